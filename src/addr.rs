@@ -1,0 +1,263 @@
+//! Socket addresses: parsing the command line's forms, printing them, and the
+//! raw `sockaddr` bytes the kernel sees.
+//!
+//! Numeric addresses only (plus `localhost`): a resolver would add socket
+//! calls of its own to the trace.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+use nix::sys::socket::{
+    AddressFamily, SockaddrIn, SockaddrIn6, SockaddrLike, SockaddrStorage, UnixAddr,
+};
+
+/// `sun_path` is 108 bytes including the terminating NUL.
+pub const UNIX_PATH_MAX: usize = 107;
+
+/// A socket address in the form the kernel takes, with its length.
+#[derive(Clone, Copy)]
+pub struct Addr {
+    ss: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl Addr {
+    /// `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (127.0.0.1) or `localhost:PORT`.
+    pub fn parse_inet(s: &str) -> Result<Addr, String> {
+        let bad = |why: &str| {
+            format!("invalid address '{s}': {why} (expected HOST:PORT, [IPV6]:PORT or :PORT)")
+        };
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, port) = rest
+                .split_once("]:")
+                .ok_or_else(|| bad("missing ']:PORT'"))?;
+            let ip: Ipv6Addr = host
+                .parse()
+                .map_err(|_| bad("not a numeric IPv6 address"))?;
+            return Ok(Addr::from_nix(&SockaddrIn6::from(SocketAddrV6::new(
+                ip,
+                parse_port(port).map_err(|e| bad(&e))?,
+                0,
+                0,
+            ))));
+        }
+        let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("missing ':PORT'"))?;
+        if host.contains(':') {
+            return Err(bad("IPv6 addresses go in brackets, as [::1]:PORT"));
+        }
+        let ip = match host {
+            "" | "localhost" => Ipv4Addr::LOCALHOST,
+            h => h.parse().map_err(|_| {
+                bad("not a numeric IPv4 address (no name lookup; use 127.0.0.1 or localhost)")
+            })?,
+        };
+        let port = parse_port(port).map_err(|e| bad(&e))?;
+        Ok(Addr::from_nix(&SockaddrIn::from(SocketAddrV4::new(
+            ip, port,
+        ))))
+    }
+
+    /// `/path/to/socket` or `@name` (Linux abstract namespace).
+    pub fn parse_unix(s: &str) -> Result<Addr, String> {
+        let bad = |why: &str| format!("invalid UNIX address '{}': {why}", s.escape_debug());
+        if s.is_empty() {
+            return Err(bad("empty path"));
+        }
+        if s.len() > UNIX_PATH_MAX {
+            return Err(bad(&format!(
+                "{} bytes, longer than sun_path's {UNIX_PATH_MAX} (the kernel would say ENAMETOOLONG or EINVAL)",
+                s.len()
+            )));
+        }
+        let unix = match s.strip_prefix('@') {
+            Some(name) => UnixAddr::new_abstract(name.as_bytes()),
+            None => UnixAddr::new(s),
+        }
+        .map_err(|e| bad(e.desc()))?;
+        Ok(Addr::from_nix(&unix))
+    }
+
+    /// `{sa_family=AF_UNIX}` with length 2: binding it asks the kernel to
+    /// autobind an abstract name (unix(7), "Autobind feature").
+    pub fn unix_autobind() -> Addr {
+        Addr::from_nix(&UnixAddr::new_unnamed())
+    }
+
+    fn from_nix(a: &dyn SockaddrLike) -> Addr {
+        // SAFETY: a sockaddr_storage is valid when zeroed.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let len = (a.len() as usize).min(std::mem::size_of_val(&ss));
+        // SAFETY: `a.as_ptr()` points to `a.len()` bytes; we copy at most
+        // the size of the storage.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                a.as_ptr() as *const u8,
+                &mut ss as *mut _ as *mut u8,
+                len,
+            )
+        };
+        Addr {
+            ss,
+            len: len as libc::socklen_t,
+        }
+    }
+
+    /// Wrap what the kernel wrote into a storage (accept4, recvfrom, getsockname).
+    pub fn from_raw(ss: libc::sockaddr_storage, len: libc::socklen_t) -> Addr {
+        Addr { ss, len }
+    }
+
+    pub fn raw(&self) -> (&libc::sockaddr_storage, libc::socklen_t) {
+        (&self.ss, self.len)
+    }
+
+    /// The same address as nix's type, for nix's calls.
+    pub fn to_nix(&self) -> Option<SockaddrStorage> {
+        // SAFETY: `ss` holds `len` valid bytes of a sockaddr.
+        unsafe {
+            SockaddrStorage::from_raw(
+                &self.ss as *const _ as *const libc::sockaddr,
+                Some(self.len),
+            )
+        }
+    }
+
+    pub fn family(&self) -> Option<AddressFamily> {
+        AddressFamily::from_i32(i32::from(self.ss.ss_family))
+    }
+
+    pub fn is_unix(&self) -> bool {
+        i32::from(self.ss.ss_family) == libc::AF_UNIX
+    }
+
+    /// The filesystem path of a pathname UNIX address (not abstract, not unnamed).
+    pub fn unix_path(&self) -> Option<std::path::PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
+        if !self.is_unix() {
+            return None;
+        }
+        let path = crate::trace::unix_path_bytes(&self.ss, self.len as usize);
+        match path.first() {
+            None | Some(0) => None,
+            Some(_) => {
+                let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                Some(std::ffi::OsStr::from_bytes(&path[..end]).into())
+            }
+        }
+    }
+
+    /// How strace prints it: `{sa_family=AF_INET, sin_port=htons(8081), ...}`.
+    pub fn strace(&self) -> String {
+        crate::trace::sockaddr(&self.ss, self.len)
+    }
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port '{s}' is not a number"));
+    }
+    s.parse::<u16>()
+        .map_err(|_| format!("port {s} is out of range (0-65535)"))
+}
+
+impl fmt::Display for Addr {
+    /// `127.0.0.1:8081`, `[::1]:8081`, `/tmp/socklab.sock`, `@name`, `(unnamed)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nix = self.to_nix();
+        if let Some(sin) = nix.as_ref().and_then(|a| a.as_sockaddr_in()) {
+            return write!(f, "{}:{}", sin.ip(), sin.port());
+        }
+        if let Some(sin6) = nix.as_ref().and_then(|a| a.as_sockaddr_in6()) {
+            return write!(f, "[{}]:{}", sin6.ip(), sin6.port());
+        }
+        if self.is_unix() {
+            let path = crate::trace::unix_path_bytes(&self.ss, self.len as usize);
+            return match path.first() {
+                None => f.write_str("(unnamed)"),
+                Some(0) => write!(f, "@{}", String::from_utf8_lossy(&path[1..])),
+                Some(_) => {
+                    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                    f.write_str(&String::from_utf8_lossy(&path[..end]))
+                }
+            };
+        }
+        f.write_str(&self.strace())
+    }
+}
+
+impl fmt::Debug for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Addr({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_the_command_line_forms() {
+        for (input, shown) in [
+            ("127.0.0.1:8081", "127.0.0.1:8081"),
+            (":0", "127.0.0.1:0"),
+            ("localhost:80", "127.0.0.1:80"),
+            ("[::1]:9", "[::1]:9"),
+            ("0.0.0.0:65535", "0.0.0.0:65535"),
+        ] {
+            assert_eq!(
+                Addr::parse_inet(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
+        }
+        assert_eq!(
+            Addr::parse_unix("/tmp/x.sock").unwrap().to_string(),
+            "/tmp/x.sock"
+        );
+        assert_eq!(Addr::parse_unix("@lab").unwrap().to_string(), "@lab");
+    }
+
+    #[test]
+    fn strace_forms_and_lengths() {
+        let a = Addr::parse_inet("127.0.0.1:8081").unwrap();
+        assert_eq!(
+            a.strace(),
+            r#"{sa_family=AF_INET, sin_port=htons(8081), sin_addr=inet_addr("127.0.0.1")}"#
+        );
+        assert_eq!(a.raw().1, 16);
+        let u = Addr::parse_unix("/tmp/py.sock").unwrap();
+        assert_eq!(
+            u.strace(),
+            r#"{sa_family=AF_UNIX, sun_path="/tmp/py.sock"}"#
+        );
+        assert_eq!(u.raw().1, 14, "SUN_LEN, as the C twin passes it");
+        let abs = Addr::parse_unix("@abs").unwrap();
+        assert_eq!(abs.strace(), r#"{sa_family=AF_UNIX, sun_path=@"abs"}"#);
+        assert_eq!(abs.raw().1, 6);
+        assert_eq!(Addr::unix_autobind().strace(), "{sa_family=AF_UNIX}");
+        assert_eq!(Addr::unix_autobind().raw().1, 2);
+    }
+
+    #[test]
+    fn rejects_bad_forms() {
+        for bad in [
+            "",
+            "8081",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "1.2.3:80",
+            "::1:80",
+            "[::1]80",
+            "h.example:80",
+            ":65536",
+            ":-1",
+            ":+5",
+            "[::1]:x",
+        ] {
+            assert!(Addr::parse_inet(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(Addr::parse_unix("").is_err());
+        assert!(Addr::parse_unix(&"x".repeat(108)).is_err());
+        assert!(Addr::parse_unix(&"x".repeat(107)).is_ok());
+    }
+}

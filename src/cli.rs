@@ -1,0 +1,262 @@
+//! The command line: parse arguments into typed values and call a program.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::addr::Addr;
+use crate::io::Wait;
+use crate::{dgram, stream};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "socklab",
+    version,
+    about = "A lab for BSD sockets: TCP, UDP and UNIX servers and clients whose every syscall is visible",
+    long_about = "A lab for BSD sockets: TCP, UDP and UNIX-domain servers and clients built directly on \
+socket/bind/listen/accept4/connect/recvfrom/sendto. Nothing sets a socket option you did not ask for.\n\n\
+Servers answer each message upper-cased (the tutorial's phone call) and print `listening on ADDR` \
+with the real address once they can take traffic.\n\n\
+--trace prints every syscall on stderr exactly as strace prints it; compare with \
+`strace -f -e trace=%net,close socklab ...`.",
+    after_help = "Start with `socklab demo`. Exit codes: 0 success, 1 a syscall or runtime failure, \
+2 a usage error, 128+N killed by signal N."
+)]
+pub struct Cli {
+    /// Print every syscall on stderr: `text` in strace's syntax (the default), or `json` (JSON Lines).
+    #[arg(long, global = true, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    pub trace: Option<TraceFormat>,
+
+    /// Write the trace to FILE instead of stderr (implies --trace).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// TCP over IPv4 or IPv6 (SOCK_STREAM).
+    #[command(subcommand)]
+    Tcp(TcpCommand),
+    /// UDP over IPv4 or IPv6 (SOCK_DGRAM).
+    #[command(subcommand)]
+    Udp(UdpCommand),
+    /// UNIX-domain sockets on a path or an abstract @NAME (stream, or --dgram).
+    #[command(subcommand)]
+    Unix(UnixCommand),
+    /// Run every server with its client (TCP v4/v6, UDP, UNIX stream, datagram, abstract), traced.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TcpCommand {
+    /// socket, [setsockopt SO_REUSEADDR], bind, listen, getsockname, then accept4 and a recvfrom/sendto loop.
+    Server {
+        /// HOST:PORT, [IPV6]:PORT or :PORT; port 0 picks an ephemeral port.
+        #[arg(default_value = "127.0.0.1:8081", value_parser = Addr::parse_inet)]
+        addr: Addr,
+        #[command(flatten)]
+        common: ServerArgs,
+        #[command(flatten)]
+        stream: StreamServerArgs,
+    },
+    /// socket, connect, then per message: sendto, recvfrom; close.
+    Client {
+        /// HOST:PORT, [IPV6]:PORT or :PORT.
+        #[arg(default_value = "127.0.0.1:8081", value_parser = Addr::parse_inet)]
+        addr: Addr,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        stream: StreamClientArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UdpCommand {
+    /// socket, [setsockopt SO_REUSEADDR], bind, getsockname, then a recvfrom/sendto loop.
+    Server {
+        /// HOST:PORT, [IPV6]:PORT or :PORT; port 0 picks an ephemeral port.
+        #[arg(default_value = "127.0.0.1:8082", value_parser = Addr::parse_inet)]
+        addr: Addr,
+        #[command(flatten)]
+        common: ServerArgs,
+    },
+    /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
+    Client {
+        /// HOST:PORT, [IPV6]:PORT or :PORT.
+        #[arg(default_value = "127.0.0.1:8082", value_parser = Addr::parse_inet)]
+        addr: Addr,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        dgram: DgramClientArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnixCommand {
+    /// Check the path, socket, bind, then the stream or datagram server; unlink the file on exit.
+    Server {
+        /// A filesystem path, or @NAME for the Linux abstract namespace (no file).
+        #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
+        addr: Addr,
+        /// SOCK_DGRAM instead of SOCK_STREAM.
+        #[arg(long, conflicts_with_all = ["backlog", "naive", "naive_limit"])]
+        dgram: bool,
+        /// Remove a socket file already at the path without checking whether anyone answers on it.
+        #[arg(long)]
+        unlink_stale: bool,
+        #[command(flatten)]
+        common: ServerArgs,
+        #[command(flatten)]
+        stream: StreamServerArgs,
+    },
+    /// socket, [autobind for --dgram], connect, then per message: sendto, recvfrom; close.
+    Client {
+        /// A filesystem path, or @NAME for the Linux abstract namespace.
+        #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
+        addr: Addr,
+        /// SOCK_DGRAM instead of SOCK_STREAM (binds an autobind address so replies can come back).
+        #[arg(long, conflicts_with_all = ["send_empty", "connect_ex"])]
+        dgram: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        stream: StreamClientArgs,
+        #[command(flatten)]
+        dgram_opts: DgramClientArgs,
+    },
+}
+
+/// Options of every server.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Receive buffer size: the n of recv(n).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
+    pub bufsize: u32,
+    /// setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind (never set otherwise).
+    #[arg(long)]
+    pub reuseaddr: bool,
+    /// The tutorial's first version: one connection (or datagram), one recv, one reply, exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Exit 0 after serving N connections (datagram servers: N datagrams).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_conns: Option<u64>,
+    /// Print only the listening line and errors (no output per message).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Python's settimeout(SECS): non-blocking socket, poll before each call; expiry exits 1.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<f64>,
+}
+
+/// Options of the stream servers only.
+#[derive(Args, Debug, Clone)]
+pub struct StreamServerArgs {
+    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=65535))]
+    pub backlog: i32,
+    /// The tutorial's server without the `len(msg) == 0` check: show the spin after the peer closes.
+    #[arg(long, conflicts_with = "once")]
+    pub naive: bool,
+    /// How many zero-length recv returns the --naive server makes before it stops.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub naive_limit: u64,
+}
+
+/// Options of every client.
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// Send TEXT instead of reading lines from stdin (repeatable, in order).
+    #[arg(short, long = "message", value_name = "TEXT")]
+    pub messages: Vec<String>,
+    /// Receive buffer size: the n of recv(n).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
+    pub bufsize: u32,
+    /// Python's settimeout(SECS): non-blocking socket, poll before each call; expiry exits 1.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<f64>,
+}
+
+/// Options of the stream clients only.
+#[derive(Args, Debug, Clone)]
+pub struct StreamClientArgs {
+    /// Send empty lines too: a zero-length send puts nothing on the wire and the next recv blocks (pair with --timeout).
+    #[arg(long)]
+    pub send_empty: bool,
+    /// Connect like Python's connect_ex: print the error code instead of failing, then carry on.
+    #[arg(long)]
+    pub connect_ex: bool,
+}
+
+/// Options of the datagram clients only.
+#[derive(Args, Debug, Clone)]
+pub struct DgramClientArgs {
+    /// connect() the datagram socket, then send/recv without addresses (UNIX: needs --dgram).
+    #[arg(long)]
+    pub connect: bool,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds (greater than 0, at most 1000000)"
+        )),
+    }
+}
+
+impl ServerArgs {
+    pub fn stream(&self, s: &StreamServerArgs) -> stream::ServerOpts {
+        stream::ServerOpts {
+            backlog: s.backlog,
+            bufsize: self.bufsize as usize,
+            reuseaddr: self.reuseaddr,
+            once: self.once,
+            max_conns: self.max_conns,
+            quiet: self.quiet,
+            naive: s.naive,
+            naive_limit: s.naive_limit,
+            wait: Wait::from_secs(self.timeout),
+        }
+    }
+
+    pub fn dgram(&self) -> dgram::ServerOpts {
+        dgram::ServerOpts {
+            bufsize: self.bufsize as usize,
+            once: self.once,
+            max_conns: self.max_conns,
+            quiet: self.quiet,
+            wait: Wait::from_secs(self.timeout),
+        }
+    }
+}
+
+impl ClientArgs {
+    pub fn stream(&self, s: &StreamClientArgs) -> stream::ClientOpts {
+        stream::ClientOpts {
+            bufsize: self.bufsize as usize,
+            send_empty: s.send_empty,
+            connect_ex: s.connect_ex,
+            wait: Wait::from_secs(self.timeout),
+        }
+    }
+
+    pub fn dgram(&self, d: &DgramClientArgs) -> dgram::ClientOpts {
+        dgram::ClientOpts {
+            bufsize: self.bufsize as usize,
+            connect: d.connect,
+            wait: Wait::from_secs(self.timeout),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! `socklab demo`: every server with its client, traced, in one transcript.
+//!
+//! Each scenario runs the server in a thread on an ephemeral port, a
+//! temporary path or a fresh abstract name, learns its address from the
+//! `listening on` step (a channel, not a sleep), then runs the client in
+//! this thread. Both sides write to one stdout, each line tagged with its
+//! side, so the transcript shows the two syscall sequences interleaved in
+//! the order they happened. The server exits by itself (`--max-conns`).
+
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::io::Wait;
+use crate::sys::Sys;
+use crate::text::Messages;
+use crate::trace::{Format, Tracer};
+use crate::{dgram, stream, tcp, udp, unix};
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Stream,
+    Dgram,
+}
+
+struct Scenario {
+    title: &'static str,
+    kind: Kind,
+    addr: String,
+    messages: &'static [&'static str],
+}
+
+pub fn run() -> Result<()> {
+    let dir = temp_dir()?;
+    let result = run_all(&dir);
+    let _ = std::fs::remove_dir(&dir);
+    result
+}
+
+fn run_all(dir: &std::path::Path) -> Result<()> {
+    let pid = std::process::id();
+    let scenarios = [
+        Scenario {
+            title: "TCP over IPv4",
+            kind: Kind::Stream,
+            addr: "127.0.0.1:0".into(),
+            messages: &["hello", "world"],
+        },
+        Scenario {
+            title: "TCP over IPv6",
+            kind: Kind::Stream,
+            addr: "[::1]:0".into(),
+            messages: &["hello"],
+        },
+        Scenario {
+            title: "UDP over IPv4 (the empty line is a real, empty datagram)",
+            kind: Kind::Dgram,
+            addr: "127.0.0.1:0".into(),
+            messages: &["hello", "", "world"],
+        },
+        Scenario {
+            title: "UNIX stream socket on a path",
+            kind: Kind::Stream,
+            addr: dir.join("stream.sock").display().to_string(),
+            messages: &["hello"],
+        },
+        Scenario {
+            title: "UNIX datagram socket on a path (the client autobinds so the reply can come back)",
+            kind: Kind::Dgram,
+            addr: dir.join("dgram.sock").display().to_string(),
+            messages: &["hello"],
+        },
+        Scenario {
+            title: "UNIX stream socket on an abstract name (no file)",
+            kind: Kind::Stream,
+            addr: format!("@socklab-demo-{pid}"),
+            messages: &["hello"],
+        },
+    ];
+    let base = Tracer::shared(Format::Text, Box::new(std::io::stdout()));
+    println!("socklab demo: each server and its client, every syscall as strace prints it.");
+    println!(
+        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints."
+    );
+    for sc in &scenarios {
+        println!();
+        println!("== {} ==", sc.title);
+        run_one(&base, sc)?;
+    }
+    println!();
+    println!(
+        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0"
+    );
+    Ok(())
+}
+
+fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
+    let is_unix = sc.addr.starts_with('/') || sc.addr.starts_with('@');
+    let addr = if is_unix {
+        Addr::parse_unix(&sc.addr)
+    } else {
+        Addr::parse_inet(&sc.addr)
+    }
+    .map_err(Error::Runtime)?;
+    let (tx, rx) = sync_channel(1);
+    let server_sys = Sys::new(base.with_side("server")).notify_listening(tx);
+    let client_sys = Sys::new(base.with_side("client"));
+    let messages = || Messages::new(sc.messages.iter().map(|m| m.to_string()).collect());
+    std::thread::scope(|scope| {
+        let server = scope.spawn(|| serve(&server_sys, &addr, sc, is_unix));
+        let Ok(bound) = rx.recv_timeout(Duration::from_secs(5)) else {
+            // The server stopped before listening: its error says why.
+            return server
+                .join()
+                .unwrap_or(Err(Error::Runtime("demo server thread failed".into())));
+        };
+        let client = match sc.kind {
+            Kind::Stream => {
+                let opts = stream::ClientOpts {
+                    bufsize: 1024,
+                    send_empty: false,
+                    connect_ex: false,
+                    wait: Wait::Blocking,
+                };
+                if is_unix {
+                    unix::stream_client(&client_sys, &bound, messages(), &opts)
+                } else {
+                    tcp::client(&client_sys, &bound, messages(), &opts)
+                }
+            }
+            Kind::Dgram => {
+                let opts = dgram::ClientOpts {
+                    bufsize: 1024,
+                    connect: false,
+                    wait: Wait::Blocking,
+                };
+                if is_unix {
+                    unix::dgram_client(&client_sys, &bound, messages(), &opts)
+                } else {
+                    udp::client(&client_sys, &bound, messages(), &opts)
+                }
+            }
+        };
+        if let Err(e) = client {
+            // The server would wait for a client that is gone: stop here.
+            crate::report(&e);
+            std::process::exit(e.exit_code());
+        }
+        server
+            .join()
+            .unwrap_or(Err(Error::Runtime("demo server thread failed".into())))
+    })
+}
+
+fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
+    let common = |max: usize| (1024, Some(max as u64));
+    match sc.kind {
+        Kind::Stream => {
+            let (bufsize, max_conns) = common(1);
+            let opts = stream::ServerOpts {
+                backlog: 5,
+                bufsize,
+                reuseaddr: false,
+                once: false,
+                max_conns,
+                quiet: false,
+                naive: false,
+                naive_limit: 10,
+                wait: Wait::Blocking,
+            };
+            if is_unix {
+                unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
+            } else {
+                tcp::server(sys, addr, &opts)
+            }
+        }
+        Kind::Dgram => {
+            let (bufsize, max_conns) = common(sc.messages.len());
+            let opts = dgram::ServerOpts {
+                bufsize,
+                once: false,
+                max_conns,
+                quiet: false,
+                wait: Wait::Blocking,
+            };
+            if is_unix {
+                unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))
+            } else {
+                udp::server(sys, addr, false, &opts)
+            }
+        }
+    }
+}
+
+/// A fresh private directory for the demo's socket files.
+fn temp_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("socklab-demo-{}", std::process::id()));
+    std::fs::create_dir(&dir)
+        .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}

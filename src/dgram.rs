@@ -1,0 +1,101 @@
+//! The tutorial's datagram server and client, shared by UDP (`udp.rs`) and
+//! UNIX datagram sockets (`unix.rs --dgram`).
+//!
+//! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
+//! 1. `getsockname(fd)` → print `listening on ADDR`
+//! 2. loop: `recvfrom(fd)` → print sender and size (an empty datagram too);
+//!    `sendto(fd, upper-cased, sender)`; until `--once` or `--max-conns`
+//!    datagrams
+//! 3. `close(fd)`
+//!
+//! Client: 1. `socket(SOCK_DGRAM)`; 2. `ioctl(FIONBIO)` with `--timeout`;
+//! 3. UNIX only: `bind({sa_family=AF_UNIX}, 2)`, the kernel's autobind, so
+//! the server's reply has an address to go to; 4. `connect` with `--connect`;
+//! 5. per line, empty ones too: `sendto` (or `send` when connected), then
+//! `recvfrom` → print the reply; 6. `close`.
+
+use nix::sys::socket::SockType;
+
+use crate::addr::Addr;
+use crate::error::Result;
+use crate::io::{self, Wait};
+use crate::sys::{Socket, Sys};
+use crate::text::{Messages, shown};
+
+#[derive(Clone, Debug)]
+pub struct ServerOpts {
+    pub bufsize: usize,
+    pub once: bool,
+    /// Exit after this many datagrams (the datagram server has no connections).
+    pub max_conns: Option<u64>,
+    pub quiet: bool,
+    pub wait: Wait,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientOpts {
+    pub bufsize: usize,
+    pub connect: bool,
+    pub wait: Wait,
+}
+
+/// Serve on a bound socket (steps 1 to 3).
+pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
+    sys.listening(&sys.getsockname(s)?);
+    io::set_wait(sys, s, opts.wait)?;
+    let mut buf = vec![0; opts.bufsize];
+    let mut served = 0u64;
+    loop {
+        let (n, from) = io::recvfrom(sys, s, &mut buf, opts.wait)?;
+        if !opts.quiet {
+            let empty = if n == 0 { " (an empty datagram)" } else { "" };
+            sys.say(&format!(
+                "datagram from {from}: {}{empty}",
+                shown(&buf[..n])
+            ));
+        }
+        let reply = buf[..n].to_ascii_uppercase();
+        // A reply that cannot go out (an unbound UNIX client has no address,
+        // an ICMP error came back) is reported; the server goes on.
+        if let Err(e) = io::send(sys, s, &reply, Some(&from), opts.wait) {
+            if matches!(e, crate::error::Error::Signal(_)) {
+                return Err(e);
+            }
+            crate::report(&e);
+        }
+        served += 1;
+        if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
+            break;
+        }
+    }
+    sys.close(s)
+}
+
+/// The client (steps 1 to 6).
+pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    let s = sys.socket(io::family(addr), SockType::Datagram)?;
+    io::set_wait(sys, s, opts.wait)?;
+    if addr.is_unix() {
+        sys.bind(s, &Addr::unix_autobind())?;
+    }
+    if opts.connect {
+        io::connect(sys, s, addr, opts.wait)?;
+    }
+    let to = (!opts.connect).then_some(addr);
+    let mut buf = vec![0; opts.bufsize];
+    for msg in messages {
+        let msg = msg?;
+        io::send(sys, s, &msg, to, opts.wait)?;
+        let (n, from) = if opts.connect {
+            (io::recv(sys, s, &mut buf, opts.wait)?, *addr)
+        } else {
+            io::recvfrom(sys, s, &mut buf, opts.wait)?
+        };
+        if n == 0 {
+            sys.say(&format!("(an empty datagram from {from})"));
+        } else {
+            sys.say(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    sys.close(s)
+}

@@ -1,0 +1,152 @@
+//! socklab's one error type, its hints and its exit codes (DESIGN.md §3).
+
+use std::fmt;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use crate::trace::errno_text;
+
+/// Exit code of a syscall or runtime failure.
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code of a usage error (clap's own code for bad arguments).
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A syscall failed. `line` is the call as strace prints it, without the
+    /// result: `connect(3, {sa_family=AF_INET, ...}, 16)`.
+    Sys {
+        call: &'static str,
+        line: String,
+        errno: Errno,
+        unix: bool,
+    },
+    /// A `--timeout` deadline passed while `line` was waiting (Python's
+    /// `socket.timeout: timed out`).
+    Timeout { line: String, secs: f64 },
+    /// SIGINT, SIGTERM or SIGHUP arrived; the program cleaned up and main
+    /// re-raises the signal so the exit status is 128+N.
+    Signal(Signal),
+    /// A bad command line or value: exit code 2.
+    Usage(String),
+    /// Any other runtime failure: exit code 1.
+    Runtime(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            Error::Signal(sig) => 128 + *sig as i32,
+            _ => EXIT_FAILURE,
+        }
+    }
+
+    /// The errno of a failed syscall (None for the other kinds).
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Sys { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Sys {
+                call, errno, unix, ..
+            } => hint(call, *errno, *unix),
+            Error::Timeout { .. } => Some(
+                "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    /// The message after `socklab: `; the hint, if any, is printed by main.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Sys { line, errno, .. } => write!(f, "{line} = -1 {}", errno_text(*errno)),
+            Error::Timeout { line, secs } => write!(f, "{line}: timed out after {secs}s"),
+            Error::Signal(sig) => write!(f, "stopped by {}", sig.as_str()),
+            Error::Usage(msg) | Error::Runtime(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// The one `(call, errno) -> hint` table.
+fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
+    use Errno::*;
+    Some(match (call, errno) {
+        ("bind", EADDRINUSE) if unix => {
+            "the path is taken; a server still listening there, or a socket file left behind (remove it, or use --unlink-stale)"
+        }
+        ("bind", EADDRINUSE) => {
+            "another socket holds this address, maybe a connection in TIME_WAIT; retry with --reuseaddr, or use port 0"
+        }
+        (_, EADDRINUSE) => "the local address is taken; use port 0 for an ephemeral port",
+        ("bind", EACCES) if !unix => {
+            "ports below 1024 need root or CAP_NET_BIND_SERVICE (see sysctl net.ipv4.ip_unprivileged_port_start); use a port >= 1024"
+        }
+        (_, EACCES) if unix => {
+            "no permission on the socket file or a directory on its path (connect needs write permission on the socket)"
+        }
+        ("connect", ECONNREFUSED) if unix => {
+            "the socket file exists but no server is listening on it (a stale file left by a server that died)"
+        }
+        (_, ECONNREFUSED) => {
+            "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)"
+        }
+        (_, ENOENT) if unix => {
+            "no socket file at this path: is the server running, and is the path the same on both sides?"
+        }
+        (_, ENAMETOOLONG) => {
+            "a UNIX socket path holds at most 107 bytes (sun_path is 108 with its NUL)"
+        }
+        (_, EPIPE) => {
+            "the connection is closed for writing: the peer closed it, or it was never connected (check connect's result)"
+        }
+        (_, ECONNRESET) => {
+            "the peer reset the connection (RST): it closed with unread data, or exited, or used SO_LINGER 0"
+        }
+        (_, EAGAIN) => {
+            "the call would block (non-blocking socket, or SO_RCVTIMEO/SO_SNDTIMEO expired); wait with poll and retry"
+        }
+        (_, EINPROGRESS) => {
+            "a non-blocking connect is under way; poll for POLLOUT, then read SO_ERROR"
+        }
+        (_, EADDRNOTAVAIL) => {
+            "this address is not configured on any local interface (only loopback is here: 127.0.0.1, ::1)"
+        }
+        (_, ENOTCONN) => "the socket is not connected: connect first, or name the peer with sendto",
+        (_, EAFNOSUPPORT) => "this address family is not available in this kernel or namespace",
+        (_, EMFILE) | (_, ENFILE) => {
+            "out of file descriptors: raise ulimit -n, or close sockets you no longer use"
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_and_inet_refusals_get_different_hints() {
+        let inet = hint("connect", Errno::ECONNREFUSED, false).unwrap();
+        let unix = hint("connect", Errno::ECONNREFUSED, true).unwrap();
+        assert!(inet.contains("port"), "{inet}");
+        assert!(unix.contains("stale"), "{unix}");
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(Error::Runtime("x".into()).exit_code(), 1);
+        assert_eq!(Error::Signal(Signal::SIGINT).exit_code(), 130);
+    }
+}

@@ -1,0 +1,131 @@
+//! socklab: a Linux command-line lab for BSD sockets. See DESIGN.md in
+//! `../shared/` and CONVENTIONS.md for the architecture: every syscall goes
+//! through the traced `sys` layer.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "socklab is a lab for Linux sockets (accept4, abstract UNIX addresses, strace): it builds on Linux only"
+);
+
+pub mod addr;
+pub mod cli;
+pub mod demo;
+pub mod dgram;
+pub mod error;
+pub mod io;
+pub mod signals;
+pub mod sockopt;
+pub mod stream;
+pub mod sys;
+pub mod tcp;
+pub mod text;
+pub mod trace;
+pub mod udp;
+pub mod unix;
+
+use std::io::Write;
+
+use cli::{Cli, Command, TcpCommand, TraceFormat, UdpCommand, UnixCommand};
+use error::{Error, Result};
+use sys::Sys;
+use text::Messages;
+use trace::{Format, Tracer};
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli) -> Result<()> {
+    let sys = Sys::new(tracer(&cli)?);
+    match cli.command {
+        Command::Tcp(TcpCommand::Server {
+            addr,
+            common,
+            stream,
+        }) => tcp::server(&sys, &addr, &common.stream(&stream)),
+        Command::Tcp(TcpCommand::Client {
+            addr,
+            client,
+            stream,
+        }) => tcp::client(
+            &sys,
+            &addr,
+            Messages::new(client.messages.clone()),
+            &client.stream(&stream),
+        ),
+        Command::Udp(UdpCommand::Server { addr, common }) => {
+            udp::server(&sys, &addr, common.reuseaddr, &common.dgram())
+        }
+        Command::Udp(UdpCommand::Client {
+            addr,
+            client,
+            dgram,
+        }) => udp::client(
+            &sys,
+            &addr,
+            Messages::new(client.messages.clone()),
+            &client.dgram(&dgram),
+        ),
+        Command::Unix(UnixCommand::Server {
+            addr,
+            dgram,
+            unlink_stale,
+            common,
+            stream,
+        }) => {
+            let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
+            let server = if dgram {
+                unix::Server::Dgram(&dgram_opts)
+            } else {
+                unix::Server::Stream(&stream_opts)
+            };
+            unix::server(&sys, &addr, common.reuseaddr, unlink_stale, server)
+        }
+        Command::Unix(UnixCommand::Client {
+            addr,
+            dgram,
+            client,
+            stream,
+            dgram_opts,
+        }) => {
+            let messages = Messages::new(client.messages.clone());
+            if dgram {
+                unix::dgram_client(&sys, &addr, messages, &client.dgram(&dgram_opts))
+            } else if dgram_opts.connect {
+                Err(Error::Usage(
+                    "--connect is for datagram sockets: add --dgram".to_string(),
+                ))
+            } else {
+                unix::stream_client(&sys, &addr, messages, &client.stream(&stream))
+            }
+        }
+        Command::Demo => demo::run(),
+    }
+}
+
+fn tracer(cli: &Cli) -> Result<Tracer> {
+    let format = match (cli.trace, &cli.trace_file) {
+        (Some(TraceFormat::Json), _) => Format::Json,
+        (Some(TraceFormat::Text), _) | (None, Some(_)) => Format::Text,
+        (None, None) => Format::Off,
+    };
+    let sink: Box<dyn Write + Send> = match &cli.trace_file {
+        None => Box::new(std::io::stderr()),
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| {
+                Error::Runtime(format!("cannot create trace file {}: {e}", path.display()))
+            })?;
+            // Leaked on purpose: the file stays open until the process exits,
+            // so no untraced close(2) appears among the socket calls.
+            Box::new(Box::leak(Box::new(file)))
+        }
+    };
+    Ok(Tracer::new(format, sink))
+}
+
+/// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
+/// and, on the next line, the hint.
+pub fn report(e: &Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "socklab: {e}");
+    if let Some(hint) = e.hint() {
+        let _ = writeln!(err, "  hint: {hint}");
+    }
+}

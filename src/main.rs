@@ -1,0 +1,39 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use socklab::cli::Cli;
+use socklab::error::{EXIT_USAGE, Error};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_USAGE as u8);
+        }
+        Err(e) => {
+            // One line, not clap's block: `socklab: error: ... (see --help)`.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("socklab: {first} (see socklab --help)");
+            return ExitCode::from(EXIT_USAGE as u8);
+        }
+    };
+    match socklab::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Signal(sig)) => {
+            socklab::signals::reraise(sig);
+            ExitCode::from((128 + sig as i32) as u8)
+        }
+        Err(e) => {
+            socklab::report(&e);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

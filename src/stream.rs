@@ -1,0 +1,178 @@
+//! The tutorial's stream server and client, shared by TCP (`tcp.rs`) and
+//! UNIX stream sockets (`unix.rs`): the phone call of `../shared/seed`.
+//!
+//! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
+//! 1. `listen(fd, backlog)`
+//! 2. `getsockname(fd)` → print `listening on ADDR`
+//! 3. connection loop: `accept4(fd)` → print `connection from PEER`
+//! 4. communication loop: `recvfrom(conn)`; 0 bytes → print `PEER closed`,
+//!    leave the loop; else print the message and `sendto` it upper-cased
+//! 5. `close(conn)`; back to 3 until `--once` or `--max-conns`
+//! 6. `close(fd)`
+//!
+//! Client: 1. `socket`; 2. `ioctl(FIONBIO)` with `--timeout`; 3. `connect`;
+//! 4. per message: `sendto` (all of it), `recvfrom` → print the reply;
+//! 5. `close`.
+
+use std::time::Instant;
+
+use nix::sys::socket::SockType;
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::io::{self, Wait};
+use crate::sys::{Socket, Sys};
+use crate::text::{Messages, shown};
+
+/// What the stream server does, from the command line.
+#[derive(Clone, Debug)]
+pub struct ServerOpts {
+    pub backlog: i32,
+    pub bufsize: usize,
+    pub reuseaddr: bool,
+    pub once: bool,
+    pub max_conns: Option<u64>,
+    pub quiet: bool,
+    pub naive: bool,
+    pub naive_limit: u64,
+    pub wait: Wait,
+}
+
+/// What the stream client does, from the command line.
+#[derive(Clone, Debug)]
+pub struct ClientOpts {
+    pub bufsize: usize,
+    pub send_empty: bool,
+    pub connect_ex: bool,
+    pub wait: Wait,
+}
+
+/// Serve on a bound socket (steps 1 to 6).
+pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+    sys.listen(listener, opts.backlog)?;
+    sys.listening(&sys.getsockname(listener)?);
+    io::set_wait(sys, listener, opts.wait)?;
+    let mut served = 0u64;
+    loop {
+        let (conn, peer) = io::accept(sys, listener, opts.wait)?;
+        if !opts.quiet {
+            sys.say(&format!("connection from {peer}"));
+        }
+        let result = if opts.once {
+            answer_once(sys, conn, &peer, opts)
+        } else if opts.naive {
+            converse_naively(sys, conn, &peer, opts)
+        } else {
+            converse(sys, conn, &peer, opts)
+        };
+        // A failure on one connection ends that connection, not the server.
+        if let Err(e) = result {
+            if matches!(e, Error::Signal(_)) {
+                return Err(e);
+            }
+            crate::report(&e);
+        }
+        sys.close(conn)?;
+        served += 1;
+        if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
+            break;
+        }
+    }
+    sys.close(listener)
+}
+
+/// The tutorial's "low version": one `recvfrom`, one reply.
+fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let mut buf = vec![0; opts.bufsize];
+    let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+    if n == 0 {
+        if !opts.quiet {
+            sys.say(&format!("{peer} closed"));
+        }
+        return Ok(());
+    }
+    reply(sys, conn, peer, &buf[..n], opts)
+}
+
+/// The improved server's communication loop, with the `len(msg) == 0` check.
+fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let mut buf = vec![0; opts.bufsize];
+    loop {
+        let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+        if n == 0 {
+            if !opts.quiet {
+                sys.say(&format!("{peer} closed"));
+            }
+            return Ok(());
+        }
+        reply(sys, conn, peer, &buf[..n], opts)?;
+    }
+}
+
+/// The tutorial's server without the `len(msg) == 0` check: after the peer
+/// closes, `recv` returns 0 at once, forever, and the server answers each
+/// empty message with an empty send. Stops after `--naive-limit` spins.
+fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let mut buf = vec![0; opts.bufsize];
+    let mut empty = 0u64;
+    let mut first_empty: Option<Instant> = None;
+    loop {
+        let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+        if n == 0 {
+            empty += 1;
+            first_empty.get_or_insert_with(Instant::now);
+        }
+        reply(sys, conn, peer, &buf[..n], opts)?;
+        if empty >= opts.naive_limit {
+            break;
+        }
+    }
+    let secs = first_empty.map_or(0.0, |t| t.elapsed().as_secs_f64());
+    let rate = if secs > 0.0 {
+        empty as f64 / secs
+    } else {
+        f64::INFINITY
+    };
+    sys.say(&format!(
+        "{peer} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
+        secs * 1e3,
+        opts.naive_limit
+    ));
+    Ok(())
+}
+
+/// Print the message, send it back upper-cased.
+fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) -> Result<()> {
+    if !opts.quiet && !msg.is_empty() {
+        sys.say(&format!("from {peer}: {}", shown(msg)));
+    }
+    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.wait)
+}
+
+/// The client: connect, then one exchange per message.
+pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    let s = sys.socket(io::family(addr), SockType::Stream)?;
+    io::set_wait(sys, s, opts.wait)?;
+    if opts.connect_ex {
+        let code = io::connect_ex(sys, s, addr, opts.wait)?;
+        sys.say(&format!("connect_ex -> {}", crate::text::errno_code(code)));
+    } else {
+        io::connect(sys, s, addr, opts.wait)?;
+    }
+    let mut buf = vec![0; opts.bufsize];
+    for msg in messages {
+        let msg = msg?;
+        // The tutorial's client skips empty lines: `if not msg: continue`.
+        if msg.is_empty() && !opts.send_empty {
+            continue;
+        }
+        io::sendall(sys, s, &msg, opts.wait)?;
+        let n = io::recv(sys, s, &mut buf, opts.wait)?;
+        if n == 0 {
+            sys.say("server closed the connection");
+            break;
+        }
+        sys.say(&String::from_utf8_lossy(&buf[..n]));
+    }
+    sys.close(s)
+}

@@ -1,0 +1,27 @@
+//! `socklab tcp server` and `socklab tcp client`, over IPv4 or IPv6.
+//!
+//! Server: 1. `socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)`;
+//! 2. `setsockopt(SOL_SOCKET, SO_REUSEADDR, [1])` with `--reuseaddr` only;
+//! 3. `bind`; then the stream server of `stream.rs`: `listen`,
+//! `getsockname`, `accept4`, `recvfrom`/`sendto` loop, `close`.
+//!
+//! Client: `socket`, `connect`, `sendto`/`recvfrom` per message, `close`
+//! (see `stream.rs`).
+
+use nix::sys::socket::SockType;
+
+use crate::addr::Addr;
+use crate::error::Result;
+use crate::io;
+use crate::stream::{self, ClientOpts, ServerOpts};
+use crate::sys::Sys;
+use crate::text::Messages;
+
+pub fn server(sys: &Sys, addr: &Addr, opts: &ServerOpts) -> Result<()> {
+    let listener = io::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr)?;
+    stream::serve(sys, listener, opts)
+}
+
+pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    stream::client(sys, addr, messages, opts)
+}

@@ -1,0 +1,27 @@
+//! `socklab udp server` and `socklab udp client`, over IPv4 or IPv6.
+//!
+//! Server: 1. `socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)`;
+//! 2. `setsockopt(SO_REUSEADDR)` with `--reuseaddr` only; 3. `bind`; then
+//! the datagram server of `dgram.rs`: `getsockname`, `recvfrom`/`sendto`
+//! loop, `close`.
+//!
+//! Client: `socket`, [`connect`], `sendto`/`recvfrom` per line (empty lines
+//! are real, empty datagrams), `close` (see `dgram.rs`).
+
+use nix::sys::socket::SockType;
+
+use crate::addr::Addr;
+use crate::dgram::{self, ClientOpts, ServerOpts};
+use crate::error::Result;
+use crate::io;
+use crate::sys::Sys;
+use crate::text::Messages;
+
+pub fn server(sys: &Sys, addr: &Addr, reuseaddr: bool, opts: &ServerOpts) -> Result<()> {
+    let s = io::bound_socket(sys, addr, SockType::Datagram, reuseaddr)?;
+    dgram::serve(sys, s, opts)
+}
+
+pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    dgram::client(sys, addr, messages, opts)
+}
