@@ -107,12 +107,27 @@ impl Addr {
         Addr { ss, len }
     }
 
-    pub fn raw(&self) -> (&libc::sockaddr_storage, libc::socklen_t) {
-        (&self.ss, self.len)
+    /// The length socklab passes to bind, connect and sendto: nix's for the
+    /// concrete type (for a UNIX path that is SUN_LEN, without the NUL).
+    pub fn kernel_len(&self) -> libc::socklen_t {
+        self.with_nix(|a| a.len()).unwrap_or(self.len)
     }
 
-    /// The same address as nix's type, for nix's calls.
-    pub fn to_nix(&self) -> Option<SockaddrStorage> {
+    /// Call `f` with the address as nix's concrete type, whose `len()` is the
+    /// length the kernel must see (a `SockaddrStorage` would pass 128).
+    pub fn with_nix<R>(&self, f: impl FnOnce(&dyn SockaddrLike) -> R) -> Option<R> {
+        let storage = self.to_nix()?;
+        if let Some(a) = storage.as_sockaddr_in() {
+            Some(f(a))
+        } else if let Some(a) = storage.as_sockaddr_in6() {
+            Some(f(a))
+        } else {
+            storage.as_unix_addr().map(|a| f(a))
+        }
+    }
+
+    /// The same address as nix's type.
+    fn to_nix(&self) -> Option<SockaddrStorage> {
         // SAFETY: `ss` holds `len` valid bytes of a sockaddr.
         unsafe {
             SockaddrStorage::from_raw(
@@ -224,18 +239,18 @@ mod tests {
             a.strace(),
             r#"{sa_family=AF_INET, sin_port=htons(8081), sin_addr=inet_addr("127.0.0.1")}"#
         );
-        assert_eq!(a.raw().1, 16);
+        assert_eq!(a.kernel_len(), 16);
         let u = Addr::parse_unix("/tmp/py.sock").unwrap();
         assert_eq!(
             u.strace(),
             r#"{sa_family=AF_UNIX, sun_path="/tmp/py.sock"}"#
         );
-        assert_eq!(u.raw().1, 14, "SUN_LEN, as the C twin passes it");
+        assert_eq!(u.kernel_len(), 14, "SUN_LEN, as the C twin passes it");
         let abs = Addr::parse_unix("@abs").unwrap();
         assert_eq!(abs.strace(), r#"{sa_family=AF_UNIX, sun_path=@"abs"}"#);
-        assert_eq!(abs.raw().1, 6);
+        assert_eq!(abs.kernel_len(), 6);
         assert_eq!(Addr::unix_autobind().strace(), "{sa_family=AF_UNIX}");
-        assert_eq!(Addr::unix_autobind().raw().1, 2);
+        assert_eq!(Addr::unix_autobind().kernel_len(), 2);
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn connect_code(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<Option<
         0 => Ok(None),
         code => Ok(Some(Error::Sys {
             call: "connect",
-            line: format!("connect({s}, {}, {})", addr.strace(), addr.raw().1),
+            line: format!("connect({s}, {}, {})", addr.strace(), addr.kernel_len()),
             errno: Errno::from_raw(code),
             unix: addr.is_unix(),
         })),

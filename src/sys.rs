@@ -257,15 +257,14 @@ impl Sys {
 
     /// bind(2).
     pub fn bind(&self, s: Socket, addr: &Addr) -> Result<()> {
-        let (_, len) = addr.raw();
-        let nix_addr = addr.to_nix();
+        let len = addr.kernel_len();
         self.call(
             "bind",
             addr.is_unix(),
             false,
-            || match &nix_addr {
-                Some(a) => ns::bind(s.0, a).map(|()| 0),
-                None => Err(Errno::EINVAL),
+            || {
+                addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
+                    .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
             |_| plain(format!("{s}, {}, {len}", addr.strace())),
         )?;
@@ -330,15 +329,14 @@ impl Sys {
 
     /// connect(2).
     pub fn connect(&self, s: Socket, addr: &Addr) -> Result<()> {
-        let (_, len) = addr.raw();
-        let nix_addr = addr.to_nix();
+        let len = addr.kernel_len();
         self.call(
             "connect",
             addr.is_unix(),
             true,
-            || match &nix_addr {
-                Some(a) => ns::connect(s.0, a).map(|()| 0),
-                None => Err(Errno::EINVAL),
+            || {
+                addr.with_nix(|a| ns::connect(s.0, a).map(|()| 0))
+                    .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
             |_| plain(format!("{s}, {}, {len}", addr.strace())),
         )?;
@@ -347,23 +345,23 @@ impl Sys {
 
     /// sendto(2): `send` when `to` is None (glibc's send is sendto with NULL, 0).
     pub fn sendto(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
-        let nix_to = to.map(Addr::to_nix);
         let n = self.call(
             "sendto",
             to.is_some_and(Addr::is_unix),
             true,
             || {
-                let n = match &nix_to {
+                let n = match to {
                     None => ns::send(s.0, buf, MsgFlags::empty()),
-                    Some(Some(a)) => ns::sendto(s.0, buf, a, MsgFlags::empty()),
-                    Some(None) => Err(Errno::EINVAL),
+                    Some(to) => to
+                        .with_nix(|a| ns::sendto(s.0, buf, a, MsgFlags::empty()))
+                        .unwrap_or(Err(Errno::EAFNOSUPPORT)),
                 }?;
                 Ok(n as i64)
             },
             |_| {
                 let dest = match to {
                     None => "NULL, 0".to_string(),
-                    Some(a) => format!("{}, {}", a.strace(), a.raw().1),
+                    Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
                 };
                 plain(format!(
                     "{s}, {}, {}, 0, {dest}",
