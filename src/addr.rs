@@ -63,6 +63,9 @@ impl Addr {
         if s.is_empty() {
             return Err(bad("empty path"));
         }
+        if s == "@" {
+            return Err(bad("empty abstract name (use @NAME)"));
+        }
         if s.len() > UNIX_PATH_MAX {
             return Err(bad(&format!(
                 "{} bytes, longer than sun_path's {UNIX_PATH_MAX} (the kernel would say ENAMETOOLONG or EINVAL)",

@@ -96,7 +96,7 @@ fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
             "no permission on the socket file or a directory on its path (connect needs write permission on the socket)"
         }
         ("connect", ECONNREFUSED) if unix => {
-            "the socket file exists but no server is listening on it (a stale file left by a server that died)"
+            "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds"
         }
         (_, ECONNREFUSED) => {
             "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)"
@@ -140,7 +140,7 @@ mod tests {
         let inet = hint("connect", Errno::ECONNREFUSED, false).unwrap();
         let unix = hint("connect", Errno::ECONNREFUSED, true).unwrap();
         assert!(inet.contains("port"), "{inet}");
-        assert!(unix.contains("stale"), "{unix}");
+        assert!(unix.contains("stale socket file"), "{unix}");
     }
 
     #[test]

@@ -6,10 +6,18 @@ mod common;
 use common::{Server, TempDir, abstract_name, run, socklab};
 
 /// Start `server_args`, run a client with `client_args` + the server's address.
-fn exchange(server_args: &[&str], client_args: &[&str], stdin: &[u8]) -> (common::Outcome, common::Outcome) {
+fn exchange(
+    server_args: &[&str],
+    client_args: &[&str],
+    stdin: &[u8],
+) -> (common::Outcome, common::Outcome) {
     let server = Server::start(server_args);
     let mut args: Vec<&str> = client_args.to_vec();
-    let after_client = args.iter().position(|a| *a == "client").expect("a client command") + 1;
+    let after_client = args
+        .iter()
+        .position(|a| *a == "client")
+        .expect("a client command")
+        + 1;
     args.insert(after_client, &server.addr);
     let client = run(socklab(&args), stdin);
     let server_out = server.finish();
@@ -18,48 +26,101 @@ fn exchange(server_args: &[&str], client_args: &[&str], stdin: &[u8]) -> (common
 
 #[test]
 fn tcp_over_ipv4_answers_each_message_upper_cased() {
-    let (client, server) =
-        exchange(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"], &["tcp", "client", "-m", "hello", "-m", "world"], b"");
+    let (client, server) = exchange(
+        &["tcp", "server", "127.0.0.1:0", "--max-conns", "1"],
+        &["tcp", "client", "-m", "hello", "-m", "world"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "HELLO\nWORLD\n");
     server.assert_ok();
     let lines: Vec<&str> = server.stdout.lines().collect();
-    assert!(lines[0].starts_with("listening on 127.0.0.1:"), "{}", server.dump());
-    assert!(lines[0] != "listening on 127.0.0.1:0", "the real port from getsockname: {}", server.dump());
-    assert!(lines[1].starts_with("connection from 127.0.0.1:"), "{}", server.dump());
-    assert!(lines[2].ends_with(": 5 bytes \"hello\""), "{}", server.dump());
-    assert!(lines[3].ends_with(": 5 bytes \"world\""), "{}", server.dump());
+    assert!(
+        lines[0].starts_with("listening on 127.0.0.1:"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        lines[0] != "listening on 127.0.0.1:0",
+        "the real port from getsockname: {}",
+        server.dump()
+    );
+    assert!(
+        lines[1].starts_with("connection from 127.0.0.1:"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        lines[2].ends_with(": 5 bytes \"hello\""),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        lines[3].ends_with(": 5 bytes \"world\""),
+        "{}",
+        server.dump()
+    );
     assert!(lines[4].ends_with(" closed"), "{}", server.dump());
 }
 
 #[test]
 fn tcp_over_ipv6() {
-    let (client, server) = exchange(&["tcp", "server", "[::1]:0", "--max-conns", "1"], &["tcp", "client", "-m", "v6"], b"");
+    let (client, server) = exchange(
+        &["tcp", "server", "[::1]:0", "--max-conns", "1"],
+        &["tcp", "client", "-m", "v6"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "V6\n");
     server.assert_ok();
-    assert!(server.stdout.starts_with("listening on [::1]:"), "{}", server.dump());
-    assert!(server.stdout.contains("connection from [::1]:"), "{}", server.dump());
+    assert!(
+        server.stdout.starts_with("listening on [::1]:"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        server.stdout.contains("connection from [::1]:"),
+        "{}",
+        server.dump()
+    );
 }
 
 #[test]
 fn udp_keeps_datagrams_and_answers_an_empty_one() {
-    let (client, server) =
-        exchange(&["udp", "server", "127.0.0.1:0", "--max-conns", "3"], &["udp", "client", "-m", "one", "-m", "", "-m", "two"], b"");
+    let (client, server) = exchange(
+        &["udp", "server", "127.0.0.1:0", "--max-conns", "3"],
+        &["udp", "client", "-m", "one", "-m", "", "-m", "two"],
+        b"",
+    );
     client.assert_ok();
     let lines: Vec<&str> = client.stdout.lines().collect();
     assert_eq!(lines[0], "ONE", "{}", client.dump());
-    assert!(lines[1].starts_with("(an empty datagram from 127.0.0.1:"), "{}", client.dump());
+    assert!(
+        lines[1].starts_with("(an empty datagram from 127.0.0.1:"),
+        "{}",
+        client.dump()
+    );
     assert_eq!(lines[2], "TWO", "{}", client.dump());
     server.assert_ok();
-    assert!(server.stdout.contains(": 0 bytes \"\" (an empty datagram)"), "{}", server.dump());
-    assert!(server.stdout.contains(": 3 bytes \"two\""), "{}", server.dump());
+    assert!(
+        server.stdout.contains(": 0 bytes \"\" (an empty datagram)"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        server.stdout.contains(": 3 bytes \"two\""),
+        "{}",
+        server.dump()
+    );
 }
 
 #[test]
 fn udp_over_ipv6_connected_client() {
-    let (client, server) =
-        exchange(&["udp", "server", "[::1]:0", "--once"], &["udp", "client", "--connect", "-m", "hi"], b"");
+    let (client, server) = exchange(
+        &["udp", "server", "[::1]:0", "--once"],
+        &["udp", "client", "--connect", "-m", "hi"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "HI\n");
     server.assert_ok();
@@ -69,42 +130,101 @@ fn udp_over_ipv6_connected_client() {
 fn unix_stream_on_a_path_removes_its_file() {
     let dir = TempDir::new("stream");
     let path = dir.path("s.sock");
-    let (client, server) = exchange(&["unix", "server", &path, "--max-conns", "1"], &["unix", "client", "-m", "hello"], b"");
+    let (client, server) = exchange(
+        &["unix", "server", &path, "--max-conns", "1"],
+        &["unix", "client", "-m", "hello"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "HELLO\n");
     server.assert_ok();
-    assert_eq!(server.stdout.lines().next(), Some(format!("listening on {path}").as_str()));
-    assert!(!std::path::Path::new(&path).exists(), "socket file left behind");
+    assert_eq!(
+        server.stdout.lines().next(),
+        Some(format!("listening on {path}").as_str())
+    );
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "socket file left behind"
+    );
 }
 
 #[test]
 fn unix_datagram_client_autobinds_so_the_reply_comes_back() {
     let dir = TempDir::new("dgram");
     let path = dir.path("d.sock");
-    let server = Server::start(&["--trace", "unix", "server", &path, "--dgram", "--max-conns", "2"]);
-    let client = run(socklab(&["--trace", "unix", "client", "--dgram", &server.addr, "-m", "abc", "-m", ""]), b"");
+    let server = Server::start(&[
+        "--trace",
+        "unix",
+        "server",
+        &path,
+        "--dgram",
+        "--max-conns",
+        "2",
+    ]);
+    let client = run(
+        socklab(&[
+            "--trace",
+            "unix",
+            "client",
+            "--dgram",
+            &server.addr,
+            "-m",
+            "abc",
+            "-m",
+            "",
+        ]),
+        b"",
+    );
     client.assert_ok();
-    assert!(client.stdout.starts_with("ABC\n(an empty datagram from "), "{}", client.dump());
-    assert!(client.stderr.contains("bind(3, {sa_family=AF_UNIX}, 2) = 0"), "{}", client.dump());
+    assert!(
+        client.stdout.starts_with("ABC\n(an empty datagram from "),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        client
+            .stderr
+            .contains("bind(3, {sa_family=AF_UNIX}, 2) = 0"),
+        "{}",
+        client.dump()
+    );
     let server = server.finish();
     server.assert_ok();
     // The autobound name is abstract: `@` and five hex digits.
-    assert!(server.stdout.contains("datagram from @"), "{}", server.dump());
-    assert!(!std::path::Path::new(&path).exists(), "socket file left behind");
+    assert!(
+        server.stdout.contains("datagram from @"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "socket file left behind"
+    );
 }
 
 #[test]
 fn abstract_stream_and_datagram() {
     let name = abstract_name("abs");
-    let (client, server) = exchange(&["unix", "server", &name, "--max-conns", "1"], &["unix", "client", "-m", "x"], b"");
+    let (client, server) = exchange(
+        &["unix", "server", &name, "--max-conns", "1"],
+        &["unix", "client", "-m", "x"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "X\n");
     server.assert_ok();
-    assert!(server.stdout.starts_with(&format!("listening on {name}\n")), "{}", server.dump());
+    assert!(
+        server.stdout.starts_with(&format!("listening on {name}\n")),
+        "{}",
+        server.dump()
+    );
 
     let name = abstract_name("absd");
-    let (client, server) =
-        exchange(&["unix", "server", &name, "--dgram", "--once"], &["unix", "client", "--dgram", "-m", "y"], b"");
+    let (client, server) = exchange(
+        &["unix", "server", &name, "--dgram", "--once"],
+        &["unix", "client", "--dgram", "-m", "y"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "Y\n");
     server.assert_ok();
@@ -118,10 +238,24 @@ fn once_serves_one_message_and_exits() {
     assert_eq!(client.stdout, "ONLY\n");
     let server = server.finish();
     server.assert_ok();
-    let calls: Vec<&str> = server.stderr.lines().map(|l| l.split('(').next().unwrap_or("")).collect();
+    let calls: Vec<&str> = server
+        .stderr
+        .lines()
+        .map(|l| l.split('(').next().unwrap_or(""))
+        .collect();
     assert_eq!(
         calls,
-        ["socket", "bind", "listen", "getsockname", "accept4", "recvfrom", "sendto", "close", "close"],
+        [
+            "socket",
+            "bind",
+            "listen",
+            "getsockname",
+            "accept4",
+            "recvfrom",
+            "sendto",
+            "close",
+            "close"
+        ],
         "the low version: one recv, one reply\n{}",
         server.dump()
     );
@@ -137,20 +271,45 @@ fn three_clients_are_served_one_after_another() {
     }
     let server = server.finish();
     server.assert_ok();
-    assert_eq!(server.stdout.matches("connection from ").count(), 3, "{}", server.dump());
-    assert_eq!(server.stdout.matches(" closed").count(), 3, "{}", server.dump());
+    assert_eq!(
+        server.stdout.matches("connection from ").count(),
+        3,
+        "{}",
+        server.dump()
+    );
+    assert_eq!(
+        server.stdout.matches(" closed").count(),
+        3,
+        "{}",
+        server.dump()
+    );
 }
 
 #[test]
 fn client_reads_stdin_skips_empty_lines_and_exits_on_eof() {
-    let server = Server::start(&["--trace", "tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
-    let client = run(socklab(&["tcp", "client", &server.addr]), b"  hello  \n\n\t\nworld\n");
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--max-conns",
+        "1",
+    ]);
+    let client = run(
+        socklab(&["tcp", "client", &server.addr]),
+        b"  hello  \n\n\t\nworld\n",
+    );
     client.assert_ok();
     // Not a terminal: no `>>: ` prompt. Lines are stripped, empty ones skipped.
     assert_eq!(client.stdout, "HELLO\nWORLD\n");
     let server = server.finish();
     server.assert_ok();
-    assert_eq!(server.stderr.matches("recvfrom(").count(), 3, "two messages and the EOF\n{}", server.dump());
+    assert_eq!(
+        server.stderr.matches("recvfrom(").count(),
+        3,
+        "two messages and the EOF\n{}",
+        server.dump()
+    );
 }
 
 #[test]
@@ -158,23 +317,53 @@ fn udp_client_sends_empty_stdin_lines_as_empty_datagrams() {
     let server = Server::start(&["udp", "server", "127.0.0.1:0", "--max-conns", "2"]);
     let client = run(socklab(&["udp", "client", &server.addr]), b"a\n\n");
     client.assert_ok();
-    assert!(client.stdout.starts_with("A\n(an empty datagram from "), "{}", client.dump());
+    assert!(
+        client.stdout.starts_with("A\n(an empty datagram from "),
+        "{}",
+        client.dump()
+    );
     server.finish().assert_ok();
 }
 
 #[test]
 fn naive_server_spins_on_recv_zero_and_stops_at_its_limit() {
-    let server = Server::start(&["--trace", "tcp", "server", "127.0.0.1:0", "--naive", "--naive-limit", "7", "--max-conns", "1"]);
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--naive",
+        "--naive-limit",
+        "7",
+        "--max-conns",
+        "1",
+    ]);
     let client = run(socklab(&["tcp", "client", &server.addr, "-m", "hi"]), b"");
     client.assert_ok();
     let server = server.finish();
     server.assert_ok();
-    assert!(server.stdout.contains("recv returned 0 bytes 7 times"), "{}", server.dump());
-    assert!(server.stdout.contains("stopped at --naive-limit 7"), "{}", server.dump());
+    assert!(
+        server.stdout.contains("recv returned 0 bytes 7 times"),
+        "{}",
+        server.dump()
+    );
+    assert!(
+        server.stdout.contains("stopped at --naive-limit 7"),
+        "{}",
+        server.dump()
+    );
     // Each spin is a recvfrom that returns 0 and an empty send, as the tutorial's loop does.
-    let zero_recvs = server.stderr.lines().filter(|l| l.starts_with("recvfrom(") && l.ends_with(" = 0")).count();
+    let zero_recvs = server
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("recvfrom(") && l.ends_with(" = 0"))
+        .count();
     assert_eq!(zero_recvs, 7, "{}", server.dump());
-    let empty_sends = server.stderr.lines().filter(|l| l.contains("sendto(") && l.contains("\"\", 0, 0")).count();
+    let empty_sends = server
+        .stderr
+        .lines()
+        .filter(|l| l.contains("sendto(") && l.contains("\"\", 0, 0"))
+        .count();
     assert_eq!(empty_sends, 7, "{}", server.dump());
 }
 
@@ -182,13 +371,39 @@ fn naive_server_spins_on_recv_zero_and_stops_at_its_limit() {
 fn send_empty_puts_nothing_on_the_wire_and_recv_times_out() {
     let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
     let client = run(
-        socklab(&["--trace", "tcp", "client", &server.addr, "--send-empty", "--timeout", "0.5", "-m", ""]),
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--send-empty",
+            "--timeout",
+            "0.5",
+            "-m",
+            "",
+        ]),
         b"",
     );
     client.assert_code(1);
-    assert!(client.stderr.contains("sendto(3, \"\", 0, 0, NULL, 0) = 0"), "{}", client.dump());
-    assert!(client.stderr.contains("events=POLLIN}], 1, 500) = 0 (Timeout)"), "{}", client.dump());
-    assert!(client.stderr.contains("socklab: recvfrom(3, ...): timed out after 0.5s"), "{}", client.dump());
+    assert!(
+        client.stderr.contains("sendto(3, \"\", 0, 0, NULL, 0) = 0"),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        client
+            .stderr
+            .contains("events=POLLIN}], 1, 500) = 0 (Timeout)"),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        client
+            .stderr
+            .contains("socklab: recvfrom(3, ...): timed out after 0.5s"),
+        "{}",
+        client.dump()
+    );
     let server = server.finish();
     server.assert_ok();
     // The server saw no message, only the close.
@@ -197,8 +412,11 @@ fn send_empty_puts_nothing_on_the_wire_and_recv_times_out() {
 
 #[test]
 fn connect_ex_reports_zero_on_success() {
-    let (client, server) =
-        exchange(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"], &["tcp", "client", "--connect-ex", "-m", "ok"], b"");
+    let (client, server) = exchange(
+        &["tcp", "server", "127.0.0.1:0", "--max-conns", "1"],
+        &["tcp", "client", "--connect-ex", "-m", "ok"],
+        b"",
+    );
     client.assert_ok();
     assert_eq!(client.stdout, "connect_ex -> 0\nOK\n");
     server.assert_ok();
@@ -206,16 +424,37 @@ fn connect_ex_reports_zero_on_success() {
 
 #[test]
 fn trace_json_carries_the_same_events() {
-    let (client, server) =
-        exchange(&["tcp", "server", "127.0.0.1:0", "--once"], &["--trace=json", "tcp", "client", "-m", "j"], b"");
+    let (client, server) = exchange(
+        &["tcp", "server", "127.0.0.1:0", "--once"],
+        &["--trace=json", "tcp", "client", "-m", "j"],
+        b"",
+    );
     client.assert_ok();
     server.assert_ok();
     let lines: Vec<&str> = client.stderr.lines().collect();
-    assert_eq!(lines.len(), 5, "socket, connect, sendto, recvfrom, close\n{}", client.dump());
-    assert!(lines[0].contains("\"call\":\"socket\"") && lines[0].contains("\"ret\":3"), "{}", lines[0]);
-    assert!(lines[2].contains("\"line\":\"sendto(3, \\\"j\\\", 1, 0, NULL, 0) = 1\""), "{}", lines[2]);
+    assert_eq!(
+        lines.len(),
+        5,
+        "socket, connect, sendto, recvfrom, close\n{}",
+        client.dump()
+    );
+    assert!(
+        lines[0].contains("\"call\":\"socket\"") && lines[0].contains("\"ret\":3"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[2].contains("\"line\":\"sendto(3, \\\"j\\\", 1, 0, NULL, 0) = 1\""),
+        "{}",
+        lines[2]
+    );
     for l in &lines {
-        assert!(l.starts_with("{\"time\":") && l.contains("\"duration_us\":") && l.contains("\"errno\":null"), "{l}");
+        assert!(
+            l.starts_with("{\"time\":")
+                && l.contains("\"duration_us\":")
+                && l.contains("\"errno\":null"),
+            "{l}"
+        );
     }
 }
 
@@ -223,10 +462,26 @@ fn trace_json_carries_the_same_events() {
 fn demo_shows_every_family_and_leaves_nothing_behind() {
     let out = run(socklab(&["demo"]), b"");
     out.assert_ok();
-    for title in ["TCP over IPv4", "TCP over IPv6", "UDP over IPv4", "UNIX stream socket on a path", "UNIX datagram socket", "abstract name"] {
-        assert!(out.stdout.contains(title), "missing {title}\n{}", out.dump());
+    for title in [
+        "TCP over IPv4",
+        "TCP over IPv6",
+        "UDP over IPv4",
+        "UNIX stream socket on a path",
+        "UNIX datagram socket",
+        "abstract name",
+    ] {
+        assert!(
+            out.stdout.contains(title),
+            "missing {title}\n{}",
+            out.dump()
+        );
     }
-    assert_eq!(out.stdout.matches("client > HELLO").count(), 6, "{}", out.dump());
+    assert_eq!(
+        out.stdout.matches("client > HELLO").count(),
+        6,
+        "{}",
+        out.dump()
+    );
     assert!(out.stdout.contains("server | accept4("), "{}", out.dump());
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()

@@ -1,0 +1,376 @@
+//! Each failure a user meets: the failing call as strace prints it, the
+//! errno name, the hint, exit code 1. Real failures where they can be made
+//! without racing for ports; `strace -e inject` for the rest.
+
+mod common;
+
+use common::{Server, TempDir, have, run, socklab};
+
+/// A TCP port on 127.0.0.1 that is bound but not listening: connecting to
+/// it is refused, and nobody else can take it while `fd` stays open.
+fn refused_port() -> (i32, u16) {
+    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
+            0
+        );
+        let mut got_len = len;
+        assert_eq!(
+            libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut got_len),
+            0
+        );
+        (fd, u16::from_be(sin.sin_port))
+    }
+}
+
+/// A UNIX socket file that nobody listens on any more (a dead server's).
+fn stale_socket_file(path: &str) {
+    let c = std::ffi::CString::new(path).unwrap();
+    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_un.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        let mut sun: libc::sockaddr_un = std::mem::zeroed();
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (i, b) in c.as_bytes().iter().enumerate() {
+            sun.sun_path[i] = *b as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, &sun as *const _ as *const libc::sockaddr, len),
+            0
+        );
+        libc::close(fd);
+    }
+}
+
+fn assert_error(out: &common::Outcome, call_and_errno: &str, hint: &str) {
+    out.assert_code(1);
+    let first = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("socklab: "))
+        .unwrap_or("");
+    assert!(
+        first.contains(call_and_errno),
+        "expected `{call_and_errno}`\n{}",
+        out.dump()
+    );
+    let hint_line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("  hint: "))
+        .unwrap_or("");
+    assert!(
+        hint_line.contains(hint),
+        "expected hint with `{hint}`\n{}",
+        out.dump()
+    );
+}
+
+/// Run socklab under `strace -e inject=CALL:error=ERRNO` (strace's own
+/// output goes to /dev/null).
+fn injected(call: &str, errno: &str, args: &[&str]) -> common::Outcome {
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        &format!("inject={call}:error={errno}"),
+        common::bin(),
+    ]);
+    cmd.args(args);
+    run(cmd, b"")
+}
+
+#[test]
+fn tcp_connection_refused() {
+    let (_fd, port) = refused_port();
+    let out = run(
+        socklab(&["tcp", "client", &format!("127.0.0.1:{port}"), "-m", "x"]),
+        b"",
+    );
+    assert_error(
+        &out,
+        &format!(
+            "socklab: connect(3, {{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"127.0.0.1\")}}, 16) = -1 ECONNREFUSED (Connection refused)"
+        ),
+        "no server is listening",
+    );
+}
+
+#[test]
+fn connect_ex_prints_the_code_then_send_shows_epipe() {
+    let (_fd, port) = refused_port();
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &format!(":{port}"),
+            "--connect-ex",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    assert_eq!(
+        out.stdout,
+        "connect_ex -> 111 ECONNREFUSED (Connection refused)\n",
+        "{}",
+        out.dump()
+    );
+    assert_error(
+        &out,
+        "sendto(3, \"x\", 1, 0, NULL, 0) = -1 EPIPE (Broken pipe)",
+        "never connected",
+    );
+}
+
+#[test]
+fn second_server_on_the_same_port_gets_eaddrinuse() {
+    let first = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
+    let out = run(socklab(&["tcp", "server", &first.addr]), b"");
+    assert_error(
+        &out,
+        "= -1 EADDRINUSE (Address already in use)",
+        "--reuseaddr",
+    );
+    assert!(
+        out.stderr
+            .starts_with("socklab: bind(3, {sa_family=AF_INET"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn address_not_on_this_machine() {
+    // 192.0.2.1 (TEST-NET-1) is on no interface here; bind fails, nothing is sent.
+    let out = run(socklab(&["udp", "server", "192.0.2.1:0"]), b"");
+    assert_error(&out, "bind(3, ", "not configured on any local interface");
+    assert!(
+        out.stderr
+            .contains("EADDRNOTAVAIL (Cannot assign requested address)"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn unix_path_without_a_server_is_enoent() {
+    let dir = TempDir::new("enoent");
+    let out = run(
+        socklab(&["unix", "client", &dir.path("none.sock"), "-m", "x"]),
+        b"",
+    );
+    assert_error(
+        &out,
+        "connect(3, {sa_family=AF_UNIX, sun_path=",
+        "no socket file at this path",
+    );
+    assert!(
+        out.stderr.contains("ENOENT (No such file or directory)"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn unix_stale_socket_file_is_refused_with_its_own_hint() {
+    let dir = TempDir::new("stale");
+    let path = dir.path("stale.sock");
+    stale_socket_file(&path);
+    let out = run(socklab(&["unix", "client", &path, "-m", "x"]), b"");
+    assert_error(
+        &out,
+        "ECONNREFUSED (Connection refused)",
+        "no server is listening on it",
+    );
+}
+
+#[test]
+fn timeout_names_the_waiting_call() {
+    // A UDP socket that never answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let out = run(
+        socklab(&["udp", "client", &addr, "--timeout", "0.2", "-m", "anyone?"]),
+        b"",
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .starts_with("socklab: recvfrom(3, ...): timed out after 0.2s\n  hint: "),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn injected_failures_name_the_errno_and_hint() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("inject");
+    let long_ok_path = dir.path("x.sock");
+    let cases: [(&str, &str, Vec<&str>, &str); 6] = [
+        (
+            "bind",
+            "EACCES",
+            vec!["tcp", "server", "127.0.0.1:80"],
+            "ports below 1024",
+        ),
+        (
+            "bind",
+            "ENAMETOOLONG",
+            vec!["unix", "server", &long_ok_path],
+            "at most 107 bytes",
+        ),
+        (
+            "recvfrom",
+            "ECONNRESET",
+            vec!["udp", "client", "127.0.0.1:9", "-m", "x"],
+            "reset the connection",
+        ),
+        (
+            "recvfrom",
+            "EAGAIN",
+            vec!["udp", "client", "127.0.0.1:9", "-m", "x"],
+            "would block",
+        ),
+        (
+            "socket",
+            "EMFILE",
+            vec!["tcp", "client", "-m", "x"],
+            "file descriptors",
+        ),
+        (
+            "sendto",
+            "EPIPE",
+            vec!["udp", "client", "127.0.0.1:9", "-m", "x"],
+            "closed for writing",
+        ),
+    ];
+    for (call, errno, args, hint) in cases {
+        let out = injected(call, errno, &args);
+        assert_error(&out, &format!("socklab: {call}("), hint);
+        assert!(
+            out.stderr.contains(&format!("= -1 {errno} (")),
+            "{call} {errno}\n{}",
+            out.dump()
+        );
+    }
+    assert!(
+        !std::path::Path::new(&long_ok_path).exists(),
+        "no socket file left after a failed bind"
+    );
+}
+
+#[test]
+fn unix_server_removes_its_file_after_sigint_and_sigterm() {
+    let dir = TempDir::new("signals");
+    for (sig, code) in [
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+    ] {
+        for dgram in [false, true] {
+            let path = dir.path("sig.sock");
+            let mut args = vec!["unix", "server", path.as_str()];
+            if dgram {
+                args.push("--dgram");
+            }
+            let server = Server::start(&args);
+            assert!(std::path::Path::new(&path).exists());
+            server.signal(sig);
+            let out = server.finish();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                out.status.signal(),
+                Some(sig),
+                "killed by the re-raised signal\n{}",
+                out.dump()
+            );
+            // What a shell reports as $?.
+            assert_eq!(128 + out.status.signal().unwrap(), code);
+            assert!(
+                !std::path::Path::new(&path).exists(),
+                "socket file left after signal {sig}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unix_server_never_removes_a_regular_file_or_follows_a_symlink() {
+    let dir = TempDir::new("regular");
+    let path = dir.path("notes.txt");
+    std::fs::write(&path, "precious").unwrap();
+    let out = run(socklab(&["unix", "server", &path]), b"");
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("exists and is not a socket; refusing to remove it"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+    // --unlink-stale removes stale sockets only, never other files.
+    let out = run(socklab(&["unix", "server", &path, "--unlink-stale"]), b"");
+    out.assert_code(1);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+
+    let link = dir.path("link.sock");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let out = run(socklab(&["unix", "server", &link]), b"");
+    out.assert_code(1);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn unix_server_replaces_a_stale_file_but_not_a_live_one() {
+    let dir = TempDir::new("replace");
+    let path = dir.path("s.sock");
+    stale_socket_file(&path);
+    // Two connections: the second server's probe is one (it connects to see
+    // whether anyone answers), the client the other.
+    let server = Server::start(&["--trace", "unix", "server", &path, "--max-conns", "2"]);
+    // A live server on the path: a second one must refuse, not steal it.
+    let second = run(socklab(&["unix", "server", &path]), b"");
+    second.assert_code(1);
+    assert!(
+        second.stderr.contains("is in use: a server answers on it"),
+        "{}",
+        second.dump()
+    );
+    let client = run(socklab(&["unix", "client", &path, "-m", "still here"]), b"");
+    client.assert_ok();
+    assert_eq!(client.stdout, "STILL HERE\n");
+    let out = server.finish();
+    out.assert_ok();
+    assert!(
+        out.stdout.starts_with("removing stale socket file"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains("= -1 ECONNREFUSED (Connection refused)\nclose(3) = 0\nunlink("),
+        "{}",
+        out.dump()
+    );
+    assert!(!std::path::Path::new(&path).exists());
+}

@@ -1,0 +1,186 @@
+//! Bad command lines: one line on stderr, exit code 2, nothing on stdout,
+//! no panic, and no socket made.
+
+mod common;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+use common::{run, socklab};
+
+const BAD: &[&[&str]] = &[
+    // addresses
+    &["tcp", "server", "8081"],
+    &["tcp", "server", "127.0.0.1"],
+    &["tcp", "server", "127.0.0.1:"],
+    &["tcp", "server", ":65536"],
+    &["tcp", "server", ":70000"],
+    &["tcp", "server", ":-1"],
+    &["tcp", "server", ":+80"],
+    &["tcp", "server", ":8o"],
+    &["tcp", "server", "1.2.3:80"],
+    &["tcp", "server", "1.2.3.4.5:80"],
+    &["tcp", "server", "256.1.1.1:80"],
+    &["tcp", "server", "01.2.3.4:80"],
+    &["tcp", "client", "::1:80"],
+    &["tcp", "client", "[::1]80"],
+    &["tcp", "client", "[::1:80"],
+    &["tcp", "client", "[fe80::1%lo]:80"],
+    &["tcp", "client", "example.com:80"],
+    &["tcp", "client", ""],
+    &["tcp", "client", " 127.0.0.1:80"],
+    &["udp", "server", "localhost"],
+    &["udp", "client", "[127.0.0.1]:80"],
+    &["unix", "server", ""],
+    &["unix", "client", "@"],
+    // options
+    &["tcp", "server", "--backlog", "x"],
+    &["tcp", "server", "--backlog", "-1"],
+    &["tcp", "server", "--backlog"],
+    &["tcp", "server", "--bufsize", "0"],
+    &["tcp", "server", "--bufsize", "1e3"],
+    &["tcp", "server", "--max-conns", "0"],
+    &["tcp", "server", "--max-conns", "-3"],
+    &["tcp", "server", "--naive-limit", "0"],
+    &["tcp", "server", "--naive", "--once"],
+    &["tcp", "server", "--timeout", "0"],
+    &["tcp", "server", "--timeout", "-1"],
+    &["tcp", "server", "--timeout", "nan"],
+    &["tcp", "server", "--timeout", "inf"],
+    &["tcp", "client", "--timeout"],
+    &["tcp", "client", "-m"],
+    &["tcp", "client", "--connect"],
+    &["udp", "server", "--backlog", "5"],
+    &["udp", "server", "--naive"],
+    &["udp", "client", "--send-empty"],
+    &["udp", "client", "--connect-ex"],
+    &["unix", "server", "--dgram", "--naive"],
+    &["unix", "server", "--dgram", "--backlog", "3"],
+    &["unix", "client", "--dgram", "--send-empty"],
+    &["unix", "client", "--connect"],
+    &["--trace=xml", "tcp", "server"],
+    &["--trace", "xml", "tcp", "server"],
+    &["--trace-file"],
+    // commands
+    &["tcp"],
+    &["tcp", "srv"],
+    &["sctp", "server"],
+    &["tcp", "server", "--frobnicate"],
+    &["tcp", "server", ":0", ":1"],
+    &["demo", "extra"],
+    &["-x"],
+];
+
+fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
+    assert_eq!(out.code(), Some(2), "{args:?}\n{}", out.dump());
+    common::assert_no_panic(out);
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: nothing on stdout\n{}",
+        out.dump()
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(!lines.is_empty(), "{args:?}: a message\n{}", out.dump());
+    // `socklab` alone and `socklab tcp` print the help, as clap does for a
+    // missing subcommand; everything else is one line.
+    if lines.len() > 1 {
+        assert!(
+            out.stderr.contains("Usage: socklab"),
+            "{args:?}: one line\n{}",
+            out.dump()
+        );
+    } else {
+        assert!(
+            lines[0].starts_with("socklab: "),
+            "{args:?}\n{}",
+            out.dump()
+        );
+    }
+    assert!(
+        !out.stderr.contains("socket("),
+        "{args:?}: no syscall before the arguments are valid"
+    );
+}
+
+#[test]
+fn bad_command_lines_get_one_line_and_exit_2() {
+    for args in BAD {
+        let mut cmd = socklab(&["--trace"]);
+        cmd.args(*args);
+        let out = run(cmd, b"");
+        let os: Vec<OsString> = args.iter().map(OsString::from).collect();
+        assert_usage_error(&os, &out);
+    }
+}
+
+#[test]
+fn a_unix_path_longer_than_sun_path_is_a_usage_error() {
+    let long = format!("/tmp/{}", "x".repeat(300));
+    let out = run(socklab(&["unix", "server", &long]), b"");
+    assert_usage_error(&[OsString::from(&long)], &out);
+    assert!(
+        out.stderr.contains("longer than sun_path's 107"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn non_utf8_arguments_are_usage_errors() {
+    for args in [
+        vec![
+            OsString::from("tcp"),
+            OsString::from("server"),
+            OsString::from_vec(b"127.0.0.1:\xff".to_vec()),
+        ],
+        vec![
+            OsString::from("unix"),
+            OsString::from("client"),
+            OsString::from_vec(b"/tmp/\xfe.sock".to_vec()),
+        ],
+        vec![
+            OsString::from("tcp"),
+            OsString::from("client"),
+            OsString::from("-m"),
+            OsString::from_vec(vec![0xc3, 0x28]),
+        ],
+        vec![OsString::from_vec(b"\x80".to_vec())],
+    ] {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(&args);
+        let out = run(cmd, b"");
+        assert_usage_error(&args, &out);
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["--version"],
+        &["tcp", "server", "--help"],
+        &["unix", "client", "--help"],
+        &["help", "udp"],
+    ] {
+        let out = run(socklab(args), b"");
+        out.assert_ok();
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let out = run(socklab(&["tcp", "server", "--help"]), b"");
+    for word in [
+        "--reuseaddr",
+        "--backlog",
+        "--once",
+        "--max-conns",
+        "--naive",
+        "SO_REUSEADDR",
+        "127.0.0.1:8081",
+    ] {
+        assert!(
+            out.stdout.contains(word),
+            "tcp server --help mentions {word}\n{}",
+            out.stdout
+        );
+    }
+}
