@@ -42,7 +42,10 @@ impl Outcome {
 
     /// Everything, for assertion messages.
     pub fn dump(&self) -> String {
-        format!("status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.status, self.stdout, self.stderr)
+        format!(
+            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
     }
 
     pub fn assert_ok(&self) -> &Self {
@@ -52,7 +55,12 @@ impl Outcome {
     }
 
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code(), Some(code), "expected exit {code}\n{}", self.dump());
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "expected exit {code}\n{}",
+            self.dump()
+        );
         assert_no_panic(self);
         self
     }
@@ -66,7 +74,9 @@ pub fn assert_no_panic(o: &Outcome) {
 
 /// Run a command to completion with `stdin` as input, under the watchdog.
 pub fn run(mut cmd: Command, stdin: &[u8]) -> Outcome {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
@@ -127,7 +137,9 @@ impl Server {
     }
 
     pub fn start_cmd(mut cmd: Command) -> Server {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
@@ -154,7 +166,12 @@ impl Server {
         match rx.recv_timeout(WATCHDOG) {
             Ok(Ok((addr, seen, reader))) => {
                 let rest = read_rest(reader);
-                Server { child: Some(child), addr, seen, rest }
+                Server {
+                    child: Some(child),
+                    addr,
+                    seen,
+                    rest,
+                }
             }
             Ok(Err(seen)) => {
                 let out = finish(child);
@@ -239,7 +256,11 @@ impl Drop for TempDir {
 /// A unique abstract UNIX name for this test process.
 pub fn abstract_name(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("@socklab-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "@socklab-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Is `tool` installed? Under CI=true a missing tool fails the test (never
