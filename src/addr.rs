@@ -119,7 +119,7 @@ impl Addr {
     /// Call `f` with the address as nix's concrete type, whose `len()` is the
     /// length the kernel must see (a `SockaddrStorage` would pass 128).
     pub fn with_nix<R>(&self, f: impl FnOnce(&dyn SockaddrLike) -> R) -> Option<R> {
-        let storage = self.to_nix()?;
+        let storage = self.as_nix()?;
         if let Some(a) = storage.as_sockaddr_in() {
             Some(f(a))
         } else if let Some(a) = storage.as_sockaddr_in6() {
@@ -130,7 +130,7 @@ impl Addr {
     }
 
     /// The same address as nix's type.
-    fn to_nix(&self) -> Option<SockaddrStorage> {
+    fn as_nix(&self) -> Option<SockaddrStorage> {
         // SAFETY: `ss` holds `len` valid bytes of a sockaddr.
         unsafe {
             SockaddrStorage::from_raw(
@@ -181,7 +181,7 @@ fn parse_port(s: &str) -> Result<u16, String> {
 impl fmt::Display for Addr {
     /// `127.0.0.1:8081`, `[::1]:8081`, `/tmp/socklab.sock`, `@name`, `(unnamed)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nix = self.to_nix();
+        let nix = self.as_nix();
         if let Some(sin) = nix.as_ref().and_then(|a| a.as_sockaddr_in()) {
             return write!(f, "{}:{}", sin.ip(), sin.port());
         }

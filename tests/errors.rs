@@ -2,6 +2,12 @@
 //! errno name, the hint, exit code 1. Real failures where they can be made
 //! without racing for ports; `strace -e inject` for the rest.
 
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The test makes its own peer sockets (a refusing port, a stale file): they
+// are the test's, not socklab's, so the sys-only rule does not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 mod common;
 
 use common::{Server, TempDir, have, run, socklab};

@@ -1,6 +1,9 @@
 //! Every program end to end, as a user runs it: the bytes that come back,
 //! what each side prints, the exit codes.
 
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Server, TempDir, abstract_name, run, socklab};

@@ -1,6 +1,9 @@
 //! Bad command lines: one line on stderr, exit code 2, nothing on stdout,
 //! no panic, and no socket made.
 
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::ffi::OsString;

@@ -6,6 +6,7 @@
 //! hung test fails instead of hanging `make test`. On failure, assertions
 //! print everything the processes wrote.
 #![allow(dead_code, clippy::disallowed_types, clippy::disallowed_methods)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
