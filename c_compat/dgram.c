@@ -1,0 +1,86 @@
+/* dgram.c: the tutorial's datagram server and client, shared by UDP
+ * (udp_server.c, udp_client.c) and UNIX datagram sockets (unix_* --dgram);
+ * the twin of socklab's src/dgram.rs.
+ *
+ * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], bind):
+ * 1. getsockname(fd) -> print `listening on ADDR`
+ * 2. loop: recvfrom(fd) -> print sender and size (an empty datagram too);
+ *    sendto(fd, upper-cased, sender); until --once or --max-conns datagrams
+ * 3. close(fd)
+ *
+ * Client: 1. socket(SOCK_DGRAM); 2. ioctl(FIONBIO) with --timeout;
+ * 3. UNIX only: bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so
+ * the server's reply has an address to go to; 4. connect with --connect;
+ * 5. per line, empty ones too: sendto (or send when connected), then
+ * recvfrom -> print the reply; 6. close. */
+#include "lab.h"
+
+#include <stdlib.h>
+
+static void upper(unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 'a' && s[i] <= 'z')
+            s[i] -= 'a' - 'A';
+}
+
+void dgram_serve(int fd, const struct opts *o) {
+    struct addr me, from;
+    struct fail f;
+    Getsockname(fd, &me.ss, &me.len);                          /* 1 */
+    say("listening on %s", addr_str(&me));
+    set_wait(fd, o->timeout);
+    unsigned char *buf = malloc(o->bufsize);
+    for (unsigned long long served = 0;;) {
+        ssize_t n = io_recvfrom(fd, buf, o->bufsize, &from, o->timeout, &f); /* 2 */
+        if (n < 0)
+            die_fail(&f);
+        if (!o->quiet) {
+            printf("datagram from %s: ", addr_str(&from));
+            print_shown(stdout, buf, n);
+            say("%s", n == 0 ? " (an empty datagram)" : "");
+        }
+        upper(buf, n);
+        /* A reply that cannot go out (an unbound UNIX client has no address,
+         * an ICMP error came back) is reported; the server goes on. */
+        if (io_send(fd, buf, n, &from, o->timeout, &f) < 0)
+            warn_fail(&f);
+        served++;
+        if (o->once || (o->max_conns && served >= o->max_conns))
+            break;
+    }
+    free(buf);
+    Close(fd);                                                 /* 3 */
+}
+
+void dgram_client(struct opts *o) {
+    struct fail f;
+    int fd = Socket(addr_family(&o->addr), SOCK_DGRAM);        /* 1 */
+    set_wait(fd, o->timeout);                                  /* 2 */
+    if (addr_is_unix(&o->addr)) {                              /* 3 */
+        struct addr autobind = addr_autobind();
+        Bind(fd, SA(&autobind), autobind.len);
+    }
+    if (o->connect && io_connect(fd, &o->addr, o->timeout, &f) < 0) /* 4 */
+        die_fail(&f);
+    unsigned char *buf = malloc(o->bufsize), *msg;
+    size_t i = 0, n;
+    while ((msg = next_message(o, &i, &n))) {                  /* 5 */
+        if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->timeout, &f) < 0)
+            die_fail(&f);
+        free(msg);
+        struct addr from = o->addr;
+        ssize_t got = o->connect
+                          ? io_recv(fd, buf, o->bufsize, o->timeout, &f)
+                          : io_recvfrom(fd, buf, o->bufsize, &from, o->timeout, &f);
+        if (got < 0)
+            die_fail(&f);
+        if (got == 0) {
+            say("(an empty datagram from %s)", addr_str(&from));
+        } else {
+            fwrite(buf, 1, got, stdout);
+            say("%s", "");
+        }
+    }
+    free(buf);
+    Close(fd);                                                 /* 6 */
+}

@@ -1,0 +1,453 @@
+/* lab.c: the command line, addresses, printing and Python's wait modes
+ * shared by socklab's C twins (see lab.h). */
+#include "lab.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void lab_init(const char *name) {
+    prog = name;
+    /* Parity with socklab: the Rust runtime ignores SIGPIPE, so a send to a
+     * closed peer fails with EPIPE instead of killing the program. */
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static _Noreturn void usage(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: error: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    exit(2);
+}
+
+static unsigned long long number(const char *opt, const char *s,
+                                 unsigned long long lo, unsigned long long hi) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno || v < lo || v > hi) {
+        char what[64];
+        snprintf(what, sizeof what, "invalid value '%%s' for '%s'", opt);
+        usage(what, s);
+    }
+    return v;
+}
+
+static int parse_port(const char *s) {
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 5 || atoi(s) > 65535)
+        return -1;
+    return atoi(s);
+}
+
+/* HOST:PORT, [IPV6]:PORT, :PORT or localhost:PORT; numeric only (inet_pton,
+ * no resolver: a resolver would add socket calls of its own). */
+static bool parse_inet(const char *s, struct addr *a) {
+    char host[INET6_ADDRSTRLEN + 2];
+    memset(a, 0, sizeof *a);
+    if (s[0] == '[') {
+        const char *close = strstr(s, "]:");
+        if (!close || (size_t)(close - s - 1) >= sizeof host)
+            return false;
+        memcpy(host, s + 1, close - s - 1);
+        host[close - s - 1] = 0;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+        int port = parse_port(close + 2);
+        if (port < 0 || inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+            return false;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        a->len = sizeof *sin6;
+        return true;
+    }
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return false;
+    memcpy(host, s, colon - s);
+    host[colon - s] = 0;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+    int port = parse_port(colon + 1);
+    if (port < 0)
+        return false;
+    if (!*host || !strcmp(host, "localhost"))
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+        return false;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    a->len = sizeof *sin;
+    return true;
+}
+
+/* /path (length SUN_LEN, no NUL) or @NAME (2 + 1 + strlen(NAME)). */
+static bool parse_unix(const char *s, struct addr *a) {
+    struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
+    memset(a, 0, sizeof *a);
+    if (!*s || !strcmp(s, "@") || strlen(s) > sizeof sun->sun_path - 1)
+        return false;
+    sun->sun_family = AF_UNIX;
+    if (s[0] == '@') {
+        memcpy(sun->sun_path + 1, s + 1, strlen(s + 1));
+        a->len = offsetof(struct sockaddr_un, sun_path) + strlen(s);
+    } else {
+        memcpy(sun->sun_path, s, strlen(s));
+        a->len = offsetof(struct sockaddr_un, sun_path) + strlen(s);
+    }
+    return true;
+}
+
+struct addr addr_autobind(void) {
+    struct addr a;
+    memset(&a, 0, sizeof a);
+    a.ss.ss_family = AF_UNIX;
+    a.len = sizeof(sa_family_t);
+    return a;
+}
+
+int addr_family(const struct addr *a) { return a->ss.ss_family; }
+bool addr_is_unix(const struct addr *a) { return a->ss.ss_family == AF_UNIX; }
+
+const char *addr_unix_path(const struct addr *a) {
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
+    if (!addr_is_unix(a) || a->len <= offsetof(struct sockaddr_un, sun_path) ||
+        sun->sun_path[0] == 0)
+        return NULL;
+    return sun->sun_path; /* zero-filled storage: NUL-terminated */
+}
+
+const char *addr_str(const struct addr *a) {
+    static char text[2][160];
+    static int which;
+    char *out = text[which ^= 1];
+    char ip[INET6_ADDRSTRLEN];
+    switch (a->ss.ss_family) {
+    case AF_INET: {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        snprintf(out, sizeof text[0], "%s:%d", ip, ntohs(sin->sin_port));
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+        snprintf(out, sizeof text[0], "[%s]:%d", ip, ntohs(sin6->sin6_port));
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
+        size_t off = offsetof(struct sockaddr_un, sun_path);
+        size_t n = a->len > off ? a->len - off : 0;
+        if (n == 0)
+            snprintf(out, sizeof text[0], "(unnamed)");
+        else if (sun->sun_path[0] == 0)
+            snprintf(out, sizeof text[0], "@%.*s", (int)(n - 1), sun->sun_path + 1);
+        else
+            snprintf(out, sizeof text[0], "%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
+        break;
+    }
+    default:
+        snprintf(out, sizeof text[0], "{sa_family=%d}", a->ss.ss_family);
+    }
+    return out;
+}
+
+void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* strace's printstr escaping (socklab's trace::quote, never cut). */
+static void quote(FILE *f, const unsigned char *s, size_t n) {
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\f': fputs("\\f", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\v': fputs("\\v", f); break;
+        default:
+            if (c >= 0x20 && c <= 0x7e)
+                fputc(c, f);
+            else if (i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '7')
+                fprintf(f, "\\%03o", c);
+            else
+                fprintf(f, "\\%o", c);
+        }
+    }
+    fputc('"', f);
+}
+
+void print_shown(FILE *f, const unsigned char *msg, size_t n) {
+    fprintf(f, "%zu %s ", n, n == 1 ? "byte" : "bytes");
+    quote(f, msg, n);
+}
+
+/* Rust's trim_ascii: space, \t, \n, \f, \r (not \v). */
+static bool ascii_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+unsigned char *next_message(struct opts *o, size_t *i, size_t *n) {
+    if (o->n_messages > 0) {
+        if (*i >= o->n_messages)
+            return NULL;
+        char *m = o->messages[(*i)++];
+        *n = strlen(m);
+        unsigned char *copy = malloc(*n + 1);
+        memcpy(copy, m, *n + 1);
+        return copy;
+    }
+    /* stdin, as the tutorial's input('>>: ').strip(); the prompt only on a
+     * terminal (isatty: ioctl(0, TCGETS), as Rust's is_terminal). */
+    if (isatty(0)) {
+        fputs(">>: ", stdout);
+        fflush(stdout);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, stdin);
+    if (len < 0) {
+        free(line);
+        return NULL;
+    }
+    size_t start = 0, end = (size_t)len;
+    while (start < end && ascii_ws(line[start]))
+        start++;
+    while (end > start && ascii_ws(line[end - 1]))
+        end--;
+    memmove(line, line + start, end - start);
+    *n = end - start;
+    (*i)++;
+    return (unsigned char *)line;
+}
+
+void warn_fail(const struct fail *f) {
+    if (f->err)
+        warn_sys(f->call, f->err);
+    else
+        fprintf(stderr, "%s: %s: timed out after %gs\n", prog, f->call, f->secs);
+}
+
+_Noreturn void die_fail(const struct fail *f) {
+    if (f->err)
+        err_sys(f->call, f->err);
+    err_quit(1, "%s: timed out after %gs", f->call, f->secs);
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* 0 (blocking) or the moment the call's timeout expires. */
+static double deadline_of(double wait) { return wait > 0 ? now() + wait : 0; }
+
+static int failed(struct fail *f, const char *call, int err, double secs) {
+    f->call = call;
+    f->err = err;
+    f->secs = secs;
+    return -1;
+}
+
+/* In timeout mode: poll(events, ms left, rounded up as CPython does);
+ * a poll that returns 0 is a timeout. */
+static int ready(int fd, short events, double deadline, double wait,
+                 const char *call, struct fail *f) {
+    if (deadline == 0)
+        return 0;
+    double left = deadline - now();
+    if (left < 0)
+        left = 0;
+    long long ns = (long long)(left * 1e9);
+    long long ms = (ns + 999999) / 1000000;
+    short revents;
+    int r = r_poll(fd, events, ms > INT_MAX ? INT_MAX : (int)ms, &revents);
+    if (r < 0)
+        return failed(f, "poll", errno, 0);
+    if (r == 0)
+        return failed(f, call, 0, wait);
+    return 0;
+}
+
+void set_wait(int fd, double wait) {
+    if (wait > 0)
+        Ioctl_fionbio(fd, 1);
+}
+
+static int connect_code(int fd, const struct addr *a, double wait, struct fail *f) {
+    double deadline = deadline_of(wait);
+    if (r_connect(fd, SA(a), a->len) == 0)
+        return 0;
+    if (!(deadline && errno == EINPROGRESS))
+        return failed(f, "connect", errno, 0);
+    if (ready(fd, POLLOUT | POLLERR, deadline, wait, "connect", f) < 0)
+        return -1;
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) < 0)
+        return failed(f, "getsockopt", errno, 0);
+    return value ? failed(f, "connect", value, 0) : 0;
+}
+
+int io_connect(int fd, const struct addr *a, double wait, struct fail *f) {
+    return connect_code(fd, a, wait, f);
+}
+
+int io_connect_ex(int fd, const struct addr *a, double wait) {
+    struct fail f;
+    if (connect_code(fd, a, wait, &f) == 0)
+        return 0;
+    return f.err ? f.err : EAGAIN;
+}
+
+/* CPython's sock_call: poll first, and again if the call says EAGAIN. */
+#define WAITING(events, call, op)                                             \
+    double deadline = deadline_of(wait);                                      \
+    for (;;) {                                                                \
+        if (ready(fd, events, deadline, wait, call, f) < 0)                   \
+            return -1;                                                        \
+        ssize_t r = (op);                                                     \
+        if (r < 0 && deadline && errno == EAGAIN)                             \
+            continue;                                                         \
+        if (r < 0)                                                            \
+            return failed(f, call, errno, 0);                                 \
+        return r;                                                             \
+    }
+
+int io_accept(int fd, struct addr *peer, double wait, struct fail *f) {
+    WAITING(POLLIN, "accept4", r_accept4(fd, &peer->ss, &peer->len))
+}
+
+ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f) {
+    WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, NULL, NULL))
+}
+
+ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
+                    struct fail *f) {
+    WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, &from->ss, &from->len))
+}
+
+ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
+                double wait, struct fail *f) {
+    WAITING(POLLOUT, "sendto",
+            r_sendto(fd, buf, n, to ? SA(to) : NULL, to ? to->len : 0))
+}
+
+int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f) {
+    double deadline = deadline_of(wait);
+    size_t sent = 0;
+    for (;;) {
+        if (ready(fd, POLLOUT, deadline, wait, "sendto", f) < 0)
+            return -1;
+        ssize_t r = r_sendto(fd, (const char *)buf + sent, n - sent, NULL, 0);
+        if (r >= 0)
+            sent += r;
+        else if (!(deadline && errno == EAGAIN))
+            return failed(f, "sendto", errno, 0);
+        if (sent >= n)
+            return 0;
+    }
+}
+
+int bound_socket(const struct addr *a, int type, bool reuseaddr) {
+    int fd = Socket(addr_family(a), type);
+    if (reuseaddr)
+        Setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    Bind(fd, SA(a), a->len);
+    return fd;
+}
+
+void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
+                const char *default_addr, struct opts *o) {
+    enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
+           NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP };
+    struct { unsigned group; struct option opt; } all[] = {
+        {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
+        {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
+        {OPT_SERVER, {"reuseaddr", no_argument, 0, REUSEADDR}},
+        {OPT_SERVER, {"once", no_argument, 0, ONCE}},
+        {OPT_SERVER, {"max-conns", required_argument, 0, MAXCONNS}},
+        {OPT_SERVER, {"quiet", no_argument, 0, 'q'}},
+        {OPT_STREAM_SERVER, {"backlog", required_argument, 0, BACKLOG}},
+        {OPT_STREAM_SERVER, {"naive", no_argument, 0, NAIVE}},
+        {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
+        {OPT_CLIENT, {"message", required_argument, 0, 'm'}},
+        {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
+        {OPT_STREAM_CLIENT, {"connect-ex", no_argument, 0, CONNECTEX}},
+        {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
+        {OPT_UNIX, {"dgram", no_argument, 0, DGRAM}},
+        {OPT_UNIX_SERVER, {"unlink-stale", no_argument, 0, UNLINKSTALE}},
+        {~0u, {"help", no_argument, 0, HELP}},
+    };
+    struct option longopts[sizeof all / sizeof all[0] + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i].group & groups)
+            longopts[k++] = all[i].opt;
+    memset(&longopts[k], 0, sizeof longopts[k]);
+    const char *shortopts = groups & OPT_SERVER ? "q" : "m:";
+
+    memset(o, 0, sizeof *o);
+    o->backlog = 5;
+    o->bufsize = 1024;
+    o->naive_limit = 10;
+    o->messages = calloc(argc, sizeof *o->messages);
+    const char *address = default_addr;
+    int positional = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case BACKLOG: o->backlog = number("--backlog", optarg, 0, 65535); break;
+        case BUFSIZE: o->bufsize = number("--bufsize", optarg, 1, 64 << 20); break;
+        case MAXCONNS: o->max_conns = number("--max-conns", optarg, 1, ULLONG_MAX); break;
+        case NAIVELIMIT: o->naive_limit = number("--naive-limit", optarg, 1, 1000000); break;
+        case TIMEOUT: {
+            char *end;
+            o->timeout = strtod(optarg, &end);
+            if (*end || !(o->timeout > 0 && o->timeout <= 1e6))
+                usage("'%s' is not a number of seconds (greater than 0, at most 1000000)", optarg);
+            break;
+        }
+        case REUSEADDR: o->reuseaddr = true; break;
+        case ONCE: o->once = true; break;
+        case 'q': o->quiet = true; break;
+        case NAIVE: o->naive = true; break;
+        case SENDEMPTY: o->send_empty = true; break;
+        case CONNECTEX: o->connect_ex = true; break;
+        case CONNECT: o->connect = true; break;
+        case DGRAM: o->dgram = true; break;
+        case UNLINKSTALE: o->unlink_stale = true; break;
+        case 'm': o->messages[o->n_messages++] = optarg; break;
+        case HELP:
+            printf("usage: %s [OPTIONS] [ADDR]  (the C twin of socklab's program; "
+                   "same options, see socklab --help)\n", prog);
+            exit(0);
+        default:
+            usage("unexpected or incomplete argument '%s'", argv[optind - 1]);
+        }
+    }
+    for (; optind < argc; optind++, positional++)
+        address = argv[optind];
+    if (positional > 1)
+        usage("unexpected argument '%s'", argv[argc - 1]);
+    if (o->naive && o->once)
+        usage("the argument '%s' cannot be used with '--once'", "--naive");
+    if (!(unix_addr ? parse_unix(address, &o->addr) : parse_inet(address, &o->addr)))
+        usage("invalid address '%s'", address);
+}

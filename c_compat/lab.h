@@ -1,0 +1,103 @@
+/* lab.h: what socklab's C twins share besides the wrappers: the command
+ * line, addresses, how bytes are printed, the client's messages, and
+ * Python's blocking and timeout modes (socklab's src/io.rs). */
+#ifndef SOCKLAB_LAB_H
+#define SOCKLAB_LAB_H
+
+#include "unp.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/un.h>
+
+/* A socket address with the length the kernel sees (SUN_LEN for a path,
+ * 2+1+strlen for @NAME, 2 for the autobind address). */
+struct addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+};
+
+/* Which option groups a program takes (as socklab's clap structs). */
+enum {
+    OPT_SERVER = 1,         /* --bufsize --reuseaddr --once --max-conns -q --timeout */
+    OPT_STREAM_SERVER = 2,  /* --backlog --naive --naive-limit */
+    OPT_CLIENT = 4,         /* -m --bufsize --timeout */
+    OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex */
+    OPT_DGRAM_CLIENT = 16,  /* --connect */
+    OPT_UNIX = 32,          /* --dgram */
+    OPT_UNIX_SERVER = 64,   /* --unlink-stale */
+};
+
+struct opts {
+    struct addr addr;
+    int backlog;
+    size_t bufsize;
+    bool reuseaddr, once, quiet, naive, dgram, unlink_stale;
+    bool send_empty, connect_ex, connect;
+    unsigned long long max_conns; /* 0: no limit */
+    unsigned long long naive_limit;
+    double timeout; /* 0: blocking */
+    char **messages;
+    size_t n_messages;
+};
+
+/* Set prog, ignore SIGPIPE, make stdout line-buffered. */
+void lab_init(const char *name);
+/* Parse argv as the socklab program does; usage errors exit 2. */
+void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
+                const char *default_addr, struct opts *o);
+
+/* `127.0.0.1:8081`, `[::1]:8081`, `/tmp/x.sock`, `@name`, `(unnamed)`. */
+const char *addr_str(const struct addr *a);
+bool addr_is_unix(const struct addr *a);
+/* The file of a pathname UNIX address, or NULL. */
+const char *addr_unix_path(const struct addr *a);
+struct addr addr_autobind(void);
+int addr_family(const struct addr *a);
+#define SA(a) ((const struct sockaddr *)&(a)->ss)
+
+/* `5 bytes "hello"`: strace's escaping, never cut. */
+void print_shown(FILE *f, const unsigned char *msg, size_t n);
+/* One line of output, flushed (it is line-buffered). */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The client's messages: -m TEXT options, else stdin lines (stripped).
+ * Returns a malloc'd message (its length in *n), or NULL at the end. */
+unsigned char *next_message(struct opts *o, size_t *i, size_t *n);
+
+/* A failure of the timeout-aware helpers below. */
+struct fail {
+    const char *call;
+    int err;      /* errno, or 0 for a timeout */
+    double secs;  /* the timeout that expired */
+};
+_Noreturn void die_fail(const struct fail *f);
+void warn_fail(const struct fail *f);
+
+/* Python's modes: wait == 0 blocks; otherwise the fd is non-blocking and
+ * each call is preceded by poll() with the milliseconds left. */
+void set_wait(int fd, double wait);
+/* Python's connect: 0, or -1 with f (timeout: connect -> EINPROGRESS ->
+ * poll(POLLOUT|POLLERR) -> getsockopt(SO_ERROR)). */
+int io_connect(int fd, const struct addr *a, double wait, struct fail *f);
+/* Python's connect_ex: the errno (0 connected, EAGAIN on timeout). */
+int io_connect_ex(int fd, const struct addr *a, double wait);
+int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
+ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
+ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
+                    struct fail *f);
+ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
+                double wait, struct fail *f);
+/* Python's sendall: sendto until every byte is out, one deadline; a
+ * zero-length buffer still makes one sendto. */
+int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f);
+
+/* stream.c and dgram.c: the servers and clients shared by TCP/UDP and UNIX. */
+void stream_serve(int listener, const struct opts *o);
+void stream_client(struct opts *o);
+void dgram_serve(int fd, const struct opts *o);
+void dgram_client(struct opts *o);
+/* The bound socket: socket, [setsockopt SO_REUSEADDR], bind. */
+int bound_socket(const struct addr *a, int type, bool reuseaddr);
+
+#endif

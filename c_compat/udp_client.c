@@ -1,0 +1,20 @@
+/* udp_client: the C twin of `socklab udp client` (src/udp.rs, src/dgram.rs).
+ *
+ * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
+ * 2. ioctl(fd, FIONBIO, [1]) with --timeout
+ * 3. connect with --connect
+ * 4. per line, empty ones too (an empty datagram is real): sendto (send
+ *    when connected), then recvfrom -> print the reply
+ * 5. close
+ *
+ * Usage: udp_client [HOST:PORT] [-m TEXT]... [--bufsize N] [--timeout SECS]
+ *        [--connect] */
+#include "lab.h"
+
+int main(int argc, char **argv) {
+    struct opts o;
+    lab_init("udp_client");
+    parse_args(argc, argv, OPT_CLIENT | OPT_DGRAM_CLIENT, false, "127.0.0.1:8082", &o);
+    dgram_client(&o); /* 1-5 */
+    return 0;
+}

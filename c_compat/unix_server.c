@@ -1,0 +1,77 @@
+/* unix_server: the C twin of `socklab unix server` (src/unix.rs), stream
+ * or --dgram, on a path or an abstract @NAME.
+ *
+ * For a pathname address:
+ * 1. newfstatat(path) (glibc's lstat): nothing there -> go on; not a
+ *    socket -> refuse; a socket -> with --unlink-stale, unlink(path);
+ *    otherwise probe it: socket + connect(path): ECONNREFUSED means no one
+ *    answers (stale) -> close, unlink(path); connected -> close, refuse.
+ * 2. socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)], bind(path)
+ * 3. the stream (stream.c) or datagram (dgram.c) server
+ * 4. unlink(path) on every exit, after SIGINT, SIGTERM and SIGHUP too
+ *    (the handlers only record the signal; then the program dies by it).
+ * Abstract addresses (@NAME) have no file: steps 1 and 4 do not happen.
+ *
+ * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--once]
+ *        [--max-conns N] [--backlog N] [--bufsize N] [--reuseaddr]
+ *        [--timeout SECS] [--naive] [--naive-limit N] [-q] */
+#include "lab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+/* Step 4, on every exit from bind on. */
+static void remove_socket_file(void) { Unlink(bound_path); }
+
+/* Step 1: make sure binding removes nothing but a dead socket file. */
+static void clear_path(const struct opts *o, const char *path, int type) {
+    struct stat st;
+    if (Lstat(path, &st) < 0)
+        return;
+    if (!S_ISSOCK(st.st_mode))
+        err_quit(1, "%s exists and is not a socket; refusing to remove it "
+                    "(choose another path)", path);
+    if (o->unlink_stale) {
+        Unlink(path);
+        return;
+    }
+    int probe = Socket(AF_UNIX, type);
+    if (r_connect(probe, SA(&o->addr), o->addr.len) == 0) {
+        Close(probe);
+        err_quit(1, "%s is in use: a server answers on it (stop it, or choose "
+                    "another path)", path);
+    }
+    if (errno != ECONNREFUSED)
+        err_sys("connect", errno);
+    Close(probe);
+    say("removing stale socket file %s (no one answers on it)", path);
+    Unlink(path);
+}
+
+int main(int argc, char **argv) {
+    struct opts o;
+    lab_init("unix_server");
+    parse_args(argc, argv, OPT_SERVER | OPT_STREAM_SERVER | OPT_UNIX | OPT_UNIX_SERVER,
+               true, "/tmp/socklab.sock", &o);
+    int type = o.dgram ? SOCK_DGRAM : SOCK_STREAM;
+    const char *path = addr_unix_path(&o.addr);
+    if (path) {
+        clear_path(&o, path, type);                          /* 1 */
+        catch_stop_signals();
+    }
+    int fd = bound_socket(&o.addr, type, o.reuseaddr);       /* 2 */
+    if (path) {
+        strcpy(bound_path, path);
+        on_exit_cleanup(remove_socket_file);                 /* 4, on failure */
+    }
+    if (o.dgram)                                             /* 3 */
+        dgram_serve(fd, &o);
+    else
+        stream_serve(fd, &o);
+    on_exit_cleanup(NULL);
+    if (path)
+        Unlink(path);                                        /* 4 */
+    return 0;
+}

@@ -1,0 +1,204 @@
+/* unp.c: the wrappers declared in unp.h. */
+#include "unp.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+const char *prog = "c_twin";
+
+static void (*cleanup_hook)(void);
+static volatile sig_atomic_t stop_signal;
+
+const char *errno_text(int err) {
+    static char text[160];
+    const char *name = strerrorname_np(err);
+    snprintf(text, sizeof text, "%s (%s)", name ? name : "E?", strerror(err));
+    return text;
+}
+
+static void run_cleanup(void) {
+    void (*fn)(void) = cleanup_hook;
+    cleanup_hook = NULL;
+    if (fn)
+        fn();
+}
+
+void on_exit_cleanup(void (*fn)(void)) { cleanup_hook = fn; }
+
+_Noreturn void err_sys(const char *what, int err) {
+    run_cleanup();
+    fprintf(stderr, "%s: %s: %s\n", prog, what, errno_text(err));
+    exit(1);
+}
+
+void warn_sys(const char *what, int err) {
+    fprintf(stderr, "%s: %s: %s\n", prog, what, errno_text(err));
+}
+
+_Noreturn void err_quit(int status, const char *fmt, ...) {
+    va_list ap;
+    run_cleanup();
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+static void record(int signo) { stop_signal = signo; }
+
+void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = record; /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &sa, NULL) < 0)
+            err_sys("sigaction", errno);
+}
+
+void check_stop(void) {
+    int sig = stop_signal;
+    if (sig == 0)
+        return;
+    run_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+    exit(128 + sig);
+}
+
+/* Retry on EINTR unless a stop signal arrived (then check_stop dies). */
+#define RETRY(expr)                                                           \
+    do {                                                                      \
+        r = (expr);                                                           \
+        if (r < 0 && errno == EINTR)                                          \
+            check_stop();                                                     \
+    } while (r < 0 && errno == EINTR)
+
+int r_connect(int fd, const struct sockaddr *sa, socklen_t len) {
+    int r;
+    check_stop();
+    RETRY(connect(fd, sa, len));
+    return r;
+}
+
+int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len) {
+    int r;
+    check_stop();
+    RETRY((*len = sizeof *peer, accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC)));
+    return r;
+}
+
+ssize_t r_recvfrom(int fd, void *buf, size_t n, struct sockaddr_storage *from,
+                   socklen_t *len) {
+    ssize_t r;
+    check_stop();
+    if (from)
+        RETRY((*len = sizeof *from, recvfrom(fd, buf, n, 0, (struct sockaddr *)from, len)));
+    else
+        RETRY(recv(fd, buf, n, 0)); /* glibc: recvfrom(fd, buf, n, 0, NULL, NULL) */
+    return r;
+}
+
+ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
+                 socklen_t len) {
+    ssize_t r;
+    check_stop();
+    if (to)
+        RETRY(sendto(fd, buf, n, 0, to, len));
+    else
+        RETRY(send(fd, buf, n, 0)); /* glibc: sendto(fd, buf, n, 0, NULL, 0) */
+    return r;
+}
+
+int r_poll(int fd, short events, int timeout_ms, short *revents) {
+    struct pollfd p = {.fd = fd, .events = events};
+    int r;
+    check_stop();
+    RETRY(poll(&p, 1, timeout_ms));
+    *revents = p.revents;
+    return r;
+}
+
+int Socket(int family, int type) {
+    int r;
+    RETRY(socket(family, type | SOCK_CLOEXEC, 0));
+    if (r < 0)
+        err_sys("socket", errno);
+    return r;
+}
+
+void Setsockopt_int(int fd, int level, int name, int value) {
+    int r;
+    RETRY(setsockopt(fd, level, name, &value, sizeof value));
+    if (r < 0)
+        err_sys("setsockopt", errno);
+}
+
+int Getsockopt_int(int fd, int level, int name) {
+    int value = 0, r;
+    socklen_t len = sizeof value;
+    RETRY(getsockopt(fd, level, name, &value, &len));
+    if (r < 0)
+        err_sys("getsockopt", errno);
+    return value;
+}
+
+void Bind(int fd, const struct sockaddr *sa, socklen_t len) {
+    int r;
+    RETRY(bind(fd, sa, len));
+    if (r < 0)
+        err_sys("bind", errno);
+}
+
+void Listen(int fd, int backlog) {
+    int r;
+    RETRY(listen(fd, backlog));
+    if (r < 0)
+        err_sys("listen", errno);
+}
+
+void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len) {
+    int r;
+    RETRY((*len = sizeof *ss, getsockname(fd, (struct sockaddr *)ss, len)));
+    if (r < 0)
+        err_sys("getsockname", errno);
+}
+
+void Ioctl_fionbio(int fd, int on) {
+    int r;
+    RETRY(ioctl(fd, FIONBIO, &on));
+    if (r < 0)
+        err_sys("ioctl", errno);
+}
+
+void Close(int fd) {
+    /* Not retried on EINTR: on Linux the fd is gone either way (close(2)). */
+    if (close(fd) < 0)
+        err_sys("close", errno);
+}
+
+void Unlink(const char *path) {
+    int r;
+    RETRY(unlink(path));
+    if (r < 0)
+        err_sys("unlink", errno);
+}
+
+int Lstat(const char *path, struct stat *st) {
+    int r;
+    RETRY(fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+    if (r < 0 && errno == ENOENT)
+        return -1;
+    if (r < 0)
+        err_sys("newfstatat", errno);
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* unp.h: the wrapper library of socklab's C twins, in the style of Stevens'
+ * UNP (unpv13e/lib/wrapsock.c): one capitalised wrapper per syscall that
+ * dies with `prog: call: ENAME (text)` and exit status 1.
+ *
+ * Parity decisions, the same as socklab's `sys` layer (src/sys.rs):
+ * - every socket gets SOCK_CLOEXEC and protocol 0;
+ * - accept4() always receives the peer address in a sockaddr_storage;
+ * - send is glibc's send(), i.e. sendto(fd, buf, n, 0, NULL, 0);
+ *   recv is recvfrom(fd, buf, n, 0, NULL, NULL);
+ * - a call interrupted by a signal (EINTR) is retried, as Python (PEP 475)
+ *   and socklab do, unless a stop signal (SIGINT, SIGTERM, SIGHUP) was
+ *   caught: then the program cleans up and dies by that signal;
+ * - SIGPIPE is ignored and stdout is line-buffered (lab_init()). */
+#ifndef SOCKLAB_UNP_H
+#define SOCKLAB_UNP_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* The program's name, for error lines (set by lab_init). */
+extern const char *prog;
+
+/* `ECONNREFUSED (Connection refused)` for err. */
+const char *errno_text(int err);
+
+/* Print `prog: what: ENAME (text)` and exit 1 (after the cleanup hook). */
+_Noreturn void err_sys(const char *what, int err);
+/* Print `prog: what: ENAME (text)` and return. */
+void warn_sys(const char *what, int err);
+/* Print `prog: message` and exit status (after the cleanup hook). */
+_Noreturn void err_quit(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* What runs before the program dies (a UNIX server removes its file). */
+void on_exit_cleanup(void (*fn)(void));
+
+/* Catch SIGINT, SIGTERM and SIGHUP without SA_RESTART: the handler only
+ * records the signal; the interrupted call returns EINTR and the program
+ * cleans up, then dies by the signal (exit status 128+N). */
+void catch_stop_signals(void);
+/* A stop signal arrived: run the cleanup hook and die by it. Called by the
+ * wrappers before a blocking call and on EINTR. */
+void check_stop(void);
+
+/* Raw calls that return -1 with errno (EINTR handled as above). */
+int r_connect(int fd, const struct sockaddr *sa, socklen_t len);
+int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len);
+ssize_t r_recvfrom(int fd, void *buf, size_t n, struct sockaddr_storage *from,
+                   socklen_t *len);
+ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
+                 socklen_t len);
+int r_poll(int fd, short events, int timeout_ms, short *revents);
+
+/* The wrappers: the call or death. */
+int Socket(int family, int type);
+void Setsockopt_int(int fd, int level, int name, int value);
+int Getsockopt_int(int fd, int level, int name);
+void Bind(int fd, const struct sockaddr *sa, socklen_t len);
+void Listen(int fd, int backlog);
+void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len);
+void Ioctl_fionbio(int fd, int on);
+void Close(int fd);
+void Unlink(const char *path);
+/* glibc's lstat: newfstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW).
+ * Returns 0, or -1 if nothing is there (ENOENT); dies otherwise. */
+int Lstat(const char *path, struct stat *st);
+
+#endif
