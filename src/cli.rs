@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::addr::Addr;
-use crate::io::Wait;
+use std::time::Duration;
+
+use crate::io::{Setup, Wait};
+use crate::sockopt::{self, Setting};
 use crate::{dgram, stream};
 
 #[derive(Parser, Debug)]
@@ -155,9 +158,50 @@ pub struct ServerArgs {
     /// Print only the listening line and errors (no output per message).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Python's settimeout(SECS): non-blocking socket, poll before each call; expiry exits 1.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[command(flatten)]
+    pub socket: SocketArgs,
+}
+
+/// How every socket of a program is set up (servers and clients alike).
+#[derive(Args, Debug, Clone)]
+pub struct SocketArgs {
+    /// Python's settimeout(SECS): ioctl(FIONBIO), then poll with the time left before each call; expiry exits 1.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, conflicts_with = "nonblocking")]
     pub timeout: Option<f64>,
+    /// Python's setblocking(False): ioctl(FIONBIO); a call that would block fails with EAGAIN (shown), then socklab waits in poll and retries.
+    #[arg(long)]
+    pub nonblocking: bool,
+    /// Set an option: NAME=VALUE (right after socket), NAME=VALUE@accepted (on each accepted socket), NAME=VALUE@connected (after connect), or LEVEL:OPTNAME=INT. Values: integers, on/off, on:SECS for SO_LINGER, seconds for timeouts. Read back and shown. Repeatable. See `socklab sockopt list`.
+    #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = sockopt::parse_setting)]
+    pub sockopts: Vec<Setting>,
+    /// The kernel's receive timeout, for comparison with --timeout: SO_RCVTIMEO, a blocking recv that fails with EAGAIN.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub rcvtimeo: Option<f64>,
+    /// The kernel's send timeout: SO_SNDTIMEO, a blocking send that fails with EAGAIN.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub sndtimeo: Option<f64>,
+}
+
+impl SocketArgs {
+    pub fn setup(&self) -> Setup {
+        let wait = match (self.timeout, self.nonblocking) {
+            (Some(secs), _) => Wait::Timeout(Duration::from_secs_f64(secs)),
+            (None, true) => Wait::NonBlocking,
+            (None, false) => Wait::Blocking,
+        };
+        let mut sockopts = self.sockopts.clone();
+        for (name, secs) in [
+            ("SO_RCVTIMEO", self.rcvtimeo),
+            ("SO_SNDTIMEO", self.sndtimeo),
+        ] {
+            if let Some(secs) = secs
+                && let Ok(setting) = sockopt::parse_setting(&format!("{name}={secs}"))
+            {
+                sockopts.push(setting);
+            }
+        }
+        Setup { wait, sockopts }
+    }
 }
 
 /// Options of the stream servers only.
@@ -183,9 +227,8 @@ pub struct ClientArgs {
     /// Receive buffer size: the n of recv(n).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
     pub bufsize: u32,
-    /// Python's settimeout(SECS): non-blocking socket, poll before each call; expiry exits 1.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
-    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 /// Options of the stream clients only.
@@ -227,7 +270,7 @@ impl ServerArgs {
             quiet: self.quiet,
             naive: s.naive,
             naive_limit: s.naive_limit,
-            wait: Wait::from_secs(self.timeout),
+            setup: self.socket.setup(),
         }
     }
 
@@ -237,7 +280,7 @@ impl ServerArgs {
             once: self.once,
             max_conns: self.max_conns,
             quiet: self.quiet,
-            wait: Wait::from_secs(self.timeout),
+            setup: self.socket.setup(),
         }
     }
 }
@@ -248,7 +291,7 @@ impl ClientArgs {
             bufsize: self.bufsize as usize,
             send_empty: s.send_empty,
             connect_ex: s.connect_ex,
-            wait: Wait::from_secs(self.timeout),
+            setup: self.socket.setup(),
         }
     }
 
@@ -256,7 +299,7 @@ impl ClientArgs {
         dgram::ClientOpts {
             bufsize: self.bufsize as usize,
             connect: d.connect,
-            wait: Wait::from_secs(self.timeout),
+            setup: self.socket.setup(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::io::Wait;
+use crate::io::Setup;
 use crate::sys::Sys;
 use crate::text::Messages;
 use crate::trace::{Format, Tracer};
@@ -122,7 +122,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     bufsize: 1024,
                     send_empty: false,
                     connect_ex: false,
-                    wait: Wait::Blocking,
+                    setup: Setup::default(),
                 };
                 if is_unix {
                     unix::stream_client(&client_sys, &bound, messages(), &opts)
@@ -134,7 +134,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                 let opts = dgram::ClientOpts {
                     bufsize: 1024,
                     connect: false,
-                    wait: Wait::Blocking,
+                    setup: Setup::default(),
                 };
                 if is_unix {
                     unix::dgram_client(&client_sys, &bound, messages(), &opts)
@@ -168,7 +168,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 quiet: false,
                 naive: false,
                 naive_limit: 10,
-                wait: Wait::Blocking,
+                setup: Setup::default(),
             };
             if is_unix {
                 unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
@@ -183,7 +183,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 once: false,
                 max_conns,
                 quiet: false,
-                wait: Wait::Blocking,
+                setup: Setup::default(),
             };
             if is_unix {
                 unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))

@@ -18,7 +18,8 @@ use nix::sys::socket::SockType;
 
 use crate::addr::Addr;
 use crate::error::Result;
-use crate::io::{self, Wait};
+use crate::io::{self, Setup};
+use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
 use crate::text::{Messages, shown};
 
@@ -29,24 +30,24 @@ pub struct ServerOpts {
     /// Exit after this many datagrams (the datagram server has no connections).
     pub max_conns: Option<u64>,
     pub quiet: bool,
-    pub wait: Wait,
+    pub setup: Setup,
 }
 
 #[derive(Clone, Debug)]
 pub struct ClientOpts {
     pub bufsize: usize,
     pub connect: bool,
-    pub wait: Wait,
+    pub setup: Setup,
 }
 
 /// Serve on a bound socket (steps 1 to 3).
 pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listening(&sys.getsockname(s)?);
-    io::set_wait(sys, s, opts.wait)?;
+    io::set_wait(sys, s, opts.setup.wait)?;
     let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
-        let (n, from) = io::recvfrom(sys, s, &mut buf, opts.wait)?;
+        let (n, from) = io::recvfrom(sys, s, &mut buf, opts.setup.wait)?;
         if !opts.quiet {
             let empty = if n == 0 { " (an empty datagram)" } else { "" };
             sys.say(&format!(
@@ -57,7 +58,7 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         let reply = buf[..n].to_ascii_uppercase();
         // A reply that cannot go out (an unbound UNIX client has no address,
         // an ICMP error came back) is reported; the server goes on.
-        if let Err(e) = io::send(sys, s, &reply, Some(&from), opts.wait) {
+        if let Err(e) = io::send(sys, s, &reply, Some(&from), opts.setup.wait) {
             if matches!(e, crate::error::Error::Signal(_)) {
                 return Err(e);
             }
@@ -74,22 +75,24 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
 /// The client (steps 1 to 6).
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
     let s = sys.socket(io::family(addr), SockType::Datagram)?;
-    io::set_wait(sys, s, opts.wait)?;
+    io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
+    io::set_wait(sys, s, opts.setup.wait)?;
     if addr.is_unix() {
         sys.bind(s, &Addr::unix_autobind())?;
     }
     if opts.connect {
-        io::connect(sys, s, addr, opts.wait)?;
+        io::connect(sys, s, addr, opts.setup.wait)?;
+        io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
     }
     let to = (!opts.connect).then_some(addr);
     let mut buf = vec![0; opts.bufsize];
     for msg in messages {
         let msg = msg?;
-        io::send(sys, s, &msg, to, opts.wait)?;
+        io::send(sys, s, &msg, to, opts.setup.wait)?;
         let (n, from) = if opts.connect {
-            (io::recv(sys, s, &mut buf, opts.wait)?, *addr)
+            (io::recv(sys, s, &mut buf, opts.setup.wait)?, *addr)
         } else {
-            io::recvfrom(sys, s, &mut buf, opts.wait)?
+            io::recvfrom(sys, s, &mut buf, opts.setup.wait)?
         };
         if n == 0 {
             sys.say(&format!("(an empty datagram from {from})"));

@@ -1,9 +1,13 @@
-//! Helpers built on `sys`: a bound socket, and Python's blocking and timeout
-//! modes for connect, accept, recv and send.
+//! Helpers built on `sys`: a bound socket, `--sockopt` settings, and
+//! Python's blocking, timeout and non-blocking modes for connect, accept,
+//! recv and send.
 //!
 //! Timeout mode is CPython's `settimeout(t)`: the socket is made non-blocking
 //! once (`ioctl(FIONBIO)`), and each call is preceded by a `poll` with the
 //! time left until the call's deadline; a poll that returns 0 is a timeout.
+//! Non-blocking mode is `setblocking(False)`: the call is made at once; when
+//! it fails with EAGAIN (shown in the trace), socklab waits in `poll` and
+//! makes it again: never a busy loop.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +17,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::sockopt;
+use crate::sockopt::{self, Phase, Setting, Value};
 use crate::sys::{Socket, Sys};
 
 /// How a socket's calls wait.
@@ -23,38 +27,59 @@ pub enum Wait {
     Blocking,
     /// Python's `settimeout(secs)`: non-blocking fd plus `poll` before each call.
     Timeout(Duration),
+    /// Python's `setblocking(False)`: EAGAIN, then `poll`, then again.
+    NonBlocking,
 }
 
 impl Wait {
-    pub fn from_secs(secs: Option<f64>) -> Wait {
-        secs.map_or(Wait::Blocking, |s| {
-            Wait::Timeout(Duration::from_secs_f64(s))
-        })
-    }
-
-    /// `gettimeout()` as Python prints it: `None` or seconds.
-    pub fn describe(&self) -> String {
+    fn deadline(&self) -> Option<Instant> {
         match self {
-            Wait::Blocking => "timeout None (blocking)".to_string(),
-            Wait::Timeout(d) => format!("timeout {}s", d.as_secs_f64()),
+            Wait::Blocking | Wait::NonBlocking => None,
+            Wait::Timeout(d) => Some(Instant::now() + *d),
         }
     }
 
-    fn deadline(&self) -> Option<Instant> {
+    /// Python's `gettimeout()`: `None`, `0.0` or the seconds.
+    pub fn gettimeout(&self) -> String {
         match self {
-            Wait::Blocking => None,
-            Wait::Timeout(d) => Some(Instant::now() + *d),
+            Wait::Blocking => "None".to_string(),
+            Wait::NonBlocking => "0.0".to_string(),
+            Wait::Timeout(d) => d.as_secs_f64().to_string(),
+        }
+    }
+}
+
+/// How each socket of a program is set up: its wait mode and `--sockopt`s.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub wait: Wait,
+    pub sockopts: Vec<Setting>,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            wait: Wait::Blocking,
+            sockopts: Vec::new(),
         }
     }
 }
 
 /// Steps: 1. `socket(family, ty)`; 2. `setsockopt(SO_REUSEADDR, 1)` only
-/// when `reuseaddr`; 3. `bind(addr)`.
-pub fn bound_socket(sys: &Sys, addr: &Addr, ty: SockType, reuseaddr: bool) -> Result<Socket> {
+/// when `reuseaddr`; 3. the `--sockopt`s set right after socket (each set,
+/// then read back); 4. `bind(addr)`.
+pub fn bound_socket(
+    sys: &Sys,
+    addr: &Addr,
+    ty: SockType,
+    reuseaddr: bool,
+    setup: &Setup,
+) -> Result<Socket> {
     let s = sys.socket(family(addr), ty)?;
     if reuseaddr {
-        sys.setsockopt(s, &sockopt::SO_REUSEADDR, 1)?;
+        sys.setsockopt(s, &sockopt::SO_REUSEADDR, &Value::int(1))?;
     }
+    apply_sockopts(sys, s, setup, Phase::Created)?;
     sys.bind(s, addr)?;
     Ok(s)
 }
@@ -63,12 +88,36 @@ pub fn family(addr: &Addr) -> AddressFamily {
     addr.family().unwrap_or(AddressFamily::Inet)
 }
 
+/// For each `--sockopt` of `phase`: `setsockopt`, then `getsockopt` to read
+/// it back. Prints the requested and the effective value, and why they
+/// differ where Linux documents why.
+pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Result<()> {
+    for setting in setup.sockopts.iter().filter(|o| o.phase == phase) {
+        sys.setsockopt(s, &setting.opt, &setting.value)?;
+        let effective = sys.getsockopt(s, &setting.opt)?;
+        let kind = setting.opt.kind;
+        let mut line = format!(
+            "sockopt {} on fd {s}: requested {}",
+            setting.opt.user_name,
+            setting.value.human(kind)
+        );
+        if effective != setting.value {
+            line += &format!(", effective {}", effective.human(kind));
+            if let Some(why) = sockopt::explain(&setting.opt, &setting.value, &effective) {
+                line += &format!(" ({why})");
+            }
+        }
+        sys.say(&line);
+    }
+    Ok(())
+}
+
 /// Put the socket in the mode `wait` asks for: `ioctl(FIONBIO, [1])` for a
-/// timeout, nothing for blocking (sockets start blocking).
+/// timeout or non-blocking mode, nothing for blocking (sockets start so).
 pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
     match wait {
         Wait::Blocking => Ok(()),
-        Wait::Timeout(_) => sys.ioctl_fionbio(s, true),
+        Wait::Timeout(_) | Wait::NonBlocking => sys.ioctl_fionbio(s, true),
     }
 }
 
@@ -81,27 +130,39 @@ fn ready(
     wait: Wait,
     call: &str,
 ) -> Result<()> {
-    let Some(deadline) = deadline else {
+    let (Some(deadline), Wait::Timeout(limit)) = (deadline, wait) else {
         return Ok(());
     };
     let left = deadline.saturating_duration_since(Instant::now());
     // CPython rounds the interval up to whole milliseconds.
     let ms = i32::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX);
     if sys.poll(s, events, ms)?.is_empty() {
-        let secs = match wait {
-            Wait::Timeout(d) => d.as_secs_f64(),
-            Wait::Blocking => 0.0,
-        };
         return Err(Error::Timeout {
             line: format!("{call}({s}, ...)"),
-            secs,
+            secs: limit.as_secs_f64(),
         });
     }
     Ok(())
 }
 
-/// Run `op` the way CPython's `sock_call` does: in timeout mode, poll first,
-/// and poll again if the call still says EAGAIN (a spurious wake-up).
+/// After a call failed with `e`: should it be made again? In timeout mode
+/// an EAGAIN is a spurious wake-up (poll again, as CPython); in
+/// non-blocking mode it means "wait": `poll` without a limit first.
+fn again(sys: &Sys, s: Socket, events: PollFlags, wait: Wait, e: &Error) -> Result<bool> {
+    if e.errno() != Some(Errno::EAGAIN) {
+        return Ok(false);
+    }
+    match wait {
+        Wait::Blocking => Ok(false),
+        Wait::Timeout(_) => Ok(true),
+        Wait::NonBlocking => {
+            sys.poll(s, events, -1)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Run `op` in the socket's wait mode (see the module doc).
 fn waiting<T>(
     sys: &Sys,
     s: Socket,
@@ -114,14 +175,14 @@ fn waiting<T>(
     loop {
         ready(sys, s, events, deadline, wait, call)?;
         match op() {
-            Err(e) if deadline.is_some() && e.errno() == Some(Errno::EAGAIN) => continue,
+            Err(e) if again(sys, s, events, wait, &e)? => continue,
             r => return r,
         }
     }
 }
 
-/// Python's `connect`. Blocking: one `connect`. Timeout: `connect` →
-/// EINPROGRESS → `poll(POLLOUT|POLLERR)` → `getsockopt(SO_ERROR)`.
+/// Python's `connect`. Blocking: one `connect`. Timeout and non-blocking:
+/// `connect` → EINPROGRESS → `poll(POLLOUT|POLLERR)` → `getsockopt(SO_ERROR)`.
 pub fn connect(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<()> {
     match connect_code(sys, s, addr, wait)? {
         None => Ok(()),
@@ -129,14 +190,23 @@ pub fn connect(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<()> {
     }
 }
 
-/// Python's `connect_ex`: the errno as a number instead of a failure
-/// (0 on success; EAGAIN, 11, when the timeout expires, as CPython).
+/// Python's `connect_ex`: the errno as a number instead of a failure: 0 on
+/// success; EINPROGRESS (115) at once on a non-blocking socket; EAGAIN (11)
+/// when the timeout expires, as CPython.
 pub fn connect_ex(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<i32> {
+    let code = |e: Error| -> Result<i32> {
+        match e {
+            e @ Error::Sys { .. } => Ok(e.errno().map_or(0, |e| e as i32)),
+            Error::Timeout { .. } => Ok(Errno::EAGAIN as i32),
+            e => Err(e),
+        }
+    };
+    if wait == Wait::NonBlocking {
+        return sys.connect(s, addr).map(|()| 0).or_else(code);
+    }
     match connect_code(sys, s, addr, wait) {
         Ok(None) => Ok(0),
-        Ok(Some(e)) | Err(e @ Error::Sys { .. }) => Ok(e.errno().map_or(0, |e| e as i32)),
-        Err(Error::Timeout { .. }) => Ok(Errno::EAGAIN as i32),
-        Err(e) => Err(e),
+        Ok(Some(e)) | Err(e) => code(e),
     }
 }
 
@@ -145,18 +215,15 @@ fn connect_code(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<Option<
     let deadline = wait.deadline();
     match sys.connect(s, addr) {
         Ok(()) => return Ok(None),
-        Err(e) if deadline.is_some() && e.errno() == Some(Errno::EINPROGRESS) => {}
+        Err(e) if wait != Wait::Blocking && e.errno() == Some(Errno::EINPROGRESS) => {}
         Err(e) => return Err(e),
     }
-    ready(
-        sys,
-        s,
-        PollFlags::POLLOUT | PollFlags::POLLERR,
-        deadline,
-        wait,
-        "connect",
-    )?;
-    match sys.getsockopt(s, &sockopt::SO_ERROR)? {
+    let events = PollFlags::POLLOUT | PollFlags::POLLERR;
+    if wait == Wait::NonBlocking {
+        sys.poll(s, events, -1)?;
+    }
+    ready(sys, s, events, deadline, wait, "connect")?;
+    match sys.getsockopt(s, &sockopt::SO_ERROR)?.as_int().unwrap_or(0) {
         0 => Ok(None),
         code => Ok(Some(Error::Sys {
             call: "connect",
@@ -198,15 +265,25 @@ pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> 
 
 /// Python's `sendall`: `sendto` until every byte is out, on one deadline.
 /// A zero-length buffer still makes one `sendto(..., 0)`, as Python does.
+/// On a failure it says how many bytes went out before it (Python cannot).
 pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
     let deadline = wait.deadline();
     let mut sent = 0;
     loop {
-        ready(sys, s, PollFlags::POLLOUT, deadline, wait, "sendto")?;
-        match sys.sendto(s, &buf[sent..], None) {
+        let step = ready(sys, s, PollFlags::POLLOUT, deadline, wait, "sendto")
+            .and_then(|()| sys.sendto(s, &buf[sent..], None));
+        match step {
             Ok(n) => sent += n,
-            Err(e) if deadline.is_some() && e.errno() == Some(Errno::EAGAIN) => {}
-            Err(e) => return Err(e),
+            Err(e) if again(sys, s, PollFlags::POLLOUT, wait, &e)? => {}
+            Err(e) => {
+                if sent > 0 && !matches!(e, Error::Signal(_)) {
+                    sys.say(&format!(
+                        "sendall: {sent} of {} bytes went out before the failure",
+                        buf.len()
+                    ));
+                }
+                return Err(e);
+            }
         }
         if sent >= buf.len() {
             return Ok(());

@@ -20,7 +20,8 @@ use nix::sys::socket::SockType;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::io::{self, Wait};
+use crate::io::{self, Setup, Wait};
+use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
 use crate::text::{Messages, shown};
 
@@ -35,7 +36,7 @@ pub struct ServerOpts {
     pub quiet: bool,
     pub naive: bool,
     pub naive_limit: u64,
-    pub wait: Wait,
+    pub setup: Setup,
 }
 
 /// What the stream client does, from the command line.
@@ -44,17 +45,23 @@ pub struct ClientOpts {
     pub bufsize: usize,
     pub send_empty: bool,
     pub connect_ex: bool,
-    pub wait: Wait,
+    pub setup: Setup,
 }
 
 /// Serve on a bound socket (steps 1 to 6).
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listen(listener, opts.backlog)?;
     sys.listening(&sys.getsockname(listener)?);
-    io::set_wait(sys, listener, opts.wait)?;
+    io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
-        let (conn, peer) = io::accept(sys, listener, opts.wait)?;
+        let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
+        if opts.setup.wait == Wait::NonBlocking {
+            // Linux's accept4 does not pass O_NONBLOCK on; make the
+            // connection non-blocking too, so its EAGAINs show.
+            io::set_wait(sys, conn, opts.setup.wait)?;
+        }
+        io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
         if !opts.quiet {
             sys.say(&format!("connection from {peer}"));
         }
@@ -84,7 +91,7 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 /// The tutorial's "low version": one `recvfrom`, one reply.
 fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
     let mut buf = vec![0; opts.bufsize];
-    let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+    let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
     if n == 0 {
         if !opts.quiet {
             sys.say(&format!("{peer} closed"));
@@ -98,7 +105,7 @@ fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
 fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
     let mut buf = vec![0; opts.bufsize];
     loop {
-        let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+        let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
         if n == 0 {
             if !opts.quiet {
                 sys.say(&format!("{peer} closed"));
@@ -117,7 +124,7 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
     let mut empty = 0u64;
     let mut first_empty: Option<Instant> = None;
     loop {
-        let n = io::recv(sys, conn, &mut buf, opts.wait)?;
+        let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
         if n == 0 {
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
@@ -146,19 +153,21 @@ fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) ->
     if !opts.quiet && !msg.is_empty() {
         sys.say(&format!("from {peer}: {}", shown(msg)));
     }
-    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.wait)
+    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.setup.wait)
 }
 
 /// The client: connect, then one exchange per message.
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
     let s = sys.socket(io::family(addr), SockType::Stream)?;
-    io::set_wait(sys, s, opts.wait)?;
+    io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
+    io::set_wait(sys, s, opts.setup.wait)?;
     if opts.connect_ex {
-        let code = io::connect_ex(sys, s, addr, opts.wait)?;
+        let code = io::connect_ex(sys, s, addr, opts.setup.wait)?;
         sys.say(&format!("connect_ex -> {}", crate::text::errno_code(code)));
     } else {
-        io::connect(sys, s, addr, opts.wait)?;
+        io::connect(sys, s, addr, opts.setup.wait)?;
     }
+    io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
     let mut buf = vec![0; opts.bufsize];
     for msg in messages {
         let msg = msg?;
@@ -166,8 +175,8 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         if msg.is_empty() && !opts.send_empty {
             continue;
         }
-        io::sendall(sys, s, &msg, opts.wait)?;
-        let n = io::recv(sys, s, &mut buf, opts.wait)?;
+        io::sendall(sys, s, &msg, opts.setup.wait)?;
+        let n = io::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
             sys.say("server closed the connection");
             break;

@@ -32,7 +32,7 @@ use nix::sys::socket::{
 use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::signals;
-use crate::sockopt::Opt;
+use crate::sockopt::{Opt, Value};
 use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
 
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
@@ -192,67 +192,82 @@ impl Sys {
         Ok(Socket(fd as RawFd))
     }
 
-    /// setsockopt(2) with an int value.
-    pub fn setsockopt(&self, s: Socket, opt: &Opt, value: libc::c_int) -> Result<()> {
+    /// setsockopt(2): the value's bytes as its kind lays them out.
+    pub fn setsockopt(&self, s: Socket, opt: &Opt, value: &Value) -> Result<()> {
+        let bytes = &value.0;
         self.call(
             "setsockopt",
             false,
             false,
             || {
-                // SAFETY: value is a live c_int and we pass its exact size.
+                // SAFETY: bytes is a live buffer and we pass its exact size.
                 let r = unsafe {
                     libc::setsockopt(
                         s.0,
                         opt.level,
                         opt.name,
-                        &value as *const _ as *const libc::c_void,
-                        size_of::<libc::c_int>() as libc::socklen_t,
+                        bytes.as_ptr() as *const libc::c_void,
+                        bytes.len() as libc::socklen_t,
                     )
                 };
                 Errno::result(r).map(i64::from)
             },
             |_| {
                 plain(format!(
-                    "{s}, {}, {}, [{value}], 4",
-                    opt.level_name, opt.opt_name
+                    "{s}, {}, {}, {}, {}",
+                    opt.level_name,
+                    opt.opt_name,
+                    value.strace(opt.kind),
+                    bytes.len()
                 ))
             },
         )?;
         Ok(())
     }
 
-    /// getsockopt(2) of an int option (SO_ERROR after a non-blocking connect).
-    pub fn getsockopt(&self, s: Socket, opt: &Opt) -> Result<libc::c_int> {
-        let value = Cell::new(0 as libc::c_int);
-        let len = Cell::new(size_of::<libc::c_int>() as libc::socklen_t);
+    /// getsockopt(2): read an option back, sized for its kind.
+    pub fn getsockopt(&self, s: Socket, opt: &Opt) -> Result<Value> {
+        let cap = Value::size(opt.kind);
+        let buf = std::cell::RefCell::new(vec![0u8; cap]);
+        let len = Cell::new(cap as libc::socklen_t);
         self.call(
             "getsockopt",
             false,
             false,
             || {
-                // SAFETY: value and len are live locals of the sizes we pass.
+                len.set(cap as libc::socklen_t);
+                let mut b = buf.borrow_mut();
+                // SAFETY: b is a live buffer of `len` bytes.
                 let r = unsafe {
                     libc::getsockopt(
                         s.0,
                         opt.level,
                         opt.name,
-                        value.as_ptr() as *mut libc::c_void,
+                        b.as_mut_ptr() as *mut libc::c_void,
                         len.as_ptr(),
                     )
                 };
                 Errno::result(r).map(i64::from)
             },
-            |_| {
+            |ret| {
+                let b = buf.borrow();
+                let shown = match ret {
+                    Ok(_) => Value(b[..(len.get() as usize).min(cap)].to_vec()).strace(opt.kind),
+                    Err(_) => format!("{:p}", b.as_ptr()),
+                };
+                let lens = match ret {
+                    Ok(_) => len_in_out(cap as libc::socklen_t, len.get()),
+                    Err(_) => format!("[{cap}]"),
+                };
                 plain(format!(
-                    "{s}, {}, {}, [{}], [{}]",
-                    opt.level_name,
-                    opt.opt_name,
-                    value.get(),
-                    len.get()
+                    "{s}, {}, {}, {shown}, {lens}",
+                    opt.level_name, opt.opt_name
                 ))
             },
         )?;
-        Ok(value.get())
+        let mut v = buf.into_inner();
+        v.truncate((len.get() as usize).min(cap));
+        Ok(Value(v))
     }
 
     /// bind(2).

@@ -18,7 +18,7 @@ use crate::sys::Sys;
 use crate::text::Messages;
 
 pub fn server(sys: &Sys, addr: &Addr, opts: &ServerOpts) -> Result<()> {
-    let listener = io::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr)?;
+    let listener = io::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr, &opts.setup)?;
     stream::serve(sys, listener, opts)
 }
 

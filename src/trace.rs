@@ -55,9 +55,23 @@ impl Event<'_> {
     }
 }
 
-/// `ECONNREFUSED (Connection refused)`, as strace and socklab's errors print it.
+/// `ECONNREFUSED (Connection refused)`, as strace and socklab's errors print
+/// it: the name, and glibc's `strerror` text (nix's own texts differ, e.g.
+/// "Try again" for EAGAIN where strace says "Resource temporarily unavailable").
 pub fn errno_text(e: Errno) -> String {
-    format!("{e:?} ({})", e.desc())
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: buf is a live buffer of the length we pass; on success the
+    // XSI strerror_r (libc's binding) leaves a NUL-terminated string in it.
+    let text = unsafe {
+        if libc::strerror_r(e as i32, buf.as_mut_ptr(), buf.len()) == 0 {
+            std::ffi::CStr::from_ptr(buf.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            e.desc().to_string()
+        }
+    };
+    format!("{e:?} ({text})")
 }
 
 /// Trace and program output, tagged with the side (`server`, `client`) when
@@ -327,6 +341,18 @@ mod tests {
     fn quote_cuts_after_32_bytes() {
         assert_eq!(quote(&[b'a'; 32], 32), format!("\"{}\"", "a".repeat(32)));
         assert_eq!(quote(&[b'a'; 33], 32), format!("\"{}\"...", "a".repeat(32)));
+    }
+
+    #[test]
+    fn errno_texts_are_glibcs() {
+        assert_eq!(
+            errno_text(Errno::EAGAIN),
+            "EAGAIN (Resource temporarily unavailable)"
+        );
+        assert_eq!(
+            errno_text(Errno::ECONNREFUSED),
+            "ECONNREFUSED (Connection refused)"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::sys::Sys;
 use crate::text::Messages;
 
 pub fn server(sys: &Sys, addr: &Addr, reuseaddr: bool, opts: &ServerOpts) -> Result<()> {
-    let s = io::bound_socket(sys, addr, SockType::Datagram, reuseaddr)?;
+    let s = io::bound_socket(sys, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
     dgram::serve(sys, s, opts)
 }
 

@@ -45,7 +45,11 @@ pub fn server(
         clear_path(sys, addr, path, ty, unlink_stale)?;
         signals::catch_stop_signals()?;
     }
-    let s = io::bound_socket(sys, addr, ty, reuseaddr)?;
+    let setup = match &server {
+        Server::Stream(opts) => &opts.setup,
+        Server::Dgram(opts) => &opts.setup,
+    };
+    let s = io::bound_socket(sys, addr, ty, reuseaddr, setup)?;
     let served = match server {
         Server::Stream(opts) => stream::serve(sys, s, opts),
         Server::Dgram(opts) => dgram::serve(sys, s, opts),
