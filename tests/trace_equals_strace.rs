@@ -1,0 +1,450 @@
+//! `--trace` equals strace's lines for the same run (DESIGN.md §2).
+//!
+//! Each socklab process runs under
+//! `strace -ff -qq -e signal=none -e trace=FILTER -o FILE` and writes its own
+//! trace with `--trace-file`. Same process, same run: the lines must be equal,
+//! in order, pointer values and ephemeral ports included. The only changes
+//! made are to strace's side, each one a rule below:
+//!
+//! 1. strace pads the call to column 40 before ` = `; that padding goes.
+//! 2. Calls the Rust runtime and the dynamic loader make on non-socket fds,
+//!    which socklab does not (and must not) trace:
+//!    - `poll` and `ioctl` on fds 0-2 (std checks the standard fds at
+//!      startup; `is_terminal()` on stdin is an `ioctl(0, TCGETS, ...)`);
+//!    - `newfstatat(N, "", ..., AT_EMPTY_PATH)` (the loader's fstat of each
+//!      shared library, std's look at /proc/self/maps).
+//! 3. Lines before socklab's first traced call: the loader's and std's work
+//!    before `main` -- the `close` calls that go with rule 2's files, and the
+//!    loader's `newfstatat(AT_FDCWD, DIR, ..., 0)` probes of each directory
+//!    on `LD_LIBRARY_PATH` (cargo sets it for tests). The test checks that
+//!    this prefix holds nothing but `close` and `newfstatat` lines, so no
+//!    socket call can hide there.
+//!
+//! `openat` is not in the filter, so the trace file's own open never shows;
+//! socklab never closes it (the process exits), so no `close` of it either.
+
+// Tests report by panicking; the tests' own probe sockets are outside the
+// sys rule (DESIGN.md §1 is about socklab, not about its tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::Command;
+
+use common::{Outcome, Server, TempDir, abstract_name, have, run};
+
+/// The syscalls compared: every one socklab's `sys` layer can make.
+const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat";
+
+/// One socklab process under strace, with its two trace files.
+struct Traced {
+    /// strace's `-o` prefix; with `-ff` the file is `PREFIX.PID`.
+    strace_prefix: String,
+    /// socklab's `--trace-file`.
+    trace_file: String,
+}
+
+impl Traced {
+    fn new(dir: &TempDir, name: &str) -> Traced {
+        Traced {
+            strace_prefix: dir.path(&format!("{name}.strace")),
+            trace_file: dir.path(&format!("{name}.trace")),
+        }
+    }
+
+    /// `strace ... socklab --trace-file FILE ARGS`.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-ff", "-qq", "-e", "signal=none", "-e", FILTER, "-o"])
+            .arg(&self.strace_prefix)
+            .arg(common::bin())
+            .arg("--trace-file")
+            .arg(&self.trace_file)
+            .args(args);
+        cmd
+    }
+
+    /// strace's lines for the one process (socklab is single-threaded: one
+    /// `-ff` file, else the test says so).
+    fn strace_lines(&self) -> Vec<String> {
+        let prefix = std::path::Path::new(&self.strace_prefix);
+        let dir = prefix.parent().expect("dir");
+        let stem = format!("{}.", prefix.file_name().unwrap().to_string_lossy());
+        let files: Vec<_> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&stem))
+            .collect();
+        assert_eq!(
+            files.len(),
+            1,
+            "expected one strace file (one process, one thread): {files:?}"
+        );
+        let text = std::fs::read_to_string(&files[0]).expect("read strace output");
+        text.lines().map(str::to_string).collect()
+    }
+
+    fn socklab_lines(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// The check itself: socklab's lines equal strace's, after the rules.
+    fn assert_equal(&self, what: &str) -> Vec<String> {
+        let ours = self.socklab_lines();
+        let raw = self.strace_lines();
+        assert!(!ours.is_empty(), "{what}: socklab traced nothing");
+
+        // Rules 1 and 2.
+        let theirs: Vec<String> = raw
+            .iter()
+            .map(|l| unpad(l))
+            .filter(|l| !is_runtime_call(l))
+            .collect();
+
+        // Rule 3.
+        let Some(start) = theirs.iter().position(|l| *l == ours[0]) else {
+            panic!(
+                "{what}: socklab's first line is not in strace's output\n{}",
+                side_by_side(&ours, &raw)
+            );
+        };
+        let prefix = &theirs[..start];
+        assert!(
+            prefix
+                .iter()
+                .all(|l| l.starts_with("close(") || l.starts_with("newfstatat(")),
+            "{what}: strace saw calls before socklab's first traced one: {prefix:#?}\n{}",
+            side_by_side(&ours, &raw)
+        );
+        let theirs = &theirs[start..];
+        assert!(
+            ours == theirs,
+            "{what}: --trace differs from strace\n{}",
+            side_by_side(&ours, &raw)
+        );
+        ours
+    }
+}
+
+/// Rule 1: strace pads `call(args)` with spaces up to column 40 before the
+/// ` = ` that starts the return value; socklab writes one space.
+fn unpad(line: &str) -> String {
+    match line.rfind(" = ") {
+        Some(at) => format!("{} = {}", line[..at].trim_end_matches(' '), &line[at + 3..]),
+        None => line.to_string(),
+    }
+}
+
+/// Rule 2: calls of the runtime and the loader, on non-socket fds.
+fn is_runtime_call(line: &str) -> bool {
+    let std_fd = |rest: &str| ["0,", "1,", "2,"].iter().any(|fd| rest.starts_with(fd));
+    if let Some(rest) = line.strip_prefix("ioctl(") {
+        return std_fd(rest);
+    }
+    if let Some(rest) = line.strip_prefix("poll([") {
+        // Every polled fd is 0, 1 or 2.
+        let fds: Vec<&str> = rest
+            .split("{fd=")
+            .skip(1)
+            .map(|s| s.split(',').next().unwrap_or(""))
+            .collect();
+        return !fds.is_empty() && fds.iter().all(|fd| ["0", "1", "2"].contains(fd));
+    }
+    line.starts_with("newfstatat(") && line.contains("AT_EMPTY_PATH")
+}
+
+fn side_by_side(ours: &[String], strace: &[String]) -> String {
+    format!(
+        "--- socklab --trace-file ---\n{}\n--- strace -o (raw) ---\n{}",
+        ours.join("\n"),
+        strace.join("\n")
+    )
+}
+
+/// A line of `lines` starts with `call(`.
+fn has_call(lines: &[String], call: &str) -> bool {
+    lines.iter().any(|l| l.starts_with(&format!("{call}(")))
+}
+
+// ---------------------------------------------------------------------------
+// Test-owned peers that no socklab server provides.
+// ---------------------------------------------------------------------------
+
+/// A TCP socket bound to 127.0.0.1:0 and never listening: a connect to its
+/// port is refused, and nobody else can take the port while it is held.
+fn refusing_tcp_port() -> (OwnedFd, u16) {
+    // SAFETY: plain libc calls on a socket this function owns; the sockaddr
+    // is a zeroed sockaddr_in with its length passed alongside.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket");
+        let owned = OwnedFd::from_raw_fd(fd);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let r = libc::bind(fd, (&raw const sin).cast(), len);
+        assert_eq!(r, 0, "bind");
+        let mut got_len = len;
+        let r = libc::getsockname(fd, (&raw mut sin).cast(), &mut got_len);
+        assert_eq!(r, 0, "getsockname");
+        (owned, u16::from_be(sin.sin_port))
+    }
+}
+
+/// A UDP socket that receives and never answers.
+fn silent_udp() -> (std::net::UdpSocket, String) {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let addr = sock.local_addr().expect("local addr").to_string();
+    (sock, addr)
+}
+
+/// Run a traced server with a traced client; check both; return the outcomes.
+fn pair(
+    tag: &str,
+    server_args: &[&str],
+    client_args: &[&str],
+    stdin: &[u8],
+) -> (Outcome, Outcome, Vec<String>, Vec<String>) {
+    let dir = TempDir::new(tag);
+    let srv = Traced::new(&dir, "server");
+    let cli = Traced::new(&dir, "client");
+    let server = Server::start_cmd(srv.command(server_args));
+    let mut args = client_args.to_vec();
+    args.push(&server.addr);
+    let client = run(cli.command(&args), stdin);
+    let server = server.finish();
+    client.assert_ok();
+    server.assert_ok();
+    let s = srv.assert_equal(&format!("{tag} server"));
+    let c = cli.assert_equal(&format!("{tag} client"));
+    (server, client, s, c)
+}
+
+// ===========================================================================
+
+#[test]
+fn tcp_server_and_client() {
+    if !have("strace") {
+        return;
+    }
+    let (_, client, s, c) = pair(
+        "tcp",
+        &["tcp", "server", "127.0.0.1:0", "--max-conns", "1"],
+        &["tcp", "client", "-m", "hello", "-m", "world"],
+        b"",
+    );
+    assert_eq!(client.stdout, "HELLO\nWORLD\n");
+    for call in [
+        "socket",
+        "bind",
+        "listen",
+        "getsockname",
+        "accept4",
+        "recvfrom",
+    ] {
+        assert!(has_call(&s, call), "server trace lacks {call}: {s:#?}");
+    }
+    for call in ["socket", "connect", "sendto", "recvfrom", "close"] {
+        assert!(has_call(&c, call), "client trace lacks {call}: {c:#?}");
+    }
+}
+
+#[test]
+fn udp_server_and_client_with_an_empty_datagram() {
+    if !have("strace") {
+        return;
+    }
+    let (_, client, s, c) = pair(
+        "udp",
+        &["udp", "server", "127.0.0.1:0", "--max-conns", "2"],
+        &["udp", "client", "-m", "hello", "-m", ""],
+        b"",
+    );
+    assert!(client.stdout.starts_with("HELLO\n"), "{}", client.dump());
+    assert!(
+        s.iter()
+            .any(|l| l.starts_with("recvfrom(") && l.ends_with(" = 0")),
+        "the server should trace the empty datagram: {s:#?}"
+    );
+    assert!(
+        c.iter()
+            .any(|l| l.starts_with("sendto(") && l.contains("\"\", 0, 0")),
+        "the client should trace the empty send: {c:#?}"
+    );
+}
+
+#[test]
+fn unix_stream_on_a_path_client_reading_stdin() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("trace-unix-path");
+    let path = dir.path("srv.sock");
+    // The client reads stdin: std's is_terminal() on it is an ioctl on fd 0
+    // (rule 2), which socklab's trace rightly does not show.
+    let (_, client, s, _) = pair(
+        "unix-stream",
+        &["unix", "server", &path, "--max-conns", "1"],
+        &["unix", "client"],
+        b"hi\nthere\n",
+    );
+    assert_eq!(client.stdout, "HI\nTHERE\n");
+    assert!(has_call(&s, "newfstatat"), "the path check: {s:#?}");
+    assert_eq!(
+        s.last().map(String::as_str),
+        Some(format!("unlink(\"{path}\") = 0").as_str())
+    );
+}
+
+#[test]
+fn unix_dgram_on_a_path_with_autobind() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("trace-unix-dgram");
+    let path = dir.path("srv.sock");
+    let (_, client, _, c) = pair(
+        "unix-dgram",
+        &["unix", "server", &path, "--dgram", "--max-conns", "1"],
+        &["unix", "client", "--dgram", "-m", "dgram"],
+        b"",
+    );
+    assert_eq!(client.stdout, "DGRAM\n");
+    assert!(
+        c.iter()
+            .any(|l| l.starts_with("bind(") && l.contains("{sa_family=AF_UNIX}, 2)")),
+        "the autobind: {c:#?}"
+    );
+}
+
+#[test]
+fn abstract_stream_and_dgram() {
+    if !have("strace") {
+        return;
+    }
+    let name = abstract_name("trace-abs");
+    let (_, client, s, _) = pair(
+        "abstract",
+        &["unix", "server", &name, "--max-conns", "1"],
+        &["unix", "client", "-m", "abs"],
+        b"",
+    );
+    assert_eq!(client.stdout, "ABS\n");
+    assert!(
+        s.iter()
+            .any(|l| l.contains(&format!("sun_path=@\"{}\"", &name[1..]))),
+        "{s:#?}"
+    );
+    let name = abstract_name("trace-abs-dgram");
+    let (_, client, _, _) = pair(
+        "abstract-dgram",
+        &["unix", "server", &name, "--dgram", "--max-conns", "1"],
+        &["unix", "client", "--dgram", "-m", "abs"],
+        b"",
+    );
+    assert_eq!(client.stdout, "ABS\n");
+}
+
+#[test]
+fn timeout_against_a_silent_udp_socket() {
+    if !have("strace") {
+        return;
+    }
+    let (_silent, addr) = silent_udp();
+    let dir = TempDir::new("trace-timeout");
+    let cli = Traced::new(&dir, "client");
+    let client = run(
+        cli.command(&["udp", "client", &addr, "--timeout", "0.2", "-m", "anyone?"]),
+        b"",
+    );
+    client.assert_code(1);
+    assert!(client.stderr.contains("timed out"), "{}", client.dump());
+    let c = cli.assert_equal("timeout client");
+    assert_eq!(
+        c.last().map(String::as_str),
+        Some("poll([{fd=4, events=POLLIN}], 1, 200) = 0 (Timeout)"),
+        "the last call is the poll that expired: {c:#?}"
+    );
+}
+
+#[test]
+fn tcp_client_connection_refused() {
+    if !have("strace") {
+        return;
+    }
+    let (_held, port) = refusing_tcp_port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = TempDir::new("trace-refused");
+    let cli = Traced::new(&dir, "client");
+    let client = run(cli.command(&["tcp", "client", &addr, "-m", "x"]), b"");
+    client.assert_code(1);
+    let c = cli.assert_equal("refused client");
+    let last = c.last().expect("a line");
+    assert!(
+        last.starts_with("connect(") && last.ends_with("= -1 ECONNREFUSED (Connection refused)"),
+        "{c:#?}"
+    );
+    assert!(last.contains(&format!("sin_port=htons({port})")), "{last}");
+}
+
+#[test]
+fn tcp_client_connect_ex() {
+    if !have("strace") {
+        return;
+    }
+    let (_held, port) = refusing_tcp_port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = TempDir::new("trace-connect-ex");
+    let cli = Traced::new(&dir, "client");
+    let client = run(
+        cli.command(&["tcp", "client", &addr, "--connect-ex", "-m", "x"]),
+        b"",
+    );
+    // connect_ex reports 111 and carries on; the send then fails (EPIPE).
+    assert!(
+        client.stdout.contains("111 ECONNREFUSED"),
+        "{}",
+        client.dump()
+    );
+    let c = cli.assert_equal("connect-ex client");
+    assert!(
+        c.iter()
+            .any(|l| l.starts_with("connect(") && l.contains("ECONNREFUSED")),
+        "{c:#?}"
+    );
+}
+
+/// The rules drop only what they say: a socket's poll or ioctl, or socklab's
+/// own path check, must survive them.
+#[test]
+fn the_rules_are_narrow() {
+    assert_eq!(
+        unpad("close(4)                                = 0"),
+        "close(4) = 0"
+    );
+    assert_eq!(
+        unpad(r#"sendto(4, "a = b", 5, 0, NULL, 0)      = 5"#),
+        r#"sendto(4, "a = b", 5, 0, NULL, 0) = 5"#
+    );
+    for runtime in [
+        "poll([{fd=0, events=0}, {fd=1, events=0}, {fd=2, events=0}], 3, 0) = 0 (Timeout)",
+        "ioctl(0, TCGETS, 0x7ffe20080320) = -1 ENOTTY (Inappropriate ioctl for device)",
+        r#"newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=1, ...}, AT_EMPTY_PATH) = 0"#,
+    ] {
+        assert!(is_runtime_call(runtime), "{runtime}");
+    }
+    for socklab in [
+        "poll([{fd=4, events=POLLIN}], 1, 200) = 0 (Timeout)",
+        "poll([{fd=2, events=POLLIN}, {fd=4, events=POLLIN}], 2, -1) = 1",
+        "ioctl(4, FIONBIO, [1]) = 0",
+        "ioctl(12, FIONREAD, [0]) = 0",
+        r#"newfstatat(AT_FDCWD, "/tmp/s", 0x7ffc2cba3fd0, AT_SYMLINK_NOFOLLOW) = -1 ENOENT (No such file or directory)"#,
+        "close(0) = 0",
+    ] {
+        assert!(!is_runtime_call(socklab), "{socklab}");
+    }
+}
