@@ -1,0 +1,479 @@
+//! The proof that socklab makes exactly the syscalls its C twins make
+//! (`c_compat/`): every scenario runs twice, Rust and C, each program under
+//! `strace -f -qq -e signal=none -y -e trace=%net,close,...`; the two
+//! normalised traces (rules in `common/cmp.rs`), stdouts and exit codes
+//! must be equal.
+//!
+//! `make compare` prints the table of all scenarios (the ignored test
+//! `compare_report`); `make compare SCENARIO=NAME` shows one scenario's two
+//! traces side by side.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/cmp.rs"]
+mod cmp;
+mod common;
+
+use cmp::{Scenario, Step, step};
+
+fn server(prog: &'static str, args: &[&'static str]) -> Option<Step> {
+    Some(step(prog, args))
+}
+
+fn sc(name: &'static str, server: Option<Step>, steps: Vec<Step>) -> Scenario {
+    Scenario {
+        name,
+        server,
+        steps,
+        signal: None,
+    }
+}
+
+/// Every scenario, by name.
+fn scenarios() -> Vec<Scenario> {
+    use cmp::step as s;
+    vec![
+        // --- TCP ---
+        sc(
+            "tcp_once",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_once_v6",
+            server("tcp_server", &["[::1]:0", "--once"]),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_loop",
+            server("tcp_server", &["127.0.0.1:0", "--max-conns", "2"]),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+                s("tcp_client", &["{ADDR}", "-m", "again"]),
+            ],
+        ),
+        sc(
+            "tcp_reuseaddr",
+            server("tcp_server", &[":0", "--reuseaddr", "--once"]),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hi"])],
+        ),
+        sc(
+            "tcp_backlog_bufsize_quiet",
+            server(
+                "tcp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--backlog",
+                    "1",
+                    "--bufsize",
+                    "64",
+                    "-q",
+                    "--max-conns",
+                    "1",
+                ],
+            ),
+            vec![s(
+                "tcp_client",
+                &[
+                    "{ADDR}",
+                    "--bufsize",
+                    "64",
+                    "-m",
+                    "tab\there \"q\" \\ \u{1}",
+                ],
+            )],
+        ),
+        sc(
+            "tcp_stdin_skips_empty_lines",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("tcp_client", &["{ADDR}"]).stdin("  hello  \n\n")],
+        ),
+        sc(
+            "tcp_naive",
+            server(
+                "tcp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--naive",
+                    "--naive-limit",
+                    "3",
+                    "--max-conns",
+                    "1",
+                ],
+            ),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_timeout",
+            server("tcp_server", &["127.0.0.1:0", "--once", "--timeout", "5"]),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--timeout", "5", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "tcp_send_empty",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![
+                s(
+                    "tcp_client",
+                    &["{ADDR}", "--send-empty", "--timeout", "0.3", "-m", ""],
+                )
+                .fails(1),
+            ],
+        ),
+        sc(
+            "tcp_connect_refused",
+            None,
+            vec![s("tcp_client", &["{REFUSED}", "-m", "hello"]).fails(1)],
+        ),
+        sc(
+            "tcp_connect_ex_refused",
+            None,
+            vec![s("tcp_client", &["{REFUSED}", "--connect-ex", "-m", "hello"]).fails(1)],
+        ),
+        sc(
+            "tcp_connect_ex_ok",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("tcp_client", &["{ADDR}", "--connect-ex", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_eaddrinuse",
+            None,
+            vec![s("tcp_server", &["{TAKEN_TCP}"]).fails(1)],
+        ),
+        sc(
+            "tcp_eaddrinuse_reuseaddr",
+            None,
+            vec![s("tcp_server", &["{TAKEN_TCP}", "--reuseaddr"]).fails(1)],
+        ),
+        // --- UDP ---
+        sc(
+            "udp_once",
+            server("udp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("udp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "udp_once_v6",
+            server("udp_server", &["[::1]:0", "--once"]),
+            vec![s("udp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "udp_loop",
+            server("udp_server", &["127.0.0.1:0", "--max-conns", "3"]),
+            vec![
+                s("udp_client", &["{ADDR}", "-m", "one", "-m", "two"]),
+                s("udp_client", &["{ADDR}", "-m", "three"]),
+            ],
+        ),
+        sc(
+            "udp_reuseaddr_bufsize",
+            server(
+                "udp_server",
+                &["127.0.0.1:0", "--reuseaddr", "--bufsize", "8", "--once"],
+            ),
+            vec![s(
+                "udp_client",
+                &["{ADDR}", "--bufsize", "8", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "udp_connect",
+            server("udp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("udp_client", &["{ADDR}", "--connect", "-m", "hello"])],
+        ),
+        sc(
+            "udp_empty_datagram",
+            server("udp_server", &["127.0.0.1:0", "--max-conns", "2"]),
+            vec![s("udp_client", &["{ADDR}"]).stdin("\nhello\n")],
+        ),
+        sc(
+            "udp_timeout",
+            server("udp_server", &["127.0.0.1:0", "--once", "--timeout", "5"]),
+            vec![s(
+                "udp_client",
+                &["{ADDR}", "--timeout", "5", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "udp_eaddrinuse",
+            None,
+            vec![s("udp_server", &["{TAKEN_UDP}"]).fails(1)],
+        ),
+        // --- UNIX stream ---
+        sc(
+            "unix_stream_path",
+            server("unix_server", &["{DIR}/s.sock", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "unix_stream_abstract",
+            server("unix_server", &["{ABS}", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "unix_stream_loop",
+            server(
+                "unix_server",
+                &["{DIR}/s.sock", "--max-conns", "2", "--reuseaddr"],
+            ),
+            vec![
+                s("unix_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+                s("unix_client", &["{ADDR}", "--connect-ex", "-m", "again"]),
+            ],
+        ),
+        sc(
+            "unix_stream_timeout",
+            server("unix_server", &["{DIR}/s.sock", "--once", "--timeout", "5"]),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--timeout", "5", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "unix_stale_file_probe",
+            server("unix_server", &["{STALE}", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "unix_unlink_stale",
+            server("unix_server", &["{STALE}", "--unlink-stale", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "unix_in_use",
+            None,
+            vec![s("unix_server", &["{INUSE}"]).fails(1)],
+        ),
+        sc(
+            "unix_not_a_socket",
+            None,
+            vec![s("unix_server", &["{FILE}"]).fails(1)],
+        ),
+        sc(
+            "unix_connect_enoent",
+            None,
+            vec![s("unix_client", &["{DIR}/nobody.sock", "-m", "hello"]).fails(1)],
+        ),
+        sc(
+            "unix_abstract_eaddrinuse",
+            None,
+            vec![s("unix_server", &["{TAKEN_ABS}"]).fails(1)],
+        ),
+        Scenario {
+            name: "unix_sigterm_cleanup",
+            server: server("unix_server", &["{DIR}/s.sock"]),
+            steps: vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+            signal: Some(libc::SIGTERM),
+        },
+        // --- UNIX datagram ---
+        sc(
+            "unix_dgram_path",
+            server("unix_server", &["{DIR}/d.sock", "--dgram", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "--dgram", "-m", "hello"])],
+        ),
+        sc(
+            "unix_dgram_abstract_autobind",
+            server("unix_server", &["{ABS}", "--dgram", "--max-conns", "2"]),
+            vec![s("unix_client", &["{ADDR}", "--dgram"]).stdin("hello\n\n")],
+        ),
+        sc(
+            "unix_dgram_connect",
+            server("unix_server", &["{DIR}/d.sock", "--dgram", "--once"]),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--dgram", "--connect", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "unix_dgram_stale_file_probe",
+            server("unix_server", &["{STALE}", "--dgram", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "--dgram", "-m", "hello"])],
+        ),
+        sc(
+            "unix_dgram_timeout",
+            server(
+                "unix_server",
+                &["{DIR}/d.sock", "--dgram", "--once", "--timeout", "5"],
+            ),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--dgram", "--timeout", "5", "-m", "hello"],
+            )],
+        ),
+    ]
+}
+
+fn scenario(name: &str) -> Scenario {
+    scenarios()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+/// Run one scenario and require identical traces, stdout and exit codes.
+fn check(name: &str) {
+    if !common::have("strace") {
+        return;
+    }
+    let sc = scenario(name);
+    let cmp = cmp::compare(&sc);
+    let expected: Vec<Option<i32>> = sc
+        .server
+        .iter()
+        .chain(sc.steps.iter())
+        .map(|s| Some(s.code))
+        .collect();
+    for runs in [&cmp.rust, &cmp.c] {
+        let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
+        if sc.signal.is_some() {
+            // The server dies by the signal (128+N as a shell sees it).
+            assert_eq!(runs[0].signal, sc.signal, "{}", cmp.dump());
+            assert_eq!(codes[1..], expected[1..], "{}", cmp.dump());
+        } else {
+            assert_eq!(codes, expected, "exit codes\n{}", cmp.dump());
+        }
+        assert!(
+            runs.iter().all(|r| !r.trace.is_empty()),
+            "a run made no socket call (is strace working?)\n{}",
+            cmp.dump()
+        );
+    }
+    let allowed = cmp::KNOWN_DIFFERENCES.iter().any(|(n, _)| *n == name);
+    assert!(
+        cmp.identical() || allowed,
+        "Rust and C differ\n{}",
+        cmp.dump()
+    );
+    // A failing run names the errno on both sides.
+    for (r, c) in cmp.rust.iter().zip(cmp.c.iter()) {
+        if r.code == Some(1) {
+            let ename = r
+                .stderr
+                .split(" = -1 ")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next());
+            if let Some(ename) = ename {
+                assert!(
+                    c.stderr.contains(ename),
+                    "{ename} in C stderr\n{}",
+                    cmp.dump()
+                );
+            }
+        }
+    }
+}
+
+macro_rules! scenario_tests {
+    ($($name:ident),* $(,)?) => {
+        $(#[test] fn $name() { check(stringify!($name)); })*
+        /// Every scenario has its test, and every test its scenario.
+        #[test]
+        fn every_scenario_has_a_test() {
+            let tests = [$(stringify!($name)),*];
+            let names: Vec<&str> = scenarios().iter().map(|s| s.name).collect();
+            assert_eq!(tests.to_vec(), names);
+        }
+    };
+}
+
+scenario_tests!(
+    tcp_once,
+    tcp_once_v6,
+    tcp_loop,
+    tcp_reuseaddr,
+    tcp_backlog_bufsize_quiet,
+    tcp_stdin_skips_empty_lines,
+    tcp_naive,
+    tcp_timeout,
+    tcp_send_empty,
+    tcp_connect_refused,
+    tcp_connect_ex_refused,
+    tcp_connect_ex_ok,
+    tcp_eaddrinuse,
+    tcp_eaddrinuse_reuseaddr,
+    udp_once,
+    udp_once_v6,
+    udp_loop,
+    udp_reuseaddr_bufsize,
+    udp_connect,
+    udp_empty_datagram,
+    udp_timeout,
+    udp_eaddrinuse,
+    unix_stream_path,
+    unix_stream_abstract,
+    unix_stream_loop,
+    unix_stream_timeout,
+    unix_stale_file_probe,
+    unix_unlink_stale,
+    unix_in_use,
+    unix_not_a_socket,
+    unix_connect_enoent,
+    unix_abstract_eaddrinuse,
+    unix_sigterm_cleanup,
+    unix_dgram_path,
+    unix_dgram_abstract_autobind,
+    unix_dgram_connect,
+    unix_dgram_stale_file_probe,
+    unix_dgram_timeout,
+);
+
+#[test]
+fn known_differences_are_explained() {
+    for (name, why) in cmp::KNOWN_DIFFERENCES {
+        assert!(
+            scenarios().iter().any(|s| s.name == *name),
+            "{name}: no such scenario"
+        );
+        assert!(why.len() > 20, "{name}: say why it cannot be otherwise");
+    }
+}
+
+/// `make compare [SCENARIO=NAME]`: the table, and traces side by side.
+#[test]
+#[ignore = "run by `make compare`"]
+fn compare_report() {
+    assert!(
+        common::have("strace"),
+        "make compare needs strace (make deps)"
+    );
+    let only = std::env::var("SCENARIO").ok().filter(|s| !s.is_empty());
+    let all = scenarios();
+    let chosen: Vec<&Scenario> = match &only {
+        Some(name) => {
+            let names: Vec<&str> = all.iter().map(|s| s.name).collect();
+            let found: Vec<&Scenario> = all.iter().filter(|s| s.name == name).collect();
+            assert!(
+                !found.is_empty(),
+                "no scenario {name}; scenarios: {}",
+                names.join(" ")
+            );
+            found
+        }
+        None => all.iter().collect(),
+    };
+    println!();
+    println!(
+        "{:<30} {:>14} {:>11}  result",
+        "scenario", "Rust syscalls", "C syscalls"
+    );
+    let mut differ = 0;
+    let mut details = String::new();
+    for sc in chosen {
+        let cmp = cmp::compare(sc);
+        let same = cmp.identical();
+        differ += usize::from(!same);
+        println!(
+            "{:<30} {:>14} {:>11}  {}",
+            sc.name,
+            cmp::Compared::calls(&cmp.rust),
+            cmp::Compared::calls(&cmp.c),
+            if same { "identical" } else { "DIFFERENT" }
+        );
+        if !same || only.is_some() {
+            details += &format!("\n=== {}: Rust (left) | C (right)\n", sc.name);
+            details += &cmp.side_by_side();
+        }
+    }
+    print!("{details}");
+    assert_eq!(differ, 0, "{differ} scenario(s) differ");
+}
