@@ -7,8 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::addr::Addr;
 use std::time::Duration;
 
+use crate::checkopts::SockKind;
 use crate::io::{Setup, Wait};
 use crate::sockopt::{self, Setting};
+use crate::stream::SendMode;
+use crate::text::{Messages, pattern};
 use crate::{dgram, stream};
 
 #[derive(Parser, Debug)]
@@ -57,6 +60,19 @@ pub enum Command {
     Unix(UnixCommand),
     /// Run every server with its client (TCP v4/v6, UDP, UNIX stream, datagram, abstract), traced.
     Demo,
+    /// Socket options: `list` prints each option's default on a fresh socket of each type.
+    #[command(subcommand)]
+    Sockopt(SockoptCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SockoptCommand {
+    /// Every known option's default value on a fresh socket (UNP's checkopts), and whether it can be set.
+    List {
+        /// Socket types to show (default: all).
+        #[arg(value_enum)]
+        kinds: Vec<SockKind>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -227,6 +243,9 @@ pub struct ClientArgs {
     /// Receive buffer size: the n of recv(n).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
     pub bufsize: u32,
+    /// Send one message of N bytes of a lowercase pattern instead of lines (stream clients read the whole echo back; force partial sends with a small SO_SNDBUF).
+    #[arg(long, value_name = "N", conflicts_with = "messages", value_parser = clap::value_parser!(u32).range(1..=(1 << 30)))]
+    pub size: Option<u32>,
     #[command(flatten)]
     pub socket: SocketArgs,
 }
@@ -240,6 +259,9 @@ pub struct StreamClientArgs {
     /// Connect like Python's connect_ex: print the error code instead of failing, then carry on.
     #[arg(long)]
     pub connect_ex: bool,
+    /// Python's send (one sendto, may send less; reported) or sendall (loop until all is out).
+    #[arg(long, value_enum, default_value = "sendall")]
+    pub send_mode: SendMode,
 }
 
 /// Options of the datagram clients only.
@@ -286,11 +308,21 @@ impl ServerArgs {
 }
 
 impl ClientArgs {
+    /// The messages to send: `--size N` bytes of a pattern, `-m TEXT`s, or stdin lines.
+    pub fn messages(&self) -> Messages {
+        match self.size {
+            Some(n) => Messages::new(vec![pattern(n as usize)]),
+            None => Messages::new(self.messages.clone()),
+        }
+    }
+
     pub fn stream(&self, s: &StreamClientArgs) -> stream::ClientOpts {
         stream::ClientOpts {
             bufsize: self.bufsize as usize,
             send_empty: s.send_empty,
             connect_ex: s.connect_ex,
+            send_mode: s.send_mode,
+            sized: self.size.is_some(),
             setup: self.socket.setup(),
         }
     }

@@ -122,6 +122,8 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     bufsize: 1024,
                     send_empty: false,
                     connect_ex: false,
+                    send_mode: stream::SendMode::Sendall,
+                    sized: false,
                     setup: Setup::default(),
                 };
                 if is_unix {

@@ -8,6 +8,7 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod checkopts;
 pub mod cli;
 pub mod demo;
 pub mod dgram;
@@ -25,10 +26,9 @@ pub mod unix;
 
 use std::io::Write;
 
-use cli::{Cli, Command, TcpCommand, TraceFormat, UdpCommand, UnixCommand};
+use cli::{Cli, Command, SockoptCommand, TcpCommand, TraceFormat, UdpCommand, UnixCommand};
 use error::{Error, Result};
 use sys::Sys;
-use text::Messages;
 use trace::{Format, Tracer};
 
 /// Run the command the user asked for.
@@ -44,12 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
             addr,
             client,
             stream,
-        }) => tcp::client(
-            &sys,
-            &addr,
-            Messages::new(client.messages.clone()),
-            &client.stream(&stream),
-        ),
+        }) => tcp::client(&sys, &addr, client.messages(), &client.stream(&stream)),
         Command::Udp(UdpCommand::Server { addr, common }) => {
             udp::server(&sys, &addr, common.reuseaddr, &common.dgram())
         }
@@ -57,12 +52,7 @@ pub fn run(cli: Cli) -> Result<()> {
             addr,
             client,
             dgram,
-        }) => udp::client(
-            &sys,
-            &addr,
-            Messages::new(client.messages.clone()),
-            &client.dgram(&dgram),
-        ),
+        }) => udp::client(&sys, &addr, client.messages(), &client.dgram(&dgram)),
         Command::Unix(UnixCommand::Server {
             addr,
             dgram,
@@ -85,7 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
             stream,
             dgram_opts,
         }) => {
-            let messages = Messages::new(client.messages.clone());
+            let messages = client.messages();
             if dgram {
                 unix::dgram_client(&sys, &addr, messages, &client.dgram(&dgram_opts))
             } else if dgram_opts.connect {
@@ -97,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Demo => demo::run(),
+        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
     }
 }
 

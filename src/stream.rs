@@ -39,10 +39,22 @@ pub struct ServerOpts {
     pub setup: Setup,
 }
 
+/// How the client sends a message: Python's `send` or `sendall`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SendMode {
+    /// One `sendto`; reports it when the kernel took less than asked.
+    Send,
+    /// `sendto` until all is out (the default, as the tutorial's clients).
+    Sendall,
+}
+
 /// What the stream client does, from the command line.
 #[derive(Clone, Debug)]
 pub struct ClientOpts {
     pub bufsize: usize,
+    pub send_mode: SendMode,
+    /// `--size N`: the message is a pattern; read the whole echo back.
+    pub sized: bool,
     pub send_empty: bool,
     pub connect_ex: bool,
     pub setup: Setup,
@@ -156,6 +168,60 @@ fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) ->
     io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.setup.wait)
 }
 
+/// Send one message as `--send-mode` says; returns the bytes that went out.
+fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<usize> {
+    match opts.send_mode {
+        SendMode::Sendall => io::sendall(sys, s, msg, opts.setup.wait).map(|()| msg.len()),
+        SendMode::Send => {
+            let n = io::send(sys, s, msg, None, opts.setup.wait)?;
+            if n < msg.len() {
+                sys.say(&format!(
+                    "send: {n} of {} bytes sent; the rest was not (send may send less than asked: sendall loops)",
+                    msg.len()
+                ));
+            }
+            Ok(n)
+        }
+    }
+}
+
+/// Read until the upper-cased echo of `sent` is back (one `recv` may carry
+/// part of it); print what arrived. False when the server closed first.
+fn receive_echo(
+    sys: &Sys,
+    s: Socket,
+    buf: &mut [u8],
+    sent: &[u8],
+    opts: &ClientOpts,
+) -> Result<bool> {
+    let mut echo = Vec::with_capacity(sent.len());
+    let mut calls = 0;
+    while echo.len() < sent.len() {
+        let n = io::recv(sys, s, buf, opts.setup.wait)?;
+        calls += 1;
+        if n == 0 {
+            sys.say(&format!(
+                "server closed the connection after {} of {} bytes",
+                echo.len(),
+                sent.len()
+            ));
+            return Ok(false);
+        }
+        echo.extend_from_slice(&buf[..n]);
+    }
+    let intact = echo == sent.to_ascii_uppercase();
+    sys.say(&format!(
+        "received {} bytes in {calls} recv calls: {}",
+        echo.len(),
+        if intact {
+            "the upper-cased message, intact"
+        } else {
+            "NOT the upper-cased message"
+        }
+    ));
+    Ok(intact)
+}
+
 /// The client: connect, then one exchange per message.
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
     let s = sys.socket(io::family(addr), SockType::Stream)?;
@@ -175,7 +241,13 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         if msg.is_empty() && !opts.send_empty {
             continue;
         }
-        io::sendall(sys, s, &msg, opts.setup.wait)?;
+        let sent = send_message(sys, s, &msg, opts)?;
+        if opts.sized {
+            if !receive_echo(sys, s, &mut buf, &msg[..sent], opts)? {
+                break;
+            }
+            continue;
+        }
         let n = io::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
             sys.say("server closed the connection");

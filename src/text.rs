@@ -48,6 +48,11 @@ impl Iterator for Messages {
     }
 }
 
+/// `n` bytes of `abc...xyz` repeated: lowercase, so the echo is checkable.
+pub fn pattern(n: usize) -> String {
+    (b'a'..=b'z').cycle().take(n).map(char::from).collect()
+}
+
 /// `5 bytes "hello"`: a message as the servers print it (strace's escaping,
 /// never cut).
 pub fn shown(msg: &[u8]) -> String {
