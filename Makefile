@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean
+.PHONY: all build deps demo test lint clean c compare
 
 all: build
 
@@ -17,7 +17,7 @@ deps:
 demo: build
 	$(BIN) demo
 
-test: deps
+test: deps c
 	$(CARGO) test --release
 
 lint:
@@ -26,3 +26,12 @@ lint:
 
 clean:
 	$(CARGO) clean
+
+# The C twins of every program (c_compat/bin/), in the style of UNP.
+c:
+	$(MAKE) -C c_compat
+
+# Rust and C side by side under strace: a table of every scenario, or
+# one scenario's two traces with SCENARIO=NAME.
+compare: deps c
+	@SCENARIO=$(SCENARIO) tools/compare.sh

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make compare [SCENARIO=NAME]`: run the differential scenarios (socklab
+# and its C twins in c_compat/, each under strace) and print a table:
+# scenario, Rust syscalls, C syscalls, identical or not; for a scenario
+# that differs, the two normalised traces side by side. With SCENARIO=NAME,
+# that scenario's two traces side by side even when they agree.
+# The scenarios and normalisation rules: tests/differential.rs,
+# tests/common/cmp.rs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v strace >/dev/null || { echo "compare: strace is missing (make deps)" >&2; exit 1; }
+make -s -C c_compat
+export SCENARIO="${SCENARIO:-}"
+cargo test --release -q --test differential -- --ignored --exact --nocapture compare_report 2>&1 |
+  grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
+exit "${PIPESTATUS[0]}"
