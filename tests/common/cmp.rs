@@ -201,8 +201,11 @@ pub fn side_by_side(left: &[String], right: &[String]) -> String {
     let (l, r) = (dir.path("rust"), dir.path("c"));
     std::fs::write(&l, left.join("\n") + "\n").unwrap();
     std::fs::write(&r, right.join("\n") + "\n").unwrap();
+    // Wide enough for the longest line on either side, then diff -y.
+    let longest = left.iter().chain(right).map(String::len).max().unwrap_or(0);
+    let width = (2 * longest + 6).clamp(80, 500).to_string();
     match Command::new("diff")
-        .args(["-y", "-t", "-W", "240", &l, &r])
+        .args(["-y", "-t", "-W", &width, &l, &r])
         .output()
     {
         Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),

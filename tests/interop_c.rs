@@ -1,0 +1,107 @@
+//! Cross-interop: each socklab client against each C server (`c_compat/`)
+//! and each C client against each socklab server, on every family and
+//! type; the bytes that come back and what the server printed are checked.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/cmp.rs"]
+mod cmp;
+mod common;
+
+use cmp::Side;
+use common::{Server, TempDir};
+
+/// One pairing: `client_side`'s client against `server_side`'s server.
+fn pair(
+    server_side: Side,
+    client_side: Side,
+    (server_prog, client_prog): (&str, &str),
+    server_args: &[&str],
+    client_args: &[&str],
+) {
+    let to_strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let server = Server::start_cmd(cmp::program(
+        server_side,
+        server_prog,
+        &to_strings(server_args),
+    ));
+    let mut args = vec![server.addr.clone()];
+    args.extend(to_strings(client_args));
+    args.extend(to_strings(&["-m", "hello", "-m", "wor\tld"]));
+    let client = common::run(cmp::program(client_side, client_prog, &args), b"");
+    let srv = server.finish();
+    let what = format!(
+        "{} client against {} server ({server_prog} {server_args:?})\n--- client ---\n{}\n--- server ---\n{}",
+        client_side.name(),
+        server_side.name(),
+        client.dump(),
+        srv.dump()
+    );
+    assert_eq!(client.code(), Some(0), "{what}");
+    assert_eq!(client.stdout, "HELLO\nWOR\tLD\n", "{what}");
+    assert_eq!(srv.code(), Some(0), "{what}");
+    assert!(srv.stdout.contains(": 5 bytes \"hello\""), "{what}");
+    assert!(srv.stdout.contains(": 6 bytes \"wor\\tld\""), "{what}");
+}
+
+/// Both directions: Rust client → C server, C client → Rust server.
+fn both(progs: (&str, &str), server_args: &[&str], client_args: &[&str]) {
+    pair(Side::C, Side::Rust, progs, server_args, client_args);
+    pair(Side::Rust, Side::C, progs, server_args, client_args);
+}
+
+const TCP: (&str, &str) = ("tcp_server", "tcp_client");
+const UDP: (&str, &str) = ("udp_server", "udp_client");
+const UNIX: (&str, &str) = ("unix_server", "unix_client");
+
+#[test]
+fn tcp_v4() {
+    both(TCP, &["127.0.0.1:0", "--max-conns", "1"], &[]);
+}
+
+#[test]
+fn tcp_v6() {
+    both(TCP, &["[::1]:0", "--max-conns", "1"], &[]);
+}
+
+#[test]
+fn udp_v4() {
+    both(UDP, &["127.0.0.1:0", "--max-conns", "2"], &[]);
+    both(UDP, &["127.0.0.1:0", "--max-conns", "2"], &["--connect"]);
+}
+
+#[test]
+fn udp_v6() {
+    both(UDP, &["[::1]:0", "--max-conns", "2"], &[]);
+}
+
+#[test]
+fn unix_stream_path() {
+    let dir = TempDir::new("interop");
+    let path = dir.path("s.sock");
+    both(UNIX, &[&path, "--max-conns", "1"], &[]);
+    assert!(!std::path::Path::new(&path).exists(), "socket file left");
+}
+
+#[test]
+fn unix_stream_abstract() {
+    let name = common::abstract_name("interop");
+    both(UNIX, &[&name, "--max-conns", "1"], &[]);
+}
+
+#[test]
+fn unix_dgram_path() {
+    let dir = TempDir::new("interop");
+    let path = dir.path("d.sock");
+    both(UNIX, &[&path, "--dgram", "--max-conns", "2"], &["--dgram"]);
+    both(
+        UNIX,
+        &[&path, "--dgram", "--max-conns", "2"],
+        &["--dgram", "--connect"],
+    );
+}
+
+#[test]
+fn unix_dgram_abstract() {
+    let name = common::abstract_name("interop");
+    both(UNIX, &[&name, "--dgram", "--max-conns", "2"], &["--dgram"]);
+}
