@@ -303,7 +303,7 @@ impl Fixture {
 }
 
 /// socket + bind(127.0.0.1:0), no listen: the port refuses connections.
-fn bound_tcp_not_listening() -> (std::os::fd::OwnedFd, u16) {
+pub fn bound_tcp_not_listening() -> (std::os::fd::OwnedFd, u16) {
     use std::os::fd::FromRawFd;
     // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_in.
     unsafe {
@@ -477,11 +477,7 @@ impl Normalizer {
         // The loader's stat() of library directories is a newfstatat on
         // AT_FDCWD too, but with flags 0; the UNIX server's lstat passes
         // AT_SYMLINK_NOFOLLOW.
-        let keep = line.starts_with("socket(")
-            || line.starts_with("unlink(")
-            || (line.starts_with("newfstatat(AT_FDCWD") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
-            || is_on_socket(line);
-        if !keep {
+        if !is_program_call(line) {
             return None;
         }
         // Rule 3: drop -y's `<socket:[INODE]>` (inode numbers differ per
@@ -625,6 +621,14 @@ impl Normalizer {
         out.push_str(rest);
         out
     }
+}
+
+/// Rule 2 of the normalisation, for a line without its pid prefix.
+pub fn is_program_call(line: &str) -> bool {
+    line.starts_with("socket(")
+        || line.starts_with("unlink(")
+        || (line.starts_with("newfstatat(AT_FDCWD") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
+        || is_on_socket(line)
 }
 
 fn is_on_socket(line: &str) -> bool {
