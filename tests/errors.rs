@@ -41,7 +41,7 @@ fn stale_socket_file(path: &str) {
     let c = std::ffi::CString::new(path).unwrap();
     // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_un.
     unsafe {
-        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
         let mut sun: libc::sockaddr_un = std::mem::zeroed();
         sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
         for (i, b) in c.as_bytes().iter().enumerate() {

@@ -1,0 +1,524 @@
+//! The socket object's switches: non-blocking and timeout modes, the
+//! kernel's timeouts, the four connect_ex results, send vs sendall, and
+//! socket options set, read back and listed.
+
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The test's own peer sockets (a silent UDP port, a full accept queue) are
+// the test's, not socklab's: the sys-only rule does not apply to them.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+
+use common::{Server, run, socklab};
+
+fn silent_udp() -> (std::net::UdpSocket, String) {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = s.local_addr().unwrap().to_string();
+    (s, addr)
+}
+
+#[test]
+fn nonblocking_shows_eagain_then_waits_in_poll() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--once",
+        "--nonblocking",
+    ]);
+    let client = run(
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--nonblocking",
+            "-m",
+            "nb",
+        ]),
+        b"",
+    );
+    client.assert_ok();
+    assert_eq!(client.stdout, "NB\n");
+    assert!(
+        client
+            .stderr
+            .contains("ioctl(3, FIONBIO, [1]) = 0\nconnect(3, "),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        client
+            .stderr
+            .contains("= -1 EINPROGRESS (Operation now in progress)"),
+        "{}",
+        client.dump()
+    );
+    let server = server.finish();
+    server.assert_ok();
+    let t = &server.stderr;
+    // The server was waiting for the client: accept4 said EAGAIN, then poll.
+    let eagain = t.find("accept4(3, 0x").expect(t);
+    assert!(t[eagain..].contains("= -1 EAGAIN (Resource temporarily unavailable)\npoll([{fd=3, events=POLLIN}], 1, -1) = 1 ([{fd=3, revents=POLLIN}])\naccept4(3, {"), "{t}");
+    // Each EAGAIN is followed by exactly one poll: no busy loop.
+    let eagains = t.matches("EAGAIN").count();
+    let polls = t.matches("\npoll(").count();
+    assert_eq!(eagains, polls, "{t}");
+}
+
+#[test]
+fn timeout_fires_and_names_the_call() {
+    let (_silent, addr) = silent_udp();
+    let out = run(
+        socklab(&[
+            "--trace",
+            "udp",
+            "client",
+            &addr,
+            "--timeout",
+            "0.3",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("poll([{fd=3, events=POLLIN}], 1, 300) = 0 (Timeout)"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains("socklab: recvfrom(3, ...): timed out after 0.3s"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn kernel_receive_timeout_fails_a_blocking_recv_with_eagain() {
+    let (_silent, addr) = silent_udp();
+    let out = run(
+        socklab(&[
+            "--trace",
+            "udp",
+            "client",
+            &addr,
+            "--rcvtimeo",
+            "0.2",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("setsockopt(3, SOL_SOCKET, SO_RCVTIMEO_OLD, "),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stdout
+            .contains("sockopt SO_RCVTIMEO on fd 3: requested 0.2s"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        !out.stderr.contains("poll("),
+        "the kernel's way: no poll\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("socklab: recvfrom(3, 0x"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains(
+            "= -1 EAGAIN (Resource temporarily unavailable)\n  hint: the call would block"
+        ),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn connect_ex_gives_0_111_115_and_11() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "2"]);
+    // 0: connected.
+    let out = run(
+        socklab(&["tcp", "client", &server.addr, "--connect-ex", "-m", "a"]),
+        b"",
+    );
+    assert!(
+        out.stdout.starts_with("connect_ex -> 0\n"),
+        "{}",
+        out.dump()
+    );
+    // 115: a non-blocking connect is under way (then the send waits for it).
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &server.addr,
+            "--connect-ex",
+            "--nonblocking",
+            "-m",
+            "b",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    assert_eq!(
+        out.stdout,
+        "connect_ex -> 115 EINPROGRESS (Operation now in progress)\nB\n",
+        "{}",
+        out.dump()
+    );
+    server.finish().assert_ok();
+
+    // 111: refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &closed_addr,
+            "--connect-ex",
+            "--timeout",
+            "2",
+        ]),
+        b"",
+    );
+    assert!(
+        out.stdout.starts_with("connect_ex -> 111 ECONNREFUSED"),
+        "{}",
+        out.dump()
+    );
+
+    // 11: the timeout expires during the connect. A loopback listener with
+    // backlog 0 that never accepts: once its queue is full, the kernel
+    // drops further SYNs and the connect waits.
+    // SAFETY: plain socket calls on fresh fds.
+    let (fd, port) = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut len);
+        (fd, u16::from_be(sin.sin_port))
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(
+            &addr.parse().unwrap(),
+            std::time::Duration::from_millis(300),
+        ) {
+            fillers.push(s);
+        }
+    }
+    let out = run(
+        socklab(&["tcp", "client", &addr, "--connect-ex", "--timeout", "0.3"]),
+        b"",
+    );
+    assert!(
+        out.stdout
+            .starts_with("connect_ex -> 11 EAGAIN (Resource temporarily unavailable)"),
+        "{}",
+        out.dump()
+    );
+    // SAFETY: our own fd.
+    unsafe { libc::close(fd) };
+}
+
+#[test]
+fn send_may_send_less_and_says_so() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &server.addr,
+            "--size",
+            "4000000",
+            "--send-mode",
+            "send",
+            "--sockopt",
+            "SO_SNDBUF=4096",
+            "--nonblocking",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("send: "))
+        .unwrap_or_else(|| panic!("{}", out.dump()));
+    let sent: usize = line["send: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sent > 0 && sent < 4_000_000, "{line}");
+    assert!(line.contains("of 4000000 bytes sent"), "{line}");
+    assert!(
+        out.stdout
+            .contains("sockopt SO_SNDBUF on fd 3: requested 4096, effective 8192 (Linux doubles"),
+        "{}",
+        out.dump()
+    );
+    let echoed = format!("received {sent} bytes in ");
+    assert!(
+        out.stdout.contains(&echoed) && out.stdout.contains("the upper-cased message, intact"),
+        "{}",
+        out.dump()
+    );
+    server.finish().assert_ok();
+}
+
+#[test]
+fn sendall_reports_progress_when_the_peer_resets() {
+    // The --once server reads one buffer, answers and closes with unread
+    // data: the kernel answers the rest with RST.
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--once", "-q"]);
+    let out = run(
+        socklab(&["tcp", "client", &server.addr, "--size", "50000000"]),
+        b"",
+    );
+    out.assert_code(1);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sendall: "))
+        .unwrap_or_else(|| panic!("{}", out.dump()));
+    assert!(
+        line.ends_with(" of 50000000 bytes went out before the failure"),
+        "{line}"
+    );
+    assert!(
+        out.stderr.contains("ECONNRESET (Connection reset by peer)")
+            || out.stderr.contains("EPIPE (Broken pipe)"),
+        "{}",
+        out.dump()
+    );
+    server.finish().assert_ok();
+}
+
+#[test]
+fn each_option_is_set_read_back_and_shown() {
+    let settings = [
+        ("SO_REUSEADDR=1", "SO_REUSEADDR", "[1], 4"),
+        ("SO_REUSEPORT=on", "SO_REUSEPORT", "[1], 4"),
+        ("SO_KEEPALIVE=1", "SO_KEEPALIVE", "[1], 4"),
+        ("SO_LINGER=on:3", "SO_LINGER", "{l_onoff=1, l_linger=3}, 8"),
+        ("SO_RCVBUF=65536", "SO_RCVBUF", "[65536], 4"),
+        ("SO_SNDBUF=65536", "SO_SNDBUF", "[65536], 4"),
+        ("SO_RCVLOWAT=2", "SO_RCVLOWAT", "[2], 4"),
+        ("SO_SNDTIMEO=2.5", "SO_SNDTIMEO_OLD", ", 16"),
+        ("SO_BROADCAST=1", "SO_BROADCAST", "[1], 4"),
+        ("SO_DONTROUTE=1", "SO_DONTROUTE", "[1], 4"),
+        ("SO_OOBINLINE=1", "SO_OOBINLINE", "[1], 4"),
+        ("SO_PRIORITY=3", "SO_PRIORITY", "[3], 4"),
+        ("SO_MARK=7", "SO_MARK", "[7], 4"),
+        ("TCP_NODELAY=1", "TCP_NODELAY", "[1], 4"),
+        ("TCP_CORK=0", "TCP_CORK", "[0], 4"),
+        ("TCP_MAXSEG=1000", "TCP_MAXSEG", "[1000], 4"),
+        ("TCP_KEEPIDLE=30", "TCP_KEEPIDLE", "[30], 4"),
+        ("TCP_KEEPINTVL=5", "TCP_KEEPINTVL", "[5], 4"),
+        ("TCP_KEEPCNT=3", "TCP_KEEPCNT", "[3], 4"),
+        ("TCP_QUICKACK=1", "TCP_QUICKACK", "[1], 4"),
+        ("TCP_USER_TIMEOUT=5000", "TCP_USER_TIMEOUT", "[5000], 4"),
+        ("TCP_DEFER_ACCEPT=0", "TCP_DEFER_ACCEPT", "[0], 4"),
+        ("TCP_NOTSENT_LOWAT=16384", "TCP_NOTSENT_LOWAT", "[16384], 4"),
+        ("TCP_FASTOPEN=5", "TCP_FASTOPEN", "[5], 4"),
+        ("IP_TTL=9", "IP_TTL", "[9], 4"),
+        ("IP_TOS=16", "IP_TOS", "[16], 4"),
+        ("SOL_SOCKET:9=1", "SO_KEEPALIVE", "[1], 4"),
+    ];
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--once", "-q"]);
+    let mut args = vec![
+        "--trace",
+        "tcp",
+        "client",
+        server.addr.as_str(),
+        "-m",
+        "opts",
+    ];
+    for (s, _, _) in &settings {
+        args.extend(["--sockopt", s]);
+    }
+    let out = run(socklab(&args), b"");
+    out.assert_ok();
+    for (setting, strace_name, strace_value) in settings {
+        let user_name = setting.split(['=', ':']).next().unwrap();
+        let set_line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("setsockopt(3, ") && l.contains(&format!(" {strace_name}, ")));
+        let set_line =
+            set_line.unwrap_or_else(|| panic!("no setsockopt of {strace_name}\n{}", out.dump()));
+        assert!(
+            set_line.contains(strace_value) && set_line.ends_with(") = 0"),
+            "{set_line}"
+        );
+        assert!(
+            out.stderr.contains(&format!(
+                "getsockopt(3, {}",
+                &set_line["setsockopt(3, ".len()..set_line.find(strace_name).unwrap()]
+            )),
+            "{}",
+            out.dump()
+        );
+        if user_name != "SOL_SOCKET" {
+            assert!(
+                out.stdout
+                    .contains(&format!("sockopt {user_name} on fd 3: requested ")),
+                "{user_name}\n{}",
+                out.dump()
+            );
+        }
+    }
+    assert!(out.stdout.ends_with("OPTS\n"), "{}", out.dump());
+    server.finish().assert_ok();
+}
+
+#[test]
+fn ipv6_options_and_phases() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "[::1]:0",
+        "--once",
+        "--sockopt",
+        "IPV6_V6ONLY=1",
+        "--sockopt",
+        "TCP_NODELAY=1@accepted",
+    ]);
+    let client = run(
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--sockopt",
+            "IPV6_UNICAST_HOPS=5@connected",
+            "-m",
+            "six",
+        ]),
+        b"",
+    );
+    client.assert_ok();
+    let connect = client.stderr.find("connect(3").unwrap();
+    let hops = client
+        .stderr
+        .find("setsockopt(3, SOL_IPV6, IPV6_UNICAST_HOPS, [5], 4) = 0")
+        .expect(&client.stderr);
+    assert!(
+        hops > connect,
+        "@connected comes after connect\n{}",
+        client.dump()
+    );
+    let out = server.finish();
+    out.assert_ok();
+    let bind = out.stderr.find("bind(3").unwrap();
+    let v6only = out
+        .stderr
+        .find("setsockopt(3, SOL_IPV6, IPV6_V6ONLY, [1], 4) = 0")
+        .expect(&out.stderr);
+    assert!(
+        v6only < bind,
+        "set right after socket, before bind\n{}",
+        out.dump()
+    );
+    let accept = out.stderr.find("accept4(3").unwrap();
+    let nodelay = out
+        .stderr
+        .find("setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0")
+        .expect(&out.stderr);
+    assert!(
+        nodelay > accept,
+        "@accepted is on the accepted socket\n{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn sockopt_list_shows_the_kernels_defaults() {
+    let out = run(
+        socklab(&["sockopt", "list", "tcp", "udp6", "unix-dgram"]),
+        b"",
+    );
+    out.assert_ok();
+    let row = |section: &str, name: &str| -> String {
+        let start = out.stdout.find(&format!("{section}: defaults")).unwrap();
+        let rest = &out.stdout[start..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        let line = rest[..end]
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{section} {name}\n{}", out.stdout));
+        line.split_whitespace().nth(1).unwrap().to_string()
+    };
+    assert_eq!(row("tcp", "SO_TYPE"), "1");
+    assert_eq!(row("udp6", "SO_TYPE"), "2");
+    assert_eq!(row("unix-dgram", "SO_TYPE"), "2");
+    assert_eq!(row("tcp", "TCP_NODELAY"), "0");
+    assert_eq!(row("tcp", "SO_LINGER"), "off");
+    assert_eq!(
+        row("udp6", "IPV6_V6ONLY"),
+        std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only")
+            .unwrap()
+            .trim()
+    );
+    assert_eq!(
+        row("tcp", "IP_TTL"),
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl")
+            .unwrap()
+            .trim()
+    );
+    assert!(
+        !out.stdout
+            .contains("unix-dgram: defaults on a fresh socket\n  TCP_"),
+        "TCP options only on TCP sockets"
+    );
+}
+
+#[test]
+fn bad_sockopt_values_are_usage_errors() {
+    for bad in [
+        "SO_NOPE=1",
+        "SO_RCVBUF=big",
+        "SO_LINGER=yes",
+        "SO_KEEPALIVE=2",
+        "SO_TYPE=1",
+        "TCP_NODELAY=1@later",
+        "7:1=1",
+        "SO_RCVBUF",
+    ] {
+        let out = run(socklab(&["tcp", "client", "--sockopt", bad]), b"");
+        out.assert_code(2);
+        assert_eq!(out.stderr.lines().count(), 1, "{bad}\n{}", out.dump());
+    }
+    let out = run(
+        socklab(&["tcp", "client", "--timeout", "1", "--nonblocking"]),
+        b"",
+    );
+    out.assert_code(2);
+}
