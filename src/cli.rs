@@ -8,6 +8,7 @@ use crate::addr::Addr;
 use std::time::Duration;
 
 use crate::checkopts::SockKind;
+use crate::inspect::{self, Pause};
 use crate::io::{Setup, Wait};
 use crate::sockopt::{self, Setting};
 use crate::stream::SendMode;
@@ -36,6 +37,22 @@ pub struct Cli {
     /// Write the trace to FILE instead of stderr (implies --trace).
     #[arg(long, global = true, value_name = "FILE")]
     pub trace_file: Option<PathBuf>,
+
+    /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ, SIOCOUTQ); for a listener, its accept queue.
+    #[arg(long, global = true)]
+    pub show_state: bool,
+
+    /// Stop before CALL (e.g. accept4, close) so ss, tcpdump or strace can look: SECS seconds, or until Enter (terminal) or SIGUSR1. Repeatable.
+    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = inspect::parse_pause)]
+    pub pause_before: Vec<Pause>,
+
+    /// Stop after CALL (e.g. listen), as --pause-before. Repeatable.
+    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = inspect::parse_pause)]
+    pub pause_after: Vec<Pause>,
+
+    /// Stop before every syscall (Enter on a terminal, SIGUSR1 otherwise).
+    #[arg(long, global = true)]
+    pub step: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -129,7 +146,7 @@ pub enum UnixCommand {
         #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
         addr: Addr,
         /// SOCK_DGRAM instead of SOCK_STREAM.
-        #[arg(long, conflicts_with_all = ["backlog", "naive", "naive_limit"])]
+        #[arg(long, conflicts_with_all = ["backlog", "naive", "naive_limit", "lines"])]
         dgram: bool,
         /// Remove a socket file already at the path without checking whether anyone answers on it.
         #[arg(long)]
@@ -145,7 +162,7 @@ pub enum UnixCommand {
         #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
         addr: Addr,
         /// SOCK_DGRAM instead of SOCK_STREAM (binds an autobind address so replies can come back).
-        #[arg(long, conflicts_with_all = ["send_empty", "connect_ex"])]
+        #[arg(long, conflicts_with_all = ["send_empty", "connect_ex", "lines", "shutdown", "send_mode"])]
         dgram: bool,
         #[command(flatten)]
         client: ClientArgs,
@@ -229,6 +246,9 @@ pub struct StreamServerArgs {
     /// The tutorial's server without the `len(msg) == 0` check: show the spin after the peer closes.
     #[arg(long, conflicts_with = "once")]
     pub naive: bool,
+    /// Python's makefile(): read through a buffer line by line and answer each line, however recv split the bytes.
+    #[arg(long, conflicts_with_all = ["naive", "once"])]
+    pub lines: bool,
     /// How many zero-length recv returns the --naive server makes before it stops.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub naive_limit: u64,
@@ -259,6 +279,12 @@ pub struct StreamClientArgs {
     /// Connect like Python's connect_ex: print the error code instead of failing, then carry on.
     #[arg(long)]
     pub connect_ex: bool,
+    /// Python's makefile(): send every line with its newline first, then read the replies line by line through a buffer, showing what each recv carried.
+    #[arg(long, conflicts_with_all = ["size", "send_empty"])]
+    pub lines: bool,
+    /// After the last message, half-close (shutdown SHUT_WR) and keep reading until the server closes.
+    #[arg(long)]
+    pub shutdown: bool,
     /// Python's send (one sendto, may send less; reported) or sendall (loop until all is out).
     #[arg(long, value_enum, default_value = "sendall")]
     pub send_mode: SendMode,
@@ -292,6 +318,7 @@ impl ServerArgs {
             quiet: self.quiet,
             naive: s.naive,
             naive_limit: s.naive_limit,
+            lines: s.lines,
             setup: self.socket.setup(),
         }
     }
@@ -323,6 +350,8 @@ impl ClientArgs {
             connect_ex: s.connect_ex,
             send_mode: s.send_mode,
             sized: self.size.is_some(),
+            lines: s.lines,
+            shutdown: s.shutdown,
             setup: self.socket.setup(),
         }
     }

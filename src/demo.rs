@@ -124,6 +124,8 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     connect_ex: false,
                     send_mode: stream::SendMode::Sendall,
                     sized: false,
+                    lines: false,
+                    shutdown: false,
                     setup: Setup::default(),
                 };
                 if is_unix {
@@ -170,6 +172,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 quiet: false,
                 naive: false,
                 naive_limit: 10,
+                lines: false,
                 setup: Setup::default(),
             };
             if is_unix {

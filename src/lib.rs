@@ -13,7 +13,9 @@ pub mod cli;
 pub mod demo;
 pub mod dgram;
 pub mod error;
+pub mod inspect;
 pub mod io;
+pub mod lines;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;
@@ -33,7 +35,13 @@ use trace::{Format, Tracer};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
-    let sys = Sys::new(tracer(&cli)?);
+    let inspect = inspect::Inspect::new(
+        cli.show_state,
+        cli.pause_before.clone(),
+        cli.pause_after.clone(),
+        cli.step,
+    )?;
+    let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
     match cli.command {
         Command::Tcp(TcpCommand::Server {
             addr,

@@ -65,6 +65,9 @@ pub const SO_REUSEADDR: Opt = row!(SOL_SOCKET, SO_REUSEADDR, Bool, Any);
 /// Read after a non-blocking connect to learn how it ended.
 pub const SO_ERROR: Opt = row!(SOL_SOCKET, SO_ERROR, Int, Any);
 
+/// Read by `--show-state` (a struct, shown as bytes as strace does).
+pub const TCP_INFO: Opt = row!(SOL_TCP, TCP_INFO, Int, Tcp);
+
 /// Every option socklab knows by name, in `sockopt list` order.
 pub const TABLE: &[Opt] = &[
     row!(SOL_SOCKET, SO_REUSEADDR, Bool, Any),

@@ -16,11 +16,12 @@
 
 use std::time::Instant;
 
-use nix::sys::socket::SockType;
+use nix::sys::socket::{Shutdown, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::io::{self, Setup, Wait};
+use crate::lines;
 use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
 use crate::text::{Messages, shown};
@@ -36,6 +37,8 @@ pub struct ServerOpts {
     pub quiet: bool,
     pub naive: bool,
     pub naive_limit: u64,
+    /// `--lines`: read through a buffer line by line (Python's makefile).
+    pub lines: bool,
     pub setup: Setup,
 }
 
@@ -55,6 +58,11 @@ pub struct ClientOpts {
     pub send_mode: SendMode,
     /// `--size N`: the message is a pattern; read the whole echo back.
     pub sized: bool,
+    /// `--lines`: send every line first, read the replies through a buffer.
+    pub lines: bool,
+    /// `--shutdown`: after the last message, shutdown(SHUT_WR) and read
+    /// until the server closes.
+    pub shutdown: bool,
     pub send_empty: bool,
     pub connect_ex: bool,
     pub setup: Setup,
@@ -81,6 +89,8 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             answer_once(sys, conn, &peer, opts)
         } else if opts.naive {
             converse_naively(sys, conn, &peer, opts)
+        } else if opts.lines {
+            lines::converse(sys, conn, &peer, opts.bufsize, opts.setup.wait)
         } else {
             converse(sys, conn, &peer, opts)
         };
@@ -234,6 +244,11 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         io::connect(sys, s, addr, opts.setup.wait)?;
     }
     io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+    if opts.lines {
+        let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
+        lines::exchange(sys, s, &all, opts.bufsize, opts.setup.wait)?;
+        return finish(sys, s, opts);
+    }
     let mut buf = vec![0; opts.bufsize];
     for msg in messages {
         let msg = msg?;
@@ -254,6 +269,25 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
             break;
         }
         sys.say(&String::from_utf8_lossy(&buf[..n]));
+    }
+    finish(sys, s, opts)
+}
+
+/// The end of the client: with `--shutdown`, a half-close
+/// (`shutdown(SHUT_WR)`: the server's recv returns 0) and `recvfrom` until
+/// the server closes too; then `close`.
+fn finish(sys: &Sys, s: Socket, opts: &ClientOpts) -> Result<()> {
+    if opts.shutdown {
+        sys.shutdown(s, Shutdown::Write)?;
+        let mut buf = vec![0; opts.bufsize];
+        loop {
+            let n = io::recv(sys, s, &mut buf, opts.setup.wait)?;
+            if n == 0 {
+                sys.say("server closed the connection");
+                break;
+            }
+            sys.say(&String::from_utf8_lossy(&buf[..n]));
+        }
     }
     sys.close(s)
 }

@@ -20,6 +20,7 @@ use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Instant, SystemTime};
 
@@ -31,6 +32,7 @@ use nix::sys::socket::{
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
+use crate::inspect::Inspect;
 use crate::signals;
 use crate::sockopt::{Opt, Value};
 use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
@@ -72,6 +74,16 @@ pub enum FileKind {
 pub struct Sys {
     tracer: Tracer,
     on_listening: Option<SyncSender<Addr>>,
+    /// `--show-state`, `--pause-*`, `--step`: None when none is asked for.
+    inspect: Option<Arc<Inspect>>,
+}
+
+/// Which syscall `Sys::call` makes: its name, the socket it is on (for
+/// `--show-state` and pauses), and whether its address is AF_UNIX (hints).
+struct Call {
+    name: &'static str,
+    fd: Option<Socket>,
+    unix: bool,
 }
 
 /// How a call's arguments and return value render once it has returned.
@@ -85,6 +97,7 @@ impl Sys {
         Sys {
             tracer,
             on_listening: None,
+            inspect: None,
         }
     }
 
@@ -93,6 +106,29 @@ impl Sys {
     pub fn notify_listening(mut self, tx: SyncSender<Addr>) -> Sys {
         self.on_listening = Some(tx);
         self
+    }
+
+    pub fn with_inspect(mut self, inspect: Inspect) -> Sys {
+        self.inspect = inspect.is_active().then(|| Arc::new(inspect));
+        self
+    }
+
+    /// The same layer without inspection, for the calls inspection makes.
+    fn plain(&self) -> Sys {
+        Sys {
+            inspect: None,
+            ..self.clone()
+        }
+    }
+
+    /// A comment line in the trace stream (stderr when tracing), or on
+    /// stdout when not tracing: the `--show-state` lines.
+    pub fn note(&self, text: &str) {
+        if self.tracer.enabled() {
+            self.tracer.note(text);
+        } else {
+            self.say(text);
+        }
     }
 
     pub fn tracer(&self) -> &Tracer {
@@ -113,18 +149,22 @@ impl Sys {
     }
 
     /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
-    /// `blocking` calls first check for a stop signal that arrived before them.
+    /// Calls that can block first check for a stop signal that arrived
+    /// before them; `--step`, `--pause-*` and `--show-state` hook in here.
     fn call(
         &self,
-        name: &'static str,
-        unix: bool,
-        blocking: bool,
+        c: Call,
         mut syscall: impl FnMut() -> std::result::Result<i64, Errno>,
         render: impl Fn(&std::result::Result<i64, Errno>) -> Rendered,
     ) -> Result<i64> {
+        let name = c.name;
+        let blocking = matches!(name, "accept4" | "connect" | "sendto" | "recvfrom" | "poll");
         loop {
             if blocking && let Some(sig) = signals::pending() {
                 return Err(Error::Signal(sig));
+            }
+            if let Some(inspect) = &self.inspect {
+                inspect.before(&self.plain(), name, c.fd);
             }
             let mut held = self
                 .tracer
@@ -133,7 +173,7 @@ impl Sys {
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
-            if let (Ok(v), false) = (ret, self.tracer.enabled()) {
+            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
                 return Ok(v);
             }
             let r = render(&ret);
@@ -147,6 +187,9 @@ impl Sys {
             };
             self.tracer.emit(&event, held.as_mut());
             drop(held);
+            if let Some(inspect) = &self.inspect {
+                inspect.after(&self.plain(), name, c.fd);
+            }
             match ret {
                 Ok(v) => return Ok(v),
                 Err(Errno::EINTR) => match signals::pending() {
@@ -158,7 +201,7 @@ impl Sys {
                         call: name,
                         line: format!("{name}({})", r.args),
                         errno,
-                        unix,
+                        unix: c.unix,
                     });
                 }
             }
@@ -168,9 +211,11 @@ impl Sys {
     /// socket(2), always with SOCK_CLOEXEC (as Python and the C twin).
     pub fn socket(&self, family: AddressFamily, ty: SockType) -> Result<Socket> {
         let fd = self.call(
-            "socket",
-            family == AddressFamily::Unix,
-            false,
+            Call {
+                name: "socket",
+                fd: None,
+                unix: family == AddressFamily::Unix,
+            },
             || {
                 ns::socket(family, ty, SockFlag::SOCK_CLOEXEC, None)
                     .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
@@ -189,6 +234,12 @@ impl Sys {
                 note: String::new(),
             },
         )?;
+        if let Some(inspect) = &self.inspect {
+            inspect.track(
+                fd as RawFd,
+                family != AddressFamily::Unix && ty == SockType::Stream,
+            );
+        }
         Ok(Socket(fd as RawFd))
     }
 
@@ -196,9 +247,11 @@ impl Sys {
     pub fn setsockopt(&self, s: Socket, opt: &Opt, value: &Value) -> Result<()> {
         let bytes = &value.0;
         self.call(
-            "setsockopt",
-            false,
-            false,
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 // SAFETY: bytes is a live buffer and we pass its exact size.
                 let r = unsafe {
@@ -227,13 +280,19 @@ impl Sys {
 
     /// getsockopt(2): read an option back, sized for its kind.
     pub fn getsockopt(&self, s: Socket, opt: &Opt) -> Result<Value> {
-        let cap = Value::size(opt.kind);
+        self.getsockopt_sized(s, opt, Value::size(opt.kind))
+    }
+
+    /// getsockopt(2) into a buffer of `cap` bytes (TCP_INFO's struct).
+    fn getsockopt_sized(&self, s: Socket, opt: &Opt, cap: usize) -> Result<Value> {
         let buf = std::cell::RefCell::new(vec![0u8; cap]);
         let len = Cell::new(cap as libc::socklen_t);
         self.call(
-            "getsockopt",
-            false,
-            false,
+            Call {
+                name: "getsockopt",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 len.set(cap as libc::socklen_t);
                 let mut b = buf.borrow_mut();
@@ -274,9 +333,11 @@ impl Sys {
     pub fn bind(&self, s: Socket, addr: &Addr) -> Result<()> {
         let len = addr.kernel_len();
         self.call(
-            "bind",
-            addr.is_unix(),
-            false,
+            Call {
+                name: "bind",
+                fd: Some(s),
+                unix: addr.is_unix(),
+            },
             || {
                 addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
@@ -289,9 +350,11 @@ impl Sys {
     /// listen(2).
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
-            "listen",
-            false,
-            false,
+            Call {
+                name: "listen",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 let backlog = Backlog::new(backlog).map_err(|_| Errno::EINVAL)?;
                 ns::listen(&s.borrow(), backlog).map(|()| 0)
@@ -310,9 +373,11 @@ impl Sys {
         let len = Cell::new(cap);
         let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
         let fd = self.call(
-            "accept4",
-            false,
-            true,
+            Call {
+                name: "accept4",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 len.set(cap);
                 // SAFETY: ss_ptr points to a live sockaddr_storage of `len` bytes.
@@ -339,6 +404,9 @@ impl Sys {
                 ))
             },
         )?;
+        if let Some(inspect) = &self.inspect {
+            inspect.track(fd as RawFd, inspect.is_tcp(s.0));
+        }
         Ok((Socket(fd as RawFd), Addr::from_raw(ss, len.get())))
     }
 
@@ -346,9 +414,11 @@ impl Sys {
     pub fn connect(&self, s: Socket, addr: &Addr) -> Result<()> {
         let len = addr.kernel_len();
         self.call(
-            "connect",
-            addr.is_unix(),
-            true,
+            Call {
+                name: "connect",
+                fd: Some(s),
+                unix: addr.is_unix(),
+            },
             || {
                 addr.with_nix(|a| ns::connect(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
@@ -361,9 +431,11 @@ impl Sys {
     /// sendto(2): `send` when `to` is None (glibc's send is sendto with NULL, 0).
     pub fn sendto(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
         let n = self.call(
-            "sendto",
-            to.is_some_and(Addr::is_unix),
-            true,
+            Call {
+                name: "sendto",
+                fd: Some(s),
+                unix: to.is_some_and(Addr::is_unix),
+            },
             || {
                 let n = match to {
                     None => ns::send(s.0, buf, MsgFlags::empty()),
@@ -404,9 +476,11 @@ impl Sys {
         let buf_ptr = buf.as_mut_ptr();
         let buf_len = buf.len();
         let n = self.call(
-            "recvfrom",
-            false,
-            true,
+            Call {
+                name: "recvfrom",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 len.set(cap);
                 let (from, from_len) = if want_from {
@@ -489,9 +563,11 @@ impl Sys {
         let len = Cell::new(cap);
         let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
         self.call(
-            name,
-            false,
-            false,
+            Call {
+                name,
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 len.set(cap);
                 Errno::result(f(s.0, ss_ptr as *mut libc::sockaddr, len.as_ptr())).map(i64::from)
@@ -520,9 +596,11 @@ impl Sys {
             Shutdown::Both => "SHUT_RDWR",
         };
         self.call(
-            "shutdown",
-            false,
-            false,
+            Call {
+                name: "shutdown",
+                fd: Some(s),
+                unix: false,
+            },
             || ns::shutdown(s.0, how).map(|()| 0),
             |_| plain(format!("{s}, {name}")),
         )?;
@@ -532,6 +610,10 @@ impl Sys {
     /// close(2). Consumes the socket: it cannot be used after this.
     pub fn close(&self, s: Socket) -> Result<()> {
         // Not retried on EINTR: on Linux the fd is gone either way (close(2)).
+        if let Some(inspect) = &self.inspect {
+            inspect.before(&self.plain(), "close", Some(s));
+            inspect.track(s.0, false);
+        }
         let mut held = self.tracer.hold(false);
         let start = SystemTime::now();
         let t0 = Instant::now();
@@ -548,6 +630,9 @@ impl Sys {
             self.tracer.emit(&event, held.as_mut());
         }
         drop(held);
+        if let Some(inspect) = &self.inspect {
+            inspect.after(&self.plain(), "close", Some(s));
+        }
         ret.map(drop).map_err(|errno| Error::Sys {
             call: "close",
             line: format!("close({s})"),
@@ -561,9 +646,11 @@ impl Sys {
     pub fn poll(&self, s: Socket, events: PollFlags, timeout_ms: i32) -> Result<PollFlags> {
         let revents = Cell::new(PollFlags::empty());
         self.call(
-            "poll",
-            false,
-            true,
+            Call {
+                name: "poll",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 let mut fds = [PollFd::new(s.borrow(), events)];
                 let timeout = nix::poll::PollTimeout::try_from(timeout_ms)
@@ -591,9 +678,11 @@ impl Sys {
     pub fn ioctl_fionbio(&self, s: Socket, on: bool) -> Result<()> {
         let value: libc::c_int = on.into();
         self.call(
-            "ioctl",
-            false,
-            false,
+            Call {
+                name: "ioctl",
+                fd: Some(s),
+                unix: false,
+            },
             || {
                 // SAFETY: FIONBIO reads one int from the pointer we pass.
                 let r = unsafe { libc::ioctl(s.0, libc::FIONBIO, &value as *const libc::c_int) };
@@ -604,13 +693,55 @@ impl Sys {
         Ok(())
     }
 
+    /// getsockopt(fd, SOL_TCP, TCP_INFO): the kernel's view of a TCP socket.
+    pub fn tcp_info(&self, s: Socket) -> Result<libc::tcp_info> {
+        let size = size_of::<libc::tcp_info>();
+        let v = self.getsockopt_sized(s, &crate::sockopt::TCP_INFO, size)?;
+        // SAFETY: a zeroed tcp_info is valid; we copy at most its size from
+        // what the kernel wrote (older kernels write less).
+        let mut info: libc::tcp_info = unsafe { zeroed() };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                v.0.as_ptr(),
+                &mut info as *mut _ as *mut u8,
+                v.0.len().min(size),
+            )
+        };
+        Ok(info)
+    }
+
+    /// ioctl(fd, FIONREAD or TIOCOUTQ, [n]): SIOCINQ / SIOCOUTQ, bytes
+    /// waiting to be read / not yet acknowledged by the peer.
+    pub fn ioctl_queue(&self, s: Socket, request: libc::Ioctl, name: &'static str) -> Result<i32> {
+        let value = Cell::new(0 as libc::c_int);
+        self.call(
+            Call {
+                name: "ioctl",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: these requests write one int to the pointer we pass.
+                let r = unsafe { libc::ioctl(s.0, request, value.as_ptr()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| match ret {
+                Ok(_) => plain(format!("{s}, {name}, [{}]", value.get())),
+                Err(_) => plain(format!("{s}, {name}, {:p}", value.as_ptr())),
+            },
+        )?;
+        Ok(value.get())
+    }
+
     /// unlink(2): remove a socket file.
     pub fn unlink(&self, path: &Path) -> Result<()> {
         let c = cstring(path)?;
         self.call(
-            "unlink",
-            true,
-            false,
+            Call {
+                name: "unlink",
+                fd: None,
+                unix: true,
+            },
             || {
                 // SAFETY: c is a valid NUL-terminated path.
                 Errno::result(unsafe { libc::unlink(c.as_ptr()) }).map(i64::from)
@@ -628,9 +759,11 @@ impl Sys {
         let mut st: libc::stat = unsafe { zeroed() };
         let st_ptr: *mut libc::stat = &mut st;
         let ret = self.call(
-            "newfstatat",
-            true,
-            false,
+            Call {
+                name: "newfstatat",
+                fd: None,
+                unix: true,
+            },
             || {
                 // SAFETY: c is a valid path and st_ptr a live stat buffer.
                 let r = unsafe {

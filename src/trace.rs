@@ -149,6 +149,21 @@ impl Tracer {
         }
     }
 
+    /// A comment line among the trace lines (`--show-state`).
+    pub fn note(&self, text: &str) {
+        let line = match (self.format, self.side) {
+            (Format::Off, _) => return,
+            (Format::Json, side) => format!(
+                "{{\"note\":{},\"side\":{}}}",
+                json_str(text),
+                side.map_or("null".to_string(), json_str)
+            ),
+            (Format::Text, Some(side)) => format!("{side:>6} | {text}"),
+            (Format::Text, None) => text.to_string(),
+        };
+        write_to(&mut lock(&self.trace), &line);
+    }
+
     /// One line of program output (`listening on ...`), flushed at once:
     /// scripts and tests read it while the program runs.
     pub fn say(&self, text: &str) {

@@ -1,0 +1,226 @@
+//! Looking at a socket while the program runs: `--show-state` (the TCP
+//! state and queue depths after each syscall) and `--pause-before`,
+//! `--pause-after`, `--step` (stop at a syscall boundary so `ss`, `tcpdump`
+//! or `strace` can look).
+//!
+//! The state is read with syscalls too, made through `sys` and traced:
+//! `getsockopt(fd, SOL_TCP, TCP_INFO)`, then `ioctl(fd, SIOCINQ)` and
+//! `ioctl(fd, SIOCOUTQ)` (not on a listening socket, where they mean nothing).
+
+use std::collections::HashSet;
+use std::io::{BufRead, IsTerminal};
+use std::os::fd::RawFd;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+
+use crate::error::{Error, Result};
+use crate::sys::{Socket, Sys};
+
+/// `CALL` or `CALL:SECS` from `--pause-before`/`--pause-after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pause {
+    pub call: String,
+    pub secs: Option<f64>,
+}
+
+pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
+    const CALLS: [&str; 16] = [
+        "socket",
+        "setsockopt",
+        "getsockopt",
+        "bind",
+        "listen",
+        "accept4",
+        "connect",
+        "sendto",
+        "recvfrom",
+        "getsockname",
+        "getpeername",
+        "shutdown",
+        "close",
+        "poll",
+        "ioctl",
+        "unlink",
+    ];
+    let (call, secs) = match s.split_once(':') {
+        Some((call, secs)) => {
+            let secs: f64 = secs
+                .parse()
+                .map_err(|_| format!("'{secs}' is not a number of seconds"))?;
+            if !(secs.is_finite() && (0.0..=3600.0).contains(&secs)) {
+                return Err(format!("{secs} seconds is out of range (0 to 3600)"));
+            }
+            (call, Some(secs))
+        }
+        None => (s, None),
+    };
+    if !CALLS.contains(&call) {
+        return Err(format!(
+            "'{call}' is not a syscall socklab makes ({})",
+            CALLS.join(", ")
+        ));
+    }
+    Ok(Pause {
+        call: call.to_string(),
+        secs,
+    })
+}
+
+/// What to look at, and the TCP sockets seen so far.
+#[derive(Debug, Default)]
+pub struct Inspect {
+    pub show_state: bool,
+    pub pause_before: Vec<Pause>,
+    pub pause_after: Vec<Pause>,
+    pub step: bool,
+    tcp: Mutex<HashSet<RawFd>>,
+}
+
+impl Inspect {
+    pub fn new(
+        show_state: bool,
+        pause_before: Vec<Pause>,
+        pause_after: Vec<Pause>,
+        step: bool,
+    ) -> Result<Inspect> {
+        let waits_for_signal = pause_before
+            .iter()
+            .chain(&pause_after)
+            .any(|p| p.secs.is_none())
+            || step;
+        if waits_for_signal && !std::io::stdin().is_terminal() {
+            // Block SIGUSR1 now, so one sent before the pause is not lost:
+            // the pause takes it with sigwait.
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR1);
+            pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
+                Error::Runtime(format!("sigprocmask: {}", crate::trace::errno_text(e)))
+            })?;
+        }
+        Ok(Inspect {
+            show_state,
+            pause_before,
+            pause_after,
+            step,
+            tcp: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.show_state
+            || self.step
+            || !self.pause_before.is_empty()
+            || !self.pause_after.is_empty()
+    }
+
+    /// Remember a TCP socket (from socket or accept4), or forget a closed one.
+    pub fn track(&self, fd: RawFd, tcp: bool) {
+        if let Ok(mut set) = self.tcp.lock() {
+            if tcp {
+                set.insert(fd);
+            } else {
+                set.remove(&fd);
+            }
+        }
+    }
+
+    pub fn is_tcp(&self, fd: RawFd) -> bool {
+        self.tcp.lock().is_ok_and(|set| set.contains(&fd))
+    }
+
+    /// Before a syscall: `--step` and `--pause-before`.
+    pub fn before(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
+        let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
+        if self.step {
+            pause(sys, &format!("step: before {call}{on}"), None);
+        } else if let Some(p) = self.pause_before.iter().find(|p| p.call == call) {
+            pause(sys, &format!("paused before {call}{on}"), p.secs);
+        }
+    }
+
+    /// After a syscall: `--show-state`, then `--pause-after`.
+    pub fn after(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
+        if self.show_state
+            && let Some(s) = fd
+            && call != "close"
+            && self.is_tcp(s.fd())
+        {
+            show_state(sys, s);
+        }
+        if let Some(p) = self.pause_after.iter().find(|p| p.call == call) {
+            let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
+            pause(sys, &format!("paused after {call}{on}"), p.secs);
+        }
+    }
+}
+
+/// Wait SECS, or for Enter on a terminal, or for SIGUSR1.
+fn pause(sys: &Sys, what: &str, secs: Option<f64>) {
+    let pid = std::process::id();
+    match secs {
+        Some(secs) => {
+            sys.say(&format!("{what} (pid {pid}): waiting {secs}s"));
+            std::thread::sleep(Duration::from_secs_f64(secs));
+        }
+        None if std::io::stdin().is_terminal() => {
+            sys.say(&format!("{what} (pid {pid}): press Enter to go on"));
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+        }
+        None => {
+            sys.say(&format!(
+                "{what} (pid {pid}): send SIGUSR1 to go on (kill -USR1 {pid})"
+            ));
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR1);
+            let _ = set.wait();
+        }
+    }
+}
+
+/// One line: the TCP state and the queues, from TCP_INFO, SIOCINQ, SIOCOUTQ.
+fn show_state(sys: &Sys, s: Socket) {
+    let Ok(info) = sys.tcp_info(s) else { return };
+    let state = tcp_state_name(info.tcpi_state);
+    let line = if tcp_state_name(info.tcpi_state) == "LISTEN" {
+        // For a listener, the kernel reports the accept queue in these two.
+        format!(
+            "fd {s}: LISTEN, accept queue {} of {}",
+            info.tcpi_unacked, info.tcpi_sacked
+        )
+    } else {
+        let inq = sys
+            .ioctl_queue(s, libc::FIONREAD, "FIONREAD")
+            .map_or("?".into(), |n| n.to_string());
+        let outq = sys
+            .ioctl_queue(s, libc::TIOCOUTQ, "TIOCOUTQ")
+            .map_or("?".into(), |n| n.to_string());
+        format!(
+            "fd {s}: {state}, rtt {:.3} ms, unacked {}, retransmits {}, inq {inq} outq {outq}",
+            f64::from(info.tcpi_rtt) / 1000.0,
+            info.tcpi_unacked,
+            info.tcpi_total_retrans,
+        )
+    };
+    sys.note(&format!("[state {line}]"));
+}
+
+/// The kernel's TCP state names (include/net/tcp_states.h).
+pub fn tcp_state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}

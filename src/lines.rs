@@ -1,0 +1,97 @@
+//! `--lines`: Python's `makefile()`, a buffer over the socket read line by
+//! line. TCP has no message boundaries: one `recvfrom` may carry several
+//! lines, or half of one; the buffer keeps what is left for the next line.
+//! Each `recvfrom` is reported with what it carried.
+
+use crate::addr::Addr;
+use crate::error::Result;
+use crate::io::{self, Wait};
+use crate::sys::{Socket, Sys};
+use crate::text::shown;
+
+/// The bytes received and not yet handed out as lines.
+#[derive(Default)]
+pub struct LineBuffer {
+    pending: Vec<u8>,
+}
+
+impl LineBuffer {
+    /// The next complete line (without its `\n`), calling `recvfrom` as
+    /// often as it takes; None when the peer closed (a partial line left
+    /// over is handed out as the last line).
+    pub fn read_line(
+        &mut self,
+        sys: &Sys,
+        s: Socket,
+        buf: &mut [u8],
+        wait: Wait,
+    ) -> Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let line = self.pending[..end].to_vec();
+                self.pending.drain(..=end);
+                return Ok(Some(line));
+            }
+            let n = io::recv(sys, s, buf, wait)?;
+            if n == 0 {
+                return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+            let lines = self.pending.iter().filter(|&&b| b == b'\n').count();
+            let partial = self.pending.len()
+                - self
+                    .pending
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+            sys.say(&format!(
+                "recv returned {n} bytes: the buffer now holds {lines} complete line{} and {partial} bytes of a partial one",
+                if lines == 1 { "" } else { "s" }
+            ));
+        }
+    }
+}
+
+/// The server's communication loop in line mode: each complete line is
+/// answered upper-cased with its `\n`, however the bytes were split.
+pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, bufsize: usize, wait: Wait) -> Result<()> {
+    let mut buf = vec![0; bufsize];
+    let mut lines = LineBuffer::default();
+    while let Some(line) = lines.read_line(sys, conn, &mut buf, wait)? {
+        sys.say(&format!("line from {peer}: {}", shown(&line)));
+        let mut reply = line.to_ascii_uppercase();
+        reply.push(b'\n');
+        io::sendall(sys, conn, &reply, wait)?;
+    }
+    sys.say(&format!("{peer} closed"));
+    Ok(())
+}
+
+/// The client in line mode: all messages, each with its `\n`, in one
+/// `sendall` (a buffered writer's flush), then the replies line by line
+/// through the buffer.
+pub fn exchange(
+    sys: &Sys,
+    s: Socket,
+    messages: &[Vec<u8>],
+    bufsize: usize,
+    wait: Wait,
+) -> Result<()> {
+    let joined: Vec<u8> = messages
+        .iter()
+        .flat_map(|m| m.iter().copied().chain([b'\n']))
+        .collect();
+    io::sendall(sys, s, &joined, wait)?;
+    let mut buf = vec![0; bufsize];
+    let mut lines = LineBuffer::default();
+    for _ in messages {
+        match lines.read_line(sys, s, &mut buf, wait)? {
+            Some(reply) => sys.say(&String::from_utf8_lossy(&reply)),
+            None => {
+                sys.say("server closed the connection");
+                break;
+            }
+        }
+    }
+    Ok(())
+}
