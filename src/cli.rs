@@ -207,6 +207,9 @@ pub struct SocketArgs {
     /// Set an option: NAME=VALUE (right after socket), NAME=VALUE@accepted (on each accepted socket), NAME=VALUE@connected (after connect), or LEVEL:OPTNAME=INT. Values: integers, on/off, on:SECS for SO_LINGER, seconds for timeouts. Read back and shown. Repeatable. See `socklab sockopt list`.
     #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = sockopt::parse_setting)]
     pub sockopts: Vec<Setting>,
+    /// Show the socket's names when it connects or is accepted: getsockname and getpeername.
+    #[arg(long)]
+    pub names: bool,
     /// The kernel's receive timeout, for comparison with --timeout: SO_RCVTIMEO, a blocking recv that fails with EAGAIN.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub rcvtimeo: Option<f64>,
@@ -233,7 +236,11 @@ impl SocketArgs {
                 sockopts.push(setting);
             }
         }
-        Setup { wait, sockopts }
+        Setup {
+            wait,
+            sockopts,
+            names: self.names,
+        }
     }
 }
 

@@ -83,6 +83,9 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     if opts.connect {
         io::connect(sys, s, addr, opts.setup.wait)?;
         io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+        if opts.setup.names {
+            io::show_names(sys, s)?;
+        }
     }
     let to = (!opts.connect).then_some(addr);
     let mut buf = vec![0; opts.bufsize];

@@ -44,7 +44,7 @@ impl Wait {
         match self {
             Wait::Blocking => "None".to_string(),
             Wait::NonBlocking => "0.0".to_string(),
-            Wait::Timeout(d) => d.as_secs_f64().to_string(),
+            Wait::Timeout(d) => format!("{:?}", d.as_secs_f64()),
         }
     }
 }
@@ -54,6 +54,8 @@ impl Wait {
 pub struct Setup {
     pub wait: Wait,
     pub sockopts: Vec<Setting>,
+    /// `--names`: show getsockname/getpeername at connect and accept.
+    pub names: bool,
 }
 
 impl Default for Setup {
@@ -61,6 +63,7 @@ impl Default for Setup {
         Setup {
             wait: Wait::Blocking,
             sockopts: Vec::new(),
+            names: false,
         }
     }
 }
@@ -119,6 +122,15 @@ pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
         Wait::Blocking => Ok(()),
         Wait::Timeout(_) | Wait::NonBlocking => sys.ioctl_fionbio(s, true),
     }
+}
+
+/// `--names`: `getsockname` and `getpeername` of a connected socket, shown
+/// as `fd N: local L, peer P`.
+pub fn show_names(sys: &Sys, s: Socket) -> Result<()> {
+    let local = sys.getsockname(s)?;
+    let peer = sys.getpeername(s)?;
+    sys.say(&format!("fd {s}: local {local}, peer {peer}"));
+    Ok(())
 }
 
 /// Before a call in timeout mode: `poll(events, ms left)`; 0 means timeout.

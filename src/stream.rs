@@ -82,6 +82,9 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             io::set_wait(sys, conn, opts.setup.wait)?;
         }
         io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
+        if opts.setup.names {
+            io::show_names(sys, conn)?;
+        }
         if !opts.quiet {
             sys.say(&format!("connection from {peer}"));
         }
@@ -244,6 +247,9 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         io::connect(sys, s, addr, opts.setup.wait)?;
     }
     io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+    if opts.setup.names {
+        io::show_names(sys, s)?;
+    }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
         lines::exchange(sys, s, &all, opts.bufsize, opts.setup.wait)?;

@@ -251,3 +251,81 @@ fn shutdown_half_closes_and_reads_until_the_server_closes() {
     out.assert_ok();
     assert!(out.stdout.contains(" closed"), "{}", out.dump());
 }
+
+#[test]
+fn names_shows_getsockname_and_getpeername_at_connect_and_accept() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--once",
+        "--names",
+    ]);
+    let client = run(
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--names",
+            "-m",
+            "n",
+        ]),
+        b"",
+    );
+    client.assert_ok();
+    let line = client.stdout.lines().next().unwrap();
+    assert!(
+        line.starts_with("fd 3: local 127.0.0.1:")
+            && line.ends_with(&format!(", peer {}", server.addr)),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        client.stderr.contains(") = 0\ngetsockname(3, ")
+            && client.stderr.contains("getpeername(3, {sa_family=AF_INET"),
+        "{}",
+        client.dump()
+    );
+    let out = server.finish();
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "fd 4: local {}, peer 127.0.0.1:",
+            out.stdout
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("listening on ")
+        )),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn step_stops_before_every_syscall_until_sigusr1() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--once"]);
+    let mut child = Command::new(common::bin())
+        .args(["--step", "tcp", "client", &server.addr, "-m", "s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut steps = Vec::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("step: before ") {
+            steps.push(rest.split(' ').next().unwrap().to_string());
+            // SAFETY: our child, waiting in sigwait for this signal.
+            unsafe { libc::kill(pid, libc::SIGUSR1) };
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(steps, ["socket", "connect", "sendto", "recvfrom", "close"]);
+    server.finish().assert_ok();
+}
