@@ -2,15 +2,19 @@
  * (udp_server.c, udp_client.c) and UNIX datagram sockets (unix_* --dgram);
  * the twin of socklab's src/dgram.rs.
  *
- * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], bind):
- * 1. getsockname(fd) -> print `listening on ADDR`
+ * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], the
+ * --sockopt settings, bind):
+ * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
+ *    --timeout or --nonblocking
  * 2. loop: recvfrom(fd) -> print sender and size (an empty datagram too);
  *    sendto(fd, upper-cased, sender); until --once or --max-conns datagrams
  * 3. close(fd)
  *
- * Client: 1. socket(SOCK_DGRAM); 2. ioctl(FIONBIO) with --timeout;
+ * Client: 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
+ * with --timeout or --nonblocking;
  * 3. UNIX only: bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so
- * the server's reply has an address to go to; 4. connect with --connect;
+ * the server's reply has an address to go to; 4. connect with --connect,
+ * then the @connected settings;
  * 5. per line, empty ones too: sendto (or send when connected), then
  * recvfrom -> print the reply; 6. close. */
 #include "lab.h"
@@ -28,10 +32,10 @@ void dgram_serve(int fd, const struct opts *o) {
     struct fail f;
     Getsockname(fd, &me.ss, &me.len);                          /* 1 */
     say("listening on %s", addr_str(&me));
-    set_wait(fd, o->timeout);
+    set_wait(fd, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
-        ssize_t n = io_recvfrom(fd, buf, o->bufsize, &from, o->timeout, &f); /* 2 */
+        ssize_t n = io_recvfrom(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
         if (n < 0)
             die_fail(&f);
         if (!o->quiet) {
@@ -42,7 +46,7 @@ void dgram_serve(int fd, const struct opts *o) {
         upper(buf, n);
         /* A reply that cannot go out (an unbound UNIX client has no address,
          * an ICMP error came back) is reported; the server goes on. */
-        if (io_send(fd, buf, n, &from, o->timeout, &f) < 0)
+        if (io_send(fd, buf, n, &from, o->wait, &f) < 0)
             warn_fail(&f);
         served++;
         if (o->once || (o->max_conns && served >= o->max_conns))
@@ -55,23 +59,27 @@ void dgram_serve(int fd, const struct opts *o) {
 void dgram_client(struct opts *o) {
     struct fail f;
     int fd = Socket(addr_family(&o->addr), SOCK_DGRAM);        /* 1 */
-    set_wait(fd, o->timeout);                                  /* 2 */
+    apply_sockopts(fd, o, PH_CREATED);
+    set_wait(fd, o->wait);                                  /* 2 */
     if (addr_is_unix(&o->addr)) {                              /* 3 */
         struct addr autobind = addr_autobind();
         Bind(fd, SA(&autobind), autobind.len);
     }
-    if (o->connect && io_connect(fd, &o->addr, o->timeout, &f) < 0) /* 4 */
-        die_fail(&f);
+    if (o->connect) {                                          /* 4 */
+        if (io_connect(fd, &o->addr, o->wait, &f) < 0)
+            die_fail(&f);
+        apply_sockopts(fd, o, PH_CONNECTED);
+    }
     unsigned char *buf = malloc(o->bufsize), *msg;
     size_t i = 0, n;
     while ((msg = next_message(o, &i, &n))) {                  /* 5 */
-        if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->timeout, &f) < 0)
+        if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)
             die_fail(&f);
         free(msg);
         struct addr from = o->addr;
         ssize_t got = o->connect
-                          ? io_recv(fd, buf, o->bufsize, o->timeout, &f)
-                          : io_recvfrom(fd, buf, o->bufsize, &from, o->timeout, &f);
+                          ? io_recv(fd, buf, o->bufsize, o->wait, &f)
+                          : io_recvfrom(fd, buf, o->bufsize, &from, o->wait, &f);
         if (got < 0)
             die_fail(&f);
         if (got == 0) {

@@ -203,6 +203,17 @@ static bool ascii_ws(unsigned char c) {
 }
 
 unsigned char *next_message(struct opts *o, size_t *i, size_t *n) {
+    if (o->size > 0) {
+        /* --size N: N bytes of `abc...xyz` repeated, lowercase, so the
+         * upper-cased echo is checkable. */
+        if ((*i)++ > 0)
+            return NULL;
+        unsigned char *pattern = malloc(o->size);
+        for (size_t k = 0; k < o->size; k++)
+            pattern[k] = 'a' + k % 26;
+        *n = o->size;
+        return pattern;
+    }
     if (o->n_messages > 0) {
         if (*i >= o->n_messages)
             return NULL;
@@ -286,16 +297,54 @@ static int ready(int fd, short events, double deadline, double wait,
 }
 
 void set_wait(int fd, double wait) {
-    if (wait > 0)
+    if (wait != 0)
         Ioctl_fionbio(fd, 1);
+}
+
+/* After a call failed with err: make it again? In timeout mode an EAGAIN
+ * is a spurious wake-up (poll again, as CPython); in non-blocking mode it
+ * means "wait": poll(events, -1) first. 1 yes, 0 no, -1 poll failed (f). */
+static int again(int fd, short events, double wait, int err, struct fail *f) {
+    short revents;
+    if (err != EAGAIN || wait == 0)
+        return 0;
+    if (wait < 0 && r_poll(fd, events, -1, &revents) < 0)
+        return failed(f, "poll", errno, 0);
+    return 1;
+}
+
+void apply_sockopts(int fd, const struct opts *o, enum phase phase) {
+    for (size_t i = 0; i < o->n_sockopts; i++) {
+        const struct setting *s = &o->sockopts[i];
+        if (s->phase != phase)
+            continue;
+        struct value eff = {.len = value_size(s->opt.kind)};
+        socklen_t len = eff.len;
+        Setsockopt(fd, s->opt.level, s->opt.name, s->value.bytes, s->value.len);
+        Getsockopt(fd, s->opt.level, s->opt.name, eff.bytes, &len);
+        eff.len = len < eff.len ? len : eff.len;
+        char req[64], got[64];
+        printf("sockopt %s on fd %d: requested %s", s->opt.user_name, fd,
+               value_human(&s->value, s->opt.kind, req, sizeof req));
+        if (eff.len != s->value.len || memcmp(eff.bytes, s->value.bytes, eff.len)) {
+            printf(", effective %s", value_human(&eff, s->opt.kind, got, sizeof got));
+            const char *why = sockopt_explain(&s->opt, &s->value, &eff);
+            if (why)
+                printf(" (%s)", why);
+        }
+        say("%s", "");
+    }
 }
 
 static int connect_code(int fd, const struct addr *a, double wait, struct fail *f) {
     double deadline = deadline_of(wait);
+    short revents;
     if (r_connect(fd, SA(a), a->len) == 0)
         return 0;
-    if (!(deadline && errno == EINPROGRESS))
+    if (!(wait != 0 && errno == EINPROGRESS))
         return failed(f, "connect", errno, 0);
+    if (wait < 0 && r_poll(fd, POLLOUT | POLLERR, -1, &revents) < 0)
+        return failed(f, "poll", errno, 0);
     if (ready(fd, POLLOUT | POLLERR, deadline, wait, "connect", f) < 0)
         return -1;
     int value = 0;
@@ -311,23 +360,28 @@ int io_connect(int fd, const struct addr *a, double wait, struct fail *f) {
 
 int io_connect_ex(int fd, const struct addr *a, double wait) {
     struct fail f;
+    if (wait < 0) /* non-blocking: connect's errno at once (EINPROGRESS) */
+        return r_connect(fd, SA(a), a->len) == 0 ? 0 : errno;
     if (connect_code(fd, a, wait, &f) == 0)
         return 0;
     return f.err ? f.err : EAGAIN;
 }
 
-/* CPython's sock_call: poll first, and again if the call says EAGAIN. */
+/* CPython's sock_call: poll first (timeout mode), and again if the call
+ * says EAGAIN (non-blocking mode: poll(events, -1) first). */
 #define WAITING(events, call, op)                                             \
     double deadline = deadline_of(wait);                                      \
     for (;;) {                                                                \
         if (ready(fd, events, deadline, wait, call, f) < 0)                   \
             return -1;                                                        \
         ssize_t r = (op);                                                     \
-        if (r < 0 && deadline && errno == EAGAIN)                             \
-            continue;                                                         \
-        if (r < 0)                                                            \
-            return failed(f, call, errno, 0);                                 \
-        return r;                                                             \
+        if (r >= 0)                                                           \
+            return r;                                                         \
+        int err = errno, a = again(fd, events, wait, err, f);                 \
+        if (a < 0)                                                            \
+            return -1;                                                        \
+        if (!a)                                                               \
+            return failed(f, call, err, 0);                                   \
     }
 
 int io_accept(int fd, struct addr *peer, double wait, struct fail *f) {
@@ -354,32 +408,79 @@ int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f) {
     size_t sent = 0;
     for (;;) {
         if (ready(fd, POLLOUT, deadline, wait, "sendto", f) < 0)
-            return -1;
+            goto out;
         ssize_t r = r_sendto(fd, (const char *)buf + sent, n - sent, NULL, 0);
-        if (r >= 0)
+        if (r >= 0) {
             sent += r;
-        else if (!(deadline && errno == EAGAIN))
-            return failed(f, "sendto", errno, 0);
+        } else {
+            int err = errno, a = again(fd, POLLOUT, wait, err, f);
+            if (a < 0)
+                return -1; /* poll itself failed */
+            if (!a) {
+                failed(f, "sendto", err, 0);
+                goto out;
+            }
+        }
         if (sent >= n)
             return 0;
     }
+out:
+    if (sent > 0)
+        say("sendall: %zu of %zu bytes went out before the failure", sent, n);
+    return -1;
 }
 
-int bound_socket(const struct addr *a, int type, bool reuseaddr) {
-    int fd = Socket(addr_family(a), type);
-    if (reuseaddr)
+int bound_socket(int type, const struct opts *o) {
+    int fd = Socket(addr_family(&o->addr), type);
+    if (o->reuseaddr)
         Setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    Bind(fd, SA(a), a->len);
+    apply_sockopts(fd, o, PH_CREATED);
+    Bind(fd, SA(&o->addr), o->addr.len);
     return fd;
+}
+
+/* socklab's parse_secs: greater than 0, at most 1000000, finite. */
+static double seconds_arg(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0 && v <= 1e6))
+        usage("'%s' is not a number of seconds (greater than 0, at most 1000000)", s);
+    return v;
+}
+
+static void add_setting(struct opts *o, const char *text) {
+    const char *why = parse_setting(text, &o->sockopts[o->n_sockopts]);
+    if (why) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "invalid value '%s' for '--sockopt': %s", text, why);
+        usage("%s", msg);
+    }
+    o->n_sockopts++;
+}
+
+/* --rcvtimeo/--sndtimeo: a created-phase SO_RCVTIMEO/SO_SNDTIMEO setting. */
+static void add_timeo(struct opts *o, const char *name, const char *secs) {
+    char text[128];
+    if (!secs)
+        return;
+    snprintf(text, sizeof text, "%s=%s", name, secs);
+    add_setting(o, text);
 }
 
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
-           NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP };
+           NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
+           NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
+        {OPT_SERVER | OPT_CLIENT, {"nonblocking", no_argument, 0, NONBLOCKING}},
+        {OPT_SERVER | OPT_CLIENT, {"sockopt", required_argument, 0, SOCKOPT}},
+        {OPT_SERVER | OPT_CLIENT, {"rcvtimeo", required_argument, 0, RCVTIMEO}},
+        {OPT_SERVER | OPT_CLIENT, {"sndtimeo", required_argument, 0, SNDTIMEO}},
+        {OPT_CLIENT, {"size", required_argument, 0, SIZE}},
+        {OPT_STREAM_CLIENT, {"send-mode", required_argument, 0, SENDMODE}},
         {OPT_SERVER, {"reuseaddr", no_argument, 0, REUSEADDR}},
         {OPT_SERVER, {"once", no_argument, 0, ONCE}},
         {OPT_SERVER, {"max-conns", required_argument, 0, MAXCONNS}},
@@ -407,8 +508,10 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->backlog = 5;
     o->bufsize = 1024;
     o->naive_limit = 10;
+    o->send_all = true;
     o->messages = calloc(argc, sizeof *o->messages);
-    const char *address = default_addr;
+    o->sockopts = calloc(argc + 2, sizeof *o->sockopts);
+    const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL;
     int positional = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -434,6 +537,16 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case DGRAM: o->dgram = true; break;
         case UNLINKSTALE: o->unlink_stale = true; break;
         case 'm': o->messages[o->n_messages++] = optarg; break;
+        case NONBLOCKING: o->nonblocking = true; break;
+        case SOCKOPT: add_setting(o, optarg); break;
+        case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
+        case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
+        case SIZE: o->size = number("--size", optarg, 1, 1 << 30); break;
+        case SENDMODE:
+            if (strcmp(optarg, "send") && strcmp(optarg, "sendall"))
+                usage("invalid value '%s' for '--send-mode' (send or sendall)", optarg);
+            o->send_all = !strcmp(optarg, "sendall");
+            break;
         case HELP:
             printf("usage: %s [OPTIONS] [ADDR]  (the C twin of socklab's program; "
                    "same options, see socklab --help)\n", prog);
@@ -448,6 +561,14 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("unexpected argument '%s'", argv[argc - 1]);
     if (o->naive && o->once)
         usage("the argument '%s' cannot be used with '--once'", "--naive");
+    if (o->timeout > 0 && o->nonblocking)
+        usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
+    if (o->size && o->n_messages)
+        usage("the argument '%s' cannot be used with '--message'", "--size");
+    /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */
+    add_timeo(o, "SO_RCVTIMEO", rcvtimeo);
+    add_timeo(o, "SO_SNDTIMEO", sndtimeo);
+    o->wait = o->nonblocking ? WAIT_NONBLOCKING : o->timeout;
     if (!(unix_addr ? parse_unix(address, &o->addr) : parse_inet(address, &o->addr)))
         usage("invalid address '%s'", address);
 }

@@ -5,6 +5,7 @@
 #define SOCKLAB_LAB_H
 
 #include "unp.h"
+#include "sockopt.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@ struct addr {
 
 /* Which option groups a program takes (as socklab's clap structs). */
 enum {
-    OPT_SERVER = 1,         /* --bufsize --reuseaddr --once --max-conns -q --timeout */
+    /* Servers and clients alike also take the socket options: --timeout,
+     * --nonblocking, --sockopt, --rcvtimeo, --sndtimeo. */
+    OPT_SERVER = 1,         /* --bufsize --reuseaddr --once --max-conns -q */
     OPT_STREAM_SERVER = 2,  /* --backlog --naive --naive-limit */
-    OPT_CLIENT = 4,         /* -m --bufsize --timeout */
-    OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex */
+    OPT_CLIENT = 4,         /* -m --bufsize --size */
+    OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex --send-mode */
     OPT_DGRAM_CLIENT = 16,  /* --connect */
     OPT_UNIX = 32,          /* --dgram */
     OPT_UNIX_SERVER = 64,   /* --unlink-stale */
@@ -36,10 +39,21 @@ struct opts {
     bool send_empty, connect_ex, connect;
     unsigned long long max_conns; /* 0: no limit */
     unsigned long long naive_limit;
-    double timeout; /* 0: blocking */
+    double timeout; /* 0: none */
+    bool nonblocking;
+    /* How calls wait: 0 blocking, > 0 a timeout (--timeout), WAIT_NONBLOCKING. */
+    double wait;
+    /* --sockopt settings in order, then --rcvtimeo, then --sndtimeo. */
+    struct setting *sockopts;
+    size_t n_sockopts;
+    bool send_all; /* --send-mode sendall (the default) or send */
+    size_t size;   /* --size N: one message of N pattern bytes; 0: none */
     char **messages;
     size_t n_messages;
 };
+
+/* Python's setblocking(False): EAGAIN, then poll(..., -1), then again. */
+#define WAIT_NONBLOCKING (-1.0)
 
 /* Set prog, ignore SIGPIPE, make stdout line-buffered. */
 void lab_init(const char *name);
@@ -74,13 +88,19 @@ struct fail {
 _Noreturn void die_fail(const struct fail *f);
 void warn_fail(const struct fail *f);
 
-/* Python's modes: wait == 0 blocks; otherwise the fd is non-blocking and
- * each call is preceded by poll() with the milliseconds left. */
+/* Python's modes: wait == 0 blocks; wait > 0 is a timeout: the fd is
+ * non-blocking and each call is preceded by poll() with the milliseconds
+ * left; WAIT_NONBLOCKING: the call is made at once, and when it fails with
+ * EAGAIN, poll(..., -1) and the call again. */
 void set_wait(int fd, double wait);
-/* Python's connect: 0, or -1 with f (timeout: connect -> EINPROGRESS ->
- * poll(POLLOUT|POLLERR) -> getsockopt(SO_ERROR)). */
+/* For each setting of phase: setsockopt, then getsockopt to read it back;
+ * print `sockopt NAME on fd N: requested V[, effective W (why)]`. */
+void apply_sockopts(int fd, const struct opts *o, enum phase phase);
+/* Python's connect: 0, or -1 with f (timeout and non-blocking: connect ->
+ * EINPROGRESS -> poll(POLLOUT|POLLERR) -> getsockopt(SO_ERROR)). */
 int io_connect(int fd, const struct addr *a, double wait, struct fail *f);
-/* Python's connect_ex: the errno (0 connected, EAGAIN on timeout). */
+/* Python's connect_ex: the errno (0 connected, EAGAIN on timeout,
+ * EINPROGRESS at once on a non-blocking socket). */
 int io_connect_ex(int fd, const struct addr *a, double wait);
 int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
@@ -89,7 +109,8 @@ ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f);
 /* Python's sendall: sendto until every byte is out, one deadline; a
- * zero-length buffer still makes one sendto. */
+ * zero-length buffer still makes one sendto. On a failure after some bytes
+ * went out, it prints how many. */
 int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f);
 
 /* stream.c and dgram.c: the servers and clients shared by TCP/UDP and UNIX. */
@@ -97,7 +118,8 @@ void stream_serve(int listener, const struct opts *o);
 void stream_client(struct opts *o);
 void dgram_serve(int fd, const struct opts *o);
 void dgram_client(struct opts *o);
-/* The bound socket: socket, [setsockopt SO_REUSEADDR], bind. */
-int bound_socket(const struct addr *a, int type, bool reuseaddr);
+/* The bound socket: socket, [setsockopt SO_REUSEADDR], the --sockopt
+ * settings of the created phase (each set and read back), bind. */
+int bound_socket(int type, const struct opts *o);
 
 #endif

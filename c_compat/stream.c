@@ -2,17 +2,23 @@
  * (tcp_server.c, tcp_client.c) and UNIX stream sockets (unix_*.c); the twin
  * of socklab's src/stream.rs.
  *
- * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], bind):
+ * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], the
+ * --sockopt settings, bind):
  * 1. listen(fd, backlog)
- * 2. getsockname(fd) -> print `listening on ADDR`
- * 3. connection loop: accept4(fd) -> print `connection from PEER`
+ * 2. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
+ *    --timeout or --nonblocking
+ * 3. connection loop: accept4(fd); with --nonblocking, ioctl(conn,
+ *    FIONBIO); the @accepted settings; print `connection from PEER`
  * 4. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`,
  *    leave the loop; else print the message and sendto it upper-cased
  * 5. close(conn); back to 3 until --once or --max-conns
  * 6. close(fd)
  *
- * Client: 1. socket; 2. ioctl(FIONBIO) with --timeout; 3. connect;
- * 4. per message: sendto (all of it), recvfrom -> print the reply;
+ * Client: 1. socket; the --sockopt settings; 2. ioctl(FIONBIO) with
+ * --timeout or --nonblocking; 3. connect; the @connected settings;
+ * 4. per message: sendto (all of it, or one with --send-mode send),
+ *    recvfrom -> print the reply (with --size: recvfrom until the whole
+ *    echo is back);
  * 5. close. */
 #include "lab.h"
 
@@ -36,13 +42,13 @@ static int reply(int conn, const struct addr *peer, unsigned char *msg, size_t n
         say("%s", "");
     }
     upper(msg, n);
-    return io_sendall(conn, msg, n, o->timeout, f);
+    return io_sendall(conn, msg, n, o->wait, f);
 }
 
 /* The tutorial's "low version": one recvfrom, one reply. */
 static int answer_once(int conn, const struct addr *peer, unsigned char *buf,
                        const struct opts *o, struct fail *f) {
-    ssize_t n = io_recv(conn, buf, o->bufsize, o->timeout, f);
+    ssize_t n = io_recv(conn, buf, o->bufsize, o->wait, f);
     if (n < 0)
         return -1;
     if (n == 0) {
@@ -57,7 +63,7 @@ static int answer_once(int conn, const struct addr *peer, unsigned char *buf,
 static int converse(int conn, const struct addr *peer, unsigned char *buf,
                     const struct opts *o, struct fail *f) {
     for (;;) {
-        ssize_t n = io_recv(conn, buf, o->bufsize, o->timeout, f);
+        ssize_t n = io_recv(conn, buf, o->bufsize, o->wait, f);
         if (n < 0)
             return -1;
         if (n == 0) {
@@ -83,7 +89,7 @@ static int converse_naively(int conn, const struct addr *peer, unsigned char *bu
     unsigned long long empty = 0;
     double first_empty = 0;
     for (;;) {
-        ssize_t n = io_recv(conn, buf, o->bufsize, o->timeout, f);
+        ssize_t n = io_recv(conn, buf, o->bufsize, o->wait, f);
         if (n < 0)
             return -1;
         if (n == 0 && empty++ == 0)
@@ -108,12 +114,17 @@ void stream_serve(int listener, const struct opts *o) {
     Listen(listener, o->backlog);                              /* 1 */
     Getsockname(listener, &me.ss, &me.len);                    /* 2 */
     say("listening on %s", addr_str(&me));
-    set_wait(listener, o->timeout);
+    set_wait(listener, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
-        int conn = io_accept(listener, &peer, o->timeout, &f);  /* 3 */
+        int conn = io_accept(listener, &peer, o->wait, &f);  /* 3 */
         if (conn < 0)
             die_fail(&f);
+        /* Linux's accept4 does not pass O_NONBLOCK on; make the
+         * connection non-blocking too, so its EAGAINs show. */
+        if (o->nonblocking)
+            set_wait(conn, o->wait);
+        apply_sockopts(conn, o, PH_ACCEPTED);
         if (!o->quiet)
             say("connection from %s", addr_str(&peer));
         int r = o->once    ? answer_once(conn, &peer, buf, o, &f)     /* 4 */
@@ -131,19 +142,67 @@ void stream_serve(int listener, const struct opts *o) {
     Close(listener);                                           /* 6 */
 }
 
+/* Send one message as --send-mode says: the bytes that went out, or -1. */
+static ssize_t send_message(int fd, const unsigned char *msg, size_t n,
+                            const struct opts *o, struct fail *f) {
+    if (o->send_all)
+        return io_sendall(fd, msg, n, o->wait, f) < 0 ? -1 : (ssize_t)n;
+    ssize_t sent = io_send(fd, msg, n, NULL, o->wait, f);
+    if (sent >= 0 && (size_t)sent < n)
+        say("send: %zd of %zu bytes sent; the rest was not (send may send less "
+            "than asked: sendall loops)", sent, n);
+    return sent;
+}
+
+/* Read until the upper-cased echo of the sent bytes is back (one recv may
+ * carry part of it); print what arrived. 1 intact, 0 not (or the server
+ * closed first), -1 with f. */
+static int receive_echo(int fd, unsigned char *buf, const unsigned char *sent,
+                        size_t n, const struct opts *o, struct fail *f) {
+    unsigned char *echo = malloc(n + o->bufsize + 1);
+    size_t got = 0, cap = n + o->bufsize + 1;
+    unsigned long calls = 0;
+    while (got < n) {
+        ssize_t r = io_recv(fd, buf, o->bufsize, o->wait, f);
+        if (r < 0) {
+            free(echo);
+            return -1;
+        }
+        calls++;
+        if (r == 0) {
+            say("server closed the connection after %zu of %zu bytes", got, n);
+            free(echo);
+            return 0;
+        }
+        if (got + r > cap)
+            echo = realloc(echo, cap = 2 * (got + r));
+        memcpy(echo + got, buf, r);
+        got += r;
+    }
+    bool intact = got == n;
+    for (size_t i = 0; intact && i < n; i++)
+        intact = echo[i] == ((sent[i] >= 'a' && sent[i] <= 'z') ? sent[i] - 'a' + 'A' : sent[i]);
+    say("received %zu bytes in %lu recv calls: %s", got, calls,
+        intact ? "the upper-cased message, intact" : "NOT the upper-cased message");
+    free(echo);
+    return intact;
+}
+
 void stream_client(struct opts *o) {
     struct fail f;
     int fd = Socket(addr_family(&o->addr), SOCK_STREAM);       /* 1 */
-    set_wait(fd, o->timeout);                                  /* 2 */
+    apply_sockopts(fd, o, PH_CREATED);
+    set_wait(fd, o->wait);                                     /* 2 */
     if (o->connect_ex) {                                       /* 3 */
-        int code = io_connect_ex(fd, &o->addr, o->timeout);
+        int code = io_connect_ex(fd, &o->addr, o->wait);
         if (code)
             say("connect_ex -> %d %s", code, errno_text(code));
         else
             say("connect_ex -> 0");
-    } else if (io_connect(fd, &o->addr, o->timeout, &f) < 0) {
+    } else if (io_connect(fd, &o->addr, o->wait, &f) < 0) {
         die_fail(&f);
     }
+    apply_sockopts(fd, o, PH_CONNECTED);
     unsigned char *buf = malloc(o->bufsize), *msg;
     size_t i = 0, n;
     while ((msg = next_message(o, &i, &n))) {                  /* 4 */
@@ -152,10 +211,20 @@ void stream_client(struct opts *o) {
             free(msg);
             continue;
         }
-        if (io_sendall(fd, msg, n, o->timeout, &f) < 0)
+        ssize_t sent = send_message(fd, msg, n, o, &f);
+        if (sent < 0)
             die_fail(&f);
+        if (o->size) {
+            int r = receive_echo(fd, buf, msg, sent, o, &f);
+            free(msg);
+            if (r < 0)
+                die_fail(&f);
+            if (r == 0)
+                break;
+            continue;
+        }
         free(msg);
-        ssize_t got = io_recv(fd, buf, o->bufsize, o->timeout, &f);
+        ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
         if (got < 0)
             die_fail(&f);
         if (got == 0) {

@@ -1,15 +1,22 @@
 /* tcp_client: the C twin of `socklab tcp client` (src/tcp.rs, src/stream.rs).
  *
  * 1. socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
- * 2. ioctl(fd, FIONBIO, [1]) with --timeout
+ *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
+ * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
  * 3. connect (with --timeout: connect -> EINPROGRESS -> poll(POLLOUT|POLLERR)
- *    -> getsockopt(SO_ERROR)); --connect-ex prints the code and goes on
+ *    -> getsockopt(SO_ERROR); --nonblocking: poll without a limit);
+ *    --connect-ex prints the code and goes on (115 EINPROGRESS at once when
+ *    non-blocking); then the NAME=VALUE@connected settings
  * 4. per message (-m TEXT, or stdin lines; empty ones skipped unless
- *    --send-empty): sendto (all of it), recvfrom -> print the reply
+ *    --send-empty; --size N: one of N pattern bytes): sendto (all of it,
+ *    or once with --send-mode send), recvfrom -> print the reply (--size:
+ *    recvfrom until the whole echo is back)
  * 5. close
  *
- * Usage: tcp_client [HOST:PORT] [-m TEXT]... [--bufsize N] [--timeout SECS]
- *        [--send-empty] [--connect-ex] */
+ * Usage: tcp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
+ *        [--send-empty] [--connect-ex] [--send-mode send|sendall]
+ *        [--timeout SECS | --nonblocking]
+ *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 
 int main(int argc, char **argv) {

@@ -11,8 +11,10 @@
  * 4. connect with --connect; 5. per line: sendto (send when connected),
  * recvfrom -> print the reply; 6. close.
  *
- * Usage: unix_client [PATH|@NAME] [--dgram] [-m TEXT]... [--bufsize N]
- *        [--timeout SECS] [--send-empty] [--connect-ex] [--connect] */
+ * Usage: unix_client [PATH|@NAME] [--dgram] [-m TEXT]... [--size N] [--bufsize N]
+ *        [--send-empty] [--connect-ex] [--send-mode send|sendall] [--connect]
+ *        [--timeout SECS | --nonblocking]
+ *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 
 int main(int argc, char **argv) {

@@ -14,7 +14,9 @@
  *
  * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--once]
  *        [--max-conns N] [--backlog N] [--bufsize N] [--reuseaddr]
- *        [--timeout SECS] [--naive] [--naive-limit N] [-q] */
+ *        [--naive] [--naive-limit N] [-q]
+ *        [--timeout SECS | --nonblocking]
+ *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 
 #include <stdlib.h>
@@ -61,7 +63,7 @@ int main(int argc, char **argv) {
         clear_path(&o, path, type);                          /* 1 */
         catch_stop_signals();
     }
-    int fd = bound_socket(&o.addr, type, o.reuseaddr);       /* 2 */
+    int fd = bound_socket(type, &o);                        /* 2 */
     if (path) {
         strcpy(bound_path, path);
         on_exit_cleanup(remove_socket_file);                 /* 4, on failure */

@@ -152,6 +152,20 @@ int Getsockopt_int(int fd, int level, int name) {
     return value;
 }
 
+void Setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
+    int r;
+    RETRY(setsockopt(fd, level, name, value, len));
+    if (r < 0)
+        err_sys("setsockopt", errno);
+}
+
+void Getsockopt(int fd, int level, int name, void *value, socklen_t *len) {
+    int r;
+    RETRY(getsockopt(fd, level, name, value, len));
+    if (r < 0)
+        err_sys("getsockopt", errno);
+}
+
 void Bind(int fd, const struct sockaddr *sa, socklen_t len) {
     int r;
     RETRY(bind(fd, sa, len));

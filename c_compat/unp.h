@@ -60,6 +60,9 @@ int r_poll(int fd, short events, int timeout_ms, short *revents);
 int Socket(int family, int type);
 void Setsockopt_int(int fd, int level, int name, int value);
 int Getsockopt_int(int fd, int level, int name);
+void Setsockopt(int fd, int level, int name, const void *value, socklen_t len);
+/* getsockopt into value (*len bytes in, the kernel's length out). */
+void Getsockopt(int fd, int level, int name, void *value, socklen_t *len);
 void Bind(int fd, const struct sockaddr *sa, socklen_t len);
 void Listen(int fd, int backlog);
 void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len);
