@@ -300,8 +300,226 @@ fn scenarios() -> Vec<Scenario> {
                 &["{ADDR}", "--dgram", "--timeout", "5", "-m", "hello"],
             )],
         ),
+        // --- Non-blocking mode: EAGAIN, poll(..., -1), the call again ---
+        sc(
+            "tcp_nonblocking",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--nonblocking", "--max-conns", "1"],
+            ),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--nonblocking", "-m", "hello", "-m", "world"],
+            )],
+        ),
+        sc(
+            "udp_nonblocking",
+            server("udp_server", &["127.0.0.1:0", "--nonblocking", "--once"]),
+            vec![s("udp_client", &["{ADDR}", "--nonblocking", "-m", "hello"])],
+        ),
+        sc(
+            "unix_stream_nonblocking",
+            server(
+                "unix_server",
+                &["{DIR}/s.sock", "--nonblocking", "--max-conns", "1"],
+            ),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--nonblocking", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "unix_dgram_nonblocking",
+            server(
+                "unix_server",
+                &["{ABS}", "--dgram", "--nonblocking", "--once"],
+            ),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--dgram", "--nonblocking", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "tcp_nonblocking_connect_ex",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--nonblocking", "--connect-ex", "-m", "hello"],
+            )],
+        ),
+        // --- --sockopt in its three phases, --rcvtimeo, --sndtimeo ---
+        sc(
+            "tcp_sockopts_phases",
+            server(
+                "tcp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--once",
+                    "--reuseaddr",
+                    "--sockopt",
+                    "SO_RCVBUF=4096",
+                    "--sockopt",
+                    "tcp_nodelay=1",
+                    "--sockopt",
+                    "SO_LINGER=on:5",
+                    "--sockopt",
+                    "SO_SNDBUF=8192@accepted",
+                    "--sockopt",
+                    "SO_RCVTIMEO=1.5@accepted",
+                    "--sockopt",
+                    "SO_KEEPALIVE=on@accepted",
+                ],
+            ),
+            vec![s(
+                "tcp_client",
+                &[
+                    "{ADDR}",
+                    "--rcvtimeo",
+                    "2",
+                    "--sockopt",
+                    "SO_LINGER=off",
+                    "--sockopt",
+                    "SOL_IP:13=1",
+                    "--sockopt",
+                    "6:1=1",
+                    "--sockopt",
+                    "SO_SNDTIMEO=0.0001",
+                    "--sockopt",
+                    "TCP_NODELAY=yes@connected",
+                    "--sockopt",
+                    "SO_KEEPALIVE=1@connected",
+                    "--sockopt",
+                    "TCP_KEEPIDLE=30@connected",
+                    "--sndtimeo",
+                    "2.25",
+                    "-m",
+                    "hello",
+                ],
+            )],
+        ),
+        sc(
+            "udp_sockopts_phases",
+            server(
+                "udp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--once",
+                    "--sockopt",
+                    "SO_RCVBUF=1000",
+                    "--sockopt",
+                    "IP_TTL=7",
+                ],
+            ),
+            vec![s(
+                "udp_client",
+                &[
+                    "{ADDR}",
+                    "--connect",
+                    "--sockopt",
+                    "SO_BROADCAST=on",
+                    "--sockopt",
+                    "IP_TOS=16@connected",
+                    "--sockopt",
+                    "SOL_SOCKET:6=0@connected",
+                    "-m",
+                    "hello",
+                ],
+            )],
+        ),
+        sc(
+            "udp_rcvtimeo_silent",
+            None,
+            vec![
+                s(
+                    "udp_client",
+                    &["{TAKEN_UDP}", "--rcvtimeo", "0.2", "-m", "hello"],
+                )
+                .fails(1),
+            ],
+        ),
+        // --- --send-mode and --size ---
+        sc(
+            "tcp_send_mode_send_size",
+            server("tcp_server", &["127.0.0.1:0", "--once"]),
+            vec![s(
+                "tcp_client",
+                &[
+                    "{ADDR}",
+                    "--send-mode",
+                    "send",
+                    "--size",
+                    "1000",
+                    "--bufsize",
+                    "64",
+                ],
+            )],
+        ),
+        sc(
+            "tcp_sendall_size",
+            server("tcp_server", &["127.0.0.1:0", "--max-conns", "1"]),
+            vec![s("tcp_client", &["{ADDR}", "--size", "5000"])],
+        ),
+        sc(
+            "tcp_send_mode_send_partial",
+            None,
+            vec![
+                s(
+                    "tcp_client",
+                    &[
+                        "{SINK}",
+                        "--timeout",
+                        "0.3",
+                        "--send-mode",
+                        "send",
+                        "--size",
+                        "200000",
+                        "--sockopt",
+                        "SO_SNDBUF=4096",
+                    ],
+                )
+                .fails(1),
+            ],
+        ),
+        sc(
+            "tcp_sndtimeo_sendall_partial",
+            None,
+            vec![
+                s(
+                    "tcp_client",
+                    &[
+                        "{SINK}",
+                        "--sndtimeo",
+                        "0.2",
+                        "--size",
+                        "200000",
+                        "--sockopt",
+                        "SO_SNDBUF=4096",
+                    ],
+                )
+                .fails(1),
+            ],
+        ),
+        sc(
+            "udp_size",
+            server("udp_server", &["127.0.0.1:0", "--once"]),
+            vec![s("udp_client", &["{ADDR}", "--size", "100"])],
+        ),
+        // --- sockopt list ---
+        sc("checkopts", None, vec![s("checkopts", &[])]),
     ]
 }
+
+/// Scenarios where each side must have waited in `poll(..., -1)` after an
+/// EAGAIN at least once (rule 12 folds those waits; this says they were
+/// there): the non-blocking server's first accept4 runs before the client
+/// process exists (the client starts after `listening on`, and the server
+/// makes only ioctl(FIONBIO) in between).
+const MUST_WAIT: &[&str] = &[
+    "tcp_nonblocking",
+    "udp_nonblocking",
+    "unix_stream_nonblocking",
+    "unix_dgram_nonblocking",
+];
 
 fn scenario(name: &str) -> Scenario {
     scenarios()
@@ -337,6 +555,16 @@ fn check(name: &str) {
             "a run made no socket call (is strace working?)\n{}",
             cmp.dump()
         );
+    }
+    if MUST_WAIT.contains(&name) {
+        for (side, runs) in [("Rust", &cmp.rust), ("C", &cmp.c)] {
+            let waits: usize = runs.iter().map(|r| r.waits).sum();
+            assert!(
+                waits > 0,
+                "{side} never waited after EAGAIN\n{}",
+                cmp.dump()
+            );
+        }
     }
     let allowed = cmp::KNOWN_DIFFERENCES.iter().any(|(n, _)| *n == name);
     assert!(
@@ -415,6 +643,20 @@ scenario_tests!(
     unix_dgram_connect,
     unix_dgram_stale_file_probe,
     unix_dgram_timeout,
+    tcp_nonblocking,
+    udp_nonblocking,
+    unix_stream_nonblocking,
+    unix_dgram_nonblocking,
+    tcp_nonblocking_connect_ex,
+    tcp_sockopts_phases,
+    udp_sockopts_phases,
+    udp_rcvtimeo_silent,
+    tcp_send_mode_send_size,
+    tcp_sendall_size,
+    tcp_send_mode_send_partial,
+    tcp_sndtimeo_sendall_partial,
+    udp_size,
+    checkopts,
 );
 
 #[test]

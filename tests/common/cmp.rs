@@ -56,12 +56,16 @@ pub fn c_bin_dir() -> &'static Path {
     })
 }
 
-/// The command for program `prog` (`tcp_server`, `unix_client`, ...) on
-/// `side`: `socklab tcp server ARGS` or `c_compat/bin/tcp_server ARGS`.
+/// The command for program `prog` (`tcp_server`, `unix_client`, ...,
+/// `checkopts`) on `side`: `socklab tcp server ARGS` (`socklab sockopt
+/// list ARGS`) or `c_compat/bin/tcp_server ARGS` (`c_compat/bin/checkopts`).
 pub fn program(side: Side, prog: &str, args: &[String]) -> Command {
     let mut cmd = match side {
         Side::Rust => {
-            let (family, role) = prog.split_once('_').expect("PROG is FAMILY_ROLE");
+            let (family, role) = match prog {
+                "checkopts" => ("sockopt", "list"),
+                _ => prog.split_once('_').expect("PROG is FAMILY_ROLE"),
+            };
             let mut cmd = Command::new(common::bin());
             cmd.args([family, role]);
             cmd
@@ -138,6 +142,9 @@ pub struct Scenario {
 pub struct Run {
     pub label: String,
     pub trace: Vec<String>,
+    /// How many `EAGAIN` → `poll(..., -1)` → same call again waits rule 12
+    /// folded away.
+    pub waits: usize,
     pub stdout: String,
     pub stderr: String,
     pub code: Option<i32>,
@@ -218,17 +225,56 @@ pub fn side_by_side(left: &[String], right: &[String]) -> String {
     }
 }
 
+/// A scenario's temp dir or abstract name: `socklab-test-TAG-PID-NNNNNN`,
+/// the same length on both sides of a comparison (a UNIX address's length
+/// is in the trace: `bind(..., 39)` against `bind(..., 40)` would be a
+/// difference of the test's making, not the programs').
+fn fixed_width_name(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "socklab-test-{tag}-{}-{:06}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The fixture's directory (see [`fixed_width_name`]), removed on drop.
+struct FixtureDir(PathBuf);
+
+impl FixtureDir {
+    fn new() -> FixtureDir {
+        let dir = std::env::temp_dir().join(fixed_width_name("cmp"));
+        std::fs::create_dir_all(&dir).unwrap();
+        FixtureDir(dir)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+
+    fn dir(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for FixtureDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// What a scenario's `{NAME}`s stand for on one side, and the sockets and
 /// files that must live while it runs.
 struct Fixture {
-    dir: TempDir,
+    dir: FixtureDir,
     vars: HashMap<&'static str, String>,
     _keep: Vec<Box<dyn std::any::Any>>,
 }
 
 impl Fixture {
     fn new(sc: &Scenario) -> Fixture {
-        let dir = TempDir::new("cmp");
+        let dir = FixtureDir::new();
         let mut vars = HashMap::new();
         let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
         let uses = |name: &str| {
@@ -238,7 +284,7 @@ impl Fixture {
                 .any(|s| s.args.iter().any(|a| a.contains(name)))
         };
         vars.insert("{DIR}", dir.dir().display().to_string());
-        vars.insert("{ABS}", common::abstract_name("cmp"));
+        vars.insert("{ABS}", format!("@{}", fixed_width_name("abs")));
         if uses("{REFUSED}") {
             // A bound TCP socket that does not listen: connect gets RST.
             let (fd, port) = bound_tcp_not_listening();
@@ -250,6 +296,13 @@ impl Fixture {
             vars.insert("{TAKEN_TCP}", l.local_addr().unwrap().to_string());
             keep.push(Box::new(l));
         }
+        if uses("{SINK}") {
+            // A TCP listener that never accepts: connections complete into
+            // its backlog and their data stays unread (a full window).
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            vars.insert("{SINK}", l.local_addr().unwrap().to_string());
+            keep.push(Box::new(l));
+        }
         if uses("{TAKEN_UDP}") {
             let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             vars.insert("{TAKEN_UDP}", u.local_addr().unwrap().to_string());
@@ -257,7 +310,7 @@ impl Fixture {
         }
         if uses("{TAKEN_ABS}") {
             use std::os::linux::net::SocketAddrExt;
-            let name = common::abstract_name("taken");
+            let name = format!("@{}", fixed_width_name("taken"));
             let a = std::os::unix::net::SocketAddr::from_abstract_name(&name[1..]).unwrap();
             keep.push(Box::new(UnixListener::bind_addr(&a).unwrap()));
             vars.insert("{TAKEN_ABS}", name);
@@ -400,6 +453,7 @@ fn raw_run(label: String, trace: &str, out: Outcome) -> Run {
     Run {
         label,
         trace: raw.lines().map(str::to_string).collect(),
+        waits: 0,
         stdout: out.stdout.clone(),
         stderr: out.stderr.clone(),
         code: out.status.code(),
@@ -434,7 +488,7 @@ impl Normalizer {
     fn new(vars: &HashMap<&'static str, String>) -> Normalizer {
         let mut vars: Vec<(String, String)> = vars
             .iter()
-            .filter(|(k, _)| !matches!(**k, "{REFUSED}" | "{TAKEN_TCP}" | "{TAKEN_UDP}"))
+            .filter(|(k, _)| !matches!(**k, "{REFUSED}" | "{TAKEN_TCP}" | "{TAKEN_UDP}" | "{SINK}"))
             .map(|(k, v)| {
                 let v = v.strip_prefix('@').unwrap_or(v).to_string();
                 (v, k.trim_matches(|c| c == '{' || c == '}').to_string())
@@ -455,8 +509,13 @@ impl Normalizer {
             // fd numbers are per process: number them afresh for each run.
             self.fds.clear();
             let trace: Vec<String> = r.trace.iter().filter_map(|l| self.trace_line(l)).collect();
-            r.trace = trace;
-            r.stdout = r.stdout.lines().map(|l| self.text(l) + "\n").collect();
+            (r.trace, r.waits) = fold_waits(trace);
+            r.trace = partial_sends(&r.trace);
+            r.stdout = r
+                .stdout
+                .lines()
+                .map(|l| partial_send(&self.text(l)) + "\n")
+                .collect();
         }
     }
 
@@ -621,6 +680,105 @@ impl Normalizer {
         out.push_str(rest);
         out
     }
+}
+
+/// Rule 12: in non-blocking mode, whether a call finds its peer's bytes
+/// (or connection) already there, or fails with EAGAIN and waits in
+/// `poll(..., -1)` first, depends on which of two processes the scheduler
+/// ran first, not on the program. Each `CALL(FD...) = -1 EAGAIN` followed by
+/// `poll([{fd=FD, ...}], 1, -1)` and the same call on the same fd is folded
+/// into that last call, and counted (scenarios check that the count is not
+/// zero where a wait must happen). Anything else after an EAGAIN (no poll,
+/// a poll with a limit, another call) is left as it is, and differs.
+fn fold_waits(trace: Vec<String>) -> (Vec<String>, usize) {
+    let mut out = Vec::with_capacity(trace.len());
+    let mut waits = 0;
+    let mut i = 0;
+    while i < trace.len() {
+        let line = &trace[i];
+        let head = line.split_once(',').map_or("", |(h, _)| h);
+        let fd = head.split_once('(').map_or("", |(_, fd)| fd);
+        let folds = line.contains(" = -1 EAGAIN ")
+            && !fd.is_empty()
+            && trace.get(i + 1).is_some_and(|p| {
+                p.starts_with(&format!("poll([{{fd={fd}, events=")) && p.contains("], 1, -1) = ")
+            })
+            && trace
+                .get(i + 2)
+                .is_some_and(|next| next.starts_with(&format!("{head},")));
+        if folds {
+            waits += 1;
+            i += 2;
+        } else {
+            out.push(line.clone());
+            i += 1;
+        }
+    }
+    (out, waits)
+}
+
+/// Rule 13: how many bytes one `sendto` takes when the send buffer cannot
+/// hold them all (a partial send with `--send-mode send`, or before
+/// SO_SNDTIMEO expires) is the kernel's choice: the free space in the send
+/// buffer and the peer's window when the call ran, which acknowledgements
+/// processed in softirq can change. The count becomes `PARTIAL` in the
+/// `sendto` line (only when it is less than the length asked) and in the
+/// `send: N of M` and `sendall: N of M` lines. What sendall sends next on
+/// that fd starts where the partial send stopped: its bytes and length
+/// become `<the rest>`, a byte count it returns `N`.
+fn partial_sends(trace: &[String]) -> Vec<String> {
+    let mut after_partial = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(trace.len());
+    for line in trace {
+        let fd = line
+            .strip_prefix("sendto(")
+            .and_then(|rest| rest.split_once(", "))
+            .map(|(fd, _)| fd.to_string());
+        let Some(fd) = fd else {
+            out.push(line.clone());
+            continue;
+        };
+        if after_partial.contains(&fd)
+            && let Some((call, ret)) = line.rsplit_once(" = ")
+        {
+            // flags, address, address length): the last three arguments.
+            let tail: Vec<&str> = call.rsplitn(4, ", ").take(3).collect();
+            let ret = if ret.parse::<u64>().is_ok() { "N" } else { ret };
+            out.push(format!(
+                "sendto({fd}, <the rest>, {}, {}, {} = {ret}",
+                tail[2], tail[1], tail[0]
+            ));
+            continue;
+        }
+        let shown = partial_send(line);
+        if shown.ends_with(" = PARTIAL") {
+            after_partial.insert(fd);
+        }
+        out.push(shown);
+    }
+    out
+}
+
+/// One line of rule 13: a `sendto` line or a `send:`/`sendall:` line.
+fn partial_send(line: &str) -> String {
+    if line.starts_with("sendto(")
+        && let Some((call, ret)) = line.rsplit_once(" = ")
+        && let Ok(got) = ret.parse::<u64>()
+        && let Some(asked) = call.rsplit(", ").nth(3).and_then(|n| n.parse::<u64>().ok())
+        && got > 0
+        && got < asked
+    {
+        return format!("{call} = PARTIAL");
+    }
+    for prefix in ["send: ", "sendall: "] {
+        if let Some(rest) = line.strip_prefix(prefix)
+            && let Some((n, tail)) = rest.split_once(" of ")
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            return format!("{prefix}PARTIAL of {tail}");
+        }
+    }
+    line.to_string()
 }
 
 /// Rule 2 of the normalisation, for a line without its pid prefix.
