@@ -304,3 +304,40 @@ fn unlink() {
         .hint(),
     );
 }
+
+#[test]
+fn sockopt_setsockopt_and_read_back() {
+    // --sockopt: setsockopt fails, or the getsockopt that reads it back.
+    check(case(
+        "setsockopt",
+        "EINVAL",
+        "tcp_client",
+        &["127.0.0.1:9", "--sockopt", "SO_KEEPALIVE=1", "-m", "x"],
+    ));
+    check(case(
+        "getsockopt",
+        "ENOPROTOOPT",
+        "udp_server",
+        &["127.0.0.1:0", "--sockopt", "SO_RCVBUF=4096"],
+    ));
+}
+
+#[test]
+fn nonblocking_ioctl_and_poll() {
+    // --nonblocking: ioctl(FIONBIO) after socket; connect -> EINPROGRESS
+    // -> poll(..., -1), which fails here.
+    let (_refuser, port) = cmp::bound_tcp_not_listening();
+    let addr = format!("127.0.0.1:{port}");
+    check(case(
+        "ioctl",
+        "ENOTTY",
+        "tcp_client",
+        &[&addr, "--nonblocking", "-m", "x"],
+    ));
+    check(case(
+        "poll",
+        "ENOMEM",
+        "tcp_client",
+        &[&addr, "--nonblocking", "-m", "x"],
+    ));
+}

@@ -105,3 +105,65 @@ fn unix_dgram_abstract() {
     let name = common::abstract_name("interop");
     both(UNIX, &[&name, "--dgram", "--max-conns", "2"], &["--dgram"]);
 }
+
+/// Non-blocking servers and clients (EAGAIN, poll, again) with the other
+/// side's programs; the servers set options right after socket and on the
+/// accepted socket (the clients' stdout must be the replies alone).
+#[test]
+fn nonblocking_and_sockopts() {
+    let opts = &[
+        "--nonblocking",
+        "--sockopt",
+        "SO_RCVBUF=8192",
+        "--sockopt",
+        "SO_SNDBUF=8192@accepted",
+    ];
+    let mut tcp_server = vec!["127.0.0.1:0", "--max-conns", "1"];
+    tcp_server.extend(opts);
+    both(TCP, &tcp_server, &["--nonblocking"]);
+    both(
+        UDP,
+        &["127.0.0.1:0", "--max-conns", "2", "--nonblocking"],
+        &["--nonblocking", "--connect"],
+    );
+    let dir = TempDir::new("interop");
+    let path = dir.path("s.sock");
+    let mut unix_server = vec![path.as_str(), "--max-conns", "1"];
+    unix_server.extend(opts);
+    both(UNIX, &unix_server, &["--nonblocking"]);
+}
+
+/// `--size N` through the other side's server: the whole echo comes back,
+/// with `send` and with `sendall`.
+#[test]
+fn size_echo() {
+    for mode in ["send", "sendall"] {
+        for (server_side, client_side) in [(Side::C, Side::Rust), (Side::Rust, Side::C)] {
+            let server = Server::start_cmd(cmp::program(
+                server_side,
+                "tcp_server",
+                &[
+                    "127.0.0.1:0".to_string(),
+                    "--max-conns".to_string(),
+                    "1".to_string(),
+                    "-q".to_string(),
+                ],
+            ));
+            let args: Vec<String> = [&server.addr, "--size", "3000", "--send-mode", mode]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let client = common::run(cmp::program(client_side, "tcp_client", &args), b"");
+            let srv = server.finish();
+            let what = format!("{}\n{}", client.dump(), srv.dump());
+            assert_eq!(client.code(), Some(0), "{what}");
+            assert!(
+                client.stdout.contains("received 3000 bytes in ")
+                    && client
+                        .stdout
+                        .contains(" recv calls: the upper-cased message, intact"),
+                "{what}"
+            );
+        }
+    }
+}
