@@ -347,6 +347,17 @@ fn scenarios() -> Vec<Scenario> {
                 &["{ADDR}", "--nonblocking", "--connect-ex", "-m", "hello"],
             )],
         ),
+        sc(
+            "tcp_nonblocking_connect_ex_refused",
+            None,
+            vec![
+                s(
+                    "tcp_client",
+                    &["{REFUSED}", "--nonblocking", "--connect-ex", "-m", "hello"],
+                )
+                .fails(1),
+            ],
+        ),
         // --- --sockopt in its three phases, --rcvtimeo, --sndtimeo ---
         sc(
             "tcp_sockopts_phases",
@@ -648,6 +659,7 @@ scenario_tests!(
     unix_stream_nonblocking,
     unix_dgram_nonblocking,
     tcp_nonblocking_connect_ex,
+    tcp_nonblocking_connect_ex_refused,
     tcp_sockopts_phases,
     udp_sockopts_phases,
     udp_rcvtimeo_silent,
