@@ -68,6 +68,34 @@ impl Default for Setup {
     }
 }
 
+/// Refuse a `--sockopt` whose phase cannot happen in this program (an
+/// `@accepted` option on a client, `@connected` on a server...): it would
+/// be silently never set.
+pub fn check_phases(setup: &Setup, accepts: bool, connects: bool) -> Result<()> {
+    for setting in &setup.sockopts {
+        let (ok, why) = match setting.phase {
+            Phase::Created => (true, ""),
+            Phase::Accepted => (accepts, "only a stream server accepts connections"),
+            Phase::Connected => (
+                connects,
+                "only a stream client, or a datagram client with --connect, connects",
+            ),
+        };
+        if !ok {
+            let phase = if setting.phase == Phase::Accepted {
+                "accepted"
+            } else {
+                "connected"
+            };
+            return Err(Error::Usage(format!(
+                "--sockopt {}@{phase}: {why}",
+                setting.opt.user_name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Steps: 1. `socket(family, ty)`; 2. `setsockopt(SO_REUSEADDR, 1)` only
 /// when `reuseaddr`; 3. the `--sockopt`s set right after socket (each set,
 /// then read back); 4. `bind(addr)`.
@@ -117,11 +145,19 @@ pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Resu
 
 /// Put the socket in the mode `wait` asks for: `ioctl(FIONBIO, [1])` for a
 /// timeout or non-blocking mode, nothing for blocking (sockets start so).
+/// Then prints what Python's `gettimeout()` would now say.
 pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
-    match wait {
-        Wait::Blocking => Ok(()),
-        Wait::Timeout(_) | Wait::NonBlocking => sys.ioctl_fionbio(s, true),
-    }
+    let python = match wait {
+        Wait::Blocking => return Ok(()),
+        Wait::Timeout(d) => format!("settimeout({:?})", d.as_secs_f64()),
+        Wait::NonBlocking => "setblocking(False)".to_string(),
+    };
+    sys.ioctl_fionbio(s, true)?;
+    sys.say(&format!(
+        "fd {s}: {python}, gettimeout() -> {}",
+        wait.gettimeout()
+    ));
+    Ok(())
 }
 
 /// `--names`: `getsockname` and `getpeername` of a connected socket, shown

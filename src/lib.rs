@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.pause_after.clone(),
         cli.step,
     )?;
+    check_phases(&cli.command)?;
     let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
     match cli.command {
         Command::Tcp(TcpCommand::Server {
@@ -97,6 +98,27 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo::run(),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
     }
+}
+
+/// Every `--sockopt` phase must be one the program reaches.
+fn check_phases(command: &Command) -> Result<()> {
+    let (socket, accepts, connects) = match command {
+        Command::Tcp(TcpCommand::Server { common, .. }) => (&common.socket, true, false),
+        Command::Tcp(TcpCommand::Client { client, .. }) => (&client.socket, false, true),
+        Command::Udp(UdpCommand::Server { common, .. }) => (&common.socket, false, false),
+        Command::Udp(UdpCommand::Client { client, dgram, .. }) => {
+            (&client.socket, false, dgram.connect)
+        }
+        Command::Unix(UnixCommand::Server { common, dgram, .. }) => (&common.socket, !dgram, false),
+        Command::Unix(UnixCommand::Client {
+            client,
+            dgram,
+            dgram_opts,
+            ..
+        }) => (&client.socket, false, !dgram || dgram_opts.connect),
+        Command::Demo | Command::Sockopt(_) => return Ok(()),
+    };
+    io::check_phases(&socket.setup(), accepts, connects)
 }
 
 fn tracer(cli: &Cli) -> Result<Tracer> {
