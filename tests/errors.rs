@@ -10,31 +10,7 @@
 
 mod common;
 
-use common::{Server, TempDir, have, run, socklab};
-
-/// A TCP port on 127.0.0.1 that is bound but not listening: connecting to
-/// it is refused, and nobody else can take it while `fd` stays open.
-fn refused_port() -> (i32, u16) {
-    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_in.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
-            0
-        );
-        let mut got_len = len;
-        assert_eq!(
-            libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut got_len),
-            0
-        );
-        (fd, u16::from_be(sin.sin_port))
-    }
-}
+use common::{Server, TempDir, bound_tcp, have, run, socklab};
 
 /// A UNIX socket file that nobody listens on any more (a dead server's).
 fn stale_socket_file(path: &str) {
@@ -99,7 +75,7 @@ fn injected(call: &str, errno: &str, args: &[&str]) -> common::Outcome {
 
 #[test]
 fn tcp_connection_refused() {
-    let (_fd, port) = refused_port();
+    let (_fd, port) = bound_tcp(None);
     let out = run(
         socklab(&["tcp", "client", &format!("127.0.0.1:{port}"), "-m", "x"]),
         b"",
@@ -115,7 +91,7 @@ fn tcp_connection_refused() {
 
 #[test]
 fn connect_ex_prints_the_code_then_send_shows_epipe() {
-    let (_fd, port) = refused_port();
+    let (_fd, port) = bound_tcp(None);
     let out = run(
         socklab(&[
             "tcp",

@@ -41,7 +41,11 @@ fn nonblocking_shows_eagain_then_waits_in_poll() {
         b"",
     );
     client.assert_ok();
-    assert_eq!(client.stdout, "NB\n");
+    // Python's gettimeout() after setblocking(False), then the reply.
+    assert_eq!(
+        client.stdout,
+        "fd 3: setblocking(False), gettimeout() -> 0.0\nNB\n"
+    );
     assert!(
         client
             .stderr
@@ -176,7 +180,7 @@ fn connect_ex_gives_0_111_115_and_11() {
     out.assert_ok();
     assert_eq!(
         out.stdout,
-        "connect_ex -> 115 EINPROGRESS (Operation now in progress)\nB\n",
+        "fd 3: setblocking(False), gettimeout() -> 0.0\nconnect_ex -> 115 EINPROGRESS (Operation now in progress)\nB\n",
         "{}",
         out.dump()
     );
@@ -198,7 +202,9 @@ fn connect_ex_gives_0_111_115_and_11() {
         b"",
     );
     assert!(
-        out.stdout.starts_with("connect_ex -> 111 ECONNREFUSED"),
+        out.stdout.starts_with(
+            "fd 3: settimeout(2.0), gettimeout() -> 2.0\nconnect_ex -> 111 ECONNREFUSED"
+        ),
         "{}",
         out.dump()
     );
@@ -206,21 +212,7 @@ fn connect_ex_gives_0_111_115_and_11() {
     // 11: the timeout expires during the connect. A loopback listener with
     // backlog 0 that never accepts: once its queue is full, the kernel
     // drops further SYNs and the connect waits.
-    // SAFETY: plain socket calls on fresh fds.
-    let (fd, port) = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
-            0
-        );
-        assert_eq!(libc::listen(fd, 0), 0);
-        libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut len);
-        (fd, u16::from_be(sin.sin_port))
-    };
+    let (_queue, port) = common::bound_tcp(Some(0));
     let addr = format!("127.0.0.1:{port}");
     let mut fillers = Vec::new();
     for _ in 0..2 {
@@ -237,12 +229,10 @@ fn connect_ex_gives_0_111_115_and_11() {
     );
     assert!(
         out.stdout
-            .starts_with("connect_ex -> 11 EAGAIN (Resource temporarily unavailable)"),
+            .starts_with("fd 3: settimeout(0.3), gettimeout() -> 0.3\nconnect_ex -> 11 EAGAIN (Resource temporarily unavailable)"),
         "{}",
         out.dump()
     );
-    // SAFETY: our own fd.
-    unsafe { libc::close(fd) };
 }
 
 #[test]

@@ -281,3 +281,33 @@ pub fn have(tool: &str) -> bool {
     }
     found
 }
+
+/// A TCP socket of the test's own on 127.0.0.1, bound to an ephemeral port:
+/// with `backlog` None it does not listen, so connecting is refused; with
+/// Some(n) it listens and never accepts (a queue that fills up). Nobody
+/// else can take the port while the returned fd stays open.
+pub fn bound_tcp(backlog: Option<i32>) -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
+            0
+        );
+        if let Some(n) = backlog {
+            assert_eq!(libc::listen(fd, n), 0);
+        }
+        assert_eq!(
+            libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut len),
+            0
+        );
+        (owned, u16::from_be(sin.sin_port))
+    }
+}
