@@ -512,3 +512,52 @@ fn bad_sockopt_values_are_usage_errors() {
     );
     out.assert_code(2);
 }
+
+#[test]
+fn a_sockopt_phase_the_program_never_reaches_is_a_usage_error() {
+    // Otherwise it would silently never be set.
+    for args in [
+        &["udp", "server", "--sockopt", "SO_RCVBUF=5000@accepted"][..],
+        &["tcp", "server", "--sockopt", "TCP_NODELAY=1@connected"],
+        &["tcp", "client", "--sockopt", "TCP_NODELAY=1@accepted"],
+        &["udp", "client", "--sockopt", "SO_RCVBUF=5000@connected"],
+        &[
+            "unix",
+            "server",
+            "--dgram",
+            "--sockopt",
+            "SO_RCVBUF=5000@accepted",
+        ],
+    ] {
+        let out = run(socklab(args), b"");
+        out.assert_code(2);
+        assert!(
+            out.stderr.starts_with("socklab: --sockopt ") && out.stderr.lines().count() == 1,
+            "{args:?}\n{}",
+            out.dump()
+        );
+    }
+    // A connected datagram client does reach @connected.
+    let (_silent, addr) = silent_udp();
+    let out = run(
+        socklab(&[
+            "udp",
+            "client",
+            &addr,
+            "--connect",
+            "--timeout",
+            "0.1",
+            "--sockopt",
+            "SO_RCVBUF=5000@connected",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    assert!(
+        out.stdout
+            .contains("sockopt SO_RCVBUF on fd 3: requested 5000"),
+        "{}",
+        out.dump()
+    );
+}
