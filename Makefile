@@ -26,6 +26,7 @@ lint:
 
 clean:
 	$(CARGO) clean
+	$(MAKE) -C c_compat clean
 
 # The C twins of every program (c_compat/bin/), in the style of UNP.
 c:
