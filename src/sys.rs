@@ -131,10 +131,6 @@ impl Sys {
         }
     }
 
-    pub fn tracer(&self) -> &Tracer {
-        &self.tracer
-    }
-
     /// One line of program output on stdout.
     pub fn say(&self, text: &str) {
         self.tracer.say(text);
