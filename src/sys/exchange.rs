@@ -1,0 +1,230 @@
+//! Connections and data: accept4, connect, sendto, recvfrom, getsockname, getpeername.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+
+impl Sys {
+    /// accept4(2) with a sockaddr_storage, so the one syscall gives the peer
+    /// (nix's accept4 passes NULL and throws it away).
+    pub fn accept4(&self, s: Socket) -> Result<(Socket, Addr)> {
+        // SAFETY: a zeroed sockaddr_storage is valid.
+        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
+        let fd = self.call(
+            Call {
+                name: "accept4",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                // SAFETY: ss_ptr points to a live sockaddr_storage of `len` bytes.
+                let r = unsafe {
+                    libc::accept4(
+                        s.0,
+                        ss_ptr as *mut libc::sockaddr,
+                        len.as_ptr(),
+                        libc::SOCK_CLOEXEC,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                // SAFETY: the call has returned; the kernel no longer writes to ss.
+                let ss = unsafe { &*ss_ptr };
+                let peer = match ret {
+                    Ok(_) => trace::sockaddr(ss, len.get()),
+                    Err(_) => format!("{ss_ptr:p}"),
+                };
+                plain(format!(
+                    "{s}, {peer}, {}, SOCK_CLOEXEC",
+                    len_in_out(cap, len.get())
+                ))
+            },
+        )?;
+        if let Some(inspect) = &self.inspect {
+            inspect.track(fd as RawFd, inspect.is_tcp(s.0));
+        }
+        Ok((Socket(fd as RawFd), Addr::from_raw(ss, len.get())))
+    }
+
+    /// connect(2).
+    pub fn connect(&self, s: Socket, addr: &Addr) -> Result<()> {
+        let len = addr.kernel_len();
+        self.call(
+            Call {
+                name: "connect",
+                fd: Some(s),
+                unix: addr.is_unix(),
+            },
+            || {
+                addr.with_nix(|a| ns::connect(s.0, a).map(|()| 0))
+                    .unwrap_or(Err(Errno::EAFNOSUPPORT))
+            },
+            |_| plain(format!("{s}, {}, {len}", addr.strace())),
+        )?;
+        Ok(())
+    }
+
+    /// sendto(2): `send` when `to` is None (glibc's send is sendto with NULL, 0).
+    pub fn sendto(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
+        let n = self.call(
+            Call {
+                name: "sendto",
+                fd: Some(s),
+                unix: to.is_some_and(Addr::is_unix),
+            },
+            || {
+                let n = match to {
+                    None => ns::send(s.0, buf, MsgFlags::empty()),
+                    Some(to) => to
+                        .with_nix(|a| ns::sendto(s.0, buf, a, MsgFlags::empty()))
+                        .unwrap_or(Err(Errno::EAFNOSUPPORT)),
+                }?;
+                Ok(n as i64)
+            },
+            |_| {
+                let dest = match to {
+                    None => "NULL, 0".to_string(),
+                    Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
+                };
+                plain(format!(
+                    "{s}, {}, {}, 0, {dest}",
+                    quote(buf, STRACE_MAX_STRLEN),
+                    buf.len()
+                ))
+            },
+        )?;
+        Ok(n as usize)
+    }
+
+    /// recvfrom(2). With `want_from` false it is Python's `recv`
+    /// (`NULL, NULL`); with it, `recvfrom` and the sender's address.
+    pub fn recvfrom(
+        &self,
+        s: Socket,
+        buf: &mut [u8],
+        want_from: bool,
+    ) -> Result<(usize, Option<Addr>)> {
+        // SAFETY: a zeroed sockaddr_storage is valid.
+        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
+        let buf_ptr = buf.as_mut_ptr();
+        let buf_len = buf.len();
+        let n = self.call(
+            Call {
+                name: "recvfrom",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                let (from, from_len) = if want_from {
+                    (ss_ptr as *mut libc::sockaddr, len.as_ptr())
+                } else {
+                    (std::ptr::null_mut(), std::ptr::null_mut())
+                };
+                // SAFETY: buf_ptr/buf_len describe the caller's live buffer;
+                // from/from_len are null or point to live locals.
+                let r = unsafe {
+                    libc::recvfrom(
+                        s.0,
+                        buf_ptr as *mut libc::c_void,
+                        buf_len,
+                        0,
+                        from,
+                        from_len,
+                    )
+                };
+                Errno::result(r).map(|n| n as i64)
+            },
+            |ret| {
+                let data = match ret {
+                    // SAFETY: the kernel wrote n bytes to the live buffer.
+                    Ok(n) => quote(
+                        unsafe { std::slice::from_raw_parts(buf_ptr, *n as usize) },
+                        STRACE_MAX_STRLEN,
+                    ),
+                    Err(_) => format!("{buf_ptr:p}"),
+                };
+                let from = if !want_from {
+                    "NULL, NULL".to_string()
+                } else {
+                    // SAFETY: the call has returned; the kernel no longer writes to ss.
+                    let ss = unsafe { &*ss_ptr };
+                    let shown = if ret.is_ok() && len.get() > 0 {
+                        trace::sockaddr(ss, len.get())
+                    } else {
+                        format!("{ss_ptr:p}")
+                    };
+                    let lens = if ret.is_ok() {
+                        len_in_out(cap, len.get())
+                    } else {
+                        format!("[{cap}]")
+                    };
+                    format!("{shown}, {lens}")
+                };
+                plain(format!("{s}, {data}, {buf_len}, 0, {from}"))
+            },
+        )?;
+        let from = want_from.then(|| Addr::from_raw(ss, len.get()));
+        Ok((n as usize, from))
+    }
+
+    /// getsockname(2): the local address (the real port after binding port 0).
+    pub fn getsockname(&self, s: Socket) -> Result<Addr> {
+        self.sockname("getsockname", s, |fd, sa, len| {
+            // SAFETY: sa/len point to a live storage and its size.
+            unsafe { libc::getsockname(fd, sa, len) }
+        })
+    }
+
+    /// getpeername(2): the connected peer's address.
+    pub fn getpeername(&self, s: Socket) -> Result<Addr> {
+        self.sockname("getpeername", s, |fd, sa, len| {
+            // SAFETY: sa/len point to a live storage and its size.
+            unsafe { libc::getpeername(fd, sa, len) }
+        })
+    }
+
+    fn sockname(
+        &self,
+        name: &'static str,
+        s: Socket,
+        f: impl Fn(RawFd, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int,
+    ) -> Result<Addr> {
+        // SAFETY: a zeroed sockaddr_storage is valid.
+        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
+        self.call(
+            Call {
+                name,
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                Errno::result(f(s.0, ss_ptr as *mut libc::sockaddr, len.as_ptr())).map(i64::from)
+            },
+            |ret| {
+                // SAFETY: the call has returned; the kernel no longer writes to ss.
+                let ss = unsafe { &*ss_ptr };
+                match ret {
+                    Ok(_) => plain(format!(
+                        "{s}, {}, {}",
+                        trace::sockaddr(ss, len.get()),
+                        len_in_out(cap, len.get())
+                    )),
+                    Err(_) => plain(format!("{s}, {ss_ptr:p}, [{cap}]")),
+                }
+            },
+        )?;
+        Ok(Addr::from_raw(ss, len.get()))
+    }
+}

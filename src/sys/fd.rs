@@ -1,0 +1,193 @@
+//! Waiting and files: poll, ioctl, unlink, newfstatat.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+
+impl Sys {
+    /// poll(2) on one socket; returns its revents (empty on timeout).
+    /// `timeout_ms` -1 waits forever.
+    pub fn poll(&self, s: Socket, events: PollFlags, timeout_ms: i32) -> Result<PollFlags> {
+        let revents = Cell::new(PollFlags::empty());
+        self.call(
+            Call {
+                name: "poll",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                let mut fds = [PollFd::new(s.borrow(), events)];
+                let timeout = nix::poll::PollTimeout::try_from(timeout_ms)
+                    .unwrap_or(nix::poll::PollTimeout::NONE);
+                let n = nix::poll::poll(&mut fds, timeout)?;
+                revents.set(fds[0].revents().unwrap_or(PollFlags::empty()));
+                Ok(i64::from(n))
+            },
+            |ret| Rendered {
+                args: format!(
+                    "[{{fd={s}, events={}}}], 1, {timeout_ms}",
+                    poll_flags(events)
+                ),
+                note: match ret {
+                    Ok(0) => "(Timeout)".to_string(),
+                    Ok(_) => format!("([{{fd={s}, revents={}}}])", poll_flags(revents.get())),
+                    Err(_) => String::new(),
+                },
+            },
+        )?;
+        Ok(revents.get())
+    }
+
+    /// ioctl(fd, FIONBIO, [on]): Python's `setblocking(False)` / `settimeout`.
+    pub fn ioctl_fionbio(&self, s: Socket, on: bool) -> Result<()> {
+        let value: libc::c_int = on.into();
+        self.call(
+            Call {
+                name: "ioctl",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: FIONBIO reads one int from the pointer we pass.
+                let r = unsafe { libc::ioctl(s.0, libc::FIONBIO, &value as *const libc::c_int) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("{s}, FIONBIO, [{value}]")),
+        )?;
+        Ok(())
+    }
+
+    /// ioctl(fd, FIONREAD or TIOCOUTQ, [n]): SIOCINQ / SIOCOUTQ, bytes
+    /// waiting to be read / not yet acknowledged by the peer.
+    pub fn ioctl_queue(&self, s: Socket, request: libc::Ioctl, name: &'static str) -> Result<i32> {
+        let value = Cell::new(0 as libc::c_int);
+        self.call(
+            Call {
+                name: "ioctl",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: these requests write one int to the pointer we pass.
+                let r = unsafe { libc::ioctl(s.0, request, value.as_ptr()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| match ret {
+                Ok(_) => plain(format!("{s}, {name}, [{}]", value.get())),
+                Err(_) => plain(format!("{s}, {name}, {:p}", value.as_ptr())),
+            },
+        )?;
+        Ok(value.get())
+    }
+
+    /// unlink(2): remove a socket file.
+    pub fn unlink(&self, path: &Path) -> Result<()> {
+        let c = cstring(path)?;
+        self.call(
+            Call {
+                name: "unlink",
+                fd: None,
+                unix: true,
+            },
+            || {
+                // SAFETY: c is a valid NUL-terminated path.
+                Errno::result(unsafe { libc::unlink(c.as_ptr()) }).map(i64::from)
+            },
+            |_| plain(quote(path.as_os_str().as_bytes(), usize::MAX)),
+        )?;
+        Ok(())
+    }
+
+    /// newfstatat(AT_FDCWD, path, ..., AT_SYMLINK_NOFOLLOW), glibc's lstat:
+    /// what is at a UNIX server's path before it binds. None if nothing.
+    pub fn newfstatat(&self, path: &Path) -> Result<Option<FileKind>> {
+        let c = cstring(path)?;
+        // SAFETY: a zeroed stat is valid.
+        let mut st: libc::stat = unsafe { zeroed() };
+        let st_ptr: *mut libc::stat = &mut st;
+        let ret = self.call(
+            Call {
+                name: "newfstatat",
+                fd: None,
+                unix: true,
+            },
+            || {
+                // SAFETY: c is a valid path and st_ptr a live stat buffer.
+                let r = unsafe {
+                    libc::fstatat(
+                        libc::AT_FDCWD,
+                        c.as_ptr(),
+                        st_ptr,
+                        libc::AT_SYMLINK_NOFOLLOW,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                // SAFETY: the call has returned; the kernel no longer writes to st.
+                let st = unsafe { &*st_ptr };
+                let shown = match ret {
+                    Ok(_) => format!(
+                        "{{st_mode={}|{:04o}, st_size={}, ...}}",
+                        file_type_name(st.st_mode),
+                        st.st_mode & 0o7777,
+                        st.st_size
+                    ),
+                    Err(_) => format!("{st_ptr:p}"),
+                };
+                plain(format!(
+                    "AT_FDCWD, {}, {shown}, AT_SYMLINK_NOFOLLOW",
+                    quote(path.as_os_str().as_bytes(), usize::MAX)
+                ))
+            },
+        );
+        match ret {
+            Ok(_) => Ok(Some(match st.st_mode & libc::S_IFMT {
+                libc::S_IFSOCK => FileKind::Socket,
+                libc::S_IFLNK => FileKind::Symlink,
+                _ => FileKind::Other,
+            })),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn cstring(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::Usage(format!("path {} contains a NUL byte", path.display())))
+}
+
+fn file_type_name(mode: libc::mode_t) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFSOCK => "S_IFSOCK",
+        libc::S_IFLNK => "S_IFLNK",
+        libc::S_IFREG => "S_IFREG",
+        libc::S_IFDIR => "S_IFDIR",
+        libc::S_IFIFO => "S_IFIFO",
+        libc::S_IFCHR => "S_IFCHR",
+        libc::S_IFBLK => "S_IFBLK",
+        _ => "0",
+    }
+}
+
+/// `POLLIN|POLLOUT`, in strace's bit order.
+fn poll_flags(f: PollFlags) -> String {
+    const NAMES: [(PollFlags, &str); 6] = [
+        (PollFlags::POLLIN, "POLLIN"),
+        (PollFlags::POLLPRI, "POLLPRI"),
+        (PollFlags::POLLOUT, "POLLOUT"),
+        (PollFlags::POLLERR, "POLLERR"),
+        (PollFlags::POLLHUP, "POLLHUP"),
+        (PollFlags::POLLNVAL, "POLLNVAL"),
+    ];
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(flag, _)| f.contains(*flag))
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        "0".to_string()
+    } else {
+        names.join("|")
+    }
+}

@@ -1,0 +1,263 @@
+//! The one traced syscall layer (DESIGN.md §1): every socket, I/O and
+//! socket-file call socklab makes goes through a method here.
+//!
+//! One method is one kernel syscall, named as strace prints it, arguments in
+//! C order. With tracing on, each call emits one event that renders exactly
+//! like strace's line; a failure becomes an [`Error::Sys`] carrying the same
+//! line and the errno. Calls interrupted by a signal (EINTR) are retried, as
+//! Python does since PEP 475, unless the signal asks socklab to stop.
+//!
+//! nix is used where its wrapper passes exactly what the kernel should see;
+//! `accept4`, `recvfrom`, `getsockname`, `getpeername`, `setsockopt` and
+//! `getsockopt` go to libc because nix's wrappers drop what strace shows
+//! (the peer address of accept4, the in/out address length, raw options).
+//!
+//! Here: the `Sys` handle, the one `call` wrapper, and `close`. The calls
+//! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
+//! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
+//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
+#![allow(clippy::disallowed_methods)]
+
+mod exchange;
+mod fd;
+mod setup;
+
+use std::cell::Cell;
+use std::ffi::CString;
+use std::fmt;
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+use std::time::{Instant, SystemTime};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags};
+use nix::sys::socket::{
+    self as ns, AddressFamily, Backlog, MsgFlags, Shutdown, SockFlag, SockType,
+};
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::inspect::Inspect;
+use crate::signals;
+use crate::sockopt::{Opt, Value};
+use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+
+/// A socket's file descriptor. Not closed on drop: socklab closes each socket
+/// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal
+/// error the process exits and the kernel closes what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Socket(RawFd);
+
+impl Socket {
+    pub fn fd(self) -> RawFd {
+        self.0
+    }
+
+    fn borrow(&self) -> BorrowedFd<'_> {
+        // SAFETY: a Socket holds an fd returned by socket/accept4 that stays
+        // open until Sys::close consumes the Socket.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+impl fmt::Display for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The type of a socket file found on disk by [`Sys::newfstatat`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Socket,
+    Symlink,
+    Other,
+}
+
+/// The syscall layer: a tracer plus who to tell when a server is listening.
+#[derive(Clone)]
+pub struct Sys {
+    tracer: Tracer,
+    on_listening: Option<SyncSender<Addr>>,
+    /// `--show-state`, `--pause-*`, `--step`: None when none is asked for.
+    inspect: Option<Arc<Inspect>>,
+}
+
+/// Which syscall `Sys::call` makes: its name, the socket it is on (for
+/// `--show-state` and pauses), and whether its address is AF_UNIX (hints).
+struct Call {
+    name: &'static str,
+    fd: Option<Socket>,
+    unix: bool,
+}
+
+/// How a call's arguments and return value render once it has returned.
+struct Rendered {
+    args: String,
+    note: String,
+}
+
+impl Sys {
+    pub fn new(tracer: Tracer) -> Sys {
+        Sys {
+            tracer,
+            on_listening: None,
+            inspect: None,
+        }
+    }
+
+    /// `socklab demo` learns a server's address this way instead of reading
+    /// its `listening on` line.
+    pub fn notify_listening(mut self, tx: SyncSender<Addr>) -> Sys {
+        self.on_listening = Some(tx);
+        self
+    }
+
+    pub fn with_inspect(mut self, inspect: Inspect) -> Sys {
+        self.inspect = inspect.is_active().then(|| Arc::new(inspect));
+        self
+    }
+
+    /// The same layer without inspection, for the calls inspection makes.
+    fn plain(&self) -> Sys {
+        Sys {
+            inspect: None,
+            ..self.clone()
+        }
+    }
+
+    /// A comment line in the trace stream (stderr when tracing), or on
+    /// stdout when not tracing: the `--show-state` lines.
+    pub fn note(&self, text: &str) {
+        if self.tracer.enabled() {
+            self.tracer.note(text);
+        } else {
+            self.say(text);
+        }
+    }
+
+    /// One line of program output on stdout.
+    pub fn say(&self, text: &str) {
+        self.tracer.say(text);
+    }
+
+    /// Print the contract line `listening on ADDR` (tests and scripts read it).
+    pub fn listening(&self, addr: &Addr) {
+        self.say(&format!("listening on {addr}"));
+        if let Some(tx) = &self.on_listening {
+            let _ = tx.send(*addr);
+        }
+    }
+
+    /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
+    /// Calls that can block first check for a stop signal that arrived
+    /// before them; `--step`, `--pause-*` and `--show-state` hook in here.
+    fn call(
+        &self,
+        c: Call,
+        mut syscall: impl FnMut() -> std::result::Result<i64, Errno>,
+        render: impl Fn(&std::result::Result<i64, Errno>) -> Rendered,
+    ) -> Result<i64> {
+        let name = c.name;
+        let blocking = matches!(name, "accept4" | "connect" | "sendto" | "recvfrom" | "poll");
+        loop {
+            if blocking && let Some(sig) = signals::pending() {
+                return Err(Error::Signal(sig));
+            }
+            if let Some(inspect) = &self.inspect {
+                inspect.before(&self.plain(), name, c.fd);
+            }
+            let mut held = self
+                .tracer
+                .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
+            let start = SystemTime::now();
+            let t0 = Instant::now();
+            let ret = syscall();
+            let duration = t0.elapsed();
+            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
+                return Ok(v);
+            }
+            let r = render(&ret);
+            let event = Event {
+                call: name,
+                args: &r.args,
+                ret: &ret,
+                ret_note: &r.note,
+                start,
+                duration,
+            };
+            self.tracer.emit(&event, held.as_mut());
+            drop(held);
+            if let Some(inspect) = &self.inspect {
+                inspect.after(&self.plain(), name, c.fd);
+            }
+            match ret {
+                Ok(v) => return Ok(v),
+                Err(Errno::EINTR) => match signals::pending() {
+                    Some(sig) => return Err(Error::Signal(sig)),
+                    None => continue,
+                },
+                Err(errno) => {
+                    return Err(Error::Sys {
+                        call: name,
+                        line: format!("{name}({})", r.args),
+                        errno,
+                        unix: c.unix,
+                    });
+                }
+            }
+        }
+    }
+
+    /// close(2). Consumes the socket: it cannot be used after this.
+    pub fn close(&self, s: Socket) -> Result<()> {
+        // Not retried on EINTR: on Linux the fd is gone either way (close(2)).
+        if let Some(inspect) = &self.inspect {
+            inspect.before(&self.plain(), "close", Some(s));
+            inspect.track(s.0, false);
+        }
+        let mut held = self.tracer.hold(false);
+        let start = SystemTime::now();
+        let t0 = Instant::now();
+        let ret = nix::unistd::close(s.0).map(|()| 0);
+        if self.tracer.enabled() {
+            let event = Event {
+                call: "close",
+                args: &s.to_string(),
+                ret: &ret,
+                ret_note: "",
+                start,
+                duration: t0.elapsed(),
+            };
+            self.tracer.emit(&event, held.as_mut());
+        }
+        drop(held);
+        if let Some(inspect) = &self.inspect {
+            inspect.after(&self.plain(), "close", Some(s));
+        }
+        ret.map(drop).map_err(|errno| Error::Sys {
+            call: "close",
+            line: format!("close({s})"),
+            errno,
+            unix: false,
+        })
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+fn plain(args: String) -> Rendered {
+    Rendered {
+        args,
+        note: String::new(),
+    }
+}
+

@@ -1,0 +1,217 @@
+//! Making and naming a socket: socket, setsockopt, getsockopt, bind, listen, shutdown.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+
+impl Sys {
+    /// socket(2), always with SOCK_CLOEXEC (as Python and the C twin).
+    pub fn socket(&self, family: AddressFamily, ty: SockType) -> Result<Socket> {
+        let fd = self.call(
+            Call {
+                name: "socket",
+                fd: None,
+                unix: family == AddressFamily::Unix,
+            },
+            || {
+                ns::socket(family, ty, SockFlag::SOCK_CLOEXEC, None)
+                    .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
+            },
+            |_| Rendered {
+                args: format!(
+                    "{}, {}|SOCK_CLOEXEC, {}",
+                    family_name(family),
+                    type_name(ty),
+                    if family == AddressFamily::Unix {
+                        "0"
+                    } else {
+                        "IPPROTO_IP"
+                    }
+                ),
+                note: String::new(),
+            },
+        )?;
+        if let Some(inspect) = &self.inspect {
+            inspect.track(
+                fd as RawFd,
+                family != AddressFamily::Unix && ty == SockType::Stream,
+            );
+        }
+        Ok(Socket(fd as RawFd))
+    }
+
+    /// setsockopt(2): the value's bytes as its kind lays them out.
+    pub fn setsockopt(&self, s: Socket, opt: &Opt, value: &Value) -> Result<()> {
+        let bytes = &value.0;
+        self.call(
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: bytes is a live buffer and we pass its exact size.
+                let r = unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        opt.level,
+                        opt.name,
+                        bytes.as_ptr() as *const libc::c_void,
+                        bytes.len() as libc::socklen_t,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                plain(format!(
+                    "{s}, {}, {}, {}, {}",
+                    opt.level_name,
+                    opt.opt_name,
+                    value.strace(opt.kind),
+                    bytes.len()
+                ))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// getsockopt(2): read an option back, sized for its kind.
+    pub fn getsockopt(&self, s: Socket, opt: &Opt) -> Result<Value> {
+        self.getsockopt_sized(s, opt, Value::size(opt.kind))
+    }
+
+    /// getsockopt(2) into a buffer of `cap` bytes (TCP_INFO's struct).
+    fn getsockopt_sized(&self, s: Socket, opt: &Opt, cap: usize) -> Result<Value> {
+        let buf = std::cell::RefCell::new(vec![0u8; cap]);
+        let len = Cell::new(cap as libc::socklen_t);
+        self.call(
+            Call {
+                name: "getsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap as libc::socklen_t);
+                let mut b = buf.borrow_mut();
+                // SAFETY: b is a live buffer of `len` bytes.
+                let r = unsafe {
+                    libc::getsockopt(
+                        s.0,
+                        opt.level,
+                        opt.name,
+                        b.as_mut_ptr() as *mut libc::c_void,
+                        len.as_ptr(),
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let b = buf.borrow();
+                let shown = match ret {
+                    Ok(_) => Value(b[..(len.get() as usize).min(cap)].to_vec()).strace(opt.kind),
+                    Err(_) => format!("{:p}", b.as_ptr()),
+                };
+                let lens = match ret {
+                    Ok(_) => len_in_out(cap as libc::socklen_t, len.get()),
+                    Err(_) => format!("[{cap}]"),
+                };
+                plain(format!(
+                    "{s}, {}, {}, {shown}, {lens}",
+                    opt.level_name, opt.opt_name
+                ))
+            },
+        )?;
+        let mut v = buf.into_inner();
+        v.truncate((len.get() as usize).min(cap));
+        Ok(Value(v))
+    }
+
+    /// bind(2).
+    pub fn bind(&self, s: Socket, addr: &Addr) -> Result<()> {
+        let len = addr.kernel_len();
+        self.call(
+            Call {
+                name: "bind",
+                fd: Some(s),
+                unix: addr.is_unix(),
+            },
+            || {
+                addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
+                    .unwrap_or(Err(Errno::EAFNOSUPPORT))
+            },
+            |_| plain(format!("{s}, {}, {len}", addr.strace())),
+        )?;
+        Ok(())
+    }
+
+    /// listen(2).
+    pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
+        self.call(
+            Call {
+                name: "listen",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                let backlog = Backlog::new(backlog).map_err(|_| Errno::EINVAL)?;
+                ns::listen(&s.borrow(), backlog).map(|()| 0)
+            },
+            |_| plain(format!("{s}, {backlog}")),
+        )?;
+        Ok(())
+    }
+
+    /// shutdown(2).
+    pub fn shutdown(&self, s: Socket, how: Shutdown) -> Result<()> {
+        let name = match how {
+            Shutdown::Read => "SHUT_RD",
+            Shutdown::Write => "SHUT_WR",
+            Shutdown::Both => "SHUT_RDWR",
+        };
+        self.call(
+            Call {
+                name: "shutdown",
+                fd: Some(s),
+                unix: false,
+            },
+            || ns::shutdown(s.0, how).map(|()| 0),
+            |_| plain(format!("{s}, {name}")),
+        )?;
+        Ok(())
+    }
+
+    /// getsockopt(fd, SOL_TCP, TCP_INFO): the kernel's view of a TCP socket.
+    pub fn tcp_info(&self, s: Socket) -> Result<libc::tcp_info> {
+        let size = size_of::<libc::tcp_info>();
+        let v = self.getsockopt_sized(s, &crate::sockopt::TCP_INFO, size)?;
+        // SAFETY: a zeroed tcp_info is valid; we copy at most its size from
+        // what the kernel wrote (older kernels write less).
+        let mut info: libc::tcp_info = unsafe { zeroed() };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                v.0.as_ptr(),
+                &mut info as *mut _ as *mut u8,
+                v.0.len().min(size),
+            )
+        };
+        Ok(info)
+    }
+}
+
+fn family_name(f: AddressFamily) -> &'static str {
+    match f {
+        AddressFamily::Inet => "AF_INET",
+        AddressFamily::Inet6 => "AF_INET6",
+        AddressFamily::Unix => "AF_UNIX",
+        _ => "AF_???",
+    }
+}
+
+fn type_name(t: SockType) -> &'static str {
+    match t {
+        SockType::Stream => "SOCK_STREAM",
+        SockType::Datagram => "SOCK_DGRAM",
+        SockType::SeqPacket => "SOCK_SEQPACKET",
+        SockType::Raw => "SOCK_RAW",
+        _ => "SOCK_???",
+    }
+}
