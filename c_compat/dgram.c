@@ -16,7 +16,11 @@
  * the server's reply has an address to go to; 4. connect with --connect,
  * then the @connected settings;
  * 5. per line, empty ones too: sendto (or send when connected), then
- * recvfrom -> print the reply; 6. close. */
+ * recvfrom -> print the reply; 6. close.
+ *
+ * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
+ * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
+ * `fd N: setblocking(False), gettimeout() -> 0.0`. */
 #include "lab.h"
 
 #include <stdlib.h>

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -296,9 +297,84 @@ static int ready(int fd, short events, double deadline, double wait,
     return 0;
 }
 
+/* Rust's `{:?}` of an f64: the shortest digits that read back as v, in
+ * decimal notation (`2.0`, `0.3`, `0.0001`) when 1e-4 <= |v| < 1e16 or v is
+ * 0, else as `1e-5`, `1.5e-5`. */
+const char *rust_f64(double v, char *out, size_t n) {
+    char e[40];
+    for (int p = 0; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    /* e is `[-]D[.DDD]e[+-]XX`: the digits and the exponent. */
+    char digits[24], *d = digits, *s = e;
+    bool neg = *s == '-';
+    if (neg)
+        s++;
+    for (; *s != 'e'; s++)
+        if (*s != '.')
+            *d++ = *s;
+    *d = 0;
+    int exp = atoi(s + 1);
+    while (d > digits + 1 && d[-1] == '0')
+        *--d = 0;
+    int nd = (int)strlen(digits);
+    double a = fabs(v);
+    if (a != 0 && (a < 1e-4 || a >= 1e16)) {
+        snprintf(out, n, "%s%c%s%se%d", neg ? "-" : "", digits[0],
+                 nd > 1 ? "." : "", digits + 1, exp);
+        return out;
+    }
+    /* Decimal: the point goes after digit exp + 1 (zeros fill the gap). */
+    char dec[64];
+    size_t k = 0;
+    if (neg)
+        dec[k++] = '-';
+    if (a == 0 || exp < 0) {
+        dec[k++] = '0';
+        dec[k++] = '.';
+        for (int z = 0; a != 0 && z < -exp - 1; z++)
+            dec[k++] = '0';
+        for (int i = 0; i < nd; i++)
+            dec[k++] = digits[i];
+    } else {
+        for (int i = 0; i <= exp; i++)
+            dec[k++] = i < nd ? digits[i] : '0';
+        dec[k++] = '.';
+        if (nd <= exp + 1)
+            dec[k++] = '0';
+        for (int i = exp + 1; i < nd; i++)
+            dec[k++] = digits[i];
+    }
+    dec[k] = 0;
+    snprintf(out, n, "%s", dec);
+    return out;
+}
+
+/* What socklab's --timeout becomes: Duration::from_secs_f64(v) (rounded
+ * to the nanosecond), then as_secs_f64(). */
+static double duration_secs(double v) {
+    double whole = floor(v);
+    double ns = round((v - whole) * 1e9);
+    if (ns >= 1e9) {
+        whole += 1;
+        ns = 0;
+    }
+    return whole + ns / 1e9;
+}
+
 void set_wait(int fd, double wait) {
-    if (wait != 0)
-        Ioctl_fionbio(fd, 1);
+    char secs[48];
+    if (wait == 0)
+        return;
+    Ioctl_fionbio(fd, 1);
+    /* What Python's gettimeout() would now say (socklab prints it too). */
+    if (wait < 0)
+        say("fd %d: setblocking(False), gettimeout() -> 0.0", fd);
+    else
+        say("fd %d: settimeout(%s), gettimeout() -> %s", fd,
+            rust_f64(duration_secs(wait), secs, sizeof secs), secs);
 }
 
 /* After a call failed with err: make it again? In timeout mode an EAGAIN

@@ -92,7 +92,12 @@ void warn_fail(const struct fail *f);
  * non-blocking and each call is preceded by poll() with the milliseconds
  * left; WAIT_NONBLOCKING: the call is made at once, and when it fails with
  * EAGAIN, poll(..., -1) and the call again. */
+/* set_wait then prints what Python's gettimeout() would say, as socklab:
+ * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
+ * `fd N: setblocking(False), gettimeout() -> 0.0`. */
 void set_wait(int fd, double wait);
+/* Rust's `{:?}` of an f64 (`2.0`, `0.3`, `1e-5`), written into out. */
+const char *rust_f64(double v, char *out, size_t n);
 /* For each setting of phase: setsockopt, then getsockopt to read it back;
  * print `sockopt NAME on fd N: requested V[, effective W (why)]`. */
 void apply_sockopts(int fd, const struct opts *o, enum phase phase);

@@ -19,7 +19,11 @@
  * 4. per message: sendto (all of it, or one with --send-mode send),
  *    recvfrom -> print the reply (with --size: recvfrom until the whole
  *    echo is back);
- * 5. close. */
+ * 5. close.
+ *
+ * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
+ * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
+ * `fd N: setblocking(False), gettimeout() -> 0.0`. */
 #include "lab.h"
 
 #include <ctype.h>
