@@ -543,6 +543,27 @@ static void add_timeo(struct opts *o, const char *name, const char *secs) {
     add_setting(o, text);
 }
 
+/* As socklab: a --sockopt whose phase this program never reaches would
+ * silently never be set; refuse it (exit 2) before any syscall. */
+static void check_phases(const struct opts *o, unsigned groups) {
+    bool accepts = (groups & OPT_STREAM_SERVER) && !o->dgram;
+    bool connects = ((groups & OPT_STREAM_CLIENT) && !o->dgram) ||
+                    ((groups & OPT_DGRAM_CLIENT) && o->connect);
+    for (size_t i = 0; i < o->n_sockopts; i++) {
+        const struct setting *s = &o->sockopts[i];
+        char msg[256];
+        if (s->phase == PH_ACCEPTED && !accepts)
+            snprintf(msg, sizeof msg, "--sockopt %s@accepted: only a stream server "
+                     "accepts connections", s->opt.user_name);
+        else if (s->phase == PH_CONNECTED && !connects)
+            snprintf(msg, sizeof msg, "--sockopt %s@connected: only a stream client, "
+                     "or a datagram client with --connect, connects", s->opt.user_name);
+        else
+            continue;
+        usage("%s", msg);
+    }
+}
+
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
@@ -647,4 +668,5 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->wait = o->nonblocking ? WAIT_NONBLOCKING : o->timeout;
     if (!(unix_addr ? parse_unix(address, &o->addr) : parse_inet(address, &o->addr)))
         usage("invalid address '%s'", address);
+    check_phases(o, groups);
 }

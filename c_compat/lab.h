@@ -57,7 +57,8 @@ struct opts {
 
 /* Set prog, ignore SIGPIPE, make stdout line-buffered. */
 void lab_init(const char *name);
-/* Parse argv as the socklab program does; usage errors exit 2. */
+/* Parse argv as the socklab program does; usage errors exit 2 (among
+ * them a --sockopt @accepted/@connected phase the program never reaches). */
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o);
 
