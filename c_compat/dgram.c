@@ -14,7 +14,7 @@
  * with --timeout or --nonblocking;
  * 3. UNIX only: bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so
  * the server's reply has an address to go to; 4. connect with --connect,
- * then the @connected settings;
+ * then the @connected settings (--names: getsockname, getpeername);
  * 5. per line, empty ones too: sendto (or send when connected), then
  * recvfrom -> print the reply; 6. close.
  *
@@ -73,6 +73,8 @@ void dgram_client(struct opts *o) {
         if (io_connect(fd, &o->addr, o->wait, &f) < 0)
             die_fail(&f);
         apply_sockopts(fd, o, PH_CONNECTED);
+        if (o->names)
+            show_names(fd);
     }
     unsigned char *buf = malloc(o->bufsize), *msg;
     size_t i = 0, n;

@@ -412,6 +412,13 @@ void apply_sockopts(int fd, const struct opts *o, enum phase phase) {
     }
 }
 
+void show_names(int fd) {
+    struct addr local, peer;
+    Getsockname(fd, &local.ss, &local.len);
+    Getpeername(fd, &peer.ss, &peer.len);
+    say("fd %d: local %s, peer %s", fd, addr_str(&local), addr_str(&peer));
+}
+
 static int connect_code(int fd, const struct addr *a, double wait, struct fail *f) {
     double deadline = deadline_of(wait);
     short revents;
@@ -568,7 +575,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
-           NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE };
+           NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
+           LINES, SHUTDOWN };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -576,6 +584,9 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_SERVER | OPT_CLIENT, {"sockopt", required_argument, 0, SOCKOPT}},
         {OPT_SERVER | OPT_CLIENT, {"rcvtimeo", required_argument, 0, RCVTIMEO}},
         {OPT_SERVER | OPT_CLIENT, {"sndtimeo", required_argument, 0, SNDTIMEO}},
+        {OPT_SERVER | OPT_CLIENT, {"names", no_argument, 0, NAMES}},
+        {OPT_STREAM_SERVER | OPT_STREAM_CLIENT, {"lines", no_argument, 0, LINES}},
+        {OPT_STREAM_CLIENT, {"shutdown", no_argument, 0, SHUTDOWN}},
         {OPT_CLIENT, {"size", required_argument, 0, SIZE}},
         {OPT_STREAM_CLIENT, {"send-mode", required_argument, 0, SENDMODE}},
         {OPT_SERVER, {"reuseaddr", no_argument, 0, REUSEADDR}},
@@ -635,6 +646,9 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case UNLINKSTALE: o->unlink_stale = true; break;
         case 'm': o->messages[o->n_messages++] = optarg; break;
         case NONBLOCKING: o->nonblocking = true; break;
+        case NAMES: o->names = true; break;
+        case LINES: o->lines = true; break;
+        case SHUTDOWN: o->shutdown = true; break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
@@ -660,6 +674,12 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--once'", "--naive");
     if (o->timeout > 0 && o->nonblocking)
         usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
+    if (o->lines && (o->naive || o->once))
+        usage("the argument '%s' cannot be used with '--naive' or '--once'", "--lines");
+    if (o->lines && (o->size || o->send_empty))
+        usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
+    if (o->dgram && (o->lines || o->shutdown))
+        usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

@@ -21,11 +21,12 @@ struct addr {
 /* Which option groups a program takes (as socklab's clap structs). */
 enum {
     /* Servers and clients alike also take the socket options: --timeout,
-     * --nonblocking, --sockopt, --rcvtimeo, --sndtimeo. */
+     * --nonblocking, --sockopt, --rcvtimeo, --sndtimeo, --names. */
     OPT_SERVER = 1,         /* --bufsize --reuseaddr --once --max-conns -q */
-    OPT_STREAM_SERVER = 2,  /* --backlog --naive --naive-limit */
+    OPT_STREAM_SERVER = 2,  /* --backlog --naive --naive-limit --lines */
     OPT_CLIENT = 4,         /* -m --bufsize --size */
-    OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex --send-mode */
+    OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex --send-mode --lines
+                             * --shutdown */
     OPT_DGRAM_CLIENT = 16,  /* --connect */
     OPT_UNIX = 32,          /* --dgram */
     OPT_UNIX_SERVER = 64,   /* --unlink-stale */
@@ -48,6 +49,9 @@ struct opts {
     size_t n_sockopts;
     bool send_all; /* --send-mode sendall (the default) or send */
     size_t size;   /* --size N: one message of N pattern bytes; 0: none */
+    bool names;    /* --names: getsockname + getpeername at connect/accept */
+    bool lines;    /* --lines: a line buffer over recv (Python's makefile) */
+    bool shutdown; /* --shutdown: shutdown(SHUT_WR) after the last message */
     char **messages;
     size_t n_messages;
 };
@@ -102,6 +106,8 @@ const char *rust_f64(double v, char *out, size_t n);
 /* For each setting of phase: setsockopt, then getsockopt to read it back;
  * print `sockopt NAME on fd N: requested V[, effective W (why)]`. */
 void apply_sockopts(int fd, const struct opts *o, enum phase phase);
+/* --names: getsockname, getpeername; print `fd N: local L, peer P`. */
+void show_names(int fd);
 /* Python's connect: 0, or -1 with f (timeout and non-blocking: connect ->
  * EINPROGRESS -> poll(POLLOUT|POLLERR) -> getsockopt(SO_ERROR)). */
 int io_connect(int fd, const struct addr *a, double wait, struct fail *f);

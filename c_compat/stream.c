@@ -8,18 +8,22 @@
  * 2. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
  * 3. connection loop: accept4(fd); with --nonblocking, ioctl(conn,
- *    FIONBIO); the @accepted settings; print `connection from PEER`
+ *    FIONBIO); the @accepted settings; --names: getsockname(conn),
+ *    getpeername(conn); print `connection from PEER`
  * 4. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`,
  *    leave the loop; else print the message and sendto it upper-cased
+ *    (--lines: recvfrom into a line buffer; sendto per complete line)
  * 5. close(conn); back to 3 until --once or --max-conns
  * 6. close(fd)
  *
  * Client: 1. socket; the --sockopt settings; 2. ioctl(FIONBIO) with
  * --timeout or --nonblocking; 3. connect; the @connected settings;
+ * --names: getsockname, getpeername;
  * 4. per message: sendto (all of it, or one with --send-mode send),
  *    recvfrom -> print the reply (with --size: recvfrom until the whole
- *    echo is back);
- * 5. close.
+ *    echo is back); --lines: all messages in one sendall, then the
+ *    replies through the line buffer;
+ * 5. --shutdown: shutdown(SHUT_WR), recvfrom until 0; close.
  *
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
  * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
@@ -112,6 +116,84 @@ static int converse_naively(int conn, const struct addr *peer, unsigned char *bu
     return 0;
 }
 
+/* --lines: the bytes received and not yet handed out as lines (Python's
+ * makefile()). */
+struct line_buffer {
+    unsigned char *pending;
+    size_t len, cap;
+};
+
+/* The next complete line (without its \n) into *line (malloc'd, its length
+ * in *n), calling recvfrom as often as it takes, and saying what each one
+ * carried. 1 a line, 0 the peer closed (a partial line left over is handed
+ * out as the last line: 1), -1 with f. */
+static int read_line(struct line_buffer *lb, int fd, unsigned char *buf,
+                     const struct opts *o, unsigned char **line, size_t *n,
+                     struct fail *f) {
+    for (;;) {
+        unsigned char *nl = lb->len ? memchr(lb->pending, '\n', lb->len) : NULL;
+        if (nl) {
+            *n = nl - lb->pending;
+            *line = malloc(*n + 1);
+            memcpy(*line, lb->pending, *n);
+            memmove(lb->pending, nl + 1, lb->len - *n - 1);
+            lb->len -= *n + 1;
+            return 1;
+        }
+        ssize_t r = io_recv(fd, buf, o->bufsize, o->wait, f);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            if (lb->len == 0)
+                return 0;
+            *line = malloc(lb->len);
+            memcpy(*line, lb->pending, lb->len);
+            *n = lb->len;
+            lb->len = 0;
+            return 1;
+        }
+        if (lb->len + r > lb->cap)
+            lb->pending = realloc(lb->pending, lb->cap = 2 * (lb->len + r));
+        memcpy(lb->pending + lb->len, buf, r);
+        lb->len += r;
+        size_t lines = 0, last = 0;
+        for (size_t i = 0; i < lb->len; i++)
+            if (lb->pending[i] == '\n') {
+                lines++;
+                last = i + 1;
+            }
+        say("recv returned %zd bytes: the buffer now holds %zu complete line%s and "
+            "%zu bytes of a partial one", r, lines, lines == 1 ? "" : "s", lb->len - last);
+    }
+}
+
+/* The server's communication loop with --lines: each complete line is
+ * answered upper-cased with its \n, however the bytes were split. */
+static int converse_lines(int conn, const struct addr *peer, unsigned char *buf,
+                          const struct opts *o, struct fail *f) {
+    struct line_buffer lb = {0};
+    unsigned char *line;
+    size_t n;
+    int r;
+    while ((r = read_line(&lb, conn, buf, o, &line, &n, f)) > 0) {
+        printf("line from %s: ", addr_str(peer));
+        print_shown(stdout, line, n);
+        say("%s", "");
+        upper(line, n);
+        line = realloc(line, n + 1);
+        line[n] = '\n';
+        r = io_sendall(conn, line, n + 1, o->wait, f);
+        free(line);
+        if (r < 0)
+            break;
+    }
+    free(lb.pending);
+    if (r < 0)
+        return -1;
+    say("%s closed", addr_str(peer));
+    return 0;
+}
+
 void stream_serve(int listener, const struct opts *o) {
     struct addr me, peer;
     struct fail f;
@@ -129,10 +211,13 @@ void stream_serve(int listener, const struct opts *o) {
         if (o->nonblocking)
             set_wait(conn, o->wait);
         apply_sockopts(conn, o, PH_ACCEPTED);
+        if (o->names)
+            show_names(conn);
         if (!o->quiet)
             say("connection from %s", addr_str(&peer));
         int r = o->once    ? answer_once(conn, &peer, buf, o, &f)     /* 4 */
                 : o->naive ? converse_naively(conn, &peer, buf, o, &f)
+                : o->lines ? converse_lines(conn, &peer, buf, o, &f)
                            : converse(conn, &peer, buf, o, &f);
         /* A failure on one connection ends that connection, not the server. */
         if (r < 0)
@@ -192,6 +277,61 @@ static int receive_echo(int fd, unsigned char *buf, const unsigned char *sent,
     return intact;
 }
 
+/* The client with --lines: every message with its \n in one sendall (a
+ * buffered writer's flush), then the replies line by line through the
+ * buffer. */
+static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
+    struct fail f;
+    unsigned char *all = NULL, *msg, *line;
+    size_t len = 0, count = 0, i = 0, n;
+    while ((msg = next_message(o, &i, &n))) {
+        all = realloc(all, len + n + 1);
+        memcpy(all + len, msg, n);
+        all[len + n] = '\n';
+        len += n + 1;
+        count++;
+        free(msg);
+    }
+    if (io_sendall(fd, all, len, o->wait, &f) < 0)
+        die_fail(&f);
+    free(all);
+    struct line_buffer lb = {0};
+    for (size_t k = 0; k < count; k++) {
+        int r = read_line(&lb, fd, buf, o, &line, &n, &f);
+        if (r < 0)
+            die_fail(&f);
+        if (r == 0) {
+            say("server closed the connection");
+            break;
+        }
+        fwrite(line, 1, n, stdout);
+        say("%s", "");
+        free(line);
+    }
+    free(lb.pending);
+}
+
+/* The end of the client: with --shutdown, shutdown(SHUT_WR) (the server's
+ * recv returns 0) and recvfrom until the server closes too; then close. */
+static void finish(int fd, unsigned char *buf, const struct opts *o) {
+    struct fail f;
+    if (o->shutdown) {
+        Shutdown(fd, SHUT_WR);
+        for (;;) {
+            ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
+            if (got < 0)
+                die_fail(&f);
+            if (got == 0) {
+                say("server closed the connection");
+                break;
+            }
+            fwrite(buf, 1, got, stdout);
+            say("%s", "");
+        }
+    }
+    Close(fd);
+}
+
 void stream_client(struct opts *o) {
     struct fail f;
     int fd = Socket(addr_family(&o->addr), SOCK_STREAM);       /* 1 */
@@ -207,8 +347,16 @@ void stream_client(struct opts *o) {
         die_fail(&f);
     }
     apply_sockopts(fd, o, PH_CONNECTED);
+    if (o->names)
+        show_names(fd);
     unsigned char *buf = malloc(o->bufsize), *msg;
     size_t i = 0, n;
+    if (o->lines) {
+        exchange_lines(fd, buf, o);
+        finish(fd, buf, o);                                    /* 5 */
+        free(buf);
+        return;
+    }
     while ((msg = next_message(o, &i, &n))) {                  /* 4 */
         /* The tutorial's client skips empty lines: `if not msg: continue`. */
         if (n == 0 && !o->send_empty) {
@@ -238,6 +386,6 @@ void stream_client(struct opts *o) {
         fwrite(buf, 1, got, stdout);
         say("%s", "");
     }
+    finish(fd, buf, o);                                        /* 5 */
     free(buf);
-    Close(fd);                                                 /* 5 */
 }

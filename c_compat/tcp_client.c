@@ -6,15 +6,20 @@
  * 3. connect (with --timeout: connect -> EINPROGRESS -> poll(POLLOUT|POLLERR)
  *    -> getsockopt(SO_ERROR); --nonblocking: poll without a limit);
  *    --connect-ex prints the code and goes on (115 EINPROGRESS at once when
- *    non-blocking); then the NAME=VALUE@connected settings
+ *    non-blocking); then the NAME=VALUE@connected settings;
+ *    --names: getsockname, getpeername -> print `fd N: local L, peer P`
  * 4. per message (-m TEXT, or stdin lines; empty ones skipped unless
  *    --send-empty; --size N: one of N pattern bytes): sendto (all of it,
  *    or once with --send-mode send), recvfrom -> print the reply (--size:
- *    recvfrom until the whole echo is back)
- * 5. close
+ *    recvfrom until the whole echo is back); --lines: every message with
+ *    its \n in one sendall, then recvfrom into a line buffer (each recv
+ *    reported) until each reply line is complete
+ * 5. --shutdown: shutdown(fd, SHUT_WR), recvfrom until 0 -> print `server
+ *    closed the connection`; then close
  *
  * Usage: tcp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
  *        [--send-empty] [--connect-ex] [--send-mode send|sendall]
+ *        [--lines] [--shutdown] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

@@ -9,14 +9,17 @@
  * 5. getsockname(fd) -> print `listening on ADDR`
  *    (then ioctl(FIONBIO) with --timeout or --nonblocking)
  * 6. connection loop: accept4(fd); --nonblocking: ioctl(conn, FIONBIO);
- *    the NAME=VALUE@accepted settings; print `connection from PEER`
+ *    the NAME=VALUE@accepted settings; --names: getsockname, getpeername
+ *    -> print `fd N: local L, peer P`; print `connection from PEER`
  * 7. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`;
- *    else print the message and sendto it upper-cased
+ *    else print the message and sendto it upper-cased (--lines: recvfrom
+ *    into a line buffer, each recv reported; sendto per complete line)
  * 8. close(conn); back to 6 until --once or --max-conns
  * 9. close(fd)
  *
  * Usage: tcp_server [HOST:PORT] [--once] [--max-conns N] [--backlog N]
  *        [--bufsize N] [--reuseaddr] [--naive] [--naive-limit N] [-q]
+ *        [--lines] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

@@ -3,13 +3,14 @@
  * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
- * 3. connect with --connect, then the NAME=VALUE@connected settings
+ * 3. connect with --connect, then the NAME=VALUE@connected settings;
+ *    --names: getsockname, getpeername -> print `fd N: local L, peer P`
  * 4. per line, empty ones too (an empty datagram is real): sendto (send
  *    when connected), then recvfrom -> print the reply
  * 5. close
  *
  * Usage: udp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
- *        [--connect] [--timeout SECS | --nonblocking]
+ *        [--connect] [--names] [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 

@@ -3,16 +3,19 @@
  *
  * Stream (stream.c): 1. socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0);
  * 2. ioctl(FIONBIO) with --timeout; 3. connect (--connect-ex: print the
- * code); 4. per message: sendto, recvfrom -> print the reply; 5. close.
+ * code); --names: getsockname, getpeername; 4. per message: sendto,
+ * recvfrom -> print the reply (--lines: as tcp_client); 5. --shutdown:
+ * shutdown(SHUT_WR), recvfrom until 0; close.
  *
  * Datagram (dgram.c): 1. socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0);
  * 2. ioctl(FIONBIO) with --timeout; 3. bind({sa_family=AF_UNIX}, 2), the
  * kernel's autobind, so the reply has an address to come back to;
- * 4. connect with --connect; 5. per line: sendto (send when connected),
+ * 4. connect with --connect (--names: getsockname, getpeername); 5. per line: sendto (send when connected),
  * recvfrom -> print the reply; 6. close.
  *
  * Usage: unix_client [PATH|@NAME] [--dgram] [-m TEXT]... [--size N] [--bufsize N]
  *        [--send-empty] [--connect-ex] [--send-mode send|sendall] [--connect]
+ *        [--lines] [--shutdown] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

@@ -7,14 +7,15 @@
  *    otherwise probe it: socket + connect(path): ECONNREFUSED means no one
  *    answers (stale) -> close, unlink(path); connected -> close, refuse.
  * 2. socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)], bind(path)
- * 3. the stream (stream.c) or datagram (dgram.c) server
+ * 3. the stream (stream.c: --lines, --names as tcp_server) or datagram
+ *    (dgram.c) server
  * 4. unlink(path) on every exit, after SIGINT, SIGTERM and SIGHUP too
  *    (the handlers only record the signal; then the program dies by it).
  * Abstract addresses (@NAME) have no file: steps 1 and 4 do not happen.
  *
  * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--once]
  *        [--max-conns N] [--backlog N] [--bufsize N] [--reuseaddr]
- *        [--naive] [--naive-limit N] [-q]
+ *        [--naive] [--naive-limit N] [-q] [--lines] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

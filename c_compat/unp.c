@@ -187,6 +187,20 @@ void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len) {
         err_sys("getsockname", errno);
 }
 
+void Getpeername(int fd, struct sockaddr_storage *ss, socklen_t *len) {
+    int r;
+    RETRY((*len = sizeof *ss, getpeername(fd, (struct sockaddr *)ss, len)));
+    if (r < 0)
+        err_sys("getpeername", errno);
+}
+
+void Shutdown(int fd, int how) {
+    int r;
+    RETRY(shutdown(fd, how));
+    if (r < 0)
+        err_sys("shutdown", errno);
+}
+
 void Ioctl_fionbio(int fd, int on) {
     int r;
     RETRY(ioctl(fd, FIONBIO, &on));

@@ -66,6 +66,8 @@ void Getsockopt(int fd, int level, int name, void *value, socklen_t *len);
 void Bind(int fd, const struct sockaddr *sa, socklen_t len);
 void Listen(int fd, int backlog);
 void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len);
+void Getpeername(int fd, struct sockaddr_storage *ss, socklen_t *len);
+void Shutdown(int fd, int how);
 void Ioctl_fionbio(int fd, int on);
 void Close(int fd);
 void Unlink(const char *path);

@@ -515,6 +515,84 @@ fn scenarios() -> Vec<Scenario> {
             server("udp_server", &["127.0.0.1:0", "--once"]),
             vec![s("udp_client", &["{ADDR}", "--size", "100"])],
         ),
+        // --- --names, --shutdown, --lines ---
+        sc(
+            "tcp_names",
+            server("tcp_server", &["127.0.0.1:0", "--once", "--names"]),
+            vec![s("tcp_client", &["{ADDR}", "--names", "-m", "hello"])],
+        ),
+        sc(
+            "udp_connect_names",
+            server("udp_server", &["127.0.0.1:0", "--once", "--names"]),
+            vec![s(
+                "udp_client",
+                &["{ADDR}", "--connect", "--names", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "unix_stream_names",
+            server("unix_server", &["{DIR}/s.sock", "--once", "--names"]),
+            vec![s("unix_client", &["{ADDR}", "--names", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_shutdown",
+            server("tcp_server", &["127.0.0.1:0", "--max-conns", "1"]),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--shutdown", "-m", "hello", "-m", "world"],
+            )],
+        ),
+        sc(
+            "unix_stream_shutdown_timeout",
+            server("unix_server", &["{DIR}/s.sock", "--max-conns", "1"]),
+            vec![s(
+                "unix_client",
+                &["{ADDR}", "--shutdown", "--timeout", "5", "-m", "hello"],
+            )],
+        ),
+        // --bufsize 4 on both sides: each recv's length is fixed by the
+        // byte counts (14 sent in one segment; replies of 4, 4 and 6 in one
+        // segment each), so the buffer lines do not depend on timing.
+        sc(
+            "tcp_lines",
+            server(
+                "tcp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--lines",
+                    "--bufsize",
+                    "4",
+                    "--max-conns",
+                    "1",
+                ],
+            ),
+            vec![s(
+                "tcp_client",
+                &[
+                    "{ADDR}",
+                    "--lines",
+                    "--bufsize",
+                    "4",
+                    "-m",
+                    "one",
+                    "-m",
+                    "two",
+                    "-m",
+                    "three",
+                ],
+            )],
+        ),
+        sc(
+            "tcp_lines_shutdown",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--lines", "--max-conns", "1"],
+            ),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--lines", "--shutdown", "-m", "only"],
+            )],
+        ),
         // --- sockopt list ---
         sc("checkopts", None, vec![s("checkopts", &[])]),
     ]
@@ -668,6 +746,13 @@ scenario_tests!(
     tcp_send_mode_send_partial,
     tcp_sndtimeo_sendall_partial,
     udp_size,
+    tcp_names,
+    udp_connect_names,
+    unix_stream_names,
+    tcp_shutdown,
+    unix_stream_shutdown_timeout,
+    tcp_lines,
+    tcp_lines_shutdown,
     checkopts,
 );
 
