@@ -307,9 +307,10 @@ pub struct DgramClientArgs {
 
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Ok(v),
+        // poll(2) counts milliseconds: a shorter time would be 0, non-blocking.
+        Ok(v) if v.is_finite() && (0.001..=1e6).contains(&v) => Ok(v),
         _ => Err(format!(
-            "'{s}' is not a number of seconds (greater than 0, at most 1000000)"
+            "'{s}' is not a number of seconds (0.001 to 1000000)"
         )),
     }
 }

@@ -50,6 +50,8 @@ const BAD: &[&[&str]] = &[
     &["tcp", "server", "--timeout", "-1"],
     &["tcp", "server", "--timeout", "nan"],
     &["tcp", "server", "--timeout", "inf"],
+    &["tcp", "server", "--timeout", "1e-10"],
+    &["tcp", "client", "--rcvtimeo", "0.0001"],
     &["tcp", "client", "--timeout"],
     &["tcp", "client", "-m"],
     &["tcp", "client", "--connect"],
