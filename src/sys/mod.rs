@@ -260,4 +260,3 @@ fn plain(args: String) -> Rendered {
         note: String::new(),
     }
 }
-
