@@ -1,6 +1,7 @@
 //! SIGINT, SIGTERM and SIGHUP for programs that must clean up (a UNIX
-//! server's socket file): the handler only records the signal; blocking
-//! calls then fail with EINTR (no SA_RESTART), `sys` turns that into
+//! server's socket file): the handler records the signal (and arms a
+//! one-second alarm against a lost wake-up); blocking calls then fail with
+//! EINTR (no SA_RESTART), `sys` turns that into
 //! `Error::Signal`, the program removes its file, and main re-raises the
 //! signal with its default action so the exit status is 128+N.
 
@@ -16,7 +17,16 @@ const STOP_SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGH
 
 extern "C" fn record(signo: libc::c_int) {
     CAUGHT.store(signo, Ordering::SeqCst);
+    // The signal may land after `sys` checked for it and before the
+    // blocking syscall started: that call would then wait forever. A
+    // SIGALRM one second later interrupts it in that case (alarm(2) is
+    // async-signal-safe); in the usual case the process is gone by then.
+    // SAFETY: alarm only arms a timer.
+    unsafe { libc::alarm(1) };
 }
+
+/// SIGALRM only interrupts a blocking call (see `record`).
+extern "C" fn wake(_: libc::c_int) {}
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return).
 pub fn catch_stop_signals() -> Result<()> {
@@ -25,8 +35,17 @@ pub fn catch_stop_signals() -> Result<()> {
         SaFlags::empty(),
         SigSet::empty(),
     );
+    let alarm = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler does nothing.
+    unsafe { sigaction(Signal::SIGALRM, &alarm) }.map_err(|e| {
+        Error::Runtime(format!(
+            "sigaction(SIGALRM): {}",
+            crate::trace::errno_text(e)
+        ))
+    })?;
     for sig in STOP_SIGNALS {
-        // SAFETY: the handler only stores to an atomic (async-signal-safe).
+        // SAFETY: the handler stores to an atomic and calls alarm(2), both
+        // async-signal-safe.
         unsafe { sigaction(sig, &action) }.map_err(|e| {
             Error::Runtime(format!(
                 "sigaction({}): {}",
