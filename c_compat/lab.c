@@ -432,7 +432,9 @@ static int connect_code(int fd, const struct addr *a, double wait, struct fail *
         return -1;
     int value = 0;
     socklen_t len = sizeof value;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) < 0)
+    int r = getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len);
+    state_after(fd);
+    if (r < 0)
         return failed(f, "getsockopt", errno, 0);
     return value ? failed(f, "connect", value, 0) : 0;
 }
@@ -522,12 +524,14 @@ int bound_socket(int type, const struct opts *o) {
     return fd;
 }
 
-/* socklab's parse_secs: greater than 0, at most 1000000, finite. */
+/* socklab's parse_secs: 0.001 to 1000000, finite (poll(2) counts
+ * milliseconds: a shorter time would be 0, non-blocking). A usage error
+ * (exit 2) before any syscall. */
 static double seconds_arg(const char *s) {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0 && v <= 1e6))
-        usage("'%s' is not a number of seconds (greater than 0, at most 1000000)", s);
+    if (end == s || *end || !(v >= 0.001 && v <= 1e6))
+        usage("'%s' is not a number of seconds (0.001 to 1000000)", s);
     return v;
 }
 
@@ -576,7 +580,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN };
+           LINES, SHUTDOWN, SHOWSTATE };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -602,6 +606,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
         {OPT_UNIX, {"dgram", no_argument, 0, DGRAM}},
         {OPT_UNIX_SERVER, {"unlink-stale", no_argument, 0, UNLINKSTALE}},
+        {~0u, {"show-state", no_argument, 0, SHOWSTATE}},
         {~0u, {"help", no_argument, 0, HELP}},
     };
     struct option longopts[sizeof all / sizeof all[0] + 1];
@@ -628,13 +633,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case BUFSIZE: o->bufsize = number("--bufsize", optarg, 1, 64 << 20); break;
         case MAXCONNS: o->max_conns = number("--max-conns", optarg, 1, ULLONG_MAX); break;
         case NAIVELIMIT: o->naive_limit = number("--naive-limit", optarg, 1, 1000000); break;
-        case TIMEOUT: {
-            char *end;
-            o->timeout = strtod(optarg, &end);
-            if (*end || !(o->timeout > 0 && o->timeout <= 1e6))
-                usage("'%s' is not a number of seconds (greater than 0, at most 1000000)", optarg);
-            break;
-        }
+        case TIMEOUT: o->timeout = seconds_arg(optarg); break;
         case REUSEADDR: o->reuseaddr = true; break;
         case ONCE: o->once = true; break;
         case 'q': o->quiet = true; break;
@@ -649,6 +648,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case NAMES: o->names = true; break;
         case LINES: o->lines = true; break;
         case SHUTDOWN: o->shutdown = true; break;
+        case SHOWSTATE: show_state = true; break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;

@@ -27,7 +27,11 @@
  *
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
  * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
- * `fd N: setblocking(False), gettimeout() -> 0.0`. */
+ * `fd N: setblocking(False), gettimeout() -> 0.0`.
+ *
+ * --show-state (TCP only, in the wrappers of unp.c): after each call on a
+ * TCP socket but socket and close: getsockopt(TCP_INFO), then, unless it
+ * listens, ioctl(FIONREAD), ioctl(TIOCOUTQ); print `[state fd N: ...]`. */
 #include "lab.h"
 
 #include <ctype.h>

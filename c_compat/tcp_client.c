@@ -16,10 +16,13 @@
  *    reported) until each reply line is complete
  * 5. --shutdown: shutdown(fd, SHUT_WR), recvfrom until 0 -> print `server
  *    closed the connection`; then close
+ * --show-state: after each call on the socket but socket and close,
+ *    getsockopt(fd, SOL_TCP, TCP_INFO, ..., [280]), ioctl(fd, FIONREAD),
+ *    ioctl(fd, TIOCOUTQ) -> print `[state fd N: ...]`
  *
  * Usage: tcp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
  *        [--send-empty] [--connect-ex] [--send-mode send|sendall]
- *        [--lines] [--shutdown] [--names]
+ *        [--lines] [--shutdown] [--names] [--show-state]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

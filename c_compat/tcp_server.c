@@ -16,9 +16,13 @@
  *    into a line buffer, each recv reported; sendto per complete line)
  * 8. close(conn); back to 6 until --once or --max-conns
  * 9. close(fd)
+ * --show-state: after each call on a TCP socket but socket and close,
+ *    getsockopt(fd, SOL_TCP, TCP_INFO, ..., [280]), then (not on a
+ *    listener) ioctl(fd, FIONREAD), ioctl(fd, TIOCOUTQ) -> print
+ *    `[state fd N: ...]` (after accept4: on the listener)
  *
  * Usage: tcp_server [HOST:PORT] [--once] [--max-conns N] [--backlog N]
- *        [--bufsize N] [--reuseaddr] [--naive] [--naive-limit N] [-q]
+ *        [--bufsize N] [--reuseaddr] [--naive] [--naive-limit N] [-q] [--show-state]
  *        [--lines] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -75,6 +77,72 @@ void check_stop(void) {
     exit(128 + sig);
 }
 
+bool show_state;
+
+/* The TCP sockets seen so far (fds below 1024; the programs use a few). */
+static bool tcp_fd[1024];
+
+void state_track(int fd, bool tcp) {
+    if (fd >= 0 && fd < (int)(sizeof tcp_fd / sizeof tcp_fd[0]))
+        tcp_fd[fd] = tcp;
+}
+
+/* The kernel's TCP state names (include/net/tcp_states.h). */
+static const char *tcp_state_name(unsigned state) {
+    static const char *names[] = {"UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV",
+                                  "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+                                  "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"};
+    return state < sizeof names / sizeof names[0] ? names[state] : "UNKNOWN";
+}
+
+/* ioctl(fd, request, [n]) retried on EINTR: `n`, or `?` if it failed. */
+static const char *queue(int fd, unsigned long request, char *out, size_t n) {
+    int value = 0, r;
+    do
+        r = ioctl(fd, request, &value);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        snprintf(out, n, "?");
+    else
+        snprintf(out, n, "%d", value);
+    return out;
+}
+
+void state_after(int fd) {
+    if (!show_state || fd < 0 || fd >= (int)(sizeof tcp_fd / sizeof tcp_fd[0]) ||
+        !tcp_fd[fd])
+        return;
+    int saved = errno, r;
+    /* Rust's libc::tcp_info is 280 bytes (as strace shows: [280]); copy
+     * what the kernel wrote into glibc's shorter struct. */
+    unsigned char buf[280];
+    struct tcp_info info;
+    socklen_t len = sizeof buf;
+    memset(buf, 0, sizeof buf);
+    do
+        r = getsockopt(fd, SOL_TCP, TCP_INFO, buf, &len);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        memcpy(&info, buf, sizeof info < sizeof buf ? sizeof info : sizeof buf);
+        const char *state = tcp_state_name(info.tcpi_state);
+        if (!strcmp(state, "LISTEN")) {
+            /* For a listener, the kernel reports the accept queue here. */
+            printf("[state fd %d: LISTEN, accept queue %u of %u]\n", fd,
+                   info.tcpi_unacked, info.tcpi_sacked);
+        } else {
+            char inq[16], outq[16];
+            queue(fd, FIONREAD, inq, sizeof inq);
+            queue(fd, TIOCOUTQ, outq, sizeof outq);
+            printf("[state fd %d: %s, rtt %.3f ms, unacked %u, retransmits %u, "
+                   "inq %s outq %s]\n",
+                   fd, state, info.tcpi_rtt / 1000.0, info.tcpi_unacked,
+                   info.tcpi_total_retrans, inq, outq);
+        }
+        fflush(stdout);
+    }
+    errno = saved;
+}
+
 /* Retry on EINTR unless a stop signal arrived (then check_stop dies). */
 #define RETRY(expr)                                                           \
     do {                                                                      \
@@ -83,17 +151,28 @@ void check_stop(void) {
             check_stop();                                                     \
     } while (r < 0 && errno == EINTR)
 
+/* RETRY for a call on fd: --show-state looks at fd after each attempt. */
+#define RETRY_ON(fd, expr)                                                    \
+    do {                                                                      \
+        r = (expr);                                                           \
+        state_after(fd);                                                      \
+        if (r < 0 && errno == EINTR)                                          \
+            check_stop();                                                     \
+    } while (r < 0 && errno == EINTR)
+
 int r_connect(int fd, const struct sockaddr *sa, socklen_t len) {
     int r;
     check_stop();
-    RETRY(connect(fd, sa, len));
+    RETRY_ON(fd, connect(fd, sa, len));
     return r;
 }
 
 int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len) {
     int r;
     check_stop();
-    RETRY((*len = sizeof *peer, accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC)));
+    RETRY_ON(fd, (*len = sizeof *peer, accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC)));
+    if (r >= 0)
+        state_track(r, fd >= 0 && fd < (int)(sizeof tcp_fd / sizeof tcp_fd[0]) && tcp_fd[fd]);
     return r;
 }
 
@@ -102,9 +181,9 @@ ssize_t r_recvfrom(int fd, void *buf, size_t n, struct sockaddr_storage *from,
     ssize_t r;
     check_stop();
     if (from)
-        RETRY((*len = sizeof *from, recvfrom(fd, buf, n, 0, (struct sockaddr *)from, len)));
+        RETRY_ON(fd, (*len = sizeof *from, recvfrom(fd, buf, n, 0, (struct sockaddr *)from, len)));
     else
-        RETRY(recv(fd, buf, n, 0)); /* glibc: recvfrom(fd, buf, n, 0, NULL, NULL) */
+        RETRY_ON(fd, recv(fd, buf, n, 0)); /* glibc: recvfrom(fd, buf, n, 0, NULL, NULL) */
     return r;
 }
 
@@ -113,9 +192,9 @@ ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
     ssize_t r;
     check_stop();
     if (to)
-        RETRY(sendto(fd, buf, n, 0, to, len));
+        RETRY_ON(fd, sendto(fd, buf, n, 0, to, len));
     else
-        RETRY(send(fd, buf, n, 0)); /* glibc: sendto(fd, buf, n, 0, NULL, 0) */
+        RETRY_ON(fd, send(fd, buf, n, 0)); /* glibc: sendto(fd, buf, n, 0, NULL, 0) */
     return r;
 }
 
@@ -123,7 +202,7 @@ int r_poll(int fd, short events, int timeout_ms, short *revents) {
     struct pollfd p = {.fd = fd, .events = events};
     int r;
     check_stop();
-    RETRY(poll(&p, 1, timeout_ms));
+    RETRY_ON(fd, poll(&p, 1, timeout_ms));
     *revents = p.revents;
     return r;
 }
@@ -133,12 +212,13 @@ int Socket(int family, int type) {
     RETRY(socket(family, type | SOCK_CLOEXEC, 0));
     if (r < 0)
         err_sys("socket", errno);
+    state_track(r, family != AF_UNIX && type == SOCK_STREAM);
     return r;
 }
 
 void Setsockopt_int(int fd, int level, int name, int value) {
     int r;
-    RETRY(setsockopt(fd, level, name, &value, sizeof value));
+    RETRY_ON(fd, setsockopt(fd, level, name, &value, sizeof value));
     if (r < 0)
         err_sys("setsockopt", errno);
 }
@@ -146,7 +226,7 @@ void Setsockopt_int(int fd, int level, int name, int value) {
 int Getsockopt_int(int fd, int level, int name) {
     int value = 0, r;
     socklen_t len = sizeof value;
-    RETRY(getsockopt(fd, level, name, &value, &len));
+    RETRY_ON(fd, getsockopt(fd, level, name, &value, &len));
     if (r < 0)
         err_sys("getsockopt", errno);
     return value;
@@ -154,62 +234,64 @@ int Getsockopt_int(int fd, int level, int name) {
 
 void Setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
     int r;
-    RETRY(setsockopt(fd, level, name, value, len));
+    RETRY_ON(fd, setsockopt(fd, level, name, value, len));
     if (r < 0)
         err_sys("setsockopt", errno);
 }
 
 void Getsockopt(int fd, int level, int name, void *value, socklen_t *len) {
     int r;
-    RETRY(getsockopt(fd, level, name, value, len));
+    RETRY_ON(fd, getsockopt(fd, level, name, value, len));
     if (r < 0)
         err_sys("getsockopt", errno);
 }
 
 void Bind(int fd, const struct sockaddr *sa, socklen_t len) {
     int r;
-    RETRY(bind(fd, sa, len));
+    RETRY_ON(fd, bind(fd, sa, len));
     if (r < 0)
         err_sys("bind", errno);
 }
 
 void Listen(int fd, int backlog) {
     int r;
-    RETRY(listen(fd, backlog));
+    RETRY_ON(fd, listen(fd, backlog));
     if (r < 0)
         err_sys("listen", errno);
 }
 
 void Getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len) {
     int r;
-    RETRY((*len = sizeof *ss, getsockname(fd, (struct sockaddr *)ss, len)));
+    RETRY_ON(fd, (*len = sizeof *ss, getsockname(fd, (struct sockaddr *)ss, len)));
     if (r < 0)
         err_sys("getsockname", errno);
 }
 
 void Getpeername(int fd, struct sockaddr_storage *ss, socklen_t *len) {
     int r;
-    RETRY((*len = sizeof *ss, getpeername(fd, (struct sockaddr *)ss, len)));
+    RETRY_ON(fd, (*len = sizeof *ss, getpeername(fd, (struct sockaddr *)ss, len)));
     if (r < 0)
         err_sys("getpeername", errno);
 }
 
 void Shutdown(int fd, int how) {
     int r;
-    RETRY(shutdown(fd, how));
+    RETRY_ON(fd, shutdown(fd, how));
     if (r < 0)
         err_sys("shutdown", errno);
 }
 
 void Ioctl_fionbio(int fd, int on) {
     int r;
-    RETRY(ioctl(fd, FIONBIO, &on));
+    RETRY_ON(fd, ioctl(fd, FIONBIO, &on));
     if (r < 0)
         err_sys("ioctl", errno);
 }
 
 void Close(int fd) {
-    /* Not retried on EINTR: on Linux the fd is gone either way (close(2)). */
+    /* Not retried on EINTR: on Linux the fd is gone either way (close(2)).
+     * Not inspected (--show-state): the fd is gone. */
+    state_track(fd, false);
     if (close(fd) < 0)
         err_sys("close", errno);
 }

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +47,19 @@ void catch_stop_signals(void);
 /* A stop signal arrived: run the cleanup hook and die by it. Called by the
  * wrappers before a blocking call and on EINTR. */
 void check_stop(void);
+
+/* --show-state (socklab's src/inspect.rs): after each call on a TCP socket
+ * (from socket(AF_INET[6], SOCK_STREAM) or accept4 on such a listener),
+ * except socket() itself and close(), the wrappers make
+ * getsockopt(fd, SOL_TCP, TCP_INFO, buf, [280]) (280: the size of Rust's
+ * libc::tcp_info) and, unless the state is LISTEN, ioctl(fd, FIONREAD)
+ * and ioctl(fd, TIOCOUTQ), then print `[state fd N: ...]`. These calls
+ * are not inspected themselves; errno is kept. */
+extern bool show_state;
+/* Remember a TCP socket (tcp true) or forget a closed one. */
+void state_track(int fd, bool tcp);
+/* The hook itself, for the rare raw call outside the wrappers. */
+void state_after(int fd);
 
 /* Raw calls that return -1 with errno (EINTR handled as above). */
 int r_connect(int fd, const struct sockaddr *sa, socklen_t len);

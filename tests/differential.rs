@@ -593,6 +593,42 @@ fn scenarios() -> Vec<Scenario> {
                 &["{ADDR}", "--lines", "--shutdown", "-m", "only"],
             )],
         ),
+        // --- --show-state: getsockopt(TCP_INFO), ioctl(FIONREAD),
+        // ioctl(TIOCOUTQ) after each call on a TCP socket (rules 14a-c) ---
+        sc(
+            "tcp_show_state",
+            server("tcp_server", &["127.0.0.1:0", "--once", "--show-state"]),
+            vec![s("tcp_client", &["{ADDR}", "--show-state", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_show_state_loop_names",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--max-conns", "1", "--names", "--show-state"],
+            ),
+            vec![s("tcp_client", &["{ADDR}", "--show-state", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_show_state_timeout",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--once", "--timeout", "5", "--show-state"],
+            ),
+            vec![s(
+                "tcp_client",
+                &["{ADDR}", "--timeout", "5", "--show-state", "-m", "hello"],
+            )],
+        ),
+        sc(
+            "tcp_show_state_refused",
+            None,
+            vec![s("tcp_client", &["{REFUSED}", "--show-state", "-m", "hello"]).fails(1)],
+        ),
+        sc(
+            "udp_unix_show_state_ignored",
+            server("udp_server", &["127.0.0.1:0", "--once", "--show-state"]),
+            vec![s("udp_client", &["{ADDR}", "--show-state", "-m", "hello"])],
+        ),
         // --- sockopt list ---
         sc("checkopts", None, vec![s("checkopts", &[])]),
     ]
@@ -753,6 +789,11 @@ scenario_tests!(
     unix_stream_shutdown_timeout,
     tcp_lines,
     tcp_lines_shutdown,
+    tcp_show_state,
+    tcp_show_state_loop_names,
+    tcp_show_state_timeout,
+    tcp_show_state_refused,
+    udp_unix_show_state_ignored,
     checkopts,
 );
 
@@ -819,6 +860,40 @@ fn sockopt_phase_never_reached_is_a_usage_error() {
                 out.stderr.contains(&format!("--sockopt {named}:")),
                 "{what}"
             );
+            let calls: Vec<String> = std::fs::read_to_string(&trace)
+                .unwrap()
+                .lines()
+                .map(|l| l.split_once(' ').map_or(l, |(_, call)| call).to_string())
+                .filter(|l| cmp::is_program_call(l))
+                .collect();
+            assert!(calls.is_empty(), "socket calls {calls:?}: {what}");
+        }
+    }
+}
+
+/// A timeout below 1 ms (poll counts milliseconds) is a usage error on both
+/// sides: exit 2, nothing on stdout, and not one socket call.
+#[test]
+fn timeout_below_a_millisecond_is_a_usage_error() {
+    if !common::have("strace") {
+        return;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        ("tcp_client", &["--timeout", "0.0009"]),
+        ("tcp_server", &["--rcvtimeo", "0.0001"]),
+        ("udp_client", &["--sndtimeo", "0"]),
+        ("unix_server", &["@x", "--timeout", "1e-4"]),
+    ];
+    let dir = common::TempDir::new("secs");
+    for (i, (prog, args)) in cases.iter().enumerate() {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        for side in [cmp::Side::Rust, cmp::Side::C] {
+            let trace = dir.dir().join(format!("{i}-{}.trace", side.name()));
+            let out = common::run(cmp::traced(side, prog, &args, &trace), b"");
+            let what = format!("{} {prog} {args:?}\n{}", side.name(), out.dump());
+            assert_eq!(out.code(), Some(2), "exit code: {what}");
+            assert!(out.stdout.is_empty(), "stdout: {what}");
+            assert!(out.stderr.contains("(0.001 to 1000000)"), "{what}");
             let calls: Vec<String> = std::fs::read_to_string(&trace)
                 .unwrap()
                 .lines()

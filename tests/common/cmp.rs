@@ -573,6 +573,30 @@ impl Normalizer {
                 line.replace_range(start..start + n, "MS");
             }
         }
+        // Rule 14a (--show-state): the TCP_INFO bytes strace shows carry
+        // rtt, timestamps, window and congestion figures measured by the
+        // kernel at that moment; the state they carry is compared in the
+        // `[state ...]` line on stdout (rule 14b).
+        if line.contains(", SOL_TCP, TCP_INFO, \"")
+            && let Some(i) = line.find("TCP_INFO, \"")
+            && let Some(j) = line[i..].find("\"..., [")
+        {
+            line.replace_range(
+                i + "TCP_INFO, ".len()..i + j + "\"...".len(),
+                "TCP_INFO_BYTES",
+            );
+        }
+        // Rule 14c (--show-state): the queue depths, ioctl(FIONREAD) and
+        // ioctl(TIOCOUTQ), depend on how far the peer process (and the ACK
+        // processing in softirq) had got when they were read: a client's
+        // FIONREAD right after its sendto finds the server's reply there
+        // or not yet.
+        for call in ["FIONREAD, [", "TIOCOUTQ, ["] {
+            line = replace_all(&line, call, |rest| {
+                let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+                (n > 0).then(|| ("Q".to_string(), n))
+            });
+        }
         Some(self.text(&line))
     }
 
@@ -594,6 +618,34 @@ impl Normalizer {
             && let Some(j) = line.find("/s), never blocking")
         {
             line.replace_range(i + " times in ".len()..j + "/s)".len(), "T ms (R/s)");
+        }
+        // Rule 14b (--show-state): in a `[state fd N: STATE, rtt X ms,
+        // unacked U, retransmits R, inq I outq O]` line, the rtt is a
+        // measurement; unacked, inq and outq depend on the peer's progress
+        // (rule 14c); and whether the peer's FIN has arrived when the state
+        // is read (ESTABLISHED or CLOSE_WAIT: the --once server closes
+        // right after its reply, while the client inspects its socket after
+        // its sendto and its recvfrom) is a race between the processes.
+        // The state otherwise, retransmits and a listener's accept queue
+        // stay as they are.
+        if line.starts_with("[state fd ") && line.contains(", rtt ") {
+            for state in ["ESTABLISHED,", "CLOSE_WAIT,"] {
+                line = line.replace(&format!(": {state}"), ": ESTABLISHED|CLOSE_WAIT,");
+            }
+            for (field, with) in [
+                ("rtt ", "RTT"),
+                ("unacked ", "U"),
+                ("inq ", "Q"),
+                ("outq ", "Q"),
+            ] {
+                line = replace_all(&line, field, |rest| {
+                    let n = rest
+                        .bytes()
+                        .take_while(|b| b.is_ascii_digit() || *b == b'.' || *b == b'?')
+                        .count();
+                    (n > 0).then(|| (with.to_string(), n))
+                });
+            }
         }
         line
     }
