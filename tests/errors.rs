@@ -138,12 +138,7 @@ fn address_not_on_this_machine() {
     // 192.0.2.1 (TEST-NET-1) is on no interface here; bind fails, nothing is sent.
     let out = run(socklab(&["udp", "server", "192.0.2.1:0"]), b"");
     assert_error(&out, "bind(3, ", "not configured on any local interface");
-    assert!(
-        out.stderr
-            .contains("EADDRNOTAVAIL (Cannot assign requested address)"),
-        "{}",
-        out.dump()
-    );
+    out.stderr_has("EADDRNOTAVAIL (Cannot assign requested address)");
 }
 
 #[test]
@@ -158,11 +153,7 @@ fn unix_path_without_a_server_is_enoent() {
         "connect(3, {sa_family=AF_UNIX, sun_path=",
         "no socket file at this path",
     );
-    assert!(
-        out.stderr.contains("ENOENT (No such file or directory)"),
-        "{}",
-        out.dump()
-    );
+    out.stderr_has("ENOENT (No such file or directory)");
 }
 
 #[test]
@@ -298,12 +289,7 @@ fn unix_server_never_removes_a_regular_file_or_follows_a_symlink() {
     std::fs::write(&path, "precious").unwrap();
     let out = run(socklab(&["unix", "server", &path]), b"");
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("exists and is not a socket; refusing to remove it"),
-        "{}",
-        out.dump()
-    );
+    out.stderr_has("exists and is not a socket; refusing to remove it");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
     // --unlink-stale removes stale sockets only, never other files.
     let out = run(socklab(&["unix", "server", &path, "--unlink-stale"]), b"");
@@ -333,11 +319,7 @@ fn unix_server_replaces_a_stale_file_but_not_a_live_one() {
     // A live server on the path: a second one must refuse, not steal it.
     let second = run(socklab(&["unix", "server", &path]), b"");
     second.assert_code(1);
-    assert!(
-        second.stderr.contains("is in use: a server answers on it"),
-        "{}",
-        second.dump()
-    );
+    second.stderr_has("is in use: a server answers on it");
     let client = run(socklab(&["unix", "client", &path, "-m", "still here"]), b"");
     client.assert_ok();
     assert_eq!(client.stdout, "STILL HERE\n");

@@ -276,7 +276,7 @@ fn poll() {
 #[test]
 fn close() {
     // socket, connect (refused), no message on stdin, close.
-    let (_refuser, port) = cmp::bound_tcp_not_listening();
+    let (_refuser, port) = common::bound_tcp(None);
     let addr = format!("127.0.0.1:{port}");
     check(case("close", "EIO", "tcp_client", &[&addr, "--connect-ex"]));
 }
@@ -326,7 +326,7 @@ fn sockopt_setsockopt_and_read_back() {
 fn nonblocking_ioctl_and_poll() {
     // --nonblocking: ioctl(FIONBIO) after socket; connect -> EINPROGRESS
     // -> poll(..., -1), which fails here.
-    let (_refuser, port) = cmp::bound_tcp_not_listening();
+    let (_refuser, port) = common::bound_tcp(None);
     let addr = format!("127.0.0.1:{port}");
     check(case(
         "ioctl",

@@ -42,12 +42,8 @@ fn show_state_sees_established_then_close_wait() {
         "{}",
         client.dump()
     );
-    assert!(
-        client.stderr.contains(
-            "ioctl(3, FIONREAD, [0]) = 0\nioctl(3, TIOCOUTQ, [0]) = 0\n[state fd 3: ESTABLISHED"
-        ),
-        "{}",
-        client.dump()
+    client.stderr_has(
+        "ioctl(3, FIONREAD, [0]) = 0\nioctl(3, TIOCOUTQ, [0]) = 0\n[state fd 3: ESTABLISHED",
     );
     let out = server.finish();
     out.assert_ok();
@@ -207,7 +203,7 @@ fn lines_mode_shows_one_recv_carrying_several_lines() {
     out.assert_ok();
     // The client wrote the three lines in one sendall: the server's first
     // recv carried all of them, and the buffer handed them out one by one.
-    assert!(out.stdout.contains("recv returned 14 bytes: the buffer now holds 3 complete lines and 0 bytes of a partial one"), "{}", out.dump());
+    out.stdout_has("recv returned 14 bytes: the buffer now holds 3 complete lines and 0 bytes of a partial one");
     assert_eq!(
         out.stdout.matches("line from ").count(),
         3,
@@ -240,16 +236,12 @@ fn shutdown_half_closes_and_reads_until_the_server_closes() {
     );
     client.assert_ok();
     assert_eq!(client.stdout, "BYE\nserver closed the connection\n");
-    assert!(
-        client.stderr.contains(
-            "shutdown(3, SHUT_WR) = 0\nrecvfrom(3, \"\", 1024, 0, NULL, NULL) = 0\nclose(3) = 0"
-        ),
-        "{}",
-        client.dump()
+    client.stderr_has(
+        "shutdown(3, SHUT_WR) = 0\nrecvfrom(3, \"\", 1024, 0, NULL, NULL) = 0\nclose(3) = 0",
     );
     let out = server.finish();
     out.assert_ok();
-    assert!(out.stdout.contains(" closed"), "{}", out.dump());
+    out.stdout_has(" closed");
 }
 
 #[test]

@@ -53,13 +53,7 @@ fn nonblocking_shows_eagain_then_waits_in_poll() {
         "{}",
         client.dump()
     );
-    assert!(
-        client
-            .stderr
-            .contains("= -1 EINPROGRESS (Operation now in progress)"),
-        "{}",
-        client.dump()
-    );
+    client.stderr_has("= -1 EINPROGRESS (Operation now in progress)");
     let server = server.finish();
     server.assert_ok();
     let t = &server.stderr;
@@ -89,18 +83,8 @@ fn timeout_fires_and_names_the_call() {
         b"",
     );
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("poll([{fd=3, events=POLLIN}], 1, 300) = 0 (Timeout)"),
-        "{}",
-        out.dump()
-    );
-    assert!(
-        out.stderr
-            .contains("socklab: recvfrom(3, ...): timed out after 0.3s"),
-        "{}",
-        out.dump()
-    );
+    out.stderr_has("poll([{fd=3, events=POLLIN}], 1, 300) = 0 (Timeout)");
+    out.stderr_has("socklab: recvfrom(3, ...): timed out after 0.3s");
 }
 
 #[test]
@@ -126,12 +110,7 @@ fn kernel_receive_timeout_fails_a_blocking_recv_with_eagain() {
         "{}",
         out.dump()
     );
-    assert!(
-        out.stdout
-            .contains("sockopt SO_RCVTIMEO on fd 3: requested 0.2s"),
-        "{}",
-        out.dump()
-    );
+    out.stdout_has("sockopt SO_RCVTIMEO on fd 3: requested 0.2s");
     assert!(
         !out.stderr.contains("poll("),
         "the kernel's way: no poll\n{}",
@@ -142,13 +121,7 @@ fn kernel_receive_timeout_fails_a_blocking_recv_with_eagain() {
         "{}",
         out.dump()
     );
-    assert!(
-        out.stderr.contains(
-            "= -1 EAGAIN (Resource temporarily unavailable)\n  hint: the call would block"
-        ),
-        "{}",
-        out.dump()
-    );
+    out.stderr_has("= -1 EAGAIN (Resource temporarily unavailable)\n  hint: the call would block");
 }
 
 #[test]
@@ -554,10 +527,5 @@ fn a_sockopt_phase_the_program_never_reaches_is_a_usage_error() {
         ]),
         b"",
     );
-    assert!(
-        out.stdout
-            .contains("sockopt SO_RCVBUF on fd 3: requested 5000"),
-        "{}",
-        out.dump()
-    );
+    out.stdout_has("sockopt SO_RCVBUF on fd 3: requested 5000");
 }

@@ -81,11 +81,7 @@ fn tcp_over_ipv6() {
         "{}",
         server.dump()
     );
-    assert!(
-        server.stdout.contains("connection from [::1]:"),
-        "{}",
-        server.dump()
-    );
+    server.stdout_has("connection from [::1]:");
 }
 
 #[test]
@@ -105,16 +101,8 @@ fn udp_keeps_datagrams_and_answers_an_empty_one() {
     );
     assert_eq!(lines[2], "TWO", "{}", client.dump());
     server.assert_ok();
-    assert!(
-        server.stdout.contains(": 0 bytes \"\" (an empty datagram)"),
-        "{}",
-        server.dump()
-    );
-    assert!(
-        server.stdout.contains(": 3 bytes \"two\""),
-        "{}",
-        server.dump()
-    );
+    server.stdout_has(": 0 bytes \"\" (an empty datagram)");
+    server.stdout_has(": 3 bytes \"two\"");
 }
 
 #[test]
@@ -184,21 +172,11 @@ fn unix_datagram_client_autobinds_so_the_reply_comes_back() {
         "{}",
         client.dump()
     );
-    assert!(
-        client
-            .stderr
-            .contains("bind(3, {sa_family=AF_UNIX}, 2) = 0"),
-        "{}",
-        client.dump()
-    );
+    client.stderr_has("bind(3, {sa_family=AF_UNIX}, 2) = 0");
     let server = server.finish();
     server.assert_ok();
     // The autobound name is abstract: `@` and five hex digits.
-    assert!(
-        server.stdout.contains("datagram from @"),
-        "{}",
-        server.dump()
-    );
+    server.stdout_has("datagram from @");
     assert!(
         !std::path::Path::new(&path).exists(),
         "socket file left behind"
@@ -345,16 +323,8 @@ fn naive_server_spins_on_recv_zero_and_stops_at_its_limit() {
     client.assert_ok();
     let server = server.finish();
     server.assert_ok();
-    assert!(
-        server.stdout.contains("recv returned 0 bytes 7 times"),
-        "{}",
-        server.dump()
-    );
-    assert!(
-        server.stdout.contains("stopped at --naive-limit 7"),
-        "{}",
-        server.dump()
-    );
+    server.stdout_has("recv returned 0 bytes 7 times");
+    server.stdout_has("stopped at --naive-limit 7");
     // Each spin is a recvfrom that returns 0 and an empty send, as the tutorial's loop does.
     let zero_recvs = server
         .stderr
@@ -388,11 +358,7 @@ fn send_empty_puts_nothing_on_the_wire_and_recv_times_out() {
         b"",
     );
     client.assert_code(1);
-    assert!(
-        client.stderr.contains("sendto(3, \"\", 0, 0, NULL, 0) = 0"),
-        "{}",
-        client.dump()
-    );
+    client.stderr_has("sendto(3, \"\", 0, 0, NULL, 0) = 0");
     assert!(
         client
             .stderr
@@ -400,13 +366,7 @@ fn send_empty_puts_nothing_on_the_wire_and_recv_times_out() {
         "{}",
         client.dump()
     );
-    assert!(
-        client
-            .stderr
-            .contains("socklab: recvfrom(3, ...): timed out after 0.5s"),
-        "{}",
-        client.dump()
-    );
+    client.stderr_has("socklab: recvfrom(3, ...): timed out after 0.5s");
     let server = server.finish();
     server.assert_ok();
     // The server saw no message, only the close.

@@ -287,7 +287,7 @@ impl Fixture {
         vars.insert("{ABS}", format!("@{}", fixed_width_name("abs")));
         if uses("{REFUSED}") {
             // A bound TCP socket that does not listen: connect gets RST.
-            let (fd, port) = bound_tcp_not_listening();
+            let (fd, port) = crate::common::bound_tcp(None);
             keep.push(Box::new(fd));
             vars.insert("{REFUSED}", format!("127.0.0.1:{port}"));
         }
@@ -352,31 +352,6 @@ impl Fixture {
                 a
             })
             .collect()
-    }
-}
-
-/// socket + bind(127.0.0.1:0), no listen: the port refuses connections.
-pub fn bound_tcp_not_listening() -> (std::os::fd::OwnedFd, u16) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_in.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &sin as *const _ as *const libc::sockaddr, len),
-            0
-        );
-        let mut len2 = len;
-        assert_eq!(
-            libc::getsockname(fd, &mut sin as *mut _ as *mut libc::sockaddr, &mut len2),
-            0
-        );
-        (owned, u16::from_be(sin.sin_port))
     }
 }
 

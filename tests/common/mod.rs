@@ -55,6 +55,26 @@ impl Outcome {
         self
     }
 
+    /// Assert that stdout contains `text`, printing everything if not.
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Assert that stderr contains `text`, printing everything if not.
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code(),
