@@ -8,6 +8,7 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod bench;
 pub mod checkopts;
 pub mod cli;
 pub mod demo;
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Demo => demo::run(),
+        Command::Bench(b) => bench::run(&sys, &b.opts()),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
     }
 }
@@ -116,7 +118,7 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) => return Ok(()),
+        Command::Demo | Command::Sockopt(_) | Command::Bench(_) => return Ok(()),
     };
     io::check_phases(&socket.setup(), accepts, connects)
 }

@@ -18,9 +18,12 @@
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
 #![allow(clippy::disallowed_methods)]
 
+mod bench_extra;
 mod exchange;
 mod fd;
 mod setup;
+
+pub use bench_extra::CpuTime;
 
 use std::cell::Cell;
 use std::ffi::CString;
