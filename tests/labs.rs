@@ -100,6 +100,87 @@ fn lab_peer_close() {
 }
 
 #[test]
+fn lab_serial_accept() {
+    let o = lab("serial-accept");
+    line_with(&o, &["B | poll(", "POLLIN}], 1, 300) = 0 (Timeout)"]);
+    o.stdout_has("B is ESTABLISHED; the listener's accept queue holds 1");
+}
+
+#[test]
+fn lab_udp_concurrent() {
+    let o = lab("udp-concurrent");
+    line_with(
+        &o,
+        &[
+            "server | recvfrom(",
+            r#", "", 1024, 0, {sa_family=AF_INET"#,
+            ") = 0",
+        ],
+    );
+    o.stdout_has("datagram sizes [13, 0, 13, 2, 2]");
+}
+
+#[test]
+fn lab_time_wait() {
+    let o = lab("time-wait");
+    line_with(
+        &o,
+        &[
+            "server | bind(",
+            ") = -1 EADDRINUSE (Address already in use)",
+        ],
+    );
+    o.stdout_has("timer:(timewait,")
+        .stdout_has("TCP_TIMEWAIT_LEN, 60 s");
+}
+
+#[test]
+fn lab_sticky_packets() {
+    let o = lab("sticky-packets");
+    line_with(
+        &o,
+        &["client | setsockopt(", "SOL_TCP, TCP_NODELAY, [1], 4) = 0"],
+    );
+    o.stdout_has(r#"readline() gave ["first line", "second line", "third line"]"#);
+}
+
+#[test]
+fn lab_partial_send() {
+    let o = lab("partial-send");
+    line_with(&o, &["client | sendto(", ", 8388608, 0, NULL, 0) = "]);
+    o.stdout_has("8388608 of 8388608 bytes sent");
+}
+
+#[test]
+fn lab_connect_ex() {
+    let o = lab("connect-ex");
+    line_with(
+        &o,
+        &[
+            "client | poll(",
+            "events=POLLOUT|POLLERR}], 1, 200) = 0 (Timeout)",
+        ],
+    );
+    o.stdout_has("observed: 0, 111 (ECONNREFUSED), 115 (EINPROGRESS), 11 (EAGAIN)");
+}
+
+#[test]
+fn lab_blocking_modes() {
+    let o = lab("blocking-modes");
+    line_with(
+        &o,
+        &[
+            "client | recvfrom(",
+            ") = -1 EAGAIN (Resource temporarily unavailable)",
+        ],
+    );
+    line_with(
+        &o,
+        &["client | poll(", "events=POLLIN}], 1, 300) = 0 (Timeout)"],
+    );
+}
+
+#[test]
 fn lab_json_gives_events_with_times() {
     let o = run(socklab(&["lab", "phone-call", "--json"]), b"");
     o.assert_ok();

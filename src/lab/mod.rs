@@ -22,6 +22,7 @@
 mod basics;
 mod modes;
 mod more;
+mod servers;
 mod sticky;
 mod teardown;
 
@@ -63,6 +64,7 @@ pub struct Verdict {
 /// Every lab, in `lab list` order.
 pub fn all() -> Vec<Lab> {
     let mut v = basics::labs();
+    v.extend(servers::labs());
     v.extend(sticky::labs());
     v.extend(modes::labs());
     v.extend(teardown::labs());
@@ -471,4 +473,29 @@ pub fn upper(b: &[u8]) -> Vec<u8> {
 
 pub fn show(b: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// A connected TCP pair in one thread: listener (backlog 5), a blocking
+/// connect (the kernel completes it without accept), accept4.
+/// Returns (listener, client socket, accepted socket).
+pub fn pair(cs: &Sys, ss: &Sys) -> Result<(Socket, Socket, Socket)> {
+    let (l, addr) = listener(ss, 5)?;
+    let c = dial(cs, &addr)?;
+    let (conn, _) = ss.accept4(l)?;
+    Ok((l, c, conn))
+}
+
+/// setsockopt by name with a value in `--sockopt` syntax (`1`, `on:0`, `2.0`).
+pub fn setopt(sys: &Sys, s: Socket, name: &str, value: &str) -> Result<()> {
+    let opt = crate::sockopt::lookup(name)
+        .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
+    let v = crate::sockopt::parse_value(opt.kind, value).map_err(Error::Runtime)?;
+    sys.setsockopt(s, &opt, &v)
+}
+
+/// getsockopt of an int option by name.
+pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
+    let opt = crate::sockopt::lookup(name)
+        .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
+    Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
 }
