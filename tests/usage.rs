@@ -104,6 +104,12 @@ const BAD: &[&[&str]] = &[
     &["udp", "client", "1.2.3:53"],
     &["unix", "client", ""],
     &["unix", "server", "@"],
+    // control characters: shown escaped, on one line, no terminal escape
+    &["tcp", "client", "127.0.0.1\n:80"],
+    &["tcp", "client", "\u{1b}[31m:80"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF\n=1"],
+    &["tcp", "client", "--timeout", "1\n2"],
+    &["--pause-before", "listen\r\n", "tcp", "server"],
     // more option values of the wrong type
     &["tcp", "server", "--backlog", "65536"],
     &["tcp", "server", "--backlog", "1.5"],
@@ -199,6 +205,10 @@ fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
             out.dump()
         );
     }
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "{args:?}: a terminal escape reached stderr"
+    );
     assert!(
         !out.stderr.contains("socket("),
         "{args:?}: no syscall before the arguments are valid"
