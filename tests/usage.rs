@@ -110,6 +110,9 @@ const BAD: &[&[&str]] = &[
     &["tcp", "client", "--sockopt", "SO_RCVBUF\n=1"],
     &["tcp", "client", "--timeout", "1\n2"],
     &["--pause-before", "listen\r\n", "tcp", "server"],
+    &["tcp", "server", "--backlog", "1\n2"],
+    &["tcp", "server", "--frob\nx"],
+    &["tcp", "s\u{1b}[2J"],
     // more option values of the wrong type
     &["tcp", "server", "--backlog", "65536"],
     &["tcp", "server", "--backlog", "1.5"],
@@ -189,6 +192,17 @@ fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
         out.dump()
     );
     let lines: Vec<&str> = out.stderr.lines().collect();
+    // A value with a newline in it is shown escaped: never cut at it.
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg.contains('\n') && lines.len() == 1 {
+            assert!(
+                lines[0].contains(&socklab::error::printable(&arg)),
+                "{args:?}: the value, escaped\n{}",
+                out.dump()
+            );
+        }
+    }
     assert!(!lines.is_empty(), "{args:?}: a message\n{}", out.dump());
     // `socklab` alone and `socklab tcp` print the help, as clap does for a
     // missing subcommand; everything else is one line.
