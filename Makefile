@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak
+.PHONY: all build deps demo test lint clean c compare fuzz soak faults
 
 all: build
 
@@ -42,3 +42,8 @@ compare: deps c
 FUZZ_SECS ?= 60
 fuzz:
 	SOCKLAB_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --test fuzz -- --nocapture
+
+# Issue #8: tests/faults.rs with every errno of each call's list (make
+# test injects the first one and EINTR).
+faults: deps
+	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
