@@ -16,6 +16,7 @@ pub mod dgram;
 pub mod error;
 pub mod inspect;
 pub mod io;
+pub mod lab;
 pub mod lines;
 pub mod signals;
 pub mod sockopt;
@@ -99,6 +100,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo::run(),
         Command::Bench(b) => bench::run(&sys, &b.opts()),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
+        Command::Lab { name, .. } if name == "list" => lab::list(),
+        Command::Lab { name, json } => lab::run(&name, json),
+        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
     }
 }
 
@@ -118,7 +122,13 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) | Command::Bench(_) => return Ok(()),
+        Command::Demo
+        | Command::Sockopt(_)
+        | Command::Bench(_)
+        | Command::Lab { .. }
+        | Command::LabChild { .. } => {
+            return Ok(());
+        }
     };
     io::check_phases(&socket.setup(), accepts, connects)
 }
