@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo test lint clean c compare bench fuzz soak faults
 
 all: build
 
@@ -47,3 +47,10 @@ fuzz:
 # test injects the first one and EINTR).
 faults: deps
 	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
+
+# The benchmark matrix (BENCHMARKS.md, bench/results.json): socklab's
+# servers beside their C twins, socat, the tutorial's Python server and
+# iperf3, on loopback. BENCH_SECS, BENCH_REPS, BENCH_PIN, BENCH_ONLY: see
+# tools/bench/run.py. Under 10 minutes from a clean clone.
+bench: deps c build
+	python3 tools/bench/run.py

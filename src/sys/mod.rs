@@ -34,7 +34,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
@@ -177,11 +177,17 @@ impl Sys {
             let mut held = self
                 .tracer
                 .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
-            let start = SystemTime::now();
-            let t0 = Instant::now();
+            // The hot path (not tracing, not inspecting) reads no clock: two
+            // clock reads per call were a measurable share of a server's
+            // user time per echo (BENCHMARKS.md).
+            let quiet = !self.tracer.enabled() && self.inspect.is_none();
+            let clock = (!quiet).then(|| (SystemTime::now(), Instant::now()));
             let ret = syscall();
-            let duration = t0.elapsed();
-            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
+            let (start, duration) = match clock {
+                Some((start, t0)) => (start, t0.elapsed()),
+                None => (SystemTime::UNIX_EPOCH, Duration::ZERO),
+            };
+            if let (Ok(v), true) = (ret, quiet) {
                 return Ok(v);
             }
             let r = render(&ret);
