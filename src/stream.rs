@@ -167,7 +167,7 @@ fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
         }
         return Ok(());
     }
-    reply(sys, conn, peer, &mut buf[..n], opts)
+    reply(sys, conn, peer, &buf[..n], opts)
 }
 
 /// The improved server's communication loop, with the `len(msg) == 0` check.
@@ -181,7 +181,7 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<(
             }
             return Ok(());
         }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
+        reply(sys, conn, peer, &buf[..n], opts)?;
     }
 }
 
@@ -208,7 +208,7 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
         }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
+        reply(sys, conn, peer, &buf[..n], opts)?;
         if empty >= opts.naive_limit {
             break;
         }
@@ -228,13 +228,11 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
 }
 
 /// Print the message, send it back upper-cased.
-/// Upper-cased in place, as the C twin: no allocation per message.
-fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts) -> Result<()> {
+fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) -> Result<()> {
     if !opts.quiet && !msg.is_empty() {
         sys.say(&format!("from {peer}: {}", shown(msg)));
     }
-    msg.make_ascii_uppercase();
-    io::sendall(sys, conn, msg, opts.setup.wait)
+    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.

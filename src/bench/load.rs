@@ -253,15 +253,19 @@ fn rr_polled(
 }
 
 /// stream: `size`-byte writes until `--bytes` or the deadline; then
-/// shutdown(SHUT_WR) and read until the server closes.
+/// shutdown(SHUT_WR) and read until the server closes. Non-blocking, with
+/// `poll` when the send buffer is full: a server that stops reading (one
+/// that echoes instead of discarding) is reported, not waited for forever.
 pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
     let s = connected(sys, opts)?;
+    sys.ioctl_fionbio(s, true)?;
     let chunk = pattern(opts.size).into_bytes();
     let limit = Limit::new(opts, None);
     let mut progress = Progress::new("writes");
     let start = Instant::now();
     let (mut sent, mut writes) = (0u64, 0u64);
     let mut now = start;
+    let mut quiet_since = start;
     loop {
         let want = match opts.bytes {
             Some(total) if sent >= total => break,
@@ -269,14 +273,40 @@ pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
             None if !limit.more(0, now) => break,
             None => chunk.len(),
         };
-        sent += sys.sendto(s, &chunk[..want], None)? as u64;
-        writes += 1;
-        now = Instant::now();
-        progress.tick(writes, now);
+        match sys.sendto(s, &chunk[..want], None) {
+            Ok(n) => {
+                sent += n as u64;
+                writes += 1;
+                now = Instant::now();
+                quiet_since = now;
+                progress.tick(writes, now);
+            }
+            Err(e) if would_block(&e) => {
+                wait_for(sys, s, libc::POLLOUT)?;
+                now = Instant::now();
+                if now.duration_since(quiet_since) >= STALL {
+                    return Err(stalled("taking data (is it a sink, `--sink`?)"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
     sys.shutdown(s, Shutdown::Write)?;
-    let mut buf = vec![0u8; 4096];
-    while sys.recvfrom(s, &mut buf, false)?.0 > 0 {}
+    let mut buf = vec![0u8; 65536];
+    let mut quiet_since = Instant::now();
+    loop {
+        match sys.recvfrom(s, &mut buf, false) {
+            Ok((0, _)) => break,
+            Ok(_) => quiet_since = Instant::now(),
+            Err(e) if would_block(&e) => {
+                wait_for(sys, s, libc::POLLIN)?;
+                if quiet_since.elapsed() >= STALL {
+                    return Err(stalled("after the last byte (the server did not close)"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     sys.close(s)?;
@@ -287,6 +317,17 @@ pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
         bytes: sent,
         ..Report::default()
     })
+}
+
+/// poll one socket for `events`, up to a second.
+fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
+    let mut fds = [libc::pollfd {
+        fd: s.fd(),
+        events,
+        revents: 0,
+    }];
+    sys.poll_many(&mut fds, 1000)?;
+    Ok(())
 }
 
 /// connect: `--conns` threads, each: socket, connect, one exchange, close.

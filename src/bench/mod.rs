@@ -7,7 +7,8 @@
 //!   blocking `sendto`, then `recvfrom` until the whole echo is back. More:
 //!   non-blocking sockets and one `poll` over all of them; each connection
 //!   has one request in flight.
-//! - `stream`: one connection, `sendto` of `--size` bytes at a time; then
+//! - `stream`: one non-blocking connection, `sendto` of `--size` bytes at a
+//!   time (`poll` for POLLOUT when the send buffer is full); then
 //!   `shutdown(SHUT_WR)` and `recvfrom` until the server closes, so the
 //!   time counts every byte the server read (pair with `--sink`).
 //! - `connect`: per connection `socket`, `connect`, one exchange, `close`;

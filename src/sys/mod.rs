@@ -18,12 +18,9 @@
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
 #![allow(clippy::disallowed_methods)]
 
-mod bench_extra;
 mod exchange;
 mod fd;
 mod setup;
-
-pub use bench_extra::CpuTime;
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -34,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
@@ -48,6 +45,11 @@ use crate::inspect::Inspect;
 use crate::signals;
 use crate::sockopt::{Opt, Value};
 use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+
+// `socklab bench`'s other calls: poll on many sockets, getrusage,
+// sched_setaffinity, prlimit64.
+mod bench_extra;
+pub use bench_extra::CpuTime;
 
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
 /// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal
@@ -177,17 +179,11 @@ impl Sys {
             let mut held = self
                 .tracer
                 .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
-            // The hot path (not tracing, not inspecting) reads no clock: two
-            // clock reads per call were a measurable share of a server's
-            // user time per echo (BENCHMARKS.md).
-            let quiet = !self.tracer.enabled() && self.inspect.is_none();
-            let clock = (!quiet).then(|| (SystemTime::now(), Instant::now()));
+            let start = SystemTime::now();
+            let t0 = Instant::now();
             let ret = syscall();
-            let (start, duration) = match clock {
-                Some((start, t0)) => (start, t0.elapsed()),
-                None => (SystemTime::UNIX_EPOCH, Duration::ZERO),
-            };
-            if let (Ok(v), true) = (ret, quiet) {
+            let duration = t0.elapsed();
+            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
                 return Ok(v);
             }
             let r = render(&ret);
