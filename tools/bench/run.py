@@ -20,6 +20,8 @@ count. Peak RSS: VmHWM from /proc/PID/status.
 Environment: BENCH_SECS, BENCH_REPS, BENCH_PIN=same (the default: server
 and client share CPU 0, taskset and --pin), split (server CPU 0, client CPU
 1) or off; BENCH_ONLY=rr1,udp,... (a subset of workloads),
+BENCH_BUDGET (seconds, default 480: later workloads are skipped, and
+said so, once the matrix has run this long), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
 BENCH_OUT (default bench/results.json), BENCH_MD (default BENCHMARKS.md).
 """
 
@@ -38,7 +40,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "target/release/socklab")
-CBIN = os.path.join(ROOT, "c_compat/bin")
+# The servers' binaries (default: this tree's), to try another build.
+SBIN = os.environ.get("BENCH_SERVER_BIN", BIN)
+CBIN = os.environ.get("BENCH_C_BIN", os.path.join(ROOT, "c_compat/bin"))
 SECS = float(os.environ.get("BENCH_SECS", "1"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 PIN = os.environ.get("BENCH_PIN", "same")
@@ -50,9 +54,18 @@ OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench/results.json"))
 MD = os.environ.get("BENCH_MD", os.path.join(ROOT, "BENCHMARKS.md"))
 TICK = os.sysconf("SC_CLK_TCK")
 MODELS = ["iterative", "fork", "thread", "prefork:4", "prethread:4", "poll", "epoll"]
-# Models that serve one connection at a time cannot take a multi-connection load.
-SERIAL = {"iterative"}
+BUDGET = float(os.environ.get("BENCH_BUDGET", "480"))  # seconds for the matrix, then skip
+
+
+def at_once(model):
+    """How many connections a model serves at the same time."""
+    if model == "iterative":
+        return 1
+    if model and model.split(":")[0] in ("prefork", "prethread"):
+        return int(model.split(":")[1])
+    return 1 << 30
 T0 = time.time()
+SKIPPED = []  # (servers, why) for the workload being set up
 
 
 def log(msg):
@@ -251,7 +264,7 @@ def strace_count(server, run):
     """Syscalls the server makes during run(): strace -c -f -p PID."""
     out = f"/tmp/socklab-bench-strace-{os.getpid()}.txt"
     st = subprocess.Popen(
-        ["strace", "-c", "-f", "-p", str(server.pid), "-o", out],
+        ["strace", "-c", "-f", "-o", out] + [a for p in [server.pid] + descendants(server.pid) for a in ("-p", str(p))],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     # strace says `strace: Process PID attached` on stderr once it is in.
@@ -296,20 +309,21 @@ def has_model_flag(prog_argv):
     return "--model" in r.stdout + r.stderr
 
 
-def stream_servers(sink=False, multi=False):
+def stream_servers(sink=False, conns=1):
     """socklab in each model, the C twins, socat, Python (echo) for one workload."""
     out = []
-    rust_models = MODELS if has_model_flag([BIN, "tcp", "server"]) else ["iterative"]
+    rust_models = MODELS if has_model_flag([SBIN, "tcp", "server"]) else ["iterative"]
     c_models = MODELS if has_model_flag([os.path.join(CBIN, "tcp_server")]) else ["iterative"]
     # A sink reads 64 KiB at a time (as iperf3 reads 128 KiB), not the
     # tutorial's 1024.
     extra = ["--sink", "--bufsize", "65536"] if sink else []
     for m in rust_models:
-        if multi and m in SERIAL:
+        if conns > at_once(m):
+            SKIPPED.append((f"socklab {m} and C {m}", f"serve {at_once(m)} connection(s) at a time; the load keeps {conns} open"))
             continue
         model = [] if m == "iterative" else ["--model", m]
         out.append(Server(f"socklab {m}", "socklab",
-                          [BIN, "tcp", "server", "127.0.0.1:0", "-q", "--backlog", "4096"] + model + extra,
+                          [SBIN, "tcp", "server", "127.0.0.1:0", "-q", "--backlog", "4096"] + model + extra,
                           port_from="stdout", model=m, twin=f"C {m}"))
         if m in c_models:
             out.append(Server(f"C {m}", "C",
@@ -321,18 +335,18 @@ def stream_servers(sink=False, multi=False):
         out.append(Server("socat", "socat", ["socat", "-u", "TCP-LISTEN:{PORT},bind=127.0.0.1,fork,backlog=4096", "OPEN:/dev/null"], port_from="argv"))
     else:
         out.append(Server("socat", "socat", ["socat", "TCP-LISTEN:{PORT},bind=127.0.0.1,fork,backlog=4096", "PIPE"], port_from="argv"))
-        if not multi:
+        if conns == 1:
             out.append(Server("python", "python", ["python3", os.path.join(ROOT, "tools/bench/tutorial_server.py"), "{PORT}"], port_from="argv"))
     return out
 
 
 def udp_servers():
     out = []
-    rust_models = ["iterative", "epoll"] if has_model_flag([BIN, "udp", "server"]) else ["iterative"]
+    rust_models = ["iterative", "epoll"] if has_model_flag([SBIN, "udp", "server"]) else ["iterative"]
     c_models = ["iterative", "epoll"] if has_model_flag([os.path.join(CBIN, "udp_server")]) else ["iterative"]
     for m in rust_models:
         model = [] if m == "iterative" else ["--model", m]
-        out.append(Server(f"socklab {m}", "socklab", [BIN, "udp", "server", "127.0.0.1:0", "-q"] + model,
+        out.append(Server(f"socklab {m}", "socklab", [SBIN, "udp", "server", "127.0.0.1:0", "-q"] + model,
                           proto="udp", port_from="stdout", model=m, twin=f"C {m}"))
         if m in c_models:
             out.append(Server(f"C {m}", "C", [os.path.join(CBIN, "udp_server"), "127.0.0.1:0", "-q"] + model,
@@ -348,8 +362,8 @@ WORKLOADS = [
     # key, title, bench args (before the address), per-transaction unit, servers, strace count args
     ("rr1", "RR, 1 byte, 1 connection", ["rr", "--size", "1", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "2000"]),
     ("rr1k", "RR, 1 KiB, 1 connection", ["rr", "--size", "1024", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "2000"]),
-    ("rr100", "RR, 1 byte, 100 connections", ["rr", "--size", "1", "--conns", "100"], "echo", lambda: stream_servers(multi=True), ["--count", "5000"]),
-    ("rr1000", "RR, 1 byte, 1000 connections", ["rr", "--size", "1", "--conns", "1000"], "echo", lambda: stream_servers(multi=True), ["--count", "10000"]),
+    ("rr100", "RR, 1 byte, 100 connections", ["rr", "--size", "1", "--conns", "100"], "echo", lambda: stream_servers(conns=100), ["--count", "20000"]),
+    ("rr1000", "RR, 1 byte, 1000 connections", ["rr", "--size", "1", "--conns", "1000"], "echo", lambda: stream_servers(conns=1000), ["--count", "40000"]),
     ("bulk", "Bulk, 64 KiB writes, 1 connection (into a sink)", ["stream", "--size", "65536"], "64 KiB write", lambda: stream_servers(sink=True), ["--bytes", str(64 << 20)]),
     ("connect", "Connect rate (connect, 1-byte exchange, close)", ["connect", "--size", "1", "--conns", "1"], "connection", lambda: stream_servers(), ["--count", "500"]),
     ("udp", "UDP, 64-byte datagrams, 16 in flight", ["udp", "--size", "64", "--window", "16"], "datagram", udp_servers, ["--count", "5000"]),
@@ -419,7 +433,9 @@ def summarize(reps):
 
 
 def run_workload(key, title, args, unit, make_servers, count_args):
+    SKIPPED.clear()
     servers = make_servers()
+    skipped = list(SKIPPED)
     started = []
     for s in servers:
         if s.start():
@@ -451,7 +467,7 @@ def run_workload(key, title, args, unit, make_servers, count_args):
                     s.start()
                 calls, r = strace_count(s, lambda: client(args + [s.addr] + count_args))
                 n = max(r["transactions"], 1)
-                syscalls[s.name] = {"per_transaction": sum(calls.values()) / n,
+                syscalls[s.name] = {"per_transaction": sum(calls.values()) / n, "transactions": n,
                                     "calls": {k: v / n for k, v in sorted(calls.items(), key=lambda kv: -kv[1])}}
             except Exception as e:
                 log(f"{key}: strace of {s.name}: {e}")
@@ -482,7 +498,9 @@ def run_workload(key, title, args, unit, make_servers, count_args):
                 "rate": median([a["rate"] / b["rate"] if b["rate"] else None for a, b in pairs]),
             }
         row["ratios"] = ratios
-    return {"key": key, "title": title, "args": args, "unit": unit, "rows": rows}
+    conns = int(args[args.index("--conns") + 1]) if "--conns" in args else 1
+    return {"key": key, "title": title, "args": args, "unit": unit, "rows": rows, "skipped": skipped,
+            "conns": conns, "count_args": count_args}
 
 
 def chapter30():
@@ -517,7 +535,7 @@ def chapter30():
 def tenk():
     """10,000 connections doing RR against the epoll servers: rate and peak RSS."""
     rows = []
-    for s in stream_servers(multi=True):
+    for s in stream_servers(conns=10000):
         if s.model != "epoll":
             continue
         if not s.start():
@@ -562,6 +580,11 @@ def main():
     results = {"env": env, "workloads": [], "chapter30": None, "tenk": None}
     for w in WORKLOADS:
         if ONLY and w[0] not in ONLY:
+            continue
+        if time.time() - T0 > BUDGET:
+            log(f"workload {w[0]}: skipped, over the time budget ({BUDGET:.0f} s)")
+            results["workloads"].append({"key": w[0], "title": w[1], "args": w[2], "unit": w[3], "rows": [],
+                                         "skipped": [("all", f"over the time budget of {BUDGET:.0f} s")]})
             continue
         log(f"workload {w[0]}: {w[1]}")
         results["workloads"].append(run_workload(*w))
