@@ -90,7 +90,11 @@ pub enum Command {
     },
     /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
-    LabChild { lab: String, mode: String },
+    LabChild {
+        lab: String,
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { name, json } => lab::run(&name, json),
-        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
+        Command::LabChild { lab, args } => lab::child_main(&lab, &args),
     }
 }
 

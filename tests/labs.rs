@@ -181,6 +181,124 @@ fn lab_blocking_modes() {
 }
 
 #[test]
+fn lab_backlog() {
+    let o = lab("backlog");
+    line_with(
+        &o,
+        &["client | poll(", "events=POLLOUT}], 1, 150) = 0 (Timeout)"],
+    );
+    o.stdout_has("completed per backlog 0→1, 1→2, 2→3, 5→6");
+}
+
+#[test]
+fn lab_reuseport() {
+    let o = lab("reuseport");
+    line_with(
+        &o,
+        &[
+            "srv-2 | bind(",
+            ") = -1 EADDRINUSE (Address already in use)",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "srv-2 | setsockopt(",
+            "SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0",
+        ],
+    );
+}
+
+#[test]
+fn lab_half_close() {
+    let o = lab("half-close");
+    line_with(&o, &["client | shutdown(", ", SHUT_WR) = 0"]);
+    line_with(
+        &o,
+        &["client | recvfrom(", r#""REQUEST", 64, 0, NULL, NULL) = 7"#],
+    );
+    o.stdout_has("is CLOSE_WAIT (TCP_INFO)");
+}
+
+#[test]
+fn lab_rst() {
+    let o = lab("rst");
+    line_with(
+        &o,
+        &[
+            "client | setsockopt(",
+            "SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "server | recvfrom(",
+            ") = -1 ECONNRESET (Connection reset by peer)",
+        ],
+    );
+}
+
+#[test]
+fn lab_sigpipe() {
+    let o = lab("sigpipe");
+    line_with(&o, &["client | sendto(", ") = -1 EPIPE (Broken pipe)"]);
+    o.stdout_has("was killed by signal 13 (SIGPIPE)");
+}
+
+#[test]
+fn lab_udp_refused() {
+    let o = lab("udp-refused");
+    line_with(
+        &o,
+        &[
+            "client | recvfrom(",
+            ") = -1 ECONNREFUSED (Connection refused)",
+        ],
+    );
+    line_with(
+        &o,
+        &["client | poll(", "events=POLLIN}], 1, 300) = 0 (Timeout)"],
+    );
+}
+
+#[test]
+fn lab_unix_family() {
+    let o = lab("unix-family");
+    line_with(
+        &o,
+        &["server | bind(", "stream.sock\"}, ", ") = -1 EADDRINUSE"],
+    );
+    line_with(
+        &o,
+        &[
+            "client | connect(",
+            "stream.sock\"}, ",
+            ") = -1 ECONNREFUSED",
+        ],
+    );
+    o.stdout_has("mode 000 EACCES, mode 0777 connected");
+    // Nothing left behind: the lab's directory is gone.
+    let dir = o
+        .stdout
+        .lines()
+        .find_map(|l| l.split("sun_path=\"").nth(1))
+        .and_then(|p| p.rsplit_once('/'))
+        .map(|(d, _)| d.to_string())
+        .expect("a socket path");
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+}
+
+#[test]
+fn lab_all_passes_and_ends_with_the_summary() {
+    let o = run(socklab(&["lab", "all"]), b"");
+    o.assert_ok();
+    o.stdout_has("== summary ==")
+        .stdout_has("18 of 18 labs passed");
+    assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
+}
+
+#[test]
 fn lab_json_gives_events_with_times() {
     let o = run(socklab(&["lab", "phone-call", "--json"]), b"");
     o.assert_ok();

@@ -22,6 +22,7 @@
 mod basics;
 mod modes;
 mod more;
+mod queues;
 mod servers;
 mod sticky;
 mod teardown;
@@ -67,6 +68,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(servers::labs());
     v.extend(sticky::labs());
     v.extend(modes::labs());
+    v.extend(queues::labs());
     v.extend(teardown::labs());
     v.extend(more::labs());
     v

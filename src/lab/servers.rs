@@ -186,15 +186,15 @@ fn udp_concurrent(ctx: &Ctx) -> Result<Verdict> {
 }
 
 /// One line of /proc/net/tcp as `ss` shows it.
-struct TcpEntry {
-    state: String,
+pub struct TcpEntry {
+    pub state: String,
     local: String,
     remote: String,
     timer_secs: Option<f64>,
 }
 
 /// The sockets on local port `port` in /proc/net/tcp (what `ss -tan` reads).
-fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
+pub fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
     let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
     // SAFETY: sysconf only reads a value.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;

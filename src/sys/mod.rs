@@ -20,6 +20,7 @@
 
 mod exchange;
 mod fd;
+mod lab_extra;
 mod setup;
 
 use std::cell::Cell;
