@@ -82,7 +82,8 @@ pub enum Command {
     Sockopt(SockoptCommand),
     /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
     Lab {
-        /// `list`, a lab's name, or `all`.
+        /// `list` (the default), a lab's name, or `all`.
+        #[arg(default_value = "list")]
         name: String,
         /// JSON Lines events instead of text (each timeline event with its time).
         #[arg(long)]

@@ -147,8 +147,8 @@ fn lab_sticky_packets() {
 #[test]
 fn lab_partial_send() {
     let o = lab("partial-send");
-    line_with(&o, &["client | sendto(", ", 8388608, 0, NULL, 0) = "]);
-    o.stdout_has("8388608 of 8388608 bytes sent");
+    line_with(&o, &["client | sendto(", ", 33554432, 0, NULL, 0) = "]);
+    o.stdout_has("33554432 of 33554432 bytes sent");
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn lab_backlog() {
     let o = lab("backlog");
     line_with(
         &o,
-        &["client | poll(", "events=POLLOUT}], 1, 150) = 0 (Timeout)"],
+        &["client | poll(", "events=POLLOUT}], 1, 250) = 0 (Timeout)"],
     );
     o.stdout_has("completed per backlog 0→1, 1→2, 2→3, 5→6");
 }
@@ -296,6 +296,23 @@ fn lab_all_passes_and_ends_with_the_summary() {
     o.stdout_has("== summary ==")
         .stdout_has("18 of 18 labs passed");
     assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
+}
+
+#[test]
+fn lab_all_json_is_json_lines_only() {
+    let o = run(socklab(&["lab", "all", "--json"]), b"");
+    o.assert_ok();
+    for line in o.stdout.lines() {
+        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    }
+    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 18);
+    o.stdout_has(r#""event":"summary","passed":18,"total":18"#)
+        .stdout_has(r#""event":"say","side":"server""#);
+    // SAFETY: geteuid only reads the process's effective uid.
+    if unsafe { libc::geteuid() } == 0 {
+        // As root, the unix-family lab connects as user nobody in a child.
+        o.stdout_has(r#""side":"nobody","call":"connect""#);
+    }
 }
 
 #[test]

@@ -277,6 +277,55 @@ impl Write for Out {
     }
 }
 
+/// In `--json` mode, the tracer's sink: syscall events pass through; a
+/// program's output line (`server > text`, e.g. from the line buffer)
+/// becomes a `say` event, so that every line is JSON.
+struct JsonLines {
+    lab: &'static str,
+    out: Out,
+    pending: Vec<u8>,
+}
+
+impl JsonLines {
+    fn new(lab: &'static str, out: Out) -> JsonLines {
+        JsonLines {
+            lab,
+            out,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Write for JsonLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]).into_owned();
+            if line.starts_with('{') {
+                self.out.line(&line);
+            } else {
+                let (side, text) = match line.split_once(" > ") {
+                    Some((side, text)) => (side.trim(), text),
+                    None => ("", line.as_str()),
+                };
+                self.out.line(&format!(
+                    "{{\"time\":{:.6},\"lab\":{},\"event\":\"say\",\"side\":{},\"text\":{}}}",
+                    now(),
+                    json_str(self.lab),
+                    json_str(side),
+                    json_str(text)
+                ));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a lab gets: one traced `Sys` per side, notes on the timeline, a
 /// private temporary directory.
 pub struct Ctx {
@@ -290,8 +339,12 @@ pub struct Ctx {
 
 impl Ctx {
     fn new(name: &'static str, json: bool, out: Out) -> Ctx {
-        let format = if json { Format::Json } else { Format::Text };
-        let tracer = Tracer::shared(format, Box::new(out.clone()));
+        let (format, sink): (Format, Box<dyn Write + Send>) = if json {
+            (Format::Json, Box::new(JsonLines::new(name, out.clone())))
+        } else {
+            (Format::Text, Box::new(out.clone()))
+        };
+        let tracer = Tracer::shared(format, sink);
         let dir = std::env::temp_dir().join(format!("socklab-lab-{}-{name}", std::process::id()));
         Ctx {
             name,

@@ -30,7 +30,7 @@ pub fn labs() -> Vec<Lab> {
 
 /// How long a connect may take to complete on loopback before it counts
 /// as not completed (its SYN was dropped; the retry comes after 1 s).
-const CONNECT_WAIT_MS: i32 = 150;
+const CONNECT_WAIT_MS: i32 = 250;
 
 /// Non-blocking connects to a listen(backlog) listener that never accepts,
 /// until one does not complete. Returns (completed, state of the next).

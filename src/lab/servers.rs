@@ -267,7 +267,14 @@ fn close_first(ctx: &Ctx, reuse: bool) -> Result<(u16, bool)> {
     let (eof, _) = cs.recvfrom(c, &mut buf, false)?;
     cs.close(c)?;
     ss.close(l)?;
-    let entries = proc_net_tcp(p);
+    // The peer's FIN is processed in softirq context, usually before close
+    // returns: look for up to 2 s (an observation, not an ordering).
+    let end = Instant::now() + Duration::from_secs(2);
+    let mut entries = proc_net_tcp(p);
+    while !entries.iter().any(|e| e.state == "TIME-WAIT") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+        entries = proc_net_tcp(p);
+    }
     let tw = entries.iter().find(|e| e.state == "TIME-WAIT");
     match tw {
         Some(e) => ctx.note(
