@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare fuzz soak faults
 
 all: build
 
@@ -16,6 +16,10 @@ deps:
 
 demo: build
 	$(BIN) demo
+
+# Every experiment of the tutorial and of UNP, self-checking, with a summary.
+labs: build
+	$(BIN) lab all
 
 test: deps c
 	$(CARGO) test --release
