@@ -554,3 +554,23 @@ pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
         .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
     Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
 }
+
+/// Look at a value until `done` says it settled, for up to `limit` (loopback
+/// packets are usually processed before the sending call returns, but a
+/// loaded machine may defer them to ksoftirqd): an observation, not an
+/// ordering. Returns the last value seen.
+pub fn settle<T>(limit: Duration, mut look: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let end = Instant::now() + limit;
+    loop {
+        let v = look();
+        if done(&v) || Instant::now() >= end {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A listener's accept queue length (TCP_INFO's tcpi_unacked), untraced.
+pub fn accept_queue(ctx: &Ctx, l: Socket) -> u32 {
+    ctx.quiet().tcp_info(l).map_or(0, |i| i.tcpi_unacked)
+}

@@ -1,6 +1,8 @@
 //! A listener's accept queue: how many connections complete without
 //! accept (UNP's backlog.c), and two listeners sharing a port.
 
+use std::time::Duration;
+
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
@@ -73,7 +75,11 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
             break;
         }
     }
-    let queued = ctx.quiet().tcp_info(l)?.tcpi_unacked;
+    let queued = super::settle(
+        Duration::from_secs(1),
+        || super::accept_queue(ctx, l),
+        |q| *q as usize >= completed,
+    );
     for c in clients {
         cs.close(c)?;
     }
@@ -165,8 +171,11 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
             CLIENTS - 2
         ),
     );
-    let q1 = ctx.quiet().tcp_info(s1)?.tcpi_unacked;
-    let q2 = ctx.quiet().tcp_info(s2)?.tcpi_unacked;
+    let (q1, q2) = super::settle(
+        Duration::from_secs(2),
+        || (super::accept_queue(ctx, s1), super::accept_queue(ctx, s2)),
+        |(a, b)| (a + b) as usize >= CLIENTS,
+    );
     ctx.note(
         "lab",
         &format!("accept queues (TCP_INFO): srv-1 holds {q1}, srv-2 holds {q2}"),

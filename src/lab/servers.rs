@@ -78,7 +78,11 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
         b.connect(cb, &addr)?;
         let connected_at = ms(t0);
         let state = ctx.state(cb);
-        let queued = ctx.quiet().tcp_info(l)?.tcpi_unacked;
+        let queued = super::settle(
+            Duration::from_secs(1),
+            || super::accept_queue(ctx, l),
+            |q| *q >= 1,
+        );
         ctx.note(
             "B",
             &format!(
