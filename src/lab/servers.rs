@@ -192,8 +192,8 @@ fn udp_concurrent(ctx: &Ctx) -> Result<Verdict> {
 /// One line of /proc/net/tcp as `ss` shows it.
 pub struct TcpEntry {
     pub state: String,
-    local: String,
-    remote: String,
+    pub local: String,
+    pub remote: String,
     timer_secs: Option<f64>,
 }
 
@@ -265,7 +265,8 @@ fn close_first(ctx: &Ctx, reuse: bool) -> Result<(u16, bool)> {
     let addr = ss.getsockname(l)?;
     let p = port(&addr);
     let c = dial(&cs, &addr)?;
-    let (conn, _) = ss.accept4(l)?;
+    let (conn, peer) = ss.accept4(l)?;
+    let (local, remote) = (addr.to_string(), peer.to_string());
     ss.close(conn)?;
     let mut buf = [0u8; 16];
     let (eof, _) = cs.recvfrom(c, &mut buf, false)?;
@@ -274,12 +275,14 @@ fn close_first(ctx: &Ctx, reuse: bool) -> Result<(u16, bool)> {
     // The peer's FIN is processed in softirq context, usually before close
     // returns: look for up to 2 s (an observation, not an ordering).
     let end = Instant::now() + Duration::from_secs(2);
+    // This connection's own entry: its 4-tuple.
+    let ours = |e: &TcpEntry| e.state == "TIME-WAIT" && e.local == local && e.remote == remote;
     let mut entries = proc_net_tcp(p);
-    while !entries.iter().any(|e| e.state == "TIME-WAIT") && Instant::now() < end {
+    while !entries.iter().any(ours) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(5));
         entries = proc_net_tcp(p);
     }
-    let tw = entries.iter().find(|e| e.state == "TIME-WAIT");
+    let tw = entries.iter().find(|e| ours(e));
     match tw {
         Some(e) => ctx.note(
             "lab",

@@ -84,23 +84,27 @@ fn half_close(ctx: &Ctx) -> Result<Verdict> {
 fn rst(ctx: &Ctx) -> Result<Verdict> {
     let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
     let (l, c, conn) = pair(&cs, &ss)?;
-    let cport = port(&cs.getsockname(c)?);
+    let local = cs.getsockname(c)?;
+    let (cport, local) = (port(&local), local.to_string());
+    let remote = cs.getpeername(c)?.to_string();
     setopt(&cs, c, "SO_LINGER", "on:0")?;
     cs.close(c)?;
     let mut buf = [0u8; 64];
     let r = ss.recvfrom(conn, &mut buf, false);
     let state = ctx.show_state("server", conn);
+    // This connection's own entry (its 4-tuple): another socket may use the
+    // same local port towards another peer.
     let tw = proc_net_tcp(cport)
         .iter()
-        .any(|e| e.state == "TIME-WAIT" || e.state == "ESTAB");
+        .any(|e| e.local == local && e.remote == remote);
     ctx.note(
         "lab",
         &format!(
-            "/proc/net/tcp: {} on the client's port {cport}",
+            "/proc/net/tcp: {} for {local} -> {remote}",
             if tw {
-                "a socket is still there"
+                "the connection is still there"
             } else {
-                "nothing left (no TIME_WAIT)"
+                "no entry left (no TIME_WAIT)"
             }
         ),
     );
