@@ -1,7 +1,7 @@
 //! A listener's accept queue: how many connections complete without
 //! accept (UNP's backlog.c), and two listeners sharing a port.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::PollFlags;
@@ -58,13 +58,32 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
         let c = cs.socket(AddressFamily::Inet, SockType::Stream)?;
         clients.push(c);
         cs.ioctl_fionbio(c, true)?;
+        let before = listen_overflows();
         match cs.connect(c, &addr) {
             Ok(()) => {}
             Err(e) if e.errno() == Some(Errno::EINPROGRESS) => {}
             Err(e) => return Err(e),
         }
-        let ready = cs.poll(c, PollFlags::POLLOUT, CONNECT_WAIT_MS)?;
+        // Wait for the handshake; on a timeout, a rise of the kernel's
+        // ListenOverflows counter says the SYN was dropped (a loaded machine
+        // may just be slow: then wait again, up to 2 s in all).
+        let end = Instant::now() + Duration::from_secs(2);
+        let mut ready;
+        let mut dropped;
+        loop {
+            ready = cs.poll(c, PollFlags::POLLOUT, CONNECT_WAIT_MS)?;
+            dropped = listen_overflows() > before || before == 0;
+            if !ready.is_empty() || dropped || Instant::now() >= end {
+                break;
+            }
+        }
         let state = ctx.state(c);
+        if ready.is_empty() && dropped && traced {
+            ctx.note(
+                "server",
+                "TcpExt ListenOverflows went up (/proc/net/netstat, `nstat`): the listener dropped the SYN",
+            );
+        }
         if traced {
             ctx.note("client", &format!("fd {c} is {state} (TCP_INFO)"));
         }
@@ -199,4 +218,23 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
               addresses and ports, so the connections are shared between the servers."
             .into(),
     })
+}
+
+/// The kernel's count of SYNs dropped because an accept queue was full
+/// (TcpExt ListenOverflows in /proc/net/netstat; 0 if it cannot be read).
+fn listen_overflows() -> u64 {
+    let text = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        if !names.starts_with("TcpExt:") {
+            continue;
+        }
+        return names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == "ListenOverflows")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+    }
+    0
 }
