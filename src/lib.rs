@@ -36,6 +36,7 @@ use trace::{Format, Tracer};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
+    lab_flags(&cli)?;
     let inspect = inspect::Inspect::new(
         cli.show_state,
         cli.pause_before.clone(),
@@ -102,6 +103,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lab { name, json } => lab::run(&name, json),
         Command::LabChild { lab, args } => lab::child_main(&lab, &args),
     }
+}
+
+/// A lab always prints its own timeline: the global trace and inspection
+/// switches would be silently ignored, so they are refused.
+fn lab_flags(cli: &Cli) -> Result<()> {
+    let lab = matches!(cli.command, Command::Lab { .. } | Command::LabChild { .. });
+    let any = cli.trace.is_some()
+        || cli.trace_file.is_some()
+        || cli.show_state
+        || cli.step
+        || !cli.pause_before.is_empty()
+        || !cli.pause_after.is_empty();
+    if lab && any {
+        return Err(Error::Usage(
+            "a lab always prints its own timeline: --trace, --trace-file, --show-state, \
+             --pause-before/after and --step do not apply (--json gives it as events)"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Every `--sockopt` phase must be one the program reaches.

@@ -47,6 +47,16 @@ fn lab_unknown_name_is_a_usage_error() {
 }
 
 #[test]
+fn lab_refuses_the_trace_and_inspection_switches() {
+    for flag in ["--trace", "--show-state", "--step"] {
+        let o = run(socklab(&["lab", "phone-call", flag]), b"");
+        o.assert_code(2)
+            .stderr_has("a lab always prints its own timeline");
+        assert!(o.stdout.is_empty(), "{}", o.dump());
+    }
+}
+
+#[test]
 fn lab_phone_call() {
     let o = lab("phone-call");
     line_with(

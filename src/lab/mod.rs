@@ -18,6 +18,13 @@
 //! Each side of a lab makes its calls through one [`Sys`] whose tracer is
 //! the lab's timeline ([`Ctx::sys`]). The verdict is computed from what the
 //! calls returned (values, errnos, counts, states), never written in.
+//!
+//! The seam for a packet source (`--wire`, issue 7): every timeline line
+//! goes through one [`Out`] per run (syscall events from the shared
+//! [`Tracer`], notes and parts from [`Ctx`]), and in `--json` each event
+//! carries its wall-clock `time` (`SystemTime`, the clock pcap uses). A
+//! capture started in [`run_one`] before the lab and stopped after it can be
+//! merged into that stream by time, or written through the same `Out`.
 
 mod basics;
 mod modes;
