@@ -477,6 +477,13 @@ ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, NULL, NULL))
 }
 
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f) {
+    WAITING(POLLIN, "recvfrom",
+            r_recvfrom_flags(fd, buf, n, MSG_TRUNC, from ? &from->ss : NULL,
+                             from ? &from->len : NULL))
+}
+
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, &from->ss, &from->len))

@@ -118,6 +118,10 @@ int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f);
+/* A datagram: recvfrom(fd, buf, n, MSG_TRUNC, from or NULL, ...): its real
+ * length, more than n when it was cut (buf holds its start). */
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f);
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f);
 /* Python's sendall: sendto until every byte is out, one deadline; a
