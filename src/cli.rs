@@ -80,6 +80,17 @@ pub enum Command {
     /// Socket options: `list` prints each option's default on a fresh socket of each type.
     #[command(subcommand)]
     Sockopt(SockoptCommand),
+    /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
+    Lab {
+        /// `list`, a lab's name, or `all`.
+        name: String,
+        /// JSON Lines events instead of text (each timeline event with its time).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
+    #[command(name = "__lab-child", hide = true)]
+    LabChild { lab: String, mode: String },
 }
 
 #[derive(Subcommand, Debug)]
