@@ -45,6 +45,8 @@ void dgram_serve(int fd, const struct opts *o) {
     struct fail f;
     Getsockname(fd, &me.ss, &me.len);                          /* 1 */
     say("listening on %s", addr_str(&me));
+    if (after_listening[0])
+        say("%s", after_listening);
     set_wait(fd, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
