@@ -163,6 +163,17 @@ static int read_line(struct line_buffer *lb, int fd, unsigned char *buf,
             lb->pending = realloc(lb->pending, lb->cap = 2 * (lb->len + r));
         memcpy(lb->pending + lb->len, buf, r);
         lb->len += r;
+        /* A peer that never sends a newline cannot make the buffer grow
+         * without bound: past the limit (64 KiB, or --bufsize if larger),
+         * the line is refused and the connection closed. */
+        size_t limit = o->bufsize > 65536 ? o->bufsize : 65536;
+        if (lb->len > limit && !memchr(lb->pending, '\n', lb->len)) {
+            fprintf(stderr, "%s: a line longer than %zu bytes (no newline yet): over "
+                            "the --lines buffer's limit; closing the connection\n",
+                    prog, limit);
+            f->call = NULL;
+            return -1;
+        }
         size_t lines = 0, last = 0;
         for (size_t i = 0; i < lb->len; i++)
             if (lb->pending[i] == '\n') {
@@ -264,7 +275,7 @@ void stream_serve(int listener, const struct opts *o) {
                 : o->lines ? converse_lines(conn, &peer, buf, o, &f)
                            : converse(conn, &peer, buf, o, &f);
         /* A failure on one connection ends that connection, not the server. */
-        if (r < 0)
+        if (r < 0 && f.call) /* no call: the failure was already told */
             warn_fail(&f);
         close_conn(conn);                                      /* 5 */
         served++;

@@ -486,3 +486,64 @@ fn oversized_datagrams_are_reported_as_truncated() {
     ));
     srv.finish().assert_ok();
 }
+
+/// `--lines`: a client that sends and sends without a newline cannot make
+/// the line buffer grow without bound: past 64 KiB the connection is
+/// refused with one line, the memory stays flat, the next client is served
+/// (socklab and its C twin).
+#[test]
+fn a_line_without_end_is_cut_off_at_the_limit() {
+    let c_bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin/tcp_server");
+    for twin in [false, true] {
+        let args = ["127.0.0.1:0", "--lines", "--max-conns", "2", "-q"];
+        let cmd = if twin {
+            let mut c = std::process::Command::new(&c_bin);
+            c.args(args);
+            c
+        } else {
+            let mut c = socklab(&["tcp", "server"]);
+            c.args(args);
+            c
+        };
+        let srv = common::Server::start_cmd(cmd);
+        let before = rss_kib(srv.pid());
+        let mut peer = Peer::connect(&srv.addr);
+        let chunk = vec![b'x'; 64 * 1024];
+        // Up to 8 MiB without a newline: the server closes long before.
+        let mut sent = 0;
+        while sent < (8 << 20) {
+            match peer.stream().1.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            sent < (8 << 20),
+            "twin {twin}: the server read 8 MiB of one line"
+        );
+        let during = rss_kib(srv.pid());
+        assert!(
+            during < before + 4096,
+            "twin {twin}: {before} -> {during} KiB"
+        );
+        drop(peer);
+        run(
+            socklab(&[
+                "tcp",
+                "client",
+                &srv.addr,
+                "--lines",
+                "-m",
+                "next",
+                "--timeout",
+                "10",
+            ]),
+            b"",
+        )
+        .assert_ok()
+        .stdout_has("NEXT");
+        let out = srv.finish();
+        out.assert_ok()
+            .stderr_has("a line longer than 65536 bytes (no newline yet)");
+    }
+}
