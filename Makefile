@@ -51,3 +51,8 @@ fuzz:
 # test injects the first one and EINTR).
 faults: deps
 	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
+
+# Issue #8: tests/soak.rs with more clients (make test runs 400 per server).
+SOAK_CLIENTS ?= 5000
+soak: build
+	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test soak -- --nocapture

@@ -68,16 +68,23 @@ pub fn run(cli: Cli) -> Result<()> {
             addr,
             dgram,
             unlink_stale,
+            mode,
+            follow_symlinks,
             common,
             stream,
         }) => {
+            let file = unix::FileOpts {
+                unlink_stale,
+                mode,
+                follow_symlinks,
+            };
             let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
                 unix::Server::Stream(&stream_opts)
             };
-            unix::server(&sys, &addr, common.reuseaddr, unlink_stale, server)
+            unix::server(&sys, &addr, common.reuseaddr, &file, server)
         }
         Command::Unix(UnixCommand::Client {
             addr,

@@ -36,7 +36,7 @@ use std::process::Command;
 use common::{Outcome, Server, TempDir, abstract_name, have, run};
 
 /// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat";
+const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
 
 /// One socklab process under strace, with its two trace files.
 struct Traced {

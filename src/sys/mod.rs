@@ -21,7 +21,10 @@
 mod exchange;
 mod fd;
 mod lab_extra;
+mod security;
 mod setup;
+
+pub use security::PeerCred;
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -86,6 +89,9 @@ pub struct Sys {
     on_listening: Option<SyncSender<Addr>>,
     /// `--show-state`, `--pause-*`, `--step`: None when none is asked for.
     inspect: Option<Arc<Inspect>>,
+    /// A line printed right after `listening on ADDR` (a UNIX server's
+    /// socket file mode), so that the listening line stays the first.
+    after_listening: Option<Arc<str>>,
 }
 
 /// Which syscall `Sys::call` makes: its name, the socket it is on (for
@@ -108,6 +114,15 @@ impl Sys {
             tracer,
             on_listening: None,
             inspect: None,
+            after_listening: None,
+        }
+    }
+
+    /// The same layer, printing `line` after its `listening on` line.
+    pub fn with_after_listening(&self, line: String) -> Sys {
+        Sys {
+            after_listening: Some(line.into()),
+            ..self.clone()
         }
     }
 
@@ -149,6 +164,9 @@ impl Sys {
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
         self.say(&format!("listening on {addr}"));
+        if let Some(line) = &self.after_listening {
+            self.say(line);
+        }
         if let Some(tx) = &self.on_listening {
             let _ = tx.send(*addr);
         }
