@@ -25,6 +25,7 @@ pub mod text;
 pub mod trace;
 pub mod udp;
 pub mod unix;
+pub mod wire;
 
 use std::io::Write;
 
@@ -42,26 +43,54 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.step,
     )?;
     check_phases(&cli.command)?;
-    let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
-    match cli.command {
+    let capturing = cli.wire || cli.pcap.is_some();
+    if !capturing {
+        let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
+        return run_command(&sys, cli.command);
+    }
+    // --wire / --pcap: capture around the program (src/wire/).
+    let ports = wire_ports(&cli.command)?;
+    let (tracer, timeline) = wire::timeline(tracer(&cli)?);
+    let sys = Sys::new(tracer).with_inspect(inspect);
+    let capture = wire::start(&sys, timeline, cli.wire, cli.pcap.as_deref(), &ports)?;
+    let result = run_command(&sys, cli.command);
+    let stopped = capture.stop(&sys);
+    result.and(stopped)
+}
+
+/// The ports a capturing command names (a server on port 0 adds its own
+/// when it prints `listening on`); a usage error for programs without a wire.
+fn wire_ports(command: &Command) -> Result<Vec<u16>> {
+    let addr = match command {
+        Command::Tcp(TcpCommand::Server { addr, .. } | TcpCommand::Client { addr, .. })
+        | Command::Udp(UdpCommand::Server { addr, .. } | UdpCommand::Client { addr, .. }) => addr,
+        Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
+        Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
+        Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+    };
+    Ok(wire::port_of(addr).into_iter().collect())
+}
+
+fn run_command(sys: &Sys, command: Command) -> Result<()> {
+    match command {
         Command::Tcp(TcpCommand::Server {
             addr,
             common,
             stream,
-        }) => tcp::server(&sys, &addr, &common.stream(&stream)),
+        }) => tcp::server(sys, &addr, &common.stream(&stream)),
         Command::Tcp(TcpCommand::Client {
             addr,
             client,
             stream,
-        }) => tcp::client(&sys, &addr, client.messages(), &client.stream(&stream)),
+        }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
         Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(&sys, &addr, common.reuseaddr, &common.dgram())
+            udp::server(sys, &addr, common.reuseaddr, &common.dgram())
         }
         Command::Udp(UdpCommand::Client {
             addr,
             client,
             dgram,
-        }) => udp::client(&sys, &addr, client.messages(), &client.dgram(&dgram)),
+        }) => udp::client(sys, &addr, client.messages(), &client.dgram(&dgram)),
         Command::Unix(UnixCommand::Server {
             addr,
             dgram,
@@ -75,7 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 unix::Server::Stream(&stream_opts)
             };
-            unix::server(&sys, &addr, common.reuseaddr, unlink_stale, server)
+            unix::server(sys, &addr, common.reuseaddr, unlink_stale, server)
         }
         Command::Unix(UnixCommand::Client {
             addr,
@@ -86,17 +115,17 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => {
             let messages = client.messages();
             if dgram {
-                unix::dgram_client(&sys, &addr, messages, &client.dgram(&dgram_opts))
+                unix::dgram_client(sys, &addr, messages, &client.dgram(&dgram_opts))
             } else if dgram_opts.connect {
                 Err(Error::Usage(
                     "--connect is for datagram sockets: add --dgram".to_string(),
                 ))
             } else {
-                unix::stream_client(&sys, &addr, messages, &client.stream(&stream))
+                unix::stream_client(sys, &addr, messages, &client.stream(&stream))
             }
         }
         Command::Demo => demo::run(),
-        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
+        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
     }
 }
 
@@ -125,6 +154,7 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
     let format = match (cli.trace, &cli.trace_file) {
         (Some(TraceFormat::Json), _) => Format::Json,
         (Some(TraceFormat::Text), _) | (None, Some(_)) => Format::Text,
+        (None, None) if cli.wire => Format::Text,
         (None, None) => Format::Off,
     };
     let sink: Box<dyn Write + Send> = match &cli.trace_file {

@@ -20,7 +20,10 @@
 
 mod exchange;
 mod fd;
+mod packet;
 mod setup;
+
+pub use packet::Frame;
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -147,6 +150,7 @@ impl Sys {
 
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
+        self.tracer.watch_port(crate::wire::port_of(addr));
         self.say(&format!("listening on {addr}"));
         if let Some(tx) = &self.on_listening {
             let _ = tx.send(*addr);
@@ -171,6 +175,7 @@ impl Sys {
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
             }
+            let _entered = self.tracer.enter();
             let mut held = self
                 .tracer
                 .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
@@ -220,6 +225,7 @@ impl Sys {
             inspect.before(&self.plain(), "close", Some(s));
             inspect.track(s.0, false);
         }
+        let _entered = self.tracer.enter();
         let mut held = self.tracer.hold(false);
         let start = SystemTime::now();
         let t0 = Instant::now();
