@@ -15,6 +15,7 @@ pub mod dgram;
 pub mod error;
 pub mod inspect;
 pub mod io;
+pub mod lab;
 pub mod lines;
 pub mod signals;
 pub mod sockopt;
@@ -43,16 +44,24 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.step,
     )?;
     check_phases(&cli.command)?;
-    let capturing = cli.wire || cli.pcap.is_some();
-    if !capturing {
+    let wire_opts = wire::Options {
+        show: cli.wire,
+        pcap: cli.pcap.clone(),
+    };
+    if let Command::Lab { name, json } = &cli.command
+        && name != "list"
+    {
+        return lab::run(name, *json, &wire_opts);
+    }
+    if !wire_opts.active() {
         let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
         return run_command(&sys, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
     let ports = wire_ports(&cli.command)?;
-    let (tracer, timeline) = wire::timeline(tracer(&cli)?);
+    let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
     let sys = Sys::new(tracer).with_inspect(inspect);
-    let capture = wire::start(&sys, timeline, cli.wire, cli.pcap.as_deref(), &ports)?;
+    let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
     let result = run_command(&sys, cli.command);
     let stopped = capture.stop(&sys);
     result.and(stopped)
@@ -67,6 +76,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
         Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
         Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
     };
     Ok(wire::port_of(addr).into_iter().collect())
 }
@@ -126,6 +136,9 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
         }
         Command::Demo => demo::run(),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
+        Command::Lab { name, .. } if name == "list" => lab::list(),
+        Command::Lab { .. } => Ok(()), // run above, with the capture options
+        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
     }
 }
 
@@ -145,7 +158,9 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) => return Ok(()),
+        Command::Demo | Command::Sockopt(_) | Command::Lab { .. } | Command::LabChild { .. } => {
+            return Ok(());
+        }
     };
     io::check_phases(&socket.setup(), accepts, connects)
 }

@@ -75,28 +75,17 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
-        let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
-        if opts.setup.wait == Wait::NonBlocking {
-            // Linux's accept4 does not pass O_NONBLOCK on; make the
-            // connection non-blocking too, so its EAGAINs show.
-            io::set_wait(sys, conn, opts.setup.wait)?;
-        }
-        io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
-        if opts.setup.names {
-            io::show_names(sys, conn)?;
-        }
-        if !opts.quiet {
-            sys.say(&format!("connection from {peer}"));
-        }
-        let result = if opts.once {
-            answer_once(sys, conn, &peer, opts)
-        } else if opts.naive {
-            converse_naively(sys, conn, &peer, opts)
-        } else if opts.lines {
-            lines::converse(sys, conn, &peer, opts.bufsize, opts.setup.wait)
-        } else {
-            converse(sys, conn, &peer, opts)
+        let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
+            Ok(accepted) => accepted,
+            // accept(2): Linux passes a pending network error of the new
+            // connection on as accept's error; the listener is fine: go on.
+            Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
+                crate::report(&e);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
+        let result = serve_one(sys, conn, &peer, opts);
         // A failure on one connection ends that connection, not the server.
         if let Err(e) = result {
             if matches!(e, Error::Signal(_)) {
@@ -104,13 +93,63 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             }
             crate::report(&e);
         }
-        sys.close(conn)?;
+        // The descriptor is gone even when close fails (close(2)): say so,
+        // and serve the next client.
+        if let Err(e) = sys.close(conn) {
+            crate::report(&e);
+        }
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
         }
     }
     sys.close(listener)
+}
+
+/// One accepted connection: its setup (non-blocking mode, `@accepted`
+/// options, names), then the conversation. An error here is this
+/// connection's: the caller reports it and serves the next client.
+fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    if opts.setup.wait == Wait::NonBlocking {
+        // Linux's accept4 does not pass O_NONBLOCK on; make the
+        // connection non-blocking too, so its EAGAINs show.
+        io::set_wait(sys, conn, opts.setup.wait)?;
+    }
+    io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
+    if opts.setup.names {
+        io::show_names(sys, conn)?;
+    }
+    if !opts.quiet {
+        sys.say(&format!("connection from {peer}"));
+    }
+    if opts.once {
+        answer_once(sys, conn, peer, opts)
+    } else if opts.naive {
+        converse_naively(sys, conn, peer, opts)
+    } else if opts.lines {
+        lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
+    } else {
+        converse(sys, conn, peer, opts)
+    }
+}
+
+/// The errors accept(2) says to treat like EAGAIN: the connection being
+/// accepted failed (reset before accept, a network error), not the listener.
+fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
+    use nix::errno::Errno::*;
+    matches!(
+        errno,
+        ECONNABORTED
+            | EPROTO
+            | EPERM
+            | ENETDOWN
+            | ENOPROTOOPT
+            | EHOSTDOWN
+            | ENONET
+            | EHOSTUNREACH
+            | EOPNOTSUPP
+            | ENETUNREACH
+    )
 }
 
 /// The tutorial's "low version": one `recvfrom`, one reply.

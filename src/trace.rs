@@ -93,6 +93,8 @@ pub trait Timeline: Send + Sync {
     );
     /// A port of the program's own: packets to or from it are shown.
     fn watch_port(&self, port: u16);
+    /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
+    fn note(&self, at: SystemTime, line: String);
 }
 
 /// A call under way in the timeline (see [`Tracer::enter`]).
@@ -179,6 +181,11 @@ impl Tracer {
         self.trace.clone()
     }
 
+    /// `--wire`: the timeline, if any (labs route their notes through it).
+    pub fn timeline(&self) -> Option<Arc<dyn Timeline>> {
+        self.timeline.clone()
+    }
+
     /// `--wire`: send the syscall lines through `timeline`.
     pub fn with_timeline(mut self, timeline: Arc<dyn Timeline>) -> Tracer {
         self.timeline = Some(timeline);
@@ -228,6 +235,14 @@ impl Tracer {
 
     /// A comment line among the trace lines (`--show-state`).
     pub fn note(&self, text: &str) {
+        if let (Some(t), Format::Text) = (&self.timeline, self.format) {
+            let line = match self.side {
+                Some(side) => format!("{side:>6} | {text}"),
+                None => text.to_string(),
+            };
+            t.note(SystemTime::now(), line);
+            return;
+        }
         let line = match (self.format, self.side) {
             (Format::Off, _) => return,
             (Format::Json, side) => format!(

@@ -319,3 +319,94 @@ fn a_capturing_server_leaves_no_socket_behind() {
         packet_inodes()
     );
 }
+
+/// The index of the first stdout line containing every one of `parts`.
+fn stdout_line_of(o: &Outcome, parts: &[&str]) -> usize {
+    o.stdout
+        .lines()
+        .position(|l| parts.iter().all(|p| l.contains(p)))
+        .unwrap_or_else(|| panic!("no stdout line with {parts:?}\n{}", o.dump()))
+}
+
+/// A lab's timeline with its packets: the handshake inside connect, the
+/// data, the two FINs; the packet socket closed at the end; the pcap file
+/// says the same as the timeline, as tcpdump reads it.
+#[test]
+fn phone_call_lab_with_wire_and_pcap() {
+    if !can_capture() {
+        return;
+    }
+    let dir = TempDir::new("wire");
+    let pcap = dir.path("lab.pcap");
+    let o = run(
+        socklab(&["--wire", "--pcap", &pcap, "lab", "phone-call"]),
+        b"",
+    );
+    o.assert_ok()
+        .stdout_has("lab phone-call: observed")
+        .stdout_has(": PASS");
+    let connect = stdout_line_of(&o, &["client | connect("]);
+    let syn = stdout_line_of(&o, &["  wire: IP ", "Flags [S], seq "]);
+    let syn_ack = stdout_line_of(&o, &["  wire: IP ", "Flags [S.], seq "]);
+    let ack = stdout_line_of(&o, &["  wire: IP ", "Flags [.], ack 1, "]);
+    let data = stdout_line_of(&o, &["Flags [P.], seq 1:14, ack 1,", "\"linhaifeng nb\""]);
+    let fin = stdout_line_of(&o, &["Flags [F.]"]);
+    let closed = stdout_line_of(&o, &["  wire | close("]);
+    let verdict = stdout_line_of(&o, &["lab phone-call: observed"]);
+    let order = [connect, syn, syn_ack, ack, data, fin, closed, verdict];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "{order:?}\n{}",
+        o.dump()
+    );
+    assert_eq!(o.stdout.matches("Flags [F.]").count(), 2, "{}", o.dump());
+    if have("tcpdump") {
+        let ours: Vec<String> = wire_lines(&Outcome {
+            status: o.status,
+            stdout: String::new(),
+            stderr: o.stdout.clone(),
+        });
+        assert_eq!(ours, tcpdump_lines(&pcap), "{}", o.dump());
+    }
+}
+
+/// The empty TCP send puts nothing on the wire: no packet between the
+/// client's `sendto(N, "", 0, ...)` and the lab's shutdown; the empty UDP
+/// datagram is a real packet of length 0.
+#[test]
+fn empty_send_lab_shows_the_absent_packet() {
+    if !can_capture() {
+        return;
+    }
+    let o = run(socklab(&["--wire", "lab", "empty-send"]), b"");
+    o.assert_ok().stdout_has(": PASS");
+    let send = stdout_line_of(&o, &["client | sendto(", "\"\", 0, 0, NULL, 0) = 0"]);
+    let shutdown = stdout_line_of(&o, &["shutdown("]);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(
+        !lines[send..shutdown]
+            .iter()
+            .any(|l| l.starts_with("  wire: ")),
+        "a packet between the empty send and the shutdown\n{}",
+        o.dump()
+    );
+    stdout_line_of(&o, &["  wire: IP 127.0.0.1.", "UDP, length 0"]);
+}
+
+/// Labs without --wire need no privilege.
+#[test]
+fn a_lab_without_wire_runs_unprivileged() {
+    if !can_capture() || !have("setpriv") {
+        return;
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(common::bin())
+    .args(["lab", "phone-call"]);
+    run(c, b"").assert_ok().stdout_has(": PASS");
+}

@@ -18,20 +18,19 @@
 //!
 //! Then the capture thread loops on `poll(fd, POLLIN, 20)` and
 //! `recvmsg(fd, ..., MSG_DONTWAIT|MSG_TRUNC)` until EAGAIN (through `sys`,
-//! not printed: each would double a packet line). Which packets are the
-//! program's is decided in user space, by port: the ports the program
-//! names (a client's server, a server's fixed port) and the port a server
-//! prints in `listening on` ([`Timeline::is_ours`]); ICMP errors count by
-//! the ports of the datagram they quote. Frames captured before the filter
-//! was attached, and incoming copies, are dropped there too.
+//! not printed: each would double a packet line), and hands each frame
+//! to the timeline. Which packets are the program's is decided in user
+//! space, by port, when they are printed (see `timeline.rs`). Frames
+//! captured before the filter was attached, and incoming copies, are
+//! dropped here too.
 //!
 //! Stopping: the program's thread sets a flag and joins; the thread reads
 //! until a poll interval passes with nothing new (at most one second), so
 //! the FIN or RST a final close sends is in. Then `close(fd)`, traced.
-//! At most [`MAX_PACKETS`] packets are kept (shown and written); more are
+//! At most [`MAX_PACKETS`] packets are kept (shown and written), and at
+//! most `timeline::MAX_PENDING` frames wait to be sorted; more are
 //! counted and reported.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -41,7 +40,6 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
-use super::decode::decode;
 use super::pcap;
 use super::timeline::Timeline;
 use crate::error::{Error, Result};
@@ -86,36 +84,17 @@ const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// What the capture thread counted.
-#[derive(Default, Debug, Clone, Copy)]
-pub struct Stats {
-    pub frames: u64,
-    pub kept: u64,
-    pub over_limit: u64,
-}
-
 /// A running capture.
 pub struct Capture {
     socket: Socket,
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Result<Stats>>,
+    thread: JoinHandle<Result<()>>,
 }
 
 impl Capture {
-    /// Steps 1 to 5, then start the thread. `show`: add the packets to the
-    /// timeline; `pcap`: write them to this file.
-    pub fn start(
-        sys: &Sys,
-        timeline: Arc<Timeline>,
-        show: bool,
-        pcap: Option<&Path>,
-    ) -> Result<Capture> {
-        let mut writer = match pcap {
-            Some(path) => Some(pcap::Writer::create(path).map_err(|e| {
-                Error::Runtime(format!("cannot create pcap file {}: {e}", path.display()))
-            })?),
-            None => None,
-        };
+    /// Steps 1 to 5, then start the thread, which hands every frame to
+    /// `timeline` (it decides which are the program's).
+    pub fn start(sys: &Sys, timeline: Arc<Timeline>) -> Result<Capture> {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
         sys.bind_packet(s, ifindex, IFNAME)?;
@@ -138,7 +117,7 @@ impl Capture {
         );
         let thread = std::thread::Builder::new()
             .name("socklab-wire".into())
-            .spawn(move || run(&usys, s, &flag, &timeline, show, writer.as_mut()));
+            .spawn(move || run(&usys, s, &flag, &timeline));
         let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
         let thread =
             thread.map_err(|e| Error::Runtime(format!("cannot start the capture thread: {e}")))?;
@@ -150,27 +129,19 @@ impl Capture {
     }
 
     /// Stop the thread, then `close(fd)`.
-    pub fn stop(self, sys: &Sys) -> Result<Stats> {
+    pub fn stop(self, sys: &Sys) -> Result<()> {
         self.stop.store(true, Ordering::SeqCst);
-        let stats = self
+        let done = self
             .thread
             .join()
             .unwrap_or_else(|_| Err(Error::Runtime("the capture thread failed".into())));
         sys.close(self.socket)?;
-        stats
+        done
     }
 }
 
-fn run(
-    sys: &Sys,
-    s: Socket,
-    stop: &AtomicBool,
-    timeline: &Timeline,
-    show: bool,
-    mut pcap: Option<&mut pcap::Writer>,
-) -> Result<Stats> {
+fn run(sys: &Sys, s: Socket, stop: &AtomicBool, timeline: &Timeline) -> Result<()> {
     let mut buf = vec![0u8; BUF];
-    let mut stats = Stats::default();
     let mut stopping_since: Option<Instant> = None;
     loop {
         if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
@@ -187,34 +158,19 @@ fn run(
         };
         let mut got = 0;
         if readable {
-            got = drain(sys, s, &mut buf, timeline, show, &mut pcap, &mut stats)?;
+            got = drain(sys, s, &mut buf, timeline)?;
         }
-        if show {
-            timeline.flush(false);
-        }
+        timeline.flush(false);
         if let Some(since) = stopping_since
             && (got == 0 || since.elapsed() > STOP_LIMIT)
         {
-            break;
+            return Ok(());
         }
     }
-    if let Some(w) = pcap {
-        w.flush()
-            .map_err(|e| Error::Runtime(format!("cannot write the pcap file: {e}")))?;
-    }
-    Ok(stats)
 }
 
-/// Read every queued frame; keep the program's. Returns how many were read.
-fn drain(
-    sys: &Sys,
-    s: Socket,
-    buf: &mut [u8],
-    timeline: &Timeline,
-    show: bool,
-    pcap: &mut Option<&mut pcap::Writer>,
-    stats: &mut Stats,
-) -> Result<u64> {
+/// Read every queued frame into the timeline. Returns how many were read.
+fn drain(sys: &Sys, s: Socket, buf: &mut [u8], timeline: &Timeline) -> Result<u64> {
     let mut read = 0;
     loop {
         let frame = match sys.recvmsg_packet(s, buf) {
@@ -223,27 +179,10 @@ fn drain(
             Err(e) => return Err(e),
         };
         read += 1;
-        stats.frames += 1;
         if frame.pkttype != PACKET_OUTGOING {
             continue;
         }
-        let bytes = &buf[..frame.caplen];
-        let packet = decode(bytes);
-        if !timeline.is_ours(&packet) {
-            continue;
-        }
-        if stats.kept >= MAX_PACKETS {
-            stats.over_limit += 1;
-            continue;
-        }
-        stats.kept += 1;
         let ts = frame.stamp.unwrap_or_else(SystemTime::now);
-        if show {
-            timeline.packet(ts, &packet);
-        }
-        if let Some(w) = pcap {
-            w.write(ts, bytes, frame.len)
-                .map_err(|e| Error::Runtime(format!("cannot write the pcap file: {e}")))?;
-        }
+        timeline.frame(ts, &buf[..frame.caplen], frame.len);
     }
 }

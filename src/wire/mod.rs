@@ -20,7 +20,7 @@ pub mod decode;
 pub mod pcap;
 pub mod timeline;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use decode::{Packet, decode};
@@ -40,35 +40,50 @@ pub fn port_of(addr: &Addr) -> Option<u16> {
     addr.to_string().rsplit_once(':')?.1.parse().ok()
 }
 
+/// What the command line asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--wire`: print the packets among the syscall lines.
+    pub show: bool,
+    /// `--pcap FILE`.
+    pub pcap: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn active(&self) -> bool {
+        self.show || self.pcap.is_some()
+    }
+}
+
 /// A capture under way, with its timeline.
 pub struct Wire {
     capture: Capture,
     timeline: Arc<Timeline>,
-    pcap: Option<std::path::PathBuf>,
+    pcap: Option<PathBuf>,
 }
 
 /// The tracer for a capturing run: its syscall lines (if traced) go
-/// through a timeline, which also learns the server's port from its
-/// `listening on` step. Returns the tracer to build `Sys` with and the
-/// timeline for [`start`].
-pub fn timeline(tracer: Tracer) -> (Tracer, Arc<Timeline>) {
-    let tl = Arc::new(Timeline::new(tracer.sink(), tracer.is_json()));
+/// through a timeline, which also learns the program's ports from them
+/// and from a server's `listening on` step. Returns the tracer to build
+/// `Sys` with and the timeline for [`start`].
+pub fn timeline(tracer: Tracer, opts: &Options) -> (Tracer, Arc<Timeline>) {
+    let tl = Arc::new(Timeline::new(tracer.sink(), tracer.is_json(), opts.show));
     (tracer.with_timeline(tl.clone()), tl)
 }
 
 /// Start capturing (the five traced calls of `capture.rs`); `ports` are
 /// the ones the command line names (0 is left out).
-pub fn start(
-    sys: &Sys,
-    timeline: Arc<Timeline>,
-    show: bool,
-    pcap: Option<&Path>,
-    ports: &[u16],
-) -> Result<Wire> {
+pub fn start(sys: &Sys, timeline: Arc<Timeline>, opts: &Options, ports: &[u16]) -> Result<Wire> {
     for &p in ports.iter().filter(|&&p| p != 0) {
         timeline.watch_port(p);
     }
-    let capture = match Capture::start(sys, timeline.clone(), show, pcap) {
+    if let Some(path) = &opts.pcap {
+        let w = pcap::Writer::create(path).map_err(|e| {
+            Error::Runtime(format!("cannot create pcap file {}: {e}", path.display()))
+        })?;
+        timeline.set_pcap(w);
+    }
+    let capture = match Capture::start(sys, timeline.clone()) {
         Ok(c) => c,
         Err(e) => {
             // The failed call's trace line is in the timeline: print it.
@@ -79,7 +94,7 @@ pub fn start(
     Ok(Wire {
         capture,
         timeline,
-        pcap: pcap.map(Path::to_path_buf),
+        pcap: opts.pcap.clone(),
     })
 }
 
@@ -87,15 +102,20 @@ impl Wire {
     /// Stop capturing, `close` the packet socket, print what is left of
     /// the timeline and, with `--pcap`, where the file is.
     pub fn stop(self, sys: &Sys) -> Result<()> {
-        let stats = self.capture.stop(sys);
+        let stopped = self.capture.stop(sys);
         self.timeline.flush(true);
-        let stats = stats?;
+        stopped?;
+        let stats = self.timeline.stats();
         if stats.over_limit > 0 {
-            sys.note(&format!(
-                "wire: {} more packets not kept (limit {})",
+            sys.say(&format!(
+                "wire: {} frames not kept (at most {} packets, {} waiting)",
                 stats.over_limit,
-                capture::MAX_PACKETS
+                capture::MAX_PACKETS,
+                timeline::MAX_PENDING
             ));
+        }
+        if let Some(e) = self.timeline.pcap_error() {
+            return Err(Error::Runtime(format!("cannot write the pcap file: {e}")));
         }
         if let Some(path) = &self.pcap {
             sys.say(&format!(

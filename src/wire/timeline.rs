@@ -13,6 +13,14 @@
 //! A call that returned before its packets were timestamped (send, close:
 //! loopback delivers them a moment later) is printed whole, before them.
 //!
+//! Which packets are the program's is decided when they are printed, by
+//! port: the ports named on the command line, the port a server prints in
+//! `listening on`, and every port in the addresses of its traced calls
+//! (bind, getsockname, connect, accept4, sendto, recvfrom); ICMP errors by
+//! the ports of the datagram they quote. By then every call that started
+//! before the packet has returned and named its ports (see below). Other
+//! loopback traffic is dropped, and never written to the pcap file.
+//!
 //! Lines are printed once nothing earlier can still arrive: when no call
 //! that started before them is still running, and they are older than
 //! [`GRACE`] (a packet is read by the capture thread some time after the
@@ -23,13 +31,15 @@
 //! SYN shows absolute numbers and records both directions' bases; later
 //! ones are relative to them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::decode::{Packet, TCP_ACK, TCP_SYN};
+use super::capture::MAX_PACKETS;
+use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
+use super::pcap::Writer;
 use crate::trace::json_str;
 
 /// How long after its timestamp a packet line waits before printing.
@@ -53,8 +63,17 @@ enum Item {
         end: SystemTime,
         line: String,
     },
+    /// A captured frame; whether it is the program's is decided when it
+    /// is printed (by then every call that started before it has
+    /// returned and named its ports).
     Packet {
         ts: SystemTime,
+        frame: Vec<u8>,
+        orig_len: usize,
+    },
+    /// A `# ...` line of a lab, or a `--show-state` line.
+    Note {
+        at: SystemTime,
         line: String,
     },
 }
@@ -65,18 +84,47 @@ impl Item {
             Item::Call { start, .. } => *start,
             Item::Resumed { end, .. } => *end,
             Item::Packet { ts, .. } => *ts,
+            Item::Note { at, .. } => *at,
         }
     }
 }
+
+/// A frame of unknown ports: its time, bytes, real length and ports.
+type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16));
 
 #[derive(Default)]
 struct State {
     next_token: u64,
     open: BTreeMap<u64, SystemTime>,
     items: Vec<Item>,
+    /// Frames waiting in `items`.
+    pending: usize,
+    /// Frames whose ports are not (yet) the program's: a connect's SYN is
+    /// read before connect returns and names its port. The newest
+    /// [`LIMBO`] are kept; a call that names their port moves them in.
+    limbo: VecDeque<Limbo>,
     ports: HashSet<u16>,
     seq: SeqTracker,
+    pcap: Option<Writer>,
+    pcap_error: Option<String>,
+    stats: Stats,
 }
+
+/// What the timeline kept and dropped.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Stats {
+    /// The program's packets (shown and written).
+    pub kept: u64,
+    /// Frames not kept: the buffer was full, or MAX_PACKETS were kept.
+    pub over_limit: u64,
+}
+
+/// The most frames waiting to be sorted at once (other programs' loopback
+/// traffic included: it is dropped when it is printed).
+pub const MAX_PENDING: usize = 20_000;
+
+/// How many frames of unknown ports wait for a call to name their port.
+pub const LIMBO: usize = 4096;
 
 /// The timeline shared by the tracer (syscall lines) and the capture
 /// thread (packet lines).
@@ -84,15 +132,43 @@ pub struct Timeline {
     state: Mutex<State>,
     sink: Sink,
     json: bool,
+    /// `--wire`: print the packets (else only `--pcap`).
+    show: bool,
 }
 
 impl Timeline {
-    pub fn new(sink: Sink, json: bool) -> Timeline {
+    pub fn new(sink: Sink, json: bool, show: bool) -> Timeline {
         Timeline {
             state: Mutex::new(State::default()),
             sink,
             json,
+            show,
         }
+    }
+
+    /// `--pcap`: write the program's packets there as they are decided.
+    pub fn set_pcap(&self, w: Writer) {
+        self.lock().pcap = Some(w);
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.lock().stats
+    }
+
+    /// A failure to write the pcap file, if any.
+    pub fn pcap_error(&self) -> Option<String> {
+        let mut st = self.lock();
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.flush()
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        st.pcap_error.clone()
+    }
+
+    /// A note line at time `at` (see [`Item::Note`]).
+    pub fn note(&self, at: SystemTime, line: String) {
+        self.lock().items.push(Item::Note { at, line });
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -104,23 +180,45 @@ impl Timeline {
 
     /// Packets to or from `port` belong to the program.
     pub fn watch_port(&self, port: u16) {
-        self.lock().ports.insert(port);
+        Timeline::add_port(&mut self.lock(), port);
     }
 
-    /// Whether a decoded packet is the program's (its ports, or the ports
-    /// an ICMP error quotes, include a watched port).
-    pub fn is_ours(&self, p: &Packet) -> bool {
-        let st = self.lock();
-        p.ports()
-            .is_some_and(|(a, b)| st.ports.contains(&a) || st.ports.contains(&b))
-    }
-
-    /// Add a packet (already known to be ours) stamped `ts`.
-    pub fn packet(&self, ts: SystemTime, p: &Packet) {
+    /// Add a captured frame stamped `ts` (its real length `orig_len`):
+    /// to the timeline if its ports are the program's, else to the limbo.
+    pub fn frame(&self, ts: SystemTime, frame: &[u8], orig_len: usize) {
+        let Some(ports) = decode(frame).ports() else {
+            return;
+        };
         let mut st = self.lock();
-        let rel = st.seq.relative(p);
-        let text = p.tcpdump(rel);
-        let line = if self.json {
+        if st.ports.contains(&ports.0) || st.ports.contains(&ports.1) {
+            push_frame(&mut st, ts, frame.to_vec(), orig_len);
+        } else {
+            if st.limbo.len() >= LIMBO {
+                st.limbo.pop_front();
+            }
+            st.limbo.push_back((ts, frame.to_vec(), orig_len, ports));
+        }
+    }
+
+    /// A port of the program's: frames in the limbo with it move in.
+    fn add_port(st: &mut State, port: u16) {
+        if !st.ports.insert(port) {
+            return;
+        }
+        let limbo = std::mem::take(&mut st.limbo);
+        for (ts, frame, orig_len, (a, b)) in limbo {
+            if a == port || b == port {
+                push_frame(st, ts, frame, orig_len);
+            } else {
+                st.limbo.push_back((ts, frame, orig_len, (a, b)));
+            }
+        }
+    }
+
+    /// The line of a kept packet (tcpdump's, relative seq/ack).
+    fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
+        let text = p.tcpdump(st.seq.relative(p));
+        if self.json {
             format!(
                 "{{\"time\":{:.6},\"side\":\"wire\",\"packet\":{}}}",
                 secs(ts),
@@ -128,8 +226,38 @@ impl Timeline {
             )
         } else {
             format!("{WIRE_PREFIX}{text}")
-        };
-        st.items.push(Item::Packet { ts, line });
+        }
+    }
+
+    /// Decide a frame at print time: the program's (by port) or not; if
+    /// so, count it, write it to the pcap file and return its line.
+    fn decide(
+        &self,
+        st: &mut State,
+        ts: SystemTime,
+        frame: &[u8],
+        orig_len: usize,
+    ) -> Option<String> {
+        st.pending = st.pending.saturating_sub(1);
+        let p = decode(frame);
+        let ours = p
+            .ports()
+            .is_some_and(|(a, b)| st.ports.contains(&a) || st.ports.contains(&b));
+        if !ours {
+            return None;
+        }
+        if st.stats.kept >= MAX_PACKETS {
+            st.stats.over_limit += 1;
+            return None;
+        }
+        st.stats.kept += 1;
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.write(ts, frame, orig_len)
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        let line = self.packet_line(st, ts, &p);
+        self.show.then_some(line)
     }
 
     /// Print what can be printed now; with `all`, everything.
@@ -161,6 +289,7 @@ impl Timeline {
             if horizon.is_some_and(|h| st.items[i].key() >= h) {
                 break;
             }
+            let key = st.items[i].key();
             match st.items.remove(i) {
                 Item::Call {
                     start,
@@ -169,10 +298,14 @@ impl Timeline {
                     call,
                     line,
                 } => {
+                    // Split as strace -f splits a call when another line
+                    // comes while it runs: a packet, or another side's call.
                     let interrupted = !self.json
-                        && st.items.iter().any(
-                            |p| matches!(p, Item::Packet { ts, .. } if *ts > start && *ts < end),
-                        );
+                        && st.items.iter().any(|p| match p {
+                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
+                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
+                            _ => false,
+                        });
                     match (interrupted, line.rfind(") = ")) {
                         (true, Some(at)) => {
                             out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
@@ -184,7 +317,14 @@ impl Timeline {
                         _ => out.push(format!("{prefix}{line}")),
                     }
                 }
-                Item::Resumed { line, .. } | Item::Packet { line, .. } => out.push(line),
+                Item::Packet {
+                    frame, orig_len, ..
+                } => {
+                    if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
+                        out.push(line);
+                    }
+                }
+                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
             }
         }
         drop(st);
@@ -222,7 +362,11 @@ impl crate::trace::Timeline for Timeline {
         call: &'static str,
         line: String,
     ) {
-        self.lock().items.push(Item::Call {
+        let mut st = self.lock();
+        for port in ports_in(&line) {
+            Timeline::add_port(&mut st, port);
+        }
+        st.items.push(Item::Call {
             start,
             end,
             prefix,
@@ -231,9 +375,37 @@ impl crate::trace::Timeline for Timeline {
         });
     }
 
+    fn note(&self, at: SystemTime, line: String) {
+        Timeline::note(self, at, line);
+    }
+
     fn watch_port(&self, port: u16) {
         Timeline::watch_port(self, port);
     }
+}
+
+fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
+    if st.pending >= MAX_PENDING {
+        st.stats.over_limit += 1;
+        return;
+    }
+    st.pending += 1;
+    st.items.push(Item::Packet {
+        ts,
+        frame,
+        orig_len,
+    });
+}
+
+/// The non-zero ports of the addresses in a syscall line
+/// (`sin_port=htons(N)`, `sin6_port=htons(N)`): the program's sockets'
+/// own ports (bind, getsockname, accept4) and their peers' (connect, sendto).
+pub fn ports_in(line: &str) -> Vec<u16> {
+    line.split("_port=htons(")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next()?.parse().ok())
+        .filter(|&p| p != 0)
+        .collect()
 }
 
 fn secs(t: SystemTime) -> f64 {
