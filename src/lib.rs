@@ -59,6 +59,10 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     // --wire / --pcap: capture around the program (src/wire/).
     let ports = wire_ports(&cli.command)?;
+    // A stop signal ends the program's blocking call (EINTR), so the
+    // capture is stopped, its last lines printed and the pcap file
+    // complete before main re-raises the signal.
+    signals::catch_stop_signals()?;
     let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
     let sys = Sys::new(tracer).with_inspect(inspect);
     let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;

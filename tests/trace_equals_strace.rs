@@ -474,7 +474,8 @@ fn the_rules_are_narrow() {
 
 /// `--pcap`: the capture's own calls (socket(AF_PACKET), the SIOCGIFINDEX
 /// ioctl of if_nametoindex, bind to a sockaddr_ll, SO_ATTACH_FILTER with
-/// its sock_fprog, SO_TIMESTAMPNS_OLD, the final close) render as strace's.
+/// its sock_fprog, SO_TIMESTAMPNS_OLD, SO_RCVBUFFORCE, PACKET_STATISTICS,
+/// the final close) render as strace's.
 /// (fds 3 and 4 are the trace file and the pcap file.)
 #[test]
 fn capture_calls_with_pcap() {
@@ -496,8 +497,10 @@ fn capture_calls_with_pcap() {
         "socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)) = ",
         "ioctl(5, SIOCGIFINDEX, {ifr_name=\"lo\", ifr_ifindex=",
         "bind(5, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex(\"lo\")",
-        "setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, {len=7, filter=0x",
+        "setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, {len=19, filter=0x",
         "setsockopt(5, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4) = 0",
+        "setsockopt(5, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4) = 0",
+        "getsockopt(5, SOL_PACKET, PACKET_STATISTICS, {tp_packets=",
         "close(5) = 0",
     ] {
         assert!(

@@ -410,3 +410,49 @@ fn a_lab_without_wire_runs_unprivileged() {
     .args(["lab", "phone-call"]);
     run(c, b"").assert_ok().stdout_has(": PASS");
 }
+
+/// Ctrl-C on a capturing server: its blocking accept4 is interrupted, the
+/// capture stops (the last packets printed, the packet socket closed, the
+/// pcap file complete), then the server dies by the signal (130).
+#[test]
+fn a_capturing_server_stopped_by_sigint_finishes_its_capture() {
+    if !can_capture() {
+        return;
+    }
+    let dir = TempDir::new("wire");
+    let pcap = dir.path("srv.pcap");
+    let server = Server::start(&["--wire", "--pcap", &pcap, "tcp", "server", "127.0.0.1:0"]);
+    run(socklab(&["tcp", "client", "-m", "hi", &server.addr]), b"").assert_ok();
+    // The handshake: the server is back in accept4 (its main thread's
+    // /proc/PID/syscall), done with the client, before the signal.
+    let deadline = std::time::Instant::now() + common::WATCHDOG;
+    let in_accept = format!("{} ", libc::SYS_accept4);
+    while !std::fs::read_to_string(format!("/proc/{}/syscall", server.pid()))
+        .unwrap_or_default()
+        .starts_with(&in_accept)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server never back in accept4"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.signal(libc::SIGINT);
+    let out = server.finish();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(libc::SIGINT),
+        "{}",
+        out.dump()
+    );
+    out.stdout_has("packets written to");
+    let fin = out.stderr.matches("Flags [F.]").count();
+    assert_eq!(fin, 2, "both FINs on the server's timeline\n{}", out.dump());
+    let eintr = line_of(&out, &["accept4(", "EINTR"]);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let closed = lines.iter().rposition(|l| l.starts_with("close(")).unwrap();
+    assert!(eintr < closed, "{}", out.dump());
+    if have("tcpdump") {
+        assert_eq!(wire_lines(&out), tcpdump_lines(&pcap), "{}", out.dump());
+    }
+}

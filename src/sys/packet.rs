@@ -199,6 +199,84 @@ impl Sys {
         Ok(())
     }
 
+    /// `setsockopt(fd, SOL_SOCKET, NAME, [value], 4)` for the capture's
+    /// receive buffer: SO_RCVBUFFORCE (CAP_NET_ADMIN, past rmem_max) or
+    /// SO_RCVBUF.
+    pub fn setsockopt_rcvbuf(&self, s: Socket, force: bool, value: i32) -> Result<()> {
+        let (opt, name) = if force {
+            (libc::SO_RCVBUFFORCE, "SO_RCVBUFFORCE")
+        } else {
+            (libc::SO_RCVBUF, "SO_RCVBUF")
+        };
+        self.call(
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: one int, its exact size.
+                let r = unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &value as *const _ as *const libc::c_void,
+                        size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("{s}, SOL_SOCKET, {name}, [{value}], 4")),
+        )?;
+        Ok(())
+    }
+
+    /// `getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, {tp_packets=N,
+    /// tp_drops=M}, [8])` (packet(7)): frames received and dropped (the
+    /// receive buffer was full) since the last call.
+    pub fn getsockopt_packet_statistics(&self, s: Socket) -> Result<(u32, u32)> {
+        // SAFETY: a zeroed tpacket_stats is valid.
+        let mut st: libc::tpacket_stats = unsafe { zeroed() };
+        let cap = size_of::<libc::tpacket_stats>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let st_ptr: *mut libc::tpacket_stats = &mut st;
+        self.call(
+            Call {
+                name: "getsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                // SAFETY: st_ptr points to a live tpacket_stats of `len` bytes.
+                let r = unsafe {
+                    libc::getsockopt(
+                        s.0,
+                        libc::SOL_PACKET,
+                        libc::PACKET_STATISTICS,
+                        st_ptr as *mut libc::c_void,
+                        len.as_ptr(),
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| match ret {
+                // SAFETY: the call has returned; the kernel no longer writes to st.
+                Ok(_) => plain(format!(
+                    "{s}, SOL_PACKET, PACKET_STATISTICS, {{tp_packets={}, tp_drops={}}}, {}",
+                    unsafe { (*st_ptr).tp_packets },
+                    unsafe { (*st_ptr).tp_drops },
+                    len_in_out(cap, len.get())
+                )),
+                Err(_) => plain(format!(
+                    "{s}, SOL_PACKET, PACKET_STATISTICS, {st_ptr:p}, [{cap}]"
+                )),
+            },
+        )?;
+        Ok((st.tp_packets, st.tp_drops))
+    }
+
     /// `recvmsg(fd, {...}, MSG_DONTWAIT|MSG_TRUNC)`: one frame, its
     /// sockaddr_ll (the packet type) and its SCM_TIMESTAMPNS control
     /// message. Fails with EAGAIN when nothing is queued.

@@ -5,16 +5,25 @@
 //! 1. `socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL))`
 //! 2. `ioctl(fd, SIOCGIFINDEX, {ifr_name="lo", ...})` (if_nametoindex)
 //! 3. `bind(fd, {sa_family=AF_PACKET, ..., sll_ifindex=if_nametoindex("lo"), ...}, 20)`
-//! 4. `setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, {len=7, filter=...}, 16)`:
-//!    the classic BPF program [`FILTER`] keeps the IPv4 and IPv6 frames
-//!    `lo` *sends* (sll_pkttype PACKET_OUTGOING). On `lo` each packet passes
+//! 4. `setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, {len=N, filter=...}, 16)`:
+//!    the classic BPF program of `bpf.rs` keeps the IPv4 and IPv6 frames
+//!    to or from the program's ports (and ICMP) that `lo` *sends*
+//!    (sll_pkttype PACKET_OUTGOING). Each time the program names a new
+//!    port (a server's getsockname, a connect), the timeline attaches the
+//!    new program at once, from the thread that named it, untraced (it
+//!    happens inside another call's trace line; `strace -f` shows it).
+//!    On `lo` each packet passes
 //!    the tap twice, going out and coming back in; socklab shows it once,
 //!    and keeps the outgoing copy because the kernel stamps it when it is
 //!    sent (dev_queue_xmit_nit), while a TCP segment's incoming copy still
 //!    carries TCP's monotonic departure time, which the packet socket
 //!    drops: it would be stamped only when read.
-//! 5. `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`, then a
-//!    50 ms wait: the kernel turns timestamping on through deferred work.
+//! 5. `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`
+//! 6. `setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4)` (or, if
+//!    that fails with EPERM, SO_RCVBUF): room for bursts of other programs'
+//!    loopback traffic, which the kernel queues too before socklab drops it
+//!
+//! then a 50 ms wait: the kernel turns timestamping on through deferred work.
 //!
 //! Then the capture thread loops on `poll(fd, POLLIN, 20)` and
 //! `recvmsg(fd, ..., MSG_DONTWAIT|MSG_TRUNC)` until EAGAIN (through `sys`,
@@ -26,7 +35,9 @@
 //!
 //! Stopping: the program's thread sets a flag and joins; the thread reads
 //! until a poll interval passes with nothing new (at most one second), so
-//! the FIN or RST a final close sends is in. Then `close(fd)`, traced.
+//! the FIN or RST a final close sends is in. Then, traced,
+//! `getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, ...)`: frames the kernel
+//! dropped because the buffer was full are reported; and `close(fd)`.
 //! At most [`MAX_PACKETS`] packets are kept (shown and written), and at
 //! most `timeline::MAX_PENDING` frames wait to be sorted; more are
 //! counted and reported.
@@ -40,7 +51,7 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
-use super::pcap;
+use super::bpf;
 use super::timeline::Timeline;
 use crate::error::{Error, Result};
 use crate::sys::{Socket, Sys};
@@ -53,36 +64,14 @@ const POLL_MS: i32 = 20;
 const STOP_LIMIT: Duration = Duration::from_secs(1);
 /// How long to let the kernel turn timestamps on (see `Capture::start`).
 const TIMESTAMPS_ON: Duration = Duration::from_millis(50);
+/// The capture socket's receive buffer (step 6).
+const RCVBUF: i32 = 32 << 20;
 /// The most packets one run keeps.
 pub const MAX_PACKETS: u64 = 100_000;
 /// `sll_pkttype` of a frame the host sends.
 const PACKET_OUTGOING: u8 = 4;
 /// The receive buffer: the largest frame `lo` carries (MTU 65536 + 14).
 const BUF: usize = 65_536 + 14;
-
-/// The classic BPF program of step 4 (`tcpdump -d` style):
-/// ```text
-/// 0: ldb [pkttype]            ; SKF_AD_OFF + SKF_AD_PKTTYPE
-/// 1: jeq #4 (OUTGOING) 2 5
-/// 2: ldh [12]                 ; Ethernet type
-/// 3: jeq #0x800 6 4
-/// 4: jeq #0x86dd 6 5
-/// 5: ret #0
-/// 6: ret #262144
-/// ```
-pub const FILTER: [libc::sock_filter; 7] = [
-    bpf(0x30, 0, 0, 0xffff_f004),
-    bpf(0x15, 0, 3, PACKET_OUTGOING as u32),
-    bpf(0x28, 0, 0, 12),
-    bpf(0x15, 2, 0, 0x0800),
-    bpf(0x15, 1, 0, 0x86dd),
-    bpf(0x06, 0, 0, 0),
-    bpf(0x06, 0, 0, pcap::SNAPLEN),
-];
-
-const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt, jf, k }
-}
 
 /// A running capture.
 pub struct Capture {
@@ -98,14 +87,23 @@ impl Capture {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
         sys.bind_packet(s, ifindex, IFNAME)?;
-        sys.setsockopt_attach_filter(s, &FILTER)?;
+        sys.setsockopt_attach_filter(s, &bpf::program(&timeline.ports()))?;
         sys.setsockopt_timestampns(s)?;
+        // Room for bursts of other programs' loopback traffic (64 KiB
+        // frames): past rmem_max if allowed (CAP_NET_ADMIN), else up to it.
+        if let Err(e) = sys.setsockopt_rcvbuf(s, true, RCVBUF) {
+            if e.errno() != Some(Errno::EPERM) {
+                return Err(e);
+            }
+            sys.setsockopt_rcvbuf(s, false, RCVBUF)?;
+        }
         // The kernel turns its receive timestamps on through deferred work
         // (net_enable_timestamp schedules the static key's change): until
         // it has run, frames carry the time they are read, not sent.
         std::thread::sleep(TIMESTAMPS_ON);
-        let stop = Arc::new(AtomicBool::new(false));
         let usys = sys.untraced();
+        timeline.set_refilter(usys.clone(), s);
+        let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         // The thread blocks every signal (it inherits the mask): a SIGINT
         // must interrupt the program's own blocking call, not this poll.
@@ -128,15 +126,20 @@ impl Capture {
         })
     }
 
-    /// Stop the thread, then `close(fd)`.
-    pub fn stop(self, sys: &Sys) -> Result<()> {
+    /// Stop the thread, read the kernel's drop count (PACKET_STATISTICS),
+    /// then `close(fd)`. Returns the frames the kernel dropped.
+    pub fn stop(self, sys: &Sys) -> Result<u32> {
         self.stop.store(true, Ordering::SeqCst);
         let done = self
             .thread
             .join()
             .unwrap_or_else(|_| Err(Error::Runtime("the capture thread failed".into())));
+        let drops = sys
+            .getsockopt_packet_statistics(self.socket)
+            .map(|(_, d)| d);
         sys.close(self.socket)?;
-        done
+        done?;
+        drops
     }
 }
 

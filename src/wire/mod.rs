@@ -15,6 +15,7 @@
 //! Capturing needs CAP_NET_RAW: without it, socket(AF_PACKET) fails with
 //! EPERM, reported with a hint, exit 1.
 
+pub mod bpf;
 pub mod capture;
 pub mod decode;
 pub mod pcap;
@@ -71,7 +72,7 @@ pub fn timeline(tracer: Tracer, opts: &Options) -> (Tracer, Arc<Timeline>) {
     (tracer.with_timeline(tl.clone()), tl)
 }
 
-/// Start capturing (the five traced calls of `capture.rs`); `ports` are
+/// Start capturing (the traced calls of `capture.rs`); `ports` are
 /// the ones the command line names (0 is left out).
 pub fn start(sys: &Sys, timeline: Arc<Timeline>, opts: &Options, ports: &[u16]) -> Result<Wire> {
     for &p in ports.iter().filter(|&&p| p != 0) {
@@ -104,7 +105,12 @@ impl Wire {
     pub fn stop(self, sys: &Sys) -> Result<()> {
         let stopped = self.capture.stop(sys);
         self.timeline.flush(true);
-        stopped?;
+        let drops = stopped?;
+        if drops > 0 {
+            sys.say(&format!(
+                "wire: the kernel dropped {drops} frames on lo (the capture's buffer was full; other programs' traffic counts too): some packets may be missing"
+            ));
+        }
         let stats = self.timeline.stats();
         if stats.over_limit > 0 {
             sys.say(&format!(

@@ -15,8 +15,10 @@
 //!
 //! Which packets are the program's is decided when they are printed, by
 //! port: the ports named on the command line, the port a server prints in
-//! `listening on`, and every port in the addresses of its traced calls
-//! (bind, getsockname, connect, accept4, sendto, recvfrom); ICMP errors by
+//! `listening on`, and the ports in the addresses of its traced bind,
+//! getsockname, connect and sendto calls (not the peers accept4 and
+//! recvfrom report: a client's ephemeral port can be shared by another
+//! connection to another server); ICMP errors by
 //! the ports of the datagram they quote. By then every call that started
 //! before the packet has returned and named its ports (see below). Other
 //! loopback traffic is dropped, and never written to the pcap file.
@@ -37,9 +39,11 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::bpf;
 use super::capture::MAX_PACKETS;
 use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
 use super::pcap::Writer;
+use crate::sys::{Socket, Sys};
 use crate::trace::json_str;
 
 /// How long after its timestamp a packet line waits before printing.
@@ -130,6 +134,9 @@ pub const LIMBO: usize = 4096;
 /// thread (packet lines).
 pub struct Timeline {
     state: Mutex<State>,
+    /// The capture's socket and an untraced layer, to re-attach the
+    /// kernel filter when the program names a new port.
+    refilter: Mutex<Option<(Sys, Socket)>>,
     sink: Sink,
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
@@ -140,9 +147,31 @@ impl Timeline {
     pub fn new(sink: Sink, json: bool, show: bool) -> Timeline {
         Timeline {
             state: Mutex::new(State::default()),
+            refilter: Mutex::new(None),
             sink,
             json,
             show,
+        }
+    }
+
+    /// The program's ports known so far, sorted.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self.lock().ports.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Where to re-attach the kernel filter (see `capture.rs`, step 4).
+    pub fn set_refilter(&self, sys: Sys, s: Socket) {
+        *lock_any(&self.refilter) = Some((sys, s));
+    }
+
+    /// Attach the filter for the current ports. A failure keeps the old
+    /// filter (user space still decides); it is not fatal.
+    fn refilter(&self) {
+        let guard = lock_any(&self.refilter);
+        if let Some((sys, s)) = guard.as_ref() {
+            let _ = sys.setsockopt_attach_filter(*s, &bpf::program(&self.ports()));
         }
     }
 
@@ -180,7 +209,10 @@ impl Timeline {
 
     /// Packets to or from `port` belong to the program.
     pub fn watch_port(&self, port: u16) {
-        Timeline::add_port(&mut self.lock(), port);
+        let new = Timeline::add_port(&mut self.lock(), port);
+        if new {
+            self.refilter();
+        }
     }
 
     /// Add a captured frame stamped `ts` (its real length `orig_len`):
@@ -201,9 +233,9 @@ impl Timeline {
     }
 
     /// A port of the program's: frames in the limbo with it move in.
-    fn add_port(st: &mut State, port: u16) {
+    fn add_port(st: &mut State, port: u16) -> bool {
         if !st.ports.insert(port) {
-            return;
+            return false;
         }
         let limbo = std::mem::take(&mut st.limbo);
         for (ts, frame, orig_len, (a, b)) in limbo {
@@ -213,6 +245,7 @@ impl Timeline {
                 st.limbo.push_back((ts, frame, orig_len, (a, b)));
             }
         }
+        true
     }
 
     /// The line of a kept packet (tcpdump's, relative seq/ack).
@@ -327,6 +360,11 @@ impl Timeline {
                 Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
             }
         }
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.flush()
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
         drop(st);
         if !out.is_empty() {
             let mut w = match self.sink.lock() {
@@ -363,8 +401,15 @@ impl crate::trace::Timeline for Timeline {
         line: String,
     ) {
         let mut st = self.lock();
-        for port in ports_in(&line) {
-            Timeline::add_port(&mut st, port);
+        let mut new = false;
+        // Its own sockets' ports and the ports it sends to; not the peers
+        // accept4 and recvfrom report: a client's ephemeral port may be
+        // shared by another connection to another server (Linux lets
+        // connects share a local port when the 4-tuples differ).
+        if matches!(call, "bind" | "getsockname" | "connect" | "sendto") {
+            for port in ports_in(&line) {
+                new |= Timeline::add_port(&mut st, port);
+            }
         }
         st.items.push(Item::Call {
             start,
@@ -373,6 +418,10 @@ impl crate::trace::Timeline for Timeline {
             call,
             line,
         });
+        drop(st);
+        if new {
+            self.refilter();
+        }
     }
 
     fn note(&self, at: SystemTime, line: String) {
@@ -381,6 +430,13 @@ impl crate::trace::Timeline for Timeline {
 
     fn watch_port(&self, port: u16) {
         Timeline::watch_port(self, port);
+    }
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
