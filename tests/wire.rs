@@ -271,6 +271,9 @@ fn capture_without_privilege_fails_with_a_hint() {
         .assert_code(1)
         .stderr_has("socklab: socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)) = -1 EPERM (Operation not permitted)")
         .stderr_has("  hint: capturing needs root or CAP_NET_RAW");
+    run(nobody(&["--wire", "lab", "phone-call"]), b"")
+        .assert_code(1)
+        .stderr_has("  hint: capturing needs root or CAP_NET_RAW");
     let fine = run(nobody(&["tcp", "client", "-m", "x", &server.addr]), b"");
     fine.assert_ok().stdout_has("X");
     server.finish().assert_ok();

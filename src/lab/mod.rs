@@ -113,7 +113,7 @@ pub fn run(name: &str, json: bool, wire: &crate::wire::Options) -> Result<()> {
         if i > 0 && !json {
             out.line("");
         }
-        let (observed, pass) = run_one(lab, json, &out, wire);
+        let (observed, pass) = run_one(lab, json, &out, wire)?;
         results.push((lab.name, lab.expected, observed, pass));
     }
     let failed = results.iter().filter(|r| !r.3).count();
@@ -166,7 +166,12 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 /// Run one lab under the watchdog; print its header, timeline and verdict.
-fn run_one(lab: &Lab, json: bool, out: &Out, wire: &crate::wire::Options) -> (String, bool) {
+fn run_one(
+    lab: &Lab,
+    json: bool,
+    out: &Out,
+    wire: &crate::wire::Options,
+) -> Result<(String, bool)> {
     if json {
         out.line(&format!(
             "{{\"time\":{:.6},\"lab\":{},\"event\":\"start\",\"question\":{},\"source\":{},\"expected\":{}}}",
@@ -192,7 +197,8 @@ fn run_one(lab: &Lab, json: bool, out: &Out, wire: &crate::wire::Options) -> (St
         let wire_sys = ctx.sys("wire");
         match crate::wire::start(&wire_sys, timeline, wire, &[]) {
             Ok(w) => capture = Some((w, wire_sys)),
-            Err(e) => return (format!("no capture: {e}"), false),
+            // No capture (EPERM without CAP_NET_RAW): the error, exit 1.
+            Err(e) => return Err(e),
         }
     }
     let dir = ctx.dir.clone();
@@ -250,7 +256,7 @@ fn run_one(lab: &Lab, json: bool, out: &Out, wire: &crate::wire::Options) -> (St
             lab.name, verdict.observed, lab.expected
         ));
     }
-    (verdict.observed, verdict.pass)
+    Ok((verdict.observed, verdict.pass))
 }
 
 fn now() -> f64 {
