@@ -459,3 +459,42 @@ fn a_capturing_server_stopped_by_sigint_finishes_its_capture() {
         assert_eq!(wire_lines(&out), tcpdump_lines(&pcap), "{}", out.dump());
     }
 }
+
+/// TCP over IPv6: decoded, and the same as tcpdump reads from the pcap.
+#[test]
+fn tcp_over_ipv6_matches_tcpdump() {
+    if !can_capture() {
+        return;
+    }
+    let dir = TempDir::new("wire");
+    let pcap = dir.path("tcp6.pcap");
+    let server = Server::start(&["tcp", "server", "[::1]:0", "--max-conns", "1"]);
+    let client = run(
+        socklab(&[
+            "--wire",
+            "--pcap",
+            &pcap,
+            "tcp",
+            "client",
+            "-m",
+            "six",
+            &server.addr,
+        ]),
+        b"",
+    );
+    server.finish().assert_ok();
+    client.assert_ok().stdout_has("SIX");
+    line_of(&client, &["  wire: IP6 ::1.", "Flags [S], seq "]);
+    line_of(
+        &client,
+        &["  wire: IP6 ::1.", "Flags [P.], seq 1:4, ack 1,", "\"six\""],
+    );
+    if have("tcpdump") {
+        assert_eq!(
+            wire_lines(&client),
+            tcpdump_lines(&pcap),
+            "{}",
+            client.dump()
+        );
+    }
+}
