@@ -498,3 +498,33 @@ fn tcp_over_ipv6_matches_tcpdump() {
         );
     }
 }
+
+/// The time-wait lab: the server closes first (FIN), the client answers
+/// with its FIN, and the last ACK comes from the server, the side that
+/// then sits in TIME_WAIT.
+#[test]
+fn time_wait_lab_shows_the_last_ack() {
+    if !can_capture() {
+        return;
+    }
+    let o = run(socklab(&["--wire", "lab", "time-wait"]), b"");
+    o.assert_ok().stdout_has(": PASS");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    let listen_port = {
+        let l = lines[stdout_line_of(&o, &["server | getsockname("])];
+        let rest = &l[l.find("sin_port=htons(").unwrap() + 15..];
+        rest[..rest.find(')').unwrap()].to_string()
+    };
+    let from_server = format!("  wire: IP 127.0.0.1.{listen_port} > ");
+    let to_server = format!(" > 127.0.0.1.{listen_port}: ");
+    let server_fin = stdout_line_of(&o, &[&from_server, "Flags [F.], seq 1, ack 1,"]);
+    let client_fin = stdout_line_of(&o, &[&to_server, "Flags [F.], seq 1, ack 2,"]);
+    let last_ack = stdout_line_of(&o, &[&from_server, "Flags [.], ack 2,"]);
+    let time_wait = stdout_line_of(&o, &["TIME-WAIT 127.0.0.1:"]);
+    let order = [server_fin, client_fin, last_ack, time_wait];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "{order:?}\n{}",
+        o.dump()
+    );
+}
