@@ -177,7 +177,13 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 setup: Setup::default(),
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Stream(&opts),
+                )
             } else {
                 tcp::server(sys, addr, &opts)
             }
@@ -192,7 +198,13 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 setup: Setup::default(),
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Dgram(&opts),
+                )
             } else {
                 udp::server(sys, addr, false, &opts)
             }
