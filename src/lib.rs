@@ -83,8 +83,10 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
         Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
         Command::Bench(_) => {
-            return Err(wire::no_wire(
-                "`socklab bench` (capture the server instead)",
+            return Err(Error::Usage(
+                "--wire and --pcap do not apply to `socklab bench`: the capture would slow down \
+                 what it measures (capture a tcp or udp client instead)"
+                    .to_string(),
             ));
         }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
