@@ -239,6 +239,8 @@ def markdown(res, notes_path=None):
                 per = f"{(r['vmhwm_kib'] - idle) * 1024 / 10000:.0f}" if idle else "–"
                 md.append(f"| {r['server']} | {f(r['rate'], 0)} | {f(r['p99'])} | {r['vmhwm_kib']} | {idle or '–'} | {per} |")
         md.append("")
+    elif res.get("budget_exceeded"):
+        md += ["Not run: the matrix went over its time budget (BENCH_BUDGET) first.", ""]
     else:
         md += ["**pending**: no epoll model on this commit (`--model epoll` on `socklab tcp server` and its C twin). "
                "The driver runs it as soon as both exist.", ""]
