@@ -21,7 +21,7 @@ Environment: BENCH_SECS, BENCH_REPS, BENCH_PIN=same (the default: server
 and client share CPU 0, taskset and --pin), split (server CPU 0, client CPU
 1) or off; BENCH_ONLY=rr1,udp,... (a subset of workloads),
 BENCH_BUDGET (seconds: later workloads are skipped, and
-said so, once the matrix has run this long; default 420), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
+said so, once the matrix has run this long; default 400), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
 BENCH_OUT (default bench/results.json), BENCH_MD (default BENCHMARKS.md).
 """
 
@@ -54,7 +54,7 @@ OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench/results.json"))
 MD = os.environ.get("BENCH_MD", os.path.join(ROOT, "BENCHMARKS.md"))
 TICK = os.sysconf("SC_CLK_TCK")
 MODELS = ["iterative", "fork", "thread", "prefork:4", "prethread:4", "poll", "epoll"]
-BUDGET = float(os.environ.get("BENCH_BUDGET", "420"))  # seconds for the matrix, then skip
+BUDGET = float(os.environ.get("BENCH_BUDGET", "400"))  # seconds for the matrix, then skip
 
 
 def at_once(model):
@@ -273,11 +273,11 @@ def strace_count(server, run):
         line = st.stderr.readline()
         if not line or "attached" in line:
             break
-    time.sleep(0.2)
+    time.sleep(0.1)
     try:
         result = run()
     finally:
-        time.sleep(0.3)  # let the server finish the last close
+        time.sleep(0.15)  # let the server finish the last close
         st.send_signal(signal.SIGINT)
         try:
             st.wait(10)
@@ -362,13 +362,13 @@ def udp_servers():
 
 WORKLOADS = [
     # key, title, bench args (before the address), per-transaction unit, servers, strace count args
-    ("rr1", "RR, 1 byte, 1 connection", ["rr", "--size", "1", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "2000"]),
-    ("rr1k", "RR, 1 KiB, 1 connection", ["rr", "--size", "1024", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "2000"]),
+    ("rr1", "RR, 1 byte, 1 connection", ["rr", "--size", "1", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "1000"]),
+    ("rr1k", "RR, 1 KiB, 1 connection", ["rr", "--size", "1024", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "1000"]),
     ("rr100", "RR, 1 byte, 100 connections", ["rr", "--size", "1", "--conns", "100"], "echo", lambda: stream_servers(conns=100), ["--count", "20000"]),
     ("rr1000", "RR, 1 byte, 1000 connections", ["rr", "--size", "1", "--conns", "1000"], "echo", lambda: stream_servers(conns=1000), ["--count", "20000"]),
-    ("bulk", "Bulk, 64 KiB writes, 1 connection (into a sink)", ["stream", "--size", "65536"], "64 KiB write", lambda: stream_servers(sink=True), ["--bytes", str(64 << 20)]),
-    ("connect", "Connect rate (connect, 1-byte exchange, close)", ["connect", "--size", "1", "--conns", "1"], "connection", lambda: stream_servers(), ["--count", "500"]),
-    ("udp", "UDP, 64-byte datagrams, 16 in flight", ["udp", "--size", "64", "--window", "16"], "datagram", udp_servers, ["--count", "5000"]),
+    ("bulk", "Bulk, 64 KiB writes, 1 connection (into a sink)", ["stream", "--size", "65536"], "64 KiB write", lambda: stream_servers(sink=True), ["--bytes", str(32 << 20)]),
+    ("connect", "Connect rate (connect, 1-byte exchange, close)", ["connect", "--size", "1", "--conns", "1"], "connection", lambda: stream_servers(), ["--count", "300"]),
+    ("udp", "UDP, 64-byte datagrams, 16 in flight", ["udp", "--size", "64", "--window", "16"], "datagram", udp_servers, ["--count", "3000"]),
 ]
 
 
