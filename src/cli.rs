@@ -125,6 +125,9 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
+        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse_dgram)]
+        model: crate::model::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -259,6 +262,9 @@ pub struct StreamServerArgs {
     /// How many zero-length recv returns the --naive server makes before it stops.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub naive_limit: u64,
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse)]
+    pub model: crate::model::Model,
 }
 
 /// Options of every client.
@@ -328,6 +334,7 @@ impl ServerArgs {
             naive_limit: s.naive_limit,
             lines: s.lines,
             setup: self.socket.setup(),
+            model: s.model,
         }
     }
 
@@ -338,6 +345,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
+            model: crate::model::Model::Iterative,
         }
     }
 }

@@ -174,6 +174,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 naive_limit: 10,
                 lines: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
@@ -189,6 +190,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))

@@ -16,6 +16,7 @@ pub mod error;
 pub mod inspect;
 pub mod io;
 pub mod lines;
+pub mod model;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;
@@ -54,8 +55,16 @@ pub fn run(cli: Cli) -> Result<()> {
             client,
             stream,
         }) => tcp::client(&sys, &addr, client.messages(), &client.stream(&stream)),
-        Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(&sys, &addr, common.reuseaddr, &common.dgram())
+        Command::Udp(UdpCommand::Server {
+            addr,
+            common,
+            model,
+        }) => {
+            let opts = dgram::ServerOpts {
+                model,
+                ..common.dgram()
+            };
+            udp::server(&sys, &addr, common.reuseaddr, &opts)
         }
         Command::Udp(UdpCommand::Client {
             addr,
@@ -69,7 +78,8 @@ pub fn run(cli: Cli) -> Result<()> {
             common,
             stream,
         }) => {
-            let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
+            let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
+            dgram_opts.model = stream.model;
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
@@ -118,6 +128,24 @@ fn check_phases(command: &Command) -> Result<()> {
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
         Command::Demo | Command::Sockopt(_) => return Ok(()),
     };
+    // --model: what each model can honour, before any syscall.
+    match command {
+        Command::Tcp(TcpCommand::Server { common, stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            common,
+            stream,
+            dgram: false,
+            ..
+        }) => model::check(&common.stream(stream))?,
+        Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: true,
+            ..
+        }) => {
+            model::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+        }
+        _ => {}
+    }
     io::check_phases(&socket.setup(), accepts, connects)
 }
 

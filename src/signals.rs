@@ -72,3 +72,9 @@ pub fn reraise(sig: Signal) {
     let _ = unsafe { sigaction(sig, &default) };
     let _ = raise(sig);
 }
+
+/// Forget the stop signal that arrived (a server that has acted on it and
+/// must still wait for its children).
+pub fn clear() {
+    CAUGHT.store(0, Ordering::SeqCst);
+}

@@ -40,6 +40,8 @@ pub struct ServerOpts {
     /// `--lines`: read through a buffer line by line (Python's makefile).
     pub lines: bool,
     pub setup: Setup,
+    /// `--model`: how the server handles many clients (`model/`).
+    pub model: crate::model::Model,
 }
 
 /// How the client sends a message: Python's `send` or `sendall`.
@@ -68,49 +70,66 @@ pub struct ClientOpts {
     pub setup: Setup,
 }
 
-/// Serve on a bound socket (steps 1 to 6).
+/// Serve on a bound socket (steps 1 to 6); `--model` other than
+/// `iterative` hands over to `model::serve` after step 2.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listen(listener, opts.backlog)?;
     sys.listening(&sys.getsockname(listener)?);
+    if opts.model != crate::model::Model::Iterative {
+        return crate::model::serve(sys, listener, opts);
+    }
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
         let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
-        if opts.setup.wait == Wait::NonBlocking {
-            // Linux's accept4 does not pass O_NONBLOCK on; make the
-            // connection non-blocking too, so its EAGAINs show.
-            io::set_wait(sys, conn, opts.setup.wait)?;
-        }
-        io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
-        if opts.setup.names {
-            io::show_names(sys, conn)?;
-        }
-        if !opts.quiet {
-            sys.say(&format!("connection from {peer}"));
-        }
-        let result = if opts.once {
-            answer_once(sys, conn, &peer, opts)
-        } else if opts.naive {
-            converse_naively(sys, conn, &peer, opts)
-        } else if opts.lines {
-            lines::converse(sys, conn, &peer, opts.bufsize, opts.setup.wait)
-        } else {
-            converse(sys, conn, &peer, opts)
-        };
-        // A failure on one connection ends that connection, not the server.
-        if let Err(e) = result {
-            if matches!(e, Error::Signal(_)) {
-                return Err(e);
-            }
-            crate::report(&e);
-        }
-        sys.close(conn)?;
+        serve_conn(sys, conn, &peer, opts)?;
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
         }
     }
     sys.close(listener)
+}
+
+/// One accepted connection, steps 3 to 5 after `accept4`: [ioctl(FIONBIO)],
+/// the @accepted `--sockopt`s, [--names], `connection from PEER`, the
+/// communication loop, `close(conn)`. A failure on the connection is
+/// reported and ends only it; a stop signal or a failing close is returned.
+/// The same in every model that gives a connection its own process or thread.
+pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let result = converse_on(sys, conn, peer, opts);
+    // A failure on one connection ends that connection, not the server.
+    if let Err(e) = result {
+        if matches!(e, Error::Signal(_)) {
+            return Err(e);
+        }
+        crate::report(&e);
+    }
+    sys.close(conn)
+}
+
+fn converse_on(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    if opts.setup.wait == Wait::NonBlocking {
+        // Linux's accept4 does not pass O_NONBLOCK on; make the
+        // connection non-blocking too, so its EAGAINs show.
+        io::set_wait(sys, conn, opts.setup.wait)?;
+    }
+    io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
+    if opts.setup.names {
+        io::show_names(sys, conn)?;
+    }
+    if !opts.quiet {
+        sys.say(&format!("connection from {peer}"));
+    }
+    if opts.once {
+        answer_once(sys, conn, peer, opts)
+    } else if opts.naive {
+        converse_naively(sys, conn, peer, opts)
+    } else if opts.lines {
+        lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
+    } else {
+        converse(sys, conn, peer, opts)
+    }
 }
 
 /// The tutorial's "low version": one `recvfrom`, one reply.
@@ -123,7 +142,7 @@ fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
         }
         return Ok(());
     }
-    reply(sys, conn, peer, &buf[..n], opts)
+    reply(sys, conn, peer, &mut buf[..n], opts)
 }
 
 /// The improved server's communication loop, with the `len(msg) == 0` check.
@@ -137,7 +156,7 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<(
             }
             return Ok(());
         }
-        reply(sys, conn, peer, &buf[..n], opts)?;
+        reply(sys, conn, peer, &mut buf[..n], opts)?;
     }
 }
 
@@ -154,7 +173,7 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
         }
-        reply(sys, conn, peer, &buf[..n], opts)?;
+        reply(sys, conn, peer, &mut buf[..n], opts)?;
         if empty >= opts.naive_limit {
             break;
         }
@@ -173,12 +192,14 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
     Ok(())
 }
 
-/// Print the message, send it back upper-cased.
-fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) -> Result<()> {
+/// Print the message, send it back upper-cased (in place: no allocation
+/// per message).
+fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts) -> Result<()> {
     if !opts.quiet && !msg.is_empty() {
         sys.say(&format!("from {peer}: {}", shown(msg)));
     }
-    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.setup.wait)
+    msg.make_ascii_uppercase();
+    io::sendall(sys, conn, msg, opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.

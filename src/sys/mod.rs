@@ -18,9 +18,14 @@
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
 #![allow(clippy::disallowed_methods)]
 
+mod epoll;
 mod exchange;
 mod fd;
+mod process;
 mod setup;
+
+pub use epoll::EpollOp;
+pub use process::{Reaped, shared_counter};
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -163,7 +168,12 @@ impl Sys {
         render: impl Fn(&std::result::Result<i64, Errno>) -> Rendered,
     ) -> Result<i64> {
         let name = c.name;
-        let blocking = matches!(name, "accept4" | "connect" | "sendto" | "recvfrom" | "poll");
+        let blocking = matches!(
+            name,
+            "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
+        );
+        // Tracing off and no inspection: no clock reads, no rendering.
+        let watched = self.tracer.enabled() || self.inspect.is_some();
         loop {
             if blocking && let Some(sig) = signals::pending() {
                 return Err(Error::Signal(sig));
@@ -171,16 +181,32 @@ impl Sys {
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
             }
-            let mut held = self
-                .tracer
-                .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
+            if !watched {
+                match syscall() {
+                    Ok(v) => return Ok(v),
+                    Err(Errno::EINTR) => match signals::pending() {
+                        Some(sig) => return Err(Error::Signal(sig)),
+                        None => continue,
+                    },
+                    Err(errno) => {
+                        let r = render(&Err(errno));
+                        return Err(Error::Sys {
+                            call: name,
+                            line: format!("{name}({})", r.args),
+                            errno,
+                            unix: c.unix,
+                        });
+                    }
+                }
+            }
+            let mut held = self.tracer.hold(matches!(
+                name,
+                "accept4" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
+            ));
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
-            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
-                return Ok(v);
-            }
             let r = render(&ret);
             let event = Event {
                 call: name,
