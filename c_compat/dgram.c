@@ -37,8 +37,11 @@ void dgram_serve(int fd, const struct opts *o) {
     Getsockname(fd, &me.ss, &me.len);                          /* 1 */
     say("listening on %s", addr_str(&me));
     set_wait(fd, o->wait);
+    int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
+        if (ep >= 0)
+            dgram_epoll_wait(ep);
         ssize_t n = io_recvfrom(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
         if (n < 0)
             die_fail(&f);
@@ -57,6 +60,8 @@ void dgram_serve(int fd, const struct opts *o) {
             break;
     }
     free(buf);
+    if (ep >= 0)
+        Close(ep);
     Close(fd);                                                 /* 3 */
 }
 

@@ -580,7 +580,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE };
+           LINES, SHUTDOWN, SHOWSTATE, MODEL };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -597,6 +597,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_SERVER, {"once", no_argument, 0, ONCE}},
         {OPT_SERVER, {"max-conns", required_argument, 0, MAXCONNS}},
         {OPT_SERVER, {"quiet", no_argument, 0, 'q'}},
+        {OPT_SERVER, {"model", required_argument, 0, MODEL}},
         {OPT_STREAM_SERVER, {"backlog", required_argument, 0, BACKLOG}},
         {OPT_STREAM_SERVER, {"naive", no_argument, 0, NAIVE}},
         {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
@@ -649,6 +650,15 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case LINES: o->lines = true; break;
         case SHUTDOWN: o->shutdown = true; break;
         case SHOWSTATE: show_state = true; break;
+        case MODEL:
+            if (!strcmp(optarg, "iterative")) o->model = MODEL_ITERATIVE;
+            else if (!strcmp(optarg, "fork")) o->model = MODEL_FORK;
+            else if (!strcmp(optarg, "thread")) o->model = MODEL_THREAD;
+            else if (!strcmp(optarg, "epoll")) o->model = MODEL_EPOLL;
+            else
+                usage("invalid value '%s' for '--model' (the C twins have iterative, "
+                      "fork, thread and epoll)", optarg);
+            break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
@@ -680,6 +690,16 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
     if (o->dgram && (o->lines || o->shutdown))
         usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
+    if (o->model == MODEL_EPOLL && (o->timeout > 0 || o->nonblocking))
+        usage("%s", "--model epoll: the event loop's sockets are non-blocking already "
+              "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking");
+    if (o->model == MODEL_EPOLL && (o->lines || o->naive))
+        usage("%s", "--model epoll: --lines and --naive need a blocking model (iterative, "
+              "fork, thread, prefork:N, prethread:N)");
+    if (!(groups & OPT_STREAM_SERVER) || o->dgram)
+        if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
+            usage("'%s' is not a datagram server model: iterative or epoll",
+                  o->model == MODEL_FORK ? "fork" : "thread");
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

@@ -198,35 +198,47 @@ static int converse_lines(int conn, const struct addr *peer, unsigned char *buf,
     return 0;
 }
 
+/* One accepted connection (steps 3 to 5 after accept4); the same in every
+ * model that gives a connection its own process or thread. */
+void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o) {
+    struct fail f;
+    /* Linux's accept4 does not pass O_NONBLOCK on; make the
+     * connection non-blocking too, so its EAGAINs show. */
+    if (o->nonblocking)
+        set_wait(conn, o->wait);
+    apply_sockopts(conn, o, PH_ACCEPTED);
+    if (o->names)
+        show_names(conn);
+    if (!o->quiet)
+        say("connection from %s", addr_str(peer));
+    int r = o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
+            : o->naive ? converse_naively(conn, peer, buf, o, &f)
+            : o->lines ? converse_lines(conn, peer, buf, o, &f)
+                       : converse(conn, peer, buf, o, &f);
+    /* A failure on one connection ends that connection, not the server. */
+    if (r < 0)
+        warn_fail(&f);
+    Close(conn);                                               /* 5 */
+}
+
 void stream_serve(int listener, const struct opts *o) {
     struct addr me, peer;
     struct fail f;
     Listen(listener, o->backlog);                              /* 1 */
     Getsockname(listener, &me.ss, &me.len);                    /* 2 */
     say("listening on %s", addr_str(&me));
+    if (o->model != MODEL_ITERATIVE) {
+        model_serve(listener, o);
+        return;
+    }
     set_wait(listener, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
         int conn = io_accept(listener, &peer, o->wait, &f);  /* 3 */
         if (conn < 0)
             die_fail(&f);
-        /* Linux's accept4 does not pass O_NONBLOCK on; make the
-         * connection non-blocking too, so its EAGAINs show. */
-        if (o->nonblocking)
-            set_wait(conn, o->wait);
-        apply_sockopts(conn, o, PH_ACCEPTED);
-        if (o->names)
-            show_names(conn);
-        if (!o->quiet)
-            say("connection from %s", addr_str(&peer));
-        int r = o->once    ? answer_once(conn, &peer, buf, o, &f)     /* 4 */
-                : o->naive ? converse_naively(conn, &peer, buf, o, &f)
-                : o->lines ? converse_lines(conn, &peer, buf, o, &f)
-                           : converse(conn, &peer, buf, o, &f);
-        /* A failure on one connection ends that connection, not the server. */
-        if (r < 0)
-            warn_fail(&f);
-        Close(conn);                                           /* 5 */
+        serve_conn(conn, &peer, buf, o);                       /* 4-5 */
         served++;
         if (o->once || (o->max_conns && served >= o->max_conns))
             break;

@@ -3,10 +3,12 @@
 //! from the iterative server (so `--once`, `--lines`, `--naive`,
 //! `--timeout`, `--sockopt ...@accepted` and `--names` behave the same).
 //!
-//! fork: 1. [`wait4(-1, WNOHANG)` while children have ended]; 2. `accept4`;
-//! 3. `clone` (fork); the child: `close(listener)`, serve_conn, exit; the
-//! parent: `close(conn)`; back to 1 until `--once`/`--max-conns`; 4.
-//! `wait4` for each child left; `close(listener)`.
+//! fork: SIGCHLD is caught (without SA_RESTART): a child's exit interrupts
+//! `accept4` (EINTR) and the parent reaps it at once.
+//! Steps: [`wait4(-1, WNOHANG)` while children have ended], `accept4`,
+//! `clone` (fork); the child: `close(listener)`, serve_conn, exit; the
+//! parent: `close(conn)`, and again until `--once`/`--max-conns`; then
+//! `wait4` for each child left, `close(listener)`.
 //!
 //! thread: 1. `accept4`; 2. a thread runs serve_conn; back to 1 until
 //! `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
@@ -29,6 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
+use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
 use crate::error::{Error, Result};
@@ -83,6 +86,7 @@ fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()
             Ok(_) => {
                 children.remove(0);
             }
+            Err(e) if e.errno() == Some(Errno::EINTR) => {}
             // A second stop signal while waiting: stop waiting politely.
             Err(Error::Signal(_)) if stopping => {
                 for &pid in children.iter() {
@@ -99,6 +103,7 @@ fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()
 /// `--model fork`.
 pub fn fork(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     signals::catch_stop_signals()?;
+    signals::catch_child_exits()?;
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut children = Vec::new();
     let mut accepted = 0u64;
@@ -108,6 +113,8 @@ pub fn fork(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
         }
         let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
             Ok(c) => c,
+            // SIGCHLD: a child has ended; reap it (above) and accept again.
+            Err(e) if e.errno() == Some(Errno::EINTR) => continue,
             Err(e) => break Err(e),
         };
         accepted += 1;
@@ -158,6 +165,7 @@ pub fn prefork(sys: &Sys, listener: Socket, opts: &ServerOpts, n: u32) -> Result
                 children.retain(|&pid| pid != r.pid);
             }
             Ok(None) => {}
+            Err(e) if e.errno() == Some(Errno::EINTR) => {}
             Err(e) => result = Err(e),
         }
     }

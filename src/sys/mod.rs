@@ -184,10 +184,10 @@ impl Sys {
             if !watched {
                 match syscall() {
                     Ok(v) => return Ok(v),
-                    Err(Errno::EINTR) => match signals::pending() {
-                        Some(sig) => return Err(Error::Signal(sig)),
-                        None => continue,
-                    },
+                    Err(Errno::EINTR) if !signals::interrupts() => continue,
+                    Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
+                        return Err(Error::Signal(sig));
+                    }
                     Err(errno) => {
                         let r = render(&Err(errno));
                         return Err(Error::Sys {
@@ -223,10 +223,10 @@ impl Sys {
             }
             match ret {
                 Ok(v) => return Ok(v),
-                Err(Errno::EINTR) => match signals::pending() {
-                    Some(sig) => return Err(Error::Signal(sig)),
-                    None => continue,
-                },
+                Err(Errno::EINTR) if !signals::interrupts() => continue,
+                Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
+                    return Err(Error::Signal(sig));
+                }
                 Err(errno) => {
                     return Err(Error::Sys {
                         call: name,
