@@ -140,7 +140,7 @@ void dgram_client(struct opts *o);
  * (stream.c), and the other models after listen and getsockname. */
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
                 const struct opts *o);
-void model_serve(int listener, const struct opts *o);
+void model_serve(int listener, const struct addr *me, const struct opts *o);
 /* The datagram server's epoll: epoll_create1, epoll_ctl(ADD, fd, EPOLLIN);
  * dgram_epoll_wait before each recvfrom. */
 int dgram_epoll(int fd);

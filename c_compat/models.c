@@ -13,7 +13,8 @@
  *
  * epoll: one thread, non-blocking sockets, level-triggered:
  * 1. prlimit64(RLIMIT_NOFILE) read, the soft limit set to the hard one
- * 2. epoll_create1(EPOLL_CLOEXEC), epoll_ctl(ADD, listener, EPOLLIN)
+ * 2. epoll_create1(EPOLL_CLOEXEC), epoll_ctl(ADD, listener, EPOLLIN);
+ *    then `listening on ADDR`
  * 3. loop: epoll_wait(ep, events, 512, -1); for each ready fd:
  *    - the listener: one accept4(SOCK_CLOEXEC|SOCK_NONBLOCK), the
  *      @accepted settings, [--names], `connection from PEER`,
@@ -324,7 +325,7 @@ static void on_conn(struct loop *l, int fd, unsigned events) {
         close_conn(l, fd);
 }
 
-static void model_epoll(int listener, const struct opts *o) {
+static void model_epoll(int listener, const struct addr *me, const struct opts *o) {
     struct rlimit rl;                                          /* 1 */
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         err_sys("getrlimit", errno);
@@ -337,6 +338,7 @@ static void model_epoll(int listener, const struct opts *o) {
     if (l.ep < 0)
         err_sys("epoll_create1", errno);
     ctl(&l, EPOLL_CTL_ADD, listener, EPOLLIN);
+    say("listening on %s", addr_str(me));
     struct epoll_event events[MAX_EVENTS];
     while (l.listening || l.live > 0 || !l.limit || l.accepted < l.limit) {
         check_stop();
@@ -382,11 +384,13 @@ void dgram_epoll_wait(int ep) {
     }
 }
 
-void model_serve(int listener, const struct opts *o) {
+void model_serve(int listener, const struct addr *me, const struct opts *o) {
+    if (o->model != MODEL_EPOLL)
+        say("listening on %s", addr_str(me));
     switch (o->model) {
     case MODEL_FORK: model_fork(listener, o); break;
     case MODEL_THREAD: model_thread(listener, o); break;
-    case MODEL_EPOLL: model_epoll(listener, o); break;
+    case MODEL_EPOLL: model_epoll(listener, me, o); break;
     default: err_quit(2, "no such model in the C twins");
     }
 }

@@ -227,11 +227,11 @@ void stream_serve(int listener, const struct opts *o) {
     struct fail f;
     Listen(listener, o->backlog);                              /* 1 */
     Getsockname(listener, &me.ss, &me.len);                    /* 2 */
-    say("listening on %s", addr_str(&me));
     if (o->model != MODEL_ITERATIVE) {
-        model_serve(listener, o);
+        model_serve(listener, &me, o); /* says `listening on` when ready */
         return;
     }
+    say("listening on %s", addr_str(&me));
     set_wait(listener, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {

@@ -71,13 +71,15 @@ pub struct ClientOpts {
 }
 
 /// Serve on a bound socket (steps 1 to 6); `--model` other than
-/// `iterative` hands over to `model::serve` after step 2.
+/// `iterative` hands over to `model::serve` after `getsockname`.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listen(listener, opts.backlog)?;
-    sys.listening(&sys.getsockname(listener)?);
+    let me = sys.getsockname(listener)?;
     if opts.model != crate::model::Model::Iterative {
-        return crate::model::serve(sys, listener, opts);
+        // Each model says `listening on` once it is ready to serve.
+        return crate::model::serve(sys, listener, &me, opts);
     }
+    sys.listening(&me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {

@@ -3,7 +3,8 @@
 //!
 //! 1. `prlimit64(RLIMIT_NOFILE)` read, then the soft limit set to the hard
 //!    limit (many connections need many fds; said under `--trace`)
-//! 2. epoll: `epoll_create1(EPOLL_CLOEXEC)`, `epoll_ctl(ADD, listener, EPOLLIN)`
+//! 2. epoll: `epoll_create1(EPOLL_CLOEXEC)`, `epoll_ctl(ADD, listener,
+//!    EPOLLIN)`; then `listening on ADDR`
 //! 3. loop: `epoll_wait(ep, events, 512, -1)` (poll: `poll(all fds, -1)`);
 //!    for each ready fd:
 //!    - the listener: one `accept4(..., SOCK_CLOEXEC|SOCK_NONBLOCK)`, the
@@ -234,10 +235,11 @@ struct Loop<'a> {
 }
 
 /// Steps 1 to 4 on a listening socket.
-pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts, kind: Kind) -> Result<()> {
+pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Kind) -> Result<()> {
     raise_fd_limit(sys)?;
     let mut poller = Poller::new(sys, kind)?;
     poller.add(sys, listener, READ)?;
+    sys.listening(me);
     let mut lp = Loop {
         sys,
         opts,

@@ -21,6 +21,7 @@ mod workers;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::io::Wait;
 use crate::stream::ServerOpts;
@@ -124,17 +125,19 @@ pub fn check(opts: &ServerOpts) -> Result<()> {
     Ok(())
 }
 
-/// Serve on a listening socket (after `listen` and `getsockname`).
-pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+/// Serve on a listening socket (after `listen` and `getsockname`, which
+/// gave `me`): each model prints `listening on ME` once it is ready (the
+/// event loops after their set-up, prefork after its forks).
+pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     match opts.model {
         Model::Iterative => Err(Error::Runtime(
             "the iterative server is stream::serve".to_string(),
         )),
-        Model::Fork => workers::fork(sys, listener, opts),
-        Model::Thread => workers::thread(sys, listener, opts),
-        Model::Prefork(n) => workers::prefork(sys, listener, opts, n),
-        Model::Prethread(n) => workers::prethread(sys, listener, opts, n),
-        Model::Poll => event::serve(sys, listener, opts, event::Kind::Poll),
-        Model::Epoll => event::serve(sys, listener, opts, event::Kind::Epoll),
+        Model::Fork => workers::fork(sys, listener, me, opts),
+        Model::Thread => workers::thread(sys, listener, me, opts),
+        Model::Prefork(n) => workers::prefork(sys, listener, me, opts, n),
+        Model::Prethread(n) => workers::prethread(sys, listener, me, opts, n),
+        Model::Poll => event::serve(sys, listener, me, opts, event::Kind::Poll),
+        Model::Epoll => event::serve(sys, listener, me, opts, event::Kind::Epoll),
     }
 }

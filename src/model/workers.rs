@@ -34,6 +34,7 @@ use std::thread::JoinHandle;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
+use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::io;
 use crate::signals;
@@ -101,9 +102,10 @@ fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()
 }
 
 /// `--model fork`.
-pub fn fork(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     signals::catch_stop_signals()?;
     signals::catch_child_exits()?;
+    sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut children = Vec::new();
     let mut accepted = 0u64;
@@ -140,9 +142,8 @@ pub fn fork(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 }
 
 /// `--model prefork:N`.
-pub fn prefork(sys: &Sys, listener: Socket, opts: &ServerOpts, n: u32) -> Result<()> {
+pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
     signals::catch_stop_signals()?;
-    io::set_wait(sys, listener, opts.setup.wait)?;
     let tickets = shared_counter()?;
     let mut children = Vec::new();
     let mut result = Ok(());
@@ -155,6 +156,11 @@ pub fn prefork(sys: &Sys, listener: Socket, opts: &ServerOpts, n: u32) -> Result
                 break;
             }
         }
+    }
+    // The workers take connections from here on (set_wait's line after it).
+    sys.listening(me);
+    if result.is_ok() {
+        result = io::set_wait(sys, listener, opts.setup.wait);
     }
     // The parent waits for its workers; a stop signal interrupts it.
     let mut workers = children.clone();
@@ -218,7 +224,8 @@ fn joined(h: JoinHandle<Result<()>>) -> Result<()> {
 }
 
 /// `--model thread`.
-pub fn thread(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
+    sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let mut threads: Vec<JoinHandle<Result<()>>> = Vec::new();
@@ -243,7 +250,8 @@ pub fn thread(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 }
 
 /// `--model prethread:N`.
-pub fn prethread(sys: &Sys, listener: Socket, opts: &ServerOpts, n: u32) -> Result<()> {
+pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
+    sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let tickets = Arc::new(AtomicU64::new(0));
