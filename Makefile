@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare
+.PHONY: all build deps demo test lint clean c compare fuzz soak faults
 
 all: build
 
@@ -36,3 +36,14 @@ c:
 # one scenario's two traces with SCENARIO=NAME.
 compare: deps c
 	@SCENARIO=$(SCENARIO) tools/compare.sh
+
+# Issue #8: the parsers' fuzz harness (tests/fuzz.rs) for longer than the
+# fraction of a second `make test` gives it: FUZZ_SECS seconds per target.
+FUZZ_SECS ?= 60
+fuzz:
+	SOCKLAB_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --test fuzz -- --nocapture
+
+# Issue #8: tests/faults.rs with every errno of each call's list (make
+# test injects the first one and EINTR).
+faults: deps
+	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture

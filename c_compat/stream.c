@@ -35,9 +35,11 @@
 #include "lab.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void upper(unsigned char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -198,6 +200,27 @@ static int converse_lines(int conn, const struct addr *peer, unsigned char *buf,
     return 0;
 }
 
+/* The errors accept(2) says to treat like EAGAIN: the connection being
+ * accepted failed, not the listener. */
+static int accept_error_is_the_peers(int e) {
+    switch (e) {
+    case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN:
+    case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
+    case EOPNOTSUPP: case ENETUNREACH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* close(conn): the descriptor is gone even when close fails (close(2));
+ * say so, and serve the next client. */
+static void close_conn(int conn) {
+    state_track(conn, false);
+    if (close(conn) < 0 && errno != EINTR) /* EINTR: closed all the same */
+        warn_sys("close", errno);
+}
+
 /* One accepted connection (steps 3 to 5 after accept4); the same in every
  * model that gives a connection its own process or thread. */
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
@@ -219,7 +242,7 @@ void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
     /* A failure on one connection ends that connection, not the server. */
     if (r < 0)
         warn_fail(&f);
-    Close(conn);                                               /* 5 */
+    close_conn(conn);                                          /* 5 */
 }
 
 void stream_serve(int listener, const struct opts *o) {
@@ -236,6 +259,12 @@ void stream_serve(int listener, const struct opts *o) {
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
         int conn = io_accept(listener, &peer, o->wait, &f);  /* 3 */
+        if (conn < 0 && accept_error_is_the_peers(f.err)) {
+            /* accept(2): a pending network error of the new connection;
+             * the listener is fine: go on. */
+            warn_fail(&f);
+            continue;
+        }
         if (conn < 0)
             die_fail(&f);
         serve_conn(conn, &peer, buf, o);                       /* 4-5 */

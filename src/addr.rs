@@ -25,7 +25,9 @@ impl Addr {
     /// `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (127.0.0.1) or `localhost:PORT`.
     pub fn parse_inet(s: &str) -> Result<Addr, String> {
         let bad = |why: &str| {
-            format!("invalid address '{s}': {why} (expected HOST:PORT, [IPV6]:PORT or :PORT)")
+            crate::error::printable(&format!(
+                "invalid address '{s}': {why} (expected HOST:PORT, [IPV6]:PORT or :PORT)"
+            ))
         };
         if let Some(rest) = s.strip_prefix('[') {
             let (host, port) = rest

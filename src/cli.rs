@@ -43,11 +43,11 @@ pub struct Cli {
     pub show_state: bool,
 
     /// Stop before CALL (e.g. accept4, close) so ss, tcpdump or strace can look: SECS seconds, or until Enter (terminal) or SIGUSR1. Repeatable.
-    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = inspect::parse_pause)]
+    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = parse_pause)]
     pub pause_before: Vec<Pause>,
 
     /// Stop after CALL (e.g. listen), as --pause-before. Repeatable.
-    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = inspect::parse_pause)]
+    #[arg(long, global = true, value_name = "CALL[:SECS]", value_parser = parse_pause)]
     pub pause_after: Vec<Pause>,
 
     /// Stop before every syscall (Enter on a terminal, SIGUSR1 otherwise).
@@ -80,6 +80,17 @@ pub enum Command {
     /// Socket options: `list` prints each option's default on a fresh socket of each type.
     #[command(subcommand)]
     Sockopt(SockoptCommand),
+    /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
+    Lab {
+        /// `list`, a lab's name, or `all`.
+        name: String,
+        /// JSON Lines events instead of text (each timeline event with its time).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
+    #[command(name = "__lab-child", hide = true)]
+    LabChild { lab: String, mode: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,7 +219,7 @@ pub struct SocketArgs {
     #[arg(long)]
     pub nonblocking: bool,
     /// Set an option: NAME=VALUE (right after socket), NAME=VALUE@accepted (on each accepted socket), NAME=VALUE@connected (after connect), or LEVEL:OPTNAME=INT. Values: integers, on/off, on:SECS for SO_LINGER, seconds for timeouts. Read back and shown. Repeatable. See `socklab sockopt list`.
-    #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = sockopt::parse_setting)]
+    #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = parse_sockopt)]
     pub sockopts: Vec<Setting>,
     /// Show the socket's names when it connects or is accepted: getsockname and getpeername.
     #[arg(long)]
@@ -311,13 +322,23 @@ pub struct DgramClientArgs {
     pub connect: bool,
 }
 
+/// `--sockopt`, its message made one printable line (issue #8).
+pub fn parse_sockopt(s: &str) -> Result<Setting, String> {
+    sockopt::parse_setting(s).map_err(|e| crate::error::printable(&e))
+}
+
+/// `--pause-before/--pause-after`, its message made one printable line.
+pub fn parse_pause(s: &str) -> Result<Pause, String> {
+    inspect::parse_pause(s).map_err(|e| crate::error::printable(&e))
+}
+
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         // poll(2) counts milliseconds: a shorter time would be 0, non-blocking.
         Ok(v) if v.is_finite() && (0.001..=1e6).contains(&v) => Ok(v),
-        _ => Err(format!(
+        _ => Err(crate::error::printable(&format!(
             "'{s}' is not a number of seconds (0.001 to 1000000)"
-        )),
+        ))),
     }
 }
 

@@ -36,6 +36,21 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// A message about user input, safe to print as one line: control
+/// characters in it (a newline, a terminal escape) are shown escaped, as
+/// Rust's `{:?}` shows them (`\n`, `\u{1b}`), never passed to the terminal.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {

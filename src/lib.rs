@@ -15,6 +15,7 @@ pub mod dgram;
 pub mod error;
 pub mod inspect;
 pub mod io;
+pub mod lab;
 pub mod lines;
 pub mod model;
 pub mod signals;
@@ -107,6 +108,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run(),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
+        Command::Lab { name, .. } if name == "list" => lab::list(),
+        Command::Lab { name, json } => lab::run(&name, json),
+        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
     }
 }
 
@@ -126,7 +130,9 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) => return Ok(()),
+        Command::Demo | Command::Sockopt(_) | Command::Lab { .. } | Command::LabChild { .. } => {
+            return Ok(());
+        }
     };
     // --model: what each model can honour, before any syscall.
     match command {

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use socklab::cli::Cli;
 use socklab::error::{EXIT_USAGE, Error};
@@ -19,7 +19,18 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // One line, not clap's block: `socklab: error: ... (see --help)`.
-            let text = e.render().to_string();
+            let mut text = e.render().to_string();
+            // A value with a newline or a terminal escape in it is shown
+            // escaped, so the line stays one line (issue #8).
+            for kind in [
+                ContextKind::InvalidValue,
+                ContextKind::InvalidArg,
+                ContextKind::InvalidSubcommand,
+            ] {
+                if let Some(ContextValue::String(v)) = e.get(kind) {
+                    text = text.replace(v.as_str(), &socklab::error::printable(v));
+                }
+            }
             let first = text.lines().next().unwrap_or("invalid arguments");
             eprintln!("socklab: {first} (see socklab --help)");
             return ExitCode::from(EXIT_USAGE as u8);

@@ -83,7 +83,16 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
-        let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
+        let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
+            Ok(accepted) => accepted,
+            // accept(2): Linux passes a pending network error of the new
+            // connection on as accept's error; the listener is fine: go on.
+            Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
+                crate::report(&e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         serve_conn(sys, conn, &peer, opts)?;
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
@@ -96,10 +105,10 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 /// One accepted connection, steps 3 to 5 after `accept4`: [ioctl(FIONBIO)],
 /// the @accepted `--sockopt`s, [--names], `connection from PEER`, the
 /// communication loop, `close(conn)`. A failure on the connection is
-/// reported and ends only it; a stop signal or a failing close is returned.
-/// The same in every model that gives a connection its own process or thread.
+/// reported and ends only it; only a stop signal is returned. The same in
+/// every model that gives a connection its own process or thread.
 pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let result = converse_on(sys, conn, peer, opts);
+    let result = serve_one(sys, conn, peer, opts);
     // A failure on one connection ends that connection, not the server.
     if let Err(e) = result {
         if matches!(e, Error::Signal(_)) {
@@ -107,10 +116,18 @@ pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Re
         }
         crate::report(&e);
     }
-    sys.close(conn)
+    // The descriptor is gone even when close fails (close(2)): say so,
+    // and serve the next client.
+    if let Err(e) = sys.close(conn) {
+        crate::report(&e);
+    }
+    Ok(())
 }
 
-fn converse_on(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+/// One accepted connection: its setup (non-blocking mode, `@accepted`
+/// options, names), then the conversation. An error here is this
+/// connection's: the caller reports it and serves the next client.
+fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
     if opts.setup.wait == Wait::NonBlocking {
         // Linux's accept4 does not pass O_NONBLOCK on; make the
         // connection non-blocking too, so its EAGAINs show.
@@ -132,6 +149,25 @@ fn converse_on(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
     } else {
         converse(sys, conn, peer, opts)
     }
+}
+
+/// The errors accept(2) says to treat like EAGAIN: the connection being
+/// accepted failed (reset before accept, a network error), not the listener.
+pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
+    use nix::errno::Errno::*;
+    matches!(
+        errno,
+        ECONNABORTED
+            | EPROTO
+            | EPERM
+            | ENETDOWN
+            | ENOPROTOOPT
+            | EHOSTDOWN
+            | ENONET
+            | EHOSTUNREACH
+            | EOPNOTSUPP
+            | ENETUNREACH
+    )
 }
 
 /// The tutorial's "low version": one `recvfrom`, one reply.

@@ -66,6 +66,113 @@ const BAD: &[&[&str]] = &[
     &["--trace=xml", "tcp", "server"],
     &["--trace", "xml", "tcp", "server"],
     &["--trace-file"],
+    // more addresses (issue #8's table)
+    &["tcp", "server", ":"],
+    &["tcp", "server", "::"],
+    &["tcp", "server", "::1"],
+    &["tcp", "client", "::1"],
+    &["tcp", "client", "fe80::1:80"],
+    &["tcp", "client", "[::1]"],
+    &["tcp", "client", "[::1]:"],
+    &["tcp", "client", "[::1]:65536"],
+    &["tcp", "client", "[::1]:-1"],
+    &["tcp", "client", "[]:80"],
+    &["tcp", "client", "[::g]:80"],
+    &["tcp", "client", "[127.0.0.1]:80"],
+    &["tcp", "client", "127.0.0.1:99999999999999999999"],
+    &["tcp", "client", "127.0.0.1:0x50"],
+    &["tcp", "client", "127.0.0.1:80 "],
+    // execve cannot carry a NUL byte; a typed `\0` can (tests/fuzz.rs feeds
+    // real NULs to the parsers).
+    &["tcp", "client", "127.0.0.1:8\\0"],
+    &["tcp", "client", "127.0.0.1:\u{661}"],
+    &["tcp", "client", "127.0.0.1:80:80"],
+    &["tcp", "client", "127.0.0.1"],
+    &["tcp", "client", "-1"],
+    &["tcp", "client", "1.2.3"],
+    &["tcp", "client", "1.2.3:"],
+    &["tcp", "client", "127.1:80"],
+    &["tcp", "client", "0x7f.0.0.1:80"],
+    &["tcp", "client", "localhost"],
+    &["tcp", "client", "LOCALHOST:80:"],
+    &["tcp", "client", "/tmp/x.sock"],
+    &["tcp", "client", "@abstract"],
+    &["udp", "server", ":65536"],
+    &["udp", "server", "-1"],
+    &["udp", "client", "::1:53"],
+    &["udp", "client", ""],
+    &["udp", "client", "1.2.3:53"],
+    &["unix", "client", ""],
+    &["unix", "server", "@"],
+    // control characters: shown escaped, on one line, no terminal escape
+    &["tcp", "client", "127.0.0.1\n:80"],
+    &["tcp", "client", "\u{1b}[31m:80"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF\n=1"],
+    &["tcp", "client", "--timeout", "1\n2"],
+    &["--pause-before", "listen\r\n", "tcp", "server"],
+    &["tcp", "server", "--backlog", "1\n2"],
+    &["tcp", "server", "--frob\nx"],
+    &["tcp", "s\u{1b}[2J"],
+    // more option values of the wrong type
+    &["tcp", "server", "--backlog", "65536"],
+    &["tcp", "server", "--backlog", "1.5"],
+    &["tcp", "server", "--backlog", ""],
+    &["tcp", "server", "--bufsize", "-1"],
+    &["tcp", "server", "--bufsize", "67108865"],
+    &["tcp", "server", "--bufsize", "lots"],
+    &["tcp", "server", "--max-conns", "x"],
+    &["tcp", "server", "--naive-limit", "1000001"],
+    &["tcp", "client", "--size", "0"],
+    &["tcp", "client", "--size", "1073741825"],
+    &["tcp", "client", "--size", "1k"],
+    &["tcp", "client", "--bufsize", "0"],
+    &["tcp", "client", "--send-mode", "sometimes"],
+    &["tcp", "client", "--timeout", "forever"],
+    &["tcp", "client", "--timeout", "1000001"],
+    &["tcp", "client", "--sndtimeo", "-5"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF=big"],
+    &["tcp", "client", "--sockopt", "SO_NOSUCH=1"],
+    &["tcp", "client", "--sockopt", "SO_LINGER=on"],
+    &["tcp", "client", "--sockopt", "SO_LINGER=on:-1"],
+    &["tcp", "client", "--sockopt", "SO_LINGER=maybe:1"],
+    &["tcp", "client", "--sockopt", "SO_REUSEADDR=perhaps"],
+    &["tcp", "client", "--sockopt", "SO_RCVTIMEO=-1"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF=1@later"],
+    &["tcp", "client", "--sockopt", "SO_RCVBUF=1@accepted"],
+    &["tcp", "client", "--sockopt", "=1"],
+    &["tcp", "client", "--sockopt", "SOL_NOPE:3=1"],
+    &["tcp", "client", "--sockopt", "SO_TYPE=1"],
+    &["tcp", "server", "--sockopt", "SO_RCVBUF=1@connected"],
+    &["udp", "server", "--sockopt", "SO_RCVBUF=1@accepted"],
+    &["--pause-before", "frobnicate", "tcp", "server"],
+    &["--pause-before", "accept4:x", "tcp", "server"],
+    &["--pause-after", "listen:-1", "tcp", "server"],
+    &["--pause-after", "listen:9999", "tcp", "server"],
+    &["--trace=", "tcp", "server"],
+    &["sockopt", "list", "sctp"],
+    // conflicting options
+    &["tcp", "server", "--timeout", "1", "--nonblocking"],
+    &["tcp", "server", "--lines", "--once"],
+    &["tcp", "server", "--lines", "--naive"],
+    &["tcp", "client", "--size", "10", "-m", "x"],
+    &["tcp", "client", "--lines", "--size", "3"],
+    &["tcp", "client", "--lines", "--send-empty"],
+    &["unix", "server", "--dgram", "--lines"],
+    &["unix", "client", "--dgram", "--lines"],
+    &["unix", "client", "--dgram", "--shutdown"],
+    &["unix", "client", "--dgram", "--connect-ex"],
+    &["udp", "client", "--shutdown"],
+    // unknown options and commands
+    &["tcp", "server", "--reuse-addr"],
+    &["tcp", "client", "--message"],
+    &["udp", "server", "--lines"],
+    &["unix", "server", "--mode-of-operation"],
+    &["unix"],
+    &["udp", "srv"],
+    &["TCP", "server"],
+    &["tcp", "server", "-Q"],
+    &["--trace", "--trace-file"],
     // commands
     &["tcp"],
     &["tcp", "srv"],
@@ -85,6 +192,17 @@ fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
         out.dump()
     );
     let lines: Vec<&str> = out.stderr.lines().collect();
+    // A value with a newline in it is shown escaped: never cut at it.
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg.contains('\n') && lines.len() == 1 {
+            assert!(
+                lines[0].contains(&socklab::error::printable(&arg)),
+                "{args:?}: the value, escaped\n{}",
+                out.dump()
+            );
+        }
+    }
     assert!(!lines.is_empty(), "{args:?}: a message\n{}", out.dump());
     // `socklab` alone and `socklab tcp` print the help, as clap does for a
     // missing subcommand; everything else is one line.
@@ -102,6 +220,10 @@ fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
         );
     }
     assert!(
+        !out.stderr.contains('\u{1b}'),
+        "{args:?}: a terminal escape reached stderr"
+    );
+    assert!(
         !out.stderr.contains("socket("),
         "{args:?}: no syscall before the arguments are valid"
     );
@@ -116,6 +238,37 @@ fn bad_command_lines_get_one_line_and_exit_2() {
         let os: Vec<OsString> = args.iter().map(OsString::from).collect();
         assert_usage_error(&os, &out);
     }
+}
+
+/// The same table under strace: not one network syscall is made (the
+/// `--trace` check above would miss a call made before tracing starts).
+#[test]
+fn bad_command_lines_make_no_network_syscall() {
+    if !common::have("strace") {
+        return;
+    }
+    let dir = common::TempDir::new("usage-strace");
+    for (i, args) in BAD.iter().enumerate() {
+        let log = dir.path(&format!("trace-{i}"));
+        let mut cmd = std::process::Command::new("strace");
+        cmd.args(["-f", "-qq", "-e", "trace=%network", "-o", &log])
+            .arg(common::bin())
+            .args(*args);
+        let out = run(cmd, b"");
+        assert_eq!(out.code(), Some(2), "{args:?}\n{}", out.dump());
+        let trace = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            trace.lines().all(|l| l.contains("+++ exited")),
+            "{args:?}: network syscalls before the arguments were valid:\n{trace}"
+        );
+    }
+}
+
+#[test]
+fn the_table_has_at_least_100_rows() {
+    // Issue #8: at least 100 bad command lines; the 300-byte path and the
+    // non-UTF-8 arguments below add 5 more.
+    assert!(BAD.len() >= 100, "{} rows", BAD.len());
 }
 
 #[test]

@@ -38,8 +38,21 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::io;
 use crate::signals;
-use crate::stream::{ServerOpts, serve_conn};
+use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::sys::{Socket, Sys, shared_counter};
+
+/// `accept4` as the iterative server makes it: None when the failure was
+/// the new connection's (accept(2): reported, the listener is fine).
+fn accept(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<Option<(Socket, Addr)>> {
+    match io::accept(sys, listener, opts.setup.wait) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
+            crate::report(&e);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
 
 fn limit(opts: &ServerOpts) -> Option<u64> {
     if opts.once { Some(1) } else { opts.max_conns }
@@ -113,8 +126,9 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
         }
-        let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
-            Ok(c) => c,
+        let (conn, peer) = match accept(sys, listener, opts) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
             // SIGCHLD: a child has ended; reap it (above) and accept again.
             Err(e) if e.errno() == Some(Errno::EINTR) => continue,
             Err(e) => break Err(e),
@@ -130,8 +144,9 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
             Ok(Some(pid)) => children.push(pid),
             Err(e) => crate::report(&e),
         }
+        // The descriptor is gone even when close fails: say so, go on.
         if let Err(e) = sys.close(conn) {
-            break Err(e);
+            crate::report(&e);
         }
         if limit(opts).is_some_and(|max| accepted >= max) {
             break Ok(());
@@ -187,8 +202,9 @@ fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -
         if max.is_some_and(|max| ticket >= max) {
             return Ok(());
         }
-        let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
-        serve_conn(sys, conn, &peer, opts)?;
+        if let Some((conn, peer)) = accept(sys, listener, opts)? {
+            serve_conn(sys, conn, &peer, opts)?;
+        }
     }
 }
 
@@ -231,7 +247,9 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     let mut threads: Vec<JoinHandle<Result<()>>> = Vec::new();
     let mut accepted = 0u64;
     loop {
-        let (conn, peer) = io::accept(sys, listener, opts.setup.wait)?;
+        let Some((conn, peer)) = accept(sys, listener, opts)? else {
+            continue;
+        };
         accepted += 1;
         let (sys2, opts2) = (sys.clone(), shared.clone());
         // Threads that have ended are dropped (detached: already gone).

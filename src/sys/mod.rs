@@ -241,7 +241,8 @@ impl Sys {
 
     /// close(2). Consumes the socket: it cannot be used after this.
     pub fn close(&self, s: Socket) -> Result<()> {
-        // Not retried on EINTR: on Linux the fd is gone either way (close(2)).
+        // Not retried on EINTR: on Linux the fd is gone either way (close(2)),
+        // so EINTR counts as closed.
         if let Some(inspect) = &self.inspect {
             inspect.before(&self.plain(), "close", Some(s));
             inspect.track(s.0, false);
@@ -264,6 +265,11 @@ impl Sys {
         drop(held);
         if let Some(inspect) = &self.inspect {
             inspect.after(&self.plain(), "close", Some(s));
+        }
+        // Linux releases the descriptor before close can be interrupted
+        // (close(2), "Dealing with error returns"): EINTR means closed.
+        if ret == Err(Errno::EINTR) {
+            return Ok(());
         }
         ret.map(drop).map_err(|errno| Error::Sys {
             call: "close",

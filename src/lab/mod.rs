@@ -1,0 +1,501 @@
+//! `socklab lab`: the tutorial's experiments (and UNP's) as self-checking runs.
+//!
+//! A lab starts both sides itself (threads in this process, or a child
+//! process re-executing socklab for the `sigpipe` lab), on port 0, fresh
+//! temporary paths or fresh abstract names; orders them by channels, never
+//! by sleeps; bounds its own time with poll timeouts (and a watchdog here);
+//! closes every socket and unlinks every socket file.
+//!
+//! Output: the question and the step it reproduces; the timeline of both
+//! sides, one line per syscall exactly as strace prints it, tagged with the
+//! side (`client | ...`), with `# ...` lines for what the lab looked at (the
+//! TCP state from TCP_INFO, /proc/net/tcp, /proc/self/task/TID/syscall);
+//! then what was observed and why; then `lab NAME: observed ... (expected
+//! ...): PASS|FAIL`. `--json` gives the same as JSON Lines events, each
+//! timeline event with its wall-clock `time` (so that a packet capture can
+//! later be interleaved by time).
+//!
+//! Each side of a lab makes its calls through one [`Sys`] whose tracer is
+//! the lab's timeline ([`Ctx::sys`]). The verdict is computed from what the
+//! calls returned (values, errnos, counts, states), never written in.
+
+mod basics;
+mod modes;
+mod more;
+mod servers;
+mod sticky;
+mod teardown;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::socket::{AddressFamily, SockType};
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::inspect::tcp_state_name;
+use crate::sys::{Socket, Sys};
+use crate::trace::{Format, Tracer, json_str};
+
+pub use teardown::child_main;
+
+/// The longest a lab may run before the watchdog declares it failed.
+const LAB_LIMIT: Duration = Duration::from_secs(20);
+
+/// One experiment.
+pub struct Lab {
+    pub name: &'static str,
+    pub question: &'static str,
+    /// The tutorial step or UNP program it reproduces.
+    pub source: &'static str,
+    pub expected: &'static str,
+    run: fn(&Ctx) -> Result<Verdict>,
+}
+
+/// What a lab saw, and whether that is the phenomenon it is about.
+pub struct Verdict {
+    pub observed: String,
+    pub pass: bool,
+    pub why: String,
+}
+
+/// Every lab, in `lab list` order.
+pub fn all() -> Vec<Lab> {
+    let mut v = basics::labs();
+    v.extend(servers::labs());
+    v.extend(sticky::labs());
+    v.extend(modes::labs());
+    v.extend(teardown::labs());
+    v.extend(more::labs());
+    v
+}
+
+/// `socklab lab list`.
+pub fn list() -> Result<()> {
+    let labs = all();
+    let width = labs.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    for lab in &labs {
+        println!("{:width$}  {}", lab.name, lab.question);
+    }
+    println!();
+    println!("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
+    Ok(())
+}
+
+/// `socklab lab NAME|all [--json]`: exit 0 only if every lab run observed
+/// what it should (Error::Runtime with a summary otherwise, exit 1).
+pub fn run(name: &str, json: bool) -> Result<()> {
+    let labs = all();
+    let chosen: Vec<&Lab> = if name == "all" {
+        labs.iter().collect()
+    } else {
+        match labs.iter().find(|l| l.name == name) {
+            Some(l) => vec![l],
+            None => {
+                let names: Vec<&str> = labs.iter().map(|l| l.name).collect();
+                return Err(Error::Usage(format!(
+                    "no lab named '{name}'; labs: {}, all (see socklab lab list)",
+                    names.join(", ")
+                )));
+            }
+        }
+    };
+    let out = Out::stdout();
+    let mut results = Vec::new();
+    for (i, lab) in chosen.iter().enumerate() {
+        if i > 0 && !json {
+            out.line("");
+        }
+        let (observed, pass) = run_one(lab, json, &out);
+        results.push((lab.name, lab.expected, observed, pass));
+    }
+    let failed = results.iter().filter(|r| !r.3).count();
+    if chosen.len() > 1 {
+        summary(&out, json, &results);
+    }
+    if failed > 0 {
+        return Err(Error::Runtime(format!(
+            "{failed} of {} labs did not observe what they should",
+            results.len()
+        )));
+    }
+    Ok(())
+}
+
+fn summary(out: &Out, json: bool, results: &[(&str, &str, String, bool)]) {
+    let passed = results.iter().filter(|r| r.3).count();
+    if json {
+        out.line(&format!(
+            "{{\"event\":\"summary\",\"passed\":{passed},\"total\":{}}}",
+            results.len()
+        ));
+        return;
+    }
+    let w = results.iter().map(|r| r.0.len()).max().unwrap_or(3).max(3);
+    out.line("");
+    out.line("== summary ==");
+    out.line(&format!(
+        "{:w$}  {:6}  {:40}  observed",
+        "lab", "result", "expected"
+    ));
+    for (name, expected, observed, pass) in results {
+        out.line(&format!(
+            "{name:w$}  {:6}  {:40}  {observed}",
+            if *pass { "pass" } else { "FAIL" },
+            cut(expected, 40)
+        ));
+    }
+    out.line(&format!("{passed} of {} labs passed", results.len()));
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Run one lab under the watchdog; print its header, timeline and verdict.
+fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
+    if json {
+        out.line(&format!(
+            "{{\"time\":{:.6},\"lab\":{},\"event\":\"start\",\"question\":{},\"source\":{},\"expected\":{}}}",
+            now(),
+            json_str(lab.name),
+            json_str(lab.question),
+            json_str(lab.source),
+            json_str(lab.expected)
+        ));
+    } else {
+        out.line(&format!("== lab {}: {}", lab.name, lab.question));
+        out.line(&format!("reproduces: {}", lab.source));
+        out.line("");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let run = lab.run;
+    let ctx = Ctx::new(lab.name, json, out.clone());
+    let dir = ctx.dir.clone();
+    let worker = std::thread::spawn(move || {
+        let r = run(&ctx);
+        ctx.cleanup();
+        let _ = tx.send(r);
+    });
+    let result = match rx.recv_timeout(LAB_LIMIT) {
+        Ok(r) => r,
+        Err(_) => {
+            // A side is stuck in a call the lab did not bound: stop here, as
+            // a hung lab must not hang `lab all`. The kernel closes the sockets.
+            let _ = std::fs::remove_dir_all(&dir);
+            out.line(&format!(
+                "lab {}: no verdict after {} s (a call blocked that should not have): FAIL",
+                lab.name,
+                LAB_LIMIT.as_secs()
+            ));
+            std::process::exit(1);
+        }
+    };
+    let _ = worker.join();
+    let verdict = match result {
+        Ok(v) => v,
+        Err(e) => Verdict {
+            observed: format!("an unexpected failure: {e}"),
+            pass: false,
+            why: "The lab could not run to its end; the line above is the call that failed."
+                .to_string(),
+        },
+    };
+    let status = if verdict.pass { "PASS" } else { "FAIL" };
+    if json {
+        out.line(&format!(
+            "{{\"time\":{:.6},\"lab\":{},\"event\":\"verdict\",\"observed\":{},\"expected\":{},\"why\":{},\"pass\":{}}}",
+            now(),
+            json_str(lab.name),
+            json_str(&verdict.observed),
+            json_str(lab.expected),
+            json_str(&verdict.why),
+            verdict.pass
+        ));
+    } else {
+        out.line("");
+        out.line(&format!("observed: {}", verdict.observed));
+        out.line(&format!("why: {}", verdict.why));
+        out.line(&format!(
+            "lab {}: observed {} (expected {}): {status}",
+            lab.name, verdict.observed, lab.expected
+        ));
+    }
+    (verdict.observed, verdict.pass)
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// The lab's output: stdout, one whole line at a time, shared by the
+/// tracer (syscall lines) and the lab's own lines.
+#[derive(Clone)]
+pub struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Out {
+    fn stdout() -> Out {
+        Out(Arc::new(Mutex::new(Box::new(std::io::stdout()))))
+    }
+
+    fn line(&self, text: &str) {
+        let mut w = match self.0.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        let _ = writeln!(w, "{text}");
+        let _ = w.flush();
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut w) => w.write(buf),
+            Err(p) => p.into_inner().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock() {
+            Ok(mut w) => w.flush(),
+            Err(p) => p.into_inner().flush(),
+        }
+    }
+}
+
+/// What a lab gets: one traced `Sys` per side, notes on the timeline, a
+/// private temporary directory.
+pub struct Ctx {
+    name: &'static str,
+    json: bool,
+    out: Out,
+    tracer: Tracer,
+    quiet: Sys,
+    dir: PathBuf,
+}
+
+impl Ctx {
+    fn new(name: &'static str, json: bool, out: Out) -> Ctx {
+        let format = if json { Format::Json } else { Format::Text };
+        let tracer = Tracer::shared(format, Box::new(out.clone()));
+        let dir = std::env::temp_dir().join(format!("socklab-lab-{}-{name}", std::process::id()));
+        Ctx {
+            name,
+            json,
+            out,
+            tracer,
+            quiet: Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink()))),
+            dir,
+        }
+    }
+
+    /// The syscall layer of one side: every call it makes is a timeline line.
+    pub fn sys(&self, side: &'static str) -> Sys {
+        Sys::new(self.tracer.with_side(side))
+    }
+
+    /// An untraced layer for what the lab only looks at (TCP_INFO) or for
+    /// long loops the lab summarises in a note instead.
+    pub fn quiet(&self) -> &Sys {
+        &self.quiet
+    }
+
+    /// A `# text` line on the timeline, on behalf of `side`.
+    pub fn note(&self, side: &str, text: &str) {
+        if self.json {
+            self.out.line(&format!(
+                "{{\"time\":{:.6},\"lab\":{},\"event\":\"note\",\"side\":{},\"text\":{}}}",
+                now(),
+                json_str(self.name),
+                json_str(side),
+                json_str(text)
+            ));
+        } else {
+            self.out.line(&format!("{side:>6} | # {text}"));
+        }
+    }
+
+    /// A heading inside the timeline (`-- with Nagle off --`).
+    pub fn part(&self, title: &str) {
+        if self.json {
+            self.out.line(&format!(
+                "{{\"time\":{:.6},\"lab\":{},\"event\":\"part\",\"title\":{}}}",
+                now(),
+                json_str(self.name),
+                json_str(title)
+            ));
+        } else {
+            self.out.line(&format!("-- {title} --"));
+        }
+    }
+
+    /// The TCP state of `s` as the kernel reports it (getsockopt TCP_INFO,
+    /// untraced), noted on the timeline.
+    pub fn show_state(&self, side: &str, s: Socket) -> String {
+        let state = self.state(s);
+        self.note(side, &format!("fd {s} is {state} (TCP_INFO)"));
+        state
+    }
+
+    pub fn state(&self, s: Socket) -> String {
+        self.quiet
+            .tcp_info(s)
+            .map_or("?".into(), |i| tcp_state_name(i.tcpi_state).to_string())
+    }
+
+    /// The lab's private directory (created on first use, removed after).
+    pub fn dir(&self) -> Result<PathBuf> {
+        if !self.dir.exists() {
+            std::fs::create_dir(&self.dir).map_err(|e| {
+                Error::Runtime(format!("cannot create {}: {e}", self.dir.display()))
+            })?;
+        }
+        Ok(self.dir.clone())
+    }
+
+    /// Remove the private directory; a socket file a failed lab left is
+    /// unlinked first (through sys, untraced).
+    fn cleanup(&self) {
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for e in entries.flatten() {
+                let _ = self.quiet.unlink(&e.path());
+            }
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// `127.0.0.1:0`.
+pub fn loopback() -> Addr {
+    any_port("127.0.0.1")
+}
+
+fn any_port(host: &str) -> Addr {
+    match Addr::parse_inet(&format!("{host}:0")) {
+        Ok(a) => a,
+        Err(_) => Addr::unix_autobind(),
+    }
+}
+
+/// The port of an inet address.
+pub fn port(a: &Addr) -> u16 {
+    a.to_string()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn with_port(port: u16) -> Result<Addr> {
+    Addr::parse_inet(&format!("127.0.0.1:{port}")).map_err(Error::Runtime)
+}
+
+/// socket, bind 127.0.0.1:0, listen(backlog), getsockname: a TCP listener.
+pub fn listener(sys: &Sys, backlog: i32) -> Result<(Socket, Addr)> {
+    let s = sys.socket(AddressFamily::Inet, SockType::Stream)?;
+    sys.bind(s, &loopback())?;
+    sys.listen(s, backlog)?;
+    let a = sys.getsockname(s)?;
+    Ok((s, a))
+}
+
+/// socket, connect: a blocking TCP client.
+pub fn dial(sys: &Sys, to: &Addr) -> Result<Socket> {
+    let s = sys.socket(AddressFamily::Inet, SockType::Stream)?;
+    sys.connect(s, to)?;
+    Ok(s)
+}
+
+/// The errno name of a failed call, or `Ok` / the error's text.
+pub fn outcome<T>(r: &Result<T>) -> String {
+    match r {
+        Ok(_) => "success".to_string(),
+        Err(e) => match e.errno() {
+            Some(errno) => format!("{errno:?}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// The kernel thread id of the calling thread (for [`blocked_in`]).
+pub fn gettid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// The syscall thread `tid` of this process is blocked in, from
+/// /proc/self/task/TID/syscall (its first field is the syscall number).
+pub fn syscall_of(tid: i32) -> Option<&'static str> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    let nr: i64 = text.split_whitespace().next()?.parse().ok()?;
+    let names = [
+        (libc::SYS_recvfrom, "recvfrom"),
+        (libc::SYS_accept4, "accept4"),
+        (libc::SYS_connect, "connect"),
+        (libc::SYS_poll, "poll"),
+        (libc::SYS_sendto, "sendto"),
+    ];
+    names
+        .iter()
+        .find(|(n, _)| *n == nr)
+        .map(|(_, name)| *name)
+        .or(Some("another syscall"))
+}
+
+/// Wait (up to `limit`, looking every millisecond) until thread `tid` is
+/// blocked in `call`: an observation of where a side waits, not an ordering.
+pub fn wait_blocked(tid: i32, call: &str, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if syscall_of(tid) == Some(call) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// Upper-case, as the tutorial's server answers.
+pub fn upper(b: &[u8]) -> Vec<u8> {
+    b.to_ascii_uppercase()
+}
+
+pub fn show(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// A connected TCP pair in one thread: listener (backlog 5), a blocking
+/// connect (the kernel completes it without accept), accept4.
+/// Returns (listener, client socket, accepted socket).
+pub fn pair(cs: &Sys, ss: &Sys) -> Result<(Socket, Socket, Socket)> {
+    let (l, addr) = listener(ss, 5)?;
+    let c = dial(cs, &addr)?;
+    let (conn, _) = ss.accept4(l)?;
+    Ok((l, c, conn))
+}
+
+/// setsockopt by name with a value in `--sockopt` syntax (`1`, `on:0`, `2.0`).
+pub fn setopt(sys: &Sys, s: Socket, name: &str, value: &str) -> Result<()> {
+    let opt = crate::sockopt::lookup(name)
+        .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
+    let v = crate::sockopt::parse_value(opt.kind, value).map_err(Error::Runtime)?;
+    sys.setsockopt(s, &opt, &v)
+}
+
+/// getsockopt of an int option by name.
+pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
+    let opt = crate::sockopt::lookup(name)
+        .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
+    Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
+}

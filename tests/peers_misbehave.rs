@@ -1,0 +1,418 @@
+//! Peers that misbehave (issue #8): a client that resets mid-message, that
+//! half-closes, that connects and sends nothing, that sends 1 MiB without
+//! reading the replies, that disappears with data in flight. After each,
+//! the server (TCP and UNIX stream, the iterative model) serves the next,
+//! well-behaved client, and a flood does not make it grow.
+//!
+//! The iterative server serves one client at a time: while a client that
+//! sends nothing is connected, the next one waits in the accept queue (the
+//! kernel completes its handshake; its data waits). It is served once the
+//! silent one leaves, or at once with `--timeout SECS`, which ends the
+//! silent connection (`recvfrom ... timed out`) and goes on. The tests show
+//! both. The event-loop models, which serve the others meanwhile, are
+//! tested with them (`--model`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use common::{Outcome, TempDir, WATCHDOG, run, socklab};
+
+/// A server whose stdout lines arrive one by one (the test waits for
+/// `connection from` before it misbehaves further).
+struct Live {
+    child: Option<Child>,
+    addr: String,
+    lines: Receiver<String>,
+    seen: String,
+}
+
+impl Live {
+    fn start(args: &[&str]) -> Live {
+        let mut child = socklab(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut live = Live {
+            child: Some(child),
+            addr: String::new(),
+            lines,
+            seen: String::new(),
+        };
+        let l = live.wait_for("listening on ");
+        live.addr = l.trim_start_matches("listening on ").to_string();
+        live
+    }
+
+    /// The next line that starts with `prefix` (bounded by the watchdog).
+    fn wait_for(&mut self, prefix: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(WATCHDOG) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line {prefix:?} from the server; so far:\n{}", self.seen),
+            }
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    fn finish(mut self) -> Outcome {
+        let mut out = common::finish(self.child.take().unwrap());
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        out.stdout = self.seen.clone();
+        out
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// VmRSS of a process in KiB.
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A connection of the test's own to the server: TCP or UNIX stream.
+enum Peer {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Peer {
+    fn connect(addr: &str) -> Peer {
+        if addr.starts_with('/') {
+            Peer::Unix(UnixStream::connect(addr).unwrap())
+        } else {
+            Peer::Tcp(TcpStream::connect(addr).unwrap())
+        }
+    }
+
+    fn stream(&mut self) -> (&mut dyn Read, &mut dyn Write) {
+        match self {
+            Peer::Tcp(s) => {
+                let r: *mut TcpStream = s;
+                // SAFETY: Read and Write on the same socket do not alias
+                // any Rust state (TcpStream is an fd).
+                (unsafe { &mut *r }, s)
+            }
+            Peer::Unix(s) => {
+                let r: *mut UnixStream = s;
+                // SAFETY: as above.
+                (unsafe { &mut *r }, s)
+            }
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) {
+        self.stream().1.write_all(data).unwrap();
+    }
+
+    /// Read until `n` bytes came or the server closed.
+    fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let mut got = vec![];
+        let mut buf = [0u8; 4096];
+        while got.len() < n {
+            match self.stream().0.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+        }
+        got
+    }
+
+    fn half_close(&self) {
+        match self {
+            Peer::Tcp(s) => s.shutdown(Shutdown::Write).unwrap(),
+            Peer::Unix(s) => s.shutdown(Shutdown::Write).unwrap(),
+        }
+    }
+
+    fn fd(&self) -> i32 {
+        match self {
+            Peer::Tcp(s) => s.as_raw_fd(),
+            Peer::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// close with SO_LINGER {on, 0}: TCP sends RST instead of FIN.
+    fn reset(self) {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: a valid fd and a linger struct of the right size.
+        let r = unsafe {
+            libc::setsockopt(
+                self.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                &linger as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0);
+        drop(self);
+    }
+}
+
+/// The well-behaved client after the misbehaving one: it gets its reply.
+fn next_client_is_served(addr: &str) {
+    let family = if addr.starts_with('/') { "unix" } else { "tcp" };
+    let out = run(
+        socklab(&[family, "client", addr, "-m", "next", "--timeout", "10"]),
+        b"",
+    );
+    out.assert_ok().stdout_has("NEXT");
+}
+
+/// Each server kind the tests run: TCP, and UNIX stream on a fresh path.
+fn servers(extra: &[&str], f: impl Fn(Live)) {
+    let dir = TempDir::new("misbehave");
+    let path = dir.path("s.sock");
+    for base in [
+        vec!["tcp", "server", "127.0.0.1:0"],
+        vec!["unix", "server", path.as_str()],
+    ] {
+        let mut args = base.clone();
+        args.extend_from_slice(extra);
+        f(Live::start(&args));
+        assert!(!std::path::Path::new(&path).exists(), "socket file removed");
+    }
+}
+
+#[test]
+fn server_survives_a_reset_mid_message() {
+    servers(&["--max-conns", "2"], |mut srv| {
+        let mut peer = Peer::connect(&srv.addr);
+        peer.write(b"half a mess");
+        srv.wait_for("from ");
+        // Unread reply in our buffer + linger 0: an RST (TCP), a reset (UNIX).
+        peer.reset();
+        next_client_is_served(&srv.addr);
+        let out = srv.finish();
+        out.assert_ok();
+        assert!(out.stdout.contains("\"next\""), "{}", out.dump());
+    });
+}
+
+#[test]
+fn server_answers_a_half_closed_client_then_the_next() {
+    servers(&["--max-conns", "2"], |srv| {
+        let mut peer = Peer::connect(&srv.addr);
+        peer.write(b"hello");
+        peer.half_close();
+        // The server reads "hello", answers, reads 0 (our FIN) and closes:
+        // we read the reply, then end of stream.
+        let got = peer.read_n(usize::MAX);
+        assert_eq!(got, b"HELLO");
+        next_client_is_served(&srv.addr);
+        let out = srv.finish();
+        out.assert_ok().stdout_has("closed");
+    });
+}
+
+#[test]
+fn a_silent_client_holds_the_iterative_server_until_it_leaves() {
+    servers(&["--max-conns", "2"], |mut srv| {
+        let silent = Peer::connect(&srv.addr);
+        srv.wait_for("connection from ");
+        // The next client connects (the kernel queues it) and waits.
+        let addr = srv.addr.clone();
+        let next = std::thread::spawn(move || next_client_is_served(&addr));
+        drop(silent);
+        next.join().unwrap();
+        srv.finish().assert_ok();
+    });
+}
+
+#[test]
+fn timeout_ends_a_silent_client_and_the_server_goes_on() {
+    servers(&["--max-conns", "2", "--timeout", "0.5"], |mut srv| {
+        let _silent = Peer::connect(&srv.addr);
+        srv.wait_for("connection from ");
+        next_client_is_served(&srv.addr);
+        let out = srv.finish();
+        out.assert_ok().stderr_has("timed out");
+    });
+}
+
+#[test]
+fn a_flood_without_reading_does_not_grow_the_server() {
+    servers(&["--max-conns", "3", "-q"], |srv| {
+        let before = rss_kib(srv.pid());
+        let mut peer = Peer::connect(&srv.addr);
+        // 1 MiB without reading a reply: the server echoes until both
+        // directions' buffers are full, then blocks in sendto (it reads no
+        // more than --bufsize at a time, and holds nothing else).
+        let fd = peer.fd();
+        // SAFETY: fd is our socket; make writes non-blocking.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        let mut stalled = 0;
+        while sent < (1 << 20) && stalled < 50 {
+            match peer
+                .stream()
+                .1
+                .write(&chunk[..chunk.len().min((1 << 20) - sent)])
+            {
+                Ok(n) => {
+                    sent += n;
+                    stalled = 0;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    // Wait (bounded) for room; 50 waits of 20 ms with no
+                    // room at all: the server has stopped reading.
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd.
+                    if unsafe { libc::poll(&mut pfd, 1, 20) } == 0 {
+                        stalled += 1;
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let during = rss_kib(srv.pid());
+        assert!(
+            during < before + 4096,
+            "server RSS grew from {before} KiB to {during} KiB under a flood of {sent} bytes"
+        );
+        // Leave with the replies unread: the server's send fails (reset)
+        // or completes; either way it serves the next client.
+        peer.reset();
+        next_client_is_served(&srv.addr);
+        let after = rss_kib(srv.pid());
+        assert!(after < before + 4096, "{before} KiB -> {after} KiB");
+        println!("flood of {sent} bytes unread: server RSS {before} -> {during} -> {after} KiB");
+        next_client_is_served(&srv.addr);
+        srv.finish().assert_ok();
+    });
+}
+
+#[test]
+fn a_client_killed_with_data_in_flight_does_not_stop_the_server() {
+    servers(&["--max-conns", "2"], |mut srv| {
+        let family = if srv.addr.starts_with('/') {
+            "unix"
+        } else {
+            "tcp"
+        };
+        // A socklab client sending 8 MiB, killed once the server has
+        // accepted it: megabytes still to come, echoes unread.
+        let mut c = socklab(&[family, "client", &srv.addr, "--size", "8388608"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        srv.wait_for("connection from ");
+        let _ = c.kill();
+        let _ = c.wait();
+        next_client_is_served(&srv.addr);
+        srv.finish().assert_ok();
+    });
+}
+
+#[test]
+fn a_client_that_sends_and_vanishes_before_the_reply() {
+    servers(&["--max-conns", "2"], |mut srv| {
+        let mut peer = Peer::connect(&srv.addr);
+        peer.write(b"bye");
+        drop(peer);
+        srv.wait_for("from ");
+        next_client_is_served(&srv.addr);
+        srv.finish().assert_ok();
+    });
+}
+
+/// SIGPIPE never kills socklab: a server whose stdout reader went away
+/// (`socklab ... | head -1`) keeps serving, and a client whose peer is gone
+/// gets EPIPE or ECONNRESET as an error line, exit 1, not death by signal.
+#[test]
+fn a_closed_stdout_or_a_gone_peer_is_not_death_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = socklab(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line.trim().trim_start_matches("listening on ").to_string();
+    drop(out); // the reader is gone: the server's next line meets EPIPE
+    next_client_is_served(&addr);
+    let srv = common::finish(child);
+    assert_eq!(srv.status.signal(), None, "{}", srv.dump());
+    srv.assert_ok();
+
+    // A server that answers once and leaves; the client's second message
+    // goes to a closed connection.
+    let mut srv = Live::start(&["tcp", "server", "127.0.0.1:0", "--once"]);
+    let addr = srv.addr.clone();
+    let (tx, rx) = mpsc::channel::<()>();
+    let client = std::thread::spawn(move || {
+        let mut c = socklab(&["tcp", "client", &addr, "--size", "4000000"]);
+        c.stdin(Stdio::null());
+        let out = run(c, b"");
+        let _ = tx.send(());
+        out
+    });
+    srv.wait_for("connection from ");
+    let out = client.join().unwrap();
+    let _ = rx.recv_timeout(WATCHDOG);
+    assert_eq!(out.status.signal(), None, "{}", out.dump());
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    assert!(
+        out.stderr.contains("EPIPE") || out.stderr.contains("ECONNRESET"),
+        "{}",
+        out.dump()
+    );
+    srv.finish().assert_ok();
+}
