@@ -218,10 +218,11 @@ fn wait_status(s: i32) -> String {
 }
 
 impl Sys {
-    /// A comment line in the trace stream, only when tracing (nothing otherwise).
+    /// A line of output (stdout) only when tracing: what a traced call
+    /// did, said in words (the trace stream itself stays strace's lines).
     pub fn note_traced(&self, text: &str) {
         if self.tracer.enabled() {
-            self.tracer.note(text);
+            self.say(text);
         }
     }
 }
