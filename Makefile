@@ -9,7 +9,7 @@ all: build
 build:
 	$(CARGO) build --release
 
-# Debian packages the tests use (strace, socat, netcat-openbsd): installed
+# Debian packages the tests use (strace, socat, netcat-openbsd, tcpdump): installed
 # when missing and run as root; under CI=true a missing one fails the run.
 deps:
 	@tools/install-deps.sh

@@ -54,6 +54,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub step: bool,
 
+    /// Capture the program's packets on lo (AF_PACKET; needs root or CAP_NET_RAW) and print them among the syscalls, by time, as tcpdump -nn prints them (implies --trace). TCP and UDP programs only.
+    #[arg(long, global = true)]
+    pub wire: bool,
+
+    /// Write the program's packets to FILE as a pcap file (tcpdump -r FILE -nn, Wireshark); with or without --wire.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

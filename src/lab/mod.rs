@@ -95,7 +95,7 @@ pub fn list() -> Result<()> {
 
 /// `socklab lab NAME|all [--json]`: exit 0 only if every lab run observed
 /// what it should (Error::Runtime with a summary otherwise, exit 1).
-pub fn run(name: &str, json: bool) -> Result<()> {
+pub fn run(name: &str, json: bool, wire: &crate::wire::Options) -> Result<()> {
     let labs = all();
     let chosen: Vec<&Lab> = if name == "all" {
         labs.iter().collect()
@@ -111,13 +111,18 @@ pub fn run(name: &str, json: bool) -> Result<()> {
             }
         }
     };
+    if wire.pcap.is_some() && chosen.len() > 1 {
+        return Err(Error::Usage(
+            "--pcap writes one lab's packets: name one lab, not all".to_string(),
+        ));
+    }
     let out = Out::stdout();
     let mut results = Vec::new();
     for (i, lab) in chosen.iter().enumerate() {
         if i > 0 && !json {
             out.line("");
         }
-        let (observed, pass) = run_one(lab, json, &out);
+        let (observed, pass) = run_one(lab, json, &out, wire)?;
         results.push((lab.name, lab.expected, observed, pass));
     }
     let failed = results.iter().filter(|r| !r.3).count();
@@ -170,7 +175,12 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 /// Run one lab under the watchdog; print its header, timeline and verdict.
-fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
+fn run_one(
+    lab: &Lab,
+    json: bool,
+    out: &Out,
+    wire: &crate::wire::Options,
+) -> Result<(String, bool)> {
     if json {
         out.line(&format!(
             "{{\"time\":{:.6},\"lab\":{},\"event\":\"start\",\"question\":{},\"source\":{},\"expected\":{}}}",
@@ -187,7 +197,19 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let run = lab.run;
-    let ctx = Ctx::new(lab.name, json, out.clone());
+    let mut ctx = Ctx::new(lab.name, json, out.clone());
+    // --wire / --pcap: the lab's packets on its timeline (src/wire/).
+    let mut capture = None;
+    if wire.active() {
+        let (tracer, timeline) = crate::wire::timeline(ctx.tracer.clone(), wire);
+        ctx.tracer = tracer;
+        let wire_sys = ctx.sys("wire");
+        match crate::wire::start(&wire_sys, timeline, wire, &[]) {
+            Ok(w) => capture = Some((w, wire_sys)),
+            // No capture (EPERM without CAP_NET_RAW): the error, exit 1.
+            Err(e) => return Err(e),
+        }
+    }
     let dir = ctx.dir.clone();
     let worker = std::thread::spawn(move || {
         let r = run(&ctx);
@@ -209,6 +231,11 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
         }
     };
     let _ = worker.join();
+    if let Some((w, wire_sys)) = capture
+        && let Err(e) = w.stop(&wire_sys)
+    {
+        out.line(&format!("socklab: {e}"));
+    }
     let verdict = match result {
         Ok(v) => v,
         Err(e) => Verdict {
@@ -238,7 +265,7 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
             lab.name, verdict.observed, lab.expected
         ));
     }
-    (verdict.observed, verdict.pass)
+    Ok((verdict.observed, verdict.pass))
 }
 
 fn now() -> f64 {
@@ -385,7 +412,7 @@ impl Ctx {
                 json_str(text)
             ));
         } else {
-            self.out.line(&format!("{side:>6} | # {text}"));
+            self.line(&format!("{side:>6} | # {text}"));
         }
     }
 
@@ -399,7 +426,16 @@ impl Ctx {
                 json_str(title)
             ));
         } else {
-            self.out.line(&format!("-- {title} --"));
+            self.line(&format!("-- {title} --"));
+        }
+    }
+
+    /// A line among the syscall lines: through the `--wire` timeline when
+    /// there is one (it prints in time order), else straight out.
+    fn line(&self, text: &str) {
+        match self.tracer.timeline() {
+            Some(t) => t.note(SystemTime::now(), text.to_string()),
+            None => self.out.line(text),
         }
     }
 
