@@ -2,20 +2,24 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare fuzz soak faults
 
 all: build
 
 build:
 	$(CARGO) build --release
 
-# Debian packages the tests use (strace, socat, netcat-openbsd): installed
+# Debian packages the tests use (strace, socat, netcat-openbsd, tcpdump): installed
 # when missing and run as root; under CI=true a missing one fails the run.
 deps:
 	@tools/install-deps.sh
 
 demo: build
 	$(BIN) demo
+
+# Every experiment of the tutorial and of UNP, self-checking, with a summary.
+labs: build
+	$(BIN) lab all
 
 test: deps c
 	$(CARGO) test --release
@@ -47,3 +51,8 @@ fuzz:
 # test injects the first one and EINTR).
 faults: deps
 	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
+
+# Issue #8: tests/soak.rs with more clients (make test runs 400 per server).
+SOAK_CLIENTS ?= 5000
+soak: build
+	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test soak -- --nocapture

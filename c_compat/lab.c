@@ -477,6 +477,13 @@ ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, NULL, NULL))
 }
 
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f) {
+    WAITING(POLLIN, "recvfrom",
+            r_recvfrom_flags(fd, buf, n, MSG_TRUNC, from ? &from->ss : NULL,
+                             from ? &from->len : NULL))
+}
+
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, &from->ss, &from->len))
@@ -575,12 +582,23 @@ static void check_phases(const struct opts *o, unsigned groups) {
     }
 }
 
+/* --mode OCTAL: 0 to 0777, as socklab's parse_mode (`0600`, `660`, `0o600`). */
+static int mode_arg(const char *s) {
+    const char *d = strncmp(s, "0o", 2) ? s : s + 2;
+    size_t n = strlen(d);
+    if (n == 0 || n > 4 || strspn(d, "01234567") != n || strtol(d, NULL, 8) > 0777)
+        usage("'%s' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)", s);
+    return (int)strtol(d, NULL, 8);
+}
+
+char after_listening[80];
+
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE, MODEL };
+           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, MODEL };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -607,6 +625,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
         {OPT_UNIX, {"dgram", no_argument, 0, DGRAM}},
         {OPT_UNIX_SERVER, {"unlink-stale", no_argument, 0, UNLINKSTALE}},
+        {OPT_UNIX_SERVER, {"mode", required_argument, 0, MODE}},
+        {OPT_UNIX_SERVER, {"follow-symlinks", no_argument, 0, FOLLOWSYMLINKS}},
         {~0u, {"show-state", no_argument, 0, SHOWSTATE}},
         {~0u, {"help", no_argument, 0, HELP}},
     };
@@ -623,6 +643,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->bufsize = 1024;
     o->naive_limit = 10;
     o->send_all = true;
+    o->mode = -1;
     o->messages = calloc(argc, sizeof *o->messages);
     o->sockopts = calloc(argc + 2, sizeof *o->sockopts);
     const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL;
@@ -644,6 +665,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case CONNECT: o->connect = true; break;
         case DGRAM: o->dgram = true; break;
         case UNLINKSTALE: o->unlink_stale = true; break;
+        case MODE: o->mode = mode_arg(optarg); break;
+        case FOLLOWSYMLINKS: o->follow_symlinks = true; break;
         case 'm': o->messages[o->n_messages++] = optarg; break;
         case NONBLOCKING: o->nonblocking = true; break;
         case NAMES: o->names = true; break;

@@ -29,7 +29,7 @@ enum {
                              * --shutdown */
     OPT_DGRAM_CLIENT = 16,  /* --connect */
     OPT_UNIX = 32,          /* --dgram */
-    OPT_UNIX_SERVER = 64,   /* --unlink-stale */
+    OPT_UNIX_SERVER = 64,   /* --unlink-stale, --mode, --follow-symlinks */
 };
 
 struct opts {
@@ -37,6 +37,8 @@ struct opts {
     int backlog;
     size_t bufsize;
     bool reuseaddr, once, quiet, naive, dgram, unlink_stale;
+    int mode;             /* --mode OCTAL: the socket file's bits; -1: none */
+    bool follow_symlinks; /* --follow-symlinks */
     bool send_empty, connect_ex, connect;
     unsigned long long max_conns; /* 0: no limit */
     unsigned long long naive_limit;
@@ -83,6 +85,10 @@ int addr_family(const struct addr *a);
 
 /* `5 bytes "hello"`: strace's escaping, never cut. */
 void print_shown(FILE *f, const unsigned char *msg, size_t n);
+/* A line printed right after `listening on ADDR` (unix_server's socket
+ * file mode), or NULL. */
+extern char after_listening[80];
+
 /* One line of output, flushed (it is line-buffered). */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -124,6 +130,10 @@ int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f);
+/* A datagram: recvfrom(fd, buf, n, MSG_TRUNC, from or NULL, ...): its real
+ * length, more than n when it was cut (buf holds its start). */
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f);
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f);
 /* Python's sendall: sendto until every byte is out, one deadline; a
@@ -140,6 +150,8 @@ void dgram_client(struct opts *o);
  * (stream.c), and the other models after listen and getsockname. */
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
                 const struct opts *o);
+void say_listening(const struct addr *me);
+void peer_cred(int conn, const struct addr *peer, char *cred, size_t n);
 void model_serve(int listener, const struct addr *me, const struct opts *o);
 /* The datagram server's epoll: epoll_create1, epoll_ctl(ADD, fd, EPOLLIN);
  * dgram_epoll_wait before each recvfrom. */

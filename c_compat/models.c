@@ -226,8 +226,10 @@ static void on_accept(struct loop *l) {
     apply_sockopts(fd, l->o, PH_ACCEPTED);
     if (l->o->names)
         show_names(fd);
+    char cred[80];
+    peer_cred(fd, &peer, cred, sizeof cred);
     if (!l->o->quiet)
-        say("connection from %s", addr_str(&peer));
+        say("connection from %s%s", addr_str(&peer), cred);
     ctl(l, EPOLL_CTL_ADD, fd, EPOLLIN);
     if ((size_t)fd >= l->n_conns) {
         size_t n = 2 * (size_t)fd + 16;
@@ -338,7 +340,7 @@ static void model_epoll(int listener, const struct addr *me, const struct opts *
     if (l.ep < 0)
         err_sys("epoll_create1", errno);
     ctl(&l, EPOLL_CTL_ADD, listener, EPOLLIN);
-    say("listening on %s", addr_str(me));
+    say_listening(me);
     struct epoll_event events[MAX_EVENTS];
     while (l.listening || l.live > 0 || !l.limit || l.accepted < l.limit) {
         check_stop();
@@ -386,7 +388,7 @@ void dgram_epoll_wait(int ep) {
 
 void model_serve(int listener, const struct addr *me, const struct opts *o) {
     if (o->model != MODEL_EPOLL)
-        say("listening on %s", addr_str(me));
+        say_listening(me);
     switch (o->model) {
     case MODEL_FORK: model_fork(listener, o); break;
     case MODEL_THREAD: model_thread(listener, o); break;

@@ -9,7 +9,8 @@
  *    --timeout or --nonblocking
  * 3. connection loop: accept4(fd); with --nonblocking, ioctl(conn,
  *    FIONBIO); the @accepted settings; --names: getsockname(conn),
- *    getpeername(conn); print `connection from PEER`
+ *    getpeername(conn); UNIX: getsockopt(conn, SO_PEERCRED); print
+ *    `connection from PEER` (UNIX: `(pid N, uid N, gid N)`)
  * 4. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`,
  *    leave the loop; else print the message and sendto it upper-cased
  *    (--lines: recvfrom into a line buffer; sendto per complete line)
@@ -162,6 +163,17 @@ static int read_line(struct line_buffer *lb, int fd, unsigned char *buf,
             lb->pending = realloc(lb->pending, lb->cap = 2 * (lb->len + r));
         memcpy(lb->pending + lb->len, buf, r);
         lb->len += r;
+        /* A peer that never sends a newline cannot make the buffer grow
+         * without bound: past the limit (64 KiB, or --bufsize if larger),
+         * the line is refused and the connection closed. */
+        size_t limit = o->bufsize > 65536 ? o->bufsize : 65536;
+        if (lb->len > limit && !memchr(lb->pending, '\n', lb->len)) {
+            fprintf(stderr, "%s: a line longer than %zu bytes (no newline yet): over "
+                            "the --lines buffer's limit; closing the connection\n",
+                    prog, limit);
+            f->call = NULL;
+            return -1;
+        }
         size_t lines = 0, last = 0;
         for (size_t i = 0; i < lb->len; i++)
             if (lb->pending[i] == '\n') {
@@ -221,6 +233,19 @@ static void close_conn(int conn) {
         warn_sys("close", errno);
 }
 
+/* A UNIX peer's credentials, from connect (getsockopt SO_PEERCRED):
+ * ` (pid P, uid U, gid G)`; nothing for other families. */
+void peer_cred(int conn, const struct addr *peer, char *cred, size_t n) {
+    cred[0] = 0;
+    if (addr_is_unix(peer)) {
+        struct ucred c;
+        socklen_t len = sizeof c;
+        Getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &c, &len);
+        snprintf(cred, n, " (pid %d, uid %u, gid %u)", (int)c.pid,
+                 (unsigned)c.uid, (unsigned)c.gid);
+    }
+}
+
 /* One accepted connection (steps 3 to 5 after accept4); the same in every
  * model that gives a connection its own process or thread. */
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
@@ -233,16 +258,25 @@ void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
     apply_sockopts(conn, o, PH_ACCEPTED);
     if (o->names)
         show_names(conn);
+    char cred[80] = "";
+    peer_cred(conn, peer, cred, sizeof cred);
     if (!o->quiet)
-        say("connection from %s", addr_str(peer));
+        say("connection from %s%s", addr_str(peer), cred);
     int r = o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
             : o->naive ? converse_naively(conn, peer, buf, o, &f)
             : o->lines ? converse_lines(conn, peer, buf, o, &f)
                        : converse(conn, peer, buf, o, &f);
     /* A failure on one connection ends that connection, not the server. */
-    if (r < 0)
+    if (r < 0 && f.call) /* no call: the failure was already told */
         warn_fail(&f);
     close_conn(conn);                                          /* 5 */
+}
+
+/* `listening on ADDR`, and the UNIX server's socket file mode line. */
+void say_listening(const struct addr *me) {
+    say("listening on %s", addr_str(me));
+    if (after_listening[0])
+        say("%s", after_listening);
 }
 
 void stream_serve(int listener, const struct opts *o) {
@@ -254,7 +288,7 @@ void stream_serve(int listener, const struct opts *o) {
         model_serve(listener, &me, o); /* says `listening on` when ready */
         return;
     }
-    say("listening on %s", addr_str(&me));
+    say_listening(&me);
     set_wait(listener, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {

@@ -54,6 +54,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub step: bool,
 
+    /// Capture the program's packets on lo (AF_PACKET; needs root or CAP_NET_RAW) and print them among the syscalls, by time, as tcpdump -nn prints them (implies --trace). TCP and UDP programs only.
+    #[arg(long, global = true)]
+    pub wire: bool,
+
+    /// Write the program's packets to FILE as a pcap file (tcpdump -r FILE -nn, Wireshark); with or without --wire.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,7 +90,8 @@ pub enum Command {
     Sockopt(SockoptCommand),
     /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
     Lab {
-        /// `list`, a lab's name, or `all`.
+        /// `list` (the default), a lab's name, or `all`.
+        #[arg(default_value = "list")]
         name: String,
         /// JSON Lines events instead of text (each timeline event with its time).
         #[arg(long)]
@@ -90,7 +99,11 @@ pub enum Command {
     },
     /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
-    LabChild { lab: String, mode: String },
+    LabChild {
+        lab: String,
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +178,12 @@ pub enum UnixCommand {
         /// Remove a socket file already at the path without checking whether anyone answers on it.
         #[arg(long)]
         unlink_stale: bool,
+        /// The socket file's permission bits, e.g. 0600 (owner only) or 0660 (owner and group): umask(0777 & ~MODE) around socket and bind, so the file never exists with more. Default: 0777 less the umask (stated at start).
+        #[arg(long, value_name = "OCTAL", value_parser = parse_mode)]
+        mode: Option<u32>,
+        /// Bind even when a directory on the path is a symbolic link (refused by default: a link can put the socket somewhere else than the path says).
+        #[arg(long)]
+        follow_symlinks: bool,
         #[command(flatten)]
         common: ServerArgs,
         #[command(flatten)]
@@ -330,6 +349,24 @@ pub fn parse_sockopt(s: &str) -> Result<Setting, String> {
 /// `--pause-before/--pause-after`, its message made one printable line.
 pub fn parse_pause(s: &str) -> Result<Pause, String> {
     inspect::parse_pause(s).map_err(|e| crate::error::printable(&e))
+}
+
+/// `--mode OCTAL`: permission bits 0 to 0777 (`0600`, `660`).
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m)
+            if !digits.is_empty()
+                && digits.len() <= 4
+                && m <= 0o777
+                && !digits.starts_with('+') =>
+        {
+            Ok(m)
+        }
+        _ => Err(crate::error::printable(&format!(
+            "'{s}' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)"
+        ))),
+    }
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {

@@ -177,7 +177,13 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 model: crate::model::Model::Iterative,
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Stream(&opts),
+                )
             } else {
                 tcp::server(sys, addr, &opts)
             }
@@ -193,7 +199,13 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 model: crate::model::Model::Iterative,
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Dgram(&opts),
+                )
             } else {
                 udp::server(sys, addr, false, &opts)
             }

@@ -4,7 +4,8 @@
 //! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `listen(fd, backlog)`
 //! 2. `getsockname(fd)` → print `listening on ADDR`
-//! 3. connection loop: `accept4(fd)` → print `connection from PEER`
+//! 3. connection loop: `accept4(fd)` [UNIX: `getsockopt(conn, SO_PEERCRED)`]
+//!    → print `connection from PEER` [UNIX: `(pid N, uid N, gid N)`]
 //! 4. communication loop: `recvfrom(conn)`; 0 bytes → print `PEER closed`,
 //!    leave the loop; else print the message and `sendto` it upper-cased
 //! 5. `close(conn)`; back to 3 until `--once` or `--max-conns`
@@ -137,8 +138,15 @@ fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<
     if opts.setup.names {
         io::show_names(sys, conn)?;
     }
+    // A UNIX peer's credentials, as the kernel recorded them at connect.
+    let cred = if peer.is_unix() {
+        let c = sys.peercred(conn)?;
+        format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid)
+    } else {
+        String::new()
+    };
     if !opts.quiet {
-        sys.say(&format!("connection from {peer}"));
+        sys.say(&format!("connection from {peer}{cred}"));
     }
     if opts.once {
         answer_once(sys, conn, peer, opts)

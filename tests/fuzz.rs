@@ -14,6 +14,7 @@
 //! longer run. SOCKLAB_FUZZ_SEED picks another seed. The counts are printed
 //! (`cargo test --test fuzz -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -416,4 +417,89 @@ fn command_lines_parse_or_refuse_in_one_line() {
             }
         },
     );
+}
+
+/// The line framing (`--lines`, Python's makefile) over a real socket: one
+/// server, many connections, each sending random bytes with random
+/// newlines in random chunks (TCP_NODELAY, so the server's recv calls split
+/// them anywhere). Property: the replies are exactly each line upper-cased
+/// with its `\n` (a last line without one gets one), nothing lost, nothing
+/// merged, whatever the split and whatever `--bufsize`.
+#[test]
+fn line_framing_over_a_socket_survives_any_split() {
+    use std::io::{Read, Write};
+    let mut rng = Rng::new(7);
+    let conns = std::env::var("SOCKLAB_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(300, |secs| (secs * 200.0) as u64);
+    for bufsize in ["1", "7", "1024"] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_socklab"));
+        cmd.args([
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--lines",
+            "-q",
+            "--bufsize",
+            bufsize,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+        let mut srv = cmd.spawn().unwrap();
+        let mut out = std::io::BufReader::new(srv.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let addr = line.trim().trim_start_matches("listening on ").to_string();
+        // The server's per-recv lines go nowhere we read: drain them.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        for _ in 0..conns / 3 {
+            let n = rng.below(600);
+            let data: Vec<u8> = (0..n)
+                .map(|_| match rng.below(6) {
+                    0 => b'\n',
+                    _ => rng.next() as u8,
+                })
+                .collect();
+            let mut expect = Vec::new();
+            let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+            if lines.last().is_some_and(|l| l.is_empty()) {
+                lines.pop();
+            }
+            for l in lines {
+                expect.extend_from_slice(&l.to_ascii_uppercase());
+                expect.push(b'\n');
+            }
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_nodelay(true).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let w = s.try_clone().unwrap();
+            let chunks: Vec<usize> = (0..data.len()).map(|_| 1 + rng.below(40)).collect();
+            let writer = std::thread::spawn(move || {
+                let mut w = w;
+                let mut at = 0;
+                for c in chunks {
+                    if at >= data.len() {
+                        break;
+                    }
+                    let end = (at + c).min(data.len());
+                    w.write_all(&data[at..end]).unwrap();
+                    at = end;
+                }
+                w.shutdown(std::net::Shutdown::Write).unwrap();
+            });
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).unwrap();
+            writer.join().unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&expect),
+                "--bufsize {bufsize}"
+            );
+        }
+        let _ = srv.kill();
+        let _ = srv.wait();
+    }
+    println!("fuzz line framing: {conns} connections, replies exact");
 }

@@ -284,20 +284,27 @@ impl Loop<'_> {
         }
         let setup = io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
             if opts.setup.names {
-                io::show_names(sys, conn)
-            } else {
-                Ok(())
+                io::show_names(sys, conn)?;
             }
+            // A UNIX peer's credentials, as the kernel recorded them at connect.
+            if peer.is_unix() {
+                let c = sys.peercred(conn)?;
+                return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
+            }
+            Ok(String::new())
         });
-        if let Err(e) = setup {
-            if matches!(e, Error::Signal(_)) {
-                return Err(e);
+        let cred = match setup {
+            Ok(cred) => cred,
+            Err(e) => {
+                if matches!(e, Error::Signal(_)) {
+                    return Err(e);
+                }
+                crate::report(&e);
+                return sys.close(conn);
             }
-            crate::report(&e);
-            return sys.close(conn);
-        }
+        };
         if !opts.quiet {
-            sys.say(&format!("connection from {peer}"));
+            sys.say(&format!("connection from {peer}{cred}"));
         }
         self.poller.add(sys, conn, READ)?;
         let fd = conn.fd() as usize;

@@ -120,6 +120,25 @@ impl Sys {
         buf: &mut [u8],
         want_from: bool,
     ) -> Result<(usize, Option<Addr>)> {
+        self.recvfrom_flags(s, buf, want_from, false)
+    }
+
+    /// recvfrom(2) with `MSG_TRUNC` when `trunc`: on a datagram socket the
+    /// kernel then returns the datagram's real length, even when it was
+    /// longer than `buf` (which holds its first `buf.len()` bytes): the
+    /// caller can tell a truncated datagram (returned length > buf.len()).
+    pub fn recvfrom_flags(
+        &self,
+        s: Socket,
+        buf: &mut [u8],
+        want_from: bool,
+        trunc: bool,
+    ) -> Result<(usize, Option<Addr>)> {
+        let (flags, flags_name) = if trunc {
+            (libc::MSG_TRUNC, "MSG_TRUNC")
+        } else {
+            (0, "0")
+        };
         // SAFETY: a zeroed sockaddr_storage is valid.
         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
         let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -147,7 +166,7 @@ impl Sys {
                         s.0,
                         buf_ptr as *mut libc::c_void,
                         buf_len,
-                        0,
+                        flags,
                         from,
                         from_len,
                     )
@@ -156,9 +175,11 @@ impl Sys {
             },
             |ret| {
                 let data = match ret {
-                    // SAFETY: the kernel wrote n bytes to the live buffer.
+                    // SAFETY: the kernel wrote n bytes to the live buffer,
+                    // or filled it (MSG_TRUNC returns more than it holds;
+                    // strace shows what the buffer holds, as here).
                     Ok(n) => quote(
-                        unsafe { std::slice::from_raw_parts(buf_ptr, *n as usize) },
+                        unsafe { std::slice::from_raw_parts(buf_ptr, (*n as usize).min(buf_len)) },
                         STRACE_MAX_STRLEN,
                     ),
                     Err(_) => format!("{buf_ptr:p}"),
@@ -180,7 +201,7 @@ impl Sys {
                     };
                     format!("{shown}, {lens}")
                 };
-                plain(format!("{s}, {data}, {buf_len}, 0, {from}"))
+                plain(format!("{s}, {data}, {buf_len}, {flags_name}, {from}"))
             },
         )?;
         let from = want_from.then(|| Addr::from_raw(ss, len.get()));

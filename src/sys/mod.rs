@@ -21,11 +21,16 @@
 mod epoll;
 mod exchange;
 mod fd;
+mod lab_extra;
+mod packet;
 mod process;
+mod security;
 mod setup;
 
 pub use epoll::EpollOp;
+pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
+pub use security::PeerCred;
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -90,6 +95,9 @@ pub struct Sys {
     on_listening: Option<SyncSender<Addr>>,
     /// `--show-state`, `--pause-*`, `--step`: None when none is asked for.
     inspect: Option<Arc<Inspect>>,
+    /// A line printed right after `listening on ADDR` (a UNIX server's
+    /// socket file mode), so that the listening line stays the first.
+    after_listening: Option<Arc<str>>,
 }
 
 /// Which syscall `Sys::call` makes: its name, the socket it is on (for
@@ -112,6 +120,15 @@ impl Sys {
             tracer,
             on_listening: None,
             inspect: None,
+            after_listening: None,
+        }
+    }
+
+    /// The same layer, printing `line` after its `listening on` line.
+    pub fn with_after_listening(&self, line: String) -> Sys {
+        Sys {
+            after_listening: Some(line.into()),
+            ..self.clone()
         }
     }
 
@@ -152,7 +169,11 @@ impl Sys {
 
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
+        self.tracer.watch_port(crate::wire::port_of(addr));
         self.say(&format!("listening on {addr}"));
+        if let Some(line) = &self.after_listening {
+            self.say(line);
+        }
         if let Some(tx) = &self.on_listening {
             let _ = tx.send(*addr);
         }
@@ -181,6 +202,7 @@ impl Sys {
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
             }
+            let _entered = self.tracer.enter();
             if !watched {
                 match syscall() {
                     Ok(v) => return Ok(v),
@@ -247,6 +269,7 @@ impl Sys {
             inspect.before(&self.plain(), "close", Some(s));
             inspect.track(s.0, false);
         }
+        let _entered = self.tracer.enter();
         let mut held = self.tracer.hold(false);
         let start = SystemTime::now();
         let t0 = Instant::now();
