@@ -677,10 +677,17 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
             if (!strcmp(optarg, "iterative")) o->model = MODEL_ITERATIVE;
             else if (!strcmp(optarg, "fork")) o->model = MODEL_FORK;
             else if (!strcmp(optarg, "thread")) o->model = MODEL_THREAD;
+            else if (!strcmp(optarg, "poll")) o->model = MODEL_POLL;
             else if (!strcmp(optarg, "epoll")) o->model = MODEL_EPOLL;
-            else
-                usage("invalid value '%s' for '--model' (the C twins have iterative, "
-                      "fork, thread and epoll)", optarg);
+            else if (!strncmp(optarg, "prefork:", 8)) {
+                o->model = MODEL_PREFORK;
+                o->pool = number("--model prefork:N", optarg + 8, 1, 1024);
+            } else if (!strncmp(optarg, "prethread:", 10)) {
+                o->model = MODEL_PRETHREAD;
+                o->pool = number("--model prethread:N", optarg + 10, 1, 1024);
+            } else
+                usage("'%s' is not a model: iterative, fork, thread, prefork:N, "
+                      "prethread:N, poll or epoll", optarg);
             break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
@@ -713,16 +720,17 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
     if (o->dgram && (o->lines || o->shutdown))
         usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
-    if (o->model == MODEL_EPOLL && (o->timeout > 0 || o->nonblocking))
-        usage("%s", "--model epoll: the event loop's sockets are non-blocking already "
-              "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking");
-    if (o->model == MODEL_EPOLL && (o->lines || o->naive))
-        usage("%s", "--model epoll: --lines and --naive need a blocking model (iterative, "
-              "fork, thread, prefork:N, prethread:N)");
+    bool event_loop = o->model == MODEL_EPOLL || o->model == MODEL_POLL;
+    if (event_loop && (o->timeout > 0 || o->nonblocking))
+        usage("--model %s: the event loop's sockets are non-blocking already "
+              "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking",
+              o->model == MODEL_POLL ? "poll" : "epoll");
+    if (event_loop && (o->lines || o->naive))
+        usage("--model %s: --lines and --naive need a blocking model (iterative, "
+              "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : "epoll");
     if (!(groups & OPT_STREAM_SERVER) || o->dgram)
         if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
-            usage("'%s' is not a datagram server model: iterative or epoll",
-                  o->model == MODEL_FORK ? "fork" : "thread");
+            usage("%s", "not a datagram server model: iterative or epoll");
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

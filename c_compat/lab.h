@@ -60,9 +60,11 @@ struct opts {
     unsigned pool; /* prefork:N / prethread:N */
 };
 
-/* --model (socklab's src/model/; the twins have iterative, fork, thread
- * and epoll for stream servers, iterative and epoll for datagram ones). */
-enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_EPOLL };
+/* --model (socklab's src/model/): iterative, fork, thread, prefork:N,
+ * prethread:N, poll, epoll for stream servers; iterative and epoll for
+ * datagram ones. */
+enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,
+       MODEL_POLL, MODEL_EPOLL };
 
 /* Python's setblocking(False): EAGAIN, then poll(..., -1), then again. */
 #define WAIT_NONBLOCKING (-1.0)
@@ -151,6 +153,8 @@ void dgram_client(struct opts *o);
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
                 const struct opts *o);
 void say_listening(const struct addr *me);
+/* accept(2)'s errors that are the new connection's, not the listener's. */
+int accept_error_is_the_peers(int e);
 void peer_cred(int conn, const struct addr *peer, char *cred, size_t n);
 void model_serve(int listener, const struct addr *me, const struct opts *o);
 /* The datagram server's epoll: epoll_create1, epoll_ctl(ADD, fd, EPOLLIN);

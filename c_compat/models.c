@@ -30,7 +30,10 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +174,7 @@ struct conn {
 
 struct loop {
     const struct opts *o;
+    int kind; /* MODEL_EPOLL or MODEL_POLL */
     int ep, listener;
     struct conn **conns; /* by fd */
     size_t n_conns;
@@ -178,12 +182,44 @@ struct loop {
     unsigned long long accepted, limit;
     bool listening;
     unsigned char *buf;
+    /* poll: the array poll(2) gets, and each fd's index in it */
+    struct pollfd *pfds;
+    size_t npfds, cap_pfds;
+    size_t *slot;
+    size_t n_slot;
 };
 
+/* Watch (ADD), change (MOD) or stop watching (DEL) fd: epoll_ctl, or the
+ * poll array (no call; DEL moves the last entry into the hole). */
 static void ctl(struct loop *l, int op, int fd, unsigned events) {
-    struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
-    if (epoll_ctl(l->ep, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev) < 0)
-        err_sys("epoll_ctl", errno);
+    if (l->kind == MODEL_EPOLL) {
+        struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
+        if (epoll_ctl(l->ep, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev) < 0)
+            err_sys("epoll_ctl", errno);
+        return;
+    }
+    short pe = events == EPOLLOUT ? POLLOUT : POLLIN;
+    if (op == EPOLL_CTL_ADD) {
+        if ((size_t)fd >= l->n_slot) {
+            size_t n = 2 * (size_t)fd + 16;
+            l->slot = realloc(l->slot, n * sizeof *l->slot);
+            for (size_t i = l->n_slot; i < n; i++)
+                l->slot[i] = SIZE_MAX;
+            l->n_slot = n;
+        }
+        if (l->npfds == l->cap_pfds)
+            l->pfds = realloc(l->pfds, (l->cap_pfds = 2 * l->cap_pfds + 16) * sizeof *l->pfds);
+        l->slot[fd] = l->npfds;
+        l->pfds[l->npfds++] = (struct pollfd){.fd = fd, .events = pe};
+    } else if (op == EPOLL_CTL_MOD) {
+        l->pfds[l->slot[fd]].events = pe;
+    } else {
+        size_t i = l->slot[fd];
+        l->pfds[i] = l->pfds[--l->npfds];
+        if (i < l->npfds)
+            l->slot[l->pfds[i].fd] = i;
+        l->slot[fd] = SIZE_MAX;
+    }
 }
 
 static void close_conn(struct loop *l, int fd) {
@@ -192,6 +228,8 @@ static void close_conn(struct loop *l, int fd) {
     free(c->out);
     free(c);
     l->live--;
+    if (l->kind == MODEL_POLL) /* epoll: closing the fd removes it */
+        ctl(l, EPOLL_CTL_DEL, fd, 0);
     Close(fd);
     if (!l->listening && (!l->limit || l->accepted < l->limit)) {
         ctl(l, EPOLL_CTL_ADD, l->listener, EPOLLIN);
@@ -327,39 +365,81 @@ static void on_conn(struct loop *l, int fd, unsigned events) {
         close_conn(l, fd);
 }
 
-static void model_epoll(int listener, const struct addr *me, const struct opts *o) {
+/* Wait (forever); the ready fds and their events (EPOLLIN, EPOLLOUT,
+ * EPOLLERR) into *fds and *evs (grown as needed); their number. */
+static int wait_ready(struct loop *l, struct epoll_event *events, int **fds,
+                      unsigned **evs, size_t *cap) {
+    for (;;) {
+        check_stop();
+        int n = l->kind == MODEL_EPOLL ? epoll_wait(l->ep, events, MAX_EVENTS, -1)
+                                       : poll(l->pfds, l->npfds, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            err_sys(l->kind == MODEL_EPOLL ? "epoll_wait" : "poll", errno);
+        }
+        if ((size_t)n > *cap) {
+            *cap = 2 * (size_t)n;
+            *fds = realloc(*fds, *cap * sizeof **fds);
+            *evs = realloc(*evs, *cap * sizeof **evs);
+        }
+        if (l->kind == MODEL_EPOLL) {
+            for (int i = 0; i < n; i++) {
+                (*fds)[i] = (int)events[i].data.u64;
+                (*evs)[i] = events[i].events;
+            }
+            return n;
+        }
+        int k = 0;
+        for (size_t i = 0; i < l->npfds && k < n; i++) {
+            short r = l->pfds[i].revents;
+            if (!r)
+                continue;
+            (*fds)[k] = l->pfds[i].fd;
+            (*evs)[k++] = (r & POLLIN ? EPOLLIN : 0) | (r & POLLOUT ? EPOLLOUT : 0) |
+                          (r & (POLLERR | POLLHUP | POLLNVAL) ? EPOLLERR : 0);
+        }
+        return k;
+    }
+}
+
+static void model_loop(int listener, const struct addr *me, const struct opts *o,
+                       int kind) {
     struct rlimit rl;                                          /* 1 */
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         err_sys("getrlimit", errno);
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
         err_sys("setrlimit", errno);
-    struct loop l = {.o = o, .listener = listener, .listening = true,
-                     .limit = limit_of(o), .buf = malloc(o->bufsize)};
-    l.ep = epoll_create1(EPOLL_CLOEXEC);                       /* 2 */
-    if (l.ep < 0)
-        err_sys("epoll_create1", errno);
+    struct loop l = {.o = o, .kind = kind, .ep = -1, .listener = listener,
+                     .listening = true, .limit = limit_of(o), .buf = malloc(o->bufsize)};
+    if (kind == MODEL_EPOLL) {
+        l.ep = epoll_create1(EPOLL_CLOEXEC);                   /* 2 */
+        if (l.ep < 0)
+            err_sys("epoll_create1", errno);
+    }
     ctl(&l, EPOLL_CTL_ADD, listener, EPOLLIN);
     say_listening(me);
     struct epoll_event events[MAX_EVENTS];
+    int *fds = NULL;
+    unsigned *evs = NULL;
+    size_t cap = 0;
     while (l.listening || l.live > 0 || !l.limit || l.accepted < l.limit) {
-        check_stop();
-        int n = epoll_wait(l.ep, events, MAX_EVENTS, -1);      /* 3 */
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            err_sys("epoll_wait", errno);
-        }
+        int n = wait_ready(&l, events, &fds, &evs, &cap);      /* 3 */
         for (int i = 0; i < n; i++) {
-            int fd = (int)events[i].data.u64;
-            if (fd == listener)
+            if (fds[i] == listener)
                 on_accept(&l);
             else
-                on_conn(&l, fd, events[i].events);
+                on_conn(&l, fds[i], evs[i]);
         }
     }
-    Close(l.ep);                                               /* 4 */
+    if (l.ep >= 0)
+        Close(l.ep);                                           /* 4 */
     Close(listener);
+    free(fds);
+    free(evs);
+    free(l.pfds);
+    free(l.slot);
     free(l.conns);
     free(l.buf);
 }
@@ -386,13 +466,126 @@ void dgram_epoll_wait(int ep) {
     }
 }
 
+/* ---- prefork:N and prethread:N ---- */
+
+/* A pool worker: take a ticket, accept4, serve; until the tickets run out
+ * (--max-conns across the workers). */
+static void pool_worker(int listener, const struct opts *o, unsigned long long *tickets) {
+    unsigned long long limit = limit_of(o);
+    unsigned char *buf = malloc(o->bufsize);
+    for (;;) {
+        unsigned long long t = __atomic_fetch_add(tickets, 1, __ATOMIC_SEQ_CST);
+        if (limit && t >= limit)
+            break;
+        struct addr peer;
+        struct fail f;
+        int conn = io_accept(listener, &peer, o->wait, &f);
+        if (conn < 0 && accept_error_is_the_peers(f.err)) {
+            warn_fail(&f);
+            continue;
+        }
+        if (conn < 0)
+            die_fail(&f);
+        serve_conn(conn, &peer, buf, o);
+    }
+    free(buf);
+}
+
+static pid_t *pool_kids;
+static size_t n_pool_kids;
+
+/* After a stop signal: SIGTERM to each child still running, reap them. */
+static void stop_kids(void) {
+    for (size_t i = 0; i < n_pool_kids; i++)
+        if (pool_kids[i] > 0)
+            kill(pool_kids[i], SIGTERM);
+    for (size_t i = 0; i < n_pool_kids; i++)
+        if (pool_kids[i] > 0)
+            while (wait4(pool_kids[i], NULL, 0, NULL) < 0 && errno == EINTR)
+                ;
+}
+
+static void model_prefork(int listener, const struct addr *me, const struct opts *o) {
+    catch_stop_signals();
+    unsigned long long *tickets = mmap(NULL, sizeof *tickets, PROT_READ | PROT_WRITE,
+                                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (tickets == MAP_FAILED)
+        err_sys("mmap", errno);
+    pool_kids = calloc(o->pool, sizeof *pool_kids);
+    for (unsigned i = 0; i < o->pool; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            err_sys("fork", errno);
+        if (pid == 0) {
+            pool_worker(listener, o, tickets);
+            exit(0);
+        }
+        pool_kids[n_pool_kids++] = pid;
+    }
+    say_listening(me);
+    set_wait(listener, o->wait);
+    for (size_t left = n_pool_kids; left > 0;) {
+        pid_t p = wait4(-1, NULL, 0, NULL);
+        if (p < 0 && errno == EINTR) { /* a stop signal */
+            stop_kids();
+            check_stop();
+            continue;
+        }
+        if (p < 0)
+            err_sys("wait4", errno);
+        for (size_t i = 0; i < n_pool_kids; i++)
+            if (pool_kids[i] == p)
+                pool_kids[i] = 0;
+        left--;
+    }
+    Close(listener);
+}
+
+struct pool_args {
+    int listener;
+    const struct opts *o;
+    unsigned long long *tickets;
+};
+
+static void *run_pool_worker(void *arg) {
+    struct pool_args *a = arg;
+    pool_worker(a->listener, a->o, a->tickets);
+    return NULL;
+}
+
+static void model_prethread(int listener, const struct addr *me, const struct opts *o) {
+    say_listening(me);
+    set_wait(listener, o->wait);
+    static unsigned long long tickets;
+    struct pool_args a = {listener, o, &tickets};
+    pthread_t *threads = calloc(o->pool, sizeof *threads);
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &old); /* the main thread takes them */
+    for (unsigned i = 1; i < o->pool; i++)
+        if (pthread_create(&threads[i], NULL, run_pool_worker, &a) != 0)
+            err_quit(1, "cannot start a thread");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pool_worker(listener, o, &tickets);
+    for (unsigned i = 1; i < o->pool; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    Close(listener);
+}
+
 void model_serve(int listener, const struct addr *me, const struct opts *o) {
-    if (o->model != MODEL_EPOLL)
+    if (o->model == MODEL_FORK || o->model == MODEL_THREAD)
         say_listening(me);
     switch (o->model) {
     case MODEL_FORK: model_fork(listener, o); break;
     case MODEL_THREAD: model_thread(listener, o); break;
-    case MODEL_EPOLL: model_epoll(listener, me, o); break;
+    case MODEL_EPOLL:
+    case MODEL_POLL: model_loop(listener, me, o, o->model); break;
+    case MODEL_PREFORK: model_prefork(listener, me, o); break;
+    case MODEL_PRETHREAD: model_prethread(listener, me, o); break;
     default: err_quit(2, "no such model in the C twins");
     }
 }

@@ -214,7 +214,7 @@ static int converse_lines(int conn, const struct addr *peer, unsigned char *buf,
 
 /* The errors accept(2) says to treat like EAGAIN: the connection being
  * accepted failed, not the listener. */
-static int accept_error_is_the_peers(int e) {
+int accept_error_is_the_peers(int e) {
     switch (e) {
     case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN:
     case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:

@@ -682,6 +682,44 @@ fn scenarios() -> Vec<Scenario> {
             vec![s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"])],
         ),
         sc(
+            "tcp_model_poll",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "poll", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+                s("tcp_client", &["{ADDR}", "--size", "100000"]),
+            ],
+        ),
+        sc(
+            "unix_model_poll_abstract",
+            server("unix_server", &["{ABS}", "--model", "poll", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_model_prefork_1",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "prefork:1", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello"]),
+                s("tcp_client", &["{ADDR}", "-m", "again"]),
+            ],
+        ),
+        sc(
+            "tcp_model_prethread_1",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "prethread:1", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello"]),
+                s("tcp_client", &["{ADDR}", "-m", "again"]),
+            ],
+        ),
+        sc(
             "udp_model_epoll",
             server(
                 "udp_server",
@@ -858,6 +896,10 @@ scenario_tests!(
     tcp_model_epoll_once_names_sockopt,
     unix_model_epoll,
     tcp_model_thread,
+    tcp_model_poll,
+    unix_model_poll_abstract,
+    tcp_model_prefork_1,
+    tcp_model_prethread_1,
     udp_model_epoll,
     checkopts,
 );

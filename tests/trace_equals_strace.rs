@@ -556,10 +556,20 @@ fn is_root() -> bool {
 
 #[test]
 fn tcp_server_model_epoll() {
+    model_event_loop("epoll", &["epoll_create1", "epoll_ctl", "epoll_wait"]);
+}
+
+#[test]
+fn tcp_server_model_poll() {
+    // poll on two fds: the array, and the revents of the ready one.
+    model_event_loop("poll", &["poll"]);
+}
+
+fn model_event_loop(model: &str, calls: &[&str]) {
     if !have("strace") {
         return;
     }
-    let dir = TempDir::new("model-epoll");
+    let dir = TempDir::new("model-loop");
     let mut srv = Traced::new(&dir, "server");
     srv.filter = MODEL_FILTER;
     let server = Server::start_cmd(srv.command(&[
@@ -567,7 +577,7 @@ fn tcp_server_model_epoll() {
         "server",
         "127.0.0.1:0",
         "--model",
-        "epoll",
+        model,
         "--max-conns",
         "1",
     ]));
@@ -578,16 +588,11 @@ fn tcp_server_model_epoll() {
     .assert_ok()
     .stdout_has("HELLO");
     server.finish().assert_ok();
-    let s = srv.assert_equal("epoll server");
-    for call in [
-        "prlimit64",
-        "epoll_create1",
-        "epoll_ctl",
-        "epoll_wait",
-        "accept4",
-        "recvfrom",
-        "sendto",
-    ] {
+    let s = srv.assert_equal(&format!("{model} server"));
+    for call in ["prlimit64", "accept4", "recvfrom", "sendto"]
+        .iter()
+        .chain(calls)
+    {
         assert!(has_call(&s, call), "server trace lacks {call}: {s:#?}");
     }
 }
