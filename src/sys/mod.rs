@@ -15,7 +15,14 @@
 //! Here: the `Sys` handle, the one `call` wrapper, and `close`. The calls
 //! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
 //! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
-//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
+//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
+//! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
+//! `process.rs` (fork as strace's clone, wait4, kill, prlimit64) for the
+//! server models.
+//!
+//! With tracing off (and no `--show-state`, pauses or timeline), a call is
+//! the syscall and an EINTR check: no clock read, no rendering, no
+//! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
 mod epoll;
