@@ -598,7 +598,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, MODEL };
+           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -618,6 +618,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_SERVER, {"model", required_argument, 0, MODEL}},
         {OPT_STREAM_SERVER, {"backlog", required_argument, 0, BACKLOG}},
         {OPT_STREAM_SERVER, {"naive", no_argument, 0, NAIVE}},
+        {OPT_STREAM_SERVER, {"sink", no_argument, 0, SINK}},
         {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
         {OPT_CLIENT, {"message", required_argument, 0, 'm'}},
         {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
@@ -671,6 +672,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case NONBLOCKING: o->nonblocking = true; break;
         case NAMES: o->names = true; break;
         case LINES: o->lines = true; break;
+        case SINK: o->sink = true; break;
         case SHUTDOWN: o->shutdown = true; break;
         case SHOWSTATE: show_state = true; break;
         case MODEL:
@@ -712,6 +714,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("unexpected argument '%s'", argv[argc - 1]);
     if (o->naive && o->once)
         usage("the argument '%s' cannot be used with '--once'", "--naive");
+    if (o->sink && (o->naive || o->once || o->lines))
+        usage("the argument '%s' cannot be used with '--naive', '--once' or '--lines'", "--sink");
     if (o->timeout > 0 && o->nonblocking)
         usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
     if (o->lines && (o->naive || o->once))

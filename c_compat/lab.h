@@ -53,6 +53,7 @@ struct opts {
     size_t size;   /* --size N: one message of N pattern bytes; 0: none */
     bool names;    /* --names: getsockname + getpeername at connect/accept */
     bool lines;    /* --lines: a line buffer over recv (Python's makefile) */
+    bool sink;     /* --sink: recvfrom until 0, no reply */
     bool shutdown; /* --shutdown: shutdown(SHUT_WR) after the last message */
     char **messages;
     size_t n_messages;

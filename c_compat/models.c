@@ -302,6 +302,8 @@ static int on_read(struct loop *l, int fd, struct conn *c) {
             say("%s closed", addr_str(&c->peer));
         return 0;
     }
+    if (l->o->sink)
+        return 1; /* read and discard: no reply */
     if (!l->o->quiet) {
         printf("from %s: ", addr_str(&c->peer));
         print_shown(stdout, l->buf, n);

@@ -13,6 +13,7 @@
  *    `connection from PEER` (UNIX: `(pid N, uid N, gid N)`)
  * 4. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`,
  *    leave the loop; else print the message and sendto it upper-cased
+ *    (--sink: recvfrom until 0, no reply)
  *    (--lines: recvfrom into a line buffer; sendto per complete line)
  * 5. close(conn); back to 3 until --once or --max-conns
  * 6. close(fd)
@@ -89,6 +90,19 @@ static int converse(int conn, const struct addr *peer, unsigned char *buf,
         if (reply(conn, peer, buf, n, o, f) < 0)
             return -1;
     }
+}
+
+/* --sink: recvfrom until the peer closes; nothing is sent back. */
+static int sink(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o, struct fail *f) {
+    ssize_t n;
+    while ((n = io_recv(conn, buf, o->bufsize, o->wait, f)) > 0)
+        ;
+    if (n < 0)
+        return -1;
+    if (!o->quiet)
+        say("%s closed", addr_str(peer));
+    return 0;
 }
 
 static double seconds(void) {
@@ -264,6 +278,7 @@ void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
         say("connection from %s%s", addr_str(peer), cred);
     int r = o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
             : o->naive ? converse_naively(conn, peer, buf, o, &f)
+            : o->sink  ? sink(conn, peer, buf, o, &f)
             : o->lines ? converse_lines(conn, peer, buf, o, &f)
                        : converse(conn, peer, buf, o, &f);
     /* A failure on one connection ends that connection, not the server. */

@@ -173,6 +173,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 naive: false,
                 naive_limit: 10,
                 lines: false,
+                sink: false,
                 setup: Setup::default(),
                 model: crate::model::Model::Iterative,
             };

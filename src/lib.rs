@@ -8,6 +8,7 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod bench;
 pub mod checkopts;
 pub mod cli;
 pub mod demo;
@@ -82,6 +83,13 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
         Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
         Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Bench(_) => {
+            return Err(Error::Usage(
+                "--wire and --pcap do not apply to `socklab bench`: the capture would slow down \
+                 what it measures (capture a tcp or udp client instead)"
+                    .to_string(),
+            ));
+        }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
     };
     Ok(wire::port_of(addr).into_iter().collect())
@@ -157,6 +165,7 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             }
         }
         Command::Demo => demo::run(),
+        Command::Bench(b) => bench::run(sys, &b.opts()),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
@@ -200,7 +209,11 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) | Command::Lab { .. } | Command::LabChild { .. } => {
+        Command::Demo
+        | Command::Sockopt(_)
+        | Command::Bench(_)
+        | Command::Lab { .. }
+        | Command::LabChild { .. } => {
             return Ok(());
         }
     };

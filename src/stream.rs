@@ -8,6 +8,7 @@
 //!    → print `connection from PEER` [UNIX: `(pid N, uid N, gid N)`]
 //! 4. communication loop: `recvfrom(conn)`; 0 bytes → print `PEER closed`,
 //!    leave the loop; else print the message and `sendto` it upper-cased
+//!    (`--sink`: `recvfrom` until 0, no reply)
 //! 5. `close(conn)`; back to 3 until `--once` or `--max-conns`
 //! 6. `close(fd)`
 //!
@@ -40,6 +41,8 @@ pub struct ServerOpts {
     pub naive_limit: u64,
     /// `--lines`: read through a buffer line by line (Python's makefile).
     pub lines: bool,
+    /// `--sink`: read and discard, no reply.
+    pub sink: bool,
     pub setup: Setup,
     /// `--model`: how the server handles many clients (`model/`).
     pub model: crate::model::Model,
@@ -152,6 +155,8 @@ fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<
         answer_once(sys, conn, peer, opts)
     } else if opts.naive {
         converse_naively(sys, conn, peer, opts)
+    } else if opts.sink {
+        sink(sys, conn, peer, opts)
     } else if opts.lines {
         lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
     } else {
@@ -204,6 +209,16 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<(
         }
         reply(sys, conn, peer, &mut buf[..n], opts)?;
     }
+}
+
+/// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
+fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let mut buf = vec![0; opts.bufsize];
+    while io::recv(sys, conn, &mut buf, opts.setup.wait)? > 0 {}
+    if !opts.quiet {
+        sys.say(&format!("{peer} closed"));
+    }
+    Ok(())
 }
 
 /// The tutorial's server without the `len(msg) == 0` check: after the peer

@@ -20,6 +20,7 @@
 //!      bufsize bytes) and `epoll_ctl(MOD, conn, EPOLLOUT)`: reading stops
 //!      until it is out, so a client that does not read cannot make the
 //!      server buffer more than bufsize bytes for it
+//!    - `--sink`: the bytes are dropped, nothing is sent
 //!    - a failing call (ECONNRESET, EPIPE...) is reported as usual and
 //!      ends that connection (`close`) only
 //! 4. when the last connection of `--max-conns` is closed: `close(ep)`,
@@ -385,6 +386,9 @@ impl Loop<'_> {
                 sys.say(&format!("{peer} closed"));
             }
             return Ok(false);
+        }
+        if opts.sink {
+            return Ok(true); // read and discard: no reply
         }
         let msg = &mut self.buf[..n];
         if let Some(peer) = &c.peer {

@@ -63,6 +63,11 @@ use crate::signals;
 use crate::sockopt::{Opt, Value};
 use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
 
+// `socklab bench`'s other calls: poll on many sockets, getrusage,
+// sched_setaffinity, prlimit64.
+mod bench_extra;
+pub use bench_extra::CpuTime;
+
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
 /// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal
 /// error the process exits and the kernel closes what is left.
