@@ -90,6 +90,9 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
     Client,
+    /// `socklab sockopt list`: a getsockopt that fails is a table cell
+    /// (the errno shown, as UNP's checkopts), not a failure.
+    Table,
     StreamServer,
     DgramServer,
 }
@@ -168,6 +171,14 @@ const SCENARIOS: &[Scenario] = &[
         partner: &["unix", "server", "{PATH}", "--dgram", "-q"],
         unix: true,
         expect: &["HELLO"],
+    },
+    Scenario {
+        name: "sockopt_list",
+        role: Role::Table,
+        args: &["sockopt", "list", "tcp", "udp", "unix"],
+        partner: &[],
+        unix: false,
+        expect: &["SO_RCVBUF"],
     },
     Scenario {
         name: "tcp_server",
@@ -260,6 +271,11 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
     let dir = TempDir::new("faults");
     let path = dir.path("s.sock");
     match sc.role {
+        Role::Table => Ran {
+            prog: common::run(strace(&subst(sc.args, "", &path), strace_args), b""),
+            clients: vec![],
+            path: None,
+        },
         Role::Client => {
             let partner_args = subst(sc.partner, "", &path);
             let partner_args: Vec<&str> = partner_args.iter().map(String::as_str).collect();
@@ -394,6 +410,7 @@ fn own_calls(sc: &Scenario) -> Vec<Own> {
 fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
     match sc.role {
         Role::Client => false,
+        Role::Table => own.call == "getsockopt",
         // The listener is the server's first socket, fd 3.
         Role::StreamServer => {
             (own.fd > 3 && own.call != "accept4")
@@ -442,6 +459,9 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
         for (c, reply) in ran.clients.iter().zip(["HELLO", "AGAIN"]) {
             assert!(c.stdout.contains(reply), "{reply}: {what}");
         }
+    } else if per_conn && sc.role == Role::Table {
+        assert_eq!(ran.prog.code(), Some(0), "a table cell: {what}");
+        assert!(ran.prog.stdout.contains(errno), "the cell shows it: {what}");
     } else if per_conn {
         assert!(error_line, "the failure is logged: {what}");
         assert_eq!(ran.prog.code(), Some(0), "the server goes on: {what}");
@@ -496,6 +516,7 @@ macro_rules! fault_tests {
 }
 
 fault_tests!(
+    sockopt_list,
     tcp_client,
     tcp_client_timeout,
     udp_client,
@@ -511,6 +532,6 @@ fault_tests!(
 
 #[test]
 fn every_scenario_has_a_test() {
-    assert_eq!(SCENARIOS.len(), 11);
+    assert_eq!(SCENARIOS.len(), 12);
     let _ = Duration::ZERO;
 }
