@@ -2,20 +2,24 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare fuzz soak faults
 
 all: build
 
 build:
 	$(CARGO) build --release
 
-# Debian packages the tests use (strace, socat, netcat-openbsd): installed
+# Debian packages the tests use (strace, socat, netcat-openbsd, tcpdump): installed
 # when missing and run as root; under CI=true a missing one fails the run.
 deps:
 	@tools/install-deps.sh
 
 demo: build
 	$(BIN) demo
+
+# Every experiment of the tutorial and of UNP, self-checking, with a summary.
+labs: build
+	$(BIN) lab all
 
 test: deps c
 	$(CARGO) test --release

@@ -54,6 +54,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub step: bool,
 
+    /// Capture the program's packets on lo (AF_PACKET; needs root or CAP_NET_RAW) and print them among the syscalls, by time, as tcpdump -nn prints them (implies --trace). TCP and UDP programs only.
+    #[arg(long, global = true)]
+    pub wire: bool,
+
+    /// Write the program's packets to FILE as a pcap file (tcpdump -r FILE -nn, Wireshark); with or without --wire.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,7 +90,8 @@ pub enum Command {
     Sockopt(SockoptCommand),
     /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
     Lab {
-        /// `list`, a lab's name, or `all`.
+        /// `list` (the default), a lab's name, or `all`.
+        #[arg(default_value = "list")]
         name: String,
         /// JSON Lines events instead of text (each timeline event with its time).
         #[arg(long)]
@@ -90,7 +99,11 @@ pub enum Command {
     },
     /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
-    LabChild { lab: String, mode: String },
+    LabChild {
+        lab: String,
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

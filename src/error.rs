@@ -139,6 +139,9 @@ fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
         }
         (_, ENOTCONN) => "the socket is not connected: connect first, or name the peer with sendto",
         (_, EAFNOSUPPORT) => "this address family is not available in this kernel or namespace",
+        ("socket", EPERM) => {
+            "capturing needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary); run without --wire/--pcap otherwise"
+        }
         (_, EMFILE) | (_, ENFILE) => {
             "out of file descriptors: raise ulimit -n, or close sockets you no longer use"
         }

@@ -26,6 +26,7 @@ pub mod text;
 pub mod trace;
 pub mod udp;
 pub mod unix;
+pub mod wire;
 
 use std::io::Write;
 
@@ -36,6 +37,7 @@ use trace::{Format, Tracer};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
+    lab_flags(&cli)?;
     let inspect = inspect::Inspect::new(
         cli.show_state,
         cli.pause_before.clone(),
@@ -43,26 +45,67 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.step,
     )?;
     check_phases(&cli.command)?;
-    let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
-    match cli.command {
+    let wire_opts = wire::Options {
+        show: cli.wire,
+        pcap: cli.pcap.clone(),
+    };
+    if let Command::Lab { name, json } = &cli.command
+        && name != "list"
+    {
+        return lab::run(name, *json, &wire_opts);
+    }
+    if !wire_opts.active() {
+        let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
+        return run_command(&sys, cli.command);
+    }
+    // --wire / --pcap: capture around the program (src/wire/).
+    let ports = wire_ports(&cli.command)?;
+    // A stop signal ends the program's blocking call (EINTR), so the
+    // capture is stopped, its last lines printed and the pcap file
+    // complete before main re-raises the signal.
+    signals::catch_stop_signals()?;
+    let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
+    let sys = Sys::new(tracer).with_inspect(inspect);
+    let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
+    let result = run_command(&sys, cli.command);
+    let stopped = capture.stop(&sys);
+    result.and(stopped)
+}
+
+/// The ports a capturing command names (a server on port 0 adds its own
+/// when it prints `listening on`); a usage error for programs without a wire.
+fn wire_ports(command: &Command) -> Result<Vec<u16>> {
+    let addr = match command {
+        Command::Tcp(TcpCommand::Server { addr, .. } | TcpCommand::Client { addr, .. })
+        | Command::Udp(UdpCommand::Server { addr, .. } | UdpCommand::Client { addr, .. }) => addr,
+        Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
+        Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
+        Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
+    };
+    Ok(wire::port_of(addr).into_iter().collect())
+}
+
+fn run_command(sys: &Sys, command: Command) -> Result<()> {
+    match command {
         Command::Tcp(TcpCommand::Server {
             addr,
             common,
             stream,
-        }) => tcp::server(&sys, &addr, &common.stream(&stream)),
+        }) => tcp::server(sys, &addr, &common.stream(&stream)),
         Command::Tcp(TcpCommand::Client {
             addr,
             client,
             stream,
-        }) => tcp::client(&sys, &addr, client.messages(), &client.stream(&stream)),
+        }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
         Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(&sys, &addr, common.reuseaddr, &common.dgram())
+            udp::server(sys, &addr, common.reuseaddr, &common.dgram())
         }
         Command::Udp(UdpCommand::Client {
             addr,
             client,
             dgram,
-        }) => udp::client(&sys, &addr, client.messages(), &client.dgram(&dgram)),
+        }) => udp::client(sys, &addr, client.messages(), &client.dgram(&dgram)),
         Command::Unix(UnixCommand::Server {
             addr,
             dgram,
@@ -83,7 +126,7 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 unix::Server::Stream(&stream_opts)
             };
-            unix::server(&sys, &addr, common.reuseaddr, &file, server)
+            unix::server(sys, &addr, common.reuseaddr, &file, server)
         }
         Command::Unix(UnixCommand::Client {
             addr,
@@ -94,21 +137,41 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => {
             let messages = client.messages();
             if dgram {
-                unix::dgram_client(&sys, &addr, messages, &client.dgram(&dgram_opts))
+                unix::dgram_client(sys, &addr, messages, &client.dgram(&dgram_opts))
             } else if dgram_opts.connect {
                 Err(Error::Usage(
                     "--connect is for datagram sockets: add --dgram".to_string(),
                 ))
             } else {
-                unix::stream_client(&sys, &addr, messages, &client.stream(&stream))
+                unix::stream_client(sys, &addr, messages, &client.stream(&stream))
             }
         }
         Command::Demo => demo::run(),
-        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(&sys, &kinds),
+        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
         Command::Lab { name, .. } if name == "list" => lab::list(),
-        Command::Lab { name, json } => lab::run(&name, json),
-        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
+        Command::Lab { .. } => Ok(()), // run above, with the capture options
+        Command::LabChild { lab, args } => lab::child_main(&lab, &args),
     }
+}
+
+/// A lab always prints its own timeline: the global trace and inspection
+/// switches would be silently ignored, so they are refused.
+fn lab_flags(cli: &Cli) -> Result<()> {
+    let lab = matches!(cli.command, Command::Lab { .. } | Command::LabChild { .. });
+    let any = cli.trace.is_some()
+        || cli.trace_file.is_some()
+        || cli.show_state
+        || cli.step
+        || !cli.pause_before.is_empty()
+        || !cli.pause_after.is_empty();
+    if lab && any {
+        return Err(Error::Usage(
+            "a lab always prints its own timeline: --trace, --trace-file, --show-state, \
+             --pause-before/after and --step do not apply (--json gives it as events)"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Every `--sockopt` phase must be one the program reaches.
@@ -138,6 +201,7 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
     let format = match (cli.trace, &cli.trace_file) {
         (Some(TraceFormat::Json), _) => Format::Json,
         (Some(TraceFormat::Text), _) | (None, Some(_)) => Format::Text,
+        (None, None) if cli.wire => Format::Text,
         (None, None) => Format::Off,
     };
     let sink: Box<dyn Write + Send> = match &cli.trace_file {

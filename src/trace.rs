@@ -89,6 +89,41 @@ pub fn errno_text(e: Errno) -> String {
     format!("{e:?} ({text})")
 }
 
+/// `--wire` (src/wire/timeline.rs): syscall lines go to a timeline that
+/// orders them with packet lines by time, instead of straight to the sink.
+pub trait Timeline: Send + Sync {
+    /// A call starts now (nothing after this may print before it); returns
+    /// a token for [`Timeline::leave`].
+    fn enter(&self) -> u64;
+    fn leave(&self, token: u64);
+    /// A finished call: its entry and return times, the side prefix, its
+    /// name and its whole line.
+    fn call(
+        &self,
+        start: SystemTime,
+        end: SystemTime,
+        prefix: String,
+        call: &'static str,
+        line: String,
+    );
+    /// A port of the program's own: packets to or from it are shown.
+    fn watch_port(&self, port: u16);
+    /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
+    fn note(&self, at: SystemTime, line: String);
+}
+
+/// A call under way in the timeline (see [`Tracer::enter`]).
+pub struct Entered {
+    timeline: Arc<dyn Timeline>,
+    token: u64,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        self.timeline.leave(self.token);
+    }
+}
+
 /// Trace and program output, tagged with the side (`server`, `client`) when
 /// several programs share one process (`socklab demo`).
 #[derive(Clone)]
@@ -99,6 +134,8 @@ pub struct Tracer {
     side: Option<&'static str>,
     /// `socklab demo`: several sides in one process, lines in causal order.
     ordered: bool,
+    /// `--wire`: where the syscall lines go.
+    timeline: Option<Arc<dyn Timeline>>,
 }
 
 /// The sink held across one syscall in ordered mode.
@@ -112,6 +149,7 @@ impl Tracer {
             out: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             side: None,
             ordered: false,
+            timeline: None,
         }
     }
 
@@ -128,6 +166,7 @@ impl Tracer {
             out: sink,
             side: None,
             ordered: true,
+            timeline: None,
         }
     }
 
@@ -148,8 +187,53 @@ impl Tracer {
         self.format != Format::Off
     }
 
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// The trace sink, for the `--wire` timeline to print into.
+    pub fn sink(&self) -> Arc<Mutex<Box<dyn Write + Send>>> {
+        self.trace.clone()
+    }
+
+    /// `--wire`: the timeline, if any (labs route their notes through it).
+    pub fn timeline(&self) -> Option<Arc<dyn Timeline>> {
+        self.timeline.clone()
+    }
+
+    /// `--wire`: send the syscall lines through `timeline`.
+    pub fn with_timeline(mut self, timeline: Arc<dyn Timeline>) -> Tracer {
+        self.timeline = Some(timeline);
+        self
+    }
+
+    /// `--wire`: a call starts (`sys` holds the guard until its line is out).
+    pub fn enter(&self) -> Option<Entered> {
+        self.timeline.as_ref().map(|t| Entered {
+            token: t.enter(),
+            timeline: t.clone(),
+        })
+    }
+
+    /// `--wire`: packets to or from this port are the program's.
+    pub fn watch_port(&self, port: Option<u16>) {
+        if let (Some(t), Some(port)) = (&self.timeline, port) {
+            t.watch_port(port);
+        }
+    }
+
     /// Write one event, through `held` if the caller holds the sink.
     pub fn emit(&self, ev: &Event, held: Option<&mut Held>) {
+        if let Some(t) = &self.timeline {
+            let (prefix, line) = match (self.format, self.side) {
+                (Format::Off, _) => return,
+                (Format::Json, side) => (String::new(), json_line(ev, side)),
+                (Format::Text, Some(side)) => (format!("{side:>6} | "), ev.strace_line()),
+                (Format::Text, None) => (String::new(), ev.strace_line()),
+            };
+            t.call(ev.start, ev.start + ev.duration, prefix, ev.call, line);
+            return;
+        }
         let line = match self.format {
             Format::Off => return,
             Format::Text => match self.side {
@@ -166,6 +250,14 @@ impl Tracer {
 
     /// A comment line among the trace lines (`--show-state`).
     pub fn note(&self, text: &str) {
+        if let (Some(t), Format::Text) = (&self.timeline, self.format) {
+            let line = match self.side {
+                Some(side) => format!("{side:>6} | {text}"),
+                None => text.to_string(),
+            };
+            t.note(SystemTime::now(), line);
+            return;
+        }
         let line = match (self.format, self.side) {
             (Format::Off, _) => return,
             (Format::Json, side) => format!(

@@ -93,8 +93,31 @@ impl Traced {
 
     /// The check itself: socklab's lines equal strace's, after the rules.
     fn assert_equal(&self, what: &str) -> Vec<String> {
+        self.assert_equal_to(what, self.strace_lines())
+    }
+
+    /// `--pcap`/`--wire` runs have a second thread, the capture's (its
+    /// poll and recvmsg calls are not printed: see src/wire/capture.rs):
+    /// compare the thread that opened the packet socket.
+    fn assert_equal_main_thread(&self, what: &str) -> Vec<String> {
+        let prefix = std::path::Path::new(&self.strace_prefix);
+        let stem = format!("{}.", prefix.file_name().unwrap().to_string_lossy());
+        let mains: Vec<Vec<String>> = std::fs::read_dir(prefix.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&stem))
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap();
+                text.lines().map(str::to_string).collect::<Vec<_>>()
+            })
+            .filter(|lines| lines.iter().any(|l| l.starts_with("socket(AF_PACKET")))
+            .collect();
+        assert_eq!(mains.len(), 1, "{what}: one thread opens the packet socket");
+        self.assert_equal_to(what, mains.into_iter().next().unwrap())
+    }
+
+    fn assert_equal_to(&self, what: &str, raw: Vec<String>) -> Vec<String> {
         let ours = self.socklab_lines();
-        let raw = self.strace_lines();
         assert!(!ours.is_empty(), "{what}: socklab traced nothing");
 
         // Rules 1 and 2.
@@ -447,4 +470,51 @@ fn the_rules_are_narrow() {
     ] {
         assert!(!is_runtime_call(socklab), "{socklab}");
     }
+}
+
+/// `--pcap`: the capture's own calls (socket(AF_PACKET), the SIOCGIFINDEX
+/// ioctl of if_nametoindex, bind to a sockaddr_ll, SO_ATTACH_FILTER with
+/// its sock_fprog, SO_TIMESTAMPNS_OLD, SO_RCVBUFFORCE, PACKET_STATISTICS,
+/// the final close) render as strace's.
+/// (fds 3 and 4 are the trace file and the pcap file.)
+#[test]
+fn capture_calls_with_pcap() {
+    if !have("strace") || !is_root() {
+        return;
+    }
+    let dir = TempDir::new("wire");
+    let server = Server::start(&["udp", "server", "127.0.0.1:0", "--max-conns", "1"]);
+    let cli = Traced::new(&dir, "client");
+    let pcap = dir.path("c.pcap");
+    let client = run(
+        cli.command(&["--pcap", &pcap, "udp", "client", "-m", "hi", &server.addr]),
+        b"",
+    );
+    client.assert_ok();
+    server.finish().assert_ok();
+    let c = cli.assert_equal_main_thread("udp client --pcap");
+    for start in [
+        "socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)) = ",
+        "ioctl(5, SIOCGIFINDEX, {ifr_name=\"lo\", ifr_ifindex=",
+        "bind(5, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex(\"lo\")",
+        "setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, {len=23, filter=0x", // one port: bpf.rs
+        "setsockopt(5, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4) = 0",
+        "setsockopt(5, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4) = 0",
+        "getsockopt(5, SOL_PACKET, PACKET_STATISTICS, {tp_packets=",
+        "close(5) = 0",
+    ] {
+        assert!(
+            c.iter().any(|l| l.starts_with(start)),
+            "trace lacks {start}: {c:#?}"
+        );
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("SKIPPED: capturing needs root");
+    }
+    root
 }

@@ -18,10 +18,18 @@
 //! Each side of a lab makes its calls through one [`Sys`] whose tracer is
 //! the lab's timeline ([`Ctx::sys`]). The verdict is computed from what the
 //! calls returned (values, errnos, counts, states), never written in.
+//!
+//! The seam for a packet source (`--wire`, issue 7): every timeline line
+//! goes through one [`Out`] per run (syscall events from the shared
+//! [`Tracer`], notes and parts from [`Ctx`]), and in `--json` each event
+//! carries its wall-clock `time` (`SystemTime`, the clock pcap uses). A
+//! capture started in [`run_one`] before the lab and stopped after it can be
+//! merged into that stream by time, or written through the same `Out`.
 
 mod basics;
 mod modes;
 mod more;
+mod queues;
 mod servers;
 mod sticky;
 mod teardown;
@@ -67,6 +75,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(servers::labs());
     v.extend(sticky::labs());
     v.extend(modes::labs());
+    v.extend(queues::labs());
     v.extend(teardown::labs());
     v.extend(more::labs());
     v
@@ -86,7 +95,7 @@ pub fn list() -> Result<()> {
 
 /// `socklab lab NAME|all [--json]`: exit 0 only if every lab run observed
 /// what it should (Error::Runtime with a summary otherwise, exit 1).
-pub fn run(name: &str, json: bool) -> Result<()> {
+pub fn run(name: &str, json: bool, wire: &crate::wire::Options) -> Result<()> {
     let labs = all();
     let chosen: Vec<&Lab> = if name == "all" {
         labs.iter().collect()
@@ -102,13 +111,18 @@ pub fn run(name: &str, json: bool) -> Result<()> {
             }
         }
     };
+    if wire.pcap.is_some() && chosen.len() > 1 {
+        return Err(Error::Usage(
+            "--pcap writes one lab's packets: name one lab, not all".to_string(),
+        ));
+    }
     let out = Out::stdout();
     let mut results = Vec::new();
     for (i, lab) in chosen.iter().enumerate() {
         if i > 0 && !json {
             out.line("");
         }
-        let (observed, pass) = run_one(lab, json, &out);
+        let (observed, pass) = run_one(lab, json, &out, wire)?;
         results.push((lab.name, lab.expected, observed, pass));
     }
     let failed = results.iter().filter(|r| !r.3).count();
@@ -161,7 +175,12 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 /// Run one lab under the watchdog; print its header, timeline and verdict.
-fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
+fn run_one(
+    lab: &Lab,
+    json: bool,
+    out: &Out,
+    wire: &crate::wire::Options,
+) -> Result<(String, bool)> {
     if json {
         out.line(&format!(
             "{{\"time\":{:.6},\"lab\":{},\"event\":\"start\",\"question\":{},\"source\":{},\"expected\":{}}}",
@@ -178,7 +197,19 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let run = lab.run;
-    let ctx = Ctx::new(lab.name, json, out.clone());
+    let mut ctx = Ctx::new(lab.name, json, out.clone());
+    // --wire / --pcap: the lab's packets on its timeline (src/wire/).
+    let mut capture = None;
+    if wire.active() {
+        let (tracer, timeline) = crate::wire::timeline(ctx.tracer.clone(), wire);
+        ctx.tracer = tracer;
+        let wire_sys = ctx.sys("wire");
+        match crate::wire::start(&wire_sys, timeline, wire, &[]) {
+            Ok(w) => capture = Some((w, wire_sys)),
+            // No capture (EPERM without CAP_NET_RAW): the error, exit 1.
+            Err(e) => return Err(e),
+        }
+    }
     let dir = ctx.dir.clone();
     let worker = std::thread::spawn(move || {
         let r = run(&ctx);
@@ -200,6 +231,11 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
         }
     };
     let _ = worker.join();
+    if let Some((w, wire_sys)) = capture
+        && let Err(e) = w.stop(&wire_sys)
+    {
+        out.line(&format!("socklab: {e}"));
+    }
     let verdict = match result {
         Ok(v) => v,
         Err(e) => Verdict {
@@ -229,7 +265,7 @@ fn run_one(lab: &Lab, json: bool, out: &Out) -> (String, bool) {
             lab.name, verdict.observed, lab.expected
         ));
     }
-    (verdict.observed, verdict.pass)
+    Ok((verdict.observed, verdict.pass))
 }
 
 fn now() -> f64 {
@@ -275,6 +311,55 @@ impl Write for Out {
     }
 }
 
+/// In `--json` mode, the tracer's sink: syscall events pass through; a
+/// program's output line (`server > text`, e.g. from the line buffer)
+/// becomes a `say` event, so that every line is JSON.
+struct JsonLines {
+    lab: &'static str,
+    out: Out,
+    pending: Vec<u8>,
+}
+
+impl JsonLines {
+    fn new(lab: &'static str, out: Out) -> JsonLines {
+        JsonLines {
+            lab,
+            out,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Write for JsonLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]).into_owned();
+            if line.starts_with('{') {
+                self.out.line(&line);
+            } else {
+                let (side, text) = match line.split_once(" > ") {
+                    Some((side, text)) => (side.trim(), text),
+                    None => ("", line.as_str()),
+                };
+                self.out.line(&format!(
+                    "{{\"time\":{:.6},\"lab\":{},\"event\":\"say\",\"side\":{},\"text\":{}}}",
+                    now(),
+                    json_str(self.lab),
+                    json_str(side),
+                    json_str(text)
+                ));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a lab gets: one traced `Sys` per side, notes on the timeline, a
 /// private temporary directory.
 pub struct Ctx {
@@ -288,8 +373,12 @@ pub struct Ctx {
 
 impl Ctx {
     fn new(name: &'static str, json: bool, out: Out) -> Ctx {
-        let format = if json { Format::Json } else { Format::Text };
-        let tracer = Tracer::shared(format, Box::new(out.clone()));
+        let (format, sink): (Format, Box<dyn Write + Send>) = if json {
+            (Format::Json, Box::new(JsonLines::new(name, out.clone())))
+        } else {
+            (Format::Text, Box::new(out.clone()))
+        };
+        let tracer = Tracer::shared(format, sink);
         let dir = std::env::temp_dir().join(format!("socklab-lab-{}-{name}", std::process::id()));
         Ctx {
             name,
@@ -323,7 +412,7 @@ impl Ctx {
                 json_str(text)
             ));
         } else {
-            self.out.line(&format!("{side:>6} | # {text}"));
+            self.line(&format!("{side:>6} | # {text}"));
         }
     }
 
@@ -337,7 +426,16 @@ impl Ctx {
                 json_str(title)
             ));
         } else {
-            self.out.line(&format!("-- {title} --"));
+            self.line(&format!("-- {title} --"));
+        }
+    }
+
+    /// A line among the syscall lines: through the `--wire` timeline when
+    /// there is one (it prints in time order), else straight out.
+    fn line(&self, text: &str) {
+        match self.tracer.timeline() {
+            Some(t) => t.note(SystemTime::now(), text.to_string()),
+            None => self.out.line(text),
         }
     }
 
@@ -498,4 +596,24 @@ pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
     let opt = crate::sockopt::lookup(name)
         .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
     Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
+}
+
+/// Look at a value until `done` says it settled, for up to `limit` (loopback
+/// packets are usually processed before the sending call returns, but a
+/// loaded machine may defer them to ksoftirqd): an observation, not an
+/// ordering. Returns the last value seen.
+pub fn settle<T>(limit: Duration, mut look: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let end = Instant::now() + limit;
+    loop {
+        let v = look();
+        if done(&v) || Instant::now() >= end {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A listener's accept queue length (TCP_INFO's tcpi_unacked), untraced.
+pub fn accept_queue(ctx: &Ctx, l: Socket) -> u32 {
+    ctx.quiet().tcp_info(l).map_or(0, |i| i.tcpi_unacked)
 }

@@ -20,9 +20,12 @@
 
 mod exchange;
 mod fd;
+mod lab_extra;
+mod packet;
 mod security;
 mod setup;
 
+pub use packet::Frame;
 pub use security::PeerCred;
 
 use std::cell::Cell;
@@ -162,6 +165,7 @@ impl Sys {
 
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
+        self.tracer.watch_port(crate::wire::port_of(addr));
         self.say(&format!("listening on {addr}"));
         if let Some(line) = &self.after_listening {
             self.say(line);
@@ -189,6 +193,7 @@ impl Sys {
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
             }
+            let _entered = self.tracer.enter();
             let mut held = self
                 .tracer
                 .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
@@ -239,6 +244,7 @@ impl Sys {
             inspect.before(&self.plain(), "close", Some(s));
             inspect.track(s.0, false);
         }
+        let _entered = self.tracer.enter();
         let mut held = self.tracer.hold(false);
         let start = SystemTime::now();
         let t0 = Instant::now();

@@ -1,0 +1,357 @@
+//! Capturing packets (`--wire`, `--pcap`): socket(AF_PACKET), the
+//! SIOCGIFINDEX ioctl behind glibc's if_nametoindex, bind to a
+//! sockaddr_ll, setsockopt SO_ATTACH_FILTER, SO_TIMESTAMPNS and
+//! SO_RCVBUFFORCE/SO_RCVBUF, getsockopt PACKET_STATISTICS, recvmsg.
+//! Each renders as strace 6 prints it (tests/trace_equals_strace.rs),
+//! except a successful recvmsg: the capture thread's reads are never
+//! printed, and its rendering elides the frame and the control message.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+
+/// One frame read by [`Sys::recvmsg_packet`].
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// Bytes written to the buffer.
+    pub caplen: usize,
+    /// The frame's real length (MSG_TRUNC): more than `caplen` if cut.
+    pub len: usize,
+    /// `sll_pkttype`: PACKET_HOST, PACKET_OUTGOING, ...
+    pub pkttype: u8,
+    /// The kernel's receive timestamp (SCM_TIMESTAMPNS), CLOCK_REALTIME.
+    pub stamp: Option<SystemTime>,
+}
+
+const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
+
+impl Sys {
+    /// The same layer with tracing and inspection off: the capture
+    /// thread's own poll and recvmsg calls, which would otherwise double
+    /// every packet line (strace -f shows them).
+    pub fn untraced(&self) -> Sys {
+        Sys {
+            tracer: crate::trace::Tracer::new(crate::trace::Format::Off, Box::new(std::io::sink())),
+            on_listening: None,
+            inspect: None,
+            after_listening: None,
+        }
+    }
+
+    /// `socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL))`
+    /// (packet(7)): every frame of every protocol. Needs CAP_NET_RAW.
+    pub fn socket_packet(&self) -> Result<Socket> {
+        let fd = self.call(
+            Call {
+                name: "socket",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                let r = unsafe {
+                    libc::socket(
+                        libc::AF_PACKET,
+                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                        i32::from(ETH_P_ALL_BE),
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain("AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)".to_string()),
+        )?;
+        Ok(Socket(fd as RawFd))
+    }
+
+    /// `ioctl(fd, SIOCGIFINDEX, {ifr_name=NAME, ...})` (netdevice(7)): the
+    /// interface's index, what glibc's if_nametoindex asks (glibc opens a
+    /// socket of its own for it; socklab asks on the packet socket).
+    pub fn ioctl_siocgifindex(&self, s: Socket, name: &str) -> Result<i32> {
+        // SAFETY: a zeroed ifreq is valid.
+        let mut ifr: libc::ifreq = unsafe { zeroed() };
+        let bytes = name.as_bytes();
+        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
+            return Err(Error::Usage(format!("invalid interface name '{name}'")));
+        }
+        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
+            *d = b as libc::c_char;
+        }
+        let ifr_ptr: *mut libc::ifreq = &mut ifr;
+        self.call(
+            Call {
+                name: "ioctl",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: SIOCGIFINDEX reads and writes one ifreq.
+                let r = unsafe { libc::ioctl(s.0, libc::SIOCGIFINDEX, ifr_ptr) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let qname = quote(bytes, usize::MAX);
+                match ret {
+                    // SAFETY: the call has returned; the kernel wrote the union's ifindex.
+                    Ok(_) => plain(format!(
+                        "{s}, SIOCGIFINDEX, {{ifr_name={qname}, ifr_ifindex={}}}",
+                        unsafe { (*ifr_ptr).ifr_ifru.ifru_ifindex }
+                    )),
+                    Err(_) => plain(format!("{s}, SIOCGIFINDEX, {{ifr_name={qname}}}")),
+                }
+            },
+        )?;
+        // SAFETY: as above.
+        Ok(unsafe { ifr.ifr_ifru.ifru_ifindex })
+    }
+
+    /// `bind(fd, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL),
+    /// sll_ifindex=...}, 20)`: frames of that interface only.
+    pub fn bind_packet(&self, s: Socket, ifindex: i32, ifname: &str) -> Result<()> {
+        // SAFETY: a zeroed sockaddr_ll is valid.
+        let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = ETH_P_ALL_BE;
+        sll.sll_ifindex = ifindex;
+        let len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        self.call(
+            Call {
+                name: "bind",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: sll is a live sockaddr_ll of `len` bytes.
+                let r = unsafe {
+                    libc::bind(s.0, &sll as *const _ as *const libc::sockaddr, len)
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                plain(format!(
+                    "{s}, {{sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex({}), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}}, {len}",
+                    quote(ifname.as_bytes(), usize::MAX)
+                ))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, {len=N, filter=PTR}, 16)`:
+    /// a classic BPF program the kernel runs on each frame (strace prints
+    /// the instructions' address, not the instructions, without -v).
+    pub fn setsockopt_attach_filter(&self, s: Socket, prog: &[libc::sock_filter]) -> Result<()> {
+        let fprog = libc::sock_fprog {
+            len: prog.len() as libc::c_ushort,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        let size = size_of::<libc::sock_fprog>();
+        self.call(
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: fprog points to `prog`, alive for the call.
+                let r = unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        libc::SOL_SOCKET,
+                        libc::SO_ATTACH_FILTER,
+                        &fprog as *const _ as *const libc::c_void,
+                        size as libc::socklen_t,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                plain(format!(
+                    "{s}, SOL_SOCKET, SO_ATTACH_FILTER, {{len={}, filter={:p}}}, {size}",
+                    prog.len(),
+                    prog.as_ptr()
+                ))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`: each
+    /// recvmsg carries the frame's kernel timestamp (strace 6 calls
+    /// SO_TIMESTAMPNS by its new name).
+    pub fn setsockopt_timestampns(&self, s: Socket) -> Result<()> {
+        let one: libc::c_int = 1;
+        self.call(
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: one int, its exact size.
+                let r = unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        libc::SOL_SOCKET,
+                        libc::SO_TIMESTAMPNS,
+                        &one as *const _ as *const libc::c_void,
+                        size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("{s}, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4")),
+        )?;
+        Ok(())
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, NAME, [value], 4)` for the capture's
+    /// receive buffer: SO_RCVBUFFORCE (CAP_NET_ADMIN, past rmem_max) or
+    /// SO_RCVBUF.
+    pub fn setsockopt_rcvbuf(&self, s: Socket, force: bool, value: i32) -> Result<()> {
+        let (opt, name) = if force {
+            (libc::SO_RCVBUFFORCE, "SO_RCVBUFFORCE")
+        } else {
+            (libc::SO_RCVBUF, "SO_RCVBUF")
+        };
+        self.call(
+            Call {
+                name: "setsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: one int, its exact size.
+                let r = unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &value as *const _ as *const libc::c_void,
+                        size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("{s}, SOL_SOCKET, {name}, [{value}], 4")),
+        )?;
+        Ok(())
+    }
+
+    /// `getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, {tp_packets=N,
+    /// tp_drops=M}, [8])` (packet(7)): frames received and dropped (the
+    /// receive buffer was full) since the last call.
+    pub fn getsockopt_packet_statistics(&self, s: Socket) -> Result<(u32, u32)> {
+        // SAFETY: a zeroed tpacket_stats is valid.
+        let mut st: libc::tpacket_stats = unsafe { zeroed() };
+        let cap = size_of::<libc::tpacket_stats>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let st_ptr: *mut libc::tpacket_stats = &mut st;
+        self.call(
+            Call {
+                name: "getsockopt",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                // SAFETY: st_ptr points to a live tpacket_stats of `len` bytes.
+                let r = unsafe {
+                    libc::getsockopt(
+                        s.0,
+                        libc::SOL_PACKET,
+                        libc::PACKET_STATISTICS,
+                        st_ptr as *mut libc::c_void,
+                        len.as_ptr(),
+                    )
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| match ret {
+                // SAFETY: the call has returned; the kernel no longer writes to st.
+                Ok(_) => plain(format!(
+                    "{s}, SOL_PACKET, PACKET_STATISTICS, {{tp_packets={}, tp_drops={}}}, {}",
+                    unsafe { (*st_ptr).tp_packets },
+                    unsafe { (*st_ptr).tp_drops },
+                    len_in_out(cap, len.get())
+                )),
+                Err(_) => plain(format!(
+                    "{s}, SOL_PACKET, PACKET_STATISTICS, {st_ptr:p}, [{cap}]"
+                )),
+            },
+        )?;
+        Ok((st.tp_packets, st.tp_drops))
+    }
+
+    /// `recvmsg(fd, {...}, MSG_DONTWAIT|MSG_TRUNC)`: one frame, its
+    /// sockaddr_ll (the packet type) and its SCM_TIMESTAMPNS control
+    /// message. Fails with EAGAIN when nothing is queued.
+    pub fn recvmsg_packet(&self, s: Socket, buf: &mut [u8]) -> Result<Frame> {
+        // SAFETY: zeroed sockaddr_ll and msghdr are valid.
+        let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+        // u64s: the control buffer must be aligned for cmsghdr.
+        let mut ctrl = [0u64; 16];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_name = &mut sll as *mut _ as *mut libc::c_void;
+        msg.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctrl.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = size_of::<[u64; 16]>();
+        let msg_ptr: *mut libc::msghdr = &mut msg;
+        let flags = libc::MSG_DONTWAIT | libc::MSG_TRUNC;
+        let n = self.call(
+            Call {
+                name: "recvmsg",
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: msg points to live name, iovec and control buffers.
+                let r = unsafe { libc::recvmsg(s.0, msg_ptr, flags) };
+                Errno::result(r).map(|n| n as i64)
+            },
+            |ret| match ret {
+                Ok(n) => plain(format!(
+                    "{s}, {{msg_name={{sa_family=AF_PACKET, ...}}, msg_namelen=20, msg_iov=[{{iov_base=..., iov_len={}}}], msg_iovlen=1, msg_control=[...], msg_controllen={}, msg_flags=...}}, MSG_DONTWAIT|MSG_TRUNC) = {n}",
+                    buf.len(),
+                    // SAFETY: the call has returned.
+                    unsafe { (*msg_ptr).msg_controllen }
+                )),
+                Err(_) => plain(format!("{s}, {{msg_namelen=20}}, MSG_DONTWAIT|MSG_TRUNC")),
+            },
+        )?;
+        let len = n as usize;
+        Ok(Frame {
+            caplen: len.min(buf.len()),
+            len,
+            pkttype: sll.sll_pkttype,
+            // SAFETY: the kernel filled msg's control buffer.
+            stamp: unsafe { timestamp(&msg) },
+        })
+    }
+}
+
+/// The SCM_TIMESTAMPNS control message of a received msghdr, if any.
+///
+/// # Safety
+/// `msg` must be a msghdr filled by a successful recvmsg.
+unsafe fn timestamp(msg: &libc::msghdr) -> Option<SystemTime> {
+    // SAFETY: the CMSG macros walk the buffer the kernel filled.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::timespec);
+                return Some(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+                );
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    None
+}

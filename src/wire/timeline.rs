@@ -1,0 +1,515 @@
+//! The `--wire` timeline: syscall lines and packet lines in one stream,
+//! ordered by time.
+//!
+//! Both clocks are CLOCK_REALTIME: a syscall's entry time (`SystemTime::now()`
+//! just before the call) and its return time; a packet's kernel receive
+//! timestamp (SCM_TIMESTAMPNS).
+//!
+//! The rule: a syscall line stands at its entry time. When packets were
+//! timestamped while the call was running (connect's handshake, the SYN
+//! that wakes accept4), the call is split as strace splits a call that
+//! another thread interrupts: `connect(3, {...}, 16 <unfinished ...>` at
+//! entry, the packets, then `<... connect resumed>) = 0` at its return.
+//! A call that returned before its packets were timestamped (send, close:
+//! loopback delivers them a moment later) is printed whole, before them.
+//!
+//! Which packets are the program's is decided when they are printed, by
+//! port: the ports named on the command line, the port a server prints in
+//! `listening on`, and the ports in the addresses of its traced bind,
+//! getsockname, connect and sendto calls (not the peers accept4 and
+//! recvfrom report: a client's ephemeral port can be shared by another
+//! connection to another server); ICMP errors by
+//! the ports of the datagram they quote. By then every call that started
+//! before the packet has returned and named its ports (see below). Other
+//! loopback traffic is dropped, and never written to the pcap file.
+//!
+//! Lines are printed once nothing earlier can still arrive: when no call
+//! that started before them is still running, and they are older than
+//! [`GRACE`] (a packet is read by the capture thread some time after the
+//! kernel stamped it). At the end everything left is printed.
+//!
+//! TCP sequence numbers are printed as tcpdump prints them without `-S`:
+//! the first packet of a connection with ACK set (the SYN-ACK) and every
+//! SYN shows absolute numbers and records both directions' bases; later
+//! ones are relative to them.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::bpf;
+use super::capture::MAX_PACKETS;
+use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
+use super::pcap::Writer;
+use crate::sys::{Socket, Sys};
+use crate::trace::json_str;
+
+/// How long after its timestamp a packet line waits before printing.
+pub const GRACE: Duration = Duration::from_millis(100);
+
+/// How the packet lines are marked in the text timeline.
+pub const WIRE_PREFIX: &str = "  wire: ";
+
+type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
+
+enum Item {
+    Call {
+        start: SystemTime,
+        end: SystemTime,
+        /// `server | ` in `socklab demo`, else empty.
+        prefix: String,
+        call: &'static str,
+        line: String,
+    },
+    Resumed {
+        end: SystemTime,
+        line: String,
+    },
+    /// A captured frame; whether it is the program's is decided when it
+    /// is printed (by then every call that started before it has
+    /// returned and named its ports).
+    Packet {
+        ts: SystemTime,
+        frame: Vec<u8>,
+        orig_len: usize,
+    },
+    /// A `# ...` line of a lab, or a `--show-state` line.
+    Note {
+        at: SystemTime,
+        line: String,
+    },
+}
+
+impl Item {
+    fn key(&self) -> SystemTime {
+        match self {
+            Item::Call { start, .. } => *start,
+            Item::Resumed { end, .. } => *end,
+            Item::Packet { ts, .. } => *ts,
+            Item::Note { at, .. } => *at,
+        }
+    }
+}
+
+/// A frame of unknown ports: its time, bytes, real length and ports.
+type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16));
+
+#[derive(Default)]
+struct State {
+    next_token: u64,
+    open: BTreeMap<u64, SystemTime>,
+    items: Vec<Item>,
+    /// Frames waiting in `items`.
+    pending: usize,
+    /// Frames whose ports are not (yet) the program's: a connect's SYN is
+    /// read before connect returns and names its port. The newest
+    /// [`LIMBO`] are kept; a call that names their port moves them in.
+    limbo: VecDeque<Limbo>,
+    ports: HashSet<u16>,
+    seq: SeqTracker,
+    pcap: Option<Writer>,
+    pcap_error: Option<String>,
+    stats: Stats,
+}
+
+/// What the timeline kept and dropped.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Stats {
+    /// The program's packets (shown and written).
+    pub kept: u64,
+    /// Frames not kept: the buffer was full, or MAX_PACKETS were kept.
+    pub over_limit: u64,
+}
+
+/// The most frames waiting to be sorted at once (other programs' loopback
+/// traffic included: it is dropped when it is printed).
+pub const MAX_PENDING: usize = 20_000;
+
+/// How many frames of unknown ports wait for a call to name their port.
+pub const LIMBO: usize = 4096;
+
+/// The timeline shared by the tracer (syscall lines) and the capture
+/// thread (packet lines).
+pub struct Timeline {
+    state: Mutex<State>,
+    /// The capture's socket and an untraced layer, to re-attach the
+    /// kernel filter when the program names a new port.
+    refilter: Mutex<Option<(Sys, Socket)>>,
+    sink: Sink,
+    json: bool,
+    /// `--wire`: print the packets (else only `--pcap`).
+    show: bool,
+}
+
+impl Timeline {
+    pub fn new(sink: Sink, json: bool, show: bool) -> Timeline {
+        Timeline {
+            state: Mutex::new(State::default()),
+            refilter: Mutex::new(None),
+            sink,
+            json,
+            show,
+        }
+    }
+
+    /// The program's ports known so far, sorted.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self.lock().ports.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Where to re-attach the kernel filter (see `capture.rs`, step 4).
+    pub fn set_refilter(&self, sys: Sys, s: Socket) {
+        *lock_any(&self.refilter) = Some((sys, s));
+    }
+
+    /// Attach the filter for the current ports. A failure keeps the old
+    /// filter (user space still decides); it is not fatal.
+    fn refilter(&self) {
+        let guard = lock_any(&self.refilter);
+        if let Some((sys, s)) = guard.as_ref() {
+            let _ = sys.setsockopt_attach_filter(*s, &bpf::program(&self.ports()));
+        }
+    }
+
+    /// `--pcap`: write the program's packets there as they are decided.
+    pub fn set_pcap(&self, w: Writer) {
+        self.lock().pcap = Some(w);
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.lock().stats
+    }
+
+    /// A failure to write the pcap file, if any.
+    pub fn pcap_error(&self) -> Option<String> {
+        let mut st = self.lock();
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.flush()
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        st.pcap_error.clone()
+    }
+
+    /// A note line at time `at` (see [`Item::Note`]).
+    pub fn note(&self, at: SystemTime, line: String) {
+        self.lock().items.push(Item::Note { at, line });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Packets to or from `port` belong to the program.
+    pub fn watch_port(&self, port: u16) {
+        let new = Timeline::add_port(&mut self.lock(), port);
+        if new {
+            self.refilter();
+        }
+    }
+
+    /// Add a captured frame stamped `ts` (its real length `orig_len`):
+    /// to the timeline if its ports are the program's, else to the limbo.
+    pub fn frame(&self, ts: SystemTime, frame: &[u8], orig_len: usize) {
+        let Some(ports) = decode(frame).ports() else {
+            return;
+        };
+        let mut st = self.lock();
+        if st.ports.contains(&ports.0) || st.ports.contains(&ports.1) {
+            push_frame(&mut st, ts, frame.to_vec(), orig_len);
+        } else {
+            if st.limbo.len() >= LIMBO {
+                st.limbo.pop_front();
+            }
+            st.limbo.push_back((ts, frame.to_vec(), orig_len, ports));
+        }
+    }
+
+    /// A port of the program's: frames in the limbo with it move in.
+    fn add_port(st: &mut State, port: u16) -> bool {
+        if !st.ports.insert(port) {
+            return false;
+        }
+        let limbo = std::mem::take(&mut st.limbo);
+        for (ts, frame, orig_len, (a, b)) in limbo {
+            if a == port || b == port {
+                push_frame(st, ts, frame, orig_len);
+            } else {
+                st.limbo.push_back((ts, frame, orig_len, (a, b)));
+            }
+        }
+        true
+    }
+
+    /// The line of a kept packet (tcpdump's, relative seq/ack).
+    fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
+        let text = p.tcpdump(st.seq.relative(p));
+        if self.json {
+            format!(
+                "{{\"time\":{:.6},\"side\":\"wire\",\"packet\":{}}}",
+                secs(ts),
+                json_str(&text)
+            )
+        } else {
+            format!("{WIRE_PREFIX}{text}")
+        }
+    }
+
+    /// Decide a frame at print time: the program's (by port) or not; if
+    /// so, count it, write it to the pcap file and return its line.
+    fn decide(
+        &self,
+        st: &mut State,
+        ts: SystemTime,
+        frame: &[u8],
+        orig_len: usize,
+    ) -> Option<String> {
+        st.pending = st.pending.saturating_sub(1);
+        let p = decode(frame);
+        let ours = p
+            .ports()
+            .is_some_and(|(a, b)| st.ports.contains(&a) || st.ports.contains(&b));
+        if !ours {
+            return None;
+        }
+        if st.stats.kept >= MAX_PACKETS {
+            st.stats.over_limit += 1;
+            return None;
+        }
+        st.stats.kept += 1;
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.write(ts, frame, orig_len)
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        let line = self.packet_line(st, ts, &p);
+        self.show.then_some(line)
+    }
+
+    /// Print what can be printed now; with `all`, everything.
+    pub fn flush(&self, all: bool) {
+        let mut st = self.lock();
+        let now = SystemTime::now();
+        let horizon = if all {
+            None
+        } else {
+            let settled = now.checked_sub(GRACE).unwrap_or(UNIX_EPOCH);
+            // A call still running, or one whose packets may not all be in
+            // yet, holds back everything after its start.
+            let held = st.items.iter().filter_map(|i| match i {
+                Item::Call { start, end, .. } if *end >= settled => Some(*start),
+                _ => None,
+            });
+            Some(
+                st.open
+                    .values()
+                    .copied()
+                    .chain(held)
+                    .chain([settled])
+                    .min()
+                    .unwrap_or(settled),
+            )
+        };
+        let mut out = Vec::new();
+        while let Some(i) = (0..st.items.len()).min_by_key(|&i| st.items[i].key()) {
+            if horizon.is_some_and(|h| st.items[i].key() >= h) {
+                break;
+            }
+            let key = st.items[i].key();
+            match st.items.remove(i) {
+                Item::Call {
+                    start,
+                    end,
+                    prefix,
+                    call,
+                    line,
+                } => {
+                    // Split as strace -f splits a call when another line
+                    // comes while it runs: a packet, or another side's call.
+                    let interrupted = !self.json
+                        && st.items.iter().any(|p| match p {
+                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
+                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
+                            _ => false,
+                        });
+                    match (interrupted, line.rfind(") = ")) {
+                        (true, Some(at)) => {
+                            out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
+                            st.items.push(Item::Resumed {
+                                end,
+                                line: format!("{prefix}<... {call} resumed>{}", &line[at..]),
+                            });
+                        }
+                        _ => out.push(format!("{prefix}{line}")),
+                    }
+                }
+                Item::Packet {
+                    frame, orig_len, ..
+                } => {
+                    if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
+                        out.push(line);
+                    }
+                }
+                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
+            }
+        }
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.flush()
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        drop(st);
+        if !out.is_empty() {
+            let mut w = match self.sink.lock() {
+                Ok(w) => w,
+                Err(p) => p.into_inner(),
+            };
+            for line in out {
+                let _ = writeln!(w, "{line}");
+            }
+            let _ = w.flush();
+        }
+    }
+}
+
+impl crate::trace::Timeline for Timeline {
+    fn enter(&self) -> u64 {
+        let mut st = self.lock();
+        st.next_token += 1;
+        let token = st.next_token;
+        st.open.insert(token, SystemTime::now());
+        token
+    }
+
+    fn leave(&self, token: u64) {
+        self.lock().open.remove(&token);
+    }
+
+    fn call(
+        &self,
+        start: SystemTime,
+        end: SystemTime,
+        prefix: String,
+        call: &'static str,
+        line: String,
+    ) {
+        let mut st = self.lock();
+        let mut new = false;
+        // Its own sockets' ports and the ports it sends to; not the peers
+        // accept4 and recvfrom report: a client's ephemeral port may be
+        // shared by another connection to another server (Linux lets
+        // connects share a local port when the 4-tuples differ).
+        if matches!(call, "bind" | "getsockname" | "connect" | "sendto") {
+            for port in ports_in(&line) {
+                new |= Timeline::add_port(&mut st, port);
+            }
+        }
+        st.items.push(Item::Call {
+            start,
+            end,
+            prefix,
+            call,
+            line,
+        });
+        drop(st);
+        if new {
+            self.refilter();
+        }
+    }
+
+    fn note(&self, at: SystemTime, line: String) {
+        Timeline::note(self, at, line);
+    }
+
+    fn watch_port(&self, port: u16) {
+        Timeline::watch_port(self, port);
+    }
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
+    if st.pending >= MAX_PENDING {
+        st.stats.over_limit += 1;
+        return;
+    }
+    st.pending += 1;
+    st.items.push(Item::Packet {
+        ts,
+        frame,
+        orig_len,
+    });
+}
+
+/// The non-zero ports of the addresses in a syscall line
+/// (`sin_port=htons(N)`, `sin6_port=htons(N)`): the program's sockets'
+/// own ports (bind, getsockname, accept4) and their peers' (connect, sendto).
+pub fn ports_in(line: &str) -> Vec<u16> {
+    line.split("_port=htons(")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next()?.parse().ok())
+        .filter(|&p| p != 0)
+        .collect()
+}
+
+fn secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// One end of a TCP connection.
+type End = (IpAddr, u16);
+
+/// tcpdump's relative sequence numbers (print-tcp.c without `-S`): per
+/// connection, the base of each direction, set by its first packet with
+/// ACK or by any SYN-ACK; that packet itself shows absolute numbers.
+#[derive(Default)]
+pub struct SeqTracker {
+    /// Keyed by the two ends in a fixed order; the bases of (first, second).
+    conns: HashMap<(End, End), (u32, u32)>,
+}
+
+impl SeqTracker {
+    /// The (seq, ack) to print for `p`, None to print its own.
+    pub fn relative(&mut self, p: &Packet) -> Option<(u32, u32)> {
+        let (ip, t) = p.tcp()?;
+        if t.flags & TCP_ACK == 0 {
+            return None;
+        }
+        let (src, dst) = ((ip.src, t.sport), (ip.dst, t.dport));
+        // tcpdump's collating order: the lower port first, then the lower address.
+        let forward = t.sport < t.dport || (t.sport == t.dport && ip.src <= ip.dst);
+        let key = if forward { (src, dst) } else { (dst, src) };
+        match self.conns.get(&key) {
+            Some(&(a, b)) if t.flags & TCP_SYN == 0 => {
+                let (mine, theirs) = if forward { (a, b) } else { (b, a) };
+                Some((t.seq.wrapping_sub(mine), t.ack.wrapping_sub(theirs)))
+            }
+            _ => {
+                let (mine, theirs) = (t.seq, t.ack.wrapping_sub(1));
+                self.conns.insert(
+                    key,
+                    if forward {
+                        (mine, theirs)
+                    } else {
+                        (theirs, mine)
+                    },
+                );
+                None
+            }
+        }
+    }
+}
