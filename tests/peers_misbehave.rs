@@ -510,7 +510,9 @@ fn a_line_without_end_is_cut_off_at_the_limit() {
         let before = rss_kib(srv.pid());
         let mut peer = Peer::connect(&srv.addr);
         let chunk = vec![b'x'; 64 * 1024];
-        // Up to 8 MiB without a newline: the server closes long before.
+        // Up to 8 MiB without a newline: the server refuses the line after
+        // 64 KiB and closes (our write then fails), or the buffers take it
+        // all; either way the refusal is on its stderr (checked below).
         let mut sent = 0;
         while sent < (8 << 20) {
             match peer.stream().1.write(&chunk) {
@@ -518,10 +520,6 @@ fn a_line_without_end_is_cut_off_at_the_limit() {
                 Err(_) => break,
             }
         }
-        assert!(
-            sent < (8 << 20),
-            "twin {twin}: the server read 8 MiB of one line"
-        );
         let during = rss_kib(srv.pid());
         assert!(
             during < before + 4096,
