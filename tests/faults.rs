@@ -535,3 +535,98 @@ fn every_scenario_has_a_test() {
     assert_eq!(SCENARIOS.len(), 12);
     let _ = Duration::ZERO;
 }
+
+/// The labs (`socklab lab NAME`) are programs too: each one, with the
+/// first call of a kind failing in each of its threads (strace counts
+/// `when=` per thread), must end — no hang (each side of a lab waits for
+/// the other), no panic — with exit 0 (the lab does not make that call, or
+/// observes what it should anyway) or 1.
+/// The lab says FAIL and names the call that failed: the injected one, or
+/// the one its failure caused on the other side (a timeout).
+/// `make test`: socket; `make faults`: nine calls.
+#[test]
+fn labs_end_cleanly_when_a_call_fails() {
+    if !common::have("strace") {
+        return;
+    }
+    let list = common::run(socklab(&["lab", "list"]), b"");
+    list.assert_ok();
+    let labs: Vec<String> = list
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && !l.starts_with("Run one"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(labs.len() >= 10, "{}", list.stdout);
+    let all = std::env::var("SOCKLAB_FAULTS").as_deref() == Ok("all");
+    let calls: &[(&str, &str)] = if all {
+        &[
+            ("socket", "EMFILE"),
+            ("setsockopt", "ENOPROTOOPT"),
+            ("bind", "EADDRINUSE"),
+            ("listen", "EADDRINUSE"),
+            ("accept4", "EMFILE"),
+            ("connect", "ECONNREFUSED"),
+            ("sendto", "EPIPE"),
+            ("recvfrom", "ECONNRESET"),
+            ("recvfrom", "EINTR"),
+        ]
+    } else {
+        &[("socket", "EMFILE")]
+    };
+    let mut n = 0;
+    let mut failed_labs = 0;
+    let mut named = 0;
+    // A lab whose server side failed waits (idle) for its own timeout:
+    // the runs of one call go side by side, one per lab.
+    for (call, errno) in calls {
+        let runs: Vec<_> = labs
+            .iter()
+            .map(|lab| {
+                let prog = vec!["lab".to_string(), lab.clone()];
+                let cmd = strace(
+                    &prog,
+                    &[
+                        "-o".into(),
+                        "/dev/null".into(),
+                        "-e".into(),
+                        format!("trace={call}"),
+                        "-e".into(),
+                        format!("inject={call}:error={errno}:when=1"),
+                    ],
+                );
+                let lab = lab.clone();
+                std::thread::spawn(move || (lab, common::run(cmd, b"")))
+            })
+            .collect();
+        for r in runs {
+            let (lab, out) = r.join().unwrap();
+            let what = format!("lab {lab}, {call} = -1 {errno}\n{}", out.dump());
+            common::assert_no_panic(&out);
+            match out.code() {
+                Some(0) => {}
+                Some(1) => {
+                    failed_labs += 1;
+                    // The lab says it failed (FAIL) and which call failed:
+                    // the injected one, or what it caused on the other side
+                    // (a timeout waiting for the failed peer).
+                    assert!(
+                        out.stdout.contains("FAIL") || out.stderr.contains("socklab: "),
+                        "the failure is explained: {what}"
+                    );
+                    if out.stdout.contains(&format!("{call}("))
+                        || out.stderr.contains(&format!("{call}("))
+                    {
+                        named += 1;
+                    }
+                }
+                _ => panic!("exit 0 or 1: {what}"),
+            }
+            n += 1;
+        }
+    }
+    println!(
+        "faults labs: {n} injections into {} labs; {failed_labs} ended with exit 1 and FAIL ({named} naming the injected call, the others what it caused), the rest observed what they should",
+        labs.len()
+    );
+}
