@@ -152,6 +152,9 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
+        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse_dgram)]
+        model: crate::model::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -295,6 +298,9 @@ pub struct StreamServerArgs {
     /// Read and discard: no reply (a target for `socklab bench stream`).
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse)]
+    pub model: crate::model::Model,
 }
 
 /// Options of every client.
@@ -393,6 +399,7 @@ impl ServerArgs {
             lines: s.lines,
             sink: s.sink,
             setup: self.socket.setup(),
+            model: s.model,
         }
     }
 
@@ -403,6 +410,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
+            model: crate::model::Model::Iterative,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod io;
 pub mod lab;
 pub mod lines;
+pub mod model;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;
@@ -106,8 +107,16 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             client,
             stream,
         }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
-        Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(sys, &addr, common.reuseaddr, &common.dgram())
+        Command::Udp(UdpCommand::Server {
+            addr,
+            common,
+            model,
+        }) => {
+            let opts = dgram::ServerOpts {
+                model,
+                ..common.dgram()
+            };
+            udp::server(sys, &addr, common.reuseaddr, &opts)
         }
         Command::Udp(UdpCommand::Client {
             addr,
@@ -128,7 +137,8 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
                 mode,
                 follow_symlinks,
             };
-            let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
+            let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
+            dgram_opts.model = stream.model;
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
@@ -207,6 +217,24 @@ fn check_phases(command: &Command) -> Result<()> {
             return Ok(());
         }
     };
+    // --model: what each model can honour, before any syscall.
+    match command {
+        Command::Tcp(TcpCommand::Server { common, stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            common,
+            stream,
+            dgram: false,
+            ..
+        }) => model::check(&common.stream(stream))?,
+        Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: true,
+            ..
+        }) => {
+            model::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+        }
+        _ => {}
+    }
     io::check_phases(&socket.setup(), accepts, connects)
 }
 
@@ -229,6 +257,12 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
         }
     };
     Ok(Tracer::new(format, sink))
+}
+
+/// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
+/// error and never a panic, as println! would make it.
+pub fn print_line(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
