@@ -315,3 +315,34 @@ fn bench_bad_arguments_exit_2() {
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.dump());
     }
 }
+
+#[test]
+fn bench_rr_many_connections_against_the_epoll_server() {
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "-q",
+        "--model",
+        "epoll",
+        "--backlog",
+        "128",
+    ]);
+    let out = bench(&[
+        "bench",
+        "rr",
+        &server.addr,
+        "--conns",
+        "50",
+        "--count",
+        "2000",
+        "--size",
+        "700",
+        "--json",
+    ]);
+    let line = out.stdout.trim();
+    assert!(json_ok(line), "not JSON: {line}");
+    assert_eq!(field(line, "transactions"), 2000.0);
+    assert_eq!(field(line, "conns"), 50.0);
+    assert_eq!(field(line, "bytes"), 2000.0 * 2.0 * 700.0);
+}
