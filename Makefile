@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare bench fuzz soak faults
 
 all: build
 
@@ -16,6 +16,10 @@ deps:
 
 demo: build
 	$(BIN) demo
+
+# Every experiment of the tutorial and of UNP, self-checking, with a summary.
+labs: build
+	$(BIN) lab all
 
 test: deps c
 	$(CARGO) test --release
@@ -47,3 +51,15 @@ fuzz:
 # test injects the first one and EINTR).
 faults: deps
 	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
+
+# Issue #8: tests/soak.rs with more clients (make test runs 400 per server).
+SOAK_CLIENTS ?= 5000
+soak: build
+	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test soak -- --nocapture
+
+# The benchmark matrix (BENCHMARKS.md, bench/results.json): socklab's
+# servers beside their C twins, socat, the tutorial's Python server and
+# iperf3, on loopback. BENCH_SECS, BENCH_REPS, BENCH_PIN, BENCH_ONLY: see
+# tools/bench/run.py. Under 10 minutes from a clean clone.
+bench: deps c build
+	python3 tools/bench/run.py

@@ -6,7 +6,8 @@
  * --sockopt settings, bind):
  * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
- * 2. loop: recvfrom(fd) -> print sender and size (an empty datagram too);
+ * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
+ *    datagram too; one longer than --bufsize: `truncated`);
  *    sendto(fd, upper-cased, sender); until --once or --max-conns datagrams
  * 3. close(fd)
  *
@@ -16,7 +17,8 @@
  * the server's reply has an address to go to; 4. connect with --connect,
  * then the @connected settings (--names: getsockname, getpeername);
  * 5. per line, empty ones too: sendto (or send when connected), then
- * recvfrom -> print the reply; 6. close.
+ * recvfrom(MSG_TRUNC) -> print the reply (or that it was truncated);
+ * 6. close.
  *
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
  * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
@@ -31,22 +33,37 @@ static void upper(unsigned char *s, size_t n) {
             s[i] -= 'a' - 'A';
 }
 
+/* A datagram longer than the buffer: recvfrom kept its first `kept` bytes
+ * and the kernel dropped the rest; MSG_TRUNC told its real length. */
+static void truncated(const struct addr *from, ssize_t real, ssize_t kept) {
+    say("datagram from %s: truncated: %zd bytes, buffer %zd (--bufsize)",
+        addr_str(from), real, kept);
+}
+
 void dgram_serve(int fd, const struct opts *o) {
     struct addr me, from;
     struct fail f;
     Getsockname(fd, &me.ss, &me.len);                          /* 1 */
     say("listening on %s", addr_str(&me));
+    if (after_listening[0])
+        say("%s", after_listening);
     set_wait(fd, o->wait);
+    int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
-        ssize_t n = io_recvfrom(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
-        if (n < 0)
+        if (ep >= 0)
+            dgram_epoll_wait(ep);
+        ssize_t real = io_recv_datagram(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
+        if (real < 0)
             die_fail(&f);
+        ssize_t n = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;
         if (!o->quiet) {
             printf("datagram from %s: ", addr_str(&from));
             print_shown(stdout, buf, n);
             say("%s", n == 0 ? " (an empty datagram)" : "");
         }
+        if (real > n)
+            truncated(&from, real, n);
         upper(buf, n);
         /* A reply that cannot go out (an unbound UNIX client has no address,
          * an ICMP error came back) is reported; the server goes on. */
@@ -57,6 +74,8 @@ void dgram_serve(int fd, const struct opts *o) {
             break;
     }
     free(buf);
+    if (ep >= 0)
+        Close(ep);
     Close(fd);                                                 /* 3 */
 }
 
@@ -83,11 +102,13 @@ void dgram_client(struct opts *o) {
             die_fail(&f);
         free(msg);
         struct addr from = o->addr;
-        ssize_t got = o->connect
-                          ? io_recv(fd, buf, o->bufsize, o->wait, &f)
-                          : io_recvfrom(fd, buf, o->bufsize, &from, o->wait, &f);
-        if (got < 0)
+        ssize_t real = io_recv_datagram(fd, buf, o->bufsize,
+                                        o->connect ? NULL : &from, o->wait, &f);
+        if (real < 0)
             die_fail(&f);
+        ssize_t got = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;
+        if (real > got)
+            truncated(&from, real, got);
         if (got == 0) {
             say("(an empty datagram from %s)", addr_str(&from));
         } else {

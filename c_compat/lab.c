@@ -477,6 +477,13 @@ ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, NULL, NULL))
 }
 
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f) {
+    WAITING(POLLIN, "recvfrom",
+            r_recvfrom_flags(fd, buf, n, MSG_TRUNC, from ? &from->ss : NULL,
+                             from ? &from->len : NULL))
+}
+
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f) {
     WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, &from->ss, &from->len))
@@ -575,12 +582,23 @@ static void check_phases(const struct opts *o, unsigned groups) {
     }
 }
 
+/* --mode OCTAL: 0 to 0777, as socklab's parse_mode (`0600`, `660`, `0o600`). */
+static int mode_arg(const char *s) {
+    const char *d = strncmp(s, "0o", 2) ? s : s + 2;
+    size_t n = strlen(d);
+    if (n == 0 || n > 4 || strspn(d, "01234567") != n || strtol(d, NULL, 8) > 0777)
+        usage("'%s' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)", s);
+    return (int)strtol(d, NULL, 8);
+}
+
+char after_listening[80];
+
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE };
+           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -597,8 +615,10 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_SERVER, {"once", no_argument, 0, ONCE}},
         {OPT_SERVER, {"max-conns", required_argument, 0, MAXCONNS}},
         {OPT_SERVER, {"quiet", no_argument, 0, 'q'}},
+        {OPT_SERVER, {"model", required_argument, 0, MODEL}},
         {OPT_STREAM_SERVER, {"backlog", required_argument, 0, BACKLOG}},
         {OPT_STREAM_SERVER, {"naive", no_argument, 0, NAIVE}},
+        {OPT_STREAM_SERVER, {"sink", no_argument, 0, SINK}},
         {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
         {OPT_CLIENT, {"message", required_argument, 0, 'm'}},
         {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
@@ -606,6 +626,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
         {OPT_UNIX, {"dgram", no_argument, 0, DGRAM}},
         {OPT_UNIX_SERVER, {"unlink-stale", no_argument, 0, UNLINKSTALE}},
+        {OPT_UNIX_SERVER, {"mode", required_argument, 0, MODE}},
+        {OPT_UNIX_SERVER, {"follow-symlinks", no_argument, 0, FOLLOWSYMLINKS}},
         {~0u, {"show-state", no_argument, 0, SHOWSTATE}},
         {~0u, {"help", no_argument, 0, HELP}},
     };
@@ -622,6 +644,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->bufsize = 1024;
     o->naive_limit = 10;
     o->send_all = true;
+    o->mode = -1;
     o->messages = calloc(argc, sizeof *o->messages);
     o->sockopts = calloc(argc + 2, sizeof *o->sockopts);
     const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL;
@@ -643,12 +666,31 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case CONNECT: o->connect = true; break;
         case DGRAM: o->dgram = true; break;
         case UNLINKSTALE: o->unlink_stale = true; break;
+        case MODE: o->mode = mode_arg(optarg); break;
+        case FOLLOWSYMLINKS: o->follow_symlinks = true; break;
         case 'm': o->messages[o->n_messages++] = optarg; break;
         case NONBLOCKING: o->nonblocking = true; break;
         case NAMES: o->names = true; break;
         case LINES: o->lines = true; break;
+        case SINK: o->sink = true; break;
         case SHUTDOWN: o->shutdown = true; break;
         case SHOWSTATE: show_state = true; break;
+        case MODEL:
+            if (!strcmp(optarg, "iterative")) o->model = MODEL_ITERATIVE;
+            else if (!strcmp(optarg, "fork")) o->model = MODEL_FORK;
+            else if (!strcmp(optarg, "thread")) o->model = MODEL_THREAD;
+            else if (!strcmp(optarg, "poll")) o->model = MODEL_POLL;
+            else if (!strcmp(optarg, "epoll")) o->model = MODEL_EPOLL;
+            else if (!strncmp(optarg, "prefork:", 8)) {
+                o->model = MODEL_PREFORK;
+                o->pool = number("--model prefork:N", optarg + 8, 1, 1024);
+            } else if (!strncmp(optarg, "prethread:", 10)) {
+                o->model = MODEL_PRETHREAD;
+                o->pool = number("--model prethread:N", optarg + 10, 1, 1024);
+            } else
+                usage("'%s' is not a model: iterative, fork, thread, prefork:N, "
+                      "prethread:N, poll or epoll", optarg);
+            break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
@@ -672,6 +714,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("unexpected argument '%s'", argv[argc - 1]);
     if (o->naive && o->once)
         usage("the argument '%s' cannot be used with '--once'", "--naive");
+    if (o->sink && (o->naive || o->once || o->lines))
+        usage("the argument '%s' cannot be used with '--naive', '--once' or '--lines'", "--sink");
     if (o->timeout > 0 && o->nonblocking)
         usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
     if (o->lines && (o->naive || o->once))
@@ -680,6 +724,17 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
     if (o->dgram && (o->lines || o->shutdown))
         usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
+    bool event_loop = o->model == MODEL_EPOLL || o->model == MODEL_POLL;
+    if (event_loop && (o->timeout > 0 || o->nonblocking))
+        usage("--model %s: the event loop's sockets are non-blocking already "
+              "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking",
+              o->model == MODEL_POLL ? "poll" : "epoll");
+    if (event_loop && (o->lines || o->naive))
+        usage("--model %s: --lines and --naive need a blocking model (iterative, "
+              "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : "epoll");
+    if (!(groups & OPT_STREAM_SERVER) || o->dgram)
+        if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
+            usage("%s", "not a datagram server model: iterative or epoll");
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

@@ -29,7 +29,7 @@ enum {
                              * --shutdown */
     OPT_DGRAM_CLIENT = 16,  /* --connect */
     OPT_UNIX = 32,          /* --dgram */
-    OPT_UNIX_SERVER = 64,   /* --unlink-stale */
+    OPT_UNIX_SERVER = 64,   /* --unlink-stale, --mode, --follow-symlinks */
 };
 
 struct opts {
@@ -37,6 +37,8 @@ struct opts {
     int backlog;
     size_t bufsize;
     bool reuseaddr, once, quiet, naive, dgram, unlink_stale;
+    int mode;             /* --mode OCTAL: the socket file's bits; -1: none */
+    bool follow_symlinks; /* --follow-symlinks */
     bool send_empty, connect_ex, connect;
     unsigned long long max_conns; /* 0: no limit */
     unsigned long long naive_limit;
@@ -51,10 +53,19 @@ struct opts {
     size_t size;   /* --size N: one message of N pattern bytes; 0: none */
     bool names;    /* --names: getsockname + getpeername at connect/accept */
     bool lines;    /* --lines: a line buffer over recv (Python's makefile) */
+    bool sink;     /* --sink: recvfrom until 0, no reply */
     bool shutdown; /* --shutdown: shutdown(SHUT_WR) after the last message */
     char **messages;
     size_t n_messages;
+    int model;     /* --model: MODEL_ITERATIVE (the default), ... */
+    unsigned pool; /* prefork:N / prethread:N */
 };
+
+/* --model (socklab's src/model/): iterative, fork, thread, prefork:N,
+ * prethread:N, poll, epoll for stream servers; iterative and epoll for
+ * datagram ones. */
+enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,
+       MODEL_POLL, MODEL_EPOLL };
 
 /* Python's setblocking(False): EAGAIN, then poll(..., -1), then again. */
 #define WAIT_NONBLOCKING (-1.0)
@@ -77,6 +88,10 @@ int addr_family(const struct addr *a);
 
 /* `5 bytes "hello"`: strace's escaping, never cut. */
 void print_shown(FILE *f, const unsigned char *msg, size_t n);
+/* A line printed right after `listening on ADDR` (unix_server's socket
+ * file mode), or NULL. */
+extern char after_listening[80];
+
 /* One line of output, flushed (it is line-buffered). */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -118,6 +133,10 @@ int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f);
+/* A datagram: recvfrom(fd, buf, n, MSG_TRUNC, from or NULL, ...): its real
+ * length, more than n when it was cut (buf holds its start). */
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+                         double wait, struct fail *f);
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f);
 /* Python's sendall: sendto until every byte is out, one deadline; a
@@ -130,6 +149,19 @@ void stream_serve(int listener, const struct opts *o);
 void stream_client(struct opts *o);
 void dgram_serve(int fd, const struct opts *o);
 void dgram_client(struct opts *o);
+/* models.c: one accepted connection as the iterative server serves it
+ * (stream.c), and the other models after listen and getsockname. */
+void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o);
+void say_listening(const struct addr *me);
+/* accept(2)'s errors that are the new connection's, not the listener's. */
+int accept_error_is_the_peers(int e);
+void peer_cred(int conn, const struct addr *peer, char *cred, size_t n);
+void model_serve(int listener, const struct addr *me, const struct opts *o);
+/* The datagram server's epoll: epoll_create1, epoll_ctl(ADD, fd, EPOLLIN);
+ * dgram_epoll_wait before each recvfrom. */
+int dgram_epoll(int fd);
+void dgram_epoll_wait(int ep);
 /* The bound socket: socket, [setsockopt SO_REUSEADDR], the --sockopt
  * settings of the created phase (each set and read back), bind. */
 int bound_socket(int type, const struct opts *o);

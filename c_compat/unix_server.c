@@ -2,37 +2,84 @@
  * or --dgram, on a path or an abstract @NAME.
  *
  * For a pathname address:
+ * 0. each directory on the path: newfstatat(dir); a symbolic link ->
+ *    refuse (unless --follow-symlinks)
  * 1. newfstatat(path) (glibc's lstat): nothing there -> go on; not a
  *    socket -> refuse; a socket -> with --unlink-stale, unlink(path);
  *    otherwise probe it: socket + connect(path): ECONNREFUSED means no one
  *    answers (stale) -> close, unlink(path); connected -> close, refuse.
- * 2. socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)], bind(path)
+ * 2. umask(0777 & ~MODE) with --mode (else umask(0) -> OLD, umask(OLD):
+ *    the mask, read), socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)],
+ *    bind(path), umask(OLD); after `listening on PATH`, print
+ *    `socket file mode MODE (...)`
  * 3. the stream (stream.c: --lines, --names as tcp_server) or datagram
  *    (dgram.c) server
  * 4. unlink(path) on every exit, after SIGINT, SIGTERM and SIGHUP too
  *    (the handlers only record the signal; then the program dies by it).
  * Abstract addresses (@NAME) have no file: steps 1 and 4 do not happen.
  *
- * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--once]
+ * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--mode OCTAL]
+ *        [--follow-symlinks] [--once]
  *        [--max-conns N] [--backlog N] [--bufsize N] [--reuseaddr]
  *        [--naive] [--naive-limit N] [-q] [--lines] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 /* Step 4, on every exit from bind on. */
 static void remove_socket_file(void) { Unlink(bound_path); }
 
+/* Step 0: a symbolic link among the path's directories is refused. */
+static void refuse_linked_directories(const char *path) {
+    char dir[sizeof bound_path];
+    struct stat st;
+    for (const char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        size_t n = (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = 0;
+        if (Lstat(dir, &st) < 0)
+            return; /* not there: bind will say ENOENT */
+        if (S_ISLNK(st.st_mode))
+            err_quit(1, "%s is a symbolic link: refusing to bind %s through it "
+                        "(use the real path, or --follow-symlinks)", dir, path);
+    }
+}
+
+/* Step 2 with the file's mode set race-free: umask around socket and bind. */
+static int bind_with_mode(int type, const struct opts *o) {
+    int fd;
+    mode_t old;
+    if (o->mode >= 0) {
+        old = umask(0777 & ~o->mode);
+        fd = bound_socket(type, o);
+        umask(old);
+        snprintf(after_listening, sizeof after_listening,
+                 "socket file mode %04o (--mode %04o)", o->mode, o->mode);
+    } else {
+        old = umask(0);
+        umask(old);
+        fd = bound_socket(type, o);
+        snprintf(after_listening, sizeof after_listening,
+                 "socket file mode %04o (from umask %03o)", 0777 & ~old, old);
+    }
+    return fd;
+}
+
 /* Step 1: make sure binding removes nothing but a dead socket file. */
 static void clear_path(const struct opts *o, const char *path, int type) {
     struct stat st;
     if (Lstat(path, &st) < 0)
         return;
+    if (S_ISLNK(st.st_mode))
+        err_quit(1, "%s is a symbolic link; refusing to remove or follow it "
+                    "(bind never follows a link there: choose another path)", path);
     if (!S_ISSOCK(st.st_mode))
         err_quit(1, "%s exists and is not a socket; refusing to remove it "
                     "(choose another path)", path);
@@ -60,11 +107,16 @@ int main(int argc, char **argv) {
                true, "/tmp/socklab.sock", &o);
     int type = o.dgram ? SOCK_DGRAM : SOCK_STREAM;
     const char *path = addr_unix_path(&o.addr);
+    if (!path && o.mode >= 0)
+        err_quit(2, "--mode is for a socket file; %s has none (an abstract or "
+                    "unnamed address)", addr_str(&o.addr));
     if (path) {
+        if (!o.follow_symlinks)
+            refuse_linked_directories(path);                 /* 0 */
         clear_path(&o, path, type);                          /* 1 */
         catch_stop_signals();
     }
-    int fd = bound_socket(type, &o);                        /* 2 */
+    int fd = path ? bind_with_mode(type, &o) : bound_socket(type, &o); /* 2 */
     if (path) {
         strcpy(bound_path, path);
         on_exit_cleanup(remove_socket_file);                 /* 4, on failure */

@@ -178,12 +178,18 @@ int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len) {
 
 ssize_t r_recvfrom(int fd, void *buf, size_t n, struct sockaddr_storage *from,
                    socklen_t *len) {
+    return r_recvfrom_flags(fd, buf, n, 0, from, len);
+}
+
+ssize_t r_recvfrom_flags(int fd, void *buf, size_t n, int flags,
+                         struct sockaddr_storage *from, socklen_t *len) {
     ssize_t r;
     check_stop();
     if (from)
-        RETRY_ON(fd, (*len = sizeof *from, recvfrom(fd, buf, n, 0, (struct sockaddr *)from, len)));
+        RETRY_ON(fd, (*len = sizeof *from,
+                      recvfrom(fd, buf, n, flags, (struct sockaddr *)from, len)));
     else
-        RETRY_ON(fd, recv(fd, buf, n, 0)); /* glibc: recvfrom(fd, buf, n, 0, NULL, NULL) */
+        RETRY_ON(fd, recv(fd, buf, n, flags)); /* glibc: recvfrom(fd, buf, n, flags, NULL, NULL) */
     return r;
 }
 

@@ -66,6 +66,9 @@ int r_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len);
 ssize_t r_recvfrom(int fd, void *buf, size_t n, struct sockaddr_storage *from,
                    socklen_t *len);
+/* recvfrom with flags (MSG_TRUNC: a datagram's real length, however long). */
+ssize_t r_recvfrom_flags(int fd, void *buf, size_t n, int flags,
+                         struct sockaddr_storage *from, socklen_t *len);
 ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
                  socklen_t len);
 int r_poll(int fd, short events, int timeout_ms, short *revents);

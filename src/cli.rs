@@ -88,9 +88,13 @@ pub enum Command {
     /// Socket options: `list` prints each option's default on a fresh socket of each type.
     #[command(subcommand)]
     Sockopt(SockoptCommand),
+    /// Load a server: rr (request/response), stream (bulk), connect (connections/s), udp (datagrams/s); see BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
     Lab {
-        /// `list`, a lab's name, or `all`.
+        /// `list` (the default), a lab's name, or `all`.
+        #[arg(default_value = "list")]
         name: String,
         /// JSON Lines events instead of text (each timeline event with its time).
         #[arg(long)]
@@ -98,7 +102,11 @@ pub enum Command {
     },
     /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
-    LabChild { lab: String, mode: String },
+    LabChild {
+        lab: String,
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,6 +152,9 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
+        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse_dgram)]
+        model: crate::model::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -170,6 +181,12 @@ pub enum UnixCommand {
         /// Remove a socket file already at the path without checking whether anyone answers on it.
         #[arg(long)]
         unlink_stale: bool,
+        /// The socket file's permission bits, e.g. 0600 (owner only) or 0660 (owner and group): umask(0777 & ~MODE) around socket and bind, so the file never exists with more. Default: 0777 less the umask (stated at start).
+        #[arg(long, value_name = "OCTAL", value_parser = parse_mode)]
+        mode: Option<u32>,
+        /// Bind even when a directory on the path is a symbolic link (refused by default: a link can put the socket somewhere else than the path says).
+        #[arg(long)]
+        follow_symlinks: bool,
         #[command(flatten)]
         common: ServerArgs,
         #[command(flatten)]
@@ -278,6 +295,12 @@ pub struct StreamServerArgs {
     /// How many zero-length recv returns the --naive server makes before it stops.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub naive_limit: u64,
+    /// Read and discard: no reply (a target for `socklab bench stream`).
+    #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
+    pub sink: bool,
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse)]
+    pub model: crate::model::Model,
 }
 
 /// Options of every client.
@@ -334,6 +357,24 @@ pub fn parse_pause(s: &str) -> Result<Pause, String> {
     inspect::parse_pause(s).map_err(|e| crate::error::printable(&e))
 }
 
+/// `--mode OCTAL`: permission bits 0 to 0777 (`0600`, `660`).
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m)
+            if !digits.is_empty()
+                && digits.len() <= 4
+                && m <= 0o777
+                && !digits.starts_with('+') =>
+        {
+            Ok(m)
+        }
+        _ => Err(crate::error::printable(&format!(
+            "'{s}' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)"
+        ))),
+    }
+}
+
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         // poll(2) counts milliseconds: a shorter time would be 0, non-blocking.
@@ -356,7 +397,9 @@ impl ServerArgs {
             naive: s.naive,
             naive_limit: s.naive_limit,
             lines: s.lines,
+            sink: s.sink,
             setup: self.socket.setup(),
+            model: s.model,
         }
     }
 
@@ -367,6 +410,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
+            model: crate::model::Model::Iterative,
         }
     }
 }

@@ -80,18 +80,20 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
         },
     ];
     let base = Tracer::shared(Format::Text, Box::new(std::io::stdout()));
-    println!("socklab demo: each server and its client, every syscall as strace prints it.");
-    println!(
-        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints."
+    crate::print_line(
+        "socklab demo: each server and its client, every syscall as strace prints it.",
+    );
+    crate::print_line(
+        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints.",
     );
     for sc in &scenarios {
-        println!();
-        println!("== {} ==", sc.title);
+        crate::print_line("");
+        crate::print_line(&format!("== {} ==", sc.title));
         run_one(&base, sc)?;
     }
-    println!();
-    println!(
-        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0"
+    crate::print_line("");
+    crate::print_line(
+        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0",
     );
     Ok(())
 }
@@ -173,10 +175,18 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 naive: false,
                 naive_limit: 10,
                 lines: false,
+                sink: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Stream(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Stream(&opts),
+                )
             } else {
                 tcp::server(sys, addr, &opts)
             }
@@ -189,9 +199,16 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
-                unix::server(sys, addr, false, false, unix::Server::Dgram(&opts))
+                unix::server(
+                    sys,
+                    addr,
+                    false,
+                    &unix::FileOpts::default(),
+                    unix::Server::Dgram(&opts),
+                )
             } else {
                 udp::server(sys, addr, false, &opts)
             }

@@ -3,7 +3,8 @@
 //!
 //! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `getsockname(fd)` → print `listening on ADDR`
-//! 2. loop: `recvfrom(fd)` → print sender and size (an empty datagram too);
+//! 2. loop: `recvfrom(fd, MSG_TRUNC)` → print sender and size (an empty
+//!    datagram too; a datagram longer than `--bufsize`: `truncated`);
 //!    `sendto(fd, upper-cased, sender)`; until `--once` or `--max-conns`
 //!    datagrams
 //! 3. `close(fd)`
@@ -12,7 +13,8 @@
 //! 3. UNIX only: `bind({sa_family=AF_UNIX}, 2)`, the kernel's autobind, so
 //! the server's reply has an address to go to; 4. `connect` with `--connect`;
 //! 5. per line, empty ones too: `sendto` (or `send` when connected), then
-//! `recvfrom` → print the reply; 6. `close`.
+//! `recvfrom(MSG_TRUNC)` → print the reply (or that it was truncated);
+//! 6. `close`.
 
 use nix::sys::socket::SockType;
 
@@ -31,6 +33,8 @@ pub struct ServerOpts {
     pub max_conns: Option<u64>,
     pub quiet: bool,
     pub setup: Setup,
+    /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
+    pub model: crate::model::Model,
 }
 
 #[derive(Clone, Debug)]
@@ -44,10 +48,19 @@ pub struct ClientOpts {
 pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listening(&sys.getsockname(s)?);
     io::set_wait(sys, s, opts.setup.wait)?;
+    let mut epoll = match opts.model {
+        crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
+        _ => None,
+    };
     let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
-        let (n, from) = io::recvfrom(sys, s, &mut buf, opts.setup.wait)?;
+        if let Some(ep) = &mut epoll {
+            ep.wait(sys)?;
+        }
+        let (real, from) = io::recv_datagram(sys, s, &mut buf, true, opts.setup.wait)?;
+        let from = from.unwrap_or_else(Addr::unix_autobind);
+        let n = real.min(buf.len());
         if !opts.quiet {
             let empty = if n == 0 { " (an empty datagram)" } else { "" };
             sys.say(&format!(
@@ -55,10 +68,14 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
                 shown(&buf[..n])
             ));
         }
-        let reply = buf[..n].to_ascii_uppercase();
+        if real > n {
+            sys.say(&truncated(&from, real, n));
+        }
+        let reply = &mut buf[..n];
+        reply.make_ascii_uppercase();
         // A reply that cannot go out (an unbound UNIX client has no address,
         // an ICMP error came back) is reported; the server goes on.
-        if let Err(e) = io::send(sys, s, &reply, Some(&from), opts.setup.wait) {
+        if let Err(e) = io::send(sys, s, reply, Some(&from), opts.setup.wait) {
             if matches!(e, crate::error::Error::Signal(_)) {
                 return Err(e);
             }
@@ -68,6 +85,9 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
         }
+    }
+    if let Some(ep) = epoll {
+        ep.close(sys)?;
     }
     sys.close(s)
 }
@@ -92,11 +112,12 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     for msg in messages {
         let msg = msg?;
         io::send(sys, s, &msg, to, opts.setup.wait)?;
-        let (n, from) = if opts.connect {
-            (io::recv(sys, s, &mut buf, opts.setup.wait)?, *addr)
-        } else {
-            io::recvfrom(sys, s, &mut buf, opts.setup.wait)?
-        };
+        let (real, from) = io::recv_datagram(sys, s, &mut buf, !opts.connect, opts.setup.wait)?;
+        let from = from.unwrap_or(*addr);
+        let n = real.min(buf.len());
+        if real > n {
+            sys.say(&truncated(&from, real, n));
+        }
         if n == 0 {
             sys.say(&format!("(an empty datagram from {from})"));
         } else {
@@ -104,4 +125,10 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         }
     }
     sys.close(s)
+}
+
+/// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
+/// and the kernel dropped the rest; MSG_TRUNC told its real length.
+fn truncated(from: &Addr, real: usize, kept: usize) -> String {
+    format!("datagram from {from}: truncated: {real} bytes, buffer {kept} (--bufsize)")
 }

@@ -304,6 +304,21 @@ pub fn recvfrom(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<(usi
     })
 }
 
+/// A datagram: one `recvfrom(..., MSG_TRUNC, ...)`, with the sender's
+/// address when `want_from`. Returns the datagram's real length (more than
+/// `buf.len()` when it was cut: `buf` holds its start) and the sender.
+pub fn recv_datagram(
+    sys: &Sys,
+    s: Socket,
+    buf: &mut [u8],
+    want_from: bool,
+    wait: Wait,
+) -> Result<(usize, Option<Addr>)> {
+    waiting(sys, s, PollFlags::POLLIN, wait, "recvfrom", || {
+        sys.recvfrom_flags(s, buf, want_from, true)
+    })
+}
+
 /// Python's `send`/`sendto`: one `sendto`; may send less than asked.
 pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> Result<usize> {
     waiting(sys, s, PollFlags::POLLOUT, wait, "sendto", || {

@@ -8,6 +8,7 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod bench;
 pub mod checkopts;
 pub mod cli;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod io;
 pub mod lab;
 pub mod lines;
+pub mod model;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;
@@ -37,6 +39,7 @@ use trace::{Format, Tracer};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
+    lab_flags(&cli)?;
     let inspect = inspect::Inspect::new(
         cli.show_state,
         cli.pause_before.clone(),
@@ -80,6 +83,13 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
         Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
         Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Bench(_) => {
+            return Err(Error::Usage(
+                "--wire and --pcap do not apply to `socklab bench`: the capture would slow down \
+                 what it measures (capture a tcp or udp client instead)"
+                    .to_string(),
+            ));
+        }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
     };
     Ok(wire::port_of(addr).into_iter().collect())
@@ -97,8 +107,16 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             client,
             stream,
         }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
-        Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(sys, &addr, common.reuseaddr, &common.dgram())
+        Command::Udp(UdpCommand::Server {
+            addr,
+            common,
+            model,
+        }) => {
+            let opts = dgram::ServerOpts {
+                model,
+                ..common.dgram()
+            };
+            udp::server(sys, &addr, common.reuseaddr, &opts)
         }
         Command::Udp(UdpCommand::Client {
             addr,
@@ -109,16 +127,24 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             addr,
             dgram,
             unlink_stale,
+            mode,
+            follow_symlinks,
             common,
             stream,
         }) => {
-            let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
+            let file = unix::FileOpts {
+                unlink_stale,
+                mode,
+                follow_symlinks,
+            };
+            let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
+            dgram_opts.model = stream.model;
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
                 unix::Server::Stream(&stream_opts)
             };
-            unix::server(sys, &addr, common.reuseaddr, unlink_stale, server)
+            unix::server(sys, &addr, common.reuseaddr, &file, server)
         }
         Command::Unix(UnixCommand::Client {
             addr,
@@ -139,11 +165,32 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             }
         }
         Command::Demo => demo::run(),
+        Command::Bench(b) => bench::run(sys, &b.opts()),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
-        Command::LabChild { lab, mode } => lab::child_main(&lab, &mode),
+        Command::LabChild { lab, args } => lab::child_main(&lab, &args),
     }
+}
+
+/// A lab always prints its own timeline: the global trace and inspection
+/// switches would be silently ignored, so they are refused.
+fn lab_flags(cli: &Cli) -> Result<()> {
+    let lab = matches!(cli.command, Command::Lab { .. } | Command::LabChild { .. });
+    let any = cli.trace.is_some()
+        || cli.trace_file.is_some()
+        || cli.show_state
+        || cli.step
+        || !cli.pause_before.is_empty()
+        || !cli.pause_after.is_empty();
+    if lab && any {
+        return Err(Error::Usage(
+            "a lab always prints its own timeline: --trace, --trace-file, --show-state, \
+             --pause-before/after and --step do not apply (--json gives it as events)"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Every `--sockopt` phase must be one the program reaches.
@@ -162,10 +209,32 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) | Command::Lab { .. } | Command::LabChild { .. } => {
+        Command::Demo
+        | Command::Sockopt(_)
+        | Command::Bench(_)
+        | Command::Lab { .. }
+        | Command::LabChild { .. } => {
             return Ok(());
         }
     };
+    // --model: what each model can honour, before any syscall.
+    match command {
+        Command::Tcp(TcpCommand::Server { common, stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            common,
+            stream,
+            dgram: false,
+            ..
+        }) => model::check(&common.stream(stream))?,
+        Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: true,
+            ..
+        }) => {
+            model::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+        }
+        _ => {}
+    }
     io::check_phases(&socket.setup(), accepts, connects)
 }
 
@@ -188,6 +257,12 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
         }
     };
     Ok(Tracer::new(format, sink))
+}
+
+/// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
+/// error and never a panic, as println! would make it.
+pub fn print_line(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`

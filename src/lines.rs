@@ -37,6 +37,14 @@ impl LineBuffer {
                 return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
             }
             self.pending.extend_from_slice(&buf[..n]);
+            // A peer that never sends a newline cannot make the buffer grow
+            // without bound (issue #8): past the limit, the line is refused.
+            let limit = line_limit(buf.len());
+            if self.pending.len() > limit && !self.pending.contains(&b'\n') {
+                return Err(crate::error::Error::Runtime(format!(
+                    "a line longer than {limit} bytes (no newline yet): over the --lines buffer's limit; closing the connection"
+                )));
+            }
             let lines = self.pending.iter().filter(|&&b| b == b'\n').count();
             let partial = self.pending.len()
                 - self
@@ -50,6 +58,12 @@ impl LineBuffer {
             ));
         }
     }
+}
+
+/// How many bytes the line buffer holds without a newline: 64 KiB, or one
+/// `--bufsize` when that is larger.
+pub fn line_limit(bufsize: usize) -> usize {
+    bufsize.max(64 * 1024)
 }
 
 /// The server's communication loop in line mode: each complete line is

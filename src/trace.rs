@@ -42,7 +42,12 @@ impl Event<'_> {
         let mut line = format!("{}({}) = ", self.call, self.args);
         match self.ret {
             Ok(v) => {
-                let _ = write!(line, "{v}");
+                // umask returns a mode: strace prints it in octal (`= 022`).
+                let _ = if self.call == "umask" {
+                    write!(line, "{}", octal_mode(*v as u32))
+                } else {
+                    write!(line, "{v}")
+                };
                 if !self.ret_note.is_empty() {
                     let _ = write!(line, " {}", self.ret_note);
                 }
@@ -53,6 +58,16 @@ impl Event<'_> {
         }
         line
     }
+}
+
+/// A mode as strace prints it (C's `%#03o`): `000`, `022`, `0177`, `0777`.
+pub fn octal_mode(v: u32) -> String {
+    let s = if v == 0 {
+        "0".to_string()
+    } else {
+        format!("0{v:o}")
+    };
+    format!("{s:0>3}")
 }
 
 /// `ECONNREFUSED (Connection refused)`, as strace and socklab's errors print

@@ -47,6 +47,16 @@ fn lab_unknown_name_is_a_usage_error() {
 }
 
 #[test]
+fn lab_refuses_the_trace_and_inspection_switches() {
+    for flag in ["--trace", "--show-state", "--step"] {
+        let o = run(socklab(&["lab", "phone-call", flag]), b"");
+        o.assert_code(2)
+            .stderr_has("a lab always prints its own timeline");
+        assert!(o.stdout.is_empty(), "{}", o.dump());
+    }
+}
+
+#[test]
 fn lab_phone_call() {
     let o = lab("phone-call");
     line_with(
@@ -147,8 +157,8 @@ fn lab_sticky_packets() {
 #[test]
 fn lab_partial_send() {
     let o = lab("partial-send");
-    line_with(&o, &["client | sendto(", ", 8388608, 0, NULL, 0) = "]);
-    o.stdout_has("8388608 of 8388608 bytes sent");
+    line_with(&o, &["client | sendto(", ", 33554432, 0, NULL, 0) = "]);
+    o.stdout_has("33554432 of 33554432 bytes sent");
 }
 
 #[test]
@@ -178,6 +188,141 @@ fn lab_blocking_modes() {
         &o,
         &["client | poll(", "events=POLLIN}], 1, 300) = 0 (Timeout)"],
     );
+}
+
+#[test]
+fn lab_backlog() {
+    let o = lab("backlog");
+    line_with(
+        &o,
+        &["client | poll(", "events=POLLOUT}], 1, 250) = 0 (Timeout)"],
+    );
+    o.stdout_has("completed per backlog 0→1, 1→2, 2→3, 5→6");
+}
+
+#[test]
+fn lab_reuseport() {
+    let o = lab("reuseport");
+    line_with(
+        &o,
+        &[
+            "srv-2 | bind(",
+            ") = -1 EADDRINUSE (Address already in use)",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "srv-2 | setsockopt(",
+            "SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0",
+        ],
+    );
+}
+
+#[test]
+fn lab_half_close() {
+    let o = lab("half-close");
+    line_with(&o, &["client | shutdown(", ", SHUT_WR) = 0"]);
+    line_with(
+        &o,
+        &["client | recvfrom(", r#""REQUEST", 64, 0, NULL, NULL) = 7"#],
+    );
+    o.stdout_has("is CLOSE_WAIT (TCP_INFO)");
+}
+
+#[test]
+fn lab_rst() {
+    let o = lab("rst");
+    line_with(
+        &o,
+        &[
+            "client | setsockopt(",
+            "SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "server | recvfrom(",
+            ") = -1 ECONNRESET (Connection reset by peer)",
+        ],
+    );
+}
+
+#[test]
+fn lab_sigpipe() {
+    let o = lab("sigpipe");
+    line_with(&o, &["client | sendto(", ") = -1 EPIPE (Broken pipe)"]);
+    o.stdout_has("was killed by signal 13 (SIGPIPE)");
+}
+
+#[test]
+fn lab_udp_refused() {
+    let o = lab("udp-refused");
+    line_with(
+        &o,
+        &[
+            "client | recvfrom(",
+            ") = -1 ECONNREFUSED (Connection refused)",
+        ],
+    );
+    line_with(
+        &o,
+        &["client | poll(", "events=POLLIN}], 1, 300) = 0 (Timeout)"],
+    );
+}
+
+#[test]
+fn lab_unix_family() {
+    let o = lab("unix-family");
+    line_with(
+        &o,
+        &["server | bind(", "stream.sock\"}, ", ") = -1 EADDRINUSE"],
+    );
+    line_with(
+        &o,
+        &[
+            "client | connect(",
+            "stream.sock\"}, ",
+            ") = -1 ECONNREFUSED",
+        ],
+    );
+    o.stdout_has("mode 000 EACCES, mode 0777 connected");
+    // Nothing left behind: the lab's directory is gone.
+    let dir = o
+        .stdout
+        .lines()
+        .find_map(|l| l.split("sun_path=\"").nth(1))
+        .and_then(|p| p.rsplit_once('/'))
+        .map(|(d, _)| d.to_string())
+        .expect("a socket path");
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+}
+
+#[test]
+fn lab_all_passes_and_ends_with_the_summary() {
+    let o = run(socklab(&["lab", "all"]), b"");
+    o.assert_ok();
+    o.stdout_has("== summary ==")
+        .stdout_has("18 of 18 labs passed");
+    assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
+}
+
+#[test]
+fn lab_all_json_is_json_lines_only() {
+    let o = run(socklab(&["lab", "all", "--json"]), b"");
+    o.assert_ok();
+    for line in o.stdout.lines() {
+        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    }
+    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 18);
+    o.stdout_has(r#""event":"summary","passed":18,"total":18"#)
+        .stdout_has(r#""event":"say","side":"server""#);
+    // SAFETY: geteuid only reads the process's effective uid.
+    if unsafe { libc::geteuid() } == 0 {
+        // As root, the unix-family lab connects as user nobody in a child.
+        o.stdout_has(r#""side":"nobody","call":"connect""#);
+    }
 }
 
 #[test]

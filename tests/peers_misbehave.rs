@@ -392,27 +392,157 @@ fn a_closed_stdout_or_a_gone_peer_is_not_death_by_sigpipe() {
     assert_eq!(srv.status.signal(), None, "{}", srv.dump());
     srv.assert_ok();
 
-    // A server that answers once and leaves; the client's second message
-    // goes to a closed connection.
-    let mut srv = Live::start(&["tcp", "server", "127.0.0.1:0", "--once"]);
-    let addr = srv.addr.clone();
-    let (tx, rx) = mpsc::channel::<()>();
-    let client = std::thread::spawn(move || {
-        let mut c = socklab(&["tcp", "client", &addr, "--size", "4000000"]);
-        c.stdin(Stdio::null());
-        let out = run(c, b"");
-        let _ = tx.send(());
-        out
-    });
-    srv.wait_for("connection from ");
-    let out = client.join().unwrap();
-    let _ = rx.recv_timeout(WATCHDOG);
-    assert_eq!(out.status.signal(), None, "{}", out.dump());
-    assert_eq!(out.code(), Some(1), "{}", out.dump());
-    assert!(
-        out.stderr.contains("EPIPE") || out.stderr.contains("ECONNRESET"),
-        "{}",
-        out.dump()
+    // A server that answers once and leaves; the rest of the client's
+    // message goes to a closed connection (TCP and UNIX stream).
+    let dir = TempDir::new("epipe");
+    let path = dir.path("e.sock");
+    for (family, addr_arg) in [("tcp", "127.0.0.1:0"), ("unix", path.as_str())] {
+        let mut srv = Live::start(&[family, "server", addr_arg, "--once"]);
+        let addr = srv.addr.clone();
+        let family = family.to_string();
+        let client = std::thread::spawn(move || {
+            let mut c = socklab(&[&family, "client", &addr, "--size", "4000000"]);
+            c.stdin(Stdio::null());
+            run(c, b"")
+        });
+        srv.wait_for("connection from ");
+        let out = client.join().unwrap();
+        assert_eq!(out.status.signal(), None, "{}", out.dump());
+        assert_eq!(out.code(), Some(1), "{}", out.dump());
+        assert!(
+            out.stderr.contains("EPIPE") || out.stderr.contains("ECONNRESET"),
+            "{}",
+            out.dump()
+        );
+        srv.finish().assert_ok();
+    }
+}
+
+/// Oversized datagrams: recvfrom(MSG_TRUNC) returns the real length, and
+/// the truncation is reported, never silently cut (UDP and UNIX datagram
+/// servers and clients; the C twins print the same line).
+#[test]
+fn oversized_datagrams_are_reported_as_truncated() {
+    let dir = TempDir::new("trunc");
+    let path = dir.path("d.sock");
+    let c_bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
+    for twin in [false, true] {
+        for (family, addr_arg) in [("udp", "127.0.0.1:0"), ("unix", path.as_str())] {
+            let args = [addr_arg, "--bufsize", "16", "--once"];
+            let mut cmd = if twin {
+                let mut c = std::process::Command::new(c_bin.join(format!("{family}_server")));
+                c.args(args);
+                c
+            } else {
+                let mut c = socklab(&[family, "server"]);
+                c.args(args);
+                if family == "unix" {
+                    c.arg("--dgram");
+                }
+                c
+            };
+            if twin && family == "unix" {
+                cmd.arg("--dgram");
+            }
+            if twin && !common::have("cc") {
+                continue;
+            }
+            let srv = common::Server::start_cmd(cmd);
+            let data: Vec<u8> = (0..100u8).map(|i| b'a' + i % 26).collect();
+            let reply = if family == "udp" {
+                let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                s.set_read_timeout(Some(WATCHDOG)).unwrap();
+                s.send_to(&data, &srv.addr).unwrap();
+                let mut buf = [0u8; 200];
+                let n = s.recv(&mut buf).unwrap();
+                buf[..n].to_vec()
+            } else {
+                let s =
+                    std::os::unix::net::UnixDatagram::bind(dir.path(&format!("c{twin}"))).unwrap();
+                s.set_read_timeout(Some(WATCHDOG)).unwrap();
+                s.send_to(&data, &srv.addr).unwrap();
+                let mut buf = [0u8; 200];
+                let n = s.recv(&mut buf).unwrap();
+                buf[..n].to_vec()
+            };
+            assert_eq!(
+                reply,
+                data[..16].to_ascii_uppercase(),
+                "twin {twin} {family}"
+            );
+            let out = srv.finish();
+            out.assert_ok()
+                .stdout_has(": truncated: 100 bytes, buffer 16 (--bufsize)");
+        }
+    }
+    // A client whose buffer is smaller than the reply.
+    let srv = common::Server::start(&["udp", "server", "127.0.0.1:0", "--once"]);
+    let out = run(
+        socklab(&["udp", "client", &srv.addr, "--bufsize", "4", "-m", "hello"]),
+        b"",
     );
+    out.assert_ok().stdout_has(&format!(
+        "datagram from {}: truncated: 5 bytes, buffer 4 (--bufsize)",
+        srv.addr
+    ));
     srv.finish().assert_ok();
+}
+
+/// `--lines`: a client that sends and sends without a newline cannot make
+/// the line buffer grow without bound: past 64 KiB the connection is
+/// refused with one line, the memory stays flat, the next client is served
+/// (socklab and its C twin).
+#[test]
+fn a_line_without_end_is_cut_off_at_the_limit() {
+    let c_bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin/tcp_server");
+    for twin in [false, true] {
+        let args = ["127.0.0.1:0", "--lines", "--max-conns", "2", "-q"];
+        let cmd = if twin {
+            let mut c = std::process::Command::new(&c_bin);
+            c.args(args);
+            c
+        } else {
+            let mut c = socklab(&["tcp", "server"]);
+            c.args(args);
+            c
+        };
+        let srv = common::Server::start_cmd(cmd);
+        let before = rss_kib(srv.pid());
+        let mut peer = Peer::connect(&srv.addr);
+        let chunk = vec![b'x'; 64 * 1024];
+        // Up to 8 MiB without a newline: the server refuses the line after
+        // 64 KiB and closes (our write then fails), or the buffers take it
+        // all; either way the refusal is on its stderr (checked below).
+        let mut sent = 0;
+        while sent < (8 << 20) {
+            match peer.stream().1.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        let during = rss_kib(srv.pid());
+        assert!(
+            during < before + 4096,
+            "twin {twin}: {before} -> {during} KiB"
+        );
+        drop(peer);
+        run(
+            socklab(&[
+                "tcp",
+                "client",
+                &srv.addr,
+                "--lines",
+                "-m",
+                "next",
+                "--timeout",
+                "10",
+            ]),
+            b"",
+        )
+        .assert_ok()
+        .stdout_has("NEXT");
+        let out = srv.finish();
+        out.assert_ok()
+            .stderr_has("a line longer than 65536 bytes (no newline yet)");
+    }
 }

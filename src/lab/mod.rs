@@ -18,10 +18,18 @@
 //! Each side of a lab makes its calls through one [`Sys`] whose tracer is
 //! the lab's timeline ([`Ctx::sys`]). The verdict is computed from what the
 //! calls returned (values, errnos, counts, states), never written in.
+//!
+//! The seam for a packet source (`--wire`, issue 7): every timeline line
+//! goes through one [`Out`] per run (syscall events from the shared
+//! [`Tracer`], notes and parts from [`Ctx`]), and in `--json` each event
+//! carries its wall-clock `time` (`SystemTime`, the clock pcap uses). A
+//! capture started in [`run_one`] before the lab and stopped after it can be
+//! merged into that stream by time, or written through the same `Out`.
 
 mod basics;
 mod modes;
 mod more;
+mod queues;
 mod servers;
 mod sticky;
 mod teardown;
@@ -67,6 +75,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(servers::labs());
     v.extend(sticky::labs());
     v.extend(modes::labs());
+    v.extend(queues::labs());
     v.extend(teardown::labs());
     v.extend(more::labs());
     v
@@ -77,10 +86,10 @@ pub fn list() -> Result<()> {
     let labs = all();
     let width = labs.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for lab in &labs {
-        println!("{:width$}  {}", lab.name, lab.question);
+        crate::print_line(&format!("{:width$}  {}", lab.name, lab.question));
     }
-    println!();
-    println!("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
+    crate::print_line("");
+    crate::print_line("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
     Ok(())
 }
 
@@ -302,6 +311,55 @@ impl Write for Out {
     }
 }
 
+/// In `--json` mode, the tracer's sink: syscall events pass through; a
+/// program's output line (`server > text`, e.g. from the line buffer)
+/// becomes a `say` event, so that every line is JSON.
+struct JsonLines {
+    lab: &'static str,
+    out: Out,
+    pending: Vec<u8>,
+}
+
+impl JsonLines {
+    fn new(lab: &'static str, out: Out) -> JsonLines {
+        JsonLines {
+            lab,
+            out,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Write for JsonLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]).into_owned();
+            if line.starts_with('{') {
+                self.out.line(&line);
+            } else {
+                let (side, text) = match line.split_once(" > ") {
+                    Some((side, text)) => (side.trim(), text),
+                    None => ("", line.as_str()),
+                };
+                self.out.line(&format!(
+                    "{{\"time\":{:.6},\"lab\":{},\"event\":\"say\",\"side\":{},\"text\":{}}}",
+                    now(),
+                    json_str(self.lab),
+                    json_str(side),
+                    json_str(text)
+                ));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a lab gets: one traced `Sys` per side, notes on the timeline, a
 /// private temporary directory.
 pub struct Ctx {
@@ -315,8 +373,12 @@ pub struct Ctx {
 
 impl Ctx {
     fn new(name: &'static str, json: bool, out: Out) -> Ctx {
-        let format = if json { Format::Json } else { Format::Text };
-        let tracer = Tracer::shared(format, Box::new(out.clone()));
+        let (format, sink): (Format, Box<dyn Write + Send>) = if json {
+            (Format::Json, Box::new(JsonLines::new(name, out.clone())))
+        } else {
+            (Format::Text, Box::new(out.clone()))
+        };
+        let tracer = Tracer::shared(format, sink);
         let dir = std::env::temp_dir().join(format!("socklab-lab-{}-{name}", std::process::id()));
         Ctx {
             name,
@@ -534,4 +596,24 @@ pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
     let opt = crate::sockopt::lookup(name)
         .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
     Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
+}
+
+/// Look at a value until `done` says it settled, for up to `limit` (loopback
+/// packets are usually processed before the sending call returns, but a
+/// loaded machine may defer them to ksoftirqd): an observation, not an
+/// ordering. Returns the last value seen.
+pub fn settle<T>(limit: Duration, mut look: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let end = Instant::now() + limit;
+    loop {
+        let v = look();
+        if done(&v) || Instant::now() >= end {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A listener's accept queue length (TCP_INFO's tcpi_unacked), untraced.
+pub fn accept_queue(ctx: &Ctx, l: Socket) -> u32 {
+    ctx.quiet().tcp_info(l).map_or(0, |i| i.tcpi_unacked)
 }

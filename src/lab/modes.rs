@@ -84,7 +84,11 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     cs.ioctl_fionbio(first, true)?;
     let _ = io::connect_ex(&cs, first, &faddr, Wait::NonBlocking)?;
     let up = cs.poll(first, PollFlags::POLLOUT, 1000)?;
-    let queued = ctx.quiet().tcp_info(f)?.tcpi_unacked;
+    let queued = super::settle(
+        Duration::from_secs(1),
+        || super::accept_queue(ctx, f),
+        |q| *q >= 1,
+    );
     ctx.note(
         "server",
         &format!("accept queue {queued} of backlog 0: full, SYNs are dropped"),

@@ -1,6 +1,258 @@
-//! stub
-use super::Lab;
+//! UDP and ICMP errors, and the UNIX-domain family.
+
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::poll::PollFlags;
+use nix::sys::socket::{AddressFamily, SockType};
+
+use super::teardown::run_child_as;
+use super::{Ctx, Lab, Verdict, loopback, outcome};
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::sys::FileKind;
 
 pub fn labs() -> Vec<Lab> {
-    vec![]
+    vec![
+        Lab {
+            name: "udp-refused",
+            question: "A UDP datagram to a closed port: who hears of the ICMP port unreachable?",
+            source: "UNP 8.9 (server not running) and 8.11 (connect with UDP: asynchronous errors)",
+            expected: "connected socket: ECONNREFUSED; unconnected: never told",
+            run: udp_refused,
+        },
+        Lab {
+            name: "unix-family",
+            question: "AF_UNIX stream, datagram and abstract sockets; what does a stale socket file do; do file permissions matter?",
+            source: "the tutorial's two families (AF_UNIX, file based); unix(7); UNP 15 (Unix domain protocols)",
+            expected: "all three work; stale file: bind EADDRINUSE, connect ECONNREFUSED; mode 000: EACCES",
+            run: unix_family,
+        },
+    ]
+}
+
+fn udp_refused(ctx: &Ctx) -> Result<Verdict> {
+    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
+    ctx.part("a UDP port that was bound a moment ago and is now closed");
+    let u = ss.socket(AddressFamily::Inet, SockType::Datagram)?;
+    ss.bind(u, &loopback())?;
+    let gone = ss.getsockname(u)?;
+    ss.close(u)?;
+
+    ctx.part("a connected UDP socket");
+    let c = cs.socket(AddressFamily::Inet, SockType::Datagram)?;
+    cs.connect(c, &gone)?;
+    let sent1 = cs.sendto(c, b"ping", None)?;
+    let ev = cs.poll(c, PollFlags::POLLIN, 1000)?;
+    let mut buf = [0u8; 64];
+    let r = cs.recvfrom(c, &mut buf, false);
+    cs.close(c)?;
+    let refused = r.as_ref().err().and_then(Error::errno) == Some(Errno::ECONNREFUSED);
+
+    ctx.part("an unconnected UDP socket, the same datagram with sendto");
+    let c = cs.socket(AddressFamily::Inet, SockType::Datagram)?;
+    let sent2 = cs.sendto(c, b"ping", Some(&gone))?;
+    let ev2 = cs.poll(c, PollFlags::POLLIN, 300)?;
+    let sent3 = cs.sendto(c, b"ping", Some(&gone))?;
+    cs.close(c)?;
+    let silent = ev2.is_empty() && sent3 == 4;
+    Ok(Verdict {
+        pass: sent1 == 4 && ev.contains(PollFlags::POLLERR) && refused && sent2 == 4 && silent,
+        observed: format!(
+            "connected: send {sent1}, then recv {}; unconnected: sendto {sent2}, poll {}, sendto again {sent3}",
+            outcome(&r),
+            if ev2.is_empty() {
+                "timed out (no error)"
+            } else {
+                "woke up"
+            }
+        ),
+        why: "The send itself succeeds: UDP only hands the datagram to IP. The host answers \
+              with an ICMP port unreachable. Linux reports it, as ECONNREFUSED on the next call, \
+              only to a connected UDP socket, which has one peer the error can belong to; an \
+              unconnected socket is not told (unless IP_RECVERR), so a client waiting in \
+              recvfrom waits forever."
+            .into(),
+    })
+}
+
+/// The first socket file kind at `path`, as a word.
+fn file_at(ctx: &Ctx, side: &'static str, path: &Path) -> Result<&'static str> {
+    Ok(match ctx.sys(side).newfstatat(path)? {
+        Some(FileKind::Socket) => "a socket file",
+        Some(_) => "another file",
+        None => "nothing",
+    })
+}
+
+fn unix_addr(path: &str) -> Result<Addr> {
+    Addr::parse_unix(path).map_err(Error::Runtime)
+}
+
+fn unix_family(ctx: &Ctx) -> Result<Verdict> {
+    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
+    let dir = ctx.dir()?;
+    let path = dir.join("stream.sock");
+    let addr = unix_addr(&path.display().to_string())?;
+    let mut buf = [0u8; 64];
+
+    ctx.part("stream on a path");
+    let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
+    ss.bind(l, &addr)?;
+    ss.listen(l, 5)?;
+    let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
+    cs.connect(c, &addr)?;
+    cs.sendto(c, b"over a file", None)?;
+    let (conn, _) = ss.accept4(l)?;
+    let (n, _) = ss.recvfrom(conn, &mut buf, false)?;
+    let stream_ok = &buf[..n] == b"over a file";
+    ss.close(conn)?;
+    cs.close(c)?;
+    ss.close(l)?;
+    let left = file_at(ctx, "server", &path)?;
+    ctx.note(
+        "server",
+        &format!("after close: {left} is still at the path (close does not unlink it)"),
+    );
+
+    ctx.part("the stale socket file: a restarted server, a client");
+    let s = ss.socket(AddressFamily::Unix, SockType::Stream)?;
+    let rebind = ss.bind(s, &addr);
+    ss.close(s)?;
+    let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
+    let reconnect = cs.connect(c, &addr);
+    cs.close(c)?;
+    ss.unlink(&path)?;
+    let stale_ok = rebind.as_ref().err().and_then(Error::errno) == Some(Errno::EADDRINUSE)
+        && reconnect.as_ref().err().and_then(Error::errno) == Some(Errno::ECONNREFUSED);
+
+    ctx.part("datagram on a path: the client autobinds so the server can answer");
+    let dpath = dir.join("dgram.sock");
+    let daddr = unix_addr(&dpath.display().to_string())?;
+    let d = ss.socket(AddressFamily::Unix, SockType::Datagram)?;
+    ss.bind(d, &daddr)?;
+    let c = cs.socket(AddressFamily::Unix, SockType::Datagram)?;
+    cs.bind(c, &Addr::unix_autobind())?;
+    cs.sendto(c, b"one", Some(&daddr))?;
+    cs.sendto(c, b"two", Some(&daddr))?;
+    let (n1, from) = ss.recvfrom(d, &mut buf, true)?;
+    let (n2, _) = ss.recvfrom(d, &mut buf, true)?;
+    let from = from.map_or("?".into(), |a| a.to_string());
+    cs.close(c)?;
+    ss.close(d)?;
+    ss.unlink(&dpath)?;
+    let dgram_ok = n1 == 3 && n2 == 3 && from.starts_with('@');
+
+    ctx.part("abstract name: no file at all");
+    let name = format!("@socklab-lab-{}-abstract", std::process::id());
+    let aaddr = unix_addr(&name)?;
+    let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
+    ss.bind(l, &aaddr)?;
+    ss.listen(l, 5)?;
+    let files = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+    ctx.note(
+        "server",
+        &format!(
+            "{} holds {files} file(s) while {name} listens",
+            dir.display()
+        ),
+    );
+    let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
+    let abstract_conn = cs.connect(c, &aaddr);
+    cs.close(c)?;
+    ss.close(l)?;
+    let abstract_ok = abstract_conn.is_ok() && files == 0;
+
+    ctx.part("permissions: connect needs write permission on the socket file");
+    let (perm_ok, perm) = permissions(ctx, &dir)?;
+
+    Ok(Verdict {
+        pass: stream_ok && stale_ok && dgram_ok && abstract_ok && perm_ok,
+        observed: format!(
+            "stream, datagram ({n1}+{n2} bytes from {from}) and abstract worked; stale file: bind {}, connect {}; {perm}",
+            outcome(&rebind),
+            outcome(&reconnect)
+        ),
+        why: "A UNIX socket bound to a path creates a socket file; closing the socket leaves \
+              the file, and the next bind on that path fails with EADDRINUSE while a connect \
+              finds nobody listening (ECONNREFUSED): servers unlink it before bind (or after \
+              close). Datagram sockets keep boundaries and need a name of their own to get an \
+              answer (autobind gives an abstract one). Abstract names (a leading NUL, shown \
+              as @) live outside the filesystem and vanish with the socket. Connecting needs \
+              write permission on the file (root is exempt)."
+            .into(),
+    })
+}
+
+/// chmod the listening socket's file to 000 and 0777 and connect after
+/// each: as user nobody in a child process when we are root (root bypasses
+/// file permissions), in this process otherwise.
+fn permissions(ctx: &Ctx, dir: &Path) -> Result<(bool, String)> {
+    let ss = ctx.sys("server");
+    let path = dir.join("perm.sock");
+    let addr = unix_addr(&path.display().to_string())?;
+    let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
+    ss.bind(l, &addr)?;
+    ss.listen(l, 5)?;
+    // SAFETY: geteuid only reads the process's effective uid.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut results = Vec::new();
+    if root {
+        ss.chmod(dir, 0o755)?;
+    }
+    for mode in [0o000, 0o777] {
+        ss.chmod(&path, mode)?;
+        let ok = if root {
+            let end = run_child_as(
+                ctx,
+                &["unix-connect", &path.display().to_string()],
+                Some(65534),
+            )?;
+            match end.code {
+                Some(0) => Ok(()),
+                Some(3) => Err(Errno::EACCES),
+                _ => Err(Errno::EIO),
+            }
+        } else {
+            let cs = ctx.sys("client");
+            let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
+            let r = cs.connect(c, &addr);
+            cs.close(c)?;
+            r.map_err(|e| e.errno().unwrap_or(Errno::EIO))
+        };
+        results.push(ok);
+    }
+    ss.close(l)?;
+    ss.unlink(&path)?;
+    let who = if root {
+        "user nobody (uid 65534)"
+    } else {
+        "this user"
+    };
+    let show = |r: &std::result::Result<(), Errno>| match r {
+        Ok(()) => "connected".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    Ok((
+        results[0] == Err(Errno::EACCES) && results[1].is_ok(),
+        format!(
+            "{who}: mode 000 {}, mode 0777 {}",
+            show(&results[0]),
+            show(&results[1])
+        ),
+    ))
+}
+
+/// `__lab-child unix-connect PATH`: socket, connect, close. Exit status 0
+/// when connected, 3 on EACCES, 1 otherwise.
+pub fn unix_connect_child(ctx: &Ctx, path: &str) -> Result<()> {
+    let cs = ctx.sys("nobody");
+    let addr = unix_addr(path)?;
+    let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
+    let r = cs.connect(c, &addr);
+    cs.close(c)?;
+    match r {
+        Err(e) if e.errno() == Some(Errno::EACCES) => std::process::exit(3),
+        r => r,
+    }
 }

@@ -78,7 +78,11 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
         b.connect(cb, &addr)?;
         let connected_at = ms(t0);
         let state = ctx.state(cb);
-        let queued = ctx.quiet().tcp_info(l)?.tcpi_unacked;
+        let queued = super::settle(
+            Duration::from_secs(1),
+            || super::accept_queue(ctx, l),
+            |q| *q >= 1,
+        );
         ctx.note(
             "B",
             &format!(
@@ -186,15 +190,15 @@ fn udp_concurrent(ctx: &Ctx) -> Result<Verdict> {
 }
 
 /// One line of /proc/net/tcp as `ss` shows it.
-struct TcpEntry {
-    state: String,
-    local: String,
-    remote: String,
+pub struct TcpEntry {
+    pub state: String,
+    pub local: String,
+    pub remote: String,
     timer_secs: Option<f64>,
 }
 
 /// The sockets on local port `port` in /proc/net/tcp (what `ss -tan` reads).
-fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
+pub fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
     let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
     // SAFETY: sysconf only reads a value.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
@@ -261,14 +265,24 @@ fn close_first(ctx: &Ctx, reuse: bool) -> Result<(u16, bool)> {
     let addr = ss.getsockname(l)?;
     let p = port(&addr);
     let c = dial(&cs, &addr)?;
-    let (conn, _) = ss.accept4(l)?;
+    let (conn, peer) = ss.accept4(l)?;
+    let (local, remote) = (addr.to_string(), peer.to_string());
     ss.close(conn)?;
     let mut buf = [0u8; 16];
     let (eof, _) = cs.recvfrom(c, &mut buf, false)?;
     cs.close(c)?;
     ss.close(l)?;
-    let entries = proc_net_tcp(p);
-    let tw = entries.iter().find(|e| e.state == "TIME-WAIT");
+    // The peer's FIN is processed in softirq context, usually before close
+    // returns: look for up to 2 s (an observation, not an ordering).
+    let end = Instant::now() + Duration::from_secs(2);
+    // This connection's own entry: its 4-tuple.
+    let ours = |e: &TcpEntry| e.state == "TIME-WAIT" && e.local == local && e.remote == remote;
+    let mut entries = proc_net_tcp(p);
+    while !entries.iter().any(ours) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+        entries = proc_net_tcp(p);
+    }
+    let tw = entries.iter().find(|e| ours(e));
     match tw {
         Some(e) => ctx.note(
             "lab",

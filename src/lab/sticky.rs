@@ -139,7 +139,9 @@ fn sticky_packets(ctx: &Ctx) -> Result<Verdict> {
 }
 
 /// How much the first send is asked to send.
-const BIG: usize = 8 << 20;
+/// More than a send buffer plus the peer's receive buffer hold at their
+/// defaults' maximum (tcp_wmem 4 MB, tcp_rmem 6 MB).
+const BIG: usize = 32 << 20;
 
 fn partial_send(ctx: &Ctx) -> Result<Verdict> {
     let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));

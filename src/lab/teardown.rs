@@ -1,11 +1,288 @@
-//! stub
-use super::Lab;
-use crate::error::Result;
+//! How a connection ends: half-close, reset, and writing to a reset
+//! connection (SIGPIPE, in a child process).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::PollFlags;
+use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::socket::Shutdown;
+
+use super::servers::proc_net_tcp;
+use super::{Ctx, Lab, Out, Verdict, outcome, pair, port, setopt, show};
+use crate::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
-    vec![]
+    vec![
+        Lab {
+            name: "half-close",
+            question: "shutdown(SHUT_WR): does the peer see EOF, and can it still answer?",
+            source: "UNP 6.6 (shutdown), the client that sends a request, then half-closes and reads the answer",
+            expected: "peer reads data then EOF, its reply still arrives",
+            run: half_close,
+        },
+        Lab {
+            name: "rst",
+            question: "SO_LINGER {on, 0} then close: what does the peer's recv get?",
+            source: "UNP 7.5 (SO_LINGER with l_linger 0: an abortive close sends RST)",
+            expected: "the peer's recv fails with ECONNRESET; no TIME_WAIT",
+            run: rst,
+        },
+        Lab {
+            name: "sigpipe",
+            question: "Writing to a reset connection: EPIPE or death by SIGPIPE?",
+            source: "UNP 5.13 (SIGPIPE signal), in child processes re-executing socklab",
+            expected: "EPIPE with SIGPIPE ignored; killed by SIGPIPE with the default action",
+            run: sigpipe,
+        },
+    ]
 }
 
-pub fn child_main(_lab: &str, _mode: &str) -> Result<()> {
+fn half_close(ctx: &Ctx) -> Result<Verdict> {
+    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
+    let (l, c, conn) = pair(&cs, &ss)?;
+    cs.sendto(c, b"request", None)?;
+    cs.shutdown(c, Shutdown::Write)?;
+    let mut buf = [0u8; 64];
+    let (n, _) = ss.recvfrom(conn, &mut buf, false)?;
+    let request = buf[..n].to_vec();
+    let (eof, _) = ss.recvfrom(conn, &mut buf, false)?;
+    let server_state = ctx.show_state("server", conn);
+    let client_state = ctx.show_state("client", c);
+    let sent = ss.sendto(conn, b"REQUEST", None)?;
+    ss.close(conn)?;
+    let (n, _) = cs.recvfrom(c, &mut buf, false)?;
+    let reply = buf[..n].to_vec();
+    let (end, _) = cs.recvfrom(c, &mut buf, false)?;
+    cs.close(c)?;
+    ss.close(l)?;
+    Ok(Verdict {
+        pass: request == b"request"
+            && eof == 0
+            && sent == 7
+            && reply == b"REQUEST"
+            && end == 0
+            && client_state.starts_with("FIN_WAIT")
+            && server_state == "CLOSE_WAIT",
+        observed: format!(
+            "server read {} then EOF ({server_state}); client ({client_state}) still got {}",
+            show(&request),
+            show(&reply)
+        ),
+        why: "shutdown(SHUT_WR) sends a FIN but keeps the socket open for reading: the peer's \
+              recv returns the data, then 0 (end of stream), and the peer, in CLOSE_WAIT, can \
+              still send; the half-closed client, in FIN_WAIT1 or 2 (its FIN sent, \
+              or sent and acknowledged), reads the answer until the \
+              peer closes too. close() would have given up both directions."
+            .into(),
+    })
+}
+
+fn rst(ctx: &Ctx) -> Result<Verdict> {
+    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
+    let (l, c, conn) = pair(&cs, &ss)?;
+    let local = cs.getsockname(c)?;
+    let (cport, local) = (port(&local), local.to_string());
+    let remote = cs.getpeername(c)?.to_string();
+    setopt(&cs, c, "SO_LINGER", "on:0")?;
+    cs.close(c)?;
+    let mut buf = [0u8; 64];
+    let r = ss.recvfrom(conn, &mut buf, false);
+    let state = ctx.show_state("server", conn);
+    // This connection's own entry (its 4-tuple): another socket may use the
+    // same local port towards another peer.
+    let tw = proc_net_tcp(cport)
+        .iter()
+        .any(|e| e.local == local && e.remote == remote);
+    ctx.note(
+        "lab",
+        &format!(
+            "/proc/net/tcp: {} for {local} -> {remote}",
+            if tw {
+                "the connection is still there"
+            } else {
+                "no entry left (no TIME_WAIT)"
+            }
+        ),
+    );
+    ss.close(conn)?;
+    ss.close(l)?;
+    let reset = r.as_ref().err().and_then(Error::errno) == Some(Errno::ECONNRESET);
+    Ok(Verdict {
+        pass: reset && !tw,
+        observed: format!(
+            "server recv: {}, state {state}, client port {}",
+            outcome(&r),
+            if tw { "still in use" } else { "free" }
+        ),
+        why: "With SO_LINGER {on, 0}, close does not send a FIN after the data: it discards \
+              what is unsent and sends a RST. The peer's next recv fails with ECONNRESET, and \
+              neither side goes through TIME_WAIT (an abortive close)."
+            .into(),
+    })
+}
+
+fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
+    let mut results = Vec::new();
+    for mode in ["ignore", "default"] {
+        ctx.part(&format!(
+            "a child process (socklab __lab-child sigpipe {mode}) with SIGPIPE {}",
+            if mode == "ignore" {
+                "ignored (SIG_IGN)"
+            } else {
+                "at its default action (SIG_DFL: terminate)"
+            }
+        ));
+        results.push(run_child(ctx, &["sigpipe", mode])?);
+    }
+    let (ign, dfl) = (&results[0], &results[1]);
+    let epipe = ign.lines.iter().any(|l| l.contains("EPIPE"));
+    let ign_ok = ign.code == Some(0) && epipe;
+    let dfl_ok = dfl.signal == Some(Signal::SIGPIPE as i32);
+    Ok(Verdict {
+        pass: ign_ok && dfl_ok,
+        observed: format!(
+            "ignored: {} and exit {}; default: {}",
+            if epipe {
+                "send failed with EPIPE"
+            } else {
+                "no EPIPE"
+            },
+            ign.code.map_or("?".into(), |c| c.to_string()),
+            match (dfl.signal, dfl.code) {
+                (Some(s), _) => format!("killed by signal {s} ({})", signal_name(s)),
+                (None, Some(c)) => format!("exit {c}"),
+                _ => "?".into(),
+            }
+        ),
+        why: "After the peer reset the connection, the first send reports the pending error \
+              (ECONNRESET) and the socket can no longer send: the next send fails with EPIPE and \
+              the kernel also sends SIGPIPE to the writer. Its default action terminates the \
+              process silently (the shell shows 141 = 128+13); a program that ignores SIGPIPE \
+              (as Python and Rust do at start-up) gets EPIPE (BrokenPipeError) instead."
+            .into(),
+    })
+}
+
+/// What a child process printed and how it ended.
+pub struct ChildEnd {
+    pub lines: Vec<String>,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+/// Re-execute socklab (`/proc/self/exe`) with the hidden `__lab-child`
+/// subcommand; relay its timeline lines; report how it ended. Bounded:
+/// killed (by its pid) after 10 s.
+pub fn run_child(ctx: &Ctx, args: &[&str]) -> Result<ChildEnd> {
+    run_child_as(ctx, args, None)
+}
+
+pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildEnd> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Runtime(format!("cannot find socklab's own binary: {e}")))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__lab-child").args(args);
+    if ctx.json {
+        cmd.arg("--json");
+    }
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Runtime(format!("cannot start the child process: {e}")))?;
+    let pid = child.id();
+    ctx.note("lab", &format!("started child process {pid}"));
+    let stdout = child.stdout.take();
+    let out = ctx.out.clone();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        if let Some(s) = stdout {
+            for line in BufReader::new(s).lines().map_while(|l| l.ok()) {
+                out.line(&line);
+                lines.push(line);
+            }
+        }
+        lines
+    });
+    let end = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {
+                let _ = child.kill();
+                break child
+                    .wait()
+                    .map_err(|e| Error::Runtime(format!("wait: {e}")))?;
+            }
+            Err(e) => return Err(Error::Runtime(format!("wait: {e}"))),
+        }
+    };
+    let lines = reader.join().unwrap_or_default();
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("was killed by signal {s} ({})", signal_name(s)),
+        _ => "ended".into(),
+    };
+    ctx.note("lab", &format!("child process {pid} {how} (waitpid)"));
+    Ok(ChildEnd {
+        lines,
+        code: status.code(),
+        signal: status.signal(),
+    })
+}
+
+/// `socklab __lab-child LAB MODE [--json]`: the child side of a lab, its
+/// timeline on stdout for the parent to relay.
+pub fn child_main(lab: &str, args: &[String]) -> Result<()> {
+    let json = args.iter().any(|a| a == "--json");
+    let ctx = Ctx::new("child", json, Out::stdout());
+    match (lab, args.first().map(String::as_str)) {
+        ("sigpipe", Some(mode)) => sigpipe_child(&ctx, mode == "default"),
+        ("unix-connect", Some(path)) => super::more::unix_connect_child(&ctx, path),
+        _ => Err(Error::Usage(format!("no lab child '{lab}'"))),
+    }
+}
+
+/// The peer resets the connection; then send until it fails or kills us.
+fn sigpipe_child(ctx: &Ctx, default: bool) -> Result<()> {
+    let handler = if default {
+        SigHandler::SigDfl
+    } else {
+        SigHandler::SigIgn
+    };
+    // SAFETY: SIG_DFL and SIG_IGN install no handler code.
+    unsafe { signal(Signal::SIGPIPE, handler) }
+        .map_err(|e| Error::Runtime(format!("signal(SIGPIPE): {e}")))?;
+    ctx.note(
+        "child",
+        &format!("SIGPIPE is {}", if default { "SIG_DFL" } else { "SIG_IGN" }),
+    );
+    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
+    let (l, c, conn) = pair(&cs, &ss)?;
+    setopt(&ss, conn, "SO_LINGER", "on:0")?;
+    ss.close(conn)?;
+    ss.close(l)?;
+    cs.poll(c, PollFlags::POLLIN, 1000)?;
+    for _ in 0..3 {
+        match cs.sendto(c, b"more", None) {
+            Err(e) if e.errno() == Some(Errno::EPIPE) => break,
+            _ => {}
+        }
+    }
+    cs.close(c)?;
     Ok(())
+}
+
+fn signal_name(s: i32) -> &'static str {
+    Signal::try_from(s).map_or("?", Signal::as_str)
 }

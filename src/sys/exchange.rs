@@ -7,6 +7,23 @@ impl Sys {
     /// accept4(2) with a sockaddr_storage, so the one syscall gives the peer
     /// (nix's accept4 passes NULL and throws it away).
     pub fn accept4(&self, s: Socket) -> Result<(Socket, Addr)> {
+        self.accept4_flags(s, false)
+    }
+
+    /// accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC: the event loops' accept.
+    pub fn accept4_nonblock(&self, s: Socket) -> Result<(Socket, Addr)> {
+        self.accept4_flags(s, true)
+    }
+
+    fn accept4_flags(&self, s: Socket, nonblock: bool) -> Result<(Socket, Addr)> {
+        let (flags, flag_names) = if nonblock {
+            (
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                "SOCK_CLOEXEC|SOCK_NONBLOCK",
+            )
+        } else {
+            (libc::SOCK_CLOEXEC, "SOCK_CLOEXEC")
+        };
         // SAFETY: a zeroed sockaddr_storage is valid.
         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
         let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -22,12 +39,7 @@ impl Sys {
                 len.set(cap);
                 // SAFETY: ss_ptr points to a live sockaddr_storage of `len` bytes.
                 let r = unsafe {
-                    libc::accept4(
-                        s.0,
-                        ss_ptr as *mut libc::sockaddr,
-                        len.as_ptr(),
-                        libc::SOCK_CLOEXEC,
-                    )
+                    libc::accept4(s.0, ss_ptr as *mut libc::sockaddr, len.as_ptr(), flags)
                 };
                 Errno::result(r).map(i64::from)
             },
@@ -39,7 +51,7 @@ impl Sys {
                     Err(_) => format!("{ss_ptr:p}"),
                 };
                 plain(format!(
-                    "{s}, {peer}, {}, SOCK_CLOEXEC",
+                    "{s}, {peer}, {}, {flag_names}",
                     len_in_out(cap, len.get())
                 ))
             },
@@ -108,6 +120,25 @@ impl Sys {
         buf: &mut [u8],
         want_from: bool,
     ) -> Result<(usize, Option<Addr>)> {
+        self.recvfrom_flags(s, buf, want_from, false)
+    }
+
+    /// recvfrom(2) with `MSG_TRUNC` when `trunc`: on a datagram socket the
+    /// kernel then returns the datagram's real length, even when it was
+    /// longer than `buf` (which holds its first `buf.len()` bytes): the
+    /// caller can tell a truncated datagram (returned length > buf.len()).
+    pub fn recvfrom_flags(
+        &self,
+        s: Socket,
+        buf: &mut [u8],
+        want_from: bool,
+        trunc: bool,
+    ) -> Result<(usize, Option<Addr>)> {
+        let (flags, flags_name) = if trunc {
+            (libc::MSG_TRUNC, "MSG_TRUNC")
+        } else {
+            (0, "0")
+        };
         // SAFETY: a zeroed sockaddr_storage is valid.
         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
         let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -135,7 +166,7 @@ impl Sys {
                         s.0,
                         buf_ptr as *mut libc::c_void,
                         buf_len,
-                        0,
+                        flags,
                         from,
                         from_len,
                     )
@@ -144,9 +175,11 @@ impl Sys {
             },
             |ret| {
                 let data = match ret {
-                    // SAFETY: the kernel wrote n bytes to the live buffer.
+                    // SAFETY: the kernel wrote n bytes to the live buffer,
+                    // or filled it (MSG_TRUNC returns more than it holds;
+                    // strace shows what the buffer holds, as here).
                     Ok(n) => quote(
-                        unsafe { std::slice::from_raw_parts(buf_ptr, *n as usize) },
+                        unsafe { std::slice::from_raw_parts(buf_ptr, (*n as usize).min(buf_len)) },
                         STRACE_MAX_STRLEN,
                     ),
                     Err(_) => format!("{buf_ptr:p}"),
@@ -168,7 +201,7 @@ impl Sys {
                     };
                     format!("{shown}, {lens}")
                 };
-                plain(format!("{s}, {data}, {buf_len}, 0, {from}"))
+                plain(format!("{s}, {data}, {buf_len}, {flags_name}, {from}"))
             },
         )?;
         let from = want_from.then(|| Addr::from_raw(ss, len.get()));

@@ -126,12 +126,26 @@ impl Sys {
                 // SAFETY: the call has returned; the kernel no longer writes to st.
                 let st = unsafe { &*st_ptr };
                 let shown = match ret {
-                    Ok(_) => format!(
-                        "{{st_mode={}|{:04o}, st_size={}, ...}}",
-                        file_type_name(st.st_mode),
-                        st.st_mode & 0o7777,
-                        st.st_size
-                    ),
+                    Ok(_) => {
+                        // strace names the set-id and sticky bits:
+                        // `S_IFDIR|S_ISVTX|0777` (/tmp).
+                        let mut mode = file_type_name(st.st_mode).to_string();
+                        for (bit, name) in [
+                            (libc::S_ISUID, "S_ISUID"),
+                            (libc::S_ISGID, "S_ISGID"),
+                            (libc::S_ISVTX, "S_ISVTX"),
+                        ] {
+                            if st.st_mode & bit != 0 {
+                                mode.push('|');
+                                mode.push_str(name);
+                            }
+                        }
+                        format!(
+                            "{{st_mode={mode}|{}, st_size={}, ...}}",
+                            trace::octal_mode(st.st_mode & 0o777),
+                            st.st_size
+                        )
+                    }
                     Err(_) => format!("{st_ptr:p}"),
                 };
                 plain(format!(

@@ -33,6 +33,7 @@ impl Sys {
             tracer: crate::trace::Tracer::new(crate::trace::Format::Off, Box::new(std::io::sink())),
             on_listening: None,
             inspect: None,
+            after_listening: None,
         }
     }
 

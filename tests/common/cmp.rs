@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use crate::common::{self, Outcome, Server, TempDir};
 
 /// The syscalls the programs make, as strace's `-e trace=` set.
-pub const TRACE_SET: &str = "%net,close,shutdown,poll,ioctl,unlink,newfstatat";
+pub const TRACE_SET: &str = "%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
 
 /// Rust or C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -588,6 +588,14 @@ impl Normalizer {
         // Rule 10: autobind names (`@"0001f"`, five hex digits chosen by
         // the kernel), by first appearance.
         line = self.autobinds_in(&line);
+        // Rule 15: SO_PEERCRED's pid is the client process's, another one
+        // in each run (`{pid=N, ...}` in traces, `(pid N, ...` on stdout).
+        for prefix in ["{pid=", "(pid "] {
+            line = replace_all(&line, prefix, |rest| {
+                let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+                (n > 0).then(|| ("PID".to_string(), n))
+            });
+        }
         // Rule 11: the --naive server's timing line.
         if let Some(i) = line.find(" times in ")
             && let Some(j) = line.find("/s), never blocking")
@@ -812,6 +820,7 @@ fn partial_send(line: &str) -> String {
 pub fn is_program_call(line: &str) -> bool {
     line.starts_with("socket(")
         || line.starts_with("unlink(")
+        || line.starts_with("umask(")
         || (line.starts_with("newfstatat(AT_FDCWD") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
         || is_on_socket(line)
 }
