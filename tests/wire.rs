@@ -532,3 +532,31 @@ fn time_wait_lab_shows_the_last_ack() {
         o.dump()
     );
 }
+
+/// A forking server under --wire: the child's calls are printed too (at
+/// once: the capture and its time-ordering run in the parent).
+#[test]
+fn a_forking_server_with_wire_prints_its_childrens_calls() {
+    if !can_capture() {
+        return;
+    }
+    let server = Server::start(&[
+        "--wire",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "1",
+    ]);
+    run(socklab(&["tcp", "client", "-m", "hi", &server.addr]), b"").assert_ok();
+    let out = server.finish();
+    out.assert_ok();
+    line_of(&out, &["sendto(", "\"HI\", 2, 0, NULL, 0) = 2"]);
+    line_of(
+        &out,
+        &["  wire: IP ", "Flags [P.], seq 1:3, ack 3,", "\"HI\""],
+    );
+    line_of(&out, &["getsockopt(", "PACKET_STATISTICS"]);
+}

@@ -30,6 +30,9 @@
 //! [`GRACE`] (a packet is read by the capture thread some time after the
 //! kernel stamped it). At the end everything left is printed.
 //!
+//! A forked child of a process model (`--model fork`, `prefork:N`) has
+//! no capture thread: its lines are printed at once, not merged by time.
+//!
 //! TCP sequence numbers are printed as tcpdump prints them without `-S`:
 //! the first packet of a connection with ACK set (the SYN-ACK) and every
 //! SYN shows absolute numbers and records both directions' bases; later
@@ -167,6 +170,9 @@ pub struct Timeline {
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
     show: bool,
+    /// The process the capture runs in: a child of a process model
+    /// (fork, prefork) prints its lines at once, unmerged.
+    pid: u32,
 }
 
 impl Timeline {
@@ -177,7 +183,19 @@ impl Timeline {
             sink,
             json,
             show,
+            pid: std::process::id(),
         }
+    }
+
+    /// In a forked child (no capture thread there), a line goes straight out.
+    fn direct(&self, line: &str) -> bool {
+        if std::process::id() == self.pid {
+            return false;
+        }
+        let mut w = lock_any(&self.sink);
+        let _ = writeln!(w, "{line}");
+        let _ = w.flush();
+        true
     }
 
     /// The program's ports known so far, sorted.
@@ -223,6 +241,9 @@ impl Timeline {
 
     /// A note line at time `at` (see [`Item::Note`]).
     pub fn note(&self, at: SystemTime, line: String) {
+        if self.direct(&line) {
+            return;
+        }
         self.lock().items.push(Item::Note { at, line });
     }
 
@@ -429,6 +450,9 @@ impl crate::trace::Timeline for Timeline {
         call: &'static str,
         line: String,
     ) {
+        if self.direct(&format!("{prefix}{line}")) {
+            return;
+        }
         let mut st = self.lock();
         let mut new = false;
         // Its own sockets' ports and the ports it sends to; not the peers
