@@ -112,7 +112,8 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
                 && reply == b"I AM B"
                 && served == 2,
             observed: format!(
-                "B {state} at {connected_at:.0} ms (accept queue {queued}), no answer while A stayed, served at {served_at:.0} ms ({})",
+                "B {state} at {connected_at:.0} ms (accept queue {queued}), {} while A stayed, served at {served_at:.0} ms ({})",
+                if waiting { "no answer" } else { "an answer" },
                 show(&reply)
             ),
             why: "The kernel completes the three-way handshake by itself and puts the connection \
