@@ -80,18 +80,20 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
         },
     ];
     let base = Tracer::shared(Format::Text, Box::new(std::io::stdout()));
-    println!("socklab demo: each server and its client, every syscall as strace prints it.");
-    println!(
-        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints."
+    crate::print_line(
+        "socklab demo: each server and its client, every syscall as strace prints it.",
+    );
+    crate::print_line(
+        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints.",
     );
     for sc in &scenarios {
-        println!();
-        println!("== {} ==", sc.title);
+        crate::print_line("");
+        crate::print_line(&format!("== {} ==", sc.title));
         run_one(&base, sc)?;
     }
-    println!();
-    println!(
-        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0"
+    crate::print_line("");
+    crate::print_line(
+        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0",
     );
     Ok(())
 }

@@ -259,6 +259,12 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
     Ok(Tracer::new(format, sink))
 }
 
+/// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
+/// error and never a panic, as println! would make it.
+pub fn print_line(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
 /// and, on the next line, the hint.
 pub fn report(e: &Error) {

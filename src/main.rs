@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
                 }
             }
             let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("socklab: {first} (see socklab --help)");
+            let _ = writeln!(std::io::stderr(), "socklab: {first} (see socklab --help)");
             return ExitCode::from(EXIT_USAGE as u8);
         }
     };

@@ -90,6 +90,9 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
     Client,
+    /// `socklab sockopt list`: a getsockopt that fails is a table cell
+    /// (the errno shown, as UNP's checkopts), not a failure.
+    Table,
     StreamServer,
     DgramServer,
 }
@@ -168,6 +171,14 @@ const SCENARIOS: &[Scenario] = &[
         partner: &["unix", "server", "{PATH}", "--dgram", "-q"],
         unix: true,
         expect: &["HELLO"],
+    },
+    Scenario {
+        name: "sockopt_list",
+        role: Role::Table,
+        args: &["sockopt", "list", "tcp", "udp", "unix"],
+        partner: &[],
+        unix: false,
+        expect: &["SO_RCVBUF"],
     },
     Scenario {
         name: "tcp_server",
@@ -260,6 +271,11 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
     let dir = TempDir::new("faults");
     let path = dir.path("s.sock");
     match sc.role {
+        Role::Table => Ran {
+            prog: common::run(strace(&subst(sc.args, "", &path), strace_args), b""),
+            clients: vec![],
+            path: None,
+        },
         Role::Client => {
             let partner_args = subst(sc.partner, "", &path);
             let partner_args: Vec<&str> = partner_args.iter().map(String::as_str).collect();
@@ -394,6 +410,7 @@ fn own_calls(sc: &Scenario) -> Vec<Own> {
 fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
     match sc.role {
         Role::Client => false,
+        Role::Table => own.call == "getsockopt",
         // The listener is the server's first socket, fd 3.
         Role::StreamServer => {
             (own.fd > 3 && own.call != "accept4")
@@ -442,6 +459,9 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
         for (c, reply) in ran.clients.iter().zip(["HELLO", "AGAIN"]) {
             assert!(c.stdout.contains(reply), "{reply}: {what}");
         }
+    } else if per_conn && sc.role == Role::Table {
+        assert_eq!(ran.prog.code(), Some(0), "a table cell: {what}");
+        assert!(ran.prog.stdout.contains(errno), "the cell shows it: {what}");
     } else if per_conn {
         assert!(error_line, "the failure is logged: {what}");
         assert_eq!(ran.prog.code(), Some(0), "the server goes on: {what}");
@@ -496,6 +516,7 @@ macro_rules! fault_tests {
 }
 
 fault_tests!(
+    sockopt_list,
     tcp_client,
     tcp_client_timeout,
     udp_client,
@@ -511,6 +532,101 @@ fault_tests!(
 
 #[test]
 fn every_scenario_has_a_test() {
-    assert_eq!(SCENARIOS.len(), 11);
+    assert_eq!(SCENARIOS.len(), 12);
     let _ = Duration::ZERO;
+}
+
+/// The labs (`socklab lab NAME`) are programs too: each one, with the
+/// first call of a kind failing in each of its threads (strace counts
+/// `when=` per thread), must end — no hang (each side of a lab waits for
+/// the other), no panic — with exit 0 (the lab does not make that call, or
+/// observes what it should anyway) or 1.
+/// The lab says FAIL and names the call that failed: the injected one, or
+/// the one its failure caused on the other side (a timeout).
+/// `make test`: socket; `make faults`: nine calls.
+#[test]
+fn labs_end_cleanly_when_a_call_fails() {
+    if !common::have("strace") {
+        return;
+    }
+    let list = common::run(socklab(&["lab", "list"]), b"");
+    list.assert_ok();
+    let labs: Vec<String> = list
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && !l.starts_with("Run one"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(labs.len() >= 10, "{}", list.stdout);
+    let all = std::env::var("SOCKLAB_FAULTS").as_deref() == Ok("all");
+    let calls: &[(&str, &str)] = if all {
+        &[
+            ("socket", "EMFILE"),
+            ("setsockopt", "ENOPROTOOPT"),
+            ("bind", "EADDRINUSE"),
+            ("listen", "EADDRINUSE"),
+            ("accept4", "EMFILE"),
+            ("connect", "ECONNREFUSED"),
+            ("sendto", "EPIPE"),
+            ("recvfrom", "ECONNRESET"),
+            ("recvfrom", "EINTR"),
+        ]
+    } else {
+        &[("socket", "EMFILE")]
+    };
+    let mut n = 0;
+    let mut failed_labs = 0;
+    let mut named = 0;
+    // A lab whose server side failed waits (idle) for its own timeout:
+    // the runs of one call go side by side, one per lab.
+    for (call, errno) in calls {
+        let runs: Vec<_> = labs
+            .iter()
+            .map(|lab| {
+                let prog = vec!["lab".to_string(), lab.clone()];
+                let cmd = strace(
+                    &prog,
+                    &[
+                        "-o".into(),
+                        "/dev/null".into(),
+                        "-e".into(),
+                        format!("trace={call}"),
+                        "-e".into(),
+                        format!("inject={call}:error={errno}:when=1"),
+                    ],
+                );
+                let lab = lab.clone();
+                std::thread::spawn(move || (lab, common::run(cmd, b"")))
+            })
+            .collect();
+        for r in runs {
+            let (lab, out) = r.join().unwrap();
+            let what = format!("lab {lab}, {call} = -1 {errno}\n{}", out.dump());
+            common::assert_no_panic(&out);
+            match out.code() {
+                Some(0) => {}
+                Some(1) => {
+                    failed_labs += 1;
+                    // The lab says it failed (FAIL) and which call failed:
+                    // the injected one, or what it caused on the other side
+                    // (a timeout waiting for the failed peer).
+                    assert!(
+                        out.stdout.contains("FAIL") || out.stderr.contains("socklab: "),
+                        "the failure is explained: {what}"
+                    );
+                    if out.stdout.contains(&format!("{call}("))
+                        || out.stderr.contains(&format!("{call}("))
+                    {
+                        named += 1;
+                    }
+                }
+                _ => panic!("exit 0 or 1: {what}"),
+            }
+            n += 1;
+        }
+    }
+    println!(
+        "faults labs: {n} injections into {} labs; {failed_labs} ended with exit 1 and FAIL ({named} naming the injected call, the others what it caused), the rest observed what they should",
+        labs.len()
+    );
 }

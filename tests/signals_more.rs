@@ -125,3 +125,34 @@ fn stop_continue_and_harmless_signals_do_not_disturb_a_server() {
         assert!(!out.stderr.contains("socklab:"), "{args:?}\n{}", out.dump());
     }
 }
+
+/// SIGPIPE and EPIPE on stdout: `socklab demo | head -1` and a usage error
+/// whose stderr reader is gone end normally, never with a panic.
+#[test]
+fn a_closed_stdout_or_stderr_is_no_panic() {
+    use std::io::BufRead;
+    let mut demo = socklab(&["demo"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(demo.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("socklab demo"), "{first}");
+    // The reader is gone (dropped): every later line meets EPIPE.
+    let out = common::finish(demo);
+    out.assert_ok();
+
+    let mut bad = socklab(&["tcp", "server", ":99999"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(bad.stderr.take());
+    let status = bad.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{status:?}");
+}

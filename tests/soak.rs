@@ -143,7 +143,7 @@ fn soak_stream(family: &str, addr: &str, clients: u64, seed: u64) -> Arc<Tally> 
                         // buffers hold ~200 KB both ways together, a larger
                         // message deadlocks it against the echo
                         // (RELIABILITY.md). TCP's loopback buffers grow.
-                        let max = if family == "unix" { 64 * 1024 } else { 300_000 };
+                        let max = if family == "unix" { 64 * 1024 } else { 200_000 };
                         let n = 1 + rng.below(max);
                         let out = run(
                             socklab(&[&family, "client", &addr, "--size", &n.to_string()]),

@@ -178,6 +178,12 @@ const BAD: &[&[&str]] = &[
     &["unix", "client", "/tmp/x.sock", "--follow-symlinks"],
     &["tcp", "server", ":0", "--mode", "0600"],
     &["udp", "server", ":0", "--follow-symlinks"],
+    // --wire and --pcap: programs with no IP packets, a missing file
+    &["--wire", "sockopt", "list"],
+    &["--wire", "demo"],
+    &["--pcap"],
+    &["--wire", "unix", "server", "/tmp/x.sock"],
+    &["--wire=yes", "tcp", "server", ":0"],
     // unknown options and commands
     &["tcp", "server", "--reuse-addr"],
     &["tcp", "client", "--message"],

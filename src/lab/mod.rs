@@ -86,10 +86,10 @@ pub fn list() -> Result<()> {
     let labs = all();
     let width = labs.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for lab in &labs {
-        println!("{:width$}  {}", lab.name, lab.question);
+        crate::print_line(&format!("{:width$}  {}", lab.name, lab.question));
     }
-    println!();
-    println!("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
+    crate::print_line("");
+    crate::print_line("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
     Ok(())
 }
 

@@ -176,8 +176,13 @@ def targets(res):
     c = next((r for r in tk if r.get("family") == "C" and "rate" in r), None)
     if rust and c:
         a, b = rust["rate"] / c["rate"], rust["vmhwm_kib"] / c["vmhwm_kib"]
+        per = ""
+        if rust.get("idle_kib") and c.get("idle_kib"):
+            pr = (rust["vmhwm_kib"] - rust["idle_kib"]) * 1024 / 10000
+            pc = (c["vmhwm_kib"] - c["idle_kib"]) * 1024 / 10000
+            per = (f"; per connection {pr:.0f} vs {pc:.0f} bytes, idle {rust['idle_kib']} vs {c['idle_kib']} KiB")
         out.append(f"- 10,000 connections: throughput {a:.2f}x the C twin (≥ 0.9x: {verdict(a >= 0.9)}), "
-                   f"peak RSS {b:.2f}x (≤ 1.2x: {verdict(b <= 1.2)})")
+                   f"peak RSS {b:.2f}x (≤ 1.2x: {verdict(b <= 1.2)}){per}")
     else:
         out.append("- 10,000 connections: **pending** (needs the epoll model in socklab and its C twin; see below)")
     return "\n".join(out) + "\n"
@@ -193,6 +198,8 @@ def markdown(res, notes_path=None):
           f"pinned: {PIN_TEXT.get(env['pin'], env['pin'])}; "
           f"load average at start {env['loadavg_start'].split()[0]}, at end {env.get('loadavg_end', '?').split()[0]}; "
           f"whole run {env.get('seconds', '?')} s.", "",
+          (f"**Servers from another build**: socklab {env['server_bin']}, C twins {env.get('c_bin') or 'this tree'}; "
+           "the client is this tree's `socklab bench`.\n\n" if env.get("server_bin") else "") +
           f"Peers: {env['socat']}; {env['iperf3']}; {env['python']}; C twins built with {env['cc']} -O2.", "",
           "How it is measured: the client is `socklab bench` for every server (iperf3 uses its own client). "
           "Server CPU is utime+stime of the server process and its children (reaped: cutime+cstime; live: summed over "
@@ -221,14 +228,19 @@ def markdown(res, notes_path=None):
     md += ["## 10,000 connections (epoll)", ""]
     tk = res.get("tenk")
     if tk:
-        md += ["`socklab bench rr ADDR --conns 10000 --size 1`; peak RSS is VmHWM of the server.", "",
-               "| server | echoes/s | p99 µs | peak RSS KiB |", "|---|---|---|---|"]
+        md += ["`socklab bench rr ADDR --conns 10000 --size 1`, alternating, median of the repeats; peak RSS is "
+               "VmHWM of the server after the runs, idle RSS its VmHWM right after it said `listening on`.", "",
+               "| server | echoes/s | p99 µs | peak RSS KiB | idle RSS KiB | bytes per connection |", "|---|---|---|---|---|---|"]
         for r in tk:
             if "error" in r:
-                md.append(f"| {r['server']} | not measured: `{r['error'][:120]}` | | |")
+                md.append(f"| {r['server']} | not measured: `{r['error'][:120]}` | | | | |")
             else:
-                md.append(f"| {r['server']} | {f(r['rate'], 0)} | {f(r['p99'])} | {r['vmhwm_kib']} |")
+                idle = r.get("idle_kib")
+                per = f"{(r['vmhwm_kib'] - idle) * 1024 / 10000:.0f}" if idle else "–"
+                md.append(f"| {r['server']} | {f(r['rate'], 0)} | {f(r['p99'])} | {r['vmhwm_kib']} | {idle or '–'} | {per} |")
         md.append("")
+    elif res.get("budget_exceeded"):
+        md += ["Not run: the matrix went over its time budget (BENCH_BUDGET) first.", ""]
     else:
         md += ["**pending**: no epoll model on this commit (`--model epoll` on `socklab tcp server` and its C twin). "
                "The driver runs it as soon as both exist.", ""]
