@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <signal.h>
@@ -124,6 +125,7 @@ struct job {
     int conn;
     struct addr peer;
     const struct opts *o;
+    atomic_bool done; /* set by the thread as it ends */
 };
 
 static void *run_conn(void *arg) {
@@ -131,34 +133,60 @@ static void *run_conn(void *arg) {
     unsigned char *buf = malloc(j->o->bufsize);
     serve_conn(j->conn, &j->peer, buf, j->o);
     free(buf);
-    free(j);
+    atomic_store(&j->done, true);
     return NULL;
+}
+
+struct worker {
+    pthread_t thread;
+    struct job *job;
+};
+
+/* Join the threads that have ended (no wait: they are gone) and keep the
+ * others, as the Rust twin drops its finished handles before each spawn:
+ * without it ended threads pile up until pthread_create fails. */
+static size_t join_ended(struct worker *w, size_t n) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (atomic_load(&w[i].job->done)) {
+            pthread_join(w[i].thread, NULL);
+            free(w[i].job);
+        } else {
+            w[kept++] = w[i];
+        }
+    }
+    return kept;
 }
 
 static void model_thread(int listener, const struct opts *o) {
     set_wait(listener, o->wait);
-    pthread_t *threads = NULL;
+    struct worker *workers = NULL;
     size_t n = 0, cap = 0;
     unsigned long long accepted = 0, limit = limit_of(o);
     for (;;) {
         struct fail f;
         struct job *j = malloc(sizeof *j);
         j->o = o;
+        atomic_init(&j->done, false);
         j->conn = io_accept(listener, &j->peer, o->wait, &f); /* 1 */
         if (j->conn < 0)
             die_fail(&f);
         accepted++;
+        n = join_ended(workers, n);
         if (n == cap)
-            threads = realloc(threads, (cap = cap ? 2 * cap : 16) * sizeof *threads);
-        if (pthread_create(&threads[n], NULL, run_conn, j) != 0) /* 2 */
+            workers = realloc(workers, (cap = cap ? 2 * cap : 16) * sizeof *workers);
+        workers[n].job = j;
+        if (pthread_create(&workers[n].thread, NULL, run_conn, j) != 0) /* 2 */
             err_quit(1, "cannot start a thread");
         n++;
         if (limit && accepted >= limit)
             break;
     }
-    for (size_t i = 0; i < n; i++)                             /* 3 */
-        pthread_join(threads[i], NULL);
-    free(threads);
+    for (size_t i = 0; i < n; i++) {                          /* 3 */
+        pthread_join(workers[i].thread, NULL);
+        free(workers[i].job);
+    }
+    free(workers);
     Close(listener);
 }
 
