@@ -194,7 +194,7 @@ fn rr_polled(
     }
     let mut quiet_since = Instant::now();
     while busy > 0 {
-        if sys.poll_many(&mut fds, 1000)? == 0 {
+        if sys.poll_fds(&mut fds, 1000)? == 0 {
             if quiet_since.elapsed() >= STALL {
                 return Err(stalled(&format!("on {busy} connections")));
             }
@@ -326,7 +326,7 @@ fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
         events,
         revents: 0,
     }];
-    sys.poll_many(&mut fds, 1000)?;
+    sys.poll_fds(&mut fds, 1000)?;
     Ok(())
 }
 
@@ -447,7 +447,7 @@ pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
             events: libc::POLLIN,
             revents: 0,
         }];
-        if sys.poll_many(&mut fds, ms)? == 0 {
+        if sys.poll_fds(&mut fds, ms)? == 0 {
             // Silence: what is in flight is lost.
             cutoff = sent;
             in_flight = 0;

@@ -82,7 +82,7 @@ pub fn run(sys: &Sys, opts: &Opts) -> Result<()> {
             "bench udp needs a HOST:PORT address".to_string(),
         ));
     }
-    sys.raise_nofile()?;
+    crate::model::raise_fd_limit(sys)?;
     let before = sys.getrusage()?;
     let mut report = match opts.test {
         Test::Rr => load::rr(sys, opts)?,

@@ -210,7 +210,8 @@ impl Poller {
     }
 }
 
-/// Step 1: the soft RLIMIT_NOFILE up to the hard limit.
+/// Step 1: the soft RLIMIT_NOFILE up to the hard limit (also `socklab
+/// bench`, which opens thousands of connections).
 pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
     let (soft, hard) = sys.prlimit64_get_nofile()?;
     sys.prlimit64_set_nofile(hard, hard)?;

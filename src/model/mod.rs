@@ -27,7 +27,7 @@ use crate::io::Wait;
 use crate::stream::ServerOpts;
 use crate::sys::{Socket, Sys};
 
-pub use event::serve_dgram_epoll;
+pub use event::{raise_fd_limit, serve_dgram_epoll};
 
 /// `--model`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
