@@ -577,6 +577,7 @@ fn labs_end_cleanly_when_a_call_fails() {
     let mut n = 0;
     let mut failed_labs = 0;
     let mut named = 0;
+    let mut slow: Vec<String> = vec![];
     // A lab whose server side failed waits (idle) for its own timeout:
     // the runs of one call go side by side, one per lab.
     for (call, errno) in calls {
@@ -596,13 +597,16 @@ fn labs_end_cleanly_when_a_call_fails() {
                     ],
                 );
                 let lab = lab.clone();
-                std::thread::spawn(move || (lab, common::run(cmd, b"")))
+                std::thread::spawn(move || (lab, run_long(cmd)))
             })
             .collect();
         for r in runs {
             let (lab, out) = r.join().unwrap();
             let what = format!("lab {lab}, {call} = -1 {errno}\n{}", out.dump());
             common::assert_no_panic(&out);
+            if out.stdout.contains("no verdict after 20 s") {
+                slow.push(format!("{lab} ({call} {errno})"));
+            }
             match out.code() {
                 Some(0) => {}
                 Some(1) => {
@@ -629,4 +633,41 @@ fn labs_end_cleanly_when_a_call_fails() {
         "faults labs: {n} injections into {} labs; {failed_labs} ended with exit 1 and FAIL ({named} naming the injected call, the others what it caused), the rest observed what they should",
         labs.len()
     );
+    if !slow.is_empty() {
+        println!(
+            "faults labs: ended by the lab's own 20 s watchdog (one side waited for the failed one): {}",
+            slow.join(", ")
+        );
+    }
+}
+
+/// `common::run` with a 40 s watchdog: a lab has a 20 s watchdog of its
+/// own, which must get the chance to fire (and say FAIL) first.
+fn run_long(mut cmd: Command) -> Outcome {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(Duration::from_secs(40)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: our child, still running.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let out = rx.recv().unwrap().unwrap();
+            panic!(
+                "still running after 40 s; killed\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    };
+    Outcome {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
