@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo labs test lint clean c compare fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare bench fuzz soak faults
 
 all: build
 
@@ -56,3 +56,10 @@ faults: deps
 SOAK_CLIENTS ?= 5000
 soak: build
 	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test soak -- --nocapture
+
+# The benchmark matrix (BENCHMARKS.md, bench/results.json): socklab's
+# servers beside their C twins, socat, the tutorial's Python server and
+# iperf3, on loopback. BENCH_SECS, BENCH_REPS, BENCH_PIN, BENCH_ONLY: see
+# tools/bench/run.py. Under 10 minutes from a clean clone.
+bench: deps c build
+	python3 tools/bench/run.py

@@ -48,8 +48,11 @@ void dgram_serve(int fd, const struct opts *o) {
     if (after_listening[0])
         say("%s", after_listening);
     set_wait(fd, o->wait);
+    int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
+        if (ep >= 0)
+            dgram_epoll_wait(ep);
         ssize_t real = io_recv_datagram(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
         if (real < 0)
             die_fail(&f);
@@ -71,6 +74,8 @@ void dgram_serve(int fd, const struct opts *o) {
             break;
     }
     free(buf);
+    if (ep >= 0)
+        Close(ep);
     Close(fd);                                                 /* 3 */
 }
 

@@ -598,7 +598,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS };
+           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -615,8 +615,10 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_SERVER, {"once", no_argument, 0, ONCE}},
         {OPT_SERVER, {"max-conns", required_argument, 0, MAXCONNS}},
         {OPT_SERVER, {"quiet", no_argument, 0, 'q'}},
+        {OPT_SERVER, {"model", required_argument, 0, MODEL}},
         {OPT_STREAM_SERVER, {"backlog", required_argument, 0, BACKLOG}},
         {OPT_STREAM_SERVER, {"naive", no_argument, 0, NAIVE}},
+        {OPT_STREAM_SERVER, {"sink", no_argument, 0, SINK}},
         {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
         {OPT_CLIENT, {"message", required_argument, 0, 'm'}},
         {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
@@ -670,8 +672,25 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case NONBLOCKING: o->nonblocking = true; break;
         case NAMES: o->names = true; break;
         case LINES: o->lines = true; break;
+        case SINK: o->sink = true; break;
         case SHUTDOWN: o->shutdown = true; break;
         case SHOWSTATE: show_state = true; break;
+        case MODEL:
+            if (!strcmp(optarg, "iterative")) o->model = MODEL_ITERATIVE;
+            else if (!strcmp(optarg, "fork")) o->model = MODEL_FORK;
+            else if (!strcmp(optarg, "thread")) o->model = MODEL_THREAD;
+            else if (!strcmp(optarg, "poll")) o->model = MODEL_POLL;
+            else if (!strcmp(optarg, "epoll")) o->model = MODEL_EPOLL;
+            else if (!strncmp(optarg, "prefork:", 8)) {
+                o->model = MODEL_PREFORK;
+                o->pool = number("--model prefork:N", optarg + 8, 1, 1024);
+            } else if (!strncmp(optarg, "prethread:", 10)) {
+                o->model = MODEL_PRETHREAD;
+                o->pool = number("--model prethread:N", optarg + 10, 1, 1024);
+            } else
+                usage("'%s' is not a model: iterative, fork, thread, prefork:N, "
+                      "prethread:N, poll or epoll", optarg);
+            break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
@@ -695,6 +714,8 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("unexpected argument '%s'", argv[argc - 1]);
     if (o->naive && o->once)
         usage("the argument '%s' cannot be used with '--once'", "--naive");
+    if (o->sink && (o->naive || o->once || o->lines))
+        usage("the argument '%s' cannot be used with '--naive', '--once' or '--lines'", "--sink");
     if (o->timeout > 0 && o->nonblocking)
         usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
     if (o->lines && (o->naive || o->once))
@@ -703,6 +724,17 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
     if (o->dgram && (o->lines || o->shutdown))
         usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
+    bool event_loop = o->model == MODEL_EPOLL || o->model == MODEL_POLL;
+    if (event_loop && (o->timeout > 0 || o->nonblocking))
+        usage("--model %s: the event loop's sockets are non-blocking already "
+              "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking",
+              o->model == MODEL_POLL ? "poll" : "epoll");
+    if (event_loop && (o->lines || o->naive))
+        usage("--model %s: --lines and --naive need a blocking model (iterative, "
+              "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : "epoll");
+    if (!(groups & OPT_STREAM_SERVER) || o->dgram)
+        if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
+            usage("%s", "not a datagram server model: iterative or epoll");
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

@@ -53,10 +53,19 @@ struct opts {
     size_t size;   /* --size N: one message of N pattern bytes; 0: none */
     bool names;    /* --names: getsockname + getpeername at connect/accept */
     bool lines;    /* --lines: a line buffer over recv (Python's makefile) */
+    bool sink;     /* --sink: recvfrom until 0, no reply */
     bool shutdown; /* --shutdown: shutdown(SHUT_WR) after the last message */
     char **messages;
     size_t n_messages;
+    int model;     /* --model: MODEL_ITERATIVE (the default), ... */
+    unsigned pool; /* prefork:N / prethread:N */
 };
+
+/* --model (socklab's src/model/): iterative, fork, thread, prefork:N,
+ * prethread:N, poll, epoll for stream servers; iterative and epoll for
+ * datagram ones. */
+enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,
+       MODEL_POLL, MODEL_EPOLL };
 
 /* Python's setblocking(False): EAGAIN, then poll(..., -1), then again. */
 #define WAIT_NONBLOCKING (-1.0)
@@ -140,6 +149,19 @@ void stream_serve(int listener, const struct opts *o);
 void stream_client(struct opts *o);
 void dgram_serve(int fd, const struct opts *o);
 void dgram_client(struct opts *o);
+/* models.c: one accepted connection as the iterative server serves it
+ * (stream.c), and the other models after listen and getsockname. */
+void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o);
+void say_listening(const struct addr *me);
+/* accept(2)'s errors that are the new connection's, not the listener's. */
+int accept_error_is_the_peers(int e);
+void peer_cred(int conn, const struct addr *peer, char *cred, size_t n);
+void model_serve(int listener, const struct addr *me, const struct opts *o);
+/* The datagram server's epoll: epoll_create1, epoll_ctl(ADD, fd, EPOLLIN);
+ * dgram_epoll_wait before each recvfrom. */
+int dgram_epoll(int fd);
+void dgram_epoll_wait(int ep);
 /* The bound socket: socket, [setsockopt SO_REUSEADDR], the --sockopt
  * settings of the created phase (each set and read back), bind. */
 int bound_socket(int type, const struct opts *o);

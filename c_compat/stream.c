@@ -13,6 +13,7 @@
  *    `connection from PEER` (UNIX: `(pid N, uid N, gid N)`)
  * 4. communication loop: recvfrom(conn); 0 bytes -> print `PEER closed`,
  *    leave the loop; else print the message and sendto it upper-cased
+ *    (--sink: recvfrom until 0, no reply)
  *    (--lines: recvfrom into a line buffer; sendto per complete line)
  * 5. close(conn); back to 3 until --once or --max-conns
  * 6. close(fd)
@@ -89,6 +90,19 @@ static int converse(int conn, const struct addr *peer, unsigned char *buf,
         if (reply(conn, peer, buf, n, o, f) < 0)
             return -1;
     }
+}
+
+/* --sink: recvfrom until the peer closes; nothing is sent back. */
+static int sink(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o, struct fail *f) {
+    ssize_t n;
+    while ((n = io_recv(conn, buf, o->bufsize, o->wait, f)) > 0)
+        ;
+    if (n < 0)
+        return -1;
+    if (!o->quiet)
+        say("%s closed", addr_str(peer));
+    return 0;
 }
 
 static double seconds(void) {
@@ -214,7 +228,7 @@ static int converse_lines(int conn, const struct addr *peer, unsigned char *buf,
 
 /* The errors accept(2) says to treat like EAGAIN: the connection being
  * accepted failed, not the listener. */
-static int accept_error_is_the_peers(int e) {
+int accept_error_is_the_peers(int e) {
     switch (e) {
     case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN:
     case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
@@ -233,14 +247,63 @@ static void close_conn(int conn) {
         warn_sys("close", errno);
 }
 
+/* A UNIX peer's credentials, from connect (getsockopt SO_PEERCRED):
+ * ` (pid P, uid U, gid G)`; nothing for other families. */
+void peer_cred(int conn, const struct addr *peer, char *cred, size_t n) {
+    cred[0] = 0;
+    if (addr_is_unix(peer)) {
+        struct ucred c;
+        socklen_t len = sizeof c;
+        Getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &c, &len);
+        snprintf(cred, n, " (pid %d, uid %u, gid %u)", (int)c.pid,
+                 (unsigned)c.uid, (unsigned)c.gid);
+    }
+}
+
+/* One accepted connection (steps 3 to 5 after accept4); the same in every
+ * model that gives a connection its own process or thread. */
+void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
+                const struct opts *o) {
+    struct fail f;
+    /* Linux's accept4 does not pass O_NONBLOCK on; make the
+     * connection non-blocking too, so its EAGAINs show. */
+    if (o->nonblocking)
+        set_wait(conn, o->wait);
+    apply_sockopts(conn, o, PH_ACCEPTED);
+    if (o->names)
+        show_names(conn);
+    char cred[80] = "";
+    peer_cred(conn, peer, cred, sizeof cred);
+    if (!o->quiet)
+        say("connection from %s%s", addr_str(peer), cred);
+    int r = o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
+            : o->naive ? converse_naively(conn, peer, buf, o, &f)
+            : o->sink  ? sink(conn, peer, buf, o, &f)
+            : o->lines ? converse_lines(conn, peer, buf, o, &f)
+                       : converse(conn, peer, buf, o, &f);
+    /* A failure on one connection ends that connection, not the server. */
+    if (r < 0 && f.call) /* no call: the failure was already told */
+        warn_fail(&f);
+    close_conn(conn);                                          /* 5 */
+}
+
+/* `listening on ADDR`, and the UNIX server's socket file mode line. */
+void say_listening(const struct addr *me) {
+    say("listening on %s", addr_str(me));
+    if (after_listening[0])
+        say("%s", after_listening);
+}
+
 void stream_serve(int listener, const struct opts *o) {
     struct addr me, peer;
     struct fail f;
     Listen(listener, o->backlog);                              /* 1 */
     Getsockname(listener, &me.ss, &me.len);                    /* 2 */
-    say("listening on %s", addr_str(&me));
-    if (after_listening[0])
-        say("%s", after_listening);
+    if (o->model != MODEL_ITERATIVE) {
+        model_serve(listener, &me, o); /* says `listening on` when ready */
+        return;
+    }
+    say_listening(&me);
     set_wait(listener, o->wait);
     unsigned char *buf = malloc(o->bufsize);
     for (unsigned long long served = 0;;) {
@@ -253,31 +316,7 @@ void stream_serve(int listener, const struct opts *o) {
         }
         if (conn < 0)
             die_fail(&f);
-        /* Linux's accept4 does not pass O_NONBLOCK on; make the
-         * connection non-blocking too, so its EAGAINs show. */
-        if (o->nonblocking)
-            set_wait(conn, o->wait);
-        apply_sockopts(conn, o, PH_ACCEPTED);
-        if (o->names)
-            show_names(conn);
-        char cred[80] = "";
-        if (addr_is_unix(&peer)) { /* the peer's credentials, from connect */
-            struct ucred c;
-            socklen_t len = sizeof c;
-            Getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &c, &len);
-            snprintf(cred, sizeof cred, " (pid %d, uid %u, gid %u)", (int)c.pid,
-                     (unsigned)c.uid, (unsigned)c.gid);
-        }
-        if (!o->quiet)
-            say("connection from %s%s", addr_str(&peer), cred);
-        int r = o->once    ? answer_once(conn, &peer, buf, o, &f)     /* 4 */
-                : o->naive ? converse_naively(conn, &peer, buf, o, &f)
-                : o->lines ? converse_lines(conn, &peer, buf, o, &f)
-                           : converse(conn, &peer, buf, o, &f);
-        /* A failure on one connection ends that connection, not the server. */
-        if (r < 0 && f.call) /* no call: the failure was already told */
-            warn_fail(&f);
-        close_conn(conn);                                      /* 5 */
+        serve_conn(conn, &peer, buf, o);                       /* 4-5 */
         served++;
         if (o->once || (o->max_conns && served >= o->max_conns))
             break;

@@ -23,7 +23,7 @@
  *
  * Usage: tcp_server [HOST:PORT] [--once] [--max-conns N] [--backlog N]
  *        [--bufsize N] [--reuseaddr] [--naive] [--naive-limit N] [-q] [--show-state]
- *        [--lines] [--names]
+ *        [--lines] [--names] [--sink]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"

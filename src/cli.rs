@@ -88,6 +88,9 @@ pub enum Command {
     /// Socket options: `list` prints each option's default on a fresh socket of each type.
     #[command(subcommand)]
     Sockopt(SockoptCommand),
+    /// Load a server: rr (request/response), stream (bulk), connect (connections/s), udp (datagrams/s); see BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// The tutorial's and UNP's experiments as self-checking runs: `lab list`, `lab NAME`, `lab all`.
     Lab {
         /// `list` (the default), a lab's name, or `all`.
@@ -149,6 +152,9 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
+        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse_dgram)]
+        model: crate::model::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -289,6 +295,12 @@ pub struct StreamServerArgs {
     /// How many zero-length recv returns the --naive server makes before it stops.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub naive_limit: u64,
+    /// Read and discard: no reply (a target for `socklab bench stream`).
+    #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
+    pub sink: bool,
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse)]
+    pub model: crate::model::Model,
 }
 
 /// Options of every client.
@@ -385,7 +397,9 @@ impl ServerArgs {
             naive: s.naive,
             naive_limit: s.naive_limit,
             lines: s.lines,
+            sink: s.sink,
             setup: self.socket.setup(),
+            model: s.model,
         }
     }
 
@@ -396,6 +410,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
+            model: crate::model::Model::Iterative,
         }
     }
 }

@@ -175,7 +175,9 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 naive: false,
                 naive_limit: 10,
                 lines: false,
+                sink: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(
@@ -197,6 +199,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
+                model: crate::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(

@@ -33,6 +33,8 @@ pub struct ServerOpts {
     pub max_conns: Option<u64>,
     pub quiet: bool,
     pub setup: Setup,
+    /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
+    pub model: crate::model::Model,
 }
 
 #[derive(Clone, Debug)]
@@ -46,9 +48,16 @@ pub struct ClientOpts {
 pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listening(&sys.getsockname(s)?);
     io::set_wait(sys, s, opts.setup.wait)?;
+    let mut epoll = match opts.model {
+        crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
+        _ => None,
+    };
     let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
+        if let Some(ep) = &mut epoll {
+            ep.wait(sys)?;
+        }
         let (real, from) = io::recv_datagram(sys, s, &mut buf, true, opts.setup.wait)?;
         let from = from.unwrap_or_else(Addr::unix_autobind);
         let n = real.min(buf.len());
@@ -62,10 +71,11 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         if real > n {
             sys.say(&truncated(&from, real, n));
         }
-        let reply = buf[..n].to_ascii_uppercase();
+        let reply = &mut buf[..n];
+        reply.make_ascii_uppercase();
         // A reply that cannot go out (an unbound UNIX client has no address,
         // an ICMP error came back) is reported; the server goes on.
-        if let Err(e) = io::send(sys, s, &reply, Some(&from), opts.setup.wait) {
+        if let Err(e) = io::send(sys, s, reply, Some(&from), opts.setup.wait) {
             if matches!(e, crate::error::Error::Signal(_)) {
                 return Err(e);
             }
@@ -75,6 +85,9 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
         }
+    }
+    if let Some(ep) = epoll {
+        ep.close(sys)?;
     }
     sys.close(s)
 }

@@ -8,6 +8,7 @@ compile_error!(
 );
 
 pub mod addr;
+pub mod bench;
 pub mod checkopts;
 pub mod cli;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod io;
 pub mod lab;
 pub mod lines;
+pub mod model;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;
@@ -81,6 +83,13 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
         Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
         Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Bench(_) => {
+            return Err(Error::Usage(
+                "--wire and --pcap do not apply to `socklab bench`: the capture would slow down \
+                 what it measures (capture a tcp or udp client instead)"
+                    .to_string(),
+            ));
+        }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
     };
     Ok(wire::port_of(addr).into_iter().collect())
@@ -98,8 +107,16 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             client,
             stream,
         }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
-        Command::Udp(UdpCommand::Server { addr, common }) => {
-            udp::server(sys, &addr, common.reuseaddr, &common.dgram())
+        Command::Udp(UdpCommand::Server {
+            addr,
+            common,
+            model,
+        }) => {
+            let opts = dgram::ServerOpts {
+                model,
+                ..common.dgram()
+            };
+            udp::server(sys, &addr, common.reuseaddr, &opts)
         }
         Command::Udp(UdpCommand::Client {
             addr,
@@ -120,7 +137,8 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
                 mode,
                 follow_symlinks,
             };
-            let (stream_opts, dgram_opts) = (common.stream(&stream), common.dgram());
+            let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
+            dgram_opts.model = stream.model;
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
@@ -147,6 +165,7 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             }
         }
         Command::Demo => demo::run(),
+        Command::Bench(b) => bench::run(sys, &b.opts()),
         Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
@@ -190,10 +209,32 @@ fn check_phases(command: &Command) -> Result<()> {
             dgram_opts,
             ..
         }) => (&client.socket, false, !dgram || dgram_opts.connect),
-        Command::Demo | Command::Sockopt(_) | Command::Lab { .. } | Command::LabChild { .. } => {
+        Command::Demo
+        | Command::Sockopt(_)
+        | Command::Bench(_)
+        | Command::Lab { .. }
+        | Command::LabChild { .. } => {
             return Ok(());
         }
     };
+    // --model: what each model can honour, before any syscall.
+    match command {
+        Command::Tcp(TcpCommand::Server { common, stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            common,
+            stream,
+            dgram: false,
+            ..
+        }) => model::check(&common.stream(stream))?,
+        Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: true,
+            ..
+        }) => {
+            model::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+        }
+        _ => {}
+    }
     io::check_phases(&socket.setup(), accepts, connects)
 }
 

@@ -72,3 +72,46 @@ pub fn reraise(sig: Signal) {
     let _ = unsafe { sigaction(sig, &default) };
     let _ = raise(sig);
 }
+
+/// Forget the stop signal that arrived (a server that has acted on it and
+/// must still wait for its children).
+pub fn clear() {
+    CAUGHT.store(0, Ordering::SeqCst);
+}
+
+static CHILD_EXITED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn child_exited(_: libc::c_int) {
+    CHILD_EXITED.store(true, Ordering::SeqCst);
+}
+
+/// `--model fork`: SIGCHLD interrupts the parent's blocking call (no
+/// SA_RESTART); `sys` then returns that call's EINTR instead of retrying
+/// it, so the server reaps the child at once (no zombie waits for the next
+/// connection).
+pub fn catch_child_exits() -> Result<()> {
+    let action = SigAction::new(
+        SigHandler::Handler(child_exited),
+        SaFlags::SA_NOCLDSTOP,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler stores to an atomic.
+    unsafe { sigaction(Signal::SIGCHLD, &action) }.map_err(|e| {
+        Error::Runtime(format!(
+            "sigaction(SIGCHLD): {}",
+            crate::trace::errno_text(e)
+        ))
+    })?;
+    Ok(())
+}
+
+/// Whether a child has exited since the last call (and forget it).
+pub fn take_child_exit() -> bool {
+    CHILD_EXITED.swap(false, Ordering::SeqCst)
+}
+
+/// After EINTR: does the signal end the call (a stop signal, or a child's
+/// exit in the fork model) rather than the call being made again?
+pub fn interrupts() -> bool {
+    pending().is_some() || take_child_exit()
+}

@@ -8,6 +8,7 @@
 //!    → print `connection from PEER` [UNIX: `(pid N, uid N, gid N)`]
 //! 4. communication loop: `recvfrom(conn)`; 0 bytes → print `PEER closed`,
 //!    leave the loop; else print the message and `sendto` it upper-cased
+//!    (`--sink`: `recvfrom` until 0, no reply)
 //! 5. `close(conn)`; back to 3 until `--once` or `--max-conns`
 //! 6. `close(fd)`
 //!
@@ -40,7 +41,11 @@ pub struct ServerOpts {
     pub naive_limit: u64,
     /// `--lines`: read through a buffer line by line (Python's makefile).
     pub lines: bool,
+    /// `--sink`: read and discard, no reply.
+    pub sink: bool,
     pub setup: Setup,
+    /// `--model`: how the server handles many clients (`model/`).
+    pub model: crate::model::Model,
 }
 
 /// How the client sends a message: Python's `send` or `sendall`.
@@ -69,10 +74,16 @@ pub struct ClientOpts {
     pub setup: Setup,
 }
 
-/// Serve on a bound socket (steps 1 to 6).
+/// Serve on a bound socket (steps 1 to 6); `--model` other than
+/// `iterative` hands over to `model::serve` after `getsockname`.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     sys.listen(listener, opts.backlog)?;
-    sys.listening(&sys.getsockname(listener)?);
+    let me = sys.getsockname(listener)?;
+    if opts.model != crate::model::Model::Iterative {
+        // Each model says `listening on` once it is ready to serve.
+        return crate::model::serve(sys, listener, &me, opts);
+    }
+    sys.listening(&me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
@@ -86,25 +97,35 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        let result = serve_one(sys, conn, &peer, opts);
-        // A failure on one connection ends that connection, not the server.
-        if let Err(e) = result {
-            if matches!(e, Error::Signal(_)) {
-                return Err(e);
-            }
-            crate::report(&e);
-        }
-        // The descriptor is gone even when close fails (close(2)): say so,
-        // and serve the next client.
-        if let Err(e) = sys.close(conn) {
-            crate::report(&e);
-        }
+        serve_conn(sys, conn, &peer, opts)?;
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
         }
     }
     sys.close(listener)
+}
+
+/// One accepted connection, steps 3 to 5 after `accept4`: [ioctl(FIONBIO)],
+/// the @accepted `--sockopt`s, [--names], `connection from PEER`, the
+/// communication loop, `close(conn)`. A failure on the connection is
+/// reported and ends only it; only a stop signal is returned. The same in
+/// every model that gives a connection its own process or thread.
+pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let result = serve_one(sys, conn, peer, opts);
+    // A failure on one connection ends that connection, not the server.
+    if let Err(e) = result {
+        if matches!(e, Error::Signal(_)) {
+            return Err(e);
+        }
+        crate::report(&e);
+    }
+    // The descriptor is gone even when close fails (close(2)): say so,
+    // and serve the next client.
+    if let Err(e) = sys.close(conn) {
+        crate::report(&e);
+    }
+    Ok(())
 }
 
 /// One accepted connection: its setup (non-blocking mode, `@accepted`
@@ -134,6 +155,8 @@ fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<
         answer_once(sys, conn, peer, opts)
     } else if opts.naive {
         converse_naively(sys, conn, peer, opts)
+    } else if opts.sink {
+        sink(sys, conn, peer, opts)
     } else if opts.lines {
         lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
     } else {
@@ -143,7 +166,7 @@ fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<
 
 /// The errors accept(2) says to treat like EAGAIN: the connection being
 /// accepted failed (reset before accept, a network error), not the listener.
-fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
+pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
     use nix::errno::Errno::*;
     matches!(
         errno,
@@ -170,7 +193,7 @@ fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
         }
         return Ok(());
     }
-    reply(sys, conn, peer, &buf[..n], opts)
+    reply(sys, conn, peer, &mut buf[..n], opts)
 }
 
 /// The improved server's communication loop, with the `len(msg) == 0` check.
@@ -184,8 +207,18 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<(
             }
             return Ok(());
         }
-        reply(sys, conn, peer, &buf[..n], opts)?;
+        reply(sys, conn, peer, &mut buf[..n], opts)?;
     }
+}
+
+/// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
+fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+    let mut buf = vec![0; opts.bufsize];
+    while io::recv(sys, conn, &mut buf, opts.setup.wait)? > 0 {}
+    if !opts.quiet {
+        sys.say(&format!("{peer} closed"));
+    }
+    Ok(())
 }
 
 /// The tutorial's server without the `len(msg) == 0` check: after the peer
@@ -201,7 +234,7 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
         }
-        reply(sys, conn, peer, &buf[..n], opts)?;
+        reply(sys, conn, peer, &mut buf[..n], opts)?;
         if empty >= opts.naive_limit {
             break;
         }
@@ -220,12 +253,14 @@ fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> 
     Ok(())
 }
 
-/// Print the message, send it back upper-cased.
-fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &[u8], opts: &ServerOpts) -> Result<()> {
+/// Print the message, send it back upper-cased (in place: no allocation
+/// per message).
+fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts) -> Result<()> {
     if !opts.quiet && !msg.is_empty() {
         sys.say(&format!("from {peer}: {}", shown(msg)));
     }
-    io::sendall(sys, conn, &msg.to_ascii_uppercase(), opts.setup.wait)
+    msg.make_ascii_uppercase();
+    io::sendall(sys, conn, msg, opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.

@@ -629,6 +629,95 @@ fn scenarios() -> Vec<Scenario> {
             server("udp_server", &["127.0.0.1:0", "--once", "--show-state"]),
             vec![s("udp_client", &["{ADDR}", "--show-state", "-m", "hello"])],
         ),
+        // --- server models (--model): the socket calls of each model's C
+        // twin (epoll's own calls are outside the trace set; tests/models.rs
+        // and trace_equals_strace.rs check them). Clients one after the
+        // other; fork, and thread with more than one connection, interleave
+        // processes or threads as the scheduler likes (their syscall counts
+        // per echo are compared in tests/models.rs). Pools of one thread
+        // only: a prefork worker blocks in accept4 while its parent works,
+        // and strace splits the line (`<unfinished ...>`) or not.
+        sc(
+            "tcp_model_epoll",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "epoll", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+                s("tcp_client", &["{ADDR}", "--size", "100000"]),
+            ],
+        ),
+        sc(
+            "tcp_model_epoll_once_names_sockopt",
+            server(
+                "tcp_server",
+                &[
+                    "127.0.0.1:0",
+                    "--model",
+                    "epoll",
+                    "--once",
+                    "--names",
+                    "--sockopt",
+                    "TCP_NODELAY=1@accepted",
+                ],
+            ),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "unix_model_epoll",
+            server(
+                "unix_server",
+                &["{DIR}/s.sock", "--model", "epoll", "--max-conns", "2", "-q"],
+            ),
+            vec![
+                s("unix_client", &["{ADDR}", "-m", "hello"]),
+                s("unix_client", &["{ADDR}", "-m", "again"]),
+            ],
+        ),
+        sc(
+            "tcp_model_thread",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "thread", "--max-conns", "1"],
+            ),
+            vec![s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"])],
+        ),
+        sc(
+            "tcp_model_poll",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "poll", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+                s("tcp_client", &["{ADDR}", "--size", "100000"]),
+            ],
+        ),
+        sc(
+            "unix_model_poll_abstract",
+            server("unix_server", &["{ABS}", "--model", "poll", "--once"]),
+            vec![s("unix_client", &["{ADDR}", "-m", "hello"])],
+        ),
+        sc(
+            "tcp_model_prethread_1",
+            server(
+                "tcp_server",
+                &["127.0.0.1:0", "--model", "prethread:1", "--max-conns", "2"],
+            ),
+            vec![
+                s("tcp_client", &["{ADDR}", "-m", "hello"]),
+                s("tcp_client", &["{ADDR}", "-m", "again"]),
+            ],
+        ),
+        sc(
+            "udp_model_epoll",
+            server(
+                "udp_server",
+                &["127.0.0.1:0", "--model", "epoll", "--max-conns", "2"],
+            ),
+            vec![s("udp_client", &["{ADDR}", "-m", "hello", "-m", "world"])],
+        ),
         // --- sockopt list ---
         sc("checkopts", None, vec![s("checkopts", &[])]),
     ]
@@ -794,6 +883,14 @@ scenario_tests!(
     tcp_show_state_timeout,
     tcp_show_state_refused,
     udp_unix_show_state_ignored,
+    tcp_model_epoll,
+    tcp_model_epoll_once_names_sockopt,
+    unix_model_epoll,
+    tcp_model_thread,
+    tcp_model_poll,
+    unix_model_poll_abstract,
+    tcp_model_prethread_1,
+    udp_model_epoll,
     checkopts,
 );
 

@@ -38,12 +38,18 @@ use common::{Outcome, Server, TempDir, abstract_name, have, run};
 /// The syscalls compared: every one socklab's `sys` layer can make.
 const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
 
+/// The server models' calls too (`--model`: epoll, fork, the fd limit).
+const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
+epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
+
 /// One socklab process under strace, with its two trace files.
 struct Traced {
     /// strace's `-o` prefix; with `-ff` the file is `PREFIX.PID`.
     strace_prefix: String,
     /// socklab's `--trace-file`.
     trace_file: String,
+    /// strace's `-e trace=` set.
+    filter: &'static str,
 }
 
 impl Traced {
@@ -51,19 +57,40 @@ impl Traced {
         Traced {
             strace_prefix: dir.path(&format!("{name}.strace")),
             trace_file: dir.path(&format!("{name}.trace")),
+            filter: FILTER,
         }
     }
 
     /// `strace ... socklab --trace-file FILE ARGS`.
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("strace");
-        cmd.args(["-ff", "-qq", "-e", "signal=none", "-e", FILTER, "-o"])
+        cmd.args(["-ff", "-qq", "-e", "signal=none", "-e", self.filter, "-o"])
             .arg(&self.strace_prefix)
             .arg(common::bin())
             .arg("--trace-file")
             .arg(&self.trace_file)
             .args(args);
         cmd
+    }
+
+    /// strace's lines for each process (`-ff`: one file per process).
+    fn strace_files(&self) -> Vec<Vec<String>> {
+        let prefix = std::path::Path::new(&self.strace_prefix);
+        let dir = prefix.parent().expect("dir");
+        let stem = format!("{}.", prefix.file_name().unwrap().to_string_lossy());
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&stem))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).expect("read strace output");
+                text.lines().map(str::to_string).collect()
+            })
+            .collect()
     }
 
     /// strace's lines for the one process (socklab is single-threaded: one
@@ -175,6 +202,10 @@ fn is_runtime_call(line: &str) -> bool {
             .map(|s| s.split(',').next().unwrap_or(""))
             .collect();
         return !fds.is_empty() && fds.iter().all(|fd| ["0", "1", "2"].contains(fd));
+    }
+    // The runtime's look at its stack limit (guard page) before main.
+    if line.starts_with("prlimit64(0, RLIMIT_STACK,") {
+        return true;
     }
     line.starts_with("newfstatat(") && line.contains("AT_EMPTY_PATH")
 }
@@ -517,4 +548,129 @@ fn is_root() -> bool {
         eprintln!("SKIPPED: capturing needs root");
     }
     root
+}
+
+// ---------------------------------------------------------------------------
+// Server models: epoll's calls and the fd limit; fork's clone and wait4.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn tcp_server_model_epoll() {
+    model_event_loop("epoll", &["epoll_create1", "epoll_ctl", "epoll_wait"]);
+}
+
+#[test]
+fn tcp_server_model_poll() {
+    // poll on two fds: the array, and the revents of the ready one.
+    model_event_loop("poll", &["poll"]);
+}
+
+fn model_event_loop(model: &str, calls: &[&str]) {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("model-loop");
+    let mut srv = Traced::new(&dir, "server");
+    srv.filter = MODEL_FILTER;
+    let server = Server::start_cmd(srv.command(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        model,
+        "--max-conns",
+        "1",
+    ]));
+    run(
+        common::socklab(&["tcp", "client", &server.addr, "-m", "hello"]),
+        b"",
+    )
+    .assert_ok()
+    .stdout_has("HELLO");
+    server.finish().assert_ok();
+    let s = srv.assert_equal(&format!("{model} server"));
+    for call in ["prlimit64", "accept4", "recvfrom", "sendto"]
+        .iter()
+        .chain(calls)
+    {
+        assert!(has_call(&s, call), "server trace lacks {call}: {s:#?}");
+    }
+}
+
+/// The fork model: parent and child write one trace file; strace writes
+/// one per process. Each process's strace lines (after the rules) must
+/// appear in the trace, in order, and nothing else.
+#[test]
+fn tcp_server_model_fork() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("model-fork");
+    let mut srv = Traced::new(&dir, "server");
+    srv.filter = MODEL_FILTER;
+    let server = Server::start_cmd(srv.command(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "1",
+    ]));
+    run(
+        common::socklab(&["tcp", "client", &server.addr, "-m", "hello"]),
+        b"",
+    )
+    .assert_ok()
+    .stdout_has("HELLO");
+    server.finish().assert_ok();
+    let ours = srv.socklab_lines();
+    let files = srv.strace_files();
+    assert_eq!(files.len(), 2, "a parent and one child: {files:#?}");
+    let mut total = 0;
+    for (i, raw) in files.iter().enumerate() {
+        let theirs: Vec<String> = raw
+            .iter()
+            .map(|l| unpad(l))
+            .filter(|l| !is_runtime_call(l))
+            // The child's exit is not a call of socklab's sys layer.
+            .filter(|l| !l.starts_with("+++") && !l.starts_with("exit_group("))
+            .collect();
+        // The parent's prefix before its first traced call (rule 3).
+        let theirs: Vec<String> = if i == 0 {
+            let start = theirs
+                .iter()
+                .position(|l| *l == ours[0])
+                .unwrap_or_else(|| panic!("{}", side_by_side(&ours, raw)));
+            assert!(
+                theirs[..start]
+                    .iter()
+                    .all(|l| l.starts_with("close(") || l.starts_with("newfstatat(")),
+                "{}",
+                side_by_side(&ours, raw)
+            );
+            theirs[start..].to_vec()
+        } else {
+            theirs
+        };
+        let mut at = 0;
+        for line in &theirs {
+            match ours[at..].iter().position(|l| l == line) {
+                Some(k) => at += k + 1,
+                None => panic!(
+                    "process {i}: {line:?} not in the trace, in order\n{}",
+                    side_by_side(&ours, raw)
+                ),
+            }
+        }
+        total += theirs.len();
+    }
+    assert_eq!(
+        total,
+        ours.len(),
+        "the trace has lines strace did not see\n{ours:#?}"
+    );
+    for call in ["clone", "wait4", "accept4", "recvfrom", "sendto"] {
+        assert!(has_call(&ours, call), "trace lacks {call}: {ours:#?}");
+    }
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # command:package pairs
-wanted=("strace:strace" "socat:socat" "nc:netcat-openbsd" "ss:iproute2" "cc:gcc" "make:make" "tcpdump:tcpdump")
+wanted=("strace:strace" "socat:socat" "nc:netcat-openbsd" "ss:iproute2" "cc:gcc" "make:make" "tcpdump:tcpdump" "iperf3:iperf3" "python3:python3")
 missing=()
 for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

@@ -7,6 +7,23 @@ impl Sys {
     /// accept4(2) with a sockaddr_storage, so the one syscall gives the peer
     /// (nix's accept4 passes NULL and throws it away).
     pub fn accept4(&self, s: Socket) -> Result<(Socket, Addr)> {
+        self.accept4_flags(s, false)
+    }
+
+    /// accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC: the event loops' accept.
+    pub fn accept4_nonblock(&self, s: Socket) -> Result<(Socket, Addr)> {
+        self.accept4_flags(s, true)
+    }
+
+    fn accept4_flags(&self, s: Socket, nonblock: bool) -> Result<(Socket, Addr)> {
+        let (flags, flag_names) = if nonblock {
+            (
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                "SOCK_CLOEXEC|SOCK_NONBLOCK",
+            )
+        } else {
+            (libc::SOCK_CLOEXEC, "SOCK_CLOEXEC")
+        };
         // SAFETY: a zeroed sockaddr_storage is valid.
         let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
         let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -22,12 +39,7 @@ impl Sys {
                 len.set(cap);
                 // SAFETY: ss_ptr points to a live sockaddr_storage of `len` bytes.
                 let r = unsafe {
-                    libc::accept4(
-                        s.0,
-                        ss_ptr as *mut libc::sockaddr,
-                        len.as_ptr(),
-                        libc::SOCK_CLOEXEC,
-                    )
+                    libc::accept4(s.0, ss_ptr as *mut libc::sockaddr, len.as_ptr(), flags)
                 };
                 Errno::result(r).map(i64::from)
             },
@@ -39,7 +51,7 @@ impl Sys {
                     Err(_) => format!("{ss_ptr:p}"),
                 };
                 plain(format!(
-                    "{s}, {peer}, {}, SOCK_CLOEXEC",
+                    "{s}, {peer}, {}, {flag_names}",
                     len_in_out(cap, len.get())
                 ))
             },

@@ -15,17 +15,28 @@
 //! Here: the `Sys` handle, the one `call` wrapper, and `close`. The calls
 //! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
 //! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
-//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat).
+//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
+//! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
+//! `process.rs` (fork as strace's clone, wait4, kill, prlimit64) for the
+//! server models.
+//!
+//! With tracing off (and no `--show-state`, pauses or timeline), a call is
+//! the syscall and an EINTR check: no clock read, no rendering, no
+//! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
+mod epoll;
 mod exchange;
 mod fd;
 mod lab_extra;
 mod packet;
+mod process;
 mod security;
 mod setup;
 
+pub use epoll::EpollOp;
 pub use packet::Frame;
+pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
 
 use std::cell::Cell;
@@ -51,6 +62,11 @@ use crate::inspect::Inspect;
 use crate::signals;
 use crate::sockopt::{Opt, Value};
 use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+
+// `socklab bench`'s other calls: poll on many sockets, getrusage,
+// sched_setaffinity, prlimit64.
+mod bench_extra;
+pub use bench_extra::CpuTime;
 
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
 /// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal
@@ -185,7 +201,12 @@ impl Sys {
         render: impl Fn(&std::result::Result<i64, Errno>) -> Rendered,
     ) -> Result<i64> {
         let name = c.name;
-        let blocking = matches!(name, "accept4" | "connect" | "sendto" | "recvfrom" | "poll");
+        let blocking = matches!(
+            name,
+            "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
+        );
+        // Tracing off and no inspection: no clock reads, no rendering.
+        let watched = self.tracer.enabled() || self.inspect.is_some();
         loop {
             if blocking && let Some(sig) = signals::pending() {
                 return Err(Error::Signal(sig));
@@ -194,16 +215,32 @@ impl Sys {
                 inspect.before(&self.plain(), name, c.fd);
             }
             let _entered = self.tracer.enter();
-            let mut held = self
-                .tracer
-                .hold(matches!(name, "accept4" | "recvfrom" | "poll"));
+            if !watched {
+                match syscall() {
+                    Ok(v) => return Ok(v),
+                    Err(Errno::EINTR) if !signals::interrupts() => continue,
+                    Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
+                        return Err(Error::Signal(sig));
+                    }
+                    Err(errno) => {
+                        let r = render(&Err(errno));
+                        return Err(Error::Sys {
+                            call: name,
+                            line: format!("{name}({})", r.args),
+                            errno,
+                            unix: c.unix,
+                        });
+                    }
+                }
+            }
+            let mut held = self.tracer.hold(matches!(
+                name,
+                "accept4" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
+            ));
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
-            if let (Ok(v), false, None) = (ret, self.tracer.enabled(), &self.inspect) {
-                return Ok(v);
-            }
             let r = render(&ret);
             let event = Event {
                 call: name,
@@ -220,10 +257,10 @@ impl Sys {
             }
             match ret {
                 Ok(v) => return Ok(v),
-                Err(Errno::EINTR) => match signals::pending() {
-                    Some(sig) => return Err(Error::Signal(sig)),
-                    None => continue,
-                },
+                Err(Errno::EINTR) if !signals::interrupts() => continue,
+                Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
+                    return Err(Error::Signal(sig));
+                }
                 Err(errno) => {
                     return Err(Error::Sys {
                         call: name,

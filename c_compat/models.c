@@ -1,0 +1,593 @@
+/* models.c: the server models of socklab's src/model/ (UNP chapter 30):
+ * fork, thread and epoll; the iterative server is stream.c's.
+ *
+ * fork: SIGCHLD caught without SA_RESTART, so a child's exit interrupts
+ * accept4 and the parent reaps it at once.
+ * 1. [wait4(-1, WNOHANG) while children have ended]; 2. accept4;
+ * 3. fork (clone); the child: close(listener), serve_conn, exit; the
+ * parent: close(conn); back to 1 until --once/--max-conns;
+ * 4. wait4(pid, 0) for each child left; close(listener).
+ *
+ * thread: 1. accept4; 2. a thread runs serve_conn; back to 1 until
+ * --once/--max-conns; 3. join the threads; close(listener).
+ *
+ * epoll: one thread, non-blocking sockets, level-triggered:
+ * 1. prlimit64(RLIMIT_NOFILE) read, the soft limit set to the hard one
+ * 2. epoll_create1(EPOLL_CLOEXEC), epoll_ctl(ADD, listener, EPOLLIN);
+ *    then `listening on ADDR`
+ * 3. loop: epoll_wait(ep, events, 512, -1); for each ready fd:
+ *    - the listener: one accept4(SOCK_CLOEXEC|SOCK_NONBLOCK), the
+ *      @accepted settings, [--names], `connection from PEER`,
+ *      epoll_ctl(ADD, conn, EPOLLIN); at --max-conns (--once: 1)
+ *      epoll_ctl(DEL, listener)
+ *    - a connection with output pending: one sendto of the rest; all out:
+ *      epoll_ctl(MOD, conn, EPOLLIN)
+ *    - otherwise one recvfrom; 0: `PEER closed`, close(conn); else print
+ *      it, one sendto upper-cased; the rest the kernel did not take is
+ *      kept (at most bufsize bytes) and epoll_ctl(MOD, conn, EPOLLOUT)
+ *    - a failing call is reported and ends that connection only
+ * 4. after the last connection of --max-conns: close(ep), close(listener). */
+#include "lab.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static unsigned long long limit_of(const struct opts *o) {
+    return o->once ? 1 : o->max_conns; /* 0: none */
+}
+
+/* ---- fork ---- */
+
+static volatile sig_atomic_t child_exited;
+static void on_child(int sig) { (void)sig; child_exited = 1; }
+
+static void model_fork(int listener, const struct opts *o) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_NOCLDSTOP; /* no SA_RESTART: accept4 returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0)
+        err_sys("sigaction", errno);
+    catch_stop_signals();
+    set_wait(listener, o->wait);
+    pid_t *children = NULL;
+    size_t n = 0, cap = 0;
+    unsigned long long accepted = 0, limit = limit_of(o);
+    for (;;) {
+        while (n > 0) {                                        /* 1 */
+            int st;
+            pid_t p = wait4(-1, &st, WNOHANG, NULL);
+            if (p <= 0)
+                break;
+            for (size_t i = 0; i < n; i++)
+                if (children[i] == p) {
+                    memmove(&children[i], &children[i + 1], (n - i - 1) * sizeof *children);
+                    n--;
+                    break;
+                }
+        }
+        struct addr peer;
+        check_stop();
+        socklen_t len = sizeof peer.ss;                        /* 2 */
+        int conn = accept4(listener, (struct sockaddr *)&peer.ss, &len, SOCK_CLOEXEC);
+        if (conn < 0) {
+            if (errno == EINTR) {
+                check_stop();
+                child_exited = 0;
+                continue;
+            }
+            err_sys("accept4", errno);
+        }
+        peer.len = len;
+        accepted++;
+        pid_t pid = fork();                                    /* 3 */
+        if (pid == 0) {
+            Close(listener);
+            unsigned char *buf = malloc(o->bufsize);
+            serve_conn(conn, &peer, buf, o);
+            exit(0);
+        }
+        if (pid < 0)
+            warn_sys("fork", errno);
+        else {
+            if (n == cap)
+                children = realloc(children, (cap = cap ? 2 * cap : 16) * sizeof *children);
+            children[n++] = pid;
+        }
+        Close(conn);
+        if (limit && accepted >= limit)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {                           /* 4 */
+        int st;
+        while (wait4(children[i], &st, 0, NULL) < 0 && errno == EINTR)
+            ;
+    }
+    free(children);
+    Close(listener);
+}
+
+/* ---- thread ---- */
+
+struct job {
+    int conn;
+    struct addr peer;
+    const struct opts *o;
+};
+
+static void *run_conn(void *arg) {
+    struct job *j = arg;
+    unsigned char *buf = malloc(j->o->bufsize);
+    serve_conn(j->conn, &j->peer, buf, j->o);
+    free(buf);
+    free(j);
+    return NULL;
+}
+
+static void model_thread(int listener, const struct opts *o) {
+    set_wait(listener, o->wait);
+    pthread_t *threads = NULL;
+    size_t n = 0, cap = 0;
+    unsigned long long accepted = 0, limit = limit_of(o);
+    for (;;) {
+        struct fail f;
+        struct job *j = malloc(sizeof *j);
+        j->o = o;
+        j->conn = io_accept(listener, &j->peer, o->wait, &f); /* 1 */
+        if (j->conn < 0)
+            die_fail(&f);
+        accepted++;
+        if (n == cap)
+            threads = realloc(threads, (cap = cap ? 2 * cap : 16) * sizeof *threads);
+        if (pthread_create(&threads[n], NULL, run_conn, j) != 0) /* 2 */
+            err_quit(1, "cannot start a thread");
+        n++;
+        if (limit && accepted >= limit)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)                             /* 3 */
+        pthread_join(threads[i], NULL);
+    free(threads);
+    Close(listener);
+}
+
+/* ---- epoll ---- */
+
+#define MAX_EVENTS 512
+
+struct conn {
+    struct addr peer;
+    unsigned char *out; /* allocated at the first partial write */
+    size_t len, sent;
+};
+
+struct loop {
+    const struct opts *o;
+    int kind; /* MODEL_EPOLL or MODEL_POLL */
+    int ep, listener;
+    struct conn **conns; /* by fd */
+    size_t n_conns;
+    size_t live;
+    unsigned long long accepted, limit;
+    bool listening;
+    unsigned char *buf;
+    /* poll: the array poll(2) gets, and each fd's index in it */
+    struct pollfd *pfds;
+    size_t npfds, cap_pfds;
+    size_t *slot;
+    size_t n_slot;
+};
+
+/* Watch (ADD), change (MOD) or stop watching (DEL) fd: epoll_ctl, or the
+ * poll array (no call; DEL moves the last entry into the hole). */
+static void ctl(struct loop *l, int op, int fd, unsigned events) {
+    if (l->kind == MODEL_EPOLL) {
+        struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
+        if (epoll_ctl(l->ep, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev) < 0)
+            err_sys("epoll_ctl", errno);
+        return;
+    }
+    short pe = events == EPOLLOUT ? POLLOUT : POLLIN;
+    if (op == EPOLL_CTL_ADD) {
+        if ((size_t)fd >= l->n_slot) {
+            size_t n = 2 * (size_t)fd + 16;
+            l->slot = realloc(l->slot, n * sizeof *l->slot);
+            for (size_t i = l->n_slot; i < n; i++)
+                l->slot[i] = SIZE_MAX;
+            l->n_slot = n;
+        }
+        if (l->npfds == l->cap_pfds)
+            l->pfds = realloc(l->pfds, (l->cap_pfds = 2 * l->cap_pfds + 16) * sizeof *l->pfds);
+        l->slot[fd] = l->npfds;
+        l->pfds[l->npfds++] = (struct pollfd){.fd = fd, .events = pe};
+    } else if (op == EPOLL_CTL_MOD) {
+        l->pfds[l->slot[fd]].events = pe;
+    } else {
+        size_t i = l->slot[fd];
+        l->pfds[i] = l->pfds[--l->npfds];
+        if (i < l->npfds)
+            l->slot[l->pfds[i].fd] = i;
+        l->slot[fd] = SIZE_MAX;
+    }
+}
+
+static void close_conn(struct loop *l, int fd) {
+    struct conn *c = l->conns[fd];
+    l->conns[fd] = NULL;
+    free(c->out);
+    free(c);
+    l->live--;
+    if (l->kind == MODEL_POLL) /* epoll: closing the fd removes it */
+        ctl(l, EPOLL_CTL_DEL, fd, 0);
+    Close(fd);
+    if (!l->listening && (!l->limit || l->accepted < l->limit)) {
+        ctl(l, EPOLL_CTL_ADD, l->listener, EPOLLIN);
+        l->listening = true;
+    }
+}
+
+static void on_accept(struct loop *l) {
+    struct addr peer;
+    socklen_t len = sizeof peer.ss;
+    check_stop();
+    int fd = accept4(l->listener, (struct sockaddr *)&peer.ss, &len,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        warn_sys("accept4", errno);
+        if (errno == EMFILE || errno == ENFILE) {
+            if (l->live == 0)
+                exit(1);
+            ctl(l, EPOLL_CTL_DEL, l->listener, 0);
+            l->listening = false;
+        }
+        return;
+    }
+    peer.len = len;
+    l->accepted++;
+    if (l->limit && l->accepted >= l->limit) {
+        ctl(l, EPOLL_CTL_DEL, l->listener, 0);
+        l->listening = false;
+    }
+    apply_sockopts(fd, l->o, PH_ACCEPTED);
+    if (l->o->names)
+        show_names(fd);
+    char cred[80];
+    peer_cred(fd, &peer, cred, sizeof cred);
+    if (!l->o->quiet)
+        say("connection from %s%s", addr_str(&peer), cred);
+    ctl(l, EPOLL_CTL_ADD, fd, EPOLLIN);
+    if ((size_t)fd >= l->n_conns) {
+        size_t n = 2 * (size_t)fd + 16;
+        l->conns = realloc(l->conns, n * sizeof *l->conns);
+        memset(&l->conns[l->n_conns], 0, (n - l->n_conns) * sizeof *l->conns);
+        l->n_conns = n;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    c->peer = peer;
+    l->conns[fd] = c;
+    l->live++;
+}
+
+static void upper(unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 'a' && s[i] <= 'z')
+            s[i] -= 'a' - 'A';
+}
+
+/* The call that failed, for the message. */
+static const char *failed_call;
+
+/* 1 keep the connection, 0 done, -1 failed (errno, failed_call). */
+static int on_read(struct loop *l, int fd, struct conn *c) {
+    check_stop();
+    ssize_t n = recvfrom(fd, l->buf, l->o->bufsize, 0, NULL, NULL);
+    failed_call = "recvfrom";
+    if (n < 0)
+        return errno == EAGAIN ? 1 : -1;
+    if (n == 0) {
+        if (!l->o->quiet)
+            say("%s closed", addr_str(&c->peer));
+        return 0;
+    }
+    if (l->o->sink)
+        return 1; /* read and discard: no reply */
+    if (!l->o->quiet) {
+        printf("from %s: ", addr_str(&c->peer));
+        print_shown(stdout, l->buf, n);
+        say("%s", "");
+    }
+    upper(l->buf, n);
+    ssize_t took = sendto(fd, l->buf, n, 0, NULL, 0);
+    failed_call = "sendto";
+    if (took < 0) {
+        if (errno != EAGAIN)
+            return -1;
+        took = 0;
+    }
+    if (took < n) {
+        if (!c->out)
+            c->out = malloc(l->o->bufsize);
+        memcpy(c->out, l->buf + took, n - took);
+        c->len = n - took;
+        c->sent = 0;
+        ctl(l, EPOLL_CTL_MOD, fd, EPOLLOUT);
+        return 1;
+    }
+    return !l->o->once;
+}
+
+static int on_write(struct loop *l, int fd, struct conn *c) {
+    check_stop();
+    ssize_t m = sendto(fd, c->out + c->sent, c->len - c->sent, 0, NULL, 0);
+    if (m < 0)
+        return errno == EAGAIN ? 1 : -1;
+    c->sent += m;
+    if (c->sent < c->len)
+        return 1;
+    c->len = c->sent = 0;
+    if (l->o->once)
+        return 0;
+    ctl(l, EPOLL_CTL_MOD, fd, EPOLLIN);
+    return 1;
+}
+
+static void on_conn(struct loop *l, int fd, unsigned events) {
+    if ((size_t)fd >= l->n_conns || !l->conns[fd])
+        return;
+    struct conn *c = l->conns[fd];
+    int r;
+    if (c->sent < c->len) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        failed_call = "sendto";
+        r = on_write(l, fd, c);
+        if (r < 0)
+            warn_sys(failed_call, errno);
+    } else {
+        if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+            return;
+        r = on_read(l, fd, c);
+        if (r < 0)
+            warn_sys(failed_call, errno);
+    }
+    if (r <= 0)
+        close_conn(l, fd);
+}
+
+/* Wait (forever); the ready fds and their events (EPOLLIN, EPOLLOUT,
+ * EPOLLERR) into *fds and *evs (grown as needed); their number. */
+static int wait_ready(struct loop *l, struct epoll_event *events, int **fds,
+                      unsigned **evs, size_t *cap) {
+    for (;;) {
+        check_stop();
+        int n = l->kind == MODEL_EPOLL ? epoll_wait(l->ep, events, MAX_EVENTS, -1)
+                                       : poll(l->pfds, l->npfds, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            err_sys(l->kind == MODEL_EPOLL ? "epoll_wait" : "poll", errno);
+        }
+        if ((size_t)n > *cap) {
+            *cap = 2 * (size_t)n;
+            *fds = realloc(*fds, *cap * sizeof **fds);
+            *evs = realloc(*evs, *cap * sizeof **evs);
+        }
+        if (l->kind == MODEL_EPOLL) {
+            for (int i = 0; i < n; i++) {
+                (*fds)[i] = (int)events[i].data.u64;
+                (*evs)[i] = events[i].events;
+            }
+            return n;
+        }
+        int k = 0;
+        for (size_t i = 0; i < l->npfds && k < n; i++) {
+            short r = l->pfds[i].revents;
+            if (!r)
+                continue;
+            (*fds)[k] = l->pfds[i].fd;
+            (*evs)[k++] = (r & POLLIN ? EPOLLIN : 0) | (r & POLLOUT ? EPOLLOUT : 0) |
+                          (r & (POLLERR | POLLHUP | POLLNVAL) ? EPOLLERR : 0);
+        }
+        return k;
+    }
+}
+
+static void model_loop(int listener, const struct addr *me, const struct opts *o,
+                       int kind) {
+    struct rlimit rl;                                          /* 1 */
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        err_sys("getrlimit", errno);
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        err_sys("setrlimit", errno);
+    struct loop l = {.o = o, .kind = kind, .ep = -1, .listener = listener,
+                     .listening = true, .limit = limit_of(o), .buf = malloc(o->bufsize)};
+    if (kind == MODEL_EPOLL) {
+        l.ep = epoll_create1(EPOLL_CLOEXEC);                   /* 2 */
+        if (l.ep < 0)
+            err_sys("epoll_create1", errno);
+    }
+    ctl(&l, EPOLL_CTL_ADD, listener, EPOLLIN);
+    say_listening(me);
+    struct epoll_event events[MAX_EVENTS];
+    int *fds = NULL;
+    unsigned *evs = NULL;
+    size_t cap = 0;
+    while (l.listening || l.live > 0 || !l.limit || l.accepted < l.limit) {
+        int n = wait_ready(&l, events, &fds, &evs, &cap);      /* 3 */
+        for (int i = 0; i < n; i++) {
+            if (fds[i] == listener)
+                on_accept(&l);
+            else
+                on_conn(&l, fds[i], evs[i]);
+        }
+    }
+    if (l.ep >= 0)
+        Close(l.ep);                                           /* 4 */
+    Close(listener);
+    free(fds);
+    free(evs);
+    free(l.pfds);
+    free(l.slot);
+    free(l.conns);
+    free(l.buf);
+}
+
+/* The datagram server's epoll. */
+int dgram_epoll(int fd) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        err_sys("epoll_create1", errno);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)fd};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        err_sys("epoll_ctl", errno);
+    return ep;
+}
+
+void dgram_epoll_wait(int ep) {
+    struct epoll_event ev;
+    for (;;) {
+        check_stop();
+        if (epoll_wait(ep, &ev, 1, -1) >= 0)
+            return;
+        if (errno != EINTR)
+            err_sys("epoll_wait", errno);
+    }
+}
+
+/* ---- prefork:N and prethread:N ---- */
+
+/* A pool worker: take a ticket, accept4, serve; until the tickets run out
+ * (--max-conns across the workers). */
+static void pool_worker(int listener, const struct opts *o, unsigned long long *tickets) {
+    unsigned long long limit = limit_of(o);
+    unsigned char *buf = malloc(o->bufsize);
+    for (;;) {
+        unsigned long long t = __atomic_fetch_add(tickets, 1, __ATOMIC_SEQ_CST);
+        if (limit && t >= limit)
+            break;
+        struct addr peer;
+        struct fail f;
+        int conn = io_accept(listener, &peer, o->wait, &f);
+        if (conn < 0 && accept_error_is_the_peers(f.err)) {
+            warn_fail(&f);
+            continue;
+        }
+        if (conn < 0)
+            die_fail(&f);
+        serve_conn(conn, &peer, buf, o);
+    }
+    free(buf);
+}
+
+static pid_t *pool_kids;
+static size_t n_pool_kids;
+
+/* After a stop signal: SIGTERM to each child still running, reap them. */
+static void stop_kids(void) {
+    for (size_t i = 0; i < n_pool_kids; i++)
+        if (pool_kids[i] > 0)
+            kill(pool_kids[i], SIGTERM);
+    for (size_t i = 0; i < n_pool_kids; i++)
+        if (pool_kids[i] > 0)
+            while (wait4(pool_kids[i], NULL, 0, NULL) < 0 && errno == EINTR)
+                ;
+}
+
+static void model_prefork(int listener, const struct addr *me, const struct opts *o) {
+    catch_stop_signals();
+    unsigned long long *tickets = mmap(NULL, sizeof *tickets, PROT_READ | PROT_WRITE,
+                                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (tickets == MAP_FAILED)
+        err_sys("mmap", errno);
+    pool_kids = calloc(o->pool, sizeof *pool_kids);
+    for (unsigned i = 0; i < o->pool; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            err_sys("fork", errno);
+        if (pid == 0) {
+            pool_worker(listener, o, tickets);
+            exit(0);
+        }
+        pool_kids[n_pool_kids++] = pid;
+    }
+    say_listening(me);
+    set_wait(listener, o->wait);
+    for (size_t left = n_pool_kids; left > 0;) {
+        pid_t p = wait4(-1, NULL, 0, NULL);
+        if (p < 0 && errno == EINTR) { /* a stop signal */
+            stop_kids();
+            check_stop();
+            continue;
+        }
+        if (p < 0)
+            err_sys("wait4", errno);
+        for (size_t i = 0; i < n_pool_kids; i++)
+            if (pool_kids[i] == p)
+                pool_kids[i] = 0;
+        left--;
+    }
+    Close(listener);
+}
+
+struct pool_args {
+    int listener;
+    const struct opts *o;
+    unsigned long long *tickets;
+};
+
+static void *run_pool_worker(void *arg) {
+    struct pool_args *a = arg;
+    pool_worker(a->listener, a->o, a->tickets);
+    return NULL;
+}
+
+static void model_prethread(int listener, const struct addr *me, const struct opts *o) {
+    say_listening(me);
+    set_wait(listener, o->wait);
+    static unsigned long long tickets;
+    struct pool_args a = {listener, o, &tickets};
+    pthread_t *threads = calloc(o->pool, sizeof *threads);
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &old); /* the main thread takes them */
+    for (unsigned i = 1; i < o->pool; i++)
+        if (pthread_create(&threads[i], NULL, run_pool_worker, &a) != 0)
+            err_quit(1, "cannot start a thread");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pool_worker(listener, o, &tickets);
+    for (unsigned i = 1; i < o->pool; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    Close(listener);
+}
+
+void model_serve(int listener, const struct addr *me, const struct opts *o) {
+    if (o->model == MODEL_FORK || o->model == MODEL_THREAD)
+        say_listening(me);
+    switch (o->model) {
+    case MODEL_FORK: model_fork(listener, o); break;
+    case MODEL_THREAD: model_thread(listener, o); break;
+    case MODEL_EPOLL:
+    case MODEL_POLL: model_loop(listener, me, o, o->model); break;
+    case MODEL_PREFORK: model_prefork(listener, me, o); break;
+    case MODEL_PRETHREAD: model_prethread(listener, me, o); break;
+    default: err_quit(2, "no such model in the C twins");
+    }
+}

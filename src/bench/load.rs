@@ -1,0 +1,500 @@
+//! The four loads: rr, stream, connect, udp (their syscalls: `mod.rs`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::socket::{Shutdown, SockType};
+
+use super::{Latency, Limit, Opts, Progress, Report};
+use crate::error::{Error, Result};
+use crate::io;
+use crate::sys::{Socket, Sys};
+use crate::text::pattern;
+
+/// At most this many latency samples are kept (the first ones).
+const MAX_SAMPLES: usize = 1 << 24;
+/// No reply for this long on any connection: the server is not answering.
+const STALL: Duration = Duration::from_secs(5);
+
+fn would_block(e: &Error) -> bool {
+    e.errno() == Some(Errno::EAGAIN)
+}
+
+fn stalled(what: &str) -> Error {
+    Error::Runtime(format!(
+        "no reply for {} s {what}: does the server answer each message with one of the same length (and serve this many connections at once)?",
+        STALL.as_secs()
+    ))
+}
+
+fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
+    if samples.len() < MAX_SAMPLES {
+        samples.push(now.duration_since(t0).as_nanos() as u64);
+    }
+}
+
+/// socket, connect: one blocking connection.
+fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
+    let s = sys.socket(io::family(&opts.addr), SockType::Stream)?;
+    sys.connect(s, &opts.addr)?;
+    Ok(s)
+}
+
+/// sendto until all of `msg` is out (blocking socket).
+fn send_all(sys: &Sys, s: Socket, msg: &[u8]) -> Result<()> {
+    let mut sent = 0;
+    while sent < msg.len() {
+        sent += sys.sendto(s, &msg[sent..], None)?;
+    }
+    Ok(())
+}
+
+/// recvfrom until `n` bytes are in (blocking socket); the server closing
+/// first is an error.
+fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        let (n, _) = sys.recvfrom(s, &mut buf[got..], false)?;
+        if n == 0 {
+            return Err(Error::Runtime(format!(
+                "the server closed the connection after {got} of {} bytes of an echo",
+                buf.len()
+            )));
+        }
+        got += n;
+    }
+    Ok(())
+}
+
+/// rr: one request of `size` bytes in flight per connection.
+pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let mut socks = Vec::with_capacity(opts.conns);
+    for _ in 0..opts.conns {
+        socks.push(connected(sys, opts)?);
+    }
+    let req = pattern(opts.size).into_bytes();
+    let mut samples = Vec::new();
+    let mut progress = Progress::new("transactions");
+    let limit = Limit::new(opts, opts.count);
+    let start = Instant::now();
+    let done = if socks.len() == 1 {
+        rr_blocking(sys, socks[0], &req, limit, &mut samples, &mut progress)?
+    } else {
+        rr_polled(sys, &socks, &req, limit, &mut samples, &mut progress)?
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    for s in socks {
+        sys.close(s)?;
+    }
+    Ok(Report {
+        test: "rr",
+        transactions: done,
+        seconds,
+        bytes: done * 2 * opts.size as u64,
+        latency: Latency::from_ns(&mut samples),
+        ..Report::default()
+    })
+}
+
+fn rr_blocking(
+    sys: &Sys,
+    s: Socket,
+    req: &[u8],
+    limit: Limit,
+    samples: &mut Vec<u64>,
+    progress: &mut Progress,
+) -> Result<u64> {
+    let mut buf = vec![0u8; req.len()];
+    let mut done = 0u64;
+    let mut now = Instant::now();
+    while limit.more(done, now) {
+        let t0 = now;
+        send_all(sys, s, req)?;
+        recv_exactly(sys, s, &mut buf)?;
+        now = Instant::now();
+        record(samples, t0, now);
+        done += 1;
+        progress.tick(done, now);
+    }
+    Ok(done)
+}
+
+/// One connection's request in flight.
+struct Flight {
+    sent: usize,
+    got: usize,
+    t0: Instant,
+    busy: bool,
+}
+
+fn rr_polled(
+    sys: &Sys,
+    socks: &[Socket],
+    req: &[u8],
+    limit: Limit,
+    samples: &mut Vec<u64>,
+    progress: &mut Progress,
+) -> Result<u64> {
+    for &s in socks {
+        sys.ioctl_fionbio(s, true)?;
+    }
+    let size = req.len();
+    let mut buf = vec![0u8; size];
+    let mut fds: Vec<libc::pollfd> = socks
+        .iter()
+        .map(|s| libc::pollfd {
+            fd: s.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let now = Instant::now();
+    let mut flights: Vec<Flight> = socks
+        .iter()
+        .map(|_| Flight {
+            sent: 0,
+            got: 0,
+            t0: now,
+            busy: false,
+        })
+        .collect();
+    let (mut started, mut done, mut busy) = (0u64, 0u64, 0usize);
+    // Send the rest of connection i's request; POLLOUT while it does not fit.
+    let push = |i: usize, f: &mut Flight, pfd: &mut libc::pollfd| -> Result<()> {
+        while f.sent < size {
+            match sys.sendto(socks[i], &req[f.sent..], None) {
+                Ok(n) => f.sent += n,
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        pfd.events = if f.sent < size {
+            libc::POLLIN | libc::POLLOUT
+        } else {
+            libc::POLLIN
+        };
+        Ok(())
+    };
+    for i in 0..socks.len() {
+        if !limit.more(started, now) {
+            break;
+        }
+        flights[i] = Flight {
+            sent: 0,
+            got: 0,
+            t0: Instant::now(),
+            busy: true,
+        };
+        push(i, &mut flights[i], &mut fds[i])?;
+        started += 1;
+        busy += 1;
+    }
+    let mut quiet_since = Instant::now();
+    while busy > 0 {
+        if sys.poll_many(&mut fds, 1000)? == 0 {
+            if quiet_since.elapsed() >= STALL {
+                return Err(stalled(&format!("on {busy} connections")));
+            }
+            continue;
+        }
+        quiet_since = Instant::now();
+        for i in 0..fds.len() {
+            let revents = fds[i].revents;
+            if revents == 0 {
+                continue;
+            }
+            let f = &mut flights[i];
+            if revents & libc::POLLOUT != 0 && f.sent < size {
+                push(i, f, &mut fds[i])?;
+            }
+            if revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) == 0 || !f.busy {
+                continue;
+            }
+            let n = match sys.recvfrom(socks[i], &mut buf[..size - f.got], false) {
+                Ok((n, _)) => n,
+                Err(e) if would_block(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Err(Error::Runtime(format!(
+                    "the server closed connection {} after {} of {size} bytes of an echo",
+                    i + 1,
+                    f.got
+                )));
+            }
+            f.got += n;
+            if f.got < size {
+                continue;
+            }
+            let now = Instant::now();
+            record(samples, f.t0, now);
+            done += 1;
+            progress.tick(done, now);
+            if limit.more(started, now) {
+                *f = Flight {
+                    sent: 0,
+                    got: 0,
+                    t0: now,
+                    busy: true,
+                };
+                push(i, f, &mut fds[i])?;
+                started += 1;
+            } else {
+                f.busy = false;
+                fds[i].fd = -1;
+                busy -= 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// stream: `size`-byte writes until `--bytes` or the deadline; then
+/// shutdown(SHUT_WR) and read until the server closes. Non-blocking, with
+/// `poll` when the send buffer is full: a server that stops reading (one
+/// that echoes instead of discarding) is reported, not waited for forever.
+pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let s = connected(sys, opts)?;
+    sys.ioctl_fionbio(s, true)?;
+    let chunk = pattern(opts.size).into_bytes();
+    let limit = Limit::new(opts, None);
+    let mut progress = Progress::new("writes");
+    let start = Instant::now();
+    let (mut sent, mut writes) = (0u64, 0u64);
+    let mut now = start;
+    let mut quiet_since = start;
+    loop {
+        let want = match opts.bytes {
+            Some(total) if sent >= total => break,
+            Some(total) => (total - sent).min(chunk.len() as u64) as usize,
+            None if !limit.more(0, now) => break,
+            None => chunk.len(),
+        };
+        match sys.sendto(s, &chunk[..want], None) {
+            Ok(n) => {
+                sent += n as u64;
+                writes += 1;
+                now = Instant::now();
+                quiet_since = now;
+                progress.tick(writes, now);
+            }
+            Err(e) if would_block(&e) => {
+                wait_for(sys, s, libc::POLLOUT)?;
+                now = Instant::now();
+                if now.duration_since(quiet_since) >= STALL {
+                    return Err(stalled("taking data (is it a sink, `--sink`?)"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    sys.shutdown(s, Shutdown::Write)?;
+    let mut buf = vec![0u8; 65536];
+    let mut quiet_since = Instant::now();
+    loop {
+        match sys.recvfrom(s, &mut buf, false) {
+            Ok((0, _)) => break,
+            Ok(_) => quiet_since = Instant::now(),
+            Err(e) if would_block(&e) => {
+                wait_for(sys, s, libc::POLLIN)?;
+                if quiet_since.elapsed() >= STALL {
+                    return Err(stalled("after the last byte (the server did not close)"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    sys.close(s)?;
+    Ok(Report {
+        test: "stream",
+        transactions: writes,
+        seconds,
+        bytes: sent,
+        ..Report::default()
+    })
+}
+
+/// poll one socket for `events`, up to a second.
+fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
+    let mut fds = [libc::pollfd {
+        fd: s.fd(),
+        events,
+        revents: 0,
+    }];
+    sys.poll_many(&mut fds, 1000)?;
+    Ok(())
+}
+
+/// connect: `--conns` threads, each: socket, connect, one exchange, close.
+pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let req = pattern(opts.size).into_bytes();
+    let limit = Limit::new(opts, opts.count);
+    let started = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let all = Mutex::new(Vec::new());
+    let progress = Mutex::new(Progress::new("connections"));
+    let start = Instant::now();
+    let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
+        let s = connected(sys, opts)?;
+        send_all(sys, s, &req)?;
+        recv_exactly(sys, s, buf)?;
+        sys.close(s)
+    };
+    let worker = || -> Result<()> {
+        let sys = sys.clone();
+        let mut buf = vec![0u8; req.len()];
+        let mut samples = Vec::new();
+        loop {
+            let t0 = Instant::now();
+            if !limit.more(started.fetch_add(1, Ordering::Relaxed), t0) {
+                break;
+            }
+            one(&sys, &mut buf)?;
+            let now = Instant::now();
+            record(&mut samples, t0, now);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Ok(mut p) = progress.try_lock() {
+                p.tick(n, now);
+            }
+        }
+        if let Ok(mut v) = all.lock() {
+            v.extend(samples);
+        }
+        Ok(())
+    };
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..opts.conns).map(|_| scope.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Runtime("a worker thread failed".into())))
+            })
+            .collect()
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    if let Ok(p) = progress.lock() {
+        p.finish();
+    }
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    let mut samples = all.into_inner().unwrap_or_default();
+    let done = done.load(Ordering::Relaxed);
+    Ok(Report {
+        test: "connect",
+        transactions: done,
+        seconds,
+        bytes: done * 2 * opts.size as u64,
+        latency: Latency::from_ns(&mut samples),
+        ..Report::default()
+    })
+}
+
+/// Datagrams carry their sequence number as 16 hex digits (upper case, so
+/// an upper-casing echo keeps it) when they have room for it.
+const SEQ_LEN: usize = 16;
+const RING: usize = 1 << 16;
+
+fn read_seq(d: &[u8]) -> Option<u64> {
+    std::str::from_utf8(d.get(..SEQ_LEN)?)
+        .ok()
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+}
+
+/// udp: a connected socket, `--window` datagrams in flight; a silence of
+/// `--wait` declares the ones in flight lost.
+pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let s = sys.socket(io::family(&opts.addr), SockType::Datagram)?;
+    sys.connect(s, &opts.addr)?;
+    sys.ioctl_fionbio(s, true)?;
+    let mut msg = pattern(opts.size).into_bytes();
+    let numbered = opts.size >= SEQ_LEN;
+    let mut sent_at: Vec<(u64, Option<Instant>)> = vec![(0, None); RING];
+    let mut buf = vec![0u8; opts.size.max(1) + 1];
+    let mut samples = Vec::new();
+    let limit = Limit::new(opts, opts.count);
+    let mut progress = Progress::new("datagrams");
+    let ms = i32::try_from(opts.wait.as_millis())
+        .unwrap_or(i32::MAX)
+        .max(1);
+    let (mut sent, mut answered, mut in_flight, mut cutoff) = (0u64, 0u64, 0usize, 0u64);
+    let start = Instant::now();
+    let mut last = start;
+    loop {
+        let now = Instant::now();
+        while in_flight < opts.window && limit.more(sent, now) {
+            if numbered {
+                msg[..SEQ_LEN].copy_from_slice(format!("{sent:016X}").as_bytes());
+            }
+            match sys.sendto(s, &msg, None) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(e),
+            }
+            sent_at[(sent as usize) % RING] = (sent, Some(Instant::now()));
+            sent += 1;
+            in_flight += 1;
+        }
+        if in_flight == 0 && !limit.more(sent, now) {
+            break;
+        }
+        let mut fds = [libc::pollfd {
+            fd: s.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if sys.poll_many(&mut fds, ms)? == 0 {
+            // Silence: what is in flight is lost.
+            cutoff = sent;
+            in_flight = 0;
+            continue;
+        }
+        loop {
+            let n = match sys.recvfrom(s, &mut buf, false) {
+                Ok((n, _)) => n,
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(e),
+            };
+            let now = Instant::now();
+            let counted = if numbered {
+                match read_seq(&buf[..n]) {
+                    Some(seq) if seq >= cutoff && seq < sent => {
+                        let slot = &mut sent_at[(seq as usize) % RING];
+                        match *slot {
+                            (q, Some(t0)) if q == seq => {
+                                record(&mut samples, t0, now);
+                                slot.1 = None;
+                                true
+                            }
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                }
+            } else {
+                in_flight > 0
+            };
+            if counted {
+                answered += 1;
+                in_flight -= 1;
+                last = now;
+                progress.tick(answered, now);
+            }
+        }
+    }
+    progress.finish();
+    sys.close(s)?;
+    Ok(Report {
+        test: "udp",
+        transactions: answered,
+        seconds: last.duration_since(start).as_secs_f64(),
+        bytes: answered * 2 * opts.size as u64,
+        latency: Latency::from_ns(&mut samples),
+        udp: Some((sent, answered, sent - answered)),
+        ..Report::default()
+    })
+}

@@ -1,0 +1,475 @@
+//! `--model poll` and `--model epoll`: one thread, an event loop over
+//! non-blocking sockets (level-triggered).
+//!
+//! 1. `prlimit64(RLIMIT_NOFILE)` read, then the soft limit set to the hard
+//!    limit (many connections need many fds; said under `--trace`)
+//! 2. epoll: `epoll_create1(EPOLL_CLOEXEC)`, `epoll_ctl(ADD, listener,
+//!    EPOLLIN)`; then `listening on ADDR`
+//! 3. loop: `epoll_wait(ep, events, 512, -1)` (poll: `poll(all fds, -1)`);
+//!    for each ready fd:
+//!    - the listener: one `accept4(..., SOCK_CLOEXEC|SOCK_NONBLOCK)`, the
+//!      @accepted `--sockopt`s, [--names], `connection from PEER`,
+//!      `epoll_ctl(ADD, conn, EPOLLIN)`; after `--max-conns` connections
+//!      (`--once`: one), `epoll_ctl(DEL, listener)`: no more are accepted
+//!    - a connection with output pending: one `sendto` of the rest; all out
+//!      → `epoll_ctl(MOD, conn, EPOLLIN)` (reading again)
+//!    - otherwise: one `recvfrom` (bufsize, into the one shared buffer);
+//!      0 → `PEER closed`, `close(conn)`; else print the message and one
+//!      `sendto` of it upper-cased; if the kernel took less, the rest is
+//!      kept in the connection's own buffer (allocated then, at most
+//!      bufsize bytes) and `epoll_ctl(MOD, conn, EPOLLOUT)`: reading stops
+//!      until it is out, so a client that does not read cannot make the
+//!      server buffer more than bufsize bytes for it
+//!    - `--sink`: the bytes are dropped, nothing is sent
+//!    - a failing call (ECONNRESET, EPIPE...) is reported as usual and
+//!      ends that connection (`close`) only
+//! 4. when the last connection of `--max-conns` is closed: `close(ep)`,
+//!    `close(listener)`.
+//!
+//! One `recvfrom` and one `sendto` per message, plus one `epoll_wait` per
+//! batch of ready connections: no `epoll_ctl` per message, no `recvfrom`
+//! just to see EAGAIN.
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::io;
+use crate::sockopt::Phase;
+use crate::stream::ServerOpts;
+use crate::sys::{EpollOp, Socket, Sys};
+use crate::text::shown;
+
+/// How many events one `epoll_wait` returns at most.
+const MAX_EVENTS: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Poll,
+    Epoll,
+}
+
+/// Readiness, whatever the mechanism.
+const READ: u32 = 1;
+const WRITE: u32 = 2;
+const ERROR: u32 = 4;
+
+/// One connection's state.
+struct Conn {
+    sock: Socket,
+    /// For the `from PEER` and `PEER closed` lines; not kept with `-q`
+    /// (10,000 connections: 8 bytes each instead of a sockaddr_storage).
+    peer: Option<Box<Addr>>,
+    /// Output the kernel did not take yet (empty, unallocated, usually).
+    out: Vec<u8>,
+    sent: usize,
+}
+
+/// epoll or poll behind one interface; `ready` is refilled by each wait.
+enum Poller {
+    Epoll {
+        ep: Socket,
+        events: Vec<libc::epoll_event>,
+    },
+    Poll {
+        fds: Vec<libc::pollfd>,
+        /// fd → its index in `fds`.
+        slot: Vec<usize>,
+    },
+}
+
+fn epoll_events(interest: u32) -> u32 {
+    if interest == WRITE {
+        libc::EPOLLOUT as u32
+    } else {
+        libc::EPOLLIN as u32
+    }
+}
+
+fn poll_events(interest: u32) -> i16 {
+    if interest == WRITE {
+        libc::POLLOUT
+    } else {
+        libc::POLLIN
+    }
+}
+
+impl Poller {
+    fn new(sys: &Sys, kind: Kind) -> Result<Poller> {
+        Ok(match kind {
+            Kind::Epoll => Poller::Epoll {
+                ep: sys.epoll_create1()?,
+                events: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
+            },
+            Kind::Poll => Poller::Poll {
+                fds: Vec::new(),
+                slot: Vec::new(),
+            },
+        })
+    }
+
+    fn add(&mut self, sys: &Sys, s: Socket, interest: u32) -> Result<()> {
+        match self {
+            Poller::Epoll { ep, .. } => sys.epoll_ctl(*ep, EpollOp::Add, s, epoll_events(interest)),
+            Poller::Poll { fds, slot } => {
+                let fd = s.fd() as usize;
+                if slot.len() <= fd {
+                    slot.resize(fd + 1, usize::MAX);
+                }
+                slot[fd] = fds.len();
+                fds.push(libc::pollfd {
+                    fd: s.fd(),
+                    events: poll_events(interest),
+                    revents: 0,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn modify(&mut self, sys: &Sys, s: Socket, interest: u32) -> Result<()> {
+        match self {
+            Poller::Epoll { ep, .. } => sys.epoll_ctl(*ep, EpollOp::Mod, s, epoll_events(interest)),
+            Poller::Poll { fds, slot } => {
+                if let Some(&i) = slot.get(s.fd() as usize)
+                    && let Some(p) = fds.get_mut(i)
+                {
+                    p.events = poll_events(interest);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Stop watching `s`. With `closing`, epoll needs no call: closing the
+    /// fd removes it from the epoll set.
+    fn remove(&mut self, sys: &Sys, s: Socket, closing: bool) -> Result<()> {
+        match self {
+            Poller::Epoll { ep, .. } if !closing => sys.epoll_ctl(*ep, EpollOp::Del, s, 0),
+            Poller::Epoll { .. } => Ok(()),
+            Poller::Poll { fds, slot } => {
+                let fd = s.fd() as usize;
+                if let Some(&i) = slot.get(fd)
+                    && i < fds.len()
+                {
+                    fds.swap_remove(i);
+                    if let Some(moved) = fds.get(i) {
+                        slot[moved.fd as usize] = i;
+                    }
+                    slot[fd] = usize::MAX;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Wait (forever) and put (fd, READ|WRITE|ERROR) of each ready fd in `ready`.
+    fn wait(&mut self, sys: &Sys, ready: &mut Vec<(i32, u32)>) -> Result<()> {
+        ready.clear();
+        match self {
+            Poller::Epoll { ep, events } => {
+                let n = sys.epoll_wait(*ep, events, -1)?;
+                for e in &events[..n] {
+                    let (bits, data) = (e.events, e.u64);
+                    let mut r = 0;
+                    if bits & libc::EPOLLIN as u32 != 0 {
+                        r |= READ;
+                    }
+                    if bits & libc::EPOLLOUT as u32 != 0 {
+                        r |= WRITE;
+                    }
+                    if bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0 {
+                        r |= ERROR;
+                    }
+                    ready.push((data as i32, r));
+                }
+            }
+            Poller::Poll { fds, .. } => {
+                sys.poll_fds(fds, -1)?;
+                for p in fds.iter().filter(|p| p.revents != 0) {
+                    let mut r = 0;
+                    if p.revents & libc::POLLIN != 0 {
+                        r |= READ;
+                    }
+                    if p.revents & libc::POLLOUT != 0 {
+                        r |= WRITE;
+                    }
+                    if p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                        r |= ERROR;
+                    }
+                    ready.push((p.fd, r));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn close(self, sys: &Sys) -> Result<()> {
+        match self {
+            Poller::Epoll { ep, .. } => sys.close(ep),
+            Poller::Poll { .. } => Ok(()),
+        }
+    }
+}
+
+/// Step 1: the soft RLIMIT_NOFILE up to the hard limit.
+pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
+    let (soft, hard) = sys.prlimit64_get_nofile()?;
+    sys.prlimit64_set_nofile(hard, hard)?;
+    sys.note_traced(&format!(
+        "RLIMIT_NOFILE: soft limit {soft} raised to the hard limit {hard} (one fd per connection)"
+    ));
+    Ok(())
+}
+
+/// The event loop: the state of the server between waits.
+struct Loop<'a> {
+    sys: &'a Sys,
+    opts: &'a ServerOpts,
+    listener: Socket,
+    poller: Poller,
+    /// Connections by fd.
+    conns: Vec<Option<Conn>>,
+    live: usize,
+    accepted: u64,
+    limit: Option<u64>,
+    /// Whether the listener is in the poll set (not after the limit, nor
+    /// while accept4 fails with EMFILE until a connection closes).
+    listening: bool,
+    buf: Vec<u8>,
+}
+
+/// Steps 1 to 4 on a listening socket.
+pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Kind) -> Result<()> {
+    raise_fd_limit(sys)?;
+    let mut poller = Poller::new(sys, kind)?;
+    poller.add(sys, listener, READ)?;
+    sys.listening(me);
+    let mut lp = Loop {
+        sys,
+        opts,
+        listener,
+        poller,
+        conns: Vec::new(),
+        live: 0,
+        accepted: 0,
+        limit: if opts.once { Some(1) } else { opts.max_conns },
+        listening: true,
+        buf: vec![0; opts.bufsize],
+    };
+    let mut ready = Vec::with_capacity(MAX_EVENTS);
+    while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
+        lp.poller.wait(sys, &mut ready)?;
+        for &(fd, r) in &ready {
+            if fd == listener.fd() {
+                lp.accept()?;
+            } else {
+                lp.on_conn(fd, r)?;
+            }
+        }
+    }
+    lp.poller.close(sys)?;
+    sys.close(listener)
+}
+
+impl Loop<'_> {
+    /// One accept4 on the ready listener.
+    fn accept(&mut self) -> Result<()> {
+        let (sys, opts) = (self.sys, self.opts);
+        let (conn, peer) = match sys.accept4_nonblock(self.listener) {
+            Ok(c) => c,
+            Err(e) => return self.failed_accept(e),
+        };
+        self.accepted += 1;
+        if self.limit.is_some_and(|max| self.accepted >= max) {
+            self.poller.remove(sys, self.listener, false)?;
+            self.listening = false;
+        }
+        let setup = io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
+            if opts.setup.names {
+                io::show_names(sys, conn)?;
+            }
+            // A UNIX peer's credentials, as the kernel recorded them at connect.
+            if peer.is_unix() {
+                let c = sys.peercred(conn)?;
+                return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
+            }
+            Ok(String::new())
+        });
+        let cred = match setup {
+            Ok(cred) => cred,
+            Err(e) => {
+                if matches!(e, Error::Signal(_)) {
+                    return Err(e);
+                }
+                crate::report(&e);
+                return sys.close(conn);
+            }
+        };
+        if !opts.quiet {
+            sys.say(&format!("connection from {peer}{cred}"));
+        }
+        self.poller.add(sys, conn, READ)?;
+        let fd = conn.fd() as usize;
+        if self.conns.len() <= fd {
+            self.conns.resize_with(fd + 1, || None);
+        }
+        self.conns[fd] = Some(Conn {
+            sock: conn,
+            peer: (!opts.quiet).then(|| Box::new(peer)),
+            out: Vec::new(),
+            sent: 0,
+        });
+        self.live += 1;
+        Ok(())
+    }
+
+    /// accept4 failed: EAGAIN (another wake-up took it) is nothing; out of
+    /// fds (EMFILE, ENFILE) stops accepting until a connection closes (the
+    /// level-triggered listener would otherwise wake the loop at once,
+    /// forever); anything else is reported and the loop goes on.
+    fn failed_accept(&mut self, e: Error) -> Result<()> {
+        match e.errno() {
+            Some(nix::errno::Errno::EAGAIN) => Ok(()),
+            Some(nix::errno::Errno::EMFILE | nix::errno::Errno::ENFILE) => {
+                crate::report(&e);
+                if self.live == 0 {
+                    return Err(e);
+                }
+                self.poller.remove(self.sys, self.listener, false)?;
+                self.listening = false;
+                Ok(())
+            }
+            Some(_) => {
+                crate::report(&e);
+                Ok(())
+            }
+            None => Err(e),
+        }
+    }
+
+    fn on_conn(&mut self, fd: i32, r: u32) -> Result<()> {
+        let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
+            return Ok(());
+        };
+        let pending = c.sent < c.out.len();
+        let step = if pending {
+            if r & (WRITE | ERROR) == 0 {
+                return Ok(());
+            }
+            self.flush(fd)
+        } else {
+            if r & (READ | ERROR) == 0 {
+                return Ok(());
+            }
+            self.read(fd)
+        };
+        match step {
+            Ok(true) => Ok(()),
+            Ok(false) => self.close(fd),
+            Err(e) if matches!(e, Error::Signal(_)) => Err(e),
+            Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => Ok(()),
+            Err(e) => {
+                crate::report(&e);
+                self.close(fd)
+            }
+        }
+    }
+
+    /// One recvfrom, and the reply. Ok(false): the connection is done.
+    fn read(&mut self, fd: i32) -> Result<bool> {
+        let (sys, opts) = (self.sys, self.opts);
+        let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
+            return Ok(false);
+        };
+        let n = sys.recvfrom(c.sock, &mut self.buf, false)?.0;
+        if n == 0 {
+            if let Some(peer) = &c.peer {
+                sys.say(&format!("{peer} closed"));
+            }
+            return Ok(false);
+        }
+        if opts.sink {
+            return Ok(true); // read and discard: no reply
+        }
+        let msg = &mut self.buf[..n];
+        if let Some(peer) = &c.peer {
+            sys.say(&format!("from {peer}: {}", shown(msg)));
+        }
+        msg.make_ascii_uppercase();
+        let took = match sys.sendto(c.sock, msg, None) {
+            Ok(m) => m,
+            Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => 0,
+            Err(e) => return Err(e),
+        };
+        if took < n {
+            c.out.clear();
+            c.out.extend_from_slice(&msg[took..]);
+            c.sent = 0;
+            let sock = c.sock;
+            self.poller.modify(sys, sock, WRITE)?;
+            return Ok(true);
+        }
+        Ok(!opts.once)
+    }
+
+    /// One sendto of the pending output. Ok(false): the connection is done.
+    fn flush(&mut self, fd: i32) -> Result<bool> {
+        let (sys, opts) = (self.sys, self.opts);
+        let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
+            return Ok(false);
+        };
+        c.sent += sys.sendto(c.sock, &c.out[c.sent..], None)?;
+        if c.sent < c.out.len() {
+            return Ok(true);
+        }
+        c.out.clear();
+        c.sent = 0;
+        if opts.once {
+            return Ok(false);
+        }
+        let sock = c.sock;
+        self.poller.modify(sys, sock, READ)?;
+        Ok(true)
+    }
+
+    fn close(&mut self, fd: i32) -> Result<()> {
+        let Some(c) = self.conns.get_mut(fd as usize).and_then(Option::take) else {
+            return Ok(());
+        };
+        self.live -= 1;
+        self.poller.remove(self.sys, c.sock, true)?;
+        self.sys.close(c.sock)?;
+        // Out of fds earlier: one is free now.
+        if !self.listening && self.limit.is_none_or(|max| self.accepted < max) {
+            self.poller.add(self.sys, self.listener, READ)?;
+            self.listening = true;
+        }
+        Ok(())
+    }
+}
+
+/// `udp server --model epoll`: `epoll_create1`, `epoll_ctl(ADD, fd,
+/// EPOLLIN)`; the datagram server then calls [`DgramEpoll::wait`]
+/// (`epoll_wait`) before each `recvfrom`.
+pub struct DgramEpoll {
+    ep: Socket,
+    events: [libc::epoll_event; 1],
+}
+
+pub fn serve_dgram_epoll(sys: &Sys, s: Socket) -> Result<DgramEpoll> {
+    let ep = sys.epoll_create1()?;
+    sys.epoll_ctl(ep, EpollOp::Add, s, libc::EPOLLIN as u32)?;
+    Ok(DgramEpoll {
+        ep,
+        events: [libc::epoll_event { events: 0, u64: 0 }],
+    })
+}
+
+impl DgramEpoll {
+    pub fn wait(&mut self, sys: &Sys) -> Result<()> {
+        sys.epoll_wait(self.ep, &mut self.events, -1).map(drop)
+    }
+
+    pub fn close(self, sys: &Sys) -> Result<()> {
+        sys.close(self.ep)
+    }
+}

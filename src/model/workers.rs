@@ -1,0 +1,295 @@
+//! The models that give each connection its own process or thread, and
+//! the pools. Each connection is served by `stream::serve_conn`, unchanged
+//! from the iterative server (so `--once`, `--lines`, `--naive`,
+//! `--timeout`, `--sockopt ...@accepted` and `--names` behave the same).
+//!
+//! fork: SIGCHLD is caught (without SA_RESTART): a child's exit interrupts
+//! `accept4` (EINTR) and the parent reaps it at once.
+//! Steps: [`wait4(-1, WNOHANG)` while children have ended], `accept4`,
+//! `clone` (fork); the child: `close(listener)`, serve_conn, exit; the
+//! parent: `close(conn)`, and again until `--once`/`--max-conns`; then
+//! `wait4` for each child left, `close(listener)`.
+//!
+//! thread: 1. `accept4`; 2. a thread runs serve_conn; back to 1 until
+//! `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
+//!
+//! prefork:N: 1. N times `clone`; each child loops: `accept4` on the
+//! shared listener, serve_conn; 2. the parent waits: `wait4` per child;
+//! 3. `close(listener)`.
+//!
+//! prethread:N: N threads (the main thread is one) loop: `accept4` on the
+//! shared listener, serve_conn; then join them and `close(listener)`.
+//!
+//! `--max-conns N` (`--once`: 1) is a count shared by all workers: each
+//! takes a ticket before `accept4`; a worker whose ticket is past N stops,
+//! so exactly N connections are accepted and the server exits when they
+//! are done. SIGINT/SIGTERM/SIGHUP: the parent sends SIGTERM to each child
+//! still running and reaps it (`kill`, `wait4`) before it cleans up; threads
+//! end with the process.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::io;
+use crate::signals;
+use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
+use crate::sys::{Socket, Sys, shared_counter};
+
+/// `accept4` as the iterative server makes it: None when the failure was
+/// the new connection's (accept(2): reported, the listener is fine).
+fn accept(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<Option<(Socket, Addr)>> {
+    match io::accept(sys, listener, opts.setup.wait) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
+            crate::report(&e);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn limit(opts: &ServerOpts) -> Option<u64> {
+    if opts.once { Some(1) } else { opts.max_conns }
+}
+
+/// A child process's end: exit 0, 1 after a failure (reported), or die
+/// by the stop signal that ended it. Never returns to the parent's code
+/// (which would, for a UNIX server, remove the socket file).
+fn exit_child(result: Result<()>) -> ! {
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(Error::Signal(sig)) => {
+            signals::reraise(sig);
+            std::process::exit(128 + sig as i32)
+        }
+        Err(e) => {
+            crate::report(&e);
+            std::process::exit(e.exit_code())
+        }
+    }
+}
+
+/// Reap every child that has ended (`wait4(-1, WNOHANG)` until none).
+fn reap_ended(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
+    while !children.is_empty() {
+        match sys.wait4(-1, true)? {
+            Some(r) => children.retain(|&pid| pid != r.pid),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Wait for every child (`wait4(pid, 0)` each); after a stop signal, first
+/// `kill(pid, SIGTERM)` each. Returns `result` unless waiting fails.
+fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()> {
+    if matches!(result, Err(Error::Signal(_))) {
+        for &pid in children.iter() {
+            sys.kill(pid, Signal::SIGTERM)?;
+        }
+    }
+    let stopping = result.is_err();
+    while let Some(&pid) = children.first() {
+        match sys.wait4(pid, false) {
+            Ok(_) => {
+                children.remove(0);
+            }
+            Err(e) if e.errno() == Some(Errno::EINTR) => {}
+            // A second stop signal while waiting: stop waiting politely.
+            Err(Error::Signal(_)) if stopping => {
+                for &pid in children.iter() {
+                    sys.kill(pid, Signal::SIGKILL)?;
+                }
+                signals::clear();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    result
+}
+
+/// `--model fork`.
+pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
+    signals::catch_stop_signals()?;
+    signals::catch_child_exits()?;
+    sys.listening(me);
+    io::set_wait(sys, listener, opts.setup.wait)?;
+    let mut children = Vec::new();
+    let mut accepted = 0u64;
+    let result = loop {
+        if let Err(e) = reap_ended(sys, &mut children) {
+            break Err(e);
+        }
+        let (conn, peer) = match accept(sys, listener, opts) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            // SIGCHLD: a child has ended; reap it (above) and accept again.
+            Err(e) if e.errno() == Some(Errno::EINTR) => continue,
+            Err(e) => break Err(e),
+        };
+        accepted += 1;
+        match sys.fork() {
+            Ok(None) => {
+                let served = sys
+                    .close(listener)
+                    .and_then(|()| serve_conn(sys, conn, &peer, opts));
+                exit_child(served)
+            }
+            Ok(Some(pid)) => children.push(pid),
+            Err(e) => crate::report(&e),
+        }
+        // The descriptor is gone even when close fails: say so, go on.
+        if let Err(e) = sys.close(conn) {
+            crate::report(&e);
+        }
+        if limit(opts).is_some_and(|max| accepted >= max) {
+            break Ok(());
+        }
+    };
+    reap_all(sys, &mut children, result)?;
+    sys.close(listener)
+}
+
+/// `--model prefork:N`.
+pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
+    signals::catch_stop_signals()?;
+    let tickets = shared_counter()?;
+    let mut children = Vec::new();
+    let mut result = Ok(());
+    for _ in 0..n {
+        match sys.fork() {
+            Ok(None) => exit_child(worker(sys, listener, opts, tickets)),
+            Ok(Some(pid)) => children.push(pid),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    // The workers take connections from here on (set_wait's line after it).
+    sys.listening(me);
+    if result.is_ok() {
+        result = io::set_wait(sys, listener, opts.setup.wait);
+    }
+    // The parent waits for its workers; a stop signal interrupts it.
+    let mut workers = children.clone();
+    while result.is_ok() && !workers.is_empty() {
+        match sys.wait4(-1, false) {
+            Ok(Some(r)) => {
+                workers.retain(|&pid| pid != r.pid);
+                children.retain(|&pid| pid != r.pid);
+            }
+            Ok(None) => {}
+            Err(e) if e.errno() == Some(Errno::EINTR) => {}
+            Err(e) => result = Err(e),
+        }
+    }
+    reap_all(sys, &mut children, result)?;
+    sys.close(listener)
+}
+
+/// A pool worker: take a ticket, `accept4`, serve; until the tickets run out.
+fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -> Result<()> {
+    let max = limit(opts);
+    loop {
+        let ticket = tickets.fetch_add(1, Ordering::SeqCst);
+        if max.is_some_and(|max| ticket >= max) {
+            return Ok(());
+        }
+        if let Some((conn, peer)) = accept(sys, listener, opts)? {
+            serve_conn(sys, conn, &peer, opts)?;
+        }
+    }
+}
+
+/// Run `f` on a new thread that does not take the stop signals (the main
+/// thread does: its blocking call is the one they interrupt).
+fn spawn_quiet<F>(f: F) -> Result<JoinHandle<Result<()>>>
+where
+    F: FnOnce() -> Result<()> + Send + 'static,
+{
+    let mut stop = SigSet::empty();
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGALRM,
+    ] {
+        stop.add(sig);
+    }
+    let mut old = SigSet::empty();
+    let masked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop), Some(&mut old));
+    let handle = std::thread::Builder::new().spawn(f);
+    if masked.is_ok() {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    handle.map_err(|e| Error::Runtime(format!("cannot start a thread: {e}")))
+}
+
+/// A finished thread's result (a panic cannot happen: clippy denies them;
+/// it would be reported as a runtime failure).
+fn joined(h: JoinHandle<Result<()>>) -> Result<()> {
+    h.join()
+        .unwrap_or_else(|_| Err(Error::Runtime("a server thread panicked".to_string())))
+}
+
+/// `--model thread`.
+pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
+    sys.listening(me);
+    io::set_wait(sys, listener, opts.setup.wait)?;
+    let shared = Arc::new(opts.clone());
+    let mut threads: Vec<JoinHandle<Result<()>>> = Vec::new();
+    let mut accepted = 0u64;
+    loop {
+        let Some((conn, peer)) = accept(sys, listener, opts)? else {
+            continue;
+        };
+        accepted += 1;
+        let (sys2, opts2) = (sys.clone(), shared.clone());
+        // Threads that have ended are dropped (detached: already gone).
+        threads.retain(|t| !t.is_finished());
+        threads.push(spawn_quiet(move || serve_conn(&sys2, conn, &peer, &opts2))?);
+        if limit(opts).is_some_and(|max| accepted >= max) {
+            break;
+        }
+    }
+    for t in threads {
+        if let Err(e) = joined(t) {
+            crate::report(&e);
+        }
+    }
+    sys.close(listener)
+}
+
+/// `--model prethread:N`.
+pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
+    sys.listening(me);
+    io::set_wait(sys, listener, opts.setup.wait)?;
+    let shared = Arc::new(opts.clone());
+    let tickets = Arc::new(AtomicU64::new(0));
+    let mut threads = Vec::new();
+    for _ in 1..n {
+        let (sys2, opts2, tickets2) = (sys.clone(), shared.clone(), tickets.clone());
+        threads.push(spawn_quiet(move || {
+            worker(&sys2, listener, &opts2, &tickets2)
+        })?);
+    }
+    let mut result = worker(sys, listener, opts, &tickets);
+    if let Err(Error::Signal(_)) = result {
+        return result;
+    }
+    for t in threads {
+        let r = joined(t);
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    result?;
+    sys.close(listener)
+}

@@ -1,0 +1,253 @@
+//! Processes and limits: fork (strace's `clone`), wait4, kill, prlimit64
+//! (the `--model fork` and `prefork` servers, and the event loops' fd limit).
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+
+/// What `wait4` found: the child's pid and how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reaped {
+    pub pid: i32,
+    pub status: i32,
+}
+
+impl Sys {
+    /// fork(3): glibc's fork is `clone(child_stack=NULL,
+    /// flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD,
+    /// child_tidptr=...)`, traced as strace shows it (in the parent; the
+    /// child's return is not a line of its own). Returns the child's pid in
+    /// the parent and None in the child.
+    pub fn fork(&self) -> Result<Option<i32>> {
+        let tidptr = if self.tracer.enabled() {
+            child_tidptr()
+        } else {
+            0
+        };
+        let start = SystemTime::now();
+        let t0 = Instant::now();
+        // SAFETY: the callers fork from a single-threaded process (the
+        // fork and prefork models); the child only makes syscalls and exits.
+        let ret = Errno::result(unsafe { libc::fork() }).map(i64::from);
+        if ret == Ok(0) {
+            return Ok(None);
+        }
+        let args = format!(
+            "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr={tidptr:#x}"
+        );
+        if self.tracer.enabled() {
+            let event = Event {
+                call: "clone",
+                args: &args,
+                ret: &ret,
+                ret_note: "",
+                start,
+                duration: t0.elapsed(),
+            };
+            self.tracer.emit(&event, None);
+        }
+        match ret {
+            Ok(pid) => Ok(Some(pid as i32)),
+            Err(errno) => Err(Error::Sys {
+                call: "clone",
+                line: format!("clone({args})"),
+                errno,
+                unix: false,
+            }),
+        }
+    }
+
+    /// wait4(pid, &status, WNOHANG or 0, NULL): a child that has ended, or
+    /// None (WNOHANG and none has).
+    pub fn wait4(&self, pid: i32, nohang: bool) -> Result<Option<Reaped>> {
+        let status = Cell::new(0 as libc::c_int);
+        let options = if nohang { libc::WNOHANG } else { 0 };
+        let got = self.call(
+            Call {
+                name: "wait4",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: status is a live int; rusage may be NULL.
+                let r = unsafe { libc::wait4(pid, status.as_ptr(), options, std::ptr::null_mut()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let shown = match ret {
+                    Ok(n) if *n > 0 => format!("[{}]", wait_status(status.get())),
+                    _ => format!("{:p}", status.as_ptr()),
+                };
+                plain(format!(
+                    "{pid}, {shown}, {}, NULL",
+                    if nohang { "WNOHANG" } else { "0" }
+                ))
+            },
+        )?;
+        Ok((got > 0).then(|| Reaped {
+            pid: got as i32,
+            status: status.get(),
+        }))
+    }
+
+    /// kill(2).
+    pub fn kill(&self, pid: i32, sig: nix::sys::signal::Signal) -> Result<()> {
+        self.call(
+            Call {
+                name: "kill",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: no pointers.
+                Errno::result(unsafe { libc::kill(pid, sig as libc::c_int) }).map(i64::from)
+            },
+            |_| plain(format!("{pid}, {}", sig.as_str())),
+        )?;
+        Ok(())
+    }
+
+    /// getrlimit(RLIMIT_NOFILE): glibc's `prlimit64(0, RLIMIT_NOFILE, NULL, ...)`.
+    /// Returns (soft, hard).
+    pub fn prlimit64_get_nofile(&self) -> Result<(u64, u64)> {
+        let lim = Cell::new(libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        });
+        self.call(
+            Call {
+                name: "prlimit64",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: lim is a live rlimit64.
+                let r = unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, lim.as_ptr()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let l = lim.get();
+                let shown = match ret {
+                    Ok(_) => rlim(&l),
+                    Err(_) => format!("{:p}", lim.as_ptr()),
+                };
+                plain(format!("0, RLIMIT_NOFILE, NULL, {shown}"))
+            },
+        )?;
+        let l = lim.get();
+        Ok((l.rlim_cur, l.rlim_max))
+    }
+
+    /// setrlimit(RLIMIT_NOFILE): glibc's `prlimit64(0, RLIMIT_NOFILE, {...}, NULL)`.
+    pub fn prlimit64_set_nofile(&self, soft: u64, hard: u64) -> Result<()> {
+        let lim = libc::rlimit64 {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        self.call(
+            Call {
+                name: "prlimit64",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: lim is a live rlimit64.
+                let r = unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, &lim) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("0, RLIMIT_NOFILE, {}, NULL", rlim(&lim))),
+        )?;
+        Ok(())
+    }
+}
+
+/// glibc's fork passes `&THREAD_SELF->tid` as child_tidptr: the address,
+/// inside this thread's `struct pthread`, of the int that holds its tid.
+fn child_tidptr() -> usize {
+    // SAFETY: pthread_self points to this thread's live struct pthread;
+    // we read aligned ints within its first 2 KiB (the struct is larger).
+    unsafe {
+        let base = libc::pthread_self() as usize;
+        let tid = libc::gettid();
+        (0..2048)
+            .step_by(4)
+            .map(|off| base + off)
+            .find(|&p| *(p as *const libc::pid_t) == tid)
+            .unwrap_or(0)
+    }
+}
+
+/// `{rlim_cur=20000, rlim_max=8192*1024}`, as strace prints limits.
+fn rlim(l: &libc::rlimit64) -> String {
+    fn one(v: u64) -> String {
+        if v == libc::RLIM64_INFINITY {
+            "RLIM64_INFINITY".to_string()
+        } else if v > 1024 && v.is_multiple_of(1024) {
+            format!("{}*1024", v / 1024)
+        } else {
+            v.to_string()
+        }
+    }
+    format!(
+        "{{rlim_cur={}, rlim_max={}}}",
+        one(l.rlim_cur),
+        one(l.rlim_max)
+    )
+}
+
+/// `{WIFEXITED(s) && WEXITSTATUS(s) == 0}`, as strace prints a wait status.
+fn wait_status(s: i32) -> String {
+    if libc::WIFEXITED(s) {
+        format!(
+            "{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}",
+            libc::WEXITSTATUS(s)
+        )
+    } else if libc::WIFSIGNALED(s) {
+        let sig = nix::sys::signal::Signal::try_from(libc::WTERMSIG(s)).map_or_else(
+            |_| libc::WTERMSIG(s).to_string(),
+            |s| s.as_str().to_string(),
+        );
+        let core = if libc::WCOREDUMP(s) {
+            " && WCOREDUMP(s)"
+        } else {
+            ""
+        };
+        format!("{{WIFSIGNALED(s) && WTERMSIG(s) == {sig}{core}}}")
+    } else {
+        format!("{{s={s:#x}}}")
+    }
+}
+
+impl Sys {
+    /// A line of output (stdout) only when tracing: what a traced call
+    /// did, said in words (the trace stream itself stays strace's lines).
+    pub fn note_traced(&self, text: &str) {
+        if self.tracer.enabled() {
+            self.say(text);
+        }
+    }
+}
+
+/// A counter shared by this process and the children it forks (an
+/// anonymous shared mapping): `prefork:N`'s connections across workers.
+/// mmap is memory management, not traced (as a Vec's allocation is not).
+pub fn shared_counter() -> Result<&'static std::sync::atomic::AtomicU64> {
+    // SAFETY: a fresh anonymous mapping of 8 zeroed bytes, page-aligned,
+    // never unmapped: a valid &'static AtomicU64 (all zero bits are 0).
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            size_of::<u64>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return Err(Error::Runtime(format!(
+                "mmap of a shared counter: {}",
+                trace::errno_text(Errno::last())
+            )));
+        }
+        Ok(&*(p as *const std::sync::atomic::AtomicU64))
+    }
+}

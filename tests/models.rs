@@ -1,0 +1,611 @@
+//! `--model`: every server model under many concurrent clients, with
+//! random payloads of random sizes (some larger than the socket buffers),
+//! each checked byte for byte; afterwards no fd is left open in the server
+//! and no child is left behind (fork, prefork). A client that sends and
+//! never reads does not stall the event loops for the others. Not timed:
+//! every wait is bounded by a watchdog, never asserted as a duration.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Server, TempDir, socklab};
+
+/// How many clients run at once against each model.
+const CLIENTS: usize = 24;
+
+/// A connected stream, TCP or UNIX.
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    fn connect(addr: &str) -> Conn {
+        if addr.starts_with('/') {
+            Conn::Unix(UnixStream::connect(addr).expect("connect unix"))
+        } else {
+            Conn::Tcp(TcpStream::connect(addr).expect("connect tcp"))
+        }
+    }
+
+    fn split(&self) -> (Box<dyn Write + Send>, Box<dyn Read + Send>) {
+        match self {
+            Conn::Tcp(s) => (
+                Box::new(s.try_clone().unwrap()),
+                Box::new(s.try_clone().unwrap()),
+            ),
+            Conn::Unix(s) => (
+                Box::new(s.try_clone().unwrap()),
+                Box::new(s.try_clone().unwrap()),
+            ),
+        }
+    }
+
+    fn shutdown_write(&self) {
+        let _ = match self {
+            Conn::Tcp(s) => s.shutdown(Shutdown::Write),
+            Conn::Unix(s) => s.shutdown(Shutdown::Write),
+        };
+    }
+
+    fn set_timeout(&self) {
+        let t = Some(common::WATCHDOG);
+        match self {
+            Conn::Tcp(s) => {
+                s.set_read_timeout(t).unwrap();
+                s.set_write_timeout(t).unwrap();
+            }
+            Conn::Unix(s) => {
+                s.set_read_timeout(t).unwrap();
+                s.set_write_timeout(t).unwrap();
+            }
+        }
+    }
+}
+
+/// xorshift64*: reproducible random numbers without a crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One client: send a random payload (lower-case letters and digits, its
+/// size random: mostly small, one in four above a MiB, larger than the
+/// socket buffers), half-close, read until the server closes; the reply
+/// must be the payload upper-cased, every byte. Writes and reads run at
+/// once (a payload larger than the buffers would otherwise deadlock).
+fn client(addr: &str, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let size = if rng.below(4) == 0 {
+        (1 << 20) + rng.below(1 << 19) as usize
+    } else {
+        1 + rng.below(64 * 1024) as usize
+    };
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let payload: Vec<u8> = (0..size)
+        .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+        .collect();
+    let expected = payload.to_ascii_uppercase();
+    let conn = Conn::connect(addr);
+    conn.set_timeout();
+    let (mut w, mut r) = conn.split();
+    let writer = std::thread::spawn(move || {
+        // A few writes of random sizes, as a real client would.
+        let mut rng = Rng(seed | 1);
+        let mut sent = 0;
+        while sent < payload.len() {
+            let n = (1 + rng.below(200_000) as usize).min(payload.len() - sent);
+            w.write_all(&payload[sent..sent + n]).expect("write");
+            sent += n;
+        }
+    });
+    let mut got = Vec::with_capacity(expected.len());
+    let mut buf = vec![0u8; 65536];
+    // Read until the whole echo is back, then half-close and expect EOF.
+    while got.len() < expected.len() {
+        let n = r.read(&mut buf).expect("read");
+        assert!(n > 0, "server closed after {} of {} bytes", got.len(), size);
+        got.extend_from_slice(&buf[..n]);
+    }
+    writer.join().unwrap();
+    conn.shutdown_write();
+    let n = r.read(&mut buf).expect("read EOF");
+    assert_eq!(n, 0, "bytes after the echo");
+    assert!(
+        got == expected,
+        "echo of {size} bytes corrupted (seed {seed})"
+    );
+}
+
+fn fd_count(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The children of `pid` (all its threads' children).
+fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// Wait (bounded by the watchdog) until `ok()` holds: the server closes
+/// connections and reaps children asynchronously, after the clients' end.
+fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < common::WATCHDOG,
+            "still not true after {:?}: {what}",
+            common::WATCHDOG
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Run CLIENTS clients at once against `addr`.
+fn many_clients(addr: &str, salt: u64) {
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let addr = addr.to_string();
+            std::thread::spawn(move || client(&addr, salt * 1000 + i as u64))
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a client failed");
+    }
+}
+
+/// The whole check for one model on one address: fds and children before
+/// and after, every echo intact, then SIGTERM: children gone too.
+fn check_model(model: &str, args: &[&str], salt: u64) {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&[
+        "-q",
+        "--bufsize",
+        "16384",
+        "--backlog",
+        "64",
+        "--model",
+        model,
+    ]);
+    let server = Server::start(&all);
+    let pid = server.pid();
+    // prefork:N forks its workers after the listening line.
+    if let Some(n) = model.strip_prefix("prefork:") {
+        let n: usize = n.parse().unwrap();
+        eventually("the prefork workers", || children(pid).len() == n);
+    }
+    let pool_children = children(pid);
+    let fds = fd_count(pid);
+    many_clients(&server.addr, salt);
+    eventually(&format!("{model}: fds back to {fds}"), || {
+        fd_count(pid) == fds
+    });
+    eventually(
+        &format!("{model}: no zombie and no connection child"),
+        || {
+            let now = children(pid);
+            now.iter().all(|c| !is_zombie(*c)) && now.iter().all(|c| pool_children.contains(c))
+        },
+    );
+    let workers = children(pid);
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    common::assert_no_panic(&out);
+    assert!(
+        out.stderr.is_empty() || !out.stderr.contains("socklab:"),
+        "{model}: unexpected errors\n{}",
+        out.dump()
+    );
+    for w in workers {
+        eventually(&format!("{model}: worker {w} ended"), || {
+            !Path::new(&format!("/proc/{w}")).exists() || is_zombie(w)
+        });
+    }
+}
+
+#[test]
+fn tcp_server_model_epoll_many_clients() {
+    check_model("epoll", &["tcp", "server", "127.0.0.1:0"], 1);
+}
+
+#[test]
+fn tcp_server_model_poll_many_clients() {
+    check_model("poll", &["tcp", "server", "127.0.0.1:0"], 2);
+}
+
+#[test]
+fn tcp_server_model_thread_many_clients() {
+    check_model("thread", &["tcp", "server", "127.0.0.1:0"], 3);
+}
+
+#[test]
+fn tcp_server_model_fork_many_clients() {
+    check_model("fork", &["tcp", "server", "127.0.0.1:0"], 4);
+}
+
+#[test]
+fn tcp_server_model_prefork_many_clients() {
+    check_model("prefork:4", &["tcp", "server", "127.0.0.1:0"], 5);
+}
+
+#[test]
+fn tcp_server_model_prethread_many_clients() {
+    check_model("prethread:4", &["tcp", "server", "[::1]:0"], 6);
+}
+
+#[test]
+fn tcp_server_model_iterative_many_clients() {
+    check_model("iterative", &["tcp", "server", "127.0.0.1:0"], 7);
+}
+
+#[test]
+fn unix_server_model_epoll_many_clients() {
+    let dir = TempDir::new("model-epoll");
+    let path = dir.path("s.sock");
+    check_model("epoll", &["unix", "server", &path], 8);
+    assert!(!Path::new(&path).exists(), "socket file left behind");
+}
+
+#[test]
+fn unix_server_model_fork_many_clients() {
+    let dir = TempDir::new("model-fork");
+    let path = dir.path("s.sock");
+    check_model("fork", &["unix", "server", &path], 9);
+    assert!(!Path::new(&path).exists(), "socket file left behind");
+}
+
+/// A client that sends 16 MiB and never reads: its connection's output
+/// backs up, the server stops reading it, and the others are served all
+/// the same; when it goes away (RST: unread data), the server reports the
+/// failed call and goes on.
+fn slow_reader(model: &str) {
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        model,
+        "--backlog",
+        "64",
+    ]);
+    let addr = server.addr.clone();
+    let hog = TcpStream::connect(&addr).unwrap();
+    hog.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut w = hog.try_clone().unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut stuck = false;
+    for _ in 0..16 {
+        if w.write_all(&chunk).is_err() {
+            stuck = true; // the buffers are full: the server reads no more
+            break;
+        }
+    }
+    assert!(stuck, "16 MiB went out to a server that must stop reading");
+    // Others are served while the hog is stuck.
+    many_clients(&addr, 77);
+    let mut other = TcpStream::connect(&addr).unwrap();
+    other.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+    for _ in 0..100 {
+        other.write_all(b"ping").unwrap();
+        let mut b = [0u8; 4];
+        other.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"PING");
+    }
+    drop(w);
+    drop(hog);
+    // The server goes on after the hog's reset.
+    let mut again = TcpStream::connect(&addr).unwrap();
+    again.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+    again.write_all(b"after").unwrap();
+    let mut b = [0u8; 5];
+    again.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"AFTER");
+    drop(other);
+    drop(again);
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    common::assert_no_panic(&out);
+    out.stdout_has("from 127.0.0.1:");
+}
+
+#[test]
+fn tcp_server_model_epoll_slow_reader_does_not_stall_others() {
+    slow_reader("epoll");
+}
+
+#[test]
+fn tcp_server_model_poll_slow_reader_does_not_stall_others() {
+    slow_reader("poll");
+}
+
+/// --max-conns counts connections across a pool's workers; the server
+/// exits 0 after the last one.
+#[test]
+fn tcp_server_model_pools_stop_after_max_conns() {
+    for model in [
+        "prefork:3",
+        "prethread:3",
+        "fork",
+        "thread",
+        "epoll",
+        "poll",
+    ] {
+        let server = Server::start(&[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            model,
+            "--max-conns",
+            "5",
+        ]);
+        for i in 0..5 {
+            let msg = format!("m{i}");
+            common::run(socklab(&["tcp", "client", &server.addr, "-m", &msg]), b"")
+                .assert_ok()
+                .stdout_has(&msg.to_uppercase());
+        }
+        let out = server.finish();
+        out.assert_ok();
+        assert_eq!(
+            out.stdout.matches("connection from").count(),
+            5,
+            "{model}\n{}",
+            out.dump()
+        );
+        assert_eq!(
+            out.stdout.matches(" closed").count(),
+            5,
+            "{model}\n{}",
+            out.dump()
+        );
+    }
+}
+
+/// --once in every model: one connection, one recv, one reply, exit 0.
+#[test]
+fn tcp_server_model_once() {
+    for model in [
+        "fork",
+        "thread",
+        "prefork:2",
+        "prethread:2",
+        "poll",
+        "epoll",
+    ] {
+        let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--model", model, "--once"]);
+        common::run(socklab(&["tcp", "client", &server.addr, "-m", "hi"]), b"")
+            .assert_ok()
+            .stdout_has("HI");
+        server.finish().assert_ok().stdout_has("from ");
+    }
+}
+
+/// The UDP server's epoll model answers as the iterative one does.
+#[test]
+fn udp_server_model_epoll() {
+    let server = Server::start(&[
+        "udp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "epoll",
+        "--max-conns",
+        "2",
+    ]);
+    common::run(
+        socklab(&["udp", "client", &server.addr, "-m", "one", "-m", "two"]),
+        b"",
+    )
+    .assert_ok()
+    .stdout_has("ONE")
+    .stdout_has("TWO");
+    server.finish().assert_ok().stdout_has("datagram from");
+}
+
+/// Bad models are usage errors (exit 2, one line) before any syscall.
+#[test]
+fn tcp_server_model_usage_errors() {
+    for (args, text) in [
+        (vec!["--model", "prefork"], "needs a pool size"),
+        (vec!["--model", "prefork:0"], "from 1 to"),
+        (vec!["--model", "prethread:x"], "from 1 to"),
+        (vec!["--model", "select"], "is not a model"),
+        (
+            vec!["--model", "epoll", "--nonblocking"],
+            "non-blocking already",
+        ),
+        (vec!["--model", "poll", "--lines"], "blocking model"),
+    ] {
+        let mut all = vec!["tcp", "server", "127.0.0.1:0"];
+        all.extend(args);
+        let out = common::run(socklab(&all), b"");
+        out.assert_code(2).stderr_has(text);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.dump());
+    }
+    common::run(
+        socklab(&["udp", "server", "127.0.0.1:0", "--model", "fork"]),
+        b"",
+    )
+    .assert_code(2)
+    .stderr_has("iterative or epoll");
+}
+
+// ---------------------------------------------------------------------------
+// fork and thread against their C twins, process by process (thread by
+// thread): `strace -ff` writes one file per task, so the scheduler's
+// interleaving of parent and children does not matter.
+// ---------------------------------------------------------------------------
+
+#[path = "common/cmp.rs"]
+mod cmp;
+
+/// Each task's socket calls, normalised: strace's padding, `-y`'s
+/// `<socket:[INODE]>`, ports and pointers; calls a signal interrupted
+/// (`= ? ERESTARTSYS`: SIGCHLD lands while the parent waits in accept4, or
+/// not, as the children's timing goes) are dropped.
+fn tasks(side: cmp::Side, prog: &str, args: &[&str], clients: &[&[&str]]) -> Vec<Vec<String>> {
+    let dir = TempDir::new("model-tasks");
+    let prefix = dir.path("t");
+    let inner = cmp::program(
+        side,
+        prog,
+        &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    );
+    let mut cmd = std::process::Command::new("strace");
+    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd.args(["-ff", "-qq", "-e", "signal=none", "-y", "-e"])
+        .arg(format!("trace={}", cmp::TRACE_SET))
+        .arg("-o")
+        .arg(&prefix)
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    let server = Server::start_cmd(cmd);
+    for c in clients {
+        let mut all = vec!["tcp", "client", server.addr.as_str()];
+        all.extend_from_slice(c);
+        common::run(socklab(&all), b"").assert_ok();
+    }
+    server.finish().assert_ok();
+    let mut files: Vec<_> = std::fs::read_dir(dir.dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("t."))
+        .collect();
+    files.sort();
+    let mut out: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .filter(|l| cmp::is_program_call(l) && !l.contains("= ? ERESTARTSYS"))
+                .map(normalise)
+                .collect::<Vec<String>>()
+        })
+        .filter(|t: &Vec<String>| !t.is_empty())
+        .collect();
+    // The parent (it calls listen) first, then the others in order.
+    out.sort_by_key(|t| (!t.iter().any(|l| l.starts_with("listen(")), t.clone()));
+    out
+}
+
+fn normalise(line: &str) -> String {
+    let mut s = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("<socket:[") {
+        s.push_str(&rest[..i]);
+        rest = rest[i..].find("]>").map_or("", |j| &rest[i + j + 2..]);
+    }
+    s.push_str(rest);
+    if let Some(at) = s.rfind(" = ") {
+        s = format!("{} = {}", s[..at].trim_end(), &s[at + 3..]);
+    }
+    for (from, to) in [("htons(", ")"), ("0x", "")] {
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find(from) {
+            out.push_str(&rest[..i + from.len()]);
+            rest = &rest[i + from.len()..];
+            let n = rest.bytes().take_while(|b| b.is_ascii_hexdigit()).count();
+            out.push('N');
+            rest = &rest[n..];
+            let _ = to;
+        }
+        out.push_str(rest);
+        s = out;
+    }
+    // Connection fds: which number accept4 returns depends on whether the
+    // last connection's close came first (threads): `C`.
+    if s.starts_with("accept4(")
+        && let Some(at) = s.rfind(" = ")
+        && s[at + 3..].parse::<i32>().is_ok_and(|fd| fd >= 4)
+    {
+        s = format!("{} = C", &s[..at]);
+    }
+    for call in ["recvfrom(", "sendto(", "close("] {
+        if let Some(rest) = s.strip_prefix(call) {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if rest[..n].parse::<i32>().is_ok_and(|fd| fd >= 4) {
+                s = format!("{call}C{}", &rest[n..]);
+            }
+        }
+    }
+    s
+}
+
+fn same_tasks(model: &str, clients: &[&[&str]], n_tasks: usize) {
+    if !common::have("strace") {
+        return;
+    }
+    let n = clients.len().to_string();
+    let args = ["127.0.0.1:0", "--model", model, "--max-conns", n.as_str()];
+    let rust = tasks(cmp::Side::Rust, "tcp_server", &args, clients);
+    let c = tasks(cmp::Side::C, "tcp_server", &args, clients);
+    assert_eq!(rust.len(), n_tasks, "{model}: tasks: {rust:#?}");
+    assert_eq!(rust, c, "{model}: Rust (left) and C (right) differ");
+}
+
+#[test]
+fn tcp_server_model_fork_same_calls_as_c() {
+    same_tasks(
+        "fork",
+        &[&["-m", "hello", "-m", "world"], &["-m", "again"]],
+        3,
+    );
+}
+
+#[test]
+fn tcp_server_model_thread_same_calls_as_c() {
+    same_tasks(
+        "thread",
+        &[&["-m", "hello", "-m", "world"], &["-m", "again"]],
+        3,
+    );
+}
+
+/// A pool of one: the parent (socket ... getsockname, close) and its
+/// worker (both connections).
+#[test]
+fn tcp_server_model_prefork_same_calls_as_c() {
+    same_tasks("prefork:1", &[&["-m", "hello"], &["-m", "again"]], 2);
+}
