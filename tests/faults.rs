@@ -70,6 +70,11 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
         "poll" => vec!["ENOMEM"],
         "ioctl" => vec!["ENOTTY", "EINVAL"],
         "newfstatat" => vec!["EACCES", "ELOOP", "ENOTDIR", "ENOMEM"],
+        "prlimit64" => vec!["EPERM", "EINVAL"],
+        "epoll_create1" => vec!["EMFILE", "ENFILE", "ENOMEM"],
+        "epoll_ctl" => vec!["ENOMEM", "ENOSPC"],
+        // epoll_wait on a valid epoll fd and buffer fails only by EINTR.
+        "epoll_wait" => vec![],
         "unlink" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
         other => panic!("no errno list for {other}: add one"),
     };
@@ -80,7 +85,7 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
     }
     if matches!(
         call,
-        "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "close"
+        "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "close" | "epoll_wait"
     ) {
         v.push("EINTR");
     }
@@ -94,6 +99,9 @@ enum Role {
     /// (the errno shown, as UNP's checkopts), not a failure.
     Table,
     StreamServer,
+    /// `--model epoll` / `poll`: listener fd 3, the epoll fd 4 (epoll),
+    /// connections from fd 5 (4 with poll).
+    EventServer,
     DgramServer,
 }
 
@@ -215,6 +223,38 @@ const SCENARIOS: &[Scenario] = &[
         expect: &[],
     },
     Scenario {
+        name: "tcp_server_epoll",
+        role: Role::EventServer,
+        args: &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--max-conns",
+            "2",
+            "--model",
+            "epoll",
+        ],
+        partner: &[],
+        unix: false,
+        expect: &[],
+    },
+    Scenario {
+        name: "unix_server_poll",
+        role: Role::EventServer,
+        args: &[
+            "unix",
+            "server",
+            "{PATH}",
+            "--max-conns",
+            "2",
+            "--model",
+            "poll",
+        ],
+        partner: &[],
+        unix: true,
+        expect: &[],
+    },
+    Scenario {
         name: "udp_server",
         role: Role::DgramServer,
         args: &["udp", "server", "127.0.0.1:0", "--max-conns", "2"],
@@ -289,7 +329,7 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
                 path: None,
             }
         }
-        Role::StreamServer | Role::DgramServer => {
+        Role::StreamServer | Role::EventServer | Role::DgramServer => {
             let args = subst(sc.args, "", &path);
             let mut cmd = strace(&args, strace_args);
             cmd.stdin(Stdio::null())
@@ -381,9 +421,19 @@ fn own_calls(sc: &Scenario) -> Vec<Own> {
         let n = seen.entry(call.to_string()).or_default();
         *n += 1;
         // umask(2) cannot fail: no errno to inject.
-        if !cmp::is_program_call(line) || call == "umask" {
+        // The event loops' own calls: on the epoll fd, and the fd limit.
+        let event_loop = call.starts_with("epoll_")
+            || line.starts_with("prlimit64(0, RLIMIT_NOFILE")
+            || (call == "close" && line.contains("<anon_inode:[eventpoll]>"));
+        if !(cmp::is_program_call(line) || event_loop) || call == "umask" {
             continue;
         }
+        // epoll_ctl is told apart by its target fd: (epoll, ADD, listener)
+        // and (epoll, ADD, conn) fail differently.
+        let rest = match call {
+            "epoll_ctl" => rest.splitn(3, ", ").nth(2).unwrap_or(""),
+            _ => rest,
+        };
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
         let fd = if call == "socket" || digits.is_empty() {
             -1
@@ -415,6 +465,13 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
         Role::StreamServer => {
             (own.fd > 3 && own.call != "accept4")
                 || (own.call == "accept4" && matches!(errno, "ECONNABORTED" | "EPROTO" | "EPERM"))
+        }
+        Role::EventServer => {
+            let first_conn = if sc.args.contains(&"epoll") { 5 } else { 4 };
+            // accept4: the event loops go on after any error but running
+            // out of fds with no connection left (event.rs).
+            (own.fd >= first_conn && own.call != "accept4")
+                || (own.call == "accept4" && !matches!(errno, "EMFILE" | "ENFILE"))
         }
         Role::DgramServer => own.call == "sendto",
     }
@@ -525,6 +582,8 @@ fault_tests!(
     unix_client_dgram,
     tcp_server,
     tcp_server_timeout,
+    tcp_server_epoll,
+    unix_server_poll,
     udp_server,
     unix_server,
     unix_server_dgram
@@ -532,7 +591,7 @@ fault_tests!(
 
 #[test]
 fn every_scenario_has_a_test() {
-    assert_eq!(SCENARIOS.len(), 12);
+    assert_eq!(SCENARIOS.len(), 14);
     let _ = Duration::ZERO;
 }
 
