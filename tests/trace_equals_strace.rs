@@ -528,7 +528,7 @@ fn capture_calls_with_pcap() {
         "socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)) = ",
         "ioctl(5, SIOCGIFINDEX, {ifr_name=\"lo\", ifr_ifindex=",
         "bind(5, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex(\"lo\")",
-        "setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, {len=23, filter=0x", // one port: bpf.rs
+        "setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, {len=32, filter=0x", // one port: bpf.rs
         "setsockopt(5, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4) = 0",
         "setsockopt(5, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4) = 0",
         "getsockopt(5, SOL_PACKET, PACKET_STATISTICS, {tp_packets=",

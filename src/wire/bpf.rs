@@ -18,10 +18,17 @@
 //!      ldh [x+14]                 ; source port
 //!      jeq #P1 accept next ... jeq #Pn accept next
 //!      ldh [x+16]                 ; destination port
-//!      jeq #P1 accept next ... jeq #Pn accept drop
+//!      jeq #P1 accept next ... jeq #Pn accept next
+//!      ldb [23]                   ; another port: UDP, or TCP SYN/RST,
+//!      jeq #17 small next         ; kept if small (a connect's SYN, a
+//!      ldb [x+27]                 ; datagram, an RST to a port the
+//!      jset #0x06 small drop      ; program names when the call returns)
 //! v6:  ldb [20]                   ; next header
 //!      jeq #58 accept next        ; ICMPv6
 //!      ldh [54] / jeq #Pi ... / ldh [56] / jeq #Pi ...
+//!      ldb [20] / jeq #17 small next / ldb [67] / jset #0x06 small drop
+//! small:  ld len
+//!      jgt #1514 drop accept
 //! drop:   ret #0
 //! accept: ret #262144
 //! ```
@@ -42,7 +49,14 @@ enum Label {
     Accept,
     V4,
     V6,
+    Small,
 }
+
+/// Other ports' UDP datagrams and TCP SYNs and RSTs up to this length
+/// are kept for user space to decide (a connect's SYN or a datagram to a
+/// port the program names only when that call returns); the rest of other
+/// programs' traffic (bulk data, its ACK stream) is dropped in the kernel.
+pub const SMALL: u32 = 1514;
 
 enum Ins {
     Stmt(u16, u32),
@@ -79,7 +93,13 @@ pub fn program(ports: &[u16]) -> Vec<libc::sock_filter> {
                     .map(|&p| Jump(0x15, u32::from(p), Accept, Next)),
             );
         }
-        v.push(Jump(0x05, 0, Drop, Drop)); // ja drop
+        // Another port: a UDP datagram, or a TCP SYN or RST, if small.
+        v.extend([
+            Stmt(0x30, 23),
+            Jump(0x15, 17, Small, Next),
+            Stmt(0x50, 27), // ldb [x+27]: TCP flags
+            Jump(0x45, 0x06, Small, Drop),
+        ]);
     } else {
         v.push(Jump(0x05, 0, Accept, Accept));
     }
@@ -94,11 +114,36 @@ pub fn program(ports: &[u16]) -> Vec<libc::sock_filter> {
                     .map(|&p| Jump(0x15, u32::from(p), Accept, Next)),
             );
         }
+        v.extend([
+            Stmt(0x30, 20),
+            Jump(0x15, 17, Small, Next),
+            Stmt(0x30, 67), // TCP flags after a bare IPv6 header
+            Jump(0x45, 0x06, Small, Drop),
+            Mark(Small),
+            Stmt(0x80, 0), // ld len
+            Jump(0x25, SMALL, Drop, Accept),
+        ]);
     } else {
         v.push(Jump(0x05, 0, Accept, Accept));
     }
     v.extend([Mark(Drop), Stmt(0x06, 0), Mark(Accept), Stmt(0x06, SNAPLEN)]);
     resolve(&v)
+}
+
+/// The filter while the capture waits for timestamps (capture.rs): only
+/// its probe frames, of Ethernet type 0x88b5 (`ldh [12]; jeq #0x88b5
+/// accept drop`).
+pub fn probe_program() -> Vec<libc::sock_filter> {
+    use Ins::*;
+    use Label::*;
+    resolve(&[
+        Stmt(0x28, 12),
+        Jump(0x15, 0x88b5, Accept, Drop),
+        Mark(Drop),
+        Stmt(0x06, 0),
+        Mark(Accept),
+        Stmt(0x06, SNAPLEN),
+    ])
 }
 
 /// Labels to relative jump offsets.
@@ -176,6 +221,10 @@ mod tests {
                     Some(v) => a = v,
                     None => return 0,
                 },
+                0x50 => match b((x + i.k) as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
                 0x48 => match h((x + i.k) as usize) {
                     Some(v) => a = v,
                     None => return 0,
@@ -184,7 +233,9 @@ mod tests {
                     Some(v) => x = 4 * (v & 0xf),
                     None => return 0,
                 },
+                0x80 => a = pkt.len() as u32,
                 0x15 => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                0x25 => pc += usize::from(if a > i.k { i.jt } else { i.jf }),
                 0x45 => pc += usize::from(if a & i.k != 0 { i.jt } else { i.jf }),
                 0x05 => pc += i.k as usize,
                 0x06 => return i.k,
@@ -219,11 +270,24 @@ mod tests {
         assert_eq!(run(&p, &v4(6, 40000, 5000), 4), SNAPLEN);
         assert_eq!(run(&p, &v4(17, 6000, 40000), 4), SNAPLEN);
         assert_eq!(run(&p, &v4(6, 40000, 5000), 0), 0, "incoming copy");
-        assert_eq!(run(&p, &v4(6, 40000, 7000), 4), 0, "other port");
+        assert_eq!(run(&p, &v4(6, 40000, 7000), 4), 0, "an ACK, other port");
+        let mut syn = v4(6, 40000, 7000);
+        syn.resize(60, 0);
+        syn[14 + 20 + 13] = 0x02;
+        assert_eq!(run(&p, &syn, 4), SNAPLEN, "a SYN, other port");
+        assert_eq!(run(&p, &v4(17, 40000, 7000), 4), SNAPLEN, "UDP, other port");
+        let mut bulk = v4(6, 40000, 7000);
+        bulk.resize(20_000, 0);
+        assert_eq!(run(&p, &bulk, 4), 0, "bulk, other port");
+        let mut bulk = v4(6, 40000, 5000);
+        bulk.resize(20_000, 0);
+        assert_eq!(run(&p, &bulk, 4), SNAPLEN, "bulk, our port");
         assert_eq!(run(&p, &v4(1, 0, 0), 4), SNAPLEN, "ICMP");
         assert_eq!(run(&p, &v6(6, 5000, 1), 4), SNAPLEN);
         assert_eq!(run(&p, &v6(17, 1, 6000), 4), SNAPLEN);
-        assert_eq!(run(&p, &v6(6, 1, 2), 4), 0);
+        let mut bulk6 = v6(6, 1, 2);
+        bulk6.resize(20_000, 0);
+        assert_eq!(run(&p, &bulk6, 4), 0);
         assert_eq!(run(&p, &v6(58, 0, 0), 4), SNAPLEN, "ICMPv6");
         let mut arp = v4(6, 5000, 5000);
         arp[12..14].copy_from_slice(&[0x08, 0x06]);
@@ -231,9 +295,25 @@ mod tests {
     }
 
     #[test]
-    fn no_ports_keeps_only_icmp_and_many_ports_keep_all_ip() {
+    fn the_probe_filter_keeps_only_probes() {
+        let p = probe_program();
+        let mut probe = v4(6, 1, 2);
+        probe[12..14].copy_from_slice(&[0x88, 0xb5]);
+        assert_eq!(run(&p, &probe, 0), SNAPLEN);
+        assert_eq!(run(&p, &v4(6, 1, 2), 0), 0);
+    }
+
+    #[test]
+    fn no_ports_keeps_icmp_and_small_frames_and_many_ports_keep_all_ip() {
         let p = program(&[]);
-        assert_eq!(run(&p, &v4(6, 1, 2), 4), 0);
+        let mut bulk = v4(6, 1, 2);
+        bulk.resize(20_000, 0);
+        assert_eq!(run(&p, &bulk, 4), 0);
+        assert_eq!(run(&p, &v4(17, 1, 2), 4), SNAPLEN);
+        let mut rst6 = v6(6, 1, 2);
+        rst6.resize(80, 0);
+        rst6[14 + 40 + 13] = 0x04;
+        assert_eq!(run(&p, &rst6, 4), SNAPLEN);
         assert_eq!(run(&p, &v4(1, 0, 0), 4), SNAPLEN);
         let many: Vec<u16> = (1..=(MAX_PORTS as u16 + 1)).collect();
         let p = program(&many);
@@ -242,6 +322,8 @@ mod tests {
         let p = program(&many[..MAX_PORTS]);
         assert_eq!(run(&p, &v4(6, 60000, MAX_PORTS as u16), 4), SNAPLEN);
         assert_eq!(run(&p, &v6(6, MAX_PORTS as u16, 60000), 4), SNAPLEN);
-        assert_eq!(run(&p, &v6(6, 60000, 60001), 4), 0);
+        let mut bulk6 = v6(6, 60000, 60001);
+        bulk6.resize(20_000, 0);
+        assert_eq!(run(&p, &bulk6, 4), 0);
     }
 }

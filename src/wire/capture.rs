@@ -5,9 +5,19 @@
 //! 1. `socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL))`
 //! 2. `ioctl(fd, SIOCGIFINDEX, {ifr_name="lo", ...})` (if_nametoindex)
 //! 3. `bind(fd, {sa_family=AF_PACKET, ..., sll_ifindex=if_nametoindex("lo"), ...}, 20)`
-//! 4. `setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, {len=N, filter=...}, 16)`:
+//! 4. `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`
+//! 5. `setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4)` (or, if
+//!    that fails with EPERM, SO_RCVBUF): room for bursts of other programs'
+//!    loopback traffic, which the kernel queues too before socklab drops it
+//! 6. in the capture thread (not printed, as its other calls):
+//!    `sendto(fd, "...socklab: timestamp probe", 38, 0, NULL, 0)`, once or
+//!    more, a frame to itself, read back to see that the kernel stamps
+//!    frames on arrival (see [`wait_for_timestamps`]); the program starts
+//!    once it does
+//! 7. `setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, {len=N, filter=...}, 16)`:
 //!    the classic BPF program of `bpf.rs` keeps the IPv4 and IPv6 frames
-//!    to or from the program's ports (and ICMP) that `lo` *sends*
+//!    to or from the program's ports (and ICMP, and other ports' frames
+//!    up to 1514 bytes, for user space to decide) that `lo` *sends*
 //!    (sll_pkttype PACKET_OUTGOING). Each time the program names a new
 //!    port (a server's getsockname, a connect), the timeline attaches the
 //!    new program at once, from the thread that named it, untraced (it
@@ -18,12 +28,6 @@
 //!    sent (dev_queue_xmit_nit), while a TCP segment's incoming copy still
 //!    carries TCP's monotonic departure time, which the packet socket
 //!    drops: it would be stamped only when read.
-//! 5. `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`
-//! 6. `setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4)` (or, if
-//!    that fails with EPERM, SO_RCVBUF): room for bursts of other programs'
-//!    loopback traffic, which the kernel queues too before socklab drops it
-//!
-//! then a 50 ms wait: the kernel turns timestamping on through deferred work.
 //!
 //! Then the capture thread loops on `poll(fd, POLLIN, 20)` and
 //! `recvmsg(fd, ..., MSG_DONTWAIT|MSG_TRUNC)` until EAGAIN (through `sys`,
@@ -62,8 +66,13 @@ pub const IFNAME: &str = "lo";
 const POLL_MS: i32 = 20;
 /// How long the capture may keep reading after the program ended.
 const STOP_LIMIT: Duration = Duration::from_secs(1);
-/// How long to let the kernel turn timestamps on (see `Capture::start`).
-const TIMESTAMPS_ON: Duration = Duration::from_millis(50);
+/// The frame `wait_for_timestamps` sends to itself: zero addresses, the
+/// IEEE local experimental Ethernet type 0x88b5, a text.
+const PROBE: &[u8] = b"\0\0\0\0\0\0\0\0\0\0\0\0\x88\xb5socklab: timestamp probe";
+/// How long a probe waits before it is read (a live stamp is older).
+const PROBE_WAIT: Duration = Duration::from_millis(2);
+/// How many probes before giving up (about 2 s).
+const PROBES: u32 = 200;
 /// The capture socket's receive buffer (step 6).
 const RCVBUF: i32 = 32 << 20;
 /// The most packets one run keeps.
@@ -87,7 +96,6 @@ impl Capture {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
         sys.bind_packet(s, ifindex, IFNAME)?;
-        sys.setsockopt_attach_filter(s, &bpf::program(&timeline.ports()))?;
         sys.setsockopt_timestampns(s)?;
         // Room for bursts of other programs' loopback traffic (64 KiB
         // frames): past rmem_max if allowed (CAP_NET_ADMIN), else up to it.
@@ -97,14 +105,11 @@ impl Capture {
             }
             sys.setsockopt_rcvbuf(s, false, RCVBUF)?;
         }
-        // The kernel turns its receive timestamps on through deferred work
-        // (net_enable_timestamp schedules the static key's change): until
-        // it has run, frames carry the time they are read, not sent.
-        std::thread::sleep(TIMESTAMPS_ON);
         let usys = sys.untraced();
         timeline.set_refilter(usys.clone(), s);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (live_tx, live_rx) = std::sync::mpsc::sync_channel(1);
         // The thread blocks every signal (it inherits the mask): a SIGINT
         // must interrupt the program's own blocking call, not this poll.
         let mut old = SigSet::empty();
@@ -113,12 +118,31 @@ impl Capture {
             Some(&SigSet::all()),
             Some(&mut old),
         );
+        let tl = timeline.clone();
         let thread = std::thread::Builder::new()
             .name("socklab-wire".into())
-            .spawn(move || run(&usys, s, &flag, &timeline));
+            .spawn(move || {
+                // Step 6, in this thread: its calls are not printed.
+                let live = wait_for_timestamps(&usys, s);
+                let failed = live.is_err();
+                let _ = live_tx.send(live.unwrap_or(false));
+                if failed {
+                    return Err(Error::Runtime("the timestamp probe failed".into()));
+                }
+                run(&usys, s, &flag, &tl)
+            });
         let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
         let thread =
             thread.map_err(|e| Error::Runtime(format!("cannot start the capture thread: {e}")))?;
+        let live = live_rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or(false);
+        sys.setsockopt_attach_filter(s, &bpf::program(&timeline.ports()))?;
+        if !live {
+            sys.note(
+                "wire: the kernel's timestamps did not come on within 2 s (a loaded machine?): packets may be placed late",
+            );
+        }
         Ok(Capture {
             socket: s,
             stop,
@@ -143,12 +167,52 @@ impl Capture {
     }
 }
 
+/// Wait until the kernel stamps frames when they arrive, not when they
+/// are read. SO_TIMESTAMPNS turns the stamping on through deferred work
+/// (net_enable_timestamp schedules a static key's change), which a loaded
+/// machine may run late. So, with a filter that keeps only the probes:
+/// `sendto(fd, PROBE, ..., NULL, 0)` (the frame
+/// goes out on `lo` and comes back to this socket), wait 2 ms, read it
+/// (skipping other frames): once its stamp is older than the moment it
+/// was read by more than 1 ms, stamping is live. False after [`PROBES`]
+/// tries.
+fn wait_for_timestamps(sys: &Sys, s: Socket) -> Result<bool> {
+    // Only probes from now on: other loopback traffic would bury them.
+    sys.setsockopt_attach_filter(s, &bpf::probe_program())?;
+    let mut buf = vec![0u8; BUF];
+    for _ in 0..PROBES {
+        sys.sendto(s, PROBE, None)?;
+        std::thread::sleep(PROBE_WAIT);
+        // At most the frames queued meanwhile (other loopback traffic).
+        for _ in 0..10_000 {
+            let frame = match sys.recvmsg_packet(s, &mut buf) {
+                Ok(f) => f,
+                Err(e) if e.errno() == Some(Errno::EAGAIN) => break,
+                Err(e) => return Err(e),
+            };
+            if frame.pkttype == PACKET_OUTGOING || buf.get(..frame.caplen) != Some(PROBE) {
+                continue;
+            }
+            let age = frame
+                .stamp
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .unwrap_or_default();
+            if age > PROBE_WAIT / 2 {
+                return Ok(true);
+            }
+            break;
+        }
+    }
+    Ok(false)
+}
+
 fn run(sys: &Sys, s: Socket, stop: &AtomicBool, timeline: &Timeline) -> Result<()> {
     let mut buf = vec![0u8; BUF];
-    let mut stopping_since: Option<Instant> = None;
+    // When the stop came: (now, its wall-clock time).
+    let mut stopping: Option<(Instant, SystemTime)> = None;
     loop {
-        if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
-            stopping_since = Some(Instant::now());
+        if stopping.is_none() && stop.load(Ordering::SeqCst) {
+            stopping = Some((Instant::now(), SystemTime::now()));
         }
         let readable = match sys.poll(s, PollFlags::POLLIN, POLL_MS) {
             Ok(r) => !r.is_empty(),
@@ -159,26 +223,37 @@ fn run(sys: &Sys, s: Socket, stop: &AtomicBool, timeline: &Timeline) -> Result<(
             }
             Err(e) => return Err(e),
         };
-        let mut got = 0;
+        let (mut got, mut newest) = (0, None);
         if readable {
-            got = drain(sys, s, &mut buf, timeline)?;
+            (got, newest) = drain(sys, s, &mut buf, timeline)?;
         }
         timeline.flush(false);
-        if let Some(since) = stopping_since
-            && (got == 0 || since.elapsed() > STOP_LIMIT)
-        {
-            return Ok(());
+        // Done when nothing came for a poll interval, or (loopback busy
+        // with other traffic) the queue has been read past the stop plus
+        // a poll interval: it is in time order.
+        if let Some((since, at)) = stopping {
+            let past = newest.is_some_and(|t| t > at + Duration::from_millis(POLL_MS as u64));
+            if got == 0 || past || since.elapsed() > STOP_LIMIT {
+                return Ok(());
+            }
         }
     }
 }
 
-/// Read every queued frame into the timeline. Returns how many were read.
-fn drain(sys: &Sys, s: Socket, buf: &mut [u8], timeline: &Timeline) -> Result<u64> {
+/// Read every queued frame into the timeline. Returns how many were read
+/// and the newest timestamp among them.
+fn drain(
+    sys: &Sys,
+    s: Socket,
+    buf: &mut [u8],
+    timeline: &Timeline,
+) -> Result<(u64, Option<SystemTime>)> {
     let mut read = 0;
+    let mut newest = None;
     loop {
         let frame = match sys.recvmsg_packet(s, buf) {
             Ok(f) => f,
-            Err(e) if e.errno() == Some(Errno::EAGAIN) => return Ok(read),
+            Err(e) if e.errno() == Some(Errno::EAGAIN) => return Ok((read, newest)),
             Err(e) => return Err(e),
         };
         read += 1;
@@ -186,6 +261,7 @@ fn drain(sys: &Sys, s: Socket, buf: &mut [u8], timeline: &Timeline) -> Result<u6
             continue;
         }
         let ts = frame.stamp.unwrap_or_else(SystemTime::now);
+        newest = newest.max(Some(ts));
         timeline.frame(ts, &buf[..frame.caplen], frame.len);
     }
 }

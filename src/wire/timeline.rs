@@ -18,7 +18,9 @@
 //! `listening on`, and the ports in the addresses of its traced bind,
 //! getsockname, connect and sendto calls (not the peers accept4 and
 //! recvfrom report: a client's ephemeral port can be shared by another
-//! connection to another server); ICMP errors by
+//! connection to another server), each in the family its address names
+//! (a UDP server's port on 127.0.0.1 does not make a TCP connection over
+//! ::1 on the same number the program's); ICMP errors by
 //! the ports of the datagram they quote. By then every call that started
 //! before the packet has returned and named its ports (see below). Other
 //! loopback traffic is dropped, and never written to the pcap file.
@@ -28,12 +30,15 @@
 //! [`GRACE`] (a packet is read by the capture thread some time after the
 //! kernel stamped it). At the end everything left is printed.
 //!
+//! A forked child of a process model (`--model fork`, `prefork:N`) has
+//! no capture thread: its lines are printed at once, not merged by time.
+//!
 //! TCP sequence numbers are printed as tcpdump prints them without `-S`:
 //! the first packet of a connection with ACK set (the SYN-ACK) and every
 //! SYN shows absolute numbers and records both directions' bases; later
 //! ones are relative to them.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -94,7 +99,29 @@ impl Item {
 }
 
 /// A frame of unknown ports: its time, bytes, real length and ports.
-type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16));
+type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16, u8));
+
+/// Family bits of a watched port: a port named in a `sin_port` address is
+/// watched in IPv4 frames, one in `sin6_port` in IPv6 frames, one from the
+/// command line or `listening on` in both.
+pub const V4: u8 = 1;
+pub const V6: u8 = 2;
+
+/// The ports and family bit of a decoded frame (None if it has no ports).
+fn key(p: &Packet) -> Option<(u16, u16, u8)> {
+    let (a, b) = p.ports()?;
+    let fam = match &p.net {
+        super::decode::Net::Ip(ip) if ip.src.is_ipv6() => V6,
+        _ => V4,
+    };
+    Some((a, b, fam))
+}
+
+fn matches(ports: &HashMap<u16, u8>, (a, b, fam): (u16, u16, u8)) -> bool {
+    [a, b]
+        .iter()
+        .any(|p| ports.get(p).is_some_and(|bits| bits & fam != 0))
+}
 
 #[derive(Default)]
 struct State {
@@ -107,7 +134,9 @@ struct State {
     /// read before connect returns and names its port. The newest
     /// [`LIMBO`] are kept; a call that names their port moves them in.
     limbo: VecDeque<Limbo>,
-    ports: HashSet<u16>,
+    /// The program's ports, each with the families it is watched in
+    /// ([`V4`], [`V6`] bits).
+    ports: HashMap<u16, u8>,
     seq: SeqTracker,
     pcap: Option<Writer>,
     pcap_error: Option<String>,
@@ -141,6 +170,9 @@ pub struct Timeline {
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
     show: bool,
+    /// The process the capture runs in: a child of a process model
+    /// (fork, prefork) prints its lines at once, unmerged.
+    pid: u32,
 }
 
 impl Timeline {
@@ -151,12 +183,24 @@ impl Timeline {
             sink,
             json,
             show,
+            pid: std::process::id(),
         }
+    }
+
+    /// In a forked child (no capture thread there), a line goes straight out.
+    fn direct(&self, line: &str) -> bool {
+        if std::process::id() == self.pid {
+            return false;
+        }
+        let mut w = lock_any(&self.sink);
+        let _ = writeln!(w, "{line}");
+        let _ = w.flush();
+        true
     }
 
     /// The program's ports known so far, sorted.
     pub fn ports(&self) -> Vec<u16> {
-        let mut v: Vec<u16> = self.lock().ports.iter().copied().collect();
+        let mut v: Vec<u16> = self.lock().ports.keys().copied().collect();
         v.sort_unstable();
         v
     }
@@ -197,6 +241,9 @@ impl Timeline {
 
     /// A note line at time `at` (see [`Item::Note`]).
     pub fn note(&self, at: SystemTime, line: String) {
+        if self.direct(&line) {
+            return;
+        }
         self.lock().items.push(Item::Note { at, line });
     }
 
@@ -209,7 +256,7 @@ impl Timeline {
 
     /// Packets to or from `port` belong to the program.
     pub fn watch_port(&self, port: u16) {
-        let new = Timeline::add_port(&mut self.lock(), port);
+        let new = Timeline::add_port(&mut self.lock(), port, V4 | V6, None);
         if new {
             self.refilter();
         }
@@ -218,31 +265,36 @@ impl Timeline {
     /// Add a captured frame stamped `ts` (its real length `orig_len`):
     /// to the timeline if its ports are the program's, else to the limbo.
     pub fn frame(&self, ts: SystemTime, frame: &[u8], orig_len: usize) {
-        let Some(ports) = decode(frame).ports() else {
+        let Some(k) = key(&decode(frame)) else {
             return;
         };
         let mut st = self.lock();
-        if st.ports.contains(&ports.0) || st.ports.contains(&ports.1) {
+        if matches(&st.ports, k) {
             push_frame(&mut st, ts, frame.to_vec(), orig_len);
         } else {
             if st.limbo.len() >= LIMBO {
                 st.limbo.pop_front();
             }
-            st.limbo.push_back((ts, frame.to_vec(), orig_len, ports));
+            st.limbo.push_back((ts, frame.to_vec(), orig_len, k));
         }
     }
 
-    /// A port of the program's: frames in the limbo with it move in.
-    fn add_port(st: &mut State, port: u16) -> bool {
-        if !st.ports.insert(port) {
+    /// A port of the program's, in the families `fam`: frames in the
+    /// limbo with it move in, those stamped from `since` on (the start of
+    /// the call that named it; None: all). True if something is new.
+    fn add_port(st: &mut State, port: u16, fam: u8, since: Option<SystemTime>) -> bool {
+        let bits = st.ports.entry(port).or_insert(0);
+        if *bits & fam == fam {
             return false;
         }
+        *bits |= fam;
         let limbo = std::mem::take(&mut st.limbo);
-        for (ts, frame, orig_len, (a, b)) in limbo {
-            if a == port || b == port {
+        for (ts, frame, orig_len, k) in limbo {
+            let fresh = since.is_none_or(|t| ts >= t);
+            if fresh && matches(&st.ports, k) {
                 push_frame(st, ts, frame, orig_len);
             } else {
-                st.limbo.push_back((ts, frame, orig_len, (a, b)));
+                st.limbo.push_back((ts, frame, orig_len, k));
             }
         }
         true
@@ -273,9 +325,7 @@ impl Timeline {
     ) -> Option<String> {
         st.pending = st.pending.saturating_sub(1);
         let p = decode(frame);
-        let ours = p
-            .ports()
-            .is_some_and(|(a, b)| st.ports.contains(&a) || st.ports.contains(&b));
+        let ours = key(&p).is_some_and(|k| matches(&st.ports, k));
         if !ours {
             return None;
         }
@@ -400,6 +450,9 @@ impl crate::trace::Timeline for Timeline {
         call: &'static str,
         line: String,
     ) {
+        if self.direct(&format!("{prefix}{line}")) {
+            return;
+        }
         let mut st = self.lock();
         let mut new = false;
         // Its own sockets' ports and the ports it sends to; not the peers
@@ -407,8 +460,8 @@ impl crate::trace::Timeline for Timeline {
         // shared by another connection to another server (Linux lets
         // connects share a local port when the 4-tuples differ).
         if matches!(call, "bind" | "getsockname" | "connect" | "sendto") {
-            for port in ports_in(&line) {
-                new |= Timeline::add_port(&mut st, port);
+            for (port, fam) in ports_in(&line) {
+                new |= Timeline::add_port(&mut st, port, fam, Some(start));
             }
         }
         st.items.push(Item::Call {
@@ -453,15 +506,20 @@ fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
     });
 }
 
-/// The non-zero ports of the addresses in a syscall line
-/// (`sin_port=htons(N)`, `sin6_port=htons(N)`): the program's sockets'
-/// own ports (bind, getsockname, accept4) and their peers' (connect, sendto).
-pub fn ports_in(line: &str) -> Vec<u16> {
-    line.split("_port=htons(")
-        .skip(1)
-        .filter_map(|rest| rest.split(')').next()?.parse().ok())
-        .filter(|&p| p != 0)
-        .collect()
+/// The non-zero ports of the addresses in a syscall line, with their
+/// family: `sin_port=htons(N)` ([`V4`]), `sin6_port=htons(N)` ([`V6`]).
+pub fn ports_in(line: &str) -> Vec<(u16, u8)> {
+    let mut v = Vec::new();
+    for (mark, fam) in [("sin_port=htons(", V4), ("sin6_port=htons(", V6)] {
+        v.extend(
+            line.split(mark)
+                .skip(1)
+                .filter_map(|rest| rest.split(')').next()?.parse().ok())
+                .filter(|&p| p != 0)
+                .map(|p| (p, fam)),
+        );
+    }
+    v
 }
 
 fn secs(t: SystemTime) -> f64 {
@@ -511,5 +569,20 @@ impl SeqTracker {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_of_a_call_line_with_their_family() {
+        let line = r#"connect(3, {sa_family=AF_INET6, sin6_port=htons(8081), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0"#;
+        assert_eq!(ports_in(line), vec![(8081, V6)]);
+        let line = r#"bind(3, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr("127.0.0.1")}, 16) = 0"#;
+        assert_eq!(ports_in(line), vec![]);
+        let line = r#"sendto(3, "sin_port=htons(9)", 17, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.1")}, 16) = 17"#;
+        assert!(ports_in(line).contains(&(53, V4)));
     }
 }
