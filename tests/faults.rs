@@ -255,6 +255,22 @@ const SCENARIOS: &[Scenario] = &[
         expect: &[],
     },
     Scenario {
+        name: "udp_server_epoll",
+        role: Role::DgramServer,
+        args: &[
+            "udp",
+            "server",
+            "127.0.0.1:0",
+            "--max-conns",
+            "2",
+            "--model",
+            "epoll",
+        ],
+        partner: &[],
+        unix: false,
+        expect: &[],
+    },
+    Scenario {
         name: "udp_server",
         role: Role::DgramServer,
         args: &["udp", "server", "127.0.0.1:0", "--max-conns", "2"],
@@ -305,9 +321,10 @@ fn strace(prog_args: &[String], strace_args: &[String]) -> Command {
     cmd
 }
 
-/// Run the scenario with `strace STRACE_ARGS`; `lossy`: the server's reply
-/// to the first client may never come (clients then give up sooner).
-fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
+/// Run the scenario with `strace STRACE_ARGS`; `short[i]`: client i's
+/// reply may never come (a datagram server that failed, or lost it), so it
+/// gives up after 1 s instead of 10.
+fn run(sc: &Scenario, strace_args: &[String], short: [bool; 2]) -> Ran {
     let dir = TempDir::new("faults");
     let path = dir.path("s.sock");
     match sc.role {
@@ -371,7 +388,7 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
                     }
                     // A stream client waits for the server's close at worst;
                     // a datagram whose reply is lost needs a timeout.
-                    let t = if lossy && i == 0 { "1" } else { "10" };
+                    let t = if short[i] { "1" } else { "10" };
                     if sc.role == Role::DgramServer || listening.is_none() {
                         c.args(["--timeout", t]);
                     }
@@ -403,7 +420,7 @@ struct Own {
 fn own_calls(sc: &Scenario) -> Vec<Own> {
     let dir = TempDir::new("faults-dry");
     let log = dir.path("trace");
-    let ran = run(sc, &["-y".into(), "-o".into(), log.clone()], false);
+    let ran = run(sc, &["-y".into(), "-o".into(), log.clone()], [false, false]);
     ran.prog.assert_ok();
     let raw = std::fs::read_to_string(&log).unwrap();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -480,7 +497,11 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
 fn check(sc: &Scenario, own: &Own, errno: &str) {
     let inject = format!("inject={}:error={errno}:when={}", own.call, own.when);
     let per_conn = per_connection(sc, own, errno);
-    let lossy = per_conn && sc.role == Role::DgramServer && errno != "EINTR";
+    // A datagram server's failure: the first client's reply is lost (one
+    // reply) or never comes (the server died), and so is the second's
+    // when the server died.
+    let dgram_fail = sc.role == Role::DgramServer && errno != "EINTR";
+    let short = [dgram_fail, dgram_fail && !per_conn];
     let ran = run(
         sc,
         &[
@@ -491,7 +512,7 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
             "-e".into(),
             inject.clone(),
         ],
-        lossy,
+        short,
     );
     let clients: String = ran.clients.iter().map(Outcome::dump).collect();
     let what = format!(
@@ -584,6 +605,7 @@ fault_tests!(
     tcp_server_timeout,
     tcp_server_epoll,
     unix_server_poll,
+    udp_server_epoll,
     udp_server,
     unix_server,
     unix_server_dgram
@@ -591,7 +613,7 @@ fault_tests!(
 
 #[test]
 fn every_scenario_has_a_test() {
-    assert_eq!(SCENARIOS.len(), 14);
+    assert_eq!(SCENARIOS.len(), 15);
     let _ = Duration::ZERO;
 }
 
