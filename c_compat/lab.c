@@ -703,6 +703,11 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case HELP:
             printf("usage: %s [OPTIONS] [ADDR]  (the C twin of socklab's program; "
                    "same options, see socklab --help)\n", prog);
+            if (groups & OPT_SERVER)
+                printf("  --model MODEL  iterative, %s\n",
+                       groups & OPT_STREAM_SERVER
+                           ? "fork, thread, prefork:N, prethread:N, poll, epoll"
+                           : "epoll");
             exit(0);
         default:
             usage("unexpected or incomplete argument '%s'", argv[optind - 1]);

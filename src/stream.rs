@@ -85,6 +85,8 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     }
     sys.listening(&me);
     io::set_wait(sys, listener, opts.setup.wait)?;
+    // One receive buffer for every connection (as the C twin).
+    let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
         let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
@@ -97,7 +99,7 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        serve_conn(sys, conn, &peer, opts)?;
+        serve_conn(sys, conn, &peer, opts, &mut buf)?;
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
@@ -111,8 +113,14 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 /// communication loop, `close(conn)`. A failure on the connection is
 /// reported and ends only it; only a stop signal is returned. The same in
 /// every model that gives a connection its own process or thread.
-pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let result = serve_one(sys, conn, peer, opts);
+pub fn serve_conn(
+    sys: &Sys,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
+    let result = serve_one(sys, conn, peer, opts, buf);
     // A failure on one connection ends that connection, not the server.
     if let Err(e) = result {
         if matches!(e, Error::Signal(_)) {
@@ -131,7 +139,13 @@ pub fn serve_conn(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Re
 /// One accepted connection: its setup (non-blocking mode, `@accepted`
 /// options, names), then the conversation. An error here is this
 /// connection's: the caller reports it and serves the next client.
-fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
+fn serve_one(
+    sys: &Sys,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
     if opts.setup.wait == Wait::NonBlocking {
         // Linux's accept4 does not pass O_NONBLOCK on; make the
         // connection non-blocking too, so its EAGAINs show.
@@ -152,15 +166,15 @@ fn serve_one(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<
         sys.say(&format!("connection from {peer}{cred}"));
     }
     if opts.once {
-        answer_once(sys, conn, peer, opts)
+        answer_once(sys, conn, peer, opts, buf)
     } else if opts.naive {
-        converse_naively(sys, conn, peer, opts)
+        converse_naively(sys, conn, peer, opts, buf)
     } else if opts.sink {
-        sink(sys, conn, peer, opts)
+        sink(sys, conn, peer, opts, buf)
     } else if opts.lines {
         lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
     } else {
-        converse(sys, conn, peer, opts)
+        converse(sys, conn, peer, opts, buf)
     }
 }
 
@@ -184,9 +198,14 @@ pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
 }
 
 /// The tutorial's "low version": one `recvfrom`, one reply.
-fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let mut buf = vec![0; opts.bufsize];
-    let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
+fn answer_once(
+    sys: &Sys,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
+    let n = io::recv(sys, conn, buf, opts.setup.wait)?;
     if n == 0 {
         if !opts.quiet {
             sys.say(&format!("{peer} closed"));
@@ -197,10 +216,9 @@ fn answer_once(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Resul
 }
 
 /// The improved server's communication loop, with the `len(msg) == 0` check.
-fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let mut buf = vec![0; opts.bufsize];
+fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
     loop {
-        let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
+        let n = io::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             if !opts.quiet {
                 sys.say(&format!("{peer} closed"));
@@ -212,9 +230,8 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<(
 }
 
 /// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
-fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let mut buf = vec![0; opts.bufsize];
-    while io::recv(sys, conn, &mut buf, opts.setup.wait)? > 0 {}
+fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
+    while io::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
     if !opts.quiet {
         sys.say(&format!("{peer} closed"));
     }
@@ -224,12 +241,17 @@ fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
 /// The tutorial's server without the `len(msg) == 0` check: after the peer
 /// closes, `recv` returns 0 at once, forever, and the server answers each
 /// empty message with an empty send. Stops after `--naive-limit` spins.
-fn converse_naively(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts) -> Result<()> {
-    let mut buf = vec![0; opts.bufsize];
+fn converse_naively(
+    sys: &Sys,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
     let mut empty = 0u64;
     let mut first_empty: Option<Instant> = None;
     loop {
-        let n = io::recv(sys, conn, &mut buf, opts.setup.wait)?;
+        let n = io::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);

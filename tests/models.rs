@@ -609,3 +609,46 @@ fn tcp_server_model_thread_same_calls_as_c() {
 fn tcp_server_model_prefork_same_calls_as_c() {
     same_tasks("prefork:1", &[&["-m", "hello"], &["-m", "again"]], 2);
 }
+
+/// Many connections held open at once by the event loops (bounded at 500:
+/// the test's own fd limit may be the default 1024); each gets its echo
+/// while all the others stay open; then every fd is closed.
+#[test]
+fn tcp_server_model_event_loops_hold_many_connections() {
+    for model in ["epoll", "poll"] {
+        let server = Server::start(&[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "-q",
+            "--backlog",
+            "512",
+            "--model",
+            model,
+        ]);
+        let pid = server.pid();
+        let fds = fd_count(pid);
+        let mut conns: Vec<TcpStream> = (0..500)
+            .map(|_| TcpStream::connect(&server.addr).expect("connect"))
+            .collect();
+        eventually(&format!("{model}: 500 connections accepted"), || {
+            fd_count(pid) == fds + 500
+        });
+        for (i, c) in conns.iter_mut().enumerate() {
+            c.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+            c.write_all(format!("m{i}").as_bytes()).unwrap();
+        }
+        for (i, c) in conns.iter_mut().enumerate() {
+            let want = format!("M{i}");
+            let mut got = vec![0u8; want.len()];
+            c.read_exact(&mut got).unwrap();
+            assert_eq!(got, want.as_bytes());
+        }
+        drop(conns);
+        eventually(&format!("{model}: fds back to {fds}"), || {
+            fd_count(pid) == fds
+        });
+        server.signal(libc::SIGTERM);
+        common::assert_no_panic(&server.finish());
+    }
+}

@@ -108,6 +108,7 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
 
 fn backlog(ctx: &Ctx) -> Result<Verdict> {
     let mut rows = Vec::new();
+    let mut nexts = Vec::new();
     let mut pass = true;
     for (i, b) in [0, 1, 2, 5].into_iter().enumerate() {
         if i == 0 {
@@ -125,12 +126,18 @@ fn backlog(ctx: &Ctx) -> Result<Verdict> {
         );
         pass &= done == b as usize + 1 && next == "SYN_SENT" && queued as usize == done;
         rows.push(format!("{b}→{done}"));
+        nexts.push(next);
     }
     Ok(Verdict {
         pass,
         observed: format!(
-            "completed per backlog {}; the next stayed SYN_SENT",
-            rows.join(", ")
+            "completed per backlog {}; the next stayed {}",
+            rows.join(", "),
+            if nexts.iter().all(|n| *n == "SYN_SENT") {
+                "SYN_SENT".to_string()
+            } else {
+                nexts.join(" / ")
+            }
         ),
         why: "The kernel completes the handshake without the application and queues the \
               connection until accept takes it. Linux refuses new connections when the queue \

@@ -93,7 +93,11 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
         let waiting = b.poll(cb, PollFlags::POLLIN, 300)?.is_empty();
         ctx.note(
             "B",
-            "no answer in 300 ms: the server is still in recv on A's connection",
+            if waiting {
+                "no answer in 300 ms: the server is still in recv on A's connection"
+            } else {
+                "an answer came while A was still connected (not what an iterative server does)"
+            },
         );
         a.close(ca)?;
         let reply = read_exactly(&b, cb, 6)?;
@@ -108,7 +112,8 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
                 && reply == b"I AM B"
                 && served == 2,
             observed: format!(
-                "B {state} at {connected_at:.0} ms (accept queue {queued}), no answer while A stayed, served at {served_at:.0} ms ({})",
+                "B {state} at {connected_at:.0} ms (accept queue {queued}), {} while A stayed, served at {served_at:.0} ms ({})",
+                if waiting { "no answer" } else { "an answer" },
                 show(&reply)
             ),
             why: "The kernel completes the three-way handshake by itself and puts the connection \
@@ -251,6 +256,30 @@ fn sysctl(name: &str) -> String {
         .map_or("?".into(), |s| s.trim().to_string())
 }
 
+/// Why a closing socket may skip TIME_WAIT: when the kernel already holds
+/// `tcp_max_tw_buckets` of them, it closes at once ("TCP: time wait bucket
+/// table overflow"); other programs' connections fill that table too.
+fn time_wait_table_full() -> String {
+    let count = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .map(|t| {
+            t.lines()
+                .skip(1)
+                .filter(|l| l.split_whitespace().nth(3) == Some("06"))
+                .count()
+        })
+        .sum::<usize>();
+    let max = sysctl("tcp_max_tw_buckets");
+    match max.parse::<usize>() {
+        Ok(m) if count >= m => format!(
+            " (the kernel's TIME_WAIT table is full: {count} sockets, net.ipv4.tcp_max_tw_buckets = {m}; \
+             a closing socket then skips TIME_WAIT)"
+        ),
+        _ => format!(" ({count} TIME_WAIT sockets on this machine, tcp_max_tw_buckets = {max})"),
+    }
+}
+
 /// A server that accepts one connection and closes it first, then closes
 /// its listener (SO_REUSEADDR on the listener when `reuse`). Returns the
 /// port and whether /proc/net/tcp then shows a TIME-WAIT socket on it.
@@ -339,12 +368,22 @@ fn time_wait(ctx: &Ctx) -> Result<Verdict> {
         ),
     );
     let inuse = |r: &Result<()>| r.as_ref().err().and_then(Error::errno) == Some(EADDRINUSE);
+    let seen = match (tw1, tw2) {
+        (true, true) => "TIME-WAIT on the port both times".to_string(),
+        _ => format!(
+            "TIME-WAIT on the port: first run {}, second run {}{}",
+            if tw1 { "yes" } else { "NO" },
+            if tw2 { "yes" } else { "NO" },
+            time_wait_table_full()
+        ),
+    };
     Ok(Verdict {
         pass: tw1 && tw2 && inuse(&plain1) && inuse(&plain2) && reuse2.is_ok(),
         observed: format!(
-            "TIME-WAIT on the port both times; restart without SO_REUSEADDR: {}; with it: {} \
+            "{seen}; restart without SO_REUSEADDR: {} / {}; with it: {} \
              (old listener without) / {} (old listener with)",
             outcome(&plain1),
+            outcome(&plain2),
             outcome(&reuse1),
             outcome(&reuse2)
         ),

@@ -62,17 +62,23 @@ fn limit(opts: &ServerOpts) -> Option<u64> {
 /// by the stop signal that ended it. Never returns to the parent's code
 /// (which would, for a UNIX server, remove the socket file).
 fn exit_child(result: Result<()>) -> ! {
-    match result {
-        Ok(()) => std::process::exit(0),
+    let code = match result {
+        Ok(()) => 0,
         Err(Error::Signal(sig)) => {
             signals::reraise(sig);
-            std::process::exit(128 + sig as i32)
+            128 + sig as i32
         }
         Err(e) => {
             crate::report(&e);
-            std::process::exit(e.exit_code())
+            e.exit_code()
         }
-    }
+    };
+    // Output is written line by line, flushed; nothing is left to run at
+    // exit, and skipping exit(3)'s handlers spares the child the page
+    // faults of code it has not touched yet (a forked child maps each code
+    // page afresh): a third of the fork model's CPU per connection.
+    // SAFETY: _exit ends the process at once; nothing of ours needs a destructor.
+    unsafe { libc::_exit(code) }
 }
 
 /// Reap every child that has ended (`wait4(-1, WNOHANG)` until none).
@@ -122,6 +128,10 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
     io::set_wait(sys, listener, opts.setup.wait)?;
     let mut children = Vec::new();
     let mut accepted = 0u64;
+    // The children's receive buffer, allocated here once: a child that
+    // allocated its own would make malloc consolidate the parent's heap,
+    // a copy-on-write fault per page it walks.
+    let mut buf = vec![0; opts.bufsize];
     let result = loop {
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
@@ -138,7 +148,7 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
             Ok(None) => {
                 let served = sys
                     .close(listener)
-                    .and_then(|()| serve_conn(sys, conn, &peer, opts));
+                    .and_then(|()| serve_conn(sys, conn, &peer, opts, &mut buf));
                 exit_child(served)
             }
             Ok(Some(pid)) => children.push(pid),
@@ -197,13 +207,14 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
 /// A pool worker: take a ticket, `accept4`, serve; until the tickets run out.
 fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -> Result<()> {
     let max = limit(opts);
+    let mut buf = vec![0; opts.bufsize];
     loop {
         let ticket = tickets.fetch_add(1, Ordering::SeqCst);
         if max.is_some_and(|max| ticket >= max) {
             return Ok(());
         }
         if let Some((conn, peer)) = accept(sys, listener, opts)? {
-            serve_conn(sys, conn, &peer, opts)?;
+            serve_conn(sys, conn, &peer, opts, &mut buf)?;
         }
     }
 }
@@ -254,7 +265,10 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         let (sys2, opts2) = (sys.clone(), shared.clone());
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
-        threads.push(spawn_quiet(move || serve_conn(&sys2, conn, &peer, &opts2))?);
+        threads.push(spawn_quiet(move || {
+            let mut buf = vec![0; opts2.bufsize];
+            serve_conn(&sys2, conn, &peer, &opts2, &mut buf)
+        })?);
         if limit(opts).is_some_and(|max| accepted >= max) {
             break;
         }

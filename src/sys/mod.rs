@@ -283,10 +283,16 @@ impl Sys {
         }
         let _entered = self.tracer.enter();
         let mut held = self.tracer.hold(false);
-        let start = SystemTime::now();
-        let t0 = Instant::now();
+        // The clocks only when the call is shown (a per-connection cost).
+        let traced = self.tracer.enabled();
+        let start = if traced {
+            SystemTime::now()
+        } else {
+            std::time::UNIX_EPOCH
+        };
+        let t0 = traced.then(Instant::now);
         let ret = nix::unistd::close(s.0).map(|()| 0);
-        if self.tracer.enabled() {
+        if let Some(t0) = t0 {
             let event = Event {
                 call: "close",
                 args: &s.to_string(),
