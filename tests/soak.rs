@@ -81,6 +81,21 @@ fn snapshot(pid: i32) -> (usize, usize, u64) {
     (fds, children, rss)
 }
 
+/// The server's state once it has caught up: a `socklab client` process
+/// exits after reading its echo, before the server has read its end of
+/// stream and closed that connection; poll (bounded, 5 s) until the server
+/// holds no more descriptors than `want`, then take the snapshot.
+fn settled(pid: i32, want: usize) -> (usize, usize, u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let snap = snapshot(pid);
+        if snap.0 <= want || Instant::now() > deadline {
+            return snap;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// One stream exchange: write `data` (from a second thread, so a large
 /// echo cannot deadlock the two directions), half-close, read to the end.
 fn stream_exchange<S: Read + Write + Send + 'static>(
@@ -233,7 +248,7 @@ fn soak_stream_server(family: &str, addr_arg: &str) {
     let before = snapshot(srv.pid());
     let t0 = Instant::now();
     let tally = soak_stream(family, &srv.addr, n, 0x50a4_0001 + n);
-    let after = snapshot(srv.pid());
+    let after = settled(srv.pid(), before.0);
     report(
         &format!("{family} stream ({:?})", t0.elapsed()),
         &tally,
@@ -286,7 +301,7 @@ fn udp_soak() {
         }
         tally.connections.fetch_add(1, Ordering::Relaxed);
     }
-    let after = snapshot(srv.pid());
+    let after = settled(srv.pid(), before.0);
     report("udp", &tally, before, after);
 }
 
@@ -335,7 +350,7 @@ fn models_soak() {
         ]);
         let before = snapshot(srv.pid());
         let tally = soak_stream("tcp", &srv.addr, n, 0x50a4_0003 + n);
-        let mut after = snapshot(srv.pid());
+        let mut after = settled(srv.pid(), before.0);
         if model.contains("fork") {
             // Children are the model's own workers (prefork's pool goes
             // at --max-conns): count zombies instead. Ended children are
