@@ -70,6 +70,11 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
         "poll" => vec!["ENOMEM"],
         "ioctl" => vec!["ENOTTY", "EINVAL"],
         "newfstatat" => vec!["EACCES", "ELOOP", "ENOTDIR", "ENOMEM"],
+        "prlimit64" => vec!["EPERM", "EINVAL"],
+        "epoll_create1" => vec!["EMFILE", "ENFILE", "ENOMEM"],
+        "epoll_ctl" => vec!["ENOMEM", "ENOSPC"],
+        // epoll_wait on a valid epoll fd and buffer fails only by EINTR.
+        "epoll_wait" => vec![],
         "unlink" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
         other => panic!("no errno list for {other}: add one"),
     };
@@ -80,7 +85,7 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
     }
     if matches!(
         call,
-        "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "close"
+        "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "close" | "epoll_wait"
     ) {
         v.push("EINTR");
     }
@@ -94,6 +99,9 @@ enum Role {
     /// (the errno shown, as UNP's checkopts), not a failure.
     Table,
     StreamServer,
+    /// `--model epoll` / `poll`: listener fd 3, the epoll fd 4 (epoll),
+    /// connections from fd 5 (4 with poll).
+    EventServer,
     DgramServer,
 }
 
@@ -215,6 +223,54 @@ const SCENARIOS: &[Scenario] = &[
         expect: &[],
     },
     Scenario {
+        name: "tcp_server_epoll",
+        role: Role::EventServer,
+        args: &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--max-conns",
+            "2",
+            "--model",
+            "epoll",
+        ],
+        partner: &[],
+        unix: false,
+        expect: &[],
+    },
+    Scenario {
+        name: "unix_server_poll",
+        role: Role::EventServer,
+        args: &[
+            "unix",
+            "server",
+            "{PATH}",
+            "--max-conns",
+            "2",
+            "--model",
+            "poll",
+        ],
+        partner: &[],
+        unix: true,
+        expect: &[],
+    },
+    Scenario {
+        name: "udp_server_epoll",
+        role: Role::DgramServer,
+        args: &[
+            "udp",
+            "server",
+            "127.0.0.1:0",
+            "--max-conns",
+            "2",
+            "--model",
+            "epoll",
+        ],
+        partner: &[],
+        unix: false,
+        expect: &[],
+    },
+    Scenario {
         name: "udp_server",
         role: Role::DgramServer,
         args: &["udp", "server", "127.0.0.1:0", "--max-conns", "2"],
@@ -265,9 +321,10 @@ fn strace(prog_args: &[String], strace_args: &[String]) -> Command {
     cmd
 }
 
-/// Run the scenario with `strace STRACE_ARGS`; `lossy`: the server's reply
-/// to the first client may never come (clients then give up sooner).
-fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
+/// Run the scenario with `strace STRACE_ARGS`; `short[i]`: client i's
+/// reply may never come (a datagram server that failed, or lost it), so it
+/// gives up after 1 s instead of 10.
+fn run(sc: &Scenario, strace_args: &[String], short: [bool; 2]) -> Ran {
     let dir = TempDir::new("faults");
     let path = dir.path("s.sock");
     match sc.role {
@@ -289,7 +346,7 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
                 path: None,
             }
         }
-        Role::StreamServer | Role::DgramServer => {
+        Role::StreamServer | Role::EventServer | Role::DgramServer => {
             let args = subst(sc.args, "", &path);
             let mut cmd = strace(&args, strace_args);
             cmd.stdin(Stdio::null())
@@ -331,7 +388,7 @@ fn run(sc: &Scenario, strace_args: &[String], lossy: bool) -> Ran {
                     }
                     // A stream client waits for the server's close at worst;
                     // a datagram whose reply is lost needs a timeout.
-                    let t = if lossy && i == 0 { "1" } else { "10" };
+                    let t = if short[i] { "1" } else { "10" };
                     if sc.role == Role::DgramServer || listening.is_none() {
                         c.args(["--timeout", t]);
                     }
@@ -363,7 +420,7 @@ struct Own {
 fn own_calls(sc: &Scenario) -> Vec<Own> {
     let dir = TempDir::new("faults-dry");
     let log = dir.path("trace");
-    let ran = run(sc, &["-y".into(), "-o".into(), log.clone()], false);
+    let ran = run(sc, &["-y".into(), "-o".into(), log.clone()], [false, false]);
     ran.prog.assert_ok();
     let raw = std::fs::read_to_string(&log).unwrap();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -381,9 +438,19 @@ fn own_calls(sc: &Scenario) -> Vec<Own> {
         let n = seen.entry(call.to_string()).or_default();
         *n += 1;
         // umask(2) cannot fail: no errno to inject.
-        if !cmp::is_program_call(line) || call == "umask" {
+        // The event loops' own calls: on the epoll fd, and the fd limit.
+        let event_loop = call.starts_with("epoll_")
+            || line.starts_with("prlimit64(0, RLIMIT_NOFILE")
+            || (call == "close" && line.contains("<anon_inode:[eventpoll]>"));
+        if !(cmp::is_program_call(line) || event_loop) || call == "umask" {
             continue;
         }
+        // epoll_ctl is told apart by its target fd: (epoll, ADD, listener)
+        // and (epoll, ADD, conn) fail differently.
+        let rest = match call {
+            "epoll_ctl" => rest.splitn(3, ", ").nth(2).unwrap_or(""),
+            _ => rest,
+        };
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
         let fd = if call == "socket" || digits.is_empty() {
             -1
@@ -416,6 +483,13 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
             (own.fd > 3 && own.call != "accept4")
                 || (own.call == "accept4" && matches!(errno, "ECONNABORTED" | "EPROTO" | "EPERM"))
         }
+        Role::EventServer => {
+            let first_conn = if sc.args.contains(&"epoll") { 5 } else { 4 };
+            // accept4: the event loops go on after any error but running
+            // out of fds with no connection left (event.rs).
+            (own.fd >= first_conn && own.call != "accept4")
+                || (own.call == "accept4" && !matches!(errno, "EMFILE" | "ENFILE"))
+        }
         Role::DgramServer => own.call == "sendto",
     }
 }
@@ -423,7 +497,11 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
 fn check(sc: &Scenario, own: &Own, errno: &str) {
     let inject = format!("inject={}:error={errno}:when={}", own.call, own.when);
     let per_conn = per_connection(sc, own, errno);
-    let lossy = per_conn && sc.role == Role::DgramServer && errno != "EINTR";
+    // A datagram server's failure: the first client's reply is lost (one
+    // reply) or never comes (the server died), and so is the second's
+    // when the server died.
+    let dgram_fail = sc.role == Role::DgramServer && errno != "EINTR";
+    let short = [dgram_fail, dgram_fail && !per_conn];
     let ran = run(
         sc,
         &[
@@ -434,7 +512,7 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
             "-e".into(),
             inject.clone(),
         ],
-        lossy,
+        short,
     );
     let clients: String = ran.clients.iter().map(Outcome::dump).collect();
     let what = format!(
@@ -525,6 +603,9 @@ fault_tests!(
     unix_client_dgram,
     tcp_server,
     tcp_server_timeout,
+    tcp_server_epoll,
+    unix_server_poll,
+    udp_server_epoll,
     udp_server,
     unix_server,
     unix_server_dgram
@@ -532,7 +613,7 @@ fault_tests!(
 
 #[test]
 fn every_scenario_has_a_test() {
-    assert_eq!(SCENARIOS.len(), 12);
+    assert_eq!(SCENARIOS.len(), 15);
     let _ = Duration::ZERO;
 }
 
@@ -577,6 +658,7 @@ fn labs_end_cleanly_when_a_call_fails() {
     let mut n = 0;
     let mut failed_labs = 0;
     let mut named = 0;
+    let mut slow: Vec<String> = vec![];
     // A lab whose server side failed waits (idle) for its own timeout:
     // the runs of one call go side by side, one per lab.
     for (call, errno) in calls {
@@ -596,13 +678,16 @@ fn labs_end_cleanly_when_a_call_fails() {
                     ],
                 );
                 let lab = lab.clone();
-                std::thread::spawn(move || (lab, common::run(cmd, b"")))
+                std::thread::spawn(move || (lab, run_long(cmd)))
             })
             .collect();
         for r in runs {
             let (lab, out) = r.join().unwrap();
             let what = format!("lab {lab}, {call} = -1 {errno}\n{}", out.dump());
             common::assert_no_panic(&out);
+            if out.stdout.contains("no verdict after 20 s") {
+                slow.push(format!("{lab} ({call} {errno})"));
+            }
             match out.code() {
                 Some(0) => {}
                 Some(1) => {
@@ -629,4 +714,41 @@ fn labs_end_cleanly_when_a_call_fails() {
         "faults labs: {n} injections into {} labs; {failed_labs} ended with exit 1 and FAIL ({named} naming the injected call, the others what it caused), the rest observed what they should",
         labs.len()
     );
+    if !slow.is_empty() {
+        println!(
+            "faults labs: ended by the lab's own 20 s watchdog (one side waited for the failed one): {}",
+            slow.join(", ")
+        );
+    }
+}
+
+/// `common::run` with a 40 s watchdog: a lab has a 20 s watchdog of its
+/// own, which must get the chance to fire (and say FAIL) first.
+fn run_long(mut cmd: Command) -> Outcome {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(Duration::from_secs(40)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: our child, still running.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let out = rx.recv().unwrap().unwrap();
+            panic!(
+                "still running after 40 s; killed\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    };
+    Outcome {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -197,8 +197,21 @@ fn each_unix_stream_peer_shows_its_credentials() {
     let path = dir.path("c.sock");
     // SAFETY: getuid and getgid cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    for twin in [false, true] {
-        let srv = Server::start_cmd(server_cmd(twin, 0o022, &[&path, "--once"]));
+    for (twin, model) in [
+        (false, "iterative"),
+        (true, "iterative"),
+        (false, "thread"),
+        (false, "fork"),
+        (false, "prethread:2"),
+        (false, "prefork:2"),
+        (false, "poll"),
+        (false, "epoll"),
+    ] {
+        let srv = Server::start_cmd(server_cmd(
+            twin,
+            0o022,
+            &[&path, "--max-conns", "1", "--model", model],
+        ));
         let client = socklab(&["unix", "client", &path, "-m", "hi"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -210,5 +223,6 @@ fn each_unix_stream_peer_shows_its_credentials() {
         srv.finish().assert_ok().stdout_has(&format!(
             "connection from (unnamed) (pid {pid}, uid {uid}, gid {gid})"
         ));
+        assert!(!Path::new(&path).exists(), "--model {model}: file removed");
     }
 }

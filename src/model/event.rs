@@ -308,7 +308,15 @@ impl Loop<'_> {
         if !opts.quiet {
             sys.say(&format!("connection from {peer}{cred}"));
         }
-        self.poller.add(sys, conn, READ)?;
+        // Watching the connection can fail (epoll_ctl: ENOMEM, ENOSPC):
+        // that connection's failure, not the server's.
+        if let Err(e) = self.poller.add(sys, conn, READ) {
+            if matches!(e, Error::Signal(_)) {
+                return Err(e);
+            }
+            crate::report(&e);
+            return sys.close(conn);
+        }
         let fd = conn.fd() as usize;
         if self.conns.len() <= fd {
             self.conns.resize_with(fd + 1, || None);
@@ -438,7 +446,11 @@ impl Loop<'_> {
         };
         self.live -= 1;
         self.poller.remove(self.sys, c.sock, true)?;
-        self.sys.close(c.sock)?;
+        // The descriptor is gone even when close fails (close(2)): say so,
+        // and serve the others.
+        if let Err(e) = self.sys.close(c.sock) {
+            crate::report(&e);
+        }
         // Out of fds earlier: one is free now.
         if !self.listening && self.limit.is_none_or(|max| self.accepted < max) {
             self.poller.add(self.sys, self.listener, READ)?;
