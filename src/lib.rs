@@ -268,9 +268,10 @@ pub fn print_line(text: &str) {
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
 /// and, on the next line, the hint.
 pub fn report(e: &Error) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "socklab: {e}");
-    if let Some(hint) = e.hint() {
-        let _ = writeln!(err, "  hint: {hint}");
-    }
+    // One write: a forked server's children share this stderr.
+    let text = match e.hint() {
+        Some(hint) => format!("socklab: {e}\n  hint: {hint}"),
+        None => format!("socklab: {e}"),
+    };
+    trace::write_line(&mut std::io::stderr().lock(), &text);
 }

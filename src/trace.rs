@@ -289,10 +289,20 @@ fn lock(sink: &Sink) -> Held<'_> {
     }
 }
 
-fn write_to(w: &mut Held, line: &str) {
+/// One `write` per line, newline included: a forked child shares the
+/// parent's trace file and stderr, and two writes per line would let the
+/// processes' lines interleave mid-line.
+pub fn write_line(w: &mut dyn Write, line: &str) {
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
     // Output errors (a closed pipe) must not turn into socket errors.
-    let _ = writeln!(w, "{line}");
+    let _ = w.write_all(buf.as_bytes());
     let _ = w.flush();
+}
+
+fn write_to(w: &mut Held, line: &str) {
+    write_line(&mut **w, line);
 }
 
 fn json_line(ev: &Event, side: Option<&str>) -> String {

@@ -28,6 +28,9 @@ fn nonblocking_shows_eagain_then_waits_in_poll() {
         "--once",
         "--nonblocking",
     ]);
+    // The handshake: the server has met EAGAIN and waits in poll before the
+    // client connects (else accept4 may find the connection at once).
+    common::blocked_in(server.pid(), libc::SYS_poll);
     let client = run(
         socklab(&[
             "--trace",

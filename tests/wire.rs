@@ -428,18 +428,7 @@ fn a_capturing_server_stopped_by_sigint_finishes_its_capture() {
     run(socklab(&["tcp", "client", "-m", "hi", &server.addr]), b"").assert_ok();
     // The handshake: the server is back in accept4 (its main thread's
     // /proc/PID/syscall), done with the client, before the signal.
-    let deadline = std::time::Instant::now() + common::WATCHDOG;
-    let in_accept = format!("{} ", libc::SYS_accept4);
-    while !std::fs::read_to_string(format!("/proc/{}/syscall", server.pid()))
-        .unwrap_or_default()
-        .starts_with(&in_accept)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server never back in accept4"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    common::blocked_in(server.pid(), libc::SYS_accept4);
     server.signal(libc::SIGINT);
     let out = server.finish();
     assert_eq!(

@@ -290,8 +290,7 @@ impl Out {
             Ok(w) => w,
             Err(p) => p.into_inner(),
         };
-        let _ = writeln!(w, "{text}");
-        let _ = w.flush();
+        crate::trace::write_line(&mut **w, text);
     }
 }
 

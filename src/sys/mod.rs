@@ -18,7 +18,10 @@
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
 //! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
 //! `process.rs` (fork as strace's clone, wait4, kill, prlimit64) for the
-//! server models.
+//! server models; `security.rs` (umask, chmod, getsockopt SO_PEERCRED) for
+//! UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
+//! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
+//! sched_setaffinity) for `socklab bench`.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), a call is
 //! the syscall and an EINTR check: no clock read, no rendering, no
@@ -28,7 +31,6 @@
 mod epoll;
 mod exchange;
 mod fd;
-mod lab_extra;
 mod packet;
 mod process;
 mod security;

@@ -193,8 +193,7 @@ impl Timeline {
             return false;
         }
         let mut w = lock_any(&self.sink);
-        let _ = writeln!(w, "{line}");
-        let _ = w.flush();
+        crate::trace::write_line(&mut **w, line);
         true
     }
 
@@ -422,9 +421,8 @@ impl Timeline {
                 Err(p) => p.into_inner(),
             };
             for line in out {
-                let _ = writeln!(w, "{line}");
+                crate::trace::write_line(&mut **w, &line);
             }
-            let _ = w.flush();
         }
     }
 }

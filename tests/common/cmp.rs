@@ -369,19 +369,6 @@ fn tracee_of(strace_pid: i32) -> Option<i32> {
     None
 }
 
-/// Wait (bounded) until `pid` is blocked in syscall `nr` (/proc/PID/syscall).
-fn blocked_in(pid: i32, nr: libc::c_long) {
-    let want = format!("{nr} ");
-    for _ in 0..10_000 {
-        let now = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-        if now.starts_with(&want) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    panic!("process {pid} never blocked in syscall {nr}");
-}
-
 /// Run `sc` on one side under strace; raw traces and outputs.
 fn run_side(sc: &Scenario, side: Side) -> (Vec<Run>, Fixture) {
     let fx = Fixture::new(sc);
@@ -408,7 +395,7 @@ fn run_side(sc: &Scenario, side: Side) -> (Vec<Run>, Fixture) {
             let pid = tracee_of(srv.pid()).expect("the traced server's pid");
             // Handshake: signal the server once it waits in accept4 for
             // the next connection, not while it still closes the last one.
-            blocked_in(pid, libc::SYS_accept4);
+            common::blocked_in(pid, libc::SYS_accept4);
             // SAFETY: our grandchild, the traced server.
             unsafe { libc::kill(pid, sig) };
         }

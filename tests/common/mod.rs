@@ -331,3 +331,19 @@ pub fn bound_tcp(backlog: Option<i32>) -> (std::os::fd::OwnedFd, u16) {
         (owned, u16::from_be(sin.sin_port))
     }
 }
+
+/// The handshake with a process that prints nothing when it is ready: wait
+/// (up to the watchdog) until `pid`'s main thread is blocked in syscall
+/// `nr` (the first field of /proc/PID/syscall), e.g. a server in poll.
+pub fn blocked_in(pid: i32, nr: libc::c_long) {
+    let want = format!("{nr} ");
+    let deadline = std::time::Instant::now() + WATCHDOG;
+    while std::time::Instant::now() < deadline {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        if now.starts_with(&want) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("process {pid} never blocked in syscall {nr}");
+}

@@ -21,7 +21,7 @@ Environment: BENCH_SECS, BENCH_REPS, BENCH_PIN=same (the default: server
 and client share CPU 0, taskset and --pin), split (server CPU 0, client CPU
 1) or off; BENCH_ONLY=rr1,udp,... (a subset of workloads),
 BENCH_BUDGET (seconds: later workloads are skipped, and
-said so, once the matrix has run this long; default 360), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
+said so, once the matrix has run this long; default 420), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
 BENCH_OUT (default bench/results.json), BENCH_MD (default BENCHMARKS.md).
 """
 
@@ -54,7 +54,7 @@ OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench/results.json"))
 MD = os.environ.get("BENCH_MD", os.path.join(ROOT, "BENCHMARKS.md"))
 TICK = os.sysconf("SC_CLK_TCK")
 MODELS = ["iterative", "fork", "thread", "prefork:4", "prethread:4", "poll", "epoll"]
-BUDGET = float(os.environ.get("BENCH_BUDGET", "360"))  # seconds for the matrix, then skip
+BUDGET = float(os.environ.get("BENCH_BUDGET", "420"))  # seconds for the matrix, then skip
 
 
 def at_once(model):
