@@ -15,7 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Server, TempDir, socklab};
+use common::{Rng, Server, TempDir, socklab};
 
 /// How many clients run at once against each model.
 const CLIENTS: usize = 24;
@@ -67,22 +67,6 @@ impl Conn {
                 s.set_write_timeout(t).unwrap();
             }
         }
-    }
-}
-
-/// xorshift64*: reproducible random numbers without a crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

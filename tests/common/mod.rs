@@ -347,3 +347,19 @@ pub fn blocked_in(pid: i32, nr: libc::c_long) {
     }
     panic!("process {pid} never blocked in syscall {nr}");
 }
+
+/// xorshift64*: reproducible random payloads without a crate (seed it odd).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
