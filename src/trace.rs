@@ -271,6 +271,11 @@ impl Tracer {
         write_to(&mut lock(&self.trace), &line);
     }
 
+    /// The side tag of a shared transcript (`client`, `wire`), if any.
+    pub fn side(&self) -> Option<&'static str> {
+        self.side
+    }
+
     /// One line of program output (`listening on ...`), flushed at once:
     /// scripts and tests read it while the program runs.
     pub fn say(&self, text: &str) {

@@ -181,6 +181,15 @@ impl Sys {
         self.tracer.say(text);
     }
 
+    /// A line about `what` (e.g. "wire"): `what: text` on its own, and just
+    /// `text` in a shared transcript whose side tag already names it.
+    pub fn say_about(&self, what: &str, text: &str) {
+        match self.tracer.side() {
+            Some(side) if side == what => self.say(text),
+            _ => self.say(&format!("{what}: {text}")),
+        }
+    }
+
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
         self.tracer.watch_port(crate::wire::port_of(addr));

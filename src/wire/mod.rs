@@ -107,29 +107,37 @@ impl Wire {
         self.timeline.flush(true);
         let drops = stopped?;
         if drops > 0 {
-            sys.say(&format!(
-                "wire: the kernel dropped {drops} frames on lo (the capture's buffer was full; other programs' traffic counts too): some packets may be missing"
+            sys.say_about(
+                "wire",
+                &format!(
+                "the kernel dropped {drops} frames on lo (the capture's buffer was full; other programs' traffic counts too): some packets may be missing"
             ));
         }
         let stats = self.timeline.stats();
         if stats.over_limit > 0 {
-            sys.say(&format!(
-                "wire: {} frames not kept (at most {} packets, {} waiting)",
-                stats.over_limit,
-                capture::MAX_PACKETS,
-                timeline::MAX_PENDING
-            ));
+            sys.say_about(
+                "wire",
+                &format!(
+                    "{} frames not kept (at most {} packets, {} waiting)",
+                    stats.over_limit,
+                    capture::MAX_PACKETS,
+                    timeline::MAX_PENDING
+                ),
+            );
         }
         if let Some(e) = self.timeline.pcap_error() {
             return Err(Error::Runtime(format!("cannot write the pcap file: {e}")));
         }
         if let Some(path) = &self.pcap {
-            sys.say(&format!(
-                "wire: {} packets written to {} (read it with: tcpdump -r {} -nn)",
-                stats.kept,
-                path.display(),
-                path.display()
-            ));
+            sys.say_about(
+                "wire",
+                &format!(
+                    "{} packets written to {} (read it with: tcpdump -r {} -nn)",
+                    stats.kept,
+                    path.display(),
+                    path.display()
+                ),
+            );
         }
         Ok(())
     }
