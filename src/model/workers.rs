@@ -29,7 +29,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
@@ -40,6 +39,8 @@ use crate::io;
 use crate::signals;
 use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::sys::{Socket, Sys, shared_counter};
+
+use super::pthread::{self, Worker};
 
 /// `accept4` as the iterative server makes it: None when the failure was
 /// the new connection's (accept(2): reported, the listener is fine).
@@ -221,7 +222,7 @@ fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -
 
 /// Run `f` on a new thread that does not take the stop signals (the main
 /// thread does: its blocking call is the one they interrupt).
-fn spawn_quiet<F>(f: F) -> Result<JoinHandle<Result<()>>>
+fn spawn_quiet<F>(f: F) -> Result<Worker>
 where
     F: FnOnce() -> Result<()> + Send + 'static,
 {
@@ -236,18 +237,11 @@ where
     }
     let mut old = SigSet::empty();
     let masked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop), Some(&mut old));
-    let handle = std::thread::Builder::new().spawn(f);
+    let worker = pthread::spawn(f);
     if masked.is_ok() {
         let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     }
-    handle.map_err(|e| Error::Runtime(format!("cannot start a thread: {e}")))
-}
-
-/// A finished thread's result (a panic cannot happen: clippy denies them;
-/// it would be reported as a runtime failure).
-fn joined(h: JoinHandle<Result<()>>) -> Result<()> {
-    h.join()
-        .unwrap_or_else(|_| Err(Error::Runtime("a server thread panicked".to_string())))
+    worker
 }
 
 /// `--model thread`.
@@ -255,7 +249,7 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
-    let mut threads: Vec<JoinHandle<Result<()>>> = Vec::new();
+    let mut threads: Vec<Worker> = Vec::new();
     let mut accepted = 0u64;
     loop {
         let Some((conn, peer)) = accept(sys, listener, opts)? else {
@@ -274,7 +268,7 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         }
     }
     for t in threads {
-        if let Err(e) = joined(t) {
+        if let Err(e) = t.join() {
             crate::report(&e);
         }
     }
@@ -299,7 +293,7 @@ pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u
         return result;
     }
     for t in threads {
-        let r = joined(t);
+        let r = t.join();
         if result.is_ok() {
             result = r;
         }
