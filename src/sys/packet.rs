@@ -144,34 +144,12 @@ impl Sys {
             filter: prog.as_ptr() as *mut libc::sock_filter,
         };
         let size = size_of::<libc::sock_fprog>();
-        self.call(
-            Call {
-                name: "setsockopt",
-                fd: Some(s),
-                unix: false,
-            },
-            || {
-                // SAFETY: fprog points to `prog`, alive for the call.
-                let r = unsafe {
-                    libc::setsockopt(
-                        s.0,
-                        libc::SOL_SOCKET,
-                        libc::SO_ATTACH_FILTER,
-                        &fprog as *const _ as *const libc::c_void,
-                        size as libc::socklen_t,
-                    )
-                };
-                Errno::result(r).map(i64::from)
-            },
-            |_| {
-                plain(format!(
-                    "{s}, SOL_SOCKET, SO_ATTACH_FILTER, {{len={}, filter={:p}}}, {size}",
-                    prog.len(),
-                    prog.as_ptr()
-                ))
-            },
-        )?;
-        Ok(())
+        let shown = format!(
+            "SO_ATTACH_FILTER, {{len={}, filter={:p}}}, {size}",
+            prog.len(),
+            prog.as_ptr()
+        );
+        self.setsockopt_socket(s, libc::SO_ATTACH_FILTER, &fprog, shown)
     }
 
     /// `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`: each
@@ -179,28 +157,8 @@ impl Sys {
     /// SO_TIMESTAMPNS by its new name).
     pub fn setsockopt_timestampns(&self, s: Socket) -> Result<()> {
         let one: libc::c_int = 1;
-        self.call(
-            Call {
-                name: "setsockopt",
-                fd: Some(s),
-                unix: false,
-            },
-            || {
-                // SAFETY: one int, its exact size.
-                let r = unsafe {
-                    libc::setsockopt(
-                        s.0,
-                        libc::SOL_SOCKET,
-                        libc::SO_TIMESTAMPNS,
-                        &one as *const _ as *const libc::c_void,
-                        size_of::<libc::c_int>() as libc::socklen_t,
-                    )
-                };
-                Errno::result(r).map(i64::from)
-            },
-            |_| plain(format!("{s}, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4")),
-        )?;
-        Ok(())
+        let shown = "SO_TIMESTAMPNS_OLD, [1], 4".to_string();
+        self.setsockopt_socket(s, libc::SO_TIMESTAMPNS, &one, shown)
     }
 
     /// `setsockopt(fd, SOL_SOCKET, NAME, [value], 4)` for the capture's
@@ -212,6 +170,13 @@ impl Sys {
         } else {
             (libc::SO_RCVBUF, "SO_RCVBUF")
         };
+        self.setsockopt_socket(s, opt, &value, format!("{name}, [{value}], 4"))
+    }
+
+    /// The one setsockopt(fd, SOL_SOCKET, opt, &value, sizeof value) of the
+    /// capture's options (they are not in the user's option table);
+    /// `shown` is strace's rendering of the name, value and length.
+    fn setsockopt_socket<T>(&self, s: Socket, opt: i32, value: &T, shown: String) -> Result<()> {
         self.call(
             Call {
                 name: "setsockopt",
@@ -219,19 +184,19 @@ impl Sys {
                 unix: false,
             },
             || {
-                // SAFETY: one int, its exact size.
+                // SAFETY: `value` is a live T and we pass its exact size.
                 let r = unsafe {
                     libc::setsockopt(
                         s.0,
                         libc::SOL_SOCKET,
                         opt,
-                        &value as *const _ as *const libc::c_void,
-                        size_of::<libc::c_int>() as libc::socklen_t,
+                        value as *const T as *const libc::c_void,
+                        size_of::<T>() as libc::socklen_t,
                     )
                 };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("{s}, SOL_SOCKET, {name}, [{value}], 4")),
+            |_| plain(format!("{s}, SOL_SOCKET, {shown}")),
         )?;
         Ok(())
     }
