@@ -198,7 +198,8 @@ pub fn epoll_flags(events: u32) -> String {
     flags(events, &NAMES)
 }
 
-fn poll_events(events: i16) -> String {
+/// `POLLIN|POLLOUT`, in strace's bit order (poll on one fd or many).
+pub(super) fn poll_events(events: i16) -> String {
     const NAMES: [(u32, &str); 6] = [
         (libc::POLLIN as u32, "POLLIN"),
         (libc::POLLPRI as u32, "POLLPRI"),

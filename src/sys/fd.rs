@@ -2,6 +2,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
+use super::epoll::poll_events;
 
 impl Sys {
     /// poll(2) on one socket; returns its revents (empty on timeout).
@@ -25,11 +26,11 @@ impl Sys {
             |ret| Rendered {
                 args: format!(
                     "[{{fd={s}, events={}}}], 1, {timeout_ms}",
-                    poll_flags(events)
+                    poll_events(events.bits())
                 ),
                 note: match ret {
                     Ok(0) => "(Timeout)".to_string(),
-                    Ok(_) => format!("([{{fd={s}, revents={}}}])", poll_flags(revents.get())),
+                    Ok(_) => format!("([{{fd={s}, revents={}}}])", poll_events(revents.get().bits())),
                     Err(_) => String::new(),
                 },
             },
@@ -181,27 +182,5 @@ fn file_type_name(mode: libc::mode_t) -> &'static str {
         libc::S_IFCHR => "S_IFCHR",
         libc::S_IFBLK => "S_IFBLK",
         _ => "0",
-    }
-}
-
-/// `POLLIN|POLLOUT`, in strace's bit order.
-fn poll_flags(f: PollFlags) -> String {
-    const NAMES: [(PollFlags, &str); 6] = [
-        (PollFlags::POLLIN, "POLLIN"),
-        (PollFlags::POLLPRI, "POLLPRI"),
-        (PollFlags::POLLOUT, "POLLOUT"),
-        (PollFlags::POLLERR, "POLLERR"),
-        (PollFlags::POLLHUP, "POLLHUP"),
-        (PollFlags::POLLNVAL, "POLLNVAL"),
-    ];
-    let names: Vec<&str> = NAMES
-        .iter()
-        .filter(|(flag, _)| f.contains(*flag))
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        "0".to_string()
-    } else {
-        names.join("|")
     }
 }
