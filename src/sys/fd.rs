@@ -1,8 +1,8 @@
 //! Waiting and files: poll, ioctl, unlink, newfstatat.
 #![allow(clippy::disallowed_methods)]
 
-use super::*;
 use super::epoll::poll_events;
+use super::*;
 
 impl Sys {
     /// poll(2) on one socket; returns its revents (empty on timeout).
@@ -30,7 +30,10 @@ impl Sys {
                 ),
                 note: match ret {
                     Ok(0) => "(Timeout)".to_string(),
-                    Ok(_) => format!("([{{fd={s}, revents={}}}])", poll_events(revents.get().bits())),
+                    Ok(_) => format!(
+                        "([{{fd={s}, revents={}}}])",
+                        poll_events(revents.get().bits())
+                    ),
                     Err(_) => String::new(),
                 },
             },
