@@ -54,9 +54,7 @@ use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
-use nix::sys::socket::{
-    self as ns, AddressFamily, Backlog, MsgFlags, Shutdown, SockFlag, SockType,
-};
+use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};

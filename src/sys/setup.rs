@@ -143,7 +143,14 @@ impl Sys {
         Ok(())
     }
 
-    /// listen(2).
+    /// listen(2), with the backlog as given: the kernel, not socklab,
+    /// decides what it means (it caps it at net.core.somaxconn, as the C
+    /// twin's call shows). nix's `Backlog` refuses values above 4096 without
+    /// making the call, so this goes to libc.
+    ///
+    /// With tracing on and a backlog above 128 (the smallest somaxconn a
+    /// Linux kernel has had by default), a note after the call says when
+    /// the kernel cut it: `/proc/sys/net/core/somaxconn` is read for it.
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
             Call {
@@ -152,11 +159,21 @@ impl Sys {
                 unix: false,
             },
             || {
-                let backlog = Backlog::new(backlog).map_err(|_| Errno::EINVAL)?;
-                ns::listen(&s.borrow(), backlog).map(|()| 0)
+                // SAFETY: listen(2) takes an fd and an int; no memory is passed.
+                let r = unsafe { libc::listen(s.0, backlog) };
+                Errno::result(r).map(i64::from)
             },
             |_| plain(format!("{s}, {backlog}")),
         )?;
+        if self.tracer.enabled()
+            && backlog > 128
+            && let Some(max) = somaxconn()
+            && backlog > max
+        {
+            self.tracer.note(&format!(
+                "[listen: the kernel caps the backlog {backlog} at net.core.somaxconn = {max}]"
+            ));
+        }
         Ok(())
     }
 
@@ -195,6 +212,15 @@ impl Sys {
         };
         Ok(info)
     }
+}
+
+/// net.core.somaxconn, the kernel's cap on a listen backlog.
+fn somaxconn() -> Option<i32> {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn family_name(f: AddressFamily) -> &'static str {
