@@ -40,6 +40,7 @@ use trace::{Format, Tracer};
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
     lab_flags(&cli)?;
+    signals::ignore_file_size_signal()?;
     let inspect = inspect::Inspect::new(
         cli.show_state,
         cli.pause_before.clone(),

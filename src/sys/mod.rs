@@ -202,7 +202,8 @@ impl Sys {
 
     /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
     /// Calls that can block first check for a stop signal that arrived
-    /// before them; `--step`, `--pause-*` and `--show-state` hook in here.
+    /// before them (or during a pause, which it ends); `--step`, `--pause-*`
+    /// and `--show-state` hook in here.
     fn call(
         &self,
         c: Call,
@@ -217,11 +218,13 @@ impl Sys {
         // Tracing off and no inspection: no clock reads, no rendering.
         let watched = self.tracer.enabled() || self.inspect.is_some();
         loop {
-            if blocking && let Some(sig) = signals::pending() {
-                return Err(Error::Signal(sig));
-            }
+            // After a pause: a stop signal that ended it stops the program
+            // here, at its next blocking call, where cleanup is arranged.
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
+            }
+            if blocking && let Some(sig) = signals::pending() {
+                return Err(Error::Signal(sig));
             }
             let _entered = self.tracer.enter();
             if !watched {
