@@ -58,7 +58,9 @@ pub fn run(cli: Cli) -> Result<()> {
         return lab::run(name, *json, &wire_opts);
     }
     if !wire_opts.active() {
-        let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
+        let sys = Sys::new(tracer(&cli)?)
+            .with_inspect(inspect)
+            .with_somaxconn(backlog(&cli.command));
         return run_command(&sys, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -68,11 +70,26 @@ pub fn run(cli: Cli) -> Result<()> {
     // complete before main re-raises the signal.
     signals::catch_stop_signals()?;
     let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
-    let sys = Sys::new(tracer).with_inspect(inspect);
+    let sys = Sys::new(tracer)
+        .with_inspect(inspect)
+        .with_somaxconn(backlog(&cli.command));
     let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
     let result = run_command(&sys, cli.command);
     let stopped = capture.stop(&sys);
     result.and(stopped)
+}
+
+/// A stream server's `--backlog`.
+fn backlog(command: &Command) -> Option<i32> {
+    match command {
+        Command::Tcp(TcpCommand::Server { stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: false,
+            ..
+        }) => Some(stream.backlog),
+        _ => None,
+    }
 }
 
 /// The ports a capturing command names (a server on port 0 adds its own

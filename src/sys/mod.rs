@@ -110,6 +110,8 @@ pub struct Sys {
     /// A line printed right after `listening on ADDR` (a UNIX server's
     /// socket file mode), so that the listening line stays the first.
     after_listening: Option<Arc<str>>,
+    /// net.core.somaxconn, for the note after a listen it caps.
+    somaxconn: Option<i32>,
 }
 
 /// Which syscall `Sys::call` makes: its name, the socket it is on (for
@@ -133,7 +135,22 @@ impl Sys {
             on_listening: None,
             inspect: None,
             after_listening: None,
+            somaxconn: None,
         }
+    }
+
+    /// The same layer, reading net.core.somaxconn now (before the first
+    /// socket call, so that the file's open and close come before the
+    /// traced calls, not among them) when `backlog` is above 128, the
+    /// smallest default a Linux kernel has had: a traced listen beyond it
+    /// is followed by a note saying the kernel caps it.
+    pub fn with_somaxconn(mut self, backlog: Option<i32>) -> Sys {
+        if self.tracer.enabled() && backlog.is_some_and(|b| b > 128) {
+            self.somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+        }
+        self
     }
 
     /// The same layer, printing `line` after its `listening on` line.

@@ -148,9 +148,8 @@ impl Sys {
     /// twin's call shows). nix's `Backlog` refuses values above 4096 without
     /// making the call, so this goes to libc.
     ///
-    /// With tracing on and a backlog above 128 (the smallest somaxconn a
-    /// Linux kernel has had by default), a note after the call says when
-    /// the kernel cut it: `/proc/sys/net/core/somaxconn` is read for it.
+    /// With tracing on, a note after the call says when the kernel cut the
+    /// backlog, from the somaxconn read at startup ([`Sys::with_somaxconn`]).
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
             Call {
@@ -165,10 +164,9 @@ impl Sys {
             },
             |_| plain(format!("{s}, {backlog}")),
         )?;
-        if self.tracer.enabled()
-            && backlog > 128
-            && let Some(max) = somaxconn()
+        if let Some(max) = self.somaxconn
             && backlog > max
+            && self.tracer.enabled()
         {
             self.tracer.note(&format!(
                 "[listen: the kernel caps the backlog {backlog} at net.core.somaxconn = {max}]"
@@ -212,15 +210,6 @@ impl Sys {
         };
         Ok(info)
     }
-}
-
-/// net.core.somaxconn, the kernel's cap on a listen backlog.
-fn somaxconn() -> Option<i32> {
-    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 fn family_name(f: AddressFamily) -> &'static str {
