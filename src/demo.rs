@@ -79,7 +79,7 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
             messages: &["hello"],
         },
     ];
-    let base = Tracer::shared(Format::Text, Box::new(std::io::stdout()));
+    let base = Tracer::shared(Format::Text, Box::new(crate::trace::Output::stdout()));
     crate::print_line(
         "socklab demo: each server and its client, every syscall as strace prints it.",
     );

@@ -25,8 +25,9 @@ pub enum Error {
     /// A `--timeout` deadline passed while `line` was waiting (Python's
     /// `socket.timeout: timed out`).
     Timeout { line: String, secs: f64 },
-    /// SIGINT, SIGTERM or SIGHUP arrived; the program cleaned up and main
-    /// re-raises the signal so the exit status is 128+N.
+    /// A stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2) arrived;
+    /// the program cleaned up and main re-raises the signal so the exit
+    /// status is 128+N.
     Signal(Signal),
     /// A bad command line or value: exit code 2.
     Usage(String),

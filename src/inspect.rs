@@ -8,7 +8,7 @@
 //! `ioctl(fd, SIOCOUTQ)` (not on a listening socket, where they mean nothing).
 
 use std::collections::HashSet;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::os::fd::RawFd;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
 use crate::error::{Error, Result};
+use crate::signals;
 use crate::sys::{Socket, Sys};
 
 /// `CALL` or `CALL:SECS` from `--pause-before`/`--pause-after`.
@@ -130,8 +131,12 @@ impl Inspect {
         self.tcp.lock().is_ok_and(|set| set.contains(&fd))
     }
 
-    /// Before a syscall: `--step` and `--pause-before`.
+    /// Before a syscall: `--step` and `--pause-before`. No pause once a
+    /// stop signal has arrived: `sys` acts on it at the next blocking call.
     pub fn before(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
+        if signals::pending().is_some() {
+            return;
+        }
         let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
         if self.step {
             pause(sys, &format!("step: before {call}{on}"), None);
@@ -140,7 +145,8 @@ impl Inspect {
         }
     }
 
-    /// After a syscall: `--show-state`, then `--pause-after`.
+    /// After a syscall: `--show-state`, then `--pause-after` (none once a
+    /// stop signal has arrived).
     pub fn after(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
         if self.show_state
             && let Some(s) = fd
@@ -149,6 +155,9 @@ impl Inspect {
         {
             show_state(sys, s);
         }
+        if signals::pending().is_some() {
+            return;
+        }
         if let Some(p) = self.pause_after.iter().find(|p| p.call == call) {
             let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
             pause(sys, &format!("paused after {call}{on}"), p.secs);
@@ -156,26 +165,28 @@ impl Inspect {
     }
 }
 
-/// Wait SECS, or for Enter on a terminal, or for SIGUSR1.
+/// Wait SECS, or for Enter on a terminal, or for SIGUSR1. A stop signal
+/// (in a program that catches them to clean up) ends the wait early; the
+/// program's next blocking call then stops it (`sys`), and a call that
+/// does not block is made, as it would be after a stop signal at any
+/// other time (a UNIX server that has bound its file removes it on the
+/// way out of its serving loop).
 fn pause(sys: &Sys, what: &str, secs: Option<f64>) {
     let pid = std::process::id();
     match secs {
         Some(secs) => {
             sys.say(&format!("{what} (pid {pid}): waiting {secs}s"));
-            std::thread::sleep(Duration::from_secs_f64(secs));
+            signals::sleep(Duration::from_secs_f64(secs));
         }
         None if std::io::stdin().is_terminal() => {
             sys.say(&format!("{what} (pid {pid}): press Enter to go on"));
-            let mut line = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut line);
+            signals::read_line();
         }
         None => {
             sys.say(&format!(
                 "{what} (pid {pid}): send SIGUSR1 to go on (kill -USR1 {pid})"
             ));
-            let mut set = SigSet::empty();
-            set.add(Signal::SIGUSR1);
-            let _ = set.wait();
+            signals::wait_for_sigusr1();
         }
     }
 }

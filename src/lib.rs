@@ -40,6 +40,7 @@ use trace::{Format, Tracer};
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
     lab_flags(&cli)?;
+    signals::ignore_file_size_signal()?;
     let inspect = inspect::Inspect::new(
         cli.show_state,
         cli.pause_before.clone(),
@@ -57,7 +58,9 @@ pub fn run(cli: Cli) -> Result<()> {
         return lab::run(name, *json, &wire_opts);
     }
     if !wire_opts.active() {
-        let sys = Sys::new(tracer(&cli)?).with_inspect(inspect);
+        let sys = Sys::new(tracer(&cli)?)
+            .with_inspect(inspect)
+            .with_somaxconn(backlog(&cli.command));
         return run_command(&sys, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -67,11 +70,26 @@ pub fn run(cli: Cli) -> Result<()> {
     // complete before main re-raises the signal.
     signals::catch_stop_signals()?;
     let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
-    let sys = Sys::new(tracer).with_inspect(inspect);
+    let sys = Sys::new(tracer)
+        .with_inspect(inspect)
+        .with_somaxconn(backlog(&cli.command));
     let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
     let result = run_command(&sys, cli.command);
     let stopped = capture.stop(&sys);
     result.and(stopped)
+}
+
+/// A stream server's `--backlog`.
+fn backlog(command: &Command) -> Option<i32> {
+    match command {
+        Command::Tcp(TcpCommand::Server { stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: false,
+            ..
+        }) => Some(stream.backlog),
+        _ => None,
+    }
 }
 
 /// The ports a capturing command names (a server on port 0 adds its own
@@ -245,24 +263,63 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
         (None, None) if cli.wire => Format::Text,
         (None, None) => Format::Off,
     };
-    let sink: Box<dyn Write + Send> = match &cli.trace_file {
-        None => Box::new(std::io::stderr()),
+    let sink = match &cli.trace_file {
+        None => trace::Output::new("stderr", Box::new(std::io::stderr())),
         Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| {
-                Error::Runtime(format!("cannot create trace file {}: {e}", path.display()))
-            })?;
+            let file = trace_file(path)?;
             // Leaked on purpose: the file stays open until the process exits,
             // so no untraced close(2) appears among the socket calls.
-            Box::new(Box::leak(Box::new(file)))
+            let name = format!("trace file {}", error::printable(&path.to_string_lossy()));
+            trace::Output::new(name, Box::new(Box::leak(Box::new(file))))
         }
     };
-    Ok(Tracer::new(format, sink))
+    Ok(Tracer::new(format, Box::new(sink)))
+}
+
+/// `--trace-file PATH`, created or truncated. Opened with O_NONBLOCK, so
+/// a FIFO that no one reads fails at once (ENXIO) instead of blocking the
+/// open before anything happens; the flag is then cleared, so writes to a
+/// FIFO wait for a slow reader as they would to a terminal.
+fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = error::printable(&path.to_string_lossy());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => Error::Runtime(format!(
+                "cannot open trace file {shown}: it is a FIFO that no process reads \
+                 (ENXIO); start its reader first (e.g. cat {shown})"
+            )),
+            _ => Error::Runtime(format!("cannot create trace file {shown}: {e}")),
+        })?;
+    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)
+        .map(nix::fcntl::OFlag::from_bits_truncate)
+        .and_then(|flags| {
+            nix::fcntl::fcntl(
+                &file,
+                nix::fcntl::FcntlArg::F_SETFL(flags & !nix::fcntl::OFlag::O_NONBLOCK),
+            )
+        });
+    flags.map_err(|e| {
+        Error::Runtime(format!(
+            "cannot use trace file {shown}: fcntl: {}",
+            trace::errno_text(e)
+        ))
+    })?;
+    Ok(file)
 }
 
 /// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
-/// error and never a panic, as println! would make it.
+/// error and never a panic, as println! would make it; another failure is
+/// reported once and makes the exit code 1 (`trace::Output`).
 pub fn print_line(text: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        trace::write_failed("stdout", &e);
+    }
 }
 
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`

@@ -38,6 +38,8 @@ fn main() -> ExitCode {
         }
     };
     match socklab::run(cli) {
+        // Output that could not be written (reported when it happened).
+        Ok(()) if socklab::trace::output_failed() => ExitCode::FAILURE,
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Signal(sig)) => {
             socklab::signals::reraise(sig);

@@ -1,9 +1,20 @@
-//! SIGINT, SIGTERM and SIGHUP for programs that must clean up (a UNIX
-//! server's socket file): the handler records the signal (and arms a
-//! one-second alarm against a lost wake-up); blocking calls then fail with
-//! EINTR (no SA_RESTART), `sys` turns that into
-//! `Error::Signal`, the program removes its file, and main re-raises the
-//! signal with its default action so the exit status is 128+N.
+//! The stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2) for
+//! programs that must clean up (a UNIX server's socket file): the handler
+//! records the signal (and arms a one-second alarm against a lost wake-up);
+//! blocking calls then fail with EINTR (no SA_RESTART), `sys` turns that
+//! into `Error::Signal`, the program removes its file, and main re-raises
+//! the signal with its default action so the exit status is 128+N.
+//!
+//! The same programs catch SIGUSR1 with a handler that does nothing: it is
+//! the signal a pause asks for (`--pause-*`, `--step`, taken there by
+//! sigwaitinfo), and one sent at another time must not kill a server that
+//! has a file to remove (the call it interrupts is made again). Every
+//! program ignores SIGXFSZ (`ignore_file_size_signal`): a write past
+//! `ulimit -f` then fails with EFBIG and is reported, instead of killing.
+//!
+//! A pause waits through [`sleep`], [`read_line`] or [`wait_for_sigusr1`]:
+//! each ends early when a stop signal arrives, and `sys` acts on it at the
+//! program's next blocking call.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -13,7 +24,13 @@ use crate::error::{Error, Result};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
-const STOP_SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+const STOP_SIGNALS: [Signal; 5] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR2,
+];
 
 extern "C" fn record(signo: libc::c_int) {
     CAUGHT.store(signo, Ordering::SeqCst);
@@ -25,24 +42,29 @@ extern "C" fn record(signo: libc::c_int) {
     unsafe { libc::alarm(1) };
 }
 
-/// SIGALRM only interrupts a blocking call (see `record`).
+/// SIGALRM only interrupts a blocking call (see `record`); SIGUSR1 outside
+/// a pause is caught by it too, and so does nothing.
 extern "C" fn wake(_: libc::c_int) {}
 
-/// Catch the stop signals (without SA_RESTART, so blocking calls return).
+/// Catch the stop signals (without SA_RESTART, so blocking calls return),
+/// and SIGUSR1 with a handler that does nothing.
 pub fn catch_stop_signals() -> Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(record),
         SaFlags::empty(),
         SigSet::empty(),
     );
-    let alarm = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
-    // SAFETY: the handler does nothing.
-    unsafe { sigaction(Signal::SIGALRM, &alarm) }.map_err(|e| {
-        Error::Runtime(format!(
-            "sigaction(SIGALRM): {}",
-            crate::trace::errno_text(e)
-        ))
-    })?;
+    let nothing = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    for sig in [Signal::SIGALRM, Signal::SIGUSR1] {
+        // SAFETY: the handler does nothing.
+        unsafe { sigaction(sig, &nothing) }.map_err(|e| {
+            Error::Runtime(format!(
+                "sigaction({}): {}",
+                sig.as_str(),
+                crate::trace::errno_text(e)
+            ))
+        })?;
+    }
     for sig in STOP_SIGNALS {
         // SAFETY: the handler stores to an atomic and calls alarm(2), both
         // async-signal-safe.
@@ -54,6 +76,21 @@ pub fn catch_stop_signals() -> Result<()> {
             ))
         })?;
     }
+    Ok(())
+}
+
+/// SIGXFSZ ignored: a write beyond `ulimit -f` (stdout or `--trace-file`
+/// redirected to a file) fails with EFBIG, which is reported, instead of
+/// killing socklab (and leaving a UNIX server's socket file behind).
+pub fn ignore_file_size_signal() -> Result<()> {
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: ignoring a signal installs no code.
+    unsafe { sigaction(Signal::SIGXFSZ, &ignore) }.map_err(|e| {
+        Error::Runtime(format!(
+            "sigaction(SIGXFSZ): {}",
+            crate::trace::errno_text(e)
+        ))
+    })?;
     Ok(())
 }
 
@@ -114,4 +151,76 @@ pub fn take_child_exit() -> bool {
 /// exit in the fork model) rather than the call being made again?
 pub fn interrupts() -> bool {
     pending().is_some() || take_child_exit()
+}
+
+// The waits of a pause (`--pause-*`, `--step`). Each ends early when a
+// stop signal has arrived (see `pending`): before the wait, or during it
+// (the handler interrupts it with EINTR; a signal that lands between the
+// check and the wait is caught by the handler's one-second alarm). Other
+// interruptions (SIGCHLD, SIGALRM, SIGUSR1 outside sigwait) wait on.
+// Programs that do not catch the stop signals die by them at once.
+
+/// Sleep `d` (nanosleep, resumed with the time left after an EINTR).
+pub fn sleep(d: std::time::Duration) {
+    let mut left = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    loop {
+        if pending().is_some() {
+            return;
+        }
+        let ask = left;
+        // SAFETY: both pointers are to live timespecs.
+        if unsafe { libc::nanosleep(&ask, &mut left) } == 0 {
+            return;
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return;
+        }
+    }
+}
+
+/// Read stdin up to a newline or its end, through std's buffer (so a
+/// client that reads its messages from stdin too loses nothing). std's
+/// `read_line` makes the read again after EINTR: `fill_buf` does not.
+pub fn read_line() {
+    use std::io::BufRead;
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    loop {
+        if pending().is_some() {
+            return;
+        }
+        let (used, done) = match lock.fill_buf() {
+            Ok([]) => return,
+            Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buf.len(), false),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        lock.consume(used);
+        if done {
+            return;
+        }
+    }
+}
+
+/// Wait for SIGUSR1 (blocked since the start, see `Inspect::new`) with
+/// sigwaitinfo, which, unlike glibc's sigwait, returns on EINTR.
+pub fn wait_for_sigusr1() {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGUSR1);
+    loop {
+        if pending().is_some() {
+            return;
+        }
+        // SAFETY: `set` is a live sigset_t; a null siginfo is allowed.
+        let r = unsafe { libc::sigwaitinfo(set.as_ref(), std::ptr::null_mut()) };
+        if r == Signal::SIGUSR1 as i32 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return;
+        }
+    }
 }

@@ -338,3 +338,112 @@ fn unix_server_replaces_a_stale_file_but_not_a_live_one() {
     );
     assert!(!std::path::Path::new(&path).exists());
 }
+
+/// stdout on a full device, on a file past `ulimit -f`, or a closed pipe.
+fn sockopt_list_with_stdout(stdout: std::process::Stdio, fsize: Option<u64>) -> common::Outcome {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = socklab(&["sockopt", "list"]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped());
+    if let Some(limit) = fsize {
+        // SAFETY: setrlimit is async-signal-safe; it runs in the child before exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    common::finish(cmd.spawn().unwrap())
+}
+
+/// Issue 12: `socklab sockopt list > /dev/full` lost every line and exited
+/// 0; past `ulimit -f`, SIGXFSZ killed it. Now the first failed write is
+/// reported once, naming the stream and the errno, and the exit code is 1.
+/// A closed pipe (EPIPE) stays silent, exit 0, as before.
+#[test]
+fn output_that_cannot_be_written_is_reported_once_and_exits_1() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = sockopt_list_with_stdout(full.into(), None);
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr,
+        "socklab: cannot write to stdout: ENOSPC (No space left on device)\n",
+        "{}",
+        out.dump()
+    );
+
+    let dir = TempDir::new("efbig");
+    let file = std::fs::File::create(dir.path("out.txt")).unwrap();
+    let out = sockopt_list_with_stdout(file.into(), Some(1024));
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr,
+        "socklab: cannot write to stdout: EFBIG (File too large)\n",
+        "{}",
+        out.dump()
+    );
+
+    // A pipe whose reader is gone before the first line: EPIPE on every
+    // write, silent, exit 0.
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two-int array; the read end is closed at once
+    // and the write end handed to the child as its stdout.
+    let closed: std::fs::File = unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        libc::close(fds[0]);
+        std::os::fd::FromRawFd::from_raw_fd(fds[1])
+    };
+    let out = sockopt_list_with_stdout(std::process::Stdio::from(closed), None);
+    out.assert_ok();
+    assert_eq!(out.stderr, "", "{}", out.dump());
+}
+
+/// Issue 12: a `--trace-file` on a full device lost the trace silently,
+/// and one on a FIFO without a reader blocked in open before anything
+/// happened. Now: the write failure is reported (exit 1, the program's own
+/// output intact), and the FIFO is refused at once (ENXIO) with a message.
+#[test]
+fn a_trace_file_that_cannot_be_written_or_opened_says_so() {
+    let out = run(
+        socklab(&["--trace-file", "/dev/full", "sockopt", "list"]),
+        b"",
+    );
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr,
+        "socklab: cannot write to trace file /dev/full: ENOSPC (No space left on device)\n",
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.contains("SO_REUSEADDR"), "{}", out.dump());
+
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path("trace.fifo");
+    let c = std::ffi::CString::new(fifo.as_str()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = run(socklab(&["--trace-file", &fifo, "sockopt", "list"]), b"");
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "socklab: cannot open trace file {fifo}: it is a FIFO that no process reads (ENXIO); \
+             start its reader first (e.g. cat {fifo})\n"
+        ),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(out.stdout, "", "nothing ran: {}", out.dump());
+}

@@ -20,6 +20,9 @@
 //!    this prefix holds nothing but `close` and `newfstatat` lines, so no
 //!    socket call can hide there.
 //!
+//! 4. socklab's note lines (`[...]`, e.g. the kernel's cap on a listen
+//!    backlog) are comments, not calls: they are left out of its side.
+//!
 //! `openat` is not in the filter, so the trace file's own open never shows;
 //! socklab never closes it (the process exits), so no `close` of it either.
 
@@ -113,9 +116,13 @@ impl Traced {
         text.lines().map(str::to_string).collect()
     }
 
+    /// socklab's trace lines, its notes left out (rule 4).
     fn socklab_lines(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
-        text.lines().map(str::to_string).collect()
+        text.lines()
+            .filter(|l| !l.starts_with('['))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The check itself: socklab's lines equal strace's, after the rules.
@@ -304,6 +311,56 @@ fn tcp_server_and_client() {
     }
     for call in ["socket", "connect", "sendto", "recvfrom", "close"] {
         assert!(has_call(&c, call), "client trace lacks {call}: {c:#?}");
+    }
+}
+
+/// Issue 12: nix's `Backlog` refused a backlog above 4096 without a
+/// syscall, and socklab printed `listen(3, 65535) = -1 EINVAL`, a line the
+/// kernel never returned. Now listen(2) gets the value (the kernel caps it
+/// at net.core.somaxconn, which a note says) and serves.
+#[test]
+fn listen_with_a_backlog_above_4096_is_the_kernels_call() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("backlog");
+    let srv = Traced::new(&dir, "server");
+    let server = Server::start_cmd(srv.command(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--backlog",
+        "65535",
+        "--max-conns",
+        "1",
+    ]));
+    let client = run(
+        common::socklab(&["tcp", "client", &server.addr, "-m", "hi"]),
+        b"",
+    );
+    client.assert_ok();
+    assert_eq!(client.stdout, "HI\n");
+    server.finish().assert_ok();
+    let ours = srv.assert_equal("listen 65535");
+    // fd 3 is the trace file: the socket is 4.
+    assert!(
+        ours.contains(&"listen(4, 65535) = 0".to_string()),
+        "{ours:#?}"
+    );
+    let somaxconn: i32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let text = std::fs::read_to_string(&srv.trace_file).unwrap();
+    if somaxconn < 65535 {
+        assert!(
+            text.contains(&format!(
+                "listen(4, 65535) = 0\n[listen: the kernel caps the backlog 65535 at \
+                 net.core.somaxconn = {somaxconn}]\n"
+            )),
+            "{text}"
+        );
     }
 }
 

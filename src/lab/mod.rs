@@ -282,7 +282,9 @@ pub struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
 
 impl Out {
     fn stdout() -> Out {
-        Out(Arc::new(Mutex::new(Box::new(std::io::stdout()))))
+        Out(Arc::new(Mutex::new(Box::new(
+            crate::trace::Output::stdout(),
+        ))))
     }
 
     fn line(&self, text: &str) {

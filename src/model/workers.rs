@@ -231,6 +231,8 @@ where
         Signal::SIGINT,
         Signal::SIGTERM,
         Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR2,
         Signal::SIGALRM,
     ] {
         stop.add(sig);

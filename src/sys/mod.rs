@@ -54,9 +54,7 @@ use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
-use nix::sys::socket::{
-    self as ns, AddressFamily, Backlog, MsgFlags, Shutdown, SockFlag, SockType,
-};
+use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
@@ -112,6 +110,8 @@ pub struct Sys {
     /// A line printed right after `listening on ADDR` (a UNIX server's
     /// socket file mode), so that the listening line stays the first.
     after_listening: Option<Arc<str>>,
+    /// net.core.somaxconn, for the note after a listen it caps.
+    somaxconn: Option<i32>,
 }
 
 /// Which syscall `Sys::call` makes: its name, the socket it is on (for
@@ -135,7 +135,22 @@ impl Sys {
             on_listening: None,
             inspect: None,
             after_listening: None,
+            somaxconn: None,
         }
+    }
+
+    /// The same layer, reading net.core.somaxconn now (before the first
+    /// socket call, so that the file's open and close come before the
+    /// traced calls, not among them) when `backlog` is above 128, the
+    /// smallest default a Linux kernel has had: a traced listen beyond it
+    /// is followed by a note saying the kernel caps it.
+    pub fn with_somaxconn(mut self, backlog: Option<i32>) -> Sys {
+        if self.tracer.enabled() && backlog.is_some_and(|b| b > 128) {
+            self.somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+        }
+        self
     }
 
     /// The same layer, printing `line` after its `listening on` line.
@@ -204,7 +219,8 @@ impl Sys {
 
     /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
     /// Calls that can block first check for a stop signal that arrived
-    /// before them; `--step`, `--pause-*` and `--show-state` hook in here.
+    /// before them (or during a pause, which it ends); `--step`, `--pause-*`
+    /// and `--show-state` hook in here.
     fn call(
         &self,
         c: Call,
@@ -219,11 +235,13 @@ impl Sys {
         // Tracing off and no inspection: no clock reads, no rendering.
         let watched = self.tracer.enabled() || self.inspect.is_some();
         loop {
-            if blocking && let Some(sig) = signals::pending() {
-                return Err(Error::Signal(sig));
-            }
+            // After a pause: a stop signal that ended it stops the program
+            // here, at its next blocking call, where cleanup is arranged.
             if let Some(inspect) = &self.inspect {
                 inspect.before(&self.plain(), name, c.fd);
+            }
+            if blocking && let Some(sig) = signals::pending() {
+                return Err(Error::Signal(sig));
             }
             let _entered = self.tracer.enter();
             if !watched {

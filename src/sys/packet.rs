@@ -29,12 +29,10 @@ impl Sys {
     /// thread's own poll and recvmsg calls, which would otherwise double
     /// every packet line (strace -f shows them).
     pub fn untraced(&self) -> Sys {
-        Sys {
-            tracer: crate::trace::Tracer::new(crate::trace::Format::Off, Box::new(std::io::sink())),
-            on_listening: None,
-            inspect: None,
-            after_listening: None,
-        }
+        Sys::new(crate::trace::Tracer::new(
+            crate::trace::Format::Off,
+            Box::new(std::io::sink()),
+        ))
     }
 
     /// `socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL))`

@@ -143,7 +143,13 @@ impl Sys {
         Ok(())
     }
 
-    /// listen(2).
+    /// listen(2), with the backlog as given: the kernel, not socklab,
+    /// decides what it means (it caps it at net.core.somaxconn, as the C
+    /// twin's call shows). nix's `Backlog` refuses values above 4096 without
+    /// making the call, so this goes to libc.
+    ///
+    /// With tracing on, a note after the call says when the kernel cut the
+    /// backlog, from the somaxconn read at startup ([`Sys::with_somaxconn`]).
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
             Call {
@@ -152,11 +158,20 @@ impl Sys {
                 unix: false,
             },
             || {
-                let backlog = Backlog::new(backlog).map_err(|_| Errno::EINVAL)?;
-                ns::listen(&s.borrow(), backlog).map(|()| 0)
+                // SAFETY: listen(2) takes an fd and an int; no memory is passed.
+                let r = unsafe { libc::listen(s.0, backlog) };
+                Errno::result(r).map(i64::from)
             },
             |_| plain(format!("{s}, {backlog}")),
         )?;
+        if let Some(max) = self.somaxconn
+            && backlog > max
+            && self.tracer.enabled()
+        {
+            self.tracer.note(&format!(
+                "[listen: the kernel caps the backlog {backlog} at net.core.somaxconn = {max}]"
+            ));
+        }
         Ok(())
     }
 
