@@ -16,6 +16,7 @@
 //! accepted no more are, and the server exits when the last one is closed.
 
 mod event;
+mod pause;
 mod pthread;
 mod workers;
 

@@ -29,6 +29,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
@@ -40,6 +41,7 @@ use crate::signals;
 use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::sys::{Socket, Sys, shared_counter};
 
+use super::pause::{self, Conns};
 use super::pthread::{self, Worker};
 
 /// `accept4` as the iterative server makes it: None when the failure was
@@ -93,32 +95,92 @@ fn reap_ended(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
     Ok(())
 }
 
-/// Wait for every child (`wait4(pid, 0)` each); after a stop signal, first
-/// `kill(pid, SIGTERM)` each. Returns `result` unless waiting fails.
-fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()> {
-    if matches!(result, Err(Error::Signal(_))) {
-        for &pid in children.iter() {
-            sys.kill(pid, Signal::SIGTERM)?;
+/// How long children have to end after SIGTERM before they get SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// After a stop signal: ask each child to stop, wait for them (bounded),
+/// kill those left. A second stop signal cuts the wait short.
+/// 1. `rt_sigprocmask(SIG_BLOCK, [CHLD])`: a child's end stays pending
+///    for step 3 (no lost wake-up between a wait4 and the wait);
+/// 2. `kill(pid, SIGTERM)` each child;
+/// 3. until none is left or [`GRACE`] has passed: `wait4(-1, WNOHANG)`
+///    for the ended ones, `rt_sigtimedwait([CHLD], time left)`;
+/// 4. `kill(pid, SIGKILL)` each child still there (reaped by the caller).
+fn stop_children(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
+    // The signal is being acted on; a new one means "now".
+    signals::clear();
+    sys.rt_sigprocmask_block_chld()?;
+    for &pid in children.iter() {
+        sys.kill(pid, Signal::SIGTERM)?;
+    }
+    let deadline = Instant::now() + GRACE;
+    loop {
+        let waited = reap_ended(sys, children).and_then(|()| {
+            if children.is_empty() {
+                return Ok(false);
+            }
+            sys.rt_sigtimedwait_chld(deadline)
+        });
+        match waited {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(Error::Signal(_)) => {
+                signals::clear();
+                break;
+            }
+            Err(e) => return Err(e),
         }
     }
-    let stopping = result.is_err();
-    while let Some(&pid) = children.first() {
+    for &pid in children.iter() {
+        sys.kill(pid, Signal::SIGKILL)?;
+    }
+    Ok(())
+}
+
+/// Wait for every child (`wait4(pid, 0)` each); after a stop signal (in
+/// `result`, or arriving while waiting), first [`stop_children`]. Returns
+/// `result` (or the stop signal) unless waiting fails.
+fn reap_all(sys: &Sys, children: &mut Vec<i32>, mut result: Result<()>) -> Result<()> {
+    let mut stopped = false;
+    loop {
+        if !stopped && matches!(result, Err(Error::Signal(_))) {
+            stop_children(sys, children)?;
+            stopped = true;
+        }
+        let Some(&pid) = children.first() else {
+            return result;
+        };
         match sys.wait4(pid, false) {
             Ok(_) => {
                 children.remove(0);
             }
             Err(e) if e.errno() == Some(Errno::EINTR) => {}
-            // A second stop signal while waiting: stop waiting politely.
-            Err(Error::Signal(_)) if stopping => {
-                for &pid in children.iter() {
-                    sys.kill(pid, Signal::SIGKILL)?;
-                }
+            // A stop signal while waiting: stop them (above), or, after
+            // that, again: SIGKILL was sent, they end now.
+            Err(Error::Signal(sig)) => {
                 signals::clear();
+                if !matches!(result, Err(Error::Signal(_))) {
+                    result = Err(Error::Signal(sig));
+                }
             }
             Err(e) => return Err(e),
         }
     }
-    result
+}
+
+/// How a worker's wait status reads: `exited with status 1`, `was killed
+/// by SIGKILL`; None for exit 0.
+fn abnormal_end(status: i32) -> Option<String> {
+    if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        return (code != 0).then(|| format!("exited with status {code}"));
+    }
+    if libc::WIFSIGNALED(status) {
+        let n = libc::WTERMSIG(status);
+        let name = Signal::try_from(n).map_or_else(|_| n.to_string(), |s| s.as_str().to_string());
+        return Some(format!("was killed by {name}"));
+    }
+    Some(format!("ended with wait status {status:#x}"))
 }
 
 /// `--model fork`.
@@ -171,11 +233,12 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
 pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
     signals::catch_stop_signals()?;
     let tickets = shared_counter()?;
+    let parent = sys.getpid()?;
     let mut children = Vec::new();
     let mut result = Ok(());
     for _ in 0..n {
         match sys.fork() {
-            Ok(None) => exit_child(worker(sys, listener, opts, tickets)),
+            Ok(None) => exit_child(pool_child(sys, listener, opts, tickets, parent)),
             Ok(Some(pid)) => children.push(pid),
             Err(e) => {
                 result = Err(e);
@@ -188,25 +251,68 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
     if result.is_ok() {
         result = io::set_wait(sys, listener, opts.setup.wait);
     }
-    // The parent waits for its workers; a stop signal interrupts it.
-    let mut workers = children.clone();
-    while result.is_ok() && !workers.is_empty() {
+    // The parent waits for its workers; a stop signal interrupts it. Each
+    // worker that ends badly is reported; when none is left, the server
+    // fails: a pool that cannot accept is not a server (no respawn: a
+    // worker that failed once, e.g. out of fds, would fail again, in a
+    // loop, and hide it).
+    let mut failed = 0;
+    while result.is_ok() && !children.is_empty() {
         match sys.wait4(-1, false) {
             Ok(Some(r)) => {
-                workers.retain(|&pid| pid != r.pid);
                 children.retain(|&pid| pid != r.pid);
+                if let Some(how) = abnormal_end(r.status) {
+                    failed += 1;
+                    crate::report(&Error::Runtime(format!(
+                        "prefork worker {} {how} ({} of {n} left)",
+                        r.pid,
+                        children.len()
+                    )));
+                }
             }
             Ok(None) => {}
             Err(e) if e.errno() == Some(Errno::EINTR) => {}
             Err(e) => result = Err(e),
         }
     }
+    if result.is_ok() && failed > 0 {
+        result = Err(Error::Runtime(format!(
+            "all {n} prefork workers have ended ({failed} of them badly): none is left to accept connections"
+        )));
+    }
     reap_all(sys, &mut children, result)?;
     sys.close(listener)
 }
 
-/// A pool worker: take a ticket, `accept4`, serve; until the tickets run out.
-fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -> Result<()> {
+/// A prefork worker: it ends with its parent.
+/// 1. `prctl(PR_SET_PDEATHSIG, SIGTERM)`: the kernel sends it SIGTERM
+///    when the parent ends (even by SIGKILL);
+/// 2. `getppid()`: if the parent ended before step 1, stop now (as SIGTERM
+///    would have made it);
+/// 3. the pool worker's loop.
+fn pool_child(
+    sys: &Sys,
+    listener: Socket,
+    opts: &ServerOpts,
+    tickets: &AtomicU64,
+    parent: i32,
+) -> Result<()> {
+    sys.prctl_set_pdeathsig(Signal::SIGTERM)?;
+    if sys.getppid()? != parent {
+        return Err(Error::Signal(Signal::SIGTERM));
+    }
+    worker(sys, listener, opts, tickets, &Conns::default())
+}
+
+/// A pool worker: take a ticket, `accept4` (out of fds: report, wait for a
+/// free one: pause.rs), serve; until the tickets run out.
+fn worker(
+    sys: &Sys,
+    listener: Socket,
+    opts: &ServerOpts,
+    tickets: &AtomicU64,
+    conns: &Conns,
+) -> Result<()> {
     let max = limit(opts);
     let mut buf = vec![0; opts.bufsize];
     loop {
@@ -214,8 +320,10 @@ fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -
         if max.is_some_and(|max| ticket >= max) {
             return Ok(());
         }
-        if let Some((conn, peer)) = accept(sys, listener, opts)? {
-            serve_conn(sys, conn, &peer, opts, &mut buf)?;
+        if let Some((conn, peer)) = pause::accept(sys, listener, opts, conns, true)? {
+            let served = serve_conn(sys, conn, &peer, opts, &mut buf);
+            conns.closed();
+            served?;
         }
     }
 }
@@ -249,20 +357,35 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
+    let conns = Arc::new(Conns::default());
     let mut threads: Vec<Worker> = Vec::new();
     let mut accepted = 0u64;
     loop {
-        let Some((conn, peer)) = accept(sys, listener, opts)? else {
+        let Some((conn, peer)) = pause::accept(sys, listener, opts, &conns, false)? else {
             continue;
         };
         accepted += 1;
-        let (sys2, opts2) = (sys.clone(), shared.clone());
+        let (sys2, opts2, conns2) = (sys.clone(), shared.clone(), conns.clone());
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
-        threads.push(spawn_quiet(move || {
+        let spawned = spawn_quiet(move || {
             let mut buf = vec![0; opts2.bufsize];
-            serve_conn(&sys2, conn, &peer, &opts2, &mut buf)
-        })?);
+            let served = serve_conn(&sys2, conn, &peer, &opts2, &mut buf);
+            conns2.closed();
+            served
+        });
+        match spawned {
+            Ok(t) => threads.push(t),
+            // No thread for this connection (pthread_create: EAGAIN): it
+            // alone fails; the others are served on.
+            Err(e) => {
+                crate::report(&e);
+                if let Err(e) = sys.close(conn) {
+                    crate::report(&e);
+                }
+                conns.closed();
+            }
+        }
         if limit(opts).is_some_and(|max| accepted >= max) {
             break;
         }
@@ -275,29 +398,39 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     sys.close(listener)
 }
 
-/// `--model prethread:N`.
+/// `--model prethread:N`: `listening on` once the N-1 threads exist.
 pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
-    sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let tickets = Arc::new(AtomicU64::new(0));
+    let conns = Arc::new(Conns::default());
     let mut threads = Vec::new();
     for _ in 1..n {
-        let (sys2, opts2, tickets2) = (sys.clone(), shared.clone(), tickets.clone());
+        let (sys2, opts2) = (sys.clone(), shared.clone());
+        let (tickets2, conns2) = (tickets.clone(), conns.clone());
         threads.push(spawn_quiet(move || {
-            worker(&sys2, listener, &opts2, &tickets2)
+            let result = worker(&sys2, listener, &opts2, &tickets2, &conns2);
+            // A worker that fails says so as it ends: the pool shrinks
+            // visibly (the main thread's own failure ends the process).
+            if let Err(e) = &result {
+                crate::report(e);
+            }
+            result
         })?);
     }
-    let mut result = worker(sys, listener, opts, &tickets);
-    if let Err(Error::Signal(_)) = result {
-        return result;
-    }
+    // The pool is ready: its workers take connections from here on.
+    sys.listening(me);
+    worker(sys, listener, opts, &tickets, &conns)?;
+    let mut failed = 0;
     for t in threads {
-        let r = t.join();
-        if result.is_ok() {
-            result = r;
+        if t.join().is_err() {
+            failed += 1;
         }
     }
-    result?;
+    if failed > 0 {
+        return Err(Error::Runtime(format!(
+            "{failed} of the {n} prethread workers failed (reported above)"
+        )));
+    }
     sys.close(listener)
 }
