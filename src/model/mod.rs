@@ -15,6 +15,7 @@
 //! `--max-conns N` counts connections across all workers: once N have been
 //! accepted no more are, and the server exits when the last one is closed.
 
+mod children;
 mod event;
 mod pause;
 mod pthread;

@@ -10,26 +10,39 @@
 //! parent: `close(conn)`, and again until `--once`/`--max-conns`; then
 //! `wait4` for each child left, `close(listener)`.
 //!
-//! thread: 1. `accept4`; 2. a thread runs serve_conn; back to 1 until
-//! `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
+//! thread: 1. `accept4`; 2. a thread runs serve_conn (pthread_create
+//! fails: reported, `close(conn)`, that connection alone fails); back to 1
+//! until `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
 //!
-//! prefork:N: 1. N times `clone`; each child loops: `accept4` on the
-//! shared listener, serve_conn; 2. the parent waits: `wait4` per child;
+//! prefork:N: 1. `getpid`; N times `clone`; each child:
+//! `prctl(PR_SET_PDEATHSIG, SIGTERM)`, `getppid` (the parent is gone
+//! already: die by SIGTERM), then loops: `accept4` on the shared listener,
+//! serve_conn; 2. `listening on`; the parent waits: `wait4(-1, 0)` per
+//! child; a worker that ends badly (killed, exit status not 0) is
+//! reported; when none is left after such an end the server fails (exit
+//! 1, not a respawn: a worker that failed would fail again, in a loop);
 //! 3. `close(listener)`.
 //!
-//! prethread:N: N threads (the main thread is one) loop: `accept4` on the
-//! shared listener, serve_conn; then join them and `close(listener)`.
+//! prethread:N: N-1 threads are started, then `listening on`; the N
+//! threads (the main thread is one) loop: `accept4` on the shared
+//! listener, serve_conn; then join them and `close(listener)`. A worker
+//! thread that fails is reported as it ends.
+//!
+//! Out of fds (`accept4`: EMFILE, ENFILE) in thread, prethread and
+//! prefork: reported once, accepting pauses until a connection closes (or
+//! 1 s), the live connections are served (pause.rs).
 //!
 //! `--max-conns N` (`--once`: 1) is a count shared by all workers: each
 //! takes a ticket before `accept4`; a worker whose ticket is past N stops,
 //! so exactly N connections are accepted and the server exits when they
-//! are done. SIGINT/SIGTERM/SIGHUP: the parent sends SIGTERM to each child
-//! still running and reaps it (`kill`, `wait4`) before it cleans up; threads
-//! end with the process.
+//! are done. SIGINT/SIGTERM/SIGHUP (fork, prefork): the parent blocks
+//! SIGCHLD (`rt_sigprocmask`), sends SIGTERM to each child (`kill`), waits
+//! up to 2 s (`children::GRACE`) for them (`wait4(-1, WNOHANG)`,
+//! `rt_sigtimedwait([CHLD], time left)`), then SIGKILLs those left and
+//! reaps them before it cleans up; threads end with the process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
@@ -41,6 +54,7 @@ use crate::signals;
 use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::sys::{Socket, Sys, shared_counter};
 
+use super::children::{abnormal_end, reap_all, reap_ended};
 use super::pause::{self, Conns};
 use super::pthread::{self, Worker};
 
@@ -82,105 +96,6 @@ fn exit_child(result: Result<()>) -> ! {
     // page afresh): a third of the fork model's CPU per connection.
     // SAFETY: _exit ends the process at once; nothing of ours needs a destructor.
     unsafe { libc::_exit(code) }
-}
-
-/// Reap every child that has ended (`wait4(-1, WNOHANG)` until none).
-fn reap_ended(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
-    while !children.is_empty() {
-        match sys.wait4(-1, true)? {
-            Some(r) => children.retain(|&pid| pid != r.pid),
-            None => break,
-        }
-    }
-    Ok(())
-}
-
-/// How long children have to end after SIGTERM before they get SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(2);
-
-/// After a stop signal: ask each child to stop, wait for them (bounded),
-/// kill those left. A second stop signal cuts the wait short.
-/// 1. `rt_sigprocmask(SIG_BLOCK, [CHLD])`: a child's end stays pending
-///    for step 3 (no lost wake-up between a wait4 and the wait);
-/// 2. `kill(pid, SIGTERM)` each child;
-/// 3. until none is left or [`GRACE`] has passed: `wait4(-1, WNOHANG)`
-///    for the ended ones, `rt_sigtimedwait([CHLD], time left)`;
-/// 4. `kill(pid, SIGKILL)` each child still there (reaped by the caller).
-fn stop_children(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
-    // The signal is being acted on; a new one means "now".
-    signals::clear();
-    sys.rt_sigprocmask_block_chld()?;
-    for &pid in children.iter() {
-        sys.kill(pid, Signal::SIGTERM)?;
-    }
-    let deadline = Instant::now() + GRACE;
-    loop {
-        let waited = reap_ended(sys, children).and_then(|()| {
-            if children.is_empty() {
-                return Ok(false);
-            }
-            sys.rt_sigtimedwait_chld(deadline)
-        });
-        match waited {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(Error::Signal(_)) => {
-                signals::clear();
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    for &pid in children.iter() {
-        sys.kill(pid, Signal::SIGKILL)?;
-    }
-    Ok(())
-}
-
-/// Wait for every child (`wait4(pid, 0)` each); after a stop signal (in
-/// `result`, or arriving while waiting), first [`stop_children`]. Returns
-/// `result` (or the stop signal) unless waiting fails.
-fn reap_all(sys: &Sys, children: &mut Vec<i32>, mut result: Result<()>) -> Result<()> {
-    let mut stopped = false;
-    loop {
-        if !stopped && matches!(result, Err(Error::Signal(_))) {
-            stop_children(sys, children)?;
-            stopped = true;
-        }
-        let Some(&pid) = children.first() else {
-            return result;
-        };
-        match sys.wait4(pid, false) {
-            Ok(_) => {
-                children.remove(0);
-            }
-            Err(e) if e.errno() == Some(Errno::EINTR) => {}
-            // A stop signal while waiting: stop them (above), or, after
-            // that, again: SIGKILL was sent, they end now.
-            Err(Error::Signal(sig)) => {
-                signals::clear();
-                if !matches!(result, Err(Error::Signal(_))) {
-                    result = Err(Error::Signal(sig));
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// How a worker's wait status reads: `exited with status 1`, `was killed
-/// by SIGKILL`; None for exit 0.
-fn abnormal_end(status: i32) -> Option<String> {
-    if libc::WIFEXITED(status) {
-        let code = libc::WEXITSTATUS(status);
-        return (code != 0).then(|| format!("exited with status {code}"));
-    }
-    if libc::WIFSIGNALED(status) {
-        let n = libc::WTERMSIG(status);
-        let name = Signal::try_from(n).map_or_else(|_| n.to_string(), |s| s.as_str().to_string());
-        return Some(format!("was killed by {name}"));
-    }
-    Some(format!("ended with wait status {status:#x}"))
 }
 
 /// `--model fork`.
@@ -412,7 +327,9 @@ pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u
             let result = worker(&sys2, listener, &opts2, &tickets2, &conns2);
             // A worker that fails says so as it ends: the pool shrinks
             // visibly (the main thread's own failure ends the process).
-            if let Err(e) = &result {
+            if let Err(e) = &result
+                && !matches!(e, Error::Signal(_))
+            {
                 crate::report(e);
             }
             result
