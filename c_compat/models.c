@@ -20,7 +20,8 @@
  * threads; close(listener).
  *
  * Out of fds (accept4: EMFILE, ENFILE) in thread, prethread and prefork
- * (pause_accept): reported once until a paused worker accepts again; with
+ * (pause_accept): reported once per shortage (until an accept4 succeeds at
+ * its first try while no worker waits); with
  * thread, no connection live: exit 1 (as epoll); otherwise wait until a
  * connection is closed or 1 s, then accept4 again.
  *
@@ -208,7 +209,7 @@ struct conns {
     pthread_cond_t freed;
     atomic_ullong opened, closed;
     atomic_int waiters;
-    atomic_bool reported; /* the EMFILE line is out, no paused accept since */
+    atomic_bool reported; /* the EMFILE line is out, the shortage not over */
 };
 
 #define CONNS_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false}
@@ -269,7 +270,8 @@ static int pause_accept(int listener, struct addr *peer, const struct opts *o,
         int conn = io_accept(listener, peer, o->wait, &f);
         if (conn >= 0) {
             atomic_fetch_add(&c->opened, 1);
-            if (paused)
+            /* the shortage is over: a first try succeeded, nobody waits */
+            if (!paused && atomic_load(&c->reported) && atomic_load(&c->waiters) == 0)
                 atomic_store(&c->reported, false);
             return conn;
         }

@@ -3,8 +3,9 @@
 //! `accept4` that fails with EMFILE or ENFILE is reported once and
 //! accepting pauses, the live connections are served meanwhile:
 //!
-//! 1. `accept4` = -1 EMFILE: the error line, once until a paused worker
-//!    accepts again (a pool's workers share it);
+//! 1. `accept4` = -1 EMFILE: the error line, once per shortage (a pool's
+//!    workers share it): not again until an `accept4` succeeds at its
+//!    first try while no worker waits for an fd;
 //! 2. `--model thread` with no connection live (nothing will free an fd):
 //!    the server fails, as the event loops do. Not the pools: a worker
 //!    blocked in `accept4` holds an fd for the connection to come (Linux
@@ -41,7 +42,7 @@ pub struct Conns {
     opened: AtomicU64,
     closed: AtomicU64,
     waiters: AtomicUsize,
-    /// Step 1's line is out and no paused worker has accepted since.
+    /// Step 1's line is out and the shortage is not over.
     reported: AtomicBool,
     lock: Mutex<()>,
     freed: Condvar,
@@ -131,7 +132,12 @@ pub fn accept(
         match io::accept(sys, listener, opts.setup.wait) {
             Ok(c) => {
                 conns.opened();
-                if paused {
+                // Out of the pause: an accept4 that did not fail first,
+                // while no worker waits for an fd.
+                if !paused
+                    && conns.reported.load(Ordering::Relaxed)
+                    && conns.waiters.load(Ordering::SeqCst) == 0
+                {
                     conns.reported.store(false, Ordering::SeqCst);
                 }
                 return Ok(Some(c));
