@@ -958,3 +958,47 @@ fn tcp_server_model_prefork_failed_fork_gets_the_process_limit_hint() {
         .stderr_has("RLIMIT_NPROC");
     assert!(!out.stderr.contains("would block"), "{}", out.dump());
 }
+
+/// pthread_create fails (strace injects EAGAIN into its clone3): that
+/// connection alone fails (reported with the thread-limit hint, closed);
+/// the next client is served and the server ends normally.
+#[test]
+fn tcp_server_model_thread_failed_pthread_create_fails_only_its_connection() {
+    if !common::have("strace") {
+        return;
+    }
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone3:error=EAGAIN:when=1",
+        common::bin(),
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+        "--max-conns",
+        "2",
+    ]);
+    let server = Server::start_cmd(cmd);
+    let mut first = TcpStream::connect(&server.addr).unwrap();
+    first.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+    let _ = first.write_all(b"lost");
+    let mut buf = [0u8; 16];
+    // Closed without an answer (EOF, or a reset for the unread bytes).
+    assert!(
+        matches!(first.read(&mut buf), Ok(0) | Err(_)),
+        "the first connection is closed"
+    );
+    let mut second = TcpStream::connect(&server.addr).unwrap();
+    echo(&mut second, "served");
+    drop(second);
+    server
+        .finish()
+        .assert_ok()
+        .stderr_has("socklab: pthread_create: EAGAIN (Resource temporarily unavailable)\n  hint: no thread can be made");
+}
