@@ -644,9 +644,8 @@ fn tcp_server_model_event_loops_hold_many_connections() {
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
-/// `socklab ARGS` with RLIMIT_NOFILE set to `n` (soft and hard) in the child.
-fn with_fd_limit(args: &[&str], n: u64) -> std::process::Command {
-    let mut cmd = socklab(args);
+/// `cmd` with RLIMIT_NOFILE set to `n` (soft and hard) in the child.
+fn with_fd_limit(mut cmd: std::process::Command, n: u64) -> std::process::Command {
     // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
     unsafe {
         cmd.pre_exec(move || {
@@ -680,20 +679,13 @@ fn is_running(pid: i32) -> bool {
 /// The server reports it (a few lines at most, not one per retry), keeps
 /// serving the connections it has (the first still echoes), and once 30
 /// are closed it accepts again: a new client is served.
-fn keeps_serving_when_out_of_fds(model: &str) {
-    let server = Server::start_cmd(with_fd_limit(
-        &[
-            "tcp",
-            "server",
-            "127.0.0.1:0",
-            "-q",
-            "--backlog",
-            "128",
-            "--model",
-            model,
-        ],
-        64,
-    ));
+fn keeps_serving_when_out_of_fds(side: cmp::Side, model: &str) {
+    let args: Vec<String> = ["127.0.0.1:0", "-q", "--backlog", "128", "--model", model]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let cmd = cmp::program(side, "tcp_server", &args);
+    let server = Server::start_cmd(with_fd_limit(cmd, 64));
     let pid = server.pid();
     let mut conns: Vec<TcpStream> = (0..80)
         .map(|_| TcpStream::connect(&server.addr).expect("connect"))
@@ -717,7 +709,10 @@ fn keeps_serving_when_out_of_fds(model: &str) {
     let reports = out
         .stderr
         .lines()
-        .filter(|l| l.starts_with("socklab: accept4(") && l.contains("EMFILE"))
+        .filter(|l| {
+            (l.starts_with("socklab: accept4(") || l.starts_with("tcp_server: accept4: "))
+                && l.contains("EMFILE")
+        })
         .count();
     assert!(
         (1..=4).contains(&reports),
@@ -734,7 +729,8 @@ fn keeps_serving_when_out_of_fds(model: &str) {
 
 #[test]
 fn tcp_server_model_thread_keeps_serving_when_out_of_fds() {
-    keeps_serving_when_out_of_fds("thread");
+    keeps_serving_when_out_of_fds(cmp::Side::Rust, "thread");
+    keeps_serving_when_out_of_fds(cmp::Side::C, "thread");
 }
 
 /// prethread:100 under 64 fds: each worker blocked in accept4 holds an fd
@@ -742,7 +738,8 @@ fn tcp_server_model_thread_keeps_serving_when_out_of_fds() {
 /// connection: reported, kept (paused), not lost.
 #[test]
 fn tcp_server_model_prethread_keeps_serving_when_out_of_fds() {
-    keeps_serving_when_out_of_fds("prethread:100");
+    keeps_serving_when_out_of_fds(cmp::Side::Rust, "prethread:100");
+    keeps_serving_when_out_of_fds(cmp::Side::C, "prethread:100");
 }
 
 /// prefork:N's workers (children of pid) once all N exist.
@@ -1001,4 +998,89 @@ fn tcp_server_model_thread_failed_pthread_create_fails_only_its_connection() {
         .finish()
         .assert_ok()
         .stderr_has("socklab: pthread_create: EAGAIN (Resource temporarily unavailable)\n  hint: no thread can be made");
+}
+
+/// A worker that cannot act on SIGTERM (stopped): the parent waits for it
+/// until the grace time is up (rt_sigtimedwait = EAGAIN), then SIGKILLs
+/// it, and only it; the other worker ended by SIGTERM.
+#[test]
+fn tcp_server_model_prefork_sigkills_only_a_worker_that_outlives_the_wait() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:2",
+    ]);
+    let pid = server.pid();
+    let workers = prefork_workers(pid, 2);
+    let (stopped, other) = (workers[0], workers[1]);
+    // SAFETY: a worker of our server.
+    unsafe { libc::kill(stopped, libc::SIGSTOP) };
+    eventually("the worker is stopped", || {
+        std::fs::read_to_string(format!("/proc/{stopped}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('T')
+        })
+    });
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", out.dump());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(want))
+            .unwrap_or_else(|| panic!("no `{want}`\n{}", out.dump()))
+    };
+    let term = at(&format!("kill({stopped}, SIGTERM) = 0"));
+    let expired = lines
+        .iter()
+        .rposition(|l| {
+            l.starts_with("rt_sigtimedwait(")
+                && l.ends_with("= -1 EAGAIN (Resource temporarily unavailable)")
+        })
+        .unwrap_or_else(|| panic!("the wait never timed out\n{}", out.dump()));
+    let kill = at(&format!("kill({stopped}, SIGKILL) = 0"));
+    assert!(term < expired && expired < kill, "{}", out.dump());
+    assert!(
+        !out.stderr.contains(&format!("kill({other}, SIGKILL)")),
+        "{}",
+        out.dump()
+    );
+    out.stderr_has("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]");
+    out.stderr_has(&format!(
+        "wait4({stopped}, [{{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}}], 0, NULL) = {stopped}"
+    ));
+}
+
+/// The C twin's prefork does the same: its workers end with a killed
+/// parent; all workers killed: the parent says so and exits 1.
+#[test]
+fn tcp_server_model_prefork_c_twin_workers_and_parent_end_together() {
+    let args: Vec<String> = ["127.0.0.1:0", "--model", "prefork:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    let workers = prefork_workers(server.pid(), 2);
+    server.signal(libc::SIGKILL);
+    for w in &workers {
+        eventually(&format!("C worker {w} ended after its parent"), || gone(*w));
+    }
+    drop(server.finish());
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    for w in prefork_workers(server.pid(), 2) {
+        // SAFETY: a worker of our server.
+        unsafe { libc::kill(w, libc::SIGKILL) };
+    }
+    server
+        .finish()
+        .assert_code(1)
+        .stderr_has("was killed by SIGKILL (1 of 2 left)")
+        .stderr_has("all 2 prefork workers have ended (2 of them badly)");
 }
