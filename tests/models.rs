@@ -766,6 +766,10 @@ fn tcp_server_model_prefork_workers_end_with_their_parent() {
     ]);
     let pid = server.pid();
     let workers = prefork_workers(pid, 3);
+    // Each has made its prctl and getppid calls: it waits in accept4.
+    for w in &workers {
+        common::blocked_in(*w, libc::SYS_accept4);
+    }
     server.signal(libc::SIGKILL);
     for w in &workers {
         eventually(&format!("worker {w} ended after its parent"), || gone(*w));
