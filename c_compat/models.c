@@ -1,5 +1,6 @@
 /* models.c: the server models of socklab's src/model/ (UNP chapter 30):
- * fork, thread and epoll; the iterative server is stream.c's.
+ * fork, thread, prefork:N, prethread:N, poll and epoll; the iterative
+ * server is stream.c's.
  *
  * fork: SIGCHLD caught without SA_RESTART, so a child's exit interrupts
  * accept4 and the parent reaps it at once.
@@ -7,9 +8,32 @@
  * 3. fork (clone); the child: close(listener), serve_conn, exit; the
  * parent: close(conn); back to 1 until --once/--max-conns;
  * 4. wait4(pid, 0) for each child left; close(listener).
+ * A stop signal (SIGINT, SIGTERM, SIGHUP): stop_children, then die by it.
  *
- * thread: 1. accept4; 2. a thread runs serve_conn; back to 1 until
- * --once/--max-conns; 3. join the threads; close(listener).
+ * stop_children (fork, prefork): 1. rt_sigprocmask(SIG_BLOCK, [CHLD]);
+ * 2. kill(pid, SIGTERM) each; 3. until none is left or 2 s have passed:
+ * wait4(-1, WNOHANG) for the ended, rt_sigtimedwait([CHLD], time left);
+ * 4. kill(pid, SIGKILL) each left, wait4(pid, 0) each.
+ *
+ * thread: 1. accept4; 2. a thread runs serve_conn (pthread_create fails:
+ * reported, close(conn)); back to 1 until --once/--max-conns; 3. join the
+ * threads; close(listener).
+ *
+ * Out of fds (accept4: EMFILE, ENFILE) in thread, prethread and prefork
+ * (pause_accept): reported once per shortage (until an accept4 succeeds at
+ * its first try while no worker waits); with
+ * thread, no connection live: exit 1 (as epoll); otherwise wait until a
+ * connection is closed or 1 s, then accept4 again.
+ *
+ * prefork:N: 1. getpid; N times clone (fork); each child:
+ * prctl(PR_SET_PDEATHSIG, SIGTERM), getppid (the parent already gone: die
+ * by SIGTERM), then loops: accept4 on the shared listener, serve_conn;
+ * 2. `listening on`; the parent waits: wait4(-1, 0) per child, a worker
+ * that ends badly is reported; none left after a bad end: exit 1;
+ * 3. close(listener).
+ *
+ * prethread:N: N-1 threads, then `listening on`; the N threads (the main
+ * thread is one) loop: accept4, serve_conn; then join, close(listener).
  *
  * epoll: one thread, non-blocking sockets, level-triggered:
  * 1. prlimit64(RLIMIT_NOFILE) read, the soft limit set to the hard one
@@ -35,9 +59,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -48,6 +74,57 @@ static unsigned long long limit_of(const struct opts *o) {
 }
 
 /* ---- fork ---- */
+
+#define GRACE_SECS 2
+
+/* After a stop signal: SIGTERM, a bounded wait, SIGKILL (the header's
+ * stop_children). kids[i] == 0: reaped already. */
+static void stop_children(pid_t *kids, size_t n) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);                       /* 1 */
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kids[i] > 0) {
+            kill(kids[i], SIGTERM);                            /* 2 */
+            left++;
+        }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += GRACE_SECS;
+    while (left > 0) {                                         /* 3 */
+        pid_t p;
+        while (left > 0 && (p = wait4(-1, NULL, WNOHANG, NULL)) > 0)
+            for (size_t i = 0; i < n; i++)
+                if (kids[i] == p) {
+                    kids[i] = 0;
+                    left--;
+                }
+        if (left == 0)
+            break;
+        struct timespec now, rest;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        rest.tv_sec = deadline.tv_sec - now.tv_sec;
+        rest.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+        if (rest.tv_nsec < 0) {
+            rest.tv_nsec += 1000000000L;
+            rest.tv_sec--;
+        }
+        if (rest.tv_sec < 0)
+            rest.tv_sec = rest.tv_nsec = 0;
+        /* EAGAIN: the time is up; EINTR: a second stop signal. */
+        if (sigtimedwait(&chld, NULL, &rest) < 0)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)                             /* 4 */
+        if (kids[i] > 0) {
+            kill(kids[i], SIGKILL);
+            while (wait4(kids[i], NULL, 0, NULL) < 0 && errno == EINTR)
+                ;
+            kids[i] = 0;
+        }
+}
 
 static volatile sig_atomic_t child_exited;
 static void on_child(int sig) { (void)sig; child_exited = 1; }
@@ -84,7 +161,10 @@ static void model_fork(int listener, const struct opts *o) {
         int conn = accept4(listener, (struct sockaddr *)&peer.ss, &len, SOCK_CLOEXEC);
         if (conn < 0) {
             if (errno == EINTR) {
-                check_stop();
+                if (stop_pending()) {
+                    stop_children(children, n);
+                    check_stop();
+                }
                 child_exited = 0;
                 continue;
             }
@@ -113,10 +193,101 @@ static void model_fork(int listener, const struct opts *o) {
     for (size_t i = 0; i < n; i++) {                           /* 4 */
         int st;
         while (wait4(children[i], &st, 0, NULL) < 0 && errno == EINTR)
-            ;
+            if (stop_pending()) {
+                stop_children(children + i, n - i);
+                check_stop();
+            }
     }
     free(children);
     Close(listener);
+}
+
+/* ---- out of fds: pause_accept (thread, prethread, prefork) ---- */
+
+struct conns {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    atomic_ullong opened, closed;
+    atomic_int waiters;
+    atomic_bool reported; /* the EMFILE line is out, the shortage not over */
+};
+
+#define CONNS_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false}
+
+/* A connection was closed: wake the workers waiting for a free fd. */
+static void conns_closed(struct conns *c) {
+    atomic_fetch_add(&c->closed, 1);
+    if (atomic_load(&c->waiters) > 0) {
+        pthread_mutex_lock(&c->lock);
+        pthread_cond_broadcast(&c->freed);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+/* Wait until a connection closed since `seen`, or 1 s; a stop signal is
+ * looked for every 100 ms. */
+static void conns_wait(struct conns *c, unsigned long long seen) {
+    atomic_fetch_add(&c->waiters, 1);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 1;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (stop_pending()) {
+            pthread_mutex_unlock(&c->lock);
+            check_stop();
+        }
+        if (atomic_load(&c->closed) != seen)
+            break;
+        struct timespec slice;
+        clock_gettime(CLOCK_REALTIME, &slice);
+        if (slice.tv_sec > deadline.tv_sec ||
+            (slice.tv_sec == deadline.tv_sec && slice.tv_nsec >= deadline.tv_nsec))
+            break;
+        slice.tv_nsec += 100000000L;
+        if (slice.tv_nsec >= 1000000000L) {
+            slice.tv_nsec -= 1000000000L;
+            slice.tv_sec++;
+        }
+        if (slice.tv_sec > deadline.tv_sec ||
+            (slice.tv_sec == deadline.tv_sec && slice.tv_nsec > deadline.tv_nsec))
+            slice = deadline;
+        pthread_cond_timedwait(&c->freed, &c->lock, &slice);
+    }
+    pthread_mutex_unlock(&c->lock);
+    atomic_fetch_sub(&c->waiters, 1);
+}
+
+/* accept4 with the header's pause on EMFILE/ENFILE (pool: no exit when no
+ * connection is live: a worker blocked in accept4 holds an fd). Returns the
+ * connection, or -1 after a failure that was the peer's (reported). */
+static int pause_accept(int listener, struct addr *peer, const struct opts *o,
+                        struct conns *c, bool pool) {
+    bool paused = false;
+    for (;;) {
+        unsigned long long seen = atomic_load(&c->closed);
+        struct fail f;
+        int conn = io_accept(listener, peer, o->wait, &f);
+        if (conn >= 0) {
+            atomic_fetch_add(&c->opened, 1);
+            /* the shortage is over: a first try succeeded, nobody waits */
+            if (!paused && atomic_load(&c->reported) && atomic_load(&c->waiters) == 0)
+                atomic_store(&c->reported, false);
+            return conn;
+        }
+        if (accept_error_is_the_peers(f.err)) {
+            warn_fail(&f);
+            return -1;
+        }
+        if (f.err != EMFILE && f.err != ENFILE)
+            die_fail(&f);
+        if (!pool && atomic_load(&c->opened) == atomic_load(&c->closed))
+            die_fail(&f);
+        paused = true;
+        if (!atomic_exchange(&c->reported, true))
+            warn_fail(&f);
+        conns_wait(c, seen);
+    }
 }
 
 /* ---- thread ---- */
@@ -125,6 +296,7 @@ struct job {
     int conn;
     struct addr peer;
     const struct opts *o;
+    struct conns *conns;
     atomic_bool done; /* set by the thread as it ends */
 };
 
@@ -133,6 +305,7 @@ static void *run_conn(void *arg) {
     unsigned char *buf = malloc(j->o->bufsize);
     serve_conn(j->conn, &j->peer, buf, j->o);
     free(buf);
+    conns_closed(j->conns);
     atomic_store(&j->done, true);
     return NULL;
 }
@@ -163,22 +336,30 @@ static void model_thread(int listener, const struct opts *o) {
     struct worker *workers = NULL;
     size_t n = 0, cap = 0;
     unsigned long long accepted = 0, limit = limit_of(o);
+    static struct conns conns = CONNS_INIT;
     for (;;) {
-        struct fail f;
         struct job *j = malloc(sizeof *j);
         j->o = o;
+        j->conns = &conns;
         atomic_init(&j->done, false);
-        j->conn = io_accept(listener, &j->peer, o->wait, &f); /* 1 */
-        if (j->conn < 0)
-            die_fail(&f);
+        j->conn = pause_accept(listener, &j->peer, o, &conns, false); /* 1 */
+        if (j->conn < 0) {
+            free(j);
+            continue;
+        }
         accepted++;
         n = join_ended(workers, n);
         if (n == cap)
             workers = realloc(workers, (cap = cap ? 2 * cap : 16) * sizeof *workers);
         workers[n].job = j;
-        if (pthread_create(&workers[n].thread, NULL, run_conn, j) != 0) /* 2 */
-            err_quit(1, "cannot start a thread");
-        n++;
+        int e = pthread_create(&workers[n].thread, NULL, run_conn, j); /* 2 */
+        if (e != 0) { /* that connection alone fails */
+            warn_sys("pthread_create", e);
+            Close(j->conn);
+            conns_closed(&conns);
+            free(j);
+        } else
+            n++;
         if (limit && accepted >= limit)
             break;
     }
@@ -500,7 +681,8 @@ void dgram_epoll_wait(int ep) {
 
 /* A pool worker: take a ticket, accept4, serve; until the tickets run out
  * (--max-conns across the workers). */
-static void pool_worker(int listener, const struct opts *o, unsigned long long *tickets) {
+static void pool_worker(int listener, const struct opts *o, unsigned long long *tickets,
+                        struct conns *conns) {
     unsigned long long limit = limit_of(o);
     unsigned char *buf = malloc(o->bufsize);
     for (;;) {
@@ -508,31 +690,13 @@ static void pool_worker(int listener, const struct opts *o, unsigned long long *
         if (limit && t >= limit)
             break;
         struct addr peer;
-        struct fail f;
-        int conn = io_accept(listener, &peer, o->wait, &f);
-        if (conn < 0 && accept_error_is_the_peers(f.err)) {
-            warn_fail(&f);
-            continue;
-        }
+        int conn = pause_accept(listener, &peer, o, conns, true);
         if (conn < 0)
-            die_fail(&f);
+            continue;
         serve_conn(conn, &peer, buf, o);
+        conns_closed(conns);
     }
     free(buf);
-}
-
-static pid_t *pool_kids;
-static size_t n_pool_kids;
-
-/* After a stop signal: SIGTERM to each child still running, reap them. */
-static void stop_kids(void) {
-    for (size_t i = 0; i < n_pool_kids; i++)
-        if (pool_kids[i] > 0)
-            kill(pool_kids[i], SIGTERM);
-    for (size_t i = 0; i < n_pool_kids; i++)
-        if (pool_kids[i] > 0)
-            while (wait4(pool_kids[i], NULL, 0, NULL) < 0 && errno == EINTR)
-                ;
 }
 
 static void model_prefork(int listener, const struct addr *me, const struct opts *o) {
@@ -541,53 +705,80 @@ static void model_prefork(int listener, const struct addr *me, const struct opts
                                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (tickets == MAP_FAILED)
         err_sys("mmap", errno);
-    pool_kids = calloc(o->pool, sizeof *pool_kids);
+    pid_t *kids = calloc(o->pool, sizeof *kids);
+    size_t n = 0;
+    pid_t parent = getpid();                                   /* 1 */
     for (unsigned i = 0; i < o->pool; i++) {
         pid_t pid = fork();
         if (pid < 0)
             err_sys("fork", errno);
         if (pid == 0) {
-            pool_worker(listener, o, tickets);
+            if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+                err_sys("prctl", errno);
+            if (getppid() != parent) { /* it ended before prctl */
+                signal(SIGTERM, SIG_DFL);
+                raise(SIGTERM);
+            }
+            static struct conns conns = CONNS_INIT;
+            pool_worker(listener, o, tickets, &conns);
             exit(0);
         }
-        pool_kids[n_pool_kids++] = pid;
+        kids[n++] = pid;
     }
-    say_listening(me);
+    say_listening(me);                                         /* 2 */
     set_wait(listener, o->wait);
-    for (size_t left = n_pool_kids; left > 0;) {
-        pid_t p = wait4(-1, NULL, 0, NULL);
+    unsigned failed = 0;
+    for (size_t left = n; left > 0;) {
+        int st;
+        pid_t p = wait4(-1, &st, 0, NULL);
         if (p < 0 && errno == EINTR) { /* a stop signal */
-            stop_kids();
-            check_stop();
+            if (stop_pending()) {
+                stop_children(kids, n);
+                check_stop();
+            }
             continue;
         }
         if (p < 0)
             err_sys("wait4", errno);
-        for (size_t i = 0; i < n_pool_kids; i++)
-            if (pool_kids[i] == p)
-                pool_kids[i] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (kids[i] == p)
+                kids[i] = 0;
         left--;
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            continue;
+        failed++;
+        if (WIFEXITED(st))
+            fprintf(stderr, "%s: prefork worker %d exited with status %d (%zu of %u left)\n",
+                    prog, (int)p, WEXITSTATUS(st), left, o->pool);
+        else
+            fprintf(stderr, "%s: prefork worker %d was killed by SIG%s (%zu of %u left)\n",
+                    prog, (int)p, sigabbrev_np(WTERMSIG(st)), left, o->pool);
     }
-    Close(listener);
+    free(kids);
+    if (failed)
+        err_quit(1, "all %u prefork workers have ended (%u of them badly): "
+                    "none is left to accept connections", o->pool, failed);
+    Close(listener);                                           /* 3 */
 }
 
 struct pool_args {
     int listener;
     const struct opts *o;
     unsigned long long *tickets;
+    struct conns *conns;
 };
 
 static void *run_pool_worker(void *arg) {
     struct pool_args *a = arg;
-    pool_worker(a->listener, a->o, a->tickets);
+    pool_worker(a->listener, a->o, a->tickets, a->conns);
     return NULL;
 }
 
 static void model_prethread(int listener, const struct addr *me, const struct opts *o) {
-    say_listening(me);
     set_wait(listener, o->wait);
     static unsigned long long tickets;
-    struct pool_args a = {listener, o, &tickets};
+    static struct conns conns = CONNS_INIT;
+    struct pool_args a = {listener, o, &tickets, &conns};
     pthread_t *threads = calloc(o->pool, sizeof *threads);
     sigset_t stop, old;
     sigemptyset(&stop);
@@ -595,11 +786,14 @@ static void model_prethread(int listener, const struct addr *me, const struct op
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, &old); /* the main thread takes them */
-    for (unsigned i = 1; i < o->pool; i++)
-        if (pthread_create(&threads[i], NULL, run_pool_worker, &a) != 0)
-            err_quit(1, "cannot start a thread");
+    for (unsigned i = 1; i < o->pool; i++) {
+        int e = pthread_create(&threads[i], NULL, run_pool_worker, &a);
+        if (e != 0)
+            err_sys("pthread_create", e);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pool_worker(listener, o, &tickets);
+    say_listening(me); /* the pool is ready */
+    pool_worker(listener, o, &tickets, &conns);
     for (unsigned i = 1; i < o->pool; i++)
         pthread_join(threads[i], NULL);
     free(threads);

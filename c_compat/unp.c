@@ -67,6 +67,8 @@ void catch_stop_signals(void) {
             err_sys("sigaction", errno);
 }
 
+int stop_pending(void) { return stop_signal; }
+
 void check_stop(void) {
     int sig = stop_signal;
     if (sig == 0)

@@ -47,6 +47,8 @@ void catch_stop_signals(void);
 /* A stop signal arrived: run the cleanup hook and die by it. Called by the
  * wrappers before a blocking call and on EINTR. */
 void check_stop(void);
+/* The stop signal that arrived (0: none), without acting on it. */
+int stop_pending(void);
 
 /* --show-state (socklab's src/inspect.rs): after each call on a TCP socket
  * (from socket(AF_INET[6], SOCK_STREAM) or accept4 on such a listener),

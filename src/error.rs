@@ -25,6 +25,10 @@ pub enum Error {
     /// A `--timeout` deadline passed while `line` was waiting (Python's
     /// `socket.timeout: timed out`).
     Timeout { line: String, secs: f64 },
+    /// A C library call that is not one syscall failed with an errno (it
+    /// returns it, as `pthread_create` does): `call: ENAME (text)`. Its
+    /// syscalls (clone3, mmap of the stack) are glibc's, not in the trace.
+    Lib { call: &'static str, errno: Errno },
     /// A stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2) arrived;
     /// the program cleaned up and main re-raises the signal so the exit
     /// status is 128+N.
@@ -74,6 +78,7 @@ impl Error {
             Error::Sys {
                 call, errno, unix, ..
             } => hint(call, *errno, *unix),
+            Error::Lib { call, errno } => hint(call, *errno, false),
             Error::Timeout { .. } => Some(
                 "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
             ),
@@ -88,16 +93,35 @@ impl fmt::Display for Error {
         match self {
             Error::Sys { line, errno, .. } => write!(f, "{line} = -1 {}", errno_text(*errno)),
             Error::Timeout { line, secs } => write!(f, "{line}: timed out after {secs}s"),
+            Error::Lib { call, errno } => write!(f, "{call}: {}", errno_text(*errno)),
             Error::Signal(sig) => write!(f, "stopped by {}", sig.as_str()),
             Error::Usage(msg) | Error::Runtime(msg) => f.write_str(msg),
         }
     }
 }
 
-/// The one `(call, errno) -> hint` table.
+/// The one `(call, errno) -> hint` table. A row for one errno of all calls
+/// (`_`) comes after the rows of the calls for which that errno means
+/// something else (EAGAIN: a full queue for a socket call, a process limit
+/// for fork's clone and for pthread_create).
 fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
     use Errno::*;
     Some(match (call, errno) {
+        ("clone" | "clone3" | "fork", EAGAIN) => {
+            "no process can be made: this user's process limit (RLIMIT_NPROC, ulimit -u) or the system's (sysctl kernel.threads-max, kernel.pid_max) is reached; wait for some to end, or raise the limit"
+        }
+        ("pthread_create", EAGAIN) => {
+            "no thread can be made: this user's process limit (RLIMIT_NPROC, ulimit -u; threads count), the system's (sysctl kernel.threads-max), or no memory for the thread's stack (ulimit -v)"
+        }
+        ("clone" | "clone3" | "fork" | "pthread_create", ENOMEM) => {
+            "out of memory for a new process or thread (ulimit -v, or the machine's memory)"
+        }
+        ("connect", EAGAIN) if unix => {
+            "the UNIX server's listen backlog is full (a non-blocking connect fails instead of waiting); retry later, or raise the server's --backlog"
+        }
+        ("bind", ENOENT) if unix => {
+            "a directory on the socket's path does not exist (bind creates the socket file, not its directories)"
+        }
         ("bind", EADDRINUSE) if unix => {
             "the path is taken; a server still listening there, or a socket file left behind (remove it, or use --unlink-stale)"
         }
@@ -160,6 +184,29 @@ mod tests {
         let unix = hint("connect", Errno::ECONNREFUSED, true).unwrap();
         assert!(inet.contains("port"), "{inet}");
         assert!(unix.contains("stale socket file"), "{unix}");
+    }
+
+    #[test]
+    fn a_failed_fork_gets_the_process_limit_hint_not_the_socket_one() {
+        let fork = hint("clone", Errno::EAGAIN, false).unwrap();
+        assert!(fork.contains("RLIMIT_NPROC"), "{fork}");
+        assert!(fork.contains("threads-max"), "{fork}");
+        let thread = Error::Lib {
+            call: "pthread_create",
+            errno: Errno::EAGAIN,
+        };
+        assert!(thread.hint().unwrap().contains("RLIMIT_NPROC"));
+        assert_eq!(
+            thread.to_string(),
+            "pthread_create: EAGAIN (Resource temporarily unavailable)"
+        );
+        // A socket call's EAGAIN keeps its own hint.
+        let recv = hint("recvfrom", Errno::EAGAIN, false).unwrap();
+        assert!(recv.contains("would block"), "{recv}");
+        let unix_connect = hint("connect", Errno::EAGAIN, true).unwrap();
+        assert!(unix_connect.contains("backlog"), "{unix_connect}");
+        let unix_bind = hint("bind", Errno::ENOENT, true).unwrap();
+        assert!(unix_bind.contains("directory"), "{unix_bind}");
     }
 
     #[test]

@@ -636,3 +636,455 @@ fn tcp_server_model_event_loops_hold_many_connections() {
         common::assert_no_panic(&server.finish());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Edges of the thread and process models (issue 12): out of fds, dead
+// workers, a killed parent, stop signals, the pool's readiness.
+// ---------------------------------------------------------------------------
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+/// `cmd` with RLIMIT_NOFILE set to `n` (soft and hard) in the child.
+fn with_fd_limit(mut cmd: std::process::Command, n: u64) -> std::process::Command {
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn echo(c: &mut TcpStream, msg: &str) {
+    c.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+    c.write_all(msg.as_bytes()).unwrap();
+    let want = msg.to_ascii_uppercase();
+    let mut got = vec![0u8; want.len()];
+    c.read_exact(&mut got).expect("the echo");
+    assert_eq!(got, want.as_bytes());
+}
+
+fn is_running(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
+}
+
+/// Under `ulimit -n 64`, 80 idle connections: accept4 fails with EMFILE.
+/// The server reports it (a few lines at most, not one per retry), keeps
+/// serving the connections it has (the first still echoes), and once 30
+/// are closed it accepts again: a new client is served.
+fn keeps_serving_when_out_of_fds(side: cmp::Side, model: &str) {
+    let args: Vec<String> = ["127.0.0.1:0", "-q", "--backlog", "128", "--model", model]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let cmd = cmp::program(side, "tcp_server", &args);
+    let server = Server::start_cmd(with_fd_limit(cmd, 64));
+    let pid = server.pid();
+    let mut conns: Vec<TcpStream> = (0..80)
+        .map(|_| TcpStream::connect(&server.addr).expect("connect"))
+        .collect();
+    // The server has used up its fds (it holds what it could accept).
+    eventually(&format!("{model}: 64 fds in use"), || {
+        fd_count(pid) >= 63 || !is_running(pid)
+    });
+    assert!(is_running(pid), "{model}: the server died out of fds");
+    echo(&mut conns[0], "first");
+    conns.drain(..30);
+    let mut fresh = TcpStream::connect(&server.addr).expect("connect");
+    echo(&mut fresh, "fresh");
+    echo(&mut conns[0], "still");
+    assert!(is_running(pid), "{model}: the server died");
+    drop(conns);
+    drop(fresh);
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    common::assert_no_panic(&out);
+    let reports = out
+        .stderr
+        .lines()
+        .filter(|l| {
+            (l.starts_with("socklab: accept4(") || l.starts_with("tcp_server: accept4: "))
+                && l.contains("EMFILE")
+        })
+        .count();
+    assert!(
+        (1..=4).contains(&reports),
+        "{model}: the EMFILE report, once per pause\n{}",
+        out.dump()
+    );
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGTERM),
+        "{model}: ran until SIGTERM\n{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn tcp_server_model_thread_keeps_serving_when_out_of_fds() {
+    keeps_serving_when_out_of_fds(cmp::Side::Rust, "thread");
+    keeps_serving_when_out_of_fds(cmp::Side::C, "thread");
+}
+
+/// prethread:100 under 64 fds: each worker blocked in accept4 holds an fd
+/// (Linux reserves it first), so 40 of them meet EMFILE before any
+/// connection: reported, kept (paused), not lost.
+#[test]
+fn tcp_server_model_prethread_keeps_serving_when_out_of_fds() {
+    keeps_serving_when_out_of_fds(cmp::Side::Rust, "prethread:100");
+    keeps_serving_when_out_of_fds(cmp::Side::C, "prethread:100");
+}
+
+/// prefork:N's workers (children of pid) once all N exist.
+fn prefork_workers(pid: i32, n: usize) -> Vec<i32> {
+    eventually("the prefork workers", || children(pid).len() == n);
+    children(pid)
+}
+
+fn gone(pid: i32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid)
+}
+
+/// kill -9 of the prefork parent: its workers end too (PR_SET_PDEATHSIG
+/// SIGTERM, in the trace as strace prints it, with the getppid check).
+#[test]
+fn tcp_server_model_prefork_workers_end_with_their_parent() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:3",
+    ]);
+    let pid = server.pid();
+    let workers = prefork_workers(pid, 3);
+    // Each has made its prctl and getppid calls: it waits in accept4.
+    for w in &workers {
+        common::blocked_in(*w, libc::SYS_accept4);
+    }
+    server.signal(libc::SIGKILL);
+    for w in &workers {
+        eventually(&format!("worker {w} ended after its parent"), || gone(*w));
+    }
+    let out = server.finish();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines.contains(&format!("getpid() = {pid}").as_str()),
+        "{}",
+        out.dump()
+    );
+    for want in [
+        "prctl(PR_SET_PDEATHSIG, SIGTERM) = 0".to_string(),
+        format!("getppid() = {pid}"),
+    ] {
+        let n = lines.iter().filter(|l| **l == want).count();
+        assert_eq!(n, 3, "`{want}` once per worker\n{}", out.dump());
+    }
+}
+
+/// All prefork workers killed: the parent says so, each, and exits 1.
+#[test]
+fn tcp_server_model_prefork_fails_when_all_workers_died() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--model", "prefork:2"]);
+    let pid = server.pid();
+    for w in prefork_workers(pid, 2) {
+        // SAFETY: a worker of our server.
+        unsafe { libc::kill(w, libc::SIGKILL) };
+    }
+    let out = server.finish();
+    out.assert_code(1)
+        .stderr_has("was killed by SIGKILL (1 of 2 left)")
+        .stderr_has("all 2 prefork workers have ended (2 of them badly): none is left to accept connections");
+}
+
+/// SIGTERM to the fork and prefork parents: each child gets SIGTERM and
+/// ends by it; no SIGKILL follows (the parent waits for them, bounded).
+#[test]
+fn tcp_server_model_fork_and_prefork_stop_children_by_sigterm_only() {
+    for model in ["fork", "prefork:2"] {
+        let server = Server::start(&["--trace", "tcp", "server", "127.0.0.1:0", "--model", model]);
+        let pid = server.pid();
+        let mut held = Vec::new();
+        let kids = if model == "fork" {
+            // Two connections, each served by a child of its own.
+            for i in 0..2 {
+                let mut c = TcpStream::connect(&server.addr).unwrap();
+                echo(&mut c, &format!("c{i}"));
+                held.push(c);
+            }
+            eventually("two connection children", || children(pid).len() == 2);
+            children(pid)
+        } else {
+            prefork_workers(pid, 2)
+        };
+        server.signal(libc::SIGTERM);
+        let out = server.finish();
+        assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", out.dump());
+        for k in &kids {
+            out.stderr_has(&format!("kill({k}, SIGTERM) = 0"));
+        }
+        assert!(
+            !out.stderr.contains("SIGKILL"),
+            "{model}: SIGKILL after SIGTERM\n{}",
+            out.dump()
+        );
+        let by_sigterm = out
+            .stderr
+            .lines()
+            .filter(|l| {
+                l.starts_with("wait4(")
+                    && l.contains("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]")
+            })
+            .count();
+        assert_eq!(
+            by_sigterm,
+            2,
+            "{model}: children ended by SIGTERM\n{}",
+            out.dump()
+        );
+        out.stderr_has("rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0");
+        drop(held);
+    }
+}
+
+/// prethread:N says `listening on` once its N-1 threads exist: in
+/// strace's order of the process's calls, the write of the line comes after
+/// the thread creations (clone3), and /proc shows N threads at once.
+#[test]
+fn tcp_server_model_prethread_listens_once_its_threads_exist() {
+    if !common::have("strace") {
+        return;
+    }
+    let dir = TempDir::new("prethread-ready");
+    let log = dir.path("strace");
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=clone,clone3,write", "-o", &log])
+        .arg(common::bin())
+        .args(["tcp", "server", "127.0.0.1:0", "--model", "prethread:4"]);
+    let server = Server::start_cmd(cmd);
+    let socklab_pid = children(server.pid())[0];
+    let tasks = std::fs::read_dir(format!("/proc/{socklab_pid}/task"))
+        .unwrap()
+        .count();
+    assert_eq!(tasks, 4, "threads when `listening on` is out");
+    // SAFETY: the traced socklab, strace's child; strace then exits.
+    unsafe { libc::kill(socklab_pid, libc::SIGKILL) };
+    let _ = server.finish();
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let listening = lines
+        .iter()
+        .position(|l| l.contains("write(1, \"listening on "))
+        .unwrap_or_else(|| panic!("no listening write\n{trace}"));
+    let clones = lines
+        .iter()
+        .filter(|l| l.contains("clone3(") || l.contains("clone("))
+        .count();
+    let before = lines[..listening]
+        .iter()
+        .filter(|l| l.contains("clone3(") || l.contains("clone("))
+        .count();
+    assert_eq!(clones, 3, "{trace}");
+    assert_eq!(
+        before, 3,
+        "the threads are made before `listening on`\n{trace}"
+    );
+}
+
+/// With --trace, the event loops' RLIMIT_NOFILE note is in the trace
+/// (stderr), and `listening on` is the first line on stdout.
+#[test]
+fn tcp_server_model_epoll_traced_listening_is_the_first_stdout_line() {
+    for model in ["epoll", "poll"] {
+        let server = Server::start(&[
+            "--trace",
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            model,
+            "--max-conns",
+            "1",
+        ]);
+        let mut c = TcpStream::connect(&server.addr).unwrap();
+        echo(&mut c, "hi");
+        drop(c);
+        let out = server.finish();
+        out.assert_ok();
+        assert!(
+            out.stdout.starts_with("listening on "),
+            "{model}: first stdout line\n{}",
+            out.dump()
+        );
+        assert!(!out.stdout.contains("RLIMIT_NOFILE"), "{}", out.dump());
+        out.stderr_has("RLIMIT_NOFILE: soft limit");
+    }
+}
+
+/// A fork that fails with EAGAIN (strace injects it into clone) gets the
+/// process-limit hint, not the socket one ("the call would block").
+#[test]
+fn tcp_server_model_prefork_failed_fork_gets_the_process_limit_hint() {
+    if !common::have("strace") {
+        return;
+    }
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone:error=EAGAIN",
+        common::bin(),
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:1",
+    ]);
+    let out = common::run(cmd, b"");
+    out.assert_code(1)
+        .stderr_has("socklab: clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD")
+        .stderr_has("= -1 EAGAIN (Resource temporarily unavailable)\n  hint: no process can be made")
+        .stderr_has("RLIMIT_NPROC");
+    assert!(!out.stderr.contains("would block"), "{}", out.dump());
+}
+
+/// pthread_create fails (strace injects EAGAIN into its clone3): that
+/// connection alone fails (reported with the thread-limit hint, closed);
+/// the next client is served and the server ends normally.
+#[test]
+fn tcp_server_model_thread_failed_pthread_create_fails_only_its_connection() {
+    if !common::have("strace") {
+        return;
+    }
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone3:error=EAGAIN:when=1",
+        common::bin(),
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+        "--max-conns",
+        "2",
+    ]);
+    let server = Server::start_cmd(cmd);
+    let mut first = TcpStream::connect(&server.addr).unwrap();
+    first.set_read_timeout(Some(common::WATCHDOG)).unwrap();
+    let _ = first.write_all(b"lost");
+    let mut buf = [0u8; 16];
+    // Closed without an answer (EOF, or a reset for the unread bytes).
+    assert!(
+        matches!(first.read(&mut buf), Ok(0) | Err(_)),
+        "the first connection is closed"
+    );
+    let mut second = TcpStream::connect(&server.addr).unwrap();
+    echo(&mut second, "served");
+    drop(second);
+    server
+        .finish()
+        .assert_ok()
+        .stderr_has("socklab: pthread_create: EAGAIN (Resource temporarily unavailable)\n  hint: no thread can be made");
+}
+
+/// A worker that cannot act on SIGTERM (stopped): the parent waits for it
+/// until the grace time is up (rt_sigtimedwait = EAGAIN), then SIGKILLs
+/// it, and only it; the other worker ended by SIGTERM.
+#[test]
+fn tcp_server_model_prefork_sigkills_only_a_worker_that_outlives_the_wait() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:2",
+    ]);
+    let pid = server.pid();
+    let workers = prefork_workers(pid, 2);
+    let (stopped, other) = (workers[0], workers[1]);
+    // SAFETY: a worker of our server.
+    unsafe { libc::kill(stopped, libc::SIGSTOP) };
+    eventually("the worker is stopped", || {
+        std::fs::read_to_string(format!("/proc/{stopped}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('T')
+        })
+    });
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", out.dump());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(want))
+            .unwrap_or_else(|| panic!("no `{want}`\n{}", out.dump()))
+    };
+    let term = at(&format!("kill({stopped}, SIGTERM) = 0"));
+    let expired = lines
+        .iter()
+        .rposition(|l| {
+            l.starts_with("rt_sigtimedwait(")
+                && l.ends_with("= -1 EAGAIN (Resource temporarily unavailable)")
+        })
+        .unwrap_or_else(|| panic!("the wait never timed out\n{}", out.dump()));
+    let kill = at(&format!("kill({stopped}, SIGKILL) = 0"));
+    assert!(term < expired && expired < kill, "{}", out.dump());
+    assert!(
+        !out.stderr.contains(&format!("kill({other}, SIGKILL)")),
+        "{}",
+        out.dump()
+    );
+    out.stderr_has("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]");
+    out.stderr_has(&format!(
+        "wait4({stopped}, [{{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}}], 0, NULL) = {stopped}"
+    ));
+}
+
+/// The C twin's prefork does the same: its workers end with a killed
+/// parent; all workers killed: the parent says so and exits 1.
+#[test]
+fn tcp_server_model_prefork_c_twin_workers_and_parent_end_together() {
+    let args: Vec<String> = ["127.0.0.1:0", "--model", "prefork:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    let workers = prefork_workers(server.pid(), 2);
+    server.signal(libc::SIGKILL);
+    for w in &workers {
+        eventually(&format!("C worker {w} ended after its parent"), || gone(*w));
+    }
+    drop(server.finish());
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    for w in prefork_workers(server.pid(), 2) {
+        // SAFETY: a worker of our server.
+        unsafe { libc::kill(w, libc::SIGKILL) };
+    }
+    server
+        .finish()
+        .assert_code(1)
+        .stderr_has("was killed by SIGKILL (1 of 2 left)")
+        .stderr_has("all 2 prefork workers have ended (2 of them badly)");
+}

@@ -45,6 +45,10 @@ const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,uma
 const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
 epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
 
+/// prefork's calls too: a worker ends with its parent (prctl, getppid).
+const PREFORK_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
+clone,wait4,kill,getpid,getppid,prctl";
+
 /// One socklab process under strace, with its two trace files.
 struct Traced {
     /// strace's `-o` prefix; with `-ff` the file is `PREFIX.PID`.
@@ -116,11 +120,12 @@ impl Traced {
         text.lines().map(str::to_string).collect()
     }
 
-    /// socklab's trace lines, its notes left out (rule 4).
+    /// socklab's call lines (rule 4); its notes (words among the calls, e.g. the
+    /// event loops' `RLIMIT_NOFILE: ...`) are no calls strace could see.
     fn socklab_lines(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
         text.lines()
-            .filter(|l| !l.starts_with('['))
+            .filter(|l| !is_note(l))
             .map(str::to_string)
             .collect()
     }
@@ -196,6 +201,20 @@ fn unpad(line: &str) -> String {
 }
 
 /// Rule 2: calls of the runtime and the loader, on non-socket fds.
+/// A trace line that is not a call: a call line starts with the call's
+/// name (lower case, digits, `_`) and `(`.
+fn is_note(line: &str) -> bool {
+    match line.split_once('(') {
+        Some((name, _)) => {
+            name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        }
+        None => true,
+    }
+}
+
 fn is_runtime_call(line: &str) -> bool {
     let std_fd = |rest: &str| ["0,", "1,", "2,"].iter().any(|fd| rest.starts_with(fd));
     if let Some(rest) = line.strip_prefix("ioctl(") {
@@ -659,18 +678,33 @@ fn model_event_loop(model: &str, calls: &[&str]) {
 /// appear in the trace, in order, and nothing else.
 #[test]
 fn tcp_server_model_fork() {
+    model_processes("fork", MODEL_FILTER, &["clone", "wait4"]);
+}
+
+/// prefork:1: the parent (getpid, clone, wait4) and its worker
+/// (prctl(PR_SET_PDEATHSIG, SIGTERM), getppid, the connection's calls).
+#[test]
+fn tcp_server_model_prefork() {
+    model_processes(
+        "prefork:1",
+        PREFORK_FILTER,
+        &["getpid", "clone", "prctl", "getppid", "wait4"],
+    );
+}
+
+fn model_processes(model: &str, filter: &'static str, calls: &[&str]) {
     if !have("strace") {
         return;
     }
     let dir = TempDir::new("model-fork");
     let mut srv = Traced::new(&dir, "server");
-    srv.filter = MODEL_FILTER;
+    srv.filter = filter;
     let server = Server::start_cmd(srv.command(&[
         "tcp",
         "server",
         "127.0.0.1:0",
         "--model",
-        "fork",
+        model,
         "--max-conns",
         "1",
     ]));
@@ -727,7 +761,7 @@ fn tcp_server_model_fork() {
         ours.len(),
         "the trace has lines strace did not see\n{ours:#?}"
     );
-    for call in ["clone", "wait4", "accept4", "recvfrom", "sendto"] {
+    for call in ["accept4", "recvfrom", "sendto"].iter().chain(calls) {
         assert!(has_call(&ours, call), "trace lacks {call}: {ours:#?}");
     }
 }

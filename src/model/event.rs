@@ -2,7 +2,8 @@
 //! non-blocking sockets (level-triggered).
 //!
 //! 1. `prlimit64(RLIMIT_NOFILE)` read, then the soft limit set to the hard
-//!    limit (many connections need many fds; said under `--trace`)
+//!    limit (many connections need many fds; said by a note in the trace
+//!    under `--trace`, never on stdout: `listening on` stays its first line)
 //! 2. epoll: `epoll_create1(EPOLL_CLOEXEC)`, `epoll_ctl(ADD, listener,
 //!    EPOLLIN)`; then `listening on ADDR`
 //! 3. loop: `epoll_wait(ep, events, 512, -1)` (poll: `poll(all fds, -1)`);

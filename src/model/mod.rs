@@ -8,14 +8,20 @@
 //!   `accept4` (`workers.rs`).
 //! - `thread`: `accept4`, a thread per connection running `serve_conn`.
 //! - `prefork:N` / `prethread:N`: N processes / threads made up front, each
-//!   calling `accept4` on the shared listening socket, then `serve_conn`.
+//!   calling `accept4` on the shared listening socket, then `serve_conn`;
+//!   a prefork worker ends with its parent (`PR_SET_PDEATHSIG`).
+//! - thread, prethread, prefork out of fds (`accept4`: EMFILE): reported,
+//!   accepting pauses until a connection closes (`pause.rs`), as the event
+//!   loops take their listener out of the poll set.
 //! - `poll` / `epoll`: one thread, non-blocking sockets, an event loop
 //!   (`event.rs`).
 //!
 //! `--max-conns N` counts connections across all workers: once N have been
 //! accepted no more are, and the server exits when the last one is closed.
 
+mod children;
 mod event;
+mod pause;
 mod pthread;
 mod workers;
 
@@ -128,7 +134,8 @@ pub fn check(opts: &ServerOpts) -> Result<()> {
 
 /// Serve on a listening socket (after `listen` and `getsockname`, which
 /// gave `me`): each model prints `listening on ME` once it is ready (the
-/// event loops after their set-up, prefork after its forks).
+/// event loops after their set-up, prefork after its forks, prethread
+/// after its threads).
 pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     match opts.model {
         Model::Iterative => Err(Error::Runtime(

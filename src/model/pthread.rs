@@ -69,11 +69,10 @@ where
     if rc != 0 {
         // SAFETY: the thread was not created: `job` is still ours.
         drop(unsafe { Box::from_raw(job) });
-        let e = nix::errno::Errno::from_raw(rc);
-        return Err(Error::Runtime(format!(
-            "cannot start a thread: pthread_create: {}",
-            crate::trace::errno_text(e)
-        )));
+        return Err(Error::Lib {
+            call: "pthread_create",
+            errno: nix::errno::Errno::from_raw(rc),
+        });
     }
     Ok(Worker { id: Some(id), slot })
 }

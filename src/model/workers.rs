@@ -10,22 +10,36 @@
 //! parent: `close(conn)`, and again until `--once`/`--max-conns`; then
 //! `wait4` for each child left, `close(listener)`.
 //!
-//! thread: 1. `accept4`; 2. a thread runs serve_conn; back to 1 until
-//! `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
+//! thread: 1. `accept4`; 2. a thread runs serve_conn (pthread_create
+//! fails: reported, `close(conn)`, that connection alone fails); back to 1
+//! until `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
 //!
-//! prefork:N: 1. N times `clone`; each child loops: `accept4` on the
-//! shared listener, serve_conn; 2. the parent waits: `wait4` per child;
+//! prefork:N: 1. `getpid`; N times `clone`; each child:
+//! `prctl(PR_SET_PDEATHSIG, SIGTERM)`, `getppid` (the parent is gone
+//! already: die by SIGTERM), then loops: `accept4` on the shared listener,
+//! serve_conn; 2. `listening on`; the parent waits: `wait4(-1, 0)` per
+//! child; a worker that ends badly (killed, exit status not 0) is
+//! reported; when none is left after such an end the server fails (exit
+//! 1, not a respawn: a worker that failed would fail again, in a loop);
 //! 3. `close(listener)`.
 //!
-//! prethread:N: N threads (the main thread is one) loop: `accept4` on the
-//! shared listener, serve_conn; then join them and `close(listener)`.
+//! prethread:N: N-1 threads are started, then `listening on`; the N
+//! threads (the main thread is one) loop: `accept4` on the shared
+//! listener, serve_conn; then join them and `close(listener)`. A worker
+//! thread that fails is reported as it ends.
+//!
+//! Out of fds (`accept4`: EMFILE, ENFILE) in thread, prethread and
+//! prefork: reported once, accepting pauses until a connection closes (or
+//! 1 s), the live connections are served (pause.rs).
 //!
 //! `--max-conns N` (`--once`: 1) is a count shared by all workers: each
 //! takes a ticket before `accept4`; a worker whose ticket is past N stops,
 //! so exactly N connections are accepted and the server exits when they
-//! are done. SIGINT/SIGTERM/SIGHUP: the parent sends SIGTERM to each child
-//! still running and reaps it (`kill`, `wait4`) before it cleans up; threads
-//! end with the process.
+//! are done. SIGINT/SIGTERM/SIGHUP (fork, prefork): the parent blocks
+//! SIGCHLD (`rt_sigprocmask`), sends SIGTERM to each child (`kill`), waits
+//! up to 2 s (`children::GRACE`) for them (`wait4(-1, WNOHANG)`,
+//! `rt_sigtimedwait([CHLD], time left)`), then SIGKILLs those left and
+//! reaps them before it cleans up; threads end with the process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +54,8 @@ use crate::signals;
 use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::sys::{Socket, Sys, shared_counter};
 
+use super::children::{abnormal_end, reap_all, reap_ended};
+use super::pause::{self, Conns};
 use super::pthread::{self, Worker};
 
 /// `accept4` as the iterative server makes it: None when the failure was
@@ -80,45 +96,6 @@ fn exit_child(result: Result<()>) -> ! {
     // page afresh): a third of the fork model's CPU per connection.
     // SAFETY: _exit ends the process at once; nothing of ours needs a destructor.
     unsafe { libc::_exit(code) }
-}
-
-/// Reap every child that has ended (`wait4(-1, WNOHANG)` until none).
-fn reap_ended(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {
-    while !children.is_empty() {
-        match sys.wait4(-1, true)? {
-            Some(r) => children.retain(|&pid| pid != r.pid),
-            None => break,
-        }
-    }
-    Ok(())
-}
-
-/// Wait for every child (`wait4(pid, 0)` each); after a stop signal, first
-/// `kill(pid, SIGTERM)` each. Returns `result` unless waiting fails.
-fn reap_all(sys: &Sys, children: &mut Vec<i32>, result: Result<()>) -> Result<()> {
-    if matches!(result, Err(Error::Signal(_))) {
-        for &pid in children.iter() {
-            sys.kill(pid, Signal::SIGTERM)?;
-        }
-    }
-    let stopping = result.is_err();
-    while let Some(&pid) = children.first() {
-        match sys.wait4(pid, false) {
-            Ok(_) => {
-                children.remove(0);
-            }
-            Err(e) if e.errno() == Some(Errno::EINTR) => {}
-            // A second stop signal while waiting: stop waiting politely.
-            Err(Error::Signal(_)) if stopping => {
-                for &pid in children.iter() {
-                    sys.kill(pid, Signal::SIGKILL)?;
-                }
-                signals::clear();
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    result
 }
 
 /// `--model fork`.
@@ -171,11 +148,12 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
 pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
     signals::catch_stop_signals()?;
     let tickets = shared_counter()?;
+    let parent = sys.getpid()?;
     let mut children = Vec::new();
     let mut result = Ok(());
     for _ in 0..n {
         match sys.fork() {
-            Ok(None) => exit_child(worker(sys, listener, opts, tickets)),
+            Ok(None) => exit_child(pool_child(sys, listener, opts, tickets, parent)),
             Ok(Some(pid)) => children.push(pid),
             Err(e) => {
                 result = Err(e);
@@ -188,25 +166,68 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
     if result.is_ok() {
         result = io::set_wait(sys, listener, opts.setup.wait);
     }
-    // The parent waits for its workers; a stop signal interrupts it.
-    let mut workers = children.clone();
-    while result.is_ok() && !workers.is_empty() {
+    // The parent waits for its workers; a stop signal interrupts it. Each
+    // worker that ends badly is reported; when none is left, the server
+    // fails: a pool that cannot accept is not a server (no respawn: a
+    // worker that failed once, e.g. out of fds, would fail again, in a
+    // loop, and hide it).
+    let mut failed = 0;
+    while result.is_ok() && !children.is_empty() {
         match sys.wait4(-1, false) {
             Ok(Some(r)) => {
-                workers.retain(|&pid| pid != r.pid);
                 children.retain(|&pid| pid != r.pid);
+                if let Some(how) = abnormal_end(r.status) {
+                    failed += 1;
+                    crate::report(&Error::Runtime(format!(
+                        "prefork worker {} {how} ({} of {n} left)",
+                        r.pid,
+                        children.len()
+                    )));
+                }
             }
             Ok(None) => {}
             Err(e) if e.errno() == Some(Errno::EINTR) => {}
             Err(e) => result = Err(e),
         }
     }
+    if result.is_ok() && failed > 0 {
+        result = Err(Error::Runtime(format!(
+            "all {n} prefork workers have ended ({failed} of them badly): none is left to accept connections"
+        )));
+    }
     reap_all(sys, &mut children, result)?;
     sys.close(listener)
 }
 
-/// A pool worker: take a ticket, `accept4`, serve; until the tickets run out.
-fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -> Result<()> {
+/// A prefork worker: it ends with its parent.
+/// 1. `prctl(PR_SET_PDEATHSIG, SIGTERM)`: the kernel sends it SIGTERM
+///    when the parent ends (even by SIGKILL);
+/// 2. `getppid()`: if the parent ended before step 1, stop now (as SIGTERM
+///    would have made it);
+/// 3. the pool worker's loop.
+fn pool_child(
+    sys: &Sys,
+    listener: Socket,
+    opts: &ServerOpts,
+    tickets: &AtomicU64,
+    parent: i32,
+) -> Result<()> {
+    sys.prctl_set_pdeathsig(Signal::SIGTERM)?;
+    if sys.getppid()? != parent {
+        return Err(Error::Signal(Signal::SIGTERM));
+    }
+    worker(sys, listener, opts, tickets, &Conns::default())
+}
+
+/// A pool worker: take a ticket, `accept4` (out of fds: report, wait for a
+/// free one: pause.rs), serve; until the tickets run out.
+fn worker(
+    sys: &Sys,
+    listener: Socket,
+    opts: &ServerOpts,
+    tickets: &AtomicU64,
+    conns: &Conns,
+) -> Result<()> {
     let max = limit(opts);
     let mut buf = vec![0; opts.bufsize];
     loop {
@@ -214,8 +235,10 @@ fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -
         if max.is_some_and(|max| ticket >= max) {
             return Ok(());
         }
-        if let Some((conn, peer)) = accept(sys, listener, opts)? {
-            serve_conn(sys, conn, &peer, opts, &mut buf)?;
+        if let Some((conn, peer)) = pause::accept(sys, listener, opts, conns, true)? {
+            let served = serve_conn(sys, conn, &peer, opts, &mut buf);
+            conns.closed();
+            served?;
         }
     }
 }
@@ -251,20 +274,35 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
+    let conns = Arc::new(Conns::default());
     let mut threads: Vec<Worker> = Vec::new();
     let mut accepted = 0u64;
     loop {
-        let Some((conn, peer)) = accept(sys, listener, opts)? else {
+        let Some((conn, peer)) = pause::accept(sys, listener, opts, &conns, false)? else {
             continue;
         };
         accepted += 1;
-        let (sys2, opts2) = (sys.clone(), shared.clone());
+        let (sys2, opts2, conns2) = (sys.clone(), shared.clone(), conns.clone());
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
-        threads.push(spawn_quiet(move || {
+        let spawned = spawn_quiet(move || {
             let mut buf = vec![0; opts2.bufsize];
-            serve_conn(&sys2, conn, &peer, &opts2, &mut buf)
-        })?);
+            let served = serve_conn(&sys2, conn, &peer, &opts2, &mut buf);
+            conns2.closed();
+            served
+        });
+        match spawned {
+            Ok(t) => threads.push(t),
+            // No thread for this connection (pthread_create: EAGAIN): it
+            // alone fails; the others are served on.
+            Err(e) => {
+                crate::report(&e);
+                if let Err(e) = sys.close(conn) {
+                    crate::report(&e);
+                }
+                conns.closed();
+            }
+        }
         if limit(opts).is_some_and(|max| accepted >= max) {
             break;
         }
@@ -277,29 +315,41 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     sys.close(listener)
 }
 
-/// `--model prethread:N`.
+/// `--model prethread:N`: `listening on` once the N-1 threads exist.
 pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
-    sys.listening(me);
     io::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let tickets = Arc::new(AtomicU64::new(0));
+    let conns = Arc::new(Conns::default());
     let mut threads = Vec::new();
     for _ in 1..n {
-        let (sys2, opts2, tickets2) = (sys.clone(), shared.clone(), tickets.clone());
+        let (sys2, opts2) = (sys.clone(), shared.clone());
+        let (tickets2, conns2) = (tickets.clone(), conns.clone());
         threads.push(spawn_quiet(move || {
-            worker(&sys2, listener, &opts2, &tickets2)
+            let result = worker(&sys2, listener, &opts2, &tickets2, &conns2);
+            // A worker that fails says so as it ends: the pool shrinks
+            // visibly (the main thread's own failure ends the process).
+            if let Err(e) = &result
+                && !matches!(e, Error::Signal(_))
+            {
+                crate::report(e);
+            }
+            result
         })?);
     }
-    let mut result = worker(sys, listener, opts, &tickets);
-    if let Err(Error::Signal(_)) = result {
-        return result;
-    }
+    // The pool is ready: its workers take connections from here on.
+    sys.listening(me);
+    worker(sys, listener, opts, &tickets, &conns)?;
+    let mut failed = 0;
     for t in threads {
-        let r = t.join();
-        if result.is_ok() {
-            result = r;
+        if t.join().is_err() {
+            failed += 1;
         }
     }
-    result?;
+    if failed > 0 {
+        return Err(Error::Runtime(format!(
+            "{failed} of the {n} prethread workers failed (reported above)"
+        )));
+    }
     sys.close(listener)
 }

@@ -17,8 +17,8 @@
 //! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
 //! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
-//! `process.rs` (fork as strace's clone, wait4, kill, prlimit64) for the
-//! server models; `security.rs` (umask, chmod, getsockopt SO_PEERCRED) for
+//! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
+//! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models; `security.rs` (umask, chmod, getsockopt SO_PEERCRED) for
 //! UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
 //! sched_setaffinity) for `socklab bench`.
@@ -230,7 +230,14 @@ impl Sys {
         let name = c.name;
         let blocking = matches!(
             name,
-            "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
+            "accept4"
+                | "connect"
+                | "sendto"
+                | "recvfrom"
+                | "poll"
+                | "epoll_wait"
+                | "wait4"
+                | "rt_sigtimedwait"
         );
         // Tracing off and no inspection: no clock reads, no rendering.
         let watched = self.tracer.enabled() || self.inspect.is_some();

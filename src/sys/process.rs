@@ -1,5 +1,8 @@
-//! Processes and limits: fork (strace's `clone`), wait4, kill, prlimit64
-//! (the `--model fork` and `prefork` servers, and the event loops' fd limit).
+//! Processes and limits: fork (strace's `clone`), wait4, kill, prctl
+//! (PR_SET_PDEATHSIG), getpid, getppid, rt_sigprocmask and rt_sigtimedwait (the
+//! `--model fork` and `prefork` servers: a prefork worker ends with its
+//! parent; the bounded wait for children after SIGTERM), prlimit64 (the
+//! event loops' fd limit).
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
@@ -104,6 +107,132 @@ impl Sys {
             |_| plain(format!("{pid}, {}", sig.as_str())),
         )?;
         Ok(())
+    }
+
+    /// prctl(PR_SET_PDEATHSIG, sig): the kernel sends `sig` to this process
+    /// when its parent ends (a prefork worker, so that none outlives a
+    /// killed parent).
+    pub fn prctl_set_pdeathsig(&self, sig: nix::sys::signal::Signal) -> Result<()> {
+        self.call(
+            Call {
+                name: "prctl",
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: PR_SET_PDEATHSIG takes a signal number, no pointer.
+                let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(format!("PR_SET_PDEATHSIG, {}", sig.as_str())),
+        )?;
+        Ok(())
+    }
+
+    /// getpid(2): this process's pid (a prefork parent's, for its workers'
+    /// getppid check).
+    pub fn getpid(&self) -> Result<i32> {
+        let pid = self.call(
+            Call {
+                name: "getpid",
+                fd: None,
+                unix: false,
+            },
+            // SAFETY: getpid has no arguments and cannot fail.
+            || Ok(i64::from(unsafe { libc::getpid() })),
+            |_| plain(String::new()),
+        )?;
+        Ok(pid as i32)
+    }
+
+    /// getppid(2): the parent's pid (1, or a subreaper's, once it has ended).
+    pub fn getppid(&self) -> Result<i32> {
+        let pid = self.call(
+            Call {
+                name: "getppid",
+                fd: None,
+                unix: false,
+            },
+            // SAFETY: getppid has no arguments and cannot fail.
+            || Ok(i64::from(unsafe { libc::getppid() })),
+            |_| plain(String::new()),
+        )?;
+        Ok(pid as i32)
+    }
+
+    /// sigprocmask(SIG_BLOCK, {SIGCHLD}): strace's `rt_sigprocmask(SIG_BLOCK,
+    /// [CHLD], NULL, 8)`. A blocked SIGCHLD stays pending for
+    /// [`Sys::rt_sigtimedwait_chld`] (even where its action is to ignore it).
+    pub fn rt_sigprocmask_block_chld(&self) -> Result<()> {
+        self.call(
+            Call {
+                name: "rt_sigprocmask",
+                fd: None,
+                unix: false,
+            },
+            || {
+                let mut set = nix::sys::signal::SigSet::empty();
+                set.add(nix::sys::signal::Signal::SIGCHLD);
+                nix::sys::signal::sigprocmask(
+                    nix::sys::signal::SigmaskHow::SIG_BLOCK,
+                    Some(&set),
+                    None,
+                )
+                .map(|()| 0)
+            },
+            |_| plain("SIG_BLOCK, [CHLD], NULL, 8".to_string()),
+        )?;
+        Ok(())
+    }
+
+    /// sigtimedwait({SIGCHLD}, NULL, &timeout): strace's
+    /// `rt_sigtimedwait([CHLD], NULL, {tv_sec=1, tv_nsec=0}, 8) = 17 (SIGCHLD)`.
+    /// Waits (SIGCHLD blocked) until a child ends or `deadline` passes:
+    /// true if a child ended, false at the deadline (EAGAIN). Retried after
+    /// an EINTR with the time left, so the deadline holds.
+    pub fn rt_sigtimedwait_chld(&self, deadline: Instant) -> Result<bool> {
+        let mut set = nix::sys::signal::SigSet::empty();
+        set.add(nix::sys::signal::Signal::SIGCHLD);
+        let used = Cell::new(libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        });
+        let got = self.call(
+            Call {
+                name: "rt_sigtimedwait",
+                fd: None,
+                unix: false,
+            },
+            || {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ts = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
+                };
+                used.set(ts);
+                // SAFETY: set and ts are live; info may be NULL.
+                let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let ts = used.get();
+                Rendered {
+                    args: format!(
+                        "[CHLD], NULL, {{tv_sec={}, tv_nsec={}}}, 8",
+                        ts.tv_sec, ts.tv_nsec
+                    ),
+                    note: match ret {
+                        Ok(n) if *n == libc::SIGCHLD as i64 => "(SIGCHLD)".to_string(),
+                        _ => String::new(),
+                    },
+                }
+            },
+        );
+        match got {
+            Ok(_) => Ok(true),
+            Err(e) if e.errno() == Some(Errno::EAGAIN) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// getrlimit(RLIMIT_NOFILE): glibc's `prlimit64(0, RLIMIT_NOFILE, NULL, ...)`.
@@ -219,12 +348,11 @@ fn wait_status(s: i32) -> String {
 }
 
 impl Sys {
-    /// A line of output (stdout) only when tracing: what a traced call
-    /// did, said in words (the trace stream itself stays strace's lines).
+    /// A comment line in the trace stream (stderr, or `--trace-file`), only
+    /// when tracing: what a traced call did, said in words. Never on stdout,
+    /// whose first line of a server is `listening on ADDR`.
     pub fn note_traced(&self, text: &str) {
-        if self.tracer.enabled() {
-            self.say(text);
-        }
+        self.tracer.note(text);
     }
 }
 
