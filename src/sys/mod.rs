@@ -15,10 +15,12 @@
 //! Here: the `Sys` handle, the one `call` wrapper, and `close`. The calls
 //! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
 //! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
-//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
+//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat), `files.rs` (getrandom,
+//! mkdirat, openat, newfstatat and unlinkat relative to a directory fd,
+//! fchmodat, fchmod: private directories and the files socklab made),
 //! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
 //! `process.rs` (fork as strace's clone, wait4, kill, prlimit64) for the
-//! server models; `security.rs` (umask, chmod, getsockopt SO_PEERCRED) for
+//! server models; `security.rs` (umask, getsockopt SO_PEERCRED) for
 //! UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
 //! sched_setaffinity) for `socklab bench`.
@@ -31,12 +33,14 @@
 mod epoll;
 mod exchange;
 mod fd;
+mod files;
 mod packet;
 mod process;
 mod security;
 mod setup;
 
 pub use epoll::EpollOp;
+pub use files::{DirFd, FileId};
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
