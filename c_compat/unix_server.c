@@ -13,7 +13,8 @@
  *    close, refuse. The probe never waits.
  * 2. umask(0777 & ~MODE) with --mode (else umask(0) -> OLD, umask(OLD):
  *    the mask, read), socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)],
- *    openat(AT_FDCWD, DIR, O_PATH|O_NOFOLLOW|O_DIRECTORY) -> DIRFD,
+ *    openat(AT_FDCWD, DIR, O_PATH|O_NOFOLLOW|O_DIRECTORY) -> DIRFD (no
+ *    O_NOFOLLOW with --follow-symlinks),
  *    bind(path), newfstatat(DIRFD, NAME) (the socket file's device and
  *    inode), umask(OLD); after `listening on PATH`, print
  *    `socket file mode MODE (...)`
@@ -89,7 +90,8 @@ static int bind_in_dir(int type, const struct opts *o, const char *path) {
         dir[slash - bound_path] = 0;
     }
     int fd = socket_to_bind(type, o);
-    dir_fd = Openat_dir(AT_FDCWD, dir, O_PATH | O_NOFOLLOW);
+    /* --follow-symlinks: the directory may be a link (step 0 allowed it). */
+    dir_fd = Openat_dir(AT_FDCWD, dir, O_PATH | (o->follow_symlinks ? 0 : O_NOFOLLOW));
     Bind(fd, SA(&o->addr), o->addr.len);
     bound_known = Fstatat(dir_fd, bound_name, &bound_st) == 0 && S_ISSOCK(bound_st.st_mode);
     return fd;

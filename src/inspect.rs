@@ -26,7 +26,7 @@ pub struct Pause {
 }
 
 pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
-    const CALLS: [&str; 16] = [
+    const CALLS: [&str; 17] = [
         "socket",
         "setsockopt",
         "getsockopt",
@@ -43,6 +43,7 @@ pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
         "poll",
         "ioctl",
         "unlink",
+        "unlinkat",
     ];
     let (call, secs) = match s.split_once(':') {
         Some((call, secs)) => {

@@ -14,7 +14,8 @@
 //! 2. `umask(0777 & ~MODE)` with `--mode` (else `umask(0)` → OLD,
 //!    `umask(OLD)`: the mask, read), `socket(AF_UNIX, type)`,
 //!    [`setsockopt(SO_REUSEADDR)`], `openat(AT_FDCWD, DIR,
-//!    O_PATH|O_NOFOLLOW|O_DIRECTORY)` → DIRFD, `bind(path)`,
+//!    O_PATH|O_NOFOLLOW|O_DIRECTORY)` → DIRFD (no `O_NOFOLLOW` with
+//!    `--follow-symlinks`), `bind(path)`,
 //!    `newfstatat(DIRFD, NAME)` (the socket file's device and inode),
 //!    `umask(OLD)`; after `listening on PATH`, print `socket file mode
 //!    MODE (...)`.
@@ -96,7 +97,7 @@ pub fn server(
     let (s, bound) = match &path {
         None => (io::bound_socket(sys, addr, ty, reuseaddr, setup)?, None),
         Some(path) => {
-            let (s, file) = bind_with_mode(sys, addr, path, ty, reuseaddr, setup, file.mode)?;
+            let (s, file) = bind_with_mode(sys, addr, path, ty, reuseaddr, setup, file)?;
             (s, Some(file))
         }
     };
@@ -219,19 +220,20 @@ fn bind_with_mode(
     ty: SockType,
     reuseaddr: bool,
     setup: &io::Setup,
-    mode: Option<u32>,
+    file: &FileOpts,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
-    let (bound, line) = match mode {
+    let follow = file.follow_symlinks;
+    let (bound, line) = match file.mode {
         Some(m) => {
             let old = sys.umask(0o777 & !m)?;
-            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup);
+            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow);
             sys.umask(old)?;
             (bound?, format!("socket file mode {m:04o} (--mode {m:04o})"))
         }
         None => {
             let old = sys.umask(0)?;
             sys.umask(old)?;
-            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup)?;
+            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow)?;
             (bound, format!("socket file mode {:04o} (from umask {old:03o})", 0o777 & !old))
         }
     };
@@ -249,7 +251,8 @@ fn bind_with_mode(
 }
 
 /// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
-/// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)`, `bind(path)`,
+/// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
+/// with `--follow-symlinks`), `bind(path)`,
 /// `newfstatat(DIRFD, NAME, AT_SYMLINK_NOFOLLOW)`: the socket, the
 /// directory fd, NAME, and the socket file's identity (None if no socket
 /// is at NAME in DIRFD). The directory fd is closed if bind fails.
@@ -261,6 +264,7 @@ fn bind_in_dir(
     ty: SockType,
     reuseaddr: bool,
     setup: &io::Setup,
+    follow_symlinks: bool,
 ) -> Result<(crate::sys::Socket, DirFd, OsString, Option<FileId>)> {
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
@@ -273,7 +277,9 @@ fn bind_in_dir(
         _ => Path::new("."),
     };
     let s = io::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
-    let dir = sys.openat(None, dir_path, libc::O_PATH | libc::O_NOFOLLOW)?;
+    // --follow-symlinks: the directory may be a link (step 0 allowed it).
+    let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
+    let dir = sys.openat(None, dir_path, libc::O_PATH | nofollow)?;
     if let Err(e) = sys.bind(s, addr) {
         let _ = sys.close_dir(dir);
         return Err(e);

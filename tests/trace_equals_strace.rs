@@ -36,10 +36,11 @@ use std::process::Command;
 use common::{Outcome, Server, TempDir, abstract_name, have, run};
 
 /// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
+const FILTER: &str =
+    "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
 
 /// The server models' calls too (`--model`: epoll, fork, the fd limit).
-const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
+const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
 epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
 
 /// One socklab process under strace, with its two trace files.
@@ -207,6 +208,15 @@ fn is_runtime_call(line: &str) -> bool {
     if line.starts_with("prlimit64(0, RLIMIT_STACK,") {
         return true;
     }
+    // The loader's and the runtime's files (libraries, /proc/self/maps,
+    // --trace-file): socklab opens only directories (O_DIRECTORY), and
+    // its getrandom is a directory's random name (6 bytes, flags 0).
+    if line.starts_with("openat(") && !line.contains("|O_DIRECTORY") {
+        return true;
+    }
+    if line.starts_with("getrandom(") && !line.contains(", 6, 0)") {
+        return true;
+    }
     line.starts_with("newfstatat(") && line.contains("AT_EMPTY_PATH")
 }
 
@@ -348,9 +358,28 @@ fn unix_stream_on_a_path_client_reading_stdin() {
     );
     assert_eq!(client.stdout, "HI\nTHERE\n");
     assert!(has_call(&s, "newfstatat"), "the path check: {s:#?}");
+    // The directory fd opened before bind, the bound inode looked at
+    // after bind and at exit, and the file removed relative to it.
+    let dir_fd = s
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix(&format!("openat(AT_FDCWD, \"{}\", ", dir.dir().display()))
+                .and_then(|r| r.strip_prefix("O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY) = "))
+        })
+        .unwrap_or_else(|| panic!("the directory's openat: {s:#?}"))
+        .to_string();
+    let stat = format!("newfstatat({dir_fd}, \"srv.sock\", {{st_mode=S_IFSOCK|");
     assert_eq!(
-        s.last().map(String::as_str),
-        Some(format!("unlink(\"{path}\") = 0").as_str())
+        s.iter().filter(|l| l.starts_with(&stat)).count(),
+        2,
+        "after bind and at exit: {s:#?}"
+    );
+    assert_eq!(
+        s[s.len() - 2..],
+        [
+            format!("unlinkat({dir_fd}, \"srv.sock\", 0) = 0"),
+            format!("close({dir_fd}) = 0")
+        ]
     );
 }
 
