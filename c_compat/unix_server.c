@@ -14,9 +14,11 @@
  * 2. umask(0777 & ~MODE) with --mode (else umask(0) -> OLD, umask(OLD):
  *    the mask, read), socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)],
  *    openat(AT_FDCWD, DIR, O_PATH|O_NOFOLLOW|O_DIRECTORY) -> DIRFD (no
- *    O_NOFOLLOW with --follow-symlinks),
- *    bind(path), newfstatat(DIRFD, NAME) (the socket file's device and
- *    inode), umask(OLD); after `listening on PATH`, print
+ *    O_NOFOLLOW with --follow-symlinks), bind(path),
+ *    openat(DIRFD, NAME, O_PATH|O_NOFOLLOW) -> PIN (holds the socket
+ *    file: its inode number cannot pass to another file),
+ *    newfstatat(DIRFD, NAME) (the socket file's device and inode),
+ *    umask(OLD); after `listening on PATH`, print
  *    `socket file mode MODE (...)`
  * 3. the stream (stream.c: --lines, --names as tcp_server) or datagram
  *    (dgram.c) server
@@ -24,7 +26,7 @@
  *    only record the signal; then the program dies by it):
  *    newfstatat(DIRFD, NAME); still the inode bound in 2 ->
  *    unlinkat(DIRFD, NAME, 0); anything else is left alone, with a line
- *    saying why; close(DIRFD).
+ *    saying why; close(PIN), close(DIRFD).
  * Abstract addresses (@NAME) have no file: steps 1 and 4, and the
  * directory fd of 2, do not happen.
  *
@@ -48,6 +50,7 @@
 
 static char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int dir_fd = -1;         /* DIR, opened before bind */
+static int pin_fd = -1;         /* the socket file, held (O_PATH) from bind on */
 static const char *bound_name;  /* NAME, in bound_path */
 static struct stat bound_st;    /* the socket file right after bind */
 static bool bound_known;        /* a socket was at NAME in DIR then */
@@ -69,11 +72,13 @@ static void remove_socket_file(void) {
             (uintmax_t)now.st_ino);
     else
         Unlinkat(dir_fd, bound_name, 0);
+    if (pin_fd >= 0)
+        Close(pin_fd);
     Close(dir_fd);
 }
 
 /* Step 2 between socket and bind, and after bind: openat(DIR), bind,
- * newfstatat(DIRFD, NAME). */
+ * openat(DIRFD, NAME, O_PATH|O_NOFOLLOW) -> PIN, newfstatat(DIRFD, NAME). */
 static int bind_in_dir(int type, const struct opts *o, const char *path) {
     char dir[sizeof bound_path];
     strcpy(bound_path, path);
@@ -93,7 +98,13 @@ static int bind_in_dir(int type, const struct opts *o, const char *path) {
     /* --follow-symlinks: the directory may be a link (step 0 allowed it). */
     dir_fd = Openat_dir(AT_FDCWD, dir, O_PATH | (o->follow_symlinks ? 0 : O_NOFOLLOW));
     Bind(fd, SA(&o->addr), o->addr.len);
-    bound_known = Fstatat(dir_fd, bound_name, &bound_st) == 0 && S_ISSOCK(bound_st.st_mode);
+    /* Hold the socket file: its inode number cannot pass to another file
+     * while it is open. ENOENT or ELOOP: the path led elsewhere than DIR. */
+    pin_fd = r_openat(dir_fd, bound_name, O_PATH | O_NOFOLLOW);
+    if (pin_fd < 0 && errno != ENOENT && errno != ELOOP)
+        err_sys("openat", errno);
+    bound_known = Fstatat(dir_fd, bound_name, &bound_st) == 0 &&
+                  S_ISSOCK(bound_st.st_mode) && pin_fd >= 0;
     return fd;
 }
 

@@ -310,9 +310,14 @@ void Unlink(const char *path) {
         err_sys("unlink", errno);
 }
 
-int Openat_dir(int dirfd, const char *path, int flags) {
+int r_openat(int dirfd, const char *path, int flags) {
     int r;
-    RETRY(openat(dirfd, path, flags | O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    RETRY(openat(dirfd, path, flags | O_RDONLY | O_CLOEXEC));
+    return r;
+}
+
+int Openat_dir(int dirfd, const char *path, int flags) {
+    int r = r_openat(dirfd, path, flags | O_DIRECTORY);
     if (r < 0)
         err_sys("openat", errno);
     return r;

@@ -141,6 +141,27 @@ impl Inspect {
         }
     }
 
+    /// `--pause-before CALL` now, ahead of a check that guards CALL (a
+    /// UNIX server's newfstatat before its unlinkat), so that the check
+    /// sees what changed during the pause. Returns the inspection left for
+    /// CALL itself (that pause removed), or None if CALL has no pause.
+    pub fn pause_before_now(&self, sys: &Sys, call: &str) -> Option<Inspect> {
+        let p = self.pause_before.iter().find(|p| p.call == call)?;
+        pause(sys, &format!("paused before {call}"), p.secs);
+        Some(Inspect {
+            show_state: self.show_state,
+            pause_before: self
+                .pause_before
+                .iter()
+                .filter(|p| p.call != call)
+                .cloned()
+                .collect(),
+            pause_after: self.pause_after.clone(),
+            step: self.step,
+            tcp: Mutex::new(self.tcp.lock().map(|set| set.clone()).unwrap_or_default()),
+        })
+    }
+
     /// After a syscall: `--show-state`, then `--pause-after`.
     pub fn after(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
         if self.show_state

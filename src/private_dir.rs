@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::sys::{DirFd, FileId, FileKind, Sys};
+use crate::sys::{PathFd, FileId, FileKind, Sys};
 
 /// How many random names to try before giving up (mkdtemp tries 238328).
 const TRIES: usize = 100;
@@ -36,10 +36,10 @@ const TRIES: usize = 100;
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 pub struct PrivateDir {
-    parent: DirFd,
+    parent: PathFd,
     name: OsString,
     path: PathBuf,
-    fd: DirFd,
+    fd: PathFd,
     files: Mutex<Vec<(OsString, FileId)>>,
 }
 
@@ -47,7 +47,7 @@ impl PrivateDir {
     /// Steps 1 to 4: a fresh directory `$TMPDIR/PREFIX-XXXXXX`, mode 0700.
     pub fn create(sys: &Sys, prefix: &str) -> Result<PrivateDir> {
         let tmp = std::env::temp_dir();
-        let parent = sys.openat(None, &tmp, libc::O_PATH)?;
+        let parent = sys.openat(None, &tmp, libc::O_PATH | libc::O_DIRECTORY)?;
         match Self::make(sys, parent, &tmp, prefix) {
             Ok(d) => Ok(d),
             Err(e) => {
@@ -57,7 +57,7 @@ impl PrivateDir {
         }
     }
 
-    fn make(sys: &Sys, parent: DirFd, tmp: &Path, prefix: &str) -> Result<PrivateDir> {
+    fn make(sys: &Sys, parent: PathFd, tmp: &Path, prefix: &str) -> Result<PrivateDir> {
         for _ in 0..TRIES {
             let mut random = [0u8; 6];
             sys.getrandom(&mut random)?;
@@ -71,7 +71,11 @@ impl PrivateDir {
                 Err(e) if e.errno() == Some(Errno::EEXIST) => continue,
                 Err(e) => return Err(e),
             }
-            let fd = sys.openat(Some(parent), Path::new(&name), libc::O_NOFOLLOW)?;
+            let fd = sys.openat(
+                Some(parent),
+                Path::new(&name),
+                libc::O_NOFOLLOW | libc::O_DIRECTORY,
+            )?;
             return Ok(PrivateDir {
                 parent,
                 path: tmp.join(&name),

@@ -15,16 +15,17 @@
 //!    `umask(OLD)`: the mask, read), `socket(AF_UNIX, type)`,
 //!    [`setsockopt(SO_REUSEADDR)`], `openat(AT_FDCWD, DIR,
 //!    O_PATH|O_NOFOLLOW|O_DIRECTORY)` → DIRFD (no `O_NOFOLLOW` with
-//!    `--follow-symlinks`), `bind(path)`,
-//!    `newfstatat(DIRFD, NAME)` (the socket file's device and inode),
-//!    `umask(OLD)`; after `listening on PATH`, print `socket file mode
+//!    `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
+//!    O_PATH|O_NOFOLLOW)` → PIN (holds the socket file: its inode number
+//!    cannot pass to another file), `newfstatat(DIRFD, NAME)` (the socket
+//!    file's device and inode), `umask(OLD)`; after `listening on PATH`, print `socket file mode
 //!    MODE (...)`.
 //! 3. the stream (`stream.rs`) or datagram (`dgram.rs`) server.
 //! 4. on every exit, after SIGINT, SIGTERM and SIGHUP too:
 //!    `newfstatat(DIRFD, NAME)`; still the inode bound in 2 →
 //!    `unlinkat(DIRFD, NAME, 0)`; anything else (a file that replaced the
 //!    socket, another server's socket, nothing) is left alone, with a line
-//!    that says why; `close(DIRFD)`.
+//!    that says why; `close(PIN)`, `close(DIRFD)`.
 //!
 //! Abstract addresses (`@NAME`) have no file: steps 1 and 4, and the
 //! directory fd of 2, do not happen.
@@ -45,7 +46,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::sys::{DirFd, FileId, FileKind, Sys};
+use crate::sys::{PathFd, FileId, FileKind, Sys};
 use crate::text::Messages;
 use crate::{dgram, io, signals, stream};
 
@@ -126,9 +127,11 @@ pub fn server(
 struct BoundFile {
     path: PathBuf,
     /// Its directory, opened `O_PATH|O_NOFOLLOW|O_DIRECTORY` before bind.
-    dir: DirFd,
+    dir: PathFd,
     /// Its last component, relative to `dir`.
     name: OsString,
+    /// The socket file, held open (`O_PATH`) from bind to exit.
+    pin: Option<PathFd>,
     /// The socket file's identity right after bind (None: no socket was
     /// at NAME in DIR then; the path led elsewhere).
     id: Option<FileId>,
@@ -138,14 +141,18 @@ struct BoundFile {
 
 impl BoundFile {
     /// Step 4: `newfstatat(DIR, NAME)`; `unlinkat(DIR, NAME, 0)` only if
-    /// it is still the inode bound; then `close(DIR)`. (A file swapped in
-    /// between the two calls would still be removed: there is no unlink
-    /// by inode; only the owner of the directory can do that.)
+    /// it is still the inode bound (held by PIN, so its number is not
+    /// another file's); then `close(PIN)`, `close(DIR)`. A `--pause-before
+    /// unlinkat` pauses before the check. (A file swapped in between the
+    /// two calls would still be removed: there is no unlink by inode; the
+    /// window is the two calls' own.)
     fn remove(&self, sys: &Sys) -> Result<()> {
+        // `--pause-before unlinkat` pauses here, before the check.
+        let unlinking = sys.pause_before_check("unlinkat");
         let now = sys.fstatat(self.dir, &self.name);
         let removed = match (&self.id, now) {
             (Some(bound), Ok(Some(now))) if now.same(bound) => {
-                sys.unlinkat(Some(self.dir), &self.name, 0)
+                unlinking.unlinkat(Some(self.dir), &self.name, 0)
             }
             (Some(bound), Ok(Some(now))) => {
                 sys.say(&format!(
@@ -173,8 +180,9 @@ impl BoundFile {
             }
             (_, Err(e)) => Err(e),
         };
+        let unpinned = self.pin.map_or(Ok(()), |pin| sys.close_dir(pin));
         let closed = sys.close_dir(self.dir);
-        removed.and(closed)
+        removed.and(unpinned).and(closed)
     }
 }
 
@@ -237,13 +245,14 @@ fn bind_with_mode(
             (bound, format!("socket file mode {:04o} (from umask {old:03o})", 0o777 & !old))
         }
     };
-    let (s, dir, name, id) = bound;
+    let (s, dir, name, pin, id) = bound;
     Ok((
         s,
         BoundFile {
             path: path.to_path_buf(),
             dir,
             name,
+            pin,
             id,
             mode_line: line,
         },
@@ -252,10 +261,11 @@ fn bind_with_mode(
 
 /// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
 /// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
-/// with `--follow-symlinks`), `bind(path)`,
-/// `newfstatat(DIRFD, NAME, AT_SYMLINK_NOFOLLOW)`: the socket, the
-/// directory fd, NAME, and the socket file's identity (None if no socket
-/// is at NAME in DIRFD). The directory fd is closed if bind fails.
+/// with `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
+/// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH)` → PIN, `newfstatat(DIRFD, NAME,
+/// AT_SYMLINK_NOFOLLOW)`: the socket, the directory fd, NAME, PIN, and the
+/// socket file's identity (None if no socket is at NAME in DIRFD). The
+/// directory fd is closed if bind fails.
 #[allow(clippy::type_complexity)]
 fn bind_in_dir(
     sys: &Sys,
@@ -265,7 +275,7 @@ fn bind_in_dir(
     reuseaddr: bool,
     setup: &io::Setup,
     follow_symlinks: bool,
-) -> Result<(crate::sys::Socket, DirFd, OsString, Option<FileId>)> {
+) -> Result<(crate::sys::Socket, PathFd, OsString, Option<PathFd>, Option<FileId>)> {
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
             "{} does not end in a file name (it ends in '..' or '/')",
@@ -279,15 +289,24 @@ fn bind_in_dir(
     let s = io::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
     // --follow-symlinks: the directory may be a link (step 0 allowed it).
     let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
-    let dir = sys.openat(None, dir_path, libc::O_PATH | nofollow)?;
+    let dir = sys.openat(None, dir_path, libc::O_PATH | libc::O_DIRECTORY | nofollow)?;
     if let Err(e) = sys.bind(s, addr) {
         let _ = sys.close_dir(dir);
         return Err(e);
     }
+    // Hold the socket file (an O_PATH fd): while it is open its inode
+    // cannot be freed, so no other file can get its inode number and pass
+    // for it at exit. Nothing there (ENOENT) or a link (ELOOP): the path
+    // led elsewhere than DIR.
+    let pin = match sys.openat(Some(dir), Path::new(name), libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(pin) => Some(pin),
+        Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ELOOP)) => None,
+        Err(e) => return Err(e),
+    };
     let id = sys
         .fstatat(dir, name)?
-        .filter(|found| found.kind == FileKind::Socket);
-    Ok((s, dir, name.to_os_string(), id))
+        .filter(|found| found.kind == FileKind::Socket && pin.is_some());
+    Ok((s, dir, name.to_os_string(), pin, id))
 }
 
 /// Step 1: make sure binding `path` removes nothing but a dead socket file.

@@ -13,12 +13,13 @@ use std::ffi::OsStr;
 use super::fd::cstring;
 use super::*;
 
-/// A directory's file descriptor, from [`Sys::openat`]. Not closed on drop:
-/// [`Sys::close_dir`] closes it, traced, as a socket is closed.
+/// A directory's file descriptor, or an `O_PATH` one of a file, from
+/// [`Sys::openat`]. Not closed on drop: [`Sys::close_dir`] closes it,
+/// traced, as a socket is closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DirFd(RawFd);
+pub struct PathFd(RawFd);
 
-impl fmt::Display for DirFd {
+impl fmt::Display for PathFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }
@@ -49,7 +50,7 @@ const OPEN_FLAGS: [(libc::c_int, &str); 4] = [
 ];
 
 /// The first argument of an `*at` call as strace prints it.
-fn at(dir: Option<DirFd>) -> (libc::c_int, String) {
+fn at(dir: Option<PathFd>) -> (libc::c_int, String) {
     match dir {
         Some(d) => (d.0, d.to_string()),
         None => (libc::AT_FDCWD, "AT_FDCWD".to_string()),
@@ -100,7 +101,7 @@ impl Sys {
 
     /// mkdirat(2): make directory `name` in `dir` with `mode` (less the
     /// umask). EEXIST is an error like the others: the caller retries.
-    pub fn mkdirat(&self, dir: Option<DirFd>, name: &OsStr, mode: libc::mode_t) -> Result<()> {
+    pub fn mkdirat(&self, dir: Option<PathFd>, name: &OsStr, mode: libc::mode_t) -> Result<()> {
         let c = cname(name)?;
         let (fd, shown) = at(dir);
         self.call(
@@ -124,13 +125,14 @@ impl Sys {
         Ok(())
     }
 
-    /// openat(2) of a directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC` plus
-    /// `flags` (`O_NOFOLLOW`, `O_PATH`): a directory fd to make, look at
-    /// and remove files relative to.
-    pub fn openat(&self, dir: Option<DirFd>, path: &Path, flags: libc::c_int) -> Result<DirFd> {
+    /// openat(2), `O_RDONLY|O_CLOEXEC` plus `flags` (`O_NOFOLLOW`,
+    /// `O_PATH`, `O_DIRECTORY`): a directory fd to make, look at and
+    /// remove files relative to, or an `O_PATH` fd that holds a file (its
+    /// inode cannot be freed, nor its number reused, while the fd is open).
+    pub fn openat(&self, dir: Option<PathFd>, path: &Path, flags: libc::c_int) -> Result<PathFd> {
         let c = cstring(path)?;
         let (dirfd, shown) = at(dir);
-        let flags = flags | libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let flags = flags | libc::O_RDONLY | libc::O_CLOEXEC;
         let fd = self.call(
             Call {
                 name: "openat",
@@ -155,12 +157,12 @@ impl Sys {
                 ))
             },
         )?;
-        Ok(DirFd(fd as RawFd))
+        Ok(PathFd(fd as RawFd))
     }
 
     /// newfstatat(dir, name, ..., AT_SYMLINK_NOFOLLOW): the type, device
     /// and inode of what `name` in `dir` names now; None if nothing.
-    pub fn fstatat(&self, dir: DirFd, name: &OsStr) -> Result<Option<FileId>> {
+    pub fn fstatat(&self, dir: PathFd, name: &OsStr) -> Result<Option<FileId>> {
         let c = cname(name)?;
         let st = self.stat_at(dir.0, &dir.to_string(), &c, name.as_bytes())?;
         Ok(st.map(|st| FileId {
@@ -172,7 +174,7 @@ impl Sys {
 
     /// unlinkat(2): remove `name` in `dir` (`flags` 0), or the empty
     /// directory `name` (`AT_REMOVEDIR`).
-    pub fn unlinkat(&self, dir: Option<DirFd>, name: &OsStr, flags: libc::c_int) -> Result<()> {
+    pub fn unlinkat(&self, dir: Option<PathFd>, name: &OsStr, flags: libc::c_int) -> Result<()> {
         let c = cname(name)?;
         let (fd, shown) = at(dir);
         self.call(
@@ -205,7 +207,7 @@ impl Sys {
     /// needs Linux 6.6 and a strace that knows it). Callers use it only in
     /// a directory of their own that nobody else can write, on a name they
     /// have just checked with [`Sys::fstatat`].
-    pub fn fchmodat(&self, dir: DirFd, name: &OsStr, mode: libc::mode_t) -> Result<()> {
+    pub fn fchmodat(&self, dir: PathFd, name: &OsStr, mode: libc::mode_t) -> Result<()> {
         let c = cname(name)?;
         self.call(
             Call {
@@ -230,7 +232,7 @@ impl Sys {
     }
 
     /// fchmod(2) on a directory fd opened without `O_PATH`.
-    pub fn fchmod(&self, dir: DirFd, mode: libc::mode_t) -> Result<()> {
+    pub fn fchmod(&self, dir: PathFd, mode: libc::mode_t) -> Result<()> {
         self.call(
             Call {
                 name: "fchmod",
@@ -244,8 +246,8 @@ impl Sys {
         Ok(())
     }
 
-    /// close(2) of a directory fd.
-    pub fn close_dir(&self, dir: DirFd) -> Result<()> {
+    /// close(2) of a directory or `O_PATH` fd.
+    pub fn close_dir(&self, dir: PathFd) -> Result<()> {
         self.close(Socket(dir.0))
     }
 }

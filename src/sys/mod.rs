@@ -40,7 +40,7 @@ mod security;
 mod setup;
 
 pub use epoll::EpollOp;
-pub use files::{DirFd, FileId};
+pub use files::{PathFd, FileId};
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
@@ -160,6 +160,24 @@ impl Sys {
     pub fn with_inspect(mut self, inspect: Inspect) -> Sys {
         self.inspect = inspect.is_active().then(|| Arc::new(inspect));
         self
+    }
+
+    /// For a check-then-act pair (a UNIX server's newfstatat, then
+    /// unlinkat): `--pause-before CALL` pauses now, before the check, so
+    /// that the check sees whatever changed during the pause; returns the
+    /// layer to make CALL with, which does not pause before it again.
+    /// (`--step` still stops before each of the two calls.)
+    pub fn pause_before_check(&self, call: &str) -> Sys {
+        let Some(inspect) = &self.inspect else {
+            return self.clone();
+        };
+        match inspect.pause_before_now(&self.plain(), call) {
+            Some(rest) => Sys {
+                inspect: rest.is_active().then(|| Arc::new(rest)),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
     }
 
     /// The same layer without inspection, for the calls inspection makes.

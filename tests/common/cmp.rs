@@ -816,16 +816,18 @@ pub fn is_program_call(line: &str) -> bool {
         || line.starts_with("unlink(")
         || line.starts_with("umask(")
         || (line.starts_with("newfstatat(") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
-        // A UNIX server's socket file directory (the loader's and the
-        // runtime's openat calls are of files, never O_DIRECTORY).
-        || (line.starts_with("openat(") && line.contains("|O_DIRECTORY)"))
+        // A UNIX server's socket file directory and its hold on the file
+        // (the loader's and the runtime's openat calls are of files,
+        // never O_DIRECTORY nor O_PATH).
+        || (line.starts_with("openat(")
+            && (line.contains("|O_DIRECTORY)") || line.contains("|O_PATH)")))
         || line.starts_with("unlinkat(")
         || is_on_socket(line)
 }
 
-/// `4</tmp/d>` → `4` where a directory fd is an argument or the result
-/// (`openat(...) = 4</tmp/d>`, `newfstatat(4</tmp/d>, "s.sock", ...)`,
-/// `unlinkat(4</tmp/d>, ...)`).
+/// `4</tmp/d>` → `4` where a directory fd is an argument or an openat's
+/// result (`openat(...) = 4</tmp/d>`, `openat(4</tmp/d>, "s.sock", ...)`,
+/// `newfstatat(4</tmp/d>, "s.sock", ...)`, `unlinkat(4</tmp/d>, ...)`).
 fn strip_dir_annotations(line: &str) -> String {
     let mut line = line.to_string();
     if line.starts_with("openat(")
@@ -834,7 +836,7 @@ fn strip_dir_annotations(line: &str) -> String {
     {
         line = format!("{call} = {fd}");
     }
-    for call in ["newfstatat(", "unlinkat("] {
+    for call in ["newfstatat(", "unlinkat(", "openat("] {
         if let Some(rest) = line.strip_prefix(call)
             && rest.starts_with(|c: char| c.is_ascii_digit())
             && let Some(open) = rest.find('<')
