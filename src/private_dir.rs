@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::sys::{PathFd, FileId, FileKind, Sys};
+use crate::sys::{FileId, FileKind, PathFd, Sys};
 
 /// How many random names to try before giving up (mkdtemp tries 238328).
 const TRIES: usize = 100;
@@ -109,12 +109,11 @@ impl PrivateDir {
 
     /// The recorded file `name`, if the name still names it now.
     fn ours(&self, sys: &Sys, name: &OsStr) -> Result<Option<FileId>> {
-        let recorded = self.files.lock().ok().and_then(|files| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, id)| *id)
-        });
+        let recorded = self
+            .files
+            .lock()
+            .ok()
+            .and_then(|files| files.iter().find(|(n, _)| n == name).map(|(_, id)| *id));
         let Some(recorded) = recorded else {
             return Ok(None);
         };

@@ -46,7 +46,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::sys::{PathFd, FileId, FileKind, Sys};
+use crate::sys::{FileId, FileKind, PathFd, Sys};
 use crate::text::Messages;
 use crate::{dgram, io, signals, stream};
 
@@ -242,7 +242,13 @@ fn bind_with_mode(
             let old = sys.umask(0)?;
             sys.umask(old)?;
             let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow)?;
-            (bound, format!("socket file mode {:04o} (from umask {old:03o})", 0o777 & !old))
+            (
+                bound,
+                format!(
+                    "socket file mode {:04o} (from umask {old:03o})",
+                    0o777 & !old
+                ),
+            )
         }
     };
     let (s, dir, name, pin, id) = bound;
@@ -275,7 +281,13 @@ fn bind_in_dir(
     reuseaddr: bool,
     setup: &io::Setup,
     follow_symlinks: bool,
-) -> Result<(crate::sys::Socket, PathFd, OsString, Option<PathFd>, Option<FileId>)> {
+) -> Result<(
+    crate::sys::Socket,
+    PathFd,
+    OsString,
+    Option<PathFd>,
+    Option<FileId>,
+)> {
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
             "{} does not end in a file name (it ends in '..' or '/')",

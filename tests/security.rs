@@ -311,10 +311,7 @@ fn lab_never_touches_what_is_planted_at_its_old_predictable_names() {
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            let plant = format!(
-                "T={}\n{plant}\necho $$ >&2",
-                std::env::temp_dir().display()
-            );
+            let plant = format!("T={}\n{plant}\necho $$ >&2", std::env::temp_dir().display());
             let out = run(planted_then(&plant, args), b"");
             let pid = out.stderr.lines().next().unwrap_or("").to_string();
             let planted = format!("socklab-lab-{pid}-");
@@ -392,7 +389,10 @@ fn demo_works_while_other_socklab_demo_dirs_exist() {
     assert!(!made.is_empty(), "{}", out.dump());
     let dir = Path::new(&made[0]);
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("socklab-demo-") && name.len() == 19, "{name}");
+    assert!(
+        name.starts_with("socklab-demo-") && name.len() == 19,
+        "{name}"
+    );
     assert!(!dir.exists(), "{} left behind", dir.display());
     // Nothing of this run's is left in /tmp.
     let after = socklab_entries();
@@ -504,11 +504,7 @@ fn unix_server_leaves_a_file_reached_through_a_directory_swapped_for_a_link() {
             out.dump()
         );
         // Its own socket, in the directory it bound in, is removed.
-        assert!(
-            !old.join("s.sock").exists(),
-            "twin {twin}\n{}",
-            out.dump()
-        );
+        assert!(!old.join("s.sock").exists(), "twin {twin}\n{}", out.dump());
         std::fs::remove_file(&sub).unwrap();
         std::fs::remove_dir_all(&old).unwrap();
         std::fs::remove_dir_all(&other).unwrap();

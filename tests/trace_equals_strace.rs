@@ -36,8 +36,7 @@ use std::process::Command;
 use common::{Outcome, Server, TempDir, abstract_name, have, run};
 
 /// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str =
-    "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
+const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
 
 /// The server models' calls too (`--model`: epoll, fork, the fd limit).
 const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
@@ -212,8 +211,7 @@ fn is_runtime_call(line: &str) -> bool {
     // --trace-file): socklab opens only directories (O_DIRECTORY) and
     // its socket files to hold them (O_PATH), and
     // its getrandom is a directory's random name (6 bytes, flags 0).
-    if line.starts_with("openat(") && !line.contains("|O_DIRECTORY") && !line.contains("|O_PATH")
-    {
+    if line.starts_with("openat(") && !line.contains("|O_DIRECTORY") && !line.contains("|O_PATH") {
         return true;
     }
     if line.starts_with("getrandom(") && !line.contains(", 6, 0)") {
@@ -366,7 +364,9 @@ fn unix_stream_on_a_path_client_reading_stdin() {
         .iter()
         .find_map(|l| {
             l.strip_prefix(&format!("openat(AT_FDCWD, \"{}\", ", dir.dir().display()))
-                .and_then(|r| r.strip_prefix("O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY) = "))
+                .and_then(|r| {
+                    r.strip_prefix("O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY) = ")
+                })
         })
         .unwrap_or_else(|| panic!("the directory's openat: {s:#?}"))
         .to_string();
@@ -762,7 +762,8 @@ fn lab_private_directory_calls_equal_strace() {
         .filter(|l| wanted(l))
         .collect();
     assert!(
-        ours.iter().any(|l| l.starts_with("mkdirat(") && l.ends_with(", 0700) = 0")),
+        ours.iter()
+            .any(|l| l.starts_with("mkdirat(") && l.ends_with(", 0700) = 0")),
         "{ours:#?}\n{}",
         out.dump()
     );

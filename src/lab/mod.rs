@@ -462,11 +462,17 @@ impl Ctx {
     /// (src/private_dir.rs: a random name, mode 0700, never reused): its
     /// path.
     pub fn dir(&self) -> Result<PathBuf> {
-        let mut dir = self.dir.lock().map_err(|_| Error::Runtime("lab directory lock".into()))?;
+        let mut dir = self
+            .dir
+            .lock()
+            .map_err(|_| Error::Runtime("lab directory lock".into()))?;
         if dir.is_none() {
             *dir = Some(PrivateDir::create(&self.sys("lab"), "socklab-lab")?);
         }
-        Ok(dir.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+        Ok(dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
     }
 
     /// Run `f` on the private directory (made by [`Ctx::dir`] before).

@@ -217,8 +217,7 @@ impl Sys {
             },
             || {
                 // SAFETY: c is a valid NUL-terminated path.
-                Errno::result(unsafe { libc::fchmodat(dir.0, c.as_ptr(), mode, 0) })
-                    .map(i64::from)
+                Errno::result(unsafe { libc::fchmodat(dir.0, c.as_ptr(), mode, 0) }).map(i64::from)
             },
             |_| {
                 plain(format!(

@@ -40,7 +40,7 @@ mod security;
 mod setup;
 
 pub use epoll::EpollOp;
-pub use files::{PathFd, FileId};
+pub use files::{FileId, PathFd};
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
