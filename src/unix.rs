@@ -18,8 +18,8 @@
 //!    `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
 //!    O_PATH|O_NOFOLLOW)` → PIN (holds the socket file: its inode number
 //!    cannot pass to another file), `newfstatat(DIRFD, NAME)` (the socket
-//!    file's device and inode), `umask(OLD)`; after `listening on PATH`, print `socket file mode
-//!    MODE (...)`.
+//!    file's device and inode), `umask(OLD)`; after `listening on PATH`,
+//!    print `socket file mode MODE (...)`.
 //! 3. the stream (`stream.rs`) or datagram (`dgram.rs`) server.
 //! 4. on every exit, after SIGINT, SIGTERM and SIGHUP too:
 //!    `newfstatat(DIRFD, NAME)`; still the inode bound in 2 →
@@ -35,9 +35,9 @@
 //! getpeername and `ss -x` show, and a `/proc/self/...` name means nothing
 //! outside this process. DIRFD is opened before bind so that the removal
 //! at exit goes to the directory the server bound in, even if a directory
-//! on the path was swapped for a symbolic link meanwhile; step 2's
-//! newfstatat relative to DIRFD finds no socket there if the path was
-//! redirected between openat and bind, and then nothing is ever removed.
+//! on the path was swapped for a symbolic link meanwhile; PIN finds no
+//! socket at NAME in DIRFD if the path was redirected between openat and
+//! bind, and then nothing is ever removed.
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -242,37 +242,25 @@ fn bind_with_mode(
             let old = sys.umask(0)?;
             sys.umask(old)?;
             let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow)?;
+            let bits = 0o777 & !old;
             (
                 bound,
-                format!(
-                    "socket file mode {:04o} (from umask {old:03o})",
-                    0o777 & !old
-                ),
+                format!("socket file mode {bits:04o} (from umask {old:03o})"),
             )
         }
     };
-    let (s, dir, name, pin, id) = bound;
-    Ok((
-        s,
-        BoundFile {
-            path: path.to_path_buf(),
-            dir,
-            name,
-            pin,
-            id,
-            mode_line: line,
-        },
-    ))
+    let (s, mut file) = bound;
+    file.mode_line = line;
+    Ok((s, file))
 }
 
 /// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
 /// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
 /// with `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
 /// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH)` → PIN, `newfstatat(DIRFD, NAME,
-/// AT_SYMLINK_NOFOLLOW)`: the socket, the directory fd, NAME, PIN, and the
-/// socket file's identity (None if no socket is at NAME in DIRFD). The
-/// directory fd is closed if bind fails.
-#[allow(clippy::type_complexity)]
+/// AT_SYMLINK_NOFOLLOW)`: the socket, and the file to remove at exit
+/// (its `id` None if no socket is at NAME in DIRFD; its `mode_line` is
+/// the caller's). The directory fd is closed if bind fails.
 fn bind_in_dir(
     sys: &Sys,
     addr: &Addr,
@@ -281,13 +269,7 @@ fn bind_in_dir(
     reuseaddr: bool,
     setup: &io::Setup,
     follow_symlinks: bool,
-) -> Result<(
-    crate::sys::Socket,
-    PathFd,
-    OsString,
-    Option<PathFd>,
-    Option<FileId>,
-)> {
+) -> Result<(crate::sys::Socket, BoundFile)> {
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
             "{} does not end in a file name (it ends in '..' or '/')",
@@ -318,7 +300,15 @@ fn bind_in_dir(
     let id = sys
         .fstatat(dir, name)?
         .filter(|found| found.kind == FileKind::Socket && pin.is_some());
-    Ok((s, dir, name.to_os_string(), pin, id))
+    let file = BoundFile {
+        path: path.to_path_buf(),
+        dir,
+        name: name.to_os_string(),
+        pin,
+        id,
+        mode_line: String::new(),
+    };
+    Ok((s, file))
 }
 
 /// Step 1: make sure binding `path` removes nothing but a dead socket file.
