@@ -146,7 +146,12 @@ fn unix_family(ctx: &Ctx) -> Result<Verdict> {
     let dgram_ok = n1 == 3 && n2 == 3 && from.starts_with('@');
 
     ctx.part("abstract name: no file at all");
-    let name = format!("@socklab-lab-{}-abstract", std::process::id());
+    // The private directory's random name, not the pid: another user
+    // cannot bind it first.
+    let random = dir
+        .file_name()
+        .map_or_else(|| "socklab-lab".into(), |n| n.to_string_lossy());
+    let name = format!("@{random}-abstract");
     let aaddr = unix_addr(&name)?;
     let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
     ss.bind(l, &aaddr)?;
