@@ -522,11 +522,16 @@ out:
     return -1;
 }
 
-int bound_socket(int type, const struct opts *o) {
+int socket_to_bind(int type, const struct opts *o) {
     int fd = Socket(addr_family(&o->addr), type);
     if (o->reuseaddr)
         Setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     apply_sockopts(fd, o, PH_CREATED);
+    return fd;
+}
+
+int bound_socket(int type, const struct opts *o) {
+    int fd = socket_to_bind(type, o);
     Bind(fd, SA(&o->addr), o->addr.len);
     return fd;
 }

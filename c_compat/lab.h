@@ -165,5 +165,7 @@ void dgram_epoll_wait(int ep);
 /* The bound socket: socket, [setsockopt SO_REUSEADDR], the --sockopt
  * settings of the created phase (each set and read back), bind. */
 int bound_socket(int type, const struct opts *o);
+/* bound_socket's steps before bind (unix_server opens the directory then). */
+int socket_to_bind(int type, const struct opts *o);
 
 #endif

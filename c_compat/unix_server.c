@@ -1,22 +1,34 @@
 /* unix_server: the C twin of `socklab unix server` (src/unix.rs), stream
  * or --dgram, on a path or an abstract @NAME.
  *
- * For a pathname address:
+ * For a pathname address (DIR is the path's directory, NAME its last
+ * component):
  * 0. each directory on the path: newfstatat(dir); a symbolic link ->
  *    refuse (unless --follow-symlinks)
  * 1. newfstatat(path) (glibc's lstat): nothing there -> go on; not a
  *    socket -> refuse; a socket -> with --unlink-stale, unlink(path);
- *    otherwise probe it: socket + connect(path): ECONNREFUSED means no one
- *    answers (stale) -> close, unlink(path); connected -> close, refuse.
+ *    otherwise probe it: socket(AF_UNIX, type|SOCK_NONBLOCK) +
+ *    connect(path): ECONNREFUSED means no one answers (stale) -> close,
+ *    unlink(path); connected, or EAGAIN (a live server, backlog full) ->
+ *    close, refuse. The probe never waits.
  * 2. umask(0777 & ~MODE) with --mode (else umask(0) -> OLD, umask(OLD):
  *    the mask, read), socket(AF_UNIX, type), [setsockopt(SO_REUSEADDR)],
- *    bind(path), umask(OLD); after `listening on PATH`, print
+ *    openat(AT_FDCWD, DIR, O_PATH|O_NOFOLLOW|O_DIRECTORY) -> DIRFD (no
+ *    O_NOFOLLOW with --follow-symlinks), bind(path),
+ *    openat(DIRFD, NAME, O_PATH|O_NOFOLLOW) -> PIN (holds the socket
+ *    file: its inode number cannot pass to another file),
+ *    newfstatat(DIRFD, NAME) (the socket file's device and inode),
+ *    umask(OLD); after `listening on PATH`, print
  *    `socket file mode MODE (...)`
  * 3. the stream (stream.c: --lines, --names as tcp_server) or datagram
  *    (dgram.c) server
- * 4. unlink(path) on every exit, after SIGINT, SIGTERM and SIGHUP too
- *    (the handlers only record the signal; then the program dies by it).
- * Abstract addresses (@NAME) have no file: steps 1 and 4 do not happen.
+ * 4. on every exit, after SIGINT, SIGTERM and SIGHUP too (the handlers
+ *    only record the signal; then the program dies by it):
+ *    newfstatat(DIRFD, NAME); still the inode bound in 2 ->
+ *    unlinkat(DIRFD, NAME, 0); anything else is left alone, with a line
+ *    saying why; close(PIN), close(DIRFD).
+ * Abstract addresses (@NAME) have no file: steps 1 and 4, and the
+ * directory fd of 2, do not happen.
  *
  * Usage: unix_server [PATH|@NAME] [--dgram] [--unlink-stale] [--mode OCTAL]
  *        [--follow-symlinks] [--once]
@@ -26,15 +38,75 @@
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #include "lab.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int dir_fd = -1;         /* DIR, opened before bind */
+static int pin_fd = -1;         /* the socket file, held (O_PATH) from bind on */
+static const char *bound_name;  /* NAME, in bound_path */
+static struct stat bound_st;    /* the socket file right after bind */
+static bool bound_known;        /* a socket was at NAME in DIR then */
 
-/* Step 4, on every exit from bind on. */
-static void remove_socket_file(void) { Unlink(bound_path); }
+/* Step 4, on every exit from bind on: unlinkat only if NAME in DIR is
+ * still the inode bound. */
+static void remove_socket_file(void) {
+    struct stat now;
+    int r = Fstatat(dir_fd, bound_name, &now);
+    if (!bound_known)
+        say("leaving %s alone: bind put no socket file in its directory "
+            "(was the path redirected?)", bound_path);
+    else if (r < 0)
+        say("leaving %s alone: the socket this server bound (inode %ju) is "
+            "gone from its directory", bound_path, (uintmax_t)bound_st.st_ino);
+    else if (now.st_dev != bound_st.st_dev || now.st_ino != bound_st.st_ino)
+        say("leaving %s alone: it is no longer the socket this server bound "
+            "(inode %ju -> %ju)", bound_path, (uintmax_t)bound_st.st_ino,
+            (uintmax_t)now.st_ino);
+    else
+        Unlinkat(dir_fd, bound_name, 0);
+    if (pin_fd >= 0)
+        Close(pin_fd);
+    Close(dir_fd);
+}
+
+/* Step 2 between socket and bind, and after bind: openat(DIR), bind,
+ * openat(DIRFD, NAME, O_PATH|O_NOFOLLOW) -> PIN, newfstatat(DIRFD, NAME). */
+static int bind_in_dir(int type, const struct opts *o, const char *path) {
+    char dir[sizeof bound_path];
+    strcpy(bound_path, path);
+    char *slash = strrchr(bound_path, '/');
+    bound_name = slash ? slash + 1 : bound_path;
+    if (!*bound_name)
+        err_quit(1, "%s does not end in a file name (it ends in '..' or '/')", path);
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == bound_path)
+        strcpy(dir, "/");
+    else {
+        memcpy(dir, bound_path, (size_t)(slash - bound_path));
+        dir[slash - bound_path] = 0;
+    }
+    int fd = socket_to_bind(type, o);
+    /* --follow-symlinks: the directory may be a link (step 0 allowed it). */
+    dir_fd = Openat_dir(AT_FDCWD, dir, O_PATH | (o->follow_symlinks ? 0 : O_NOFOLLOW));
+    Bind(fd, SA(&o->addr), o->addr.len);
+    /* Hold the socket file: its inode number cannot pass to another file
+     * while it is open. ENOENT or ELOOP: the path led elsewhere than DIR. */
+    pin_fd = r_openat(dir_fd, bound_name, O_PATH | O_NOFOLLOW);
+    if (pin_fd < 0 && errno != ENOENT && errno != ELOOP)
+        err_sys("openat", errno);
+    bound_known = Fstatat(dir_fd, bound_name, &bound_st) == 0 &&
+                  S_ISSOCK(bound_st.st_mode) && pin_fd >= 0;
+    return fd;
+}
 
 /* Step 0: a symbolic link among the path's directories is refused. */
 static void refuse_linked_directories(const char *path) {
@@ -53,19 +125,19 @@ static void refuse_linked_directories(const char *path) {
 }
 
 /* Step 2 with the file's mode set race-free: umask around socket and bind. */
-static int bind_with_mode(int type, const struct opts *o) {
+static int bind_with_mode(int type, const struct opts *o, const char *path) {
     int fd;
     mode_t old;
     if (o->mode >= 0) {
         old = umask(0777 & ~o->mode);
-        fd = bound_socket(type, o);
+        fd = bind_in_dir(type, o, path);
         umask(old);
         snprintf(after_listening, sizeof after_listening,
                  "socket file mode %04o (--mode %04o)", o->mode, o->mode);
     } else {
         old = umask(0);
         umask(old);
-        fd = bound_socket(type, o);
+        fd = bind_in_dir(type, o, path);
         snprintf(after_listening, sizeof after_listening,
                  "socket file mode %04o (from umask %03o)", 0777 & ~old, old);
     }
@@ -87,11 +159,15 @@ static void clear_path(const struct opts *o, const char *path, int type) {
         Unlink(path);
         return;
     }
-    int probe = Socket(AF_UNIX, type);
-    if (r_connect(probe, SA(&o->addr), o->addr.len) == 0) {
+    /* Non-blocking: a live server whose backlog is full would make a
+     * blocking connect wait forever; here it says EAGAIN. */
+    int probe = Socket(AF_UNIX, type | SOCK_NONBLOCK);
+    int r = r_connect(probe, SA(&o->addr), o->addr.len);
+    if (r == 0 || errno == EAGAIN) {
         Close(probe);
-        err_quit(1, "%s is in use: a server answers on it (stop it, or choose "
-                    "another path)", path);
+        err_quit(1, "%s is in use: %s (stop it, or choose another path)", path,
+                 r == 0 ? "a server answers on it"
+                        : "a server listens on it, its backlog full");
     }
     if (errno != ECONNREFUSED)
         err_sys("connect", errno);
@@ -116,17 +192,15 @@ int main(int argc, char **argv) {
         clear_path(&o, path, type);                          /* 1 */
         catch_stop_signals();
     }
-    int fd = path ? bind_with_mode(type, &o) : bound_socket(type, &o); /* 2 */
-    if (path) {
-        strcpy(bound_path, path);
+    int fd = path ? bind_with_mode(type, &o, path) : bound_socket(type, &o); /* 2 */
+    if (path)
         on_exit_cleanup(remove_socket_file);                 /* 4, on failure */
-    }
     if (o.dgram)                                             /* 3 */
         dgram_serve(fd, &o);
     else
         stream_serve(fd, &o);
     on_exit_cleanup(NULL);
     if (path)
-        Unlink(path);                                        /* 4 */
+        remove_socket_file();                                /* 4 */
     return 0;
 }

@@ -312,6 +312,36 @@ void Unlink(const char *path) {
         err_sys("unlink", errno);
 }
 
+int r_openat(int dirfd, const char *path, int flags) {
+    int r;
+    RETRY(openat(dirfd, path, flags | O_RDONLY | O_CLOEXEC));
+    return r;
+}
+
+int Openat_dir(int dirfd, const char *path, int flags) {
+    int r = r_openat(dirfd, path, flags | O_DIRECTORY);
+    if (r < 0)
+        err_sys("openat", errno);
+    return r;
+}
+
+int Fstatat(int dirfd, const char *name, struct stat *st) {
+    int r;
+    RETRY(fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
+    if (r < 0 && errno == ENOENT)
+        return -1;
+    if (r < 0)
+        err_sys("newfstatat", errno);
+    return 0;
+}
+
+void Unlinkat(int dirfd, const char *name, int flags) {
+    int r;
+    RETRY(unlinkat(dirfd, name, flags));
+    if (r < 0)
+        err_sys("unlinkat", errno);
+}
+
 int Lstat(const char *path, struct stat *st) {
     int r;
     RETRY(fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));

@@ -93,5 +93,13 @@ void Unlink(const char *path);
 /* glibc's lstat: newfstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW).
  * Returns 0, or -1 if nothing is there (ENOENT); dies otherwise. */
 int Lstat(const char *path, struct stat *st);
+/* openat(dirfd, path, flags|O_RDONLY|O_CLOEXEC): -1 with errno. */
+int r_openat(int dirfd, const char *path, int flags);
+/* openat(dirfd, path, flags|O_RDONLY|O_DIRECTORY|O_CLOEXEC): a directory fd. */
+int Openat_dir(int dirfd, const char *path, int flags);
+/* newfstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW): 0, or -1 if nothing
+ * is there (ENOENT); dies otherwise. */
+int Fstatat(int dirfd, const char *name, struct stat *st);
+void Unlinkat(int dirfd, const char *name, int flags);
 
 #endif

@@ -7,13 +7,13 @@
 //! side, so the transcript shows the two syscall sequences interleaved in
 //! the order they happened. The server exits by itself (`--max-conns`).
 
-use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::io::Setup;
+use crate::private_dir::PrivateDir;
 use crate::sys::Sys;
 use crate::text::Messages;
 use crate::trace::{Format, Tracer};
@@ -33,14 +33,22 @@ struct Scenario {
 }
 
 pub fn run() -> Result<()> {
-    let dir = temp_dir()?;
-    let result = run_all(&dir);
-    let _ = std::fs::remove_dir(&dir);
-    result
+    // The socket files' private directory, made and removed untraced (it
+    // is not part of any scenario): src/private_dir.rs.
+    let quiet = Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())));
+    let dir = PrivateDir::create(&quiet, "socklab-demo")?;
+    let result = run_all(dir.path());
+    let removed = dir.remove(&quiet);
+    result.and(removed)
 }
 
 fn run_all(dir: &std::path::Path) -> Result<()> {
-    let pid = std::process::id();
+    // The abstract name shares the directory's random suffix: another
+    // user cannot take it in advance as they could a name made of the pid.
+    let name = dir.file_name().map_or_else(
+        || "socklab-demo".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let scenarios = [
         Scenario {
             title: "TCP over IPv4",
@@ -75,7 +83,7 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
         Scenario {
             title: "UNIX stream socket on an abstract name (no file)",
             kind: Kind::Stream,
-            addr: format!("@socklab-demo-{pid}"),
+            addr: format!("@{name}"),
             messages: &["hello"],
         },
     ];
@@ -214,12 +222,4 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
             }
         }
     }
-}
-
-/// A fresh private directory for the demo's socket files.
-fn temp_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("socklab-demo-{}", std::process::id()));
-    std::fs::create_dir(&dir)
-        .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", dir.display())))?;
-    Ok(dir)
 }

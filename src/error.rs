@@ -141,6 +141,12 @@ fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
         (_, ECONNREFUSED) => {
             "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)"
         }
+        ("openat", ENOENT) => {
+            "the socket file's directory does not exist: create it first, or choose another path"
+        }
+        ("openat", ENOTDIR | ELOOP) => {
+            "a component of the socket file's directory is not a directory (or is a symbolic link: use the real path, or --follow-symlinks)"
+        }
         (_, ENOENT) if unix => {
             "no socket file at this path: is the server running, and is the path the same on both sides?"
         }

@@ -27,7 +27,7 @@ pub struct Pause {
 }
 
 pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
-    const CALLS: [&str; 16] = [
+    const CALLS: [&str; 17] = [
         "socket",
         "setsockopt",
         "getsockopt",
@@ -44,6 +44,7 @@ pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
         "poll",
         "ioctl",
         "unlink",
+        "unlinkat",
     ];
     let (call, secs) = match s.split_once(':') {
         Some((call, secs)) => {
@@ -143,6 +144,29 @@ impl Inspect {
         } else if let Some(p) = self.pause_before.iter().find(|p| p.call == call) {
             pause(sys, &format!("paused before {call}{on}"), p.secs);
         }
+    }
+
+    /// `--pause-before CALL` now, ahead of a check that guards CALL (a
+    /// UNIX server's newfstatat before its unlinkat), so that the check
+    /// sees what changed during the pause. Returns the inspection left for
+    /// CALL itself (that pause removed), or None if CALL has no pause.
+    pub fn pause_before_now(&self, sys: &Sys, call: &str) -> Option<Inspect> {
+        let p = self.pause_before.iter().find(|p| p.call == call)?;
+        if signals::pending().is_none() {
+            pause(sys, &format!("paused before {call}"), p.secs);
+        }
+        Some(Inspect {
+            show_state: self.show_state,
+            pause_before: self
+                .pause_before
+                .iter()
+                .filter(|p| p.call != call)
+                .cloned()
+                .collect(),
+            pause_after: self.pause_after.clone(),
+            step: self.step,
+            tcp: Mutex::new(self.tcp.lock().map(|set| set.clone()).unwrap_or_default()),
+        })
     }
 
     /// After a syscall: `--show-state`, then `--pause-after` (none once a

@@ -106,12 +106,25 @@ pub fn bound_socket(
     reuseaddr: bool,
     setup: &Setup,
 ) -> Result<Socket> {
+    let s = socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    sys.bind(s, addr)?;
+    Ok(s)
+}
+
+/// Steps 1 to 3 of [`bound_socket`], for a caller that does more before
+/// bind (a UNIX server opens its socket file's directory).
+pub fn socket_to_bind(
+    sys: &Sys,
+    addr: &Addr,
+    ty: SockType,
+    reuseaddr: bool,
+    setup: &Setup,
+) -> Result<Socket> {
     let s = sys.socket(family(addr), ty)?;
     if reuseaddr {
         sys.setsockopt(s, &sockopt::SO_REUSEADDR, &Value::int(1))?;
     }
     apply_sockopts(sys, s, setup, Phase::Created)?;
-    sys.bind(s, addr)?;
     Ok(s)
 }
 

@@ -19,6 +19,7 @@ pub mod io;
 pub mod lab;
 pub mod lines;
 pub mod model;
+pub mod private_dir;
 pub mod signals;
 pub mod sockopt;
 pub mod stream;

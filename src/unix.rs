@@ -1,30 +1,52 @@
 //! `socklab unix server` and `socklab unix client`: AF_UNIX stream or
 //! datagram (`--dgram`) sockets on a path or an abstract `@NAME`.
 //!
-//! Server, for a pathname address:
+//! Server, for a pathname address (DIR is the path's directory, NAME its
+//! last component):
 //! 0. each directory on the path: `newfstatat(dir)`; a symbolic link →
 //!    refuse (unless `--follow-symlinks`)
 //! 1. `newfstatat(path)`: nothing there → go on; not a socket → refuse;
 //!    a socket → with `--unlink-stale`, `unlink(path)`; otherwise probe it:
-//!    `socket` + `connect(path)`: ECONNREFUSED means no one answers (stale)
-//!    → `close`, `unlink(path)`; connected → `close`, refuse (in use).
+//!    `socket(AF_UNIX, type|SOCK_NONBLOCK)` + `connect(path)`: ECONNREFUSED
+//!    means no one answers (stale) → `close`, `unlink(path)`; connected,
+//!    or EAGAIN (a live server whose backlog is full) → `close`, refuse
+//!    (in use). The probe never waits.
 //! 2. `umask(0777 & ~MODE)` with `--mode` (else `umask(0)` → OLD,
 //!    `umask(OLD)`: the mask, read), `socket(AF_UNIX, type)`,
-//!    [`setsockopt(SO_REUSEADDR)`], `bind(path)`, `umask(OLD)`; after
-//!    `listening on PATH`, print `socket file mode MODE (...)`.
+//!    [`setsockopt(SO_REUSEADDR)`], `openat(AT_FDCWD, DIR,
+//!    O_PATH|O_NOFOLLOW|O_DIRECTORY)` → DIRFD (no `O_NOFOLLOW` with
+//!    `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
+//!    O_PATH|O_NOFOLLOW)` → PIN (holds the socket file: its inode number
+//!    cannot pass to another file), `newfstatat(DIRFD, NAME)` (the socket
+//!    file's device and inode), `umask(OLD)`; after `listening on PATH`,
+//!    print `socket file mode MODE (...)`.
 //! 3. the stream (`stream.rs`) or datagram (`dgram.rs`) server.
-//! 4. `unlink(path)` on every exit, after SIGINT, SIGTERM and SIGHUP too.
+//! 4. on every exit, after SIGINT, SIGTERM and SIGHUP too:
+//!    `newfstatat(DIRFD, NAME)`; still the inode bound in 2 →
+//!    `unlinkat(DIRFD, NAME, 0)`; anything else (a file that replaced the
+//!    socket, another server's socket, nothing) is left alone, with a line
+//!    that says why; `close(PIN)`, `close(DIRFD)`.
 //!
-//! Abstract addresses (`@NAME`) have no file: steps 1 and 4 do not happen.
-
-use std::path::Path;
+//! Abstract addresses (`@NAME`) have no file: steps 1 and 4, and the
+//! directory fd of 2, do not happen.
+//!
+//! Why bind the path itself with DIRFD held, not `/proc/self/fd/DIRFD/NAME`:
+//! the name bound is what getsockname, `listening on`, clients'
+//! getpeername and `ss -x` show, and a `/proc/self/...` name means nothing
+//! outside this process. DIRFD is opened before bind so that the removal
+//! at exit goes to the directory the server bound in, even if a directory
+//! on the path was swapped for a symbolic link meanwhile; PIN finds no
+//! socket at NAME in DIRFD if the path was redirected between openat and
+//! bind, and then nothing is ever removed.
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockType};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::sys::{FileKind, Sys};
+use crate::sys::{FileId, FileKind, PathFd, Sys};
 use crate::text::Messages;
 use crate::{dgram, io, signals, stream};
 
@@ -73,17 +95,17 @@ pub fn server(
         Server::Stream(opts) => &opts.setup,
         Server::Dgram(opts) => &opts.setup,
     };
-    let (s, mode_line) = match &path {
+    let (s, bound) = match &path {
         None => (io::bound_socket(sys, addr, ty, reuseaddr, setup)?, None),
-        Some(_) => {
-            let (s, line) = bind_with_mode(sys, addr, ty, reuseaddr, setup, file.mode)?;
-            (s, Some(line))
+        Some(path) => {
+            let (s, file) = bind_with_mode(sys, addr, path, ty, reuseaddr, setup, file)?;
+            (s, Some(file))
         }
     };
     let with_mode;
-    let sys = match mode_line {
-        Some(line) => {
-            with_mode = sys.with_after_listening(line);
+    let sys = match &bound {
+        Some(file) => {
+            with_mode = sys.with_after_listening(file.mode_line.clone());
             &with_mode
         }
         None => sys,
@@ -92,12 +114,76 @@ pub fn server(
         Server::Stream(opts) => stream::serve(sys, s, opts),
         Server::Dgram(opts) => dgram::serve(sys, s, opts),
     };
-    // The file is ours from bind on: remove it however serving ended.
-    let removed = match &path {
-        Some(path) => sys.unlink(path),
+    // The file is ours from bind on: remove it however serving ended, if
+    // it is still the one we bound.
+    let removed = match &bound {
+        Some(file) => file.remove(sys),
         None => Ok(()),
     };
     served.and(removed)
+}
+
+/// The socket file a server bound (step 2), to remove at exit (step 4).
+struct BoundFile {
+    path: PathBuf,
+    /// Its directory, opened `O_PATH|O_NOFOLLOW|O_DIRECTORY` before bind.
+    dir: PathFd,
+    /// Its last component, relative to `dir`.
+    name: OsString,
+    /// The socket file, held open (`O_PATH`) from bind to exit.
+    pin: Option<PathFd>,
+    /// The socket file's identity right after bind (None: no socket was
+    /// at NAME in DIR then; the path led elsewhere).
+    id: Option<FileId>,
+    /// `socket file mode MODE (...)`, printed after `listening on`.
+    mode_line: String,
+}
+
+impl BoundFile {
+    /// Step 4: `newfstatat(DIR, NAME)`; `unlinkat(DIR, NAME, 0)` only if
+    /// it is still the inode bound (held by PIN, so its number is not
+    /// another file's); then `close(PIN)`, `close(DIR)`. A `--pause-before
+    /// unlinkat` pauses before the check. (A file swapped in between the
+    /// two calls would still be removed: there is no unlink by inode; the
+    /// window is the two calls' own.)
+    fn remove(&self, sys: &Sys) -> Result<()> {
+        // `--pause-before unlinkat` pauses here, before the check.
+        let unlinking = sys.pause_before_check("unlinkat");
+        let now = sys.fstatat(self.dir, &self.name);
+        let removed = match (&self.id, now) {
+            (Some(bound), Ok(Some(now))) if now.same(bound) => {
+                unlinking.unlinkat(Some(self.dir), &self.name, 0)
+            }
+            (Some(bound), Ok(Some(now))) => {
+                sys.say(&format!(
+                    "leaving {} alone: it is no longer the socket this server bound (inode {} -> {})",
+                    self.path.display(),
+                    bound.ino,
+                    now.ino
+                ));
+                Ok(())
+            }
+            (Some(bound), Ok(None)) => {
+                sys.say(&format!(
+                    "leaving {} alone: the socket this server bound (inode {}) is gone from its directory",
+                    self.path.display(),
+                    bound.ino
+                ));
+                Ok(())
+            }
+            (None, Ok(_)) => {
+                sys.say(&format!(
+                    "leaving {} alone: bind put no socket file in its directory (was the path redirected?)",
+                    self.path.display()
+                ));
+                Ok(())
+            }
+            (_, Err(e)) => Err(e),
+        };
+        let unpinned = self.pin.map_or(Ok(()), |pin| sys.close_dir(pin));
+        let closed = sys.close_dir(self.dir);
+        removed.and(unpinned).and(closed)
+    }
 }
 
 /// Step 0: each directory on the path (`/tmp`, then `/tmp/dir`, as written)
@@ -133,31 +219,96 @@ fn refuse_linked_directories(sys: &Sys, path: &Path) -> Result<()> {
 /// before socket and bind and the old mask comes back after (fchmod on the
 /// socket does not reach the file; chmod after bind would leave a window).
 /// Without `--mode`, `umask(0)` reads the mask and `umask(OLD)` puts it
-/// back at once. Returns the line that states the file's mode (printed
-/// after `listening on`).
+/// back at once. Between socket and bind: `openat` of the directory;
+/// after bind: `newfstatat(DIRFD, NAME)` (see [`bind_in_dir`]).
 fn bind_with_mode(
     sys: &Sys,
     addr: &Addr,
+    path: &Path,
     ty: SockType,
     reuseaddr: bool,
     setup: &io::Setup,
-    mode: Option<u32>,
-) -> Result<(crate::sys::Socket, String)> {
-    let (s, bits, why) = match mode {
+    file: &FileOpts,
+) -> Result<(crate::sys::Socket, BoundFile)> {
+    let follow = file.follow_symlinks;
+    let (bound, line) = match file.mode {
         Some(m) => {
             let old = sys.umask(0o777 & !m)?;
-            let bound = io::bound_socket(sys, addr, ty, reuseaddr, setup);
+            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow);
             sys.umask(old)?;
-            (bound?, m, format!("--mode {m:04o}"))
+            (bound?, format!("socket file mode {m:04o} (--mode {m:04o})"))
         }
         None => {
             let old = sys.umask(0)?;
             sys.umask(old)?;
-            let s = io::bound_socket(sys, addr, ty, reuseaddr, setup)?;
-            (s, 0o777 & !old, format!("from umask {old:03o}"))
+            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow)?;
+            let bits = 0o777 & !old;
+            (
+                bound,
+                format!("socket file mode {bits:04o} (from umask {old:03o})"),
+            )
         }
     };
-    Ok((s, format!("socket file mode {bits:04o} ({why})")))
+    let (s, mut file) = bound;
+    file.mode_line = line;
+    Ok((s, file))
+}
+
+/// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
+/// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
+/// with `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
+/// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH)` → PIN, `newfstatat(DIRFD, NAME,
+/// AT_SYMLINK_NOFOLLOW)`: the socket, and the file to remove at exit
+/// (its `id` None if no socket is at NAME in DIRFD; its `mode_line` is
+/// the caller's). The directory fd is closed if bind fails.
+fn bind_in_dir(
+    sys: &Sys,
+    addr: &Addr,
+    path: &Path,
+    ty: SockType,
+    reuseaddr: bool,
+    setup: &io::Setup,
+    follow_symlinks: bool,
+) -> Result<(crate::sys::Socket, BoundFile)> {
+    let Some(name) = path.file_name() else {
+        return Err(Error::Runtime(format!(
+            "{} does not end in a file name (it ends in '..' or '/')",
+            path.display()
+        )));
+    };
+    let dir_path = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let s = io::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    // --follow-symlinks: the directory may be a link (step 0 allowed it).
+    let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
+    let dir = sys.openat(None, dir_path, libc::O_PATH | libc::O_DIRECTORY | nofollow)?;
+    if let Err(e) = sys.bind(s, addr) {
+        let _ = sys.close_dir(dir);
+        return Err(e);
+    }
+    // Hold the socket file (an O_PATH fd): while it is open its inode
+    // cannot be freed, so no other file can get its inode number and pass
+    // for it at exit. Nothing there (ENOENT) or a link (ELOOP): the path
+    // led elsewhere than DIR.
+    let pin = match sys.openat(Some(dir), Path::new(name), libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(pin) => Some(pin),
+        Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ELOOP)) => None,
+        Err(e) => return Err(e),
+    };
+    let id = sys
+        .fstatat(dir, name)?
+        .filter(|found| found.kind == FileKind::Socket && pin.is_some());
+    let file = BoundFile {
+        path: path.to_path_buf(),
+        dir,
+        name: name.to_os_string(),
+        pin,
+        id,
+        mode_line: String::new(),
+    };
+    Ok((s, file))
 }
 
 /// Step 1: make sure binding `path` removes nothing but a dead socket file.
@@ -166,8 +317,14 @@ fn clear_path(sys: &Sys, addr: &Addr, path: &Path, ty: SockType, unlink_stale: b
         None => Ok(()),
         Some(FileKind::Socket) if unlink_stale => sys.unlink(path),
         Some(FileKind::Socket) => {
-            let probe = sys.socket(AddressFamily::Unix, ty)?;
-            match sys.connect(probe, addr) {
+            // Non-blocking: a live server whose backlog is full makes a
+            // blocking connect wait (forever); here it says EAGAIN.
+            let probe = sys.socket_nonblock(AddressFamily::Unix, ty)?;
+            let answered = match sys.connect(probe, addr) {
+                Err(e) if e.errno() == Some(Errno::EAGAIN) => Ok(true),
+                r => r.map(|()| false),
+            };
+            match answered {
                 Err(e) if e.errno() == Some(Errno::ECONNREFUSED) => {
                     sys.close(probe)?;
                     sys.say(&format!(
@@ -177,10 +334,15 @@ fn clear_path(sys: &Sys, addr: &Addr, path: &Path, ty: SockType, unlink_stale: b
                     sys.unlink(path)
                 }
                 Err(e) => Err(e),
-                Ok(()) => {
+                Ok(full) => {
                     sys.close(probe)?;
+                    let how = if full {
+                        "a server listens on it, its backlog full"
+                    } else {
+                        "a server answers on it"
+                    };
                     Err(Error::Runtime(format!(
-                        "{} is in use: a server answers on it (stop it, or choose another path)",
+                        "{} is in use: {how} (stop it, or choose another path)",
                         path.display()
                     )))
                 }

@@ -76,6 +76,9 @@ fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
         // epoll_wait on a valid epoll fd and buffer fails only by EINTR.
         "epoll_wait" => vec![],
         "unlink" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
+        // A UNIX server's socket file directory (O_PATH|O_DIRECTORY).
+        "openat" => vec!["EACCES", "ENOENT", "EMFILE", "ENOMEM"],
+        "unlinkat" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
         other => panic!("no errno list for {other}: add one"),
     };
     // make test: the most common errno of each call (and EINTR);
@@ -99,8 +102,9 @@ enum Role {
     /// (the errno shown, as UNP's checkopts), not a failure.
     Table,
     StreamServer,
-    /// `--model epoll` / `poll`: listener fd 3, the epoll fd 4 (epoll),
-    /// connections from fd 5 (4 with poll).
+    /// `--model epoll` / `poll`: listener fd 3, a UNIX server's directory
+    /// fd and socket file fd next, then the epoll fd (epoll), then the
+    /// connections.
     EventServer,
     DgramServer,
 }
@@ -475,6 +479,11 @@ fn own_calls(sc: &Scenario) -> Vec<Own> {
 
 /// Is a failure of `own` with `errno` one connection's (the server goes on)?
 fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
+    // A UNIX server's calls on its socket file's directory (fd 4, opened
+    // before bind) and file (fd 5) are the server's, not a connection's.
+    if matches!(own.call.as_str(), "openat" | "newfstatat" | "unlinkat") {
+        return false;
+    }
     match sc.role {
         Role::Client => false,
         Role::Table => own.call == "getsockopt",
@@ -484,7 +493,10 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
                 || (own.call == "accept4" && matches!(errno, "ECONNABORTED" | "EPROTO" | "EPERM"))
         }
         Role::EventServer => {
-            let first_conn = if sc.args.contains(&"epoll") { 5 } else { 4 };
+            // The listener is fd 3; a UNIX server's directory fd and the
+            // fd that holds its socket file next; then epoll's fd; then
+            // the connections.
+            let first_conn = 4 + 2 * i32::from(sc.unix) + i32::from(sc.args.contains(&"epoll"));
             // accept4: the event loops go on after any error but running
             // out of fds with no connection left (event.rs).
             (own.fd >= first_conn && own.call != "accept4")
@@ -492,6 +504,12 @@ fn per_connection(sc: &Scenario, own: &Own, errno: &str) -> bool {
         }
         Role::DgramServer => own.call == "sendto",
     }
+}
+
+/// The UNIX server's `openat(DIRFD, NAME, O_PATH|O_NOFOLLOW)` after bind
+/// (on fd 4, the directory) failing as if NAME were gone or a link.
+fn pinned_elsewhere(own: &Own, errno: &str) -> bool {
+    own.call == "openat" && own.fd != -1 && matches!(errno, "ENOENT" | "ELOOP")
 }
 
 fn check(sc: &Scenario, own: &Own, errno: &str) {
@@ -537,6 +555,17 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
         for (c, reply) in ran.clients.iter().zip(["HELLO", "AGAIN"]) {
             assert!(c.stdout.contains(reply), "{reply}: {what}");
         }
+    } else if pinned_elsewhere(own, errno) {
+        // The UNIX server's hold on its socket file after bind finds
+        // nothing there, or a link: the path led elsewhere than the
+        // directory it opened. It serves, and leaves the file alone.
+        assert_eq!(ran.prog.code(), Some(0), "the server goes on: {what}");
+        assert!(
+            ran.prog
+                .stdout
+                .contains("alone: bind put no socket file in its directory"),
+            "{what}"
+        );
     } else if per_conn && sc.role == Role::Table {
         assert_eq!(ran.prog.code(), Some(0), "a table cell: {what}");
         assert!(ran.prog.stdout.contains(errno), "the cell shows it: {what}");
@@ -551,8 +580,14 @@ fn check(sc: &Scenario, own: &Own, errno: &str) {
         assert_eq!(ran.prog.code(), Some(1), "{what}");
         assert!(error_line, "the error line names call and errno: {what}");
     }
+    // A failed unlink or unlinkat leaves the file, as does a failed
+    // newfstatat of the bound file (on the directory fd): a file the
+    // server cannot identify as the one it bound is never removed.
     if let Some(path) = &ran.path
         && own.call != "unlink"
+        && own.call != "unlinkat"
+        && !(own.call == "newfstatat" && own.fd != -1)
+        && !pinned_elsewhere(own, errno)
     {
         assert!(
             !std::path::Path::new(path).exists(),

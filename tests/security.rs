@@ -226,3 +226,355 @@ fn each_unix_stream_peer_shows_its_credentials() {
         assert!(!Path::new(&path).exists(), "--model {model}: file removed");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Issue 12: private temporary directories, inode-checked unlinks, a probe
+// that never waits.
+// ---------------------------------------------------------------------------
+
+/// The directories `mkdirat(3, "NAME", 0700) = 0` lines of a lab or demo
+/// transcript name (the random part is 6 of [A-Za-z0-9]).
+fn made_dirs(stdout: &str, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = stdout
+        .lines()
+        .filter_map(|l| l.split_once(&format!("\"{prefix}-")))
+        .map(|(_, rest)| rest.split('"').next().unwrap().to_string())
+        .filter(|s| s.len() == 6 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(|s| std::env::temp_dir().join(format!("{prefix}-{s}")))
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// The lab names, from `socklab lab list`.
+fn lab_names() -> Vec<String> {
+    let out = run(socklab(&["lab", "list"]), b"");
+    out.assert_ok();
+    out.stdout
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `sh -c 'PLANT; exec socklab ARGS'`: the shell's pid is socklab's, so
+/// PLANT can use the names socklab used to derive from its pid.
+fn planted_then(plant: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("{plant}\nexec \"$0\" \"$@\""))
+        .arg(common::bin())
+        .args(args);
+    cmd
+}
+
+/// Remove what a test planted in /tmp: links as links, directories with
+/// what is in them.
+fn unplant(pattern_pid: &str) {
+    for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(pattern_pid) {
+            let p = e.path();
+            if std::fs::symlink_metadata(&p).unwrap().is_symlink() {
+                std::fs::remove_file(&p).unwrap();
+            } else {
+                std::fs::remove_dir_all(&p).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn lab_never_touches_what_is_planted_at_its_old_predictable_names() {
+    let victim = TempDir::new("victim");
+    let keep = victim.path("keep.txt");
+    std::fs::write(&keep, "root's file").unwrap();
+    let labs = lab_names();
+    assert!(labs.contains(&"unix-family".to_string()), "{labs:?}");
+    // A symbolic link to the victim, or a directory of someone else's with
+    // a file in it, at /tmp/socklab-lab-PID-NAME for every lab.
+    for (what, plant_one) in [
+        ("link", "ln -s VICTIM \"$T/socklab-lab-$$-NAME\""),
+        (
+            "dir",
+            "mkdir \"$T/socklab-lab-$$-NAME\" && echo theirs > \"$T/socklab-lab-$$-NAME/theirs.txt\"",
+        ),
+    ] {
+        for args in [&["lab", "unix-family"][..], &["lab", "all"]] {
+            let plant: String = labs
+                .iter()
+                .map(|n| {
+                    plant_one
+                        .replace("VICTIM", &victim.dir().display().to_string())
+                        .replace("NAME", n)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let plant = format!("T={}\n{plant}\necho $$ >&2", std::env::temp_dir().display());
+            let out = run(planted_then(&plant, args), b"");
+            let pid = out.stderr.lines().next().unwrap_or("").to_string();
+            let planted = format!("socklab-lab-{pid}-");
+            let what = format!("{what} {args:?}\n{}", out.dump());
+            // Every planted entry is as it was (looked at before they are
+            // removed, asserted after), and the victim too.
+            let mut changed = Vec::new();
+            for n in &labs {
+                let p = std::env::temp_dir().join(format!("{planted}{n}"));
+                let intact = match std::fs::symlink_metadata(&p) {
+                    Ok(md) if what.starts_with("link") => md.is_symlink(),
+                    Ok(_) => {
+                        std::fs::read_dir(&p).map_or(0, |d| d.count()) == 1
+                            && std::fs::read_to_string(p.join("theirs.txt")).ok()
+                                == Some("theirs\n".to_string())
+                    }
+                    Err(_) => false,
+                };
+                if !intact {
+                    changed.push(p.display().to_string());
+                }
+            }
+            unplant(&planted);
+            assert!(changed.is_empty(), "changed: {changed:?}: {what}");
+            assert_eq!(
+                std::fs::read_to_string(&keep).ok().as_deref(),
+                Some("root's file"),
+                "{what}"
+            );
+            assert_eq!(
+                std::fs::read_dir(victim.dir()).unwrap().count(),
+                1,
+                "nothing added to nor removed from the victim: {what}"
+            );
+            out.assert_ok();
+            // The lab's own directory: random, 0700, and gone after.
+            let made = made_dirs(&out.stdout, "socklab-lab");
+            assert!(!made.is_empty(), "{what}");
+            assert!(
+                out.stdout.contains(&format!(
+                    "mkdirat(3, \"{}\", 0700) = 0",
+                    made[0].file_name().unwrap().to_string_lossy()
+                )),
+                "{what}"
+            );
+            for d in made {
+                assert!(!d.exists(), "{} left behind: {what}", d.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn demo_works_while_other_socklab_demo_dirs_exist() {
+    let plant = format!(
+        "T={}\nmkdir \"$T/socklab-demo-$$\" && echo theirs > \"$T/socklab-demo-$$/theirs.txt\"\necho $$ >&2",
+        std::env::temp_dir().display()
+    );
+    let before: Vec<_> = socklab_entries();
+    let out = run(planted_then(&plant, &["demo"]), b"");
+    let pid = out.stderr.lines().next().unwrap_or("").to_string();
+    let planted = std::env::temp_dir().join(format!("socklab-demo-{pid}"));
+    let theirs = std::fs::read_to_string(planted.join("theirs.txt"));
+    unplant(&format!("socklab-demo-{pid}"));
+    assert_eq!(theirs.unwrap(), "theirs\n", "{}", out.dump());
+    out.assert_ok();
+    // Its socket files were in a random directory of its own, gone now.
+    let made: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once("sun_path=\""))
+        .filter_map(|(_, rest)| rest.rsplit_once("/stream.sock\""))
+        .map(|(dir, _)| dir.to_string())
+        .collect();
+    assert!(!made.is_empty(), "{}", out.dump());
+    let dir = Path::new(&made[0]);
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("socklab-demo-") && name.len() == 19,
+        "{name}"
+    );
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    // Nothing of this run's is left in /tmp.
+    let after = socklab_entries();
+    assert!(
+        after.iter().all(|e| before.contains(e) || *e != name),
+        "{after:?}"
+    );
+}
+
+/// The socklab-* names in the temp directory now.
+fn socklab_entries() -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("socklab-"))
+        .collect()
+}
+
+#[test]
+fn unix_server_leaves_a_file_that_replaced_its_socket() {
+    let dir = TempDir::new("replaced");
+    let path = dir.path("s.sock");
+    for twin in [false, true] {
+        let srv = Server::start_cmd(server_cmd(twin, 0o022, &[&path]));
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "d\n").unwrap();
+        srv.signal(libc::SIGTERM);
+        let out = srv.finish();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "d\n",
+            "twin {twin}\n{}",
+            out.dump()
+        );
+        out.stdout_has(&format!(
+            "leaving {path} alone: it is no longer the socket this server bound (inode "
+        ));
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn unix_server_leaves_another_servers_live_socket() {
+    let dir = TempDir::new("live");
+    let path = dir.path("s.sock");
+    for twin in [false, true] {
+        let a = Server::start_cmd(server_cmd(twin, 0o022, &[&path]));
+        // B takes the path over (--unlink-stale removes A's file unprobed).
+        let b = Server::start(&["unix", "server", &path, "--unlink-stale", "--once"]);
+        a.signal(libc::SIGTERM);
+        let out_a = a.finish();
+        out_a.stdout_has(&format!("leaving {path} alone: it is no longer the socket"));
+        // B's socket is still there, and B still answers on it.
+        run(socklab(&["unix", "client", &path, "-m", "still"]), b"")
+            .assert_ok()
+            .stdout_has("STILL");
+        b.finish().assert_ok();
+        assert!(!Path::new(&path).exists(), "B removed its own file");
+    }
+}
+
+#[test]
+fn unix_server_leaves_a_file_swapped_in_during_pause_before_unlinkat() {
+    let dir = TempDir::new("paused");
+    let path = dir.path("s.sock");
+    let srv = Server::start(&[
+        "--pause-before",
+        "unlinkat",
+        "unix",
+        "server",
+        &path,
+        "--once",
+    ]);
+    run(socklab(&["unix", "client", &path, "-m", "x"]), b"").assert_ok();
+    // The pause waits for SIGUSR1 (stdin is not a terminal).
+    common::blocked_in(srv.pid(), libc::SYS_rt_sigtimedwait);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "swapped\n").unwrap();
+    srv.signal(libc::SIGUSR1);
+    let out = srv.finish();
+    out.assert_ok()
+        .stdout_has("paused before unlinkat")
+        .stdout_has(&format!("leaving {path} alone: it is no longer the socket"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "swapped\n");
+}
+
+#[test]
+fn unix_server_leaves_a_file_reached_through_a_directory_swapped_for_a_link() {
+    let dir = TempDir::new("swapdir");
+    let sub = dir.dir().join("sub");
+    let old = dir.dir().join("old");
+    let other = dir.dir().join("other");
+    for twin in [false, true] {
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("s.sock"), "someone else's\n").unwrap();
+        let path = sub.join("s.sock").display().to_string();
+        let srv = Server::start_cmd(server_cmd(twin, 0o022, &[&path]));
+        // After bind: the directory goes, a link to another takes its name.
+        std::fs::rename(&sub, &old).unwrap();
+        std::os::unix::fs::symlink(&other, &sub).unwrap();
+        srv.signal(libc::SIGTERM);
+        let out = srv.finish();
+        assert_eq!(
+            std::fs::read_to_string(other.join("s.sock")).unwrap(),
+            "someone else's\n",
+            "twin {twin}\n{}",
+            out.dump()
+        );
+        // Its own socket, in the directory it bound in, is removed.
+        assert!(!old.join("s.sock").exists(), "twin {twin}\n{}", out.dump());
+        std::fs::remove_file(&sub).unwrap();
+        std::fs::remove_dir_all(&old).unwrap();
+        std::fs::remove_dir_all(&other).unwrap();
+    }
+}
+
+/// A UNIX stream listener of the test's own with backlog 0 and its queue
+/// full: a blocking connect to it waits until it accepts (never).
+fn full_listener(path: &str) -> (std::os::fd::OwnedFd, Vec<std::os::fd::OwnedFd>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on fresh fds and a zeroed sockaddr_un.
+    unsafe {
+        let mut sun: libc::sockaddr_un = std::mem::zeroed();
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (i, b) in path.bytes().enumerate() {
+            sun.sun_path[i] = b as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        let sa = &sun as *const _ as *const libc::sockaddr;
+        let l = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(l >= 0);
+        let listener = std::os::fd::OwnedFd::from_raw_fd(l);
+        assert_eq!(libc::bind(l, sa, len), 0);
+        assert_eq!(libc::listen(l, 0), 0);
+        let mut queued = Vec::new();
+        for _ in 0..8 {
+            let c = libc::socket(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                0,
+            );
+            assert!(c >= 0);
+            let c = std::os::fd::OwnedFd::from_raw_fd(c);
+            if libc::connect(std::os::fd::AsRawFd::as_raw_fd(&c), sa, len) < 0 {
+                let e = std::io::Error::last_os_error();
+                assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "{e}");
+                return (listener, queued);
+            }
+            queued.push(c);
+        }
+        panic!("the backlog never filled");
+    }
+}
+
+#[test]
+fn unix_server_refuses_promptly_when_the_live_servers_backlog_is_full() {
+    let dir = TempDir::new("full");
+    let path = dir.path("s.sock");
+    let (_listener, _queued) = full_listener(&path);
+    for twin in [false, true] {
+        let started = std::time::Instant::now();
+        let out = common::run(server_cmd(twin, 0o022, &[&path]), b"");
+        let took = started.elapsed();
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains(&format!(
+                "{path} is in use: a server listens on it, its backlog full"
+            )),
+            "twin {twin}\n{}",
+            out.dump()
+        );
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "twin {twin}: {took:?}"
+        );
+        assert!(Path::new(&path).exists(), "the live server's file stays");
+    }
+    // The probe's connect, non-blocking, and what it returned.
+    let out = common::run(socklab(&["--trace", "unix", "server", &path]), b"");
+    out.assert_code(1);
+    out.stderr_has("socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0) = 3")
+        .stderr_has("= -1 EAGAIN (Resource temporarily unavailable)");
+}

@@ -39,10 +39,10 @@ use std::process::Command;
 use common::{Outcome, Server, TempDir, abstract_name, have, run};
 
 /// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
+const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
 
 /// The server models' calls too (`--model`: epoll, fork, the fd limit).
-const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
+const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
 epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
 
 /// prefork's calls too: a worker ends with its parent (prctl, getppid).
@@ -231,6 +231,16 @@ fn is_runtime_call(line: &str) -> bool {
     }
     // The runtime's look at its stack limit (guard page) before main.
     if line.starts_with("prlimit64(0, RLIMIT_STACK,") {
+        return true;
+    }
+    // The loader's and the runtime's files (libraries, /proc/self/maps,
+    // --trace-file): socklab opens only directories (O_DIRECTORY) and
+    // its socket files to hold them (O_PATH), and
+    // its getrandom is a directory's random name (6 bytes, flags 0).
+    if line.starts_with("openat(") && !line.contains("|O_DIRECTORY") && !line.contains("|O_PATH") {
+        return true;
+    }
+    if line.starts_with("getrandom(") && !line.contains(", 6, 0)") {
         return true;
     }
     line.starts_with("newfstatat(") && line.contains("AT_EMPTY_PATH")
@@ -424,9 +434,37 @@ fn unix_stream_on_a_path_client_reading_stdin() {
     );
     assert_eq!(client.stdout, "HI\nTHERE\n");
     assert!(has_call(&s, "newfstatat"), "the path check: {s:#?}");
+    // The directory fd opened before bind, the bound inode looked at
+    // after bind and at exit, and the file removed relative to it.
+    let dir_fd = s
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix(&format!("openat(AT_FDCWD, \"{}\", ", dir.dir().display()))
+                .and_then(|r| {
+                    r.strip_prefix("O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY) = ")
+                })
+        })
+        .unwrap_or_else(|| panic!("the directory's openat: {s:#?}"))
+        .to_string();
+    let stat = format!("newfstatat({dir_fd}, \"srv.sock\", {{st_mode=S_IFSOCK|");
     assert_eq!(
-        s.last().map(String::as_str),
-        Some(format!("unlink(\"{path}\") = 0").as_str())
+        s.iter().filter(|l| l.starts_with(&stat)).count(),
+        2,
+        "after bind and at exit: {s:#?}"
+    );
+    let pin = format!("openat({dir_fd}, \"srv.sock\", O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH) = ");
+    let pin_fd = s
+        .iter()
+        .find_map(|l| l.strip_prefix(&pin))
+        .unwrap_or_else(|| panic!("the socket file held after bind: {s:#?}"))
+        .to_string();
+    assert_eq!(
+        s[s.len() - 3..],
+        [
+            format!("unlinkat({dir_fd}, \"srv.sock\", 0) = 0"),
+            format!("close({pin_fd}) = 0"),
+            format!("close({dir_fd}) = 0")
+        ]
     );
 }
 
@@ -764,4 +802,62 @@ fn model_processes(model: &str, filter: &'static str, calls: &[&str]) {
     for call in ["accept4", "recvfrom", "sendto"].iter().chain(calls) {
         assert!(has_call(&ours, call), "trace lacks {call}: {ours:#?}");
     }
+}
+
+/// The lab's private directory and the socket file's mode: the timeline's
+/// getrandom, mkdirat, openat, fchmod and fchmodat lines equal strace's.
+#[test]
+fn lab_private_directory_calls_equal_strace() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("trace-lab-dir");
+    let log = dir.path("strace");
+    let mut cmd = Command::new("strace");
+    cmd.env_remove("LD_LIBRARY_PATH")
+        .args(["-f", "-qq", "-e", "signal=none", "-e"])
+        .arg("trace=getrandom,mkdirat,openat,fchmod,fchmodat")
+        .args(["-o", &log])
+        .arg(common::bin())
+        .args(["lab", "unix-family"]);
+    let out = run(cmd, b"");
+    out.assert_ok();
+    let wanted = |l: &str| {
+        (l.starts_with("getrandom(") && l.contains(", 6, 0)"))
+            || l.starts_with("mkdirat(")
+            // Not opendir's O_NONBLOCK: the lab counts the directory's
+            // entries with std::fs::read_dir, an untraced look.
+            || (l.starts_with("openat(")
+                && l.contains("|O_DIRECTORY)")
+                && !l.contains("O_NONBLOCK"))
+            || l.starts_with("fchmod")
+    };
+    let ours: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, call)| call))
+        .filter(|l| wanted(l))
+        .map(str::to_string)
+        .collect();
+    let theirs: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            unpad(
+                l.trim_start_matches(|c: char| c.is_ascii_digit())
+                    .trim_start(),
+            )
+        })
+        // The child that connects as nobody re-executes socklab: its
+        // runtime's calls are not the lab's.
+        .filter(|l| wanted(l))
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|l| l.starts_with("mkdirat(") && l.ends_with(", 0700) = 0")),
+        "{ours:#?}\n{}",
+        out.dump()
+    );
+    assert!(ours.iter().any(|l| l.starts_with("fchmodat(")), "{ours:#?}");
+    assert_eq!(ours, theirs, "{}", out.dump());
 }

@@ -44,6 +44,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::inspect::tcp_state_name;
+use crate::private_dir::PrivateDir;
 use crate::sys::{Socket, Sys};
 use crate::trace::{Format, Tracer, json_str};
 
@@ -210,7 +211,8 @@ fn run_one(
             Err(e) => return Err(e),
         }
     }
-    let dir = ctx.dir.clone();
+    let dir = Arc::clone(&ctx.dir);
+    let quiet = ctx.quiet.clone();
     let worker = std::thread::spawn(move || {
         let r = run(&ctx);
         ctx.cleanup();
@@ -221,7 +223,11 @@ fn run_one(
         Err(_) => {
             // A side is stuck in a call the lab did not bound: stop here, as
             // a hung lab must not hang `lab all`. The kernel closes the sockets.
-            let _ = std::fs::remove_dir_all(&dir);
+            if let Ok(dir) = dir.lock()
+                && let Some(dir) = dir.as_ref()
+            {
+                let _ = dir.remove(&quiet);
+            }
             out.line(&format!(
                 "lab {}: no verdict after {} s (a call blocked that should not have): FAIL",
                 lab.name,
@@ -369,7 +375,8 @@ pub struct Ctx {
     out: Out,
     tracer: Tracer,
     quiet: Sys,
-    dir: PathBuf,
+    /// The private directory, made on first use ([`Ctx::dir`]).
+    dir: Arc<Mutex<Option<PrivateDir>>>,
 }
 
 impl Ctx {
@@ -380,14 +387,13 @@ impl Ctx {
             (Format::Text, Box::new(out.clone()))
         };
         let tracer = Tracer::shared(format, sink);
-        let dir = std::env::temp_dir().join(format!("socklab-lab-{}-{name}", std::process::id()));
         Ctx {
             name,
             json,
             out,
             tracer,
             quiet: Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink()))),
-            dir,
+            dir: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -454,24 +460,58 @@ impl Ctx {
             .map_or("?".into(), |i| tcp_state_name(i.tcpi_state).to_string())
     }
 
-    /// The lab's private directory (created on first use, removed after).
+    /// The lab's private directory, made on first use by the `lab` side
+    /// (src/private_dir.rs: a random name, mode 0700, never reused): its
+    /// path.
     pub fn dir(&self) -> Result<PathBuf> {
-        if !self.dir.exists() {
-            std::fs::create_dir(&self.dir).map_err(|e| {
-                Error::Runtime(format!("cannot create {}: {e}", self.dir.display()))
-            })?;
+        let mut dir = self
+            .dir
+            .lock()
+            .map_err(|_| Error::Runtime("lab directory lock".into()))?;
+        if dir.is_none() {
+            *dir = Some(PrivateDir::create(&self.sys("lab"), "socklab-lab")?);
         }
-        Ok(self.dir.clone())
+        Ok(dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
     }
 
-    /// Remove the private directory; a socket file a failed lab left is
-    /// unlinked first (through sys, untraced).
+    /// Run `f` on the private directory (made by [`Ctx::dir`] before).
+    fn with_dir<T>(&self, f: impl FnOnce(&PrivateDir) -> Result<T>) -> Result<T> {
+        match self.dir.lock().as_deref() {
+            Ok(Some(d)) => f(d),
+            _ => Err(Error::Runtime("the lab's directory is not made yet".into())),
+        }
+    }
+
+    /// Record `name`, a socket file the lab has just bound in its
+    /// directory (untraced `newfstatat`: its inode), so that cleanup may
+    /// remove it and nothing else.
+    pub fn made(&self, name: &str) -> Result<()> {
+        self.with_dir(|d| d.made(&self.quiet, name))
+    }
+
+    /// Change the mode of `name`, a file the lab made in its directory:
+    /// `newfstatat(DIR, NAME)` (still that inode, not a link), then
+    /// `fchmodat(DIR, NAME, MODE)`, on `side`'s timeline.
+    pub fn chmod(&self, side: &'static str, name: &str, mode: libc::mode_t) -> Result<()> {
+        self.with_dir(|d| d.chmod(&self.sys(side), name, mode))
+    }
+
+    /// `fchmod(DIR, MODE)` of the lab's directory, on `side`'s timeline.
+    pub fn chmod_dir(&self, side: &'static str, mode: libc::mode_t) -> Result<()> {
+        self.with_dir(|d| d.set_mode(&self.sys(side), mode))
+    }
+
+    /// Remove the private directory (untraced): the socket files the lab
+    /// made and left (a failed lab), each checked by inode, then the
+    /// directory itself.
     fn cleanup(&self) {
-        if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            for e in entries.flatten() {
-                let _ = self.quiet.unlink(&e.path());
-            }
-            let _ = std::fs::remove_dir(&self.dir);
+        if let Ok(mut dir) = self.dir.lock()
+            && let Some(d) = dir.take()
+        {
+            let _ = d.remove(&self.quiet);
         }
     }
 }

@@ -99,6 +99,7 @@ fn unix_family(ctx: &Ctx) -> Result<Verdict> {
     ctx.part("stream on a path");
     let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
     ss.bind(l, &addr)?;
+    ctx.made("stream.sock")?;
     ss.listen(l, 5)?;
     let c = cs.socket(AddressFamily::Unix, SockType::Stream)?;
     cs.connect(c, &addr)?;
@@ -131,6 +132,7 @@ fn unix_family(ctx: &Ctx) -> Result<Verdict> {
     let daddr = unix_addr(&dpath.display().to_string())?;
     let d = ss.socket(AddressFamily::Unix, SockType::Datagram)?;
     ss.bind(d, &daddr)?;
+    ctx.made("dgram.sock")?;
     let c = cs.socket(AddressFamily::Unix, SockType::Datagram)?;
     cs.bind(c, &Addr::unix_autobind())?;
     cs.sendto(c, b"one", Some(&daddr))?;
@@ -144,7 +146,12 @@ fn unix_family(ctx: &Ctx) -> Result<Verdict> {
     let dgram_ok = n1 == 3 && n2 == 3 && from.starts_with('@');
 
     ctx.part("abstract name: no file at all");
-    let name = format!("@socklab-lab-{}-abstract", std::process::id());
+    // The private directory's random name, not the pid: another user
+    // cannot bind it first.
+    let random = dir
+        .file_name()
+        .map_or_else(|| "socklab-lab".into(), |n| n.to_string_lossy());
+    let name = format!("@{random}-abstract");
     let aaddr = unix_addr(&name)?;
     let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
     ss.bind(l, &aaddr)?;
@@ -184,8 +191,8 @@ fn unix_family(ctx: &Ctx) -> Result<Verdict> {
     })
 }
 
-/// chmod the listening socket's file to 000 and 0777 and connect after
-/// each: as user nobody in a child process when we are root (root bypasses
+/// Change the listening socket file's mode to 000 and 0777 (fchmodat
+/// relative to the lab's directory fd) and connect after each: as user nobody in a child process when we are root (root bypasses
 /// file permissions), in this process otherwise.
 fn permissions(ctx: &Ctx, dir: &Path) -> Result<(bool, String)> {
     let ss = ctx.sys("server");
@@ -193,15 +200,20 @@ fn permissions(ctx: &Ctx, dir: &Path) -> Result<(bool, String)> {
     let addr = unix_addr(&path.display().to_string())?;
     let l = ss.socket(AddressFamily::Unix, SockType::Stream)?;
     ss.bind(l, &addr)?;
+    ctx.made("perm.sock")?;
     ss.listen(l, 5)?;
     // SAFETY: geteuid only reads the process's effective uid.
     let root = unsafe { libc::geteuid() } == 0;
     let mut results = Vec::new();
     if root {
-        ss.chmod(dir, 0o755)?;
+        // The directory is 0700: let nobody through to the socket (it
+        // still cannot change the directory's entries).
+        ctx.chmod_dir("server", 0o755)?;
     }
     for mode in [0o000, 0o777] {
-        ss.chmod(&path, mode)?;
+        // Through the directory fd, on the inode bound above: never
+        // through a link someone put at the path.
+        ctx.chmod("server", "perm.sock", mode)?;
         let ok = if root {
             let end = run_child_as(
                 ctx,

@@ -1,4 +1,5 @@
-//! Waiting and files: poll, ioctl, unlink, newfstatat.
+//! Waiting and files: poll, ioctl, unlink, newfstatat (files.rs: the
+//! calls relative to a directory fd).
 #![allow(clippy::disallowed_methods)]
 
 use super::epoll::poll_events;
@@ -105,6 +106,19 @@ impl Sys {
     /// what is at a UNIX server's path before it binds. None if nothing.
     pub fn newfstatat(&self, path: &Path) -> Result<Option<FileKind>> {
         let c = cstring(path)?;
+        let st = self.stat_at(libc::AT_FDCWD, "AT_FDCWD", &c, path.as_os_str().as_bytes())?;
+        Ok(st.map(|st| super::files::file_kind(st.st_mode)))
+    }
+
+    /// newfstatat(dirfd, name, ..., AT_SYMLINK_NOFOLLOW), `dirfd` shown as
+    /// `shown`: the stat, or None if nothing is there (ENOENT).
+    pub(super) fn stat_at(
+        &self,
+        dirfd: libc::c_int,
+        shown_dir: &str,
+        c: &CString,
+        name: &[u8],
+    ) -> Result<Option<libc::stat>> {
         // SAFETY: a zeroed stat is valid.
         let mut st: libc::stat = unsafe { zeroed() };
         let st_ptr: *mut libc::stat = &mut st;
@@ -116,14 +130,8 @@ impl Sys {
             },
             || {
                 // SAFETY: c is a valid path and st_ptr a live stat buffer.
-                let r = unsafe {
-                    libc::fstatat(
-                        libc::AT_FDCWD,
-                        c.as_ptr(),
-                        st_ptr,
-                        libc::AT_SYMLINK_NOFOLLOW,
-                    )
-                };
+                let r =
+                    unsafe { libc::fstatat(dirfd, c.as_ptr(), st_ptr, libc::AT_SYMLINK_NOFOLLOW) };
                 Errno::result(r).map(i64::from)
             },
             |ret| {
@@ -153,24 +161,20 @@ impl Sys {
                     Err(_) => format!("{st_ptr:p}"),
                 };
                 plain(format!(
-                    "AT_FDCWD, {}, {shown}, AT_SYMLINK_NOFOLLOW",
-                    quote(path.as_os_str().as_bytes(), usize::MAX)
+                    "{shown_dir}, {}, {shown}, AT_SYMLINK_NOFOLLOW",
+                    quote(name, usize::MAX)
                 ))
             },
         );
         match ret {
-            Ok(_) => Ok(Some(match st.st_mode & libc::S_IFMT {
-                libc::S_IFSOCK => FileKind::Socket,
-                libc::S_IFLNK => FileKind::Symlink,
-                _ => FileKind::Other,
-            })),
+            Ok(_) => Ok(Some(st)),
             Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
             Err(e) => Err(e),
         }
     }
 }
 
-fn cstring(path: &Path) -> Result<CString> {
+pub(super) fn cstring(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::Usage(format!("path {} contains a NUL byte", path.display())))
 }

@@ -16,10 +16,12 @@
 //! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
 //! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
 //! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
+//! `files.rs` (getrandom, mkdirat, openat, newfstatat and unlinkat relative to a directory fd,
+//! fchmodat, fchmod: private directories and the files socklab made),
 //! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
 //! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
-//! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models; `security.rs` (umask, chmod, getsockopt SO_PEERCRED) for
-//! UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
+//! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models;
+//! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
 //! sched_setaffinity) for `socklab bench`.
 //!
@@ -31,12 +33,14 @@
 mod epoll;
 mod exchange;
 mod fd;
+mod files;
 mod packet;
 mod process;
 mod security;
 mod setup;
 
 pub use epoll::EpollOp;
+pub use files::{FileId, PathFd};
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
@@ -171,6 +175,24 @@ impl Sys {
     pub fn with_inspect(mut self, inspect: Inspect) -> Sys {
         self.inspect = inspect.is_active().then(|| Arc::new(inspect));
         self
+    }
+
+    /// For a check-then-act pair (a UNIX server's newfstatat, then
+    /// unlinkat): `--pause-before CALL` pauses now, before the check, so
+    /// that the check sees whatever changed during the pause; returns the
+    /// layer to make CALL with, which does not pause before it again.
+    /// (`--step` still stops before each of the two calls.)
+    pub fn pause_before_check(&self, call: &str) -> Sys {
+        let Some(inspect) = &self.inspect else {
+            return self.clone();
+        };
+        match inspect.pause_before_now(&self.plain(), call) {
+            Some(rest) => Sys {
+                inspect: rest.is_active().then(|| Arc::new(rest)),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
     }
 
     /// The same layer without inspection, for the calls inspection makes.

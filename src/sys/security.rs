@@ -1,6 +1,6 @@
 //! The calls of a UNIX socket file's and peer's security: umask around
-//! bind (the socket file's mode), chmod (the unix-family lab changes it
-//! afterwards) and getsockopt(SO_PEERCRED) (who is on the other end of an
+//! bind (the socket file's mode; the unix-family lab changes it afterwards
+//! with fchmodat, files.rs) and getsockopt(SO_PEERCRED) (who is on the other end of an
 //! accepted UNIX connection).
 #![allow(clippy::disallowed_methods)]
 
@@ -16,31 +16,6 @@ pub struct PeerCred {
 }
 
 impl Sys {
-    /// chmod(2): set a socket file's permission bits.
-    pub fn chmod(&self, path: &Path, mode: libc::mode_t) -> Result<()> {
-        let c = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| Error::Usage(format!("path {} contains a NUL byte", path.display())))?;
-        self.call(
-            Call {
-                name: "chmod",
-                fd: None,
-                unix: true,
-            },
-            || {
-                // SAFETY: c is a valid NUL-terminated path.
-                Errno::result(unsafe { libc::chmod(c.as_ptr(), mode) }).map(i64::from)
-            },
-            |_| {
-                plain(format!(
-                    "{}, {}",
-                    quote(path.as_os_str().as_bytes(), usize::MAX),
-                    trace::octal_mode(mode)
-                ))
-            },
-        )?;
-        Ok(())
-    }
-
     /// umask(2): set the file mode creation mask, return the previous one.
     /// It cannot fail.
     pub fn umask(&self, mask: u32) -> Result<u32> {

@@ -6,6 +6,21 @@ use super::*;
 impl Sys {
     /// socket(2), always with SOCK_CLOEXEC (as Python and the C twin).
     pub fn socket(&self, family: AddressFamily, ty: SockType) -> Result<Socket> {
+        self.socket_flags(family, ty, SockFlag::empty())
+    }
+
+    /// socket(2) with `SOCK_NONBLOCK` too: a probe whose connect must not
+    /// wait (EAGAIN when the listener's backlog is full).
+    pub fn socket_nonblock(&self, family: AddressFamily, ty: SockType) -> Result<Socket> {
+        self.socket_flags(family, ty, SockFlag::SOCK_NONBLOCK)
+    }
+
+    fn socket_flags(&self, family: AddressFamily, ty: SockType, flags: SockFlag) -> Result<Socket> {
+        let nonblock = if flags.contains(SockFlag::SOCK_NONBLOCK) {
+            "|SOCK_NONBLOCK"
+        } else {
+            ""
+        };
         let fd = self.call(
             Call {
                 name: "socket",
@@ -13,12 +28,12 @@ impl Sys {
                 unix: family == AddressFamily::Unix,
             },
             || {
-                ns::socket(family, ty, SockFlag::SOCK_CLOEXEC, None)
+                ns::socket(family, ty, SockFlag::SOCK_CLOEXEC | flags, None)
                     .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
             },
             |_| Rendered {
                 args: format!(
-                    "{}, {}|SOCK_CLOEXEC, {}",
+                    "{}, {}|SOCK_CLOEXEC{nonblock}, {}",
                     family_name(family),
                     type_name(ty),
                     if family == AddressFamily::Unix {

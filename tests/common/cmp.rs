@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 use crate::common::{self, Outcome, Server, TempDir};
 
 /// The syscalls the programs make, as strace's `-e trace=` set.
-pub const TRACE_SET: &str = "%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask";
+pub const TRACE_SET: &str =
+    "%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat";
 
 /// Rust or C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -504,11 +505,17 @@ impl Normalizer {
         // Rule 3: drop -y's `<socket:[INODE]>` (inode numbers differ per
         // run) and its `AT_FDCWD<CWD>` (the test's working directory).
         let mut line = strip_socket_annotations(line);
-        if let Some(rest) = line.strip_prefix("newfstatat(AT_FDCWD<")
-            && let Some(end) = rest.find(">, ")
-        {
-            line = format!("newfstatat(AT_FDCWD{}", &rest[end + 1..]);
+        for call in ["newfstatat", "openat"] {
+            if let Some(rest) = line.strip_prefix(&format!("{call}(AT_FDCWD<"))
+                && let Some(end) = rest.find(">, ")
+            {
+                line = format!("{call}(AT_FDCWD{}", &rest[end + 1..]);
+            }
         }
+        // Rule 3b: -y's path of a UNIX server's directory fd (`4</tmp/d>`,
+        // in openat's result and the calls relative to it): the path is
+        // in openat's arguments already.
+        line = strip_dir_annotations(&line);
         // Rule 4: strace pads the ` = RESULT` to a column; one space.
         if let Some((call, ret)) = line.rsplit_once(" = ") {
             line = format!("{} = {ret}", call.trim_end());
@@ -808,8 +815,38 @@ pub fn is_program_call(line: &str) -> bool {
     line.starts_with("socket(")
         || line.starts_with("unlink(")
         || line.starts_with("umask(")
-        || (line.starts_with("newfstatat(AT_FDCWD") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
+        || (line.starts_with("newfstatat(") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
+        // A UNIX server's socket file directory and its hold on the file
+        // (the loader's and the runtime's openat calls are of files,
+        // never O_DIRECTORY nor O_PATH).
+        || (line.starts_with("openat(")
+            && (line.contains("|O_DIRECTORY)") || line.contains("|O_PATH)")))
+        || line.starts_with("unlinkat(")
         || is_on_socket(line)
+}
+
+/// `4</tmp/d>` → `4` where a directory fd is an argument or an openat's
+/// result (`openat(...) = 4</tmp/d>`, `openat(4</tmp/d>, "s.sock", ...)`,
+/// `newfstatat(4</tmp/d>, "s.sock", ...)`, `unlinkat(4</tmp/d>, ...)`).
+fn strip_dir_annotations(line: &str) -> String {
+    let mut line = line.to_string();
+    if line.starts_with("openat(")
+        && let Some((call, ret)) = line.rsplit_once(" = ")
+        && let Some((fd, _)) = ret.split_once('<')
+    {
+        line = format!("{call} = {fd}");
+    }
+    for call in ["newfstatat(", "unlinkat(", "openat("] {
+        if let Some(rest) = line.strip_prefix(call)
+            && rest.starts_with(|c: char| c.is_ascii_digit())
+            && let Some(open) = rest.find('<')
+            && let Some(close) = rest.find(">, ")
+            && open < close
+        {
+            line = format!("{call}{}{}", &rest[..open], &rest[close + 1..]);
+        }
+    }
+    line
 }
 
 fn is_on_socket(line: &str) -> bool {

@@ -244,19 +244,29 @@ fn read_rest(mut reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
     rx
 }
 
-/// A fresh private directory under the system temp dir, removed on drop.
+/// A fresh private directory under the system temp dir (mkdtemp),
+/// removed on drop.
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// mkdtemp(3): `$TMPDIR/socklab-test-TAG-XXXXXX`, made exclusively
+    /// with a random name and mode 0700 (never an existing directory, nor
+    /// one another user planted at a predictable name).
     pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "socklab-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        TempDir(dir)
+        use std::os::unix::ffi::OsStringExt;
+        let template = std::env::temp_dir().join(format!("socklab-test-{tag}-XXXXXX"));
+        let mut bytes = template.into_os_string().into_vec();
+        bytes.push(0);
+        // SAFETY: bytes is a NUL-terminated template ending in XXXXXX,
+        // which mkdtemp overwrites in place.
+        let made = unsafe { libc::mkdtemp(bytes.as_mut_ptr() as *mut libc::c_char) };
+        assert!(
+            !made.is_null(),
+            "mkdtemp: {}",
+            std::io::Error::last_os_error()
+        );
+        bytes.pop();
+        TempDir(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
     }
 
     pub fn path(&self, name: &str) -> String {
