@@ -128,6 +128,9 @@ fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
         (_, ECONNRESET) => {
             "the peer reset the connection (RST): it closed with unread data, or exited, or used SO_LINGER 0"
         }
+        ("sendto", EAGAIN) if unix => {
+            "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent"
+        }
         (_, EAGAIN) => {
             "the call would block (non-blocking socket, or SO_RCVTIMEO/SO_SNDTIMEO expired); wait with poll and retry"
         }
