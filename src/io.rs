@@ -7,7 +7,10 @@
 //! time left until the call's deadline; a poll that returns 0 is a timeout.
 //! Non-blocking mode is `setblocking(False)`: the call is made at once; when
 //! it fails with EAGAIN (shown in the trace), socklab waits in `poll` and
-//! makes it again: never a busy loop.
+//! makes it again: never a busy loop. Where poll says ready and the call
+//! still says EAGAIN (a UNIX datagram peer's full queue), both modes back
+//! off, 1 ms doubling to 1 s, and a timeout ends at its deadline (see
+//! `Retry`).
 
 use std::time::{Duration, Instant};
 
