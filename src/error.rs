@@ -73,6 +73,9 @@ impl Error {
             Error::Sys {
                 call, errno, unix, ..
             } => hint(call, *errno, *unix),
+            Error::Timeout { line, .. } if line.starts_with("sendto(") => Some(
+                "the peer took nothing before the deadline: its receive queue stayed full (a UNIX datagram peer or a TCP peer that does not read)",
+            ),
             Error::Timeout { .. } => Some(
                 "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
             ),
