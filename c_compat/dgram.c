@@ -7,8 +7,10 @@
  * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
  * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
- *    datagram too; one longer than --bufsize: `truncated`);
- *    sendto(fd, upper-cased, sender); until --once or --max-conns datagrams
+ *    datagram too; one longer than --bufsize: `truncated`; with -q
+ *    nothing); sendto(fd, upper-cased, sender), to a UNIX peer with
+ *    MSG_DONTWAIT (a peer whose queue is full gets EAGAIN, reported, and no
+ *    reply); until --once or --max-conns datagrams
  * 3. close(fd)
  *
  * Client: 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
@@ -40,6 +42,24 @@ static void truncated(const struct addr *from, ssize_t real, ssize_t kept) {
         addr_str(from), real, kept);
 }
 
+/* The reply of step 2. To a UNIX peer: one sendto(MSG_DONTWAIT) in every
+ * mode, never a wait (a UNIX datagram sendto waits for room in the
+ * receiver's queue: a peer that never reads would hold the server and every
+ * other client); EAGAIN is that peer's failure. To a UDP peer: io_send in
+ * the socket's mode. */
+static ssize_t reply_to(int fd, const unsigned char *buf, size_t n,
+                        const struct addr *to, double wait, struct fail *f) {
+    if (!addr_is_unix(to))
+        return io_send(fd, buf, n, to, wait, f);
+    ssize_t r = r_sendto_flags(fd, buf, n, MSG_DONTWAIT, SA(to), to->len);
+    if (r < 0) {
+        f->call = "sendto";
+        f->err = errno;
+        f->secs = 0;
+    }
+    return r;
+}
+
 void dgram_serve(int fd, const struct opts *o) {
     struct addr me, from;
     struct fail f;
@@ -62,13 +82,18 @@ void dgram_serve(int fd, const struct opts *o) {
             print_shown(stdout, buf, n);
             say("%s", n == 0 ? " (an empty datagram)" : "");
         }
-        if (real > n)
+        if (real > n && !o->quiet)
             truncated(&from, real, n);
         upper(buf, n);
         /* A reply that cannot go out (an unbound UNIX client has no address,
-         * an ICMP error came back) is reported; the server goes on. */
-        if (io_send(fd, buf, n, &from, o->wait, &f) < 0)
+         * an ICMP error came back, a UNIX peer's queue is full) is that
+         * peer's failure: reported, the reply dropped; the server goes on. */
+        if (reply_to(fd, buf, n, &from, o->wait, &f) < 0) {
+            char what[160]; /* the call and the peer it failed for */
+            snprintf(what, sizeof what, "%s to %s", f.call, addr_str(&from));
+            f.call = what;
             warn_fail(&f);
+        }
         served++;
         if (o->once || (o->max_conns && served >= o->max_conns))
             break;

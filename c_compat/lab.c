@@ -277,19 +277,24 @@ static int failed(struct fail *f, const char *call, int err, double secs) {
     return -1;
 }
 
+/* The time left until deadline in whole ms, rounded up as CPython does. */
+static int ms_left(double deadline) {
+    double left = deadline - now();
+    if (left < 0)
+        left = 0;
+    long long ns = (long long)(left * 1e9);
+    long long ms = (ns + 999999) / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 /* In timeout mode: poll(events, ms left, rounded up as CPython does);
  * a poll that returns 0 is a timeout. */
 static int ready(int fd, short events, double deadline, double wait,
                  const char *call, struct fail *f) {
     if (deadline == 0)
         return 0;
-    double left = deadline - now();
-    if (left < 0)
-        left = 0;
-    long long ns = (long long)(left * 1e9);
-    long long ms = (ns + 999999) / 1000000;
     short revents;
-    int r = r_poll(fd, events, ms > INT_MAX ? INT_MAX : (int)ms, &revents);
+    int r = r_poll(fd, events, ms_left(deadline), &revents);
     if (r < 0)
         return failed(f, "poll", errno, 0);
     if (r == 0)
@@ -377,15 +382,70 @@ void set_wait(int fd, double wait) {
             rust_f64(duration_secs(wait), secs, sizeof secs), secs);
 }
 
+/* The retries of one call in timeout or non-blocking mode (src/io.rs's
+ * Retry): its deadline, whether the last poll said the fd was ready, and
+ * the back-off. A poll that says ready is not always about this call (an
+ * unconnected UNIX datagram socket's POLLOUT tells of its own buffer, while
+ * sendto waits for the peer's queue): when poll said ready and the call
+ * still says EAGAIN, the next try waits first in poll(fd, 0, ms), 1 ms,
+ * then 2, 4... up to 1 s; in timeout mode the deadline is checked after
+ * every EAGAIN, whatever poll says. */
+#define BACKOFF_MAX_MS 1000
+struct retry {
+    double deadline;
+    bool polled_ready;
+    int backoff_ms;
+};
+
+static struct retry retry_of(double wait) {
+    return (struct retry){.deadline = deadline_of(wait)};
+}
+
+/* Before the call: in timeout mode, poll(events, ms left). */
+static int retry_ready(struct retry *rt, int fd, short events, double wait,
+                       const char *call, struct fail *f) {
+    if (ready(fd, events, rt->deadline, wait, call, f) < 0)
+        return -1;
+    if (wait > 0)
+        rt->polled_ready = true;
+    return 0;
+}
+
+/* The call made progress (sendall): the back-off starts afresh. */
+static void retry_progress(struct retry *rt) {
+    rt->polled_ready = false;
+    rt->backoff_ms = 0;
+}
+
 /* After a call failed with err: make it again? In timeout mode an EAGAIN
- * is a spurious wake-up (poll again, as CPython); in non-blocking mode it
- * means "wait": poll(events, -1) first. 1 yes, 0 no, -1 poll failed (f). */
-static int again(int fd, short events, double wait, int err, struct fail *f) {
+ * is a spurious wake-up (poll again, as CPython) until the deadline; in
+ * non-blocking mode it means "wait": poll(events, -1) first. Either way,
+ * after an EAGAIN that followed a poll that said ready, back off first.
+ * 1 yes, 0 no, -1 failed (f: the timeout, or poll itself). */
+static int retry_again(struct retry *rt, int fd, short events, double wait,
+                       const char *call, int err, struct fail *f) {
     short revents;
     if (err != EAGAIN || wait == 0)
         return 0;
-    if (wait < 0 && r_poll(fd, events, -1, &revents) < 0)
-        return failed(f, "poll", errno, 0);
+    int limit = INT_MAX;
+    if (wait > 0) {
+        if (now() >= rt->deadline)
+            return failed(f, call, 0, wait);
+        limit = ms_left(rt->deadline);
+    }
+    if (rt->polled_ready) {
+        rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : 1;
+        if (rt->backoff_ms > BACKOFF_MAX_MS)
+            rt->backoff_ms = BACKOFF_MAX_MS;
+        int ms = rt->backoff_ms < limit ? rt->backoff_ms : limit;
+        if (r_poll(fd, 0, ms, &revents) < 0)
+            return failed(f, "poll", errno, 0);
+    }
+    if (wait < 0) {
+        if (r_poll(fd, events, -1, &revents) < 0)
+            return failed(f, "poll", errno, 0);
+        rt->polled_ready = revents != 0;
+    }
     return 1;
 }
 
@@ -455,14 +515,14 @@ int io_connect_ex(int fd, const struct addr *a, double wait) {
 /* CPython's sock_call: poll first (timeout mode), and again if the call
  * says EAGAIN (non-blocking mode: poll(events, -1) first). */
 #define WAITING(events, call, op)                                             \
-    double deadline = deadline_of(wait);                                      \
+    struct retry rt = retry_of(wait);                                         \
     for (;;) {                                                                \
-        if (ready(fd, events, deadline, wait, call, f) < 0)                   \
+        if (retry_ready(&rt, fd, events, wait, call, f) < 0)                  \
             return -1;                                                        \
         ssize_t r = (op);                                                     \
         if (r >= 0)                                                           \
             return r;                                                         \
-        int err = errno, a = again(fd, events, wait, err, f);                 \
+        int err = errno, a = retry_again(&rt, fd, events, wait, call, err, f); \
         if (a < 0)                                                            \
             return -1;                                                        \
         if (!a)                                                               \
@@ -496,25 +556,26 @@ ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
 }
 
 int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f) {
-    double deadline = deadline_of(wait);
+    struct retry rt = retry_of(wait);
     size_t sent = 0;
     for (;;) {
-        if (ready(fd, POLLOUT, deadline, wait, "sendto", f) < 0)
+        if (retry_ready(&rt, fd, POLLOUT, wait, "sendto", f) < 0)
             goto out;
         ssize_t r = r_sendto(fd, (const char *)buf + sent, n - sent, NULL, 0);
         if (r >= 0) {
             sent += r;
-        } else {
-            int err = errno, a = again(fd, POLLOUT, wait, err, f);
-            if (a < 0)
-                return -1; /* poll itself failed */
-            if (!a) {
-                failed(f, "sendto", err, 0);
-                goto out;
-            }
+            if (sent >= n)
+                return 0;
+            retry_progress(&rt);
+            continue;
         }
-        if (sent >= n)
-            return 0;
+        int err = errno, a = retry_again(&rt, fd, POLLOUT, wait, "sendto", err, f);
+        if (a < 0)
+            goto out; /* the timeout, or poll itself failed */
+        if (!a) {
+            failed(f, "sendto", err, 0);
+            goto out;
+        }
     }
 out:
     if (sent > 0)

@@ -67,7 +67,8 @@ struct opts {
 enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,
        MODEL_POLL, MODEL_EPOLL };
 
-/* Python's setblocking(False): EAGAIN, then poll(..., -1), then again. */
+/* Python's setblocking(False): EAGAIN, then poll(..., -1), then again
+ * (backing off when poll says ready and the call still says EAGAIN). */
 #define WAIT_NONBLOCKING (-1.0)
 
 /* Set prog, ignore SIGPIPE, make stdout line-buffered. */

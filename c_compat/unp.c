@@ -197,12 +197,17 @@ ssize_t r_recvfrom_flags(int fd, void *buf, size_t n, int flags,
 
 ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
                  socklen_t len) {
+    return r_sendto_flags(fd, buf, n, 0, to, len);
+}
+
+ssize_t r_sendto_flags(int fd, const void *buf, size_t n, int flags,
+                       const struct sockaddr *to, socklen_t len) {
     ssize_t r;
     check_stop();
     if (to)
-        RETRY_ON(fd, sendto(fd, buf, n, 0, to, len));
+        RETRY_ON(fd, sendto(fd, buf, n, flags, to, len));
     else
-        RETRY_ON(fd, send(fd, buf, n, 0)); /* glibc: sendto(fd, buf, n, 0, NULL, 0) */
+        RETRY_ON(fd, send(fd, buf, n, flags)); /* glibc: sendto(fd, buf, n, flags, NULL, 0) */
     return r;
 }
 

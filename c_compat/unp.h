@@ -73,6 +73,9 @@ ssize_t r_recvfrom_flags(int fd, void *buf, size_t n, int flags,
                          struct sockaddr_storage *from, socklen_t *len);
 ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
                  socklen_t len);
+/* sendto with flags (MSG_DONTWAIT: this one call never blocks). */
+ssize_t r_sendto_flags(int fd, const void *buf, size_t n, int flags,
+                       const struct sockaddr *to, socklen_t len);
 int r_poll(int fd, short events, int timeout_ms, short *revents);
 
 /* The wrappers: the call or death. */

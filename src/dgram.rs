@@ -4,9 +4,10 @@
 //! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `getsockname(fd)` → print `listening on ADDR`
 //! 2. loop: `recvfrom(fd, MSG_TRUNC)` → print sender and size (an empty
-//!    datagram too; a datagram longer than `--bufsize`: `truncated`);
-//!    `sendto(fd, upper-cased, sender)`; until `--once` or `--max-conns`
-//!    datagrams
+//!    datagram too; a datagram longer than `--bufsize`: `truncated`; with
+//!    `-q` nothing); `sendto(fd, upper-cased, sender)`, to a UNIX peer with
+//!    `MSG_DONTWAIT` (a peer whose queue is full gets EAGAIN, reported, and
+//!    no reply); until `--once` or `--max-conns` datagrams
 //! 3. `close(fd)`
 //!
 //! Client: 1. `socket(SOCK_DGRAM)`; 2. `ioctl(FIONBIO)` with `--timeout`;
@@ -68,14 +69,15 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
                 shown(&buf[..n])
             ));
         }
-        if real > n {
+        if real > n && !opts.quiet {
             sys.say(&truncated(&from, real, n));
         }
         let reply = &mut buf[..n];
         reply.make_ascii_uppercase();
         // A reply that cannot go out (an unbound UNIX client has no address,
-        // an ICMP error came back) is reported; the server goes on.
-        if let Err(e) = io::send(sys, s, reply, Some(&from), opts.setup.wait) {
+        // an ICMP error came back, a UNIX peer's queue is full) is that
+        // peer's failure: reported, the reply dropped; the server goes on.
+        if let Err(e) = reply_to(sys, s, reply, &from, opts.setup.wait) {
             if matches!(e, crate::error::Error::Signal(_)) {
                 return Err(e);
             }
@@ -90,6 +92,20 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         ep.close(sys)?;
     }
     sys.close(s)
+}
+
+/// The reply of step 2. To a UNIX peer: one `sendto(..., MSG_DONTWAIT,
+/// ...)` in every mode, never a wait: a UNIX datagram `sendto` waits for
+/// room in the receiver's queue, so a peer that never reads would hold the
+/// server (and every other client) forever; EAGAIN is that peer's failure,
+/// as a UDP reply the kernel cannot deliver is (UDP never waits on its
+/// receiver). To a UDP peer: Python's `sendto` in the socket's mode.
+fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: io::Wait) -> Result<usize> {
+    if to.is_unix() {
+        sys.sendto_dontwait(s, reply, Some(to))
+    } else {
+        io::send(sys, s, reply, Some(to), wait)
+    }
 }
 
 /// The client (steps 1 to 6).

@@ -79,6 +79,9 @@ impl Error {
                 call, errno, unix, ..
             } => hint(call, *errno, *unix),
             Error::Lib { call, errno } => hint(call, *errno, false),
+            Error::Timeout { line, .. } if line.starts_with("sendto(") => Some(
+                "the peer took nothing before the deadline: its receive queue stayed full (a UNIX datagram peer or a TCP peer that does not read)",
+            ),
             Error::Timeout { .. } => Some(
                 "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
             ),
@@ -158,6 +161,9 @@ fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
         }
         (_, ECONNRESET) => {
             "the peer reset the connection (RST): it closed with unread data, or exited, or used SO_LINGER 0"
+        }
+        ("sendto", EAGAIN) if unix => {
+            "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent"
         }
         (_, EAGAIN) => {
             "the call would block (non-blocking socket, or SO_RCVTIMEO/SO_SNDTIMEO expired); wait with poll and retry"

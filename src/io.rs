@@ -7,7 +7,10 @@
 //! time left until the call's deadline; a poll that returns 0 is a timeout.
 //! Non-blocking mode is `setblocking(False)`: the call is made at once; when
 //! it fails with EAGAIN (shown in the trace), socklab waits in `poll` and
-//! makes it again: never a busy loop.
+//! makes it again: never a busy loop. Where poll says ready and the call
+//! still says EAGAIN (a UNIX datagram peer's full queue), both modes back
+//! off, 1 ms doubling to 1 s, and a timeout ends at its deadline (see
+//! `Retry`).
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,9 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::sockopt::{self, Phase, Setting, Value};
 use crate::sys::{Socket, Sys};
+
+mod retry;
+use retry::{Retry, ready, waiting};
 
 /// How a socket's calls wait.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,7 +38,7 @@ pub enum Wait {
 }
 
 impl Wait {
-    fn deadline(&self) -> Option<Instant> {
+    pub(super) fn deadline(&self) -> Option<Instant> {
         match self {
             Wait::Blocking | Wait::NonBlocking => None,
             Wait::Timeout(d) => Some(Instant::now() + *d),
@@ -182,66 +188,6 @@ pub fn show_names(sys: &Sys, s: Socket) -> Result<()> {
     Ok(())
 }
 
-/// Before a call in timeout mode: `poll(events, ms left)`; 0 means timeout.
-fn ready(
-    sys: &Sys,
-    s: Socket,
-    events: PollFlags,
-    deadline: Option<Instant>,
-    wait: Wait,
-    call: &str,
-) -> Result<()> {
-    let (Some(deadline), Wait::Timeout(limit)) = (deadline, wait) else {
-        return Ok(());
-    };
-    let left = deadline.saturating_duration_since(Instant::now());
-    // CPython rounds the interval up to whole milliseconds.
-    let ms = i32::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX);
-    if sys.poll(s, events, ms)?.is_empty() {
-        return Err(Error::Timeout {
-            line: format!("{call}({s}, ...)"),
-            secs: limit.as_secs_f64(),
-        });
-    }
-    Ok(())
-}
-
-/// After a call failed with `e`: should it be made again? In timeout mode
-/// an EAGAIN is a spurious wake-up (poll again, as CPython); in
-/// non-blocking mode it means "wait": `poll` without a limit first.
-fn again(sys: &Sys, s: Socket, events: PollFlags, wait: Wait, e: &Error) -> Result<bool> {
-    if e.errno() != Some(Errno::EAGAIN) {
-        return Ok(false);
-    }
-    match wait {
-        Wait::Blocking => Ok(false),
-        Wait::Timeout(_) => Ok(true),
-        Wait::NonBlocking => {
-            sys.poll(s, events, -1)?;
-            Ok(true)
-        }
-    }
-}
-
-/// Run `op` in the socket's wait mode (see the module doc).
-fn waiting<T>(
-    sys: &Sys,
-    s: Socket,
-    events: PollFlags,
-    wait: Wait,
-    call: &str,
-    mut op: impl FnMut() -> Result<T>,
-) -> Result<T> {
-    let deadline = wait.deadline();
-    loop {
-        ready(sys, s, events, deadline, wait, call)?;
-        match op() {
-            Err(e) if again(sys, s, events, wait, &e)? => continue,
-            r => return r,
-        }
-    }
-}
-
 /// Python's `connect`. Blocking: one `connect`. Timeout and non-blocking:
 /// `connect` → EINPROGRESS → `poll(POLLOUT|POLLERR)` → `getsockopt(SO_ERROR)`.
 pub fn connect(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<()> {
@@ -343,26 +289,34 @@ pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> 
 /// A zero-length buffer still makes one `sendto(..., 0)`, as Python does.
 /// On a failure it says how many bytes went out before it (Python cannot).
 pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
-    let deadline = wait.deadline();
+    let mut retry = Retry::new(wait);
     let mut sent = 0;
     loop {
-        let step = ready(sys, s, PollFlags::POLLOUT, deadline, wait, "sendto")
+        let step = retry
+            .ready(sys, s, PollFlags::POLLOUT, wait, "sendto")
             .and_then(|()| sys.sendto(s, &buf[sent..], None));
-        match step {
-            Ok(n) => sent += n,
-            Err(e) if again(sys, s, PollFlags::POLLOUT, wait, &e)? => {}
-            Err(e) => {
-                if sent > 0 && !matches!(e, Error::Signal(_)) {
-                    sys.say(&format!(
-                        "sendall: {sent} of {} bytes went out before the failure",
-                        buf.len()
-                    ));
+        let e = match step {
+            Ok(n) => {
+                sent += n;
+                if sent >= buf.len() {
+                    return Ok(());
                 }
-                return Err(e);
+                retry.progress();
+                continue;
             }
+            Err(e) => e,
+        };
+        let e = match retry.again(sys, s, PollFlags::POLLOUT, wait, "sendto", &e) {
+            Ok(true) => continue,
+            Ok(false) => e,
+            Err(other) => other,
+        };
+        if sent > 0 && !matches!(e, Error::Signal(_)) {
+            sys.say(&format!(
+                "sendall: {sent} of {} bytes went out before the failure",
+                buf.len()
+            ));
         }
-        if sent >= buf.len() {
-            return Ok(());
-        }
+        return Err(e);
     }
 }

@@ -15,6 +15,8 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
+#[path = "peers_misbehave/unix_dgram.rs"]
+mod unix_dgram;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};

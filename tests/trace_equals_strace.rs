@@ -475,13 +475,18 @@ fn unix_dgram_on_a_path_with_autobind() {
     }
     let dir = TempDir::new("trace-unix-dgram");
     let path = dir.path("srv.sock");
-    let (_, client, _, c) = pair(
+    let (_, client, s, c) = pair(
         "unix-dgram",
         &["unix", "server", &path, "--dgram", "--max-conns", "1"],
         &["unix", "client", "--dgram", "-m", "dgram"],
         b"",
     );
     assert_eq!(client.stdout, "DGRAM\n");
+    assert!(
+        s.iter()
+            .any(|l| l.starts_with("sendto(") && l.contains("\"DGRAM\", 5, MSG_DONTWAIT, {")),
+        "the reply to a UNIX peer never waits: {s:#?}"
+    );
     assert!(
         c.iter()
             .any(|l| l.starts_with("bind(") && l.contains("{sa_family=AF_UNIX}, 2)")),
@@ -536,6 +541,51 @@ fn timeout_against_a_silent_udp_socket() {
         c.last().map(String::as_str),
         Some("poll([{fd=4, events=POLLIN}], 1, 200) = 0 (Timeout)"),
         "the last call is the poll that expired: {c:#?}"
+    );
+}
+
+/// A client against a UNIX datagram peer whose queue is full: poll says
+/// POLLOUT, sendto says EAGAIN, and the client backs off in
+/// `poll(fd, events=0, 1)`, then 2...: strace's lines, to the deadline.
+#[test]
+fn timeout_backs_off_against_a_full_unix_dgram_peer() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("trace-backoff");
+    let path = dir.path("full.sock");
+    let _full = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    let filler = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    while filler.send_to(b"x", &path).is_ok() {}
+    let cli = Traced::new(&dir, "client");
+    let client = run(
+        cli.command(&[
+            "unix",
+            "client",
+            &path,
+            "--dgram",
+            "--timeout",
+            "0.2",
+            "-m",
+            "hi",
+        ]),
+        b"",
+    );
+    client.assert_code(1);
+    assert!(client.stderr.contains("timed out"), "{}", client.dump());
+    let c = cli.assert_equal("back-off client");
+    for ms in [1, 2, 4] {
+        assert!(
+            c.iter()
+                .any(|l| l.ends_with(&format!("events=0}}], 1, {ms}) = 0 (Timeout)"))),
+            "the back-off poll of {ms} ms: {c:#?}"
+        );
+    }
+    assert!(
+        c.last().is_some_and(|l| l.starts_with("sendto(")
+            && l.ends_with("EAGAIN (Resource temporarily unavailable)")),
+        "the last call is the sendto after the deadline: {c:#?}"
     );
 }
 

@@ -82,6 +82,28 @@ impl Sys {
 
     /// sendto(2): `send` when `to` is None (glibc's send is sendto with NULL, 0).
     pub fn sendto(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
+        self.sendto_flags(s, buf, to, MsgFlags::empty())
+    }
+
+    /// sendto(2) with `MSG_DONTWAIT`: this one call does not block, whatever
+    /// the socket's mode (a datagram server's reply to a UNIX peer whose
+    /// receive queue is full fails with EAGAIN instead of waiting for it).
+    pub fn sendto_dontwait(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
+        self.sendto_flags(s, buf, to, MsgFlags::MSG_DONTWAIT)
+    }
+
+    fn sendto_flags(
+        &self,
+        s: Socket,
+        buf: &[u8],
+        to: Option<&Addr>,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        let flag_names = if flags.contains(MsgFlags::MSG_DONTWAIT) {
+            "MSG_DONTWAIT"
+        } else {
+            "0"
+        };
         let n = self.call(
             Call {
                 name: "sendto",
@@ -90,9 +112,9 @@ impl Sys {
             },
             || {
                 let n = match to {
-                    None => ns::send(s.0, buf, MsgFlags::empty()),
+                    None => ns::send(s.0, buf, flags),
                     Some(to) => to
-                        .with_nix(|a| ns::sendto(s.0, buf, a, MsgFlags::empty()))
+                        .with_nix(|a| ns::sendto(s.0, buf, a, flags))
                         .unwrap_or(Err(Errno::EAFNOSUPPORT)),
                 }?;
                 Ok(n as i64)
@@ -103,7 +125,7 @@ impl Sys {
                     Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
                 };
                 plain(format!(
-                    "{s}, {}, {}, 0, {dest}",
+                    "{s}, {}, {}, {flag_names}, {dest}",
                     quote(buf, STRACE_MAX_STRLEN),
                     buf.len()
                 ))
