@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::io::{self, Setup};
 use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
-use crate::text::{Messages, shown};
+use crate::text::{Messages, buffer, peer_text, shown};
 
 #[derive(Clone, Debug)]
 pub struct ServerOpts {
@@ -41,6 +41,9 @@ pub struct ServerOpts {
 pub struct ClientOpts {
     pub bufsize: usize,
     pub connect: bool,
+    /// `--raw`, or stdout is not a terminal: print the server's bytes as
+    /// they came (else control characters are shown escaped).
+    pub raw: bool,
     pub setup: Setup,
 }
 
@@ -52,7 +55,7 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
         _ => None,
     };
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let mut served = 0u64;
     loop {
         if let Some(ep) = &mut epoll {
@@ -108,7 +111,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         }
     }
     let to = (!opts.connect).then_some(addr);
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     for msg in messages {
         let msg = msg?;
         io::send(sys, s, &msg, to, opts.setup.wait)?;
@@ -121,7 +124,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         if n == 0 {
             sys.say(&format!("(an empty datagram from {from})"));
         } else {
-            sys.say(&String::from_utf8_lossy(&buf[..n]));
+            sys.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

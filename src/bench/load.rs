@@ -11,7 +11,7 @@ use super::{Latency, Limit, Opts, Progress, Report};
 use crate::error::{Error, Result};
 use crate::io;
 use crate::sys::{Socket, Sys};
-use crate::text::pattern;
+use crate::text::{buffer, pattern};
 
 /// At most this many latency samples are kept (the first ones).
 const MAX_SAMPLES: usize = 1 << 24;
@@ -70,11 +70,13 @@ fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
 
 /// rr: one request of `size` bytes in flight per connection.
 pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
+    // The request before any call: a size that cannot be allocated is
+    // an error (exit 1) before the first connection.
+    let req = pattern(opts.size, "--size")?;
     let mut socks = Vec::with_capacity(opts.conns);
     for _ in 0..opts.conns {
         socks.push(connected(sys, opts)?);
     }
-    let req = pattern(opts.size).into_bytes();
     let mut samples = Vec::new();
     let mut progress = Progress::new("transactions");
     let limit = Limit::new(opts, opts.count);
@@ -107,7 +109,7 @@ fn rr_blocking(
     samples: &mut Vec<u64>,
     progress: &mut Progress,
 ) -> Result<u64> {
-    let mut buf = vec![0u8; req.len()];
+    let mut buf = buffer(req.len(), "--size")?;
     let mut done = 0u64;
     let mut now = Instant::now();
     while limit.more(done, now) {
@@ -142,7 +144,7 @@ fn rr_polled(
         sys.ioctl_fionbio(s, true)?;
     }
     let size = req.len();
-    let mut buf = vec![0u8; size];
+    let mut buf = buffer(size, "--size")?;
     let mut fds: Vec<libc::pollfd> = socks
         .iter()
         .map(|s| libc::pollfd {
@@ -257,9 +259,9 @@ fn rr_polled(
 /// `poll` when the send buffer is full: a server that stops reading (one
 /// that echoes instead of discarding) is reported, not waited for forever.
 pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let chunk = pattern(opts.size, "--size")?;
     let s = connected(sys, opts)?;
     sys.ioctl_fionbio(s, true)?;
-    let chunk = pattern(opts.size).into_bytes();
     let limit = Limit::new(opts, None);
     let mut progress = Progress::new("writes");
     let start = Instant::now();
@@ -332,7 +334,7 @@ fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
 
 /// connect: `--conns` threads, each: socket, connect, one exchange, close.
 pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
-    let req = pattern(opts.size).into_bytes();
+    let req = pattern(opts.size, "--size")?;
     let limit = Limit::new(opts, opts.count);
     let started = AtomicU64::new(0);
     let done = AtomicU64::new(0);
@@ -347,7 +349,7 @@ pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
     };
     let worker = || -> Result<()> {
         let sys = sys.clone();
-        let mut buf = vec![0u8; req.len()];
+        let mut buf = buffer(req.len(), "--size")?;
         let mut samples = Vec::new();
         loop {
             let t0 = Instant::now();
@@ -411,10 +413,10 @@ pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
     let s = sys.socket(io::family(&opts.addr), SockType::Datagram)?;
     sys.connect(s, &opts.addr)?;
     sys.ioctl_fionbio(s, true)?;
-    let mut msg = pattern(opts.size).into_bytes();
+    let mut msg = pattern(opts.size, "--size")?;
     let numbered = opts.size >= SEQ_LEN;
     let mut sent_at: Vec<(u64, Option<Instant>)> = vec![(0, None); RING];
-    let mut buf = vec![0u8; opts.size.max(1) + 1];
+    let mut buf = buffer(opts.size.max(1) + 1, "--size")?;
     let mut samples = Vec::new();
     let limit = Limit::new(opts, opts.count);
     let mut progress = Progress::new("datagrams");

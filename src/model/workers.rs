@@ -132,7 +132,7 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
     // The children's receive buffer, allocated here once: a child that
     // allocated its own would make malloc consolidate the parent's heap,
     // a copy-on-write fault per page it walks.
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
     let result = loop {
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
@@ -208,7 +208,7 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
 /// A pool worker: take a ticket, `accept4`, serve; until the tickets run out.
 fn worker(sys: &Sys, listener: Socket, opts: &ServerOpts, tickets: &AtomicU64) -> Result<()> {
     let max = limit(opts);
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
     loop {
         let ticket = tickets.fetch_add(1, Ordering::SeqCst);
         if max.is_some_and(|max| ticket >= max) {
@@ -260,7 +260,14 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
         threads.push(spawn_quiet(move || {
-            let mut buf = vec![0; opts2.bufsize];
+            // A buffer that cannot be allocated fails this connection only.
+            let mut buf = match crate::text::buffer(opts2.bufsize, "--bufsize") {
+                Ok(buf) => buf,
+                Err(e) => {
+                    crate::report(&e);
+                    return sys2.close(conn);
+                }
+            };
             serve_conn(&sys2, conn, &peer, &opts2, &mut buf)
         })?);
         if limit(opts).is_some_and(|max| accepted >= max) {

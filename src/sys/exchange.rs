@@ -82,6 +82,27 @@ impl Sys {
 
     /// sendto(2): `send` when `to` is None (glibc's send is sendto with NULL, 0).
     pub fn sendto(&self, s: Socket, buf: &[u8], to: Option<&Addr>) -> Result<usize> {
+        self.sendto_flags(s, buf, to, false)
+    }
+
+    /// sendto(2) with `MSG_DONTWAIT` on a connected socket: what fits in
+    /// the send buffer now, or EAGAIN; never blocks, whatever the fd's mode.
+    pub fn sendto_dontwait(&self, s: Socket, buf: &[u8]) -> Result<usize> {
+        self.sendto_flags(s, buf, None, true)
+    }
+
+    fn sendto_flags(
+        &self,
+        s: Socket,
+        buf: &[u8],
+        to: Option<&Addr>,
+        dontwait: bool,
+    ) -> Result<usize> {
+        let (flags, flags_name) = if dontwait {
+            (MsgFlags::MSG_DONTWAIT, "MSG_DONTWAIT")
+        } else {
+            (MsgFlags::empty(), "0")
+        };
         let n = self.call(
             Call {
                 name: "sendto",
@@ -90,9 +111,9 @@ impl Sys {
             },
             || {
                 let n = match to {
-                    None => ns::send(s.0, buf, MsgFlags::empty()),
+                    None => ns::send(s.0, buf, flags),
                     Some(to) => to
-                        .with_nix(|a| ns::sendto(s.0, buf, a, MsgFlags::empty()))
+                        .with_nix(|a| ns::sendto(s.0, buf, a, flags))
                         .unwrap_or(Err(Errno::EAFNOSUPPORT)),
                 }?;
                 Ok(n as i64)
@@ -103,7 +124,7 @@ impl Sys {
                     Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
                 };
                 plain(format!(
-                    "{s}, {}, {}, 0, {dest}",
+                    "{s}, {}, {}, {flags_name}, {dest}",
                     quote(buf, STRACE_MAX_STRLEN),
                     buf.len()
                 ))
