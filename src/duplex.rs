@@ -45,16 +45,40 @@ pub fn send_reading(
     msg: &[u8],
     buf: &mut [u8],
     wait: Wait,
+    on_data: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<Sent> {
+    let mut sent = 0;
+    let result = send_reading_from(sys, s, msg, &mut sent, buf, wait, on_data);
+    if let Err(e) = &result
+        && sent > 0
+        && !matches!(e, Error::Signal(_))
+    {
+        // A failure of sendto, poll or recvfrom: say how far it got (as
+        // io::sendall does).
+        sys.say(&format!(
+            "sendall: {sent} of {} bytes went out before the failure",
+            msg.len()
+        ));
+    }
+    result
+}
+
+fn send_reading_from(
+    sys: &Sys,
+    s: Socket,
+    msg: &[u8],
+    sent: &mut usize,
+    buf: &mut [u8],
+    wait: Wait,
     mut on_data: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<Sent> {
     let deadline = match wait {
         Wait::Timeout(limit) => Some((std::time::Instant::now() + limit, limit)),
         Wait::Blocking | Wait::NonBlocking => None,
     };
-    let mut sent = 0;
     // With --timeout every call waits in poll first, as io's calls do.
     let mut poll_first = deadline.is_some();
-    while sent < msg.len() {
+    while *sent < msg.len() {
         if poll_first {
             let ms = match deadline {
                 Some((at, _)) => {
@@ -74,7 +98,7 @@ pub fn send_reading(
             if ready.intersects(PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP) {
                 let (n, _) = sys.recvfrom(s, buf, false)?;
                 if n == 0 {
-                    return Ok(Sent::Closed(sent));
+                    return Ok(Sent::Closed(*sent));
                 }
                 on_data(&buf[..n])?;
             }
@@ -84,22 +108,14 @@ pub fn send_reading(
         }
         poll_first = true;
         let step = if wait == Wait::Blocking {
-            sys.sendto_dontwait(s, &msg[sent..])
+            sys.sendto_dontwait(s, &msg[*sent..])
         } else {
-            sys.sendto(s, &msg[sent..], None)
+            sys.sendto(s, &msg[*sent..], None)
         };
         match step {
-            Ok(n) => sent += n,
+            Ok(n) => *sent += n,
             Err(e) if e.errno() == Some(Errno::EAGAIN) => {}
-            Err(e) => {
-                if sent > 0 && !matches!(e, Error::Signal(_)) {
-                    sys.say(&format!(
-                        "sendall: {sent} of {} bytes went out before the failure",
-                        msg.len()
-                    ));
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
     Ok(Sent::All)
