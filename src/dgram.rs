@@ -49,13 +49,15 @@ pub struct ClientOpts {
 
 /// Serve on a bound socket (steps 1 to 3).
 pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
+    // Allocated first: a --bufsize that cannot be allocated fails before
+    // `listening on`.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     sys.listening(&sys.getsockname(s)?);
     io::set_wait(sys, s, opts.setup.wait)?;
     let mut epoll = match opts.model {
         crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
         _ => None,
     };
-    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let mut served = 0u64;
     loop {
         if let Some(ep) = &mut epoll {

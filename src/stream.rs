@@ -82,16 +82,22 @@ pub struct ClientOpts {
 /// Serve on a bound socket (steps 1 to 6); `--model` other than
 /// `iterative` hands over to `model::serve` after `getsockname`.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+    let iterative = opts.model == crate::model::Model::Iterative;
+    // One receive buffer for every connection (as the C twin), allocated
+    // first: a --bufsize that cannot be allocated fails before listen.
+    let mut buf = if iterative {
+        buffer(opts.bufsize, "--bufsize")?
+    } else {
+        Vec::new()
+    };
     sys.listen(listener, opts.backlog)?;
     let me = sys.getsockname(listener)?;
-    if opts.model != crate::model::Model::Iterative {
+    if !iterative {
         // Each model says `listening on` once it is ready to serve.
         return crate::model::serve(sys, listener, &me, opts);
     }
     sys.listening(&me);
     io::set_wait(sys, listener, opts.setup.wait)?;
-    // One receive buffer for every connection (as the C twin).
-    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let mut served = 0u64;
     loop {
         let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
