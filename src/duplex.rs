@@ -5,7 +5,8 @@
 //! the server's `sendto` waits for the client to read, the client's
 //! `sendto` waits for the server to read. Up to [`SENDALL_MAX`] bytes the
 //! clients keep the tutorial's order (`sendall`, then `recv`); a longer
-//! message goes out in pieces, and what came back is read in between:
+//! message goes out in pieces, and what came back is read in between
+//! (not with `--send-mode send` or SO_SNDTIMEO: see [`needed`]):
 //!
 //! 1. `sendto(fd, rest, len, MSG_DONTWAIT, NULL, 0)`: what fits in the
 //!    send buffer now (blocking mode; a `--timeout` or `--nonblocking` fd
@@ -20,13 +21,26 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 
 use crate::error::{Error, Result};
-use crate::io::Wait;
+use crate::io::{Setup, Wait};
 use crate::sys::{Socket, Sys};
 
 /// The longest message sent in one `sendall` before the echo is read:
 /// 128 KiB, which loopback's default buffers hold (a TCP receive buffer
 /// starts at 128 KiB, tcp_rmem; a UNIX socket's send buffer is 208 KiB).
 pub const SENDALL_MAX: usize = 128 * 1024;
+
+/// Whether a message of `len` bytes goes out while its echo is read: when
+/// it is longer than [`SENDALL_MAX`] and sent with `sendall`
+/// (`--send-mode send` is one `sendto`, as Python's), unless the user set
+/// the kernel's send timeout (SO_SNDTIMEO, `--sndtimeo`): then the blocking
+/// `sendto` they asked to watch is kept, and the timeout ends its wait.
+pub fn needed(len: usize, sendall: bool, setup: &Setup) -> bool {
+    let kernel_send_timeout = setup
+        .sockopts
+        .iter()
+        .any(|s| s.opt.level == libc::SOL_SOCKET && s.opt.name == libc::SO_SNDTIMEO);
+    len > SENDALL_MAX && sendall && !kernel_send_timeout
+}
 
 /// How a send-while-reading ended.
 pub enum Sent {

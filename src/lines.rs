@@ -4,7 +4,7 @@
 //! Each `recvfrom` is reported with what it carried.
 
 use crate::addr::Addr;
-use crate::duplex::{SENDALL_MAX, Sent, send_reading};
+use crate::duplex::{Sent, needed, send_reading};
 use crate::error::Result;
 use crate::io::{self, Wait};
 use crate::sys::{Socket, Sys};
@@ -97,24 +97,25 @@ pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, buf: &mut [u8], wait: Wait
 /// The client in line mode: all messages, each with its `\n`, in one
 /// `sendall` (a buffered writer's flush), then the replies line by line
 /// through the buffer. When the lines come to more than
-/// `duplex::SENDALL_MAX` bytes, they go out while the replies are read
-/// (`duplex::send_reading`), so client and server cannot both wait in
-/// `sendto`.
+/// `duplex::SENDALL_MAX` bytes (and no SO_SNDTIMEO, see `duplex::needed`),
+/// they go out while the replies are read (`duplex::send_reading`), so
+/// client and server cannot both wait in `sendto`.
 pub fn exchange(
     sys: &Sys,
     s: Socket,
     messages: &[Vec<u8>],
     buf: &mut [u8],
-    wait: Wait,
+    setup: &io::Setup,
     raw: bool,
 ) -> Result<()> {
+    let wait = setup.wait;
     let joined: Vec<u8> = messages
         .iter()
         .flat_map(|m| m.iter().copied().chain([b'\n']))
         .collect();
     let mut lines = LineBuffer::default();
     let mut replies = 0;
-    if joined.len() > SENDALL_MAX {
+    if needed(joined.len(), true, setup) {
         let limit = line_limit(buf.len());
         let sent = send_reading(sys, s, &joined, buf, wait, |piece| {
             lines.feed(sys, piece, limit)?;

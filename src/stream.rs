@@ -22,7 +22,7 @@ use std::time::Instant;
 use nix::sys::socket::{Shutdown, SockType};
 
 use crate::addr::Addr;
-use crate::duplex::{self, Echo, SENDALL_MAX};
+use crate::duplex::{self, Echo};
 use crate::error::{Error, Result};
 use crate::io::{self, Setup, Wait};
 use crate::lines;
@@ -367,7 +367,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
-        lines::exchange(sys, s, &all, &mut buf, opts.setup.wait, opts.raw)?;
+        lines::exchange(sys, s, &all, &mut buf, &opts.setup, opts.raw)?;
         return finish(sys, s, &mut buf, opts);
     }
     for msg in messages {
@@ -376,7 +376,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         if msg.is_empty() && !opts.send_empty {
             continue;
         }
-        if msg.len() > SENDALL_MAX && opts.send_mode == SendMode::Sendall {
+        if duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup) {
             if !exchange_long(sys, s, &mut buf, &msg, opts)? {
                 break;
             }
@@ -399,7 +399,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     finish(sys, s, &mut buf, opts)
 }
 
-/// A message longer than `SENDALL_MAX`: sent while the echo is read
+/// A message longer than `duplex::SENDALL_MAX`: sent while the echo is read
 /// (`duplex`), so client and server cannot both wait in `sendto`. With
 /// `--size` the echo is checked as with a short one; else each piece is
 /// printed as it came, and when none came while sending, one `recv` as

@@ -48,7 +48,14 @@ fn unix_client_size_16_mib_completes_against_socklabs_server() {
 fn tcp_client_long_message_trace_shows_dontwait_and_poll() {
     let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
     let client = run(
-        socklab(&["--trace", "tcp", "client", &server.addr, "--size", "16777216"]),
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--size",
+            "16777216",
+        ]),
         b"",
     );
     client.assert_ok();
@@ -66,12 +73,22 @@ fn tcp_client_long_message_trace_shows_dontwait_and_poll() {
 /// comes back, in order.
 #[test]
 fn tcp_client_lines_longer_than_the_buffers_complete() {
-    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--lines", "--max-conns", "1"]);
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--lines",
+        "--max-conns",
+        "1",
+    ]);
     let mut input = String::new();
     for i in 0..200_000 {
         input.push_str(&format!("line{i}\n"));
     }
-    let client = run(socklab(&["tcp", "client", &server.addr, "--lines"]), input.as_bytes());
+    let client = run(
+        socklab(&["tcp", "client", &server.addr, "--lines"]),
+        input.as_bytes(),
+    );
     client.assert_ok();
     let replies: Vec<&str> = client
         .stdout
@@ -129,7 +146,12 @@ fn limited(args: &[&str]) -> Command {
 
 fn assert_cannot_allocate(out: &common::Outcome, n: &str, what: &str) {
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(out.status.signal(), None, "killed (SIGABRT?)\n{}", out.dump());
+    assert_eq!(
+        out.status.signal(),
+        None,
+        "killed (SIGABRT?)\n{}",
+        out.dump()
+    );
     out.assert_code(1);
     out.stderr_has(&format!("socklab: cannot allocate {n} bytes for {what}"));
 }
@@ -146,13 +168,20 @@ fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
     out.assert_code(1);
     out.stderr_has("ECONNREFUSED");
 
-    let out = run(limited(&["tcp", "client", &addr, "--size", "1073741824"]), b"");
+    let out = run(
+        limited(&["tcp", "client", &addr, "--size", "1073741824"]),
+        b"",
+    );
     assert_cannot_allocate(&out, "1073741824", "--size");
-    let out = run(limited(&["tcp", "client", &addr, "--bufsize", "67108864", "-m", "x"]), b"");
+    let out = run(
+        limited(&["tcp", "client", &addr, "--bufsize", "67108864", "-m", "x"]),
+        b"",
+    );
     // The client connects first (refused here) or fails to allocate: both
     // exit 1, never an abort.
     assert!(
-        out.stderr.contains("cannot allocate 67108864 bytes for --bufsize")
+        out.stderr
+            .contains("cannot allocate 67108864 bytes for --bufsize")
             || out.stderr.contains("ECONNREFUSED"),
         "{}",
         out.dump()
@@ -160,9 +189,15 @@ fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
     out.assert_code(1);
     let out = run(limited(&["bench", "rr", &addr, "--size", "67108864"]), b"");
     assert_cannot_allocate(&out, "67108864", "--size");
-    let out = run(limited(&["udp", "server", "127.0.0.1:0", "--bufsize", "67108864"]), b"");
+    let out = run(
+        limited(&["udp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
+        b"",
+    );
     assert_cannot_allocate(&out, "67108864", "--bufsize");
-    let out = run(limited(&["tcp", "server", "127.0.0.1:0", "--bufsize", "67108864"]), b"");
+    let out = run(
+        limited(&["tcp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
+        b"",
+    );
     assert_cannot_allocate(&out, "67108864", "--bufsize");
 }
 
@@ -251,7 +286,10 @@ fn tcp_client_on_a_terminal_shows_a_servers_escape_sequences_escaped() {
     out.assert_ok();
     let shown = String::from_utf8_lossy(&tty);
     assert!(shown.contains("\\33]0;pwned\\7\\33[2J"), "{shown:?}");
-    assert!(!tty.contains(&0x1b), "a raw ESC reached the terminal: {shown:?}");
+    assert!(
+        !tty.contains(&0x1b),
+        "a raw ESC reached the terminal: {shown:?}"
+    );
 
     let (addr, server) = hostile_server();
     let (tty, out) = on_a_terminal(&["tcp", "client", &addr, "-m", "hi", "--raw"]);
