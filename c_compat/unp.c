@@ -204,6 +204,13 @@ ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
     return r;
 }
 
+ssize_t r_send_dontwait(int fd, const void *buf, size_t n) {
+    ssize_t r;
+    check_stop();
+    RETRY_ON(fd, send(fd, buf, n, MSG_DONTWAIT));
+    return r;
+}
+
 int r_poll(int fd, short events, int timeout_ms, short *revents) {
     struct pollfd p = {.fd = fd, .events = events};
     int r;

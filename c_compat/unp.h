@@ -71,6 +71,8 @@ ssize_t r_recvfrom_flags(int fd, void *buf, size_t n, int flags,
                          struct sockaddr_storage *from, socklen_t *len);
 ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
                  socklen_t len);
+/* send(fd, buf, n, MSG_DONTWAIT): what fits in the send buffer now. */
+ssize_t r_send_dontwait(int fd, const void *buf, size_t n);
 int r_poll(int fd, short events, int timeout_ms, short *revents);
 
 /* The wrappers: the call or death. */

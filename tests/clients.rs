@@ -42,6 +42,32 @@ fn unix_client_size_16_mib_completes_against_socklabs_server() {
     size_16_mib_completes("unix", &dir.path("s.sock"));
 }
 
+/// The C twins (c_compat/) make the same calls for a long message:
+/// `send(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)`, `recvfrom`; they too
+/// complete 16 MiB against socklab's server.
+#[test]
+fn c_twin_clients_size_16_mib_complete_against_socklabs_server() {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
+    assert!(
+        bin.join("tcp_client").exists(),
+        "c_compat/bin is not built: make c"
+    );
+    let dir = TempDir::new("bigc");
+    for (family, addr_arg) in [
+        ("tcp", "127.0.0.1:0".to_string()),
+        ("unix", dir.path("s.sock")),
+    ] {
+        let server = Server::start(&[family, "server", &addr_arg, "--max-conns", "1", "-q"]);
+        let mut cmd = Command::new(bin.join(format!("{family}_client")));
+        cmd.args([server.addr.as_str(), "--size", "16777216"]);
+        let client = run(cmd, b"");
+        client.assert_ok();
+        client.stdout_has("received 16777216 bytes in ");
+        client.stdout_has("the upper-cased message, intact");
+        server.finish().assert_ok();
+    }
+}
+
 /// The trace of a long message shows how it went: `sendto` with
 /// MSG_DONTWAIT (what fits), `poll` on both directions, `recvfrom`.
 #[test]
@@ -73,7 +99,14 @@ fn tcp_client_long_message_trace_shows_dontwait_and_poll() {
 /// server deadlocked the same way; now every reply comes back, in order.
 #[test]
 fn tcp_client_lines_longer_than_the_buffers_complete() {
-    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--lines", "--max-conns", "1"]);
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--lines",
+        "--max-conns",
+        "1",
+    ]);
     let mut input = Vec::new();
     for i in 0..300 {
         input.extend_from_slice(format!("l{i:05}").as_bytes());
@@ -87,7 +120,12 @@ fn tcp_client_lines_longer_than_the_buffers_complete() {
         .lines()
         .filter(|l| l.starts_with('L'))
         .collect();
-    assert_eq!(replies.len(), 300, "{}", &client.stdout[..client.stdout.len().min(2000)]);
+    assert_eq!(
+        replies.len(),
+        300,
+        "{}",
+        &client.stdout[..client.stdout.len().min(2000)]
+    );
     assert!(replies[0].starts_with("L00000XXX") && replies[0].len() == 60_000);
     assert!(replies[299].starts_with("L00299XXX") && replies[299].len() == 60_000);
     server.finish().assert_ok();
