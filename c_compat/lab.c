@@ -209,7 +209,7 @@ unsigned char *next_message(struct opts *o, size_t *i, size_t *n) {
          * upper-cased echo is checkable. */
         if ((*i)++ > 0)
             return NULL;
-        unsigned char *pattern = malloc(o->size);
+        unsigned char *pattern = Malloc(o->size, "--size");
         for (size_t k = 0; k < o->size; k++)
             pattern[k] = 'a' + k % 26;
         *n = o->size;
@@ -230,13 +230,24 @@ unsigned char *next_message(struct opts *o, size_t *i, size_t *n) {
         fputs(">>: ", stdout);
         fflush(stdout);
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len = getline(&line, &cap, stdin);
-    if (len < 0) {
+    /* At most LINE_LIMIT bytes and the newline: stdin without newlines
+     * (< /dev/zero) cannot make the line grow forever. */
+    char *line = malloc(LINE_LIMIT + 2);
+    size_t len = 0;
+    int c;
+    while (len < LINE_LIMIT + 1 && (c = getc(stdin)) != EOF) {
+        line[len++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (len == 0) {
         free(line);
         return NULL;
     }
+    if (len == LINE_LIMIT + 1 && line[len - 1] != '\n')
+        err_quit(1, "a stdin line longer than %d bytes (no newline in its first %d): "
+                    "over the client's line limit; split it into lines, or send a "
+                    "pattern with --size", LINE_LIMIT, LINE_LIMIT);
     size_t start = 0, end = (size_t)len;
     while (start < end && ascii_ws(line[start]))
         start++;

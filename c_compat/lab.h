@@ -151,6 +151,8 @@ int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f);
  * -1 or the time left), 3. POLLIN/POLLERR/POLLHUP: one recvfrom, the bytes
  * to on_data; 0 bytes: the server closed; 4. POLLOUT: back to 1. */
 #define SENDALL_MAX (128 * 1024)
+/* The longest stdin line a client sends (text::LINE_LIMIT): 64 KiB. */
+#define LINE_LIMIT 65536
 bool duplex_needed(size_t len, const struct opts *o);
 /* 1 all out, 0 the server closed first (*sent bytes out), -1 with f (and
  * the sendall progress line). on_data returns < 0 to stop, with f set. */

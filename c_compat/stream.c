@@ -321,7 +321,7 @@ void stream_serve(int listener, const struct opts *o) {
     }
     say_listening(&me);
     set_wait(listener, o->wait);
-    unsigned char *buf = malloc(o->bufsize);
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize");
     for (unsigned long long served = 0;;) {
         int conn = io_accept(listener, &peer, o->wait, &f);  /* 3 */
         if (conn < 0 && accept_error_is_the_peers(f.err)) {
@@ -554,7 +554,7 @@ void stream_client(struct opts *o) {
     apply_sockopts(fd, o, PH_CONNECTED);
     if (o->names)
         show_names(fd);
-    unsigned char *buf = malloc(o->bufsize), *msg;
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
     if (o->lines) {
         exchange_lines(fd, buf, o);

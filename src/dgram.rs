@@ -99,6 +99,8 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
 
 /// The client (steps 1 to 6).
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(io::family(addr), SockType::Datagram)?;
     io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
     io::set_wait(sys, s, opts.setup.wait)?;
@@ -113,7 +115,6 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         }
     }
     let to = (!opts.connect).then_some(addr);
-    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     for msg in messages {
         let msg = msg?;
         io::send(sys, s, &msg, to, opts.setup.wait)?;

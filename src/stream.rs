@@ -351,6 +351,8 @@ fn receive_echo(
 
 /// The client: connect, then one exchange per message.
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(io::family(addr), SockType::Stream)?;
     io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
     io::set_wait(sys, s, opts.setup.wait)?;
@@ -364,7 +366,6 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     if opts.setup.names {
         io::show_names(sys, s)?;
     }
-    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
         lines::exchange(sys, s, &all, &mut buf, &opts.setup, opts.raw)?;

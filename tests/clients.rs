@@ -47,11 +47,7 @@ fn unix_client_size_16_mib_completes_against_socklabs_server() {
 /// complete 16 MiB against socklab's server.
 #[test]
 fn c_twin_clients_size_16_mib_complete_against_socklabs_server() {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
-    assert!(
-        bin.join("tcp_client").exists(),
-        "c_compat/bin is not built: make c"
-    );
+    let bin = c_bin();
     let dir = TempDir::new("bigc");
     for (family, addr_arg) in [
         ("tcp", "127.0.0.1:0".to_string()),
@@ -142,6 +138,14 @@ fn tcp_client_refuses_a_stdin_line_over_64_kib() {
     client.assert_code(1);
     client.stderr_has("socklab: a stdin line longer than 65536 bytes");
     server.finish().assert_ok();
+    // The C twin the same way.
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let mut twin = Command::new(c_bin().join("tcp_client"));
+    twin.arg(&server.addr);
+    let client = run(twin, &zeros);
+    client.assert_code(1);
+    client.stderr_has("tcp_client: a stdin line longer than 65536 bytes");
+    server.finish().assert_ok();
     // A line of exactly 64 KiB still goes.
     let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
     let mut line = vec![b'x'; 65536];
@@ -157,7 +161,10 @@ fn tcp_client_refuses_a_stdin_line_over_64_kib() {
 const AS_LIMIT: libc::rlim_t = 48 << 20;
 
 fn limited(args: &[&str]) -> Command {
-    let mut cmd = socklab(args);
+    limit_as(socklab(args))
+}
+
+fn limit_as(mut cmd: Command) -> Command {
     // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
     unsafe {
         cmd.pre_exec(|| {
@@ -183,7 +190,17 @@ fn assert_cannot_allocate(out: &common::Outcome, n: &str, what: &str) {
         out.dump()
     );
     out.assert_code(1);
-    out.stderr_has(&format!("socklab: cannot allocate {n} bytes for {what}"));
+    out.stderr_has(&format!(": cannot allocate {n} bytes for {what}"));
+}
+
+/// The C twins, built (`make c`).
+fn c_bin() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
+    assert!(
+        bin.join("tcp_client").exists(),
+        "c_compat/bin is not built: make c"
+    );
+    bin
 }
 
 /// `--size`, `--bufsize` and `bench --size` that do not fit in memory:
@@ -203,20 +220,14 @@ fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
         b"",
     );
     assert_cannot_allocate(&out, "1073741824", "--size");
-    let out = run(
-        limited(&["tcp", "client", &addr, "--bufsize", "67108864", "-m", "x"]),
-        b"",
-    );
-    // The client connects first (refused here) or fails to allocate: both
-    // exit 1, never an abort.
-    assert!(
-        out.stderr
-            .contains("cannot allocate 67108864 bytes for --bufsize")
-            || out.stderr.contains("ECONNREFUSED"),
-        "{}",
-        out.dump()
-    );
-    out.assert_code(1);
+    // The clients' --bufsize, before any call.
+    for family in ["tcp", "udp"] {
+        let out = run(
+            limited(&[family, "client", &addr, "--bufsize", "67108864", "-m", "x"]),
+            b"",
+        );
+        assert_cannot_allocate(&out, "67108864", "--bufsize");
+    }
     let out = run(limited(&["bench", "rr", &addr, "--size", "67108864"]), b"");
     assert_cannot_allocate(&out, "67108864", "--size");
     let out = run(
@@ -236,11 +247,22 @@ fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
 #[test]
 fn unix_server_that_cannot_allocate_its_buffer_removes_its_file() {
     let dir = TempDir::new("nomem");
-    for extra in [&[][..], &["--dgram"][..]] {
+    for (twin, extra) in [
+        (false, &[][..]),
+        (false, &["--dgram"][..]),
+        (true, &[][..]),
+        (true, &["--dgram"][..]),
+    ] {
         let path = dir.path("s.sock");
-        let mut args = vec!["unix", "server", path.as_str(), "--bufsize", "67108864"];
+        let mut args = vec![path.as_str(), "--bufsize", "67108864"];
         args.extend_from_slice(extra);
-        let out = run(limited(&args), b"");
+        let mut cmd = if twin {
+            Command::new(c_bin().join("unix_server"))
+        } else {
+            socklab(&["unix", "server"])
+        };
+        cmd.args(&args);
+        let out = run(limit_as(cmd), b"");
         assert_cannot_allocate(&out, "67108864", "--bufsize");
         assert!(
             !std::path::Path::new(&path).exists(),
