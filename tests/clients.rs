@@ -360,3 +360,40 @@ fn tcp_client_on_a_terminal_shows_a_servers_escape_sequences_escaped() {
     out.assert_ok();
     assert_eq!(out.stdout, "\x1b]0;pwned\x07\x1b[2J\n");
 }
+
+/// `bench rr` and `bench connect` send a request before reading its echo:
+/// 16 MiB requests deadlocked with socklab's server as the clients did;
+/// now they complete.
+#[test]
+fn bench_rr_and_connect_with_16_mib_requests_complete() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "3", "-q"]);
+    let out = run(
+        socklab(&[
+            "bench",
+            "rr",
+            &server.addr,
+            "--size",
+            "16777216",
+            "--count",
+            "2",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    out.stdout_has("2 transactions in ");
+    let out = run(
+        socklab(&[
+            "bench",
+            "connect",
+            &server.addr,
+            "--size",
+            "16777216",
+            "--count",
+            "2",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    out.stdout_has("2 connections in ");
+    server.finish().assert_ok();
+}

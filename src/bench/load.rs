@@ -9,9 +9,9 @@ use nix::sys::socket::{Shutdown, SockType};
 
 use super::{Latency, Limit, Opts, Progress, Report};
 use crate::error::{Error, Result};
-use crate::io;
 use crate::sys::{Socket, Sys};
 use crate::text::{buffer, pattern};
+use crate::{duplex, io};
 
 /// At most this many latency samples are kept (the first ones).
 const MAX_SAMPLES: usize = 1 << 24;
@@ -68,6 +68,33 @@ fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
+/// One request and its echo on a blocking socket: `send_all`, then
+/// `recv_exactly`; a request over `duplex::SENDALL_MAX` goes out while
+/// the echo is read (`duplex::send_reading`), else an echo server and
+/// this client would both wait in `sendto` (issue 12).
+fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
+    if req.len() <= duplex::SENDALL_MAX {
+        send_all(sys, s, req)?;
+        return recv_exactly(sys, s, buf);
+    }
+    let mut got = 0;
+    let sent = duplex::send_reading(sys, s, req, buf, io::Wait::Blocking, |piece| {
+        got += piece.len();
+        Ok(())
+    })?;
+    if let duplex::Sent::Closed(n) = sent {
+        return Err(Error::Runtime(format!(
+            "the server closed the connection after {n} of {} bytes of a request",
+            req.len()
+        )));
+    }
+    // The echo's bytes are counted, not kept: the rest fills the buffer.
+    match buf.get_mut(got..) {
+        Some(rest) => recv_exactly(sys, s, rest),
+        None => Ok(()),
+    }
+}
+
 /// rr: one request of `size` bytes in flight per connection.
 pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
     // The request before any call: a size that cannot be allocated is
@@ -114,8 +141,7 @@ fn rr_blocking(
     let mut now = Instant::now();
     while limit.more(done, now) {
         let t0 = now;
-        send_all(sys, s, req)?;
-        recv_exactly(sys, s, &mut buf)?;
+        request(sys, s, req, &mut buf)?;
         now = Instant::now();
         record(samples, t0, now);
         done += 1;
@@ -343,8 +369,7 @@ pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
     let start = Instant::now();
     let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
         let s = connected(sys, opts)?;
-        send_all(sys, s, &req)?;
-        recv_exactly(sys, s, buf)?;
+        request(sys, s, &req, buf)?;
         sys.close(s)
     };
     let worker = || -> Result<()> {
