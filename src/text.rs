@@ -159,3 +159,38 @@ pub fn errno_code(code: i32) -> String {
         n => format!("{n} {}", errno_text(Errno::from_raw(n))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_text_escapes_control_characters_as_the_trace_does() {
+        let hostile = b"\x1b]0;pwned\x07\x1b[2J";
+        assert_eq!(peer_text(hostile, false), "\\33]0;pwned\\7\\33[2J");
+        assert_eq!(peer_text(hostile, true), "\x1b]0;pwned\x07\x1b[2J");
+        // strace's octal: three digits before an octal digit.
+        assert_eq!(peer_text(b"\x1b1", false), "\\0331");
+        assert_eq!(peer_text(b"a\rb", false), "a\\rb");
+        // Newline and tab stay; UTF-8 text stays; C1 controls and bytes
+        // that are not UTF-8 are escaped.
+        assert_eq!(peer_text("é\tx\n".as_bytes(), false), "é\tx\n");
+        assert_eq!(peer_text("\u{9b}".as_bytes(), false), "\\302\\233");
+        assert_eq!(peer_text(b"\xffA", false), "\\377A");
+    }
+
+    #[test]
+    fn pattern_and_buffer() {
+        assert_eq!(
+            pattern(28, "--size").unwrap(),
+            b"abcdefghijklmnopqrstuvwxyzab"
+        );
+        assert_eq!(buffer(3, "--bufsize").unwrap(), [0, 0, 0]);
+        assert!(buffer(0, "--bufsize").unwrap().is_empty());
+        let e = buffer(usize::MAX, "--size").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot allocate 18446744073709551615 bytes for --size")
+        );
+    }
+}
