@@ -69,7 +69,7 @@ void dgram_serve(int fd, const struct opts *o) {
         say("%s", after_listening);
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
-    unsigned char *buf = malloc(o->bufsize);
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize");
     for (unsigned long long served = 0;;) {
         if (ep >= 0)
             dgram_epoll_wait(ep);
@@ -120,7 +120,7 @@ void dgram_client(struct opts *o) {
         if (o->names)
             show_names(fd);
     }
-    unsigned char *buf = malloc(o->bufsize), *msg;
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
     while ((msg = next_message(o, &i, &n))) {                  /* 5 */
         if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)

@@ -145,6 +145,24 @@ ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
  * went out, it prints how many. */
 int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f);
 
+/* A long message sent while its echo is read (src/duplex.rs): up to
+ * SENDALL_MAX bytes the client sends all, then reads; a longer one (with
+ * sendall, and no SO_SNDTIMEO) goes out in pieces: 1. send(MSG_DONTWAIT)
+ * (blocking mode; flags 0 on a non-blocking fd), 2. poll(POLLIN|POLLOUT,
+ * -1 or the time left), 3. POLLIN/POLLERR/POLLHUP: one recvfrom, the bytes
+ * to on_data; 0 bytes: the server closed; 4. POLLOUT: back to 1. */
+#define SENDALL_MAX (128 * 1024)
+/* The longest stdin line a client sends (text::LINE_LIMIT): 64 KiB. */
+#define LINE_LIMIT 65536
+bool duplex_needed(size_t len, const struct opts *o);
+/* 1 all out, 0 the server closed first (*sent bytes out), -1 with f (and
+ * the sendall progress line). on_data returns < 0 to stop, with f set. */
+int io_send_reading(int fd, const unsigned char *msg, size_t n, size_t *sent,
+                    unsigned char *buf, size_t bufsize, double wait,
+                    int (*on_data)(void *ctx, const unsigned char *p, size_t n,
+                                   struct fail *f),
+                    void *ctx, struct fail *f);
+
 /* stream.c and dgram.c: the servers and clients shared by TCP/UDP and UNIX. */
 void stream_serve(int listener, const struct opts *o);
 void stream_client(struct opts *o);

@@ -144,6 +144,50 @@ struct line_buffer {
     size_t len, cap;
 };
 
+/* A complete line already received (without its \n) into *line
+ * (malloc'd, its length in *n): 1, or 0 when there is none yet. */
+static int next_line(struct line_buffer *lb, unsigned char **line, size_t *n) {
+    unsigned char *nl = lb->len ? memchr(lb->pending, '\n', lb->len) : NULL;
+    if (!nl)
+        return 0;
+    *n = nl - lb->pending;
+    *line = malloc(*n + 1);
+    memcpy(*line, lb->pending, *n);
+    memmove(lb->pending, nl + 1, lb->len - *n - 1);
+    lb->len -= *n + 1;
+    return 1;
+}
+
+/* Add what one recvfrom returned and say what the buffer holds. 0, or -1
+ * (f->call NULL: the message is printed) for a line over the limit. */
+static int feed_lines(struct line_buffer *lb, const unsigned char *p, size_t r,
+                      const struct opts *o, struct fail *f) {
+    if (lb->len + r > lb->cap)
+        lb->pending = realloc(lb->pending, lb->cap = 2 * (lb->len + r));
+    memcpy(lb->pending + lb->len, p, r);
+    lb->len += r;
+    /* A peer that never sends a newline cannot make the buffer grow
+     * without bound: past the limit (64 KiB, or --bufsize if larger),
+     * the line is refused and the connection closed. */
+    size_t limit = o->bufsize > 65536 ? o->bufsize : 65536;
+    if (lb->len > limit && !memchr(lb->pending, '\n', lb->len)) {
+        fprintf(stderr, "%s: a line longer than %zu bytes (no newline yet): over "
+                        "the --lines buffer's limit; closing the connection\n",
+                prog, limit);
+        f->call = NULL;
+        return -1;
+    }
+    size_t lines = 0, last = 0;
+    for (size_t i = 0; i < lb->len; i++)
+        if (lb->pending[i] == '\n') {
+            lines++;
+            last = i + 1;
+        }
+    say("recv returned %zu bytes: the buffer now holds %zu complete line%s and "
+        "%zu bytes of a partial one", r, lines, lines == 1 ? "" : "s", lb->len - last);
+    return 0;
+}
+
 /* The next complete line (without its \n) into *line (malloc'd, its length
  * in *n), calling recvfrom as often as it takes, and saying what each one
  * carried. 1 a line, 0 the peer closed (a partial line left over is handed
@@ -152,15 +196,8 @@ static int read_line(struct line_buffer *lb, int fd, unsigned char *buf,
                      const struct opts *o, unsigned char **line, size_t *n,
                      struct fail *f) {
     for (;;) {
-        unsigned char *nl = lb->len ? memchr(lb->pending, '\n', lb->len) : NULL;
-        if (nl) {
-            *n = nl - lb->pending;
-            *line = malloc(*n + 1);
-            memcpy(*line, lb->pending, *n);
-            memmove(lb->pending, nl + 1, lb->len - *n - 1);
-            lb->len -= *n + 1;
+        if (next_line(lb, line, n))
             return 1;
-        }
         ssize_t r = io_recv(fd, buf, o->bufsize, o->wait, f);
         if (r < 0)
             return -1;
@@ -173,29 +210,8 @@ static int read_line(struct line_buffer *lb, int fd, unsigned char *buf,
             lb->len = 0;
             return 1;
         }
-        if (lb->len + r > lb->cap)
-            lb->pending = realloc(lb->pending, lb->cap = 2 * (lb->len + r));
-        memcpy(lb->pending + lb->len, buf, r);
-        lb->len += r;
-        /* A peer that never sends a newline cannot make the buffer grow
-         * without bound: past the limit (64 KiB, or --bufsize if larger),
-         * the line is refused and the connection closed. */
-        size_t limit = o->bufsize > 65536 ? o->bufsize : 65536;
-        if (lb->len > limit && !memchr(lb->pending, '\n', lb->len)) {
-            fprintf(stderr, "%s: a line longer than %zu bytes (no newline yet): over "
-                            "the --lines buffer's limit; closing the connection\n",
-                    prog, limit);
-            f->call = NULL;
+        if (feed_lines(lb, buf, r, o, f) < 0)
             return -1;
-        }
-        size_t lines = 0, last = 0;
-        for (size_t i = 0; i < lb->len; i++)
-            if (lb->pending[i] == '\n') {
-                lines++;
-                last = i + 1;
-            }
-        say("recv returned %zd bytes: the buffer now holds %zu complete line%s and "
-            "%zu bytes of a partial one", r, lines, lines == 1 ? "" : "s", lb->len - last);
     }
 }
 
@@ -305,7 +321,7 @@ void stream_serve(int listener, const struct opts *o) {
     }
     say_listening(&me);
     set_wait(listener, o->wait);
-    unsigned char *buf = malloc(o->bufsize);
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize");
     for (unsigned long long served = 0;;) {
         int conn = io_accept(listener, &peer, o->wait, &f);  /* 3 */
         if (conn < 0 && accept_error_is_the_peers(f.err)) {
@@ -337,43 +353,123 @@ static ssize_t send_message(int fd, const unsigned char *msg, size_t n,
     return sent;
 }
 
+/* The upper-cased echo of a message, checked piece by piece as it
+ * arrives (no copy of the echo is kept). */
+struct echo {
+    const unsigned char *sent;
+    size_t n, got;
+    unsigned long calls;
+    bool intact;
+};
+
+static void echo_take(struct echo *e, const unsigned char *p, size_t r) {
+    for (size_t k = 0; k < r && e->intact; k++) {
+        size_t i = e->got + k;
+        unsigned char want = i < e->n ? e->sent[i] : 0;
+        if (want >= 'a' && want <= 'z')
+            want = want - 'a' + 'A';
+        e->intact = i < e->n && p[k] == want;
+    }
+    e->got += r;
+    e->calls++;
+}
+
 /* Read until the upper-cased echo of the sent bytes is back (one recv may
- * carry part of it); print what arrived. 1 intact, 0 not (or the server
- * closed first), -1 with f. */
-static int receive_echo(int fd, unsigned char *buf, const unsigned char *sent,
-                        size_t n, const struct opts *o, struct fail *f) {
-    unsigned char *echo = malloc(n + o->bufsize + 1);
-    size_t got = 0, cap = n + o->bufsize + 1;
-    unsigned long calls = 0;
-    while (got < n) {
+ * carry part of it; e may hold what came while sending); print what
+ * arrived. 1 intact, 0 not (or the server closed first), -1 with f. */
+static int receive_echo(int fd, unsigned char *buf, struct echo *e,
+                        const struct opts *o, struct fail *f) {
+    while (e->got < e->n) {
         ssize_t r = io_recv(fd, buf, o->bufsize, o->wait, f);
-        if (r < 0) {
-            free(echo);
+        if (r < 0)
             return -1;
-        }
-        calls++;
         if (r == 0) {
-            say("server closed the connection after %zu of %zu bytes", got, n);
-            free(echo);
+            say("server closed the connection after %zu of %zu bytes", e->got, e->n);
             return 0;
         }
-        if (got + r > cap)
-            echo = realloc(echo, cap = 2 * (got + r));
-        memcpy(echo + got, buf, r);
-        got += r;
+        echo_take(e, buf, r);
     }
-    bool intact = got == n;
-    for (size_t i = 0; intact && i < n; i++)
-        intact = echo[i] == ((sent[i] >= 'a' && sent[i] <= 'z') ? sent[i] - 'a' + 'A' : sent[i]);
-    say("received %zu bytes in %lu recv calls: %s", got, calls,
+    bool intact = e->intact && e->got == e->n;
+    say("received %zu bytes in %lu recv calls: %s", e->got, e->calls,
         intact ? "the upper-cased message, intact" : "NOT the upper-cased message");
-    free(echo);
     return intact;
+}
+
+/* A message longer than SENDALL_MAX, sent while the echo is read
+ * (io_send_reading): with --size the echo is checked as a short one's;
+ * else each piece is printed as it came, and when none came while
+ * sending, one recv as for a short message. 1 go on, 0 the server
+ * closed first, -1 with f. */
+struct long_exchange {
+    const struct opts *o;
+    struct echo echo;
+};
+
+static int on_echo(void *ctx, const unsigned char *p, size_t n, struct fail *f) {
+    struct long_exchange *x = ctx;
+    (void)f;
+    if (!x->o->size) {
+        fwrite(p, 1, n, stdout);
+        say("%s", "");
+    }
+    echo_take(&x->echo, p, n);
+    return 0;
+}
+
+static int exchange_long(int fd, unsigned char *buf, const unsigned char *msg,
+                         size_t n, const struct opts *o, struct fail *f) {
+    struct long_exchange x = {.o = o, .echo = {.sent = msg, .n = n, .intact = true}};
+    size_t sent;
+    int r = io_send_reading(fd, msg, n, &sent, buf, o->bufsize, o->wait, on_echo, &x, f);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        say("server closed the connection after %zu of %zu bytes were sent (%zu "
+            "bytes came back)", sent, n, x.echo.got);
+        return 0;
+    }
+    if (o->size)
+        return receive_echo(fd, buf, &x.echo, o, f);
+    if (x.echo.calls == 0) {
+        ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, f);
+        if (got < 0)
+            return -1;
+        if (got == 0) {
+            say("server closed the connection");
+            return 0;
+        }
+        fwrite(buf, 1, got, stdout);
+        say("%s", "");
+    }
+    return 1;
+}
+
+/* --lines with more than SENDALL_MAX bytes: the replies that come while
+ * the lines go out (io_send_reading), printed as they complete. */
+struct lines_exchange {
+    const struct opts *o;
+    struct line_buffer lb;
+    size_t count, replies;
+};
+
+static int on_lines(void *ctx, const unsigned char *p, size_t n, struct fail *f) {
+    struct lines_exchange *x = ctx;
+    unsigned char *line;
+    size_t len;
+    if (feed_lines(&x->lb, p, n, x->o, f) < 0)
+        return -1;
+    while (x->replies < x->count && next_line(&x->lb, &line, &len)) {
+        fwrite(line, 1, len, stdout);
+        say("%s", "");
+        free(line);
+        x->replies++;
+    }
+    return 0;
 }
 
 /* The client with --lines: every message with its \n in one sendall (a
  * buffered writer's flush), then the replies line by line through the
- * buffer. */
+ * buffer; more than SENDALL_MAX bytes go out while the replies are read. */
 static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
     struct fail f;
     unsigned char *all = NULL, *msg, *line;
@@ -386,11 +482,26 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
         count++;
         free(msg);
     }
-    if (io_sendall(fd, all, len, o->wait, &f) < 0)
-        die_fail(&f);
-    free(all);
-    struct line_buffer lb = {0};
-    for (size_t k = 0; k < count; k++) {
+    struct lines_exchange x = {.o = o, .count = count};
+    if (duplex_needed(len, o)) {
+        size_t sent;
+        int r = io_send_reading(fd, all, len, &sent, buf, o->bufsize, o->wait,
+                                on_lines, &x, &f);
+        free(all);
+        if (r < 0)
+            die_fail(&f);
+        if (r == 0) {
+            say("server closed the connection");
+            free(x.lb.pending);
+            return;
+        }
+    } else {
+        if (io_sendall(fd, all, len, o->wait, &f) < 0)
+            die_fail(&f);
+        free(all);
+    }
+    struct line_buffer lb = x.lb;
+    for (size_t k = x.replies; k < count; k++) {
         int r = read_line(&lb, fd, buf, o, &line, &n, &f);
         if (r < 0)
             die_fail(&f);
@@ -443,7 +554,7 @@ void stream_client(struct opts *o) {
     apply_sockopts(fd, o, PH_CONNECTED);
     if (o->names)
         show_names(fd);
-    unsigned char *buf = malloc(o->bufsize), *msg;
+    unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
     if (o->lines) {
         exchange_lines(fd, buf, o);
@@ -457,11 +568,21 @@ void stream_client(struct opts *o) {
             free(msg);
             continue;
         }
+        if (duplex_needed(n, o)) {
+            int r = exchange_long(fd, buf, msg, n, o, &f);
+            free(msg);
+            if (r < 0)
+                die_fail(&f);
+            if (r == 0)
+                break;
+            continue;
+        }
         ssize_t sent = send_message(fd, msg, n, o, &f);
         if (sent < 0)
             die_fail(&f);
         if (o->size) {
-            int r = receive_echo(fd, buf, msg, sent, o, &f);
+            struct echo e = {.sent = msg, .n = sent, .intact = true};
+            int r = receive_echo(fd, buf, &e, o, &f);
             free(msg);
             if (r < 0)
                 die_fail(&f);

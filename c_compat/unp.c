@@ -54,6 +54,14 @@ _Noreturn void err_quit(int status, const char *fmt, ...) {
     exit(status);
 }
 
+void *Malloc(size_t n, const char *what) {
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        err_quit(1, "cannot allocate %zu bytes for %s (out of memory, or over the "
+                    "address-space limit: ulimit -v)", n, what);
+    return p;
+}
+
 static void record(int signo) { stop_signal = signo; }
 
 void catch_stop_signals(void) {

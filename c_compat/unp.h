@@ -31,6 +31,10 @@ const char *errno_text(int err);
 
 /* Print `prog: what: ENAME (text)` and exit 1 (after the cleanup hook). */
 _Noreturn void err_sys(const char *what, int err);
+/* malloc(n) of a buffer sized from the command line (what: --size,
+ * --bufsize); on failure `cannot allocate N bytes for WHAT`, the cleanup,
+ * exit 1 (as socklab's text::buffer). */
+void *Malloc(size_t n, const char *what);
 /* Print `prog: what: ENAME (text)` and return. */
 void warn_sys(const char *what, int err);
 /* Print `prog: message` and exit status (after the cleanup hook). */

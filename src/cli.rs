@@ -14,6 +14,7 @@ use crate::sockopt::{self, Setting};
 use crate::stream::SendMode;
 use crate::text::{Messages, pattern};
 use crate::{dgram, stream};
+use std::io::IsTerminal;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -315,6 +316,9 @@ pub struct ClientArgs {
     /// Send one message of N bytes of a lowercase pattern instead of lines (stream clients read the whole echo back; force partial sends with a small SO_SNDBUF).
     #[arg(long, value_name = "N", conflicts_with = "messages", value_parser = clap::value_parser!(u32).range(1..=(1 << 30)))]
     pub size: Option<u32>,
+    /// Print the server's bytes as they came. Without it, when stdout is a terminal, control characters are shown escaped as in the trace (\\33 for ESC), so a server cannot send escape sequences to the terminal; stdout that is not a terminal always gets them raw.
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub socket: SocketArgs,
 }
@@ -416,12 +420,19 @@ impl ServerArgs {
 }
 
 impl ClientArgs {
-    /// The messages to send: `--size N` bytes of a pattern, `-m TEXT`s, or stdin lines.
-    pub fn messages(&self) -> Messages {
+    /// The messages to send: `--size N` bytes of a pattern (allocated
+    /// here, before any call: a failure is `cannot allocate`, exit 1),
+    /// `-m TEXT`s, or stdin lines.
+    pub fn messages(&self) -> crate::error::Result<Messages> {
         match self.size {
-            Some(n) => Messages::new(vec![pattern(n as usize)]),
-            None => Messages::new(self.messages.clone()),
+            Some(n) => Ok(Messages::one(pattern(n as usize, "--size")?)),
+            None => Ok(Messages::new(self.messages.clone())),
         }
+    }
+
+    /// Print the server's bytes raw: `--raw`, or stdout is not a terminal.
+    fn raw(&self) -> bool {
+        self.raw || !std::io::stdout().is_terminal()
     }
 
     pub fn stream(&self, s: &StreamClientArgs) -> stream::ClientOpts {
@@ -433,6 +444,7 @@ impl ClientArgs {
             sized: self.size.is_some(),
             lines: s.lines,
             shutdown: s.shutdown,
+            raw: self.raw(),
             setup: self.socket.setup(),
         }
     }
@@ -441,6 +453,7 @@ impl ClientArgs {
         dgram::ClientOpts {
             bufsize: self.bufsize as usize,
             connect: d.connect,
+            raw: self.raw(),
             setup: self.socket.setup(),
         }
     }

@@ -136,6 +136,8 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     sized: false,
                     lines: false,
                     shutdown: false,
+                    // The replies of the demo's own server, to its own messages.
+                    raw: true,
                     setup: Setup::default(),
                 };
                 if is_unix {
@@ -148,6 +150,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                 let opts = dgram::ClientOpts {
                     bufsize: 1024,
                     connect: false,
+                    raw: true,
                     setup: Setup::default(),
                 };
                 if is_unix {

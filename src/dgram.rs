@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::io::{self, Setup};
 use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
-use crate::text::{Messages, shown};
+use crate::text::{Messages, buffer, peer_text, shown};
 
 #[derive(Clone, Debug)]
 pub struct ServerOpts {
@@ -42,18 +42,23 @@ pub struct ServerOpts {
 pub struct ClientOpts {
     pub bufsize: usize,
     pub connect: bool,
+    /// `--raw`, or stdout is not a terminal: print the server's bytes as
+    /// they came (else control characters are shown escaped).
+    pub raw: bool,
     pub setup: Setup,
 }
 
 /// Serve on a bound socket (steps 1 to 3).
 pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
+    // Allocated first: a --bufsize that cannot be allocated fails before
+    // `listening on`.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     sys.listening(&sys.getsockname(s)?);
     io::set_wait(sys, s, opts.setup.wait)?;
     let mut epoll = match opts.model {
         crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
         _ => None,
     };
-    let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
         if let Some(ep) = &mut epoll {
@@ -110,6 +115,8 @@ fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: io::Wait) -> Re
 
 /// The client (steps 1 to 6).
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(io::family(addr), SockType::Datagram)?;
     io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
     io::set_wait(sys, s, opts.setup.wait)?;
@@ -124,7 +131,6 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         }
     }
     let to = (!opts.connect).then_some(addr);
-    let mut buf = vec![0; opts.bufsize];
     for msg in messages {
         let msg = msg?;
         io::send(sys, s, &msg, to, opts.setup.wait)?;
@@ -137,7 +143,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         if n == 0 {
             sys.say(&format!("(an empty datagram from {from})"));
         } else {
-            sys.say(&String::from_utf8_lossy(&buf[..n]));
+            sys.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

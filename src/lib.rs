@@ -13,6 +13,7 @@ pub mod checkopts;
 pub mod cli;
 pub mod demo;
 pub mod dgram;
+pub mod duplex;
 pub mod error;
 pub mod inspect;
 pub mod io;
@@ -125,7 +126,7 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             addr,
             client,
             stream,
-        }) => tcp::client(sys, &addr, client.messages(), &client.stream(&stream)),
+        }) => tcp::client(sys, &addr, client.messages()?, &client.stream(&stream)),
         Command::Udp(UdpCommand::Server {
             addr,
             common,
@@ -141,7 +142,7 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             addr,
             client,
             dgram,
-        }) => udp::client(sys, &addr, client.messages(), &client.dgram(&dgram)),
+        }) => udp::client(sys, &addr, client.messages()?, &client.dgram(&dgram)),
         Command::Unix(UnixCommand::Server {
             addr,
             dgram,
@@ -172,7 +173,7 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
             stream,
             dgram_opts,
         }) => {
-            let messages = client.messages();
+            let messages = client.messages()?;
             if dgram {
                 unix::dgram_client(sys, &addr, messages, &client.dgram(&dgram_opts))
             } else if dgram_opts.connect {

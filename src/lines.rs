@@ -4,10 +4,11 @@
 //! Each `recvfrom` is reported with what it carried.
 
 use crate::addr::Addr;
+use crate::duplex::{Sent, needed, send_reading};
 use crate::error::Result;
 use crate::io::{self, Wait};
 use crate::sys::{Socket, Sys};
-use crate::text::shown;
+use crate::text::{LINE_LIMIT, peer_text, shown};
 
 /// The bytes received and not yet handed out as lines.
 #[derive(Default)]
@@ -27,51 +28,63 @@ impl LineBuffer {
         wait: Wait,
     ) -> Result<Option<Vec<u8>>> {
         loop {
-            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-                let line = self.pending[..end].to_vec();
-                self.pending.drain(..=end);
+            if let Some(line) = self.next_line() {
                 return Ok(Some(line));
             }
             let n = io::recv(sys, s, buf, wait)?;
             if n == 0 {
                 return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
             }
-            self.pending.extend_from_slice(&buf[..n]);
-            // A peer that never sends a newline cannot make the buffer grow
-            // without bound (issue #8): past the limit, the line is refused.
-            let limit = line_limit(buf.len());
-            if self.pending.len() > limit && !self.pending.contains(&b'\n') {
-                return Err(crate::error::Error::Runtime(format!(
-                    "a line longer than {limit} bytes (no newline yet): over the --lines buffer's limit; closing the connection"
-                )));
-            }
-            let lines = self.pending.iter().filter(|&&b| b == b'\n').count();
-            let partial = self.pending.len()
-                - self
-                    .pending
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-            sys.say(&format!(
-                "recv returned {n} bytes: the buffer now holds {lines} complete line{} and {partial} bytes of a partial one",
-                if lines == 1 { "" } else { "s" }
-            ));
+            self.feed(sys, &buf[..n], line_limit(buf.len()))?;
         }
+    }
+
+    /// A complete line already received, without its `\n`.
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        let end = self.pending.iter().position(|&b| b == b'\n')?;
+        let line = self.pending[..end].to_vec();
+        self.pending.drain(..=end);
+        Some(line)
+    }
+
+    /// Add what one `recvfrom` returned, and say what the buffer holds.
+    fn feed(&mut self, sys: &Sys, bytes: &[u8], limit: usize) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        // A peer that never sends a newline cannot make the buffer grow
+        // without bound (issue #8): past the limit, the line is refused.
+        if self.pending.len() > limit && !self.pending.contains(&b'\n') {
+            return Err(crate::error::Error::Runtime(format!(
+                "a line longer than {limit} bytes (no newline yet): over the --lines buffer's limit; closing the connection"
+            )));
+        }
+        let lines = self.pending.iter().filter(|&&b| b == b'\n').count();
+        let partial = self.pending.len()
+            - self
+                .pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+        sys.say(&format!(
+            "recv returned {} bytes: the buffer now holds {lines} complete line{} and {partial} bytes of a partial one",
+            bytes.len(),
+            if lines == 1 { "" } else { "s" }
+        ));
+        Ok(())
     }
 }
 
-/// How many bytes the line buffer holds without a newline: 64 KiB, or one
+/// How many bytes the line buffer holds without a newline: 64 KiB
+/// (`text::LINE_LIMIT`, also a client's longest stdin line), or one
 /// `--bufsize` when that is larger.
 pub fn line_limit(bufsize: usize) -> usize {
-    bufsize.max(64 * 1024)
+    bufsize.max(LINE_LIMIT)
 }
 
 /// The server's communication loop in line mode: each complete line is
 /// answered upper-cased with its `\n`, however the bytes were split.
-pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, bufsize: usize, wait: Wait) -> Result<()> {
-    let mut buf = vec![0; bufsize];
+pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, buf: &mut [u8], wait: Wait) -> Result<()> {
     let mut lines = LineBuffer::default();
-    while let Some(line) = lines.read_line(sys, conn, &mut buf, wait)? {
+    while let Some(line) = lines.read_line(sys, conn, buf, wait)? {
         sys.say(&format!("line from {peer}: {}", shown(&line)));
         let mut reply = line.to_ascii_uppercase();
         reply.push(b'\n');
@@ -83,24 +96,47 @@ pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, bufsize: usize, wait: Wait
 
 /// The client in line mode: all messages, each with its `\n`, in one
 /// `sendall` (a buffered writer's flush), then the replies line by line
-/// through the buffer.
+/// through the buffer. When the lines come to more than
+/// `duplex::SENDALL_MAX` bytes (and no SO_SNDTIMEO, see `duplex::needed`),
+/// they go out while the replies are read (`duplex::send_reading`), so
+/// client and server cannot both wait in `sendto`.
 pub fn exchange(
     sys: &Sys,
     s: Socket,
     messages: &[Vec<u8>],
-    bufsize: usize,
-    wait: Wait,
+    buf: &mut [u8],
+    setup: &io::Setup,
+    raw: bool,
 ) -> Result<()> {
+    let wait = setup.wait;
     let joined: Vec<u8> = messages
         .iter()
         .flat_map(|m| m.iter().copied().chain([b'\n']))
         .collect();
-    io::sendall(sys, s, &joined, wait)?;
-    let mut buf = vec![0; bufsize];
     let mut lines = LineBuffer::default();
-    for _ in messages {
-        match lines.read_line(sys, s, &mut buf, wait)? {
-            Some(reply) => sys.say(&String::from_utf8_lossy(&reply)),
+    let mut replies = 0;
+    if needed(joined.len(), true, setup) {
+        let limit = line_limit(buf.len());
+        let sent = send_reading(sys, s, &joined, buf, wait, |piece| {
+            lines.feed(sys, piece, limit)?;
+            while replies < messages.len()
+                && let Some(reply) = lines.next_line()
+            {
+                sys.say(&peer_text(&reply, raw));
+                replies += 1;
+            }
+            Ok(())
+        })?;
+        if let Sent::Closed(_) = sent {
+            sys.say("server closed the connection");
+            return Ok(());
+        }
+    } else {
+        io::sendall(sys, s, &joined, wait)?;
+    }
+    for _ in replies..messages.len() {
+        match lines.read_line(sys, s, buf, wait)? {
+            Some(reply) => sys.say(&peer_text(&reply, raw)),
             None => {
                 sys.say("server closed the connection");
                 break;

@@ -13,20 +13,22 @@
 //! 6. `close(fd)`
 //!
 //! Client: 1. `socket`; 2. `ioctl(FIONBIO)` with `--timeout`; 3. `connect`;
-//! 4. per message: `sendto` (all of it), `recvfrom` → print the reply;
-//! 5. `close`.
+//! 4. per message: `sendto` (all of it), `recvfrom` → print the reply (a
+//! message over 128 KiB: `sendto(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)`
+//! and `recvfrom` in turn, see `duplex.rs`); 5. `close`.
 
 use std::time::Instant;
 
 use nix::sys::socket::{Shutdown, SockType};
 
 use crate::addr::Addr;
+use crate::duplex::{self, Echo};
 use crate::error::{Error, Result};
 use crate::io::{self, Setup, Wait};
 use crate::lines;
 use crate::sockopt::Phase;
 use crate::sys::{Socket, Sys};
-use crate::text::{Messages, shown};
+use crate::text::{Messages, buffer, peer_text, shown};
 
 /// What the stream server does, from the command line.
 #[derive(Clone, Debug)]
@@ -71,22 +73,31 @@ pub struct ClientOpts {
     pub shutdown: bool,
     pub send_empty: bool,
     pub connect_ex: bool,
+    /// `--raw`, or stdout is not a terminal: print the server's bytes as
+    /// they came (else control characters are shown escaped).
+    pub raw: bool,
     pub setup: Setup,
 }
 
 /// Serve on a bound socket (steps 1 to 6); `--model` other than
 /// `iterative` hands over to `model::serve` after `getsockname`.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+    let iterative = opts.model == crate::model::Model::Iterative;
+    // One receive buffer for every connection (as the C twin), allocated
+    // first: a --bufsize that cannot be allocated fails before listen.
+    let mut buf = if iterative {
+        buffer(opts.bufsize, "--bufsize")?
+    } else {
+        Vec::new()
+    };
     sys.listen(listener, opts.backlog)?;
     let me = sys.getsockname(listener)?;
-    if opts.model != crate::model::Model::Iterative {
+    if !iterative {
         // Each model says `listening on` once it is ready to serve.
         return crate::model::serve(sys, listener, &me, opts);
     }
     sys.listening(&me);
     io::set_wait(sys, listener, opts.setup.wait)?;
-    // One receive buffer for every connection (as the C twin).
-    let mut buf = vec![0; opts.bufsize];
     let mut served = 0u64;
     loop {
         let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
@@ -172,7 +183,7 @@ fn serve_one(
     } else if opts.sink {
         sink(sys, conn, peer, opts, buf)
     } else if opts.lines {
-        lines::converse(sys, conn, peer, opts.bufsize, opts.setup.wait)
+        lines::converse(sys, conn, peer, buf, opts.setup.wait)
     } else {
         converse(sys, conn, peer, opts, buf)
     }
@@ -303,33 +314,32 @@ fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<u
 }
 
 /// Read until the upper-cased echo of `sent` is back (one `recv` may carry
-/// part of it); print what arrived. False when the server closed first.
+/// part of it; `echo` may hold the pieces that came while sending); print
+/// what arrived. False when the server closed first.
 fn receive_echo(
     sys: &Sys,
     s: Socket,
     buf: &mut [u8],
-    sent: &[u8],
+    mut echo: Echo,
     opts: &ClientOpts,
 ) -> Result<bool> {
-    let mut echo = Vec::with_capacity(sent.len());
-    let mut calls = 0;
-    while echo.len() < sent.len() {
+    while !echo.complete() {
         let n = io::recv(sys, s, buf, opts.setup.wait)?;
-        calls += 1;
         if n == 0 {
             sys.say(&format!(
                 "server closed the connection after {} of {} bytes",
-                echo.len(),
-                sent.len()
+                echo.got,
+                echo.expected()
             ));
             return Ok(false);
         }
-        echo.extend_from_slice(&buf[..n]);
+        echo.take(&buf[..n]);
     }
-    let intact = echo == sent.to_ascii_uppercase();
+    let intact = echo.intact();
     sys.say(&format!(
-        "received {} bytes in {calls} recv calls: {}",
-        echo.len(),
+        "received {} bytes in {} recv calls: {}",
+        echo.got,
+        echo.calls,
         if intact {
             "the upper-cased message, intact"
         } else {
@@ -341,6 +351,8 @@ fn receive_echo(
 
 /// The client: connect, then one exchange per message.
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+    // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
+    let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(io::family(addr), SockType::Stream)?;
     io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
     io::set_wait(sys, s, opts.setup.wait)?;
@@ -356,19 +368,24 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
     }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
-        lines::exchange(sys, s, &all, opts.bufsize, opts.setup.wait)?;
-        return finish(sys, s, opts);
+        lines::exchange(sys, s, &all, &mut buf, &opts.setup, opts.raw)?;
+        return finish(sys, s, &mut buf, opts);
     }
-    let mut buf = vec![0; opts.bufsize];
     for msg in messages {
         let msg = msg?;
         // The tutorial's client skips empty lines: `if not msg: continue`.
         if msg.is_empty() && !opts.send_empty {
             continue;
         }
+        if duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup) {
+            if !exchange_long(sys, s, &mut buf, &msg, opts)? {
+                break;
+            }
+            continue;
+        }
         let sent = send_message(sys, s, &msg, opts)?;
         if opts.sized {
-            if !receive_echo(sys, s, &mut buf, &msg[..sent], opts)? {
+            if !receive_echo(sys, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
                 break;
             }
             continue;
@@ -378,25 +395,67 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
             sys.say("server closed the connection");
             break;
         }
-        sys.say(&String::from_utf8_lossy(&buf[..n]));
+        sys.say(&peer_text(&buf[..n], opts.raw));
     }
-    finish(sys, s, opts)
+    finish(sys, s, &mut buf, opts)
+}
+
+/// A message longer than `duplex::SENDALL_MAX`: sent while the echo is read
+/// (`duplex`), so client and server cannot both wait in `sendto`. With
+/// `--size` the echo is checked as with a short one; else each piece is
+/// printed as it came, and when none came while sending, one `recv` as
+/// for a short message. False when the server closed first.
+fn exchange_long(
+    sys: &Sys,
+    s: Socket,
+    buf: &mut [u8],
+    msg: &[u8],
+    opts: &ClientOpts,
+) -> Result<bool> {
+    let mut echo = Echo::new(msg);
+    let sent = duplex::send_reading(sys, s, msg, buf, opts.setup.wait, |piece| {
+        if !opts.sized {
+            sys.say(&peer_text(piece, opts.raw));
+        }
+        echo.take(piece);
+        Ok(())
+    })?;
+    if let duplex::Sent::Closed(n) = sent {
+        sys.say(&format!(
+            "server closed the connection after {} of {} bytes were sent ({} bytes came back)",
+            n,
+            msg.len(),
+            echo.got
+        ));
+        return Ok(false);
+    }
+    if opts.sized {
+        return receive_echo(sys, s, buf, echo, opts);
+    }
+    if echo.calls == 0 {
+        let n = io::recv(sys, s, buf, opts.setup.wait)?;
+        if n == 0 {
+            sys.say("server closed the connection");
+            return Ok(false);
+        }
+        sys.say(&peer_text(&buf[..n], opts.raw));
+    }
+    Ok(true)
 }
 
 /// The end of the client: with `--shutdown`, a half-close
 /// (`shutdown(SHUT_WR)`: the server's recv returns 0) and `recvfrom` until
 /// the server closes too; then `close`.
-fn finish(sys: &Sys, s: Socket, opts: &ClientOpts) -> Result<()> {
+fn finish(sys: &Sys, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()> {
     if opts.shutdown {
         sys.shutdown(s, Shutdown::Write)?;
-        let mut buf = vec![0; opts.bufsize];
         loop {
-            let n = io::recv(sys, s, &mut buf, opts.setup.wait)?;
+            let n = io::recv(sys, s, buf, opts.setup.wait)?;
             if n == 0 {
                 sys.say("server closed the connection");
                 break;
             }
-            sys.say(&String::from_utf8_lossy(&buf[..n]));
+            sys.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

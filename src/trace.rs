@@ -424,23 +424,8 @@ pub fn quote(buf: &[u8], max: usize) -> String {
         match c {
             b'"' => s.push_str("\\\""),
             b'\\' => s.push_str("\\\\"),
-            b'\x0c' => s.push_str("\\f"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            b'\x0b' => s.push_str("\\v"),
             0x20..=0x7e => s.push(c as char),
-            _ => {
-                // strace's octal: shortest form, unless an octal digit
-                // follows, then always three digits.
-                let next_is_octal = shown.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                s.push('\\');
-                if next_is_octal {
-                    let _ = write!(s, "{:03o}", c);
-                } else {
-                    let _ = write!(s, "{:o}", c);
-                }
-            }
+            _ => escape_byte(&mut s, c, shown.get(i + 1).copied()),
         }
     }
     s.push('"');
@@ -448,6 +433,28 @@ pub fn quote(buf: &[u8], max: usize) -> String {
         s.push_str("...");
     }
     s
+}
+
+/// One byte outside strace's printable set, as strace escapes it: `\n`,
+/// `\t`... for those that have a letter, else octal in its shortest form
+/// (`\33`), or three digits when an octal digit follows (`\0331`).
+pub fn escape_byte(s: &mut String, c: u8, next: Option<u8>) {
+    match c {
+        b'\x0c' => s.push_str("\\f"),
+        b'\n' => s.push_str("\\n"),
+        b'\r' => s.push_str("\\r"),
+        b'\t' => s.push_str("\\t"),
+        b'\x0b' => s.push_str("\\v"),
+        _ => {
+            let next_is_octal = next.is_some_and(|n| (b'0'..=b'7').contains(&n));
+            s.push('\\');
+            if next_is_octal {
+                let _ = write!(s, "{:03o}", c);
+            } else {
+                let _ = write!(s, "{:o}", c);
+            }
+        }
+    }
 }
 
 /// `{sa_family=AF_INET, sin_port=htons(8081), sin_addr=inet_addr("127.0.0.1")}`

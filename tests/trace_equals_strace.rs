@@ -393,6 +393,47 @@ fn listen_with_a_backlog_above_4096_is_the_kernels_call() {
     }
 }
 
+/// A message over 128 KiB goes out while its echo is read (issue 12):
+/// `sendto(..., MSG_DONTWAIT, NULL, 0)` and `poll([{fd=N,
+/// events=POLLIN|POLLOUT}], 1, -1)` lines equal strace's.
+#[test]
+fn tcp_client_long_message_sendto_dontwait_and_poll() {
+    if !have("strace") {
+        return;
+    }
+    let (_, client, _, c) = pair(
+        "long",
+        &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--max-conns",
+            "1",
+            "-q",
+            "--bufsize",
+            "65536",
+        ],
+        &["tcp", "client", "--size", "8388608", "--bufsize", "65536"],
+        b"",
+    );
+    assert!(
+        client.stdout.contains("the upper-cased message, intact"),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        c.iter()
+            .any(|l| l.starts_with("sendto(") && l.contains(", MSG_DONTWAIT, NULL, 0) = ")),
+        "{c:#?}"
+    );
+    assert!(
+        c.iter()
+            .any(|l| l.starts_with("poll([{fd=")
+                && l.contains(", events=POLLIN|POLLOUT}], 1, -1) = 1 ")),
+        "{c:#?}"
+    );
+}
+
 #[test]
 fn udp_server_and_client_with_an_empty_datagram() {
     if !have("strace") {

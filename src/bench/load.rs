@@ -9,9 +9,9 @@ use nix::sys::socket::{Shutdown, SockType};
 
 use super::{Latency, Limit, Opts, Progress, Report};
 use crate::error::{Error, Result};
-use crate::io;
 use crate::sys::{Socket, Sys};
-use crate::text::pattern;
+use crate::text::{buffer, pattern};
+use crate::{duplex, io};
 
 /// At most this many latency samples are kept (the first ones).
 const MAX_SAMPLES: usize = 1 << 24;
@@ -68,13 +68,42 @@ fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
+/// One request and its echo on a blocking socket: `send_all`, then
+/// `recv_exactly`; a request over `duplex::SENDALL_MAX` goes out while
+/// the echo is read (`duplex::send_reading`), else an echo server and
+/// this client would both wait in `sendto` (issue 12).
+fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
+    if req.len() <= duplex::SENDALL_MAX {
+        send_all(sys, s, req)?;
+        return recv_exactly(sys, s, buf);
+    }
+    let mut got = 0;
+    let sent = duplex::send_reading(sys, s, req, buf, io::Wait::Blocking, |piece| {
+        got += piece.len();
+        Ok(())
+    })?;
+    if let duplex::Sent::Closed(n) = sent {
+        return Err(Error::Runtime(format!(
+            "the server closed the connection after {n} of {} bytes of a request",
+            req.len()
+        )));
+    }
+    // The echo's bytes are counted, not kept: the rest fills the buffer.
+    match buf.get_mut(got..) {
+        Some(rest) => recv_exactly(sys, s, rest),
+        None => Ok(()),
+    }
+}
+
 /// rr: one request of `size` bytes in flight per connection.
 pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
+    // The request before any call: a size that cannot be allocated is
+    // an error (exit 1) before the first connection.
+    let req = pattern(opts.size, "--size")?;
     let mut socks = Vec::with_capacity(opts.conns);
     for _ in 0..opts.conns {
         socks.push(connected(sys, opts)?);
     }
-    let req = pattern(opts.size).into_bytes();
     let mut samples = Vec::new();
     let mut progress = Progress::new("transactions");
     let limit = Limit::new(opts, opts.count);
@@ -107,13 +136,12 @@ fn rr_blocking(
     samples: &mut Vec<u64>,
     progress: &mut Progress,
 ) -> Result<u64> {
-    let mut buf = vec![0u8; req.len()];
+    let mut buf = buffer(req.len(), "--size")?;
     let mut done = 0u64;
     let mut now = Instant::now();
     while limit.more(done, now) {
         let t0 = now;
-        send_all(sys, s, req)?;
-        recv_exactly(sys, s, &mut buf)?;
+        request(sys, s, req, &mut buf)?;
         now = Instant::now();
         record(samples, t0, now);
         done += 1;
@@ -142,7 +170,7 @@ fn rr_polled(
         sys.ioctl_fionbio(s, true)?;
     }
     let size = req.len();
-    let mut buf = vec![0u8; size];
+    let mut buf = buffer(size, "--size")?;
     let mut fds: Vec<libc::pollfd> = socks
         .iter()
         .map(|s| libc::pollfd {
@@ -257,9 +285,9 @@ fn rr_polled(
 /// `poll` when the send buffer is full: a server that stops reading (one
 /// that echoes instead of discarding) is reported, not waited for forever.
 pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
+    let chunk = pattern(opts.size, "--size")?;
     let s = connected(sys, opts)?;
     sys.ioctl_fionbio(s, true)?;
-    let chunk = pattern(opts.size).into_bytes();
     let limit = Limit::new(opts, None);
     let mut progress = Progress::new("writes");
     let start = Instant::now();
@@ -332,7 +360,7 @@ fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
 
 /// connect: `--conns` threads, each: socket, connect, one exchange, close.
 pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
-    let req = pattern(opts.size).into_bytes();
+    let req = pattern(opts.size, "--size")?;
     let limit = Limit::new(opts, opts.count);
     let started = AtomicU64::new(0);
     let done = AtomicU64::new(0);
@@ -341,13 +369,12 @@ pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
     let start = Instant::now();
     let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
         let s = connected(sys, opts)?;
-        send_all(sys, s, &req)?;
-        recv_exactly(sys, s, buf)?;
+        request(sys, s, &req, buf)?;
         sys.close(s)
     };
     let worker = || -> Result<()> {
         let sys = sys.clone();
-        let mut buf = vec![0u8; req.len()];
+        let mut buf = buffer(req.len(), "--size")?;
         let mut samples = Vec::new();
         loop {
             let t0 = Instant::now();
@@ -411,10 +438,10 @@ pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
     let s = sys.socket(io::family(&opts.addr), SockType::Datagram)?;
     sys.connect(s, &opts.addr)?;
     sys.ioctl_fionbio(s, true)?;
-    let mut msg = pattern(opts.size).into_bytes();
+    let mut msg = pattern(opts.size, "--size")?;
     let numbered = opts.size >= SEQ_LEN;
     let mut sent_at: Vec<(u64, Option<Instant>)> = vec![(0, None); RING];
-    let mut buf = vec![0u8; opts.size.max(1) + 1];
+    let mut buf = buffer(opts.size.max(1) + 1, "--size")?;
     let mut samples = Vec::new();
     let limit = Limit::new(opts, opts.count);
     let mut progress = Progress::new("datagrams");

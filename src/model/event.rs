@@ -255,7 +255,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
         accepted: 0,
         limit: if opts.once { Some(1) } else { opts.max_conns },
         listening: true,
-        buf: vec![0; opts.bufsize],
+        buf: crate::text::buffer(opts.bufsize, "--bufsize")?,
     };
     let mut ready = Vec::with_capacity(MAX_EVENTS);
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {

@@ -109,7 +109,7 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
     // The children's receive buffer, allocated here once: a child that
     // allocated its own would make malloc consolidate the parent's heap,
     // a copy-on-write fault per page it walks.
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
     let result = loop {
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
@@ -229,7 +229,7 @@ fn worker(
     conns: &Conns,
 ) -> Result<()> {
     let max = limit(opts);
-    let mut buf = vec![0; opts.bufsize];
+    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
     loop {
         let ticket = tickets.fetch_add(1, Ordering::SeqCst);
         if max.is_some_and(|max| ticket >= max) {
@@ -286,7 +286,15 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
         let spawned = spawn_quiet(move || {
-            let mut buf = vec![0; opts2.bufsize];
+            // A buffer that cannot be allocated fails this connection only.
+            let mut buf = match crate::text::buffer(opts2.bufsize, "--bufsize") {
+                Ok(buf) => buf,
+                Err(e) => {
+                    crate::report(&e);
+                    conns2.closed();
+                    return sys2.close(conn);
+                }
+            };
             let served = serve_conn(&sys2, conn, &peer, &opts2, &mut buf);
             conns2.closed();
             served
