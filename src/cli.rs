@@ -4,16 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::addr::Addr;
+use crate::values::addr::Addr;
 use std::time::Duration;
 
-use crate::checkopts::SockKind;
 use crate::inspect::{self, Pause};
-use crate::io::{Setup, Wait};
-use crate::sockopt::{self, Setting};
-use crate::stream::SendMode;
-use crate::text::{Messages, pattern};
-use crate::{dgram, stream};
+use crate::programs::sockopt_list::SockKind;
+use crate::programs::stream::SendMode;
+use crate::programs::{dgram, stream};
+use crate::socket::modes::{Setup, Wait};
+use crate::socket::text::{Messages, pattern};
+use crate::values::sockopt::{self, Setting};
 use std::io::IsTerminal;
 
 #[derive(Parser, Debug)]
@@ -154,8 +154,8 @@ pub enum UdpCommand {
         #[command(flatten)]
         common: ServerArgs,
         /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
-        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse_dgram)]
-        model: crate::model::Model,
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse_dgram)]
+        model: crate::programs::model::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -300,8 +300,8 @@ pub struct StreamServerArgs {
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
     /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
-    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::model::parse)]
-    pub model: crate::model::Model,
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse)]
+    pub model: crate::programs::model::Model,
 }
 
 /// Options of every client.
@@ -353,12 +353,12 @@ pub struct DgramClientArgs {
 
 /// `--sockopt`, its message made one printable line (issue #8).
 pub fn parse_sockopt(s: &str) -> Result<Setting, String> {
-    sockopt::parse_setting(s).map_err(|e| crate::error::printable(&e))
+    sockopt::parse_setting(s).map_err(|e| crate::values::error::printable(&e))
 }
 
 /// `--pause-before/--pause-after`, its message made one printable line.
 pub fn parse_pause(s: &str) -> Result<Pause, String> {
-    inspect::parse_pause(s).map_err(|e| crate::error::printable(&e))
+    inspect::parse_pause(s).map_err(|e| crate::values::error::printable(&e))
 }
 
 /// `--mode OCTAL`: permission bits 0 to 0777 (`0600`, `660`).
@@ -373,7 +373,7 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
         {
             Ok(m)
         }
-        _ => Err(crate::error::printable(&format!(
+        _ => Err(crate::values::error::printable(&format!(
             "'{s}' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)"
         ))),
     }
@@ -383,7 +383,7 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         // poll(2) counts milliseconds: a shorter time would be 0, non-blocking.
         Ok(v) if v.is_finite() && (0.001..=1e6).contains(&v) => Ok(v),
-        _ => Err(crate::error::printable(&format!(
+        _ => Err(crate::values::error::printable(&format!(
             "'{s}' is not a number of seconds (0.001 to 1000000)"
         ))),
     }
@@ -414,7 +414,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
-            model: crate::model::Model::Iterative,
+            model: crate::programs::model::Model::Iterative,
         }
     }
 }
@@ -423,7 +423,7 @@ impl ClientArgs {
     /// The messages to send: `--size N` bytes of a pattern (allocated
     /// here, before any call: a failure is `cannot allocate`, exit 1),
     /// `-m TEXT`s, or stdin lines.
-    pub fn messages(&self) -> crate::error::Result<Messages> {
+    pub fn messages(&self) -> crate::values::error::Result<Messages> {
         match self.size {
             Some(n) => Ok(Messages::one(pattern(n as usize, "--size")?)),
             None => Ok(Messages::new(self.messages.clone())),

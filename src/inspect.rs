@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
-use crate::error::{Error, Result};
-use crate::signals;
+use crate::sys::signals;
 use crate::sys::{Socket, Sys};
+use crate::values::error::{Error, Result};
 
 /// `CALL` or `CALL:SECS` from `--pause-before`/`--pause-after`.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +98,7 @@ impl Inspect {
             let mut set = SigSet::empty();
             set.add(Signal::SIGUSR1);
             pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
-                Error::Runtime(format!("sigprocmask: {}", crate::trace::errno_text(e)))
+                Error::Runtime(format!("sigprocmask: {}", crate::strace::errno_text(e)))
             })?;
         }
         Ok(Inspect {

@@ -7,37 +7,26 @@ compile_error!(
     "socklab is a lab for Linux sockets (accept4, abstract UNIX addresses, strace): it builds on Linux only"
 );
 
-pub mod addr;
 pub mod bench;
-pub mod checkopts;
 pub mod cli;
-pub mod demo;
-pub mod dgram;
-pub mod duplex;
-pub mod error;
 pub mod inspect;
-pub mod io;
 pub mod lab;
-pub mod lines;
-pub mod model;
 pub mod private_dir;
-pub mod signals;
-pub mod sockopt;
-pub mod stream;
+pub mod programs;
+pub mod socket;
+pub mod strace;
 pub mod sys;
-pub mod tcp;
-pub mod text;
-pub mod trace;
-pub mod udp;
-pub mod unix;
+pub mod values;
 pub mod wire;
 
 use std::io::Write;
 
 use cli::{Cli, Command, SockoptCommand, TcpCommand, TraceFormat, UdpCommand, UnixCommand};
-use error::{Error, Result};
+use programs::{demo, dgram, model, tcp, udp, unix};
+use strace::{Format, Tracer};
 use sys::Sys;
-use trace::{Format, Tracer};
+use sys::signals;
+use values::error::{self, Error, Result};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
@@ -186,7 +175,9 @@ fn run_command(sys: &Sys, command: Command) -> Result<()> {
         }
         Command::Demo => demo::run(),
         Command::Bench(b) => bench::run(sys, &b.opts()),
-        Command::Sockopt(SockoptCommand::List { kinds }) => checkopts::list(sys, &kinds),
+        Command::Sockopt(SockoptCommand::List { kinds }) => {
+            programs::sockopt_list::list(sys, &kinds)
+        }
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
         Command::LabChild { lab, args } => lab::child_main(&lab, &args),
@@ -255,7 +246,7 @@ fn check_phases(command: &Command) -> Result<()> {
         }
         _ => {}
     }
-    io::check_phases(&socket.setup(), accepts, connects)
+    socket::modes::check_phases(&socket.setup(), accepts, connects)
 }
 
 fn tracer(cli: &Cli) -> Result<Tracer> {
@@ -266,13 +257,13 @@ fn tracer(cli: &Cli) -> Result<Tracer> {
         (None, None) => Format::Off,
     };
     let sink = match &cli.trace_file {
-        None => trace::Output::new("stderr", Box::new(std::io::stderr())),
+        None => strace::Output::new("stderr", Box::new(std::io::stderr())),
         Some(path) => {
             let file = trace_file(path)?;
             // Leaked on purpose: the file stays open until the process exits,
             // so no untraced close(2) appears among the socket calls.
             let name = format!("trace file {}", error::printable(&path.to_string_lossy()));
-            trace::Output::new(name, Box::new(Box::leak(Box::new(file))))
+            strace::Output::new(name, Box::new(Box::leak(Box::new(file))))
         }
     };
     Ok(Tracer::new(format, Box::new(sink)))
@@ -309,7 +300,7 @@ fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
     flags.map_err(|e| {
         Error::Runtime(format!(
             "cannot use trace file {shown}: fcntl: {}",
-            trace::errno_text(e)
+            strace::errno_text(e)
         ))
     })?;
     Ok(file)
@@ -317,10 +308,10 @@ fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
 
 /// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
 /// error and never a panic, as println! would make it; another failure is
-/// reported once and makes the exit code 1 (`trace::Output`).
+/// reported once and makes the exit code 1 (`strace::Output`).
 pub fn print_line(text: &str) {
     if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
-        trace::write_failed("stdout", &e);
+        strace::write_failed("stdout", &e);
     }
 }
 
@@ -332,5 +323,5 @@ pub fn report(e: &Error) {
         Some(hint) => format!("socklab: {e}\n  hint: {hint}"),
         None => format!("socklab: {e}"),
     };
-    trace::write_line(&mut std::io::stderr().lock(), &text);
+    strace::write_line(&mut std::io::stderr().lock(), &text);
 }

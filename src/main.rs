@@ -5,7 +5,7 @@ use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use socklab::cli::Cli;
-use socklab::error::{EXIT_USAGE, Error};
+use socklab::values::error::{EXIT_USAGE, Error};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
                 ContextKind::InvalidSubcommand,
             ] {
                 if let Some(ContextValue::String(v)) = e.get(kind) {
-                    text = text.replace(v.as_str(), &socklab::error::printable(v));
+                    text = text.replace(v.as_str(), &socklab::values::error::printable(v));
                 }
             }
             let first = text.lines().next().unwrap_or("invalid arguments");
@@ -39,10 +39,10 @@ fn main() -> ExitCode {
     };
     match socklab::run(cli) {
         // Output that could not be written (reported when it happened).
-        Ok(()) if socklab::trace::output_failed() => ExitCode::FAILURE,
+        Ok(()) if socklab::strace::output_failed() => ExitCode::FAILURE,
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Signal(sig)) => {
-            socklab::signals::reraise(sig);
+            socklab::sys::signals::reraise(sig);
             ExitCode::from((128 + sig as i32) as u8)
         }
         Err(e) => {

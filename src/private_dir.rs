@@ -26,8 +26,8 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Result};
 use crate::sys::{FileId, FileKind, PathFd, Sys};
+use crate::values::error::{Error, Result};
 
 /// How many random names to try before giving up (mkdtemp tries 238328).
 const TRIES: usize = 100;

@@ -1,4 +1,4 @@
-//! `socklab sockopt list` (src/checkopts.rs) against its C twin
+//! `socklab sockopt list` (src/programs/sockopt_list.rs) against its C twin
 //! `c_compat/checkopts.c`: for every socket type, alone and all together,
 //! the same table on stdout and the same syscalls (socket, one getsockopt
 //! per option that applies, close) under the differential normaliser.

@@ -20,8 +20,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use socklab::addr::Addr;
 use socklab::cli::Cli;
+use socklab::values::addr::Addr;
 
 /// Marsaglia's xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -221,7 +221,7 @@ fn unix_addresses_parse_or_refuse() {
         |s| match Addr::parse_unix(s) {
             Ok(a) => {
                 assert!(a.is_unix());
-                assert!(s.len() <= socklab::addr::UNIX_PATH_MAX, "{s:?}");
+                assert!(s.len() <= socklab::values::addr::UNIX_PATH_MAX, "{s:?}");
                 // A path is never silently cut at a NUL byte.
                 if !s.starts_with('@') {
                     assert_eq!(a.to_string(), *s, "{s:?}");
@@ -317,13 +317,13 @@ fn strace_quoting_and_sockaddr_decoding_take_any_bytes() {
         5,
         |rng| (rng.bytes(300), rng.below(200), rng.next()),
         |(bytes, max, fam)| {
-            let q = socklab::trace::quote(bytes, *max);
+            let q = socklab::strace::quote(bytes, *max);
             assert!(q.starts_with('"'), "{q}");
             assert!(
                 q.bytes().all(|b| (0x20..0x7f).contains(&b)),
                 "quoted output is printable ASCII: {q}"
             );
-            let _ = socklab::text::shown(bytes);
+            let _ = socklab::socket::text::shown(bytes);
             // SAFETY: a zeroed sockaddr_storage is valid; we fill it with bytes.
             let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
             let raw = &mut ss as *mut _ as *mut u8;
@@ -340,7 +340,7 @@ fn strace_quoting_and_sockaddr_decoding_take_any_bytes() {
                 _ => (*fam >> 8) as libc::sa_family_t,
             };
             let len = (*fam >> 16) as libc::socklen_t % (size as libc::socklen_t + 20);
-            let _ = socklab::trace::sockaddr(&ss, len);
+            let _ = socklab::strace::sockaddr(&ss, len);
             let a = Addr::from_raw(ss, len.min(size as libc::socklen_t));
             let _ = a.to_string();
             let _ = a.unix_path();

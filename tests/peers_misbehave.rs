@@ -553,7 +553,7 @@ fn a_line_without_end_is_cut_off_at_the_limit() {
     }
 }
 
-/// The other server models (`--model`, src/model/) serve the others while
+/// The other server models (`--model`, src/programs/model/) serve the others while
 /// one client is silent and another floods without reading: the
 /// well-behaved client gets its reply with both still connected. The
 /// single-process models (poll, epoll, thread, prethread) do not grow

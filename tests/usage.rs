@@ -218,7 +218,7 @@ fn assert_usage_error(args: &[OsString], out: &common::Outcome) {
         let arg = arg.to_string_lossy();
         if arg.contains('\n') && lines.len() == 1 {
             assert!(
-                lines[0].contains(&socklab::error::printable(&arg)),
+                lines[0].contains(&socklab::values::error::printable(&arg)),
                 "{args:?}: the value, escaped\n{}",
                 out.dump()
             );

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::{Opts, Test};
-use crate::addr::Addr;
+use crate::values::addr::Addr;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {

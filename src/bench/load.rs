@@ -8,10 +8,11 @@ use nix::errno::Errno;
 use nix::sys::socket::{Shutdown, SockType};
 
 use super::{Latency, Limit, Opts, Progress, Report};
-use crate::error::{Error, Result};
+use crate::socket::duplex;
+use crate::socket::modes;
+use crate::socket::text::{buffer, pattern};
 use crate::sys::{Socket, Sys};
-use crate::text::{buffer, pattern};
-use crate::{duplex, io};
+use crate::values::error::{Error, Result};
 
 /// At most this many latency samples are kept (the first ones).
 const MAX_SAMPLES: usize = 1 << 24;
@@ -37,7 +38,7 @@ fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
 
 /// socket, connect: one blocking connection.
 fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
-    let s = sys.socket(io::family(&opts.addr), SockType::Stream)?;
+    let s = sys.socket(modes::family(&opts.addr), SockType::Stream)?;
     sys.connect(s, &opts.addr)?;
     Ok(s)
 }
@@ -78,7 +79,7 @@ fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
         return recv_exactly(sys, s, buf);
     }
     let mut got = 0;
-    let sent = duplex::send_reading(sys, s, req, buf, io::Wait::Blocking, |piece| {
+    let sent = duplex::send_reading(sys, s, req, buf, modes::Wait::Blocking, |piece| {
         got += piece.len();
         Ok(())
     })?;
@@ -435,7 +436,7 @@ fn read_seq(d: &[u8]) -> Option<u64> {
 /// udp: a connected socket, `--window` datagrams in flight; a silence of
 /// `--wait` declares the ones in flight lost.
 pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
-    let s = sys.socket(io::family(&opts.addr), SockType::Datagram)?;
+    let s = sys.socket(modes::family(&opts.addr), SockType::Datagram)?;
     sys.connect(s, &opts.addr)?;
     sys.ioctl_fionbio(s, true)?;
     let mut msg = pattern(opts.size, "--size")?;

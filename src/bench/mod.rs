@@ -28,9 +28,9 @@ mod stats;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
 use crate::sys::Sys;
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 pub use args::BenchCommand;
 pub use stats::{Latency, Report};
@@ -82,7 +82,7 @@ pub fn run(sys: &Sys, opts: &Opts) -> Result<()> {
             "bench udp needs a HOST:PORT address".to_string(),
         ));
     }
-    crate::model::raise_fd_limit(sys)?;
+    crate::programs::model::raise_fd_limit(sys)?;
     let before = sys.getrusage()?;
     let mut report = match opts.test {
         Test::Rr => load::rr(sys, opts)?,

@@ -9,8 +9,8 @@ use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, Shutdown, SockType};
 
 use super::{Ctx, Lab, Verdict, dial, gettid, listener, loopback, show, upper, wait_blocked};
-use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![

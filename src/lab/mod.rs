@@ -41,12 +41,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{AddressFamily, SockType};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
 use crate::inspect::tcp_state_name;
 use crate::private_dir::PrivateDir;
+use crate::strace::{Format, Tracer, json_str};
 use crate::sys::{Socket, Sys};
-use crate::trace::{Format, Tracer, json_str};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 pub use teardown::child_main;
 
@@ -289,7 +289,7 @@ pub struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
 impl Out {
     fn stdout() -> Out {
         Out(Arc::new(Mutex::new(Box::new(
-            crate::trace::Output::stdout(),
+            crate::strace::Output::stdout(),
         ))))
     }
 
@@ -298,7 +298,7 @@ impl Out {
             Ok(w) => w,
             Err(p) => p.into_inner(),
         };
-        crate::trace::write_line(&mut **w, text);
+        crate::strace::write_line(&mut **w, text);
     }
 }
 
@@ -626,15 +626,15 @@ pub fn pair(cs: &Sys, ss: &Sys) -> Result<(Socket, Socket, Socket)> {
 
 /// setsockopt by name with a value in `--sockopt` syntax (`1`, `on:0`, `2.0`).
 pub fn setopt(sys: &Sys, s: Socket, name: &str, value: &str) -> Result<()> {
-    let opt = crate::sockopt::lookup(name)
+    let opt = crate::values::sockopt::lookup(name)
         .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
-    let v = crate::sockopt::parse_value(opt.kind, value).map_err(Error::Runtime)?;
+    let v = crate::values::sockopt::parse_value(opt.kind, value).map_err(Error::Runtime)?;
     sys.setsockopt(s, &opt, &v)
 }
 
 /// getsockopt of an int option by name.
 pub fn getopt(sys: &Sys, s: Socket, name: &str) -> Result<i32> {
-    let opt = crate::sockopt::lookup(name)
+    let opt = crate::values::sockopt::lookup(name)
         .ok_or_else(|| Error::Runtime(format!("unknown option {name}")))?;
     Ok(sys.getsockopt(s, &opt)?.as_int().unwrap_or(0))
 }

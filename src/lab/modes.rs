@@ -10,8 +10,8 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use super::basics::joined;
 use super::{Ctx, Lab, Verdict, gettid, listener, loopback, pair, wait_blocked};
-use crate::error::{Error, Result};
-use crate::io::{self, Wait};
+use crate::socket::modes::{self, Wait};
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![
@@ -53,7 +53,10 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     ctx.part("a listener: blocking connect_ex");
     let (l, addr) = listener(&ss, 5)?;
     let c = cs.socket(AddressFamily::Inet, SockType::Stream)?;
-    say("connected", io::connect_ex(&cs, c, &addr, Wait::Blocking)?);
+    say(
+        "connected",
+        modes::connect_ex(&cs, c, &addr, Wait::Blocking)?,
+    );
     cs.close(c)?;
 
     ctx.part("a port bound but not listening: nobody accepts");
@@ -63,7 +66,7 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     let c = cs.socket(AddressFamily::Inet, SockType::Stream)?;
     say(
         "the peer answered the SYN with RST",
-        io::connect_ex(&cs, c, &closed, Wait::Blocking)?,
+        modes::connect_ex(&cs, c, &closed, Wait::Blocking)?,
     );
     cs.close(c)?;
     ss.close(b)?;
@@ -73,7 +76,7 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     cs.ioctl_fionbio(c, true)?;
     say(
         "the handshake goes on without us",
-        io::connect_ex(&cs, c, &addr, Wait::NonBlocking)?,
+        modes::connect_ex(&cs, c, &addr, Wait::NonBlocking)?,
     );
     cs.close(c)?;
     ss.close(l)?;
@@ -82,7 +85,7 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     let (f, faddr) = listener(&ss, 0)?;
     let first = cs.socket(AddressFamily::Inet, SockType::Stream)?;
     cs.ioctl_fionbio(first, true)?;
-    let _ = io::connect_ex(&cs, first, &faddr, Wait::NonBlocking)?;
+    let _ = modes::connect_ex(&cs, first, &faddr, Wait::NonBlocking)?;
     let up = cs.poll(first, PollFlags::POLLOUT, 1000)?;
     let queued = super::settle(
         Duration::from_secs(1),
@@ -97,7 +100,7 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     cs.ioctl_fionbio(c, true)?;
     say(
         "the SYN went unanswered for 0.2 s",
-        io::connect_ex(&cs, c, &faddr, Wait::Timeout(Duration::from_millis(200)))?,
+        modes::connect_ex(&cs, c, &faddr, Wait::Timeout(Duration::from_millis(200)))?,
     );
     ctx.show_state("client", c);
     cs.close(c)?;
@@ -181,7 +184,7 @@ fn blocking_modes(ctx: &Ctx) -> Result<Verdict> {
 
     ctx.part("settimeout(0.3): poll for at most 0.3 s, then socket.timeout");
     let start = Instant::now();
-    let t = io::recv(&cs, c, &mut buf, Wait::Timeout(Duration::from_millis(300)));
+    let t = modes::recv(&cs, c, &mut buf, Wait::Timeout(Duration::from_millis(300)));
     let t_time = start.elapsed();
     let timed_out = matches!(t, Err(Error::Timeout { .. }));
     ctx.note(

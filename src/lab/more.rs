@@ -8,9 +8,9 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use super::teardown::run_child_as;
 use super::{Ctx, Lab, Verdict, loopback, outcome};
-use crate::addr::Addr;
-use crate::error::{Error, Result};
 use crate::sys::FileKind;
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![

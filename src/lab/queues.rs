@@ -8,8 +8,8 @@ use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
 use super::{Ctx, Lab, Verdict, loopback, outcome, port, setopt, with_port};
-use crate::error::Result;
 use crate::sys::{Socket, Sys};
+use crate::values::error::Result;
 
 pub fn labs() -> Vec<Lab> {
     vec![

@@ -9,7 +9,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use super::basics::{joined, read_exactly};
 use super::{Ctx, Lab, Verdict, dial, listener, loopback, outcome, port, setopt, show, upper};
-use crate::error::{Error, Result};
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![

@@ -7,10 +7,10 @@ use nix::poll::PollFlags;
 
 use super::basics::{joined, read_exactly};
 use super::{Ctx, Lab, Verdict, getopt, pair, setopt};
-use crate::error::{Error, Result};
-use crate::io::Wait;
-use crate::lines::LineBuffer;
+use crate::socket::lines::LineBuffer;
+use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![

@@ -13,7 +13,7 @@ use nix::sys::socket::Shutdown;
 
 use super::servers::proc_net_tcp;
 use super::{Ctx, Lab, Out, Verdict, outcome, pair, port, setopt, show};
-use crate::error::{Error, Result};
+use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
     vec![

@@ -47,7 +47,7 @@ impl Sys {
                 // SAFETY: the call has returned; the kernel no longer writes to ss.
                 let ss = unsafe { &*ss_ptr };
                 let peer = match ret {
-                    Ok(_) => trace::sockaddr(ss, len.get()),
+                    Ok(_) => strace::sockaddr(ss, len.get()),
                     Err(_) => format!("{ss_ptr:p}"),
                 };
                 plain(format!(
@@ -212,7 +212,7 @@ impl Sys {
                     // SAFETY: the call has returned; the kernel no longer writes to ss.
                     let ss = unsafe { &*ss_ptr };
                     let shown = if ret.is_ok() && len.get() > 0 {
-                        trace::sockaddr(ss, len.get())
+                        strace::sockaddr(ss, len.get())
                     } else {
                         format!("{ss_ptr:p}")
                     };
@@ -273,7 +273,7 @@ impl Sys {
                 match ret {
                     Ok(_) => plain(format!(
                         "{s}, {}, {}",
-                        trace::sockaddr(ss, len.get()),
+                        strace::sockaddr(ss, len.get()),
                         len_in_out(cap, len.get())
                     )),
                     Err(_) => plain(format!("{s}, {ss_ptr:p}, [{cap}]")),

@@ -154,7 +154,7 @@ impl Sys {
                         }
                         format!(
                             "{{st_mode={mode}|{}, st_size={}, ...}}",
-                            trace::octal_mode(st.st_mode & 0o777),
+                            strace::octal_mode(st.st_mode & 0o777),
                             st.st_size
                         )
                     }

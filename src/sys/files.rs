@@ -118,7 +118,7 @@ impl Sys {
                 plain(format!(
                     "{shown}, {}, {}",
                     quote(name.as_bytes(), usize::MAX),
-                    trace::octal_mode(mode)
+                    strace::octal_mode(mode)
                 ))
             },
         )?;
@@ -223,7 +223,7 @@ impl Sys {
                 plain(format!(
                     "{dir}, {}, {}",
                     quote(name.as_bytes(), usize::MAX),
-                    trace::octal_mode(mode)
+                    strace::octal_mode(mode)
                 ))
             },
         )?;
@@ -240,7 +240,7 @@ impl Sys {
             },
             // SAFETY: fchmod only reads its two integer arguments.
             || Errno::result(unsafe { libc::fchmod(dir.0, mode) }).map(i64::from),
-            |_| plain(format!("{dir}, {}", trace::octal_mode(mode))),
+            |_| plain(format!("{dir}, {}", strace::octal_mode(mode))),
         )?;
         Ok(())
     }

@@ -38,6 +38,7 @@ mod packet;
 mod process;
 mod security;
 mod setup;
+pub mod signals;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
@@ -60,12 +61,11 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
 use crate::inspect::Inspect;
-use crate::signals;
-use crate::sockopt::{Opt, Value};
-use crate::trace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+use crate::strace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
+use crate::values::sockopt::{Opt, Value};
 
 // `socklab bench`'s other calls: poll on many sockets, getrusage,
 // sched_setaffinity, prlimit64.

@@ -29,8 +29,8 @@ impl Sys {
     /// thread's own poll and recvmsg calls, which would otherwise double
     /// every packet line (strace -f shows them).
     pub fn untraced(&self) -> Sys {
-        Sys::new(crate::trace::Tracer::new(
-            crate::trace::Format::Off,
+        Sys::new(crate::strace::Tracer::new(
+            crate::strace::Format::Off,
             Box::new(std::io::sink()),
         ))
     }

@@ -374,7 +374,7 @@ pub fn shared_counter() -> Result<&'static std::sync::atomic::AtomicU64> {
         if p == libc::MAP_FAILED {
             return Err(Error::Runtime(format!(
                 "mmap of a shared counter: {}",
-                trace::errno_text(Errno::last())
+                strace::errno_text(Errno::last())
             )));
         }
         Ok(&*(p as *const std::sync::atomic::AtomicU64))

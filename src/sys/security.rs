@@ -27,7 +27,7 @@ impl Sys {
             },
             // SAFETY: umask only swaps the process's mask.
             || Ok(i64::from(unsafe { libc::umask(mask as libc::mode_t) })),
-            |_| plain(trace::octal_mode(mask)),
+            |_| plain(strace::octal_mode(mask)),
         )?;
         Ok(old as u32)
     }

@@ -212,7 +212,7 @@ impl Sys {
     /// getsockopt(fd, SOL_TCP, TCP_INFO): the kernel's view of a TCP socket.
     pub fn tcp_info(&self, s: Socket) -> Result<libc::tcp_info> {
         let size = size_of::<libc::tcp_info>();
-        let v = self.getsockopt_sized(s, &crate::sockopt::TCP_INFO, size)?;
+        let v = self.getsockopt_sized(s, &crate::values::sockopt::TCP_INFO, size)?;
         // SAFETY: a zeroed tcp_info is valid; we copy at most its size from
         // what the kernel wrote (older kernels write less).
         let mut info: libc::tcp_info = unsafe { zeroed() };

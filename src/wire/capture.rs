@@ -57,8 +57,8 @@ use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
 use super::bpf;
 use super::timeline::Timeline;
-use crate::error::{Error, Result};
 use crate::sys::{Socket, Sys};
+use crate::values::error::{Error, Result};
 
 /// The interface captured: socklab's traffic is loopback traffic.
 pub const IFNAME: &str = "lo";

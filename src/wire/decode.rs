@@ -397,7 +397,7 @@ pub fn flags(f: u8) -> String {
 
 fn payload(s: &mut String, head: &[u8], len: usize) {
     if len > 0 && !head.is_empty() {
-        let _ = write!(s, ": {}", crate::trace::quote(head, len.min(PAYLOAD_HEAD)));
+        let _ = write!(s, ": {}", crate::strace::quote(head, len.min(PAYLOAD_HEAD)));
         if len > head.len() && head.len() < PAYLOAD_HEAD {
             // Captured less than the packet carried.
             s.push_str("...");

@@ -26,10 +26,10 @@ use std::sync::Arc;
 
 pub use decode::{Packet, decode};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::strace::Tracer;
 use crate::sys::Sys;
-use crate::trace::Tracer;
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 use capture::Capture;
 use timeline::Timeline;
 

@@ -48,8 +48,8 @@ use super::bpf;
 use super::capture::MAX_PACKETS;
 use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
 use super::pcap::Writer;
+use crate::strace::json_str;
 use crate::sys::{Socket, Sys};
-use crate::trace::json_str;
 
 /// How long after its timestamp a packet line waits before printing.
 pub const GRACE: Duration = Duration::from_millis(100);
@@ -193,7 +193,7 @@ impl Timeline {
             return false;
         }
         let mut w = lock_any(&self.sink);
-        crate::trace::write_line(&mut **w, line);
+        crate::strace::write_line(&mut **w, line);
         true
     }
 
@@ -421,13 +421,13 @@ impl Timeline {
                 Err(p) => p.into_inner(),
             };
             for line in out {
-                crate::trace::write_line(&mut **w, &line);
+                crate::strace::write_line(&mut **w, &line);
             }
         }
     }
 }
 
-impl crate::trace::Timeline for Timeline {
+impl crate::strace::Timeline for Timeline {
     fn enter(&self) -> u64 {
         let mut st = self.lock();
         st.next_token += 1;

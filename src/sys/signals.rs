@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
 
-use crate::error::{Error, Result};
+use crate::values::error::{Error, Result};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
@@ -61,7 +61,7 @@ pub fn catch_stop_signals() -> Result<()> {
             Error::Runtime(format!(
                 "sigaction({}): {}",
                 sig.as_str(),
-                crate::trace::errno_text(e)
+                crate::strace::errno_text(e)
             ))
         })?;
     }
@@ -72,7 +72,7 @@ pub fn catch_stop_signals() -> Result<()> {
             Error::Runtime(format!(
                 "sigaction({}): {}",
                 sig.as_str(),
-                crate::trace::errno_text(e)
+                crate::strace::errno_text(e)
             ))
         })?;
     }
@@ -88,7 +88,7 @@ pub fn ignore_file_size_signal() -> Result<()> {
     unsafe { sigaction(Signal::SIGXFSZ, &ignore) }.map_err(|e| {
         Error::Runtime(format!(
             "sigaction(SIGXFSZ): {}",
-            crate::trace::errno_text(e)
+            crate::strace::errno_text(e)
         ))
     })?;
     Ok(())
@@ -136,7 +136,7 @@ pub fn catch_child_exits() -> Result<()> {
     unsafe { sigaction(Signal::SIGCHLD, &action) }.map_err(|e| {
         Error::Runtime(format!(
             "sigaction(SIGCHLD): {}",
-            crate::trace::errno_text(e)
+            crate::strace::errno_text(e)
         ))
     })?;
     Ok(())

@@ -10,14 +10,14 @@
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::io::Setup;
 use crate::private_dir::PrivateDir;
+use crate::programs::{dgram, stream, tcp, udp, unix};
+use crate::socket::modes::Setup;
+use crate::socket::text::Messages;
+use crate::strace::{Format, Tracer};
 use crate::sys::Sys;
-use crate::text::Messages;
-use crate::trace::{Format, Tracer};
-use crate::{dgram, stream, tcp, udp, unix};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -87,7 +87,7 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
             messages: &["hello"],
         },
     ];
-    let base = Tracer::shared(Format::Text, Box::new(crate::trace::Output::stdout()));
+    let base = Tracer::shared(Format::Text, Box::new(crate::strace::Output::stdout()));
     crate::print_line(
         "socklab demo: each server and its client, every syscall as strace prints it.",
     );
@@ -188,7 +188,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 lines: false,
                 sink: false,
                 setup: Setup::default(),
-                model: crate::model::Model::Iterative,
+                model: crate::programs::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(
@@ -210,7 +210,7 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
-                model: crate::model::Model::Iterative,
+                model: crate::programs::model::Model::Iterative,
             };
             if is_unix {
                 unix::server(

@@ -44,11 +44,13 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockType};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::programs::{dgram, stream};
+use crate::socket::modes;
+use crate::socket::text::Messages;
+use crate::sys::signals;
 use crate::sys::{FileId, FileKind, PathFd, Sys};
-use crate::text::Messages;
-use crate::{dgram, io, signals, stream};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 /// Which server runs on the socket.
 pub enum Server<'a> {
@@ -96,7 +98,7 @@ pub fn server(
         Server::Dgram(opts) => &opts.setup,
     };
     let (s, bound) = match &path {
-        None => (io::bound_socket(sys, addr, ty, reuseaddr, setup)?, None),
+        None => (modes::bound_socket(sys, addr, ty, reuseaddr, setup)?, None),
         Some(path) => {
             let (s, file) = bind_with_mode(sys, addr, path, ty, reuseaddr, setup, file)?;
             (s, Some(file))
@@ -227,7 +229,7 @@ fn bind_with_mode(
     path: &Path,
     ty: SockType,
     reuseaddr: bool,
-    setup: &io::Setup,
+    setup: &modes::Setup,
     file: &FileOpts,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
     let follow = file.follow_symlinks;
@@ -267,7 +269,7 @@ fn bind_in_dir(
     path: &Path,
     ty: SockType,
     reuseaddr: bool,
-    setup: &io::Setup,
+    setup: &modes::Setup,
     follow_symlinks: bool,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
     let Some(name) = path.file_name() else {
@@ -280,7 +282,7 @@ fn bind_in_dir(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let s = io::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    let s = modes::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
     // --follow-symlinks: the directory may be a link (step 0 allowed it).
     let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
     let dir = sys.openat(None, dir_path, libc::O_PATH | libc::O_DIRECTORY | nofollow)?;

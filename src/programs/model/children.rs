@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use crate::error::{Error, Result};
-use crate::signals;
 use crate::sys::Sys;
+use crate::sys::signals;
+use crate::values::error::{Error, Result};
 
 /// Reap every child that has ended (`wait4(-1, WNOHANG)` until none).
 pub fn reap_ended(sys: &Sys, children: &mut Vec<i32>) -> Result<()> {

@@ -20,9 +20,9 @@
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 
-use crate::error::{Error, Result};
-use crate::io::{Setup, Wait};
+use crate::socket::modes::{Setup, Wait};
 use crate::sys::{Socket, Sys};
+use crate::values::error::{Error, Result};
 
 /// The longest message sent in one `sendall` before the echo is read:
 /// 128 KiB, which loopback's default buffers hold (a TCP receive buffer

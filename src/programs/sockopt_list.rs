@@ -7,9 +7,9 @@
 
 use nix::sys::socket::{AddressFamily, SockType};
 
-use crate::error::Result;
-use crate::sockopt::{self, Scope};
 use crate::sys::Sys;
+use crate::values::error::Result;
+use crate::values::sockopt::{self, Scope};
 
 /// The socket types `sockopt list` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -5,7 +5,7 @@ use std::fmt;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use crate::trace::errno_text;
+use crate::strace::errno_text;
 
 /// Exit code of a syscall or runtime failure.
 pub const EXIT_FAILURE: i32 = 1;

@@ -1,7 +1,7 @@
 //! The tutorial's stream server and client, shared by TCP (`tcp.rs`) and
 //! UNIX stream sockets (`unix.rs`): the phone call of `../shared/seed`.
 //!
-//! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
+//! Server, after `modes::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `listen(fd, backlog)`
 //! 2. `getsockname(fd)` → print `listening on ADDR`
 //! 3. connection loop: `accept4(fd)` [UNIX: `getsockopt(conn, SO_PEERCRED)`]
@@ -21,14 +21,14 @@ use std::time::Instant;
 
 use nix::sys::socket::{Shutdown, SockType};
 
-use crate::addr::Addr;
-use crate::duplex::{self, Echo};
-use crate::error::{Error, Result};
-use crate::io::{self, Setup, Wait};
-use crate::lines;
-use crate::sockopt::Phase;
+use crate::socket::duplex::{self, Echo};
+use crate::socket::lines;
+use crate::socket::modes::{self, Setup, Wait};
+use crate::socket::text::{Messages, buffer, peer_text, shown};
 use crate::sys::{Socket, Sys};
-use crate::text::{Messages, buffer, peer_text, shown};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
+use crate::values::sockopt::Phase;
 
 /// What the stream server does, from the command line.
 #[derive(Clone, Debug)]
@@ -47,7 +47,7 @@ pub struct ServerOpts {
     pub sink: bool,
     pub setup: Setup,
     /// `--model`: how the server handles many clients (`model/`).
-    pub model: crate::model::Model,
+    pub model: crate::programs::model::Model,
 }
 
 /// How the client sends a message: Python's `send` or `sendall`.
@@ -82,7 +82,7 @@ pub struct ClientOpts {
 /// Serve on a bound socket (steps 1 to 6); `--model` other than
 /// `iterative` hands over to `model::serve` after `getsockname`.
 pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
-    let iterative = opts.model == crate::model::Model::Iterative;
+    let iterative = opts.model == crate::programs::model::Model::Iterative;
     // One receive buffer for every connection (as the C twin), allocated
     // first: a --bufsize that cannot be allocated fails before listen.
     let mut buf = if iterative {
@@ -94,13 +94,13 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     let me = sys.getsockname(listener)?;
     if !iterative {
         // Each model says `listening on` once it is ready to serve.
-        return crate::model::serve(sys, listener, &me, opts);
+        return crate::programs::model::serve(sys, listener, &me, opts);
     }
     sys.listening(&me);
-    io::set_wait(sys, listener, opts.setup.wait)?;
+    modes::set_wait(sys, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
-        let (conn, peer) = match io::accept(sys, listener, opts.setup.wait) {
+        let (conn, peer) = match modes::accept(sys, listener, opts.setup.wait) {
             Ok(accepted) => accepted,
             // accept(2): Linux passes a pending network error of the new
             // connection on as accept's error; the listener is fine: go on.
@@ -160,11 +160,11 @@ fn serve_one(
     if opts.setup.wait == Wait::NonBlocking {
         // Linux's accept4 does not pass O_NONBLOCK on; make the
         // connection non-blocking too, so its EAGAINs show.
-        io::set_wait(sys, conn, opts.setup.wait)?;
+        modes::set_wait(sys, conn, opts.setup.wait)?;
     }
-    io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
+    modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
     if opts.setup.names {
-        io::show_names(sys, conn)?;
+        modes::show_names(sys, conn)?;
     }
     // A UNIX peer's credentials, as the kernel recorded them at connect.
     let cred = if peer.is_unix() {
@@ -216,7 +216,7 @@ fn answer_once(
     opts: &ServerOpts,
     buf: &mut [u8],
 ) -> Result<()> {
-    let n = io::recv(sys, conn, buf, opts.setup.wait)?;
+    let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
     if n == 0 {
         if !opts.quiet {
             sys.say(&format!("{peer} closed"));
@@ -229,7 +229,7 @@ fn answer_once(
 /// The improved server's communication loop, with the `len(msg) == 0` check.
 fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
     loop {
-        let n = io::recv(sys, conn, buf, opts.setup.wait)?;
+        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             if !opts.quiet {
                 sys.say(&format!("{peer} closed"));
@@ -242,7 +242,7 @@ fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [
 
 /// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
 fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
-    while io::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
+    while modes::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
     if !opts.quiet {
         sys.say(&format!("{peer} closed"));
     }
@@ -262,7 +262,7 @@ fn converse_naively(
     let mut empty = 0u64;
     let mut first_empty: Option<Instant> = None;
     loop {
-        let n = io::recv(sys, conn, buf, opts.setup.wait)?;
+        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
@@ -293,15 +293,15 @@ fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts
         sys.say(&format!("from {peer}: {}", shown(msg)));
     }
     msg.make_ascii_uppercase();
-    io::sendall(sys, conn, msg, opts.setup.wait)
+    modes::sendall(sys, conn, msg, opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.
 fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<usize> {
     match opts.send_mode {
-        SendMode::Sendall => io::sendall(sys, s, msg, opts.setup.wait).map(|()| msg.len()),
+        SendMode::Sendall => modes::sendall(sys, s, msg, opts.setup.wait).map(|()| msg.len()),
         SendMode::Send => {
-            let n = io::send(sys, s, msg, None, opts.setup.wait)?;
+            let n = modes::send(sys, s, msg, None, opts.setup.wait)?;
             if n < msg.len() {
                 sys.say(&format!(
                     "send: {n} of {} bytes sent; the rest was not (send may send less than asked: sendall loops)",
@@ -324,7 +324,7 @@ fn receive_echo(
     opts: &ClientOpts,
 ) -> Result<bool> {
     while !echo.complete() {
-        let n = io::recv(sys, s, buf, opts.setup.wait)?;
+        let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
             sys.say(&format!(
                 "server closed the connection after {} of {} bytes",
@@ -353,18 +353,21 @@ fn receive_echo(
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
-    let s = sys.socket(io::family(addr), SockType::Stream)?;
-    io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
-    io::set_wait(sys, s, opts.setup.wait)?;
+    let s = sys.socket(modes::family(addr), SockType::Stream)?;
+    modes::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
+    modes::set_wait(sys, s, opts.setup.wait)?;
     if opts.connect_ex {
-        let code = io::connect_ex(sys, s, addr, opts.setup.wait)?;
-        sys.say(&format!("connect_ex -> {}", crate::text::errno_code(code)));
+        let code = modes::connect_ex(sys, s, addr, opts.setup.wait)?;
+        sys.say(&format!(
+            "connect_ex -> {}",
+            crate::socket::text::errno_code(code)
+        ));
     } else {
-        io::connect(sys, s, addr, opts.setup.wait)?;
+        modes::connect(sys, s, addr, opts.setup.wait)?;
     }
-    io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+    modes::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
     if opts.setup.names {
-        io::show_names(sys, s)?;
+        modes::show_names(sys, s)?;
     }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
@@ -390,7 +393,7 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
             }
             continue;
         }
-        let n = io::recv(sys, s, &mut buf, opts.setup.wait)?;
+        let n = modes::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
             sys.say("server closed the connection");
             break;
@@ -433,7 +436,7 @@ fn exchange_long(
         return receive_echo(sys, s, buf, echo, opts);
     }
     if echo.calls == 0 {
-        let n = io::recv(sys, s, buf, opts.setup.wait)?;
+        let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
             sys.say("server closed the connection");
             return Ok(false);
@@ -450,7 +453,7 @@ fn finish(sys: &Sys, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()>
     if opts.shutdown {
         sys.shutdown(s, Shutdown::Write)?;
         loop {
-            let n = io::recv(sys, s, buf, opts.setup.wait)?;
+            let n = modes::recv(sys, s, buf, opts.setup.wait)?;
             if n == 0 {
                 sys.say("server closed the connection");
                 break;

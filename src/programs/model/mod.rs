@@ -28,11 +28,11 @@ mod workers;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::io::Wait;
-use crate::stream::ServerOpts;
+use crate::programs::stream::ServerOpts;
+use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 pub use event::{raise_fd_limit, serve_dgram_epoll};
 

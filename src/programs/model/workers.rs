@@ -47,12 +47,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::io;
-use crate::signals;
-use crate::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
+use crate::programs::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
+use crate::socket::modes;
+use crate::sys::signals;
 use crate::sys::{Socket, Sys, shared_counter};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 use super::children::{abnormal_end, reap_all, reap_ended};
 use super::pause::{self, Conns};
@@ -61,7 +61,7 @@ use super::pthread::{self, Worker};
 /// `accept4` as the iterative server makes it: None when the failure was
 /// the new connection's (accept(2): reported, the listener is fine).
 fn accept(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<Option<(Socket, Addr)>> {
-    match io::accept(sys, listener, opts.setup.wait) {
+    match modes::accept(sys, listener, opts.setup.wait) {
         Ok(c) => Ok(Some(c)),
         Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
             crate::report(&e);
@@ -103,13 +103,13 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
     signals::catch_stop_signals()?;
     signals::catch_child_exits()?;
     sys.listening(me);
-    io::set_wait(sys, listener, opts.setup.wait)?;
+    modes::set_wait(sys, listener, opts.setup.wait)?;
     let mut children = Vec::new();
     let mut accepted = 0u64;
     // The children's receive buffer, allocated here once: a child that
     // allocated its own would make malloc consolidate the parent's heap,
     // a copy-on-write fault per page it walks.
-    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
+    let mut buf = crate::socket::text::buffer(opts.bufsize, "--bufsize")?;
     let result = loop {
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
@@ -164,7 +164,7 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
     // The workers take connections from here on (set_wait's line after it).
     sys.listening(me);
     if result.is_ok() {
-        result = io::set_wait(sys, listener, opts.setup.wait);
+        result = modes::set_wait(sys, listener, opts.setup.wait);
     }
     // The parent waits for its workers; a stop signal interrupts it. Each
     // worker that ends badly is reported; when none is left, the server
@@ -229,7 +229,7 @@ fn worker(
     conns: &Conns,
 ) -> Result<()> {
     let max = limit(opts);
-    let mut buf = crate::text::buffer(opts.bufsize, "--bufsize")?;
+    let mut buf = crate::socket::text::buffer(opts.bufsize, "--bufsize")?;
     loop {
         let ticket = tickets.fetch_add(1, Ordering::SeqCst);
         if max.is_some_and(|max| ticket >= max) {
@@ -272,7 +272,7 @@ where
 /// `--model thread`.
 pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     sys.listening(me);
-    io::set_wait(sys, listener, opts.setup.wait)?;
+    modes::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let conns = Arc::new(Conns::default());
     let mut threads: Vec<Worker> = Vec::new();
@@ -287,7 +287,7 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         threads.retain(|t| !t.is_finished());
         let spawned = spawn_quiet(move || {
             // A buffer that cannot be allocated fails this connection only.
-            let mut buf = match crate::text::buffer(opts2.bufsize, "--bufsize") {
+            let mut buf = match crate::socket::text::buffer(opts2.bufsize, "--bufsize") {
                 Ok(buf) => buf,
                 Err(e) => {
                     crate::report(&e);
@@ -325,7 +325,7 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
 
 /// `--model prethread:N`: `listening on` once the N-1 threads exist.
 pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
-    io::set_wait(sys, listener, opts.setup.wait)?;
+    modes::set_wait(sys, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let tickets = Arc::new(AtomicU64::new(0));
     let conns = Arc::new(Conns::default());

@@ -5,8 +5,8 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Result};
-use crate::trace::{errno_text, escape_byte, quote};
+use crate::strace::{errno_text, escape_byte, quote};
+use crate::values::error::{Error, Result};
 
 /// The longest line socklab holds: a client's stdin line (without its
 /// `\n`), and what the `--lines` buffer holds without a newline (or one

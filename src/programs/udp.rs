@@ -10,15 +10,15 @@
 
 use nix::sys::socket::SockType;
 
-use crate::addr::Addr;
-use crate::dgram::{self, ClientOpts, ServerOpts};
-use crate::error::Result;
-use crate::io;
+use crate::programs::dgram::{self, ClientOpts, ServerOpts};
+use crate::socket::modes;
+use crate::socket::text::Messages;
 use crate::sys::Sys;
-use crate::text::Messages;
+use crate::values::addr::Addr;
+use crate::values::error::Result;
 
 pub fn server(sys: &Sys, addr: &Addr, reuseaddr: bool, opts: &ServerOpts) -> Result<()> {
-    let s = io::bound_socket(sys, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
+    let s = modes::bound_socket(sys, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
     dgram::serve(sys, s, opts)
 }
 

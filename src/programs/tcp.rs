@@ -10,15 +10,15 @@
 
 use nix::sys::socket::SockType;
 
-use crate::addr::Addr;
-use crate::error::Result;
-use crate::io;
-use crate::stream::{self, ClientOpts, ServerOpts};
+use crate::programs::stream::{self, ClientOpts, ServerOpts};
+use crate::socket::modes;
+use crate::socket::text::Messages;
 use crate::sys::Sys;
-use crate::text::Messages;
+use crate::values::addr::Addr;
+use crate::values::error::Result;
 
 pub fn server(sys: &Sys, addr: &Addr, opts: &ServerOpts) -> Result<()> {
-    let listener = io::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr, &opts.setup)?;
+    let listener = modes::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr, &opts.setup)?;
     stream::serve(sys, listener, opts)
 }
 

@@ -18,13 +18,12 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::sockopt::{self, Phase, Setting, Value};
 use crate::sys::{Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
+use crate::values::sockopt::{self, Phase, Setting, Value};
 
-mod retry;
-use retry::{Retry, ready, waiting};
+use super::retry::{Retry, ready, waiting};
 
 /// How a socket's calls wait.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::values::error::{Error, Result};
 
 type Body = Box<dyn FnOnce() -> Result<()> + Send>;
 

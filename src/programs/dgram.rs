@@ -1,7 +1,7 @@
 //! The tutorial's datagram server and client, shared by UDP (`udp.rs`) and
 //! UNIX datagram sockets (`unix.rs --dgram`).
 //!
-//! Server, after `io::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
+//! Server, after `modes::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `getsockname(fd)` → print `listening on ADDR`
 //! 2. loop: `recvfrom(fd, MSG_TRUNC)` → print sender and size (an empty
 //!    datagram too; a datagram longer than `--bufsize`: `truncated`; with
@@ -19,12 +19,12 @@
 
 use nix::sys::socket::SockType;
 
-use crate::addr::Addr;
-use crate::error::Result;
-use crate::io::{self, Setup};
-use crate::sockopt::Phase;
+use crate::socket::modes::{self, Setup};
+use crate::socket::text::{Messages, buffer, peer_text, shown};
 use crate::sys::{Socket, Sys};
-use crate::text::{Messages, buffer, peer_text, shown};
+use crate::values::addr::Addr;
+use crate::values::error::Result;
+use crate::values::sockopt::Phase;
 
 #[derive(Clone, Debug)]
 pub struct ServerOpts {
@@ -35,7 +35,7 @@ pub struct ServerOpts {
     pub quiet: bool,
     pub setup: Setup,
     /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
-    pub model: crate::model::Model,
+    pub model: crate::programs::model::Model,
 }
 
 #[derive(Clone, Debug)]
@@ -54,9 +54,11 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
     // `listening on`.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     sys.listening(&sys.getsockname(s)?);
-    io::set_wait(sys, s, opts.setup.wait)?;
+    modes::set_wait(sys, s, opts.setup.wait)?;
     let mut epoll = match opts.model {
-        crate::model::Model::Epoll => Some(crate::model::serve_dgram_epoll(sys, s)?),
+        crate::programs::model::Model::Epoll => {
+            Some(crate::programs::model::serve_dgram_epoll(sys, s)?)
+        }
         _ => None,
     };
     let mut served = 0u64;
@@ -64,7 +66,7 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         if let Some(ep) = &mut epoll {
             ep.wait(sys)?;
         }
-        let (real, from) = io::recv_datagram(sys, s, &mut buf, true, opts.setup.wait)?;
+        let (real, from) = modes::recv_datagram(sys, s, &mut buf, true, opts.setup.wait)?;
         let from = from.unwrap_or_else(Addr::unix_autobind);
         let n = real.min(buf.len());
         if !opts.quiet {
@@ -83,7 +85,7 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         // an ICMP error came back, a UNIX peer's queue is full) is that
         // peer's failure: reported, the reply dropped; the server goes on.
         if let Err(e) = reply_to(sys, s, reply, &from, opts.setup.wait) {
-            if matches!(e, crate::error::Error::Signal(_)) {
+            if matches!(e, crate::values::error::Error::Signal(_)) {
                 return Err(e);
             }
             crate::report(&e);
@@ -105,11 +107,11 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
 /// server (and every other client) forever; EAGAIN is that peer's failure,
 /// as a UDP reply the kernel cannot deliver is (UDP never waits on its
 /// receiver). To a UDP peer: Python's `sendto` in the socket's mode.
-fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: io::Wait) -> Result<usize> {
+fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: modes::Wait) -> Result<usize> {
     if to.is_unix() {
         sys.sendto_dontwait(s, reply, Some(to))
     } else {
-        io::send(sys, s, reply, Some(to), wait)
+        modes::send(sys, s, reply, Some(to), wait)
     }
 }
 
@@ -117,24 +119,24 @@ fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: io::Wait) -> Re
 pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
-    let s = sys.socket(io::family(addr), SockType::Datagram)?;
-    io::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
-    io::set_wait(sys, s, opts.setup.wait)?;
+    let s = sys.socket(modes::family(addr), SockType::Datagram)?;
+    modes::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
+    modes::set_wait(sys, s, opts.setup.wait)?;
     if addr.is_unix() {
         sys.bind(s, &Addr::unix_autobind())?;
     }
     if opts.connect {
-        io::connect(sys, s, addr, opts.setup.wait)?;
-        io::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+        modes::connect(sys, s, addr, opts.setup.wait)?;
+        modes::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
         if opts.setup.names {
-            io::show_names(sys, s)?;
+            modes::show_names(sys, s)?;
         }
     }
     let to = (!opts.connect).then_some(addr);
     for msg in messages {
         let msg = msg?;
-        io::send(sys, s, &msg, to, opts.setup.wait)?;
-        let (real, from) = io::recv_datagram(sys, s, &mut buf, !opts.connect, opts.setup.wait)?;
+        modes::send(sys, s, &msg, to, opts.setup.wait)?;
+        let (real, from) = modes::recv_datagram(sys, s, &mut buf, !opts.connect, opts.setup.wait)?;
         let from = from.unwrap_or(*addr);
         let n = real.min(buf.len());
         if real > n {

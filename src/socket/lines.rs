@@ -3,12 +3,12 @@
 //! lines, or half of one; the buffer keeps what is left for the next line.
 //! Each `recvfrom` is reported with what it carried.
 
-use crate::addr::Addr;
-use crate::duplex::{Sent, needed, send_reading};
-use crate::error::Result;
-use crate::io::{self, Wait};
+use crate::socket::duplex::{Sent, needed, send_reading};
+use crate::socket::modes::{self, Wait};
+use crate::socket::text::{LINE_LIMIT, peer_text, shown};
 use crate::sys::{Socket, Sys};
-use crate::text::{LINE_LIMIT, peer_text, shown};
+use crate::values::addr::Addr;
+use crate::values::error::Result;
 
 /// The bytes received and not yet handed out as lines.
 #[derive(Default)]
@@ -31,7 +31,7 @@ impl LineBuffer {
             if let Some(line) = self.next_line() {
                 return Ok(Some(line));
             }
-            let n = io::recv(sys, s, buf, wait)?;
+            let n = modes::recv(sys, s, buf, wait)?;
             if n == 0 {
                 return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
             }
@@ -53,7 +53,7 @@ impl LineBuffer {
         // A peer that never sends a newline cannot make the buffer grow
         // without bound (issue #8): past the limit, the line is refused.
         if self.pending.len() > limit && !self.pending.contains(&b'\n') {
-            return Err(crate::error::Error::Runtime(format!(
+            return Err(crate::values::error::Error::Runtime(format!(
                 "a line longer than {limit} bytes (no newline yet): over the --lines buffer's limit; closing the connection"
             )));
         }
@@ -88,7 +88,7 @@ pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, buf: &mut [u8], wait: Wait
         sys.say(&format!("line from {peer}: {}", shown(&line)));
         let mut reply = line.to_ascii_uppercase();
         reply.push(b'\n');
-        io::sendall(sys, conn, &reply, wait)?;
+        modes::sendall(sys, conn, &reply, wait)?;
     }
     sys.say(&format!("{peer} closed"));
     Ok(())
@@ -105,7 +105,7 @@ pub fn exchange(
     s: Socket,
     messages: &[Vec<u8>],
     buf: &mut [u8],
-    setup: &io::Setup,
+    setup: &modes::Setup,
     raw: bool,
 ) -> Result<()> {
     let wait = setup.wait;
@@ -132,7 +132,7 @@ pub fn exchange(
             return Ok(());
         }
     } else {
-        io::sendall(sys, s, &joined, wait)?;
+        modes::sendall(sys, s, &joined, wait)?;
     }
     for _ in replies..messages.len() {
         match lines.read_line(sys, s, buf, wait)? {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 
-use super::Wait;
-use crate::error::{Error, Result};
+use super::modes::Wait;
 use crate::sys::{Socket, Sys};
+use crate::values::error::{Error, Result};
 
 /// Before a call in timeout mode: `poll(events, ms left)`; 0 means timeout.
 pub(super) fn ready(

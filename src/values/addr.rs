@@ -25,7 +25,7 @@ impl Addr {
     /// `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (127.0.0.1) or `localhost:PORT`.
     pub fn parse_inet(s: &str) -> Result<Addr, String> {
         let bad = |why: &str| {
-            crate::error::printable(&format!(
+            crate::values::error::printable(&format!(
                 "invalid address '{s}': {why} (expected HOST:PORT, [IPV6]:PORT or :PORT)"
             ))
         };
@@ -156,7 +156,7 @@ impl Addr {
         if !self.is_unix() {
             return None;
         }
-        let path = crate::trace::unix_path_bytes(&self.ss, self.len as usize);
+        let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
         match path.first() {
             None | Some(0) => None,
             Some(_) => {
@@ -168,7 +168,7 @@ impl Addr {
 
     /// How strace prints it: `{sa_family=AF_INET, sin_port=htons(8081), ...}`.
     pub fn strace(&self) -> String {
-        crate::trace::sockaddr(&self.ss, self.len)
+        crate::strace::sockaddr(&self.ss, self.len)
     }
 }
 
@@ -191,7 +191,7 @@ impl fmt::Display for Addr {
             return write!(f, "[{}]:{}", sin6.ip(), sin6.port());
         }
         if self.is_unix() {
-            let path = crate::trace::unix_path_bytes(&self.ss, self.len as usize);
+            let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
             return match path.first() {
                 None => f.write_str("(unnamed)"),
                 Some(0) => write!(f, "@{}", String::from_utf8_lossy(&path[1..])),

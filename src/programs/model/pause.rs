@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::io;
-use crate::signals;
-use crate::stream::{ServerOpts, accept_error_is_the_peers};
+use crate::programs::stream::{ServerOpts, accept_error_is_the_peers};
+use crate::socket::modes;
+use crate::sys::signals;
 use crate::sys::{Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
 
 /// The longest wait for a closed connection before `accept4` is tried again.
 pub const RETRY: Duration = Duration::from_secs(1);
@@ -129,7 +129,7 @@ pub fn accept(
     let mut paused = false;
     loop {
         let seen = conns.closed.load(Ordering::SeqCst);
-        match io::accept(sys, listener, opts.setup.wait) {
+        match modes::accept(sys, listener, opts.setup.wait) {
             Ok(c) => {
                 conns.opened();
                 // Out of the pause: an accept4 that did not fail first,

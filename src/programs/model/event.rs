@@ -31,13 +31,13 @@
 //! batch of ready connections: no `epoll_ctl` per message, no `recvfrom`
 //! just to see EAGAIN.
 
-use crate::addr::Addr;
-use crate::error::{Error, Result};
-use crate::io;
-use crate::sockopt::Phase;
-use crate::stream::ServerOpts;
+use crate::programs::stream::ServerOpts;
+use crate::socket::modes;
+use crate::socket::text::shown;
 use crate::sys::{EpollOp, Socket, Sys};
-use crate::text::shown;
+use crate::values::addr::Addr;
+use crate::values::error::{Error, Result};
+use crate::values::sockopt::Phase;
 
 /// How many events one `epoll_wait` returns at most.
 const MAX_EVENTS: usize = 512;
@@ -255,7 +255,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
         accepted: 0,
         limit: if opts.once { Some(1) } else { opts.max_conns },
         listening: true,
-        buf: crate::text::buffer(opts.bufsize, "--bufsize")?,
+        buf: crate::socket::text::buffer(opts.bufsize, "--bufsize")?,
     };
     let mut ready = Vec::with_capacity(MAX_EVENTS);
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
@@ -285,9 +285,9 @@ impl Loop<'_> {
             self.poller.remove(sys, self.listener, false)?;
             self.listening = false;
         }
-        let setup = io::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
+        let setup = modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
             if opts.setup.names {
-                io::show_names(sys, conn)?;
+                modes::show_names(sys, conn)?;
             }
             // A UNIX peer's credentials, as the kernel recorded them at connect.
             if peer.is_unix() {
