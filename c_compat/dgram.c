@@ -25,7 +25,12 @@
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
  * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
  * `fd N: setblocking(False), gettimeout() -> 0.0`. */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "dgram.h"
+#include "models.h"
+#include "modes.h"
+#include "print.h"
+#include "unp.h"
 
 #include <stdlib.h>
 
@@ -60,13 +65,10 @@ static ssize_t reply_to(int fd, const unsigned char *buf, size_t n,
     return r;
 }
 
-void dgram_serve(int fd, const struct opts *o) {
-    struct addr me, from;
+void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
+    struct addr from;
     struct fail f;
-    Getsockname(fd, &me.ss, &me.len);                          /* 1 */
-    say("listening on %s", addr_str(&me));
-    if (after_listening[0])
-        say("%s", after_listening);
+    say_listening(me);                                         /* 1 */
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize");
@@ -104,25 +106,11 @@ void dgram_serve(int fd, const struct opts *o) {
     Close(fd);                                                 /* 3 */
 }
 
-void dgram_client(struct opts *o) {
+void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
-    int fd = Socket(addr_family(&o->addr), SOCK_DGRAM);        /* 1 */
-    apply_sockopts(fd, o, PH_CREATED);
-    set_wait(fd, o->wait);                                  /* 2 */
-    if (addr_is_unix(&o->addr)) {                              /* 3 */
-        struct addr autobind = addr_autobind();
-        Bind(fd, SA(&autobind), autobind.len);
-    }
-    if (o->connect) {                                          /* 4 */
-        if (io_connect(fd, &o->addr, o->wait, &f) < 0)
-            die_fail(&f);
-        apply_sockopts(fd, o, PH_CONNECTED);
-        if (o->names)
-            show_names(fd);
-    }
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
-    while ((msg = next_message(o, &i, &n))) {                  /* 5 */
+    while ((msg = next_message(o, &i, &n))) {
         if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)
             die_fail(&f);
         free(msg);
@@ -142,5 +130,4 @@ void dgram_client(struct opts *o) {
         }
     }
     free(buf);
-    Close(fd);                                                 /* 6 */
 }

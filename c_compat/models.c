@@ -51,7 +51,13 @@
  *      kept (at most bufsize bytes) and epoll_ctl(MOD, conn, EPOLLOUT)
  *    - a failing call is reported and ends that connection only
  * 4. after the last connection of --max-conns: close(ep), close(listener). */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "models.h"
+#include "modes.h"
+#include "print.h"
+#include "settings.h"
+#include "stream.h"
+#include "unp.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -34,7 +34,14 @@
  * --show-state (TCP only, in the wrappers of unp.c): after each call on a
  * TCP socket but socket and close: getsockopt(TCP_INFO), then, unless it
  * listens, ioctl(FIONREAD), ioctl(TIOCOUTQ); print `[state fd N: ...]`. */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "stream.h"
+#include "duplex.h"
+#include "models.h"
+#include "modes.h"
+#include "print.h"
+#include "settings.h"
+#include "unp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -303,23 +310,14 @@ void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
     close_conn(conn);                                          /* 5 */
 }
 
-/* `listening on ADDR`, and the UNIX server's socket file mode line. */
-void say_listening(const struct addr *me) {
-    say("listening on %s", addr_str(me));
-    if (after_listening[0])
-        say("%s", after_listening);
-}
-
-void stream_serve(int listener, const struct opts *o) {
-    struct addr me, peer;
+void stream_serve(int listener, const struct addr *me, const struct opts *o) {
+    struct addr peer;
     struct fail f;
-    Listen(listener, o->backlog);                              /* 1 */
-    Getsockname(listener, &me.ss, &me.len);                    /* 2 */
     if (o->model != MODEL_ITERATIVE) {
-        model_serve(listener, &me, o); /* says `listening on` when ready */
+        model_serve(listener, me, o); /* says `listening on` when ready */
         return;
     }
-    say_listening(&me);
+    say_listening(me);                                         /* 2 */
     set_wait(listener, o->wait);
     unsigned char *buf = Malloc(o->bufsize, "--bufsize");
     for (unsigned long long served = 0;;) {
@@ -516,53 +514,32 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
     free(lb.pending);
 }
 
-/* The end of the client: with --shutdown, shutdown(SHUT_WR) (the server's
- * recv returns 0) and recvfrom until the server closes too; then close. */
-static void finish(int fd, unsigned char *buf, const struct opts *o) {
+/* After shutdown(SHUT_WR): recvfrom until the server closes too, printing
+ * what still comes. */
+void stream_drain(int fd, unsigned char *buf, const struct opts *o) {
     struct fail f;
-    if (o->shutdown) {
-        Shutdown(fd, SHUT_WR);
-        for (;;) {
-            ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
-            if (got < 0)
-                die_fail(&f);
-            if (got == 0) {
-                say("server closed the connection");
-                break;
-            }
-            fwrite(buf, 1, got, stdout);
-            say("%s", "");
+    for (;;) {
+        ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
+        if (got < 0)
+            die_fail(&f);
+        if (got == 0) {
+            say("server closed the connection");
+            break;
         }
+        fwrite(buf, 1, got, stdout);
+        say("%s", "");
     }
-    Close(fd);
 }
 
-void stream_client(struct opts *o) {
+void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
     struct fail f;
-    int fd = Socket(addr_family(&o->addr), SOCK_STREAM);       /* 1 */
-    apply_sockopts(fd, o, PH_CREATED);
-    set_wait(fd, o->wait);                                     /* 2 */
-    if (o->connect_ex) {                                       /* 3 */
-        int code = io_connect_ex(fd, &o->addr, o->wait);
-        if (code)
-            say("connect_ex -> %d %s", code, errno_text(code));
-        else
-            say("connect_ex -> 0");
-    } else if (io_connect(fd, &o->addr, o->wait, &f) < 0) {
-        die_fail(&f);
-    }
-    apply_sockopts(fd, o, PH_CONNECTED);
-    if (o->names)
-        show_names(fd);
-    unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
+    unsigned char *msg;
     size_t i = 0, n;
     if (o->lines) {
         exchange_lines(fd, buf, o);
-        finish(fd, buf, o);                                    /* 5 */
-        free(buf);
         return;
     }
-    while ((msg = next_message(o, &i, &n))) {                  /* 4 */
+    while ((msg = next_message(o, &i, &n))) {
         /* The tutorial's client skips empty lines: `if not msg: continue`. */
         if (n == 0 && !o->send_empty) {
             free(msg);
@@ -601,6 +578,4 @@ void stream_client(struct opts *o) {
         fwrite(buf, 1, got, stdout);
         say("%s", "");
     }
-    finish(fd, buf, o);                                        /* 5 */
-    free(buf);
 }
