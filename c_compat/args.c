@@ -102,7 +102,7 @@ unsigned char *next_message(struct opts *o, size_t *i, size_t *n) {
     return (unsigned char *)line;
 }
 
-/* socklab's parse_secs: 0.001 to 1000000, finite (poll(2) counts
+/* socklab's cli::parse_secs: 0.001 to 1000000, finite (poll(2) counts
  * milliseconds: a shorter time would be 0, non-blocking). A usage error
  * (exit 2) before any syscall. */
 static double seconds_arg(const char *s) {
@@ -153,7 +153,7 @@ static void check_phases(const struct opts *o, unsigned groups) {
     }
 }
 
-/* --mode OCTAL: 0 to 0777, as socklab's parse_mode (`0600`, `660`, `0o600`). */
+/* --mode OCTAL: 0 to 0777, as socklab's cli::parse_mode (`0600`, `660`, `0o600`). */
 static int mode_arg(const char *s) {
     const char *d = strncmp(s, "0o", 2) ? s : s + 2;
     size_t n = strlen(d);

@@ -67,7 +67,7 @@ void twin_init(const char *name);
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o);
 
-/* The longest stdin line a client sends (socklab's LINE_LIMIT): 64 KiB. */
+/* The longest stdin line a client sends (socklab's text::LINE_LIMIT): 64 KiB. */
 #define LINE_LIMIT 65536
 /* The client's messages: -m TEXT options, else stdin lines (stripped).
  * Returns a malloc'd message (its length in *n), or NULL at the end. */

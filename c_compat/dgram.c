@@ -2,8 +2,9 @@
  * (udp_server.c, udp_client.c) and UNIX datagram sockets (unix_* --dgram);
  * the twin of socklab's src/dgram.rs.
  *
- * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], the
- * --sockopt settings, bind):
+ * Server, after socket, [setsockopt SO_REUSEADDR], the --sockopt settings
+ * and bind; getsockname (1) is made in udp_server.c's and unix_server.c's
+ * main too, dgram_serve does the rest:
  * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
  * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
@@ -13,7 +14,9 @@
  *    reply); until --once or --max-conns datagrams
  * 3. close(fd)
  *
- * Client: 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
+ * Client (steps 1-4 and 6 in udp_client.c's and unix_client.c's main;
+ * dgram_exchange is step 5):
+ * 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
  * with --timeout or --nonblocking;
  * 3. UNIX only: bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so
  * the server's reply has an address to go to; 4. connect with --connect,

@@ -92,9 +92,9 @@ void set_wait(int fd, double wait) {
             rust_f64(duration_secs(wait), secs, sizeof secs), secs);
 }
 
-/* The retries of one call in timeout or non-blocking mode (src/io.rs's
- * Retry): its deadline, whether the last poll said the fd was ready, and
- * the back-off. A poll that says ready is not always about this call (an
+/* The retries of one call in timeout or non-blocking mode (socklab's
+ * Retry, src/io/retry.rs): its deadline, whether the last poll said the fd
+ * was ready, and the back-off. A poll that says ready is not always about this call (an
  * unconnected UNIX datagram socket's POLLOUT tells of its own buffer, while
  * sendto waits for the peer's queue): when poll said ready and the call
  * still says EAGAIN, the next try waits first in poll(fd, 0, ms), 1 ms,

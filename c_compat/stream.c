@@ -2,11 +2,12 @@
  * (tcp_server.c, tcp_client.c) and UNIX stream sockets (unix_*.c); the twin
  * of socklab's src/stream.rs.
  *
- * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], the
- * --sockopt settings, bind):
+ * Server, after socket, [setsockopt SO_REUSEADDR], the --sockopt settings
+ * and bind; listen (1) and getsockname (2) are made in tcp_server.c's and
+ * unix_server.c's main too, stream_serve does the rest:
  * 1. listen(fd, backlog)
  * 2. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
- *    --timeout or --nonblocking
+ *    --timeout or --nonblocking (another --model: models.c from here)
  * 3. connection loop: accept4(fd); with --nonblocking, ioctl(conn,
  *    FIONBIO); the @accepted settings; --names: getsockname(conn),
  *    getpeername(conn); UNIX: getsockopt(conn, SO_PEERCRED); print
@@ -18,7 +19,9 @@
  * 5. close(conn); back to 3 until --once or --max-conns
  * 6. close(fd)
  *
- * Client: 1. socket; the --sockopt settings; 2. ioctl(FIONBIO) with
+ * Client (steps 1-3 and 5's calls in tcp_client.c's and unix_client.c's
+ * main; stream_exchange is step 4, stream_drain step 5's reading):
+ * 1. socket; the --sockopt settings; 2. ioctl(FIONBIO) with
  * --timeout or --nonblocking; 3. connect; the @connected settings;
  * --names: getsockname, getpeername;
  * 4. per message: sendto (all of it, or one with --send-mode send),
