@@ -33,15 +33,10 @@
 #include "models.h"
 #include "modes.h"
 #include "print.h"
+#include "stream.h"
 #include "unp.h"
 
 #include <stdlib.h>
-
-static void upper(unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 'a' && s[i] <= 'z')
-            s[i] -= 'a' - 'A';
-}
 
 /* A datagram longer than the buffer: recvfrom kept its first `kept` bytes
  * and the kernel dropped the rest; MSG_TRUNC told its real length. */

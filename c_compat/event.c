@@ -161,12 +161,6 @@ static void on_accept(struct loop *l) {
     l->live++;
 }
 
-static void upper(unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 'a' && s[i] <= 'z')
-            s[i] -= 'a' - 'A';
-}
-
 /* The call that failed, for the message. */
 static const char *failed_call;
 

@@ -16,13 +16,15 @@ void stream_serve(int listener, const struct addr *me, const struct opts *o);
  * `connection from PEER`, the communication loop, close(conn). */
 void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
                 const struct opts *o);
+/* The tutorial's echo: a-z upper-cased in place (every server). */
+void upper(unsigned char *s, size_t n);
 /* accept(2)'s errors that are the new connection's, not the listener's. */
 int accept_error_is_the_peers(int e);
 /* A UNIX peer's credentials (getsockopt SO_PEERCRED):
  * ` (pid P, uid U, gid G)`; nothing for other families. */
 void peer_cred(int conn, const struct addr *peer, char *cred, size_t n);
 
-/* The client's messages over a connected socket: per message sendto (all
+/* exchange.c: the client's messages over a connected socket: per message sendto (all
  * of it, or once with --send-mode send), recvfrom -> print the reply
  * (--size: recvfrom until the whole echo is back; over SENDALL_MAX bytes:
  * duplex.h); --lines: all messages in one sendall, then the replies

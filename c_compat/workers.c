@@ -37,8 +37,6 @@
 #include "stream.h"
 #include "unp.h"
 
-#include "settings.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
