@@ -1,4 +1,4 @@
-/* addr.h: the twins' socket addresses (socklab's src/addr.rs): parsed from
+/* addr.h: the twins' socket addresses (socklab's src/values/addr.rs): parsed from
  * the command line, printed as socklab prints them. */
 #ifndef SOCKLAB_ADDR_H
 #define SOCKLAB_ADDR_H

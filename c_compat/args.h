@@ -24,7 +24,7 @@ enum {
     OPT_UNIX_SERVER = 64,   /* --unlink-stale, --mode, --follow-symlinks */
 };
 
-/* --model (socklab's src/model/): iterative, fork, thread, prefork:N,
+/* --model (socklab's src/programs/model/): iterative, fork, thread, prefork:N,
  * prethread:N, poll, epoll for stream servers; iterative and epoll for
  * datagram ones. */
 enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,

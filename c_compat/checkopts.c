@@ -1,4 +1,4 @@
-/* checkopts: the C twin of `socklab sockopt list` (src/checkopts.rs), after
+/* checkopts: the C twin of `socklab sockopt list` (src/programs/sockopt_list.rs), after
  * UNP's sockopt/checkopts.c: every known option's default on a fresh socket
  * of each type, and whether it can be set.
  *

@@ -1,6 +1,6 @@
 /* dgram.c: the tutorial's datagram server and client, shared by UDP
  * (udp_server.c, udp_client.c) and UNIX datagram sockets (unix_* --dgram);
- * the twin of socklab's src/dgram.rs.
+ * the twin of socklab's src/programs/dgram.rs.
  *
  * Server, after socket, [setsockopt SO_REUSEADDR], the --sockopt settings
  * and bind; getsockname (1) is made in udp_server.c's and unix_server.c's

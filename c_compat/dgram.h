@@ -1,7 +1,7 @@
 /* dgram.h: the datagram server's loop and the datagram client's exchange,
  * shared by UDP (udp_server.c, udp_client.c) and UNIX datagram sockets
  * (unix_server.c, unix_client.c --dgram); the twin of socklab's
- * src/dgram.rs. */
+ * src/programs/dgram.rs. */
 #ifndef SOCKLAB_DGRAM_H
 #define SOCKLAB_DGRAM_H
 

@@ -1,5 +1,5 @@
 /* duplex.h: a long message sent while its echo is read (socklab's
- * src/duplex.rs). Up to SENDALL_MAX bytes the client sends all, then
+ * src/socket/duplex.rs). Up to SENDALL_MAX bytes the client sends all, then
  * reads; a longer one (with sendall, and no SO_SNDTIMEO) goes out in
  * pieces: 1. sendto(MSG_DONTWAIT) (blocking mode; flags 0 on a non-blocking
  * fd), 2. poll(POLLIN|POLLOUT, -1 or the time left), 3. POLLIN/POLLERR/

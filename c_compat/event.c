@@ -1,4 +1,4 @@
-/* event.c: --model poll and --model epoll (socklab's src/model/event.rs),
+/* event.c: --model poll and --model epoll (socklab's src/programs/model/event.rs),
  * and the datagram server's epoll.
  *
  * epoll: one thread, non-blocking sockets, level-triggered:

@@ -1,5 +1,5 @@
 /* exchange.c: the stream client's exchange, shared by tcp_client.c and
- * unix_client.c; the client half of socklab's src/stream.rs.
+ * unix_client.c; the client half of socklab's src/programs/stream.rs.
  *
  * Client (steps 1-3 and 5's calls in tcp_client.c's and unix_client.c's
  * main; stream_exchange is step 4, stream_drain step 5's reading):

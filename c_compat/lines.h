@@ -1,5 +1,5 @@
 /* lines.h: --lines, a line buffer over recvfrom (Python's makefile();
- * socklab's src/lines.rs): the server answers each complete line, the
+ * socklab's src/socket/lines.rs): the server answers each complete line, the
  * client reads each reply line, however the bytes were split. */
 #ifndef SOCKLAB_LINES_H
 #define SOCKLAB_LINES_H

@@ -1,4 +1,4 @@
-/* models.c: the server models of socklab's src/model/ (UNP chapter 30):
+/* models.c: the server models of socklab's src/programs/model/ (UNP chapter 30):
  * fork, thread, prefork:N, prethread:N, poll and epoll; the iterative
  * server is stream.c's. Each starts after listen and getsockname, with
  * model_serve.

@@ -1,5 +1,5 @@
 /* models.h: the stream server models other than the iterative one, and
- * the datagram server's epoll (socklab's src/model/). */
+ * the datagram server's epoll (socklab's src/programs/model/). */
 #ifndef SOCKLAB_MODELS_H
 #define SOCKLAB_MODELS_H
 

@@ -93,7 +93,7 @@ void set_wait(int fd, double wait) {
 }
 
 /* The retries of one call in timeout or non-blocking mode (socklab's
- * Retry, src/io/retry.rs): its deadline, whether the last poll said the fd
+ * Retry, src/socket/retry.rs): its deadline, whether the last poll said the fd
  * was ready, and the back-off. A poll that says ready is not always about this call (an
  * unconnected UNIX datagram socket's POLLOUT tells of its own buffer, while
  * sendto waits for the peer's queue): when poll said ready and the call

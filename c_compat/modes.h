@@ -1,5 +1,5 @@
-/* modes.h: Python's socket modes, as socklab's src/io.rs and
- * src/io/retry.rs make them: how each call waits.
+/* modes.h: Python's socket modes, as socklab's src/socket/modes.rs and
+ * src/socket/retry.rs make them: how each call waits.
  *
  * wait == 0 blocks; wait > 0 is a timeout (--timeout): the fd is
  * non-blocking and each call is preceded by poll() with the milliseconds

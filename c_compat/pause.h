@@ -1,5 +1,5 @@
 /* pause.h: out of fds in the models whose workers block in accept4
- * (thread, prethread:N, prefork:N), as socklab's src/model/pause.rs:
+ * (thread, prethread:N, prefork:N), as socklab's src/programs/model/pause.rs:
  * Out of fds (accept4: EMFILE, ENFILE) in thread, prethread and prefork
  * (pause_accept): reported once per shortage (until an accept4 succeeds at
  * its first try while no worker waits); with

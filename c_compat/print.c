@@ -18,7 +18,7 @@ void say(const char *fmt, ...) {
     fflush(stdout);
 }
 
-/* strace's printstr escaping (socklab's trace::quote, never cut). */
+/* strace's printstr escaping (socklab's strace::quote, never cut). */
 static void quote(FILE *f, const unsigned char *s, size_t n) {
     fputc('"', f);
     for (size_t i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 /* stream.c: the tutorial's stream server, shared by TCP (tcp_server.c)
  * and UNIX stream sockets (unix_server.c); the server half of socklab's
- * src/stream.rs (the client's exchange is exchange.c's).
+ * src/programs/stream.rs (the client's exchange is exchange.c's).
  *
  * Server, after socket, [setsockopt SO_REUSEADDR], the --sockopt settings
  * and bind; listen (1) and getsockname (2) are made in tcp_server.c's and

@@ -1,6 +1,6 @@
 /* stream.h: the stream server's loop and the stream client's exchange,
  * shared by TCP (tcp_server.c, tcp_client.c) and UNIX stream sockets
- * (unix_server.c, unix_client.c); the twin of socklab's src/stream.rs. */
+ * (unix_server.c, unix_client.c); the twin of socklab's src/programs/stream.rs. */
 #ifndef SOCKLAB_STREAM_H
 #define SOCKLAB_STREAM_H
 

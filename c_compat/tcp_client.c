@@ -1,7 +1,7 @@
-/* tcp_client: the C twin of `socklab tcp client` (src/tcp.rs, src/stream.rs).
+/* tcp_client: the C twin of `socklab tcp client` (src/programs/tcp.rs, src/programs/stream.rs).
  *
- * Client (src/tcp.rs: socket, connect, sendto/recvfrom per message, close;
- * the list of src/stream.rs):
+ * Client (src/programs/tcp.rs: socket, connect, sendto/recvfrom per message, close;
+ * the list of src/programs/stream.rs):
  * 1. socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking

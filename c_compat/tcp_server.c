@@ -1,11 +1,11 @@
-/* tcp_server: the C twin of `socklab tcp server` (src/tcp.rs, src/stream.rs).
+/* tcp_server: the C twin of `socklab tcp server` (src/programs/tcp.rs, src/programs/stream.rs).
  *
- * Server (src/tcp.rs):
+ * Server (src/programs/tcp.rs):
  * 1. socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
  * 2. setsockopt(SOL_SOCKET, SO_REUSEADDR, [1]) with --reuseaddr only;
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 3. bind
- * then the stream server (stream.c, the list of src/stream.rs):
+ * then the stream server (stream.c, the list of src/programs/stream.rs):
  * 1. listen(fd, backlog)
  * 2. getsockname(fd) -> print `listening on ADDR`
  *    (then ioctl(FIONBIO) with --timeout or --nonblocking)

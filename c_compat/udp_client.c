@@ -1,7 +1,7 @@
-/* udp_client: the C twin of `socklab udp client` (src/udp.rs, src/dgram.rs).
+/* udp_client: the C twin of `socklab udp client` (src/programs/udp.rs, src/programs/dgram.rs).
  *
- * Client (src/udp.rs: socket, [connect], sendto/recvfrom per line, close;
- * the list of src/dgram.rs):
+ * Client (src/programs/udp.rs: socket, [connect], sendto/recvfrom per line, close;
+ * the list of src/programs/dgram.rs):
  * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking

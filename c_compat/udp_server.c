@@ -1,11 +1,11 @@
-/* udp_server: the C twin of `socklab udp server` (src/udp.rs, src/dgram.rs).
+/* udp_server: the C twin of `socklab udp server` (src/programs/udp.rs, src/programs/dgram.rs).
  *
- * Server (src/udp.rs):
+ * Server (src/programs/udp.rs):
  * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
  * 2. setsockopt(SO_REUSEADDR) with --reuseaddr only;
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 3. bind
- * then the datagram server (dgram.c, the list of src/dgram.rs):
+ * then the datagram server (dgram.c, the list of src/programs/dgram.rs):
  * 1. getsockname(fd) -> print `listening on ADDR`
  *    (then ioctl(FIONBIO) with --timeout or --nonblocking)
  * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty

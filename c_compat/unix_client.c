@@ -1,7 +1,7 @@
-/* unix_client: the C twin of `socklab unix client` (src/unix.rs), stream or
+/* unix_client: the C twin of `socklab unix client` (src/programs/unix.rs), stream or
  * --dgram, to a path or an abstract @NAME.
  *
- * Stream (the client of src/stream.rs, as tcp_client):
+ * Stream (the client of src/programs/stream.rs, as tcp_client):
  * 1. socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0); the --sockopt settings
  * 2. ioctl(FIONBIO) with --timeout or --nonblocking
  * 3. connect (--connect-ex: print the code); the @connected settings;
@@ -10,7 +10,7 @@
  *    long messages: as tcp_client)
  * 5. --shutdown: shutdown(SHUT_WR), recvfrom until 0; close
  *
- * Datagram, --dgram (the client of src/dgram.rs):
+ * Datagram, --dgram (the client of src/programs/dgram.rs):
  * 1. socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0); the --sockopt settings
  * 2. ioctl(FIONBIO) with --timeout or --nonblocking
  * 3. bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so the server's

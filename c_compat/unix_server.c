@@ -1,4 +1,4 @@
-/* unix_server: the C twin of `socklab unix server` (src/unix.rs), stream
+/* unix_server: the C twin of `socklab unix server` (src/programs/unix.rs), stream
  * or --dgram, on a path or an abstract @NAME.
  *
  * For a pathname address (DIR is the path's directory, NAME its last

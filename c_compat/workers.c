@@ -1,5 +1,5 @@
 /* workers.c: the models that give each connection its own process or
- * thread, and the pools (socklab's src/model/workers.rs and children.rs).
+ * thread, and the pools (socklab's src/programs/model/workers.rs and children.rs).
  * Each connection is served by stream.c's serve_conn, unchanged from the
  * iterative server.
  *
