@@ -299,6 +299,41 @@ fn lab_unix_family() {
     assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
 }
 
+/// As root, the unix-family lab re-executes socklab as user nobody. From a
+/// directory nobody cannot search (root's `~/.cargo/bin` under a 0700
+/// `/root`), exec by the binary's path failed: `cannot start the child
+/// process: Permission denied`, FAIL. The child is `/proc/self/exe`.
+#[test]
+fn lab_unix_family_runs_its_nobody_child_from_a_private_directory() {
+    // SAFETY: geteuid only reads the process's effective uid.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // as another user the lab makes no child (nothing to show)
+    }
+    let dir = common::TempDir::new("labbin");
+    let exe = dir.path("socklab");
+    std::fs::copy(common::bin(), &exe).unwrap();
+    let mode = std::fs::metadata(dir.dir()).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
+    // A copied binary may be busy for a moment (ETXTBSY) while another
+    // test thread's fork still holds the copy's write fd: wait it out.
+    for _ in 0..100 {
+        match std::process::Command::new(&exe).arg("--version").output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
+    let mut cmd = std::process::Command::new(&exe);
+    cmd.args(["lab", "unix-family"]);
+    let o = run(cmd, b"");
+    o.assert_ok();
+    o.stdout_has("user nobody (uid 65534): mode 000 EACCES, mode 0777 connected");
+}
+
 #[test]
 fn lab_all_passes_and_ends_with_the_summary() {
     let o = run(socklab(&["lab", "all"]), b"");
