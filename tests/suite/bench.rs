@@ -4,11 +4,10 @@
 //! Nothing here is timed: counts, not durations, bound every run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::harness;
 use crate::harness::cmp;
 
 use crate::harness::cmp::Side;
-use crate::harness::{Outcome, Server, TempDir, have, run, socklab};
+use crate::harness::{self, Outcome, Server, TempDir, have, run, socklab};
 
 fn bench(args: &[&str]) -> Outcome {
     let out = run(socklab(args), b"");

@@ -4,12 +4,10 @@
 // Tests report by panicking: unwrap, expect and panic are how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::harness;
-
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{run, socklab};
+use crate::harness::{self, run, socklab};
 
 const BAD: &[&[&str]] = &[
     // addresses

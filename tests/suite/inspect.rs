@@ -4,12 +4,10 @@
 // Tests report by panicking: unwrap, expect and panic are how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::harness;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::harness::{Server, have, run, socklab};
+use crate::harness::{self, Server, have, run, socklab};
 
 #[test]
 fn show_state_sees_established_then_close_wait() {

@@ -137,3 +137,27 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// A pseudo-terminal: (master, slave), for a stdin or stdout that is a
+/// terminal. Both ends are made close-on-exec (no window where another
+/// test thread's child could inherit them: a leaked slave would keep the
+/// master from reading EIO when the program exits).
+pub fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on fds this function owns; ptsname_r
+    // writes a NUL-terminated name into the buffer of the length given.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(m >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(m), 0, "grantpt");
+        assert_eq!(libc::unlockpt(m), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+        let s = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        assert!(s >= 0, "open the slave");
+        (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s))
+    }
+}

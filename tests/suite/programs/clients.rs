@@ -6,14 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-use crate::harness;
-
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use crate::harness::{Server, TempDir, run, socklab};
+use crate::harness::{self, Server, TempDir, run, socklab};
 
 /// A client's `--size 16777216` against socklab's own server: before, both
 /// sat in `sendto` forever (the client sent all before reading, the server's
@@ -289,20 +286,7 @@ fn hostile_server() -> (String, std::thread::JoinHandle<()>) {
 /// Run `socklab ARGS` with its stdout on a pseudo-terminal; returns what
 /// the terminal got and the exit status.
 fn on_a_terminal(args: &[&str]) -> (Vec<u8>, harness::Outcome) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two fds; null name, termios and winsize.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty");
-    // SAFETY: fresh fds of our own.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = harness::pty();
     let mut cmd = socklab(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(slave))
@@ -310,7 +294,7 @@ fn on_a_terminal(args: &[&str]) -> (Vec<u8>, harness::Outcome) {
     let child = cmd.spawn().unwrap();
     drop(cmd); // the parent's copy of the slave
     let reader = std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
+        let mut f = master;
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         // EIO once the client exited and the slave is closed.

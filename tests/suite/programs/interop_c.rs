@@ -3,11 +3,10 @@
 //! type; the bytes that come back and what the server printed are checked.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::harness;
 use crate::harness::cmp;
 
 use crate::harness::cmp::Side;
-use crate::harness::{Server, TempDir};
+use crate::harness::{self, Server, TempDir};
 
 /// One pairing: `client_side`'s client against `server_side`'s server.
 fn pair(

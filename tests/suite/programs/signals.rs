@@ -11,14 +11,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-use crate::harness;
-
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
-use crate::harness::{Server, TempDir, run, socklab};
+use crate::harness::{self, Server, TempDir, run, socklab};
 
 fn assert_died_by(out: &harness::Outcome, sig: i32) {
     assert_eq!(out.status.signal(), Some(sig), "{}", out.dump());
@@ -212,27 +210,6 @@ fn a_stop_signal_during_a_pause_stops_a_unix_server_and_removes_its_file() {
     }
 }
 
-/// A pseudo-terminal: (master, slave), for a stdin that is a terminal.
-fn pty() -> (std::fs::File, std::fs::File) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain libc calls on fds this function owns; ptsname_r
-    // writes a NUL-terminated name into the buffer of the length given.
-    unsafe {
-        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        assert!(m >= 0, "posix_openpt");
-        assert_eq!(libc::grantpt(m), 0, "grantpt");
-        assert_eq!(libc::unlockpt(m), 0, "unlockpt");
-        let mut name = [0 as libc::c_char; 128];
-        assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
-        let s = libc::open(
-            name.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        assert!(s >= 0, "open the slave");
-        (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s))
-    }
-}
-
 /// Issue 12: Ctrl-C at "press Enter" did nothing in a UNIX server (std's
 /// read_line makes the read again after the handler's EINTR). Now Enter
 /// still goes on, and SIGINT at the prompt stops the server, which
@@ -243,7 +220,7 @@ fn ctrl_c_at_press_enter_stops_a_unix_server_and_removes_its_file() {
     use std::process::Stdio;
     let dir = TempDir::new("sig-pty");
     let path = dir.path("t.sock");
-    let (mut master, slave) = pty();
+    let (mut master, slave) = harness::pty();
     let mut child = socklab(&[
         "--pause-after",
         "listen",

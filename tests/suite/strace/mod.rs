@@ -34,12 +34,11 @@
 mod failures;
 mod families;
 mod models;
-use crate::harness;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;
 
-use crate::harness::{Outcome, Server, TempDir, abstract_name, have, run};
+use crate::harness::{self, Outcome, Server, TempDir, abstract_name, have, run};
 
 /// The syscalls compared: every one socklab's `sys` layer can make.
 const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";

@@ -8,9 +8,7 @@
 // are the test's, not socklab's, so the sys-only rule does not apply.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use crate::harness;
-
-use crate::harness::{Server, TempDir, bound_tcp, have, run, socklab};
+use crate::harness::{self, Server, TempDir, bound_tcp, have, run, socklab};
 
 /// A UNIX socket file that nobody listens on any more (a dead server's).
 fn stale_socket_file(path: &str) {

@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod options;
-use crate::harness;
 
-use crate::harness::{Server, TempDir, abstract_name, run, socklab};
+use crate::harness::{self, Server, TempDir, abstract_name, run, socklab};
 
 /// Start `server_args`, run a client with `client_args` + the server's address.
 fn exchange(

@@ -17,7 +17,6 @@
 mod limits;
 mod streams;
 mod unix_dgram;
-use crate::harness;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -27,7 +26,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use crate::harness::{Outcome, TempDir, WATCHDOG, run, socklab};
+use crate::harness::{self, Outcome, TempDir, WATCHDOG, run, socklab};
 
 /// A server whose stdout lines arrive one by one (the test waits for
 /// `connection from` before it misbehaves further).

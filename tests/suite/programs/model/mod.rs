@@ -11,7 +11,6 @@ mod behaviour;
 mod same_calls_as_c;
 mod startup_and_failures;
 mod survival;
-use crate::harness;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -19,7 +18,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Rng, Server, TempDir, socklab};
+use crate::harness::{self, Rng, Server, TempDir, socklab};
 
 /// How many clients run at once against each model.
 const CLIENTS: usize = 24;

@@ -8,14 +8,13 @@
 
 mod private_dirs;
 mod stale_files;
-use crate::harness;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::harness::{Server, TempDir, run, socklab};
+use crate::harness::{self, Server, TempDir, run, socklab};
 
 /// `socklab unix server ARGS` or its C twin, with umask `mask`.
 fn server_cmd(twin: bool, mask: u32, args: &[&str]) -> Command {

@@ -29,7 +29,6 @@
 
 mod labs;
 mod runner;
-use crate::harness;
 use runner::*;
 
 use std::collections::BTreeMap;
@@ -38,7 +37,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{Outcome, Server, TempDir, WATCHDOG, socklab};
+use crate::harness::{self, Outcome, Server, TempDir, WATCHDOG, socklab};
 
 /// The errnos each call can really return (man 2 CALL, ERRORS), as strace
 /// names them; EINTR is added for the calls that can block.
