@@ -80,7 +80,7 @@ const BAD: &[&[&str]] = &[
     &["tcp", "client", "127.0.0.1:99999999999999999999"],
     &["tcp", "client", "127.0.0.1:0x50"],
     &["tcp", "client", "127.0.0.1:80 "],
-    // execve cannot carry a NUL byte; a typed `\0` can (tests/fuzz.rs feeds
+    // execve cannot carry a NUL byte; a typed `\0` can (tests/suite/reliability/fuzz feeds
     // real NULs to the parsers).
     &["tcp", "client", "127.0.0.1:8\\0"],
     &["tcp", "client", "127.0.0.1:\u{661}"],

@@ -1,4 +1,4 @@
-//! Signals beyond tests/errors.rs (issue #8):
+//! Signals beyond values::errors (issue #8):
 //! - SIGINT/SIGTERM/SIGHUP reaching a UNIX server in the middle of a
 //!   connection (blocked in recvfrom on it), or waiting in poll
 //!   (`--timeout`), or with `--mode`: exit 128+N (killed by the re-raised

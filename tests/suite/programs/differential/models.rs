@@ -4,11 +4,11 @@ use super::{Row, row, s, server};
 
 pub const SCENARIOS: &[Row] = &[
     // --- server models (--model): the socket calls of each model's C
-    // twin (epoll's own calls are outside the trace set; tests/models.rs
+    // twin (epoll's own calls are outside the trace set; programs::model
     // and trace_equals_strace.rs check them). Clients one after the
     // other; fork, and thread with more than one connection, interleave
     // processes or threads as the scheduler likes (their syscall counts
-    // per echo are compared in tests/models.rs). Pools of one thread
+    // per echo are compared in programs::model). Pools of one thread
     // only: a prefork worker blocks in accept4 while its parent works,
     // and strace splits the line (`<unfinished ...>`) or not.
     row(

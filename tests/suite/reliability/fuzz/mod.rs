@@ -12,7 +12,7 @@
 //! `make test` runs each target for a fraction of a second (about 3 s in
 //! all); `make fuzz` sets SOCKLAB_FUZZ_SECS (seconds per target) for a
 //! longer run. SOCKLAB_FUZZ_SEED picks another seed. The counts are printed
-//! (`cargo test --test fuzz -- --nocapture`).
+//! (`cargo test --test suite -- reliability::fuzz:: --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 

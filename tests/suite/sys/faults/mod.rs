@@ -23,7 +23,7 @@
 //!
 //! `make test` injects the first errno of each call's list and EINTR;
 //! `make faults` (SOCKLAB_FAULTS=all) every errno of the lists.
-//! `cargo test --test faults -- --nocapture` prints the count of cases.
+//! `cargo test --test suite -- sys::faults:: --nocapture` prints the count of cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
