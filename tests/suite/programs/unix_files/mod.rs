@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-mod private_dirs;
 mod stale_files;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -226,14 +225,4 @@ fn each_unix_stream_peer_shows_its_credentials() {
         ));
         assert!(!Path::new(&path).exists(), "--model {model}: file removed");
     }
-}
-
-/// The socklab-* names in the temp directory now.
-fn socklab_entries() -> Vec<String> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("socklab-"))
-        .collect()
 }

@@ -1,7 +1,12 @@
-//! The labs' and the demo's private directories: never a planted path.
+//! The labs' and the demo's private directories (src/private_dir.rs):
+//! made with a random name, never a path planted at an old predictable name.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-use super::*;
-use crate::harness;
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::{self, TempDir, run, socklab};
 
 // ---------------------------------------------------------------------------
 // Issue 12: private temporary directories, inode-checked unlinks, a probe
@@ -176,4 +181,14 @@ fn demo_works_while_other_socklab_demo_dirs_exist() {
         after.iter().all(|e| before.contains(e) || *e != name),
         "{after:?}"
     );
+}
+
+/// The socklab-* names in the temp directory now.
+fn socklab_entries() -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("socklab-"))
+        .collect()
 }
