@@ -3,8 +3,6 @@
 use super::*;
 use crate::harness;
 
-// ===========================================================================
-
 #[test]
 fn tcp_server_and_client() {
     if !have("strace") {

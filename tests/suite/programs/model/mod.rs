@@ -15,6 +15,7 @@ mod survival;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -280,11 +281,10 @@ fn unix_server_model_fork_many_clients() {
 }
 
 // ---------------------------------------------------------------------------
-// Edges of the thread and process models (issue 12): out of fds, dead
-// workers, a killed parent, stop signals, the pool's readiness.
+// Helpers for the edges of the thread and process models (issue 12; tests in
+// `survival` and `startup_and_failures`): out of fds, dead workers, a killed
+// parent, stop signals, the pool's readiness.
 // ---------------------------------------------------------------------------
-
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 /// `cmd` with RLIMIT_NOFILE set to `n` (soft and hard) in the child.
 fn with_fd_limit(mut cmd: std::process::Command, n: u64) -> std::process::Command {
