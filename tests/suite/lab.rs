@@ -307,9 +307,9 @@ fn lab_unix_family_runs_its_nobody_child_from_a_private_directory() {
     if unsafe { libc::geteuid() } != 0 {
         return; // as another user the lab makes no child (nothing to show)
     }
-    let dir = common::TempDir::new("labbin");
+    let dir = crate::harness::TempDir::new("labbin");
     let exe = dir.path("socklab");
-    std::fs::copy(common::bin(), &exe).unwrap();
+    std::fs::copy(crate::harness::bin(), &exe).unwrap();
     let mode = std::fs::metadata(dir.dir()).unwrap().permissions();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,

@@ -22,8 +22,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use socklab::values::addr::Addr;
 use socklab::cli::Cli;
+use socklab::values::addr::Addr;
 
 /// Marsaglia's xorshift64*: deterministic, no dependency.
 struct Rng(u64);
