@@ -13,6 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
+use crate::values::addr::Addr;
+use crate::values::calls::{Ret, Syscall};
+
 /// strace's default `-s 32`: longer strings are cut and followed by `...`.
 pub const STRACE_MAX_STRLEN: usize = 32;
 
@@ -28,11 +31,15 @@ pub enum Format {
 
 /// One finished syscall.
 pub struct Event<'a> {
-    pub call: &'static str,
+    pub call: &'static Syscall,
     pub args: &'a str,
     pub ret: &'a Result<i64, Errno>,
     /// strace's comment after the return value, e.g. `(Timeout)` for poll.
     pub ret_note: &'a str,
+    /// The address the call names or learns (bind, connect, sendto's
+    /// destination, getsockname's result), typed: the wire learns the
+    /// program's ports from it when the row says `own_port`.
+    pub addr: Option<&'a Addr>,
     pub start: SystemTime,
     pub duration: Duration,
 }
@@ -40,11 +47,11 @@ pub struct Event<'a> {
 impl Event<'_> {
     /// The line exactly as strace prints it, without its alignment padding.
     pub fn strace_line(&self) -> String {
-        let mut line = format!("{}({}) = ", self.call, self.args);
+        let mut line = format!("{}({}) = ", self.call.name, self.args);
         match self.ret {
             Ok(v) => {
                 // umask returns a mode: strace prints it in octal (`= 022`).
-                let _ = if self.call == "umask" {
+                let _ = if self.call.ret == Ret::Mode {
                     write!(line, "{}", octal_mode(*v as u32))
                 } else {
                     write!(line, "{v}")
@@ -98,14 +105,15 @@ pub trait Timeline: Send + Sync {
     fn enter(&self) -> u64;
     fn leave(&self, token: u64);
     /// A finished call: its entry and return times, the side prefix, its
-    /// name and its whole line.
+    /// row, its whole line, and the address it names or learns.
     fn call(
         &self,
         start: SystemTime,
         end: SystemTime,
         prefix: String,
-        call: &'static str,
+        call: &'static Syscall,
         line: String,
+        addr: Option<Addr>,
     );
     /// A port of the program's own: packets to or from it are shown.
     fn watch_port(&self, port: u16);
@@ -232,7 +240,14 @@ impl Tracer {
                 (Format::Text, Some(side)) => (format!("{side:>6} | "), ev.strace_line()),
                 (Format::Text, None) => (String::new(), ev.strace_line()),
             };
-            t.call(ev.start, ev.start + ev.duration, prefix, ev.call, line);
+            t.call(
+                ev.start,
+                ev.start + ev.duration,
+                prefix,
+                ev.call,
+                line,
+                ev.addr.copied(),
+            );
             return;
         }
         let line = match self.format {
@@ -388,7 +403,7 @@ fn json_line(ev: &Event, side: Option<&str>) -> String {
     format!(
         "{{\"time\":{time:.6},\"side\":{},\"call\":{},\"args\":{},\"ret\":{ret},\"errno\":{errno},\"duration_us\":{},\"line\":{}}}",
         side.map_or("null".to_string(), json_str),
-        json_str(ev.call),
+        json_str(ev.call.name),
         json_str(ev.args),
         ev.duration.as_micros(),
         json_str(&ev.strace_line()),

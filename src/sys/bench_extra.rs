@@ -20,7 +20,7 @@ impl Sys {
         let ru_ptr: *mut libc::rusage = &mut ru;
         self.call(
             Call {
-                name: "getrusage",
+                row: &calls::GETRUSAGE,
                 fd: None,
                 unix: false,
             },
@@ -54,7 +54,7 @@ impl Sys {
         let size = size_of::<libc::cpu_set_t>();
         self.call(
             Call {
-                name: "sched_setaffinity",
+                row: &calls::SCHED_SETAFFINITY,
                 fd: None,
                 unix: false,
             },

@@ -23,7 +23,7 @@ impl Sys {
         };
         let fd = self.call(
             Call {
-                name: "socket",
+                row: &calls::SOCKET,
                 fd: None,
                 unix: family == AddressFamily::Unix,
             },
@@ -42,12 +42,14 @@ impl Sys {
                         "IPPROTO_IP"
                     }
                 ),
+                addr: None,
                 note: String::new(),
             },
         )?;
-        if let Some(inspect) = &self.inspect {
-            inspect.track(
-                fd as RawFd,
+        if let Some(observer) = &self.observer {
+            observer.opened(
+                Socket(fd as RawFd),
+                None,
                 family != AddressFamily::Unix && ty == SockType::Stream,
             );
         }
@@ -59,7 +61,7 @@ impl Sys {
         let bytes = &value.0;
         self.call(
             Call {
-                name: "setsockopt",
+                row: &calls::SETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -100,7 +102,7 @@ impl Sys {
         let len = Cell::new(cap as libc::socklen_t);
         self.call(
             Call {
-                name: "getsockopt",
+                row: &calls::GETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -145,7 +147,7 @@ impl Sys {
         let len = addr.kernel_len();
         self.call(
             Call {
-                name: "bind",
+                row: &calls::BIND,
                 fd: Some(s),
                 unix: addr.is_unix(),
             },
@@ -153,7 +155,7 @@ impl Sys {
                 addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
-            |_| plain(format!("{s}, {}, {len}", addr.strace())),
+            |_| with_addr(format!("{s}, {}, {len}", addr.strace()), *addr),
         )?;
         Ok(())
     }
@@ -168,7 +170,7 @@ impl Sys {
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
             Call {
-                name: "listen",
+                row: &calls::LISTEN,
                 fd: Some(s),
                 unix: false,
             },
@@ -199,7 +201,7 @@ impl Sys {
         };
         self.call(
             Call {
-                name: "shutdown",
+                row: &calls::SHUTDOWN,
                 fd: Some(s),
                 unix: false,
             },

@@ -1,6 +1,7 @@
 //! The values every layer shares (the bottom layer): addresses, the error
-//! type with its hint table, the socket option table.
+//! type, the call table (with its hints), the socket option table.
 
 pub mod addr;
+pub mod calls;
 pub mod error;
 pub mod sockopt;

@@ -48,8 +48,12 @@ use super::bpf;
 use super::capture::MAX_PACKETS;
 use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
 use super::pcap::Writer;
+use nix::sys::socket::AddressFamily;
+
 use crate::strace::json_str;
 use crate::sys::{Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::calls::Syscall;
 
 /// How long after its timestamp a packet line waits before printing.
 pub const GRACE: Duration = Duration::from_millis(100);
@@ -445,28 +449,30 @@ impl crate::strace::Timeline for Timeline {
         start: SystemTime,
         end: SystemTime,
         prefix: String,
-        call: &'static str,
+        call: &'static Syscall,
         line: String,
+        addr: Option<Addr>,
     ) {
         if self.direct(&format!("{prefix}{line}")) {
             return;
         }
         let mut st = self.lock();
         let mut new = false;
-        // Its own sockets' ports and the ports it sends to; not the peers
-        // accept4 and recvfrom report: a client's ephemeral port may be
-        // shared by another connection to another server (Linux lets
-        // connects share a local port when the 4-tuples differ).
-        if matches!(call, "bind" | "getsockname" | "connect" | "sendto") {
-            for (port, fam) in ports_in(&line) {
-                new |= Timeline::add_port(&mut st, port, fam, Some(start));
-            }
+        // Its own sockets' ports and the ports it sends to (the row's
+        // `own_port`); not the peers accept4 and recvfrom report: a
+        // client's ephemeral port may be shared by another connection to
+        // another server (Linux lets connects share a local port when the
+        // 4-tuples differ).
+        if call.own_port
+            && let Some((port, fam)) = addr.as_ref().and_then(own_port)
+        {
+            new |= Timeline::add_port(&mut st, port, fam, Some(start));
         }
         st.items.push(Item::Call {
             start,
             end,
             prefix,
-            call,
+            call: call.name,
             line,
         });
         drop(st);
@@ -504,20 +510,15 @@ fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
     });
 }
 
-/// The non-zero ports of the addresses in a syscall line, with their
-/// family: `sin_port=htons(N)` ([`V4`]), `sin6_port=htons(N)` ([`V6`]).
-pub fn ports_in(line: &str) -> Vec<(u16, u8)> {
-    let mut v = Vec::new();
-    for (mark, fam) in [("sin_port=htons(", V4), ("sin6_port=htons(", V6)] {
-        v.extend(
-            line.split(mark)
-                .skip(1)
-                .filter_map(|rest| rest.split(')').next()?.parse().ok())
-                .filter(|&p| p != 0)
-                .map(|p| (p, fam)),
-        );
-    }
-    v
+/// The non-zero port of an IPv4 or IPv6 address, with its family
+/// ([`V4`], [`V6`]).
+fn own_port(addr: &Addr) -> Option<(u16, u8)> {
+    let fam = match addr.family()? {
+        AddressFamily::Inet => V4,
+        AddressFamily::Inet6 => V6,
+        _ => return None,
+    };
+    addr.port().filter(|&p| p != 0).map(|p| (p, fam))
 }
 
 fn secs(t: SystemTime) -> f64 {
@@ -575,12 +576,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ports_of_a_call_line_with_their_family() {
-        let line = r#"connect(3, {sa_family=AF_INET6, sin6_port=htons(8081), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0"#;
-        assert_eq!(ports_in(line), vec![(8081, V6)]);
-        let line = r#"bind(3, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr("127.0.0.1")}, 16) = 0"#;
-        assert_eq!(ports_in(line), vec![]);
-        let line = r#"sendto(3, "sin_port=htons(9)", 17, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.1")}, 16) = 17"#;
-        assert!(ports_in(line).contains(&(53, V4)));
+    fn own_ports_come_from_typed_addresses_with_their_family() {
+        let v6 = Addr::parse_inet("[::1]:8081").unwrap();
+        assert_eq!(own_port(&v6), Some((8081, V6)));
+        let zero = Addr::parse_inet("127.0.0.1:0").unwrap();
+        assert_eq!(own_port(&zero), None);
+        let v4 = Addr::parse_inet("127.0.0.1:53").unwrap();
+        assert_eq!(own_port(&v4), Some((53, V4)));
+        let unix = Addr::parse_unix("/tmp/x").unwrap();
+        assert_eq!(own_port(&unix), None);
     }
 }

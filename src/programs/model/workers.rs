@@ -94,8 +94,7 @@ fn exit_child(result: Result<()>) -> ! {
     // exit, and skipping exit(3)'s handlers spares the child the page
     // faults of code it has not touched yet (a forked child maps each code
     // page afresh): a third of the fork model's CPU per connection.
-    // SAFETY: _exit ends the process at once; nothing of ours needs a destructor.
-    unsafe { libc::_exit(code) }
+    crate::sys::untraced::exit(code)
 }
 
 /// `--model fork`.
