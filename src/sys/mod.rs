@@ -22,8 +22,11 @@
 //! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
 //! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models;
 //! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
-//! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
-//! sched_setaffinity) for `socklab bench`.
+//! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
+//! sched_setaffinity: CPU time and placement, for `socklab bench`);
+//! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
+//! disposition: made without a trace line). Each call's row is in
+//! `values::calls`; `Observer` is how inspect.rs watches the calls.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), a call is
 //! the syscall and an EINTR check: no clock read, no rendering, no
@@ -68,10 +71,9 @@ use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
 use crate::values::sockopt::{Opt, Value};
 
-// `socklab bench`'s other calls: poll on many sockets, getrusage,
-// sched_setaffinity, prlimit64.
-mod bench_extra;
-pub use bench_extra::CpuTime;
+// CPU time and placement: getrusage, sched_setaffinity.
+mod resources;
+pub use resources::CpuTime;
 
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
 /// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal

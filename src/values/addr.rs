@@ -173,7 +173,7 @@ impl Addr {
         if !self.is_unix() {
             return None;
         }
-        let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
+        let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
         match path.first() {
             None | Some(0) => None,
             Some(_) => {
@@ -185,7 +185,7 @@ impl Addr {
 
     /// How strace prints it: `{sa_family=AF_INET, sin_port=htons(8081), ...}`.
     pub fn strace(&self) -> String {
-        crate::strace::sockaddr(&self.ss, self.len)
+        crate::values::sockaddr::sockaddr(&self.ss, self.len)
     }
 }
 
@@ -208,7 +208,7 @@ impl fmt::Display for Addr {
             return write!(f, "[{}]:{}", sin6.ip(), sin6.port());
         }
         if self.is_unix() {
-            let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
+            let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
             return match path.first() {
                 None => f.write_str("(unnamed)"),
                 Some(0) => write!(f, "@{}", String::from_utf8_lossy(&path[1..])),

@@ -5,7 +5,6 @@ use std::fmt;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use crate::strace::errno_text;
 use crate::values::calls::Syscall;
 
 /// Exit code of a syscall or runtime failure.
@@ -119,6 +118,25 @@ impl fmt::Display for Error {
     }
 }
 
+/// `ECONNREFUSED (Connection refused)`, as strace and socklab's errors print
+/// it: the name, and glibc's `strerror` text (nix's own texts differ, e.g.
+/// "Try again" for EAGAIN where strace says "Resource temporarily unavailable").
+pub fn errno_text(e: Errno) -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: buf is a live buffer of the length we pass; on success the
+    // XSI strerror_r (libc's binding) leaves a NUL-terminated string in it.
+    let text = unsafe {
+        if libc::strerror_r(e as i32, buf.as_mut_ptr(), buf.len()) == 0 {
+            std::ffi::CStr::from_ptr(buf.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            e.desc().to_string()
+        }
+    };
+    format!("{e:?} ({text})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +183,17 @@ mod tests {
         assert_eq!(Error::Usage("x".into()).exit_code(), 2);
         assert_eq!(Error::Runtime("x".into()).exit_code(), 1);
         assert_eq!(Error::Signal(Signal::SIGINT).exit_code(), 130);
+    }
+
+    #[test]
+    fn errno_texts_are_glibcs() {
+        assert_eq!(
+            errno_text(Errno::EAGAIN),
+            "EAGAIN (Resource temporarily unavailable)"
+        );
+        assert_eq!(
+            errno_text(Errno::ECONNREFUSED),
+            "ECONNREFUSED (Connection refused)"
+        );
     }
 }

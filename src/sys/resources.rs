@@ -1,6 +1,6 @@
-//! The calls `socklab bench` makes besides the socket calls: getrusage and
-//! sched_setaffinity (poll over many sockets and prlimit64 are the event
-//! loops' own, in epoll.rs and process.rs).
+//! A process's resources: its CPU time (getrusage) and the CPU it runs on
+//! (sched_setaffinity). `socklab bench` uses both; the descriptor limit
+//! (prlimit64) is in process.rs.
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
