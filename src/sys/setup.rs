@@ -31,19 +31,13 @@ impl Sys {
                 ns::socket(family, ty, SockFlag::SOCK_CLOEXEC | flags, None)
                     .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
             },
-            |_| Rendered {
-                args: format!(
+            |_| {
+                plain(format!(
                     "{}, {}|SOCK_CLOEXEC{nonblock}, {}",
                     family_name(family),
                     type_name(ty),
-                    if family == AddressFamily::Unix {
-                        "0"
-                    } else {
-                        "IPPROTO_IP"
-                    }
-                ),
-                addr: None,
-                note: String::new(),
+                    protocol_name(family)
+                ))
             },
         )?;
         if let Some(observer) = &self.observer {
@@ -235,6 +229,16 @@ fn family_name(f: AddressFamily) -> &'static str {
         AddressFamily::Inet6 => "AF_INET6",
         AddressFamily::Unix => "AF_UNIX",
         _ => "AF_???",
+    }
+}
+
+/// The protocol socklab passes (0, the family's default), as strace
+/// names it for the family.
+fn protocol_name(f: AddressFamily) -> &'static str {
+    if f == AddressFamily::Unix {
+        "0"
+    } else {
+        "IPPROTO_IP"
     }
 }
 
