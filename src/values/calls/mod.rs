@@ -362,6 +362,15 @@ mod tests {
     }
 
     #[test]
+    fn every_row_is_in_all() {
+        let rows = [include_str!("sockets.rs"), include_str!("processes.rs")]
+            .iter()
+            .map(|src| src.matches(": Syscall = Syscall {").count())
+            .sum::<usize>();
+        assert_eq!(rows, ALL.len(), "a row missing from ALL");
+    }
+
+    #[test]
     fn fault_lists_by_socket_kind() {
         assert_eq!(BIND.errnos_for(true, false)[3], EROFS);
         assert_eq!(BIND.errnos_for(false, false)[2], EADDRNOTAVAIL);
