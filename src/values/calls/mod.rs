@@ -20,6 +20,7 @@ pub use sockets::*;
 /// Every row, in the order of `sys`'s files.
 pub static ALL: &[&Syscall] = &[
     &SOCKET,
+    &SOCKETPAIR,
     &SETSOCKOPT,
     &GETSOCKOPT,
     &BIND,

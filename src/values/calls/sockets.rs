@@ -28,6 +28,18 @@ pub static SOCKET: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+pub static SOCKETPAIR: Syscall = Syscall {
+    name: "socketpair",
+    args: &[
+        i("domain", Domain),
+        i("type", Type),
+        i("protocol", Protocol),
+        o("sv", FdPair),
+    ],
+    errnos: &[(Any, &[EMFILE, ENFILE, EOPNOTSUPP])],
+    ..Syscall::ROW
+};
+
 pub static SETSOCKOPT: Syscall = Syscall {
     name: "setsockopt",
     args: &[
