@@ -13,10 +13,10 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::sys::signals;
 use crate::sys::{Observer, Socket, Sys};
+use crate::sys::{signals, untraced};
 use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
 
@@ -79,7 +79,7 @@ impl Inspect {
             // the pause takes it with sigwait.
             let mut set = SigSet::empty();
             set.add(Signal::SIGUSR1);
-            pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
+            untraced::sigmask(SigmaskHow::SIG_BLOCK, &set).map_err(|e| {
                 Error::Runtime(format!("sigprocmask: {}", crate::strace::errno_text(e)))
             })?;
         }

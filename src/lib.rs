@@ -289,15 +289,7 @@ fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
             )),
             _ => Error::Runtime(format!("cannot create trace file {shown}: {e}")),
         })?;
-    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)
-        .map(nix::fcntl::OFlag::from_bits_truncate)
-        .and_then(|flags| {
-            nix::fcntl::fcntl(
-                &file,
-                nix::fcntl::FcntlArg::F_SETFL(flags & !nix::fcntl::OFlag::O_NONBLOCK),
-            )
-        });
-    flags.map_err(|e| {
+    crate::sys::untraced::clear_nonblock(&file).map_err(|e| {
         Error::Runtime(format!(
             "cannot use trace file {shown}: fcntl: {}",
             strace::errno_text(e)

@@ -26,6 +26,9 @@ impl Sys {
         } else {
             0
         };
+        if let Some(observer) = &self.observer {
+            observer.before(&self.plain(), &calls::CLONE, None);
+        }
         let start = SystemTime::now();
         let t0 = Instant::now();
         // SAFETY: the callers fork from a single-threaded process (the
@@ -48,6 +51,9 @@ impl Sys {
                 duration: t0.elapsed(),
             };
             self.tracer.emit(&event, None);
+        }
+        if let Some(observer) = &self.observer {
+            observer.after(&self.plain(), &calls::CLONE, None, &ret);
         }
         match ret {
             Ok(pid) => Ok(Some(pid as i32)),

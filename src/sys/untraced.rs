@@ -3,13 +3,17 @@
 //! (glibc's clone3), `pthread_join` and `pthread_detach`; `_exit`
 //! (exit_group); `geteuid`; `sysconf` (no syscall: glibc answers
 //! `_SC_CLK_TCK` from the auxiliary vector); the SIGPIPE disposition of a
-//! lab's child (rt_sigaction). Their syscalls are glibc's or come after the
+//! lab's child (rt_sigaction); a thread's signal mask (rt_sigprocmask);
+//! gettid; the `--trace-file`'s O_NONBLOCK (fcntl). Their syscalls are glibc's or come after the
 //! trace would end; socklab does not print them, as the C twins do not.
+#![allow(clippy::disallowed_methods)]
 
 use std::ffi::c_void;
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::values::calls;
 use crate::values::error::{Error, Result};
@@ -89,4 +93,24 @@ pub fn sigpipe(default: bool) -> Result<()> {
     unsafe { signal(Signal::SIGPIPE, handler) }
         .map(drop)
         .map_err(|e| Error::Runtime(format!("signal(SIGPIPE): {e}")))
+}
+
+/// pthread_sigmask(3) (rt_sigprocmask) on the calling thread: `how` with
+/// `set`; the mask before.
+pub fn sigmask(how: SigmaskHow, set: &SigSet) -> std::result::Result<SigSet, Errno> {
+    let mut old = SigSet::empty();
+    pthread_sigmask(how, Some(set), Some(&mut old))?;
+    Ok(old)
+}
+
+/// gettid(2): the calling thread's kernel id.
+pub fn gettid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// fcntl(F_GETFL), then fcntl(F_SETFL) without O_NONBLOCK: a file opened
+/// without blocking (a FIFO whose reader may come later) written with it.
+pub fn clear_nonblock(file: &impl AsFd) -> std::result::Result<(), Errno> {
+    let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
+    fcntl(file, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK)).map(drop)
 }

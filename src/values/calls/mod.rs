@@ -65,6 +65,8 @@ pub static ALL: &[&Syscall] = &[
     &SYSCONF,
     &RT_SIGACTION,
     &ALARM,
+    &GETTID,
+    &FCNTL,
 ];
 
 /// What an argument is (how strace shows it).

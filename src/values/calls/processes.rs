@@ -171,3 +171,19 @@ pub static ALARM: Syscall = Syscall {
     traced: false,
     ..Syscall::ROW
 };
+
+/// gettid(2): a lab's thread id, to read what it is blocked in from /proc.
+pub static GETTID: Syscall = Syscall {
+    name: "gettid",
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// fcntl(2) F_GETFL/F_SETFL: the `--trace-file`'s O_NONBLOCK cleared
+/// before the trace starts.
+pub static FCNTL: Syscall = Syscall {
+    name: "fcntl",
+    args: &[i("fd", Fd), i("cmd", Int), i("arg", Flags)],
+    traced: false,
+    ..Syscall::ROW
+};
