@@ -19,6 +19,9 @@ pub mod bpf;
 pub mod capture;
 pub mod decode;
 pub mod pcap;
+mod ports;
+mod seq;
+pub mod tcpdump;
 pub mod timeline;
 
 use std::path::PathBuf;

@@ -40,20 +40,21 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::bpf;
-use super::capture::MAX_PACKETS;
-use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
-use super::pcap::Writer;
-use nix::sys::socket::AddressFamily;
+mod printing;
 
 use crate::strace::json_str;
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::calls::Syscall;
+use crate::wire::bpf;
+use crate::wire::capture::MAX_PACKETS;
+use crate::wire::decode::{Packet, decode};
+use crate::wire::pcap::Writer;
+use crate::wire::ports::{V4, V6, key, matches, own_port};
+use crate::wire::seq::SeqTracker;
 
 /// How long after its timestamp a packet line waits before printing.
 pub const GRACE: Duration = Duration::from_millis(100);
@@ -104,28 +105,6 @@ impl Item {
 
 /// A frame of unknown ports: its time, bytes, real length and ports.
 type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16, u8));
-
-/// Family bits of a watched port: a port named in a `sin_port` address is
-/// watched in IPv4 frames, one in `sin6_port` in IPv6 frames, one from the
-/// command line or `listening on` in both.
-pub const V4: u8 = 1;
-pub const V6: u8 = 2;
-
-/// The ports and family bit of a decoded frame (None if it has no ports).
-fn key(p: &Packet) -> Option<(u16, u16, u8)> {
-    let (a, b) = p.ports()?;
-    let fam = match &p.net {
-        super::decode::Net::Ip(ip) if ip.src.is_ipv6() => V6,
-        _ => V4,
-    };
-    Some((a, b, fam))
-}
-
-fn matches(ports: &HashMap<u16, u8>, (a, b, fam): (u16, u16, u8)) -> bool {
-    [a, b]
-        .iter()
-        .any(|p| ports.get(p).is_some_and(|bits| bits & fam != 0))
-}
 
 #[derive(Default)]
 struct State {
@@ -302,133 +281,6 @@ impl Timeline {
         }
         true
     }
-
-    /// The line of a kept packet (tcpdump's, relative seq/ack).
-    fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
-        let text = p.tcpdump(st.seq.relative(p));
-        if self.json {
-            format!(
-                "{{\"time\":{:.6},\"side\":\"wire\",\"packet\":{}}}",
-                secs(ts),
-                json_str(&text)
-            )
-        } else {
-            format!("{WIRE_PREFIX}{text}")
-        }
-    }
-
-    /// Decide a frame at print time: the program's (by port) or not; if
-    /// so, count it, write it to the pcap file and return its line.
-    fn decide(
-        &self,
-        st: &mut State,
-        ts: SystemTime,
-        frame: &[u8],
-        orig_len: usize,
-    ) -> Option<String> {
-        st.pending = st.pending.saturating_sub(1);
-        let p = decode(frame);
-        let ours = key(&p).is_some_and(|k| matches(&st.ports, k));
-        if !ours {
-            return None;
-        }
-        if st.stats.kept >= MAX_PACKETS {
-            st.stats.over_limit += 1;
-            return None;
-        }
-        st.stats.kept += 1;
-        if let Some(w) = st.pcap.as_mut()
-            && let Err(e) = w.write(ts, frame, orig_len)
-        {
-            st.pcap_error.get_or_insert(e.to_string());
-        }
-        let line = self.packet_line(st, ts, &p);
-        self.show.then_some(line)
-    }
-
-    /// Print what can be printed now; with `all`, everything.
-    pub fn flush(&self, all: bool) {
-        let mut st = self.lock();
-        let now = SystemTime::now();
-        let horizon = if all {
-            None
-        } else {
-            let settled = now.checked_sub(GRACE).unwrap_or(UNIX_EPOCH);
-            // A call still running, or one whose packets may not all be in
-            // yet, holds back everything after its start.
-            let held = st.items.iter().filter_map(|i| match i {
-                Item::Call { start, end, .. } if *end >= settled => Some(*start),
-                _ => None,
-            });
-            Some(
-                st.open
-                    .values()
-                    .copied()
-                    .chain(held)
-                    .chain([settled])
-                    .min()
-                    .unwrap_or(settled),
-            )
-        };
-        let mut out = Vec::new();
-        while let Some(i) = (0..st.items.len()).min_by_key(|&i| st.items[i].key()) {
-            if horizon.is_some_and(|h| st.items[i].key() >= h) {
-                break;
-            }
-            let key = st.items[i].key();
-            match st.items.remove(i) {
-                Item::Call {
-                    start,
-                    end,
-                    prefix,
-                    call,
-                    line,
-                } => {
-                    // Split as strace -f splits a call when another line
-                    // comes while it runs: a packet, or another side's call.
-                    let interrupted = !self.json
-                        && st.items.iter().any(|p| match p {
-                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
-                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
-                            _ => false,
-                        });
-                    match (interrupted, line.rfind(") = ")) {
-                        (true, Some(at)) => {
-                            out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
-                            st.items.push(Item::Resumed {
-                                end,
-                                line: format!("{prefix}<... {call} resumed>{}", &line[at..]),
-                            });
-                        }
-                        _ => out.push(format!("{prefix}{line}")),
-                    }
-                }
-                Item::Packet {
-                    frame, orig_len, ..
-                } => {
-                    if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
-                        out.push(line);
-                    }
-                }
-                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
-            }
-        }
-        if let Some(w) = st.pcap.as_mut()
-            && let Err(e) = w.flush()
-        {
-            st.pcap_error.get_or_insert(e.to_string());
-        }
-        drop(st);
-        if !out.is_empty() {
-            let mut w = match self.sink.lock() {
-                Ok(w) => w,
-                Err(p) => p.into_inner(),
-            };
-            for line in out {
-                crate::strace::write_line(&mut **w, &line);
-            }
-        }
-    }
 }
 
 impl crate::strace::Timeline for Timeline {
@@ -510,80 +362,8 @@ fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
     });
 }
 
-/// The non-zero port of an IPv4 or IPv6 address, with its family
-/// ([`V4`], [`V6`]).
-fn own_port(addr: &Addr) -> Option<(u16, u8)> {
-    let fam = match addr.family()? {
-        AddressFamily::Inet => V4,
-        AddressFamily::Inet6 => V6,
-        _ => return None,
-    };
-    addr.port().filter(|&p| p != 0).map(|p| (p, fam))
-}
-
 fn secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64()
-}
-
-/// One end of a TCP connection.
-type End = (IpAddr, u16);
-
-/// tcpdump's relative sequence numbers (print-tcp.c without `-S`): per
-/// connection, the base of each direction, set by its first packet with
-/// ACK or by any SYN-ACK; that packet itself shows absolute numbers.
-#[derive(Default)]
-pub struct SeqTracker {
-    /// Keyed by the two ends in a fixed order; the bases of (first, second).
-    conns: HashMap<(End, End), (u32, u32)>,
-}
-
-impl SeqTracker {
-    /// The (seq, ack) to print for `p`, None to print its own.
-    pub fn relative(&mut self, p: &Packet) -> Option<(u32, u32)> {
-        let (ip, t) = p.tcp()?;
-        if t.flags & TCP_ACK == 0 {
-            return None;
-        }
-        let (src, dst) = ((ip.src, t.sport), (ip.dst, t.dport));
-        // tcpdump's collating order: the lower port first, then the lower address.
-        let forward = t.sport < t.dport || (t.sport == t.dport && ip.src <= ip.dst);
-        let key = if forward { (src, dst) } else { (dst, src) };
-        match self.conns.get(&key) {
-            Some(&(a, b)) if t.flags & TCP_SYN == 0 => {
-                let (mine, theirs) = if forward { (a, b) } else { (b, a) };
-                Some((t.seq.wrapping_sub(mine), t.ack.wrapping_sub(theirs)))
-            }
-            _ => {
-                let (mine, theirs) = (t.seq, t.ack.wrapping_sub(1));
-                self.conns.insert(
-                    key,
-                    if forward {
-                        (mine, theirs)
-                    } else {
-                        (theirs, mine)
-                    },
-                );
-                None
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_ports_come_from_typed_addresses_with_their_family() {
-        let v6 = Addr::parse_inet("[::1]:8081").unwrap();
-        assert_eq!(own_port(&v6), Some((8081, V6)));
-        let zero = Addr::parse_inet("127.0.0.1:0").unwrap();
-        assert_eq!(own_port(&zero), None);
-        let v4 = Addr::parse_inet("127.0.0.1:53").unwrap();
-        assert_eq!(own_port(&v4), Some((53, V4)));
-        let unix = Addr::parse_unix("/tmp/x").unwrap();
-        assert_eq!(own_port(&unix), None);
-    }
 }
