@@ -44,6 +44,9 @@ mod setup;
 pub mod signals;
 pub mod untraced;
 
+#[cfg(test)]
+mod layers_test;
+
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
 pub use packet::Frame;
