@@ -10,13 +10,14 @@
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::os::fd::RawFd;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::sys::signals;
-use crate::sys::{Socket, Sys};
+use crate::sys::{Observer, Socket, Sys};
+use crate::sys::{signals, untraced};
+use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
 
 /// `CALL` or `CALL:SECS` from `--pause-before`/`--pause-after`.
@@ -27,25 +28,6 @@ pub struct Pause {
 }
 
 pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
-    const CALLS: [&str; 17] = [
-        "socket",
-        "setsockopt",
-        "getsockopt",
-        "bind",
-        "listen",
-        "accept4",
-        "connect",
-        "sendto",
-        "recvfrom",
-        "getsockname",
-        "getpeername",
-        "shutdown",
-        "close",
-        "poll",
-        "ioctl",
-        "unlink",
-        "unlinkat",
-    ];
     let (call, secs) = match s.split_once(':') {
         Some((call, secs)) => {
             let secs: f64 = secs
@@ -58,10 +40,10 @@ pub fn parse_pause(s: &str) -> std::result::Result<Pause, String> {
         }
         None => (s, None),
     };
-    if !CALLS.contains(&call) {
+    if !calls::pausable().any(|name| name == call) {
         return Err(format!(
             "'{call}' is not a syscall socklab makes ({})",
-            CALLS.join(", ")
+            calls::pausable().collect::<Vec<_>>().join(", ")
         ));
     }
     Ok(Pause {
@@ -97,7 +79,7 @@ impl Inspect {
             // the pause takes it with sigwait.
             let mut set = SigSet::empty();
             set.add(Signal::SIGUSR1);
-            pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
+            untraced::sigmask(SigmaskHow::SIG_BLOCK, &set).map_err(|e| {
                 Error::Runtime(format!("sigprocmask: {}", crate::strace::errno_text(e)))
             })?;
         }
@@ -117,6 +99,12 @@ impl Inspect {
             || !self.pause_after.is_empty()
     }
 
+    /// This inspection as `sys`'s observer, None when nothing is asked for.
+    pub fn observer(self) -> Option<Arc<dyn Observer>> {
+        self.is_active()
+            .then(|| Arc::new(self) as Arc<dyn Observer>)
+    }
+
     /// Remember a TCP socket (from socket or accept4), or forget a closed one.
     pub fn track(&self, fd: RawFd, tcp: bool) {
         if let Ok(mut set) = self.tcp.lock() {
@@ -131,13 +119,16 @@ impl Inspect {
     pub fn is_tcp(&self, fd: RawFd) -> bool {
         self.tcp.lock().is_ok_and(|set| set.contains(&fd))
     }
+}
 
+impl Observer for Inspect {
     /// Before a syscall: `--step` and `--pause-before`. No pause once a
     /// stop signal has arrived: `sys` acts on it at the next blocking call.
-    pub fn before(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
+    fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<Socket>) {
         if signals::pending().is_some() {
             return;
         }
+        let call = call.name;
         let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
         if self.step {
             pause(sys, &format!("step: before {call}{on}"), None);
@@ -146,32 +137,16 @@ impl Inspect {
         }
     }
 
-    /// `--pause-before CALL` now, ahead of a check that guards CALL (a
-    /// UNIX server's newfstatat before its unlinkat), so that the check
-    /// sees what changed during the pause. Returns the inspection left for
-    /// CALL itself (that pause removed), or None if CALL has no pause.
-    pub fn pause_before_now(&self, sys: &Sys, call: &str) -> Option<Inspect> {
-        let p = self.pause_before.iter().find(|p| p.call == call)?;
-        if signals::pending().is_none() {
-            pause(sys, &format!("paused before {call}"), p.secs);
-        }
-        Some(Inspect {
-            show_state: self.show_state,
-            pause_before: self
-                .pause_before
-                .iter()
-                .filter(|p| p.call != call)
-                .cloned()
-                .collect(),
-            pause_after: self.pause_after.clone(),
-            step: self.step,
-            tcp: Mutex::new(self.tcp.lock().map(|set| set.clone()).unwrap_or_default()),
-        })
-    }
-
     /// After a syscall: `--show-state`, then `--pause-after` (none once a
     /// stop signal has arrived).
-    pub fn after(&self, sys: &Sys, call: &str, fd: Option<Socket>) {
+    fn after(
+        &self,
+        sys: &Sys,
+        call: &'static Syscall,
+        fd: Option<Socket>,
+        _ret: &std::result::Result<i64, nix::errno::Errno>,
+    ) {
+        let call = call.name;
         if self.show_state
             && let Some(s) = fd
             && call != "close"
@@ -186,6 +161,42 @@ impl Inspect {
             let on = fd.map_or(String::new(), |s| format!(" on fd {s}"));
             pause(sys, &format!("paused after {call}{on}"), p.secs);
         }
+    }
+
+    /// A socket from socket (TCP or not) or accept4 (TCP when its
+    /// listener is): `--show-state` looks at TCP sockets only.
+    fn opened(&self, fd: Socket, from: Option<Socket>, tcp: bool) {
+        let tcp = from.map_or(tcp, |l| self.is_tcp(l.fd()));
+        self.track(fd.fd(), tcp);
+    }
+
+    fn closed(&self, fd: Socket) {
+        self.track(fd.fd(), false);
+    }
+
+    /// `--pause-before CALL` now, ahead of a check that guards CALL (a
+    /// UNIX server's newfstatat before its unlinkat), so that the check
+    /// sees what changed during the pause. Returns the inspection left for
+    /// CALL itself (that pause removed), or None if CALL has no pause.
+    fn before_check(&self, sys: &Sys, call: &'static Syscall) -> Option<Option<Arc<dyn Observer>>> {
+        let call = call.name;
+        let p = self.pause_before.iter().find(|p| p.call == call)?;
+        if signals::pending().is_none() {
+            pause(sys, &format!("paused before {call}"), p.secs);
+        }
+        let rest = Inspect {
+            show_state: self.show_state,
+            pause_before: self
+                .pause_before
+                .iter()
+                .filter(|p| p.call != call)
+                .cloned()
+                .collect(),
+            pause_after: self.pause_after.clone(),
+            step: self.step,
+            tcp: Mutex::new(self.tcp.lock().map(|set| set.clone()).unwrap_or_default()),
+        };
+        Some(rest.observer())
     }
 }
 

@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     if !wire_opts.active() {
         let sys = Sys::new(tracer(&cli)?)
-            .with_inspect(inspect)
+            .with_observer(inspect.observer())
             .with_somaxconn(backlog(&cli.command));
         return run_command(&sys, cli.command);
     }
@@ -62,7 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
     signals::catch_stop_signals()?;
     let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
     let sys = Sys::new(tracer)
-        .with_inspect(inspect)
+        .with_observer(inspect.observer())
         .with_somaxconn(backlog(&cli.command));
     let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
     let result = run_command(&sys, cli.command);
@@ -101,7 +101,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
         }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
     };
-    Ok(wire::port_of(addr).into_iter().collect())
+    Ok(addr.port().into_iter().collect())
 }
 
 fn run_command(sys: &Sys, command: Command) -> Result<()> {
@@ -289,15 +289,7 @@ fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
             )),
             _ => Error::Runtime(format!("cannot create trace file {shown}: {e}")),
         })?;
-    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)
-        .map(nix::fcntl::OFlag::from_bits_truncate)
-        .and_then(|flags| {
-            nix::fcntl::fcntl(
-                &file,
-                nix::fcntl::FcntlArg::F_SETFL(flags & !nix::fcntl::OFlag::O_NONBLOCK),
-            )
-        });
-    flags.map_err(|e| {
+    crate::sys::untraced::clear_nonblock(&file).map_err(|e| {
         Error::Runtime(format!(
             "cannot use trace file {shown}: fcntl: {}",
             strace::errno_text(e)

@@ -139,9 +139,9 @@ impl Report {
 
     pub fn json(&self) -> String {
         let mut s = format!(
-            "{{\"test\":\"{}\",\"addr\":\"{}\",\"conns\":{},\"size\":{},\"transactions\":{},\"seconds\":{:.6},\"rate\":{:.3},\"bytes\":{},\"gbit_per_s\":{:.6}",
+            "{{\"test\":\"{}\",\"addr\":{},\"conns\":{},\"size\":{},\"transactions\":{},\"seconds\":{:.6},\"rate\":{:.3},\"bytes\":{},\"gbit_per_s\":{:.6}",
             self.test,
-            json_escape(&self.addr),
+            crate::strace::json_str(&self.addr),
             self.conns,
             self.size,
             self.transactions,
@@ -176,21 +176,6 @@ impl Report {
     }
 }
 
-fn json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -205,10 +190,5 @@ mod tests {
         let l = Latency::from_ns(&mut one).unwrap();
         assert_eq!((l.p50, l.max), (7.0, 7.0));
         assert!(Latency::from_ns(&mut []).is_none());
-    }
-
-    #[test]
-    fn json_escapes_paths() {
-        assert_eq!(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
     }
 }

@@ -570,7 +570,7 @@ pub fn outcome<T>(r: &Result<T>) -> String {
 
 /// The kernel thread id of the calling thread (for [`blocked_in`]).
 pub fn gettid() -> i32 {
-    nix::unistd::gettid().as_raw()
+    crate::sys::untraced::gettid()
 }
 
 /// The syscall thread `tid` of this process is blocked in, from

@@ -205,8 +205,7 @@ pub struct TcpEntry {
 /// The sockets on local port `port` in /proc/net/tcp (what `ss -tan` reads).
 pub fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
     let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    // SAFETY: sysconf only reads a value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let hz = crate::sys::untraced::clock_ticks().max(1) as f64;
     let addr = |s: &str| -> Option<(String, u16)> {
         let (ip, p) = s.split_once(':')?;
         let ip = u32::from_str_radix(ip, 16).ok()?.to_ne_bytes();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::PollFlags;
-use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::signal::Signal;
 use nix::sys::socket::Shutdown;
 
 use super::servers::proc_net_tcp;
@@ -257,14 +257,7 @@ pub fn child_main(lab: &str, args: &[String]) -> Result<()> {
 
 /// The peer resets the connection; then send until it fails or kills us.
 fn sigpipe_child(ctx: &Ctx, default: bool) -> Result<()> {
-    let handler = if default {
-        SigHandler::SigDfl
-    } else {
-        SigHandler::SigIgn
-    };
-    // SAFETY: SIG_DFL and SIG_IGN install no handler code.
-    unsafe { signal(Signal::SIGPIPE, handler) }
-        .map_err(|e| Error::Runtime(format!("signal(SIGPIPE): {e}")))?;
+    crate::sys::untraced::sigpipe(default)?;
     ctx.note(
         "child",
         &format!("SIGPIPE is {}", if default { "SIG_DFL" } else { "SIG_IGN" }),

@@ -150,7 +150,7 @@ impl BoundFile {
     /// window is the two calls' own.)
     fn remove(&self, sys: &Sys) -> Result<()> {
         // `--pause-before unlinkat` pauses here, before the check.
-        let unlinking = sys.pause_before_check("unlinkat");
+        let unlinking = sys.pause_before_check(&crate::values::calls::UNLINKAT);
         let now = sys.fstatat(self.dir, &self.name);
         let removed = match (&self.id, now) {
             (Some(bound), Ok(Some(now))) if now.same(bound) => {

@@ -231,12 +231,12 @@ fn connect_code(sys: &Sys, s: Socket, addr: &Addr, wait: Wait) -> Result<Option<
     ready(sys, s, events, deadline, wait, "connect")?;
     match sys.getsockopt(s, &sockopt::SO_ERROR)?.as_int().unwrap_or(0) {
         0 => Ok(None),
-        code => Ok(Some(Error::Sys {
-            call: "connect",
-            line: format!("connect({s}, {}, {})", addr.strace(), addr.kernel_len()),
-            errno: Errno::from_raw(code),
-            unix: addr.is_unix(),
-        })),
+        code => Ok(Some(Error::sys(
+            &crate::values::calls::CONNECT,
+            format!("connect({s}, {}, {})", addr.strace(), addr.kernel_len()),
+            Errno::from_raw(code),
+            addr.is_unix(),
+        ))),
     }
 }
 

@@ -23,7 +23,7 @@ impl Sys {
     pub fn epoll_create1(&self) -> Result<Socket> {
         let fd = self.call(
             Call {
-                name: "epoll_create1",
+                row: &calls::EPOLL_CREATE1,
                 fd: None,
                 unix: false,
             },
@@ -41,7 +41,7 @@ impl Sys {
     pub fn epoll_ctl(&self, ep: Socket, op: EpollOp, fd: Socket, events: u32) -> Result<()> {
         self.call(
             Call {
-                name: "epoll_ctl",
+                row: &calls::EPOLL_CTL,
                 fd: None,
                 unix: false,
             },
@@ -82,7 +82,7 @@ impl Sys {
         let cap = events.len();
         let n = self.call(
             Call {
-                name: "epoll_wait",
+                row: &calls::EPOLL_WAIT,
                 fd: None,
                 unix: false,
             },
@@ -115,7 +115,7 @@ impl Sys {
         let len = fds.len();
         let n = self.call(
             Call {
-                name: "poll",
+                row: &calls::POLL,
                 fd: None,
                 unix: false,
             },
@@ -136,6 +136,7 @@ impl Sys {
                             poll_events(p.events)
                         )))
                     ),
+                    addr: None,
                     note: match ret {
                         Ok(0) => "(Timeout)".to_string(),
                         Ok(_) => format!(

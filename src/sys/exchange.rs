@@ -31,7 +31,7 @@ impl Sys {
         let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
         let fd = self.call(
             Call {
-                name: "accept4",
+                row: &calls::ACCEPT4,
                 fd: Some(s),
                 unix: false,
             },
@@ -56,8 +56,8 @@ impl Sys {
                 ))
             },
         )?;
-        if let Some(inspect) = &self.inspect {
-            inspect.track(fd as RawFd, inspect.is_tcp(s.0));
+        if let Some(observer) = &self.observer {
+            observer.opened(Socket(fd as RawFd), Some(s), false);
         }
         Ok((Socket(fd as RawFd), Addr::from_raw(ss, len.get())))
     }
@@ -67,7 +67,7 @@ impl Sys {
         let len = addr.kernel_len();
         self.call(
             Call {
-                name: "connect",
+                row: &calls::CONNECT,
                 fd: Some(s),
                 unix: addr.is_unix(),
             },
@@ -75,7 +75,7 @@ impl Sys {
                 addr.with_nix(|a| ns::connect(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
-            |_| plain(format!("{s}, {}, {len}", addr.strace())),
+            |_| with_addr(format!("{s}, {}, {len}", addr.strace()), *addr),
         )?;
         Ok(())
     }
@@ -106,7 +106,7 @@ impl Sys {
         };
         let n = self.call(
             Call {
-                name: "sendto",
+                row: &calls::SENDTO,
                 fd: Some(s),
                 unix: to.is_some_and(Addr::is_unix),
             },
@@ -124,11 +124,15 @@ impl Sys {
                     None => "NULL, 0".to_string(),
                     Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
                 };
-                plain(format!(
-                    "{s}, {}, {}, {flag_names}, {dest}",
-                    quote(buf, STRACE_MAX_STRLEN),
-                    buf.len()
-                ))
+                Rendered {
+                    args: format!(
+                        "{s}, {}, {}, {flag_names}, {dest}",
+                        quote(buf, STRACE_MAX_STRLEN),
+                        buf.len()
+                    ),
+                    note: String::new(),
+                    addr: to.copied(),
+                }
             },
         )?;
         Ok(n as usize)
@@ -170,7 +174,7 @@ impl Sys {
         let buf_len = buf.len();
         let n = self.call(
             Call {
-                name: "recvfrom",
+                row: &calls::RECVFROM,
                 fd: Some(s),
                 unix: false,
             },
@@ -232,7 +236,7 @@ impl Sys {
 
     /// getsockname(2): the local address (the real port after binding port 0).
     pub fn getsockname(&self, s: Socket) -> Result<Addr> {
-        self.sockname("getsockname", s, |fd, sa, len| {
+        self.sockname(&calls::GETSOCKNAME, s, |fd, sa, len| {
             // SAFETY: sa/len point to a live storage and its size.
             unsafe { libc::getsockname(fd, sa, len) }
         })
@@ -240,7 +244,7 @@ impl Sys {
 
     /// getpeername(2): the connected peer's address.
     pub fn getpeername(&self, s: Socket) -> Result<Addr> {
-        self.sockname("getpeername", s, |fd, sa, len| {
+        self.sockname(&calls::GETPEERNAME, s, |fd, sa, len| {
             // SAFETY: sa/len point to a live storage and its size.
             unsafe { libc::getpeername(fd, sa, len) }
         })
@@ -248,7 +252,7 @@ impl Sys {
 
     fn sockname(
         &self,
-        name: &'static str,
+        row: &'static Syscall,
         s: Socket,
         f: impl Fn(RawFd, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int,
     ) -> Result<Addr> {
@@ -259,7 +263,7 @@ impl Sys {
         let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
         self.call(
             Call {
-                name,
+                row,
                 fd: Some(s),
                 unix: false,
             },
@@ -271,11 +275,14 @@ impl Sys {
                 // SAFETY: the call has returned; the kernel no longer writes to ss.
                 let ss = unsafe { &*ss_ptr };
                 match ret {
-                    Ok(_) => plain(format!(
-                        "{s}, {}, {}",
-                        strace::sockaddr(ss, len.get()),
-                        len_in_out(cap, len.get())
-                    )),
+                    Ok(_) => with_addr(
+                        format!(
+                            "{s}, {}, {}",
+                            strace::sockaddr(ss, len.get()),
+                            len_in_out(cap, len.get())
+                        ),
+                        Addr::from_raw(*ss, len.get()),
+                    ),
                     Err(_) => plain(format!("{s}, {ss_ptr:p}, [{cap}]")),
                 }
             },

@@ -12,7 +12,7 @@ impl Sys {
         let revents = Cell::new(PollFlags::empty());
         self.call(
             Call {
-                name: "poll",
+                row: &calls::POLL,
                 fd: Some(s),
                 unix: false,
             },
@@ -29,6 +29,7 @@ impl Sys {
                     "[{{fd={s}, events={}}}], 1, {timeout_ms}",
                     poll_events(events.bits())
                 ),
+                addr: None,
                 note: match ret {
                     Ok(0) => "(Timeout)".to_string(),
                     Ok(_) => format!(
@@ -47,7 +48,7 @@ impl Sys {
         let value: libc::c_int = on.into();
         self.call(
             Call {
-                name: "ioctl",
+                row: &calls::IOCTL,
                 fd: Some(s),
                 unix: false,
             },
@@ -67,7 +68,7 @@ impl Sys {
         let value = Cell::new(0 as libc::c_int);
         self.call(
             Call {
-                name: "ioctl",
+                row: &calls::IOCTL,
                 fd: Some(s),
                 unix: false,
             },
@@ -89,7 +90,7 @@ impl Sys {
         let c = cstring(path)?;
         self.call(
             Call {
-                name: "unlink",
+                row: &calls::UNLINK,
                 fd: None,
                 unix: true,
             },
@@ -124,7 +125,7 @@ impl Sys {
         let st_ptr: *mut libc::stat = &mut st;
         let ret = self.call(
             Call {
-                name: "newfstatat",
+                row: &calls::NEWFSTATAT,
                 fd: None,
                 unix: true,
             },

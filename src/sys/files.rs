@@ -73,7 +73,7 @@ impl Sys {
         let len = buf.len();
         let n = self.call(
             Call {
-                name: "getrandom",
+                row: &calls::GETRANDOM,
                 fd: None,
                 unix: false,
             },
@@ -106,7 +106,7 @@ impl Sys {
         let (fd, shown) = at(dir);
         self.call(
             Call {
-                name: "mkdirat",
+                row: &calls::MKDIRAT,
                 fd: None,
                 unix: false,
             },
@@ -135,7 +135,7 @@ impl Sys {
         let flags = flags | libc::O_RDONLY | libc::O_CLOEXEC;
         let fd = self.call(
             Call {
-                name: "openat",
+                row: &calls::OPENAT,
                 fd: None,
                 unix: true,
             },
@@ -179,7 +179,7 @@ impl Sys {
         let (fd, shown) = at(dir);
         self.call(
             Call {
-                name: "unlinkat",
+                row: &calls::UNLINKAT,
                 fd: None,
                 unix: true,
             },
@@ -211,7 +211,7 @@ impl Sys {
         let c = cname(name)?;
         self.call(
             Call {
-                name: "fchmodat",
+                row: &calls::FCHMODAT,
                 fd: None,
                 unix: true,
             },
@@ -234,7 +234,7 @@ impl Sys {
     pub fn fchmod(&self, dir: PathFd, mode: libc::mode_t) -> Result<()> {
         self.call(
             Call {
-                name: "fchmod",
+                row: &calls::FCHMOD,
                 fd: None,
                 unix: false,
             },

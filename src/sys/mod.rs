@@ -22,8 +22,11 @@
 //! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
 //! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models;
 //! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
-//! filter and recvmsg) for `--wire`; `bench_extra.rs` (getrusage,
-//! sched_setaffinity) for `socklab bench`.
+//! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
+//! sched_setaffinity: CPU time and placement, for `socklab bench`);
+//! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
+//! disposition: made without a trace line). Each call's row is in
+//! `values::calls`; `Observer` is how inspect.rs watches the calls.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), a call is
 //! the syscall and an EINTR check: no clock read, no rendering, no
@@ -39,6 +42,10 @@ mod process;
 mod security;
 mod setup;
 pub mod signals;
+pub mod untraced;
+
+#[cfg(test)]
+mod layers_test;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
@@ -61,16 +68,15 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
-use crate::inspect::Inspect;
 use crate::strace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
 use crate::values::addr::Addr;
+use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
 use crate::values::sockopt::{Opt, Value};
 
-// `socklab bench`'s other calls: poll on many sockets, getrusage,
-// sched_setaffinity, prlimit64.
-mod bench_extra;
-pub use bench_extra::CpuTime;
+// CPU time and placement: getrusage, sched_setaffinity.
+mod resources;
+pub use resources::CpuTime;
 
 /// A socket's file descriptor. Not closed on drop: socklab closes each socket
 /// with an explicit, traced [`Sys::close`], as the C twin does; on a fatal
@@ -109,8 +115,9 @@ pub enum FileKind {
 pub struct Sys {
     tracer: Tracer,
     on_listening: Option<SyncSender<Addr>>,
-    /// `--show-state`, `--pause-*`, `--step`: None when none is asked for.
-    inspect: Option<Arc<Inspect>>,
+    /// Who watches each call (`--show-state`, `--pause-*`, `--step`:
+    /// inspect.rs): None when nobody does.
+    observer: Option<Arc<dyn Observer>>,
     /// A line printed right after `listening on ADDR` (a UNIX server's
     /// socket file mode), so that the listening line stays the first.
     after_listening: Option<Arc<str>>,
@@ -118,18 +125,53 @@ pub struct Sys {
     somaxconn: Option<i32>,
 }
 
-/// Which syscall `Sys::call` makes: its name, the socket it is on (for
+/// Something that watches each call from outside the layer (the
+/// `--show-state`/pause inspector of inspect.rs): `sys` knows only this
+/// trait. It is called with the layer to make its own calls through
+/// (without the observer, so they are not observed in turn).
+pub trait Observer: Send + Sync {
+    /// Before `call` (on `fd`, if it is on a socket).
+    fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<Socket>);
+    /// After `call` returned `ret` (EINTR included, before a retry).
+    fn after(
+        &self,
+        sys: &Sys,
+        call: &'static Syscall,
+        fd: Option<Socket>,
+        ret: &std::result::Result<i64, Errno>,
+    );
+    /// A new descriptor: from socket (`tcp`: a TCP socket) or accept4
+    /// (`from`: the listener).
+    fn opened(&self, _fd: Socket, _from: Option<Socket>, _tcp: bool) {}
+    /// A descriptor closed.
+    fn closed(&self, _fd: Socket) {}
+    /// For a check-then-act pair: what to do before the check of `call`
+    /// (see [`Sys::pause_before_check`]); returns None to keep this
+    /// observer for `call`, or Some(the observer to make it with).
+    fn before_check(
+        &self,
+        _sys: &Sys,
+        _call: &'static Syscall,
+    ) -> Option<Option<Arc<dyn Observer>>> {
+        None
+    }
+}
+
+/// Which syscall `Sys::call` makes: its row, the socket it is on (for
 /// `--show-state` and pauses), and whether its address is AF_UNIX (hints).
 struct Call {
-    name: &'static str,
+    row: &'static Syscall,
     fd: Option<Socket>,
     unix: bool,
 }
 
-/// How a call's arguments and return value render once it has returned.
+/// How a call's arguments and return value render once it has returned,
+/// and the address that names one of the program's own ports (bind,
+/// getsockname, connect, sendto), for the wire.
 struct Rendered {
     args: String,
     note: String,
+    addr: Option<Addr>,
 }
 
 impl Sys {
@@ -137,7 +179,7 @@ impl Sys {
         Sys {
             tracer,
             on_listening: None,
-            inspect: None,
+            observer: None,
             after_listening: None,
             somaxconn: None,
         }
@@ -172,8 +214,9 @@ impl Sys {
         self
     }
 
-    pub fn with_inspect(mut self, inspect: Inspect) -> Sys {
-        self.inspect = inspect.is_active().then(|| Arc::new(inspect));
+    /// The same layer, with `observer` watching each call (None: nobody).
+    pub fn with_observer(mut self, observer: Option<Arc<dyn Observer>>) -> Sys {
+        self.observer = observer;
         self
     }
 
@@ -182,23 +225,23 @@ impl Sys {
     /// that the check sees whatever changed during the pause; returns the
     /// layer to make CALL with, which does not pause before it again.
     /// (`--step` still stops before each of the two calls.)
-    pub fn pause_before_check(&self, call: &str) -> Sys {
-        let Some(inspect) = &self.inspect else {
+    pub fn pause_before_check(&self, call: &'static Syscall) -> Sys {
+        let Some(observer) = &self.observer else {
             return self.clone();
         };
-        match inspect.pause_before_now(&self.plain(), call) {
+        match observer.before_check(&self.plain(), call) {
             Some(rest) => Sys {
-                inspect: rest.is_active().then(|| Arc::new(rest)),
+                observer: rest,
                 ..self.clone()
             },
             None => self.clone(),
         }
     }
 
-    /// The same layer without inspection, for the calls inspection makes.
+    /// The same layer without its observer, for the calls the observer makes.
     fn plain(&self) -> Sys {
         Sys {
-            inspect: None,
+            observer: None,
             ..self.clone()
         }
     }
@@ -229,7 +272,7 @@ impl Sys {
 
     /// Print the contract line `listening on ADDR` (tests and scripts read it).
     pub fn listening(&self, addr: &Addr) {
-        self.tracer.watch_port(crate::wire::port_of(addr));
+        self.tracer.watch_port(addr.port());
         self.say(&format!("listening on {addr}"));
         if let Some(line) = &self.after_listening {
             self.say(line);
@@ -249,27 +292,19 @@ impl Sys {
         mut syscall: impl FnMut() -> std::result::Result<i64, Errno>,
         render: impl Fn(&std::result::Result<i64, Errno>) -> Rendered,
     ) -> Result<i64> {
-        let name = c.name;
-        let blocking = matches!(
-            name,
-            "accept4"
-                | "connect"
-                | "sendto"
-                | "recvfrom"
-                | "poll"
-                | "epoll_wait"
-                | "wait4"
-                | "rt_sigtimedwait"
-        );
+        let row = c.row;
+        let name = row.name;
         // Tracing off and no inspection: no clock reads, no rendering.
-        let watched = self.tracer.enabled() || self.inspect.is_some();
+        let watched = self.tracer.enabled() || self.observer.is_some();
         loop {
             // After a pause: a stop signal that ended it stops the program
             // here, at its next blocking call, where cleanup is arranged.
-            if let Some(inspect) = &self.inspect {
-                inspect.before(&self.plain(), name, c.fd);
+            if let Some(observer) = &self.observer {
+                observer.before(&self.plain(), row, c.fd);
             }
-            if blocking && let Some(sig) = signals::pending() {
+            if row.blocks
+                && let Some(sig) = signals::pending()
+            {
                 return Err(Error::Signal(sig));
             }
             let _entered = self.tracer.enter();
@@ -282,36 +317,30 @@ impl Sys {
                     }
                     Err(errno) => {
                         let r = render(&Err(errno));
-                        return Err(Error::Sys {
-                            call: name,
-                            line: format!("{name}({})", r.args),
-                            errno,
-                            unix: c.unix,
-                        });
+                        let line = format!("{name}({})", r.args);
+                        return Err(Error::sys(row, line, errno, c.unix));
                     }
                 }
             }
-            let mut held = self.tracer.hold(matches!(
-                name,
-                "accept4" | "recvfrom" | "poll" | "epoll_wait" | "wait4"
-            ));
+            let mut held = self.tracer.hold(row.waits_for_peer);
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
             let r = render(&ret);
             let event = Event {
-                call: name,
+                call: row,
                 args: &r.args,
                 ret: &ret,
                 ret_note: &r.note,
+                addr: r.addr.as_ref(),
                 start,
                 duration,
             };
             self.tracer.emit(&event, held.as_mut());
             drop(held);
-            if let Some(inspect) = &self.inspect {
-                inspect.after(&self.plain(), name, c.fd);
+            if let Some(observer) = &self.observer {
+                observer.after(&self.plain(), row, c.fd, &ret);
             }
             match ret {
                 Ok(v) => return Ok(v),
@@ -320,12 +349,12 @@ impl Sys {
                     return Err(Error::Signal(sig));
                 }
                 Err(errno) => {
-                    return Err(Error::Sys {
-                        call: name,
-                        line: format!("{name}({})", r.args),
+                    return Err(Error::sys(
+                        row,
+                        format!("{name}({})", r.args),
                         errno,
-                        unix: c.unix,
-                    });
+                        c.unix,
+                    ));
                 }
             }
         }
@@ -335,9 +364,9 @@ impl Sys {
     pub fn close(&self, s: Socket) -> Result<()> {
         // Not retried on EINTR: on Linux the fd is gone either way (close(2)),
         // so EINTR counts as closed.
-        if let Some(inspect) = &self.inspect {
-            inspect.before(&self.plain(), "close", Some(s));
-            inspect.track(s.0, false);
+        if let Some(observer) = &self.observer {
+            observer.before(&self.plain(), &calls::CLOSE, Some(s));
+            observer.closed(s);
         }
         let _entered = self.tracer.enter();
         let mut held = self.tracer.hold(false);
@@ -352,30 +381,27 @@ impl Sys {
         let ret = nix::unistd::close(s.0).map(|()| 0);
         if let Some(t0) = t0 {
             let event = Event {
-                call: "close",
+                call: &calls::CLOSE,
                 args: &s.to_string(),
                 ret: &ret,
                 ret_note: "",
+                addr: None,
                 start,
                 duration: t0.elapsed(),
             };
             self.tracer.emit(&event, held.as_mut());
         }
         drop(held);
-        if let Some(inspect) = &self.inspect {
-            inspect.after(&self.plain(), "close", Some(s));
+        if let Some(observer) = &self.observer {
+            observer.after(&self.plain(), &calls::CLOSE, Some(s), &ret);
         }
         // Linux releases the descriptor before close can be interrupted
         // (close(2), "Dealing with error returns"): EINTR means closed.
         if ret == Err(Errno::EINTR) {
             return Ok(());
         }
-        ret.map(drop).map_err(|errno| Error::Sys {
-            call: "close",
-            line: format!("close({s})"),
-            errno,
-            unix: false,
-        })
+        ret.map(drop)
+            .map_err(|errno| Error::sys(&calls::CLOSE, format!("close({s})"), errno, false))
     }
 }
 
@@ -389,5 +415,15 @@ fn plain(args: String) -> Rendered {
     Rendered {
         args,
         note: String::new(),
+        addr: None,
+    }
+}
+
+/// Arguments naming one of the program's own addresses (for the wire).
+fn with_addr(args: String, addr: Addr) -> Rendered {
+    Rendered {
+        args,
+        note: String::new(),
+        addr: Some(addr),
     }
 }

@@ -40,7 +40,7 @@ impl Sys {
     pub fn socket_packet(&self) -> Result<Socket> {
         let fd = self.call(
             Call {
-                name: "socket",
+                row: &calls::SOCKET,
                 fd: None,
                 unix: false,
             },
@@ -76,7 +76,7 @@ impl Sys {
         let ifr_ptr: *mut libc::ifreq = &mut ifr;
         self.call(
             Call {
-                name: "ioctl",
+                row: &calls::IOCTL,
                 fd: Some(s),
                 unix: false,
             },
@@ -112,7 +112,7 @@ impl Sys {
         let len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
         self.call(
             Call {
-                name: "bind",
+                row: &calls::BIND,
                 fd: Some(s),
                 unix: false,
             },
@@ -177,7 +177,7 @@ impl Sys {
     fn setsockopt_socket<T>(&self, s: Socket, opt: i32, value: &T, shown: String) -> Result<()> {
         self.call(
             Call {
-                name: "setsockopt",
+                row: &calls::SETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -210,7 +210,7 @@ impl Sys {
         let st_ptr: *mut libc::tpacket_stats = &mut st;
         self.call(
             Call {
-                name: "getsockopt",
+                row: &calls::GETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -267,7 +267,7 @@ impl Sys {
         let flags = libc::MSG_DONTWAIT | libc::MSG_TRUNC;
         let n = self.call(
             Call {
-                name: "recvmsg",
+                row: &calls::RECVMSG,
                 fd: Some(s),
                 unix: false,
             },

@@ -26,6 +26,9 @@ impl Sys {
         } else {
             0
         };
+        if let Some(observer) = &self.observer {
+            observer.before(&self.plain(), &calls::CLONE, None);
+        }
         let start = SystemTime::now();
         let t0 = Instant::now();
         // SAFETY: the callers fork from a single-threaded process (the
@@ -39,23 +42,27 @@ impl Sys {
         );
         if self.tracer.enabled() {
             let event = Event {
-                call: "clone",
+                call: &calls::CLONE,
                 args: &args,
                 ret: &ret,
                 ret_note: "",
+                addr: None,
                 start,
                 duration: t0.elapsed(),
             };
             self.tracer.emit(&event, None);
         }
+        if let Some(observer) = &self.observer {
+            observer.after(&self.plain(), &calls::CLONE, None, &ret);
+        }
         match ret {
             Ok(pid) => Ok(Some(pid as i32)),
-            Err(errno) => Err(Error::Sys {
-                call: "clone",
-                line: format!("clone({args})"),
+            Err(errno) => Err(Error::sys(
+                &calls::CLONE,
+                format!("clone({args})"),
                 errno,
-                unix: false,
-            }),
+                false,
+            )),
         }
     }
 
@@ -66,7 +73,7 @@ impl Sys {
         let options = if nohang { libc::WNOHANG } else { 0 };
         let got = self.call(
             Call {
-                name: "wait4",
+                row: &calls::WAIT4,
                 fd: None,
                 unix: false,
             },
@@ -96,7 +103,7 @@ impl Sys {
     pub fn kill(&self, pid: i32, sig: nix::sys::signal::Signal) -> Result<()> {
         self.call(
             Call {
-                name: "kill",
+                row: &calls::KILL,
                 fd: None,
                 unix: false,
             },
@@ -115,7 +122,7 @@ impl Sys {
     pub fn prctl_set_pdeathsig(&self, sig: nix::sys::signal::Signal) -> Result<()> {
         self.call(
             Call {
-                name: "prctl",
+                row: &calls::PRCTL,
                 fd: None,
                 unix: false,
             },
@@ -134,7 +141,7 @@ impl Sys {
     pub fn getpid(&self) -> Result<i32> {
         let pid = self.call(
             Call {
-                name: "getpid",
+                row: &calls::GETPID,
                 fd: None,
                 unix: false,
             },
@@ -149,7 +156,7 @@ impl Sys {
     pub fn getppid(&self) -> Result<i32> {
         let pid = self.call(
             Call {
-                name: "getppid",
+                row: &calls::GETPPID,
                 fd: None,
                 unix: false,
             },
@@ -166,7 +173,7 @@ impl Sys {
     pub fn rt_sigprocmask_block_chld(&self) -> Result<()> {
         self.call(
             Call {
-                name: "rt_sigprocmask",
+                row: &calls::RT_SIGPROCMASK,
                 fd: None,
                 unix: false,
             },
@@ -199,7 +206,7 @@ impl Sys {
         });
         let got = self.call(
             Call {
-                name: "rt_sigtimedwait",
+                row: &calls::RT_SIGTIMEDWAIT,
                 fd: None,
                 unix: false,
             },
@@ -221,6 +228,7 @@ impl Sys {
                         "[CHLD], NULL, {{tv_sec={}, tv_nsec={}}}, 8",
                         ts.tv_sec, ts.tv_nsec
                     ),
+                    addr: None,
                     note: match ret {
                         Ok(n) if *n == libc::SIGCHLD as i64 => "(SIGCHLD)".to_string(),
                         _ => String::new(),
@@ -244,7 +252,7 @@ impl Sys {
         });
         self.call(
             Call {
-                name: "prlimit64",
+                row: &calls::PRLIMIT64,
                 fd: None,
                 unix: false,
             },
@@ -274,7 +282,7 @@ impl Sys {
         };
         self.call(
             Call {
-                name: "prlimit64",
+                row: &calls::PRLIMIT64,
                 fd: None,
                 unix: false,
             },

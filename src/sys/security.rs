@@ -21,7 +21,7 @@ impl Sys {
     pub fn umask(&self, mask: u32) -> Result<u32> {
         let old = self.call(
             Call {
-                name: "umask",
+                row: &calls::UMASK,
                 fd: None,
                 unix: true,
             },
@@ -42,7 +42,7 @@ impl Sys {
         let len = Cell::new(cap);
         self.call(
             Call {
-                name: "getsockopt",
+                row: &calls::GETSOCKOPT,
                 fd: Some(s),
                 unix: true,
             },

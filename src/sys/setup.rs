@@ -1,4 +1,5 @@
-//! Making and naming a socket: socket, setsockopt, getsockopt, bind, listen, shutdown.
+//! Making and naming a socket: socket, socketpair, setsockopt, getsockopt,
+//! bind, listen, shutdown.
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
@@ -23,7 +24,7 @@ impl Sys {
         };
         let fd = self.call(
             Call {
-                name: "socket",
+                row: &calls::SOCKET,
                 fd: None,
                 unix: family == AddressFamily::Unix,
             },
@@ -31,27 +32,54 @@ impl Sys {
                 ns::socket(family, ty, SockFlag::SOCK_CLOEXEC | flags, None)
                     .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
             },
-            |_| Rendered {
-                args: format!(
+            |_| {
+                plain(format!(
                     "{}, {}|SOCK_CLOEXEC{nonblock}, {}",
                     family_name(family),
                     type_name(ty),
-                    if family == AddressFamily::Unix {
-                        "0"
-                    } else {
-                        "IPPROTO_IP"
-                    }
-                ),
-                note: String::new(),
+                    protocol_name(family)
+                ))
             },
         )?;
-        if let Some(inspect) = &self.inspect {
-            inspect.track(
-                fd as RawFd,
+        if let Some(observer) = &self.observer {
+            observer.opened(
+                Socket(fd as RawFd),
+                None,
                 family != AddressFamily::Unix && ty == SockType::Stream,
             );
         }
         Ok(Socket(fd as RawFd))
+    }
+
+    /// socketpair(2), with SOCK_CLOEXEC (as Python's `socket.socketpair`):
+    /// two sockets connected to each other (Linux pairs AF_UNIX only).
+    pub fn socketpair(&self, family: AddressFamily, ty: SockType) -> Result<(Socket, Socket)> {
+        let sv = Cell::new([-1 as RawFd; 2]);
+        let sv_ptr = sv.as_ptr();
+        self.call(
+            Call {
+                row: &calls::SOCKETPAIR,
+                fd: None,
+                unix: family == AddressFamily::Unix,
+            },
+            || {
+                let ty = ty as libc::c_int | libc::SOCK_CLOEXEC;
+                // SAFETY: sv_ptr points to two live c_ints for the kernel to fill.
+                let r = unsafe { libc::socketpair(family as libc::c_int, ty, 0, sv_ptr.cast()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let [a, b] = sv.get();
+                let sv = match ret {
+                    Ok(_) => format!("[{a}, {b}]"),
+                    Err(_) => format!("{sv_ptr:p}"),
+                };
+                let (family, ty) = (family_name(family), type_name(ty));
+                plain(format!("{family}, {ty}|SOCK_CLOEXEC, 0, {sv}"))
+            },
+        )?;
+        let [a, b] = sv.get();
+        Ok((Socket(a), Socket(b)))
     }
 
     /// setsockopt(2): the value's bytes as its kind lays them out.
@@ -59,7 +87,7 @@ impl Sys {
         let bytes = &value.0;
         self.call(
             Call {
-                name: "setsockopt",
+                row: &calls::SETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -100,7 +128,7 @@ impl Sys {
         let len = Cell::new(cap as libc::socklen_t);
         self.call(
             Call {
-                name: "getsockopt",
+                row: &calls::GETSOCKOPT,
                 fd: Some(s),
                 unix: false,
             },
@@ -145,7 +173,7 @@ impl Sys {
         let len = addr.kernel_len();
         self.call(
             Call {
-                name: "bind",
+                row: &calls::BIND,
                 fd: Some(s),
                 unix: addr.is_unix(),
             },
@@ -153,7 +181,7 @@ impl Sys {
                 addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
-            |_| plain(format!("{s}, {}, {len}", addr.strace())),
+            |_| with_addr(format!("{s}, {}, {len}", addr.strace()), *addr),
         )?;
         Ok(())
     }
@@ -168,7 +196,7 @@ impl Sys {
     pub fn listen(&self, s: Socket, backlog: i32) -> Result<()> {
         self.call(
             Call {
-                name: "listen",
+                row: &calls::LISTEN,
                 fd: Some(s),
                 unix: false,
             },
@@ -199,7 +227,7 @@ impl Sys {
         };
         self.call(
             Call {
-                name: "shutdown",
+                row: &calls::SHUTDOWN,
                 fd: Some(s),
                 unix: false,
             },
@@ -236,6 +264,16 @@ fn family_name(f: AddressFamily) -> &'static str {
     }
 }
 
+/// The protocol socklab passes (0, the family's default), as strace
+/// names it for the family.
+fn protocol_name(f: AddressFamily) -> &'static str {
+    if f == AddressFamily::Unix {
+        "0"
+    } else {
+        "IPPROTO_IP"
+    }
+}
+
 fn type_name(t: SockType) -> &'static str {
     match t {
         SockType::Stream => "SOCK_STREAM",
@@ -243,5 +281,67 @@ fn type_name(t: SockType) -> &'static str {
         SockType::SeqPacket => "SOCK_SEQPACKET",
         SockType::Raw => "SOCK_RAW",
         _ => "SOCK_???",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::strace::Format;
+
+    /// A trace sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn socketpair_traces_as_strace_and_connects_its_two_sockets() {
+        let lines = Lines::default();
+        let sys = Sys::new(Tracer::new(Format::Text, Box::new(lines.clone())));
+        let (a, b) = sys
+            .socketpair(AddressFamily::Unix, SockType::Stream)
+            .unwrap();
+        sys.sendto(a, b"ping", None).unwrap();
+        let mut buf = [0u8; 8];
+        let (n, _) = sys.recvfrom(b, &mut buf, false).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        sys.close(a).unwrap();
+        sys.close(b).unwrap();
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        // As `strace -e socketpair python3 -c 'socket.socketpair()'` prints it.
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!("socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, [{a}, {b}]) = 0")
+        );
+    }
+
+    /// strace prints the protocol of socketpair as a number, even for
+    /// AF_INET (`socketpair(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0, 0x7ffd...)
+    /// = -1 EOPNOTSUPP`), unlike socket's `IPPROTO_IP`.
+    #[test]
+    fn socketpair_of_inet_fails_with_its_line() {
+        let sys = Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())));
+        let e = sys
+            .socketpair(AddressFamily::Inet, SockType::Stream)
+            .unwrap_err();
+        assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP));
+        assert!(
+            e.to_string()
+                .starts_with("socketpair(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0, 0x"),
+            "{e}"
+        );
     }
 }

@@ -15,6 +15,7 @@
 //! A pause waits through [`sleep`], [`read_line`] or [`wait_for_sigusr1`]:
 //! each ends early when a stop signal arrives, and `sys` acts on it at the
 //! program's next blocking call.
+#![allow(clippy::disallowed_methods)]
 
 use std::sync::atomic::{AtomicI32, Ordering};
 

@@ -146,6 +146,23 @@ impl Addr {
         AddressFamily::from_i32(i32::from(self.ss.ss_family))
     }
 
+    /// The port of an IPv4 or IPv6 address (None for UNIX addresses).
+    pub fn port(&self) -> Option<u16> {
+        match i32::from(self.ss.ss_family) {
+            libc::AF_INET if self.len as usize >= std::mem::size_of::<libc::sockaddr_in>() => {
+                // SAFETY: the family says AF_INET and `len` covers a sockaddr_in.
+                let sin = unsafe { &*(&self.ss as *const _ as *const libc::sockaddr_in) };
+                Some(u16::from_be(sin.sin_port))
+            }
+            libc::AF_INET6 if self.len as usize >= std::mem::size_of::<libc::sockaddr_in6>() => {
+                // SAFETY: the family says AF_INET6 and `len` covers a sockaddr_in6.
+                let sin6 = unsafe { &*(&self.ss as *const _ as *const libc::sockaddr_in6) };
+                Some(u16::from_be(sin6.sin6_port))
+            }
+            _ => None,
+        }
+    }
+
     pub fn is_unix(&self) -> bool {
         i32::from(self.ss.ss_family) == libc::AF_UNIX
     }
@@ -156,7 +173,7 @@ impl Addr {
         if !self.is_unix() {
             return None;
         }
-        let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
+        let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
         match path.first() {
             None | Some(0) => None,
             Some(_) => {
@@ -168,7 +185,7 @@ impl Addr {
 
     /// How strace prints it: `{sa_family=AF_INET, sin_port=htons(8081), ...}`.
     pub fn strace(&self) -> String {
-        crate::strace::sockaddr(&self.ss, self.len)
+        crate::values::sockaddr::sockaddr(&self.ss, self.len)
     }
 }
 
@@ -191,7 +208,7 @@ impl fmt::Display for Addr {
             return write!(f, "[{}]:{}", sin6.ip(), sin6.port());
         }
         if self.is_unix() {
-            let path = crate::strace::unix_path_bytes(&self.ss, self.len as usize);
+            let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
             return match path.first() {
                 None => f.write_str("(unnamed)"),
                 Some(0) => write!(f, "@{}", String::from_utf8_lossy(&path[1..])),

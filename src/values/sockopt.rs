@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::strace::quote;
+use crate::values::quoting::{STRACE_MAX_STRLEN, quote};
 
 /// How an option's value is laid out in memory and printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ impl Value {
                 let secs = Value(self.0[4..].to_vec()).as_int().unwrap_or(0);
                 format!("{{l_onoff={onoff}, l_linger={secs}}}")
             }
-            _ => quote(&self.0, crate::strace::STRACE_MAX_STRLEN),
+            _ => quote(&self.0, STRACE_MAX_STRLEN),
         }
     }
 

@@ -53,11 +53,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::PollFlags;
-use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow};
 
 use super::bpf;
 use super::timeline::Timeline;
-use crate::sys::{Socket, Sys};
+use crate::sys::{Socket, Sys, untraced};
 use crate::values::error::{Error, Result};
 
 /// The interface captured: socklab's traffic is loopback traffic.
@@ -112,12 +112,7 @@ impl Capture {
         let (live_tx, live_rx) = std::sync::mpsc::sync_channel(1);
         // The thread blocks every signal (it inherits the mask): a SIGINT
         // must interrupt the program's own blocking call, not this poll.
-        let mut old = SigSet::empty();
-        let _ = pthread_sigmask(
-            SigmaskHow::SIG_SETMASK,
-            Some(&SigSet::all()),
-            Some(&mut old),
-        );
+        let old = untraced::sigmask(SigmaskHow::SIG_SETMASK, &SigSet::all());
         let tl = timeline.clone();
         let thread = std::thread::Builder::new()
             .name("socklab-wire".into())
@@ -131,7 +126,9 @@ impl Capture {
                 }
                 run(&usys, s, &flag, &tl)
             });
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+        if let Ok(old) = old {
+            let _ = untraced::sigmask(SigmaskHow::SIG_SETMASK, &old);
+        }
         let thread =
             thread.map_err(|e| Error::Runtime(format!("cannot start the capture thread: {e}")))?;
         let live = live_rx

@@ -19,6 +19,9 @@ pub mod bpf;
 pub mod capture;
 pub mod decode;
 pub mod pcap;
+mod ports;
+mod seq;
+pub mod tcpdump;
 pub mod timeline;
 
 use std::path::PathBuf;
@@ -28,18 +31,9 @@ pub use decode::{Packet, decode};
 
 use crate::strace::Tracer;
 use crate::sys::Sys;
-use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 use capture::Capture;
 use timeline::Timeline;
-
-/// The port of an IPv4 or IPv6 address (None for UNIX addresses).
-pub fn port_of(addr: &Addr) -> Option<u16> {
-    if addr.is_unix() {
-        return None;
-    }
-    addr.to_string().rsplit_once(':')?.1.parse().ok()
-}
 
 /// What the command line asked for.
 #[derive(Clone, Debug, Default)]

@@ -61,19 +61,16 @@ where
         body: Box::new(body),
         slot: slot.clone(),
     }));
-    // SAFETY: a zeroed pthread_t is a valid place for the new id.
-    let mut id: libc::pthread_t = unsafe { std::mem::zeroed() };
     // SAFETY: `start` has the signature pthread_create expects and owns
-    // `job` from here on; NULL attributes are the defaults.
-    let rc = unsafe { libc::pthread_create(&mut id, std::ptr::null(), start, job.cast()) };
-    if rc != 0 {
-        // SAFETY: the thread was not created: `job` is still ours.
-        drop(unsafe { Box::from_raw(job) });
-        return Err(Error::Lib {
-            call: "pthread_create",
-            errno: nix::errno::Errno::from_raw(rc),
-        });
-    }
+    // `job` from here on.
+    let id = match unsafe { crate::sys::untraced::pthread_create(start, job.cast()) } {
+        Ok(id) => id,
+        Err(e) => {
+            // SAFETY: the thread was not created: `job` is still ours.
+            drop(unsafe { Box::from_raw(job) });
+            return Err(e);
+        }
+    };
     Ok(Worker { id: Some(id), slot })
 }
 
@@ -87,7 +84,7 @@ impl Worker {
         if let Some(id) = self.id.take() {
             // SAFETY: `id` is a joinable thread of ours, joined only here
             // (taken out, so Drop does not detach it afterwards).
-            unsafe { libc::pthread_join(id, std::ptr::null_mut()) };
+            unsafe { crate::sys::untraced::pthread_join(id) };
         }
         match self.slot.result.lock() {
             Ok(mut held) => held.take().unwrap_or(Ok(())),
@@ -102,7 +99,7 @@ impl Drop for Worker {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             // SAFETY: a thread of ours that has not been joined.
-            unsafe { libc::pthread_detach(id) };
+            unsafe { crate::sys::untraced::pthread_detach(id) };
         }
     }
 }

@@ -45,12 +45,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 use crate::programs::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
 use crate::socket::modes;
-use crate::sys::signals;
 use crate::sys::{Socket, Sys, shared_counter};
+use crate::sys::{signals, untraced};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 
@@ -94,8 +94,7 @@ fn exit_child(result: Result<()>) -> ! {
     // exit, and skipping exit(3)'s handlers spares the child the page
     // faults of code it has not touched yet (a forked child maps each code
     // page afresh): a third of the fork model's CPU per connection.
-    // SAFETY: _exit ends the process at once; nothing of ours needs a destructor.
-    unsafe { libc::_exit(code) }
+    crate::sys::untraced::exit(code)
 }
 
 /// `--model fork`.
@@ -260,11 +259,10 @@ where
     ] {
         stop.add(sig);
     }
-    let mut old = SigSet::empty();
-    let masked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop), Some(&mut old));
+    let masked = untraced::sigmask(SigmaskHow::SIG_BLOCK, &stop);
     let worker = pthread::spawn(f);
-    if masked.is_ok() {
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    if let Ok(old) = masked {
+        let _ = untraced::sigmask(SigmaskHow::SIG_SETMASK, &old);
     }
     worker
 }

@@ -1,6 +1,6 @@
-//! The calls `socklab bench` makes besides the socket calls: getrusage and
-//! sched_setaffinity (poll over many sockets and prlimit64 are the event
-//! loops' own, in epoll.rs and process.rs).
+//! A process's resources: its CPU time (getrusage) and the CPU it runs on
+//! (sched_setaffinity). `socklab bench` uses both; the descriptor limit
+//! (prlimit64) is in process.rs.
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
@@ -20,7 +20,7 @@ impl Sys {
         let ru_ptr: *mut libc::rusage = &mut ru;
         self.call(
             Call {
-                name: "getrusage",
+                row: &calls::GETRUSAGE,
                 fd: None,
                 unix: false,
             },
@@ -54,7 +54,7 @@ impl Sys {
         let size = size_of::<libc::cpu_set_t>();
         self.call(
             Call {
-                name: "sched_setaffinity",
+                row: &calls::SCHED_SETAFFINITY,
                 fd: None,
                 unix: false,
             },

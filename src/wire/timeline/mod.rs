@@ -40,16 +40,21 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::bpf;
-use super::capture::MAX_PACKETS;
-use super::decode::{Packet, TCP_ACK, TCP_SYN, decode};
-use super::pcap::Writer;
+mod printing;
+
 use crate::strace::json_str;
 use crate::sys::{Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::calls::Syscall;
+use crate::wire::bpf;
+use crate::wire::capture::MAX_PACKETS;
+use crate::wire::decode::{Packet, decode};
+use crate::wire::pcap::Writer;
+use crate::wire::ports::{V4, V6, key, matches, own_port};
+use crate::wire::seq::SeqTracker;
 
 /// How long after its timestamp a packet line waits before printing.
 pub const GRACE: Duration = Duration::from_millis(100);
@@ -100,28 +105,6 @@ impl Item {
 
 /// A frame of unknown ports: its time, bytes, real length and ports.
 type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16, u8));
-
-/// Family bits of a watched port: a port named in a `sin_port` address is
-/// watched in IPv4 frames, one in `sin6_port` in IPv6 frames, one from the
-/// command line or `listening on` in both.
-pub const V4: u8 = 1;
-pub const V6: u8 = 2;
-
-/// The ports and family bit of a decoded frame (None if it has no ports).
-fn key(p: &Packet) -> Option<(u16, u16, u8)> {
-    let (a, b) = p.ports()?;
-    let fam = match &p.net {
-        super::decode::Net::Ip(ip) if ip.src.is_ipv6() => V6,
-        _ => V4,
-    };
-    Some((a, b, fam))
-}
-
-fn matches(ports: &HashMap<u16, u8>, (a, b, fam): (u16, u16, u8)) -> bool {
-    [a, b]
-        .iter()
-        .any(|p| ports.get(p).is_some_and(|bits| bits & fam != 0))
-}
 
 #[derive(Default)]
 struct State {
@@ -298,133 +281,6 @@ impl Timeline {
         }
         true
     }
-
-    /// The line of a kept packet (tcpdump's, relative seq/ack).
-    fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
-        let text = p.tcpdump(st.seq.relative(p));
-        if self.json {
-            format!(
-                "{{\"time\":{:.6},\"side\":\"wire\",\"packet\":{}}}",
-                secs(ts),
-                json_str(&text)
-            )
-        } else {
-            format!("{WIRE_PREFIX}{text}")
-        }
-    }
-
-    /// Decide a frame at print time: the program's (by port) or not; if
-    /// so, count it, write it to the pcap file and return its line.
-    fn decide(
-        &self,
-        st: &mut State,
-        ts: SystemTime,
-        frame: &[u8],
-        orig_len: usize,
-    ) -> Option<String> {
-        st.pending = st.pending.saturating_sub(1);
-        let p = decode(frame);
-        let ours = key(&p).is_some_and(|k| matches(&st.ports, k));
-        if !ours {
-            return None;
-        }
-        if st.stats.kept >= MAX_PACKETS {
-            st.stats.over_limit += 1;
-            return None;
-        }
-        st.stats.kept += 1;
-        if let Some(w) = st.pcap.as_mut()
-            && let Err(e) = w.write(ts, frame, orig_len)
-        {
-            st.pcap_error.get_or_insert(e.to_string());
-        }
-        let line = self.packet_line(st, ts, &p);
-        self.show.then_some(line)
-    }
-
-    /// Print what can be printed now; with `all`, everything.
-    pub fn flush(&self, all: bool) {
-        let mut st = self.lock();
-        let now = SystemTime::now();
-        let horizon = if all {
-            None
-        } else {
-            let settled = now.checked_sub(GRACE).unwrap_or(UNIX_EPOCH);
-            // A call still running, or one whose packets may not all be in
-            // yet, holds back everything after its start.
-            let held = st.items.iter().filter_map(|i| match i {
-                Item::Call { start, end, .. } if *end >= settled => Some(*start),
-                _ => None,
-            });
-            Some(
-                st.open
-                    .values()
-                    .copied()
-                    .chain(held)
-                    .chain([settled])
-                    .min()
-                    .unwrap_or(settled),
-            )
-        };
-        let mut out = Vec::new();
-        while let Some(i) = (0..st.items.len()).min_by_key(|&i| st.items[i].key()) {
-            if horizon.is_some_and(|h| st.items[i].key() >= h) {
-                break;
-            }
-            let key = st.items[i].key();
-            match st.items.remove(i) {
-                Item::Call {
-                    start,
-                    end,
-                    prefix,
-                    call,
-                    line,
-                } => {
-                    // Split as strace -f splits a call when another line
-                    // comes while it runs: a packet, or another side's call.
-                    let interrupted = !self.json
-                        && st.items.iter().any(|p| match p {
-                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
-                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
-                            _ => false,
-                        });
-                    match (interrupted, line.rfind(") = ")) {
-                        (true, Some(at)) => {
-                            out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
-                            st.items.push(Item::Resumed {
-                                end,
-                                line: format!("{prefix}<... {call} resumed>{}", &line[at..]),
-                            });
-                        }
-                        _ => out.push(format!("{prefix}{line}")),
-                    }
-                }
-                Item::Packet {
-                    frame, orig_len, ..
-                } => {
-                    if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
-                        out.push(line);
-                    }
-                }
-                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
-            }
-        }
-        if let Some(w) = st.pcap.as_mut()
-            && let Err(e) = w.flush()
-        {
-            st.pcap_error.get_or_insert(e.to_string());
-        }
-        drop(st);
-        if !out.is_empty() {
-            let mut w = match self.sink.lock() {
-                Ok(w) => w,
-                Err(p) => p.into_inner(),
-            };
-            for line in out {
-                crate::strace::write_line(&mut **w, &line);
-            }
-        }
-    }
 }
 
 impl crate::strace::Timeline for Timeline {
@@ -445,28 +301,30 @@ impl crate::strace::Timeline for Timeline {
         start: SystemTime,
         end: SystemTime,
         prefix: String,
-        call: &'static str,
+        call: &'static Syscall,
         line: String,
+        addr: Option<Addr>,
     ) {
         if self.direct(&format!("{prefix}{line}")) {
             return;
         }
         let mut st = self.lock();
         let mut new = false;
-        // Its own sockets' ports and the ports it sends to; not the peers
-        // accept4 and recvfrom report: a client's ephemeral port may be
-        // shared by another connection to another server (Linux lets
-        // connects share a local port when the 4-tuples differ).
-        if matches!(call, "bind" | "getsockname" | "connect" | "sendto") {
-            for (port, fam) in ports_in(&line) {
-                new |= Timeline::add_port(&mut st, port, fam, Some(start));
-            }
+        // Its own sockets' ports and the ports it sends to (the row's
+        // `own_port`); not the peers accept4 and recvfrom report: a
+        // client's ephemeral port may be shared by another connection to
+        // another server (Linux lets connects share a local port when the
+        // 4-tuples differ).
+        if call.own_port
+            && let Some((port, fam)) = addr.as_ref().and_then(own_port)
+        {
+            new |= Timeline::add_port(&mut st, port, fam, Some(start));
         }
         st.items.push(Item::Call {
             start,
             end,
             prefix,
-            call,
+            call: call.name,
             line,
         });
         drop(st);
@@ -504,83 +362,8 @@ fn push_frame(st: &mut State, ts: SystemTime, frame: Vec<u8>, orig_len: usize) {
     });
 }
 
-/// The non-zero ports of the addresses in a syscall line, with their
-/// family: `sin_port=htons(N)` ([`V4`]), `sin6_port=htons(N)` ([`V6`]).
-pub fn ports_in(line: &str) -> Vec<(u16, u8)> {
-    let mut v = Vec::new();
-    for (mark, fam) in [("sin_port=htons(", V4), ("sin6_port=htons(", V6)] {
-        v.extend(
-            line.split(mark)
-                .skip(1)
-                .filter_map(|rest| rest.split(')').next()?.parse().ok())
-                .filter(|&p| p != 0)
-                .map(|p| (p, fam)),
-        );
-    }
-    v
-}
-
 fn secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64()
-}
-
-/// One end of a TCP connection.
-type End = (IpAddr, u16);
-
-/// tcpdump's relative sequence numbers (print-tcp.c without `-S`): per
-/// connection, the base of each direction, set by its first packet with
-/// ACK or by any SYN-ACK; that packet itself shows absolute numbers.
-#[derive(Default)]
-pub struct SeqTracker {
-    /// Keyed by the two ends in a fixed order; the bases of (first, second).
-    conns: HashMap<(End, End), (u32, u32)>,
-}
-
-impl SeqTracker {
-    /// The (seq, ack) to print for `p`, None to print its own.
-    pub fn relative(&mut self, p: &Packet) -> Option<(u32, u32)> {
-        let (ip, t) = p.tcp()?;
-        if t.flags & TCP_ACK == 0 {
-            return None;
-        }
-        let (src, dst) = ((ip.src, t.sport), (ip.dst, t.dport));
-        // tcpdump's collating order: the lower port first, then the lower address.
-        let forward = t.sport < t.dport || (t.sport == t.dport && ip.src <= ip.dst);
-        let key = if forward { (src, dst) } else { (dst, src) };
-        match self.conns.get(&key) {
-            Some(&(a, b)) if t.flags & TCP_SYN == 0 => {
-                let (mine, theirs) = if forward { (a, b) } else { (b, a) };
-                Some((t.seq.wrapping_sub(mine), t.ack.wrapping_sub(theirs)))
-            }
-            _ => {
-                let (mine, theirs) = (t.seq, t.ack.wrapping_sub(1));
-                self.conns.insert(
-                    key,
-                    if forward {
-                        (mine, theirs)
-                    } else {
-                        (theirs, mine)
-                    },
-                );
-                None
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_of_a_call_line_with_their_family() {
-        let line = r#"connect(3, {sa_family=AF_INET6, sin6_port=htons(8081), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0"#;
-        assert_eq!(ports_in(line), vec![(8081, V6)]);
-        let line = r#"bind(3, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr("127.0.0.1")}, 16) = 0"#;
-        assert_eq!(ports_in(line), vec![]);
-        let line = r#"sendto(3, "sin_port=htons(9)", 17, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.1")}, 16) = 17"#;
-        assert!(ports_in(line).contains(&(53, V4)));
-    }
 }

@@ -1,0 +1,116 @@
+//! The calls socklab makes without a trace line of their own, each named
+//! in the call table (`traced: false`): the C library's `pthread_create`
+//! (glibc's clone3), `pthread_join` and `pthread_detach`; `_exit`
+//! (exit_group); `geteuid`; `sysconf` (no syscall: glibc answers
+//! `_SC_CLK_TCK` from the auxiliary vector); the SIGPIPE disposition of a
+//! lab's child (rt_sigaction); a thread's signal mask (rt_sigprocmask);
+//! gettid; the `--trace-file`'s O_NONBLOCK (fcntl). Their syscalls are glibc's or come after the
+//! trace would end; socklab does not print them, as the C twins do not.
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::c_void;
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
+
+use crate::values::calls;
+use crate::values::error::{Error, Result};
+
+/// A thread's start routine, as pthread_create(3) takes it.
+pub type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
+
+/// pthread_create(3) with the default attributes (glibc's clone3): the new
+/// thread's id. A failure is the errno it returns: `pthread_create: EAGAIN`.
+///
+/// # Safety
+/// `start` must be sound to run on a new thread with `arg`, which it owns
+/// from here on when this returns Ok (the caller keeps it on Err).
+pub unsafe fn pthread_create(start: StartRoutine, arg: *mut c_void) -> Result<libc::pthread_t> {
+    // SAFETY: a zeroed pthread_t is a valid place for the new id.
+    let mut id: libc::pthread_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the caller vouches for `start` and `arg`; NULL attributes are
+    // the defaults.
+    let rc = unsafe { libc::pthread_create(&mut id, std::ptr::null(), start, arg) };
+    if rc != 0 {
+        return Err(Error::Lib {
+            func: "pthread_create",
+            call: &calls::PTHREAD_CREATE,
+            errno: Errno::from_raw(rc),
+        });
+    }
+    Ok(id)
+}
+
+/// pthread_join(3): wait for a thread of ours to end (its result is left
+/// where the thread put it).
+///
+/// # Safety
+/// `id` is a joinable thread of this process, joined or detached only once.
+pub unsafe fn pthread_join(id: libc::pthread_t) {
+    // SAFETY: the caller vouches for `id`; we take no return value.
+    unsafe { libc::pthread_join(id, std::ptr::null_mut()) };
+}
+
+/// pthread_detach(3): its resources go when it ends.
+///
+/// # Safety
+/// `id` is a thread of this process that has been neither joined nor detached.
+pub unsafe fn pthread_detach(id: libc::pthread_t) {
+    // SAFETY: the caller vouches for `id`.
+    unsafe { libc::pthread_detach(id) };
+}
+
+/// _exit(2) (exit_group): end the process now, without exit(3)'s
+/// handlers or any destructor.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process at once; it takes only the code.
+    unsafe { libc::_exit(code) }
+}
+
+/// geteuid(2): the effective user id (never fails).
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid only reads the process's effective uid.
+    unsafe { libc::geteuid() }
+}
+
+/// sysconf(_SC_CLK_TCK): the clock ticks per second of /proc's times.
+pub fn clock_ticks() -> i64 {
+    // SAFETY: sysconf only reads a value.
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as i64
+}
+
+/// rt_sigaction(SIGPIPE, SIG_DFL or SIG_IGN): how a write to a reset
+/// connection ends (a lab's child shows both).
+pub fn sigpipe(default: bool) -> Result<()> {
+    let handler = if default {
+        SigHandler::SigDfl
+    } else {
+        SigHandler::SigIgn
+    };
+    // SAFETY: SIG_DFL and SIG_IGN install no handler code.
+    unsafe { signal(Signal::SIGPIPE, handler) }
+        .map(drop)
+        .map_err(|e| Error::Runtime(format!("signal(SIGPIPE): {e}")))
+}
+
+/// pthread_sigmask(3) (rt_sigprocmask) on the calling thread: `how` with
+/// `set`; the mask before.
+pub fn sigmask(how: SigmaskHow, set: &SigSet) -> std::result::Result<SigSet, Errno> {
+    let mut old = SigSet::empty();
+    pthread_sigmask(how, Some(set), Some(&mut old))?;
+    Ok(old)
+}
+
+/// gettid(2): the calling thread's kernel id.
+pub fn gettid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// fcntl(F_GETFL), then fcntl(F_SETFL) without O_NONBLOCK: a file opened
+/// without blocking (a FIFO whose reader may come later) written with it.
+pub fn clear_nonblock(file: &impl AsFd) -> std::result::Result<(), Errno> {
+    let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
+    fcntl(file, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK)).map(drop)
+}

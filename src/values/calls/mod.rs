@@ -1,0 +1,396 @@
+//! The call table: one row per syscall socklab makes, the way
+//! [`super::sockopt`] has one row per option (nix's `sockopt_impl!` is the
+//! same idea). A row says the name as strace prints it, the arguments in C
+//! order with their kind and direction, whether the call can block (and
+//! whether it waits for the peer), the errnos worth injecting, and the
+//! hints per errno.
+//!
+//! `sys` makes each call with its row (`Sys::call(&calls::ACCEPT4, ..)`);
+//! the strace renderer, `--pause-before/after`, the error hints, the wire's
+//! port learning and the tests' trace set and fault lists read it.
+//! Adding a syscall is one row in `rows.rs` plus one thin wrapper in `sys`.
+
+use nix::errno::Errno;
+
+mod processes;
+mod sockets;
+pub use processes::*;
+pub use sockets::*;
+
+/// Every row, in the order of `sys`'s files.
+pub static ALL: &[&Syscall] = &[
+    &SOCKET,
+    &SOCKETPAIR,
+    &SETSOCKOPT,
+    &GETSOCKOPT,
+    &BIND,
+    &LISTEN,
+    &SHUTDOWN,
+    &ACCEPT4,
+    &CONNECT,
+    &SENDTO,
+    &RECVFROM,
+    &GETSOCKNAME,
+    &GETPEERNAME,
+    &CLOSE,
+    &POLL,
+    &IOCTL,
+    &UNLINK,
+    &NEWFSTATAT,
+    &UMASK,
+    &GETRANDOM,
+    &MKDIRAT,
+    &OPENAT,
+    &UNLINKAT,
+    &FCHMODAT,
+    &FCHMOD,
+    &EPOLL_CREATE1,
+    &EPOLL_CTL,
+    &EPOLL_WAIT,
+    &RECVMSG,
+    &CLONE,
+    &PTHREAD_CREATE,
+    &WAIT4,
+    &KILL,
+    &PRCTL,
+    &GETPID,
+    &GETPPID,
+    &RT_SIGPROCMASK,
+    &RT_SIGTIMEDWAIT,
+    &PRLIMIT64,
+    &GETRUSAGE,
+    &SCHED_SETAFFINITY,
+    &EXIT_GROUP,
+    &GETEUID,
+    &SYSCONF,
+    &RT_SIGACTION,
+    &ALARM,
+    &GETTID,
+    &FCNTL,
+];
+
+/// What an argument is (how strace shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A file descriptor (socket, epoll, directory, pidfd).
+    Fd,
+    /// An address family (`AF_INET`).
+    Domain,
+    /// A socket type with its flags (`SOCK_STREAM|SOCK_CLOEXEC`).
+    Type,
+    /// A protocol number (`IPPROTO_IP`, `0`).
+    Protocol,
+    /// A `struct sockaddr`.
+    Sockaddr,
+    /// A data buffer.
+    Buffer,
+    /// A byte count or structure length.
+    Len,
+    /// A set of flags (`MSG_DONTWAIT`, `SOCK_CLOEXEC`, `O_PATH|O_DIRECTORY`).
+    Flags,
+    /// A socket option level (`SOL_SOCKET`).
+    Level,
+    /// A socket option name (`SO_REUSEADDR`).
+    Option,
+    /// A pointer strace prints as an address or a structure.
+    Pointer,
+    /// A plain integer (backlog, timeout, pid, signal, request).
+    Int,
+    /// A path name.
+    Path,
+    /// A file mode (`0600`).
+    Mode,
+    /// Two file descriptors the kernel fills in (`[3, 4]`).
+    FdPair,
+}
+
+/// Whether the kernel reads an argument, writes it, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    In,
+    Out,
+    InOut,
+}
+
+/// One argument, in C order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub dir: Dir,
+}
+
+/// An input argument.
+pub const fn i(name: &'static str, kind: Kind) -> Arg {
+    Arg {
+        name,
+        kind,
+        dir: Dir::In,
+    }
+}
+
+/// An output argument (the kernel fills it in).
+pub const fn o(name: &'static str, kind: Kind) -> Arg {
+    Arg {
+        name,
+        kind,
+        dir: Dir::Out,
+    }
+}
+
+/// An in/out argument (`[128 => 16]`).
+pub const fn io(name: &'static str, kind: Kind) -> Arg {
+    Arg {
+        name,
+        kind,
+        dir: Dir::InOut,
+    }
+}
+
+/// Which sockets an errno list or a hint is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Any,
+    /// An AF_UNIX socket (or its socket file).
+    Unix,
+    /// An AF_INET or AF_INET6 socket.
+    Inet,
+    /// A datagram socket.
+    Dgram,
+}
+
+impl When {
+    fn holds(self, unix: bool, dgram: bool) -> bool {
+        match self {
+            When::Any => true,
+            When::Unix => unix,
+            When::Inet => !unix,
+            When::Dgram => dgram,
+        }
+    }
+}
+
+/// A hint printed under a failed call's error line.
+#[derive(Debug, Clone, Copy)]
+pub struct Hint {
+    pub errnos: &'static [Errno],
+    pub when: When,
+    pub text: &'static str,
+}
+
+/// How the return value prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ret {
+    Int,
+    /// A file mode in octal (umask's `= 022`).
+    Mode,
+}
+
+/// One syscall socklab makes.
+#[derive(Debug)]
+pub struct Syscall {
+    /// As strace prints it.
+    pub name: &'static str,
+    pub args: &'static [Arg],
+    pub ret: Ret,
+    /// It can wait: a stop signal that arrived before it stops the
+    /// program instead (sys checks before each such call).
+    pub blocks: bool,
+    /// It waits for the peer (accept4, recvfrom, poll...): in a shared
+    /// transcript (`socklab demo`) the sink is not held across it.
+    pub waits_for_peer: bool,
+    /// Its address names one of the program's own ports (bind,
+    /// getsockname, connect, sendto): the wire shows that port's packets.
+    pub own_port: bool,
+    /// Made through `sys` and traced (false: a C library call or a
+    /// syscall strace shows but socklab does not trace).
+    pub traced: bool,
+    /// The errnos worth injecting (man 2 NAME, ERRORS), most common first,
+    /// by kind of socket (the first list whose `When` holds); EINTR last
+    /// for calls a signal can interrupt.
+    pub errnos: &'static [(When, &'static [Errno])],
+    /// Hints for this call's errnos, before the [`GENERIC_HINTS`].
+    pub hints: &'static [Hint],
+}
+
+impl Syscall {
+    /// The defaults of a row: nothing blocks, traced, no errnos, no hints.
+    pub const ROW: Syscall = Syscall {
+        name: "",
+        args: &[],
+        ret: Ret::Int,
+        blocks: false,
+        waits_for_peer: false,
+        own_port: false,
+        traced: true,
+        errnos: &[],
+        hints: &[],
+    };
+
+    /// The errnos worth injecting into this call on this kind of socket.
+    pub fn errnos_for(&self, unix: bool, dgram: bool) -> &'static [Errno] {
+        self.errnos
+            .iter()
+            .find(|(when, _)| when.holds(unix, dgram))
+            .map_or(&[], |(_, list)| list)
+    }
+
+    /// The hint for `errno` from this call (on a UNIX socket or not).
+    pub fn hint(&self, errno: Errno, unix: bool) -> Option<&'static str> {
+        self.hints
+            .iter()
+            .chain(GENERIC_HINTS)
+            .find(|h| h.errnos.contains(&errno) && h.when.holds(unix, false))
+            .map(|h| h.text)
+    }
+}
+
+/// The row named `name` (as strace prints it), if socklab makes that call.
+pub fn by_name(name: &str) -> Option<&'static Syscall> {
+    ALL.iter().copied().find(|c| c.name == name)
+}
+
+/// The hint for `errno` from the call named `name`: its row's hints, then
+/// the ones for every call; for a name not in the table, only those.
+pub fn hint(name: &str, errno: Errno, unix: bool) -> Option<&'static str> {
+    match by_name(name) {
+        Some(row) => row.hint(errno, unix),
+        None => GENERIC_HINTS
+            .iter()
+            .find(|h| h.errnos.contains(&errno) && h.when.holds(unix, false))
+            .map(|h| h.text),
+    }
+}
+
+/// The names `--pause-before`/`--pause-after` accept: every traced call.
+pub fn pausable() -> impl Iterator<Item = &'static str> {
+    let mut seen: Vec<&'static str> = Vec::new();
+    ALL.iter()
+        .filter(|c| c.traced)
+        .map(|c| c.name)
+        .filter(move |n| {
+            let new = !seen.contains(n);
+            if new {
+                seen.push(n);
+            }
+            new
+        })
+}
+
+use Errno::*;
+
+/// Hints that hold for any call, after the call's own.
+pub static GENERIC_HINTS: &[Hint] = &[
+    Hint {
+        errnos: &[EADDRINUSE],
+        when: When::Any,
+        text: "the local address is taken; use port 0 for an ephemeral port",
+    },
+    Hint {
+        errnos: &[EACCES],
+        when: When::Unix,
+        text: "no permission on the socket file or a directory on its path (connect needs write permission on the socket)",
+    },
+    Hint {
+        errnos: &[ECONNREFUSED],
+        when: When::Any,
+        text: "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)",
+    },
+    Hint {
+        errnos: &[ENOENT],
+        when: When::Unix,
+        text: "no socket file at this path: is the server running, and is the path the same on both sides?",
+    },
+    Hint {
+        errnos: &[ENAMETOOLONG],
+        when: When::Any,
+        text: "a UNIX socket path holds at most 107 bytes (sun_path is 108 with its NUL)",
+    },
+    Hint {
+        errnos: &[EPIPE],
+        when: When::Any,
+        text: "the connection is closed for writing: the peer closed it, or it was never connected (check connect's result)",
+    },
+    Hint {
+        errnos: &[ECONNRESET],
+        when: When::Any,
+        text: "the peer reset the connection (RST): it closed with unread data, or exited, or used SO_LINGER 0",
+    },
+    Hint {
+        errnos: &[EAGAIN],
+        when: When::Any,
+        text: "the call would block (non-blocking socket, or SO_RCVTIMEO/SO_SNDTIMEO expired); wait with poll and retry",
+    },
+    Hint {
+        errnos: &[EINPROGRESS],
+        when: When::Any,
+        text: "a non-blocking connect is under way; poll for POLLOUT, then read SO_ERROR",
+    },
+    Hint {
+        errnos: &[EADDRNOTAVAIL],
+        when: When::Any,
+        text: "this address is not configured on any local interface (only loopback is here: 127.0.0.1, ::1)",
+    },
+    Hint {
+        errnos: &[ENOTCONN],
+        when: When::Any,
+        text: "the socket is not connected: connect first, or name the peer with sendto",
+    },
+    Hint {
+        errnos: &[EAFNOSUPPORT],
+        when: When::Any,
+        text: "this address family is not available in this kernel or namespace",
+    },
+    Hint {
+        errnos: &[EMFILE, ENFILE],
+        when: When::Any,
+        text: "out of file descriptors: raise ulimit -n, or close sockets you no longer use",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_a_name_of_its_own() {
+        for row in ALL {
+            assert!(!row.name.is_empty());
+            assert!(
+                std::ptr::eq(by_name(row.name).unwrap(), *row),
+                "{}",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_row_is_in_all() {
+        let rows = [include_str!("sockets.rs"), include_str!("processes.rs")]
+            .iter()
+            .map(|src| src.matches(": Syscall = Syscall {").count())
+            .sum::<usize>();
+        assert_eq!(rows, ALL.len(), "a row missing from ALL");
+    }
+
+    #[test]
+    fn fault_lists_by_socket_kind() {
+        assert_eq!(BIND.errnos_for(true, false)[3], EROFS);
+        assert_eq!(BIND.errnos_for(false, false)[2], EADDRNOTAVAIL);
+        assert_eq!(SENDTO.errnos_for(false, true)[0], EMSGSIZE);
+        assert_eq!(SENDTO.errnos_for(false, false)[0], EPIPE);
+        assert_eq!(EPOLL_WAIT.errnos_for(false, false), &[EINTR]);
+    }
+
+    #[test]
+    fn pause_names_are_unique_and_include_the_new_ones() {
+        let names: Vec<_> = pausable().collect();
+        for n in ["accept4", "epoll_wait", "wait4", "unlinkat", "close"] {
+            assert!(names.contains(&n), "{n}");
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+    }
+}

@@ -1,0 +1,189 @@
+//! The call table's rows for processes, threads, signals and resources.
+
+use nix::errno::Errno::*;
+
+use super::Kind::*;
+use super::Syscall;
+use super::When::Any;
+use super::i;
+use super::io;
+use super::o;
+use super::sockets::hint;
+
+const PROCESS_LIMIT: &str = "no process can be made: this user's process limit (RLIMIT_NPROC, ulimit -u) or the system's (sysctl kernel.threads-max, kernel.pid_max) is reached; wait for some to end, or raise the limit";
+const NO_MEMORY: &str =
+    "out of memory for a new process or thread (ulimit -v, or the machine's memory)";
+
+/// fork(), as strace shows it on x86-64 glibc: `clone(child_stack=NULL, ...)`.
+pub static CLONE: Syscall = Syscall {
+    name: "clone",
+    args: &[
+        i("child_stack", Pointer),
+        i("flags", Flags),
+        o("child_tidptr", Pointer),
+    ],
+    hints: &[
+        hint(&[EAGAIN], Any, PROCESS_LIMIT),
+        hint(&[ENOMEM], Any, NO_MEMORY),
+    ],
+    ..Syscall::ROW
+};
+
+/// pthread_create(3): glibc's clone3 (and the mmap of the stack), not
+/// traced by socklab; a failure is the errno pthread_create returns.
+pub static PTHREAD_CREATE: Syscall = Syscall {
+    name: "clone3",
+    args: &[io("cl_args", Pointer), i("size", Int)],
+    traced: false,
+    hints: &[
+        hint(
+            &[EAGAIN],
+            Any,
+            "no thread can be made: this user's process limit (RLIMIT_NPROC, ulimit -u; threads count), the system's (sysctl kernel.threads-max), or no memory for the thread's stack (ulimit -v)",
+        ),
+        hint(&[ENOMEM], Any, NO_MEMORY),
+    ],
+    ..Syscall::ROW
+};
+
+pub static WAIT4: Syscall = Syscall {
+    name: "wait4",
+    args: &[
+        i("pid", Int),
+        o("wstatus", Pointer),
+        i("options", Flags),
+        o("rusage", Pointer),
+    ],
+    blocks: true,
+    waits_for_peer: true,
+    ..Syscall::ROW
+};
+
+pub static KILL: Syscall = Syscall {
+    name: "kill",
+    args: &[i("pid", Int), i("sig", Int)],
+    ..Syscall::ROW
+};
+
+pub static PRCTL: Syscall = Syscall {
+    name: "prctl",
+    args: &[i("option", Int), i("arg2", Int)],
+    ..Syscall::ROW
+};
+
+pub static GETPID: Syscall = Syscall {
+    name: "getpid",
+    ..Syscall::ROW
+};
+
+pub static GETPPID: Syscall = Syscall {
+    name: "getppid",
+    ..Syscall::ROW
+};
+
+pub static RT_SIGPROCMASK: Syscall = Syscall {
+    name: "rt_sigprocmask",
+    args: &[
+        i("how", Int),
+        i("set", Pointer),
+        o("oldset", Pointer),
+        i("sigsetsize", Len),
+    ],
+    ..Syscall::ROW
+};
+
+pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
+    name: "rt_sigtimedwait",
+    args: &[
+        i("set", Pointer),
+        o("info", Pointer),
+        i("timeout", Pointer),
+        i("sigsetsize", Len),
+    ],
+    blocks: true,
+    ..Syscall::ROW
+};
+
+pub static PRLIMIT64: Syscall = Syscall {
+    name: "prlimit64",
+    args: &[
+        i("pid", Int),
+        i("resource", Int),
+        i("new_limit", Pointer),
+        o("old_limit", Pointer),
+    ],
+    errnos: &[(Any, &[EPERM, EINVAL])],
+    ..Syscall::ROW
+};
+
+pub static GETRUSAGE: Syscall = Syscall {
+    name: "getrusage",
+    args: &[i("who", Int), o("usage", Pointer)],
+    ..Syscall::ROW
+};
+
+pub static SCHED_SETAFFINITY: Syscall = Syscall {
+    name: "sched_setaffinity",
+    args: &[i("pid", Int), i("cpusetsize", Len), i("mask", Pointer)],
+    ..Syscall::ROW
+};
+
+/// _exit(2): strace shows it as exit_group. Not traced (the process ends).
+pub static EXIT_GROUP: Syscall = Syscall {
+    name: "exit_group",
+    args: &[i("status", Int)],
+    traced: false,
+    ..Syscall::ROW
+};
+
+pub static GETEUID: Syscall = Syscall {
+    name: "geteuid",
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// sysconf(_SC_CLK_TCK): a C library call with no syscall (glibc reads
+/// the auxiliary vector); named here because it is outside Rust's std.
+pub static SYSCONF: Syscall = Syscall {
+    name: "sysconf",
+    args: &[i("name", Int)],
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// sigaction(2) (sys/signals.rs, and a lab child's SIGPIPE disposition).
+pub static RT_SIGACTION: Syscall = Syscall {
+    name: "rt_sigaction",
+    args: &[
+        i("signum", Int),
+        i("act", Pointer),
+        o("oldact", Pointer),
+        i("sigsetsize", Len),
+    ],
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// alarm(2): the stop-signal handler's one-second wake-up (sys/signals.rs).
+pub static ALARM: Syscall = Syscall {
+    name: "alarm",
+    args: &[i("seconds", Int)],
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// gettid(2): a lab's thread id, to read what it is blocked in from /proc.
+pub static GETTID: Syscall = Syscall {
+    name: "gettid",
+    traced: false,
+    ..Syscall::ROW
+};
+
+/// fcntl(2) F_GETFL/F_SETFL: the `--trace-file`'s O_NONBLOCK cleared
+/// before the trace starts.
+pub static FCNTL: Syscall = Syscall {
+    name: "fcntl",
+    args: &[i("fd", Fd), i("cmd", Int), i("arg", Flags)],
+    traced: false,
+    ..Syscall::ROW
+};

@@ -1,0 +1,367 @@
+//! The call table's rows for sockets, descriptors and files.
+
+use nix::errno::Errno::{self, *};
+
+use super::Kind::*;
+use super::When::{Any, Dgram, Inet, Unix};
+use super::{Hint, Ret, Syscall, When, i, io, o};
+
+pub(super) const fn hint(errnos: &'static [Errno], when: When, text: &'static str) -> Hint {
+    Hint { errnos, when, text }
+}
+
+// Making and naming a socket (sys/setup.rs).
+
+pub static SOCKET: Syscall = Syscall {
+    name: "socket",
+    args: &[
+        i("domain", Domain),
+        i("type", Type),
+        i("protocol", Protocol),
+    ],
+    errnos: &[(Any, &[EMFILE, ENFILE, ENOBUFS, EACCES])],
+    hints: &[hint(
+        &[EPERM],
+        Any,
+        "capturing needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary); run without --wire/--pcap otherwise",
+    )],
+    ..Syscall::ROW
+};
+
+pub static SOCKETPAIR: Syscall = Syscall {
+    name: "socketpair",
+    args: &[
+        i("domain", Domain),
+        i("type", Type),
+        i("protocol", Protocol),
+        o("sv", FdPair),
+    ],
+    errnos: &[(Any, &[EMFILE, ENFILE, EOPNOTSUPP])],
+    ..Syscall::ROW
+};
+
+pub static SETSOCKOPT: Syscall = Syscall {
+    name: "setsockopt",
+    args: &[
+        i("sockfd", Fd),
+        i("level", Level),
+        i("optname", Option),
+        i("optval", Buffer),
+        i("optlen", Len),
+    ],
+    errnos: &[(Any, &[ENOPROTOOPT, EINVAL, ENOMEM])],
+    ..Syscall::ROW
+};
+
+pub static GETSOCKOPT: Syscall = Syscall {
+    name: "getsockopt",
+    args: &[
+        i("sockfd", Fd),
+        i("level", Level),
+        i("optname", Option),
+        o("optval", Buffer),
+        io("optlen", Len),
+    ],
+    errnos: &[(Any, &[ENOPROTOOPT, EINVAL])],
+    ..Syscall::ROW
+};
+
+pub static BIND: Syscall = Syscall {
+    name: "bind",
+    args: &[i("sockfd", Fd), i("addr", Sockaddr), i("addrlen", Len)],
+    own_port: true,
+    errnos: &[
+        (Unix, &[EADDRINUSE, EACCES, ENOENT, EROFS]),
+        (Inet, &[EADDRINUSE, EACCES, EADDRNOTAVAIL]),
+    ],
+    hints: &[
+        hint(
+            &[ENOENT],
+            Unix,
+            "a directory on the socket's path does not exist (bind creates the socket file, not its directories)",
+        ),
+        hint(
+            &[EADDRINUSE],
+            Unix,
+            "the path is taken; a server still listening there, or a socket file left behind (remove it, or use --unlink-stale)",
+        ),
+        hint(
+            &[EADDRINUSE],
+            Any,
+            "another socket holds this address, maybe a connection in TIME_WAIT; retry with --reuseaddr, or use port 0",
+        ),
+        hint(
+            &[EACCES],
+            Inet,
+            "ports below 1024 need root or CAP_NET_BIND_SERVICE (see sysctl net.ipv4.ip_unprivileged_port_start); use a port >= 1024",
+        ),
+    ],
+    ..Syscall::ROW
+};
+
+pub static LISTEN: Syscall = Syscall {
+    name: "listen",
+    args: &[i("sockfd", Fd), i("backlog", Int)],
+    errnos: &[(Any, &[EADDRINUSE, EOPNOTSUPP])],
+    ..Syscall::ROW
+};
+
+pub static SHUTDOWN: Syscall = Syscall {
+    name: "shutdown",
+    args: &[i("sockfd", Fd), i("how", Int)],
+    errnos: &[(Any, &[ENOTCONN])],
+    ..Syscall::ROW
+};
+
+// Exchanging data (sys/exchange.rs).
+
+pub static ACCEPT4: Syscall = Syscall {
+    name: "accept4",
+    args: &[
+        i("sockfd", Fd),
+        o("addr", Sockaddr),
+        io("addrlen", Len),
+        i("flags", Flags),
+    ],
+    blocks: true,
+    waits_for_peer: true,
+    errnos: &[(
+        Any,
+        &[EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EPROTO, EPERM, EINTR],
+    )],
+    ..Syscall::ROW
+};
+
+pub static CONNECT: Syscall = Syscall {
+    name: "connect",
+    args: &[i("sockfd", Fd), i("addr", Sockaddr), i("addrlen", Len)],
+    blocks: true,
+    own_port: true,
+    errnos: &[
+        (Unix, &[ENOENT, ECONNREFUSED, EAGAIN, EACCES, EINTR]),
+        (
+            Inet,
+            &[ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EADDRNOTAVAIL, EINTR],
+        ),
+    ],
+    hints: &[
+        hint(
+            &[EAGAIN],
+            Unix,
+            "the UNIX server's listen backlog is full (a non-blocking connect fails instead of waiting); retry later, or raise the server's --backlog",
+        ),
+        hint(
+            &[ECONNREFUSED],
+            Unix,
+            "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds",
+        ),
+    ],
+    ..Syscall::ROW
+};
+
+pub static SENDTO: Syscall = Syscall {
+    name: "sendto",
+    args: &[
+        i("sockfd", Fd),
+        i("buf", Buffer),
+        i("len", Len),
+        i("flags", Flags),
+        i("dest_addr", Sockaddr),
+        i("addrlen", Len),
+    ],
+    blocks: true,
+    own_port: true,
+    errnos: &[
+        (Dgram, &[EMSGSIZE, ENOBUFS, ECONNREFUSED, EINTR]),
+        (Any, &[EPIPE, ECONNRESET, ENOBUFS, EINTR]),
+    ],
+    hints: &[hint(
+        &[EAGAIN],
+        Unix,
+        "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent",
+    )],
+    ..Syscall::ROW
+};
+
+pub static RECVFROM: Syscall = Syscall {
+    name: "recvfrom",
+    args: &[
+        i("sockfd", Fd),
+        o("buf", Buffer),
+        i("len", Len),
+        i("flags", Flags),
+        o("src_addr", Sockaddr),
+        io("addrlen", Len),
+    ],
+    blocks: true,
+    waits_for_peer: true,
+    errnos: &[
+        (Dgram, &[ECONNREFUSED, ENOMEM, EINTR]),
+        (Any, &[ECONNRESET, ETIMEDOUT, ENOMEM, EINTR]),
+    ],
+    ..Syscall::ROW
+};
+
+pub static GETSOCKNAME: Syscall = Syscall {
+    name: "getsockname",
+    args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
+    own_port: true,
+    errnos: &[(Any, &[ENOBUFS, EINVAL])],
+    ..Syscall::ROW
+};
+
+pub static GETPEERNAME: Syscall = Syscall {
+    name: "getpeername",
+    args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
+    errnos: &[(Any, &[ENOTCONN, ENOBUFS])],
+    ..Syscall::ROW
+};
+
+pub static CLOSE: Syscall = Syscall {
+    name: "close",
+    args: &[i("fd", Fd)],
+    errnos: &[(Any, &[EIO, EINTR])],
+    ..Syscall::ROW
+};
+
+// Descriptors and files (sys/fd.rs, sys/files.rs, sys/security.rs).
+
+pub static POLL: Syscall = Syscall {
+    name: "poll",
+    args: &[io("fds", Pointer), i("nfds", Int), i("timeout", Int)],
+    blocks: true,
+    waits_for_peer: true,
+    errnos: &[(Any, &[ENOMEM, EINTR])],
+    ..Syscall::ROW
+};
+
+pub static IOCTL: Syscall = Syscall {
+    name: "ioctl",
+    args: &[i("fd", Fd), i("request", Int), io("argp", Pointer)],
+    errnos: &[(Any, &[ENOTTY, EINVAL])],
+    ..Syscall::ROW
+};
+
+pub static UNLINK: Syscall = Syscall {
+    name: "unlink",
+    args: &[i("pathname", Path)],
+    errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
+    ..Syscall::ROW
+};
+
+pub static NEWFSTATAT: Syscall = Syscall {
+    name: "newfstatat",
+    args: &[
+        i("dirfd", Fd),
+        i("pathname", Path),
+        o("statbuf", Pointer),
+        i("flags", Flags),
+    ],
+    errnos: &[(Any, &[EACCES, ELOOP, ENOTDIR, ENOMEM])],
+    ..Syscall::ROW
+};
+
+pub static UMASK: Syscall = Syscall {
+    name: "umask",
+    args: &[i("mask", Mode)],
+    ret: Ret::Mode,
+    ..Syscall::ROW
+};
+
+pub static GETRANDOM: Syscall = Syscall {
+    name: "getrandom",
+    args: &[o("buf", Buffer), i("buflen", Len), i("flags", Flags)],
+    ..Syscall::ROW
+};
+
+pub static MKDIRAT: Syscall = Syscall {
+    name: "mkdirat",
+    args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
+    ..Syscall::ROW
+};
+
+pub static OPENAT: Syscall = Syscall {
+    name: "openat",
+    args: &[
+        i("dirfd", Fd),
+        i("pathname", Path),
+        i("flags", Flags),
+        i("mode", Mode),
+    ],
+    // A UNIX server's socket file directory (O_PATH|O_DIRECTORY).
+    errnos: &[(Any, &[EACCES, ENOENT, EMFILE, ENOMEM])],
+    hints: &[
+        hint(
+            &[ENOENT],
+            Any,
+            "the socket file's directory does not exist: create it first, or choose another path",
+        ),
+        hint(
+            &[ENOTDIR, ELOOP],
+            Any,
+            "a component of the socket file's directory is not a directory (or is a symbolic link: use the real path, or --follow-symlinks)",
+        ),
+    ],
+    ..Syscall::ROW
+};
+
+pub static UNLINKAT: Syscall = Syscall {
+    name: "unlinkat",
+    args: &[i("dirfd", Fd), i("pathname", Path), i("flags", Flags)],
+    errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
+    ..Syscall::ROW
+};
+
+pub static FCHMODAT: Syscall = Syscall {
+    name: "fchmodat",
+    args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
+    ..Syscall::ROW
+};
+
+pub static FCHMOD: Syscall = Syscall {
+    name: "fchmod",
+    args: &[i("fd", Fd), i("mode", Mode)],
+    ..Syscall::ROW
+};
+
+pub static EPOLL_CREATE1: Syscall = Syscall {
+    name: "epoll_create1",
+    args: &[i("flags", Flags)],
+    errnos: &[(Any, &[EMFILE, ENFILE, ENOMEM])],
+    ..Syscall::ROW
+};
+
+pub static EPOLL_CTL: Syscall = Syscall {
+    name: "epoll_ctl",
+    args: &[
+        i("epfd", Fd),
+        i("op", Int),
+        i("fd", Fd),
+        i("event", Pointer),
+    ],
+    errnos: &[(Any, &[ENOMEM, ENOSPC])],
+    ..Syscall::ROW
+};
+
+pub static EPOLL_WAIT: Syscall = Syscall {
+    name: "epoll_wait",
+    args: &[
+        i("epfd", Fd),
+        o("events", Pointer),
+        i("maxevents", Int),
+        i("timeout", Int),
+    ],
+    blocks: true,
+    waits_for_peer: true,
+    // On a valid epoll fd and buffer it fails only by EINTR.
+    errnos: &[(Any, &[EINTR])],
+    ..Syscall::ROW
+};
+
+// The `--wire` capture (sys/packet.rs).
+
+pub static RECVMSG: Syscall = Syscall {
+    name: "recvmsg",
+    args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
+    ..Syscall::ROW
+};

@@ -1,0 +1,134 @@
+//! When the timeline's lines are printed, and how: a packet line in
+//! tcpdump's form (relative sequence numbers), each item once nothing
+//! earlier can still arrive (see the rule in `mod.rs`).
+
+use super::*;
+
+impl Timeline {
+    /// The line of a kept packet (tcpdump's, relative seq/ack).
+    fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
+        let text = p.tcpdump(st.seq.relative(p));
+        if self.json {
+            format!(
+                "{{\"time\":{:.6},\"side\":\"wire\",\"packet\":{}}}",
+                secs(ts),
+                json_str(&text)
+            )
+        } else {
+            format!("{WIRE_PREFIX}{text}")
+        }
+    }
+
+    /// Decide a frame at print time: the program's (by port) or not; if
+    /// so, count it, write it to the pcap file and return its line.
+    fn decide(
+        &self,
+        st: &mut State,
+        ts: SystemTime,
+        frame: &[u8],
+        orig_len: usize,
+    ) -> Option<String> {
+        st.pending = st.pending.saturating_sub(1);
+        let p = decode(frame);
+        let ours = key(&p).is_some_and(|k| matches(&st.ports, k));
+        if !ours {
+            return None;
+        }
+        if st.stats.kept >= MAX_PACKETS {
+            st.stats.over_limit += 1;
+            return None;
+        }
+        st.stats.kept += 1;
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.write(ts, frame, orig_len)
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        let line = self.packet_line(st, ts, &p);
+        self.show.then_some(line)
+    }
+
+    /// Print what can be printed now; with `all`, everything.
+    pub fn flush(&self, all: bool) {
+        let mut st = self.lock();
+        let now = SystemTime::now();
+        let horizon = if all {
+            None
+        } else {
+            let settled = now.checked_sub(GRACE).unwrap_or(UNIX_EPOCH);
+            // A call still running, or one whose packets may not all be in
+            // yet, holds back everything after its start.
+            let held = st.items.iter().filter_map(|i| match i {
+                Item::Call { start, end, .. } if *end >= settled => Some(*start),
+                _ => None,
+            });
+            Some(
+                st.open
+                    .values()
+                    .copied()
+                    .chain(held)
+                    .chain([settled])
+                    .min()
+                    .unwrap_or(settled),
+            )
+        };
+        let mut out = Vec::new();
+        while let Some(i) = (0..st.items.len()).min_by_key(|&i| st.items[i].key()) {
+            if horizon.is_some_and(|h| st.items[i].key() >= h) {
+                break;
+            }
+            let key = st.items[i].key();
+            match st.items.remove(i) {
+                Item::Call {
+                    start,
+                    end,
+                    prefix,
+                    call,
+                    line,
+                } => {
+                    // Split as strace -f splits a call when another line
+                    // comes while it runs: a packet, or another side's call.
+                    let interrupted = !self.json
+                        && st.items.iter().any(|p| match p {
+                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
+                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
+                            _ => false,
+                        });
+                    match (interrupted, line.rfind(") = ")) {
+                        (true, Some(at)) => {
+                            out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
+                            st.items.push(Item::Resumed {
+                                end,
+                                line: format!("{prefix}<... {call} resumed>{}", &line[at..]),
+                            });
+                        }
+                        _ => out.push(format!("{prefix}{line}")),
+                    }
+                }
+                Item::Packet {
+                    frame, orig_len, ..
+                } => {
+                    if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
+                        out.push(line);
+                    }
+                }
+                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
+            }
+        }
+        if let Some(w) = st.pcap.as_mut()
+            && let Err(e) = w.flush()
+        {
+            st.pcap_error.get_or_insert(e.to_string());
+        }
+        drop(st);
+        if !out.is_empty() {
+            let mut w = match self.sink.lock() {
+                Ok(w) => w,
+                Err(p) => p.into_inner(),
+            };
+            for line in out {
+                crate::strace::write_line(&mut **w, &line);
+            }
+        }
+    }
+}
