@@ -8,9 +8,10 @@ use nix::errno::Errno;
 use nix::sys::socket::{Shutdown, SockType};
 
 use super::{Latency, Limit, Opts, Progress, Report};
+use crate::output::Output;
+use crate::socket::buffer::{buffer, pattern};
 use crate::socket::duplex;
 use crate::socket::modes;
-use crate::socket::text::{buffer, pattern};
 use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
 
@@ -73,13 +74,13 @@ fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
 /// `recv_exactly`; a request over `duplex::SENDALL_MAX` goes out while
 /// the echo is read (`duplex::send_reading`), else an echo server and
 /// this client would both wait in `sendto` (issue 12).
-fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
+fn request(sys: &Sys, out: &Output, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
     if req.len() <= duplex::SENDALL_MAX {
         send_all(sys, s, req)?;
         return recv_exactly(sys, s, buf);
     }
     let mut got = 0;
-    let sent = duplex::send_reading(sys, s, req, buf, modes::Wait::Blocking, |piece| {
+    let sent = duplex::send_reading(sys, out, s, req, buf, modes::Wait::Blocking, |piece| {
         got += piece.len();
         Ok(())
     })?;
@@ -97,7 +98,7 @@ fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
 }
 
 /// rr: one request of `size` bytes in flight per connection.
-pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
+pub fn rr(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     // The request before any call: a size that cannot be allocated is
     // an error (exit 1) before the first connection.
     let req = pattern(opts.size, "--size")?;
@@ -110,7 +111,7 @@ pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
     let limit = Limit::new(opts, opts.count);
     let start = Instant::now();
     let done = if socks.len() == 1 {
-        rr_blocking(sys, socks[0], &req, limit, &mut samples, &mut progress)?
+        rr_blocking(sys, out, socks[0], &req, limit, &mut samples, &mut progress)?
     } else {
         rr_polled(sys, &socks, &req, limit, &mut samples, &mut progress)?
     };
@@ -131,6 +132,7 @@ pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
 
 fn rr_blocking(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     req: &[u8],
     limit: Limit,
@@ -142,7 +144,7 @@ fn rr_blocking(
     let mut now = Instant::now();
     while limit.more(done, now) {
         let t0 = now;
-        request(sys, s, req, &mut buf)?;
+        request(sys, out, s, req, &mut buf)?;
         now = Instant::now();
         record(samples, t0, now);
         done += 1;
@@ -360,7 +362,7 @@ fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
 }
 
 /// connect: `--conns` threads, each: socket, connect, one exchange, close.
-pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
+pub fn connect(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     let req = pattern(opts.size, "--size")?;
     let limit = Limit::new(opts, opts.count);
     let started = AtomicU64::new(0);
@@ -370,7 +372,7 @@ pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
     let start = Instant::now();
     let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
         let s = connected(sys, opts)?;
-        request(sys, s, &req, buf)?;
+        request(sys, out, s, &req, buf)?;
         sys.close(s)
     };
     let worker = || -> Result<()> {

@@ -87,10 +87,12 @@ pub fn list() -> Result<()> {
     let labs = all();
     let width = labs.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for lab in &labs {
-        crate::print_line(&format!("{:width$}  {}", lab.name, lab.question));
+        crate::output::print_line(&format!("{:width$}  {}", lab.name, lab.question));
     }
-    crate::print_line("");
-    crate::print_line("Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]");
+    crate::output::print_line("");
+    crate::output::print_line(
+        "Run one: socklab lab NAME [--json]; all of them: socklab lab all [--json]",
+    );
     Ok(())
 }
 
@@ -400,6 +402,11 @@ impl Ctx {
     /// The syscall layer of one side: every call it makes is a timeline line.
     pub fn sys(&self, side: &'static str) -> Sys {
         Sys::new(self.tracer.with_side(side))
+    }
+
+    /// The program output of one side, on the same timeline.
+    pub fn output(&self, side: &'static str) -> crate::output::Output {
+        crate::output::Output::new(self.tracer.with_side(side))
     }
 
     /// An untraced layer for what the lab only looks at (TCP_INFO) or for

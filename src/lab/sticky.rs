@@ -112,7 +112,9 @@ fn sticky_packets(ctx: &Ctx) -> Result<Verdict> {
     let mut lines = Vec::new();
     let mut buffer = LineBuffer::default();
     let mut buf = [0u8; 1024];
-    while let Some(line) = buffer.read_line(&ss, conn, &mut buf, Wait::Blocking)? {
+    while let Some(line) =
+        buffer.read_line(&ss, &ctx.output("server"), conn, &mut buf, Wait::Blocking)?
+    {
         lines.push(String::from_utf8_lossy(&line).into_owned());
     }
     ss.close(conn)?;

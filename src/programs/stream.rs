@@ -21,10 +21,12 @@ use std::time::Instant;
 
 use nix::sys::socket::{Shutdown, SockType};
 
+use crate::output::{Output, peer_text, shown};
+use crate::socket::buffer::buffer;
 use crate::socket::duplex::{self, Echo};
 use crate::socket::lines;
+use crate::socket::messages::Messages;
 use crate::socket::modes::{self, Setup, Wait};
-use crate::socket::text::{Messages, buffer, peer_text, shown};
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
@@ -81,7 +83,7 @@ pub struct ClientOpts {
 
 /// Serve on a bound socket (steps 1 to 6); `--model` other than
 /// `iterative` hands over to `model::serve` after `getsockname`.
-pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
+pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Result<()> {
     let iterative = opts.model == crate::programs::model::Model::Iterative;
     // One receive buffer for every connection (as the C twin), allocated
     // first: a --bufsize that cannot be allocated fails before listen.
@@ -94,10 +96,10 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
     let me = sys.getsockname(listener)?;
     if !iterative {
         // Each model says `listening on` once it is ready to serve.
-        return crate::programs::model::serve(sys, listener, &me, opts);
+        return crate::programs::model::serve(sys, out, listener, &me, opts);
     }
-    sys.listening(&me);
-    modes::set_wait(sys, listener, opts.setup.wait)?;
+    out.listening(&me);
+    modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let mut served = 0u64;
     loop {
         let (conn, peer) = match modes::accept(sys, listener, opts.setup.wait) {
@@ -105,12 +107,12 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
             // accept(2): Linux passes a pending network error of the new
             // connection on as accept's error; the listener is fine: go on.
             Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 continue;
             }
             Err(e) => return Err(e),
         };
-        serve_conn(sys, conn, &peer, opts, &mut buf)?;
+        serve_conn(sys, out, conn, &peer, opts, &mut buf)?;
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
             break;
@@ -126,23 +128,24 @@ pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
 /// every model that gives a connection its own process or thread.
 pub fn serve_conn(
     sys: &Sys,
+    out: &Output,
     conn: Socket,
     peer: &Addr,
     opts: &ServerOpts,
     buf: &mut [u8],
 ) -> Result<()> {
-    let result = serve_one(sys, conn, peer, opts, buf);
+    let result = serve_one(sys, out, conn, peer, opts, buf);
     // A failure on one connection ends that connection, not the server.
     if let Err(e) = result {
         if matches!(e, Error::Signal(_)) {
             return Err(e);
         }
-        crate::report(&e);
+        crate::output::report(&e);
     }
     // The descriptor is gone even when close fails (close(2)): say so,
     // and serve the next client.
     if let Err(e) = sys.close(conn) {
-        crate::report(&e);
+        crate::output::report(&e);
     }
     Ok(())
 }
@@ -152,6 +155,7 @@ pub fn serve_conn(
 /// connection's: the caller reports it and serves the next client.
 fn serve_one(
     sys: &Sys,
+    out: &Output,
     conn: Socket,
     peer: &Addr,
     opts: &ServerOpts,
@@ -160,11 +164,11 @@ fn serve_one(
     if opts.setup.wait == Wait::NonBlocking {
         // Linux's accept4 does not pass O_NONBLOCK on; make the
         // connection non-blocking too, so its EAGAINs show.
-        modes::set_wait(sys, conn, opts.setup.wait)?;
+        modes::set_wait(sys, out, conn, opts.setup.wait)?;
     }
-    modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
+    modes::apply_sockopts(sys, out, conn, &opts.setup, Phase::Accepted)?;
     if opts.setup.names {
-        modes::show_names(sys, conn)?;
+        modes::show_names(sys, out, conn)?;
     }
     // A UNIX peer's credentials, as the kernel recorded them at connect.
     let cred = if peer.is_unix() {
@@ -174,18 +178,18 @@ fn serve_one(
         String::new()
     };
     if !opts.quiet {
-        sys.say(&format!("connection from {peer}{cred}"));
+        out.say(&format!("connection from {peer}{cred}"));
     }
     if opts.once {
-        answer_once(sys, conn, peer, opts, buf)
+        answer_once(sys, out, conn, peer, opts, buf)
     } else if opts.naive {
-        converse_naively(sys, conn, peer, opts, buf)
+        converse_naively(sys, out, conn, peer, opts, buf)
     } else if opts.sink {
-        sink(sys, conn, peer, opts, buf)
+        sink(sys, out, conn, peer, opts, buf)
     } else if opts.lines {
-        lines::converse(sys, conn, peer, buf, opts.setup.wait)
+        lines::converse(sys, out, conn, peer, buf, opts.setup.wait)
     } else {
-        converse(sys, conn, peer, opts, buf)
+        converse(sys, out, conn, peer, opts, buf)
     }
 }
 
@@ -211,6 +215,7 @@ pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
 /// The tutorial's "low version": one `recvfrom`, one reply.
 fn answer_once(
     sys: &Sys,
+    out: &Output,
     conn: Socket,
     peer: &Addr,
     opts: &ServerOpts,
@@ -219,32 +224,46 @@ fn answer_once(
     let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
     if n == 0 {
         if !opts.quiet {
-            sys.say(&format!("{peer} closed"));
+            out.say(&format!("{peer} closed"));
         }
         return Ok(());
     }
-    reply(sys, conn, peer, &mut buf[..n], opts)
+    reply(sys, out, conn, peer, &mut buf[..n], opts)
 }
 
 /// The improved server's communication loop, with the `len(msg) == 0` check.
-fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
+fn converse(
+    sys: &Sys,
+    out: &Output,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
     loop {
         let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             if !opts.quiet {
-                sys.say(&format!("{peer} closed"));
+                out.say(&format!("{peer} closed"));
             }
             return Ok(());
         }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
+        reply(sys, out, conn, peer, &mut buf[..n], opts)?;
     }
 }
 
 /// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
-fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
+fn sink(
+    sys: &Sys,
+    out: &Output,
+    conn: Socket,
+    peer: &Addr,
+    opts: &ServerOpts,
+    buf: &mut [u8],
+) -> Result<()> {
     while modes::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
     if !opts.quiet {
-        sys.say(&format!("{peer} closed"));
+        out.say(&format!("{peer} closed"));
     }
     Ok(())
 }
@@ -254,6 +273,7 @@ fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8])
 /// empty message with an empty send. Stops after `--naive-limit` spins.
 fn converse_naively(
     sys: &Sys,
+    out: &Output,
     conn: Socket,
     peer: &Addr,
     opts: &ServerOpts,
@@ -267,7 +287,7 @@ fn converse_naively(
             empty += 1;
             first_empty.get_or_insert_with(Instant::now);
         }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
+        reply(sys, out, conn, peer, &mut buf[..n], opts)?;
         if empty >= opts.naive_limit {
             break;
         }
@@ -278,7 +298,7 @@ fn converse_naively(
     } else {
         f64::INFINITY
     };
-    sys.say(&format!(
+    out.say(&format!(
         "{peer} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
         secs * 1e3,
         opts.naive_limit
@@ -288,22 +308,35 @@ fn converse_naively(
 
 /// Print the message, send it back upper-cased (in place: no allocation
 /// per message).
-fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts) -> Result<()> {
+fn reply(
+    sys: &Sys,
+    out: &Output,
+    conn: Socket,
+    peer: &Addr,
+    msg: &mut [u8],
+    opts: &ServerOpts,
+) -> Result<()> {
     if !opts.quiet && !msg.is_empty() {
-        sys.say(&format!("from {peer}: {}", shown(msg)));
+        out.say(&format!("from {peer}: {}", shown(msg)));
     }
     msg.make_ascii_uppercase();
-    modes::sendall(sys, conn, msg, opts.setup.wait)
+    modes::sendall(sys, out, conn, msg, opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.
-fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<usize> {
+fn send_message(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    msg: &[u8],
+    opts: &ClientOpts,
+) -> Result<usize> {
     match opts.send_mode {
-        SendMode::Sendall => modes::sendall(sys, s, msg, opts.setup.wait).map(|()| msg.len()),
+        SendMode::Sendall => modes::sendall(sys, out, s, msg, opts.setup.wait).map(|()| msg.len()),
         SendMode::Send => {
             let n = modes::send(sys, s, msg, None, opts.setup.wait)?;
             if n < msg.len() {
-                sys.say(&format!(
+                out.say(&format!(
                     "send: {n} of {} bytes sent; the rest was not (send may send less than asked: sendall loops)",
                     msg.len()
                 ));
@@ -318,6 +351,7 @@ fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<u
 /// what arrived. False when the server closed first.
 fn receive_echo(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     buf: &mut [u8],
     mut echo: Echo,
@@ -326,7 +360,7 @@ fn receive_echo(
     while !echo.complete() {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say(&format!(
+            out.say(&format!(
                 "server closed the connection after {} of {} bytes",
                 echo.got,
                 echo.expected()
@@ -336,7 +370,7 @@ fn receive_echo(
         echo.take(&buf[..n]);
     }
     let intact = echo.intact();
-    sys.say(&format!(
+    out.say(&format!(
         "received {} bytes in {} recv calls: {}",
         echo.got,
         echo.calls,
@@ -350,29 +384,35 @@ fn receive_echo(
 }
 
 /// The client: connect, then one exchange per message.
-pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+pub fn client(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    messages: Messages,
+    opts: &ClientOpts,
+) -> Result<()> {
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Stream)?;
-    modes::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
-    modes::set_wait(sys, s, opts.setup.wait)?;
+    modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Created)?;
+    modes::set_wait(sys, out, s, opts.setup.wait)?;
     if opts.connect_ex {
         let code = modes::connect_ex(sys, s, addr, opts.setup.wait)?;
-        sys.say(&format!(
+        out.say(&format!(
             "connect_ex -> {}",
-            crate::socket::text::errno_code(code)
+            crate::output::errno_code(code)
         ));
     } else {
         modes::connect(sys, s, addr, opts.setup.wait)?;
     }
-    modes::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+    modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Connected)?;
     if opts.setup.names {
-        modes::show_names(sys, s)?;
+        modes::show_names(sys, out, s)?;
     }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
-        lines::exchange(sys, s, &all, &mut buf, &opts.setup, opts.raw)?;
-        return finish(sys, s, &mut buf, opts);
+        lines::exchange(sys, out, s, &all, &mut buf, &opts.setup, opts.raw)?;
+        return finish(sys, out, s, &mut buf, opts);
     }
     for msg in messages {
         let msg = msg?;
@@ -381,26 +421,26 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
             continue;
         }
         if duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup) {
-            if !exchange_long(sys, s, &mut buf, &msg, opts)? {
+            if !exchange_long(sys, out, s, &mut buf, &msg, opts)? {
                 break;
             }
             continue;
         }
-        let sent = send_message(sys, s, &msg, opts)?;
+        let sent = send_message(sys, out, s, &msg, opts)?;
         if opts.sized {
-            if !receive_echo(sys, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
+            if !receive_echo(sys, out, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
                 break;
             }
             continue;
         }
         let n = modes::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say("server closed the connection");
+            out.say("server closed the connection");
             break;
         }
-        sys.say(&peer_text(&buf[..n], opts.raw));
+        out.say(&peer_text(&buf[..n], opts.raw));
     }
-    finish(sys, s, &mut buf, opts)
+    finish(sys, out, s, &mut buf, opts)
 }
 
 /// A message longer than `duplex::SENDALL_MAX`: sent while the echo is read
@@ -410,21 +450,22 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
 /// for a short message. False when the server closed first.
 fn exchange_long(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     buf: &mut [u8],
     msg: &[u8],
     opts: &ClientOpts,
 ) -> Result<bool> {
     let mut echo = Echo::new(msg);
-    let sent = duplex::send_reading(sys, s, msg, buf, opts.setup.wait, |piece| {
+    let sent = duplex::send_reading(sys, out, s, msg, buf, opts.setup.wait, |piece| {
         if !opts.sized {
-            sys.say(&peer_text(piece, opts.raw));
+            out.say(&peer_text(piece, opts.raw));
         }
         echo.take(piece);
         Ok(())
     })?;
     if let duplex::Sent::Closed(n) = sent {
-        sys.say(&format!(
+        out.say(&format!(
             "server closed the connection after {} of {} bytes were sent ({} bytes came back)",
             n,
             msg.len(),
@@ -433,15 +474,15 @@ fn exchange_long(
         return Ok(false);
     }
     if opts.sized {
-        return receive_echo(sys, s, buf, echo, opts);
+        return receive_echo(sys, out, s, buf, echo, opts);
     }
     if echo.calls == 0 {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say("server closed the connection");
+            out.say("server closed the connection");
             return Ok(false);
         }
-        sys.say(&peer_text(&buf[..n], opts.raw));
+        out.say(&peer_text(&buf[..n], opts.raw));
     }
     Ok(true)
 }
@@ -449,16 +490,16 @@ fn exchange_long(
 /// The end of the client: with `--shutdown`, a half-close
 /// (`shutdown(SHUT_WR)`: the server's recv returns 0) and `recvfrom` until
 /// the server closes too; then `close`.
-fn finish(sys: &Sys, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()> {
+fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()> {
     if opts.shutdown {
         sys.shutdown(s, Shutdown::Write)?;
         loop {
             let n = modes::recv(sys, s, buf, opts.setup.wait)?;
             if n == 0 {
-                sys.say("server closed the connection");
+                out.say("server closed the connection");
                 break;
             }
-            sys.say(&peer_text(&buf[..n], opts.raw));
+            out.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

@@ -1,10 +1,11 @@
 //! Socket helpers built on `sys`: Python's blocking, timeout and
 //! non-blocking modes (`modes`, `retry`), line framing (`lines`), long
-//! messages sent while their echo is read (`duplex`), messages and buffers
-//! (`text`).
+//! messages sent while their echo is read (`duplex`), a client's messages
+//! (`messages`), buffers sized from the command line (`buffer`).
 
+pub mod buffer;
 pub mod duplex;
 pub mod lines;
+pub mod messages;
 pub mod modes;
 mod retry;
-pub mod text;

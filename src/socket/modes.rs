@@ -18,6 +18,7 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
+use crate::output::Output;
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
@@ -106,12 +107,13 @@ pub fn check_phases(setup: &Setup, accepts: bool, connects: bool) -> Result<()> 
 /// then read back); 4. `bind(addr)`.
 pub fn bound_socket(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     ty: SockType,
     reuseaddr: bool,
     setup: &Setup,
 ) -> Result<Socket> {
-    let s = socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    let s = socket_to_bind(sys, out, addr, ty, reuseaddr, setup)?;
     sys.bind(s, addr)?;
     Ok(s)
 }
@@ -120,6 +122,7 @@ pub fn bound_socket(
 /// bind (a UNIX server opens its socket file's directory).
 pub fn socket_to_bind(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     ty: SockType,
     reuseaddr: bool,
@@ -129,7 +132,7 @@ pub fn socket_to_bind(
     if reuseaddr {
         sys.setsockopt(s, &sockopt::SO_REUSEADDR, &Value::int(1))?;
     }
-    apply_sockopts(sys, s, setup, Phase::Created)?;
+    apply_sockopts(sys, out, s, setup, Phase::Created)?;
     Ok(s)
 }
 
@@ -140,7 +143,13 @@ pub fn family(addr: &Addr) -> AddressFamily {
 /// For each `--sockopt` of `phase`: `setsockopt`, then `getsockopt` to read
 /// it back. Prints the requested and the effective value, and why they
 /// differ where Linux documents why.
-pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Result<()> {
+pub fn apply_sockopts(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    setup: &Setup,
+    phase: Phase,
+) -> Result<()> {
     for setting in setup.sockopts.iter().filter(|o| o.phase == phase) {
         sys.setsockopt(s, &setting.opt, &setting.value)?;
         let effective = sys.getsockopt(s, &setting.opt)?;
@@ -156,7 +165,7 @@ pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Resu
                 line += &format!(" ({why})");
             }
         }
-        sys.say(&line);
+        out.say(&line);
     }
     Ok(())
 }
@@ -164,14 +173,14 @@ pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Resu
 /// Put the socket in the mode `wait` asks for: `ioctl(FIONBIO, [1])` for a
 /// timeout or non-blocking mode, nothing for blocking (sockets start so).
 /// Then prints what Python's `gettimeout()` would now say.
-pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
+pub fn set_wait(sys: &Sys, out: &Output, s: Socket, wait: Wait) -> Result<()> {
     let python = match wait {
         Wait::Blocking => return Ok(()),
         Wait::Timeout(d) => format!("settimeout({:?})", d.as_secs_f64()),
         Wait::NonBlocking => "setblocking(False)".to_string(),
     };
     sys.ioctl_fionbio(s, true)?;
-    sys.say(&format!(
+    out.say(&format!(
         "fd {s}: {python}, gettimeout() -> {}",
         wait.gettimeout()
     ));
@@ -180,10 +189,10 @@ pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
 
 /// `--names`: `getsockname` and `getpeername` of a connected socket, shown
 /// as `fd N: local L, peer P`.
-pub fn show_names(sys: &Sys, s: Socket) -> Result<()> {
+pub fn show_names(sys: &Sys, out: &Output, s: Socket) -> Result<()> {
     let local = sys.getsockname(s)?;
     let peer = sys.getpeername(s)?;
-    sys.say(&format!("fd {s}: local {local}, peer {peer}"));
+    out.say(&format!("fd {s}: local {local}, peer {peer}"));
     Ok(())
 }
 
@@ -287,7 +296,7 @@ pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> 
 /// Python's `sendall`: `sendto` until every byte is out, on one deadline.
 /// A zero-length buffer still makes one `sendto(..., 0)`, as Python does.
 /// On a failure it says how many bytes went out before it (Python cannot).
-pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
+pub fn sendall(sys: &Sys, out: &Output, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
     let mut retry = Retry::new(wait);
     let mut sent = 0;
     loop {
@@ -311,7 +320,7 @@ pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
             Err(other) => other,
         };
         if sent > 0 && !matches!(e, Error::Signal(_)) {
-            sys.say(&format!(
+            out.say(&format!(
                 "sendall: {sent} of {} bytes went out before the failure",
                 buf.len()
             ));

@@ -31,9 +31,10 @@
 //! batch of ready connections: no `epoll_ctl` per message, no `recvfrom`
 //! just to see EAGAIN.
 
+use crate::output::Output;
+use crate::output::shown;
 use crate::programs::stream::ServerOpts;
 use crate::socket::modes;
-use crate::socket::text::shown;
 use crate::sys::{EpollOp, Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
@@ -213,10 +214,10 @@ impl Poller {
 
 /// Step 1: the soft RLIMIT_NOFILE up to the hard limit (also `socklab
 /// bench`, which opens thousands of connections).
-pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
+pub fn raise_fd_limit(sys: &Sys, out: &Output) -> Result<()> {
     let (soft, hard) = sys.prlimit64_get_nofile()?;
     sys.prlimit64_set_nofile(hard, hard)?;
-    sys.note_traced(&format!(
+    out.note_traced(&format!(
         "RLIMIT_NOFILE: soft limit {soft} raised to the hard limit {hard} (one fd per connection)"
     ));
     Ok(())
@@ -225,6 +226,7 @@ pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
 /// The event loop: the state of the server between waits.
 struct Loop<'a> {
     sys: &'a Sys,
+    out: &'a Output,
     opts: &'a ServerOpts,
     listener: Socket,
     poller: Poller,
@@ -240,13 +242,21 @@ struct Loop<'a> {
 }
 
 /// Steps 1 to 4 on a listening socket.
-pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Kind) -> Result<()> {
-    raise_fd_limit(sys)?;
+pub fn serve(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+    kind: Kind,
+) -> Result<()> {
+    raise_fd_limit(sys, out)?;
     let mut poller = Poller::new(sys, kind)?;
     poller.add(sys, listener, READ)?;
-    sys.listening(me);
+    out.listening(me);
     let mut lp = Loop {
         sys,
+        out,
         opts,
         listener,
         poller,
@@ -255,7 +265,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
         accepted: 0,
         limit: if opts.once { Some(1) } else { opts.max_conns },
         listening: true,
-        buf: crate::socket::text::buffer(opts.bufsize, "--bufsize")?,
+        buf: crate::socket::buffer::buffer(opts.bufsize, "--bufsize")?,
     };
     let mut ready = Vec::with_capacity(MAX_EVENTS);
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
@@ -275,7 +285,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
 impl Loop<'_> {
     /// One accept4 on the ready listener.
     fn accept(&mut self) -> Result<()> {
-        let (sys, opts) = (self.sys, self.opts);
+        let (sys, out, opts) = (self.sys, self.out, self.opts);
         let (conn, peer) = match sys.accept4_nonblock(self.listener) {
             Ok(c) => c,
             Err(e) => return self.failed_accept(e),
@@ -285,29 +295,30 @@ impl Loop<'_> {
             self.poller.remove(sys, self.listener, false)?;
             self.listening = false;
         }
-        let setup = modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
-            if opts.setup.names {
-                modes::show_names(sys, conn)?;
-            }
-            // A UNIX peer's credentials, as the kernel recorded them at connect.
-            if peer.is_unix() {
-                let c = sys.peercred(conn)?;
-                return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
-            }
-            Ok(String::new())
-        });
+        let setup =
+            modes::apply_sockopts(sys, out, conn, &opts.setup, Phase::Accepted).and_then(|()| {
+                if opts.setup.names {
+                    modes::show_names(sys, out, conn)?;
+                }
+                // A UNIX peer's credentials, as the kernel recorded them at connect.
+                if peer.is_unix() {
+                    let c = sys.peercred(conn)?;
+                    return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
+                }
+                Ok(String::new())
+            });
         let cred = match setup {
             Ok(cred) => cred,
             Err(e) => {
                 if matches!(e, Error::Signal(_)) {
                     return Err(e);
                 }
-                crate::report(&e);
+                crate::output::report(&e);
                 return sys.close(conn);
             }
         };
         if !opts.quiet {
-            sys.say(&format!("connection from {peer}{cred}"));
+            out.say(&format!("connection from {peer}{cred}"));
         }
         // Watching the connection can fail (epoll_ctl: ENOMEM, ENOSPC):
         // that connection's failure, not the server's.
@@ -315,7 +326,7 @@ impl Loop<'_> {
             if matches!(e, Error::Signal(_)) {
                 return Err(e);
             }
-            crate::report(&e);
+            crate::output::report(&e);
             return sys.close(conn);
         }
         let fd = conn.fd() as usize;
@@ -340,7 +351,7 @@ impl Loop<'_> {
         match e.errno() {
             Some(nix::errno::Errno::EAGAIN) => Ok(()),
             Some(nix::errno::Errno::EMFILE | nix::errno::Errno::ENFILE) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 if self.live == 0 {
                     return Err(e);
                 }
@@ -349,7 +360,7 @@ impl Loop<'_> {
                 Ok(())
             }
             Some(_) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 Ok(())
             }
             None => Err(e),
@@ -378,7 +389,7 @@ impl Loop<'_> {
             Err(e) if matches!(e, Error::Signal(_)) => Err(e),
             Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => Ok(()),
             Err(e) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 self.close(fd)
             }
         }
@@ -386,14 +397,14 @@ impl Loop<'_> {
 
     /// One recvfrom, and the reply. Ok(false): the connection is done.
     fn read(&mut self, fd: i32) -> Result<bool> {
-        let (sys, opts) = (self.sys, self.opts);
+        let (sys, out, opts) = (self.sys, self.out, self.opts);
         let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
             return Ok(false);
         };
         let n = sys.recvfrom(c.sock, &mut self.buf, false)?.0;
         if n == 0 {
             if let Some(peer) = &c.peer {
-                sys.say(&format!("{peer} closed"));
+                out.say(&format!("{peer} closed"));
             }
             return Ok(false);
         }
@@ -402,7 +413,7 @@ impl Loop<'_> {
         }
         let msg = &mut self.buf[..n];
         if let Some(peer) = &c.peer {
-            sys.say(&format!("from {peer}: {}", shown(msg)));
+            out.say(&format!("from {peer}: {}", shown(msg)));
         }
         msg.make_ascii_uppercase();
         let took = match sys.sendto(c.sock, msg, None) {
@@ -450,7 +461,7 @@ impl Loop<'_> {
         // The descriptor is gone even when close fails (close(2)): say so,
         // and serve the others.
         if let Err(e) = self.sys.close(c.sock) {
-            crate::report(&e);
+            crate::output::report(&e);
         }
         // Out of fds earlier: one is free now.
         if !self.listening && self.limit.is_none_or(|max| self.accepted < max) {

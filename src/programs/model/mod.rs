@@ -28,6 +28,7 @@ mod workers;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::output::Output;
 use crate::programs::stream::ServerOpts;
 use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
@@ -136,16 +137,22 @@ pub fn check(opts: &ServerOpts) -> Result<()> {
 /// gave `me`): each model prints `listening on ME` once it is ready (the
 /// event loops after their set-up, prefork after its forks, prethread
 /// after its threads).
-pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
+pub fn serve(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+) -> Result<()> {
     match opts.model {
         Model::Iterative => Err(Error::Runtime(
             "the iterative server is stream::serve".to_string(),
         )),
-        Model::Fork => workers::fork(sys, listener, me, opts),
-        Model::Thread => workers::thread(sys, listener, me, opts),
-        Model::Prefork(n) => workers::prefork(sys, listener, me, opts, n),
-        Model::Prethread(n) => workers::prethread(sys, listener, me, opts, n),
-        Model::Poll => event::serve(sys, listener, me, opts, event::Kind::Poll),
-        Model::Epoll => event::serve(sys, listener, me, opts, event::Kind::Epoll),
+        Model::Fork => workers::fork(sys, out, listener, me, opts),
+        Model::Thread => workers::thread(sys, out, listener, me, opts),
+        Model::Prefork(n) => workers::prefork(sys, out, listener, me, opts, n),
+        Model::Prethread(n) => workers::prethread(sys, out, listener, me, opts, n),
+        Model::Poll => event::serve(sys, out, listener, me, opts, event::Kind::Poll),
+        Model::Epoll => event::serve(sys, out, listener, me, opts, event::Kind::Epoll),
     }
 }

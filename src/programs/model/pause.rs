@@ -143,7 +143,7 @@ pub fn accept(
                 return Ok(Some(c));
             }
             Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 return Ok(None);
             }
             Err(e) if matches!(e.errno(), Some(Errno::EMFILE | Errno::ENFILE)) => {
@@ -152,7 +152,7 @@ pub fn accept(
                 }
                 paused = true;
                 if !conns.reported.swap(true, Ordering::SeqCst) {
-                    crate::report(&e);
+                    crate::output::report(&e);
                 }
                 conns.wait(seen)?;
             }
