@@ -152,8 +152,8 @@ pub enum UdpCommand {
         #[command(flatten)]
         common: ServerArgs,
         /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
-        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse_dgram)]
-        model: crate::programs::model::Model,
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse_dgram)]
+        model: crate::programs::server_opts::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -299,8 +299,8 @@ pub struct StreamServerArgs {
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
     /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
-    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse)]
-    pub model: crate::programs::model::Model,
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse)]
+    pub model: crate::programs::server_opts::Model,
 }
 
 /// Options of every client.

@@ -32,7 +32,7 @@ impl ServerArgs {
             max_conns: self.max_conns,
             quiet: self.quiet,
             setup: self.socket.setup(),
-            model: crate::programs::model::Model::Iterative,
+            model: crate::programs::server_opts::Model::Iterative,
         }
     }
 }

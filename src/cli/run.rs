@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::args::{Cli, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
 use super::trace_sink::tracer;
 use crate::output::Output;
-use crate::programs::{self, demo, dgram, model, tcp, udp, unix};
+use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
 use crate::sys::Sys;
 use crate::sys::signals;
 use crate::values::error::{Error, Result};
@@ -242,13 +242,13 @@ fn check_phases(command: &Command) -> Result<()> {
             stream,
             dgram: false,
             ..
-        }) => model::check(&common.stream(stream))?,
+        }) => server_opts::check(&common.stream(stream))?,
         Command::Unix(UnixCommand::Server {
             stream,
             dgram: true,
             ..
         }) => {
-            model::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+            server_opts::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
         }
         _ => {}
     }

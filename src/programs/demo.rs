@@ -191,7 +191,7 @@ fn serve(sys: &Sys, out: &Output, addr: &Addr, sc: &Scenario, is_unix: bool) -> 
                 lines: false,
                 sink: false,
                 setup: Setup::default(),
-                model: crate::programs::model::Model::Iterative,
+                model: crate::programs::server_opts::Model::Iterative,
             };
             if is_unix {
                 unix::server(
@@ -214,7 +214,7 @@ fn serve(sys: &Sys, out: &Output, addr: &Addr, sc: &Scenario, is_unix: bool) -> 
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
-                model: crate::programs::model::Model::Iterative,
+                model: crate::programs::server_opts::Model::Iterative,
             };
             if is_unix {
                 unix::server(

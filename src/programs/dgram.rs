@@ -37,7 +37,7 @@ pub struct ServerOpts {
     pub quiet: bool,
     pub setup: Setup,
     /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
-    pub model: crate::programs::model::Model,
+    pub model: crate::programs::server_opts::Model,
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +58,7 @@ pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()
     out.listening(&sys.getsockname(s)?);
     modes::set_wait(sys, out, s, opts.setup.wait)?;
     let mut epoll = match opts.model {
-        crate::programs::model::Model::Epoll => {
+        crate::programs::server_opts::Model::Epoll => {
             Some(crate::programs::model::serve_dgram_epoll(sys, s)?)
         }
         _ => None,

@@ -33,7 +33,7 @@
 
 use crate::output::Output;
 use crate::output::shown;
-use crate::programs::stream::ServerOpts;
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
 use crate::sys::{EpollOp, Socket, Sys};
 use crate::values::addr::Addr;

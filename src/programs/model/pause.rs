@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::programs::stream::{ServerOpts, accept_error_is_the_peers};
+use crate::programs::conn::accept_error_is_the_peers;
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
 use crate::sys::signals;
 use crate::sys::{Socket, Sys};

@@ -48,7 +48,8 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
 use crate::output::Output;
-use crate::programs::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
+use crate::programs::conn::{accept_error_is_the_peers, serve_conn};
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
 use crate::sys::signals;
 use crate::sys::{Socket, Sys, shared_counter};
