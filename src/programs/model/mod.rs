@@ -23,6 +23,7 @@ mod children;
 mod event;
 mod iterative;
 mod pause;
+mod poller;
 mod pthread;
 mod workers;
 
@@ -50,7 +51,7 @@ pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Re
         Model::Thread => workers::thread(sys, out, listener, me, opts),
         Model::Prefork(n) => workers::prefork(sys, out, listener, me, opts, n),
         Model::Prethread(n) => workers::prethread(sys, out, listener, me, opts, n),
-        Model::Poll => event::serve(sys, out, listener, me, opts, event::Kind::Poll),
-        Model::Epoll => event::serve(sys, out, listener, me, opts, event::Kind::Epoll),
+        Model::Poll => event::serve(sys, out, listener, me, opts, poller::Kind::Poll),
+        Model::Epoll => event::serve(sys, out, listener, me, opts, poller::Kind::Epoll),
     }
 }
