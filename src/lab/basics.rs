@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, Shutdown, SockType};
 
-use super::{Ctx, Lab, Verdict, dial, gettid, listener, loopback, show, upper, wait_blocked};
+use super::framework::{
+    Ctx, Lab, Verdict, dial, gettid, listener, loopback, show, upper, wait_blocked,
+};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 
@@ -211,7 +213,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             "server",
             &format!(
                 "thread {server_tid} is in {} (/proc/self/task/{server_tid}/syscall); {} 300 ms after the empty send; {inq} bytes to read",
-                super::syscall_of(server_tid).unwrap_or("?"),
+                super::framework::syscall_of(server_tid).unwrap_or("?"),
                 if still { "not returned" } else { "returned" }
             ),
         );
@@ -220,7 +222,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             "client",
             &format!(
                 "thread {client_tid} is in {}: waiting for the reply to a message the server never got",
-                super::syscall_of(client_tid).unwrap_or("?")
+                super::framework::syscall_of(client_tid).unwrap_or("?")
             ),
         );
         ctx.note(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::poll::PollFlags;
 
 use super::basics::{joined, read_exactly};
-use super::{Ctx, Lab, Verdict, getopt, pair, setopt};
+use super::framework::{Ctx, Lab, Verdict, getopt, pair, setopt};
 use crate::socket::lines::LineBuffer;
 use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
