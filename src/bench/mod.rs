@@ -23,6 +23,7 @@
 
 mod args;
 mod load;
+mod rr;
 mod stats;
 
 use std::io::{IsTerminal, Write};
@@ -86,7 +87,7 @@ pub fn run(sys: &Sys, out: &Output, opts: &Opts) -> Result<()> {
     crate::programs::model::raise_fd_limit(sys, out)?;
     let before = sys.getrusage()?;
     let mut report = match opts.test {
-        Test::Rr => load::rr(sys, out, opts)?,
+        Test::Rr => rr::rr(sys, out, opts)?,
         Test::Stream => load::stream(sys, opts)?,
         Test::Connect => load::connect(sys, out, opts)?,
         Test::Udp => load::udp(sys, opts)?,

@@ -145,19 +145,12 @@ fn comm_loop(ctx: &Ctx) -> Result<Verdict> {
     })
 }
 
-/// `recvfrom` until `n` bytes arrived (or the peer closed).
+/// `n` bytes from a stream, fewer if the peer closes first.
 pub fn read_exactly(sys: &crate::sys::Sys, s: crate::sys::Socket, n: usize) -> Result<Vec<u8>> {
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; n.max(1)];
-    while got.len() < n {
-        let want = n - got.len();
-        let (k, _) = sys.recvfrom(s, &mut buf[..want], false)?;
-        if k == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..k]);
-    }
-    Ok(got)
+    let mut buf = vec![0u8; n];
+    let got = crate::socket::exactly::recv_exactly(sys, s, &mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
 }
 
 fn empty_send(ctx: &Ctx) -> Result<Verdict> {
