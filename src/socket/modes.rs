@@ -12,8 +12,6 @@
 //! off, 1 ms doubling to 1 s, and a timeout ends at its deadline (see
 //! `Retry`).
 
-use std::time::{Duration, Instant};
-
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
@@ -25,35 +23,7 @@ use crate::values::error::{Error, Result};
 use crate::values::sockopt::{self, Phase, Setting, Value};
 
 use super::retry::{Retry, ready, waiting};
-
-/// How a socket's calls wait.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Wait {
-    /// The default: calls block until they can complete.
-    Blocking,
-    /// Python's `settimeout(secs)`: non-blocking fd plus `poll` before each call.
-    Timeout(Duration),
-    /// Python's `setblocking(False)`: EAGAIN, then `poll`, then again.
-    NonBlocking,
-}
-
-impl Wait {
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        match self {
-            Wait::Blocking | Wait::NonBlocking => None,
-            Wait::Timeout(d) => Some(Instant::now() + *d),
-        }
-    }
-
-    /// Python's `gettimeout()`: `None`, `0.0` or the seconds.
-    pub fn gettimeout(&self) -> String {
-        match self {
-            Wait::Blocking => "None".to_string(),
-            Wait::NonBlocking => "0.0".to_string(),
-            Wait::Timeout(d) => format!("{:?}", d.as_secs_f64()),
-        }
-    }
-}
+pub use super::wait::Wait;
 
 /// How each socket of a program is set up: its wait mode and `--sockopt`s.
 #[derive(Clone, Debug)]
