@@ -24,9 +24,9 @@ fn layer(top: &str) -> Option<u8> {
 /// (importing module, imported module).
 const KNOWN_UPWARD: &[(&str, &str)] = &[
     // removed by the call-table branch (i13-calls): sys plugs the
-    // inspector and the wire in as observers instead.
+    // inspector in as an observer instead. (sys -> wire, the port of
+    // `listening on`, went with the program output to output.rs.)
     ("sys", "inspect"),
-    ("sys", "wire"),
     // Found by this test in the call-table branch's files, left to it:
     // values::{addr, error, sockopt} call strace's quote, errno_text and
     // sockaddr rendering.
