@@ -1,5 +1,5 @@
 //! The models that give each connection its own process or thread, and
-//! the pools. Each connection is served by `stream::serve_conn`, unchanged
+//! the pools. Each connection is served by `conn::serve_conn`, unchanged
 //! from the iterative server (so `--once`, `--lines`, `--naive`,
 //! `--timeout`, `--sockopt ...@accepted` and `--names` behave the same).
 //!
