@@ -105,7 +105,18 @@ pub fn server(
             None,
         ),
         Some(path) => {
-            let (s, file) = bind_with_mode(sys, out, addr, path, ty, reuseaddr, setup, file)?;
+            let (s, file) = bind_with_mode(
+                sys,
+                out,
+                Bind {
+                    addr,
+                    ty,
+                    reuseaddr,
+                    setup,
+                },
+                path,
+                file,
+            )?;
             (s, Some(file))
         }
     };
@@ -231,25 +242,22 @@ fn refuse_linked_directories(sys: &Sys, path: &Path) -> Result<()> {
 fn bind_with_mode(
     sys: &Sys,
     out: &Output,
-    addr: &Addr,
+    bind: Bind,
     path: &Path,
-    ty: SockType,
-    reuseaddr: bool,
-    setup: &modes::Setup,
     file: &FileOpts,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
     let follow = file.follow_symlinks;
     let (bound, line) = match file.mode {
         Some(m) => {
             let old = sys.umask(0o777 & !m)?;
-            let bound = bind_in_dir(sys, out, addr, path, ty, reuseaddr, setup, follow);
+            let bound = bind_in_dir(sys, out, bind, path, follow);
             sys.umask(old)?;
             (bound?, format!("socket file mode {m:04o} (--mode {m:04o})"))
         }
         None => {
             let old = sys.umask(0)?;
             sys.umask(old)?;
-            let bound = bind_in_dir(sys, out, addr, path, ty, reuseaddr, setup, follow)?;
+            let bound = bind_in_dir(sys, out, bind, path, follow)?;
             let bits = 0o777 & !old;
             (
                 bound,
@@ -262,6 +270,16 @@ fn bind_with_mode(
     Ok((s, file))
 }
 
+/// What a UNIX server binds: its address, socket type, `--reuseaddr`
+/// and set-up.
+#[derive(Clone, Copy)]
+struct Bind<'a> {
+    addr: &'a Addr,
+    ty: SockType,
+    reuseaddr: bool,
+    setup: &'a modes::Setup,
+}
+
 /// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
 /// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
 /// with `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
@@ -272,13 +290,16 @@ fn bind_with_mode(
 fn bind_in_dir(
     sys: &Sys,
     out: &Output,
-    addr: &Addr,
+    bind: Bind,
     path: &Path,
-    ty: SockType,
-    reuseaddr: bool,
-    setup: &modes::Setup,
     follow_symlinks: bool,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
+    let Bind {
+        addr,
+        ty,
+        reuseaddr,
+        setup,
+    } = bind;
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
             "{} does not end in a file name (it ends in '..' or '/')",
