@@ -19,7 +19,7 @@ pub mod values;
 pub(crate) mod inspect;
 pub mod output;
 pub(crate) mod private_dir;
-pub mod socket;
+pub(crate) mod socket;
 pub mod wire;
 // 4 programs; 5 labs and benchmarks; 6 the command line.
 pub(crate) mod bench;

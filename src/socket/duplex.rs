@@ -158,11 +158,6 @@ impl<'a> Echo<'a> {
         }
     }
 
-    /// The message this echo answers (all of it, or the part that went out).
-    pub fn expect(&mut self, sent: &'a [u8]) {
-        self.sent = sent;
-    }
-
     /// One piece as `recvfrom` returned it.
     pub fn take(&mut self, piece: &[u8]) {
         let want = self.sent.get(self.got..).unwrap_or(&[]);

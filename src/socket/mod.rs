@@ -4,11 +4,11 @@
 //! (`messages`), buffers sized from the command line (`buffer`), whole
 //! messages on a blocking socket (`exactly`).
 
-pub mod buffer;
-pub mod duplex;
-pub mod exactly;
-pub mod lines;
-pub mod messages;
-pub mod modes;
+pub(crate) mod buffer;
+pub(crate) mod duplex;
+pub(crate) mod exactly;
+pub(crate) mod lines;
+pub(crate) mod messages;
+pub(crate) mod modes;
 mod retry;
-pub mod wait;
+pub(crate) mod wait;

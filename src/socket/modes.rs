@@ -233,14 +233,6 @@ pub fn recv(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<usize> {
     })
 }
 
-/// Python's `recvfrom(n)`: one `recvfrom` with the sender's address.
-pub fn recvfrom(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<(usize, Addr)> {
-    waiting(sys, s, PollFlags::POLLIN, wait, "recvfrom", || {
-        let (n, from) = sys.recvfrom(s, buf, true)?;
-        Ok((n, from.unwrap_or_else(Addr::unix_autobind)))
-    })
-}
-
 /// A datagram: one `recvfrom(..., MSG_TRUNC, ...)`, with the sender's
 /// address when `want_from`. Returns the datagram's real length (more than
 /// `buf.len()` when it was cut: `buf` holds its start) and the sender.
