@@ -41,21 +41,23 @@ c:
 compare: deps c
 	@SCENARIO=$(SCENARIO) tools/compare.sh
 
-# Issue #8: the parsers' fuzz harness (tests/fuzz.rs) for longer than the
-# fraction of a second `make test` gives it: FUZZ_SECS seconds per target.
+# Issue #8: the parsers' fuzz harness (tests/suite/reliability/fuzz) for
+# longer than the fraction of a second `make test` gives it: FUZZ_SECS
+# seconds per target.
 FUZZ_SECS ?= 60
 fuzz:
-	SOCKLAB_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --test fuzz -- --nocapture
+	SOCKLAB_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --test suite -- reliability::fuzz:: --nocapture
 
-# Issue #8: tests/faults.rs with every errno of each call's list (make
+# Issue #8: tests/suite/sys/faults with every errno of each call's list (make
 # test injects the first one and EINTR).
 faults: deps
-	SOCKLAB_FAULTS=all $(CARGO) test --release --test faults -- --nocapture
+	SOCKLAB_FAULTS=all $(CARGO) test --release --test suite -- sys::faults:: --nocapture
 
-# Issue #8: tests/soak.rs with more clients (make test runs 400 per server).
+# Issue #8: tests/suite/reliability/soak.rs with more clients (make test
+# runs 400 per server).
 SOAK_CLIENTS ?= 5000
 soak: build
-	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test soak -- --nocapture
+	SOCKLAB_SOAK_CLIENTS=$(SOAK_CLIENTS) $(CARGO) test --release --test suite -- reliability::soak:: --nocapture
 
 # The benchmark matrix (BENCHMARKS.md, bench/results.json): socklab's
 # servers beside their C twins, socat, the tutorial's Python server and

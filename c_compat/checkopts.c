@@ -1,4 +1,4 @@
-/* checkopts: the C twin of `socklab sockopt list` (src/checkopts.rs), after
+/* checkopts: the C twin of `socklab sockopt list` (src/programs/sockopt_list.rs), after
  * UNP's sockopt/checkopts.c: every known option's default on a fresh socket
  * of each type, and whether it can be set.
  *
@@ -9,7 +9,10 @@
  * 3. close
  *
  * Usage: checkopts [tcp|udp|tcp6|udp6|unix|unix-dgram]... */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "args.h"
+#include "print.h"
+#include "unp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +63,7 @@ static void list(const struct kind_row *k) {
 }
 
 int main(int argc, char **argv) {
-    lab_init("checkopts");
+    twin_init("checkopts");
     const struct kind_row **chosen = calloc((size_t)argc + N_KINDS, sizeof *chosen);
     size_t n = 0;
     for (int a = 1; a < argc; a++) {

@@ -1,9 +1,10 @@
 /* dgram.c: the tutorial's datagram server and client, shared by UDP
  * (udp_server.c, udp_client.c) and UNIX datagram sockets (unix_* --dgram);
- * the twin of socklab's src/dgram.rs.
+ * the twin of socklab's src/programs/dgram.rs.
  *
- * Server, after bound_socket (socket, [setsockopt SO_REUSEADDR], the
- * --sockopt settings, bind):
+ * Server, after socket, [setsockopt SO_REUSEADDR], the --sockopt settings
+ * and bind; getsockname (1) is made in udp_server.c's and unix_server.c's
+ * main too, dgram_serve does the rest:
  * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
  * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
@@ -13,7 +14,9 @@
  *    reply); until --once or --max-conns datagrams
  * 3. close(fd)
  *
- * Client: 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
+ * Client (steps 1-4 and 6 in udp_client.c's and unix_client.c's main;
+ * dgram_exchange is step 5):
+ * 1. socket(SOCK_DGRAM); the --sockopt settings; 2. ioctl(FIONBIO)
  * with --timeout or --nonblocking;
  * 3. UNIX only: bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so
  * the server's reply has an address to go to; 4. connect with --connect,
@@ -25,15 +28,15 @@
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
  * `fd N: settimeout(2.0), gettimeout() -> 2.0` or
  * `fd N: setblocking(False), gettimeout() -> 0.0`. */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "dgram.h"
+#include "models.h"
+#include "modes.h"
+#include "print.h"
+#include "stream.h"
+#include "unp.h"
 
 #include <stdlib.h>
-
-static void upper(unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 'a' && s[i] <= 'z')
-            s[i] -= 'a' - 'A';
-}
 
 /* A datagram longer than the buffer: recvfrom kept its first `kept` bytes
  * and the kernel dropped the rest; MSG_TRUNC told its real length. */
@@ -60,13 +63,10 @@ static ssize_t reply_to(int fd, const unsigned char *buf, size_t n,
     return r;
 }
 
-void dgram_serve(int fd, const struct opts *o) {
-    struct addr me, from;
+void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
+    struct addr from;
     struct fail f;
-    Getsockname(fd, &me.ss, &me.len);                          /* 1 */
-    say("listening on %s", addr_str(&me));
-    if (after_listening[0])
-        say("%s", after_listening);
+    say_listening(me);                                         /* 1 */
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize");
@@ -104,25 +104,11 @@ void dgram_serve(int fd, const struct opts *o) {
     Close(fd);                                                 /* 3 */
 }
 
-void dgram_client(struct opts *o) {
+void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
-    int fd = Socket(addr_family(&o->addr), SOCK_DGRAM);        /* 1 */
-    apply_sockopts(fd, o, PH_CREATED);
-    set_wait(fd, o->wait);                                  /* 2 */
-    if (addr_is_unix(&o->addr)) {                              /* 3 */
-        struct addr autobind = addr_autobind();
-        Bind(fd, SA(&autobind), autobind.len);
-    }
-    if (o->connect) {                                          /* 4 */
-        if (io_connect(fd, &o->addr, o->wait, &f) < 0)
-            die_fail(&f);
-        apply_sockopts(fd, o, PH_CONNECTED);
-        if (o->names)
-            show_names(fd);
-    }
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
-    while ((msg = next_message(o, &i, &n))) {                  /* 5 */
+    while ((msg = next_message(o, &i, &n))) {
         if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)
             die_fail(&f);
         free(msg);
@@ -142,5 +128,4 @@ void dgram_client(struct opts *o) {
         }
     }
     free(buf);
-    Close(fd);                                                 /* 6 */
 }

@@ -1,5 +1,5 @@
 /* sockopt.c: the option table and settings declared in sockopt.h, row for
- * row and message for message as socklab's src/sockopt.rs. */
+ * row and message for message as socklab's src/values/sockopt.rs. */
 #define _GNU_SOURCE
 #include "sockopt.h"
 

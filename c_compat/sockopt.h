@@ -1,4 +1,4 @@
-/* sockopt.h: socket options by name, the twin of socklab's src/sockopt.rs:
+/* sockopt.h: socket options by name, the twin of socklab's src/values/sockopt.rs:
  * one table row per option (level, name, how its value is laid out, which
  * sockets it applies to), `--sockopt NAME=VALUE[@accepted|@connected]` and
  * `LEVEL:OPTNAME=INT` settings, and the values as a user reads them back

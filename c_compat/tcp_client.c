@@ -1,5 +1,7 @@
-/* tcp_client: the C twin of `socklab tcp client` (src/tcp.rs, src/stream.rs).
+/* tcp_client: the C twin of `socklab tcp client` (src/programs/tcp.rs, src/programs/stream.rs).
  *
+ * Client (src/programs/tcp.rs: socket, connect, sendto/recvfrom per message, close;
+ * the list of src/programs/stream.rs):
  * 1. socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
@@ -11,9 +13,11 @@
  * 4. per message (-m TEXT, or stdin lines; empty ones skipped unless
  *    --send-empty; --size N: one of N pattern bytes): sendto (all of it,
  *    or once with --send-mode send), recvfrom -> print the reply (--size:
- *    recvfrom until the whole echo is back); --lines: every message with
- *    its \n in one sendall, then recvfrom into a line buffer (each recv
- *    reported) until each reply line is complete
+ *    recvfrom until the whole echo is back; a message over 128 KiB:
+ *    sendto(MSG_DONTWAIT), poll(POLLIN|POLLOUT) and recvfrom in turn,
+ *    duplex.c); --lines: every message with its \n in one sendall, then
+ *    recvfrom into a line buffer (each recv reported) until each reply
+ *    line is complete
  * 5. --shutdown: shutdown(fd, SHUT_WR), recvfrom until 0 -> print `server
  *    closed the connection`; then close
  * --show-state: after each call on the socket but socket and close,
@@ -25,12 +29,46 @@
  *        [--lines] [--shutdown] [--names] [--show-state]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "args.h"
+#include "modes.h"
+#include "print.h"
+#include "settings.h"
+#include "stream.h"
+#include "unp.h"
+
+#include <stdlib.h>
 
 int main(int argc, char **argv) {
     struct opts o;
-    lab_init("tcp_client");
+    struct fail f;
+
+    twin_init("tcp_client");
     parse_args(argc, argv, OPT_CLIENT | OPT_STREAM_CLIENT, false, "127.0.0.1:8081", &o);
-    stream_client(&o); /* 1-5 */
+
+    int sockfd = Socket(addr_family(&o.addr), SOCK_STREAM);     /* 1 */
+    apply_sockopts(sockfd, &o, PH_CREATED);
+    set_wait(sockfd, o.wait);                                   /* 2 */
+    if (o.connect_ex) {                                         /* 3 */
+        int code = io_connect_ex(sockfd, &o.addr, o.wait);
+        if (code)
+            say("connect_ex -> %d %s", code, errno_text(code));
+        else
+            say("connect_ex -> 0");
+    } else if (io_connect(sockfd, &o.addr, o.wait, &f) < 0) {
+        die_fail(&f);
+    }
+    apply_sockopts(sockfd, &o, PH_CONNECTED);
+    if (o.names)
+        show_names(sockfd);
+
+    unsigned char *buf = Malloc(o.bufsize, "--bufsize");
+    stream_exchange(sockfd, buf, &o);                           /* 4 */
+    if (o.shutdown) {                                           /* 5 */
+        Shutdown(sockfd, SHUT_WR);
+        stream_drain(sockfd, buf, &o);
+    }
+    Close(sockfd);
+    free(buf);
     return 0;
 }

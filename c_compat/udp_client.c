@@ -1,23 +1,47 @@
-/* udp_client: the C twin of `socklab udp client` (src/udp.rs, src/dgram.rs).
+/* udp_client: the C twin of `socklab udp client` (src/programs/udp.rs, src/programs/dgram.rs).
  *
+ * Client (src/programs/udp.rs: socket, [connect], sendto/recvfrom per line, close;
+ * the list of src/programs/dgram.rs):
  * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
- * 3. connect with --connect, then the NAME=VALUE@connected settings;
+ * 3. (UNIX only: the autobind of unix_client.c)
+ * 4. connect with --connect, then the NAME=VALUE@connected settings;
  *    --names: getsockname, getpeername -> print `fd N: local L, peer P`
- * 4. per line, empty ones too (an empty datagram is real): sendto (send
- *    when connected), then recvfrom -> print the reply
- * 5. close
+ * 5. per line, empty ones too (an empty datagram is real): sendto (send
+ *    when connected), then recvfrom(MSG_TRUNC) -> print the reply (or that
+ *    it was truncated)
+ * 6. close
  *
  * Usage: udp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
  *        [--connect] [--names] [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "args.h"
+#include "dgram.h"
+#include "modes.h"
+#include "print.h"
+#include "settings.h"
+#include "unp.h"
 
 int main(int argc, char **argv) {
     struct opts o;
-    lab_init("udp_client");
+    struct fail f;
+
+    twin_init("udp_client");
     parse_args(argc, argv, OPT_CLIENT | OPT_DGRAM_CLIENT, false, "127.0.0.1:8082", &o);
-    dgram_client(&o); /* 1-5 */
+
+    int sockfd = Socket(addr_family(&o.addr), SOCK_DGRAM);      /* 1 */
+    apply_sockopts(sockfd, &o, PH_CREATED);
+    set_wait(sockfd, o.wait);                                   /* 2 */
+    if (o.connect) {                                            /* 4 */
+        if (io_connect(sockfd, &o.addr, o.wait, &f) < 0)
+            die_fail(&f);
+        apply_sockopts(sockfd, &o, PH_CONNECTED);
+        if (o.names)
+            show_names(sockfd);
+    }
+    dgram_exchange(sockfd, &o);                                 /* 5 */
+    Close(sockfd);                                              /* 6 */
     return 0;
 }

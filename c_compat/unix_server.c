@@ -1,4 +1,4 @@
-/* unix_server: the C twin of `socklab unix server` (src/unix.rs), stream
+/* unix_server: the C twin of `socklab unix server` (src/programs/unix.rs), stream
  * or --dgram, on a path or an abstract @NAME.
  *
  * For a pathname address (DIR is the path's directory, NAME its last
@@ -20,8 +20,9 @@
  *    newfstatat(DIRFD, NAME) (the socket file's device and inode),
  *    umask(OLD); after `listening on PATH`, print
  *    `socket file mode MODE (...)`
- * 3. the stream (stream.c: --lines, --names as tcp_server) or datagram
- *    (dgram.c) server
+ * 3. the stream server (stream.c: listen, getsockname, the model's loop;
+ *    --lines, --names as tcp_server) or the datagram one (dgram.c:
+ *    getsockname, the recvfrom/sendto loop)
  * 4. on every exit, after SIGINT, SIGTERM and SIGHUP too (the handlers
  *    only record the signal; then the program dies by it):
  *    newfstatat(DIRFD, NAME); still the inode bound in 2 ->
@@ -36,7 +37,13 @@
  *        [--naive] [--naive-limit N] [-q] [--lines] [--names]
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
-#include "lab.h"
+#define _GNU_SOURCE
+#include "args.h"
+#include "dgram.h"
+#include "print.h"
+#include "settings.h"
+#include "stream.h"
+#include "unp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +59,7 @@ static char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int dir_fd = -1;         /* DIR, opened before bind */
 static int pin_fd = -1;         /* the socket file, held (O_PATH) from bind on */
 static const char *bound_name;  /* NAME, in bound_path */
+static char bound_dir[sizeof bound_path]; /* DIR */
 static struct stat bound_st;    /* the socket file right after bind */
 static bool bound_known;        /* a socket was at NAME in DIR then */
 
@@ -77,35 +85,33 @@ static void remove_socket_file(void) {
     Close(dir_fd);
 }
 
-/* Step 2 between socket and bind, and after bind: openat(DIR), bind,
- * openat(DIRFD, NAME, O_PATH|O_NOFOLLOW) -> PIN, newfstatat(DIRFD, NAME). */
-static int bind_in_dir(int type, const struct opts *o, const char *path) {
-    char dir[sizeof bound_path];
+/* Step 2, before socket: DIR and NAME of the path (bound_path). */
+static void split_path(const char *path) {
     strcpy(bound_path, path);
     char *slash = strrchr(bound_path, '/');
     bound_name = slash ? slash + 1 : bound_path;
     if (!*bound_name)
         err_quit(1, "%s does not end in a file name (it ends in '..' or '/')", path);
     if (!slash)
-        strcpy(dir, ".");
+        strcpy(bound_dir, ".");
     else if (slash == bound_path)
-        strcpy(dir, "/");
+        strcpy(bound_dir, "/");
     else {
-        memcpy(dir, bound_path, (size_t)(slash - bound_path));
-        dir[slash - bound_path] = 0;
+        memcpy(bound_dir, bound_path, (size_t)(slash - bound_path));
+        bound_dir[slash - bound_path] = 0;
     }
-    int fd = socket_to_bind(type, o);
-    /* --follow-symlinks: the directory may be a link (step 0 allowed it). */
-    dir_fd = Openat_dir(AT_FDCWD, dir, O_PATH | (o->follow_symlinks ? 0 : O_NOFOLLOW));
-    Bind(fd, SA(&o->addr), o->addr.len);
-    /* Hold the socket file: its inode number cannot pass to another file
-     * while it is open. ENOENT or ELOOP: the path led elsewhere than DIR. */
+}
+
+/* Step 2, after bind: hold the socket file (openat(DIRFD, NAME,
+ * O_PATH|O_NOFOLLOW) -> PIN: its inode number cannot pass to another file
+ * while it is open), and note its device and inode (newfstatat(DIRFD,
+ * NAME)). ENOENT or ELOOP: the path led elsewhere than DIR. */
+static void pin_socket_file(void) {
     pin_fd = r_openat(dir_fd, bound_name, O_PATH | O_NOFOLLOW);
     if (pin_fd < 0 && errno != ENOENT && errno != ELOOP)
         err_sys("openat", errno);
     bound_known = Fstatat(dir_fd, bound_name, &bound_st) == 0 &&
                   S_ISSOCK(bound_st.st_mode) && pin_fd >= 0;
-    return fd;
 }
 
 /* Step 0: a symbolic link among the path's directories is refused. */
@@ -124,24 +130,28 @@ static void refuse_linked_directories(const char *path) {
     }
 }
 
-/* Step 2 with the file's mode set race-free: umask around socket and bind. */
-static int bind_with_mode(int type, const struct opts *o, const char *path) {
-    int fd;
-    mode_t old;
+/* Step 2, the file's mode set race-free with umask around socket and
+ * bind: with --mode, umask(0777 & ~MODE) -> OLD (umask_after_bind puts OLD
+ * back); without, umask(0) -> OLD, umask(OLD): the mask, read. */
+static mode_t umask_before_bind(const struct opts *o) {
+    if (o->mode >= 0)
+        return umask(0777 & ~o->mode);
+    mode_t old = umask(0);
+    umask(old);
+    return old;
+}
+
+/* Step 2's umask(OLD) with --mode; the `socket file mode` line printed
+ * after `listening on PATH`. */
+static void umask_after_bind(const struct opts *o, mode_t old) {
     if (o->mode >= 0) {
-        old = umask(0777 & ~o->mode);
-        fd = bind_in_dir(type, o, path);
         umask(old);
         snprintf(after_listening, sizeof after_listening,
                  "socket file mode %04o (--mode %04o)", o->mode, o->mode);
     } else {
-        old = umask(0);
-        umask(old);
-        fd = bind_in_dir(type, o, path);
         snprintf(after_listening, sizeof after_listening,
                  "socket file mode %04o (from umask %03o)", 0777 & ~old, old);
     }
-    return fd;
 }
 
 /* Step 1: make sure binding removes nothing but a dead socket file. */
@@ -178,7 +188,10 @@ static void clear_path(const struct opts *o, const char *path, int type) {
 
 int main(int argc, char **argv) {
     struct opts o;
-    lab_init("unix_server");
+    struct addr me;
+    mode_t old_mask = 0;
+
+    twin_init("unix_server");
     parse_args(argc, argv, OPT_SERVER | OPT_STREAM_SERVER | OPT_UNIX | OPT_UNIX_SERVER,
                true, "/tmp/socklab.sock", &o);
     int type = o.dgram ? SOCK_DGRAM : SOCK_STREAM;
@@ -188,19 +201,38 @@ int main(int argc, char **argv) {
                     "unnamed address)", addr_str(&o.addr));
     if (path) {
         if (!o.follow_symlinks)
-            refuse_linked_directories(path);                 /* 0 */
-        clear_path(&o, path, type);                          /* 1 */
+            refuse_linked_directories(path);                   /* 0 */
+        clear_path(&o, path, type);                            /* 1 */
         catch_stop_signals();
+        old_mask = umask_before_bind(&o);                      /* 2 */
+        split_path(path);
     }
-    int fd = path ? bind_with_mode(type, &o, path) : bound_socket(type, &o); /* 2 */
-    if (path)
-        on_exit_cleanup(remove_socket_file);                 /* 4, on failure */
-    if (o.dgram)                                             /* 3 */
-        dgram_serve(fd, &o);
-    else
-        stream_serve(fd, &o);
+
+    int listenfd = Socket(AF_UNIX, type);
+    if (o.reuseaddr)
+        Setsockopt_int(listenfd, SOL_SOCKET, SO_REUSEADDR, 1);
+    apply_sockopts(listenfd, &o, PH_CREATED);
+    if (path) /* --follow-symlinks: DIR may be a link (step 0 allowed it) */
+        dir_fd = Openat_dir(AT_FDCWD, bound_dir,
+                            O_PATH | (o.follow_symlinks ? 0 : O_NOFOLLOW));
+    Bind(listenfd, SA(&o.addr), o.addr.len);
+    if (path) {
+        pin_socket_file();
+        umask_after_bind(&o, old_mask);
+        on_exit_cleanup(remove_socket_file);                   /* 4, on failure */
+    }
+
+    if (o.dgram) {                                             /* 3 */
+        Getsockname(listenfd, &me.ss, &me.len);
+        dgram_serve(listenfd, &me, &o);
+    } else {
+        Listen(listenfd, o.backlog);
+        Getsockname(listenfd, &me.ss, &me.len);
+        stream_serve(listenfd, &me, &o);
+    }
+
     on_exit_cleanup(NULL);
     if (path)
-        remove_socket_file();                                /* 4 */
+        remove_socket_file();                                  /* 4 */
     return 0;
 }

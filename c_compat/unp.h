@@ -2,7 +2,8 @@
  * UNP (unpv13e/lib/wrapsock.c): one capitalised wrapper per syscall that
  * dies with `prog: call: ENAME (text)` and exit status 1.
  *
- * Parity decisions, the same as socklab's `sys` layer (src/sys.rs):
+ * Parity decisions, the same as socklab's `sys` layer (src/sys/:
+ * mod.rs and the calls grouped by topic):
  * - every socket gets SOCK_CLOEXEC and protocol 0;
  * - accept4() always receives the peer address in a sockaddr_storage;
  * - send is glibc's send(), i.e. sendto(fd, buf, n, 0, NULL, 0);
@@ -10,7 +11,7 @@
  * - a call interrupted by a signal (EINTR) is retried, as Python (PEP 475)
  *   and socklab do, unless a stop signal (SIGINT, SIGTERM, SIGHUP) was
  *   caught: then the program cleans up and dies by that signal;
- * - SIGPIPE is ignored and stdout is line-buffered (lab_init()). */
+ * - SIGPIPE is ignored and stdout is line-buffered (twin_init(), args.c). */
 #ifndef SOCKLAB_UNP_H
 #define SOCKLAB_UNP_H
 
@@ -23,7 +24,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* The program's name, for error lines (set by lab_init). */
+/* The program's name, for error lines (set by twin_init). */
 extern const char *prog;
 
 /* `ECONNREFUSED (Connection refused)` for err. */

@@ -4,13 +4,13 @@
 # scenario, Rust syscalls, C syscalls, identical or not; for a scenario
 # that differs, the two normalised traces side by side. With SCENARIO=NAME,
 # that scenario's two traces side by side even when they agree.
-# The scenarios and normalisation rules: tests/differential.rs,
-# tests/common/cmp.rs.
+# The scenarios and normalisation rules: tests/suite/programs/differential/,
+# tests/suite/harness/cmp/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v strace >/dev/null || { echo "compare: strace is missing (make deps)" >&2; exit 1; }
 make -s -C c_compat
 export SCENARIO="${SCENARIO:-}"
-cargo test --release -q --test differential -- --ignored --exact --nocapture compare_report 2>&1 |
+cargo test --release -q --test suite -- --ignored --exact --nocapture programs::differential::compare_report 2>&1 |
   grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
 exit "${PIPESTATUS[0]}"

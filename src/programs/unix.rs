@@ -21,7 +21,7 @@
 //!    file's device and inode), `umask(OLD)`; after `listening on PATH`,
 //!    print `socket file mode MODE (...)`.
 //! 3. the stream (`stream.rs`) or datagram (`dgram.rs`) server.
-//! 4. on every exit, after SIGINT, SIGTERM and SIGHUP too:
+//! 4. on every exit, after SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR2 too:
 //!    `newfstatat(DIRFD, NAME)`; still the inode bound in 2 →
 //!    `unlinkat(DIRFD, NAME, 0)`; anything else (a file that replaced the
 //!    socket, another server's socket, nothing) is left alone, with a line

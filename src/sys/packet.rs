@@ -2,7 +2,7 @@
 //! SIOCGIFINDEX ioctl behind glibc's if_nametoindex, bind to a
 //! sockaddr_ll, setsockopt SO_ATTACH_FILTER, SO_TIMESTAMPNS and
 //! SO_RCVBUFFORCE/SO_RCVBUF, getsockopt PACKET_STATISTICS, recvmsg.
-//! Each renders as strace 6 prints it (tests/trace_equals_strace.rs),
+//! Each renders as strace 6 prints it (tests/suite/strace/),
 //! except a successful recvmsg: the capture thread's reads are never
 //! printed, and its rendering elides the frame and the control message.
 #![allow(clippy::disallowed_methods)]

@@ -27,9 +27,11 @@ pub fn run_child(ctx: &Ctx, args: &[&str]) -> Result<ChildEnd> {
 
 pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildEnd> {
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Runtime(format!("cannot find socklab's own binary: {e}")))?;
-    let mut cmd = Command::new(exe);
+    // `/proc/self/exe` itself, not the path it names (`current_exe`): the
+    // kernel follows this link straight to the binary, so a child that runs
+    // as user nobody can exec socklab from a directory nobody cannot search
+    // (root's `~/.cargo/bin` under a 0700 `/root`).
+    let mut cmd = Command::new("/proc/self/exe");
     cmd.arg("__lab-child").args(args);
     if ctx.json {
         cmd.arg("--json");

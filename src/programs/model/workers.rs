@@ -35,7 +35,7 @@
 //! `--max-conns N` (`--once`: 1) is a count shared by all workers: each
 //! takes a ticket before `accept4`; a worker whose ticket is past N stops,
 //! so exactly N connections are accepted and the server exits when they
-//! are done. SIGINT/SIGTERM/SIGHUP (fork, prefork): the parent blocks
+//! are done. SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR2 (fork, prefork): the parent blocks
 //! SIGCHLD (`rt_sigprocmask`), sends SIGTERM to each child (`kill`), waits
 //! up to 2 s (`children::GRACE`) for them (`wait4(-1, WNOHANG)`,
 //! `rt_sigtimedwait([CHLD], time left)`), then SIGKILLs those left and

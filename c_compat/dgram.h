@@ -1,0 +1,19 @@
+/* dgram.h: the datagram server's loop and the datagram client's exchange,
+ * shared by UDP (udp_server.c, udp_client.c) and UNIX datagram sockets
+ * (unix_server.c, unix_client.c --dgram); the twin of socklab's
+ * src/programs/dgram.rs. */
+#ifndef SOCKLAB_DGRAM_H
+#define SOCKLAB_DGRAM_H
+
+#include "args.h"
+
+/* After getsockname (me): print `listening on ME`; ioctl(FIONBIO) with
+ * --timeout or --nonblocking; [--model epoll: epoll_create1, epoll_ctl];
+ * loop: [epoll_wait], recvfrom(MSG_TRUNC), print, sendto upper-cased,
+ * until --once or --max-conns; close(fd). */
+void dgram_serve(int fd, const struct addr *me, const struct opts *o);
+/* The client's lines: sendto (send when connected), recvfrom(MSG_TRUNC)
+ * -> print the reply; an empty line is an empty datagram. */
+void dgram_exchange(int fd, struct opts *o);
+
+#endif

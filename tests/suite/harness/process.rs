@@ -1,0 +1,236 @@
+//! Running programs: a command to completion under the watchdog, what it
+//! left (`Outcome`), and a server that has printed `listening on ADDR`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long any one process may run in a test before the watchdog kills it.
+pub const WATCHDOG: Duration = Duration::from_secs(20);
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_socklab")
+}
+
+pub fn socklab(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    cmd
+}
+
+/// What a finished process left.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// Everything, for assertion messages.
+    pub fn dump(&self) -> String {
+        format!(
+            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code(), Some(0), "expected exit 0\n{}", self.dump());
+        assert_no_panic(self);
+        self
+    }
+
+    /// Assert that stdout contains `text`, printing everything if not.
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Assert that stderr contains `text`, printing everything if not.
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "expected exit {code}\n{}",
+            self.dump()
+        );
+        assert_no_panic(self);
+        self
+    }
+}
+
+pub fn assert_no_panic(o: &Outcome) {
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!o.stderr.contains(bad), "socklab panicked\n{}", o.dump());
+    }
+}
+
+/// Run a command to completion with `stdin` as input, under the watchdog.
+pub fn run(mut cmd: Command, stdin: &[u8]) -> Outcome {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    finish(child)
+}
+
+/// Wait for a child and collect its output; kill it if the watchdog fires.
+pub fn finish(child: Child) -> Outcome {
+    finish_with(child, String::new())
+}
+
+fn finish_with(child: Child, stdout_prefix: String) -> Outcome {
+    // Note: for a Server, stdout was taken by its reader thread; the output
+    // collected here is then only stderr.
+    let pid = child.id() as i32;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(WATCHDOG) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            // SAFETY: pid is our child, still running.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let out = rx.recv().expect("wait after kill").expect("wait");
+            panic!(
+                "process {pid} still running after {WATCHDOG:?}; killed\n--- stdout ---\n{}{}\n--- stderr ---\n{}",
+                stdout_prefix,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    Outcome {
+        status: out.status,
+        stdout: stdout_prefix + &String::from_utf8_lossy(&out.stdout),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A server process that has printed its `listening on ADDR` line.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: String,
+    /// What it printed up to and including the listening line.
+    seen: String,
+    /// The rest of its stdout, read by a thread until it exits.
+    rest: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Start `socklab ARGS` and wait (bounded) for `listening on ADDR`.
+    pub fn start(args: &[&str]) -> Server {
+        Server::start_cmd(socklab(args))
+    }
+
+    pub fn start_cmd(mut cmd: Command) -> Server {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut seen = String::new();
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Err(seen));
+                        return;
+                    }
+                    Ok(_) => {
+                        seen.push_str(&line);
+                        if let Some(addr) = line.trim_end().strip_prefix("listening on ") {
+                            let _ = tx.send(Ok((addr.to_string(), seen, reader)));
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        match rx.recv_timeout(WATCHDOG) {
+            Ok(Ok((addr, seen, reader))) => {
+                let rest = read_rest(reader);
+                Server {
+                    child: Some(child),
+                    addr,
+                    seen,
+                    rest,
+                }
+            }
+            Ok(Err(seen)) => {
+                let out = finish(child);
+                panic!("server exited before listening\n{seen}{}", out.dump());
+            }
+            Err(_) => {
+                // SAFETY: our child.
+                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+                panic!("server did not print `listening on` within {WATCHDOG:?}");
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: our child.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Wait for the server to exit (bounded) and collect all its output.
+    pub fn finish(mut self) -> Outcome {
+        let child = self.child.take().expect("child");
+        let mut out = finish_with(child, String::new());
+        let tail = self.rest.recv_timeout(WATCHDOG).unwrap_or_default();
+        out.stdout = format!("{}{}{}", self.seen, tail, out.stdout);
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn read_rest(mut reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = reader.read_to_string(&mut rest);
+        let _ = tx.send(rest);
+    });
+    rx
+}

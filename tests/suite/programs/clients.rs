@@ -1,0 +1,383 @@
+//! The clients at the edges (issue 12): a message longer than the buffers
+//! between client and server, stdin without newlines, sizes that cannot be
+//! allocated, and a server that sends terminal escape sequences.
+
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use crate::harness::{self, Server, TempDir, run, socklab};
+
+/// A client's `--size 16777216` against socklab's own server: before, both
+/// sat in `sendto` forever (the client sent all before reading, the server's
+/// echo filled the client's receive buffer); now the client reads while it
+/// sends, and the whole echo comes back intact.
+fn size_16_mib_completes(family: &str, addr_arg: &str) {
+    let server = Server::start(&[family, "server", addr_arg, "--max-conns", "1", "-q"]);
+    let client = run(
+        socklab(&[family, "client", &server.addr, "--size", "16777216"]),
+        b"",
+    );
+    client.assert_ok();
+    client.stdout_has("received 16777216 bytes in ");
+    client.stdout_has("the upper-cased message, intact");
+    server.finish().assert_ok();
+}
+
+#[test]
+fn tcp_client_size_16_mib_completes_against_socklabs_server() {
+    size_16_mib_completes("tcp", "127.0.0.1:0");
+}
+
+#[test]
+fn unix_client_size_16_mib_completes_against_socklabs_server() {
+    let dir = TempDir::new("big");
+    size_16_mib_completes("unix", &dir.path("s.sock"));
+}
+
+/// The C twins (c_compat/) make the same calls for a long message:
+/// `send(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)`, `recvfrom`; they too
+/// complete 16 MiB against socklab's server.
+#[test]
+fn c_twin_clients_size_16_mib_complete_against_socklabs_server() {
+    let bin = c_bin();
+    let dir = TempDir::new("bigc");
+    for (family, addr_arg) in [
+        ("tcp", "127.0.0.1:0".to_string()),
+        ("unix", dir.path("s.sock")),
+    ] {
+        let server = Server::start(&[family, "server", &addr_arg, "--max-conns", "1", "-q"]);
+        let mut cmd = Command::new(bin.join(format!("{family}_client")));
+        cmd.args([server.addr.as_str(), "--size", "16777216"]);
+        let client = run(cmd, b"");
+        client.assert_ok();
+        client.stdout_has("received 16777216 bytes in ");
+        client.stdout_has("the upper-cased message, intact");
+        server.finish().assert_ok();
+    }
+}
+
+/// The trace of a long message shows how it went: `sendto` with
+/// MSG_DONTWAIT (what fits), `poll` on both directions, `recvfrom`.
+#[test]
+fn tcp_client_long_message_trace_shows_dontwait_and_poll() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let client = run(
+        socklab(&[
+            "--trace",
+            "tcp",
+            "client",
+            &server.addr,
+            "--size",
+            "16777216",
+        ]),
+        b"",
+    );
+    client.assert_ok();
+    // The send buffer never holds 16 MiB (tcp_wmem's maximum is 4 MiB).
+    client.stderr_has(
+        "sendto(3, \"abcdefghijklmnopqrstuvwxyzabcdef\"..., 16777216, MSG_DONTWAIT, NULL, 0) = ",
+    );
+    client.stderr_has("poll([{fd=3, events=POLLIN|POLLOUT}], 1, -1) = 1 ([{fd=3, revents=");
+    client.stdout_has("received 16777216 bytes in ");
+    server.finish().assert_ok();
+}
+
+/// `--lines` sends every line before reading the replies: 18 MB of lines
+/// (300 of 60,000 bytes, under the 64 KiB line limit) against a `--lines`
+/// server deadlocked the same way; now every reply comes back, in order.
+#[test]
+fn tcp_client_lines_longer_than_the_buffers_complete() {
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--lines",
+        "--max-conns",
+        "1",
+    ]);
+    let mut input = Vec::new();
+    for i in 0..300 {
+        input.extend_from_slice(format!("l{i:05}").as_bytes());
+        input.extend_from_slice(&[b'x'; 59_994]);
+        input.push(b'\n');
+    }
+    let client = run(socklab(&["tcp", "client", &server.addr, "--lines"]), &input);
+    client.assert_ok();
+    let replies: Vec<&str> = client
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('L'))
+        .collect();
+    assert_eq!(
+        replies.len(),
+        300,
+        "{}",
+        &client.stdout[..client.stdout.len().min(2000)]
+    );
+    assert!(replies[0].starts_with("L00000XXX") && replies[0].len() == 60_000);
+    assert!(replies[299].starts_with("L00299XXX") && replies[299].len() == 60_000);
+    server.finish().assert_ok();
+}
+
+/// stdin without a newline (`< /dev/zero`) made the client's line grow to
+/// gigabytes; now a line is at most 64 KiB (the `--lines` buffer's limit)
+/// and a longer one is an error, exit 1, at once.
+#[test]
+fn tcp_client_refuses_a_stdin_line_over_64_kib() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let zeros = vec![0u8; 1 << 20];
+    let client = run(socklab(&["tcp", "client", &server.addr]), &zeros);
+    client.assert_code(1);
+    client.stderr_has("socklab: a stdin line longer than 65536 bytes");
+    server.finish().assert_ok();
+    // The C twin the same way.
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let mut twin = Command::new(c_bin().join("tcp_client"));
+    twin.arg(&server.addr);
+    let client = run(twin, &zeros);
+    client.assert_code(1);
+    client.stderr_has("tcp_client: a stdin line longer than 65536 bytes");
+    server.finish().assert_ok();
+    // A line of exactly 64 KiB still goes.
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1", "-q"]);
+    let mut line = vec![b'x'; 65536];
+    line.push(b'\n');
+    let client = run(socklab(&["tcp", "client", &server.addr]), &line);
+    client.assert_ok();
+    server.finish().assert_ok();
+}
+
+/// The address-space limit for the allocation tests: the binary starts
+/// and runs under it, and 64 MiB (the largest --bufsize and bench --size)
+/// does not fit.
+const AS_LIMIT: libc::rlim_t = 48 << 20;
+
+fn limited(args: &[&str]) -> Command {
+    limit_as(socklab(args))
+}
+
+fn limit_as(mut cmd: Command) -> Command {
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: AS_LIMIT,
+                rlim_max: AS_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn assert_cannot_allocate(out: &harness::Outcome, n: &str, what: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        None,
+        "killed (SIGABRT?)\n{}",
+        out.dump()
+    );
+    out.assert_code(1);
+    out.stderr_has(&format!(": cannot allocate {n} bytes for {what}"));
+}
+
+/// The C twins, built (`make c`).
+fn c_bin() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
+    assert!(
+        bin.join("tcp_client").exists(),
+        "c_compat/bin is not built: make c"
+    );
+    bin
+}
+
+/// `--size`, `--bufsize` and `bench --size` that do not fit in memory:
+/// before, Rust's allocator aborted (SIGABRT, exit 134); now an error
+/// line and exit 1.
+#[test]
+fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
+    // The binary itself runs under the limit: a refused connect, exit 1.
+    let (_fd, port) = harness::bound_tcp(None);
+    let addr = format!("127.0.0.1:{port}");
+    let out = run(limited(&["tcp", "client", &addr, "-m", "x"]), b"");
+    out.assert_code(1);
+    out.stderr_has("ECONNREFUSED");
+
+    let out = run(
+        limited(&["tcp", "client", &addr, "--size", "1073741824"]),
+        b"",
+    );
+    assert_cannot_allocate(&out, "1073741824", "--size");
+    // The clients' --bufsize, before any call.
+    for family in ["tcp", "udp"] {
+        let out = run(
+            limited(&[family, "client", &addr, "--bufsize", "67108864", "-m", "x"]),
+            b"",
+        );
+        assert_cannot_allocate(&out, "67108864", "--bufsize");
+    }
+    let out = run(limited(&["bench", "rr", &addr, "--size", "67108864"]), b"");
+    assert_cannot_allocate(&out, "67108864", "--size");
+    let out = run(
+        limited(&["udp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
+        b"",
+    );
+    assert_cannot_allocate(&out, "67108864", "--bufsize");
+    let out = run(
+        limited(&["tcp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
+        b"",
+    );
+    assert_cannot_allocate(&out, "67108864", "--bufsize");
+}
+
+/// A UNIX server whose --bufsize cannot be allocated: before, SIGABRT left
+/// its socket file behind; now exit 1, and the file is removed.
+#[test]
+fn unix_server_that_cannot_allocate_its_buffer_removes_its_file() {
+    let dir = TempDir::new("nomem");
+    for (twin, extra) in [
+        (false, &[][..]),
+        (false, &["--dgram"][..]),
+        (true, &[][..]),
+        (true, &["--dgram"][..]),
+    ] {
+        let path = dir.path("s.sock");
+        let mut args = vec![path.as_str(), "--bufsize", "67108864"];
+        args.extend_from_slice(extra);
+        let mut cmd = if twin {
+            Command::new(c_bin().join("unix_server"))
+        } else {
+            socklab(&["unix", "server"])
+        };
+        cmd.args(&args);
+        let out = run(limit_as(cmd), b"");
+        assert_cannot_allocate(&out, "67108864", "--bufsize");
+        assert!(
+            !std::path::Path::new(&path).exists(),
+            "{path} left behind\n{}",
+            out.dump()
+        );
+    }
+}
+
+/// A test-made TCP server that reads one message and answers with a
+/// terminal title change and a screen clear; returns its address.
+fn hostile_server() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let _ = conn.read(&mut buf).unwrap();
+        conn.write_all(b"\x1b]0;pwned\x07\x1b[2J").unwrap();
+    });
+    (addr, handle)
+}
+
+/// Run `socklab ARGS` with its stdout on a pseudo-terminal; returns what
+/// the terminal got and the exit status.
+fn on_a_terminal(args: &[&str]) -> (Vec<u8>, harness::Outcome) {
+    let (master, slave) = harness::pty();
+    let mut cmd = socklab(args);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    drop(cmd); // the parent's copy of the slave
+    let reader = std::thread::spawn(move || {
+        let mut f = master;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the client exited and the slave is closed.
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let out = harness::finish(child);
+    (reader.join().unwrap(), out)
+}
+
+/// A server's bytes printed raw could retitle and clear the user's
+/// terminal. On a terminal the client now shows control characters escaped
+/// as the trace does; `--raw` prints them as they came; and stdout that is
+/// not a terminal gets them raw (as the C twins print).
+#[test]
+fn tcp_client_on_a_terminal_shows_a_servers_escape_sequences_escaped() {
+    let (addr, server) = hostile_server();
+    let (tty, out) = on_a_terminal(&["tcp", "client", &addr, "-m", "hi"]);
+    server.join().unwrap();
+    out.assert_ok();
+    let shown = String::from_utf8_lossy(&tty);
+    assert!(shown.contains("\\33]0;pwned\\7\\33[2J"), "{shown:?}");
+    assert!(
+        !tty.contains(&0x1b),
+        "a raw ESC reached the terminal: {shown:?}"
+    );
+
+    let (addr, server) = hostile_server();
+    let (tty, out) = on_a_terminal(&["tcp", "client", &addr, "-m", "hi", "--raw"]);
+    server.join().unwrap();
+    out.assert_ok();
+    let raw = b"\x1b]0;pwned\x07\x1b[2J";
+    assert!(
+        tty.windows(raw.len()).any(|w| w == raw),
+        "{:?}",
+        String::from_utf8_lossy(&tty)
+    );
+
+    let (addr, server) = hostile_server();
+    let out = run(socklab(&["tcp", "client", &addr, "-m", "hi"]), b"");
+    server.join().unwrap();
+    out.assert_ok();
+    assert_eq!(out.stdout, "\x1b]0;pwned\x07\x1b[2J\n");
+}
+
+/// `bench rr` and `bench connect` send a request before reading its echo:
+/// 16 MiB requests deadlocked with socklab's server as the clients did;
+/// now they complete.
+#[test]
+fn bench_rr_and_connect_with_16_mib_requests_complete() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "3", "-q"]);
+    let out = run(
+        socklab(&[
+            "bench",
+            "rr",
+            &server.addr,
+            "--size",
+            "16777216",
+            "--count",
+            "2",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    out.stdout_has("2 transactions in ");
+    let out = run(
+        socklab(&[
+            "bench",
+            "connect",
+            &server.addr,
+            "--size",
+            "16777216",
+            "--count",
+            "2",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    out.stdout_has("2 connections in ");
+    server.finish().assert_ok();
+}

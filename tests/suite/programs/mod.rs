@@ -1,0 +1,14 @@
+//! The programs: tcp, udp and unix servers and clients, their models, the
+//! sockopt list; with other peers (nc, socat, misbehaving ones, the C
+//! twins), their UNIX files, and signals.
+
+mod clients;
+mod differential;
+mod echo;
+mod interop_c;
+mod misbehaving_peers;
+mod model;
+mod peers;
+mod signals;
+mod sockopt_list;
+mod unix_files;

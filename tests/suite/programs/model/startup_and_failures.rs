@@ -1,0 +1,238 @@
+//! When models start listening, and how they fail: fork, pthread_create, a worker that outlives the wait.
+
+use super::*;
+use crate::harness;
+use crate::harness::cmp;
+
+/// prethread:N says `listening on` once its N-1 threads exist: in
+/// strace's order of the process's calls, the write of the line comes after
+/// the thread creations (clone3), and /proc shows N threads at once.
+#[test]
+fn tcp_server_model_prethread_listens_once_its_threads_exist() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = TempDir::new("prethread-ready");
+    let log = dir.path("strace");
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=clone,clone3,write", "-o", &log])
+        .arg(harness::bin())
+        .args(["tcp", "server", "127.0.0.1:0", "--model", "prethread:4"]);
+    let server = Server::start_cmd(cmd);
+    let socklab_pid = children(server.pid())[0];
+    let tasks = std::fs::read_dir(format!("/proc/{socklab_pid}/task"))
+        .unwrap()
+        .count();
+    assert_eq!(tasks, 4, "threads when `listening on` is out");
+    // SAFETY: the traced socklab, strace's child; strace then exits.
+    unsafe { libc::kill(socklab_pid, libc::SIGKILL) };
+    let _ = server.finish();
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let listening = lines
+        .iter()
+        .position(|l| l.contains("write(1, \"listening on "))
+        .unwrap_or_else(|| panic!("no listening write\n{trace}"));
+    let clones = lines
+        .iter()
+        .filter(|l| l.contains("clone3(") || l.contains("clone("))
+        .count();
+    let before = lines[..listening]
+        .iter()
+        .filter(|l| l.contains("clone3(") || l.contains("clone("))
+        .count();
+    assert_eq!(clones, 3, "{trace}");
+    assert_eq!(
+        before, 3,
+        "the threads are made before `listening on`\n{trace}"
+    );
+}
+
+/// With --trace, the event loops' RLIMIT_NOFILE note is in the trace
+/// (stderr), and `listening on` is the first line on stdout.
+#[test]
+fn tcp_server_model_epoll_traced_listening_is_the_first_stdout_line() {
+    for model in ["epoll", "poll"] {
+        let server = Server::start(&[
+            "--trace",
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            model,
+            "--max-conns",
+            "1",
+        ]);
+        let mut c = TcpStream::connect(&server.addr).unwrap();
+        echo(&mut c, "hi");
+        drop(c);
+        let out = server.finish();
+        out.assert_ok();
+        assert!(
+            out.stdout.starts_with("listening on "),
+            "{model}: first stdout line\n{}",
+            out.dump()
+        );
+        assert!(!out.stdout.contains("RLIMIT_NOFILE"), "{}", out.dump());
+        out.stderr_has("RLIMIT_NOFILE: soft limit");
+    }
+}
+
+/// A fork that fails with EAGAIN (strace injects it into clone) gets the
+/// process-limit hint, not the socket one ("the call would block").
+#[test]
+fn tcp_server_model_prefork_failed_fork_gets_the_process_limit_hint() {
+    if !harness::have("strace") {
+        return;
+    }
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone:error=EAGAIN",
+        harness::bin(),
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:1",
+    ]);
+    let out = harness::run(cmd, b"");
+    out.assert_code(1)
+        .stderr_has("socklab: clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD")
+        .stderr_has("= -1 EAGAIN (Resource temporarily unavailable)\n  hint: no process can be made")
+        .stderr_has("RLIMIT_NPROC");
+    assert!(!out.stderr.contains("would block"), "{}", out.dump());
+}
+
+/// pthread_create fails (strace injects EAGAIN into its clone3): that
+/// connection alone fails (reported with the thread-limit hint, closed);
+/// the next client is served and the server ends normally.
+#[test]
+fn tcp_server_model_thread_failed_pthread_create_fails_only_its_connection() {
+    if !harness::have("strace") {
+        return;
+    }
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone3:error=EAGAIN:when=1",
+        harness::bin(),
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+        "--max-conns",
+        "2",
+    ]);
+    let server = Server::start_cmd(cmd);
+    let mut first = TcpStream::connect(&server.addr).unwrap();
+    first.set_read_timeout(Some(harness::WATCHDOG)).unwrap();
+    let _ = first.write_all(b"lost");
+    let mut buf = [0u8; 16];
+    // Closed without an answer (EOF, or a reset for the unread bytes).
+    assert!(
+        matches!(first.read(&mut buf), Ok(0) | Err(_)),
+        "the first connection is closed"
+    );
+    let mut second = TcpStream::connect(&server.addr).unwrap();
+    echo(&mut second, "served");
+    drop(second);
+    server
+        .finish()
+        .assert_ok()
+        .stderr_has("socklab: pthread_create: EAGAIN (Resource temporarily unavailable)\n  hint: no thread can be made");
+}
+
+/// A worker that cannot act on SIGTERM (stopped): the parent waits for it
+/// until the grace time is up (rt_sigtimedwait = EAGAIN), then SIGKILLs
+/// it, and only it; the other worker ended by SIGTERM.
+#[test]
+fn tcp_server_model_prefork_sigkills_only_a_worker_that_outlives_the_wait() {
+    let server = Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "prefork:2",
+    ]);
+    let pid = server.pid();
+    let workers = prefork_workers(pid, 2);
+    let (stopped, other) = (workers[0], workers[1]);
+    // SAFETY: a worker of our server.
+    unsafe { libc::kill(stopped, libc::SIGSTOP) };
+    eventually("the worker is stopped", || {
+        std::fs::read_to_string(format!("/proc/{stopped}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('T')
+        })
+    });
+    server.signal(libc::SIGTERM);
+    let out = server.finish();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", out.dump());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(want))
+            .unwrap_or_else(|| panic!("no `{want}`\n{}", out.dump()))
+    };
+    let term = at(&format!("kill({stopped}, SIGTERM) = 0"));
+    let expired = lines
+        .iter()
+        .rposition(|l| {
+            l.starts_with("rt_sigtimedwait(")
+                && l.ends_with("= -1 EAGAIN (Resource temporarily unavailable)")
+        })
+        .unwrap_or_else(|| panic!("the wait never timed out\n{}", out.dump()));
+    let kill = at(&format!("kill({stopped}, SIGKILL) = 0"));
+    assert!(term < expired && expired < kill, "{}", out.dump());
+    assert!(
+        !out.stderr.contains(&format!("kill({other}, SIGKILL)")),
+        "{}",
+        out.dump()
+    );
+    out.stderr_has("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]");
+    out.stderr_has(&format!(
+        "wait4({stopped}, [{{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}}], 0, NULL) = {stopped}"
+    ));
+}
+
+/// The C twin's prefork does the same: its workers end with a killed
+/// parent; all workers killed: the parent says so and exits 1.
+#[test]
+fn tcp_server_model_prefork_c_twin_workers_and_parent_end_together() {
+    let args: Vec<String> = ["127.0.0.1:0", "--model", "prefork:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    let workers = prefork_workers(server.pid(), 2);
+    server.signal(libc::SIGKILL);
+    for w in &workers {
+        eventually(&format!("C worker {w} ended after its parent"), || gone(*w));
+    }
+    drop(server.finish());
+    let server = Server::start_cmd(cmp::program(cmp::Side::C, "tcp_server", &args));
+    for w in prefork_workers(server.pid(), 2) {
+        // SAFETY: a worker of our server.
+        unsafe { libc::kill(w, libc::SIGKILL) };
+    }
+    server
+        .finish()
+        .assert_code(1)
+        .stderr_has("was killed by SIGKILL (1 of 2 left)")
+        .stderr_has("all 2 prefork workers have ended (2 of them badly)");
+}

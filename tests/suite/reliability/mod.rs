@@ -1,0 +1,4 @@
+//! Reliability: fuzz of the parsers and decoders, soak of the servers.
+
+mod fuzz;
+mod soak;
