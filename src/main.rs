@@ -5,7 +5,7 @@ use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use socklab::cli::Cli;
-use socklab::values::error::{EXIT_USAGE, Error};
+use socklab::values::error::EXIT_USAGE;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -37,17 +37,5 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE as u8);
         }
     };
-    match socklab::run(cli) {
-        // Output that could not be written (reported when it happened).
-        Ok(()) if socklab::strace::output_failed() => ExitCode::FAILURE,
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Signal(sig)) => {
-            socklab::sys::signals::reraise(sig);
-            ExitCode::from((128 + sig as i32) as u8)
-        }
-        Err(e) => {
-            socklab::report(&e);
-            ExitCode::from(e.exit_code() as u8)
-        }
-    }
+    socklab::cli::exit_code(socklab::cli::run(cli))
 }

@@ -1,4 +1,6 @@
-//! The four loads: rr, stream, connect, udp (their syscalls: `mod.rs`).
+//! The loads stream, connect and udp (rr is `rr.rs`; their syscalls:
+//! `mod.rs`), and what they share with rr: a connection, one request and
+//! its echo, latency samples.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,78 +10,73 @@ use nix::errno::Errno;
 use nix::sys::socket::{Shutdown, SockType};
 
 use super::{Latency, Limit, Opts, Progress, Report};
+use crate::output::Output;
+use crate::socket::buffer::{buffer, pattern};
 use crate::socket::duplex;
+use crate::socket::exactly;
 use crate::socket::modes;
-use crate::socket::text::{buffer, pattern};
 use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
 
 /// At most this many latency samples are kept (the first ones).
 const MAX_SAMPLES: usize = 1 << 24;
 /// No reply for this long on any connection: the server is not answering.
-const STALL: Duration = Duration::from_secs(5);
+pub(super) const STALL: Duration = Duration::from_secs(5);
 
-fn would_block(e: &Error) -> bool {
+pub(super) fn would_block(e: &Error) -> bool {
     e.errno() == Some(Errno::EAGAIN)
 }
 
-fn stalled(what: &str) -> Error {
+pub(super) fn stalled(what: &str) -> Error {
     Error::Runtime(format!(
         "no reply for {} s {what}: does the server answer each message with one of the same length (and serve this many connections at once)?",
         STALL.as_secs()
     ))
 }
 
-fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
+pub(super) fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
     if samples.len() < MAX_SAMPLES {
         samples.push(now.duration_since(t0).as_nanos() as u64);
     }
 }
 
 /// socket, connect: one blocking connection.
-fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
+pub(super) fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
     let s = sys.socket(modes::family(&opts.addr), SockType::Stream)?;
     sys.connect(s, &opts.addr)?;
     Ok(s)
 }
 
-/// sendto until all of `msg` is out (blocking socket).
-fn send_all(sys: &Sys, s: Socket, msg: &[u8]) -> Result<()> {
-    let mut sent = 0;
-    while sent < msg.len() {
-        sent += sys.sendto(s, &msg[sent..], None)?;
-    }
-    Ok(())
-}
-
-/// recvfrom until `n` bytes are in (blocking socket); the server closing
+/// recvfrom until `buf` is full (blocking socket); the server closing
 /// first is an error.
-fn recv_exactly(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
-    let mut got = 0;
-    while got < buf.len() {
-        let (n, _) = sys.recvfrom(s, &mut buf[got..], false)?;
-        if n == 0 {
-            return Err(Error::Runtime(format!(
-                "the server closed the connection after {got} of {} bytes of an echo",
-                buf.len()
-            )));
-        }
-        got += n;
+fn recv_echo(sys: &Sys, s: Socket, buf: &mut [u8]) -> Result<()> {
+    let got = exactly::recv_exactly(sys, s, buf)?;
+    if got < buf.len() {
+        return Err(Error::Runtime(format!(
+            "the server closed the connection after {got} of {} bytes of an echo",
+            buf.len()
+        )));
     }
     Ok(())
 }
 
-/// One request and its echo on a blocking socket: `send_all`, then
-/// `recv_exactly`; a request over `duplex::SENDALL_MAX` goes out while
+/// One request and its echo on a blocking socket: `exactly::send_all`, then
+/// `recv_echo`; a request over `duplex::SENDALL_MAX` goes out while
 /// the echo is read (`duplex::send_reading`), else an echo server and
 /// this client would both wait in `sendto` (issue 12).
-fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
+pub(super) fn request(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    req: &[u8],
+    buf: &mut [u8],
+) -> Result<()> {
     if req.len() <= duplex::SENDALL_MAX {
-        send_all(sys, s, req)?;
-        return recv_exactly(sys, s, buf);
+        exactly::send_all(sys, s, req)?;
+        return recv_echo(sys, s, buf);
     }
     let mut got = 0;
-    let sent = duplex::send_reading(sys, s, req, buf, modes::Wait::Blocking, |piece| {
+    let sent = duplex::send_reading(sys, out, s, req, buf, modes::Wait::Blocking, |piece| {
         got += piece.len();
         Ok(())
     })?;
@@ -91,194 +88,9 @@ fn request(sys: &Sys, s: Socket, req: &[u8], buf: &mut [u8]) -> Result<()> {
     }
     // The echo's bytes are counted, not kept: the rest fills the buffer.
     match buf.get_mut(got..) {
-        Some(rest) => recv_exactly(sys, s, rest),
+        Some(rest) => recv_echo(sys, s, rest),
         None => Ok(()),
     }
-}
-
-/// rr: one request of `size` bytes in flight per connection.
-pub fn rr(sys: &Sys, opts: &Opts) -> Result<Report> {
-    // The request before any call: a size that cannot be allocated is
-    // an error (exit 1) before the first connection.
-    let req = pattern(opts.size, "--size")?;
-    let mut socks = Vec::with_capacity(opts.conns);
-    for _ in 0..opts.conns {
-        socks.push(connected(sys, opts)?);
-    }
-    let mut samples = Vec::new();
-    let mut progress = Progress::new("transactions");
-    let limit = Limit::new(opts, opts.count);
-    let start = Instant::now();
-    let done = if socks.len() == 1 {
-        rr_blocking(sys, socks[0], &req, limit, &mut samples, &mut progress)?
-    } else {
-        rr_polled(sys, &socks, &req, limit, &mut samples, &mut progress)?
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    progress.finish();
-    for s in socks {
-        sys.close(s)?;
-    }
-    Ok(Report {
-        test: "rr",
-        transactions: done,
-        seconds,
-        bytes: done * 2 * opts.size as u64,
-        latency: Latency::from_ns(&mut samples),
-        ..Report::default()
-    })
-}
-
-fn rr_blocking(
-    sys: &Sys,
-    s: Socket,
-    req: &[u8],
-    limit: Limit,
-    samples: &mut Vec<u64>,
-    progress: &mut Progress,
-) -> Result<u64> {
-    let mut buf = buffer(req.len(), "--size")?;
-    let mut done = 0u64;
-    let mut now = Instant::now();
-    while limit.more(done, now) {
-        let t0 = now;
-        request(sys, s, req, &mut buf)?;
-        now = Instant::now();
-        record(samples, t0, now);
-        done += 1;
-        progress.tick(done, now);
-    }
-    Ok(done)
-}
-
-/// One connection's request in flight.
-struct Flight {
-    sent: usize,
-    got: usize,
-    t0: Instant,
-    busy: bool,
-}
-
-fn rr_polled(
-    sys: &Sys,
-    socks: &[Socket],
-    req: &[u8],
-    limit: Limit,
-    samples: &mut Vec<u64>,
-    progress: &mut Progress,
-) -> Result<u64> {
-    for &s in socks {
-        sys.ioctl_fionbio(s, true)?;
-    }
-    let size = req.len();
-    let mut buf = buffer(size, "--size")?;
-    let mut fds: Vec<libc::pollfd> = socks
-        .iter()
-        .map(|s| libc::pollfd {
-            fd: s.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    let now = Instant::now();
-    let mut flights: Vec<Flight> = socks
-        .iter()
-        .map(|_| Flight {
-            sent: 0,
-            got: 0,
-            t0: now,
-            busy: false,
-        })
-        .collect();
-    let (mut started, mut done, mut busy) = (0u64, 0u64, 0usize);
-    // Send the rest of connection i's request; POLLOUT while it does not fit.
-    let push = |i: usize, f: &mut Flight, pfd: &mut libc::pollfd| -> Result<()> {
-        while f.sent < size {
-            match sys.sendto(socks[i], &req[f.sent..], None) {
-                Ok(n) => f.sent += n,
-                Err(e) if would_block(&e) => break,
-                Err(e) => return Err(e),
-            }
-        }
-        pfd.events = if f.sent < size {
-            libc::POLLIN | libc::POLLOUT
-        } else {
-            libc::POLLIN
-        };
-        Ok(())
-    };
-    for i in 0..socks.len() {
-        if !limit.more(started, now) {
-            break;
-        }
-        flights[i] = Flight {
-            sent: 0,
-            got: 0,
-            t0: Instant::now(),
-            busy: true,
-        };
-        push(i, &mut flights[i], &mut fds[i])?;
-        started += 1;
-        busy += 1;
-    }
-    let mut quiet_since = Instant::now();
-    while busy > 0 {
-        if sys.poll_fds(&mut fds, 1000)? == 0 {
-            if quiet_since.elapsed() >= STALL {
-                return Err(stalled(&format!("on {busy} connections")));
-            }
-            continue;
-        }
-        quiet_since = Instant::now();
-        for i in 0..fds.len() {
-            let revents = fds[i].revents;
-            if revents == 0 {
-                continue;
-            }
-            let f = &mut flights[i];
-            if revents & libc::POLLOUT != 0 && f.sent < size {
-                push(i, f, &mut fds[i])?;
-            }
-            if revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) == 0 || !f.busy {
-                continue;
-            }
-            let n = match sys.recvfrom(socks[i], &mut buf[..size - f.got], false) {
-                Ok((n, _)) => n,
-                Err(e) if would_block(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            if n == 0 {
-                return Err(Error::Runtime(format!(
-                    "the server closed connection {} after {} of {size} bytes of an echo",
-                    i + 1,
-                    f.got
-                )));
-            }
-            f.got += n;
-            if f.got < size {
-                continue;
-            }
-            let now = Instant::now();
-            record(samples, f.t0, now);
-            done += 1;
-            progress.tick(done, now);
-            if limit.more(started, now) {
-                *f = Flight {
-                    sent: 0,
-                    got: 0,
-                    t0: now,
-                    busy: true,
-                };
-                push(i, f, &mut fds[i])?;
-                started += 1;
-            } else {
-                f.busy = false;
-                fds[i].fd = -1;
-                busy -= 1;
-            }
-        }
-    }
-    Ok(done)
 }
 
 /// stream: `size`-byte writes until `--bytes` or the deadline; then
@@ -360,7 +172,7 @@ fn wait_for(sys: &Sys, s: Socket, events: libc::c_short) -> Result<()> {
 }
 
 /// connect: `--conns` threads, each: socket, connect, one exchange, close.
-pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
+pub fn connect(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     let req = pattern(opts.size, "--size")?;
     let limit = Limit::new(opts, opts.count);
     let started = AtomicU64::new(0);
@@ -370,7 +182,7 @@ pub fn connect(sys: &Sys, opts: &Opts) -> Result<Report> {
     let start = Instant::now();
     let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
         let s = connected(sys, opts)?;
-        request(sys, s, &req, buf)?;
+        request(sys, out, s, &req, buf)?;
         sys.close(s)
     };
     let worker = || -> Result<()> {

@@ -23,11 +23,13 @@
 
 mod args;
 mod load;
+mod rr;
 mod stats;
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use crate::output::Output;
 use crate::sys::Sys;
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
@@ -66,7 +68,7 @@ pub struct Opts {
 }
 
 /// Run one benchmark and print its report.
-pub fn run(sys: &Sys, opts: &Opts) -> Result<()> {
+pub fn run(sys: &Sys, out: &Output, opts: &Opts) -> Result<()> {
     if let Some(cpu) = opts.pin {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         if cpu >= libc::CPU_SETSIZE as usize {
@@ -82,12 +84,12 @@ pub fn run(sys: &Sys, opts: &Opts) -> Result<()> {
             "bench udp needs a HOST:PORT address".to_string(),
         ));
     }
-    crate::programs::model::raise_fd_limit(sys)?;
+    crate::programs::model::raise_fd_limit(sys, out)?;
     let before = sys.getrusage()?;
     let mut report = match opts.test {
-        Test::Rr => load::rr(sys, opts)?,
+        Test::Rr => rr::rr(sys, out, opts)?,
         Test::Stream => load::stream(sys, opts)?,
-        Test::Connect => load::connect(sys, opts)?,
+        Test::Connect => load::connect(sys, out, opts)?,
         Test::Udp => load::udp(sys, opts)?,
     };
     let after = sys.getrusage()?;
@@ -97,9 +99,9 @@ pub fn run(sys: &Sys, opts: &Opts) -> Result<()> {
     report.conns = opts.conns;
     report.size = opts.size;
     if opts.json {
-        sys.say(&report.json());
+        out.say(&report.json());
     } else {
-        sys.say(report.text().trim_end());
+        out.say(report.text().trim_end());
     }
     Ok(())
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, Shutdown, SockType};
 
-use super::{Ctx, Lab, Verdict, dial, gettid, listener, loopback, show, upper, wait_blocked};
+use super::framework::{
+    Ctx, Lab, Verdict, dial, gettid, listener, loopback, show, upper, wait_blocked,
+};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 
@@ -143,19 +145,12 @@ fn comm_loop(ctx: &Ctx) -> Result<Verdict> {
     })
 }
 
-/// `recvfrom` until `n` bytes arrived (or the peer closed).
+/// `n` bytes from a stream, fewer if the peer closes first.
 pub fn read_exactly(sys: &crate::sys::Sys, s: crate::sys::Socket, n: usize) -> Result<Vec<u8>> {
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; n.max(1)];
-    while got.len() < n {
-        let want = n - got.len();
-        let (k, _) = sys.recvfrom(s, &mut buf[..want], false)?;
-        if k == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..k]);
-    }
-    Ok(got)
+    let mut buf = vec![0u8; n];
+    let got = crate::socket::exactly::recv_exactly(sys, s, &mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
 }
 
 fn empty_send(ctx: &Ctx) -> Result<Verdict> {
@@ -211,7 +206,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             "server",
             &format!(
                 "thread {server_tid} is in {} (/proc/self/task/{server_tid}/syscall); {} 300 ms after the empty send; {inq} bytes to read",
-                super::syscall_of(server_tid).unwrap_or("?"),
+                super::framework::syscall_of(server_tid).unwrap_or("?"),
                 if still { "not returned" } else { "returned" }
             ),
         );
@@ -220,7 +215,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             "client",
             &format!(
                 "thread {client_tid} is in {}: waiting for the reply to a message the server never got",
-                super::syscall_of(client_tid).unwrap_or("?")
+                super::framework::syscall_of(client_tid).unwrap_or("?")
             ),
         );
         ctx.note(

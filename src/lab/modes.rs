@@ -9,7 +9,7 @@ use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
 use super::basics::joined;
-use super::{Ctx, Lab, Verdict, gettid, listener, loopback, pair, wait_blocked};
+use super::framework::{Ctx, Lab, Verdict, gettid, listener, loopback, pair, wait_blocked};
 use crate::socket::modes::{self, Wait};
 use crate::values::error::{Error, Result};
 
@@ -87,9 +87,9 @@ fn connect_ex(ctx: &Ctx) -> Result<Verdict> {
     cs.ioctl_fionbio(first, true)?;
     let _ = modes::connect_ex(&cs, first, &faddr, Wait::NonBlocking)?;
     let up = cs.poll(first, PollFlags::POLLOUT, 1000)?;
-    let queued = super::settle(
+    let queued = super::framework::settle(
         Duration::from_secs(1),
-        || super::accept_queue(ctx, f),
+        || super::framework::accept_queue(ctx, f),
         |q| *q >= 1,
     );
     ctx.note(
@@ -151,7 +151,7 @@ fn blocking_modes(ctx: &Ctx) -> Result<Verdict> {
             "client",
             &format!(
                 "thread {tid} is in {} (/proc/self/task/{tid}/syscall), {} after 300 ms",
-                super::syscall_of(tid).unwrap_or("?"),
+                super::framework::syscall_of(tid).unwrap_or("?"),
                 if quiet { "still waiting" } else { "returned" }
             ),
         );
@@ -204,7 +204,7 @@ fn blocking_modes(ctx: &Ctx) -> Result<Verdict> {
         observed: format!(
             "blocking: waited {:.0} ms until data; non-blocking: {} in {:.3} ms; timeout 0.3: {} after {:.0} ms",
             waited.as_secs_f64() * 1000.0,
-            super::outcome(&nb),
+            super::framework::outcome(&nb),
             nb_time.as_secs_f64() * 1000.0,
             if timed_out { "timeout" } else { "no timeout" },
             t_time.as_secs_f64() * 1000.0

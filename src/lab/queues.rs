@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
-use super::{Ctx, Lab, Verdict, loopback, outcome, port, setopt, with_port};
+use super::framework::{Ctx, Lab, Verdict, loopback, outcome, port, setopt, with_port};
 use crate::sys::{Socket, Sys};
 use crate::values::error::Result;
 
@@ -94,9 +94,9 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
             break;
         }
     }
-    let queued = super::settle(
+    let queued = super::framework::settle(
         Duration::from_secs(1),
-        || super::accept_queue(ctx, l),
+        || super::framework::accept_queue(ctx, l),
         |q| *q as usize >= completed,
     );
     for c in clients {
@@ -197,9 +197,14 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
             CLIENTS - 2
         ),
     );
-    let (q1, q2) = super::settle(
+    let (q1, q2) = super::framework::settle(
         Duration::from_secs(2),
-        || (super::accept_queue(ctx, s1), super::accept_queue(ctx, s2)),
+        || {
+            (
+                super::framework::accept_queue(ctx, s1),
+                super::framework::accept_queue(ctx, s2),
+            )
+        },
         |(a, b)| (a + b) as usize >= CLIENTS,
     );
     ctx.note(

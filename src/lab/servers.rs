@@ -8,7 +8,9 @@ use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
 use super::basics::{joined, read_exactly};
-use super::{Ctx, Lab, Verdict, dial, listener, loopback, outcome, port, setopt, show, upper};
+use super::framework::{
+    Ctx, Lab, Verdict, dial, listener, loopback, outcome, port, setopt, show, upper,
+};
 use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
@@ -78,9 +80,9 @@ fn serial_accept(ctx: &Ctx) -> Result<Verdict> {
         b.connect(cb, &addr)?;
         let connected_at = ms(t0);
         let state = ctx.state(cb);
-        let queued = super::settle(
+        let queued = super::framework::settle(
             Duration::from_secs(1),
-            || super::accept_queue(ctx, l),
+            || super::framework::accept_queue(ctx, l),
             |q| *q >= 1,
         );
         ctx.note(
@@ -333,7 +335,7 @@ fn restart(ctx: &Ctx, p: u16, reuse: bool) -> Result<Result<()>> {
     if reuse {
         setopt(&ss, s, "SO_REUSEADDR", "1")?;
     }
-    let r = ss.bind(s, &super::with_port(p)?);
+    let r = ss.bind(s, &super::framework::with_port(p)?);
     let r = match r {
         Ok(()) => ss.listen(s, 5),
         e => e,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::poll::PollFlags;
 
 use super::basics::{joined, read_exactly};
-use super::{Ctx, Lab, Verdict, getopt, pair, setopt};
+use super::framework::{Ctx, Lab, Verdict, getopt, pair, setopt};
 use crate::socket::lines::LineBuffer;
 use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
@@ -112,7 +112,9 @@ fn sticky_packets(ctx: &Ctx) -> Result<Verdict> {
     let mut lines = Vec::new();
     let mut buffer = LineBuffer::default();
     let mut buf = [0u8; 1024];
-    while let Some(line) = buffer.read_line(&ss, conn, &mut buf, Wait::Blocking)? {
+    while let Some(line) =
+        buffer.read_line(&ss, &ctx.output("server"), conn, &mut buf, Wait::Blocking)?
+    {
         lines.push(String::from_utf8_lossy(&line).into_owned());
     }
     ss.close(conn)?;

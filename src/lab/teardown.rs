@@ -1,18 +1,13 @@
 //! How a connection ends: half-close, reset, and writing to a reset
 //! connection (SIGPIPE, in a child process).
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::signal::Signal;
 use nix::sys::socket::Shutdown;
 
+use super::framework::{Ctx, Lab, Verdict, outcome, pair, port, run_child, setopt, show};
 use super::servers::proc_net_tcp;
-use super::{Ctx, Lab, Out, Verdict, outcome, pair, port, setopt, show};
 use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
@@ -167,96 +162,8 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
     })
 }
 
-/// What a child process printed and how it ended.
-pub struct ChildEnd {
-    pub lines: Vec<String>,
-    pub code: Option<i32>,
-    pub signal: Option<i32>,
-}
-
-/// Re-execute socklab (`/proc/self/exe`) with the hidden `__lab-child`
-/// subcommand; relay its timeline lines; report how it ended. Bounded:
-/// killed (by its pid) after 10 s.
-pub fn run_child(ctx: &Ctx, args: &[&str]) -> Result<ChildEnd> {
-    run_child_as(ctx, args, None)
-}
-
-pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildEnd> {
-    use std::os::unix::process::CommandExt;
-    // `/proc/self/exe` itself, not the path it names (`current_exe`): the
-    // kernel follows this link straight to the binary, so a child that runs
-    // as user nobody can exec socklab from a directory nobody cannot search
-    // (root's `~/.cargo/bin` under a 0700 `/root`).
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg("__lab-child").args(args);
-    if ctx.json {
-        cmd.arg("--json");
-    }
-    if let Some(uid) = uid {
-        cmd.uid(uid).gid(uid);
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| Error::Runtime(format!("cannot start the child process: {e}")))?;
-    let pid = child.id();
-    ctx.note("lab", &format!("started child process {pid}"));
-    let stdout = child.stdout.take();
-    let out = ctx.out.clone();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        if let Some(s) = stdout {
-            for line in BufReader::new(s).lines().map_while(|l| l.ok()) {
-                out.line(&line);
-                lines.push(line);
-            }
-        }
-        lines
-    });
-    let end = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(2)),
-            Ok(None) => {
-                let _ = child.kill();
-                break child
-                    .wait()
-                    .map_err(|e| Error::Runtime(format!("wait: {e}")))?;
-            }
-            Err(e) => return Err(Error::Runtime(format!("wait: {e}"))),
-        }
-    };
-    let lines = reader.join().unwrap_or_default();
-    let how = match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(s)) => format!("was killed by signal {s} ({})", signal_name(s)),
-        _ => "ended".into(),
-    };
-    ctx.note("lab", &format!("child process {pid} {how} (waitpid)"));
-    Ok(ChildEnd {
-        lines,
-        code: status.code(),
-        signal: status.signal(),
-    })
-}
-
-/// `socklab __lab-child LAB MODE [--json]`: the child side of a lab, its
-/// timeline on stdout for the parent to relay.
-pub fn child_main(lab: &str, args: &[String]) -> Result<()> {
-    let json = args.iter().any(|a| a == "--json");
-    let ctx = Ctx::new("child", json, Out::stdout());
-    match (lab, args.first().map(String::as_str)) {
-        ("sigpipe", Some(mode)) => sigpipe_child(&ctx, mode == "default"),
-        ("unix-connect", Some(path)) => super::more::unix_connect_child(&ctx, path),
-        _ => Err(Error::Usage(format!("no lab child '{lab}'"))),
-    }
-}
-
 /// The peer resets the connection; then send until it fails or kills us.
-fn sigpipe_child(ctx: &Ctx, default: bool) -> Result<()> {
+pub fn sigpipe_child(ctx: &Ctx, default: bool) -> Result<()> {
     crate::sys::untraced::sigpipe(default)?;
     ctx.note(
         "child",

@@ -10,10 +10,11 @@
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
+use crate::output::Output;
 use crate::private_dir::PrivateDir;
 use crate::programs::{dgram, stream, tcp, udp, unix};
+use crate::socket::messages::Messages;
 use crate::socket::modes::Setup;
-use crate::socket::text::Messages;
 use crate::strace::{Format, Tracer};
 use crate::sys::Sys;
 use crate::values::addr::Addr;
@@ -88,19 +89,19 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
         },
     ];
     let base = Tracer::shared(Format::Text, Box::new(crate::strace::Output::stdout()));
-    crate::print_line(
+    crate::output::print_line(
         "socklab demo: each server and its client, every syscall as strace prints it.",
     );
-    crate::print_line(
+    crate::output::print_line(
         "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints.",
     );
     for sc in &scenarios {
-        crate::print_line("");
-        crate::print_line(&format!("== {} ==", sc.title));
+        crate::output::print_line("");
+        crate::output::print_line(&format!("== {} ==", sc.title));
         run_one(&base, sc)?;
     }
-    crate::print_line("");
-    crate::print_line(
+    crate::output::print_line("");
+    crate::output::print_line(
         "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0",
     );
     Ok(())
@@ -115,11 +116,13 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
     }
     .map_err(Error::Runtime)?;
     let (tx, rx) = sync_channel(1);
-    let server_sys = Sys::new(base.with_side("server")).notify_listening(tx);
+    let server_sys = Sys::new(base.with_side("server"));
+    let server_out = Output::new(base.with_side("server")).notify_listening(tx);
     let client_sys = Sys::new(base.with_side("client"));
+    let out = Output::new(base.with_side("client"));
     let messages = || Messages::new(sc.messages.iter().map(|m| m.to_string()).collect());
     std::thread::scope(|scope| {
-        let server = scope.spawn(|| serve(&server_sys, &addr, sc, is_unix));
+        let server = scope.spawn(|| serve(&server_sys, &server_out, &addr, sc, is_unix));
         let Ok(bound) = rx.recv_timeout(Duration::from_secs(5)) else {
             // The server stopped before listening: its error says why.
             return server
@@ -141,9 +144,9 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     setup: Setup::default(),
                 };
                 if is_unix {
-                    unix::stream_client(&client_sys, &bound, messages(), &opts)
+                    unix::stream_client(&client_sys, &out, &bound, messages(), &opts)
                 } else {
-                    tcp::client(&client_sys, &bound, messages(), &opts)
+                    tcp::client(&client_sys, &out, &bound, messages(), &opts)
                 }
             }
             Kind::Dgram => {
@@ -154,15 +157,15 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     setup: Setup::default(),
                 };
                 if is_unix {
-                    unix::dgram_client(&client_sys, &bound, messages(), &opts)
+                    unix::dgram_client(&client_sys, &out, &bound, messages(), &opts)
                 } else {
-                    udp::client(&client_sys, &bound, messages(), &opts)
+                    udp::client(&client_sys, &out, &bound, messages(), &opts)
                 }
             }
         };
         if let Err(e) = client {
             // The server would wait for a client that is gone: stop here.
-            crate::report(&e);
+            crate::output::report(&e);
             std::process::exit(e.exit_code());
         }
         server
@@ -171,7 +174,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
     })
 }
 
-fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
+fn serve(sys: &Sys, out: &Output, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
     let common = |max: usize| (1024, Some(max as u64));
     match sc.kind {
         Kind::Stream => {
@@ -188,18 +191,19 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 lines: false,
                 sink: false,
                 setup: Setup::default(),
-                model: crate::programs::model::Model::Iterative,
+                model: crate::programs::server_opts::Model::Iterative,
             };
             if is_unix {
                 unix::server(
                     sys,
+                    out,
                     addr,
                     false,
                     &unix::FileOpts::default(),
                     unix::Server::Stream(&opts),
                 )
             } else {
-                tcp::server(sys, addr, &opts)
+                tcp::server(sys, out, addr, &opts)
             }
         }
         Kind::Dgram => {
@@ -210,18 +214,19 @@ fn serve(sys: &Sys, addr: &Addr, sc: &Scenario, is_unix: bool) -> Result<()> {
                 max_conns,
                 quiet: false,
                 setup: Setup::default(),
-                model: crate::programs::model::Model::Iterative,
+                model: crate::programs::server_opts::Model::Iterative,
             };
             if is_unix {
                 unix::server(
                     sys,
+                    out,
                     addr,
                     false,
                     &unix::FileOpts::default(),
                     unix::Server::Dgram(&opts),
                 )
             } else {
-                udp::server(sys, addr, false, &opts)
+                udp::server(sys, out, addr, false, &opts)
             }
         }
     }

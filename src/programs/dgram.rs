@@ -19,8 +19,10 @@
 
 use nix::sys::socket::SockType;
 
+use crate::output::{Output, peer_text, shown};
+use crate::socket::buffer::buffer;
+use crate::socket::messages::Messages;
 use crate::socket::modes::{self, Setup};
-use crate::socket::text::{Messages, buffer, peer_text, shown};
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
@@ -35,7 +37,7 @@ pub struct ServerOpts {
     pub quiet: bool,
     pub setup: Setup,
     /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
-    pub model: crate::programs::model::Model,
+    pub model: crate::programs::server_opts::Model,
 }
 
 #[derive(Clone, Debug)]
@@ -49,14 +51,14 @@ pub struct ClientOpts {
 }
 
 /// Serve on a bound socket (steps 1 to 3).
-pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
+pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()> {
     // Allocated first: a --bufsize that cannot be allocated fails before
     // `listening on`.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
-    sys.listening(&sys.getsockname(s)?);
-    modes::set_wait(sys, s, opts.setup.wait)?;
+    out.listening(&sys.getsockname(s)?);
+    modes::set_wait(sys, out, s, opts.setup.wait)?;
     let mut epoll = match opts.model {
-        crate::programs::model::Model::Epoll => {
+        crate::programs::server_opts::Model::Epoll => {
             Some(crate::programs::model::serve_dgram_epoll(sys, s)?)
         }
         _ => None,
@@ -71,13 +73,13 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
         let n = real.min(buf.len());
         if !opts.quiet {
             let empty = if n == 0 { " (an empty datagram)" } else { "" };
-            sys.say(&format!(
+            out.say(&format!(
                 "datagram from {from}: {}{empty}",
                 shown(&buf[..n])
             ));
         }
         if real > n && !opts.quiet {
-            sys.say(&truncated(&from, real, n));
+            out.say(&truncated(&from, real, n));
         }
         let reply = &mut buf[..n];
         reply.make_ascii_uppercase();
@@ -88,7 +90,7 @@ pub fn serve(sys: &Sys, s: Socket, opts: &ServerOpts) -> Result<()> {
             if matches!(e, crate::values::error::Error::Signal(_)) {
                 return Err(e);
             }
-            crate::report(&e);
+            crate::output::report(&e);
         }
         served += 1;
         if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
@@ -116,20 +118,26 @@ fn reply_to(sys: &Sys, s: Socket, reply: &[u8], to: &Addr, wait: modes::Wait) ->
 }
 
 /// The client (steps 1 to 6).
-pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+pub fn client(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    messages: Messages,
+    opts: &ClientOpts,
+) -> Result<()> {
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Datagram)?;
-    modes::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
-    modes::set_wait(sys, s, opts.setup.wait)?;
+    modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Created)?;
+    modes::set_wait(sys, out, s, opts.setup.wait)?;
     if addr.is_unix() {
         sys.bind(s, &Addr::unix_autobind())?;
     }
     if opts.connect {
         modes::connect(sys, s, addr, opts.setup.wait)?;
-        modes::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+        modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Connected)?;
         if opts.setup.names {
-            modes::show_names(sys, s)?;
+            modes::show_names(sys, out, s)?;
         }
     }
     let to = (!opts.connect).then_some(addr);
@@ -140,12 +148,12 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
         let from = from.unwrap_or(*addr);
         let n = real.min(buf.len());
         if real > n {
-            sys.say(&truncated(&from, real, n));
+            out.say(&truncated(&from, real, n));
         }
         if n == 0 {
-            sys.say(&format!("(an empty datagram from {from})"));
+            out.say(&format!("(an empty datagram from {from})"));
         } else {
-            sys.say(&peer_text(&buf[..n], opts.raw));
+            out.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

@@ -2,11 +2,13 @@
 //! of the others) and clients over TCP, UDP and UNIX sockets, the demo,
 //! and the socket option list.
 
-pub mod demo;
-pub mod dgram;
-pub mod model;
-pub mod sockopt_list;
-pub mod stream;
-pub mod tcp;
-pub mod udp;
-pub mod unix;
+pub(crate) mod conn;
+pub(crate) mod demo;
+pub(crate) mod dgram;
+pub(crate) mod model;
+pub(crate) mod server_opts;
+pub(crate) mod sockopt_list;
+pub(crate) mod stream;
+pub(crate) mod tcp;
+pub(crate) mod udp;
+pub(crate) mod unix;

@@ -7,6 +7,7 @@
 
 use nix::sys::socket::{AddressFamily, SockType};
 
+use crate::output::Output;
 use crate::sys::Sys;
 use crate::values::error::Result;
 use crate::values::sockopt::{self, Scope};
@@ -65,7 +66,7 @@ impl SockKind {
 }
 
 /// Print the table for `kinds` (all of them when empty).
-pub fn list(sys: &Sys, kinds: &[SockKind]) -> Result<()> {
+pub fn list(sys: &Sys, out: &Output, kinds: &[SockKind]) -> Result<()> {
     let kinds = if kinds.is_empty() {
         &SockKind::ALL[..]
     } else {
@@ -73,11 +74,11 @@ pub fn list(sys: &Sys, kinds: &[SockKind]) -> Result<()> {
     };
     for (i, kind) in kinds.iter().enumerate() {
         if i > 0 {
-            sys.say("");
+            out.say("");
         }
         let (family, ty) = kind.socket();
         let s = sys.socket(family, ty)?;
-        sys.say(&format!("{}: defaults on a fresh socket", kind.name()));
+        out.say(&format!("{}: defaults on a fresh socket", kind.name()));
         for opt in sockopt::TABLE.iter().filter(|o| kind.has(o.scope)) {
             let value = match sys.getsockopt(s, opt) {
                 Ok(v) => v.human(opt.kind),
@@ -93,7 +94,7 @@ pub fn list(sys: &Sys, kinds: &[SockKind]) -> Result<()> {
             } else {
                 "settable"
             };
-            sys.say(&format!("  {:<20} {:<14} {access}", opt.user_name, value));
+            out.say(&format!("  {:<20} {:<14} {access}", opt.user_name, value));
         }
         sys.close(s)?;
     }

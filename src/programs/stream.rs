@@ -1,7 +1,9 @@
 //! The tutorial's stream server and client, shared by TCP (`tcp.rs`) and
 //! UNIX stream sockets (`unix.rs`): the phone call of `../shared/seed`.
 //!
-//! Server, after `modes::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
+//! Server (`model::serve` picks the `--model`; these are the iterative
+//! server's steps, and every model serves a connection as 3 to 5 say,
+//! `conn.rs`), after `modes::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `listen(fd, backlog)`
 //! 2. `getsockname(fd)` → print `listening on ADDR`
 //! 3. connection loop: `accept4(fd)` [UNIX: `getsockopt(conn, SO_PEERCRED)`]
@@ -17,37 +19,25 @@
 //! message over 128 KiB: `sendto(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)`
 //! and `recvfrom` in turn, see `duplex.rs`); 5. `close`.
 
-use std::time::Instant;
-
 use nix::sys::socket::{Shutdown, SockType};
 
+use crate::output::{Output, peer_text};
+use crate::programs::model;
+use crate::socket::buffer::buffer;
 use crate::socket::duplex::{self, Echo};
 use crate::socket::lines;
-use crate::socket::modes::{self, Setup, Wait};
-use crate::socket::text::{Messages, buffer, peer_text, shown};
+use crate::socket::messages::Messages;
+use crate::socket::modes::{self, Setup};
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
-use crate::values::error::{Error, Result};
+use crate::values::error::Result;
 use crate::values::sockopt::Phase;
 
-/// What the stream server does, from the command line.
-#[derive(Clone, Debug)]
-pub struct ServerOpts {
-    pub backlog: i32,
-    pub bufsize: usize,
-    pub reuseaddr: bool,
-    pub once: bool,
-    pub max_conns: Option<u64>,
-    pub quiet: bool,
-    pub naive: bool,
-    pub naive_limit: u64,
-    /// `--lines`: read through a buffer line by line (Python's makefile).
-    pub lines: bool,
-    /// `--sink`: read and discard, no reply.
-    pub sink: bool,
-    pub setup: Setup,
-    /// `--model`: how the server handles many clients (`model/`).
-    pub model: crate::programs::model::Model,
+pub use crate::programs::server_opts::ServerOpts;
+
+/// Serve on a bound socket with the server model `--model` names.
+pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Result<()> {
+    model::serve(sys, out, listener, opts)
 }
 
 /// How the client sends a message: Python's `send` or `sendall`.
@@ -79,231 +69,20 @@ pub struct ClientOpts {
     pub setup: Setup,
 }
 
-/// Serve on a bound socket (steps 1 to 6); `--model` other than
-/// `iterative` hands over to `model::serve` after `getsockname`.
-pub fn serve(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<()> {
-    let iterative = opts.model == crate::programs::model::Model::Iterative;
-    // One receive buffer for every connection (as the C twin), allocated
-    // first: a --bufsize that cannot be allocated fails before listen.
-    let mut buf = if iterative {
-        buffer(opts.bufsize, "--bufsize")?
-    } else {
-        Vec::new()
-    };
-    sys.listen(listener, opts.backlog)?;
-    let me = sys.getsockname(listener)?;
-    if !iterative {
-        // Each model says `listening on` once it is ready to serve.
-        return crate::programs::model::serve(sys, listener, &me, opts);
-    }
-    sys.listening(&me);
-    modes::set_wait(sys, listener, opts.setup.wait)?;
-    let mut served = 0u64;
-    loop {
-        let (conn, peer) = match modes::accept(sys, listener, opts.setup.wait) {
-            Ok(accepted) => accepted,
-            // accept(2): Linux passes a pending network error of the new
-            // connection on as accept's error; the listener is fine: go on.
-            Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
-                crate::report(&e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        serve_conn(sys, conn, &peer, opts, &mut buf)?;
-        served += 1;
-        if opts.once || opts.max_conns.is_some_and(|max| served >= max) {
-            break;
-        }
-    }
-    sys.close(listener)
-}
-
-/// One accepted connection, steps 3 to 5 after `accept4`: [ioctl(FIONBIO)],
-/// the @accepted `--sockopt`s, [--names], `connection from PEER`, the
-/// communication loop, `close(conn)`. A failure on the connection is
-/// reported and ends only it; only a stop signal is returned. The same in
-/// every model that gives a connection its own process or thread.
-pub fn serve_conn(
-    sys: &Sys,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    let result = serve_one(sys, conn, peer, opts, buf);
-    // A failure on one connection ends that connection, not the server.
-    if let Err(e) = result {
-        if matches!(e, Error::Signal(_)) {
-            return Err(e);
-        }
-        crate::report(&e);
-    }
-    // The descriptor is gone even when close fails (close(2)): say so,
-    // and serve the next client.
-    if let Err(e) = sys.close(conn) {
-        crate::report(&e);
-    }
-    Ok(())
-}
-
-/// One accepted connection: its setup (non-blocking mode, `@accepted`
-/// options, names), then the conversation. An error here is this
-/// connection's: the caller reports it and serves the next client.
-fn serve_one(
-    sys: &Sys,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    if opts.setup.wait == Wait::NonBlocking {
-        // Linux's accept4 does not pass O_NONBLOCK on; make the
-        // connection non-blocking too, so its EAGAINs show.
-        modes::set_wait(sys, conn, opts.setup.wait)?;
-    }
-    modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted)?;
-    if opts.setup.names {
-        modes::show_names(sys, conn)?;
-    }
-    // A UNIX peer's credentials, as the kernel recorded them at connect.
-    let cred = if peer.is_unix() {
-        let c = sys.peercred(conn)?;
-        format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid)
-    } else {
-        String::new()
-    };
-    if !opts.quiet {
-        sys.say(&format!("connection from {peer}{cred}"));
-    }
-    if opts.once {
-        answer_once(sys, conn, peer, opts, buf)
-    } else if opts.naive {
-        converse_naively(sys, conn, peer, opts, buf)
-    } else if opts.sink {
-        sink(sys, conn, peer, opts, buf)
-    } else if opts.lines {
-        lines::converse(sys, conn, peer, buf, opts.setup.wait)
-    } else {
-        converse(sys, conn, peer, opts, buf)
-    }
-}
-
-/// The errors accept(2) says to treat like EAGAIN: the connection being
-/// accepted failed (reset before accept, a network error), not the listener.
-pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
-    use nix::errno::Errno::*;
-    matches!(
-        errno,
-        ECONNABORTED
-            | EPROTO
-            | EPERM
-            | ENETDOWN
-            | ENOPROTOOPT
-            | EHOSTDOWN
-            | ENONET
-            | EHOSTUNREACH
-            | EOPNOTSUPP
-            | ENETUNREACH
-    )
-}
-
-/// The tutorial's "low version": one `recvfrom`, one reply.
-fn answer_once(
-    sys: &Sys,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
-    if n == 0 {
-        if !opts.quiet {
-            sys.say(&format!("{peer} closed"));
-        }
-        return Ok(());
-    }
-    reply(sys, conn, peer, &mut buf[..n], opts)
-}
-
-/// The improved server's communication loop, with the `len(msg) == 0` check.
-fn converse(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
-    loop {
-        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
-        if n == 0 {
-            if !opts.quiet {
-                sys.say(&format!("{peer} closed"));
-            }
-            return Ok(());
-        }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
-    }
-}
-
-/// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
-fn sink(sys: &Sys, conn: Socket, peer: &Addr, opts: &ServerOpts, buf: &mut [u8]) -> Result<()> {
-    while modes::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
-    if !opts.quiet {
-        sys.say(&format!("{peer} closed"));
-    }
-    Ok(())
-}
-
-/// The tutorial's server without the `len(msg) == 0` check: after the peer
-/// closes, `recv` returns 0 at once, forever, and the server answers each
-/// empty message with an empty send. Stops after `--naive-limit` spins.
-fn converse_naively(
-    sys: &Sys,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    let mut empty = 0u64;
-    let mut first_empty: Option<Instant> = None;
-    loop {
-        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
-        if n == 0 {
-            empty += 1;
-            first_empty.get_or_insert_with(Instant::now);
-        }
-        reply(sys, conn, peer, &mut buf[..n], opts)?;
-        if empty >= opts.naive_limit {
-            break;
-        }
-    }
-    let secs = first_empty.map_or(0.0, |t| t.elapsed().as_secs_f64());
-    let rate = if secs > 0.0 {
-        empty as f64 / secs
-    } else {
-        f64::INFINITY
-    };
-    sys.say(&format!(
-        "{peer} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
-        secs * 1e3,
-        opts.naive_limit
-    ));
-    Ok(())
-}
-
-/// Print the message, send it back upper-cased (in place: no allocation
-/// per message).
-fn reply(sys: &Sys, conn: Socket, peer: &Addr, msg: &mut [u8], opts: &ServerOpts) -> Result<()> {
-    if !opts.quiet && !msg.is_empty() {
-        sys.say(&format!("from {peer}: {}", shown(msg)));
-    }
-    msg.make_ascii_uppercase();
-    modes::sendall(sys, conn, msg, opts.setup.wait)
-}
-
 /// Send one message as `--send-mode` says; returns the bytes that went out.
-fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<usize> {
+fn send_message(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    msg: &[u8],
+    opts: &ClientOpts,
+) -> Result<usize> {
     match opts.send_mode {
-        SendMode::Sendall => modes::sendall(sys, s, msg, opts.setup.wait).map(|()| msg.len()),
+        SendMode::Sendall => modes::sendall(sys, out, s, msg, opts.setup.wait).map(|()| msg.len()),
         SendMode::Send => {
             let n = modes::send(sys, s, msg, None, opts.setup.wait)?;
             if n < msg.len() {
-                sys.say(&format!(
+                out.say(&format!(
                     "send: {n} of {} bytes sent; the rest was not (send may send less than asked: sendall loops)",
                     msg.len()
                 ));
@@ -318,6 +97,7 @@ fn send_message(sys: &Sys, s: Socket, msg: &[u8], opts: &ClientOpts) -> Result<u
 /// what arrived. False when the server closed first.
 fn receive_echo(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     buf: &mut [u8],
     mut echo: Echo,
@@ -326,7 +106,7 @@ fn receive_echo(
     while !echo.complete() {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say(&format!(
+            out.say(&format!(
                 "server closed the connection after {} of {} bytes",
                 echo.got,
                 echo.expected()
@@ -336,7 +116,7 @@ fn receive_echo(
         echo.take(&buf[..n]);
     }
     let intact = echo.intact();
-    sys.say(&format!(
+    out.say(&format!(
         "received {} bytes in {} recv calls: {}",
         echo.got,
         echo.calls,
@@ -350,29 +130,35 @@ fn receive_echo(
 }
 
 /// The client: connect, then one exchange per message.
-pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
+pub fn client(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    messages: Messages,
+    opts: &ClientOpts,
+) -> Result<()> {
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Stream)?;
-    modes::apply_sockopts(sys, s, &opts.setup, Phase::Created)?;
-    modes::set_wait(sys, s, opts.setup.wait)?;
+    modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Created)?;
+    modes::set_wait(sys, out, s, opts.setup.wait)?;
     if opts.connect_ex {
         let code = modes::connect_ex(sys, s, addr, opts.setup.wait)?;
-        sys.say(&format!(
+        out.say(&format!(
             "connect_ex -> {}",
-            crate::socket::text::errno_code(code)
+            crate::output::errno_code(code)
         ));
     } else {
         modes::connect(sys, s, addr, opts.setup.wait)?;
     }
-    modes::apply_sockopts(sys, s, &opts.setup, Phase::Connected)?;
+    modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Connected)?;
     if opts.setup.names {
-        modes::show_names(sys, s)?;
+        modes::show_names(sys, out, s)?;
     }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
-        lines::exchange(sys, s, &all, &mut buf, &opts.setup, opts.raw)?;
-        return finish(sys, s, &mut buf, opts);
+        lines::exchange(sys, out, s, &all, &mut buf, &opts.setup, opts.raw)?;
+        return finish(sys, out, s, &mut buf, opts);
     }
     for msg in messages {
         let msg = msg?;
@@ -381,26 +167,26 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
             continue;
         }
         if duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup) {
-            if !exchange_long(sys, s, &mut buf, &msg, opts)? {
+            if !exchange_long(sys, out, s, &mut buf, &msg, opts)? {
                 break;
             }
             continue;
         }
-        let sent = send_message(sys, s, &msg, opts)?;
+        let sent = send_message(sys, out, s, &msg, opts)?;
         if opts.sized {
-            if !receive_echo(sys, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
+            if !receive_echo(sys, out, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
                 break;
             }
             continue;
         }
         let n = modes::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say("server closed the connection");
+            out.say("server closed the connection");
             break;
         }
-        sys.say(&peer_text(&buf[..n], opts.raw));
+        out.say(&peer_text(&buf[..n], opts.raw));
     }
-    finish(sys, s, &mut buf, opts)
+    finish(sys, out, s, &mut buf, opts)
 }
 
 /// A message longer than `duplex::SENDALL_MAX`: sent while the echo is read
@@ -410,21 +196,22 @@ pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> 
 /// for a short message. False when the server closed first.
 fn exchange_long(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     buf: &mut [u8],
     msg: &[u8],
     opts: &ClientOpts,
 ) -> Result<bool> {
     let mut echo = Echo::new(msg);
-    let sent = duplex::send_reading(sys, s, msg, buf, opts.setup.wait, |piece| {
+    let sent = duplex::send_reading(sys, out, s, msg, buf, opts.setup.wait, |piece| {
         if !opts.sized {
-            sys.say(&peer_text(piece, opts.raw));
+            out.say(&peer_text(piece, opts.raw));
         }
         echo.take(piece);
         Ok(())
     })?;
     if let duplex::Sent::Closed(n) = sent {
-        sys.say(&format!(
+        out.say(&format!(
             "server closed the connection after {} of {} bytes were sent ({} bytes came back)",
             n,
             msg.len(),
@@ -433,15 +220,15 @@ fn exchange_long(
         return Ok(false);
     }
     if opts.sized {
-        return receive_echo(sys, s, buf, echo, opts);
+        return receive_echo(sys, out, s, buf, echo, opts);
     }
     if echo.calls == 0 {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            sys.say("server closed the connection");
+            out.say("server closed the connection");
             return Ok(false);
         }
-        sys.say(&peer_text(&buf[..n], opts.raw));
+        out.say(&peer_text(&buf[..n], opts.raw));
     }
     Ok(true)
 }
@@ -449,16 +236,16 @@ fn exchange_long(
 /// The end of the client: with `--shutdown`, a half-close
 /// (`shutdown(SHUT_WR)`: the server's recv returns 0) and `recvfrom` until
 /// the server closes too; then `close`.
-fn finish(sys: &Sys, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()> {
+fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts) -> Result<()> {
     if opts.shutdown {
         sys.shutdown(s, Shutdown::Write)?;
         loop {
             let n = modes::recv(sys, s, buf, opts.setup.wait)?;
             if n == 0 {
-                sys.say("server closed the connection");
+                out.say("server closed the connection");
                 break;
             }
-            sys.say(&peer_text(&buf[..n], opts.raw));
+            out.say(&peer_text(&buf[..n], opts.raw));
         }
     }
     sys.close(s)

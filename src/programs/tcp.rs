@@ -10,18 +10,32 @@
 
 use nix::sys::socket::SockType;
 
+use crate::output::Output;
 use crate::programs::stream::{self, ClientOpts, ServerOpts};
+use crate::socket::messages::Messages;
 use crate::socket::modes;
-use crate::socket::text::Messages;
 use crate::sys::Sys;
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
-pub fn server(sys: &Sys, addr: &Addr, opts: &ServerOpts) -> Result<()> {
-    let listener = modes::bound_socket(sys, addr, SockType::Stream, opts.reuseaddr, &opts.setup)?;
-    stream::serve(sys, listener, opts)
+pub fn server(sys: &Sys, out: &Output, addr: &Addr, opts: &ServerOpts) -> Result<()> {
+    let listener = modes::bound_socket(
+        sys,
+        out,
+        addr,
+        SockType::Stream,
+        opts.reuseaddr,
+        &opts.setup,
+    )?;
+    stream::serve(sys, out, listener, opts)
 }
 
-pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
-    stream::client(sys, addr, messages, opts)
+pub fn client(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    messages: Messages,
+    opts: &ClientOpts,
+) -> Result<()> {
+    stream::client(sys, out, addr, messages, opts)
 }

@@ -10,18 +10,31 @@
 
 use nix::sys::socket::SockType;
 
+use crate::output::Output;
 use crate::programs::dgram::{self, ClientOpts, ServerOpts};
+use crate::socket::messages::Messages;
 use crate::socket::modes;
-use crate::socket::text::Messages;
 use crate::sys::Sys;
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
-pub fn server(sys: &Sys, addr: &Addr, reuseaddr: bool, opts: &ServerOpts) -> Result<()> {
-    let s = modes::bound_socket(sys, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
-    dgram::serve(sys, s, opts)
+pub fn server(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    reuseaddr: bool,
+    opts: &ServerOpts,
+) -> Result<()> {
+    let s = modes::bound_socket(sys, out, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
+    dgram::serve(sys, out, s, opts)
 }
 
-pub fn client(sys: &Sys, addr: &Addr, messages: Messages, opts: &ClientOpts) -> Result<()> {
-    dgram::client(sys, addr, messages, opts)
+pub fn client(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    messages: Messages,
+    opts: &ClientOpts,
+) -> Result<()> {
+    dgram::client(sys, out, addr, messages, opts)
 }

@@ -44,9 +44,10 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockType};
 
+use crate::output::Output;
 use crate::programs::{dgram, stream};
+use crate::socket::messages::Messages;
 use crate::socket::modes;
-use crate::socket::text::Messages;
 use crate::sys::signals;
 use crate::sys::{FileId, FileKind, PathFd, Sys};
 use crate::values::addr::Addr;
@@ -71,6 +72,7 @@ pub struct FileOpts {
 
 pub fn server(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     reuseaddr: bool,
     file: &FileOpts,
@@ -90,7 +92,7 @@ pub fn server(
         if !file.follow_symlinks {
             refuse_linked_directories(sys, path)?;
         }
-        clear_path(sys, addr, path, ty, file.unlink_stale)?;
+        clear_path(sys, out, addr, path, ty, file.unlink_stale)?;
         signals::catch_stop_signals()?;
     }
     let setup = match &server {
@@ -98,28 +100,42 @@ pub fn server(
         Server::Dgram(opts) => &opts.setup,
     };
     let (s, bound) = match &path {
-        None => (modes::bound_socket(sys, addr, ty, reuseaddr, setup)?, None),
+        None => (
+            modes::bound_socket(sys, out, addr, ty, reuseaddr, setup)?,
+            None,
+        ),
         Some(path) => {
-            let (s, file) = bind_with_mode(sys, addr, path, ty, reuseaddr, setup, file)?;
+            let (s, file) = bind_with_mode(
+                sys,
+                out,
+                Bind {
+                    addr,
+                    ty,
+                    reuseaddr,
+                    setup,
+                },
+                path,
+                file,
+            )?;
             (s, Some(file))
         }
     };
     let with_mode;
-    let sys = match &bound {
+    let out = match &bound {
         Some(file) => {
-            with_mode = sys.with_after_listening(file.mode_line.clone());
+            with_mode = out.with_after_listening(file.mode_line.clone());
             &with_mode
         }
-        None => sys,
+        None => out,
     };
     let served = match server {
-        Server::Stream(opts) => stream::serve(sys, s, opts),
-        Server::Dgram(opts) => dgram::serve(sys, s, opts),
+        Server::Stream(opts) => stream::serve(sys, out, s, opts),
+        Server::Dgram(opts) => dgram::serve(sys, out, s, opts),
     };
     // The file is ours from bind on: remove it however serving ended, if
     // it is still the one we bound.
     let removed = match &bound {
-        Some(file) => file.remove(sys),
+        Some(file) => file.remove(sys, out),
         None => Ok(()),
     };
     served.and(removed)
@@ -148,7 +164,7 @@ impl BoundFile {
     /// unlinkat` pauses before the check. (A file swapped in between the
     /// two calls would still be removed: there is no unlink by inode; the
     /// window is the two calls' own.)
-    fn remove(&self, sys: &Sys) -> Result<()> {
+    fn remove(&self, sys: &Sys, out: &Output) -> Result<()> {
         // `--pause-before unlinkat` pauses here, before the check.
         let unlinking = sys.pause_before_check(&crate::values::calls::UNLINKAT);
         let now = sys.fstatat(self.dir, &self.name);
@@ -157,7 +173,7 @@ impl BoundFile {
                 unlinking.unlinkat(Some(self.dir), &self.name, 0)
             }
             (Some(bound), Ok(Some(now))) => {
-                sys.say(&format!(
+                out.say(&format!(
                     "leaving {} alone: it is no longer the socket this server bound (inode {} -> {})",
                     self.path.display(),
                     bound.ino,
@@ -166,7 +182,7 @@ impl BoundFile {
                 Ok(())
             }
             (Some(bound), Ok(None)) => {
-                sys.say(&format!(
+                out.say(&format!(
                     "leaving {} alone: the socket this server bound (inode {}) is gone from its directory",
                     self.path.display(),
                     bound.ino
@@ -174,7 +190,7 @@ impl BoundFile {
                 Ok(())
             }
             (None, Ok(_)) => {
-                sys.say(&format!(
+                out.say(&format!(
                     "leaving {} alone: bind put no socket file in its directory (was the path redirected?)",
                     self.path.display()
                 ));
@@ -225,25 +241,23 @@ fn refuse_linked_directories(sys: &Sys, path: &Path) -> Result<()> {
 /// after bind: `newfstatat(DIRFD, NAME)` (see [`bind_in_dir`]).
 fn bind_with_mode(
     sys: &Sys,
-    addr: &Addr,
+    out: &Output,
+    bind: Bind,
     path: &Path,
-    ty: SockType,
-    reuseaddr: bool,
-    setup: &modes::Setup,
     file: &FileOpts,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
     let follow = file.follow_symlinks;
     let (bound, line) = match file.mode {
         Some(m) => {
             let old = sys.umask(0o777 & !m)?;
-            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow);
+            let bound = bind_in_dir(sys, out, bind, path, follow);
             sys.umask(old)?;
             (bound?, format!("socket file mode {m:04o} (--mode {m:04o})"))
         }
         None => {
             let old = sys.umask(0)?;
             sys.umask(old)?;
-            let bound = bind_in_dir(sys, addr, path, ty, reuseaddr, setup, follow)?;
+            let bound = bind_in_dir(sys, out, bind, path, follow)?;
             let bits = 0o777 & !old;
             (
                 bound,
@@ -256,6 +270,16 @@ fn bind_with_mode(
     Ok((s, file))
 }
 
+/// What a UNIX server binds: its address, socket type, `--reuseaddr`
+/// and set-up.
+#[derive(Clone, Copy)]
+struct Bind<'a> {
+    addr: &'a Addr,
+    ty: SockType,
+    reuseaddr: bool,
+    setup: &'a modes::Setup,
+}
+
 /// `socket`, [`setsockopt`s], `openat(AT_FDCWD, DIR,
 /// O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH|O_DIRECTORY)` (no `O_NOFOLLOW`
 /// with `--follow-symlinks`), `bind(path)`, `openat(DIRFD, NAME,
@@ -265,13 +289,17 @@ fn bind_with_mode(
 /// the caller's). The directory fd is closed if bind fails.
 fn bind_in_dir(
     sys: &Sys,
-    addr: &Addr,
+    out: &Output,
+    bind: Bind,
     path: &Path,
-    ty: SockType,
-    reuseaddr: bool,
-    setup: &modes::Setup,
     follow_symlinks: bool,
 ) -> Result<(crate::sys::Socket, BoundFile)> {
+    let Bind {
+        addr,
+        ty,
+        reuseaddr,
+        setup,
+    } = bind;
     let Some(name) = path.file_name() else {
         return Err(Error::Runtime(format!(
             "{} does not end in a file name (it ends in '..' or '/')",
@@ -282,7 +310,7 @@ fn bind_in_dir(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let s = modes::socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    let s = modes::socket_to_bind(sys, out, addr, ty, reuseaddr, setup)?;
     // --follow-symlinks: the directory may be a link (step 0 allowed it).
     let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
     let dir = sys.openat(None, dir_path, libc::O_PATH | libc::O_DIRECTORY | nofollow)?;
@@ -314,7 +342,14 @@ fn bind_in_dir(
 }
 
 /// Step 1: make sure binding `path` removes nothing but a dead socket file.
-fn clear_path(sys: &Sys, addr: &Addr, path: &Path, ty: SockType, unlink_stale: bool) -> Result<()> {
+fn clear_path(
+    sys: &Sys,
+    out: &Output,
+    addr: &Addr,
+    path: &Path,
+    ty: SockType,
+    unlink_stale: bool,
+) -> Result<()> {
     match sys.newfstatat(path)? {
         None => Ok(()),
         Some(FileKind::Socket) if unlink_stale => sys.unlink(path),
@@ -329,7 +364,7 @@ fn clear_path(sys: &Sys, addr: &Addr, path: &Path, ty: SockType, unlink_stale: b
             match answered {
                 Err(e) if e.errno() == Some(Errno::ECONNREFUSED) => {
                     sys.close(probe)?;
-                    sys.say(&format!(
+                    out.say(&format!(
                         "removing stale socket file {} (no one answers on it)",
                         path.display()
                     ));
@@ -363,18 +398,20 @@ fn clear_path(sys: &Sys, addr: &Addr, path: &Path, ty: SockType, unlink_stale: b
 
 pub fn stream_client(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     messages: Messages,
     opts: &stream::ClientOpts,
 ) -> Result<()> {
-    stream::client(sys, addr, messages, opts)
+    stream::client(sys, out, addr, messages, opts)
 }
 
 pub fn dgram_client(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     messages: Messages,
     opts: &dgram::ClientOpts,
 ) -> Result<()> {
-    dgram::client(sys, addr, messages, opts)
+    dgram::client(sys, out, addr, messages, opts)
 }

@@ -20,6 +20,7 @@
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 
+use crate::output::Output;
 use crate::socket::modes::{Setup, Wait};
 use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
@@ -55,6 +56,7 @@ pub enum Sent {
 /// (steps 1 to 4 of the module doc).
 pub fn send_reading(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     msg: &[u8],
     buf: &mut [u8],
@@ -69,7 +71,7 @@ pub fn send_reading(
     {
         // A failure of sendto, poll or recvfrom: say how far it got (as
         // io::sendall does).
-        sys.say(&format!(
+        out.say(&format!(
             "sendall: {sent} of {} bytes went out before the failure",
             msg.len()
         ));
@@ -154,11 +156,6 @@ impl<'a> Echo<'a> {
             calls: 0,
             intact: true,
         }
-    }
-
-    /// The message this echo answers (all of it, or the part that went out).
-    pub fn expect(&mut self, sent: &'a [u8]) {
-        self.sent = sent;
     }
 
     /// One piece as `recvfrom` returned it.

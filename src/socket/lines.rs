@@ -3,9 +3,10 @@
 //! lines, or half of one; the buffer keeps what is left for the next line.
 //! Each `recvfrom` is reported with what it carried.
 
+use crate::output::{Output, peer_text, shown};
 use crate::socket::duplex::{Sent, needed, send_reading};
+use crate::socket::messages::LINE_LIMIT;
 use crate::socket::modes::{self, Wait};
-use crate::socket::text::{LINE_LIMIT, peer_text, shown};
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
@@ -23,6 +24,7 @@ impl LineBuffer {
     pub fn read_line(
         &mut self,
         sys: &Sys,
+        out: &Output,
         s: Socket,
         buf: &mut [u8],
         wait: Wait,
@@ -35,7 +37,7 @@ impl LineBuffer {
             if n == 0 {
                 return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
             }
-            self.feed(sys, &buf[..n], line_limit(buf.len()))?;
+            self.feed(out, &buf[..n], line_limit(buf.len()))?;
         }
     }
 
@@ -48,7 +50,7 @@ impl LineBuffer {
     }
 
     /// Add what one `recvfrom` returned, and say what the buffer holds.
-    fn feed(&mut self, sys: &Sys, bytes: &[u8], limit: usize) -> Result<()> {
+    fn feed(&mut self, out: &Output, bytes: &[u8], limit: usize) -> Result<()> {
         self.pending.extend_from_slice(bytes);
         // A peer that never sends a newline cannot make the buffer grow
         // without bound (issue #8): past the limit, the line is refused.
@@ -64,7 +66,7 @@ impl LineBuffer {
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
-        sys.say(&format!(
+        out.say(&format!(
             "recv returned {} bytes: the buffer now holds {lines} complete line{} and {partial} bytes of a partial one",
             bytes.len(),
             if lines == 1 { "" } else { "s" }
@@ -74,7 +76,7 @@ impl LineBuffer {
 }
 
 /// How many bytes the line buffer holds without a newline: 64 KiB
-/// (`text::LINE_LIMIT`, also a client's longest stdin line), or one
+/// (`messages::LINE_LIMIT`, also a client's longest stdin line), or one
 /// `--bufsize` when that is larger.
 pub fn line_limit(bufsize: usize) -> usize {
     bufsize.max(LINE_LIMIT)
@@ -82,15 +84,22 @@ pub fn line_limit(bufsize: usize) -> usize {
 
 /// The server's communication loop in line mode: each complete line is
 /// answered upper-cased with its `\n`, however the bytes were split.
-pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, buf: &mut [u8], wait: Wait) -> Result<()> {
+pub fn converse(
+    sys: &Sys,
+    out: &Output,
+    conn: Socket,
+    peer: &Addr,
+    buf: &mut [u8],
+    wait: Wait,
+) -> Result<()> {
     let mut lines = LineBuffer::default();
-    while let Some(line) = lines.read_line(sys, conn, buf, wait)? {
-        sys.say(&format!("line from {peer}: {}", shown(&line)));
+    while let Some(line) = lines.read_line(sys, out, conn, buf, wait)? {
+        out.say(&format!("line from {peer}: {}", shown(&line)));
         let mut reply = line.to_ascii_uppercase();
         reply.push(b'\n');
-        modes::sendall(sys, conn, &reply, wait)?;
+        modes::sendall(sys, out, conn, &reply, wait)?;
     }
-    sys.say(&format!("{peer} closed"));
+    out.say(&format!("{peer} closed"));
     Ok(())
 }
 
@@ -102,6 +111,7 @@ pub fn converse(sys: &Sys, conn: Socket, peer: &Addr, buf: &mut [u8], wait: Wait
 /// client and server cannot both wait in `sendto`.
 pub fn exchange(
     sys: &Sys,
+    out: &Output,
     s: Socket,
     messages: &[Vec<u8>],
     buf: &mut [u8],
@@ -117,28 +127,28 @@ pub fn exchange(
     let mut replies = 0;
     if needed(joined.len(), true, setup) {
         let limit = line_limit(buf.len());
-        let sent = send_reading(sys, s, &joined, buf, wait, |piece| {
-            lines.feed(sys, piece, limit)?;
+        let sent = send_reading(sys, out, s, &joined, buf, wait, |piece| {
+            lines.feed(out, piece, limit)?;
             while replies < messages.len()
                 && let Some(reply) = lines.next_line()
             {
-                sys.say(&peer_text(&reply, raw));
+                out.say(&peer_text(&reply, raw));
                 replies += 1;
             }
             Ok(())
         })?;
         if let Sent::Closed(_) = sent {
-            sys.say("server closed the connection");
+            out.say("server closed the connection");
             return Ok(());
         }
     } else {
-        modes::sendall(sys, s, &joined, wait)?;
+        modes::sendall(sys, out, s, &joined, wait)?;
     }
     for _ in replies..messages.len() {
-        match lines.read_line(sys, s, buf, wait)? {
-            Some(reply) => sys.say(&peer_text(&reply, raw)),
+        match lines.read_line(sys, out, s, buf, wait)? {
+            Some(reply) => out.say(&peer_text(&reply, raw)),
             None => {
-                sys.say("server closed the connection");
+                out.say("server closed the connection");
                 break;
             }
         }

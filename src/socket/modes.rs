@@ -12,47 +12,18 @@
 //! off, 1 ms doubling to 1 s, and a timeout ends at its deadline (see
 //! `Retry`).
 
-use std::time::{Duration, Instant};
-
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
+use crate::output::Output;
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 use crate::values::sockopt::{self, Phase, Setting, Value};
 
 use super::retry::{Retry, ready, waiting};
-
-/// How a socket's calls wait.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Wait {
-    /// The default: calls block until they can complete.
-    Blocking,
-    /// Python's `settimeout(secs)`: non-blocking fd plus `poll` before each call.
-    Timeout(Duration),
-    /// Python's `setblocking(False)`: EAGAIN, then `poll`, then again.
-    NonBlocking,
-}
-
-impl Wait {
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        match self {
-            Wait::Blocking | Wait::NonBlocking => None,
-            Wait::Timeout(d) => Some(Instant::now() + *d),
-        }
-    }
-
-    /// Python's `gettimeout()`: `None`, `0.0` or the seconds.
-    pub fn gettimeout(&self) -> String {
-        match self {
-            Wait::Blocking => "None".to_string(),
-            Wait::NonBlocking => "0.0".to_string(),
-            Wait::Timeout(d) => format!("{:?}", d.as_secs_f64()),
-        }
-    }
-}
+pub use super::wait::Wait;
 
 /// How each socket of a program is set up: its wait mode and `--sockopt`s.
 #[derive(Clone, Debug)]
@@ -106,12 +77,13 @@ pub fn check_phases(setup: &Setup, accepts: bool, connects: bool) -> Result<()> 
 /// then read back); 4. `bind(addr)`.
 pub fn bound_socket(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     ty: SockType,
     reuseaddr: bool,
     setup: &Setup,
 ) -> Result<Socket> {
-    let s = socket_to_bind(sys, addr, ty, reuseaddr, setup)?;
+    let s = socket_to_bind(sys, out, addr, ty, reuseaddr, setup)?;
     sys.bind(s, addr)?;
     Ok(s)
 }
@@ -120,6 +92,7 @@ pub fn bound_socket(
 /// bind (a UNIX server opens its socket file's directory).
 pub fn socket_to_bind(
     sys: &Sys,
+    out: &Output,
     addr: &Addr,
     ty: SockType,
     reuseaddr: bool,
@@ -129,7 +102,7 @@ pub fn socket_to_bind(
     if reuseaddr {
         sys.setsockopt(s, &sockopt::SO_REUSEADDR, &Value::int(1))?;
     }
-    apply_sockopts(sys, s, setup, Phase::Created)?;
+    apply_sockopts(sys, out, s, setup, Phase::Created)?;
     Ok(s)
 }
 
@@ -140,7 +113,13 @@ pub fn family(addr: &Addr) -> AddressFamily {
 /// For each `--sockopt` of `phase`: `setsockopt`, then `getsockopt` to read
 /// it back. Prints the requested and the effective value, and why they
 /// differ where Linux documents why.
-pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Result<()> {
+pub fn apply_sockopts(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    setup: &Setup,
+    phase: Phase,
+) -> Result<()> {
     for setting in setup.sockopts.iter().filter(|o| o.phase == phase) {
         sys.setsockopt(s, &setting.opt, &setting.value)?;
         let effective = sys.getsockopt(s, &setting.opt)?;
@@ -156,7 +135,7 @@ pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Resu
                 line += &format!(" ({why})");
             }
         }
-        sys.say(&line);
+        out.say(&line);
     }
     Ok(())
 }
@@ -164,14 +143,14 @@ pub fn apply_sockopts(sys: &Sys, s: Socket, setup: &Setup, phase: Phase) -> Resu
 /// Put the socket in the mode `wait` asks for: `ioctl(FIONBIO, [1])` for a
 /// timeout or non-blocking mode, nothing for blocking (sockets start so).
 /// Then prints what Python's `gettimeout()` would now say.
-pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
+pub fn set_wait(sys: &Sys, out: &Output, s: Socket, wait: Wait) -> Result<()> {
     let python = match wait {
         Wait::Blocking => return Ok(()),
         Wait::Timeout(d) => format!("settimeout({:?})", d.as_secs_f64()),
         Wait::NonBlocking => "setblocking(False)".to_string(),
     };
     sys.ioctl_fionbio(s, true)?;
-    sys.say(&format!(
+    out.say(&format!(
         "fd {s}: {python}, gettimeout() -> {}",
         wait.gettimeout()
     ));
@@ -180,10 +159,10 @@ pub fn set_wait(sys: &Sys, s: Socket, wait: Wait) -> Result<()> {
 
 /// `--names`: `getsockname` and `getpeername` of a connected socket, shown
 /// as `fd N: local L, peer P`.
-pub fn show_names(sys: &Sys, s: Socket) -> Result<()> {
+pub fn show_names(sys: &Sys, out: &Output, s: Socket) -> Result<()> {
     let local = sys.getsockname(s)?;
     let peer = sys.getpeername(s)?;
-    sys.say(&format!("fd {s}: local {local}, peer {peer}"));
+    out.say(&format!("fd {s}: local {local}, peer {peer}"));
     Ok(())
 }
 
@@ -254,14 +233,6 @@ pub fn recv(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<usize> {
     })
 }
 
-/// Python's `recvfrom(n)`: one `recvfrom` with the sender's address.
-pub fn recvfrom(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<(usize, Addr)> {
-    waiting(sys, s, PollFlags::POLLIN, wait, "recvfrom", || {
-        let (n, from) = sys.recvfrom(s, buf, true)?;
-        Ok((n, from.unwrap_or_else(Addr::unix_autobind)))
-    })
-}
-
 /// A datagram: one `recvfrom(..., MSG_TRUNC, ...)`, with the sender's
 /// address when `want_from`. Returns the datagram's real length (more than
 /// `buf.len()` when it was cut: `buf` holds its start) and the sender.
@@ -287,7 +258,7 @@ pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> 
 /// Python's `sendall`: `sendto` until every byte is out, on one deadline.
 /// A zero-length buffer still makes one `sendto(..., 0)`, as Python does.
 /// On a failure it says how many bytes went out before it (Python cannot).
-pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
+pub fn sendall(sys: &Sys, out: &Output, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
     let mut retry = Retry::new(wait);
     let mut sent = 0;
     loop {
@@ -311,7 +282,7 @@ pub fn sendall(sys: &Sys, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
             Err(other) => other,
         };
         if sent > 0 && !matches!(e, Error::Signal(_)) {
-            sys.say(&format!(
+            out.say(&format!(
                 "sendall: {sent} of {} bytes went out before the failure",
                 buf.len()
             ));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 
-use super::modes::Wait;
+use super::wait::Wait;
 use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
 

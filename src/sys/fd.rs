@@ -108,7 +108,7 @@ impl Sys {
     pub fn newfstatat(&self, path: &Path) -> Result<Option<FileKind>> {
         let c = cstring(path)?;
         let st = self.stat_at(libc::AT_FDCWD, "AT_FDCWD", &c, path.as_os_str().as_bytes())?;
-        Ok(st.map(|st| super::files::file_kind(st.st_mode)))
+        Ok(st.map(|st| file_kind(st.st_mode)))
     }
 
     /// newfstatat(dirfd, name, ..., AT_SYMLINK_NOFOLLOW), `dirfd` shown as
@@ -190,5 +190,14 @@ fn file_type_name(mode: libc::mode_t) -> &'static str {
         libc::S_IFCHR => "S_IFCHR",
         libc::S_IFBLK => "S_IFBLK",
         _ => "0",
+    }
+}
+
+/// What kind of file a stat mode says it is.
+pub(super) fn file_kind(mode: libc::mode_t) -> FileKind {
+    match mode & libc::S_IFMT {
+        libc::S_IFSOCK => FileKind::Socket,
+        libc::S_IFLNK => FileKind::Symlink,
+        _ => FileKind::Other,
     }
 }

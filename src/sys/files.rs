@@ -10,7 +10,7 @@
 
 use std::ffi::OsStr;
 
-use super::fd::cstring;
+use super::fd::{cstring, file_kind};
 use super::*;
 
 /// A directory's file descriptor, or an `O_PATH` one of a file, from
@@ -263,12 +263,4 @@ fn hex_quote(buf: &[u8]) -> String {
         s.push_str("...");
     }
     s
-}
-
-pub(super) fn file_kind(mode: libc::mode_t) -> FileKind {
-    match mode & libc::S_IFMT {
-        libc::S_IFSOCK => FileKind::Socket,
-        libc::S_IFLNK => FileKind::Symlink,
-        _ => FileKind::Other,
-    }
 }

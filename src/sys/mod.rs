@@ -44,9 +44,6 @@ mod setup;
 pub mod signals;
 pub mod untraced;
 
-#[cfg(test)]
-mod layers_test;
-
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
 pub use packet::Frame;
@@ -61,7 +58,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
 use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
@@ -110,17 +106,13 @@ pub enum FileKind {
     Other,
 }
 
-/// The syscall layer: a tracer plus who to tell when a server is listening.
+/// The syscall layer: a tracer, and the inspector when one is asked for.
 #[derive(Clone)]
 pub struct Sys {
     tracer: Tracer,
-    on_listening: Option<SyncSender<Addr>>,
     /// Who watches each call (`--show-state`, `--pause-*`, `--step`:
     /// inspect.rs): None when nobody does.
     observer: Option<Arc<dyn Observer>>,
-    /// A line printed right after `listening on ADDR` (a UNIX server's
-    /// socket file mode), so that the listening line stays the first.
-    after_listening: Option<Arc<str>>,
     /// net.core.somaxconn, for the note after a listen it caps.
     somaxconn: Option<i32>,
 }
@@ -178,9 +170,7 @@ impl Sys {
     pub fn new(tracer: Tracer) -> Sys {
         Sys {
             tracer,
-            on_listening: None,
             observer: None,
-            after_listening: None,
             somaxconn: None,
         }
     }
@@ -196,21 +186,6 @@ impl Sys {
                 .ok()
                 .and_then(|s| s.trim().parse().ok());
         }
-        self
-    }
-
-    /// The same layer, printing `line` after its `listening on` line.
-    pub fn with_after_listening(&self, line: String) -> Sys {
-        Sys {
-            after_listening: Some(line.into()),
-            ..self.clone()
-        }
-    }
-
-    /// `socklab demo` learns a server's address this way instead of reading
-    /// its `listening on` line.
-    pub fn notify_listening(mut self, tx: SyncSender<Addr>) -> Sys {
-        self.on_listening = Some(tx);
         self
     }
 
@@ -246,8 +221,11 @@ impl Sys {
         }
     }
 
-    /// A comment line in the trace stream (stderr when tracing), or on
-    /// stdout when not tracing: the `--show-state` lines.
+    // Program output is `crate::output::Output`'s. These three stay for
+    // `inspect.rs` and `wire/` (the call-table branch's files), which print
+    // through them until they get an observer or an `Output` of their own.
+
+    /// A comment line in the trace stream, or on stdout when not tracing.
     pub fn note(&self, text: &str) {
         if self.tracer.enabled() {
             self.tracer.note(text);
@@ -261,24 +239,11 @@ impl Sys {
         self.tracer.say(text);
     }
 
-    /// A line about `what` (e.g. "wire"): `what: text` on its own, and just
-    /// `text` in a shared transcript whose side tag already names it.
+    /// `what: text`, or `text` when the transcript's side tag is `what`.
     pub fn say_about(&self, what: &str, text: &str) {
         match self.tracer.side() {
             Some(side) if side == what => self.say(text),
             _ => self.say(&format!("{what}: {text}")),
-        }
-    }
-
-    /// Print the contract line `listening on ADDR` (tests and scripts read it).
-    pub fn listening(&self, addr: &Addr) {
-        self.tracer.watch_port(addr.port());
-        self.say(&format!("listening on {addr}"));
-        if let Some(line) = &self.after_listening {
-            self.say(line);
-        }
-        if let Some(tx) = &self.on_listening {
-            let _ = tx.send(*addr);
         }
     }
 

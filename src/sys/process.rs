@@ -355,15 +355,6 @@ fn wait_status(s: i32) -> String {
     }
 }
 
-impl Sys {
-    /// A comment line in the trace stream (stderr, or `--trace-file`), only
-    /// when tracing: what a traced call did, said in words. Never on stdout,
-    /// whose first line of a server is `listening on ADDR`.
-    pub fn note_traced(&self, text: &str) {
-        self.tracer.note(text);
-    }
-}
-
 /// A counter shared by this process and the children it forks (an
 /// anonymous shared mapping): `prefork:N`'s connections across workers.
 /// mmap is memory management, not traced (as a Vec's allocation is not).

@@ -42,7 +42,7 @@
 //! the FIN or RST a final close sends is in. Then, traced,
 //! `getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, ...)`: frames the kernel
 //! dropped because the buffer was full are reported; and `close(fd)`.
-//! At most [`MAX_PACKETS`] packets are kept (shown and written), and at
+//! At most [`super::timeline::MAX_PACKETS`] packets are kept (shown and written), and at
 //! most `timeline::MAX_PENDING` frames wait to be sorted; more are
 //! counted and reported.
 
@@ -75,8 +75,6 @@ const PROBE_WAIT: Duration = Duration::from_millis(2);
 const PROBES: u32 = 200;
 /// The capture socket's receive buffer (step 6).
 const RCVBUF: i32 = 32 << 20;
-/// The most packets one run keeps.
-pub const MAX_PACKETS: u64 = 100_000;
 /// `sll_pkttype` of a frame the host sends.
 const PACKET_OUTGOING: u8 = 4;
 /// The receive buffer: the largest frame `lo` carries (MTU 65536 + 14).

@@ -114,7 +114,7 @@ impl Wire {
                 &format!(
                     "{} frames not kept (at most {} packets, {} waiting)",
                     stats.over_limit,
-                    capture::MAX_PACKETS,
+                    timeline::MAX_PACKETS,
                     timeline::MAX_PENDING
                 ),
             );

@@ -31,27 +31,16 @@
 //! batch of ready connections: no `epoll_ctl` per message, no `recvfrom`
 //! just to see EAGAIN.
 
-use crate::programs::stream::ServerOpts;
+use crate::output::Output;
+use crate::output::shown;
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
-use crate::socket::text::shown;
 use crate::sys::{EpollOp, Socket, Sys};
+
+use super::poller::{ERROR, Kind, MAX_EVENTS, Poller, READ, WRITE};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 use crate::values::sockopt::Phase;
-
-/// How many events one `epoll_wait` returns at most.
-const MAX_EVENTS: usize = 512;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Poll,
-    Epoll,
-}
-
-/// Readiness, whatever the mechanism.
-const READ: u32 = 1;
-const WRITE: u32 = 2;
-const ERROR: u32 = 4;
 
 /// One connection's state.
 struct Conn {
@@ -64,159 +53,12 @@ struct Conn {
     sent: usize,
 }
 
-/// epoll or poll behind one interface; `ready` is refilled by each wait.
-enum Poller {
-    Epoll {
-        ep: Socket,
-        events: Vec<libc::epoll_event>,
-    },
-    Poll {
-        fds: Vec<libc::pollfd>,
-        /// fd → its index in `fds`.
-        slot: Vec<usize>,
-    },
-}
-
-fn epoll_events(interest: u32) -> u32 {
-    if interest == WRITE {
-        libc::EPOLLOUT as u32
-    } else {
-        libc::EPOLLIN as u32
-    }
-}
-
-fn poll_events(interest: u32) -> i16 {
-    if interest == WRITE {
-        libc::POLLOUT
-    } else {
-        libc::POLLIN
-    }
-}
-
-impl Poller {
-    fn new(sys: &Sys, kind: Kind) -> Result<Poller> {
-        Ok(match kind {
-            Kind::Epoll => Poller::Epoll {
-                ep: sys.epoll_create1()?,
-                events: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
-            },
-            Kind::Poll => Poller::Poll {
-                fds: Vec::new(),
-                slot: Vec::new(),
-            },
-        })
-    }
-
-    fn add(&mut self, sys: &Sys, s: Socket, interest: u32) -> Result<()> {
-        match self {
-            Poller::Epoll { ep, .. } => sys.epoll_ctl(*ep, EpollOp::Add, s, epoll_events(interest)),
-            Poller::Poll { fds, slot } => {
-                let fd = s.fd() as usize;
-                if slot.len() <= fd {
-                    slot.resize(fd + 1, usize::MAX);
-                }
-                slot[fd] = fds.len();
-                fds.push(libc::pollfd {
-                    fd: s.fd(),
-                    events: poll_events(interest),
-                    revents: 0,
-                });
-                Ok(())
-            }
-        }
-    }
-
-    fn modify(&mut self, sys: &Sys, s: Socket, interest: u32) -> Result<()> {
-        match self {
-            Poller::Epoll { ep, .. } => sys.epoll_ctl(*ep, EpollOp::Mod, s, epoll_events(interest)),
-            Poller::Poll { fds, slot } => {
-                if let Some(&i) = slot.get(s.fd() as usize)
-                    && let Some(p) = fds.get_mut(i)
-                {
-                    p.events = poll_events(interest);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Stop watching `s`. With `closing`, epoll needs no call: closing the
-    /// fd removes it from the epoll set.
-    fn remove(&mut self, sys: &Sys, s: Socket, closing: bool) -> Result<()> {
-        match self {
-            Poller::Epoll { ep, .. } if !closing => sys.epoll_ctl(*ep, EpollOp::Del, s, 0),
-            Poller::Epoll { .. } => Ok(()),
-            Poller::Poll { fds, slot } => {
-                let fd = s.fd() as usize;
-                if let Some(&i) = slot.get(fd)
-                    && i < fds.len()
-                {
-                    fds.swap_remove(i);
-                    if let Some(moved) = fds.get(i) {
-                        slot[moved.fd as usize] = i;
-                    }
-                    slot[fd] = usize::MAX;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Wait (forever) and put (fd, READ|WRITE|ERROR) of each ready fd in `ready`.
-    fn wait(&mut self, sys: &Sys, ready: &mut Vec<(i32, u32)>) -> Result<()> {
-        ready.clear();
-        match self {
-            Poller::Epoll { ep, events } => {
-                let n = sys.epoll_wait(*ep, events, -1)?;
-                for e in &events[..n] {
-                    let (bits, data) = (e.events, e.u64);
-                    let mut r = 0;
-                    if bits & libc::EPOLLIN as u32 != 0 {
-                        r |= READ;
-                    }
-                    if bits & libc::EPOLLOUT as u32 != 0 {
-                        r |= WRITE;
-                    }
-                    if bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0 {
-                        r |= ERROR;
-                    }
-                    ready.push((data as i32, r));
-                }
-            }
-            Poller::Poll { fds, .. } => {
-                sys.poll_fds(fds, -1)?;
-                for p in fds.iter().filter(|p| p.revents != 0) {
-                    let mut r = 0;
-                    if p.revents & libc::POLLIN != 0 {
-                        r |= READ;
-                    }
-                    if p.revents & libc::POLLOUT != 0 {
-                        r |= WRITE;
-                    }
-                    if p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
-                        r |= ERROR;
-                    }
-                    ready.push((p.fd, r));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn close(self, sys: &Sys) -> Result<()> {
-        match self {
-            Poller::Epoll { ep, .. } => sys.close(ep),
-            Poller::Poll { .. } => Ok(()),
-        }
-    }
-}
-
 /// Step 1: the soft RLIMIT_NOFILE up to the hard limit (also `socklab
 /// bench`, which opens thousands of connections).
-pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
+pub fn raise_fd_limit(sys: &Sys, out: &Output) -> Result<()> {
     let (soft, hard) = sys.prlimit64_get_nofile()?;
     sys.prlimit64_set_nofile(hard, hard)?;
-    sys.note_traced(&format!(
+    out.note_traced(&format!(
         "RLIMIT_NOFILE: soft limit {soft} raised to the hard limit {hard} (one fd per connection)"
     ));
     Ok(())
@@ -225,6 +67,7 @@ pub fn raise_fd_limit(sys: &Sys) -> Result<()> {
 /// The event loop: the state of the server between waits.
 struct Loop<'a> {
     sys: &'a Sys,
+    out: &'a Output,
     opts: &'a ServerOpts,
     listener: Socket,
     poller: Poller,
@@ -240,13 +83,21 @@ struct Loop<'a> {
 }
 
 /// Steps 1 to 4 on a listening socket.
-pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Kind) -> Result<()> {
-    raise_fd_limit(sys)?;
+pub fn serve(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+    kind: Kind,
+) -> Result<()> {
+    raise_fd_limit(sys, out)?;
     let mut poller = Poller::new(sys, kind)?;
     poller.add(sys, listener, READ)?;
-    sys.listening(me);
+    out.listening(me);
     let mut lp = Loop {
         sys,
+        out,
         opts,
         listener,
         poller,
@@ -255,7 +106,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
         accepted: 0,
         limit: if opts.once { Some(1) } else { opts.max_conns },
         listening: true,
-        buf: crate::socket::text::buffer(opts.bufsize, "--bufsize")?,
+        buf: crate::socket::buffer::buffer(opts.bufsize, "--bufsize")?,
     };
     let mut ready = Vec::with_capacity(MAX_EVENTS);
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
@@ -275,7 +126,7 @@ pub fn serve(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, kind: Ki
 impl Loop<'_> {
     /// One accept4 on the ready listener.
     fn accept(&mut self) -> Result<()> {
-        let (sys, opts) = (self.sys, self.opts);
+        let (sys, out, opts) = (self.sys, self.out, self.opts);
         let (conn, peer) = match sys.accept4_nonblock(self.listener) {
             Ok(c) => c,
             Err(e) => return self.failed_accept(e),
@@ -285,29 +136,30 @@ impl Loop<'_> {
             self.poller.remove(sys, self.listener, false)?;
             self.listening = false;
         }
-        let setup = modes::apply_sockopts(sys, conn, &opts.setup, Phase::Accepted).and_then(|()| {
-            if opts.setup.names {
-                modes::show_names(sys, conn)?;
-            }
-            // A UNIX peer's credentials, as the kernel recorded them at connect.
-            if peer.is_unix() {
-                let c = sys.peercred(conn)?;
-                return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
-            }
-            Ok(String::new())
-        });
+        let setup =
+            modes::apply_sockopts(sys, out, conn, &opts.setup, Phase::Accepted).and_then(|()| {
+                if opts.setup.names {
+                    modes::show_names(sys, out, conn)?;
+                }
+                // A UNIX peer's credentials, as the kernel recorded them at connect.
+                if peer.is_unix() {
+                    let c = sys.peercred(conn)?;
+                    return Ok(format!(" (pid {}, uid {}, gid {})", c.pid, c.uid, c.gid));
+                }
+                Ok(String::new())
+            });
         let cred = match setup {
             Ok(cred) => cred,
             Err(e) => {
                 if matches!(e, Error::Signal(_)) {
                     return Err(e);
                 }
-                crate::report(&e);
+                crate::output::report(&e);
                 return sys.close(conn);
             }
         };
         if !opts.quiet {
-            sys.say(&format!("connection from {peer}{cred}"));
+            out.say(&format!("connection from {peer}{cred}"));
         }
         // Watching the connection can fail (epoll_ctl: ENOMEM, ENOSPC):
         // that connection's failure, not the server's.
@@ -315,7 +167,7 @@ impl Loop<'_> {
             if matches!(e, Error::Signal(_)) {
                 return Err(e);
             }
-            crate::report(&e);
+            crate::output::report(&e);
             return sys.close(conn);
         }
         let fd = conn.fd() as usize;
@@ -340,7 +192,7 @@ impl Loop<'_> {
         match e.errno() {
             Some(nix::errno::Errno::EAGAIN) => Ok(()),
             Some(nix::errno::Errno::EMFILE | nix::errno::Errno::ENFILE) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 if self.live == 0 {
                     return Err(e);
                 }
@@ -349,7 +201,7 @@ impl Loop<'_> {
                 Ok(())
             }
             Some(_) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 Ok(())
             }
             None => Err(e),
@@ -378,7 +230,7 @@ impl Loop<'_> {
             Err(e) if matches!(e, Error::Signal(_)) => Err(e),
             Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => Ok(()),
             Err(e) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 self.close(fd)
             }
         }
@@ -386,14 +238,14 @@ impl Loop<'_> {
 
     /// One recvfrom, and the reply. Ok(false): the connection is done.
     fn read(&mut self, fd: i32) -> Result<bool> {
-        let (sys, opts) = (self.sys, self.opts);
+        let (sys, out, opts) = (self.sys, self.out, self.opts);
         let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
             return Ok(false);
         };
         let n = sys.recvfrom(c.sock, &mut self.buf, false)?.0;
         if n == 0 {
             if let Some(peer) = &c.peer {
-                sys.say(&format!("{peer} closed"));
+                out.say(&format!("{peer} closed"));
             }
             return Ok(false);
         }
@@ -402,7 +254,7 @@ impl Loop<'_> {
         }
         let msg = &mut self.buf[..n];
         if let Some(peer) = &c.peer {
-            sys.say(&format!("from {peer}: {}", shown(msg)));
+            out.say(&format!("from {peer}: {}", shown(msg)));
         }
         msg.make_ascii_uppercase();
         let took = match sys.sendto(c.sock, msg, None) {
@@ -450,7 +302,7 @@ impl Loop<'_> {
         // The descriptor is gone even when close fails (close(2)): say so,
         // and serve the others.
         if let Err(e) = self.sys.close(c.sock) {
-            crate::report(&e);
+            crate::output::report(&e);
         }
         // Out of fds earlier: one is free now.
         if !self.listening && self.limit.is_none_or(|max| self.accepted < max) {

@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::programs::stream::{ServerOpts, accept_error_is_the_peers};
+use crate::programs::conn::accept_error_is_the_peers;
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
 use crate::sys::signals;
 use crate::sys::{Socket, Sys};
@@ -143,7 +144,7 @@ pub fn accept(
                 return Ok(Some(c));
             }
             Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 return Ok(None);
             }
             Err(e) if matches!(e.errno(), Some(Errno::EMFILE | Errno::ENFILE)) => {
@@ -152,7 +153,7 @@ pub fn accept(
                 }
                 paused = true;
                 if !conns.reported.swap(true, Ordering::SeqCst) {
-                    crate::report(&e);
+                    crate::output::report(&e);
                 }
                 conns.wait(seen)?;
             }

@@ -1,5 +1,5 @@
 //! The models that give each connection its own process or thread, and
-//! the pools. Each connection is served by `stream::serve_conn`, unchanged
+//! the pools. Each connection is served by `conn::serve_conn`, unchanged
 //! from the iterative server (so `--once`, `--lines`, `--naive`,
 //! `--timeout`, `--sockopt ...@accepted` and `--names` behave the same).
 //!
@@ -47,7 +47,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-use crate::programs::stream::{ServerOpts, accept_error_is_the_peers, serve_conn};
+use crate::output::Output;
+use crate::programs::conn::{accept_error_is_the_peers, serve_conn};
+use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
 use crate::sys::{Socket, Sys, shared_counter};
 use crate::sys::{signals, untraced};
@@ -64,7 +66,7 @@ fn accept(sys: &Sys, listener: Socket, opts: &ServerOpts) -> Result<Option<(Sock
     match modes::accept(sys, listener, opts.setup.wait) {
         Ok(c) => Ok(Some(c)),
         Err(e) if e.errno().is_some_and(accept_error_is_the_peers) => {
-            crate::report(&e);
+            crate::output::report(&e);
             Ok(None)
         }
         Err(e) => Err(e),
@@ -86,7 +88,7 @@ fn exit_child(result: Result<()>) -> ! {
             128 + sig as i32
         }
         Err(e) => {
-            crate::report(&e);
+            crate::output::report(&e);
             e.exit_code()
         }
     };
@@ -98,17 +100,17 @@ fn exit_child(result: Result<()>) -> ! {
 }
 
 /// `--model fork`.
-pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
+pub fn fork(sys: &Sys, out: &Output, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     signals::catch_stop_signals()?;
     signals::catch_child_exits()?;
-    sys.listening(me);
-    modes::set_wait(sys, listener, opts.setup.wait)?;
+    out.listening(me);
+    modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let mut children = Vec::new();
     let mut accepted = 0u64;
     // The children's receive buffer, allocated here once: a child that
     // allocated its own would make malloc consolidate the parent's heap,
     // a copy-on-write fault per page it walks.
-    let mut buf = crate::socket::text::buffer(opts.bufsize, "--bufsize")?;
+    let mut buf = crate::socket::buffer::buffer(opts.bufsize, "--bufsize")?;
     let result = loop {
         if let Err(e) = reap_ended(sys, &mut children) {
             break Err(e);
@@ -125,15 +127,15 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
             Ok(None) => {
                 let served = sys
                     .close(listener)
-                    .and_then(|()| serve_conn(sys, conn, &peer, opts, &mut buf));
+                    .and_then(|()| serve_conn(sys, out, conn, &peer, opts, &mut buf));
                 exit_child(served)
             }
             Ok(Some(pid)) => children.push(pid),
-            Err(e) => crate::report(&e),
+            Err(e) => crate::output::report(&e),
         }
         // The descriptor is gone even when close fails: say so, go on.
         if let Err(e) = sys.close(conn) {
-            crate::report(&e);
+            crate::output::report(&e);
         }
         if limit(opts).is_some_and(|max| accepted >= max) {
             break Ok(());
@@ -144,7 +146,14 @@ pub fn fork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result
 }
 
 /// `--model prefork:N`.
-pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
+pub fn prefork(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+    n: u32,
+) -> Result<()> {
     signals::catch_stop_signals()?;
     let tickets = shared_counter()?;
     let parent = sys.getpid()?;
@@ -152,7 +161,7 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
     let mut result = Ok(());
     for _ in 0..n {
         match sys.fork() {
-            Ok(None) => exit_child(pool_child(sys, listener, opts, tickets, parent)),
+            Ok(None) => exit_child(pool_child(sys, out, listener, opts, tickets, parent)),
             Ok(Some(pid)) => children.push(pid),
             Err(e) => {
                 result = Err(e);
@@ -161,9 +170,9 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
         }
     }
     // The workers take connections from here on (set_wait's line after it).
-    sys.listening(me);
+    out.listening(me);
     if result.is_ok() {
-        result = modes::set_wait(sys, listener, opts.setup.wait);
+        result = modes::set_wait(sys, out, listener, opts.setup.wait);
     }
     // The parent waits for its workers; a stop signal interrupts it. Each
     // worker that ends badly is reported; when none is left, the server
@@ -177,7 +186,7 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
                 children.retain(|&pid| pid != r.pid);
                 if let Some(how) = abnormal_end(r.status) {
                     failed += 1;
-                    crate::report(&Error::Runtime(format!(
+                    crate::output::report(&Error::Runtime(format!(
                         "prefork worker {} {how} ({} of {n} left)",
                         r.pid,
                         children.len()
@@ -206,6 +215,7 @@ pub fn prefork(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32
 /// 3. the pool worker's loop.
 fn pool_child(
     sys: &Sys,
+    out: &Output,
     listener: Socket,
     opts: &ServerOpts,
     tickets: &AtomicU64,
@@ -215,27 +225,28 @@ fn pool_child(
     if sys.getppid()? != parent {
         return Err(Error::Signal(Signal::SIGTERM));
     }
-    worker(sys, listener, opts, tickets, &Conns::default())
+    worker(sys, out, listener, opts, tickets, &Conns::default())
 }
 
 /// A pool worker: take a ticket, `accept4` (out of fds: report, wait for a
 /// free one: pause.rs), serve; until the tickets run out.
 fn worker(
     sys: &Sys,
+    out: &Output,
     listener: Socket,
     opts: &ServerOpts,
     tickets: &AtomicU64,
     conns: &Conns,
 ) -> Result<()> {
     let max = limit(opts);
-    let mut buf = crate::socket::text::buffer(opts.bufsize, "--bufsize")?;
+    let mut buf = crate::socket::buffer::buffer(opts.bufsize, "--bufsize")?;
     loop {
         let ticket = tickets.fetch_add(1, Ordering::SeqCst);
         if max.is_some_and(|max| ticket >= max) {
             return Ok(());
         }
         if let Some((conn, peer)) = pause::accept(sys, listener, opts, conns, true)? {
-            let served = serve_conn(sys, conn, &peer, opts, &mut buf);
+            let served = serve_conn(sys, out, conn, &peer, opts, &mut buf);
             conns.closed();
             served?;
         }
@@ -268,9 +279,15 @@ where
 }
 
 /// `--model thread`.
-pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
-    sys.listening(me);
-    modes::set_wait(sys, listener, opts.setup.wait)?;
+pub fn thread(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+) -> Result<()> {
+    out.listening(me);
+    modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let conns = Arc::new(Conns::default());
     let mut threads: Vec<Worker> = Vec::new();
@@ -281,19 +298,20 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
         };
         accepted += 1;
         let (sys2, opts2, conns2) = (sys.clone(), shared.clone(), conns.clone());
+        let out2 = out.clone();
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
         let spawned = spawn_quiet(move || {
             // A buffer that cannot be allocated fails this connection only.
-            let mut buf = match crate::socket::text::buffer(opts2.bufsize, "--bufsize") {
+            let mut buf = match crate::socket::buffer::buffer(opts2.bufsize, "--bufsize") {
                 Ok(buf) => buf,
                 Err(e) => {
-                    crate::report(&e);
+                    crate::output::report(&e);
                     conns2.closed();
                     return sys2.close(conn);
                 }
             };
-            let served = serve_conn(&sys2, conn, &peer, &opts2, &mut buf);
+            let served = serve_conn(&sys2, &out2, conn, &peer, &opts2, &mut buf);
             conns2.closed();
             served
         });
@@ -302,9 +320,9 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
             // No thread for this connection (pthread_create: EAGAIN): it
             // alone fails; the others are served on.
             Err(e) => {
-                crate::report(&e);
+                crate::output::report(&e);
                 if let Err(e) = sys.close(conn) {
-                    crate::report(&e);
+                    crate::output::report(&e);
                 }
                 conns.closed();
             }
@@ -315,37 +333,44 @@ pub fn thread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts) -> Resu
     }
     for t in threads {
         if let Err(e) = t.join() {
-            crate::report(&e);
+            crate::output::report(&e);
         }
     }
     sys.close(listener)
 }
 
 /// `--model prethread:N`: `listening on` once the N-1 threads exist.
-pub fn prethread(sys: &Sys, listener: Socket, me: &Addr, opts: &ServerOpts, n: u32) -> Result<()> {
-    modes::set_wait(sys, listener, opts.setup.wait)?;
+pub fn prethread(
+    sys: &Sys,
+    out: &Output,
+    listener: Socket,
+    me: &Addr,
+    opts: &ServerOpts,
+    n: u32,
+) -> Result<()> {
+    modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let shared = Arc::new(opts.clone());
     let tickets = Arc::new(AtomicU64::new(0));
     let conns = Arc::new(Conns::default());
     let mut threads = Vec::new();
     for _ in 1..n {
-        let (sys2, opts2) = (sys.clone(), shared.clone());
+        let (sys2, opts2, out2) = (sys.clone(), shared.clone(), out.clone());
         let (tickets2, conns2) = (tickets.clone(), conns.clone());
         threads.push(spawn_quiet(move || {
-            let result = worker(&sys2, listener, &opts2, &tickets2, &conns2);
+            let result = worker(&sys2, &out2, listener, &opts2, &tickets2, &conns2);
             // A worker that fails says so as it ends: the pool shrinks
             // visibly (the main thread's own failure ends the process).
             if let Err(e) = &result
                 && !matches!(e, Error::Signal(_))
             {
-                crate::report(e);
+                crate::output::report(e);
             }
             result
         })?);
     }
     // The pool is ready: its workers take connections from here on.
-    sys.listening(me);
-    worker(sys, listener, opts, &tickets, &conns)?;
+    out.listening(me);
+    worker(sys, out, listener, opts, &tickets, &conns)?;
     let mut failed = 0;
     for t in threads {
         if t.join().is_err() {

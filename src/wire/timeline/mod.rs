@@ -50,11 +50,13 @@ use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::calls::Syscall;
 use crate::wire::bpf;
-use crate::wire::capture::MAX_PACKETS;
 use crate::wire::decode::{Packet, decode};
 use crate::wire::pcap::Writer;
 use crate::wire::ports::{V4, V6, key, matches, own_port};
 use crate::wire::seq::SeqTracker;
+
+/// The most packets one run keeps (shown and written).
+pub const MAX_PACKETS: u64 = 100_000;
 
 /// How long after its timestamp a packet line waits before printing.
 pub const GRACE: Duration = Duration::from_millis(100);

@@ -15,7 +15,7 @@ fn strace_quoting_and_sockaddr_decoding_take_any_bytes() {
                 q.bytes().all(|b| (0x20..0x7f).contains(&b)),
                 "quoted output is printable ASCII: {q}"
             );
-            let _ = socklab::socket::text::shown(bytes);
+            let _ = socklab::output::shown(bytes);
             // SAFETY: a zeroed sockaddr_storage is valid; we fill it with bytes.
             let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
             let raw = &mut ss as *mut _ as *mut u8;

@@ -1,20 +1,18 @@
-//! The command line: parse arguments into typed values and call a program.
+//! The command line as clap reads it: `Cli`, its subcommands and their
+//! option groups. Turned into the programs' options by `opts.rs`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::values::addr::Addr;
-use std::time::Duration;
-
-use crate::inspect::{self, Pause};
+use super::parse::{parse_mode, parse_pause, parse_secs, parse_sockopt};
+use crate::inspect::Pause;
 use crate::programs::sockopt_list::SockKind;
 use crate::programs::stream::SendMode;
-use crate::programs::{dgram, stream};
 use crate::socket::modes::{Setup, Wait};
-use crate::socket::text::{Messages, pattern};
-use crate::values::sockopt::{self, Setting};
-use std::io::IsTerminal;
+use crate::values::addr::Addr;
+use crate::values::sockopt::Setting;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -154,8 +152,8 @@ pub enum UdpCommand {
         #[command(flatten)]
         common: ServerArgs,
         /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
-        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse_dgram)]
-        model: crate::programs::model::Model,
+        #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse_dgram)]
+        model: crate::programs::server_opts::Model,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -268,7 +266,8 @@ impl SocketArgs {
             ("SO_SNDTIMEO", self.sndtimeo),
         ] {
             if let Some(secs) = secs
-                && let Ok(setting) = sockopt::parse_setting(&format!("{name}={secs}"))
+                && let Ok(setting) =
+                    crate::values::sockopt::parse_setting(&format!("{name}={secs}"))
             {
                 sockopts.push(setting);
             }
@@ -300,8 +299,8 @@ pub struct StreamServerArgs {
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
     /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop). UNIX --dgram: iterative or epoll.
-    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::model::parse)]
-    pub model: crate::programs::model::Model,
+    #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse)]
+    pub model: crate::programs::server_opts::Model,
 }
 
 /// Options of every client.
@@ -349,112 +348,4 @@ pub struct DgramClientArgs {
     /// connect() the datagram socket, then send/recv without addresses (UNIX: needs --dgram).
     #[arg(long)]
     pub connect: bool,
-}
-
-/// `--sockopt`, its message made one printable line (issue #8).
-pub fn parse_sockopt(s: &str) -> Result<Setting, String> {
-    sockopt::parse_setting(s).map_err(|e| crate::values::error::printable(&e))
-}
-
-/// `--pause-before/--pause-after`, its message made one printable line.
-pub fn parse_pause(s: &str) -> Result<Pause, String> {
-    inspect::parse_pause(s).map_err(|e| crate::values::error::printable(&e))
-}
-
-/// `--mode OCTAL`: permission bits 0 to 0777 (`0600`, `660`).
-pub fn parse_mode(s: &str) -> Result<u32, String> {
-    let digits = s.strip_prefix("0o").unwrap_or(s);
-    match u32::from_str_radix(digits, 8) {
-        Ok(m)
-            if !digits.is_empty()
-                && digits.len() <= 4
-                && m <= 0o777
-                && !digits.starts_with('+') =>
-        {
-            Ok(m)
-        }
-        _ => Err(crate::values::error::printable(&format!(
-            "'{s}' is not an octal file mode from 0 to 0777 (e.g. 0600, 0660)"
-        ))),
-    }
-}
-
-fn parse_secs(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        // poll(2) counts milliseconds: a shorter time would be 0, non-blocking.
-        Ok(v) if v.is_finite() && (0.001..=1e6).contains(&v) => Ok(v),
-        _ => Err(crate::values::error::printable(&format!(
-            "'{s}' is not a number of seconds (0.001 to 1000000)"
-        ))),
-    }
-}
-
-impl ServerArgs {
-    pub fn stream(&self, s: &StreamServerArgs) -> stream::ServerOpts {
-        stream::ServerOpts {
-            backlog: s.backlog,
-            bufsize: self.bufsize as usize,
-            reuseaddr: self.reuseaddr,
-            once: self.once,
-            max_conns: self.max_conns,
-            quiet: self.quiet,
-            naive: s.naive,
-            naive_limit: s.naive_limit,
-            lines: s.lines,
-            sink: s.sink,
-            setup: self.socket.setup(),
-            model: s.model,
-        }
-    }
-
-    pub fn dgram(&self) -> dgram::ServerOpts {
-        dgram::ServerOpts {
-            bufsize: self.bufsize as usize,
-            once: self.once,
-            max_conns: self.max_conns,
-            quiet: self.quiet,
-            setup: self.socket.setup(),
-            model: crate::programs::model::Model::Iterative,
-        }
-    }
-}
-
-impl ClientArgs {
-    /// The messages to send: `--size N` bytes of a pattern (allocated
-    /// here, before any call: a failure is `cannot allocate`, exit 1),
-    /// `-m TEXT`s, or stdin lines.
-    pub fn messages(&self) -> crate::values::error::Result<Messages> {
-        match self.size {
-            Some(n) => Ok(Messages::one(pattern(n as usize, "--size")?)),
-            None => Ok(Messages::new(self.messages.clone())),
-        }
-    }
-
-    /// Print the server's bytes raw: `--raw`, or stdout is not a terminal.
-    fn raw(&self) -> bool {
-        self.raw || !std::io::stdout().is_terminal()
-    }
-
-    pub fn stream(&self, s: &StreamClientArgs) -> stream::ClientOpts {
-        stream::ClientOpts {
-            bufsize: self.bufsize as usize,
-            send_empty: s.send_empty,
-            connect_ex: s.connect_ex,
-            send_mode: s.send_mode,
-            sized: self.size.is_some(),
-            lines: s.lines,
-            shutdown: s.shutdown,
-            raw: self.raw(),
-            setup: self.socket.setup(),
-        }
-    }
-
-    pub fn dgram(&self, d: &DgramClientArgs) -> dgram::ClientOpts {
-        dgram::ClientOpts {
-            bufsize: self.bufsize as usize,
-            connect: d.connect,
-            raw: self.raw(),
-            setup: self.socket.setup(),
-        }
-    }
 }

@@ -1,0 +1,256 @@
+//! Run the command the user asked for: check the flags that only make
+//! sense together, build the tracer, `Sys` and `Output`, start a `--wire`
+//! capture around the program, and call the program.
+
+use std::process::ExitCode;
+
+use super::args::{Cli, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
+use super::trace_sink::tracer;
+use crate::output::Output;
+use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
+use crate::sys::Sys;
+use crate::sys::signals;
+use crate::values::error::{Error, Result};
+use crate::{bench, inspect, lab, socket, wire};
+
+/// The process's exit code for `result` (DESIGN.md §3): 0, 1 (also when
+/// output could not be written: reported when it happened), 2 for usage,
+/// and for a stop signal the signal itself, re-raised after cleanup.
+pub fn exit_code(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) if crate::strace::output_failed() => ExitCode::FAILURE,
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Signal(sig)) => {
+            signals::reraise(sig);
+            ExitCode::from((128 + sig as i32) as u8)
+        }
+        Err(e) => {
+            crate::output::report(&e);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli) -> Result<()> {
+    lab_flags(&cli)?;
+    signals::ignore_file_size_signal()?;
+    let inspect = inspect::Inspect::new(
+        cli.show_state,
+        cli.pause_before.clone(),
+        cli.pause_after.clone(),
+        cli.step,
+    )?;
+    check_phases(&cli.command)?;
+    let wire_opts = wire::Options {
+        show: cli.wire,
+        pcap: cli.pcap.clone(),
+    };
+    if let Command::Lab { name, json } = &cli.command
+        && name != "list"
+    {
+        return lab::run(name, *json, &wire_opts);
+    }
+    if !wire_opts.active() {
+        let tracer = tracer(&cli)?;
+        let out = Output::new(tracer.clone());
+        let sys = Sys::new(tracer)
+            .with_observer(inspect.observer())
+            .with_somaxconn(backlog(&cli.command));
+        return run_command(&sys, &out, cli.command);
+    }
+    // --wire / --pcap: capture around the program (src/wire/).
+    let ports = wire_ports(&cli.command)?;
+    // A stop signal ends the program's blocking call (EINTR), so the
+    // capture is stopped, its last lines printed and the pcap file
+    // complete before main re-raises the signal.
+    signals::catch_stop_signals()?;
+    let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
+    let out = Output::new(tracer.clone());
+    let sys = Sys::new(tracer)
+        .with_observer(inspect.observer())
+        .with_somaxconn(backlog(&cli.command));
+    let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
+    let result = run_command(&sys, &out, cli.command);
+    let stopped = capture.stop(&sys);
+    result.and(stopped)
+}
+
+/// A stream server's `--backlog`.
+fn backlog(command: &Command) -> Option<i32> {
+    match command {
+        Command::Tcp(TcpCommand::Server { stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: false,
+            ..
+        }) => Some(stream.backlog),
+        _ => None,
+    }
+}
+
+/// The ports a capturing command names (a server on port 0 adds its own
+/// when it prints `listening on`); a usage error for programs without a wire.
+fn wire_ports(command: &Command) -> Result<Vec<u16>> {
+    let addr = match command {
+        Command::Tcp(TcpCommand::Server { addr, .. } | TcpCommand::Client { addr, .. })
+        | Command::Udp(UdpCommand::Server { addr, .. } | UdpCommand::Client { addr, .. }) => addr,
+        Command::Unix(_) => return Err(wire::no_wire("a UNIX socket")),
+        Command::Demo => return Err(wire::no_wire("`socklab demo` (run a tcp or udp program)")),
+        Command::Sockopt(_) => return Err(wire::no_wire("`socklab sockopt`")),
+        Command::Bench(_) => {
+            return Err(Error::Usage(
+                "--wire and --pcap do not apply to `socklab bench`: the capture would slow down \
+                 what it measures (capture a tcp or udp client instead)"
+                    .to_string(),
+            ));
+        }
+        Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
+    };
+    Ok(addr.port().into_iter().collect())
+}
+
+fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
+    match command {
+        Command::Tcp(TcpCommand::Server {
+            addr,
+            common,
+            stream,
+        }) => tcp::server(sys, out, &addr, &common.stream(&stream)),
+        Command::Tcp(TcpCommand::Client {
+            addr,
+            client,
+            stream,
+        }) => tcp::client(sys, out, &addr, client.messages()?, &client.stream(&stream)),
+        Command::Udp(UdpCommand::Server {
+            addr,
+            common,
+            model,
+        }) => {
+            let opts = dgram::ServerOpts {
+                model,
+                ..common.dgram()
+            };
+            udp::server(sys, out, &addr, common.reuseaddr, &opts)
+        }
+        Command::Udp(UdpCommand::Client {
+            addr,
+            client,
+            dgram,
+        }) => udp::client(sys, out, &addr, client.messages()?, &client.dgram(&dgram)),
+        Command::Unix(UnixCommand::Server {
+            addr,
+            dgram,
+            unlink_stale,
+            mode,
+            follow_symlinks,
+            common,
+            stream,
+        }) => {
+            let file = unix::FileOpts {
+                unlink_stale,
+                mode,
+                follow_symlinks,
+            };
+            let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
+            dgram_opts.model = stream.model;
+            let server = if dgram {
+                unix::Server::Dgram(&dgram_opts)
+            } else {
+                unix::Server::Stream(&stream_opts)
+            };
+            unix::server(sys, out, &addr, common.reuseaddr, &file, server)
+        }
+        Command::Unix(UnixCommand::Client {
+            addr,
+            dgram,
+            client,
+            stream,
+            dgram_opts,
+        }) => {
+            let messages = client.messages()?;
+            if dgram {
+                unix::dgram_client(sys, out, &addr, messages, &client.dgram(&dgram_opts))
+            } else if dgram_opts.connect {
+                Err(Error::Usage(
+                    "--connect is for datagram sockets: add --dgram".to_string(),
+                ))
+            } else {
+                unix::stream_client(sys, out, &addr, messages, &client.stream(&stream))
+            }
+        }
+        Command::Demo => demo::run(),
+        Command::Bench(b) => bench::run(sys, out, &b.opts()),
+        Command::Sockopt(SockoptCommand::List { kinds }) => {
+            programs::sockopt_list::list(sys, out, &kinds)
+        }
+        Command::Lab { name, .. } if name == "list" => lab::list(),
+        Command::Lab { .. } => Ok(()), // run above, with the capture options
+        Command::LabChild { lab, args } => lab::child_main(&lab, &args),
+    }
+}
+
+/// A lab always prints its own timeline: the global trace and inspection
+/// switches would be silently ignored, so they are refused.
+fn lab_flags(cli: &Cli) -> Result<()> {
+    let lab = matches!(cli.command, Command::Lab { .. } | Command::LabChild { .. });
+    let any = cli.trace.is_some()
+        || cli.trace_file.is_some()
+        || cli.show_state
+        || cli.step
+        || !cli.pause_before.is_empty()
+        || !cli.pause_after.is_empty();
+    if lab && any {
+        return Err(Error::Usage(
+            "a lab always prints its own timeline: --trace, --trace-file, --show-state, \
+             --pause-before/after and --step do not apply (--json gives it as events)"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Every `--sockopt` phase must be one the program reaches.
+fn check_phases(command: &Command) -> Result<()> {
+    let (socket, accepts, connects) = match command {
+        Command::Tcp(TcpCommand::Server { common, .. }) => (&common.socket, true, false),
+        Command::Tcp(TcpCommand::Client { client, .. }) => (&client.socket, false, true),
+        Command::Udp(UdpCommand::Server { common, .. }) => (&common.socket, false, false),
+        Command::Udp(UdpCommand::Client { client, dgram, .. }) => {
+            (&client.socket, false, dgram.connect)
+        }
+        Command::Unix(UnixCommand::Server { common, dgram, .. }) => (&common.socket, !dgram, false),
+        Command::Unix(UnixCommand::Client {
+            client,
+            dgram,
+            dgram_opts,
+            ..
+        }) => (&client.socket, false, !dgram || dgram_opts.connect),
+        Command::Demo
+        | Command::Sockopt(_)
+        | Command::Bench(_)
+        | Command::Lab { .. }
+        | Command::LabChild { .. } => {
+            return Ok(());
+        }
+    };
+    // --model: what each model can honour, before any syscall.
+    match command {
+        Command::Tcp(TcpCommand::Server { common, stream, .. })
+        | Command::Unix(UnixCommand::Server {
+            common,
+            stream,
+            dgram: false,
+            ..
+        }) => server_opts::check(&common.stream(stream))?,
+        Command::Unix(UnixCommand::Server {
+            stream,
+            dgram: true,
+            ..
+        }) => {
+            server_opts::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+        }
+        _ => {}
+    }
+    socket::modes::check_phases(&socket.setup(), accepts, connects)
+}

@@ -1,0 +1,190 @@
+//! What a program prints: its stdout lines (`listening on ADDR`, the
+//! peers' lines, bytes shown as the trace shows them), the comment lines
+//! it adds to the trace stream, and the error report on stderr. Built on the strace layer's [`Tracer`], so that
+//! a program's lines and its trace lines keep their order in a shared
+//! transcript (`socklab demo`, the labs, `--wire` timelines).
+//!
+//! A program gets an [`Output`] beside its [`crate::sys::Sys`]: `Sys` makes
+//! the calls, `Output` prints.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+
+use nix::errno::Errno;
+
+use crate::strace::{self, Tracer, errno_text, escape_byte, quote};
+use crate::values::addr::Addr;
+use crate::values::error::Error;
+
+/// A program's printer: its tracer, plus what happens when its server
+/// is listening.
+#[derive(Clone)]
+pub struct Output {
+    tracer: Tracer,
+    /// `socklab demo` learns its server's address here.
+    on_listening: Option<SyncSender<Addr>>,
+    /// A line printed right after `listening on ADDR` (a UNIX server's
+    /// socket file mode), so that the listening line stays the first.
+    after_listening: Option<Arc<str>>,
+}
+
+impl Output {
+    /// Print through `tracer` (the same tracer the program's `Sys` has).
+    pub fn new(tracer: Tracer) -> Output {
+        Output {
+            tracer,
+            on_listening: None,
+            after_listening: None,
+        }
+    }
+
+    /// The same output, printing `line` after its `listening on` line.
+    pub fn with_after_listening(&self, line: String) -> Output {
+        Output {
+            after_listening: Some(line.into()),
+            ..self.clone()
+        }
+    }
+
+    /// `socklab demo` learns a server's address this way instead of reading
+    /// its `listening on` line.
+    pub fn notify_listening(mut self, tx: SyncSender<Addr>) -> Output {
+        self.on_listening = Some(tx);
+        self
+    }
+
+    /// One line of program output on stdout.
+    pub fn say(&self, text: &str) {
+        self.tracer.say(text);
+    }
+
+    /// A line about `what` (e.g. "wire"): `what: text` on its own, and just
+    /// `text` in a shared transcript whose side tag already names it.
+    pub fn say_about(&self, what: &str, text: &str) {
+        match self.tracer.side() {
+            Some(side) if side == what => self.say(text),
+            _ => self.say(&format!("{what}: {text}")),
+        }
+    }
+
+    /// A comment line in the trace stream (stderr when tracing), or on
+    /// stdout when not tracing.
+    pub fn note(&self, text: &str) {
+        if self.tracer.enabled() {
+            self.tracer.note(text);
+        } else {
+            self.say(text);
+        }
+    }
+
+    /// A comment line in the trace stream (stderr, or `--trace-file`), only
+    /// when tracing: what a traced call did, said in words. Never on stdout,
+    /// whose first line of a server is `listening on ADDR`.
+    pub fn note_traced(&self, text: &str) {
+        self.tracer.note(text);
+    }
+
+    /// Print the contract line `listening on ADDR` (tests and scripts read
+    /// it), then the line set by [`Output::with_after_listening`]. Also
+    /// tells the tracer the server's port, so that a `--wire` capture of a
+    /// server on port 0 shows its packets.
+    pub fn listening(&self, addr: &Addr) {
+        self.tracer.watch_port(addr.port());
+        self.say(&format!("listening on {addr}"));
+        if let Some(line) = &self.after_listening {
+            self.say(line);
+        }
+        if let Some(tx) = &self.on_listening {
+            let _ = tx.send(*addr);
+        }
+    }
+}
+
+/// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
+/// error and never a panic, as println! would make it; another failure is
+/// reported once and makes the exit code 1 (`strace::Output`).
+pub fn print_line(text: &str) {
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        strace::write_failed("stdout", &e);
+    }
+}
+
+/// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
+/// and, on the next line, the hint.
+pub fn report(e: &Error) {
+    // One write: a forked server's children share this stderr.
+    let text = match e.hint() {
+        Some(hint) => format!("socklab: {e}\n  hint: {hint}"),
+        None => format!("socklab: {e}"),
+    };
+    strace::write_line(&mut std::io::stderr().lock(), &text);
+}
+
+/// The peer's bytes as a client prints them: as they came with `raw`
+/// (`--raw`, or stdout is not a terminal, as the C twins print); on a
+/// terminal, control characters escaped as the trace escapes them (`\33`,
+/// `\7`, `\r`; newline and tab kept) and bytes that are not UTF-8 in
+/// octal, so a server cannot send escape sequences to the user's terminal.
+pub fn peer_text(bytes: &[u8], raw: bool) -> String {
+    if raw {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut out = String::with_capacity(bytes.len());
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            if c.is_control() && c != '\n' && c != '\t' {
+                let mut utf8 = [0; 4];
+                let encoded = c.encode_utf8(&mut utf8).as_bytes();
+                for (j, &b) in encoded.iter().enumerate() {
+                    let next = bytes.get(at + i + j + 1).copied();
+                    escape_byte(&mut out, b, next);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        at += chunk.valid().len();
+        for (j, &b) in chunk.invalid().iter().enumerate() {
+            escape_byte(&mut out, b, bytes.get(at + j + 1).copied());
+        }
+        at += chunk.invalid().len();
+    }
+    out
+}
+
+/// `5 bytes "hello"`: a message as the servers print it (strace's escaping,
+/// never cut).
+pub fn shown(msg: &[u8]) -> String {
+    let unit = if msg.len() == 1 { "byte" } else { "bytes" };
+    format!("{} {unit} {}", msg.len(), quote(msg, usize::MAX))
+}
+
+/// `111 ECONNREFUSED (Connection refused)`, or `0` for success.
+pub fn errno_code(code: i32) -> String {
+    match code {
+        0 => "0".to_string(),
+        n => format!("{n} {}", errno_text(Errno::from_raw(n))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_text_escapes_control_characters_as_the_trace_does() {
+        let hostile = b"\x1b]0;pwned\x07\x1b[2J";
+        assert_eq!(peer_text(hostile, false), "\\33]0;pwned\\7\\33[2J");
+        assert_eq!(peer_text(hostile, true), "\x1b]0;pwned\x07\x1b[2J");
+        // strace's octal: three digits before an octal digit.
+        assert_eq!(peer_text(b"\x1b1", false), "\\0331");
+        assert_eq!(peer_text(b"a\rb", false), "a\\rb");
+        // Newline and tab stay; UTF-8 text stays; C1 controls and bytes
+        // that are not UTF-8 are escaped.
+        assert_eq!(peer_text("é\tx\n".as_bytes(), false), "é\tx\n");
+        assert_eq!(peer_text("\u{9b}".as_bytes(), false), "\\302\\233");
+        assert_eq!(peer_text(b"\xffA", false), "\\377A");
+    }
+}

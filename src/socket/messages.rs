@@ -1,0 +1,75 @@
+//! The messages a client sends: `-m TEXT` options, a `--size` pattern, or
+//! stdin lines.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+use crate::values::error::{Error, Result};
+
+/// The longest line socklab holds: a client's stdin line (without its
+/// `\n`), and what the `--lines` buffer holds without a newline (or one
+/// `--bufsize`, when larger). 64 KiB.
+pub const LINE_LIMIT: usize = 64 * 1024;
+
+/// Where a client's messages come from: `-m TEXT` options, a `--size`
+/// pattern, or stdin lines (stripped, as the tutorial's
+/// `input('>>: ').strip()`; each at most [`LINE_LIMIT`] bytes).
+pub enum Messages {
+    List(std::vec::IntoIter<Vec<u8>>),
+    Stdin { prompt: bool },
+}
+
+impl Messages {
+    pub fn new(list: Vec<String>) -> Messages {
+        if list.is_empty() {
+            Messages::Stdin {
+                prompt: std::io::stdin().is_terminal(),
+            }
+        } else {
+            Messages::List(
+                list.into_iter()
+                    .map(String::into_bytes)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        }
+    }
+
+    /// One message: `--size N`'s pattern.
+    pub fn one(msg: Vec<u8>) -> Messages {
+        Messages::List(vec![msg].into_iter())
+    }
+}
+
+impl Iterator for Messages {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Messages::List(list) => list.next().map(Ok),
+            Messages::Stdin { prompt } => {
+                if *prompt {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b">>: ").and_then(|()| out.flush());
+                }
+                // At most LINE_LIMIT bytes and the newline: stdin without
+                // newlines (`< /dev/zero`) cannot make the line grow forever.
+                let most = LINE_LIMIT as u64 + 1;
+                let mut line = Vec::new();
+                match std::io::stdin()
+                    .lock()
+                    .take(most)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) => None,
+                    Ok(n) if n as u64 == most && line.last() != Some(&b'\n') => {
+                        Some(Err(Error::Runtime(format!(
+                            "a stdin line longer than {LINE_LIMIT} bytes (no newline in its first {LINE_LIMIT}): over the client's line limit; split it into lines, or send a pattern with --size"
+                        ))))
+                    }
+                    Ok(_) => Some(Ok(line.trim_ascii().to_vec())),
+                    Err(e) => Some(Err(Error::Runtime(format!("reading stdin: {e}")))),
+                }
+            }
+        }
+    }
+}
