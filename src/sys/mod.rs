@@ -221,30 +221,11 @@ impl Sys {
         }
     }
 
-    // Program output is `crate::output::Output`'s. These three stay for
-    // `inspect.rs` and `wire/` (the call-table branch's files), which print
-    // through them until they get an observer or an `Output` of their own.
-
-    /// A comment line in the trace stream, or on stdout when not tracing.
-    pub fn note(&self, text: &str) {
-        if self.tracer.enabled() {
-            self.tracer.note(text);
-        } else {
-            self.say(text);
-        }
-    }
-
-    /// One line of program output on stdout.
-    pub fn say(&self, text: &str) {
-        self.tracer.say(text);
-    }
-
-    /// `what: text`, or `text` when the transcript's side tag is `what`.
-    pub fn say_about(&self, what: &str, text: &str) {
-        match self.tracer.side() {
-            Some(side) if side == what => self.say(text),
-            _ => self.say(&format!("{what}: {text}")),
-        }
+    /// The tracer the calls are traced through, for the layers above to
+    /// print through the same streams (`crate::output::Output::new`), so
+    /// that their lines keep their order among the trace lines.
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
     }
 
     /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
