@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
+use crate::output::Output;
 use crate::sys::{Observer, Socket, Sys};
 use crate::sys::{signals, untraced};
 use crate::values::calls::{self, Syscall};
@@ -208,17 +209,18 @@ impl Observer for Inspect {
 /// way out of its serving loop).
 fn pause(sys: &Sys, what: &str, secs: Option<f64>) {
     let pid = std::process::id();
+    let out = Output::new(sys.tracer().clone());
     match secs {
         Some(secs) => {
-            sys.say(&format!("{what} (pid {pid}): waiting {secs}s"));
+            out.say(&format!("{what} (pid {pid}): waiting {secs}s"));
             signals::sleep(Duration::from_secs_f64(secs));
         }
         None if std::io::stdin().is_terminal() => {
-            sys.say(&format!("{what} (pid {pid}): press Enter to go on"));
+            out.say(&format!("{what} (pid {pid}): press Enter to go on"));
             signals::read_line();
         }
         None => {
-            sys.say(&format!(
+            out.say(&format!(
                 "{what} (pid {pid}): send SIGUSR1 to go on (kill -USR1 {pid})"
             ));
             signals::wait_for_sigusr1();
@@ -250,7 +252,7 @@ fn show_state(sys: &Sys, s: Socket) {
             info.tcpi_total_retrans,
         )
     };
-    sys.note(&format!("[state {line}]"));
+    Output::new(sys.tracer().clone()).note(&format!("[state {line}]"));
 }
 
 /// The kernel's TCP state names (include/net/tcp_states.h).

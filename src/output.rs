@@ -103,7 +103,7 @@ impl Output {
 
 /// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
 /// error and never a panic, as println! would make it; another failure is
-/// reported once and makes the exit code 1 (`strace::Output`).
+/// reported once and makes the exit code 1 (`strace::Stream`).
 pub fn print_line(text: &str) {
     if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
         strace::write_failed("stdout", &e);

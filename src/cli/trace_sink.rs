@@ -13,13 +13,13 @@ pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
         (None, None) => Format::Off,
     };
     let sink = match &cli.trace_file {
-        None => strace::Output::new("stderr", Box::new(std::io::stderr())),
+        None => strace::Stream::new("stderr", Box::new(std::io::stderr())),
         Some(path) => {
             let file = trace_file(path)?;
             // Leaked on purpose: the file stays open until the process exits,
             // so no untraced close(2) appears among the socket calls.
             let name = format!("trace file {}", error::printable(&path.to_string_lossy()));
-            strace::Output::new(name, Box::new(Box::leak(Box::new(file))))
+            strace::Stream::new(name, Box::new(Box::leak(Box::new(file))))
         }
     };
     Ok(Tracer::new(format, Box::new(sink)))

@@ -88,7 +88,7 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
             messages: &["hello"],
         },
     ];
-    let base = Tracer::shared(Format::Text, Box::new(crate::strace::Output::stdout()));
+    let base = Tracer::shared(Format::Text, Box::new(crate::strace::Stream::stdout()));
     crate::output::print_line(
         "socklab demo: each server and its client, every syscall as strace prints it.",
     );

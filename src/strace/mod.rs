@@ -5,7 +5,7 @@
 //! 32-byte cut, `print_sockaddr`, `[in => out]` lengths), then hands one
 //! [`Event`] (its row of the call table, its text, its typed address) to
 //! the [`Tracer`] here, which writes it as strace's line (or JSON:
-//! `json.rs`) to its streams (`output.rs`) or to the `--wire` timeline.
+//! `json.rs`) to its sinks (`sink.rs`) or to the `--wire` timeline.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -18,11 +18,11 @@ use crate::values::addr::Addr;
 use crate::values::calls::{Ret, Syscall};
 
 mod json;
-mod output;
+mod sink;
 
 use json::json_line;
 pub use json::json_str;
-pub use output::{Output, output_failed, write_failed, write_line};
+pub use sink::{Stream, output_failed, write_failed, write_line};
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
 pub use crate::values::quoting::{STRACE_MAX_STRLEN, escape_byte, len_in_out, octal_mode, quote};
@@ -135,7 +135,7 @@ impl Tracer {
         Tracer {
             format,
             trace: Arc::new(Mutex::new(trace)),
-            out: Arc::new(Mutex::new(Box::new(Output::stdout()))),
+            out: Arc::new(Mutex::new(Box::new(Stream::stdout()))),
             side: None,
             ordered: false,
             timeline: None,

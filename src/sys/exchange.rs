@@ -56,9 +56,7 @@ impl Sys {
                 ))
             },
         )?;
-        if let Some(observer) = &self.observer {
-            observer.opened(Socket(fd as RawFd), Some(s), false);
-        }
+        self.opened(Socket(fd as RawFd), Some(s), false);
         Ok((Socket(fd as RawFd), Addr::from_raw(ss, len.get())))
     }
 

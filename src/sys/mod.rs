@@ -26,10 +26,12 @@
 //! sched_setaffinity: CPU time and placement, for `socklab bench`);
 //! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
 //! disposition: made without a trace line). Each call's row is in
-//! `values::calls`; `Observer` is how inspect.rs watches the calls.
+//! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
+//! `Observer` trait).
 //!
-//! With tracing off (and no `--show-state`, pauses or timeline), a call is
-//! the syscall and an EINTR check: no clock read, no rendering, no
+//! With tracing off (and no `--show-state`, pauses or timeline), no
+//! observer is plugged in and a call is the syscall and an EINTR check
+//! (branches on two cached bools): no clock read, no rendering, no
 //! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
@@ -37,6 +39,7 @@ mod epoll;
 mod exchange;
 mod fd;
 mod files;
+mod observer;
 mod packet;
 mod process;
 mod security;
@@ -46,6 +49,7 @@ pub mod untraced;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
+pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
@@ -106,47 +110,25 @@ pub enum FileKind {
     Other,
 }
 
-/// The syscall layer: a tracer, and the inspector when one is asked for.
+/// The syscall layer: its observers (the tracer, the inspector when one is
+/// asked for), and the tracer itself, for the layers above to print
+/// through (`crate::output::Output`) and for its notes.
 #[derive(Clone)]
 pub struct Sys {
     tracer: Tracer,
-    /// Who watches each call (`--show-state`, `--pause-*`, `--step`:
+    /// The tracer as an [`Observer`]: None when it has nothing to do
+    /// (not tracing, no `--wire` timeline).
+    trace: Option<Arc<dyn Observer>>,
+    /// Who else watches each call (`--show-state`, `--pause-*`, `--step`:
     /// inspect.rs): None when nobody does.
     observer: Option<Arc<dyn Observer>>,
+    /// Cached: some observer is plugged in. When not, a call is the
+    /// syscall and an EINTR check.
+    observed: bool,
+    /// Cached: some observer wants each call timed and rendered.
+    renders: bool,
     /// net.core.somaxconn, for the note after a listen it caps.
     somaxconn: Option<i32>,
-}
-
-/// Something that watches each call from outside the layer (the
-/// `--show-state`/pause inspector of inspect.rs): `sys` knows only this
-/// trait. It is called with the layer to make its own calls through
-/// (without the observer, so they are not observed in turn).
-pub trait Observer: Send + Sync {
-    /// Before `call` (on `fd`, if it is on a socket).
-    fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<Socket>);
-    /// After `call` returned `ret` (EINTR included, before a retry).
-    fn after(
-        &self,
-        sys: &Sys,
-        call: &'static Syscall,
-        fd: Option<Socket>,
-        ret: &std::result::Result<i64, Errno>,
-    );
-    /// A new descriptor: from socket (`tcp`: a TCP socket) or accept4
-    /// (`from`: the listener).
-    fn opened(&self, _fd: Socket, _from: Option<Socket>, _tcp: bool) {}
-    /// A descriptor closed.
-    fn closed(&self, _fd: Socket) {}
-    /// For a check-then-act pair: what to do before the check of `call`
-    /// (see [`Sys::pause_before_check`]); returns None to keep this
-    /// observer for `call`, or Some(the observer to make it with).
-    fn before_check(
-        &self,
-        _sys: &Sys,
-        _call: &'static Syscall,
-    ) -> Option<Option<Arc<dyn Observer>>> {
-        None
-    }
 }
 
 /// Which syscall `Sys::call` makes: its row, the socket it is on (for
@@ -169,10 +151,22 @@ struct Rendered {
 impl Sys {
     pub fn new(tracer: Tracer) -> Sys {
         Sys {
+            trace: observer::tracing(&tracer),
             tracer,
             observer: None,
+            observed: false,
+            renders: false,
             somaxconn: None,
         }
+        .cached()
+    }
+
+    /// The same layer with its cached flags set from its observers.
+    fn cached(mut self) -> Sys {
+        let observers = || self.trace.iter().chain(self.observer.iter());
+        self.observed = observers().next().is_some();
+        self.renders = observers().any(|o| o.renders());
+        self
     }
 
     /// The same layer, reading net.core.somaxconn now (before the first
@@ -192,7 +186,7 @@ impl Sys {
     /// The same layer, with `observer` watching each call (None: nobody).
     pub fn with_observer(mut self, observer: Option<Arc<dyn Observer>>) -> Sys {
         self.observer = observer;
-        self
+        self.cached()
     }
 
     /// For a check-then-act pair (a UNIX server's newfstatat, then
@@ -205,46 +199,21 @@ impl Sys {
             return self.clone();
         };
         match observer.before_check(&self.plain(), call) {
-            Some(rest) => Sys {
-                observer: rest,
-                ..self.clone()
-            },
+            Some(rest) => self.clone().with_observer(rest),
             None => self.clone(),
         }
     }
 
     /// The same layer without its observer, for the calls the observer makes.
     fn plain(&self) -> Sys {
-        Sys {
-            observer: None,
-            ..self.clone()
-        }
+        self.clone().with_observer(None)
     }
 
-    // Program output is `crate::output::Output`'s. These three stay for
-    // `inspect.rs` and `wire/` (the call-table branch's files), which print
-    // through them until they get an observer or an `Output` of their own.
-
-    /// A comment line in the trace stream, or on stdout when not tracing.
-    pub fn note(&self, text: &str) {
-        if self.tracer.enabled() {
-            self.tracer.note(text);
-        } else {
-            self.say(text);
-        }
-    }
-
-    /// One line of program output on stdout.
-    pub fn say(&self, text: &str) {
-        self.tracer.say(text);
-    }
-
-    /// `what: text`, or `text` when the transcript's side tag is `what`.
-    pub fn say_about(&self, what: &str, text: &str) {
-        match self.tracer.side() {
-            Some(side) if side == what => self.say(text),
-            _ => self.say(&format!("{what}: {text}")),
-        }
+    /// The tracer the calls are traced through, for the layers above to
+    /// print through the same streams (`crate::output::Output::new`), so
+    /// that their lines keep their order among the trace lines.
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
     }
 
     /// Make one syscall: trace it, retry it on EINTR, map a failure to an Error.
@@ -259,21 +228,19 @@ impl Sys {
     ) -> Result<i64> {
         let row = c.row;
         let name = row.name;
-        // Tracing off and no inspection: no clock reads, no rendering.
-        let watched = self.tracer.enabled() || self.observer.is_some();
         loop {
             // After a pause: a stop signal that ended it stops the program
             // here, at its next blocking call, where cleanup is arranged.
-            if let Some(observer) = &self.observer {
-                observer.before(&self.plain(), row, c.fd);
-            }
+            self.each(|o, sys| o.before(sys, row, c.fd));
             if row.blocks
                 && let Some(sig) = signals::pending()
             {
                 return Err(Error::Signal(sig));
             }
-            let _entered = self.tracer.enter();
-            if !watched {
+            // Nobody watching, or no one who needs the call shown: no
+            // clock reads, no rendering (a cached bool).
+            let _entered = self.observed.then(|| self.enter());
+            if !self.renders {
                 match syscall() {
                     Ok(v) => return Ok(v),
                     Err(Errno::EINTR) if !signals::interrupts() => continue,
@@ -287,7 +254,7 @@ impl Sys {
                     }
                 }
             }
-            let mut held = self.tracer.hold(row.waits_for_peer);
+            let mut held = self.hold(row.waits_for_peer);
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
@@ -302,11 +269,9 @@ impl Sys {
                 start,
                 duration,
             };
-            self.tracer.emit(&event, held.as_mut());
+            self.emit(&event, &mut held);
             drop(held);
-            if let Some(observer) = &self.observer {
-                observer.after(&self.plain(), row, c.fd, &ret);
-            }
+            self.each(|o, sys| o.after(sys, row, c.fd, &ret));
             match ret {
                 Ok(v) => return Ok(v),
                 Err(Errno::EINTR) if !signals::interrupts() => continue,
@@ -329,14 +294,14 @@ impl Sys {
     pub fn close(&self, s: Socket) -> Result<()> {
         // Not retried on EINTR: on Linux the fd is gone either way (close(2)),
         // so EINTR counts as closed.
-        if let Some(observer) = &self.observer {
-            observer.before(&self.plain(), &calls::CLOSE, Some(s));
-            observer.closed(s);
-        }
-        let _entered = self.tracer.enter();
-        let mut held = self.tracer.hold(false);
+        self.each(|o, sys| {
+            o.before(sys, &calls::CLOSE, Some(s));
+            o.closed(s);
+        });
+        let _entered = self.observed.then(|| self.enter());
+        let mut held = self.hold(false);
         // The clocks only when the call is shown (a per-connection cost).
-        let traced = self.tracer.enabled();
+        let traced = self.renders;
         let start = if traced {
             SystemTime::now()
         } else {
@@ -354,12 +319,10 @@ impl Sys {
                 start,
                 duration: t0.elapsed(),
             };
-            self.tracer.emit(&event, held.as_mut());
+            self.emit(&event, &mut held);
         }
         drop(held);
-        if let Some(observer) = &self.observer {
-            observer.after(&self.plain(), &calls::CLOSE, Some(s), &ret);
-        }
+        self.each(|o, sys| o.after(sys, &calls::CLOSE, Some(s), &ret));
         // Linux releases the descriptor before close can be interrupted
         // (close(2), "Dealing with error returns"): EINTR means closed.
         if ret == Err(Errno::EINTR) {

@@ -26,9 +26,7 @@ impl Sys {
         } else {
             0
         };
-        if let Some(observer) = &self.observer {
-            observer.before(&self.plain(), &calls::CLONE, None);
-        }
+        self.each(|o, sys| o.before(sys, &calls::CLONE, None));
         let start = SystemTime::now();
         let t0 = Instant::now();
         // SAFETY: the callers fork from a single-threaded process (the
@@ -50,11 +48,9 @@ impl Sys {
                 start,
                 duration: t0.elapsed(),
             };
-            self.tracer.emit(&event, None);
+            self.emit(&event, &mut [None, None]);
         }
-        if let Some(observer) = &self.observer {
-            observer.after(&self.plain(), &calls::CLONE, None, &ret);
-        }
+        self.each(|o, sys| o.after(sys, &calls::CLONE, None, &ret));
         match ret {
             Ok(pid) => Ok(Some(pid as i32)),
             Err(errno) => Err(Error::sys(

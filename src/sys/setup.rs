@@ -41,13 +41,11 @@ impl Sys {
                 ))
             },
         )?;
-        if let Some(observer) = &self.observer {
-            observer.opened(
-                Socket(fd as RawFd),
-                None,
-                family != AddressFamily::Unix && ty == SockType::Stream,
-            );
-        }
+        self.opened(
+            Socket(fd as RawFd),
+            None,
+            family != AddressFamily::Unix && ty == SockType::Stream,
+        );
         Ok(Socket(fd as RawFd))
     }
 

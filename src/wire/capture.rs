@@ -57,6 +57,7 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 
 use super::bpf;
 use super::timeline::Timeline;
+use crate::output::Output;
 use crate::sys::{Socket, Sys, untraced};
 use crate::values::error::{Error, Result};
 
@@ -134,7 +135,7 @@ impl Capture {
             .unwrap_or(false);
         sys.setsockopt_attach_filter(s, &bpf::program(&timeline.ports()))?;
         if !live {
-            sys.note(
+            Output::new(sys.tracer().clone()).note(
                 "wire: the kernel's timestamps did not come on within 2 s (a loaded machine?): packets may be placed late",
             );
         }

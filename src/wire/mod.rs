@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 pub use decode::{Packet, decode};
 
+use crate::output::Output;
 use crate::strace::Tracer;
 use crate::sys::Sys;
 use crate::values::error::{Error, Result};
@@ -100,8 +101,9 @@ impl Wire {
         let stopped = self.capture.stop(sys);
         self.timeline.flush(true);
         let drops = stopped?;
+        let out = Output::new(sys.tracer().clone());
         if drops > 0 {
-            sys.say_about(
+            out.say_about(
                 "wire",
                 &format!(
                 "the kernel dropped {drops} frames on lo (the capture's buffer was full; other programs' traffic counts too): some packets may be missing"
@@ -109,7 +111,7 @@ impl Wire {
         }
         let stats = self.timeline.stats();
         if stats.over_limit > 0 {
-            sys.say_about(
+            out.say_about(
                 "wire",
                 &format!(
                     "{} frames not kept (at most {} packets, {} waiting)",
@@ -123,7 +125,7 @@ impl Wire {
             return Err(Error::Runtime(format!("cannot write the pcap file: {e}")));
         }
         if let Some(path) = &self.pcap {
-            sys.say_about(
+            out.say_about(
                 "wire",
                 &format!(
                     "{} packets written to {} (read it with: tcpdump -r {} -nn)",

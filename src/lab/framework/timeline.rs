@@ -15,7 +15,7 @@ pub struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
 impl Out {
     pub(crate) fn stdout() -> Out {
         Out(Arc::new(Mutex::new(Box::new(
-            crate::strace::Output::stdout(),
+            crate::strace::Stream::stdout(),
         ))))
     }
 

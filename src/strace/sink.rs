@@ -1,5 +1,5 @@
-//! The streams program output and trace lines are written to: failed
-//! writes reported once, one `write` per line.
+//! The sinks program output and trace lines are written to: a [`Stream`]
+//! whose failed writes are reported once, and one `write` per line.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +8,7 @@ use nix::errno::Errno;
 
 use crate::values::error::errno_text;
 
-/// Whether a write to an [`Output`] has failed (see `Output`).
+/// Whether a write to a [`Stream`] has failed (see `Stream`).
 static OUTPUT_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// An output stream (stdout, stderr when it carries the trace, the
@@ -17,25 +17,25 @@ static OUTPUT_FAILED: AtomicBool = AtomicBool::new(false);
 /// ENOSPC (No space left on device)`), the program goes on, and main
 /// exits 1 at the end ([`output_failed`]). A closed pipe (EPIPE: `socklab
 /// sockopt list | head -1`) is not a failure: the reader has all it wanted.
-pub struct Output {
+pub struct Stream {
     name: String,
     inner: Box<dyn Write + Send>,
 }
 
-impl Output {
-    pub fn new(name: impl Into<String>, inner: Box<dyn Write + Send>) -> Output {
-        Output {
+impl Stream {
+    pub fn new(name: impl Into<String>, inner: Box<dyn Write + Send>) -> Stream {
+        Stream {
             name: name.into(),
             inner,
         }
     }
 
-    pub fn stdout() -> Output {
-        Output::new("stdout", Box::new(std::io::stdout()))
+    pub fn stdout() -> Stream {
+        Stream::new("stdout", Box::new(std::io::stdout()))
     }
 }
 
-impl Write for Output {
+impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.inner
             .write(buf)
