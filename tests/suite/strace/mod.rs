@@ -40,8 +40,12 @@ use std::process::Command;
 
 use crate::harness::{self, Outcome, Server, TempDir, abstract_name, have, run};
 
-/// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
+/// The syscalls compared: `%net` and every row of the call table's
+/// sockets, descriptors and files (the calls socklab's `sys` layer makes
+/// outside the server models').
+fn filter() -> &'static str {
+    crate::harness::calls::trace_filter()
+}
 
 /// The server models' calls too (`--model`: epoll, fork, the fd limit).
 const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
@@ -66,7 +70,7 @@ impl Traced {
         Traced {
             strace_prefix: dir.path(&format!("{name}.strace")),
             trace_file: dir.path(&format!("{name}.trace")),
-            filter: FILTER,
+            filter: filter(),
         }
     }
 
