@@ -47,13 +47,17 @@ fn filter() -> &'static str {
     crate::harness::calls::trace_filter()
 }
 
-/// The server models' calls too (`--model`: epoll, fork, the fd limit).
-const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
-epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
-
-/// prefork's calls too: a worker ends with its parent (prctl, getppid).
-const PREFORK_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
-clone,wait4,kill,getpid,getppid,prctl";
+/// The server models' calls too (`--model`: epoll, fork, prefork, the fd
+/// limit): every traced row of processes, threads and signals.
+fn model_filter() -> &'static str {
+    static FILTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILTER.get_or_init(|| {
+        std::iter::once(filter())
+            .chain(crate::harness::calls::process_rows().map(|r| r.name))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
 
 /// One socklab process under strace, with its two trace files.
 struct Traced {
