@@ -12,6 +12,7 @@
 #![allow(dead_code, clippy::disallowed_types, clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod calls;
 pub mod cmp;
 mod fixtures;
 mod process;

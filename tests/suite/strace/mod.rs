@@ -40,16 +40,24 @@ use std::process::Command;
 
 use crate::harness::{self, Outcome, Server, TempDir, abstract_name, have, run};
 
-/// The syscalls compared: every one socklab's `sys` layer can make.
-const FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat,mkdirat,fchmodat,fchmod,getrandom";
+/// The syscalls compared: `%net` and every row of the call table's
+/// sockets, descriptors and files (the calls socklab's `sys` layer makes
+/// outside the server models').
+fn filter() -> &'static str {
+    crate::harness::calls::trace_filter()
+}
 
-/// The server models' calls too (`--model`: epoll, fork, the fd limit).
-const MODEL_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,openat,unlinkat,\
-epoll_create1,epoll_ctl,epoll_wait,clone,wait4,kill,prlimit64";
-
-/// prefork's calls too: a worker ends with its parent (prctl, getppid).
-const PREFORK_FILTER: &str = "trace=%net,close,shutdown,poll,ioctl,unlink,newfstatat,\
-clone,wait4,kill,getpid,getppid,prctl";
+/// The server models' calls too (`--model`: epoll, fork, prefork, the fd
+/// limit): every traced row of processes, threads and signals.
+fn model_filter() -> &'static str {
+    static FILTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILTER.get_or_init(|| {
+        std::iter::once(filter())
+            .chain(crate::harness::calls::process_rows().map(|r| r.name))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
 
 /// One socklab process under strace, with its two trace files.
 struct Traced {
@@ -66,7 +74,7 @@ impl Traced {
         Traced {
             strace_prefix: dir.path(&format!("{name}.strace")),
             trace_file: dir.path(&format!("{name}.trace")),
-            filter: FILTER,
+            filter: filter(),
         }
     }
 

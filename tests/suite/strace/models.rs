@@ -24,7 +24,7 @@ fn model_event_loop(model: &str, calls: &[&str]) {
     }
     let dir = TempDir::new("model-loop");
     let mut srv = Traced::new(&dir, "server");
-    srv.filter = MODEL_FILTER;
+    srv.filter = model_filter();
     let server = Server::start_cmd(srv.command(&[
         "tcp",
         "server",
@@ -55,7 +55,7 @@ fn model_event_loop(model: &str, calls: &[&str]) {
 /// appear in the trace, in order, and nothing else.
 #[test]
 fn tcp_server_model_fork() {
-    model_processes("fork", MODEL_FILTER, &["clone", "wait4"]);
+    model_processes("fork", model_filter(), &["clone", "wait4"]);
 }
 
 /// prefork:1: the parent (getpid, clone, wait4) and its worker
@@ -64,7 +64,7 @@ fn tcp_server_model_fork() {
 fn tcp_server_model_prefork() {
     model_processes(
         "prefork:1",
-        PREFORK_FILTER,
+        model_filter(),
         &["getpid", "clone", "prctl", "getppid", "wait4"],
     );
 }

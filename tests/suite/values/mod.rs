@@ -1,4 +1,6 @@
-//! Values: errors and their hints (addresses and options are parsed in
+//! Values: the call table's rows for every call the programs make,
+//! errors and their hints (addresses and options are parsed in
 //! `cli`, fuzzed in `reliability::fuzz`, set in `socket::sockopts`).
 
+mod calls;
 mod errors;

@@ -17,11 +17,13 @@ use std::sync::OnceLock;
 use crate::harness::TempDir;
 use fixture::run_side;
 use normalize::Normalizer;
-pub use rules::{KNOWN_DIFFERENCES, is_program_call};
+pub use rules::{KNOWN_DIFFERENCES, is_on_socket, is_program_call};
 
-/// The syscalls the programs make, as strace's `-e trace=` set.
-pub const TRACE_SET: &str =
-    "%net,close,shutdown,poll,ioctl,unlink,newfstatat,umask,openat,unlinkat";
+/// The syscalls the programs make, as strace's `-e trace=` set: `%net`
+/// and the call table's rows of sockets, descriptors and files.
+pub fn trace_set() -> &'static str {
+    crate::harness::calls::trace_set()
+}
 
 /// Rust or C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +82,7 @@ pub fn program(side: Side, prog: &str, args: &[String]) -> Command {
     cmd
 }
 
-/// `program` under `strace -f -qq -e signal=none -y -e trace=TRACE_SET -o trace`.
+/// `program` under `strace -f -qq -e signal=none -y -e trace=trace_set() -o trace`.
 pub fn traced(side: Side, prog: &str, args: &[String], trace: &Path) -> Command {
     let inner = program(side, prog, args);
     let mut cmd = Command::new("strace");
@@ -89,7 +91,7 @@ pub fn traced(side: Side, prog: &str, args: &[String], trace: &Path) -> Command 
     // directory in it would only lengthen the raw traces.
     cmd.env_remove("LD_LIBRARY_PATH");
     cmd.args(["-f", "-qq", "-e", "signal=none", "-y", "-e"])
-        .arg(format!("trace={TRACE_SET}"))
+        .arg(format!("trace={}", trace_set()))
         .arg("-o")
         .arg(trace)
         .arg(inner.get_program())

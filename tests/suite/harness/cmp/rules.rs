@@ -1,6 +1,8 @@
 //! The rules that fold scheduler-dependent waits and partial sends, and
 //! tell the programs' calls and annotations apart.
 
+use crate::harness::calls;
+
 /// Rule 12: in non-blocking mode, whether a call finds its peer's bytes
 /// (or connection) already there, or fails with EAGAIN and waits in
 /// `poll(..., -1)` first, depends on which of two processes the scheduler
@@ -100,19 +102,14 @@ pub(super) fn partial_send(line: &str) -> String {
     line.to_string()
 }
 
-/// Rule 2 of the normalisation, for a line without its pid prefix.
+/// Rule 2 of the normalisation, for a line without its pid prefix: a call
+/// on a socket (with a row or not: a C twin's call socklab never makes
+/// shows too), or a call of the table's that the program makes with no
+/// socket (socket, unlink, umask, the UNIX server's socket file directory:
+/// [`calls::is_own_path_call`]).
 pub fn is_program_call(line: &str) -> bool {
-    line.starts_with("socket(")
-        || line.starts_with("unlink(")
-        || line.starts_with("umask(")
-        || (line.starts_with("newfstatat(") && line.contains(", AT_SYMLINK_NOFOLLOW)"))
-        // A UNIX server's socket file directory and its hold on the file
-        // (the loader's and the runtime's openat calls are of files,
-        // never O_DIRECTORY nor O_PATH).
-        || (line.starts_with("openat(")
-            && (line.contains("|O_DIRECTORY)") || line.contains("|O_PATH)")))
-        || line.starts_with("unlinkat(")
-        || is_on_socket(line)
+    is_on_socket(line)
+        || calls::row_of(line).is_some_and(|row| row.traced && calls::is_own_path_call(row, line))
 }
 
 /// `4</tmp/d>` → `4` where a directory fd is an argument or an openat's
@@ -139,7 +136,7 @@ pub(super) fn strip_dir_annotations(line: &str) -> String {
     line
 }
 
-pub(super) fn is_on_socket(line: &str) -> bool {
+pub fn is_on_socket(line: &str) -> bool {
     let after_paren = line.split_once('(').map_or("", |(_, a)| a);
     let fd_part = after_paren.strip_prefix("[{fd=").unwrap_or(after_paren);
     let n = fd_part.bytes().take_while(u8::is_ascii_digit).count();

@@ -25,7 +25,7 @@ fn tasks(side: cmp::Side, prog: &str, args: &[&str], clients: &[&[&str]]) -> Vec
     let mut cmd = std::process::Command::new("strace");
     cmd.env_remove("LD_LIBRARY_PATH");
     cmd.args(["-ff", "-qq", "-e", "signal=none", "-y", "-e"])
-        .arg(format!("trace={}", cmp::TRACE_SET))
+        .arg(format!("trace={}", cmp::trace_set()))
         .arg("-o")
         .arg(&prefix)
         .arg(inner.get_program())

@@ -40,59 +40,12 @@ use std::time::Duration;
 use crate::harness::{self, Outcome, Server, TempDir, WATCHDOG, socklab};
 
 /// The errnos each call can really return (man 2 CALL, ERRORS), as strace
-/// names them; EINTR is added for the calls that can block.
-fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = match call {
-        "socket" => vec!["EMFILE", "ENFILE", "ENOBUFS", "EACCES"],
-        "setsockopt" => vec!["ENOPROTOOPT", "EINVAL", "ENOMEM"],
-        "getsockopt" => vec!["ENOPROTOOPT", "EINVAL"],
-        "bind" if unix => vec!["EADDRINUSE", "EACCES", "ENOENT", "EROFS"],
-        "bind" => vec!["EADDRINUSE", "EACCES", "EADDRNOTAVAIL"],
-        "listen" => vec!["EADDRINUSE", "EOPNOTSUPP"],
-        "accept4" => vec![
-            "EMFILE",
-            "ENFILE",
-            "ENOBUFS",
-            "ECONNABORTED",
-            "EPROTO",
-            "EPERM",
-        ],
-        "connect" if unix => vec!["ENOENT", "ECONNREFUSED", "EAGAIN", "EACCES"],
-        "connect" => vec!["ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "EADDRNOTAVAIL"],
-        "sendto" if dgram => vec!["EMSGSIZE", "ENOBUFS", "ECONNREFUSED"],
-        "sendto" => vec!["EPIPE", "ECONNRESET", "ENOBUFS"],
-        "recvfrom" if dgram => vec!["ECONNREFUSED", "ENOMEM"],
-        "recvfrom" => vec!["ECONNRESET", "ETIMEDOUT", "ENOMEM"],
-        "getsockname" => vec!["ENOBUFS", "EINVAL"],
-        "getpeername" => vec!["ENOTCONN", "ENOBUFS"],
-        "shutdown" => vec!["ENOTCONN"],
-        "close" => vec!["EIO"],
-        "poll" => vec!["ENOMEM"],
-        "ioctl" => vec!["ENOTTY", "EINVAL"],
-        "newfstatat" => vec!["EACCES", "ELOOP", "ENOTDIR", "ENOMEM"],
-        "prlimit64" => vec!["EPERM", "EINVAL"],
-        "epoll_create1" => vec!["EMFILE", "ENFILE", "ENOMEM"],
-        "epoll_ctl" => vec!["ENOMEM", "ENOSPC"],
-        // epoll_wait on a valid epoll fd and buffer fails only by EINTR.
-        "epoll_wait" => vec![],
-        "unlink" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
-        // A UNIX server's socket file directory (O_PATH|O_DIRECTORY).
-        "openat" => vec!["EACCES", "ENOENT", "EMFILE", "ENOMEM"],
-        "unlinkat" => vec!["EACCES", "EPERM", "EBUSY", "EROFS"],
-        other => panic!("no errno list for {other}: add one"),
-    };
-    // make test: the most common errno of each call (and EINTR);
-    // SOCKLAB_FAULTS=all (make faults): every errno in the list.
-    if std::env::var("SOCKLAB_FAULTS").as_deref() != Ok("all") {
-        v.truncate(1);
-    }
-    if matches!(
-        call,
-        "accept4" | "connect" | "sendto" | "recvfrom" | "poll" | "close" | "epoll_wait"
-    ) {
-        v.push("EINTR");
-    }
-    v
+/// names them, from the call table (`socklab::values::calls`): `make test`
+/// injects the first errno of each call's list and EINTR where the list
+/// has it; SOCKLAB_FAULTS=all (`make faults`) every errno of the list.
+fn errnos(call: &str, unix: bool, dgram: bool) -> Vec<String> {
+    let all = std::env::var("SOCKLAB_FAULTS").as_deref() == Ok("all");
+    harness::calls::fault_errnos(call, unix, dgram, all)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
