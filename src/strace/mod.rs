@@ -17,9 +17,11 @@ use nix::errno::Errno;
 use crate::values::addr::Addr;
 use crate::values::calls::{Ret, Syscall};
 
+mod args;
 mod json;
 mod sink;
 
+pub use args::{ArgVal, render};
 use json::json_line;
 pub use json::json_str;
 pub use sink::{Stream, output_failed, write_failed, write_line};
