@@ -314,7 +314,7 @@ impl Sys {
         if let Some(t0) = t0 {
             let event = Event {
                 call: &calls::CLOSE,
-                args: &s.to_string(),
+                args: &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]),
                 ret: &ret,
                 ret_note: "",
                 addr: None,
