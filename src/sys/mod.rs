@@ -68,9 +68,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
-use crate::strace::{
-    self, ArgVal, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote, render as row_args,
-};
+use crate::strace::{self, ArgVal, Event, STRACE_MAX_STRLEN, Tracer, quote, render as row_args};
 use crate::values::addr::Addr;
 use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
