@@ -165,6 +165,8 @@ impl Sys {
                         ArgVal::Name(&shown),
                         ArgVal::Buf(path.as_os_str().as_bytes(), usize::MAX),
                         ArgVal::Text(f),
+                        // The mode, which strace shows only with O_CREAT.
+                        ArgVal::Unshown,
                     ],
                 ))
             },

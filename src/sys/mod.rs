@@ -42,6 +42,8 @@ mod files;
 mod observer;
 mod packet;
 mod process;
+#[cfg(test)]
+mod rendered;
 mod security;
 mod setup;
 pub mod signals;
