@@ -68,7 +68,8 @@ impl ArgVal<'_> {
             ArgVal::Name(s) => write!(out, "{s}"),
             ArgVal::Text(s) => write!(out, "{s}"),
             ArgVal::Buf(bytes, max) => write!(out, "{}", quote(bytes, *max)),
-            ArgVal::Ptr(p) => write!(out, "{p:p}"),
+            // The pointer itself (`{p:p}` of the binding would show where it is stored).
+            ArgVal::Ptr(p) => write!(out, "{:p}", *p),
             ArgVal::Null => write!(out, "NULL"),
             ArgVal::InOut(cap, Some(len)) => write!(out, "{}", len_in_out(*cap, *len)),
             ArgVal::InOut(cap, None) => write!(out, "[{cap}]"),
@@ -144,6 +145,12 @@ mod tests {
             &[ArgVal::Fd(3), ArgVal::Null, ArgVal::InOut(128, None)],
         );
         assert_eq!(line, "3, NULL, [128]");
+        let at = 0x7ffd_1234_5678usize as *const ();
+        let line = render(
+            &calls::GETSOCKNAME,
+            &[ArgVal::Fd(3), ArgVal::Ptr(at), ArgVal::InOut(128, None)],
+        );
+        assert_eq!(line, "3, 0x7ffd12345678, [128]");
     }
 
     #[test]
