@@ -81,6 +81,23 @@ impl ArgVal<'_> {
 /// The arguments of one call of `row`, in strace's syntax: the values in
 /// the row's order, joined by `, `.
 pub fn render(row: &Syscall, vals: &[ArgVal]) -> String {
+    check(row, vals);
+    let mut out = String::new();
+    for (n, v) in vals
+        .iter()
+        .filter(|v| !matches!(v, ArgVal::Unshown))
+        .enumerate()
+    {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        v.write(&mut out);
+    }
+    out
+}
+
+/// One value per argument of the row, each fitting its argument's kind.
+fn check(row: &Syscall, vals: &[ArgVal]) {
     // Checked in debug builds and in the unit tests (`make test` builds
     // them in release): src/sys/rendered.rs makes every wrapper render.
     if cfg!(any(debug_assertions, test)) {
@@ -98,15 +115,19 @@ pub fn render(row: &Syscall, vals: &[ArgVal]) -> String {
             row.name
         );
     }
+}
+
+/// The same, each value after its argument's name (`child_stack=NULL`):
+/// how strace prints clone's arguments.
+pub fn render_named(row: &Syscall, vals: &[ArgVal]) -> String {
+    check(row, vals);
     let mut out = String::new();
-    for (n, v) in vals
-        .iter()
-        .filter(|v| !matches!(v, ArgVal::Unshown))
-        .enumerate()
-    {
+    for (n, (arg, v)) in row.args.iter().zip(vals).enumerate() {
         if n > 0 {
             out.push_str(", ");
         }
+        out.push_str(arg.name);
+        out.push('=');
         v.write(&mut out);
     }
     out
@@ -151,6 +172,14 @@ mod tests {
             &[ArgVal::Fd(3), ArgVal::Ptr(at), ArgVal::InOut(128, None)],
         );
         assert_eq!(line, "3, 0x7ffd12345678, [128]");
+        let line = render_named(
+            &calls::CLONE,
+            &[ArgVal::Null, ArgVal::Name("SIGCHLD"), ArgVal::Ptr(at)],
+        );
+        assert_eq!(
+            line,
+            "child_stack=NULL, flags=SIGCHLD, child_tidptr=0x7ffd12345678"
+        );
     }
 
     #[test]

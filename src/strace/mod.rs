@@ -21,7 +21,7 @@ mod args;
 mod json;
 mod sink;
 
-pub use args::{ArgVal, render};
+pub use args::{ArgVal, render, render_named};
 use json::json_line;
 pub use json::json_str;
 pub use sink::{Stream, output_failed, write_failed, write_line};

@@ -36,9 +36,9 @@ impl Sys {
         if ret == Ok(0) {
             return Ok(None);
         }
-        let args = format!(
-            "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr={tidptr:#x}"
-        );
+        let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        let args = [Null, flags, Ptr(tidptr as *const ())];
+        let args = crate::strace::render_named(&calls::CLONE, &args);
         if self.tracer.enabled() {
             let event = Event {
                 call: &calls::CLONE,
