@@ -1,8 +1,10 @@
 //! Trace output in strace's own syntax (DESIGN.md §2), and the JSON Lines form.
 //!
-//! `sys` renders each call's arguments with the text forms re-exported here
-//! (`values::quoting`, `values::sockaddr`: strace 6.x's string escaping and
-//! 32-byte cut, `print_sockaddr`, `[in => out]` lengths), then hands one
+//! `sys` renders each call's arguments from its row of the call table
+//! (`args.rs`: one [`ArgVal`] per argument, joined by [`render`]) with the
+//! text forms re-exported here (`values::quoting`, `values::sockaddr`:
+//! strace 6.x's string escaping and 32-byte cut, `print_sockaddr`,
+//! `[in => out]` lengths), then hands one
 //! [`Event`] (its row of the call table, its text, its typed address) to
 //! the [`Tracer`] here, which writes it as strace's line (or JSON:
 //! `json.rs`) to its sinks (`sink.rs`) or to the `--wire` timeline.
@@ -17,9 +19,11 @@ use nix::errno::Errno;
 use crate::values::addr::Addr;
 use crate::values::calls::{Ret, Syscall};
 
+mod args;
 mod json;
 mod sink;
 
+pub use args::{ArgVal, render, render_named};
 use json::json_line;
 pub use json::json_str;
 pub use sink::{Stream, output_failed, write_failed, write_line};

@@ -31,7 +31,12 @@ impl Sys {
                 // SAFETY: no pointers.
                 Errno::result(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(i64::from)
             },
-            |_| plain("EPOLL_CLOEXEC".to_string()),
+            |_| {
+                plain(row_args(
+                    &calls::EPOLL_CREATE1,
+                    &[ArgVal::Name("EPOLL_CLOEXEC")],
+                ))
+            },
         )?;
         Ok(Socket(fd as RawFd))
     }
@@ -60,11 +65,20 @@ impl Sys {
             },
             |_| {
                 let (name, ev) = match op {
-                    EpollOp::Add => ("EPOLL_CTL_ADD", epoll_event(events, fd.0 as u64)),
-                    EpollOp::Mod => ("EPOLL_CTL_MOD", epoll_event(events, fd.0 as u64)),
-                    EpollOp::Del => ("EPOLL_CTL_DEL", "NULL".to_string()),
+                    EpollOp::Add => (
+                        "EPOLL_CTL_ADD",
+                        ArgVal::Text(epoll_event(events, fd.0 as u64)),
+                    ),
+                    EpollOp::Mod => (
+                        "EPOLL_CTL_MOD",
+                        ArgVal::Text(epoll_event(events, fd.0 as u64)),
+                    ),
+                    EpollOp::Del => ("EPOLL_CTL_DEL", ArgVal::Null),
                 };
-                plain(format!("{ep}, {name}, {fd}, {ev}"))
+                plain(row_args(
+                    &calls::EPOLL_CTL,
+                    &[ArgVal::Fd(ep.0), ArgVal::Name(name), ArgVal::Fd(fd.0), ev],
+                ))
             },
         )?;
         Ok(())
@@ -96,14 +110,22 @@ impl Sys {
                     Ok(n) => {
                         // SAFETY: the kernel filled the first n entries.
                         let ready = unsafe { std::slice::from_raw_parts(ptr, *n as usize) };
-                        array(ready.iter().map(|e| {
+                        ArgVal::Text(array(ready.iter().map(|e| {
                             let (events, data) = (e.events, e.u64);
                             epoll_event(events, data)
-                        }))
+                        })))
                     }
-                    Err(_) => format!("{ptr:p}"),
+                    Err(_) => ArgVal::Ptr(ptr.cast_const().cast()),
                 };
-                plain(format!("{ep}, {shown}, {cap}, {timeout_ms}"))
+                plain(row_args(
+                    &calls::EPOLL_WAIT,
+                    &[
+                        ArgVal::Fd(ep.0),
+                        shown,
+                        ArgVal::Int(cap as i64),
+                        ArgVal::Int(i64::from(timeout_ms)),
+                    ],
+                ))
             },
         )?;
         Ok(n as usize)
@@ -128,13 +150,15 @@ impl Sys {
                 // SAFETY: the call has returned; the kernel no longer writes.
                 let fds = unsafe { std::slice::from_raw_parts(ptr, len) };
                 Rendered {
-                    args: format!(
-                        "{}, {len}, {timeout_ms}",
-                        array(fds.iter().map(|p| format!(
-                            "{{fd={}, events={}}}",
-                            p.fd,
-                            poll_events(p.events)
-                        )))
+                    args: row_args(
+                        &calls::POLL,
+                        &[
+                            ArgVal::Text(array(fds.iter().map(|p| {
+                                format!("{{fd={}, events={}}}", p.fd, poll_events(p.events))
+                            }))),
+                            ArgVal::Int(len as i64),
+                            ArgVal::Int(i64::from(timeout_ms)),
+                        ],
                     ),
                     addr: None,
                     note: match ret {

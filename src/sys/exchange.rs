@@ -47,12 +47,17 @@ impl Sys {
                 // SAFETY: the call has returned; the kernel no longer writes to ss.
                 let ss = unsafe { &*ss_ptr };
                 let peer = match ret {
-                    Ok(_) => strace::sockaddr(ss, len.get()),
-                    Err(_) => format!("{ss_ptr:p}"),
+                    Ok(_) => ArgVal::Text(strace::sockaddr(ss, len.get())),
+                    Err(_) => ArgVal::Ptr(ss_ptr.cast()),
                 };
-                plain(format!(
-                    "{s}, {peer}, {}, {flag_names}",
-                    len_in_out(cap, len.get())
+                plain(row_args(
+                    &calls::ACCEPT4,
+                    &[
+                        ArgVal::Fd(s.0),
+                        peer,
+                        ArgVal::InOut(cap, Some(len.get())),
+                        ArgVal::Name(flag_names),
+                    ],
                 ))
             },
         )?;
@@ -73,7 +78,19 @@ impl Sys {
                 addr.with_nix(|a| ns::connect(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
-            |_| with_addr(format!("{s}, {}, {len}", addr.strace()), *addr),
+            |_| {
+                with_addr(
+                    row_args(
+                        &calls::CONNECT,
+                        &[
+                            ArgVal::Fd(s.0),
+                            ArgVal::Text(addr.strace()),
+                            ArgVal::Int(i64::from(len)),
+                        ],
+                    ),
+                    *addr,
+                )
+            },
         )?;
         Ok(())
     }
@@ -118,15 +135,21 @@ impl Sys {
                 Ok(n as i64)
             },
             |_| {
-                let dest = match to {
-                    None => "NULL, 0".to_string(),
-                    Some(a) => format!("{}, {}", a.strace(), a.kernel_len()),
+                let (dest, dest_len) = match to {
+                    None => (ArgVal::Null, 0),
+                    Some(a) => (ArgVal::Text(a.strace()), a.kernel_len()),
                 };
                 Rendered {
-                    args: format!(
-                        "{s}, {}, {}, {flag_names}, {dest}",
-                        quote(buf, STRACE_MAX_STRLEN),
-                        buf.len()
+                    args: row_args(
+                        &calls::SENDTO,
+                        &[
+                            ArgVal::Fd(s.0),
+                            ArgVal::Buf(buf, STRACE_MAX_STRLEN),
+                            ArgVal::Int(buf.len() as i64),
+                            ArgVal::Name(flag_names),
+                            dest,
+                            ArgVal::Int(i64::from(dest_len)),
+                        ],
                     ),
                     note: String::new(),
                     addr: to.copied(),
@@ -202,30 +225,36 @@ impl Sys {
                     // SAFETY: the kernel wrote n bytes to the live buffer,
                     // or filled it (MSG_TRUNC returns more than it holds;
                     // strace shows what the buffer holds, as here).
-                    Ok(n) => quote(
+                    Ok(n) => ArgVal::Buf(
                         unsafe { std::slice::from_raw_parts(buf_ptr, (*n as usize).min(buf_len)) },
                         STRACE_MAX_STRLEN,
                     ),
-                    Err(_) => format!("{buf_ptr:p}"),
+                    Err(_) => ArgVal::Ptr(buf_ptr.cast_const().cast()),
                 };
-                let from = if !want_from {
-                    "NULL, NULL".to_string()
+                let (from, from_len) = if !want_from {
+                    (ArgVal::Null, ArgVal::Null)
                 } else {
                     // SAFETY: the call has returned; the kernel no longer writes to ss.
                     let ss = unsafe { &*ss_ptr };
                     let shown = if ret.is_ok() && len.get() > 0 {
-                        strace::sockaddr(ss, len.get())
+                        ArgVal::Text(strace::sockaddr(ss, len.get()))
                     } else {
-                        format!("{ss_ptr:p}")
+                        ArgVal::Ptr(ss_ptr.cast_const().cast())
                     };
-                    let lens = if ret.is_ok() {
-                        len_in_out(cap, len.get())
-                    } else {
-                        format!("[{cap}]")
-                    };
-                    format!("{shown}, {lens}")
+                    let out_len = ret.is_ok().then(|| len.get());
+                    (shown, ArgVal::InOut(cap, out_len))
                 };
-                plain(format!("{s}, {data}, {buf_len}, {flags_name}, {from}"))
+                plain(row_args(
+                    &calls::RECVFROM,
+                    &[
+                        ArgVal::Fd(s.0),
+                        data,
+                        ArgVal::Int(buf_len as i64),
+                        ArgVal::Name(flags_name),
+                        from,
+                        from_len,
+                    ],
+                ))
             },
         )?;
         let from = want_from.then(|| Addr::from_raw(ss, len.get()));
@@ -274,14 +303,24 @@ impl Sys {
                 let ss = unsafe { &*ss_ptr };
                 match ret {
                     Ok(_) => with_addr(
-                        format!(
-                            "{s}, {}, {}",
-                            strace::sockaddr(ss, len.get()),
-                            len_in_out(cap, len.get())
+                        row_args(
+                            row,
+                            &[
+                                ArgVal::Fd(s.0),
+                                ArgVal::Text(strace::sockaddr(ss, len.get())),
+                                ArgVal::InOut(cap, Some(len.get())),
+                            ],
                         ),
                         Addr::from_raw(*ss, len.get()),
                     ),
-                    Err(_) => plain(format!("{s}, {ss_ptr:p}, [{cap}]")),
+                    Err(_) => plain(row_args(
+                        row,
+                        &[
+                            ArgVal::Fd(s.0),
+                            ArgVal::Ptr(ss_ptr.cast_const().cast()),
+                            ArgVal::InOut(cap, None),
+                        ],
+                    )),
                 }
             },
         )?;

@@ -25,9 +25,16 @@ impl Sys {
                 Ok(i64::from(n))
             },
             |ret| Rendered {
-                args: format!(
-                    "[{{fd={s}, events={}}}], 1, {timeout_ms}",
-                    poll_events(events.bits())
+                args: row_args(
+                    &calls::POLL,
+                    &[
+                        ArgVal::Text(format!(
+                            "[{{fd={s}, events={}}}]",
+                            poll_events(events.bits())
+                        )),
+                        ArgVal::Int(1),
+                        ArgVal::Int(i64::from(timeout_ms)),
+                    ],
                 ),
                 addr: None,
                 note: match ret {
@@ -57,7 +64,16 @@ impl Sys {
                 let r = unsafe { libc::ioctl(s.0, libc::FIONBIO, &value as *const libc::c_int) };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("{s}, FIONBIO, [{value}]")),
+            |_| {
+                plain(row_args(
+                    &calls::IOCTL,
+                    &[
+                        ArgVal::Fd(s.0),
+                        ArgVal::Name("FIONBIO"),
+                        ArgVal::Text(format!("[{value}]")),
+                    ],
+                ))
+            },
         )?;
         Ok(())
     }
@@ -77,9 +93,15 @@ impl Sys {
                 let r = unsafe { libc::ioctl(s.0, request, value.as_ptr()) };
                 Errno::result(r).map(i64::from)
             },
-            |ret| match ret {
-                Ok(_) => plain(format!("{s}, {name}, [{}]", value.get())),
-                Err(_) => plain(format!("{s}, {name}, {:p}", value.as_ptr())),
+            |ret| {
+                let argp = match ret {
+                    Ok(_) => ArgVal::Text(format!("[{}]", value.get())),
+                    Err(_) => ArgVal::Ptr(value.as_ptr().cast_const().cast()),
+                };
+                plain(row_args(
+                    &calls::IOCTL,
+                    &[ArgVal::Fd(s.0), ArgVal::Name(name), argp],
+                ))
             },
         )?;
         Ok(value.get())
@@ -98,7 +120,12 @@ impl Sys {
                 // SAFETY: c is a valid NUL-terminated path.
                 Errno::result(unsafe { libc::unlink(c.as_ptr()) }).map(i64::from)
             },
-            |_| plain(quote(path.as_os_str().as_bytes(), usize::MAX)),
+            |_| {
+                plain(row_args(
+                    &calls::UNLINK,
+                    &[ArgVal::Buf(path.as_os_str().as_bytes(), usize::MAX)],
+                ))
+            },
         )?;
         Ok(())
     }
@@ -153,17 +180,22 @@ impl Sys {
                                 mode.push_str(name);
                             }
                         }
-                        format!(
+                        ArgVal::Text(format!(
                             "{{st_mode={mode}|{}, st_size={}, ...}}",
                             strace::octal_mode(st.st_mode & 0o777),
                             st.st_size
-                        )
+                        ))
                     }
-                    Err(_) => format!("{st_ptr:p}"),
+                    Err(_) => ArgVal::Ptr(st_ptr.cast_const().cast()),
                 };
-                plain(format!(
-                    "{shown_dir}, {}, {shown}, AT_SYMLINK_NOFOLLOW",
-                    quote(name, usize::MAX)
+                plain(row_args(
+                    &calls::NEWFSTATAT,
+                    &[
+                        ArgVal::Name(shown_dir),
+                        ArgVal::Buf(name, usize::MAX),
+                        shown,
+                        ArgVal::Name("AT_SYMLINK_NOFOLLOW"),
+                    ],
                 ))
             },
         );

@@ -85,10 +85,15 @@ impl Sys {
             |ret| {
                 let shown = match ret {
                     // SAFETY: the call has returned; `n` bytes are written.
-                    Ok(n) => hex_quote(unsafe { std::slice::from_raw_parts(ptr, *n as usize) }),
-                    Err(_) => format!("{ptr:p}"),
+                    Ok(n) => ArgVal::Text(hex_quote(unsafe {
+                        std::slice::from_raw_parts(ptr, *n as usize)
+                    })),
+                    Err(_) => ArgVal::Ptr(ptr.cast_const().cast()),
                 };
-                plain(format!("{shown}, {len}, 0"))
+                plain(row_args(
+                    &calls::GETRANDOM,
+                    &[shown, ArgVal::Int(len as i64), ArgVal::Name("0")],
+                ))
             },
         )?;
         if n as usize != len {
@@ -115,10 +120,13 @@ impl Sys {
                 Errno::result(unsafe { libc::mkdirat(fd, c.as_ptr(), mode) }).map(i64::from)
             },
             |_| {
-                plain(format!(
-                    "{shown}, {}, {}",
-                    quote(name.as_bytes(), usize::MAX),
-                    strace::octal_mode(mode)
+                plain(row_args(
+                    &calls::MKDIRAT,
+                    &[
+                        ArgVal::Name(&shown),
+                        ArgVal::Buf(name.as_bytes(), usize::MAX),
+                        ArgVal::Text(strace::octal_mode(mode)),
+                    ],
                 ))
             },
         )?;
@@ -151,9 +159,15 @@ impl Sys {
                         f.push_str(name);
                     }
                 }
-                plain(format!(
-                    "{shown}, {}, {f}",
-                    quote(path.as_os_str().as_bytes(), usize::MAX)
+                plain(row_args(
+                    &calls::OPENAT,
+                    &[
+                        ArgVal::Name(&shown),
+                        ArgVal::Buf(path.as_os_str().as_bytes(), usize::MAX),
+                        ArgVal::Text(f),
+                        // The mode, which strace shows only with O_CREAT.
+                        ArgVal::Unshown,
+                    ],
                 ))
             },
         )?;
@@ -193,9 +207,13 @@ impl Sys {
                 } else {
                     flags.to_string()
                 };
-                plain(format!(
-                    "{shown}, {}, {f}",
-                    quote(name.as_bytes(), usize::MAX)
+                plain(row_args(
+                    &calls::UNLINKAT,
+                    &[
+                        ArgVal::Name(&shown),
+                        ArgVal::Buf(name.as_bytes(), usize::MAX),
+                        ArgVal::Text(f),
+                    ],
                 ))
             },
         )?;
@@ -220,10 +238,13 @@ impl Sys {
                 Errno::result(unsafe { libc::fchmodat(dir.0, c.as_ptr(), mode, 0) }).map(i64::from)
             },
             |_| {
-                plain(format!(
-                    "{dir}, {}, {}",
-                    quote(name.as_bytes(), usize::MAX),
-                    strace::octal_mode(mode)
+                plain(row_args(
+                    &calls::FCHMODAT,
+                    &[
+                        ArgVal::Fd(dir.0),
+                        ArgVal::Buf(name.as_bytes(), usize::MAX),
+                        ArgVal::Text(strace::octal_mode(mode)),
+                    ],
                 ))
             },
         )?;
@@ -240,7 +261,12 @@ impl Sys {
             },
             // SAFETY: fchmod only reads its two integer arguments.
             || Errno::result(unsafe { libc::fchmod(dir.0, mode) }).map(i64::from),
-            |_| plain(format!("{dir}, {}", strace::octal_mode(mode))),
+            |_| {
+                plain(row_args(
+                    &calls::FCHMOD,
+                    &[ArgVal::Fd(dir.0), ArgVal::Text(strace::octal_mode(mode))],
+                ))
+            },
         )?;
         Ok(())
     }

@@ -42,6 +42,8 @@ mod files;
 mod observer;
 mod packet;
 mod process;
+#[cfg(test)]
+mod rendered;
 mod security;
 mod setup;
 pub mod signals;
@@ -68,7 +70,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::socket::{self as ns, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType};
 
-use crate::strace::{self, Event, STRACE_MAX_STRLEN, Tracer, len_in_out, quote};
+use crate::strace::{self, ArgVal, Event, STRACE_MAX_STRLEN, Tracer, quote, render as row_args};
 use crate::values::addr::Addr;
 use crate::values::calls::{self, Syscall};
 use crate::values::error::{Error, Result};
@@ -312,7 +314,7 @@ impl Sys {
         if let Some(t0) = t0 {
             let event = Event {
                 call: &calls::CLOSE,
-                args: &s.to_string(),
+                args: &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]),
                 ret: &ret,
                 ret_note: "",
                 addr: None,

@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
+use crate::strace::ArgVal::{Fd, InOut, Int, Name, Ptr, Text};
 
 /// One frame read by [`Sys::recvmsg_packet`].
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +56,14 @@ impl Sys {
                 };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain("AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL)".to_string()),
+            |_| {
+                let args = [
+                    Name("AF_PACKET"),
+                    Name("SOCK_RAW|SOCK_CLOEXEC"),
+                    Name("htons(ETH_P_ALL)"),
+                ];
+                plain(row_args(&calls::SOCKET, &args))
+            },
         )?;
         Ok(Socket(fd as RawFd))
     }
@@ -87,14 +95,17 @@ impl Sys {
             },
             |ret| {
                 let qname = quote(bytes, usize::MAX);
-                match ret {
+                let ifr = match ret {
                     // SAFETY: the call has returned; the kernel wrote the union's ifindex.
-                    Ok(_) => plain(format!(
-                        "{s}, SIOCGIFINDEX, {{ifr_name={qname}, ifr_ifindex={}}}",
-                        unsafe { (*ifr_ptr).ifr_ifru.ifru_ifindex }
-                    )),
-                    Err(_) => plain(format!("{s}, SIOCGIFINDEX, {{ifr_name={qname}}}")),
-                }
+                    Ok(_) => format!("{{ifr_name={qname}, ifr_ifindex={}}}", unsafe {
+                        (*ifr_ptr).ifr_ifru.ifru_ifindex
+                    }),
+                    Err(_) => format!("{{ifr_name={qname}}}"),
+                };
+                plain(row_args(
+                    &calls::IOCTL,
+                    &[Fd(s.0), Name("SIOCGIFINDEX"), Text(ifr)],
+                ))
             },
         )?;
         // SAFETY: as above.
@@ -124,9 +135,13 @@ impl Sys {
                 Errno::result(r).map(i64::from)
             },
             |_| {
-                plain(format!(
-                    "{s}, {{sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex({}), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}}, {len}",
+                let sll = format!(
+                    "{{sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex({}), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}}",
                     quote(ifname.as_bytes(), usize::MAX)
+                );
+                plain(row_args(
+                    &calls::BIND,
+                    &[Fd(s.0), Text(sll), Int(i64::from(len))],
                 ))
             },
         )?;
@@ -141,13 +156,9 @@ impl Sys {
             len: prog.len() as libc::c_ushort,
             filter: prog.as_ptr() as *mut libc::sock_filter,
         };
-        let size = size_of::<libc::sock_fprog>();
-        let shown = format!(
-            "SO_ATTACH_FILTER, {{len={}, filter={:p}}}, {size}",
-            prog.len(),
-            prog.as_ptr()
-        );
-        self.setsockopt_socket(s, libc::SO_ATTACH_FILTER, &fprog, shown)
+        let shown = format!("{{len={}, filter={:p}}}", prog.len(), prog.as_ptr());
+        let opt = (libc::SO_ATTACH_FILTER, "SO_ATTACH_FILTER");
+        self.setsockopt_socket(s, opt, &fprog, shown)
     }
 
     /// `setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, [1], 4)`: each
@@ -155,26 +166,33 @@ impl Sys {
     /// SO_TIMESTAMPNS by its new name).
     pub fn setsockopt_timestampns(&self, s: Socket) -> Result<()> {
         let one: libc::c_int = 1;
-        let shown = "SO_TIMESTAMPNS_OLD, [1], 4".to_string();
-        self.setsockopt_socket(s, libc::SO_TIMESTAMPNS, &one, shown)
+        let opt = (libc::SO_TIMESTAMPNS, "SO_TIMESTAMPNS_OLD");
+        self.setsockopt_socket(s, opt, &one, "[1]".to_string())
     }
 
     /// `setsockopt(fd, SOL_SOCKET, NAME, [value], 4)` for the capture's
     /// receive buffer: SO_RCVBUFFORCE (CAP_NET_ADMIN, past rmem_max) or
     /// SO_RCVBUF.
     pub fn setsockopt_rcvbuf(&self, s: Socket, force: bool, value: i32) -> Result<()> {
-        let (opt, name) = if force {
+        let opt = if force {
             (libc::SO_RCVBUFFORCE, "SO_RCVBUFFORCE")
         } else {
             (libc::SO_RCVBUF, "SO_RCVBUF")
         };
-        self.setsockopt_socket(s, opt, &value, format!("{name}, [{value}], 4"))
+        self.setsockopt_socket(s, opt, &value, format!("[{value}]"))
     }
 
     /// The one setsockopt(fd, SOL_SOCKET, opt, &value, sizeof value) of the
-    /// capture's options (they are not in the user's option table);
-    /// `shown` is strace's rendering of the name, value and length.
-    fn setsockopt_socket<T>(&self, s: Socket, opt: i32, value: &T, shown: String) -> Result<()> {
+    /// capture's options (they are not in the user's option table): `opt`
+    /// is its number and the name strace prints, `shown` strace's
+    /// rendering of the value.
+    fn setsockopt_socket<T>(
+        &self,
+        s: Socket,
+        (opt, name): (i32, &str),
+        value: &T,
+        shown: String,
+    ) -> Result<()> {
         self.call(
             Call {
                 row: &calls::SETSOCKOPT,
@@ -194,7 +212,18 @@ impl Sys {
                 };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("{s}, SOL_SOCKET, {shown}")),
+            |_| {
+                plain(row_args(
+                    &calls::SETSOCKOPT,
+                    &[
+                        Fd(s.0),
+                        Name("SOL_SOCKET"),
+                        Name(name),
+                        Text(shown.clone()),
+                        Int(size_of::<T>() as i64),
+                    ],
+                ))
+            },
         )?;
         Ok(())
     }
@@ -228,17 +257,22 @@ impl Sys {
                 };
                 Errno::result(r).map(i64::from)
             },
-            |ret| match ret {
-                // SAFETY: the call has returned; the kernel no longer writes to st.
-                Ok(_) => plain(format!(
-                    "{s}, SOL_PACKET, PACKET_STATISTICS, {{tp_packets={}, tp_drops={}}}, {}",
-                    unsafe { (*st_ptr).tp_packets },
-                    unsafe { (*st_ptr).tp_drops },
-                    len_in_out(cap, len.get())
-                )),
-                Err(_) => plain(format!(
-                    "{s}, SOL_PACKET, PACKET_STATISTICS, {st_ptr:p}, [{cap}]"
-                )),
+            |ret| {
+                let (stats, out_len) = match ret {
+                    // SAFETY: the call has returned; the kernel no longer writes to st.
+                    Ok(_) => (
+                        Text(format!(
+                            "{{tp_packets={}, tp_drops={}}}",
+                            unsafe { (*st_ptr).tp_packets },
+                            unsafe { (*st_ptr).tp_drops },
+                        )),
+                        Some(len.get()),
+                    ),
+                    Err(_) => (Ptr(st_ptr.cast_const().cast()), None),
+                };
+                let (level, opt) = (Name("SOL_PACKET"), Name("PACKET_STATISTICS"));
+                let args = [Fd(s.0), level, opt, stats, InOut(cap, out_len)];
+                plain(row_args(&calls::GETSOCKOPT, &args))
             },
         )?;
         Ok((st.tp_packets, st.tp_drops))
@@ -276,14 +310,18 @@ impl Sys {
                 let r = unsafe { libc::recvmsg(s.0, msg_ptr, flags) };
                 Errno::result(r).map(|n| n as i64)
             },
-            |ret| match ret {
-                Ok(n) => plain(format!(
-                    "{s}, {{msg_name={{sa_family=AF_PACKET, ...}}, msg_namelen=20, msg_iov=[{{iov_base=..., iov_len={}}}], msg_iovlen=1, msg_control=[...], msg_controllen={}, msg_flags=...}}, MSG_DONTWAIT|MSG_TRUNC) = {n}",
-                    buf.len(),
-                    // SAFETY: the call has returned.
-                    unsafe { (*msg_ptr).msg_controllen }
-                )),
-                Err(_) => plain(format!("{s}, {{msg_namelen=20}}, MSG_DONTWAIT|MSG_TRUNC")),
+            |ret| {
+                let msg = match ret {
+                    Ok(_) => format!(
+                        "{{msg_name={{sa_family=AF_PACKET, ...}}, msg_namelen=20, msg_iov=[{{iov_base=..., iov_len={}}}], msg_iovlen=1, msg_control=[...], msg_controllen={}, msg_flags=...}}",
+                        buf.len(),
+                        // SAFETY: the call has returned.
+                        unsafe { (*msg_ptr).msg_controllen }
+                    ),
+                    Err(_) => "{msg_namelen=20}".to_string(),
+                };
+                let args = [Fd(s.0), Text(msg), Name("MSG_DONTWAIT|MSG_TRUNC")];
+                plain(row_args(&calls::RECVMSG, &args))
             },
         )?;
         let len = n as usize;

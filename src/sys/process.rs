@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
+use crate::strace::ArgVal::{Int, Name, Null, Ptr, Text};
 
 /// What `wait4` found: the child's pid and how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,9 +36,9 @@ impl Sys {
         if ret == Ok(0) {
             return Ok(None);
         }
-        let args = format!(
-            "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr={tidptr:#x}"
-        );
+        let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        let args = [Null, flags, Ptr(tidptr as *const ())];
+        let args = crate::strace::render_named(&calls::CLONE, &args);
         if self.tracer.enabled() {
             let event = Event {
                 call: &calls::CLONE,
@@ -80,13 +81,12 @@ impl Sys {
             },
             |ret| {
                 let shown = match ret {
-                    Ok(n) if *n > 0 => format!("[{}]", wait_status(status.get())),
-                    _ => format!("{:p}", status.as_ptr()),
+                    Ok(n) if *n > 0 => Text(format!("[{}]", wait_status(status.get()))),
+                    _ => Ptr(status.as_ptr().cast_const().cast()),
                 };
-                plain(format!(
-                    "{pid}, {shown}, {}, NULL",
-                    if nohang { "WNOHANG" } else { "0" }
-                ))
+                let options = Name(if nohang { "WNOHANG" } else { "0" });
+                let args = [Int(pid.into()), shown, options, Null];
+                plain(row_args(&calls::WAIT4, &args))
             },
         )?;
         Ok((got > 0).then(|| Reaped {
@@ -107,7 +107,12 @@ impl Sys {
                 // SAFETY: no pointers.
                 Errno::result(unsafe { libc::kill(pid, sig as libc::c_int) }).map(i64::from)
             },
-            |_| plain(format!("{pid}, {}", sig.as_str())),
+            |_| {
+                plain(row_args(
+                    &calls::KILL,
+                    &[Int(pid.into()), Name(sig.as_str())],
+                ))
+            },
         )?;
         Ok(())
     }
@@ -127,7 +132,10 @@ impl Sys {
                 let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("PR_SET_PDEATHSIG, {}", sig.as_str())),
+            |_| {
+                let args = [Name("PR_SET_PDEATHSIG"), Name(sig.as_str())];
+                plain(row_args(&calls::PRCTL, &args))
+            },
         )?;
         Ok(())
     }
@@ -143,7 +151,7 @@ impl Sys {
             },
             // SAFETY: getpid has no arguments and cannot fail.
             || Ok(i64::from(unsafe { libc::getpid() })),
-            |_| plain(String::new()),
+            |_| plain(row_args(&calls::GETPID, &[])),
         )?;
         Ok(pid as i32)
     }
@@ -158,7 +166,7 @@ impl Sys {
             },
             // SAFETY: getppid has no arguments and cannot fail.
             || Ok(i64::from(unsafe { libc::getppid() })),
-            |_| plain(String::new()),
+            |_| plain(row_args(&calls::GETPPID, &[])),
         )?;
         Ok(pid as i32)
     }
@@ -183,7 +191,11 @@ impl Sys {
                 )
                 .map(|()| 0)
             },
-            |_| plain("SIG_BLOCK, [CHLD], NULL, 8".to_string()),
+            |_| {
+                let set = Text("[CHLD]".to_string());
+                let args = [Name("SIG_BLOCK"), set, Null, Int(8)];
+                plain(row_args(&calls::RT_SIGPROCMASK, &args))
+            },
         )?;
         Ok(())
     }
@@ -220,9 +232,14 @@ impl Sys {
             |ret| {
                 let ts = used.get();
                 Rendered {
-                    args: format!(
-                        "[CHLD], NULL, {{tv_sec={}, tv_nsec={}}}, 8",
-                        ts.tv_sec, ts.tv_nsec
+                    args: row_args(
+                        &calls::RT_SIGTIMEDWAIT,
+                        &[
+                            Text("[CHLD]".to_string()),
+                            Null,
+                            Text(format!("{{tv_sec={}, tv_nsec={}}}", ts.tv_sec, ts.tv_nsec)),
+                            Int(8),
+                        ],
                     ),
                     addr: None,
                     note: match ret {
@@ -260,10 +277,11 @@ impl Sys {
             |ret| {
                 let l = lim.get();
                 let shown = match ret {
-                    Ok(_) => rlim(&l),
-                    Err(_) => format!("{:p}", lim.as_ptr()),
+                    Ok(_) => Text(rlim(&l)),
+                    Err(_) => Ptr(lim.as_ptr().cast_const().cast()),
                 };
-                plain(format!("0, RLIMIT_NOFILE, NULL, {shown}"))
+                let args = [Int(0), Name("RLIMIT_NOFILE"), Null, shown];
+                plain(row_args(&calls::PRLIMIT64, &args))
             },
         )?;
         let l = lim.get();
@@ -287,7 +305,11 @@ impl Sys {
                 let r = unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, &lim) };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("0, RLIMIT_NOFILE, {}, NULL", rlim(&lim))),
+            |_| {
+                let new = Text(rlim(&lim));
+                let args = [Int(0), Name("RLIMIT_NOFILE"), new, Null];
+                plain(row_args(&calls::PRLIMIT64, &args))
+            },
         )?;
         Ok(())
     }

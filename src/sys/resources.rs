@@ -32,10 +32,12 @@ impl Sys {
             |_| {
                 // SAFETY: the call has returned; the kernel no longer writes to ru.
                 let ru = unsafe { &*ru_ptr };
-                plain(format!(
-                    "RUSAGE_SELF, {{ru_utime={{tv_sec={}, tv_usec={}}}, ru_stime={{tv_sec={}, tv_usec={}}}, ...}}",
+                let usage = format!(
+                    "{{ru_utime={{tv_sec={}, tv_usec={}}}, ru_stime={{tv_sec={}, tv_usec={}}}, ...}}",
                     ru.ru_utime.tv_sec, ru.ru_utime.tv_usec, ru.ru_stime.tv_sec, ru.ru_stime.tv_usec
-                ))
+                );
+                let args = [ArgVal::Name("RUSAGE_SELF"), ArgVal::Text(usage)];
+                plain(row_args(&calls::GETRUSAGE, &args))
             },
         )?;
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
@@ -62,7 +64,11 @@ impl Sys {
                 // SAFETY: set is a live cpu_set_t of `size` bytes.
                 Errno::result(unsafe { libc::sched_setaffinity(0, size, &set) }).map(i64::from)
             },
-            |_| plain(format!("0, {size}, [{cpu}]")),
+            |_| {
+                let mask = ArgVal::Text(format!("[{cpu}]"));
+                let args = [ArgVal::Int(0), ArgVal::Int(size as i64), mask];
+                plain(row_args(&calls::SCHED_SETAFFINITY, &args))
+            },
         )?;
         Ok(())
     }

@@ -27,7 +27,12 @@ impl Sys {
             },
             // SAFETY: umask only swaps the process's mask.
             || Ok(i64::from(unsafe { libc::umask(mask as libc::mode_t) })),
-            |_| plain(strace::octal_mode(mask)),
+            |_| {
+                plain(row_args(
+                    &calls::UMASK,
+                    &[ArgVal::Text(strace::octal_mode(mask))],
+                ))
+            },
         )?;
         Ok(old as u32)
     }
@@ -63,14 +68,23 @@ impl Sys {
             |ret| {
                 // SAFETY: the call has returned; the kernel no longer writes.
                 let c = unsafe { &*cred_ptr };
-                let (shown, lens) = match ret {
+                let (shown, out_len) = match ret {
                     Ok(_) => (
-                        format!("{{pid={}, uid={}, gid={}}}", c.pid, c.uid, c.gid),
-                        len_in_out(cap, len.get()),
+                        ArgVal::Text(format!("{{pid={}, uid={}, gid={}}}", c.pid, c.uid, c.gid)),
+                        Some(len.get()),
                     ),
-                    Err(_) => (format!("{cred_ptr:p}"), format!("[{cap}]")),
+                    Err(_) => (ArgVal::Ptr(cred_ptr.cast_const().cast()), None),
                 };
-                plain(format!("{s}, SOL_SOCKET, SO_PEERCRED, {shown}, {lens}"))
+                plain(row_args(
+                    &calls::GETSOCKOPT,
+                    &[
+                        ArgVal::Fd(s.0),
+                        ArgVal::Name("SOL_SOCKET"),
+                        ArgVal::Name("SO_PEERCRED"),
+                        shown,
+                        ArgVal::InOut(cap, out_len),
+                    ],
+                ))
             },
         )?;
         Ok(PeerCred {

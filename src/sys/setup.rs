@@ -33,11 +33,13 @@ impl Sys {
                     .map(|fd| i64::from(std::os::fd::IntoRawFd::into_raw_fd(fd)))
             },
             |_| {
-                plain(format!(
-                    "{}, {}|SOCK_CLOEXEC{nonblock}, {}",
-                    family_name(family),
-                    type_name(ty),
-                    protocol_name(family)
+                plain(row_args(
+                    &calls::SOCKET,
+                    &[
+                        ArgVal::Name(family_name(family)),
+                        ArgVal::Text(format!("{}|SOCK_CLOEXEC{nonblock}", type_name(ty))),
+                        ArgVal::Name(protocol_name(family)),
+                    ],
                 ))
             },
         )?;
@@ -69,11 +71,18 @@ impl Sys {
             |ret| {
                 let [a, b] = sv.get();
                 let sv = match ret {
-                    Ok(_) => format!("[{a}, {b}]"),
-                    Err(_) => format!("{sv_ptr:p}"),
+                    Ok(_) => ArgVal::Text(format!("[{a}, {b}]")),
+                    Err(_) => ArgVal::Ptr(sv_ptr.cast()),
                 };
-                let (family, ty) = (family_name(family), type_name(ty));
-                plain(format!("{family}, {ty}|SOCK_CLOEXEC, 0, {sv}"))
+                plain(row_args(
+                    &calls::SOCKETPAIR,
+                    &[
+                        ArgVal::Name(family_name(family)),
+                        ArgVal::Text(format!("{}|SOCK_CLOEXEC", type_name(ty))),
+                        ArgVal::Name("0"),
+                        sv,
+                    ],
+                ))
             },
         )?;
         let [a, b] = sv.get();
@@ -103,12 +112,15 @@ impl Sys {
                 Errno::result(r).map(i64::from)
             },
             |_| {
-                plain(format!(
-                    "{s}, {}, {}, {}, {}",
-                    opt.level_name,
-                    opt.opt_name,
-                    value.strace(opt.kind),
-                    bytes.len()
+                plain(row_args(
+                    &calls::SETSOCKOPT,
+                    &[
+                        ArgVal::Fd(s.0),
+                        ArgVal::Name(opt.level_name),
+                        ArgVal::Name(&opt.opt_name),
+                        ArgVal::Text(value.strace(opt.kind)),
+                        ArgVal::Int(bytes.len() as i64),
+                    ],
                 ))
             },
         )?;
@@ -147,17 +159,24 @@ impl Sys {
             },
             |ret| {
                 let b = buf.borrow();
-                let shown = match ret {
-                    Ok(_) => Value(b[..(len.get() as usize).min(cap)].to_vec()).strace(opt.kind),
-                    Err(_) => format!("{:p}", b.as_ptr()),
+                let (shown, out_len) = match ret {
+                    Ok(_) => (
+                        ArgVal::Text(
+                            Value(b[..(len.get() as usize).min(cap)].to_vec()).strace(opt.kind),
+                        ),
+                        Some(len.get()),
+                    ),
+                    Err(_) => (ArgVal::Ptr(b.as_ptr().cast()), None),
                 };
-                let lens = match ret {
-                    Ok(_) => len_in_out(cap as libc::socklen_t, len.get()),
-                    Err(_) => format!("[{cap}]"),
-                };
-                plain(format!(
-                    "{s}, {}, {}, {shown}, {lens}",
-                    opt.level_name, opt.opt_name
+                plain(row_args(
+                    &calls::GETSOCKOPT,
+                    &[
+                        ArgVal::Fd(s.0),
+                        ArgVal::Name(opt.level_name),
+                        ArgVal::Name(&opt.opt_name),
+                        shown,
+                        ArgVal::InOut(cap as libc::socklen_t, out_len),
+                    ],
                 ))
             },
         )?;
@@ -179,7 +198,19 @@ impl Sys {
                 addr.with_nix(|a| ns::bind(s.0, a).map(|()| 0))
                     .unwrap_or(Err(Errno::EAFNOSUPPORT))
             },
-            |_| with_addr(format!("{s}, {}, {len}", addr.strace()), *addr),
+            |_| {
+                with_addr(
+                    row_args(
+                        &calls::BIND,
+                        &[
+                            ArgVal::Fd(s.0),
+                            ArgVal::Text(addr.strace()),
+                            ArgVal::Int(i64::from(len)),
+                        ],
+                    ),
+                    *addr,
+                )
+            },
         )?;
         Ok(())
     }
@@ -203,7 +234,12 @@ impl Sys {
                 let r = unsafe { libc::listen(s.0, backlog) };
                 Errno::result(r).map(i64::from)
             },
-            |_| plain(format!("{s}, {backlog}")),
+            |_| {
+                plain(row_args(
+                    &calls::LISTEN,
+                    &[ArgVal::Fd(s.0), ArgVal::Int(i64::from(backlog))],
+                ))
+            },
         )?;
         if let Some(max) = self.somaxconn
             && backlog > max
@@ -230,7 +266,12 @@ impl Sys {
                 unix: false,
             },
             || ns::shutdown(s.0, how).map(|()| 0),
-            |_| plain(format!("{s}, {name}")),
+            |_| {
+                plain(row_args(
+                    &calls::SHUTDOWN,
+                    &[ArgVal::Fd(s.0), ArgVal::Name(name)],
+                ))
+            },
         )?;
         Ok(())
     }

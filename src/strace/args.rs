@@ -1,0 +1,196 @@
+//! A call's arguments rendered from its row of the call table: a wrapper in
+//! `sys` hands its values in C order ([`ArgVal`]), and [`render`] joins
+//! them the way strace does, checking (in debug builds and unit tests) that it got one
+//! value per argument of the row and that each value fits the argument's
+//! kind.
+
+use std::fmt::Write as _;
+
+use crate::values::calls::{Kind, Syscall};
+use crate::values::quoting::{len_in_out, quote};
+
+/// One argument's value, as the wrapper knows it after the call.
+#[derive(Debug)]
+pub enum ArgVal<'a> {
+    /// A file descriptor: `3`.
+    Fd(i32),
+    /// A number: `128`.
+    Int(i64),
+    /// A name strace prints as is: `AF_INET`, `SOCK_STREAM|SOCK_CLOEXEC`,
+    /// `MSG_DONTWAIT`, `AT_FDCWD`, `0`.
+    Name(&'a str),
+    /// A value already in strace's syntax: a sockaddr, a structure, an
+    /// option value.
+    Text(String),
+    /// Bytes strace quotes, at most `max` of them shown: a data buffer, a path.
+    Buf(&'a [u8], usize),
+    /// Memory the kernel did not fill in (the call failed): its address.
+    Ptr(*const ()),
+    /// A null pointer: `NULL`.
+    Null,
+    /// A length the kernel reads and writes: `[128 => 16]`, or `[128]`
+    /// when the call failed (None).
+    InOut(u32, Option<u32>),
+    /// An argument strace leaves out: openat's mode without `O_CREAT`.
+    Unshown,
+}
+
+impl ArgVal<'_> {
+    /// Can an argument of this kind hold this value?
+    fn fits(&self, kind: Kind) -> bool {
+        use ArgVal as V;
+        if matches!(self, V::Unshown) {
+            return true;
+        }
+        match kind {
+            Kind::Fd => matches!(self, V::Fd(_) | V::Name(_)),
+            Kind::Len => matches!(self, V::Int(_) | V::InOut(..) | V::Null),
+            Kind::Int => matches!(self, V::Int(_) | V::Name(_)),
+            Kind::Path => matches!(self, V::Buf(..)),
+            Kind::Buffer => matches!(self, V::Buf(..) | V::Ptr(_) | V::Text(_)),
+            Kind::Sockaddr | Kind::Pointer | Kind::FdPair => {
+                matches!(self, V::Text(_) | V::Ptr(_) | V::Null)
+            }
+            Kind::Domain
+            | Kind::Type
+            | Kind::Protocol
+            | Kind::Flags
+            | Kind::Level
+            | Kind::Option
+            | Kind::Mode => matches!(self, V::Name(_) | V::Text(_) | V::Int(_)),
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        let _ = match self {
+            ArgVal::Fd(fd) => write!(out, "{fd}"),
+            ArgVal::Int(n) => write!(out, "{n}"),
+            ArgVal::Name(s) => write!(out, "{s}"),
+            ArgVal::Text(s) => write!(out, "{s}"),
+            ArgVal::Buf(bytes, max) => write!(out, "{}", quote(bytes, *max)),
+            // The pointer itself (`{p:p}` of the binding would show where it is stored).
+            ArgVal::Ptr(p) => write!(out, "{:p}", *p),
+            ArgVal::Null => write!(out, "NULL"),
+            ArgVal::InOut(cap, Some(len)) => write!(out, "{}", len_in_out(*cap, *len)),
+            ArgVal::InOut(cap, None) => write!(out, "[{cap}]"),
+            ArgVal::Unshown => Ok(()),
+        };
+    }
+}
+
+/// The arguments of one call of `row`, in strace's syntax: the values in
+/// the row's order, joined by `, `.
+pub fn render(row: &Syscall, vals: &[ArgVal]) -> String {
+    check(row, vals);
+    let mut out = String::new();
+    for (n, v) in vals
+        .iter()
+        .filter(|v| !matches!(v, ArgVal::Unshown))
+        .enumerate()
+    {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        v.write(&mut out);
+    }
+    out
+}
+
+/// One value per argument of the row, each fitting its argument's kind.
+fn check(row: &Syscall, vals: &[ArgVal]) {
+    // Checked in debug builds and in the unit tests (`make test` builds
+    // them in release): src/sys/rendered.rs makes every wrapper render.
+    if cfg!(any(debug_assertions, test)) {
+        assert_eq!(
+            vals.len(),
+            row.args.len(),
+            "{}: {} values for {} arguments",
+            row.name,
+            vals.len(),
+            row.args.len()
+        );
+        assert!(
+            row.args.iter().zip(vals).all(|(a, v)| v.fits(a.kind)),
+            "{}: a value does not fit its argument's kind: {vals:?}",
+            row.name
+        );
+    }
+}
+
+/// The same, each value after its argument's name (`child_stack=NULL`):
+/// how strace prints clone's arguments.
+pub fn render_named(row: &Syscall, vals: &[ArgVal]) -> String {
+    check(row, vals);
+    let mut out = String::new();
+    for (n, (arg, v)) in row.args.iter().zip(vals).enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(arg.name);
+        out.push('=');
+        v.write(&mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::calls;
+
+    #[test]
+    fn joins_the_values_in_the_rows_order() {
+        let line = render(
+            &calls::RECVFROM,
+            &[
+                ArgVal::Fd(3),
+                ArgVal::Buf(b"hi\n", 32),
+                ArgVal::Int(1024),
+                ArgVal::Name("0"),
+                ArgVal::Null,
+                ArgVal::Null,
+            ],
+        );
+        assert_eq!(line, r#"3, "hi\n", 1024, 0, NULL, NULL"#);
+        let line = render(
+            &calls::GETSOCKNAME,
+            &[
+                ArgVal::Fd(3),
+                ArgVal::Text("{sa_family=AF_UNIX}".into()),
+                ArgVal::InOut(128, Some(2)),
+            ],
+        );
+        assert_eq!(line, "3, {sa_family=AF_UNIX}, [128 => 2]");
+        let line = render(
+            &calls::GETSOCKNAME,
+            &[ArgVal::Fd(3), ArgVal::Null, ArgVal::InOut(128, None)],
+        );
+        assert_eq!(line, "3, NULL, [128]");
+        let at = 0x7ffd_1234_5678usize as *const ();
+        let line = render(
+            &calls::GETSOCKNAME,
+            &[ArgVal::Fd(3), ArgVal::Ptr(at), ArgVal::InOut(128, None)],
+        );
+        assert_eq!(line, "3, 0x7ffd12345678, [128]");
+        let line = render_named(
+            &calls::CLONE,
+            &[ArgVal::Null, ArgVal::Name("SIGCHLD"), ArgVal::Ptr(at)],
+        );
+        assert_eq!(
+            line,
+            "child_stack=NULL, flags=SIGCHLD, child_tidptr=0x7ffd12345678"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "2 values for 3 arguments")]
+    fn a_value_missing_is_caught() {
+        render(&calls::BIND, &[ArgVal::Fd(3), ArgVal::Int(16)]);
+    }
+
+    #[test]
+    #[should_panic(expected = "does not fit")]
+    fn a_value_of_the_wrong_kind_is_caught() {
+        render(&calls::LISTEN, &[ArgVal::Int(3), ArgVal::Int(16)]);
+    }
+}

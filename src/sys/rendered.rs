@@ -1,0 +1,171 @@
+//! Every wrapper renders its arguments from its row (`strace::render`,
+//! which asserts in unit tests that it gets one value per argument of the
+//! row, each fitting its kind): this test makes each wrapper render, on
+//! success and on failure, and checks the line names its call.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::strace::Format;
+use crate::values::sockopt::{SO_ERROR, SO_REUSEADDR, TCP_INFO};
+
+/// A trace sink the test reads back.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The calls traced so far, by name (the text before the first `(`).
+fn names(lines: &Lines) -> Vec<String> {
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_once('(').map(|(n, _)| n.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn every_converted_wrapper_renders_its_rows_arguments() {
+    let lines = Lines::default();
+    let sys = Sys::new(Tracer::new(Format::Text, Box::new(lines.clone())));
+    let bad = Socket(987);
+
+    // setup.rs and exchange.rs, over loopback.
+    let lst = sys.socket(AddressFamily::Inet, SockType::Stream).unwrap();
+    sys.setsockopt(lst, &SO_REUSEADDR, &Value::int(1)).unwrap();
+    sys.getsockopt(lst, &SO_ERROR).unwrap();
+    sys.bind(lst, &Addr::parse_inet("127.0.0.1:0").unwrap())
+        .unwrap();
+    sys.listen(lst, 4).unwrap();
+    let at = sys.getsockname(lst).unwrap();
+    let cli = sys.socket(AddressFamily::Inet, SockType::Stream).unwrap();
+    sys.connect(cli, &at).unwrap();
+    let (srv, _) = sys.accept4(lst).unwrap();
+    sys.getpeername(srv).unwrap();
+    sys.tcp_info(srv).unwrap();
+    sys.sendto(cli, b"ping", None).unwrap();
+    sys.poll(srv, PollFlags::POLLIN, 1000).unwrap();
+    sys.ioctl_queue(srv, libc::FIONREAD, "FIONREAD").unwrap();
+    let mut buf = [0u8; 16];
+    sys.recvfrom_flags(srv, &mut buf, true, true).unwrap();
+    sys.ioctl_fionbio(srv, true).unwrap();
+    sys.shutdown(cli, Shutdown::Write).unwrap();
+    sys.recvfrom(srv, &mut buf, false).unwrap();
+    let nb = sys.socket_nonblock(AddressFamily::Inet, SockType::Stream);
+    sys.close(nb.unwrap()).unwrap();
+    let udp = sys.socket(AddressFamily::Inet, SockType::Datagram).unwrap();
+    let _ = sys.sendto_dontwait(udp, b"x", Some(&at));
+    let (a, b) = sys
+        .socketpair(AddressFamily::Unix, SockType::Stream)
+        .unwrap();
+    sys.peercred(a).unwrap();
+    let _ = sys.socketpair(AddressFamily::Inet, SockType::Stream);
+    // Failures render their other forms (pointers, `[128]`).
+    let _ = sys.accept4_nonblock(bad);
+    let _ = sys.recvfrom(bad, &mut buf, true);
+    let _ = sys.getsockname(bad);
+    let _ = sys.getsockopt(bad, &SO_ERROR);
+    let _ = sys.getsockopt(bad, &TCP_INFO);
+    let _ = sys.ioctl_queue(bad, libc::FIONREAD, "FIONREAD");
+    let _ = sys.peercred(bad);
+
+    // epoll.rs.
+    let ep = sys.epoll_create1().unwrap();
+    sys.epoll_ctl(ep, EpollOp::Add, a, libc::EPOLLIN as u32)
+        .unwrap();
+    sys.epoll_ctl(ep, EpollOp::Mod, a, libc::EPOLLOUT as u32)
+        .unwrap();
+    let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
+    sys.epoll_wait(ep, &mut evs, 0).unwrap();
+    sys.epoll_ctl(ep, EpollOp::Del, a, 0).unwrap();
+    let _ = sys.epoll_wait(bad, &mut evs, 0);
+    let mut fds = [libc::pollfd {
+        fd: a.0,
+        events: libc::POLLOUT,
+        revents: 0,
+    }];
+    sys.poll_fds(&mut fds, 0).unwrap();
+
+    // files.rs, security.rs and fd.rs's files, in a directory of the test's own.
+    let mut rnd = [0u8; 8];
+    sys.getrandom(&mut rnd).unwrap();
+    let old = sys.umask(0o077).unwrap();
+    sys.umask(old).unwrap();
+    let name = format!("socklab-rendered-{}", std::process::id());
+    let top = std::env::temp_dir();
+    let tmp = sys.openat(None, &top, libc::O_DIRECTORY).unwrap();
+    sys.mkdirat(Some(tmp), name.as_ref(), 0o700).unwrap();
+    let dir = sys
+        .openat(Some(tmp), name.as_ref(), libc::O_DIRECTORY)
+        .unwrap();
+    sys.fchmod(dir, 0o700).unwrap();
+    let sock = top.join(&name).join("s.sock");
+    let us = sys.socket(AddressFamily::Unix, SockType::Stream).unwrap();
+    sys.bind(us, &Addr::parse_unix(sock.to_str().unwrap()).unwrap())
+        .unwrap();
+    sys.newfstatat(&sock).unwrap();
+    sys.fstatat(dir, "s.sock".as_ref()).unwrap();
+    sys.fchmodat(dir, "s.sock".as_ref(), 0o600).unwrap();
+    sys.unlink(&sock).unwrap();
+    sys.newfstatat(&sock).unwrap();
+    let _ = sys.unlinkat(Some(dir), "s.sock".as_ref(), 0);
+    sys.close_dir(dir).unwrap();
+    sys.unlinkat(Some(tmp), name.as_ref(), libc::AT_REMOVEDIR)
+        .unwrap();
+    sys.close_dir(tmp).unwrap();
+
+    // process.rs and resources.rs (the calls that leave the test alone).
+    let _ = sys.wait4(-1, true);
+    sys.getpid().unwrap();
+    sys.getppid().unwrap();
+    sys.kill(std::process::id() as i32, nix::sys::signal::Signal::SIGCONT)
+        .unwrap();
+    let (soft, hard) = sys.prlimit64_get_nofile().unwrap();
+    sys.prlimit64_set_nofile(soft, hard).unwrap();
+    sys.getrusage().unwrap();
+
+    // packet.rs: with CAP_NET_RAW the calls succeed, without they fail;
+    // either way they render. On a plain socket when not allowed.
+    let pk = sys.socket_packet().unwrap_or(a);
+    let _ = sys.ioctl_siocgifindex(pk, "lo");
+    let _ = sys.bind_packet(pk, 1, "lo");
+    let _ = sys.setsockopt_attach_filter(pk, &[]);
+    let _ = sys.setsockopt_timestampns(pk);
+    let _ = sys.setsockopt_rcvbuf(pk, false, 1 << 16);
+    let _ = sys.getsockopt_packet_statistics(pk);
+    let _ = sys.getsockopt_packet_statistics(bad);
+    // recvmsg renders only when it fails (its capture thread is untraced).
+    let mut frame = [0u8; 64];
+    let _ = Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())))
+        .recvmsg_packet(bad, &mut frame);
+
+    for s in [lst, cli, srv, udp, a, b, ep, us] {
+        sys.close(s).unwrap();
+    }
+    let seen = names(&lines);
+    for row in calls::ALL.iter().filter(|r| r.traced) {
+        let skipped = [
+            "clone",
+            "prctl",
+            "rt_sigprocmask",
+            "rt_sigtimedwait",
+            "sched_setaffinity",
+            "recvmsg",
+        ];
+        if !skipped.contains(&row.name) {
+            assert!(
+                seen.iter().any(|n| n == row.name),
+                "{} not traced",
+                row.name
+            );
+        }
+    }
+}
