@@ -18,13 +18,9 @@ fn tcp_server_model_poll() {
     model_event_loop("poll", &["poll"]);
 }
 
-fn model_event_loop(model: &str, calls: &[&str]) {
-    if !have("strace") {
-        return;
-    }
-    let dir = TempDir::new("model-loop");
-    let mut srv = Traced::new(&dir, "server");
-    srv.filter = model_filter();
+/// `socklab tcp server --model MODEL --max-conns 1` under `srv`'s strace,
+/// one client that gets its echo, the server's clean exit.
+fn serve_one_client(srv: &Traced, model: &str) {
     let server = Server::start_cmd(srv.command(&[
         "tcp",
         "server",
@@ -41,6 +37,16 @@ fn model_event_loop(model: &str, calls: &[&str]) {
     .assert_ok()
     .stdout_has("HELLO");
     server.finish().assert_ok();
+}
+
+fn model_event_loop(model: &str, calls: &[&str]) {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("model-loop");
+    let mut srv = Traced::new(&dir, "server");
+    srv.filter = model_filter();
+    serve_one_client(&srv, model);
     let s = srv.assert_equal(&format!("{model} server"));
     for call in ["prlimit64", "accept4", "recvfrom", "sendto"]
         .iter()
@@ -55,7 +61,7 @@ fn model_event_loop(model: &str, calls: &[&str]) {
 /// appear in the trace, in order, and nothing else.
 #[test]
 fn tcp_server_model_fork() {
-    model_processes("fork", model_filter(), &["clone", "wait4"]);
+    model_processes("fork", &["clone", "wait4"]);
 }
 
 /// prefork:1: the parent (getpid, clone, wait4) and its worker
@@ -64,34 +70,18 @@ fn tcp_server_model_fork() {
 fn tcp_server_model_prefork() {
     model_processes(
         "prefork:1",
-        model_filter(),
         &["getpid", "clone", "prctl", "getppid", "wait4"],
     );
 }
 
-fn model_processes(model: &str, filter: &'static str, calls: &[&str]) {
+fn model_processes(model: &str, calls: &[&str]) {
     if !have("strace") {
         return;
     }
     let dir = TempDir::new("model-fork");
     let mut srv = Traced::new(&dir, "server");
-    srv.filter = filter;
-    let server = Server::start_cmd(srv.command(&[
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        model,
-        "--max-conns",
-        "1",
-    ]));
-    run(
-        harness::socklab(&["tcp", "client", &server.addr, "-m", "hello"]),
-        b"",
-    )
-    .assert_ok()
-    .stdout_has("HELLO");
-    server.finish().assert_ok();
+    srv.filter = model_filter();
+    serve_one_client(&srv, model);
     let ours = srv.socklab_lines();
     let files = srv.strace_files();
     assert_eq!(files.len(), 2, "a parent and one child: {files:#?}");

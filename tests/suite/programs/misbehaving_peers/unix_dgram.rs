@@ -131,6 +131,22 @@ fn unix_dgram_server_drops_the_replies_of_a_peer_that_never_reads() {
     }
 }
 
+/// `socklab --trace unix client`, or the C twin under `strace -e
+/// trace=sendto,poll` (None when strace is missing outside CI): either
+/// way its sendto and poll lines on stderr.
+fn traced_unix_client(twin: bool) -> Option<Command> {
+    if !twin {
+        return Some(socklab(&["--trace", "unix", "client"]));
+    }
+    if !harness::have("strace") {
+        return None;
+    }
+    let mut c = Command::new("strace");
+    c.args(["-qq", "-e", "trace=sendto,poll"]);
+    c.arg(c_bin("unix_client"));
+    Some(c)
+}
+
 /// `--timeout 1` against a peer whose queue is full: poll(POLLOUT) keeps
 /// saying ready and sendto keeps saying EAGAIN; the client ends with
 /// `timed out` at the deadline, after a bounded number of tries (each
@@ -142,16 +158,8 @@ fn unix_dgram_client_times_out_against_a_full_peer() {
     let path = dir.path("full.sock");
     let _full = full_peer(&path);
     for twin in [false, true] {
-        let mut cmd = if twin {
-            if !harness::have("strace") {
-                continue;
-            }
-            let mut c = Command::new("strace");
-            c.args(["-qq", "-e", "trace=sendto,poll"]);
-            c.arg(c_bin("unix_client"));
-            c
-        } else {
-            socklab(&["--trace", "unix", "client"])
+        let Some(mut cmd) = traced_unix_client(twin) else {
+            continue;
         };
         cmd.args([&path, "--dgram", "-m", "hi", "--timeout", "1"]);
         let t0 = Instant::now();
@@ -189,16 +197,8 @@ fn unix_dgram_client_nonblocking_does_not_spin_against_a_full_peer() {
     let path = dir.path("full.sock");
     let _full = full_peer(&path);
     for twin in [false, true] {
-        let mut cmd = if twin {
-            if !harness::have("strace") {
-                continue;
-            }
-            let mut c = Command::new("strace");
-            c.args(["-qq", "-e", "trace=sendto,poll"]);
-            c.arg(c_bin("unix_client"));
-            c
-        } else {
-            socklab(&["--trace", "unix", "client"])
+        let Some(mut cmd) = traced_unix_client(twin) else {
+            continue;
         };
         cmd.args([&path, "--dgram", "-m", "hi", "--nonblocking"]);
         // The trace goes to a file, not a pipe the test would read only at
