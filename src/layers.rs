@@ -14,7 +14,7 @@ fn layer(top: &str) -> Option<u8> {
         "sys" => 2,
         "socket" | "inspect" | "wire" | "output" | "private_dir" => 3,
         "programs" => 4,
-        "lab" | "bench" => 5,
+        "lab" | "bench" | "script" => 5,
         "cli" | "lib" | "main" | "layers" => 6,
         _ => return None,
     })

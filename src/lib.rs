@@ -26,6 +26,7 @@ pub(crate) mod bench;
 pub mod cli;
 pub(crate) mod lab;
 pub(crate) mod programs;
+pub mod script;
 
 #[cfg(test)]
 mod layers;
