@@ -37,6 +37,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub trace_file: Option<PathBuf>,
 
+    /// Write the run's calls to FILE as a script (strace's syntax; `socklab script FILE` replays them): a program's trace, or a lab's timeline (its other lines become `#` comments). Text only; with or without --trace.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
     /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ, SIOCOUTQ); for a listener, its accept queue.
     #[arg(long, global = true)]
     pub show_state: bool,

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use super::args::{Cli, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
-use super::trace_sink::tracer;
+use super::trace_sink::{lab_recorder, tracer};
 use crate::output::Output;
 use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
 use crate::sys::Sys;
@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::Lab { name, json } = &cli.command
         && name != "list"
     {
-        return lab::run(name, *json, &wire_opts);
+        return lab::run(name, *json, &wire_opts, lab_recorder(&cli)?);
     }
     if !wire_opts.active() {
         let tracer = tracer(&cli)?;
@@ -200,6 +200,18 @@ fn lab_flags(cli: &Cli) -> Result<()> {
         || cli.step
         || !cli.pause_before.is_empty()
         || !cli.pause_after.is_empty();
+    let recordless = match &cli.command {
+        Command::Demo | Command::Bench(_) | Command::Sockopt(_) | Command::LabChild { .. } => true,
+        Command::Lab { name, .. } => name == "list",
+        _ => false,
+    };
+    if recordless && cli.record.is_some() {
+        return Err(Error::Usage(
+            "--record writes the calls of a program (tcp, udp, unix) or a lab as a script; \
+             demo, bench, sockopt list and lab list have none to replay"
+                .to_string(),
+        ));
+    }
     if lab && any {
         return Err(Error::Usage(
             "a lab always prints its own timeline: --trace, --trace-file, --show-state, \

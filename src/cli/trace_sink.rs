@@ -9,27 +9,71 @@ pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
     let format = match (cli.trace, &cli.trace_file) {
         (Some(TraceFormat::Json), _) => Format::Json,
         (Some(TraceFormat::Text), _) | (None, Some(_)) => Format::Text,
-        (None, None) if cli.wire => Format::Text,
+        (None, None) if cli.wire || cli.record.is_some() => Format::Text,
         (None, None) => Format::Off,
     };
     let sink = match &cli.trace_file {
         None => strace::Stream::new("stderr", Box::new(std::io::stderr())),
-        Some(path) => {
-            let file = trace_file(path)?;
-            // Leaked on purpose: the file stays open until the process exits,
-            // so no untraced close(2) appears among the socket calls.
-            let name = format!("trace file {}", error::printable(&path.to_string_lossy()));
-            strace::Stream::new(name, Box::new(Box::leak(Box::new(file))))
-        }
+        Some(path) => open_leaked("trace file", path)?,
     };
-    Ok(Tracer::new(format, Box::new(sink)))
+    let Some(path) = &cli.record else {
+        return Ok(Tracer::new(format, Box::new(sink)));
+    };
+    if format == Format::Json {
+        return Err(Error::Usage(
+            "--record writes a script, which is the text trace: drop --trace=json".to_string(),
+        ));
+    }
+    // The trace still goes to stderr (or --trace-file) when asked for.
+    let shown = cli.trace.is_some() || cli.trace_file.is_some() || cli.wire;
+    let also = shown.then(|| Box::new(sink) as Box<dyn std::io::Write + Send>);
+    let record = strace::Recorder::new(
+        Box::new(open_leaked("record file", path)?),
+        &command_line(),
+        also,
+    );
+    Ok(Tracer::new(format, Box::new(record)))
+}
+
+/// `--record FILE` for a lab: its whole output goes to stdout as always,
+/// and to FILE as a script.
+pub(crate) fn lab_recorder(cli: &Cli) -> Result<Option<strace::Recorder>> {
+    let Some(path) = &cli.record else {
+        return Ok(None);
+    };
+    let stdout = Box::new(strace::Stream::stdout());
+    let file = Box::new(open_leaked("record file", path)?);
+    Ok(Some(strace::Recorder::new(
+        file,
+        &command_line(),
+        Some(stdout),
+    )))
+}
+
+/// The record file's first line: the command that made it.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| error::printable(&a.to_string_lossy()))
+        .collect();
+    format!("recorded: {}", args.join(" "))
+}
+
+/// A trace or record file, open until the process exits (leaked on
+/// purpose: no untraced close(2) appears among the socket calls).
+fn open_leaked(what: &str, path: &std::path::Path) -> Result<strace::Stream> {
+    let file = trace_file(what, path)?;
+    let name = format!("{what} {}", error::printable(&path.to_string_lossy()));
+    Ok(strace::Stream::new(
+        name,
+        Box::new(Box::leak(Box::new(file))),
+    ))
 }
 
 /// `--trace-file PATH`, created or truncated. Opened with O_NONBLOCK, so
 /// a FIFO that no one reads fails at once (ENXIO) instead of blocking the
 /// open before anything happens; the flag is then cleared, so writes to a
 /// FIFO wait for a slow reader as they would to a terminal.
-fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
+fn trace_file(what: &str, path: &std::path::Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let shown = error::printable(&path.to_string_lossy());
     let file = std::fs::OpenOptions::new()
@@ -40,14 +84,14 @@ fn trace_file(path: &std::path::Path) -> Result<std::fs::File> {
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ENXIO) => Error::Runtime(format!(
-                "cannot open trace file {shown}: it is a FIFO that no process reads \
+                "cannot open {what} {shown}: it is a FIFO that no process reads \
                  (ENXIO); start its reader first (e.g. cat {shown})"
             )),
-            _ => Error::Runtime(format!("cannot create trace file {shown}: {e}")),
+            _ => Error::Runtime(format!("cannot create {what} {shown}: {e}")),
         })?;
     crate::sys::untraced::clear_nonblock(&file).map_err(|e| {
         Error::Runtime(format!(
-            "cannot use trace file {shown}: fcntl: {}",
+            "cannot use {what} {shown}: fcntl: {}",
             strace::errno_text(e)
         ))
     })?;

@@ -49,7 +49,12 @@ pub fn list() -> Result<()> {
 
 /// `socklab lab NAME|all [--json]`: exit 0 only if every lab run observed
 /// what it should (Error::Runtime with a summary otherwise, exit 1).
-pub fn run(name: &str, json: bool, wire: &crate::wire::Options) -> Result<()> {
+pub fn run(
+    name: &str,
+    json: bool,
+    wire: &crate::wire::Options,
+    record: Option<crate::strace::Recorder>,
+) -> Result<()> {
     let labs = all();
     let chosen: Vec<&Lab> = if name == "all" {
         labs.iter().collect()
@@ -70,7 +75,12 @@ pub fn run(name: &str, json: bool, wire: &crate::wire::Options) -> Result<()> {
             "--pcap writes one lab's packets: name one lab, not all".to_string(),
         ));
     }
-    let out = Out::stdout();
+    if json && record.is_some() {
+        return Err(Error::Usage(
+            "--record writes the text timeline as a script: drop --json".to_string(),
+        ));
+    }
+    let out = Out::with_record(record);
     let mut results = Vec::new();
     for (i, lab) in chosen.iter().enumerate() {
         if i > 0 && !json {

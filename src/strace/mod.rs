@@ -21,11 +21,13 @@ use crate::values::calls::{Ret, Syscall};
 
 mod args;
 mod json;
+mod record;
 mod sink;
 
 pub use args::{ArgVal, render, render_named};
 use json::json_line;
 pub use json::json_str;
+pub use record::Recorder;
 pub use sink::{Stream, output_failed, write_failed, write_line};
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;

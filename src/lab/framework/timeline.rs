@@ -19,6 +19,14 @@ impl Out {
         ))))
     }
 
+    /// Stdout and, with `--record FILE`, the record file too.
+    pub(crate) fn with_record(record: Option<crate::strace::Recorder>) -> Out {
+        match record {
+            Some(r) => Out(Arc::new(Mutex::new(Box::new(r)))),
+            None => Out::stdout(),
+        }
+    }
+
     pub(crate) fn line(&self, text: &str) {
         let mut w = match self.0.lock() {
             Ok(w) => w,

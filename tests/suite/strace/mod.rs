@@ -34,6 +34,7 @@
 mod failures;
 mod families;
 mod models;
+mod record;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;

@@ -1,0 +1,115 @@
+//! `--record FILE`: a run's timeline written as a script (`socklab script
+//! FILE` replays it). Call lines (`accept4(3, ...) = 4`, `server |
+//! accept4(...)`, `<... accept4 resumed>...`) are written as they are;
+//! every other line (a lab's header and verdict, a program's output
+//! `server > text`) becomes a `# ` comment, so that the file holds only
+//! calls and comments.
+
+use std::io::Write;
+
+/// Writes whole lines to the record file, as a script; and, if given,
+/// every line unchanged to `also` (stdout for a lab, stderr or
+/// `--trace-file` for a program run with `--trace`).
+pub struct Recorder {
+    file: Box<dyn Write + Send>,
+    also: Option<Box<dyn Write + Send>>,
+    pending: Vec<u8>,
+}
+
+impl Recorder {
+    /// `header` is the first line of the file (a comment naming the command).
+    pub fn new(
+        mut file: Box<dyn Write + Send>,
+        header: &str,
+        also: Option<Box<dyn Write + Send>>,
+    ) -> Recorder {
+        super::write_line(&mut *file, &format!("# {header}"));
+        Recorder {
+            file,
+            also,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(also) = &mut self.also {
+            also.write_all(buf)?;
+        }
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]);
+            super::write_line(&mut *self.file, &as_script(&line));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(also) = &mut self.also {
+            also.flush()?;
+        }
+        self.file.flush()
+    }
+}
+
+/// The line as a script line: a call as it is, anything else commented.
+pub fn as_script(line: &str) -> String {
+    let body = match line.split_once(" | ") {
+        Some((tag, rest)) if is_name(tag.trim_start()) => rest,
+        _ => line,
+    };
+    if line.trim().is_empty() || body.starts_with('#') || is_call(body) {
+        line.to_string()
+    } else {
+        format!("# {line}")
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `name(` or strace's `<... name resumed>`.
+fn is_call(s: &str) -> bool {
+    if s.starts_with("<... ") {
+        return true;
+    }
+    match s.split_once('(') {
+        Some((name, _)) => {
+            is_name(name) && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_script;
+
+    #[test]
+    fn calls_stay_and_the_rest_becomes_comments() {
+        for call in [
+            "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3",
+            "server | listen(3, 5) = 0",
+            "client | recvfrom(5,  <unfinished ...>",
+            "client | <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
+            "   lab | # the accept queue holds 2",
+            "",
+        ] {
+            assert_eq!(as_script(call), call);
+        }
+        for other in [
+            "== lab phone-call: One connection, one message: does it come back?",
+            "server > listening on 127.0.0.1:4000",
+            "observed: the server heard \"x\"",
+            "lab phone-call: observed x (expected y): PASS",
+            "listening on 127.0.0.1:4000",
+        ] {
+            assert_eq!(as_script(other), format!("# {other}"));
+        }
+    }
+}
