@@ -5,9 +5,9 @@
 use super::lex::{Cur, MAX_DEPTH};
 use crate::script::ast::{Expr, ExprKind, Field, ParseError};
 
-/// Comma-separated values until `close` (not consumed) or the end; a
-/// trailing comma is allowed (strace's `accept4(3,  <unfinished ...>`).
-/// `stop` says where a list ends when `close` is None.
+/// Comma-separated values until `close` (not consumed) or the end (when
+/// `close` is None); a trailing comma is allowed (strace's `accept4(3,
+/// <unfinished ...>`). In `[ ]`, spaces also separate (strace's sets).
 pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
     let mut out = Vec::new();
     loop {
@@ -22,6 +22,11 @@ pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
         }
         if at_close(c, close) {
             return Ok(out);
+        }
+        // strace's sets: `[INT TERM]`, `[0 1]` (elements apart by spaces).
+        let spaced = c.pos.checked_sub(1).and_then(|i| c.s.as_bytes().get(i));
+        if close == Some(b']') && matches!(spaced, Some(b' ' | b'\t')) {
+            continue;
         }
         return Err(c.err(format!(
             "expected ',' or {}, found {}",

@@ -6,6 +6,15 @@
 mod expr;
 mod lex;
 mod line;
+mod skip;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_expr;
+#[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
+mod tests_lab;
 
 use std::ops::Range;
 
