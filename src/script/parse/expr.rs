@@ -55,33 +55,26 @@ pub fn value(c: &mut Cur) -> Result<Expr, ParseError> {
     c.skip_ws();
     let first = atom(c)?;
     let span = first.span;
-    let mut parts = vec![first];
-    loop {
-        c.skip_ws();
-        if c.peek() == Some(b'|') {
-            c.bump();
+    c.skip_ws();
+    let mut e = if c.peek() == Some(b'|') {
+        let mut parts = vec![first];
+        while c.eat("|") {
             c.skip_ws();
             parts.push(atom(c)?);
-        } else {
-            break;
+            c.skip_ws();
         }
-    }
-    let mut e = if parts.len() == 1 {
-        parts.pop().unwrap_or(Expr {
-            span,
-            kind: ExprKind::Dots,
-        })
-    } else {
-        for p in &parts {
-            if !matches!(p.kind, ExprKind::Name(_) | ExprKind::Int(_)) {
-                let sp = p.span;
-                return Err(super::error_at(sp, "'|' joins only names and numbers"));
-            }
+        if let Some(p) = parts
+            .iter()
+            .find(|p| !matches!(p.kind, ExprKind::Name(_) | ExprKind::Int(_)))
+        {
+            return Err(super::error_at(p.span, "'|' joins only names and numbers"));
         }
         Expr {
             span,
             kind: ExprKind::Flags(parts),
         }
+    } else {
+        first
     };
     c.skip_ws();
     if c.eat("=>") {

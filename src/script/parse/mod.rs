@@ -98,7 +98,7 @@ fn trimmed(text: &str, r: Range<usize>) -> Range<usize> {
     start..(r.end - trail).max(start)
 }
 
-pub(crate) fn error_at(sp: Span, msg: &str) -> ParseError {
+fn error_at(sp: Span, msg: &str) -> ParseError {
     ParseError {
         line: sp.line,
         col: sp.col,

@@ -32,7 +32,8 @@ pub fn ignored(s: &str) -> bool {
     if t.is_empty() || t.starts_with('#') {
         return true;
     }
-    const HEADS: [&str; 8] = [
+    const HEADS: [&str; 9] = [
+        "[state ",
         "--",
         "+++",
         "strace: ",
@@ -51,7 +52,7 @@ pub fn ignored(s: &str) -> bool {
     if t.starts_with("IP ") || t.starts_with("IP6 ") || t.ends_with(" labs passed") {
         return true;
     }
-    // `NAME > text`, `wire  | ...` padded, `lab  result  expected` and
+    // `NAME: text`, `NAME > text`, `wire  | ...` padded, `lab  result  expected` and
     // the summary's rows `NAME   pass   ...`.
     let word = t
         .bytes()
@@ -59,6 +60,10 @@ pub fn ignored(s: &str) -> bool {
         .count();
     let (w, after) = t.split_at(word);
     let after_t = after.trim_start();
+    // A note in words: `RLIMIT_NOFILE: soft limit ...` (no call has `NAME:`).
+    if word > 0 && (after == ":" || after.starts_with(": ")) {
+        return true;
+    }
     if word > 0 && after.starts_with(' ') {
         if after_t.starts_with("> ") || after_t == ">" {
             return true;

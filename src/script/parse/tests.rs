@@ -208,6 +208,10 @@ fn ignored_lines() {
         "lab             result  expected                                  observed",
         "phone-call      pass    the message back upper-cased              the server",
         "18 of 18 labs passed",
+        "[state fd 3: LISTEN, accept queue 0 of 5]",
+        "server | [state fd 4: ESTABLISHED, rtt 0.015 ms, unacked 0, retransmits 0, inq 0 outq 0]",
+        "RLIMIT_NOFILE: soft limit 1024 raised to the hard limit 4096 (one fd per connection)",
+        "server | serving: x",
     ] {
         assert_eq!(parse_line(1, line), Ok(None), "{line:?}");
     }
