@@ -240,21 +240,19 @@ fn name_atom(
 fn v6_addr<'a>(c: &Cur<'a>) -> Option<&'a str> {
     let r = c.rest();
     let inner = r.get(1..)?;
-    let close = inner.find(']')?;
-    let host = inner.get(..close)?;
-    if !host.contains(':')
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%'))
-    {
+    let host = inner
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%'))
+        .count();
+    if !inner.get(..host)?.contains(':') {
         return None;
     }
-    let after = inner.get(close + 1..)?.strip_prefix(':')?;
+    let after = inner.get(host..)?.strip_prefix("]:")?;
     let port = after.bytes().take_while(|b| b.is_ascii_digit()).count();
     if port == 0 {
         return None;
     }
-    r.get(..close + 3 + port)
+    r.get(..host + 3 + port)
 }
 
 /// Struct fields after `{`, through `}`.

@@ -170,3 +170,16 @@ fn fuzz_never_panics() {
         assert!(es.windows(2).all(|w| w[0].line < w[1].line));
     }
 }
+
+#[test]
+fn long_lines_take_linear_time() {
+    // Quadratic work on these would take minutes, not milliseconds.
+    let n = 200_000;
+    let line = format!("f({}) = 0", "[\"é\", {a=\"x\"}, 0x1|B], ".repeat(n));
+    let l = parse_line(1, &line).unwrap().unwrap();
+    assert_eq!(l.call.args.len(), n);
+    assert_eq!(l.call.result.unwrap().span.col, line.chars().count());
+    let bad = format!("{}é", "[".repeat(30)).repeat(n / 30);
+    assert!(parse_args(&bad).is_err());
+    assert_eq!(split_args(&"a, ".repeat(n)).len(), n);
+}
