@@ -3,3 +3,4 @@
 //! number of sockets and actors. `ast.rs`: what a line says.
 
 pub mod ast;
+pub mod parse;
