@@ -1,0 +1,136 @@
+//! A lab that is a script (`src/lab/scripts/NAME.script`): its calls run
+//! through the script runner (`crate::script`) on the lab's timeline, each
+//! actor tag a side (`server | ...`); the lab reads what every line did
+//! ([`Ran`]) and computes its verdict from that.
+
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use super::ctx::Ctx;
+use crate::values::error::Result;
+
+/// What one script line did.
+pub struct Step {
+    /// 1-based line number in the script.
+    pub line: usize,
+    pub actor: String,
+    /// The call as strace names it (`accept(s)` is `accept`, `send` is `sendto`).
+    pub call: &'static str,
+    pub ret: std::result::Result<i64, Errno>,
+    /// The bytes it received, if any.
+    pub out: Vec<u8>,
+    /// Its strace line, as the timeline printed it.
+    pub text: String,
+    /// From entry to return.
+    pub took: Duration,
+}
+
+/// What a script run did: every line that ran, in file order; whether
+/// every expectation written in it held; and if not, the runner's message.
+pub struct Ran {
+    pub steps: Vec<Step>,
+    pub held: bool,
+    pub failure: Option<String>,
+}
+
+impl Step {
+    /// Its result in one word: the value, or the errno's name.
+    pub fn result(&self) -> String {
+        match self.ret {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    pub fn is(&self, errno: Errno) -> bool {
+        self.ret == Err(errno)
+    }
+
+    pub fn returned(&self, v: i64) -> bool {
+        self.ret == Ok(v)
+    }
+
+    /// The first port its line shows (`sin_port=htons(N)`).
+    pub fn port(&self) -> Option<u16> {
+        let (_, rest) = self.text.split_once("htons(")?;
+        rest.split(')').next()?.parse().ok()
+    }
+
+    /// The first `[N]` its line shows (an int written back: FIONREAD,
+    /// SO_ERROR, a passed fd).
+    pub fn int_out(&self) -> Option<i64> {
+        let (_, rest) = self.text.split_once(", [")?;
+        rest.split(']').next()?.parse().ok()
+    }
+
+    pub fn ms(&self) -> f64 {
+        self.took.as_secs_f64() * 1000.0
+    }
+}
+
+impl Ran {
+    /// The lines of `actor` (any actor: "") making `call`, in file order.
+    pub fn calls(&self, actor: &str, call: &str) -> Vec<&Step> {
+        self.steps
+            .iter()
+            .filter(|s| s.call == call && (actor.is_empty() || s.actor == actor))
+            .collect()
+    }
+
+    /// Their results in one word each, joined by ", ".
+    pub fn results(&self, actor: &str, call: &str) -> String {
+        self.calls(actor, call)
+            .iter()
+            .map(|s| s.result())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A lab's verdict: what it checked in the steps, and every
+    /// expectation written in the script held.
+    pub fn pass(&self, checked: bool) -> bool {
+        checked && self.held
+    }
+
+    /// `observed` when the script ran to its end with every expectation
+    /// held; else the runner's message after it (a lab's verdict says
+    /// both: what it saw, and where the script stopped).
+    pub fn observed(&self, observed: String) -> String {
+        match &self.failure {
+            Some(f) => format!("{observed}; the script stopped: {f}"),
+            None => observed,
+        }
+    }
+}
+
+/// Run `text` (a lab's script) on the lab's timeline: each actor's calls
+/// through `ctx.sys(actor)`, so they print as `actor | strace line`.
+pub fn run_script(ctx: &Ctx, name: &str, text: &str) -> Result<Ran> {
+    let _ = (ctx, name, text);
+    Err(crate::values::error::Error::Runtime(
+        "the script runner is not merged yet (i14-run)".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    /// Every lab script parses (the runner checks it again before a call).
+    #[test]
+    fn every_lab_script_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lab/scripts");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            match crate::script::parse::parse(&text) {
+                Ok(script) => assert!(!script.lines.is_empty(), "{}", path.display()),
+                Err(errors) => panic!("{}: {errors:?}", path.display()),
+            }
+            n += 1;
+        }
+        assert!(n >= 10, "{n} scripts in {}", dir.display());
+    }
+}
