@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -338,13 +338,8 @@ impl Proc {
     }
 }
 
-/// The same file at a high fd number (or as it is if that fails).
 fn high(f: File) -> File {
-    match nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD)) {
-        // SAFETY: fcntl returned a new fd that nothing else owns.
-        Ok(fd) => unsafe { File::from_raw_fd(fd) },
-        Err(_) => f,
-    }
+    crate::sys::untraced::above(f, HIGH_FD)
 }
 
 /// The sink of an actor's tracer under `--show-state`: keeps the

@@ -122,6 +122,8 @@ mod request;
 mod resolve;
 mod run;
 pub mod shell;
+#[cfg(test)]
+mod tests;
 
 /// How a script runs.
 #[derive(Debug, Clone)]

@@ -434,14 +434,14 @@ impl Runner {
 
     /// The shell: the next typed line (None: input ended), or a message
     /// to [`Runner::handle`] first (a blocked call returned).
-    pub fn next(&mut self) -> std::result::Result<Option<String>, Msg> {
+    pub fn next(&mut self) -> std::result::Result<Option<String>, Box<Msg>> {
         if let Some(line) = self.inputs.pop_front() {
             return Ok(line);
         }
         match self.rx.recv() {
             Ok(Msg::Input(line)) => Ok(Some(line)),
             Ok(Msg::Eof) | Err(_) => Ok(None),
-            Ok(msg) => Err(msg),
+            Ok(msg) => Err(Box::new(msg)),
         }
     }
 

@@ -53,7 +53,7 @@ pub fn run(opts: &Options) -> Result<()> {
                     if terminal {
                         println!();
                     }
-                    runner.handle(msg);
+                    runner.handle(*msg);
                     if terminal {
                         prompt();
                     }
