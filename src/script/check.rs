@@ -270,8 +270,10 @@ impl Default for Scope {
 
 impl Scope {
     fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
-        for (arg, e) in step.row.args.iter().zip(&step.args) {
-            let fd_here = arg.kind == Kind::Fd && arg.dir == Dir::In;
+        for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {
+            // dup2's new fd is any number the line picks.
+            let fd_here =
+                arg.kind == Kind::Fd && arg.dir == Dir::In && !(step.row.name == "dup2" && i == 1);
             // Inputs name fds that must be open; outputs bind them.
             let input = arg.dir == Dir::In || step.row.name == "poll";
             self.expr(e, fd_here, input, errors);

@@ -206,3 +206,44 @@ fn script_reads_a_file_too() {
         out.dump()
     );
 }
+
+#[test]
+fn script_trace_json_gives_the_timeline_as_json_lines() {
+    let out = script(PHONE_CALL, &["--trace=json"]);
+    out.assert_ok();
+    let l: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(l.len(), 15, "{}", out.dump());
+    assert!(l[0].starts_with("{\"time\":"), "{}", out.dump());
+    assert!(
+        l[0].contains("\"side\":\"server\",\"call\":\"socket\""),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        l[11].contains("\"side\":\"client\",\"call\":\"close\""),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn script_show_state_prints_each_tcp_socket_state_after_its_call() {
+    let out = script(CONNECT_TWICE, &["--show-state"]);
+    out.assert_ok();
+    let l = lines(&out);
+    let at = l
+        .iter()
+        .position(|x| x.starts_with("listen(3, 1) = 0"))
+        .unwrap();
+    assert_eq!(
+        l[at + 1],
+        "[state fd 3: LISTEN, accept queue 0 of 1]",
+        "{}",
+        out.dump()
+    );
+    assert!(
+        l.iter().any(|x| x.starts_with("[state fd 4: ESTABLISHED")),
+        "{}",
+        out.dump()
+    );
+}
