@@ -247,3 +247,18 @@ fn script_show_state_prints_each_tcp_socket_state_after_its_call() {
         out.dump()
     );
 }
+
+/// The README's script runs, and prints what the README shows (ports aside).
+#[test]
+fn script_the_readme_example_runs_as_shown() {
+    let readme = include_str!("../../../README.md");
+    let from = readme.find("$ cat twice.txt\n").unwrap() + "$ cat twice.txt\n".len();
+    let (text, rest) = readme[from..]
+        .split_once("$ socklab script twice.txt\n")
+        .unwrap();
+    let shown = rest.split("```").next().unwrap();
+    let out = script(text, &[]);
+    out.assert_ok();
+    let want: Vec<String> = shown.lines().map(norm).collect();
+    assert_eq!(lines(&out), want, "{}", out.dump());
+}
