@@ -53,7 +53,7 @@ fn send_after_shut_wr(ctx: &Ctx) -> Result<Verdict> {
         pass: ran.pass(sends.len() == 2 && sends.iter().all(|s| s.is(Errno::EPIPE)) && eof
             && reply == b"still open"),
         observed: ran.observed(format!(
-            "client sendto after SHUT_WR: {} (MSG_NOSIGNAL, then 0 with SIGPIPE ignored); the server read {}, then its reply reached the client: {:?}",
+            "client sendto after SHUT_WR: {} (with MSG_NOSIGNAL, then with flags 0 and SIGPIPE ignored); the server read {}, then its reply reached the client: {:?}",
             ran.results("client", "sendto"),
             if eof { "EOF (0)" } else { "no EOF" },
             String::from_utf8_lossy(&reply)
