@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::values::calls::{Kind, Syscall};
+use crate::values::calls::{Dir, Kind, Syscall};
 use crate::values::quoting::{len_in_out, quote};
 
 /// One argument's value, as the wrapper knows it after the call.
@@ -45,7 +45,7 @@ impl ArgVal<'_> {
         match kind {
             Kind::Fd => matches!(self, V::Fd(_) | V::Name(_)),
             Kind::Len => matches!(self, V::Int(_) | V::InOut(..) | V::Null),
-            Kind::Int => matches!(self, V::Int(_) | V::Name(_)),
+            Kind::Int => matches!(self, V::Int(_) | V::Name(_) | V::Text(_)),
             Kind::Path => matches!(self, V::Buf(..)),
             Kind::Buffer => matches!(self, V::Buf(..) | V::Ptr(_) | V::Text(_)),
             Kind::Sockaddr | Kind::Pointer | Kind::FdPair => {
@@ -133,6 +133,47 @@ pub fn render_named(row: &Syscall, vals: &[ArgVal]) -> String {
     out
 }
 
+/// How much of a call's rendered arguments strace prints when the call
+/// starts (its `<unfinished ...>` line): up to where the first argument
+/// the kernel fills in (Out or InOut) starts, the `, ` before it included
+/// (`accept4(3, ` then ` <unfinished ...>`); all of them if the kernel
+/// fills in none (`connect(3, {...}, 16 <unfinished ...>`).
+pub fn entry_len(row: &Syscall, args: &str) -> usize {
+    let Some(first_out) = row.args.iter().position(|a| a.dir != Dir::In) else {
+        return args.len();
+    };
+    if first_out == 0 {
+        return 0;
+    }
+    // Top-level `, ` separators, outside strings and brackets.
+    let bytes = args.as_bytes();
+    let (mut depth, mut in_str, mut escaped, mut seen) = (0usize, false, false, 0usize);
+    for (at, b) in bytes.iter().enumerate() {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 && bytes.get(at + 1) == Some(&b' ') => {
+                seen += 1;
+                if seen == first_out {
+                    return at + 2;
+                }
+            }
+            _ => {}
+        }
+    }
+    args.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +221,24 @@ mod tests {
             line,
             "child_stack=NULL, flags=SIGCHLD, child_tidptr=0x7ffd12345678"
         );
+    }
+
+    #[test]
+    fn entry_stops_before_what_the_kernel_fills_in() {
+        let args = r#"3, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr("127.0.0.1")}, [128 => 16], SOCK_CLOEXEC"#;
+        assert_eq!(&args[..entry_len(&calls::ACCEPT4, args)], "3, ");
+        let args =
+            r#"3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, 16"#;
+        assert_eq!(entry_len(&calls::CONNECT, args), args.len());
+        // A string with `, ` and brackets in it is one argument.
+        let args = r#"3, "a, [b\", (c", 9, 0, NULL, 0"#;
+        assert_eq!(entry_len(&calls::SENDTO, args), args.len());
+        let args = r#"3, "a, "]x", 1024, 0, NULL, NULL"#;
+        assert_eq!(&args[..entry_len(&calls::RECVFROM, args)], "3, ");
+        assert_eq!(entry_len(&calls::CLOSE, "3"), 1);
+        let args = "[{fd=3, events=POLLIN}], 1, -1";
+        assert_eq!(entry_len(&calls::POLL, args), args.len());
+        assert_eq!(entry_len(&calls::READ, "5, 0x7ffd0000, 100"), 3);
     }
 
     #[test]

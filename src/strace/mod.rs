@@ -23,7 +23,7 @@ mod args;
 mod json;
 mod sink;
 
-pub use args::{ArgVal, render, render_named};
+pub use args::{ArgVal, entry_len, render, render_named};
 use json::json_line;
 pub use json::json_str;
 pub use sink::{Stream, output_failed, write_failed, write_line};
@@ -64,10 +64,13 @@ impl Event<'_> {
         match self.ret {
             Ok(v) => {
                 // umask returns a mode: strace prints it in octal (`= 022`).
-                let _ = if self.call.ret == Ret::Mode {
-                    write!(line, "{}", octal_mode(*v as u32))
-                } else {
-                    write!(line, "{v}")
+                let _ = match self.call.ret {
+                    Ret::Mode => write!(line, "{}", octal_mode(*v as u32)),
+                    // C's %#x: `0x802`, and `0` for zero.
+                    Ret::FlagsHex if *v != 0 && self.ret_note.starts_with("(flags ") => {
+                        write!(line, "{v:#x}")
+                    }
+                    _ => write!(line, "{v}"),
                 };
                 if !self.ret_note.is_empty() {
                     let _ = write!(line, " {}", self.ret_note);

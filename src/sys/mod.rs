@@ -42,11 +42,15 @@ mod files;
 mod observer;
 mod packet;
 mod process;
+mod raw;
 #[cfg(test)]
 mod rendered;
+#[cfg(test)]
+mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod transfer;
 pub mod untraced;
 
 pub use epoll::EpollOp;
@@ -91,9 +95,17 @@ impl Socket {
         self.0
     }
 
+    /// An fd as a script wrote it (`close(3)`): any number, open or not;
+    /// a call on one that is not open fails with EBADF, as in C.
+    pub fn raw(fd: RawFd) -> Socket {
+        Socket(fd)
+    }
+
     fn borrow(&self) -> BorrowedFd<'_> {
         // SAFETY: a Socket holds an fd returned by socket/accept4 that stays
-        // open until Sys::close consumes the Socket.
+        // open until Sys::close consumes the Socket (a script's
+        // Socket::raw may name a closed fd: the kernel then answers
+        // EBADF or POLLNVAL, no memory is involved).
         unsafe { BorrowedFd::borrow_raw(self.0) }
     }
 }
@@ -129,6 +141,9 @@ pub struct Sys {
     observed: bool,
     /// Cached: some observer wants each call timed and rendered.
     renders: bool,
+    /// Cached: some observer wants each call's arguments before it is
+    /// made ([`Observer::entering`]).
+    entry: bool,
     /// net.core.somaxconn, for the note after a listen it caps.
     somaxconn: Option<i32>,
 }
@@ -158,6 +173,7 @@ impl Sys {
             observer: None,
             observed: false,
             renders: false,
+            entry: false,
             somaxconn: None,
         }
         .cached()
@@ -168,6 +184,7 @@ impl Sys {
         let observers = || self.trace.iter().chain(self.observer.iter());
         self.observed = observers().next().is_some();
         self.renders = observers().any(|o| o.renders());
+        self.entry = observers().any(|o| o.wants_entry());
         self
     }
 
@@ -242,6 +259,12 @@ impl Sys {
             // Nobody watching, or no one who needs the call shown: no
             // clock reads, no rendering (a cached bool).
             let _entered = self.observed.then(|| self.enter());
+            if self.entry {
+                // Rendered as if it failed: what the kernel fills in shows
+                // as pointers, and entry_len cuts it off anyway.
+                let r = render(&Err(Errno::UnknownErrno));
+                self.entering(row, &r.args);
+            }
             if !self.renders {
                 match syscall() {
                     Ok(v) => return Ok(v),
@@ -301,6 +324,9 @@ impl Sys {
             o.closed(s);
         });
         let _entered = self.observed.then(|| self.enter());
+        if self.entry {
+            self.entering(&calls::CLOSE, &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]));
+        }
         let mut held = self.hold(false);
         // The clocks only when the call is shown (a per-connection cost).
         let traced = self.renders;

@@ -26,6 +26,15 @@ pub trait Observer: Send + Sync {
     }
     /// Before `call` (on `fd`, if it is on a socket).
     fn before(&self, _sys: &Sys, _call: &'static Syscall, _fd: Option<Socket>) {}
+    /// Whether this observer wants [`Observer::entering`] (a script's
+    /// timeline, which prints `<unfinished ...>` for a call that blocks).
+    fn wants_entry(&self) -> bool {
+        false
+    }
+    /// A call is about to be made: `args` is what strace prints at entry
+    /// (the arguments up to the first one the kernel fills in,
+    /// [`crate::strace::entry_len`]).
+    fn entering(&self, _call: &'static Syscall, _args: &str) {}
     /// A call starts now (the `--wire` timeline: nothing after this may
     /// print before its line); the guard is held until the call is over.
     fn enter(&self) -> Option<Entered> {
@@ -105,6 +114,19 @@ impl Sys {
         let view = plain.as_ref().unwrap_or(self);
         for o in self.trace.iter().chain(self.observer.iter()) {
             f(&**o, view);
+        }
+    }
+
+    /// A call starts (see [`Observer::entering`]): its arguments as
+    /// strace prints them at entry, to each observer that wants them.
+    pub(super) fn entering(&self, row: &'static Syscall, args: &str) {
+        let shown = args
+            .get(..crate::strace::entry_len(row, args))
+            .unwrap_or(args);
+        for o in self.trace.iter().chain(self.observer.iter()) {
+            if o.wants_entry() {
+                o.entering(row, shown);
+            }
         }
     }
 

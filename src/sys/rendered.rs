@@ -147,10 +147,59 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     let _ = Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())))
         .recvmsg_packet(bad, &mut frame);
 
+    // raw.rs and transfer.rs: a script's calls, on success and failure.
+    let rl = sys.socket_raw(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+    let _ = sys.socket_raw(48, libc::SOCK_STREAM, 0);
+    sys.bind(rl, &Addr::parse_inet("127.0.0.1:0").unwrap())
+        .unwrap();
+    sys.listen(rl, 4).unwrap();
+    let rat = sys.getsockname(rl).unwrap();
+    let (rc1, rc2) = (
+        sys.socket_raw(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap(),
+        sys.socket_raw(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap(),
+    );
+    sys.connect(rc1, &rat).unwrap();
+    sys.connect(rc2, &rat).unwrap();
+    let (ra1, _) = sys.accept(rl, false).unwrap();
+    let (ra2, _) = sys.accept4_raw(rl, true, libc::SOCK_CLOEXEC).unwrap();
+    let _ = sys.accept(bad, true);
+    let _ = sys.accept4_raw(bad, false, 0);
+    sys.sendto_raw(rc1, b"hi", libc::MSG_NOSIGNAL, None)
+        .unwrap();
+    let _ = sys.sendto_raw(bad, b"hi", 0, Some(&rat));
+    sys.recvfrom_raw(ra1, &mut buf, libc::MSG_PEEK, true)
+        .unwrap();
+    sys.recvfrom_raw(ra1, &mut buf, 0, false).unwrap();
+    let _ = sys.recvfrom_raw(bad, &mut buf, 0, true);
+    sys.write(rc2, b"yo").unwrap();
+    sys.read(ra2, &mut buf).unwrap();
+    let _ = sys.write(bad, b"x");
+    let _ = sys.read(bad, &mut buf);
+    let rd = sys.dup(ra1).unwrap();
+    let _ = sys.dup(bad);
+    let rd2 = sys.dup2(ra2, rd.0 + 10).unwrap();
+    let _ = sys.dup2(bad, 100);
+    sys.shutdown_raw(rc1, libc::SHUT_WR).unwrap();
+    let _ = sys.shutdown_raw(rc1, 7);
+    sys.kill_raw(std::process::id() as i32, 0).unwrap();
+    let _ = sys.kill_raw(std::process::id() as i32, 999);
+    let (rp1, rp2) = sys
+        .socketpair_raw(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
+        .unwrap();
+    let _ = sys.socketpair_raw(libc::AF_INET, libc::SOCK_STREAM, 0);
+    let rep = sys.epoll_create1_raw(0).unwrap();
+    let _ = sys.epoll_create1_raw(-1);
+    for s in [rl, rc1, rc2, ra1, ra2, rd, rd2, rp1, rp2, rep] {
+        sys.close(s).unwrap();
+    }
+
     for s in [lst, cli, srv, udp, a, b, ep, us] {
         sys.close(s).unwrap();
     }
     let seen = names(&lines);
+    if std::env::var_os("SOCKLAB_SHOW_RENDERED").is_some() {
+        eprintln!("{}", String::from_utf8_lossy(&lines.0.lock().unwrap()));
+    }
     for row in calls::ALL.iter().filter(|r| r.traced) {
         let skipped = [
             "clone",
@@ -159,6 +208,9 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
             "rt_sigtimedwait",
             "sched_setaffinity",
             "recvmsg",
+            // Not yet: a script's calls still to come.
+            "sendmsg",
+            "fcntl",
         ];
         if !skipped.contains(&row.name) {
             assert!(

@@ -9,3 +9,4 @@ pub mod error;
 pub mod quoting;
 pub mod sockaddr;
 pub mod sockopt;
+pub mod xlat;

@@ -13,8 +13,10 @@
 use nix::errno::Errno;
 
 mod processes;
+mod scripts;
 mod sockets;
 pub use processes::*;
+pub use scripts::*;
 pub use sockets::*;
 
 /// Every row, in the order of `sys`'s files.
@@ -27,9 +29,15 @@ pub static ALL: &[&Syscall] = &[
     &LISTEN,
     &SHUTDOWN,
     &ACCEPT4,
+    &ACCEPT,
     &CONNECT,
     &SENDTO,
     &RECVFROM,
+    &SENDMSG,
+    &READ,
+    &WRITE,
+    &DUP,
+    &DUP2,
     &GETSOCKNAME,
     &GETPEERNAME,
     &CLOSE,
@@ -184,6 +192,9 @@ pub enum Ret {
     Int,
     /// A file mode in octal (umask's `= 022`).
     Mode,
+    /// In hex when strace names its flags after it (fcntl F_GETFL's
+    /// `= 0x802 (flags O_RDWR|O_NONBLOCK)`), else a number.
+    FlagsHex,
 }
 
 /// One syscall socklab makes.
@@ -211,6 +222,14 @@ pub struct Syscall {
     pub errnos: &'static [(When, &'static [Errno])],
     /// Hints for this call's errnos, before the [`GENERIC_HINTS`].
     pub hints: &'static [Hint],
+    /// socklab's own programs make it (false: only a script's line does,
+    /// e.g. read and write, which strace also shows for the runtime's
+    /// own reads and writes: the tests' strace sets leave them out).
+    pub programs: bool,
+    /// The syscall's number (`libc::SYS_*`), -1 for a C library call
+    /// with no syscall of its own: a script's runner compares it with
+    /// /proc/self/task/TID/syscall to see a thread asleep in this call.
+    pub nr: i64,
 }
 
 impl Syscall {
@@ -225,6 +244,8 @@ impl Syscall {
         traced: true,
         errnos: &[],
         hints: &[],
+        programs: true,
+        nr: -1,
     };
 
     /// The errnos worth injecting into this call on this kind of socket.
@@ -262,11 +283,12 @@ pub fn hint(name: &str, errno: Errno, unix: bool) -> Option<&'static str> {
     }
 }
 
-/// The names `--pause-before`/`--pause-after` accept: every traced call.
+/// The names `--pause-before`/`--pause-after` accept: every traced call
+/// socklab's programs make.
 pub fn pausable() -> impl Iterator<Item = &'static str> {
     let mut seen: Vec<&'static str> = Vec::new();
     ALL.iter()
-        .filter(|c| c.traced)
+        .filter(|c| c.traced && c.programs)
         .map(|c| c.name)
         .filter(move |n| {
             let new = !seen.contains(n);
@@ -349,48 +371,4 @@ pub static GENERIC_HINTS: &[Hint] = &[
 ];
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_row_has_a_name_of_its_own() {
-        for row in ALL {
-            assert!(!row.name.is_empty());
-            assert!(
-                std::ptr::eq(by_name(row.name).unwrap(), *row),
-                "{}",
-                row.name
-            );
-        }
-    }
-
-    #[test]
-    fn every_row_is_in_all() {
-        let rows = [include_str!("sockets.rs"), include_str!("processes.rs")]
-            .iter()
-            .map(|src| src.matches(": Syscall = Syscall {").count())
-            .sum::<usize>();
-        assert_eq!(rows, ALL.len(), "a row missing from ALL");
-    }
-
-    #[test]
-    fn fault_lists_by_socket_kind() {
-        assert_eq!(BIND.errnos_for(true, false)[3], EROFS);
-        assert_eq!(BIND.errnos_for(false, false)[2], EADDRNOTAVAIL);
-        assert_eq!(SENDTO.errnos_for(false, true)[0], EMSGSIZE);
-        assert_eq!(SENDTO.errnos_for(false, false)[0], EPIPE);
-        assert_eq!(EPOLL_WAIT.errnos_for(false, false), &[EINTR]);
-    }
-
-    #[test]
-    fn pause_names_are_unique_and_include_the_new_ones() {
-        let names: Vec<_> = pausable().collect();
-        for n in ["accept4", "epoll_wait", "wait4", "unlinkat", "close"] {
-            assert!(names.contains(&n), "{n}");
-        }
-        let mut sorted = names.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), names.len());
-    }
-}
+mod tests;

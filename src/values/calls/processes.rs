@@ -26,6 +26,7 @@ pub static CLONE: Syscall = Syscall {
         hint(&[EAGAIN], Any, PROCESS_LIMIT),
         hint(&[ENOMEM], Any, NO_MEMORY),
     ],
+    nr: libc::SYS_clone,
     ..Syscall::ROW
 };
 
@@ -43,6 +44,7 @@ pub static PTHREAD_CREATE: Syscall = Syscall {
         ),
         hint(&[ENOMEM], Any, NO_MEMORY),
     ],
+    nr: libc::SYS_clone3,
     ..Syscall::ROW
 };
 
@@ -56,28 +58,33 @@ pub static WAIT4: Syscall = Syscall {
     ],
     blocks: true,
     waits_for_peer: true,
+    nr: libc::SYS_wait4,
     ..Syscall::ROW
 };
 
 pub static KILL: Syscall = Syscall {
     name: "kill",
     args: &[i("pid", Int), i("sig", Int)],
+    nr: libc::SYS_kill,
     ..Syscall::ROW
 };
 
 pub static PRCTL: Syscall = Syscall {
     name: "prctl",
     args: &[i("option", Int), i("arg2", Int)],
+    nr: libc::SYS_prctl,
     ..Syscall::ROW
 };
 
 pub static GETPID: Syscall = Syscall {
     name: "getpid",
+    nr: libc::SYS_getpid,
     ..Syscall::ROW
 };
 
 pub static GETPPID: Syscall = Syscall {
     name: "getppid",
+    nr: libc::SYS_getppid,
     ..Syscall::ROW
 };
 
@@ -89,6 +96,7 @@ pub static RT_SIGPROCMASK: Syscall = Syscall {
         o("oldset", Pointer),
         i("sigsetsize", Len),
     ],
+    nr: libc::SYS_rt_sigprocmask,
     ..Syscall::ROW
 };
 
@@ -101,6 +109,7 @@ pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
         i("sigsetsize", Len),
     ],
     blocks: true,
+    nr: libc::SYS_rt_sigtimedwait,
     ..Syscall::ROW
 };
 
@@ -113,18 +122,21 @@ pub static PRLIMIT64: Syscall = Syscall {
         o("old_limit", Pointer),
     ],
     errnos: &[(Any, &[EPERM, EINVAL])],
+    nr: libc::SYS_prlimit64,
     ..Syscall::ROW
 };
 
 pub static GETRUSAGE: Syscall = Syscall {
     name: "getrusage",
     args: &[i("who", Int), o("usage", Pointer)],
+    nr: libc::SYS_getrusage,
     ..Syscall::ROW
 };
 
 pub static SCHED_SETAFFINITY: Syscall = Syscall {
     name: "sched_setaffinity",
     args: &[i("pid", Int), i("cpusetsize", Len), i("mask", Pointer)],
+    nr: libc::SYS_sched_setaffinity,
     ..Syscall::ROW
 };
 
@@ -133,12 +145,14 @@ pub static EXIT_GROUP: Syscall = Syscall {
     name: "exit_group",
     args: &[i("status", Int)],
     traced: false,
+    nr: libc::SYS_exit_group,
     ..Syscall::ROW
 };
 
 pub static GETEUID: Syscall = Syscall {
     name: "geteuid",
     traced: false,
+    nr: libc::SYS_geteuid,
     ..Syscall::ROW
 };
 
@@ -161,6 +175,7 @@ pub static RT_SIGACTION: Syscall = Syscall {
         i("sigsetsize", Len),
     ],
     traced: false,
+    nr: libc::SYS_rt_sigaction,
     ..Syscall::ROW
 };
 
@@ -169,6 +184,7 @@ pub static ALARM: Syscall = Syscall {
     name: "alarm",
     args: &[i("seconds", Int)],
     traced: false,
+    nr: libc::SYS_alarm,
     ..Syscall::ROW
 };
 
@@ -176,14 +192,19 @@ pub static ALARM: Syscall = Syscall {
 pub static GETTID: Syscall = Syscall {
     name: "gettid",
     traced: false,
+    nr: libc::SYS_gettid,
     ..Syscall::ROW
 };
 
-/// fcntl(2) F_GETFL/F_SETFL: the `--trace-file`'s O_NONBLOCK cleared
-/// before the trace starts.
+/// fcntl(2): a script's (`Sys::fcntl_raw`, traced), and the
+/// `--trace-file`'s O_NONBLOCK cleared before the trace starts (F_GETFL,
+/// F_SETFL: untraced, sys/untraced.rs). F_GETFL and F_GETFD return
+/// flags, printed in hex with their names.
 pub static FCNTL: Syscall = Syscall {
     name: "fcntl",
     args: &[i("fd", Fd), i("cmd", Int), i("arg", Flags)],
-    traced: false,
+    ret: super::Ret::FlagsHex,
+    programs: false,
+    nr: libc::SYS_fcntl,
     ..Syscall::ROW
 };

@@ -25,6 +25,7 @@ pub static SOCKET: Syscall = Syscall {
         Any,
         "capturing needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary); run without --wire/--pcap otherwise",
     )],
+    nr: libc::SYS_socket,
     ..Syscall::ROW
 };
 
@@ -37,6 +38,7 @@ pub static SOCKETPAIR: Syscall = Syscall {
         o("sv", FdPair),
     ],
     errnos: &[(Any, &[EMFILE, ENFILE, EOPNOTSUPP])],
+    nr: libc::SYS_socketpair,
     ..Syscall::ROW
 };
 
@@ -50,6 +52,7 @@ pub static SETSOCKOPT: Syscall = Syscall {
         i("optlen", Len),
     ],
     errnos: &[(Any, &[ENOPROTOOPT, EINVAL, ENOMEM])],
+    nr: libc::SYS_setsockopt,
     ..Syscall::ROW
 };
 
@@ -63,6 +66,7 @@ pub static GETSOCKOPT: Syscall = Syscall {
         io("optlen", Len),
     ],
     errnos: &[(Any, &[ENOPROTOOPT, EINVAL])],
+    nr: libc::SYS_getsockopt,
     ..Syscall::ROW
 };
 
@@ -96,6 +100,7 @@ pub static BIND: Syscall = Syscall {
             "ports below 1024 need root or CAP_NET_BIND_SERVICE (see sysctl net.ipv4.ip_unprivileged_port_start); use a port >= 1024",
         ),
     ],
+    nr: libc::SYS_bind,
     ..Syscall::ROW
 };
 
@@ -103,6 +108,7 @@ pub static LISTEN: Syscall = Syscall {
     name: "listen",
     args: &[i("sockfd", Fd), i("backlog", Int)],
     errnos: &[(Any, &[EADDRINUSE, EOPNOTSUPP])],
+    nr: libc::SYS_listen,
     ..Syscall::ROW
 };
 
@@ -110,6 +116,7 @@ pub static SHUTDOWN: Syscall = Syscall {
     name: "shutdown",
     args: &[i("sockfd", Fd), i("how", Int)],
     errnos: &[(Any, &[ENOTCONN])],
+    nr: libc::SYS_shutdown,
     ..Syscall::ROW
 };
 
@@ -129,6 +136,7 @@ pub static ACCEPT4: Syscall = Syscall {
         Any,
         &[EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EPROTO, EPERM, EINTR],
     )],
+    nr: libc::SYS_accept4,
     ..Syscall::ROW
 };
 
@@ -156,6 +164,7 @@ pub static CONNECT: Syscall = Syscall {
             "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds",
         ),
     ],
+    nr: libc::SYS_connect,
     ..Syscall::ROW
 };
 
@@ -180,6 +189,7 @@ pub static SENDTO: Syscall = Syscall {
         Unix,
         "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent",
     )],
+    nr: libc::SYS_sendto,
     ..Syscall::ROW
 };
 
@@ -199,6 +209,7 @@ pub static RECVFROM: Syscall = Syscall {
         (Dgram, &[ECONNREFUSED, ENOMEM, EINTR]),
         (Any, &[ECONNRESET, ETIMEDOUT, ENOMEM, EINTR]),
     ],
+    nr: libc::SYS_recvfrom,
     ..Syscall::ROW
 };
 
@@ -207,6 +218,7 @@ pub static GETSOCKNAME: Syscall = Syscall {
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     own_port: true,
     errnos: &[(Any, &[ENOBUFS, EINVAL])],
+    nr: libc::SYS_getsockname,
     ..Syscall::ROW
 };
 
@@ -214,6 +226,7 @@ pub static GETPEERNAME: Syscall = Syscall {
     name: "getpeername",
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     errnos: &[(Any, &[ENOTCONN, ENOBUFS])],
+    nr: libc::SYS_getpeername,
     ..Syscall::ROW
 };
 
@@ -221,6 +234,7 @@ pub static CLOSE: Syscall = Syscall {
     name: "close",
     args: &[i("fd", Fd)],
     errnos: &[(Any, &[EIO, EINTR])],
+    nr: libc::SYS_close,
     ..Syscall::ROW
 };
 
@@ -228,10 +242,14 @@ pub static CLOSE: Syscall = Syscall {
 
 pub static POLL: Syscall = Syscall {
     name: "poll",
-    args: &[io("fds", Pointer), i("nfds", Int), i("timeout", Int)],
+    // The fds' events are read; their revents print after the return
+    // value (`= 1 ([{fd=3, revents=POLLIN}])`), so strace shows the array
+    // at entry: an input here.
+    args: &[i("fds", Pointer), i("nfds", Int), i("timeout", Int)],
     blocks: true,
     waits_for_peer: true,
     errnos: &[(Any, &[ENOMEM, EINTR])],
+    nr: libc::SYS_poll,
     ..Syscall::ROW
 };
 
@@ -239,6 +257,7 @@ pub static IOCTL: Syscall = Syscall {
     name: "ioctl",
     args: &[i("fd", Fd), i("request", Int), io("argp", Pointer)],
     errnos: &[(Any, &[ENOTTY, EINVAL])],
+    nr: libc::SYS_ioctl,
     ..Syscall::ROW
 };
 
@@ -246,6 +265,7 @@ pub static UNLINK: Syscall = Syscall {
     name: "unlink",
     args: &[i("pathname", Path)],
     errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
+    nr: libc::SYS_unlink,
     ..Syscall::ROW
 };
 
@@ -258,6 +278,7 @@ pub static NEWFSTATAT: Syscall = Syscall {
         i("flags", Flags),
     ],
     errnos: &[(Any, &[EACCES, ELOOP, ENOTDIR, ENOMEM])],
+    nr: libc::SYS_newfstatat,
     ..Syscall::ROW
 };
 
@@ -265,18 +286,21 @@ pub static UMASK: Syscall = Syscall {
     name: "umask",
     args: &[i("mask", Mode)],
     ret: Ret::Mode,
+    nr: libc::SYS_umask,
     ..Syscall::ROW
 };
 
 pub static GETRANDOM: Syscall = Syscall {
     name: "getrandom",
     args: &[o("buf", Buffer), i("buflen", Len), i("flags", Flags)],
+    nr: libc::SYS_getrandom,
     ..Syscall::ROW
 };
 
 pub static MKDIRAT: Syscall = Syscall {
     name: "mkdirat",
     args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
+    nr: libc::SYS_mkdirat,
     ..Syscall::ROW
 };
 
@@ -302,6 +326,7 @@ pub static OPENAT: Syscall = Syscall {
             "a component of the socket file's directory is not a directory (or is a symbolic link: use the real path, or --follow-symlinks)",
         ),
     ],
+    nr: libc::SYS_openat,
     ..Syscall::ROW
 };
 
@@ -309,18 +334,21 @@ pub static UNLINKAT: Syscall = Syscall {
     name: "unlinkat",
     args: &[i("dirfd", Fd), i("pathname", Path), i("flags", Flags)],
     errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
+    nr: libc::SYS_unlinkat,
     ..Syscall::ROW
 };
 
 pub static FCHMODAT: Syscall = Syscall {
     name: "fchmodat",
     args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
+    nr: libc::SYS_fchmodat,
     ..Syscall::ROW
 };
 
 pub static FCHMOD: Syscall = Syscall {
     name: "fchmod",
     args: &[i("fd", Fd), i("mode", Mode)],
+    nr: libc::SYS_fchmod,
     ..Syscall::ROW
 };
 
@@ -328,6 +356,7 @@ pub static EPOLL_CREATE1: Syscall = Syscall {
     name: "epoll_create1",
     args: &[i("flags", Flags)],
     errnos: &[(Any, &[EMFILE, ENFILE, ENOMEM])],
+    nr: libc::SYS_epoll_create1,
     ..Syscall::ROW
 };
 
@@ -340,6 +369,7 @@ pub static EPOLL_CTL: Syscall = Syscall {
         i("event", Pointer),
     ],
     errnos: &[(Any, &[ENOMEM, ENOSPC])],
+    nr: libc::SYS_epoll_ctl,
     ..Syscall::ROW
 };
 
@@ -355,6 +385,7 @@ pub static EPOLL_WAIT: Syscall = Syscall {
     waits_for_peer: true,
     // On a valid epoll fd and buffer it fails only by EINTR.
     errnos: &[(Any, &[EINTR])],
+    nr: libc::SYS_epoll_wait,
     ..Syscall::ROW
 };
 
@@ -363,5 +394,6 @@ pub static EPOLL_WAIT: Syscall = Syscall {
 pub static RECVMSG: Syscall = Syscall {
     name: "recvmsg",
     args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
+    nr: libc::SYS_recvmsg,
     ..Syscall::ROW
 };

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use socklab::values::calls::{self, Kind, Syscall};
 
 /// The rows of the sockets, descriptors and files (`values/calls/sockets.rs`)
-/// that socklab traces: the rows of `ALL` before the first process row
+/// that socklab's programs make and trace (not a script's only: read,
+/// write, whose runtime calls strace shows too): the rows of `ALL` before the first process row
 /// (`CLONE`), as `ALL` is in the order of sys's files. The table has no
 /// field for it: see notes-tablereaders.md.
 pub fn file_rows() -> impl Iterator<Item = &'static Syscall> {
@@ -16,7 +17,7 @@ pub fn file_rows() -> impl Iterator<Item = &'static Syscall> {
         .iter()
         .copied()
         .take_while(|r| !std::ptr::eq(*r, &calls::CLONE))
-        .filter(|r| r.traced)
+        .filter(|r| r.traced && r.programs)
 }
 
 /// The traced rows of processes, threads and signals (`CLONE` on).
@@ -25,7 +26,7 @@ pub fn process_rows() -> impl Iterator<Item = &'static Syscall> {
         .iter()
         .copied()
         .skip_while(|r| !std::ptr::eq(*r, &calls::CLONE))
-        .filter(|r| r.traced)
+        .filter(|r| r.traced && r.programs)
 }
 
 /// `%net` (so a call of the C twins' that has no row still shows) and the

@@ -1,0 +1,276 @@
+//! A script's calls (src/script): one method per syscall that takes every
+//! argument as the script wrote it (flags, levels, types as raw ints,
+//! rendered by name with `values::xlat` as strace prints them) and adds
+//! nothing: no SOCK_CLOEXEC, no option, no retry the script did not ask
+//! for (EINTR is retried as by every sys call). socket, socketpair,
+//! accept, accept4, shutdown, dup, dup2, kill, epoll_create1 here;
+//! sendto, recvfrom, read, write in `transfer.rs`; sendmsg and recvmsg in
+//! `msg.rs`; setsockopt, getsockopt, fcntl, ioctl in `options.rs`.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+use crate::strace::ArgVal::{Fd, InOut, Int, Null, Ptr, Text};
+use crate::values::xlat::{self, Group};
+
+/// A raw int as strace prints it in this group (its bits, as C's
+/// unsigned int: `-1` is `0xffffffff`; a signal as a number).
+pub(super) fn named(group: Group, value: i32) -> ArgVal<'static> {
+    let v = match group {
+        Group::Sig => i64::from(value),
+        _ => i64::from(value as u32),
+    };
+    Text(xlat::flags_text(group, v))
+}
+
+/// An accept's address and length arguments, as strace prints them:
+/// `NULL, NULL` when not asked for; the peer and `[128 => 16]` after a
+/// success; the buffer's address and `[128]` after a failure.
+pub(super) fn peer_args(
+    want: bool,
+    ok: bool,
+    ss: *const libc::sockaddr_storage,
+    cap: libc::socklen_t,
+    len: libc::socklen_t,
+) -> [ArgVal<'static>; 2] {
+    if !want {
+        return [Null, Null];
+    }
+    if !ok {
+        return [Ptr(ss.cast()), InOut(cap, None)];
+    }
+    // SAFETY: the call has returned; the kernel no longer writes to *ss.
+    let shown = strace::sockaddr(unsafe { &*ss }, len);
+    [Text(shown), InOut(cap, Some(len))]
+}
+
+impl Sys {
+    /// socket(2) as a script writes it: `socket(AF_INET, SOCK_STREAM, 0)`
+    /// makes exactly that call (no SOCK_CLOEXEC added).
+    pub fn socket_raw(&self, domain: i32, ty: i32, protocol: i32) -> Result<Socket> {
+        let fd = self.call(
+            Call {
+                row: &calls::SOCKET,
+                fd: None,
+                unix: domain == libc::AF_UNIX,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                Errno::result(unsafe { libc::socket(domain, ty, protocol) }).map(i64::from)
+            },
+            |_| {
+                // strace names the protocol of an inet socket only.
+                let proto = if matches!(domain, libc::AF_INET | libc::AF_INET6) {
+                    named(Group::Ipproto, protocol)
+                } else {
+                    Int(i64::from(protocol))
+                };
+                let args = [named(Group::Af, domain), named(Group::Sock, ty), proto];
+                plain(row_args(&calls::SOCKET, &args))
+            },
+        )?;
+        let tcp = matches!(domain, libc::AF_INET | libc::AF_INET6) && ty & 0xf == libc::SOCK_STREAM;
+        self.opened(Socket(fd as RawFd), None, tcp);
+        Ok(Socket(fd as RawFd))
+    }
+
+    /// socketpair(2) as a script writes it (strace prints its protocol as
+    /// a number, whatever the family).
+    pub fn socketpair_raw(&self, domain: i32, ty: i32, protocol: i32) -> Result<(Socket, Socket)> {
+        let sv = Cell::new([-1 as RawFd; 2]);
+        let sv_ptr = sv.as_ptr();
+        self.call(
+            Call {
+                row: &calls::SOCKETPAIR,
+                fd: None,
+                unix: domain == libc::AF_UNIX,
+            },
+            || {
+                // SAFETY: sv_ptr points to two live c_ints for the kernel to fill.
+                let r = unsafe { libc::socketpair(domain, ty, protocol, sv_ptr.cast()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let [a, b] = sv.get();
+                let shown = match ret {
+                    Ok(_) => Text(format!("[{a}, {b}]")),
+                    Err(_) => Ptr(sv_ptr.cast()),
+                };
+                let args = [
+                    named(Group::Af, domain),
+                    named(Group::Sock, ty),
+                    Int(i64::from(protocol)),
+                    shown,
+                ];
+                plain(row_args(&calls::SOCKETPAIR, &args))
+            },
+        )?;
+        let [a, b] = sv.get();
+        self.opened(Socket(a), None, false);
+        self.opened(Socket(b), None, false);
+        Ok((Socket(a), Socket(b)))
+    }
+
+    /// accept(2) (syscall 43): with `want_addr` false, `accept(3, NULL,
+    /// NULL)`; with it, the peer's address in a sockaddr_storage.
+    pub fn accept(&self, s: Socket, want_addr: bool) -> Result<(Socket, Option<Addr>)> {
+        self.accept_with(&calls::ACCEPT, s, want_addr, None)
+    }
+
+    /// accept4(2) with the script's flags (`0`, `SOCK_CLOEXEC`, ...).
+    pub fn accept4_raw(
+        &self,
+        s: Socket,
+        want_addr: bool,
+        flags: i32,
+    ) -> Result<(Socket, Option<Addr>)> {
+        self.accept_with(&calls::ACCEPT4, s, want_addr, Some(flags))
+    }
+
+    fn accept_with(
+        &self,
+        row: &'static Syscall,
+        s: Socket,
+        want_addr: bool,
+        flags: Option<i32>,
+    ) -> Result<(Socket, Option<Addr>)> {
+        // SAFETY: a zeroed sockaddr_storage is valid.
+        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let len = Cell::new(cap);
+        let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
+        let fd = self.call(
+            Call {
+                row,
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                len.set(cap);
+                let (sa, sa_len) = if want_addr {
+                    (ss_ptr.cast::<libc::sockaddr>(), len.as_ptr())
+                } else {
+                    (std::ptr::null_mut(), std::ptr::null_mut())
+                };
+                // SAFETY: sa/sa_len are null or point to live locals of `cap` bytes.
+                let r = unsafe {
+                    match flags {
+                        None => libc::accept(s.0, sa, sa_len),
+                        Some(f) => libc::accept4(s.0, sa, sa_len, f),
+                    }
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let [peer, peer_len] = peer_args(want_addr, ret.is_ok(), ss_ptr, cap, len.get());
+                let mut args = vec![Fd(s.0), peer, peer_len];
+                if let Some(f) = flags {
+                    args.push(named(Group::SockFlags, f));
+                }
+                plain(row_args(row, &args))
+            },
+        )?;
+        self.opened(Socket(fd as RawFd), Some(s), false);
+        let peer = want_addr.then(|| Addr::from_raw(ss, len.get()));
+        Ok((Socket(fd as RawFd), peer))
+    }
+
+    /// shutdown(2) with any `how` (`0x7 /* SHUT_??? */` when unknown).
+    pub fn shutdown_raw(&self, s: Socket, how: i32) -> Result<()> {
+        self.call(
+            Call {
+                row: &calls::SHUTDOWN,
+                fd: Some(s),
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                Errno::result(unsafe { libc::shutdown(s.0, how) }).map(i64::from)
+            },
+            |_| {
+                plain(row_args(
+                    &calls::SHUTDOWN,
+                    &[Fd(s.0), named(Group::Shut, how)],
+                ))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// dup(2): the lowest free fd, the same open socket.
+    pub fn dup(&self, fd: Socket) -> Result<Socket> {
+        let new = self.call(
+            Call {
+                row: &calls::DUP,
+                fd: Some(fd),
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with an integer argument.
+                Errno::result(unsafe { libc::dup(fd.0) }).map(i64::from)
+            },
+            |_| plain(row_args(&calls::DUP, &[Fd(fd.0)])),
+        )?;
+        self.opened(Socket(new as RawFd), None, false);
+        Ok(Socket(new as RawFd))
+    }
+
+    /// dup2(2): `new` becomes `old`'s socket (closed first if open).
+    pub fn dup2(&self, old: Socket, new: RawFd) -> Result<Socket> {
+        let got = self.call(
+            Call {
+                row: &calls::DUP2,
+                fd: Some(old),
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                Errno::result(unsafe { libc::dup2(old.0, new) }).map(i64::from)
+            },
+            |_| plain(row_args(&calls::DUP2, &[Fd(old.0), Fd(new)])),
+        )?;
+        self.opened(Socket(got as RawFd), None, false);
+        Ok(Socket(got as RawFd))
+    }
+
+    /// kill(2) with any signal number (`0`: only check the pid).
+    pub fn kill_raw(&self, pid: i32, sig: i32) -> Result<()> {
+        self.call(
+            Call {
+                row: &calls::KILL,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                Errno::result(unsafe { libc::kill(pid, sig) }).map(i64::from)
+            },
+            |_| {
+                let args = [Int(pid.into()), named(Group::Sig, sig)];
+                plain(row_args(&calls::KILL, &args))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// epoll_create1(2) with the script's flags (`0`, `EPOLL_CLOEXEC`).
+    pub fn epoll_create1_raw(&self, flags: i32) -> Result<Socket> {
+        let fd = self.call(
+            Call {
+                row: &calls::EPOLL_CREATE1,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: no pointers.
+                Errno::result(unsafe { libc::epoll_create1(flags) }).map(i64::from)
+            },
+            |_| {
+                plain(row_args(
+                    &calls::EPOLL_CREATE1,
+                    &[named(Group::EpollFlags, flags)],
+                ))
+            },
+        )?;
+        Ok(Socket(fd as RawFd))
+    }
+}
