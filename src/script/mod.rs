@@ -102,7 +102,7 @@
 //! pass (lines to steps, short forms expanded); `labels.rs`;
 //! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
 //! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
-//! runner), `end.rs` (timeout, clean-up, report); `expect.rs`;
+//! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
 //! `shell.rs` (`socklab shell`).
 
 use std::time::Duration;
@@ -120,6 +120,7 @@ mod labels;
 pub mod parse;
 mod request;
 mod resolve;
+mod returned;
 mod run;
 pub mod shell;
 #[cfg(test)]
