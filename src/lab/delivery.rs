@@ -95,7 +95,7 @@ fn socketpair_rights(ctx: &Ctx) -> Result<Verdict> {
         .first()
         .is_some_and(|s| s.returned(2));
     let received = ran.calls("worker", "recvmsg");
-    let passed = received.first().and_then(|s| s.int_out());
+    let passed = received.first().and_then(|s| s.int_after("cmsg_data=["));
     let heard = ran.calls("worker", "recvfrom");
     let reply = ran.calls("client", "recvfrom");
     let client_port = ran

@@ -40,7 +40,7 @@ mod timeline;
 pub use child::{run_child, run_child_as};
 pub use ctx::Ctx;
 pub use observe::*;
-pub use script::{Ran, Step, run_script};
+pub use script::{Step, run_script};
 pub use sockets::*;
 pub use timeline::Out;
 

@@ -54,15 +54,23 @@ impl Step {
 
     /// The first port its line shows (`sin_port=htons(N)`).
     pub fn port(&self) -> Option<u16> {
-        let (_, rest) = self.text.split_once("htons(")?;
-        rest.split(')').next()?.parse().ok()
+        self.int_after("htons(").and_then(|p| u16::try_from(p).ok())
     }
 
-    /// The first `[N]` its line shows (an int written back: FIONREAD,
-    /// SO_ERROR, a passed fd).
+    /// The first `[N]` its line shows as an argument (an int written
+    /// back: FIONREAD, SO_ERROR).
     pub fn int_out(&self) -> Option<i64> {
-        let (_, rest) = self.text.split_once(", [")?;
-        rest.split(']').next()?.parse().ok()
+        self.int_after(", [")
+    }
+
+    /// The number right after the first `marker` in its line
+    /// (`cmsg_data=[`: the fd SCM_RIGHTS passed).
+    pub fn int_after(&self, marker: &str) -> Option<i64> {
+        let (_, rest) = self.text.split_once(marker)?;
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(rest.len());
+        rest.get(..end)?.parse().ok()
     }
 
     pub fn ms(&self) -> f64 {
@@ -153,6 +161,51 @@ pub fn run_script(ctx: &Ctx, name: &str, text: &str) -> Result<Ran> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::Step;
+    use nix::errno::Errno;
+    use std::time::Duration;
+
+    fn step(call: &'static str, ret: Result<i64, Errno>, text: &str) -> Step {
+        Step {
+            line: 1,
+            actor: "main".into(),
+            call,
+            ret,
+            out: Vec::new(),
+            text: text.into(),
+            took: Duration::from_micros(1500),
+        }
+    }
+
+    #[test]
+    fn a_step_reads_its_port_int_and_result() {
+        let s = step(
+            "getsockname",
+            Ok(0),
+            r#"getsockname(3, {sa_family=AF_INET, sin_port=htons(40001), sin_addr=inet_addr("0.0.0.0")}, [128 => 16]) = 0"#,
+        );
+        assert_eq!(s.port(), Some(40001));
+        assert_eq!(s.result(), "0");
+        let s = step("ioctl", Ok(0), "ioctl(4, FIONREAD, [5]) = 0");
+        assert_eq!(s.int_out(), Some(5));
+        assert_eq!(s.port(), None);
+        let s = step(
+            "connect",
+            Err(Errno::EALREADY),
+            "connect(5, {...}, 16) = -1 EALREADY (Operation already in progress)",
+        );
+        assert_eq!(s.result(), "EALREADY");
+        assert!(s.is(Errno::EALREADY) && !s.returned(0));
+        assert!((s.ms() - 1.5).abs() < 1e-9);
+        let s = step(
+            "recvmsg",
+            Ok(2),
+            "recvmsg(4, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"fd\", iov_len=16}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[7]}], msg_controllen=24, msg_flags=0}, 0) = 2",
+        );
+        assert_eq!(s.int_after("cmsg_data=["), Some(7));
+        assert_eq!(s.int_out(), None);
+    }
 
     /// Every lab script parses (the runner checks it again before a call).
     #[test]
