@@ -52,15 +52,15 @@ fn peek_waitall(ctx: &Ctx) -> Result<Verdict> {
         .calls("server", "ioctl")
         .first()
         .and_then(|s| s.int_out());
-    let waitall = r.get(5);
+    let waitall = r.get(4);
     let pass = bytes(0) == b"hello world"
         && bytes(1) == b"hello"
         && queued == Some(11)
         && bytes(2) == b"hello world"
         && r.get(3).is_some_and(|s| s.is(Errno::EAGAIN))
         && waitall.is_some_and(|s| s.returned(8))
-        && bytes(5) == b"abcdefgh"
-        && bytes(6) == b"xy";
+        && bytes(4) == b"abcdefgh"
+        && bytes(5) == b"xy";
     Ok(Verdict {
         pass: ran.pass(pass),
         observed: ran.observed(format!(
@@ -72,7 +72,7 @@ fn peek_waitall(ctx: &Ctx) -> Result<Verdict> {
             r.get(3).map_or("?".to_string(), |s| s.result()),
             text(waitall),
             waitall.map_or(0.0, |s| s.ms()),
-            text(r.get(6))
+            text(r.get(5))
         )),
         why: "MSG_PEEK copies from the receive queue without removing: the bytes stay (FIONREAD \
               still counts them) and the next recv returns them again. A plain recv returns as \
@@ -125,13 +125,15 @@ fn socketpair_rights(ctx: &Ctx) -> Result<Verdict> {
             show(client_port),
             show(peer_port)
         )),
-        why: "A UNIX-domain socket carries descriptors as ancillary data (SCM_RIGHTS): the \
-              kernel installs a new fd in the receiver's table that refers to the same open \
-              socket, as dup would across processes. The sender may close its own fd at once: \
-              the connection lives in the message until it is received. The receiver serves \
-              the client on it; the client sees nothing of the hand-over. Here both actors are \
-              threads of one process (one fd table), so the fd number is new but the table the \
-              same; between processes (a pre-forked server) it works the same way."
+        why: "A UNIX-domain socket carries descriptors as ancillary data (SCM_RIGHTS): \
+              recvmsg installs a new fd in the receiver's table that refers to the same open \
+              socket, as dup does. The sender may close its own fd at once: the connection lives \
+              in the message until it is received. The receiver serves the client on it; the \
+              client sees nothing of the hand-over (its port is the worker's peer). Here both \
+              actors are threads of one process, sharing one fd table, so the new fd takes the \
+              lowest free number (often the one the server's close just freed); between \
+              processes (a pre-forked server handing connections to workers) it works the same \
+              way."
             .into(),
     })
 }
