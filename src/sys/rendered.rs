@@ -187,6 +187,35 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
         .socketpair_raw(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
         .unwrap();
     let _ = sys.socketpair_raw(libc::AF_INET, libc::SOCK_STREAM, 0);
+    // msg.rs and options.rs.
+    sys.sendmsg(rp1, &[b"a", b"b"], None, &[Cmsg::Rights(vec![rp1.0])], 0)
+        .unwrap();
+    let _ = sys.sendmsg(bad, &[b"a"], Some(&rat), &[], 0);
+    let got = sys.recvmsg_raw(rp2, &[1, 8], 64, 0, true).unwrap();
+    for c in got.control {
+        if let Cmsg::Rights(fds) = c {
+            fds.into_iter()
+                .for_each(|fd| sys.close(Socket::raw(fd)).unwrap());
+        }
+    }
+    let _ = sys.recvmsg_raw(bad, &[8], 0, 0, false);
+    sys.setsockopt_raw(
+        rc1,
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUF,
+        &4096i32.to_ne_bytes(),
+    )
+    .unwrap();
+    let _ = sys.setsockopt_raw(bad, 999, 1, &[1]);
+    sys.getsockopt_raw(rc1, libc::SOL_TCP, libc::TCP_NODELAY, 4)
+        .unwrap();
+    let _ = sys.getsockopt_raw(bad, libc::SOL_SOCKET, libc::SO_ERROR, 4);
+    let fl = sys.fcntl_raw(rc1, libc::F_GETFL, None).unwrap();
+    sys.fcntl_raw(rc1, libc::F_SETFL, Some(fl)).unwrap();
+    let _ = sys.fcntl_raw(bad, libc::F_SETFD, Some(1));
+    sys.ioctl_int(rc1, libc::FIONBIO, 0).unwrap();
+    sys.ioctl_int(ra1, libc::FIONREAD, 0).unwrap();
+    let _ = sys.ioctl_int(bad, libc::TIOCOUTQ, 0);
     let rep = sys.epoll_create1_raw(0).unwrap();
     let _ = sys.epoll_create1_raw(-1);
     for s in [rl, rc1, rc2, ra1, ra2, rd, rd2, rp1, rp2, rep] {
@@ -208,9 +237,6 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
             "rt_sigtimedwait",
             "sched_setaffinity",
             "recvmsg",
-            // Not yet: a script's calls still to come.
-            "sendmsg",
-            "fcntl",
         ];
         if !skipped.contains(&row.name) {
             assert!(

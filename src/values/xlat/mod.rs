@@ -96,7 +96,8 @@ fn lists(group: Group) -> (&'static [&'static [(i64, &'static str)]], Style) {
         Af => (&[AF], Style::Value("AF_???")),
         Sock => (&[SOCK_TYPES, SOCK_FLAGS], Style::Value("SOCK_???")),
         Ipproto => (&[IPPROTO], Style::Value("IPPROTO_???")),
-        Sol => (&[SOL], Style::Value("SOL_???")),
+        // Sic: strace 6 prints an unknown level `0x3e7 /* SOL_?? */`.
+        Sol => (&[SOL], Style::Value("SOL_??")),
         Msg => (&[MSG], Style::Flags("MSG_???")),
         Shut => (&[SHUT], Style::Value("SHUT_???")),
         OFlags => (&[O_ACCESS, O_FLAGS], Style::Flags("O_???")),
@@ -266,6 +267,23 @@ pub fn option_name(level: i32, optname: i32) -> Option<&'static str> {
         .iter()
         .find(|(v, _)| *v == i64::from(optname))
         .map(|(_, n)| *n)
+}
+
+/// Option `optname` at `level` as strace prints it: its name, `0x3e7 /*
+/// SO_??? */` at a level with a list, the number at another level.
+pub fn option_text(level: i32, optname: i32) -> String {
+    let unknown = match level {
+        libc::SOL_SOCKET => "SO_???",
+        libc::SOL_TCP => "TCP_???",
+        libc::SOL_IP => "IP_???",
+        libc::SOL_IPV6 => "IPV6_???",
+        libc::SOL_UDP => "UDP_???",
+        _ => return optname.to_string(),
+    };
+    match option_name(level, optname) {
+        Some(n) => n.to_string(),
+        None => unknown_value(i64::from(optname as u32), unknown),
+    }
 }
 
 /// The options of a level, as strace lists them.

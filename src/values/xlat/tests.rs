@@ -86,6 +86,10 @@ fn options_by_level() {
     );
     assert_eq!(option_name(libc::SOL_TCP, libc::TCP_INFO), Some("TCP_INFO"));
     assert_eq!(option(libc::SOL_TCP, "SO_RCVBUF"), None);
+    assert_eq!(option_text(libc::SOL_SOCKET, 999), "0x3e7 /* SO_??? */");
+    assert_eq!(option_text(999, 1), "1");
+    assert_eq!(option_text(libc::SOL_TCP, 1), "TCP_NODELAY");
+    assert_eq!(flags_text(Group::Sol, 999), "0x3e7 /* SOL_?? */");
     // The sockopt table's options, by the names strace prints.
     for opt in crate::values::sockopt::TABLE {
         assert_eq!(
