@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use crate::sys::{EpollOp, Socket, Sys};
+use crate::sys::{Cmsg, EpollOp, Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
@@ -143,31 +143,19 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             n as i64
         }
         Req::Write(fd, data) => sys.write(s(*fd), data)? as i64,
-        Req::Setsockopt(..)
-        | Req::Getsockopt(..)
-        | Req::Fcntl(..)
-        | Req::Ioctl(..)
-        | Req::Sendmsg(..)
-        | Req::Recvmsg(..) => return Err(not_yet()),
-        #[cfg(any())]
         Req::Setsockopt(fd, level, name, value) => sys
             .setsockopt_raw(s(*fd), *level, *name, value)
             .map(|()| 0)?,
-        #[cfg(any())]
         Req::Getsockopt(fd, level, name, len) => {
             made.out = sys.getsockopt_raw(s(*fd), *level, *name, *len)?;
             0
         }
-        #[cfg(any())]
         Req::Fcntl(fd, cmd, arg) => sys.fcntl_raw(s(*fd), *cmd, *arg)?,
-        #[cfg(any())]
         Req::Ioctl(fd, request, value) => sys.ioctl_int(s(*fd), *request, *value)?.0,
-        #[cfg(any())]
         Req::Sendmsg(fd, iov, to, control, flags) => {
             let iov: Vec<&[u8]> = iov.iter().map(Vec::as_slice).collect();
             sys.sendmsg(s(*fd), &iov, to.as_ref(), control, *flags)? as i64
         }
-        #[cfg(any())]
         Req::Recvmsg(fd, lens, controllen, flags, want) => {
             let got = sys.recvmsg_raw(s(*fd), lens, *controllen, *flags, *want)?;
             made.out = got.data.concat();
@@ -203,16 +191,4 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
         Req::Unlink(path) => sys.unlink(path).map(|()| 0)?,
     })
-}
-
-/// TEMPORARY until i14-sys's final wrappers are merged.
-fn not_yet() -> crate::values::error::Error {
-    crate::values::error::Error::Runtime("this call is not available yet".into())
-}
-
-/// TEMPORARY until i14-sys's final wrappers are merged.
-#[derive(Debug, Clone)]
-pub enum Cmsg {
-    Rights(Vec<RawFd>),
-    Credentials { pid: i32, uid: u32, gid: u32 },
 }

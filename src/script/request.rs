@@ -2,12 +2,12 @@
 //! resolved (labels, constants, addresses, `...` as the natural value).
 
 use super::ast::{Expr, ExprKind, Field};
-use super::call::Cmsg;
+
 use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;
 use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
-use crate::sys::EpollOp;
+use crate::sys::{Cmsg, EpollOp};
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
