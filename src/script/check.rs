@@ -105,7 +105,13 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
         other => other,
     };
     if !CALLS.contains(&name) {
-        return Err(err(at, format!("unknown call '{}'", call.name)));
+        let why = match calls::by_name(name) {
+            Some(_) => format!(
+                "'{name}' cannot be scripted (socklab makes it for its own files or processes)"
+            ),
+            None => format!("unknown call '{}'", call.name),
+        };
+        return Err(err(at, why));
     }
     let Some(row) = calls::by_name(name) else {
         return Err(err(at, format!("call '{name}' is not in the call table")));

@@ -98,6 +98,12 @@ pub fn check(
             continue;
         }
         let Some(got) = real.get(i) else { continue };
+        // A buffer or struct the call did not fill in shows as a pointer:
+        // its address differs from run to run.
+        let pointer = matches!(arg.kind, Kind::Buffer | Kind::Sockaddr | Kind::Pointer);
+        if pointer && matches!((&exp.kind, &got.kind), (ExprKind::Int(_), ExprKind::Int(_))) {
+            continue;
+        }
         let ctx = if arg.kind == Kind::FdPair {
             Ctx::Fd
         } else {

@@ -2,6 +2,7 @@
 //! resolved (labels, constants, addresses, `...` as the natural value).
 
 use super::ast::{Expr, ExprKind, Field};
+
 use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;

@@ -1,6 +1,6 @@
 //! Unit tests of the check pass and the expectations, on parsed lines.
 
-use super::check::{Step, check, expand};
+use super::check::{Step, expand};
 use super::expect;
 use super::labels::Labels;
 use super::parse;

@@ -121,3 +121,23 @@ fn script_socket_files_it_bound_are_removed_at_the_end() {
         .stdout_has(&format!("unlink(\"{path}\") = 0\n"));
     assert!(!std::path::Path::new(&path).exists(), "{}", out.dump());
 }
+
+/// packetdrill's `+SECS` prefix waits before its line.
+#[test]
+fn script_a_time_prefix_waits_before_its_line() {
+    let t0 = std::time::Instant::now();
+    let out = script(
+        "s = socket(AF_INET, SOCK_DGRAM, 0)\n+0.2 close(s) = 0\n",
+        &[],
+    );
+    out.assert_ok();
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(200),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        out.stdout,
+        "socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 3\nclose(3) = 0\n"
+    );
+}
