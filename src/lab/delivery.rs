@@ -174,7 +174,7 @@ fn nagle_stall(ctx: &Ctx) -> Result<Verdict> {
     let all_ok = exchange.iter().all(|s| s.ret.is_ok());
     let fmt = |v: &[f64]| {
         v.iter()
-            .map(|x| format!("{x:.1}"))
+            .map(|x| format!("{x:.2}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
