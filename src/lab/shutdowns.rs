@@ -136,12 +136,25 @@ fn close_vs_blocked_accept(ctx: &Ctx) -> Result<Verdict> {
     let survived = closed && connected && first.is_some_and(|s| s.ret.is_ok_and(|fd| fd >= 0));
     let woken = shut && second.is_some_and(|s| s.is(Errno::EINVAL));
     let show = |s: Option<&&super::framework::Step>| s.map_or("?".to_string(), |s| s.result());
+    let freed = ran
+        .calls("other", "close")
+        .first()
+        .and_then(|s| s.int_after("close("));
+    let reused = ran
+        .calls("client", "socket")
+        .first()
+        .and_then(|s| s.ret.ok());
+    let same = match (freed, reused) {
+        (Some(a), Some(b)) if a == b => {
+            format!(" (its socket took fd {a}, the number close freed)")
+        }
+        _ => String::new(),
+    };
     Ok(Verdict {
         pass: ran.pass(survived && woken),
         observed: ran.observed(format!(
-            "after close(l) the accept still waited and returned {} for the client that connected next (connect {}); after shutdown(SHUT_RD): {} ({:.1} ms in accept)",
+            "after close(l) the accept still waited and returned {} for the client that connected next{same}; after shutdown(SHUT_RD): {} ({:.1} ms in accept)",
             show(first),
-            ran.results("client", "connect"),
             show(second),
             second.map_or(0.0, |s| s.ms())
         )),
