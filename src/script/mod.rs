@@ -135,6 +135,8 @@ pub struct Options {
     pub show_state: bool,
     /// `--timeout`: how long calls still blocked at the end may take.
     pub timeout: Duration,
+    /// `--wire`, `--pcap`: the packets of the script's ports among its
+    /// lines (`run_file` only; a lab has its own capture).
     pub wire: crate::wire::Options,
     /// The file's name in messages (`-` for stdin).
     pub file_name: String,
@@ -204,6 +206,17 @@ pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, 
 pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
     let tracer = Tracer::new(opts.trace, Box::new(Stream::stdout()));
     match prepare(text, &opts.file_name) {
+        Ok(steps) if opts.wire.active() => {
+            // --wire, --pcap: the packets of the script's ports, among
+            // its lines (the timeline learns the ports from the calls).
+            let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
+            let sys = crate::sys::Sys::new(tracer.clone());
+            let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
+            let outcome = run_steps(steps, opts, &tracer);
+            let stopped = wire.stop(&sys);
+            let outcome = outcome?;
+            stopped.map(|()| outcome)
+        }
         Ok(steps) => run_steps(steps, opts, &tracer),
         Err(lines) => {
             let n = lines.len();
@@ -227,11 +240,6 @@ pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> 
 }
 
 fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
-    if opts.wire.active() {
-        return Err(Error::Usage(
-            "--wire and --pcap do not apply to scripts yet".to_string(),
-        ));
-    }
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
     for id in 0..n {
