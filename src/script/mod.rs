@@ -80,7 +80,9 @@
 //! -f` prints them; its expectation is checked then. A line written as
 //! such a pair is one call, made at its unfinished line. A line of an
 //! actor still blocked waits for that call to return; a line whose fd is
-//! bound by a call still under way waits for it too.
+//! bound by a call still under way waits for it too. (A blocked accept
+//! already holds the fd it will return: the kernel takes the number
+//! before it waits, so a socket made meanwhile gets the next one.)
 //!
 //! # The end, and exit codes
 //!
@@ -95,6 +97,16 @@
 //! - exit 2: the script has errors: `FILE:LINE:COL: message` for each
 //!   (syntax, an unknown call or constant or errno, a wrong number of
 //!   arguments, a name or fd used before a line binds it), and no call is made.
+//!
+//! # The commands
+//!
+//! `socklab script FILE|-` prints the timeline on stdout (`--trace=json`:
+//! JSON Lines; `--show-state`: each TCP socket's state after its calls;
+//! `--wire`, `--pcap F`: the script's packets among its lines). `socklab
+//! shell` reads lines from stdin and runs each at once; a line that names
+//! no actor goes to a thread that is not blocked, so a blocking call
+//! gives the prompt back and its result prints when it comes; `help`,
+//! `help CALL`, `save FILE`, `quit`; the prompt shows only on a terminal.
 //!
 //! # Files
 //!
