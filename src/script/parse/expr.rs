@@ -5,9 +5,9 @@
 use super::lex::{Cur, MAX_DEPTH};
 use crate::script::ast::{Expr, ExprKind, Field, ParseError};
 
-/// Comma-separated values until `close` (not consumed) or the end; a
-/// trailing comma is allowed (strace's `accept4(3,  <unfinished ...>`).
-/// `stop` says where a list ends when `close` is None.
+/// Comma-separated values until `close` (not consumed) or the end (when
+/// `close` is None); a trailing comma is allowed (strace's `accept4(3,
+/// <unfinished ...>`). In `[ ]`, spaces also separate (strace's sets).
 pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
     let mut out = Vec::new();
     loop {
@@ -22,6 +22,11 @@ pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
         }
         if at_close(c, close) {
             return Ok(out);
+        }
+        // strace's sets: `[INT TERM]`, `[0 1]` (elements apart by spaces).
+        let spaced = c.pos.checked_sub(1).and_then(|i| c.s.as_bytes().get(i));
+        if close == Some(b']') && matches!(spaced, Some(b' ' | b'\t')) {
+            continue;
         }
         return Err(c.err(format!(
             "expected ',' or {}, found {}",
@@ -50,33 +55,26 @@ pub fn value(c: &mut Cur) -> Result<Expr, ParseError> {
     c.skip_ws();
     let first = atom(c)?;
     let span = first.span;
-    let mut parts = vec![first];
-    loop {
-        c.skip_ws();
-        if c.peek() == Some(b'|') {
-            c.bump();
+    c.skip_ws();
+    let mut e = if c.peek() == Some(b'|') {
+        let mut parts = vec![first];
+        while c.eat("|") {
             c.skip_ws();
             parts.push(atom(c)?);
-        } else {
-            break;
+            c.skip_ws();
         }
-    }
-    let mut e = if parts.len() == 1 {
-        parts.pop().unwrap_or(Expr {
-            span,
-            kind: ExprKind::Dots,
-        })
-    } else {
-        for p in &parts {
-            if !matches!(p.kind, ExprKind::Name(_) | ExprKind::Int(_)) {
-                let sp = p.span;
-                return Err(super::error_at(sp, "'|' joins only names and numbers"));
-            }
+        if let Some(p) = parts
+            .iter()
+            .find(|p| !matches!(p.kind, ExprKind::Name(_) | ExprKind::Int(_)))
+        {
+            return Err(super::error_at(p.span, "'|' joins only names and numbers"));
         }
         Expr {
             span,
             kind: ExprKind::Flags(parts),
         }
+    } else {
+        first
     };
     c.skip_ws();
     if c.eat("=>") {
@@ -242,21 +240,19 @@ fn name_atom(
 fn v6_addr<'a>(c: &Cur<'a>) -> Option<&'a str> {
     let r = c.rest();
     let inner = r.get(1..)?;
-    let close = inner.find(']')?;
-    let host = inner.get(..close)?;
-    if !host.contains(':')
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%'))
-    {
+    let host = inner
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%'))
+        .count();
+    if !inner.get(..host)?.contains(':') {
         return None;
     }
-    let after = inner.get(close + 1..)?.strip_prefix(':')?;
+    let after = inner.get(host..)?.strip_prefix("]:")?;
     let port = after.bytes().take_while(|b| b.is_ascii_digit()).count();
     if port == 0 {
         return None;
     }
-    r.get(..close + 3 + port)
+    r.get(..host + 3 + port)
 }
 
 /// Struct fields after `{`, through `}`.

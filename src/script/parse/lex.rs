@@ -3,6 +3,8 @@
 //! numbers, strings with strace's escapes). Nothing here indexes a slice
 //! in a way that can panic: every read goes through `get`.
 
+use std::cell::Cell;
+
 use crate::script::ast::{ParseError, Span};
 
 /// How deep `{`, `[` and `f(` may nest before the parser gives up.
@@ -18,6 +20,9 @@ pub struct Cur<'a> {
     pub end: usize,
     /// Current nesting of brackets.
     pub depth: usize,
+    /// (byte position, characters before it) of the last span, so that
+    /// spans along a long line cost linear time in all.
+    cols: Cell<(usize, usize)>,
 }
 
 impl<'a> Cur<'a> {
@@ -28,6 +33,7 @@ impl<'a> Cur<'a> {
             line,
             end: s.len(),
             depth: 0,
+            cols: Cell::new((0, 0)),
         }
     }
 
@@ -91,8 +97,14 @@ impl<'a> Cur<'a> {
 
     /// The span of byte position `pos` (column in characters, 1-based).
     pub fn span_at(&self, pos: usize) -> Span {
-        let col = match self.s.get(..pos) {
-            Some(p) => p.chars().count(),
+        let (at, before) = self.cols.get();
+        let (from, base) = if pos >= at { (at, before) } else { (0, 0) };
+        let col = match self.s.get(from..pos) {
+            Some(p) => {
+                let n = base + p.chars().count();
+                self.cols.set((pos, n));
+                n
+            }
             None => pos,
         };
         Span {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::expr;
 use super::lex::Cur;
+use super::skip::{comment_start, ignored};
 use crate::script::ast::{Call, Expect, Form, Line, Outcome, ParseError};
 
 /// What the prefixes said.
@@ -40,80 +41,6 @@ pub fn line(no: usize, text: &str) -> Result<Option<Line>, ParseError> {
         bind,
         call,
     }))
-}
-
-/// Where a `#` outside a string starts a comment (or the length).
-fn comment_start(s: &str) -> usize {
-    let mut in_str = false;
-    let mut esc = false;
-    for (i, b) in s.bytes().enumerate() {
-        if in_str {
-            match (esc, b) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_str = true;
-        } else if b == b'#' {
-            return i;
-        }
-    }
-    s.len()
-}
-
-/// Lines that are not calls: comments, lab and strace chatter, program
-/// output (`NAME > text`), wire lines, the `lab all` summary.
-fn ignored(s: &str) -> bool {
-    let t = s.trim_start();
-    let t = t.trim_end();
-    if t.is_empty() || t.starts_with('#') {
-        return true;
-    }
-    const HEADS: [&str; 8] = [
-        "--",
-        "+++",
-        "strace: ",
-        "==",
-        "reproduces:",
-        "observed:",
-        "why:",
-        "wire |",
-    ];
-    if HEADS.iter().any(|h| t.starts_with(h)) {
-        return true;
-    }
-    if t.starts_with("lab ") && (t.ends_with("PASS") || t.ends_with("FAIL")) {
-        return true;
-    }
-    if t.starts_with("IP ") || t.starts_with("IP6 ") || t.ends_with(" labs passed") {
-        return true;
-    }
-    // `NAME > text`, `wire  | ...` padded, `lab  result  expected` and
-    // the summary's rows `NAME   pass   ...`.
-    let word = t
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-        .count();
-    let (w, after) = t.split_at(word);
-    let after_t = after.trim_start();
-    if word > 0 && after.starts_with(' ') {
-        if after_t.starts_with("> ") || after_t == ">" {
-            return true;
-        }
-        if w == "wire" && after_t.starts_with('|') {
-            return true;
-        }
-        if w == "lab" && after_t.starts_with("result ") {
-            return true;
-        }
-        let spaces = after.len() - after_t.len();
-        if spaces >= 2 && (after_t.starts_with("pass ") || after_t.starts_with("fail ")) {
-            return true;
-        }
-    }
-    false
 }
 
 /// Read the prefixes; None when what follows makes the line ignored.
@@ -210,7 +137,7 @@ fn actor(c: &mut Cur) -> Option<String> {
     let save = c.pos;
     if let Some(n) = c.ident(true) {
         c.skip_ws();
-        if c.peek() == Some(b'|') && matches!(c.peek_at(1), None | Some(b' ' | b'\t')) {
+        if c.peek() == Some(b'|') {
             c.bump();
             return Some(n.to_string());
         }
@@ -322,7 +249,7 @@ fn result(c: &mut Cur) -> Result<Expect, ParseError> {
     if c.peek()
         .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
-        return Err(c.err(format!("unexpected {} in the result", c.found())));
+        return Err(c.err(format!("unexpected {} after the result", c.found())));
     }
     let mut note = None;
     loop {

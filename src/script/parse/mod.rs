@@ -6,6 +6,15 @@
 mod expr;
 mod lex;
 mod line;
+mod skip;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_expr;
+#[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
+mod tests_lab;
 
 use std::ops::Range;
 
@@ -89,7 +98,7 @@ fn trimmed(text: &str, r: Range<usize>) -> Range<usize> {
     start..(r.end - trail).max(start)
 }
 
-pub(crate) fn error_at(sp: Span, msg: &str) -> ParseError {
+fn error_at(sp: Span, msg: &str) -> ParseError {
     ParseError {
         line: sp.line,
         col: sp.col,
