@@ -14,7 +14,13 @@ use crate::values::error::Result;
 impl Runner {
     /// Wait for the calls under way, then clean up.
     pub fn end(&mut self) -> Result<()> {
-        let deadline = Instant::now() + self.timeout;
+        // After a failure, nothing more is checked: no wait.
+        let wait = if self.failure.is_some() {
+            std::time::Duration::ZERO
+        } else {
+            self.timeout
+        };
+        let deadline = Instant::now() + wait;
         while !self.under.is_empty() && self.wait_any(deadline) {}
         let stuck: Vec<usize> = self.under.keys().copied().collect();
         for id in stuck {

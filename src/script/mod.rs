@@ -80,7 +80,9 @@
 //! -f` prints them; its expectation is checked then. A line written as
 //! such a pair is one call, made at its unfinished line. A line of an
 //! actor still blocked waits for that call to return; a line whose fd is
-//! bound by a call still under way waits for it too.
+//! bound by a call still under way waits for it too. (A blocked accept
+//! already holds the fd it will return: the kernel takes the number
+//! before it waits, so a socket made meanwhile gets the next one.)
 //!
 //! # The end, and exit codes
 //!
@@ -95,6 +97,16 @@
 //! - exit 2: the script has errors: `FILE:LINE:COL: message` for each
 //!   (syntax, an unknown call or constant or errno, a wrong number of
 //!   arguments, a name or fd used before a line binds it), and no call is made.
+//!
+//! # The commands
+//!
+//! `socklab script FILE|-` prints the timeline on stdout (`--trace=json`:
+//! JSON Lines; `--show-state`: each TCP socket's state after its calls;
+//! `--wire`, `--pcap F`: the script's packets among its lines). `socklab
+//! shell` reads lines from stdin and runs each at once; a line that names
+//! no actor goes to a thread that is not blocked, so a blocking call
+//! gives the prompt back and its result prints when it comes; `help`,
+//! `help CALL`, `save FILE`, `quit`; the prompt shows only on a terminal.
 //!
 //! # Files
 //!
@@ -135,6 +147,8 @@ pub struct Options {
     pub show_state: bool,
     /// `--timeout`: how long calls still blocked at the end may take.
     pub timeout: Duration,
+    /// `--wire`, `--pcap`: the packets of the script's ports among its
+    /// lines (`run_file` only; a lab has its own capture).
     pub wire: crate::wire::Options,
     /// The file's name in messages (`-` for stdin).
     pub file_name: String,
@@ -206,6 +220,17 @@ pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, 
 pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
     let tracer = Tracer::new(opts.trace, Box::new(Stream::stdout()));
     match prepare(text, &opts.file_name) {
+        Ok(steps) if opts.wire.active() => {
+            // --wire, --pcap: the packets of the script's ports, among
+            // its lines (the timeline learns the ports from the calls).
+            let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
+            let sys = crate::sys::Sys::new(tracer.clone());
+            let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
+            let outcome = run_steps(steps, opts, &tracer);
+            let stopped = wire.stop(&sys);
+            let outcome = outcome?;
+            stopped.map(|()| outcome)
+        }
         Ok(steps) => run_steps(steps, opts, &tracer),
         Err(lines) => {
             let n = lines.len();
@@ -229,11 +254,6 @@ pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> 
 }
 
 fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
-    if opts.wire.active() {
-        return Err(Error::Usage(
-            "--wire and --pcap do not apply to scripts yet".to_string(),
-        ));
-    }
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
     for id in 0..n {

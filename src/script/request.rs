@@ -282,6 +282,11 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
         }
         "epoll_wait" => {
             let max = len(a(2))?.unwrap_or(1);
+            if max > 65536 {
+                return Err(format!(
+                    "epoll_wait's maxevents {max}: a script asks for at most 65536"
+                ));
+            }
             Req::EpollWait(fd0()?, max, i32_of(a(3), None)?)
         }
         "kill" => Req::Kill(i32_of(a(0), None)?, i32_of(a(1), Some(Group::Sig))?),

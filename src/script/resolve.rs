@@ -222,12 +222,19 @@ pub fn len(e: &Expr) -> Result<Option<usize>, Why> {
         ExprKind::Dots => Ok(None),
         _ => {
             let n = int(e, None)?;
-            usize::try_from(n)
-                .map(Some)
-                .map_err(|_| format!("length {n} is negative"))
+            match usize::try_from(n) {
+                Err(_) => Err(format!("length {n} is negative")),
+                Ok(n) if n > MAX_LEN => Err(format!(
+                    "length {n} is more than a script's buffers hold ({MAX_LEN} bytes)"
+                )),
+                Ok(n) => Ok(Some(n)),
+            }
         }
     }
 }
+
+/// The largest buffer a script's call is given (64 MiB).
+pub const MAX_LEN: usize = 64 << 20;
 
 /// Is the argument `NULL` (no buffer asked for)?
 pub fn is_null(e: &Expr) -> bool {

@@ -20,6 +20,10 @@ write(3, "wxyz") = 4
 recvfrom(4, "wxyz", 4, MSG_WAITALL, NULL, NULL) = 4
 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
 getsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], [4]) = 0
+setsockopt(3, 1, 2, [0], 4) = 0
+getsockopt(3, SOL_SOCKET, SO_REUSEADDR, [0], [4]) = 0
+setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0
+getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, [8]) = 0
 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
 d = dup(3) = 5
 shutdown(3, SHUT_WR) = 0
@@ -55,6 +59,9 @@ fn script_many_calls_each_checked() {
         ", 10, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)\n",
         "recvfrom(4, \"wxyz\", 4, MSG_WAITALL, NULL, NULL) = 4\n",
         "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n",
+        // A level and an option written as numbers print by name.
+        "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [0], 4) = 0\n",
+        "getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, [8]) = 0\n",
         "dup(3) = 5\n",
         "shutdown(3, SHUT_WR) = 0\n",
         "sendto(5, \"x\", 1, MSG_NOSIGNAL, NULL, 0) = -1 EPIPE (Broken pipe)\n",

@@ -262,3 +262,34 @@ fn script_the_readme_example_runs_as_shown() {
     let want: Vec<String> = shown.lines().map(norm).collect();
     assert_eq!(lines(&out), want, "{}", out.dump());
 }
+
+/// `--wire`: the script's packets among its lines (needs root, as the
+/// wire tests do; skipped otherwise, a failure under CI).
+#[test]
+fn script_wire_shows_the_handshake_among_the_lines() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "capturing needs root"
+        );
+        return;
+    }
+    let out = script(PHONE_CALL, &["--wire"]);
+    out.assert_ok();
+    let l: Vec<&str> = out.stdout.lines().collect();
+    let at = |part: &str| {
+        l.iter()
+            .position(|x| x.contains(part))
+            .unwrap_or(usize::MAX)
+    };
+    let syn = at("Flags [S], seq");
+    assert!(syn != usize::MAX, "{}", out.dump());
+    assert!(at("client | connect(") < syn, "{}", out.dump());
+    assert!(syn < at("server | accept4("), "{}", out.dump());
+    assert!(
+        at("length 5: \"hello\"") < at("server | recvfrom("),
+        "{}",
+        out.dump()
+    );
+}
