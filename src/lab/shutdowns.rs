@@ -76,7 +76,7 @@ fn recv_after_shut_rd(ctx: &Ctx) -> Result<Verdict> {
     )?;
     let recvs = ran.calls("client", "recvfrom");
     let got = |i: usize| recvs.get(i).map(|s| s.out.clone()).unwrap_or_default();
-    let at_once = recvs.get(1).map_or(0, |s| s.took.as_micros());
+    let at_once = recvs.get(1).map_or(0.0, |s| s.took.as_secs_f64() * 1e6);
     let queued = ran
         .calls("client", "ioctl")
         .first()
@@ -92,7 +92,7 @@ fn recv_after_shut_rd(ctx: &Ctx) -> Result<Verdict> {
             && reset
             && epipe),
         observed: ran.observed(format!(
-            "recv after SHUT_RD: {:?}, then 0 after {at_once} µs; new data: FIONREAD {}, recv {:?} (no RST); after SHUT_WR too: recv {}, the peer's next send {}",
+            "recv after SHUT_RD: {:?}, then 0 after {at_once:.1} µs; new data: FIONREAD {}, recv {:?} (no RST); after SHUT_WR too: recv {}, the peer's next send {}",
             String::from_utf8_lossy(&got(0)),
             queued.map_or("?".to_string(), |n| n.to_string()),
             String::from_utf8_lossy(&got(2)),
