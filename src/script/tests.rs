@@ -91,6 +91,7 @@ fn outputs_unify_with_labels() {
             &s[0],
             &Ok(9),
             "AF_INET, SOCK_STREAM, IPPROTO_IP",
+            "",
             b"",
             &mut labels
         )
@@ -107,6 +108,7 @@ fn outputs_unify_with_labels() {
         &s[1],
         &Err(nix::errno::Errno::EBADF),
         real,
+        "",
         b"",
         &mut labels,
     )
