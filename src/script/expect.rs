@@ -53,6 +53,7 @@ pub fn check(
     step: &Step,
     ret: &Result<i64, Errno>,
     args: &str,
+    note: &str,
     out: &[u8],
     labels: &mut Labels,
 ) -> Result<(), Mismatch> {
@@ -74,9 +75,10 @@ pub fn check(
             });
         }
     }
+    note_holds(step, note, labels)?;
     let real = parse::parse_args(args).unwrap_or_default();
     for (i, (arg, exp)) in step.row.args.iter().zip(&step.args).enumerate() {
-        if arg.dir == Dir::In && step.row.name != "poll" {
+        if arg.dir == Dir::In {
             continue;
         }
         let what = || format!("argument {} ({})", i + 1, arg.name);
@@ -118,6 +120,30 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// What strace shows after the result and the line writes there as an
+/// array (poll's `([{fd=3, revents=POLLIN}])`) is compared too.
+fn note_holds(step: &Step, note: &str, labels: &mut Labels) -> Result<(), Mismatch> {
+    let Some(written) = step.result.as_ref().and_then(|r| r.note.as_deref()) else {
+        return Ok(());
+    };
+    if !written.trim_start().starts_with('[') {
+        return Ok(());
+    }
+    let got = note.trim().trim_start_matches('(').trim_end_matches(')');
+    let first = |t: &str| parse::parse_args(t).ok().and_then(|v| v.into_iter().next());
+    let (Some(exp), Some(real)) = (first(written), first(got)) else {
+        return Ok(());
+    };
+    if unify(&exp, &real, Ctx::Plain, labels) {
+        return Ok(());
+    }
+    Err(Mismatch {
+        what: "result".into(),
+        expected: format!("({})", show(&exp)),
+        got: format!("({})", show(&real)),
+    })
 }
 
 /// Whether an integer is an fd (a label) or a plain number.
@@ -170,6 +196,7 @@ fn unify(exp: &Expr, got: &Expr, ctx: Ctx, labels: &mut Labels) -> bool {
             !matches!(labels.result_fd(*n, *m as RawFd), Unified::Differs(..))
         }
         (K::Name(n), K::Int(m)) if labels.name(n).is_some() => labels.name(n) == Some(*m as RawFd),
+        (K::Index(n, i), K::Int(m)) => labels.pair(n, *i) == Some(*m as RawFd),
         (K::Null, K::Null) => true,
         (K::Ref(a), K::Ref(b)) => a == b,
         (K::Int(_) | K::Name(_) | K::Flags(_), K::Int(_) | K::Name(_) | K::Flags(_)) => {

@@ -73,7 +73,8 @@ impl Runner {
             return;
         }
         let args = events.last().map_or("", |e| e.args.as_str());
-        if let Err(m) = expect::check(&step, &ret, args, &made.out, &mut self.labels) {
+        let note = events.last().map_or("", |e| e.note.as_str());
+        if let Err(m) = expect::check(&step, &ret, args, note, &made.out, &mut self.labels) {
             let Mismatch {
                 what,
                 expected,

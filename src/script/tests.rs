@@ -91,6 +91,7 @@ fn outputs_unify_with_labels() {
             &s[0],
             &Ok(9),
             "AF_INET, SOCK_STREAM, IPPROTO_IP",
+            "",
             b"",
             &mut labels
         )
@@ -98,15 +99,16 @@ fn outputs_unify_with_labels() {
     );
     assert_eq!(labels.fd(3), Some(9));
     let real = "9, {sa_family=AF_INET, sin_port=htons(51000), sin_addr=inet_addr(\"127.0.0.1\")}, [128 => 16]";
-    assert!(expect::check(&s[1], &Ok(0), real, b"", &mut labels).is_ok());
+    assert!(expect::check(&s[1], &Ok(0), real, "", b"", &mut labels).is_ok());
     assert_eq!(labels.port_in(40000), 51000);
     let other = real.replace("127.0.0.1", "127.0.0.2");
-    let m = expect::check(&s[1], &Ok(0), &other, b"", &mut labels).unwrap_err();
+    let m = expect::check(&s[1], &Ok(0), &other, "", b"", &mut labels).unwrap_err();
     assert_eq!(m.what, "argument 2 (addr)");
     let m = expect::check(
         &s[1],
         &Err(nix::errno::Errno::EBADF),
         real,
+        "",
         b"",
         &mut labels,
     )

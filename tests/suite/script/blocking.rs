@@ -141,3 +141,47 @@ fn script_a_time_prefix_waits_before_its_line() {
         "socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 3\nclose(3) = 0\n"
     );
 }
+
+/// Each call that blocks (poll, read, epoll_wait, recvmsg) is seen asleep
+/// in /proc at once: no line waits for the time limit.
+const EVERY_BLOCKING: &str = r#"p = socketpair(AF_UNIX, SOCK_STREAM, 0)
+a | poll([{fd=p[0], events=POLLIN}], 1, -1) = 1
+b | write(p[1], "1") = 1
+a | read(p[0], 10) = 1
+a | read(p[0], 10) = 1
+b | write(p[1], "2") = 1
+e = epoll_create1(0)
+epoll_ctl(e, EPOLL_CTL_ADD, p[0], {events=EPOLLIN, data={u32=3, u64=3}}) = 0
+a | epoll_wait(e, ..., 4, -1) = 1
+b | write(p[1], "3") = 1
+a | recvmsg(p[0], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=..., iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+a | recvmsg(p[0], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=..., iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+b | sendmsg(p[1], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="4", iov_len=1}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+"#;
+
+#[test]
+fn script_every_blocking_call_is_seen_asleep_in_it() {
+    let t0 = std::time::Instant::now();
+    let out = script(EVERY_BLOCKING, &["--timeout", "5"]);
+    out.assert_ok();
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(4),
+        "{}",
+        out.dump()
+    );
+    for line in [
+        "     a | poll([{fd=3, events=POLLIN}], 1, -1 <unfinished ...>\n     b | write(4, \"1\", 1) = 1\n     a | <... poll resumed>) = 1 ([{fd=3, revents=POLLIN}])\n",
+        "     a | read(3,  <unfinished ...>\n     b | write(4, \"2\", 1) = 1\n     a | <... read resumed>\"2\", 10) = 1\n",
+        "     a | epoll_wait(5,  <unfinished ...>\n     b | write(4, \"3\", 1) = 1\n     a | <... epoll_wait resumed>[{events=EPOLLIN, data={u32=3, u64=3}}], 4, -1) = 1\n",
+        "     a | recvmsg(3,  <unfinished ...>\n     b | sendmsg(4, ",
+        "     a | <... recvmsg resumed>{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"4\", iov_len=8}]",
+    ] {
+        out.stdout_has(line);
+    }
+    // poll's revents, after the result, are an expectation too.
+    let wrong = EVERY_BLOCKING.replace("-1) = 1\n", "-1) = 1 ([{fd=p[0], revents=POLLOUT}])\n");
+    script(&wrong, &[])
+        .assert_code(1)
+        .stderr_has("expected result: ([{fd=p[0], revents=POLLOUT}])")
+        .stderr_has("got      result: ([{fd=3, revents=POLLIN}])");
+}
