@@ -138,12 +138,18 @@ fn control(msg: &[Field], labels: &Labels) -> Result<Vec<Cmsg>, Why> {
                 .collect::<Result<Vec<_>, _>>()?;
             out.push(Cmsg::Rights(fds));
         } else {
+            // `...` (or a field left out): the sender's own, which is
+            // what the kernel accepts without privilege (unix(7)).
             let cred = data.map(fields).unwrap_or(&[]);
-            let num = |n: &str| get(cred, n).map_or(Ok(0), |e| int(e, None));
+            let num = |n: &str, own: i64| match get(cred, n) {
+                None => Ok(own),
+                Some(e) if matches!(e.kind, ExprKind::Dots) => Ok(own),
+                Some(e) => int(e, None),
+            };
             out.push(Cmsg::Credentials {
-                pid: num("pid")? as i32,
-                uid: num("uid")? as u32,
-                gid: num("gid")? as u32,
+                pid: num("pid", i64::from(std::process::id()))? as i32,
+                uid: num("uid", i64::from(crate::sys::untraced::geteuid()))? as u32,
+                gid: num("gid", i64::from(crate::sys::untraced::getegid()))? as u32,
             });
         }
     }

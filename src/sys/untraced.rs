@@ -5,7 +5,8 @@
 //! `_SC_CLK_TCK` from the auxiliary vector); the SIGPIPE disposition of a
 //! lab's child (rt_sigaction); a thread's signal mask (rt_sigprocmask);
 //! gettid; the `--trace-file`'s O_NONBLOCK (fcntl); a script runner's
-//! /proc files moved above the fds a script gets (fcntl F_DUPFD_CLOEXEC). Their syscalls are glibc's or come after the
+//! /proc files moved above the fds a script gets (fcntl F_DUPFD_CLOEXEC);
+//! getegid for a script's SCM_CREDENTIALS. Their syscalls are glibc's or come after the
 //! trace would end; socklab does not print them, as the C twins do not.
 #![allow(clippy::disallowed_methods)]
 
@@ -114,6 +115,12 @@ pub fn gettid() -> i32 {
 pub fn clear_nonblock(file: &impl AsFd) -> std::result::Result<(), Errno> {
     let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
     fcntl(file, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK)).map(drop)
+}
+
+/// getegid(2): a script's SCM_CREDENTIALS `gid=...` (its own group).
+pub fn getegid() -> u32 {
+    // SAFETY: getegid only reads the process's effective gid.
+    unsafe { libc::getegid() }
 }
 
 /// fcntl(F_DUPFD_CLOEXEC, min): the same open file at the lowest fd

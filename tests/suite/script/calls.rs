@@ -92,3 +92,59 @@ fn script_a_wrong_value_read_back_fails() {
         .assert_code(1)
         .stderr_has(":5: recvfrom(4, \"ax\"");
 }
+
+/// Datagrams: sendmsg with a msg_name and two iovecs, recvmsg naming the
+/// sender (a port label its getsockname then meets), sendto with a short
+/// address, MSG_TRUNC; SCM_CREDENTIALS whose `...` fields are the
+/// sender's own pid, uid and gid.
+const DATAGRAMS: &str = r#"a = socket(AF_INET, SOCK_DGRAM, 0)
+bind(a, 127.0.0.1:0) = 0
+getsockname(a, 127.0.0.1:40000, ...) = 0
+b = socket(AF_INET, SOCK_DGRAM, 0)
+sendmsg(b, {msg_name={sa_family=AF_INET, sin_port=htons(40000), sin_addr=inet_addr("127.0.0.1")}, msg_namelen=16, msg_iov=[{iov_base="ab", iov_len=2}, {iov_base="cd", iov_len=2}], msg_iovlen=2, msg_controllen=0, msg_flags=0}, 0) = 4
+recvmsg(a, {msg_name={sa_family=AF_INET, sin_port=htons(40001), sin_addr=inet_addr("127.0.0.1")}, msg_namelen=16 => 16, msg_iov=[{iov_base="abcd", iov_len=10}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 4
+getsockname(b, 0.0.0.0:40001, ...) = 0
+sendto(b, "xyz", 3, 0, 127.0.0.1:40000, 16) = 3
+recvfrom(a, "xyz", 100, 0, 127.0.0.1:40001, [128 => 16]) = 3
+sendto(b, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(40000), sin_addr=inet_addr("127.0.0.1")}, 16) = 1
+recvfrom(a, "x", 100, MSG_TRUNC, {sa_family=AF_INET, sin_port=htons(40001), sin_addr=inet_addr("127.0.0.1")}, [128 => 16]) = 1
+u = socketpair(AF_UNIX, SOCK_DGRAM, 0)
+setsockopt(u[1], SOL_SOCKET, SO_PASSCRED, [1], 4) = 0
+sendmsg(u[0], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="c", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=..., uid=..., gid=...}}], msg_controllen=32, msg_flags=0}, 0) = 1
+recvmsg(u[1], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="c", iov_len=4}], msg_iovlen=1, msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=..., uid=0, gid=0}}], msg_controllen=32, msg_flags=0}, 0) = 1
+"#;
+
+#[test]
+fn script_datagrams_with_names_iovecs_and_credentials() {
+    let out = script(DATAGRAMS, &[]);
+    out.assert_ok();
+    out.stdout_has(
+        "msg_iov=[{iov_base=\"ab\", iov_len=2}, {iov_base=\"cd\", iov_len=2}], msg_iovlen=2",
+    )
+    .stdout_has("msg_namelen=128 => 16, msg_iov=[{iov_base=\"abcd\", iov_len=10}]")
+    .stdout_has("sendto(4, \"xyz\", 3, 0, {sa_family=AF_INET, sin_port=htons(")
+    .stdout_has(&format!(
+        "cmsg_type=SCM_CREDENTIALS, cmsg_data={{pid={}, uid=",
+        out_pid(&out)
+    ));
+    // The sender's port, bound by recvmsg's msg_name, is checked against
+    // the sender's own getsockname.
+    let wrong = DATAGRAMS.replace(
+        "getsockname(b, 0.0.0.0:40001",
+        "getsockname(b, 0.0.0.0:40002",
+    );
+    script(&wrong, &[])
+        .assert_code(1)
+        .stderr_has(":7: getsockname(b, 0.0.0.0:40002, ...) = 0");
+}
+
+/// The pid in the credentials line (the sender's own: socklab's).
+fn out_pid(out: &crate::harness::Outcome) -> String {
+    let at = out.stdout.find("cmsg_data={pid=").unwrap() + "cmsg_data={pid=".len();
+    let pid: String = out.stdout[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!pid.is_empty() && pid != "0", "{}", out.dump());
+    pid
+}

@@ -1,6 +1,7 @@
 //! `socklab script` and `socklab shell` (src/script/): the issue's
 //! examples, failures and errors, blocking calls, many calls, the shell
 //! on a pseudo-terminal.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod blocking;
 mod calls;
