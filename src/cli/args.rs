@@ -103,6 +103,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a script: socket calls in strace's syntax (what --trace and strace -f print), `NAME | ` actors, `= RESULT` expectations; exit 0 when every expectation held, 1 when one did not, 2 for errors in the script (no call made). See `socklab shell` and its `help`.
+    Script {
+        /// The script file, or - for stdin.
+        file: String,
+        /// Seconds a call still blocked at the end of the script may take to return.
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
+        timeout: f64,
+    },
+    /// The script language one line at a time: each call runs as typed and prints its strace line; a blocking call gives the prompt back and its result prints when it comes. `help`, `help CALL`, `save FILE`, `quit`.
+    Shell {
+        /// Seconds a call still blocked when the input ends may take to return.
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
+        timeout: f64,
+    },
     /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
     LabChild {

@@ -7,6 +7,7 @@ mod args;
 mod opts;
 mod parse;
 mod run;
+mod script;
 mod trace_sink;
 
 pub use args::*;

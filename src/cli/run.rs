@@ -33,6 +33,9 @@ pub fn exit_code(result: Result<()>) -> ExitCode {
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(result) = super::script::run(&cli) {
+        return result;
+    }
     lab_flags(&cli)?;
     signals::ignore_file_size_signal()?;
     let inspect = inspect::Inspect::new(
@@ -106,6 +109,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
             ));
         }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
+        Command::Script { .. } | Command::Shell { .. } => return Ok(Vec::new()),
     };
     Ok(addr.port().into_iter().collect())
 }
@@ -187,6 +191,7 @@ fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
         Command::LabChild { lab, args } => lab::child_main(&lab, &args),
+        Command::Script { .. } | Command::Shell { .. } => Ok(()), // run above
     }
 }
 
@@ -242,7 +247,9 @@ fn check_phases(command: &Command) -> Result<()> {
         | Command::Sockopt(_)
         | Command::Bench(_)
         | Command::Lab { .. }
-        | Command::LabChild { .. } => {
+        | Command::LabChild { .. }
+        | Command::Script { .. }
+        | Command::Shell { .. } => {
             return Ok(());
         }
     };

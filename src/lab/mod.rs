@@ -5,13 +5,22 @@
 //! (a stream has no message boundaries), `modes.rs` (blocking, timeout,
 //! non-blocking), `queues.rs` (the accept queue, SO_REUSEPORT), `teardown.rs`
 //! (half-close, RST, SIGPIPE), `udp_errors.rs` (ICMP errors and UDP),
-//! `unix_files.rs` (the UNIX-domain family, socket files, permissions).
+//! `unix_files.rs` (the UNIX-domain family, socket files, permissions);
+//! and the labs that are scripts (`scripts/NAME.script`, run through
+//! `crate::script` by `framework/script.rs`): `order.rs` (calls out of the
+//! usual order: connect twice, accept without listen, listen without bind,
+//! self-connect), `shutdowns.rs` (send after SHUT_WR, recv after SHUT_RD,
+//! close vs a blocked accept), `delivery.rs` (MSG_PEEK/MSG_WAITALL,
+//! SCM_RIGHTS over a socketpair, the Nagle stall).
 
 mod basics;
+mod delivery;
 mod framework;
 mod modes;
+mod order;
 mod queues;
 mod servers;
+mod shutdowns;
 mod sticky;
 mod teardown;
 mod udp_errors;
@@ -30,6 +39,9 @@ pub fn all() -> Vec<Lab> {
     v.extend(teardown::labs());
     v.extend(udp_errors::labs());
     v.extend(unix_files::labs());
+    v.extend(order::labs());
+    v.extend(shutdowns::labs());
+    v.extend(delivery::labs());
     v
 }
 

@@ -1,6 +1,272 @@
 //! `socklab script` and `socklab shell` (issue 14): socket calls in the
 //! syntax `--trace` prints (strace's), any call, in any order, on any
-//! number of sockets and actors. `ast.rs`: what a line says.
+//! number of sockets and actors. This is the language's reference.
+//!
+//! # Lines
+//!
+//! A script is lines of calls as strace prints them:
+//! `connect(4, {sa_family=AF_INET, sin_port=htons(40000), sin_addr=inet_addr("127.0.0.1")}, 16) = 0`.
+//! So every line `socklab --trace` or `strace -f` prints, and every lab
+//! timeline, is a script. Around the call a line may have:
+//! - `NAME | ` first: the actor that makes the call (a thread of its
+//!   own; `[pid N] ` from strace -f is the actor `pid N`); without one,
+//!   the actor `main`. The timeline is tagged `NAME | ` as soon as one
+//!   line names its actor.
+//! - `+SECS ` first (packetdrill's time prefix): wait that long before the line.
+//! - `NAME = ` before the call: NAME stands for the fd the call returns
+//!   (for socketpair, `NAME[0]` and `NAME[1]`).
+//! - `= RESULT` after it: an expectation (a value, `-1 ENAME` with or
+//!   without strace's `(text)`, `?`, `...` for anything). Without `=`
+//!   nothing is expected of the call.
+//! - `# ...`: a comment. Blank lines, program output (`server > text`),
+//!   strace's `--- SIG ---` and `+++ exited +++` lines, lab headers and
+//!   `--wire` lines are skipped.
+//!
+//! # Arguments
+//!
+//! Arguments are written in C order, as strace prints them: numbers,
+//! constants (`AF_INET`, `SOCK_STREAM|SOCK_NONBLOCK`, `MSG_PEEK`,
+//! `SOL_SOCKET`, `SO_REUSEADDR`, `F_GETFL`, `FIONREAD`, `POLLIN`...),
+//! strings with strace's escapes, `NULL`, structs `{...}`, arrays
+//! `[...]`, `[128 => 16]` lengths. Nothing is added that the line did not
+//! ask for: no hidden `SOCK_CLOEXEC`, no hidden option, no hidden call.
+//! - In an output argument (what the kernel fills in: a received buffer,
+//!   an address, a length, an option value read back) a written value is
+//!   an expectation; `...` means "don't care".
+//! - In an input argument, `...` is the natural value: a length from the
+//!   string or the address, recvfrom's buffer, accept's address buffer.
+//!   `accept4(3, NULL, NULL, 0)` asks for no address; `accept4(3, ...,
+//!   ..., 0)` or a struct asks for one.
+//! - A string cut by strace (`"abcd"...`) with a larger length is its
+//!   shown bytes repeated to that length (a 100-byte sendto replays
+//!   as 100 bytes); a received string cut so compares its first bytes.
+//! - A sockaddr's written length is not passed as is: the address's own
+//!   length is (the one strace shows for it).
+//!
+//! # Short forms
+//!
+//! `HOST:PORT`, `[V6]:PORT`, `/path` and `@name` stand for a sockaddr
+//! (and its length), and calls may leave out what has a natural value;
+//! the timeline always shows the real call:
+//! - `bind(s, 127.0.0.1:0)`, `connect(c, [::1]:8080)` (the length added);
+//! - `getsockname(s)`, `getsockname(s, 127.0.0.1:40001, ...)`;
+//! - `accept(s)` is `accept(s, ..., ...)`; `accept4(s, SOCK_CLOEXEC)`;
+//! - `send(c, "hi")` is `sendto(c, "hi", 2, 0, NULL, 0)`, `send(c, "hi", MSG_DONTWAIT)`;
+//! - `recv(a, 1024)` is `recvfrom(a, ..., 1024, 0, NULL, NULL)`, `recv(a, 10, MSG_PEEK)`;
+//! - `read(fd, 100)`, `write(fd, "x")`; `setsockopt(s, SOL_SOCKET,
+//!   SO_REUSEADDR, [1])` (its length added); `getsockopt(s, SOL_SOCKET, SO_ERROR)`;
+//!   `ioctl(s, FIONREAD)`; `sendmsg(s, {...})` and `recvmsg(s, {...})` (flags 0).
+//!
+//! # Labels
+//!
+//! The fds, ports and abstract socket names a script writes are labels.
+//! The first time one appears in a result (the fd socket, accept,
+//! accept4, dup, dup2, epoll_create1 return, socketpair's `[3, 4]`,
+//! SCM_RIGHTS' `cmsg_data=[5]`; a port or an abstract name in an address
+//! getsockname, getpeername, accept4 or recvfrom returns) it is bound to
+//! what this run got; later it means that value, in any position. A
+//! closed fd's label may be bound again by a later result. Port 0 is
+//! never a label; a port that first appears in an input is used as
+//! written. fds 0, 1 and 2 stand for themselves. So a trace recorded
+//! yesterday replays today.
+//!
+//! # Actors and blocking
+//!
+//! Lines run in file order. Each actor is a thread; the next line starts
+//! when the current call has returned, or when its thread is seen asleep
+//! in that very call (`/proc/self/task/TID/stat` and `.../syscall`,
+//! never a sleep). A blocked call prints `NAME(args <unfinished ...>`
+//! and, when it returns, `<... NAME resumed>rest) = RESULT`, as `strace
+//! -f` prints them; its expectation is checked then. A line written as
+//! such a pair is one call, made at its unfinished line. A line of an
+//! actor still blocked waits for that call to return; a line whose fd is
+//! bound by a call still under way waits for it too. (A blocked accept
+//! already holds the fd it will return: the kernel takes the number
+//! before it waits, so a socket made meanwhile gets the next one.)
+//!
+//! # The end, and exit codes
+//!
+//! At the end, calls still under way get `--timeout` seconds (5 by
+//! default) to return; one still blocked then fails the script if its
+//! line expects a result. Every fd the script left open is closed and
+//! every socket file its binds made is removed, each as a timeline line.
+//! - exit 0: every expectation held;
+//! - exit 1: one did not, or a call could not be made: `FILE:LINE: the
+//!   line`, what was expected and what came, each actor's last calls
+//!   (the run stops at the first failure);
+//! - exit 2: the script has errors: `FILE:LINE:COL: message` for each
+//!   (syntax, an unknown call or constant or errno, a wrong number of
+//!   arguments, a name or fd used before a line binds it), and no call is made.
+//!
+//! # The commands
+//!
+//! `socklab script FILE|-` prints the timeline on stdout (`--trace=json`:
+//! JSON Lines; `--show-state`: each TCP socket's state after its calls;
+//! `--wire`, `--pcap F`: the script's packets among its lines). `socklab
+//! shell` reads lines from stdin and runs each at once; a line that names
+//! no actor goes to a thread that is not blocked, so a blocking call
+//! gives the prompt back and its result prints when it comes; `help`,
+//! `help CALL`, `save FILE`, `quit`; the prompt shows only on a terminal.
+//!
+//! # Files
+//!
+//! `ast.rs` what a line says; `parse/` the parser; `check.rs` the check
+//! pass (lines to steps, short forms expanded); `labels.rs`;
+//! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
+//! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
+//! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
+//! `shell.rs` (`socklab shell`).
 
+use std::time::Duration;
+
+use crate::strace::{Format, Stream, Tracer};
+use crate::values::error::{Error, Result};
+
+mod actors;
 pub mod ast;
+mod call;
+pub mod check;
+mod end;
+mod expect;
+mod labels;
 pub mod parse;
+mod request;
+mod resolve;
+mod returned;
+mod run;
+pub mod shell;
+#[cfg(test)]
+mod tests;
+
+/// How a script runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The timeline's format: text (strace's lines) or JSON Lines.
+    pub trace: Format,
+    /// `--show-state`: each TCP socket's state after each call.
+    pub show_state: bool,
+    /// `--timeout`: how long calls still blocked at the end may take.
+    pub timeout: Duration,
+    /// `--wire`, `--pcap`: the packets of the script's ports among its
+    /// lines (`run_file` only; a lab has its own capture).
+    pub wire: crate::wire::Options,
+    /// The file's name in messages (`-` for stdin).
+    pub file_name: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            trace: Format::Text,
+            show_state: false,
+            timeout: Duration::from_secs(5),
+            wire: crate::wire::Options::default(),
+            file_name: "-".into(),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every expectation held.
+    pub pass: bool,
+    /// Each call made, in the order it returned.
+    pub lines: Vec<Done>,
+    /// The failure report (FILE:LINE: ..., expected, got, last calls).
+    pub failure: Option<String>,
+}
+
+/// One call made.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub line_no: usize,
+    pub actor: String,
+    pub call: &'static str,
+    pub ret: std::result::Result<i64, nix::errno::Errno>,
+    /// Bytes received, if any.
+    pub out: Vec<u8>,
+    /// The strace line printed.
+    pub text: String,
+    /// From the call's entry to its return (a lab's verdict may time it).
+    pub took: Duration,
+}
+
+/// The steps of a script, or each error as `FILE:LINE:COL: message`.
+pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        match parse::parse_line(i + 1, line) {
+            Ok(Some(l)) => lines.push(l),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    match check::check(&lines) {
+        Ok(steps) if errors.is_empty() => return Ok(steps),
+        Ok(_) => {}
+        Err(more) => errors.extend(more),
+    }
+    errors.sort_by_key(|e| (e.line, e.col));
+    Err(errors
+        .iter()
+        .map(|e| format!("{file}:{}:{}: {}", e.line, e.col, e.msg))
+        .collect())
+}
+
+/// Run a script, its timeline on stdout. Errors in the script are
+/// printed on stderr (no call is made) and returned as a usage error.
+pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
+    let tracer = Tracer::new(opts.trace, Box::new(Stream::stdout()));
+    match prepare(text, &opts.file_name) {
+        Ok(steps) if opts.wire.active() => {
+            // --wire, --pcap: the packets of the script's ports, among
+            // its lines (the timeline learns the ports from the calls).
+            let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
+            let sys = crate::sys::Sys::new(tracer.clone());
+            let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
+            let outcome = run_steps(steps, opts, &tracer);
+            let stopped = wire.stop(&sys);
+            let outcome = outcome?;
+            stopped.map(|()| outcome)
+        }
+        Ok(steps) => run_steps(steps, opts, &tracer),
+        Err(lines) => {
+            let n = lines.len();
+            crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
+            Err(Error::Usage(format!(
+                "{}: {n} error{} in the script; no call was made",
+                opts.file_name,
+                if n == 1 { "" } else { "s" }
+            )))
+        }
+    }
+}
+
+/// Run a script with its timeline through `tracer` (a lab's: actor tags
+/// are its sides). Errors in the script: a usage error with every line.
+pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
+    match prepare(text, &opts.file_name) {
+        Ok(steps) => run_steps(steps, opts, tracer),
+        Err(lines) => Err(Error::Usage(lines.join("\n"))),
+    }
+}
+
+fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
+    let n = steps.len();
+    let mut runner = run::Runner::new(steps, opts, tracer.clone());
+    for id in 0..n {
+        runner.run_step(id)?;
+        if runner.failed() {
+            break;
+        }
+    }
+    runner.end()?;
+    let failure = runner.report();
+    Ok(Outcome {
+        pass: failure.is_none(),
+        lines: runner.done,
+        failure,
+    })
+}

@@ -4,7 +4,9 @@
 //! (exit_group); `geteuid`; `sysconf` (no syscall: glibc answers
 //! `_SC_CLK_TCK` from the auxiliary vector); the SIGPIPE disposition of a
 //! lab's child (rt_sigaction); a thread's signal mask (rt_sigprocmask);
-//! gettid; the `--trace-file`'s O_NONBLOCK (fcntl). Their syscalls are glibc's or come after the
+//! gettid; the `--trace-file`'s O_NONBLOCK (fcntl); a script runner's
+//! /proc files moved above the fds a script gets (fcntl F_DUPFD_CLOEXEC);
+//! getegid for a script's SCM_CREDENTIALS. Their syscalls are glibc's or come after the
 //! trace would end; socklab does not print them, as the C twins do not.
 #![allow(clippy::disallowed_methods)]
 
@@ -113,4 +115,23 @@ pub fn gettid() -> i32 {
 pub fn clear_nonblock(file: &impl AsFd) -> std::result::Result<(), Errno> {
     let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
     fcntl(file, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK)).map(drop)
+}
+
+/// getegid(2): a script's SCM_CREDENTIALS `gid=...` (its own group).
+pub fn getegid() -> u32 {
+    // SAFETY: getegid only reads the process's effective gid.
+    unsafe { libc::getegid() }
+}
+
+/// fcntl(F_DUPFD_CLOEXEC, min): the same open file at the lowest fd
+/// number from `min` up (the original is closed when `file` drops); the
+/// file itself if that fails. A script runner keeps its /proc files
+/// there, so that they never take the number a script's socket gets.
+pub fn above(file: std::fs::File, min: std::os::fd::RawFd) -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    match fcntl(&file, FcntlArg::F_DUPFD_CLOEXEC(min)) {
+        // SAFETY: fcntl returned a new fd that nothing else owns.
+        Ok(fd) => unsafe { std::fs::File::from_raw_fd(fd) },
+        Err(_) => file,
+    }
 }

@@ -15,6 +15,7 @@ mod lab;
 mod private_dir;
 mod programs;
 mod reliability;
+mod script;
 mod socket;
 mod strace;
 mod sys;

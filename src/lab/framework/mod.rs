@@ -33,12 +33,14 @@
 mod child;
 mod ctx;
 mod observe;
+mod script;
 mod sockets;
 mod timeline;
 
 pub use child::{run_child, run_child_as};
 pub use ctx::Ctx;
 pub use observe::*;
+pub use script::{Step, run_script};
 pub use sockets::*;
 pub use timeline::Out;
 

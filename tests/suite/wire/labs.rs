@@ -229,3 +229,27 @@ fn a_forking_server_with_wire_prints_its_childrens_calls() {
     );
     line_of(&out, &["getsockopt(", "PACKET_STATISTICS"]);
 }
+
+/// recv after SHUT_RD (a script lab): the peer's data after SHUT_RD is
+/// acknowledged like any other, no RST; the RST comes for the data sent
+/// once the socket has shut both ways.
+#[test]
+fn recv_after_shut_rd_lab_shows_the_rst_only_after_shut_wr() {
+    if !can_capture() {
+        return;
+    }
+    let o = run(socklab(&["--wire", "lab", "recv-after-shut-rd"]), b"");
+    o.assert_ok().stdout_has(": PASS");
+    let shut_rd = stdout_line_of(&o, &["client | shutdown(", "SHUT_RD) = 0"]);
+    let after = stdout_line_of(&o, &["Flags [P.], seq 7:12,", "\"after\""]);
+    let acked = stdout_line_of(&o, &["  wire: IP ", "Flags [.], ack 12,"]);
+    let late = stdout_line_of(&o, &["Flags [P.], seq 12:16,", "\"late\""]);
+    let rst = stdout_line_of(&o, &["  wire: IP ", "Flags [R]"]);
+    let order = [shut_rd, after, acked, late, rst];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "{order:?}\n{}",
+        o.dump()
+    );
+    assert_eq!(o.stdout.matches("Flags [R]").count(), 1, "{}", o.dump());
+}

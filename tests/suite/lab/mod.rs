@@ -2,6 +2,8 @@
 //! and shows the key line of its timeline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod scripted;
+
 use crate::harness::{Outcome, run, socklab};
 
 /// Run `socklab lab NAME`; assert its verdict line says PASS and exit 0.
@@ -33,7 +35,15 @@ fn line_with(o: &Outcome, parts: &[&str]) {
 fn lab_list_names_every_lab_with_its_question() {
     let o = run(socklab(&["lab", "list"]), b"");
     o.assert_ok();
-    for name in ["phone-call", "comm-loop", "empty-send", "peer-close"] {
+    for name in [
+        "phone-call",
+        "comm-loop",
+        "empty-send",
+        "peer-close",
+        "connect-twice",
+        "close-vs-blocked-accept",
+        "nagle-stall",
+    ] {
         o.stdout_has(&format!("{name} "));
     }
 }
@@ -337,7 +347,7 @@ fn lab_all_passes_and_ends_with_the_summary() {
     let o = run(socklab(&["lab", "all"]), b"");
     o.assert_ok();
     o.stdout_has("== summary ==")
-        .stdout_has("18 of 18 labs passed");
+        .stdout_has("28 of 28 labs passed");
     assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
 }
 
@@ -348,8 +358,8 @@ fn lab_all_json_is_json_lines_only() {
     for line in o.stdout.lines() {
         assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
     }
-    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 18);
-    o.stdout_has(r#""event":"summary","passed":18,"total":18"#)
+    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 28);
+    o.stdout_has(r#""event":"summary","passed":28,"total":28"#)
         .stdout_has(r#""event":"say","side":"server""#);
     // SAFETY: geteuid only reads the process's effective uid.
     if unsafe { libc::geteuid() } == 0 {

@@ -1,0 +1,84 @@
+//! `socklab script FILE|-` and `socklab shell`: the global flags that
+//! apply to them (`--trace[=json]` picks the timeline's format,
+//! `--show-state`), the script read from its file or stdin, the exit
+//! code from the run (0 every expectation held, 1 one did not, 2 errors
+//! in the script).
+
+use std::io::Read;
+use std::time::Duration;
+
+use super::args::{Cli, Command, TraceFormat};
+use crate::script::{self, Options};
+use crate::strace::Format;
+use crate::values::error::{Error, Result};
+
+/// Run `socklab script` or `socklab shell` (None for another command).
+pub fn run(cli: &Cli) -> Option<Result<()>> {
+    let (file, timeout) = match &cli.command {
+        Command::Script { file, timeout } => (Some(file.as_str()), *timeout),
+        Command::Shell { timeout } => (None, *timeout),
+        _ => return None,
+    };
+    Some(flags(cli).and_then(|()| {
+        let opts = Options {
+            trace: match cli.trace {
+                Some(TraceFormat::Json) => Format::Json,
+                _ => Format::Text,
+            },
+            show_state: cli.show_state,
+            timeout: Duration::from_secs_f64(timeout),
+            wire: crate::wire::Options {
+                show: cli.wire,
+                pcap: cli.pcap.clone(),
+            },
+            file_name: file.unwrap_or("-").to_string(),
+        };
+        match file {
+            Some(file) => run_script(file, &opts),
+            None => script::shell::run(&opts),
+        }
+    }))
+}
+
+fn run_script(file: &str, opts: &Options) -> Result<()> {
+    let text = read(file)?;
+    let outcome = script::run_file(&text, opts)?;
+    match outcome.failure {
+        None => Ok(()),
+        Some(report) => {
+            crate::strace::write_line(&mut std::io::stderr().lock(), &report);
+            Err(Error::Runtime(format!(
+                "{file}: an expectation did not hold"
+            )))
+        }
+    }
+}
+
+/// The script's text: the file, or stdin for `-`.
+fn read(file: &str) -> Result<String> {
+    let shown = crate::values::error::printable(file);
+    let mut text = String::new();
+    let read = if file == "-" {
+        std::io::stdin().read_to_string(&mut text).map(drop)
+    } else {
+        std::fs::read_to_string(file).map(|t| text = t)
+    };
+    read.map_err(|e| Error::Usage(format!("cannot read script {shown}: {e}")))?;
+    Ok(text)
+}
+
+/// The global flags a script cannot honour are refused.
+fn flags(cli: &Cli) -> Result<()> {
+    if cli.trace_file.is_some()
+        || cli.step
+        || !cli.pause_before.is_empty()
+        || !cli.pause_after.is_empty()
+    {
+        return Err(Error::Usage(
+            "a script always prints its timeline on stdout: --trace-file, --step and \
+             --pause-before/after do not apply (--trace=json gives it as JSON Lines)"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}

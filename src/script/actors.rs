@@ -1,0 +1,368 @@
+//! Actors (issue 14, rule 5): each is a thread that makes the calls of
+//! its lines, one at a time, through its own `Sys` whose observer
+//! ([`Watch`]) keeps the calls' events for the runner to print. The
+//! runner goes on to the next line when the call returned, or when the
+//! actor is seen asleep in that very call: state `S` in
+//! /proc/self/task/TID/stat and the call's number first in
+//! /proc/self/task/TID/syscall (never a sleep).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::RawFd;
+use std::os::unix::fs::FileExt;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use nix::errno::Errno;
+
+use super::call::{self, Made, Req};
+use crate::strace::{Event, Format, Held, Tracer};
+use crate::sys::{Observer, Sys};
+use crate::values::addr::Addr;
+use crate::values::calls::Syscall;
+use crate::values::error::{Error, Result};
+
+/// A finished call, kept to print later (by the runner's thread).
+#[derive(Debug, Clone)]
+pub struct Owned {
+    pub row: &'static Syscall,
+    pub args: String,
+    pub ret: std::result::Result<i64, Errno>,
+    pub note: String,
+    pub addr: Option<Addr>,
+    pub start: SystemTime,
+    pub duration: Duration,
+}
+
+impl Owned {
+    pub fn event(&self) -> Event<'_> {
+        Event {
+            call: self.row,
+            args: &self.args,
+            ret: &self.ret,
+            ret_note: &self.note,
+            addr: self.addr.as_ref(),
+            start: self.start,
+            duration: self.duration,
+        }
+    }
+
+    /// The line as strace prints it.
+    pub fn line(&self) -> String {
+        self.event().strace_line()
+    }
+
+    /// What strace prints after `<... NAME resumed>`: the arguments not
+    /// shown at entry, the `)`, the result.
+    pub fn resumed_part(&self) -> String {
+        let line = self.line();
+        let start = self.row.name.len() + 1 + crate::strace::entry_len(self.row, &self.args);
+        let rest = line.get(start..).unwrap_or("");
+        format!(
+            "<... {} resumed>{}",
+            self.row.name,
+            rest.trim_start_matches(", ")
+        )
+    }
+}
+
+/// What an actor's observer saw of its current call.
+#[derive(Default)]
+pub struct Slot {
+    /// The call under way and its arguments at entry.
+    pub entered: Option<(&'static Syscall, String)>,
+    /// The calls that returned.
+    pub events: Vec<Owned>,
+    /// `--show-state` lines after them.
+    pub notes: Vec<String>,
+}
+
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    match slot.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// An actor's observer: keeps each call's entry and its event; passes
+/// the rest to the inspector (`--show-state`) if there is one.
+pub struct Watch {
+    slot: Arc<Mutex<Slot>>,
+    inner: Option<Arc<dyn Observer>>,
+}
+
+impl Observer for Watch {
+    fn wants_entry(&self) -> bool {
+        true
+    }
+
+    fn entering(&self, call: &'static Syscall, args: &str) {
+        lock(&self.slot).entered = Some((call, args.to_string()));
+    }
+
+    fn event(&self, ev: &Event, _held: Option<&mut Held>) {
+        lock(&self.slot).events.push(Owned {
+            row: ev.call,
+            args: ev.args.to_string(),
+            ret: *ev.ret,
+            note: ev.ret_note.to_string(),
+            addr: ev.addr.copied(),
+            start: ev.start,
+            duration: ev.duration,
+        });
+    }
+
+    fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<crate::sys::Socket>) {
+        if let Some(i) = &self.inner {
+            i.before(sys, call, fd);
+        }
+    }
+
+    fn after(
+        &self,
+        sys: &Sys,
+        call: &'static Syscall,
+        fd: Option<crate::sys::Socket>,
+        ret: &std::result::Result<i64, Errno>,
+    ) {
+        if let Some(i) = &self.inner {
+            i.after(sys, call, fd, ret);
+        }
+    }
+
+    fn opened(&self, fd: crate::sys::Socket, from: Option<crate::sys::Socket>, tcp: bool) {
+        if let Some(i) = &self.inner {
+            i.opened(fd, from, tcp);
+        }
+    }
+
+    fn closed(&self, fd: crate::sys::Socket) {
+        if let Some(i) = &self.inner {
+            i.closed(fd);
+        }
+    }
+}
+
+/// What the runner's thread hears.
+pub enum Msg {
+    /// A call for step `id` returned.
+    Done {
+        id: usize,
+        made: Made,
+        events: Vec<Owned>,
+        notes: Vec<String>,
+    },
+    /// A line typed into the shell.
+    Input(String),
+    /// The shell's input ended.
+    Eof,
+}
+
+struct Job {
+    id: usize,
+    req: Req,
+}
+
+/// One actor: its thread, its observer's slot, its last lines.
+pub struct Actor {
+    pub name: String,
+    /// Its /proc/thread-self/{stat,syscall}, opened by the thread itself.
+    proc: Option<Proc>,
+    jobs: Sender<Job>,
+    slot: Arc<Mutex<Slot>>,
+    /// The step whose call is under way, if any.
+    pub busy: Option<usize>,
+    /// Its last lines as printed, for a failure's report.
+    pub history: VecDeque<String>,
+}
+
+impl Actor {
+    /// Start the actor named `name`; `inspector`: the
+    /// `--show-state` observer, whose lines are kept with the calls.
+    pub fn spawn(
+        name: &str,
+        inspector: Option<Arc<dyn Observer>>,
+        to_runner: Sender<Msg>,
+    ) -> Result<Actor> {
+        let slot = Arc::new(Mutex::new(Slot::default()));
+        // The inspector writes its lines through the layer's tracer: a
+        // tracer whose sink keeps them (and drops the call lines, which
+        // the runner prints from the events).
+        let tracer = match inspector {
+            Some(_) => Tracer::new(
+                Format::Text,
+                Box::new(Notes {
+                    slot: slot.clone(),
+                    buf: Vec::new(),
+                }),
+            ),
+            None => Tracer::new(Format::Off, Box::new(std::io::sink())),
+        };
+        let watch = Watch {
+            slot: slot.clone(),
+            inner: inspector,
+        };
+        let sys = Sys::new(tracer).with_observer(Some(Arc::new(watch)));
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let thread_slot = slot.clone();
+        std::thread::Builder::new()
+            .name(format!("actor {name}"))
+            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx))
+            .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))?;
+        let proc = tid_rx
+            .recv()
+            .map_err(|_| Error::Runtime(format!("actor {name} did not start")))?;
+        Ok(Actor {
+            name: name.to_string(),
+            proc,
+            jobs,
+            slot,
+            busy: None,
+            history: VecDeque::new(),
+        })
+    }
+
+    /// Hand the actor its next call.
+    pub fn start(&mut self, id: usize, req: Req) -> Result<()> {
+        lock(&self.slot).entered = None;
+        self.busy = Some(id);
+        self.jobs
+            .send(Job { id, req })
+            .map_err(|_| Error::Runtime(format!("actor {} is gone", self.name)))
+    }
+
+    /// The call under way and its arguments at entry, if it has entered.
+    pub fn entered(&self) -> Option<(&'static Syscall, String)> {
+        lock(&self.slot).entered.clone()
+    }
+
+    /// Is the actor asleep in the call it entered?
+    pub fn asleep(&self) -> bool {
+        match (self.entered(), &self.proc) {
+            (Some((row, _)), Some(p)) => p.asleep_in(row.nr),
+            _ => false,
+        }
+    }
+
+    /// Remember a printed line (the last 3).
+    pub fn remember(&mut self, line: &str) {
+        self.history.push_back(line.to_string());
+        while self.history.len() > 3 {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// The actor's thread: make each call, send back what it made.
+fn serve(
+    sys: &Sys,
+    jobs: &Receiver<Job>,
+    slot: &Mutex<Slot>,
+    to_runner: &Sender<Msg>,
+    tid: &Sender<Option<Proc>>,
+) {
+    let _ = tid.send(Proc::open());
+    for job in jobs {
+        {
+            let mut s = lock(slot);
+            s.events.clear();
+            s.notes.clear();
+        }
+        let made = call::make(sys, &job.req);
+        let (events, notes) = {
+            let mut s = lock(slot);
+            (std::mem::take(&mut s.events), std::mem::take(&mut s.notes))
+        };
+        let done = Msg::Done {
+            id: job.id,
+            made,
+            events,
+            notes,
+        };
+        if to_runner.send(done).is_err() {
+            return;
+        }
+    }
+}
+
+/// fds above the ones a script gets, for the runner's own /proc files
+/// (kept open, so that looking at /proc never takes the number a socket
+/// call of another actor is about to get).
+const HIGH_FD: RawFd = 900;
+
+/// An actor thread's /proc/thread-self/stat and syscall, read with pread.
+pub struct Proc {
+    stat: File,
+    syscall: File,
+}
+
+impl Proc {
+    /// Open the calling thread's files (None if /proc is not there).
+    fn open() -> Option<Proc> {
+        let open = |name: &str| {
+            File::open(format!("/proc/thread-self/{name}"))
+                .ok()
+                .map(high)
+        };
+        Some(Proc {
+            stat: open("stat")?,
+            syscall: open("syscall")?,
+        })
+    }
+
+    /// Is the thread asleep (state S) in syscall `nr`?
+    fn asleep_in(&self, nr: i64) -> bool {
+        let mut buf = [0u8; 512];
+        let Ok(n) = self.stat.read_at(&mut buf, 0) else {
+            return false;
+        };
+        let stat = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
+        // The state follows the command name in parentheses (which may hold spaces).
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat.get(i + 1..))
+            .and_then(|rest| rest.split_whitespace().next());
+        if state != Some("S") {
+            return false;
+        }
+        let Ok(n) = self.syscall.read_at(&mut buf, 0) else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
+        text.split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<i64>().ok())
+            == Some(nr)
+    }
+}
+
+fn high(f: File) -> File {
+    crate::sys::untraced::above(f, HIGH_FD)
+}
+
+/// The sink of an actor's tracer under `--show-state`: keeps the
+/// inspector's `[state ...]` lines for the runner, drops the rest.
+struct Notes {
+    slot: Arc<Mutex<Slot>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for Notes {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        while let Some(i) = self.buf.iter().position(|&c| c == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            if line.starts_with("[state ") {
+                lock(&self.slot).notes.push(line);
+            }
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

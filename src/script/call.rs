@@ -1,0 +1,194 @@
+//! One arm per call: which `sys` method a request is made with, and what
+//! came back (the return value or errno, the bytes received, the fds it
+//! opened or closed). Made on the actor's thread.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+use crate::sys::{Cmsg, EpollOp, Socket, Sys};
+use crate::values::addr::Addr;
+use crate::values::error::Result;
+
+/// A call with its values, ready to make.
+#[derive(Debug, Clone)]
+pub enum Req {
+    Socket(i32, i32, i32),
+    Socketpair(i32, i32, i32),
+    Bind(RawFd, Addr),
+    Connect(RawFd, Addr),
+    Listen(RawFd, i32),
+    Accept(RawFd, bool),
+    Accept4(RawFd, bool, i32),
+    Getsockname(RawFd),
+    Getpeername(RawFd),
+    Shutdown(RawFd, i32),
+    Close(RawFd),
+    Dup(RawFd),
+    Dup2(RawFd, RawFd),
+    Sendto(RawFd, Vec<u8>, i32, Option<Addr>),
+    Recvfrom(RawFd, usize, i32, bool),
+    Read(RawFd, usize),
+    Write(RawFd, Vec<u8>),
+    Setsockopt(RawFd, i32, i32, Vec<u8>),
+    Getsockopt(RawFd, i32, i32, u32),
+    Fcntl(RawFd, i32, Option<i64>),
+    Ioctl(RawFd, u64, i32),
+    Sendmsg(RawFd, Vec<Vec<u8>>, Option<Addr>, Vec<Cmsg>, i32),
+    Recvmsg(RawFd, Vec<usize>, usize, i32, bool),
+    Poll(Vec<(RawFd, i16)>, i32),
+    EpollCreate1(i32),
+    EpollCtl(RawFd, EpollOp, RawFd, u32),
+    EpollWait(RawFd, usize, i32),
+    Kill(i32, i32),
+    /// The end of a run: a socket file a bind made.
+    Unlink(std::path::PathBuf),
+}
+
+/// What a made call gave.
+#[derive(Debug, Default, Clone)]
+pub struct Made {
+    /// The return value, or the errno (Err(UnknownErrno) with `failure`
+    /// set: not a syscall failure).
+    pub ret: Option<std::result::Result<i64, Errno>>,
+    /// Bytes received (recvfrom, read, recvmsg's iovecs joined), or
+    /// the option value getsockopt read.
+    pub out: Vec<u8>,
+    /// fds this call opened (socket, accept4, socketpair, dup, SCM_RIGHTS).
+    pub opened: Vec<RawFd>,
+    /// The fd this call closed.
+    pub closed: Option<RawFd>,
+    /// A failure that is not an errno (a signal, a runtime error).
+    pub failure: Option<String>,
+}
+
+fn s(fd: RawFd) -> Socket {
+    Socket::raw(fd)
+}
+
+/// Make the call; its trace line goes to the actor's observer.
+pub fn make(sys: &Sys, req: &Req) -> Made {
+    let mut made = Made::default();
+    let r = arm(sys, req, &mut made);
+    made.ret = Some(match r {
+        Ok(v) => Ok(v),
+        Err(e) => match e.errno() {
+            Some(errno) => Err(errno),
+            None => {
+                made.failure = Some(e.to_string());
+                Err(Errno::UnknownErrno)
+            }
+        },
+    });
+    if let Req::Close(fd) = req {
+        // Linux frees the fd even when close fails (close(2)).
+        made.closed = Some(*fd);
+    }
+    made
+}
+
+fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
+    let new = |made: &mut Made, sock: Socket| {
+        made.opened.push(sock.fd());
+        i64::from(sock.fd())
+    };
+    Ok(match req {
+        Req::Socket(d, t, p) => {
+            let sock = sys.socket_raw(*d, *t, *p)?;
+            new(made, sock)
+        }
+        Req::Socketpair(d, t, p) => {
+            let (a, b) = sys.socketpair_raw(*d, *t, *p)?;
+            made.opened.extend([a.fd(), b.fd()]);
+            0
+        }
+        Req::Bind(fd, addr) => sys.bind(s(*fd), addr).map(|()| 0)?,
+        Req::Connect(fd, addr) => sys.connect(s(*fd), addr).map(|()| 0)?,
+        Req::Listen(fd, backlog) => sys.listen(s(*fd), *backlog).map(|()| 0)?,
+        Req::Accept(fd, want) => {
+            let (sock, _) = sys.accept(s(*fd), *want)?;
+            new(made, sock)
+        }
+        Req::Accept4(fd, want, flags) => {
+            let (sock, _) = sys.accept4_raw(s(*fd), *want, *flags)?;
+            new(made, sock)
+        }
+        Req::Getsockname(fd) => sys.getsockname(s(*fd)).map(|_| 0)?,
+        Req::Getpeername(fd) => sys.getpeername(s(*fd)).map(|_| 0)?,
+        Req::Shutdown(fd, how) => sys.shutdown_raw(s(*fd), *how).map(|()| 0)?,
+        Req::Close(fd) => sys.close(s(*fd)).map(|()| 0)?,
+        Req::Dup(fd) => {
+            let sock = sys.dup(s(*fd))?;
+            new(made, sock)
+        }
+        Req::Dup2(fd, to) => {
+            let sock = sys.dup2(s(*fd), *to)?;
+            new(made, sock)
+        }
+        Req::Sendto(fd, data, flags, to) => {
+            sys.sendto_raw(s(*fd), data, *flags, to.as_ref())? as i64
+        }
+        Req::Recvfrom(fd, len, flags, want) => {
+            let mut buf = vec![0u8; *len];
+            let (n, _) = sys.recvfrom_raw(s(*fd), &mut buf, *flags, *want)?;
+            buf.truncate(n.min(*len));
+            made.out = buf;
+            n as i64
+        }
+        Req::Read(fd, len) => {
+            let mut buf = vec![0u8; *len];
+            let n = sys.read(s(*fd), &mut buf)?;
+            buf.truncate(n.min(*len));
+            made.out = buf;
+            n as i64
+        }
+        Req::Write(fd, data) => sys.write(s(*fd), data)? as i64,
+        Req::Setsockopt(fd, level, name, value) => sys
+            .setsockopt_raw(s(*fd), *level, *name, value)
+            .map(|()| 0)?,
+        Req::Getsockopt(fd, level, name, len) => {
+            made.out = sys.getsockopt_raw(s(*fd), *level, *name, *len)?;
+            0
+        }
+        Req::Fcntl(fd, cmd, arg) => sys.fcntl_raw(s(*fd), *cmd, *arg)?,
+        Req::Ioctl(fd, request, value) => sys.ioctl_int(s(*fd), *request, *value)?.0,
+        Req::Sendmsg(fd, iov, to, control, flags) => {
+            let iov: Vec<&[u8]> = iov.iter().map(Vec::as_slice).collect();
+            sys.sendmsg(s(*fd), &iov, to.as_ref(), control, *flags)? as i64
+        }
+        Req::Recvmsg(fd, lens, controllen, flags, want) => {
+            let got = sys.recvmsg_raw(s(*fd), lens, *controllen, *flags, *want)?;
+            made.out = got.data.concat();
+            for c in &got.control {
+                if let Cmsg::Rights(fds) = c {
+                    made.opened.extend(fds.iter().copied());
+                }
+            }
+            got.ret as i64
+        }
+        Req::Poll(fds, timeout) => {
+            let mut pfds: Vec<libc::pollfd> = fds
+                .iter()
+                .map(|&(fd, events)| libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                })
+                .collect();
+            sys.poll_fds(&mut pfds, *timeout)? as i64
+        }
+        Req::EpollCreate1(flags) => {
+            let sock = sys.epoll_create1_raw(*flags)?;
+            new(made, sock)
+        }
+        Req::EpollCtl(ep, op, fd, events) => {
+            sys.epoll_ctl(s(*ep), *op, s(*fd), *events).map(|()| 0)?
+        }
+        Req::EpollWait(ep, max, timeout) => {
+            let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; *max];
+            sys.epoll_wait(s(*ep), &mut events, *timeout)? as i64
+        }
+        Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
+        Req::Unlink(path) => sys.unlink(path).map(|()| 0)?,
+    })
+}

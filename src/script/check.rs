@@ -1,0 +1,380 @@
+//! The check pass, before any call is made: each line becomes a [`Step`]
+//! (its call table row, its arguments in C order with the short forms
+//! expanded, an `<unfinished ...>` line joined with its `<... resumed>`
+//! line), and every error is collected: an unknown call, a wrong number
+//! of arguments, an unknown constant or errno, a name or an fd used
+//! before a line binds it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError, Span};
+use super::resolve::is_constant;
+use crate::values::calls::{self, Dir, Kind, Syscall};
+use crate::values::xlat;
+
+/// The calls a script can make (rows of `values::calls`), and the short
+/// forms: `send`, `recv` (sendto, recvfrom).
+pub const CALLS: &[&str] = &[
+    "socket",
+    "socketpair",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "connect",
+    "shutdown",
+    "close",
+    "dup",
+    "dup2",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "read",
+    "write",
+    "getsockopt",
+    "setsockopt",
+    "getsockname",
+    "getpeername",
+    "fcntl",
+    "ioctl",
+    "poll",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "kill",
+];
+
+/// One call to make: a call line, or an unfinished line with its resumed one.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The line that makes the call.
+    pub no: usize,
+    /// The line(s) as written, for messages.
+    pub text: String,
+    pub actor: String,
+    /// Whether the line named its actor (the timeline is then tagged).
+    pub tagged: bool,
+    pub delay: Option<Duration>,
+    pub bind: Option<String>,
+    pub row: &'static Syscall,
+    /// One per argument of the row (fcntl: 2 or 3).
+    pub args: Vec<Expr>,
+    pub result: Option<Expect>,
+}
+
+fn err(span: Span, msg: impl Into<String>) -> ParseError {
+    ParseError {
+        line: span.line,
+        col: span.col,
+        msg: msg.into(),
+    }
+}
+
+fn dots(span: Span) -> Expr {
+    Expr {
+        span,
+        kind: ExprKind::Dots,
+    }
+}
+
+fn int(span: Span, n: i64) -> Expr {
+    Expr {
+        span,
+        kind: ExprKind::Int(n),
+    }
+}
+
+fn null(span: Span) -> Expr {
+    Expr {
+        span,
+        kind: ExprKind::Null,
+    }
+}
+
+/// The row and full argument list of a call as written (short forms
+/// expanded: `send(c, "hi")` is `sendto(c, "hi", ..., 0, NULL, 0)`).
+pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseError> {
+    let at = call.name_span;
+    let mut args = call.args.clone();
+    let n = args.len();
+    let name = match call.name.as_str() {
+        "send" => "sendto",
+        "recv" => "recvfrom",
+        other => other,
+    };
+    if !CALLS.contains(&name) {
+        let why = match calls::by_name(name) {
+            Some(_) => format!(
+                "'{name}' cannot be scripted (socklab makes it for its own files or processes)"
+            ),
+            None => format!("unknown call '{}'", call.name),
+        };
+        return Err(err(at, why));
+    }
+    let Some(row) = calls::by_name(name) else {
+        return Err(err(at, format!("call '{name}' is not in the call table")));
+    };
+    match (call.name.as_str(), n) {
+        ("send", 2 | 3) => {
+            let flags = args.get(2).cloned().unwrap_or_else(|| int(at, 0));
+            args.truncate(2);
+            args.extend([dots(at), flags, null(at), int(at, 0)]);
+        }
+        ("recv", 2 | 3) => {
+            let flags = args.get(2).cloned().unwrap_or_else(|| int(at, 0));
+            let len = args.remove(1);
+            args.truncate(1);
+            args.extend([dots(at), len, flags, null(at), null(at)]);
+        }
+        ("bind" | "connect", 2) => args.push(dots(at)),
+        ("getsockname" | "getpeername" | "accept", 1) => args.extend([dots(at), dots(at)]),
+        ("getsockname" | "getpeername", 2) => args.push(dots(at)),
+        ("accept4", 2) => {
+            let flags = args.remove(1);
+            args.extend([dots(at), dots(at), flags]);
+        }
+        ("sendto", 4) | ("recvfrom", 4) => args.extend([
+            null(at),
+            if name == "sendto" {
+                int(at, 0)
+            } else {
+                null(at)
+            },
+        ]),
+        ("read", 2) => {
+            let len = args.remove(1);
+            args.extend([dots(at), len]);
+        }
+        ("write", 2) => args.push(dots(at)),
+        ("setsockopt", 4) => args.push(dots(at)),
+        ("getsockopt", 3) => args.extend([dots(at), dots(at)]),
+        ("socketpair", 3) => args.push(dots(at)),
+        ("sendmsg" | "recvmsg", 2) => args.push(int(at, 0)),
+        ("ioctl", 2) => args.push(dots(at)),
+        ("epoll_wait", 3) => args.insert(1, dots(at)),
+        _ => {}
+    }
+    let want = row.args.len();
+    let ok = args.len() == want || (name == "fcntl" && args.len() == 2);
+    if !ok {
+        return Err(err(
+            at,
+            format!(
+                "{name} takes {want} arguments ({}), not {n}",
+                row.args
+                    .iter()
+                    .map(|a| a.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok((row, args))
+}
+
+/// Does the call return a new fd?
+pub fn returns_fd(row: &Syscall) -> bool {
+    matches!(
+        row.name,
+        "socket" | "accept" | "accept4" | "dup" | "dup2" | "epoll_create1"
+    )
+}
+
+/// The steps of a script, or every error in it.
+pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
+    let mut errors = Vec::new();
+    let tagged = lines.iter().any(|l| l.actor.is_some());
+    // Join each unfinished line with its actor's next resumed line.
+    let mut steps: Vec<(ast::Line, Option<ast::Line>)> = Vec::new();
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    for line in lines {
+        let actor = line.actor.clone().unwrap_or_else(|| "main".to_string());
+        match line.call.form {
+            Form::Whole => steps.push((line.clone(), None)),
+            Form::Unfinished => {
+                open.insert(actor, steps.len());
+                steps.push((line.clone(), None));
+            }
+            Form::Resumed => match open.remove(&actor) {
+                Some(i)
+                    if steps
+                        .get(i)
+                        .is_some_and(|(u, _)| u.call.name == line.call.name) =>
+                {
+                    if let Some(s) = steps.get_mut(i) {
+                        s.1 = Some(line.clone());
+                    }
+                }
+                _ => errors.push(err(
+                    line.call.name_span,
+                    format!(
+                        "'<... {} resumed>' without its unfinished line",
+                        line.call.name
+                    ),
+                )),
+            },
+        }
+    }
+    let mut out = Vec::new();
+    let mut scope = Scope::default();
+    for (first, resumed) in steps {
+        let mut call = first.call.clone();
+        let mut text = first.text.clone();
+        if let Some(r) = &resumed {
+            call.args.extend(r.call.args.iter().cloned());
+            call.result = r.call.result.clone();
+            text = format!("{text}\n{}", r.text);
+        }
+        let (row, args) = match expand(&call) {
+            Ok(x) => x,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let step = Step {
+            no: first.no,
+            text,
+            actor: first.actor.clone().unwrap_or_else(|| "main".to_string()),
+            tagged,
+            delay: first.delay,
+            bind: first.bind.as_ref().map(|(n, _)| n.clone()),
+            row,
+            args,
+            result: call.result.clone(),
+        };
+        scope.check(&step, &mut errors);
+        scope.bind(&step);
+        out.push(step);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        errors.sort_by_key(|e| (e.line, e.col));
+        Err(errors)
+    }
+}
+
+/// What is bound so far, in file order.
+struct Scope {
+    fds: BTreeSet<i64>,
+    names: BTreeSet<String>,
+    pairs: BTreeSet<String>,
+}
+
+impl Default for Scope {
+    fn default() -> Scope {
+        Scope {
+            fds: BTreeSet::from([0, 1, 2]),
+            names: BTreeSet::new(),
+            pairs: BTreeSet::new(),
+        }
+    }
+}
+
+impl Scope {
+    fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
+        for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {
+            // dup2's new fd is any number the line picks.
+            let fd_here =
+                arg.kind == Kind::Fd && arg.dir == Dir::In && !(step.row.name == "dup2" && i == 1);
+            // Inputs name fds that must be open; outputs bind them.
+            let input = arg.dir == Dir::In || step.row.name == "poll";
+            self.expr(e, fd_here, input, errors);
+        }
+        if let Some(Expect {
+            value: ast::Outcome::Errno(name),
+            span,
+            ..
+        }) = &step.result
+            && xlat::errno(name).is_none()
+        {
+            errors.push(err(*span, format!("unknown errno '{name}'")));
+        }
+    }
+
+    fn expr(&self, e: &Expr, fd: bool, input: bool, errors: &mut Vec<ParseError>) {
+        match &e.kind {
+            ExprKind::Int(n) if fd && input && !self.fds.contains(n) => errors.push(err(
+                e.span,
+                format!("fd {n} is never opened by an earlier line (a result '= {n}' binds it)"),
+            )),
+            ExprKind::Name(n) if self.names.contains(n) => {}
+            ExprKind::Name(n) if fd => errors.push(err(
+                e.span,
+                format!("'{n}' is used before a line binds it ('{n} = socket(...)')"),
+            )),
+            ExprKind::Name(n) if !is_constant(n) => {
+                errors.push(err(e.span, format!("unknown constant '{n}'")))
+            }
+            ExprKind::Index(n, _) if !self.pairs.contains(n) => errors.push(err(
+                e.span,
+                format!("'{n}' is used before a line binds it ('{n} = socketpair(...)')"),
+            )),
+            ExprKind::Flags(items) | ExprKind::Array(items) => {
+                for i in items {
+                    self.expr(i, fd, input, errors);
+                }
+            }
+            ExprKind::InOut(a, b) => {
+                self.expr(a, fd, input, errors);
+                self.expr(b, fd, false, errors);
+            }
+            ExprKind::Func(_, items) => {
+                for i in items {
+                    self.expr(i, false, input, errors);
+                }
+            }
+            ExprKind::Struct(fields) => {
+                for f in fields {
+                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data"));
+                    self.expr(&f.value, fd, input, errors);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a step binds: its fd result, a socketpair's two fds, its name.
+    fn bind(&mut self, step: &Step) {
+        if let Some(Expect {
+            value: ast::Outcome::Value(n),
+            ..
+        }) = &step.result
+            && returns_fd(step.row)
+        {
+            self.fds.insert(*n);
+        }
+        for (arg, e) in step.row.args.iter().zip(&step.args) {
+            if arg.dir != Dir::In {
+                fds_in(e, arg.kind == Kind::FdPair, &mut self.fds);
+            }
+        }
+        if let Some(name) = &step.bind {
+            if step.row.name == "socketpair" {
+                self.pairs.insert(name.clone());
+            } else {
+                self.names.insert(name.clone());
+            }
+        }
+    }
+}
+
+/// The fds an output shows: a socketpair's `[3, 4]`, SCM_RIGHTS' `cmsg_data=[5]`.
+fn fds_in(e: &Expr, fd: bool, out: &mut BTreeSet<i64>) {
+    match &e.kind {
+        ExprKind::Int(n) if fd => {
+            out.insert(*n);
+        }
+        ExprKind::Array(items) => items.iter().for_each(|i| fds_in(i, fd, out)),
+        ExprKind::InOut(_, b) => fds_in(b, fd, out),
+        ExprKind::Struct(fields) => {
+            for f in fields {
+                fds_in(&f.value, fd || f.name.as_deref() == Some("cmsg_data"), out);
+            }
+        }
+        _ => {}
+    }
+}

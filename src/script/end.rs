@@ -1,0 +1,112 @@
+//! The end of a run: the calls still under way get `--timeout` to
+//! return (one still blocked then fails the run if its line expects a
+//! result), every fd the script left open is closed and every socket
+//! file its binds made is removed (each a traced line), and a failure is
+//! reported: the file, the line, expected vs got, each actor's last calls.
+
+use std::time::Instant;
+
+use super::actors::Actor;
+use super::call::Req;
+use super::run::Runner;
+use crate::values::error::Result;
+
+impl Runner {
+    /// Wait for the calls under way, then clean up.
+    pub fn end(&mut self) -> Result<()> {
+        // After a failure, nothing more is checked: no wait.
+        let wait = if self.failure.is_some() {
+            std::time::Duration::ZERO
+        } else {
+            self.timeout
+        };
+        let deadline = Instant::now() + wait;
+        while !self.under.is_empty() && self.wait_any(deadline) {}
+        let stuck: Vec<usize> = self.under.keys().copied().collect();
+        for id in stuck {
+            let Some(step) = self.steps.get(id) else {
+                continue;
+            };
+            if step.result.is_some() {
+                let secs = self.timeout.as_secs_f64();
+                self.fail(
+                    id,
+                    vec![format!("  still blocked after {secs}s (--timeout)")],
+                )?;
+            }
+        }
+        self.clean_up()
+    }
+
+    /// Close what is still open, remove the socket files, each through
+    /// its own actor's tag, on a thread of its own (an actor may still
+    /// be blocked).
+    fn clean_up(&mut self) -> Result<()> {
+        let open = self.labels.still_open();
+        if open.is_empty() && self.files.is_empty() {
+            return Ok(());
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut end = Actor::spawn("end", None, tx)?;
+        let mut reqs: Vec<(String, Req)> = open
+            .iter()
+            .map(|&fd| {
+                let who = self
+                    .owner
+                    .get(&fd)
+                    .cloned()
+                    .unwrap_or_else(|| "main".into());
+                (who, Req::Close(fd))
+            })
+            .collect();
+        let first = self
+            .actors
+            .first()
+            .map_or_else(|| "main".to_string(), |a| a.name.clone());
+        for path in std::mem::take(&mut self.files) {
+            reqs.push((first.clone(), Req::Unlink(path)));
+        }
+        for (who, req) in reqs {
+            end.start(usize::MAX, req)?;
+            let Ok(super::actors::Msg::Done { made, events, .. }) = rx.recv() else {
+                break;
+            };
+            for ev in &events {
+                self.print_event(&who, ev);
+            }
+            if let Some(fd) = made.closed {
+                self.labels.closed(fd);
+            }
+        }
+        Ok(())
+    }
+
+    /// The failure report: `FILE:LINE: the line`, what was expected and
+    /// what came, each actor's last calls.
+    pub fn report(&self) -> Option<String> {
+        let f = self.failure.as_ref()?;
+        let step = self.steps.get(f.step)?;
+        let mut out = Vec::new();
+        for (i, line) in step.text.lines().enumerate() {
+            match i {
+                0 => out.push(format!("{}:{}: {line}", self.file, step.no)),
+                _ => out.push(format!("  {line}")),
+            }
+        }
+        out.extend(f.lines.iter().cloned());
+        let shown: Vec<&Actor> = self
+            .actors
+            .iter()
+            .filter(|a| !a.history.is_empty())
+            .collect();
+        if !shown.is_empty() {
+            out.push("  last calls:".to_string());
+            for a in shown {
+                for line in &a.history {
+                    out.push(format!("    {:>6} | {line}", a.name));
+                }
+            }
+        }
+        Some(out.join("\n"))
+    }
+}

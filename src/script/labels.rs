@@ -1,0 +1,204 @@
+//! Labels (issue 14, rule 3): the fds, ports and abstract names a script
+//! writes stand for what this run got. The first time one appears in a
+//! result it is bound; later it means that value, in any position. Script
+//! names (`s = socket(...)`) are labels too, bound by the line that names
+//! them. Only the main thread of the runner holds them.
+
+use std::collections::BTreeMap;
+use std::os::fd::RawFd;
+
+/// An fd label's binding: the fd this run got, and whether it is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bound {
+    fd: RawFd,
+    open: bool,
+}
+
+/// What the script's labels mean in this run.
+#[derive(Debug, Default)]
+pub struct Labels {
+    /// fd as written -> fd of this run (0, 1, 2 stand for themselves).
+    fds: BTreeMap<i64, Bound>,
+    /// `NAME = call(...)`: NAME -> the fd it returned.
+    names: BTreeMap<String, RawFd>,
+    /// `NAME = socketpair(...)`: NAME -> both fds (`NAME[0]`, `NAME[1]`).
+    pairs: BTreeMap<String, [RawFd; 2]>,
+    /// port as written -> port of this run.
+    ports: BTreeMap<u16, u16>,
+    /// abstract or autobind name as written -> as this run got it.
+    names_abstract: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Every fd the script opened and has not closed, in the order opened.
+    open: Vec<RawFd>,
+}
+
+/// Whether an fd label was just bound or compared.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unified {
+    Bound,
+    Same,
+    /// The label already means another open fd: (it means, this run got).
+    Differs(RawFd, RawFd),
+}
+
+impl Labels {
+    pub fn new() -> Labels {
+        let mut l = Labels::default();
+        for fd in 0..=2 {
+            l.fds.insert(
+                fd,
+                Bound {
+                    fd: fd as RawFd,
+                    open: true,
+                },
+            );
+        }
+        l
+    }
+
+    /// The fd a written fd stands for (None: never bound).
+    pub fn fd(&self, written: i64) -> Option<RawFd> {
+        self.fds.get(&written).map(|b| b.fd)
+    }
+
+    /// An fd a result shows as `written` (socket's `= 3`, socketpair's
+    /// `[3, 4]`, SCM_RIGHTS' `cmsg_data=[5]`): bound when the label is
+    /// new or its fd was closed, else compared.
+    pub fn result_fd(&mut self, written: i64, got: RawFd) -> Unified {
+        match self.fds.get(&written) {
+            Some(b) if b.open && b.fd != got => Unified::Differs(b.fd, got),
+            Some(b) if b.open => Unified::Same,
+            _ => {
+                self.fds.insert(
+                    written,
+                    Bound {
+                        fd: got,
+                        open: true,
+                    },
+                );
+                Unified::Bound
+            }
+        }
+    }
+
+    /// The fd a script name stands for.
+    pub fn name(&self, name: &str) -> Option<RawFd> {
+        self.names.get(name).copied()
+    }
+
+    pub fn bind_name(&mut self, name: &str, fd: RawFd) {
+        self.names.insert(name.to_string(), fd);
+    }
+
+    /// One fd of a pair bound by `NAME = socketpair(...)`.
+    pub fn pair(&self, name: &str, i: usize) -> Option<RawFd> {
+        self.pairs.get(name).and_then(|p| p.get(i).copied())
+    }
+
+    pub fn bind_pair(&mut self, name: &str, fds: [RawFd; 2]) {
+        self.pairs.insert(name.to_string(), fds);
+    }
+
+    /// A new fd of this run (to close at the end if the script does not).
+    pub fn opened(&mut self, fd: RawFd) {
+        if !self.open.contains(&fd) {
+            self.open.push(fd);
+        }
+    }
+
+    /// `fd` closed: labels that meant it are closed too (a later result
+    /// may bind them again; a use still means the old number, for EBADF).
+    pub fn closed(&mut self, fd: RawFd) {
+        self.open.retain(|&f| f != fd);
+        for b in self.fds.values_mut() {
+            if b.fd == fd {
+                b.open = false;
+            }
+        }
+    }
+
+    /// The fds still open, in the order they were opened.
+    pub fn still_open(&self) -> Vec<RawFd> {
+        self.open.clone()
+    }
+
+    /// The port a written port stands for: its binding, or itself (a
+    /// port first written in an input is used as written, and bound so).
+    pub fn port_in(&mut self, written: u16) -> u16 {
+        if written == 0 {
+            return 0;
+        }
+        *self.ports.entry(written).or_insert(written)
+    }
+
+    /// A port a result shows: bound when new (port 0 never is a label),
+    /// else compared. True when it holds.
+    pub fn port_out(&mut self, written: u16, got: u16) -> bool {
+        if written == 0 {
+            return got == 0;
+        }
+        if let Some(&p) = self.ports.get(&written) {
+            return p == got;
+        }
+        // Two ports written differently are two ports.
+        if self.ports.values().any(|&p| p == got) {
+            return false;
+        }
+        self.ports.insert(written, got);
+        true
+    }
+
+    /// The abstract name an input means (its binding, or itself).
+    pub fn abstract_in(&self, written: &[u8]) -> Vec<u8> {
+        self.names_abstract
+            .get(written)
+            .cloned()
+            .unwrap_or_else(|| written.to_vec())
+    }
+
+    /// An abstract name a result shows: bound when new, else compared.
+    pub fn abstract_out(&mut self, written: &[u8], got: &[u8]) -> bool {
+        self.names_abstract
+            .entry(written.to_vec())
+            .or_insert_with(|| got.to_vec())
+            .as_slice()
+            == got
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fds_bind_once_then_compare_and_rebind_after_close() {
+        let mut l = Labels::new();
+        assert_eq!(l.fd(1), Some(1));
+        assert_eq!(l.fd(3), None);
+        assert_eq!(l.result_fd(3, 7), Unified::Bound);
+        assert_eq!(l.fd(3), Some(7));
+        assert_eq!(l.result_fd(3, 7), Unified::Same);
+        assert_eq!(l.result_fd(3, 8), Unified::Differs(7, 8));
+        l.opened(7);
+        l.closed(7);
+        assert!(l.still_open().is_empty());
+        assert_eq!(l.fd(3), Some(7), "a closed label still means its fd");
+        assert_eq!(l.result_fd(3, 9), Unified::Bound);
+        assert_eq!(l.fd(3), Some(9));
+    }
+
+    #[test]
+    fn ports_zero_is_never_a_label_and_inputs_bind_themselves() {
+        let mut l = Labels::new();
+        assert!(l.port_out(0, 0));
+        assert!(!l.port_out(0, 5));
+        assert!(l.port_out(40000, 51234));
+        assert_eq!(l.port_in(40000), 51234);
+        assert!(!l.port_out(40000, 51235));
+        assert_eq!(l.port_in(8081), 8081);
+        assert!(!l.port_out(8081, 9000));
+        assert!(!l.port_out(40001, 51234), "another label's port");
+        assert!(l.abstract_out(b"00001", b"0002a"));
+        assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
+        assert_eq!(l.abstract_in(b"x"), b"x".to_vec());
+    }
+}

@@ -1,0 +1,301 @@
+//! From a checked step to the request its actor makes: each argument
+//! resolved (labels, constants, addresses, `...` as the natural value).
+
+use super::ast::{Expr, ExprKind, Field};
+
+use super::call::Req;
+use super::check::Step;
+use super::labels::Labels;
+use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
+use crate::sys::{Cmsg, EpollOp};
+use crate::values::xlat::{self, Group};
+
+/// The argument at `i` (the check made sure there is one; `...` if not).
+fn arg(step: &Step, i: usize) -> &Expr {
+    static DOTS: Expr = Expr {
+        span: super::ast::Span { line: 0, col: 0 },
+        kind: ExprKind::Dots,
+    };
+    step.args.get(i).unwrap_or(&DOTS)
+}
+
+fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
+    let n = int(e, group)?;
+    i32::try_from(n).map_err(|_| format!("{n} does not fit in an int"))
+}
+
+/// An address that must be there (bind, connect).
+fn need_addr(e: &Expr, labels: &mut Labels) -> Result<crate::values::addr::Addr, Why> {
+    addr(e, labels)?.ok_or_else(|| "this call needs an address, not NULL".to_string())
+}
+
+/// A buffer size: the length argument, or the string's length.
+fn size(len_arg: &Expr, buf: &Expr) -> Result<usize, Why> {
+    match (len(len_arg)?, &buf.kind) {
+        (Some(n), _) => Ok(n),
+        (None, ExprKind::Str { bytes, .. }) => Ok(bytes.len()),
+        (None, _) => Ok(1024),
+    }
+}
+
+/// The option level and name: `SOL_SOCKET, SO_REUSEADDR` or numbers.
+fn option(step: &Step, labels: &Labels) -> Result<(i32, i32), Why> {
+    let _ = labels;
+    let level = i32_of(arg(step, 1), Some(Group::Sol))?;
+    let name = match &arg(step, 2).kind {
+        ExprKind::Name(n) => {
+            xlat::option(level, n).ok_or_else(|| format!("unknown option '{n}' at this level"))?
+        }
+        _ => i32_of(arg(step, 2), None)?,
+    };
+    Ok((level, name))
+}
+
+/// An option value as the kernel takes it: `[1]` an int, `{l_onoff=1,
+/// l_linger=0}` a linger, `{tv_sec=1, tv_usec=0}` a timeval, a string.
+fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, Why> {
+    let mut v = match &e.kind {
+        ExprKind::Struct(fields) => {
+            let num = |name: &str| {
+                fields
+                    .iter()
+                    .find(|f| f.name.as_deref() == Some(name))
+                    .map_or(Ok(0), |f| int(&f.value, None))
+            };
+            if fields.iter().any(|f| f.name.as_deref() == Some("l_onoff")) {
+                let mut b = (num("l_onoff")? as i32).to_ne_bytes().to_vec();
+                b.extend((num("l_linger")? as i32).to_ne_bytes());
+                b
+            } else {
+                let mut b = num("tv_sec")?.to_ne_bytes().to_vec();
+                b.extend(num("tv_usec")?.to_ne_bytes());
+                b
+            }
+        }
+        ExprKind::Str { bytes, .. } => bytes.clone(),
+        _ => (i32_of(e, None)?).to_ne_bytes().to_vec(),
+    };
+    if let Some(n) = optlen {
+        v.resize(n, 0);
+    }
+    Ok(v)
+}
+
+/// The fields of a struct argument (a msghdr, a pollfd).
+fn fields(e: &Expr) -> &[Field] {
+    match &e.kind {
+        ExprKind::Struct(f) => f,
+        _ => &[],
+    }
+}
+
+fn get<'a>(fields: &'a [Field], name: &str) -> Option<&'a Expr> {
+    fields
+        .iter()
+        .find(|f| f.name.as_deref() == Some(name))
+        .map(|f| &f.value)
+}
+
+fn items(e: Option<&Expr>) -> &[Expr] {
+    match e.map(|e| &e.kind) {
+        Some(ExprKind::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+/// A msghdr's iovecs: `[{iov_base="hi", iov_len=2}, ...]` (data or sizes).
+fn iovecs(msg: &[Field]) -> Result<Vec<(Vec<u8>, usize)>, Why> {
+    items(get(msg, "msg_iov"))
+        .iter()
+        .map(|iov| {
+            let f = fields(iov);
+            let base = get(f, "iov_base");
+            let n = get(f, "iov_len").map(len).transpose()?.flatten();
+            let data = match base {
+                Some(b) if matches!(b.kind, ExprKind::Str { .. }) => bytes(b, n)?,
+                _ => Vec::new(),
+            };
+            let size = n.unwrap_or(data.len());
+            Ok((data, size))
+        })
+        .collect()
+}
+
+/// A sendmsg's ancillary data: `[{cmsg_len=20, cmsg_level=SOL_SOCKET,
+/// cmsg_type=SCM_RIGHTS, cmsg_data=[5]}]`, SCM_CREDENTIALS' `{pid=, uid=, gid=}`.
+fn control(msg: &[Field], labels: &Labels) -> Result<Vec<Cmsg>, Why> {
+    let mut out = Vec::new();
+    for c in items(get(msg, "msg_control")) {
+        let f = fields(c);
+        let kind = get(f, "cmsg_type")
+            .map(|e| int(e, Some(Group::Scm)))
+            .transpose()?;
+        let data = get(f, "cmsg_data");
+        if kind == Some(i64::from(libc::SCM_RIGHTS)) {
+            let fds = items(data)
+                .iter()
+                .map(|e| fd(e, labels))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(Cmsg::Rights(fds));
+        } else {
+            // `...` (or a field left out): the sender's own, which is
+            // what the kernel accepts without privilege (unix(7)).
+            let cred = data.map(fields).unwrap_or(&[]);
+            let num = |n: &str, own: i64| match get(cred, n) {
+                None => Ok(own),
+                Some(e) if matches!(e.kind, ExprKind::Dots) => Ok(own),
+                Some(e) => int(e, None),
+            };
+            out.push(Cmsg::Credentials {
+                pid: num("pid", i64::from(std::process::id()))? as i32,
+                uid: num("uid", i64::from(crate::sys::untraced::geteuid()))? as u32,
+                gid: num("gid", i64::from(crate::sys::untraced::getegid()))? as u32,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The request a step makes, with this run's labels.
+pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
+    let a = |i: usize| arg(step, i);
+    let fd0 = || fd(a(0), labels);
+    Ok(match step.row.name {
+        "socket" | "socketpair" => {
+            let (d, t, p) = (
+                i32_of(a(0), Some(Group::Af))?,
+                i32_of(a(1), Some(Group::Sock))?,
+                i32_of(a(2), Some(Group::Ipproto))?,
+            );
+            if step.row.name == "socket" {
+                Req::Socket(d, t, p)
+            } else {
+                Req::Socketpair(d, t, p)
+            }
+        }
+        "bind" => {
+            let f = fd0()?;
+            Req::Bind(f, need_addr(a(1), labels)?)
+        }
+        "connect" => {
+            let f = fd0()?;
+            Req::Connect(f, need_addr(a(1), labels)?)
+        }
+        "listen" => Req::Listen(fd0()?, i32_of(a(1), None)?),
+        "accept" => Req::Accept(fd0()?, !is_null(a(1))),
+        "accept4" => Req::Accept4(fd0()?, !is_null(a(1)), i32_of(a(3), Some(Group::Sock))?),
+        "getsockname" => Req::Getsockname(fd0()?),
+        "getpeername" => Req::Getpeername(fd0()?),
+        "shutdown" => Req::Shutdown(fd0()?, i32_of(a(1), Some(Group::Shut))?),
+        "close" => Req::Close(fd0()?),
+        "dup" => Req::Dup(fd0()?),
+        "dup2" => Req::Dup2(fd0()?, i32_of(a(1), None)?),
+        "sendto" => {
+            let f = fd0()?;
+            let data = bytes(a(1), len(a(2))?)?;
+            let to = addr(a(4), labels)?;
+            Req::Sendto(f, data, i32_of(a(3), Some(Group::Msg))?, to)
+        }
+        "recvfrom" => Req::Recvfrom(
+            fd0()?,
+            size(a(2), a(1))?,
+            i32_of(a(3), Some(Group::Msg))?,
+            !is_null(a(4)),
+        ),
+        "read" => Req::Read(fd0()?, size(a(2), a(1))?),
+        "write" => Req::Write(fd0()?, bytes(a(1), len(a(2))?)?),
+        "setsockopt" => {
+            let (level, name) = option(step, labels)?;
+            let value = option_value(a(3), len(a(4))?)?;
+            Req::Setsockopt(fd0()?, level, name, value)
+        }
+        "getsockopt" => {
+            let (level, name) = option(step, labels)?;
+            let optlen = len(a(4))?.unwrap_or(4);
+            Req::Getsockopt(fd0()?, level, name, optlen as u32)
+        }
+        "fcntl" => {
+            let cmd = i32_of(a(1), Some(Group::Fcntl))?;
+            let group = if cmd == libc::F_SETFD {
+                Group::FdFlags
+            } else {
+                Group::OFlags
+            };
+            let arg = match step.args.get(2) {
+                Some(e) if !matches!(e.kind, ExprKind::Dots) => Some(int(e, Some(group))?),
+                _ => None,
+            };
+            Req::Fcntl(fd0()?, cmd, arg)
+        }
+        "ioctl" => {
+            let request = int(a(1), Some(Group::Ioctl))?;
+            let value = match a(2).kind {
+                ExprKind::Dots => 0,
+                _ => i32_of(a(2), None).unwrap_or(0),
+            };
+            Req::Ioctl(fd0()?, request as u64, value)
+        }
+        "sendmsg" | "recvmsg" => {
+            let f = fd0()?;
+            let msg = fields(a(1));
+            let iov = iovecs(msg)?;
+            let flags = i32_of(a(2), Some(Group::Msg))?;
+            let name = get(msg, "msg_name");
+            if step.row.name == "sendmsg" {
+                let to = match name {
+                    Some(e) => addr(e, labels)?,
+                    None => None,
+                };
+                let control = control(msg, labels)?;
+                Req::Sendmsg(
+                    f,
+                    iov.into_iter().map(|(d, _)| d).collect(),
+                    to,
+                    control,
+                    flags,
+                )
+            } else {
+                let lens = iov.iter().map(|(_, n)| *n).collect();
+                let controllen = get(msg, "msg_controllen")
+                    .map(len)
+                    .transpose()?
+                    .flatten()
+                    .unwrap_or(0);
+                let want = name.is_some_and(|e| !is_null(e));
+                Req::Recvmsg(f, lens, controllen, flags, want)
+            }
+        }
+        "poll" => {
+            let mut fds = Vec::new();
+            for p in items(Some(a(0))) {
+                let f = fields(p);
+                let e = get(f, "fd").ok_or("a pollfd is {fd=N, events=POLLIN}")?;
+                let events = get(f, "events").map_or(Ok(0), |e| int(e, Some(Group::Poll)))?;
+                fds.push((fd(e, labels)?, events as i16));
+            }
+            Req::Poll(fds, i32_of(a(2), None)?)
+        }
+        "epoll_create1" => Req::EpollCreate1(i32_of(a(0), Some(Group::Epoll))?),
+        "epoll_ctl" => {
+            let op = match int(a(1), Some(Group::EpollCtl))? as i32 {
+                libc::EPOLL_CTL_ADD => EpollOp::Add,
+                libc::EPOLL_CTL_MOD => EpollOp::Mod,
+                _ => EpollOp::Del,
+            };
+            let events =
+                get(fields(a(3)), "events").map_or(Ok(0), |e| int(e, Some(Group::Epoll)))?;
+            Req::EpollCtl(fd0()?, op, fd(a(2), labels)?, events as u32)
+        }
+        "epoll_wait" => {
+            let max = len(a(2))?.unwrap_or(1);
+            if max > 65536 {
+                return Err(format!(
+                    "epoll_wait's maxevents {max}: a script asks for at most 65536"
+                ));
+            }
+            Req::EpollWait(fd0()?, max, i32_of(a(3), None)?)
+        }
+        "kill" => Req::Kill(i32_of(a(0), None)?, i32_of(a(1), Some(Group::Sig))?),
+        other => return Err(format!("{other} cannot be scripted")),
+    })
+}

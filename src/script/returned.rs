@@ -1,0 +1,110 @@
+//! A call returned: its line is printed (whole, or `<... NAME resumed>`
+//! after an `<unfinished ...>`), with the call table's hint in the
+//! shell; the fds it opened or closed and the name it binds are
+//! recorded; it is checked against its line (`expect.rs`).
+
+use std::os::fd::RawFd;
+
+use super::Done;
+use super::actors::Owned;
+use super::call::Made;
+use super::check::{Step, returns_fd};
+use super::expect::{self, Mismatch};
+use super::run::Runner;
+
+impl Runner {
+    /// Step `id`'s call returned: print it, check it, bind its labels.
+    pub(super) fn finish(&mut self, id: usize, made: Made, events: Vec<Owned>, notes: Vec<String>) {
+        let Some(under) = self.under.remove(&id) else {
+            return;
+        };
+        let Some(step) = self.steps.get(id).cloned() else {
+            return;
+        };
+        let name = self
+            .actors
+            .get(under.actor)
+            .map_or_else(|| step.actor.clone(), |a| a.name.clone());
+        if let Some(a) = self.actors.get_mut(under.actor) {
+            a.busy = None;
+        }
+        let mut text = String::new();
+        for (i, ev) in events.iter().enumerate() {
+            if i == 0 && under.unfinished && !self.tracer.is_json() {
+                self.print_text(&name, &ev.resumed_part());
+            } else {
+                self.print_event(&name, ev);
+            }
+            text = ev.line();
+            if let Some(a) = self.actors.get_mut(under.actor) {
+                a.remember(&text);
+            }
+        }
+        for n in &notes {
+            self.print_text(&name, n);
+        }
+        let ret = made.ret.unwrap_or(Err(nix::errno::Errno::UnknownErrno));
+        if self.keep_going
+            && let Err(e) = ret
+            && let Some(hint) = step.row.hint(e, false)
+        {
+            self.print_text(&name, &format!("  hint: {hint}"));
+        }
+        for &fd in &made.opened {
+            self.labels.opened(fd);
+            self.owner.insert(fd, name.clone());
+        }
+        if let Some(fd) = made.closed {
+            self.labels.closed(fd);
+            self.owner.remove(&fd);
+        }
+        self.bind_name(&step, &ret, &made);
+        self.done.push(Done {
+            line_no: step.no,
+            actor: name,
+            call: step.row.name,
+            ret,
+            out: made.out.clone(),
+            text: text.clone(),
+            took: events.iter().map(|e| e.duration).sum(),
+        });
+        if let Some(why) = made.failure {
+            self.fail(id, vec![format!("  {why}")]).ok();
+            return;
+        }
+        let args = events.last().map_or("", |e| e.args.as_str());
+        let note = events.last().map_or("", |e| e.note.as_str());
+        if let Err(m) = expect::check(&step, &ret, args, note, &made.out, &mut self.labels) {
+            let Mismatch {
+                what,
+                expected,
+                got,
+            } = m;
+            let lines = vec![
+                format!("  expected {what}: {expected}"),
+                format!("  got      {what}: {got}"),
+                format!("  the call: {text}"),
+            ];
+            self.fail(id, lines).ok();
+        }
+    }
+
+    /// `NAME = call(...)`: the name means the returned fd (a pair's two).
+    fn bind_name(
+        &mut self,
+        step: &Step,
+        ret: &std::result::Result<i64, nix::errno::Errno>,
+        made: &Made,
+    ) {
+        let Some(name) = &step.bind else { return };
+        match (step.row.name, made.opened.as_slice()) {
+            ("socketpair", &[a, b]) => self.labels.bind_pair(name, [a, b]),
+            _ if returns_fd(step.row) => {
+                if let Ok(fd) = ret {
+                    self.labels.bind_name(name, *fd as RawFd);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The runner: lines dispatched in file order to their actors, each
+//! line's call printed (whole, or `<unfinished ...>` then `<... NAME
+//! resumed>` when its actor is seen asleep in it), checked against the
+//! line, its labels bound.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use super::actors::{Actor, Msg, Owned};
+use super::call::{Made, Req};
+use super::check::Step;
+use super::labels::Labels;
+use super::request::request;
+use super::{Done, Options};
+use crate::strace::Tracer;
+use crate::sys::Observer;
+use crate::values::error::Result;
+
+/// How often the runner looks at a busy actor in /proc while it waits.
+const LOOK_EVERY: Duration = Duration::from_millis(1);
+
+/// Why a run stopped early: the step, and the report lines after its line.
+pub struct Failure {
+    pub step: usize,
+    pub lines: Vec<String>,
+}
+
+/// A step whose call is under way (or returned, not yet shown).
+pub(super) struct Under {
+    pub actor: usize,
+    /// `<unfinished ...>` was printed for it.
+    pub unfinished: bool,
+}
+
+pub struct Runner {
+    pub(super) steps: Vec<Step>,
+    pub(super) file: String,
+    pub(super) timeout: Duration,
+    pub(super) tracer: Tracer,
+    sides: BTreeMap<String, Tracer>,
+    pub(super) tagged: bool,
+    pub(super) actors: Vec<Actor>,
+    by_name: BTreeMap<String, usize>,
+    inspector: Option<Arc<dyn Observer>>,
+    pub(super) labels: Labels,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    pub(super) under: BTreeMap<usize, Under>,
+    /// Calls that returned while another line's call was under way:
+    /// shown after that line's own.
+    deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
+    /// Lines typed into the shell while a call was under way.
+    pub(super) inputs: VecDeque<Option<String>>,
+    /// Who opened each fd still open (its close at the end is tagged so).
+    pub(super) owner: BTreeMap<RawFd, String>,
+    /// Socket files the script's binds made.
+    pub(super) files: Vec<PathBuf>,
+    pub(super) done: Vec<Done>,
+    pub(super) failure: Option<Failure>,
+    /// The shell: a failed expectation is reported and the session goes on.
+    pub(super) keep_going: bool,
+}
+
+impl Runner {
+    pub fn new(steps: Vec<Step>, opts: &Options, tracer: Tracer) -> Runner {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tagged = steps.iter().any(|s| s.tagged);
+        let inspector =
+            crate::inspect::Inspect::new(opts.show_state, Vec::new(), Vec::new(), false)
+                .ok()
+                .and_then(|i| i.observer());
+        Runner {
+            steps,
+            file: opts.file_name.clone(),
+            timeout: opts.timeout,
+            tracer,
+            sides: BTreeMap::new(),
+            tagged,
+            actors: Vec::new(),
+            by_name: BTreeMap::new(),
+            inspector,
+            labels: Labels::new(),
+            tx,
+            rx,
+            under: BTreeMap::new(),
+            deferred: Vec::new(),
+            inputs: VecDeque::new(),
+            owner: BTreeMap::new(),
+            files: Vec::new(),
+            done: Vec::new(),
+            failure: None,
+            keep_going: false,
+        }
+    }
+
+    /// A sender for the shell's input thread.
+    pub fn sender(&self) -> Sender<Msg> {
+        self.tx.clone()
+    }
+
+    /// The tracer lines of `actor` print through (tagged `actor | `).
+    fn side(&mut self, actor: &str) -> Tracer {
+        if !self.tagged {
+            return self.tracer.clone();
+        }
+        if let Some(t) = self.sides.get(actor) {
+            return t.clone();
+        }
+        // A few names per run: leaked, as the tracer keeps a &'static str.
+        let name: &'static str = Box::leak(actor.to_string().into_boxed_str());
+        let t = self.tracer.with_side(name);
+        self.sides.insert(actor.to_string(), t.clone());
+        t
+    }
+
+    pub(super) fn print_event(&mut self, actor: &str, ev: &Owned) {
+        self.side(actor).emit(&ev.event(), None);
+    }
+
+    /// A line that is not a whole call (`<unfinished ...>`, `<... resumed>`).
+    pub(super) fn print_text(&mut self, actor: &str, text: &str) {
+        if !self.tracer.is_json() {
+            self.side(actor).note(text);
+        }
+    }
+
+    /// The actor named `name`, started on first use.
+    pub(super) fn actor(&mut self, name: &str) -> Result<usize> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Ok(i);
+        }
+        let i = self.actors.len();
+        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone())?;
+        self.actors.push(a);
+        self.by_name.insert(name.to_string(), i);
+        Ok(i)
+    }
+
+    /// The actor for a step: its own; in the shell, a line that names
+    /// no actor goes to a thread that is not blocked (a new one if need
+    /// be), so a blocked call gives the prompt back.
+    fn free_actor(&mut self, step: &Step) -> Result<usize> {
+        let a = self.actor(&step.actor)?;
+        if !self.keep_going || step.tagged {
+            return Ok(a);
+        }
+        for n in 1.. {
+            let name = if n == 1 {
+                step.actor.clone()
+            } else {
+                format!("{}#{n}", step.actor)
+            };
+            let i = self.actor(&name)?;
+            if self.actors.get(i).is_some_and(|x| x.busy.is_none()) {
+                return Ok(i);
+            }
+        }
+        Ok(a)
+    }
+
+    /// Run step `id`: wait for its actor to be free and its labels bound,
+    /// start its call, wait until it returned or its actor is asleep in it.
+    pub fn run_step(&mut self, id: usize) -> Result<()> {
+        let Some(step) = self.steps.get(id).cloned() else {
+            return Ok(());
+        };
+        if let Some(d) = step.delay {
+            std::thread::sleep(d);
+        }
+        let a = self.free_actor(&step)?;
+        let deadline = Instant::now() + self.timeout;
+        while self.actors.get(a).is_some_and(|x| x.busy.is_some()) {
+            if !self.wait_any(deadline) {
+                return self.stuck(id, "its actor is still blocked in an earlier call");
+            }
+        }
+        let req = loop {
+            match request(&step, &mut self.labels) {
+                Ok(r) => break r,
+                Err(why) if why.contains("not bound yet") && !self.under.is_empty() => {
+                    if !self.wait_any(deadline) {
+                        return self.stuck(id, &why);
+                    }
+                }
+                Err(why) => return self.fail(id, vec![format!("  {why}")]),
+            }
+        };
+        if let Req::Bind(_, addr) = &req
+            && let Some(path) = addr.unix_path()
+        {
+            self.files.push(path);
+        }
+        if let Some(actor) = self.actors.get_mut(a) {
+            actor.start(id, req)?;
+        }
+        let deadline = Instant::now() + self.timeout;
+        self.under.insert(
+            id,
+            Under {
+                actor: a,
+                unfinished: false,
+            },
+        );
+        loop {
+            match self.rx.recv_timeout(LOOK_EVERY) {
+                Ok(msg) => {
+                    if self.take(msg, Some(id)) {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Asleep in its call; or, past the time limit, taken
+                    // as blocked anyway (a call whose sleep /proc shows
+                    // under another number, such as a C library's variant).
+                    let late = Instant::now() >= deadline;
+                    if late || self.actors.get(a).is_some_and(Actor::asleep) {
+                        self.unfinished(id);
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        for (d, made, events, notes) in std::mem::take(&mut self.deferred) {
+            self.finish(d, made, events, notes);
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// A line may have woken a blocked call (a connect, its accept): wait
+    /// until every actor with a call under way is asleep in it again or
+    /// has returned, so that what it woke prints next, not later.
+    fn settle(&mut self) {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let running = self
+                .under
+                .values()
+                .any(|u| u.unfinished && self.actors.get(u.actor).is_some_and(|a| !a.asleep()));
+            if !running || Instant::now() >= deadline {
+                return;
+            }
+            if let Ok(msg) = self.rx.recv_timeout(LOOK_EVERY) {
+                self.take(msg, None);
+            }
+        }
+    }
+
+    /// Print step `id`'s call as unfinished.
+    fn unfinished(&mut self, id: usize) {
+        let Some(u) = self.under.get_mut(&id) else {
+            return;
+        };
+        u.unfinished = true;
+        let a = u.actor;
+        let Some(actor) = self.actors.get(a) else {
+            return;
+        };
+        let name = actor.name.clone();
+        if let Some((row, args)) = actor.entered() {
+            let cut = crate::strace::entry_len(row, &args).min(args.len());
+            let text = format!(
+                "{}({} <unfinished ...>",
+                row.name,
+                args.get(..cut).unwrap_or("")
+            );
+            self.print_text(&name, &text);
+        }
+    }
+
+    /// Handle one message; true when it is step `current`'s return.
+    fn take(&mut self, msg: Msg, current: Option<usize>) -> bool {
+        match msg {
+            Msg::Done {
+                id,
+                made,
+                events,
+                notes,
+                ..
+            } => {
+                if Some(id) == current || current.is_none() {
+                    self.finish(id, made, events, notes);
+                    return true;
+                }
+                self.deferred.push((id, made, events, notes));
+                false
+            }
+            Msg::Input(line) => {
+                self.inputs.push_back(Some(line));
+                false
+            }
+            Msg::Eof => {
+                self.inputs.push_back(None);
+                false
+            }
+        }
+    }
+
+    /// Wait for any call under way to return (or the shell's input, when
+    /// `until` is None); false when `deadline` passed first.
+    pub(super) fn wait_any(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.rx.recv_timeout(left) {
+            Ok(msg) => {
+                self.take(msg, None);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The run fails at step `id` (the first failure is kept).
+    pub(super) fn fail(&mut self, id: usize, lines: Vec<String>) -> Result<()> {
+        if self.keep_going {
+            let head = self.steps.get(id).map_or(String::new(), |s| s.text.clone());
+            crate::strace::write_line(
+                &mut std::io::stderr().lock(),
+                &format!("{head}\n{}", lines.join("\n")),
+            );
+            return Ok(());
+        }
+        if self.failure.is_none() {
+            self.failure = Some(Failure { step: id, lines });
+        }
+        Ok(())
+    }
+
+    /// A line cannot start: what it waits for never came.
+    fn stuck(&mut self, id: usize, why: &str) -> Result<()> {
+        let secs = self.timeout.as_secs_f64();
+        self.fail(id, vec![format!("  cannot start after {secs}s: {why}")])
+    }
+
+    /// The shell: add a step typed now; its id.
+    pub fn push_step(&mut self, step: Step) -> usize {
+        self.tagged |= step.tagged;
+        self.steps.push(step);
+        self.steps.len() - 1
+    }
+
+    /// The shell: the next typed line (None: input ended), or a message
+    /// to [`Runner::handle`] first (a blocked call returned).
+    pub fn next(&mut self) -> std::result::Result<Option<String>, Box<Msg>> {
+        if let Some(line) = self.inputs.pop_front() {
+            return Ok(line);
+        }
+        match self.rx.recv() {
+            Ok(Msg::Input(line)) => Ok(Some(line)),
+            Ok(Msg::Eof) | Err(_) => Ok(None),
+            Ok(msg) => Err(Box::new(msg)),
+        }
+    }
+
+    /// The shell: a call returned while it waited for input.
+    pub fn handle(&mut self, msg: Msg) {
+        self.take(msg, None);
+    }
+
+    /// Whether the run is over (a failure outside the shell).
+    pub fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+}

@@ -1,0 +1,180 @@
+//! `socklab shell`: the script language one line at a time. Each line
+//! runs as it is typed and its strace line prints at once (with the
+//! call table's hint on an error); a call that blocks gives the prompt
+//! back (`<unfinished ...>`) and its `<... NAME resumed>` line prints
+//! when it returns, so two sockets need no second terminal. `help`,
+//! `help CALL`, `save FILE`, `quit`. The prompt `socklab> ` shows only
+//! when stdin is a terminal.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::actors::Msg;
+use super::ast;
+use super::check::{self, CALLS};
+use super::run::Runner;
+use super::{Options, parse};
+use crate::strace::{Stream, Tracer};
+use crate::values::calls;
+use crate::values::error::{Error, Result};
+
+const PROMPT: &str = "socklab> ";
+
+/// Run the shell on stdin until it ends (or `quit`).
+pub fn run(opts: &Options) -> Result<()> {
+    let tracer = Tracer::new(opts.trace, Box::new(Stream::stdout()));
+    let mut runner = Runner::new(Vec::new(), opts, tracer);
+    runner.keep_going = true;
+    let terminal = std::io::stdin().is_terminal();
+    let tx = runner.sender();
+    std::thread::Builder::new()
+        .name("shell input".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Msg::Input(line)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Msg::Eof);
+        })
+        .map_err(|e| Error::Runtime(format!("cannot read stdin: {e}")))?;
+    let mut lines: Vec<ast::Line> = Vec::new();
+    let mut typed: Vec<String> = Vec::new();
+    let mut no = 0;
+    loop {
+        if terminal {
+            prompt();
+        }
+        let text = loop {
+            match runner.next() {
+                Ok(text) => break text,
+                Err(msg) => {
+                    // A blocked call returned while the prompt was shown.
+                    if terminal {
+                        println!();
+                    }
+                    runner.handle(*msg);
+                    if terminal {
+                        prompt();
+                    }
+                }
+            }
+        };
+        let Some(text) = text else { break };
+        no += 1;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.as_slice() {
+            [] => continue,
+            ["quit" | "exit"] => break,
+            ["help"] => say(&help_all()),
+            ["help", name] => say(&help_call(name)),
+            ["save", file] => say(&save(file, &typed)),
+            _ => {
+                if let Some(id) = accept(&mut runner, &mut lines, no, &text) {
+                    typed.push(text.clone());
+                    runner.run_step(id)?;
+                }
+            }
+        }
+    }
+    runner.end()?;
+    if let Some(report) = runner.report() {
+        say(&report);
+    }
+    Ok(())
+}
+
+fn prompt() {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(PROMPT.as_bytes());
+    let _ = out.flush();
+}
+
+fn say(text: &str) {
+    crate::strace::write_line(&mut std::io::stdout().lock(), text);
+}
+
+/// Parse and check a typed line with the lines before it (their names
+/// and fds); the id of its step, or None (its errors printed).
+fn accept(runner: &mut Runner, lines: &mut Vec<ast::Line>, no: usize, text: &str) -> Option<usize> {
+    let line = match parse::parse_line(no, text) {
+        Ok(Some(l)) => l,
+        Ok(None) => return None,
+        Err(e) => {
+            say(&format!("error: column {}: {}", e.col, e.msg));
+            return None;
+        }
+    };
+    lines.push(line);
+    match check::check(lines) {
+        Ok(mut steps) => match steps.pop() {
+            Some(step) if step.no == no => Some(runner.push_step(step)),
+            _ => None,
+        },
+        Err(errors) => {
+            for e in errors.iter().filter(|e| e.line == no) {
+                say(&format!("error: column {}: {}", e.col, e.msg));
+            }
+            lines.pop();
+            None
+        }
+    }
+}
+
+/// `help`: every call, with its arguments.
+fn help_all() -> String {
+    let mut out = vec!["calls (strace's syntax; `help CALL` for one):".to_string()];
+    for name in CALLS {
+        if let Some(row) = calls::by_name(name) {
+            out.push(format!("  {}", signature(row)));
+        }
+    }
+    out.push("short forms: send(fd, \"data\"), recv(fd, 1024), accept(fd), read(fd, N), write(fd, \"data\"),".into());
+    out.push(
+        "  bind/connect(fd, 127.0.0.1:PORT | [::1]:PORT | /path | @name), getsockname(fd)".into(),
+    );
+    out.push("names: s = socket(AF_INET, SOCK_STREAM, 0); then bind(s, 127.0.0.1:0); actors: `server | accept(s)`".into());
+    out.push("also: help CALL, save FILE (the session as a script), quit".into());
+    out.join("\n")
+}
+
+fn signature(row: &calls::Syscall) -> String {
+    let args: Vec<&str> = row.args.iter().map(|a| a.name).collect();
+    format!("{}({})", row.name, args.join(", "))
+}
+
+/// `help CALL`: its syntax, its man page, its usual errors.
+fn help_call(name: &str) -> String {
+    let name = match name {
+        "send" => "sendto",
+        "recv" => "recvfrom",
+        n => n,
+    };
+    let Some(row) = calls::by_name(name).filter(|_| CALLS.contains(&name)) else {
+        return format!("no call '{name}' (help lists them)");
+    };
+    let mut errnos: Vec<String> = Vec::new();
+    for (_, list) in row.errnos {
+        for e in *list {
+            let n = format!("{e:?}");
+            if !errnos.contains(&n) {
+                errnos.push(n);
+            }
+        }
+    }
+    let mut out = vec![signature(row), format!("  man 2 {}", row.name)];
+    if !errnos.is_empty() {
+        out.push(format!("  usual errors: {}", errnos.join(", ")));
+    }
+    out.join("\n")
+}
+
+/// `save FILE`: the lines typed so far, as a script.
+fn save(file: &str, typed: &[String]) -> String {
+    let mut text = typed.join("\n");
+    text.push('\n');
+    match std::fs::write(file, text) {
+        Ok(()) => format!("saved {} lines to {file}", typed.len()),
+        Err(e) => format!("cannot save to {file}: {e}"),
+    }
+}

@@ -1,0 +1,187 @@
+//! Blocking calls: `<unfinished ...>` when the actor is seen asleep in
+//! its call, `<... NAME resumed>` when it returns; a call still blocked
+//! at the end; what the script leaves is closed and removed.
+
+use super::{lines, script};
+use crate::harness;
+
+const ACCEPT_FIRST: &str = "server | s = socket(AF_INET, SOCK_STREAM, 0)
+server | bind(s, 127.0.0.1:0) = 0
+server | listen(s, 1) = 0
+server | getsockname(s, 127.0.0.1:40000, ...) = 0
+server | a = accept(s)
+client | c = socket(AF_INET, SOCK_STREAM, 0)
+client | connect(c, 127.0.0.1:40000) = 0
+server | recv(a, 10) = 2
+client | send(c, \"hi\") = 2
+server | close(a) = 0
+";
+
+#[test]
+fn script_a_blocked_accept_is_unfinished_then_resumed_after_the_connect() {
+    let out = script(ACCEPT_FIRST, &[]);
+    out.assert_ok();
+    let addr = r#"{sa_family=AF_INET, sin_port=htons(P), sin_addr=inet_addr("127.0.0.1")}"#;
+    let l = lines(&out);
+    let want = [
+        "server | socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3".to_string(),
+        format!(
+            "server | bind(3, {}, 16) = 0",
+            addr.replace("htons(P)", "htons(0)")
+        ),
+        "server | listen(3, 1) = 0".into(),
+        format!("server | getsockname(3, {addr}, [128 => 16]) = 0"),
+        "server | accept(3,  <unfinished ...>".into(),
+        // A blocked accept holds the fd it will return (the kernel takes
+        // it before it waits): the client's socket is 5.
+        "client | socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5".into(),
+        format!("client | connect(5, {addr}, 16) = 0"),
+        format!("server | <... accept resumed>{addr}, [128 => 16]) = 4"),
+        "server | recvfrom(4,  <unfinished ...>".into(),
+        r#"client | sendto(5, "hi", 2, 0, NULL, 0) = 2"#.into(),
+        r#"server | <... recvfrom resumed>"hi", 10, 0, NULL, NULL) = 2"#.into(),
+        "server | close(4) = 0".into(),
+        "server | close(3) = 0".into(),
+        "client | close(5) = 0".into(),
+    ];
+    assert_eq!(l, want, "{}", out.dump());
+}
+
+/// The same trace, as strace -f would print it, replays.
+#[test]
+fn script_unfinished_and_resumed_lines_are_one_call() {
+    let text = "[pid 10] socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3
+[pid 10] bind(3, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0
+[pid 10] listen(3, 1) = 0
+[pid 10] getsockname(3, {sa_family=AF_INET, sin_port=htons(45000), sin_addr=inet_addr(\"127.0.0.1\")}, [128 => 16]) = 0
+[pid 10] accept4(3,  <unfinished ...>
+[pid 11] socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 4
+[pid 11] connect(4, {sa_family=AF_INET, sin_port=htons(45000), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0
+[pid 10] <... accept4 resumed>{sa_family=AF_INET, sin_port=htons(51000), sin_addr=inet_addr(\"127.0.0.1\")}, [128 => 16], 0) = 5
+[pid 11] getsockname(4, {sa_family=AF_INET, sin_port=htons(51000), sin_addr=inet_addr(\"127.0.0.1\")}, [128 => 16]) = 0
+";
+    let out = script(text, &[]);
+    out.assert_ok();
+    let l = lines(&out);
+    assert_eq!(
+        l[4],
+        "pid 10 | accept4(3,  <unfinished ...>",
+        "{}",
+        out.dump()
+    );
+    assert!(
+        l[7].starts_with("pid 10 | <... accept4 resumed>{sa_family=AF_INET"),
+        "{}",
+        out.dump()
+    );
+    assert!(l[7].ends_with(", [128 => 16], 0) = 4"), "{}", out.dump());
+    // The client's port, a label bound by accept4's result, is compared
+    // with the client's own getsockname: a wrong one fails.
+    let wrong = text.replace(
+        "[pid 10] <... accept4 resumed>{sa_family=AF_INET, sin_port=htons(51000)",
+        "[pid 10] <... accept4 resumed>{sa_family=AF_INET, sin_port=htons(51001)",
+    );
+    script(&wrong, &[])
+        .assert_code(1)
+        .stderr_has("expected argument 2 (addr)");
+}
+
+#[test]
+fn script_a_call_still_blocked_at_the_end_fails_after_the_timeout() {
+    let text = "s = socket(AF_INET, SOCK_STREAM, 0)
+bind(s, 127.0.0.1:0) = 0
+listen(s, 1) = 0
+accept(s, NULL, NULL) = 4
+";
+    let t0 = std::time::Instant::now();
+    let out = script(text, &["--timeout", "0.3"]);
+    out.assert_code(1)
+        .stderr_has("-:4: accept(s, NULL, NULL) = 4\n")
+        .stderr_has("still blocked after 0.3s (--timeout)")
+        .stdout_has("accept(3,  <unfinished ...>\n")
+        .stdout_has("close(3) = 0\n");
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(300));
+    // Without an expectation, it only waits.
+    let out = script(&text.replace(" = 4", ""), &["--timeout", "0.1"]);
+    out.assert_ok();
+}
+
+#[test]
+fn script_socket_files_it_bound_are_removed_at_the_end() {
+    let dir = harness::TempDir::new("script-unix");
+    let path = dir.path("s.sock");
+    let text =
+        format!("s = socket(AF_UNIX, SOCK_STREAM, 0)\nbind(s, {path}) = 0\nlisten(s, 1) = 0\n");
+    let out = script(&text, &[]);
+    out.assert_ok()
+        .stdout_has(&format!(
+            "bind(3, {{sa_family=AF_UNIX, sun_path=\"{path}\"}}, "
+        ))
+        .stdout_has("close(3) = 0\n")
+        .stdout_has(&format!("unlink(\"{path}\") = 0\n"));
+    assert!(!std::path::Path::new(&path).exists(), "{}", out.dump());
+}
+
+/// packetdrill's `+SECS` prefix waits before its line.
+#[test]
+fn script_a_time_prefix_waits_before_its_line() {
+    let t0 = std::time::Instant::now();
+    let out = script(
+        "s = socket(AF_INET, SOCK_DGRAM, 0)\n+0.2 close(s) = 0\n",
+        &[],
+    );
+    out.assert_ok();
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(200),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        out.stdout,
+        "socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 3\nclose(3) = 0\n"
+    );
+}
+
+/// Each call that blocks (poll, read, epoll_wait, recvmsg) is seen asleep
+/// in /proc at once: no line waits for the time limit.
+const EVERY_BLOCKING: &str = r#"p = socketpair(AF_UNIX, SOCK_STREAM, 0)
+a | poll([{fd=p[0], events=POLLIN}], 1, -1) = 1
+b | write(p[1], "1") = 1
+a | read(p[0], 10) = 1
+a | read(p[0], 10) = 1
+b | write(p[1], "2") = 1
+e = epoll_create1(0)
+epoll_ctl(e, EPOLL_CTL_ADD, p[0], {events=EPOLLIN, data={u32=3, u64=3}}) = 0
+a | epoll_wait(e, ..., 4, -1) = 1
+b | write(p[1], "3") = 1
+a | recvmsg(p[0], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=..., iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+a | recvmsg(p[0], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=..., iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+b | sendmsg(p[1], {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="4", iov_len=1}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1
+"#;
+
+#[test]
+fn script_every_blocking_call_is_seen_asleep_in_it() {
+    let t0 = std::time::Instant::now();
+    let out = script(EVERY_BLOCKING, &["--timeout", "5"]);
+    out.assert_ok();
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(4),
+        "{}",
+        out.dump()
+    );
+    for line in [
+        "     a | poll([{fd=3, events=POLLIN}], 1, -1 <unfinished ...>\n     b | write(4, \"1\", 1) = 1\n     a | <... poll resumed>) = 1 ([{fd=3, revents=POLLIN}])\n",
+        "     a | read(3,  <unfinished ...>\n     b | write(4, \"2\", 1) = 1\n     a | <... read resumed>\"2\", 10) = 1\n",
+        "     a | epoll_wait(5,  <unfinished ...>\n     b | write(4, \"3\", 1) = 1\n     a | <... epoll_wait resumed>[{events=EPOLLIN, data={u32=3, u64=3}}], 4, -1) = 1\n",
+        "     a | recvmsg(3,  <unfinished ...>\n     b | sendmsg(4, ",
+        "     a | <... recvmsg resumed>{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"4\", iov_len=8}]",
+    ] {
+        out.stdout_has(line);
+    }
+    // poll's revents, after the result, are an expectation too.
+    let wrong = EVERY_BLOCKING.replace("-1) = 1\n", "-1) = 1 ([{fd=p[0], revents=POLLOUT}])\n");
+    script(&wrong, &[])
+        .assert_code(1)
+        .stderr_has("expected result: ([{fd=p[0], revents=POLLOUT}])")
+        .stderr_has("got      result: ([{fd=3, revents=POLLIN}])");
+}

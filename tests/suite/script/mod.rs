@@ -1,0 +1,38 @@
+//! `socklab script` and `socklab shell` (src/script/): the issue's
+//! examples, failures and errors, blocking calls, many calls, the shell
+//! on a pseudo-terminal.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod blocking;
+mod calls;
+mod examples;
+mod shell;
+
+use crate::harness::{self, Outcome, socklab};
+
+/// Run `socklab script -` (plus `args`) on `text`.
+pub fn script(text: &str, args: &[&str]) -> Outcome {
+    let mut all = vec!["script", "-"];
+    all.extend_from_slice(args);
+    harness::run(socklab(&all), text.as_bytes())
+}
+
+/// A line with its non-zero ports as `P` (ephemeral ports differ per run).
+pub fn norm(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("htons(") {
+        let (head, tail) = rest.split_at(i + "htons(".len());
+        out.push_str(head);
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        out.push_str(if digits == "0" { "0" } else { "P" });
+        rest = &tail[digits.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The stdout lines, normalised.
+pub fn lines(o: &Outcome) -> Vec<String> {
+    o.stdout.lines().map(norm).collect()
+}

@@ -1,0 +1,132 @@
+//! `socklab shell` on a pseudo-terminal: the prompt, a blocking call
+//! that gives the prompt back, its result printed when it comes; help,
+//! hints, save; and without a terminal, no prompt.
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::harness::{self, socklab};
+
+/// What a child has printed so far, read on a thread.
+struct Reader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    seen: String,
+}
+
+impl Reader {
+    fn new(mut r: impl Read + Send + 'static) -> Reader {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Reader {
+            rx,
+            seen: String::new(),
+        }
+    }
+
+    /// Wait (up to the watchdog) until the output holds `text` after
+    /// what was already consumed; returns what came up to it.
+    fn until(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + harness::WATCHDOG;
+        loop {
+            if let Some(i) = self.seen.find(text) {
+                let upto: String = self.seen.drain(..i + text.len()).collect();
+                return upto;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(b) => self.seen.push_str(&String::from_utf8_lossy(&b)),
+                Err(_) => panic!("never saw {text:?}; output so far:\n{}", self.seen),
+            }
+        }
+    }
+}
+
+#[test]
+fn shell_on_a_terminal_a_blocking_accept_gives_the_prompt_back() {
+    let dir = harness::TempDir::new("shell-save");
+    let saved = dir.path("session.txt");
+    let (mut master, slave) = harness::pty();
+    let mut child = socklab(&["shell"])
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Reader::new(child.stdout.take().unwrap());
+    let mut send = |line: &str| master.write_all(format!("{line}\n").as_bytes()).unwrap();
+    out.until("socklab> ");
+    send("s = socket(AF_INET, SOCK_STREAM, 0)");
+    assert_eq!(
+        out.until("socklab> "),
+        "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3\nsocklab> "
+    );
+    send("bind(s, 127.0.0.1:0)");
+    send("listen(s, 1)");
+    send("getsockname(s, 127.0.0.1:40000, ...)");
+    out.until("getsockname(3, ");
+    out.until("socklab> ");
+    send("accept(s)");
+    // The prompt comes back while accept waits.
+    assert_eq!(
+        out.until("socklab> "),
+        "accept(3,  <unfinished ...>\nsocklab> "
+    );
+    send("c = socket(AF_INET, SOCK_STREAM, 0)");
+    send("connect(c, 127.0.0.1:40000)");
+    out.until("connect(5, ");
+    let resumed = out.until(") = 4\n");
+    assert!(
+        resumed.contains("<... accept resumed>{sa_family=AF_INET"),
+        "{resumed}"
+    );
+    send("d = socket(AF_INET, SOCK_STREAM, 0)");
+    send("connect(d, 127.0.0.1:1)");
+    out.until("= -1 ECONNREFUSED (Connection refused)\n");
+    out.until("  hint: no server is listening");
+    send("help accept4");
+    out.until("accept4(sockfd, addr, addrlen, flags)\n  man 2 accept4");
+    send("help");
+    out.until("socketpair(");
+    send(&format!("save {saved}"));
+    out.until(&format!("saved 9 lines to {saved}"));
+    drop(master);
+    let done = harness::finish(child);
+    done.assert_ok();
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text.starts_with("s = socket(AF_INET, SOCK_STREAM, 0)\nbind(s, 127.0.0.1:0)\n"),
+        "{text}"
+    );
+    assert!(text.contains("accept(s)\n"), "{text}");
+}
+
+#[test]
+fn shell_without_a_terminal_reads_lines_and_shows_no_prompt() {
+    let out = harness::run(
+        socklab(&["shell"]),
+        b"s = socket(AF_INET, SOCK_DGRAM, 0)\nbind(s, 127.0.0.1:0) = 0\nfoo(s)\n",
+    );
+    out.assert_ok();
+    assert!(!out.stdout.contains("socklab> "), "{}", out.dump());
+    assert!(
+        out.stdout
+            .starts_with("socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 3\nbind(3, "),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stdout.contains("error: column 1: unknown call 'foo'"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.ends_with("close(3) = 0\n"), "{}", out.dump());
+}
