@@ -32,7 +32,17 @@ fn main() -> ExitCode {
                     text = text.replace(v.as_str(), &socklab::values::error::printable(v));
                 }
             }
-            let first = text.lines().next().unwrap_or("invalid arguments");
+            let mut first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .to_string();
+            // clap lists the missing arguments on the lines after this one.
+            if first.ends_with(':')
+                && let Some(ContextValue::Strings(missing)) = e.get(ContextKind::InvalidArg)
+            {
+                first = format!("{first} {}", missing.join(", "));
+            }
             let _ = writeln!(std::io::stderr(), "socklab: {first} (see socklab --help)");
             return ExitCode::from(EXIT_USAGE as u8);
         }

@@ -361,3 +361,15 @@ fn help_and_version_exit_0() {
         );
     }
 }
+
+#[test]
+fn a_missing_argument_is_named_on_the_one_line() {
+    let o = harness::run(harness::socklab(&["script"]), b"");
+    o.assert_code(2);
+    assert_eq!(
+        o.stderr.trim_end(),
+        "socklab: error: the following required arguments were not provided: <FILE> (see socklab --help)",
+        "{}",
+        o.dump()
+    );
+}
