@@ -2,9 +2,8 @@
 //! fds (the `--model poll` and `--model epoll` servers).
 #![allow(clippy::disallowed_methods)]
 
-use std::fmt::Write as _;
-
 use super::*;
+use crate::values::xlat::{self, Group};
 
 /// strace prints at most this many elements of an array (its `-s 32`),
 /// then `...`.
@@ -198,7 +197,7 @@ fn array(items: impl Iterator<Item = String>) -> String {
 }
 
 /// `{events=EPOLLIN|EPOLLOUT, data={u32=5, u64=5}}`.
-fn epoll_event(events: u32, data: u64) -> String {
+pub(super) fn epoll_event(events: u32, data: u64) -> String {
     format!(
         "{{events={}, data={{u32={}, u64={data}}}}}",
         epoll_flags(events),
@@ -206,56 +205,12 @@ fn epoll_event(events: u32, data: u64) -> String {
     )
 }
 
-/// EPOLLIN|EPOLLOUT..., in strace's order.
+/// EPOLLIN|EPOLLOUT..., in strace's order (its `epollevents` list).
 pub fn epoll_flags(events: u32) -> String {
-    const NAMES: [(u32, &str); 10] = [
-        (libc::EPOLLIN as u32, "EPOLLIN"),
-        (libc::EPOLLPRI as u32, "EPOLLPRI"),
-        (libc::EPOLLOUT as u32, "EPOLLOUT"),
-        (libc::EPOLLERR as u32, "EPOLLERR"),
-        (libc::EPOLLHUP as u32, "EPOLLHUP"),
-        (libc::EPOLLRDNORM as u32, "EPOLLRDNORM"),
-        (libc::EPOLLRDBAND as u32, "EPOLLRDBAND"),
-        (libc::EPOLLWRNORM as u32, "EPOLLWRNORM"),
-        (libc::EPOLLWRBAND as u32, "EPOLLWRBAND"),
-        (libc::EPOLLRDHUP as u32, "EPOLLRDHUP"),
-    ];
-    flags(events, &NAMES)
+    xlat::flags_text(Group::Epoll, i64::from(events))
 }
 
 /// `POLLIN|POLLOUT`, in strace's bit order (poll on one fd or many).
 pub(super) fn poll_events(events: i16) -> String {
-    const NAMES: [(u32, &str); 6] = [
-        (libc::POLLIN as u32, "POLLIN"),
-        (libc::POLLPRI as u32, "POLLPRI"),
-        (libc::POLLOUT as u32, "POLLOUT"),
-        (libc::POLLERR as u32, "POLLERR"),
-        (libc::POLLHUP as u32, "POLLHUP"),
-        (libc::POLLNVAL as u32, "POLLNVAL"),
-    ];
-    flags(events as u16 as u32, &NAMES)
-}
-
-fn flags(value: u32, names: &[(u32, &str)]) -> String {
-    let mut out = String::new();
-    let mut left = value;
-    for (bit, name) in names {
-        if value & bit != 0 {
-            if !out.is_empty() {
-                out.push('|');
-            }
-            out.push_str(name);
-            left &= !bit;
-        }
-    }
-    if left != 0 {
-        if !out.is_empty() {
-            out.push('|');
-        }
-        let _ = write!(out, "{left:#x}");
-    }
-    if out.is_empty() {
-        out.push('0');
-    }
-    out
+    xlat::flags_text(Group::Poll, i64::from(events as u16))
 }

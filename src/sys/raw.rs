@@ -273,4 +273,44 @@ impl Sys {
         )?;
         Ok(Socket(fd as RawFd))
     }
+
+    /// epoll_ctl(2) with any op: `events` Some passes an epoll_event with
+    /// the fd as its data (`{events=EPOLLIN, data={u32=5, u64=5}}`), None
+    /// passes NULL (EPOLL_CTL_DEL).
+    pub fn epoll_ctl_raw(
+        &self,
+        ep: Socket,
+        op: i32,
+        fd: Socket,
+        events: Option<u32>,
+    ) -> Result<()> {
+        self.call(
+            Call {
+                row: &calls::EPOLL_CTL,
+                fd: None,
+                unix: false,
+            },
+            || {
+                let mut ev = libc::epoll_event {
+                    events: events.unwrap_or(0),
+                    u64: fd.0 as u64,
+                };
+                let ptr = match events {
+                    Some(_) => &mut ev as *mut libc::epoll_event,
+                    None => std::ptr::null_mut(),
+                };
+                // SAFETY: ptr is null or points to a live epoll_event.
+                Errno::result(unsafe { libc::epoll_ctl(ep.0, op, fd.0, ptr) }).map(i64::from)
+            },
+            |_| {
+                let ev = match events {
+                    Some(e) => Text(super::epoll::epoll_event(e, fd.0 as u64)),
+                    None => Null,
+                };
+                let args = [Fd(ep.0), named(Group::EpollCtl, op), Fd(fd.0), ev];
+                plain(row_args(&calls::EPOLL_CTL, &args))
+            },
+        )?;
+        Ok(())
+    }
 }

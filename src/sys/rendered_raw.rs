@@ -106,6 +106,11 @@ fn sockets_and_data_print_as_strace() {
     let _ = sys.kill_raw(99_999_999, libc::SIGKILL);
     let _ = sys.kill_raw(99_999_999, 40);
     let _ = sys.epoll_create1_raw(-1);
+    let ep = sys.epoll_create1_raw(0).unwrap();
+    let in_et = (libc::EPOLLIN | libc::EPOLLET) as u32;
+    sys.epoll_ctl_raw(ep, libc::EPOLL_CTL_ADD, a, Some(in_et))
+        .unwrap();
+    let _ = sys.epoll_ctl_raw(ep, 9, a, None);
     let got = lines.take();
     let (lfd, cfd, afd) = (l.fd(), c.fd(), a.fd());
     let port = at.port().unwrap();
@@ -153,7 +158,19 @@ fn sockets_and_data_print_as_strace() {
         rest[3],
         "epoll_create1(EPOLL_CLOEXEC|0xfff7ffff) = -1 EINVAL (Invalid argument)"
     );
-    for s in [l, c, a, d] {
+    let (e, af) = (ep.fd(), a.fd());
+    assert_eq!(rest[4], format!("epoll_create1(0) = {e}"));
+    assert_eq!(
+        rest[5],
+        format!(
+            "epoll_ctl({e}, EPOLL_CTL_ADD, {af}, {{events=EPOLLIN|EPOLLET, data={{u32={af}, u64={af}}}}}) = 0"
+        )
+    );
+    assert_eq!(
+        rest[6],
+        format!("epoll_ctl({e}, 0x9 /* EPOLL_CTL_??? */, {af}, NULL) = -1 EFAULT (Bad address)")
+    );
+    for s in [l, c, a, d, ep] {
         sys.close(s).unwrap();
     }
 }

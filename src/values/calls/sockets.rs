@@ -242,9 +242,7 @@ pub static CLOSE: Syscall = Syscall {
 
 pub static POLL: Syscall = Syscall {
     name: "poll",
-    // The fds' events are read; their revents print after the return
-    // value (`= 1 ([{fd=3, revents=POLLIN}])`), so strace shows the array
-    // at entry: an input here.
+    // An input: revents print after the return value, as strace does.
     args: &[i("fds", Pointer), i("nfds", Int), i("timeout", Int)],
     blocks: true,
     waits_for_peer: true,
@@ -391,9 +389,12 @@ pub static EPOLL_WAIT: Syscall = Syscall {
 
 // The `--wire` capture (sys/packet.rs).
 
+/// recvmsg(2): the capture's (sys/packet.rs) and a script's (sys/msg.rs);
+/// not `blocks`: the capture drains its last frames after a stop signal.
 pub static RECVMSG: Syscall = Syscall {
     name: "recvmsg",
     args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
+    waits_for_peer: true,
     nr: libc::SYS_recvmsg,
     ..Syscall::ROW
 };

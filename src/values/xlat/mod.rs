@@ -129,8 +129,8 @@ pub fn value(group: Group, name: &str) -> Option<i64> {
         .or_else(|| {
             ALIASES
                 .iter()
-                .find(|(n, v)| *n == name && name_of(group, *v).is_some())
-                .map(|(_, v)| *v)
+                .find(|(g, n, _)| *g == group && *n == name)
+                .map(|(_, _, v)| *v)
         })
 }
 

@@ -2,6 +2,8 @@
 //! (strace/src/xlat/*.in, x86-64 values), in their order: a set of flags
 //! prints in this order, as strace prints it.
 
+use super::Group;
+
 /// `addrfams.in`.
 pub(super) const AF: &[(i64, &str)] = &[
     (0, "AF_UNSPEC"),
@@ -167,18 +169,23 @@ pub(super) const SCM: &[(i64, &str)] = &[
     (4, "SCM_PIDFD"),
 ];
 
-/// Names a script may write that strace never prints (it prints the
+/// Names a script may write (in their group) that strace never prints (it prints the
 /// other name of the same value).
-pub(super) const ALIASES: &[(&str, i64)] = &[
-    ("AF_LOCAL", 1),
-    ("AF_FILE", 1),
-    ("AF_ROUTE", 16),
-    ("SIOCINQ", 0x541B),
-    ("TIOCINQ", 0x541B),
-    ("SIOCOUTQ", 0x5411),
-    ("O_NDELAY", 0o4000),
-    ("O_FSYNC", 0o4010000),
-    ("O_ASYNC", 0o20000),
-    ("MSG_TRYHARD", 0x4),
-    ("MSG_EOF", 0x200),
+pub(super) const ALIASES: &[(Group, &str, i64)] = &[
+    (Group::Af, "AF_LOCAL", 1),
+    (Group::Af, "AF_FILE", 1),
+    (Group::Af, "AF_ROUTE", 16),
+    (Group::Ioctl, "SIOCINQ", 0x541B),
+    (Group::Ioctl, "TIOCINQ", 0x541B),
+    (Group::Ioctl, "SIOCOUTQ", 0x5411),
+    (Group::OFlags, "O_NDELAY", 0o4000),
+    (Group::OFlags, "O_FSYNC", 0o4010000),
+    (Group::OFlags, "O_ASYNC", 0o20000),
+    (Group::Msg, "MSG_TRYHARD", 0x4),
+    (Group::Msg, "MSG_EOF", 0x200),
+    // A level as C programs often write it: setsockopt(fd, IPPROTO_TCP, ...).
+    (Group::Sol, "IPPROTO_IP", 0),
+    (Group::Sol, "IPPROTO_TCP", 6),
+    (Group::Sol, "IPPROTO_UDP", 17),
+    (Group::Sol, "IPPROTO_IPV6", 41),
 ];

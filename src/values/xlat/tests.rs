@@ -18,6 +18,9 @@ fn names_and_values_round_trip() {
     assert_eq!(value(Group::Ioctl, "SIOCINQ"), Some(0x541B));
     assert_eq!(name_of(Group::Ioctl, 0x541B), Some("FIONREAD"));
     assert_eq!(value(Group::Ioctl, "AF_LOCAL"), None);
+    assert_eq!(value(Group::Sol, "IPPROTO_TCP"), Some(6));
+    assert_eq!(value(Group::Af, "IPPROTO_TCP"), None);
+    assert_eq!(any_value("IPPROTO_TCP"), Some((Group::Ipproto, 6)));
     assert_eq!(value(Group::Sig, "SIGTERM"), Some(15));
     assert_eq!(name_of(Group::Sig, 9), Some("SIGKILL"));
     assert_eq!(value(Group::Msg, "SOCK_STREAM"), None);
