@@ -188,6 +188,8 @@ pub struct Done {
     pub out: Vec<u8>,
     /// The strace line printed.
     pub text: String,
+    /// From the call's entry to its return (a lab's verdict may time it).
+    pub took: Duration,
 }
 
 /// The steps of a script, or each error as `FILE:LINE:COL: message`.

@@ -66,6 +66,7 @@ impl Runner {
             ret,
             out: made.out.clone(),
             text: text.clone(),
+            took: events.iter().map(|e| e.duration).sum(),
         });
         if let Some(why) = made.failure {
             self.fail(id, vec![format!("  {why}")]).ok();
