@@ -34,6 +34,8 @@ pub(super) struct Under {
     pub actor: usize,
     /// `<unfinished ...>` was printed for it.
     pub unfinished: bool,
+    /// The socket file a bind names, kept if the bind succeeds.
+    pub bind_path: Option<PathBuf>,
 }
 
 pub struct Runner {
@@ -63,6 +65,8 @@ pub struct Runner {
     pub(super) failure: Option<Failure>,
     /// The shell: a failed expectation is reported and the session goes on.
     pub(super) keep_going: bool,
+    /// The shell: how many lines failed (reported as they came).
+    pub(super) failed_lines: usize,
 }
 
 impl Runner {
@@ -94,6 +98,7 @@ impl Runner {
             done: Vec::new(),
             failure: None,
             keep_going: false,
+            failed_lines: 0,
         }
     }
 
@@ -189,11 +194,11 @@ impl Runner {
                 Err(why) => return self.fail(id, vec![format!("  {why}")]),
             }
         };
-        if let Req::Bind(_, addr) = &req
-            && let Some(path) = addr.unix_path()
-        {
-            self.files.push(path);
-        }
+        // A socket file the bind makes is removed at the end (if it does).
+        let bind_path = match &req {
+            Req::Bind(_, addr) => addr.unix_path(),
+            _ => None,
+        };
         if let Some(actor) = self.actors.get_mut(a) {
             actor.start(id, req)?;
         }
@@ -203,6 +208,7 @@ impl Runner {
             Under {
                 actor: a,
                 unfinished: false,
+                bind_path,
             },
         );
         loop {
@@ -317,6 +323,7 @@ impl Runner {
     /// The run fails at step `id` (the first failure is kept).
     pub(super) fn fail(&mut self, id: usize, lines: Vec<String>) -> Result<()> {
         if self.keep_going {
+            self.failed_lines += 1;
             let head = self.steps.get(id).map_or(String::new(), |s| s.text.clone());
             crate::strace::write_line(
                 &mut std::io::stderr().lock(),

@@ -120,6 +120,14 @@ fn script_socket_files_it_bound_are_removed_at_the_end() {
         .stdout_has("close(3) = 0\n")
         .stdout_has(&format!("unlink(\"{path}\") = 0\n"));
     assert!(!std::path::Path::new(&path).exists(), "{}", out.dump());
+    // A file the script's bind did not make (EADDRINUSE) is left alone.
+    let other = dir.path("not-mine");
+    std::fs::write(&other, b"keep").unwrap();
+    let text = format!("s = socket(AF_UNIX, SOCK_STREAM, 0)\nbind(s, {other}) = -1 EADDRINUSE\n");
+    let out = script(&text, &[]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("unlink("), "{}", out.dump());
+    assert_eq!(std::fs::read(&other).unwrap(), b"keep");
 }
 
 /// packetdrill's `+SECS` prefix waits before its line.
@@ -184,4 +192,60 @@ fn script_every_blocking_call_is_seen_asleep_in_it() {
         .assert_code(1)
         .stderr_has("expected result: ([{fd=p[0], revents=POLLOUT}])")
         .stderr_has("got      result: ([{fd=3, revents=POLLIN}])");
+}
+
+/// What `strace -f` prints for a script (pid prefixes, unfinished and
+/// resumed pairs, padding) is a script that replays the same calls.
+#[test]
+fn script_strace_f_of_a_script_replays() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = harness::TempDir::new("script-strace");
+    let (file, trace) = (dir.path("acc.txt"), dir.path("acc.strace"));
+    std::fs::write(&file, ACCEPT_FIRST).unwrap();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=%net",
+        "-o",
+        &trace,
+        harness::bin(),
+        "script",
+        &file,
+    ]);
+    harness::run(cmd, b"").assert_ok();
+    let recorded = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        recorded.contains(" accept(3,  <unfinished ...>\n"),
+        "{recorded}"
+    );
+    let out = script(&recorded, &[]);
+    out.assert_ok();
+    let calls = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| super::norm(l.split_once(" | ").map_or(l, |(_, c)| c)))
+            .filter(|l| !l.starts_with("close("))
+            .collect()
+    };
+    let strace_calls: Vec<String> = recorded
+        .lines()
+        .map(|l| {
+            let call = l.split_once(' ').map_or(l, |(_, c)| c).trim_start();
+            // strace pads the result to a column.
+            let call = match call.split_once(")  ") {
+                Some((head, tail)) => format!("{head}) {}", tail.trim_start()),
+                None => call.to_string(),
+            };
+            super::norm(&call)
+        })
+        .collect();
+    assert_eq!(
+        calls(&out.stdout),
+        strace_calls,
+        "{}\n{recorded}",
+        out.dump()
+    );
 }
