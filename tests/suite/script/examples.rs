@@ -293,3 +293,45 @@ fn script_wire_shows_the_handshake_among_the_lines() {
         out.dump()
     );
 }
+
+/// Every script in examples/ runs and its expectations hold (exit 0);
+/// each one's key line is in its timeline.
+#[test]
+fn every_example_script_holds() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let key = [
+        ("blocked-accept.script", "<... accept4 resumed>"),
+        (
+            "connect-twice.script",
+            "= -1 EISCONN (Transport endpoint is already connected)",
+        ),
+        (
+            "nonblocking-connect.script",
+            "SO_ERROR, [ECONNREFUSED], [4]) = 0",
+        ),
+        (
+            "phone-call.script",
+            "client | recvfrom(4, \"HELLO\", 1024, 0, NULL, NULL) = 5",
+        ),
+        (
+            "udp-echo.script",
+            "server | recvfrom(3, \"hi\", 1024, 0, {sa_family=AF_INET, sin_port=htons(",
+        ),
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".script"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        key.iter().map(|k| k.0).collect::<Vec<_>>(),
+        "an example without a key line here"
+    );
+    for (name, line) in key {
+        let o = harness::run(harness::socklab(&["script", &format!("{dir}/{name}")]), b"");
+        o.assert_ok();
+        assert!(o.stdout.contains(line), "{name}: no {line:?}\n{}", o.dump());
+    }
+}
