@@ -41,7 +41,9 @@ pub enum Req {
     EpollCtl(RawFd, i32, RawFd, Option<u32>),
     EpollWait(RawFd, usize, i32),
     Kill(i32, i32),
-    /// The end of a run: a socket file a bind made.
+    /// The end of a run: a socket file a bind made, removed only if a
+    /// socket file is still there (newfstatat, AT_SYMLINK_NOFOLLOW, then
+    /// unlink): a file or link put in its place is left alone.
     Unlink(std::path::PathBuf),
 }
 
@@ -189,6 +191,9 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             sys.epoll_wait(s(*ep), &mut events, *timeout)? as i64
         }
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
-        Req::Unlink(path) => sys.unlink(path).map(|()| 0)?,
+        Req::Unlink(path) => match sys.newfstatat(path)? {
+            Some(crate::sys::FileKind::Socket) => sys.unlink(path).map(|()| 0)?,
+            _ => 0,
+        },
     })
 }

@@ -130,6 +130,53 @@ fn script_socket_files_it_bound_are_removed_at_the_end() {
     assert_eq!(std::fs::read(&other).unwrap(), b"keep");
 }
 
+/// A socket file the script bound, replaced by another file while the
+/// script runs, is left alone at the end: the clean-up looks before it
+/// removes (newfstatat, AT_SYMLINK_NOFOLLOW) and removes only a socket.
+#[test]
+fn script_leaves_a_file_that_replaced_its_socket_file() {
+    use std::io::BufRead;
+    let dir = harness::TempDir::new("script-unix");
+    let path = dir.path("s.sock");
+    let text = format!(
+        "s = socket(AF_UNIX, SOCK_STREAM, 0)\nbind(s, {path}) = 0\n\
+         p = socketpair(AF_UNIX, SOCK_STREAM, 0, [5, 6]) = 0\nrecv(p[0], 10)\n"
+    );
+    let mut cmd = harness::socklab(&["script", "-", "--timeout", "1"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    // The handshake: the recvfrom is seen asleep (its <unfinished ...> line).
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "no unfinished line\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("recvfrom(") && line.contains("<unfinished ...>") {
+            break;
+        }
+    }
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"not a socket").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let o = harness::finish(child);
+    o.assert_ok();
+    let all = format!("{seen}{rest}");
+    assert!(all.contains("st_mode=S_IFREG"), "{all}\n{}", o.dump());
+    assert!(!all.contains("unlink("), "{all}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+}
+
 /// packetdrill's `+SECS` prefix waits before its line.
 #[test]
 fn script_a_time_prefix_waits_before_its_line() {
