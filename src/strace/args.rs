@@ -145,10 +145,22 @@ pub fn entry_len(row: &Syscall, args: &str) -> usize {
     if first_out == 0 {
         return 0;
     }
-    // Top-level `, ` separators, outside strings and brackets.
+    // The `, ` before the first argument the kernel fills in.
     let bytes = args.as_bytes();
-    let (mut depth, mut in_str, mut escaped, mut seen) = (0usize, false, false, 0usize);
-    for (at, b) in bytes.iter().enumerate() {
+    top_level_commas(args)
+        .get(first_out - 1)
+        .map_or(args.len(), |&at| {
+            at + 1 + usize::from(bytes.get(at + 1) == Some(&b' '))
+        })
+}
+
+/// The byte offsets of the commas that separate the arguments of a
+/// rendered (or written) argument list: those outside strings (with
+/// their escapes) and brackets.
+pub fn top_level_commas(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for (at, b) in text.bytes().enumerate() {
         if in_str {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -162,16 +174,11 @@ pub fn entry_len(row: &Syscall, args: &str) -> usize {
             b'"' => in_str = true,
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 && bytes.get(at + 1) == Some(&b' ') => {
-                seen += 1;
-                if seen == first_out {
-                    return at + 2;
-                }
-            }
+            b',' if depth == 0 => out.push(at),
             _ => {}
         }
     }
-    args.len()
+    out
 }
 
 #[cfg(test)]

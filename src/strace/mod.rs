@@ -24,7 +24,7 @@ mod json;
 mod record;
 mod sink;
 
-pub use args::{ArgVal, entry_len, render, render_named};
+pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
 use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;

@@ -114,49 +114,7 @@ impl Sys {
         to: Option<&Addr>,
         flags: MsgFlags,
     ) -> Result<usize> {
-        let flag_names = if flags.contains(MsgFlags::MSG_DONTWAIT) {
-            "MSG_DONTWAIT"
-        } else {
-            "0"
-        };
-        let n = self.call(
-            Call {
-                row: &calls::SENDTO,
-                fd: Some(s),
-                unix: to.is_some_and(Addr::is_unix),
-            },
-            || {
-                let n = match to {
-                    None => ns::send(s.0, buf, flags),
-                    Some(to) => to
-                        .with_nix(|a| ns::sendto(s.0, buf, a, flags))
-                        .unwrap_or(Err(Errno::EAFNOSUPPORT)),
-                }?;
-                Ok(n as i64)
-            },
-            |_| {
-                let (dest, dest_len) = match to {
-                    None => (ArgVal::Null, 0),
-                    Some(a) => (ArgVal::Text(a.strace()), a.kernel_len()),
-                };
-                Rendered {
-                    args: row_args(
-                        &calls::SENDTO,
-                        &[
-                            ArgVal::Fd(s.0),
-                            ArgVal::Buf(buf, STRACE_MAX_STRLEN),
-                            ArgVal::Int(buf.len() as i64),
-                            ArgVal::Name(flag_names),
-                            dest,
-                            ArgVal::Int(i64::from(dest_len)),
-                        ],
-                    ),
-                    note: String::new(),
-                    addr: to.copied(),
-                }
-            },
-        )?;
-        Ok(n as usize)
+        self.sendto_raw(s, buf, flags.bits(), to)
     }
 
     /// recvfrom(2). With `want_from` false it is Python's `recv`
@@ -181,84 +139,8 @@ impl Sys {
         want_from: bool,
         trunc: bool,
     ) -> Result<(usize, Option<Addr>)> {
-        let (flags, flags_name) = if trunc {
-            (libc::MSG_TRUNC, "MSG_TRUNC")
-        } else {
-            (0, "0")
-        };
-        // SAFETY: a zeroed sockaddr_storage is valid.
-        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-        let cap = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        let len = Cell::new(cap);
-        let ss_ptr: *mut libc::sockaddr_storage = &mut ss;
-        let buf_ptr = buf.as_mut_ptr();
-        let buf_len = buf.len();
-        let n = self.call(
-            Call {
-                row: &calls::RECVFROM,
-                fd: Some(s),
-                unix: false,
-            },
-            || {
-                len.set(cap);
-                let (from, from_len) = if want_from {
-                    (ss_ptr as *mut libc::sockaddr, len.as_ptr())
-                } else {
-                    (std::ptr::null_mut(), std::ptr::null_mut())
-                };
-                // SAFETY: buf_ptr/buf_len describe the caller's live buffer;
-                // from/from_len are null or point to live locals.
-                let r = unsafe {
-                    libc::recvfrom(
-                        s.0,
-                        buf_ptr as *mut libc::c_void,
-                        buf_len,
-                        flags,
-                        from,
-                        from_len,
-                    )
-                };
-                Errno::result(r).map(|n| n as i64)
-            },
-            |ret| {
-                let data = match ret {
-                    // SAFETY: the kernel wrote n bytes to the live buffer,
-                    // or filled it (MSG_TRUNC returns more than it holds;
-                    // strace shows what the buffer holds, as here).
-                    Ok(n) => ArgVal::Buf(
-                        unsafe { std::slice::from_raw_parts(buf_ptr, (*n as usize).min(buf_len)) },
-                        STRACE_MAX_STRLEN,
-                    ),
-                    Err(_) => ArgVal::Ptr(buf_ptr.cast_const().cast()),
-                };
-                let (from, from_len) = if !want_from {
-                    (ArgVal::Null, ArgVal::Null)
-                } else {
-                    // SAFETY: the call has returned; the kernel no longer writes to ss.
-                    let ss = unsafe { &*ss_ptr };
-                    let shown = if ret.is_ok() && len.get() > 0 {
-                        ArgVal::Text(strace::sockaddr(ss, len.get()))
-                    } else {
-                        ArgVal::Ptr(ss_ptr.cast_const().cast())
-                    };
-                    let out_len = ret.is_ok().then(|| len.get());
-                    (shown, ArgVal::InOut(cap, out_len))
-                };
-                plain(row_args(
-                    &calls::RECVFROM,
-                    &[
-                        ArgVal::Fd(s.0),
-                        data,
-                        ArgVal::Int(buf_len as i64),
-                        ArgVal::Name(flags_name),
-                        from,
-                        from_len,
-                    ],
-                ))
-            },
-        )?;
-        let from = want_from.then(|| Addr::from_raw(ss, len.get()));
-        Ok((n as usize, from))
+        let flags = if trunc { libc::MSG_TRUNC } else { 0 };
+        self.recvfrom_raw(s, buf, flags, want_from)
     }
 
     /// getsockname(2): the local address (the real port after binding port 0).

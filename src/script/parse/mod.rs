@@ -57,30 +57,10 @@ pub fn parse_args(text: &str) -> Result<Vec<Expr>, ParseError> {
 /// comma adds no empty argument.
 pub fn split_args(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut esc = false;
     let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        if in_str {
-            match (esc, b) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => {
-                out.push(trimmed(text, start..i));
-                start = i + 1;
-            }
-            _ => {}
-        }
+    for at in crate::strace::top_level_commas(text) {
+        out.push(trimmed(text, start..at));
+        start = at + 1;
     }
     let last = trimmed(text, start..text.len());
     if !last.is_empty() {
