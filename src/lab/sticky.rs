@@ -224,10 +224,10 @@ fn sendall(sys: &Sys, s: Socket, data: &[u8], from: usize) -> Result<(usize, usi
     let mut calls = 0;
     while sent < data.len() {
         if sys.poll(s, PollFlags::POLLOUT, 5000)?.is_empty() {
-            return Err(Error::Timeout {
-                line: format!("sendto({s}, ...)"),
-                secs: Duration::from_secs(5).as_secs_f64(),
-            });
+            return Err(Error::timeout(
+                format!("sendto({s}, ...)"),
+                Duration::from_secs(5).as_secs_f64(),
+            ));
         }
         calls += 1;
         match sys.sendto(s, &data[sent..], None) {

@@ -285,7 +285,7 @@ impl Sys {
                     Err(errno) => {
                         let r = render(&Err(errno));
                         let line = format!("{name}({})", r.args);
-                        return Err(Error::sys(row, line, errno, c.unix));
+                        return Err(failed(row, line, errno, c.unix, r.addr.as_ref()));
                     }
                 }
             }
@@ -314,12 +314,8 @@ impl Sys {
                     return Err(Error::Signal(sig));
                 }
                 Err(errno) => {
-                    return Err(Error::sys(
-                        row,
-                        format!("{name}({})", r.args),
-                        errno,
-                        c.unix,
-                    ));
+                    let line = format!("{name}({})", r.args);
+                    return Err(failed(row, line, errno, c.unix, r.addr.as_ref()));
                 }
             }
         }
@@ -375,6 +371,17 @@ impl AsRawFd for Socket {
     fn as_raw_fd(&self) -> RawFd {
         self.0
     }
+}
+
+/// A failed call's error, with the port its address named for the hint.
+fn failed(
+    row: &'static Syscall,
+    line: String,
+    errno: Errno,
+    unix: bool,
+    addr: Option<&Addr>,
+) -> Error {
+    Error::sys(row, line, errno, unix).in_context(|c| c.port = addr.and_then(Addr::port))
 }
 
 fn plain(args: String) -> Rendered {

@@ -123,7 +123,8 @@ impl Sys {
                     ],
                 ))
             },
-        )?;
+        )
+        .map_err(|e| e.in_context(|c| c.option = Some((opt.level, opt.name))))?;
         Ok(())
     }
 
