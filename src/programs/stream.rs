@@ -43,9 +43,9 @@ pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Re
 /// How the client sends a message: Python's `send` or `sendall`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SendMode {
-    /// One `sendto`; reports it when the kernel took less than asked.
+    /// One `sendto`, as the tutorial's clients (`s.send(...)`); reports it when the kernel took less than asked.
     Send,
-    /// `sendto` until all is out (the default, as the tutorial's clients).
+    /// `sendto` until all is out (the default: for a message the send buffer holds, the same one `sendto` as send).
     Sendall,
 }
 

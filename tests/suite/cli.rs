@@ -361,3 +361,20 @@ fn help_and_version_exit_0() {
         );
     }
 }
+
+#[test]
+fn send_mode_help_says_the_tutorials_clients_call_send() {
+    let out = run(socklab(&["tcp", "client", "--help"]), b"");
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("- send:    One `sendto`, as the tutorial's clients (`s.send(...)`)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("- sendall: `sendto` until all is out (the default: for a message the send buffer holds, the same one `sendto` as send)"),
+        "{}",
+        out.stdout
+    );
+}
