@@ -144,9 +144,11 @@ fn hint_context(command: &Command) -> Option<Context> {
         Command::Unix(UnixCommand::Client { client, dgram, .. }) => {
             (true, *dgram, false, &client.socket)
         }
-        Command::Bench(_) => {
+        Command::Bench(b) => {
+            let opts = b.opts();
             return Some(Context {
-                dgram: Some(false),
+                unix: opts.addr.is_unix(),
+                dgram: Some(opts.test == bench::Test::Udp),
                 ..Context::default()
             });
         }
