@@ -381,3 +381,51 @@ fn bench_rr_and_connect_with_16_mib_requests_complete() {
     out.stdout_has("2 connections in ");
     server.finish().assert_ok();
 }
+
+#[test]
+fn udp_client_names_shows_the_address_the_first_sendto_bound() {
+    let server = harness::Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let out = harness::run(
+        harness::socklab(&[
+            "--trace",
+            "udp",
+            "client",
+            &server.addr,
+            "--names",
+            "-m",
+            "a",
+            "-m",
+            "b",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("fd 3: local 0.0.0.0:")
+            && lines[0].ends_with(" (bound by the first sendto)"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(&lines[1..], ["A", "B"], "{}", out.dump());
+    // One getsockname, right after the first sendto.
+    let calls: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split('(').next())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "socket",
+            "sendto",
+            "getsockname",
+            "recvfrom",
+            "sendto",
+            "recvfrom",
+            "close"
+        ],
+        "{}",
+        out.dump()
+    );
+}

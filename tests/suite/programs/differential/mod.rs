@@ -261,6 +261,7 @@ scenario_tests!(
     udp_size,
     tcp_names,
     udp_connect_names,
+    udp_names,
     unix_stream_names,
     tcp_shutdown,
     unix_stream_shutdown_timeout,
