@@ -204,7 +204,7 @@ impl Sys {
     /// smallest default a Linux kernel has had: a traced listen beyond it
     /// is followed by a note saying the kernel caps it.
     pub fn with_somaxconn(mut self, backlog: Option<i32>) -> Sys {
-        if self.tracer.enabled() && backlog.is_some_and(|b| b > 128) {
+        if self.tracer.enabled() && backlog.is_some_and(|b| !(0..=128).contains(&b)) {
             self.somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
                 .ok()
                 .and_then(|s| s.trim().parse().ok());

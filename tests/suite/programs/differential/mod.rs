@@ -212,6 +212,7 @@ scenario_tests!(
     tcp_loop,
     tcp_reuseaddr,
     tcp_backlog_bufsize_quiet,
+    tcp_timeout_0,
     tcp_stdin_skips_empty_lines,
     tcp_naive,
     tcp_timeout,
