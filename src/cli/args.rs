@@ -261,7 +261,7 @@ impl SocketArgs {
     pub fn setup(&self) -> Setup {
         let wait = match (self.timeout, self.nonblocking) {
             // Python: settimeout(0.0) is setblocking(False).
-            (Some(secs), _) if secs == 0.0 => Wait::NonBlocking,
+            (Some(0.0), _) => Wait::NonBlocking,
             (Some(secs), _) => Wait::Timeout(Duration::from_secs_f64(secs)),
             (None, true) => Wait::NonBlocking,
             (None, false) => Wait::Blocking,
