@@ -113,6 +113,17 @@ static double seconds_arg(const char *s) {
     return v;
 }
 
+/* --timeout: as seconds_arg, or 0 (Python's settimeout(0.0)). */
+static double timeout_arg(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && !*end && v == 0 && *s != '-')
+        return 0;
+    if (end == s || *end || !(v >= 0.001 && v <= 1e6))
+        usage("'%s' is not a number of seconds (0, or 0.001 to 1000000)", s);
+    return v;
+}
+
 static void add_setting(struct opts *o, const char *text) {
     const char *why = parse_setting(text, &o->sockopts[o->n_sockopts]);
     if (why) {
@@ -217,15 +228,18 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->messages = calloc(argc, sizeof *o->messages);
     o->sockopts = calloc(argc + 2, sizeof *o->sockopts);
     const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL;
+    bool timeout_set = false;
     int positional = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         switch (c) {
-        case BACKLOG: o->backlog = number("--backlog", optarg, 0, 65535); break;
-        case BUFSIZE: o->bufsize = number("--bufsize", optarg, 1, 64 << 20); break;
+        case BACKLOG: /* -1: the kernel takes it as net.core.somaxconn */
+            o->backlog = strcmp(optarg, "-1") ? (int)number("--backlog", optarg, 0, 65535) : -1;
+            break;
+        case BUFSIZE: o->bufsize = number("--bufsize", optarg, 0, 64 << 20); break;
         case MAXCONNS: o->max_conns = number("--max-conns", optarg, 1, ULLONG_MAX); break;
         case NAIVELIMIT: o->naive_limit = number("--naive-limit", optarg, 1, 1000000); break;
-        case TIMEOUT: o->timeout = seconds_arg(optarg); break;
+        case TIMEOUT: o->timeout = timeout_arg(optarg); timeout_set = true; break;
         case REUSEADDR: o->reuseaddr = true; break;
         case ONCE: o->once = true; break;
         case 'q': o->quiet = true; break;
@@ -290,8 +304,11 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--once'", "--naive");
     if (o->sink && (o->naive || o->once || o->lines))
         usage("the argument '%s' cannot be used with '--naive', '--once' or '--lines'", "--sink");
-    if (o->timeout > 0 && o->nonblocking)
+    if (timeout_set && o->nonblocking)
         usage("the argument '%s' cannot be used with '--nonblocking'", "--timeout");
+    /* Python: settimeout(0.0) is setblocking(False). */
+    if (timeout_set && o->timeout == 0)
+        o->nonblocking = true;
     if (o->lines && (o->naive || o->once))
         usage("the argument '%s' cannot be used with '--naive' or '--once'", "--lines");
     if (o->lines && (o->size || o->send_empty))

@@ -108,10 +108,18 @@ void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
+    /* --names on an unconnected UDP socket: the first sendto bound it. */
+    bool show_bound = o->names && !o->connect && addr_family(&o->addr) != AF_UNIX;
     while ((msg = next_message(o, &i, &n))) {
         if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)
             die_fail(&f);
         free(msg);
+        if (show_bound) {
+            struct addr local;
+            show_bound = false;
+            Getsockname(fd, &local.ss, &local.len);
+            say("fd %d: local %s (bound by the first sendto)", fd, addr_str(&local));
+        }
         struct addr from = o->addr;
         ssize_t real = io_recv_datagram(fd, buf, o->bufsize,
                                         o->connect ? NULL : &from, o->wait, &f);

@@ -172,7 +172,10 @@ static int on_read(struct loop *l, int fd, struct conn *c) {
     if (n < 0)
         return errno == EAGAIN ? 1 : -1;
     if (n == 0) {
-        if (!l->o->quiet)
+        if (!l->o->quiet && l->o->bufsize == 0)
+            say("%s: recv with --bufsize 0 returned 0, as a zero-length recv always does "
+                "(not an end of file); closing the connection", addr_str(&c->peer));
+        else if (!l->o->quiet)
             say("%s closed", addr_str(&c->peer));
         return 0;
     }

@@ -24,6 +24,16 @@
 #include <string.h>
 
 /* Send one message as --send-mode says: the bytes that went out, or -1. */
+/* A recv that returned 0: the server closed, unless --bufsize 0 (a
+ * zero-length recv always returns 0): then say so. 1 if it did. */
+static int zero_length(const struct opts *o) {
+    if (o->bufsize)
+        return 0;
+    say("server: recv with --bufsize 0 returned 0, as a zero-length recv always "
+        "does (not an end of file); closing the connection");
+    return 1;
+}
+
 static ssize_t send_message(int fd, const unsigned char *msg, size_t n,
                             const struct opts *o, struct fail *f) {
     if (o->send_all)
@@ -66,6 +76,7 @@ static int receive_echo(int fd, unsigned char *buf, struct echo *e,
         if (r < 0)
             return -1;
         if (r == 0) {
+            if (!zero_length(o))
             say("server closed the connection after %zu of %zu bytes", e->got, e->n);
             return 0;
         }
@@ -106,7 +117,8 @@ static int exchange_long(int fd, unsigned char *buf, const unsigned char *msg,
     if (r < 0)
         return -1;
     if (r == 0) {
-        say("server closed the connection after %zu of %zu bytes were sent (%zu "
+        if (!zero_length(o))
+            say("server closed the connection after %zu of %zu bytes were sent (%zu "
             "bytes came back)", sent, n, x.echo.got);
         return 0;
     }
@@ -117,6 +129,7 @@ static int exchange_long(int fd, unsigned char *buf, const unsigned char *msg,
         if (got < 0)
             return -1;
         if (got == 0) {
+            if (!zero_length(o))
             say("server closed the connection");
             return 0;
         }
@@ -173,6 +186,7 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
         if (r < 0)
             die_fail(&f);
         if (r == 0) {
+            if (!zero_length(o))
             say("server closed the connection");
             free(x.lb.pending);
             return;
@@ -188,6 +202,7 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
         if (r < 0)
             die_fail(&f);
         if (r == 0) {
+            if (!zero_length(o))
             say("server closed the connection");
             break;
         }
@@ -207,6 +222,7 @@ void stream_drain(int fd, unsigned char *buf, const struct opts *o) {
         if (got < 0)
             die_fail(&f);
         if (got == 0) {
+            if (!zero_length(o))
             say("server closed the connection");
             break;
         }
@@ -256,6 +272,7 @@ void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
         if (got < 0)
             die_fail(&f);
         if (got == 0) {
+            if (!zero_length(o))
             say("server closed the connection");
             break;
         }

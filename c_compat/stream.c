@@ -73,6 +73,17 @@ static int answer_once(int conn, const struct addr *peer, unsigned char *buf,
     return reply(conn, peer, buf, n, o, f);
 }
 
+/* --bufsize 0: one zero-length recv (it returns 0) and a note. */
+static int zero_length_once(int conn, const struct addr *peer, unsigned char *buf,
+                            const struct opts *o, struct fail *f) {
+    if (io_recv(conn, buf, 0, o->wait, f) < 0)
+        return -1;
+    if (!o->quiet)
+        say("%s: recv with --bufsize 0 returned 0, as a zero-length recv always does "
+            "(not an end of file); closing the connection", addr_str(peer));
+    return 0;
+}
+
 /* The improved server's communication loop, with the len(msg) == 0 check. */
 static int converse(int conn, const struct addr *peer, unsigned char *buf,
                     const struct opts *o, struct fail *f) {
@@ -212,7 +223,10 @@ void serve_conn(int conn, const struct addr *peer, unsigned char *buf,
     peer_cred(conn, peer, cred, sizeof cred);
     if (!o->quiet)
         say("connection from %s%s", addr_str(peer), cred);
-    int r = o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
+    /* --bufsize 0: recvfrom(fd, "", 0, ...) returns 0 whatever the peer
+     * does, so it cannot tell an end of file: one call, a note. */
+    int r = o->bufsize == 0 ? zero_length_once(conn, peer, buf, o, &f)
+            : o->once    ? answer_once(conn, peer, buf, o, &f)     /* 4 */
             : o->naive ? converse_naively(conn, peer, buf, o, &f)
             : o->sink  ? sink(conn, peer, buf, o, &f)
             : o->lines ? converse_lines(conn, peer, buf, o, &f)

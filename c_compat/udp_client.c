@@ -10,7 +10,9 @@
  *    --names: getsockname, getpeername -> print `fd N: local L, peer P`
  * 5. per line, empty ones too (an empty datagram is real): sendto (send
  *    when connected), then recvfrom(MSG_TRUNC) -> print the reply (or that
- *    it was truncated)
+ *    it was truncated); --names without --connect: after the first sendto
+ *    (the implicit bind), getsockname -> print `fd N: local L (bound by the
+ *    first sendto)`
  * 6. close
  *
  * Usage: udp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]

@@ -177,12 +177,20 @@ int r_connect(int fd, const struct sockaddr *sa, socklen_t len) {
     return r;
 }
 
+/* --show-state after accept4: the new connection, then the listener's queue. */
 int r_accept4(int fd, struct sockaddr_storage *peer, socklen_t *len) {
     int r;
     check_stop();
-    RETRY_ON(fd, (*len = sizeof *peer, accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC)));
-    if (r >= 0)
-        state_track(r, fd >= 0 && fd < (int)(sizeof tcp_fd / sizeof tcp_fd[0]) && tcp_fd[fd]);
+    do {
+        r = (*len = sizeof *peer, accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC));
+        if (r >= 0) {
+            state_track(r, fd >= 0 && fd < (int)(sizeof tcp_fd / sizeof tcp_fd[0]) && tcp_fd[fd]);
+            state_after(r);
+        }
+        state_after(fd);
+        if (r < 0 && errno == EINTR)
+            check_stop();
+    } while (r < 0 && errno == EINTR);
     return r;
 }
 

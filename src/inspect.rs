@@ -145,7 +145,7 @@ impl Observer for Inspect {
         sys: &Sys,
         call: &'static Syscall,
         fd: Option<Socket>,
-        _ret: &std::result::Result<i64, nix::errno::Errno>,
+        ret: &std::result::Result<i64, nix::errno::Errno>,
     ) {
         let call = call.name;
         if self.show_state
@@ -153,6 +153,13 @@ impl Observer for Inspect {
             && call != "close"
             && self.is_tcp(s.fd())
         {
+            // accept4's new connection first, then its listener's queue.
+            if matches!(call, "accept4" | "accept")
+                && let Ok(new) = ret
+                && let Ok(new) = RawFd::try_from(*new)
+            {
+                show_state(sys, Socket::raw(new));
+            }
             show_state(sys, s);
         }
         if signals::pending().is_some() {

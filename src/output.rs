@@ -110,6 +110,15 @@ pub fn print_line(text: &str) {
     }
 }
 
+/// What a program says after a recv of `--bufsize 0` returned 0 (the
+/// kernel's answer to a zero-length read, peer closed or not); it then
+/// closes the connection. `who`: the peer, or `server` for a client.
+pub fn zero_length_recv(who: &str) -> String {
+    format!(
+        "{who}: recv with --bufsize 0 returned 0, as a zero-length recv always does (not an end of file); closing the connection"
+    )
+}
+
 /// Print an error as DESIGN.md §3 says: `socklab: <call> = -1 ENAME (text)`
 /// and, on the next line, the hint.
 pub fn report(e: &Error) {

@@ -82,6 +82,9 @@ pub struct BenchArgs {
     /// Run the client on CPU N only (sched_setaffinity).
     #[arg(long, value_name = "CPU", value_parser = clap::value_parser!(u32).range(0..1024))]
     pub pin: Option<u32>,
+    /// Give up (exit 1) when a connect does not complete within SECS: the server is not accepting (non-blocking connect, then poll).
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_secs)]
+    pub connect_timeout: f64,
 }
 
 fn parse_addr(s: &str) -> Result<Addr, String> {
@@ -139,6 +142,7 @@ impl BenchCommand {
             pin: common.pin.map(|c| c as usize),
             window: window as usize,
             wait: Duration::from_secs_f64(wait),
+            connect_timeout: Duration::from_secs_f64(common.connect_timeout),
         }
     }
 }

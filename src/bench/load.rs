@@ -40,11 +40,9 @@ pub(super) fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
     }
 }
 
-/// socket, connect: one blocking connection.
+/// socket, connect (within `--connect-timeout`): one blocking connection.
 pub(super) fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
-    let s = sys.socket(modes::family(&opts.addr), SockType::Stream)?;
-    sys.connect(s, &opts.addr)?;
-    Ok(s)
+    super::dial::connected(sys, opts, 0)
 }
 
 /// recvfrom until `buf` is full (blocking socket); the server closing

@@ -16,12 +16,17 @@
 //! - `udp`: a connected datagram socket with `--window` datagrams in flight;
 //!   replies are counted, the ones that do not come within `--wait` are lost.
 //!
+//! Every connection is made within `--connect-timeout` (`dial.rs`:
+//! non-blocking connect, poll, SO_ERROR): a server that does not accept
+//! ends the run with exit 1 and a message, not a connect that waits.
+//!
 //! Each run first raises the soft `RLIMIT_NOFILE` to the hard limit
 //! (`prlimit64`), pins itself with `--pin` (`sched_setaffinity`), and reads
 //! its CPU time with `getrusage` before and after. Content is not compared:
 //! socklab's servers answer upper-cased.
 
 mod args;
+mod dial;
 mod load;
 mod rr;
 mod stats;
@@ -65,6 +70,8 @@ pub struct Opts {
     pub window: usize,
     /// udp: how long an unanswered datagram is waited for.
     pub wait: Duration,
+    /// How long a connect may take (a server that does not accept).
+    pub connect_timeout: Duration,
 }
 
 /// Run one benchmark and print its report.

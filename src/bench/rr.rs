@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::load::{STALL, connected, record, request, stalled, would_block};
+use super::load::{STALL, record, request, stalled, would_block};
 use super::{Latency, Limit, Opts, Progress, Report};
 use crate::output::Output;
 use crate::socket::buffer::{buffer, pattern};
@@ -16,8 +16,8 @@ pub fn rr(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     // an error (exit 1) before the first connection.
     let req = pattern(opts.size, "--size")?;
     let mut socks = Vec::with_capacity(opts.conns);
-    for _ in 0..opts.conns {
-        socks.push(connected(sys, opts)?);
+    for n in 0..opts.conns {
+        socks.push(super::dial::connected(sys, opts, n)?);
     }
     let mut samples = Vec::new();
     let mut progress = Progress::new("transactions");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::parse::{parse_mode, parse_pause, parse_secs, parse_sockopt};
+use super::parse::{parse_mode, parse_pause, parse_secs, parse_sockopt, parse_timeout};
 use crate::inspect::Pause;
 use crate::programs::sockopt_list::SockKind;
 use crate::programs::stream::SendMode;
@@ -229,8 +229,8 @@ pub enum UnixCommand {
 /// Options of every server.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
-    /// Receive buffer size: the n of recv(n).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
+    /// Receive buffer size: the n of recv(n). 0 is a zero-length recv, which returns 0 whether or not the peer closed: a stream program makes one and closes the connection with a note; a datagram is truncated to 0 bytes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=(64 << 20)))]
     pub bufsize: u32,
     /// setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind (never set otherwise).
     #[arg(long)]
@@ -251,8 +251,8 @@ pub struct ServerArgs {
 /// How every socket of a program is set up (servers and clients alike).
 #[derive(Args, Debug, Clone)]
 pub struct SocketArgs {
-    /// Python's settimeout(SECS): ioctl(FIONBIO), then poll with the time left before each call; expiry exits 1.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs, conflicts_with = "nonblocking")]
+    /// Python's settimeout(SECS): ioctl(FIONBIO), then poll with the time left before each call; expiry exits 1. 0 is Python's settimeout(0.0), the same as setblocking(False): --nonblocking.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout, conflicts_with = "nonblocking")]
     pub timeout: Option<f64>,
     /// Python's setblocking(False): ioctl(FIONBIO); a call that would block fails with EAGAIN (shown), then socklab waits in poll and retries.
     #[arg(long)]
@@ -274,6 +274,8 @@ pub struct SocketArgs {
 impl SocketArgs {
     pub fn setup(&self) -> Setup {
         let wait = match (self.timeout, self.nonblocking) {
+            // Python: settimeout(0.0) is setblocking(False).
+            (Some(0.0), _) => Wait::NonBlocking,
             (Some(secs), _) => Wait::Timeout(Duration::from_secs_f64(secs)),
             (None, true) => Wait::NonBlocking,
             (None, false) => Wait::Blocking,
@@ -301,8 +303,8 @@ impl SocketArgs {
 /// Options of the stream servers only.
 #[derive(Args, Debug, Clone)]
 pub struct StreamServerArgs {
-    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=65535))]
+    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)); the kernel caps it at net.core.somaxconn, and takes -1 as that cap.
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=65535))]
     pub backlog: i32,
     /// The tutorial's server without the `len(msg) == 0` check: show the spin after the peer closes.
     #[arg(long, conflicts_with = "once")]
@@ -327,8 +329,8 @@ pub struct ClientArgs {
     /// Send TEXT instead of reading lines from stdin (repeatable, in order).
     #[arg(short, long = "message", value_name = "TEXT")]
     pub messages: Vec<String>,
-    /// Receive buffer size: the n of recv(n).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
+    /// Receive buffer size: the n of recv(n). 0 is a zero-length recv, which returns 0 whether or not the peer closed: a stream program makes one and closes the connection with a note; a datagram is truncated to 0 bytes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=(64 << 20)))]
     pub bufsize: u32,
     /// Send one message of N bytes of a lowercase pattern instead of lines (stream clients read the whole echo back; force partial sends with a small SO_SNDBUF).
     #[arg(long, value_name = "N", conflicts_with = "messages", value_parser = clap::value_parser!(u32).range(1..=(1 << 30)))]

@@ -41,3 +41,16 @@ pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {
         ))),
     }
 }
+
+/// `--timeout SECS`: as [`parse_secs`], or 0 (Python's `settimeout(0.0)`,
+/// which is `setblocking(False)`).
+pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v == 0.0 && !s.starts_with('-') => Ok(0.0),
+        _ => parse_secs(s).map_err(|_| {
+            crate::values::error::printable(&format!(
+                "'{s}' is not a number of seconds (0, or 0.001 to 1000000)"
+            ))
+        }),
+    }
+}

@@ -10,7 +10,9 @@ use crate::output::Output;
 use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
 use crate::sys::Sys;
 use crate::sys::signals;
+use crate::values::calls::Context;
 use crate::values::error::{Error, Result};
+use crate::values::sockopt::Phase;
 use crate::{bench, inspect, lab, socket, wire};
 
 /// The process's exit code for `result` (DESIGN.md §3): 0, 1 (also when
@@ -115,6 +117,64 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
 }
 
 fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
+    let ctx = hint_context(&command);
+    program(sys, out, command).map_err(|e| match ctx {
+        Some(set) => e.in_context(|c| {
+            c.unix |= set.unix;
+            c.dgram = set.dgram;
+            c.reuseaddr = set.reuseaddr;
+            c.broadcast = set.broadcast;
+        }),
+        None => e,
+    })
+}
+
+/// What the hints may know of a program's sockets (values::calls::When):
+/// their family and type, and whether SO_REUSEADDR and SO_BROADCAST are
+/// set (by --reuseaddr or a --sockopt right after socket).
+fn hint_context(command: &Command) -> Option<Context> {
+    let (unix, dgram, reuseaddr, socket) = match command {
+        Command::Tcp(TcpCommand::Server { common, .. }) => {
+            (false, false, common.reuseaddr, &common.socket)
+        }
+        Command::Tcp(TcpCommand::Client { client, .. }) => (false, false, false, &client.socket),
+        Command::Udp(UdpCommand::Server { common, .. }) => {
+            (false, true, common.reuseaddr, &common.socket)
+        }
+        Command::Udp(UdpCommand::Client { client, .. }) => (false, true, false, &client.socket),
+        Command::Unix(UnixCommand::Server { common, dgram, .. }) => {
+            (true, *dgram, common.reuseaddr, &common.socket)
+        }
+        Command::Unix(UnixCommand::Client { client, dgram, .. }) => {
+            (true, *dgram, false, &client.socket)
+        }
+        Command::Bench(b) => {
+            let opts = b.opts();
+            return Some(Context {
+                unix: opts.addr.is_unix(),
+                dgram: Some(opts.test == bench::Test::Udp),
+                ..Context::default()
+            });
+        }
+        _ => return None,
+    };
+    let set = |level: i32, name: i32| {
+        socket.sockopts.iter().any(|o| {
+            o.phase == Phase::Created
+                && (o.opt.level, o.opt.name) == (level, name)
+                && o.value.as_int().is_some_and(|v| v != 0)
+        })
+    };
+    Some(Context {
+        unix,
+        dgram: Some(dgram),
+        reuseaddr: reuseaddr || set(libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        broadcast: set(libc::SOL_SOCKET, libc::SO_BROADCAST),
+        ..Context::default()
+    })
+}
+
+fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
     match command {
         Command::Tcp(TcpCommand::Server {
             addr,

@@ -132,8 +132,11 @@ fn sticky_packets(ctx: &Ctx) -> Result<Verdict> {
         why: "TCP delivers a stream of bytes, not messages: every send appends to the \
               receiver's buffer and one recv takes whatever is there, so small sends stick \
               together (and a large one can be split). Nagle's algorithm only changes how many \
-              segments carry them (on loopback the ACK comes back before the next send, so it \
-              has little to hold back), not the fact. The receiver must find the boundaries itself: \
+              segments carry them, not the fact. (For time it matters, on loopback too: it \
+              holds a small send while an earlier small segment is unacknowledged, and a peer \
+              that waits for the rest before answering delays that ACK: a send-send-wait \
+              exchange takes about 40 ms with Nagle, well under a millisecond with \
+              TCP_NODELAY; the nagle-stall lab measures it.) The receiver must find the boundaries itself: \
               a length before each message (read exactly that much), or a delimiter read \
               through a buffer that keeps the rest for the next line."
             .into(),
@@ -224,10 +227,10 @@ fn sendall(sys: &Sys, s: Socket, data: &[u8], from: usize) -> Result<(usize, usi
     let mut calls = 0;
     while sent < data.len() {
         if sys.poll(s, PollFlags::POLLOUT, 5000)?.is_empty() {
-            return Err(Error::Timeout {
-                line: format!("sendto({s}, ...)"),
-                secs: Duration::from_secs(5).as_secs_f64(),
-            });
+            return Err(Error::timeout(
+                format!("sendto({s}, ...)"),
+                Duration::from_secs(5).as_secs_f64(),
+            ));
         }
         calls += 1;
         match sys.sendto(s, &data[sent..], None) {

@@ -1,7 +1,9 @@
 //! One accepted stream connection, served the same way by every server
 //! model (steps 3 to 5 of `stream.rs`): the @accepted `--sockopt`s,
 //! `connection from PEER`, then the communication loop (echo, `--lines`,
-//! `--naive`, `--sink`), `close(conn)`.
+//! `--naive`, `--sink`), `close(conn)`. With `--bufsize 0` the loop is
+//! one `recvfrom(fd, "", 0, ...)` = 0 and a note: a zero-length recv
+//! returns 0 whether or not the peer closed, so it is not taken as EOF.
 
 use std::time::Instant;
 
@@ -73,7 +75,15 @@ fn serve_one(
     if !opts.quiet {
         out.say(&format!("connection from {peer}{cred}"));
     }
-    if opts.once {
+    if buf.is_empty() {
+        // --bufsize 0: recvfrom(fd, "", 0, ...) returns 0 whatever the
+        // peer does, so it cannot tell an end of file: one call, a note.
+        modes::recv(sys, conn, buf, opts.setup.wait)?;
+        if !opts.quiet {
+            out.say(&crate::output::zero_length_recv(&peer.to_string()));
+        }
+        Ok(())
+    } else if opts.once {
         answer_once(sys, out, conn, peer, opts, buf)
     } else if opts.naive {
         converse_naively(sys, out, conn, peer, opts, buf)

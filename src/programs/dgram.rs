@@ -15,6 +15,9 @@
 //! the server's reply has an address to go to; 4. `connect` with `--connect`;
 //! 5. per line, empty ones too: `sendto` (or `send` when connected), then
 //! `recvfrom(MSG_TRUNC)` → print the reply (or that it was truncated);
+//! UDP with `--names` and no `--connect`: after the first `sendto` (the
+//! kernel's implicit bind), `getsockname` → `fd N: local L (bound by the
+//! first sendto)`;
 //! 6. `close`.
 
 use nix::sys::socket::SockType;
@@ -141,9 +144,18 @@ pub fn client(
         }
     }
     let to = (!opts.connect).then_some(addr);
+    // --names on an unconnected UDP socket: the first sendto bound it.
+    let mut show_bound = opts.setup.names && !opts.connect && !addr.is_unix();
     for msg in messages {
         let msg = msg?;
         modes::send(sys, s, &msg, to, opts.setup.wait)?;
+        if show_bound {
+            show_bound = false;
+            let local = sys.getsockname(s)?;
+            out.say(&format!(
+                "fd {s}: local {local} (bound by the first sendto)"
+            ));
+        }
         let (real, from) = modes::recv_datagram(sys, s, &mut buf, !opts.connect, opts.setup.wait)?;
         let from = from.unwrap_or(*addr);
         let n = real.min(buf.len());

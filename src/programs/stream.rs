@@ -43,9 +43,9 @@ pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Re
 /// How the client sends a message: Python's `send` or `sendall`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SendMode {
-    /// One `sendto`; reports it when the kernel took less than asked.
+    /// One `sendto`, as the tutorial's clients (`s.send(...)`); reports it when the kernel took less than asked.
     Send,
-    /// `sendto` until all is out (the default, as the tutorial's clients).
+    /// `sendto` until all is out (the default: for a message the send buffer holds, the same one `sendto` as send).
     Sendall,
 }
 
@@ -106,10 +106,13 @@ fn receive_echo(
     while !echo.complete() {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            out.say(&format!(
-                "server closed the connection after {} of {} bytes",
-                echo.got,
-                echo.expected()
+            out.say(&closed(
+                buf,
+                format!(
+                    "server closed the connection after {} of {} bytes",
+                    echo.got,
+                    echo.expected()
+                ),
             ));
             return Ok(false);
         }
@@ -181,7 +184,7 @@ pub fn client(
         }
         let n = modes::recv(sys, s, &mut buf, opts.setup.wait)?;
         if n == 0 {
-            out.say("server closed the connection");
+            out.say(&closed(&buf, String::from("server closed the connection")));
             break;
         }
         out.say(&peer_text(&buf[..n], opts.raw));
@@ -211,11 +214,14 @@ fn exchange_long(
         Ok(())
     })?;
     if let duplex::Sent::Closed(n) = sent {
-        out.say(&format!(
-            "server closed the connection after {} of {} bytes were sent ({} bytes came back)",
-            n,
-            msg.len(),
-            echo.got
+        out.say(&closed(
+            buf,
+            format!(
+                "server closed the connection after {} of {} bytes were sent ({} bytes came back)",
+                n,
+                msg.len(),
+                echo.got
+            ),
         ));
         return Ok(false);
     }
@@ -225,12 +231,23 @@ fn exchange_long(
     if echo.calls == 0 {
         let n = modes::recv(sys, s, buf, opts.setup.wait)?;
         if n == 0 {
-            out.say("server closed the connection");
+            out.say(&closed(buf, String::from("server closed the connection")));
             return Ok(false);
         }
         out.say(&peer_text(&buf[..n], opts.raw));
     }
     Ok(true)
+}
+
+/// What a recv that returned 0 means: the server closed, unless the
+/// buffer is empty (`--bufsize 0`: a zero-length recv always returns 0;
+/// the client says so and ends as if the server had closed).
+fn closed(buf: &[u8], what: String) -> String {
+    if buf.is_empty() {
+        crate::output::zero_length_recv("server")
+    } else {
+        what
+    }
 }
 
 /// The end of the client: with `--shutdown`, a half-close
@@ -242,7 +259,7 @@ fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts)
         loop {
             let n = modes::recv(sys, s, buf, opts.setup.wait)?;
             if n == 0 {
-                out.say("server closed the connection");
+                out.say(&closed(buf, String::from("server closed the connection")));
                 break;
             }
             out.say(&peer_text(&buf[..n], opts.raw));

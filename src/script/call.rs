@@ -62,6 +62,8 @@ pub struct Made {
     pub closed: Option<RawFd>,
     /// A failure that is not an errno (a signal, a runtime error).
     pub failure: Option<String>,
+    /// The call table's hint for a failed call (the shell prints it).
+    pub hint: Option<String>,
 }
 
 fn s(fd: RawFd) -> Socket {
@@ -75,7 +77,10 @@ pub fn make(sys: &Sys, req: &Req) -> Made {
     made.ret = Some(match r {
         Ok(v) => Ok(v),
         Err(e) => match e.errno() {
-            Some(errno) => Err(errno),
+            Some(errno) => {
+                made.hint = e.hint();
+                Err(errno)
+            }
             None => {
                 made.failure = Some(e.to_string());
                 Err(Errno::UnknownErrno)

@@ -45,8 +45,8 @@ impl Runner {
         }
         let ret = made.ret.unwrap_or(Err(nix::errno::Errno::UnknownErrno));
         if self.keep_going
-            && let Err(e) = ret
-            && let Some(hint) = step.row.hint(e, false)
+            && ret.is_err()
+            && let Some(hint) = &made.hint
         {
             self.print_text(&name, &format!("  hint: {hint}"));
         }

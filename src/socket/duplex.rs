@@ -106,10 +106,7 @@ fn send_reading_from(
             let ready = sys.poll(s, PollFlags::POLLIN | PollFlags::POLLOUT, ms)?;
             if ready.is_empty() {
                 let secs = deadline.map_or(0.0, |(_, limit)| limit.as_secs_f64());
-                return Err(Error::Timeout {
-                    line: format!("sendto({s}, ...)"),
-                    secs,
-                });
+                return Err(Error::timeout(format!("sendto({s}, ...)"), secs));
             }
             if ready.intersects(PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP) {
                 let (n, _) = sys.recvfrom(s, buf, false)?;

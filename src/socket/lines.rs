@@ -103,6 +103,16 @@ pub fn converse(
     Ok(())
 }
 
+/// The client's line when a recv returned 0: the server closed, unless
+/// the buffer is empty (`--bufsize 0`: a zero-length recv always returns 0).
+fn closed(buf: &[u8]) -> String {
+    if buf.is_empty() {
+        crate::output::zero_length_recv("server")
+    } else {
+        "server closed the connection".to_string()
+    }
+}
+
 /// The client in line mode: all messages, each with its `\n`, in one
 /// `sendall` (a buffered writer's flush), then the replies line by line
 /// through the buffer. When the lines come to more than
@@ -138,7 +148,7 @@ pub fn exchange(
             Ok(())
         })?;
         if let Sent::Closed(_) = sent {
-            out.say("server closed the connection");
+            out.say(&closed(buf));
             return Ok(());
         }
     } else {
@@ -148,7 +158,7 @@ pub fn exchange(
         match lines.read_line(sys, out, s, buf, wait)? {
             Some(reply) => out.say(&peer_text(&reply, raw)),
             None => {
-                out.say("server closed the connection");
+                out.say(&closed(buf));
                 break;
             }
         }

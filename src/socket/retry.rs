@@ -37,10 +37,7 @@ fn ms_left(deadline: Instant) -> i32 {
 }
 
 fn timed_out(s: Socket, call: &str, limit: Duration) -> Error {
-    Error::Timeout {
-        line: format!("{call}({s}, ...)"),
-        secs: limit.as_secs_f64(),
-    }
+    Error::timeout(format!("{call}({s}, ...)"), limit.as_secs_f64())
 }
 
 /// The longest back-off between two tries of a call that poll calls ready

@@ -204,7 +204,7 @@ impl Sys {
     /// smallest default a Linux kernel has had: a traced listen beyond it
     /// is followed by a note saying the kernel caps it.
     pub fn with_somaxconn(mut self, backlog: Option<i32>) -> Sys {
-        if self.tracer.enabled() && backlog.is_some_and(|b| b > 128) {
+        if self.tracer.enabled() && backlog.is_some_and(|b| !(0..=128).contains(&b)) {
             self.somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
                 .ok()
                 .and_then(|s| s.trim().parse().ok());
@@ -285,7 +285,7 @@ impl Sys {
                     Err(errno) => {
                         let r = render(&Err(errno));
                         let line = format!("{name}({})", r.args);
-                        return Err(Error::sys(row, line, errno, c.unix));
+                        return Err(failed(row, line, errno, c.unix, r.addr.as_ref()));
                     }
                 }
             }
@@ -314,12 +314,8 @@ impl Sys {
                     return Err(Error::Signal(sig));
                 }
                 Err(errno) => {
-                    return Err(Error::sys(
-                        row,
-                        format!("{name}({})", r.args),
-                        errno,
-                        c.unix,
-                    ));
+                    let line = format!("{name}({})", r.args);
+                    return Err(failed(row, line, errno, c.unix, r.addr.as_ref()));
                 }
             }
         }
@@ -375,6 +371,17 @@ impl AsRawFd for Socket {
     fn as_raw_fd(&self) -> RawFd {
         self.0
     }
+}
+
+/// A failed call's error, with the port its address named for the hint.
+fn failed(
+    row: &'static Syscall,
+    line: String,
+    errno: Errno,
+    unix: bool,
+    addr: Option<&Addr>,
+) -> Error {
+    Error::sys(row, line, errno, unix).in_context(|c| c.port = addr.and_then(Addr::port))
 }
 
 fn plain(args: String) -> Rendered {

@@ -123,7 +123,8 @@ impl Sys {
                     ],
                 ))
             },
-        )?;
+        )
+        .map_err(|e| e.in_context(|c| c.option = Some((opt.level, opt.name))))?;
         Ok(())
     }
 
@@ -242,12 +243,18 @@ impl Sys {
             },
         )?;
         if let Some(max) = self.somaxconn
-            && backlog > max
             && self.tracer.enabled()
         {
-            self.tracer.note(&format!(
-                "[listen: the kernel caps the backlog {backlog} at net.core.somaxconn = {max}]"
-            ));
+            // The kernel compares the backlog as unsigned: -1 is above any cap.
+            if backlog < 0 {
+                self.tracer.note(&format!(
+                    "[listen: a negative backlog is a large unsigned one to the kernel: it takes net.core.somaxconn = {max}]"
+                ));
+            } else if backlog > max {
+                self.tracer.note(&format!(
+                    "[listen: the kernel caps the backlog {backlog} at net.core.somaxconn = {max}]"
+                ));
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use crate::values::calls::Syscall;
+use crate::values::calls::{Context, Syscall, When};
 
 /// Exit code of a syscall or runtime failure.
 pub const EXIT_FAILURE: i32 = 1;
@@ -20,11 +20,16 @@ pub enum Error {
         call: &'static Syscall,
         line: String,
         errno: Errno,
-        unix: bool,
+        /// What the hint may depend on: the socket and its options.
+        ctx: Context,
     },
     /// A `--timeout` deadline passed while `line` was waiting (Python's
     /// `socket.timeout: timed out`).
-    Timeout { line: String, secs: f64 },
+    Timeout {
+        line: String,
+        secs: f64,
+        ctx: Context,
+    },
     /// A C library call that is not one syscall failed with an errno (it
     /// returns it, as `pthread_create` does): `call: ENAME (text)`. Its
     /// syscalls (clone3, mmap of the stack) are glibc's, not in the trace.
@@ -68,8 +73,30 @@ impl Error {
             call,
             line,
             errno,
-            unix,
+            ctx: Context {
+                unix,
+                ..Context::default()
+            },
         }
+    }
+
+    /// A `--timeout` deadline that passed while `line` waited.
+    pub fn timeout(line: String, secs: f64) -> Error {
+        Error::Timeout {
+            line,
+            secs,
+            ctx: Context::default(),
+        }
+    }
+
+    /// Tell the hint more about the socket of a failed call or timeout
+    /// (the program's command knows its type and options); other errors
+    /// pass unchanged.
+    pub fn in_context(mut self, set: impl FnOnce(&mut Context)) -> Error {
+        if let Error::Sys { ctx, .. } | Error::Timeout { ctx, .. } = &mut self {
+            set(ctx);
+        }
+        self
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -88,29 +115,70 @@ impl Error {
         }
     }
 
-    pub fn hint(&self) -> Option<&'static str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
             Error::Sys {
-                call, errno, unix, ..
-            } => call.hint(*errno, *unix),
-            Error::Lib { call, errno, .. } => call.hint(*errno, false),
-            Error::Timeout { line, .. } if line.starts_with("sendto(") => Some(
-                "the peer took nothing before the deadline: its receive queue stayed full (a UNIX datagram peer or a TCP peer that does not read)",
-            ),
-            Error::Timeout { .. } => Some(
-                "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
-            ),
+                call, errno, ctx, ..
+            } => call.hint(*errno, ctx),
+            Error::Lib { call, errno, .. } => call.hint(*errno, &Context::default()),
+            Error::Timeout { line, ctx, .. } => {
+                let call = line.split('(').next().unwrap_or("");
+                TIMEOUT_HINTS
+                    .iter()
+                    .find(|(name, when, _)| (name.is_empty() || *name == call) && when.holds(ctx))
+                    .map(|(_, _, text)| (*text).to_string())
+            }
             _ => None,
         }
     }
 }
+
+/// The hints of a `--timeout` that expired, by the call that waited (""
+/// for any) and the socket: the first that holds.
+static TIMEOUT_HINTS: &[(&str, When, &str)] = &[
+    (
+        "sendto",
+        When::Unix,
+        "the peer took nothing before the deadline: its receive queue stayed full (a UNIX peer that does not read; a datagram peer holds at most net.unix.max_dgram_qlen datagrams)",
+    ),
+    (
+        "sendto",
+        When::Any,
+        "the peer took nothing before the deadline: a TCP peer that does not read lets its receive buffer, then our send buffer, fill up",
+    ),
+    (
+        "accept4",
+        When::Any,
+        "no client connected before the deadline",
+    ),
+    (
+        "",
+        When::Udp,
+        "no datagram came before the deadline: the peer did not answer, or the datagram or its reply was lost (UDP does not retransmit), or nothing is bound there (an unconnected UDP socket is not told of the ICMP port unreachable; with --connect the next call fails with ECONNREFUSED)",
+    ),
+    (
+        "",
+        When::Dgram,
+        "no datagram came before the deadline: the peer did not answer (UNIX datagrams are not lost; the reply goes to the address the peer saw, an autobind name here)",
+    ),
+    (
+        "",
+        When::Tcp,
+        "nothing arrived before the deadline; the peer may be waiting too (an empty TCP send puts nothing on the wire)",
+    ),
+    (
+        "",
+        When::Any,
+        "nothing arrived before the deadline; the peer may be waiting too (an empty send on a stream socket puts nothing on the wire)",
+    ),
+];
 
 impl fmt::Display for Error {
     /// The message after `socklab: `; the hint, if any, is printed by main.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Sys { line, errno, .. } => write!(f, "{line} = -1 {}", errno_text(*errno)),
-            Error::Timeout { line, secs } => write!(f, "{line}: timed out after {secs}s"),
+            Error::Timeout { line, secs, .. } => write!(f, "{line}: timed out after {secs}s"),
             Error::Lib { func, errno, .. } => write!(f, "{func}: {}", errno_text(*errno)),
             Error::Signal(sig) => write!(f, "stopped by {}", sig.as_str()),
             Error::Usage(msg) | Error::Runtime(msg) => f.write_str(msg),
@@ -142,8 +210,12 @@ mod tests {
     use super::*;
     use crate::values::calls;
 
-    fn hint(call: &str, errno: Errno, unix: bool) -> Option<&'static str> {
-        calls::hint(call, errno, unix)
+    fn hint(call: &str, errno: Errno, unix: bool) -> Option<String> {
+        let ctx = Context {
+            unix,
+            ..Context::default()
+        };
+        calls::hint(call, errno, &ctx)
     }
 
     #[test]

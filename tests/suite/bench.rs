@@ -288,6 +288,38 @@ fn bench_against_nobody_fails_with_the_connect_line() {
 }
 
 #[test]
+fn bench_against_a_server_that_never_accepts_gives_up_at_the_connect_deadline() {
+    // listen(fd, 0) and no accept: the accept queue holds one connection.
+    let (_fd, port) = harness::bound_tcp(Some(0));
+    let t0 = std::time::Instant::now();
+    let out = run(
+        socklab(&[
+            "bench",
+            "rr",
+            &format!("127.0.0.1:{port}"),
+            "--conns",
+            "50",
+            "--connect-timeout",
+            "1",
+            "--count",
+            "1",
+        ]),
+        b"",
+    );
+    let took = t0.elapsed();
+    out.assert_code(1).stderr_has(
+        " of 50 did not complete within 1 s (--connect-timeout): the server is not accepting. \
+         An iterative server (the default --model of socklab's servers) serves one client at a time",
+    );
+    out.stderr_has("run it with --model epoll");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "{took:?}\n{}",
+        out.dump()
+    );
+}
+
+#[test]
 fn bench_bad_arguments_exit_2() {
     for args in [
         vec!["bench", "rr"],

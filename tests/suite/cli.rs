@@ -36,15 +36,12 @@ const BAD: &[&[&str]] = &[
     &["unix", "client", "@"],
     // options
     &["tcp", "server", "--backlog", "x"],
-    &["tcp", "server", "--backlog", "-1"],
     &["tcp", "server", "--backlog"],
-    &["tcp", "server", "--bufsize", "0"],
     &["tcp", "server", "--bufsize", "1e3"],
     &["tcp", "server", "--max-conns", "0"],
     &["tcp", "server", "--max-conns", "-3"],
     &["tcp", "server", "--naive-limit", "0"],
     &["tcp", "server", "--naive", "--once"],
-    &["tcp", "server", "--timeout", "0"],
     &["tcp", "server", "--timeout", "-1"],
     &["tcp", "server", "--timeout", "nan"],
     &["tcp", "server", "--timeout", "inf"],
@@ -123,7 +120,8 @@ const BAD: &[&[&str]] = &[
     &["tcp", "client", "--size", "0"],
     &["tcp", "client", "--size", "1073741825"],
     &["tcp", "client", "--size", "1k"],
-    &["tcp", "client", "--bufsize", "0"],
+    &["tcp", "server", "--backlog", "-2"],
+    &["tcp", "client", "--timeout", "-0.5"],
     &["tcp", "client", "--send-mode", "sometimes"],
     &["tcp", "client", "--timeout", "forever"],
     &["tcp", "client", "--timeout", "1000001"],
@@ -372,4 +370,65 @@ fn a_missing_argument_is_named_on_the_one_line() {
         "{}",
         o.dump()
     );
+}
+
+#[test]
+fn send_mode_help_says_the_tutorials_clients_call_send() {
+    let out = run(socklab(&["tcp", "client", "--help"]), b"");
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("- send:    One `sendto`, as the tutorial's clients (`s.send(...)`)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("- sendall: `sendto` until all is out (the default: for a message the send buffer holds, the same one `sendto` as send)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn backlog_minus_1_bufsize_0_and_timeout_0_are_legal_experiments() {
+    // --timeout 0 is Python's settimeout(0.0): setblocking(False).
+    let (_fd, port) = harness::bound_tcp(None);
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "0",
+            "--bufsize",
+            "0",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.assert_code(1).stderr_has("ECONNREFUSED");
+    assert_eq!(
+        out.stdout,
+        "fd 3: setblocking(False), gettimeout() -> 0.0\n",
+        "{}",
+        out.dump()
+    );
+    // --backlog -1: listen(fd, -1), which the kernel takes as somaxconn.
+    let out = run(
+        socklab(&[
+            "--trace",
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--backlog",
+            "-1",
+            "--once",
+            "--timeout",
+            "0.001",
+        ]),
+        b"",
+    );
+    out.stderr_has("listen(3, -1) = 0\n");
+    out.stderr_has("[listen: a negative backlog is a large unsigned one to the kernel: it takes net.core.somaxconn = ");
 }

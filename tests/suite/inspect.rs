@@ -319,3 +319,44 @@ fn step_stops_before_every_syscall_until_sigusr1() {
     assert_eq!(steps, ["socket", "connect", "sendto", "recvfrom", "close"]);
     server.finish().assert_ok();
 }
+
+#[test]
+fn show_state_after_accept4_shows_the_new_connection_then_the_listener() {
+    let server = Server::start(&[
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--once",
+        "--show-state",
+        "--trace",
+    ]);
+    let client = run(socklab(&["tcp", "client", &server.addr, "-m", "hi"]), b"");
+    client.assert_ok();
+    let out = server.finish();
+    out.assert_ok();
+    // With --trace the state notes go with the trace: the two after accept4's line.
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let accept = lines
+        .iter()
+        .position(|l| l.starts_with("accept4(3, "))
+        .expect(&out.stderr);
+    let states: Vec<&str> = lines[accept..]
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("[state "))
+        .take(2)
+        .collect();
+    assert!(
+        states[0].starts_with("[state fd 4: ESTABLISHED, rtt "),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        states[1],
+        "[state fd 3: LISTEN, accept queue 0 of 5]",
+        "{}",
+        out.dump()
+    );
+    // The state is read on the new fd, with traced calls, right after accept4.
+    out.stderr_has(") = 4\ngetsockopt(4, SOL_TCP, TCP_INFO, ");
+}

@@ -245,7 +245,11 @@ impl Loop<'_> {
         let n = sys.recvfrom(c.sock, &mut self.buf, false)?.0;
         if n == 0 {
             if let Some(peer) = &c.peer {
-                out.say(&format!("{peer} closed"));
+                out.say(&if self.buf.is_empty() {
+                    crate::output::zero_length_recv(&peer.to_string())
+                } else {
+                    format!("{peer} closed")
+                });
             }
             return Ok(false);
         }

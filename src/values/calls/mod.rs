@@ -12,9 +12,11 @@
 
 use nix::errno::Errno;
 
+mod hints;
 mod processes;
 mod scripts;
 mod sockets;
+pub use hints::GENERIC_HINTS;
 pub use processes::*;
 pub use scripts::*;
 pub use sockets::*;
@@ -165,25 +167,73 @@ pub enum When {
     Inet,
     /// A datagram socket.
     Dgram,
+    /// An AF_INET/AF_INET6 stream socket (TCP).
+    Tcp,
+    /// A TCP socket with SO_REUSEADDR set (`--reuseaddr` or `--sockopt`).
+    TcpReuseAddr,
+    /// An AF_INET/AF_INET6 datagram socket (UDP).
+    Udp,
+    /// A UDP socket without SO_BROADCAST.
+    UdpNoBroadcast,
+    /// A call about this option (level, name): setsockopt's.
+    Option(i32, i32),
+}
+
+/// What a hint may depend on besides the call and its errno: the socket
+/// (`sys` sets `unix` and `port` from the call's address) and its type and
+/// the options the program set (the program's command sets them with
+/// [`crate::values::error::Error::in_context`]). Unknown is the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// An AF_UNIX socket.
+    pub unix: bool,
+    /// A datagram socket (`Some(false)`: a stream socket; None: not known).
+    pub dgram: Option<bool>,
+    /// SO_REUSEADDR was set on it.
+    pub reuseaddr: bool,
+    /// SO_BROADCAST was set on it.
+    pub broadcast: bool,
+    /// The port the failed call named (bind's, connect's, sendto's): a
+    /// hint's `{port}`.
+    pub port: Option<u16>,
+    /// The option (level, name) the failed setsockopt or getsockopt named.
+    pub option: Option<(i32, i32)>,
 }
 
 impl When {
-    fn holds(self, unix: bool, dgram: bool) -> bool {
+    pub fn holds(self, c: &Context) -> bool {
+        let tcp = !c.unix && c.dgram == Some(false);
+        let udp = !c.unix && c.dgram == Some(true);
         match self {
             When::Any => true,
-            When::Unix => unix,
-            When::Inet => !unix,
-            When::Dgram => dgram,
+            When::Unix => c.unix,
+            When::Inet => !c.unix,
+            When::Dgram => c.dgram == Some(true),
+            When::Tcp => tcp,
+            When::TcpReuseAddr => tcp && c.reuseaddr,
+            When::Udp => udp,
+            When::UdpNoBroadcast => udp && !c.broadcast,
+            When::Option(level, name) => c.option == Some((level, name)),
         }
     }
 }
 
-/// A hint printed under a failed call's error line.
+/// A hint printed under a failed call's error line; `{port}` in its text
+/// is the port the call named ([`Context::port`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Hint {
     pub errnos: &'static [Errno],
     pub when: When,
     pub text: &'static str,
+}
+
+impl Hint {
+    fn text(&self, c: &Context) -> String {
+        match c.port {
+            Some(p) => self.text.replace("{port}", &p.to_string()),
+            None => self.text.replace("{port}", "PORT"),
+        }
+    }
 }
 
 /// How the return value prints.
@@ -250,19 +300,21 @@ impl Syscall {
 
     /// The errnos worth injecting into this call on this kind of socket.
     pub fn errnos_for(&self, unix: bool, dgram: bool) -> &'static [Errno] {
+        let c = Context {
+            unix,
+            dgram: Some(dgram),
+            ..Context::default()
+        };
         self.errnos
             .iter()
-            .find(|(when, _)| when.holds(unix, dgram))
+            .find(|(when, _)| when.holds(&c))
             .map_or(&[], |(_, list)| list)
     }
 
-    /// The hint for `errno` from this call (on a UNIX socket or not).
-    pub fn hint(&self, errno: Errno, unix: bool) -> Option<&'static str> {
-        self.hints
-            .iter()
-            .chain(GENERIC_HINTS)
-            .find(|h| h.errnos.contains(&errno) && h.when.holds(unix, false))
-            .map(|h| h.text)
+    /// The hint for `errno` from this call on the socket `c` tells of:
+    /// the first of its rows, then of the [`GENERIC_HINTS`], that holds.
+    pub fn hint(&self, errno: Errno, c: &Context) -> Option<String> {
+        first_hint(self.hints.iter().chain(GENERIC_HINTS), errno, c)
     }
 }
 
@@ -273,14 +325,21 @@ pub fn by_name(name: &str) -> Option<&'static Syscall> {
 
 /// The hint for `errno` from the call named `name`: its row's hints, then
 /// the ones for every call; for a name not in the table, only those.
-pub fn hint(name: &str, errno: Errno, unix: bool) -> Option<&'static str> {
+pub fn hint(name: &str, errno: Errno, c: &Context) -> Option<String> {
     match by_name(name) {
-        Some(row) => row.hint(errno, unix),
-        None => GENERIC_HINTS
-            .iter()
-            .find(|h| h.errnos.contains(&errno) && h.when.holds(unix, false))
-            .map(|h| h.text),
+        Some(row) => row.hint(errno, c),
+        None => first_hint(GENERIC_HINTS.iter(), errno, c),
     }
+}
+
+fn first_hint<'a>(
+    mut hints: impl Iterator<Item = &'a Hint>,
+    errno: Errno,
+    c: &Context,
+) -> Option<String> {
+    hints
+        .find(|h| h.errnos.contains(&errno) && h.when.holds(c))
+        .map(|h| h.text(c))
 }
 
 /// The names `--pause-before`/`--pause-after` accept: every traced call
@@ -298,77 +357,6 @@ pub fn pausable() -> impl Iterator<Item = &'static str> {
             new
         })
 }
-
-use Errno::*;
-
-/// Hints that hold for any call, after the call's own.
-pub static GENERIC_HINTS: &[Hint] = &[
-    Hint {
-        errnos: &[EADDRINUSE],
-        when: When::Any,
-        text: "the local address is taken; use port 0 for an ephemeral port",
-    },
-    Hint {
-        errnos: &[EACCES],
-        when: When::Unix,
-        text: "no permission on the socket file or a directory on its path (connect needs write permission on the socket)",
-    },
-    Hint {
-        errnos: &[ECONNREFUSED],
-        when: When::Any,
-        text: "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)",
-    },
-    Hint {
-        errnos: &[ENOENT],
-        when: When::Unix,
-        text: "no socket file at this path: is the server running, and is the path the same on both sides?",
-    },
-    Hint {
-        errnos: &[ENAMETOOLONG],
-        when: When::Any,
-        text: "a UNIX socket path holds at most 107 bytes (sun_path is 108 with its NUL)",
-    },
-    Hint {
-        errnos: &[EPIPE],
-        when: When::Any,
-        text: "the connection is closed for writing: the peer closed it, or it was never connected (check connect's result)",
-    },
-    Hint {
-        errnos: &[ECONNRESET],
-        when: When::Any,
-        text: "the peer reset the connection (RST): it closed with unread data, or exited, or used SO_LINGER 0",
-    },
-    Hint {
-        errnos: &[EAGAIN],
-        when: When::Any,
-        text: "the call would block (non-blocking socket, or SO_RCVTIMEO/SO_SNDTIMEO expired); wait with poll and retry",
-    },
-    Hint {
-        errnos: &[EINPROGRESS],
-        when: When::Any,
-        text: "a non-blocking connect is under way; poll for POLLOUT, then read SO_ERROR",
-    },
-    Hint {
-        errnos: &[EADDRNOTAVAIL],
-        when: When::Any,
-        text: "this address is not configured on any local interface (only loopback is here: 127.0.0.1, ::1)",
-    },
-    Hint {
-        errnos: &[ENOTCONN],
-        when: When::Any,
-        text: "the socket is not connected: connect first, or name the peer with sendto",
-    },
-    Hint {
-        errnos: &[EAFNOSUPPORT],
-        when: When::Any,
-        text: "this address family is not available in this kernel or namespace",
-    },
-    Hint {
-        errnos: &[EMFILE, ENFILE],
-        when: When::Any,
-        text: "out of file descriptors: raise ulimit -n, or close sockets you no longer use",
-    },
-];
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 use nix::errno::Errno::{self, *};
 
 use super::Kind::*;
-use super::When::{Any, Dgram, Inet, Unix};
+use super::When::{Any, Dgram, Inet, TcpReuseAddr, Udp, UdpNoBroadcast, Unix};
 use super::{Hint, Ret, Syscall, When, i, io, o};
 
 pub(super) const fn hint(errnos: &'static [Errno], when: When, text: &'static str) -> Hint {
@@ -52,6 +52,11 @@ pub static SETSOCKOPT: Syscall = Syscall {
         i("optlen", Len),
     ],
     errnos: &[(Any, &[ENOPROTOOPT, EINVAL, ENOMEM])],
+    hints: &[hint(
+        &[EINVAL],
+        super::When::Option(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+        "IPV6_V6ONLY can be set only before the socket is bound (by bind, or by connect, listen or sendto binding it): set it right after socket, --sockopt IPV6_V6ONLY=1 without @PHASE",
+    )],
     nr: libc::SYS_setsockopt,
     ..Syscall::ROW
 };
@@ -91,8 +96,18 @@ pub static BIND: Syscall = Syscall {
         ),
         hint(
             &[EADDRINUSE],
+            TcpReuseAddr,
+            "a live socket holds port {port}: SO_REUSEADDR lets bind past connections (those in TIME_WAIT too), not past a listener (ss -ltnp 'sport = :{port}' shows it and its process) or a socket bound there without SO_REUSEADDR (ss does not list one that neither listens nor connects)",
+        ),
+        hint(
+            &[EADDRINUSE],
+            Udp,
+            "another UDP socket is bound to port {port}, and it is live (UDP has no TIME_WAIT); see it and its process: ss -uanp 'sport = :{port}'",
+        ),
+        hint(
+            &[EADDRINUSE],
             Any,
-            "another socket holds this address, maybe a connection in TIME_WAIT; retry with --reuseaddr, or use port 0",
+            "another socket holds port {port}: a listener (ss -ltnp 'sport = :{port}' shows it), or an earlier server's connection, maybe in TIME_WAIT (ss -tan 'sport = :{port}'); for TIME_WAIT retry with --reuseaddr, or use port 0",
         ),
         hint(
             &[EACCES],
@@ -184,11 +199,18 @@ pub static SENDTO: Syscall = Syscall {
         (Dgram, &[EMSGSIZE, ENOBUFS, ECONNREFUSED, EINTR]),
         (Any, &[EPIPE, ECONNRESET, ENOBUFS, EINTR]),
     ],
-    hints: &[hint(
-        &[EAGAIN],
-        Unix,
-        "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent",
-    )],
+    hints: &[
+        hint(
+            &[EAGAIN],
+            Unix,
+            "the receiver's queue is full: a UNIX datagram peer that does not read holds at most net.unix.max_dgram_qlen datagrams; this one was not sent",
+        ),
+        hint(
+            &[EACCES],
+            UdpNoBroadcast,
+            "a datagram to a broadcast address needs SO_BROADCAST on the socket: add --sockopt SO_BROADCAST=1",
+        ),
+    ],
     nr: libc::SYS_sendto,
     ..Syscall::ROW
 };

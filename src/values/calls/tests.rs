@@ -1,4 +1,5 @@
 use super::*;
+use nix::errno::Errno::*;
 
 #[test]
 fn every_row_has_a_name_of_its_own() {

@@ -381,3 +381,83 @@ fn bench_rr_and_connect_with_16_mib_requests_complete() {
     out.stdout_has("2 connections in ");
     server.finish().assert_ok();
 }
+
+#[test]
+fn udp_client_names_shows_the_address_the_first_sendto_bound() {
+    let server = harness::Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let out = harness::run(
+        harness::socklab(&[
+            "--trace",
+            "udp",
+            "client",
+            &server.addr,
+            "--names",
+            "-m",
+            "a",
+            "-m",
+            "b",
+        ]),
+        b"",
+    );
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("fd 3: local 0.0.0.0:")
+            && lines[0].ends_with(" (bound by the first sendto)"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(&lines[1..], ["A", "B"], "{}", out.dump());
+    // One getsockname, right after the first sendto.
+    let calls: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split('(').next())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "socket",
+            "sendto",
+            "getsockname",
+            "recvfrom",
+            "sendto",
+            "recvfrom",
+            "close"
+        ],
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn bufsize_0_server_makes_one_zero_length_recv_and_says_it_is_not_eof() {
+    let server = harness::Server::start(&[
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--once",
+        "--bufsize",
+        "0",
+        "--backlog",
+        "-1",
+    ]);
+    // recv(fd, "", 0) on TCP waits for data (or a FIN), then returns 0
+    // and leaves the data queued.
+    let mut peer = std::net::TcpStream::connect(&server.addr).unwrap();
+    std::io::Write::write_all(&mut peer, b"hi").unwrap();
+    let out = server.finish();
+    drop(peer);
+    out.assert_ok();
+    out.stderr_has("listen(3, -1) = 0\n");
+    out.stderr_has("recvfrom(4, \"\", 0, 0, NULL, NULL) = 0\n");
+    assert!(
+        out.stdout.contains(
+            ": recv with --bufsize 0 returned 0, as a zero-length recv always does (not an end of file); closing the connection\n"
+        ),
+        "{}",
+        out.dump()
+    );
+    assert!(!out.stdout.contains(" closed\n"), "{}", out.dump());
+}

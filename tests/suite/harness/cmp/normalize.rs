@@ -231,12 +231,12 @@ impl Normalizer {
     }
 
     pub(super) fn ports_in(&mut self, line: &str) -> String {
-        // In traces: htons(N); in stdout: `127.0.0.1:N`, `]:N`.
+        // In traces: htons(N); in stdout: `127.0.0.1:N`, `0.0.0.0:N`, `]:N`.
         let mut out = replace_all(line, "htons(", |rest| {
             let n = rest.bytes().take_while(u8::is_ascii_digit).count();
             (n > 0 && &rest[..n] != "0").then(|| (self.port_name(&rest[..n]), n))
         });
-        for prefix in ["127.0.0.1:", "]:"] {
+        for prefix in ["127.0.0.1:", "0.0.0.0:", "]:"] {
             out = replace_all(&out, prefix, |rest| {
                 let n = rest.bytes().take_while(u8::is_ascii_digit).count();
                 (n > 0 && &rest[..n] != "0").then(|| (self.port_name(&rest[..n]), n))

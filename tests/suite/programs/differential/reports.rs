@@ -18,6 +18,14 @@ pub const SCENARIOS: &[Row] = &[
         )],
     ),
     row(
+        "udp_names",
+        server("udp_server", &["127.0.0.1:0", "--max-conns", "2"]),
+        &[s(
+            "udp_client",
+            &["{ADDR}", "--names", "-m", "hello", "-m", "again"],
+        )],
+    ),
+    row(
         "unix_stream_names",
         server("unix_server", &["{DIR}/s.sock", "--once", "--names"]),
         &[s("unix_client", &["{ADDR}", "--names", "-m", "hello"])],

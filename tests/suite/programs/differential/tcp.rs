@@ -54,6 +54,11 @@ pub const SCENARIOS: &[Row] = &[
         )],
     ),
     row(
+        "tcp_timeout_0",
+        server("tcp_server", &["127.0.0.1:0", "--once"]),
+        &[s("tcp_client", &["{ADDR}", "--timeout", "0", "-m", "hi"])],
+    ),
+    row(
         "tcp_stdin_skips_empty_lines",
         server("tcp_server", &["127.0.0.1:0", "--once"]),
         &[s("tcp_client", &["{ADDR}"]).stdin("  hello  \n\n")],

@@ -99,7 +99,7 @@ fn timeout_below_a_millisecond_is_a_usage_error() {
             let what = format!("{} {prog} {args:?}\n{}", side.name(), out.dump());
             assert_eq!(out.code(), Some(2), "exit code: {what}");
             assert!(out.stdout.is_empty(), "stdout: {what}");
-            assert!(out.stderr.contains("(0.001 to 1000000)"), "{what}");
+            assert!(out.stderr.contains("0.001 to 1000000)"), "{what}");
             let calls: Vec<String> = std::fs::read_to_string(&trace)
                 .unwrap()
                 .lines()

@@ -1,0 +1,121 @@
+//! Hints that depend on the socket and the options the program used, not
+//! only on the call and its errno (issue 15): the line a user reads.
+
+// Tests report by panicking: unwrap, expect and panic are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The tests make their own silent peers: the test's sockets, not socklab's.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use crate::harness::{self, Server, run, socklab};
+
+/// The `  hint: ` line of a run that failed with exit code 1.
+fn hint(out: &harness::Outcome) -> String {
+    out.assert_code(1);
+    out.stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("  hint: "))
+        .unwrap_or_else(|| panic!("no hint\n{}", out.dump()))
+        .to_string()
+}
+
+fn port(addr: &str) -> &str {
+    addr.rsplit(':').next().unwrap()
+}
+
+#[test]
+fn tcp_eaddrinuse_without_reuseaddr_names_time_wait_and_the_real_port() {
+    let first = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
+    let h = hint(&run(socklab(&["tcp", "server", &first.addr]), b""));
+    let p = port(&first.addr);
+    assert!(h.contains("TIME_WAIT"), "{h}");
+    assert!(h.contains("--reuseaddr"), "{h}");
+    assert!(h.contains(&format!("ss -ltnp 'sport = :{p}'")), "{h}");
+}
+
+#[test]
+fn tcp_eaddrinuse_with_reuseaddr_says_a_live_socket_holds_it() {
+    let first = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
+    let p = port(&first.addr);
+    for extra in ["--reuseaddr", "--sockopt=SO_REUSEADDR=1"] {
+        let h = hint(&run(socklab(&["tcp", "server", &first.addr, extra]), b""));
+        assert!(
+            h.starts_with(&format!("a live socket holds port {p}")),
+            "{h}"
+        );
+        assert!(h.contains(&format!("ss -ltnp 'sport = :{p}'")), "{h}");
+        assert!(!h.contains("retry with --reuseaddr"), "{h}");
+    }
+}
+
+#[test]
+fn udp_eaddrinuse_has_no_time_wait() {
+    let first = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let p = port(&first.addr);
+    let h = hint(&run(socklab(&["udp", "server", &first.addr]), b""));
+    assert!(h.contains("UDP has no TIME_WAIT"), "{h}");
+    assert!(h.contains(&format!("ss -uanp 'sport = :{p}'")), "{h}");
+    assert!(!h.contains("--reuseaddr"), "{h}");
+}
+
+#[test]
+fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let udp = run(
+        socklab(&["udp", "client", &addr, "--timeout", "0.2", "-m", "x"]),
+        b"",
+    );
+    let h = hint(&udp);
+    assert!(h.starts_with("no datagram came before the deadline"), "{h}");
+    assert!(!h.contains("TCP"), "{h}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let tcp = run(
+        socklab(&["tcp", "client", &addr, "--timeout", "0.2", "-m", "x"]),
+        b"",
+    );
+    let h = hint(&tcp);
+    assert!(
+        h.contains("an empty TCP send puts nothing on the wire"),
+        "{h}"
+    );
+}
+
+#[test]
+fn broadcast_without_so_broadcast_says_which_option() {
+    let out = run(
+        socklab(&["udp", "client", "255.255.255.255:9", "-m", "x"]),
+        b"",
+    );
+    out.stderr_has("EACCES (Permission denied)");
+    assert_eq!(
+        hint(&out),
+        "a datagram to a broadcast address needs SO_BROADCAST on the socket: add --sockopt SO_BROADCAST=1"
+    );
+}
+
+#[test]
+fn ipv6_v6only_after_connect_says_set_it_before_bind() {
+    let Ok(listener) = std::net::TcpListener::bind("[::1]:0") else {
+        return; // no IPv6 loopback here
+    };
+    let addr = listener.local_addr().unwrap().to_string();
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &addr,
+            "--sockopt",
+            "IPV6_V6ONLY=1@connected",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.stderr_has("IPV6_V6ONLY, [1], 4) = -1 EINVAL");
+    let h = hint(&out);
+    assert!(
+        h.starts_with("IPV6_V6ONLY can be set only before the socket is bound"),
+        "{h}"
+    );
+}
