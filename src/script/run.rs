@@ -63,6 +63,8 @@ pub struct Runner {
     pub(super) failure: Option<Failure>,
     /// The shell: a failed expectation is reported and the session goes on.
     pub(super) keep_going: bool,
+    /// The shell: how many lines failed (reported as they came).
+    pub(super) failed_lines: usize,
 }
 
 impl Runner {
@@ -94,6 +96,7 @@ impl Runner {
             done: Vec::new(),
             failure: None,
             keep_going: false,
+            failed_lines: 0,
         }
     }
 
@@ -317,6 +320,7 @@ impl Runner {
     /// The run fails at step `id` (the first failure is kept).
     pub(super) fn fail(&mut self, id: usize, lines: Vec<String>) -> Result<()> {
         if self.keep_going {
+            self.failed_lines += 1;
             let head = self.steps.get(id).map_or(String::new(), |s| s.text.clone());
             crate::strace::write_line(
                 &mut std::io::stderr().lock(),

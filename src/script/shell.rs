@@ -4,7 +4,8 @@
 //! back (`<unfinished ...>`) and its `<... NAME resumed>` line prints
 //! when it returns, so two sockets need no second terminal. `help`,
 //! `help CALL`, `save FILE`, `quit`. The prompt `socklab> ` shows only
-//! when stdin is a terminal.
+//! when stdin is a terminal; otherwise the shell reads lines as `script
+//! -` does, and exits 1 if an expectation did not hold.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -78,10 +79,16 @@ pub fn run(opts: &Options) -> Result<()> {
         }
     }
     runner.end()?;
-    if let Some(report) = runner.report() {
-        say(&report);
+    // Read like `script -`: a line whose expectation failed (reported
+    // when it came) makes the exit code 1.
+    match runner.failed_lines {
+        0 => Ok(()),
+        n if !terminal => Err(Error::Runtime(format!(
+            "{n} line{} did not hold",
+            if n == 1 { "" } else { "s" }
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn prompt() {

@@ -185,3 +185,59 @@ fn script_every_blocking_call_is_seen_asleep_in_it() {
         .stderr_has("expected result: ([{fd=p[0], revents=POLLOUT}])")
         .stderr_has("got      result: ([{fd=3, revents=POLLIN}])");
 }
+
+/// What `strace -f` prints for a script (pid prefixes, unfinished and
+/// resumed pairs, padding) is a script that replays the same calls.
+#[test]
+fn script_strace_f_of_a_script_replays() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = harness::TempDir::new("script-strace");
+    let (file, trace) = (dir.path("acc.txt"), dir.path("acc.strace"));
+    std::fs::write(&file, ACCEPT_FIRST).unwrap();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=%net",
+        "-o",
+        &trace,
+        harness::bin(),
+        "script",
+        &file,
+    ]);
+    harness::run(cmd, b"").assert_ok();
+    let recorded = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        recorded.contains(" accept(3,  <unfinished ...>\n"),
+        "{recorded}"
+    );
+    let out = script(&recorded, &[]);
+    out.assert_ok();
+    let calls = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| super::norm(l.split_once(" | ").map_or(l, |(_, c)| c)))
+            .filter(|l| !l.starts_with("close("))
+            .collect()
+    };
+    let strace_calls: Vec<String> = recorded
+        .lines()
+        .map(|l| {
+            let call = l.split_once(' ').map_or(l, |(_, c)| c);
+            // strace pads the result to a column.
+            let call = match call.split_once(")  ") {
+                Some((head, tail)) => format!("{head}) {}", tail.trim_start()),
+                None => call.to_string(),
+            };
+            super::norm(&call)
+        })
+        .collect();
+    assert_eq!(
+        calls(&out.stdout),
+        strace_calls,
+        "{}\n{recorded}",
+        out.dump()
+    );
+}

@@ -130,3 +130,16 @@ fn shell_without_a_terminal_reads_lines_and_shows_no_prompt() {
     );
     assert!(out.stdout.ends_with("close(3) = 0\n"), "{}", out.dump());
 }
+
+#[test]
+fn shell_without_a_terminal_exits_1_when_an_expectation_failed() {
+    let out = harness::run(
+        socklab(&["shell"]),
+        b"s = socket(AF_INET, SOCK_DGRAM, 0)\nlisten(s, 1) = 0\nclose(s) = 0\n",
+    );
+    out.assert_code(1)
+        .stderr_has("listen(s, 1) = 0\n  expected result: = 0\n  got      result: = -1 EOPNOTSUPP")
+        .stderr_has("socklab: 1 line did not hold");
+    // The session went on after it.
+    assert!(out.stdout.ends_with("close(3) = 0\n"), "{}", out.dump());
+}
