@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use crate::sys::{Cmsg, EpollOp, Socket, Sys};
+use crate::sys::{Cmsg, Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
@@ -38,7 +38,7 @@ pub enum Req {
     Recvmsg(RawFd, Vec<usize>, usize, i32, bool),
     Poll(Vec<(RawFd, i16)>, i32),
     EpollCreate1(i32),
-    EpollCtl(RawFd, EpollOp, RawFd, u32),
+    EpollCtl(RawFd, i32, RawFd, Option<u32>),
     EpollWait(RawFd, usize, i32),
     Kill(i32, i32),
     /// The end of a run: a socket file a bind made.
@@ -181,9 +181,9 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             let sock = sys.epoll_create1_raw(*flags)?;
             new(made, sock)
         }
-        Req::EpollCtl(ep, op, fd, events) => {
-            sys.epoll_ctl(s(*ep), *op, s(*fd), *events).map(|()| 0)?
-        }
+        Req::EpollCtl(ep, op, fd, events) => sys
+            .epoll_ctl_raw(s(*ep), *op, s(*fd), *events)
+            .map(|()| 0)?,
         Req::EpollWait(ep, max, timeout) => {
             let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; *max];
             sys.epoll_wait(s(*ep), &mut events, *timeout)? as i64

@@ -7,7 +7,7 @@ use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;
 use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
-use crate::sys::{Cmsg, EpollOp};
+use crate::sys::Cmsg;
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
@@ -183,7 +183,11 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
         }
         "listen" => Req::Listen(fd0()?, i32_of(a(1), None)?),
         "accept" => Req::Accept(fd0()?, !is_null(a(1))),
-        "accept4" => Req::Accept4(fd0()?, !is_null(a(1)), i32_of(a(3), Some(Group::Sock))?),
+        "accept4" => Req::Accept4(
+            fd0()?,
+            !is_null(a(1)),
+            i32_of(a(3), Some(Group::SockFlags))?,
+        ),
         "getsockname" => Req::Getsockname(fd0()?),
         "getpeername" => Req::Getpeername(fd0()?),
         "shutdown" => Req::Shutdown(fd0()?, i32_of(a(1), Some(Group::Shut))?),
@@ -275,16 +279,17 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             }
             Req::Poll(fds, i32_of(a(2), None)?)
         }
-        "epoll_create1" => Req::EpollCreate1(i32_of(a(0), Some(Group::Epoll))?),
+        "epoll_create1" => Req::EpollCreate1(i32_of(a(0), Some(Group::EpollFlags))?),
         "epoll_ctl" => {
-            let op = match int(a(1), Some(Group::EpollCtl))? as i32 {
-                libc::EPOLL_CTL_ADD => EpollOp::Add,
-                libc::EPOLL_CTL_MOD => EpollOp::Mod,
-                _ => EpollOp::Del,
+            let op = i32_of(a(1), Some(Group::EpollCtl))?;
+            let events = match &a(3).kind {
+                ExprKind::Null => None,
+                _ => Some(
+                    get(fields(a(3)), "events").map_or(Ok(0), |e| int(e, Some(Group::Epoll)))?
+                        as u32,
+                ),
             };
-            let events =
-                get(fields(a(3)), "events").map_or(Ok(0), |e| int(e, Some(Group::Epoll)))?;
-            Req::EpollCtl(fd0()?, op, fd(a(2), labels)?, events as u32)
+            Req::EpollCtl(fd0()?, op, fd(a(2), labels)?, events)
         }
         "epoll_wait" => {
             let max = len(a(2))?.unwrap_or(1);

@@ -14,25 +14,6 @@ use crate::values::xlat::{self, Group};
 /// Why an argument cannot be made into a value (a message for the user).
 pub type Why = String;
 
-/// The groups a bare constant may come from (for the check of names).
-const GROUPS: &[Group] = &[
-    Group::Af,
-    Group::Sock,
-    Group::Ipproto,
-    Group::Sol,
-    Group::Msg,
-    Group::Shut,
-    Group::OFlags,
-    Group::Fcntl,
-    Group::Ioctl,
-    Group::Poll,
-    Group::Epoll,
-    Group::EpollCtl,
-    Group::Sig,
-    Group::Scm,
-    Group::FdFlags,
-];
-
 /// The option levels whose option names are constants.
 const LEVELS: &[i32] = &[
     libc::SOL_SOCKET,
@@ -44,7 +25,7 @@ const LEVELS: &[i32] = &[
 
 /// Is `name` a constant strace prints (a flag, a level, an option, an errno)?
 pub fn is_constant(name: &str) -> bool {
-    GROUPS.iter().any(|&g| xlat::value(g, name).is_some())
+    xlat::any_value(name).is_some()
         || LEVELS.iter().any(|&l| xlat::option(l, name).is_some())
         || xlat::errno(name).is_some()
 }
@@ -88,7 +69,7 @@ pub fn int(e: &Expr, group: Option<Group>) -> Result<i64, Why> {
 pub fn constant(name: &str, group: Option<Group>) -> Result<i64, Why> {
     let found = match group {
         Some(g) => xlat::value(g, name),
-        None => GROUPS.iter().find_map(|&g| xlat::value(g, name)),
+        None => xlat::any_value(name).map(|(_, v)| v),
     };
     found.ok_or_else(|| format!("unknown constant '{name}'"))
 }

@@ -225,7 +225,7 @@ fn script_strace_f_of_a_script_replays() {
     let strace_calls: Vec<String> = recorded
         .lines()
         .map(|l| {
-            let call = l.split_once(' ').map_or(l, |(_, c)| c);
+            let call = l.split_once(' ').map_or(l, |(_, c)| c).trim_start();
             // strace pads the result to a column.
             let call = match call.split_once(")  ") {
                 Some((head, tail)) => format!("{head}) {}", tail.trim_start()),

@@ -148,3 +148,27 @@ fn out_pid(out: &crate::harness::Outcome) -> String {
     assert!(!pid.is_empty() && pid != "0", "{}", out.dump());
     pid
 }
+
+/// epoll_ctl's three operations, NULL for EPOLL_CTL_DEL, and
+/// epoll_create1's flag.
+const EPOLL_OPS: &str = r#"p = socketpair(AF_UNIX, SOCK_STREAM, 0)
+e = epoll_create1(EPOLL_CLOEXEC)
+epoll_ctl(e, EPOLL_CTL_ADD, p[0], {events=EPOLLIN|EPOLLOUT, data={u32=3, u64=3}}) = 0
+epoll_ctl(e, EPOLL_CTL_MOD, p[0], {events=EPOLLOUT, data={u32=3, u64=3}}) = 0
+epoll_wait(e, [{events=EPOLLOUT, data={u32=3, u64=3}}], 4, 0) = 1
+epoll_ctl(e, EPOLL_CTL_DEL, p[0], NULL) = 0
+epoll_wait(e, [], 4, 0) = 0
+epoll_ctl(e, EPOLL_CTL_DEL, p[0], NULL) = -1 ENOENT
+"#;
+
+#[test]
+fn script_epoll_ctl_add_mod_del() {
+    let out = script(EPOLL_OPS, &[]);
+    out.assert_ok()
+        .stdout_has("epoll_create1(EPOLL_CLOEXEC) = 5\n")
+        .stdout_has("epoll_ctl(5, EPOLL_CTL_MOD, 3, {events=EPOLLOUT, data={u32=3, u64=3}}) = 0\n")
+        .stdout_has("epoll_wait(5, [], 4, 0) = 0\n")
+        .stdout_has(
+            "epoll_ctl(5, EPOLL_CTL_DEL, 3, NULL) = -1 ENOENT (No such file or directory)\n",
+        );
+}
