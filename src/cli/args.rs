@@ -103,7 +103,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a script: socket calls in strace's syntax (what --trace and strace -f print), `NAME | ` actors, `= RESULT` expectations; exit 0 when every expectation held, 1 when one did not, 2 for errors in the script (no call made). See `socklab shell` and its `help`.
+    /// Run a script: socket calls in strace's syntax (what --trace and strace -f print), `NAME | ` actors, `= RESULT` expectations. Its timeline prints on stdout (--trace=json: JSON Lines). Exit 0 when every expectation held, 1 when one did not, 2 for errors in the script (no call made). See `socklab shell` and its `help`.
     Script {
         /// The script file, or - for stdin.
         file: String,

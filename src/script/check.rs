@@ -237,6 +237,15 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
                 continue;
             }
         };
+        if let Some((name, span)) = &first.bind
+            && !returns_fd(row)
+            && row.name != "socketpair"
+        {
+            errors.push(err(
+                *span,
+                format!("'{name} = ' names an fd, and {} returns none", row.name),
+            ));
+        }
         let step = Step {
             no: first.no,
             text,

@@ -59,6 +59,9 @@ impl Runner {
             self.owner.remove(&fd);
         }
         self.bind_name(&step, &ret, &made);
+        if let (Some(path), Ok(_)) = (under.bind_path, &ret) {
+            self.files.push(path);
+        }
         self.done.push(Done {
             line_no: step.no,
             actor: name,

@@ -34,6 +34,8 @@ pub(super) struct Under {
     pub actor: usize,
     /// `<unfinished ...>` was printed for it.
     pub unfinished: bool,
+    /// The socket file a bind names, kept if the bind succeeds.
+    pub bind_path: Option<PathBuf>,
 }
 
 pub struct Runner {
@@ -192,11 +194,11 @@ impl Runner {
                 Err(why) => return self.fail(id, vec![format!("  {why}")]),
             }
         };
-        if let Req::Bind(_, addr) = &req
-            && let Some(path) = addr.unix_path()
-        {
-            self.files.push(path);
-        }
+        // A socket file the bind makes is removed at the end (if it does).
+        let bind_path = match &req {
+            Req::Bind(_, addr) => addr.unix_path(),
+            _ => None,
+        };
         if let Some(actor) = self.actors.get_mut(a) {
             actor.start(id, req)?;
         }
@@ -211,6 +213,7 @@ impl Runner {
             Under {
                 actor: a,
                 unfinished: false,
+                bind_path,
             },
         );
         loop {

@@ -79,6 +79,10 @@ fn every_error_is_found_with_its_position() {
     assert!(steps("socketpair(AF_UNIX, SOCK_STREAM, 0, [3, 4]) = 0\nclose(4)\n").is_ok());
     assert!(steps("p = socketpair(AF_UNIX, SOCK_STREAM, 0)\nclose(p[1])\n").is_ok());
     assert!(steps("close(1)\n").is_ok(), "0, 1, 2 are open");
+    assert_eq!(
+        steps("n = listen(1, 5)\n").unwrap_err(),
+        ["t:1:1: 'n = ' names an fd, and listen returns none"]
+    );
 }
 
 #[test]

@@ -120,6 +120,14 @@ fn script_socket_files_it_bound_are_removed_at_the_end() {
         .stdout_has("close(3) = 0\n")
         .stdout_has(&format!("unlink(\"{path}\") = 0\n"));
     assert!(!std::path::Path::new(&path).exists(), "{}", out.dump());
+    // A file the script's bind did not make (EADDRINUSE) is left alone.
+    let other = dir.path("not-mine");
+    std::fs::write(&other, b"keep").unwrap();
+    let text = format!("s = socket(AF_UNIX, SOCK_STREAM, 0)\nbind(s, {other}) = -1 EADDRINUSE\n");
+    let out = script(&text, &[]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("unlink("), "{}", out.dump());
+    assert_eq!(std::fs::read(&other).unwrap(), b"keep");
 }
 
 /// packetdrill's `+SECS` prefix waits before its line.
