@@ -77,6 +77,10 @@ mod tests {
             ),
             Some(Duration::ZERO)
         );
+        assert_eq!(
+            wait("connect(0, 127.0.0.1:1) = -1 EINPROGRESS"),
+            Some(Duration::ZERO)
+        );
         // A blocking call without a timeout, and an unfinished line: no.
         assert_eq!(wait("poll([{fd=0, events=POLLIN}], 1, -1) = 1"), None);
         assert_eq!(wait("recvfrom(0, ..., 10, 0, NULL, NULL) = 5"), None);
