@@ -91,7 +91,8 @@
 //! and any call whose line expects `-1 EAGAIN` (a non-blocking socket,
 //! or a blocking one whose `SO_RCVTIMEO` / `SO_SNDTIMEO` ran out) or
 //! `-1 EINPROGRESS`. Written as an `<unfinished ...>` line, such a call
-//! keeps the rule above. `socklab shell` does not wait.
+//! keeps the rule above. One not returned after its own timeout plus
+//! `--timeout` is taken as blocked. `socklab shell` does not wait.
 //!
 //! # The end, and exit codes
 //!
