@@ -62,6 +62,9 @@ pub struct Step {
     /// One per argument of the row (fcntl: 2 or 3).
     pub args: Vec<Expr>,
     pub result: Option<Expect>,
+    /// Written as one line (`name(args) = result`), not as an
+    /// `<unfinished ...>` line (see `waits.rs`).
+    pub whole: bool,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> ParseError {
@@ -253,6 +256,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             row,
             args,
             result: call.result.clone(),
+            whole: first.call.form == Form::Whole,
         };
         scope.check(&step, &mut errors);
         scope.bind(&step);

@@ -84,6 +84,16 @@
 //! already holds the fd it will return: the kernel takes the number
 //! before it waits, so a socket made meanwhile gets the next one.)
 //!
+//! One exception (`waits.rs`): a line written whole whose call ends by
+//! itself waits for its call to return before the next line starts, so
+//! that the next line cannot change what it returns: `poll` and
+//! `epoll_wait` with a timeout >= 0 (`poll(..., 300) = 0 (Timeout)`),
+//! and any call whose line expects `-1 EAGAIN` (a non-blocking socket,
+//! or a blocking one whose `SO_RCVTIMEO` / `SO_SNDTIMEO` ran out) or
+//! `-1 EINPROGRESS`. Written as an `<unfinished ...>` line, such a call
+//! keeps the rule above. One not returned after its own timeout plus
+//! `--timeout` is taken as blocked. `socklab shell` does not wait.
+//!
 //! # The end, and exit codes
 //!
 //! At the end, calls still under way get `--timeout` seconds (5 by
@@ -115,7 +125,7 @@
 //! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
 //! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
 //! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
-//! `shell.rs` (`socklab shell`).
+//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`).
 
 use std::time::Duration;
 
@@ -137,6 +147,7 @@ mod run;
 pub mod shell;
 #[cfg(test)]
 mod tests;
+mod waits;
 
 /// How a script runs.
 #[derive(Debug, Clone)]

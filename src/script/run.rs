@@ -202,7 +202,12 @@ impl Runner {
         if let Some(actor) = self.actors.get_mut(a) {
             actor.start(id, req)?;
         }
-        let deadline = Instant::now() + self.timeout;
+        // A whole line whose call ends by itself waits for its return
+        // (waits.rs); the shell gives the prompt back at once.
+        let waits = (!self.keep_going)
+            .then(|| super::waits::waits_for_return(&step))
+            .flatten();
+        let deadline = Instant::now() + self.timeout + waits.unwrap_or_default();
         self.under.insert(
             id,
             Under {
@@ -223,7 +228,8 @@ impl Runner {
                     // as blocked anyway (a call whose sleep /proc shows
                     // under another number, such as a C library's variant).
                     let late = Instant::now() >= deadline;
-                    if late || self.actors.get(a).is_some_and(Actor::asleep) {
+                    let asleep = waits.is_none() && self.actors.get(a).is_some_and(Actor::asleep);
+                    if late || asleep {
                         self.unfinished(id);
                         break;
                     }

@@ -2,6 +2,7 @@
 //! and shows the key line of its timeline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod roundtrip;
 mod scripted;
 
 use crate::harness::{Outcome, run, socklab};

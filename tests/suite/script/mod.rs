@@ -7,6 +7,7 @@ mod blocking;
 mod calls;
 mod examples;
 mod shell;
+mod waits;
 
 use crate::harness::{self, Outcome, socklab};
 

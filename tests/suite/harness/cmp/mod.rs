@@ -10,6 +10,7 @@
 mod fixture;
 mod normalize;
 mod rules;
+mod timeline;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -18,6 +19,7 @@ use crate::harness::TempDir;
 use fixture::run_side;
 use normalize::Normalizer;
 pub use rules::{KNOWN_DIFFERENCES, is_on_socket, is_program_call};
+pub use timeline::timeline_calls;
 
 /// The syscalls the programs make, as strace's `-e trace=` set: `%net`
 /// and the call table's rows of sockets, descriptors and files.

@@ -70,6 +70,12 @@ impl Normalizer {
         if !is_program_call(line) {
             return None;
         }
+        Some(self.call_line(line))
+    }
+
+    /// Rules 3-15 on one of the program's calls (also a timeline's line
+    /// without its actor tag: `timeline.rs`).
+    pub(super) fn call_line(&mut self, line: &str) -> String {
         // Rule 3: drop -y's `<socket:[INODE]>` (inode numbers differ per
         // run) and its `AT_FDCWD<CWD>` (the test's working directory).
         let mut line = strip_socket_annotations(line);
@@ -134,7 +140,7 @@ impl Normalizer {
                 (n > 0).then(|| ("Q".to_string(), n))
             });
         }
-        Some(self.text(&line))
+        self.text(&line)
     }
 
     /// Rules shared by trace lines and stdout.

@@ -1,0 +1,168 @@
+//! A timeline's calls (a lab's, a script's, `--record`'s file), normalised
+//! as `make compare` normalises traces, for the round trip (issue 14):
+//! one `actor | call(...) = result` per call, in the order the calls
+//! started.
+
+use std::collections::HashMap;
+
+use super::normalize::Normalizer;
+use super::rules::replace_all;
+
+/// The calls of timeline `text`: lines that are not calls (comments,
+/// notes `actor | # ...`, program output `actor > text`, lab headers)
+/// left out; an `<unfinished ...>` line joined with its actor's `<...
+/// NAME resumed>` line, at the unfinished line's place; then, on each
+/// call without its actor tag, its fds named as labels ([`Fds`]), then
+/// the rules of [`Normalizer::call_line`] (ports and autobind names by
+/// first appearance, pointers, poll's timeout, queue depths).
+pub fn timeline_calls(text: &str) -> Vec<String> {
+    let mut calls: Vec<(String, String)> = Vec::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    for line in text.lines() {
+        let (actor, call) = match line.split_once(" | ") {
+            Some((a, c)) if is_actor(a.trim()) => (a.trim().to_string(), c),
+            _ => (String::new(), line),
+        };
+        if let Some(rest) = call.strip_prefix("<... ") {
+            let Some((_, rest)) = rest.split_once(" resumed>") else {
+                continue;
+            };
+            if let Some(i) = open.remove(&actor)
+                && let Some(entry) = calls.get_mut(i)
+            {
+                let head = entry.1.trim_end_matches(" <unfinished ...>").to_string();
+                entry.1 = format!("{head}{rest}");
+            }
+            continue;
+        }
+        if !is_call(call) {
+            continue;
+        }
+        if call.ends_with(" <unfinished ...>") {
+            open.insert(actor.clone(), calls.len());
+        }
+        calls.push((actor, call.to_string()));
+    }
+    let mut n = Normalizer::new(&HashMap::new());
+    let mut fds = Fds::default();
+    calls
+        .into_iter()
+        .map(|(actor, call)| {
+            let call = n.call_line(&fds.rename(&call));
+            if actor.is_empty() {
+                call
+            } else {
+                format!("{actor} | {call}")
+            }
+        })
+        .collect()
+}
+
+/// fds as labels, the way a script reads them (issue 14, rule 3): a
+/// number returned by a call that opens an fd gets a new name (`FD1`,
+/// `FD2`...), a number used later means that name until its `close`.
+/// (By first appearance alone, as `make compare` numbers a program's
+/// fds, a timeline whose kernel reused another number would differ.)
+#[derive(Default)]
+struct Fds {
+    names: HashMap<String, String>,
+    next: usize,
+}
+
+impl Fds {
+    fn name(&mut self, fd: &str) -> String {
+        if let Some(n) = self.names.get(fd) {
+            return n.clone();
+        }
+        self.fresh(fd)
+    }
+
+    fn fresh(&mut self, fd: &str) -> String {
+        self.next += 1;
+        let name = format!("FD{}", self.next);
+        self.names.insert(fd.to_string(), name.clone());
+        name
+    }
+
+    /// The line with its fds named: the first argument of a call on an
+    /// fd, poll's `fd=N`, the fd a call returns, socketpair's pair,
+    /// SCM_RIGHTS' `cmsg_data=[...]`.
+    fn rename(&mut self, line: &str) -> String {
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let Some(open) = line.find('(') else {
+            return line.to_string();
+        };
+        let call = &line[..open];
+        let mut out = line.to_string();
+        let on_fd = !matches!(
+            call,
+            "socket" | "socketpair" | "kill" | "unlink" | "getrandom"
+        );
+        let n = digits(&out[open + 1..]);
+        let mut closed = None;
+        if on_fd && n > 0 {
+            let fd = out[open + 1..open + 1 + n].to_string();
+            out.replace_range(open + 1..open + 1 + n, &self.name(&fd));
+            if call == "close" {
+                closed = Some(fd);
+            }
+        }
+        out = replace_all(&out, "fd=", |rest| {
+            let n = digits(rest);
+            (n > 0).then(|| (self.name(&rest[..n]), n))
+        });
+        let pair = |me: &mut Fds, rest: &str| {
+            let end = rest.find(']')?;
+            let names: Vec<String> = rest[..end]
+                .split(", ")
+                .map(|fd| match digits(fd) == fd.len() && !fd.is_empty() {
+                    true => me.fresh(fd),
+                    false => fd.to_string(),
+                })
+                .collect();
+            Some((names.join(", "), end))
+        };
+        if call == "socketpair" {
+            out = replace_all(&out, ", [", |rest| pair(self, rest));
+        }
+        out = replace_all(&out, "cmsg_data=[", |rest| pair(self, rest));
+        let opens = [
+            "socket",
+            "accept",
+            "accept4",
+            "dup",
+            "dup2",
+            "epoll_create1",
+            "openat",
+        ];
+        if opens.contains(&call)
+            && let Some((head, ret)) = out.rsplit_once(" = ")
+            && !ret.is_empty()
+            && digits(ret) == ret.len()
+        {
+            out = format!("{head} = {}", self.fresh(ret));
+        }
+        if let Some(fd) = closed {
+            self.names.remove(&fd);
+        }
+        out
+    }
+}
+
+/// An actor's name as a timeline tags it.
+fn is_actor(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '#' | ' '))
+}
+
+/// `name(...`: a call (not a comment, a note, a header, program output).
+fn is_call(s: &str) -> bool {
+    let name: String = s
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    !name.is_empty()
+        && s[name.len()..].starts_with('(')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
