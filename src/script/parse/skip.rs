@@ -1,7 +1,7 @@
 //! What is not a call: a `#` comment's start, and the lines a script
 //! leaves out (blank, comments, lab headers and verdicts, the `lab all`
 //! summary, program output `NAME > text`, wire lines, strace's `--- SIG`
-//! and `+++ exited` lines and `strace: ` messages).
+//! and `+++ exited` lines, `???( <detached ...>` and `strace: ` messages).
 
 /// Where a `#` outside a string starts a comment (or the length).
 pub fn comment_start(s: &str) -> usize {
@@ -32,8 +32,10 @@ pub fn ignored(s: &str) -> bool {
     if t.is_empty() || t.starts_with('#') {
         return true;
     }
-    const HEADS: [&str; 9] = [
+    const HEADS: [&str; 10] = [
         "[state ",
+        // strace -f: a thread that ended (exit_group) inside a syscall.
+        "???( <detached ...>",
         "--",
         "+++",
         "strace: ",

@@ -191,6 +191,8 @@ fn ignored_lines() {
         "[pid 12] --- SIGCHLD {si_signo=SIGCHLD} ---",
         "+++ exited with 0 +++",
         "11603 +++ exited with 0 +++",
+        "15097 ???( <detached ...>",
+        "[pid 15097] ???( <detached ...>",
         "+++ killed by SIGPIPE +++",
         "strace: Process 1234 attached",
         "== lab phone-call: One connection, one message",

@@ -272,27 +272,51 @@ fn script_strace_f_of_a_script_replays() {
     let out = script(&recorded, &[]);
     out.assert_ok();
     let calls = |text: &str| -> Vec<String> {
-        text.lines()
-            .map(|l| super::norm(l.split_once(" | ").map_or(l, |(_, c)| c)))
-            .filter(|l| !l.starts_with("close("))
-            .collect()
+        joined(text.lines().map(|l| {
+            let (who, call) = l.split_once(" | ").unwrap_or(("", l));
+            (who.trim().to_string(), super::norm(call))
+        }))
+        .into_iter()
+        .filter(|l| !l.starts_with("close("))
+        .collect()
     };
-    let strace_calls: Vec<String> = recorded
-        .lines()
-        .map(|l| {
-            let call = l.split_once(' ').map_or(l, |(_, c)| c).trim_start();
-            // strace pads the result to a column.
-            let call = match call.split_once(")  ") {
-                Some((head, tail)) => format!("{head}) {}", tail.trim_start()),
-                None => call.to_string(),
-            };
-            super::norm(&call)
-        })
-        .collect();
+    let strace_calls = joined(recorded.lines().map(|l| {
+        let (pid, call) = l.split_once(' ').unwrap_or(("", l));
+        // strace pads the result to a column.
+        let call = match call.trim_start().split_once(")  ") {
+            Some((head, tail)) => format!("{head}) {}", tail.trim_start()),
+            None => call.trim_start().to_string(),
+        };
+        (format!("pid {pid}"), super::norm(&call))
+    }));
+    // Whether strace -f splits a call in two depends on whether another
+    // thread printed meanwhile (scheduling): compare whole calls.
     assert_eq!(
         calls(&out.stdout),
         strace_calls,
         "{}\n{recorded}",
         out.dump()
     );
+}
+
+/// Each `<unfinished ...>` line joined with its task's `<... NAME
+/// resumed>` line, in the unfinished line's place: the calls, whole.
+fn joined(lines: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open: std::collections::HashMap<String, usize> = Default::default();
+    for (who, line) in lines {
+        if let Some(head) = line.strip_suffix(" <unfinished ...>") {
+            open.insert(who, out.len());
+            out.push(head.to_string());
+        } else if let Some(rest) = line.strip_prefix("<... ") {
+            let rest = rest.split_once(" resumed>").map_or(rest, |(_, r)| r);
+            match open.remove(&who) {
+                Some(at) => out[at].push_str(rest),
+                None => out.push(line),
+            }
+        } else {
+            out.push(line);
+        }
+    }
+    out
 }
