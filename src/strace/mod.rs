@@ -108,7 +108,15 @@ pub trait Timeline: Send + Sync {
     fn watch_port(&self, port: u16);
     /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
     fn note(&self, at: SystemTime, line: String);
+    /// Before a fork: every lock a line goes through, held (in the order
+    /// the timeline takes them), so that the child cannot inherit one
+    /// the capture thread holds at that instant (it would wait forever).
+    fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>>;
 }
+
+/// A lock guard held across a fork (see [`Timeline::hold_for_fork`]).
+pub trait ForkHeld {}
+impl<T> ForkHeld for T {}
 
 /// A call under way in the timeline (see [`Tracer::enter`]).
 pub struct Entered {
@@ -211,6 +219,16 @@ impl Tracer {
             token: t.enter(),
             timeline: t.clone(),
         })
+    }
+
+    /// Before a fork (`sys::fork`): the timeline's locks, held until the
+    /// guards drop in the parent and in the child (see
+    /// [`Timeline::hold_for_fork`]); nothing without `--wire`, where no
+    /// other thread runs.
+    pub fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>> {
+        self.timeline
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.hold_for_fork())
     }
 
     /// `--wire`: packets to or from this port are the program's.

@@ -30,9 +30,14 @@ impl Sys {
         self.each(|o, sys| o.before(sys, &calls::CLONE, None));
         let start = SystemTime::now();
         let t0 = Instant::now();
-        // SAFETY: the callers fork from a single-threaded process (the
-        // fork and prefork models); the child only makes syscalls and exits.
+        // With --wire a capture thread runs: hold the timeline's locks
+        // across the fork, so that the child does not inherit one it held.
+        let held = self.tracer.hold_for_fork();
+        // SAFETY: the only other thread (the --wire capture) holds none of
+        // the locks the child uses (held above; malloc's are glibc's to
+        // fork); the child only makes syscalls, prints and exits.
         let ret = Errno::result(unsafe { libc::fork() }).map(i64::from);
+        drop(held);
         if ret == Ok(0) {
             return Ok(None);
         }

@@ -335,6 +335,16 @@ impl crate::strace::Timeline for Timeline {
         }
     }
 
+    fn hold_for_fork(&self) -> Vec<Box<dyn crate::strace::ForkHeld + '_>> {
+        // The order `refilter` then `state` (as watch_port takes them),
+        // then the sink (taken alone elsewhere).
+        vec![
+            Box::new(lock_any(&self.refilter)),
+            Box::new(self.lock()),
+            Box::new(lock_any(&self.sink)),
+        ]
+    }
+
     fn note(&self, at: SystemTime, line: String) {
         Timeline::note(self, at, line);
     }
