@@ -21,7 +21,7 @@
 
 use nix::sys::socket::{Shutdown, SockType};
 
-use crate::output::{Output, peer_text};
+use crate::output::Output;
 use crate::programs::model;
 use crate::socket::buffer::buffer;
 use crate::socket::duplex::{self, Echo};
@@ -184,7 +184,7 @@ pub fn client(
             out.say("server closed the connection");
             break;
         }
-        out.say(&peer_text(&buf[..n], opts.raw));
+        out.say_peer(&buf[..n], opts.raw);
     }
     finish(sys, out, s, &mut buf, opts)
 }
@@ -205,7 +205,7 @@ fn exchange_long(
     let mut echo = Echo::new(msg);
     let sent = duplex::send_reading(sys, out, s, msg, buf, opts.setup.wait, |piece| {
         if !opts.sized {
-            out.say(&peer_text(piece, opts.raw));
+            out.say_peer(piece, opts.raw);
         }
         echo.take(piece);
         Ok(())
@@ -228,7 +228,7 @@ fn exchange_long(
             out.say("server closed the connection");
             return Ok(false);
         }
-        out.say(&peer_text(&buf[..n], opts.raw));
+        out.say_peer(&buf[..n], opts.raw);
     }
     Ok(true)
 }
@@ -245,7 +245,7 @@ fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts)
                 out.say("server closed the connection");
                 break;
             }
-            out.say(&peer_text(&buf[..n], opts.raw));
+            out.say_peer(&buf[..n], opts.raw);
         }
     }
     sys.close(s)
