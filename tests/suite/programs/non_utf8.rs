@@ -4,6 +4,9 @@
 //! UTF-8 is printed as the C twin prints it: its bytes, as they came
 //! (`--raw`, or stdout not a terminal; on a terminal both are escaped).
 
+// Tests report by panicking.
+#![allow(clippy::expect_used)]
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
