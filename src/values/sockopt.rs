@@ -374,6 +374,35 @@ mod tests {
     }
 
     #[test]
+    fn the_table_has_the_names_strace_prints() {
+        for opt in TABLE {
+            assert_eq!(
+                xlat::option_name(opt.level, opt.name),
+                Some(opt.opt_name.as_ref()),
+                "{}",
+                opt.user_name
+            );
+            assert_eq!(xlat::option(opt.level, &opt.user_name), Some(opt.name));
+        }
+        // A raw LEVEL:N takes strace's name (issue 15).
+        for (raw, name) in [
+            ("SOL_IP:13=1", "IP_RECVTOS"),
+            ("41:67=1", "IPV6_TCLASS"),
+            ("0:8=1", "IP_PKTINFO"),
+            ("SOL_TCP:11=1", "TCP_INFO"),
+            ("SOL_TCP:13=1", "TCP_CONGESTION"),
+            ("SOL_SOCKET:20=1", "SO_RCVTIMEO_OLD"),
+            ("SOL_SOCKET:50=1", "SO_ATTACH_BPF"),
+        ] {
+            assert_eq!(
+                parse_setting(raw).map(|s| s.opt.opt_name),
+                Ok(name.into()),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
     fn settings_parse_names_phases_and_raw_forms() {
         let s = parse_setting("so_rcvbuf=4096@accepted").unwrap();
         assert_eq!(

@@ -2,7 +2,8 @@
 //! and Python's surrogateescape: a message `-m $'caf\xe9'` is sent, a UNIX
 //! path with byte 0xff is bound, not a usage error. A reply that is not
 //! UTF-8 is printed as the C twin prints it: its bytes, as they came
-//! (`--raw`, or stdout not a terminal; on a terminal both are escaped).
+//! (`--raw`, or stdout not a terminal; on a terminal socklab escapes
+//! them, README's `--raw` row).
 
 // Tests report by panicking.
 #![allow(clippy::expect_used)]
