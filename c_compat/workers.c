@@ -75,7 +75,8 @@ static void stop_children(pid_t *kids, size_t n) {
     deadline.tv_sec += GRACE_SECS;
     while (left > 0) {                                         /* 3 */
         pid_t p;
-        while (left > 0 && (p = wait4(-1, NULL, WNOHANG, NULL)) > 0)
+        int st; /* &st, not NULL: strace then shows how each ended */
+        while (left > 0 && (p = wait4(-1, &st, WNOHANG, NULL)) > 0)
             for (size_t i = 0; i < n; i++)
                 if (kids[i] == p) {
                     kids[i] = 0;
@@ -100,7 +101,8 @@ static void stop_children(pid_t *kids, size_t n) {
     for (size_t i = 0; i < n; i++)                             /* 4 */
         if (kids[i] > 0) {
             kill(kids[i], SIGKILL);
-            while (wait4(kids[i], NULL, 0, NULL) < 0 && errno == EINTR)
+            int st;
+            while (wait4(kids[i], &st, 0, NULL) < 0 && errno == EINTR)
                 ;
             kids[i] = 0;
         }

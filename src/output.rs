@@ -59,6 +59,16 @@ impl Output {
         self.tracer.say(text);
     }
 
+    /// A peer's bytes, as [`peer_text`] says: raw, as they came (bytes
+    /// that are not UTF-8 too); else escaped.
+    pub fn say_peer(&self, bytes: &[u8], raw: bool) {
+        if raw {
+            self.tracer.say_bytes(bytes);
+        } else {
+            self.say(&peer_text(bytes, false));
+        }
+    }
+
     /// A line about `what` (e.g. "wire"): `what: text` on its own, and just
     /// `text` in a shared transcript whose side tag already names it.
     pub fn say_about(&self, what: &str, text: &str) {
@@ -137,6 +147,8 @@ pub fn report(e: &Error) {
 /// octal, so a server cannot send escape sequences to the user's terminal.
 pub fn peer_text(bytes: &[u8], raw: bool) -> String {
     if raw {
+        // Only where a String is needed; the client's lines go through
+        // [`Output::say_peer`], which writes the bytes themselves.
         return String::from_utf8_lossy(bytes).into_owned();
     }
     let mut out = String::with_capacity(bytes.len());

@@ -190,7 +190,7 @@ pub enum UnixCommand {
     /// Check the path, socket, bind, then the stream or datagram server; unlink the file on exit.
     Server {
         /// A filesystem path, or @NAME for the Linux abstract namespace (no file).
-        #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
+        #[arg(default_value = "/tmp/socklab.sock", value_parser = clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), Addr::parse_unix_os))]
         addr: Addr,
         /// SOCK_DGRAM instead of SOCK_STREAM.
         #[arg(long, conflicts_with_all = ["backlog", "naive", "naive_limit", "lines"])]
@@ -212,7 +212,7 @@ pub enum UnixCommand {
     /// socket, [autobind for --dgram], connect, then per message: sendto, recvfrom; close.
     Client {
         /// A filesystem path, or @NAME for the Linux abstract namespace.
-        #[arg(default_value = "/tmp/socklab.sock", value_parser = Addr::parse_unix)]
+        #[arg(default_value = "/tmp/socklab.sock", value_parser = clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), Addr::parse_unix_os))]
         addr: Addr,
         /// SOCK_DGRAM instead of SOCK_STREAM (binds an autobind address so replies can come back).
         #[arg(long, conflicts_with_all = ["send_empty", "connect_ex", "lines", "shutdown", "send_mode"])]
@@ -327,8 +327,9 @@ pub struct StreamServerArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ClientArgs {
     /// Send TEXT instead of reading lines from stdin (repeatable, in order).
-    #[arg(short, long = "message", value_name = "TEXT")]
-    pub messages: Vec<String>,
+    /// Any bytes, as C's argv and Python's surrogateescape: not only UTF-8.
+    #[arg(short, long = "message", value_name = "TEXT", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub messages: Vec<std::ffi::OsString>,
     /// Receive buffer size: the n of recv(n). 0 is a zero-length recv, which returns 0 whether or not the peer closed: a stream program makes one and closes the connection with a note; a datagram is truncated to 0 bytes.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=(64 << 20)))]
     pub bufsize: u32,

@@ -44,7 +44,12 @@ impl ClientArgs {
     pub fn messages(&self) -> crate::values::error::Result<Messages> {
         match self.size {
             Some(n) => Ok(Messages::one(pattern(n as usize, "--size")?)),
-            None => Ok(Messages::new(self.messages.clone())),
+            None => Ok(Messages::new(
+                self.messages
+                    .iter()
+                    .map(|m| std::os::unix::ffi::OsStrExt::as_bytes(m.as_os_str()).to_vec())
+                    .collect(),
+            )),
         }
     }
 

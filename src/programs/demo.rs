@@ -120,7 +120,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
     let server_out = Output::new(base.with_side("server")).notify_listening(tx);
     let client_sys = Sys::new(base.with_side("client"));
     let out = Output::new(base.with_side("client"));
-    let messages = || Messages::new(sc.messages.iter().map(|m| m.to_string()).collect());
+    let messages = || Messages::new(sc.messages.iter().map(|m| m.as_bytes().to_vec()).collect());
     std::thread::scope(|scope| {
         let server = scope.spawn(|| serve(&server_sys, &server_out, &addr, sc, is_unix));
         let Ok(bound) = rx.recv_timeout(Duration::from_secs(5)) else {

@@ -22,7 +22,7 @@
 
 use nix::sys::socket::SockType;
 
-use crate::output::{Output, peer_text, shown};
+use crate::output::{Output, shown};
 use crate::socket::buffer::buffer;
 use crate::socket::messages::Messages;
 use crate::socket::modes::{self, Setup};
@@ -165,7 +165,7 @@ pub fn client(
         if n == 0 {
             out.say(&format!("(an empty datagram from {from})"));
         } else {
-            out.say(&peer_text(&buf[..n], opts.raw));
+            out.say_peer(&buf[..n], opts.raw);
         }
     }
     sys.close(s)

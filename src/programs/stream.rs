@@ -21,7 +21,7 @@
 
 use nix::sys::socket::{Shutdown, SockType};
 
-use crate::output::{Output, peer_text};
+use crate::output::Output;
 use crate::programs::model;
 use crate::socket::buffer::buffer;
 use crate::socket::duplex::{self, Echo};
@@ -187,7 +187,7 @@ pub fn client(
             out.say(&closed(&buf, String::from("server closed the connection")));
             break;
         }
-        out.say(&peer_text(&buf[..n], opts.raw));
+        out.say_peer(&buf[..n], opts.raw);
     }
     finish(sys, out, s, &mut buf, opts)
 }
@@ -208,7 +208,7 @@ fn exchange_long(
     let mut echo = Echo::new(msg);
     let sent = duplex::send_reading(sys, out, s, msg, buf, opts.setup.wait, |piece| {
         if !opts.sized {
-            out.say(&peer_text(piece, opts.raw));
+            out.say_peer(piece, opts.raw);
         }
         echo.take(piece);
         Ok(())
@@ -234,7 +234,7 @@ fn exchange_long(
             out.say(&closed(buf, String::from("server closed the connection")));
             return Ok(false);
         }
-        out.say(&peer_text(&buf[..n], opts.raw));
+        out.say_peer(&buf[..n], opts.raw);
     }
     Ok(true)
 }
@@ -262,7 +262,7 @@ fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts)
                 out.say(&closed(buf, String::from("server closed the connection")));
                 break;
             }
-            out.say(&peer_text(&buf[..n], opts.raw));
+            out.say_peer(&buf[..n], opts.raw);
         }
     }
     sys.close(s)

@@ -3,7 +3,7 @@
 //! lines, or half of one; the buffer keeps what is left for the next line.
 //! Each `recvfrom` is reported with what it carried.
 
-use crate::output::{Output, peer_text, shown};
+use crate::output::{Output, shown};
 use crate::socket::duplex::{Sent, needed, send_reading};
 use crate::socket::messages::LINE_LIMIT;
 use crate::socket::modes::{self, Wait};
@@ -142,7 +142,7 @@ pub fn exchange(
             while replies < messages.len()
                 && let Some(reply) = lines.next_line()
             {
-                out.say(&peer_text(&reply, raw));
+                out.say_peer(&reply, raw);
                 replies += 1;
             }
             Ok(())
@@ -156,7 +156,7 @@ pub fn exchange(
     }
     for _ in replies..messages.len() {
         match lines.read_line(sys, out, s, buf, wait)? {
-            Some(reply) => out.say(&peer_text(&reply, raw)),
+            Some(reply) => out.say_peer(&reply, raw),
             None => {
                 out.say(&closed(buf));
                 break;

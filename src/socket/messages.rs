@@ -19,18 +19,14 @@ pub enum Messages {
 }
 
 impl Messages {
-    pub fn new(list: Vec<String>) -> Messages {
+    /// `list`: each message's bytes (`-m` takes any bytes: `$'caf\xe9'`).
+    pub fn new(list: Vec<Vec<u8>>) -> Messages {
         if list.is_empty() {
             Messages::Stdin {
                 prompt: std::io::stdin().is_terminal(),
             }
         } else {
-            Messages::List(
-                list.into_iter()
-                    .map(String::into_bytes)
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
+            Messages::List(list.into_iter())
         }
     }
 

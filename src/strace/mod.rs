@@ -307,6 +307,21 @@ impl Tracer {
             None => write_to(&mut lock(&self.out), text),
         }
     }
+
+    /// A line of bytes as they came (a peer's reply with `--raw`): not
+    /// UTF-8 stays not UTF-8, as the C twins `fwrite` it.
+    pub fn say_bytes(&self, bytes: &[u8]) {
+        let mut line = match self.side {
+            Some(side) => format!("{side:>6} > ").into_bytes(),
+            None => Vec::new(),
+        };
+        line.extend_from_slice(bytes);
+        line.push(b'\n');
+        let mut w = lock(&self.out);
+        // Output errors (a closed pipe) must not turn into socket errors.
+        let _ = w.write_all(&line);
+        let _ = w.flush();
+    }
 }
 
 fn lock(sink: &Sink) -> Held<'_> {

@@ -47,7 +47,7 @@ fn fields(b: &[u8], names: &[&str]) -> String {
 }
 
 /// setsockopt's value as strace prints it (None: as a pointer).
-fn set_value(level: i32, name: i32, v: &[u8]) -> Option<String> {
+pub(super) fn set_value(level: i32, name: i32, v: &[u8]) -> Option<String> {
     let int = || format!("[{}]", int_at(v, 0));
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_LINGER) => (v.len() >= 8)
@@ -69,7 +69,7 @@ fn set_value(level: i32, name: i32, v: &[u8]) -> Option<String> {
 }
 
 /// getsockopt's value as strace prints it, from the `rlen` bytes written.
-fn get_value(level: i32, name: i32, v: &[u8]) -> String {
+pub(super) fn get_value(level: i32, name: i32, v: &[u8]) -> String {
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_LINGER) if v.len() >= 4 => fields(v, &["l_onoff", "l_linger"]),
         (libc::SOL_SOCKET, libc::SO_PEERCRED) if v.len() >= 4 => fields(v, &["pid", "uid", "gid"]),

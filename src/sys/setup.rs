@@ -118,7 +118,10 @@ impl Sys {
                         ArgVal::Fd(s.0),
                         ArgVal::Name(opt.level_name),
                         ArgVal::Name(&opt.opt_name),
-                        ArgVal::Text(value.strace(opt.kind)),
+                        match options::set_value(opt.level, opt.name, bytes) {
+                            Some(text) => ArgVal::Text(text),
+                            None => ArgVal::Ptr(bytes.as_ptr().cast()),
+                        },
                         ArgVal::Int(bytes.len() as i64),
                     ],
                 ))
@@ -162,9 +165,11 @@ impl Sys {
                 let b = buf.borrow();
                 let (shown, out_len) = match ret {
                     Ok(_) => (
-                        ArgVal::Text(
-                            Value(b[..(len.get() as usize).min(cap)].to_vec()).strace(opt.kind),
-                        ),
+                        ArgVal::Text(options::get_value(
+                            opt.level,
+                            opt.name,
+                            &b[..(len.get() as usize).min(cap)],
+                        )),
                         Some(len.get()),
                     ),
                     Err(_) => (ArgVal::Ptr(b.as_ptr().cast()), None),

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::unix::ffi::OsStrExt as _;
 
 use nix::sys::socket::{
     AddressFamily, SockaddrIn, SockaddrIn6, SockaddrLike, SockaddrStorage, UnixAddr,
@@ -61,11 +62,26 @@ impl Addr {
 
     /// `/path/to/socket` or `@name` (Linux abstract namespace).
     pub fn parse_unix(s: &str) -> Result<Addr, String> {
-        let bad = |why: &str| format!("invalid UNIX address '{}': {why}", s.escape_debug());
+        Addr::parse_unix_bytes(s.as_bytes())
+    }
+
+    /// [`Addr::parse_unix`] of a command-line argument: its bytes, UTF-8
+    /// or not (a path with byte 0xff binds as C binds it).
+    pub fn parse_unix_os(s: std::ffi::OsString) -> Result<Addr, String> {
+        Addr::parse_unix_bytes(s.as_bytes())
+    }
+
+    fn parse_unix_bytes(s: &[u8]) -> Result<Addr, String> {
+        let bad = |why: &str| {
+            format!(
+                "invalid UNIX address '{}': {why}",
+                String::from_utf8_lossy(s).escape_debug()
+            )
+        };
         if s.is_empty() {
             return Err(bad("empty path"));
         }
-        if s == "@" {
+        if s == b"@" {
             return Err(bad("empty abstract name (use @NAME)"));
         }
         if s.len() > UNIX_PATH_MAX {
@@ -74,9 +90,9 @@ impl Addr {
                 s.len()
             )));
         }
-        let unix = match s.strip_prefix('@') {
-            Some(name) => UnixAddr::new_abstract(name.as_bytes()),
-            None => UnixAddr::new(s),
+        let unix = match s.strip_prefix(b"@") {
+            Some(name) => UnixAddr::new_abstract(name),
+            None => UnixAddr::new(std::ffi::OsStr::from_bytes(s)),
         }
         .map_err(|e| bad(e.desc()))?;
         Ok(Addr::from_nix(&unix))

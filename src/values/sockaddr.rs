@@ -22,7 +22,7 @@ pub fn sockaddr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> String {
         libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family says AF_INET6 and `len` covers a sockaddr_in6.
             let sin6 = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
-            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            let ip = ipv6_text(&sin6.sin6_addr.s6_addr);
             format!(
                 "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{ip}\", &sin6_addr), sin6_scope_id={}}}",
                 u16::from_be(sin6.sin6_port),
@@ -62,4 +62,37 @@ pub fn unix_path_bytes(ss: &libc::sockaddr_storage, len: usize) -> &[u8] {
         )
     };
     &all[off..len.clamp(off, all.len())]
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it (strace prints with
+/// it): as Rust's, but an IPv4-compatible address keeps its dotted tail
+/// (`::127.0.0.1`, where Rust writes `::7f00:1`); `::` and `::1` stay so.
+pub fn ipv6_text(b: &[u8; 16]) -> String {
+    let ip = std::net::Ipv6Addr::from(*b);
+    let seg = ip.segments();
+    if seg[..6].iter().all(|&w| w == 0) && seg[6] != 0 {
+        return format!("::{}.{}.{}.{}", b[12], b[13], b[14], b[15]);
+    }
+    ip.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ipv6_text;
+
+    #[test]
+    fn ipv6_as_inet_ntop_writes_it() {
+        // Each as strace 6.1 printed it for Python's sendto to it.
+        for text in [
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "::2",
+        ] {
+            let ip: std::net::Ipv6Addr = text.parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+            assert_eq!(ipv6_text(&ip.octets()), text);
+        }
+    }
 }

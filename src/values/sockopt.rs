@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::values::quoting::{STRACE_MAX_STRLEN, quote};
+use crate::values::xlat;
 
 /// How an option's value is laid out in memory and printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,12 +293,11 @@ pub fn lookup(name: &str) -> Option<Opt> {
 
 /// `LEVEL:OPTNAME` with numbers or level names, for options not in the table.
 fn raw_opt(level: &str, optname: &str) -> Result<Opt, String> {
-    let (level, level_name, prefix) = match level.to_ascii_uppercase().as_str() {
-        "SOL_SOCKET" => (libc::SOL_SOCKET, "SOL_SOCKET", "SO"),
-        "SOL_TCP" | "IPPROTO_TCP" | "6" => (libc::SOL_TCP, "SOL_TCP", "TCP"),
-        "SOL_IP" | "IPPROTO_IP" | "0" => (libc::SOL_IP, "SOL_IP", "IP"),
-        "SOL_IPV6" | "IPPROTO_IPV6" | "41" => (libc::SOL_IPV6, "SOL_IPV6", "IPV6"),
-        "1" => (libc::SOL_SOCKET, "SOL_SOCKET", "SO"),
+    let (level, level_name) = match level.to_ascii_uppercase().as_str() {
+        "SOL_SOCKET" | "1" => (libc::SOL_SOCKET, "SOL_SOCKET"),
+        "SOL_TCP" | "IPPROTO_TCP" | "6" => (libc::SOL_TCP, "SOL_TCP"),
+        "SOL_IP" | "IPPROTO_IP" | "0" => (libc::SOL_IP, "SOL_IP"),
+        "SOL_IPV6" | "IPPROTO_IPV6" | "41" => (libc::SOL_IPV6, "SOL_IPV6"),
         other => {
             return Err(format!(
                 "unknown level '{other}' (SOL_SOCKET, SOL_TCP, SOL_IP, SOL_IPV6 or their numbers)"
@@ -307,22 +307,23 @@ fn raw_opt(level: &str, optname: &str) -> Result<Opt, String> {
     let name: libc::c_int = optname
         .parse()
         .map_err(|_| format!("option number '{optname}' is not an integer"))?;
-    // A known option given by number keeps its strace name.
-    if let Some(known) = TABLE
-        .iter()
-        .find(|o| o.level == level && o.name == name && o.kind != Kind::Timeval)
-    {
-        return Ok(Opt {
-            kind: Kind::Int,
-            ..known.clone()
-        });
-    }
+    // strace's name for it (its xlat lists), known to socklab's table or
+    // not: `SOL_IP:13` is IP_RECVTOS, `SOL_SOCKET:200` `0xc8 /* SO_??? */`.
     Ok(Opt {
         level,
         name,
         level_name,
-        opt_name: Cow::Owned(format!("{name:#x} /* {prefix}_??? */")),
-        user_name: Cow::Owned(format!("{level_name}:{name}")),
+        opt_name: Cow::Owned(xlat::option_text(level, name)),
+        // An int option of the table keeps its name (and its explanations).
+        user_name: TABLE
+            .iter()
+            .find(|o| {
+                o.level == level && o.name == name && matches!(o.kind, Kind::Int | Kind::Bool)
+            })
+            .map_or_else(
+                || Cow::Owned(format!("{level_name}:{name}")),
+                |o| o.user_name.clone(),
+            ),
         kind: Kind::Int,
         scope: Scope::Any,
     })
@@ -370,6 +371,35 @@ mod tests {
             parse_value(Kind::Bool, "on").unwrap().strace(Kind::Bool),
             "[1]"
         );
+    }
+
+    #[test]
+    fn the_table_has_the_names_strace_prints() {
+        for opt in TABLE {
+            assert_eq!(
+                xlat::option_name(opt.level, opt.name),
+                Some(opt.opt_name.as_ref()),
+                "{}",
+                opt.user_name
+            );
+            assert_eq!(xlat::option(opt.level, &opt.user_name), Some(opt.name));
+        }
+        // A raw LEVEL:N takes strace's name (issue 15).
+        for (raw, name) in [
+            ("SOL_IP:13=1", "IP_RECVTOS"),
+            ("41:67=1", "IPV6_TCLASS"),
+            ("0:8=1", "IP_PKTINFO"),
+            ("SOL_TCP:11=1", "TCP_INFO"),
+            ("SOL_TCP:13=1", "TCP_CONGESTION"),
+            ("SOL_SOCKET:20=1", "SO_RCVTIMEO_OLD"),
+            ("SOL_SOCKET:50=1", "SO_ATTACH_BPF"),
+        ] {
+            assert_eq!(
+                parse_setting(raw).map(|s| s.opt.opt_name),
+                Ok(name.into()),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -300,6 +300,8 @@ fn a_unix_path_longer_than_sun_path_is_a_usage_error() {
     );
 }
 
+/// Not UTF-8 where only text makes sense (an address, a subcommand). A
+/// message and a UNIX path are bytes (tests/suite/programs/non_utf8.rs).
 #[test]
 fn non_utf8_arguments_are_usage_errors() {
     for args in [
@@ -307,17 +309,6 @@ fn non_utf8_arguments_are_usage_errors() {
             OsString::from("tcp"),
             OsString::from("server"),
             OsString::from_vec(b"127.0.0.1:\xff".to_vec()),
-        ],
-        vec![
-            OsString::from("unix"),
-            OsString::from("client"),
-            OsString::from_vec(b"/tmp/\xfe.sock".to_vec()),
-        ],
-        vec![
-            OsString::from("tcp"),
-            OsString::from("client"),
-            OsString::from("-m"),
-            OsString::from_vec(vec![0xc3, 0x28]),
         ],
         vec![OsString::from_vec(b"\x80".to_vec())],
     ] {

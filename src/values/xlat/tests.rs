@@ -93,16 +93,6 @@ fn options_by_level() {
     assert_eq!(option_text(999, 1), "1");
     assert_eq!(option_text(libc::SOL_TCP, 1), "TCP_NODELAY");
     assert_eq!(flags_text(Group::Sol, 999), "0x3e7 /* SOL_?? */");
-    // The sockopt table's options, by the names strace prints.
-    for opt in crate::values::sockopt::TABLE {
-        assert_eq!(
-            option_name(opt.level, opt.name),
-            Some(opt.opt_name.as_ref()),
-            "{}",
-            opt.user_name
-        );
-        assert_eq!(option(opt.level, &opt.user_name), Some(opt.name));
-    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod echo;
 mod interop_c;
 mod misbehaving_peers;
 mod model;
+mod non_utf8;
 mod peers;
 mod signals;
 mod sockopt_list;

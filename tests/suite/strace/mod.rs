@@ -34,6 +34,7 @@
 mod failures;
 mod families;
 mod models;
+mod names;
 mod record;
 
 use std::os::fd::{FromRawFd, OwnedFd};

@@ -236,3 +236,49 @@ fn tcp_server_model_prefork_c_twin_workers_and_parent_end_together() {
         .stderr_has("was killed by SIGKILL (1 of 2 left)")
         .stderr_has("all 2 prefork workers have ended (2 of them badly)");
 }
+
+/// Issue 15 item 6: the C twin's prefork reaps its stopped workers with
+/// `wait4(pid, &status, ...)` as socklab does (it passed NULL), so strace
+/// shows how each ended in both.
+#[test]
+fn tcp_server_model_prefork_c_twin_wait4_passes_a_status() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = TempDir::new("c-prefork-wait4");
+    let file = dir.path("trace");
+    let args: Vec<String> = ["127.0.0.1:0", "--model", "prefork:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let inner = cmp::program(cmp::Side::C, "tcp_server", &args);
+    let mut cmd = std::process::Command::new("strace");
+    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "signal=none",
+        "-e",
+        "trace=wait4",
+        "-o",
+        &file,
+    ])
+    .arg(inner.get_program())
+    .args(inner.get_args());
+    let server = Server::start_cmd(cmd);
+    let parent = prefork_workers(server.pid(), 1)[0];
+    prefork_workers(parent, 2);
+    // SAFETY: the C server under our strace.
+    unsafe { libc::kill(parent, libc::SIGTERM) };
+    drop(server.finish());
+    let trace = std::fs::read_to_string(&file).unwrap_or_default();
+    let waits: Vec<&str> = trace.lines().filter(|l| l.contains("wait4(")).collect();
+    assert!(
+        waits
+            .iter()
+            .any(|l| l.contains("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]")),
+        "{trace}"
+    );
+    assert!(!waits.iter().any(|l| l.contains(", NULL, ")), "{trace}");
+}
