@@ -165,8 +165,10 @@ fn script_leaves_a_file_that_replaced_its_socket_file() {
             break;
         }
     }
-    std::fs::remove_file(&path).unwrap();
-    std::fs::write(&path, b"not a socket").unwrap();
+    // A regular file takes the socket file's name (rename replaces it).
+    let other = dir.path("other");
+    std::fs::write(&other, b"not a socket").unwrap();
+    std::fs::rename(&other, &path).unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let o = harness::finish(child);
