@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::parse::{parse_mode, parse_pause, parse_secs, parse_sockopt, parse_timeout};
+use super::parse::{
+    parse_mode, parse_msg_flags, parse_pause, parse_secs, parse_server_recv_flags, parse_sockopt,
+    parse_timeout,
+};
 use crate::inspect::Pause;
 use crate::programs::sockopt_list::SockKind;
 use crate::programs::stream::SendMode;
@@ -172,6 +175,8 @@ pub enum UdpCommand {
         /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
         #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse_dgram)]
         model: crate::programs::server_opts::Model,
+        #[arg(long, value_name = "FLAGS", help = RECV_FLAGS_SERVER, value_parser = parse_server_recv_flags)]
+        recv_flags: Vec<i32>,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -204,6 +209,9 @@ pub enum UnixCommand {
         /// Bind even when a directory on the path is a symbolic link (refused by default: a link can put the socket somewhere else than the path says).
         #[arg(long)]
         follow_symlinks: bool,
+        /// With --dgram: the flags of each recvfrom (see `udp server --help`).
+        #[arg(long, value_name = "FLAGS", requires = "dgram", value_parser = parse_server_recv_flags)]
+        recv_flags: Vec<i32>,
         #[command(flatten)]
         common: ServerArgs,
         #[command(flatten)]
@@ -296,6 +304,8 @@ impl SocketArgs {
             wait,
             sockopts,
             names: self.names,
+            send_flags: 0,
+            recv_flags: 0,
         }
     }
 }
@@ -339,9 +349,26 @@ pub struct ClientArgs {
     /// Print the server's bytes as they came. Without it, when stdout is a terminal, control characters are shown escaped as in the trace (\\33 for ESC), so a server cannot send escape sequences to the terminal; stdout that is not a terminal always gets them raw.
     #[arg(long)]
     pub raw: bool,
+    /// Send the messages and read nothing back (no recvfrom): for a peer that does not answer (`nc -l`, a --sink server); then close.
+    #[arg(long, conflicts_with = "recv_flags")]
+    pub no_reply: bool,
+    /// bind(ADDR) before connect (datagrams: before the first sendto), as Stevens' `sock -b`: HOST:PORT (port 0: the kernel picks the port) or a UNIX path/@NAME (a path's socket file stays after the client exits).
+    #[arg(long, value_name = "ADDR", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub bind: Option<std::ffi::OsString>,
+    /// Flags of each message's sendto, names joined by | or the option repeated: MSG_DONTWAIT (EAGAIN instead of waiting for room), MSG_OOB (TCP: the last byte urgent), MSG_MORE (hold the bytes for more: a cork), MSG_NOSIGNAL (EPIPE without SIGPIPE); also MSG_PEEK, MSG_WAITALL, MSG_TRUNC (passed as given).
+    #[arg(long, value_name = "FLAGS", value_parser = parse_msg_flags)]
+    pub send_flags: Vec<i32>,
+    #[arg(long, value_name = "FLAGS", help = RECV_FLAGS_CLIENT, value_parser = parse_msg_flags)]
+    pub recv_flags: Vec<i32>,
     #[command(flatten)]
     pub socket: SocketArgs,
 }
+
+/// `--recv-flags` of the clients.
+const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported), MSG_OOB (TCP's urgent byte); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
+
+/// `--recv-flags` of the datagram servers.
+const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_OOB, MSG_MORE, MSG_NOSIGNAL (passed as given). Not MSG_PEEK: the server would read the same datagram forever.";
 
 /// Options of the stream clients only.
 #[derive(Args, Debug, Clone)]
@@ -353,7 +380,7 @@ pub struct StreamClientArgs {
     #[arg(long)]
     pub connect_ex: bool,
     /// Python's makefile(): send every line with its newline first, then read the replies line by line through a buffer, showing what each recv carried.
-    #[arg(long, conflicts_with_all = ["size", "send_empty"])]
+    #[arg(long, conflicts_with_all = ["size", "send_empty", "no_reply", "send_flags", "recv_flags"])]
     pub lines: bool,
     /// After the last message, half-close (shutdown SHUT_WR) and keep reading until the server closes.
     #[arg(long)]

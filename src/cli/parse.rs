@@ -54,3 +54,44 @@ pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
         }),
     }
 }
+
+/// The flags `--send-flags` and `--recv-flags` take, as strace prints them.
+pub const MSG_FLAGS: &[(&str, i32)] = &[
+    ("MSG_PEEK", libc::MSG_PEEK),
+    ("MSG_WAITALL", libc::MSG_WAITALL),
+    ("MSG_DONTWAIT", libc::MSG_DONTWAIT),
+    ("MSG_OOB", libc::MSG_OOB),
+    ("MSG_MORE", libc::MSG_MORE),
+    ("MSG_NOSIGNAL", libc::MSG_NOSIGNAL),
+    ("MSG_TRUNC", libc::MSG_TRUNC),
+];
+
+/// `--send-flags`/`--recv-flags`: names joined by `|` (`MSG_PEEK|MSG_DONTWAIT`).
+pub fn parse_msg_flags(s: &str) -> Result<i32, String> {
+    let mut flags = 0;
+    for name in s.split('|') {
+        match MSG_FLAGS.iter().find(|(n, _)| *n == name.trim()) {
+            Some((_, bit)) => flags |= bit,
+            None => {
+                let valid: Vec<&str> = MSG_FLAGS.iter().map(|(n, _)| *n).collect();
+                return Err(crate::values::error::printable(&format!(
+                    "'{name}' is not a flag: {} (joined with |, or the option repeated)",
+                    valid.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// A datagram server's `--recv-flags`: as [`parse_msg_flags`], but not
+/// MSG_PEEK (the server would answer the same datagram forever).
+pub fn parse_server_recv_flags(s: &str) -> Result<i32, String> {
+    let flags = parse_msg_flags(s)?;
+    if flags & libc::MSG_PEEK != 0 {
+        return Err(crate::values::error::printable(
+            "MSG_PEEK leaves the datagram queued: the server would read the same one forever (the clients take it)",
+        ));
+    }
+    Ok(flags)
+}

@@ -185,29 +185,44 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             addr,
             client,
             stream,
-        }) => tcp::client(sys, out, &addr, client.messages()?, &client.stream(&stream)),
+        }) => tcp::client(
+            sys,
+            out,
+            &addr,
+            client.messages()?,
+            &client.stream(&stream, false)?,
+        ),
         Command::Udp(UdpCommand::Server {
             addr,
             common,
             model,
+            recv_flags,
         }) => {
-            let opts = dgram::ServerOpts {
+            let mut opts = dgram::ServerOpts {
                 model,
                 ..common.dgram()
             };
+            opts.setup.recv_flags = recv_flags.iter().fold(0, |a, b| a | b);
             udp::server(sys, out, &addr, common.reuseaddr, &opts)
         }
         Command::Udp(UdpCommand::Client {
             addr,
             client,
             dgram,
-        }) => udp::client(sys, out, &addr, client.messages()?, &client.dgram(&dgram)),
+        }) => udp::client(
+            sys,
+            out,
+            &addr,
+            client.messages()?,
+            &client.dgram(&dgram, false)?,
+        ),
         Command::Unix(UnixCommand::Server {
             addr,
             dgram,
             unlink_stale,
             mode,
             follow_symlinks,
+            recv_flags,
             common,
             stream,
         }) => {
@@ -218,6 +233,7 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             };
             let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
             dgram_opts.model = stream.model;
+            dgram_opts.setup.recv_flags = recv_flags.iter().fold(0, |a, b| a | b);
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {
@@ -234,13 +250,13 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
         }) => {
             let messages = client.messages()?;
             if dgram {
-                unix::dgram_client(sys, out, &addr, messages, &client.dgram(&dgram_opts))
+                unix::dgram_client(sys, out, &addr, messages, &client.dgram(&dgram_opts, true)?)
             } else if dgram_opts.connect {
                 Err(Error::Usage(
                     "--connect is for datagram sockets: add --dgram".to_string(),
                 ))
             } else {
-                unix::stream_client(sys, out, &addr, messages, &client.stream(&stream))
+                unix::stream_client(sys, out, &addr, messages, &client.stream(&stream, true)?)
             }
         }
         Command::Demo => demo::run(),

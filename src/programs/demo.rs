@@ -141,6 +141,8 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     shutdown: false,
                     // The replies of the demo's own server, to its own messages.
                     raw: true,
+                    no_reply: false,
+                    bind: None,
                     setup: Setup::default(),
                 };
                 if is_unix {
@@ -154,6 +156,8 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     bufsize: 1024,
                     connect: false,
                     raw: true,
+                    no_reply: false,
+                    bind: None,
                     setup: Setup::default(),
                 };
                 if is_unix {

@@ -3,18 +3,22 @@
 //!
 //! Server, after `modes::bound_socket` (socket, [setsockopt SO_REUSEADDR], bind):
 //! 1. `getsockname(fd)` → print `listening on ADDR`
-//! 2. loop: `recvfrom(fd, MSG_TRUNC)` → print sender and size (an empty
-//!    datagram too; a datagram longer than `--bufsize`: `truncated`; with
-//!    `-q` nothing); `sendto(fd, upper-cased, sender)`, to a UNIX peer with
+//! 2. loop: `recvfrom(fd, flags)` (flags 0, or `--recv-flags`) → print
+//!    sender and bytes (an empty datagram too; with MSG_TRUNC, a datagram
+//!    longer than `--bufsize`: `truncated`, since recvfrom then returns its
+//!    real length; without it, the kept bytes only; with `-q` nothing); `sendto(fd, upper-cased, sender)`, to a UNIX peer with
 //!    `MSG_DONTWAIT` (a peer whose queue is full gets EAGAIN, reported, and
 //!    no reply); until `--once` or `--max-conns` datagrams
 //! 3. `close(fd)`
 //!
 //! Client: 1. `socket(SOCK_DGRAM)`; 2. `ioctl(FIONBIO)` with `--timeout`;
-//! 3. UNIX only: `bind({sa_family=AF_UNIX}, 2)`, the kernel's autobind, so
-//! the server's reply has an address to go to; 4. `connect` with `--connect`;
-//! 5. per line, empty ones too: `sendto` (or `send` when connected), then
-//! `recvfrom(MSG_TRUNC)` → print the reply (or that it was truncated);
+//! 3. `bind(ADDR)` with `--bind`; else UNIX only: `bind({sa_family=AF_UNIX},
+//! 2)`, the kernel's autobind, so the server's reply has an address to go
+//! to; 4. `connect` with `--connect`;
+//! 5. per line, empty ones too: `sendto` (or `send` when connected; flags
+//! `--send-flags`), then (not with `--no-reply`) `recvfrom` (flags
+//! `--recv-flags`; MSG_PEEK: a peek printed, then the same recvfrom
+//! without it) → print the reply (with MSG_TRUNC: or that it was truncated);
 //! UDP with `--names` and no `--connect`: after the first `sendto` (the
 //! kernel's implicit bind), `getsockname` → `fd N: local L (bound by the
 //! first sendto)`;
@@ -50,6 +54,11 @@ pub struct ClientOpts {
     /// `--raw`, or stdout is not a terminal: print the server's bytes as
     /// they came (else control characters are shown escaped).
     pub raw: bool,
+    /// `--no-reply`: send the messages, no recvfrom.
+    pub no_reply: bool,
+    /// `--bind ADDR`: bind it instead of the UNIX autobind; UDP: before
+    /// connect or the first sendto.
+    pub bind: Option<Addr>,
     pub setup: Setup,
 }
 
@@ -71,7 +80,14 @@ pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()
         if let Some(ep) = &mut epoll {
             ep.wait(sys)?;
         }
-        let (real, from) = modes::recv_datagram(sys, s, &mut buf, true, opts.setup.wait)?;
+        let (real, from) = modes::recv_datagram(
+            sys,
+            s,
+            &mut buf,
+            true,
+            opts.setup.recv_flags,
+            opts.setup.wait,
+        )?;
         let from = from.unwrap_or_else(Addr::unix_autobind);
         let n = real.min(buf.len());
         if !opts.quiet {
@@ -133,8 +149,10 @@ pub fn client(
     let s = sys.socket(modes::family(addr), SockType::Datagram)?;
     modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Created)?;
     modes::set_wait(sys, out, s, opts.setup.wait)?;
-    if addr.is_unix() {
-        sys.bind(s, &Addr::unix_autobind())?;
+    match &opts.bind {
+        Some(local) => sys.bind(s, local)?,
+        None if addr.is_unix() => sys.bind(s, &Addr::unix_autobind())?,
+        None => {}
     }
     if opts.connect {
         modes::connect(sys, s, addr, opts.setup.wait)?;
@@ -145,10 +163,11 @@ pub fn client(
     }
     let to = (!opts.connect).then_some(addr);
     // --names on an unconnected UDP socket: the first sendto bound it.
-    let mut show_bound = opts.setup.names && !opts.connect && !addr.is_unix();
+    let mut show_bound =
+        opts.setup.names && !opts.connect && !addr.is_unix() && opts.bind.is_none();
     for msg in messages {
         let msg = msg?;
-        modes::send(sys, s, &msg, to, opts.setup.wait)?;
+        modes::send_with(sys, s, &msg, to, opts.setup.send_flags, opts.setup.wait)?;
         if show_bound {
             show_bound = false;
             let local = sys.getsockname(s)?;
@@ -156,7 +175,10 @@ pub fn client(
                 "fd {s}: local {local} (bound by the first sendto)"
             ));
         }
-        let (real, from) = modes::recv_datagram(sys, s, &mut buf, !opts.connect, opts.setup.wait)?;
+        if opts.no_reply {
+            continue;
+        }
+        let (real, from) = recv_reply(sys, out, s, &mut buf, opts)?;
         let from = from.unwrap_or(*addr);
         let n = real.min(buf.len());
         if real > n {
@@ -171,8 +193,29 @@ pub fn client(
     sys.close(s)
 }
 
+/// The reply's `recvfrom` with `--recv-flags`; with MSG_PEEK among them,
+/// the peek first (its bytes printed), then the same call without it.
+fn recv_reply(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    buf: &mut [u8],
+    opts: &ClientOpts,
+) -> Result<(usize, Option<Addr>)> {
+    let (flags, wait) = (opts.setup.recv_flags, opts.setup.wait);
+    if flags & libc::MSG_PEEK != 0 {
+        let (real, _) = modes::recv_datagram(sys, s, buf, !opts.connect, flags, wait)?;
+        let n = real.min(buf.len());
+        if n > 0 {
+            out.say_peer(buf.get(..n).unwrap_or_default(), opts.raw);
+        }
+    }
+    modes::recv_datagram(sys, s, buf, !opts.connect, flags & !libc::MSG_PEEK, wait)
+}
+
 /// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
-/// and the kernel dropped the rest; MSG_TRUNC told its real length.
+/// and the kernel dropped the rest; MSG_TRUNC (`--recv-flags`) told its
+/// real length.
 fn truncated(from: &Addr, real: usize, kept: usize) -> String {
     format!("datagram from {from}: truncated: {real} bytes, buffer {kept} (--bufsize)")
 }

@@ -14,10 +14,13 @@
 //! 5. `close(conn)`; back to 3 until `--once` or `--max-conns`
 //! 6. `close(fd)`
 //!
-//! Client: 1. `socket`; 2. `ioctl(FIONBIO)` with `--timeout`; 3. `connect`;
-//! 4. per message: `sendto` (all of it), `recvfrom` → print the reply (a
-//! message over 128 KiB: `sendto(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)`
-//! and `recvfrom` in turn, see `duplex.rs`); 5. `close`.
+//! Client: 1. `socket`; [`bind` with `--bind`]; 2. `ioctl(FIONBIO)` with
+//! `--timeout`; 3. `connect`; 4. per message: `sendto` (all of it; its
+//! flags `--send-flags`), `recvfrom` (its flags `--recv-flags`; with
+//! MSG_PEEK a peek, then the same recvfrom without it) → print the reply;
+//! none with `--no-reply` (a message over 128 KiB without those options:
+//! `sendto(MSG_DONTWAIT)`, `poll(POLLIN|POLLOUT)` and `recvfrom` in turn,
+//! see `duplex.rs`); 5. `close`.
 
 use nix::sys::socket::{Shutdown, SockType};
 
@@ -66,7 +69,36 @@ pub struct ClientOpts {
     /// `--raw`, or stdout is not a terminal: print the server's bytes as
     /// they came (else control characters are shown escaped).
     pub raw: bool,
+    /// `--no-reply`: send the messages, no recvfrom.
+    pub no_reply: bool,
+    /// `--bind ADDR`: bind before connect.
+    pub bind: Option<Addr>,
     pub setup: Setup,
+}
+
+/// One `recvfrom` for a reply, with `--recv-flags`. With MSG_PEEK among
+/// them: the peek first (its bytes printed when `show_peek`), then the
+/// same call without MSG_PEEK, whose count is returned (the peek alone
+/// would never consume the bytes: every later recv would see them again).
+fn recv_reply(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    buf: &mut [u8],
+    opts: &ClientOpts,
+    show_peek: bool,
+) -> Result<usize> {
+    let flags = opts.setup.recv_flags;
+    if flags & libc::MSG_PEEK != 0 {
+        let n = modes::recv_with(sys, s, buf, flags, opts.setup.wait)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        if show_peek {
+            out.say_peer(buf.get(..n).unwrap_or_default(), opts.raw);
+        }
+    }
+    modes::recv_with(sys, s, buf, flags & !libc::MSG_PEEK, opts.setup.wait)
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.
@@ -78,9 +110,12 @@ fn send_message(
     opts: &ClientOpts,
 ) -> Result<usize> {
     match opts.send_mode {
-        SendMode::Sendall => modes::sendall(sys, out, s, msg, opts.setup.wait).map(|()| msg.len()),
+        SendMode::Sendall => {
+            modes::sendall_with(sys, out, s, msg, opts.setup.send_flags, opts.setup.wait)
+                .map(|()| msg.len())
+        }
         SendMode::Send => {
-            let n = modes::send(sys, s, msg, None, opts.setup.wait)?;
+            let n = modes::send_with(sys, s, msg, None, opts.setup.send_flags, opts.setup.wait)?;
             if n < msg.len() {
                 out.say(&format!(
                     "send: {n} of {} bytes sent; the rest was not (send may send less than asked: sendall loops)",
@@ -104,7 +139,7 @@ fn receive_echo(
     opts: &ClientOpts,
 ) -> Result<bool> {
     while !echo.complete() {
-        let n = modes::recv(sys, s, buf, opts.setup.wait)?;
+        let n = recv_reply(sys, out, s, buf, opts, false)?;
         if n == 0 {
             out.say(&closed(
                 buf,
@@ -144,6 +179,9 @@ pub fn client(
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Stream)?;
     modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Created)?;
+    if let Some(local) = &opts.bind {
+        sys.bind(s, local)?;
+    }
     modes::set_wait(sys, out, s, opts.setup.wait)?;
     if opts.connect_ex {
         let code = modes::connect_ex(sys, s, addr, opts.setup.wait)?;
@@ -169,20 +207,27 @@ pub fn client(
         if msg.is_empty() && !opts.send_empty {
             continue;
         }
-        if duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup) {
+        // The duplex path makes calls of its own (MSG_DONTWAIT, poll): not
+        // with --no-reply (nothing to read) nor with flags the user chose.
+        let own_calls = opts.no_reply || opts.setup.send_flags != 0 || opts.setup.recv_flags != 0;
+        if !own_calls && duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup)
+        {
             if !exchange_long(sys, out, s, &mut buf, &msg, opts)? {
                 break;
             }
             continue;
         }
         let sent = send_message(sys, out, s, &msg, opts)?;
+        if opts.no_reply {
+            continue;
+        }
         if opts.sized {
             if !receive_echo(sys, out, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
                 break;
             }
             continue;
         }
-        let n = modes::recv(sys, s, &mut buf, opts.setup.wait)?;
+        let n = recv_reply(sys, out, s, &mut buf, opts, true)?;
         if n == 0 {
             out.say(&closed(&buf, String::from("server closed the connection")));
             break;
@@ -257,7 +302,7 @@ fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts)
     if opts.shutdown {
         sys.shutdown(s, Shutdown::Write)?;
         loop {
-            let n = modes::recv(sys, s, buf, opts.setup.wait)?;
+            let n = recv_reply(sys, out, s, buf, opts, true)?;
             if n == 0 {
                 out.say(&closed(buf, String::from("server closed the connection")));
                 break;

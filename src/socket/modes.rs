@@ -32,6 +32,12 @@ pub struct Setup {
     pub sockopts: Vec<Setting>,
     /// `--names`: show getsockname/getpeername at connect and accept.
     pub names: bool,
+    /// `--send-flags`: the flags of every `sendto` the program makes for
+    /// its messages (0: none; a client's only).
+    pub send_flags: i32,
+    /// `--recv-flags`: the flags of every `recvfrom` for its replies (a
+    /// client's; a datagram server's datagrams). 0: none.
+    pub recv_flags: i32,
 }
 
 impl Default for Setup {
@@ -40,6 +46,8 @@ impl Default for Setup {
             wait: Wait::Blocking,
             sockopts: Vec::new(),
             names: false,
+            send_flags: 0,
+            recv_flags: 0,
         }
     }
 }
@@ -228,30 +236,49 @@ pub fn accept(sys: &Sys, s: Socket, wait: Wait) -> Result<(Socket, Addr)> {
 
 /// Python's `recv(n)`: one `recvfrom(..., NULL, NULL)`.
 pub fn recv(sys: &Sys, s: Socket, buf: &mut [u8], wait: Wait) -> Result<usize> {
+    recv_with(sys, s, buf, 0, wait)
+}
+
+/// Python's `recv(n, flags)`: one `recvfrom(..., flags, NULL, NULL)`.
+pub fn recv_with(sys: &Sys, s: Socket, buf: &mut [u8], flags: i32, wait: Wait) -> Result<usize> {
     waiting(sys, s, PollFlags::POLLIN, wait, "recvfrom", || {
-        Ok(sys.recvfrom(s, buf, false)?.0)
+        Ok(sys.recvfrom_raw(s, buf, flags, false)?.0)
     })
 }
 
-/// A datagram: one `recvfrom(..., MSG_TRUNC, ...)`, with the sender's
-/// address when `want_from`. Returns the datagram's real length (more than
-/// `buf.len()` when it was cut: `buf` holds its start) and the sender.
+/// A datagram: one `recvfrom(..., flags, ...)`, with the sender's address
+/// when `want_from`. Returns the count recvfrom returned (with MSG_TRUNC
+/// in `flags`, the datagram's real length: more than `buf.len()` when it
+/// was cut, `buf` holding its start) and the sender.
 pub fn recv_datagram(
     sys: &Sys,
     s: Socket,
     buf: &mut [u8],
     want_from: bool,
+    flags: i32,
     wait: Wait,
 ) -> Result<(usize, Option<Addr>)> {
     waiting(sys, s, PollFlags::POLLIN, wait, "recvfrom", || {
-        sys.recvfrom_flags(s, buf, want_from, true)
+        sys.recvfrom_raw(s, buf, flags, want_from)
     })
 }
 
 /// Python's `send`/`sendto`: one `sendto`; may send less than asked.
 pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> Result<usize> {
+    send_with(sys, s, buf, to, 0, wait)
+}
+
+/// Python's `sendto(buf, flags, addr)`: one `sendto` with `flags`.
+pub fn send_with(
+    sys: &Sys,
+    s: Socket,
+    buf: &[u8],
+    to: Option<&Addr>,
+    flags: i32,
+    wait: Wait,
+) -> Result<usize> {
     waiting(sys, s, PollFlags::POLLOUT, wait, "sendto", || {
-        sys.sendto(s, buf, to)
+        sys.sendto_raw(s, buf, flags, to)
     })
 }
 
@@ -259,12 +286,24 @@ pub fn send(sys: &Sys, s: Socket, buf: &[u8], to: Option<&Addr>, wait: Wait) -> 
 /// A zero-length buffer still makes one `sendto(..., 0)`, as Python does.
 /// On a failure it says how many bytes went out before it (Python cannot).
 pub fn sendall(sys: &Sys, out: &Output, s: Socket, buf: &[u8], wait: Wait) -> Result<()> {
+    sendall_with(sys, out, s, buf, 0, wait)
+}
+
+/// [`sendall`] with `flags` on each `sendto` (Python's `sendall(buf, flags)`).
+pub fn sendall_with(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    buf: &[u8],
+    flags: i32,
+    wait: Wait,
+) -> Result<()> {
     let mut retry = Retry::new(wait);
     let mut sent = 0;
     loop {
         let step = retry
             .ready(sys, s, PollFlags::POLLOUT, wait, "sendto")
-            .and_then(|()| sys.sendto(s, &buf[sent..], None));
+            .and_then(|()| sys.sendto_raw(s, buf.get(sent..).unwrap_or_default(), flags, None));
         let e = match step {
             Ok(n) => {
                 sent += n;

@@ -231,6 +231,11 @@ pub static RECVFROM: Syscall = Syscall {
         (Dgram, &[ECONNREFUSED, ENOMEM, EINTR]),
         (Any, &[ECONNRESET, ETIMEDOUT, ENOMEM, EINTR]),
     ],
+    hints: &[hint(
+        &[EAGAIN],
+        Any,
+        "the call would block: nothing to read yet (MSG_DONTWAIT, a non-blocking socket, or SO_RCVTIMEO expired); wait with poll and retry, or drop MSG_DONTWAIT",
+    )],
     nr: libc::SYS_recvfrom,
     ..Syscall::ROW
 };

@@ -33,6 +33,7 @@
 
 mod failures;
 mod families;
+mod flags;
 mod models;
 mod names;
 mod record;
