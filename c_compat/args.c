@@ -173,12 +173,44 @@ static int mode_arg(const char *s) {
     return (int)strtol(d, NULL, 8);
 }
 
+/* --send-flags/--recv-flags: names joined by | (socklab's
+ * cli::parse::parse_msg_flags); a server's not MSG_PEEK. */
+static int msg_flags(const char *opt, const char *s, bool server) {
+    static const struct { const char *name; int bit; } all[] = {
+        {"MSG_PEEK", MSG_PEEK}, {"MSG_WAITALL", MSG_WAITALL},
+        {"MSG_DONTWAIT", MSG_DONTWAIT}, {"MSG_OOB", MSG_OOB}, {"MSG_MORE", MSG_MORE},
+        {"MSG_NOSIGNAL", MSG_NOSIGNAL}, {"MSG_TRUNC", MSG_TRUNC},
+    };
+    int flags = 0;
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", s);
+    for (char *save, *name = strtok_r(copy, "|", &save); name;
+         name = strtok_r(NULL, "|", &save)) {
+        size_t i = 0;
+        while (i < sizeof all / sizeof all[0] && strcmp(all[i].name, name))
+            i++;
+        if (i == sizeof all / sizeof all[0]) {
+            char what[256];
+            snprintf(what, sizeof what, "invalid value '%s' for '%s <FLAGS>': '%%s' is not a "
+                     "flag: MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, MSG_OOB, MSG_MORE, "
+                     "MSG_NOSIGNAL, MSG_TRUNC (joined with |, or the option repeated)", s, opt);
+            usage(what, name);
+        }
+        flags |= all[i].bit;
+    }
+    if (server && (flags & MSG_PEEK))
+        usage("invalid value '%s' for '--recv-flags <FLAGS>': MSG_PEEK leaves the datagram "
+              "queued: the server would read the same one forever (the clients take it)", s);
+    return flags;
+}
+
 void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 const char *default_addr, struct opts *o) {
     enum { BACKLOG = 256, BUFSIZE, REUSEADDR, ONCE, MAXCONNS, TIMEOUT, NAIVE,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
-           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL };
+           LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL,
+           NOREPLY, BIND, SENDFLAGS, RECVFLAGS };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -201,6 +233,10 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_STREAM_SERVER, {"sink", no_argument, 0, SINK}},
         {OPT_STREAM_SERVER, {"naive-limit", required_argument, 0, NAIVELIMIT}},
         {OPT_CLIENT, {"message", required_argument, 0, 'm'}},
+        {OPT_CLIENT, {"no-reply", no_argument, 0, NOREPLY}},
+        {OPT_CLIENT, {"bind", required_argument, 0, BIND}},
+        {OPT_CLIENT, {"send-flags", required_argument, 0, SENDFLAGS}},
+        {OPT_CLIENT | OPT_DGRAM_SERVER, {"recv-flags", required_argument, 0, RECVFLAGS}},
         {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
         {OPT_STREAM_CLIENT, {"connect-ex", no_argument, 0, CONNECTEX}},
         {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
@@ -227,7 +263,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     o->mode = -1;
     o->messages = calloc(argc, sizeof *o->messages);
     o->sockopts = calloc(argc + 2, sizeof *o->sockopts);
-    const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL;
+    const char *address = default_addr, *rcvtimeo = NULL, *sndtimeo = NULL, *bind = NULL;
     bool timeout_set = false;
     int positional = 0, c;
     opterr = 0;
@@ -278,6 +314,12 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
         case SNDTIMEO: seconds_arg(sndtimeo = optarg); break;
         case SIZE: o->size = number("--size", optarg, 1, 1 << 30); break;
+        case NOREPLY: o->no_reply = true; break;
+        case BIND: bind = optarg; break;
+        case SENDFLAGS: o->send_flags |= msg_flags("--send-flags", optarg, false); break;
+        case RECVFLAGS:
+            o->recv_flags |= msg_flags("--recv-flags", optarg, groups & OPT_DGRAM_SERVER);
+            break;
         case SENDMODE:
             if (strcmp(optarg, "send") && strcmp(optarg, "sendall"))
                 usage("invalid value '%s' for '--send-mode' (send or sendall)", optarg);
@@ -326,6 +368,18 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     if (!(groups & OPT_STREAM_SERVER) || o->dgram)
         if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
             usage("%s", "not a datagram server model: iterative or epoll");
+    if (o->no_reply && o->recv_flags)
+        usage("the argument '%s' cannot be used with '--recv-flags <FLAGS>'", "--no-reply");
+    if (o->lines && (o->no_reply || o->send_flags || o->recv_flags))
+        usage("the argument '%s' cannot be used with '--no-reply', '--send-flags' or "
+              "'--recv-flags'", "--lines");
+    if ((groups & OPT_UNIX_SERVER) && o->recv_flags && !o->dgram)
+        usage("%s", "the following required arguments were not provided: --dgram");
+    if (bind) {
+        o->bind = true;
+        if (!(unix_addr ? addr_parse_unix(bind, &o->local) : addr_parse_inet(bind, &o->local)))
+            usage("--bind %s: not an address", bind);
+    }
     if (o->size && o->n_messages)
         usage("the argument '%s' cannot be used with '--message'", "--size");
     /* As socklab: --rcvtimeo, then --sndtimeo, after the --sockopt ones. */

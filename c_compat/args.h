@@ -16,12 +16,14 @@ enum {
      * --nonblocking, --sockopt, --rcvtimeo, --sndtimeo, --names. */
     OPT_SERVER = 1,         /* --bufsize --reuseaddr --once --max-conns -q */
     OPT_STREAM_SERVER = 2,  /* --backlog --naive --naive-limit --lines */
-    OPT_CLIENT = 4,         /* -m --bufsize --size */
+    OPT_CLIENT = 4,         /* -m --bufsize --size --no-reply --bind
+                             * --send-flags --recv-flags */
     OPT_STREAM_CLIENT = 8,  /* --send-empty --connect-ex --send-mode --lines
                              * --shutdown */
     OPT_DGRAM_CLIENT = 16,  /* --connect */
     OPT_UNIX = 32,          /* --dgram */
     OPT_UNIX_SERVER = 64,   /* --unlink-stale, --mode, --follow-symlinks */
+    OPT_DGRAM_SERVER = 128, /* --recv-flags (not MSG_PEEK; unix: with --dgram) */
 };
 
 /* --model (socklab's src/programs/model/): iterative, fork, thread, prefork:N,
@@ -57,6 +59,10 @@ struct opts {
     char **messages;
     size_t n_messages;
     int model;     /* --model: MODEL_ITERATIVE (the default), ... */
+    bool no_reply; /* --no-reply: send the messages, no recvfrom */
+    bool bind;     /* --bind ADDR (in local): bind before connect */
+    struct addr local;
+    int send_flags, recv_flags; /* --send-flags, --recv-flags (0: none) */
     unsigned pool; /* prefork:N / prethread:N */
 };
 

@@ -7,8 +7,9 @@
  * main too, dgram_serve does the rest:
  * 1. getsockname(fd) -> print `listening on ADDR`; ioctl(FIONBIO) with
  *    --timeout or --nonblocking
- * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
- *    datagram too; one longer than --bufsize: `truncated`; with -q
+ * 2. loop: recvfrom(fd, --recv-flags or 0) -> print sender and size (an empty
+ *    datagram too; with MSG_TRUNC, one longer than --bufsize: `truncated`
+ *    (recvfrom returns its real length; without it, the kept bytes); with -q
  *    nothing); sendto(fd, upper-cased, sender), to a UNIX peer with
  *    MSG_DONTWAIT (a peer whose queue is full gets EAGAIN, reported, and no
  *    reply); until --once or --max-conns datagrams
@@ -22,7 +23,8 @@
  * the server's reply has an address to go to; 4. connect with --connect,
  * then the @connected settings (--names: getsockname, getpeername);
  * 5. per line, empty ones too: sendto (or send when connected), then
- * recvfrom(MSG_TRUNC) -> print the reply (or that it was truncated);
+ * recvfrom(--recv-flags; MSG_PEEK: peek, then read) -> print the reply (with
+ * MSG_TRUNC: or that it was truncated);
  * 6. close.
  *
  * Each ioctl(FIONBIO) is followed by what Python's gettimeout() says:
@@ -73,7 +75,8 @@ void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
     for (unsigned long long served = 0;;) {
         if (ep >= 0)
             dgram_epoll_wait(ep);
-        ssize_t real = io_recv_datagram(fd, buf, o->bufsize, &from, o->wait, &f); /* 2 */
+        ssize_t real = io_recv_datagram(fd, buf, o->bufsize, o->recv_flags, &from, /* 2 */
+                                        o->wait, &f);
         if (real < 0)
             die_fail(&f);
         ssize_t n = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;
@@ -104,14 +107,34 @@ void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
     Close(fd);                                                 /* 3 */
 }
 
+/* The reply's recvfrom with --recv-flags; with MSG_PEEK among them, the
+ * peek first (its bytes printed), then the same call without it. */
+static ssize_t recv_reply(int fd, unsigned char *buf, struct addr *from,
+                          const struct opts *o, struct fail *f) {
+    int flags = o->recv_flags;
+    if (flags & MSG_PEEK) {
+        ssize_t real = io_recv_datagram(fd, buf, o->bufsize, flags, from, o->wait, f);
+        if (real < 0)
+            return -1;
+        ssize_t n = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;
+        if (n > 0) {
+            fwrite(buf, 1, n, stdout);
+            say("%s", "");
+        }
+    }
+    return io_recv_datagram(fd, buf, o->bufsize, flags & ~MSG_PEEK, from, o->wait, f);
+}
+
 void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
     /* --names on an unconnected UDP socket: the first sendto bound it. */
-    bool show_bound = o->names && !o->connect && addr_family(&o->addr) != AF_UNIX;
+    bool show_bound = o->names && !o->connect && addr_family(&o->addr) != AF_UNIX &&
+                      !o->bind;
     while ((msg = next_message(o, &i, &n))) {
-        if (io_send(fd, msg, n, o->connect ? NULL : &o->addr, o->wait, &f) < 0)
+        if (io_send_flags(fd, msg, n, o->send_flags, o->connect ? NULL : &o->addr, o->wait,
+                          &f) < 0)
             die_fail(&f);
         free(msg);
         if (show_bound) {
@@ -120,9 +143,10 @@ void dgram_exchange(int fd, struct opts *o) {
             Getsockname(fd, &local.ss, &local.len);
             say("fd %d: local %s (bound by the first sendto)", fd, addr_str(&local));
         }
+        if (o->no_reply)
+            continue;
         struct addr from = o->addr;
-        ssize_t real = io_recv_datagram(fd, buf, o->bufsize,
-                                        o->connect ? NULL : &from, o->wait, &f);
+        ssize_t real = recv_reply(fd, buf, o->connect ? NULL : &from, o, &f);
         if (real < 0)
             die_fail(&f);
         ssize_t got = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;

@@ -9,10 +9,10 @@
 
 /* After getsockname (me): print `listening on ME`; ioctl(FIONBIO) with
  * --timeout or --nonblocking; [--model epoll: epoll_create1, epoll_ctl];
- * loop: [epoll_wait], recvfrom(MSG_TRUNC), print, sendto upper-cased,
+ * loop: [epoll_wait], recvfrom(--recv-flags), print, sendto upper-cased,
  * until --once or --max-conns; close(fd). */
 void dgram_serve(int fd, const struct addr *me, const struct opts *o);
-/* The client's lines: sendto (send when connected), recvfrom(MSG_TRUNC)
+/* The client's lines: sendto (send when connected), recvfrom(--recv-flags)
  * -> print the reply; an empty line is an empty datagram. */
 void dgram_exchange(int fd, struct opts *o);
 

@@ -8,6 +8,10 @@
 #include <poll.h>
 
 bool duplex_needed(size_t len, const struct opts *o) {
+    /* Its calls are its own (MSG_DONTWAIT, poll): not with --no-reply
+     * (nothing to read) nor with flags the user chose. */
+    if (o->no_reply || o->send_flags || o->recv_flags)
+        return false;
     for (size_t i = 0; i < o->n_sockopts; i++)
         if (o->sockopts[i].opt.level == SOL_SOCKET && o->sockopts[i].opt.name == SO_SNDTIMEO)
             return false;

@@ -34,11 +34,29 @@ static int zero_length(const struct opts *o) {
     return 1;
 }
 
+/* One recvfrom for a reply, with --recv-flags. With MSG_PEEK among them:
+ * the peek first (its bytes printed when show_peek), then the same call
+ * without MSG_PEEK, whose count is returned. */
+static ssize_t recv_reply(int fd, unsigned char *buf, const struct opts *o,
+                          bool show_peek, struct fail *f) {
+    int flags = o->recv_flags;
+    if (flags & MSG_PEEK) {
+        ssize_t n = io_recv_flags(fd, buf, o->bufsize, flags, o->wait, f);
+        if (n <= 0)
+            return n;
+        if (show_peek) {
+            fwrite(buf, 1, n, stdout);
+            say("%s", "");
+        }
+    }
+    return io_recv_flags(fd, buf, o->bufsize, flags & ~MSG_PEEK, o->wait, f);
+}
+
 static ssize_t send_message(int fd, const unsigned char *msg, size_t n,
                             const struct opts *o, struct fail *f) {
     if (o->send_all)
-        return io_sendall(fd, msg, n, o->wait, f) < 0 ? -1 : (ssize_t)n;
-    ssize_t sent = io_send(fd, msg, n, NULL, o->wait, f);
+        return io_sendall_flags(fd, msg, n, o->send_flags, o->wait, f) < 0 ? -1 : (ssize_t)n;
+    ssize_t sent = io_send_flags(fd, msg, n, o->send_flags, NULL, o->wait, f);
     if (sent >= 0 && (size_t)sent < n)
         say("send: %zd of %zu bytes sent; the rest was not (send may send less "
             "than asked: sendall loops)", sent, n);
@@ -72,7 +90,7 @@ static void echo_take(struct echo *e, const unsigned char *p, size_t r) {
 static int receive_echo(int fd, unsigned char *buf, struct echo *e,
                         const struct opts *o, struct fail *f) {
     while (e->got < e->n) {
-        ssize_t r = io_recv(fd, buf, o->bufsize, o->wait, f);
+        ssize_t r = recv_reply(fd, buf, o, false, f);
         if (r < 0)
             return -1;
         if (r == 0) {
@@ -218,7 +236,7 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
 void stream_drain(int fd, unsigned char *buf, const struct opts *o) {
     struct fail f;
     for (;;) {
-        ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
+        ssize_t got = recv_reply(fd, buf, o, true, &f);
         if (got < 0)
             die_fail(&f);
         if (got == 0) {
@@ -257,6 +275,10 @@ void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
         ssize_t sent = send_message(fd, msg, n, o, &f);
         if (sent < 0)
             die_fail(&f);
+        if (o->no_reply) {
+            free(msg);
+            continue;
+        }
         if (o->size) {
             struct echo e = {.sent = msg, .n = sent, .intact = true};
             int r = receive_echo(fd, buf, &e, o, &f);
@@ -268,7 +290,7 @@ void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
             continue;
         }
         free(msg);
-        ssize_t got = io_recv(fd, buf, o->bufsize, o->wait, &f);
+        ssize_t got = recv_reply(fd, buf, o, true, &f);
         if (got < 0)
             die_fail(&f);
         if (got == 0) {

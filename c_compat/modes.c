@@ -214,13 +214,17 @@ int io_accept(int fd, struct addr *peer, double wait, struct fail *f) {
 }
 
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f) {
-    WAITING(POLLIN, "recvfrom", r_recvfrom(fd, buf, n, NULL, NULL))
+    return io_recv_flags(fd, buf, n, 0, wait, f);
 }
 
-ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+ssize_t io_recv_flags(int fd, void *buf, size_t n, int flags, double wait, struct fail *f) {
+    WAITING(POLLIN, "recvfrom", r_recvfrom_flags(fd, buf, n, flags, NULL, NULL))
+}
+
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, int flags, struct addr *from,
                          double wait, struct fail *f) {
     WAITING(POLLIN, "recvfrom",
-            r_recvfrom_flags(fd, buf, n, MSG_TRUNC, from ? &from->ss : NULL,
+            r_recvfrom_flags(fd, buf, n, flags, from ? &from->ss : NULL,
                              from ? &from->len : NULL))
 }
 
@@ -231,17 +235,27 @@ ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
 
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f) {
+    return io_send_flags(fd, buf, n, 0, to, wait, f);
+}
+
+ssize_t io_send_flags(int fd, const void *buf, size_t n, int flags, const struct addr *to,
+                      double wait, struct fail *f) {
     WAITING(POLLOUT, "sendto",
-            r_sendto(fd, buf, n, to ? SA(to) : NULL, to ? to->len : 0))
+            r_sendto_flags(fd, buf, n, flags, to ? SA(to) : NULL, to ? to->len : 0))
 }
 
 int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f) {
+    return io_sendall_flags(fd, buf, n, 0, wait, f);
+}
+
+int io_sendall_flags(int fd, const void *buf, size_t n, int flags, double wait,
+                     struct fail *f) {
     struct retry rt = retry_of(wait);
     size_t sent = 0;
     for (;;) {
         if (retry_ready(&rt, fd, POLLOUT, wait, "sendto", f) < 0)
             goto out;
-        ssize_t r = r_sendto(fd, (const char *)buf + sent, n - sent, NULL, 0);
+        ssize_t r = r_sendto_flags(fd, (const char *)buf + sent, n - sent, flags, NULL, 0);
         if (r >= 0) {
             sent += r;
             if (sent >= n)

@@ -54,15 +54,24 @@ int io_accept(int fd, struct addr *peer, double wait, struct fail *f);
 ssize_t io_recv(int fd, void *buf, size_t n, double wait, struct fail *f);
 ssize_t io_recvfrom(int fd, void *buf, size_t n, struct addr *from, double wait,
                     struct fail *f);
-/* A datagram: recvfrom(fd, buf, n, MSG_TRUNC, from or NULL, ...): its real
- * length, more than n when it was cut (buf holds its start). */
-ssize_t io_recv_datagram(int fd, void *buf, size_t n, struct addr *from,
+/* recvfrom(fd, buf, n, flags, NULL, NULL): io_recv with flags. */
+ssize_t io_recv_flags(int fd, void *buf, size_t n, int flags, double wait, struct fail *f);
+/* A datagram: recvfrom(fd, buf, n, flags, from or NULL, ...): with MSG_TRUNC
+ * in flags its real length, more than n when it was cut (buf holds its
+ * start). */
+ssize_t io_recv_datagram(int fd, void *buf, size_t n, int flags, struct addr *from,
                          double wait, struct fail *f);
 ssize_t io_send(int fd, const void *buf, size_t n, const struct addr *to,
                 double wait, struct fail *f);
+/* io_send with flags (--send-flags). */
+ssize_t io_send_flags(int fd, const void *buf, size_t n, int flags, const struct addr *to,
+                      double wait, struct fail *f);
 /* Python's sendall: sendto until every byte is out, one deadline; a
  * zero-length buffer still makes one sendto. On a failure after some bytes
  * went out, it prints how many. */
 int io_sendall(int fd, const void *buf, size_t n, double wait, struct fail *f);
+/* io_sendall with flags on each sendto (--send-flags). */
+int io_sendall_flags(int fd, const void *buf, size_t n, int flags, double wait,
+                     struct fail *f);
 
 #endif

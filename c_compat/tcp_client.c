@@ -3,7 +3,8 @@
  * Client (src/programs/tcp.rs: socket, connect, sendto/recvfrom per message, close;
  * the list of src/programs/stream.rs):
  * 1. socket(AF_INET[6], SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
- *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
+ *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back);
+ *    --bind ADDR: bind
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
  * 3. connect (with --timeout: connect -> EINPROGRESS -> poll(POLLOUT|POLLERR)
  *    -> getsockopt(SO_ERROR); --nonblocking: poll without a limit);
@@ -15,7 +16,9 @@
  *    or once with --send-mode send), recvfrom -> print the reply (--size:
  *    recvfrom until the whole echo is back; a message over 128 KiB:
  *    sendto(MSG_DONTWAIT), poll(POLLIN|POLLOUT) and recvfrom in turn,
- *    duplex.c); --lines: every message with its \n in one sendall, then
+ *    duplex.c; not with --no-reply or the flags); --send-flags and
+ *    --recv-flags are the calls' flags (MSG_PEEK: a peek printed, then the
+ *    same recvfrom without it); --no-reply: no recvfrom; --lines: every message with its \n in one sendall, then
  *    recvfrom into a line buffer (each recv reported) until each reply
  *    line is complete
  * 5. --shutdown: shutdown(fd, SHUT_WR), recvfrom until 0 -> print `server
@@ -26,7 +29,8 @@
  *
  * Usage: tcp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
  *        [--send-empty] [--connect-ex] [--send-mode send|sendall]
- *        [--lines] [--shutdown] [--names] [--show-state]
+ *        [--lines] [--shutdown] [--names] [--show-state] [--no-reply]
+ *        [--bind ADDR] [--send-flags FLAGS]... [--recv-flags FLAGS]...
  *        [--timeout SECS | --nonblocking]
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #define _GNU_SOURCE
@@ -48,6 +52,8 @@ int main(int argc, char **argv) {
 
     int sockfd = Socket(addr_family(&o.addr), SOCK_STREAM);     /* 1 */
     apply_sockopts(sockfd, &o, PH_CREATED);
+    if (o.bind)                                                 /* --bind */
+        Bind(sockfd, SA(&o.local), o.local.len);
     set_wait(sockfd, o.wait);                                   /* 2 */
     if (o.connect_ex) {                                         /* 3 */
         int code = io_connect_ex(sockfd, &o.addr, o.wait);

@@ -5,18 +5,21 @@
  * 1. socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)
  *    then each --sockopt NAME=VALUE: setsockopt, getsockopt (read back)
  * 2. ioctl(fd, FIONBIO, [1]) with --timeout or --nonblocking
- * 3. (UNIX only: the autobind of unix_client.c)
+ * 3. bind(ADDR) with --bind (UNIX without it: the autobind of unix_client.c)
  * 4. connect with --connect, then the NAME=VALUE@connected settings;
  *    --names: getsockname, getpeername -> print `fd N: local L, peer P`
  * 5. per line, empty ones too (an empty datagram is real): sendto (send
- *    when connected), then recvfrom(MSG_TRUNC) -> print the reply (or that
- *    it was truncated); --names without --connect: after the first sendto
+ *    when connected; flags --send-flags), then (not with --no-reply)
+ *    recvfrom (flags --recv-flags; MSG_PEEK: a peek printed, then the same
+ *    recvfrom without it) -> print the reply (with MSG_TRUNC: or that it was
+ *    truncated); --names without --connect: after the first sendto
  *    (the implicit bind), getsockname -> print `fd N: local L (bound by the
  *    first sendto)`
  * 6. close
  *
  * Usage: udp_client [HOST:PORT] [-m TEXT]... [--size N] [--bufsize N]
- *        [--connect] [--names] [--timeout SECS | --nonblocking]
+ *        [--connect] [--names] [--timeout SECS | --nonblocking] [--no-reply]
+ *        [--bind ADDR] [--send-flags FLAGS]... [--recv-flags FLAGS]...
  *        [--sockopt NAME=VALUE[@PHASE]]... [--rcvtimeo SECS] [--sndtimeo SECS] */
 #define _GNU_SOURCE
 #include "args.h"
@@ -36,6 +39,8 @@ int main(int argc, char **argv) {
     int sockfd = Socket(addr_family(&o.addr), SOCK_DGRAM);      /* 1 */
     apply_sockopts(sockfd, &o, PH_CREATED);
     set_wait(sockfd, o.wait);                                   /* 2 */
+    if (o.bind)                                                 /* 3 */
+        Bind(sockfd, SA(&o.local), o.local.len);
     if (o.connect) {                                            /* 4 */
         if (io_connect(sockfd, &o.addr, o.wait, &f) < 0)
             die_fail(&f);

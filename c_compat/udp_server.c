@@ -8,7 +8,7 @@
  * then the datagram server (dgram.c, the list of src/programs/dgram.rs):
  * 1. getsockname(fd) -> print `listening on ADDR`
  *    (then ioctl(FIONBIO) with --timeout or --nonblocking)
- * 2. loop: recvfrom(fd, MSG_TRUNC) -> print sender and size (an empty
+ * 2. loop: recvfrom(fd, --recv-flags or 0) -> print sender and size (an empty
  *    datagram too; one longer than --bufsize: `truncated`; with -q
  *    nothing); sendto(fd, upper-cased, sender); until --once or
  *    --max-conns datagrams (--model epoll: epoll_create1, epoll_ctl(ADD)
@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
     struct addr me;
 
     twin_init("udp_server");
-    parse_args(argc, argv, OPT_SERVER, false, "127.0.0.1:8082", &o);
+    parse_args(argc, argv, OPT_SERVER | OPT_DGRAM_SERVER, false, "127.0.0.1:8082", &o);
 
     int sockfd = Socket(addr_family(&o.addr), SOCK_DGRAM);      /* 1 */
     if (o.reuseaddr)

@@ -2,7 +2,8 @@
  * --dgram, to a path or an abstract @NAME.
  *
  * Stream (the client of src/programs/stream.rs, as tcp_client):
- * 1. socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0); the --sockopt settings
+ * 1. socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0); the --sockopt settings;
+ *    --bind PATH: bind
  * 2. ioctl(FIONBIO) with --timeout or --nonblocking
  * 3. connect (--connect-ex: print the code); the @connected settings;
  *    --names: getsockname, getpeername
@@ -14,11 +15,11 @@
  * 1. socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0); the --sockopt settings
  * 2. ioctl(FIONBIO) with --timeout or --nonblocking
  * 3. bind({sa_family=AF_UNIX}, 2), the kernel's autobind, so the server's
- *    reply has an address to come back to
+ *    reply has an address to come back to (--bind PATH: that one)
  * 4. connect with --connect; the @connected settings; --names:
  *    getsockname, getpeername
- * 5. per line: sendto (send when connected), recvfrom(MSG_TRUNC) -> print
- *    the reply
+ * 5. per line: sendto (send when connected), recvfrom -> print the reply
+ *    (the flags and --no-reply as udp_client.c)
  * 6. close
  *
  * Usage: unix_client [PATH|@NAME] [--dgram] [-m TEXT]... [--size N] [--bufsize N]
@@ -41,6 +42,8 @@ static void str_cli(struct opts *o) {
     struct fail f;
     int sockfd = Socket(AF_UNIX, SOCK_STREAM);                  /* 1 */
     apply_sockopts(sockfd, o, PH_CREATED);
+    if (o->bind)
+        Bind(sockfd, SA(&o->local), o->local.len);
     set_wait(sockfd, o->wait);                                  /* 2 */
     if (o->connect_ex) {                                        /* 3 */
         int code = io_connect_ex(sockfd, &o->addr, o->wait);
@@ -70,8 +73,8 @@ static void dg_cli(struct opts *o) {
     int sockfd = Socket(AF_UNIX, SOCK_DGRAM);                   /* 1 */
     apply_sockopts(sockfd, o, PH_CREATED);
     set_wait(sockfd, o->wait);                                  /* 2 */
-    struct addr autobind = addr_autobind();
-    Bind(sockfd, SA(&autobind), autobind.len);                  /* 3 */
+    struct addr autobind = addr_autobind(), *local = o->bind ? &o->local : &autobind;
+    Bind(sockfd, SA(local), local->len);                        /* 3 */
     if (o->connect) {                                           /* 4 */
         if (io_connect(sockfd, &o->addr, o->wait, &f) < 0)
             die_fail(&f);

@@ -192,8 +192,8 @@ int main(int argc, char **argv) {
     mode_t old_mask = 0;
 
     twin_init("unix_server");
-    parse_args(argc, argv, OPT_SERVER | OPT_STREAM_SERVER | OPT_UNIX | OPT_UNIX_SERVER,
-               true, "/tmp/socklab.sock", &o);
+    parse_args(argc, argv,
+               OPT_SERVER | OPT_STREAM_SERVER | OPT_UNIX | OPT_UNIX_SERVER | OPT_DGRAM_SERVER, true, "/tmp/socklab.sock", &o);
     int type = o.dgram ? SOCK_DGRAM : SOCK_STREAM;
     const char *path = addr_unix_path(&o.addr);
     if (!path && o.mode >= 0)

@@ -207,6 +207,8 @@ macro_rules! scenario_tests {
 }
 
 scenario_tests!(
+    tcp_client_bind_flags_peek,
+    tcp_client_no_reply_to_a_sink,
     tcp_once,
     tcp_once_v6,
     tcp_loop,
@@ -229,6 +231,9 @@ scenario_tests!(
     udp_connect,
     udp_empty_datagram,
     udp_timeout,
+    udp_bufsize_without_msg_trunc,
+    udp_recv_flags_msg_trunc,
+    udp_client_bind_flags_peek,
     udp_eaddrinuse,
     unix_stream_path,
     unix_stream_abstract,
@@ -236,6 +241,7 @@ scenario_tests!(
     unix_stream_timeout,
     unix_stale_file_probe,
     unix_unlink_stale,
+    unix_dgram_bind_flags,
     unix_in_use,
     unix_not_a_socket,
     unix_connect_enoent,

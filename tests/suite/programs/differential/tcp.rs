@@ -3,6 +3,33 @@
 use super::{Row, row, s, server};
 
 pub const SCENARIOS: &[Row] = &[
+    // Issue 15: --bind before connect, the flags, --no-reply to a --sink.
+    row(
+        "tcp_client_bind_flags_peek",
+        server("tcp_server", &["127.0.0.1:0", "--once"]),
+        &[s(
+            "tcp_client",
+            &[
+                "{ADDR}",
+                "--bind",
+                "127.0.0.1:0",
+                "--send-flags",
+                "MSG_NOSIGNAL",
+                "--recv-flags",
+                "MSG_PEEK",
+                "-m",
+                "hello",
+            ],
+        )],
+    ),
+    row(
+        "tcp_client_no_reply_to_a_sink",
+        server("tcp_server", &["127.0.0.1:0", "--sink", "--max-conns", "1"]),
+        &[s(
+            "tcp_client",
+            &["{ADDR}", "--no-reply", "-m", "one", "-m", "two"],
+        )],
+    ),
     // --- TCP ---
     row(
         "tcp_once",

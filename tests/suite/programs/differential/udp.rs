@@ -51,6 +51,66 @@ pub const SCENARIOS: &[Row] = &[
             &["{ADDR}", "--timeout", "5", "-m", "hello"],
         )],
     ),
+    // Issue 15: no MSG_TRUNC unasked (the server keeps 4 bytes and says
+    // nothing more); with --recv-flags MSG_TRUNC both sides report it.
+    row(
+        "udp_bufsize_without_msg_trunc",
+        server("udp_server", &["127.0.0.1:0", "--once", "--bufsize", "4"]),
+        &[s(
+            "udp_client",
+            &["{ADDR}", "--bufsize", "4", "-m", "hello world"],
+        )],
+    ),
+    row(
+        "udp_recv_flags_msg_trunc",
+        server(
+            "udp_server",
+            &[
+                "127.0.0.1:0",
+                "--once",
+                "--bufsize",
+                "4",
+                "--recv-flags",
+                "MSG_TRUNC",
+            ],
+        ),
+        &[s(
+            "udp_client",
+            &[
+                "{ADDR}",
+                "--bufsize",
+                "4",
+                "--recv-flags",
+                "MSG_TRUNC",
+                "-m",
+                "hello world",
+            ],
+        )],
+    ),
+    // The clients' flags, --bind and --no-reply.
+    row(
+        "udp_client_bind_flags_peek",
+        server("udp_server", &["127.0.0.1:0", "--max-conns", "2"]),
+        &[
+            s(
+                "udp_client",
+                &[
+                    "{ADDR}",
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--send-flags",
+                    "MSG_NOSIGNAL|MSG_DONTWAIT",
+                    "--recv-flags",
+                    "MSG_PEEK",
+                    "--recv-flags",
+                    "MSG_WAITALL",
+                    "-m",
+                    "hello",
+                ],
+            ),
+            s("udp_client", &["{ADDR}", "--no-reply", "-m", "bye"]),
+        ],
+    ),
     row(
         "udp_eaddrinuse",
         None,

@@ -43,6 +43,41 @@ pub const SCENARIOS: &[Row] = &[
         server("unix_server", &["{STALE}", "--unlink-stale", "--once"]),
         &[s("unix_client", &["{ADDR}", "-m", "hello"])],
     ),
+    // Issue 15: a datagram client that binds its own name (--bind), its
+    // flags, and --no-reply.
+    row(
+        "unix_dgram_bind_flags",
+        server(
+            "unix_server",
+            &[
+                "{DIR}/d.sock",
+                "--dgram",
+                "--max-conns",
+                "2",
+                "--recv-flags",
+                "MSG_TRUNC",
+            ],
+        ),
+        &[
+            s(
+                "unix_client",
+                &[
+                    "{ADDR}",
+                    "--dgram",
+                    "--bind",
+                    "{ABS}",
+                    "--recv-flags",
+                    "MSG_PEEK|MSG_TRUNC",
+                    "-m",
+                    "hello",
+                ],
+            ),
+            s(
+                "unix_client",
+                &["{ADDR}", "--dgram", "--no-reply", "-m", "bye"],
+            ),
+        ],
+    ),
     row(
         "unix_in_use",
         None,

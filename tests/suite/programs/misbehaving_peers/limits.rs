@@ -51,9 +51,10 @@ fn a_closed_stdout_or_a_gone_peer_is_not_death_by_sigpipe() {
     }
 }
 
-/// Oversized datagrams: recvfrom(MSG_TRUNC) returns the real length, and
-/// the truncation is reported, never silently cut (UDP and UNIX datagram
-/// servers and clients; the C twins print the same line).
+/// Oversized datagrams with `--recv-flags MSG_TRUNC`: recvfrom returns the
+/// real length, and the truncation is reported (UDP and UNIX datagram
+/// servers and clients; the C twins print the same line). Without the
+/// flag (issue 15: none unasked) the kept bytes are all the server knows.
 #[test]
 fn oversized_datagrams_are_reported_as_truncated() {
     let dir = TempDir::new("trunc");
@@ -65,7 +66,16 @@ fn oversized_datagrams_are_reported_as_truncated() {
             ("udp", "127.0.0.1:0", "epoll"),
             ("unix", path.as_str(), "iterative"),
         ] {
-            let args = [addr_arg, "--bufsize", "16", "--once", "--model", model];
+            let args = [
+                addr_arg,
+                "--bufsize",
+                "16",
+                "--once",
+                "--model",
+                model,
+                "--recv-flags",
+                "MSG_TRUNC",
+            ];
             let mut cmd = if twin {
                 let mut c = std::process::Command::new(c_bin.join(format!("{family}_server")));
                 c.args(args);
@@ -115,13 +125,32 @@ fn oversized_datagrams_are_reported_as_truncated() {
     // A client whose buffer is smaller than the reply.
     let srv = harness::Server::start(&["udp", "server", "127.0.0.1:0", "--once"]);
     let out = run(
-        socklab(&["udp", "client", &srv.addr, "--bufsize", "4", "-m", "hello"]),
+        socklab(&[
+            "udp",
+            "client",
+            &srv.addr,
+            "--bufsize",
+            "4",
+            "--recv-flags",
+            "MSG_TRUNC",
+            "-m",
+            "hello",
+        ]),
         b"",
     );
     out.assert_ok().stdout_has(&format!(
         "datagram from {}: truncated: 5 bytes, buffer 4 (--bufsize)",
         srv.addr
     ));
+    srv.finish().assert_ok();
+    // Without MSG_TRUNC: the 4 bytes kept, no truncated line.
+    let srv = harness::Server::start(&["udp", "server", "127.0.0.1:0", "--once"]);
+    let out = run(
+        socklab(&["udp", "client", &srv.addr, "--bufsize", "4", "-m", "hello"]),
+        b"",
+    );
+    out.assert_ok();
+    assert_eq!(out.stdout, "HELL\n", "{}", out.dump());
     srv.finish().assert_ok();
 }
 
