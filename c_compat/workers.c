@@ -318,6 +318,14 @@ void model_prefork(int listener, const struct addr *me, const struct opts *o) {
     unsigned failed = 0;
     for (size_t left = n; left > 0;) {
         int st;
+        /* A stop signal that came before this wait4 (after `listening on`,
+         * say) would not interrupt it: the parent would wait forever with
+         * its workers. Checked first, as socklab's sys checks before each
+         * blocking call. */
+        if (stop_pending()) {
+            stop_children(kids, n);
+            check_stop();
+        }
         pid_t p = wait4(-1, &st, 0, NULL);
         if (p < 0 && errno == EINTR) { /* a stop signal */
             if (stop_pending()) {

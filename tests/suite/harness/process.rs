@@ -114,9 +114,23 @@ fn finish_with(child: Child, stdout_prefix: String) -> Outcome {
     let out = match rx.recv_timeout(WATCHDOG) {
         Ok(out) => out.expect("wait"),
         Err(_) => {
-            // SAFETY: pid is our child, still running.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let out = rx.recv().expect("wait after kill").expect("wait");
+            // SAFETY: pid is our child, still running; when it leads its
+            // own process group (`Server::start_group`), the whole group
+            // goes: a grandchild that holds the output pipes (strace's
+            // tracee) would else keep the read below waiting forever.
+            unsafe {
+                if libc::getpgid(pid) == pid {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let Ok(out) = rx.recv_timeout(WATCHDOG) else {
+                panic!(
+                    "process {pid} still running after {WATCHDOG:?}; killed, and its output \
+                     pipes stayed open {WATCHDOG:?} more (a process outside its group holds them)"
+                );
+            };
+            let out = out.expect("wait");
             panic!(
                 "process {pid} still running after {WATCHDOG:?}; killed\n--- stdout ---\n{}{}\n--- stderr ---\n{}",
                 stdout_prefix,
@@ -146,6 +160,15 @@ impl Server {
     /// Start `socklab ARGS` and wait (bounded) for `listening on ADDR`.
     pub fn start(args: &[&str]) -> Server {
         Server::start_cmd(socklab(args))
+    }
+
+    /// As [`Server::start_cmd`], the command leading a process group of its
+    /// own: the watchdog of [`Server::finish`] kills the whole group (a
+    /// program under strace -f and its children), so no descendant can
+    /// hold the output pipes open and the wait for them.
+    pub fn start_group(mut cmd: Command) -> Server {
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        Server::start_cmd(cmd)
     }
 
     pub fn start_cmd(mut cmd: Command) -> Server {

@@ -236,3 +236,78 @@ fn tcp_server_model_prefork_c_twin_workers_and_parent_end_together() {
         .stderr_has("was killed by SIGKILL (1 of 2 left)")
         .stderr_has("all 2 prefork workers have ended (2 of them badly)");
 }
+
+/// Issue 15 item 6: prefork's parent passes wait4 a status, socklab and
+/// its C twin alike (the C twin passed NULL), so strace -f shows how each
+/// worker ended in both: after SIGTERM to the parent, the lines that carry
+/// a status are the same on both sides, and none passes NULL. The program
+/// under strace leads its own process group and the harness's wait is
+/// bounded (`Server::start_group`): when this test was first written the
+/// C server outlived strace and the harness waited on its pipes forever.
+#[test]
+fn tcp_server_model_prefork_wait4_status_is_the_same_in_rust_and_c() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = TempDir::new("prefork-wait4");
+    let args: Vec<String> = ["127.0.0.1:0", "--model", "prefork:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut shapes = Vec::new();
+    for side in [cmp::Side::Rust, cmp::Side::C] {
+        let file = dir.path(&format!("{side:?}.trace"));
+        let inner = cmp::program(side, "tcp_server", &args);
+        let mut cmd = std::process::Command::new("strace");
+        cmd.env_remove("LD_LIBRARY_PATH")
+            .args([
+                "-f",
+                "-qq",
+                "-e",
+                "signal=none",
+                "-e",
+                "trace=wait4",
+                "-o",
+                &file,
+            ])
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        let server = Server::start_group(cmd);
+        let parent = prefork_workers(server.pid(), 1)[0];
+        prefork_workers(parent, 2);
+        // SAFETY: the server under our strace (strace's child).
+        unsafe { libc::kill(parent, libc::SIGTERM) };
+        let out = server.finish();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGTERM),
+            "{side:?}: {}",
+            out.dump()
+        );
+        let trace = std::fs::read_to_string(&file).unwrap();
+        let waits: Vec<&str> = trace.lines().filter(|l| l.contains("wait4(")).collect();
+        assert!(
+            !waits.iter().any(|l| l.contains("wait4(-1, NULL, ")),
+            "{side:?}: a wait4 without a status\n{trace}"
+        );
+        // The lines with a status, the pid and the returned pid left out.
+        let mut with_status: Vec<String> = waits
+            .iter()
+            .filter(|l| l.contains(", [{"))
+            .filter_map(|l| l.split_once(' ').map(|(_, call)| call))
+            .filter_map(|call| call.rsplit_once(" = ").map(|(c, _)| c.to_string()))
+            .collect();
+        with_status.sort();
+        with_status.dedup();
+        assert_eq!(
+            with_status,
+            ["wait4(-1, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}], WNOHANG, NULL)"],
+            "{side:?}\n{trace}"
+        );
+        shapes.push(with_status);
+    }
+    assert_eq!(
+        shapes[0], shapes[1],
+        "Rust and C pass wait4 the same status"
+    );
+}
