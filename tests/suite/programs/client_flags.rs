@@ -72,6 +72,19 @@ fn no_reply_sends_to_a_peer_that_never_answers() {
             let n = peer.recv(&mut buf).unwrap();
             assert_eq!(&buf[..n], want, "twin {twin}");
         }
+
+        // UNIX datagram: the same, from the client's autobind address.
+        let dir = TempDir::new("noreply");
+        let path = dir.path("peer.sock");
+        let peer = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        peer.set_read_timeout(Some(WATCHDOG)).unwrap();
+        let out = run(
+            client(twin, "unix", &[&path, "--dgram", "--no-reply", "-m", "x"]),
+            b"",
+        );
+        out.assert_ok();
+        let n = peer.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"x", "twin {twin}");
     }
 }
 

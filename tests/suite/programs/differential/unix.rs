@@ -43,8 +43,9 @@ pub const SCENARIOS: &[Row] = &[
         server("unix_server", &["{STALE}", "--unlink-stale", "--once"]),
         &[s("unix_client", &["{ADDR}", "-m", "hello"])],
     ),
-    // Issue 15: a datagram client that binds its own name (--bind), its
-    // flags, and --no-reply.
+    // Issue 15: a datagram client that binds its own name (--bind) and its
+    // flags. (Not --no-reply here: the server's reply to a client that has
+    // gone fails with ECONNREFUSED or not, as the two race.)
     row(
         "unix_dgram_bind_flags",
         server(
@@ -52,31 +53,24 @@ pub const SCENARIOS: &[Row] = &[
             &[
                 "{DIR}/d.sock",
                 "--dgram",
-                "--max-conns",
-                "2",
+                "--once",
                 "--recv-flags",
                 "MSG_TRUNC",
             ],
         ),
-        &[
-            s(
-                "unix_client",
-                &[
-                    "{ADDR}",
-                    "--dgram",
-                    "--bind",
-                    "{ABS}",
-                    "--recv-flags",
-                    "MSG_PEEK|MSG_TRUNC",
-                    "-m",
-                    "hello",
-                ],
-            ),
-            s(
-                "unix_client",
-                &["{ADDR}", "--dgram", "--no-reply", "-m", "bye"],
-            ),
-        ],
+        &[s(
+            "unix_client",
+            &[
+                "{ADDR}",
+                "--dgram",
+                "--bind",
+                "{ABS}",
+                "--recv-flags",
+                "MSG_PEEK|MSG_TRUNC",
+                "-m",
+                "hello",
+            ],
+        )],
     ),
     row(
         "unix_in_use",

@@ -294,7 +294,7 @@ fn tcp_server_model_prefork_wait4_status_is_the_same_in_rust_and_c() {
         let mut with_status: Vec<String> = waits
             .iter()
             .filter(|l| l.contains(", [{"))
-            .filter_map(|l| l.split_once(' ').map(|(_, call)| call))
+            .filter_map(|l| l.split_once(' ').map(|(_, call)| call.trim_start()))
             .filter_map(|call| call.rsplit_once(" = ").map(|(c, _)| c.to_string()))
             .collect();
         with_status.sort();
