@@ -41,6 +41,17 @@ pub enum Req {
     EpollCtl(RawFd, i32, RawFd, Option<u32>),
     EpollWait(RawFd, usize, i32),
     Kill(i32, i32),
+    /// tgkill(tgid, tid, sig): a signal to a thread actor.
+    Tgkill(i32, i32, i32),
+    /// rt_sigaction(sig, SIG_DFL (true) or SIG_IGN).
+    Sigaction(i32, bool),
+    /// fork(): a process actor (`process.rs`), with the pipes it talks
+    /// to the runner through.
+    Fork(super::process::Pipes),
+    /// The end of a run: a process actor's wait4 by its parent.
+    Wait4(i32),
+    /// The end of a run: a process actor ends (exit_group, not traced).
+    Exit(i32),
     /// The end of a run: a socket file a bind made, removed only if a
     /// socket file is still there (newfstatat, AT_SYMLINK_NOFOLLOW, then
     /// unlink): a file or link put in its place is left alone.
@@ -196,6 +207,17 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             sys.epoll_wait(s(*ep), &mut events, *timeout)? as i64
         }
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
+        Req::Tgkill(tgid, tid, sig) => sys.tgkill_raw(*tgid, *tid, *sig).map(|()| 0)?,
+        Req::Sigaction(sig, default) => sys.rt_sigaction_raw(*sig, *default).map(|()| 0)?,
+        Req::Fork(pipes) => match sys.fork()? {
+            Some(pid) => {
+                pipes.forked();
+                i64::from(pid)
+            }
+            None => super::process::child(pipes),
+        },
+        Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
+        Req::Exit(code) => crate::sys::untraced::exit(*code),
         Req::Unlink(path) => match sys.newfstatat(path)? {
             Some(crate::sys::FileKind::Socket) => sys.unlink(path).map(|()| 0)?,
             _ => 0,

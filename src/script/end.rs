@@ -35,6 +35,7 @@ impl Runner {
                 )?;
             }
         }
+        self.end_processes()?;
         self.clean_up()
     }
 

@@ -116,6 +116,16 @@ impl Labels {
         }
     }
 
+    /// `fd` closed by a process actor (in its own fd table): labels
+    /// that meant it may be bound again; this process's fd stays open.
+    pub fn closed_elsewhere(&mut self, fd: RawFd) {
+        for b in self.fds.values_mut() {
+            if b.fd == fd {
+                b.open = false;
+            }
+        }
+    }
+
     /// The fds still open, in the order they were opened.
     pub fn still_open(&self) -> Vec<RawFd> {
         self.open.clone()

@@ -15,7 +15,12 @@ pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
         if at_close(c, close) {
             return Ok(out);
         }
-        out.push(value(c)?);
+        // A call's arguments may be named, as strace names clone's
+        // (`child_stack=NULL`): the value is the argument.
+        out.push(match close {
+            Some(b')') => field(c)?.value,
+            _ => value(c)?,
+        });
         c.skip_ws();
         if c.eat(",") {
             continue;
