@@ -123,6 +123,7 @@ impl Runner {
         actor.ended = Some(ended);
         let (name, pid) = (actor.name.clone(), actor.pid.unwrap_or(0));
         let busy = actor.busy.take();
+        self.ends.push((name.clone(), ended));
         if let Some(id) = busy {
             let entered = pending.filter(|(p, ..)| *p == id);
             self.cut_short(id, &name, entered, ended);
@@ -184,7 +185,11 @@ impl Runner {
         let Some(under) = self.under.remove(&id) else {
             return;
         };
-        let tail = "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+        // SIGKILL ends the call with no return at all.
+        let tail = match ended {
+            Ended::Killed(libc::SIGKILL) => "= ?",
+            _ => "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+        };
         let cut = crate::strace::entry_len(row, &args).min(args.len());
         let text = if under.unfinished {
             let rest = args.get(cut..).unwrap_or("").trim_start_matches(", ");

@@ -189,6 +189,8 @@ pub struct Outcome {
     pub lines: Vec<Done>,
     /// The failure report (FILE:LINE: ..., expected, got, last calls).
     pub failure: Option<String>,
+    /// How each process actor ended, in the order they did.
+    pub ends: Vec<(String, crate::sys::untraced::Ended)>,
 }
 
 /// One call made.
@@ -282,5 +284,6 @@ fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result
         pass: failure.is_none(),
         lines: runner.done,
         failure,
+        ends: runner.ends,
     })
 }

@@ -61,6 +61,8 @@ pub struct Runner {
     pub(super) senders: BTreeMap<i32, i32>,
     /// This process's pid.
     pub(super) pid: i32,
+    /// How each process actor ended.
+    pub(super) ends: Vec<(String, crate::sys::untraced::Ended)>,
     pub(super) under: BTreeMap<usize, Under>,
     /// Calls that returned while another line's call was under way:
     /// shown after that line's own.
@@ -104,6 +106,7 @@ impl Runner {
             chans: Vec::new(),
             senders: BTreeMap::new(),
             pid: crate::sys::untraced::getpid(),
+            ends: Vec::new(),
             under: BTreeMap::new(),
             deferred: Vec::new(),
             inputs: VecDeque::new(),
