@@ -45,6 +45,8 @@ pub const CALLS: &[&str] = &[
     "epoll_wait",
     "kill",
     "clone",
+    "wait4",
+    "exit_group",
     "rt_sigaction",
 ];
 

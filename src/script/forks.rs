@@ -58,6 +58,17 @@ impl Runner {
                     None => Req::Kill(pid, sig),
                 }))
             }
+            "wait4" => match self.kill_target(step) {
+                Some((pid, None)) => Ok(Some(Req::Wait4(pid))),
+                _ => Err("wait4 waits for a process actor: wait4(NAME, ...) or its pid".into()),
+            },
+            "exit_group" if !process => {
+                Err("exit_group ends the whole process: make it in a process actor".into())
+            }
+            "exit_group" => match step.args.first().map(|e| &e.kind) {
+                Some(ExprKind::Int(n)) => Ok(Some(Req::Exit(*n as i32))),
+                _ => Err("exit_group(STATUS): a number".into()),
+            },
             _ => Ok(None),
         }
     }
@@ -68,10 +79,12 @@ impl Runner {
         let who = step.args.first()?;
         let actor = match &who.kind {
             ExprKind::Name(n) => self.actors.iter().find(|x| &x.name == n)?,
-            ExprKind::Int(n) => self
-                .actors
-                .iter()
-                .find(|x| x.pid.is_some() && x.name == format!("pid {n}"))?,
+            ExprKind::Int(n) => {
+                let pid = self.labels.pid(*n);
+                self.actors.iter().find(|x| {
+                    x.pid.is_some_and(|p| i64::from(p) == pid) || x.name == format!("pid {n}")
+                })?
+            }
             _ => return None,
         };
         match actor.pid {
@@ -145,7 +158,12 @@ impl Runner {
                 }
                 self.print_text(&name, &format!("+++ killed by {} +++", sig_name(sig)));
             }
-            Ended::Exited(code) => self.print_text(&name, &format!("+++ exited with {code} +++")),
+            Ended::Exited(code) => {
+                // A process actor exits only when told to (exit_group,
+                // not traced by socklab: shown as strace shows it).
+                self.print_text(&name, &format!("exit_group({code}) = ?"));
+                self.print_text(&name, &format!("+++ exited with {code} +++"));
+            }
         }
         busy.is_some() && busy == current
     }
@@ -240,7 +258,9 @@ impl Runner {
                 self.in_child(i, Req::Exit(0));
             }
             self.await_end(i);
-            self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
+            if !self.reaped.contains(&pid) {
+                self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
+            }
         }
         Ok(())
     }

@@ -58,6 +58,9 @@ impl Runner {
         match (step.row.name, &ret) {
             ("clone", Ok(pid)) => self.adopt(&step, under.actor, *pid as i32),
             ("clone", Err(_)) => self.forking = None,
+            ("wait4", Ok(pid)) => {
+                self.reaped.insert(*pid as i32);
+            }
             (_, Ok(_)) if let Some(to) = under.signal_to => {
                 let from = self.actors.get(under.actor).and_then(|a| a.pid);
                 self.senders.insert(to, from.unwrap_or(self.pid));

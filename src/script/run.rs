@@ -61,6 +61,8 @@ pub struct Runner {
     pub(super) senders: BTreeMap<i32, i32>,
     /// This process's pid.
     pub(super) pid: i32,
+    /// The process actors a script's wait4 reaped.
+    pub(super) reaped: std::collections::BTreeSet<i32>,
     /// How each process actor ended.
     pub(super) ends: Vec<(String, crate::sys::untraced::Ended)>,
     pub(super) under: BTreeMap<usize, Under>,
@@ -107,6 +109,7 @@ impl Runner {
             senders: BTreeMap::new(),
             pid: crate::sys::untraced::getpid(),
             ends: Vec::new(),
+            reaped: std::collections::BTreeSet::new(),
             under: BTreeMap::new(),
             deferred: Vec::new(),
             inputs: VecDeque::new(),

@@ -133,6 +133,20 @@ fn atom(c: &mut Cur) -> Result<Expr, ParseError> {
             c.pos += 3;
             mk(ExprKind::Dots)
         }
+        // wait4's status, as strace decodes it: `{WIFEXITED(s) &&
+        // WEXITSTATUS(s) == 0}`, kept as its text.
+        b'{' if c.starts_with("{WIF") => {
+            let rest = c.s.get(start..).unwrap_or("");
+            let Some(end) = rest.find('}') else {
+                return Err(c.err("expected '}' after a wait status"));
+            };
+            c.pos += end + 1;
+            let text = rest.get(..=end).unwrap_or("");
+            mk(ExprKind::Str {
+                bytes: text.as_bytes().to_vec(),
+                cut: false,
+            })
+        }
         b'{' => {
             enter(c)?;
             c.bump();
