@@ -177,7 +177,7 @@ impl Fds {
     fn pids(&mut self, line: &str, call: &str, open: usize) -> String {
         let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
         let mut out = line.to_string();
-        let mut name = |me: &mut Fds, pid: &str| {
+        let name = |me: &mut Fds, pid: &str| {
             let next = format!("PID{}", me.pids.len() + 1);
             me.pids.entry(pid.to_string()).or_insert(next).clone()
         };
