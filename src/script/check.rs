@@ -242,8 +242,10 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         }
     }
     let mut out = Vec::new();
-    let mut scope = Scope::default();
-    scope.actors = lines.iter().filter_map(|l| l.actor.clone()).collect();
+    let mut scope = Scope {
+        actors: lines.iter().filter_map(|l| l.actor.clone()).collect(),
+        ..Scope::default()
+    };
     for (first, resumed) in steps {
         let mut call = first.call.clone();
         let mut text = first.text.clone();

@@ -263,7 +263,7 @@ impl Sys {
             || {
                 // SAFETY: plain syscall with integer arguments.
                 let r = unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) };
-                Errno::result(r).map(|r| r as i64)
+                Errno::result(r)
             },
             |_| {
                 let args = [Int(tgid.into()), Int(tid.into()), named(Group::Sig, sig)];
@@ -304,7 +304,7 @@ impl Sys {
                         8usize,
                     )
                 };
-                Errno::result(r).map(|r| r as i64)
+                Errno::result(r)
             },
             |_| {
                 let name = if default { "SIG_DFL" } else { "SIG_IGN" };

@@ -18,7 +18,7 @@ pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
         // A call's arguments may be named, as strace names clone's
         // (`child_stack=NULL`): the value is the argument.
         out.push(match close {
-            Some(b')') => field(c)?.value,
+            Some(b')') | None => field(c)?.value,
             _ => value(c)?,
         });
         c.skip_ws();

@@ -74,6 +74,7 @@ pub static TGKILL: Syscall = Syscall {
     name: "tgkill",
     args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
     nr: libc::SYS_tgkill,
+    programs: false,
     ..Syscall::ROW
 };
 
