@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
 
-use super::call::{self, Made, Req};
+use super::call::{self, Made, Pipes, Req};
 use crate::strace::{Event, Format, Held, Tracer};
 use crate::sys::{Observer, Sys};
 use crate::values::addr::Addr;
@@ -203,10 +203,12 @@ pub struct Actor {
 impl Actor {
     /// Start the actor named `name`; `inspector`: the
     /// `--show-state` observer, whose lines are kept with the calls.
+    /// `on_fork`: what a fork's child does (`process::child`).
     pub fn spawn(
         name: &str,
         inspector: Option<Arc<dyn Observer>>,
         to_runner: Sender<Msg>,
+        on_fork: fn(&Pipes) -> !,
     ) -> Result<Actor> {
         let slot = Arc::new(Mutex::new(Slot::default()));
         // The inspector writes its lines through the layer's tracer: a
@@ -232,7 +234,7 @@ impl Actor {
         let thread_slot = slot.clone();
         std::thread::Builder::new()
             .name(format!("actor {name}"))
-            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx))
+            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx, on_fork))
             .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))?;
         let (proc, tid) = tid_rx
             .recv()
@@ -310,6 +312,7 @@ fn serve(
     slot: &Mutex<Slot>,
     to_runner: &Sender<Msg>,
     tid: &Sender<(Option<Proc>, i32)>,
+    on_fork: fn(&Pipes) -> !,
 ) {
     let _ = tid.send((
         Proc::open("/proc/thread-self"),
@@ -322,6 +325,9 @@ fn serve(
             s.notes.clear();
         }
         let made = call::make(sys, &job.req);
+        if let Some(pipes) = &made.child {
+            on_fork(pipes);
+        }
         let (events, notes) = {
             let mut s = lock(slot);
             (std::mem::take(&mut s.events), std::mem::take(&mut s.notes))

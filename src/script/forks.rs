@@ -242,7 +242,7 @@ impl Runner {
             return Ok(());
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut end = Actor::spawn("end", None, tx)?;
+        let mut end = Actor::spawn("end", None, tx, super::process::child)?;
         for &i in &children {
             let Some(a) = self.actors.get(i) else {
                 continue;

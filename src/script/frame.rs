@@ -294,6 +294,7 @@ impl Enc for Made {
             closed: Enc::get(r)?,
             failure: Enc::get(r)?,
             hint: Enc::get(r)?,
+            child: None,
         })
     }
 }
@@ -399,6 +400,7 @@ mod tests {
             closed: Some(3),
             failure: None,
             hint: Some("h".into()),
+            child: None,
         };
         let mut w = Vec::new();
         made.put(&mut w);

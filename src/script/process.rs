@@ -19,35 +19,13 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use super::actors::{Actor, Job, Msg, Owned, Proc, Slot, lock};
-use super::call::{self, Req};
+use super::call::{self, Pipes, Req};
 use super::frame::{self, Up};
 use crate::strace::{Event, Format, Held, Tracer};
 use crate::sys::untraced::{self, Ended};
 use crate::sys::{Observer, Sys};
 use crate::values::calls::Syscall;
 use crate::values::error::{Error, Result};
-
-/// The two pipes of a fork: the runner writes `down_w`, the child reads
-/// `down_r`; the child writes `up_w`, the runner reads `up_r`. `others`:
-/// the runner's ends of the other process actors' pipes (the child
-/// closes them, so that each pipe ends when its own child does).
-#[derive(Debug, Clone)]
-pub struct Pipes {
-    pub down_r: RawFd,
-    pub down_w: RawFd,
-    pub up_r: RawFd,
-    pub up_w: RawFd,
-    pub others: Vec<RawFd>,
-}
-
-impl Pipes {
-    /// In the runner after the fork (or its failure): the child's ends
-    /// are the child's.
-    pub fn forked(&self) {
-        untraced::close(self.down_r);
-        untraced::close(self.up_w);
-    }
-}
 
 /// The runner's ends of a fork's pipes, and the [`Pipes`] for the fork.
 pub fn pipes(others: Vec<RawFd>) -> Result<(File, File, Pipes)> {

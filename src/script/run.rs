@@ -159,7 +159,8 @@ impl Runner {
             return Ok(i);
         }
         let i = self.actors.len();
-        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone())?;
+        let on_fork = super::process::child;
+        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone(), on_fork)?;
         self.actors.push(a);
         self.by_name.insert(name.to_string(), i);
         Ok(i)
