@@ -184,6 +184,9 @@ pub static RT_SIGACTION: Syscall = Syscall {
         o("oldact", Pointer),
         i("sigsetsize", Len),
     ],
+    // Traced only as a script's call (programs' dispositions are set
+    // before their trace starts, untraced).
+    programs: false,
     nr: libc::SYS_rt_sigaction,
     ..Syscall::ROW
 };
