@@ -120,7 +120,7 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
         timeout: f64,
     },
-    /// Internal: the child process of a lab (the sigpipe lab), started by the lab itself.
+    /// Internal: the child process of a lab (unix-family's), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
     LabChild {
         lab: String,

@@ -156,7 +156,6 @@ pub fn child_main(lab: &str, args: &[String]) -> Result<()> {
     let json = args.iter().any(|a| a == "--json");
     let ctx = Ctx::new("child", json, Out::stdout());
     match (lab, args.first().map(String::as_str)) {
-        ("sigpipe", Some(mode)) => teardown::sigpipe_child(&ctx, mode == "default"),
         ("unix-connect", Some(path)) => unix_files::unix_connect_child(&ctx, path),
         _ => Err(Error::Usage(format!("no lab child '{lab}'"))),
     }

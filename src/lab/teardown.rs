@@ -2,12 +2,12 @@
 //! connection (SIGPIPE, in a child process).
 
 use nix::errno::Errno;
-use nix::poll::PollFlags;
 use nix::sys::signal::Signal;
 use nix::sys::socket::Shutdown;
 
-use super::framework::{Ctx, Lab, Verdict, outcome, pair, port, run_child, setopt, show};
+use super::framework::{Ctx, Lab, Verdict, outcome, pair, port, run_script, setopt, show};
 use super::servers::proc_net_tcp;
+use crate::sys::untraced::Ended;
 use crate::values::error::{Error, Result};
 
 pub fn labs() -> Vec<Lab> {
@@ -29,7 +29,7 @@ pub fn labs() -> Vec<Lab> {
         Lab {
             name: "sigpipe",
             question: "Writing to a reset connection: EPIPE or death by SIGPIPE?",
-            source: "UNP 5.13 (SIGPIPE signal), in child processes re-executing socklab",
+            source: "UNP 5.13 (SIGPIPE signal), in two forked client processes (a script's process actors)",
             expected: "EPIPE with SIGPIPE ignored; killed by SIGPIPE with the default action",
             run: sigpipe,
         },
@@ -121,68 +121,41 @@ fn rst(ctx: &Ctx) -> Result<Verdict> {
 }
 
 fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
-    let mut results = Vec::new();
-    for mode in ["ignore", "default"] {
-        ctx.part(&format!(
-            "a child process (socklab __lab-child sigpipe {mode}) with SIGPIPE {}",
-            if mode == "ignore" {
-                "ignored (SIG_IGN)"
-            } else {
-                "at its default action (SIG_DFL: terminate)"
-            }
-        ));
-        results.push(run_child(ctx, &["sigpipe", mode])?);
-    }
-    let (ign, dfl) = (&results[0], &results[1]);
-    let epipe = ign.lines.iter().any(|l| l.contains("EPIPE"));
-    let ign_ok = ign.code == Some(0) && epipe;
-    let dfl_ok = dfl.signal == Some(Signal::SIGPIPE as i32);
+    let ran = run_script(ctx, "sigpipe", include_str!("scripts/sigpipe.script"))?;
+    let epipe = ran
+        .calls("ign", "sendto")
+        .last()
+        .is_some_and(|s| s.is(Errno::EPIPE));
+    let (ign, dfl) = (ran.ended("ign"), ran.ended("dfl"));
+    let ended = |e: Option<Ended>| match e {
+        Some(Ended::Killed(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+        Some(Ended::Exited(c)) => format!("exit {c}"),
+        None => "?".into(),
+    };
     Ok(Verdict {
-        pass: ign_ok && dfl_ok,
-        observed: format!(
-            "ignored: {} and exit {}; default: {}",
+        pass: ran.pass(
+            epipe
+                && ign == Some(Ended::Exited(0))
+                && dfl == Some(Ended::Killed(Signal::SIGPIPE as i32)),
+        ),
+        observed: ran.observed(format!(
+            "ignored: {} and {}; default: {}",
             if epipe {
                 "send failed with EPIPE"
             } else {
                 "no EPIPE"
             },
-            ign.code.map_or("?".into(), |c| c.to_string()),
-            match (dfl.signal, dfl.code) {
-                (Some(s), _) => format!("killed by signal {s} ({})", signal_name(s)),
-                (None, Some(c)) => format!("exit {c}"),
-                _ => "?".into(),
-            }
-        ),
+            ended(ign),
+            ended(dfl)
+        )),
         why: "After the peer reset the connection, the first send reports the pending error \
               (ECONNRESET) and the socket can no longer send: the next send fails with EPIPE and \
               the kernel also sends SIGPIPE to the writer. Its default action terminates the \
               process silently (the shell shows 141 = 128+13); a program that ignores SIGPIPE \
-              (as Python and Rust do at start-up) gets EPIPE (BrokenPipeError) instead."
+              (as Python and Rust do at start-up) gets EPIPE (BrokenPipeError) instead. Each \
+              client is a process of its own (fork): a signal's action is the whole process's."
             .into(),
     })
-}
-
-/// The peer resets the connection; then send until it fails or kills us.
-pub fn sigpipe_child(ctx: &Ctx, default: bool) -> Result<()> {
-    crate::sys::untraced::sigpipe(default)?;
-    ctx.note(
-        "child",
-        &format!("SIGPIPE is {}", if default { "SIG_DFL" } else { "SIG_IGN" }),
-    );
-    let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
-    let (l, c, conn) = pair(&cs, &ss)?;
-    setopt(&ss, conn, "SO_LINGER", "on:0")?;
-    ss.close(conn)?;
-    ss.close(l)?;
-    cs.poll(c, PollFlags::POLLIN, 1000)?;
-    for _ in 0..3 {
-        match cs.sendto(c, b"more", None) {
-            Err(e) if e.errno() == Some(Errno::EPIPE) => break,
-            _ => {}
-        }
-    }
-    cs.close(c)?;
-    Ok(())
 }
 
 fn signal_name(s: i32) -> &'static str {

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
 
-use super::call::{self, Made, Req};
+use super::call::{self, Made, Pipes, Req};
 use crate::strace::{Event, Format, Held, Tracer};
 use crate::sys::{Observer, Sys};
 use crate::values::addr::Addr;
@@ -36,6 +36,19 @@ pub struct Owned {
 }
 
 impl Owned {
+    /// An event kept.
+    pub fn of(ev: &Event) -> Owned {
+        Owned {
+            row: ev.call,
+            args: ev.args.to_string(),
+            ret: *ev.ret,
+            note: ev.ret_note.to_string(),
+            addr: ev.addr.copied(),
+            start: ev.start,
+            duration: ev.duration,
+        }
+    }
+
     pub fn event(&self) -> Event<'_> {
         Event {
             call: self.row,
@@ -78,7 +91,7 @@ pub struct Slot {
     pub notes: Vec<String>,
 }
 
-fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+pub(super) fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
     match slot.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -102,15 +115,7 @@ impl Observer for Watch {
     }
 
     fn event(&self, ev: &Event, _held: Option<&mut Held>) {
-        lock(&self.slot).events.push(Owned {
-            row: ev.call,
-            args: ev.args.to_string(),
-            ret: *ev.ret,
-            note: ev.ret_note.to_string(),
-            addr: ev.addr.copied(),
-            start: ev.start,
-            duration: ev.duration,
-        });
+        lock(&self.slot).events.push(Owned::of(ev));
     }
 
     fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<crate::sys::Socket>) {
@@ -157,20 +162,38 @@ pub enum Msg {
     Input(String),
     /// The shell's input ended.
     Eof,
+    /// A process actor (number `actor`) ended, in the call it entered
+    /// for a step (`pending`), if any.
+    Gone {
+        actor: usize,
+        pending: Option<(usize, &'static Syscall, String)>,
+        ended: crate::sys::untraced::Ended,
+    },
 }
 
-struct Job {
-    id: usize,
-    req: Req,
+pub(super) struct Job {
+    pub id: usize,
+    pub req: Req,
 }
 
 /// One actor: its thread, its observer's slot, its last lines.
 pub struct Actor {
     pub name: String,
-    /// Its /proc/thread-self/{stat,syscall}, opened by the thread itself.
+    /// Its /proc/thread-self/{stat,syscall}, opened by the thread itself
+    /// (a process actor's /proc/PID/task/PID/...).
     proc: Option<Proc>,
     jobs: Sender<Job>,
     slot: Arc<Mutex<Slot>>,
+    /// Its thread id (a process actor's: its pid).
+    pub tid: i32,
+    /// A process actor's pid.
+    pub pid: Option<i32>,
+    /// How a process actor ended, once it has.
+    pub ended: Option<crate::sys::untraced::Ended>,
+    /// A process actor's fds still open (its own fd table).
+    pub open: std::collections::BTreeSet<RawFd>,
+    /// A process actor's parent actor (its wait4 at the end).
+    pub parent: String,
     /// The step whose call is under way, if any.
     pub busy: Option<usize>,
     /// Its last lines as printed, for a failure's report.
@@ -180,10 +203,12 @@ pub struct Actor {
 impl Actor {
     /// Start the actor named `name`; `inspector`: the
     /// `--show-state` observer, whose lines are kept with the calls.
+    /// `on_fork`: what a fork's child does (`process::child`).
     pub fn spawn(
         name: &str,
         inspector: Option<Arc<dyn Observer>>,
         to_runner: Sender<Msg>,
+        on_fork: fn(&Pipes) -> !,
     ) -> Result<Actor> {
         let slot = Arc::new(Mutex::new(Slot::default()));
         // The inspector writes its lines through the layer's tracer: a
@@ -209,19 +234,35 @@ impl Actor {
         let thread_slot = slot.clone();
         std::thread::Builder::new()
             .name(format!("actor {name}"))
-            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx))
+            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx, on_fork))
             .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))?;
-        let proc = tid_rx
+        let (proc, tid) = tid_rx
             .recv()
             .map_err(|_| Error::Runtime(format!("actor {name} did not start")))?;
-        Ok(Actor {
+        let mut a = Actor::with(name, proc, jobs, slot);
+        a.tid = tid;
+        Ok(a)
+    }
+
+    pub(super) fn with(
+        name: &str,
+        proc: Option<Proc>,
+        jobs: Sender<Job>,
+        slot: Arc<Mutex<Slot>>,
+    ) -> Actor {
+        Actor {
             name: name.to_string(),
             proc,
             jobs,
             slot,
+            tid: 0,
+            pid: None,
+            ended: None,
+            open: std::collections::BTreeSet::new(),
+            parent: String::new(),
             busy: None,
             history: VecDeque::new(),
-        })
+        }
     }
 
     /// Hand the actor its next call.
@@ -246,6 +287,15 @@ impl Actor {
         }
     }
 
+    /// A process actor that is neither in a call nor asleep waiting
+    /// for one, nor known to have ended: a signal is ending it.
+    pub fn dying(&self) -> bool {
+        self.pid.is_some()
+            && self.ended.is_none()
+            && self.busy.is_none()
+            && self.proc.as_ref().is_some_and(|p| p.state() != Some('S'))
+    }
+
     /// Remember a printed line (the last 3).
     pub fn remember(&mut self, line: &str) {
         self.history.push_back(line.to_string());
@@ -261,9 +311,13 @@ fn serve(
     jobs: &Receiver<Job>,
     slot: &Mutex<Slot>,
     to_runner: &Sender<Msg>,
-    tid: &Sender<Option<Proc>>,
+    tid: &Sender<(Option<Proc>, i32)>,
+    on_fork: fn(&Pipes) -> !,
 ) {
-    let _ = tid.send(Proc::open());
+    let _ = tid.send((
+        Proc::open("/proc/thread-self"),
+        crate::sys::untraced::gettid(),
+    ));
     for job in jobs {
         {
             let mut s = lock(slot);
@@ -271,6 +325,9 @@ fn serve(
             s.notes.clear();
         }
         let made = call::make(sys, &job.req);
+        if let Some(pipes) = &made.child {
+            on_fork(pipes);
+        }
         let (events, notes) = {
             let mut s = lock(slot);
             (std::mem::take(&mut s.events), std::mem::take(&mut s.notes))
@@ -290,7 +347,7 @@ fn serve(
 /// fds above the ones a script gets, for the runner's own /proc files
 /// (kept open, so that looking at /proc never takes the number a socket
 /// call of another actor is about to get).
-const HIGH_FD: RawFd = 900;
+pub(super) const HIGH_FD: RawFd = 900;
 
 /// An actor thread's /proc/thread-self/stat and syscall, read with pread.
 pub struct Proc {
@@ -299,17 +356,22 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Open the calling thread's files (None if /proc is not there).
-    fn open() -> Option<Proc> {
-        let open = |name: &str| {
-            File::open(format!("/proc/thread-self/{name}"))
-                .ok()
-                .map(high)
-        };
+    /// Open a thread's files in `dir` (None if /proc is not there).
+    pub(super) fn open(dir: &str) -> Option<Proc> {
+        let open = |name: &str| File::open(format!("{dir}/{name}")).ok().map(high);
         Some(Proc {
             stat: open("stat")?,
             syscall: open("syscall")?,
         })
+    }
+
+    /// The thread's state letter (S: asleep; None: it is gone).
+    fn state(&self) -> Option<char> {
+        let mut buf = [0u8; 512];
+        let n = self.stat.read_at(&mut buf, 0).ok()?;
+        let stat = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
+        let rest = stat.get(stat.rfind(')')? + 1..)?;
+        rest.split_whitespace().next()?.chars().next()
     }
 
     /// Is the thread asleep (state S) in syscall `nr`?

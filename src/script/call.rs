@@ -41,6 +41,17 @@ pub enum Req {
     EpollCtl(RawFd, i32, RawFd, Option<u32>),
     EpollWait(RawFd, usize, i32),
     Kill(i32, i32),
+    /// tgkill(tgid, tid, sig): a signal to a thread actor.
+    Tgkill(i32, i32, i32),
+    /// rt_sigaction(sig, SIG_DFL (true) or SIG_IGN).
+    Sigaction(i32, bool),
+    /// fork(): a process actor (`process.rs`), with the pipes it talks
+    /// to the runner through.
+    Fork(Pipes),
+    /// The end of a run: a process actor's wait4 by its parent.
+    Wait4(i32),
+    /// The end of a run: a process actor ends (exit_group, not traced).
+    Exit(i32),
     /// The end of a run: a socket file a bind made, removed only if a
     /// socket file is still there (newfstatat, AT_SYMLINK_NOFOLLOW, then
     /// unlink): a file or link put in its place is left alone.
@@ -64,6 +75,31 @@ pub struct Made {
     pub failure: Option<String>,
     /// The call table's hint for a failed call (the shell prints it).
     pub hint: Option<String>,
+    /// In a fork's child: the pipes it serves the runner through
+    /// (the actor's thread then becomes the child's loop).
+    pub child: Option<Pipes>,
+}
+
+/// The two pipes of a fork: the runner writes `down_w`, the child reads
+/// `down_r`; the child writes `up_w`, the runner reads `up_r`. `others`:
+/// the runner's ends of the other process actors' pipes (the child
+/// closes them, so that each pipe ends when its own child does).
+#[derive(Debug, Clone)]
+pub struct Pipes {
+    pub down_r: RawFd,
+    pub down_w: RawFd,
+    pub up_r: RawFd,
+    pub up_w: RawFd,
+    pub others: Vec<RawFd>,
+}
+
+impl Pipes {
+    /// In the runner after the fork (or its failure): the child's ends
+    /// are the child's.
+    pub fn forked(&self) {
+        crate::sys::untraced::close(self.down_r);
+        crate::sys::untraced::close(self.up_w);
+    }
 }
 
 fn s(fd: RawFd) -> Socket {
@@ -196,6 +232,23 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             sys.epoll_wait(s(*ep), &mut events, *timeout)? as i64
         }
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
+        Req::Tgkill(tgid, tid, sig) => sys.tgkill_raw(*tgid, *tid, *sig).map(|()| 0)?,
+        Req::Sigaction(sig, default) => sys.rt_sigaction_raw(*sig, *default).map(|()| 0)?,
+        Req::Fork(pipes) => {
+            let forked = sys.fork();
+            if !matches!(forked, Ok(None)) {
+                pipes.forked();
+            }
+            match forked? {
+                Some(pid) => i64::from(pid),
+                None => {
+                    made.child = Some(pipes.clone());
+                    0
+                }
+            }
+        }
+        Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
+        Req::Exit(code) => crate::sys::untraced::exit(*code),
         Req::Unlink(path) => match sys.newfstatat(path)? {
             Some(crate::sys::FileKind::Socket) => sys.unlink(path).map(|()| 0)?,
             _ => 0,

@@ -44,6 +44,10 @@ pub const CALLS: &[&str] = &[
     "epoll_ctl",
     "epoll_wait",
     "kill",
+    "clone",
+    "wait4",
+    "exit_group",
+    "rt_sigaction",
 ];
 
 /// One call to make: a call line, or an unfinished line with its resumed one.
@@ -62,6 +66,9 @@ pub struct Step {
     /// One per argument of the row (fcntl: 2 or 3).
     pub args: Vec<Expr>,
     pub result: Option<Expect>,
+    /// A fork's child actor: `NAME = fork()`'s NAME, or `pid N` for a
+    /// result `= N` (strace -f's `[pid N]` lines are its).
+    pub child: Option<String>,
     /// Written as one line (`name(args) = result`), not as an
     /// `<unfinished ...>` line (see `waits.rs`).
     pub whole: bool,
@@ -105,6 +112,8 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
     let name = match call.name.as_str() {
         "send" => "sendto",
         "recv" => "recvfrom",
+        "fork" => "clone",
+        "signal" => "rt_sigaction",
         other => other,
     };
     if !CALLS.contains(&name) {
@@ -155,6 +164,18 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
         ("getsockopt", 3) => args.extend([dots(at), dots(at)]),
         ("socketpair", 3) => args.push(dots(at)),
         ("sendmsg" | "recvmsg", 2) => args.push(int(at, 0)),
+        ("fork", 0) => args.extend([null(at), dots(at), dots(at)]),
+        ("signal", 2) => {
+            let handler = args.remove(1);
+            let act = Expr {
+                span: handler.span,
+                kind: ExprKind::Struct(vec![ast::Field {
+                    name: Some("sa_handler".into()),
+                    value: handler,
+                }]),
+            };
+            args.extend([act, null(at), int(at, 8)]);
+        }
         ("ioctl", 2) => args.push(dots(at)),
         ("epoll_wait", 3) => args.insert(1, dots(at)),
         _ => {}
@@ -221,7 +242,10 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         }
     }
     let mut out = Vec::new();
-    let mut scope = Scope::default();
+    let mut scope = Scope {
+        actors: lines.iter().filter_map(|l| l.actor.clone()).collect(),
+        ..Scope::default()
+    };
     for (first, resumed) in steps {
         let mut call = first.call.clone();
         let mut text = first.text.clone();
@@ -239,14 +263,27 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         };
         if let Some((name, span)) = &first.bind
             && !returns_fd(row)
-            && row.name != "socketpair"
+            && !matches!(row.name, "socketpair" | "clone")
         {
             errors.push(err(
                 *span,
                 format!("'{name} = ' names an fd, and {} returns none", row.name),
             ));
         }
+        let child = match (&first.bind, &call.result) {
+            _ if row.name != "clone" => None,
+            (Some((name, _)), _) => Some(name.clone()),
+            (
+                None,
+                Some(Expect {
+                    value: ast::Outcome::Value(n),
+                    ..
+                }),
+            ) => Some(format!("pid {n}")),
+            _ => None,
+        };
         let step = Step {
+            child,
             no: first.no,
             text,
             actor: first.actor.clone().unwrap_or_else(|| "main".to_string()),
@@ -272,6 +309,8 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
 
 /// What is bound so far, in file order.
 struct Scope {
+    /// The actors lines name (`kill(NAME, SIG)` may name one).
+    actors: BTreeSet<String>,
     fds: BTreeSet<i64>,
     names: BTreeSet<String>,
     pairs: BTreeSet<String>,
@@ -280,6 +319,7 @@ struct Scope {
 impl Default for Scope {
     fn default() -> Scope {
         Scope {
+            actors: BTreeSet::new(),
             fds: BTreeSet::from([0, 1, 2]),
             names: BTreeSet::new(),
             pairs: BTreeSet::new(),
@@ -289,7 +329,17 @@ impl Default for Scope {
 
 impl Scope {
     fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
+        // fork's arguments are glibc's (written as strace shows them).
+        if step.row.name == "clone" {
+            return;
+        }
         for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {
+            if step.row.name == "kill"
+                && i == 0
+                && matches!(&e.kind, ExprKind::Name(n) if self.actors.contains(n))
+            {
+                continue;
+            }
             // dup2's new fd is any number the line picks.
             let fd_here =
                 arg.kind == Kind::Fd && arg.dir == Dir::In && !(step.row.name == "dup2" && i == 1);

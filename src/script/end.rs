@@ -35,6 +35,7 @@ impl Runner {
                 )?;
             }
         }
+        self.end_processes()?;
         self.clean_up()
     }
 
@@ -47,7 +48,7 @@ impl Runner {
             return Ok(());
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut end = Actor::spawn("end", None, tx)?;
+        let mut end = Actor::spawn("end", None, tx, super::process::child)?;
         let mut reqs: Vec<(String, Req)> = open
             .iter()
             .map(|&fd| {

@@ -29,6 +29,8 @@ pub struct Labels {
     names_abstract: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Every fd the script opened and has not closed, in the order opened.
     open: Vec<RawFd>,
+    /// pid as written (a fork's result) -> pid of this run.
+    pids: BTreeMap<i64, i64>,
 }
 
 /// Whether an fd label was just bound or compared.
@@ -114,6 +116,27 @@ impl Labels {
                 b.open = false;
             }
         }
+    }
+
+    /// `fd` closed by a process actor (in its own fd table): labels
+    /// that meant it may be bound again; this process's fd stays open.
+    pub fn closed_elsewhere(&mut self, fd: RawFd) {
+        for b in self.fds.values_mut() {
+            if b.fd == fd {
+                b.open = false;
+            }
+        }
+    }
+
+    /// A pid a fork or wait4 returned, shown as `written`: bound when
+    /// new, else compared (pids are labels too).
+    pub fn result_pid(&mut self, written: i64, got: i64) -> bool {
+        *self.pids.entry(written).or_insert(got) == got
+    }
+
+    /// The pid a written pid stands for (itself if never bound).
+    pub fn pid(&self, written: i64) -> i64 {
+        self.pids.get(&written).copied().unwrap_or(written)
     }
 
     /// The fds still open, in the order they were opened.

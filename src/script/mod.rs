@@ -56,6 +56,8 @@
 //! - `read(fd, 100)`, `write(fd, "x")`; `setsockopt(s, SOL_SOCKET,
 //!   SO_REUSEADDR, [1])` (its length added); `getsockopt(s, SOL_SOCKET, SO_ERROR)`;
 //!   `ioctl(s, FIONREAD)`; `sendmsg(s, {...})` and `recvmsg(s, {...})` (flags 0).
+//! - `fork()` is `clone(child_stack=NULL, ..., ...)`; `signal(SIGPIPE,
+//!   SIG_DFL)` is `rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL}, NULL, 8)`.
 //!
 //! # Labels
 //!
@@ -94,12 +96,60 @@
 //! keeps the rule above. One not returned after its own timeout plus
 //! `--timeout` is taken as blocked. `socklab shell` does not wait.
 //!
+//! # Processes and signals
+//!
+//! An actor is a thread of socklab, unless a fork made it a process:
+//! `NAME = fork()`, or strace's `NAME = clone(child_stack=NULL,
+//! flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD,
+//! child_tidptr=...) = PID` (the timeline prints it so, the child's name
+//! first, so that it replays), made by a thread actor, forks socklab
+//! (glibc's fork, traced: the clone line). The child inherits every fd
+//! (its fd table is its own from then on: an fd it closes or gets is
+//! its own) and is the actor NAME; without a name, `pid PID` for the
+//! written result (so strace -f's `[pid PID]` lines are its lines). A
+//! pid is a label, as an fd is: `kill(PID, ...)`, `wait4(PID, ...)`
+//! mean this run's pid. The child makes its lines' calls as the runner
+//! asks through two pipes (pipe2, read, write, close of fds above 900:
+//! socklab's plumbing, not the experiment, as its /proc reads; strace
+//! -f shows them); their lines come back onto the one timeline in
+//! order, and asleep detection reads /proc/PID/task/PID/{stat,syscall}.
+//! A process actor cannot fork.
+//!
+//! A child that dies shows what strace -f shows: its call (killed by
+//! SIGPIPE: `= -1 EPIPE (Broken pipe)`, the only result with which the
+//! kernel sends SIGPIPE; by another signal while asleep: `<... NAME
+//! resumed>) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)`;
+//! SIGKILL: `= ?`), then `--- SIG {si_signo=SIG, si_code=SI_USER,
+//! si_pid=SENDER, si_uid=UID} ---` (not for SIGKILL) and `+++ killed by
+//! SIG +++`. The script does not fail for it, unless that call's line
+//! expected another result. Later lines of a dead actor fail. The
+//! parent's `--- SIGCHLD ---` (ignored, as by default) is not shown.
+//! `exit_group(N) = ?` in a process actor ends it (`+++ exited with N
+//! +++`). At the end each child still alive closes the fds it still has
+//! (its lines), then `exit_group(0) = ?`; one still in a call (or left
+//! so by a failure or a timeout) is killed by the runner
+//! (`kill(PID, SIGKILL)`, shown); then its parent's `wait4(PID, ...)`
+//! (shown), unless a line reaped it: no child is left, not a zombie.
+//!
+//! Signals: `kill(NAME, SIG)` sends SIG to the actor NAME: kill(2) to a
+//! process actor, `tgkill(PID, TID, SIG)` to a thread actor (a signal
+//! whose action ends the process ends socklab and every thread actor);
+//! `kill(PID, SIG)` with a number is kill(2) to that pid (a fork's
+//! label). Dispositions: socklab ignores SIGPIPE (Rust's runtime sets
+//! SIG_IGN before main; its other signals are at their defaults in a
+//! script), and a child inherits that. `rt_sigaction(SIG, {sa_handler=
+//! SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8)` (or `signal(SIG,
+//! SIG_DFL)`, `SIG_IGN`) sets a process actor's disposition (the raw
+//! syscall, as strace shows it); it is refused in a thread actor (it
+//! would change socklab's own). No handler can be installed.
+//!
 //! # The end, and exit codes
 //!
 //! At the end, calls still under way get `--timeout` seconds (5 by
 //! default) to return; one still blocked then fails the script if its
 //! line expects a result. Every fd the script left open is closed and
-//! every socket file its binds made is removed, each as a timeline line.
+//! every socket file its binds made is removed, each as a timeline line
+//! (a process actor's end first: see above).
 //! - exit 0: every expectation held;
 //! - exit 1: one did not, or a call could not be made: `FILE:LINE: the
 //!   line`, what was expected and what came, each actor's last calls
@@ -125,6 +175,9 @@
 //! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
 //! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
 //! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
+//! `process.rs` (a process actor: the fork's child, the runner's side
+//! of its pipes), `frame.rs` (what goes through them), `forks.rs` (the
+//! runner's side: fork, kill, a child's death and end);
 //! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`).
 
 use std::time::Duration;
@@ -138,8 +191,11 @@ mod call;
 pub mod check;
 mod end;
 mod expect;
+mod forks;
+mod frame;
 mod labels;
 pub mod parse;
+mod process;
 mod request;
 mod resolve;
 mod returned;
@@ -186,6 +242,8 @@ pub struct Outcome {
     pub lines: Vec<Done>,
     /// The failure report (FILE:LINE: ..., expected, got, last calls).
     pub failure: Option<String>,
+    /// How each process actor ended, in the order they did.
+    pub ends: Vec<(String, crate::sys::untraced::Ended)>,
 }
 
 /// One call made.
@@ -279,5 +337,6 @@ fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result
         pass: failure.is_none(),
         lines: runner.done,
         failure,
+        ends: runner.ends,
     })
 }

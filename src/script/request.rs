@@ -156,6 +156,11 @@ fn control(msg: &[Field], labels: &Labels) -> Result<Vec<Cmsg>, Why> {
     Ok(out)
 }
 
+/// The signal of a `kill(WHO, SIG)` line.
+pub fn signal(step: &Step) -> Result<i32, Why> {
+    i32_of(arg(step, 1), Some(Group::Sig))
+}
+
 /// The request a step makes, with this run's labels.
 pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
     let a = |i: usize| arg(step, i);
@@ -301,6 +306,20 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             Req::EpollWait(fd0()?, max, i32_of(a(3), None)?)
         }
         "kill" => Req::Kill(i32_of(a(0), None)?, i32_of(a(1), Some(Group::Sig))?),
+        "rt_sigaction" => {
+            let handler = get(fields(a(1)), "sa_handler");
+            let default = match handler.map(|e| &e.kind) {
+                Some(ExprKind::Name(n)) if n == "SIG_DFL" => true,
+                Some(ExprKind::Name(n)) if n == "SIG_IGN" => false,
+                _ => {
+                    return Err(
+                        "a script's rt_sigaction sets SIG_DFL or SIG_IGN: {sa_handler=SIG_DFL}"
+                            .into(),
+                    );
+                }
+            };
+            Req::Sigaction(i32_of(a(0), Some(Group::Sig))?, default)
+        }
         other => return Err(format!("{other} cannot be scripted")),
     })
 }

@@ -28,6 +28,7 @@ pub fn is_constant(name: &str) -> bool {
     xlat::any_value(name).is_some()
         || LEVELS.iter().any(|&l| xlat::option(l, name).is_some())
         || xlat::errno(name).is_some()
+        || matches!(name, "SIG_DFL" | "SIG_IGN")
 }
 
 /// The fd an argument means: a written fd through its label, a script

@@ -29,9 +29,13 @@ impl Runner {
             a.busy = None;
         }
         let mut text = String::new();
+        let child = step.bind.as_ref().filter(|_| step.row.name == "clone");
         for (i, ev) in events.iter().enumerate() {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
                 self.print_text(&name, &ev.resumed_part());
+            } else if let Some(child) = child.filter(|_| !self.tracer.is_json()) {
+                // The child's name, so that the timeline replays.
+                self.print_text(&name, &format!("{child} = {}", ev.line()));
             } else {
                 self.print_event(&name, ev);
             }
@@ -50,13 +54,18 @@ impl Runner {
         {
             self.print_text(&name, &format!("  hint: {hint}"));
         }
-        for &fd in &made.opened {
-            self.labels.opened(fd);
-            self.owner.insert(fd, name.clone());
-        }
-        if let Some(fd) = made.closed {
-            self.labels.closed(fd);
-            self.owner.remove(&fd);
+        self.fds_of(under.actor, &name, &made);
+        match (step.row.name, &ret) {
+            ("clone", Ok(pid)) => self.adopt(&step, under.actor, *pid as i32),
+            ("clone", Err(_)) => self.forking = None,
+            ("wait4", Ok(pid)) => {
+                self.reaped.insert(*pid as i32);
+            }
+            (_, Ok(_)) if let Some(to) = under.signal_to => {
+                let from = self.actors.get(under.actor).and_then(|a| a.pid);
+                self.senders.insert(to, from.unwrap_or(self.pid));
+            }
+            _ => {}
         }
         self.bind_name(&step, &ret, &made);
         if let (Some(path), Ok(_)) = (under.bind_path, &ret) {
@@ -89,6 +98,29 @@ impl Runner {
                 format!("  the call: {text}"),
             ];
             self.fail(id, lines).ok();
+        }
+    }
+
+    /// The fds a call opened and closed: this process's (the labels'
+    /// open fds), or a process actor's own.
+    fn fds_of(&mut self, actor: usize, name: &str, made: &Made) {
+        if let Some(a) = self.actors.get_mut(actor)
+            && a.pid.is_some()
+        {
+            a.open.extend(made.opened.iter().copied());
+            if let Some(fd) = made.closed {
+                a.open.remove(&fd);
+                self.labels.closed_elsewhere(fd);
+            }
+            return;
+        }
+        for &fd in &made.opened {
+            self.labels.opened(fd);
+            self.owner.insert(fd, name.to_string());
+        }
+        if let Some(fd) = made.closed {
+            self.labels.closed(fd);
+            self.owner.remove(&fd);
         }
     }
 

@@ -36,6 +36,8 @@ pub(super) struct Under {
     pub unfinished: bool,
     /// The socket file a bind names, kept if the bind succeeds.
     pub bind_path: Option<PathBuf>,
+    /// The pid a kill sends its signal to.
+    pub signal_to: Option<i32>,
 }
 
 pub struct Runner {
@@ -46,11 +48,23 @@ pub struct Runner {
     sides: BTreeMap<String, Tracer>,
     pub(super) tagged: bool,
     pub(super) actors: Vec<Actor>,
-    by_name: BTreeMap<String, usize>,
+    pub(super) by_name: BTreeMap<String, usize>,
     inspector: Option<Arc<dyn Observer>>,
     pub(super) labels: Labels,
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
+    pub(super) tx: Sender<Msg>,
+    pub(super) rx: Receiver<Msg>,
+    /// The runner's ends of a fork's pipes, until the fork returns.
+    pub(super) forking: Option<(std::fs::File, std::fs::File)>,
+    /// The runner's ends of every fork's pipes (a new child closes them).
+    pub(super) chans: Vec<RawFd>,
+    /// Who sent the last signal to each pid (a `--- SIG ---` line's si_pid).
+    pub(super) senders: BTreeMap<i32, i32>,
+    /// This process's pid.
+    pub(super) pid: i32,
+    /// The process actors a script's wait4 reaped.
+    pub(super) reaped: std::collections::BTreeSet<i32>,
+    /// How each process actor ended.
+    pub(super) ends: Vec<(String, crate::sys::untraced::Ended)>,
     pub(super) under: BTreeMap<usize, Under>,
     /// Calls that returned while another line's call was under way:
     /// shown after that line's own.
@@ -90,6 +104,12 @@ impl Runner {
             labels: Labels::new(),
             tx,
             rx,
+            forking: None,
+            chans: Vec::new(),
+            senders: BTreeMap::new(),
+            pid: crate::sys::untraced::getpid(),
+            ends: Vec::new(),
+            reaped: std::collections::BTreeSet::new(),
             under: BTreeMap::new(),
             deferred: Vec::new(),
             inputs: VecDeque::new(),
@@ -139,7 +159,8 @@ impl Runner {
             return Ok(i);
         }
         let i = self.actors.len();
-        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone())?;
+        let on_fork = super::process::child;
+        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone(), on_fork)?;
         self.actors.push(a);
         self.by_name.insert(name.to_string(), i);
         Ok(i)
@@ -183,7 +204,18 @@ impl Runner {
                 return self.stuck(id, "its actor is still blocked in an earlier call");
             }
         }
+        if let Some(ended) = self.actors.get(a).and_then(|x| x.ended) {
+            let why = format!("  its process has ended ({ended:?}): no call can be made in it");
+            return self.fail(id, vec![why]);
+        }
+        let special = match self.special(&step, a) {
+            Ok(s) => s,
+            Err(why) => return self.fail(id, vec![format!("  {why}")]),
+        };
         let req = loop {
+            if let Some(r) = special.clone() {
+                break r;
+            }
             match request(&step, &mut self.labels) {
                 Ok(r) => break r,
                 Err(why) if why.contains("not bound yet") && !self.under.is_empty() => {
@@ -197,6 +229,10 @@ impl Runner {
         // A socket file the bind makes is removed at the end (if it does).
         let bind_path = match &req {
             Req::Bind(_, addr) => addr.unix_path(),
+            _ => None,
+        };
+        let signal_to = match &req {
+            Req::Kill(pid, _) | Req::Tgkill(pid, ..) => Some(*pid),
             _ => None,
         };
         if let Some(actor) = self.actors.get_mut(a) {
@@ -214,6 +250,7 @@ impl Runner {
                 actor: a,
                 unfinished: false,
                 bind_path,
+                signal_to,
             },
         );
         loop {
@@ -253,7 +290,8 @@ impl Runner {
             let running = self
                 .under
                 .values()
-                .any(|u| u.unfinished && self.actors.get(u.actor).is_some_and(|a| !a.asleep()));
+                .any(|u| u.unfinished && self.actors.get(u.actor).is_some_and(|a| !a.asleep()))
+                || self.actors.iter().any(Actor::dying);
             if !running || Instant::now() >= deadline {
                 return;
             }
@@ -286,8 +324,13 @@ impl Runner {
     }
 
     /// Handle one message; true when it is step `current`'s return.
-    fn take(&mut self, msg: Msg, current: Option<usize>) -> bool {
+    pub(super) fn take(&mut self, msg: Msg, current: Option<usize>) -> bool {
         match msg {
+            Msg::Gone {
+                actor,
+                pending,
+                ended,
+            } => self.gone(actor, pending, ended, current),
             Msg::Done {
                 id,
                 made,

@@ -73,11 +73,16 @@ fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// `name(` or strace's `<... name resumed>`.
+/// `name(` or strace's `<... name resumed>`, maybe after `NAME = `
+/// (a script's fork line names its child: `srv = clone(...) = 7001`).
 fn is_call(s: &str) -> bool {
     if s.starts_with("<... ") {
         return true;
     }
+    let s = match s.split_once(" = ") {
+        Some((name, call)) if is_name(name) => call,
+        _ => s,
+    };
     match s.split_once('(') {
         Some((name, _)) => {
             is_name(name) && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())

@@ -22,11 +22,7 @@ impl Sys {
     /// child's return is not a line of its own). Returns the child's pid in
     /// the parent and None in the child.
     pub fn fork(&self) -> Result<Option<i32>> {
-        let tidptr = if self.tracer.enabled() {
-            child_tidptr()
-        } else {
-            0
-        };
+        let tidptr = if self.renders { child_tidptr() } else { 0 };
         self.each(|o, sys| o.before(sys, &calls::CLONE, None));
         let start = SystemTime::now();
         let t0 = Instant::now();
@@ -44,7 +40,7 @@ impl Sys {
         let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
         let args = [Null, flags, Ptr(tidptr as *const ())];
         let args = crate::strace::render_named(&calls::CLONE, &args);
-        if self.tracer.enabled() {
+        if self.renders {
             let event = Event {
                 call: &calls::CLONE,
                 args: &args,

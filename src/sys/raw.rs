@@ -252,6 +252,70 @@ impl Sys {
         Ok(())
     }
 
+    /// tgkill(2): a signal to one thread (a script's thread actor).
+    pub fn tgkill_raw(&self, tgid: i32, tid: i32, sig: i32) -> Result<()> {
+        self.call(
+            Call {
+                row: &calls::TGKILL,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                let r = unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) };
+                Errno::result(r)
+            },
+            |_| {
+                let args = [Int(tgid.into()), Int(tid.into()), named(Group::Sig, sig)];
+                plain(row_args(&calls::TGKILL, &args))
+            },
+        )?;
+        Ok(())
+    }
+
+    /// rt_sigaction(2) with SIG_DFL or SIG_IGN, no flag, no mask and no
+    /// old action asked for: `rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL,
+    /// sa_mask=[], sa_flags=0}, NULL, 8)` (the raw syscall: glibc's
+    /// sigaction would add SA_RESTORER and its restorer).
+    pub fn rt_sigaction_raw(&self, sig: i32, default: bool) -> Result<()> {
+        let handler = if default {
+            libc::SIG_DFL
+        } else {
+            libc::SIG_IGN
+        };
+        // The kernel's struct sigaction on x86-64 and aarch64: handler,
+        // flags, restorer, mask (8 bytes of signals).
+        let act: [libc::c_ulong; 4] = [handler as libc::c_ulong, 0, 0, 0];
+        self.call(
+            Call {
+                row: &calls::RT_SIGACTION,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: act is a live kernel sigaction; oldact is NULL;
+                // SIG_DFL and SIG_IGN install no handler code.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig,
+                        act.as_ptr(),
+                        std::ptr::null::<libc::c_void>(),
+                        8usize,
+                    )
+                };
+                Errno::result(r)
+            },
+            |_| {
+                let name = if default { "SIG_DFL" } else { "SIG_IGN" };
+                let act = format!("{{sa_handler={name}, sa_mask=[], sa_flags=0}}");
+                let args = [named(Group::Sig, sig), Text(act), Null, Int(8)];
+                plain(row_args(&calls::RT_SIGACTION, &args))
+            },
+        )?;
+        Ok(())
+    }
+
     /// epoll_create1(2) with the script's flags (`0`, `EPOLL_CLOEXEC`).
     pub fn epoll_create1_raw(&self, flags: i32) -> Result<Socket> {
         let fd = self.call(

@@ -111,6 +111,8 @@ fn sockets_and_data_print_as_strace() {
     sys.epoll_ctl_raw(ep, libc::EPOLL_CTL_ADD, a, Some(in_et))
         .unwrap();
     let _ = sys.epoll_ctl_raw(ep, 9, a, None);
+    let _ = sys.tgkill_raw(99_999_999, 99_999_999, libc::SIGTERM);
+    let _ = sys.rt_sigaction_raw(99, true);
     let got = lines.take();
     let (lfd, cfd, afd) = (l.fd(), c.fd(), a.fd());
     let port = at.port().unwrap();
@@ -169,6 +171,14 @@ fn sockets_and_data_print_as_strace() {
     assert_eq!(
         rest[6],
         format!("epoll_ctl({e}, 0x9 /* EPOLL_CTL_??? */, {af}, NULL) = -1 EFAULT (Bad address)")
+    );
+    assert_eq!(
+        rest[7],
+        "tgkill(99999999, 99999999, SIGTERM) = -1 ESRCH (No such process)"
+    );
+    assert_eq!(
+        rest[8],
+        "rt_sigaction(99, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8) = -1 EINVAL (Invalid argument)"
     );
     for s in [l, c, a, d, ep] {
         sys.close(s).unwrap();

@@ -6,7 +6,8 @@
 //! lab's child (rt_sigaction); a thread's signal mask (rt_sigprocmask);
 //! gettid; the `--trace-file`'s O_NONBLOCK (fcntl); a script runner's
 //! /proc files moved above the fds a script gets (fcntl F_DUPFD_CLOEXEC);
-//! getegid for a script's SCM_CREDENTIALS. Their syscalls are glibc's or come after the
+//! getegid for a script's SCM_CREDENTIALS; a script's pipes to its
+//! process actors (pipe2, close, waitid WNOWAIT, getpid). Their syscalls are glibc's or come after the
 //! trace would end; socklab does not print them, as the C twins do not.
 #![allow(clippy::disallowed_methods)]
 
@@ -134,4 +135,64 @@ pub fn above(file: std::fs::File, min: std::os::fd::RawFd) -> std::fs::File {
         Ok(fd) => unsafe { std::fs::File::from_raw_fd(fd) },
         Err(_) => file,
     }
+}
+
+/// pipe2(O_CLOEXEC), both ends moved above `min`: a script's channel to
+/// a process actor (socklab's plumbing, not the experiment's).
+pub fn pipe(min: std::os::fd::RawFd) -> Result<(std::fs::File, std::fs::File)> {
+    let (r, w) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::Runtime(format!("pipe2: {e}")))?;
+    Ok((
+        above(std::fs::File::from(r), min),
+        above(std::fs::File::from(w), min),
+    ))
+}
+
+/// close(2) of an fd socklab's plumbing owns (a forked process actor
+/// closes the runner's ends of the pipes).
+pub fn close(fd: std::os::fd::RawFd) {
+    // SAFETY: the caller owns `fd` and nothing uses it afterwards.
+    unsafe { libc::close(fd) };
+}
+
+/// getpid(2): a script's own pid (a thread actor's tgkill, a signal's
+/// `si_pid`).
+pub fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Killed(i32),
+}
+
+/// waitid(P_PID, pid, WEXITED|WNOWAIT): how a child ended, without
+/// reaping it (the script's traced wait4 does, at the end).
+pub fn ended(pid: i32) -> Option<Ended> {
+    // SAFETY: all-zero bytes are a valid siginfo_t.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: info is a live siginfo_t; pid is our child.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        match Errno::result(r) {
+            Ok(_) => break,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return None,
+        }
+    }
+    // SAFETY: waitid filled a SIGCHLD siginfo: si_status is set.
+    let status = unsafe { info.si_status() };
+    Some(match info.si_code {
+        libc::CLD_EXITED => Ended::Exited(status),
+        _ => Ended::Killed(status),
+    })
 }

@@ -128,6 +128,29 @@ impl Addr {
         Addr { ss, len }
     }
 
+    /// The storage's bytes and the length: a script's process actor gets
+    /// its addresses from the runner this way (through a pipe).
+    pub fn to_bytes(&self) -> (Vec<u8>, libc::socklen_t) {
+        let size = std::mem::size_of::<libc::sockaddr_storage>();
+        let p = (&raw const self.ss).cast::<u8>();
+        // SAFETY: `ss` is a live sockaddr_storage of `size` plain bytes.
+        let b = unsafe { std::slice::from_raw_parts(p, size) };
+        (b.to_vec(), self.len)
+    }
+
+    /// The inverse of [`Addr::to_bytes`] (None: not a storage's size).
+    pub fn from_bytes(b: &[u8], len: libc::socklen_t) -> Option<Addr> {
+        let size = std::mem::size_of::<libc::sockaddr_storage>();
+        if b.len() != size {
+            return None;
+        }
+        // SAFETY: all-zero bytes are a valid sockaddr_storage.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        // SAFETY: `b` holds exactly `size` bytes and `ss` is `size` bytes long.
+        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), (&raw mut ss).cast::<u8>(), size) };
+        Some(Addr { ss, len })
+    }
+
     /// The length socklab passes to bind, connect and sendto: nix's for the
     /// concrete type (for a UNIX path that is SUN_LEN, without the NUL).
     pub fn kernel_len(&self) -> libc::socklen_t {

@@ -11,20 +11,14 @@ use nix::sys::signal::Signal;
 use super::ctx::Ctx;
 use crate::values::error::{Error, Result};
 
-/// What a child process printed and how it ended.
+/// How a child process ended (its exit code; None: killed).
 pub struct ChildEnd {
-    pub lines: Vec<String>,
     pub code: Option<i32>,
-    pub signal: Option<i32>,
 }
 
 /// Re-execute socklab (`/proc/self/exe`) with the hidden `__lab-child`
 /// subcommand; relay its timeline lines; report how it ended. Bounded:
-/// killed (by its pid) after 10 s.
-pub fn run_child(ctx: &Ctx, args: &[&str]) -> Result<ChildEnd> {
-    run_child_as(ctx, args, None)
-}
-
+/// killed (by its pid) after 10 s. `uid`: the user it runs as.
 pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildEnd> {
     use std::os::unix::process::CommandExt;
     // `/proc/self/exe` itself, not the path it names (`current_exe`): the
@@ -73,7 +67,7 @@ pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildE
             Err(e) => return Err(Error::Runtime(format!("wait: {e}"))),
         }
     };
-    let lines = reader.join().unwrap_or_default();
+    let _ = reader.join();
     let how = match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
         (None, Some(s)) => format!("was killed by signal {s} ({})", signal_name(s)),
@@ -81,9 +75,7 @@ pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildE
     };
     ctx.note("lab", &format!("child process {pid} {how} (waitpid)"));
     Ok(ChildEnd {
-        lines,
         code: status.code(),
-        signal: status.signal(),
     })
 }
 

@@ -4,8 +4,9 @@
 //! sockets it sets up (`sockets.rs`), what it observes (`observe.rs`),
 //! and a lab's child process (`child.rs`).
 //!
-//! A lab starts both sides itself (threads in this process, or a child
-//! process re-executing socklab for the `sigpipe` lab), on port 0, fresh
+//! A lab starts both sides itself (threads in this process, a script's
+//! process actors, or a child process re-executing socklab for the
+//! `unix-family` lab), on port 0, fresh
 //! temporary paths or fresh abstract names; orders them by channels, never
 //! by sleeps; bounds its own time with poll timeouts (and a watchdog here);
 //! closes every socket and unlinks every socket file.
@@ -37,7 +38,7 @@ mod script;
 mod sockets;
 mod timeline;
 
-pub use child::{run_child, run_child_as};
+pub use child::run_child_as;
 pub use ctx::Ctx;
 pub use observe::*;
 pub use script::{Step, run_script};

@@ -31,6 +31,8 @@ pub struct Step {
 /// every expectation written in it held; and if not, the runner's message.
 pub struct Ran {
     pub steps: Vec<Step>,
+    /// How each process actor (`NAME = fork()`) ended.
+    pub ends: Vec<(String, crate::sys::untraced::Ended)>,
     pub held: bool,
     pub failure: Option<String>,
 }
@@ -85,6 +87,11 @@ impl Ran {
             .iter()
             .filter(|s| s.call == call && (actor.is_empty() || s.actor == actor))
             .collect()
+    }
+
+    /// How the process actor `actor` ended (None: it did not, or is none).
+    pub fn ended(&self, actor: &str) -> Option<crate::sys::untraced::Ended> {
+        self.ends.iter().find(|(a, _)| a == actor).map(|(_, e)| *e)
     }
 
     /// Their results in one word each, joined by ", ".
@@ -148,6 +155,7 @@ pub fn run_script(ctx: &Ctx, name: &str, text: &str) -> Result<Ran> {
     // order (the end's clean-up closes last).
     steps.sort_by_key(|s| s.line);
     Ok(Ran {
+        ends: outcome.ends.clone(),
         held: outcome.pass,
         failure: outcome
             .failure

@@ -15,7 +15,12 @@ pub fn list(c: &mut Cur, close: Option<u8>) -> Result<Vec<Expr>, ParseError> {
         if at_close(c, close) {
             return Ok(out);
         }
-        out.push(value(c)?);
+        // A call's arguments may be named, as strace names clone's
+        // (`child_stack=NULL`): the value is the argument.
+        out.push(match close {
+            Some(b')') | None => field(c)?.value,
+            _ => value(c)?,
+        });
         c.skip_ws();
         if c.eat(",") {
             continue;
@@ -127,6 +132,20 @@ fn atom(c: &mut Cur) -> Result<Expr, ParseError> {
         b'.' if c.starts_with("...") => {
             c.pos += 3;
             mk(ExprKind::Dots)
+        }
+        // wait4's status, as strace decodes it: `{WIFEXITED(s) &&
+        // WEXITSTATUS(s) == 0}`, kept as its text.
+        b'{' if c.starts_with("{WIF") => {
+            let rest = c.s.get(start..).unwrap_or("");
+            let Some(end) = rest.find('}') else {
+                return Err(c.err("expected '}' after a wait status"));
+            };
+            c.pos += end + 1;
+            let text = rest.get(..=end).unwrap_or("");
+            mk(ExprKind::Str {
+                bytes: text.as_bytes().to_vec(),
+                cut: false,
+            })
         }
         b'{' => {
             enter(c)?;

@@ -228,6 +228,20 @@ fn split_args_at_top_level_commas() {
     assert_eq!(split(r#""\\", x"#), vec![r#""\\""#, "x"]);
 }
 
+#[test]
+fn named_arguments_and_wait_statuses() {
+    // strace names clone's arguments; the value is the argument.
+    let k = kinds("child_stack=NULL, flags=SIGCHLD, child_tidptr=0x10");
+    assert_eq!(k, vec![Null, name("SIGCHLD"), Int(16)]);
+    // wait4's status as strace decodes it: kept as its text.
+    let status = "{WIFSIGNALED(s) && WTERMSIG(s) == SIGPIPE}";
+    match kind(&format!("[{status}]")) {
+        Array(items) => assert_eq!(items[0].kind, s(status.as_bytes())),
+        other => panic!("{other:?}"),
+    }
+    assert!(parse_args("[{WIFEXITED(s) && ").is_err());
+}
+
 trait CloneWithSpans {
     fn clone_with_spans(&self, like: &ExprKind) -> ExprKind;
 }

@@ -69,6 +69,15 @@ pub static KILL: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+/// tgkill(2): a script's signal to a thread actor.
+pub static TGKILL: Syscall = Syscall {
+    name: "tgkill",
+    args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
+    nr: libc::SYS_tgkill,
+    programs: false,
+    ..Syscall::ROW
+};
+
 pub static PRCTL: Syscall = Syscall {
     name: "prctl",
     args: &[i("option", Int), i("arg2", Int)],
@@ -165,7 +174,8 @@ pub static SYSCONF: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// sigaction(2) (sys/signals.rs, and a lab child's SIGPIPE disposition).
+/// sigaction(2): a script's `rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL,
+/// ...}, NULL, 8)` (traced); sys/signals.rs's handlers (not traced).
 pub static RT_SIGACTION: Syscall = Syscall {
     name: "rt_sigaction",
     args: &[
@@ -174,7 +184,9 @@ pub static RT_SIGACTION: Syscall = Syscall {
         o("oldact", Pointer),
         i("sigsetsize", Len),
     ],
-    traced: false,
+    // Traced only as a script's call (programs' dispositions are set
+    // before their trace starts, untraced).
+    programs: false,
     nr: libc::SYS_rt_sigaction,
     ..Syscall::ROW
 };

@@ -264,8 +264,42 @@ fn lab_rst() {
 #[test]
 fn lab_sigpipe() {
     let o = lab("sigpipe");
-    line_with(&o, &["client | sendto(", ") = -1 EPIPE (Broken pipe)"]);
-    o.stdout_has("was killed by signal 13 (SIGPIPE)");
+    line_with(&o, &["   ign | sendto(", ") = -1 EPIPE (Broken pipe)"]);
+    // The killed child's fatal call, then what strace -f shows after it.
+    let text = &o.stdout;
+    let fatal = "   dfl | sendto(";
+    let at = text.rfind(fatal).expect("dfl's last sendto");
+    let after: Vec<&str> = text[at..].lines().take(3).collect();
+    assert!(
+        after[0].ends_with(") = -1 EPIPE (Broken pipe)"),
+        "{}",
+        o.dump()
+    );
+    assert!(
+        after[1].starts_with("   dfl | --- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid="),
+        "{}",
+        o.dump()
+    );
+    assert_eq!(
+        after[2],
+        "   dfl | +++ killed by SIGPIPE +++",
+        "{}",
+        o.dump()
+    );
+    line_with(
+        &o,
+        &[
+            "server | dfl = clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, ",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "server | wait4(",
+            "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGPIPE}], 0, NULL) = ",
+        ],
+    );
+    o.stdout_has("killed by signal 13 (SIGPIPE)");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod blocking;
 mod calls;
 mod examples;
+mod processes;
 mod shell;
 mod waits;
 

@@ -35,7 +35,10 @@ pub fn timeline_calls(text: &str) -> Vec<String> {
             }
             continue;
         }
-        if !is_call(call) {
+        let named = call
+            .split_once(" = ")
+            .is_some_and(|(n, rest)| is_actor(n) && is_call(rest));
+        if !is_call(call) && !named {
             continue;
         }
         if call.ends_with(" <unfinished ...>") {
@@ -67,6 +70,8 @@ pub fn timeline_calls(text: &str) -> Vec<String> {
 struct Fds {
     names: HashMap<String, String>,
     next: usize,
+    /// pids (a fork's result, wait4's) by first appearance: `PID1`...
+    pids: HashMap<String, String>,
 }
 
 impl Fds {
@@ -88,6 +93,13 @@ impl Fds {
     /// fd, poll's `fd=N`, the fd a call returns, socketpair's pair,
     /// SCM_RIGHTS' `cmsg_data=[...]`.
     fn rename(&mut self, line: &str) -> String {
+        // A script's fork names its child: `ign = clone(...) = PID`.
+        if let Some((name, rest)) = line.split_once(" = ")
+            && is_actor(name)
+            && is_call(rest)
+        {
+            return format!("{name} = {}", self.rename(rest));
+        }
         let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
         let Some(open) = line.find('(') else {
             return line.to_string();
@@ -96,7 +108,16 @@ impl Fds {
         let mut out = line.to_string();
         let on_fd = !matches!(
             call,
-            "socket" | "socketpair" | "kill" | "unlink" | "getrandom"
+            "socket"
+                | "socketpair"
+                | "kill"
+                | "unlink"
+                | "getrandom"
+                | "clone"
+                | "wait4"
+                | "exit_group"
+                | "rt_sigaction"
+                | "tgkill"
         );
         let n = digits(&out[open + 1..]);
         let mut closed = None;
@@ -144,6 +165,33 @@ impl Fds {
         }
         if let Some(fd) = closed {
             self.names.remove(&fd);
+        }
+        if matches!(call, "clone" | "wait4" | "kill") {
+            out = self.pids(&out, call, open);
+        }
+        out
+    }
+
+    /// A fork's pid (its result), wait4's and kill's (their first
+    /// argument, wait4's result) as labels.
+    fn pids(&mut self, line: &str, call: &str, open: usize) -> String {
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let mut out = line.to_string();
+        let name = |me: &mut Fds, pid: &str| {
+            let next = format!("PID{}", me.pids.len() + 1);
+            me.pids.entry(pid.to_string()).or_insert(next).clone()
+        };
+        let n = digits(&out[open + 1..]);
+        if call != "clone" && n > 0 {
+            let pid = out[open + 1..open + 1 + n].to_string();
+            out.replace_range(open + 1..open + 1 + n, &name(self, &pid));
+        }
+        if call != "kill"
+            && let Some((head, ret)) = out.rsplit_once(" = ")
+            && !ret.is_empty()
+            && digits(ret) == ret.len()
+        {
+            out = format!("{head} = {}", name(self, ret));
         }
         out
     }

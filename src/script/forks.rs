@@ -1,0 +1,340 @@
+//! The runner's side of process actors (`process.rs`) and signals: a
+//! fork's request and its child actor, `kill(ACTOR, SIG)`, a child's
+//! end as strace -f shows it, and each child's end of the run (its fds
+//! closed by itself, its exit, its parent's wait4).
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use super::actors::{Actor, Msg, Owned};
+use super::ast::{ExprKind, Outcome};
+use super::call::{Made, Req};
+use super::check::Step;
+use super::run::Runner;
+use crate::sys::untraced::{self, Ended};
+use crate::values::calls::Syscall;
+use crate::values::error::Result;
+
+/// The id of the end's calls (not a step's).
+const END: usize = usize::MAX;
+
+fn sig_name(sig: i32) -> String {
+    Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_string())
+}
+
+impl Runner {
+    /// The request of a line that needs the runner: a fork (its pipes),
+    /// `kill(ACTOR, SIG)`, rt_sigaction (a process actor's only). None:
+    /// an ordinary request. Err: why the line cannot run.
+    pub(super) fn special(
+        &mut self,
+        step: &Step,
+        a: usize,
+    ) -> std::result::Result<Option<Req>, String> {
+        let process = self.actors.get(a).is_some_and(|x| x.pid.is_some());
+        match step.row.name {
+            "clone" if process => {
+                Err("a process actor cannot fork (fork from a thread actor)".into())
+            }
+            "clone" => {
+                let others = self.chans.clone();
+                let (down, up, pipes) = super::process::pipes(others).map_err(|e| e.to_string())?;
+                self.chans.extend([down.as_raw_fd(), up.as_raw_fd()]);
+                self.forking = Some((down, up));
+                Ok(Some(Req::Fork(pipes)))
+            }
+            "rt_sigaction" if !process => Err(
+                "rt_sigaction changes every thread's disposition (socklab's own too): make it \
+                 in a process actor (NAME = fork())"
+                    .into(),
+            ),
+            "kill" => {
+                let sig = super::request::signal(step)?;
+                Ok(self.kill_target(step).map(|(pid, tid)| match tid {
+                    Some(tid) => Req::Tgkill(pid, tid, sig),
+                    None => Req::Kill(pid, sig),
+                }))
+            }
+            "wait4" => match self.kill_target(step) {
+                Some((pid, None)) => Ok(Some(Req::Wait4(pid))),
+                _ => Err("wait4 waits for a process actor: wait4(NAME, ...) or its pid".into()),
+            },
+            "exit_group" if !process => {
+                Err("exit_group ends the whole process: make it in a process actor".into())
+            }
+            "exit_group" => match step.args.first().map(|e| &e.kind) {
+                Some(ExprKind::Int(n)) => Ok(Some(Req::Exit(*n as i32))),
+                _ => Err("exit_group(STATUS): a number".into()),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// `kill(WHO, ...)`: an actor's name (a process: its pid; a thread:
+    /// this process and its tid), or a fork's pid label.
+    fn kill_target(&self, step: &Step) -> Option<(i32, Option<i32>)> {
+        let who = step.args.first()?;
+        let actor = match &who.kind {
+            ExprKind::Name(n) => self.actors.iter().find(|x| &x.name == n)?,
+            ExprKind::Int(n) => {
+                let pid = self.labels.pid(*n);
+                self.actors.iter().find(|x| {
+                    x.pid.is_some_and(|p| i64::from(p) == pid) || x.name == format!("pid {n}")
+                })?
+            }
+            _ => return None,
+        };
+        match actor.pid {
+            Some(pid) => Some((pid, None)),
+            None => Some((self.pid, Some(actor.tid))),
+        }
+    }
+
+    /// A fork returned `pid` in actor `parent` for step `step`: its child
+    /// is a new actor.
+    pub(super) fn adopt(&mut self, step: &Step, parent: usize, pid: i32) {
+        let Some(files) = self.forking.take() else {
+            return;
+        };
+        let name = step.child.clone().unwrap_or_else(|| format!("pid {pid}"));
+        let index = self.actors.len();
+        match Actor::process(&name, index, pid, files, self.tx.clone()) {
+            Ok(mut child) => {
+                child.parent = self
+                    .actors
+                    .get(parent)
+                    .map_or_else(|| "main".into(), |p| p.name.clone());
+                child.open = self.labels.still_open().into_iter().collect();
+                self.by_name.insert(name, index);
+                self.actors.push(child);
+            }
+            Err(e) => self.fail_now(step, &e.to_string()),
+        }
+    }
+
+    fn fail_now(&mut self, step: &Step, why: &str) {
+        if let Some(id) = self.steps.iter().position(|s| s.no == step.no) {
+            self.fail(id, vec![format!("  {why}")]).ok();
+        }
+    }
+
+    /// A process actor ended (its pipe ended): its call cut short, then
+    /// strace -f's lines. True when that call is step `current`'s.
+    pub(super) fn gone(
+        &mut self,
+        a: usize,
+        pending: Option<(usize, &'static Syscall, String)>,
+        ended: Ended,
+        current: Option<usize>,
+    ) -> bool {
+        let Some(actor) = self.actors.get_mut(a) else {
+            return false;
+        };
+        actor.ended = Some(ended);
+        let (name, pid) = (actor.name.clone(), actor.pid.unwrap_or(0));
+        let busy = actor.busy.take();
+        self.ends.push((name.clone(), ended));
+        if let Some(id) = busy {
+            let entered = pending.filter(|(p, ..)| *p == id);
+            self.cut_short(id, &name, entered, ended);
+        }
+        match ended {
+            Ended::Killed(sig) => {
+                if sig != libc::SIGKILL {
+                    // The kernel sends SIGPIPE as the writer itself.
+                    let from = match sig {
+                        libc::SIGPIPE => pid,
+                        _ => self.senders.get(&pid).copied().unwrap_or(self.pid),
+                    };
+                    let s = sig_name(sig);
+                    let uid = untraced::geteuid();
+                    self.print_text(
+                        &name,
+                        &format!("--- {s} {{si_signo={s}, si_code=SI_USER, si_pid={from}, si_uid={uid}}} ---"),
+                    );
+                }
+                self.print_text(&name, &format!("+++ killed by {} +++", sig_name(sig)));
+            }
+            Ended::Exited(code) => {
+                // A process actor exits only when told to (exit_group,
+                // not traced by socklab: shown as strace shows it).
+                self.print_text(&name, &format!("exit_group({code}) = ?"));
+                self.print_text(&name, &format!("+++ exited with {code} +++"));
+            }
+        }
+        busy.is_some() && busy == current
+    }
+
+    /// Step `id`'s call, in which its process was killed: with SIGPIPE
+    /// it returned `-1 EPIPE` (the kernel raises SIGPIPE only with
+    /// EPIPE: send(2)); otherwise it never returned (`= ? ERESTARTSYS`
+    /// when it was asleep, as strace shows a call a signal ends).
+    fn cut_short(
+        &mut self,
+        id: usize,
+        name: &str,
+        entered: Option<(usize, &'static Syscall, String)>,
+        ended: Ended,
+    ) {
+        let Some((_, row, args)) = entered else {
+            self.under.remove(&id);
+            return;
+        };
+        if ended == Ended::Killed(libc::SIGPIPE) {
+            let ev = Owned {
+                row,
+                args,
+                ret: Err(Errno::EPIPE),
+                note: String::new(),
+                addr: None,
+                start: SystemTime::now(),
+                duration: Duration::ZERO,
+            };
+            let made = Made {
+                ret: Some(Err(Errno::EPIPE)),
+                ..Made::default()
+            };
+            self.finish(id, made, vec![ev], Vec::new());
+            return;
+        }
+        let Some(under) = self.under.remove(&id) else {
+            return;
+        };
+        // SIGKILL ends the call with no return at all.
+        let tail = match ended {
+            Ended::Killed(libc::SIGKILL) => "= ?",
+            _ => "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+        };
+        let cut = crate::strace::entry_len(row, &args).min(args.len());
+        let text = if under.unfinished {
+            let rest = args.get(cut..).unwrap_or("").trim_start_matches(", ");
+            format!("<... {} resumed>{rest}) {tail}", row.name)
+        } else {
+            format!("{}({args}) {tail}", row.name)
+        };
+        self.print_text(name, &text);
+        if let Some(a) = self.actors.get_mut(under.actor) {
+            a.remember(&text);
+        }
+        let expected = self.steps.get(id).and_then(|s| s.result.as_ref());
+        if expected.is_some_and(|r| !matches!(r.value, Outcome::Unknown(_) | Outcome::Any)) {
+            let why = match ended {
+                Ended::Killed(sig) => format!("killed by {}", sig_name(sig)),
+                Ended::Exited(c) => format!("exited with {c}"),
+            };
+            self.fail(id, vec![format!("  its process was {why} in this call")])
+                .ok();
+        }
+    }
+
+    /// The end of each process actor: one still in a call is killed
+    /// (SIGKILL, by the runner's end thread); the others close the fds
+    /// they still have (shown as theirs) and exit; then each parent's
+    /// wait4 (shown), so that no child is left, not even a zombie.
+    pub(super) fn end_processes(&mut self) -> Result<()> {
+        let children: Vec<usize> = (0..self.actors.len())
+            .filter(|&i| self.actors.get(i).is_some_and(|a| a.pid.is_some()))
+            .collect();
+        if children.is_empty() {
+            return Ok(());
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut end = Actor::spawn("end", None, tx, super::process::child)?;
+        for &i in &children {
+            let Some(a) = self.actors.get(i) else {
+                continue;
+            };
+            let (pid, parent) = (a.pid.unwrap_or(0), a.parent.clone());
+            if a.ended.is_none() && a.busy.is_some() {
+                self.by_end(&mut end, &rx, &parent, Req::Kill(pid, libc::SIGKILL));
+            } else if a.ended.is_none() {
+                let open: Vec<RawFd> = a.open.iter().copied().collect();
+                for fd in open {
+                    self.in_child(i, Req::Close(fd));
+                }
+                self.in_child(i, Req::Exit(0));
+            }
+            self.await_end(i);
+            if !self.reaped.contains(&pid) {
+                self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
+            }
+        }
+        Ok(())
+    }
+
+    /// Make `req` on the end's thread, its line tagged `who`.
+    fn by_end(
+        &mut self,
+        end: &mut Actor,
+        rx: &std::sync::mpsc::Receiver<Msg>,
+        who: &str,
+        req: Req,
+    ) {
+        if end.start(END, req).is_err() {
+            return;
+        }
+        if let Ok(Msg::Done { events, .. }) = rx.recv() {
+            for ev in &events {
+                self.print_event(who, ev);
+            }
+        }
+    }
+
+    /// Make `req` in process actor `i` at the end, its line shown as its.
+    fn in_child(&mut self, i: usize, req: Req) {
+        let Some(a) = self.actors.get_mut(i) else {
+            return;
+        };
+        if a.ended.is_some() || a.start(END, req).is_err() {
+            return;
+        }
+        let name = a.name.clone();
+        let deadline = Instant::now() + self.timeout;
+        while self
+            .actors
+            .get(i)
+            .is_some_and(|a| a.busy.is_some() && a.ended.is_none())
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Msg::Done {
+                    id: END,
+                    made,
+                    events,
+                    ..
+                }) => {
+                    for ev in &events {
+                        self.print_event(&name, ev);
+                    }
+                    if let Some(a) = self.actors.get_mut(i) {
+                        a.busy = None;
+                        if let Some(fd) = made.closed {
+                            a.open.remove(&fd);
+                        }
+                    }
+                }
+                Ok(msg) => {
+                    self.take(msg, None);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Wait until process actor `i` has ended (its pipe ended).
+    fn await_end(&mut self, i: usize) {
+        let deadline = Instant::now() + self.timeout;
+        while self.actors.get(i).is_some_and(|a| a.ended.is_none()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(msg) => {
+                    self.take(msg, None);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}

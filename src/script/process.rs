@@ -1,0 +1,169 @@
+//! Process actors (issue 14, rule 5): `NAME = fork()` (or strace's
+//! `clone(child_stack=NULL, flags=...|SIGCHLD, ...) = PID`) made by an
+//! actor forks socklab; the child, which inherits every fd, is the
+//! actor NAME (or `pid PID`). It makes its lines' calls as the runner
+//! asks, through two pipes ([`super::frame`]: socklab's plumbing, not
+//! the experiment): the runner sends each request, the child answers
+//! with the call's entry (for `<unfinished ...>`) and its result and
+//! trace lines, which the runner prints on the one timeline in order.
+//! Asleep detection reads /proc/PID/task/PID/{stat,syscall}.
+//!
+//! When the pipe ends the child has ended: the runner learns how with
+//! waitid(WNOWAIT) (not traced; the traced wait4 is at the end) and shows
+//! what strace -f shows (`--- SIGPIPE {...} ---`, `+++ killed by SIGPIPE
+//! +++`, `+++ exited with 0 +++`).
+
+use std::fs::File;
+use std::os::fd::{FromRawFd, RawFd};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use super::actors::{Actor, Job, Msg, Owned, Proc, Slot, lock};
+use super::call::{self, Pipes, Req};
+use super::frame::{self, Up};
+use crate::strace::{Event, Format, Held, Tracer};
+use crate::sys::untraced::{self, Ended};
+use crate::sys::{Observer, Sys};
+use crate::values::calls::Syscall;
+use crate::values::error::{Error, Result};
+
+/// The runner's ends of a fork's pipes, and the [`Pipes`] for the fork.
+pub fn pipes(others: Vec<RawFd>) -> Result<(File, File, Pipes)> {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    let (down_r, down_w) = untraced::pipe(super::actors::HIGH_FD)?;
+    let (up_r, up_w) = untraced::pipe(super::actors::HIGH_FD)?;
+    let p = Pipes {
+        down_r: down_r.into_raw_fd(),
+        down_w: down_w.as_raw_fd(),
+        up_r: up_r.as_raw_fd(),
+        up_w: up_w.into_raw_fd(),
+        others,
+    };
+    Ok((down_w, up_r, p))
+}
+
+/// The child's observer: each call's entry goes up the pipe at once,
+/// its events are kept for the answer.
+struct Relay {
+    up: Arc<File>,
+    id: Mutex<u64>,
+    events: Mutex<Vec<Owned>>,
+}
+
+impl Observer for Relay {
+    fn wants_entry(&self) -> bool {
+        true
+    }
+
+    fn entering(&self, call: &'static Syscall, args: &str) {
+        let id = *lock(&self.id);
+        frame::send(&self.up, &Up::Entered(id, call, args.to_string()));
+    }
+
+    fn event(&self, ev: &Event, _held: Option<&mut Held>) {
+        lock(&self.events).push(Owned::of(ev));
+    }
+}
+
+/// The forked child: serve the runner's requests until it says to end
+/// (or its pipe ends: the runner is gone). Never returns.
+pub fn child(p: &Pipes) -> ! {
+    for fd in [p.down_w, p.up_r].iter().chain(&p.others) {
+        untraced::close(*fd);
+    }
+    // SAFETY: the child owns these ends (the runner's copies are closed
+    // in the runner); nothing else in this process uses them.
+    let (down, up) = unsafe { (File::from_raw_fd(p.down_r), File::from_raw_fd(p.up_w)) };
+    let watch = Arc::new(Relay {
+        up: Arc::new(up),
+        id: Mutex::new(0),
+        events: Mutex::new(Vec::new()),
+    });
+    let tracer = Tracer::new(Format::Off, Box::new(std::io::sink()));
+    let sys = Sys::new(tracer).with_observer(Some(watch.clone()));
+    loop {
+        let Some((id, req)) = frame::recv::<(u64, Req)>(&down) else {
+            untraced::exit(0)
+        };
+        *lock(&watch.id) = id;
+        let made = call::make(&sys, &req);
+        let events = std::mem::take(&mut *lock(&watch.events));
+        if !frame::send(&watch.up, &Up::Done(id, made, events)) {
+            untraced::exit(1)
+        }
+    }
+}
+
+impl Actor {
+    /// The process actor `name` (actor number `index`), the child `pid`
+    /// of a fork whose runner ends are `down` and `up`.
+    pub fn process(
+        name: &str,
+        index: usize,
+        pid: i32,
+        (down, up): (File, File),
+        to_runner: Sender<Msg>,
+    ) -> Result<Actor> {
+        let slot = Arc::new(Mutex::new(Slot::default()));
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let spawn = |what: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(format!("actor {name} {what}"))
+                .spawn(f)
+                .map(drop)
+                .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))
+        };
+        spawn(
+            "down",
+            Box::new(move || {
+                for job in rx {
+                    if !frame::send(&down, &(job.id as u64, job.req)) {
+                        return;
+                    }
+                }
+            }),
+        )?;
+        let up_slot = slot.clone();
+        spawn(
+            "up",
+            Box::new(move || listen(&up, &up_slot, index, pid, &to_runner)),
+        )?;
+        let dir = format!("/proc/{pid}/task/{pid}");
+        let mut a = Actor::with(name, Proc::open(&dir), jobs, slot);
+        a.pid = Some(pid);
+        a.tid = pid;
+        Ok(a)
+    }
+}
+
+/// The runner's side of a child's answers: entries into the slot,
+/// results to the runner; at the pipe's end, how the child ended.
+fn listen(up: &File, slot: &Mutex<Slot>, actor: usize, pid: i32, to_runner: &Sender<Msg>) {
+    let mut pending = None;
+    while let Some(msg) = frame::recv::<Up>(up) {
+        match msg {
+            Up::Entered(id, row, args) => {
+                lock(slot).entered = Some((row, args.clone()));
+                pending = Some((id as usize, row, args));
+            }
+            Up::Done(id, made, events) => {
+                pending = None;
+                let done = Msg::Done {
+                    id: id as usize,
+                    made,
+                    events,
+                    notes: Vec::new(),
+                };
+                if to_runner.send(done).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let ended = untraced::ended(pid).unwrap_or(Ended::Exited(-1));
+    let _ = to_runner.send(Msg::Gone {
+        actor,
+        pending,
+        ended,
+    });
+}
