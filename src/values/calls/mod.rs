@@ -70,6 +70,7 @@ pub static ALL: &[&Syscall] = &[
     &PRLIMIT64,
     &GETRUSAGE,
     &SCHED_SETAFFINITY,
+    &SETNS,
     &EXIT_GROUP,
     &GETEUID,
     &SYSCONF,
