@@ -3,7 +3,8 @@
 //! clock read here: the forwarder passes the time), so one seed gives the
 //! same decisions for the same packets, every run.
 //!
-//! In order: `down`, `blackhole`, `mtu` (too big: an ICMP goes back),
+//! In order: `down`, `blackhole` (all but ARP and neighbour discovery:
+//! the peer is there, its packets vanish), `mtu` (too big: an ICMP goes back),
 //! the `drop=` counters, `loss`, the queue limit; then the departure
 //! time: behind the packets before it at `rate`, plus `delay` and a
 //! `jitter` drawn in [-jitter, +jitter]; `reorder` holds a packet back
@@ -47,6 +48,9 @@ pub struct Kind {
     pub icmp: bool,
     /// IPv4 with DF set, or IPv6 (never fragmented on the way).
     pub dont_fragment: bool,
+    /// ARP or IPv6 neighbour discovery (ICMPv6 133 to 137): a blackhole
+    /// lets them through, so the hosts still find each other.
+    pub neighbour: bool,
 }
 
 impl Kind {
@@ -61,6 +65,12 @@ impl Kind {
                 (b(16) << 8 | b(17), b(23), 14 + ihl, b(20) & 0x40 != 0)
             }
             0x86dd => (40 + (b(18) << 8 | b(19)), b(20), 54, true),
+            0x0806 => {
+                return Kind {
+                    neighbour: true,
+                    ..Kind::default()
+                };
+            }
             _ => return Kind::default(),
         };
         let mut k = Kind {
@@ -78,7 +88,11 @@ impl Kind {
                 k.tcp_data = ip_len > ip_hdr + hdr;
             }
             17 => k.udp = true,
-            1 | 58 => k.icmp = true,
+            1 => k.icmp = true,
+            58 => {
+                k.icmp = true;
+                k.neighbour = (133..=137).contains(&b(l4));
+            }
             _ => {}
         }
         k
@@ -184,7 +198,7 @@ impl Direction {
         if p.down {
             return Verdict::Drop("link down".into());
         }
-        if p.blackhole {
+        if p.blackhole && !kind.neighbour {
             return Verdict::Drop("blackhole".into());
         }
         if let Some(mtu) = p.mtu

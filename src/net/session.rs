@@ -146,6 +146,11 @@ fn stop(sys: &Sys, names: &Names, child: Option<Child>) -> Result<Vec<String>> {
             }
         }
         gone.push(format!("forwarder pid {pid} (and the hosts' eth0)"));
+    } else if let Some(mut c) = child {
+        // Ours, and it does not answer: it goes anyway.
+        let _ = c.kill();
+        let _ = c.wait();
+        gone.push(format!("forwarder pid {} (killed)", c.id()));
     }
     gone.extend(clean(sys, names)?);
     Ok(gone)
@@ -236,9 +241,13 @@ pub fn run(name: Option<&str>, o: &UpOptions, cmds: &[String]) -> Result<()> {
     let forwarder = start(&names, o)?;
     let sys = quiet_sys();
     let outcome = both(&names, a, b);
+    // sys refuses blocking calls while a stop signal is pending: the
+    // signal is kept aside until the network is down.
+    let signal = signals::pending();
+    signals::clear();
     stop(&sys, &names, Some(forwarder))?;
     let failed = outcome?;
-    if let Some(sig) = signals::pending() {
+    if let Some(sig) = signal {
         return Err(Error::Signal(sig));
     }
     match failed {

@@ -6,7 +6,9 @@
 //! `tcp`, `udp`, `icmp`), `drop=N:FILTER` (the Nth packet the filter
 //! matches), `dup=1%`, `reorder=1%`, `rate=10mbit` (bit, kbit, mbit,
 //! gbit), `queue=N` (packets waiting for the rate), `mtu=1400`,
-//! `blackhole` / `blackhole=off`, `down` / `up`, `seed=N` (both
+//! `blackhole` / `blackhole=off` (IP packets vanish; ARP and neighbour
+//! discovery pass, so a connect times out), `down` / `up` (nothing
+//! passes: the hosts lose each other), `seed=N` (both
 //! directions), `clear` (every property back to its default).
 
 use std::fmt;
