@@ -38,6 +38,9 @@ use crate::values::error::{Error, Result};
 use crate::wire::decode::decode;
 use crate::wire::pcap;
 
+/// The b>a direction draws from the seed xor this.
+const BA_SEED: u64 = 0x5eed_b0a0;
+
 /// A frame waiting for its time.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Pending {
@@ -106,7 +109,7 @@ impl Forwarder {
         Ok(Forwarder {
             dirs: [
                 Direction::new(link.ab.clone(), link.seed),
-                Direction::new(link.ba.clone(), link.seed ^ 0x5eed_b0a0),
+                Direction::new(link.ba.clone(), link.seed ^ BA_SEED),
             ],
             sys,
             taps,
@@ -174,11 +177,12 @@ impl Forwarder {
         self.show(dir, frame, &verdict);
         let d = &mut self.dirs[dir.min(1)];
         match verdict {
-            Verdict::Drop(_) => {}
+            Verdict::Drop(_) | Verdict::Router => {}
             Verdict::TooBig { mtu } => {
                 if let Some(back) = icmp::too_big(frame, mtu) {
                     d.icmp_sent += 1;
                     self.sys.write(self.taps[dir], &back)?;
+                    self.show(1 - dir.min(1), &back, &Verdict::Router);
                 }
             }
             Verdict::Send { after, copies, .. } => {
@@ -206,6 +210,9 @@ impl Forwarder {
             if let Some(d) = self.dirs.get_mut(p.dir) {
                 d.queued = d.queued.saturating_sub(1);
             }
+            if let Some(w) = self.pcap.as_mut() {
+                let _ = w.write(std::time::SystemTime::now(), &p.frame, p.frame.len());
+            }
             let to = self.taps[1 - p.dir.min(1)];
             // A host whose eth0 is down refuses the frame (EIO): a lost packet.
             match self.sys.write(to, &p.frame) {
@@ -216,19 +223,17 @@ impl Forwarder {
         Ok(())
     }
 
-    /// `--wire` and `--pcap`: the frame as it entered the link, with the
-    /// link's decision.
+    /// `--wire`: the frame as it entered the link, with the link's
+    /// decision. (`--pcap` has the frames as they leave it, in `release`.)
     fn show(&mut self, dir: usize, frame: &[u8], verdict: &Verdict) {
         let t = self.start.elapsed();
-        if let Some(p) = self.pcap.as_mut() {
-            let _ = p.write(std::time::SystemTime::now(), frame, frame.len());
-        }
         if !self.wire {
             return;
         }
         let what = match verdict {
             Verdict::Drop(why) => format!("dropped ({why})"),
             Verdict::TooBig { mtu } => format!("dropped (mtu {mtu}), ICMP sent back"),
+            Verdict::Router => "from the link's router".to_string(),
             Verdict::Send { note, .. } if note.is_empty() => "forwarded".to_string(),
             Verdict::Send { note, .. } => note.clone(),
         };
@@ -250,6 +255,10 @@ impl Forwarder {
         self.link.apply(spec)?;
         self.dirs[0].set(self.link.ab.clone());
         self.dirs[1].set(self.link.ba.clone());
+        if spec.split(',').any(|t| t.trim().starts_with("seed=")) {
+            self.dirs[0].reseed(self.link.seed);
+            self.dirs[1].reseed(self.link.seed ^ BA_SEED);
+        }
         Ok(())
     }
 }

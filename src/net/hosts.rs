@@ -19,10 +19,20 @@
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Names;
 use crate::sys::{FileKind, Sys};
 use crate::values::error::{Error, Result};
+
+/// Whether `ip` commands are printed (not in a lab, whose timeline says
+/// what the network is instead).
+static ECHO: AtomicBool = AtomicBool::new(true);
+
+/// Stop printing the `ip` commands (a lab's network).
+pub fn quiet() {
+    ECHO.store(false, Ordering::Relaxed);
+}
 
 /// Run `ip ARGS`, printed first; its error output becomes ours.
 pub fn ip(args: &[&str]) -> Result<()> {
@@ -33,7 +43,9 @@ pub fn ip(args: &[&str]) -> Result<()> {
 }
 
 fn run(cmd: &mut Command, shown: &str) -> Result<()> {
-    eprintln!("+ {shown}");
+    if ECHO.load(Ordering::Relaxed) {
+        eprintln!("+ {shown}");
+    }
     let out = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())

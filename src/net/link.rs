@@ -3,8 +3,10 @@
 //! clock read here: the forwarder passes the time), so one seed gives the
 //! same decisions for the same packets, every run.
 //!
-//! In order: `down`, `blackhole` (all but ARP and neighbour discovery:
-//! the peer is there, its packets vanish), `mtu` (too big: an ICMP goes back),
+//! ARP, neighbour discovery and multicast frames (the hosts' own
+//! chatter, at times no seed decides) pass at once unless the link is
+//! `down`, and draw nothing. For the others, in order: `down`,
+//! `blackhole` (the peer is still found, its packets vanish), `mtu` (too big: an ICMP goes back),
 //! the `drop=` counters, `loss`, the queue limit; then the departure
 //! time: behind the packets before it at `rate`, plus `delay` and a
 //! `jitter` drawn in [-jitter, +jitter]; `reorder` holds a packet back
@@ -27,6 +29,8 @@ pub enum Verdict {
     Drop(String),
     /// Bigger than the MTU: dropped, an ICMP (when one is due) goes back.
     TooBig { mtu: usize },
+    /// Not a decision: the ICMP the link's router sent (for `--wire`).
+    Router,
     /// Sent after `after`, `copies` times (2 with dup); `note` says why
     /// it waits, if it does (`delayed 50 ms`).
     Send {
@@ -51,6 +55,10 @@ pub struct Kind {
     /// ARP or IPv6 neighbour discovery (ICMPv6 133 to 137): a blackhole
     /// lets them through, so the hosts still find each other.
     pub neighbour: bool,
+    /// To a multicast or broadcast MAC (ARP requests, MLD, router
+    /// solicitations): the hosts' own chatter, sent at times no seed
+    /// decides.
+    pub multicast: bool,
 }
 
 impl Kind {
@@ -59,6 +67,7 @@ impl Kind {
     pub fn of(frame: &[u8]) -> Kind {
         let b = |i: usize| frame.get(i).copied().unwrap_or(0) as usize;
         let ethertype = b(12) << 8 | b(13);
+        let multicast = b(0) & 1 != 0;
         let (ip_len, proto, l4, df) = match ethertype {
             0x0800 => {
                 let ihl = (b(14) & 0x0f) * 4;
@@ -68,14 +77,21 @@ impl Kind {
             0x0806 => {
                 return Kind {
                     neighbour: true,
+                    multicast,
                     ..Kind::default()
                 };
             }
-            _ => return Kind::default(),
+            _ => {
+                return Kind {
+                    multicast,
+                    ..Kind::default()
+                };
+            }
         };
         let mut k = Kind {
             ip_len,
             dont_fragment: df,
+            multicast,
             ..Kind::default()
         };
         match proto {
@@ -171,8 +187,18 @@ impl Direction {
         self.props = props;
     }
 
+    /// `set seed=N`: the draws and the `drop=` counts start again, so
+    /// the packets after it meet the same decisions every run.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+        self.matched.iter_mut().for_each(|m| *m = 0);
+    }
+
     /// The verdict on a frame of `len` bytes arriving at `now`.
     pub fn decide(&mut self, kind: Kind, len: usize, now: Duration) -> Verdict {
+        if kind.neighbour || kind.multicast {
+            return self.chatter();
+        }
         let draws = [
             self.rng.next(),
             self.rng.next(),
@@ -183,6 +209,7 @@ impl Direction {
         match &v {
             Verdict::Drop(why) => *self.dropped.entry(why.clone()).or_default() += 1,
             Verdict::TooBig { mtu } => *self.dropped.entry(format!("mtu {mtu}")).or_default() += 1,
+            Verdict::Router => {}
             Verdict::Send { after, copies, .. } => {
                 self.queued += copies;
                 self.forwarded += 1;
@@ -193,12 +220,29 @@ impl Direction {
         v
     }
 
+    /// ARP, neighbour discovery, multicast: at once (only `down` stops
+    /// them), no draw, no `drop=` count, so the hosts' chatter, whose
+    /// timing no seed decides, leaves the seeded decisions alone.
+    fn chatter(&mut self) -> Verdict {
+        if self.props.down {
+            *self.dropped.entry("link down".into()).or_default() += 1;
+            return Verdict::Drop("link down".into());
+        }
+        self.queued += 1;
+        self.forwarded += 1;
+        Verdict::Send {
+            after: Duration::ZERO,
+            copies: 1,
+            note: String::new(),
+        }
+    }
+
     fn judge(&mut self, kind: Kind, len: usize, now: Duration, d: [f64; 4]) -> Verdict {
         let p = &self.props;
         if p.down {
             return Verdict::Drop("link down".into());
         }
-        if p.blackhole && !kind.neighbour {
+        if p.blackhole {
             return Verdict::Drop("blackhole".into());
         }
         if let Some(mtu) = p.mtu

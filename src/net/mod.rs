@@ -23,9 +23,9 @@
 //! namespaces through `ip`, the state directory), `session.rs` (up,
 //! down, run, exec as the command line calls them).
 
-mod control;
+pub mod control;
 mod forward;
-mod hosts;
+pub mod hosts;
 pub mod icmp;
 pub mod link;
 pub mod session;

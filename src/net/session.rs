@@ -65,7 +65,7 @@ fn claim(sys: &Sys, names: &Names) -> Result<()> {
 
 /// Up: namespaces, forwarder (its child handle), addresses. On a
 /// failure, what was made is removed.
-fn start(names: &Names, o: &UpOptions) -> Result<Child> {
+pub fn start(names: &Names, o: &UpOptions) -> Result<Child> {
     need_root()?;
     Link::parse(&o.link)?;
     let sys = quiet_sys();
@@ -126,7 +126,7 @@ fn spawn(names: &Names, o: &UpOptions) -> Result<Child> {
 
 /// Stop the forwarder (by its control socket; by SIGKILL if it does not
 /// go within 3 s), then remove the namespaces and the state.
-fn stop(sys: &Sys, names: &Names, child: Option<Child>) -> Result<Vec<String>> {
+pub fn stop(sys: &Sys, names: &Names, child: Option<Child>) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     if let Some((_, pid)) = control::request(names, "stop")? {
         let proc_dir = PathBuf::from(format!("/proc/{pid}"));
