@@ -136,7 +136,7 @@ impl Rng {
     }
 
     /// A number in [0, 1).
-    pub fn next(&mut self) -> f64 {
+    pub fn draw(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -200,10 +200,10 @@ impl Direction {
             return self.chatter();
         }
         let draws = [
-            self.rng.next(),
-            self.rng.next(),
-            self.rng.next(),
-            self.rng.next(),
+            self.rng.draw(),
+            self.rng.draw(),
+            self.rng.draw(),
+            self.rng.draw(),
         ];
         let v = self.judge(kind, len, now, draws);
         match &v {

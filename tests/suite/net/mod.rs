@@ -7,6 +7,7 @@
 //! parallel; a guard takes it down even when the test fails, and each
 //! test checks that no namespace or state of its name is left. They need
 //! root: under CI=true its absence fails them, elsewhere they skip.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
