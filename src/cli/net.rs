@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::args::{Cli, Command};
 use crate::net::{self, session::UpOptions};
 use crate::values::error::{Error, Result};
 
@@ -76,42 +75,45 @@ pub enum NetCommand {
     },
 }
 
-fn options(up: &NetUp, cli: &Cli) -> UpOptions {
+/// The global flags as they bear on `net`.
+pub struct Globals {
+    pub wire: bool,
+    pub pcap: Option<PathBuf>,
+    /// --trace, --show-state, --step or --record: refused.
+    pub tracing: bool,
+}
+
+fn options(up: &NetUp, g: &Globals) -> UpOptions {
     UpOptions {
         link: up.link.clone(),
         sysctls: up.sysctl.clone(),
-        wire: cli.wire,
-        pcap: cli.pcap.clone(),
+        wire: g.wire,
+        pcap: g.pcap.clone(),
     }
 }
 
-/// Run `socklab net ...` (None for another command).
-pub fn run(cli: &Cli) -> Option<Result<()>> {
-    let Command::Net(cmd) = &cli.command else {
-        return None;
-    };
-    if cli.trace.is_some() || cli.show_state || cli.step || cli.record.is_some() {
-        return Some(Err(Error::Usage(
+/// Run `socklab net ...`.
+pub fn run(cmd: &NetCommand, g: &Globals) -> Result<()> {
+    if g.tracing {
+        return Err(Error::Usage(
             "socklab net takes --wire and --pcap (the link's packets); run a program in a host \
              with --trace to see its calls"
                 .to_string(),
-        )));
+        ));
     }
     let name = |n: &NetName| n.name.clone();
-    Some(match cmd {
-        NetCommand::Up(up) => net::up(name(&up.name).as_deref(), &options(up, cli)),
+    match cmd {
+        NetCommand::Up(up) => net::up(name(&up.name).as_deref(), &options(up, g)),
         NetCommand::Down(n) => net::down(name(n).as_deref()),
         NetCommand::Show(n) => net::show(name(n).as_deref()),
         NetCommand::Set { name: n, spec } => net::set(name(n).as_deref(), spec),
         NetCommand::Exec { name: n, host, cmd } => net::exec(name(n).as_deref(), host, cmd),
-        NetCommand::Run { up, cmds } => {
-            net::run(name(&up.name).as_deref(), &options(up, cli), cmds)
-        }
+        NetCommand::Run { up, cmds } => net::run(name(&up.name).as_deref(), &options(up, g), cmds),
         NetCommand::Forward {
             name,
             link,
             wire,
             pcap,
         } => net::forward_main(name, link, *wire, pcap.as_deref()),
-    })
+    }
 }

@@ -38,8 +38,13 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Some(result) = super::script::run(&cli) {
         return result;
     }
-    if let Some(result) = super::net::run(&cli) {
-        return result;
+    if let Command::Net(cmd) = &cli.command {
+        let globals = super::net::Globals {
+            wire: cli.wire,
+            pcap: cli.pcap.clone(),
+            tracing: cli.trace.is_some() || cli.show_state || cli.step || cli.record.is_some(),
+        };
+        return super::net::run(cmd, &globals);
     }
     lab_flags(&cli)?;
     signals::ignore_file_size_signal()?;

@@ -25,9 +25,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
-use super::control;
 use super::icmp;
 use super::link::{Direction, Kind, Verdict};
 use super::spec::Link;
@@ -154,7 +154,7 @@ impl Forwarder {
             }
             self.release()?;
             if fds.get(2).is_some_and(|p| p.revents & libc::POLLIN != 0) {
-                control::serve_one(self)?;
+                serve_one(self)?;
             }
         }
         for s in [self.taps[0], self.taps[1], self.ctl] {
@@ -261,4 +261,73 @@ impl Forwarder {
         }
         Ok(())
     }
+}
+
+// The control socket's server side (its client: control.rs).
+
+/// Serve one connection that is waiting on the listener.
+pub(super) fn serve_one(f: &mut Forwarder) -> Result<()> {
+    let sys = f.sys.clone();
+    let ctl = f.ctl_socket();
+    let (conn, _) = sys.accept4(ctl)?;
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    // A client has 1 s to send its line and shut down its side.
+    while req.len() < 4096 && !sys.poll(conn, PollFlags::POLLIN, 1000)?.is_empty() {
+        match sys.read(conn, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => req.extend_from_slice(buf.get(..n).unwrap_or(&[])),
+        }
+    }
+    let req = String::from_utf8_lossy(&req).trim().to_string();
+    let answer = match req.split_once(' ').unwrap_or((req.as_str(), "")) {
+        ("show", _) => format!("ok\n{}", show(f)),
+        ("set", spec) => match f.set(spec) {
+            Ok(()) => format!("ok\n{}", link_lines(f)),
+            Err(e) => format!("error: {e}\n"),
+        },
+        ("stop", _) => {
+            f.stop = true;
+            "ok\n".to_string()
+        }
+        _ => format!("error: unknown request '{req}'\n"),
+    };
+    let _ = sys.write(conn, answer.as_bytes());
+    sys.close(conn)
+}
+
+fn link_lines(f: &Forwarder) -> String {
+    format!(
+        "link a>b: {}\nlink b>a: {}\nseed: {}\n",
+        f.link.ab, f.link.ba, f.link.seed
+    )
+}
+
+fn counters(name: &str, d: &Direction) -> String {
+    let mut s = format!(
+        "{name}: forwarded {}, delayed {}, duplicated {}, in the link {}, icmp sent {}",
+        d.forwarded, d.delayed, d.duplicated, d.queued, d.icmp_sent
+    );
+    let dropped: u64 = d.dropped.values().sum();
+    s.push_str(&format!(", dropped {dropped}"));
+    if dropped > 0 {
+        let why: Vec<String> = d.dropped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        s.push_str(&format!(" ({})", why.join(", ")));
+    }
+    s + "\n"
+}
+
+fn show(f: &Forwarder) -> String {
+    let n = &f.names;
+    format!(
+        "network {}: forwarder pid {}\nhost a: netns {}, eth0 192.0.2.1/24 2001:db8::1/64\n\
+         host b: netns {}, eth0 192.0.2.2/24 2001:db8::2/64\n{}{}{}",
+        n.name,
+        std::process::id(),
+        n.a,
+        n.b,
+        link_lines(f),
+        counters("a>b", &f.dirs[0]),
+        counters("b>a", &f.dirs[1]),
+    )
 }
