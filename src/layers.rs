@@ -13,7 +13,7 @@ fn layer(top: &str) -> Option<u8> {
         "strace" => 1,
         "sys" => 2,
         "socket" | "inspect" | "wire" | "output" | "private_dir" => 3,
-        "programs" => 4,
+        "programs" | "net" => 4,
         "lab" | "bench" | "script" => 5,
         "cli" | "lib" | "main" | "layers" => 6,
         _ => return None,

@@ -21,10 +21,11 @@ pub mod output;
 pub(crate) mod private_dir;
 pub(crate) mod socket;
 pub mod wire;
-// 4 programs; 5 labs and benchmarks; 6 the command line.
+// 4 programs, the lab network; 5 labs and benchmarks; 6 the command line.
 pub(crate) mod bench;
 pub mod cli;
 pub(crate) mod lab;
+pub mod net;
 pub(crate) mod programs;
 pub mod script;
 

@@ -120,6 +120,9 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
         timeout: f64,
     },
+    /// The lab network: hosts a and b (network namespaces) joined by a link socklab drives (delay, loss, MTU, blackhole, ...). Needs root.
+    #[command(subcommand)]
+    Net(super::net::NetCommand),
     /// Internal: the child process of a lab (unix-family's), started by the lab itself.
     #[command(name = "__lab-child", hide = true)]
     LabChild {

@@ -38,6 +38,14 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Some(result) = super::script::run(&cli) {
         return result;
     }
+    if let Command::Net(cmd) = &cli.command {
+        let globals = super::net::Globals {
+            wire: cli.wire,
+            pcap: cli.pcap.clone(),
+            tracing: cli.trace.is_some() || cli.show_state || cli.step || cli.record.is_some(),
+        };
+        return super::net::run(cmd, &globals);
+    }
     lab_flags(&cli)?;
     signals::ignore_file_size_signal()?;
     let inspect = inspect::Inspect::new(
@@ -111,7 +119,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
             ));
         }
         Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
-        Command::Script { .. } | Command::Shell { .. } => return Ok(Vec::new()),
+        Command::Script { .. } | Command::Shell { .. } | Command::Net(_) => return Ok(Vec::new()),
     };
     Ok(addr.port().into_iter().collect())
 }
@@ -267,7 +275,7 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
         Command::LabChild { lab, args } => lab::child_main(&lab, &args),
-        Command::Script { .. } | Command::Shell { .. } => Ok(()), // run above
+        Command::Script { .. } | Command::Shell { .. } | Command::Net(_) => Ok(()), // run above
     }
 }
 
@@ -325,7 +333,8 @@ fn check_phases(command: &Command) -> Result<()> {
         | Command::Lab { .. }
         | Command::LabChild { .. }
         | Command::Script { .. }
-        | Command::Shell { .. } => {
+        | Command::Shell { .. }
+        | Command::Net(_) => {
             return Ok(());
         }
     };

@@ -11,12 +11,15 @@
 //! usual order: connect twice, accept without listen, listen without bind,
 //! self-connect), `shutdowns.rs` (send after SHUT_WR, recv after SHUT_RD,
 //! close vs a blocked accept), `delivery.rs` (MSG_PEEK/MSG_WAITALL,
-//! SCM_RIGHTS over a socketpair, the Nagle stall).
+//! SCM_RIGHTS over a socketpair, the Nagle stall); `network.rs`: labs
+//! on the lab network of `socklab net` (syn-timeout, host-unreachable,
+//! udp-loss, nagle-rtt; root needed).
 
 mod basics;
 mod delivery;
 mod framework;
 mod modes;
+mod network;
 mod order;
 mod queues;
 mod servers;
@@ -42,6 +45,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(order::labs());
     v.extend(shutdowns::labs());
     v.extend(delivery::labs());
+    v.extend(network::labs());
     v
 }
 

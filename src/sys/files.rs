@@ -19,6 +19,13 @@ use super::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathFd(RawFd);
 
+impl PathFd {
+    /// The fd number, for a call that takes any fd (setns).
+    pub fn fd(self) -> RawFd {
+        self.0
+    }
+}
+
 impl fmt::Display for PathFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

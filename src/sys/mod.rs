@@ -45,6 +45,7 @@ mod exchange;
 mod fd;
 mod files;
 mod msg;
+mod netns;
 mod observer;
 mod options;
 mod packet;

@@ -101,6 +101,9 @@ pub struct Icmp {
     pub v6: bool,
     pub ty: u8,
     pub code: u8,
+    /// The next-hop MTU of a "need to frag" (ICMP 3/4: bytes 6-7) or a
+    /// "packet too big" (ICMPv6 2: bytes 4-7); 0 otherwise.
+    pub mtu: u32,
     /// The quoted datagram of an error message: its addresses, protocol
     /// and ports (when the quote reaches them).
     pub quoted: Option<Quoted>,
@@ -271,10 +274,16 @@ pub fn decode_icmp(b: &[u8], v6: bool) -> Option<Icmp> {
     } else {
         None
     };
+    let mtu = match (v6, ty, code) {
+        (false, 3, 4) => u16_at(b, 6).map(u32::from).unwrap_or(0),
+        (true, 2, _) => u32_at(b, 4).unwrap_or(0),
+        _ => 0,
+    };
     Some(Icmp {
         v6,
         ty,
         code,
+        mtu,
         quoted,
     })
 }

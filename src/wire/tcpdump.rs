@@ -119,6 +119,10 @@ fn icmp_text(i: &Icmp) -> String {
     match (i.v6, i.ty, i.code, &i.quoted) {
         (false, 3, 3, Some(q)) => format!("ICMP {} unreachable", quoted(q)),
         (false, 3, 1, Some(q)) => format!("ICMP host {} unreachable", q.dst),
+        (false, 3, 4, Some(q)) => {
+            format!("ICMP {} unreachable - need to frag (mtu {})", q.dst, i.mtu)
+        }
+        (true, 2, _, _) => format!("ICMP6, packet too big, mtu {}", i.mtu),
         (false, 0, ..) => "ICMP echo reply".to_string(),
         (false, 8, ..) => "ICMP echo request".to_string(),
         (true, 1, 4, Some(q)) => format!(

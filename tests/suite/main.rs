@@ -12,6 +12,7 @@ mod bench;
 mod cli;
 mod inspect;
 mod lab;
+mod net;
 mod private_dir;
 mod programs;
 mod reliability;

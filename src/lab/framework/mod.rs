@@ -33,6 +33,7 @@
 
 mod child;
 mod ctx;
+mod net;
 mod observe;
 mod script;
 mod sockets;
@@ -40,6 +41,7 @@ mod timeline;
 
 pub use child::run_child_as;
 pub use ctx::Ctx;
+pub use net::{LabNet, net_addr, untraced};
 pub use observe::*;
 pub use script::{Step, run_script};
 pub use sockets::*;

@@ -71,6 +71,7 @@ pub static ALL: &[&Syscall] = &[
     &PRLIMIT64,
     &GETRUSAGE,
     &SCHED_SETAFFINITY,
+    &SETNS,
     &EXIT_GROUP,
     &GETEUID,
     &SYSCONF,

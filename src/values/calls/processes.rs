@@ -220,3 +220,14 @@ pub static FCNTL: Syscall = Syscall {
     nr: libc::SYS_fcntl,
     ..Syscall::ROW
 };
+
+/// setns(2) into a network namespace (`socklab net`: the forwarder makes
+/// each host's TAP device inside it). Not made by the programs.
+pub static SETNS: Syscall = Syscall {
+    name: "setns",
+    args: &[i("fd", Fd), i("nstype", Flags)],
+    errnos: &[(Any, &[EPERM, EINVAL, EBADF])],
+    programs: false,
+    nr: libc::SYS_setns,
+    ..Syscall::ROW
+};

@@ -1,0 +1,144 @@
+//! The lab network's calls (`socklab net`, src/net/): setns into a host's
+//! network namespace, openat of `/dev/net/tun` read-write, and the
+//! `TUNSETIFF` ioctl that makes a TAP device of it. Each renders as
+//! strace 6 prints it.
+#![allow(clippy::disallowed_methods)]
+
+use super::*;
+use crate::strace::ArgVal::{Buf, Fd, Name, Text, Unshown};
+
+impl Sys {
+    /// setns(2) `(fd, CLONE_NEWNET)`: the calling thread moves into the
+    /// network namespace `fd` names (an open `/run/netns/NAME`).
+    pub fn setns_net(&self, fd: RawFd) -> Result<()> {
+        self.call(
+            Call {
+                row: &calls::SETNS,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: plain syscall with integer arguments.
+                let r = unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| plain(row_args(&calls::SETNS, &[Fd(fd), Name("CLONE_NEWNET")])),
+        )?;
+        Ok(())
+    }
+
+    /// openat(2) `(AT_FDCWD, PATH, O_RDWR|O_CLOEXEC)`: a device to read
+    /// and write (`/dev/net/tun`). The fd is closed by [`Sys::close`].
+    pub fn open_rdwr(&self, path: &Path) -> Result<Socket> {
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::Usage(format!("path {} has a NUL byte", path.display())))?;
+        let fd = self.call(
+            Call {
+                row: &calls::OPENAT,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: c is a valid NUL-terminated path.
+                let r = unsafe {
+                    libc::openat(libc::AT_FDCWD, c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC)
+                };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                let args = [
+                    Name("AT_FDCWD"),
+                    Buf(path.as_os_str().as_bytes(), usize::MAX),
+                    Name("O_RDWR|O_CLOEXEC"),
+                    Unshown,
+                ];
+                plain(row_args(&calls::OPENAT, &args))
+            },
+        )?;
+        Ok(Socket(fd as RawFd))
+    }
+
+    /// ioctl(2) `(fd, TUNSETIFF, {ifr_name=NAME, ifr_flags=IFF_TAP|IFF_NO_PI})`
+    /// (Documentation/networking/tuntap.rst): the fd becomes the TAP
+    /// device NAME in the thread's network namespace; the device goes
+    /// away when the fd is closed.
+    pub fn ioctl_tunsetiff_tap(&self, fd: Socket, name: &str) -> Result<()> {
+        // SAFETY: a zeroed ifreq is valid.
+        let mut ifr: libc::ifreq = unsafe { zeroed() };
+        let bytes = name.as_bytes();
+        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
+            return Err(Error::Usage(format!("invalid interface name '{name}'")));
+        }
+        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
+            *d = b as libc::c_char;
+        }
+        let flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        ifr.ifr_ifru.ifru_flags = flags;
+        let ifr_ptr: *mut libc::ifreq = &mut ifr;
+        self.call(
+            Call {
+                row: &calls::IOCTL,
+                fd: Some(fd),
+                unix: false,
+            },
+            || {
+                // SAFETY: TUNSETIFF reads and writes one ifreq.
+                let r = unsafe { libc::ioctl(fd.0, libc::TUNSETIFF as libc::Ioctl, ifr_ptr) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                let ifr = format!(
+                    "{{ifr_name={}, ifr_flags=IFF_TAP|IFF_NO_PI}}",
+                    quote(bytes, usize::MAX)
+                );
+                plain(row_args(
+                    &calls::IOCTL,
+                    &[Fd(fd.0), Name("TUNSETIFF"), Text(ifr)],
+                ))
+            },
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn net_calls_render_as_strace() {
+        let lines = Lines::default();
+        let sys = Sys::new(Tracer::new(strace::Format::Text, Box::new(lines.clone())));
+        let _ = sys.setns_net(-1);
+        let _ = sys.open_rdwr(Path::new("/nonexistent/tun"));
+        let _ = sys.ioctl_tunsetiff_tap(Socket(-1), "eth0");
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("setns(-1, CLONE_NEWNET) = -1 EBADF"),
+            "{text}"
+        );
+        assert!(
+            text.contains("openat(AT_FDCWD, \"/nonexistent/tun\", O_RDWR|O_CLOEXEC) = -1 ENOENT"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ioctl(-1, TUNSETIFF, {ifr_name=\"eth0\", ifr_flags=IFF_TAP|IFF_NO_PI}) = -1 EBADF"
+            ),
+            "{text}"
+        );
+    }
+}
