@@ -31,7 +31,7 @@ impl Runner {
         let mut text = String::new();
         for (i, ev) in events.iter().enumerate() {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
-                self.print_text(&name, &ev.resumed_part());
+                self.side(&name).resumed(&ev.event());
             } else {
                 self.print_event(&name, ev);
             }

@@ -1,0 +1,105 @@
+//! A call that blocks while another side prints, split as `strace -f`
+//! splits it: `recvfrom(4,  <unfinished ...>` where it started, `<...
+//! recvfrom resumed>"HI", 1024, 0, NULL, NULL) = 2` where it returned
+//! (a shared transcript: `socklab demo`, a lab's timeline).
+//!
+//! strace prints a call's entry at once and finishes the line at its
+//! return when nothing else was printed in between; otherwise it ends the
+//! entry with ` <unfinished ...>` and prints the rest as a resumed line.
+//! Here a call that waits for the peer ([`Syscall::waits_for_peer`])
+//! leaves its entry pending ([`Split::enter`]); the next line of anyone
+//! else prints it as unfinished first ([`Split::interrupt`]); its own
+//! return finds it still pending (a whole line) or not (a resumed line).
+//! Calls are told apart by thread, as strace tells them apart by pid.
+
+use std::thread::ThreadId;
+
+use super::Event;
+use crate::values::calls::Syscall;
+
+/// The pending entry and the calls printed as unfinished.
+#[derive(Default)]
+pub(super) struct Split {
+    current: Option<Entry>,
+    unfinished: Vec<ThreadId>,
+}
+
+/// A call's entry not printed yet: its tag and stamp (`server | `), and
+/// its `<unfinished ...>` text.
+struct Entry {
+    thread: ThreadId,
+    head: String,
+    text: String,
+}
+
+/// How a returning call's line is printed.
+pub(super) enum Returned {
+    /// Whole, after the head its entry had.
+    Whole(String),
+    /// As `<... NAME resumed>`: its entry was printed as unfinished.
+    Resumed,
+    /// Whole, with no entry pending (a call made holding the sink).
+    Unentered,
+}
+
+impl Split {
+    /// Another line is printed: the pending entry first, as unfinished.
+    pub(super) fn interrupt(&mut self) -> Option<String> {
+        let e = self.current.take()?;
+        self.unfinished.push(e.thread);
+        Some(format!("{}{}", e.head, e.text))
+    }
+
+    /// A call that waits for the peer starts: its entry is pending; the
+    /// one pending before it, if any, is to be printed now.
+    pub(super) fn enter(&mut self, head: String, text: String) -> Option<String> {
+        let before = self.interrupt();
+        self.current = Some(Entry {
+            thread: std::thread::current().id(),
+            head,
+            text,
+        });
+        before
+    }
+
+    /// This thread's call returned: how to print it, and the line to
+    /// print before it (another call's entry, as unfinished).
+    pub(super) fn returned(&mut self) -> (Option<String>, Returned) {
+        let me = std::thread::current().id();
+        if let Some(e) = self.current.take_if(|e| e.thread == me) {
+            return (None, Returned::Whole(e.head));
+        }
+        let how = match self.unfinished.iter().position(|t| *t == me) {
+            Some(i) => {
+                self.unfinished.swap_remove(i);
+                Returned::Resumed
+            }
+            None => Returned::Unentered,
+        };
+        (self.interrupt(), how)
+    }
+}
+
+/// What strace prints when `row` starts and another line comes before its
+/// return: the arguments up to the first one the kernel fills in.
+pub fn unfinished_text(row: &Syscall, args: &str) -> String {
+    let cut = super::entry_len(row, args).min(args.len());
+    format!(
+        "{}({} <unfinished ...>",
+        row.name,
+        args.get(..cut).unwrap_or("")
+    )
+}
+
+/// What strace prints when an unfinished call returns: the arguments not
+/// shown at entry, the `)`, the result.
+pub fn resumed_text(ev: &Event) -> String {
+    let line = ev.strace_line();
+    let start = ev.call.name.len() + 1 + super::entry_len(ev.call, ev.args);
+    let rest = line.get(start..).unwrap_or("");
+    format!(
+        "<... {} resumed>{}",
+        ev.call.name,
+        rest.trim_start_matches(", ")
+    )
+}
