@@ -4,6 +4,7 @@
 
 mod roundtrip;
 mod scripted;
+mod timeline;
 
 use crate::harness::{Outcome, run, socklab};
 
