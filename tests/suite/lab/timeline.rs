@@ -156,3 +156,30 @@ fn stamped_timelines_replay_as_scripts() {
         assert!(made(&stamped.stdout), "{time}\n{}", stamped.dump());
     }
 }
+
+/// Issue 15 item 5: the demo's set-up calls are in its transcript, as
+/// strace prints them: its private directory made (`mkdirat`) and removed
+/// (`unlinkat(..., AT_REMOVEDIR)`) by the `demo` side, the same name.
+#[test]
+fn demo_shows_its_private_directory_calls() {
+    let o = run(socklab(&["demo"]), b"");
+    o.assert_ok();
+    let name_in = |call: &str| {
+        o.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("  demo | {call}(3, \"")))
+            .and_then(|r| r.split_once('"'))
+            .map(|(n, rest)| (n.to_string(), rest.to_string()))
+            .unwrap_or_else(|| panic!("no demo {call}\n{}", o.dump()))
+    };
+    let (made, rest) = name_in("mkdirat");
+    assert!(made.starts_with("socklab-demo-"), "{made}");
+    assert_eq!(rest, ", 0700) = 0");
+    let (removed, rest) = name_in("unlinkat");
+    assert_eq!((removed, rest.as_str()), (made, ", AT_REMOVEDIR) = 0"));
+    let mkdir = o.stdout.find("  demo | mkdirat(").unwrap_or(0);
+    let first_socket = o.stdout.find("server | socket(").unwrap_or(0);
+    let rmdir = o.stdout.find("  demo | unlinkat(").unwrap_or(0);
+    let last_close = o.stdout.rfind("server | close(").unwrap_or(usize::MAX);
+    assert!(mkdir < first_socket && last_close < rmdir, "{}", o.dump());
+}
