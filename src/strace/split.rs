@@ -13,8 +13,9 @@
 //! Calls are told apart by thread, as strace tells them apart by pid.
 
 use std::thread::ThreadId;
+use std::time::SystemTime;
 
-use super::Event;
+use super::{Event, Format, Held, Tracer, lock, lock_any, write_to};
 use crate::values::calls::Syscall;
 
 /// The pending entry and the calls printed as unfinished.
@@ -102,4 +103,83 @@ pub fn resumed_text(ev: &Event) -> String {
         ev.call.name,
         rest.trim_start_matches(", ")
     )
+}
+
+/// How a tracer writes the split lines and the stamped heads.
+impl Tracer {
+    /// What a text line starts with: its side's tag (`server | `), then
+    /// the `--trace-time` stamp of `at` (strace: `[pid N] 10:11:12 `).
+    pub(super) fn head(&self, at: SystemTime) -> String {
+        let mut head = match self.side {
+            Some(side) => format!("{side:>6} | "),
+            None => String::new(),
+        };
+        if let Some(s) = &self.stamps {
+            head.push_str(&s.prefix(at));
+        }
+        head
+    }
+
+    /// Whether a call's entry is wanted ([`Tracer::entering`]).
+    pub fn splits(&self) -> bool {
+        self.split.is_some() && self.timeline.is_none()
+    }
+
+    /// A call starts (the sink not held): in a shared transcript, a call
+    /// that waits for the peer leaves its entry pending (`split.rs`).
+    pub fn entering(&self, row: &'static Syscall, args: &str) {
+        let Some(split) = self.split.as_ref().filter(|_| self.splits()) else {
+            return;
+        };
+        if !row.waits_for_peer {
+            return;
+        }
+        let mut w = lock(&self.trace);
+        let head = self.head(SystemTime::now());
+        if let Some(line) = lock_any(split).enter(head, unfinished_text(row, args)) {
+            write_to(&mut w, &line);
+        }
+    }
+
+    /// Another line in a shared transcript: the pending entry first.
+    pub(super) fn interrupt(&self, w: &mut Held) {
+        if let Some(split) = &self.split
+            && let Some(line) = lock_any(split).interrupt()
+        {
+            write_to(w, &line);
+        }
+    }
+
+    /// A script's call found asleep (the runner prints its lines): its
+    /// `<unfinished ...>` line, `args` as rendered at entry.
+    pub fn unfinished(&self, row: &'static Syscall, args: &str) {
+        let now = SystemTime::now();
+        self.text_line(
+            now,
+            format!("{}{}", self.head(now), unfinished_text(row, args)),
+        );
+    }
+
+    /// The `<... NAME resumed>` line of a call printed as unfinished.
+    pub fn resumed(&self, ev: &Event) {
+        let end = ev.start + ev.duration;
+        let took = self
+            .stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.suffix(ev.duration));
+        self.text_line(end, format!("{}{}{took}", self.head(end), resumed_text(ev)));
+    }
+
+    /// A text line at `at`: to the timeline, or the sink.
+    fn text_line(&self, at: SystemTime, line: String) {
+        match (&self.timeline, self.format) {
+            (_, Format::Off | Format::Json) => {}
+            (Some(t), Format::Text) => t.note(at, line),
+            (None, Format::Text) => {
+                let mut w = lock(&self.trace);
+                self.interrupt(&mut w);
+                write_to(&mut w, &line);
+            }
+        }
+    }
 }
