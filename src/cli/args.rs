@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
+    /// Stamp each trace line as strace's -t, -tt, -ttt, -r, -T: `t` (10:11:12), `tt` (10:11:12.123456), `ttt` (1700000000.123456), all UTC; `r` (the time since the previous line); `T` (the time the call took, ` <0.000045>` after the result); several joined by commas (`tt,T`). Text trace lines of programs, labs, scripts and demo.
+    #[arg(long, global = true, value_name = "t|tt|ttt|r|T", value_parser = crate::strace::stamp::TraceTime::parse)]
+    pub trace_time: Option<crate::strace::stamp::TraceTime>,
+
     /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ, SIOCOUTQ); for a listener, its accept queue.
     #[arg(long, global = true)]
     pub show_state: bool,

@@ -35,6 +35,7 @@ pub fn exit_code(result: Result<()>) -> ExitCode {
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
+    super::trace_sink::trace_time(&cli)?;
     if let Some(result) = super::script::run(&cli) {
         return result;
     }

@@ -1,7 +1,7 @@
 //! Where `--trace` lines go: the tracer of `--trace[=json]` and
 //! `--trace-file PATH`.
 
-use super::args::{Cli, TraceFormat};
+use super::args::{Cli, Command, TraceFormat};
 use crate::strace::{self, Format, Tracer};
 use crate::values::error::{self, Error, Result};
 
@@ -33,6 +33,38 @@ pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
         also,
     );
     Ok(Tracer::new(format, Box::new(record)))
+}
+
+/// `--trace-time`: set for the process when the command prints text
+/// trace lines; refused where it prints none (JSON Lines carry their
+/// `time` already).
+pub(crate) fn trace_time(cli: &Cli) -> Result<()> {
+    let Some(time) = cli.trace_time else {
+        return Ok(());
+    };
+    let json = cli.trace == Some(TraceFormat::Json);
+    let text = match &cli.command {
+        Command::Lab { name, json } => name != "list" && !json,
+        Command::Demo | Command::LabChild { .. } => true,
+        Command::Script { .. } | Command::Shell { .. } => !json,
+        Command::Bench(_) | Command::Sockopt(_) => false,
+        Command::Tcp(_) | Command::Udp(_) | Command::Unix(_) => {
+            !json
+                && (cli.trace.is_some()
+                    || cli.trace_file.is_some()
+                    || cli.wire
+                    || cli.record.is_some())
+        }
+    };
+    if !text {
+        return Err(Error::Usage(
+            "--trace-time stamps the text trace's lines: add --trace (JSON Lines \
+             already carry each call's time; bench, sockopt list and lab list print no trace)"
+                .to_string(),
+        ));
+    }
+    strace::stamp::set(time);
+    Ok(())
 }
 
 /// `--record FILE` for a lab: its whole output goes to stdout as always,

@@ -34,16 +34,33 @@ struct Scenario {
 }
 
 pub fn run() -> Result<()> {
-    // The socket files' private directory, made and removed untraced (it
-    // is not part of any scenario): src/private_dir.rs.
-    let quiet = Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())));
-    let dir = PrivateDir::create(&quiet, "socklab-demo")?;
-    let result = run_all(dir.path());
-    let removed = dir.remove(&quiet);
+    let base = Tracer::shared(Format::Text, Box::new(crate::strace::Stream::stdout()));
+    crate::output::print_line(
+        "socklab demo: each server and its client, every syscall as strace prints it.",
+    );
+    crate::output::print_line(
+        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints.",
+    );
+    // The socket files' private directory (src/private_dir.rs), made
+    // and removed by the `demo` side, traced as every other call.
+    crate::output::print_line("");
+    crate::output::print_line("== the socket files' private directory ==");
+    let setup = Sys::new(base.with_side("demo"));
+    let dir = PrivateDir::create(&setup, "socklab-demo")?;
+    let result = run_all(&base, dir.path());
+    crate::output::print_line("");
+    crate::output::print_line("== the private directory removed ==");
+    let removed = dir.remove(&setup);
+    if result.is_ok() && removed.is_ok() {
+        crate::output::print_line("");
+        crate::output::print_line(
+            "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0",
+        );
+    }
     result.and(removed)
 }
 
-fn run_all(dir: &std::path::Path) -> Result<()> {
+fn run_all(base: &Tracer, dir: &std::path::Path) -> Result<()> {
     // The abstract name shares the directory's random suffix: another
     // user cannot take it in advance as they could a name made of the pid.
     let name = dir.file_name().map_or_else(
@@ -88,22 +105,11 @@ fn run_all(dir: &std::path::Path) -> Result<()> {
             messages: &["hello"],
         },
     ];
-    let base = Tracer::shared(Format::Text, Box::new(crate::strace::Stream::stdout()));
-    crate::output::print_line(
-        "socklab demo: each server and its client, every syscall as strace prints it.",
-    );
-    crate::output::print_line(
-        "Lines `server | call(...) = ret` are syscalls; `server > text` is what the program prints.",
-    );
     for sc in &scenarios {
         crate::output::print_line("");
         crate::output::print_line(&format!("== {} ==", sc.title));
-        run_one(&base, sc)?;
+        run_one(base, sc)?;
     }
-    crate::output::print_line("");
-    crate::output::print_line(
-        "Every socket is closed and every socket file removed. Try: socklab --trace tcp server :0",
-    );
     Ok(())
 }
 

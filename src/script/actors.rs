@@ -65,19 +65,6 @@ impl Owned {
     pub fn line(&self) -> String {
         self.event().strace_line()
     }
-
-    /// What strace prints after `<... NAME resumed>`: the arguments not
-    /// shown at entry, the `)`, the result.
-    pub fn resumed_part(&self) -> String {
-        let line = self.line();
-        let start = self.row.name.len() + 1 + crate::strace::entry_len(self.row, &self.args);
-        let rest = line.get(start..).unwrap_or("");
-        format!(
-            "<... {} resumed>{}",
-            self.row.name,
-            rest.trim_start_matches(", ")
-        )
-    }
 }
 
 /// What an actor's observer saw of its current call.

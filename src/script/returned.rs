@@ -32,7 +32,7 @@ impl Runner {
         let child = step.bind.as_ref().filter(|_| step.row.name == "clone");
         for (i, ev) in events.iter().enumerate() {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
-                self.print_text(&name, &ev.resumed_part());
+                self.side(&name).resumed(&ev.event());
             } else if let Some(child) = child.filter(|_| !self.tracer.is_json()) {
                 // The child's name, so that the timeline replays.
                 self.print_text(&name, &format!("{child} = {}", ev.line()));

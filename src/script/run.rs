@@ -128,7 +128,7 @@ impl Runner {
     }
 
     /// The tracer lines of `actor` print through (tagged `actor | `).
-    fn side(&mut self, actor: &str) -> Tracer {
+    pub(super) fn side(&mut self, actor: &str) -> Tracer {
         if !self.tagged {
             return self.tracer.clone();
         }
@@ -313,13 +313,7 @@ impl Runner {
         };
         let name = actor.name.clone();
         if let Some((row, args)) = actor.entered() {
-            let cut = crate::strace::entry_len(row, &args).min(args.len());
-            let text = format!(
-                "{}({} <unfinished ...>",
-                row.name,
-                args.get(..cut).unwrap_or("")
-            );
-            self.print_text(&name, &text);
+            self.side(&name).unfinished(row, &args);
         }
     }
 

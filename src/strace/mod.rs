@@ -23,12 +23,17 @@ mod args;
 mod json;
 mod record;
 mod sink;
+mod split;
+pub mod stamp;
 
 pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
 use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
 pub use sink::{Stream, output_failed, write_failed, write_line};
+use split::{Returned, Split};
+pub use split::{resumed_text, unfinished_text};
+use stamp::Stamps;
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
 pub use crate::values::quoting::{STRACE_MAX_STRLEN, escape_byte, len_in_out, octal_mode, quote};
@@ -142,6 +147,11 @@ pub struct Tracer {
     ordered: bool,
     /// `--wire`: where the syscall lines go.
     timeline: Option<Arc<dyn Timeline>>,
+    /// A shared text transcript: calls that block while another side
+    /// prints are split (`split.rs`).
+    split: Option<Arc<Mutex<Split>>>,
+    /// `--trace-time`: strace's -t/-tt/-ttt/-r/-T (`stamp.rs`).
+    stamps: Option<Arc<Stamps>>,
 }
 
 /// The sink held across one syscall in ordered mode.
@@ -156,6 +166,8 @@ impl Tracer {
             side: None,
             ordered: false,
             timeline: None,
+            split: None,
+            stamps: stamp::stamps(),
         }
     }
 
@@ -164,6 +176,9 @@ impl Tracer {
     /// close) holds the sink until its line is written, so the woken call's
     /// line comes after it. For small exchanges only: a sendto that blocks
     /// on a full buffer would hold the sink while the reader waits for it.
+    /// A call that waits for the peer (accept4, recvfrom) is split as
+    /// strace -f splits it when another side prints while it runs
+    /// (`split.rs`); in text only.
     pub fn shared(format: Format, sink: Box<dyn Write + Send>) -> Tracer {
         let sink: Sink = Arc::new(Mutex::new(sink));
         Tracer {
@@ -173,6 +188,8 @@ impl Tracer {
             side: None,
             ordered: true,
             timeline: None,
+            split: (format == Format::Text).then(Arc::default),
+            stamps: stamp::stamps(),
         }
     }
 
@@ -257,18 +274,39 @@ impl Tracer {
             );
             return;
         }
-        let line = match self.format {
-            Format::Off => return,
-            Format::Text => match self.side {
-                Some(side) => format!("{side:>6} | {}", ev.strace_line()),
-                None => ev.strace_line(),
-            },
-            Format::Json => json_line(ev, self.side),
-        };
-        match held {
-            Some(w) => write_to(w, &line),
-            None => write_to(&mut lock(&self.trace), &line),
+        if self.format == Format::Off {
+            return;
         }
+        let mut guard = None;
+        let w: &mut dyn Write = match held {
+            Some(w) => &mut ***w,
+            None => &mut ***guard.insert(lock(&self.trace)),
+        };
+        if self.format == Format::Json {
+            write_line(w, &json_line(ev, self.side));
+            return;
+        }
+        let took = self
+            .stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.suffix(ev.duration));
+        let (before, how) = match &self.split {
+            Some(split) => lock_any(split).returned(),
+            None => (None, Returned::Unentered),
+        };
+        if let Some(line) = before {
+            write_line(w, &line);
+        }
+        let line = match how {
+            Returned::Whole(head) => format!("{head}{}{took}", ev.strace_line()),
+            Returned::Resumed => format!(
+                "{}{}{took}",
+                self.head(ev.start + ev.duration),
+                resumed_text(ev)
+            ),
+            Returned::Unentered => format!("{}{}{took}", self.head(ev.start), ev.strace_line()),
+        };
+        write_line(w, &line);
     }
 
     /// A comment line among the trace lines (`--show-state`).
@@ -291,7 +329,9 @@ impl Tracer {
             (Format::Text, Some(side)) => format!("{side:>6} | {text}"),
             (Format::Text, None) => text.to_string(),
         };
-        write_to(&mut lock(&self.trace), &line);
+        let mut w = lock(&self.trace);
+        self.interrupt(&mut w);
+        write_to(&mut w, &line);
     }
 
     /// The side tag of a shared transcript (`client`, `wire`), if any.
@@ -302,10 +342,24 @@ impl Tracer {
     /// One line of program output (`listening on ...`), flushed at once:
     /// scripts and tests read it while the program runs.
     pub fn say(&self, text: &str) {
-        match self.side {
-            Some(side) => write_to(&mut lock(&self.out), &format!("{side:>6} > {text}")),
-            None => write_to(&mut lock(&self.out), text),
+        let line = match self.side {
+            Some(side) => format!("{side:>6} > {text}"),
+            None => text.to_string(),
+        };
+        // `--wire` on a shared transcript (a lab): after the call that
+        // made it, in the timeline's time order.
+        if let Some(t) = self.timeline.as_ref().filter(|_| self.one_stream()) {
+            t.note(SystemTime::now(), line);
+            return;
         }
+        let mut w = lock(&self.out);
+        self.interrupt(&mut w);
+        write_to(&mut w, &line);
+    }
+
+    /// Program output and trace lines go to one stream (demo, a lab).
+    fn one_stream(&self) -> bool {
+        Arc::ptr_eq(&self.out, &self.trace)
     }
 
     /// A line of bytes as they came (a peer's reply with `--raw`): not
@@ -316,8 +370,15 @@ impl Tracer {
             None => Vec::new(),
         };
         line.extend_from_slice(bytes);
+        if let (Some(t), Ok(text)) = (&self.timeline, std::str::from_utf8(&line))
+            && self.one_stream()
+        {
+            t.note(SystemTime::now(), text.to_string());
+            return;
+        }
         line.push(b'\n');
         let mut w = lock(&self.out);
+        self.interrupt(&mut w);
         // Output errors (a closed pipe) must not turn into socket errors.
         let _ = w.write_all(&line);
         let _ = w.flush();
@@ -328,6 +389,13 @@ fn lock(sink: &Sink) -> Held<'_> {
     // A poisoned lock only means another thread panicked mid-line; keep going.
     match sink.lock() {
         Ok(w) => w,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     }
 }

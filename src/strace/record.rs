@@ -60,10 +60,29 @@ pub fn as_script(line: &str) -> String {
         Some((tag, rest)) if is_name(tag.trim_start()) => rest,
         _ => line,
     };
+    let body = after_stamp(body);
     if line.trim().is_empty() || body.starts_with('#') || is_call(body) {
         line.to_string()
     } else {
         format!("# {line}")
+    }
+}
+
+/// The line after its `--trace-time` stamp, if any (`stamp.rs`:
+/// `10:11:12.123456 `, `1700000000.123456 `, `     0.000123 `, with
+/// `(+     0.000123) ` after a clock).
+fn after_stamp(body: &str) -> &str {
+    let t = body.trim_start();
+    let n = t
+        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+        .unwrap_or(t.len());
+    if n == 0 || !t[..n].contains(['.', ':']) || !t[n..].starts_with(' ') {
+        return body;
+    }
+    let rest = &t[n + 1..];
+    match rest.strip_prefix("(+").and_then(|r| r.split_once(") ")) {
+        Some((_, r)) => r,
+        None => rest,
     }
 }
 
@@ -103,6 +122,9 @@ mod tests {
             "client | recvfrom(5,  <unfinished ...>",
             "client | <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "   lab | # the accept queue holds 2",
+            "server | 10:11:12.123456 accept4(3,  <unfinished ...>",
+            "server | 1700000000.123456 (+     0.000123) close(3) = 0 <0.000004>",
+            "     0.000123 <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "",
         ] {
             assert_eq!(as_script(call), call);

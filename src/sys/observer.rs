@@ -80,6 +80,14 @@ impl Observer for Tracer {
         self.enabled()
     }
 
+    fn wants_entry(&self) -> bool {
+        self.splits()
+    }
+
+    fn entering(&self, call: &'static Syscall, args: &str) {
+        Tracer::entering(self, call, args);
+    }
+
     fn enter(&self) -> Option<Entered> {
         Tracer::enter(self)
     }

@@ -70,6 +70,13 @@ fn prefixes(c: &mut Cur) -> Result<Option<Prefix>, ParseError> {
                 return Err(c.err_at(save, "expected a space after the '+SECS' delay"));
             }
             p.delay = Some(secs);
+        } else if c.eat("(+") {
+            // strace -r with -t/-tt/-ttt: `10:11:12.123456 (+     0.000123) `.
+            c.skip_ws();
+            decimal(c);
+            if !c.eat(")") {
+                return Err(c.err_at(save, "bad '(+ SECS)' relative time"));
+            }
         } else if c.peek().is_some_and(|b| b.is_ascii_digit()) {
             if !time_stamp(c, first, &mut p) {
                 c.pos = save;

@@ -143,6 +143,21 @@ fn pid_time_and_delay_prefixes() {
     assert_eq!(a("12:00:01.123456 close(3) = 0"), None);
     assert_eq!(a("1700000000.123456 close(3) = 0"), None);
     assert_eq!(a("     0.000123 close(3) = 0"), None);
+    // strace -tt -r, and socklab's --trace-time=tt,r after an actor tag.
+    assert_eq!(a("12:00:01.123456 (+     0.000123) close(3) = 0"), None);
+    assert_eq!(
+        a("server | 12:00:01.123456 (+     0.000123) close(3) = 0"),
+        Some("server".to_string())
+    );
+    assert_eq!(
+        a("[pid 5] 1700000000.123456 (+ 0.1) close(3) = 0"),
+        pid("5")
+    );
+    assert!(
+        err("12:00:01 (+ 0.1 close(3)")
+            .msg
+            .contains("relative time")
+    );
     let l = one("+0.040 close(3) = 0");
     assert_eq!((l.delay, l.actor), (Some(Duration::from_millis(40)), None));
     assert_eq!(one("+1 close(3)").delay, Some(Duration::from_secs(1)));

@@ -72,12 +72,15 @@ enum Item {
         end: SystemTime,
         /// `server | ` in `socklab demo`, else empty.
         prefix: String,
-        call: &'static str,
+        call: &'static Syscall,
         line: String,
     },
+    /// The rest of a call printed as unfinished: its prefix, then (at
+    /// print time) its `--trace-time` stamp, then `text`.
     Resumed {
         end: SystemTime,
-        line: String,
+        prefix: String,
+        text: String,
     },
     /// A captured frame; whether it is the program's is decided when it
     /// is printed (by then every call that started before it has
@@ -88,10 +91,7 @@ enum Item {
         orig_len: usize,
     },
     /// A `# ...` line of a lab, or a `--show-state` line.
-    Note {
-        at: SystemTime,
-        line: String,
-    },
+    Note { at: SystemTime, line: String },
 }
 
 impl Item {
@@ -158,6 +158,8 @@ pub struct Timeline {
     /// The process the capture runs in: a child of a process model
     /// (fork, prefork) prints its lines at once, unmerged.
     pid: u32,
+    /// `--trace-time`: the stamps of the call lines, given as they print.
+    stamps: Option<Arc<crate::strace::stamp::Stamps>>,
 }
 
 impl Timeline {
@@ -169,6 +171,7 @@ impl Timeline {
             json,
             show,
             pid: std::process::id(),
+            stamps: crate::strace::stamp::stamps().filter(|_| !json),
         }
     }
 
@@ -326,7 +329,7 @@ impl crate::strace::Timeline for Timeline {
             start,
             end,
             prefix,
-            call: call.name,
+            call,
             line,
         });
         drop(st);

@@ -48,6 +48,54 @@ impl Timeline {
         self.show.then_some(line)
     }
 
+    /// A call's line (`--trace-time` stamped): whole, or (`split`) its
+    /// `<unfinished ...>` line, its `<... NAME resumed>` rest queued at
+    /// its return time.
+    #[allow(clippy::too_many_arguments)]
+    fn call_lines(
+        &self,
+        st: &mut State,
+        start: SystemTime,
+        end: SystemTime,
+        prefix: &str,
+        call: &'static Syscall,
+        line: &str,
+        split: bool,
+    ) -> String {
+        let took = self.stamps.as_ref().map_or_else(String::new, |s| {
+            s.suffix(end.duration_since(start).unwrap_or_default())
+        });
+        let args = line
+            .get(call.name.len() + 1..)
+            .and_then(|rest| rest.rfind(") = ").and_then(|at| rest.get(..at)));
+        match args {
+            Some(args) if split => {
+                let ret = line.get(call.name.len() + 1 + args.len()..).unwrap_or("");
+                let ev_args = args;
+                let cut = crate::strace::entry_len(call, ev_args).min(ev_args.len());
+                let rest = ev_args.get(cut..).unwrap_or("").trim_start_matches(", ");
+                st.items.push(Item::Resumed {
+                    end,
+                    prefix: prefix.to_string(),
+                    text: format!("<... {} resumed>{rest}{ret}{took}", call.name),
+                });
+                format!(
+                    "{prefix}{}{}",
+                    self.stamp(start),
+                    crate::strace::unfinished_text(call, ev_args)
+                )
+            }
+            _ => format!("{prefix}{}{line}{took}", self.stamp(start)),
+        }
+    }
+
+    /// The `--trace-time` stamp of a line printed for time `at`.
+    fn stamp(&self, at: SystemTime) -> String {
+        self.stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.prefix(at))
+    }
+
     /// Print what can be printed now; with `all`, everything.
     pub fn flush(&self, all: bool) {
         let mut st = self.lock();
@@ -94,16 +142,15 @@ impl Timeline {
                             Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
                             _ => false,
                         });
-                    match (interrupted, line.rfind(") = ")) {
-                        (true, Some(at)) => {
-                            out.push(format!("{prefix}{} <unfinished ...>", &line[..at]));
-                            st.items.push(Item::Resumed {
-                                end,
-                                line: format!("{prefix}<... {call} resumed>{}", &line[at..]),
-                            });
-                        }
-                        _ => out.push(format!("{prefix}{line}")),
-                    }
+                    out.push(self.call_lines(
+                        &mut st,
+                        start,
+                        end,
+                        &prefix,
+                        call,
+                        &line,
+                        interrupted,
+                    ));
                 }
                 Item::Packet {
                     frame, orig_len, ..
@@ -112,7 +159,10 @@ impl Timeline {
                         out.push(line);
                     }
                 }
-                Item::Resumed { line, .. } | Item::Note { line, .. } => out.push(line),
+                Item::Resumed { end, prefix, text } => {
+                    out.push(format!("{prefix}{}{text}", self.stamp(end)));
+                }
+                Item::Note { line, .. } => out.push(line),
             }
         }
         if let Some(w) = st.pcap.as_mut()

@@ -4,6 +4,7 @@
 
 mod roundtrip;
 mod scripted;
+mod timeline;
 
 use crate::harness::{Outcome, run, socklab};
 
@@ -21,15 +22,41 @@ fn lab(name: &str) -> Outcome {
     o
 }
 
-/// Assert a line holds every fragment (fd numbers vary between runs).
+/// Assert a line holds every fragment (fd numbers vary between runs):
+/// a line as printed, or a call split as strace -f splits it
+/// (`<unfinished ...>` ... `<... NAME resumed>`) joined again.
 fn line_with(o: &Outcome, parts: &[&str]) {
     assert!(
         o.stdout
             .lines()
+            .chain(joined(&o.stdout).iter().map(String::as_str))
             .any(|l| parts.iter().all(|p| l.contains(p))),
         "no line with {parts:?}\n{}",
         o.dump()
     );
+}
+
+/// The calls a timeline split into `SIDE | NAME(ARGS <unfinished ...>`
+/// and `SIDE | <... NAME resumed>REST`, each joined into the whole line
+/// `SIDE | NAME(ARGSREST` (as strace -f users join them).
+fn joined(stdout: &str) -> Vec<String> {
+    let mut open: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for l in stdout.lines() {
+        let Some((side, rest)) = l.split_once(" | ") else {
+            continue;
+        };
+        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            open.push((side.to_string(), head.to_string()));
+        } else if let Some(tail) = rest.strip_prefix("<... ")
+            && let Some((_, tail)) = tail.split_once(" resumed>")
+            && let Some(i) = open.iter().position(|(s, _)| s == side)
+        {
+            let (_, head) = open.remove(i);
+            out.push(format!("{side} | {head}{tail}"));
+        }
+    }
+    out
 }
 
 #[test]

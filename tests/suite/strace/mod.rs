@@ -37,6 +37,7 @@ mod flags;
 mod models;
 mod names;
 mod record;
+mod timing;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;

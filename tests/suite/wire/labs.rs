@@ -253,3 +253,37 @@ fn recv_after_shut_rd_lab_shows_the_rst_only_after_shut_wr() {
     );
     assert_eq!(o.stdout.matches("Flags [R]").count(), 1, "{}", o.dump());
 }
+
+/// Issue 15 item 4: with `--wire`, a program's own output line comes
+/// after the call that produced it (it was printed first, before the
+/// capture's first line, while the calls waited in the timeline).
+#[test]
+fn a_labs_program_line_comes_after_its_call_with_wire() {
+    if !can_capture() {
+        return;
+    }
+    let o = run(socklab(&["--wire", "lab", "sticky-packets"]), b"");
+    o.assert_ok();
+    let said = stdout_line_of(&o, &["server > recv returned "]);
+    let n = o
+        .stdout
+        .lines()
+        .nth(said)
+        .and_then(|l| l.split("recv returned ").nth(1))
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or("?")
+        .to_string();
+    let part = stdout_line_of(&o, &["-- fix 2: lines through a buffer"]);
+    let recv = o
+        .stdout
+        .lines()
+        .enumerate()
+        .skip(part)
+        .position(|(_, l)| {
+            l.starts_with("server | ") && l.contains("recv") && l.ends_with(&format!(") = {n}"))
+        })
+        .map(|i| i + part)
+        .unwrap_or_else(|| panic!("no server recvfrom returning {n}\n{}", o.dump()));
+    let capture = stdout_line_of(&o, &["  wire | socket(AF_PACKET"]);
+    assert!(capture < part && part < recv && recv < said, "{}", o.dump());
+}

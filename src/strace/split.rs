@@ -1,0 +1,185 @@
+//! A call that blocks while another side prints, split as `strace -f`
+//! splits it: `recvfrom(4,  <unfinished ...>` where it started, `<...
+//! recvfrom resumed>"HI", 1024, 0, NULL, NULL) = 2` where it returned
+//! (a shared transcript: `socklab demo`, a lab's timeline).
+//!
+//! strace prints a call's entry at once and finishes the line at its
+//! return when nothing else was printed in between; otherwise it ends the
+//! entry with ` <unfinished ...>` and prints the rest as a resumed line.
+//! Here a call that waits for the peer ([`Syscall::waits_for_peer`])
+//! leaves its entry pending ([`Split::enter`]); the next line of anyone
+//! else prints it as unfinished first ([`Split::interrupt`]); its own
+//! return finds it still pending (a whole line) or not (a resumed line).
+//! Calls are told apart by thread, as strace tells them apart by pid.
+
+use std::thread::ThreadId;
+use std::time::SystemTime;
+
+use super::{Event, Format, Held, Tracer, lock, lock_any, write_to};
+use crate::values::calls::Syscall;
+
+/// The pending entry and the calls printed as unfinished.
+#[derive(Default)]
+pub(super) struct Split {
+    current: Option<Entry>,
+    unfinished: Vec<ThreadId>,
+}
+
+/// A call's entry not printed yet: its tag and stamp (`server | `), and
+/// its `<unfinished ...>` text.
+struct Entry {
+    thread: ThreadId,
+    head: String,
+    text: String,
+}
+
+/// How a returning call's line is printed.
+pub(super) enum Returned {
+    /// Whole, after the head its entry had.
+    Whole(String),
+    /// As `<... NAME resumed>`: its entry was printed as unfinished.
+    Resumed,
+    /// Whole, with no entry pending (a call made holding the sink).
+    Unentered,
+}
+
+impl Split {
+    /// Another line is printed: the pending entry first, as unfinished.
+    pub(super) fn interrupt(&mut self) -> Option<String> {
+        let e = self.current.take()?;
+        self.unfinished.push(e.thread);
+        Some(format!("{}{}", e.head, e.text))
+    }
+
+    /// A call that waits for the peer starts: its entry is pending; the
+    /// one pending before it, if any, is to be printed now.
+    pub(super) fn enter(&mut self, head: String, text: String) -> Option<String> {
+        let before = self.interrupt();
+        self.current = Some(Entry {
+            thread: std::thread::current().id(),
+            head,
+            text,
+        });
+        before
+    }
+
+    /// This thread's call returned: how to print it, and the line to
+    /// print before it (another call's entry, as unfinished).
+    pub(super) fn returned(&mut self) -> (Option<String>, Returned) {
+        let me = std::thread::current().id();
+        if let Some(e) = self.current.take_if(|e| e.thread == me) {
+            return (None, Returned::Whole(e.head));
+        }
+        let how = match self.unfinished.iter().position(|t| *t == me) {
+            Some(i) => {
+                self.unfinished.swap_remove(i);
+                Returned::Resumed
+            }
+            None => Returned::Unentered,
+        };
+        (self.interrupt(), how)
+    }
+}
+
+/// What strace prints when `row` starts and another line comes before its
+/// return: the arguments up to the first one the kernel fills in.
+pub fn unfinished_text(row: &Syscall, args: &str) -> String {
+    let cut = super::entry_len(row, args).min(args.len());
+    format!(
+        "{}({} <unfinished ...>",
+        row.name,
+        args.get(..cut).unwrap_or("")
+    )
+}
+
+/// What strace prints when an unfinished call returns: the arguments not
+/// shown at entry, the `)`, the result.
+pub fn resumed_text(ev: &Event) -> String {
+    let line = ev.strace_line();
+    let start = ev.call.name.len() + 1 + super::entry_len(ev.call, ev.args);
+    let rest = line.get(start..).unwrap_or("");
+    format!(
+        "<... {} resumed>{}",
+        ev.call.name,
+        rest.trim_start_matches(", ")
+    )
+}
+
+/// How a tracer writes the split lines and the stamped heads.
+impl Tracer {
+    /// What a text line starts with: its side's tag (`server | `), then
+    /// the `--trace-time` stamp of `at` (strace: `[pid N] 10:11:12 `).
+    pub(super) fn head(&self, at: SystemTime) -> String {
+        let mut head = match self.side {
+            Some(side) => format!("{side:>6} | "),
+            None => String::new(),
+        };
+        if let Some(s) = &self.stamps {
+            head.push_str(&s.prefix(at));
+        }
+        head
+    }
+
+    /// Whether a call's entry is wanted ([`Tracer::entering`]).
+    pub fn splits(&self) -> bool {
+        self.split.is_some() && self.timeline.is_none()
+    }
+
+    /// A call starts (the sink not held): in a shared transcript, a call
+    /// that waits for the peer leaves its entry pending (`split.rs`).
+    pub fn entering(&self, row: &'static Syscall, args: &str) {
+        let Some(split) = self.split.as_ref().filter(|_| self.splits()) else {
+            return;
+        };
+        if !row.waits_for_peer {
+            return;
+        }
+        let mut w = lock(&self.trace);
+        let head = self.head(SystemTime::now());
+        if let Some(line) = lock_any(split).enter(head, unfinished_text(row, args)) {
+            write_to(&mut w, &line);
+        }
+    }
+
+    /// Another line in a shared transcript: the pending entry first.
+    pub(super) fn interrupt(&self, w: &mut Held) {
+        if let Some(split) = &self.split
+            && let Some(line) = lock_any(split).interrupt()
+        {
+            write_to(w, &line);
+        }
+    }
+
+    /// A script's call found asleep (the runner prints its lines): its
+    /// `<unfinished ...>` line, `args` as rendered at entry.
+    pub fn unfinished(&self, row: &'static Syscall, args: &str) {
+        let now = SystemTime::now();
+        self.text_line(
+            now,
+            format!("{}{}", self.head(now), unfinished_text(row, args)),
+        );
+    }
+
+    /// The `<... NAME resumed>` line of a call printed as unfinished.
+    pub fn resumed(&self, ev: &Event) {
+        let end = ev.start + ev.duration;
+        let took = self
+            .stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.suffix(ev.duration));
+        self.text_line(end, format!("{}{}{took}", self.head(end), resumed_text(ev)));
+    }
+
+    /// A text line at `at`: to the timeline, or the sink.
+    fn text_line(&self, at: SystemTime, line: String) {
+        match (&self.timeline, self.format) {
+            (_, Format::Off | Format::Json) => {}
+            (Some(t), Format::Text) => t.note(at, line),
+            (None, Format::Text) => {
+                let mut w = lock(&self.trace);
+                self.interrupt(&mut w);
+                write_to(&mut w, &line);
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `--trace-time`: strace's -t, -tt, -ttt, -r and -T formats on the
+//! text trace of a program and of a lab (issue 15 item 4).
+
+use crate::harness::{TempDir, run, socklab};
+
+/// `DIGITS` of exactly `n` ASCII digits.
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `HH:MM:SS`.
+fn clock(s: &str) -> bool {
+    let p: Vec<&str> = s.split(':').collect();
+    p.len() == 3 && p.iter().all(|x| digits(x, 2))
+}
+
+/// `SECS.MICROS` with 6 decimals; `width`: the seconds right-aligned in
+/// 6 columns (strace's `%6ld`), else any digits.
+fn secs(s: &str, width: bool) -> bool {
+    let Some((a, b)) = s.split_once('.') else {
+        return false;
+    };
+    let whole = if width {
+        a.len() == 6
+            && !a.trim_start().is_empty()
+            && a.trim_start().bytes().all(|c| c.is_ascii_digit())
+    } else {
+        !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit())
+    };
+    whole && digits(b, 6)
+}
+
+/// The stamp a format puts before the call, as a check of the text
+/// before the call's name.
+fn stamp_ok(format: &str, stamp: &str) -> bool {
+    match format {
+        "t" => stamp.strip_suffix(' ').is_some_and(clock),
+        "tt" => stamp
+            .strip_suffix(' ')
+            .and_then(|s| s.split_once('.'))
+            .is_some_and(|(c, u)| clock(c) && digits(u, 6)),
+        "ttt" => stamp
+            .strip_suffix(' ')
+            .is_some_and(|s| secs(s, false) && s.len() == 17),
+        "r" => stamp.strip_suffix(' ').is_some_and(|s| secs(s, true)),
+        "tt,r" => stamp
+            .strip_suffix(") ")
+            .and_then(|s| s.split_once(" (+"))
+            .is_some_and(|(t, r)| stamp_ok("tt", &format!("{t} ")) && secs(r, true)),
+        _ => false,
+    }
+}
+
+/// ` <0.000045>` at the end of a line.
+fn took_ok(line: &str) -> bool {
+    line.rsplit_once(" <")
+        .and_then(|(_, t)| t.strip_suffix('>'))
+        .is_some_and(|t| secs(t, false))
+}
+
+/// Each format on a lab's timeline: every call line has the stamp, its
+/// call after it; with T, every line but an `<unfinished ...>` one ends
+/// with the time taken.
+#[test]
+fn a_labs_lines_carry_each_format() {
+    for format in ["t", "tt", "ttt", "r", "tt,r", "tt,T"] {
+        let o = run(socklab(&["--trace-time", format, "lab", "phone-call"]), b"");
+        o.assert_ok();
+        let calls: Vec<&str> = o
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+            .filter(|r| !r.starts_with('#'))
+            .collect();
+        assert!(calls.len() >= 10, "{format}\n{}", o.dump());
+        for rest in calls {
+            let at = rest
+                .find(|c: char| c.is_ascii_lowercase() || c == '<')
+                .unwrap_or(0);
+            let (stamp, call) = rest.split_at(at);
+            let clock = format.trim_end_matches(",T");
+            assert!(stamp_ok(clock, stamp), "{format}: {rest:?}");
+            assert!(
+                call.contains('(') || call.starts_with("<... "),
+                "{format}: {rest:?}"
+            );
+            let timed = format.ends_with('T') && !call.ends_with("<unfinished ...>");
+            assert_eq!(took_ok(call), timed, "{format}: {rest:?}");
+        }
+    }
+}
+
+/// A program's `--trace` (stderr) with `-tt -T`: socket and the failed
+/// connect, each stamped and timed as strace prints them.
+#[test]
+fn a_programs_trace_is_stamped() {
+    let dir = TempDir::new("stamps");
+    let path = dir.path("nobody.sock");
+    let o = run(
+        socklab(&["--trace", "--trace-time=tt,T", "unix", "client", &path]),
+        b"",
+    );
+    o.assert_code(1);
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("socklab: "))
+        .filter(|l| l.contains("socket(") || l.contains("connect("))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", o.dump());
+    for l in lines {
+        let (stamp, call) = l.split_at(l.find(' ').unwrap_or(0) + 1);
+        assert!(stamp_ok("tt", stamp), "{l:?}");
+        assert!(took_ok(call), "{l:?}");
+    }
+    assert!(
+        o.stderr.contains("ENOENT (No such file or directory) <"),
+        "{}",
+        o.dump()
+    );
+}
+
+/// `--trace-time` where no text trace is printed is a usage error.
+#[test]
+fn trace_time_without_a_text_trace_is_refused() {
+    for args in [
+        &["--trace-time=tt", "unix", "client", "/nonexistent/x"][..],
+        &[
+            "--trace=json",
+            "--trace-time=tt",
+            "unix",
+            "client",
+            "/nonexistent/x",
+        ],
+        &["--trace-time=tt", "lab", "phone-call", "--json"],
+        &["--trace-time=t,tt", "lab", "phone-call"],
+        &["--trace-time=x", "lab", "phone-call"],
+    ] {
+        let o = run(socklab(args), b"");
+        o.assert_code(2);
+        assert!(o.stderr.contains("--trace-time"), "{args:?}\n{}", o.dump());
+    }
+}
