@@ -23,6 +23,7 @@ mod args;
 mod json;
 mod record;
 mod sink;
+pub mod tasks;
 
 pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
 use json::json_line;
@@ -77,6 +78,11 @@ impl Event<'_> {
                 if !self.ret_note.is_empty() {
                     let _ = write!(line, " {}", self.ret_note);
                 }
+            }
+            // Interrupted by a signal handler: the kernel's restart code
+            // (the row's `restart`), which strace shows as `? CODE`.
+            Err(Errno::EINTR) if !self.ret_note.is_empty() => {
+                let _ = write!(line, "? {}", self.ret_note);
             }
             Err(e) => {
                 let _ = write!(line, "-1 {}", errno_text(*e));
@@ -261,7 +267,7 @@ impl Tracer {
             Format::Off => return,
             Format::Text => match self.side {
                 Some(side) => format!("{side:>6} | {}", ev.strace_line()),
-                None => ev.strace_line(),
+                None => format!("{}{}", tasks::prefix(), ev.strace_line()),
             },
             Format::Json => json_line(ev, self.side),
         };

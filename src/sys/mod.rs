@@ -59,6 +59,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod threads;
 mod transfer;
 pub mod untraced;
 
@@ -290,11 +291,19 @@ impl Sys {
                 }
             }
             let mut held = self.hold(row.waits_for_peer);
+            // strace -f's `[pid N]` is decided at the call's entry.
+            strace::tasks::pin();
+            let handled = signals::handled();
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
-            let r = render(&ret);
+            let mut r = render(&ret);
+            // Interrupted by a handler: strace's `= ? ERESTARTSYS (...)`.
+            if ret == Err(Errno::EINTR) && signals::handled() != handled && !row.restart.is_empty()
+            {
+                r.note = row.restart.to_string();
+            }
             let event = Event {
                 call: row,
                 args: &r.args,
@@ -342,6 +351,9 @@ impl Sys {
             std::time::UNIX_EPOCH
         };
         let t0 = traced.then(Instant::now);
+        if traced {
+            strace::tasks::pin();
+        }
         let ret = nix::unistd::close(s.0).map(|()| 0);
         if let Some(t0) = t0 {
             let event = Event {

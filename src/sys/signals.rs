@@ -25,6 +25,16 @@ use crate::values::error::{Error, Result};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
+/// How many times one of socklab's handlers has run: a call that
+/// returns EINTR while it changed was interrupted by a handler (strace's
+/// `= ? ERESTARTSYS`), not failed with EINTR (an injected fault).
+static HANDLED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The count of handler runs so far (see `HANDLED`).
+pub fn handled() -> u32 {
+    HANDLED.load(Ordering::SeqCst)
+}
+
 const STOP_SIGNALS: [Signal; 5] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -34,6 +44,7 @@ const STOP_SIGNALS: [Signal; 5] = [
 ];
 
 extern "C" fn record(signo: libc::c_int) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
     CAUGHT.store(signo, Ordering::SeqCst);
     // The signal may land after `sys` checked for it and before the
     // blocking syscall started: that call would then wait forever. A
@@ -45,7 +56,9 @@ extern "C" fn record(signo: libc::c_int) {
 
 /// SIGALRM only interrupts a blocking call (see `record`); SIGUSR1 outside
 /// a pause is caught by it too, and so does nothing.
-extern "C" fn wake(_: libc::c_int) {}
+extern "C" fn wake(_: libc::c_int) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
+}
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
 /// and SIGUSR1 with a handler that does nothing.
@@ -120,6 +133,7 @@ pub fn clear() {
 static CHILD_EXITED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn child_exited(_: libc::c_int) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
     CHILD_EXITED.store(true, Ordering::SeqCst);
 }
 

@@ -30,12 +30,13 @@ pub static CLONE: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// pthread_create(3): glibc's clone3 (and the mmap of the stack), not
-/// traced by socklab; a failure is the errno pthread_create returns.
+/// pthread_create(3): glibc's clone3 (after the mmap of the stack, which
+/// is not traced), traced as strace prints it once it has returned; a
+/// failure is the errno pthread_create returns (not traced: glibc may
+/// fail before its clone3).
 pub static PTHREAD_CREATE: Syscall = Syscall {
     name: "clone3",
     args: &[io("cl_args", Pointer), i("size", Int)],
-    traced: false,
     hints: &[
         hint(
             &[EAGAIN],
@@ -59,6 +60,7 @@ pub static WAIT4: Syscall = Syscall {
     blocks: true,
     waits_for_peer: true,
     nr: libc::SYS_wait4,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 

@@ -152,6 +152,7 @@ pub static ACCEPT4: Syscall = Syscall {
         &[EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EPROTO, EPERM, EINTR],
     )],
     nr: libc::SYS_accept4,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -180,6 +181,7 @@ pub static CONNECT: Syscall = Syscall {
         ),
     ],
     nr: libc::SYS_connect,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -212,6 +214,7 @@ pub static SENDTO: Syscall = Syscall {
         ),
     ],
     nr: libc::SYS_sendto,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -232,6 +235,7 @@ pub static RECVFROM: Syscall = Syscall {
         (Any, &[ECONNRESET, ETIMEDOUT, ENOMEM, EINTR]),
     ],
     nr: libc::SYS_recvfrom,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -270,6 +274,7 @@ pub static POLL: Syscall = Syscall {
     waits_for_peer: true,
     errnos: &[(Any, &[ENOMEM, EINTR])],
     nr: libc::SYS_poll,
+    restart: super::ERESTART_RESTARTBLOCK,
     ..Syscall::ROW
 };
 
@@ -418,5 +423,6 @@ pub static RECVMSG: Syscall = Syscall {
     args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
     waits_for_peer: true,
     nr: libc::SYS_recvmsg,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
