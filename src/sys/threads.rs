@@ -111,7 +111,11 @@ impl Sys {
             let at = tid_address(id);
             // SAFETY: the kernel wrote the new thread's id there
             // (CLONE_PARENT_SETTID) before pthread_create returned.
-            let tid = if at == 0 { 0 } else { unsafe { *(at as *const i32) } };
+            let tid = if at == 0 {
+                0
+            } else {
+                unsafe { *(at as *const i32) }
+            };
             let args = clone3_args(id, at);
             let ret = Ok(i64::from(tid));
             let event = Event {

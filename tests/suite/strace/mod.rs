@@ -22,6 +22,9 @@
 //!
 //! 4. socklab's note lines (`[...]`, e.g. the kernel's cap on a listen
 //!    backlog) are comments, not calls: they are left out of its side.
+//! 5. socklab's `[pid N] ` (strace -f's, on the lines of a run with more
+//!    than one task) is taken off its lines: `-ff` writes one file per
+//!    task, without it. tasks.rs compares it with `strace -f`.
 //!
 //! `openat` is not in the filter, so the trace file's own open never shows;
 //! socklab never closes it (the process exits), so no `close` of it either.
@@ -36,6 +39,7 @@ mod families;
 mod models;
 mod names;
 mod record;
+mod tasks;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;
@@ -137,6 +141,7 @@ impl Traced {
     fn socklab_lines(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
         text.lines()
+            .map(strip_task)
             .filter(|l| !is_note(l))
             .map(str::to_string)
             .collect()
@@ -200,6 +205,15 @@ impl Traced {
             side_by_side(&ours, &raw)
         );
         ours
+    }
+}
+
+/// Rule 5: strace -f's `[pid N] ` (with -ff each process has its own
+/// file, without it): compared by the tests of tasks.rs.
+fn strip_task(line: &str) -> &str {
+    match line.strip_prefix("[pid ") {
+        Some(rest) => rest.split_once("] ").map_or(line, |(_, l)| l),
+        None => line,
     }
 }
 
