@@ -50,7 +50,9 @@ pub struct Event<'a> {
     pub call: &'static Syscall,
     pub args: &'a str,
     pub ret: &'a Result<i64, Errno>,
-    /// strace's comment after the return value, e.g. `(Timeout)` for poll.
+    /// strace's comment after the return value, e.g. `(Timeout)` for poll;
+    /// for an EINTR, the kernel's restart code when a handler interrupted
+    /// the call (`ERESTARTSYS (To be restarted if SA_RESTART is set)`).
     pub ret_note: &'a str,
     /// The address the call names or learns (bind, connect, sendto's
     /// destination, getsockname's result), typed: the wire learns the
@@ -298,6 +300,20 @@ impl Tracer {
             (Format::Text, None) => text.to_string(),
         };
         write_to(&mut lock(&self.trace), &line);
+    }
+
+    /// strace's line for a delivered signal (`--- SIGCHLD {...} ---`),
+    /// with the task's `[pid N] ` as a call's line has it.
+    pub fn signal(&self, text: &str) {
+        match (self.format, self.side) {
+            (Format::Text, None) if self.timeline.is_none() => {
+                write_to(
+                    &mut lock(&self.trace),
+                    &format!("{}{text}", tasks::prefix()),
+                );
+            }
+            _ => self.note(text),
+        }
     }
 
     /// The side tag of a shared transcript (`client`, `wire`), if any.

@@ -40,6 +40,7 @@
 //! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
+mod delivered;
 mod epoll;
 mod exchange;
 mod fd;
@@ -294,6 +295,7 @@ impl Sys {
             // strace -f's `[pid N]` is decided at the call's entry.
             strace::tasks::pin();
             let handled = signals::handled();
+            delivered::forget();
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
@@ -315,6 +317,7 @@ impl Sys {
             };
             self.emit(&event, &mut held);
             drop(held);
+            self.delivered(&ret);
             self.each(|o, sys| o.after(sys, row, c.fd, &ret));
             match ret {
                 Ok(v) => return Ok(v),

@@ -132,19 +132,21 @@ pub fn clear() {
 
 static CHILD_EXITED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-extern "C" fn child_exited(_: libc::c_int) {
+extern "C" fn child_exited(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     HANDLED.fetch_add(1, Ordering::SeqCst);
     CHILD_EXITED.store(true, Ordering::SeqCst);
+    // SAFETY: the kernel's siginfo and ucontext for this delivery.
+    unsafe { super::delivered::record(info, ctx) };
 }
 
 /// `--model fork`: SIGCHLD interrupts the parent's blocking call (no
-/// SA_RESTART); `sys` then returns that call's EINTR instead of retrying
+/// SA_RESTART; SA_SIGINFO: the trace shows the siginfo, see delivered.rs); `sys` then returns that call's EINTR instead of retrying
 /// it, so the server reaps the child at once (no zombie waits for the next
 /// connection).
 pub fn catch_child_exits() -> Result<()> {
     let action = SigAction::new(
-        SigHandler::Handler(child_exited),
-        SaFlags::SA_NOCLDSTOP,
+        SigHandler::SigAction(child_exited),
+        SaFlags::SA_NOCLDSTOP | SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     // SAFETY: the handler stores to an atomic.

@@ -67,6 +67,7 @@ pub static ALL: &[&Syscall] = &[
     &GETPPID,
     &RT_SIGPROCMASK,
     &RT_SIGTIMEDWAIT,
+    &RT_SIGRETURN,
     &PRLIMIT64,
     &GETRUSAGE,
     &SCHED_SETAFFINITY,

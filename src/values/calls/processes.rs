@@ -115,6 +115,17 @@ pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+/// rt_sigreturn(2): the return from a signal handler. Not called by
+/// socklab: the kernel's trampoline makes it when the handler returns;
+/// traced after the call the signal interrupted (`--- SIGCHLD {...} ---`
+/// then `rt_sigreturn({mask=[]}) = -1 EINTR`), as strace shows it.
+pub static RT_SIGRETURN: Syscall = Syscall {
+    name: "rt_sigreturn",
+    args: &[i("mask", Pointer)],
+    nr: libc::SYS_rt_sigreturn,
+    ..Syscall::ROW
+};
+
 pub static PRLIMIT64: Syscall = Syscall {
     name: "prlimit64",
     args: &[

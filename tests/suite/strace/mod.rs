@@ -24,7 +24,10 @@
 //!    backlog) are comments, not calls: they are left out of its side.
 //! 5. socklab's `[pid N] ` (strace -f's, on the lines of a run with more
 //!    than one task) is taken off its lines: `-ff` writes one file per
-//!    task, without it. tasks.rs compares it with `strace -f`.
+//!    task, without it. tasks.rs compares it with `strace -f`, and
+//!    also a signal's lines (`--- SIGCHLD {...} ---`, a note here, and
+//!    `rt_sigreturn(...)`, left out here: strace prints them where the
+//!    signal lands, which may be in one of the runtime's own writes).
 //!
 //! `openat` is not in the filter, so the trace file's own open never shows;
 //! socklab never closes it (the process exits), so no `close` of it either.
@@ -142,7 +145,7 @@ impl Traced {
         let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
         text.lines()
             .map(strip_task)
-            .filter(|l| !is_note(l))
+            .filter(|l| !is_note(l) && !l.starts_with("rt_sigreturn("))
             .map(str::to_string)
             .collect()
     }

@@ -17,11 +17,13 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-/// `strace -f -qq -e signal=none -o FILE socklab --trace-file T ARGS`.
+/// `strace -f -qq -e signal=SIGCHLD -e trace=...,rt_sigreturn -o FILE
+/// socklab --trace-file T ARGS`.
 fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
     let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-e", "signal=none", "-e", model_filter(), "-o"])
+    let filter = format!("{},rt_sigreturn", model_filter());
+    cmd.args(["-f", "-qq", "-e", "signal=SIGCHLD", "-e", &filter, "-o"])
         .arg(&out)
         .arg(harness::bin())
         .arg("--trace-file")
@@ -83,7 +85,7 @@ fn socklab_tasks(path: &str) -> Vec<(Option<i32>, String)> {
             }
             None => (None, l.to_string()),
         })
-        .filter(|(_, l)| !is_note(l))
+        .filter(|(_, l)| !is_note(l) || l.starts_with("--- SIG"))
         .collect()
 }
 
@@ -140,7 +142,8 @@ fn echo(addr: &str, msg: &str) {
 /// The scenario: `--model fork --max-conns 2`, the second client
 /// after the first child has ended and been reaped. SIGCHLD interrupts
 /// the parent's accept4: `= ? ERESTARTSYS (To be restarted if SA_RESTART
-/// is set)`; the prefix is on every line while the child lives, and on
+/// is set)`, `--- SIGCHLD {...} ---`, `rt_sigreturn({mask=[]}) = -1
+/// EINTR`; the prefix is on every line while the child lives, and on
 /// none before the first clone or after the child's end.
 #[test]
 fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
@@ -183,6 +186,14 @@ fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
     }
     // The child has ended: the parent's lines are bare again.
     assert!(ours[reaped].0.is_none(), "{ours:#?}");
+    // SIGCHLD's siginfo and the handler's return, after the accept4.
+    let sigchld =
+        format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}, si_uid=");
+    assert!(ours[intr + 1].1.starts_with(&sigchld), "{ours:#?}");
+    assert_eq!(
+        ours[intr + 2].1,
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
 }
 
 /// `--model thread --max-conns 1`: the clone3 line equals strace's
