@@ -109,7 +109,12 @@ pub fn take() -> Option<(String, String)> {
             STIME.load(Ordering::SeqCst),
         )
     } else {
-        format!("--- {name} {{si_signo={name}, si_code={code}}} ---")
+        sent_by(
+            &name,
+            code,
+            PID.load(Ordering::SeqCst),
+            UID.load(Ordering::SeqCst),
+        )
     };
     Some((
         line,
@@ -128,6 +133,20 @@ fn short_name(n: i32) -> String {
             |s| s.as_str().trim_start_matches("SIG").to_string(),
         ),
     }
+}
+
+/// `--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=N, si_uid=0} ---`:
+/// a signal a process sent (kill: SI_USER, tgkill: SI_TKILL, sigqueue:
+/// SI_QUEUE), or the kernel's (`si_code=SI_KERNEL`).
+pub(super) fn sent_by(name: &str, code: i32, pid: i32, uid: u32) -> String {
+    let code = match code {
+        0 => "SI_USER",
+        -6 => "SI_TKILL",
+        -1 => "SI_QUEUE",
+        0x80 => return format!("--- {name} {{si_signo={name}, si_code=SI_KERNEL}} ---"),
+        _ => return format!("--- {name} {{si_signo={name}, si_code={code}}} ---"),
+    };
+    format!("--- {name} {{si_signo={name}, si_code={code}, si_pid={pid}, si_uid={uid}}} ---")
 }
 
 /// `SIGCHLD` (a number if it has no name).
@@ -165,6 +184,43 @@ mod tests {
 }
 
 impl super::Sys {
+    /// glibc's raise(sig) on this thread, traced (the default action of
+    /// `sig` is set): gettid (not traced, as glibc makes it), getpid,
+    /// tgkill. The signal kills the process on tgkill's way back, so
+    /// tgkill's line, strace's `--- SIGTERM {si_code=SI_TKILL, ...} ---`
+    /// and `+++ killed by SIGTERM +++` are written just before it is made.
+    pub(super) fn die_by(&self, sig: nix::sys::signal::Signal) {
+        let tid = nix::unistd::gettid().as_raw();
+        let pid = self.getpid().unwrap_or(tid);
+        let name = sig.as_str();
+        let row = &crate::values::calls::TGKILL;
+        let args = crate::strace::render(
+            row,
+            &[
+                crate::strace::ArgVal::Int(pid.into()),
+                crate::strace::ArgVal::Int(tid.into()),
+                crate::strace::ArgVal::Name(name),
+            ],
+        );
+        let event = crate::strace::Event {
+            call: row,
+            args: &args,
+            ret: &Ok(0),
+            ret_note: "",
+            addr: None,
+            start: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+        };
+        self.emit(&event, &mut [None, None]);
+        // The real uid (the kernel's si_uid), from the auxiliary vector.
+        // SAFETY: getauxval only reads it.
+        let uid = unsafe { libc::getauxval(libc::AT_UID) } as u32;
+        self.tracer.signal(&sent_by(name, -6, pid, uid));
+        self.tracer.signal(&format!("+++ killed by {name} +++"));
+        // SAFETY: tgkill with this process's pid and this thread's id.
+        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig as libc::c_int) };
+    }
+
     /// After a call: a signal a handler took during it, as strace's two
     /// lines (the handler's return gives back the call's result).
     pub(super) fn delivered(&self, ret: &std::result::Result<i64, nix::errno::Errno>) {

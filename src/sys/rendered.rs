@@ -239,6 +239,7 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
             "clone",
             "clone3",
             "rt_sigreturn",
+            "tgkill",
             "prctl",
             "rt_sigprocmask",
             "rt_sigtimedwait",

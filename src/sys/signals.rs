@@ -43,9 +43,11 @@ const STOP_SIGNALS: [Signal; 5] = [
     Signal::SIGUSR2,
 ];
 
-extern "C" fn record(signo: libc::c_int) {
+extern "C" fn record(signo: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     HANDLED.fetch_add(1, Ordering::SeqCst);
     CAUGHT.store(signo, Ordering::SeqCst);
+    // SAFETY: the kernel's siginfo and ucontext for this delivery.
+    unsafe { super::delivered::record(info, ctx) };
     // The signal may land after `sys` checked for it and before the
     // blocking syscall started: that call would then wait forever. A
     // SIGALRM one second later interrupts it in that case (alarm(2) is
@@ -64,8 +66,8 @@ extern "C" fn wake(_: libc::c_int) {
 /// and SIGUSR1 with a handler that does nothing.
 pub fn catch_stop_signals() -> Result<()> {
     let action = SigAction::new(
-        SigHandler::Handler(record),
-        SaFlags::empty(),
+        SigHandler::SigAction(record),
+        SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     let nothing = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
@@ -116,12 +118,31 @@ pub fn pending() -> Option<Signal> {
     }
 }
 
-/// Die by `sig` with its default action (exit status 128+N).
+/// The layer a re-raise is traced through (see [`trace_reraise`]).
+static DYING: std::sync::Mutex<Option<super::Sys>> = std::sync::Mutex::new(None);
+
+/// Trace [`reraise`] through `sys` (the program's layer): its getpid and
+/// tgkill, and strace's `--- SIGTERM {...} ---`, `+++ killed by SIGTERM +++`.
+pub fn trace_reraise(sys: &super::Sys) {
+    if let Ok(mut held) = DYING.lock() {
+        *held = Some(sys.clone());
+    }
+}
+
+/// Die by `sig` with its default action (exit status 128+N): glibc's
+/// raise's calls (gettid, getpid, tgkill), traced when the program's
+/// layer was given ([`trace_reraise`]).
 pub fn reraise(sig: Signal) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: restoring the default action is always sound.
     let _ = unsafe { sigaction(sig, &default) };
-    let _ = raise(sig);
+    let sys = DYING.lock().ok().and_then(|held| held.clone());
+    match sys {
+        Some(sys) if sys.tracer().enabled() => sys.die_by(sig),
+        _ => {
+            let _ = raise(sig);
+        }
+    }
 }
 
 /// Forget the stop signal that arrived (a server that has acted on it and

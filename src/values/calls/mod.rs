@@ -62,6 +62,7 @@ pub static ALL: &[&Syscall] = &[
     &PTHREAD_CREATE,
     &WAIT4,
     &KILL,
+    &TGKILL,
     &PRCTL,
     &GETPID,
     &GETPPID,

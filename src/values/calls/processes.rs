@@ -71,6 +71,14 @@ pub static KILL: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+/// tgkill(2): a re-raised stop signal (glibc's raise), as the last call.
+pub static TGKILL: Syscall = Syscall {
+    name: "tgkill",
+    args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
+    nr: libc::SYS_tgkill,
+    ..Syscall::ROW
+};
+
 pub static PRCTL: Syscall = Syscall {
     name: "prctl",
     args: &[i("option", Int), i("arg2", Int)],

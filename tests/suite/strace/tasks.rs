@@ -17,18 +17,26 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-/// `strace -f -qq -e signal=SIGCHLD -e trace=...,rt_sigreturn -o FILE
-/// socklab --trace-file T ARGS`.
+/// `strace -f -q -e signal=SIGCHLD,SIGTERM -e trace=...,rt_sigreturn -o
+/// FILE socklab --trace-file T ARGS` (-q: the `+++ ... +++` lines stay).
 fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
     let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
     let mut cmd = Command::new("strace");
     let filter = format!("{},rt_sigreturn", model_filter());
-    cmd.args(["-f", "-qq", "-e", "signal=SIGCHLD", "-e", &filter, "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(args);
+    cmd.args([
+        "-f",
+        "-q",
+        "-e",
+        "signal=SIGCHLD,SIGTERM",
+        "-e",
+        &filter,
+        "-o",
+    ])
+    .arg(&out)
+    .arg(harness::bin())
+    .arg("--trace-file")
+    .arg(&trace)
+    .args(args);
     (cmd, out, trace)
 }
 
@@ -60,8 +68,8 @@ fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         // the workers' own: sys/untraced.rs) are not socklab's traced
         // rt_sigprocmask, which blocks [CHLD].
         let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]");
-        if whole.starts_with("+++") || whole.starts_with("exit") || mask || is_runtime_call(&whole)
-        {
+        let exit = whole.starts_with("+++ exited") || whole.starts_with("exit");
+        if exit || mask || is_runtime_call(&whole) {
             continue;
         }
         tasks.entry(pid).or_default().push(whole);
@@ -85,7 +93,7 @@ fn socklab_tasks(path: &str) -> Vec<(Option<i32>, String)> {
             }
             None => (None, l.to_string()),
         })
-        .filter(|(_, l)| !is_note(l) || l.starts_with("--- SIG"))
+        .filter(|(_, l)| !is_note(l) || l.starts_with("--- SIG") || l.starts_with("+++ killed"))
         .collect()
 }
 
@@ -239,4 +247,53 @@ fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
         "{ours:#?}"
     );
     assert_eq!(ours.last().map(|(p, _)| *p), Some(None), "{ours:#?}");
+}
+
+/// A fork server stopped by SIGTERM while blocked in accept4 (it catches
+/// the stop signals, cleans up, and re-raises the signal as glibc's raise
+/// does): `= ? ERESTARTSYS`, `--- SIGTERM {si_code=SI_USER, ...} ---`,
+/// `rt_sigreturn`, its cleanup, `getpid()`, `tgkill(P, P, SIGTERM)`,
+/// `--- SIGTERM {si_code=SI_TKILL, ...} ---`, `+++ killed by SIGTERM +++`.
+#[test]
+fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-killed");
+    let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
+    let (cmd, out, trace) = strace_f(&dir, &args);
+    let server = Server::start_cmd(cmd);
+    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.pid()))
+        .expect("strace's children");
+    let pid: i32 = kids
+        .split_whitespace()
+        .next()
+        .expect("socklab")
+        .parse()
+        .expect("pid");
+    harness::blocked_in(pid, libc::SYS_accept4);
+    // SAFETY: socklab, strace's child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = server.finish();
+    let ours = socklab_tasks(&trace);
+    let (theirs, first) = strace_tasks(&out);
+    assert_eq!(theirs.len(), 1, "one process: {theirs:#?}");
+    assert_tasks_equal(&ours, &theirs, first);
+    let lines: Vec<&str> = ours.iter().map(|(_, l)| l.as_str()).collect();
+    let restarted = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with(restarted))
+        .expect("accept4");
+    assert!(lines[at + 1].starts_with("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid="));
+    assert_eq!(
+        lines[at + 2],
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
+    let n = lines.len();
+    assert_eq!(lines[n - 4], format!("getpid() = {pid}"));
+    assert_eq!(lines[n - 3], format!("tgkill({pid}, {pid}, SIGTERM) = 0"));
+    let tkill = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_TKILL, si_pid={pid}, si_uid=");
+    assert!(lines[n - 2].starts_with(&tkill), "{lines:#?}");
+    assert_eq!(lines[n - 1], "+++ killed by SIGTERM +++");
 }
