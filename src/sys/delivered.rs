@@ -171,18 +171,6 @@ fn sigset(mask: u64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::sigset;
-
-    #[test]
-    fn masks_as_strace_prints_them() {
-        assert_eq!(sigset(0), "[]");
-        assert_eq!(sigset(1 << 16), "[CHLD]");
-        assert_eq!(sigset(!((1 << 31) | (1 << 32))), "~[RTMIN RT_1]");
-    }
-}
-
 impl super::Sys {
     /// glibc's raise(sig) on this thread, traced (the default action of
     /// `sig` is set): gettid (not traced, as glibc makes it), getpid,
@@ -243,5 +231,17 @@ impl super::Sys {
             duration: std::time::Duration::ZERO,
         };
         self.emit(&event, &mut [None, None]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sigset;
+
+    #[test]
+    fn masks_as_strace_prints_them() {
+        assert_eq!(sigset(0), "[]");
+        assert_eq!(sigset(1 << 16), "[CHLD]");
+        assert_eq!(sigset(!((1 << 31) | (1 << 32))), "~[RTMIN RT_1]");
     }
 }
