@@ -62,12 +62,19 @@ void *Malloc(size_t n, const char *what) {
     return p;
 }
 
-static void record(int signo) { stop_signal = signo; }
+/* SA_SIGINFO, as socklab's handler (which keeps the siginfo for its
+ * trace's `--- SIGTERM {...} ---` line). */
+static void record(int signo, siginfo_t *info, void *ctx) {
+    (void)info;
+    (void)ctx;
+    stop_signal = signo;
+}
 
 void catch_stop_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = record; /* no SA_RESTART: blocking calls return EINTR */
+    sa.sa_sigaction = record; /* no SA_RESTART: blocking calls return EINTR */
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

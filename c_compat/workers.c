@@ -109,13 +109,20 @@ static void stop_children(pid_t *kids, size_t n) {
 }
 
 static volatile sig_atomic_t child_exited;
-static void on_child(int sig) { (void)sig; child_exited = 1; }
+/* SA_SIGINFO, as socklab's handler (which keeps the siginfo for its
+ * trace's `--- SIGCHLD {...} ---` line). */
+static void on_child(int sig, siginfo_t *info, void *ctx) {
+    (void)sig;
+    (void)info;
+    (void)ctx;
+    child_exited = 1;
+}
 
 void model_fork(int listener, const struct opts *o) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_child;
-    sa.sa_flags = SA_NOCLDSTOP; /* no SA_RESTART: accept4 returns EINTR */
+    sa.sa_sigaction = on_child;
+    sa.sa_flags = SA_NOCLDSTOP | SA_SIGINFO; /* no SA_RESTART: accept4 returns EINTR */
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGCHLD, &sa, NULL) < 0)
         err_sys("sigaction", errno);

@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         let sys = Sys::new(tracer)
             .with_observer(inspect.observer())
             .with_somaxconn(backlog(&cli.command));
+        signals::trace_reraise(&sys);
         return run_command(&sys, &out, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).

@@ -47,7 +47,7 @@ pub(crate) fn trace_time(cli: &Cli) -> Result<()> {
         Command::Lab { name, json } => name != "list" && !json,
         Command::Demo | Command::LabChild { .. } => true,
         Command::Script { .. } | Command::Shell { .. } => !json,
-        Command::Bench(_) | Command::Sockopt(_) => false,
+        Command::Bench(_) | Command::Sockopt(_) | Command::Net(_) => false,
         Command::Tcp(_) | Command::Udp(_) | Command::Unix(_) => {
             !json
                 && (cli.trace.is_some()
@@ -59,7 +59,7 @@ pub(crate) fn trace_time(cli: &Cli) -> Result<()> {
     if !text {
         return Err(Error::Usage(
             "--trace-time stamps the text trace's lines: add --trace (JSON Lines \
-             already carry each call's time; bench, sockopt list and lab list print no trace)"
+             already carry each call's time; bench, sockopt list, lab list and net print no trace)"
                 .to_string(),
         ));
     }

@@ -72,6 +72,9 @@ pub struct Step {
     /// Written as one line (`name(args) = result`), not as an
     /// `<unfinished ...>` line (see `waits.rs`).
     pub whole: bool,
+    /// Written as a pair: the number of calls whose lines come before its
+    /// `<... resumed>` line (see `waits.rs`).
+    pub resumed_at: Option<usize>,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> ParseError {
@@ -211,7 +214,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     let mut errors = Vec::new();
     let tagged = lines.iter().any(|l| l.actor.is_some());
     // Join each unfinished line with its actor's next resumed line.
-    let mut steps: Vec<(ast::Line, Option<ast::Line>)> = Vec::new();
+    let mut steps: Vec<(ast::Line, Option<(ast::Line, usize)>)> = Vec::new();
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
     for line in lines {
         let actor = line.actor.clone().unwrap_or_else(|| "main".to_string());
@@ -227,8 +230,9 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
                         .get(i)
                         .is_some_and(|(u, _)| u.call.name == line.call.name) =>
                 {
+                    let calls_before = steps.len();
                     if let Some(s) = steps.get_mut(i) {
-                        s.1 = Some(line.clone());
+                        s.1 = Some((line.clone(), calls_before));
                     }
                 }
                 _ => errors.push(err(
@@ -249,7 +253,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     for (first, resumed) in steps {
         let mut call = first.call.clone();
         let mut text = first.text.clone();
-        if let Some(r) = &resumed {
+        if let Some((r, _)) = &resumed {
             call.args.extend(r.call.args.iter().cloned());
             call.result = r.call.result.clone();
             text = format!("{text}\n{}", r.text);
@@ -294,6 +298,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             args,
             result: call.result.clone(),
             whole: first.call.form == Form::Whole,
+            resumed_at: resumed.as_ref().map(|(_, at)| *at),
         };
         scope.check(&step, &mut errors);
         scope.bind(&step);

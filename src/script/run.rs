@@ -194,6 +194,7 @@ impl Runner {
         let Some(step) = self.steps.get(id).cloned() else {
             return Ok(());
         };
+        self.join_resumed(id);
         if let Some(d) = step.delay {
             std::thread::sleep(d);
         }
@@ -279,6 +280,27 @@ impl Runner {
         }
         self.settle();
         Ok(())
+    }
+
+    /// Calls under way whose `<... resumed>` line stands before step
+    /// `next` and that end by themselves (waits.rs): wait for their return.
+    fn join_resumed(&mut self, next: usize) {
+        if self.keep_going {
+            return;
+        }
+        let due: Vec<(usize, Duration)> = self
+            .under
+            .keys()
+            .filter_map(|&j| {
+                let step = self.steps.get(j)?;
+                let by_itself = super::waits::ends_by_itself(step)?;
+                (step.resumed_at? <= next).then_some((j, by_itself))
+            })
+            .collect();
+        for (j, by_itself) in due {
+            let deadline = Instant::now() + by_itself + self.timeout;
+            while self.under.contains_key(&j) && self.wait_any(deadline) {}
+        }
     }
 
     /// A line may have woken a blocked call (a connect, its accept): wait

@@ -17,6 +17,12 @@
 //!   `recvfrom` on a socket with a receive timeout that another line's
 //!   send would otherwise answer).
 //!
+//! Written as an `<unfinished ...>` / `<... resumed>` pair, such a call
+//! says it returned where its resumed line stands: the line after that
+//! one waits for it to return (a `poll(..., 300 <unfinished ...>` whose
+//! `<... poll resumed>) = 0 (Timeout)` comes before another actor's
+//! connect).
+//!
 //! A blocking call without a timeout keeps the rule: asleep in it, the
 //! next line starts. If a waiting call has not returned after its own
 //! timeout plus `--timeout`, it is taken as blocked (unfinished) and
@@ -34,6 +40,11 @@ pub(super) fn waits_for_return(step: &Step) -> Option<Duration> {
     if !step.whole {
         return None;
     }
+    ends_by_itself(step)
+}
+
+/// How long the call may take by itself, if it ends by itself.
+pub(super) fn ends_by_itself(step: &Step) -> Option<Duration> {
     let timeout = match step.row.name {
         "poll" => step.args.get(2),
         "epoll_wait" => step.args.get(3),

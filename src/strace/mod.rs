@@ -25,6 +25,7 @@ mod record;
 mod sink;
 mod split;
 pub mod stamp;
+pub mod tasks;
 
 pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
 use json::json_line;
@@ -54,7 +55,9 @@ pub struct Event<'a> {
     pub call: &'static Syscall,
     pub args: &'a str,
     pub ret: &'a Result<i64, Errno>,
-    /// strace's comment after the return value, e.g. `(Timeout)` for poll.
+    /// strace's comment after the return value, e.g. `(Timeout)` for poll;
+    /// for an EINTR, the kernel's restart code when a handler interrupted
+    /// the call (`ERESTARTSYS (To be restarted if SA_RESTART is set)`).
     pub ret_note: &'a str,
     /// The address the call names or learns (bind, connect, sendto's
     /// destination, getsockname's result), typed: the wire learns the
@@ -82,6 +85,11 @@ impl Event<'_> {
                 if !self.ret_note.is_empty() {
                     let _ = write!(line, " {}", self.ret_note);
                 }
+            }
+            // Interrupted by a signal handler: the kernel's restart code
+            // (the row's `restart`), which strace shows as `? CODE`.
+            Err(Errno::EINTR) if !self.ret_note.is_empty() => {
+                let _ = write!(line, "? {}", self.ret_note);
             }
             Err(e) => {
                 let _ = write!(line, "-1 {}", errno_text(*e));
@@ -332,6 +340,20 @@ impl Tracer {
         let mut w = lock(&self.trace);
         self.interrupt(&mut w);
         write_to(&mut w, &line);
+    }
+
+    /// strace's line for a delivered signal (`--- SIGCHLD {...} ---`),
+    /// with the task's `[pid N] ` as a call's line has it.
+    pub fn signal(&self, text: &str) {
+        match (self.format, self.side) {
+            (Format::Text, None) if self.timeline.is_none() => {
+                write_to(
+                    &mut lock(&self.trace),
+                    &format!("{}{text}", tasks::prefix()),
+                );
+            }
+            _ => self.note(text),
+        }
     }
 
     /// The side tag of a shared transcript (`client`, `wire`), if any.

@@ -108,11 +108,12 @@ pub fn resumed_text(ev: &Event) -> String {
 /// How a tracer writes the split lines and the stamped heads.
 impl Tracer {
     /// What a text line starts with: its side's tag (`server | `), then
-    /// the `--trace-time` stamp of `at` (strace: `[pid N] 10:11:12 `).
+    /// or strace -f's `[pid N] ` without one, then the `--trace-time` stamp
+    /// of `at` (strace: `[pid N] 10:11:12 `).
     pub(super) fn head(&self, at: SystemTime) -> String {
         let mut head = match self.side {
             Some(side) => format!("{side:>6} | "),
-            None => String::new(),
+            None => super::tasks::prefix(),
         };
         if let Some(s) = &self.stamps {
             head.push_str(&s.prefix(at));

@@ -40,6 +40,7 @@
 //! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
+mod delivered;
 mod epoll;
 mod exchange;
 mod fd;
@@ -60,6 +61,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod threads;
 mod transfer;
 pub mod untraced;
 
@@ -291,11 +293,20 @@ impl Sys {
                 }
             }
             let mut held = self.hold(row.waits_for_peer);
+            // strace -f's `[pid N]` is decided at the call's entry.
+            strace::tasks::pin();
+            let handled = signals::handled();
+            delivered::forget();
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
-            let r = render(&ret);
+            let mut r = render(&ret);
+            // Interrupted by a handler: strace's `= ? ERESTARTSYS (...)`.
+            if ret == Err(Errno::EINTR) && signals::handled() != handled && !row.restart.is_empty()
+            {
+                r.note = row.restart.to_string();
+            }
             let event = Event {
                 call: row,
                 args: &r.args,
@@ -307,6 +318,7 @@ impl Sys {
             };
             self.emit(&event, &mut held);
             drop(held);
+            self.delivered(&ret);
             self.each(|o, sys| o.after(sys, row, c.fd, &ret));
             match ret {
                 Ok(v) => return Ok(v),
@@ -343,6 +355,9 @@ impl Sys {
             std::time::UNIX_EPOCH
         };
         let t0 = traced.then(Instant::now);
+        if traced {
+            strace::tasks::pin();
+        }
         let ret = nix::unistd::close(s.0).map(|()| 0);
         if let Some(t0) = t0 {
             let event = Event {

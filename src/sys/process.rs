@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::strace::ArgVal::{Int, Name, Null, Ptr, Text};
+use crate::strace::tasks;
 
 /// What `wait4` found: the child's pid and how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,13 @@ impl Sys {
     pub fn fork(&self) -> Result<Option<i32>> {
         let tidptr = if self.renders { child_tidptr() } else { 0 };
         self.each(|o, sys| o.before(sys, &calls::CLONE, None));
+        // strace -f's `[pid N]`: the clone line's prefix is the one of
+        // now (one task: none); the child counts from its first line.
+        let counted = self.count_tasks();
+        if counted {
+            tasks::pin();
+            tasks::started();
+        }
         let start = SystemTime::now();
         let t0 = Instant::now();
         // With --wire a capture thread runs: hold the timeline's locks
@@ -35,7 +43,11 @@ impl Sys {
         let ret = Errno::result(unsafe { libc::fork() }).map(i64::from);
         drop(held);
         if ret == Ok(0) {
+            tasks::forget_tid();
             return Ok(None);
+        }
+        if counted && ret.is_err() {
+            tasks::ended();
         }
         let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
         let args = [Null, flags, Ptr(tidptr as *const ())];
@@ -90,6 +102,10 @@ impl Sys {
                 plain(row_args(&calls::WAIT4, &args))
             },
         )?;
+        // A child killed by a signal could not take itself off the count.
+        if got > 0 && libc::WIFSIGNALED(status.get()) {
+            tasks::ended();
+        }
         Ok((got > 0).then(|| Reaped {
             pid: got as i32,
             status: status.get(),
@@ -319,18 +335,8 @@ impl Sys {
 /// glibc's fork passes `&THREAD_SELF->tid` as child_tidptr: the address,
 /// inside this thread's `struct pthread`, of the int that holds its tid.
 fn child_tidptr() -> usize {
-    // SAFETY: pthread_self points to this thread's live struct pthread;
-    // we read aligned ints within its first KiB (glibc's struct is over 2 KiB;
-    // the tid is at 720 on x86_64).
-    unsafe {
-        let base = libc::pthread_self() as usize;
-        let tid = libc::gettid();
-        (0..1024)
-            .step_by(4)
-            .map(|off| base + off)
-            .find(|&p| *(p as *const libc::pid_t) == tid)
-            .unwrap_or(0)
-    }
+    // SAFETY: pthread_self has no preconditions.
+    super::threads::tid_address(unsafe { libc::pthread_self() })
 }
 
 /// `{rlim_cur=20000, rlim_max=8192*1024}`, as strace prints limits.

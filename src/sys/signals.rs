@@ -25,6 +25,16 @@ use crate::values::error::{Error, Result};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
+/// How many times one of socklab's handlers has run: a call that
+/// returns EINTR while it changed was interrupted by a handler (strace's
+/// `= ? ERESTARTSYS`), not failed with EINTR (an injected fault).
+static HANDLED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The count of handler runs so far (see `HANDLED`).
+pub fn handled() -> u32 {
+    HANDLED.load(Ordering::SeqCst)
+}
+
 const STOP_SIGNALS: [Signal; 5] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -33,8 +43,11 @@ const STOP_SIGNALS: [Signal; 5] = [
     Signal::SIGUSR2,
 ];
 
-extern "C" fn record(signo: libc::c_int) {
+extern "C" fn record(signo: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
     CAUGHT.store(signo, Ordering::SeqCst);
+    // SAFETY: the kernel's siginfo and ucontext for this delivery.
+    unsafe { super::delivered::record(info, ctx) };
     // The signal may land after `sys` checked for it and before the
     // blocking syscall started: that call would then wait forever. A
     // SIGALRM one second later interrupts it in that case (alarm(2) is
@@ -45,14 +58,16 @@ extern "C" fn record(signo: libc::c_int) {
 
 /// SIGALRM only interrupts a blocking call (see `record`); SIGUSR1 outside
 /// a pause is caught by it too, and so does nothing.
-extern "C" fn wake(_: libc::c_int) {}
+extern "C" fn wake(_: libc::c_int) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
+}
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
 /// and SIGUSR1 with a handler that does nothing.
 pub fn catch_stop_signals() -> Result<()> {
     let action = SigAction::new(
-        SigHandler::Handler(record),
-        SaFlags::empty(),
+        SigHandler::SigAction(record),
+        SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     let nothing = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
@@ -103,12 +118,31 @@ pub fn pending() -> Option<Signal> {
     }
 }
 
-/// Die by `sig` with its default action (exit status 128+N).
+/// The layer a re-raise is traced through (see [`trace_reraise`]).
+static DYING: std::sync::Mutex<Option<super::Sys>> = std::sync::Mutex::new(None);
+
+/// Trace [`reraise`] through `sys` (the program's layer): its getpid and
+/// tgkill, and strace's `--- SIGTERM {...} ---`, `+++ killed by SIGTERM +++`.
+pub fn trace_reraise(sys: &super::Sys) {
+    if let Ok(mut held) = DYING.lock() {
+        *held = Some(sys.clone());
+    }
+}
+
+/// Die by `sig` with its default action (exit status 128+N): glibc's
+/// raise's calls (gettid, getpid, tgkill), traced when the program's
+/// layer was given ([`trace_reraise`]).
 pub fn reraise(sig: Signal) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: restoring the default action is always sound.
     let _ = unsafe { sigaction(sig, &default) };
-    let _ = raise(sig);
+    let sys = DYING.lock().ok().and_then(|held| held.clone());
+    match sys {
+        Some(sys) if sys.tracer().enabled() => sys.die_by(sig),
+        _ => {
+            let _ = raise(sig);
+        }
+    }
 }
 
 /// Forget the stop signal that arrived (a server that has acted on it and
@@ -119,18 +153,21 @@ pub fn clear() {
 
 static CHILD_EXITED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-extern "C" fn child_exited(_: libc::c_int) {
+extern "C" fn child_exited(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
     CHILD_EXITED.store(true, Ordering::SeqCst);
+    // SAFETY: the kernel's siginfo and ucontext for this delivery.
+    unsafe { super::delivered::record(info, ctx) };
 }
 
 /// `--model fork`: SIGCHLD interrupts the parent's blocking call (no
-/// SA_RESTART); `sys` then returns that call's EINTR instead of retrying
+/// SA_RESTART; SA_SIGINFO: the trace shows the siginfo, see delivered.rs); `sys` then returns that call's EINTR instead of retrying
 /// it, so the server reaps the child at once (no zombie waits for the next
 /// connection).
 pub fn catch_child_exits() -> Result<()> {
     let action = SigAction::new(
-        SigHandler::Handler(child_exited),
-        SaFlags::SA_NOCLDSTOP,
+        SigHandler::SigAction(child_exited),
+        SaFlags::SA_NOCLDSTOP | SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     // SAFETY: the handler stores to an atomic.

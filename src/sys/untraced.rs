@@ -68,6 +68,8 @@ pub unsafe fn pthread_detach(id: libc::pthread_t) {
 /// _exit(2) (exit_group): end the process now, without exit(3)'s
 /// handlers or any destructor.
 pub fn exit(code: i32) -> ! {
+    // strace -f's count of live tasks (`[pid N]`): this one ends.
+    crate::strace::tasks::ended();
     // SAFETY: _exit ends the process at once; it takes only the code.
     unsafe { libc::_exit(code) }
 }

@@ -11,6 +11,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::sys::Sys;
 use crate::values::error::{Error, Result};
 
 type Body = Box<dyn FnOnce() -> Result<()> + Send>;
@@ -44,12 +45,14 @@ extern "C" fn start(arg: *mut c_void) -> *mut c_void {
         *held = Some(result);
     }
     slot.done.store(true, Ordering::Release);
+    // strace -f's count of live tasks (`[pid N]`): this thread ends.
+    crate::strace::tasks::ended();
     std::ptr::null_mut()
 }
 
 /// `pthread_create(&id, NULL, start, job)`: run `body` on a new thread with
-/// the default attributes (as the C twin).
-pub fn spawn<F>(body: F) -> Result<Worker>
+/// the default attributes (as the C twin); its clone3 traced through `sys`.
+pub fn spawn<F>(sys: &Sys, body: F) -> Result<Worker>
 where
     F: FnOnce() -> Result<()> + Send + 'static,
 {
@@ -63,7 +66,7 @@ where
     }));
     // SAFETY: `start` has the signature pthread_create expects and owns
     // `job` from here on.
-    let id = match unsafe { crate::sys::untraced::pthread_create(start, job.cast()) } {
+    let id = match unsafe { sys.pthread_create(start, job.cast()) } {
         Ok(id) => id,
         Err(e) => {
             // SAFETY: the thread was not created: `job` is still ours.

@@ -255,7 +255,7 @@ fn worker(
 
 /// Run `f` on a new thread that does not take the stop signals (the main
 /// thread does: its blocking call is the one they interrupt).
-fn spawn_quiet<F>(f: F) -> Result<Worker>
+fn spawn_quiet<F>(sys: &Sys, f: F) -> Result<Worker>
 where
     F: FnOnce() -> Result<()> + Send + 'static,
 {
@@ -271,7 +271,7 @@ where
         stop.add(sig);
     }
     let masked = untraced::sigmask(SigmaskHow::SIG_BLOCK, &stop);
-    let worker = pthread::spawn(f);
+    let worker = pthread::spawn(sys, f);
     if let Ok(old) = masked {
         let _ = untraced::sigmask(SigmaskHow::SIG_SETMASK, &old);
     }
@@ -301,7 +301,7 @@ pub fn thread(
         let out2 = out.clone();
         // Threads that have ended are dropped (detached: already gone).
         threads.retain(|t| !t.is_finished());
-        let spawned = spawn_quiet(move || {
+        let spawned = spawn_quiet(sys, move || {
             // A buffer that cannot be allocated fails this connection only.
             let mut buf = match crate::socket::buffer::buffer(opts2.bufsize, "--bufsize") {
                 Ok(buf) => buf,
@@ -356,7 +356,7 @@ pub fn prethread(
     for _ in 1..n {
         let (sys2, opts2, out2) = (sys.clone(), shared.clone(), out.clone());
         let (tickets2, conns2) = (tickets.clone(), conns.clone());
-        threads.push(spawn_quiet(move || {
+        threads.push(spawn_quiet(sys, move || {
             let result = worker(&sys2, &out2, listener, &opts2, &tickets2, &conns2);
             // A worker that fails says so as it ends: the pool shrinks
             // visibly (the main thread's own failure ends the process).

@@ -68,6 +68,7 @@ pub static ALL: &[&Syscall] = &[
     &GETPPID,
     &RT_SIGPROCMASK,
     &RT_SIGTIMEDWAIT,
+    &RT_SIGRETURN,
     &PRLIMIT64,
     &GETRUSAGE,
     &SCHED_SETAFFINITY,
@@ -282,7 +283,21 @@ pub struct Syscall {
     /// with no syscall of its own: a script's runner compares it with
     /// /proc/self/task/TID/syscall to see a thread asleep in this call.
     pub nr: i64,
+    /// What strace prints for the call when a signal handler interrupted
+    /// it, as the kernel returns it (measured with strace 6.1 on Linux
+    /// 6.x: `accept4` blocked, SIGALRM caught without SA_RESTART):
+    /// [`ERESTARTSYS`] (sockets, read, wait4), [`ERESTART_RESTARTBLOCK`]
+    /// (poll); "" for a plain `-1 EINTR` (epoll_wait, rt_sigtimedwait).
+    pub restart: &'static str,
 }
+
+/// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
+/// connect, read), wait4, interrupted by a handler. A socket with a
+/// timeout (SO_RCVTIMEO, SO_SNDTIMEO) returns `-1 EINTR` instead
+/// (the kernel's sock_intr_errno): not told apart here.
+pub const ERESTARTSYS: &str = "ERESTARTSYS (To be restarted if SA_RESTART is set)";
+/// `= ? ERESTART_RESTARTBLOCK ...`: poll (with or without a timeout).
+pub const ERESTART_RESTARTBLOCK: &str = "ERESTART_RESTARTBLOCK (Interrupted by signal)";
 
 impl Syscall {
     /// The defaults of a row: nothing blocks, traced, no errnos, no hints.
@@ -298,6 +313,7 @@ impl Syscall {
         hints: &[],
         programs: true,
         nr: -1,
+        restart: "",
     };
 
     /// The errnos worth injecting into this call on this kind of socket.

@@ -30,12 +30,13 @@ pub static CLONE: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// pthread_create(3): glibc's clone3 (and the mmap of the stack), not
-/// traced by socklab; a failure is the errno pthread_create returns.
+/// pthread_create(3): glibc's clone3 (after the mmap of the stack, which
+/// is not traced), traced as strace prints it once it has returned; a
+/// failure is the errno pthread_create returns (not traced: glibc may
+/// fail before its clone3).
 pub static PTHREAD_CREATE: Syscall = Syscall {
     name: "clone3",
     args: &[io("cl_args", Pointer), i("size", Int)],
-    traced: false,
     hints: &[
         hint(
             &[EAGAIN],
@@ -59,6 +60,7 @@ pub static WAIT4: Syscall = Syscall {
     blocks: true,
     waits_for_peer: true,
     nr: libc::SYS_wait4,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -69,12 +71,12 @@ pub static KILL: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// tgkill(2): a script's signal to a thread actor.
+/// tgkill(2): a re-raised stop signal (glibc's raise), as the last call;
+/// a script's signal to a thread actor.
 pub static TGKILL: Syscall = Syscall {
     name: "tgkill",
     args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
     nr: libc::SYS_tgkill,
-    programs: false,
     ..Syscall::ROW
 };
 
@@ -119,6 +121,17 @@ pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
     ],
     blocks: true,
     nr: libc::SYS_rt_sigtimedwait,
+    ..Syscall::ROW
+};
+
+/// rt_sigreturn(2): the return from a signal handler. Not called by
+/// socklab: the kernel's trampoline makes it when the handler returns;
+/// traced after the call the signal interrupted (`--- SIGCHLD {...} ---`
+/// then `rt_sigreturn({mask=[]}) = -1 EINTR`), as strace shows it.
+pub static RT_SIGRETURN: Syscall = Syscall {
+    name: "rt_sigreturn",
+    args: &[i("mask", Pointer)],
+    nr: libc::SYS_rt_sigreturn,
     ..Syscall::ROW
 };
 

@@ -20,6 +20,7 @@ pub static ACCEPT: Syscall = Syscall {
     )],
     programs: false,
     nr: libc::SYS_accept,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -34,6 +35,7 @@ pub static SENDMSG: Syscall = Syscall {
     ],
     programs: false,
     nr: libc::SYS_sendmsg,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -46,6 +48,7 @@ pub static READ: Syscall = Syscall {
     errnos: &[(Any, &[ECONNRESET, EIO, EINTR])],
     programs: false,
     nr: libc::SYS_read,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -57,6 +60,7 @@ pub static WRITE: Syscall = Syscall {
     errnos: &[(Any, &[EPIPE, ECONNRESET, ENOSPC, EINTR])],
     programs: false,
     nr: libc::SYS_write,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 

@@ -152,6 +152,7 @@ pub static ACCEPT4: Syscall = Syscall {
         &[EMFILE, ENFILE, ENOBUFS, ECONNABORTED, EPROTO, EPERM, EINTR],
     )],
     nr: libc::SYS_accept4,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -180,6 +181,7 @@ pub static CONNECT: Syscall = Syscall {
         ),
     ],
     nr: libc::SYS_connect,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -212,6 +214,7 @@ pub static SENDTO: Syscall = Syscall {
         ),
     ],
     nr: libc::SYS_sendto,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -237,6 +240,7 @@ pub static RECVFROM: Syscall = Syscall {
         "the call would block: nothing to read yet (MSG_DONTWAIT, a non-blocking socket, or SO_RCVTIMEO expired); wait with poll and retry, or drop MSG_DONTWAIT",
     )],
     nr: libc::SYS_recvfrom,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };
 
@@ -275,6 +279,7 @@ pub static POLL: Syscall = Syscall {
     waits_for_peer: true,
     errnos: &[(Any, &[ENOMEM, EINTR])],
     nr: libc::SYS_poll,
+    restart: super::ERESTART_RESTARTBLOCK,
     ..Syscall::ROW
 };
 
@@ -423,5 +428,6 @@ pub static RECVMSG: Syscall = Syscall {
     args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
     waits_for_peer: true,
     nr: libc::SYS_recvmsg,
+    restart: super::ERESTARTSYS,
     ..Syscall::ROW
 };

@@ -27,6 +27,9 @@ pub fn process_rows() -> impl Iterator<Item = &'static Syscall> {
         .copied()
         .skip_while(|r| !std::ptr::eq(*r, &calls::CLONE))
         .filter(|r| r.traced && r.programs)
+        // A handler's return lands wherever the signal does (in the
+        // runtime's own writes too): compared by strace/tasks.rs alone.
+        .filter(|r| !std::ptr::eq(*r, &calls::RT_SIGRETURN))
 }
 
 /// `%net` (so a call of the C twins' that has no row still shows) and the

@@ -257,3 +257,11 @@ fn read_rest(mut reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
     });
     rx
 }
+
+/// A trace line without strace -f's `[pid N] ` (a run with several tasks).
+pub fn untask(line: &str) -> &str {
+    match line.strip_prefix("[pid ") {
+        Some(rest) => rest.split_once("] ").map_or(line, |(_, l)| l),
+        None => line,
+    }
+}

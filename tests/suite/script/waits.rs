@@ -58,3 +58,21 @@ a | <... poll resumed>) = 1 ([{fd=p[0], revents=POLLIN}])
     assert!(t0.elapsed() < Duration::from_secs(3), "{}", out.dump());
     out.stdout_has("     a | poll([{fd=3, events=POLLIN}], 1, 5000 <unfinished ...>\n     b | write(4, \"x\", 1) = 1\n     a | <... poll resumed>) = 1 ([{fd=3, revents=POLLIN}])\n");
 }
+
+/// A timed call written as a pair whose `<... resumed>` line stands
+/// before another actor's line returned where that line says: the next
+/// line waits for it (a lab's poll that timed out while the server was
+/// busy elsewhere replays as a timeout, not as the answer).
+#[test]
+fn script_a_timed_pair_returns_where_its_resumed_line_stands() {
+    let text = r#"p = socketpair(AF_UNIX, SOCK_STREAM, 0)
+a | poll([{fd=p[0], events=POLLIN}], 1, 150 <unfinished ...>
+b | getsockname(p[1], ..., ...) = 0
+a | <... poll resumed>) = 0 (Timeout)
+b | write(p[1], "x") = 1
+a | read(p[0], 10) = 1
+"#;
+    let out = script(text, &[]);
+    out.assert_ok();
+    out.stdout_has("     a | <... poll resumed>) = 0 (Timeout)\n     b | write(4, \"x\", 1) = 1\n");
+}

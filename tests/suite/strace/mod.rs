@@ -22,6 +22,12 @@
 //!
 //! 4. socklab's note lines (`[...]`, e.g. the kernel's cap on a listen
 //!    backlog) are comments, not calls: they are left out of its side.
+//! 5. socklab's `[pid N] ` (strace -f's, on the lines of a run with more
+//!    than one task) is taken off its lines: `-ff` writes one file per
+//!    task, without it. tasks.rs compares it with `strace -f`, and
+//!    also a signal's lines (`--- SIGCHLD {...} ---`, a note here, and
+//!    `rt_sigreturn(...)`, left out here: strace prints them where the
+//!    signal lands, which may be in one of the runtime's own writes).
 //!
 //! `openat` is not in the filter, so the trace file's own open never shows;
 //! socklab never closes it (the process exits), so no `close` of it either.
@@ -37,6 +43,7 @@ mod flags;
 mod models;
 mod names;
 mod record;
+mod tasks;
 mod timing;
 
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -139,7 +146,8 @@ impl Traced {
     fn socklab_lines(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
         text.lines()
-            .filter(|l| !is_note(l))
+            .map(strip_task)
+            .filter(|l| !is_note(l) && !l.starts_with("rt_sigreturn("))
             .map(str::to_string)
             .collect()
     }
@@ -202,6 +210,15 @@ impl Traced {
             side_by_side(&ours, &raw)
         );
         ours
+    }
+}
+
+/// Rule 5: strace -f's `[pid N] ` (with -ff each process has its own
+/// file, without it): compared by the tests of tasks.rs.
+fn strip_task(line: &str) -> &str {
+    match line.strip_prefix("[pid ") {
+        Some(rest) => rest.split_once("] ").map_or(line, |(_, l)| l),
+        None => line,
     }
 }
 

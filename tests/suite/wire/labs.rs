@@ -120,7 +120,7 @@ fn a_capturing_server_stopped_by_sigint_finishes_its_capture() {
     out.stdout_has("packets written to");
     let fin = out.stderr.matches("Flags [F.]").count();
     assert_eq!(fin, 2, "both FINs on the server's timeline\n{}", out.dump());
-    let eintr = line_of(&out, &["accept4(", "EINTR"]);
+    let eintr = line_of(&out, &["accept4(", "ERESTARTSYS"]);
     let lines: Vec<&str> = out.stderr.lines().collect();
     let closed = lines.iter().rposition(|l| l.starts_with("close(")).unwrap();
     assert!(eintr < closed, "{}", out.dump());

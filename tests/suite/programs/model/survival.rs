@@ -99,7 +99,7 @@ fn tcp_server_model_prefork_workers_end_with_their_parent() {
     }
     let out = server.finish();
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
-    let lines: Vec<&str> = out.stderr.lines().collect();
+    let lines: Vec<&str> = out.stderr.lines().map(harness::untask).collect();
     assert!(
         lines.contains(&format!("getpid() = {pid}").as_str()),
         "{}",
@@ -153,7 +153,7 @@ fn tcp_server_model_fork_and_prefork_stop_children_by_sigterm_only() {
         let out = server.finish();
         assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", out.dump());
         for k in &kids {
-            out.stderr_has(&format!("kill({k}, SIGTERM) = 0"));
+            out.stderr_has(&format!("] kill({k}, SIGTERM) = 0"));
         }
         assert!(
             !out.stderr.contains("SIGKILL"),
@@ -163,6 +163,7 @@ fn tcp_server_model_fork_and_prefork_stop_children_by_sigterm_only() {
         let by_sigterm = out
             .stderr
             .lines()
+            .map(harness::untask)
             .filter(|l| {
                 l.starts_with("wait4(")
                     && l.contains("[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}]")

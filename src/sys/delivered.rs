@@ -1,0 +1,247 @@
+//! A signal delivered to a handler of socklab's that was installed with
+//! SA_SIGINFO (SIGCHLD in the fork model): the handler keeps the siginfo
+//! and the mask the handler's return restores; after the call the signal
+//! interrupted (or ended during), `sys` prints strace's two lines:
+//! `--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0,
+//! si_status=0, si_utime=0, si_stime=0} ---` and `rt_sigreturn({mask=[]})
+//! = -1 EINTR (Interrupted system call)` (or the call's return value).
+//!
+//! A signal that lands outside a traced call (in socklab's own code, or
+//! in a write of its output) is not printed: strace prints it there,
+//! after a call socklab does not trace, which socklab cannot place.
+//! Handlers without SA_SIGINFO (the stop signals, SIGALRM, SIGUSR1) do
+//! not know the siginfo, and print nothing.
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+/// The SIGCHLD fields of x86_64's siginfo_t (the C library's layout:
+/// signo, errno, code, then the union's `_sigchld`).
+#[repr(C)]
+struct ChildInfo {
+    signo: i32,
+    errno: i32,
+    code: i32,
+    _pad: i32,
+    pid: i32,
+    uid: u32,
+    status: i32,
+    _pad2: i32,
+    utime: i64,
+    stime: i64,
+}
+
+static FRESH: AtomicBool = AtomicBool::new(false);
+static SIGNO: AtomicI32 = AtomicI32::new(0);
+static CODE: AtomicI32 = AtomicI32::new(0);
+static PID: AtomicI32 = AtomicI32::new(0);
+static UID: AtomicU32 = AtomicU32::new(0);
+static STATUS: AtomicI32 = AtomicI32::new(0);
+static UTIME: AtomicI64 = AtomicI64::new(0);
+static STIME: AtomicI64 = AtomicI64::new(0);
+static MASK: AtomicU64 = AtomicU64::new(0);
+
+/// In an SA_SIGINFO handler: keep the siginfo and the mask to restore.
+/// Async-signal-safe (atomic stores only).
+///
+/// # Safety
+/// `info` and `ctx` are the handler's second and third arguments.
+pub unsafe fn record(info: *const libc::siginfo_t, ctx: *const c_void) {
+    if info.is_null() {
+        return;
+    }
+    // SAFETY: the kernel's siginfo_t (128 bytes) starts with these
+    // fields for SIGCHLD; ctx is its ucontext_t (or null).
+    unsafe {
+        let i = &*info.cast::<ChildInfo>();
+        SIGNO.store(i.signo, Ordering::SeqCst);
+        CODE.store(i.code, Ordering::SeqCst);
+        PID.store(i.pid, Ordering::SeqCst);
+        UID.store(i.uid, Ordering::SeqCst);
+        STATUS.store(i.status, Ordering::SeqCst);
+        UTIME.store(i.utime, Ordering::SeqCst);
+        STIME.store(i.stime, Ordering::SeqCst);
+        let mask = match ctx.cast::<libc::ucontext_t>().as_ref() {
+            Some(uc) => std::ptr::read_unaligned((&raw const uc.uc_sigmask).cast::<u64>()),
+            None => 0,
+        };
+        MASK.store(mask, Ordering::SeqCst);
+    }
+    FRESH.store(true, Ordering::SeqCst);
+}
+
+/// Forget a signal delivered before the call about to be made.
+pub fn forget() {
+    FRESH.store(false, Ordering::SeqCst);
+}
+
+/// The signal delivered since [`forget`], as strace's `--- ... ---` line
+/// and rt_sigreturn's argument (`{mask=[]}`); None if none was.
+pub fn take() -> Option<(String, String)> {
+    if !FRESH.swap(false, Ordering::SeqCst) {
+        return None;
+    }
+    let signo = SIGNO.load(Ordering::SeqCst);
+    let name = sig_name(signo);
+    let code = CODE.load(Ordering::SeqCst);
+    let status = STATUS.load(Ordering::SeqCst);
+    let line = if signo == libc::SIGCHLD {
+        let (code_name, status) = match code {
+            1 => ("CLD_EXITED", status.to_string()),
+            2 => ("CLD_KILLED", sig_name(status)),
+            3 => ("CLD_DUMPED", sig_name(status)),
+            4 => ("CLD_TRAPPED", sig_name(status)),
+            5 => ("CLD_STOPPED", sig_name(status)),
+            6 => ("CLD_CONTINUED", sig_name(status)),
+            _ => ("", status.to_string()),
+        };
+        let code_name = if code_name.is_empty() {
+            code.to_string()
+        } else {
+            code_name.to_string()
+        };
+        format!(
+            "--- {name} {{si_signo={name}, si_code={code_name}, si_pid={}, si_uid={}, si_status={status}, si_utime={}, si_stime={}}} ---",
+            PID.load(Ordering::SeqCst),
+            UID.load(Ordering::SeqCst),
+            UTIME.load(Ordering::SeqCst),
+            STIME.load(Ordering::SeqCst),
+        )
+    } else {
+        sent_by(
+            &name,
+            code,
+            PID.load(Ordering::SeqCst),
+            UID.load(Ordering::SeqCst),
+        )
+    };
+    Some((
+        line,
+        format!("{{mask={}}}", sigset(MASK.load(Ordering::SeqCst))),
+    ))
+}
+
+/// A signal's name without `SIG` as strace writes it in sets (`CHLD`,
+/// `RTMIN` for 32, `RT_1` for 33).
+fn short_name(n: i32) -> String {
+    match n {
+        32 => "RTMIN".to_string(),
+        33..=64 => format!("RT_{}", n - 32),
+        _ => nix::sys::signal::Signal::try_from(n).map_or_else(
+            |_| n.to_string(),
+            |s| s.as_str().trim_start_matches("SIG").to_string(),
+        ),
+    }
+}
+
+/// `--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=N, si_uid=0} ---`:
+/// a signal a process sent (kill: SI_USER, tgkill: SI_TKILL, sigqueue:
+/// SI_QUEUE), or the kernel's (`si_code=SI_KERNEL`).
+pub(super) fn sent_by(name: &str, code: i32, pid: i32, uid: u32) -> String {
+    let code = match code {
+        0 => "SI_USER",
+        -6 => "SI_TKILL",
+        -1 => "SI_QUEUE",
+        0x80 => return format!("--- {name} {{si_signo={name}, si_code=SI_KERNEL}} ---"),
+        _ => return format!("--- {name} {{si_signo={name}, si_code={code}}} ---"),
+    };
+    format!("--- {name} {{si_signo={name}, si_code={code}, si_pid={pid}, si_uid={uid}}} ---")
+}
+
+/// `SIGCHLD` (a number if it has no name).
+fn sig_name(n: i32) -> String {
+    nix::sys::signal::Signal::try_from(n).map_or_else(|_| n.to_string(), |s| s.as_str().to_string())
+}
+
+/// A signal mask as strace prints it: `[]`, `[CHLD USR1]`, or `~[...]`
+/// (the signals not in it) when more than half are.
+fn sigset(mask: u64) -> String {
+    let names = |m: u64| -> String {
+        (1..=64)
+            .filter(|n| m & (1u64 << (n - 1)) != 0)
+            .map(short_name)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if mask.count_ones() > 32 {
+        format!("~[{}]", names(!mask))
+    } else {
+        format!("[{}]", names(mask))
+    }
+}
+
+impl super::Sys {
+    /// glibc's raise(sig) on this thread, traced (the default action of
+    /// `sig` is set): gettid (not traced, as glibc makes it), getpid,
+    /// tgkill. The signal kills the process on tgkill's way back, so
+    /// tgkill's line, strace's `--- SIGTERM {si_code=SI_TKILL, ...} ---`
+    /// and `+++ killed by SIGTERM +++` are written just before it is made.
+    pub(super) fn die_by(&self, sig: nix::sys::signal::Signal) {
+        let tid = nix::unistd::gettid().as_raw();
+        let pid = self.getpid().unwrap_or(tid);
+        let name = sig.as_str();
+        let row = &crate::values::calls::TGKILL;
+        let args = crate::strace::render(
+            row,
+            &[
+                crate::strace::ArgVal::Int(pid.into()),
+                crate::strace::ArgVal::Int(tid.into()),
+                crate::strace::ArgVal::Name(name),
+            ],
+        );
+        let event = crate::strace::Event {
+            call: row,
+            args: &args,
+            ret: &Ok(0),
+            ret_note: "",
+            addr: None,
+            start: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+        };
+        self.emit(&event, &mut [None, None]);
+        // The real uid (the kernel's si_uid), from the auxiliary vector.
+        // SAFETY: getauxval only reads it.
+        let uid = unsafe { libc::getauxval(libc::AT_UID) } as u32;
+        self.tracer.signal(&sent_by(name, -6, pid, uid));
+        self.tracer.signal(&format!("+++ killed by {name} +++"));
+        // SAFETY: tgkill with this process's pid and this thread's id.
+        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig as libc::c_int) };
+    }
+
+    /// After a call: a signal a handler took during it, as strace's two
+    /// lines (the handler's return gives back the call's result).
+    pub(super) fn delivered(&self, ret: &std::result::Result<i64, nix::errno::Errno>) {
+        if !self.tracer.enabled() {
+            return;
+        }
+        let Some((line, mask)) = take() else {
+            return;
+        };
+        self.tracer.signal(&line);
+        let row = &crate::values::calls::RT_SIGRETURN;
+        let args = crate::strace::render(row, &[crate::strace::ArgVal::Text(mask)]);
+        let event = crate::strace::Event {
+            call: row,
+            args: &args,
+            ret,
+            ret_note: "",
+            addr: None,
+            start: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+        };
+        self.emit(&event, &mut [None, None]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sigset;
+
+    #[test]
+    fn masks_as_strace_prints_them() {
+        assert_eq!(sigset(0), "[]");
+        assert_eq!(sigset(1 << 16), "[CHLD]");
+        assert_eq!(sigset(!((1 << 31) | (1 << 32))), "~[RTMIN RT_1]");
+    }
+}

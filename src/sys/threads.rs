@@ -1,0 +1,193 @@
+//! Tasks: a thread's start (glibc's pthread_create, strace's `clone3`),
+//! traced as strace prints it; the count of live tasks behind strace
+//! -f's `[pid N] ` prefix (`strace::tasks`), and the calling thread's id
+//! read without a syscall.
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::c_void;
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU32;
+
+use super::*;
+use crate::strace::ArgVal::{Int, Text};
+use crate::strace::tasks;
+use crate::sys::untraced::StartRoutine;
+
+unsafe extern "C" {
+    /// glibc (ld.so, GLIBC_PRIVATE): the static TLS block's size and
+    /// alignment, which glibc keeps at the top of each thread's stack.
+    fn _dl_get_tls_static_info(size: *mut usize, align: *mut usize);
+    /// glibc: the attributes a thread gets with NULL (its stack size).
+    fn pthread_getattr_default_np(attr: *mut libc::pthread_attr_t) -> libc::c_int;
+}
+
+/// sizeof(struct pthread) in glibc 2.36 on x86_64 (its TCB): the thread's
+/// descriptor sits at the top of its stack block, the static TLS below.
+const TCB_SIZE: usize = 2368;
+
+/// The offset of `tid` in glibc's `struct pthread` (found once: the int
+/// there that holds this thread's id; 720 on x86_64).
+fn tid_offset() -> Option<usize> {
+    static OFFSET: OnceLock<Option<usize>> = OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        // SAFETY: pthread_self points to this thread's live struct
+        // pthread; we read aligned ints within its first KiB (glibc's
+        // struct is over 2 KiB).
+        unsafe {
+            let base = libc::pthread_self() as usize;
+            let tid = libc::gettid();
+            (0..1024)
+                .step_by(4)
+                .find(|&off| *((base + off) as *const libc::pid_t) == tid)
+        }
+    })
+}
+
+/// `&pd->tid` of the thread `id` (0 if not found).
+pub(super) fn tid_address(id: libc::pthread_t) -> usize {
+    tid_offset().map_or(0, |off| id as usize + off)
+}
+
+/// The calling thread's id, from its `struct pthread` (glibc keeps it
+/// there; no syscall).
+fn own_tid() -> i32 {
+    match tid_address(
+        // SAFETY: pthread_self has no preconditions.
+        unsafe { libc::pthread_self() },
+    ) {
+        0 => nix::unistd::gettid().as_raw(),
+        // SAFETY: the address of the tid field of this live thread's struct.
+        at => unsafe { *(at as *const libc::pid_t) },
+    }
+}
+
+impl Sys {
+    /// Whether lines carry strace -f's `[pid N] ` (the trace's own lines,
+    /// not a lab's sides or a timeline's), and the shared count mapped.
+    pub(super) fn count_tasks(&self) -> bool {
+        static LIVE: OnceLock<Option<&'static AtomicU32>> = OnceLock::new();
+        let t = &self.tracer;
+        if !t.enabled() || t.is_json() || t.side().is_some() || t.timeline().is_some() {
+            return false;
+        }
+        let Some(live) = *LIVE.get_or_init(|| shared_word(1)) else {
+            return false;
+        };
+        tasks::install(live, own_tid);
+        true
+    }
+
+    /// pthread_create(3) with the default attributes: glibc's `clone3`,
+    /// traced as strace prints it (`clone3({flags=..., child_tid=...,
+    /// stack=..., stack_size=..., tls=...} => {parent_tid=[N]}, 88) = N`).
+    /// A failure is not traced (glibc may fail before its clone3).
+    ///
+    /// # Safety
+    /// As [`crate::sys::untraced::pthread_create`].
+    pub unsafe fn pthread_create(
+        &self,
+        start: StartRoutine,
+        arg: *mut c_void,
+    ) -> Result<libc::pthread_t> {
+        let counted = self.count_tasks();
+        if counted {
+            tasks::pin();
+            tasks::started();
+        }
+        let t0 = Instant::now();
+        let begun = SystemTime::now();
+        // SAFETY: as the caller vouches.
+        let id = match unsafe { untraced::pthread_create(start, arg) } {
+            Ok(id) => id,
+            Err(e) => {
+                if counted {
+                    tasks::ended();
+                    let _ = tasks::prefix();
+                }
+                return Err(e);
+            }
+        };
+        if self.tracer.enabled() {
+            let at = tid_address(id);
+            // SAFETY: the kernel wrote the new thread's id there
+            // (CLONE_PARENT_SETTID) before pthread_create returned.
+            let tid = if at == 0 {
+                0
+            } else {
+                unsafe { *(at as *const i32) }
+            };
+            let args = clone3_args(id, at);
+            let ret = Ok(i64::from(tid));
+            let event = Event {
+                call: &calls::PTHREAD_CREATE,
+                args: &args,
+                ret: &ret,
+                ret_note: "",
+                addr: None,
+                start: begun,
+                duration: t0.elapsed(),
+            };
+            self.emit(&event, &mut [None, None]);
+        }
+        Ok(id)
+    }
+}
+
+/// clone3's arguments for the thread `id` as glibc made it: its
+/// descriptor (`tls`) at the top of a default-sized stack block (`stack`:
+/// the block, guard page included), the usable part below the static TLS.
+fn clone3_args(id: libc::pthread_t, tid_at: usize) -> String {
+    let (mut size, mut guard) = (0usize, 0usize);
+    let (mut tls_size, mut tls_align) = (0usize, 1usize);
+    // SAFETY: a zeroed attr is filled in by pthread_getattr_default_np
+    // and destroyed after; the out-pointers are live locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if pthread_getattr_default_np(&mut attr) == 0 {
+            libc::pthread_attr_getstacksize(&attr, &mut size);
+            libc::pthread_attr_getguardsize(&attr, &mut guard);
+            libc::pthread_attr_destroy(&mut attr);
+        }
+        _dl_get_tls_static_info(&mut tls_size, &mut tls_align);
+    }
+    let pd = id as usize;
+    let block = size + guard;
+    let stack = (pd + TCB_SIZE).wrapping_sub(block);
+    let usable = block.saturating_sub(tls_size.next_multiple_of(tls_align.max(1)));
+    let flags = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID";
+    let tid = if tid_at == 0 {
+        String::new()
+    } else {
+        // SAFETY: as in pthread_create above.
+        unsafe { *(tid_at as *const i32) }.to_string()
+    };
+    let cl = format!(
+        "{{flags={flags}, child_tid={tid_at:#x}, parent_tid={tid_at:#x}, exit_signal=0, stack={stack:#x}, stack_size={usable:#x}, tls={pd:#x}}} => {{parent_tid=[{tid}]}}"
+    );
+    row_args(&calls::PTHREAD_CREATE, &[Text(cl), Int(88)])
+}
+
+/// One word in a MAP_SHARED anonymous page, set to `init`: shared by
+/// this process and the children it forks. None if the mapping fails
+/// (then no `[pid N]`: one task is assumed). mmap is memory management,
+/// not traced (as a Vec's allocation is not).
+fn shared_word(init: u32) -> Option<&'static AtomicU32> {
+    // SAFETY: a fresh anonymous mapping of 4 zeroed bytes, page-aligned,
+    // never unmapped: a valid &'static AtomicU32.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            size_of::<u32>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        let word = &*(p as *const AtomicU32);
+        word.store(init, std::sync::atomic::Ordering::SeqCst);
+        Some(word)
+    }
+}

@@ -1,0 +1,299 @@
+//! Several tasks (issue 15 items 1, 2): the fork and thread models'
+//! `[pid N] ` prefixes, pthread_create's `clone3`, and an accept4
+//! interrupted by SIGCHLD (`= ? ERESTARTSYS (...)`), against one
+//! `strace -f -o FILE` of the same run.
+//!
+//! strace -f writes `PID  line` to a file (`[pid %5u] line` to stderr,
+//! once it traces more than one task); a line of a task that another
+//! task's line cut is split into `NAME(args <unfinished ...>` and
+//! `<... NAME resumed>rest`: joined here (socklab writes each call's
+//! line whole). Each task's lines, in order, must equal socklab's lines
+//! of that task (its `[pid N]`, or none: the first process), after the
+//! rules of mod.rs; and the prefix must be there exactly while more than
+//! one task lives.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// `strace -f -q -e signal=SIGCHLD,SIGTERM -e trace=...,rt_sigreturn -o
+/// FILE socklab --trace-file T ARGS` (-q: the `+++ ... +++` lines stay).
+fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
+    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
+    let mut cmd = Command::new("strace");
+    let filter = format!("{},rt_sigreturn", model_filter());
+    cmd.args([
+        "-f",
+        "-q",
+        "-e",
+        "signal=SIGCHLD,SIGTERM",
+        "-e",
+        &filter,
+        "-o",
+    ])
+    .arg(&out)
+    .arg(harness::bin())
+    .arg("--trace-file")
+    .arg(&trace)
+    .args(args);
+    (cmd, out, trace)
+}
+
+/// strace -f's file: each task's lines (unfinished and resumed joined,
+/// padding gone, the runtime's calls left out), by pid; and the first pid.
+fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
+    let text = std::fs::read_to_string(path).expect("read strace -f output");
+    let mut tasks: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let mut open: BTreeMap<i32, String> = BTreeMap::new();
+    let mut first = 0;
+    for raw in text.lines() {
+        let (pid, line) = raw.split_once(' ').expect("PID line");
+        let pid: i32 = pid.parse().expect("pid");
+        let line = line.trim_start();
+        if first == 0 {
+            first = pid;
+        }
+        let whole = if let Some(head) = line.strip_suffix(" <unfinished ...>") {
+            open.insert(pid, head.to_string());
+            continue;
+        } else if let Some(rest) = line.strip_prefix("<... ") {
+            let tail = rest.split_once(" resumed>").expect("resumed").1;
+            format!("{}{tail}", open.remove(&pid).expect("unfinished first"))
+        } else {
+            line.to_string()
+        };
+        let whole = unpad(&whole);
+        // Thread masks (glibc's around its clone3 and at a thread's end,
+        // the workers' own: sys/untraced.rs) are not socklab's traced
+        // rt_sigprocmask, which blocks [CHLD].
+        let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]");
+        let exit = whole.starts_with("+++ exited") || whole.starts_with("exit");
+        if exit || mask || is_runtime_call(&whole) {
+            continue;
+        }
+        tasks.entry(pid).or_default().push(whole);
+    }
+    (tasks, first)
+}
+
+/// socklab's lines as (the task's pid, or None: no prefix; the line).
+fn socklab_tasks(path: &str) -> Vec<(Option<i32>, String)> {
+    let text = std::fs::read_to_string(path).expect("read --trace-file");
+    text.lines()
+        .map(|l| match l.strip_prefix("[pid ") {
+            Some(rest) => {
+                let (pid, line) = rest.split_once("] ").expect("[pid N] ");
+                // strace -f's own format: `[pid %5u] `.
+                assert_eq!(pid.len(), pid.trim_start().len().max(5), "{l:?}");
+                (
+                    Some(pid.trim_start().parse().expect("pid")),
+                    line.to_string(),
+                )
+            }
+            None => (None, l.to_string()),
+        })
+        .filter(|(_, l)| !is_note(l) || l.starts_with("--- SIG") || l.starts_with("+++ killed"))
+        .collect()
+}
+
+/// Each task's lines equal strace's (the first process's after rule 3).
+fn assert_tasks_equal(
+    ours: &[(Option<i32>, String)],
+    theirs: &BTreeMap<i32, Vec<String>>,
+    first: i32,
+) {
+    let dump = || {
+        let o: Vec<String> = ours.iter().map(|(p, l)| format!("{p:?} {l}")).collect();
+        format!(
+            "--- socklab ---\n{}\n--- strace -f ---\n{theirs:#?}",
+            o.join("\n")
+        )
+    };
+    for (pid, lines) in theirs {
+        let mine: Vec<&String> = ours
+            .iter()
+            .filter(|(p, _)| p.unwrap_or(first) == *pid)
+            .map(|(_, l)| l)
+            .collect();
+        let start = if *pid == first {
+            lines
+                .iter()
+                .position(|l| Some(l) == mine.first().copied())
+                .unwrap_or_else(|| panic!("first line not in strace's\n{}", dump()))
+        } else {
+            0
+        };
+        let rest: Vec<&String> = lines[start..].iter().collect();
+        assert_eq!(mine, rest, "task {pid}\n{}", dump());
+    }
+}
+
+/// Wait (bounded) until the trace file holds a line with `what`.
+fn wait_for_line(trace: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(trace)
+        .unwrap_or_default()
+        .contains(what)
+    {
+        assert!(Instant::now() < deadline, "no {what:?} in the trace");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn echo(addr: &str, msg: &str) {
+    run(harness::socklab(&["tcp", "client", addr, "-m", msg]), b"")
+        .assert_ok()
+        .stdout_has(&msg.to_uppercase());
+}
+
+/// The issue's scenario: `--model fork --max-conns 2`, the second client
+/// after the first child has ended and been reaped. SIGCHLD interrupts
+/// the parent's accept4: `= ? ERESTARTSYS (To be restarted if SA_RESTART
+/// is set)`, `--- SIGCHLD {...} ---`, `rt_sigreturn({mask=[]}) = -1
+/// EINTR`; the prefix is on every line while the child lives, and on
+/// none before the first clone or after the child's end.
+#[test]
+fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-fork");
+    let args = [
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "2",
+    ];
+    let (cmd, out, trace) = strace_f(&dir, &args);
+    let server = Server::start_cmd(cmd);
+    echo(&server.addr, "one");
+    wait_for_line(&trace, "WNOHANG, NULL) = ");
+    wait_for_line(&trace, "wait4(-1, [{WIFEXITED(s)");
+    echo(&server.addr, "two");
+    server.finish().assert_ok();
+    let ours = socklab_tasks(&trace);
+    let (theirs, first) = strace_tasks(&out);
+    assert_eq!(theirs.len(), 3, "a parent and two children: {theirs:#?}");
+    assert_tasks_equal(&ours, &theirs, first);
+    let restarted = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+    let at = |p: &dyn Fn(&str) -> bool| ours.iter().position(|(_, l)| p(l)).expect("line");
+    let clone = at(&|l| l.starts_with("clone("));
+    let intr = at(&|l| l.starts_with("accept4(") && l.ends_with(restarted));
+    let reaped = at(&|l| l.starts_with("wait4(-1, [{WIFEXITED"));
+    // One task until the first clone (its line included: decided at entry).
+    assert!(ours[..=clone].iter().all(|(p, _)| p.is_none()), "{ours:#?}");
+    // The child's lines and the parent's while it lives carry the prefix.
+    let child = *theirs.keys().find(|&&p| p != first).expect("child");
+    for (p, l) in &ours[clone + 1..intr] {
+        assert!(p.is_some(), "no [pid N] while two tasks live: {l}");
+        assert!(*p == Some(child) || *p == Some(first), "{l}");
+    }
+    // The child has ended: the parent's lines are bare again.
+    assert!(ours[reaped].0.is_none(), "{ours:#?}");
+    // SIGCHLD's siginfo and the handler's return, after the accept4.
+    let sigchld =
+        format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}, si_uid=");
+    assert!(ours[intr + 1].1.starts_with(&sigchld), "{ours:#?}");
+    assert_eq!(
+        ours[intr + 2].1,
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
+}
+
+/// `--model thread --max-conns 1`: the clone3 line equals strace's
+/// (flags, child_tid, stack, stack_size, tls, the new tid), the thread's
+/// lines carry `[pid TID]`, the main thread's after it ends do not.
+#[test]
+fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-thread");
+    let args = [
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+        "--max-conns",
+        "1",
+    ];
+    let (cmd, out, trace) = strace_f(&dir, &args);
+    let server = Server::start_cmd(cmd);
+    echo(&server.addr, "one");
+    server.finish().assert_ok();
+    let ours = socklab_tasks(&trace);
+    let (theirs, first) = strace_tasks(&out);
+    assert_eq!(theirs.len(), 2, "a main thread and one more: {theirs:#?}");
+    assert_tasks_equal(&ours, &theirs, first);
+    let clone3 = ours
+        .iter()
+        .position(|(_, l)| l.starts_with("clone3({flags=CLONE_VM|"))
+        .expect("clone3 traced");
+    assert!(ours[clone3].0.is_none(), "{ours:#?}");
+    let tid = *theirs.keys().find(|&&p| p != first).expect("thread");
+    assert!(
+        ours[clone3]
+            .1
+            .ends_with(&format!("=> {{parent_tid=[{tid}]}}, 88) = {tid}"))
+    );
+    let threads: Vec<_> = ours.iter().filter(|(p, _)| *p == Some(tid)).collect();
+    assert!(
+        threads.iter().any(|(_, l)| l.starts_with("recvfrom(")),
+        "{ours:#?}"
+    );
+    assert_eq!(ours.last().map(|(p, _)| *p), Some(None), "{ours:#?}");
+}
+
+/// A fork server stopped by SIGTERM while blocked in accept4 (it catches
+/// the stop signals, cleans up, and re-raises the signal as glibc's raise
+/// does): `= ? ERESTARTSYS`, `--- SIGTERM {si_code=SI_USER, ...} ---`,
+/// `rt_sigreturn`, its cleanup, `getpid()`, `tgkill(P, P, SIGTERM)`,
+/// `--- SIGTERM {si_code=SI_TKILL, ...} ---`, `+++ killed by SIGTERM +++`.
+#[test]
+fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-killed");
+    let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
+    let (cmd, out, trace) = strace_f(&dir, &args);
+    let server = Server::start_cmd(cmd);
+    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.pid()))
+        .expect("strace's children");
+    let pid: i32 = kids
+        .split_whitespace()
+        .next()
+        .expect("socklab")
+        .parse()
+        .expect("pid");
+    harness::blocked_in(pid, libc::SYS_accept4);
+    // SAFETY: socklab, strace's child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = server.finish();
+    let ours = socklab_tasks(&trace);
+    let (theirs, first) = strace_tasks(&out);
+    assert_eq!(theirs.len(), 1, "one process: {theirs:#?}");
+    assert_tasks_equal(&ours, &theirs, first);
+    let lines: Vec<&str> = ours.iter().map(|(_, l)| l.as_str()).collect();
+    let restarted = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with(restarted))
+        .expect("accept4");
+    assert!(lines[at + 1].starts_with("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid="));
+    assert_eq!(
+        lines[at + 2],
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
+    let n = lines.len();
+    assert_eq!(lines[n - 4], format!("getpid() = {pid}"));
+    assert_eq!(lines[n - 3], format!("tgkill({pid}, {pid}, SIGTERM) = 0"));
+    let tkill = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_TKILL, si_pid={pid}, si_uid=");
+    assert!(lines[n - 2].starts_with(&tkill), "{lines:#?}");
+    assert_eq!(lines[n - 1], "+++ killed by SIGTERM +++");
+}
