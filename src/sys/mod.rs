@@ -61,6 +61,8 @@ mod setup;
 pub mod signals;
 mod transfer;
 pub mod untraced;
+mod uring;
+mod uring_ring;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
@@ -69,6 +71,8 @@ pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
+pub use uring::{Cqe, Sqe};
+pub use uring_ring::{CQE_F_BUFFER, CQE_F_MORE, Ring};
 
 use std::cell::Cell;
 use std::ffi::CString;
