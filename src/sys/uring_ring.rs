@@ -247,10 +247,15 @@ fn sqe_text(s: &Sqe, ring: &Ring) -> String {
             if s.ioprio & 1 != 0 { ", multishot" } else { "" }
         ),
         27 => format!(
-            "fd={}, buf_group={}{}",
+            "fd={}, buf_group={}{}{}",
             s.fd,
             s.buf_group,
-            if s.ioprio & 2 != 0 { ", multishot" } else { "" }
+            if s.ioprio & 2 != 0 { ", multishot" } else { "" },
+            if s.file_index > 0 {
+                format!(", limit={}", s.file_index)
+            } else {
+                String::new()
+            }
         ),
         26 => {
             let off = (s.addr as usize).wrapping_sub(ring.bufs as usize);

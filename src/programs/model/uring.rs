@@ -20,13 +20,15 @@
 //!    - received N bytes in buffer B: `from PEER: MSG`, upper-cased in
 //!      place, a SEND SQE from buffer B (no copy); the buffer goes back to
 //!      the ring when the SEND completes. One SEND in flight per
-//!      connection; later messages wait in order. Peer isolation: with two
-//!      waiting, the connection's RECV is cancelled (ASYNC_CANCEL) and
-//!      re-armed when they are out: a client that does not read holds at
-//!      most a few buffers, never the whole pool
+//!      connection; later messages wait in order. Peer isolation: each
+//!      RECV has a byte limit (`optlen`, 2 x --bufsize: the kernel ends
+//!      the multishot RECV there), re-armed once what it read is sent: a
+//!      client that does not read holds at most 2 buffers, never the pool
+//!      (a kernel before 6.13 ignores the limit: then only the pool bounds it)
 //!    - received 0: `PEER closed`; the connection is closed (`close`)
 //!      once its RECV and SEND are done (a closed fd with an operation in
-//!      flight would stay open inside the kernel)
+//!      flight would stay open inside the kernel; `--once` cancels its
+//!      RECV: ASYNC_CANCEL)
 //!    - RECV ended with ENOBUFS (all buffers in flight): re-armed when a
 //!      buffer comes back
 //!    - a failed operation (ECONNRESET, EPIPE...) is reported as the other
@@ -51,8 +53,9 @@ use nix::errno::Errno;
 
 const ENTRIES: u32 = 1024;
 const NBUFS: u16 = 256;
-/// Messages waiting behind a connection's SEND before its RECV is cancelled.
-pub(super) const MAX_WAITING: usize = 2;
+/// Buffers one connection's RECV may fill before it ends (its byte limit,
+/// the SQE's `optlen`: kernel 6.13+); re-armed once they are sent back.
+pub(super) const MAX_BUFS: usize = 2;
 
 const OP_ACCEPT: u8 = 13;
 const OP_ASYNC_CANCEL: u8 = 14;
@@ -97,6 +100,8 @@ pub(super) struct Loop<'a> {
     pub(super) accepting: bool,
     /// Connections whose RECV ended for want of buffers.
     pub(super) starved: Vec<i32>,
+    /// A buffer went back to the ring since the starved were last re-armed.
+    pub(super) gave: bool,
     /// CQEs reaped while making room in a full SQ.
     pub(super) later: Vec<Cqe>,
 }
@@ -124,6 +129,7 @@ pub fn serve(
         listening: true,
         accepting: false,
         starved: Vec::new(),
+        gave: false,
         later: Vec::new(),
     };
     lp.arm_accept()?;
@@ -185,6 +191,9 @@ impl Loop<'_> {
         s.ioprio = IORING_RECV_MULTISHOT;
         s.flags = IOSQE_BUFFER_SELECT;
         s.buf_group = 0;
+        // optlen (the union with file_index): the multishot RECV ends after
+        // this many bytes, so one connection holds at most MAX_BUFS buffers.
+        s.file_index = (MAX_BUFS * self.opts.bufsize) as i32;
         self.push(s)
     }
 

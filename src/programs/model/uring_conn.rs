@@ -10,7 +10,7 @@ use crate::values::calls;
 use crate::values::error::{Error, Result};
 use crate::values::sockopt::Phase;
 
-use super::uring::{Conn, Loop, MAX_WAITING};
+use super::uring::{Conn, Loop};
 
 impl Loop<'_> {
     /// An ACCEPT's CQE: a new connection, or why not.
@@ -121,10 +121,6 @@ impl Loop<'_> {
                     self.send(fd, bid, 0, n)?;
                 } else {
                     conn.waiting.push_back((bid, n));
-                    if conn.waiting.len() >= MAX_WAITING && conn.recv && !conn.cancelling {
-                        conn.cancelling = true;
-                        self.cancel_recv(fd)?;
-                    }
                 }
             }
         } else if c.res == 0 {
@@ -137,14 +133,29 @@ impl Loop<'_> {
                 self.starved.push(fd);
             }
         } else if c.res == -libc::ECANCELED {
-            // Re-armed when the waiting messages are out (on_send).
+            // Cancelled by settle: the connection is closing.
         } else if c.res < 0 {
             crate::output::report(&self.failed(&calls::RECVFROM, "RECV", fd, c.res));
             if let Some(Some(conn)) = self.conns.get_mut(fd as usize) {
                 conn.closing = true;
             }
         }
+        self.rearm(fd)?;
         self.settle(fd)
+    }
+
+    /// A RECV that ended at its byte limit, armed again once nothing of
+    /// the connection waits to be sent.
+    fn rearm(&mut self, fd: i32) -> Result<()> {
+        let idle = self
+            .conns
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| !c.recv && !c.closing && c.sending.is_none() && c.waiting.is_empty());
+        if idle && !self.starved.contains(&fd) {
+            return self.arm_recv(fd);
+        }
+        Ok(())
     }
 
     /// A SEND's CQE: the rest of the message, the next one, or an error.
@@ -177,9 +188,8 @@ impl Loop<'_> {
         } else if let Some((next, n)) = conn.waiting.pop_front() {
             conn.sending = Some((next, 0, n));
             return self.send(fd, next, 0, n);
-        } else if !conn.recv && !conn.closing && !self.starved.contains(&fd) {
-            return self.arm_recv(fd);
         }
+        self.rearm(fd)?;
         self.settle(fd)
     }
 
@@ -225,10 +235,14 @@ impl Loop<'_> {
 
     fn give(&mut self, bid: u16) {
         self.ring.give(bid);
+        self.gave = true;
     }
 
     /// RECVs that ended for want of buffers, re-armed (buffers came back).
     pub(super) fn rearm_starved(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.gave) {
+            return Ok(());
+        }
         for fd in std::mem::take(&mut self.starved) {
             let ready = self
                 .conns

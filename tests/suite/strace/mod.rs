@@ -36,6 +36,7 @@ mod families;
 mod models;
 mod names;
 mod record;
+mod uring;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;
