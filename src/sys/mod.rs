@@ -24,6 +24,8 @@
 //! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
 //! sched_setaffinity: CPU time and placement, for `socklab bench`);
+//! `uring.rs` and `uring_ring.rs` (io_uring_setup, io_uring_enter,
+//! io_uring_register, mmap of the rings: `--model uring`);
 //! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
 //! disposition: made without a trace line). A script's calls (issue 14:
 //! every argument as the script wrote it, flags by `values::xlat`):
