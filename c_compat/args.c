@@ -300,6 +300,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
             else if (!strcmp(optarg, "thread")) o->model = MODEL_THREAD;
             else if (!strcmp(optarg, "poll")) o->model = MODEL_POLL;
             else if (!strcmp(optarg, "epoll")) o->model = MODEL_EPOLL;
+            else if (!strcmp(optarg, "uring")) o->model = MODEL_URING;
             else if (!strncmp(optarg, "prefork:", 8)) {
                 o->model = MODEL_PREFORK;
                 o->pool = number("--model prefork:N", optarg + 8, 1, 1024);
@@ -308,7 +309,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 o->pool = number("--model prethread:N", optarg + 10, 1, 1024);
             } else
                 usage("'%s' is not a model: iterative, fork, thread, prefork:N, "
-                      "prethread:N, poll or epoll", optarg);
+                      "prethread:N, poll, epoll or uring", optarg);
             break;
         case SOCKOPT: add_setting(o, optarg); break;
         case RCVTIMEO: seconds_arg(rcvtimeo = optarg); break;
@@ -331,7 +332,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
             if (groups & OPT_SERVER)
                 printf("  --model MODEL  iterative, %s\n",
                        groups & OPT_STREAM_SERVER
-                           ? "fork, thread, prefork:N, prethread:N, poll, epoll"
+                           ? "fork, thread, prefork:N, prethread:N, poll, epoll, uring"
                            : "epoll");
             exit(0);
         default:
@@ -357,14 +358,14 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("the argument '%s' cannot be used with '--size' or '--send-empty'", "--lines");
     if (o->dgram && (o->lines || o->shutdown))
         usage("the argument '%s' cannot be used with '--lines' or '--shutdown'", "--dgram");
-    bool event_loop = o->model == MODEL_EPOLL || o->model == MODEL_POLL;
+    bool event_loop = o->model == MODEL_EPOLL || o->model == MODEL_POLL || o->model == MODEL_URING;
     if (event_loop && (o->timeout > 0 || o->nonblocking))
         usage("--model %s: the event loop's sockets are non-blocking already "
               "(accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking",
-              o->model == MODEL_POLL ? "poll" : "epoll");
+              o->model == MODEL_POLL ? "poll" : o->model == MODEL_URING ? "uring" : "epoll");
     if (event_loop && (o->lines || o->naive))
         usage("--model %s: --lines and --naive need a blocking model (iterative, "
-              "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : "epoll");
+              "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : o->model == MODEL_URING ? "uring" : "epoll");
     if (!(groups & OPT_STREAM_SERVER) || o->dgram)
         if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
             usage("%s", "not a datagram server model: iterative or epoll");

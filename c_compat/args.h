@@ -30,7 +30,7 @@ enum {
  * prethread:N, poll, epoll for stream servers; iterative and epoll for
  * datagram ones. */
 enum { MODEL_ITERATIVE, MODEL_FORK, MODEL_THREAD, MODEL_PREFORK, MODEL_PRETHREAD,
-       MODEL_POLL, MODEL_EPOLL };
+       MODEL_POLL, MODEL_EPOLL, MODEL_URING };
 
 struct opts {
     struct addr addr;

@@ -23,6 +23,7 @@ void model_serve(int listener, const struct addr *me, const struct opts *o) {
     case MODEL_THREAD: model_thread(listener, o); break;
     case MODEL_EPOLL:
     case MODEL_POLL: model_event_loop(listener, me, o, o->model); break;
+    case MODEL_URING: model_uring(listener, me, o); break;
     case MODEL_PREFORK: model_prefork(listener, me, o); break;
     case MODEL_PRETHREAD: model_prethread(listener, me, o); break;
     default: err_quit(2, "no such model in the C twins");

@@ -18,6 +18,8 @@ void model_fork(int listener, const struct opts *o);
 void model_thread(int listener, const struct opts *o);
 void model_prefork(int listener, const struct addr *me, const struct opts *o);
 void model_prethread(int listener, const struct addr *me, const struct opts *o);
+/* uring.c: --model uring. */
+void model_uring(int listener, const struct addr *me, const struct opts *o);
 /* event.c: kind MODEL_POLL or MODEL_EPOLL. */
 void model_event_loop(int listener, const struct addr *me, const struct opts *o,
                       int kind);

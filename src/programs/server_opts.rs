@@ -39,6 +39,7 @@ pub enum Model {
     Prethread(u32),
     Poll,
     Epoll,
+    Uring,
 }
 
 /// The largest pool `prefork:N` / `prethread:N` accepts.
@@ -65,11 +66,12 @@ impl FromStr for Model {
                 "thread" => Ok(Model::Thread),
                 "poll" => Ok(Model::Poll),
                 "epoll" => Ok(Model::Epoll),
+                "uring" => Ok(Model::Uring),
                 "prefork" | "prethread" => {
                     Err(format!("'{s}' needs a pool size: {s}:N (e.g. {s}:4)"))
                 }
                 _ => Err(format!(
-                    "'{s}' is not a model: iterative, fork, thread, prefork:N, prethread:N, poll or epoll"
+                    "'{s}' is not a model: iterative, fork, thread, prefork:N, prethread:N, poll, epoll or uring"
                 )),
             },
         }
@@ -86,6 +88,7 @@ impl fmt::Display for Model {
             Model::Prethread(n) => write!(f, "prethread:{n}"),
             Model::Poll => write!(f, "poll"),
             Model::Epoll => write!(f, "epoll"),
+            Model::Uring => write!(f, "uring"),
         }
     }
 }
@@ -108,7 +111,7 @@ pub fn parse_dgram(s: &str) -> std::result::Result<Model, String> {
 
 /// Options a model cannot honour, as a usage error (before any syscall).
 pub fn check(opts: &ServerOpts) -> Result<()> {
-    let event_loop = matches!(opts.model, Model::Poll | Model::Epoll);
+    let event_loop = matches!(opts.model, Model::Poll | Model::Epoll | Model::Uring);
     if event_loop && opts.setup.wait != Wait::Blocking {
         return Err(Error::Usage(format!(
             "--model {}: the event loop's sockets are non-blocking already (accept4 SOCK_NONBLOCK); drop --timeout/--nonblocking",
@@ -120,6 +123,12 @@ pub fn check(opts: &ServerOpts) -> Result<()> {
             "--model {}: --lines and --naive need a blocking model (iterative, fork, thread, prefork:N, prethread:N)",
             opts.model
         )));
+    }
+    if opts.model == Model::Uring && opts.bufsize == 0 {
+        return Err(Error::Usage(
+            "--model uring: --bufsize 0 gives io_uring's provided buffers no room; use 1 or more"
+                .to_string(),
+        ));
     }
     Ok(())
 }

@@ -80,6 +80,7 @@ impl Event<'_> {
                     Ret::FlagsHex if *v != 0 && self.ret_note.starts_with("(flags ") => {
                         write!(line, "{v:#x}")
                     }
+                    Ret::Addr => write!(line, "{v:#x}"),
                     _ => write!(line, "{v}"),
                 };
                 if !self.ret_note.is_empty() {

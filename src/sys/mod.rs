@@ -24,6 +24,8 @@
 //! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
 //! sched_setaffinity: CPU time and placement, for `socklab bench`);
+//! `uring.rs` and `uring_ring.rs` (io_uring_setup, io_uring_enter,
+//! io_uring_register, mmap of the rings: `--model uring`);
 //! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
 //! disposition: made without a trace line). A script's calls (issue 14:
 //! every argument as the script wrote it, flags by `values::xlat`):
@@ -64,6 +66,8 @@ pub mod signals;
 mod threads;
 mod transfer;
 pub mod untraced;
+mod uring;
+mod uring_ring;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
@@ -72,6 +76,8 @@ pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
+pub use uring::{Cqe, Sqe};
+pub use uring_ring::{CQE_F_BUFFER, CQE_F_MORE, Ring};
 
 use std::cell::Cell;
 use std::ffi::CString;

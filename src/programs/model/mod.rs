@@ -25,6 +25,8 @@ mod iterative;
 mod pause;
 mod poller;
 mod pthread;
+mod uring;
+mod uring_conn;
 mod workers;
 
 use crate::output::Output;
@@ -53,5 +55,6 @@ pub fn serve(sys: &Sys, out: &Output, listener: Socket, opts: &ServerOpts) -> Re
         Model::Prethread(n) => workers::prethread(sys, out, listener, me, opts, n),
         Model::Poll => event::serve(sys, out, listener, me, opts, poller::Kind::Poll),
         Model::Epoll => event::serve(sys, out, listener, me, opts, poller::Kind::Epoll),
+        Model::Uring => uring::serve(sys, out, listener, me, opts),
     }
 }

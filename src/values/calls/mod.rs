@@ -16,10 +16,12 @@ mod hints;
 mod processes;
 mod scripts;
 mod sockets;
+mod uring;
 pub use hints::GENERIC_HINTS;
 pub use processes::*;
 pub use scripts::*;
 pub use sockets::*;
+pub use uring::*;
 
 /// Every row, in the order of `sys`'s files.
 pub static ALL: &[&Syscall] = &[
@@ -80,6 +82,10 @@ pub static ALL: &[&Syscall] = &[
     &ALARM,
     &GETTID,
     &FCNTL,
+    &IO_URING_SETUP,
+    &IO_URING_ENTER,
+    &IO_URING_REGISTER,
+    &MMAP,
 ];
 
 /// What an argument is (how strace shows it).
@@ -248,6 +254,8 @@ pub enum Ret {
     /// In hex when strace names its flags after it (fcntl F_GETFL's
     /// `= 0x802 (flags O_RDWR|O_NONBLOCK)`), else a number.
     FlagsHex,
+    /// An address, in hex (mmap's `= 0x7f6d4ac8a000`).
+    Addr,
 }
 
 /// One syscall socklab makes.

@@ -19,6 +19,7 @@ fn every_row_is_in_all() {
         include_str!("sockets.rs"),
         include_str!("processes.rs"),
         include_str!("scripts.rs"),
+        include_str!("uring.rs"),
     ]
     .iter()
     .map(|src| src.matches(": Syscall = Syscall {").count())

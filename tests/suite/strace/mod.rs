@@ -45,6 +45,7 @@ mod names;
 mod record;
 mod tasks;
 mod timing;
+mod uring;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;

@@ -282,6 +282,8 @@ scenario_tests!(
     tcp_model_epoll,
     tcp_model_epoll_once_names_sockopt,
     unix_model_epoll,
+    tcp_model_uring,
+    unix_model_uring_once,
     tcp_model_thread,
     tcp_model_poll,
     unix_model_poll_abstract,

@@ -7,7 +7,7 @@ use crate::harness;
 /// backs up, the server stops reading it, and the others are served all
 /// the same; when it goes away (RST: unread data), the server reports the
 /// failed call and goes on.
-fn slow_reader(model: &str) {
+pub(super) fn slow_reader(model: &str) {
     let server = Server::start(&[
         "tcp",
         "server",

@@ -11,6 +11,7 @@ mod behaviour;
 mod same_calls_as_c;
 mod startup_and_failures;
 mod survival;
+mod uring;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
