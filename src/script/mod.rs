@@ -117,6 +117,15 @@
 //! no actor goes to a thread that is not blocked, so a blocking call
 //! gives the prompt back and its result prints when it comes; `help`,
 //! `help CALL`, `save FILE`, `quit`; the prompt shows only on a terminal.
+//! With stdin and stdout on a terminal the line editor (rustyline) reads
+//! the lines: arrow keys and Ctrl-R recall earlier lines (history kept in
+//! memory for the session; `--history FILE` reads FILE first and appends
+//! the session's lines to it; nothing is written without it), Tab
+//! completes call names (as bash: the common part, then the list), and a
+//! blocked call's result prints above the line being typed, which is then
+//! drawn again as it was. The editor's own pipe (for those lines) is made
+//! above fd 10, so the session's sockets start at 3 as in a script.
+//! Otherwise lines are read as `script -` reads them.
 //!
 //! # Files
 //!
@@ -125,7 +134,7 @@
 //! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
 //! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
 //! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
-//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`).
+//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
 
 use std::time::Duration;
 
@@ -136,6 +145,7 @@ mod actors;
 pub mod ast;
 mod call;
 pub mod check;
+mod editing;
 mod end;
 mod expect;
 mod labels;

@@ -5,6 +5,7 @@
 
 mod blocking;
 mod calls;
+mod editing;
 mod examples;
 mod shell;
 mod waits;
