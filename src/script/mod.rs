@@ -56,6 +56,14 @@
 //! - `read(fd, 100)`, `write(fd, "x")`; `setsockopt(s, SOL_SOCKET,
 //!   SO_REUSEADDR, [1])` (its length added); `getsockopt(s, SOL_SOCKET, SO_ERROR)`;
 //!   `ioctl(s, FIONREAD)`; `sendmsg(s, {...})` and `recvmsg(s, {...})` (flags 0).
+//! - `LEVEL:N` as `--sockopt` writes it stands for the level and the
+//!   option: `setsockopt(s, SOL_IP:13, [1])`, `getsockopt(s, 41:67)`,
+//!   `SOL_TCP:11`, `IPPROTO_TCP:1` (a level by its SOL_/IPPROTO_ name or
+//!   number); the timeline prints the option's name as strace does
+//!   (`SOL_IP, IP_RECVTOS`), and that name is read back too.
+//! - A timeval option (`SO_RCVTIMEO_OLD`, `SO_SNDTIMEO_OLD`) takes
+//!   `{tv_sec=1, tv_usec=0}` (set, or read back as an expectation);
+//!   strace 6.1 prints its value as the 16 bytes, and so does the timeline.
 //!
 //! # Labels
 //!

@@ -81,10 +81,15 @@ fn shell_line_editing_history_completion_and_results_above_the_line() {
     until("getsockopt");
     keys("(s, SOL_SOCKET, SO_TYPE, [SOCK_STREAM], [4])\r");
     until("getsockopt(3, SOL_SOCKET, SO_TYPE, [1], [4]) = 0\n");
+    // Keys go only to a prompt: between two lines the terminal is
+    // cooked, and its line discipline would take Ctrl-U or Ctrl-D.
+    until("socklab> ");
     keys("bind(s, 127.0.0.1:0)\r");
     until("= 0\n");
+    until("socklab> ");
     keys("listen(s, 1)\r");
     until("= 0\n");
+    until("socklab> ");
     keys("getsockname(s)\r");
     let name = until("= 0\n");
     let port: String = name
@@ -116,6 +121,7 @@ fn shell_line_editing_history_completion_and_results_above_the_line() {
     assert!(resumed.ends_with("\nsocklab> c = sock"), "{resumed:?}");
     keys("et(AF_INET, SOCK_STREAM, 0)\r");
     until("socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5\n");
+    until("socklab> ");
     keys("\x04");
     let done = harness::finish(child);
     done.assert_ok();

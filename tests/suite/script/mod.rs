@@ -7,6 +7,7 @@ mod blocking;
 mod calls;
 mod editing;
 mod examples;
+mod options;
 mod shell;
 mod waits;
 
