@@ -22,6 +22,9 @@ use super::actors::Msg;
 use super::check::CALLS;
 use crate::values::error::{Error, Result};
 
+/// The shell's prompt (on a terminal).
+pub const PROMPT: &str = "socklab> ";
+
 /// The shell's own words, completed with the calls.
 const WORDS: [&str; 4] = ["help", "save", "quit", "exit"];
 
@@ -175,7 +178,7 @@ fn fail(e: &ReadlineError) -> Error {
 
 fn read_lines(mut editor: Editor<CallNames, MemHistory>, asked: &Receiver<()>, tx: &Sender<Msg>) {
     while asked.recv().is_ok() {
-        let msg = match editor.readline(super::shell::PROMPT) {
+        let msg = match editor.readline(PROMPT) {
             Ok(line) => Msg::Input(line),
             // Ctrl-C drops the line being typed, as in bash.
             Err(ReadlineError::Interrupted) => Msg::Input(String::new()),

@@ -20,7 +20,7 @@ use crate::strace::{Stream, Tracer};
 use crate::values::calls;
 use crate::values::error::{Error, Result};
 
-pub(super) const PROMPT: &str = "socklab> ";
+use editing::PROMPT;
 
 /// How lines come in: plain lines from stdin (a prompt printed when
 /// stdin is a terminal), or the line editor (stdin and stdout both a
