@@ -123,6 +123,9 @@ pub enum Command {
         /// Seconds a call still blocked when the input ends may take to return.
         #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
         timeout: f64,
+        /// Line-editing history from FILE and the session's lines appended to it (on a terminal; by default the history lives only as long as the session).
+        #[arg(long, value_name = "FILE")]
+        history: Option<std::path::PathBuf>,
     },
     /// The lab network: hosts a and b (network namespaces) joined by a link socklab drives (delay, loss, MTU, blackhole, ...). Needs root.
     #[command(subcommand)]

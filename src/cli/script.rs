@@ -14,9 +14,9 @@ use crate::values::error::{Error, Result};
 
 /// Run `socklab script` or `socklab shell` (None for another command).
 pub fn run(cli: &Cli) -> Option<Result<()>> {
-    let (file, timeout) = match &cli.command {
-        Command::Script { file, timeout } => (Some(file.as_str()), *timeout),
-        Command::Shell { timeout } => (None, *timeout),
+    let (file, timeout, history) = match &cli.command {
+        Command::Script { file, timeout } => (Some(file.as_str()), *timeout, None),
+        Command::Shell { timeout, history } => (None, *timeout, history.as_deref()),
         _ => return None,
     };
     Some(flags(cli).and_then(|()| {
@@ -35,7 +35,7 @@ pub fn run(cli: &Cli) -> Option<Result<()>> {
         };
         match file {
             Some(file) => run_script(file, &opts),
-            None => script::shell::run(&opts),
+            None => script::shell::run(&opts, history),
         }
     }))
 }

@@ -125,6 +125,9 @@ pub enum ExprKind {
     Addr(String),
     /// `x[0]`: one fd of a socketpair bound to `x`.
     Index(String, usize),
+    /// `SOL_IP:13`, `41:67`: an option's level and number in one
+    /// argument, as `--sockopt LEVEL:N` writes them (get/setsockopt).
+    Opt(Box<Expr>, i64),
 }
 
 /// One field of a struct: `name=value`, or a bare value.

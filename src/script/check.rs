@@ -111,7 +111,6 @@ fn null(span: Span) -> Expr {
 pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseError> {
     let at = call.name_span;
     let mut args = call.args.clone();
-    let n = args.len();
     let name = match call.name.as_str() {
         "send" => "sendto",
         "recv" => "recvfrom",
@@ -131,6 +130,20 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
     let Some(row) = calls::by_name(name) else {
         return Err(err(at, format!("call '{name}' is not in the call table")));
     };
+    // `LEVEL:N` (as --sockopt writes it) stands for the level and optname.
+    if matches!(name, "setsockopt" | "getsockopt")
+        && let Some(Expr {
+            kind: ExprKind::Opt(level, opt),
+            span,
+        }) = args.get(1).cloned()
+    {
+        let opt = Expr {
+            span,
+            kind: ExprKind::Int(opt),
+        };
+        args.splice(1..2, [*level, opt]);
+    }
+    let n = args.len();
     match (call.name.as_str(), n) {
         ("send", 2 | 3) => {
             let flags = args.get(2).cloned().unwrap_or_else(|| int(at, 0));

@@ -58,6 +58,14 @@
 //!   `ioctl(s, FIONREAD)`; `sendmsg(s, {...})` and `recvmsg(s, {...})` (flags 0).
 //! - `fork()` is `clone(child_stack=NULL, ..., ...)`; `signal(SIGPIPE,
 //!   SIG_DFL)` is `rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL}, NULL, 8)`.
+//! - `LEVEL:N` as `--sockopt` writes it stands for the level and the
+//!   option: `setsockopt(s, SOL_IP:13, [1])`, `getsockopt(s, 41:67)`,
+//!   `SOL_TCP:11`, `IPPROTO_TCP:1` (a level by its SOL_/IPPROTO_ name or
+//!   number); the timeline prints the option's name as strace does
+//!   (`SOL_IP, IP_RECVTOS`), and that name is read back too.
+//! - A timeval option (`SO_RCVTIMEO_OLD`, `SO_SNDTIMEO_OLD`) takes
+//!   `{tv_sec=1, tv_usec=0}` (set, or read back as an expectation);
+//!   strace 6.1 prints its value as the 16 bytes, and so does the timeline.
 //!
 //! # Labels
 //!
@@ -167,6 +175,15 @@
 //! no actor goes to a thread that is not blocked, so a blocking call
 //! gives the prompt back and its result prints when it comes; `help`,
 //! `help CALL`, `save FILE`, `quit`; the prompt shows only on a terminal.
+//! With stdin and stdout on a terminal the line editor (rustyline) reads
+//! the lines: arrow keys and Ctrl-R recall earlier lines (history kept in
+//! memory for the session; `--history FILE` reads FILE first and appends
+//! the session's lines to it; nothing is written without it), Tab
+//! completes call names (as bash: the common part, then the list), and a
+//! blocked call's result prints above the line being typed, which is then
+//! drawn again as it was. The editor's own pipe (for those lines) is made
+//! above fd 10, so the session's sockets start at 3 as in a script.
+//! Otherwise lines are read as `script -` reads them.
 //!
 //! # Files
 //!
@@ -178,7 +195,7 @@
 //! `process.rs` (a process actor: the fork's child, the runner's side
 //! of its pipes), `frame.rs` (what goes through them), `forks.rs` (the
 //! runner's side: fork, kill, a child's death and end);
-//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`).
+//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
 
 use std::time::Duration;
 
@@ -189,6 +206,7 @@ mod actors;
 pub mod ast;
 mod call;
 pub mod check;
+mod editing;
 mod end;
 mod expect;
 mod forks;

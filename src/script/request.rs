@@ -53,7 +53,7 @@ fn option(step: &Step, labels: &Labels) -> Result<(i32, i32), Why> {
 
 /// An option value as the kernel takes it: `[1]` an int, `{l_onoff=1,
 /// l_linger=0}` a linger, `{tv_sec=1, tv_usec=0}` a timeval, a string.
-fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, Why> {
+pub(super) fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, Why> {
     let mut v = match &e.kind {
         ExprKind::Struct(fields) => {
             let num = |name: &str| {

@@ -8,54 +8,90 @@
 //! -` does, and exits 1 if an expectation did not hold.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::mpsc::Sender;
 
 use super::actors::Msg;
-use super::ast;
 use super::check::{self, CALLS};
 use super::run::Runner;
 use super::{Options, parse};
+use super::{ast, editing};
 use crate::strace::{Stream, Tracer};
 use crate::values::calls;
 use crate::values::error::{Error, Result};
 
-const PROMPT: &str = "socklab> ";
+use editing::PROMPT;
 
-/// Run the shell on stdin until it ends (or `quit`).
-pub fn run(opts: &Options) -> Result<()> {
-    let tracer = Tracer::new(opts.trace, Box::new(Stream::stdout()));
-    let mut runner = Runner::new(Vec::new(), opts, tracer);
-    runner.keep_going = true;
-    let terminal = std::io::stdin().is_terminal();
-    let tx = runner.sender();
-    std::thread::Builder::new()
-        .name("shell input".into())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if tx.send(Msg::Input(line)).is_err() {
-                    return;
-                }
+/// How lines come in: plain lines from stdin (a prompt printed when
+/// stdin is a terminal), or the line editor (stdin and stdout both a
+/// terminal).
+enum Input {
+    Plain { terminal: bool },
+    Edited(editing::Editing),
+}
+
+impl Input {
+    /// Ready for the next line: the prompt, or the editor asked for it.
+    fn ready(&self) {
+        match self {
+            Input::Plain { terminal: true } => prompt(),
+            Input::Plain { terminal: false } => {}
+            Input::Edited(e) => {
+                let _ = e.go.send(());
             }
-            let _ = tx.send(Msg::Eof);
-        })
-        .map_err(|e| Error::Runtime(format!("cannot read stdin: {e}")))?;
+        }
+    }
+}
+
+/// Run the shell on stdin until it ends (or `quit`). `history`: the
+/// file `--history` named (read at the start, the session's lines
+/// appended at the end); without it nothing is written.
+pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
+    let terminal = std::io::stdin().is_terminal();
+    let earlier = match history {
+        Some(file) => read_history(file)?,
+        None => Vec::new(),
+    };
+    let ready = if terminal && std::io::stdout().is_terminal() {
+        editing::prepare(&earlier)?
+    } else {
+        None
+    };
+    let sink: Box<dyn Write + Send> = match &ready {
+        Some(r) => {
+            OUT.with(|o| *o.borrow_mut() = Some(r.out.clone()));
+            Box::new(r.out.clone())
+        }
+        None => Box::new(std::io::stdout()),
+    };
+    let tracer = Tracer::new(opts.trace, Box::new(Stream::new("stdout", sink)));
+    let mut runner = Runner::new(Vec::new(), opts, tracer);
+    let input = match ready {
+        Some(r) => Input::Edited(r.spawn(runner.sender())?),
+        None => {
+            plain_input(runner.sender())?;
+            Input::Plain { terminal }
+        }
+    };
+    runner.keep_going = true;
+    let plain = matches!(input, Input::Plain { terminal: true });
     let mut lines: Vec<ast::Line> = Vec::new();
     let mut typed: Vec<String> = Vec::new();
+    let mut entered: Vec<String> = Vec::new();
     let mut no = 0;
     loop {
-        if terminal {
-            prompt();
-        }
+        input.ready();
         let text = loop {
             match runner.next() {
                 Ok(text) => break text,
                 Err(msg) => {
-                    // A blocked call returned while the prompt was shown.
-                    if terminal {
+                    // A blocked call returned while the prompt was shown
+                    // (the editor prints it above its line by itself).
+                    if plain {
                         println!();
                     }
                     runner.handle(*msg);
-                    if terminal {
+                    if plain {
                         prompt();
                     }
                 }
@@ -63,6 +99,9 @@ pub fn run(opts: &Options) -> Result<()> {
         };
         let Some(text) = text else { break };
         no += 1;
+        if !text.trim().is_empty() {
+            entered.push(text.clone());
+        }
         let words: Vec<&str> = text.split_whitespace().collect();
         match words.as_slice() {
             [] => continue,
@@ -78,6 +117,9 @@ pub fn run(opts: &Options) -> Result<()> {
             }
         }
     }
+    if let (Some(file), Input::Edited(_)) = (history, &input) {
+        write_history(file, &entered);
+    }
     runner.end()?;
     // Read like `script -`: a line whose expectation failed (reported
     // when it came) makes the exit code 1.
@@ -91,14 +133,77 @@ pub fn run(opts: &Options) -> Result<()> {
     }
 }
 
+/// stdin read line by line on a thread (not a terminal, or the editor
+/// could not drive it).
+fn plain_input(tx: Sender<Msg>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("shell input".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Msg::Input(line)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Msg::Eof);
+        })
+        .map(drop)
+        .map_err(|e| Error::Runtime(format!("cannot read stdin: {e}")))
+}
+
+/// `--history FILE`: its lines (none if it does not exist yet).
+fn read_history(file: &Path) -> Result<Vec<String>> {
+    match std::fs::read(file) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::Usage(format!(
+            "cannot read the history file {}: {e}",
+            file.display()
+        ))),
+    }
+}
+
+/// The session's lines appended to the `--history` file.
+fn write_history(file: &Path, lines: &[String]) {
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    let done = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = done {
+        say(&format!(
+            "cannot write the history file {}: {e}",
+            file.display()
+        ));
+    }
+}
+
 fn prompt() {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(PROMPT.as_bytes());
     let _ = out.flush();
 }
 
+thread_local! {
+    /// The editor's printer, for the shell's own lines (main thread).
+    static OUT: std::cell::RefCell<Option<editing::Out>> = const { std::cell::RefCell::new(None) };
+}
+
 fn say(text: &str) {
-    crate::strace::write_line(&mut std::io::stdout().lock(), text);
+    let edited = OUT.with(|o| o.borrow().clone());
+    match edited {
+        Some(mut out) => crate::strace::write_line(&mut out, text),
+        None => crate::strace::write_line(&mut std::io::stdout().lock(), text),
+    }
 }
 
 /// Parse and check a typed line with the lines before it (their names

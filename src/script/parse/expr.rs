@@ -197,6 +197,14 @@ fn atom(c: &mut Cur) -> Result<Expr, ParseError> {
         }
         b'-' | b'0'..=b'9' => {
             let w = scan(c, is_word);
+            if let Some((level, n)) = level_number(w) {
+                let level = Expr {
+                    span,
+                    kind: ExprKind::Int(level),
+                };
+                c.pos += w.len();
+                return mk(ExprKind::Opt(Box::new(level), n));
+            }
             if b != b'-' && (w.contains('.') || w.contains(':')) {
                 if w.parse::<std::net::SocketAddrV4>().is_err() {
                     return Err(c.err(format!("bad address '{w}' (IPv4 ADDR:PORT)")));
@@ -252,7 +260,35 @@ fn name_atom(
     if n == "NULL" {
         return mk(ExprKind::Null);
     }
-    mk(ExprKind::Name(n.to_string()))
+    let name = Expr {
+        span,
+        kind: ExprKind::Name(n.to_string()),
+    };
+    // `SOL_TCP:11`: a level by name and an option number (`localhost:80`
+    // stays an error: no host names).
+    if (n.starts_with("SOL_") || n.starts_with("IPPROTO_"))
+        && c.peek() == Some(b':')
+        && c.peek_at(1).is_some_and(|d| d.is_ascii_digit())
+    {
+        c.bump();
+        let at = c.pos;
+        let d = c.digits(10);
+        let opt = d
+            .parse::<i64>()
+            .map_err(|_| c.err_at(at, "option number too large"))?;
+        return mk(ExprKind::Opt(Box::new(name), opt));
+    }
+    Ok(name)
+}
+
+/// `41:67`: a level and an option number (not an address: no dots).
+fn level_number(w: &str) -> Option<(i64, i64)> {
+    let (level, n) = w.split_once(':')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(level) || !digits(n) {
+        return None;
+    }
+    Some((level.parse().ok()?, n.parse().ok()?))
 }
 
 /// `[v6]:port` at the cursor, if that is what is there.

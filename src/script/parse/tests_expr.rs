@@ -183,6 +183,24 @@ fn funcs_refs_index_addrs() {
     };
     assert_eq!((at.as_str(), a.len()), ("@", 1));
     assert_eq!(a[0].kind, s(b"name"));
+    // LEVEL:N as --sockopt writes it; an IPv4 address has dots.
+    let opt = |level: ExprKind, n| Opt(Box::new(e(level)), n);
+    let got: Vec<ExprKind> = kinds("SOL_IP:13, 41:67, IPPROTO_TCP:1")
+        .into_iter()
+        .map(|k| match k {
+            Opt(l, n) => Opt(Box::new(e(l.kind)), n),
+            k => k,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            opt(name("SOL_IP"), 13),
+            opt(Int(41), 67),
+            opt(name("IPPROTO_TCP"), 1)
+        ]
+    );
+    assert!(parse_args("SOL_IP:x").is_err());
     // `[::1]` without a port is an array that fails, not an address.
     assert!(parse_args("[::1]").is_err());
     assert!(parse_args("localhost:80").is_err());

@@ -5,8 +5,10 @@
 
 mod blocking;
 mod calls;
+mod editing;
 mod examples;
 mod processes;
+mod options;
 mod shell;
 mod waits;
 

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use crate::harness::{self, socklab};
 
 /// What a child has printed so far, read on a thread.
-struct Reader {
+pub(super) struct Reader {
     rx: mpsc::Receiver<Vec<u8>>,
     seen: String,
 }
 
 impl Reader {
-    fn new(mut r: impl Read + Send + 'static) -> Reader {
+    pub(super) fn new(mut r: impl Read + Send + 'static) -> Reader {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
@@ -32,9 +32,18 @@ impl Reader {
         }
     }
 
+    /// What came since the last call (waiting for at least one chunk, up
+    /// to the watchdog; empty when none came).
+    pub(super) fn more(&mut self) -> String {
+        if let Ok(b) = self.rx.recv_timeout(harness::WATCHDOG) {
+            self.seen.push_str(&String::from_utf8_lossy(&b));
+        }
+        std::mem::take(&mut self.seen)
+    }
+
     /// Wait (up to the watchdog) until the output holds `text` after
     /// what was already consumed; returns what came up to it.
-    fn until(&mut self, text: &str) -> String {
+    pub(super) fn until(&mut self, text: &str) -> String {
         let deadline = Instant::now() + harness::WATCHDOG;
         loop {
             if let Some(i) = self.seen.find(text) {
