@@ -136,6 +136,7 @@ mod actors;
 pub mod ast;
 mod call;
 pub mod check;
+pub mod emit;
 mod end;
 mod expect;
 mod labels;
