@@ -5,6 +5,7 @@
 
 mod blocking;
 mod calls;
+mod emit;
 mod examples;
 mod shell;
 mod waits;
