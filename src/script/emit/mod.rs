@@ -31,6 +31,7 @@ pub mod explain;
 mod model;
 mod ops;
 mod python;
+mod python_main;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +46,10 @@ pub enum Lang {
 pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
     let steps = super::prepare(text, file)?;
     let plan = Plan::new(steps, file)?;
-    Ok(match lang {
-        Lang::C => c::program(&plan),
-        Lang::Python => python::program(&plan),
-    })
+    match lang {
+        Lang::C => Ok(c::program(&plan)),
+        Lang::Python => python_main::program(&plan),
+    }
 }
 
 /// The steps with their models, and what the runner needs of them.
