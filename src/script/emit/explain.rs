@@ -46,7 +46,8 @@ pub const EXTRAS: &[Extra] = &[
 /// The list as text.
 pub fn text() -> String {
     let mut out = vec![
-        "The calls a program from `--emit python` makes that the script did not ask for:".to_string(),
+        "The calls a program from `--emit python` makes that the script did not ask for:"
+            .to_string(),
     ];
     for e in EXTRAS {
         out.push(format!(

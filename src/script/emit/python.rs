@@ -10,11 +10,62 @@ use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
 
 /// Names the program uses itself: a script name among them gets `_fd`.
 const TAKEN: &[&str] = &[
-    "r", "data", "addr", "ev", "p", "v", "buf", "msg", "anc", "fds", "array", "errno", "fcntl",
-    "os", "select", "signal", "socket", "sys", "termios", "threading", "time", "lock", "done",
-    "ports", "port", "want", "fail", "run", "opened", "closed", "line", "Actor", "stuck", "TEXT",
-    "FILE", "STEPS", "ACTORS", "def", "if", "in", "is", "not", "and", "or", "as", "del", "for",
-    "from", "pass", "None", "True", "False", "try", "with", "open_socks", "wait_until",
+    "r",
+    "data",
+    "addr",
+    "ev",
+    "p",
+    "v",
+    "buf",
+    "msg",
+    "anc",
+    "fds",
+    "array",
+    "errno",
+    "fcntl",
+    "os",
+    "select",
+    "signal",
+    "socket",
+    "sys",
+    "termios",
+    "threading",
+    "time",
+    "lock",
+    "done",
+    "ports",
+    "port",
+    "want",
+    "fail",
+    "run",
+    "opened",
+    "closed",
+    "line",
+    "Actor",
+    "stuck",
+    "TEXT",
+    "FILE",
+    "STEPS",
+    "ACTORS",
+    "def",
+    "if",
+    "in",
+    "is",
+    "not",
+    "and",
+    "or",
+    "as",
+    "del",
+    "for",
+    "from",
+    "pass",
+    "None",
+    "True",
+    "False",
+    "try",
+    "with",
+    "open_socks",
+    "wait_until",
 ];
 
 pub(super) fn var(f: &Fd) -> String {
@@ -46,7 +97,11 @@ fn name(n: &str) -> String {
 }
 
 pub(super) fn val(v: &Val) -> String {
-    v.names.iter().map(|n| name(n)).collect::<Vec<_>>().join(" | ")
+    v.names
+        .iter()
+        .map(|n| name(n))
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// A bytes literal.
@@ -95,7 +150,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
         _ => String::new(),
     };
     let data_check = |want: &Option<(Vec<u8>, bool)>| match want {
-        Some((b, cut)) => format!("; data_is({line}, data, {}, {})", lit(b), if *cut { "True" } else { "False" }),
+        Some((b, cut)) => format!(
+            "; data_is({line}, data, {}, {})",
+            lit(b),
+            if *cut { "True" } else { "False" }
+        ),
         None => String::new(),
     };
     Ok(match &m.op {
@@ -110,7 +169,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             "socketpair() with SOCK_CLOEXEC added; each socket object calls getsockname",
         ),
         Op::Bind(f, i) => (format!("{}.bind({})", var(f), addr(i)), String::new(), ""),
-        Op::Connect(f, i) => (format!("{}.connect({})", var(f), addr(i)), String::new(), ""),
+        Op::Connect(f, i) => (
+            format!("{}.connect({})", var(f), addr(i)),
+            String::new(),
+            "",
+        ),
         Op::Listen(f, b) => (format!("{}.listen({})", var(f), val(b)), String::new(), ""),
         Op::Accept(f, o, _) => (
             format!("{}.accept()", var(f)),
@@ -127,15 +190,29 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             check_addr(line, o, "r"),
             "the address length the family's own",
         ),
-        Op::Shutdown(f, how) => (format!("{}.shutdown({})", var(f), val(how)), String::new(), ""),
-        Op::Close(f) => (format!("{}.close()", var(f)), format!("; closed({})", var(f)), ""),
+        Op::Shutdown(f, how) => (
+            format!("{}.shutdown({})", var(f), val(how)),
+            String::new(),
+            "",
+        ),
+        Op::Close(f) => (
+            format!("{}.close()", var(f)),
+            format!("; closed({})", var(f)),
+            "",
+        ),
         Op::Sendto(f, bytes, fl, None) => (
             format!("{}.send({}{})", var(f), lit(bytes), flags(fl)),
             count("r"),
             "",
         ),
         Op::Sendto(f, bytes, fl, Some(i)) => (
-            format!("{}.sendto({}{}, {})", var(f), lit(bytes), flags(fl), addr(i)),
+            format!(
+                "{}.sendto({}{}, {})",
+                var(f),
+                lit(bytes),
+                flags(fl),
+                addr(i)
+            ),
             count("r"),
             "",
         ),
@@ -150,7 +227,13 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             "recvfrom() with the address length the family's own",
         ),
         Op::Setsockopt(f, level, nm, _, Some(v)) => (
-            format!("{}.setsockopt({}, {}, {})", var(f), val(level), val(nm), val(v)),
+            format!(
+                "{}.setsockopt({}, {}, {})",
+                var(f),
+                val(level),
+                val(nm),
+                val(v)
+            ),
             String::new(),
             "",
         ),
@@ -167,7 +250,8 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 "fcntl.fcntl({}.fileno(), {}{})",
                 var(f),
                 val(cmd),
-                arg.as_ref().map_or(String::new(), |a| format!(", {}", val(a)))
+                arg.as_ref()
+                    .map_or(String::new(), |a| format!(", {}", val(a)))
             ),
             count("r"),
             "",
@@ -186,7 +270,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 "socket.send_fds({}, [{}], [{}]{})",
                 var(f),
                 iov.iter().map(|d| lit(d)).collect::<Vec<_>>().join(", "),
-                rights.iter().map(|r| format!("{}.fileno()", var(r))).collect::<Vec<_>>().join(", "),
+                rights
+                    .iter()
+                    .map(|r| format!("{}.fileno()", var(r)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 flags(fl)
             ),
             count("r"),
@@ -205,7 +293,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                     let _ = write!(s, "; data_is({line}, data, {}, False)", lit(w));
                 }
                 for (i, r) in rights.iter().enumerate() {
-                    let _ = write!(s, "; {} = opened(socket.socket(fileno=fds_in(anc)[{i}]))", var(r));
+                    let _ = write!(
+                        s,
+                        "; {} = opened(socket.socket(fileno=fds_in(anc)[{i}]))",
+                        var(r)
+                    );
                 }
                 s
             },
@@ -217,14 +309,23 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 let mut s = count("len(ev)");
                 for (i, r) in revents.iter().enumerate() {
                     if let Some(r) = r {
-                        let _ = write!(s, "; want({line}, dict(ev).get({}.fileno()), {})", var(&fds.get(i).map_or(Fd::Std(0), |f| f.0.clone())), val(r));
+                        let _ = write!(
+                            s,
+                            "; want({line}, dict(ev).get({}.fileno()), {})",
+                            var(&fds.get(i).map_or(Fd::Std(0), |f| f.0.clone())),
+                            val(r)
+                        );
                     }
                 }
                 s
             },
             "",
         ),
-        Op::Kill(pid, sig) => (format!("os.kill({}, {})", val(pid), val(sig)), String::new(), ""),
+        Op::Kill(pid, sig) => (
+            format!("os.kill({}, {})", val(pid), val(sig)),
+            String::new(),
+            "",
+        ),
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }

@@ -79,7 +79,11 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         match statement(m) {
             Ok(s) => {
                 let text = step.text.lines().next().unwrap_or("");
-                let _ = write!(body, "    if line == {}:  # {text}\n        {s}\n        return\n", m.line);
+                let _ = write!(
+                    body,
+                    "    if line == {}:  # {text}\n        {s}\n        return\n",
+                    m.line
+                );
             }
             Err(why) => errors.push(format!("{}:{}: cannot emit: {why}", plan.file, m.line)),
         }
@@ -93,7 +97,11 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     );
     out.push_str(RUNTIME);
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
-    let mut globals: Vec<String> = plan.names.iter().map(|n| var(&Fd::Name(n.clone()))).collect();
+    let mut globals: Vec<String> = plan
+        .names
+        .iter()
+        .map(|n| var(&Fd::Name(n.clone())))
+        .collect();
     globals.extend(plan.pairs.iter().map(|n| var(&Fd::Name(n.clone()))));
     globals.extend(plan.fd_labels.iter().map(|n| format!("fd{n}")));
     for g in &globals {
@@ -110,20 +118,39 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
             "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
             _ => step.row.nr,
         };
-        let waits = plan.waits.get(i).copied().flatten().map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
-        let after = plan.after.get(i).copied().flatten().map_or("None".to_string(), |a| a.to_string());
+        let waits = plan
+            .waits
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let after = plan
+            .after
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or("None".to_string(), |a| a.to_string());
         let _ = writeln!(
             out,
             "    ({}, {}, {nr}, {waits}, {after}, {}, {}, None),",
             step.no,
             plan.actor.get(i).copied().unwrap_or(0),
             step.delay.map_or(0, |d| d.as_millis()),
-            if step.result.is_some() { "True" } else { "False" }
+            if step.result.is_some() {
+                "True"
+            } else {
+                "False"
+            }
         );
     }
     out.push_str("]\nTEXT = {\n");
     for (step, _) in &plan.steps {
-        let _ = writeln!(out, "    {}: {},", step.no, py_str(&step.text.replace('\n', " ")));
+        let _ = writeln!(
+            out,
+            "    {}: {},",
+            step.no,
+            py_str(&step.text.replace('\n', " "))
+        );
     }
     let names: Vec<String> = plan.actors.iter().map(|a| py_str(a)).collect();
     let _ = write!(

@@ -174,6 +174,12 @@ fn is_call(s: &str) -> bool {
 /// a script's lines run), then the rules of `make compare` (only the
 /// program's own calls, fds by first appearance, ports, pointers).
 pub fn strace_calls(raw: &str) -> Vec<String> {
+    strace_calls_with(raw, |c| Some(c.to_string()))
+}
+
+/// [`strace_calls`] with each joined raw call first rewritten by `map`
+/// (None: left out) before the rules number fds and ports.
+pub fn strace_calls_with(raw: &str, mut map: impl FnMut(&str) -> Option<String>) -> Vec<String> {
     let mut calls: Vec<String> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     for line in raw.lines() {
@@ -197,6 +203,7 @@ pub fn strace_calls(raw: &str) -> Vec<String> {
     let mut n = Normalizer::new(&HashMap::new());
     calls
         .into_iter()
+        .filter_map(|c| map(&c))
         .filter_map(|c| n.trace_line(&c))
         .collect()
 }
