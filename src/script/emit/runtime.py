@@ -46,7 +46,7 @@ def want_errno(line, err, call):
             fail(line, "result", f"= -1 {errno.errorcode[err]}",
                  f"= -1 {errno.errorcode.get(e.errno, e.errno)}")
         return
-    fail(line, "result", f"= -1 {errno.errorcode[err]}", f"= {r!r}")
+    fail(line, "result", f"= -1 {errno.errorcode[err]}", f"= {0 if r is None else r!r}")
 
 
 def data_is(line, data, expected, cut):

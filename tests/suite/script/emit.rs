@@ -361,3 +361,34 @@ fn emit_compare_report() {
     }
     assert!(all, "an emitted twin differs from its script (above)");
 }
+
+#[test]
+fn emit_twins_report_a_failed_expectation_and_exit_1() {
+    let dir = TempDir::new("emit-fail");
+    let file = dir.path("wrong.script");
+    let text =
+        "s = socket(AF_INET, SOCK_STREAM, 0)\nbind(s, 127.0.0.1:0) = 0\nlisten(s, 1) = -1 EINVAL\n";
+    std::fs::write(&file, text).unwrap();
+    let c = run(build_c(&dir, &file), b"");
+    c.assert_code(1);
+    assert!(
+        c.stderr.contains(&format!(
+            "{file}:3: listen(s, 1) = -1 EINVAL\n  result: expected = -1 EINVAL, got = 0"
+        )),
+        "{}",
+        c.dump()
+    );
+    let src = dir.path("twin.py");
+    std::fs::write(&src, emitted(&file, "python")).unwrap();
+    let mut py = Command::new(python());
+    py.arg(&src);
+    let p = run(py, b"");
+    p.assert_code(1);
+    assert!(
+        p.stderr.contains(&format!(
+            "{file}:3: listen(s, 1) = -1 EINVAL\n  result: expected = -1 EINVAL, got = 0"
+        )),
+        "{}",
+        p.dump()
+    );
+}
