@@ -6,52 +6,13 @@
 use std::fmt::Write as _;
 
 use super::Plan;
+use super::c_more::{lit, var};
 use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
 
 const RUNTIME: &str = include_str!("runtime.h");
 
-/// Identifiers the program uses itself: a script name among them gets `_fd`.
-const TAKEN: &[&str] = &[
-    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "main",
-    "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else", "for",
-    "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
-    "default", "const", "auto", "errno", "socket", "bind", "listen", "accept", "connect", "close",
-    "poll", "read", "write", "kill", "dup", "line",
-];
-
-pub fn var(f: &Fd) -> String {
-    match f {
-        Fd::Name(n) if TAKEN.contains(&n.as_str()) => format!("{n}_fd"),
-        Fd::Name(n) => n.clone(),
-        Fd::Pair(n, i) if TAKEN.contains(&n.as_str()) => format!("{n}_fd[{i}]"),
-        Fd::Pair(n, i) => format!("{n}[{i}]"),
-        Fd::Label(n) => format!("fd{n}"),
-        Fd::Std(n) => n.to_string(),
-    }
-}
-
 fn val(v: &Val) -> String {
     v.names.join("|")
-}
-
-/// A C string literal (octal escapes: safe before any next character).
-pub fn lit(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            b'?' => s.push_str("\\?"),
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => {
-                let _ = write!(s, "\\{b:03o}");
-            }
-        }
-    }
-    s.push('"');
-    s
 }
 
 fn port(p: u16) -> String {

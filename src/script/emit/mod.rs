@@ -76,7 +76,7 @@ impl Plan {
         let mut errors = Vec::new();
         let mut out = Vec::new();
         for step in steps {
-            match model::model(&step) {
+            match ops::model(&step) {
                 Ok(m) => out.push((step, m)),
                 Err(why) => errors.push(format!("{file}:{}: cannot emit: {why}", step.no)),
             }

@@ -3,8 +3,7 @@
 //! address's host and port label, the bytes to send), the expectations
 //! it can check, or the reason it cannot be emitted faithfully.
 
-use super::super::ast::{Expr, ExprKind, Field, Outcome};
-use super::super::check::{Step, returns_fd};
+use super::super::ast::{Expr, ExprKind, Field};
 use super::super::resolve::{self, Why};
 use crate::values::xlat::Group;
 
@@ -262,28 +261,4 @@ pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
         ExprKind::InOut(_, b) => int_of(b),
         _ => Ok(None),
     }
-}
-
-/// The model of one step, or why it cannot be emitted.
-pub fn model(step: &Step) -> Result<Model, Why> {
-    let want = match step.result.as_ref().map(|r| &r.value) {
-        Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
-        Some(Outcome::Value(n)) => Want::Value(*n),
-        Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
-        _ => Want::Nothing,
-    };
-    let bind = match (&step.bind, step.result.as_ref().map(|r| &r.value)) {
-        (Some(n), _) if returns_fd(step.row) || step.row.name == "socketpair" => {
-            Some(Fd::Name(n.clone()))
-        }
-        (None, Some(Outcome::Value(n))) if returns_fd(step.row) => Some(Fd::Label(*n)),
-        _ => None,
-    };
-    let op = super::ops::op(step)?;
-    Ok(Model {
-        line: step.no,
-        op,
-        bind,
-        want,
-    })
 }

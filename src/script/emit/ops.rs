@@ -1,10 +1,10 @@
 //! A checked step's call and arguments as an [`Op`].
 
-use super::super::ast::{Expr, ExprKind};
-use super::super::check::Step;
+use super::super::ast::{Expr, ExprKind, Outcome};
+use super::super::check::{Step, returns_fd};
 use super::super::resolve::{self, Why};
 use super::model::{
-    Fd, Op, data_of, fd, field, fields_of, inet, int_of, items_of, num, out_of, val_of,
+    Fd, Model, Op, Want, data_of, fd, field, fields_of, inet, int_of, items_of, num, out_of, val_of,
 };
 use crate::values::xlat::Group;
 
@@ -253,4 +253,28 @@ fn msg(step: &Step) -> Result<Op, Why> {
         .unwrap_or(0);
     let want = all_shown.then_some(shown);
     Ok(Op::Recvmsg(fd, sizes, controllen, flags, want, rights))
+}
+
+/// The model of one step, or why it cannot be emitted.
+pub fn model(step: &Step) -> Result<Model, Why> {
+    let want = match step.result.as_ref().map(|r| &r.value) {
+        Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
+        Some(Outcome::Value(n)) => Want::Value(*n),
+        Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
+        _ => Want::Nothing,
+    };
+    let bind = match (&step.bind, step.result.as_ref().map(|r| &r.value)) {
+        (Some(n), _) if returns_fd(step.row) || step.row.name == "socketpair" => {
+            Some(Fd::Name(n.clone()))
+        }
+        (None, Some(Outcome::Value(n))) if returns_fd(step.row) => Some(Fd::Label(*n)),
+        _ => None,
+    };
+    let op = op(step)?;
+    Ok(Model {
+        line: step.no,
+        op,
+        bind,
+        want,
+    })
 }
