@@ -3,7 +3,8 @@
 # and its C twins in c_compat/, each under strace) and print a table:
 # scenario, Rust syscalls, C syscalls, identical or not; for a scenario
 # that differs, the two normalised traces side by side. With SCENARIO=NAME,
-# that scenario's two traces side by side even when they agree.
+# that scenario's two traces side by side even when they agree. Then the
+# emitted twins' table (`socklab script FILE --emit c|python`, issue 17).
 # The scenarios and normalisation rules: tests/suite/programs/differential/,
 # tests/suite/harness/cmp/.
 set -euo pipefail
@@ -13,4 +14,11 @@ make -s -C c_compat
 export SCENARIO="${SCENARIO:-}"
 cargo test --release -q --test suite -- --ignored --exact --nocapture programs::differential::compare_report 2>&1 |
   grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
-exit "${PIPESTATUS[0]}"
+status="${PIPESTATUS[0]}"
+# The emitted twins (issue 17): every script lab and example, as C and as Python.
+if [ -z "$SCENARIO" ]; then
+  cargo test --release -q --test suite -- --ignored --exact --nocapture script::emit::emit_compare_report 2>&1 |
+    grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+fi
+exit "$status"

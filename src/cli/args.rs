@@ -117,6 +117,12 @@ pub enum Command {
         /// Seconds a call still blocked at the end of the script may take to return.
         #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
         timeout: f64,
+        /// Print the script as a standalone program instead of running it: `c` (pthreads, cc -Wall -Wextra -Werror -pthread) or `python` (the socket module), making the same calls in the same order.
+        #[arg(long, value_name = "LANG", value_parser = ["c", "python"])]
+        emit: Option<String>,
+        /// With --emit python: print the calls Python makes that the script did not, and why, instead of the program.
+        #[arg(long, requires = "emit")]
+        explain: bool,
     },
     /// The script language one line at a time: each call runs as typed and prints its strace line; a blocking call gives the prompt back and its result prints when it comes. `help`, `help CALL`, `save FILE`, `quit`.
     Shell {

@@ -15,7 +15,13 @@ use crate::values::error::{Error, Result};
 /// Run `socklab script` or `socklab shell` (None for another command).
 pub fn run(cli: &Cli) -> Option<Result<()>> {
     let (file, timeout, history) = match &cli.command {
-        Command::Script { file, timeout } => (Some(file.as_str()), *timeout, None),
+        Command::Script {
+            file,
+            emit: Some(lang),
+            explain,
+            ..
+        } => return Some(emit(file, lang, *explain)),
+        Command::Script { file, timeout, .. } => (Some(file.as_str()), *timeout, None),
         Command::Shell { timeout, history } => (None, *timeout, history.as_deref()),
         _ => return None,
     };
@@ -49,6 +55,45 @@ fn run_script(file: &str, opts: &Options) -> Result<()> {
             crate::strace::write_line(&mut std::io::stderr().lock(), &report);
             Err(Error::Runtime(format!(
                 "{file}: an expectation did not hold"
+            )))
+        }
+    }
+}
+
+/// `--emit c|python [--explain]`: the program (or Python's extra calls) on stdout.
+fn emit(file: &str, lang: &str, explain: bool) -> Result<()> {
+    let lang = match lang {
+        "c" => script::emit::Lang::C,
+        _ => script::emit::Lang::Python,
+    };
+    if explain {
+        if lang == script::emit::Lang::C {
+            return Err(Error::Usage(
+                "--explain is for --emit python (the C program makes no call the script did not)"
+                    .to_string(),
+            ));
+        }
+        crate::strace::write_line(
+            &mut std::io::stdout().lock(),
+            &script::emit::explain::text(),
+        );
+        return Ok(());
+    }
+    let text = read(file)?;
+    match script::emit::emit(&text, file, lang) {
+        Ok(program) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(program.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::Runtime(format!("cannot write the program: {e}")))
+        }
+        Err(lines) => {
+            let n = lines.len();
+            crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
+            Err(Error::Usage(format!(
+                "{file}: {n} line{} cannot be emitted; nothing was written",
+                if n == 1 { "" } else { "s" }
             )))
         }
     }

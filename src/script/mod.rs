@@ -207,6 +207,7 @@ pub mod ast;
 mod call;
 pub mod check;
 mod editing;
+pub mod emit;
 mod end;
 mod expect;
 mod forks;

@@ -6,6 +6,7 @@
 mod blocking;
 mod calls;
 mod editing;
+mod emit;
 mod examples;
 mod processes;
 mod options;

@@ -19,7 +19,7 @@ use crate::harness::TempDir;
 use fixture::run_side;
 use normalize::Normalizer;
 pub use rules::{KNOWN_DIFFERENCES, is_on_socket, is_program_call};
-pub use timeline::timeline_calls;
+pub use timeline::{strace_calls, strace_calls_with, timeline_calls};
 
 /// The syscalls the programs make, as strace's `-e trace=` set: `%net`
 /// and the call table's rows of sockets, descriptors and files.

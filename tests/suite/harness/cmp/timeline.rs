@@ -214,3 +214,44 @@ fn is_call(s: &str) -> bool {
         && s[name.len()..].starts_with('(')
         && !name.starts_with(|c: char| c.is_ascii_digit())
 }
+
+/// The program's calls in a raw `strace -f -y -o` trace of a program
+/// with threads (issue 17's emitted twins, `socklab script`): each
+/// `<unfinished ...>` line joined with its thread's `<... NAME resumed>`
+/// line at the unfinished line's place (the order the calls started, as
+/// a script's lines run), then the rules of `make compare` (only the
+/// program's own calls, fds by first appearance, ports, pointers).
+pub fn strace_calls(raw: &str) -> Vec<String> {
+    strace_calls_with(raw, |c| Some(c.to_string()))
+}
+
+/// [`strace_calls`] with each joined raw call first rewritten by `map`
+/// (None: left out) before the rules number fds and ports.
+pub fn strace_calls_with(raw: &str, mut map: impl FnMut(&str) -> Option<String>) -> Vec<String> {
+    let mut calls: Vec<String> = Vec::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    for line in raw.lines() {
+        let (pid, call) = line.split_once(' ').unwrap_or(("", line));
+        let call = call.trim_start();
+        if let Some(rest) = call.strip_prefix("<... ") {
+            if let Some((_, rest)) = rest.split_once(" resumed>")
+                && let Some(i) = open.remove(pid)
+                && let Some(entry) = calls.get_mut(i)
+            {
+                let head = entry.trim_end_matches(" <unfinished ...>").to_string();
+                *entry = format!("{head}{rest}");
+            }
+            continue;
+        }
+        if call.ends_with(" <unfinished ...>") {
+            open.insert(pid.to_string(), calls.len());
+        }
+        calls.push(call.to_string());
+    }
+    let mut n = Normalizer::new(&HashMap::new());
+    calls
+        .into_iter()
+        .filter_map(|c| map(&c))
+        .filter_map(|c| n.trace_line(&c))
+        .collect()
+}

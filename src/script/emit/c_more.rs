@@ -1,0 +1,217 @@
+//! The C program's other calls (options, fcntl, ioctl, messages, poll,
+//! kill) and its tables: the steps, the actors, `main`.
+
+use std::fmt::Write as _;
+
+use super::Plan;
+use super::model::{Fd, Model, Op, Val};
+
+/// Identifiers the program uses itself: a script name among them gets `_fd`.
+const TAKEN: &[&str] = &[
+    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "main",
+    "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else", "for",
+    "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
+    "default", "const", "auto", "errno", "socket", "bind", "listen", "accept", "connect", "close",
+    "poll", "read", "write", "kill", "dup", "line",
+];
+
+pub fn var(f: &Fd) -> String {
+    match f {
+        Fd::Name(n) if TAKEN.contains(&n.as_str()) => format!("{n}_fd"),
+        Fd::Name(n) => n.clone(),
+        Fd::Pair(n, i) if TAKEN.contains(&n.as_str()) => format!("{n}_fd[{i}]"),
+        Fd::Pair(n, i) => format!("{n}[{i}]"),
+        Fd::Label(n) => format!("fd{n}"),
+        Fd::Std(n) => n.to_string(),
+    }
+}
+
+/// A C string literal (octal escapes: safe before any next character).
+pub fn lit(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            b'?' => s.push_str("\\?"),
+            0x20..=0x7e => s.push(char::from(b)),
+            _ => {
+                let _ = write!(s, "\\{b:03o}");
+            }
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn val(v: &Val) -> String {
+    v.names.join("|")
+}
+
+fn int_check(line: usize, what: &str, got: &str, want: &Option<Val>) -> String {
+    match want {
+        Some(w) => format!(
+            " if (r >= 0) {{ IntIs({line}, \"{what}\", {got}, {}); }}",
+            val(w)
+        ),
+        None => String::new(),
+    }
+}
+
+pub fn call(m: &Model) -> String {
+    let line = m.line;
+    match &m.op {
+        Op::Setsockopt(f, level, name, bytes, int) => match int {
+            Some(v) => format!(
+                "int v = {}; r = setsockopt({}, {}, {}, &v, {});",
+                val(v),
+                var(f),
+                val(level),
+                val(name),
+                bytes.len()
+            ),
+            None => format!(
+                "r = setsockopt({}, {}, {}, {}, {});",
+                var(f),
+                val(level),
+                val(name),
+                lit(bytes),
+                bytes.len()
+            ),
+        },
+        Op::Getsockopt(f, level, name, len, want) if *len == 4 => format!(
+            "int v = 0; socklen_t vn = 4; r = getsockopt({}, {}, {}, &v, &vn);{}",
+            var(f),
+            val(level),
+            val(name),
+            int_check(line, "option value", "v", want)
+        ),
+        Op::Getsockopt(f, level, name, len, _) => format!(
+            "char v[{len}]; socklen_t vn = {len}; r = getsockopt({}, {}, {}, v, &vn);",
+            var(f),
+            val(level),
+            val(name)
+        ),
+        Op::Fcntl(f, cmd, arg) => match arg {
+            Some(a) => format!("r = fcntl({}, {}, {});", var(f), val(cmd), val(a)),
+            None => format!("r = fcntl({}, {});", var(f), val(cmd)),
+        },
+        Op::Ioctl(f, req, value, want) => format!(
+            "int v = {value}; r = ioctl({}, {}, &v);{}",
+            var(f),
+            val(req),
+            int_check(line, "value", "v", want)
+        ),
+        Op::Sendmsg(f, iov, rights, flags) => {
+            let mut s = iovecs(iov.iter().map(|d| (lit(d), d.len())));
+            s.push_str(" struct msghdr m = {0}; m.msg_iov = iov; m.msg_iovlen = sizeof iov / sizeof iov[0];");
+            if !rights.is_empty() {
+                let fds: Vec<String> = rights.iter().map(var).collect();
+                let _ = write!(
+                    s,
+                    " int fds[] = {{{}}}; union {{ struct cmsghdr h; char b[CMSG_SPACE(sizeof fds)]; }} u;\n\t\t  memset(&u, 0, sizeof u); m.msg_control = u.b; m.msg_controllen = sizeof u.b;\n\t\t  struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_RIGHTS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof fds); memcpy(CMSG_DATA(cm), fds, sizeof fds);\n\t\t ",
+                    fds.join(", ")
+                );
+            }
+            let _ = write!(s, " r = sendmsg({}, &m, {});", var(f), val(flags));
+            s
+        }
+        Op::Recvmsg(f, sizes, controllen, flags, want, rights) => {
+            let mut s = String::new();
+            for (i, n) in sizes.iter().enumerate() {
+                let _ = write!(s, "char b{i}[{}]; ", (*n).max(1));
+            }
+            s += &iovecs(sizes.iter().enumerate().map(|(i, n)| (format!("b{i}"), *n)));
+            s.push_str(" struct msghdr m = {0}; m.msg_iov = iov; m.msg_iovlen = sizeof iov / sizeof iov[0];");
+            if *controllen > 0 {
+                let _ = write!(
+                    s,
+                    "\n\t\t  union {{ struct cmsghdr h; char b[{controllen}]; }} u; m.msg_control = u.b; m.msg_controllen = {controllen};\n\t\t "
+                );
+            }
+            let _ = write!(s, " r = recvmsg({}, &m, {});", var(f), val(flags));
+            if let (Some(w), 1) = (want, sizes.len()) {
+                let _ = write!(s, " Data({line}, b0, r, {}, {}, 0);", lit(w), w.len());
+            }
+            if !rights.is_empty() {
+                let _ = write!(
+                    s,
+                    "\n\t\t  struct cmsghdr *cm = r >= 0 ? CMSG_FIRSTHDR(&m) : NULL; int got[{}] = {{0}};\n\t\t  if (cm && cm->cmsg_type == SCM_RIGHTS) {{ memcpy(got, CMSG_DATA(cm), sizeof got); }} else if (r >= 0) {{ Fail({line}, \"msg_control\", \"SCM_RIGHTS\", \"none\"); }}\n\t\t ",
+                    rights.len()
+                );
+                for (i, f) in rights.iter().enumerate() {
+                    let _ = write!(s, " if (r >= 0) {{ {} = Opened(got[{i}]); }}", var(f));
+                }
+            }
+            s
+        }
+        Op::Poll(fds, timeout, revents) => {
+            let set: Vec<String> = fds
+                .iter()
+                .map(|(f, ev)| format!("{{{}, {}, 0}}", var(f), val(ev)))
+                .collect();
+            let mut s = format!(
+                "struct pollfd pfd[] = {{{}}}; r = poll(pfd, {}, {timeout});",
+                set.join(", "),
+                fds.len()
+            );
+            for (i, r) in revents.iter().enumerate() {
+                s += &int_check(line, "revents", &format!("pfd[{i}].revents"), r);
+            }
+            s
+        }
+        Op::Kill(pid, sig) => format!("r = kill({}, {});", val(pid), val(sig)),
+        _ => String::new(),
+    }
+}
+
+fn iovecs(items: impl Iterator<Item = (String, usize)>) -> String {
+    let v: Vec<String> = items
+        .map(|(base, n)| format!("{{(void *){base}, {n}}}"))
+        .collect();
+    format!("struct iovec iov[] = {{{}}};", v.join(", "))
+}
+
+/// The steps' table, the actors and `main`.
+pub fn tables(plan: &Plan) -> String {
+    let mut out = String::from(
+        "/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, the line. */\nstatic const struct step STEPS[] = {\n",
+    );
+    for (i, (step, m)) in plan.steps.iter().enumerate() {
+        let waits = plan
+            .waits
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let after = plan.after.get(i).copied().flatten().map_or(0, |a| a + 1);
+        let delay = step.delay.map_or(0, |d| d.as_millis());
+        let _ = writeln!(
+            out,
+            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}}},",
+            m.line,
+            plan.actor.get(i).copied().unwrap_or(0),
+            step.row.name,
+            i32::from(step.result.is_some()),
+            lit(step.text.replace('\n', " ").as_bytes())
+        );
+    }
+    out.push_str("};\n\nstatic struct actor ACTORS[] = {");
+    let names: Vec<String> = plan
+        .actors
+        .iter()
+        .map(|a| format!("{{.name = {}}}", lit(a.as_bytes())))
+        .collect();
+    out.push_str(&names.join(", "));
+    let n = plan.steps.len();
+    let _ = write!(
+        out,
+        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
+        n.max(1),
+        lit(plan.file.as_bytes()),
+        plan.actors.len()
+    );
+    out
+}

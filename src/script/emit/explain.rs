@@ -1,0 +1,59 @@
+//! The calls a Python program makes that the script did not ask for:
+//! the allow-list of the Python twin's trace (`--emit python --explain`,
+//! the README), each with why the `socket` module makes it. The test
+//! (tests/suite/script/emit.rs) takes each back, and nothing else.
+
+/// One allowed difference: Python's call, the script's, and why.
+pub struct Extra {
+    pub python: &'static str,
+    pub script: &'static str,
+    pub why: &'static str,
+}
+
+pub const EXTRAS: &[Extra] = &[
+    Extra {
+        python: "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP), socketpair(..., SOCK_STREAM|SOCK_CLOEXEC, ...)",
+        script: "socket(AF_INET, SOCK_STREAM, IPPROTO_IP)",
+        why: "every fd Python makes is non-inheritable (PEP 446): closed by exec, asked for atomically",
+    },
+    Extra {
+        python: "accept4(3, {...}, [16], SOCK_CLOEXEC)",
+        script: "accept(3, {...}, [128 => 16]) or accept4(3, ..., ..., 0)",
+        why: "sock.accept() is accept4 with SOCK_CLOEXEC (PEP 446), and always asks for the peer's address",
+    },
+    Extra {
+        python: "getsockname(3, {...}, [16]), getpeername, accept4, recvfrom: [16] or [28]",
+        script: "getsockname(3, {...}, [128 => 16])",
+        why: "Python passes the length of its family's own sockaddr (16 for AF_INET, 28 for AF_INET6), not a 128-byte sockaddr_storage",
+    },
+    Extra {
+        python: "getsockname(5, ...) right after accept4 or socketpair",
+        script: "(none)",
+        why: "socket objects made from a new fd (accept's, each of socketpair's) check it with getsockname",
+    },
+    Extra {
+        python: "getsockname(7, ...), getsockopt(7, SOL_SOCKET, SO_TYPE, ...), getsockopt(7, SOL_SOCKET, SO_PROTOCOL, ...) after recvmsg",
+        script: "(none)",
+        why: "socket.socket(fileno=fd) on an fd received with SCM_RIGHTS asks the kernel its family, type and protocol",
+    },
+    Extra {
+        python: "recvmsg(4, {msg_name=0x..., msg_namelen=110 => 0, ...}, 0)",
+        script: "recvmsg(4, {msg_name=NULL, msg_namelen=0, ...}, 0)",
+        why: "sock.recvmsg() always passes a buffer for the sender's address",
+    },
+];
+
+/// The list as text.
+pub fn text() -> String {
+    let mut out = vec![
+        "The calls a program from `--emit python` makes that the script did not ask for:"
+            .to_string(),
+    ];
+    for e in EXTRAS {
+        out.push(format!(
+            "- Python: {}\n  script: {}\n  why: {}",
+            e.python, e.script, e.why
+        ));
+    }
+    out.join("\n")
+}

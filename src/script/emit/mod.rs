@@ -1,0 +1,204 @@
+//! `socklab script FILE --emit c|python` (issue 17): the script as a
+//! standalone C program (UNP-style, each actor a pthread) or Python 3
+//! program (the `socket` module, each actor a thread), making the same
+//! calls in the same order under the same rule as `socklab script`:
+//! a line starts when the previous line's call returned or its thread
+//! is asleep in that very call (`/proc/self/task/TID/stat` and
+//! `syscall`), a whole line whose call ends by itself is waited for
+//! (`waits.rs`), a line waits for the call that opens its fd; labels
+//! are variables (fds, ports bound by the first result that shows
+//! them); expectations are checked (a mismatch prints the line,
+//! expected and got, and exits 1); at the end what the script left
+//! open is closed, in the order it was opened.
+//!
+//! A step that cannot be written faithfully is refused with
+//! `FILE:LINE: cannot emit: REASON` (exit 2), never written wrong.
+//!
+//! `model.rs` and `ops.rs`: a step's call with its arguments resolved;
+//! `c.rs` and `python.rs` write them; `runtime.h` and `runtime.py`: the
+//! runners' text each program starts with; `explain.rs`: the calls
+//! Python adds (`--emit python --explain`).
+
+use std::collections::BTreeSet;
+
+use super::check::Step;
+use model::{Fd, Model, Op};
+
+mod c;
+mod c_more;
+pub mod explain;
+
+mod model;
+mod ops;
+mod python;
+mod python_main;
+
+/// The language to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    C,
+    Python,
+}
+
+/// The program for script `text` (`file` its name in messages), or the
+/// errors: the script's own (`FILE:LINE:COL: message`) or a line that
+/// cannot be emitted (`FILE:LINE: cannot emit: REASON`).
+pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
+    let steps = super::prepare(text, file)?;
+    let plan = Plan::new(steps, file)?;
+    match lang {
+        Lang::C => Ok(c::program(&plan)),
+        Lang::Python => python_main::program(&plan),
+    }
+}
+
+/// The steps with their models, and what the runner needs of them.
+pub(crate) struct Plan {
+    pub file: String,
+    pub steps: Vec<(Step, Model)>,
+    /// Actor names, in order of first appearance.
+    pub actors: Vec<String>,
+    /// Per step: the index of the actor.
+    pub actor: Vec<usize>,
+    /// Per step: the earlier step whose result opens an fd it uses.
+    pub after: Vec<Option<usize>>,
+    /// Per step: how long a call that ends by itself may take (ms), or None.
+    pub waits: Vec<Option<u128>>,
+    /// Script names (`s`), socketpair names (`p`), fd labels (`3`), ports.
+    pub names: BTreeSet<String>,
+    pub pairs: BTreeSet<String>,
+    pub fd_labels: BTreeSet<i64>,
+    pub ports: BTreeSet<u16>,
+}
+
+impl Plan {
+    fn new(steps: Vec<Step>, file: &str) -> Result<Plan, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut out = Vec::new();
+        for step in steps {
+            match ops::model(&step) {
+                Ok(m) => out.push((step, m)),
+                Err(why) => errors.push(format!("{file}:{}: cannot emit: {why}", step.no)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut plan = Plan {
+            file: file.to_string(),
+            steps: Vec::new(),
+            actors: Vec::new(),
+            actor: Vec::new(),
+            after: Vec::new(),
+            waits: Vec::new(),
+            names: BTreeSet::new(),
+            pairs: BTreeSet::new(),
+            fd_labels: BTreeSet::new(),
+            ports: BTreeSet::new(),
+        };
+        for (i, (step, m)) in out.iter().enumerate() {
+            let a = match plan.actors.iter().position(|n| *n == step.actor) {
+                Some(a) => a,
+                None => {
+                    plan.actors.push(step.actor.clone());
+                    plan.actors.len() - 1
+                }
+            };
+            plan.actor.push(a);
+            plan.waits
+                .push(super::waits::waits_for_return(step).map(|d| d.as_millis()));
+            let uses = inputs(&m.op);
+            let after = (0..i).rev().find(|&j| {
+                out.get(j).is_some_and(|(_, o)| {
+                    outputs(o).iter().any(|f| uses.iter().any(|u| same(u, f)))
+                })
+            });
+            plan.after.push(after);
+            for f in uses.iter().chain(outputs(m).iter()) {
+                match f {
+                    Fd::Name(n) => {
+                        plan.names.insert(n.clone());
+                    }
+                    Fd::Pair(n, _) => {
+                        plan.pairs.insert(n.clone());
+                    }
+                    Fd::Label(n) => {
+                        plan.fd_labels.insert(*n);
+                    }
+                    Fd::Std(_) => {}
+                }
+            }
+            plan.ports.extend(ports(&m.op));
+        }
+        // A socketpair's name is a pair, not an fd.
+        for (s, _) in &out {
+            if let (Some(n), "socketpair") = (&s.bind, s.row.name) {
+                plan.pairs.insert(n.clone());
+            }
+        }
+        plan.names.retain(|n| !plan.pairs.contains(n));
+        plan.steps = out;
+        Ok(plan)
+    }
+}
+
+/// Two fds the same label (a pair's halves are one label).
+fn same(a: &Fd, b: &Fd) -> bool {
+    match (a, b) {
+        (Fd::Pair(x, _), Fd::Pair(y, _)) | (Fd::Pair(x, _), Fd::Name(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The fds a call uses.
+fn inputs(op: &Op) -> Vec<Fd> {
+    match op {
+        Op::Socket(..) | Op::Socketpair(..) | Op::Kill(..) => Vec::new(),
+        Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),
+        Op::Poll(fds, _, _) => fds.iter().map(|(f, _)| f.clone()).collect(),
+        Op::Bind(fd, _)
+        | Op::Connect(fd, _)
+        | Op::Listen(fd, _)
+        | Op::Accept(fd, ..)
+        | Op::Getsockname(fd, _)
+        | Op::Getpeername(fd, _)
+        | Op::Shutdown(fd, _)
+        | Op::Close(fd)
+        | Op::Dup(fd)
+        | Op::Dup2(fd, _)
+        | Op::Sendto(fd, ..)
+        | Op::Recvfrom(fd, ..)
+        | Op::Read(fd, ..)
+        | Op::Write(fd, _)
+        | Op::Setsockopt(fd, ..)
+        | Op::Getsockopt(fd, ..)
+        | Op::Fcntl(fd, ..)
+        | Op::Ioctl(fd, ..)
+        | Op::Recvmsg(fd, ..) => vec![fd.clone()],
+    }
+}
+
+/// The fds a step's result opens.
+fn outputs(m: &Model) -> Vec<Fd> {
+    let mut out: Vec<Fd> = m.bind.iter().cloned().collect();
+    match &m.op {
+        Op::Socketpair(_, _, _, fds) | Op::Recvmsg(.., fds) => out.extend(fds.iter().cloned()),
+        _ => {}
+    }
+    out
+}
+
+/// The ports an op writes (labels).
+fn ports(op: &Op) -> Vec<u16> {
+    let of = |o: &model::Out| match o {
+        model::Out::Is(i) => Some(i.port),
+        _ => None,
+    };
+    let p = match op {
+        Op::Bind(_, i) | Op::Connect(_, i) | Op::Sendto(.., Some(i)) => Some(i.port),
+        Op::Accept(_, o, _) | Op::Getsockname(_, o) | Op::Getpeername(_, o) => of(o),
+        Op::Recvfrom(_, _, _, o, _) => of(o),
+        _ => None,
+    };
+    p.into_iter().filter(|&p| p != 0).collect()
+}

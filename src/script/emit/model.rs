@@ -1,0 +1,264 @@
+//! A checked step as the emitters see it: each argument resolved to
+//! what a program writes (a label's variable, a constant's name, an
+//! address's host and port label, the bytes to send), the expectations
+//! it can check, or the reason it cannot be emitted faithfully.
+
+use super::super::ast::{Expr, ExprKind, Field};
+use super::super::resolve::{self, Why};
+use crate::values::xlat::Group;
+
+/// An fd as a program names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fd {
+    /// `s = socket(...)`: the variable `s`.
+    Name(String),
+    /// `p[1]` of `p = socketpair(...)`.
+    Pair(String, usize),
+    /// A written fd label (`3`): the variable `fd3`.
+    Label(i64),
+    /// 0, 1, 2: themselves.
+    Std(i64),
+}
+
+/// An integer argument: its text in C and Python (constants by name,
+/// joined by `|`), and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Val {
+    pub names: Vec<String>,
+    pub value: i64,
+}
+
+/// An IPv4 or IPv6 address and its port label (the port as written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inet {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// An address the kernel writes: none asked (NULL), anything, or one to check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Null,
+    Any,
+    Is(Inet),
+}
+
+/// What the call is, its arguments resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Socket(Val, Val, Val),
+    Socketpair(Val, Val, Val, Vec<Fd>),
+    Bind(Fd, Inet),
+    Connect(Fd, Inet),
+    Listen(Fd, Val),
+    Accept(Fd, Out, Option<Val>),
+    Getsockname(Fd, Out),
+    Getpeername(Fd, Out),
+    Shutdown(Fd, Val),
+    Close(Fd),
+    Dup(Fd),
+    Dup2(Fd, Val),
+    Sendto(Fd, Vec<u8>, Val, Option<Inet>),
+    /// fd, size, flags, from, the bytes expected (and whether cut).
+    Recvfrom(Fd, usize, Val, Out, Option<(Vec<u8>, bool)>),
+    Read(Fd, usize, Option<(Vec<u8>, bool)>),
+    Write(Fd, Vec<u8>),
+    /// fd, level, name, value bytes (an int: Some).
+    Setsockopt(Fd, Val, Val, Vec<u8>, Option<Val>),
+    Getsockopt(Fd, Val, Val, u32, Option<Val>),
+    Fcntl(Fd, Val, Option<Val>),
+    Ioctl(Fd, Val, i64, Option<Val>),
+    /// fd, iovecs, SCM_RIGHTS fds, flags.
+    Sendmsg(Fd, Vec<Vec<u8>>, Vec<Fd>, Val),
+    /// fd, iov sizes, controllen, flags, bytes expected, fds received.
+    Recvmsg(Fd, Vec<usize>, usize, Val, Option<Vec<u8>>, Vec<Fd>),
+    /// (fd, events), timeout, expected revents (fd index, value).
+    Poll(Vec<(Fd, Val)>, i64, Vec<Option<Val>>),
+    Kill(Val, Val),
+}
+
+/// What the line expects of the result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Want {
+    Nothing,
+    Value(i64),
+    /// An fd (a label, bound whatever its number).
+    Fd,
+    /// `-1 ENAME`.
+    Errno(String),
+}
+
+/// One step, ready to write.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub line: usize,
+    pub op: Op,
+    /// The label a returned fd binds.
+    pub bind: Option<Fd>,
+    pub want: Want,
+}
+
+/// A constant or number, as written; `group` names the constants.
+pub(super) fn val_of(e: &Expr, group: Option<Group>) -> Result<Val, Why> {
+    let value = match (resolve::int(e, group), &e.kind) {
+        (Ok(v), _) => v,
+        // SO_ERROR's value: an errno by name.
+        (Err(why), ExprKind::Array(items)) => match items.first().map(|i| &i.kind) {
+            Some(ExprKind::Name(n)) => crate::values::xlat::errno(n).ok_or(why)? as i64,
+            _ => return Err(why),
+        },
+        (Err(why), _) => return Err(why),
+    };
+    let mut names = Vec::new();
+    collect(e, &mut names)?;
+    Ok(Val { names, value })
+}
+
+fn collect(e: &Expr, out: &mut Vec<String>) -> Result<(), Why> {
+    match &e.kind {
+        ExprKind::Int(n) => out.push(n.to_string()),
+        ExprKind::Null => out.push("0".into()),
+        ExprKind::Name(n) => out.push(n.clone()),
+        ExprKind::Flags(items) => items.iter().try_for_each(|i| collect(i, out))?,
+        ExprKind::Array(items) if items.len() == 1 => {
+            items.iter().try_for_each(|i| collect(i, out))?
+        }
+        ExprKind::InOut(a, _) => collect(a, out)?,
+        _ => return Err("expected a number or a constant".into()),
+    }
+    Ok(())
+}
+
+pub fn num(n: i64) -> Val {
+    Val {
+        names: vec![n.to_string()],
+        value: n,
+    }
+}
+
+/// An fd argument: a name, a pair's half, a written label.
+pub fn fd(e: &Expr) -> Result<Fd, Why> {
+    Ok(match &e.kind {
+        ExprKind::Name(n) => Fd::Name(n.clone()),
+        ExprKind::Index(n, i) => Fd::Pair(n.clone(), *i),
+        ExprKind::Int(n) if (0..=2).contains(n) => Fd::Std(*n),
+        ExprKind::Int(n) => Fd::Label(*n),
+        _ => return Err("expected an fd (a number or a name)".into()),
+    })
+}
+
+pub(super) fn fields_of(e: &Expr) -> &[Field] {
+    match &e.kind {
+        ExprKind::Struct(f) => f,
+        _ => &[],
+    }
+}
+
+pub(super) fn field<'a>(fields: &'a [Field], name: &str) -> Option<&'a Expr> {
+    fields
+        .iter()
+        .find(|f| f.name.as_deref() == Some(name))
+        .map(|f| &f.value)
+}
+
+pub(super) fn items_of(e: Option<&Expr>) -> &[Expr] {
+    match e.map(|e| &e.kind) {
+        Some(ExprKind::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+fn string_in(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Func(_, args) => args.iter().find_map(|a| match &a.kind {
+            ExprKind::Str { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn port_in(e: Option<&Expr>) -> Result<u16, Why> {
+    let n = match e.map(|e| &e.kind) {
+        Some(ExprKind::Func(_, args)) => match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Int(n)) => *n,
+            _ => return Err("a port is htons(N)".into()),
+        },
+        Some(ExprKind::Int(n)) => *n,
+        _ => 0,
+    };
+    u16::try_from(n).map_err(|_| format!("port {n} is out of range"))
+}
+
+/// An address written as `HOST:PORT`, `[V6]:PORT` or strace's struct.
+pub fn inet(e: &Expr) -> Result<Inet, Why> {
+    let unix = "AF_UNIX addresses are not emitted (only IPv4 and IPv6)";
+    match &e.kind {
+        ExprKind::Addr(text) if text.starts_with('/') || text.starts_with('@') => Err(unix.into()),
+        ExprKind::Addr(text) => {
+            let (host, port) = text
+                .rsplit_once(':')
+                .ok_or_else(|| format!("invalid address '{text}'"))?;
+            let port = port
+                .parse()
+                .map_err(|_| format!("invalid port in '{text}'"))?;
+            let ip = host.trim_start_matches('[').trim_end_matches(']');
+            Ok(Inet {
+                ip: ip.to_string(),
+                port,
+            })
+        }
+        ExprKind::Struct(f) => match field(f, "sa_family").map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n == "AF_INET" => Ok(Inet {
+                ip: field(f, "sin_addr")
+                    .and_then(string_in)
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                port: port_in(field(f, "sin_port"))?,
+            }),
+            Some(ExprKind::Name(n)) if n == "AF_INET6" => Ok(Inet {
+                ip: f
+                    .iter()
+                    .find_map(|x| match &x.value.kind {
+                        ExprKind::Func(name, _) if name == "inet_pton" => string_in(&x.value),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "::".into()),
+                port: port_in(field(f, "sin6_port"))?,
+            }),
+            Some(ExprKind::Name(n)) if n == "AF_UNIX" => Err(unix.into()),
+            _ => Err("an address is {sa_family=AF_INET, ...} or HOST:PORT".into()),
+        },
+        _ => Err("expected an address".into()),
+    }
+}
+
+/// An address the kernel writes back.
+pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
+    match &e.kind {
+        ExprKind::Null => Ok(Out::Null),
+        ExprKind::Dots => Ok(Out::Any),
+        _ => inet(e).map(Out::Is),
+    }
+}
+
+/// Received bytes a line writes (None: `...`).
+pub(super) fn data_of(e: &Expr) -> Option<(Vec<u8>, bool)> {
+    match &e.kind {
+        ExprKind::Str { bytes, cut } => Some((bytes.clone(), *cut)),
+        _ => None,
+    }
+}
+
+/// An int the kernel writes (`[0]`, `[ECONNREFUSED]`), if written.
+pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
+    match &e.kind {
+        ExprKind::Dots => Ok(None),
+        ExprKind::Array(items) if items.len() == 1 => match items.first().map(|i| &i.kind) {
+            Some(ExprKind::Dots) | None => Ok(None),
+            Some(ExprKind::InOut(_, b)) => int_of(b),
+            _ => val_of(e, None).map(Some),
+        },
+        ExprKind::InOut(_, b) => int_of(b),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,280 @@
+//! A checked step's call and arguments as an [`Op`].
+
+use super::super::ast::{Expr, ExprKind, Outcome};
+use super::super::check::{Step, returns_fd};
+use super::super::resolve::{self, Why};
+use super::model::{
+    Fd, Model, Op, Want, data_of, fd, field, fields_of, inet, int_of, items_of, num, out_of, val_of,
+};
+use crate::values::xlat::Group;
+
+fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
+    step.args
+        .get(i)
+        .ok_or_else(|| format!("{} lacks argument {}", step.row.name, i + 1))
+}
+
+fn size(len_arg: &Expr, buf: &Expr) -> Result<usize, Why> {
+    match (resolve::len(len_arg)?, &buf.kind) {
+        (Some(n), _) => Ok(n),
+        (None, ExprKind::Str { bytes, .. }) => Ok(bytes.len()),
+        (None, _) => Ok(1024),
+    }
+}
+
+/// The fds an output shows (socketpair's `[3, 4]`, `cmsg_data=[7]`).
+fn fds_out(e: Option<&Expr>) -> Result<Vec<Fd>, Why> {
+    items_of(e)
+        .iter()
+        .filter(|i| !matches!(i.kind, ExprKind::Dots))
+        .map(fd)
+        .collect()
+}
+
+fn to(e: &Expr) -> Result<Option<super::model::Inet>, Why> {
+    match e.kind {
+        ExprKind::Null => Ok(None),
+        _ => inet(e).map(Some),
+    }
+}
+
+/// The call of `step`, its arguments resolved.
+pub fn op(step: &Step) -> Result<Op, Why> {
+    let a = |i: usize| arg(step, i);
+    let fd0 = || fd(a(0)?);
+    let v = |i: usize, g: Option<Group>| val_of(a(i)?, g);
+    Ok(match step.row.name {
+        "socket" => Op::Socket(
+            v(0, Some(Group::Af))?,
+            v(1, Some(Group::Sock))?,
+            v(2, Some(Group::Ipproto))?,
+        ),
+        "socketpair" => Op::Socketpair(
+            v(0, Some(Group::Af))?,
+            v(1, Some(Group::Sock))?,
+            v(2, Some(Group::Ipproto))?,
+            fds_out(Some(a(3)?))?,
+        ),
+        "bind" => Op::Bind(fd0()?, inet(a(1)?)?),
+        "connect" => Op::Connect(fd0()?, inet(a(1)?)?),
+        "listen" => Op::Listen(fd0()?, v(1, None)?),
+        "accept" => Op::Accept(fd0()?, out_of(a(1)?)?, None),
+        "accept4" => Op::Accept(fd0()?, out_of(a(1)?)?, Some(v(3, Some(Group::SockFlags))?)),
+        "getsockname" => Op::Getsockname(fd0()?, out_of(a(1)?)?),
+        "getpeername" => Op::Getpeername(fd0()?, out_of(a(1)?)?),
+        "shutdown" => Op::Shutdown(fd0()?, v(1, Some(Group::Shut))?),
+        "close" => Op::Close(fd0()?),
+        "dup" => Op::Dup(fd0()?),
+        "dup2" => Op::Dup2(fd0()?, v(1, None)?),
+        "sendto" => Op::Sendto(
+            fd0()?,
+            resolve::bytes(a(1)?, resolve::len(a(2)?)?)?,
+            v(3, Some(Group::Msg))?,
+            to(a(4)?)?,
+        ),
+        "recvfrom" => Op::Recvfrom(
+            fd0()?,
+            size(a(2)?, a(1)?)?,
+            v(3, Some(Group::Msg))?,
+            out_of(a(4)?)?,
+            data_of(a(1)?),
+        ),
+        "read" => Op::Read(fd0()?, size(a(2)?, a(1)?)?, data_of(a(1)?)),
+        "write" => Op::Write(fd0()?, resolve::bytes(a(1)?, resolve::len(a(2)?)?)?),
+        "setsockopt" | "getsockopt" => sockopt(step)?,
+        "fcntl" => {
+            let cmd = v(1, Some(Group::Fcntl))?;
+            let group = if cmd.value == i64::from(libc::F_SETFD) {
+                Group::FdFlags
+            } else {
+                Group::OFlags
+            };
+            let arg = match step.args.get(2) {
+                Some(e) if !matches!(e.kind, ExprKind::Dots) => Some(val_of(e, Some(group))?),
+                _ => None,
+            };
+            Op::Fcntl(fd0()?, cmd, arg)
+        }
+        "ioctl" => {
+            let value = match a(2)?.kind {
+                ExprKind::Dots => 0,
+                _ => resolve::int(a(2)?, None).unwrap_or(0),
+            };
+            Op::Ioctl(fd0()?, v(1, Some(Group::Ioctl))?, value, int_of(a(2)?)?)
+        }
+        "sendmsg" | "recvmsg" => msg(step)?,
+        "poll" => {
+            let mut fds = Vec::new();
+            for p in items_of(Some(a(0)?)) {
+                let f = fields_of(p);
+                let e = field(f, "fd").ok_or("a pollfd is {fd=N, events=POLLIN}")?;
+                let events = match field(f, "events") {
+                    Some(e) => val_of(e, Some(Group::Poll))?,
+                    None => num(0),
+                };
+                fds.push((fd(e)?, events));
+            }
+            let revents = revents(step, fds.len())?;
+            Op::Poll(fds, resolve::int(a(2)?, None)?, revents)
+        }
+        "kill" => Op::Kill(v(0, None)?, v(1, Some(Group::Sig))?),
+        other => return Err(format!("{other} is not emitted yet")),
+    })
+}
+
+/// poll's `([{fd=n, revents=POLLOUT}])` after the result: each pollfd's
+/// expected revents (None: not written).
+fn revents(step: &Step, n: usize) -> Result<Vec<Option<super::model::Val>>, Why> {
+    let mut out = vec![None; n];
+    let Some(note) = step.result.as_ref().and_then(|r| r.note.as_deref()) else {
+        return Ok(out);
+    };
+    if !note.trim_start().starts_with('[') {
+        return Ok(out);
+    }
+    let parsed = super::super::parse::parse_args(note).map_err(|e| e.msg)?;
+    let written = fds_written(step);
+    for p in items_of(parsed.first()) {
+        let f = fields_of(p);
+        let (Some(at), Some(r)) = (field(f, "fd"), field(f, "revents")) else {
+            continue;
+        };
+        let which = fd(at)?;
+        if let Some(i) = written.iter().position(|w| *w == which)
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot = Some(val_of(r, Some(Group::Poll))?);
+        }
+    }
+    Ok(out)
+}
+
+fn fds_written(step: &Step) -> Vec<Fd> {
+    let Some(first) = step.args.first() else {
+        return Vec::new();
+    };
+    items_of(Some(first))
+        .iter()
+        .filter_map(|p| field(fields_of(p), "fd").and_then(|e| fd(e).ok()))
+        .collect()
+}
+
+fn sockopt(step: &Step) -> Result<Op, Why> {
+    let a = |i: usize| arg(step, i);
+    let level = val_of(a(1)?, Some(Group::Sol))?;
+    let name = match &a(2)?.kind {
+        ExprKind::Name(n) => super::model::Val {
+            names: vec![n.clone()],
+            value: i64::from(
+                crate::values::xlat::option(level.value as i32, n)
+                    .ok_or_else(|| format!("unknown option '{n}' at this level"))?,
+            ),
+        },
+        _ => val_of(a(2)?, None)?,
+    };
+    let fd = fd(a(0)?)?;
+    if step.row.name == "getsockopt" {
+        let len = resolve::len(a(4)?)?.unwrap_or(4);
+        let len = u32::try_from(len).map_err(|_| "optlen is too large".to_string())?;
+        return Ok(Op::Getsockopt(fd, level, name, len, int_of(a(3)?)?));
+    }
+    let value = a(3)?;
+    let optlen = resolve::len(a(4)?)?;
+    match &value.kind {
+        ExprKind::Array(_) | ExprKind::Int(_) | ExprKind::Name(_) if optlen.unwrap_or(4) == 4 => {
+            let v = val_of(value, None)?;
+            let bytes = (v.value as i32).to_ne_bytes().to_vec();
+            Ok(Op::Setsockopt(fd, level, name, bytes, Some(v)))
+        }
+        ExprKind::Str { bytes, .. } => {
+            let mut b = bytes.clone();
+            if let Some(n) = optlen {
+                b.resize(n, 0);
+            }
+            Ok(Op::Setsockopt(fd, level, name, b, None))
+        }
+        _ => Err("this option value is not emitted yet (an int or a string is)".into()),
+    }
+}
+
+fn msg(step: &Step) -> Result<Op, Why> {
+    let a = |i: usize| arg(step, i);
+    let fd = fd(a(0)?)?;
+    let m = fields_of(a(1)?);
+    let flags = val_of(a(2)?, Some(Group::Msg))?;
+    if let Some(name) = field(m, "msg_name")
+        && !matches!(name.kind, ExprKind::Null | ExprKind::Dots)
+    {
+        return Err("a msg_name is not emitted yet".into());
+    }
+    let mut iov = Vec::new();
+    let mut sizes = Vec::new();
+    let mut shown = Vec::new();
+    let mut all_shown = true;
+    for i in items_of(field(m, "msg_iov")) {
+        let f = fields_of(i);
+        let n = field(f, "iov_len").map(resolve::len).transpose()?.flatten();
+        match field(f, "iov_base") {
+            Some(b) if matches!(b.kind, ExprKind::Str { .. }) => {
+                let data = resolve::bytes(b, n)?;
+                sizes.push(n.unwrap_or(data.len()));
+                if let Some((bytes, _)) = data_of(b) {
+                    shown.extend(bytes);
+                }
+                iov.push(data);
+            }
+            _ => {
+                all_shown = false;
+                sizes.push(n.unwrap_or(0));
+                iov.push(Vec::new());
+            }
+        }
+    }
+    let mut rights = Vec::new();
+    for c in items_of(field(m, "msg_control")) {
+        let f = fields_of(c);
+        match field(f, "cmsg_type").map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
+                rights.extend(fds_out(field(f, "cmsg_data"))?)
+            }
+            _ => return Err("only SCM_RIGHTS ancillary data is emitted".into()),
+        }
+    }
+    if step.row.name == "sendmsg" {
+        if step.row.name == "sendmsg" && rights.len() > 1 {
+            return Err("one fd per SCM_RIGHTS message is emitted".into());
+        }
+        return Ok(Op::Sendmsg(fd, iov, rights, flags));
+    }
+    let controllen = field(m, "msg_controllen")
+        .map(resolve::len)
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    let want = all_shown.then_some(shown);
+    Ok(Op::Recvmsg(fd, sizes, controllen, flags, want, rights))
+}
+
+/// The model of one step, or why it cannot be emitted.
+pub fn model(step: &Step) -> Result<Model, Why> {
+    let want = match step.result.as_ref().map(|r| &r.value) {
+        Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
+        Some(Outcome::Value(n)) => Want::Value(*n),
+        Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
+        _ => Want::Nothing,
+    };
+    let bind = match (&step.bind, step.result.as_ref().map(|r| &r.value)) {
+        (Some(n), _) if returns_fd(step.row) || step.row.name == "socketpair" => {
+            Some(Fd::Name(n.clone()))
+        }
+        (None, Some(Outcome::Value(n))) if returns_fd(step.row) => Some(Fd::Label(*n)),
+        _ => None,
+    };
+    let op = op(step)?;
+    Ok(Model {
+        line: step.no,
+        op,
+        bind,
+        want,
+    })
+}

@@ -1,0 +1,163 @@
+//! The Python program's lines (each call with its value taken, its
+//! checks, its comment) and the whole program.
+
+use std::fmt::Write as _;
+
+use super::Plan;
+use super::model::{Fd, Model, Op, Want};
+use super::python::{call, var};
+
+const RUNTIME: &str = include_str!("runtime.py");
+
+/// The statement(s) of one line, after `    `.
+fn statement(m: &Model) -> Result<String, String> {
+    let (expr, checks, note) = call(m)?;
+    let mut pre = String::new();
+    if let Op::Poll(fds, ..) = &m.op {
+        pre.push_str("p = select.poll(); ");
+        for (f, ev) in fds {
+            let _ = write!(pre, "p.register({}, {}); ", var(f), super::python::val(ev));
+        }
+    }
+    let mut checks = checks;
+    if let Op::Ioctl(..) = &m.op
+        && let Some((head, rest)) = checks.clone().split_once("; ")
+    {
+        pre.push_str(&format!("{head}; "));
+        checks = format!("; {rest}");
+    } else if let Op::Ioctl(..) = &m.op {
+        pre.push_str(&format!("{checks}; "));
+        checks = String::new();
+    }
+    let comment = if note.is_empty() {
+        String::new()
+    } else {
+        format!("  # Python: {note}")
+    };
+    if let Want::Errno(e) = &m.want {
+        return Ok(format!(
+            "{pre}want_errno({}, errno.{e}, lambda: {expr}){comment}",
+            m.line
+        ));
+    }
+    let bound = m.bind.as_ref().map(var);
+    let take = match &m.op {
+        Op::Socket(..) | Op::Accept(..) if bound.is_none() => "r".to_string(),
+        Op::Socket(..) | Op::Accept(..) => bound.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let s = match &m.op {
+        Op::Socket(..) => format!("{take} = opened({expr})"),
+        Op::Accept(..) => format!("{take}, addr = {expr}; opened({take})"),
+        Op::Socketpair(_, _, _, fds) => {
+            let pair = bound.unwrap_or_else(|| "r".into());
+            let mut s = format!("{pair} = {expr}; opened({pair}[0]); opened({pair}[1])");
+            for (i, f) in fds.iter().enumerate() {
+                let _ = write!(s, "; {} = {pair}[{i}]", var(f));
+            }
+            s
+        }
+        Op::Recvfrom(_, _, _, super::model::Out::Null, _) => format!("data = {expr}"),
+        Op::Recvfrom(..) => format!("data, addr = {expr}"),
+        Op::Recvmsg(..) => format!("data, anc, _, _ = {expr}"),
+        Op::Poll(..) => format!("ev = {expr}"),
+        _ => format!("r = {expr}"),
+    };
+    let _ = Fd::Std(0);
+    Ok(format!("{pre}{s}{checks}{comment}"))
+}
+
+fn py_str(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The whole program, or the lines Python cannot write.
+pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
+    let mut body = String::new();
+    let mut errors = Vec::new();
+    for (step, m) in &plan.steps {
+        match statement(m) {
+            Ok(s) => {
+                let text = step.text.lines().next().unwrap_or("");
+                let _ = write!(
+                    body,
+                    "    if line == {}:  # {text}\n        {s}\n        return\n",
+                    m.line
+                );
+            }
+            Err(why) => errors.push(format!("{}:{}: cannot emit: {why}", plan.file, m.line)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = format!(
+        "#!/usr/bin/env python3\n# {}: written by `socklab script {0} --emit python`.\n",
+        plan.file
+    );
+    out.push_str(RUNTIME);
+    out.push_str("\n\n# The script's labels: its sockets (fds).\n");
+    let mut globals: Vec<String> = plan
+        .names
+        .iter()
+        .map(|n| var(&Fd::Name(n.clone())))
+        .collect();
+    globals.extend(plan.pairs.iter().map(|n| var(&Fd::Name(n.clone()))));
+    globals.extend(plan.fd_labels.iter().map(|n| format!("fd{n}")));
+    for g in &globals {
+        let _ = writeln!(out, "{g} = None");
+    }
+    out.push_str("\n\ndef script_line(line):\n    \"\"\"Each line's call, made on its actor's thread.\"\"\"\n");
+    if !globals.is_empty() {
+        let _ = writeln!(out, "    global {}", globals.join(", "));
+    }
+    out.push_str(&body);
+    out.push_str("\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected.\nSTEPS = [\n");
+    for (i, (step, _)) in plan.steps.iter().enumerate() {
+        let nr = match step.row.name {
+            "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
+            _ => step.row.nr,
+        };
+        let waits = plan
+            .waits
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let after = plan
+            .after
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or("None".to_string(), |a| a.to_string());
+        let _ = writeln!(
+            out,
+            "    ({}, {}, {nr}, {waits}, {after}, {}, {}, None),",
+            step.no,
+            plan.actor.get(i).copied().unwrap_or(0),
+            step.delay.map_or(0, |d| d.as_millis()),
+            if step.result.is_some() {
+                "True"
+            } else {
+                "False"
+            }
+        );
+    }
+    out.push_str("]\nTEXT = {\n");
+    for (step, _) in &plan.steps {
+        let _ = writeln!(
+            out,
+            "    {}: {},",
+            step.no,
+            py_str(&step.text.replace('\n', " "))
+        );
+    }
+    let names: Vec<String> = plan.actors.iter().map(|a| py_str(a)).collect();
+    let _ = write!(
+        out,
+        "}}\nFILE = {}\n\nif __name__ == \"__main__\":\n    run([{}])\n",
+        py_str(&plan.file),
+        names.join(", ")
+    );
+    Ok(out)
+}
