@@ -80,7 +80,7 @@ static void enter(struct uloop *l, bool wait) {
         check_stop();
         unsigned n = l->tail - atomic_load_explicit((_Atomic unsigned *)l->sq_head, memory_order_acquire);
         if (syscall(SYS_io_uring_enter, l->ring, n, wait ? 1 : 0,
-                    wait ? IORING_ENTER_GETEVENTS : 0, NULL, 0) >= 0)
+                    wait ? IORING_ENTER_GETEVENTS : 0, NULL, (size_t)0) >= 0)
             return;
         if (errno != EINTR)
             err_sys("io_uring_enter", errno);

@@ -338,7 +338,7 @@ impl Sys {
                         min_complete,
                         flags,
                         null,
-                        0,
+                        0usize,
                     )
                 };
                 Errno::result(r)

@@ -298,10 +298,43 @@ twins! {
     emit_twins_example_udp_echo: "example-udp-echo",
 }
 
+/// Script labs the emitter refuses, and the lines it names: process
+/// actors (`NAME = fork()`, strace's clone line), their signal actions
+/// and timeval option values are not emitted yet.
+const NOT_EMITTED: &[(&str, &[&str])] = &[(
+    "lab-sigpipe",
+    &[
+        ":8: cannot emit: clone is not emitted yet",
+        ":9: cannot emit: rt_sigaction is not emitted yet",
+        ":13: cannot emit: this option value is not emitted yet",
+    ],
+)];
+
 #[test]
 fn emit_covers_every_script_lab_and_example() {
-    let all: Vec<String> = scripts().into_iter().map(|(_, n)| n).collect();
+    let all: Vec<String> = scripts()
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| !NOT_EMITTED.iter().any(|(x, _)| x == n))
+        .collect();
     assert_eq!(all, NAMES, "a script lab or example without its twin test");
+}
+
+/// The labs not emitted are refused whole: exit 2, each line named,
+/// nothing written.
+#[test]
+fn emit_refuses_the_process_actor_lab_line_by_line() {
+    for (name, lines) in NOT_EMITTED {
+        let (file, _) = scripts().into_iter().find(|(_, n)| n == name).unwrap();
+        for lang in ["c", "python"] {
+            let out = run(socklab(&["script", &file, "--emit", lang]), b"");
+            assert_eq!(out.code(), Some(2), "{}", out.dump());
+            assert!(out.stdout.is_empty(), "{}", out.dump());
+            for l in *lines {
+                assert!(out.stderr.contains(l), "{l}\n{}", out.dump());
+            }
+        }
+    }
 }
 
 #[test]

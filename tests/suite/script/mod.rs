@@ -8,8 +8,8 @@ mod calls;
 mod editing;
 mod emit;
 mod examples;
-mod processes;
 mod options;
+mod processes;
 mod shell;
 mod waits;
 
