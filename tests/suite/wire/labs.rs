@@ -63,7 +63,8 @@ fn empty_send_lab_shows_the_absent_packet() {
     }
     let o = run(socklab(&["--wire", "lab", "empty-send"]), b"");
     o.assert_ok().stdout_has(": PASS");
-    let send = stdout_line_of(&o, &["client | sendto(", "\"\", 0, 0, NULL, 0) = 0"]);
+    // The send starts here, whole or split by the server's line (`<unfinished ...>`).
+    let send = stdout_line_of(&o, &["client | sendto(", "\"\", 0, 0, NULL, 0"]);
     let shutdown = stdout_line_of(&o, &["shutdown("]);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert!(
