@@ -9,7 +9,6 @@
 //! root: under CI=true its absence fails them, elsewhere they skip.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use crate::harness::*;
