@@ -40,6 +40,13 @@ pub(super) struct Under {
     pub signal_to: Option<i32>,
 }
 
+/// A process actor's end as its message brings it (`Msg::Gone`).
+type Death = (
+    usize,
+    Option<(usize, &'static crate::values::calls::Syscall, String)>,
+    crate::sys::untraced::Ended,
+);
+
 pub struct Runner {
     pub(super) steps: Vec<Step>,
     pub(super) file: String,
@@ -69,6 +76,9 @@ pub struct Runner {
     /// Calls that returned while another line's call was under way:
     /// shown after that line's own.
     deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
+    /// A process actor's death caused by the kill still under way: shown
+    /// after the kill's own line, as its consequence.
+    deaths: Vec<Death>,
     /// Lines typed into the shell while a call was under way.
     pub(super) inputs: VecDeque<Option<String>>,
     /// Who opened each fd still open (its close at the end is tagged so).
@@ -112,6 +122,7 @@ impl Runner {
             reaped: std::collections::BTreeSet::new(),
             under: BTreeMap::new(),
             deferred: Vec::new(),
+            deaths: Vec::new(),
             inputs: VecDeque::new(),
             owner: BTreeMap::new(),
             files: Vec::new(),
@@ -278,6 +289,9 @@ impl Runner {
         for (d, made, events, notes) in std::mem::take(&mut self.deferred) {
             self.finish(d, made, events, notes);
         }
+        for (actor, pending, ended) in std::mem::take(&mut self.deaths) {
+            self.gone(actor, pending, ended, None);
+        }
         self.settle();
         Ok(())
     }
@@ -346,7 +360,17 @@ impl Runner {
                 actor,
                 pending,
                 ended,
-            } => self.gone(actor, pending, ended, current),
+            } => {
+                let pid = self.actors.get(actor).and_then(|a| a.pid);
+                let killing = current
+                    .and_then(|c| self.under.get(&c))
+                    .and_then(|u| u.signal_to);
+                if pid.is_some() && pid == killing {
+                    self.deaths.push((actor, pending, ended));
+                    return false;
+                }
+                self.gone(actor, pending, ended, current)
+            }
             Msg::Done {
                 id,
                 made,
