@@ -250,7 +250,10 @@ fn script_strace_f_shows_the_fork_and_the_childs_calls_as_the_timeline() {
         .filter_map(|l| l.split_once(' ').map(|(_, call)| call.trim_start()))
         // socklab's own end, and the SIGCHLD its parent side gets (the
         // timeline does not show it: see the reference, "Processes").
-        .filter(|c| !c.starts_with("+++ exited") && !c.starts_with("--- SIGCHLD"))
+        // (`???( <detached ...>`: a thread that exited under strace).
+        .filter(|c| {
+            !c.starts_with("+++ exited") && !c.starts_with("--- SIGCHLD") && !c.starts_with("???(")
+        })
         .map(|c| match c.split_once(")  ") {
             // strace pads the result to a column.
             Some((head, tail)) => format!("{head}) {}", tail.trim_start()),

@@ -233,6 +233,10 @@ pub fn strace_calls_with(raw: &str, mut map: impl FnMut(&str) -> Option<String>)
     for line in raw.lines() {
         let (pid, call) = line.split_once(' ').unwrap_or(("", line));
         let call = call.trim_start();
+        if call.starts_with("???(") {
+            // `???( <detached ...>`: a thread that exited under strace.
+            continue;
+        }
         if let Some(rest) = call.strip_prefix("<... ") {
             if let Some((_, rest)) = rest.split_once(" resumed>")
                 && let Some(i) = open.remove(pid)
