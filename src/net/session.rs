@@ -25,7 +25,13 @@ pub struct UpOptions {
 }
 
 /// Remove what a network left: namespaces, control socket, directory.
+/// The namespaces only with the state directory that says socklab made
+/// them: `N-a`/`N-b` without it may be someone else's.
 fn clean(sys: &Sys, names: &Names) -> Result<Vec<String>> {
+    let state = PathBuf::from(format!("/run/socklab/{}", names.name));
+    if !matches!(sys.newfstatat(&state), Ok(Some(_))) {
+        return Ok(Vec::new());
+    }
     let mut gone = hosts::delete_namespaces(sys, names)?;
     gone.extend(hosts::remove_state_dir(sys, names)?);
     Ok(gone)
@@ -35,11 +41,13 @@ fn clean(sys: &Sys, names: &Names) -> Result<Vec<String>> {
 fn claim(sys: &Sys, names: &Names) -> Result<()> {
     if hosts::make_state_dir(sys, names)? {
         if hosts::exists(sys, &names.a) || hosts::exists(sys, &names.b) {
-            eprintln!(
-                "socklab: namespaces of a network '{}' were left behind: removing them",
-                names.name
-            );
-            hosts::delete_namespaces(sys, names)?;
+            // No state directory: not a network socklab left; leave them.
+            hosts::remove_state_dir(sys, names)?;
+            return Err(Error::Runtime(format!(
+                "namespaces {} / {} exist and socklab has no record of making them: \
+                 hint: pick another --name, or remove them yourself (ip netns del {})",
+                names.a, names.b, names.a
+            )));
         }
         return Ok(());
     }

@@ -16,7 +16,7 @@ use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
+use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
 use crate::values::calls;
 use crate::values::error::{Error, Result};
@@ -84,20 +84,6 @@ pub fn geteuid() -> u32 {
 pub fn clock_ticks() -> i64 {
     // SAFETY: sysconf only reads a value.
     (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as i64
-}
-
-/// rt_sigaction(SIGPIPE, SIG_DFL or SIG_IGN): how a write to a reset
-/// connection ends (a lab's child shows both).
-pub fn sigpipe(default: bool) -> Result<()> {
-    let handler = if default {
-        SigHandler::SigDfl
-    } else {
-        SigHandler::SigIgn
-    };
-    // SAFETY: SIG_DFL and SIG_IGN install no handler code.
-    unsafe { signal(Signal::SIGPIPE, handler) }
-        .map(drop)
-        .map_err(|e| Error::Runtime(format!("signal(SIGPIPE): {e}")))
 }
 
 /// pthread_sigmask(3) (rt_sigprocmask) on the calling thread: `how` with

@@ -63,7 +63,6 @@ fn statement(m: &Model) -> Result<String, String> {
         Op::Poll(..) => format!("ev = {expr}"),
         _ => format!("r = {expr}"),
     };
-    let _ = Fd::Std(0);
     Ok(format!("{pre}{s}{checks}{comment}"))
 }
 

@@ -392,3 +392,30 @@ impl SignalOrCode for std::process::ExitStatus {
             .unwrap_or_else(|| 128 + self.signal().unwrap_or(0))
     }
 }
+
+/// Namespaces named like a network's but without socklab's state
+/// directory are someone else's: `up` refuses and `down` leaves them.
+#[test]
+fn net_leaves_namespaces_it_did_not_make() {
+    if !can_run() {
+        return;
+    }
+    let ns = "t-own-a";
+    run(cmd_ip(&["netns", "add", ns]), b"").assert_ok();
+    let up = run(socklab(&["net", "up", "--name", "t-own"]), b"");
+    let down = run(socklab(&["net", "down", "--name", "t-own"]), b"");
+    let list = run(cmd_ip(&["netns", "list"]), b"");
+    run(cmd_ip(&["netns", "del", ns]), b"").assert_ok();
+    up.assert_code(1)
+        .stderr_has("socklab has no record of making them");
+    down.assert_code(1)
+        .stderr_has("no network 't-own' to take down");
+    assert!(list.stdout.contains(ns), "{}", list.dump());
+    assert!(!std::path::Path::new("/run/socklab/t-own").exists());
+}
+
+fn cmd_ip(args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(args);
+    c
+}

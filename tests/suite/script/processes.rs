@@ -39,7 +39,8 @@ fn child_pid(o: &Outcome) -> i32 {
         .find(|l| l.contains("clone("))
         .and_then(|l| l.rsplit(" = ").next())
         .and_then(|p| p.trim().parse().ok())
-        .unwrap_or(0)
+        .filter(|&p: &i32| p > 0)
+        .unwrap_or_else(|| panic!("no fork's pid in the timeline\n{}", o.dump()))
 }
 
 fn uid() -> u32 {

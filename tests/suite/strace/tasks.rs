@@ -13,6 +13,7 @@
 //! one task lives.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -274,7 +275,14 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
     harness::blocked_in(pid, libc::SYS_accept4);
     // SAFETY: socklab, strace's child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let _ = server.finish();
+    // strace ends as its tracee did: killed by the re-raised SIGTERM.
+    let end = server.finish();
+    assert!(
+        end.status.signal() == Some(libc::SIGTERM)
+            || end.status.code() == Some(128 + libc::SIGTERM),
+        "{}",
+        end.dump()
+    );
     let ours = socklab_tasks(&trace);
     let (theirs, first) = strace_tasks(&out);
     assert_eq!(theirs.len(), 1, "one process: {theirs:#?}");
