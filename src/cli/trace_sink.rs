@@ -3,6 +3,7 @@
 
 use super::args::{Cli, Command, TraceFormat};
 use crate::strace::{self, Format, Tracer};
+use crate::sys::untraced;
 use crate::values::error::{self, Error, Result};
 
 pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
@@ -106,22 +107,20 @@ fn open_leaked(what: &str, path: &std::path::Path) -> Result<strace::Stream> {
 /// open before anything happens; the flag is then cleared, so writes to a
 /// FIFO wait for a slow reader as they would to a terminal.
 fn trace_file(what: &str, path: &std::path::Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let shown = error::printable(&path.to_string_lossy());
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
+    let file = untraced::create_output(path, false, libc::O_NONBLOCK).map_err(|e| {
+        match e.raw_os_error() {
             Some(libc::ENXIO) => Error::Runtime(format!(
                 "cannot open {what} {shown}: it is a FIFO that no process reads \
                  (ENXIO); start its reader first (e.g. cat {shown})"
             )),
-            _ => Error::Runtime(format!("cannot create {what} {shown}: {e}")),
-        })?;
-    crate::sys::untraced::clear_nonblock(&file).map_err(|e| {
+            _ => Error::Runtime(format!(
+                "cannot create {what} {shown}: {}",
+                untraced::output_error(&e)
+            )),
+        }
+    })?;
+    untraced::clear_nonblock(&file).map_err(|e| {
         Error::Runtime(format!(
             "cannot use {what} {shown}: fcntl: {}",
             strace::errno_text(e)

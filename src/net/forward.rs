@@ -100,10 +100,13 @@ impl Forwarder {
         sys.bind(ctl, &addr)?;
         sys.listen(ctl, 8)?;
         let pcap = match pcap_path {
-            Some(p) => Some(
-                pcap::Writer::create(&p)
-                    .map_err(|e| Error::Runtime(format!("cannot write {}: {e}", p.display())))?,
-            ),
+            Some(p) => Some(pcap::Writer::create(&p).map_err(|e| {
+                Error::Runtime(format!(
+                    "cannot create pcap file {}: {}",
+                    p.display(),
+                    crate::sys::untraced::output_error(&e)
+                ))
+            })?),
             None => None,
         };
         Ok(Forwarder {

@@ -17,6 +17,7 @@ use super::run::Runner;
 use super::{Options, parse};
 use super::{ast, editing};
 use crate::strace::{Stream, Tracer};
+use crate::sys::untraced;
 use crate::values::calls;
 use crate::values::error::{Error, Result};
 
@@ -174,15 +175,13 @@ fn write_history(file: &Path, lines: &[String]) {
         text.push_str(l);
         text.push('\n');
     }
-    let done = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(file)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
+    let done =
+        untraced::create_output(file, true, 0).and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = done {
         say(&format!(
-            "cannot write the history file {}: {e}",
-            file.display()
+            "cannot write the history file {}: {}",
+            file.display(),
+            untraced::output_error(&e)
         ));
     }
 }
@@ -285,8 +284,10 @@ fn help_call(name: &str) -> String {
 fn save(file: &str, typed: &[String]) -> String {
     let mut text = typed.join("\n");
     text.push('\n');
-    match std::fs::write(file, text) {
+    let written = untraced::create_output(Path::new(file), false, 0)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    match written {
         Ok(()) => format!("saved {} lines to {file}", typed.len()),
-        Err(e) => format!("cannot save to {file}: {e}"),
+        Err(e) => format!("cannot save to {file}: {}", untraced::output_error(&e)),
     }
 }

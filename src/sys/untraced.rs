@@ -184,3 +184,33 @@ pub fn ended(pid: i32) -> Option<Ended> {
         _ => Ended::Killed(status),
     })
 }
+
+/// open(2) of a file the user named for socklab's own output (`--trace-file`,
+/// `--record`, `--pcap`, the shell's `--history` and `save`): created, then
+/// truncated or appended to, with O_NOFOLLOW|O_CLOEXEC (`flags` adds more).
+/// socklab runs as root in labs: a symbolic link planted at that name must
+/// not make it overwrite the link's target. Untraced: not the experiment's.
+pub fn create_output(
+    path: &std::path::Path,
+    append: bool,
+    flags: i32,
+) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .append(append)
+        .truncate(!append)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | flags)
+        .open(path)
+}
+
+/// Why [`create_output`] failed, said for a user: ELOOP is the symbolic link.
+pub fn output_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => "it is a symbolic link (ELOOP); socklab does not write \
+             through one: name the file itself"
+            .to_string(),
+        _ => e.to_string(),
+    }
+}

@@ -75,7 +75,11 @@ pub fn start(sys: &Sys, timeline: Arc<Timeline>, opts: &Options, ports: &[u16]) 
     }
     if let Some(path) = &opts.pcap {
         let w = pcap::Writer::create(path).map_err(|e| {
-            Error::Runtime(format!("cannot create pcap file {}: {e}", path.display()))
+            Error::Runtime(format!(
+                "cannot create pcap file {}: {}",
+                path.display(),
+                crate::sys::untraced::output_error(&e)
+            ))
         })?;
         timeline.set_pcap(w);
     }

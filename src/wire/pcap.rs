@@ -48,11 +48,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Create `path` and write the global header.
+    /// Create `path` (never through a symbolic link) and write the global header.
     pub fn create(path: &std::path::Path) -> std::io::Result<Writer> {
         // Leaked on purpose, as the trace file: the file stays open until
         // the process exits, so no untraced close(2) among the socket calls.
-        let file: &'static mut std::fs::File = Box::leak(Box::new(std::fs::File::create(path)?));
+        let file: &'static mut std::fs::File = Box::leak(Box::new(
+            crate::sys::untraced::create_output(path, false, 0)?,
+        ));
         let mut out: Box<dyn Write + Send> = Box::new(std::io::BufWriter::new(file));
         out.write_all(&header())?;
         out.flush()?;

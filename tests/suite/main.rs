@@ -13,6 +13,7 @@ mod cli;
 mod inspect;
 mod lab;
 mod net;
+mod outputs;
 mod private_dir;
 mod programs;
 mod reliability;
