@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub const ETH_HLEN: usize = 14;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+pub const ETHERTYPE_ARP: u16 = 0x0806;
 
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;
@@ -41,10 +42,26 @@ pub struct Packet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Net {
     Ip(Ip),
-    /// A frame socklab does not decode (ARP, ...), or one cut short.
+    /// ARP for IPv4 over Ethernet (the lab network's neighbours).
+    Arp(Arp),
+    /// A frame socklab does not decode, or one cut short.
     Other {
         len: usize,
     },
+}
+
+/// An ARP packet (Ethernet hardware, IPv4 protocol addresses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arp {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: [u8; 6],
+    pub target_ip: Ipv4Addr,
+    /// The ARP bytes after the Ethernet header (padding included), as
+    /// tcpdump's `length`.
+    pub len: usize,
 }
 
 /// An IPv4 or IPv6 header and what it carries.
@@ -141,14 +158,36 @@ pub fn decode(frame: &[u8]) -> Packet {
     let ethertype = u16_at(frame, 12);
     let rest = frame.get(ETH_HLEN..).unwrap_or(&[]);
     let net = match ethertype {
-        Some(ETHERTYPE_IPV4) => decode_ipv4(rest),
-        Some(ETHERTYPE_IPV6) => decode_ipv6(rest),
+        Some(ETHERTYPE_IPV4) => decode_ipv4(rest).map(Net::Ip),
+        Some(ETHERTYPE_IPV6) => decode_ipv6(rest).map(Net::Ip),
+        Some(ETHERTYPE_ARP) => decode_arp(rest).map(Net::Arp),
         _ => None,
     };
     Packet {
         ethertype,
-        net: net.map_or(Net::Other { len: frame.len() }, Net::Ip),
+        net: net.unwrap_or(Net::Other { len: frame.len() }),
     }
+}
+
+fn mac_at(b: &[u8], at: usize) -> Option<[u8; 6]> {
+    b.get(at..at.checked_add(6)?)?.try_into().ok()
+}
+
+/// An ARP packet for IPv4 over Ethernet; None for any other kind, or one
+/// cut short.
+pub fn decode_arp(b: &[u8]) -> Option<Arp> {
+    // Hardware type 1 (Ethernet), protocol 0x0800, lengths 6 and 4.
+    if u16_at(b, 0)? != 1 || u16_at(b, 2)? != ETHERTYPE_IPV4 || b.get(4..6)? != [6, 4] {
+        return None;
+    }
+    Some(Arp {
+        op: u16_at(b, 6)?,
+        sender_mac: mac_at(b, 8)?,
+        sender_ip: v4_at(b, 14)?,
+        target_mac: mac_at(b, 18)?,
+        target_ip: v4_at(b, 24)?,
+        len: b.len(),
+    })
 }
 
 /// An IPv4 header and its payload; None if the header is cut short.
@@ -317,7 +356,7 @@ impl Packet {
                 Transport::Tcp(t) => Some((ip, t)),
                 _ => None,
             },
-            Net::Other { .. } => None,
+            Net::Arp(_) | Net::Other { .. } => None,
         }
     }
 }

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::decode::{
-    Icmp, Net, PAYLOAD_HEAD, Packet, Quoted, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST,
-    TCP_SYN, TCP_URG, Transport,
+    Arp, Icmp, Net, PAYLOAD_HEAD, Packet, Quoted, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH,
+    TCP_RST, TCP_SYN, TCP_URG, Transport,
 };
 
 impl Packet {
@@ -16,6 +16,7 @@ impl Packet {
     pub fn tcpdump(&self, seq_ack: Option<(u32, u32)>) -> String {
         let ip = match &self.net {
             Net::Ip(ip) => ip,
+            Net::Arp(a) => return arp_text(a),
             Net::Other { len } => {
                 return match self.ethertype {
                     Some(t) => format!("ethertype 0x{t:04x}, length {len}"),
@@ -70,6 +71,31 @@ impl Packet {
         }
         s
     }
+}
+
+/// An ARP line as `tcpdump -nn` prints it.
+fn arp_text(a: &Arp) -> String {
+    let what = match a.op {
+        1 if a.target_mac == [0; 6] => {
+            format!("Request who-has {} tell {}", a.target_ip, a.sender_ip)
+        }
+        1 => format!(
+            "Request who-has {} ({}) tell {}",
+            a.target_ip,
+            mac(&a.target_mac),
+            a.sender_ip
+        ),
+        2 => format!("Reply {} is-at {}", a.sender_ip, mac(&a.sender_mac)),
+        op => format!("Unknown opcode ({op})"),
+    };
+    format!("ARP, {what}, length {}", a.len)
+}
+
+fn mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// tcpdump's flag letters, in its order: F S R P . U E W.
@@ -220,6 +246,38 @@ mod decoded_frames_print {
             let _ = p.tcpdump(None);
             let _ = p.ports();
         }
+    }
+
+    /// An ARP request from 192.0.2.1 for 192.0.2.2, then its reply.
+    fn arp(op: u8) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend([2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+        f.extend([0, 1, 0x08, 0x00, 6, 4, 0, op]);
+        let (a, b) = ([2u8, 0, 0, 0, 0, 1], [2u8, 0, 0, 0, 0, 2]);
+        let (ip_a, ip_b) = ([192u8, 0, 2, 1], [192u8, 0, 2, 2]);
+        if op == 1 {
+            f.extend(a.iter().chain(&ip_a).chain(&[0; 6]).chain(&ip_b));
+        } else {
+            f.extend(b.iter().chain(&ip_b).chain(&a).chain(&ip_a));
+        }
+        f
+    }
+
+    #[test]
+    fn arp_prints_as_tcpdump() {
+        assert_eq!(
+            decode(&arp(1)).tcpdump(None),
+            "ARP, Request who-has 192.0.2.2 tell 192.0.2.1, length 28"
+        );
+        assert_eq!(
+            decode(&arp(2)).tcpdump(None),
+            "ARP, Reply 192.0.2.2 is-at 02:00:00:00:00:02, length 28"
+        );
+        let f = arp(1);
+        for n in 0..f.len() {
+            let _ = decode(&f[..n]).tcpdump(None);
+        }
+        assert_eq!(decode(&f[..41]).net, Net::Other { len: 41 });
     }
 
     #[test]

@@ -185,7 +185,10 @@ fn net_mtu_drops_and_sends_icmp_back() {
         .stdout_has(
             "IP 192.0.2.254 > 192.0.2.2: ICMP 192.0.2.1 unreachable - need to frag (mtu 1280)",
         )
-        .stdout_has("[from the link's router]");
+        .stdout_has("[from the link's router]")
+        // b finds a's address first: ARP, decoded as tcpdump -nn prints it.
+        .stdout_has("a ARP, Request who-has 192.0.2.1 tell 192.0.2.2, length 28")
+        .stdout_has("b ARP, Reply 192.0.2.1 is-at 02:00:00:00:00:01, length 28");
     let o6 = net.run(
         &[],
         &["--link", "mtu=1280"],
