@@ -5,6 +5,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import link  # noqa: E402  (the lab network's row, beside this file)
+
 
 PIN_TEXT = {
     "same": "server and client share CPU 0 (taskset -c 0, --pin 0)",
@@ -196,6 +199,7 @@ def targets(res):
                    f"peak RSS {b:.2f}x (≤ 1.2x: {verdict(b <= 1.2)}){per}")
     else:
         out.append("- 10,000 connections: **pending** (needs the epoll model in socklab and its C twin; see below)")
+    out.append(link.markdown(res.get("link"))[1])
     return "\n".join(out) + "\n"
 
 
@@ -255,6 +259,7 @@ def markdown(res, notes_path=None):
     else:
         md += ["**pending**: no epoll model on this commit (`--model epoll` on `socklab tcp server` and its C twin). "
                "The driver runs it as soon as both exist.", ""]
+    md += link.markdown(res.get("link"))[0]
     if notes_path and os.path.exists(notes_path):
         with open(notes_path) as fh:
             md += [fh.read()]

@@ -23,6 +23,8 @@ and client share CPU 0, taskset and --pin), split (server CPU 0, client CPU
 BENCH_BUDGET (seconds: later workloads are skipped, and
 said so, once the matrix has run this long; default 420), BENCH_SERVER_BIN and BENCH_C_BIN (other builds of the servers),
 BENCH_OUT (default bench/results.json), BENCH_MD (default BENCHMARKS.md).
+BENCH_ONLY also takes ch30, 10k and link (the lab network's forwarder:
+tools/bench/link.py).
 """
 
 import json
@@ -616,6 +618,11 @@ def main():
     if (not ONLY or "10k" in ONLY) and not over():
         log("10,000 connections")
         results["tenk"] = tenk()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if (not ONLY or "link" in ONLY) and not over():
+        log("the lab network's link")
+        import link
+        results["link"] = link.measure(BIN, CBIN, max(1.0, SECS), REPS, log)
     if over():
         results["budget_exceeded"] = True
         log("over the time budget: the remaining tables are left out")
@@ -624,7 +631,6 @@ def main():
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(results, f, indent=1)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import report
     with open(MD, "w") as f:
         f.write(report.markdown(results, os.path.join(ROOT, "tools/bench/NOTES.md")))
