@@ -63,7 +63,7 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
     );
     ctx.note(
         "client",
-        "host b (192.0.2.2): eth0's MTU is 1500; sends 4000 bytes to host a, then a UDP datagram",
+        "host b (192.0.2.2): eth0's MTU is 1500; sends 4000 bytes to host a, then UDP datagrams with IP_MTU_DISCOVER=IP_PMTUDISC_DO (2)",
     );
     let (ss, cs) = (ctx.sys("server"), ctx.sys("client"));
     let l = net.inside("a", || {
@@ -90,17 +90,12 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
         "server",
         &format!("read {got} bytes (recv calls not shown)"),
     );
-    let (after, big, fits) = net.inside("b", || {
+    let after = net.inside("b", || {
         let after = (getopt(&cs, c, "IP_MTU")?, getopt(&cs, c, "TCP_MAXSEG")?);
         cs.close(c)?;
-        let u = cs.socket(AddressFamily::Inet, SockType::Datagram)?;
-        setopt(&cs, u, "IP_MTU_DISCOVER", "2")?;
-        cs.connect(u, &net_addr("192.0.2.1:9021")?)?;
-        let big = cs.sendto(u, &[b'u'; 1400], None);
-        let fits = cs.sendto(u, &[b'u'; 1200], None);
-        cs.close(u)?;
-        Ok((after, big, fits))
+        Ok(after)
     })?;
+    let (big, fits, arrived) = udp_df(ctx, &net)?;
     let too_big = net.dropped("b>a", "mtu 1280")?;
     ctx.note(
         "link",
@@ -117,7 +112,8 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
             && got == PMTU_BYTES
             && too_big >= 1
             && emsgsize
-            && fits.is_ok(),
+            && fits.is_ok()
+            && arrived == 1200,
         observed: format!(
             "IP_MTU {} -> {}, TCP_MAXSEG {} -> {}, {got} of {PMTU_BYTES} bytes arrived, {too_big} dropped as too big; \
              UDP 1400 bytes: {}, 1200 bytes: {}",
@@ -127,7 +123,7 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
             after.1,
             outcome(&big),
             outcome(&fits)
-        ),
+        ) + &format!(" ({arrived} bytes arrived)"),
         why: "TCP sets DF on every segment (path MTU discovery, the Linux default) and starts \
               with the MSS its own interface allows (1500 - 40 - 12 bytes of timestamps = \
               1448). The 1280-byte link cannot forward a 1500-byte packet without \
@@ -139,6 +135,43 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
               than 1280 - 28 bytes is refused at once with EMSGSIZE; 1200 fit."
             .into(),
     })
+}
+
+/// Host a binds UDP 192.0.2.1:9021; host b sends 1400 bytes, then 1200,
+/// with IP_PMTUDISC_DO. The two sends' results, and what a received.
+fn udp_df(ctx: &Ctx, net: &LabNet) -> Result<(Result<usize>, Result<usize>, usize)> {
+    let (ss, cs) = (ctx.sys("server"), ctx.sys("client"));
+    let to = net_addr("192.0.2.1:9021")?;
+    let u = net.inside("a", || {
+        let u = ss.socket(AddressFamily::Inet, SockType::Datagram)?;
+        ss.bind(u, &to)?;
+        Ok(u)
+    })?;
+    let (big, fits) = net.inside("b", || {
+        let d = cs.socket(AddressFamily::Inet, SockType::Datagram)?;
+        setopt(&cs, d, "IP_MTU_DISCOVER", "2")?;
+        cs.connect(d, &to)?;
+        let big = cs.sendto(d, &[b'u'; 1400], None);
+        let fits = cs.sendto(d, &[b'u'; 1200], None);
+        cs.close(d)?;
+        Ok((big, fits))
+    })?;
+    let arrived = net.inside("a", || {
+        let mut buf = [0u8; 2048];
+        // Bounded: a lost datagram must not hang the lab.
+        let n = if ctx
+            .quiet()
+            .poll(u, nix::poll::PollFlags::POLLIN, 2000)?
+            .is_empty()
+        {
+            0
+        } else {
+            ss.recvfrom(u, &mut buf, false)?.0
+        };
+        ss.close(u)?;
+        Ok(n)
+    })?;
+    Ok((big, fits, arrived))
 }
 
 const ROUNDS: usize = 4;
