@@ -2,16 +2,13 @@
 //! and shows the key line of its timeline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod all;
 mod network;
 mod roundtrip;
 mod scripted;
 mod timeline;
 
-use crate::harness::{Outcome, run, run_within, socklab};
-
-/// `lab all` runs every lab in turn (the network labs alone take about
-/// 20 s, each lab bounded by its own 20 s watchdog).
-const LAB_ALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
+use crate::harness::{Outcome, run, socklab};
 
 /// Run `socklab lab NAME`; assert its verdict line says PASS and exit 0.
 fn lab(name: &str) -> Outcome {
@@ -414,32 +411,6 @@ fn lab_unix_family_runs_its_nobody_child_from_a_private_directory() {
     let o = run(cmd, b"");
     o.assert_ok();
     o.stdout_has("user nobody (uid 65534): mode 000 EACCES, mode 0777 connected");
-}
-
-#[test]
-fn lab_all_passes_and_ends_with_the_summary() {
-    let o = run_within(socklab(&["lab", "all"]), b"", LAB_ALL_LIMIT);
-    o.assert_ok();
-    o.stdout_has("== summary ==")
-        .stdout_has("36 of 36 labs passed");
-    assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
-}
-
-#[test]
-fn lab_all_json_is_json_lines_only() {
-    let o = run_within(socklab(&["lab", "all", "--json"]), b"", LAB_ALL_LIMIT);
-    o.assert_ok();
-    for line in o.stdout.lines() {
-        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
-    }
-    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 36);
-    o.stdout_has(r#""event":"summary","passed":36,"total":36"#)
-        .stdout_has(r#""event":"say","side":"server""#);
-    // SAFETY: geteuid only reads the process's effective uid.
-    if unsafe { libc::geteuid() } == 0 {
-        // As root, the unix-family lab connects as user nobody in a child.
-        o.stdout_has(r#""side":"nobody","call":"connect""#);
-    }
 }
 
 #[test]

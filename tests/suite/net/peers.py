@@ -8,7 +8,7 @@
 #   peers.py connect ADDR PORT    connect: 'connected' or the errno name
 #   peers.py idle ADDR            nothing
 #   peers.py ready ADDR           ask the sink until it answers
-import errno, socket, sys, time
+import errno, select, socket, sys, time
 
 def sock(addr, kind=socket.SOCK_DGRAM):
     return socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, kind)
@@ -67,7 +67,12 @@ elif mode == "big":
             s.send(b"x" * 1400); print("send %d: sent" % i)
         except OSError as e:
             print("send %d: %s" % (i, errno.errorcode[e.errno]))
-        time.sleep(0.3)
+        if i == 0:
+            # The router's ICMP (need to frag / packet too big) is a hard
+            # error on a connected socket: POLLERR. Waited for, up to 5 s.
+            p = select.poll(); p.register(s, select.POLLERR)
+            if not p.poll(5000):
+                print("no ICMP within 5 s")
     opt = (socket.IPPROTO_IPV6, 24) if ':' in addr else (socket.IPPROTO_IP, 14)  # IPV6_MTU, IP_MTU
     print("path mtu %d" % s.getsockopt(*opt))
     sock(addr).sendto(b"q", dest)
