@@ -4,7 +4,7 @@
 #   peers.py rtt ADDR N           N echo round trips (after a warm-up): the median in ms
 #   peers.py echo ADDR            echo every datagram back until 'q'
 #   peers.py blast ADDR N BATCH   N 'd' datagrams, a sync after each BATCH; print the sink's count
-#   peers.py big ADDR             two 1400-byte sends with PMTU discovery on; the path MTU
+#   peers.py big ADDR             (echo there?) two 1400-byte sends with PMTU discovery on; the path MTU
 #   peers.py connect ADDR PORT    connect: 'connected' or the errno name
 #   peers.py idle ADDR            nothing
 #   peers.py ready ADDR           ask the sink until it answers
@@ -57,6 +57,7 @@ elif mode == "blast":
 elif mode == "ready":
     ask(sock(addr), dest, b"s-ready")
 elif mode == "big":
+    ask(sock(addr), dest, b"ready")  # the echo is there: its 'q' cannot be lost
     s = sock(addr); s.connect(dest)
     if ':' in addr:
         s.setsockopt(socket.IPPROTO_IPV6, 23, 2)  # IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO
