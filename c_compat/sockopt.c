@@ -50,13 +50,16 @@ const struct sockopt sockopt_table[] = {
     ROW(SOL_TCP, TCP_FASTOPEN, K_INT, S_TCP),
     ROW(SOL_IP, IP_TTL, K_INT, S_IPV4),
     ROW(SOL_IP, IP_TOS, K_INT, S_IPV4),
+    ROW(SOL_IP, IP_MTU_DISCOVER, K_INT, S_IPV4),
+    ROW(SOL_IP, IP_MTU, K_INT, S_IPV4),
     ROW(SOL_IPV6, IPV6_V6ONLY, K_BOOL, S_IPV6),
     ROW(SOL_IPV6, IPV6_UNICAST_HOPS, K_INT, S_IPV6),
 };
 const size_t sockopt_count = sizeof sockopt_table / sizeof sockopt_table[0];
 
 bool sockopt_read_only(const struct sockopt *o) {
-    return !strcmp(o->user_name, "SO_TYPE") || !strcmp(o->user_name, "SO_ERROR");
+    return !strcmp(o->user_name, "SO_TYPE") || !strcmp(o->user_name, "SO_ERROR")
+        || !strcmp(o->user_name, "IP_MTU");
 }
 
 size_t value_size(enum kind k) {

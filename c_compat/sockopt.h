@@ -42,7 +42,7 @@ struct setting {
     enum phase phase;
 };
 
-/* SO_TYPE and SO_ERROR can be read, not set. */
+/* SO_TYPE, SO_ERROR and IP_MTU can be read, not set. */
 bool sockopt_read_only(const struct sockopt *o);
 /* The getsockopt buffer size for a kind: 4, 8 or 16. */
 size_t value_size(enum kind k);

@@ -88,6 +88,7 @@ fn options(up: &NetUp, g: &Globals) -> UpOptions {
         link: up.link.clone(),
         sysctls: up.sysctl.clone(),
         wire: g.wire,
+        wire_piped: false,
         pcap: g.pcap.clone(),
     }
 }

@@ -13,11 +13,14 @@
 //! close vs a blocked accept), `delivery.rs` (MSG_PEEK/MSG_WAITALL,
 //! SCM_RIGHTS over a socketpair, the Nagle stall); `network.rs`: labs
 //! on the lab network of `socklab net` (syn-timeout, host-unreachable,
-//! udp-loss, nagle-rtt; root needed).
+//! udp-loss, nagle-rtt; root needed), `dead_peer.rs` (rto-backoff,
+//! keepalive) and `link_capacity.rs` (pmtu, slow-start) there too.
 
 mod basics;
+mod dead_peer;
 mod delivery;
 mod framework;
+mod link_capacity;
 mod modes;
 mod network;
 mod order;
@@ -46,6 +49,8 @@ pub fn all() -> Vec<Lab> {
     v.extend(shutdowns::labs());
     v.extend(delivery::labs());
     v.extend(network::labs());
+    v.extend(dead_peer::labs());
+    v.extend(link_capacity::labs());
     v
 }
 

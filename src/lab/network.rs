@@ -19,7 +19,7 @@ pub fn labs() -> Vec<Lab> {
             name: "syn-timeout",
             question: "connect to a host whose packets vanish: how long until it gives up, and what is sent meanwhile?",
             source: "TCP/IP Illustrated vol. 1, 13.6 (connection establishment timeout); tcp(7) tcp_syn_retries",
-            expected: "ETIMEDOUT after 1 s + 2 s, 2 SYNs swallowed (tcp_syn_retries=1)",
+            expected: "ETIMEDOUT after 1 s + 2 s + 4 s, 3 SYNs swallowed (tcp_syn_retries=2)",
             run: syn_timeout,
         },
         Lab {
@@ -47,10 +47,11 @@ pub fn labs() -> Vec<Lab> {
 }
 
 fn syn_timeout(ctx: &Ctx) -> Result<Verdict> {
-    let net = LabNet::up(
+    let net = LabNet::up_for(
+        ctx,
         "blackhole",
         &[
-            "net.ipv4.tcp_syn_retries=1",
+            "net.ipv4.tcp_syn_retries=2",
             "net.ipv4.tcp_syn_linear_timeouts=0",
         ],
     )?;
@@ -60,7 +61,7 @@ fn syn_timeout(ctx: &Ctx) -> Result<Verdict> {
     );
     ctx.note(
         "client",
-        "both hosts: net.ipv4.tcp_syn_retries=1 (the default 6 takes 127 s), \
+        "both hosts: net.ipv4.tcp_syn_retries=2 (the default 6 takes 127 s), \
          tcp_syn_linear_timeouts=0 (else this kernel resends the first 4 SYNs 1 s apart)",
     );
     let cs = ctx.sys("client");
@@ -79,7 +80,7 @@ fn syn_timeout(ctx: &Ctx) -> Result<Verdict> {
         &format!("the link dropped {swallowed} SYN(s) from b"),
     );
     Ok(Verdict {
-        pass: timedout && (2.5..5.0).contains(&took.as_secs_f64()) && swallowed == 2,
+        pass: timedout && (6.0..9.0).contains(&took.as_secs_f64()) && swallowed == 3,
         observed: format!(
             "connect {} after {:.1} s; {swallowed} SYNs swallowed",
             outcome(&r),
@@ -95,7 +96,8 @@ fn syn_timeout(ctx: &Ctx) -> Result<Verdict> {
 }
 
 fn host_unreachable(ctx: &Ctx) -> Result<Verdict> {
-    let net = LabNet::up(
+    let net = LabNet::up_for(
+        ctx,
         "",
         &[
             "net.ipv4.neigh.eth0.retrans_time_ms=200",
@@ -135,7 +137,7 @@ fn host_unreachable(ctx: &Ctx) -> Result<Verdict> {
 const DATAGRAMS: usize = 1000;
 
 fn udp_loss(ctx: &Ctx) -> Result<Verdict> {
-    let net = LabNet::up("loss=5%,seed=1", &[])?;
+    let net = LabNet::up_for(ctx, "loss=5%,seed=1", &[])?;
     ctx.note(
         "server",
         "host a (192.0.2.1): a UDP socket reads what comes",
@@ -274,7 +276,7 @@ fn exchanges(ctx: &Ctx, net: &LabNet, nodelay: bool) -> Result<Duration> {
 }
 
 fn nagle_rtt(ctx: &Ctx) -> Result<Verdict> {
-    let net = LabNet::up("delay=10ms", &[])?;
+    let net = LabNet::up_for(ctx, "delay=10ms", &[])?;
     ctx.note(
         "client",
         "host b writes 2 bytes, 2 bytes, then reads; host a answers 4 bytes",

@@ -21,6 +21,9 @@ pub struct UpOptions {
     pub link: String,
     pub sysctls: Vec<String>,
     pub wire: bool,
+    /// With `wire`: the forwarder's lines to a pipe (the child's stdout)
+    /// for the caller to read, not to our stdout (a lab's timeline).
+    pub wire_piped: bool,
     pub pcap: Option<PathBuf>,
 }
 
@@ -106,7 +109,9 @@ fn spawn(names: &Names, o: &UpOptions) -> Result<Child> {
     }
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(if o.wire {
+        .stdout(if o.wire && o.wire_piped {
+            Stdio::piped()
+        } else if o.wire {
             Stdio::inherit()
         } else {
             Stdio::null()

@@ -101,13 +101,15 @@ pub const TABLE: &[Opt] = &[
     row!(SOL_TCP, TCP_FASTOPEN, Int, Tcp),
     row!(SOL_IP, IP_TTL, Int, Ipv4),
     row!(SOL_IP, IP_TOS, Int, Ipv4),
+    row!(SOL_IP, IP_MTU_DISCOVER, Int, Ipv4),
+    row!(SOL_IP, IP_MTU, Int, Ipv4),
     row!(SOL_IPV6, IPV6_V6ONLY, Bool, Ipv6),
     row!(SOL_IPV6, IPV6_UNICAST_HOPS, Int, Ipv6),
 ];
 
 /// Options that can be read but not set (`sockopt list` says so).
 pub fn read_only(opt: &Opt) -> bool {
-    matches!(opt.user_name.as_ref(), "SO_TYPE" | "SO_ERROR")
+    matches!(opt.user_name.as_ref(), "SO_TYPE" | "SO_ERROR" | "IP_MTU")
 }
 
 /// A value ready for setsockopt: its bytes, and how strace prints them.

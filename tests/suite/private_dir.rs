@@ -93,7 +93,9 @@ fn lab_never_touches_what_is_planted_at_its_old_predictable_names() {
                 .collect::<Vec<_>>()
                 .join("\n");
             let plant = format!("T={}\n{plant}\necho $$ >&2", std::env::temp_dir().display());
-            let out = run(planted_then(&plant, args), b"");
+            // `lab all` takes longer than one watchdog (see lab/all.rs).
+            let limit = std::time::Duration::from_secs(90);
+            let out = harness::run_within(planted_then(&plant, args), b"", limit);
             let pid = out.stderr.lines().next().unwrap_or("").to_string();
             let planted = format!("socklab-lab-{pid}-");
             let what = format!("{what} {args:?}\n{}", out.dump());

@@ -4,8 +4,15 @@
 //! with `setns` ([`LabNet::inside`]) and comes back before the lab ends.
 //! Needs root, as `socklab net` does.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Child;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use super::Ctx;
+use crate::strace::Timeline;
 
 use crate::net::session::{self, UpOptions};
 use crate::net::{Names, control, hosts, quiet_sys};
@@ -16,24 +23,45 @@ use crate::values::error::{Error, Result};
 pub struct LabNet {
     names: Names,
     child: Option<Child>,
+    /// Under `--wire`: the thread putting the link's lines on the timeline.
+    wire: Option<JoinHandle<()>>,
 }
 
 impl LabNet {
-    /// Up with `link` (a SPEC) and `sysctls` in both hosts.
-    pub fn up(link: &str, sysctls: &[&str]) -> Result<LabNet> {
+    /// Up for the lab of `ctx`, with `link` (a SPEC) and `sysctls` in
+    /// both hosts. Under `--wire`, every IPv4
+    /// frame and ARP the link handles is a `  link | ...` line of the
+    /// lab's timeline, with the link's decision (`[dropped (blackhole)]`);
+    /// the hosts' IPv6 chatter (router solicitations, MLD) is left out.
+    pub fn up_for(ctx: &Ctx, link: &str, sysctls: &[&str]) -> Result<LabNet> {
         crate::net::need_root()?;
+        let timeline: Option<Arc<dyn Timeline>> = ctx.tracer.timeline();
         let names = Names::new(Some(&format!("lab{}", std::process::id() % 1_000_000)))?;
         hosts::quiet();
         let o = UpOptions {
             link: link.to_string(),
             sysctls: sysctls.iter().map(|s| s.to_string()).collect(),
-            wire: false,
+            wire: timeline.is_some(),
+            wire_piped: true,
             pcap: None,
         };
-        let child = session::start(&names, &o)?;
+        let mut child = session::start(&names, &o)?;
+        let wire = match (timeline, child.stdout.take()) {
+            (Some(t), Some(out)) => Some(std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+                    // `  0.001234 b>a IP ...`: the time is the timeline's.
+                    let frame = line.trim_start().split_once(' ').map_or("", |(_, f)| f);
+                    if !frame.contains(" IP6 ") {
+                        t.note(SystemTime::now(), format!("  link | {frame}"));
+                    }
+                }
+            })),
+            _ => None,
+        };
         Ok(LabNet {
             names,
             child: Some(child),
+            wire,
         })
     }
 
@@ -52,6 +80,13 @@ impl LabNet {
         sys.close_dir(home)?;
         back?;
         r
+    }
+
+    /// Change the link while it runs (`net set SPEC`: `blackhole`, `down`).
+    pub fn set(&self, spec: &str) -> Result<()> {
+        control::request(&self.names, &format!("set {spec}"))?
+            .map(|_| ())
+            .ok_or_else(|| Error::Runtime("the lab network's forwarder is gone".into()))
     }
 
     /// How many packets the link dropped in one direction (`a>b` or
@@ -80,6 +115,10 @@ impl LabNet {
 impl Drop for LabNet {
     fn drop(&mut self) {
         let _ = session::stop(&quiet_sys(), &self.names, self.child.take());
+        // The forwarder is gone: its pipe ends, and so does the thread.
+        if let Some(w) = self.wire.take() {
+            let _ = w.join();
+        }
     }
 }
 

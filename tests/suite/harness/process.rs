@@ -85,7 +85,13 @@ pub fn assert_no_panic(o: &Outcome) {
 }
 
 /// Run a command to completion with `stdin` as input, under the watchdog.
-pub fn run(mut cmd: Command, stdin: &[u8]) -> Outcome {
+pub fn run(cmd: Command, stdin: &[u8]) -> Outcome {
+    run_within(cmd, stdin, WATCHDOG)
+}
+
+/// [`run`] with a watchdog of `limit` (`lab all`: every lab in turn,
+/// each bounded by its own 20 s watchdog, can take longer than one).
+pub fn run_within(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outcome {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -95,15 +101,15 @@ pub fn run(mut cmd: Command, stdin: &[u8]) -> Outcome {
     std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    finish(child)
+    finish_with(child, String::new(), limit)
 }
 
 /// Wait for a child and collect its output; kill it if the watchdog fires.
 pub fn finish(child: Child) -> Outcome {
-    finish_with(child, String::new())
+    finish_with(child, String::new(), WATCHDOG)
 }
 
-fn finish_with(child: Child, stdout_prefix: String) -> Outcome {
+fn finish_with(child: Child, stdout_prefix: String, limit: Duration) -> Outcome {
     // Note: for a Server, stdout was taken by its reader thread; the output
     // collected here is then only stderr.
     let pid = child.id() as i32;
@@ -111,7 +117,7 @@ fn finish_with(child: Child, stdout_prefix: String) -> Outcome {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    let out = match rx.recv_timeout(WATCHDOG) {
+    let out = match rx.recv_timeout(limit) {
         Ok(out) => out.expect("wait"),
         Err(_) => {
             // SAFETY: pid is our child, still running; when it leads its
@@ -126,13 +132,13 @@ fn finish_with(child: Child, stdout_prefix: String) -> Outcome {
             }
             let Ok(out) = rx.recv_timeout(WATCHDOG) else {
                 panic!(
-                    "process {pid} still running after {WATCHDOG:?}; killed, and its output \
+                    "process {pid} still running after {limit:?}; killed, and its output \
                      pipes stayed open {WATCHDOG:?} more (a process outside its group holds them)"
                 );
             };
             let out = out.expect("wait");
             panic!(
-                "process {pid} still running after {WATCHDOG:?}; killed\n--- stdout ---\n{}{}\n--- stderr ---\n{}",
+                "process {pid} still running after {limit:?}; killed\n--- stdout ---\n{}{}\n--- stderr ---\n{}",
                 stdout_prefix,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
@@ -232,7 +238,7 @@ impl Server {
     /// Wait for the server to exit (bounded) and collect all its output.
     pub fn finish(mut self) -> Outcome {
         let child = self.child.take().expect("child");
-        let mut out = finish_with(child, String::new());
+        let mut out = finish_with(child, String::new(), WATCHDOG);
         let tail = self.rest.recv_timeout(WATCHDOG).unwrap_or_default();
         out.stdout = format!("{}{}{}", self.seen, tail, out.stdout);
         out

@@ -2,6 +2,8 @@
 //! and shows the key line of its timeline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod all;
+mod network;
 mod roundtrip;
 mod scripted;
 mod timeline;
@@ -409,32 +411,6 @@ fn lab_unix_family_runs_its_nobody_child_from_a_private_directory() {
     let o = run(cmd, b"");
     o.assert_ok();
     o.stdout_has("user nobody (uid 65534): mode 000 EACCES, mode 0777 connected");
-}
-
-#[test]
-fn lab_all_passes_and_ends_with_the_summary() {
-    let o = run(socklab(&["lab", "all"]), b"");
-    o.assert_ok();
-    o.stdout_has("== summary ==")
-        .stdout_has("32 of 32 labs passed");
-    assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
-}
-
-#[test]
-fn lab_all_json_is_json_lines_only() {
-    let o = run(socklab(&["lab", "all", "--json"]), b"");
-    o.assert_ok();
-    for line in o.stdout.lines() {
-        assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
-    }
-    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 32);
-    o.stdout_has(r#""event":"summary","passed":32,"total":32"#)
-        .stdout_has(r#""event":"say","side":"server""#);
-    // SAFETY: geteuid only reads the process's effective uid.
-    if unsafe { libc::geteuid() } == 0 {
-        // As root, the unix-family lab connects as user nobody in a child.
-        o.stdout_has(r#""side":"nobody","call":"connect""#);
-    }
 }
 
 #[test]

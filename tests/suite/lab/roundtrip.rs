@@ -109,6 +109,10 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("host-unreachable", NETWORK),
     ("udp-loss", NETWORK),
     ("nagle-rtt", NETWORK),
+    ("rto-backoff", NETWORK),
+    ("keepalive", NETWORK),
+    ("pmtu", NETWORK),
+    ("slow-start", NETWORK),
 ];
 
 /// Why the labs on the lab network (src/lab/network.rs) are not replayed.

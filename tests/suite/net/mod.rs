@@ -368,9 +368,20 @@ fn net_run_cleans_up_on_sigterm() {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    // Up once the hosts are configured (the last `ip` line).
+    // Up once the forwarder's control socket is there (bounded: a run
+    // that never gets there fails here, and is killed).
+    let deadline = std::time::Instant::now() + WATCHDOG;
     while !std::path::Path::new("/run/socklab/t-term/ctl").exists() {
-        std::thread::yield_now();
+        if std::time::Instant::now() > deadline {
+            // SAFETY: our child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let o = finish(child);
+            panic!(
+                "no /run/socklab/t-term/ctl after {WATCHDOG:?}\n{}",
+                o.dump()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     // SAFETY: our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

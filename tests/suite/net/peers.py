@@ -4,11 +4,11 @@
 #   peers.py rtt ADDR N           N echo round trips (after a warm-up): the median in ms
 #   peers.py echo ADDR            echo every datagram back until 'q'
 #   peers.py blast ADDR N BATCH   N 'd' datagrams, a sync after each BATCH; print the sink's count
-#   peers.py big ADDR             two 1400-byte sends with PMTU discovery on; the path MTU
+#   peers.py big ADDR             (echo there?) two 1400-byte sends with PMTU discovery on; the path MTU
 #   peers.py connect ADDR PORT    connect: 'connected' or the errno name
 #   peers.py idle ADDR            nothing
 #   peers.py ready ADDR           ask the sink until it answers
-import errno, socket, sys, time
+import errno, select, socket, sys, time
 
 def sock(addr, kind=socket.SOCK_DGRAM):
     return socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, kind)
@@ -40,7 +40,11 @@ if mode in ("sink", "echo"):
 elif mode == "rtt":
     s = sock(addr); ask(s, dest, b"warm-up"); s.settimeout(2); rtts = []
     for i in range(int(sys.argv[3])):
-        t = time.monotonic(); s.sendto(b"p%d" % i, dest); s.recvfrom(100)
+        t = time.monotonic(); msg = b"p%d" % i; s.sendto(msg, dest)
+        # Its own echo: a late second answer to the warm-up (retried
+        # after 0.2 s under load) must not stand for this one.
+        while s.recvfrom(100)[0] != msg:
+            pass
         rtts.append(time.monotonic() - t)
     s.sendto(b"q", dest); rtts.sort()
     print("median rtt %.1f ms" % (rtts[len(rtts) // 2] * 1000))
@@ -57,6 +61,7 @@ elif mode == "blast":
 elif mode == "ready":
     ask(sock(addr), dest, b"s-ready")
 elif mode == "big":
+    ask(sock(addr), dest, b"ready")  # the echo is there: its 'q' cannot be lost
     s = sock(addr); s.connect(dest)
     if ':' in addr:
         s.setsockopt(socket.IPPROTO_IPV6, 23, 2)  # IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO
@@ -67,7 +72,12 @@ elif mode == "big":
             s.send(b"x" * 1400); print("send %d: sent" % i)
         except OSError as e:
             print("send %d: %s" % (i, errno.errorcode[e.errno]))
-        time.sleep(0.3)
+        if i == 0:
+            # The router's ICMP (need to frag / packet too big) is a hard
+            # error on a connected socket: POLLERR. Waited for, up to 5 s.
+            p = select.poll(); p.register(s, select.POLLERR)
+            if not p.poll(5000):
+                print("no ICMP within 5 s")
     opt = (socket.IPPROTO_IPV6, 24) if ':' in addr else (socket.IPPROTO_IP, 14)  # IPV6_MTU, IP_MTU
     print("path mtu %d" % s.getsockopt(*opt))
     sock(addr).sendto(b"q", dest)
