@@ -169,7 +169,13 @@ mod tests {
         assert_eq!(l[1].to_string(), "[::1]:0");
         assert_eq!(source_of(&r, 9).unwrap().to_string(), "127.0.0.3:0");
         assert!(source_of(&[], 3).is_none());
-        for bad in ["127.0.0.9-127.0.0.2", "x", "1.2.3.4-::1", "127.0.0.1,", "0.0.0.0-1.0.0.0"] {
+        for bad in [
+            "127.0.0.9-127.0.0.2",
+            "x",
+            "1.2.3.4-::1",
+            "127.0.0.1,",
+            "0.0.0.0-1.0.0.0",
+        ] {
             assert!(addresses(bad).is_err(), "{bad}");
         }
     }
