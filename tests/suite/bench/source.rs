@@ -45,12 +45,21 @@ fn nofile_of(pid: i32) -> u64 {
     line.split_whitespace().nth(3).unwrap().parse().unwrap()
 }
 
-/// 2000 connections from 127.0.0.2 and 127.0.0.3 against the epoll
+#[test]
+fn bench_rr_source_2000_connections_raise_the_fd_limit_and_each_is_echoed() {
+    source_2000("epoll");
+}
+
+#[test]
+fn bench_rr_source_2000_connections_against_the_uring_server() {
+    source_2000("uring");
+}
+
+/// 2000 connections from 127.0.0.2 and 127.0.0.3 against the `model`
 /// server, both started with 1024 fds (soft) of 4096 (hard): each raises
 /// its soft limit, every connection is accepted from its source address
 /// and echoed once.
-#[test]
-fn bench_rr_source_2000_connections_raise_the_fd_limit_and_each_is_echoed() {
+fn source_2000(model: &str) {
     const N: usize = 2000;
     let server = Server::start_cmd(with_nofile(
         socklab(&[
@@ -58,7 +67,7 @@ fn bench_rr_source_2000_connections_raise_the_fd_limit_and_each_is_echoed() {
             "server",
             "127.0.0.1:0",
             "--model",
-            "epoll",
+            model,
             "--backlog",
             "4096",
             "--max-conns",
