@@ -38,6 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 os.environ.setdefault("BENCH_SECS", "3")
+os.environ.setdefault("BENCH_REPS", "5")
 import run  # noqa: E402  (the driver of `make bench`: servers, client, /proc readers)
 
 TARGET = 100_000
@@ -165,6 +166,8 @@ def model_rows(model, conns, k0):
     if rust.get("reps") and c.get("reps"):
         pairs = list(zip(rust["reps"], c["reps"]))
         rust["rate_ratio"] = run.median([a["rate"] / b["rate"] if b["rate"] else None for a, b in pairs])
+        rust["cpu_ratio"] = run.median([a["server_cpu_us"] / b["server_cpu_us"] if b["server_cpu_us"] else None
+                                        for a, b in pairs])
         rust["rss_ratio"] = rust["vmhwm_kib"] / c["vmhwm_kib"] if c["vmhwm_kib"] else None
     return out, k
 
@@ -180,7 +183,8 @@ def section(res):
     md = [BEGIN, f"## {TARGET:,} connections (`make bench-scale`)", "",
           f"Run {env['date']}, commit {env['git']}, {env['cpus']} CPUs, Linux {env['kernel']}; load average at start "
           f"{env['loadavg_start'].split()[0]}, at end {env.get('loadavg_end', '?').split()[0]}; whole run {env.get('seconds', '?')} s; "
-          f"cells of {env['secs']} s after the connections are made, {env['reps']} alternating repeats, medians.", "",
+          f"cells of {env['secs']} s after the connections are made, {env['reps']} alternating repeats, medians "
+          "(ratios: per repeat against the twin's cell next to it, then the median).", "",
           f"`socklab bench rr ADDR --conns {n} --size 1 --source 127.0.K.2-127.0.K.9 --duration {env['secs']}` "
           "(K new for every cell: the last cell's ports are in TIME_WAIT); every connection has one 1-byte request "
           "in flight. Peak RSS is the server's VmHWM after its runs, idle RSS its VmHWM right after `listening on`; "
@@ -200,21 +204,22 @@ def section(res):
                "(root, fs.nr_open above the need), the same run takes BENCH_SCALE_CONNS=100000 (the default).", ""]
     elif n < TARGET:
         md += [f"**Run with {n:,} connections (BENCH_SCALE_CONNS), not {TARGET:,}.**", ""]
-    md += ["| server | connections echoed | echoes/s | vs C | server CPU µs/echo | p99 ms | peak RSS KiB | idle RSS KiB | bytes per connection | RSS vs C |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+    md += ["| server | connections echoed | echoes/s | vs C | server CPU µs/echo | vs C | p99 ms | peak RSS KiB | idle RSS KiB | bytes per connection | RSS vs C |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     targets = []
     for r in res["rows"]:
         if "error" in r or not r.get("reps"):
-            md.append(f"| {r['server']} | not measured: `{r.get('error', 'no runs')[:160]}` | | | | | | | | |")
+            md.append(f"| {r['server']} | not measured: `{r.get('error', 'no runs')[:160]}` | | | | | | | | | |")
             continue
         echoed = min(x.get("conns_echoed") or 0 for x in r["reps"])
         p99 = f"{r['p99'] / 1000:.0f}" if r.get("p99") else "–"
         md.append(f"| {r['server']} | {echoed} of {n} | {r['rate']:.0f} | {run_f(r.get('rate_ratio'))} | "
-                  f"{r['server_cpu_us']:.2f} | {p99} | {r['vmhwm_kib']} | {r['idle_kib']} | {r['per_conn_bytes']:.0f} | "
+                  f"{r['server_cpu_us']:.2f} | {run_f(r.get('cpu_ratio'))} | {p99} | {r['vmhwm_kib']} | {r['idle_kib']} | {r['per_conn_bytes']:.0f} | "
                   f"{run_f(r.get('rss_ratio'))} |")
         if r["family"] == "socklab" and r.get("rate_ratio") is not None:
             targets.append(f"- {r['server']}, {n:,} connections: every one echoed ({verdict(r['echoed_all'])}); "
-                           f"throughput {r['rate_ratio']:.2f}x the C twin (≥ 0.9x: {verdict(r['rate_ratio'] >= 0.9)}); "
+                           f"throughput {r['rate_ratio']:.2f}x the C twin (≥ 0.9x: {verdict(r['rate_ratio'] >= 0.9)}; "
+                           f"server CPU per echo {run_f(r.get('cpu_ratio'))}); "
                            f"peak RSS {r['rss_ratio']:.2f}x (≤ 1.2x: {verdict(r['rss_ratio'] <= 1.2)})")
     md += [""] + (["Targets:", ""] + targets + [""] if targets else []) + [END, ""]
     return "\n".join(md)
