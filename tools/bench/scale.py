@@ -23,8 +23,8 @@ RLIMIT_NOFILE cannot be raised to N (a container without
 CAP_SYS_RESOURCE), N is the largest round thousand it allows, and the
 report says so.
 
-Environment: BENCH_SCALE_CONNS (default 100000), BENCH_SECS (default 3
-here), BENCH_REPS (default 3), BENCH_PIN (as `make bench`),
+Environment: BENCH_SCALE_CONNS (default 100000), BENCH_SCALE_MODELS
+(default epoll,uring), BENCH_SECS (default 3 here), BENCH_REPS (default 5 here), BENCH_PIN (as `make bench`),
 CARGO_TARGET_DIR (where the socklab binary is), BENCH_SCALE_OUT (default
 bench/scale.json), BENCH_MD (BENCHMARKS.md: its scale section is replaced).
 """
@@ -44,7 +44,7 @@ import run  # noqa: E402  (the driver of `make bench`: servers, client, /proc re
 TARGET = 100_000
 CONNS = int(os.environ.get("BENCH_SCALE_CONNS", str(TARGET)))
 OUT = os.environ.get("BENCH_SCALE_OUT", os.path.join(run.ROOT, "bench/scale.json"))
-MODELS = ["epoll", "uring"]
+MODELS = [m for m in os.environ.get("BENCH_SCALE_MODELS", "epoll,uring").split(",") if m]
 SPARE = 256  # fds besides the connections (client: stdio; server: listener, ring)
 BEGIN, END = "<!-- bench-scale -->", "<!-- /bench-scale -->"
 
@@ -221,6 +221,8 @@ def section(res):
                            f"throughput {r['rate_ratio']:.2f}x the C twin (≥ 0.9x: {verdict(r['rate_ratio'] >= 0.9)}; "
                            f"server CPU per echo {run_f(r.get('cpu_ratio'))}); "
                            f"peak RSS {r['rss_ratio']:.2f}x (≤ 1.2x: {verdict(r['rss_ratio'] <= 1.2)})")
+    md += ["", "Every repeat's echoes/s (the scatter is the machine's load: see the notes): " + "; ".join(
+        f"{r['server']} " + ", ".join(f"{x['rate']:.0f}" for x in r["reps"]) for r in res["rows"] if r.get("reps")) + "."]
     md += [""] + (["Targets:", ""] + targets + [""] if targets else []) + [END, ""]
     return "\n".join(md)
 
