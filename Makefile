@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/socklab
 
-.PHONY: all build deps demo labs test lint clean c compare bench fuzz soak faults
+.PHONY: all build deps demo labs test lint clean c compare bench bench-scale fuzz soak faults
 
 all: build
 
@@ -65,3 +65,10 @@ soak: build
 # tools/bench/run.py. Under 10 minutes from a clean clone.
 bench: deps c build
 	python3 tools/bench/run.py
+
+# Issue 18: 100,000 concurrent connections against the epoll and uring
+# servers and their C twins (tools/bench/scale.py): echoes/s, every
+# connection echoed, RSS per connection; its section of BENCHMARKS.md.
+# A few minutes. BENCH_SCALE_CONNS, BENCH_SECS (3), BENCH_REPS (3).
+bench-scale: c build
+	python3 tools/bench/scale.py

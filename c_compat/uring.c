@@ -42,7 +42,7 @@
 
 struct uconn {
     struct addr peer;
-    bool recv, cancelling, closing, sending;
+    bool recv, cancelling, closing, sending, starved;
     unsigned bid, sent, len;
     unsigned wbid[MAX_BUFS + 8], wlen[MAX_BUFS + 8], nwait;
 };
@@ -59,9 +59,12 @@ struct uloop {
     struct uconn **conns;
     size_t n_conns, live;
     unsigned long long accepted, limit;
-    bool listening, accepting, gave;
+    bool listening, accepting;
+    /* RECVs ended for want of buffers, first come first re-armed: a FIFO
+     * (starved[first..nstarved]); an fd whose conn is no longer starved is
+     * passed over. held: buffers filled and not back in the ring yet. */
     int *starved;
-    size_t nstarved;
+    size_t first, nstarved, cap_starved, held;
 };
 
 static void give(struct uloop *l, unsigned bid) {
@@ -71,7 +74,21 @@ static void give(struct uloop *l, unsigned bid) {
     e->bid = bid;
     l->br_tail++;
     atomic_store_explicit((_Atomic unsigned short *)(l->br + 14), l->br_tail, memory_order_release);
-    l->gave = true;
+    if (l->held)
+        l->held--;
+}
+
+static void starve(struct uloop *l, int fd) {
+    if (l->nstarved == l->cap_starved) {
+        if (l->first) {
+            memmove(l->starved, l->starved + l->first, (l->nstarved - l->first) * sizeof *l->starved);
+            l->nstarved -= l->first, l->first = 0;
+        } else {
+            l->cap_starved = 2 * l->cap_starved + 16;
+            l->starved = realloc(l->starved, l->cap_starved * sizeof *l->starved);
+        }
+    }
+    l->starved[l->nstarved++] = fd;
 }
 
 static void enter(struct uloop *l, bool wait) {
@@ -143,9 +160,6 @@ static void settle(struct uloop *l, int fd) {
         return;
     for (unsigned i = 0; i < c->nwait; i++)
         give(l, c->wbid[i]);
-    for (size_t i = 0; i < l->nstarved; i++)
-        if (l->starved[i] == fd)
-            l->starved[i] = -1;
     free(c);
     l->conns[fd] = NULL;
     l->live--;
@@ -157,17 +171,29 @@ static void settle(struct uloop *l, int fd) {
     }
 }
 
-static bool is_starved(struct uloop *l, int fd) {
-    for (size_t i = 0; i < l->nstarved; i++)
-        if (l->starved[i] == fd)
-            return true;
-    return false;
-}
-
 static void rearm(struct uloop *l, int fd) {
     struct uconn *c = l->conns[fd];
-    if (c && !c->recv && !c->closing && !c->sending && !c->nwait && !is_starved(l, fd))
+    if (c && !c->recv && !c->closing && !c->starved && !c->sending && !c->nwait)
         arm_recv(l, fd);
+}
+
+/* As many starved RECVs re-armed as buffers are free, in the order they
+ * starved; one that is sending is re-armed when its SEND completes. */
+static void rearm_starved(struct uloop *l) {
+    size_t free_bufs = l->held < NBUFS ? NBUFS - l->held : 0;
+    while (free_bufs > 0 && l->first < l->nstarved) {
+        int fd = l->starved[l->first++];
+        struct uconn *c = (size_t)fd < l->n_conns ? l->conns[fd] : NULL;
+        if (!c || !c->starved)
+            continue;
+        c->starved = false;
+        if (!c->closing && !c->recv && !c->sending) {
+            arm_recv(l, fd);
+            free_bufs--;
+        }
+    }
+    if (l->first == l->nstarved)
+        l->first = l->nstarved = 0;
 }
 
 static void on_accept(struct uloop *l, struct io_uring_cqe *cq) {
@@ -219,6 +245,8 @@ static void on_accept(struct uloop *l, struct io_uring_cqe *cq) {
 
 static void on_recv(struct uloop *l, int fd, struct io_uring_cqe *cq) {
     unsigned bid = cq->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (cq->flags & IORING_CQE_F_BUFFER)
+        l->held++;
     struct uconn *c = (size_t)fd < l->n_conns ? l->conns[fd] : NULL;
     if (!c) {
         if (cq->flags & IORING_CQE_F_BUFFER)
@@ -255,9 +283,9 @@ static void on_recv(struct uloop *l, int fd, struct io_uring_cqe *cq) {
             say("%s closed", addr_str(&c->peer));
         c->closing = true;
     } else if (cq->res == -ENOBUFS) {
-        if (!c->closing) {
-            l->starved = realloc(l->starved, (l->nstarved + 1) * sizeof *l->starved);
-            l->starved[l->nstarved++] = fd;
+        if (!c->closing && !c->starved) {
+            c->starved = true;
+            starve(l, fd);
         }
     } else if (cq->res < 0 && cq->res != -ECANCELED) {
         warn_sys("io_uring RECV", -cq->res);
@@ -366,19 +394,10 @@ void model_uring(int listener, const struct addr *me, const struct opts *o) {
         for (size_t i = 0; i < n; i++)
             on_cqe(&l, &batch[i]);
         free(batch);
-        if (l.gave) {
-            l.gave = false;
-            size_t k = l.nstarved;
-            int *was = l.starved;
-            l.starved = NULL, l.nstarved = 0;
-            for (size_t i = 0; i < k; i++)
-                if (was[i] >= 0 && l.conns[was[i]] && !l.conns[was[i]]->closing
-                    && !l.conns[was[i]]->recv && !l.conns[was[i]]->sending)
-                    arm_recv(&l, was[i]);
-            free(was);
-        }
+        rearm_starved(&l);
     }
     Close(ring);                                               /* 5 */
     Close(listener);
     free(l.conns);
+    free(l.starved);
 }

@@ -78,6 +78,11 @@ impl Output {
         }
     }
 
+    /// Whether the calls are traced (`--trace`).
+    pub fn tracing(&self) -> bool {
+        self.tracer.enabled()
+    }
+
     /// A comment line in the trace stream (stderr when tracing), or on
     /// stdout when not tracing.
     pub fn note(&self, text: &str) {

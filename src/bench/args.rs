@@ -13,7 +13,7 @@ pub enum BenchCommand {
     Rr {
         #[command(flatten)]
         common: BenchArgs,
-        /// Connections, each with one request in flight (many thousands: the soft RLIMIT_NOFILE is raised to the hard one).
+        /// Connections, each with one request in flight (many thousands: RLIMIT_NOFILE is raised as they need, and said so; over ~28,000 to one server: --source).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         conns: u32,
         /// Bytes per request (and per reply).
@@ -82,6 +82,9 @@ pub struct BenchArgs {
     /// Run the client on CPU N only (sched_setaffinity).
     #[arg(long, value_name = "CPU", value_parser = clap::value_parser!(u32).range(0..1024))]
     pub pin: Option<u32>,
+    /// Connect from these local addresses, round robin (FIRST-LAST, an IPv4 range, or ADDR,ADDR,...): each connection binds one (port 0) before connect, and each address has its own ephemeral port range (100,000 connections: --source 127.0.0.2-127.0.0.9).
+    #[arg(long, value_name = "ADDRS", value_parser = super::source::parse_sources)]
+    pub source: Option<super::source::Sources>,
     /// Give up (exit 1) when a connect does not complete within SECS: the server is not accepting (non-blocking connect, then poll).
     #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_secs)]
     pub connect_timeout: f64,
@@ -143,6 +146,7 @@ impl BenchCommand {
             window: window as usize,
             wait: Duration::from_secs_f64(wait),
             connect_timeout: Duration::from_secs_f64(common.connect_timeout),
+            source: common.source.clone().map(|s| s.0).unwrap_or_default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! whose listen backlog is full) would keep a blocking connect waiting for
 //! minutes (TCP retries its SYN; net.ipv4.tcp_syn_retries).
 //!
-//! Steps: 1. `socket`; 2. `ioctl(FIONBIO, 1)`; 3. `connect`: EINPROGRESS
+//! Steps: 1. `socket`; [`--source`: `bind` to the connection's source
+//! address, port 0]; 2. `ioctl(FIONBIO, 1)`; 3. `connect`: EINPROGRESS
 //! (TCP), then `poll(POLLOUT, ms left)` and `getsockopt(SO_ERROR)`; a UNIX
 //! socket's EAGAIN (its server's backlog is full) is tried again after
 //! `poll([], 0, 10 ms)` (a sleep: a poll on the unconnected socket
@@ -26,10 +27,14 @@ use crate::values::sockopt;
 /// How long a UNIX connect refused with EAGAIN waits before it tries again.
 const UNIX_RETRY_MS: i32 = 10;
 
-/// socket, connect within `opts.connect_timeout`; `n` counts the
-/// connections made so far (for the message).
+/// socket, [bind], connect within `opts.connect_timeout`; `n` counts the
+/// connections made so far (the source address, the message).
 pub(super) fn connected(sys: &Sys, opts: &Opts, n: usize) -> Result<Socket> {
     let s = sys.socket(modes::family(&opts.addr), SockType::Stream)?;
+    if let Some(from) = super::source::source_of(&opts.source, n) {
+        sys.bind(s, from)
+            .map_err(|e| super::source::out_of_ports(e, n, opts.conns, from))?;
+    }
     sys.ioctl_fionbio(s, true)?;
     let deadline = Instant::now() + opts.connect_timeout;
     loop {

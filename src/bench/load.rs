@@ -40,9 +40,10 @@ pub(super) fn record(samples: &mut Vec<u64>, t0: Instant, now: Instant) {
     }
 }
 
-/// socket, connect (within `--connect-timeout`): one blocking connection.
-pub(super) fn connected(sys: &Sys, opts: &Opts) -> Result<Socket> {
-    super::dial::connected(sys, opts, 0)
+/// socket, [bind], connect (within `--connect-timeout`): one blocking
+/// connection, the `n`th (its `--source` address).
+pub(super) fn connected(sys: &Sys, opts: &Opts, n: usize) -> Result<Socket> {
+    super::dial::connected(sys, opts, n)
 }
 
 /// recvfrom until `buf` is full (blocking socket); the server closing
@@ -97,7 +98,7 @@ pub(super) fn request(
 /// that echoes instead of discarding) is reported, not waited for forever.
 pub fn stream(sys: &Sys, opts: &Opts) -> Result<Report> {
     let chunk = pattern(opts.size, "--size")?;
-    let s = connected(sys, opts)?;
+    let s = connected(sys, opts, 0)?;
     sys.ioctl_fionbio(s, true)?;
     let limit = Limit::new(opts, None);
     let mut progress = Progress::new("writes");
@@ -178,8 +179,8 @@ pub fn connect(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     let all = Mutex::new(Vec::new());
     let progress = Mutex::new(Progress::new("connections"));
     let start = Instant::now();
-    let one = |sys: &Sys, buf: &mut [u8]| -> Result<()> {
-        let s = connected(sys, opts)?;
+    let one = |sys: &Sys, buf: &mut [u8], n: u64| -> Result<()> {
+        let s = connected(sys, opts, usize::try_from(n).unwrap_or(0))?;
         request(sys, out, s, &req, buf)?;
         sys.close(s)
     };
@@ -189,10 +190,11 @@ pub fn connect(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
         let mut samples = Vec::new();
         loop {
             let t0 = Instant::now();
-            if !limit.more(started.fetch_add(1, Ordering::Relaxed), t0) {
+            let n = started.fetch_add(1, Ordering::Relaxed);
+            if !limit.more(n, t0) {
                 break;
             }
-            one(&sys, &mut buf)?;
+            one(&sys, &mut buf, n)?;
             let now = Instant::now();
             record(&mut samples, t0, now);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -247,6 +249,9 @@ fn read_seq(d: &[u8]) -> Option<u64> {
 /// `--wait` declares the ones in flight lost.
 pub fn udp(sys: &Sys, opts: &Opts) -> Result<Report> {
     let s = sys.socket(modes::family(&opts.addr), SockType::Datagram)?;
+    if let Some(from) = opts.source.first() {
+        sys.bind(s, from)?;
+    }
     sys.connect(s, &opts.addr)?;
     sys.ioctl_fionbio(s, true)?;
     let mut msg = pattern(opts.size, "--size")?;

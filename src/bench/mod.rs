@@ -20,8 +20,11 @@
 //! non-blocking connect, poll, SO_ERROR): a server that does not accept
 //! ends the run with exit 1 and a message, not a connect that waits.
 //!
+//! `--source` binds each connection to one of several local addresses
+//! before its connect (`source.rs`: one ephemeral port range per address).
+//!
 //! Each run first raises the soft `RLIMIT_NOFILE` to the hard limit
-//! (`prlimit64`), pins itself with `--pin` (`sched_setaffinity`), and reads
+//! (`prlimit64`; above it when `--conns` needs more: `source.rs`), pins itself with `--pin` (`sched_setaffinity`), and reads
 //! its CPU time with `getrusage` before and after. Content is not compared:
 //! socklab's servers answer upper-cased.
 
@@ -29,6 +32,7 @@ mod args;
 mod dial;
 mod load;
 mod rr;
+mod source;
 mod stats;
 
 use std::io::{IsTerminal, Write};
@@ -72,6 +76,8 @@ pub struct Opts {
     pub wait: Duration,
     /// How long a connect may take (a server that does not accept).
     pub connect_timeout: Duration,
+    /// `--source`: the local addresses, round robin (none: the kernel's choice).
+    pub source: Vec<Addr>,
 }
 
 /// Run one benchmark and print its report.
@@ -91,7 +97,12 @@ pub fn run(sys: &Sys, out: &Output, opts: &Opts) -> Result<()> {
             "bench udp needs a HOST:PORT address".to_string(),
         ));
     }
-    crate::programs::model::raise_fd_limit(sys, out)?;
+    source::check(&opts.source, &opts.addr)?;
+    let at_once = match opts.test {
+        Test::Rr | Test::Connect => opts.conns,
+        Test::Stream | Test::Udp => 1,
+    };
+    source::nofile(sys, out, at_once)?;
     let before = sys.getrusage()?;
     let mut report = match opts.test {
         Test::Rr => rr::rr(sys, out, opts)?,

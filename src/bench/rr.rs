@@ -16,15 +16,19 @@ pub fn rr(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
     // an error (exit 1) before the first connection.
     let req = pattern(opts.size, "--size")?;
     let mut socks = Vec::with_capacity(opts.conns);
+    let mut connecting = Progress::new("connections made");
     for n in 0..opts.conns {
         socks.push(super::dial::connected(sys, opts, n)?);
+        connecting.tick(n as u64 + 1, Instant::now());
     }
+    connecting.finish();
     let mut samples = Vec::new();
     let mut progress = Progress::new("transactions");
     let limit = Limit::new(opts, opts.count);
     let start = Instant::now();
-    let done = if socks.len() == 1 {
-        rr_blocking(sys, out, socks[0], &req, limit, &mut samples, &mut progress)?
+    let (done, echoed) = if socks.len() == 1 {
+        let done = rr_blocking(sys, out, socks[0], &req, limit, &mut samples, &mut progress)?;
+        (done, usize::from(done > 0))
     } else {
         rr_polled(sys, &socks, &req, limit, &mut samples, &mut progress)?
     };
@@ -39,6 +43,7 @@ pub fn rr(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
         seconds,
         bytes: done * 2 * opts.size as u64,
         latency: Latency::from_ns(&mut samples),
+        echoed: Some(echoed),
         ..Report::default()
     })
 }
@@ -74,6 +79,9 @@ struct Flight {
     busy: bool,
 }
 
+/// rr_polled's result: transactions, and connections that completed one.
+type Done = (u64, usize);
+
 fn rr_polled(
     sys: &Sys,
     socks: &[Socket],
@@ -81,7 +89,7 @@ fn rr_polled(
     limit: Limit,
     samples: &mut Vec<u64>,
     progress: &mut Progress,
-) -> Result<u64> {
+) -> Result<Done> {
     for &s in socks {
         sys.ioctl_fionbio(s, true)?;
     }
@@ -106,6 +114,8 @@ fn rr_polled(
         })
         .collect();
     let (mut started, mut done, mut busy) = (0u64, 0u64, 0usize);
+    // Connections that completed a transaction: each one's first.
+    let mut echoed = vec![false; socks.len()];
     // Send the rest of connection i's request; POLLOUT while it does not fit.
     let push = |i: usize, f: &mut Flight, pfd: &mut libc::pollfd| -> Result<()> {
         while f.sent < size {
@@ -176,6 +186,9 @@ fn rr_polled(
             let now = Instant::now();
             record(samples, f.t0, now);
             done += 1;
+            if let Some(e) = echoed.get_mut(i) {
+                *e = true;
+            }
             progress.tick(done, now);
             if limit.more(started, now) {
                 *f = Flight {
@@ -193,5 +206,5 @@ fn rr_polled(
             }
         }
     }
-    Ok(done)
+    Ok((done, echoed.iter().filter(|&&e| e).count()))
 }

@@ -51,6 +51,8 @@ pub struct Report {
     pub cpu: CpuTime,
     /// udp: datagrams sent, answered, given up on.
     pub udp: Option<(u64, u64, u64)>,
+    /// rr: the connections that completed at least one transaction.
+    pub echoed: Option<usize>,
 }
 
 impl Report {
@@ -100,6 +102,13 @@ impl Report {
             self.seconds
         );
         let _ = writeln!(s, "  rate: {:.0} {}/s", self.rate(), self.unit());
+        if let Some(n) = self.echoed {
+            let _ = writeln!(
+                s,
+                "  connections: {n} of {} completed a transaction",
+                self.conns
+            );
+        }
         if self.test == "stream" {
             let _ = writeln!(
                 s,
@@ -165,6 +174,9 @@ impl Report {
             ",\"client_cpu\":{{\"user\":{:.6},\"sys\":{:.6}}}",
             self.cpu.user, self.cpu.system
         );
+        if let Some(n) = self.echoed {
+            let _ = write!(s, ",\"conns_echoed\":{n}");
+        }
         if let Some((sent, answered, lost)) = self.udp {
             let _ = write!(
                 s,

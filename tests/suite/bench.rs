@@ -9,6 +9,8 @@ use crate::harness::cmp;
 use crate::harness::cmp::Side;
 use crate::harness::{self, Outcome, Server, TempDir, have, run, socklab};
 
+mod source;
+
 fn bench(args: &[&str]) -> Outcome {
     let out = run(socklab(args), b"");
     out.assert_ok();

@@ -260,10 +260,20 @@ def markdown(res, notes_path=None):
         md += ["**pending**: no epoll model on this commit (`--model epoll` on `socklab tcp server` and its C twin). "
                "The driver runs it as soon as both exist.", ""]
     md += link.markdown(res.get("link"))[0]
+    md += scale_section()
     if notes_path and os.path.exists(notes_path):
         with open(notes_path) as fh:
             md += [fh.read()]
     return "\n".join(md)
+
+
+def scale_section():
+    """`make bench-scale`'s section (tools/bench/scale.py), from its last run."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench/scale.md")
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        return [fh.read()]
 
 
 if __name__ == "__main__":

@@ -29,8 +29,11 @@
 //!      once its RECV and SEND are done (a closed fd with an operation in
 //!      flight would stay open inside the kernel; `--once` cancels its
 //!      RECV: ASYNC_CANCEL)
-//!    - RECV ended with ENOBUFS (all buffers in flight): re-armed when a
-//!      buffer comes back
+//!    - RECV ended with ENOBUFS (all buffers in flight): queued; after each
+//!      batch of CQEs, as many queued RECVs are re-armed as buffers are
+//!      free, first come first served (each has data waiting and takes
+//!      one: with 100,000 connections and 256 buffers, re-arming them all
+//!      would fail most again, for nothing)
 //!    - a failed operation (ECONNRESET, EPIPE...) is reported as the other
 //!      models report a failed call, and ends that connection only
 //!    - accept failing with EMFILE/ENFILE: reported; accepting resumes when
@@ -52,7 +55,7 @@ use crate::values::error::{Error, Result};
 use nix::errno::Errno;
 
 const ENTRIES: u32 = 1024;
-const NBUFS: u16 = 256;
+pub(super) const NBUFS: u16 = 256;
 /// Buffers one connection's RECV may fill before it ends (its byte limit,
 /// the SQE's `optlen`: kernel 6.13+); re-armed once they are sent back.
 pub(super) const MAX_BUFS: usize = 2;
@@ -82,6 +85,8 @@ pub(super) struct Conn {
     pub(super) sending: Option<(u16, usize, usize)>,
     pub(super) waiting: VecDeque<(u16, usize)>,
     pub(super) closing: bool,
+    /// Its RECV ended for want of buffers and it waits in `Loop::starved`.
+    pub(super) starved: bool,
 }
 
 pub(super) struct Loop<'a> {
@@ -98,10 +103,12 @@ pub(super) struct Loop<'a> {
     pub(super) listening: bool,
     /// An ACCEPT is in flight.
     pub(super) accepting: bool,
-    /// Connections whose RECV ended for want of buffers.
-    pub(super) starved: Vec<i32>,
-    /// A buffer went back to the ring since the starved were last re-armed.
-    pub(super) gave: bool,
+    /// Connections whose RECV ended for want of buffers, first come first
+    /// re-armed (an fd whose `Conn` is no longer starved is passed over).
+    pub(super) starved: VecDeque<i32>,
+    /// Buffers the kernel filled that are not back in the ring yet: the
+    /// others are free, and as many starved RECVs are re-armed.
+    pub(super) held: usize,
     /// CQEs reaped while making room in a full SQ.
     pub(super) later: Vec<Cqe>,
 }
@@ -128,8 +135,8 @@ pub fn serve(
         limit: if opts.once { Some(1) } else { opts.max_conns },
         listening: true,
         accepting: false,
-        starved: Vec::new(),
-        gave: false,
+        starved: VecDeque::new(),
+        held: 0,
         later: Vec::new(),
     };
     lp.arm_accept()?;

@@ -87,6 +87,7 @@ impl Loop<'_> {
             sending: None,
             waiting: std::collections::VecDeque::new(),
             closing: false,
+            starved: false,
         });
         self.live += 1;
         self.arm_recv(conn.fd())
@@ -96,6 +97,9 @@ impl Loop<'_> {
     pub(super) fn on_recv(&mut self, fd: i32, c: Cqe) -> Result<()> {
         let (out, opts) = (self.out, self.opts);
         let bid = (c.flags >> 16) as u16;
+        if c.flags & CQE_F_BUFFER != 0 {
+            self.held += 1;
+        }
         let Some(Some(conn)) = self.conns.get_mut(fd as usize) else {
             if c.flags & CQE_F_BUFFER != 0 {
                 self.give(bid);
@@ -129,8 +133,9 @@ impl Loop<'_> {
             }
             conn.closing = true;
         } else if c.res == -libc::ENOBUFS {
-            if !conn.closing {
-                self.starved.push(fd);
+            if !conn.closing && !conn.starved {
+                conn.starved = true;
+                self.starved.push_back(fd);
             }
         } else if c.res == -libc::ECANCELED {
             // Cancelled by settle: the connection is closing.
@@ -151,8 +156,10 @@ impl Loop<'_> {
             .conns
             .get(fd as usize)
             .and_then(Option::as_ref)
-            .is_some_and(|c| !c.recv && !c.closing && c.sending.is_none() && c.waiting.is_empty());
-        if idle && !self.starved.contains(&fd) {
+            .is_some_and(|c| {
+                !c.recv && !c.closing && !c.starved && c.sending.is_none() && c.waiting.is_empty()
+            });
+        if idle {
             return self.arm_recv(fd);
         }
         Ok(())
@@ -218,7 +225,6 @@ impl Loop<'_> {
         for (bid, _) in conn.waiting {
             self.give(bid);
         }
-        self.starved.retain(|&s| s != fd);
         self.live -= 1;
         if let Err(e) = self.sys.close(conn.sock) {
             crate::output::report(&e);
@@ -235,22 +241,27 @@ impl Loop<'_> {
 
     fn give(&mut self, bid: u16) {
         self.ring.give(bid);
-        self.gave = true;
+        self.held = self.held.saturating_sub(1);
     }
 
-    /// RECVs that ended for want of buffers, re-armed (buffers came back).
+    /// RECVs that ended for want of buffers, re-armed: as many as buffers
+    /// are free, in the order they starved. One that is sending is not
+    /// re-armed here but when its SEND completes (`rearm`).
     pub(super) fn rearm_starved(&mut self) -> Result<()> {
-        if !std::mem::take(&mut self.gave) {
-            return Ok(());
-        }
-        for fd in std::mem::take(&mut self.starved) {
-            let ready = self
-                .conns
-                .get(fd as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|c| !c.closing && !c.recv && c.sending.is_none());
-            if ready {
+        let mut free = usize::from(super::uring::NBUFS).saturating_sub(self.held);
+        while free > 0 {
+            let Some(fd) = self.starved.pop_front() else {
+                break;
+            };
+            let Some(Some(c)) = self.conns.get_mut(fd as usize) else {
+                continue;
+            };
+            if !std::mem::take(&mut c.starved) {
+                continue; // an earlier connection's fd
+            }
+            if !c.closing && !c.recv && c.sending.is_none() {
                 self.arm_recv(fd)?;
+                free -= 1;
             }
         }
         Ok(())

@@ -179,6 +179,11 @@ pub static CONNECT: Syscall = Syscall {
             Unix,
             "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds",
         ),
+        hint(
+            &[EADDRNOTAVAIL],
+            Inet,
+            "no local port is left for this destination: one source address has one ephemeral port range (net.ipv4.ip_local_port_range) per server; `socklab bench --source` spreads connections over several addresses",
+        ),
     ],
     nr: libc::SYS_connect,
     restart: super::ERESTARTSYS,
