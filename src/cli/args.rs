@@ -188,7 +188,7 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
-        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        /// iterative (recvfrom, sendto), epoll (epoll_wait before each recvfrom) or uring (multishot RECVMSG, SENDMSG SQEs, one io_uring_enter per batch).
         #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse_dgram)]
         model: crate::programs::server_opts::Model,
         #[arg(long, value_name = "FLAGS", help = RECV_FLAGS_SERVER, value_parser = parse_server_recv_flags)]
