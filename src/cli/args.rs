@@ -344,7 +344,7 @@ pub struct StreamServerArgs {
     /// Read and discard: no reply (a target for `socklab bench stream`).
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
-    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop), uring (one thread, io_uring: one io_uring_enter per loop iteration). UNIX --dgram: iterative or epoll.
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop), uring (one thread, io_uring: one io_uring_enter per loop iteration). UNIX --dgram: iterative, epoll or uring.
     #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse)]
     pub model: crate::programs::server_opts::Model,
 }
