@@ -13,7 +13,9 @@
 //! close vs a blocked accept), `delivery.rs` (MSG_PEEK/MSG_WAITALL,
 //! SCM_RIGHTS over a socketpair, the Nagle stall); `network.rs`: labs
 //! on the lab network of `socklab net` (syn-timeout, host-unreachable,
-//! udp-loss, nagle-rtt; root needed).
+//! udp-loss, nagle-rtt; root needed); `uring.rs`: the same echo load on
+//! epoll and io_uring servers (child processes), syscalls counted by
+//! socklab's trace and by strace -c.
 
 mod basics;
 mod delivery;
@@ -28,6 +30,7 @@ mod sticky;
 mod teardown;
 mod udp_errors;
 mod unix_files;
+mod uring;
 
 use crate::values::error::{Error, Result};
 use framework::{Ctx, Lab, Out, run_one};
@@ -46,6 +49,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(shutdowns::labs());
     v.extend(delivery::labs());
     v.extend(network::labs());
+    v.extend(uring::labs());
     v
 }
 

@@ -5,6 +5,7 @@
 mod roundtrip;
 mod scripted;
 mod timeline;
+mod uring;
 
 use crate::harness::{Outcome, run, socklab};
 
