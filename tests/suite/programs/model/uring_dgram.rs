@@ -194,3 +194,41 @@ fn udp_server_model_uring_unavailable_is_one_line_and_exit_1() {
     assert_eq!(out.stderr.lines().count(), 2, "{}", out.dump());
     assert!(!out.stdout.contains("listening on"), "{}", out.dump());
 }
+
+/// A UNIX peer that sends 30 datagrams and never reads: its queue fills,
+/// the later replies fail with EAGAIN (SENDMSG with MSG_DONTWAIT, reported
+/// one by one), and the server never waits for it: the next client is
+/// answered, and the server ends after its 31 datagrams.
+#[test]
+fn unix_server_dgram_model_uring_full_peer_gets_eagain_not_a_wait() {
+    let dir = TempDir::new("uring-dgram-full");
+    let path = dir.path("d.sock");
+    let server = Server::start(&[
+        "unix",
+        "server",
+        "--dgram",
+        &path,
+        "--model",
+        "uring",
+        "-q",
+        "--max-conns",
+        "31",
+    ]);
+    let hog = std::os::unix::net::UnixDatagram::bind(dir.path("hog")).unwrap();
+    for i in 0..30 {
+        hog.send_to(format!("x{i}").as_bytes(), &path).unwrap();
+    }
+    let other = std::os::unix::net::UnixDatagram::bind(dir.path("other")).unwrap();
+    other.set_read_timeout(Some(harness::WATCHDOG)).unwrap();
+    other.send_to(b"hi", &path).unwrap();
+    let mut b = [0u8; 8];
+    let n = other.recv(&mut b).unwrap();
+    assert_eq!(&b[..n], b"HI");
+    let out = server.finish();
+    out.assert_ok()
+        .stderr_has("socklab: io_uring SENDMSG(fd=3) to ")
+        .stderr_has("/hog = -1 EAGAIN (Resource temporarily unavailable)");
+    let failed = out.stderr.matches(" = -1 EAGAIN").count();
+    assert!((1..30).contains(&failed), "{failed}\n{}", out.dump());
+    drop(hog);
+}
