@@ -417,7 +417,7 @@ fn lab_all_passes_and_ends_with_the_summary() {
     let o = run(socklab(&["lab", "all"]), b"");
     o.assert_ok();
     o.stdout_has("== summary ==")
-        .stdout_has("32 of 32 labs passed");
+        .stdout_has("33 of 33 labs passed");
     assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
 }
 
@@ -428,8 +428,8 @@ fn lab_all_json_is_json_lines_only() {
     for line in o.stdout.lines() {
         assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
     }
-    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 32);
-    o.stdout_has(r#""event":"summary","passed":32,"total":32"#)
+    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 33);
+    o.stdout_has(r#""event":"summary","passed":33,"total":33"#)
         .stdout_has(r#""event":"say","side":"server""#);
     // SAFETY: geteuid only reads the process's effective uid.
     if unsafe { libc::geteuid() } == 0 {
