@@ -333,7 +333,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
                 printf("  --model MODEL  iterative, %s\n",
                        groups & OPT_STREAM_SERVER
                            ? "fork, thread, prefork:N, prethread:N, poll, epoll, uring"
-                           : "epoll");
+                           : "epoll, uring");
             exit(0);
         default:
             usage("unexpected or incomplete argument '%s'", argv[optind - 1]);
@@ -367,8 +367,11 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         usage("--model %s: --lines and --naive need a blocking model (iterative, "
               "fork, thread, prefork:N, prethread:N)", o->model == MODEL_POLL ? "poll" : o->model == MODEL_URING ? "uring" : "epoll");
     if (!(groups & OPT_STREAM_SERVER) || o->dgram)
-        if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
-            usage("%s", "not a datagram server model: iterative or epoll");
+        if (o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL && o->model != MODEL_URING)
+            usage("%s", "not a datagram server model: iterative, epoll or uring");
+    if (o->model == MODEL_URING && o->recv_flags)
+        usage("%s", "--model uring: the multishot RECVMSG takes no --recv-flags; use --model "
+                    "iterative or epoll");
     if (o->no_reply && o->recv_flags)
         usage("the argument '%s' cannot be used with '--recv-flags <FLAGS>'", "--no-reply");
     if (o->lines && (o->no_reply || o->send_flags || o->recv_flags))

@@ -68,6 +68,10 @@ static ssize_t reply_to(int fd, const unsigned char *buf, size_t n,
 void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
     struct addr from;
     struct fail f;
+    if (o->model == MODEL_URING) { /* steps 1-3 on an io_uring: uring_dgram.c */
+        dgram_uring(fd, me, o);
+        return;
+    }
     say_listening(me);                                         /* 1 */
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;

@@ -20,6 +20,9 @@ void model_prefork(int listener, const struct addr *me, const struct opts *o);
 void model_prethread(int listener, const struct addr *me, const struct opts *o);
 /* uring.c: --model uring. */
 void model_uring(int listener, const struct addr *me, const struct opts *o);
+/* uring_dgram.c: the datagram server's --model uring, after getsockname (me):
+ * the ring set up, `listening on ME`, the loop, close(ring), close(fd). */
+void dgram_uring(int fd, const struct addr *me, const struct opts *o);
 /* event.c: kind MODEL_POLL or MODEL_EPOLL. */
 void model_event_loop(int listener, const struct addr *me, const struct opts *o,
                       int kind);

@@ -188,7 +188,7 @@ pub enum UdpCommand {
         addr: Addr,
         #[command(flatten)]
         common: ServerArgs,
-        /// iterative (recvfrom, sendto) or epoll (epoll_wait before each recvfrom).
+        /// iterative (recvfrom, sendto), epoll (epoll_wait before each recvfrom) or uring (multishot RECVMSG, SENDMSG SQEs, one io_uring_enter per batch).
         #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse_dgram)]
         model: crate::programs::server_opts::Model,
         #[arg(long, value_name = "FLAGS", help = RECV_FLAGS_SERVER, value_parser = parse_server_recv_flags)]
@@ -344,7 +344,7 @@ pub struct StreamServerArgs {
     /// Read and discard: no reply (a target for `socklab bench stream`).
     #[arg(long, conflicts_with_all = ["naive", "once", "lines"])]
     pub sink: bool,
-    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop), uring (one thread, io_uring: one io_uring_enter per loop iteration). UNIX --dgram: iterative or epoll.
+    /// How the server handles many clients: iterative (one at a time, the tutorial's), fork (a process per connection), thread (a thread per connection), prefork:N / prethread:N (a pool of N sharing the listening socket), poll / epoll (one thread, non-blocking event loop), uring (one thread, io_uring: one io_uring_enter per loop iteration). UNIX --dgram: iterative, epoll or uring.
     #[arg(long, value_name = "MODEL", default_value = "iterative", value_parser = crate::programs::server_opts::parse)]
     pub model: crate::programs::server_opts::Model,
 }

@@ -350,11 +350,24 @@ fn check_phases(command: &Command) -> Result<()> {
             ..
         }) => server_opts::check(&common.stream(stream))?,
         Command::Unix(UnixCommand::Server {
+            common,
             stream,
             dgram: true,
+            recv_flags,
             ..
         }) => {
             server_opts::parse_dgram(&stream.model.to_string()).map_err(Error::Usage)?;
+            let wait = common.socket.setup().wait;
+            server_opts::check_dgram(stream.model, wait, !recv_flags.is_empty())?;
+        }
+        Command::Udp(UdpCommand::Server {
+            common,
+            model,
+            recv_flags,
+            ..
+        }) => {
+            let wait = common.socket.setup().wait;
+            server_opts::check_dgram(*model, wait, !recv_flags.is_empty())?;
         }
         _ => {}
     }

@@ -14,7 +14,9 @@
 //! SCM_RIGHTS over a socketpair, the Nagle stall); `network.rs`: labs
 //! on the lab network of `socklab net` (syn-timeout, host-unreachable,
 //! udp-loss, nagle-rtt; root needed), `dead_peer.rs` (rto-backoff,
-//! keepalive) and `link_capacity.rs` (pmtu, slow-start) there too.
+//! keepalive) and `link_capacity.rs` (pmtu, slow-start) there too; `uring.rs`: the same echo load on
+//! epoll and io_uring servers (child processes), syscalls counted by
+//! socklab's trace and by strace -c.
 
 mod basics;
 mod dead_peer;
@@ -31,6 +33,7 @@ mod sticky;
 mod teardown;
 mod udp_errors;
 mod unix_files;
+mod uring;
 
 use crate::values::error::{Error, Result};
 use framework::{Ctx, Lab, Out, run_one};
@@ -51,6 +54,7 @@ pub fn all() -> Vec<Lab> {
     v.extend(network::labs());
     v.extend(dead_peer::labs());
     v.extend(link_capacity::labs());
+    v.extend(uring::labs());
     v
 }
 

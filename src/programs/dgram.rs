@@ -11,6 +11,8 @@
 //!    no reply); until `--once` or `--max-conns` datagrams
 //! 3. `close(fd)`
 //!
+//! `--model uring`: steps 1-3 on an io_uring instead (`model/uring_dgram.rs`).
+//!
 //! Client: 1. `socket(SOCK_DGRAM)`; 2. `ioctl(FIONBIO)` with `--timeout`;
 //! 3. `bind(ADDR)` with `--bind`; else UNIX only: `bind({sa_family=AF_UNIX},
 //! 2)`, the kernel's autobind, so the server's reply has an address to go
@@ -43,7 +45,8 @@ pub struct ServerOpts {
     pub max_conns: Option<u64>,
     pub quiet: bool,
     pub setup: Setup,
-    /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
+    /// `--model`: iterative, epoll (`epoll_wait` before each `recvfrom`)
+    /// or uring (`model/uring_dgram.rs`).
     pub model: crate::programs::server_opts::Model,
 }
 
@@ -64,6 +67,16 @@ pub struct ClientOpts {
 
 /// Serve on a bound socket (steps 1 to 3).
 pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()> {
+    if opts.model == crate::programs::server_opts::Model::Uring {
+        let limit = if opts.once { Some(1) } else { opts.max_conns };
+        let (bufsize, quiet) = (opts.bufsize, opts.quiet);
+        let uring = crate::programs::model::DgramUring {
+            bufsize,
+            limit,
+            quiet,
+        };
+        return crate::programs::model::serve_dgram_uring(sys, out, s, &uring);
+    }
     // Allocated first: a --bufsize that cannot be allocated fails before
     // `listening on`.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;

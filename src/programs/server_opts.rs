@@ -98,15 +98,37 @@ pub fn parse(s: &str) -> std::result::Result<Model, String> {
     s.parse()
 }
 
-/// The UDP server's `--model`: iterative or epoll.
+/// The UDP server's `--model`: iterative, epoll or uring.
 pub fn parse_dgram(s: &str) -> std::result::Result<Model, String> {
     match s {
         "iterative" => Ok(Model::Iterative),
         "epoll" => Ok(Model::Epoll),
+        "uring" => Ok(Model::Uring),
         _ => Err(format!(
-            "'{s}' is not a datagram server model: iterative or epoll"
+            "'{s}' is not a datagram server model: iterative, epoll or uring"
         )),
     }
+}
+
+/// What the datagram server's `--model uring` cannot honour, as a usage
+/// error: a wait mode (the ring never blocks the socket) and
+/// `--recv-flags` (the multishot RECVMSG takes none).
+pub fn check_dgram(model: Model, wait: Wait, recv_flags: bool) -> Result<()> {
+    if model != Model::Uring {
+        return Ok(());
+    }
+    if wait != Wait::Blocking {
+        return Err(Error::Usage(
+            "--model uring: the ring waits, not the socket; drop --timeout/--nonblocking"
+                .to_string(),
+        ));
+    }
+    if recv_flags {
+        return Err(Error::Usage(
+            "--model uring: the multishot RECVMSG takes no --recv-flags; use --model iterative or epoll".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Options a model cannot honour, as a usage error (before any syscall).

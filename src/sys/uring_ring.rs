@@ -42,8 +42,9 @@ pub struct Ring {
     br_tail: u16,
     bufs: *mut u8,
     bufsize: usize,
-    /// The SQEs pushed since the last submit, for `--trace` (empty when not tracing).
-    log: Vec<Sqe>,
+    /// The SQEs pushed since the last submit, for `--trace` (empty when
+    /// not tracing), each with the caller's own text if it gave one.
+    log: Vec<(Sqe, Option<String>)>,
     traced: bool,
 }
 
@@ -106,8 +107,11 @@ impl Sys {
         };
         let res = self.io_uring_enter(ring.fd, to_submit, min, flags);
         if ring.traced {
-            for s in std::mem::take(&mut ring.log) {
-                self.ring_note(&sqe_text(&s, ring));
+            for (s, text) in std::mem::take(&mut ring.log) {
+                match text {
+                    Some(t) => self.ring_note(&format!("  sqe {t} user_data={:#x}", s.user_data)),
+                    None => self.ring_note(&sqe_text(&s, ring)),
+                }
             }
         }
         res?;
@@ -172,9 +176,27 @@ impl Ring {
         }
         self.tail = self.tail.wrapping_add(1);
         if self.traced {
-            self.log.push(sqe);
+            self.log.push((sqe, None));
         }
         true
+    }
+
+    /// [`Ring::push`], with the `--trace` text of the SQE (`OP(args)`)
+    /// given by the caller: for an SQE that points to memory only the
+    /// caller can read (a SENDMSG's msghdr). `text` is only called when tracing.
+    pub fn push_described(&mut self, sqe: Sqe, text: impl FnOnce() -> String) -> bool {
+        if !self.push(sqe) {
+            return false;
+        }
+        if let Some(last) = self.log.last_mut() {
+            last.1 = Some(text());
+        }
+        true
+    }
+
+    /// Whether `--trace` is on (the SQE and CQE lines are wanted).
+    pub fn traced(&self) -> bool {
+        self.traced
     }
 
     fn publish(&self) {
@@ -246,7 +268,7 @@ fn sqe_text(s: &Sqe, ring: &Ring) -> String {
             s.fd,
             if s.ioprio & 1 != 0 { ", multishot" } else { "" }
         ),
-        27 => format!(
+        10 | 27 => format!(
             "fd={}, buf_group={}{}{}",
             s.fd,
             s.buf_group,

@@ -114,7 +114,7 @@ def targets(res):
 
         for r in rows(key):
             sc = r.get("syscalls")
-            if not sc:
+            if not sc or r["model"] == "uring":  # below the floor: judged in uring_targets
                 continue
             recv, send, wait = path(sc)
             event = r["model"] in ("poll", "epoll")
@@ -184,6 +184,8 @@ def targets(res):
     out.append(f"- Bulk throughput ≥ 0.95x the C twin and ≥ 0.9x iperf3: {verdict(ok_all) if lines else 'not measured'}")
     out += lines
 
+    out += uring_targets(ws)
+
     # 6. 10k.
     tk = res.get("tenk") or []
     rust = next((r for r in tk if r.get("family") == "socklab" and "rate" in r), None)
@@ -201,6 +203,47 @@ def targets(res):
         out.append("- 10,000 connections: **pending** (needs the epoll model in socklab and its C twin; see below)")
     out.append(link.markdown(res.get("link"))[1])
     return "\n".join(out) + "\n"
+
+
+def uring_targets(ws):
+    """Issue 18: --model uring at 100 connections (< 0.5 syscalls per
+    echo, server CPU per echo <= 0.85x the epoll C twin), and what it
+    costs at 1 connection (not a target: said)."""
+    lines, ok_all, judged = [], True, False
+    for key in ("rr100", "rr1"):
+        w = ws.get(key)
+        if not w:
+            continue
+        by = {r["server"]: r for r in w["rows"]}
+        u, e, cu = by.get("socklab uring"), by.get("C epoll"), by.get("C uring")
+        if not u or not u.get("median"):
+            lines.append(f"  - {key}: socklab uring not measured")
+            continue
+        sc = u.get("syscalls")
+        per = sc["per_transaction"] if sc else None
+        enter = sc["calls"].get("io_uring_enter", 0) if sc else None
+        esc = e.get("syscalls") if e else None
+        eper = esc["per_transaction"] if esc else None
+        cusc = cu.get("syscalls") if cu else None
+        cuper = cusc["per_transaction"] if cusc else None
+        ratios = u.get("ratios", {})
+        cpu = ratios.get("c_epoll", {}).get("cpu")
+        rate = ratios.get("c_epoll", {}).get("rate")
+        tw = ratios.get("c", {}).get("cpu")
+        fx = lambda x, d=3: "?" if x is None else f"{x:.{d}f}"
+        said = (f"{fx(per)} syscalls per echo (io_uring_enter {fx(enter)}; C uring {fx(cuper)}, C epoll {fx(eper)}); "
+                f"server CPU per echo {fx(cpu, 2)}x the epoll C twin ({fx(tw, 2)}x the uring C twin), rate {fx(rate, 2)}x")
+        if key == "rr100":
+            judged = True
+            ok_sc = per is not None and per < 0.5
+            ok_cpu = cpu is not None and cpu <= 0.85
+            ok_all &= ok_sc and ok_cpu
+            lines.append(f"  - rr100, socklab uring: {said}: syscalls < 0.5 {verdict(ok_sc)}, CPU ≤ 0.85x {verdict(ok_cpu)}")
+        else:
+            lines.append(f"  - rr1 (what 1 connection costs, not a target), socklab uring: {said}")
+    head = (f"- io_uring at 100 connections: < 0.5 syscalls per echo and server CPU per echo ≤ 0.85x the epoll C twin: "
+            f"{verdict(ok_all) if judged else 'not measured'}")
+    return [head] + lines
 
 
 def markdown(res, notes_path=None):

@@ -311,13 +311,14 @@ def has_model_flag(prog_argv):
     return "--model" in r.stdout + r.stderr
 
 
-def stream_servers(sink=False, conns=1):
-    """socklab in each model, the C twins, socat, Python (echo) for one workload."""
+def stream_servers(sink=False, conns=1, extra=()):
+    """socklab in each model (MODELS and `extra`), the C twins, socat,
+    Python (echo) for one workload."""
     out = []
-    rust_models = MODELS if has_model_flag([SBIN, "tcp", "server"]) else ["iterative"]
+    rust_models = MODELS + list(extra) if has_model_flag([SBIN, "tcp", "server"]) else ["iterative"]
     # The C twins' --help does not list their options: each model is tried,
     # and one the twin lacks fails to start (usage error) and is listed so.
-    c_models = MODELS
+    c_models = MODELS + list(extra)
     # A sink reads 64 KiB at a time (as iperf3 reads 128 KiB), not the
     # tutorial's 1024.
     extra = ["--sink", "--bufsize", "65536"] if sink else []
@@ -364,9 +365,11 @@ def udp_servers():
 
 WORKLOADS = [
     # key, title, bench args (before the address), per-transaction unit, servers, strace count args
-    ("rr1", "RR, 1 byte, 1 connection", ["rr", "--size", "1", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "1000"]),
+    # --model uring (issue 18) in rr1 and rr100 only: what one connection
+    # costs, and the batching at 100 (against the epoll C twin too).
+    ("rr1", "RR, 1 byte, 1 connection", ["rr", "--size", "1", "--conns", "1"], "echo", lambda: stream_servers(extra=("uring",)), ["--count", "1000"]),
     ("rr1k", "RR, 1 KiB, 1 connection", ["rr", "--size", "1024", "--conns", "1"], "echo", lambda: stream_servers(), ["--count", "1000"]),
-    ("rr100", "RR, 1 byte, 100 connections", ["rr", "--size", "1", "--conns", "100"], "echo", lambda: stream_servers(conns=100), ["--count", "20000"]),
+    ("rr100", "RR, 1 byte, 100 connections", ["rr", "--size", "1", "--conns", "100"], "echo", lambda: stream_servers(conns=100, extra=("uring",)), ["--count", "20000"]),
     ("rr1000", "RR, 1 byte, 1000 connections", ["rr", "--size", "1", "--conns", "1000"], "echo", lambda: stream_servers(conns=1000), ["--count", "20000"]),
     ("bulk", "Bulk, 64 KiB writes, 1 connection (into a sink)", ["stream", "--size", "65536"], "64 KiB write", lambda: stream_servers(sink=True), ["--bytes", str(32 << 20)]),
     ("connect", "Connect rate (connect, 1-byte exchange, close)", ["connect", "--size", "1", "--conns", "1"], "connection", lambda: stream_servers(), ["--count", "300"]),
@@ -492,7 +495,10 @@ def run_workload(key, title, args, unit, make_servers, count_args):
     by = {row["server"]: row for row in rows}
     for row in rows:
         ratios = {}
-        for other, label in ((row["twin"], "c"), ("socat", "socat"), ("python", "python"), ("iperf3", "iperf3")):
+        against = [(row["twin"], "c"), ("socat", "socat"), ("python", "python"), ("iperf3", "iperf3")]
+        if row["model"] == "uring":
+            against.append(("C epoll", "c_epoll"))  # issue 18's target: uring vs the epoll C twin
+        for other, label in against:
             o = by.get(other) if other else None
             if not o or o is row or not o["reps"] or not row["reps"]:
                 continue

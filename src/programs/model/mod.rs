@@ -15,6 +15,8 @@
 //!   loops take their listener out of the poll set.
 //! - `poll` / `epoll`: one thread, non-blocking sockets, an event loop
 //!   (`event.rs`).
+//! - `uring`: one thread, an io_uring loop (`uring.rs`, `uring_conn.rs`;
+//!   the datagram server's in `uring_dgram.rs`).
 //!
 //! `--max-conns N` counts connections across all workers: once N have been
 //! accepted no more are, and the server exits when the last one is closed.
@@ -27,6 +29,7 @@ mod poller;
 mod pthread;
 mod uring;
 mod uring_conn;
+mod uring_dgram;
 mod workers;
 
 use crate::output::Output;
@@ -34,7 +37,8 @@ use crate::programs::server_opts::{Model, ServerOpts};
 use crate::sys::{Socket, Sys};
 use crate::values::error::Result;
 
-pub use event::serve_dgram_epoll;
+pub use event::{raise_fd_limit, serve_dgram_epoll};
+pub use uring_dgram::{DgramUring, serve_dgram_uring};
 
 /// Serve on a bound socket with the model `--model` names. The iterative
 /// server listens itself (after allocating its buffer); the others

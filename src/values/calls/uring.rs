@@ -81,6 +81,8 @@ pub static MMAP: Syscall = Syscall {
 /// kernel's `IORING_OP_*`, linux/io_uring.h) and name (without the
 /// `IORING_OP_` prefix, as `--trace` prints them).
 pub static RING_OPS: &[(u8, &str)] = &[
+    (9, "SENDMSG"),
+    (10, "RECVMSG"),
     (13, "ACCEPT"),
     (14, "ASYNC_CANCEL"),
     (26, "SEND"),

@@ -11,7 +11,7 @@ fn lab_all_passes_and_ends_with_the_summary() {
     let o = run_within(socklab(&["lab", "all"]), b"", LAB_ALL);
     o.assert_ok();
     o.stdout_has("== summary ==")
-        .stdout_has("36 of 36 labs passed");
+        .stdout_has("37 of 37 labs passed");
     assert!(!o.stdout.contains("FAIL"), "{}", o.dump());
 }
 
@@ -22,8 +22,8 @@ fn lab_all_json_is_json_lines_only() {
     for line in o.stdout.lines() {
         assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
     }
-    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 36);
-    o.stdout_has(r#""event":"summary","passed":36,"total":36"#)
+    assert_eq!(o.stdout.matches(r#""event":"verdict""#).count(), 37);
+    o.stdout_has(r#""event":"summary","passed":37,"total":37"#)
         .stdout_has(r#""event":"say","side":"server""#);
     // SAFETY: geteuid only reads the process's effective uid.
     if unsafe { libc::geteuid() } == 0 {

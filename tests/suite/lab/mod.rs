@@ -7,6 +7,7 @@ mod network;
 mod roundtrip;
 mod scripted;
 mod timeline;
+mod uring;
 
 use crate::harness::{Outcome, run, socklab};
 

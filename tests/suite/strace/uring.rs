@@ -62,3 +62,69 @@ fn tcp_server_model_uring() {
         "{s:#?}"
     );
 }
+
+/// `udp server --model uring` and its C twin make the same io_uring
+/// calls, in order, for one datagram with --once: io_uring_setup, the
+/// register, an io_uring_enter that arms the RECVMSG and reaps the
+/// datagram, one that submits the reply and the cancel; then the closes.
+/// (Pointers and ports normalised.)
+#[test]
+fn udp_server_model_uring_same_io_uring_calls_as_c() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("uring-dgram-c");
+    let mut seen = Vec::new();
+    for side in [
+        crate::harness::cmp::Side::Rust,
+        crate::harness::cmp::Side::C,
+    ] {
+        let file = dir.path(&format!("{side:?}.strace"));
+        let inner = crate::harness::cmp::program(
+            side,
+            "udp_server",
+            &["127.0.0.1:0", "--model", "uring", "--once"].map(String::from),
+        );
+        let mut cmd = std::process::Command::new("strace");
+        cmd.args(["-f", "-qq", "-e"])
+            .arg("trace=io_uring_setup,io_uring_register,io_uring_enter,getsockname,close")
+            .arg("-o")
+            .arg(&file)
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        let server = Server::start_cmd(cmd);
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(harness::WATCHDOG)).unwrap();
+        s.send_to(b"hello", &server.addr).unwrap();
+        let mut b = [0u8; 16];
+        let n = s.recv(&mut b).unwrap();
+        assert_eq!(&b[..n], b"HELLO");
+        server.finish().assert_ok();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let calls: Vec<String> = text
+            .lines()
+            .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest)) // the pid
+            .skip_while(|l| !l.starts_with("getsockname("))
+            .map(|l| {
+                let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+                let mut out = String::new();
+                let mut rest = l.as_str();
+                while let Some(i) = rest.find("0x").or_else(|| rest.find("htons(")) {
+                    let skip = if rest[i..].starts_with("0x") { 2 } else { 6 };
+                    out.push_str(&rest[..i + skip]);
+                    rest = &rest[i + skip..];
+                    rest = rest.trim_start_matches(|c: char| c.is_ascii_hexdigit());
+                }
+                out.push_str(rest);
+                out
+            })
+            .collect();
+        seen.push(calls);
+    }
+    let enters = seen[0]
+        .iter()
+        .filter(|l| l.starts_with("io_uring_enter("))
+        .count();
+    assert_eq!(enters, 2, "{:#?}", seen[0]);
+    assert_eq!(seen[0], seen[1], "socklab vs the C twin");
+}

@@ -289,6 +289,8 @@ scenario_tests!(
     unix_model_poll_abstract,
     tcp_model_prethread_1,
     udp_model_epoll,
+    udp_model_uring,
+    unix_dgram_model_uring_once,
     checkopts,
 );
 

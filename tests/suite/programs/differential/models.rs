@@ -115,4 +115,25 @@ pub const SCENARIOS: &[Row] = &[
         ),
         &[s("udp_client", &["{ADDR}", "-m", "hello", "-m", "world"])],
     ),
+    // The datagram server's --model uring (issue 18): the same lines and
+    // socket calls; its io_uring_enter calls are outside the trace set.
+    row(
+        "udp_model_uring",
+        server(
+            "udp_server",
+            &["127.0.0.1:0", "--model", "uring", "--max-conns", "3"],
+        ),
+        &[
+            s("udp_client", &["{ADDR}", "-m", "hello", "-m", "world"]),
+            s("udp_client", &["{ADDR}"]).stdin("\n"),
+        ],
+    ),
+    row(
+        "unix_dgram_model_uring_once",
+        server(
+            "unix_server",
+            &["{DIR}/d.sock", "--dgram", "--model", "uring", "--once"],
+        ),
+        &[s("unix_client", &["{ADDR}", "--dgram", "-m", "hello"])],
+    ),
 ];

@@ -178,5 +178,5 @@ fn tcp_server_model_usage_errors() {
         b"",
     )
     .assert_code(2)
-    .stderr_has("iterative or epoll");
+    .stderr_has("iterative, epoll or uring");
 }

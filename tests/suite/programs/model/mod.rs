@@ -12,6 +12,7 @@ mod same_calls_as_c;
 mod startup_and_failures;
 mod survival;
 mod uring;
+mod uring_dgram;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
