@@ -45,6 +45,8 @@ pub struct ServerOpts {
     pub setup: Setup,
     /// `--model`: iterative, or epoll (`epoll_wait` before each `recvfrom`).
     pub model: crate::programs::server_opts::Model,
+    /// `--batch N`: recvmmsg/sendmmsg of up to N datagrams (dgram_batch.rs).
+    pub batch: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,9 @@ pub struct ClientOpts {
 
 /// Serve on a bound socket (steps 1 to 3).
 pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()> {
+    if let Some(n) = opts.batch {
+        return crate::programs::dgram_batch::serve(sys, out, s, opts, n);
+    }
     // Allocated first: a --bufsize that cannot be allocated fails before
     // `listening on`.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
@@ -216,6 +221,6 @@ fn recv_reply(
 /// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
 /// and the kernel dropped the rest; MSG_TRUNC (`--recv-flags`) told its
 /// real length.
-fn truncated(from: &Addr, real: usize, kept: usize) -> String {
+pub(super) fn truncated(from: &Addr, real: usize, kept: usize) -> String {
     format!("datagram from {from}: truncated: {real} bytes, buffer {kept} (--bufsize)")
 }

@@ -47,6 +47,7 @@ mod epoll;
 mod exchange;
 mod fd;
 mod files;
+mod mmsg;
 mod msg;
 mod netns;
 mod observer;
@@ -71,6 +72,7 @@ mod uring_ring;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
+pub use mmsg::Batch;
 pub use msg::{Cmsg, Received};
 pub use observer::Observer;
 pub use packet::Frame;
