@@ -68,6 +68,10 @@ static ssize_t reply_to(int fd, const unsigned char *buf, size_t n,
 void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
     struct addr from;
     struct fail f;
+    if (o->batch) {
+        dgram_serve_batch(fd, me, o); /* dgram_batch.c */
+        return;
+    }
     say_listening(me);                                         /* 1 */
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;
