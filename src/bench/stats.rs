@@ -51,6 +51,8 @@ pub struct Report {
     pub cpu: CpuTime,
     /// udp: datagrams sent, answered, given up on.
     pub udp: Option<(u64, u64, u64)>,
+    /// udp: the syscalls of the load loop (sends, polls, reads).
+    pub syscalls: Option<u64>,
 }
 
 impl Report {
@@ -119,6 +121,13 @@ impl Report {
                 "  datagrams: {sent} sent, {answered} answered, {lost} lost ({loss:.2}%)"
             );
         }
+        if let Some(calls) = self.syscalls {
+            let _ = writeln!(
+                s,
+                "  syscalls: {calls}, {:.3} per datagram answered",
+                calls as f64 / self.transactions.max(1) as f64
+            );
+        }
         if let Some(l) = self.latency {
             let _ = writeln!(
                 s,
@@ -170,6 +179,9 @@ impl Report {
                 s,
                 ",\"sent\":{sent},\"answered\":{answered},\"lost\":{lost}"
             );
+        }
+        if let Some(calls) = self.syscalls {
+            let _ = write!(s, ",\"syscalls\":{calls}");
         }
         s.push('}');
         s
