@@ -32,6 +32,7 @@
 //! `raw.rs` (socket, socketpair, accept, accept4, shutdown, dup, dup2,
 //! kill, epoll_create1), `transfer.rs` (sendto, recvfrom, read, write),
 //! `msg.rs` (sendmsg, recvmsg with SCM_RIGHTS and SCM_CREDENTIALS),
+//! `mmsg.rs` (recvmmsg, sendmmsg: `--batch N`),
 //! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int). Each call's row is in
 //! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
 //! `Observer` trait).
