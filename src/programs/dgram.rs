@@ -64,11 +64,9 @@ pub struct ClientOpts {
     pub setup: Setup,
 }
 
-/// Serve on a bound socket (steps 1 to 3).
+/// Serve on a bound socket (steps 1 to 3); `--batch N` is
+/// `dgram_batch::serve`'s (udp.rs and unix.rs choose).
 pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()> {
-    if let Some(n) = opts.batch {
-        return crate::programs::dgram_batch::serve(sys, out, s, opts, n);
-    }
     // Allocated first: a --bufsize that cannot be allocated fails before
     // `listening on`.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
