@@ -210,7 +210,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
            NAIVELIMIT, SENDEMPTY, CONNECTEX, CONNECT, DGRAM, UNLINKSTALE, HELP,
            NONBLOCKING, SOCKOPT, RCVTIMEO, SNDTIMEO, SIZE, SENDMODE, NAMES,
            LINES, SHUTDOWN, SHOWSTATE, MODE, FOLLOWSYMLINKS, SINK, MODEL,
-           NOREPLY, BIND, SENDFLAGS, RECVFLAGS };
+           NOREPLY, BIND, SENDFLAGS, RECVFLAGS, BATCH };
     struct { unsigned group; struct option opt; } all[] = {
         {OPT_SERVER | OPT_CLIENT, {"bufsize", required_argument, 0, BUFSIZE}},
         {OPT_SERVER | OPT_CLIENT, {"timeout", required_argument, 0, TIMEOUT}},
@@ -237,6 +237,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
         {OPT_CLIENT, {"bind", required_argument, 0, BIND}},
         {OPT_CLIENT, {"send-flags", required_argument, 0, SENDFLAGS}},
         {OPT_CLIENT | OPT_DGRAM_SERVER, {"recv-flags", required_argument, 0, RECVFLAGS}},
+        {OPT_DGRAM_SERVER, {"batch", required_argument, 0, BATCH}},
         {OPT_STREAM_CLIENT, {"send-empty", no_argument, 0, SENDEMPTY}},
         {OPT_STREAM_CLIENT, {"connect-ex", no_argument, 0, CONNECTEX}},
         {OPT_DGRAM_CLIENT, {"connect", no_argument, 0, CONNECT}},
@@ -274,6 +275,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
             break;
         case BUFSIZE: o->bufsize = number("--bufsize", optarg, 0, 64 << 20); break;
         case MAXCONNS: o->max_conns = number("--max-conns", optarg, 1, ULLONG_MAX); break;
+        case BATCH: o->batch = number("--batch", optarg, 1, 1024); break;
         case NAIVELIMIT: o->naive_limit = number("--naive-limit", optarg, 1, 1000000); break;
         case TIMEOUT: o->timeout = timeout_arg(optarg); timeout_set = true; break;
         case REUSEADDR: o->reuseaddr = true; break;
@@ -379,6 +381,12 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
               "'--recv-flags'", "--lines");
     if ((groups & OPT_UNIX_SERVER) && o->recv_flags && !o->dgram)
         usage("%s", "the following required arguments were not provided: --dgram");
+    if ((groups & OPT_UNIX_SERVER) && o->batch && !o->dgram)
+        usage("%s", "the following required arguments were not provided: --dgram");
+    if (o->batch && o->model != MODEL_ITERATIVE && o->model != MODEL_EPOLL)
+        usage("%s", "--batch works with --model iterative or epoll");
+    if (o->batch && (o->timeout > 0 || o->nonblocking))
+        usage("%s", "--batch waits in recvmmsg (MSG_WAITFORONE): not with --timeout or --nonblocking");
     if (bind) {
         o->bind = true;
         if (!(unix_addr ? addr_parse_unix(bind, &o->local) : addr_parse_inet(bind, &o->local)))

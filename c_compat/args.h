@@ -64,6 +64,7 @@ struct opts {
     struct addr local;
     int send_flags, recv_flags; /* --send-flags, --recv-flags (0: none) */
     unsigned pool; /* prefork:N / prethread:N */
+    unsigned batch; /* --batch N: recvmmsg/sendmmsg of up to N (0: one by one) */
 };
 
 /* Set prog, ignore SIGPIPE, make stdout line-buffered. */

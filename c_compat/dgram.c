@@ -72,6 +72,10 @@ void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
         dgram_uring(fd, me, o);
         return;
     }
+    if (o->batch) {
+        dgram_serve_batch(fd, me, o); /* dgram_batch.c */
+        return;
+    }
     say_listening(me);                                         /* 1 */
     set_wait(fd, o->wait);
     int ep = o->model == MODEL_EPOLL ? dgram_epoll(fd) : -1;

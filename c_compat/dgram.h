@@ -12,6 +12,10 @@
  * loop: [epoll_wait], recvfrom(--recv-flags), print, sendto upper-cased,
  * until --once or --max-conns; close(fd). */
 void dgram_serve(int fd, const struct addr *me, const struct opts *o);
+/* --batch N (dgram_batch.c): the same loop with recvmmsg(MSG_WAITFORONE)
+ * of up to N datagrams and one sendmmsg of their replies (the rest again
+ * after a partial one); `batched: ...` at the end. */
+void dgram_serve_batch(int fd, const struct addr *me, const struct opts *o);
 /* The client's lines: sendto (send when connected), recvfrom(--recv-flags)
  * -> print the reply; an empty line is an empty datagram. */
 void dgram_exchange(int fd, struct opts *o);

@@ -379,3 +379,19 @@ int Lstat(const char *path, struct stat *st) {
         err_sys("newfstatat", errno);
     return 0;
 }
+
+/* recvmmsg(fd, h, vlen, flags, NULL) and sendmmsg(fd, h, vlen, flags):
+ * `--batch N` (dgram_batch.c), -1 with errno, EINTR as above. */
+int r_recvmmsg(int fd, struct mmsghdr *h, unsigned vlen, int flags) {
+    int r;
+    check_stop();
+    RETRY_ON(fd, recvmmsg(fd, h, vlen, flags, NULL));
+    return r;
+}
+
+int r_sendmmsg(int fd, struct mmsghdr *h, unsigned vlen, int flags) {
+    int r;
+    check_stop();
+    RETRY_ON(fd, sendmmsg(fd, h, vlen, flags));
+    return r;
+}

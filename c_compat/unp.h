@@ -82,6 +82,10 @@ ssize_t r_sendto(int fd, const void *buf, size_t n, const struct sockaddr *to,
 ssize_t r_sendto_flags(int fd, const void *buf, size_t n, int flags,
                        const struct sockaddr *to, socklen_t len);
 int r_poll(int fd, short events, int timeout_ms, short *revents);
+/* recvmmsg(..., NULL: no timeout) and sendmmsg (--batch N): how many, or -1. */
+struct mmsghdr;
+int r_recvmmsg(int fd, struct mmsghdr *h, unsigned vlen, int flags);
+int r_sendmmsg(int fd, struct mmsghdr *h, unsigned vlen, int flags);
 
 /* The wrappers: the call or death. */
 int Socket(int family, int type);

@@ -64,6 +64,9 @@ pub enum BenchCommand {
         /// Seconds of silence after which the datagrams in flight count as lost.
         #[arg(long, value_name = "SECS", default_value_t = 0.2, value_parser = parse_secs)]
         wait: f64,
+        /// Send with sendmmsg and read with recvmmsg, up to N datagrams per call (pair with `udp server --batch N`).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: Option<u32>,
     },
 }
 
@@ -131,6 +134,7 @@ impl BenchCommand {
                 count,
                 window,
                 wait,
+                ..
             } => (Test::Udp, common, 1, *size, *count, None, *window, *wait),
         };
         Opts {
@@ -147,6 +151,10 @@ impl BenchCommand {
             wait: Duration::from_secs_f64(wait),
             connect_timeout: Duration::from_secs_f64(common.connect_timeout),
             source: common.source.clone().map(|s| s.0).unwrap_or_default(),
+            batch: match self {
+                BenchCommand::Udp { batch, .. } => batch.map(|n| n as usize),
+                _ => None,
+            },
         }
     }
 }

@@ -236,10 +236,10 @@ pub fn connect(sys: &Sys, out: &Output, opts: &Opts) -> Result<Report> {
 
 /// Datagrams carry their sequence number as 16 hex digits (upper case, so
 /// an upper-casing echo keeps it) when they have room for it.
-const SEQ_LEN: usize = 16;
-const RING: usize = 1 << 16;
+pub(super) const SEQ_LEN: usize = 16;
+pub(super) const RING: usize = 1 << 16;
 
-fn read_seq(d: &[u8]) -> Option<u64> {
+pub(super) fn read_seq(d: &[u8]) -> Option<u64> {
     std::str::from_utf8(d.get(..SEQ_LEN)?)
         .ok()
         .and_then(|h| u64::from_str_radix(h, 16).ok())

@@ -14,7 +14,9 @@
 //! - `connect`: per connection `socket`, `connect`, one exchange, `close`;
 //!   `--conns K` threads do it side by side.
 //! - `udp`: a connected datagram socket with `--window` datagrams in flight;
-//!   replies are counted, the ones that do not come within `--wait` are lost.
+//!   replies are counted, the ones that do not come within `--wait` are lost;
+//!   `--batch N`: sendmmsg and recvmmsg of up to N per call (`udp_batch.rs`);
+//!   its result says how many syscalls each datagram cost.
 //!
 //! Every connection is made within `--connect-timeout` (`dial.rs`:
 //! non-blocking connect, poll, SO_ERROR): a server that does not accept
@@ -34,6 +36,7 @@ mod load;
 mod rr;
 mod source;
 mod stats;
+mod udp_batch;
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -74,6 +77,8 @@ pub struct Opts {
     pub window: usize,
     /// udp: how long an unanswered datagram is waited for.
     pub wait: Duration,
+    /// udp `--batch N`: sendmmsg and recvmmsg of up to N datagrams.
+    pub batch: Option<usize>,
     /// How long a connect may take (a server that does not accept).
     pub connect_timeout: Duration,
     /// `--source`: the local addresses, round robin (none: the kernel's choice).
@@ -108,7 +113,10 @@ pub fn run(sys: &Sys, out: &Output, opts: &Opts) -> Result<()> {
         Test::Rr => rr::rr(sys, out, opts)?,
         Test::Stream => load::stream(sys, opts)?,
         Test::Connect => load::connect(sys, out, opts)?,
-        Test::Udp => load::udp(sys, opts)?,
+        Test::Udp => match opts.batch {
+            Some(n) => udp_batch::udp(sys, opts, n)?,
+            None => load::udp(sys, opts)?,
+        },
     };
     let after = sys.getrusage()?;
     report.cpu.user = after.user - before.user;

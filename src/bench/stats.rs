@@ -53,6 +53,8 @@ pub struct Report {
     pub udp: Option<(u64, u64, u64)>,
     /// rr: the connections that completed at least one transaction.
     pub echoed: Option<usize>,
+    /// udp: the syscalls of the load loop (sends, polls, reads).
+    pub syscalls: Option<u64>,
 }
 
 impl Report {
@@ -128,6 +130,13 @@ impl Report {
                 "  datagrams: {sent} sent, {answered} answered, {lost} lost ({loss:.2}%)"
             );
         }
+        if let Some(calls) = self.syscalls {
+            let _ = writeln!(
+                s,
+                "  syscalls: {calls}, {:.3} per datagram answered",
+                calls as f64 / self.transactions.max(1) as f64
+            );
+        }
         if let Some(l) = self.latency {
             let _ = writeln!(
                 s,
@@ -182,6 +191,9 @@ impl Report {
                 s,
                 ",\"sent\":{sent},\"answered\":{answered},\"lost\":{lost}"
             );
+        }
+        if let Some(calls) = self.syscalls {
+            let _ = write!(s, ",\"syscalls\":{calls}");
         }
         s.push('}');
         s

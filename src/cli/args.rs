@@ -193,6 +193,9 @@ pub enum UdpCommand {
         model: crate::programs::server_opts::Model,
         #[arg(long, value_name = "FLAGS", help = RECV_FLAGS_SERVER, value_parser = parse_server_recv_flags)]
         recv_flags: Vec<i32>,
+        /// Up to N datagrams per call: recvmmsg (MSG_WAITFORONE: waits for the first only), then one sendmmsg of the replies; the syscalls per datagram are printed at the end. Models iterative and epoll; not with --timeout or --nonblocking.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: Option<u32>,
     },
     /// socket, [connect], then per line (empty lines too): sendto, recvfrom; close.
     Client {
@@ -228,6 +231,9 @@ pub enum UnixCommand {
         /// With --dgram: the flags of each recvfrom (see `udp server --help`).
         #[arg(long, value_name = "FLAGS", requires = "dgram", value_parser = parse_server_recv_flags)]
         recv_flags: Vec<i32>,
+        /// With --dgram: recvmmsg/sendmmsg of up to N datagrams per call (see `udp server --help`).
+        #[arg(long, value_name = "N", requires = "dgram", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: Option<u32>,
         #[command(flatten)]
         common: ServerArgs,
         #[command(flatten)]

@@ -36,6 +36,7 @@ impl ServerArgs {
             quiet: self.quiet,
             setup: self.socket.setup(),
             model: crate::programs::server_opts::Model::Iterative,
+            batch: None,
         }
     }
 }

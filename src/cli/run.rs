@@ -207,11 +207,14 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             common,
             model,
             recv_flags,
+            batch,
         }) => {
             let mut opts = dgram::ServerOpts {
                 model,
+                batch: batch.map(|n| n as usize),
                 ..common.dgram()
             };
+            crate::programs::dgram_batch::check(&opts)?;
             opts.setup.recv_flags = recv_flags.iter().fold(0, |a, b| a | b);
             udp::server(sys, out, &addr, common.reuseaddr, &opts)
         }
@@ -233,6 +236,7 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             mode,
             follow_symlinks,
             recv_flags,
+            batch,
             common,
             stream,
         }) => {
@@ -244,6 +248,10 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             let (stream_opts, mut dgram_opts) = (common.stream(&stream), common.dgram());
             dgram_opts.model = stream.model;
             dgram_opts.setup.recv_flags = recv_flags.iter().fold(0, |a, b| a | b);
+            dgram_opts.batch = batch.map(|n| n as usize);
+            if dgram {
+                crate::programs::dgram_batch::check(&dgram_opts)?;
+            }
             let server = if dgram {
                 unix::Server::Dgram(&dgram_opts)
             } else {

@@ -225,6 +225,7 @@ fn serve(sys: &Sys, out: &Output, addr: &Addr, sc: &Scenario, is_unix: bool) -> 
                 quiet: false,
                 setup: Setup::default(),
                 model: crate::programs::server_opts::Model::Iterative,
+                batch: None,
             };
             if is_unix {
                 unix::server(

@@ -48,6 +48,8 @@ pub struct ServerOpts {
     /// `--model`: iterative, epoll (`epoll_wait` before each `recvfrom`)
     /// or uring (`model/uring_dgram.rs`).
     pub model: crate::programs::server_opts::Model,
+    /// `--batch N`: recvmmsg/sendmmsg of up to N datagrams (dgram_batch.rs).
+    pub batch: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,7 +67,8 @@ pub struct ClientOpts {
     pub setup: Setup,
 }
 
-/// Serve on a bound socket (steps 1 to 3).
+/// Serve on a bound socket (steps 1 to 3); `--batch N` is
+/// `dgram_batch::serve`'s (udp.rs and unix.rs choose).
 pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()> {
     if opts.model == crate::programs::server_opts::Model::Uring {
         let limit = if opts.once { Some(1) } else { opts.max_conns };
@@ -229,6 +232,6 @@ fn recv_reply(
 /// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
 /// and the kernel dropped the rest; MSG_TRUNC (`--recv-flags`) told its
 /// real length.
-fn truncated(from: &Addr, real: usize, kept: usize) -> String {
+pub(super) fn truncated(from: &Addr, real: usize, kept: usize) -> String {
     format!("datagram from {from}: truncated: {real} bytes, buffer {kept} (--bufsize)")
 }

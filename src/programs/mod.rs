@@ -5,6 +5,7 @@
 pub(crate) mod conn;
 pub(crate) mod demo;
 pub(crate) mod dgram;
+pub(crate) mod dgram_batch;
 pub(crate) mod model;
 pub(crate) mod server_opts;
 pub(crate) mod sockopt_list;

@@ -3,7 +3,7 @@
 //! Server: 1. `socket(AF_INET[6], SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP)`;
 //! 2. `setsockopt(SO_REUSEADDR)` with `--reuseaddr` only; 3. `bind`; then
 //! the datagram server of `dgram.rs`: `getsockname`, `recvfrom`/`sendto`
-//! loop, `close`.
+//! loop, `close` (`--batch N`: `dgram_batch.rs`, recvmmsg/sendmmsg).
 //!
 //! Client: `socket`, [`connect`], `sendto`/`recvfrom` per line (empty lines
 //! are real, empty datagrams), `close` (see `dgram.rs`).
@@ -12,6 +12,7 @@ use nix::sys::socket::SockType;
 
 use crate::output::Output;
 use crate::programs::dgram::{self, ClientOpts, ServerOpts};
+use crate::programs::dgram_batch;
 use crate::socket::messages::Messages;
 use crate::socket::modes;
 use crate::sys::Sys;
@@ -26,7 +27,10 @@ pub fn server(
     opts: &ServerOpts,
 ) -> Result<()> {
     let s = modes::bound_socket(sys, out, addr, SockType::Datagram, reuseaddr, &opts.setup)?;
-    dgram::serve(sys, out, s, opts)
+    match opts.batch {
+        Some(n) => dgram_batch::serve(sys, out, s, opts, n),
+        None => dgram::serve(sys, out, s, opts),
+    }
 }
 
 pub fn client(

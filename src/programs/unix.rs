@@ -130,7 +130,10 @@ pub fn server(
     };
     let served = match server {
         Server::Stream(opts) => stream::serve(sys, out, s, opts),
-        Server::Dgram(opts) => dgram::serve(sys, out, s, opts),
+        Server::Dgram(opts) => match opts.batch {
+            Some(n) => crate::programs::dgram_batch::serve(sys, out, s, opts, n),
+            None => dgram::serve(sys, out, s, opts),
+        },
     };
     // The file is ours from bind on: remove it however serving ended, if
     // it is still the one we bound.

@@ -32,6 +32,7 @@
 //! `raw.rs` (socket, socketpair, accept, accept4, shutdown, dup, dup2,
 //! kill, epoll_create1), `transfer.rs` (sendto, recvfrom, read, write),
 //! `msg.rs` (sendmsg, recvmsg with SCM_RIGHTS and SCM_CREDENTIALS),
+//! `mmsg.rs` (recvmmsg, sendmmsg: `--batch N`),
 //! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int). Each call's row is in
 //! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
 //! `Observer` trait).
@@ -47,6 +48,7 @@ mod epoll;
 mod exchange;
 mod fd;
 mod files;
+mod mmsg;
 mod msg;
 mod netns;
 mod observer;
@@ -71,6 +73,7 @@ mod uring_ring;
 
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
+pub use mmsg::Batch;
 pub use msg::{Cmsg, Received};
 pub use observer::Observer;
 pub use packet::Frame;

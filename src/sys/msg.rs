@@ -144,7 +144,7 @@ fn read_control(buf: &[u8]) -> (Vec<String>, Vec<Cmsg>) {
 }
 
 /// `msg_iov=[{iov_base="hi", iov_len=2}, ...], msg_iovlen=N`.
-fn iov_text(bufs: &[(&[u8], usize)]) -> String {
+pub(super) fn iov_text(bufs: &[(&[u8], usize)]) -> String {
     let items: Vec<String> = bufs
         .iter()
         .map(|(shown, len)| {

@@ -230,6 +230,34 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     for s in [lst, cli, srv, udp, a, b, ep, us] {
         sys.close(s).unwrap();
     }
+    // mmsg.rs: 40 datagrams to itself, taken and sent back in one call
+    // each (strace shows 32 entries, then `...`).
+    let bu = sys.socket(AddressFamily::Inet, SockType::Datagram).unwrap();
+    sys.bind(bu, &Addr::parse_inet("127.0.0.1:0").unwrap())
+        .unwrap();
+    let me = sys.getsockname(bu).unwrap();
+    for _ in 0..40 {
+        sys.sendto(bu, b"hi", Some(&me)).unwrap();
+    }
+    let mut batch = Batch::new(vec![0u8; 40 * 8], 8, true);
+    let got = sys.recvmmsg(bu, &mut batch, 40, libc::MSG_WAITFORONE);
+    assert_eq!(got.unwrap(), 40);
+    let from = batch.from(39).map(|a| a.to_string());
+    assert_eq!(from, Some(me.to_string()));
+    for k in 0..40 {
+        batch.set_len(k, batch.len(k));
+    }
+    assert_eq!(sys.sendmmsg(bu, &mut batch, 0, 40, 0).unwrap(), 40);
+    let _ = sys.recvmmsg(bad, &mut batch, 1, 0);
+    sys.close(bu).unwrap();
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("msg_len=2}, ...], 40, MSG_WAITFORONE, NULL) = 40")
+            && text.contains("msg_namelen=128 => 16, msg_iov=[{iov_base=\"hi\", iov_len=8}]")
+            && text.contains("msg_namelen=16, msg_iov=[{iov_base=\"hi\", iov_len=2}]")
+            && text.contains("recvmmsg(987, 0x"),
+        "{text}"
+    );
     // io_uring: setup, the three mmaps, register, one enter, close.
     let mut ring = sys.uring(8, 4, 16).unwrap();
     let mut cqes = Vec::new();

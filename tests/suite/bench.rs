@@ -268,6 +268,29 @@ fn bench_udp_counts_answers_and_loss() {
     assert_eq!(field(line, "answered") + field(line, "lost"), 500.0);
 }
 
+/// `--batch 32` on both sides (sendmmsg/recvmmsg): every datagram is
+/// accounted for, and the result counts the load's syscalls.
+#[test]
+fn bench_udp_batch_counts_syscalls() {
+    let server = Server::start(&["udp", "server", "127.0.0.1:0", "-q", "--batch", "32"]);
+    let args = [
+        "bench",
+        "udp",
+        &server.addr,
+        "--count",
+        "1000",
+        "--window",
+        "32",
+    ];
+    let out = bench(&[&args[..], &["--batch", "32", "--json"]].concat());
+    let line = out.stdout.trim();
+    assert!(json_ok(line), "not JSON: {line}");
+    assert_eq!(field(line, "sent"), 1000.0);
+    assert_eq!(field(line, "answered") + field(line, "lost"), 1000.0);
+    assert!(field(line, "syscalls") > 0.0, "{line}");
+    bench(&[&args[..], &["--batch", "32"]].concat()).stdout_has(" per datagram answered");
+}
+
 #[test]
 fn bench_rr_on_a_unix_stream_socket() {
     let dir = TempDir::new("bench");

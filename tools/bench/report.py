@@ -34,7 +34,7 @@ def verdict(ok):
 
 def workload_table(w):
     bulk = w["key"] == "bulk"
-    udp = w["key"] == "udp"
+    udp = w["key"] in ("udp", "udp32")
     head = ["server", "Gbit/s" if bulk else f"{w['unit']}s/s"]
     if not bulk:
         head += ["p50 µs", "p99 µs", "p99.9 µs", "max µs"]
@@ -185,6 +185,27 @@ def targets(res):
     out += lines
 
     out += uring_targets(ws)
+    # 7. Batched datagrams (issue 18): udp32, each --batch 32 server against
+    # the same family's unbatched one, in the same run.
+    lines, ok_all = [], True
+    for fam in ("socklab", "C"):
+        for r in rows("udp32", fam):
+            if not r.get("base"):
+                continue
+            sc = r.get("syscalls")
+            per = sc["per_transaction"] if sc else None
+            v = r.get("ratios", {}).get("unbatched", {}).get("rate")
+            cpu = r.get("ratios", {}).get("unbatched", {}).get("cpu")
+            ok = per is not None and per <= 0.1 and v is not None and v >= 2
+            if fam == "socklab":
+                ok_all &= ok
+            calls = ", ".join(f"{k} {x:.3f}" for k, x in sc["calls"].items() if x >= 0.001) if sc else "–"
+            lines.append(f"  - {r['server']}: {f(per, 3) if per is not None else '–'} syscalls per datagram ({calls}; "
+                         f"target ≤ 0.1), datagrams/s {ratio(v)} the unbatched server's (target ≥ 2x), "
+                         f"server CPU per datagram {ratio(cpu)}: {verdict(ok)}")
+    out.append(f"- `--batch 32` UDP: ≤ 0.1 syscalls per datagram and ≥ 2x the unbatched server's datagrams/s: "
+               f"{verdict(ok_all) if lines else 'not measured'}")
+    out += lines
 
     # 6. 10k.
     tk = res.get("tenk") or []

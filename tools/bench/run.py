@@ -41,7 +41,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "target/release/socklab")
+# The client (and by default the servers): BENCH_BIN, e.g. a build without
+# the incremental settings in another target dir.
+BIN = os.environ.get("BENCH_BIN", os.path.join(ROOT, "target/release/socklab"))
 # The servers' binaries (default: this tree's), to try another build.
 SBIN = os.environ.get("BENCH_SERVER_BIN", BIN)
 CBIN = os.environ.get("BENCH_C_BIN", os.path.join(ROOT, "c_compat/bin"))
@@ -90,9 +92,11 @@ def raise_nofile():
 class Server:
     """A running server: its process, address, and how it was started."""
 
-    def __init__(self, name, family, argv, proto="tcp", port_from=None, port=None, model=None, twin=None):
+    def __init__(self, name, family, argv, proto="tcp", port_from=None, port=None, model=None, twin=None, base=None):
         self.name, self.family, self.argv, self.proto = name, family, argv, proto
         self.model, self.twin = model, twin
+        # The same family's unbatched server, for a batched one (udp32).
+        self.base = base
         self.port_from, self.fixed_port = port_from, port
         self.proc, self.addr = None, None
         # socat's UDP-LISTEN serves the first peer only: a fresh one per cell.
@@ -361,6 +365,26 @@ def udp_servers():
     return out
 
 
+def udp_batch_servers():
+    """`--batch 32` beside the unbatched (iterative) server, socklab and C."""
+    if not has_batch_flag([SBIN, "udp", "server"]):
+        SKIPPED.append(("socklab --batch 32, C --batch 32", "no udp server --batch in this build"))
+        return []
+    out = []
+    for fam, argv0 in (("socklab", [SBIN, "udp", "server"]), ("C", [os.path.join(CBIN, "udp_server")])):
+        out.append(Server(f"{fam} iterative", fam, argv0 + ["127.0.0.1:0", "-q"], proto="udp",
+                          port_from="stdout", model="iterative", twin="C iterative" if fam == "socklab" else None))
+        out.append(Server(f"{fam} --batch 32", fam, argv0 + ["127.0.0.1:0", "-q", "--batch", "32"], proto="udp",
+                          port_from="stdout", model="batch32", twin="C --batch 32" if fam == "socklab" else None,
+                          base=f"{fam} iterative"))
+    return out
+
+
+def has_batch_flag(argv):
+    r = subprocess.run(argv + ["--help"], capture_output=True, text=True)
+    return "--batch" in r.stdout
+
+
 # ---------------------------------------------------------------- workloads
 
 WORKLOADS = [
@@ -374,6 +398,8 @@ WORKLOADS = [
     ("bulk", "Bulk, 64 KiB writes, 1 connection (into a sink)", ["stream", "--size", "65536"], "64 KiB write", lambda: stream_servers(sink=True), ["--bytes", str(32 << 20)]),
     ("connect", "Connect rate (connect, 1-byte exchange, close)", ["connect", "--size", "1", "--conns", "1"], "connection", lambda: stream_servers(), ["--count", "300"]),
     ("udp", "UDP, 64-byte datagrams, 16 in flight", ["udp", "--size", "64", "--window", "16"], "datagram", udp_servers, ["--count", "3000"]),
+    ("udp32", "UDP batched: 64-byte datagrams, 64 in flight, client and server --batch 32 (recvmmsg/sendmmsg)",
+     ["udp", "--size", "64", "--window", "64", "--batch", "32"], "datagram", udp_batch_servers, ["--count", "30000"]),
 ]
 
 
@@ -484,7 +510,7 @@ def run_workload(key, title, args, unit, make_servers, count_args):
             s.stop()
     rows = []
     for s in started:
-        rows.append({"server": s.name, "family": s.family, "model": s.model, "twin": s.twin,
+        rows.append({"server": s.name, "family": s.family, "model": s.model, "twin": s.twin, "base": s.base,
                      "reps": reps[s.name], "median": summarize(reps[s.name]),
                      "syscalls": syscalls.get(s.name), "error": errors.get(s.name)})
     if key == "bulk":
@@ -495,7 +521,8 @@ def run_workload(key, title, args, unit, make_servers, count_args):
     by = {row["server"]: row for row in rows}
     for row in rows:
         ratios = {}
-        against = [(row["twin"], "c"), ("socat", "socat"), ("python", "python"), ("iperf3", "iperf3")]
+        against = [(row["twin"], "c"), ("socat", "socat"), ("python", "python"), ("iperf3", "iperf3"),
+                   (row.get("base"), "unbatched")]
         if row["model"] == "uring":
             against.append(("C epoll", "c_epoll"))  # issue 18's target: uring vs the epoll C twin
         for other, label in against:

@@ -37,7 +37,7 @@ use crate::programs::server_opts::{Model, ServerOpts};
 use crate::sys::{Socket, Sys};
 use crate::values::error::Result;
 
-pub use event::{raise_fd_limit, serve_dgram_epoll};
+pub use event::serve_dgram_epoll;
 pub use uring_dgram::{DgramUring, serve_dgram_uring};
 
 /// Serve on a bound socket with the model `--model` names. The iterative

@@ -12,11 +12,13 @@
 
 use nix::errno::Errno;
 
+mod batch;
 mod hints;
 mod processes;
 mod scripts;
 mod sockets;
 mod uring;
+pub use batch::*;
 pub use hints::GENERIC_HINTS;
 pub use processes::*;
 pub use scripts::*;
@@ -60,6 +62,8 @@ pub static ALL: &[&Syscall] = &[
     &EPOLL_CTL,
     &EPOLL_WAIT,
     &RECVMSG,
+    &RECVMMSG,
+    &SENDMMSG,
     &CLONE,
     &PTHREAD_CREATE,
     &WAIT4,

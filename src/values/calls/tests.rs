@@ -20,6 +20,7 @@ fn every_row_is_in_all() {
         include_str!("processes.rs"),
         include_str!("scripts.rs"),
         include_str!("uring.rs"),
+        include_str!("batch.rs"),
     ]
     .iter()
     .map(|src| src.matches(": Syscall = Syscall {").count())

@@ -116,4 +116,36 @@ pub const SCENARIOS: &[Row] = &[
         None,
         &[s("udp_server", &["{TAKEN_UDP}"]).fails(1)],
     ),
+    // Issue 18: --batch N, recvmmsg (MSG_WAITFORONE) and sendmmsg; each
+    // client waits for its reply, so each batch holds one datagram.
+    row(
+        "udp_batch",
+        server(
+            "udp_server",
+            &["127.0.0.1:0", "--batch", "8", "--max-conns", "3"],
+        ),
+        &[
+            s("udp_client", &["{ADDR}", "-m", "one"]).stdin(""),
+            s("udp_client", &["{ADDR}"]).stdin("\ntwo\n"),
+        ],
+    ),
+    row(
+        "udp_batch_epoll_msg_trunc",
+        server(
+            "udp_server",
+            &[
+                "127.0.0.1:0",
+                "--batch",
+                "4",
+                "--model",
+                "epoll",
+                "--once",
+                "--bufsize",
+                "4",
+                "--recv-flags",
+                "MSG_TRUNC",
+            ],
+        ),
+        &[s("udp_client", &["{ADDR}", "-m", "hello world"])],
+    ),
 ];

@@ -133,4 +133,22 @@ pub const SCENARIOS: &[Row] = &[
             &["{ADDR}", "--dgram", "--timeout", "5", "-m", "hello"],
         )],
     ),
+    row(
+        "unix_dgram_batch",
+        server(
+            "unix_server",
+            &[
+                "{DIR}/d.sock",
+                "--dgram",
+                "--batch",
+                "4",
+                "--max-conns",
+                "2",
+            ],
+        ),
+        &[s(
+            "unix_client",
+            &["{ADDR}", "--dgram", "-m", "a", "-m", "b"],
+        )],
+    ),
 ];
