@@ -212,6 +212,7 @@ mod end;
 mod expect;
 mod forks;
 mod frame;
+mod hosts;
 mod labels;
 pub mod parse;
 mod process;
@@ -238,6 +239,8 @@ pub struct Options {
     pub wire: crate::wire::Options,
     /// The file's name in messages (`-` for stdin).
     pub file_name: String,
+    /// `--net N`: the lab network whose hosts `NAME@HOST` actors enter.
+    pub net: String,
 }
 
 impl Default for Options {
@@ -248,6 +251,7 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             wire: crate::wire::Options::default(),
             file_name: "-".into(),
+            net: "socklab".into(),
         }
     }
 }
@@ -344,6 +348,7 @@ pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> 
 fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
+    runner.enter_hosts()?;
     for id in 0..n {
         runner.run_step(id)?;
         if runner.failed() {

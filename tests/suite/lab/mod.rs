@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod roundtrip;
+mod roundtrip_net;
 mod scripted;
 mod timeline;
 

@@ -3,7 +3,8 @@
 //! makes the same calls, normalised as `make compare` normalises traces
 //! (fds, ports, pointers, autobind names: `harness::cmp::timeline_calls`).
 //! The exceptions are listed in [`EXCEPTIONS`] with their reason, and each
-//! is checked to fail for that reason only.
+//! is checked to fail for that reason only. The labs on the lab network
+//! replay on a network of their own: `roundtrip_net.rs`.
 
 use crate::harness::cmp::timeline_calls;
 use crate::harness::{Outcome, TempDir, run, socklab};
@@ -105,37 +106,7 @@ const EXCEPTIONS: &[(&str, &str)] = &[
          (a script's actors are threads of one process, with one uid): the \
          replay is refused (exit 2) for those calls only, before any call",
     ),
-    ("syn-timeout", NETWORK),
-    ("host-unreachable", NETWORK),
-    ("udp-loss", NETWORK),
-    ("nagle-rtt", NETWORK),
 ];
-
-/// Why the labs on the lab network (src/lab/network.rs) are not replayed.
-const NETWORK: &str = "its sides live on the hosts of the lab network (socklab net): a \
-     script's actors cannot enter a host yet (`client@b |`, the script \
-     issue's next step), and replayed on the host's own namespace its \
-     connects to 192.0.2.x would leave by the host's routes: it is not \
-     replayed; its record says which host each side was on";
-
-#[test]
-fn roundtrip_network_labs_record_their_hosts() {
-    // SAFETY: geteuid only reads the process's effective uid.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "needs root");
-        return;
-    }
-    let dir = TempDir::new("roundtrip-net");
-    let file = dir.path("host-unreachable.script");
-    run(
-        socklab(&["lab", "host-unreachable", "--record", &file]),
-        b"",
-    )
-    .assert_ok();
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("# host b (192.0.2.2)"), "{text}");
-    assert!(text.contains("connect("), "{text}");
-}
 
 #[test]
 fn roundtrip_covers_every_lab() {
@@ -148,6 +119,7 @@ fn roundtrip_covers_every_lab() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     let mut ours: Vec<&str> = SAME.to_vec();
+    ours.extend(super::roundtrip_net::NET_SAME);
     ours.extend(EXCEPTIONS.iter().map(|(n, _)| *n));
     listed.sort_unstable();
     ours.sort_unstable();
