@@ -221,8 +221,8 @@
 //! `process.rs` (a process actor: the fork's child, the runner's side
 //! of its pipes), `frame.rs` (what goes through them), `forks.rs` (the
 //! runner's side: fork, kill, a child's death and end);
-//! `waits.rs` (the lines that wait for their call); `hosts.rs` (actors
-//! on the lab network's hosts); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
+//! `waits.rs` (the lines that wait for their call); `hosts.rs` and
+//! `entering.rs` (actors on the lab network's hosts: checked, started); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
 
 use std::time::Duration;
 
@@ -236,6 +236,7 @@ pub mod check;
 mod editing;
 pub mod emit;
 mod end;
+mod entering;
 mod expect;
 mod forks;
 mod frame;
