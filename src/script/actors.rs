@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::RawFd;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -203,10 +203,8 @@ impl Actor {
     }
 
     /// [`Actor::spawn`], the thread first entering the network namespace
-    /// `host` names (a host of the lab network, `/run/netns/N-b`) when
-    /// there is one: `openat` of it, `setns(fd, CLONE_NEWNET)`, `close`,
-    /// traced. Those calls' lines (for the runner to print) and whether
-    /// the thread got in (if not, it has ended: the actor is not to be used).
+    /// `host` names (`/run/netns/N-b`, `Sys::enter_netns`), if any; those
+    /// calls (to print) and whether it got in (if not, the thread ended).
     pub fn spawn_in(
         name: &str,
         host: Option<PathBuf>,
@@ -239,7 +237,7 @@ impl Actor {
         std::thread::Builder::new()
             .name(format!("actor {name}"))
             .spawn(move || {
-                let entered = host.map_or(Ok(()), |h| enter(&sys, &h));
+                let entered = host.map_or(Ok(()), |h| sys.enter_netns(&h));
                 let events = std::mem::take(&mut lock(&thread_slot).events);
                 let ok = entered.is_ok();
                 let _ = tid_tx.send(Started {
@@ -322,23 +320,13 @@ impl Actor {
     }
 }
 
-/// What an actor's thread tells the runner once it has started.
+/// What an actor's thread tells the runner once it has started: its
+/// /proc/thread-self files, its tid, the calls that entered its host.
 struct Started {
-    /// Its /proc/thread-self files and its thread id.
     proc: Option<Proc>,
     tid: i32,
-    /// The calls that entered its host, if it is on one.
     events: Vec<Owned>,
     entered: Result<()>,
-}
-
-/// Enter the network namespace `path` names on this thread (issue 16's
-/// `NAME@HOST`): open it, setns, close it, each a traced call.
-fn enter(sys: &Sys, path: &Path) -> Result<()> {
-    let fd = sys.openat(None, path, 0)?;
-    let entered = sys.setns_net(fd.fd());
-    sys.close_dir(fd)?;
-    entered
 }
 
 /// The actor's thread: make each call, send back what it made.
