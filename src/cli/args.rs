@@ -123,6 +123,9 @@ pub enum Command {
         /// With --emit python: print the calls Python makes that the script did not, and why, instead of the program.
         #[arg(long, requires = "emit")]
         explain: bool,
+        /// The lab network whose hosts `NAME@HOST | ` actors enter (`socklab net up --name N`).
+        #[arg(long, value_name = "N", default_value = "socklab")]
+        net: String,
     },
     /// The script language one line at a time: each call runs as typed and prints its strace line; a blocking call gives the prompt back and its result prints when it comes. `help`, `help CALL`, `save FILE`, `quit`.
     Shell {
@@ -132,6 +135,9 @@ pub enum Command {
         /// Line-editing history from FILE and the session's lines appended to it (on a terminal; by default the history lives only as long as the session).
         #[arg(long, value_name = "FILE")]
         history: Option<std::path::PathBuf>,
+        /// The lab network whose hosts `NAME@HOST | ` actors enter (`socklab net up --name N`).
+        #[arg(long, value_name = "N", default_value = "socklab")]
+        net: String,
     },
     /// The lab network: hosts a and b (network namespaces) joined by a link socklab drives (delay, loss, MTU, blackhole, ...). Needs root.
     #[command(subcommand)]

@@ -14,15 +14,21 @@ use crate::values::error::{Error, Result};
 
 /// Run `socklab script` or `socklab shell` (None for another command).
 pub fn run(cli: &Cli) -> Option<Result<()>> {
-    let (file, timeout, history) = match &cli.command {
+    let (file, timeout, history, net) = match &cli.command {
         Command::Script {
             file,
             emit: Some(lang),
             explain,
             ..
         } => return Some(emit(file, lang, *explain)),
-        Command::Script { file, timeout, .. } => (Some(file.as_str()), *timeout, None),
-        Command::Shell { timeout, history } => (None, *timeout, history.as_deref()),
+        Command::Script {
+            file, timeout, net, ..
+        } => (Some(file.as_str()), *timeout, None, net),
+        Command::Shell {
+            timeout,
+            history,
+            net,
+        } => (None, *timeout, history.as_deref(), net),
         _ => return None,
     };
     Some(flags(cli).and_then(|()| {
@@ -38,6 +44,7 @@ pub fn run(cli: &Cli) -> Option<Result<()>> {
                 pcap: cli.pcap.clone(),
             },
             file_name: file.unwrap_or("-").to_string(),
+            net: net.clone(),
         };
         match file {
             Some(file) => run_script(file, &opts),

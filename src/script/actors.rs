@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::RawFd;
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -197,6 +198,20 @@ impl Actor {
         to_runner: Sender<Msg>,
         on_fork: fn(&Pipes) -> !,
     ) -> Result<Actor> {
+        let (actor, _, entered) = Actor::spawn_in(name, None, inspector, to_runner, on_fork)?;
+        entered.map(|()| actor)
+    }
+
+    /// [`Actor::spawn`], the thread first entering the network namespace
+    /// `host` names (`/run/netns/N-b`, `Sys::enter_netns`), if any; those
+    /// calls (to print) and whether it got in (if not, the thread ended).
+    pub fn spawn_in(
+        name: &str,
+        host: Option<PathBuf>,
+        inspector: Option<Arc<dyn Observer>>,
+        to_runner: Sender<Msg>,
+        on_fork: fn(&Pipes) -> !,
+    ) -> Result<(Actor, Vec<Owned>, Result<()>)> {
         let slot = Arc::new(Mutex::new(Slot::default()));
         // The inspector writes its lines through the layer's tracer: a
         // tracer whose sink keeps them (and drops the call lines, which
@@ -221,14 +236,27 @@ impl Actor {
         let thread_slot = slot.clone();
         std::thread::Builder::new()
             .name(format!("actor {name}"))
-            .spawn(move || serve(&sys, &rx, &thread_slot, &to_runner, &tid_tx, on_fork))
+            .spawn(move || {
+                let entered = host.map_or(Ok(()), |h| sys.enter_netns(&h));
+                let events = std::mem::take(&mut lock(&thread_slot).events);
+                let ok = entered.is_ok();
+                let _ = tid_tx.send(Started {
+                    proc: Proc::open("/proc/thread-self"),
+                    tid: crate::sys::untraced::gettid(),
+                    events,
+                    entered,
+                });
+                if ok {
+                    serve(&sys, &rx, &thread_slot, &to_runner, on_fork);
+                }
+            })
             .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))?;
-        let (proc, tid) = tid_rx
+        let started = tid_rx
             .recv()
             .map_err(|_| Error::Runtime(format!("actor {name} did not start")))?;
-        let mut a = Actor::with(name, proc, jobs, slot);
-        a.tid = tid;
-        Ok(a)
+        let mut a = Actor::with(name, started.proc, jobs, slot);
+        a.tid = started.tid;
+        Ok((a, started.events, started.entered))
     }
 
     pub(super) fn with(
@@ -292,19 +320,23 @@ impl Actor {
     }
 }
 
+/// What an actor's thread tells the runner once it has started: its
+/// /proc/thread-self files, its tid, the calls that entered its host.
+struct Started {
+    proc: Option<Proc>,
+    tid: i32,
+    events: Vec<Owned>,
+    entered: Result<()>,
+}
+
 /// The actor's thread: make each call, send back what it made.
 fn serve(
     sys: &Sys,
     jobs: &Receiver<Job>,
     slot: &Mutex<Slot>,
     to_runner: &Sender<Msg>,
-    tid: &Sender<(Option<Proc>, i32)>,
     on_fork: fn(&Pipes) -> !,
 ) {
-    let _ = tid.send((
-        Proc::open("/proc/thread-self"),
-        crate::sys::untraced::gettid(),
-    ));
     for job in jobs {
         {
             let mut s = lock(slot);

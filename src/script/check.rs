@@ -58,6 +58,8 @@ pub struct Step {
     /// The line(s) as written, for messages.
     pub text: String,
     pub actor: String,
+    /// The lab network's host the actor is on (`NAME@HOST`, hosts.rs).
+    pub host: Option<String>,
     /// Whether the line named its actor (the timeline is then tagged).
     pub tagged: bool,
     pub delay: Option<Duration>,
@@ -225,6 +227,8 @@ pub fn returns_fd(row: &Syscall) -> bool {
 /// The steps of a script, or every error in it.
 pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     let mut errors = Vec::new();
+    let (lines, hosts) = super::hosts::split(lines, &mut errors);
+    let lines = lines.as_slice();
     let tagged = lines.iter().any(|l| l.actor.is_some());
     // Join each unfinished line with its actor's next resumed line.
     let mut steps: Vec<(ast::Line, Option<(ast::Line, usize)>)> = Vec::new();
@@ -299,11 +303,13 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             ) => Some(format!("pid {n}")),
             _ => None,
         };
+        let actor = first.actor.clone().unwrap_or_else(|| "main".to_string());
         let step = Step {
             child,
             no: first.no,
             text,
-            actor: first.actor.clone().unwrap_or_else(|| "main".to_string()),
+            host: hosts.get(&actor).cloned(),
+            actor,
             tagged,
             delay: first.delay,
             bind: first.bind.as_ref().map(|(n, _)| n.clone()),

@@ -104,7 +104,7 @@ impl Runner {
             out.push("  last calls:".to_string());
             for a in shown {
                 for line in &a.history {
-                    out.push(format!("    {:>6} | {line}", a.name));
+                    out.push(format!("    {:>6} | {line}", self.tag(&a.name)));
                 }
             }
         }

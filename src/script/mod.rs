@@ -11,7 +11,8 @@
 //! - `NAME | ` first: the actor that makes the call (a thread of its
 //!   own; `[pid N] ` from strace -f is the actor `pid N`); without one,
 //!   the actor `main`. The timeline is tagged `NAME | ` as soon as one
-//!   line names its actor.
+//!   line names its actor. `NAME@HOST | `: the actor is on a host of the
+//!   lab network (see "Hosts of the lab network").
 //! - `+SECS ` first (packetdrill's time prefix): wait that long before the line.
 //! - `NAME = ` before the call: NAME stands for the fd the call returns
 //!   (for socketpair, `NAME[0]` and `NAME[1]`).
@@ -151,6 +152,31 @@
 //! syscall, as strace shows it); it is refused in a thread actor (it
 //! would change socklab's own). No handler can be installed.
 //!
+//! # Hosts of the lab network
+//!
+//! `NAME@HOST | ` puts the actor NAME on a host of the lab network
+//! (`socklab net up`, issue 16): `client@b | connect(c, 192.0.2.1:80)`.
+//! HOST is a host's name, `a` or `b`; the network is `socklab` unless
+//! `--net N` names another (`socklab net up --name N`). Before the
+//! script's first call, each actor on a host starts, and its thread
+//! enters the host's network namespace, three calls on the timeline as
+//! strace -f shows them: `client@b | openat(AT_FDCWD,
+//! "/run/netns/socklab-b", O_RDONLY|O_CLOEXEC) = 3`, `client@b |
+//! setns(3, CLONE_NEWNET) = 0`, `client@b | close(3) = 0`. Its lines are
+//! tagged `NAME@HOST`. A host that is not there (the network is not up)
+//! ends the run there, before any of the script's calls: one line, exit
+//! 1, the hint `socklab net up` (root is needed for setns). In a script
+//! these three lines (from a timeline) are skipped: the runner makes
+//! them for this run's network. An actor's host is fixed at its first
+//! line: `client@b` on a later line of an actor first seen without a
+//! host, or on another host, is an error (exit 2); a later line may
+//! leave the host out. A fork's child is where its parent is (a
+//! process inherits its network namespace); its lines are tagged with
+//! its name. The link and the hosts' sysctls are `socklab net`'s: a
+//! script sets none (a lab's record says which in its `# net: socklab
+//! net up ...` line). In the shell, a line whose host is not there is
+//! reported and the session goes on. `--emit` refuses actors on hosts.
+//!
 //! # The end, and exit codes
 //!
 //! At the end, calls still under way get `--timeout` seconds (5 by
@@ -195,7 +221,8 @@
 //! `process.rs` (a process actor: the fork's child, the runner's side
 //! of its pipes), `frame.rs` (what goes through them), `forks.rs` (the
 //! runner's side: fork, kill, a child's death and end);
-//! `waits.rs` (the lines that wait for their call); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
+//! `waits.rs` (the lines that wait for their call); `hosts.rs` and
+//! `entering.rs` (actors on the lab network's hosts: checked, started); `shell.rs` (`socklab shell`), `editing.rs` (its line editor).
 
 use std::time::Duration;
 
@@ -209,9 +236,11 @@ pub mod check;
 mod editing;
 pub mod emit;
 mod end;
+mod entering;
 mod expect;
 mod forks;
 mod frame;
+mod hosts;
 mod labels;
 pub mod parse;
 mod process;
@@ -238,6 +267,8 @@ pub struct Options {
     pub wire: crate::wire::Options,
     /// The file's name in messages (`-` for stdin).
     pub file_name: String,
+    /// `--net N`: the lab network whose hosts `NAME@HOST` actors enter.
+    pub net: String,
 }
 
 impl Default for Options {
@@ -248,6 +279,7 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             wire: crate::wire::Options::default(),
             file_name: "-".into(),
+            net: "socklab".into(),
         }
     }
 }
@@ -344,6 +376,7 @@ pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> 
 fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
+    runner.enter_hosts()?;
     for id in 0..n {
         runner.run_step(id)?;
         if runner.failed() {

@@ -56,7 +56,9 @@ pub struct Runner {
     pub(super) tagged: bool,
     pub(super) actors: Vec<Actor>,
     pub(super) by_name: BTreeMap<String, usize>,
-    inspector: Option<Arc<dyn Observer>>,
+    pub(super) inspector: Option<Arc<dyn Observer>>,
+    /// `--net`: the lab network whose hosts `NAME@HOST` actors are on.
+    pub(super) net: String,
     pub(super) labels: Labels,
     pub(super) tx: Sender<Msg>,
     pub(super) rx: Receiver<Msg>,
@@ -111,6 +113,7 @@ impl Runner {
             actors: Vec::new(),
             by_name: BTreeMap::new(),
             inspector,
+            net: opts.net.clone(),
             labels: Labels::new(),
             tx,
             rx,
@@ -147,7 +150,7 @@ impl Runner {
             return t.clone();
         }
         // A few names per run: leaked, as the tracer keeps a &'static str.
-        let name: &'static str = Box::leak(actor.to_string().into_boxed_str());
+        let name: &'static str = Box::leak(self.tag(actor).into_boxed_str());
         let t = self.tracer.with_side(name);
         self.sides.insert(actor.to_string(), t.clone());
         t
@@ -170,8 +173,7 @@ impl Runner {
             return Ok(i);
         }
         let i = self.actors.len();
-        let on_fork = super::process::child;
-        let a = Actor::spawn(name, self.inspector.clone(), self.tx.clone(), on_fork)?;
+        let a = self.spawn(name)?;
         self.actors.push(a);
         self.by_name.insert(name.to_string(), i);
         Ok(i)

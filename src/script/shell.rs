@@ -113,6 +113,13 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
             _ => {
                 if let Some(id) = accept(&mut runner, &mut lines, no, &text) {
                     typed.push(text.clone());
+                    // An actor on a host that is not there: said, and
+                    // the session goes on (the line is not run).
+                    if let Err(e) = runner.enter_host_of(id) {
+                        runner.failed_lines += 1;
+                        say(&format!("error: {e}"));
+                        continue;
+                    }
                     runner.run_step(id)?;
                 }
             }

@@ -20,6 +20,7 @@ use crate::values::addr::Addr;
 use crate::values::calls::{Ret, Syscall};
 
 mod args;
+pub mod host;
 mod json;
 mod record;
 mod sink;
@@ -267,7 +268,7 @@ impl Tracer {
     /// Write one event, through `held` if the caller holds the sink.
     pub fn emit(&self, ev: &Event, held: Option<&mut Held>) {
         if let Some(t) = &self.timeline {
-            let (prefix, line) = match (self.format, self.side) {
+            let (prefix, line) = match (self.format, self.side()) {
                 (Format::Off, _) => return,
                 (Format::Json, side) => (String::new(), json_line(ev, side)),
                 (Format::Text, Some(side)) => (format!("{side:>6} | "), ev.strace_line()),
@@ -292,7 +293,7 @@ impl Tracer {
             None => &mut ***guard.insert(lock(&self.trace)),
         };
         if self.format == Format::Json {
-            write_line(w, &json_line(ev, self.side));
+            write_line(w, &json_line(ev, self.side()));
             return;
         }
         let took = self
@@ -321,14 +322,14 @@ impl Tracer {
     /// A comment line among the trace lines (`--show-state`).
     pub fn note(&self, text: &str) {
         if let (Some(t), Format::Text) = (&self.timeline, self.format) {
-            let line = match self.side {
+            let line = match self.side() {
                 Some(side) => format!("{side:>6} | {text}"),
                 None => text.to_string(),
             };
             t.note(SystemTime::now(), line);
             return;
         }
-        let line = match (self.format, self.side) {
+        let line = match (self.format, self.side()) {
             (Format::Off, _) => return,
             (Format::Json, side) => format!(
                 "{{\"note\":{},\"side\":{}}}",
@@ -346,7 +347,7 @@ impl Tracer {
     /// strace's line for a delivered signal (`--- SIGCHLD {...} ---`),
     /// with the task's `[pid N] ` as a call's line has it.
     pub fn signal(&self, text: &str) {
-        match (self.format, self.side) {
+        match (self.format, self.side()) {
             (Format::Text, None) if self.timeline.is_none() => {
                 write_to(
                     &mut lock(&self.trace),
@@ -357,15 +358,16 @@ impl Tracer {
         }
     }
 
-    /// The side tag of a shared transcript (`client`, `wire`), if any.
+    /// The side tag of a shared transcript (`client`, `wire`), if any;
+    /// `client@b` on a thread that is on a host of the lab network (`host.rs`).
     pub fn side(&self) -> Option<&'static str> {
-        self.side
+        self.side.map(host::tagged)
     }
 
     /// One line of program output (`listening on ...`), flushed at once:
     /// scripts and tests read it while the program runs.
     pub fn say(&self, text: &str) {
-        let line = match self.side {
+        let line = match self.side() {
             Some(side) => format!("{side:>6} > {text}"),
             None => text.to_string(),
         };
@@ -388,7 +390,7 @@ impl Tracer {
     /// A line of bytes as they came (a peer's reply with `--raw`): not
     /// UTF-8 stays not UTF-8, as the C twins `fwrite` it.
     pub fn say_bytes(&self, bytes: &[u8]) {
-        let mut line = match self.side {
+        let mut line = match self.side() {
             Some(side) => format!("{side:>6} > ").into_bytes(),
             None => Vec::new(),
         };

@@ -86,10 +86,12 @@ fn after_stamp(body: &str) -> &str {
     }
 }
 
+/// An actor's tag (`server`, `srv-2`, `client@b` on a lab network's
+/// host) or a fork's child's name.
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '@'))
 }
 
 /// `name(` or strace's `<... name resumed>`, maybe after `NAME = `
@@ -119,6 +121,7 @@ mod tests {
         for call in [
             "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3",
             "server | listen(3, 5) = 0",
+            "client@b | connect(5, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"192.0.2.1\")}, 16) = 0",
             "client | recvfrom(5,  <unfinished ...>",
             "client | <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "   lab | # the accept queue holds 2",

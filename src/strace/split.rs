@@ -111,7 +111,7 @@ impl Tracer {
     /// or strace -f's `[pid N] ` without one, then the `--trace-time` stamp
     /// of `at` (strace: `[pid N] 10:11:12 `).
     pub(super) fn head(&self, at: SystemTime) -> String {
-        let mut head = match self.side {
+        let mut head = match self.side() {
             Some(side) => format!("{side:>6} | "),
             None => super::tasks::prefix(),
         };

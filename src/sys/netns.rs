@@ -27,6 +27,16 @@ impl Sys {
         Ok(())
     }
 
+    /// Enter the network namespace the file `path` names (`/run/netns/N`)
+    /// on this thread: `openat` of it (O_RDONLY|O_CLOEXEC), `setns(fd,
+    /// CLONE_NEWNET)`, `close(fd)`, each traced (a script's `NAME@HOST` actor).
+    pub fn enter_netns(&self, path: &Path) -> Result<()> {
+        let fd = self.openat(None, path, 0)?;
+        let entered = self.setns_net(fd.fd());
+        self.close_dir(fd)?;
+        entered
+    }
+
     /// openat(2) `(AT_FDCWD, PATH, O_RDWR|O_CLOEXEC)`: a device to read
     /// and write (`/dev/net/tun`). The fd is closed by [`Sys::close`].
     pub fn open_rdwr(&self, path: &Path) -> Result<Socket> {

@@ -15,7 +15,8 @@ use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
 
 /// What a lab gets: one traced `Sys` per side, notes on the timeline, a
-/// private temporary directory.
+/// private temporary directory. (A clone shares all of it.)
+#[derive(Clone)]
 pub struct Ctx {
     name: &'static str,
     pub(super) json: bool,

@@ -35,6 +35,7 @@ mod child;
 mod ctx;
 mod net;
 mod observe;
+mod replay;
 mod script;
 mod sockets;
 mod timeline;
@@ -112,7 +113,9 @@ pub fn run_one(
     let dir = Arc::clone(&ctx.dir);
     let quiet = ctx.quiet.clone();
     let worker = std::thread::spawn(move || {
+        let lab = replay::for_lab(&ctx);
         let r = run(&ctx);
+        drop(lab);
         ctx.cleanup();
         let _ = tx.send(r);
     });

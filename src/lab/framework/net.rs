@@ -35,6 +35,7 @@ impl LabNet {
     /// the hosts' IPv6 chatter (router solicitations, MLD) is left out.
     pub fn up_for(ctx: &Ctx, link: &str, sysctls: &[&str]) -> Result<LabNet> {
         crate::net::need_root()?;
+        super::replay::net_up(link, sysctls);
         let timeline: Option<Arc<dyn Timeline>> = ctx.tracer.timeline();
         let names = Names::new(Some(&format!("lab{}", std::process::id() % 1_000_000)))?;
         hosts::quiet();
@@ -67,7 +68,9 @@ impl LabNet {
 
     /// Run `f` on this thread inside host `a` or `b` (setns through
     /// `sys`, untraced: the lab's notes say where each side is), then
-    /// back in the namespace the thread was in.
+    /// back in the namespace the thread was in. Meanwhile the thread's
+    /// lines are tagged `SIDE@HOST` (`client@b`), as a script's actor on
+    /// that host, so that the lab's timeline replays there.
     pub fn inside<T>(&self, host: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let sys = quiet_sys();
         let ns = self.names.host(host)?;
@@ -75,7 +78,10 @@ impl LabNet {
         let fd = sys.openat(None, &Path::new("/run/netns").join(ns), 0)?;
         let entered = sys.setns_net(fd.fd());
         sys.close_dir(fd)?;
-        let r = entered.and_then(|()| f());
+        let r = entered.and_then(|()| {
+            let _tag = crate::strace::host::on_host(host);
+            f()
+        });
         let back = sys.setns_net(home.fd());
         sys.close_dir(home)?;
         back?;

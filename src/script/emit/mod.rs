@@ -76,6 +76,14 @@ impl Plan {
         let mut errors = Vec::new();
         let mut out = Vec::new();
         for step in steps {
+            if let Some(host) = &step.host {
+                errors.push(format!(
+                    "{file}:{}: cannot emit: '{}@{host}' is on a host of the lab network \
+                     (the program would need its setns)",
+                    step.no, step.actor
+                ));
+                continue;
+            }
             match ops::model(&step) {
                 Ok(m) => out.push((step, m)),
                 Err(why) => errors.push(format!("{file}:{}: cannot emit: {why}", step.no)),

@@ -139,14 +139,20 @@ fn time_stamp(c: &mut Cur, first: bool, p: &mut Prefix) -> bool {
     true
 }
 
-/// `NAME | ` (padded); the name.
+/// `NAME | ` (padded), or `NAME@HOST | ` (an actor on a host of the lab
+/// network: `script/hosts.rs` checks the host); the name as written.
 fn actor(c: &mut Cur) -> Option<String> {
     let save = c.pos;
     if let Some(n) = c.ident(true) {
+        let mut n = n.to_string();
+        if c.peek() == Some(b'@') {
+            c.bump();
+            n = format!("{n}@{}", c.ident(true).unwrap_or(""));
+        }
         c.skip_ws();
         if c.peek() == Some(b'|') {
             c.bump();
-            return Some(n.to_string());
+            return Some(n);
         }
     }
     c.pos = save;

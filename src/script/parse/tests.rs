@@ -177,6 +177,8 @@ fn actor_tags_and_binds() {
         ("   lab | close(3) = 0", "lab"),
         (" srv-2 | close(3) = 0", "srv-2"),
         ("c_1|close(3)", "c_1"),
+        ("client@b | close(3) = 0", "client@b"),
+        ("  srv@a | close(3) = 0", "srv@a"),
     ] {
         assert_eq!(one(line).actor.as_deref(), Some(actor), "{line}");
     }

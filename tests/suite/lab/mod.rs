@@ -5,6 +5,7 @@
 mod all;
 mod network;
 mod roundtrip;
+mod roundtrip_net;
 mod scripted;
 mod timeline;
 mod uring;

@@ -201,7 +201,7 @@ impl Fds {
 fn is_actor(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '#' | ' '))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '#' | ' ' | '@'))
 }
 
 /// `name(...`: a call (not a comment, a note, a header, program output).
