@@ -14,6 +14,8 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::ffi::c_void;
+
+use crate::values::xlat::signal_name;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 /// The SIGCHLD fields of x86_64's siginfo_t (the C library's layout:
@@ -33,6 +35,9 @@ struct ChildInfo {
 }
 
 static FRESH: AtomicBool = AtomicBool::new(false);
+/// The thread the handler ran in (its `pthread_self`, read without a
+/// syscall): the slot is the process's, the delivery that thread's.
+static THREAD: AtomicU64 = AtomicU64::new(0);
 static SIGNO: AtomicI32 = AtomicI32::new(0);
 static CODE: AtomicI32 = AtomicI32::new(0);
 static PID: AtomicI32 = AtomicI32::new(0);
@@ -68,32 +73,47 @@ pub unsafe fn record(info: *const libc::siginfo_t, ctx: *const c_void) {
         };
         MASK.store(mask, Ordering::SeqCst);
     }
+    THREAD.store(this_thread(), Ordering::SeqCst);
     FRESH.store(true, Ordering::SeqCst);
 }
 
-/// Forget a signal delivered before the call about to be made.
+/// The calling thread, as [`THREAD`] holds it (async-signal-safe).
+fn this_thread() -> u64 {
+    // SAFETY: pthread_self has no preconditions and makes no syscall.
+    unsafe { libc::pthread_self() }
+}
+
+/// Whether the signal kept is one this thread's handler took.
+fn mine() -> bool {
+    THREAD.load(Ordering::SeqCst) == this_thread()
+}
+
+/// Forget a signal this thread took before the call about to be made
+/// (one another thread took is that thread's to print).
 pub fn forget() {
-    FRESH.store(false, Ordering::SeqCst);
+    if mine() {
+        FRESH.store(false, Ordering::SeqCst);
+    }
 }
 
 /// The signal delivered since [`forget`], as strace's `--- ... ---` line
 /// and rt_sigreturn's argument (`{mask=[]}`); None if none was.
 pub fn take() -> Option<(String, String)> {
-    if !FRESH.swap(false, Ordering::SeqCst) {
+    if !mine() || !FRESH.swap(false, Ordering::SeqCst) {
         return None;
     }
     let signo = SIGNO.load(Ordering::SeqCst);
-    let name = sig_name(signo);
+    let name = signal_name(signo);
     let code = CODE.load(Ordering::SeqCst);
     let status = STATUS.load(Ordering::SeqCst);
     let line = if signo == libc::SIGCHLD {
         let (code_name, status) = match code {
             1 => ("CLD_EXITED", status.to_string()),
-            2 => ("CLD_KILLED", sig_name(status)),
-            3 => ("CLD_DUMPED", sig_name(status)),
-            4 => ("CLD_TRAPPED", sig_name(status)),
-            5 => ("CLD_STOPPED", sig_name(status)),
-            6 => ("CLD_CONTINUED", sig_name(status)),
+            2 => ("CLD_KILLED", signal_name(status)),
+            3 => ("CLD_DUMPED", signal_name(status)),
+            4 => ("CLD_TRAPPED", signal_name(status)),
+            5 => ("CLD_STOPPED", signal_name(status)),
+            6 => ("CLD_CONTINUED", signal_name(status)),
             _ => ("", status.to_string()),
         };
         let code_name = if code_name.is_empty() {
@@ -147,11 +167,6 @@ pub(super) fn sent_by(name: &str, code: i32, pid: i32, uid: u32) -> String {
         _ => return format!("--- {name} {{si_signo={name}, si_code={code}}} ---"),
     };
     format!("--- {name} {{si_signo={name}, si_code={code}, si_pid={pid}, si_uid={uid}}} ---")
-}
-
-/// `SIGCHLD` (a number if it has no name).
-fn sig_name(n: i32) -> String {
-    nix::sys::signal::Signal::try_from(n).map_or_else(|_| n.to_string(), |s| s.as_str().to_string())
 }
 
 /// A signal mask as strace prints it: `[]`, `[CHLD USR1]`, or `~[...]`
@@ -236,7 +251,30 @@ impl super::Sys {
 
 #[cfg(test)]
 mod tests {
-    use super::sigset;
+    use super::{record, sigset, take};
+
+    #[test]
+    fn a_signal_another_thread_took_is_not_this_threads() {
+        // SAFETY: a zeroed siginfo is a valid one (signo 0 aside).
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: plain memory writes into the struct's first ints.
+        unsafe {
+            let p = (&raw mut info).cast::<i32>();
+            *p = libc::SIGALRM;
+            *p.add(2) = 0x80;
+        }
+        let info = info;
+        let other = std::thread::spawn(move || {
+            // SAFETY: a live siginfo, no ucontext.
+            unsafe { record(&info, std::ptr::null()) };
+        });
+        other.join().unwrap();
+        assert!(take().is_none(), "another thread's signal taken here");
+        // SAFETY: as above.
+        unsafe { record(&info, std::ptr::null()) };
+        let (line, _) = take().unwrap();
+        assert!(line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"), "{line}");
+    }
 
     #[test]
     fn masks_as_strace_prints_them() {
