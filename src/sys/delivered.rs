@@ -187,41 +187,53 @@ fn sigset(mask: u64) -> String {
 }
 
 impl super::Sys {
-    /// glibc's raise(sig) on this thread, traced (the default action of
-    /// `sig` is set): gettid (not traced, as glibc makes it), getpid,
-    /// tgkill. The signal kills the process on tgkill's way back, so
-    /// tgkill's line, strace's `--- SIGTERM {si_code=SI_TKILL, ...} ---`
-    /// and `+++ killed by SIGTERM +++` are written just before it is made.
+    /// glibc's raise(sig) on this thread, traced, after the signal is
+    /// unblocked (`rt_sigprocmask(SIG_UNBLOCK, [TERM], NULL, 8)`: a
+    /// blocked signal stays pending and kills nobody); the caller has set
+    /// its default action. Then glibc raise's calls: gettid (not traced,
+    /// as glibc makes it), getpid, tgkill, made through the traced
+    /// wrapper. The signal kills the process on tgkill's way back, so
+    /// what strace prints then (tgkill's `= 0`, `--- SIGTERM {si_code=
+    /// SI_TKILL, ...} ---`, `+++ killed by SIGTERM +++`) is written just
+    /// before the syscall, once the death is certain (unblocked, default
+    /// action); a tgkill that returns prints its own line (the real
+    /// result) instead. Returns only if the process did not die.
     pub(super) fn die_by(&self, sig: nix::sys::signal::Signal) {
+        if self.rt_sigprocmask_unblock(sig).is_err() {
+            return;
+        }
         let tid = nix::unistd::gettid().as_raw();
-        let pid = self.getpid().unwrap_or(tid);
-        let name = sig.as_str();
+        let Ok(pid) = self.getpid() else {
+            return;
+        };
         let row = &crate::values::calls::TGKILL;
         let args = crate::strace::render(
             row,
             &[
                 crate::strace::ArgVal::Int(pid.into()),
                 crate::strace::ArgVal::Int(tid.into()),
-                crate::strace::ArgVal::Name(name),
+                crate::strace::ArgVal::Name(sig.as_str()),
             ],
         );
-        let event = crate::strace::Event {
-            call: row,
-            args: &args,
-            ret: &Ok(0),
-            ret_note: "",
-            addr: None,
-            start: std::time::SystemTime::now(),
-            duration: std::time::Duration::ZERO,
-        };
-        self.emit(&event, &mut [None, None]);
         // The real uid (the kernel's si_uid), from the auxiliary vector.
         // SAFETY: getauxval only reads it.
         let uid = unsafe { libc::getauxval(libc::AT_UID) } as u32;
-        self.tracer.signal(&sent_by(name, -6, pid, uid));
-        self.tracer.signal(&format!("+++ killed by {name} +++"));
-        // SAFETY: tgkill with this process's pid and this thread's id.
-        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig as libc::c_int) };
+        let ahead = || {
+            let event = crate::strace::Event {
+                call: row,
+                args: &args,
+                ret: &Ok(0),
+                ret_note: "",
+                addr: None,
+                start: std::time::SystemTime::now(),
+                duration: std::time::Duration::ZERO,
+            };
+            self.emit(&event, &mut [None, None]);
+            self.tracer.signal(&sent_by(sig.as_str(), -6, pid, uid));
+            self.tracer
+                .signal(&format!("+++ killed by {} +++", sig.as_str()));
+        };
+        let _ = self.tgkill_traced(pid, tid, sig as i32, ahead);
     }
 
     /// After a call: a signal a handler took during it, as strace's two
@@ -255,25 +267,25 @@ mod tests {
 
     #[test]
     fn a_signal_another_thread_took_is_not_this_threads() {
-        // SAFETY: a zeroed siginfo is a valid one (signo 0 aside).
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: plain memory writes into the struct's first ints.
-        unsafe {
-            let p = (&raw mut info).cast::<i32>();
-            *p = libc::SIGALRM;
-            *p.add(2) = 0x80;
-        }
-        let info = info;
+        // A siginfo (128 bytes, 8-aligned; little-endian ints): signo
+        // and errno, then code (SI_KERNEL).
+        let mut raw = [0u64; 16];
+        raw[0] = libc::SIGALRM as u64;
+        raw[1] = 0x80;
+        let info = |r: &[u64; 16]| r.as_ptr().cast::<libc::siginfo_t>();
         let other = std::thread::spawn(move || {
-            // SAFETY: a live siginfo, no ucontext.
-            unsafe { record(&info, std::ptr::null()) };
+            // SAFETY: 128 live bytes, as a siginfo; no ucontext.
+            unsafe { record(info(&raw), std::ptr::null()) };
         });
         other.join().unwrap();
         assert!(take().is_none(), "another thread's signal taken here");
         // SAFETY: as above.
-        unsafe { record(&info, std::ptr::null()) };
+        unsafe { record(info(&raw), std::ptr::null()) };
         let (line, _) = take().unwrap();
-        assert!(line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"), "{line}");
+        assert!(
+            line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -129,8 +129,9 @@ pub fn trace_reraise(sys: &super::Sys) {
     }
 }
 
-/// Die by `sig` with its default action (exit status 128+N): glibc's
-/// raise's calls (gettid, getpid, tgkill), traced when the program's
+/// Die by `sig` with its default action (exit status 128+N): the signal
+/// unblocked (rt_sigprocmask), then glibc's raise's calls (gettid,
+/// getpid, tgkill), traced when the program's
 /// layer was given ([`trace_reraise`]).
 pub fn reraise(sig: Signal) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
@@ -140,6 +141,14 @@ pub fn reraise(sig: Signal) {
     match sys {
         Some(sys) if sys.tracer().enabled() => sys.die_by(sig),
         _ => {
+            // Unblocked first, as the traced re-raise (and the C twins).
+            let mut set = SigSet::empty();
+            set.add(sig);
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+                Some(&set),
+                None,
+            );
             let _ = raise(sig);
         }
     }

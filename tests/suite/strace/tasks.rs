@@ -68,7 +68,10 @@ fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         // Thread masks (glibc's around its clone3 and at a thread's end,
         // the workers' own: sys/untraced.rs) are not socklab's traced
         // rt_sigprocmask, which blocks [CHLD].
-        let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]");
+        // The re-raise's unblock is socklab's (not glibc's of its
+        // cancellation signals, `[RTMIN RT_1]`).
+        let unblock = whole.starts_with("rt_sigprocmask(SIG_UNBLOCK, ") && !whole.contains("RTMIN");
+        let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]") && !unblock;
         let exit = whole.starts_with("+++ exited") || whole.starts_with("exit");
         if exit || mask || is_runtime_call(&whole) {
             continue;
@@ -253,7 +256,8 @@ fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
 /// A fork server stopped by SIGTERM while blocked in accept4 (it catches
 /// the stop signals, cleans up, and re-raises the signal as glibc's raise
 /// does): `= ? ERESTARTSYS`, `--- SIGTERM {si_code=SI_USER, ...} ---`,
-/// `rt_sigreturn`, its cleanup, `getpid()`, `tgkill(P, P, SIGTERM)`,
+/// `rt_sigreturn`, its cleanup, `rt_sigprocmask(SIG_UNBLOCK, [TERM],
+/// NULL, 8)`, `getpid()`, `tgkill(P, P, SIGTERM)`,
 /// `--- SIGTERM {si_code=SI_TKILL, ...} ---`, `+++ killed by SIGTERM +++`.
 #[test]
 fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
@@ -299,6 +303,11 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
         "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
     );
     let n = lines.len();
+    // Unblocked first: a blocked signal would not kill (review, 17).
+    assert_eq!(
+        lines[n - 5],
+        "rt_sigprocmask(SIG_UNBLOCK, [TERM], NULL, 8) = 0"
+    );
     assert_eq!(lines[n - 4], format!("getpid() = {pid}"));
     assert_eq!(lines[n - 3], format!("tgkill({pid}, {pid}, SIGTERM) = 0"));
     let tkill = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_TKILL, si_pid={pid}, si_uid=");
