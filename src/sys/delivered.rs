@@ -6,17 +6,22 @@
 //! si_status=0, si_utime=0, si_stime=0} ---` and `rt_sigreturn({mask=[]})
 //! = -1 EINTR (Interrupted system call)` (or the call's return value).
 //!
-//! A signal that lands outside a traced call (in socklab's own code, or
-//! in a write of its output) is not printed: strace prints it there,
-//! after a call socklab does not trace, which socklab cannot place.
-//! Handlers without SA_SIGINFO (the stop signals, SIGALRM, SIGUSR1) do
-//! not know the siginfo, and print nothing.
+//! Every handler of socklab's has SA_SIGINFO (SIGCHLD in the fork model;
+//! the stop signals, SIGALRM, SIGUSR1: sys/signals.rs), so each line
+//! carries strace's siginfo (`si_code=SI_USER, si_pid=N, si_uid=U` for a
+//! kill, `SI_TKILL` for a tgkill, `SI_KERNEL` for alarm's SIGALRM).
+//!
+//! A signal that lands outside a traced call (in socklab's own code, a
+//! pause, a write of its output) is printed before the next traced call
+//! of the thread that took it, where strace prints it among the traced
+//! calls; its rt_sigreturn returns what the interrupted code held (the
+//! ucontext's rax: -1 EINTR after an untraced call it interrupted).
 #![allow(clippy::disallowed_methods)]
 
 use std::ffi::c_void;
 
 use crate::values::xlat::signal_name;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 /// The SIGCHLD fields of x86_64's siginfo_t (the C library's layout:
 /// signo, errno, code, then the union's `_sigchld`).
@@ -34,18 +39,47 @@ struct ChildInfo {
     stime: i64,
 }
 
-static FRESH: AtomicBool = AtomicBool::new(false);
-/// The thread the handler ran in (its `pthread_self`, read without a
-/// syscall): the slot is the process's, the delivery that thread's.
-static THREAD: AtomicU64 = AtomicU64::new(0);
-static SIGNO: AtomicI32 = AtomicI32::new(0);
-static CODE: AtomicI32 = AtomicI32::new(0);
-static PID: AtomicI32 = AtomicI32::new(0);
-static UID: AtomicU32 = AtomicU32::new(0);
-static STATUS: AtomicI32 = AtomicI32::new(0);
-static UTIME: AtomicI64 = AtomicI64::new(0);
-static STIME: AtomicI64 = AtomicI64::new(0);
-static MASK: AtomicU64 = AtomicU64::new(0);
+/// One delivery: its siginfo's fields, the mask its handler's return
+/// restores, the return register, and the thread that took it.
+struct Slot {
+    /// Its order among deliveries (1, 2, ...); 0: empty (or taken).
+    seq: AtomicU64,
+    /// The thread the handler ran in (its `pthread_self`, read without a
+    /// syscall): the slots are the process's, a delivery that thread's.
+    thread: AtomicU64,
+    signo: AtomicI32,
+    code: AtomicI32,
+    pid: AtomicI32,
+    uid: AtomicU32,
+    status: AtomicI32,
+    utime: AtomicI64,
+    stime: AtomicI64,
+    mask: AtomicU64,
+    /// What rt_sigreturn returns: the interrupted context's return
+    /// register (a syscall's result, -EINTR for an interrupted one;
+    /// whatever the code held when the signal came between calls).
+    rax: AtomicI64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot {
+    seq: AtomicU64::new(0),
+    thread: AtomicU64::new(0),
+    signo: AtomicI32::new(0),
+    code: AtomicI32::new(0),
+    pid: AtomicI32::new(0),
+    uid: AtomicU32::new(0),
+    status: AtomicI32::new(0),
+    utime: AtomicI64::new(0),
+    stime: AtomicI64::new(0),
+    mask: AtomicU64::new(0),
+    rax: AtomicI64::new(-(libc::EINTR as i64)),
+};
+
+/// The deliveries not printed yet (a few: two signals between two calls,
+/// a SIGTERM and then the SIGALRM its handler arms), oldest first by seq.
+static SLOTS: [Slot; 8] = [EMPTY; 8];
+static NEXT: AtomicU64 = AtomicU64::new(1);
 
 /// In an SA_SIGINFO handler: keep the siginfo and the mask to restore.
 /// Async-signal-safe (atomic stores only).
@@ -56,56 +90,74 @@ pub unsafe fn record(info: *const libc::siginfo_t, ctx: *const c_void) {
     if info.is_null() {
         return;
     }
+    let seq = NEXT.fetch_add(1, Ordering::SeqCst);
+    let Some(slot) = SLOTS.get((seq % SLOTS.len() as u64) as usize) else {
+        return;
+    };
+    slot.seq.store(0, Ordering::SeqCst);
     // SAFETY: the kernel's siginfo_t (128 bytes) starts with these
     // fields for SIGCHLD; ctx is its ucontext_t (or null).
     unsafe {
         let i = &*info.cast::<ChildInfo>();
-        SIGNO.store(i.signo, Ordering::SeqCst);
-        CODE.store(i.code, Ordering::SeqCst);
-        PID.store(i.pid, Ordering::SeqCst);
-        UID.store(i.uid, Ordering::SeqCst);
-        STATUS.store(i.status, Ordering::SeqCst);
-        UTIME.store(i.utime, Ordering::SeqCst);
-        STIME.store(i.stime, Ordering::SeqCst);
-        let mask = match ctx.cast::<libc::ucontext_t>().as_ref() {
+        slot.signo.store(i.signo, Ordering::SeqCst);
+        slot.code.store(i.code, Ordering::SeqCst);
+        slot.pid.store(i.pid, Ordering::SeqCst);
+        slot.uid.store(i.uid, Ordering::SeqCst);
+        slot.status.store(i.status, Ordering::SeqCst);
+        slot.utime.store(i.utime, Ordering::SeqCst);
+        slot.stime.store(i.stime, Ordering::SeqCst);
+        let uc = ctx.cast::<libc::ucontext_t>().as_ref();
+        let mask = match uc {
             Some(uc) => std::ptr::read_unaligned((&raw const uc.uc_sigmask).cast::<u64>()),
             None => 0,
         };
-        MASK.store(mask, Ordering::SeqCst);
+        slot.mask.store(mask, Ordering::SeqCst);
+        let mut rax = -(libc::EINTR as i64);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(uc) = uc {
+            let at = &raw const uc.uc_mcontext.gregs[libc::REG_RAX as usize];
+            rax = std::ptr::read_unaligned(at);
+        }
+        slot.rax.store(rax, Ordering::SeqCst);
     }
-    THREAD.store(this_thread(), Ordering::SeqCst);
-    FRESH.store(true, Ordering::SeqCst);
+    slot.thread.store(this_thread(), Ordering::SeqCst);
+    slot.seq.store(seq, Ordering::SeqCst);
 }
 
-/// The calling thread, as [`THREAD`] holds it (async-signal-safe).
+/// The calling thread, as a slot holds it (async-signal-safe).
 fn this_thread() -> u64 {
     // SAFETY: pthread_self has no preconditions and makes no syscall.
     unsafe { libc::pthread_self() }
 }
 
-/// Whether the signal kept is one this thread's handler took.
-fn mine() -> bool {
-    THREAD.load(Ordering::SeqCst) == this_thread()
-}
-
-/// Forget a signal this thread took before the call about to be made
-/// (one another thread took is that thread's to print).
+/// Forget the deliveries kept before a fork (the child's are not the
+/// parent's).
 pub fn forget() {
-    if mine() {
-        FRESH.store(false, Ordering::SeqCst);
+    for slot in &SLOTS {
+        slot.seq.store(0, Ordering::SeqCst);
     }
 }
 
-/// The signal delivered since [`forget`], as strace's `--- ... ---` line
-/// and rt_sigreturn's argument (`{mask=[]}`); None if none was.
-pub fn take() -> Option<(String, String)> {
-    if !mine() || !FRESH.swap(false, Ordering::SeqCst) {
+/// The oldest delivery this thread's handler took and nobody printed yet
+/// (taken off), as strace's `--- ... ---` line, rt_sigreturn's argument
+/// (`{mask=[]}`) and its return register; None if none is left.
+pub fn take() -> Option<(String, String, i64)> {
+    let me = this_thread();
+    let slot = SLOTS
+        .iter()
+        .filter(|s| s.seq.load(Ordering::SeqCst) != 0 && s.thread.load(Ordering::SeqCst) == me)
+        .min_by_key(|s| s.seq.load(Ordering::SeqCst))?;
+    if slot.seq.swap(0, Ordering::SeqCst) == 0 {
         return None;
     }
-    let signo = SIGNO.load(Ordering::SeqCst);
+    let signo = slot.signo.load(Ordering::SeqCst);
     let name = signal_name(signo);
-    let code = CODE.load(Ordering::SeqCst);
-    let status = STATUS.load(Ordering::SeqCst);
+    let code = slot.code.load(Ordering::SeqCst);
+    let status = slot.status.load(Ordering::SeqCst);
+    let (pid, uid) = (
+        slot.pid.load(Ordering::SeqCst),
+        slot.uid.load(Ordering::SeqCst),
+    );
     let line = if signo == libc::SIGCHLD {
         let (code_name, status) = match code {
             1 => ("CLD_EXITED", status.to_string()),
@@ -122,23 +174,17 @@ pub fn take() -> Option<(String, String)> {
             code_name.to_string()
         };
         format!(
-            "--- {name} {{si_signo={name}, si_code={code_name}, si_pid={}, si_uid={}, si_status={status}, si_utime={}, si_stime={}}} ---",
-            PID.load(Ordering::SeqCst),
-            UID.load(Ordering::SeqCst),
-            UTIME.load(Ordering::SeqCst),
-            STIME.load(Ordering::SeqCst),
+            "--- {name} {{si_signo={name}, si_code={code_name}, si_pid={pid}, si_uid={uid}, si_status={status}, si_utime={}, si_stime={}}} ---",
+            slot.utime.load(Ordering::SeqCst),
+            slot.stime.load(Ordering::SeqCst),
         )
     } else {
-        sent_by(
-            &name,
-            code,
-            PID.load(Ordering::SeqCst),
-            UID.load(Ordering::SeqCst),
-        )
+        sent_by(&name, code, pid, uid)
     };
     Some((
         line,
-        format!("{{mask={}}}", sigset(MASK.load(Ordering::SeqCst))),
+        format!("{{mask={}}}", sigset(slot.mask.load(Ordering::SeqCst))),
+        slot.rax.load(Ordering::SeqCst),
     ))
 }
 
@@ -236,16 +282,43 @@ impl super::Sys {
         let _ = self.tgkill_traced(pid, tid, sig as i32, ahead);
     }
 
-    /// After a call: a signal a handler took during it, as strace's two
-    /// lines (the handler's return gives back the call's result).
+    /// Before a call: the signals this thread's handlers took since its
+    /// last traced call (between calls: in socklab's own code, a pause, a
+    /// write of its output), as strace prints them there: `--- SIG...
+    /// {...} ---` and `rt_sigreturn({mask=[]}) = RAX`, what the
+    /// interrupted code held (-1 EINTR for an untraced call it interrupted).
+    pub(super) fn delivered_before(&self) {
+        while let Some((line, mask, rax)) = take() {
+            if !self.tracer.enabled() {
+                continue;
+            }
+            let ret = match rax {
+                -4095..=-1 => Err(nix::errno::Errno::from_raw(-rax as i32)),
+                v => Ok(v),
+            };
+            self.signal_lines(&line, mask, &ret);
+        }
+    }
+
+    /// After a call: the signals handlers took during it, as strace's two
+    /// lines each (the handler's return gives back the call's result).
     pub(super) fn delivered(&self, ret: &std::result::Result<i64, nix::errno::Errno>) {
         if !self.tracer.enabled() {
             return;
         }
-        let Some((line, mask)) = take() else {
-            return;
-        };
-        self.tracer.signal(&line);
+        while let Some((line, mask, _)) = take() {
+            self.signal_lines(&line, mask, ret);
+        }
+    }
+
+    /// `--- SIG... {...} ---` and the handler's `rt_sigreturn({mask=...}) = RET`.
+    fn signal_lines(
+        &self,
+        line: &str,
+        mask: String,
+        ret: &std::result::Result<i64, nix::errno::Errno>,
+    ) {
+        self.tracer.signal(line);
         let row = &crate::values::calls::RT_SIGRETURN;
         let args = crate::strace::render(row, &[crate::strace::ArgVal::Text(mask)]);
         let event = crate::strace::Event {
@@ -281,7 +354,7 @@ mod tests {
         assert!(take().is_none(), "another thread's signal taken here");
         // SAFETY: as above.
         unsafe { record(info(&raw), std::ptr::null()) };
-        let (line, _) = take().unwrap();
+        let (line, _, _) = take().unwrap();
         assert!(
             line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"),
             "{line}"

@@ -45,6 +45,7 @@ impl Sys {
         drop(held);
         if ret == Ok(0) {
             tasks::forget_tid();
+            super::delivered::forget();
             return Ok(None);
         }
         if counted && ret.is_err() {

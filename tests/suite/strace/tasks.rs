@@ -314,3 +314,111 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
     assert!(lines[n - 2].starts_with(&tkill), "{lines:#?}");
     assert_eq!(lines[n - 1], "+++ killed by SIGTERM +++");
 }
+
+/// Signals that land between traced calls (issue 15 item 3): a UNIX
+/// server paused after listen (a timed pause: an untraced nanosleep) gets
+/// SIGUSR1, then SIGTERM. strace prints each with its siginfo
+/// (`si_code=SI_USER, si_pid=THE TEST, si_uid=U`) and the handler's
+/// `rt_sigreturn({mask=[]}) = -1 EINTR` (the nanosleep's), after listen;
+/// socklab's trace, from listen to the end, equals it (unlinkat, the
+/// re-raise, `+++ killed by SIGTERM +++`). Before: no SIGUSR1 line
+/// (SIGUSR1's handler had no SA_SIGINFO) and no SIGTERM line (it landed
+/// outside a traced call).
+#[test]
+fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-between");
+    let (out, trace, path) = (
+        dir.path("all.strace"),
+        dir.path("all.trace"),
+        dir.path("s.sock"),
+    );
+    let calls =
+        "listen,getsockname,newfstatat,unlinkat,close,getpid,tgkill,rt_sigreturn,rt_sigprocmask";
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-q", "-e", "signal=SIGUSR1,SIGTERM", "-e"])
+        .arg(format!("trace={calls}"))
+        .arg("-o")
+        .arg(&out)
+        .arg(harness::bin())
+        .arg("--trace-file")
+        .arg(&trace)
+        .args(["unix", "server", &path, "--pause-after", "listen:30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let strace = cmd.spawn().expect("strace");
+    let sp = strace.id() as i32;
+    wait_for_line(&trace, "listen(");
+    let kids = std::fs::read_to_string(format!("/proc/{sp}/task/{sp}/children")).expect("kids");
+    let pid: i32 = kids
+        .split_whitespace()
+        .next()
+        .expect("socklab")
+        .parse()
+        .expect("pid");
+    harness::blocked_in(pid, libc::SYS_clock_nanosleep);
+    // SAFETY: socklab, strace's child.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    // Handled (nothing pending) and back asleep: SIGTERM comes alone (two
+    // pending at once nest their handlers, which strace prints otherwise).
+    let pending = |line: &str| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .any(|l| l.starts_with(line) && !l.ends_with("0000000000000000"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pending("SigPnd:") || pending("ShdPnd:") {
+        assert!(Instant::now() < deadline, "SIGUSR1 never handled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness::blocked_in(pid, libc::SYS_clock_nanosleep);
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let end = harness::finish(strace);
+    assert!(
+        end.status.signal() == Some(libc::SIGTERM) || end.status.code() == Some(143),
+        "{}",
+        end.dump()
+    );
+    let from_listen = |lines: Vec<String>| -> Vec<String> {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("listen("))
+            .expect("listen");
+        lines[at..]
+            .iter()
+            .filter(|l| !l.starts_with("rt_sigprocmask(") || l.contains("SIG_UNBLOCK, [TERM]"))
+            .cloned()
+            .collect()
+    };
+    let ours: Vec<String> = std::fs::read_to_string(&trace)
+        .expect("trace")
+        .lines()
+        .filter(|l| {
+            let name = l.split('(').next().unwrap_or("");
+            l.starts_with("---") || l.starts_with("+++") || calls.split(',').any(|c| c == name)
+        })
+        .map(str::to_string)
+        .collect();
+    let theirs: Vec<String> = std::fs::read_to_string(&out)
+        .expect("strace -o")
+        .lines()
+        .map(|l| unpad(l.split_once(' ').expect("PID line").1.trim_start()))
+        .filter(|l| !l.starts_with("+++ exited"))
+        .collect();
+    let (ours, theirs) = (from_listen(ours), from_listen(theirs));
+    assert_eq!(ours, theirs, "socklab vs strace -f");
+    let me = std::process::id();
+    let usr1 = format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={me}, si_uid=");
+    assert!(ours[1].starts_with("getpid() = "), "the pause's {ours:#?}");
+    assert!(ours[2].starts_with(&usr1), "{ours:#?}");
+    assert_eq!(
+        ours[3],
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
+    let term = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_USER, si_pid={me}, si_uid=");
+    assert!(ours[4].starts_with(&term), "{ours:#?}");
+}
