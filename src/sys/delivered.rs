@@ -138,10 +138,18 @@ pub fn forget() {
     }
 }
 
+/// A delivery taken off its slot: strace's `--- ... ---` line, the
+/// signal, the mask its handler's return restores, its return register.
+pub struct Taken {
+    line: String,
+    signo: i32,
+    mask: u64,
+    rax: i64,
+}
+
 /// The oldest delivery this thread's handler took and nobody printed yet
-/// (taken off), as strace's `--- ... ---` line, rt_sigreturn's argument
-/// (`{mask=[]}`) and its return register; None if none is left.
-pub fn take() -> Option<(String, String, i64)> {
+/// (taken off); None if none is left.
+pub fn take() -> Option<Taken> {
     let me = this_thread();
     let slot = SLOTS
         .iter()
@@ -181,11 +189,12 @@ pub fn take() -> Option<(String, String, i64)> {
     } else {
         sent_by(&name, code, pid, uid)
     };
-    Some((
+    Some(Taken {
         line,
-        format!("{{mask={}}}", sigset(slot.mask.load(Ordering::SeqCst))),
-        slot.rax.load(Ordering::SeqCst),
-    ))
+        signo,
+        mask: slot.mask.load(Ordering::SeqCst),
+        rax: slot.rax.load(Ordering::SeqCst),
+    })
 }
 
 /// A signal's name without `SIG` as strace writes it in sets (`CHLD`,
@@ -288,38 +297,56 @@ impl super::Sys {
     /// {...} ---` and `rt_sigreturn({mask=[]}) = RAX`, what the
     /// interrupted code held (-1 EINTR for an untraced call it interrupted).
     pub(super) fn delivered_before(&self) {
-        while let Some((line, mask, rax)) = take() {
-            if !self.tracer.enabled() {
-                continue;
-            }
-            let ret = match rax {
-                -4095..=-1 => Err(nix::errno::Errno::from_raw(-rax as i32)),
-                v => Ok(v),
-            };
-            self.signal_lines(&line, mask, &ret);
-        }
+        self.print_delivered(None);
     }
 
     /// After a call: the signals handlers took during it, as strace's two
     /// lines each (the handler's return gives back the call's result).
     pub(super) fn delivered(&self, ret: &std::result::Result<i64, nix::errno::Errno>) {
+        self.print_delivered(Some(ret));
+    }
+
+    /// The deliveries this thread took, in strace's order. Two signals
+    /// pending at once nest: the kernel sets up the first one's frame,
+    /// then the second's on top, whose handler runs first (its mask holds
+    /// the first signal): strace prints both `---` lines in delivery
+    /// order, then the second's rt_sigreturn, then the first's.
+    fn print_delivered(&self, call: Option<&std::result::Result<i64, nix::errno::Errno>>) {
+        let mut all = Vec::new();
+        while let Some(t) = take() {
+            all.push(t);
+        }
         if !self.tracer.enabled() {
             return;
         }
-        while let Some((line, mask, _)) = take() {
-            self.signal_lines(&line, mask, ret);
+        let own = |t: &Taken| match t.rax {
+            -4095..=-1 => Err(nix::errno::Errno::from_raw(-t.rax as i32)),
+            v => Ok(v),
+        };
+        let ret = |t: &Taken| call.cloned().unwrap_or_else(|| own(t));
+        let mut i = 0;
+        while let Some(t) = all.get(i) {
+            let under = all
+                .get(i + 1)
+                .filter(|u| (1..=64).contains(&u.signo) && t.mask & (1u64 << (u.signo - 1)) != 0);
+            if let Some(u) = under {
+                self.tracer.signal(&u.line);
+                self.tracer.signal(&t.line);
+                self.sigreturn(t.mask, &own(t));
+                self.sigreturn(u.mask, &ret(u));
+                i += 2;
+            } else {
+                self.tracer.signal(&t.line);
+                self.sigreturn(t.mask, &ret(t));
+                i += 1;
+            }
         }
     }
 
-    /// `--- SIG... {...} ---` and the handler's `rt_sigreturn({mask=...}) = RET`.
-    fn signal_lines(
-        &self,
-        line: &str,
-        mask: String,
-        ret: &std::result::Result<i64, nix::errno::Errno>,
-    ) {
-        self.tracer.signal(line);
+    /// A handler's return: `rt_sigreturn({mask=...}) = RET`.
+    fn sigreturn(&self, mask: u64, ret: &std::result::Result<i64, nix::errno::Errno>) {
         let row = &crate::values::calls::RT_SIGRETURN;
+        let mask = format!("{{mask={}}}", sigset(mask));
         let args = crate::strace::render(row, &[crate::strace::ArgVal::Text(mask)]);
         let event = crate::strace::Event {
             call: row,
@@ -354,7 +381,7 @@ mod tests {
         assert!(take().is_none(), "another thread's signal taken here");
         // SAFETY: as above.
         unsafe { record(info(&raw), std::ptr::null()) };
-        let (line, _, _) = take().unwrap();
+        let line = take().unwrap().line;
         assert!(
             line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"),
             "{line}"

@@ -317,7 +317,7 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
 
 /// Signals that land between traced calls (issue 15 item 3): a UNIX
 /// server paused after listen (a timed pause: an untraced nanosleep) gets
-/// SIGUSR1, then SIGTERM. strace prints each with its siginfo
+/// SIGUSR1 and SIGTERM at once (nested handlers, mostly). strace prints each with its siginfo
 /// (`si_code=SI_USER, si_pid=THE TEST, si_uid=U`) and the handler's
 /// `rt_sigreturn({mask=[]}) = -1 EINTR` (the nanosleep's), after listen;
 /// socklab's trace, from listen to the end, equals it (unlinkat, the
@@ -359,24 +359,13 @@ fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
         .parse()
         .expect("pid");
     harness::blocked_in(pid, libc::SYS_clock_nanosleep);
-    // SAFETY: socklab, strace's child.
-    unsafe { libc::kill(pid, libc::SIGUSR1) };
-    // Handled (nothing pending) and back asleep: SIGTERM comes alone (two
-    // pending at once nest their handlers, which strace prints otherwise).
-    let pending = |line: &str| {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .any(|l| l.starts_with(line) && !l.ends_with("0000000000000000"))
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while pending("SigPnd:") || pending("ShdPnd:") {
-        assert!(Instant::now() < deadline, "SIGUSR1 never handled");
-        std::thread::sleep(Duration::from_millis(5));
+    // SAFETY: socklab, strace's child. Sent together, the two usually
+    // nest (SIGUSR1's frame, then SIGTERM's on top, whose handler runs
+    // first), which strace prints in its own order: so must socklab.
+    unsafe {
+        libc::kill(pid, libc::SIGUSR1);
+        libc::kill(pid, libc::SIGTERM);
     }
-    harness::blocked_in(pid, libc::SYS_clock_nanosleep);
-    // SAFETY: as above.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
     let end = harness::finish(strace);
     assert!(
         end.status.signal() == Some(libc::SIGTERM) || end.status.code() == Some(143),
@@ -414,11 +403,9 @@ fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
     let me = std::process::id();
     let usr1 = format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={me}, si_uid=");
     assert!(ours[1].starts_with("getpid() = "), "the pause's {ours:#?}");
-    assert!(ours[2].starts_with(&usr1), "{ours:#?}");
-    assert_eq!(
-        ours[3],
-        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
-    );
     let term = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_USER, si_pid={me}, si_uid=");
-    assert!(ours[4].starts_with(&term), "{ours:#?}");
+    assert!(ours[2].starts_with(&usr1), "{ours:#?}");
+    assert!(ours[3..5].iter().any(|l| l.starts_with(&term)), "{ours:#?}");
+    let eintr = "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)";
+    assert!(ours.iter().any(|l| l == eintr), "{ours:#?}");
 }
