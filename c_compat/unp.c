@@ -89,7 +89,18 @@ void check_stop(void) {
     if (sig == 0)
         return;
     run_cleanup();
+    die_by(sig);
+}
+
+/* Die by sig: its default action, unblocked (a blocked signal would stay
+   pending), raised (glibc: gettid, getpid, tgkill); as Sys::die_by. */
+void die_by(int sig) {
     signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
+        err_sys("sigprocmask", errno);
     raise(sig);
     exit(128 + sig);
 }

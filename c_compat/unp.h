@@ -52,6 +52,8 @@ void catch_stop_signals(void);
 /* A stop signal arrived: run the cleanup hook and die by it. Called by the
  * wrappers before a blocking call and on EINTR. */
 void check_stop(void);
+/* Die by sig (default action, unblocked, raised); never returns. */
+void die_by(int sig) __attribute__((noreturn));
 /* The stop signal that arrived (0: none), without acting on it. */
 int stop_pending(void);
 

@@ -310,10 +310,8 @@ void model_prefork(int listener, const struct addr *me, const struct opts *o) {
         if (pid == 0) {
             if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
                 err_sys("prctl", errno);
-            if (getppid() != parent) { /* it ended before prctl */
-                signal(SIGTERM, SIG_DFL);
-                raise(SIGTERM);
-            }
+            if (getppid() != parent) /* it ended before prctl */
+                die_by(SIGTERM);
             static struct conns conns = CONNS_INIT;
             pool_worker(listener, o, tickets, &conns);
             exit(0);

@@ -208,14 +208,16 @@ impl Observer for Inspect {
     }
 }
 
-/// Wait SECS, or for Enter on a terminal, or for SIGUSR1. A stop signal
+/// Wait SECS, or for Enter on a terminal, or for SIGUSR1, after a traced
+/// getpid (the pid the message names). A stop signal
 /// (in a program that catches them to clean up) ends the wait early; the
 /// program's next blocking call then stops it (`sys`), and a call that
 /// does not block is made, as it would be after a stop signal at any
 /// other time (a UNIX server that has bound its file removes it on the
 /// way out of its serving loop).
 fn pause(sys: &Sys, what: &str, secs: Option<f64>) {
-    let pid = std::process::id();
+    // Traced: strace shows this getpid among the program's calls.
+    let pid = sys.getpid().unwrap_or(0);
     let out = Output::new(sys.tracer().clone());
     match secs {
         Some(secs) => {

@@ -128,7 +128,10 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
         .is_some_and(|s| s.is(Errno::EPIPE));
     let (ign, dfl) = (ran.ended("ign"), ran.ended("dfl"));
     let ended = |e: Option<Ended>| match e {
-        Some(Ended::Killed(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+        Some(Ended::Killed(s)) => format!(
+            "killed by signal {s} ({})",
+            crate::values::xlat::signal_name(s)
+        ),
         Some(Ended::Exited(c)) => format!("exit {c}"),
         None => "?".into(),
     };
@@ -156,8 +159,4 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
               client is a process of its own (fork): a signal's action is the whole process's."
             .into(),
     })
-}
-
-fn signal_name(s: i32) -> &'static str {
-    Signal::try_from(s).map_or("?", Signal::as_str)
 }

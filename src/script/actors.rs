@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
@@ -79,12 +79,7 @@ pub struct Slot {
     pub notes: Vec<String>,
 }
 
-pub(super) fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
-    match slot.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
+pub(super) use crate::strace::lock;
 
 /// An actor's observer: keeps each call's entry and its event; passes
 /// the rest to the inspector (`--show-state`) if there is one.

@@ -7,7 +7,6 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 
 use super::actors::{Actor, Msg, Owned};
 use super::ast::{ExprKind, Outcome};
@@ -20,10 +19,6 @@ use crate::values::error::Result;
 
 /// The id of the end's calls (not a step's).
 const END: usize = usize::MAX;
-
-fn sig_name(sig: i32) -> String {
-    Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_string())
-}
 
 impl Runner {
     /// The request of a line that needs the runner: a fork (its pipes),
@@ -149,14 +144,20 @@ impl Runner {
                         libc::SIGPIPE => pid,
                         _ => self.senders.get(&pid).copied().unwrap_or(self.pid),
                     };
-                    let s = sig_name(sig);
+                    let s = crate::values::xlat::signal_name(sig);
                     let uid = untraced::geteuid();
                     self.print_text(
                         &name,
                         &format!("--- {s} {{si_signo={s}, si_code=SI_USER, si_pid={from}, si_uid={uid}}} ---"),
                     );
                 }
-                self.print_text(&name, &format!("+++ killed by {} +++", sig_name(sig)));
+                self.print_text(
+                    &name,
+                    &format!(
+                        "+++ killed by {} +++",
+                        crate::values::xlat::signal_name(sig)
+                    ),
+                );
             }
             Ended::Exited(code) => {
                 // A process actor exits only when told to (exit_group,
@@ -222,7 +223,9 @@ impl Runner {
         let expected = self.steps.get(id).and_then(|s| s.result.as_ref());
         if expected.is_some_and(|r| !matches!(r.value, Outcome::Unknown(_) | Outcome::Any)) {
             let why = match ended {
-                Ended::Killed(sig) => format!("killed by {}", sig_name(sig)),
+                Ended::Killed(sig) => {
+                    format!("killed by {}", crate::values::xlat::signal_name(sig))
+                }
                 Ended::Exited(c) => format!("exited with {c}"),
             };
             self.fail(id, vec![format!("  its process was {why} in this call")])

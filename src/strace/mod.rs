@@ -301,7 +301,7 @@ impl Tracer {
             .as_ref()
             .map_or_else(String::new, |s| s.suffix(ev.duration));
         let (before, how) = match &self.split {
-            Some(split) => lock_any(split).returned(),
+            Some(split) => lock(split).returned(),
             None => (None, Returned::Unentered),
         };
         if let Some(line) = before {
@@ -410,19 +410,12 @@ impl Tracer {
     }
 }
 
-fn lock(sink: &Sink) -> Held<'_> {
-    // A poisoned lock only means another thread panicked mid-line; keep going.
-    match sink.lock() {
-        Ok(w) => w,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+/// A mutex's guard, poisoned or not: a poisoned lock only means another
+/// thread panicked holding it (mid-line); the data is still usable. The
+/// one such helper (the trace's sinks, the wire's timeline, a script's
+/// actors, a model's pause).
+pub fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write_to(w: &mut Held, line: &str) {

@@ -15,7 +15,7 @@
 use std::thread::ThreadId;
 use std::time::SystemTime;
 
-use super::{Event, Format, Held, Tracer, lock, lock_any, write_to};
+use super::{Event, Format, Held, Tracer, lock, write_to};
 use crate::values::calls::Syscall;
 
 /// The pending entry and the calls printed as unfinished.
@@ -137,7 +137,7 @@ impl Tracer {
         }
         let mut w = lock(&self.trace);
         let head = self.head(SystemTime::now());
-        if let Some(line) = lock_any(split).enter(head, unfinished_text(row, args)) {
+        if let Some(line) = lock(split).enter(head, unfinished_text(row, args)) {
             write_to(&mut w, &line);
         }
     }
@@ -145,7 +145,7 @@ impl Tracer {
     /// Another line in a shared transcript: the pending entry first.
     pub(super) fn interrupt(&self, w: &mut Held) {
         if let Some(split) = &self.split
-            && let Some(line) = lock_any(split).interrupt()
+            && let Some(line) = lock(split).interrupt()
         {
             write_to(w, &line);
         }

@@ -11,15 +11,16 @@
 //! function that decides it, for a time prefix (`--trace-time`) to join.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The shared count of live tasks; null until the first fork or thread
+/// The shared count of live tasks; unset until the first fork or thread
 /// (one task: no prefix).
-static LIVE: AtomicPtr<AtomicU32> = AtomicPtr::new(std::ptr::null_mut());
+static LIVE: OnceLock<&'static AtomicU32> = OnceLock::new();
 
 /// How `sys` reads the calling thread's id without a syscall (glibc's
 /// `struct pthread` holds it), set by [`install`].
-static TID_OF: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+static TID_OF: OnceLock<fn() -> i32> = OnceLock::new();
 
 thread_local! {
     /// This thread's id, once read (0: not yet).
@@ -31,18 +32,12 @@ thread_local! {
 /// Count tasks in `live` (a word shared with the children to come, at 1:
 /// this task), reading a task's id with `tid`. Only the first call counts.
 pub fn install(live: &'static AtomicU32, tid: fn() -> i32) {
-    TID_OF.store(tid as *mut (), Ordering::SeqCst);
-    let _ = LIVE.compare_exchange(
-        std::ptr::null_mut(),
-        std::ptr::from_ref(live).cast_mut(),
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
+    let _ = TID_OF.set(tid);
+    let _ = LIVE.set(live);
 }
 
 fn live() -> Option<&'static AtomicU32> {
-    // SAFETY: LIVE is null or a &'static AtomicU32 stored by `install`.
-    unsafe { LIVE.load(Ordering::SeqCst).as_ref() }
+    LIVE.get().copied()
 }
 
 /// A task is about to be started (a fork, a thread).
@@ -79,13 +74,10 @@ pub fn pin() {
 /// The calling task's id.
 fn tid() -> i32 {
     TID.with(|t| {
-        if t.get() == 0 {
-            let f = TID_OF.load(Ordering::SeqCst);
-            if !f.is_null() {
-                // SAFETY: TID_OF holds only a `fn() -> i32` (see `install`).
-                let f: fn() -> i32 = unsafe { std::mem::transmute(f) };
-                t.set(f());
-            }
+        if t.get() == 0
+            && let Some(f) = TID_OF.get()
+        {
+            t.set(f());
         }
         t.get()
     })

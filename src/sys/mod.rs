@@ -301,11 +301,12 @@ impl Sys {
                     }
                 }
             }
+            // A signal taken since the last call: its lines come first.
+            self.delivered_before();
             let mut held = self.hold(row.waits_for_peer);
             // strace -f's `[pid N]` is decided at the call's entry.
             strace::tasks::pin();
             let handled = signals::handled();
-            delivered::forget();
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
@@ -355,9 +356,12 @@ impl Sys {
         if self.entry {
             self.entering(&calls::CLOSE, &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]));
         }
-        let mut held = self.hold(false);
         // The clocks only when the call is shown (a per-connection cost).
         let traced = self.renders;
+        if traced {
+            self.delivered_before();
+        }
+        let mut held = self.hold(false);
         let start = if traced {
             SystemTime::now()
         } else {

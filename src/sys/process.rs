@@ -8,6 +8,7 @@
 use super::*;
 use crate::strace::ArgVal::{Int, Name, Null, Ptr, Text};
 use crate::strace::tasks;
+use nix::sys::signal::Signal;
 
 /// What `wait4` found: the child's pid and how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +45,7 @@ impl Sys {
         drop(held);
         if ret == Ok(0) {
             tasks::forget_tid();
+            super::delivered::forget();
             return Ok(None);
         }
         if counted && ret.is_err() {
@@ -192,6 +194,18 @@ impl Sys {
     /// [CHLD], NULL, 8)`. A blocked SIGCHLD stays pending for
     /// [`Sys::rt_sigtimedwait_chld`] (even where its action is to ignore it).
     pub fn rt_sigprocmask_block_chld(&self) -> Result<()> {
+        self.rt_sigprocmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Signal::SIGCHLD)
+    }
+
+    /// sigprocmask(SIG_UNBLOCK, {sig}): `rt_sigprocmask(SIG_UNBLOCK,
+    /// [TERM], NULL, 8)`, before a re-raise (a blocked signal would not
+    /// kill: see `Sys::die_by`).
+    pub fn rt_sigprocmask_unblock(&self, sig: Signal) -> Result<()> {
+        self.rt_sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, sig)
+    }
+
+    /// sigprocmask(how, {sig}, NULL).
+    fn rt_sigprocmask(&self, how: nix::sys::signal::SigmaskHow, sig: Signal) -> Result<()> {
         self.call(
             Call {
                 row: &calls::RT_SIGPROCMASK,
@@ -200,17 +214,18 @@ impl Sys {
             },
             || {
                 let mut set = nix::sys::signal::SigSet::empty();
-                set.add(nix::sys::signal::Signal::SIGCHLD);
-                nix::sys::signal::sigprocmask(
-                    nix::sys::signal::SigmaskHow::SIG_BLOCK,
-                    Some(&set),
-                    None,
-                )
-                .map(|()| 0)
+                set.add(sig);
+                nix::sys::signal::sigprocmask(how, Some(&set), None).map(|()| 0)
             },
             |_| {
-                let set = Text("[CHLD]".to_string());
-                let args = [Name("SIG_BLOCK"), set, Null, Int(8)];
+                let name = sig.as_str().trim_start_matches("SIG");
+                let set = Text(format!("[{name}]"));
+                let how = match how {
+                    nix::sys::signal::SigmaskHow::SIG_UNBLOCK => "SIG_UNBLOCK",
+                    nix::sys::signal::SigmaskHow::SIG_SETMASK => "SIG_SETMASK",
+                    _ => "SIG_BLOCK",
+                };
+                let args = [Name(how), set, Null, Int(8)];
                 plain(row_args(&calls::RT_SIGPROCMASK, &args))
             },
         )?;

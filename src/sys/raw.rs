@@ -254,6 +254,18 @@ impl Sys {
 
     /// tgkill(2): a signal to one thread (a script's thread actor).
     pub fn tgkill_raw(&self, tgid: i32, tid: i32, sig: i32) -> Result<()> {
+        self.tgkill_traced(tgid, tid, sig, || ())
+    }
+
+    /// tgkill(2), `ahead` run just before the syscall (a signal to
+    /// oneself that kills: the lines the process cannot write after it).
+    pub(super) fn tgkill_traced(
+        &self,
+        tgid: i32,
+        tid: i32,
+        sig: i32,
+        ahead: impl Fn(),
+    ) -> Result<()> {
         self.call(
             Call {
                 row: &calls::TGKILL,
@@ -261,6 +273,7 @@ impl Sys {
                 unix: false,
             },
             || {
+                ahead();
                 // SAFETY: plain syscall with integer arguments.
                 let r = unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) };
                 Errno::result(r)

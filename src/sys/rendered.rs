@@ -268,23 +268,7 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
         eprintln!("{}", String::from_utf8_lossy(&lines.0.lock().unwrap()));
     }
     for row in calls::ALL.iter().filter(|r| r.traced) {
-        let skipped = [
-            "clone",
-            "clone3",
-            "rt_sigreturn",
-            "tgkill",
-            "prctl",
-            "rt_sigprocmask",
-            "rt_sigtimedwait",
-            "sched_setaffinity",
-            "recvmsg",
-            // a script's (rendered_raw.rs checks their lines)
-            "tgkill",
-            "rt_sigaction",
-            // netns.rs renders its own (setns needs a namespace).
-            "setns",
-        ];
-        if !skipped.contains(&row.name) {
+        if row.rendered_elsewhere.is_empty() {
             assert!(
                 seen.iter().any(|n| n == row.name),
                 "{} not traced",

@@ -57,9 +57,14 @@ extern "C" fn record(signo: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
 }
 
 /// SIGALRM only interrupts a blocking call (see `record`); SIGUSR1 outside
-/// a pause is caught by it too, and so does nothing.
-extern "C" fn wake(_: libc::c_int) {
+/// a pause is caught by it too, and so does nothing but keep its siginfo
+/// for the trace (SA_SIGINFO: `--- SIGALRM {si_signo=SIGALRM,
+/// si_code=SI_KERNEL} ---`, `--- SIGUSR1 {..., si_code=SI_USER, si_pid=N,
+/// si_uid=U} ---`).
+extern "C" fn wake(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     HANDLED.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: the kernel's siginfo and ucontext for this delivery.
+    unsafe { super::delivered::record(info, ctx) };
 }
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
@@ -70,7 +75,11 @@ pub fn catch_stop_signals() -> Result<()> {
         SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
-    let nothing = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    let nothing = SigAction::new(
+        SigHandler::SigAction(wake),
+        SaFlags::SA_SIGINFO,
+        SigSet::empty(),
+    );
     for sig in [Signal::SIGALRM, Signal::SIGUSR1] {
         // SAFETY: the handler does nothing.
         unsafe { sigaction(sig, &nothing) }.map_err(|e| {
@@ -129,8 +138,9 @@ pub fn trace_reraise(sys: &super::Sys) {
     }
 }
 
-/// Die by `sig` with its default action (exit status 128+N): glibc's
-/// raise's calls (gettid, getpid, tgkill), traced when the program's
+/// Die by `sig` with its default action (exit status 128+N): the signal
+/// unblocked (rt_sigprocmask), then glibc's raise's calls (gettid,
+/// getpid, tgkill), traced when the program's
 /// layer was given ([`trace_reraise`]).
 pub fn reraise(sig: Signal) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
@@ -140,6 +150,14 @@ pub fn reraise(sig: Signal) {
     match sys {
         Some(sys) if sys.tracer().enabled() => sys.die_by(sig),
         _ => {
+            // Unblocked first, as the traced re-raise (and the C twins).
+            let mut set = SigSet::empty();
+            set.add(sig);
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+                Some(&set),
+                None,
+            );
             let _ = raise(sig);
         }
     }

@@ -6,8 +6,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-
 use super::ctx::Ctx;
 use crate::values::error::{Error, Result};
 
@@ -70,15 +68,14 @@ pub fn run_child_as(ctx: &Ctx, args: &[&str], uid: Option<u32>) -> Result<ChildE
     let _ = reader.join();
     let how = match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(s)) => format!("was killed by signal {s} ({})", signal_name(s)),
+        (None, Some(s)) => format!(
+            "was killed by signal {s} ({})",
+            crate::values::xlat::signal_name(s)
+        ),
         _ => "ended".into(),
     };
     ctx.note("lab", &format!("child process {pid} {how} (waitpid)"));
     Ok(ChildEnd {
         code: status.code(),
     })
-}
-
-fn signal_name(s: i32) -> &'static str {
-    Signal::try_from(s).map_or("?", Signal::as_str)
 }

@@ -19,7 +19,7 @@
 //! No busy loop: one `accept4` per closed connection or per [`RETRY`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -27,6 +27,7 @@ use nix::errno::Errno;
 use crate::programs::conn::accept_error_is_the_peers;
 use crate::programs::server_opts::ServerOpts;
 use crate::socket::modes;
+use crate::strace::lock;
 use crate::sys::signals;
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
@@ -60,10 +61,6 @@ impl Default for Conns {
             freed: Condvar::new(),
         }
     }
-}
-
-fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Conns {

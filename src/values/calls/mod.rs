@@ -301,6 +301,11 @@ pub struct Syscall {
     /// [`ERESTARTSYS`] (sockets, read, wait4), [`ERESTART_RESTARTBLOCK`]
     /// (poll); "" for a plain `-1 EINTR` (epoll_wait, rt_sigtimedwait).
     pub restart: &'static str,
+    /// Where its wrapper's rendering is checked when not by
+    /// `src/sys/rendered.rs`'s test, which makes every other traced row's
+    /// wrapper render ("": there); e.g. a call that would fork or kill the
+    /// test process.
+    pub rendered_elsewhere: &'static str,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -325,6 +330,7 @@ impl Syscall {
         hints: &[],
         programs: true,
         nr: -1,
+        rendered_elsewhere: "",
         restart: "",
     };
 

@@ -27,6 +27,7 @@ pub static CLONE: Syscall = Syscall {
         hint(&[ENOMEM], Any, NO_MEMORY),
     ],
     nr: libc::SYS_clone,
+    rendered_elsewhere: "it forks the test process: tests/suite/strace/tasks.rs compares its line with strace -f",
     ..Syscall::ROW
 };
 
@@ -46,6 +47,7 @@ pub static PTHREAD_CREATE: Syscall = Syscall {
         hint(&[ENOMEM], Any, NO_MEMORY),
     ],
     nr: libc::SYS_clone3,
+    rendered_elsewhere: "it starts a thread: tests/suite/strace/tasks.rs compares its line with strace -f",
     ..Syscall::ROW
 };
 
@@ -77,6 +79,7 @@ pub static TGKILL: Syscall = Syscall {
     name: "tgkill",
     args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
     nr: libc::SYS_tgkill,
+    rendered_elsewhere: "the re-raise kills the process (tests/suite/strace/tasks.rs); a script's: src/sys/rendered_raw.rs",
     ..Syscall::ROW
 };
 
@@ -84,6 +87,7 @@ pub static PRCTL: Syscall = Syscall {
     name: "prctl",
     args: &[i("option", Int), i("arg2", Int)],
     nr: libc::SYS_prctl,
+    rendered_elsewhere: "PR_SET_PDEATHSIG would stay on the test process: the prefork tests",
     ..Syscall::ROW
 };
 
@@ -108,6 +112,7 @@ pub static RT_SIGPROCMASK: Syscall = Syscall {
         i("sigsetsize", Len),
     ],
     nr: libc::SYS_rt_sigprocmask,
+    rendered_elsewhere: "it changes the test thread's mask: the fork and prefork tests (tests/suite/strace/tasks.rs)",
     ..Syscall::ROW
 };
 
@@ -121,6 +126,7 @@ pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
     ],
     blocks: true,
     nr: libc::SYS_rt_sigtimedwait,
+    rendered_elsewhere: "it waits for a child: the fork model's stop tests",
     ..Syscall::ROW
 };
 
@@ -132,6 +138,7 @@ pub static RT_SIGRETURN: Syscall = Syscall {
     name: "rt_sigreturn",
     args: &[i("mask", Pointer)],
     nr: libc::SYS_rt_sigreturn,
+    rendered_elsewhere: "the kernel's, after a handler: src/sys/delivered.rs, tests/suite/strace/tasks.rs",
     ..Syscall::ROW
 };
 
@@ -159,6 +166,7 @@ pub static SCHED_SETAFFINITY: Syscall = Syscall {
     name: "sched_setaffinity",
     args: &[i("pid", Int), i("cpusetsize", Len), i("mask", Pointer)],
     nr: libc::SYS_sched_setaffinity,
+    rendered_elsewhere: "it would pin the test process: the bench tests",
     ..Syscall::ROW
 };
 
@@ -201,6 +209,7 @@ pub static RT_SIGACTION: Syscall = Syscall {
     // before their trace starts, untraced).
     programs: false,
     nr: libc::SYS_rt_sigaction,
+    rendered_elsewhere: "a script's: src/sys/rendered_raw.rs",
     ..Syscall::ROW
 };
 
@@ -242,5 +251,6 @@ pub static SETNS: Syscall = Syscall {
     errnos: &[(Any, &[EPERM, EINVAL, EBADF])],
     programs: false,
     nr: libc::SYS_setns,
+    rendered_elsewhere: "it needs a namespace: src/sys/netns.rs renders its own",
     ..Syscall::ROW
 };

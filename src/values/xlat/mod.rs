@@ -157,6 +157,13 @@ pub fn name_of(group: Group, value: i64) -> Option<&'static str> {
         .map(|(_, n)| *n)
 }
 
+/// A signal's name (`SIGTERM`), or its number when it has none: the one
+/// place a signal number becomes a name (the trace's `--- SIG... ---`,
+/// a lab's or a script's "killed by SIGPIPE").
+pub fn signal_name(n: i32) -> String {
+    name_of(Group::Sig, i64::from(n)).map_or_else(|| n.to_string(), str::to_string)
+}
+
 /// `value` as strace prints it for this group (a C int's bits: pass a
 /// negative int as its unsigned value, `0xffffffff`): `AF_INET`,
 /// `SOCK_STREAM|SOCK_CLOEXEC`, `MSG_PEEK|MSG_DONTWAIT`, `O_RDWR|O_NONBLOCK`,

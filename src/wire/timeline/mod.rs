@@ -180,7 +180,7 @@ impl Timeline {
         if std::process::id() == self.pid {
             return false;
         }
-        let mut w = lock_any(&self.sink);
+        let mut w = crate::strace::lock(&self.sink);
         crate::strace::write_line(&mut **w, line);
         true
     }
@@ -194,13 +194,13 @@ impl Timeline {
 
     /// Where to re-attach the kernel filter (see `capture.rs`, step 4).
     pub fn set_refilter(&self, sys: Sys, s: Socket) {
-        *lock_any(&self.refilter) = Some((sys, s));
+        *crate::strace::lock(&self.refilter) = Some((sys, s));
     }
 
     /// Attach the filter for the current ports. A failure keeps the old
     /// filter (user space still decides); it is not fatal.
     fn refilter(&self) {
-        let guard = lock_any(&self.refilter);
+        let guard = crate::strace::lock(&self.refilter);
         if let Some((sys, s)) = guard.as_ref() {
             let _ = sys.setsockopt_attach_filter(*s, &bpf::program(&self.ports()));
         }
@@ -235,10 +235,7 @@ impl Timeline {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        }
+        crate::strace::lock(&self.state)
     }
 
     /// Packets to or from `port` belong to the program.
@@ -342,9 +339,9 @@ impl crate::strace::Timeline for Timeline {
         // The order `refilter` then `state` (as watch_port takes them),
         // then the sink (taken alone elsewhere).
         vec![
-            Box::new(lock_any(&self.refilter)),
+            Box::new(crate::strace::lock(&self.refilter)),
             Box::new(self.lock()),
-            Box::new(lock_any(&self.sink)),
+            Box::new(crate::strace::lock(&self.sink)),
         ]
     }
 
@@ -354,13 +351,6 @@ impl crate::strace::Timeline for Timeline {
 
     fn watch_port(&self, port: u16) {
         Timeline::watch_port(self, port);
-    }
-}
-
-fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 

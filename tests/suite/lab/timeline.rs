@@ -109,6 +109,24 @@ fn demo_splits_as_strace() {
     let unfinished = o.stdout.matches(" <unfinished ...>").count();
     let resumed = o.stdout.matches(" resumed>").count();
     assert_eq!(unfinished, resumed, "{}", o.dump());
+    // The demo's sides wait for each other a dozen times or more: a demo
+    // that splits nothing is not printed as strace -f prints it.
+    assert!(unfinished > 0, "nothing split\n{}", o.dump());
+    // Each unfinished call's next line of its side is its resumed half.
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(entry) = l.strip_suffix(" <unfinished ...>") else {
+            continue;
+        };
+        let (side, call) = entry.split_once(" | ").expect("side | call");
+        let name = call.split('(').next().unwrap_or("");
+        let next = lines[i + 1..]
+            .iter()
+            .find(|n| n.starts_with(&format!("{side} | ")))
+            .unwrap_or_else(|| panic!("{l}: never resumed\n{}", o.dump()));
+        let want = format!("{side} | <... {name} resumed>");
+        assert!(next.starts_with(&want), "{l}\nthen {next}\n{}", o.dump());
+    }
     for l in o.stdout.lines() {
         if l.contains("accept4(") && l.ends_with(" <unfinished ...>") {
             assert!(l.ends_with(",  <unfinished ...>"), "{l}");

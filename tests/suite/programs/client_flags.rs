@@ -128,6 +128,42 @@ fn bind_before_connect() {
     }
 }
 
+/// A successful `--bind` seen from the peer's side: the connection the
+/// listener accepts comes from the bound address and port (127.0.0.2 and
+/// a port the kernel picked for the test, freed just before), not from
+/// what connect would have picked (127.0.0.1, an ephemeral port).
+#[test]
+fn bind_before_connect_is_the_source_the_peer_sees() {
+    for twin in [false, true] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = listener.local_addr().unwrap().to_string();
+        let port = std::net::TcpListener::bind("127.0.0.2:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let from = format!("127.0.0.2:{port}");
+        let peer = std::thread::spawn(move || {
+            let (mut conn, addr) = listener.accept().unwrap();
+            let mut got = Vec::new();
+            conn.read_to_end(&mut got).unwrap();
+            (addr.to_string(), got)
+        });
+        let out = run(
+            client(
+                twin,
+                "tcp",
+                &[&at, "--bind", &from, "--no-reply", "-m", "x"],
+            ),
+            b"",
+        );
+        out.assert_ok();
+        let (addr, got) = peer.join().unwrap();
+        assert_eq!(addr, from, "twin {twin}: {}", out.dump());
+        assert_eq!(got, b"x", "twin {twin}");
+    }
+}
+
 /// A flag name that is not one of the seven is a usage error (exit 2) that
 /// lists the valid ones; a datagram server refuses MSG_PEEK; no call made.
 #[test]

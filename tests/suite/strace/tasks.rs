@@ -68,7 +68,10 @@ fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         // Thread masks (glibc's around its clone3 and at a thread's end,
         // the workers' own: sys/untraced.rs) are not socklab's traced
         // rt_sigprocmask, which blocks [CHLD].
-        let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]");
+        // The re-raise's unblock is socklab's (not glibc's of its
+        // cancellation signals, `[RTMIN RT_1]`).
+        let unblock = whole.starts_with("rt_sigprocmask(SIG_UNBLOCK, ") && !whole.contains("RTMIN");
+        let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]") && !unblock;
         let exit = whole.starts_with("+++ exited") || whole.starts_with("exit");
         if exit || mask || is_runtime_call(&whole) {
             continue;
@@ -253,7 +256,8 @@ fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
 /// A fork server stopped by SIGTERM while blocked in accept4 (it catches
 /// the stop signals, cleans up, and re-raises the signal as glibc's raise
 /// does): `= ? ERESTARTSYS`, `--- SIGTERM {si_code=SI_USER, ...} ---`,
-/// `rt_sigreturn`, its cleanup, `getpid()`, `tgkill(P, P, SIGTERM)`,
+/// `rt_sigreturn`, its cleanup, `rt_sigprocmask(SIG_UNBLOCK, [TERM],
+/// NULL, 8)`, `getpid()`, `tgkill(P, P, SIGTERM)`,
 /// `--- SIGTERM {si_code=SI_TKILL, ...} ---`, `+++ killed by SIGTERM +++`.
 #[test]
 fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
@@ -299,9 +303,109 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
         "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
     );
     let n = lines.len();
+    // Unblocked first: a blocked signal would not kill (review, 17).
+    assert_eq!(
+        lines[n - 5],
+        "rt_sigprocmask(SIG_UNBLOCK, [TERM], NULL, 8) = 0"
+    );
     assert_eq!(lines[n - 4], format!("getpid() = {pid}"));
     assert_eq!(lines[n - 3], format!("tgkill({pid}, {pid}, SIGTERM) = 0"));
     let tkill = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_TKILL, si_pid={pid}, si_uid=");
     assert!(lines[n - 2].starts_with(&tkill), "{lines:#?}");
     assert_eq!(lines[n - 1], "+++ killed by SIGTERM +++");
+}
+
+/// Signals that land between traced calls (issue 15 item 3): a UNIX
+/// server paused after listen (a timed pause: an untraced nanosleep) gets
+/// SIGUSR1 and SIGTERM at once (nested handlers, mostly). strace prints each with its siginfo
+/// (`si_code=SI_USER, si_pid=THE TEST, si_uid=U`) and the handler's
+/// `rt_sigreturn({mask=[]}) = -1 EINTR` (the nanosleep's), after listen;
+/// socklab's trace, from listen to the end, equals it (unlinkat, the
+/// re-raise, `+++ killed by SIGTERM +++`). Before: no SIGUSR1 line
+/// (SIGUSR1's handler had no SA_SIGINFO) and no SIGTERM line (it landed
+/// outside a traced call).
+#[test]
+fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("tasks-between");
+    let (out, trace, path) = (
+        dir.path("all.strace"),
+        dir.path("all.trace"),
+        dir.path("s.sock"),
+    );
+    let calls =
+        "listen,getsockname,newfstatat,unlinkat,close,getpid,tgkill,rt_sigreturn,rt_sigprocmask";
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-q", "-e", "signal=SIGUSR1,SIGTERM", "-e"])
+        .arg(format!("trace={calls}"))
+        .arg("-o")
+        .arg(&out)
+        .arg(harness::bin())
+        .arg("--trace-file")
+        .arg(&trace)
+        .args(["unix", "server", &path, "--pause-after", "listen:30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let strace = cmd.spawn().expect("strace");
+    let sp = strace.id() as i32;
+    wait_for_line(&trace, "listen(");
+    let kids = std::fs::read_to_string(format!("/proc/{sp}/task/{sp}/children")).expect("kids");
+    let pid: i32 = kids
+        .split_whitespace()
+        .next()
+        .expect("socklab")
+        .parse()
+        .expect("pid");
+    harness::blocked_in(pid, libc::SYS_clock_nanosleep);
+    // SAFETY: socklab, strace's child. Sent together, the two usually
+    // nest (SIGUSR1's frame, then SIGTERM's on top, whose handler runs
+    // first), which strace prints in its own order: so must socklab.
+    unsafe {
+        libc::kill(pid, libc::SIGUSR1);
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let end = harness::finish(strace);
+    assert!(
+        end.status.signal() == Some(libc::SIGTERM) || end.status.code() == Some(143),
+        "{}",
+        end.dump()
+    );
+    let from_listen = |lines: Vec<String>| -> Vec<String> {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("listen("))
+            .expect("listen");
+        lines[at..]
+            .iter()
+            .filter(|l| !l.starts_with("rt_sigprocmask(") || l.contains("SIG_UNBLOCK, [TERM]"))
+            .cloned()
+            .collect()
+    };
+    let ours: Vec<String> = std::fs::read_to_string(&trace)
+        .expect("trace")
+        .lines()
+        .filter(|l| {
+            let name = l.split('(').next().unwrap_or("");
+            l.starts_with("---") || l.starts_with("+++") || calls.split(',').any(|c| c == name)
+        })
+        .map(str::to_string)
+        .collect();
+    let theirs: Vec<String> = std::fs::read_to_string(&out)
+        .expect("strace -o")
+        .lines()
+        .map(|l| unpad(l.split_once(' ').expect("PID line").1.trim_start()))
+        .filter(|l| !l.starts_with("+++ exited"))
+        .collect();
+    let (ours, theirs) = (from_listen(ours), from_listen(theirs));
+    assert_eq!(ours, theirs, "socklab vs strace -f");
+    let me = std::process::id();
+    let usr1 = format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={me}, si_uid=");
+    assert!(ours[1].starts_with("getpid() = "), "the pause's {ours:#?}");
+    let term = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_USER, si_pid={me}, si_uid=");
+    assert!(ours[2].starts_with(&usr1), "{ours:#?}");
+    assert!(ours[3..5].iter().any(|l| l.starts_with(&term)), "{ours:#?}");
+    let eintr = "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)";
+    assert!(ours.iter().any(|l| l == eintr), "{ours:#?}");
 }
