@@ -49,7 +49,10 @@ fn lab_syn_timeout_three_syns_then_etimedout() {
     let o = wire_lab("syn-timeout");
     line_with(
         &o,
-        &["client | connect(", "= -1 ETIMEDOUT (Connection timed out)"],
+        &[
+            "client@b | connect(",
+            "= -1 ETIMEDOUT (Connection timed out)",
+        ],
     );
     o.stdout_has("net.ipv4.tcp_syn_retries=2")
         .stdout_has("; 3 SYNs swallowed");
@@ -69,14 +72,14 @@ fn lab_rto_backoff_doubles_until_the_user_timeout() {
     line_with(
         &o,
         &[
-            "client | setsockopt(",
+            "client@b | setsockopt(",
             ", SOL_TCP, TCP_USER_TIMEOUT, [3000], 4) = 0",
         ],
     );
     line_with(
         &o,
         &[
-            "client | recvfrom(",
+            "client@b | recvfrom(",
             "= -1 ETIMEDOUT (Connection timed out)",
         ],
     );
@@ -104,12 +107,12 @@ fn lab_keepalive_two_probes_then_etimedout() {
         "SOL_TCP, TCP_KEEPINTVL, [1]",
         "SOL_TCP, TCP_KEEPCNT, [2]",
     ] {
-        line_with(&o, &["client | setsockopt(", opt]);
+        line_with(&o, &["client@b | setsockopt(", opt]);
     }
     line_with(
         &o,
         &[
-            "client | recvfrom(",
+            "client@b | recvfrom(",
             "= -1 ETIMEDOUT (Connection timed out)",
         ],
     );
@@ -135,41 +138,47 @@ fn lab_pmtu_lowers_the_mss_and_refuses_a_big_datagram() {
     let o = wire_lab("pmtu");
     line_with(
         &o,
-        &["client | getsockopt(", ", SOL_IP, IP_MTU, [1500], [4]) = 0"],
-    );
-    line_with(
-        &o,
-        &["client | getsockopt(", ", SOL_IP, IP_MTU, [1280], [4]) = 0"],
+        &[
+            "client@b | getsockopt(",
+            ", SOL_IP, IP_MTU, [1500], [4]) = 0",
+        ],
     );
     line_with(
         &o,
         &[
-            "client | getsockopt(",
+            "client@b | getsockopt(",
+            ", SOL_IP, IP_MTU, [1280], [4]) = 0",
+        ],
+    );
+    line_with(
+        &o,
+        &[
+            "client@b | getsockopt(",
             ", SOL_TCP, TCP_MAXSEG, [1448], [4]) = 0",
         ],
     );
     line_with(
         &o,
         &[
-            "client | getsockopt(",
+            "client@b | getsockopt(",
             ", SOL_TCP, TCP_MAXSEG, [1228], [4]) = 0",
         ],
     );
     line_with(
         &o,
         &[
-            "client | setsockopt(",
+            "client@b | setsockopt(",
             ", SOL_IP, IP_MTU_DISCOVER, [2], 4) = 0",
         ],
     );
     line_with(
         &o,
         &[
-            "client | sendto(",
+            "client@b | sendto(",
             ", 1400, 0, NULL, 0) = -1 EMSGSIZE (Message too long)",
         ],
     );
-    line_with(&o, &["server | recvfrom(", "= 1200"]);
+    line_with(&o, &["server@a | recvfrom(", "= 1200"]);
     assert!(
         link_lines(&o, &["length 1448", "[dropped (mtu 1280), ICMP sent back]"]) >= 1,
         "{}",
@@ -198,13 +207,13 @@ fn lab_slow_start_doubles_the_window_each_round_trip() {
     line_with(
         &o,
         &[
-            "client | setsockopt(",
+            "client@b | setsockopt(",
             ", SOL_SOCKET, SO_SNDBUF, [1048576], 4) = 0",
         ],
     );
     // Each round is cwnd x MSS bytes in one send, and a 1-byte answer.
     assert_eq!(
-        o.stdout.matches("server | sendto(").count(),
+        o.stdout.matches("server@a | sendto(").count(),
         4,
         "{}",
         o.dump()

@@ -23,6 +23,23 @@ fn twin_or_socklab(twin: bool, family: &str, role: &str, args: &[&str]) -> Comma
     cmd
 }
 
+/// Wait until process `pid` is stopped (state T in /proc/PID/stat).
+fn stopped(pid: i32) {
+    let deadline = std::time::Instant::now() + WATCHDOG;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
+        if state == Some("T") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pid} never stopped: {stat}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// The hog's queue holds 5 replies; then, the server stopped (SIGSTOP), the
 /// hog sends max_dgram_qlen + 1 more, which one recvmmsg takes at once
 /// after SIGCONT; of their replies only the room left fits: sendmmsg
@@ -62,6 +79,9 @@ fn dgram_server_batch_sends_the_rest_after_a_partial_sendmmsg() {
         let n = sync.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"S");
         srv.signal(libc::SIGSTOP);
+        // kill(2) returns before the server stops: a datagram sent while
+        // it still runs would wake its recvmmsg with fewer than `fits`.
+        stopped(srv.pid());
         for i in 0..fits {
             hog.send_to(format!("b{i}").as_bytes(), &path).unwrap();
         }
