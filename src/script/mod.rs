@@ -209,6 +209,7 @@ pub mod check;
 mod editing;
 pub mod emit;
 mod end;
+mod expand;
 mod expect;
 mod forks;
 mod frame;

@@ -21,7 +21,7 @@ use crate::sys::Observer;
 use crate::values::error::Result;
 
 /// How often the runner looks at a busy actor in /proc while it waits.
-const LOOK_EVERY: Duration = Duration::from_millis(1);
+pub(super) const LOOK_EVERY: Duration = Duration::from_millis(1);
 
 /// Why a run stopped early: the step, and the report lines after its line.
 pub struct Failure {
@@ -75,10 +75,10 @@ pub struct Runner {
     pub(super) under: BTreeMap<usize, Under>,
     /// Calls that returned while another line's call was under way:
     /// shown after that line's own.
-    deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
+    pub(super) deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
     /// A process actor's death caused by the kill still under way: shown
     /// after the kill's own line, as its consequence.
-    deaths: Vec<Death>,
+    pub(super) deaths: Vec<Death>,
     /// Lines typed into the shell while a call was under way.
     pub(super) inputs: VecDeque<Option<String>>,
     /// Who opened each fd still open (its close at the end is tagged so).
@@ -296,63 +296,6 @@ impl Runner {
         Ok(())
     }
 
-    /// Calls under way whose `<... resumed>` line stands before step
-    /// `next` and that end by themselves (waits.rs): wait for their return.
-    fn join_resumed(&mut self, next: usize) {
-        if self.keep_going {
-            return;
-        }
-        let due: Vec<(usize, Duration)> = self
-            .under
-            .keys()
-            .filter_map(|&j| {
-                let step = self.steps.get(j)?;
-                let by_itself = super::waits::ends_by_itself(step)?;
-                (step.resumed_at? <= next).then_some((j, by_itself))
-            })
-            .collect();
-        for (j, by_itself) in due {
-            let deadline = Instant::now() + by_itself + self.timeout;
-            while self.under.contains_key(&j) && self.wait_any(deadline) {}
-        }
-    }
-
-    /// A line may have woken a blocked call (a connect, its accept): wait
-    /// until every actor with a call under way is asleep in it again or
-    /// has returned, so that what it woke prints next, not later.
-    fn settle(&mut self) {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            let running = self
-                .under
-                .values()
-                .any(|u| u.unfinished && self.actors.get(u.actor).is_some_and(|a| !a.asleep()))
-                || self.actors.iter().any(Actor::dying);
-            if !running || Instant::now() >= deadline {
-                return;
-            }
-            if let Ok(msg) = self.rx.recv_timeout(LOOK_EVERY) {
-                self.take(msg, None);
-            }
-        }
-    }
-
-    /// Print step `id`'s call as unfinished.
-    fn unfinished(&mut self, id: usize) {
-        let Some(u) = self.under.get_mut(&id) else {
-            return;
-        };
-        u.unfinished = true;
-        let a = u.actor;
-        let Some(actor) = self.actors.get(a) else {
-            return;
-        };
-        let name = actor.name.clone();
-        if let Some((row, args)) = actor.entered() {
-            self.side(&name).unfinished(row, &args);
-        }
-    }
-
     /// Handle one message; true when it is step `current`'s return.
     pub(super) fn take(&mut self, msg: Msg, current: Option<usize>) -> bool {
         match msg {
@@ -396,19 +339,6 @@ impl Runner {
         }
     }
 
-    /// Wait for any call under way to return (or the shell's input, when
-    /// `until` is None); false when `deadline` passed first.
-    pub(super) fn wait_any(&mut self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.rx.recv_timeout(left) {
-            Ok(msg) => {
-                self.take(msg, None);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
     /// The run fails at step `id` (the first failure is kept).
     pub(super) fn fail(&mut self, id: usize, lines: Vec<String>) -> Result<()> {
         if self.keep_going {
@@ -424,12 +354,6 @@ impl Runner {
             self.failure = Some(Failure { step: id, lines });
         }
         Ok(())
-    }
-
-    /// A line cannot start: what it waits for never came.
-    fn stuck(&mut self, id: usize, why: &str) -> Result<()> {
-        let secs = self.timeout.as_secs_f64();
-        self.fail(id, vec![format!("  cannot start after {secs}s: {why}")])
     }
 
     /// The shell: add a step typed now; its id.
