@@ -52,10 +52,12 @@ pub enum Req {
     Wait4(i32),
     /// The end of a run: a process actor ends (exit_group, not traced).
     Exit(i32),
-    /// The end of a run: a socket file a bind made, removed only if a
-    /// socket file is still there (newfstatat, AT_SYMLINK_NOFOLLOW, then
-    /// unlink): a file or link put in its place is left alone.
-    Unlink(std::path::PathBuf),
+    /// The end of a run: a socket file a bind made, removed only if the
+    /// same file (device, inode) is still there (newfstatat,
+    /// AT_SYMLINK_NOFOLLOW, then unlink): a file, a link or another
+    /// socket file put in its place is left alone. Returns 1 when it
+    /// unlinked, 0 when it left the path alone.
+    Unlink(std::path::PathBuf, u64, u64),
 }
 
 /// What a made call gave.
@@ -75,6 +77,10 @@ pub struct Made {
     pub failure: Option<String>,
     /// The call table's hint for a failed call (the shell prints it).
     pub hint: Option<String>,
+    /// A bind on a path: the socket file it made (device, inode), looked
+    /// at right after the bind (newfstatat through an untraced Sys: the
+    /// runner's bookkeeping for the end's clean-up, not the script's call).
+    pub file: Option<(u64, u64)>,
     /// In a fork's child: the pipes it serves the runner through
     /// (the actor's thread then becomes the child's loop).
     pub child: Option<Pipes>,
@@ -100,6 +106,12 @@ impl Pipes {
         crate::sys::untraced::close(self.down_r);
         crate::sys::untraced::close(self.up_w);
     }
+}
+
+/// A Sys that prints nothing (the runner's own look at a bound file).
+fn quiet() -> Sys {
+    use crate::strace::{Format, Tracer};
+    Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())))
 }
 
 fn s(fd: RawFd) -> Socket {
@@ -145,7 +157,17 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             made.opened.extend([a.fd(), b.fd()]);
             0
         }
-        Req::Bind(fd, addr) => sys.bind(s(*fd), addr).map(|()| 0)?,
+        Req::Bind(fd, addr) => {
+            sys.bind(s(*fd), addr)?;
+            if let Some(path) = addr.unix_path() {
+                made.file = quiet()
+                    .newfstatat_id(&path)
+                    .ok()
+                    .flatten()
+                    .map(|id| (id.dev, id.ino));
+            }
+            0
+        }
         Req::Connect(fd, addr) => sys.connect(s(*fd), addr).map(|()| 0)?,
         Req::Listen(fd, backlog) => sys.listen(s(*fd), *backlog).map(|()| 0)?,
         Req::Accept(fd, want) => {
@@ -249,8 +271,8 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         }
         Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
         Req::Exit(code) => crate::sys::untraced::exit(*code),
-        Req::Unlink(path) => match sys.newfstatat(path)? {
-            Some(crate::sys::FileKind::Socket) => sys.unlink(path).map(|()| 0)?,
+        Req::Unlink(path, dev, ino) => match sys.newfstatat_id(path)? {
+            Some(id) if id.dev == *dev && id.ino == *ino => sys.unlink(path).map(|()| 1)?,
             _ => 0,
         },
     })

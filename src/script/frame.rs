@@ -274,7 +274,7 @@ variants!(Req {
     Kill(a: i32, b: i32),
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
-    Unlink(a: PathBuf),
+    Unlink(a: PathBuf, b: u64, c: u64),
 });
 
 impl Enc for Made {
@@ -285,6 +285,7 @@ impl Enc for Made {
         self.closed.put(w);
         self.failure.put(w);
         self.hint.put(w);
+        self.file.put(w);
     }
     fn get(r: &mut &[u8]) -> Option<Self> {
         Some(Made {
@@ -294,6 +295,7 @@ impl Enc for Made {
             closed: Enc::get(r)?,
             failure: Enc::get(r)?,
             hint: Enc::get(r)?,
+            file: Enc::get(r)?,
             child: None,
         })
     }

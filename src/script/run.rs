@@ -83,8 +83,9 @@ pub struct Runner {
     pub(super) inputs: VecDeque<Option<String>>,
     /// Who opened each fd still open (its close at the end is tagged so).
     pub(super) owner: BTreeMap<RawFd, String>,
-    /// Socket files the script's binds made.
-    pub(super) files: Vec<PathBuf>,
+    /// Socket files the script's binds made, with their device and
+    /// inode (None: it was gone before the runner looked).
+    pub(super) files: Vec<(PathBuf, Option<(u64, u64)>)>,
     pub(super) done: Vec<Done>,
     pub(super) failure: Option<Failure>,
     /// The shell: a failed expectation is reported and the session goes on.
