@@ -53,7 +53,7 @@ pub(super) fn err(span: Span, msg: impl Into<String>) -> ParseError {
 pub fn returns_fd(row: &Syscall) -> bool {
     matches!(
         row.name,
-        "socket" | "accept" | "accept4" | "dup" | "dup2" | "epoll_create1"
+        "socket" | "accept" | "accept4" | "dup" | "dup2" | "epoll_create1" | "openat"
     )
 }
 
@@ -218,6 +218,7 @@ impl Scope {
                 format!("fd {n} is never opened by an earlier line (a result '= {n}' binds it)"),
             )),
             ExprKind::Name(n) if self.names.contains(n) => {}
+            ExprKind::Name(n) if fd && n == "AT_FDCWD" => {}
             ExprKind::Name(n) if fd => errors.push(err(
                 e.span,
                 format!("'{n}' is used before a line binds it ('{n} = socket(...)')"),

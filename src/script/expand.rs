@@ -41,6 +41,17 @@ pub const CALLS: &[&str] = &[
     "wait4",
     "exit_group",
     "rt_sigaction",
+    "openat",
+    "getrandom",
+    "mkdirat",
+    "newfstatat",
+    "fchmod",
+    "fchmodat",
+    "unlinkat",
+    "unlink",
+    "setgroups",
+    "setgid",
+    "setuid",
 ];
 
 fn dots(span: Span) -> Expr {
@@ -151,6 +162,8 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
             args.extend([act, null(at), int(at, 8)]);
         }
         ("ioctl", 2) => args.push(dots(at)),
+        // strace shows openat's mode only with O_CREAT or O_TMPFILE.
+        ("openat", 3) => args.push(dots(at)),
         ("epoll_wait", 3) => args.insert(1, dots(at)),
         _ => {}
     }

@@ -46,6 +46,11 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "setuid" | "setgid" | "setgroups" if !process => Err(format!(
+                "{} would change the ids of socklab's own thread: make it in a process actor \
+                 (NAME = fork())",
+                step.row.name
+            )),
             "rt_sigaction" if !process => Err(
                 "rt_sigaction changes every thread's disposition (socklab's own too): make it \
                  in a process actor (NAME = fork())"

@@ -275,6 +275,17 @@ variants!(Req {
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
     Unlink(a: PathBuf, b: u64, c: u64),
+    Openat(a: RawFd, b: PathBuf, c: i32, d: u32),
+    Getrandom(a: usize, b: u32),
+    Mkdirat(a: RawFd, b: PathBuf, c: u32),
+    Newfstatat(a: RawFd, b: PathBuf),
+    Fchmod(a: RawFd, b: u32),
+    Fchmodat(a: RawFd, b: PathBuf, c: u32),
+    Unlinkat(a: RawFd, b: PathBuf, c: i32),
+    UnlinkPath(a: PathBuf),
+    Setgroups(a: Vec<u32>),
+    Setgid(a: u32),
+    Setuid(a: u32),
 });
 
 impl Enc for Made {

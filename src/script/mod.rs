@@ -221,6 +221,7 @@ pub mod emit;
 mod end;
 mod expand;
 mod expect;
+mod files;
 mod forks;
 mod frame;
 mod labels;

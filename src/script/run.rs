@@ -36,6 +36,9 @@ pub(super) struct Under {
     pub unfinished: bool,
     /// The socket file a bind names, kept if the bind succeeds.
     pub bind_path: Option<PathBuf>,
+    /// The path a script's unlink removes (a socket file its bind made
+    /// is then no longer the end's to remove).
+    pub unlink_path: Option<PathBuf>,
     /// The pid a kill sends its signal to.
     pub signal_to: Option<i32>,
 }
@@ -244,6 +247,10 @@ impl Runner {
             Req::Bind(_, addr) => addr.unix_path(),
             _ => None,
         };
+        let unlink_path = match &req {
+            Req::UnlinkPath(path) => Some(path.clone()),
+            _ => None,
+        };
         let signal_to = match &req {
             Req::Kill(pid, _) | Req::Tgkill(pid, ..) => Some(*pid),
             _ => None,
@@ -263,6 +270,7 @@ impl Runner {
                 actor: a,
                 unfinished: false,
                 bind_path,
+                unlink_path,
                 signal_to,
             },
         );
