@@ -133,6 +133,7 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
             crate::values::xlat::signal_name(s)
         ),
         Some(Ended::Exited(c)) => format!("exit {c}"),
+        Some(Ended::Unknown(e)) => format!("unknown ({e:?})"),
         None => "?".into(),
     };
     Ok(Verdict {

@@ -68,6 +68,24 @@
 //!   `{tv_sec=1, tv_usec=0}` (set, or read back as an expectation);
 //!   strace 6.1 prints its value as the 16 bytes, and so does the timeline.
 //!
+//! # File calls and credentials
+//!
+//! The calls socklab's labs make on their directories and socket files
+//! replay too, as strace prints them (`files.rs`): `openat(AT_FDCWD|DIRFD,
+//! "path", O_...|..., MODE)` (the mode only with O_CREAT/O_TMPFILE, as
+//! strace; its fd is a label), `getrandom("...", N, 0)` (the bytes are
+//! random: never an expectation), `mkdirat(DIRFD, "name", 0700)`,
+//! `newfstatat(DIRFD, "name", {st_mode=S_IFSOCK|0755, st_size=0, ...},
+//! AT_SYMLINK_NOFOLLOW)` (that flag only: socklab never follows a link;
+//! the struct is an expectation), `fchmod(FD, 0755)`, `fchmodat(DIRFD,
+//! "name", 000)`, `unlinkat(DIRFD, "name", 0|AT_REMOVEDIR)`,
+//! `unlink("path")`. They are the user's own: the script makes what it
+//! says (a mode `0700` is octal as in C). A script's `unlink` of a socket
+//! file its bind made takes it off the end's list. A process actor can
+//! give up root: `setgroups(0, NULL)`, `setgid(65534)`, `setuid(65534)`
+//! (the raw syscalls); a thread actor refuses them (they would change the
+//! ids of socklab's own thread).
+//!
 //! # Labels
 //!
 //! The fds, ports and abstract socket names a script writes are labels.
@@ -183,7 +201,17 @@
 //! default) to return; one still blocked then fails the script if its
 //! line expects a result. Every fd the script left open is closed and
 //! every socket file its binds made is removed, each as a timeline line
-//! (a process actor's end first: see above).
+//! (a process actor's end first: see above). A socket file is removed
+//! only if it is still the one the bind made: right after a bind on a
+//! path succeeds, the actor looks at the file (a newfstatat through an
+//! untraced Sys, the runner's bookkeeping: not shown) and keeps its
+//! st_dev/st_ino; at the end `newfstatat` (shown) must find that same
+//! device and inode for `unlink` (shown) to follow; anything else at the
+//! path (a regular file, a link, another socket file) is left alone, with
+//! a `# PATH: not the socket file the bind made ...: left alone` note. A
+//! process actor whose status cannot be read (waitid fails: socklab
+//! started with SIGCHLD ignored) gets a `# process PID ended; how is not
+//! known` note instead of an `exit_group` line nobody saw.
 //! - exit 0: every expectation held;
 //! - exit 1: one did not, or a call could not be made: `FILE:LINE: the
 //!   line`, what was expected and what came, each actor's last calls
@@ -231,13 +259,16 @@ use crate::values::error::{Error, Result};
 
 mod actors;
 pub mod ast;
+mod awaiting;
 mod call;
 pub mod check;
 mod editing;
 pub mod emit;
 mod end;
 mod entering;
+mod expand;
 mod expect;
+mod files;
 mod forks;
 mod frame;
 mod hosts;

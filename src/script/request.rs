@@ -320,6 +320,8 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             };
             Req::Sigaction(i32_of(a(0), Some(Group::Sig))?, default)
         }
+        "openat" | "getrandom" | "mkdirat" | "newfstatat" | "fchmod" | "fchmodat" | "unlinkat"
+        | "unlink" | "setgroups" | "setgid" | "setuid" => super::files::request(step, labels)?,
         other => return Err(format!("{other} cannot be scripted")),
     })
 }

@@ -8,6 +8,7 @@ mod calls;
 mod editing;
 mod emit;
 mod examples;
+mod files;
 mod hosts;
 mod options;
 mod processes;
