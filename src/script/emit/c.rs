@@ -10,6 +10,8 @@ use super::c_more::{lit, var};
 use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
 
 const RUNTIME: &str = include_str!("runtime.h");
+const RUNNER: &str = include_str!("runtime_run.h");
+const PROCESSES: &str = include_str!("runtime_fork.h");
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -228,6 +230,8 @@ pub fn program(plan: &Plan) -> String {
         plan.file.replace("*/", "* /")
     );
     out.push_str(RUNTIME);
+    out.push_str(RUNNER);
+    out.push_str(PROCESSES);
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
     for n in &plan.names {
         let _ = writeln!(out, "static int {} = -1;", var(&Fd::Name(n.clone())));

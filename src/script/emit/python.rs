@@ -28,6 +28,15 @@ const TAKEN: &[&str] = &[
     "signal",
     "socket",
     "sys",
+    "struct",
+    "mmap",
+    "st",
+    "ACTORS",
+    "pipes",
+    "forked",
+    "reaped",
+    "status_is",
+    "quit",
     "termios",
     "threading",
     "time",
@@ -321,8 +330,19 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             },
             "",
         ),
-        Op::Kill(pid, sig) => (
-            format!("os.kill({}, {})", val(pid), val(sig)),
+        Op::Setsockopt(f, level, nm, bytes, None) => (
+            format!(
+                "{}.setsockopt({}, {}, {})",
+                var(f),
+                val(level),
+                val(nm),
+                lit(bytes)
+            ),
+            String::new(),
+            "",
+        ),
+        Op::Getsockopt(f, level, nm, len, _) => (
+            format!("{}.getsockopt({}, {}, {len})", var(f), val(level), val(nm)),
             String::new(),
             "",
         ),

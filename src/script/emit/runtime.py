@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import termios
 import threading
@@ -24,12 +25,14 @@ lock = threading.Condition()
 done = set()
 open_socks = []  # what the script opened, in that order: closed at the end
 ports = {}  # port labels: as written -> this run's
+ACTORS = []  # the actors, threads and processes, in the program's order
+MAIN_PID = os.getpid()
 
 
 def fail(line, what, expected, got):
     print(f"{FILE}:{line}: {TEXT[line]}\n  {what}: expected {expected}, got {got}",
           file=sys.stderr, flush=True)
-    os._exit(1)
+    quit(1)
 
 
 def want(line, got, expected):
@@ -85,12 +88,31 @@ def closed(sock):
             open_socks.remove(sock)
 
 
+def status_is(line, st, expected):
+    """wait4's status as strace prints it, and as the line wrote it."""
+    if os.WIFEXITED(st):
+        got = f"{{WIFEXITED(s) && WEXITSTATUS(s) == {os.WEXITSTATUS(st)}}}"
+    else:
+        core = " && WCOREDUMP(s)" if os.WCOREDUMP(st) else ""
+        got = f"{{WIFSIGNALED(s) && WTERMSIG(s) == {signal.Signals(os.WTERMSIG(st)).name}{core}}}"
+    if got != expected:
+        fail(line, "status", expected, got)
+
+
 class Actor(threading.Thread):
+    process = False
+    ended = False
+
     def __init__(self, name):
         super().__init__(name=name, daemon=True)
         self.job = None  # the step it runs
         self.nr = -1
         self.tid = None
+
+    def give(self, i, nr):
+        with lock:
+            self.nr, self.job = nr, i
+            lock.notify_all()
 
     def run(self):
         with lock:
@@ -112,10 +134,10 @@ class Actor(threading.Thread):
                 self.job = None
                 lock.notify_all()
 
-    def proc(self):
-        """This thread's /proc files, moved to fds >= 900."""
+    def proc(self, pid):
+        """The thread's (process's) /proc files, moved to fds >= 900."""
         def high(name):
-            fd = os.open(f"/proc/self/task/{self.tid}/{name}", os.O_RDONLY)
+            fd = os.open(f"/proc/{pid}/task/{self.tid}/{name}", os.O_RDONLY)
             up = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 900)
             os.close(fd)
             return up
@@ -142,17 +164,20 @@ def wait_until(cond):
 def stuck(line, why):
     print(f"{FILE}:{line}: {TEXT[line]}\n  cannot start after {TIMEOUT:g}s: {why}",
           file=sys.stderr, flush=True)
-    os._exit(1)
+    quit(1)
 
 
 def run(names):
     """Run the steps in file order, then close what the script left open."""
-    actors = [Actor(n) for n in names]
+    actors = ACTORS
+    actors.extend(Proc(n) if process else Actor(n) for n, process in names)
     for a in actors:
+        if a.process:  # started by its fork's line
+            continue
         a.start()
         with lock:
             lock.wait_for(lambda: a.tid is not None)
-        a.proc()
+        a.proc(MAIN_PID)
     for i, (line, who, nr, waits, after, delay, _, _) in enumerate(STEPS):
         a = actors[who]
         if delay:
@@ -161,11 +186,12 @@ def run(names):
             stuck(line, "its actor is still blocked in an earlier call")
         if after is not None and not wait_until(lambda: after in done):
             stuck(line, "the call that opens its fd has not returned")
-        with lock:
-            a.nr, a.job = nr, i
-            lock.notify_all()
+        if a.process and a.ended:
+            stuck(line, "its process has ended")
+        a.give(i, nr)
         end = time.monotonic() + TIMEOUT + (waits / 1000 if waits > 0 else 0)
-        while not (i in done or time.monotonic() >= end or (waits < 0 and a.asleep())):
+        while not (i in done or a.ended or time.monotonic() >= end
+                   or (waits < 0 and a.asleep())):
             time.sleep(0.001)
         # A line woke blocked calls: wait until each is asleep again or returned.
         wait_until(lambda: all(b.job is None or b.job in done or b.asleep() for b in actors))
@@ -175,7 +201,8 @@ def run(names):
             line = STEPS[b.job][0]
             print(f"{FILE}:{line}: {TEXT[line]}\n  still blocked after {TIMEOUT:g}s (--timeout)",
                   file=sys.stderr, flush=True)
-            os._exit(1)
+            quit(1)
+    end_processes()
     with lock:
         left = list(open_socks)
     for s in left:
