@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::harness::cmp::{is_on_socket, side_by_side, strace_calls, strace_calls_with, trace_set};
+use super::emit_trace::{PROCESS_CALLS, as_script, process_calls};
 use crate::harness::{Outcome, TempDir, run, socklab};
 
 /// Every script lab and example: (its path from the crate root, a name).
@@ -33,13 +34,14 @@ fn scripts() -> Vec<(String, String)> {
     out
 }
 
-/// `cmd` under `strace -f -qq -e signal=none -y -e trace=... -o trace`,
+/// `cmd` under `strace -f -qq -e signal=none -y -e trace=... -o trace`
+/// (the socket calls and the process calls),
 /// with a time limit (`timeout 60`).
 fn traced(cmd: &Command, trace: &str) -> Command {
     let mut t = Command::new("timeout");
     t.env_remove("LD_LIBRARY_PATH");
     t.args(["60", "strace", "-f", "-qq", "-e", "signal=none", "-y", "-e"])
-        .arg(format!("trace={}", trace_set()))
+        .arg(format!("trace={},{PROCESS_CALLS}", trace_set()))
         .arg("-o")
         .arg(trace)
         .arg(cmd.get_program())
@@ -98,7 +100,7 @@ fn same(what: &str, a: &[String], b: &[String], dump: &str) {
 /// The script and its C twin make the same calls; the C twin's trace replays.
 fn c_twin(file: &str, name: &str) {
     let dir = TempDir::new("emit-c");
-    let (s_out, s_calls, _) = calls_of(&script_cmd(file, &dir), &dir, "script");
+    let (s_out, s_calls, s_raw) = calls_of(&script_cmd(file, &dir), &dir, "script");
     s_out.assert_ok();
     let (c_out, c_calls, raw) = calls_of(&build_c(&dir, file), &dir, "c");
     assert_eq!(
@@ -112,6 +114,20 @@ fn c_twin(file: &str, name: &str) {
         &s_calls,
         &c_calls,
         &c_out.dump(),
+    );
+    // Forks, the script's rt_sigaction, kills, wait4s, exits: the same.
+    let forks = std::fs::read_to_string(file).unwrap().contains("fork()");
+    let p_calls = process_calls(&s_raw, true);
+    assert_eq!(
+        forks,
+        p_calls.iter().any(|c| c.starts_with("clone(")),
+        "{name}: {p_calls:?}"
+    );
+    assert_eq!(forks, as_script(&raw).contains("] clone("), "{name}");
+    assert_eq!(
+        process_calls(&s_raw, true),
+        process_calls(&raw, true),
+        "{name}: process calls, script (left) vs C (right)"
     );
     // The round trip: the C twin's trace, as a script, passes.
     let replay = dir.path("replay.script");
@@ -146,6 +162,12 @@ fn python_twin(file: &str, name: &str) {
         Some(0),
         "{name}: the Python twin failed\n{}",
         p_out.dump()
+    );
+    // Python's signal.signal is not the raw rt_sigaction (the allow-list).
+    assert_eq!(
+        process_calls(&s_raw, false),
+        process_calls(&raw, false),
+        "{name}: process calls, script (left) vs Python (right)"
     );
     same(
         &format!("{name}: script (left) vs Python (right), the allow-list taken back"),
@@ -235,37 +257,6 @@ fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
     }
 }
 
-/// A raw `strace -f -o` trace as a script: the program's own socket
-/// calls, each thread an actor (`[pid N] `), -y's annotations dropped.
-pub fn as_script(raw: &str) -> String {
-    let mut out = String::new();
-    for line in raw.lines() {
-        let (pid, call) = line.split_once(' ').unwrap_or(("", line));
-        let call = call.trim_start();
-        let resumed = call.starts_with("<... ");
-        if !resumed && !crate::harness::cmp::is_program_call(call) {
-            continue;
-        }
-        if resumed && !out.contains(&format!("[pid {pid}] {}", "")) {
-            continue;
-        }
-        out.push_str(&format!("[pid {pid}] {}\n", strip_y(call)));
-    }
-    out
-}
-
-/// `3<socket:[123]>` -> `3`.
-fn strip_y(line: &str) -> String {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(i) = rest.find("<socket:[") {
-        out.push_str(&rest[..i]);
-        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
-    }
-    out.push_str(rest);
-    out
-}
-
 macro_rules! twins {
     ($($test:ident: $name:literal,)*) => {
         const NAMES: &[&str] = &[$($name),*];
@@ -290,6 +281,7 @@ twins! {
     emit_twins_lab_recv_after_shut_rd: "lab-recv-after-shut-rd",
     emit_twins_lab_self_connect: "lab-self-connect",
     emit_twins_lab_send_after_shut_wr: "lab-send-after-shut-wr",
+    emit_twins_lab_sigpipe: "lab-sigpipe",
     emit_twins_lab_socketpair_rights: "lab-socketpair-rights",
     emit_twins_example_blocked_accept: "example-blocked-accept",
     emit_twins_example_connect_twice: "example-connect-twice",
@@ -298,43 +290,10 @@ twins! {
     emit_twins_example_udp_echo: "example-udp-echo",
 }
 
-/// Script labs the emitter refuses, and the lines it names: process
-/// actors (`NAME = fork()`, strace's clone line), their signal actions
-/// and timeval option values are not emitted yet.
-const NOT_EMITTED: &[(&str, &[&str])] = &[(
-    "lab-sigpipe",
-    &[
-        ":8: cannot emit: clone is not emitted yet",
-        ":9: cannot emit: rt_sigaction is not emitted yet",
-        ":13: cannot emit: this option value is not emitted yet",
-    ],
-)];
-
 #[test]
 fn emit_covers_every_script_lab_and_example() {
-    let all: Vec<String> = scripts()
-        .into_iter()
-        .map(|(_, n)| n)
-        .filter(|n| !NOT_EMITTED.iter().any(|(x, _)| x == n))
-        .collect();
+    let all: Vec<String> = scripts().into_iter().map(|(_, n)| n).collect();
     assert_eq!(all, NAMES, "a script lab or example without its twin test");
-}
-
-/// The labs not emitted are refused whole: exit 2, each line named,
-/// nothing written.
-#[test]
-fn emit_refuses_the_process_actor_lab_line_by_line() {
-    for (name, lines) in NOT_EMITTED {
-        let (file, _) = scripts().into_iter().find(|(_, n)| n == name).unwrap();
-        for lang in ["c", "python"] {
-            let out = run(socklab(&["script", &file, "--emit", lang]), b"");
-            assert_eq!(out.code(), Some(2), "{}", out.dump());
-            assert!(out.stdout.is_empty(), "{}", out.dump());
-            for l in *lines {
-                assert!(out.stderr.contains(l), "{l}\n{}", out.dump());
-            }
-        }
-    }
 }
 
 #[test]
@@ -386,10 +345,6 @@ fn emit_compare_report() {
     println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
     let mut all = true;
     for (file, name) in scripts() {
-        if NOT_EMITTED.iter().any(|(n, _)| *n == name) {
-            println!("{name:<36} {:<21}", "not emitted yet (process actors)");
-            continue;
-        }
         let c = std::panic::catch_unwind(|| c_twin(&file, &name)).is_ok();
         let p = std::panic::catch_unwind(|| python_twin(&file, &name)).is_ok();
         let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };

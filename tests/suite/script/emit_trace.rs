@@ -1,0 +1,121 @@
+//! The emitted twins' raw `strace -f` traces, read back: as a script (the
+//! round trip: each thread an actor `[pid N]`, a fork's `clone` line
+//! joined whole so that its child's lines run in the process it made),
+//! and the process calls (fork, the script's own rt_sigaction, kill,
+//! tgkill, wait4, exit_group) normalised for comparison.
+
+use std::collections::HashMap;
+
+/// The process calls strace is asked for beside the socket calls.
+pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group";
+
+/// A fork as glibc makes it (threads are clone3, with no SIGCHLD).
+fn is_fork(call: &str) -> bool {
+    call.starts_with("clone(") && call.contains("|SIGCHLD")
+}
+
+/// A script's rt_sigaction (the raw call: no SA_RESTORER, no old action),
+/// not a runtime's own (glibc's sigaction adds SA_RESTORER).
+fn is_scripts_sigaction(call: &str) -> bool {
+    call.starts_with("rt_sigaction(") && call.contains(", sa_flags=0}, NULL, 8)")
+}
+
+/// The raw trace's calls, each `<unfinished ...>` joined with its
+/// `<... resumed>` where `join` says so; (pid, call) in trace order.
+fn calls(raw: &str, keep: impl Fn(&str) -> bool, join: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut open: HashMap<String, (usize, bool)> = HashMap::new();
+    for line in raw.lines() {
+        let (pid, call) = line.split_once(' ').unwrap_or(("", line));
+        let call = call.trim_start();
+        if let Some(rest) = call.strip_prefix("<... ") {
+            let Some((i, joined)) = open.remove(pid) else {
+                continue;
+            };
+            match rest.split_once(" resumed>") {
+                Some((_, tail)) if joined => {
+                    let head = out[i].1.trim_end_matches(" <unfinished ...>").to_string();
+                    out[i].1 = format!("{head}{tail}");
+                }
+                _ => out.push((pid.to_string(), call.to_string())),
+            }
+            continue;
+        }
+        if !keep(call) {
+            continue;
+        }
+        if call.ends_with(" <unfinished ...>") {
+            open.insert(pid.to_string(), (out.len(), join(call)));
+        }
+        out.push((pid.to_string(), call.to_string()));
+    }
+    out
+}
+
+/// A raw `strace -f -o` trace as a script: the program's own socket
+/// calls, its forks and its processes' rt_sigaction, each thread an
+/// actor (`[pid N] `), -y's annotations dropped.
+pub fn as_script(raw: &str) -> String {
+    let keep = |c: &str| {
+        crate::harness::cmp::is_program_call(c) || is_fork(c) || is_scripts_sigaction(c)
+    };
+    calls(raw, keep, is_fork)
+        .into_iter()
+        .map(|(pid, call)| format!("[pid {pid}] {}\n", strip_y(&call)))
+        .collect()
+}
+
+/// `3<socket:[123]>` -> `3`.
+fn strip_y(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("<socket:[") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The process calls of a raw trace, in order: forks (child_tidptr
+/// dropped), the script's rt_sigaction (`sigaction`: false leaves them
+/// out), kill, tgkill, wait4, exit_group; pids and tids as P1, P2... in
+/// order of appearance (the program's own pid, its threads', its children's).
+pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
+    let keep = |c: &str| {
+        is_fork(c)
+            || (sigaction && is_scripts_sigaction(c))
+            || ["kill(", "tgkill(", "wait4(", "exit_group("]
+                .iter()
+                .any(|p| c.starts_with(p))
+    };
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for (_, call) in calls(raw, keep, is_fork) {
+        let mut call = call;
+        if let Some(i) = call.find(", child_tidptr=")
+            && let Some(j) = call[i..].find(')')
+        {
+            call.replace_range(i..i + j, "");
+        }
+        let mut text = String::new();
+        let mut num = String::new();
+        for ch in call.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_digit() {
+                num.push(ch);
+                continue;
+            }
+            if num.len() >= 3 {
+                let n = names.len() + 1;
+                let name = names.entry(num.clone()).or_insert_with(|| format!("P{n}"));
+                text.push_str(name);
+            } else {
+                text.push_str(&num);
+            }
+            num.clear();
+            text.push(ch);
+        }
+        out.push(text.trim_end().to_string());
+    }
+    out
+}
