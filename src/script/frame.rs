@@ -275,6 +275,7 @@ variants!(Req {
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
     Unlink(a: PathBuf),
+    Exit(a: i32),
 });
 
 impl Enc for Made {

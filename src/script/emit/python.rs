@@ -102,6 +102,12 @@ fn name(n: &str) -> String {
         _ if n.starts_with('E') && crate::values::xlat::errno(n).is_some() => "errno",
         _ => "socket",
     };
+    // x86_64's SO_RCVTIMEO is the _OLD one (a 64-bit timeval): Python
+    // knows the plain name only.
+    let n = match n {
+        "SO_RCVTIMEO_OLD" | "SO_SNDTIMEO_OLD" => n.trim_end_matches("_OLD"),
+        _ => n,
+    };
     format!("{module}.{n}")
 }
 

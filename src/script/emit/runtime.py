@@ -145,10 +145,13 @@ class Actor(threading.Thread):
 
     def asleep(self):
         """Asleep (S) in its call's syscall?"""
-        stat = os.pread(self.stat, 512, 0).decode()
-        if stat[stat.rfind(")") + 2:][:1] != "S":
+        try:
+            stat = os.pread(self.stat, 512, 0).decode()
+            if stat[stat.rfind(")") + 2:][:1] != "S":
+                return False
+            nr = os.pread(self.syscall, 512, 0).split()
+        except OSError:  # the thread or process is gone
             return False
-        nr = os.pread(self.syscall, 512, 0).split()
         return bool(nr) and nr[0] == str(self.nr).encode()
 
 

@@ -22,7 +22,11 @@ fn is_scripts_sigaction(call: &str) -> bool {
 
 /// The raw trace's calls, each `<unfinished ...>` joined with its
 /// `<... resumed>` where `join` says so; (pid, call) in trace order.
-fn calls(raw: &str, keep: impl Fn(&str) -> bool, join: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+fn calls(
+    raw: &str,
+    keep: impl Fn(&str) -> bool,
+    join: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut open: HashMap<String, (usize, bool)> = HashMap::new();
     for line in raw.lines() {
@@ -53,11 +57,16 @@ fn calls(raw: &str, keep: impl Fn(&str) -> bool, join: impl Fn(&str) -> bool) ->
 }
 
 /// A raw `strace -f -o` trace as a script: the program's own socket
-/// calls, its forks and its processes' rt_sigaction, each thread an
-/// actor (`[pid N] `), -y's annotations dropped.
+/// calls, its forks, its processes' rt_sigaction and its kills (a pid
+/// names a fork's child; tgkill is not scriptable, wait4 is left to
+/// socklab's end: the child ends there), each thread an actor
+/// (`[pid N] `), -y's annotations dropped.
 pub fn as_script(raw: &str) -> String {
     let keep = |c: &str| {
-        crate::harness::cmp::is_program_call(c) || is_fork(c) || is_scripts_sigaction(c)
+        crate::harness::cmp::is_program_call(c)
+            || is_fork(c)
+            || is_scripts_sigaction(c)
+            || c.starts_with("kill(")
     };
     calls(raw, keep, is_fork)
         .into_iter()
@@ -91,7 +100,7 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
     };
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
-    for (_, call) in calls(raw, keep, is_fork) {
+    for (_, call) in calls(raw, keep, |_| true) {
         let mut call = call;
         if let Some(i) = call.find(", child_tidptr=")
             && let Some(j) = call[i..].find(')')
