@@ -243,8 +243,11 @@ pub fn program(plan: &Plan) -> String {
     for n in &plan.fd_labels {
         let _ = writeln!(out, "static int fd{n} = -1;");
     }
-    for p in &plan.ports {
-        let _ = writeln!(out, "static int port_{p} = -1;");
+    if !plan.ports.is_empty() {
+        out.push_str("/* Ports: in memory shared with the process actors (main maps it). */\n");
+    }
+    for (k, p) in plan.ports.iter().enumerate() {
+        let _ = writeln!(out, "#define port_{p} (Ports[{k}])");
     }
     out.push_str("\n/* Each line's call, made on its actor's thread. */\nstatic void script_line(int line)\n{\n\tlong r;\n\tstruct sockaddr_storage sa;\n\tsocklen_t n;\n\n\t(void)r;\n\t(void)sa;\n\t(void)n;\n\tswitch (line) {\n");
     for (step, m) in &plan.steps {

@@ -245,8 +245,9 @@ pub fn tables(plan: &Plan) -> String {
     let n = plan.steps.len();
     let _ = write!(
         out,
-        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
+        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
         n.max(1),
+        plan.ports.len(),
         lit(plan.file.as_bytes()),
         plan.actors.len()
     );

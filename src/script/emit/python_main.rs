@@ -172,8 +172,13 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     let exit_group = crate::values::calls::by_name("exit_group").map_or(231, |r| r.nr);
     let _ = write!(
         out,
-        "}}\nFILE = {}\nEXIT_GROUP = {exit_group}\n\nif __name__ == \"__main__\":\n    run([{}])\n",
+        "}}\nFILE = {}\nEXIT_GROUP = {exit_group}\n\nif __name__ == \"__main__\":\n    ports = SharedPorts([{}])\n    run([{}])\n",
         py_str(&plan.file),
+        plan.ports
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         names.join(", ")
     );
     Ok(out)

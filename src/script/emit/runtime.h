@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -206,6 +207,23 @@ static inline void Closed(int fd)
 			break;
 		}
 	pthread_mutex_unlock(&mu);
+}
+
+/* The port labels, in memory a fork shares: a port a process actor's
+ * result binds is its parent's too (all -1: none bound yet). */
+static int *Ports;
+
+static inline int *Shared(int n)
+{
+	int *p = mmap(NULL, (n ? n : 1) * sizeof(int), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	for (int i = 0; i < n; i++)
+		p[i] = -1;
+	return p;
 }
 
 /* A port label: bound by the first result that shows it; a port first

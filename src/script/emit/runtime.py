@@ -10,6 +10,7 @@
 import array
 import errno
 import fcntl
+import mmap
 import os
 import select
 import signal
@@ -63,6 +64,27 @@ def port(written):
     if written == 0:
         return 0
     return ports.setdefault(written, written)
+
+
+class SharedPorts:
+    """The port labels, in memory a fork shares: a port a process actor's
+    result binds is its parent's too (0: none bound yet)."""
+    def __init__(self, written):
+        self.at = {p: 4 * i for i, p in enumerate(written)}
+        self.mem = mmap.mmap(-1, 4 * max(1, len(written)))
+
+    def __contains__(self, p):
+        return p in self.at and self[p] != 0
+
+    def __getitem__(self, p):
+        return int.from_bytes(self.mem[self.at[p]:self.at[p] + 4], "little")
+
+    def setdefault(self, p, value):
+        if p not in self.at:
+            return value
+        if p not in self:
+            self.mem[self.at[p]:self.at[p] + 4] = value.to_bytes(4, "little")
+        return self[p]
 
 
 def addr_is(line, addr, ip, written):
