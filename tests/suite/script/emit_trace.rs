@@ -124,6 +124,10 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
             num.clear();
             text.push(ch);
         }
+        // strace pads the result to a column (pids differ in length).
+        while text.contains("  ") {
+            text = text.replace("  ", " ");
+        }
         out.push(text.trim_end().to_string());
     }
     out
