@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::emit_trace::{PROCESS_CALLS, as_script, process_calls};
-use crate::harness::cmp::{is_on_socket, side_by_side, strace_calls, strace_calls_with, trace_set};
+use super::emit_trace::{PROCESS_CALLS, allowed, as_script, process_calls};
+use crate::harness::cmp::{side_by_side, strace_calls, strace_calls_with, trace_set};
 use crate::harness::{Outcome, TempDir, run, socklab};
 
 /// Every script lab and example: (its path from the crate root, a name).
@@ -201,80 +201,6 @@ fn python() -> String {
     );
     out.assert_ok();
     out.stdout.trim().to_string()
-}
-
-/// Socket calls only (the interpreter's imports open and stat files).
-fn sockets_only(call: &str) -> bool {
-    call.starts_with("socket(") || call.starts_with("socketpair(") || is_on_socket(call)
-}
-
-/// The allow-list (explain.rs) taken back, on the raw calls. Python's
-/// side: the calls its socket objects make of themselves left out: a
-/// getsockname with the whole sockaddr buffer (`[128 => N]`: a socket
-/// object made from a new fd checking it, after accept4 and socketpair;
-/// its own getsockname passes the family's length) and, after it,
-/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd);
-/// recvmsg's msg_name buffer as NULL. Both sides: socket calls only (the
-/// interpreter's imports open and stat files), SOCK_CLOEXEC on socket
-/// and socketpair, accept4 as accept (its flags), an address length's
-/// `128 => `, a failed accept's address length, a cut accept's address.
-fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
-    let mut after_own = false;
-    move |c: &str| {
-        if !sockets_only(c) {
-            return None;
-        }
-        if python && c.starts_with("getsockname(") && c.contains("[128 => ") {
-            after_own = true;
-            return None;
-        }
-        if python
-            && after_own
-            && (c.contains("SOL_SOCKET, SO_TYPE, ") || c.contains("SOL_SOCKET, SO_PROTOCOL, "))
-        {
-            return None;
-        }
-        after_own = false;
-        let mut c = c.to_string();
-        if c.starts_with("socket(") || c.starts_with("socketpair(") {
-            c = c.replace("|SOCK_CLOEXEC", "").replace("SOCK_CLOEXEC|", "");
-        }
-        if let Some(rest) = c.strip_prefix("accept4(")
-            && let Some((call, ret)) = rest.rsplit_once(") = ")
-            && let Some((args, _flags)) = call.rsplit_once(", ")
-        {
-            c = format!("accept({args}) = {ret}");
-        }
-        while let Some(i) = c.find("[128 => ") {
-            c.replace_range(i + 1..i + "[128 => ".len(), "");
-        }
-        if c.starts_with("accept(") && c.contains(") = -1 ") {
-            for len in ["[128])", "[16])", "[28])"] {
-                c = c.replace(len, "[LEN])");
-            }
-        }
-        // An accept a signal cut short (`= ?`): Python's address buffer,
-        // which the kernel never filled, against the script's NULLs (the
-        // result's column padding squeezed first).
-        while c.contains("  = ") {
-            c = c.replace("  = ", " = ");
-        }
-        if c.starts_with("accept(")
-            && let Some((call, ret)) = c.rsplit_once(") = ")
-            && ret.starts_with('?')
-            && let Some((fd, _)) = call.split_once(", ")
-        {
-            c = format!("{fd}, ADDR) = {ret}");
-        }
-        if python
-            && c.starts_with("recvmsg(")
-            && let Some(i) = c.find("msg_name=0x")
-            && let Some(j) = c[i..].find(", msg_iov=")
-        {
-            c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
-        }
-        Some(c)
-    }
 }
 
 macro_rules! twins {
