@@ -138,7 +138,7 @@ impl PrivateDir {
                 self.path.join(&name).display()
             )));
         }
-        sys.fchmodat(self.fd, &name, mode)
+        sys.fchmodat(Some(self.fd), &name, mode)
     }
 
     /// `fchmod(DIR, MODE)`: the directory's own mode (0755 lets another

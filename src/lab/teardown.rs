@@ -130,6 +130,7 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
     let ended = |e: Option<Ended>| match e {
         Some(Ended::Killed(s)) => format!("killed by signal {s} ({})", signal_name(s)),
         Some(Ended::Exited(c)) => format!("exit {c}"),
+        Some(Ended::Unknown(e)) => format!("unknown ({e:?})"),
         None => "?".into(),
     };
     Ok(Verdict {

@@ -3,10 +3,11 @@
 //! opened or closed). Made on the actor's thread.
 
 use std::os::fd::RawFd;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::sys::{Cmsg, Socket, Sys};
+use crate::sys::{Cmsg, PathFd, Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
@@ -45,6 +46,21 @@ pub enum Req {
     Tgkill(i32, i32, i32),
     /// rt_sigaction(sig, SIG_DFL (true) or SIG_IGN).
     Sigaction(i32, bool),
+    /// openat(dirfd or AT_FDCWD, path, flags, mode).
+    Openat(RawFd, PathBuf, i32, u32),
+    /// getrandom(buflen, flags).
+    Getrandom(usize, u32),
+    Mkdirat(RawFd, PathBuf, u32),
+    /// newfstatat(dirfd, path, ..., AT_SYMLINK_NOFOLLOW).
+    Newfstatat(RawFd, PathBuf),
+    Fchmod(RawFd, u32),
+    Fchmodat(RawFd, PathBuf, u32),
+    Unlinkat(RawFd, PathBuf, i32),
+    /// unlink(path), a script's line (the end's is [`Req::Unlink`]).
+    UnlinkPath(PathBuf),
+    Setgroups(Vec<u32>),
+    Setgid(u32),
+    Setuid(u32),
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
@@ -52,10 +68,13 @@ pub enum Req {
     Wait4(i32),
     /// The end of a run: a process actor ends (exit_group, not traced).
     Exit(i32),
-    /// The end of a run: a socket file a bind made, removed only if a
-    /// socket file is still there (newfstatat, AT_SYMLINK_NOFOLLOW, then
-    /// unlink): a file or link put in its place is left alone.
-    Unlink(std::path::PathBuf),
+    /// The end of a run: a socket file a bind made, removed only if the
+    /// same file (device, inode) is still there (newfstatat,
+    /// AT_SYMLINK_NOFOLLOW, then unlink): a file, a link or another
+    /// socket file put in its place is left alone. Returns 1 when it
+    /// unlinked, 0 when it left another file alone, 2 when nothing was
+    /// there.
+    Unlink(std::path::PathBuf, u64, u64),
 }
 
 /// What a made call gave.
@@ -75,6 +94,10 @@ pub struct Made {
     pub failure: Option<String>,
     /// The call table's hint for a failed call (the shell prints it).
     pub hint: Option<String>,
+    /// A bind on a path: the socket file it made (device, inode), looked
+    /// at right after the bind (newfstatat through an untraced Sys: the
+    /// runner's bookkeeping for the end's clean-up, not the script's call).
+    pub file: Option<(u64, u64)>,
     /// In a fork's child: the pipes it serves the runner through
     /// (the actor's thread then becomes the child's loop).
     pub child: Option<Pipes>,
@@ -100,6 +123,17 @@ impl Pipes {
         crate::sys::untraced::close(self.down_r);
         crate::sys::untraced::close(self.up_w);
     }
+}
+
+/// A Sys that prints nothing (the runner's own look at a bound file).
+fn quiet() -> Sys {
+    use crate::strace::{Format, Tracer};
+    Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink())))
+}
+
+/// A script's dirfd: AT_FDCWD (None) or an fd.
+fn dir(fd: RawFd) -> Option<PathFd> {
+    (fd != libc::AT_FDCWD).then(|| PathFd::raw(fd))
 }
 
 fn s(fd: RawFd) -> Socket {
@@ -145,7 +179,17 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             made.opened.extend([a.fd(), b.fd()]);
             0
         }
-        Req::Bind(fd, addr) => sys.bind(s(*fd), addr).map(|()| 0)?,
+        Req::Bind(fd, addr) => {
+            sys.bind(s(*fd), addr)?;
+            if let Some(path) = addr.unix_path() {
+                made.file = quiet()
+                    .newfstatat_id(&path)
+                    .ok()
+                    .flatten()
+                    .map(|id| (id.dev, id.ino));
+            }
+            0
+        }
         Req::Connect(fd, addr) => sys.connect(s(*fd), addr).map(|()| 0)?,
         Req::Listen(fd, backlog) => sys.listen(s(*fd), *backlog).map(|()| 0)?,
         Req::Accept(fd, want) => {
@@ -234,6 +278,31 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
         Req::Tgkill(tgid, tid, sig) => sys.tgkill_raw(*tgid, *tid, *sig).map(|()| 0)?,
         Req::Sigaction(sig, default) => sys.rt_sigaction_raw(*sig, *default).map(|()| 0)?,
+        Req::Openat(d, path, flags, mode) => {
+            let fd = sys.openat_raw(dir(*d), path, *flags, *mode)?.fd();
+            made.opened.push(fd);
+            i64::from(fd)
+        }
+        Req::Getrandom(len, flags) => {
+            let mut buf = vec![0u8; *len];
+            let n = sys.getrandom_raw(&mut buf, *flags)?;
+            buf.truncate(n);
+            made.out = buf;
+            n as i64
+        }
+        Req::Mkdirat(d, path, mode) => sys.mkdirat(dir(*d), path.as_os_str(), *mode).map(|()| 0)?,
+        Req::Newfstatat(d, path) => sys.fstatat_raw(dir(*d), path.as_os_str()).map(|_| 0)?,
+        Req::Fchmod(fd, mode) => sys.fchmod(PathFd::raw(*fd), *mode).map(|()| 0)?,
+        Req::Fchmodat(d, path, mode) => {
+            sys.fchmodat(dir(*d), path.as_os_str(), *mode).map(|()| 0)?
+        }
+        Req::Unlinkat(d, path, flags) => sys
+            .unlinkat(dir(*d), path.as_os_str(), *flags)
+            .map(|()| 0)?,
+        Req::UnlinkPath(path) => sys.unlink(path).map(|()| 0)?,
+        Req::Setgroups(groups) => sys.setgroups(groups).map(|()| 0)?,
+        Req::Setgid(gid) => sys.setgid(*gid).map(|()| 0)?,
+        Req::Setuid(uid) => sys.setuid(*uid).map(|()| 0)?,
         Req::Fork(pipes) => {
             let forked = sys.fork();
             if !matches!(forked, Ok(None)) {
@@ -249,9 +318,10 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         }
         Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
         Req::Exit(code) => crate::sys::untraced::exit(*code),
-        Req::Unlink(path) => match sys.newfstatat(path)? {
-            Some(crate::sys::FileKind::Socket) => sys.unlink(path).map(|()| 0)?,
-            _ => 0,
+        Req::Unlink(path, dev, ino) => match sys.newfstatat_id(path)? {
+            Some(id) if id.dev == *dev && id.ino == *ino => sys.unlink(path).map(|()| 1)?,
+            Some(_) => 0,
+            None => 2,
         },
     })
 }

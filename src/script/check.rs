@@ -9,46 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError, Span};
+pub use super::expand::{CALLS, expand};
 use super::resolve::is_constant;
-use crate::values::calls::{self, Dir, Kind, Syscall};
+use crate::values::calls::{Dir, Kind, Syscall};
 use crate::values::xlat;
-
-/// The calls a script can make (rows of `values::calls`), and the short
-/// forms: `send`, `recv` (sendto, recvfrom).
-pub const CALLS: &[&str] = &[
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "shutdown",
-    "close",
-    "dup",
-    "dup2",
-    "sendto",
-    "recvfrom",
-    "sendmsg",
-    "recvmsg",
-    "read",
-    "write",
-    "getsockopt",
-    "setsockopt",
-    "getsockname",
-    "getpeername",
-    "fcntl",
-    "ioctl",
-    "poll",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "kill",
-    "clone",
-    "wait4",
-    "exit_group",
-    "rt_sigaction",
-];
 
 /// One call to make: a call line, or an unfinished line with its resumed one.
 #[derive(Debug, Clone)]
@@ -77,7 +41,7 @@ pub struct Step {
     pub resumed_at: Option<usize>,
 }
 
-fn err(span: Span, msg: impl Into<String>) -> ParseError {
+pub(super) fn err(span: Span, msg: impl Into<String>) -> ParseError {
     ParseError {
         line: span.line,
         col: span.col,
@@ -85,140 +49,11 @@ fn err(span: Span, msg: impl Into<String>) -> ParseError {
     }
 }
 
-fn dots(span: Span) -> Expr {
-    Expr {
-        span,
-        kind: ExprKind::Dots,
-    }
-}
-
-fn int(span: Span, n: i64) -> Expr {
-    Expr {
-        span,
-        kind: ExprKind::Int(n),
-    }
-}
-
-fn null(span: Span) -> Expr {
-    Expr {
-        span,
-        kind: ExprKind::Null,
-    }
-}
-
-/// The row and full argument list of a call as written (short forms
-/// expanded: `send(c, "hi")` is `sendto(c, "hi", ..., 0, NULL, 0)`).
-pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseError> {
-    let at = call.name_span;
-    let mut args = call.args.clone();
-    let name = match call.name.as_str() {
-        "send" => "sendto",
-        "recv" => "recvfrom",
-        "fork" => "clone",
-        "signal" => "rt_sigaction",
-        other => other,
-    };
-    if !CALLS.contains(&name) {
-        let why = match calls::by_name(name) {
-            Some(_) => format!(
-                "'{name}' cannot be scripted (socklab makes it for its own files or processes)"
-            ),
-            None => format!("unknown call '{}'", call.name),
-        };
-        return Err(err(at, why));
-    }
-    let Some(row) = calls::by_name(name) else {
-        return Err(err(at, format!("call '{name}' is not in the call table")));
-    };
-    // `LEVEL:N` (as --sockopt writes it) stands for the level and optname.
-    if matches!(name, "setsockopt" | "getsockopt")
-        && let Some(Expr {
-            kind: ExprKind::Opt(level, opt),
-            span,
-        }) = args.get(1).cloned()
-    {
-        let opt = Expr {
-            span,
-            kind: ExprKind::Int(opt),
-        };
-        args.splice(1..2, [*level, opt]);
-    }
-    let n = args.len();
-    match (call.name.as_str(), n) {
-        ("send", 2 | 3) => {
-            let flags = args.get(2).cloned().unwrap_or_else(|| int(at, 0));
-            args.truncate(2);
-            args.extend([dots(at), flags, null(at), int(at, 0)]);
-        }
-        ("recv", 2 | 3) => {
-            let flags = args.get(2).cloned().unwrap_or_else(|| int(at, 0));
-            let len = args.remove(1);
-            args.truncate(1);
-            args.extend([dots(at), len, flags, null(at), null(at)]);
-        }
-        ("bind" | "connect", 2) => args.push(dots(at)),
-        ("getsockname" | "getpeername" | "accept", 1) => args.extend([dots(at), dots(at)]),
-        ("getsockname" | "getpeername", 2) => args.push(dots(at)),
-        ("accept4", 2) => {
-            let flags = args.remove(1);
-            args.extend([dots(at), dots(at), flags]);
-        }
-        ("sendto", 4) | ("recvfrom", 4) => args.extend([
-            null(at),
-            if name == "sendto" {
-                int(at, 0)
-            } else {
-                null(at)
-            },
-        ]),
-        ("read", 2) => {
-            let len = args.remove(1);
-            args.extend([dots(at), len]);
-        }
-        ("write", 2) => args.push(dots(at)),
-        ("setsockopt", 4) => args.push(dots(at)),
-        ("getsockopt", 3) => args.extend([dots(at), dots(at)]),
-        ("socketpair", 3) => args.push(dots(at)),
-        ("sendmsg" | "recvmsg", 2) => args.push(int(at, 0)),
-        ("fork", 0) => args.extend([null(at), dots(at), dots(at)]),
-        ("signal", 2) => {
-            let handler = args.remove(1);
-            let act = Expr {
-                span: handler.span,
-                kind: ExprKind::Struct(vec![ast::Field {
-                    name: Some("sa_handler".into()),
-                    value: handler,
-                }]),
-            };
-            args.extend([act, null(at), int(at, 8)]);
-        }
-        ("ioctl", 2) => args.push(dots(at)),
-        ("epoll_wait", 3) => args.insert(1, dots(at)),
-        _ => {}
-    }
-    let want = row.args.len();
-    let ok = args.len() == want || (name == "fcntl" && args.len() == 2);
-    if !ok {
-        return Err(err(
-            at,
-            format!(
-                "{name} takes {want} arguments ({}), not {n}",
-                row.args
-                    .iter()
-                    .map(|a| a.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    Ok((row, args))
-}
-
 /// Does the call return a new fd?
 pub fn returns_fd(row: &Syscall) -> bool {
     matches!(
         row.name,
-        "socket" | "accept" | "accept4" | "dup" | "dup2" | "epoll_create1"
+        "socket" | "accept" | "accept4" | "dup" | "dup2" | "epoll_create1" | "openat"
     )
 }
 
@@ -383,6 +218,7 @@ impl Scope {
                 format!("fd {n} is never opened by an earlier line (a result '= {n}' binds it)"),
             )),
             ExprKind::Name(n) if self.names.contains(n) => {}
+            ExprKind::Name(n) if fd && n == "AT_FDCWD" => {}
             ExprKind::Name(n) if fd => errors.push(err(
                 e.span,
                 format!("'{n}' is used before a line binds it ('{n} = socket(...)')"),

@@ -64,16 +64,35 @@ impl Runner {
             .actors
             .first()
             .map_or_else(|| "main".to_string(), |a| a.name.clone());
-        for path in std::mem::take(&mut self.files) {
-            reqs.push((first.clone(), Req::Unlink(path)));
+        for (path, id) in std::mem::take(&mut self.files) {
+            match id {
+                Some((dev, ino)) => reqs.push((first.clone(), Req::Unlink(path, dev, ino))),
+                None => self.print_text(
+                    &first,
+                    &format!(
+                        "# {}: gone before socklab looked after the bind: nothing to remove",
+                        path.display()
+                    ),
+                ),
+            }
         }
         for (who, req) in reqs {
+            let left = match &req {
+                Req::Unlink(path, dev, ino) => Some(format!(
+                    "# {}: not the socket file the bind made (st_dev={dev}, st_ino={ino}): left alone",
+                    path.display()
+                )),
+                _ => None,
+            };
             end.start(usize::MAX, req)?;
             let Ok(super::actors::Msg::Done { made, events, .. }) = rx.recv() else {
                 break;
             };
             for ev in &events {
                 self.print_event(&who, ev);
+            }
+            if let (Some(note), Some(Ok(0))) = (left, made.ret) {
+                self.print_text(&who, &note);
             }
             if let Some(fd) = made.closed {
                 self.labels.closed(fd);

@@ -46,6 +46,11 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "setuid" | "setgid" | "setgroups" if !process => Err(format!(
+                "{} would change the ids of socklab's own thread: make it in a process actor \
+                 (NAME = fork())",
+                step.row.name
+            )),
             "rt_sigaction" if !process => Err(
                 "rt_sigaction changes every thread's disposition (socklab's own too): make it \
                  in a process actor (NAME = fork())"
@@ -164,6 +169,15 @@ impl Runner {
                 self.print_text(&name, &format!("exit_group({code}) = ?"));
                 self.print_text(&name, &format!("+++ exited with {code} +++"));
             }
+            Ended::Unknown(e) => {
+                // No exit_group line: nothing saw one.
+                self.print_text(
+                    &name,
+                    &format!(
+                        "# process {pid} ended; how is not known (waitid: {e:?}: SIGCHLD ignored?)"
+                    ),
+                );
+            }
         }
         busy.is_some() && busy == current
     }
@@ -205,7 +219,7 @@ impl Runner {
         };
         // SIGKILL ends the call with no return at all.
         let tail = match ended {
-            Ended::Killed(libc::SIGKILL) => "= ?",
+            Ended::Killed(libc::SIGKILL) | Ended::Unknown(_) => "= ?",
             _ => "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
         };
         let cut = crate::strace::entry_len(row, &args).min(args.len());
@@ -224,6 +238,7 @@ impl Runner {
             let why = match ended {
                 Ended::Killed(sig) => format!("killed by {}", sig_name(sig)),
                 Ended::Exited(c) => format!("exited with {c}"),
+                Ended::Unknown(_) => "ended (how is not known)".to_string(),
             };
             self.fail(id, vec![format!("  its process was {why} in this call")])
                 .ok();

@@ -274,7 +274,18 @@ variants!(Req {
     Kill(a: i32, b: i32),
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
-    Unlink(a: PathBuf),
+    Unlink(a: PathBuf, b: u64, c: u64),
+    Openat(a: RawFd, b: PathBuf, c: i32, d: u32),
+    Getrandom(a: usize, b: u32),
+    Mkdirat(a: RawFd, b: PathBuf, c: u32),
+    Newfstatat(a: RawFd, b: PathBuf),
+    Fchmod(a: RawFd, b: u32),
+    Fchmodat(a: RawFd, b: PathBuf, c: u32),
+    Unlinkat(a: RawFd, b: PathBuf, c: i32),
+    UnlinkPath(a: PathBuf),
+    Setgroups(a: Vec<u32>),
+    Setgid(a: u32),
+    Setuid(a: u32),
     Exit(a: i32),
 });
 
@@ -286,6 +297,7 @@ impl Enc for Made {
         self.closed.put(w);
         self.failure.put(w);
         self.hint.put(w);
+        self.file.put(w);
     }
     fn get(r: &mut &[u8]) -> Option<Self> {
         Some(Made {
@@ -295,6 +307,7 @@ impl Enc for Made {
             closed: Enc::get(r)?,
             failure: Enc::get(r)?,
             hint: Enc::get(r)?,
+            file: Enc::get(r)?,
             child: None,
         })
     }

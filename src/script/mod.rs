@@ -157,7 +157,17 @@
 //! default) to return; one still blocked then fails the script if its
 //! line expects a result. Every fd the script left open is closed and
 //! every socket file its binds made is removed, each as a timeline line
-//! (a process actor's end first: see above).
+//! (a process actor's end first: see above). A socket file is removed
+//! only if it is still the one the bind made: right after a bind on a
+//! path succeeds, the actor looks at the file (a newfstatat through an
+//! untraced Sys, the runner's bookkeeping: not shown) and keeps its
+//! st_dev/st_ino; at the end `newfstatat` (shown) must find that same
+//! device and inode for `unlink` (shown) to follow; anything else at the
+//! path (a regular file, a link, another socket file) is left alone, with
+//! a `# PATH: not the socket file the bind made ...: left alone` note. A
+//! process actor whose status cannot be read (waitid fails: socklab
+//! started with SIGCHLD ignored) gets a `# process PID ended; how is not
+//! known` note instead of an `exit_group` line nobody saw.
 //! - exit 0: every expectation held;
 //! - exit 1: one did not, or a call could not be made: `FILE:LINE: the
 //!   line`, what was expected and what came, each actor's last calls
@@ -209,7 +219,9 @@ pub mod check;
 mod editing;
 pub mod emit;
 mod end;
+mod expand;
 mod expect;
+mod files;
 mod forks;
 mod frame;
 mod labels;

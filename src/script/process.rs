@@ -22,7 +22,7 @@ use super::actors::{Actor, Job, Msg, Owned, Proc, Slot, lock};
 use super::call::{self, Pipes, Req};
 use super::frame::{self, Up};
 use crate::strace::{Event, Format, Held, Tracer};
-use crate::sys::untraced::{self, Ended};
+use crate::sys::untraced;
 use crate::sys::{Observer, Sys};
 use crate::values::calls::Syscall;
 use crate::values::error::{Error, Result};
@@ -166,7 +166,7 @@ fn listen(up: &File, slot: &Mutex<Slot>, actor: usize, pid: i32, to_runner: &Sen
             }
         }
     }
-    let ended = untraced::ended(pid).unwrap_or(Ended::Exited(-1));
+    let ended = untraced::ended(pid);
     let _ = to_runner.send(Msg::Gone {
         actor,
         pending,

@@ -11,7 +11,7 @@ use crate::sys::Cmsg;
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
-fn arg(step: &Step, i: usize) -> &Expr {
+pub(super) fn arg(step: &Step, i: usize) -> &Expr {
     static DOTS: Expr = Expr {
         span: super::ast::Span { line: 0, col: 0 },
         kind: ExprKind::Dots,
@@ -19,7 +19,7 @@ fn arg(step: &Step, i: usize) -> &Expr {
     step.args.get(i).unwrap_or(&DOTS)
 }
 
-fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
+pub(super) fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
     let n = int(e, group)?;
     i32::try_from(n).map_err(|_| format!("{n} does not fit in an int"))
 }
@@ -320,6 +320,8 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             };
             Req::Sigaction(i32_of(a(0), Some(Group::Sig))?, default)
         }
+        "openat" | "getrandom" | "mkdirat" | "newfstatat" | "fchmod" | "fchmodat" | "unlinkat"
+        | "unlink" | "setgroups" | "setgid" | "setuid" => super::files::request(step, labels)?,
         other => return Err(format!("{other} cannot be scripted")),
     })
 }

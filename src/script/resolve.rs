@@ -28,7 +28,24 @@ pub fn is_constant(name: &str) -> bool {
     xlat::any_value(name).is_some()
         || LEVELS.iter().any(|&l| xlat::option(l, name).is_some())
         || xlat::errno(name).is_some()
-        || matches!(name, "SIG_DFL" | "SIG_IGN")
+        || matches!(
+            name,
+            "SIG_DFL" | "SIG_IGN" | "AT_FDCWD" | "AT_SYMLINK_NOFOLLOW" | "AT_REMOVEDIR"
+        )
+        // newfstatat's st_mode, an output compared as written.
+        || matches!(
+            name,
+            "S_IFSOCK"
+                | "S_IFREG"
+                | "S_IFDIR"
+                | "S_IFLNK"
+                | "S_IFIFO"
+                | "S_IFCHR"
+                | "S_IFBLK"
+                | "S_ISUID"
+                | "S_ISGID"
+                | "S_ISVTX"
+        )
 }
 
 /// The fd an argument means: a written fd through its label, a script
@@ -72,7 +89,16 @@ pub fn constant(name: &str, group: Option<Group>) -> Result<i64, Why> {
         Some(g) => xlat::value(g, name),
         None => xlat::any_value(name).map(|(_, v)| v),
     };
-    found.ok_or_else(|| format!("unknown constant '{name}'"))
+    // The `*at` calls' names (a script's file calls).
+    let at = match name {
+        "AT_FDCWD" => Some(i64::from(libc::AT_FDCWD)),
+        "AT_SYMLINK_NOFOLLOW" => Some(i64::from(libc::AT_SYMLINK_NOFOLLOW)),
+        "AT_REMOVEDIR" => Some(i64::from(libc::AT_REMOVEDIR)),
+        _ => None,
+    };
+    found
+        .or(at)
+        .ok_or_else(|| format!("unknown constant '{name}'"))
 }
 
 /// An address argument: None for `NULL`; a struct as strace prints it or

@@ -69,7 +69,10 @@ impl Runner {
         }
         self.bind_name(&step, &ret, &made);
         if let (Some(path), Ok(_)) = (under.bind_path, &ret) {
-            self.files.push(path);
+            self.files.push((path, made.file));
+        }
+        if let (Some(path), Ok(_)) = (&under.unlink_path, &ret) {
+            self.files.retain(|(p, _)| p != path);
         }
         self.done.push(Done {
             line_no: step.no,

@@ -21,7 +21,7 @@ use crate::sys::Observer;
 use crate::values::error::Result;
 
 /// How often the runner looks at a busy actor in /proc while it waits.
-const LOOK_EVERY: Duration = Duration::from_millis(1);
+pub(super) const LOOK_EVERY: Duration = Duration::from_millis(1);
 
 /// Why a run stopped early: the step, and the report lines after its line.
 pub struct Failure {
@@ -36,6 +36,9 @@ pub(super) struct Under {
     pub unfinished: bool,
     /// The socket file a bind names, kept if the bind succeeds.
     pub bind_path: Option<PathBuf>,
+    /// The path a script's unlink removes (a socket file its bind made
+    /// is then no longer the end's to remove).
+    pub unlink_path: Option<PathBuf>,
     /// The pid a kill sends its signal to.
     pub signal_to: Option<i32>,
 }
@@ -75,16 +78,17 @@ pub struct Runner {
     pub(super) under: BTreeMap<usize, Under>,
     /// Calls that returned while another line's call was under way:
     /// shown after that line's own.
-    deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
+    pub(super) deferred: Vec<(usize, Made, Vec<Owned>, Vec<String>)>,
     /// A process actor's death caused by the kill still under way: shown
     /// after the kill's own line, as its consequence.
-    deaths: Vec<Death>,
+    pub(super) deaths: Vec<Death>,
     /// Lines typed into the shell while a call was under way.
     pub(super) inputs: VecDeque<Option<String>>,
     /// Who opened each fd still open (its close at the end is tagged so).
     pub(super) owner: BTreeMap<RawFd, String>,
-    /// Socket files the script's binds made.
-    pub(super) files: Vec<PathBuf>,
+    /// Socket files the script's binds made, with their device and
+    /// inode (None: it was gone before the runner looked).
+    pub(super) files: Vec<(PathBuf, Option<(u64, u64)>)>,
     pub(super) done: Vec<Done>,
     pub(super) failure: Option<Failure>,
     /// The shell: a failed expectation is reported and the session goes on.
@@ -243,6 +247,10 @@ impl Runner {
             Req::Bind(_, addr) => addr.unix_path(),
             _ => None,
         };
+        let unlink_path = match &req {
+            Req::UnlinkPath(path) => Some(path.clone()),
+            _ => None,
+        };
         let signal_to = match &req {
             Req::Kill(pid, _) | Req::Tgkill(pid, ..) => Some(*pid),
             _ => None,
@@ -262,6 +270,7 @@ impl Runner {
                 actor: a,
                 unfinished: false,
                 bind_path,
+                unlink_path,
                 signal_to,
             },
         );
@@ -294,63 +303,6 @@ impl Runner {
         }
         self.settle();
         Ok(())
-    }
-
-    /// Calls under way whose `<... resumed>` line stands before step
-    /// `next` and that end by themselves (waits.rs): wait for their return.
-    fn join_resumed(&mut self, next: usize) {
-        if self.keep_going {
-            return;
-        }
-        let due: Vec<(usize, Duration)> = self
-            .under
-            .keys()
-            .filter_map(|&j| {
-                let step = self.steps.get(j)?;
-                let by_itself = super::waits::ends_by_itself(step)?;
-                (step.resumed_at? <= next).then_some((j, by_itself))
-            })
-            .collect();
-        for (j, by_itself) in due {
-            let deadline = Instant::now() + by_itself + self.timeout;
-            while self.under.contains_key(&j) && self.wait_any(deadline) {}
-        }
-    }
-
-    /// A line may have woken a blocked call (a connect, its accept): wait
-    /// until every actor with a call under way is asleep in it again or
-    /// has returned, so that what it woke prints next, not later.
-    fn settle(&mut self) {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            let running = self
-                .under
-                .values()
-                .any(|u| u.unfinished && self.actors.get(u.actor).is_some_and(|a| !a.asleep()))
-                || self.actors.iter().any(Actor::dying);
-            if !running || Instant::now() >= deadline {
-                return;
-            }
-            if let Ok(msg) = self.rx.recv_timeout(LOOK_EVERY) {
-                self.take(msg, None);
-            }
-        }
-    }
-
-    /// Print step `id`'s call as unfinished.
-    fn unfinished(&mut self, id: usize) {
-        let Some(u) = self.under.get_mut(&id) else {
-            return;
-        };
-        u.unfinished = true;
-        let a = u.actor;
-        let Some(actor) = self.actors.get(a) else {
-            return;
-        };
-        let name = actor.name.clone();
-        if let Some((row, args)) = actor.entered() {
-            self.side(&name).unfinished(row, &args);
-        }
     }
 
     /// Handle one message; true when it is step `current`'s return.
@@ -396,19 +348,6 @@ impl Runner {
         }
     }
 
-    /// Wait for any call under way to return (or the shell's input, when
-    /// `until` is None); false when `deadline` passed first.
-    pub(super) fn wait_any(&mut self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.rx.recv_timeout(left) {
-            Ok(msg) => {
-                self.take(msg, None);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
     /// The run fails at step `id` (the first failure is kept).
     pub(super) fn fail(&mut self, id: usize, lines: Vec<String>) -> Result<()> {
         if self.keep_going {
@@ -424,12 +363,6 @@ impl Runner {
             self.failure = Some(Failure { step: id, lines });
         }
         Ok(())
-    }
-
-    /// A line cannot start: what it waits for never came.
-    fn stuck(&mut self, id: usize, why: &str) -> Result<()> {
-        let secs = self.timeout.as_secs_f64();
-        self.fail(id, vec![format!("  cannot start after {secs}s: {why}")])
     }
 
     /// The shell: add a step typed now; its id.

@@ -138,6 +138,18 @@ impl Sys {
         Ok(st.map(|st| file_kind(st.st_mode)))
     }
 
+    /// newfstatat(AT_FDCWD, path, ..., AT_SYMLINK_NOFOLLOW): the type,
+    /// device and inode of what is at `path` now; None if nothing.
+    pub fn newfstatat_id(&self, path: &Path) -> Result<Option<super::FileId>> {
+        let c = cstring(path)?;
+        let st = self.stat_at(libc::AT_FDCWD, "AT_FDCWD", &c, path.as_os_str().as_bytes())?;
+        Ok(st.map(|st| super::FileId {
+            kind: file_kind(st.st_mode),
+            dev: st.st_dev,
+            ino: st.st_ino,
+        }))
+    }
+
     /// newfstatat(dirfd, name, ..., AT_SYMLINK_NOFOLLOW), `dirfd` shown as
     /// `shown`: the stat, or None if nothing is there (ENOENT).
     pub(super) fn stat_at(

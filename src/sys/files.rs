@@ -12,6 +12,7 @@ use std::ffi::OsStr;
 
 use super::fd::{cstring, file_kind};
 use super::*;
+use crate::values::xlat;
 
 /// A directory's file descriptor, or an `O_PATH` one of a file, from
 /// [`Sys::openat`]. Not closed on drop: [`Sys::close_dir`] closes it,
@@ -20,6 +21,11 @@ use super::*;
 pub struct PathFd(RawFd);
 
 impl PathFd {
+    /// An fd a script's openat returned (a script's file calls).
+    pub fn raw(fd: RawFd) -> PathFd {
+        PathFd(fd)
+    }
+
     /// The fd number, for a call that takes any fd (setns).
     pub fn fd(self) -> RawFd {
         self.0
@@ -47,15 +53,6 @@ impl FileId {
     }
 }
 
-/// openat's flags socklab uses, in the order strace prints them (after
-/// the access mode, always `O_RDONLY` here).
-const OPEN_FLAGS: [(libc::c_int, &str); 4] = [
-    (libc::O_NOFOLLOW, "O_NOFOLLOW"),
-    (libc::O_CLOEXEC, "O_CLOEXEC"),
-    (libc::O_PATH, "O_PATH"),
-    (libc::O_DIRECTORY, "O_DIRECTORY"),
-];
-
 /// The first argument of an `*at` call as strace prints it.
 fn at(dir: Option<PathFd>) -> (libc::c_int, String) {
     match dir {
@@ -76,6 +73,19 @@ fn cname(name: &OsStr) -> Result<CString> {
 impl Sys {
     /// getrandom(2) into `buf`, flags 0: strace shows the bytes in hex.
     pub fn getrandom(&self, buf: &mut [u8]) -> Result<()> {
+        let n = self.getrandom_raw(buf, 0)?;
+        if n != buf.len() {
+            return Err(Error::Runtime(format!(
+                "getrandom gave {n} of {} random bytes",
+                buf.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// getrandom(2) into `buf` with `flags` as given (a script's): how
+    /// many bytes it wrote.
+    pub fn getrandom_raw(&self, buf: &mut [u8], flags: u32) -> Result<usize> {
         let ptr = buf.as_mut_ptr();
         let len = buf.len();
         let n = self.call(
@@ -86,7 +96,7 @@ impl Sys {
             },
             || {
                 // SAFETY: ptr points to `len` writable bytes.
-                let r = unsafe { libc::getrandom(ptr as *mut libc::c_void, len, 0) };
+                let r = unsafe { libc::getrandom(ptr as *mut libc::c_void, len, flags) };
                 Errno::result(r).map(|n| n as i64)
             },
             |ret| {
@@ -99,16 +109,11 @@ impl Sys {
                 };
                 plain(row_args(
                     &calls::GETRANDOM,
-                    &[shown, ArgVal::Int(len as i64), ArgVal::Name("0")],
+                    &[shown, ArgVal::Int(len as i64), ArgVal::Text(grnd(flags))],
                 ))
             },
         )?;
-        if n as usize != len {
-            return Err(Error::Runtime(format!(
-                "getrandom gave {n} of {len} random bytes"
-            )));
-        }
-        Ok(())
+        Ok(n as usize)
     }
 
     /// mkdirat(2): make directory `name` in `dir` with `mode` (less the
@@ -145,9 +150,22 @@ impl Sys {
     /// remove files relative to, or an `O_PATH` fd that holds a file (its
     /// inode cannot be freed, nor its number reused, while the fd is open).
     pub fn openat(&self, dir: Option<PathFd>, path: &Path, flags: libc::c_int) -> Result<PathFd> {
+        self.openat_raw(dir, path, flags | libc::O_RDONLY | libc::O_CLOEXEC, 0)
+    }
+
+    /// openat(2) with the flags and mode as given (a script's): the flags
+    /// by name as strace prints them, the mode shown with `O_CREAT` or
+    /// `O_TMPFILE` only (as strace does).
+    pub fn openat_raw(
+        &self,
+        dir: Option<PathFd>,
+        path: &Path,
+        flags: libc::c_int,
+        mode: libc::mode_t,
+    ) -> Result<PathFd> {
         let c = cstring(path)?;
         let (dirfd, shown) = at(dir);
-        let flags = flags | libc::O_RDONLY | libc::O_CLOEXEC;
+        let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
         let fd = self.call(
             Call {
                 row: &calls::OPENAT,
@@ -156,16 +174,11 @@ impl Sys {
             },
             || {
                 // SAFETY: c is a valid NUL-terminated path.
-                Errno::result(unsafe { libc::openat(dirfd, c.as_ptr(), flags) }).map(i64::from)
+                Errno::result(unsafe { libc::openat(dirfd, c.as_ptr(), flags, mode) })
+                    .map(i64::from)
             },
             |_| {
-                let mut f = "O_RDONLY".to_string();
-                for (bit, name) in OPEN_FLAGS {
-                    if flags & bit != 0 {
-                        f.push('|');
-                        f.push_str(name);
-                    }
-                }
+                let f = xlat::flags_text(xlat::Group::OFlags, i64::from(flags as u32));
                 plain(row_args(
                     &calls::OPENAT,
                     &[
@@ -173,7 +186,11 @@ impl Sys {
                         ArgVal::Buf(path.as_os_str().as_bytes(), usize::MAX),
                         ArgVal::Text(f),
                         // The mode, which strace shows only with O_CREAT.
-                        ArgVal::Unshown,
+                        if creates {
+                            ArgVal::Text(strace::octal_mode(mode))
+                        } else {
+                            ArgVal::Unshown
+                        },
                     ],
                 ))
             },
@@ -191,6 +208,20 @@ impl Sys {
             dev: st.st_dev,
             ino: st.st_ino,
         }))
+    }
+
+    /// newfstatat(dir or AT_FDCWD, name, ..., AT_SYMLINK_NOFOLLOW) as a
+    /// script makes it: its identity, or the errno (ENOENT included).
+    pub fn fstatat_raw(&self, dir: Option<PathFd>, name: &OsStr) -> Result<FileId> {
+        let c = cname(name)?;
+        let (fd, shown) = at(dir);
+        let st = self.stat_at(fd, &shown, &c, name.as_bytes())?;
+        st.map(|st| FileId {
+            kind: file_kind(st.st_mode),
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
+        .ok_or_else(|| Error::sys(&calls::NEWFSTATAT, String::new(), Errno::ENOENT, false))
     }
 
     /// unlinkat(2): remove `name` in `dir` (`flags` 0), or the empty
@@ -232,8 +263,9 @@ impl Sys {
     /// needs Linux 6.6 and a strace that knows it). Callers use it only in
     /// a directory of their own that nobody else can write, on a name they
     /// have just checked with [`Sys::fstatat`].
-    pub fn fchmodat(&self, dir: PathFd, name: &OsStr, mode: libc::mode_t) -> Result<()> {
+    pub fn fchmodat(&self, dir: Option<PathFd>, name: &OsStr, mode: libc::mode_t) -> Result<()> {
         let c = cname(name)?;
+        let (fd, shown) = at(dir);
         self.call(
             Call {
                 row: &calls::FCHMODAT,
@@ -242,13 +274,13 @@ impl Sys {
             },
             || {
                 // SAFETY: c is a valid NUL-terminated path.
-                Errno::result(unsafe { libc::fchmodat(dir.0, c.as_ptr(), mode, 0) }).map(i64::from)
+                Errno::result(unsafe { libc::fchmodat(fd, c.as_ptr(), mode, 0) }).map(i64::from)
             },
             |_| {
                 plain(row_args(
                     &calls::FCHMODAT,
                     &[
-                        ArgVal::Fd(dir.0),
+                        ArgVal::Name(&shown),
                         ArgVal::Buf(name.as_bytes(), usize::MAX),
                         ArgVal::Text(strace::octal_mode(mode)),
                     ],
@@ -282,6 +314,30 @@ impl Sys {
     pub fn close_dir(&self, dir: PathFd) -> Result<()> {
         self.close(Socket(dir.0))
     }
+}
+
+/// getrandom's flags as strace prints them (`0`, `GRND_NONBLOCK`).
+fn grnd(flags: u32) -> String {
+    let mut out = Vec::new();
+    let mut left = flags;
+    for (bit, name) in [
+        (libc::GRND_NONBLOCK, "GRND_NONBLOCK"),
+        (libc::GRND_RANDOM, "GRND_RANDOM"),
+        (libc::GRND_INSECURE, "GRND_INSECURE"),
+    ] {
+        if left & bit != 0 {
+            out.push(name.to_string());
+            left &= !bit;
+        }
+    }
+    if left != 0 || out.is_empty() {
+        out.push(if out.is_empty() && left == 0 {
+            "0".to_string()
+        } else {
+            format!("{left:#x}")
+        });
+    }
+    out.join("|")
 }
 
 /// strace's hex form of a buffer (getrandom's): every byte `\xNN`, cut

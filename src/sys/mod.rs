@@ -42,6 +42,7 @@
 //! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
+mod credentials;
 mod delivered;
 mod epoll;
 mod exchange;

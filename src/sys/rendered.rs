@@ -113,7 +113,7 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
         .unwrap();
     sys.newfstatat(&sock).unwrap();
     sys.fstatat(dir, "s.sock".as_ref()).unwrap();
-    sys.fchmodat(dir, "s.sock".as_ref(), 0o600).unwrap();
+    sys.fchmodat(Some(dir), "s.sock".as_ref(), 0o600).unwrap();
     sys.unlink(&sock).unwrap();
     sys.newfstatat(&sock).unwrap();
     let _ = sys.unlinkat(Some(dir), "s.sock".as_ref(), 0);

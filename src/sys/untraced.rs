@@ -154,11 +154,14 @@ pub fn getpid() -> i32 {
 pub enum Ended {
     Exited(i32),
     Killed(i32),
+    /// Its status could not be read (waitid failed with this errno: ECHILD
+    /// when SIGCHLD is ignored and the kernel reaped it at once).
+    Unknown(Errno),
 }
 
 /// waitid(P_PID, pid, WEXITED|WNOWAIT): how a child ended, without
 /// reaping it (the script's traced wait4 does, at the end).
-pub fn ended(pid: i32) -> Option<Ended> {
+pub fn ended(pid: i32) -> Ended {
     // SAFETY: all-zero bytes are a valid siginfo_t.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
@@ -174,13 +177,13 @@ pub fn ended(pid: i32) -> Option<Ended> {
         match Errno::result(r) {
             Ok(_) => break,
             Err(Errno::EINTR) => continue,
-            Err(_) => return None,
+            Err(e) => return Ended::Unknown(e),
         }
     }
     // SAFETY: waitid filled a SIGCHLD siginfo: si_status is set.
     let status = unsafe { info.si_status() };
-    Some(match info.si_code {
+    match info.si_code {
         libc::CLD_EXITED => Ended::Exited(status),
         _ => Ended::Killed(status),
-    })
+    }
 }

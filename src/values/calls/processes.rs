@@ -30,6 +30,39 @@ pub static CLONE: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+const NOT_ROOT: &str =
+    "only root (CAP_SETUID, CAP_SETGID) can change its user, group or groups to others";
+
+/// setgroups(2): a script's process actor drops its supplementary groups.
+pub static SETGROUPS: Syscall = Syscall {
+    name: "setgroups",
+    args: &[i("size", Int), i("list", Pointer)],
+    hints: &[hint(&[EPERM], Any, NOT_ROOT)],
+    nr: libc::SYS_setgroups,
+    programs: false,
+    ..Syscall::ROW
+};
+
+/// setgid(2): a script's process actor takes another group.
+pub static SETGID: Syscall = Syscall {
+    name: "setgid",
+    args: &[i("gid", Int)],
+    hints: &[hint(&[EPERM], Any, NOT_ROOT)],
+    nr: libc::SYS_setgid,
+    programs: false,
+    ..Syscall::ROW
+};
+
+/// setuid(2): a script's process actor becomes another user.
+pub static SETUID: Syscall = Syscall {
+    name: "setuid",
+    args: &[i("uid", Int)],
+    hints: &[hint(&[EPERM], Any, NOT_ROOT)],
+    nr: libc::SYS_setuid,
+    programs: false,
+    ..Syscall::ROW
+};
+
 /// pthread_create(3): glibc's clone3 (after the mmap of the stack, which
 /// is not traced), traced as strace prints it once it has returned; a
 /// failure is the errno pthread_create returns (not traced: glibc may

@@ -130,11 +130,13 @@ fn script_socket_files_it_bound_are_removed_at_the_end() {
     assert_eq!(std::fs::read(&other).unwrap(), b"keep");
 }
 
-/// A socket file the script bound, replaced by another file while the
-/// script runs, is left alone at the end: the clean-up looks before it
-/// removes (newfstatat, AT_SYMLINK_NOFOLLOW) and removes only a socket.
-#[test]
-fn script_leaves_a_file_that_replaced_its_socket_file() {
+/// Run a script that binds `s.sock` in a new directory and then blocks
+/// (a recvfrom on a socketpair); `swap(dir, path)` runs while it is
+/// blocked (its `<unfinished ...>` line is the handshake). The whole
+/// timeline, the outcome and the directory (removed when dropped).
+fn swap_while_blocked(
+    swap: impl FnOnce(&harness::TempDir, &str),
+) -> (String, harness::Outcome, harness::TempDir) {
     use std::io::BufRead;
     let dir = harness::TempDir::new("script-unix");
     let path = dir.path("s.sock");
@@ -165,18 +167,60 @@ fn script_leaves_a_file_that_replaced_its_socket_file() {
             break;
         }
     }
-    // A regular file takes the socket file's name (rename replaces it).
-    let other = dir.path("other");
-    std::fs::write(&other, b"not a socket").unwrap();
-    std::fs::rename(&other, &path).unwrap();
+    swap(&dir, &path);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let o = harness::finish(child);
+    (format!("{seen}{rest}"), o, dir)
+}
+
+/// A socket file the script bound, replaced by another file while the
+/// script runs, is left alone at the end: the clean-up looks before it
+/// removes (newfstatat, AT_SYMLINK_NOFOLLOW) and removes only the file
+/// its bind made.
+#[test]
+fn script_leaves_a_file_that_replaced_its_socket_file() {
+    let (all, o, _dir) = swap_while_blocked(|dir, path| {
+        // A regular file takes the socket file's name (rename replaces it).
+        let other = dir.path("other");
+        std::fs::write(&other, b"not a socket").unwrap();
+        std::fs::rename(&other, path).unwrap();
+    });
     o.assert_ok();
-    let all = format!("{seen}{rest}");
     assert!(all.contains("st_mode=S_IFREG"), "{all}\n{}", o.dump());
     assert!(!all.contains("unlink("), "{all}");
+    let path = all
+        .lines()
+        .find_map(|l| l.split("sun_path=\"").nth(1))
+        .and_then(|l| l.split('"').next())
+        .unwrap()
+        .to_string();
     assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+}
+
+/// Another socket file put at the path while the script runs is not the
+/// one its bind made (another inode): left alone, with a note.
+#[test]
+fn script_leaves_another_socket_file_at_its_path() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut theirs = None;
+    let (all, o, _dir) = swap_while_blocked(|dir, path| {
+        let other = dir.path("other.sock");
+        let l = std::os::unix::net::UnixListener::bind(&other).unwrap();
+        let ino = std::fs::symlink_metadata(&other).unwrap().ino();
+        std::fs::rename(&other, path).unwrap();
+        theirs = Some((l, ino, path.to_string()));
+    });
+    o.assert_ok();
+    let (_l, ino, path) = theirs.unwrap();
+    assert!(all.contains("st_mode=S_IFSOCK"), "{all}\n{}", o.dump());
+    assert!(!all.contains("unlink("), "{all}");
+    assert!(
+        all.contains(&format!("# {path}: not the socket file the bind made")),
+        "{all}"
+    );
+    let now = std::fs::symlink_metadata(&path).unwrap();
+    assert!(now.file_type().is_socket() && now.ino() == ino, "{all}");
 }
 
 /// packetdrill's `+SECS` prefix waits before its line.

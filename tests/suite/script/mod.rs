@@ -9,6 +9,7 @@ mod editing;
 mod emit;
 mod emit_trace;
 mod examples;
+mod files;
 mod options;
 mod processes;
 mod shell;

@@ -284,3 +284,32 @@ fn script_strace_f_shows_the_fork_and_the_childs_calls_as_the_timeline() {
         .collect();
     assert_eq!(timeline, strace_calls, "{}\n{recorded}", out.dump());
 }
+
+/// A child whose status cannot be read (socklab started with SIGCHLD
+/// ignored: the kernel reaps it at once, waitid says ECHILD) gets a `#`
+/// note, not an `exit_group` line nobody saw.
+#[test]
+fn script_a_child_whose_status_cannot_be_read_gets_a_note() {
+    use std::os::unix::process::CommandExt;
+    let text = "c = fork()\nc | s = socket(AF_INET, SOCK_STREAM, 0)\nc | exit_group(0)\n";
+    let mut cmd = harness::socklab(&["script", "-"]);
+    // SAFETY: signal(2) only, between fork and exec (async-signal-safe).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = harness::run(cmd, text.as_bytes());
+    out.assert_ok();
+    let (l, _) = lines(&out);
+    assert!(
+        l.iter()
+            .any(|l| l
+                == "c | # process PID ended; how is not known (waitid: ECHILD: SIGCHLD ignored?)"),
+        "{}",
+        out.dump()
+    );
+    assert!(!out.stdout.contains("exit_group("), "{}", out.dump());
+    assert!(!out.stdout.contains("+++ exited"), "{}", out.dump());
+}
