@@ -310,20 +310,21 @@ fn emit_refuses_what_it_cannot_write_faithfully() {
         "{}",
         out.dump()
     );
-    // A call the emitters do not write (epoll; after a merge, a new
-    // scriptable call) is refused the same way, in both languages.
-    std::fs::write(&file, "e = epoll_create1(0)\n").unwrap();
+    // A call the emitters do not write (epoll, the file calls, a process
+    // actor's credentials) is refused the same way, in both languages.
+    std::fs::write(
+        &file,
+        "e = epoll_create1(0)\ngetrandom(\"\\x01\\x02\", 2, 0) = 2\nc = fork()\nc | setuid(65534) = 0\n",
+    )
+    .unwrap();
     for lang in ["c", "python"] {
         let out = run(socklab(&["script", &file, "--emit", lang]), b"");
         out.assert_code(2);
         assert!(out.stdout.is_empty(), "{}", out.dump());
-        assert!(
-            out.stderr.contains(&format!(
-                "{file}:1: cannot emit: epoll_create1 is not emitted yet"
-            )),
-            "{}",
-            out.dump()
-        );
+        for (line, call) in [(1, "epoll_create1"), (2, "getrandom"), (4, "setuid")] {
+            let want = format!("{file}:{line}: cannot emit: {call} is not emitted yet");
+            assert!(out.stderr.contains(&want), "{want}\n{}", out.dump());
+        }
     }
 }
 
