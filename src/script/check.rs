@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError, Span};
+use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError};
+use super::expand::err;
 pub use super::expand::{CALLS, expand};
 use super::resolve::is_constant;
 use crate::values::calls::{Dir, Kind, Syscall};
@@ -39,14 +40,6 @@ pub struct Step {
     /// Written as a pair: the number of calls whose lines come before its
     /// `<... resumed>` line (see `waits.rs`).
     pub resumed_at: Option<usize>,
-}
-
-pub(super) fn err(span: Span, msg: impl Into<String>) -> ParseError {
-    ParseError {
-        line: span.line,
-        col: span.col,
-        msg: msg.into(),
-    }
 }
 
 /// Does the call return a new fd?

@@ -3,7 +3,6 @@
 //! 0)`, `recv`, `accept`, `fork`, `signal`, ...) and `LEVEL:N` options.
 
 use super::ast::{self, Expr, ExprKind, ParseError, Span};
-use super::check::err;
 use crate::values::calls::{self, Syscall};
 
 /// The calls a script can make (rows of `values::calls`), and the short
@@ -183,4 +182,12 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
         ));
     }
     Ok((row, args))
+}
+
+pub(super) fn err(span: Span, msg: impl Into<String>) -> ParseError {
+    ParseError {
+        line: span.line,
+        col: span.col,
+        msg: msg.into(),
+    }
 }

@@ -12,9 +12,22 @@ use super::ast::{Expr, ExprKind};
 use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;
-use super::request::{arg, i32_of};
 use super::resolve::{Why, fd, int, len};
 use crate::values::xlat::Group;
+
+/// The argument at `i` (the check made sure there is one; `...` if not).
+fn arg(step: &Step, i: usize) -> &Expr {
+    static DOTS: Expr = Expr {
+        span: super::ast::Span { line: 0, col: 0 },
+        kind: ExprKind::Dots,
+    };
+    step.args.get(i).unwrap_or(&DOTS)
+}
+
+fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
+    let n = int(e, group)?;
+    i32::try_from(n).map_err(|_| format!("{n} does not fit in an int"))
+}
 
 /// A dirfd: `AT_FDCWD` or an fd (a number through its label, a name).
 fn dirfd(e: &Expr, labels: &Labels) -> Result<i32, Why> {

@@ -414,6 +414,7 @@ mod tests {
             closed: Some(3),
             failure: None,
             hint: Some("h".into()),
+            file: Some((2049, 1234)),
             child: None,
         };
         let mut w = Vec::new();

@@ -67,6 +67,24 @@
 //!   `{tv_sec=1, tv_usec=0}` (set, or read back as an expectation);
 //!   strace 6.1 prints its value as the 16 bytes, and so does the timeline.
 //!
+//! # File calls and credentials
+//!
+//! The calls socklab's labs make on their directories and socket files
+//! replay too, as strace prints them (`files.rs`): `openat(AT_FDCWD|DIRFD,
+//! "path", O_...|..., MODE)` (the mode only with O_CREAT/O_TMPFILE, as
+//! strace; its fd is a label), `getrandom("...", N, 0)` (the bytes are
+//! random: never an expectation), `mkdirat(DIRFD, "name", 0700)`,
+//! `newfstatat(DIRFD, "name", {st_mode=S_IFSOCK|0755, st_size=0, ...},
+//! AT_SYMLINK_NOFOLLOW)` (that flag only: socklab never follows a link;
+//! the struct is an expectation), `fchmod(FD, 0755)`, `fchmodat(DIRFD,
+//! "name", 000)`, `unlinkat(DIRFD, "name", 0|AT_REMOVEDIR)`,
+//! `unlink("path")`. They are the user's own: the script makes what it
+//! says (a mode `0700` is octal as in C). A script's `unlink` of a socket
+//! file its bind made takes it off the end's list. A process actor can
+//! give up root: `setgroups(0, NULL)`, `setgid(65534)`, `setuid(65534)`
+//! (the raw syscalls); a thread actor refuses them (they would change the
+//! ids of socklab's own thread).
+//!
 //! # Labels
 //!
 //! The fds, ports and abstract socket names a script writes are labels.
@@ -214,6 +232,7 @@ use crate::values::error::{Error, Result};
 
 mod actors;
 pub mod ast;
+mod awaiting;
 mod call;
 pub mod check;
 mod editing;

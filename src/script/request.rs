@@ -11,7 +11,7 @@ use crate::sys::Cmsg;
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
-pub(super) fn arg(step: &Step, i: usize) -> &Expr {
+fn arg(step: &Step, i: usize) -> &Expr {
     static DOTS: Expr = Expr {
         span: super::ast::Span { line: 0, col: 0 },
         kind: ExprKind::Dots,
@@ -19,7 +19,7 @@ pub(super) fn arg(step: &Step, i: usize) -> &Expr {
     step.args.get(i).unwrap_or(&DOTS)
 }
 
-pub(super) fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
+fn i32_of(e: &Expr, group: Option<Group>) -> Result<i32, Why> {
     let n = int(e, group)?;
     i32::try_from(n).map_err(|_| format!("{n} does not fit in an int"))
 }

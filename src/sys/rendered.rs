@@ -253,6 +253,11 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
             // a script's (rendered_raw.rs checks their lines)
             "tgkill",
             "rt_sigaction",
+            // a script's process actor's (they would change this
+            // thread's ids; tests/suite/script/files.rs checks their lines).
+            "setgroups",
+            "setgid",
+            "setuid",
             // netns.rs renders its own (setns needs a namespace).
             "setns",
         ];
