@@ -17,6 +17,12 @@ fn pid(w: &Who) -> String {
     }
 }
 
+/// A wait status's text as a C string (c_more's `lit` would make the two
+/// modules import each other).
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 pub fn call(m: &Model) -> String {
     let line = m.line;
     match &m.op {
@@ -36,10 +42,7 @@ pub fn call(m: &Model) -> String {
         Op::Wait4(w, status) => {
             let k = w.actor.unwrap_or(0);
             let check = status.as_ref().map_or(String::new(), |s| {
-                format!(
-                    " StatusIs({line}, st, {});",
-                    super::c_more::lit(s.as_bytes())
-                )
+                format!(" StatusIs({line}, st, {});", quoted(s))
             });
             format!(
                 "int st = 0; r = wait4({}, &st, 0, NULL); Reaped({k}, r);\n\t\t  if (r >= 0) {{ Is({line}, r, {});{check} }}",
