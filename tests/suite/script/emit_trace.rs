@@ -102,6 +102,11 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for (_, call) in calls(raw, keep, |_| true) {
+        // Threads still running when the process exits: their own
+        // exit_group never returns (the process's one does, `= ?`).
+        if call.starts_with("exit_group(") && call.ends_with(" <unfinished ...>") {
+            continue;
+        }
         let mut call = call;
         if let Some(i) = call.find(", child_tidptr=")
             && let Some(j) = call[i..].find(')')
