@@ -30,7 +30,7 @@ impl Sys {
             || {
                 // SAFETY: ptr is NULL with n == 0, or points to n gid_t.
                 let r = unsafe { libc::syscall(libc::SYS_setgroups, n, ptr) };
-                Errno::result(r).map(|v| v as i64)
+                Errno::result(r)
             },
             |_| {
                 plain(row_args(
@@ -62,7 +62,7 @@ impl Sys {
             || {
                 // SAFETY: an integer argument only.
                 let r = unsafe { libc::syscall(nr, id) };
-                Errno::result(r).map(|v| v as i64)
+                Errno::result(r)
             },
             |_| plain(row_args(row, &[ArgVal::Int(i64::from(id))])),
         )?;

@@ -198,6 +198,28 @@ fn script_leaves_a_file_that_replaced_its_socket_file() {
     assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
 }
 
+/// A socket of the test's own bound at `path` (its socket file): the
+/// test's, not socklab's, so not through `sys`.
+#[allow(clippy::disallowed_methods)]
+fn unix_socket_at(path: &str) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a fresh fd and a zeroed sockaddr_un.
+    unsafe {
+        let mut sun: libc::sockaddr_un = std::mem::zeroed();
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (i, b) in path.bytes().enumerate() {
+            sun.sun_path[i] = b as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        let sa = &sun as *const _ as *const libc::sockaddr;
+        let s = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(s >= 0);
+        let owned = std::os::fd::OwnedFd::from_raw_fd(s);
+        assert_eq!(libc::bind(s, sa, len), 0);
+        owned
+    }
+}
+
 /// Another socket file put at the path while the script runs is not the
 /// one its bind made (another inode): left alone, with a note.
 #[test]
@@ -206,7 +228,7 @@ fn script_leaves_another_socket_file_at_its_path() {
     let mut theirs = None;
     let (all, o, _dir) = swap_while_blocked(|dir, path| {
         let other = dir.path("other.sock");
-        let l = std::os::unix::net::UnixListener::bind(&other).unwrap();
+        let l = unix_socket_at(&other);
         let ino = std::fs::symlink_metadata(&other).unwrap().ino();
         std::fs::rename(&other, path).unwrap();
         theirs = Some((l, ino, path.to_string()));
