@@ -286,6 +286,7 @@ variants!(Req {
     Setgroups(a: Vec<u32>),
     Setgid(a: u32),
     Setuid(a: u32),
+    Exit(a: i32),
 });
 
 impl Enc for Made {

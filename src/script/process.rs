@@ -68,7 +68,13 @@ impl Observer for Relay {
 /// The forked child: serve the runner's requests until it says to end
 /// (or its pipe ends: the runner is gone). Never returns.
 pub fn child(p: &Pipes) -> ! {
-    for fd in [p.down_w, p.up_r].iter().chain(&p.others) {
+    // `others` may name fds a dead child's pipes had, which this fork's
+    // own pipes now have: those stay open.
+    let own = [p.down_r, p.up_w];
+    for fd in [p.down_w, p.up_r]
+        .iter()
+        .chain(p.others.iter().filter(|f| !own.contains(f)))
+    {
         untraced::close(*fd);
     }
     // SAFETY: the child owns these ends (the runner's copies are closed

@@ -10,6 +10,8 @@ use super::c_more::{lit, var};
 use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
 
 const RUNTIME: &str = include_str!("runtime.h");
+const RUNNER: &str = include_str!("runtime_run.h");
+const PROCESSES: &str = include_str!("runtime_fork.h");
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -228,6 +230,8 @@ pub fn program(plan: &Plan) -> String {
         plan.file.replace("*/", "* /")
     );
     out.push_str(RUNTIME);
+    out.push_str(RUNNER);
+    out.push_str(PROCESSES);
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
     for n in &plan.names {
         let _ = writeln!(out, "static int {} = -1;", var(&Fd::Name(n.clone())));
@@ -239,8 +243,11 @@ pub fn program(plan: &Plan) -> String {
     for n in &plan.fd_labels {
         let _ = writeln!(out, "static int fd{n} = -1;");
     }
-    for p in &plan.ports {
-        let _ = writeln!(out, "static int port_{p} = -1;");
+    if !plan.ports.is_empty() {
+        out.push_str("/* Ports: in memory shared with the process actors (main maps it). */\n");
+    }
+    for (k, p) in plan.ports.iter().enumerate() {
+        let _ = writeln!(out, "#define port_{p} (Ports[{k}])");
     }
     out.push_str("\n/* Each line's call, made on its actor's thread. */\nstatic void script_line(int line)\n{\n\tlong r;\n\tstruct sockaddr_storage sa;\n\tsocklen_t n;\n\n\t(void)r;\n\t(void)sa;\n\t(void)n;\n\tswitch (line) {\n");
     for (step, m) in &plan.steps {

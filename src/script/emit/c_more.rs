@@ -162,8 +162,40 @@ pub fn call(m: &Model) -> String {
             }
             s
         }
-        Op::Kill(pid, sig) => format!("r = kill({}, {});", val(pid), val(sig)),
-        _ => String::new(),
+        Op::SetStruct(f, level, name, p) => format!(
+            "{} v = {{{}, {}}}; r = setsockopt({}, {}, {}, &v, sizeof v);",
+            pair_type(p),
+            p.a,
+            p.b,
+            var(f),
+            val(level),
+            val(name)
+        ),
+        Op::GetStruct(f, level, name, p) => {
+            let (x, y) = if p.linger {
+                ("l_onoff", "l_linger")
+            } else {
+                ("tv_sec", "tv_usec")
+            };
+            format!(
+                "{} v; socklen_t vn = sizeof v; r = getsockopt({}, {}, {}, &v, &vn);\n\t\t  if (r >= 0) {{ IntIs({line}, \"{x}\", v.{x}, {}); IntIs({line}, \"{y}\", v.{y}, {}); }}",
+                pair_type(p),
+                var(f),
+                val(level),
+                val(name),
+                p.a,
+                p.b
+            )
+        }
+        _ => super::c_procs::call(m),
+    }
+}
+
+fn pair_type(p: &super::model::Pair) -> &'static str {
+    if p.linger {
+        "struct linger"
+    } else {
+        "struct timeval"
     }
 }
 
@@ -177,7 +209,7 @@ fn iovecs(items: impl Iterator<Item = (String, usize)>) -> String {
 /// The steps' table, the actors and `main`.
 pub fn tables(plan: &Plan) -> String {
     let mut out = String::from(
-        "/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, the line. */\nstatic const struct step STEPS[] = {\n",
+        "/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\nstatic const struct step STEPS[] = {\n",
     );
     for (i, (step, m)) in plan.steps.iter().enumerate() {
         let waits = plan
@@ -190,11 +222,12 @@ pub fn tables(plan: &Plan) -> String {
         let delay = step.delay.map_or(0, |d| d.as_millis());
         let _ = writeln!(
             out,
-            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}}},",
+            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}, {}}},",
             m.line,
             plan.actor.get(i).copied().unwrap_or(0),
             step.row.name,
             i32::from(step.result.is_some()),
+            super::cut(step),
             lit(step.text.replace('\n', " ").as_bytes())
         );
     }
@@ -202,14 +235,19 @@ pub fn tables(plan: &Plan) -> String {
     let names: Vec<String> = plan
         .actors
         .iter()
-        .map(|a| format!("{{.name = {}}}", lit(a.as_bytes())))
+        .zip(&plan.forked_by)
+        .map(|(a, f)| match f {
+            Some(_) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
+            None => format!("{{.name = {}}}", lit(a.as_bytes())),
+        })
         .collect();
     out.push_str(&names.join(", "));
     let n = plan.steps.len();
     let _ = write!(
         out,
-        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
+        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
         n.max(1),
+        plan.ports.len(),
         lit(plan.file.as_bytes()),
         plan.actors.len()
     );

@@ -41,6 +41,11 @@ pub const EXTRAS: &[Extra] = &[
         script: "recvmsg(4, {msg_name=NULL, msg_namelen=0, ...}, 0)",
         why: "sock.recvmsg() always passes a buffer for the sender's address",
     },
+    Extra {
+        python: "rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK, sa_restorer=0x...}, {sa_handler=SIG_IGN, ...}, 8)",
+        script: "rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8)",
+        why: "signal.signal() is sigaction() with SA_ONSTACK (glibc adds SA_RESTORER), and it returns the old action, so it asks for it",
+    },
 ];
 
 /// The list as text.

@@ -26,12 +26,14 @@ use model::{Fd, Model, Op};
 
 mod c;
 mod c_more;
+mod c_procs;
 pub mod explain;
 
 mod model;
 mod ops;
 mod python;
 mod python_main;
+mod python_procs;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +58,10 @@ pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
 pub(crate) struct Plan {
     pub file: String,
     pub steps: Vec<(Step, Model)>,
-    /// Actor names, in order of first appearance.
+    /// Actor names, in order of first appearance (a fork's child: at its fork).
     pub actors: Vec<String>,
+    /// Per actor: the step that forks it (a process actor), or None (a thread).
+    pub forked_by: Vec<Option<usize>>,
     /// Per step: the index of the actor.
     pub actor: Vec<usize>,
     /// Per step: the earlier step whose result opens an fd it uses.
@@ -96,6 +100,7 @@ impl Plan {
             file: file.to_string(),
             steps: Vec::new(),
             actors: Vec::new(),
+            forked_by: Vec::new(),
             actor: Vec::new(),
             after: Vec::new(),
             waits: Vec::new(),
@@ -105,13 +110,10 @@ impl Plan {
             ports: BTreeSet::new(),
         };
         for (i, (step, m)) in out.iter().enumerate() {
-            let a = match plan.actors.iter().position(|n| *n == step.actor) {
-                Some(a) => a,
-                None => {
-                    plan.actors.push(step.actor.clone());
-                    plan.actors.len() - 1
-                }
-            };
+            let a = plan.actor_index(&step.actor, None);
+            if let Some(child) = &step.child {
+                plan.actor_index(child, Some(i));
+            }
             plan.actor.push(a);
             plan.waits
                 .push(super::waits::waits_for_return(step).map(|d| d.as_millis()));
@@ -121,7 +123,9 @@ impl Plan {
                     outputs(o).iter().any(|f| uses.iter().any(|u| same(u, f)))
                 })
             });
-            plan.after.push(after);
+            // A process actor's lines wait for its fork, too.
+            let fork = plan.forked_by.get(a).copied().flatten();
+            plan.after.push(after.max(fork));
             for f in uses.iter().chain(outputs(m).iter()) {
                 match f {
                     Fd::Name(n) => {
@@ -146,7 +150,87 @@ impl Plan {
         }
         plan.names.retain(|n| !plan.pairs.contains(n));
         plan.steps = out;
+        plan.resolve_processes()?;
         Ok(plan)
+    }
+
+    /// The index of actor `name`, added (forked by step `fork`) if new.
+    fn actor_index(&mut self, name: &str, fork: Option<usize>) -> usize {
+        match self.actors.iter().position(|n| n == name) {
+            Some(a) => {
+                if let (Some(slot @ None), Some(_)) = (self.forked_by.get_mut(a), fork) {
+                    *slot = fork;
+                }
+                a
+            }
+            None => {
+                self.actors.push(name.to_string());
+                self.forked_by.push(fork);
+                self.actors.len() - 1
+            }
+        }
+    }
+
+    /// Each fork, kill and wait4 names its actor's index: a name, or the
+    /// pid a fork's line returned (`ign = fork() = 123`: 123 is ign).
+    fn resolve_processes(&mut self) -> Result<(), Vec<String>> {
+        let mut pids = std::collections::BTreeMap::new();
+        for (step, _) in &self.steps {
+            if let (Some(child), Some(super::ast::Outcome::Value(pid))) =
+                (&step.child, step.result.as_ref().map(|r| &r.value))
+            {
+                pids.insert(*pid, child.clone());
+            }
+        }
+        let mut errors = Vec::new();
+        let actors = self.actors.clone();
+        let forked = self.forked_by.clone();
+        for (step, m) in &mut self.steps {
+            let (who, process) = match &mut m.op {
+                Op::Fork(w) | Op::Wait4(w, _) => (w, true),
+                Op::Kill(w, _) => (w, false),
+                _ => continue,
+            };
+            let name = match pids.get(&who.pid) {
+                Some(child) if who.pid != 0 => child.clone(),
+                _ => who.name.clone(),
+            };
+            who.actor = actors.iter().position(|n| *n == name);
+            let is_process = who
+                .actor
+                .and_then(|a| forked.get(a).copied().flatten())
+                .is_some();
+            who.process = is_process;
+            if who.actor.is_none() && who.pid == 0 {
+                errors.push(format!(
+                    "{}:{}: cannot emit: no actor {name}",
+                    self.file, step.no
+                ));
+            } else if process && !is_process {
+                errors.push(format!(
+                    "{}:{}: cannot emit: {name} is not a process actor (NAME = fork())",
+                    self.file, step.no
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Whether a process actor may die in step's call: 0 if its line
+/// expects nothing definite, 1 if it expects EPIPE (SIGPIPE's death),
+/// 2 if it expects a return.
+fn cut(step: &Step) -> i32 {
+    use super::ast::Outcome;
+    match step.result.as_ref().map(|r| &r.value) {
+        None | Some(Outcome::Unknown(_) | Outcome::Any) => 0,
+        Some(Outcome::Errno(e)) if e == "EPIPE" => 1,
+        _ if step.row.name == "exit_group" => 0,
+        _ => 2,
     }
 }
 
@@ -161,7 +245,13 @@ fn same(a: &Fd, b: &Fd) -> bool {
 /// The fds a call uses.
 fn inputs(op: &Op) -> Vec<Fd> {
     match op {
-        Op::Socket(..) | Op::Socketpair(..) | Op::Kill(..) => Vec::new(),
+        Op::Socket(..)
+        | Op::Socketpair(..)
+        | Op::Kill(..)
+        | Op::Fork(..)
+        | Op::Sigaction(..)
+        | Op::Wait4(..)
+        | Op::Exit(..) => Vec::new(),
         Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),
         Op::Poll(fds, _, _) => fds.iter().map(|(f, _)| f.clone()).collect(),
         Op::Bind(fd, _)
@@ -180,6 +270,8 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Write(fd, _)
         | Op::Setsockopt(fd, ..)
         | Op::Getsockopt(fd, ..)
+        | Op::SetStruct(fd, ..)
+        | Op::GetStruct(fd, ..)
         | Op::Fcntl(fd, ..)
         | Op::Ioctl(fd, ..)
         | Op::Recvmsg(fd, ..) => vec![fd.clone()],

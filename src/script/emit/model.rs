@@ -66,6 +66,10 @@ pub enum Op {
     /// fd, level, name, value bytes (an int: Some).
     Setsockopt(Fd, Val, Val, Vec<u8>, Option<Val>),
     Getsockopt(Fd, Val, Val, u32, Option<Val>),
+    /// A linger or timeval option value written as a struct: set, or
+    /// read back and compared.
+    SetStruct(Fd, Val, Val, Pair),
+    GetStruct(Fd, Val, Val, Pair),
     Fcntl(Fd, Val, Option<Val>),
     Ioctl(Fd, Val, i64, Option<Val>),
     /// fd, iovecs, SCM_RIGHTS fds, flags.
@@ -74,7 +78,51 @@ pub enum Op {
     Recvmsg(Fd, Vec<usize>, usize, Val, Option<Vec<u8>>, Vec<Fd>),
     /// (fd, events), timeout, expected revents (fd index, value).
     Poll(Vec<(Fd, Val)>, i64, Vec<Option<Val>>),
-    Kill(Val, Val),
+    /// `NAME = fork()`: the child actor (its name, its index).
+    Fork(Who),
+    /// `rt_sigaction(SIG, {sa_handler=SIG_DFL|SIG_IGN, ...})`: SIG_DFL?
+    Sigaction(Val, bool),
+    Kill(Who, Val),
+    /// wait4's process, the status written (strace's text).
+    Wait4(Who, Option<String>),
+    /// `exit_group(N)` in a process actor.
+    Exit(i64),
+}
+
+/// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's
+/// C type and its two fields, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub linger: bool,
+    pub a: i64,
+    pub b: i64,
+}
+
+impl Pair {
+    /// The bytes the kernel takes (two ints, or two longs).
+    pub fn bytes(&self) -> Vec<u8> {
+        if self.linger {
+            let mut v = (self.a as i32).to_ne_bytes().to_vec();
+            v.extend((self.b as i32).to_ne_bytes());
+            v
+        } else {
+            let mut v = self.a.to_ne_bytes().to_vec();
+            v.extend(self.b.to_ne_bytes());
+            v
+        }
+    }
+}
+
+/// An actor a call names (kill, wait4, a fork's child): its name and its
+/// index among the plan's actors (set by the plan), or a written pid that
+/// names no fork (`actor` None: the number itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Who {
+    pub name: String,
+    pub actor: Option<usize>,
+    pub pid: i64,
+    /// The actor is a process (forked by a line), not a thread.
+    pub process: bool,
 }
 
 /// What the line expects of the result.

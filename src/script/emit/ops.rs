@@ -4,7 +4,8 @@ use super::super::ast::{Expr, ExprKind, Outcome};
 use super::super::check::{Step, returns_fd};
 use super::super::resolve::{self, Why};
 use super::model::{
-    Fd, Model, Op, Want, data_of, fd, field, fields_of, inet, int_of, items_of, num, out_of, val_of,
+    Fd, Model, Op, Pair, Want, Who, data_of, fd, field, fields_of, inet, int_of, items_of, num,
+    out_of, val_of,
 };
 use crate::values::xlat::Group;
 
@@ -117,9 +118,57 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             let revents = revents(step, fds.len())?;
             Op::Poll(fds, resolve::int(a(2)?, None)?, revents)
         }
-        "kill" => Op::Kill(v(0, None)?, v(1, Some(Group::Sig))?),
+        "kill" => Op::Kill(who(a(0)?)?, v(1, Some(Group::Sig))?),
+        "clone" => Op::Fork(Who {
+            name: step
+                .child
+                .clone()
+                .ok_or("a fork's child: NAME = fork() or its pid")?,
+            actor: None,
+            pid: 0,
+            process: true,
+        }),
+        "rt_sigaction" => {
+            let handler = field(fields_of(a(1)?), "sa_handler").map(|e| &e.kind);
+            let dfl = match handler {
+                Some(ExprKind::Name(n)) if n == "SIG_DFL" => true,
+                Some(ExprKind::Name(n)) if n == "SIG_IGN" => false,
+                _ => return Err("rt_sigaction sets SIG_DFL or SIG_IGN".into()),
+            };
+            Op::Sigaction(v(0, Some(Group::Sig))?, dfl)
+        }
+        "wait4" => Op::Wait4(who(a(0)?)?, status(step.args.get(1))),
+        "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
         other => return Err(format!("{other} is not emitted yet")),
     })
+}
+
+/// kill's or wait4's process: an actor's name, or a pid (a fork's result
+/// names its child: the plan resolves it).
+fn who(e: &Expr) -> Result<Who, Why> {
+    match &e.kind {
+        ExprKind::Name(n) => Ok(Who {
+            name: n.clone(),
+            actor: None,
+            pid: 0,
+            process: false,
+        }),
+        ExprKind::Int(n) => Ok(Who {
+            name: format!("pid {n}"),
+            actor: None,
+            pid: *n,
+            process: false,
+        }),
+        _ => Err("a process is an actor's name or a pid".into()),
+    }
+}
+
+/// wait4's status as written: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
+fn status(e: Option<&Expr>) -> Option<String> {
+    match &items_of(e).first()?.kind {
+        ExprKind::Str { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+        _ => None,
+    }
 }
 
 /// poll's `([{fd=n, revents=POLLOUT}])` after the result: each pollfd's
@@ -176,9 +225,15 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
     if step.row.name == "getsockopt" {
         let len = resolve::len(a(4)?)?.unwrap_or(4);
         let len = u32::try_from(len).map_err(|_| "optlen is too large".to_string())?;
+        if let Some(p) = pair(a(3)?)? {
+            return Ok(Op::GetStruct(fd, level, name, p));
+        }
         return Ok(Op::Getsockopt(fd, level, name, len, int_of(a(3)?)?));
     }
     let value = a(3)?;
+    if let Some(p) = pair(value)? {
+        return Ok(Op::SetStruct(fd, level, name, p));
+    }
     let optlen = resolve::len(a(4)?)?;
     match &value.kind {
         ExprKind::Array(_) | ExprKind::Int(_) | ExprKind::Name(_) if optlen.unwrap_or(4) == 4 => {
@@ -195,6 +250,29 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
         }
         _ => Err("this option value is not emitted yet (an int or a string is)".into()),
     }
+}
+
+/// A linger or timeval written as a struct.
+fn pair(e: &Expr) -> Result<Option<Pair>, Why> {
+    let ExprKind::Struct(f) = &e.kind else {
+        return Ok(None);
+    };
+    let num = |name: &str| field(f, name).map_or(Ok(0), |e| resolve::int(e, None));
+    if field(f, "l_onoff").is_some() {
+        return Ok(Some(Pair {
+            linger: true,
+            a: num("l_onoff")?,
+            b: num("l_linger")?,
+        }));
+    }
+    if field(f, "tv_sec").is_some() {
+        return Ok(Some(Pair {
+            linger: false,
+            a: num("tv_sec")?,
+            b: num("tv_usec")?,
+        }));
+    }
+    Err("an option struct is a linger or a timeval".into())
 }
 
 fn msg(step: &Step) -> Result<Op, Why> {
@@ -259,6 +337,8 @@ fn msg(step: &Step) -> Result<Op, Why> {
 pub fn model(step: &Step) -> Result<Model, Why> {
     let want = match step.result.as_ref().map(|r| &r.value) {
         Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
+        // A pid: this run's own (a fork's, wait4's: checked by the call).
+        Some(Outcome::Value(_)) if matches!(step.row.name, "clone" | "wait4") => Want::Nothing,
         Some(Outcome::Value(n)) => Want::Value(*n),
         Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
         _ => Want::Nothing,

@@ -28,6 +28,15 @@ const TAKEN: &[&str] = &[
     "signal",
     "socket",
     "sys",
+    "struct",
+    "mmap",
+    "st",
+    "ACTORS",
+    "pipes",
+    "forked",
+    "reaped",
+    "status_is",
+    "quit",
     "termios",
     "threading",
     "time",
@@ -92,6 +101,12 @@ fn name(n: &str) -> String {
         _ if n.starts_with("SIG") => "signal",
         _ if n.starts_with('E') && crate::values::xlat::errno(n).is_some() => "errno",
         _ => "socket",
+    };
+    // x86_64's SO_RCVTIMEO is the _OLD one (a 64-bit timeval): Python
+    // knows the plain name only.
+    let n = match n {
+        "SO_RCVTIMEO_OLD" | "SO_SNDTIMEO_OLD" => n.trim_end_matches("_OLD"),
+        _ => n,
     };
     format!("{module}.{n}")
 }
@@ -321,8 +336,19 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             },
             "",
         ),
-        Op::Kill(pid, sig) => (
-            format!("os.kill({}, {})", val(pid), val(sig)),
+        Op::Setsockopt(f, level, nm, bytes, None) => (
+            format!(
+                "{}.setsockopt({}, {}, {})",
+                var(f),
+                val(level),
+                val(nm),
+                lit(bytes)
+            ),
+            String::new(),
+            "",
+        ),
+        Op::Getsockopt(f, level, nm, len, _) => (
+            format!("{}.getsockopt({}, {}, {len})", var(f), val(level), val(nm)),
             String::new(),
             "",
         ),

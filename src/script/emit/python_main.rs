@@ -8,9 +8,13 @@ use super::model::{Fd, Model, Op, Want};
 use super::python::{call, var};
 
 const RUNTIME: &str = include_str!("runtime.py");
+const PROCESSES: &str = include_str!("runtime_fork.py");
 
 /// The statement(s) of one line, after `    `.
 fn statement(m: &Model) -> Result<String, String> {
+    if let Some(s) = super::python_procs::statement(m) {
+        return Ok(s);
+    }
     let (expr, checks, note) = call(m)?;
     let mut pre = String::new();
     if let Op::Poll(fds, ..) = &m.op {
@@ -95,6 +99,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         plan.file
     );
     out.push_str(RUNTIME);
+    out.push_str(PROCESSES);
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
         .names
@@ -111,7 +116,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         let _ = writeln!(out, "    global {}", globals.join(", "));
     }
     out.push_str(&body);
-    out.push_str("\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected.\nSTEPS = [\n");
+    out.push_str("\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected,\n# whether its process may die in it (0 yes, 1 of SIGPIPE only, 2 no).\nSTEPS = [\n");
     for (i, (step, _)) in plan.steps.iter().enumerate() {
         let nr = match step.row.name {
             "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
@@ -131,7 +136,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
             .map_or("None".to_string(), |a| a.to_string());
         let _ = writeln!(
             out,
-            "    ({}, {}, {nr}, {waits}, {after}, {}, {}, None),",
+            "    ({}, {}, {nr}, {waits}, {after}, {}, {}, {}),",
             step.no,
             plan.actor.get(i).copied().unwrap_or(0),
             step.delay.map_or(0, |d| d.as_millis()),
@@ -139,7 +144,8 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
                 "True"
             } else {
                 "False"
-            }
+            },
+            super::cut(step)
         );
     }
     out.push_str("]\nTEXT = {\n");
@@ -151,11 +157,28 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
             py_str(&step.text.replace('\n', " "))
         );
     }
-    let names: Vec<String> = plan.actors.iter().map(|a| py_str(a)).collect();
+    let names: Vec<String> = plan
+        .actors
+        .iter()
+        .zip(&plan.forked_by)
+        .map(|(a, f)| {
+            format!(
+                "({}, {})",
+                py_str(a),
+                if f.is_some() { "True" } else { "False" }
+            )
+        })
+        .collect();
+    let exit_group = crate::values::calls::by_name("exit_group").map_or(231, |r| r.nr);
     let _ = write!(
         out,
-        "}}\nFILE = {}\n\nif __name__ == \"__main__\":\n    run([{}])\n",
+        "}}\nFILE = {}\nEXIT_GROUP = {exit_group}\n\nif __name__ == \"__main__\":\n    ports = SharedPorts([{}])\n    run([{}])\n",
         py_str(&plan.file),
+        plan.ports
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         names.join(", ")
     );
     Ok(out)

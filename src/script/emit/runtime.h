@@ -21,10 +21,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,16 +40,21 @@ struct step {
 	int after;       /* 1 + the step whose result binds an fd it uses */
 	int delay_ms;    /* +SECS before the line */
 	int expects;     /* the line expects a result */
+	int cut;         /* its process may die in it: 0 yes, 1 of SIGPIPE only, 2 no */
 	const char *text;
 };
 
 struct actor {
 	const char *name;
+	int process;     /* 1: a process a line forks; 0: a thread */
 	pthread_t thread;
-	pid_t tid;
+	pid_t tid;       /* a process: its pid */
 	int job;         /* 1 + the step it runs, 0 when idle */
 	long nr;
 	int stat_fd, syscall_fd;
+	int down, up;    /* a process: the parent's ends of its pipes (fds >= 900) */
+	int child_down, child_up;
+	int ended, reaped;
 };
 
 static const char *script_file;
@@ -58,6 +65,11 @@ static void script_line(int line);
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int open_fds[1024], n_open;
+static int n_actors_all;
+static pid_t main_pid;
+static void quit(int code);
+static void Give(struct actor *a, int step);
+static void EndProcesses(int n_actors);
 
 static int n_steps_all;
 
@@ -75,7 +87,7 @@ static inline void Fail(int line, const char *what, const char *expected, const 
 	const struct step *s = step_of_line(line);
 	fprintf(stderr, "%s:%d: %s\n  %s: expected %s, got %s\n", script_file, line,
 		s ? s->text : "", what, expected, got);
-	exit(1);
+	quit(1);
 }
 
 static inline const char *errno_name(int e)
@@ -153,6 +165,28 @@ static inline void Data(int line, const char *buf, long n, const char *want, lon
 	Fail(line, "data", want, g);
 }
 
+/* wait4's status as strace prints it, and as the line wrote it. */
+static inline void StatusIs(int line, int st, const char *want)
+{
+	char got[96];
+	if (WIFEXITED(st))
+		snprintf(got, sizeof got, "{WIFEXITED(s) && WEXITSTATUS(s) == %d}", WEXITSTATUS(st));
+	else
+		snprintf(got, sizeof got, "{WIFSIGNALED(s) && WTERMSIG(s) == SIG%s%s}",
+			 sigabbrev_np(WTERMSIG(st)), WCOREDUMP(st) ? " && WCOREDUMP(s)" : "");
+	if (strcmp(got, want) != 0)
+		Fail(line, "status", want, got);
+}
+
+/* rt_sigaction's action as the kernel takes it: glibc's sigaction()
+ * would add SA_RESTORER, a script sets the handler alone. */
+struct ksigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
 /* fds the script opened, in that order: closed at the end as socklab does. */
 static inline int Opened(int fd)
 {
@@ -173,6 +207,23 @@ static inline void Closed(int fd)
 			break;
 		}
 	pthread_mutex_unlock(&mu);
+}
+
+/* The port labels, in memory a fork shares: a port a process actor's
+ * result binds is its parent's too (all -1: none bound yet). */
+static int *Ports;
+
+static inline int *Shared(int n)
+{
+	int *p = mmap(NULL, (n ? n : 1) * sizeof(int), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	for (int i = 0; i < n; i++)
+		p[i] = -1;
+	return p;
 }
 
 /* A port label: bound by the first result that shows it; a port first
@@ -248,178 +299,3 @@ static inline char *Fill(const char *shown, size_t n, size_t len)
 	return b;
 }
 
-/* The actor's thread: run each line it is given. */
-static void *actor_main(void *arg)
-{
-	struct actor *a = arg;
-	pthread_mutex_lock(&mu);
-	a->tid = (pid_t)syscall(SYS_gettid);
-	pthread_cond_broadcast(&cv);
-	for (;;) {
-		while (a->job == 0 || done[a->job - 1] != 0)
-			pthread_cond_wait(&cv, &mu);
-		int job = a->job;
-		pthread_mutex_unlock(&mu);
-		script_line(steps[job - 1].line);
-		pthread_mutex_lock(&mu);
-		done[job - 1] = 1;
-		a->job = 0;
-		pthread_cond_broadcast(&cv);
-	}
-	return NULL;
-}
-
-/* A /proc file of the thread, moved to an fd >= 900. */
-static int proc_file(pid_t tid, const char *name)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		perror(path);
-		exit(1);
-	}
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
-	close(fd);
-	return high;
-}
-
-/* Is the actor's thread asleep (S) in its call's syscall? */
-static int asleep(const struct actor *a)
-{
-	char buf[512];
-	ssize_t n = pread(a->stat_fd, buf, sizeof buf - 1, 0);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] != 'S')
-		return 0;
-	n = pread(a->syscall_fd, buf, sizeof buf - 1, 0);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10) == a->nr;
-}
-
-static long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-	struct timespec t = {0, 1000000}; /* 1 ms: how often main looks */
-	nanosleep(&t, NULL);
-}
-
-/* Wait (holding mu) until cond holds; 0 after TIMEOUT_MS. */
-#define WAIT_UNTIL(cond) ({ \
-	long _end = now_ms() + TIMEOUT_MS; int _ok = 1; \
-	while (!(cond)) { \
-		if (now_ms() >= _end) { _ok = 0; break; } \
-		pthread_mutex_unlock(&mu); nap(); pthread_mutex_lock(&mu); \
-	} \
-	_ok; })
-
-static void stuck(const struct step *s, const char *why)
-{
-	fprintf(stderr, "%s:%d: %s\n  cannot start after %ds: %s\n", script_file, s->line,
-		s->text, TIMEOUT_MS / 1000, why);
-	exit(1);
-}
-
-/* A line woke blocked calls: wait until each is asleep again or returned. */
-static void settle(int n_actors)
-{
-	long end = now_ms() + TIMEOUT_MS;
-	for (;;) {
-		int running = 0;
-		pthread_mutex_lock(&mu);
-		for (int i = 0; i < n_actors; i++)
-			if (actors[i].job && !done[actors[i].job - 1] && !asleep(&actors[i]))
-				running = 1;
-		pthread_mutex_unlock(&mu);
-		if (!running || now_ms() >= end)
-			return;
-		nap();
-	}
-}
-
-/* Run the steps in file order, then close what the script left open. */
-static int run(const char *file, const struct step *s0, int n_steps, struct actor *a0,
-	       int n_actors, int *d0)
-{
-	/* socklab, as every Rust program, runs with SIGPIPE ignored: a send
-	 * on a connection shut for writing says EPIPE instead of killing. */
-	signal(SIGPIPE, SIG_IGN);
-	script_file = file;
-	n_steps_all = n_steps;
-	steps = s0;
-	actors = a0;
-	done = d0;
-	for (int i = 0; i < n_actors; i++) {
-		struct actor *a = &actors[i];
-		if (pthread_create(&a->thread, NULL, actor_main, a) != 0) {
-			perror("pthread_create");
-			exit(1);
-		}
-		/* The thread's id: it tells it before its first job. */
-		pthread_mutex_lock(&mu);
-		while (a->tid == 0)
-			pthread_cond_wait(&cv, &mu);
-		pthread_mutex_unlock(&mu);
-		a->stat_fd = proc_file(a->tid, "stat");
-		a->syscall_fd = proc_file(a->tid, "syscall");
-	}
-	for (int i = 0; i < n_steps; i++) {
-		const struct step *s = &steps[i];
-		struct actor *a = &actors[s->actor];
-		if (s->delay_ms > 0) {
-			struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
-			nanosleep(&t, NULL);
-		}
-		pthread_mutex_lock(&mu);
-		if (!WAIT_UNTIL(a->job == 0))
-			stuck(s, "its actor is still blocked in an earlier call");
-		if (s->after && !WAIT_UNTIL(done[s->after - 1]))
-			stuck(s, "the call that opens its fd has not returned");
-		a->nr = s->nr;
-		a->job = i + 1;
-		pthread_cond_broadcast(&cv);
-		pthread_mutex_unlock(&mu);
-		long end = now_ms() + TIMEOUT_MS + (s->waits_ms > 0 ? s->waits_ms : 0);
-		for (;;) {
-			pthread_mutex_lock(&mu);
-			int returned = done[i];
-			pthread_mutex_unlock(&mu);
-			if (returned || now_ms() >= end || (s->waits_ms < 0 && asleep(a)))
-				break;
-			nap();
-		}
-		settle(n_actors);
-	}
-	/* The calls still under way get TIMEOUT_MS to return. */
-	pthread_mutex_lock(&mu);
-	long end = now_ms() + TIMEOUT_MS;
-	for (int i = 0; i < n_steps; i++)
-		while (actors[steps[i].actor].job == i + 1 && !done[i] && now_ms() < end) {
-			pthread_mutex_unlock(&mu);
-			nap();
-			pthread_mutex_lock(&mu);
-		}
-	for (int i = 0; i < n_steps; i++)
-		if (actors[steps[i].actor].job == i + 1 && !done[i] && steps[i].expects) {
-			fprintf(stderr, "%s:%d: %s\n  still blocked after %ds (--timeout)\n", file,
-				steps[i].line, steps[i].text, TIMEOUT_MS / 1000);
-			exit(1);
-		}
-	int left[1024], n = n_open;
-	memcpy(left, open_fds, sizeof(int) * n_open);
-	pthread_mutex_unlock(&mu);
-	for (int i = 0; i < n; i++)
-		close(left[i]);
-	return 0;
-}

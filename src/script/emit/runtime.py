@@ -10,10 +10,12 @@
 import array
 import errno
 import fcntl
+import mmap
 import os
 import select
 import signal
 import socket
+import struct
 import sys
 import termios
 import threading
@@ -24,12 +26,14 @@ lock = threading.Condition()
 done = set()
 open_socks = []  # what the script opened, in that order: closed at the end
 ports = {}  # port labels: as written -> this run's
+ACTORS = []  # the actors, threads and processes, in the program's order
+MAIN_PID = os.getpid()
 
 
 def fail(line, what, expected, got):
     print(f"{FILE}:{line}: {TEXT[line]}\n  {what}: expected {expected}, got {got}",
           file=sys.stderr, flush=True)
-    os._exit(1)
+    quit(1)
 
 
 def want(line, got, expected):
@@ -62,6 +66,27 @@ def port(written):
     return ports.setdefault(written, written)
 
 
+class SharedPorts:
+    """The port labels, in memory a fork shares: a port a process actor's
+    result binds is its parent's too (0: none bound yet)."""
+    def __init__(self, written):
+        self.at = {p: 4 * i for i, p in enumerate(written)}
+        self.mem = mmap.mmap(-1, 4 * max(1, len(written)))
+
+    def __contains__(self, p):
+        return p in self.at and self[p] != 0
+
+    def __getitem__(self, p):
+        return int.from_bytes(self.mem[self.at[p]:self.at[p] + 4], "little")
+
+    def setdefault(self, p, value):
+        if p not in self.at:
+            return value
+        if p not in self:
+            self.mem[self.at[p]:self.at[p] + 4] = value.to_bytes(4, "little")
+        return self[p]
+
+
 def addr_is(line, addr, ip, written):
     if addr[0] != ip:
         fail(line, "address", ip, addr[0])
@@ -85,12 +110,31 @@ def closed(sock):
             open_socks.remove(sock)
 
 
+def status_is(line, st, expected):
+    """wait4's status as strace prints it, and as the line wrote it."""
+    if os.WIFEXITED(st):
+        got = f"{{WIFEXITED(s) && WEXITSTATUS(s) == {os.WEXITSTATUS(st)}}}"
+    else:
+        core = " && WCOREDUMP(s)" if os.WCOREDUMP(st) else ""
+        got = f"{{WIFSIGNALED(s) && WTERMSIG(s) == {signal.Signals(os.WTERMSIG(st)).name}{core}}}"
+    if got != expected:
+        fail(line, "status", expected, got)
+
+
 class Actor(threading.Thread):
+    process = False
+    ended = False
+
     def __init__(self, name):
         super().__init__(name=name, daemon=True)
         self.job = None  # the step it runs
         self.nr = -1
         self.tid = None
+
+    def give(self, i, nr):
+        with lock:
+            self.nr, self.job = nr, i
+            lock.notify_all()
 
     def run(self):
         with lock:
@@ -112,10 +156,10 @@ class Actor(threading.Thread):
                 self.job = None
                 lock.notify_all()
 
-    def proc(self):
-        """This thread's /proc files, moved to fds >= 900."""
+    def proc(self, pid):
+        """The thread's (process's) /proc files, moved to fds >= 900."""
         def high(name):
-            fd = os.open(f"/proc/self/task/{self.tid}/{name}", os.O_RDONLY)
+            fd = os.open(f"/proc/{pid}/task/{self.tid}/{name}", os.O_RDONLY)
             up = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 900)
             os.close(fd)
             return up
@@ -123,10 +167,13 @@ class Actor(threading.Thread):
 
     def asleep(self):
         """Asleep (S) in its call's syscall?"""
-        stat = os.pread(self.stat, 512, 0).decode()
-        if stat[stat.rfind(")") + 2:][:1] != "S":
+        try:
+            stat = os.pread(self.stat, 512, 0).decode()
+            if stat[stat.rfind(")") + 2:][:1] != "S":
+                return False
+            nr = os.pread(self.syscall, 512, 0).split()
+        except OSError:  # the thread or process is gone
             return False
-        nr = os.pread(self.syscall, 512, 0).split()
         return bool(nr) and nr[0] == str(self.nr).encode()
 
 
@@ -142,17 +189,20 @@ def wait_until(cond):
 def stuck(line, why):
     print(f"{FILE}:{line}: {TEXT[line]}\n  cannot start after {TIMEOUT:g}s: {why}",
           file=sys.stderr, flush=True)
-    os._exit(1)
+    quit(1)
 
 
 def run(names):
     """Run the steps in file order, then close what the script left open."""
-    actors = [Actor(n) for n in names]
+    actors = ACTORS
+    actors.extend(Proc(n) if process else Actor(n) for n, process in names)
     for a in actors:
+        if a.process:  # started by its fork's line
+            continue
         a.start()
         with lock:
             lock.wait_for(lambda: a.tid is not None)
-        a.proc()
+        a.proc(MAIN_PID)
     for i, (line, who, nr, waits, after, delay, _, _) in enumerate(STEPS):
         a = actors[who]
         if delay:
@@ -161,11 +211,12 @@ def run(names):
             stuck(line, "its actor is still blocked in an earlier call")
         if after is not None and not wait_until(lambda: after in done):
             stuck(line, "the call that opens its fd has not returned")
-        with lock:
-            a.nr, a.job = nr, i
-            lock.notify_all()
+        if a.process and a.ended:
+            stuck(line, "its process has ended")
+        a.give(i, nr)
         end = time.monotonic() + TIMEOUT + (waits / 1000 if waits > 0 else 0)
-        while not (i in done or time.monotonic() >= end or (waits < 0 and a.asleep())):
+        while not (i in done or a.ended or time.monotonic() >= end
+                   or (waits < 0 and a.asleep())):
             time.sleep(0.001)
         # A line woke blocked calls: wait until each is asleep again or returned.
         wait_until(lambda: all(b.job is None or b.job in done or b.asleep() for b in actors))
@@ -175,7 +226,8 @@ def run(names):
             line = STEPS[b.job][0]
             print(f"{FILE}:{line}: {TEXT[line]}\n  still blocked after {TIMEOUT:g}s (--timeout)",
                   file=sys.stderr, flush=True)
-            os._exit(1)
+            quit(1)
+    end_processes()
     with lock:
         left = list(open_socks)
     for s in left:

@@ -11,7 +11,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::cmp::{is_on_socket, side_by_side, strace_calls, strace_calls_with, trace_set};
+use super::emit_trace::{PROCESS_CALLS, allowed, as_script, process_calls};
+use crate::harness::cmp::{side_by_side, strace_calls, strace_calls_with, trace_set};
 use crate::harness::{Outcome, TempDir, run, socklab};
 
 /// Every script lab and example: (its path from the crate root, a name).
@@ -33,13 +34,14 @@ fn scripts() -> Vec<(String, String)> {
     out
 }
 
-/// `cmd` under `strace -f -qq -e signal=none -y -e trace=... -o trace`,
+/// `cmd` under `strace -f -qq -e signal=none -y -e trace=... -o trace`
+/// (the socket calls and the process calls),
 /// with a time limit (`timeout 60`).
 fn traced(cmd: &Command, trace: &str) -> Command {
     let mut t = Command::new("timeout");
     t.env_remove("LD_LIBRARY_PATH");
     t.args(["60", "strace", "-f", "-qq", "-e", "signal=none", "-y", "-e"])
-        .arg(format!("trace={}", trace_set()))
+        .arg(format!("trace={},{PROCESS_CALLS}", trace_set()))
         .arg("-o")
         .arg(trace)
         .arg(cmd.get_program())
@@ -97,8 +99,12 @@ fn same(what: &str, a: &[String], b: &[String], dump: &str) {
 
 /// The script and its C twin make the same calls; the C twin's trace replays.
 fn c_twin(file: &str, name: &str) {
+    c_twin_with(file, name, true);
+}
+
+fn c_twin_with(file: &str, name: &str, roundtrip: bool) {
     let dir = TempDir::new("emit-c");
-    let (s_out, s_calls, _) = calls_of(&script_cmd(file, &dir), &dir, "script");
+    let (s_out, s_calls, s_raw) = calls_of(&script_cmd(file, &dir), &dir, "script");
     s_out.assert_ok();
     let (c_out, c_calls, raw) = calls_of(&build_c(&dir, file), &dir, "c");
     assert_eq!(
@@ -112,6 +118,23 @@ fn c_twin(file: &str, name: &str) {
         &s_calls,
         &c_calls,
         &c_out.dump(),
+    );
+    // Forks, the script's rt_sigaction, kills, wait4s, exits: the same.
+    let forks = std::fs::read_to_string(file).unwrap().contains("fork()");
+    let p_calls = process_calls(&s_raw, true);
+    assert_eq!(
+        forks,
+        p_calls.iter().any(|c| c.starts_with("clone(")),
+        "{name}: {p_calls:?}"
+    );
+    assert_eq!(forks, as_script(&raw).contains("] clone("), "{name}");
+    if !roundtrip {
+        return;
+    }
+    assert_eq!(
+        process_calls(&s_raw, true),
+        process_calls(&raw, true),
+        "{name}: process calls, script (left) vs C (right)"
     );
     // The round trip: the C twin's trace, as a script, passes.
     let replay = dir.path("replay.script");
@@ -147,6 +170,12 @@ fn python_twin(file: &str, name: &str) {
         "{name}: the Python twin failed\n{}",
         p_out.dump()
     );
+    // Python's signal.signal is not the raw rt_sigaction (the allow-list).
+    assert_eq!(
+        process_calls(&s_raw, false),
+        process_calls(&raw, false),
+        "{name}: process calls, script (left) vs Python (right)"
+    );
     same(
         &format!("{name}: script (left) vs Python (right), the allow-list taken back"),
         &s_calls,
@@ -174,98 +203,6 @@ fn python() -> String {
     out.stdout.trim().to_string()
 }
 
-/// Socket calls only (the interpreter's imports open and stat files).
-fn sockets_only(call: &str) -> bool {
-    call.starts_with("socket(") || call.starts_with("socketpair(") || is_on_socket(call)
-}
-
-/// The allow-list (explain.rs) taken back, on the raw calls. Python's
-/// side: the calls its socket objects make of themselves left out: a
-/// getsockname with the whole sockaddr buffer (`[128 => N]`: a socket
-/// object made from a new fd checking it, after accept4 and socketpair;
-/// its own getsockname passes the family's length) and, after it,
-/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd);
-/// recvmsg's msg_name buffer as NULL. Both sides: socket calls only (the
-/// interpreter's imports open and stat files), SOCK_CLOEXEC on socket
-/// and socketpair, accept4 as accept (its flags), an address length's
-/// `128 => `, a failed accept's address length.
-fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
-    let mut after_own = false;
-    move |c: &str| {
-        if !sockets_only(c) {
-            return None;
-        }
-        if python && c.starts_with("getsockname(") && c.contains("[128 => ") {
-            after_own = true;
-            return None;
-        }
-        if python
-            && after_own
-            && (c.contains("SOL_SOCKET, SO_TYPE, ") || c.contains("SOL_SOCKET, SO_PROTOCOL, "))
-        {
-            return None;
-        }
-        after_own = false;
-        let mut c = c.to_string();
-        if c.starts_with("socket(") || c.starts_with("socketpair(") {
-            c = c.replace("|SOCK_CLOEXEC", "").replace("SOCK_CLOEXEC|", "");
-        }
-        if let Some(rest) = c.strip_prefix("accept4(")
-            && let Some((call, ret)) = rest.rsplit_once(") = ")
-            && let Some((args, _flags)) = call.rsplit_once(", ")
-        {
-            c = format!("accept({args}) = {ret}");
-        }
-        while let Some(i) = c.find("[128 => ") {
-            c.replace_range(i + 1..i + "[128 => ".len(), "");
-        }
-        if c.starts_with("accept(") && c.contains(") = -1 ") {
-            for len in ["[128])", "[16])", "[28])"] {
-                c = c.replace(len, "[LEN])");
-            }
-        }
-        if python
-            && c.starts_with("recvmsg(")
-            && let Some(i) = c.find("msg_name=0x")
-            && let Some(j) = c[i..].find(", msg_iov=")
-        {
-            c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
-        }
-        Some(c)
-    }
-}
-
-/// A raw `strace -f -o` trace as a script: the program's own socket
-/// calls, each thread an actor (`[pid N] `), -y's annotations dropped.
-pub fn as_script(raw: &str) -> String {
-    let mut out = String::new();
-    for line in raw.lines() {
-        let (pid, call) = line.split_once(' ').unwrap_or(("", line));
-        let call = call.trim_start();
-        let resumed = call.starts_with("<... ");
-        if !resumed && !crate::harness::cmp::is_program_call(call) {
-            continue;
-        }
-        if resumed && !out.contains(&format!("[pid {pid}] {}", "")) {
-            continue;
-        }
-        out.push_str(&format!("[pid {pid}] {}\n", strip_y(call)));
-    }
-    out
-}
-
-/// `3<socket:[123]>` -> `3`.
-fn strip_y(line: &str) -> String {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(i) = rest.find("<socket:[") {
-        out.push_str(&rest[..i]);
-        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
-    }
-    out.push_str(rest);
-    out
-}
-
 macro_rules! twins {
     ($($test:ident: $name:literal,)*) => {
         const NAMES: &[&str] = &[$($name),*];
@@ -290,51 +227,49 @@ twins! {
     emit_twins_lab_recv_after_shut_rd: "lab-recv-after-shut-rd",
     emit_twins_lab_self_connect: "lab-self-connect",
     emit_twins_lab_send_after_shut_wr: "lab-send-after-shut-wr",
+    emit_twins_lab_sigpipe: "lab-sigpipe",
     emit_twins_lab_socketpair_rights: "lab-socketpair-rights",
     emit_twins_example_blocked_accept: "example-blocked-accept",
     emit_twins_example_connect_twice: "example-connect-twice",
     emit_twins_example_nonblocking_connect: "example-nonblocking-connect",
     emit_twins_example_phone_call: "example-phone-call",
+    emit_twins_example_signals: "example-signals",
     emit_twins_example_udp_echo: "example-udp-echo",
 }
 
-/// Script labs the emitter refuses, and the lines it names: process
-/// actors (`NAME = fork()`, strace's clone line), their signal actions
-/// and timeval option values are not emitted yet.
-const NOT_EMITTED: &[(&str, &[&str])] = &[(
-    "lab-sigpipe",
-    &[
-        ":8: cannot emit: clone is not emitted yet",
-        ":9: cannot emit: rt_sigaction is not emitted yet",
-        ":13: cannot emit: this option value is not emitted yet",
-    ],
-)];
+/// A process actor blocked in accept killed by a thread actor's kill (its
+/// pid written: the fork's result names it), another ending itself with
+/// exit_group(3), its parent's wait4: the twins make the same calls. No
+/// round trip: strace shows the cut accept as `-1 EINTR` where socklab
+/// (and a script) writes `= ? ERESTARTSYS`.
+#[test]
+fn emit_twins_kill_a_process_blocked_in_accept() {
+    let dir = TempDir::new("emit-kill");
+    let file = dir.path("kill.script");
+    std::fs::write(
+        &file,
+        "server | l = socket(AF_INET, SOCK_STREAM, IPPROTO_IP)
+server | bind(l, 127.0.0.1:0) = 0
+server | listen(l, 1) = 0
+server | w = fork() = 4242
+     w | signal(SIGTERM, SIG_DFL) = 0
+     w | accept(l, NULL, NULL) = ?
+  boss | kill(4242, SIGTERM) = 0
+server | x = fork()
+     x | exit_group(3) = ?
+server | wait4(x, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 77
+server | close(l) = 0
+",
+    )
+    .unwrap();
+    c_twin_with(&file, "kill", false);
+    python_twin(&file, "kill");
+}
 
 #[test]
 fn emit_covers_every_script_lab_and_example() {
-    let all: Vec<String> = scripts()
-        .into_iter()
-        .map(|(_, n)| n)
-        .filter(|n| !NOT_EMITTED.iter().any(|(x, _)| x == n))
-        .collect();
+    let all: Vec<String> = scripts().into_iter().map(|(_, n)| n).collect();
     assert_eq!(all, NAMES, "a script lab or example without its twin test");
-}
-
-/// The labs not emitted are refused whole: exit 2, each line named,
-/// nothing written.
-#[test]
-fn emit_refuses_the_process_actor_lab_line_by_line() {
-    for (name, lines) in NOT_EMITTED {
-        let (file, _) = scripts().into_iter().find(|(_, n)| n == name).unwrap();
-        for lang in ["c", "python"] {
-            let out = run(socklab(&["script", &file, "--emit", lang]), b"");
-            assert_eq!(out.code(), Some(2), "{}", out.dump());
-            assert!(out.stdout.is_empty(), "{}", out.dump());
-            for l in *lines {
-                assert!(out.stderr.contains(l), "{l}\n{}", out.dump());
-            }
-        }
-    }
 }
 
 #[test]
@@ -350,6 +285,7 @@ fn emit_python_explain_lists_each_extra_call_with_why() {
         "[16]",
         "SO_PROTOCOL",
         "msg_name",
+        "SA_ONSTACK",
         "why: ",
     ] {
         assert!(out.stdout.contains(needle), "{needle}\n{}", out.dump());
@@ -374,6 +310,22 @@ fn emit_refuses_what_it_cannot_write_faithfully() {
         "{}",
         out.dump()
     );
+    // A call the emitters do not write (epoll, the file calls, a process
+    // actor's credentials) is refused the same way, in both languages.
+    std::fs::write(
+        &file,
+        "e = epoll_create1(0)\ngetrandom(\"\\x01\\x02\", 2, 0) = 2\nc = fork()\nc | setuid(65534) = 0\n",
+    )
+    .unwrap();
+    for lang in ["c", "python"] {
+        let out = run(socklab(&["script", &file, "--emit", lang]), b"");
+        out.assert_code(2);
+        assert!(out.stdout.is_empty(), "{}", out.dump());
+        for (line, call) in [(1, "epoll_create1"), (2, "getrandom"), (4, "setuid")] {
+            let want = format!("{file}:{line}: cannot emit: {call} is not emitted yet");
+            assert!(out.stderr.contains(&want), "{want}\n{}", out.dump());
+        }
+    }
 }
 
 /// `make compare`'s table of the emitted twins: each script lab and
@@ -386,10 +338,6 @@ fn emit_compare_report() {
     println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
     let mut all = true;
     for (file, name) in scripts() {
-        if NOT_EMITTED.iter().any(|(n, _)| *n == name) {
-            println!("{name:<36} {:<21}", "not emitted yet (process actors)");
-            continue;
-        }
         let c = std::panic::catch_unwind(|| c_twin(&file, &name)).is_ok();
         let p = std::panic::catch_unwind(|| python_twin(&file, &name)).is_ok();
         let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };

@@ -313,6 +313,7 @@ fn every_example_script_holds() {
             "phone-call.script",
             "client | recvfrom(4, \"HELLO\", 1024, 0, NULL, NULL) = 5",
         ),
+        ("signals.script", "w | +++ killed by SIGTERM +++"),
         (
             "udp-echo.script",
             "server | recvfrom(3, \"hi\", 1024, 0, {sa_family=AF_INET, sin_port=htons(",

@@ -1,0 +1,56 @@
+//! The C program's process and signal calls: a fork that makes a process
+//! actor (its pipes first, then `fork()`, then the child serves its
+//! lines), rt_sigaction as the raw call, kill (tgkill for a thread
+//! actor), wait4 and exit_group.
+
+use super::model::{Model, Op, Val, Who};
+
+fn val(v: &Val) -> String {
+    v.names.join("|")
+}
+
+/// The pid (or tid) of the actor a call names, or the number written.
+fn pid(w: &Who) -> String {
+    match w.actor {
+        Some(k) => format!("actors[{k}].tid"),
+        None => w.pid.to_string(),
+    }
+}
+
+/// A wait status's text as a C string (c_more's `lit` would make the two
+/// modules import each other).
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub fn call(m: &Model) -> String {
+    let line = m.line;
+    match &m.op {
+        Op::Fork(w) => {
+            let k = w.actor.unwrap_or(0);
+            format!("Pipes({k}); r = fork(); Forked({k}, r);")
+        }
+        Op::Sigaction(sig, dfl) => format!(
+            "struct ksigaction k = {{{}, 0, NULL, 0}}; r = syscall(SYS_rt_sigaction, {}, &k, NULL, 8);",
+            if *dfl { "SIG_DFL" } else { "SIG_IGN" },
+            val(sig)
+        ),
+        Op::Kill(w, sig) if w.actor.is_some() && !w.process => {
+            format!("r = tgkill(getpid(), {}, {});", pid(w), val(sig))
+        }
+        Op::Kill(w, sig) => format!("r = kill({}, {});", pid(w), val(sig)),
+        Op::Wait4(w, status) => {
+            let k = w.actor.unwrap_or(0);
+            let check = status.as_ref().map_or(String::new(), |s| {
+                format!(" StatusIs({line}, st, {});", quoted(s))
+            });
+            format!(
+                "int st = 0; r = wait4({}, &st, 0, NULL); Reaped({k}, r);\n\t\t  if (r >= 0) {{ Is({line}, r, {});{check} }}",
+                pid(w),
+                pid(w)
+            )
+        }
+        Op::Exit(n) => format!("_exit({n});"),
+        _ => String::new(),
+    }
+}

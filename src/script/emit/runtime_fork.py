@@ -1,0 +1,151 @@
+
+
+# Process actors (`NAME = fork()`), as socklab runs them: the line's
+# os.fork() makes the child, which serves its lines in file order: main
+# writes each step's index down a pipe, the child makes the call and
+# writes the index back up. The pipes are kept at fds >= 900 (the
+# script's calls get the fds they get under socklab); the parent learns
+# how a child ended when its pipe ends, with waitid(WNOWAIT) (the wait4
+# is made at the end, or by the script's own wait4 line).
+class Proc:
+    process = True
+
+    def __init__(self, name):
+        self.name = name
+        self.job = None  # the step it runs
+        self.nr = -1
+        self.tid = None  # its pid
+        self.ended = self.reaped = False
+
+    proc = Actor.proc
+    asleep = Actor.asleep
+
+    def give(self, i, nr):
+        if i >= 0:
+            with lock:
+                self.nr, self.job = nr, i
+        try:
+            os.write(self.down, i.to_bytes(4, "little", signed=True))
+        except OSError:
+            self.ended = True
+
+
+def high_pipe():
+    r, w = os.pipe()
+    ends = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 900), fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 900)
+    os.close(r)
+    os.close(w)
+    return ends
+
+
+def pipes(k):
+    """Before a fork: the pipes of actor k."""
+    a = ACTORS[k]
+    a.child_down, a.down = high_pipe()
+    a.up, a.child_up = high_pipe()
+
+
+def child_main(a):
+    """The child: serve the lines main gives, until told to end (-1): then
+    close the sockets it still has (lowest fd first, as socklab) and exit."""
+    global lock
+    lock = threading.Condition()  # main's may have been held at the fork
+    for b in ACTORS:
+        if b is not a and b.process and b.tid:
+            os.close(b.down)
+            os.close(b.up)
+    os.close(a.down)
+    os.close(a.up)
+    while True:
+        got = os.read(a.child_down, 4)
+        step = int.from_bytes(got, "little", signed=True) if len(got) == 4 else -1
+        if step < 0:
+            break
+        try:
+            script_line(STEPS[step][0])
+        except OSError as e:
+            fail(STEPS[step][0], "result", "no error",
+                 f"= -1 {errno.errorcode.get(e.errno, e.errno)}")
+        os.write(a.child_up, got)
+    for s in sorted(open_socks, key=lambda s: s.fileno()):
+        s.close()
+    os._exit(0)
+
+
+def cut_short(step, si):
+    """A line in a process ended it: fine if the line expects nothing
+    definite, or EPIPE and SIGPIPE came; else the line failed."""
+    line, nr, cut = STEPS[step][0], STEPS[step][2], STEPS[step][7]
+    if si.si_code == os.CLD_EXITED:
+        if nr != EXIT_GROUP:  # the child said why
+            quit(1)
+        return
+    if cut == 0 or (cut == 1 and si.si_status == signal.SIGPIPE):
+        return
+    fail(line, "result", "a return",
+         f"its process killed by {signal.Signals(si.si_status).name}")
+
+
+def reader(a):
+    """The parent's side of a child: the lines it made, then its end."""
+    while True:
+        got = os.read(a.up, 4)
+        if len(got) < 4:
+            break
+        with lock:
+            done.add(int.from_bytes(got, "little", signed=True))
+            a.job = None
+            lock.notify_all()
+    si = os.waitid(os.P_PID, a.tid, os.WEXITED | os.WNOWAIT)
+    with lock:
+        cut = a.job if a.job is not None and a.job not in done else None
+        a.ended, a.job = True, None
+        lock.notify_all()
+    if cut is not None:
+        cut_short(cut, si)
+
+
+def forked(k, r):
+    """After the line's os.fork(): in the child (r == 0) serve actor k's
+    lines; in the parent, watch it."""
+    a = ACTORS[k]
+    if r == 0:
+        a.tid = os.getpid()
+        child_main(a)
+    os.close(a.child_down)
+    os.close(a.child_up)
+    a.tid = r
+    a.proc(r)
+    threading.Thread(target=reader, args=(a,), daemon=True).start()
+
+
+def reaped(k):
+    """wait4 made by the script: the end does not make it again."""
+    ACTORS[k].reaped = True
+
+
+def end_processes():
+    """The end of each process actor: one still in a call is killed; the
+    others close their sockets and exit; then each is reaped (wait4)."""
+    for a in ACTORS:
+        if not a.process or not a.tid:
+            continue
+        if not a.ended and a.job is not None:
+            os.kill(a.tid, signal.SIGKILL)
+        elif not a.ended:
+            a.give(-1, -1)
+        wait_until(lambda: a.ended)
+        if not a.reaped:
+            os.waitpid(a.tid, 0)
+            a.reaped = True
+
+
+def quit(code):
+    """A failure: a child just exits; main kills and reaps its children first."""
+    if os.getpid() != MAIN_PID:
+        os._exit(code)
+    for a in ACTORS:
+        if a.process and a.tid and not a.reaped:
+            os.kill(a.tid, signal.SIGKILL)
+            os.waitpid(a.tid, 0)
+    os._exit(code)

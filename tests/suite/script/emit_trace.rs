@@ -1,0 +1,216 @@
+//! The emitted twins' raw `strace -f` traces, read back: as a script (the
+//! round trip: each thread an actor `[pid N]`, a fork's `clone` line
+//! joined whole so that its child's lines run in the process it made),
+//! and the process calls (fork, the script's own rt_sigaction, kill,
+//! tgkill, wait4, exit_group) normalised for comparison; the Python
+//! twin's allow-list taken back.
+
+use std::collections::HashMap;
+
+/// The process calls strace is asked for beside the socket calls.
+pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group";
+
+/// A fork as glibc makes it (threads are clone3, with no SIGCHLD).
+fn is_fork(call: &str) -> bool {
+    call.starts_with("clone(") && call.contains("|SIGCHLD")
+}
+
+/// A script's rt_sigaction (the raw call: no SA_RESTORER, no old action),
+/// not a runtime's own (glibc's sigaction adds SA_RESTORER).
+fn is_scripts_sigaction(call: &str) -> bool {
+    call.starts_with("rt_sigaction(") && call.contains(", sa_flags=0}, NULL, 8)")
+}
+
+/// The raw trace's calls, each `<unfinished ...>` joined with its
+/// `<... resumed>` where `join` says so; (pid, call) in trace order.
+fn calls(
+    raw: &str,
+    keep: impl Fn(&str) -> bool,
+    join: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut open: HashMap<String, (usize, bool)> = HashMap::new();
+    for line in raw.lines() {
+        let (pid, call) = line.split_once(' ').unwrap_or(("", line));
+        let call = call.trim_start();
+        if let Some(rest) = call.strip_prefix("<... ") {
+            let Some((i, joined)) = open.remove(pid) else {
+                continue;
+            };
+            match rest.split_once(" resumed>") {
+                Some((_, tail)) if joined => {
+                    let head = out[i].1.trim_end_matches(" <unfinished ...>").to_string();
+                    out[i].1 = format!("{head}{tail}");
+                }
+                _ => out.push((pid.to_string(), call.to_string())),
+            }
+            continue;
+        }
+        if !keep(call) {
+            continue;
+        }
+        if call.ends_with(" <unfinished ...>") {
+            open.insert(pid.to_string(), (out.len(), join(call)));
+        }
+        out.push((pid.to_string(), call.to_string()));
+    }
+    out
+}
+
+/// A raw `strace -f -o` trace as a script: the program's own socket
+/// calls, its forks, its processes' rt_sigaction and its kills (a pid
+/// names a fork's child; tgkill is not scriptable, wait4 is left to
+/// socklab's end: the child ends there), each thread an actor
+/// (`[pid N] `), -y's annotations dropped.
+pub fn as_script(raw: &str) -> String {
+    let keep = |c: &str| {
+        crate::harness::cmp::is_program_call(c)
+            || is_fork(c)
+            || is_scripts_sigaction(c)
+            || c.starts_with("kill(")
+    };
+    calls(raw, keep, is_fork)
+        .into_iter()
+        .map(|(pid, call)| format!("[pid {pid}] {}\n", strip_y(&call)))
+        .collect()
+}
+
+/// `3<socket:[123]>` -> `3`.
+fn strip_y(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("<socket:[") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The process calls of a raw trace, in order: forks (child_tidptr
+/// dropped), the script's rt_sigaction (`sigaction`: false leaves them
+/// out), kill, tgkill, wait4, exit_group; pids and tids as P1, P2... in
+/// order of appearance (the program's own pid, its threads', its children's).
+pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
+    let keep = |c: &str| {
+        is_fork(c)
+            || (sigaction && is_scripts_sigaction(c))
+            || ["kill(", "tgkill(", "wait4(", "exit_group("]
+                .iter()
+                .any(|p| c.starts_with(p))
+    };
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for (_, call) in calls(raw, keep, |_| true) {
+        // Threads still running when the process exits: their own
+        // exit_group never returns (the process's one does, `= ?`).
+        if call.starts_with("exit_group(") && call.ends_with(" <unfinished ...>") {
+            continue;
+        }
+        let mut call = call;
+        if let Some(i) = call.find(", child_tidptr=")
+            && let Some(j) = call[i..].find(')')
+        {
+            call.replace_range(i..i + j, "");
+        }
+        let mut text = String::new();
+        let mut num = String::new();
+        for ch in call.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_digit() {
+                num.push(ch);
+                continue;
+            }
+            if num.len() >= 3 {
+                let n = names.len() + 1;
+                let name = names.entry(num.clone()).or_insert_with(|| format!("P{n}"));
+                text.push_str(name);
+            } else {
+                text.push_str(&num);
+            }
+            num.clear();
+            text.push(ch);
+        }
+        // strace pads the result to a column (pids differ in length).
+        while text.contains("  ") {
+            text = text.replace("  ", " ");
+        }
+        out.push(text.trim_end().to_string());
+    }
+    out
+}
+
+/// Socket calls only (the interpreter's imports open and stat files).
+fn sockets_only(call: &str) -> bool {
+    call.starts_with("socket(")
+        || call.starts_with("socketpair(")
+        || crate::harness::cmp::is_on_socket(call)
+}
+
+/// The allow-list (explain.rs) taken back, on the raw calls. Python's
+/// side: the calls its socket objects make of themselves left out: a
+/// getsockname with the whole sockaddr buffer (`[128 => N]`: a socket
+/// object made from a new fd checking it, after accept4 and socketpair;
+/// its own getsockname passes the family's length) and, after it,
+/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd);
+/// recvmsg's msg_name buffer as NULL. Both sides: socket calls only (the
+/// interpreter's imports open and stat files), SOCK_CLOEXEC on socket
+/// and socketpair, accept4 as accept (its flags), an address length's
+/// `128 => `, a failed accept's address length, a cut accept's address.
+pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
+    let mut after_own = false;
+    move |c: &str| {
+        if !sockets_only(c) {
+            return None;
+        }
+        if python && c.starts_with("getsockname(") && c.contains("[128 => ") {
+            after_own = true;
+            return None;
+        }
+        if python
+            && after_own
+            && (c.contains("SOL_SOCKET, SO_TYPE, ") || c.contains("SOL_SOCKET, SO_PROTOCOL, "))
+        {
+            return None;
+        }
+        after_own = false;
+        let mut c = c.to_string();
+        if c.starts_with("socket(") || c.starts_with("socketpair(") {
+            c = c.replace("|SOCK_CLOEXEC", "").replace("SOCK_CLOEXEC|", "");
+        }
+        if let Some(rest) = c.strip_prefix("accept4(")
+            && let Some((call, ret)) = rest.rsplit_once(") = ")
+            && let Some((args, _flags)) = call.rsplit_once(", ")
+        {
+            c = format!("accept({args}) = {ret}");
+        }
+        while let Some(i) = c.find("[128 => ") {
+            c.replace_range(i + 1..i + "[128 => ".len(), "");
+        }
+        if c.starts_with("accept(") && c.contains(") = -1 ") {
+            for len in ["[128])", "[16])", "[28])"] {
+                c = c.replace(len, "[LEN])");
+            }
+        }
+        // An accept a signal cut short (`= ?`): Python's address buffer,
+        // which the kernel never filled, against the script's NULLs (the
+        // result's column padding squeezed first).
+        while c.contains("  = ") {
+            c = c.replace("  = ", " = ");
+        }
+        if c.starts_with("accept(")
+            && let Some((call, ret)) = c.rsplit_once(") = ")
+            && ret.starts_with('?')
+            && let Some((fd, _)) = call.split_once(", ")
+        {
+            c = format!("{fd}, ADDR) = {ret}");
+        }
+        if python
+            && c.starts_with("recvmsg(")
+            && let Some(i) = c.find("msg_name=0x")
+            && let Some(j) = c[i..].find(", msg_iov=")
+        {
+            c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
+        }
+        Some(c)
+    }
+}
