@@ -3,6 +3,8 @@
 //! a symbolic link planted at that name is refused (one line, exit 1)
 //! and its target is left as it was.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use crate::harness::{TempDir, run, socklab};
 
 /// A directory with `victim` (its text `keep`) and `name` linking to it.
