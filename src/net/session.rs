@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use super::forward::Forwarder;
 use super::spec::Link;
 use super::{Names, control, hosts, need_root, quiet_sys};
+use crate::sys::untraced;
 use crate::sys::{Sys, signals};
 use crate::values::error::{Error, Result};
 
@@ -167,6 +168,31 @@ pub fn stop(sys: &Sys, names: &Names, child: Option<Child>) -> Result<Vec<String
     }
     gone.extend(clean(sys, names)?);
     Ok(gone)
+}
+
+/// The networks labs made (`labPID`) whose lab process is gone: a lab
+/// killed (SIGKILL: a watchdog's, the OOM killer's) could not take its
+/// network down, and no later `up` uses its name. Each is stopped and
+/// removed, said on stderr; a live lab's is left alone (its pid is alive).
+pub fn sweep_dead_labs(own: &Names) -> Result<()> {
+    let sys = quiet_sys();
+    for name in untraced::dir_names(Path::new("/run/socklab")) {
+        let Some(pid) = name.strip_prefix("lab").and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if name == own.name || !untraced::process_gone(pid) {
+            continue;
+        }
+        let names = Names::new(Some(&name))?;
+        let gone = stop(&sys, &names, None)?;
+        if !gone.is_empty() {
+            eprintln!(
+                "socklab: network '{name}' was left by lab process {pid}, which is gone: removed {}",
+                gone.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn up(name: Option<&str>, o: &UpOptions) -> Result<()> {

@@ -217,3 +217,20 @@ pub fn output_error(e: &std::io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// kill(pid, 0) = ESRCH: no process has that pid any more (EPERM means
+/// one does). A lab's network left by a lab process that was killed.
+pub fn process_gone(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(Errno::ESRCH)
+}
+
+/// The names in directory `path` (getdents64), none if it cannot be read.
+pub fn dir_names(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(path)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -37,7 +37,10 @@ impl LabNet {
         crate::net::need_root()?;
         super::replay::net_up(link, sysctls);
         let timeline: Option<Arc<dyn Timeline>> = ctx.tracer.timeline();
-        let names = Names::new(Some(&format!("lab{}", std::process::id() % 1_000_000)))?;
+        // The full pid (pid_max is at most 4194304: 10 characters), so
+        // that a later lab can tell a network whose lab is gone.
+        let names = Names::new(Some(&format!("lab{}", std::process::id())))?;
+        session::sweep_dead_labs(&names)?;
         hosts::quiet();
         let o = UpOptions {
             link: link.to_string(),

@@ -223,3 +223,39 @@ fn lab_slow_start_doubles_the_window_each_round_trip() {
         &["observed tcpi_snd_cwnd 10, ", " after each round trip"],
     );
 }
+
+/// A lab killed with SIGKILL cannot take its network down (`lab<PID>`,
+/// namespaces and forwarder); the next lab on the lab network finds its
+/// lab process gone, stops the forwarder and removes the rest, and says so.
+#[test]
+fn lab_network_a_killed_lab_left_is_removed_by_the_next_lab() {
+    if !can_run() {
+        return;
+    }
+    let mut killed = socklab(&["lab", "syn-timeout"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let name = format!("lab{}", killed.id());
+    let forwarder_ctl = format!("/run/socklab/{name}/ctl");
+    let deadline = std::time::Instant::now() + crate::harness::WATCHDOG;
+    while !std::path::Path::new(&forwarder_ctl).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{forwarder_ctl} never appeared"
+        );
+        std::thread::yield_now();
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let ns = format!("/run/netns/{name}-a");
+    assert!(std::path::Path::new(&ns).exists(), "{ns}: left by the kill");
+    let o = run(socklab(&["lab", "pmtu"]), b"");
+    o.assert_ok().stderr_has(&format!(
+        "socklab: network '{name}' was left by lab process {}, which is gone: removed forwarder pid",
+        name.trim_start_matches("lab")
+    ));
+    assert!(!std::path::Path::new(&ns).exists(), "{ns} is still there");
+    assert!(!std::path::Path::new(&format!("/run/socklab/{name}")).exists());
+}
