@@ -174,7 +174,9 @@ pub fn stop(sys: &Sys, names: &Names, child: Option<Child>) -> Result<Vec<String
 /// killed (SIGKILL: a watchdog's, the OOM killer's) could not take its
 /// network down, and no later `up` uses its name. Each is stopped and
 /// removed, said on stderr; a live lab's is left alone (its pid is alive).
-pub fn sweep_dead_labs(own: &Names) -> Result<()> {
+/// Best effort: another lab may be sweeping the same one (its forwarder
+/// gone mid-request), and that must not fail this lab.
+pub fn sweep_dead_labs(own: &Names) {
     let sys = quiet_sys();
     for name in untraced::dir_names(Path::new("/run/socklab")) {
         let Some(pid) = name.strip_prefix("lab").and_then(|p| p.parse::<i32>().ok()) else {
@@ -183,16 +185,22 @@ pub fn sweep_dead_labs(own: &Names) -> Result<()> {
         if name == own.name || !untraced::process_gone(pid) {
             continue;
         }
-        let names = Names::new(Some(&name))?;
-        let gone = stop(&sys, &names, None)?;
-        if !gone.is_empty() {
-            eprintln!(
+        let Ok(names) = Names::new(Some(&name)) else {
+            continue;
+        };
+        // A forwarder whose lab is gone may die answering (its stdout,
+        // the lab's pipe, is closed): then the second try finds no one.
+        match stop(&sys, &names, None).or_else(|_| stop(&sys, &names, None)) {
+            Ok(gone) if !gone.is_empty() => eprintln!(
                 "socklab: network '{name}' was left by lab process {pid}, which is gone: removed {}",
                 gone.join(", ")
-            );
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "socklab: network '{name}' was left by lab process {pid}, which is gone; removing it: {e}"
+            ),
         }
     }
-    Ok(())
 }
 
 pub fn up(name: Option<&str>, o: &UpOptions) -> Result<()> {

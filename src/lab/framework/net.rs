@@ -40,7 +40,7 @@ impl LabNet {
         // The full pid (pid_max is at most 4194304: 10 characters), so
         // that a later lab can tell a network whose lab is gone.
         let names = Names::new(Some(&format!("lab{}", std::process::id())))?;
-        session::sweep_dead_labs(&names)?;
+        session::sweep_dead_labs(&names);
         hosts::quiet();
         let o = UpOptions {
             link: link.to_string(),
