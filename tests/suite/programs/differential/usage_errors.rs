@@ -69,7 +69,11 @@ fn sockopt_phase_never_reached_is_a_usage_error() {
             let calls: Vec<String> = std::fs::read_to_string(&trace)
                 .unwrap()
                 .lines()
-                .map(|l| l.split_once(' ').map_or(l, |(_, call)| call).to_string())
+                .map(|l| {
+                    l.split_once(' ')
+                        .map_or(l, |(_, call)| call.trim_start())
+                        .to_string()
+                })
                 .filter(|l| cmp::is_program_call(l))
                 .collect();
             assert!(calls.is_empty(), "socket calls {calls:?}: {what}");
@@ -103,7 +107,11 @@ fn timeout_below_a_millisecond_is_a_usage_error() {
             let calls: Vec<String> = std::fs::read_to_string(&trace)
                 .unwrap()
                 .lines()
-                .map(|l| l.split_once(' ').map_or(l, |(_, call)| call).to_string())
+                .map(|l| {
+                    l.split_once(' ')
+                        .map_or(l, |(_, call)| call.trim_start())
+                        .to_string()
+                })
                 .filter(|l| cmp::is_program_call(l))
                 .collect();
             assert!(calls.is_empty(), "socket calls {calls:?}: {what}");
