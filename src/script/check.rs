@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError};
 use super::expand::err;
-pub use super::expand::{CALLS, expand};
+pub use super::expand::expand;
 use super::resolve::is_constant;
 use crate::values::calls::{Dir, Kind, Syscall};
 use crate::values::xlat;

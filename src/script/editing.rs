@@ -19,7 +19,7 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
 
 use super::actors::Msg;
-use super::check::CALLS;
+use crate::values::calls;
 use crate::values::error::{Error, Result};
 
 /// The shell's prompt (on a terminal).
@@ -49,9 +49,9 @@ impl Completer for CallNames {
         if word.is_empty() {
             return Ok((pos, Vec::new()));
         }
-        let mut found: Vec<String> = CALLS
-            .iter()
-            .chain(WORDS.iter())
+        let mut found: Vec<String> = calls::scriptable()
+            .map(|r| r.name)
+            .chain(WORDS.iter().copied())
             .filter(|name| name.starts_with(word))
             .map(|name| (*name).to_string())
             .collect();

@@ -5,54 +5,6 @@
 use super::ast::{self, Expr, ExprKind, ParseError, Span};
 use crate::values::calls::{self, Syscall};
 
-/// The calls a script can make (rows of `values::calls`), and the short
-/// forms: `send`, `recv` (sendto, recvfrom).
-pub const CALLS: &[&str] = &[
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "shutdown",
-    "close",
-    "dup",
-    "dup2",
-    "sendto",
-    "recvfrom",
-    "sendmsg",
-    "recvmsg",
-    "read",
-    "write",
-    "getsockopt",
-    "setsockopt",
-    "getsockname",
-    "getpeername",
-    "fcntl",
-    "ioctl",
-    "poll",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "kill",
-    "clone",
-    "wait4",
-    "exit_group",
-    "rt_sigaction",
-    "openat",
-    "getrandom",
-    "mkdirat",
-    "newfstatat",
-    "fchmod",
-    "fchmodat",
-    "unlinkat",
-    "unlink",
-    "setgroups",
-    "setgid",
-    "setuid",
-];
-
 fn dots(span: Span) -> Expr {
     Expr {
         span,
@@ -86,7 +38,7 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
         "signal" => "rt_sigaction",
         other => other,
     };
-    if !CALLS.contains(&name) {
+    if !calls::by_name(name).is_some_and(|r| r.scriptable) {
         let why = match calls::by_name(name) {
             Some(_) => format!(
                 "'{name}' cannot be scripted (socklab makes it for its own files or processes)"

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::mpsc::Sender;
 
 use super::actors::Msg;
-use super::check::{self, CALLS};
+use super::check;
 use super::run::Runner;
 use super::{Options, parse};
 use super::{ast, editing};
@@ -242,10 +242,8 @@ fn accept(runner: &mut Runner, lines: &mut Vec<ast::Line>, no: usize, text: &str
 /// `help`: every call, with its arguments.
 fn help_all() -> String {
     let mut out = vec!["calls (strace's syntax; `help CALL` for one):".to_string()];
-    for name in CALLS {
-        if let Some(row) = calls::by_name(name) {
-            out.push(format!("  {}", signature(row)));
-        }
+    for row in calls::scriptable() {
+        out.push(format!("  {}", signature(row)));
     }
     out.push("short forms: send(fd, \"data\"), recv(fd, 1024), accept(fd), read(fd, N), write(fd, \"data\"),".into());
     out.push(
@@ -268,7 +266,7 @@ fn help_call(name: &str) -> String {
         "recv" => "recvfrom",
         n => n,
     };
-    let Some(row) = calls::by_name(name).filter(|_| CALLS.contains(&name)) else {
+    let Some(row) = calls::by_name(name).filter(|r| r.scriptable) else {
         return format!("no call '{name}' (help lists them)");
     };
     let mut errnos: Vec<String> = Vec::new();

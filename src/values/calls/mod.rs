@@ -309,6 +309,8 @@ pub struct Syscall {
     /// wrapper render ("": there); e.g. a call that would fork or kill the
     /// test process.
     pub rendered_elsewhere: &'static str,
+    /// `socklab script` and the shell can make it (`help` lists these).
+    pub scriptable: bool,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -334,6 +336,7 @@ impl Syscall {
         programs: true,
         nr: -1,
         rendered_elsewhere: "",
+        scriptable: false,
         restart: "",
     };
 
@@ -355,6 +358,11 @@ impl Syscall {
     pub fn hint(&self, errno: Errno, c: &Context) -> Option<String> {
         first_hint(self.hints.iter().chain(GENERIC_HINTS), errno, c)
     }
+}
+
+/// The calls a script can make, in the table's order.
+pub fn scriptable() -> impl Iterator<Item = &'static Syscall> {
+    ALL.iter().copied().filter(|c| c.scriptable)
 }
 
 /// The row named `name` (as strace prints it), if socklab makes that call.

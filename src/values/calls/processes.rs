@@ -17,6 +17,7 @@ const NO_MEMORY: &str =
 /// fork(), as strace shows it on x86-64 glibc: `clone(child_stack=NULL, ...)`.
 pub static CLONE: Syscall = Syscall {
     name: "clone",
+    scriptable: true,
     args: &[
         i("child_stack", Pointer),
         i("flags", Flags),
@@ -37,6 +38,7 @@ const NOT_ROOT: &str =
 /// setgroups(2): a script's process actor drops its supplementary groups.
 pub static SETGROUPS: Syscall = Syscall {
     name: "setgroups",
+    scriptable: true,
     args: &[i("size", Int), i("list", Pointer)],
     hints: &[hint(&[EPERM], Any, NOT_ROOT)],
     nr: libc::SYS_setgroups,
@@ -48,6 +50,7 @@ pub static SETGROUPS: Syscall = Syscall {
 /// setgid(2): a script's process actor takes another group.
 pub static SETGID: Syscall = Syscall {
     name: "setgid",
+    scriptable: true,
     args: &[i("gid", Int)],
     hints: &[hint(&[EPERM], Any, NOT_ROOT)],
     nr: libc::SYS_setgid,
@@ -59,6 +62,7 @@ pub static SETGID: Syscall = Syscall {
 /// setuid(2): a script's process actor becomes another user.
 pub static SETUID: Syscall = Syscall {
     name: "setuid",
+    scriptable: true,
     args: &[i("uid", Int)],
     hints: &[hint(&[EPERM], Any, NOT_ROOT)],
     nr: libc::SYS_setuid,
@@ -89,6 +93,7 @@ pub static PTHREAD_CREATE: Syscall = Syscall {
 
 pub static WAIT4: Syscall = Syscall {
     name: "wait4",
+    scriptable: true,
     args: &[
         i("pid", Int),
         o("wstatus", Pointer),
@@ -104,6 +109,7 @@ pub static WAIT4: Syscall = Syscall {
 
 pub static KILL: Syscall = Syscall {
     name: "kill",
+    scriptable: true,
     args: &[i("pid", Int), i("sig", Int)],
     nr: libc::SYS_kill,
     ..Syscall::ROW
@@ -209,6 +215,7 @@ pub static SCHED_SETAFFINITY: Syscall = Syscall {
 /// _exit(2): strace shows it as exit_group. Not traced (the process ends).
 pub static EXIT_GROUP: Syscall = Syscall {
     name: "exit_group",
+    scriptable: true,
     args: &[i("status", Int)],
     traced: false,
     nr: libc::SYS_exit_group,
@@ -235,6 +242,7 @@ pub static SYSCONF: Syscall = Syscall {
 /// ...}, NULL, 8)` (traced); sys/signals.rs's handlers (not traced).
 pub static RT_SIGACTION: Syscall = Syscall {
     name: "rt_sigaction",
+    scriptable: true,
     args: &[
         i("signum", Int),
         i("act", Pointer),
@@ -272,6 +280,7 @@ pub static GETTID: Syscall = Syscall {
 /// flags, printed in hex with their names.
 pub static FCNTL: Syscall = Syscall {
     name: "fcntl",
+    scriptable: true,
     args: &[i("fd", Fd), i("cmd", Int), i("arg", Flags)],
     ret: super::Ret::FlagsHex,
     programs: false,

@@ -11,6 +11,7 @@ use super::{i, io, o};
 /// accept(2) (a script's `accept`; socklab's programs use accept4).
 pub static ACCEPT: Syscall = Syscall {
     name: "accept",
+    scriptable: true,
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     blocks: true,
     waits_for_peer: true,
@@ -27,6 +28,7 @@ pub static ACCEPT: Syscall = Syscall {
 /// sendmsg(2): data from an iovec, an optional address, control messages.
 pub static SENDMSG: Syscall = Syscall {
     name: "sendmsg",
+    scriptable: true,
     args: &[i("sockfd", Fd), i("msg", Pointer), i("flags", Flags)],
     blocks: true,
     errnos: &[
@@ -42,6 +44,7 @@ pub static SENDMSG: Syscall = Syscall {
 /// read(2) (a script's): strace also shows the runtime's reads.
 pub static READ: Syscall = Syscall {
     name: "read",
+    scriptable: true,
     args: &[i("fd", Fd), o("buf", Buffer), i("count", Len)],
     blocks: true,
     waits_for_peer: true,
@@ -55,6 +58,7 @@ pub static READ: Syscall = Syscall {
 /// write(2) (a script's): strace also shows the runtime's writes.
 pub static WRITE: Syscall = Syscall {
     name: "write",
+    scriptable: true,
     args: &[i("fd", Fd), i("buf", Buffer), i("count", Len)],
     blocks: true,
     errnos: &[(Any, &[EPIPE, ECONNRESET, ENOSPC, EINTR])],
@@ -67,6 +71,7 @@ pub static WRITE: Syscall = Syscall {
 /// dup(2).
 pub static DUP: Syscall = Syscall {
     name: "dup",
+    scriptable: true,
     args: &[i("oldfd", Fd)],
     errnos: &[(Any, &[EMFILE])],
     programs: false,
@@ -77,6 +82,7 @@ pub static DUP: Syscall = Syscall {
 /// dup2(2).
 pub static DUP2: Syscall = Syscall {
     name: "dup2",
+    scriptable: true,
     args: &[i("oldfd", Fd), i("newfd", Fd)],
     errnos: &[(Any, &[EMFILE, EBUSY, EINTR])],
     programs: false,

@@ -14,6 +14,7 @@ pub(super) const fn hint(errnos: &'static [Errno], when: When, text: &'static st
 
 pub static SOCKET: Syscall = Syscall {
     name: "socket",
+    scriptable: true,
     args: &[
         i("domain", Domain),
         i("type", Type),
@@ -31,6 +32,7 @@ pub static SOCKET: Syscall = Syscall {
 
 pub static SOCKETPAIR: Syscall = Syscall {
     name: "socketpair",
+    scriptable: true,
     args: &[
         i("domain", Domain),
         i("type", Type),
@@ -44,6 +46,7 @@ pub static SOCKETPAIR: Syscall = Syscall {
 
 pub static SETSOCKOPT: Syscall = Syscall {
     name: "setsockopt",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         i("level", Level),
@@ -63,6 +66,7 @@ pub static SETSOCKOPT: Syscall = Syscall {
 
 pub static GETSOCKOPT: Syscall = Syscall {
     name: "getsockopt",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         i("level", Level),
@@ -77,6 +81,7 @@ pub static GETSOCKOPT: Syscall = Syscall {
 
 pub static BIND: Syscall = Syscall {
     name: "bind",
+    scriptable: true,
     args: &[i("sockfd", Fd), i("addr", Sockaddr), i("addrlen", Len)],
     own_port: true,
     errnos: &[
@@ -121,6 +126,7 @@ pub static BIND: Syscall = Syscall {
 
 pub static LISTEN: Syscall = Syscall {
     name: "listen",
+    scriptable: true,
     args: &[i("sockfd", Fd), i("backlog", Int)],
     errnos: &[(Any, &[EADDRINUSE, EOPNOTSUPP])],
     nr: libc::SYS_listen,
@@ -129,6 +135,7 @@ pub static LISTEN: Syscall = Syscall {
 
 pub static SHUTDOWN: Syscall = Syscall {
     name: "shutdown",
+    scriptable: true,
     args: &[i("sockfd", Fd), i("how", Int)],
     errnos: &[(Any, &[ENOTCONN])],
     nr: libc::SYS_shutdown,
@@ -139,6 +146,7 @@ pub static SHUTDOWN: Syscall = Syscall {
 
 pub static ACCEPT4: Syscall = Syscall {
     name: "accept4",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         o("addr", Sockaddr),
@@ -158,6 +166,7 @@ pub static ACCEPT4: Syscall = Syscall {
 
 pub static CONNECT: Syscall = Syscall {
     name: "connect",
+    scriptable: true,
     args: &[i("sockfd", Fd), i("addr", Sockaddr), i("addrlen", Len)],
     blocks: true,
     own_port: true,
@@ -192,6 +201,7 @@ pub static CONNECT: Syscall = Syscall {
 
 pub static SENDTO: Syscall = Syscall {
     name: "sendto",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         i("buf", Buffer),
@@ -225,6 +235,7 @@ pub static SENDTO: Syscall = Syscall {
 
 pub static RECVFROM: Syscall = Syscall {
     name: "recvfrom",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         o("buf", Buffer),
@@ -251,6 +262,7 @@ pub static RECVFROM: Syscall = Syscall {
 
 pub static GETSOCKNAME: Syscall = Syscall {
     name: "getsockname",
+    scriptable: true,
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     own_port: true,
     errnos: &[(Any, &[ENOBUFS, EINVAL])],
@@ -260,6 +272,7 @@ pub static GETSOCKNAME: Syscall = Syscall {
 
 pub static GETPEERNAME: Syscall = Syscall {
     name: "getpeername",
+    scriptable: true,
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     errnos: &[(Any, &[ENOTCONN, ENOBUFS])],
     nr: libc::SYS_getpeername,
@@ -268,6 +281,7 @@ pub static GETPEERNAME: Syscall = Syscall {
 
 pub static CLOSE: Syscall = Syscall {
     name: "close",
+    scriptable: true,
     args: &[i("fd", Fd)],
     errnos: &[(Any, &[EIO, EINTR])],
     nr: libc::SYS_close,
@@ -278,6 +292,7 @@ pub static CLOSE: Syscall = Syscall {
 
 pub static POLL: Syscall = Syscall {
     name: "poll",
+    scriptable: true,
     // An input: revents print after the return value, as strace does.
     args: &[i("fds", Pointer), i("nfds", Int), i("timeout", Int)],
     blocks: true,
@@ -290,6 +305,7 @@ pub static POLL: Syscall = Syscall {
 
 pub static IOCTL: Syscall = Syscall {
     name: "ioctl",
+    scriptable: true,
     args: &[i("fd", Fd), i("request", Int), io("argp", Pointer)],
     errnos: &[(Any, &[ENOTTY, EINVAL])],
     nr: libc::SYS_ioctl,
@@ -298,6 +314,7 @@ pub static IOCTL: Syscall = Syscall {
 
 pub static UNLINK: Syscall = Syscall {
     name: "unlink",
+    scriptable: true,
     args: &[i("pathname", Path)],
     errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
     nr: libc::SYS_unlink,
@@ -306,6 +323,7 @@ pub static UNLINK: Syscall = Syscall {
 
 pub static NEWFSTATAT: Syscall = Syscall {
     name: "newfstatat",
+    scriptable: true,
     args: &[
         i("dirfd", Fd),
         i("pathname", Path),
@@ -327,6 +345,7 @@ pub static UMASK: Syscall = Syscall {
 
 pub static GETRANDOM: Syscall = Syscall {
     name: "getrandom",
+    scriptable: true,
     args: &[o("buf", Buffer), i("buflen", Len), i("flags", Flags)],
     nr: libc::SYS_getrandom,
     ..Syscall::ROW
@@ -334,6 +353,7 @@ pub static GETRANDOM: Syscall = Syscall {
 
 pub static MKDIRAT: Syscall = Syscall {
     name: "mkdirat",
+    scriptable: true,
     args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
     nr: libc::SYS_mkdirat,
     ..Syscall::ROW
@@ -341,6 +361,7 @@ pub static MKDIRAT: Syscall = Syscall {
 
 pub static OPENAT: Syscall = Syscall {
     name: "openat",
+    scriptable: true,
     args: &[
         i("dirfd", Fd),
         i("pathname", Path),
@@ -367,6 +388,7 @@ pub static OPENAT: Syscall = Syscall {
 
 pub static UNLINKAT: Syscall = Syscall {
     name: "unlinkat",
+    scriptable: true,
     args: &[i("dirfd", Fd), i("pathname", Path), i("flags", Flags)],
     errnos: &[(Any, &[EACCES, EPERM, EBUSY, EROFS])],
     nr: libc::SYS_unlinkat,
@@ -375,6 +397,7 @@ pub static UNLINKAT: Syscall = Syscall {
 
 pub static FCHMODAT: Syscall = Syscall {
     name: "fchmodat",
+    scriptable: true,
     args: &[i("dirfd", Fd), i("pathname", Path), i("mode", Mode)],
     nr: libc::SYS_fchmodat,
     ..Syscall::ROW
@@ -382,6 +405,7 @@ pub static FCHMODAT: Syscall = Syscall {
 
 pub static FCHMOD: Syscall = Syscall {
     name: "fchmod",
+    scriptable: true,
     args: &[i("fd", Fd), i("mode", Mode)],
     nr: libc::SYS_fchmod,
     ..Syscall::ROW
@@ -389,6 +413,7 @@ pub static FCHMOD: Syscall = Syscall {
 
 pub static EPOLL_CREATE1: Syscall = Syscall {
     name: "epoll_create1",
+    scriptable: true,
     args: &[i("flags", Flags)],
     errnos: &[(Any, &[EMFILE, ENFILE, ENOMEM])],
     nr: libc::SYS_epoll_create1,
@@ -397,6 +422,7 @@ pub static EPOLL_CREATE1: Syscall = Syscall {
 
 pub static EPOLL_CTL: Syscall = Syscall {
     name: "epoll_ctl",
+    scriptable: true,
     args: &[
         i("epfd", Fd),
         i("op", Int),
@@ -410,6 +436,7 @@ pub static EPOLL_CTL: Syscall = Syscall {
 
 pub static EPOLL_WAIT: Syscall = Syscall {
     name: "epoll_wait",
+    scriptable: true,
     args: &[
         i("epfd", Fd),
         o("events", Pointer),
@@ -430,6 +457,7 @@ pub static EPOLL_WAIT: Syscall = Syscall {
 /// not `blocks`: the capture drains its last frames after a stop signal.
 pub static RECVMSG: Syscall = Syscall {
     name: "recvmsg",
+    scriptable: true,
     args: &[i("sockfd", Fd), io("msg", Pointer), i("flags", Flags)],
     waits_for_peer: true,
     nr: libc::SYS_recvmsg,
