@@ -17,20 +17,16 @@
 #include "models.h"
 #include "modes.h"
 #include "print.h"
+#include "ring.h"
 #include "settings.h"
 #include "stream.h"
 #include "unp.h"
 
 #include <errno.h>
-#include <linux/io_uring.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #define ENTRIES 1024
 #define NBUFS 256
@@ -49,13 +45,8 @@ struct uconn {
 
 struct uloop {
     const struct opts *o;
-    int ring, listener;
-    unsigned *sq_head, *sq_tail, sq_mask, sq_entries, *sq_array, tail;
-    struct io_uring_sqe *sqes;
-    unsigned *cq_head, *cq_tail, cq_mask;
-    struct io_uring_cqe *cqes;
-    unsigned char *br, *bufs;
-    unsigned short br_tail;
+    struct ring r;
+    int listener;
     struct uconn **conns;
     size_t n_conns, live;
     unsigned long long accepted, limit;
@@ -68,12 +59,7 @@ struct uloop {
 };
 
 static void give(struct uloop *l, unsigned bid) {
-    struct io_uring_buf *e = (struct io_uring_buf *)l->br + (l->br_tail & (NBUFS - 1));
-    e->addr = (uint64_t)(uintptr_t)(l->bufs + (size_t)bid * l->o->bufsize);
-    e->len = l->o->bufsize;
-    e->bid = bid;
-    l->br_tail++;
-    atomic_store_explicit((_Atomic unsigned short *)(l->br + 14), l->br_tail, memory_order_release);
+    ring_give(&l->r, bid);
     if (l->held)
         l->held--;
 }
@@ -91,29 +77,8 @@ static void starve(struct uloop *l, int fd) {
     l->starved[l->nstarved++] = fd;
 }
 
-static void enter(struct uloop *l, bool wait) {
-    atomic_store_explicit((_Atomic unsigned *)l->sq_tail, l->tail, memory_order_release);
-    for (;;) {
-        check_stop();
-        unsigned n = l->tail - atomic_load_explicit((_Atomic unsigned *)l->sq_head, memory_order_acquire);
-        if (syscall(SYS_io_uring_enter, l->ring, n, wait ? 1 : 0,
-                    wait ? IORING_ENTER_GETEVENTS : 0, NULL, (size_t)0) >= 0)
-            return;
-        if (errno != EINTR)
-            err_sys("io_uring_enter", errno);
-    }
-}
-
-static void on_cqe(struct uloop *l, struct io_uring_cqe *c);
-
 static void push(struct uloop *l, struct io_uring_sqe s) {
-    while (l->tail - atomic_load_explicit((_Atomic unsigned *)l->sq_head, memory_order_acquire)
-           >= l->sq_entries)
-        enter(l, false); /* the CQEs stay in the ring for the next reap */
-    unsigned i = l->tail & l->sq_mask;
-    l->sqes[i] = s;
-    l->sq_array[i] = i;
-    l->tail++;
+    ring_push(&l->r, s);
 }
 
 static void arm_accept(struct uloop *l) {
@@ -137,7 +102,7 @@ static void arm_recv(struct uloop *l, int fd) {
 
 static void send_buf(struct uloop *l, int fd, unsigned bid, unsigned from, unsigned len) {
     struct io_uring_sqe s = {.opcode = IORING_OP_SEND, .fd = fd, .user_data = SEND | (unsigned)fd};
-    s.addr = (uint64_t)(uintptr_t)(l->bufs + (size_t)bid * l->o->bufsize + from);
+    s.addr = (uint64_t)(uintptr_t)(ring_buf(&l->r, bid) + from);
     s.len = len - from;
     push(l, s);
 }
@@ -257,7 +222,7 @@ static void on_recv(struct uloop *l, int fd, struct io_uring_cqe *cq) {
         c->recv = c->cancelling = false;
     if (cq->res > 0 && (cq->flags & IORING_CQE_F_BUFFER)) {
         unsigned n = cq->res;
-        unsigned char *msg = l->bufs + (size_t)bid * l->o->bufsize;
+        unsigned char *msg = ring_buf(&l->r, bid);
         if (!l->o->quiet) {
             printf("from %s: ", addr_str(&c->peer));
             print_shown(stdout, msg, n);
@@ -339,14 +304,6 @@ static void on_cqe(struct uloop *l, struct io_uring_cqe *c) {
     }
 }
 
-static void *map(size_t len, int fd, off_t off) {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED | MAP_POPULATE, fd, off);
-    if (p == MAP_FAILED)
-        err_sys("mmap", errno);
-    return p;
-}
-
 void model_uring(int listener, const struct addr *me, const struct opts *o) {
     struct rlimit rl;                                          /* 1 */
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -354,49 +311,20 @@ void model_uring(int listener, const struct addr *me, const struct opts *o) {
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
         err_sys("setrlimit", errno);
-    struct io_uring_params p = {0};                            /* 2 */
-    int ring = syscall(SYS_io_uring_setup, ENTRIES, &p);
-    if (ring < 0)
-        err_sys("io_uring_setup", errno);
-    size_t sq_len = p.sq_off.array + p.sq_entries * 4;
-    size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-    bool single = p.features & IORING_FEAT_SINGLE_MMAP;
-    unsigned char *sq = map(single && cq_len > sq_len ? cq_len : sq_len, ring, IORING_OFF_SQ_RING);
-    unsigned char *cq = single ? sq : map(cq_len, ring, IORING_OFF_CQ_RING);
-    void *sqes = map(p.sq_entries * sizeof(struct io_uring_sqe), ring, IORING_OFF_SQES);
-    size_t ring_len = (NBUFS * 16 + 4095) / 4096 * 4096;
-    unsigned char *br = map(ring_len + (size_t)NBUFS * o->bufsize, -1, 0);
-    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)br, .ring_entries = NBUFS};
-    if (syscall(SYS_io_uring_register, ring, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
-        err_sys("io_uring_register", errno);
-    struct uloop l = {
-        .o = o, .ring = ring, .listener = listener, .limit = model_limit(o), .listening = true,
-        .sq_head = (unsigned *)(sq + p.sq_off.head), .sq_tail = (unsigned *)(sq + p.sq_off.tail),
-        .sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask), .sq_entries = p.sq_entries,
-        .sq_array = (unsigned *)(sq + p.sq_off.array), .sqes = sqes,
-        .cq_head = (unsigned *)(cq + p.cq_off.head), .cq_tail = (unsigned *)(cq + p.cq_off.tail),
-        .cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask),
-        .cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes), .br = br, .bufs = br + ring_len};
-    l.tail = *l.sq_tail;
-    for (unsigned b = 0; b < NBUFS; b++)
-        give(&l, b);
+    struct uloop l = {.o = o, .listener = listener, .limit = model_limit(o), .listening = true};
+    ring_setup(&l.r, ENTRIES, NBUFS, o->bufsize);              /* 2 */
     arm_accept(&l);                                            /* 3 */
     say_listening(me);
     while (l.listening || l.live > 0 || !l.limit || l.accepted < l.limit) {
-        enter(&l, true);                                       /* 4 */
-        unsigned head = *l.cq_head;
-        unsigned tail = atomic_load_explicit((_Atomic unsigned *)l.cq_tail, memory_order_acquire);
-        size_t n = tail - head;
-        struct io_uring_cqe *batch = malloc((n ? n : 1) * sizeof *batch);
-        for (size_t i = 0; i < n; i++)
-            batch[i] = l.cqes[(head + i) & l.cq_mask];
-        atomic_store_explicit((_Atomic unsigned *)l.cq_head, tail, memory_order_release);
+        ring_enter(&l.r, true);                                /* 4 */
+        size_t n;
+        struct io_uring_cqe *batch = ring_reap(&l.r, &n);
         for (size_t i = 0; i < n; i++)
             on_cqe(&l, &batch[i]);
         free(batch);
         rearm_starved(&l);
     }
-    Close(ring);                                               /* 5 */
+    Close(l.r.fd);                                             /* 5 */
     Close(listener);
     free(l.conns);
     free(l.starved);

@@ -18,19 +18,15 @@
 #define _GNU_SOURCE
 #include "models.h"
 #include "print.h"
+#include "ring.h"
 #include "stream.h"
 #include "unp.h"
 
 #include <errno.h>
-#include <linux/io_uring.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #define ENTRIES 1024
 #define NBUFS 256
@@ -41,15 +37,9 @@
 #define CANCEL (4ULL << 32)
 
 struct dloop {
-    int ring, fd;
+    struct ring r; /* buffers of HDR + NAME + --bufsize bytes */
+    int fd;
     bool unix_peer, quiet;
-    size_t bufsize; /* HDR + NAME + --bufsize */
-    unsigned *sq_head, *sq_tail, sq_mask, sq_entries, *sq_array, tail;
-    struct io_uring_sqe *sqes;
-    unsigned *cq_head, *cq_tail, cq_mask;
-    struct io_uring_cqe *cqes;
-    unsigned char *br, *bufs;
-    unsigned short br_tail;
     struct msghdr recv_hdr, send_hdr[NBUFS];
     struct iovec send_iov[NBUFS];
     unsigned long long served, limit;
@@ -58,36 +48,12 @@ struct dloop {
 };
 
 static void give(struct dloop *l, unsigned bid) {
-    struct io_uring_buf *e = (struct io_uring_buf *)l->br + (l->br_tail & (NBUFS - 1));
-    e->addr = (uint64_t)(uintptr_t)(l->bufs + (size_t)bid * l->bufsize);
-    e->len = l->bufsize;
-    e->bid = bid;
-    l->br_tail++;
-    atomic_store_explicit((_Atomic unsigned short *)(l->br + 14), l->br_tail, memory_order_release);
+    ring_give(&l->r, bid);
     l->gave = true;
 }
 
-static void enter(struct dloop *l, bool wait) {
-    atomic_store_explicit((_Atomic unsigned *)l->sq_tail, l->tail, memory_order_release);
-    for (;;) {
-        check_stop();
-        unsigned n = l->tail - atomic_load_explicit((_Atomic unsigned *)l->sq_head, memory_order_acquire);
-        if (syscall(SYS_io_uring_enter, l->ring, n, wait ? 1 : 0,
-                    wait ? IORING_ENTER_GETEVENTS : 0, NULL, (size_t)0) >= 0)
-            return;
-        if (errno != EINTR)
-            err_sys("io_uring_enter", errno);
-    }
-}
-
 static void push(struct dloop *l, struct io_uring_sqe s) {
-    while (l->tail - atomic_load_explicit((_Atomic unsigned *)l->sq_head, memory_order_acquire)
-           >= l->sq_entries)
-        enter(l, false); /* the CQEs stay in the ring for the next reap */
-    unsigned i = l->tail & l->sq_mask;
-    l->sqes[i] = s;
-    l->sq_array[i] = i;
-    l->tail++;
+    ring_push(&l->r, s);
 }
 
 static void arm_recv(struct dloop *l) {
@@ -114,7 +80,7 @@ static void stop(struct dloop *l) {
 }
 
 static void datagram(struct dloop *l, unsigned bid, size_t len) {
-    unsigned char *buf = l->bufs + (size_t)bid * l->bufsize;
+    unsigned char *buf = ring_buf(&l->r, bid);
     struct io_uring_recvmsg_out *h = (struct io_uring_recvmsg_out *)buf;
     struct addr from = {0};
     size_t namelen = h->namelen < NAME ? h->namelen : NAME;
@@ -177,58 +143,22 @@ static void on_send(struct dloop *l, struct io_uring_cqe *c) {
     give(l, bid);
 }
 
-static void *map(size_t len, int fd, off_t off) {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED | MAP_POPULATE, fd, off);
-    if (p == MAP_FAILED)
-        err_sys("mmap", errno);
-    return p;
-}
-
 void dgram_uring(int fd, const struct addr *me, const struct opts *o) {
-    struct io_uring_params p = {0};                            /* 2 */
-    int ring = syscall(SYS_io_uring_setup, ENTRIES, &p);
-    if (ring < 0)
-        err_sys("io_uring_setup", errno);
-    size_t sq_len = p.sq_off.array + p.sq_entries * 4;
-    size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-    bool single = p.features & IORING_FEAT_SINGLE_MMAP;
-    unsigned char *sq = map(single && cq_len > sq_len ? cq_len : sq_len, ring, IORING_OFF_SQ_RING);
-    unsigned char *cq = single ? sq : map(cq_len, ring, IORING_OFF_CQ_RING);
-    void *sqes = map(p.sq_entries * sizeof(struct io_uring_sqe), ring, IORING_OFF_SQES);
-    size_t bufsize = HDR + NAME + o->bufsize;
-    size_t ring_len = (NBUFS * 16 + 4095) / 4096 * 4096;
-    unsigned char *br = map(ring_len + (size_t)NBUFS * bufsize, -1, 0);
-    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)br, .ring_entries = NBUFS};
-    if (syscall(SYS_io_uring_register, ring, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
-        err_sys("io_uring_register", errno);
+    struct ring r;                                             /* 2 */
+    ring_setup(&r, ENTRIES, NBUFS, HDR + NAME + o->bufsize);
     struct dloop *l = calloc(1, sizeof *l);
     if (!l)
         err_sys("calloc", ENOMEM);
-    *l = (struct dloop){
-        .ring = ring, .fd = fd, .unix_peer = addr_family(me) == AF_UNIX, .quiet = o->quiet,
-        .bufsize = bufsize, .limit = o->once ? 1 : o->max_conns,
-        .sq_head = (unsigned *)(sq + p.sq_off.head), .sq_tail = (unsigned *)(sq + p.sq_off.tail),
-        .sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask), .sq_entries = p.sq_entries,
-        .sq_array = (unsigned *)(sq + p.sq_off.array), .sqes = sqes,
-        .cq_head = (unsigned *)(cq + p.cq_off.head), .cq_tail = (unsigned *)(cq + p.cq_off.tail),
-        .cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask),
-        .cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes), .br = br, .bufs = br + ring_len};
+    l->r = r;
+    l->fd = fd, l->unix_peer = addr_family(me) == AF_UNIX, l->quiet = o->quiet;
+    l->limit = o->once ? 1 : o->max_conns;
     l->recv_hdr.msg_namelen = NAME;
-    l->tail = *l->sq_tail;
-    for (unsigned b = 0; b < NBUFS; b++)
-        give(l, b);
     arm_recv(l);                                               /* 3 */
     say_listening(me);
     while (!(l->stopping && !l->recv && l->sending == 0)) {
-        enter(l, true);                                        /* 4 */
-        unsigned head = *l->cq_head;
-        unsigned tail = atomic_load_explicit((_Atomic unsigned *)l->cq_tail, memory_order_acquire);
-        size_t n = tail - head;
-        struct io_uring_cqe *batch = malloc((n ? n : 1) * sizeof *batch);
-        for (size_t i = 0; i < n; i++)
-            batch[i] = l->cqes[(head + i) & l->cq_mask];
-        atomic_store_explicit((_Atomic unsigned *)l->cq_head, tail, memory_order_release);
+        ring_enter(&l->r, true);                               /* 4 */
+        size_t n;
+        struct io_uring_cqe *batch = ring_reap(&l->r, &n);
         for (size_t i = 0; i < n; i++) {
             uint64_t kind = batch[i].user_data & (0xffULL << 32);
             if (kind == RECV)
@@ -240,7 +170,7 @@ void dgram_uring(int fd, const struct addr *me, const struct opts *o) {
         if (!l->recv && !l->stopping && (!l->starved || l->gave))
             arm_recv(l);
     }
-    Close(ring);                                               /* 5 */
+    Close(l->r.fd);                                            /* 5 */
     Close(fd);
     free(l);
 }
