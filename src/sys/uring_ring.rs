@@ -39,6 +39,9 @@ pub struct Ring {
     /// The provided-buffer ring (`struct io_uring_buf` entries) and its buffers.
     br: *mut u8,
     br_entries: u16,
+    /// br_entries - 1: the kernel takes only a power of two entries, so a
+    /// buffer id masked with it is always one of ours (no division).
+    br_mask: u16,
     br_tail: u16,
     bufs: *mut u8,
     bufsize: usize,
@@ -55,9 +58,10 @@ fn at<T>(base: *mut u8, off: u32) -> *mut T {
 impl Sys {
     /// Steps 1-2 of `--model uring`: `io_uring_setup(entries)`, the rings
     /// `mmap`ed (one mapping for SQ and CQ: IORING_FEAT_SINGLE_MMAP, else
-    /// two), the SQE array `mmap`ed, `nbufs` buffers of `bufsize` bytes in
-    /// one anonymous mapping after their ring entries, registered as buffer
-    /// group 0 (`io_uring_register(IORING_REGISTER_PBUF_RING)`).
+    /// two), the SQE array `mmap`ed, `nbufs` (a power of two: the kernel
+    /// takes no other) buffers of `bufsize` bytes in one anonymous mapping
+    /// after their ring entries, registered as buffer group 0
+    /// (`io_uring_register(IORING_REGISTER_PBUF_RING)`).
     pub fn uring(&self, entries: u32, nbufs: u16, bufsize: usize) -> Result<Ring> {
         let (fd, p) = self.io_uring_setup(entries)?;
         let sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
@@ -84,6 +88,7 @@ impl Sys {
         let mut ring = ring_at(fd, &p, sq, cq, sqes);
         ring.br = br;
         ring.br_entries = nbufs;
+        ring.br_mask = nbufs.wrapping_sub(1);
         ring.bufs = br.wrapping_add(ring_len);
         ring.bufsize = bufsize;
         ring.traced = self.ring_traced();
@@ -152,6 +157,7 @@ fn ring_at(fd: Socket, p: &Params, sq: *mut u8, cq: *mut u8, sqes: *mut u8) -> R
         tail: unsafe { (*at::<AtomicU32>(sq, s.tail)).load(Ordering::Acquire) },
         br: std::ptr::null_mut(),
         br_entries: 0,
+        br_mask: 0,
         br_tail: 0,
         bufs: std::ptr::null_mut(),
         bufsize: 0,
@@ -227,7 +233,7 @@ impl Ring {
     /// Buffer `bid` (from a CQE's flags >> 16), its first `len` bytes.
     pub fn buf(&mut self, bid: u16, len: usize) -> &mut [u8] {
         let len = len.min(self.bufsize);
-        let bid = usize::from(bid % self.br_entries.max(1));
+        let bid = usize::from(bid & self.br_mask);
         // SAFETY: bid < br_entries buffers of bufsize bytes follow the ring
         // entries in the anonymous mapping; the kernel wrote them before
         // posting the CQE and does not touch them until the buffer is given back.
@@ -236,9 +242,8 @@ impl Ring {
 
     /// Give buffer `bid` back to the kernel (group 0).
     pub fn give(&mut self, bid: u16) {
-        let mask = self.br_entries.wrapping_sub(1);
-        let slot = usize::from(self.br_tail & mask);
-        let b = usize::from(bid % self.br_entries.max(1));
+        let slot = usize::from(self.br_tail & self.br_mask);
+        let b = usize::from(bid & self.br_mask);
         // SAFETY: slot < br_entries: a `struct io_uring_buf` (addr u64, len
         // u32, bid u16, resv u16) in the ring; the ring's tail is entry 0's
         // resv (offset 14), published with release after the entry.
@@ -254,7 +259,7 @@ impl Ring {
 
     /// The address of buffer `bid` (for a SEND from it).
     pub fn buf_addr(&self, bid: u16, off: usize) -> u64 {
-        let b = usize::from(bid % self.br_entries.max(1));
+        let b = usize::from(bid & self.br_mask);
         self.bufs.wrapping_add(b * self.bufsize + off) as u64
     }
 }

@@ -141,13 +141,14 @@ pub fn serve(
     };
     lp.arm_accept()?;
     out.listening(me);
-    let mut cqes = Vec::new();
+    // Reused every iteration: no allocation per loop once they have grown.
+    let (mut cqes, mut batch) = (Vec::new(), Vec::new());
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
         let wait = lp.later.is_empty();
         sys.uring_submit(&mut lp.ring, wait, &mut cqes)?;
-        let mut batch = std::mem::take(&mut lp.later);
+        std::mem::swap(&mut batch, &mut lp.later);
         batch.append(&mut cqes);
-        for c in batch {
+        for c in batch.drain(..) {
             lp.on_cqe(c)?;
         }
         lp.rearm_starved()?;

@@ -136,13 +136,14 @@ pub fn serve_dgram_uring(sys: &Sys, out: &Output, fd: Socket, opts: &DgramUring)
     };
     lp.arm_recv()?;
     out.listening(&me);
-    let mut cqes = Vec::new();
+    // Reused every iteration: no allocation per loop once they have grown.
+    let (mut cqes, mut batch) = (Vec::new(), Vec::new());
     while !(lp.stopping && !lp.recv && lp.sending == 0) {
         let wait = lp.later.is_empty();
         sys.uring_submit(&mut lp.ring, wait, &mut cqes)?;
-        let mut batch = std::mem::take(&mut lp.later);
+        std::mem::swap(&mut batch, &mut lp.later);
         batch.append(&mut cqes);
-        for c in batch {
+        for c in batch.drain(..) {
             lp.on_cqe(c)?;
         }
         if !lp.recv && !lp.stopping && (!lp.starved || lp.gave) {
