@@ -280,6 +280,7 @@ impl Runner {
                 self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
             }
         }
+        end.join();
         Ok(())
     }
 

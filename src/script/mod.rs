@@ -258,6 +258,7 @@ use crate::strace::{Format, Stream, Tracer};
 use crate::values::error::{Error, Result};
 
 mod actors;
+mod asleep;
 pub mod ast;
 mod awaiting;
 mod call;
@@ -418,8 +419,8 @@ fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result
     let failure = runner.report();
     Ok(Outcome {
         pass: failure.is_none(),
-        lines: runner.done,
+        lines: std::mem::take(&mut runner.done),
         failure,
-        ends: runner.ends,
+        ends: std::mem::take(&mut runner.ends),
     })
 }
