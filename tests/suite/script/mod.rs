@@ -10,6 +10,7 @@ mod emit;
 mod emit_trace;
 mod examples;
 mod files;
+mod history;
 mod hosts;
 mod options;
 mod processes;
