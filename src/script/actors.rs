@@ -7,9 +7,7 @@
 //! /proc/self/task/TID/syscall (never a sleep).
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::os::fd::RawFd;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -17,6 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
 
+use super::asleep::Notes;
+pub(super) use super::asleep::{HIGH_FD, Proc};
 use super::call::{self, Made, Pipes, Req};
 use crate::strace::{Event, Format, Held, Tracer};
 use crate::sys::{Observer, Sys};
@@ -181,6 +181,9 @@ pub struct Actor {
     pub busy: Option<usize>,
     /// Its last lines as printed, for a failure's report.
     pub history: VecDeque<String>,
+    /// Its threads (a process actor's: the two that talk to its pipes),
+    /// joined at the end ([`Actor::join`]).
+    pub(super) threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Actor {
@@ -229,7 +232,7 @@ impl Actor {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let thread_slot = slot.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("actor {name}"))
             .spawn(move || {
                 let entered = host.map_or(Ok(()), |h| sys.enter_netns(&h));
@@ -251,6 +254,7 @@ impl Actor {
             .map_err(|_| Error::Runtime(format!("actor {name} did not start")))?;
         let mut a = Actor::with(name, started.proc, jobs, slot);
         a.tid = started.tid;
+        a.threads.push(thread);
         Ok((a, started.events, started.entered))
     }
 
@@ -272,6 +276,7 @@ impl Actor {
             parent: String::new(),
             busy: None,
             history: VecDeque::new(),
+            threads: Vec::new(),
         }
     }
 
@@ -304,6 +309,29 @@ impl Actor {
             && self.ended.is_none()
             && self.busy.is_none()
             && self.proc.as_ref().is_some_and(|p| p.state() != Some('S'))
+    }
+
+    /// The end of the actor: no more jobs, so its thread returns; wait
+    /// for it (and a process actor's pipe threads), so that socklab
+    /// exits with no thread of its own still ending (one exit_group
+    /// under strace -f). Not an actor still in a call (blocked past
+    /// `--timeout`) nor a process still running: the exit ends those.
+    pub fn join(self) {
+        let Actor {
+            jobs,
+            threads,
+            busy,
+            pid,
+            ended,
+            ..
+        } = self;
+        drop(jobs);
+        if busy.is_some() || (pid.is_some() && ended.is_none()) {
+            return;
+        }
+        for t in threads {
+            let _ = t.join();
+        }
     }
 
     /// Remember a printed line (the last 3).
@@ -355,90 +383,5 @@ fn serve(
         if to_runner.send(done).is_err() {
             return;
         }
-    }
-}
-
-/// fds above the ones a script gets, for the runner's own /proc files
-/// (kept open, so that looking at /proc never takes the number a socket
-/// call of another actor is about to get).
-pub(super) const HIGH_FD: RawFd = 900;
-
-/// An actor thread's /proc/thread-self/stat and syscall, read with pread.
-pub struct Proc {
-    stat: File,
-    syscall: File,
-}
-
-impl Proc {
-    /// Open a thread's files in `dir` (None if /proc is not there).
-    pub(super) fn open(dir: &str) -> Option<Proc> {
-        let open = |name: &str| File::open(format!("{dir}/{name}")).ok().map(high);
-        Some(Proc {
-            stat: open("stat")?,
-            syscall: open("syscall")?,
-        })
-    }
-
-    /// The thread's state letter (S: asleep; None: it is gone).
-    fn state(&self) -> Option<char> {
-        let mut buf = [0u8; 512];
-        let n = self.stat.read_at(&mut buf, 0).ok()?;
-        let stat = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
-        let rest = stat.get(stat.rfind(')')? + 1..)?;
-        rest.split_whitespace().next()?.chars().next()
-    }
-
-    /// Is the thread asleep (state S) in syscall `nr`?
-    fn asleep_in(&self, nr: i64) -> bool {
-        let mut buf = [0u8; 512];
-        let Ok(n) = self.stat.read_at(&mut buf, 0) else {
-            return false;
-        };
-        let stat = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
-        // The state follows the command name in parentheses (which may hold spaces).
-        let state = stat
-            .rfind(')')
-            .and_then(|i| stat.get(i + 1..))
-            .and_then(|rest| rest.split_whitespace().next());
-        if state != Some("S") {
-            return false;
-        }
-        let Ok(n) = self.syscall.read_at(&mut buf, 0) else {
-            return false;
-        };
-        let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[]));
-        text.split_whitespace()
-            .next()
-            .and_then(|n| n.parse::<i64>().ok())
-            == Some(nr)
-    }
-}
-
-fn high(f: File) -> File {
-    crate::sys::untraced::above(f, HIGH_FD)
-}
-
-/// The sink of an actor's tracer under `--show-state`: keeps the
-/// inspector's `[state ...]` lines for the runner, drops the rest.
-struct Notes {
-    slot: Arc<Mutex<Slot>>,
-    buf: Vec<u8>,
-}
-
-impl std::io::Write for Notes {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        while let Some(i) = self.buf.iter().position(|&c| c == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=i).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_string();
-            if line.starts_with("[state ") {
-                lock(&self.slot).notes.push(line);
-            }
-        }
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -30,6 +30,9 @@ pub struct Line {
     /// `NAME | ` before the call, or `[pid N]` (as "pid N"); None: the
     /// default actor ("main").
     pub actor: Option<String>,
+    /// The task id of `[pid N]` (or strace -o's bare pid): after an
+    /// actor tag (`NAME | [pid N] call`), N is that actor's tid or pid.
+    pub task: Option<i64>,
     /// packetdrill's `+SECS` prefix: wait this long before the line.
     pub delay: Option<Duration>,
     /// `NAME = call(...)`: bind NAME to the returned fd (or, for

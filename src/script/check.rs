@@ -36,6 +36,10 @@ pub struct Step {
     /// A fork's child actor: `NAME = fork()`'s NAME, or `pid N` for a
     /// result `= N` (strace -f's `[pid N]` lines are its).
     pub child: Option<String>,
+    /// tgkill's target: the actor whose lines carry `[pid TID]` (strace
+    /// -f's, or a timeline's `NAME | [pid TID]`), so that a recorded
+    /// tgkill replays to the same actor (its pid and tid are labels).
+    pub to: Option<String>,
     /// Written as one line (`name(args) = result`), not as an
     /// `<unfinished ...>` line (see `waits.rs`).
     pub whole: bool,
@@ -132,8 +136,10 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             _ => None,
         };
         let actor = first.actor.clone().unwrap_or_else(|| "main".to_string());
+        let to = scope.tgkill_target(row, &args, &mut errors);
         let step = Step {
             child,
+            to,
             no: first.no,
             text,
             host: hosts.get(&actor).cloned(),
@@ -149,6 +155,9 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         };
         scope.check(&step, &mut errors);
         scope.bind(&step);
+        if let Some(t) = first.task {
+            scope.tasks.insert(t, step.actor.clone());
+        }
         out.push(step);
     }
     if errors.is_empty() {
@@ -166,6 +175,8 @@ struct Scope {
     fds: BTreeSet<i64>,
     names: BTreeSet<String>,
     pairs: BTreeSet<String>,
+    /// Task ids (`[pid N]`) seen so far, and whose lines they were.
+    tasks: BTreeMap<i64, String>,
 }
 
 impl Default for Scope {
@@ -175,17 +186,49 @@ impl Default for Scope {
             fds: BTreeSet::from([0, 1, 2]),
             names: BTreeSet::new(),
             pairs: BTreeSet::new(),
+            tasks: BTreeMap::new(),
         }
     }
 }
 
 impl Scope {
+    /// `tgkill(PID, TID, SIG)`: the actor TID names (bound by its
+    /// earlier `[pid TID]` lines); PID is that actor's process (this one
+    /// for a thread actor: any pid written there stands for it).
+    fn tgkill_target(
+        &self,
+        row: &Syscall,
+        args: &[Expr],
+        errors: &mut Vec<ParseError>,
+    ) -> Option<String> {
+        if row.name != "tgkill" {
+            return None;
+        }
+        let tid = args.get(1)?;
+        match &tid.kind {
+            ExprKind::Int(n) if self.tasks.contains_key(n) => self.tasks.get(n).cloned(),
+            ExprKind::Name(n) if self.actors.contains(n) => Some(n.clone()),
+            _ => {
+                errors.push(err(
+                    tid.span,
+                    "tgkill's tid names no actor: a tid is bound by that actor's earlier                      lines with `[pid TID]` (strace -f); or write kill(ACTOR, SIG)",
+                ));
+                None
+            }
+        }
+    }
+
     fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
         // fork's arguments are glibc's (written as strace shows them).
         if step.row.name == "clone" {
             return;
         }
         for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {
+            if (step.row.name == "kill" && i == 0 || step.row.name == "tgkill" && i < 2)
+                && matches!(&e.kind, ExprKind::Name(n) if self.actors.contains(n))
+            {
+                continue;
+            }
             if step.row.name == "kill"
                 && i == 0
                 && matches!(&e.kind, ExprKind::Name(n) if self.actors.contains(n))

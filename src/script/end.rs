@@ -98,6 +98,7 @@ impl Runner {
                 self.labels.closed(fd);
             }
         }
+        end.join();
         Ok(())
     }
 

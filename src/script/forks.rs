@@ -58,6 +58,16 @@ impl Runner {
                     None => Req::Kill(pid, sig),
                 }))
             }
+            "tgkill" => {
+                let sig = super::request::signal_at(step, 2)?;
+                let to = step.to.as_deref().unwrap_or("");
+                let actor = self.actors.iter().find(|x| x.name == to);
+                match actor.map(|x| (x.pid, x.tid)) {
+                    Some((Some(pid), _)) => Ok(Some(Req::Tgkill(pid, pid, sig))),
+                    Some((None, tid)) => Ok(Some(Req::Tgkill(self.pid, tid, sig))),
+                    None => Err(format!("tgkill: actor {to} has not started")),
+                }
+            }
             "wait4" => match self.kill_target(step) {
                 Some((pid, None)) => Ok(Some(Req::Wait4(pid))),
                 _ => Err("wait4 waits for a process actor: wait4(NAME, ...) or its pid".into()),
@@ -280,6 +290,7 @@ impl Runner {
                 self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
             }
         }
+        end.join();
         Ok(())
     }
 

@@ -162,13 +162,22 @@
 //! process actor, `tgkill(PID, TID, SIG)` to a thread actor (a signal
 //! whose action ends the process ends socklab and every thread actor);
 //! `kill(PID, SIG)` with a number is kill(2) to that pid (a fork's
-//! label). Dispositions: socklab ignores SIGPIPE (Rust's runtime sets
+//! label). A timeline's `tgkill(P, T, SIG) = 0` replays: T is a label
+//! bound to the actor whose earlier lines carry `[pid T]` (strace -f's
+//! prefix, or a timeline's task id after its tag: `a | [pid T] ...`), P
+//! stands for that actor's process (this run's pid for a thread actor);
+//! a tid no earlier line carries is a syntax error (exit 2). Dispositions: socklab ignores SIGPIPE (Rust's runtime sets
 //! SIG_IGN before main; its other signals are at their defaults in a
 //! script), and a child inherits that. `rt_sigaction(SIG, {sa_handler=
 //! SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8)` (or `signal(SIG,
 //! SIG_DFL)`, `SIG_IGN`) sets a process actor's disposition (the raw
 //! syscall, as strace shows it); it is refused in a thread actor (it
 //! would change socklab's own). No handler can be installed.
+//!
+//! At the end (however the run ends) every actor's thread is joined
+//! before socklab exits, so that `strace -f` shows one `exit_group`,
+//! whole; an actor still in a call (past `--timeout`) or a process
+//! actor still alive is not waited for: the exit ends it.
 //!
 //! # Hosts of the lab network
 //!
@@ -244,7 +253,7 @@
 //! `ast.rs` what a line says; `parse/` the parser; `check.rs` the check
 //! pass (lines to steps, short forms expanded); `labels.rs`;
 //! `resolve.rs` and `request.rs` (arguments to values); `call.rs` (one
-//! arm per call); `actors.rs` (threads, asleep detection); `run.rs` (the
+//! arm per call); `actors.rs` (threads), `asleep.rs` (asleep detection); `run.rs` (the
 //! runner), `returned.rs` (a call returned), `end.rs` (timeout, clean-up, report); `expect.rs`;
 //! `process.rs` (a process actor: the fork's child, the runner's side
 //! of its pipes), `frame.rs` (what goes through them), `forks.rs` (the
@@ -258,6 +267,7 @@ use crate::strace::{Format, Stream, Tracer};
 use crate::values::error::{Error, Result};
 
 mod actors;
+mod asleep;
 pub mod ast;
 mod awaiting;
 mod call;
@@ -418,8 +428,8 @@ fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result
     let failure = runner.report();
     Ok(Outcome {
         pass: failure.is_none(),
-        lines: runner.done,
+        lines: std::mem::take(&mut runner.done),
         failure,
-        ends: runner.ends,
+        ends: std::mem::take(&mut runner.ends),
     })
 }

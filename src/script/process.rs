@@ -116,10 +116,9 @@ impl Actor {
             std::thread::Builder::new()
                 .name(format!("actor {name} {what}"))
                 .spawn(f)
-                .map(drop)
                 .map_err(|e| Error::Runtime(format!("cannot start actor {name}: {e}")))
         };
-        spawn(
+        let down_thread = spawn(
             "down",
             Box::new(move || {
                 for job in rx {
@@ -130,7 +129,7 @@ impl Actor {
             }),
         )?;
         let up_slot = slot.clone();
-        spawn(
+        let up_thread = spawn(
             "up",
             Box::new(move || listen(&up, &up_slot, index, pid, &to_runner)),
         )?;
@@ -138,6 +137,7 @@ impl Actor {
         let mut a = Actor::with(name, Proc::open(&dir), jobs, slot);
         a.pid = Some(pid);
         a.tid = pid;
+        a.threads = vec![down_thread, up_thread];
         Ok(a)
     }
 }

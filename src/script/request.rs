@@ -158,7 +158,12 @@ fn control(msg: &[Field], labels: &Labels) -> Result<Vec<Cmsg>, Why> {
 
 /// The signal of a `kill(WHO, SIG)` line.
 pub fn signal(step: &Step) -> Result<i32, Why> {
-    i32_of(arg(step, 1), Some(Group::Sig))
+    signal_at(step, 1)
+}
+
+/// The signal argument `i` of a line (tgkill's is the third).
+pub fn signal_at(step: &Step, i: usize) -> Result<i32, Why> {
+    i32_of(arg(step, i), Some(Group::Sig))
 }
 
 /// The request a step makes, with this run's labels.

@@ -397,3 +397,13 @@ impl Runner {
         self.failure.is_some()
     }
 }
+
+/// The run's end, however it ends: every actor's thread that can end
+/// is joined ([`Actor::join`]) before socklab goes on to exit.
+impl Drop for Runner {
+    fn drop(&mut self) {
+        for a in std::mem::take(&mut self.actors) {
+            a.join();
+        }
+    }
+}

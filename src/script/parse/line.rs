@@ -14,6 +14,10 @@ use crate::script::ast::{Call, Expect, Form, Line, Outcome, ParseError};
 #[derive(Default)]
 struct Prefix {
     actor: Option<String>,
+    /// An actor tag `NAME | ` was read.
+    tagged: bool,
+    /// `[pid N]`'s N.
+    task: Option<i64>,
     delay: Option<Duration>,
 }
 
@@ -37,6 +41,7 @@ pub fn line(no: usize, text: &str) -> Result<Option<Line>, ParseError> {
         no,
         text: text.to_string(),
         actor: p.actor,
+        task: p.task,
         delay: p.delay,
         bind,
         call,
@@ -56,7 +61,12 @@ fn prefixes(c: &mut Cur) -> Result<Option<Prefix>, ParseError> {
             if d.is_empty() || !c.eat("]") {
                 return Err(c.err_at(save, "bad '[pid N]' prefix"));
             }
-            p.actor = Some(format!("pid {d}"));
+            // After a tag (`client | [pid 42] ...`, a timeline's task) the
+            // tag names the actor.
+            if !p.tagged {
+                p.actor = Some(format!("pid {d}"));
+            }
+            p.task = d.parse().ok();
         } else if c.peek() == Some(b'+') && c.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
             c.bump();
             let at = c.pos;
@@ -87,6 +97,7 @@ fn prefixes(c: &mut Cur) -> Result<Option<Prefix>, ParseError> {
                 return Ok(None);
             }
             p.actor = Some(name);
+            p.tagged = true;
         } else {
             c.pos = save;
             return Ok(Some(p));
@@ -135,6 +146,7 @@ fn time_stamp(c: &mut Cur, first: bool, p: &mut Prefix) -> bool {
             return false;
         }
         p.actor = Some(format!("pid {d}"));
+        p.task = d.parse().ok();
     }
     true
 }

@@ -119,6 +119,7 @@ pub static KILL: Syscall = Syscall {
 /// a script's signal to a thread actor.
 pub static TGKILL: Syscall = Syscall {
     name: "tgkill",
+    scriptable: true,
     args: &[i("tgid", Int), i("tid", Int), i("sig", Int)],
     nr: libc::SYS_tgkill,
     rendered_elsewhere: "the re-raise kills the process (tests/suite/strace/tasks.rs); a script's: src/sys/rendered_raw.rs",

@@ -11,7 +11,7 @@ use crate::harness::{self, socklab};
 
 /// The text a terminal would show, without the editor's escape
 /// sequences (CSI `ESC [ ... letter`) and carriage returns.
-fn plain(text: &str) -> String {
+pub(super) fn plain(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

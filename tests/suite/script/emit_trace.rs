@@ -134,14 +134,7 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
         while text.contains("  ") {
             text = text.replace("  ", " ");
         }
-        let text = text.trim_end().to_string();
-        // A thread returning just as the process exits can make its own
-        // exit_group (glibc's last-thread exit racing main's): strace -f
-        // then shows two in a row for one process exit (seen 1 in 15 runs).
-        if text.starts_with("exit_group(") && out.last() == Some(&text) {
-            continue;
-        }
-        out.push(text);
+        out.push(text.trim_end().to_string());
     }
     out
 }

@@ -10,10 +10,12 @@ mod emit;
 mod emit_trace;
 mod examples;
 mod files;
+mod history;
 mod hosts;
 mod options;
 mod processes;
 mod shell;
+mod signals;
 mod waits;
 
 use crate::harness::{self, Outcome, socklab};
