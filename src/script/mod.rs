@@ -273,6 +273,7 @@ mod forks;
 mod frame;
 mod hosts;
 mod labels;
+pub mod link;
 pub mod parse;
 mod process;
 mod request;
@@ -345,9 +346,12 @@ pub struct Done {
 
 /// The steps of a script, or each error as `FILE:LINE:COL: message`.
 pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, Vec<String>> {
-    let mut errors = Vec::new();
+    let (_, mut errors) = link::directives(text);
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
+        if link::directive(i + 1, line).is_some() {
+            continue;
+        }
         match parse::parse_line(i + 1, line) {
             Ok(Some(l)) => lines.push(l),
             Ok(None) => {}
@@ -377,12 +381,12 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
             let sys = crate::sys::Sys::new(tracer.clone());
             let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
-            let outcome = run_steps(steps, opts, &tracer);
+            let outcome = run_steps(steps, text, opts, &tracer);
             let stopped = wire.stop(&sys);
             let outcome = outcome?;
             stopped.map(|()| outcome)
         }
-        Ok(steps) => run_steps(steps, opts, &tracer),
+        Ok(steps) => run_steps(steps, text, opts, &tracer),
         Err(lines) => {
             let n = lines.len();
             crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
@@ -399,19 +403,41 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
 /// are its sides). Errors in the script: a usage error with every line.
 pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
     match prepare(text, &opts.file_name) {
-        Ok(steps) => run_steps(steps, opts, tracer),
+        Ok(steps) => run_steps(steps, text, opts, tracer),
         Err(lines) => Err(Error::Usage(lines.join("\n"))),
     }
 }
 
-fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
+/// Run `steps` (of `text`, whose `net | set SPEC` lines change the link
+/// between them, `link.rs`).
+fn run_steps(
+    steps: Vec<check::Step>,
+    text: &str,
+    opts: &Options,
+    tracer: &Tracer,
+) -> Result<Outcome> {
+    let (links, _) = link::directives(text);
+    if !links.is_empty() {
+        link::check_up(&opts.net)?;
+    }
+    // Each link change runs before the first step written after it.
+    let before: Vec<usize> = steps.iter().map(|s| s.no).collect();
+    let mut links = links.into_iter().peekable();
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
     runner.enter_hosts()?;
-    for id in 0..n {
+    for (id, no) in before.iter().enumerate().take(n) {
+        while let Some((at, spec)) = links.next_if(|(at, _)| at < no) {
+            link::set(tracer, &opts.net, at, &spec)?;
+        }
         runner.run_step(id)?;
         if runner.failed() {
             break;
+        }
+    }
+    if !runner.failed() {
+        for (at, spec) in links {
+            link::set(tracer, &opts.net, at, &spec)?;
         }
     }
     runner.end()?;

@@ -57,6 +57,10 @@ impl Write for Recorder {
 /// The line as a script line: a call as it is, anything else commented.
 pub fn as_script(line: &str) -> String {
     let body = match line.split_once(" | ") {
+        // A lab network's link change (`script::link`): a script line.
+        Some((tag, rest)) if tag.trim_start() == "net" && rest.starts_with("set ") => {
+            return line.to_string();
+        }
         Some((tag, rest)) if is_name(tag.trim_start()) => rest,
         _ => line,
     };

@@ -191,6 +191,8 @@ net_round_trips! {
     roundtrip_nagle_rtt: "nagle-rtt" "n",
     roundtrip_pmtu: "pmtu" "p",
     roundtrip_slow_start: "slow-start" "w",
+    roundtrip_rto_backoff: "rto-backoff" "r",
+    roundtrip_keepalive: "keepalive" "k",
 }
 
 #[test]
