@@ -9,7 +9,10 @@
 //! A lab that changes its link mid-run prints the same line, so its
 //! record replays.
 
+use std::time::Instant;
+
 use super::ast::ParseError;
+use super::run::Runner;
 use crate::net::{Names, control, spec::Link};
 use crate::strace::Tracer;
 use crate::values::error::{Error, Result};
@@ -96,6 +99,31 @@ fn not_up(net: &str, names: &Names) -> Error {
     ))
 }
 
+impl Runner {
+    /// Before a `net | set` line that comes before step `next`: the
+    /// calls under way that the script shows returned before it (written
+    /// whole, or resumed before it) return first (within `--timeout`), so
+    /// that the link changes where the timeline says: a recv written
+    /// `= 5` before `net | set down` gets its bytes before the link goes.
+    /// A call written `<unfinished ...>` and resumed after it may stay
+    /// blocked across the change.
+    pub(super) fn before_link(&mut self, next: usize) {
+        if self.keep_going {
+            return;
+        }
+        let deadline = Instant::now() + self.timeout;
+        while self.under.keys().any(|j| {
+            self.steps
+                .get(*j)
+                .is_some_and(|s| s.whole || s.resumed_at.is_some_and(|r| r <= next))
+        }) {
+            if !self.wait_any(deadline) {
+                return;
+            }
+        }
+    }
+}
+
 /// Line `no`'s `net | set SPEC`: printed on the timeline (tagged `net`,
 /// with the note naming socklab's own calls), then asked of the
 /// forwarder of network `net`.
@@ -110,5 +138,36 @@ pub fn set(tracer: &Tracer, net: &str, no: usize, spec: &str) -> Result<()> {
         Err(e) => Err(Error::Runtime(format!(
             "line {no}: the link refused 'set {spec}': {e}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{directive, directives};
+
+    #[test]
+    fn net_set_lines_are_read_and_others_are_left() {
+        assert_eq!(
+            directive(1, "   net | set blackhole"),
+            Some(Ok("blackhole".into()))
+        );
+        assert_eq!(
+            directive(1, "net | set a>b:loss=5%,delay=10ms # lossy\r"),
+            Some(Ok("a>b:loss=5%,delay=10ms".into()))
+        );
+        // Notes, other actors, calls: not link lines.
+        assert_eq!(directive(1, "   net | # asked the forwarder"), None);
+        assert_eq!(directive(1, "network | set x"), None);
+        assert_eq!(
+            directive(1, "client | sendto(3, \"net | set\", 9, 0, NULL, 0)"),
+            None
+        );
+        let e = directive(4, "net | setx").and_then(Result::err);
+        assert_eq!(e.map(|e| (e.line, e.col)), Some((4, 7)));
+        let e = directive(2, "net | set nope=1").and_then(Result::err);
+        assert_eq!(e.map(|e| (e.line, e.col)), Some((2, 11)));
+        let (found, errors) = directives("a\nnet | set down\nnet | set up\n");
+        assert_eq!(found, [(2, "down".to_string()), (3, "up".to_string())]);
+        assert!(errors.is_empty());
     }
 }

@@ -428,6 +428,7 @@ fn run_steps(
     runner.enter_hosts()?;
     for (id, no) in before.iter().enumerate().take(n) {
         while let Some((at, spec)) = links.next_if(|(at, _)| at < no) {
+            runner.before_link(id);
             link::set(tracer, &opts.net, at, &spec)?;
         }
         runner.run_step(id)?;
@@ -437,6 +438,7 @@ fn run_steps(
     }
     if !runner.failed() {
         for (at, spec) in links {
+            runner.before_link(n);
             link::set(tracer, &opts.net, at, &spec)?;
         }
     }

@@ -129,6 +129,7 @@ mod tests {
             "client | recvfrom(5,  <unfinished ...>",
             "client | <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "   lab | # the accept queue holds 2",
+            "   net | set blackhole",
             "server | 10:11:12.123456 accept4(3,  <unfinished ...>",
             "server | 1700000000.123456 (+     0.000123) close(3) = 0 <0.000004>",
             "     0.000123 <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
