@@ -190,10 +190,19 @@
 //! host, or on another host, is an error (exit 2); a later line may
 //! leave the host out. A fork's child is where its parent is (a
 //! process inherits its network namespace); its lines are tagged with
-//! its name. The link and the hosts' sysctls are `socklab net`'s: a
-//! script sets none (a lab's record says which in its `# net: socklab
-//! net up ...` line). In the shell, a line whose host is not there is
-//! reported and the session goes on. `--emit` refuses actors on hosts.
+//! its name. The hosts' sysctls and the link it starts with are `socklab
+//! net up`'s (a lab's record says which in its `# net: socklab net up
+//! ...` line). In the shell, a line whose host is not there is reported
+//! and the session goes on. `--emit` refuses actors on hosts.
+//!
+//! `net | set SPEC` (`link.rs`) changes the link at that point, as
+//! `socklab net set SPEC` does (`blackhole`, `down`, `up`, `delay=50ms`):
+//! not a call, and `net` names no actor. It runs once the calls written
+//! before it have returned (within `--timeout`; one written
+//! `<unfinished ...>` and resumed after it may stay blocked); a note
+//! after it names socklab's own calls to the forwarder's control socket.
+//! Without the network: exit 1 before the first call; another `net | `
+//! line or a bad SPEC: exit 2. Labs that change their link print it.
 //!
 //! # The end, and exit codes
 //!
