@@ -143,7 +143,7 @@ fn rto_backoff(ctx: &Ctx) -> Result<Verdict> {
     net.set("blackhole")?;
     ctx.note(
         "link",
-        "net set blackhole: from now on every IP packet vanishes",
+        "the link is a blackhole: from now on every IP packet vanishes",
     );
     let cs = ctx.sys("client");
     let first = ctx.quiet().tcp_info(c)?;
@@ -246,7 +246,7 @@ fn keepalive(ctx: &Ctx) -> Result<Verdict> {
     net.set("down")?;
     ctx.note(
         "link",
-        "net set down: host a is gone (nothing passes, either way); the connection is idle",
+        "the link is down: host a is gone (nothing passes, either way); the connection is idle",
     );
     let (r, took, seen) = net.inside("b", || {
         let t0 = Instant::now();

@@ -1,16 +1,15 @@
 //! TCP is a byte stream: "sticky packets" and their fixes (framing), and a
 //! `send` that sends less than asked.
 
-use std::time::Duration;
-
 use nix::poll::PollFlags;
+use nix::sys::socket::{AddressFamily, SockType};
 
-use super::basics::{joined, read_exactly};
-use super::framework::{Ctx, Lab, Verdict, getopt, pair, setopt};
+use super::basics::read_exactly;
+use super::framework::{Ctx, Lab, Verdict, getopt, loopback, pair, setopt};
 use crate::socket::lines::LineBuffer;
 use crate::socket::modes::Wait;
 use crate::sys::{Socket, Sys};
-use crate::values::error::{Error, Result};
+use crate::values::error::Result;
 
 pub fn labs() -> Vec<Lab> {
     vec![
@@ -25,7 +24,7 @@ pub fn labs() -> Vec<Lab> {
             name: "partial-send",
             question: "Does send always send everything? What does sendall add?",
             source: "the tutorial's note on send vs sendall (send may send less than asked); UNP's writen()",
-            expected: "send() < asked on a full buffer; sendall delivers every byte",
+            expected: "send() < asked on a full buffer; sendall delivers every byte, the same counts every run",
             run: partial_send,
         },
     ]
@@ -143,101 +142,104 @@ fn sticky_packets(ctx: &Ctx) -> Result<Verdict> {
     })
 }
 
-/// How much the first send is asked to send.
-/// More than a send buffer plus the peer's receive buffer hold at their
-/// defaults' maximum (tcp_wmem 4 MB, tcp_rmem 6 MB).
-const BIG: usize = 32 << 20;
+/// How much the client sends: about four times what its send buffer
+/// and the server's receive buffer take at once.
+const BIG: usize = 512 << 10;
+
+/// SO_SNDBUF (client) and SO_RCVBUF (server), set before connect: the
+/// kernel doubles them and stops autotuning them, so every run, and
+/// every replay of the lab's record, takes the same counts.
+const BUF: &str = "65536";
+
+/// socket, SO_RCVBUF, bind, listen, getsockname (server); socket,
+/// SO_SNDBUF, connect (client); accept4. Returns (listener, client,
+/// accepted).
+fn fixed_pair(cs: &Sys, ss: &Sys) -> Result<(Socket, Socket, Socket)> {
+    let l = ss.socket(AddressFamily::Inet, SockType::Stream)?;
+    setopt(ss, l, "SO_RCVBUF", BUF)?;
+    ss.bind(l, &loopback())?;
+    ss.listen(l, 5)?;
+    let addr = ss.getsockname(l)?;
+    let c = cs.socket(AddressFamily::Inet, SockType::Stream)?;
+    setopt(cs, c, "SO_SNDBUF", BUF)?;
+    cs.connect(c, &addr)?;
+    let (conn, _) = ss.accept4(l)?;
+    Ok((l, c, conn))
+}
+
+/// The byte at `i` of what the client sends.
+fn byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
 
 fn partial_send(ctx: &Ctx) -> Result<Verdict> {
     let (cs, ss) = (ctx.sys("client"), ctx.sys("server"));
-    let (l, c, conn) = pair(&cs, &ss)?;
+    let (l, c, conn) = fixed_pair(&cs, &ss)?;
     let sndbuf = getopt(&cs, c, "SO_SNDBUF")?;
     cs.ioctl_fionbio(c, true)?;
-    let data: Vec<u8> = (0..BIG).map(|i| (i % 251) as u8).collect();
-    let first = cs.sendto(c, &data, None)?;
+    let data: Vec<u8> = (0..BIG).map(byte).collect();
+    let mut buf = vec![0u8; BIG];
+    let (mut sent, mut counts, mut in_order) = (0usize, Vec::new(), true);
+    while sent < BIG {
+        let n = match cs.sendto(c, data.get(sent..).unwrap_or(&[]), None) {
+            Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => {
+                cs.poll(c, PollFlags::POLLOUT, 5000)?;
+                continue;
+            }
+            r => r?,
+        };
+        if counts.is_empty() {
+            ctx.note(
+                "client",
+                &format!(
+                    "send asked for {BIG} bytes and returned {n}: what fitted in the send buffer (SO_SNDBUF {sndbuf}) and the server's receive buffer; the server is not reading yet"
+                ),
+            );
+            ctx.note(
+                "client",
+                "sendall is a loop: send the rest, again and again; here the server reads exactly what each send took before the next one (MSG_WAITALL), so the rest goes as the peer reads",
+            );
+        }
+        let into = buf.get_mut(..n).unwrap_or(&mut []);
+        let (got, _) = ss.recvfrom_raw(conn, into, libc::MSG_WAITALL, false)?;
+        in_order &= got == n && into.iter().enumerate().all(|(k, &b)| b == byte(sent + k));
+        sent += n;
+        counts.push(n);
+    }
+    let shown: Vec<String> = counts.iter().map(usize::to_string).collect();
     ctx.note(
         "client",
         &format!(
-            "send asked for {BIG} bytes and returned {first}: the rest did not fit in the send buffer (SO_SNDBUF {sndbuf}) and the peer's receive buffer; the server is not reading yet"
+            "sendall: {} sendto calls ({}) for {sent} of {BIG} bytes",
+            counts.len(),
+            shown.join(" + ")
         ),
-    );
-    let again = cs.sendto(c, &data[first..], None);
-    let full = again.as_ref().err().and_then(Error::errno) == Some(nix::errno::Errno::EAGAIN);
-    ctx.note(
-        "client",
-        "sendall: poll(POLLOUT) then send the rest, until all is out, while the server reads (not shown one by one)",
-    );
-    let quiet = ctx.quiet();
-    let (total, calls, recvd, ok) = std::thread::scope(|sc| -> Result<_> {
-        let reader = sc.spawn(|| -> Result<(usize, bool)> {
-            let mut buf = vec![0u8; 1 << 16];
-            let mut got = 0usize;
-            let mut same = true;
-            loop {
-                if quiet.poll(conn, PollFlags::POLLIN, 5000)?.is_empty() {
-                    break;
-                }
-                let (n, _) = quiet.recvfrom(conn, &mut buf, false)?;
-                if n == 0 {
-                    break;
-                }
-                same &= buf[..n]
-                    .iter()
-                    .enumerate()
-                    .all(|(k, &b)| b == ((got + k) % 251) as u8);
-                got += n;
-            }
-            Ok((got, same))
-        });
-        let (sent, calls) = sendall(quiet, c, &data, first + again.as_ref().map_or(0, |n| *n))?;
-        cs.close(c)?;
-        let (recvd, same) = joined(reader)?;
-        Ok((sent, calls, recvd, same))
-    })?;
-    ctx.note(
-        "client",
-        &format!("sendall: {calls} more sendto calls; {total} of {BIG} bytes sent"),
     );
     ctx.note(
         "server",
         &format!(
-            "received {recvd} bytes, {}",
-            if ok { "in order" } else { "CORRUPTED" }
+            "received {sent} bytes, {}",
+            if in_order { "in order" } else { "CORRUPTED" }
         ),
     );
+    cs.close(c)?;
     ss.close(conn)?;
     ss.close(l)?;
+    let first = counts.first().copied().unwrap_or(0);
     Ok(Verdict {
-        pass: first < BIG && total == BIG && recvd == BIG && ok,
+        pass: first < BIG && sent == BIG && in_order,
         observed: format!(
-            "send() = {first} of {BIG}{}; sendall: {calls} more calls, {recvd} bytes received",
-            if full { ", then EAGAIN" } else { "" }
+            "send() = {first} of {BIG}; sendall: {} sends ({}), {sent} bytes received in order: {in_order}",
+            counts.len(),
+            shown.join(" + ")
         ),
         why: "send copies into the kernel's send buffer only what fits and returns that count; \
               a non-blocking (or timed) socket does not wait for room. sendall is a loop around \
-              send that waits for room (poll) and sends the rest until every byte is out."
+              send that sends the rest until every byte is out, waiting for room (poll) when \
+              there is none; room comes as the peer reads (its receive buffer empties, its \
+              window opens, the sender's buffered bytes leave). With both buffers fixed \
+              (SO_SNDBUF, SO_RCVBUF: no autotuning) and the peer reading exactly what each \
+              send took, the counts are the same every run."
             .into(),
     })
-}
-
-/// Python's sendall in timeout mode from byte `from` on: poll(POLLOUT) and
-/// sendto until done. Returns (bytes sent in all, sendto calls made).
-fn sendall(sys: &Sys, s: Socket, data: &[u8], from: usize) -> Result<(usize, usize)> {
-    let mut sent = from;
-    let mut calls = 0;
-    while sent < data.len() {
-        if sys.poll(s, PollFlags::POLLOUT, 5000)?.is_empty() {
-            return Err(Error::timeout(
-                format!("sendto({s}, ...)"),
-                Duration::from_secs(5).as_secs_f64(),
-            ));
-        }
-        calls += 1;
-        match sys.sendto(s, &data[sent..], None) {
-            Ok(n) => sent += n,
-            Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((sent, calls))
 }

@@ -199,10 +199,19 @@
 //! host, or on another host, is an error (exit 2); a later line may
 //! leave the host out. A fork's child is where its parent is (a
 //! process inherits its network namespace); its lines are tagged with
-//! its name. The link and the hosts' sysctls are `socklab net`'s: a
-//! script sets none (a lab's record says which in its `# net: socklab
-//! net up ...` line). In the shell, a line whose host is not there is
-//! reported and the session goes on. `--emit` refuses actors on hosts.
+//! its name. The hosts' sysctls and the link it starts with are `socklab
+//! net up`'s (a lab's record says which in its `# net: socklab net up
+//! ...` line). In the shell, a line whose host is not there is reported
+//! and the session goes on. `--emit` refuses actors on hosts.
+//!
+//! `net | set SPEC` (`link.rs`) changes the link at that point, as
+//! `socklab net set SPEC` does (`blackhole`, `down`, `up`, `delay=50ms`):
+//! not a call, and `net` names no actor. It runs once the calls written
+//! before it have returned (within `--timeout`; one written
+//! `<unfinished ...>` and resumed after it may stay blocked); a note
+//! after it names socklab's own calls to the forwarder's control socket.
+//! Without the network: exit 1 before the first call; another `net | `
+//! line or a bad SPEC: exit 2. Labs that change their link print it.
 //!
 //! # The end, and exit codes
 //!
@@ -283,6 +292,7 @@ mod forks;
 mod frame;
 mod hosts;
 mod labels;
+pub mod link;
 pub mod parse;
 mod process;
 mod request;
@@ -355,9 +365,12 @@ pub struct Done {
 
 /// The steps of a script, or each error as `FILE:LINE:COL: message`.
 pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, Vec<String>> {
-    let mut errors = Vec::new();
+    let (_, mut errors) = link::directives(text);
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
+        if link::directive(i + 1, line).is_some() {
+            continue;
+        }
         match parse::parse_line(i + 1, line) {
             Ok(Some(l)) => lines.push(l),
             Ok(None) => {}
@@ -387,12 +400,12 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
             let sys = crate::sys::Sys::new(tracer.clone());
             let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
-            let outcome = run_steps(steps, opts, &tracer);
+            let outcome = run_steps(steps, text, opts, &tracer);
             let stopped = wire.stop(&sys);
             let outcome = outcome?;
             stopped.map(|()| outcome)
         }
-        Ok(steps) => run_steps(steps, opts, &tracer),
+        Ok(steps) => run_steps(steps, text, opts, &tracer),
         Err(lines) => {
             let n = lines.len();
             crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
@@ -409,19 +422,43 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
 /// are its sides). Errors in the script: a usage error with every line.
 pub fn run_with(text: &str, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
     match prepare(text, &opts.file_name) {
-        Ok(steps) => run_steps(steps, opts, tracer),
+        Ok(steps) => run_steps(steps, text, opts, tracer),
         Err(lines) => Err(Error::Usage(lines.join("\n"))),
     }
 }
 
-fn run_steps(steps: Vec<check::Step>, opts: &Options, tracer: &Tracer) -> Result<Outcome> {
+/// Run `steps` (of `text`, whose `net | set SPEC` lines change the link
+/// between them, `link.rs`).
+fn run_steps(
+    steps: Vec<check::Step>,
+    text: &str,
+    opts: &Options,
+    tracer: &Tracer,
+) -> Result<Outcome> {
+    let (links, _) = link::directives(text);
+    if !links.is_empty() {
+        link::check_up(&opts.net)?;
+    }
+    // Each link change runs before the first step written after it.
+    let before: Vec<usize> = steps.iter().map(|s| s.no).collect();
+    let mut links = links.into_iter().peekable();
     let n = steps.len();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
     runner.enter_hosts()?;
-    for id in 0..n {
+    for (id, no) in before.iter().enumerate().take(n) {
+        while let Some((at, spec)) = links.next_if(|(at, _)| at < no) {
+            runner.before_link(id);
+            link::set(tracer, &opts.net, at, &spec)?;
+        }
         runner.run_step(id)?;
         if runner.failed() {
             break;
+        }
+    }
+    if !runner.failed() {
+        for (at, spec) in links {
+            runner.before_link(n);
+            link::set(tracer, &opts.net, at, &spec)?;
         }
     }
     runner.end()?;

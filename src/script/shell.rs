@@ -110,6 +110,21 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
             ["help"] => say(&help_all()),
             ["help", name] => say(&help_call(name)),
             ["save", file] => say(&save(file, &typed)),
+            _ if super::link::directive(no, &text).is_some() => {
+                // `net | set SPEC`: the link changes now (link.rs).
+                let set = match super::link::directive(no, &text) {
+                    Some(Ok(spec)) => super::link::set(&runner.tracer, &runner.net, no, &spec),
+                    Some(Err(e)) => Err(Error::Usage(format!("column {}: {}", e.col, e.msg))),
+                    None => Ok(()),
+                };
+                match set {
+                    Ok(()) => typed.push(text.clone()),
+                    Err(e) => {
+                        runner.failed_lines += 1;
+                        say(&format!("error: {e}"));
+                    }
+                }
+            }
             _ => {
                 if let Some(id) = accept(&mut runner, &mut lines, no, &text) {
                     typed.push(text.clone());

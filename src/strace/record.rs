@@ -57,6 +57,10 @@ impl Write for Recorder {
 /// The line as a script line: a call as it is, anything else commented.
 pub fn as_script(line: &str) -> String {
     let body = match line.split_once(" | ") {
+        // A lab network's link change (`script::link`): a script line.
+        Some((tag, rest)) if tag.trim_start() == "net" && rest.starts_with("set ") => {
+            return line.to_string();
+        }
         Some((tag, rest)) if is_name(tag.trim_start()) => rest,
         _ => line,
     };
@@ -125,6 +129,7 @@ mod tests {
             "client | recvfrom(5,  <unfinished ...>",
             "client | <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "   lab | # the accept queue holds 2",
+            "   net | set blackhole",
             "server | 10:11:12.123456 accept4(3,  <unfinished ...>",
             "server | 1700000000.123456 (+     0.000123) close(3) = 0 <0.000004>",
             "     0.000123 <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",

@@ -92,7 +92,10 @@ impl LabNet {
     }
 
     /// Change the link while it runs (`net set SPEC`: `blackhole`, `down`).
+    /// The timeline shows it as the script line that does the same
+    /// (`net | set SPEC`), so that the lab's record replays.
     pub fn set(&self, spec: &str) -> Result<()> {
+        super::replay::net_set(spec, &self.names.name);
         control::request(&self.names, &format!("set {spec}"))?
             .map(|_| ())
             .ok_or_else(|| Error::Runtime("the lab network's forwarder is gone".into()))

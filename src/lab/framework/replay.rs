@@ -40,6 +40,23 @@ pub(super) fn net_up(link: &str, sysctls: &[&str]) {
     });
 }
 
+/// The lab changes the link of its network `net` (`LabNet::set`): the
+/// line by which a script does the same at that point, `net | set SPEC`
+/// (`script::link`), and the note naming socklab's own calls it takes.
+pub(super) fn net_set(spec: &str, net: &str) {
+    use crate::script::link;
+    LAB.with(|l| {
+        if let Some(ctx) = l.borrow().as_ref() {
+            if ctx.json {
+                ctx.note(link::TAG, &format!("set {spec}"));
+            } else {
+                ctx.line(&format!("{:>6} | set {spec}", link::TAG));
+            }
+            ctx.note(link::TAG, &link::note(net));
+        }
+    });
+}
+
 /// `socklab net up [--link SPEC] [--sysctl K=V]...`, each word quoted
 /// for a shell if it needs to be (`a>b:loss=5%`).
 pub fn command(link: &str, sysctls: &[&str]) -> String {

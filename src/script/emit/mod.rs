@@ -47,6 +47,11 @@ pub enum Lang {
 /// cannot be emitted (`FILE:LINE: cannot emit: REASON`).
 pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
     let steps = super::prepare(text, file)?;
+    if let Some((no, _)) = super::link::directives(text).0.first() {
+        return Err(vec![format!(
+            "{file}:{no}: cannot emit: 'net | set' changes the lab network's link (socklab net set), which a program cannot"
+        )]);
+    }
     let plan = Plan::new(steps, file)?;
     match lang {
         Lang::C => Ok(c::program(&plan)),

@@ -4,6 +4,7 @@
 
 mod all;
 mod network;
+mod partial_send;
 mod roundtrip;
 mod roundtrip_net;
 mod scripted;
@@ -195,13 +196,6 @@ fn lab_sticky_packets() {
     // Nagle is not harmless on loopback: the text says what it costs.
     o.stdout_has("a send-send-wait exchange takes about 40 ms with Nagle, well under a millisecond with TCP_NODELAY");
     assert!(!o.stdout.contains("little to hold back"), "{}", o.dump());
-}
-
-#[test]
-fn lab_partial_send() {
-    let o = lab("partial-send");
-    line_with(&o, &["client | sendto(", ", 33554432, 0, NULL, 0) = "]);
-    o.stdout_has("33554432 of 33554432 bytes sent");
 }
 
 #[test]

@@ -191,6 +191,8 @@ net_round_trips! {
     roundtrip_nagle_rtt: "nagle-rtt" "n",
     roundtrip_pmtu: "pmtu" "p",
     roundtrip_slow_start: "slow-start" "w",
+    roundtrip_rto_backoff: "rto-backoff" "r",
+    roundtrip_keepalive: "keepalive" "k",
 }
 
 #[test]
@@ -218,4 +220,74 @@ fn roundtrip_net_line_reads_as_a_shell_would() {
         t,
         "client@b | socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3\nclient@b | close(3) = 0\n"
     );
+}
+
+/// The labs that change their link mid-run print the script line that
+/// does it (`net | set SPEC`), and the replay runs it at the same point.
+#[test]
+fn roundtrip_link_changes_are_script_lines() {
+    if !root() {
+        return;
+    }
+    let t = net_trip("keepalive", "c");
+    t.replay.assert_ok();
+    let at = |calls: &[String]| calls.iter().position(|c| c == "net | set down");
+    let recorded = at(&t.recorded).unwrap_or_else(|| panic!("no 'net | set down'\n{}", t.record));
+    assert_eq!(Some(recorded), at(&t.replayed), "{}", t.replay.dump());
+    // Right after the server read "hello", before the client's recvfrom.
+    assert!(
+        t.recorded[recorded - 1].contains("recvfrom(")
+            && t.recorded[recorded + 1].contains("recvfrom("),
+        "{:?}",
+        t.recorded
+    );
+    // socklab's own calls to the forwarder are named, not hidden.
+    t.replay
+        .stdout_has("   net | # asked the link's forwarder at /run/socklab/rtc");
+}
+
+const CHANGES: &str = "s = socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3\n\
+                       net | set blackhole\n\
+                       close(s) = 0\n";
+
+/// Without the network `--net` names, a script with a `net | set` line
+/// fails before its first call (exit 1, the hint).
+#[test]
+fn script_net_set_without_the_network_fails_before_any_call() {
+    let dir = TempDir::new("net-set");
+    let file = dir.path("changes.script");
+    std::fs::write(&file, CHANGES).unwrap();
+    let o = run(socklab(&["script", "--net", "nonet18x", &file]), b"");
+    o.assert_code(1)
+        .stderr_has("the script changes the link of the lab network 'nonet18x', which is not up")
+        .stderr_has("hint: bring it up first: socklab net up --name nonet18x");
+    assert!(!o.stdout.contains("socket("), "{}", o.dump());
+}
+
+/// A `net |` line other than `set SPEC`, or a bad SPEC: a syntax error
+/// (exit 2, FILE:LINE:COL, no call made); `--emit` refuses the line.
+#[test]
+fn script_net_lines_that_are_not_set_spec_are_errors() {
+    let dir = TempDir::new("net-set");
+    let file = dir.path("bad.script");
+    std::fs::write(
+        &file,
+        "s = socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3\n\
+         net | blackhole\n   net | set colour=red\nnet | set a b\nnet | socket(AF_INET, SOCK_STREAM, 0)\n",
+    )
+    .unwrap();
+    let o = run(socklab(&["script", &file]), b"");
+    o.assert_code(2)
+        .stderr_has(
+            "bad.script:2:7: a 'net | ' line changes the lab network's link: 'net | set SPEC'",
+        )
+        .stderr_has("bad.script:3:14: bad link SPEC 'colour=red'")
+        .stderr_has("bad.script:4:11: one SPEC")
+        .stderr_has("bad.script:5:7: a 'net | ' line");
+    assert!(!o.stdout.contains("socket("), "{}", o.dump());
+    let good = dir.path("good.script");
+    std::fs::write(&good, CHANGES).unwrap();
+    run(socklab(&["script", "--emit", "c", &good]), b"")
+        .assert_code(2)
+        .stderr_has("good.script:2: cannot emit: 'net | set' changes the lab network's link");
 }

@@ -23,6 +23,11 @@ pub fn timeline_calls(text: &str) -> Vec<String> {
             Some((a, c)) if is_actor(a.trim()) => (a.trim().to_string(), c),
             _ => (String::new(), line),
         };
+        // A lab network's link change (`net | set SPEC`): compared too.
+        if actor == "net" && call.starts_with("set ") {
+            calls.push((actor, call.to_string()));
+            continue;
+        }
         if let Some(rest) = call.strip_prefix("<... ") {
             let Some((_, rest)) = rest.split_once(" resumed>") else {
                 continue;
