@@ -14,6 +14,8 @@ use crate::script::ast::{Call, Expect, Form, Line, Outcome, ParseError};
 #[derive(Default)]
 struct Prefix {
     actor: Option<String>,
+    /// An actor tag `NAME | ` was read.
+    tagged: bool,
     delay: Option<Duration>,
 }
 
@@ -56,7 +58,11 @@ fn prefixes(c: &mut Cur) -> Result<Option<Prefix>, ParseError> {
             if d.is_empty() || !c.eat("]") {
                 return Err(c.err_at(save, "bad '[pid N]' prefix"));
             }
-            p.actor = Some(format!("pid {d}"));
+            // After a tag (`client | [pid 42] ...`, a timeline's task) the
+            // tag names the actor.
+            if !p.tagged {
+                p.actor = Some(format!("pid {d}"));
+            }
         } else if c.peek() == Some(b'+') && c.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
             c.bump();
             let at = c.pos;
@@ -87,6 +93,7 @@ fn prefixes(c: &mut Cur) -> Result<Option<Prefix>, ParseError> {
                 return Ok(None);
             }
             p.actor = Some(name);
+            p.tagged = true;
         } else {
             c.pos = save;
             return Ok(Some(p));
