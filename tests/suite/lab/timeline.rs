@@ -175,8 +175,7 @@ fn stamped_timelines_replay_as_scripts() {
             replay.stdout.as_bytes(),
         );
         again.assert_ok();
-        let stamped =
-            run(socklab(&["script", "-"]), again.stdout.as_bytes()).without_tasks();
+        let stamped = run(socklab(&["script", "-"]), again.stdout.as_bytes()).without_tasks();
         stamped.assert_ok();
         assert!(made(&stamped.stdout), "{time}\n{}", stamped.dump());
     }

@@ -14,6 +14,7 @@ mod hosts;
 mod options;
 mod processes;
 mod shell;
+mod tasks;
 mod waits;
 
 use crate::harness::{self, Outcome, socklab};
