@@ -161,24 +161,26 @@ impl Runner {
                     };
                     let s = crate::values::xlat::signal_name(sig);
                     let uid = untraced::geteuid();
-                    self.print_text(
+                    self.print_task_text(
                         &name,
                         &format!("--- {s} {{si_signo={s}, si_code=SI_USER, si_pid={from}, si_uid={uid}}} ---"),
+                        false,
                     );
                 }
-                self.print_text(
+                self.print_task_text(
                     &name,
                     &format!(
                         "+++ killed by {} +++",
                         crate::values::xlat::signal_name(sig)
                     ),
+                    false,
                 );
             }
             Ended::Exited(code) => {
                 // A process actor exits only when told to (exit_group,
                 // not traced by socklab: shown as strace shows it).
-                self.print_text(&name, &format!("exit_group({code}) = ?"));
-                self.print_text(&name, &format!("+++ exited with {code} +++"));
+                self.print_task_text(&name, &format!("exit_group({code}) = ?"), false);
+                self.print_task_text(&name, &format!("+++ exited with {code} +++"), false);
             }
             Ended::Unknown(e) => {
                 // No exit_group line: nothing saw one.
@@ -240,7 +242,7 @@ impl Runner {
         } else {
             format!("{}({args}) {tail}", row.name)
         };
-        self.print_text(name, &text);
+        self.print_task_text(name, &text, under.unfinished);
         if let Some(a) = self.actors.get_mut(under.actor) {
             a.remember(&text);
         }

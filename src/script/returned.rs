@@ -35,7 +35,7 @@ impl Runner {
                 self.side(&name).resumed(&ev.event());
             } else if let Some(child) = child.filter(|_| !self.tracer.is_json()) {
                 // The child's name, so that the timeline replays.
-                self.print_text(&name, &format!("{child} = {}", ev.line()));
+                self.print_task_text(&name, &format!("{child} = {}", ev.line()), false);
             } else {
                 self.print_event(&name, ev);
             }

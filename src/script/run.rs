@@ -111,7 +111,7 @@ impl Runner {
             steps,
             file: opts.file_name.clone(),
             timeout: opts.timeout,
-            tracer,
+            tracer: tracer.counting_tasks(),
             sides: BTreeMap::new(),
             tagged,
             actors: Vec::new(),
@@ -145,7 +145,9 @@ impl Runner {
         self.tx.clone()
     }
 
-    /// The tracer lines of `actor` print through (tagged `actor | `).
+    /// The tracer lines of `actor` print through (tagged `actor | `,
+    /// then the actor's `[pid N] `, its tid or a process actor's pid,
+    /// once a second actor has made a call).
     pub(super) fn side(&mut self, actor: &str) -> Tracer {
         if !self.tagged {
             return self.tracer.clone();
@@ -153,9 +155,17 @@ impl Runner {
         if let Some(t) = self.sides.get(actor) {
             return t.clone();
         }
+        let tid = self
+            .by_name
+            .get(actor)
+            .and_then(|&i| self.actors.get(i))
+            .map_or(0, |a| a.tid);
         // A few names per run: leaked, as the tracer keeps a &'static str.
         let name: &'static str = Box::leak(self.tag(actor).into_boxed_str());
-        let t = self.tracer.with_side(name);
+        if tid == 0 {
+            return self.tracer.with_side(name);
+        }
+        let t = self.tracer.with_side(name).with_task(tid);
         self.sides.insert(actor.to_string(), t.clone());
         t
     }
@@ -168,6 +178,21 @@ impl Runner {
     pub(super) fn print_text(&mut self, actor: &str, text: &str) {
         if !self.tracer.is_json() {
             self.side(actor).note(text);
+        }
+    }
+
+    /// A line strace prints for `actor`'s task that is not a call's
+    /// event (`--- SIG ---`, `+++ exited +++`, a fork's line): with its
+    /// `[pid N]` as its calls have it; `resumed`: a call's resumed half.
+    pub(super) fn print_task_text(&mut self, actor: &str, text: &str, resumed: bool) {
+        if self.tracer.is_json() {
+            return;
+        }
+        let side = self.side(actor);
+        if resumed {
+            side.resumed_note(text);
+        } else {
+            side.task_note(text);
         }
     }
 

@@ -162,6 +162,12 @@ pub struct Tracer {
     split: Option<Arc<Mutex<Split>>>,
     /// `--trace-time`: strace's -t/-tt/-ttt/-r/-T (`stamp.rs`).
     stamps: Option<Arc<Stamps>>,
+    /// A timeline's tasks that made calls (`[pid N]` after the tag:
+    /// [`tasks::Seen`]), shared by its sides.
+    seen: Option<Arc<tasks::Seen>>,
+    /// The task whose calls this side prints, when the thread printing
+    /// them is not it (a script's runner); None: the calling thread.
+    task: Option<i32>,
 }
 
 /// The sink held across one syscall in ordered mode.
@@ -178,6 +184,8 @@ impl Tracer {
             timeline: None,
             split: None,
             stamps: stamp::stamps(),
+            seen: None,
+            task: None,
         }
     }
 
@@ -200,6 +208,8 @@ impl Tracer {
             timeline: None,
             split: (format == Format::Text).then(Arc::default),
             stamps: stamp::stamps(),
+            seen: Some(Arc::default()),
+            task: None,
         }
     }
 
@@ -212,6 +222,25 @@ impl Tracer {
     pub fn with_side(&self, side: &'static str) -> Tracer {
         Tracer {
             side: Some(side),
+            ..self.clone()
+        }
+    }
+
+    /// A timeline whose sides print lines for tasks of their own (a
+    /// script's actors): their `[pid N]` counted together (a shared
+    /// transcript's already are).
+    pub fn counting_tasks(&self) -> Tracer {
+        Tracer {
+            seen: Some(self.seen.clone().unwrap_or_default()),
+            ..self.clone()
+        }
+    }
+
+    /// This side's lines are the calls of task `tid` (a script's actor,
+    /// a process actor's pid), printed by another thread.
+    pub fn with_task(&self, tid: i32) -> Tracer {
+        Tracer {
+            task: Some(tid),
             ..self.clone()
         }
     }
@@ -271,7 +300,10 @@ impl Tracer {
             let (prefix, line) = match (self.format, self.side()) {
                 (Format::Off, _) => return,
                 (Format::Json, side) => (String::new(), json_line(ev, side)),
-                (Format::Text, Some(side)) => (format!("{side:>6} | "), ev.strace_line()),
+                (Format::Text, Some(side)) => (
+                    format!("{side:>6} | {}", self.task_prefix()),
+                    ev.strace_line(),
+                ),
                 (Format::Text, None) => (String::new(), ev.strace_line()),
             };
             t.call(
@@ -300,6 +332,7 @@ impl Tracer {
             .stamps
             .as_ref()
             .map_or_else(String::new, |s| s.suffix(ev.duration));
+        self.task_prefix();
         let (before, how) = match &self.split {
             Some(split) => lock(split).returned(),
             None => (None, Returned::Unentered),
@@ -308,10 +341,13 @@ impl Tracer {
             write_line(w, &line);
         }
         let line = match how {
-            Returned::Whole(head) => format!("{head}{}{took}", ev.strace_line()),
+            Returned::Whole(head) => {
+                format!("{}{}{took}", head.with(tasks::Seen::call), ev.strace_line())
+            }
             Returned::Resumed => format!(
                 "{}{}{took}",
-                self.head(ev.start + ev.duration),
+                self.head_parts(ev.start + ev.duration)
+                    .with(tasks::Seen::resumed),
                 resumed_text(ev)
             ),
             Returned::Unentered => format!("{}{}{took}", self.head(ev.start), ev.strace_line()),

@@ -64,12 +64,20 @@ pub fn as_script(line: &str) -> String {
         Some((tag, rest)) if is_name(tag.trim_start()) => rest,
         _ => line,
     };
-    let body = after_stamp(body);
+    let body = after_stamp(after_task(body));
     if line.trim().is_empty() || body.starts_with('#') || is_call(body) {
         line.to_string()
     } else {
         format!("# {line}")
     }
+}
+
+/// The line after its task's `[pid N] ` (a timeline's, `tasks::Seen`),
+/// if any.
+fn after_task(body: &str) -> &str {
+    body.strip_prefix("[pid ")
+        .and_then(|r| r.split_once("] "))
+        .map_or(body, |(_, rest)| rest)
 }
 
 /// The line after its `--trace-time` stamp, if any (`stamp.rs`:
@@ -132,6 +140,8 @@ mod tests {
             "   net | set blackhole",
             "server | 10:11:12.123456 accept4(3,  <unfinished ...>",
             "server | 1700000000.123456 (+     0.000123) close(3) = 0 <0.000004>",
+            "client | [pid  4242] connect(5, {sa_family=AF_UNIX, sun_path=\"s\"}, 110) = 0",
+            "server | [pid 42] 10:11:12 <... accept4 resumed>NULL, NULL, 0) = 4",
             "     0.000123 <... recvfrom resumed>\"HI\", 1024, 0, NULL, NULL) = 2",
             "",
         ] {

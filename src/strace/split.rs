@@ -12,9 +12,11 @@
 //! return finds it still pending (a whole line) or not (a resumed line).
 //! Calls are told apart by thread, as strace tells them apart by pid.
 
+use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::SystemTime;
 
+use super::tasks::{self, Seen};
 use super::{Event, Format, Held, Tracer, lock, write_to};
 use crate::values::calls::Syscall;
 
@@ -25,18 +27,40 @@ pub(super) struct Split {
     unfinished: Vec<ThreadId>,
 }
 
-/// A call's entry not printed yet: its tag and stamp (`server | `), and
-/// its `<unfinished ...>` text.
+/// A call's entry not printed yet: its head and its `<unfinished ...>`
+/// text.
 struct Entry {
     thread: ThreadId,
-    head: String,
+    head: Head,
     text: String,
+}
+
+/// What a text line starts with: its side's tag (`server | `), or a
+/// program's own `[pid N] ` ([`tasks::prefix`]) without one; on a
+/// timeline, its task's `[pid N] ` after the tag, decided when the line
+/// is printed ([`Seen`]); the `--trace-time` stamp.
+pub(super) struct Head {
+    tag: String,
+    task: Option<(Arc<Seen>, i32)>,
+    stamp: String,
+}
+
+impl Head {
+    /// The head, the task's prefix decided by `how` (a whole line, an
+    /// unfinished or a resumed half: [`Seen`]).
+    pub(super) fn with(&self, how: fn(&Seen, i32) -> String) -> String {
+        let task = self
+            .task
+            .as_ref()
+            .map_or_else(String::new, |(seen, tid)| how(seen, *tid));
+        format!("{}{task}{}", self.tag, self.stamp)
+    }
 }
 
 /// How a returning call's line is printed.
 pub(super) enum Returned {
     /// Whole, after the head its entry had.
-    Whole(String),
+    Whole(Head),
     /// As `<... NAME resumed>`: its entry was printed as unfinished.
     Resumed,
     /// Whole, with no entry pending (a call made holding the sink).
@@ -48,12 +72,12 @@ impl Split {
     pub(super) fn interrupt(&mut self) -> Option<String> {
         let e = self.current.take()?;
         self.unfinished.push(e.thread);
-        Some(format!("{}{}", e.head, e.text))
+        Some(format!("{}{}", e.head.with(Seen::unfinished), e.text))
     }
 
     /// A call that waits for the peer starts: its entry is pending; the
     /// one pending before it, if any, is to be printed now.
-    pub(super) fn enter(&mut self, head: String, text: String) -> Option<String> {
+    pub(super) fn enter(&mut self, head: Head, text: String) -> Option<String> {
         let before = self.interrupt();
         self.current = Some(Entry {
             thread: std::thread::current().id(),
@@ -107,18 +131,42 @@ pub fn resumed_text(ev: &Event) -> String {
 
 /// How a tracer writes the split lines and the stamped heads.
 impl Tracer {
-    /// What a text line starts with: its side's tag (`server | `), then
-    /// or strace -f's `[pid N] ` without one, then the `--trace-time` stamp
-    /// of `at` (strace: `[pid N] 10:11:12 `).
+    /// What a text line starts with at `at` ([`Head`]; strace: `[pid
+    /// N] 10:11:12 `, a timeline: `server | [pid N] 10:11:12 `).
     pub(super) fn head(&self, at: SystemTime) -> String {
-        let mut head = match self.side() {
-            Some(side) => format!("{side:>6} | "),
-            None => super::tasks::prefix(),
+        self.head_parts(at).with(Seen::call)
+    }
+
+    /// [`Tracer::head`], its task's prefix not decided yet.
+    pub(super) fn head_parts(&self, at: SystemTime) -> Head {
+        let (tag, task) = match self.side() {
+            Some(side) => (
+                format!("{side:>6} | "),
+                self.seen.clone().map(|seen| (seen, self.task())),
+            ),
+            None => (tasks::prefix(), None),
         };
-        if let Some(s) = &self.stamps {
-            head.push_str(&s.prefix(at));
+        let stamp = self
+            .stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.prefix(at));
+        Head { tag, task, stamp }
+    }
+
+    /// On a timeline, this tracer's task makes a call: counted before
+    /// the lines it prints (another's unfinished half first); its
+    /// `[pid N] ` (`--wire` adds its stamps itself).
+    pub(super) fn task_prefix(&self) -> String {
+        match (self.side, &self.seen) {
+            (Some(_), Some(seen)) => seen.call(self.task()),
+            _ => String::new(),
         }
-        head
+    }
+
+    /// The task whose lines this tracer prints: the one the runner
+    /// relays ([`Tracer::with_task`]), or the calling thread.
+    fn task(&self) -> i32 {
+        self.task.unwrap_or_else(tasks::tid)
     }
 
     /// Whether a call's entry is wanted ([`Tracer::entering`]).
@@ -136,7 +184,8 @@ impl Tracer {
             return;
         }
         let mut w = lock(&self.trace);
-        let head = self.head(SystemTime::now());
+        self.task_prefix();
+        let head = self.head_parts(SystemTime::now());
         if let Some(line) = lock(split).enter(head, unfinished_text(row, args)) {
             write_to(&mut w, &line);
         }
@@ -155,10 +204,8 @@ impl Tracer {
     /// `<unfinished ...>` line, `args` as rendered at entry.
     pub fn unfinished(&self, row: &'static Syscall, args: &str) {
         let now = SystemTime::now();
-        self.text_line(
-            now,
-            format!("{}{}", self.head(now), unfinished_text(row, args)),
-        );
+        let head = self.head_parts(now).with(Seen::unfinished);
+        self.text_line(now, format!("{head}{}", unfinished_text(row, args)));
     }
 
     /// The `<... NAME resumed>` line of a call printed as unfinished.
@@ -168,7 +215,30 @@ impl Tracer {
             .stamps
             .as_ref()
             .map_or_else(String::new, |s| s.suffix(ev.duration));
-        self.text_line(end, format!("{}{}{took}", self.head(end), resumed_text(ev)));
+        let head = self.head_parts(end).with(Seen::resumed);
+        self.text_line(end, format!("{head}{}{took}", resumed_text(ev)));
+    }
+
+    /// A line strace prints for this side's task that is not a call
+    /// made here (a script's `--- SIGPIPE ... ---`, `+++ exited with 0
+    /// +++`, `exit_group(0) = ?`): a note with the task's `[pid N] `.
+    pub fn task_note(&self, text: &str) {
+        self.task_note_as(text, Seen::call);
+    }
+
+    /// [`Tracer::task_note`] for the `<... NAME resumed>` half of a call
+    /// printed as unfinished.
+    pub fn resumed_note(&self, text: &str) {
+        self.task_note_as(text, Seen::resumed);
+    }
+
+    fn task_note_as(&self, text: &str, how: fn(&Seen, i32) -> String) {
+        match (self.side, &self.seen, self.format) {
+            (Some(_), Some(seen), Format::Text) => {
+                self.note(&format!("{}{text}", how(seen, self.task())));
+            }
+            _ => self.note(text),
+        }
     }
 
     /// A text line at `at`: to the timeline, or the sink.

@@ -29,6 +29,12 @@ thread_local! {
     static PINNED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// How to read the calling thread's id without a syscall (`sys`, at
+/// its start): the tasks of a timeline (`[Seen]`) need it.
+pub fn reader(tid: fn() -> i32) {
+    let _ = TID_OF.set(tid);
+}
+
 /// Count tasks in `live` (a word shared with the children to come, at 1:
 /// this task), reading a task's id with `tid`. Only the first call counts.
 pub fn install(live: &'static AtomicU32, tid: fn() -> i32) {
@@ -72,7 +78,7 @@ pub fn pin() {
 }
 
 /// The calling task's id.
-fn tid() -> i32 {
+pub fn tid() -> i32 {
     TID.with(|t| {
         if t.get() == 0
             && let Some(f) = TID_OF.get()
@@ -91,5 +97,57 @@ pub fn prefix() -> String {
     match live() {
         Some(n) if n.load(Ordering::SeqCst) > 1 => format!("[pid {:>5}] ", tid()),
         _ => String::new(),
+    }
+}
+
+/// `[pid  1234] `, strace -f's prefix of a task's line.
+fn pid_prefix(tid: i32) -> String {
+    format!("[pid {tid:>5}] ")
+}
+
+/// The tasks that made calls on one timeline (a lab's, a script's,
+/// demo's): after the actor's tag, a line carries its task's
+/// `[pid N] ` once a second task has made a call (strace -f's rule: the
+/// prefix appears when a second task is traced). The two halves of a
+/// split call carry the same prefix: one printed bare keeps the other
+/// bare.
+#[derive(Default)]
+pub struct Seen {
+    tasks: std::sync::Mutex<(Vec<i32>, Vec<i32>)>,
+}
+
+impl Seen {
+    /// Task `tid` makes a call: its line's prefix.
+    pub fn call(&self, tid: i32) -> String {
+        let mut t = super::lock(&self.tasks);
+        if !t.0.contains(&tid) {
+            t.0.push(tid);
+        }
+        if t.0.len() > 1 {
+            pid_prefix(tid)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Task `tid`'s call is printed as `<unfinished ...>`: its prefix,
+    /// kept for the `<... NAME resumed>` half.
+    pub fn unfinished(&self, tid: i32) -> String {
+        let p = self.call(tid);
+        if p.is_empty() {
+            super::lock(&self.tasks).1.push(tid);
+        }
+        p
+    }
+
+    /// Task `tid`'s call resumes: the prefix its unfinished half had.
+    pub fn resumed(&self, tid: i32) -> String {
+        let mut t = super::lock(&self.tasks);
+        if let Some(i) = t.1.iter().position(|&x| x == tid) {
+            t.1.swap_remove(i);
+            return String::new();
+        }
+        drop(t);
+        self.call(tid)
     }
 }

@@ -190,6 +190,7 @@ struct Rendered {
 
 impl Sys {
     pub fn new(tracer: Tracer) -> Sys {
+        threads::read_tids();
         Sys {
             trace: observer::tracing(&tracer),
             tracer,

@@ -61,6 +61,12 @@ fn own_tid() -> i32 {
     }
 }
 
+/// The trace reads a thread's id with [`own_tid`] (a timeline's `[pid
+/// N]`: `strace::tasks::Seen`).
+pub(super) fn read_tids() {
+    tasks::reader(own_tid);
+}
+
 impl Sys {
     /// Whether lines carry strace -f's `[pid N] ` (the trace's own lines,
     /// not a lab's sides or a timeline's), and the shared count mapped.

@@ -168,6 +168,11 @@ fn pid_time_and_delay_prefixes() {
     );
     assert!(err("+0.5close(3)").msg.contains("space after"));
     assert!(err("[pid x] close(3)").msg.contains("[pid N]"));
+    // A timeline's task after its actor tag: the tag names the actor.
+    let client = Some("client".to_string());
+    assert_eq!(a("client | [pid  4242] close(3) = 0"), client);
+    assert_eq!(a("client | [pid 42] 12:00:01 close(3) = 0"), client);
+    assert_eq!(a("client | [pid 42] <... close resumed>) = 0"), client);
 }
 
 #[test]

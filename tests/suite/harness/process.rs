@@ -28,6 +28,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The same outcome, its stdout timeline without the tasks' `[pid
+    /// N] ` after the actor tags ([`untasked`]).
+    pub fn without_tasks(mut self) -> Outcome {
+        self.stdout = untasked(&self.stdout);
+        self
+    }
+
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
@@ -262,6 +269,29 @@ fn read_rest(mut reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
         let _ = tx.send(rest);
     });
     rx
+}
+
+/// A timeline line without its task's `[pid N] ` after the actor tag
+/// (`client | [pid 42] close(3) = 0` is `client | close(3) = 0`).
+pub fn untask_timeline(line: &str) -> String {
+    match line.split_once(" | ") {
+        Some((tag, rest)) if rest.starts_with("[pid ") => format!("{tag} | {}", untask(rest)),
+        _ => line.to_string(),
+    }
+}
+
+/// A timeline (a lab's, a script's stdout), each line without its
+/// task's `[pid N] ` ([`untask_timeline`]).
+pub fn untasked(text: &str) -> String {
+    let mut out: String = text
+        .lines()
+        .map(untask_timeline)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 /// A trace line without strace -f's `[pid N] ` (a run with several tasks).

@@ -14,8 +14,10 @@ mod uring;
 use crate::harness::{Outcome, run, socklab};
 
 /// Run `socklab lab NAME`; assert its verdict line says PASS and exit 0.
+/// Its timeline without the tasks' `[pid N] ` (`harness::untasked`).
 fn lab(name: &str) -> Outcome {
-    let o = run(socklab(&["lab", name]), b"");
+    let mut o = run(socklab(&["lab", name]), b"");
+    o.stdout = crate::harness::untasked(&o.stdout);
     o.assert_ok();
     let verdict = format!("lab {name}: observed ");
     let last = o.stdout.lines().last().unwrap_or("");
@@ -31,10 +33,10 @@ fn lab(name: &str) -> Outcome {
 /// a line as printed, or a call split as strace -f splits it
 /// (`<unfinished ...>` ... `<... NAME resumed>`) joined again.
 fn line_with(o: &Outcome, parts: &[&str]) {
+    let text = crate::harness::untasked(&o.stdout);
     assert!(
-        o.stdout
-            .lines()
-            .chain(joined(&o.stdout).iter().map(String::as_str))
+        text.lines()
+            .chain(joined(&text).iter().map(String::as_str))
             .any(|l| parts.iter().all(|p| l.contains(p))),
         "no line with {parts:?}\n{}",
         o.dump()

@@ -22,7 +22,7 @@ fn can_run() -> bool {
 
 /// `socklab --wire lab NAME`: exit 0, its verdict PASS.
 fn wire_lab(name: &str) -> Outcome {
-    let o = run(socklab(&["--wire", "lab", name]), b"");
+    let o = run(socklab(&["--wire", "lab", name]), b"").without_tasks();
     o.assert_ok();
     let last = o.stdout.lines().last().unwrap_or("");
     assert!(
@@ -252,7 +252,7 @@ fn lab_network_a_killed_lab_left_is_removed_by_the_next_lab() {
     killed.wait().unwrap();
     let ns = format!("/run/netns/{name}-a");
     assert!(std::path::Path::new(&ns).exists(), "{ns}: left by the kill");
-    let o = run(socklab(&["lab", "pmtu"]), b"");
+    let o = run(socklab(&["lab", "pmtu"]), b"").without_tasks();
     o.assert_ok();
     let said = format!("socklab: network '{name}' was left by lab process ");
     if let Some(line) = o.stderr.lines().find(|l| l.starts_with(&said)) {

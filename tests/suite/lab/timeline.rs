@@ -15,7 +15,7 @@ struct Line {
 
 /// The timeline lines of `socklab --trace-time=ttt lab NAME`.
 fn stamped(name: &str) -> Vec<Line> {
-    let o = run(socklab(&["--trace-time=ttt", "lab", name]), b"");
+    let o = run(socklab(&["--trace-time=ttt", "lab", name]), b"").without_tasks();
     o.assert_ok();
     o.stdout
         .lines()
@@ -119,12 +119,17 @@ fn demo_splits_as_strace() {
             continue;
         };
         let (side, call) = entry.split_once(" | ").expect("side | call");
-        let name = call.split('(').next().unwrap_or("");
+        // The two halves carry the same `[pid N] ` (or none).
+        let task = match call.split_once("] ") {
+            Some((t, _)) if t.starts_with("[pid ") => format!("{t}] "),
+            _ => String::new(),
+        };
+        let name = call[task.len()..].split('(').next().unwrap_or("");
         let next = lines[i + 1..]
             .iter()
             .find(|n| n.starts_with(&format!("{side} | ")))
             .unwrap_or_else(|| panic!("{l}: never resumed\n{}", o.dump()));
-        let want = format!("{side} | <... {name} resumed>");
+        let want = format!("{side} | {task}<... {name} resumed>");
         assert!(next.starts_with(&want), "{l}\nthen {next}\n{}", o.dump());
     }
     for l in o.stdout.lines() {
@@ -156,6 +161,7 @@ fn stamped_timelines_replay_as_scripts() {
         );
         let replay = run(socklab(&["script", &file]), b"");
         replay.assert_ok();
+        let replay = replay.without_tasks();
         let made = |out: &str| {
             out.lines().any(|l| {
                 l.starts_with("server | sendto(")
@@ -169,7 +175,7 @@ fn stamped_timelines_replay_as_scripts() {
             replay.stdout.as_bytes(),
         );
         again.assert_ok();
-        let stamped = run(socklab(&["script", "-"]), again.stdout.as_bytes());
+        let stamped = run(socklab(&["script", "-"]), again.stdout.as_bytes()).without_tasks();
         stamped.assert_ok();
         assert!(made(&stamped.stdout), "{time}\n{}", stamped.dump());
     }
@@ -180,7 +186,7 @@ fn stamped_timelines_replay_as_scripts() {
 /// (`unlinkat(..., AT_REMOVEDIR)`) by the `demo` side, the same name.
 #[test]
 fn demo_shows_its_private_directory_calls() {
-    let o = run(socklab(&["demo"]), b"");
+    let o = run(socklab(&["demo"]), b"").without_tasks();
     o.assert_ok();
     let name_in = |call: &str| {
         o.stdout

@@ -16,12 +16,21 @@ mod options;
 mod processes;
 mod shell;
 mod signals;
+mod tasks;
 mod waits;
 
 use crate::harness::{self, Outcome, socklab};
 
-/// Run `socklab script -` (plus `args`) on `text`.
+/// Run `socklab script -` (plus `args`) on `text`; its timeline
+/// without the actors' `[pid N] ` ([`script_raw`] keeps them).
 pub fn script(text: &str, args: &[&str]) -> Outcome {
+    let mut o = script_raw(text, args);
+    o.stdout = harness::untasked(&o.stdout);
+    o
+}
+
+/// Run `socklab script -` (plus `args`) on `text`, as it prints.
+pub fn script_raw(text: &str, args: &[&str]) -> Outcome {
     let mut all = vec!["script", "-"];
     all.extend_from_slice(args);
     harness::run(socklab(&all), text.as_bytes())

@@ -264,7 +264,7 @@ fn script_strace_f_shows_the_fork_and_the_childs_calls_as_the_timeline() {
     let timeline: Vec<String> = out
         .stdout
         .lines()
-        .filter_map(|l| l.split_once(" | ").map(|(_, c)| c))
+        .filter_map(|l| l.split_once(" | ").map(|(_, c)| harness::untask(c)))
         .map(|c| {
             c.split_once(" = clone(")
                 .map_or(c.to_string(), |(_, r)| format!("clone({r}"))

@@ -24,7 +24,8 @@ fn phone_call_lab_with_wire_and_pcap() {
     let o = run(
         socklab(&["--wire", "--pcap", &pcap, "lab", "phone-call"]),
         b"",
-    );
+    )
+    .without_tasks();
     o.assert_ok()
         .stdout_has("lab phone-call: observed")
         .stdout_has(": PASS");
@@ -61,7 +62,7 @@ fn empty_send_lab_shows_the_absent_packet() {
     if !can_capture() {
         return;
     }
-    let o = run(socklab(&["--wire", "lab", "empty-send"]), b"");
+    let o = run(socklab(&["--wire", "lab", "empty-send"]), b"").without_tasks();
     o.assert_ok().stdout_has(": PASS");
     // The send starts here, whole or split by the server's line (`<unfinished ...>`).
     let send = stdout_line_of(&o, &["client | sendto(", "\"\", 0, 0, NULL, 0"]);
@@ -177,7 +178,7 @@ fn time_wait_lab_shows_the_last_ack() {
     if !can_capture() {
         return;
     }
-    let o = run(socklab(&["--wire", "lab", "time-wait"]), b"");
+    let o = run(socklab(&["--wire", "lab", "time-wait"]), b"").without_tasks();
     // Not the lab's verdict: when the kernel's TIME_WAIT table is full
     // (tcp_max_tw_buckets, other load on the machine) the lab fails, but
     // the packets are the same.
@@ -239,7 +240,7 @@ fn recv_after_shut_rd_lab_shows_the_rst_only_after_shut_wr() {
     if !can_capture() {
         return;
     }
-    let o = run(socklab(&["--wire", "lab", "recv-after-shut-rd"]), b"");
+    let o = run(socklab(&["--wire", "lab", "recv-after-shut-rd"]), b"").without_tasks();
     o.assert_ok().stdout_has(": PASS");
     let shut_rd = stdout_line_of(&o, &["client | shutdown(", "SHUT_RD) = 0"]);
     let after = stdout_line_of(&o, &["Flags [P.], seq 7:12,", "\"after\""]);
@@ -263,7 +264,7 @@ fn a_labs_program_line_comes_after_its_call_with_wire() {
     if !can_capture() {
         return;
     }
-    let o = run(socklab(&["--wire", "lab", "sticky-packets"]), b"");
+    let o = run(socklab(&["--wire", "lab", "sticky-packets"]), b"").without_tasks();
     o.assert_ok();
     let said = stdout_line_of(&o, &["server > recv returned "]);
     let n = o

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::normalize::Normalizer;
 use super::rules::replace_all;
 
-/// The calls of timeline `text`: lines that are not calls (comments,
+/// The calls of timeline `text`, each actor's `[pid N] ` dropped: lines that are not calls (comments,
 /// notes `actor | # ...`, program output `actor > text`, lab headers)
 /// left out; an `<unfinished ...>` line joined with its actor's `<...
 /// NAME resumed>` line, at the unfinished line's place; then, on each
@@ -28,6 +28,9 @@ pub fn timeline_calls(text: &str) -> Vec<String> {
             calls.push((actor, call.to_string()));
             continue;
         }
+        // A timeline's `[pid N] ` after the tag (which task made it):
+        // the round trip compares the calls.
+        let call = crate::harness::untask(call);
         if let Some(rest) = call.strip_prefix("<... ") {
             let Some((_, rest)) = rest.split_once(" resumed>") else {
                 continue;

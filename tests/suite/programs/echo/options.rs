@@ -214,7 +214,7 @@ fn trace_json_carries_the_same_events() {
 
 #[test]
 fn demo_shows_every_family_and_leaves_nothing_behind() {
-    let out = run(socklab(&["demo"]), b"");
+    let out = run(socklab(&["demo"]), b"").without_tasks();
     out.assert_ok();
     for title in [
         "TCP over IPv4",
