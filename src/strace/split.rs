@@ -129,6 +129,10 @@ impl Tracer {
     /// A call starts (the sink not held): in a shared transcript, a call
     /// that waits for the peer leaves its entry pending (`split.rs`).
     pub fn entering(&self, row: &'static Syscall, args: &str) {
+        // A program's own trace with several tasks (`open_line.rs`).
+        if self.open_entering(row, args) {
+            return;
+        }
         let Some(split) = self.split.as_ref().filter(|_| self.splits()) else {
             return;
         };

@@ -72,7 +72,7 @@ pub fn pin() {
 }
 
 /// The calling task's id.
-fn tid() -> i32 {
+pub(super) fn tid() -> i32 {
     TID.with(|t| {
         if t.get() == 0
             && let Some(f) = TID_OF.get()
