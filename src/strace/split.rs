@@ -98,11 +98,11 @@ pub fn resumed_text(ev: &Event) -> String {
     let line = ev.strace_line();
     let start = ev.call.name.len() + 1 + super::entry_len(ev.call, ev.args);
     let rest = line.get(start..).unwrap_or("");
-    format!(
-        "<... {} resumed>{}",
-        ev.call.name,
-        rest.trim_start_matches(", ")
-    )
+    let rest = match super::args::comma_at_return(ev.call) {
+        true => rest,
+        false => rest.trim_start_matches(", "),
+    };
+    format!("<... {} resumed>{rest}", ev.call.name)
 }
 
 /// How a tracer writes the split lines and the stamped heads.
