@@ -22,6 +22,7 @@ use crate::values::calls::{Ret, Syscall};
 mod args;
 pub mod host;
 mod json;
+pub mod open_line;
 mod record;
 mod sink;
 mod split;
@@ -319,6 +320,9 @@ impl Tracer {
         if self.format == Format::Off {
             return;
         }
+        if self.format == Format::Text && held.is_none() && self.open_emit(ev, &self.took(ev)) {
+            return;
+        }
         let mut guard = None;
         let w: &mut dyn Write = match held {
             Some(w) => &mut ***w,
@@ -328,10 +332,7 @@ impl Tracer {
             write_line(w, &json_line(ev, self.side()));
             return;
         }
-        let took = self
-            .stamps
-            .as_ref()
-            .map_or_else(String::new, |s| s.suffix(ev.duration));
+        let took = self.took(ev);
         self.task_prefix();
         let (before, how) = match &self.split {
             Some(split) => lock(split).returned(),
@@ -375,6 +376,9 @@ impl Tracer {
             (Format::Text, Some(side)) => format!("{side:>6} | {text}"),
             (Format::Text, None) => text.to_string(),
         };
+        if self.open_write(&line) {
+            return;
+        }
         let mut w = lock(&self.trace);
         self.interrupt(&mut w);
         write_to(&mut w, &line);
@@ -385,10 +389,10 @@ impl Tracer {
     pub fn signal(&self, text: &str) {
         match (self.format, self.side()) {
             (Format::Text, None) if self.timeline.is_none() => {
-                write_to(
-                    &mut lock(&self.trace),
-                    &format!("{}{text}", tasks::prefix()),
-                );
+                let line = format!("{}{text}", tasks::prefix());
+                if !self.open_write(&line) {
+                    write_to(&mut lock(&self.trace), &line);
+                }
             }
             _ => self.note(text),
         }

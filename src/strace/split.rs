@@ -122,11 +122,11 @@ pub fn resumed_text(ev: &Event) -> String {
     let line = ev.strace_line();
     let start = ev.call.name.len() + 1 + super::entry_len(ev.call, ev.args);
     let rest = line.get(start..).unwrap_or("");
-    format!(
-        "<... {} resumed>{}",
-        ev.call.name,
-        rest.trim_start_matches(", ")
-    )
+    let rest = match super::args::comma_at_return(ev.call) {
+        true => rest,
+        false => rest.trim_start_matches(", "),
+    };
+    format!("<... {} resumed>{rest}", ev.call.name)
 }
 
 /// How a tracer writes the split lines and the stamped heads.
@@ -177,6 +177,10 @@ impl Tracer {
     /// A call starts (the sink not held): in a shared transcript, a call
     /// that waits for the peer leaves its entry pending (`split.rs`).
     pub fn entering(&self, row: &'static Syscall, args: &str) {
+        // A program's own trace with several tasks (`open_line.rs`).
+        if self.open_entering(row, args) {
+            return;
+        }
         let Some(split) = self.split.as_ref().filter(|_| self.splits()) else {
             return;
         };

@@ -283,12 +283,6 @@ impl Sys {
             // Nobody watching, or no one who needs the call shown: no
             // clock reads, no rendering (a cached bool).
             let _entered = self.observed.then(|| self.enter());
-            if self.entry {
-                // Rendered as if it failed: what the kernel fills in shows
-                // as pointers, and entry_len cuts it off anyway.
-                let r = render(&Err(Errno::UnknownErrno));
-                self.entering(row, &r.args);
-            }
             if !self.renders {
                 match syscall() {
                     Ok(v) => return Ok(v),
@@ -303,8 +297,15 @@ impl Sys {
                     }
                 }
             }
-            // A signal taken since the last call: its lines come first.
+            // A signal taken since the last call: its lines come first
+            // (before the call's entry: strace saw it before the call).
             self.delivered_before();
+            if self.entry && self.entry_now() {
+                // Rendered as if it failed: what the kernel fills in shows
+                // as pointers, and entry_len cuts it off anyway.
+                let r = render(&Err(Errno::UnknownErrno));
+                self.entering(row, &r.args);
+            }
             let mut held = self.hold(row.waits_for_peer);
             // strace -f's `[pid N]` is decided at the call's entry.
             strace::tasks::pin();
@@ -355,13 +356,13 @@ impl Sys {
             o.closed(s);
         });
         let _entered = self.observed.then(|| self.enter());
-        if self.entry {
-            self.entering(&calls::CLOSE, &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]));
-        }
         // The clocks only when the call is shown (a per-connection cost).
         let traced = self.renders;
         if traced {
             self.delivered_before();
+        }
+        if self.entry && self.entry_now() {
+            self.entering(&calls::CLOSE, &row_args(&calls::CLOSE, &[ArgVal::Fd(s.0)]));
         }
         let mut held = self.hold(false);
         let start = if traced {

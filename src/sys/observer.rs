@@ -35,6 +35,11 @@ pub trait Observer: Send + Sync {
     /// (the arguments up to the first one the kernel fills in,
     /// [`crate::strace::entry_len`]).
     fn entering(&self, _call: &'static Syscall, _args: &str) {}
+    /// Whether [`Observer::entering`] has anything to do now (a
+    /// program's trace: only once it has started a task).
+    fn entry_now(&self) -> bool {
+        true
+    }
     /// A call starts now (the `--wire` timeline: nothing after this may
     /// print before its line); the guard is held until the call is over.
     fn enter(&self) -> Option<Entered> {
@@ -81,7 +86,11 @@ impl Observer for Tracer {
     }
 
     fn wants_entry(&self) -> bool {
-        self.splits()
+        self.wants_entries()
+    }
+
+    fn entry_now(&self) -> bool {
+        self.entries_now()
     }
 
     fn entering(&self, call: &'static Syscall, args: &str) {
@@ -132,10 +141,19 @@ impl Sys {
             .get(..crate::strace::entry_len(row, args))
             .unwrap_or(args);
         for o in self.trace.iter().chain(self.observer.iter()) {
-            if o.wants_entry() {
+            if o.wants_entry() && o.entry_now() {
                 o.entering(row, shown);
             }
         }
+    }
+
+    /// Whether some observer wants a call's entry now (else it is not
+    /// rendered before the call).
+    pub(super) fn entry_now(&self) -> bool {
+        self.trace
+            .iter()
+            .chain(self.observer.iter())
+            .any(|o| o.wants_entry() && o.entry_now())
     }
 
     /// A new descriptor (see [`Observer::opened`]), to each observer.

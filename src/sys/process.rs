@@ -29,6 +29,14 @@ impl Sys {
         // strace -f's `[pid N]`: the clone line's prefix is the one of
         // now (one task: none); the child counts from its first line.
         let counted = self.count_tasks();
+        let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        let args = [Null, flags, Ptr(tidptr as *const ())];
+        let args = crate::strace::render_named(&calls::CLONE, &args);
+        // Its entry, as strace prints it: the child's first line may
+        // come before the clone returns (`<unfinished ...>`).
+        if self.renders && self.tracer.entries_now() {
+            self.tracer.entering(&calls::CLONE, &args);
+        }
         if counted {
             tasks::pin();
             tasks::started();
@@ -51,9 +59,6 @@ impl Sys {
         if counted && ret.is_err() {
             tasks::ended();
         }
-        let flags = Name("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
-        let args = [Null, flags, Ptr(tidptr as *const ())];
-        let args = crate::strace::render_named(&calls::CLONE, &args);
         if self.renders {
             let event = Event {
                 call: &calls::CLONE,

@@ -76,7 +76,15 @@ impl Sys {
         if !t.enabled() || t.is_json() || t.side().is_some() || t.timeline().is_some() {
             return false;
         }
-        let Some(live) = *LIVE.get_or_init(|| shared_word(1)) else {
+        let Some(live) = *LIVE.get_or_init(|| {
+            // strace -f's split lines: the open line, shared the same way.
+            if let Some(at) = shared_bytes(crate::strace::open_line::SIZE) {
+                // SAFETY: fresh zeroed MAP_SHARED bytes of that size,
+                // page aligned, never unmapped, for the slot alone.
+                unsafe { crate::strace::open_line::install(at) };
+            }
+            shared_word(1)
+        }) else {
             return false;
         };
         tasks::install(live, own_tid);
@@ -178,22 +186,28 @@ fn clone3_args(id: libc::pthread_t, tid_at: usize) -> String {
 /// (then no `[pid N]`: one task is assumed). mmap is memory management,
 /// not traced (as a Vec's allocation is not).
 fn shared_word(init: u32) -> Option<&'static AtomicU32> {
+    let p = shared_bytes(size_of::<u32>())?;
     // SAFETY: a fresh anonymous mapping of 4 zeroed bytes, page-aligned,
     // never unmapped: a valid &'static AtomicU32.
-    unsafe {
-        let p = libc::mmap(
+    let word = unsafe { &*(p as *const AtomicU32) };
+    word.store(init, std::sync::atomic::Ordering::SeqCst);
+    Some(word)
+}
+
+/// `len` zeroed bytes in a fresh MAP_SHARED anonymous mapping (page
+/// aligned, never unmapped), shared with the children to come; None if
+/// the mapping fails.
+fn shared_bytes(len: usize) -> Option<*mut u8> {
+    // SAFETY: a new anonymous mapping; no memory of ours is touched.
+    let p = unsafe {
+        libc::mmap(
             std::ptr::null_mut(),
-            size_of::<u32>(),
+            len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED | libc::MAP_ANONYMOUS,
             -1,
             0,
-        );
-        if p == libc::MAP_FAILED {
-            return None;
-        }
-        let word = &*(p as *const AtomicU32);
-        word.store(init, std::sync::atomic::Ordering::SeqCst);
-        Some(word)
-    }
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p.cast())
 }

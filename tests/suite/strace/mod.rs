@@ -46,6 +46,7 @@ mod names;
 mod record;
 mod tasks;
 mod timing;
+mod unfinished;
 mod uring;
 
 use std::os::fd::{FromRawFd, OwnedFd};

@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
+use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
 /// `strace -f -q -e signal=SIGCHLD,SIGTERM -e trace=...,rt_sigreturn -o
 /// FILE socklab --trace-file T ARGS` (-q: the `+++ ... +++` lines stay).
-fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
+pub(super) fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
     let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
     let mut cmd = Command::new("strace");
     let filter = format!("{},rt_sigreturn", model_filter());
@@ -81,26 +82,6 @@ fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
     (tasks, first)
 }
 
-/// socklab's lines as (the task's pid, or None: no prefix; the line).
-fn socklab_tasks(path: &str) -> Vec<(Option<i32>, String)> {
-    let text = std::fs::read_to_string(path).expect("read --trace-file");
-    text.lines()
-        .map(|l| match l.strip_prefix("[pid ") {
-            Some(rest) => {
-                let (pid, line) = rest.split_once("] ").expect("[pid N] ");
-                // strace -f's own format: `[pid %5u] `.
-                assert_eq!(pid.len(), pid.trim_start().len().max(5), "{l:?}");
-                (
-                    Some(pid.trim_start().parse().expect("pid")),
-                    line.to_string(),
-                )
-            }
-            None => (None, l.to_string()),
-        })
-        .filter(|(_, l)| !is_note(l) || l.starts_with("--- SIG") || l.starts_with("+++ killed"))
-        .collect()
-}
-
 /// Each task's lines equal strace's (the first process's after rule 3).
 fn assert_tasks_equal(
     ours: &[(Option<i32>, String)],
@@ -134,7 +115,7 @@ fn assert_tasks_equal(
 }
 
 /// Wait (bounded) until the trace file holds a line with `what`.
-fn wait_for_line(trace: &str, what: &str) {
+pub(super) fn wait_for_line(trace: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !std::fs::read_to_string(trace)
         .unwrap_or_default()
@@ -188,8 +169,12 @@ fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
     let clone = at(&|l| l.starts_with("clone("));
     let intr = at(&|l| l.starts_with("accept4(") && l.ends_with(restarted));
     let reaped = at(&|l| l.starts_with("wait4(-1, [{WIFEXITED"));
-    // One task until the first clone (its line included: decided at entry).
-    assert!(ours[..=clone].iter().all(|(p, _)| p.is_none()), "{ours:#?}");
+    // One task until the first clone's entry (its line, or its first
+    // half, included: decided at entry).
+    let raw = socklab_lines(&trace);
+    let entry = raw.iter().position(|(_, l)| l.starts_with("clone("));
+    let entry = entry.expect("clone");
+    assert!(raw[..=entry].iter().all(|(p, _)| p.is_none()), "{raw:#?}");
     // The child's lines and the parent's while it lives carry the prefix.
     let child = *theirs.keys().find(|&&p| p != first).expect("child");
     for (p, l) in &ours[clone + 1..intr] {

@@ -1,0 +1,292 @@
+//! A program's own trace split as `strace -f` splits it (issue 15): with
+//! several tasks (`--model thread`, `prethread`, `fork`, `prefork`), a call
+//! whose entry another task's line follows is printed as `[pid N]
+//! accept4(3,  <unfinished ...>` there, and as `[pid N] <... accept4
+//! resumed>...) = 5` at its return; a call that no other line cuts stays
+//! one line.
+//!
+//! strace prints a call's entry at once and ends the line at its return
+//! when nothing was printed in between. Here each call's entry (its head
+//! and its `<unfinished ...>` text) is the one "open line" until another
+//! line comes ([`Slot::interrupt`]: printed as unfinished, the task noted)
+//! or the call returns ([`Slot::returned`]: a whole line, or a resumed
+//! one). The slot is one for all the tasks: it lives in a MAP_SHARED page
+//! that `sys` maps before the first fork or thread, as the task count
+//! (`tasks.rs`), with a process-shared, robust mutex (a task killed while
+//! it held it does not stop the others). The mutex is held while a line is
+//! written, so the lines of all the tasks come in the order the slot saw.
+//! Tasks are told apart by their id (`tasks::tid`), as strace tells them
+//! apart by pid. `split.rs` does the same for a shared transcript (demo).
+
+use std::cell::UnsafeCell;
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use super::split::{Returned, resumed_text, unfinished_text};
+use super::{Event, Format, Tracer, lock, tasks, write_to};
+use crate::values::calls::Syscall;
+
+/// The longest open entry kept whole (head and text, bytes); a longer
+/// one (strace cuts strings at 32 bytes: none here) is cut.
+const OPEN_MAX: usize = 3072;
+
+/// Tasks whose calls were printed as unfinished and have not returned.
+const UNFINISHED_MAX: usize = 64;
+
+/// The slot's state, in the shared page.
+#[repr(C)]
+struct State {
+    /// The task whose entry is open (0: none).
+    open_tid: i32,
+    /// Where its head ends in `open` (the rest: `NAME(args <unfinished ...>`).
+    head_len: u32,
+    open_len: u32,
+    open: [u8; OPEN_MAX],
+    /// Tasks printed as unfinished (0: a free place).
+    unfinished: [i32; UNFINISHED_MAX],
+}
+
+/// The slot: its lock and its state, in memory shared by all the tasks.
+#[repr(C)]
+pub struct Slot {
+    mutex: UnsafeCell<libc::pthread_mutex_t>,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: `state` is only read or written with `mutex` held (a
+// process-shared mutex: also across processes).
+unsafe impl Sync for Slot {}
+
+/// The bytes `sys` maps for the slot.
+pub const SIZE: usize = size_of::<Slot>();
+
+static SLOT: OnceLock<&'static Slot> = OnceLock::new();
+
+/// Use the slot at `at` (only the first call counts).
+///
+/// # Safety
+/// `at` points to [`SIZE`] zeroed bytes of a MAP_SHARED mapping, page
+/// aligned, never unmapped, and used for nothing else.
+pub unsafe fn install(at: *mut u8) {
+    if SLOT.get().is_some() {
+        return;
+    }
+    let slot = at.cast::<Slot>();
+    // SAFETY: as the caller vouches: the memory is ours, aligned, zeroed
+    // (a zeroed State is an empty slot); the attributes are a live local,
+    // destroyed after the mutex is made.
+    let made = unsafe {
+        let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+        let ok = libc::pthread_mutexattr_init(&mut attr) == 0
+            && libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED) == 0
+            && libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST) == 0
+            && libc::pthread_mutex_init((*slot).mutex.get(), &attr) == 0;
+        libc::pthread_mutexattr_destroy(&mut attr);
+        ok.then(|| &*slot)
+    };
+    if let Some(slot) = made {
+        let _ = SLOT.set(slot);
+    }
+}
+
+/// Whether the slot is in use (a program that has started a task).
+pub fn active() -> bool {
+    SLOT.get().is_some()
+}
+
+/// The slot, held (unlocked on drop).
+struct Held {
+    slot: &'static Slot,
+}
+
+/// Hold the slot; None if not installed (or its lock is unusable).
+fn hold() -> Option<Held> {
+    let slot = *SLOT.get()?;
+    // SAFETY: an initialised process-shared mutex in the shared page.
+    let r = unsafe { libc::pthread_mutex_lock(slot.mutex.get()) };
+    match r {
+        0 => {}
+        // Its holder died holding it (a task killed mid-line): the state
+        // is whole (it is written before or after a line, not during).
+        libc::EOWNERDEAD => {
+            // SAFETY: we hold the mutex now.
+            unsafe { libc::pthread_mutex_consistent(slot.mutex.get()) };
+        }
+        _ => return None,
+    }
+    Some(Held { slot })
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: this task holds the mutex (`hold`).
+        unsafe { libc::pthread_mutex_unlock(self.slot.mutex.get()) };
+    }
+}
+
+impl Held {
+    fn state(&mut self) -> &mut State {
+        // SAFETY: the mutex is held while `self` lives, and `&mut self`
+        // is the only way to it in this task.
+        unsafe { &mut *self.slot.state.get() }
+    }
+
+    /// Another line is printed: the open entry first, as unfinished.
+    fn interrupt(&mut self) -> Option<String> {
+        let s = self.state();
+        if s.open_tid == 0 {
+            return None;
+        }
+        let tid = std::mem::replace(&mut s.open_tid, 0);
+        let len = (s.open_len as usize).min(OPEN_MAX);
+        let line = String::from_utf8_lossy(s.open.get(..len).unwrap_or(&[])).into_owned();
+        let free = s.unfinished.iter().position(|t| *t == 0 || *t == tid);
+        // Full (tasks killed mid-call never return): the oldest goes.
+        let at = free.unwrap_or_else(|| {
+            s.unfinished.rotate_left(1);
+            UNFINISHED_MAX - 1
+        });
+        if let Some(t) = s.unfinished.get_mut(at) {
+            *t = tid;
+        }
+        Some(line)
+    }
+
+    /// `me` enters a call: its entry is open; the one open before it, if
+    /// any, is to be printed now (returned).
+    fn enter(&mut self, me: i32, head: &str, text: &str) -> Option<String> {
+        let before = self.interrupt();
+        let s = self.state();
+        forget(&mut s.unfinished, me);
+        let mut len = (head.len() + text.len()).min(OPEN_MAX);
+        let joined = format!("{head}{text}");
+        while !joined.is_char_boundary(len) {
+            len -= 1;
+        }
+        let bytes = joined.as_bytes().get(..len).unwrap_or(&[]);
+        if let Some(dst) = s.open.get_mut(..len) {
+            dst.copy_from_slice(bytes);
+        }
+        s.open_len = len as u32;
+        s.head_len = head.len().min(len) as u32;
+        s.open_tid = me;
+        before
+    }
+
+    /// `me`'s call returned: how to print it (`Whole` with its entry's
+    /// head), and the line to print before it (another's, unfinished).
+    fn returned(&mut self, me: i32) -> (Option<String>, Returned) {
+        let s = self.state();
+        if s.open_tid == me {
+            s.open_tid = 0;
+            let head = s.open.get(..s.head_len as usize).unwrap_or(&[]);
+            return (None, Returned::Whole(String::from_utf8_lossy(head).into()));
+        }
+        let how = if forget(&mut s.unfinished, me) {
+            Returned::Resumed
+        } else {
+            Returned::Unentered
+        };
+        (self.interrupt(), how)
+    }
+}
+
+/// Take `tid` off the unfinished list; whether it was there.
+fn forget(unfinished: &mut [i32], tid: i32) -> bool {
+    let mut found = false;
+    for t in unfinished.iter_mut().filter(|t| **t == tid) {
+        *t = 0;
+        found = true;
+    }
+    found
+}
+
+/// A program's own trace (text, no side, no timeline: the one `sys`
+/// counts tasks for) through the slot.
+impl Tracer {
+    /// Whether this tracer's lines go through the slot once it is in use.
+    pub(super) fn opens_lines(&self) -> bool {
+        self.format == Format::Text
+            && self.side.is_none()
+            && self.timeline.is_none()
+            && self.split.is_none()
+    }
+
+    /// Whether a call's entry is wanted ([`Tracer::entering`]): a
+    /// shared transcript's (`split.rs`), or a program's.
+    pub fn wants_entries(&self) -> bool {
+        self.splits() || self.opens_lines()
+    }
+
+    /// Whether a call's entry is wanted now: a program's only once the
+    /// slot is in use (before, one task: nothing to split).
+    pub fn entries_now(&self) -> bool {
+        self.splits() || (self.opens_lines() && active())
+    }
+
+    /// `--trace-time`'s duration after a call's line (strace's -T).
+    pub(super) fn took(&self, ev: &Event) -> String {
+        self.stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.suffix(ev.duration))
+    }
+
+    fn slot(&self) -> Option<Held> {
+        self.opens_lines().then(hold).flatten()
+    }
+
+    /// A call starts: its entry is the open line. False: no slot.
+    pub(super) fn open_entering(&self, row: &'static Syscall, args: &str) -> bool {
+        let Some(mut slot) = self.slot() else {
+            return false;
+        };
+        let head = self.head(SystemTime::now());
+        if let Some(line) = slot.enter(tasks::tid(), &head, &unfinished_text(row, args)) {
+            write_to(&mut lock(&self.trace), &line);
+        }
+        true
+    }
+
+    /// A call's line (`took`: its `--trace-time` duration): whole after
+    /// its entry's head, or resumed. False: no slot.
+    pub(super) fn open_emit(&self, ev: &Event, took: &str) -> bool {
+        let Some(mut slot) = self.slot() else {
+            return false;
+        };
+        let (before, how) = slot.returned(tasks::tid());
+        let line = match how {
+            Returned::Whole(head) => {
+                // The prefix pinned at the call's entry is its head's.
+                let _ = tasks::prefix();
+                format!("{head}{}{took}", ev.strace_line())
+            }
+            Returned::Resumed => {
+                // strace's prefix of now (a task may have ended since).
+                let _ = tasks::prefix();
+                let head = self.head(ev.start + ev.duration);
+                format!("{head}{}{took}", resumed_text(ev))
+            }
+            Returned::Unentered => format!("{}{}{took}", self.head(ev.start), ev.strace_line()),
+        };
+        let mut w = lock(&self.trace);
+        if let Some(b) = before {
+            write_to(&mut w, &b);
+        }
+        write_to(&mut w, &line);
+        true
+    }
+
+    /// Another line (a signal's, a note): after the open entry, printed
+    /// as unfinished. False: no slot.
+    pub(super) fn open_write(&self, line: &str) -> bool {
+        let Some(mut slot) = self.slot() else {
+            return false;
+        };
+        let mut w = lock(&self.trace);
+        if let Some(b) = slot.interrupt() {
+            write_to(&mut w, &b);
+        }
+        write_to(&mut w, line);
+        true
+    }
+}
