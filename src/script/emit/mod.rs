@@ -31,6 +31,7 @@ pub mod explain;
 
 mod model;
 mod ops;
+mod optval;
 mod python;
 mod python_main;
 mod python_procs;
@@ -270,8 +271,6 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Write(fd, _)
         | Op::Setsockopt(fd, ..)
         | Op::Getsockopt(fd, ..)
-        | Op::SetStruct(fd, ..)
-        | Op::GetStruct(fd, ..)
         | Op::Fcntl(fd, ..)
         | Op::Ioctl(fd, ..)
         | Op::Recvmsg(fd, ..) => vec![fd.clone()],

@@ -156,6 +156,17 @@ fn flags(v: &Val) -> String {
     }
 }
 
+/// An option call's fd, level and name as Python writes them.
+fn names<'a>(f: &Fd, level: &Val, name: &Val) -> super::optval::Names<'a> {
+    super::optval::Names {
+        fd: var(f),
+        level: val(level),
+        name: val(name),
+        lit: &|b| lit(b),
+        val: &|v| val(v),
+    }
+}
+
 /// The call as an expression, what to do with its value (the checks),
 /// and the comment on the calls Python adds. Err: not emitted.
 pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> {
@@ -241,25 +252,15 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             count("len(data)") + &data_check(want) + &check_addr(line, o, "addr"),
             "recvfrom() with the address length the family's own",
         ),
-        Op::Setsockopt(f, level, nm, _, Some(v)) => (
-            format!(
-                "{}.setsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(nm),
-                val(v)
-            ),
+        Op::Setsockopt(f, level, nm, v) => (
+            super::optval::py_set(&names(f, level, nm), v),
             String::new(),
             "",
         ),
-        Op::Getsockopt(f, level, nm, 4, want) => (
-            format!("{}.getsockopt({}, {})", var(f), val(level), val(nm)),
-            match want {
-                Some(w) => format!("; want({line}, r, {})", val(w)),
-                None => String::new(),
-            },
-            "",
-        ),
+        Op::Getsockopt(f, level, nm, v) => {
+            let (expr, check) = super::optval::py_get(line, &names(f, level, nm), v);
+            (expr, check, "")
+        }
         Op::Fcntl(f, cmd, arg) => (
             format!(
                 "fcntl.fcntl({}.fileno(), {}{})",
@@ -334,22 +335,6 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 }
                 s
             },
-            "",
-        ),
-        Op::Setsockopt(f, level, nm, bytes, None) => (
-            format!(
-                "{}.setsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(nm),
-                lit(bytes)
-            ),
-            String::new(),
-            "",
-        ),
-        Op::Getsockopt(f, level, nm, len, _) => (
-            format!("{}.getsockopt({}, {}, {len})", var(f), val(level), val(nm)),
-            String::new(),
             "",
         ),
         _ => return Err("this call is not emitted in Python yet".into()),
