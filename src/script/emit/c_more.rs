@@ -8,9 +8,9 @@ use super::model::{Fd, Model, Op, Val};
 
 /// Identifiers the program uses itself: a script name among them gets `_fd`.
 const TAKEN: &[&str] = &[
-    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "main",
-    "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else", "for",
-    "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
+    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "ev",
+    "main", "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else",
+    "for", "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
     "default", "const", "auto", "errno", "socket", "bind", "listen", "accept", "connect", "close",
     "poll", "read", "write", "kill", "dup", "line",
 ];
@@ -133,6 +133,13 @@ pub fn call(m: &Model) -> String {
             }
             s
         }
+        Op::EpollCreate1(..) | Op::EpollCtl(..) | Op::EpollWait(..) => {
+            let words = super::epoll::Words {
+                var: &var,
+                val: &val,
+            };
+            super::epoll::c(m, &words).unwrap_or_default()
+        }
         _ => super::c_procs::call(m),
     }
 }
@@ -185,16 +192,22 @@ pub fn tables(plan: &Plan) -> String {
         .actors
         .iter()
         .zip(&plan.forked_by)
-        .map(|(a, f)| match f {
-            Some(_) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
-            None => format!("{{.name = {}}}", lit(a.as_bytes())),
+        .zip(&plan.hosts)
+        .map(|((a, f), h)| match (f, h) {
+            (Some(_), _) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
+            (None, Some(h)) => format!(
+                "{{.name = {}, .host = {}}}",
+                lit(a.as_bytes()),
+                lit(h.as_bytes())
+            ),
+            (None, None) => format!("{{.name = {}}}", lit(a.as_bytes())),
         })
         .collect();
     out.push_str(&names.join(", "));
     let n = plan.steps.len();
     let _ = write!(
         out,
-        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
+        "}};\nstatic int DONE[{}];\n\n/* ./x [NET]: the lab network of the actors' hosts (socklab script --net). */\nint main(int argc, char **argv)\n{{\n\tif (argc > 1)\n\t\tNet = argv[1];\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
         n.max(1),
         plan.ports.len(),
         lit(plan.file.as_bytes()),

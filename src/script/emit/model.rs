@@ -86,6 +86,12 @@ pub enum Op {
     Wait4(Who, Option<String>),
     /// `exit_group(N)` in a process actor.
     Exit(i64),
+    /// epoll_create1's flags (epoll.rs).
+    EpollCreate1(Val),
+    /// The epoll fd, the operation, the fd, its events (None: NULL).
+    EpollCtl(Fd, Val, Fd, Option<Val>),
+    /// The epoll fd, maxevents, the timeout (ms).
+    EpollWait(Fd, usize, i64),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's

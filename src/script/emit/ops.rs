@@ -9,7 +9,7 @@ use super::model::{
 };
 use crate::values::xlat::Group;
 
-fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
+pub(super) fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
     step.args
         .get(i)
         .ok_or_else(|| format!("{} lacks argument {}", step.row.name, i + 1))
@@ -139,6 +139,7 @@ pub fn op(step: &Step) -> Result<Op, Why> {
         }
         "wait4" => Op::Wait4(who(a(0)?)?, status(step.args.get(1))),
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
+        "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,
         other => return Err(format!("{other} is not emitted yet")),
     })
 }
@@ -316,6 +317,9 @@ fn msg(step: &Step) -> Result<Op, Why> {
             Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
                 rights.extend(fds_out(field(f, "cmsg_data"))?)
             }
+            // Received (IP_PKTINFO, IP_TOS, IPV6_TCLASS...): the kernel's
+            // to give; the trace shows them, the program takes them.
+            _ if step.row.name == "recvmsg" => {}
             _ => return Err("only SCM_RIGHTS ancillary data is emitted".into()),
         }
     }

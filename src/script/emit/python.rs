@@ -88,13 +88,16 @@ pub(super) fn var(f: &Fd) -> String {
     }
 }
 
+/// Constants the `socket` module of Python 3.11 does not have.
+const MISSING: &[(&str, i32)] = &[("IP_PKTINFO", libc::IP_PKTINFO)];
+
 /// A constant from the module Python keeps it in.
 fn name(n: &str) -> String {
     if n.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return n.to_string();
     }
     let module = match n {
-        _ if n.starts_with("POLL") => "select",
+        _ if n.starts_with("POLL") || n.starts_with("EPOLL") => "select",
         _ if n.starts_with("FIO") || n.starts_with("TIOC") => "termios",
         _ if n.starts_with("F_") => "fcntl",
         _ if n.starts_with("O_") => "os",
@@ -108,6 +111,10 @@ fn name(n: &str) -> String {
         "SO_RCVTIMEO_OLD" | "SO_SNDTIMEO_OLD" => n.trim_end_matches("_OLD"),
         _ => n,
     };
+    // Linux constants Python 3.11's socket module lacks: their number.
+    if let Some((_, v)) = MISSING.iter().find(|(m, _)| *m == n) {
+        return format!("getattr(socket, {n:?}, {v})");
+    }
     format!("{module}.{n}")
 }
 
@@ -120,7 +127,7 @@ pub(super) fn val(v: &Val) -> String {
 }
 
 /// A bytes literal.
-fn lit(bytes: &[u8]) -> String {
+pub(super) fn lit(bytes: &[u8]) -> String {
     let mut s = String::from("b\"");
     for &b in bytes {
         match b {
@@ -337,6 +344,13 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             },
             "",
         ),
+        Op::EpollCreate1(..) | Op::EpollCtl(..) | Op::EpollWait(..) => {
+            let words = super::epoll::Words {
+                var: &var,
+                val: &val,
+            };
+            super::epoll::python(m, &words).ok_or("not an epoll call")?
+        }
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }
