@@ -36,8 +36,27 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             fd(a(0)?)?,
             resolve::len(a(2)?)?.unwrap_or(1),
             resolve::int(a(3)?, None)?,
+            events(a(1)?)?,
         ),
     })
+}
+
+/// epoll_wait's events as written: `[{events=EPOLLIN, data={u32=l, u64=l}}]`
+/// (an event without both is not checked: none are).
+fn events(e: &super::super::ast::Expr) -> Result<Vec<(Val, Fd)>, Why> {
+    let mut out = Vec::new();
+    for item in super::model::items_of(Some(e)) {
+        let f = fields_of(item);
+        let data = field(f, "data").map(fields_of).unwrap_or(&[]);
+        match (
+            field(f, "events"),
+            field(data, "u64").or(field(data, "u32")),
+        ) {
+            (Some(ev), Some(d)) => out.push((val_of(ev, Some(Group::Epoll))?, fd(d)?)),
+            _ => return Ok(Vec::new()),
+        }
+    }
+    Ok(out)
 }
 
 /// How each language names fds and constants.
@@ -61,10 +80,24 @@ pub fn c(m: &Model, w: &Words) -> Option<String> {
         Op::EpollCtl(ep, o, f, None) => {
             format!("r = epoll_ctl({}, {}, {}, NULL);", var(ep), val(o), var(f))
         }
-        Op::EpollWait(ep, max, timeout) => format!(
-            "struct epoll_event *ev = calloc({max}, sizeof *ev); r = epoll_wait({}, ev, {max}, {timeout}); free(ev);",
-            var(ep)
-        ),
+        Op::EpollWait(ep, max, timeout, events) => {
+            let line = m.line;
+            let mut checks = String::new();
+            for (i, (ev, f)) in events.iter().enumerate() {
+                checks += &format!(
+                    " IntIs({line}, \"events\", ev[{i}].events, {}); IntIs({line}, \"data\", (long)ev[{i}].data.u64, {});",
+                    val(ev),
+                    var(f)
+                );
+            }
+            if !checks.is_empty() {
+                checks = format!("\n\t\t  if (r == {}) {{{checks} }}", events.len());
+            }
+            format!(
+                "struct epoll_event *ev = calloc({max}, sizeof *ev); r = epoll_wait({}, ev, {max}, {timeout});{checks} free(ev);",
+                var(ep)
+            )
+        }
         _ => return None,
     })
 }
@@ -98,15 +131,22 @@ pub fn python(m: &Model, w: &Words) -> Option<(String, String, &'static str)> {
             };
             (call, String::new(), note)
         }
-        Op::EpollWait(ep, max, timeout) => {
+        Op::EpollWait(ep, max, timeout, events) => {
             let secs = match timeout {
                 t if *t < 0 => "-1".to_string(),
                 t => format!("{t} / 1000"),
             };
-            let count = match m.want {
+            let mut count = match m.want {
                 super::model::Want::Value(n) => format!("; want({line}, len(ev), {n})"),
                 _ => String::new(),
             };
+            if !events.is_empty() {
+                let want: Vec<String> = events
+                    .iter()
+                    .map(|(ev, f)| format!("({}.fileno(), {})", var(f), val(ev)))
+                    .collect();
+                count += &format!("; want({line}, ev, [{}])", want.join(", "));
+            }
             (format!("{}.poll({secs}, {max})", var(ep)), count, "")
         }
         _ => return None,

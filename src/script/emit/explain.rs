@@ -62,6 +62,11 @@ pub const EXTRAS: &[Extra] = &[
         why: "epoll.unregister() passes an event pointer (kernels before 2.6.9 wanted one), which the kernel ignores",
     },
     Extra {
+        python: "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=140733193388036}})",
+        script: "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=4}})",
+        why: "epoll.register() sets data.fd alone: the upper half of data.u64 is whatever its stack held (epoll_wait gives it back as is)",
+    },
+    Extra {
         python: "fcntl(4, F_DUPFD_CLOEXEC, 0) = 5",
         script: "dup(4) = 5",
         why: "os.dup() makes a non-inheritable fd (PEP 446): the lowest free fd, as dup, with FD_CLOEXEC set atomically",

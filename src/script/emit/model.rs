@@ -90,8 +90,9 @@ pub enum Op {
     EpollCreate1(Val),
     /// The epoll fd, the operation, the fd, its events (None: NULL).
     EpollCtl(Fd, Val, Fd, Option<Val>),
-    /// The epoll fd, maxevents, the timeout (ms).
-    EpollWait(Fd, usize, i64),
+    /// The epoll fd, maxevents, the timeout (ms), the events written
+    /// (each one's events and the fd its data names).
+    EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's

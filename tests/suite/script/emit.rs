@@ -318,6 +318,9 @@ fn emit_python_explain_lists_each_extra_call_with_why() {
         "SO_PROTOCOL",
         "msg_name",
         "SA_ONSTACK",
+        "EPOLL_CLOEXEC",
+        "F_DUPFD_CLOEXEC",
+        "setns",
         "why: ",
     ] {
         assert!(out.stdout.contains(needle), "{needle}\n{}", out.dump());

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 /// The process calls strace is asked for beside the socket calls.
-pub const PROCESS_CALLS: &str =
-    "clone,rt_sigaction,kill,tgkill,wait4,exit_group,epoll_create1,epoll_ctl,epoll_wait,setns";
+pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group,\
+    epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl";
 
 /// A fork as glibc makes it (threads are clone3, with no SIGCHLD).
 fn is_fork(call: &str) -> bool {
@@ -278,6 +278,18 @@ pub fn epoll_calls(raw: &str, python: bool) -> Vec<String> {
                     .map_or(c.clone(), |(_, r)| format!("setns(FD, {r}")),
             );
             continue;
+        }
+        // register() sets data.fd alone: data.u64's upper half is
+        // whatever was on the stack (the allow-list).
+        let mut from = 0;
+        while python
+            && let Some(i) = c[from..].find("data={u32=").map(|i| i + from)
+            && let Some((u32, rest)) = c[i + "data={u32=".len()..].split_once(", u64=")
+            && let Some((_, tail)) = rest.split_once('}')
+        {
+            let head = format!("{}data={{u32={u32}, u64={u32}}}", &c[..i]);
+            from = head.len();
+            c = format!("{head}{tail}");
         }
         if python && c.starts_with("epoll_create1(") {
             c = format!(
