@@ -288,7 +288,8 @@ impl Scope {
             }
             ExprKind::Struct(fields) => {
                 for f in fields {
-                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data"));
+                    // epoll's data is the fd registered: a label.
+                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data" | "u32" | "u64"));
                     self.expr(&f.value, fd, input, errors);
                 }
             }

@@ -257,7 +257,8 @@ fn fields(exp: &[Field], got: &[Field], labels: &mut Labels) -> bool {
         };
         let Some(other) = other else { return false };
         let ctx = match f.name.as_deref() {
-            Some("fd" | "cmsg_data") => Ctx::Fd,
+            // epoll's data is the fd registered: a label.
+            Some("fd" | "cmsg_data" | "u32" | "u64") => Ctx::Fd,
             _ => Ctx::Plain,
         };
         if !unify(&f.value, &other.value, ctx, labels) {

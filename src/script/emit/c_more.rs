@@ -8,9 +8,9 @@ use super::model::{Fd, Model, Op, Val};
 
 /// Identifiers the program uses itself: a script name among them gets `_fd`.
 const TAKEN: &[&str] = &[
-    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "main",
-    "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else", "for",
-    "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
+    "r", "sa", "n", "buf", "v", "vn", "iov", "m", "cm", "u", "fds", "got", "pfd", "sv", "ev",
+    "main", "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else",
+    "for", "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
     "default", "const", "auto", "errno", "socket", "bind", "listen", "accept", "connect", "close",
     "poll", "read", "write", "kill", "dup", "line",
 ];
@@ -63,37 +63,8 @@ fn int_check(line: usize, what: &str, got: &str, want: &Option<Val>) -> String {
 pub fn call(m: &Model) -> String {
     let line = m.line;
     match &m.op {
-        Op::Setsockopt(f, level, name, bytes, int) => match int {
-            Some(v) => format!(
-                "int v = {}; r = setsockopt({}, {}, {}, &v, {});",
-                val(v),
-                var(f),
-                val(level),
-                val(name),
-                bytes.len()
-            ),
-            None => format!(
-                "r = setsockopt({}, {}, {}, {}, {});",
-                var(f),
-                val(level),
-                val(name),
-                lit(bytes),
-                bytes.len()
-            ),
-        },
-        Op::Getsockopt(f, level, name, len, want) if *len == 4 => format!(
-            "int v = 0; socklen_t vn = 4; r = getsockopt({}, {}, {}, &v, &vn);{}",
-            var(f),
-            val(level),
-            val(name),
-            int_check(line, "option value", "v", want)
-        ),
-        Op::Getsockopt(f, level, name, len, _) => format!(
-            "char v[{len}]; socklen_t vn = {len}; r = getsockopt({}, {}, {}, v, &vn);",
-            var(f),
-            val(level),
-            val(name)
-        ),
+        Op::Setsockopt(f, level, name, v) => super::optval::c_set(&names(f, level, name), v),
+        Op::Getsockopt(f, level, name, v) => super::optval::c_get(line, &names(f, level, name), v),
         Op::Fcntl(f, cmd, arg) => match arg {
             Some(a) => format!("r = fcntl({}, {}, {});", var(f), val(cmd), val(a)),
             None => format!("r = fcntl({}, {});", var(f), val(cmd)),
@@ -162,40 +133,25 @@ pub fn call(m: &Model) -> String {
             }
             s
         }
-        Op::SetStruct(f, level, name, p) => format!(
-            "{} v = {{{}, {}}}; r = setsockopt({}, {}, {}, &v, sizeof v);",
-            pair_type(p),
-            p.a,
-            p.b,
-            var(f),
-            val(level),
-            val(name)
-        ),
-        Op::GetStruct(f, level, name, p) => {
-            let (x, y) = if p.linger {
-                ("l_onoff", "l_linger")
-            } else {
-                ("tv_sec", "tv_usec")
+        Op::EpollCreate1(..) | Op::EpollCtl(..) | Op::EpollWait(..) => {
+            let words = super::epoll::Words {
+                var: &var,
+                val: &val,
             };
-            format!(
-                "{} v; socklen_t vn = sizeof v; r = getsockopt({}, {}, {}, &v, &vn);\n\t\t  if (r >= 0) {{ IntIs({line}, \"{x}\", v.{x}, {}); IntIs({line}, \"{y}\", v.{y}, {}); }}",
-                pair_type(p),
-                var(f),
-                val(level),
-                val(name),
-                p.a,
-                p.b
-            )
+            super::epoll::c(m, &words).unwrap_or_default()
         }
         _ => super::c_procs::call(m),
     }
 }
 
-fn pair_type(p: &super::model::Pair) -> &'static str {
-    if p.linger {
-        "struct linger"
-    } else {
-        "struct timeval"
+/// An option call's fd, level and name as C writes them.
+fn names<'a>(f: &Fd, level: &Val, name: &Val) -> super::optval::Names<'a> {
+    super::optval::Names {
+        fd: var(f),
+        level: val(level),
+        name: val(name),
+        lit: &|b| lit(b),
+        val: &|v| val(v),
     }
 }
 
@@ -236,16 +192,22 @@ pub fn tables(plan: &Plan) -> String {
         .actors
         .iter()
         .zip(&plan.forked_by)
-        .map(|(a, f)| match f {
-            Some(_) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
-            None => format!("{{.name = {}}}", lit(a.as_bytes())),
+        .zip(&plan.hosts)
+        .map(|((a, f), h)| match (f, h) {
+            (Some(_), _) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
+            (None, Some(h)) => format!(
+                "{{.name = {}, .host = {}}}",
+                lit(a.as_bytes()),
+                lit(h.as_bytes())
+            ),
+            (None, None) => format!("{{.name = {}}}", lit(a.as_bytes())),
         })
         .collect();
     out.push_str(&names.join(", "));
     let n = plan.steps.len();
     let _ = write!(
         out,
-        "}};\nstatic int DONE[{}];\n\nint main(void)\n{{\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
+        "}};\nstatic int DONE[{}];\n\n/* ./x [NET]: the lab network of the actors' hosts (socklab script --net). */\nint main(int argc, char **argv)\n{{\n\tif (argc > 1)\n\t\tNet = argv[1];\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
         n.max(1),
         plan.ports.len(),
         lit(plan.file.as_bytes()),

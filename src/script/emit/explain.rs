@@ -46,6 +46,41 @@ pub const EXTRAS: &[Extra] = &[
         script: "rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8)",
         why: "signal.signal() is sigaction() with SA_ONSTACK (glibc adds SA_RESTORER), and it returns the old action, so it asks for it",
     },
+    Extra {
+        python: "epoll_create1(EPOLL_CLOEXEC)",
+        script: "epoll_create1(0)",
+        why: "select.epoll() always asks for EPOLL_CLOEXEC (PEP 446); its flags argument takes nothing else",
+    },
+    Extra {
+        python: "epoll_create1(EPOLL_CLOEXEC) = 3, close(3) on the main thread, before any line",
+        script: "(none)",
+        why: "import socket imports selectors, which makes an epoll object to see that epoll works (and closes it)",
+    },
+    Extra {
+        python: "epoll_ctl(5, EPOLL_CTL_DEL, 4, 0x7ffc...)",
+        script: "epoll_ctl(5, EPOLL_CTL_DEL, 4, NULL)",
+        why: "epoll.unregister() passes an event pointer (kernels before 2.6.9 wanted one), which the kernel ignores",
+    },
+    Extra {
+        python: "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=140733193388036}})",
+        script: "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=4}})",
+        why: "epoll.register() sets data.fd alone: the upper half of data.u64 is whatever its stack held (epoll_wait gives it back as is)",
+    },
+    Extra {
+        python: "fcntl(4, F_DUPFD_CLOEXEC, 0) = 5",
+        script: "dup(4) = 5",
+        why: "os.dup() makes a non-inheritable fd (PEP 446): the lowest free fd, as dup, with FD_CLOEXEC set atomically",
+    },
+    Extra {
+        python: "recvmsg(4, {msg_name={sa_family=AF_INET, ...}, msg_namelen=16, msg_iov=[{...}, {...}], ...}, 0)",
+        script: "recvmsg(4, {msg_name=NULL, msg_namelen=0, msg_iov=[{...}, {...}], ...}, 0)",
+        why: "sock.recvmsg_into([b0, b1]) (several iovecs), as sock.recvmsg(), always passes a buffer for the sender's address",
+    },
+    Extra {
+        python: "openat(AT_FDCWD, \"/run/netns/socklab-b\", O_RDONLY|O_CLOEXEC), setns(3, CLONE_NEWNET), close(3): the same calls",
+        script: "client@b | ... (the actor's thread enters host b first)",
+        why: "Python 3.11 has no os.setns: the emitted program calls libc's setns through ctypes (ctypes.CDLL(None).setns), after os.open; importing ctypes opens its own library files (no socket call)",
+    },
 ];
 
 /// The list as text.

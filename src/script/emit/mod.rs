@@ -29,9 +29,12 @@ mod c_more;
 mod c_procs;
 pub mod explain;
 
+mod epoll;
 mod model;
 mod ops;
+mod optval;
 mod python;
+mod python_fds;
 mod python_main;
 mod python_procs;
 
@@ -69,6 +72,8 @@ pub(crate) struct Plan {
     pub forked_by: Vec<Option<usize>>,
     /// Per step: the index of the actor.
     pub actor: Vec<usize>,
+    /// Per actor: the lab network's host its thread enters (`NAME@HOST`).
+    pub hosts: Vec<Option<String>>,
     /// Per step: the earlier step whose result opens an fd it uses.
     pub after: Vec<Option<usize>>,
     /// Per step: how long a call that ends by itself may take (ms), or None.
@@ -85,14 +90,6 @@ impl Plan {
         let mut errors = Vec::new();
         let mut out = Vec::new();
         for step in steps {
-            if let Some(host) = &step.host {
-                errors.push(format!(
-                    "{file}:{}: cannot emit: '{}@{host}' is on a host of the lab network \
-                     (the program would need its setns)",
-                    step.no, step.actor
-                ));
-                continue;
-            }
             match ops::model(&step) {
                 Ok(m) => out.push((step, m)),
                 Err(why) => errors.push(format!("{file}:{}: cannot emit: {why}", step.no)),
@@ -107,6 +104,7 @@ impl Plan {
             actors: Vec::new(),
             forked_by: Vec::new(),
             actor: Vec::new(),
+            hosts: Vec::new(),
             after: Vec::new(),
             waits: Vec::new(),
             names: BTreeSet::new(),
@@ -120,6 +118,10 @@ impl Plan {
                 plan.actor_index(child, Some(i));
             }
             plan.actor.push(a);
+            plan.hosts.resize(plan.actors.len(), None);
+            if let (Some(h), Some(slot @ None)) = (&step.host, plan.hosts.get_mut(a)) {
+                *slot = Some(h.clone());
+            }
             plan.waits
                 .push(super::waits::waits_for_return(step).map(|d| d.as_millis()));
             let uses = inputs(&m.op);
@@ -256,7 +258,10 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Fork(..)
         | Op::Sigaction(..)
         | Op::Wait4(..)
-        | Op::Exit(..) => Vec::new(),
+        | Op::Exit(..)
+        | Op::EpollCreate1(..) => Vec::new(),
+        Op::EpollCtl(ep, _, fd, _) => vec![ep.clone(), fd.clone()],
+        Op::EpollWait(ep, ..) => vec![ep.clone()],
         Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),
         Op::Poll(fds, _, _) => fds.iter().map(|(f, _)| f.clone()).collect(),
         Op::Bind(fd, _)
@@ -275,8 +280,6 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Write(fd, _)
         | Op::Setsockopt(fd, ..)
         | Op::Getsockopt(fd, ..)
-        | Op::SetStruct(fd, ..)
-        | Op::GetStruct(fd, ..)
         | Op::Fcntl(fd, ..)
         | Op::Ioctl(fd, ..)
         | Op::Recvmsg(fd, ..) => vec![fd.clone()],

@@ -7,6 +7,8 @@ use super::super::ast::{Expr, ExprKind, Field};
 use super::super::resolve::{self, Why};
 use crate::values::xlat::Group;
 
+pub use super::optval::OptVal;
+
 /// An fd as a program names it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fd {
@@ -63,13 +65,10 @@ pub enum Op {
     Recvfrom(Fd, usize, Val, Out, Option<(Vec<u8>, bool)>),
     Read(Fd, usize, Option<(Vec<u8>, bool)>),
     Write(Fd, Vec<u8>),
-    /// fd, level, name, value bytes (an int: Some).
-    Setsockopt(Fd, Val, Val, Vec<u8>, Option<Val>),
-    Getsockopt(Fd, Val, Val, u32, Option<Val>),
-    /// A linger or timeval option value written as a struct: set, or
-    /// read back and compared.
-    SetStruct(Fd, Val, Val, Pair),
-    GetStruct(Fd, Val, Val, Pair),
+    /// fd, level, name, the value set (optval.rs).
+    Setsockopt(Fd, Val, Val, OptVal),
+    /// fd, level, name, the value read back (and compared) (optval.rs).
+    Getsockopt(Fd, Val, Val, OptVal),
     Fcntl(Fd, Val, Option<Val>),
     Ioctl(Fd, Val, i64, Option<Val>),
     /// fd, iovecs, SCM_RIGHTS fds, flags.
@@ -87,6 +86,13 @@ pub enum Op {
     Wait4(Who, Option<String>),
     /// `exit_group(N)` in a process actor.
     Exit(i64),
+    /// epoll_create1's flags (epoll.rs).
+    EpollCreate1(Val),
+    /// The epoll fd, the operation, the fd, its events (None: NULL).
+    EpollCtl(Fd, Val, Fd, Option<Val>),
+    /// The epoll fd, maxevents, the timeout (ms), the events written
+    /// (each one's events and the fd its data names).
+    EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's

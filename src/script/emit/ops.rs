@@ -4,12 +4,12 @@ use super::super::ast::{Expr, ExprKind, Outcome};
 use super::super::check::{Step, returns_fd};
 use super::super::resolve::{self, Why};
 use super::model::{
-    Fd, Model, Op, Pair, Want, Who, data_of, fd, field, fields_of, inet, int_of, items_of, num,
-    out_of, val_of,
+    Fd, Model, Op, OptVal, Pair, Want, Who, data_of, fd, field, fields_of, inet, int_of, items_of,
+    num, out_of, val_of,
 };
 use crate::values::xlat::Group;
 
-fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
+pub(super) fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
     step.args
         .get(i)
         .ok_or_else(|| format!("{} lacks argument {}", step.row.name, i + 1))
@@ -139,6 +139,7 @@ pub fn op(step: &Step) -> Result<Op, Why> {
         }
         "wait4" => Op::Wait4(who(a(0)?)?, status(step.args.get(1))),
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
+        "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,
         other => return Err(format!("{other} is not emitted yet")),
     })
 }
@@ -225,28 +226,29 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
     if step.row.name == "getsockopt" {
         let len = resolve::len(a(4)?)?.unwrap_or(4);
         let len = u32::try_from(len).map_err(|_| "optlen is too large".to_string())?;
-        if let Some(p) = pair(a(3)?)? {
-            return Ok(Op::GetStruct(fd, level, name, p));
-        }
-        return Ok(Op::Getsockopt(fd, level, name, len, int_of(a(3)?)?));
+        let value = match pair(a(3)?)? {
+            Some(p) => OptVal::Pair(p),
+            None if len == 4 => OptVal::Int(int_of(a(3)?)?),
+            None => OptVal::Len(len),
+        };
+        return Ok(Op::Getsockopt(fd, level, name, value));
     }
     let value = a(3)?;
     if let Some(p) = pair(value)? {
-        return Ok(Op::SetStruct(fd, level, name, p));
+        return Ok(Op::Setsockopt(fd, level, name, OptVal::Pair(p)));
     }
     let optlen = resolve::len(a(4)?)?;
     match &value.kind {
         ExprKind::Array(_) | ExprKind::Int(_) | ExprKind::Name(_) if optlen.unwrap_or(4) == 4 => {
             let v = val_of(value, None)?;
-            let bytes = (v.value as i32).to_ne_bytes().to_vec();
-            Ok(Op::Setsockopt(fd, level, name, bytes, Some(v)))
+            Ok(Op::Setsockopt(fd, level, name, OptVal::Int(Some(v))))
         }
         ExprKind::Str { bytes, .. } => {
             let mut b = bytes.clone();
             if let Some(n) = optlen {
                 b.resize(n, 0);
             }
-            Ok(Op::Setsockopt(fd, level, name, b, None))
+            Ok(Op::Setsockopt(fd, level, name, OptVal::Bytes(b)))
         }
         _ => Err("this option value is not emitted yet (an int or a string is)".into()),
     }
@@ -315,6 +317,9 @@ fn msg(step: &Step) -> Result<Op, Why> {
             Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
                 rights.extend(fds_out(field(f, "cmsg_data"))?)
             }
+            // Received (IP_PKTINFO, IP_TOS, IPV6_TCLASS...): the kernel's
+            // to give; the trace shows them, the program takes them.
+            _ if step.row.name == "recvmsg" => {}
             _ => return Err("only SCM_RIGHTS ancillary data is emitted".into()),
         }
     }

@@ -88,13 +88,16 @@ pub(super) fn var(f: &Fd) -> String {
     }
 }
 
+/// Constants the `socket` module of Python 3.11 does not have.
+const MISSING: &[(&str, i32)] = &[("IP_PKTINFO", libc::IP_PKTINFO)];
+
 /// A constant from the module Python keeps it in.
 fn name(n: &str) -> String {
     if n.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return n.to_string();
     }
     let module = match n {
-        _ if n.starts_with("POLL") => "select",
+        _ if n.starts_with("POLL") || n.starts_with("EPOLL") => "select",
         _ if n.starts_with("FIO") || n.starts_with("TIOC") => "termios",
         _ if n.starts_with("F_") => "fcntl",
         _ if n.starts_with("O_") => "os",
@@ -108,6 +111,10 @@ fn name(n: &str) -> String {
         "SO_RCVTIMEO_OLD" | "SO_SNDTIMEO_OLD" => n.trim_end_matches("_OLD"),
         _ => n,
     };
+    // Linux constants Python 3.11's socket module lacks: their number.
+    if let Some((_, v)) = MISSING.iter().find(|(m, _)| *m == n) {
+        return format!("getattr(socket, {n:?}, {v})");
+    }
     format!("{module}.{n}")
 }
 
@@ -120,7 +127,7 @@ pub(super) fn val(v: &Val) -> String {
 }
 
 /// A bytes literal.
-fn lit(bytes: &[u8]) -> String {
+pub(super) fn lit(bytes: &[u8]) -> String {
     let mut s = String::from("b\"");
     for &b in bytes {
         match b {
@@ -153,6 +160,17 @@ fn flags(v: &Val) -> String {
         String::new()
     } else {
         format!(", {}", val(v))
+    }
+}
+
+/// An option call's fd, level and name as Python writes them.
+fn names<'a>(f: &Fd, level: &Val, name: &Val) -> super::optval::Names<'a> {
+    super::optval::Names {
+        fd: var(f),
+        level: val(level),
+        name: val(name),
+        lit: &|b| lit(b),
+        val: &|v| val(v),
     }
 }
 
@@ -241,25 +259,15 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             count("len(data)") + &data_check(want) + &check_addr(line, o, "addr"),
             "recvfrom() with the address length the family's own",
         ),
-        Op::Setsockopt(f, level, nm, _, Some(v)) => (
-            format!(
-                "{}.setsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(nm),
-                val(v)
-            ),
+        Op::Setsockopt(f, level, nm, v) => (
+            super::optval::py_set(&names(f, level, nm), v),
             String::new(),
             "",
         ),
-        Op::Getsockopt(f, level, nm, 4, want) => (
-            format!("{}.getsockopt({}, {})", var(f), val(level), val(nm)),
-            match want {
-                Some(w) => format!("; want({line}, r, {})", val(w)),
-                None => String::new(),
-            },
-            "",
-        ),
+        Op::Getsockopt(f, level, nm, v) => {
+            let (expr, check) = super::optval::py_get(line, &names(f, level, nm), v);
+            (expr, check, "")
+        }
         Op::Fcntl(f, cmd, arg) => (
             format!(
                 "fcntl.fcntl({}.fileno(), {}{})",
@@ -336,22 +344,13 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             },
             "",
         ),
-        Op::Setsockopt(f, level, nm, bytes, None) => (
-            format!(
-                "{}.setsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(nm),
-                lit(bytes)
-            ),
-            String::new(),
-            "",
-        ),
-        Op::Getsockopt(f, level, nm, len, _) => (
-            format!("{}.getsockopt({}, {}, {len})", var(f), val(level), val(nm)),
-            String::new(),
-            "",
-        ),
+        Op::EpollCreate1(..) | Op::EpollCtl(..) | Op::EpollWait(..) => {
+            let words = super::epoll::Words {
+                var: &var,
+                val: &val,
+            };
+            super::epoll::python(m, &words).ok_or("not an epoll call")?
+        }
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }

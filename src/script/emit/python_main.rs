@@ -15,6 +15,9 @@ fn statement(m: &Model) -> Result<String, String> {
     if let Some(s) = super::python_procs::statement(m) {
         return Ok(s);
     }
+    if let Some(s) = super::python_fds::statement(m) {
+        return Ok(s);
+    }
     let (expr, checks, note) = call(m)?;
     let mut pre = String::new();
     if let Op::Poll(fds, ..) = &m.op {
@@ -46,12 +49,14 @@ fn statement(m: &Model) -> Result<String, String> {
     }
     let bound = m.bind.as_ref().map(var);
     let take = match &m.op {
-        Op::Socket(..) | Op::Accept(..) if bound.is_none() => "r".to_string(),
-        Op::Socket(..) | Op::Accept(..) => bound.clone().unwrap_or_default(),
+        Op::Socket(..) | Op::Accept(..) | Op::EpollCreate1(..) if bound.is_none() => {
+            "r".to_string()
+        }
+        Op::Socket(..) | Op::Accept(..) | Op::EpollCreate1(..) => bound.clone().unwrap_or_default(),
         _ => String::new(),
     };
     let s = match &m.op {
-        Op::Socket(..) => format!("{take} = opened({expr})"),
+        Op::Socket(..) | Op::EpollCreate1(..) => format!("{take} = opened({expr})"),
         Op::Accept(..) => format!("{take}, addr = {expr}; opened({take})"),
         Op::Socketpair(_, _, _, fds) => {
             let pair = bound.unwrap_or_else(|| "r".into());
@@ -64,7 +69,7 @@ fn statement(m: &Model) -> Result<String, String> {
         Op::Recvfrom(_, _, _, super::model::Out::Null, _) => format!("data = {expr}"),
         Op::Recvfrom(..) => format!("data, addr = {expr}"),
         Op::Recvmsg(..) => format!("data, anc, _, _ = {expr}"),
-        Op::Poll(..) => format!("ev = {expr}"),
+        Op::Poll(..) | Op::EpollWait(..) => format!("ev = {expr}"),
         _ => format!("r = {expr}"),
     };
     Ok(format!("{pre}{s}{checks}{comment}"))
@@ -161,11 +166,13 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         .actors
         .iter()
         .zip(&plan.forked_by)
-        .map(|(a, f)| {
+        .zip(&plan.hosts)
+        .map(|((a, f), h)| {
             format!(
-                "({}, {})",
+                "({}, {}, {})",
                 py_str(a),
-                if f.is_some() { "True" } else { "False" }
+                if f.is_some() { "True" } else { "False" },
+                h.as_deref().map_or("None".to_string(), py_str)
             )
         })
         .collect();

@@ -1,10 +1,10 @@
 //! The Python program's process and signal lines: a fork that makes a
 //! process actor (`os.fork()` between its pipes and the child's serving),
 //! `signal.signal`, `os.kill` (`signal.pthread_kill` for a thread actor),
-//! `os.waitpid`, `os._exit`; option structs with `struct.pack`.
+//! `os.waitpid`, `os._exit`.
 
-use super::model::{Model, Op, Pair, Want, Who};
-use super::python::{val, var};
+use super::model::{Model, Op, Want, Who};
+use super::python::val;
 
 /// The pid (or thread) of the actor a call names, or the number written.
 fn pid(w: &Who) -> String {
@@ -14,15 +14,7 @@ fn pid(w: &Who) -> String {
     }
 }
 
-fn pack(p: &Pair) -> String {
-    format!("struct.pack(\"{}\", {}, {})", fmt(p), p.a, p.b)
-}
-
-fn fmt(p: &Pair) -> &'static str {
-    if p.linger { "ii" } else { "ll" }
-}
-
-/// The statement of a process, signal or option-struct line (None: not one).
+/// The statement of a process or signal line (None: not one).
 pub fn statement(m: &Model) -> Option<String> {
     let line = m.line;
     let (call, then, note) = match &m.op {
@@ -64,33 +56,6 @@ pub fn statement(m: &Model) -> Option<String> {
             (format!("os.waitpid({}, 0)", pid(w)), then, "")
         }
         Op::Exit(n) => return Some(format!("os._exit({n})")),
-        Op::SetStruct(f, level, name, p) => (
-            format!(
-                "{}.setsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(name),
-                pack(p)
-            ),
-            String::new(),
-            "",
-        ),
-        Op::GetStruct(f, level, name, p) => (
-            format!(
-                "{}.getsockopt({}, {}, {})",
-                var(f),
-                val(level),
-                val(name),
-                p.bytes().len()
-            ),
-            format!(
-                "; want({line}, struct.unpack(\"{}\", r), ({}, {}))",
-                fmt(p),
-                p.a,
-                p.b
-            ),
-            "",
-        ),
         _ => return None,
     };
     if let Want::Errno(e) = &m.want {

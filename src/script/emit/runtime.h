@@ -47,6 +47,7 @@ struct step {
 struct actor {
 	const char *name;
 	int process;     /* 1: a process a line forks; 0: a thread */
+	const char *host; /* the lab network's host the thread enters, or NULL */
 	pthread_t thread;
 	pid_t tid;       /* a process: its pid */
 	int job;         /* 1 + the step it runs, 0 when idle */

@@ -121,12 +121,34 @@ def status_is(line, st, expected):
         fail(line, "status", expected, got)
 
 
+NET = sys.argv[1] if len(sys.argv) > 1 else "socklab"  # the lab network (script --net)
+
+
+def enter_host(host):
+    """A thread entering a host of the lab network, as socklab's actors do:
+    openat of /run/netns/NET-HOST, setns(fd, CLONE_NEWNET), close. Python
+    3.11 has no os.setns: libc's setns through ctypes (the same call)."""
+    import ctypes
+    path = f"/run/netns/{NET}-{host}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    except OSError as e:
+        print(f"{FILE}: host {host} of the lab network '{NET}' is not there ({path}: "
+              f"{e.strerror}); hint: bring the network up first: socklab net up --name {NET}",
+              file=sys.stderr, flush=True)
+        os._exit(1)
+    os.close(fd)
+
+
 class Actor(threading.Thread):
     process = False
     ended = False
 
-    def __init__(self, name):
+    def __init__(self, name, host=None):
         super().__init__(name=name, daemon=True)
+        self.host = host  # the lab network's host its thread enters
         self.job = None  # the step it runs
         self.nr = -1
         self.tid = None
@@ -137,6 +159,8 @@ class Actor(threading.Thread):
             lock.notify_all()
 
     def run(self):
+        if self.host:
+            enter_host(self.host)
         with lock:
             self.tid = threading.get_native_id()
             lock.notify_all()
@@ -195,7 +219,7 @@ def stuck(line, why):
 def run(names):
     """Run the steps in file order, then close what the script left open."""
     actors = ACTORS
-    actors.extend(Proc(n) if process else Actor(n) for n, process in names)
+    actors.extend(Proc(n) if process else Actor(n, host) for n, process, host in names)
     for a in actors:
         if a.process:  # started by its fork's line
             continue

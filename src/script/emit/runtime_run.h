@@ -1,7 +1,29 @@
-/* The actor's thread: run each line it is given. */
+#include <sched.h>
+
+/* The lab network's name: argv[1], as `socklab script --net NAME`. */
+static const char *Net = "socklab";
+
+/* A thread entering a host of the lab network, as socklab's actors do:
+ * openat of /run/netns/NET-HOST, setns(fd, CLONE_NEWNET), close. */
+static void EnterHost(const char *host)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/run/netns/%s-%s", Net, host);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "%s: host %s of the lab network '%s' is not there (%s: %s); hint: bring the network up first: socklab net up --name %s\n",
+			script_file, host, Net, path, strerror(errno), Net);
+		exit(1);
+	}
+	close(fd);
+}
+
+/* The actor's thread: enter its host, if any, then run each line it is given. */
 static void *actor_main(void *arg)
 {
 	struct actor *a = arg;
+	if (a->host)
+		EnterHost(a->host);
 	pthread_mutex_lock(&mu);
 	a->tid = (pid_t)syscall(SYS_gettid);
 	pthread_cond_broadcast(&cv);

@@ -306,6 +306,14 @@ fn every_example_script_holds() {
             "= -1 EISCONN (Transport endpoint is already connected)",
         ),
         (
+            "dup-iovec.script",
+            "msg_iovlen=2, msg_control=[{cmsg_len=17, cmsg_level=SOL_IP, cmsg_type=0x1}]",
+        ),
+        (
+            "epoll-echo.script",
+            "[{events=EPOLLIN|EPOLLRDHUP, data={u32=",
+        ),
+        (
             "nonblocking-connect.script",
             "SO_ERROR, [ECONNREFUSED], [4]) = 0",
         ),

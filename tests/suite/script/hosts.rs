@@ -149,11 +149,27 @@ fn shell_says_a_host_is_not_up_and_goes_on() {
 }
 
 #[test]
-fn script_emit_refuses_an_actor_on_a_host() {
-    let o = harness::run(
+fn script_emit_writes_an_actor_on_a_host() {
+    // Its thread enters the host first (tests/suite/script/emit_records.rs
+    // runs the twins on a lab network).
+    let c = harness::run(
         socklab(&["script", "-", "--emit", "c"]),
         b"client@b | c = socket(AF_INET, SOCK_STREAM, 0)\n",
     );
-    o.assert_code(2)
-        .stderr_has("-:1: cannot emit: 'client@b' is on a host of the lab network");
+    c.assert_ok();
+    assert!(
+        c.stdout.contains("{.name = \"client\", .host = \"b\"}"),
+        "{}",
+        c.dump()
+    );
+    let p = harness::run(
+        socklab(&["script", "-", "--emit", "python"]),
+        b"client@b | c = socket(AF_INET, SOCK_STREAM, 0)\n",
+    );
+    p.assert_ok();
+    assert!(
+        p.stdout.contains("(\"client\", False, \"b\")"),
+        "{}",
+        p.dump()
+    );
 }
