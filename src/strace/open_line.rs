@@ -180,7 +180,10 @@ impl Held {
         if s.open_tid == me {
             s.open_tid = 0;
             let head = s.open.get(..s.head_len as usize).unwrap_or(&[]);
-            return (None, Returned::Whole(String::from_utf8_lossy(head).into()));
+            return (
+                None,
+                Returned::Whole(String::from_utf8_lossy(head).into_owned().into()),
+            );
         }
         let how = if forget(&mut s.unfinished, me) {
             Returned::Resumed
@@ -258,7 +261,7 @@ impl Tracer {
             Returned::Whole(head) => {
                 // The prefix pinned at the call's entry is its head's.
                 let _ = tasks::prefix();
-                format!("{head}{}{took}", ev.strace_line())
+                format!("{}{}{took}", head.with(tasks::Seen::call), ev.strace_line())
             }
             Returned::Resumed => {
                 // strace's prefix of now (a task may have ended since).

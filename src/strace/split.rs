@@ -57,6 +57,17 @@ impl Head {
     }
 }
 
+/// A head already written out (a program's own trace, `open_line.rs`).
+impl From<String> for Head {
+    fn from(tag: String) -> Self {
+        Head {
+            tag,
+            task: None,
+            stamp: String::new(),
+        }
+    }
+}
+
 /// How a returning call's line is printed.
 pub(super) enum Returned {
     /// Whole, after the head its entry had.
