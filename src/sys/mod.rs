@@ -283,7 +283,16 @@ impl Sys {
             // Nobody watching, or no one who needs the call shown: no
             // clock reads, no rendering (a cached bool).
             let _entered = self.observed.then(|| self.enter());
+            // The call's entry, to whoever wants it: rendered as if it
+            // failed (what the kernel fills in shows as pointers, and
+            // entry_len cuts it off anyway).
+            let entering = || {
+                if self.entry && self.entry_now() {
+                    self.entering(row, &render(&Err(Errno::UnknownErrno)).args);
+                }
+            };
             if !self.renders {
+                entering();
                 match syscall() {
                     Ok(v) => return Ok(v),
                     Err(Errno::EINTR) if !signals::interrupts() => continue,
@@ -300,12 +309,7 @@ impl Sys {
             // A signal taken since the last call: its lines come first
             // (before the call's entry: strace saw it before the call).
             self.delivered_before();
-            if self.entry && self.entry_now() {
-                // Rendered as if it failed: what the kernel fills in shows
-                // as pointers, and entry_len cuts it off anyway.
-                let r = render(&Err(Errno::UnknownErrno));
-                self.entering(row, &r.args);
-            }
+            entering();
             let mut held = self.hold(row.waits_for_peer);
             // strace -f's `[pid N]` is decided at the call's entry.
             strace::tasks::pin();
@@ -359,6 +363,7 @@ impl Sys {
         // The clocks only when the call is shown (a per-connection cost).
         let traced = self.renders;
         if traced {
+            // Before the entry: strace saw the signal before the call.
             self.delivered_before();
         }
         if self.entry && self.entry_now() {
