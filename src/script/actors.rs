@@ -15,7 +15,6 @@ use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
 
-use super::asleep::Notes;
 pub(super) use super::asleep::{HIGH_FD, Proc};
 use super::call::{self, Made, Pipes, Req};
 use crate::strace::{Event, Format, Held, Tracer};
@@ -383,5 +382,30 @@ fn serve(
         if to_runner.send(done).is_err() {
             return;
         }
+    }
+}
+
+/// The sink of an actor's tracer under `--show-state`: keeps the
+/// inspector's `[state ...]` lines for the runner, drops the rest.
+struct Notes {
+    slot: Arc<Mutex<Slot>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for Notes {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        while let Some(i) = self.buf.iter().position(|&c| c == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            if line.starts_with("[state ") {
+                lock(&self.slot).notes.push(line);
+            }
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -1,12 +1,9 @@
 //! An actor's thread as the runner sees it in /proc (asleep in its
-//! call, or not), and the sink that keeps `--show-state` lines.
+//! call, or not).
 
 use std::fs::File;
 use std::os::fd::RawFd;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
-
-use super::actors::{Slot, lock};
 
 /// fds above the ones a script gets, for the runner's own /proc files
 /// (kept open, so that looking at /proc never takes the number a socket
@@ -66,29 +63,4 @@ impl Proc {
 
 fn high(f: File) -> File {
     crate::sys::untraced::above(f, HIGH_FD)
-}
-
-/// The sink of an actor's tracer under `--show-state`: keeps the
-/// inspector's `[state ...]` lines for the runner, drops the rest.
-pub(super) struct Notes {
-    pub(super) slot: Arc<Mutex<Slot>>,
-    pub(super) buf: Vec<u8>,
-}
-
-impl std::io::Write for Notes {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        while let Some(i) = self.buf.iter().position(|&c| c == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=i).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_string();
-            if line.starts_with("[state ") {
-                lock(&self.slot).notes.push(line);
-            }
-        }
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
