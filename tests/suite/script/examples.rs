@@ -307,7 +307,7 @@ fn every_example_script_holds() {
         ),
         (
             "dup-iovec.script",
-            "msg_iovlen=2, msg_control=[{cmsg_len=17, cmsg_level=SOL_IP, cmsg_type=0x1}]",
+            "msg_iov=[{iov_base=\"hello\", iov_len=5}, {iov_base=\" world\", iov_len=6}]",
         ),
         (
             "epoll-echo.script",
