@@ -23,8 +23,9 @@
 //! 4. socklab's note lines (`[...]`, e.g. the kernel's cap on a listen
 //!    backlog) are comments, not calls: they are left out of its side.
 //! 5. socklab's `[pid N] ` (strace -f's, on the lines of a run with more
-//!    than one task) is taken off its lines: `-ff` writes one file per
-//!    task, without it. tasks.rs compares it with `strace -f`, and
+//!    than one task) is taken off its lines, and a call another task's
+//!    line split (`<unfinished ...>`) is joined: `-ff` writes one file per
+//!    task, without either. tasks.rs compares it with `strace -f`, and
 //!    also a signal's lines (`--- SIGCHLD {...} ---`, a note here, and
 //!    `rt_sigreturn(...)`, left out here: strace prints them where the
 //!    signal lands, which may be in one of the runtime's own writes).
@@ -146,12 +147,12 @@ impl Traced {
 
     /// socklab's call lines (rule 4); its notes (words among the calls, e.g. the
     /// event loops' `RLIMIT_NOFILE: ...`) are no calls strace could see.
+    /// A call split by another task's line (`<unfinished ...>`) is joined.
     fn socklab_lines(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(&self.trace_file).expect("read --trace-file");
-        text.lines()
-            .map(strip_task)
+        unfinished::socklab_tasks(&self.trace_file)
+            .into_iter()
+            .map(|(_, l)| l)
             .filter(|l| !is_note(l) && !l.starts_with("rt_sigreturn("))
-            .map(str::to_string)
             .collect()
     }
 
@@ -213,15 +214,6 @@ impl Traced {
             side_by_side(&ours, &raw)
         );
         ours
-    }
-}
-
-/// Rule 5: strace -f's `[pid N] ` (with -ff each process has its own
-/// file, without it): compared by the tests of tasks.rs.
-fn strip_task(line: &str) -> &str {
-    match line.strip_prefix("[pid ") {
-        Some(rest) => rest.split_once("] ").map_or(line, |(_, l)| l),
-        None => line,
     }
 }
 
