@@ -227,25 +227,6 @@ impl Tracer {
         }
     }
 
-    /// A timeline whose sides print lines for tasks of their own (a
-    /// script's actors): their `[pid N]` counted together (a shared
-    /// transcript's already are).
-    pub fn counting_tasks(&self) -> Tracer {
-        Tracer {
-            seen: Some(self.seen.clone().unwrap_or_default()),
-            ..self.clone()
-        }
-    }
-
-    /// This side's lines are the calls of task `tid` (a script's actor,
-    /// a process actor's pid), printed by another thread.
-    pub fn with_task(&self, tid: i32) -> Tracer {
-        Tracer {
-            task: Some(tid),
-            ..self.clone()
-        }
-    }
-
     pub fn enabled(&self) -> bool {
         self.format != Format::Off
     }

@@ -88,9 +88,9 @@ fn record_without_trace_keeps_stderr_quiet() {
 fn lab_record_is_the_timeline_with_every_other_line_a_comment() {
     let dir = TempDir::new("record");
     let file = dir.path("lab.script");
-    let o = run(socklab(&["lab", "phone-call", "--record", &file]), b"");
+    let o = run(socklab(&["lab", "phone-call", "--record", &file]), b"").without_tasks();
     o.assert_ok();
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = crate::harness::untasked(&std::fs::read_to_string(&file).unwrap());
     let timeline: Vec<&str> = o.stdout.lines().filter(|l| l.contains(" | ")).collect();
     assert_eq!(calls(&text), timeline, "{text}");
     assert!(
