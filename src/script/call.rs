@@ -108,7 +108,7 @@ pub struct Made {
     /// `file`), or an unlinkat AT_REMOVEDIR that removed one: its absolute
     /// path (the dirfd's from /proc/self/fd, untraced: bookkeeping for the
     /// end's clean-up).
-    pub dir: Option<PathBuf>,
+    pub dir: Option<Box<PathBuf>>,
     /// In a fork's child: the pipes it serves the runner through
     /// (the actor's thread then becomes the child's loop).
     pub child: Option<Pipes>,
@@ -317,7 +317,7 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         }
         Req::Mkdirat(d, path, mode) => {
             sys.mkdirat(dir(*d), path.as_os_str(), *mode)?;
-            made.dir = absolute(*d, path);
+            made.dir = absolute(*d, path).map(Box::new);
             made.file = made
                 .dir
                 .as_ref()
@@ -335,7 +335,7 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             let gone = absolute(*d, path);
             sys.unlinkat(dir(*d), path.as_os_str(), *flags)?;
             if flags & libc::AT_REMOVEDIR != 0 {
-                made.dir = gone;
+                made.dir = gone.map(Box::new);
             }
             0
         }

@@ -299,7 +299,7 @@ impl Enc for Made {
         self.failure.put(w);
         self.hint.put(w);
         self.file.put(w);
-        self.dir.put(w);
+        self.dir.as_deref().cloned().put(w);
     }
     fn get(r: &mut &[u8]) -> Option<Self> {
         Some(Made {
@@ -310,7 +310,7 @@ impl Enc for Made {
             failure: Enc::get(r)?,
             hint: Enc::get(r)?,
             file: Enc::get(r)?,
-            dir: Enc::get(r)?,
+            dir: <Option<PathBuf>>::get(r)?.map(Box::new),
             child: None,
         })
     }
@@ -418,7 +418,7 @@ mod tests {
             failure: None,
             hint: Some("h".into()),
             file: Some((2049, 1234)),
-            dir: Some("/tmp/d".into()),
+            dir: Some(Box::new("/tmp/d".into())),
             child: None,
         };
         let mut w = Vec::new();

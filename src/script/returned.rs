@@ -76,8 +76,8 @@ impl Runner {
         }
         if let (Some(path), Ok(_)) = (&made.dir, &ret) {
             match step.row.name {
-                "mkdirat" => self.dirs.push((path.clone(), made.file)),
-                _ => self.dirs.retain(|(p, _)| p != path),
+                "mkdirat" => self.dirs.push((path.to_path_buf(), made.file)),
+                _ => self.dirs.retain(|(p, _)| p != path.as_path()),
             }
         }
         self.done.push(Done {

@@ -197,7 +197,10 @@ recv(p[0], 10)
         }
     }
     std::fs::rename(format!("{d}/a"), format!("{d}/old")).unwrap();
-    std::fs::create_dir(format!("{d}/a")).unwrap();
+    // Inside the test's own 0700 directory (random name): the new `a`.
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(format!("{d}/a"))
+        .unwrap();
     out.read_to_string(&mut seen).unwrap();
     harness::finish(child);
     assert!(
