@@ -35,6 +35,23 @@ const TRIES: usize = 100;
 /// The characters of the random suffix, as mkdtemp's.
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/// `PREFIX-XXXXXX`: steps 2's name, 6 characters of `[A-Za-z0-9]` from
+/// `getrandom(6 bytes)` (the unix-family lab's script makes its own
+/// directory by such a name).
+pub fn random_name(sys: &Sys, prefix: &str) -> Result<String> {
+    let mut random = [0u8; 6];
+    sys.getrandom(&mut random)?;
+    let suffix: String = random
+        .iter()
+        .map(|b| {
+            LETTERS
+                .get(usize::from(*b) % LETTERS.len())
+                .map_or('x', |c| char::from(*c))
+        })
+        .collect();
+    Ok(format!("{prefix}-{suffix}"))
+}
+
 pub struct PrivateDir {
     parent: PathFd,
     name: OsString,
@@ -59,13 +76,7 @@ impl PrivateDir {
 
     fn make(sys: &Sys, parent: PathFd, tmp: &Path, prefix: &str) -> Result<PrivateDir> {
         for _ in 0..TRIES {
-            let mut random = [0u8; 6];
-            sys.getrandom(&mut random)?;
-            let suffix: String = random
-                .iter()
-                .map(|b| LETTERS[usize::from(*b) % LETTERS.len()] as char)
-                .collect();
-            let name = OsString::from(format!("{prefix}-{suffix}"));
+            let name = OsString::from(random_name(sys, prefix)?);
             match sys.mkdirat(Some(parent), &name, 0o700) {
                 Ok(()) => {}
                 Err(e) if e.errno() == Some(Errno::EEXIST) => continue,
@@ -95,18 +106,6 @@ impl PrivateDir {
         &self.path
     }
 
-    /// Record `name`, a socket file socklab has just made in the directory
-    /// (bind): `newfstatat(DIR, NAME)`, its device and inode.
-    pub fn made(&self, sys: &Sys, name: &str) -> Result<()> {
-        let name = OsString::from(name);
-        if let Some(id) = sys.fstatat(self.fd, &name)?
-            && let Ok(mut files) = self.files.lock()
-        {
-            files.push((name, id));
-        }
-        Ok(())
-    }
-
     /// The recorded file `name`, if the name still names it now.
     fn ours(&self, sys: &Sys, name: &OsStr) -> Result<Option<FileId>> {
         let recorded = self
@@ -120,31 +119,6 @@ impl PrivateDir {
         Ok(sys
             .fstatat(self.fd, name)?
             .filter(|now| now.same(&recorded) && now.kind != FileKind::Symlink))
-    }
-
-    /// Change the mode of `name`, a file made here and recorded: checked
-    /// by `newfstatat(DIR, NAME)` (still that inode, not a link), then
-    /// `fchmodat(DIR, NAME, MODE)`. fchmodat follows a symbolic link and
-    /// fchmod on an `O_PATH` fd fails (EBADF); this is sound because no
-    /// one else can put a link in this directory between the two calls
-    /// (mode 0700 or 0755, ours), so the checked name is what fchmodat
-    /// changes. (fchmodat2's AT_SYMLINK_NOFOLLOW needs Linux 6.6, and
-    /// strace 6.1 prints it as `syscall_0x1c4`.)
-    pub fn chmod(&self, sys: &Sys, name: &str, mode: libc::mode_t) -> Result<()> {
-        let name = OsString::from(name);
-        if self.ours(sys, &name)?.is_none() {
-            return Err(Error::Runtime(format!(
-                "{}: not the file socklab made there; not changing its mode",
-                self.path.join(&name).display()
-            )));
-        }
-        sys.fchmodat(Some(self.fd), &name, mode)
-    }
-
-    /// `fchmod(DIR, MODE)`: the directory's own mode (0755 lets another
-    /// user reach a socket in it; still only we can change its entries).
-    pub fn set_mode(&self, sys: &Sys, mode: libc::mode_t) -> Result<()> {
-        sys.fchmod(self.fd, mode)
     }
 
     /// Remove the recorded files still there (checked by inode), then the

@@ -142,13 +142,6 @@ pub enum Command {
     /// The lab network: hosts a and b (network namespaces) joined by a link socklab drives (delay, loss, MTU, blackhole, ...). Needs root.
     #[command(subcommand)]
     Net(super::net::NetCommand),
-    /// Internal: the child process of a lab (unix-family's), started by the lab itself.
-    #[command(name = "__lab-child", hide = true)]
-    LabChild {
-        lab: String,
-        #[arg(allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -120,7 +120,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
                     .to_string(),
             ));
         }
-        Command::Lab { .. } | Command::LabChild { .. } => return Ok(Vec::new()),
+        Command::Lab { .. } => return Ok(Vec::new()),
         Command::Script { .. } | Command::Shell { .. } | Command::Net(_) => return Ok(Vec::new()),
     };
     Ok(addr.port().into_iter().collect())
@@ -284,7 +284,6 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
         }
         Command::Lab { name, .. } if name == "list" => lab::list(),
         Command::Lab { .. } => Ok(()), // run above, with the capture options
-        Command::LabChild { lab, args } => lab::child_main(&lab, &args),
         Command::Script { .. } | Command::Shell { .. } | Command::Net(_) => Ok(()), // run above
     }
 }
@@ -292,7 +291,7 @@ fn program(sys: &Sys, out: &Output, command: Command) -> Result<()> {
 /// A lab always prints its own timeline: the global trace and inspection
 /// switches would be silently ignored, so they are refused.
 fn lab_flags(cli: &Cli) -> Result<()> {
-    let lab = matches!(cli.command, Command::Lab { .. } | Command::LabChild { .. });
+    let lab = matches!(cli.command, Command::Lab { .. });
     let any = cli.trace.is_some()
         || cli.trace_file.is_some()
         || cli.show_state
@@ -300,7 +299,7 @@ fn lab_flags(cli: &Cli) -> Result<()> {
         || !cli.pause_before.is_empty()
         || !cli.pause_after.is_empty();
     let recordless = match &cli.command {
-        Command::Demo | Command::Bench(_) | Command::Sockopt(_) | Command::LabChild { .. } => true,
+        Command::Demo | Command::Bench(_) | Command::Sockopt(_) => true,
         Command::Lab { name, .. } => name == "list",
         _ => false,
     };
@@ -341,7 +340,6 @@ fn check_phases(command: &Command) -> Result<()> {
         | Command::Sockopt(_)
         | Command::Bench(_)
         | Command::Lab { .. }
-        | Command::LabChild { .. }
         | Command::Script { .. }
         | Command::Shell { .. }
         | Command::Net(_) => {

@@ -46,7 +46,7 @@ pub(crate) fn trace_time(cli: &Cli) -> Result<()> {
     let json = cli.trace == Some(TraceFormat::Json);
     let text = match &cli.command {
         Command::Lab { name, json } => name != "list" && !json,
-        Command::Demo | Command::LabChild { .. } => true,
+        Command::Demo => true,
         Command::Script { .. } | Command::Shell { .. } => !json,
         Command::Bench(_) | Command::Sockopt(_) | Command::Net(_) => false,
         Command::Tcp(_) | Command::Udp(_) | Command::Unix(_) => {

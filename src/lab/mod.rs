@@ -36,7 +36,7 @@ mod unix_files;
 mod uring;
 
 use crate::values::error::{Error, Result};
-use framework::{Ctx, Lab, Out, run_one};
+use framework::{Lab, Out, run_one};
 
 /// Every lab, in `lab list` order.
 pub fn all() -> Vec<Lab> {
@@ -160,16 +160,5 @@ fn cut(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
-    }
-}
-
-/// `socklab __lab-child LAB MODE [--json]`: the child side of a lab, its
-/// timeline on stdout for the parent to relay.
-pub fn child_main(lab: &str, args: &[String]) -> Result<()> {
-    let json = args.iter().any(|a| a == "--json");
-    let ctx = Ctx::new("child", json, Out::stdout());
-    match (lab, args.first().map(String::as_str)) {
-        ("unix-connect", Some(path)) => unix_files::unix_connect_child(&ctx, path),
-        _ => Err(Error::Usage(format!("no lab child '{lab}'"))),
     }
 }

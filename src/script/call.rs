@@ -75,6 +75,12 @@ pub enum Req {
     /// unlinked, 0 when it left another file alone, 2 when nothing was
     /// there.
     Unlink(std::path::PathBuf, u64, u64),
+    /// The end of a run: a directory a mkdirat made, removed only if the
+    /// same directory (device, inode) is still there (newfstatat, then
+    /// unlinkat AT_REMOVEDIR, which the kernel does only on an empty
+    /// one). Returns 1 when it removed it, 0 when it left another alone,
+    /// 2 when nothing was there.
+    Rmdir(std::path::PathBuf, u64, u64),
 }
 
 /// What a made call gave.
@@ -98,6 +104,11 @@ pub struct Made {
     /// at right after the bind (newfstatat through an untraced Sys: the
     /// runner's bookkeeping for the end's clean-up, not the script's call).
     pub file: Option<(u64, u64)>,
+    /// A mkdirat that made a directory (its device and inode are then in
+    /// `file`), or an unlinkat AT_REMOVEDIR that removed one: its absolute
+    /// path (the dirfd's from /proc/self/fd, untraced: bookkeeping for the
+    /// end's clean-up).
+    pub dir: Option<Box<PathBuf>>,
     /// In a fork's child: the pipes it serves the runner through
     /// (the actor's thread then becomes the child's loop).
     pub child: Option<Pipes>,
@@ -134,6 +145,20 @@ fn quiet() -> Sys {
 /// A script's dirfd: AT_FDCWD (None) or an fd.
 fn dir(fd: RawFd) -> Option<PathFd> {
     (fd != libc::AT_FDCWD).then(|| PathFd::raw(fd))
+}
+
+/// The absolute path `path` names relative to `d` (AT_FDCWD: the current
+/// directory), looked up in this process (a process actor's own fds).
+fn absolute(d: RawFd, path: &std::path::Path) -> Option<PathBuf> {
+    if path.is_absolute() {
+        return Some(path.to_path_buf());
+    }
+    let base = if d == libc::AT_FDCWD {
+        crate::sys::untraced::cwd()
+    } else {
+        crate::sys::untraced::fd_path(d)
+    };
+    base.map(|b| b.join(path))
 }
 
 fn s(fd: RawFd) -> Socket {
@@ -290,15 +315,30 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             made.out = buf;
             n as i64
         }
-        Req::Mkdirat(d, path, mode) => sys.mkdirat(dir(*d), path.as_os_str(), *mode).map(|()| 0)?,
+        Req::Mkdirat(d, path, mode) => {
+            sys.mkdirat(dir(*d), path.as_os_str(), *mode)?;
+            made.dir = absolute(*d, path).map(Box::new);
+            made.file = made
+                .dir
+                .as_ref()
+                .and_then(|p| quiet().newfstatat_id(p).ok().flatten())
+                .map(|id| (id.dev, id.ino));
+            0
+        }
         Req::Newfstatat(d, path) => sys.fstatat_raw(dir(*d), path.as_os_str()).map(|_| 0)?,
         Req::Fchmod(fd, mode) => sys.fchmod(PathFd::raw(*fd), *mode).map(|()| 0)?,
         Req::Fchmodat(d, path, mode) => {
             sys.fchmodat(dir(*d), path.as_os_str(), *mode).map(|()| 0)?
         }
-        Req::Unlinkat(d, path, flags) => sys
-            .unlinkat(dir(*d), path.as_os_str(), *flags)
-            .map(|()| 0)?,
+        Req::Unlinkat(d, path, flags) => {
+            // The path it names before it is gone.
+            let gone = absolute(*d, path);
+            sys.unlinkat(dir(*d), path.as_os_str(), *flags)?;
+            if flags & libc::AT_REMOVEDIR != 0 {
+                made.dir = gone.map(Box::new);
+            }
+            0
+        }
         Req::UnlinkPath(path) => sys.unlink(path).map(|()| 0)?,
         Req::Setgroups(groups) => sys.setgroups(groups).map(|()| 0)?,
         Req::Setgid(gid) => sys.setgid(*gid).map(|()| 0)?,
@@ -320,6 +360,13 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Exit(code) => crate::sys::untraced::exit(*code),
         Req::Unlink(path, dev, ino) => match sys.newfstatat_id(path)? {
             Some(id) if id.dev == *dev && id.ino == *ino => sys.unlink(path).map(|()| 1)?,
+            Some(_) => 0,
+            None => 2,
+        },
+        Req::Rmdir(path, dev, ino) => match sys.newfstatat_id(path)? {
+            Some(id) if id.dev == *dev && id.ino == *ino => sys
+                .unlinkat(None, path.as_os_str(), libc::AT_REMOVEDIR)
+                .map(|()| 1)?,
             Some(_) => 0,
             None => 2,
         },

@@ -1,10 +1,12 @@
 //! The end of a run: the calls still under way get `--timeout` to
 //! return (one still blocked then fails the run if its line expects a
 //! result), every fd the script left open is closed and every socket
-//! file its binds made is removed (each a traced line), and a failure is
-//! reported: the file, the line, expected vs got, each actor's last calls.
+//! file its binds made is removed, then every directory its mkdirat made,
+//! deepest first (each a traced line), and a failure is reported: the file, the line, expected vs got, each actor's last calls.
 
 use std::time::Instant;
+
+use nix::errno::Errno;
 
 use super::actors::Actor;
 use super::call::Req;
@@ -44,7 +46,7 @@ impl Runner {
     /// be blocked).
     fn clean_up(&mut self) -> Result<()> {
         let open = self.labels.still_open();
-        if open.is_empty() && self.files.is_empty() {
+        if open.is_empty() && self.files.is_empty() && self.dirs.is_empty() {
             return Ok(());
         }
         let (tx, rx) = std::sync::mpsc::channel();
@@ -76,10 +78,22 @@ impl Runner {
                 ),
             }
         }
+        reqs.extend(self.dirs_to_remove(&first));
         for (who, req) in reqs {
             let left = match &req {
                 Req::Unlink(path, dev, ino) => Some(format!(
                     "# {}: not the socket file the bind made (st_dev={dev}, st_ino={ino}): left alone",
+                    path.display()
+                )),
+                Req::Rmdir(path, dev, ino) => Some(format!(
+                    "# {}: not the directory the mkdirat made (st_dev={dev}, st_ino={ino}): left alone",
+                    path.display()
+                )),
+                _ => None,
+            };
+            let full = match &req {
+                Req::Rmdir(path, ..) => Some(format!(
+                    "# {}: not empty (it holds what socklab did not make): left alone",
                     path.display()
                 )),
                 _ => None,
@@ -91,8 +105,12 @@ impl Runner {
             for ev in &events {
                 self.print_event(&who, ev);
             }
-            if let (Some(note), Some(Ok(0))) = (left, made.ret) {
-                self.print_text(&who, &note);
+            match (left, full, made.ret) {
+                (Some(note), _, Some(Ok(0))) => self.print_text(&who, &note),
+                (_, Some(note), Some(Err(Errno::ENOTEMPTY | Errno::EEXIST))) => {
+                    self.print_text(&who, &note)
+                }
+                _ => {}
             }
             if let Some(fd) = made.closed {
                 self.labels.closed(fd);
@@ -100,6 +118,28 @@ impl Runner {
         }
         end.join();
         Ok(())
+    }
+
+    /// The end's removal of the directories the script's mkdirat made
+    /// (and it did not remove itself): deepest first, so that one made
+    /// inside another goes before it; each through `first`'s tag.
+    fn dirs_to_remove(&mut self, first: &str) -> Vec<(String, Req)> {
+        let mut dirs = std::mem::take(&mut self.dirs);
+        dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
+        let mut reqs = Vec::new();
+        for (path, id) in dirs {
+            match id {
+                Some((dev, ino)) => reqs.push((first.to_string(), Req::Rmdir(path, dev, ino))),
+                None => self.print_text(
+                    first,
+                    &format!(
+                        "# {}: gone before socklab looked after the mkdirat: nothing to remove",
+                        path.display()
+                    ),
+                ),
+            }
+        }
+        reqs
     }
 
     /// The failure report: `FILE:LINE: the line`, what was expected and

@@ -275,6 +275,7 @@ variants!(Req {
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
     Unlink(a: PathBuf, b: u64, c: u64),
+    Rmdir(a: PathBuf, b: u64, c: u64),
     Openat(a: RawFd, b: PathBuf, c: i32, d: u32),
     Getrandom(a: usize, b: u32),
     Mkdirat(a: RawFd, b: PathBuf, c: u32),
@@ -298,6 +299,7 @@ impl Enc for Made {
         self.failure.put(w);
         self.hint.put(w);
         self.file.put(w);
+        self.dir.as_deref().cloned().put(w);
     }
     fn get(r: &mut &[u8]) -> Option<Self> {
         Some(Made {
@@ -308,6 +310,7 @@ impl Enc for Made {
             failure: Enc::get(r)?,
             hint: Enc::get(r)?,
             file: Enc::get(r)?,
+            dir: <Option<PathBuf>>::get(r)?.map(Box::new),
             child: None,
         })
     }
@@ -415,6 +418,7 @@ mod tests {
             failure: None,
             hint: Some("h".into()),
             file: Some((2049, 1234)),
+            dir: Some(Box::new("/tmp/d".into())),
             child: None,
         };
         let mut w = Vec::new();

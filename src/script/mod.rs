@@ -226,8 +226,17 @@
 //! st_dev/st_ino; at the end `newfstatat` (shown) must find that same
 //! device and inode for `unlink` (shown) to follow; anything else at the
 //! path (a regular file, a link, another socket file) is left alone, with
-//! a `# PATH: not the socket file the bind made ...: left alone` note. A
-//! process actor whose status cannot be read (waitid fails: socklab
+//! a `# PATH: not the socket file the bind made ...: left alone` note.
+//! Then every directory the script's `mkdirat` made (and its own
+//! `unlinkat(..., AT_REMOVEDIR)` did not remove) is removed, deepest
+//! first: right after the mkdirat the actor keeps its absolute path (the
+//! dirfd's from /proc/self/fd) and st_dev/st_ino (untraced bookkeeping);
+//! at the end `newfstatat` (shown) must find them for
+//! `unlinkat(AT_FDCWD, PATH, AT_REMOVEDIR)` (shown) to follow, which the
+//! kernel does only on an empty directory; another directory at the path
+//! (`# PATH: not the directory the mkdirat made ...: left alone`) or one
+//! holding what socklab did not make (`-1 ENOTEMPTY`, `# PATH: not
+//! empty ...`) is left alone. A process actor whose status cannot be read (waitid fails: socklab
 //! started with SIGCHLD ignored) gets a `# process PID ended; how is not
 //! known` note instead of an `exit_group` line nobody saw.
 //! - exit 0: every expectation held;

@@ -74,6 +74,12 @@ impl Runner {
         if let (Some(path), Ok(_)) = (&under.unlink_path, &ret) {
             self.files.retain(|(p, _)| p != path);
         }
+        if let (Some(path), Ok(_)) = (&made.dir, &ret) {
+            match step.row.name {
+                "mkdirat" => self.dirs.push((path.to_path_buf(), made.file)),
+                _ => self.dirs.retain(|(p, _)| p != path.as_path()),
+            }
+        }
         self.done.push(Done {
             line_no: step.no,
             actor: name,

@@ -91,6 +91,9 @@ pub struct Runner {
     /// Socket files the script's binds made, with their device and
     /// inode (None: it was gone before the runner looked).
     pub(super) files: Vec<(PathBuf, Option<(u64, u64)>)>,
+    /// Directories the script's mkdirat made (absolute path, device and
+    /// inode), until its own unlinkat AT_REMOVEDIR removes them.
+    pub(super) dirs: Vec<(PathBuf, Option<(u64, u64)>)>,
     pub(super) done: Vec<Done>,
     pub(super) failure: Option<Failure>,
     /// The shell: a failed expectation is reported and the session goes on.
@@ -133,6 +136,7 @@ impl Runner {
             inputs: VecDeque::new(),
             owner: BTreeMap::new(),
             files: Vec::new(),
+            dirs: Vec::new(),
             done: Vec::new(),
             failure: None,
             keep_going: false,

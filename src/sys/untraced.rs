@@ -224,6 +224,16 @@ pub fn process_gone(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(Errno::ESRCH)
 }
 
+/// The path open fd `fd` names (readlink of /proc/self/fd/FD), if any.
+pub fn fd_path(fd: std::os::fd::RawFd) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
+}
+
+/// The current directory (getcwd), if it can be read.
+pub fn cwd() -> Option<std::path::PathBuf> {
+    std::env::current_dir().ok()
+}
+
 /// The names in directory `path` (getdents64), none if it cannot be read.
 pub fn dir_names(path: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(path)

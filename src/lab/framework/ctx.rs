@@ -1,21 +1,17 @@
 //! What a lab gets: one traced `Sys` (and `Output`) per side on the
-//! lab's timeline, notes, a private temporary directory, cleanup.
+//! lab's timeline, notes.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::now;
 use super::timeline::{JsonLines, Out};
 use crate::inspect::tcp_state_name;
-use crate::private_dir::PrivateDir;
 use crate::strace::{Format, Tracer, json_str};
 use crate::sys::{Socket, Sys};
-use crate::values::error::{Error, Result};
 
-/// What a lab gets: one traced `Sys` per side, notes on the timeline, a
-/// private temporary directory. (A clone shares all of it.)
+/// What a lab gets: one traced `Sys` per side, notes on the timeline.
+/// (A clone shares all of it.)
 #[derive(Clone)]
 pub struct Ctx {
     name: &'static str,
@@ -23,8 +19,6 @@ pub struct Ctx {
     pub(super) out: Out,
     pub(super) tracer: Tracer,
     pub(super) quiet: Sys,
-    /// The private directory, made on first use ([`Ctx::dir`]).
-    pub(super) dir: Arc<Mutex<Option<PrivateDir>>>,
 }
 
 impl Ctx {
@@ -41,7 +35,6 @@ impl Ctx {
             out,
             tracer,
             quiet: Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink()))),
-            dir: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -111,60 +104,5 @@ impl Ctx {
         self.quiet
             .tcp_info(s)
             .map_or("?".into(), |i| tcp_state_name(i.tcpi_state).to_string())
-    }
-
-    /// The lab's private directory, made on first use by the `lab` side
-    /// (src/private_dir.rs: a random name, mode 0700, never reused): its
-    /// path.
-    pub fn dir(&self) -> Result<PathBuf> {
-        let mut dir = self
-            .dir
-            .lock()
-            .map_err(|_| Error::Runtime("lab directory lock".into()))?;
-        if dir.is_none() {
-            *dir = Some(PrivateDir::create(&self.sys("lab"), "socklab-lab")?);
-        }
-        Ok(dir
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default())
-    }
-
-    /// Run `f` on the private directory (made by [`Ctx::dir`] before).
-    fn with_dir<T>(&self, f: impl FnOnce(&PrivateDir) -> Result<T>) -> Result<T> {
-        match self.dir.lock().as_deref() {
-            Ok(Some(d)) => f(d),
-            _ => Err(Error::Runtime("the lab's directory is not made yet".into())),
-        }
-    }
-
-    /// Record `name`, a socket file the lab has just bound in its
-    /// directory (untraced `newfstatat`: its inode), so that cleanup may
-    /// remove it and nothing else.
-    pub fn made(&self, name: &str) -> Result<()> {
-        self.with_dir(|d| d.made(&self.quiet, name))
-    }
-
-    /// Change the mode of `name`, a file the lab made in its directory:
-    /// `newfstatat(DIR, NAME)` (still that inode, not a link), then
-    /// `fchmodat(DIR, NAME, MODE)`, on `side`'s timeline.
-    pub fn chmod(&self, side: &'static str, name: &str, mode: libc::mode_t) -> Result<()> {
-        self.with_dir(|d| d.chmod(&self.sys(side), name, mode))
-    }
-
-    /// `fchmod(DIR, MODE)` of the lab's directory, on `side`'s timeline.
-    pub fn chmod_dir(&self, side: &'static str, mode: libc::mode_t) -> Result<()> {
-        self.with_dir(|d| d.set_mode(&self.sys(side), mode))
-    }
-
-    /// Remove the private directory (untraced): the socket files the lab
-    /// made and left (a failed lab), each checked by inode, then the
-    /// directory itself.
-    pub(super) fn cleanup(&self) {
-        if let Ok(mut dir) = self.dir.lock()
-            && let Some(d) = dir.take()
-        {
-            let _ = d.remove(&self.quiet);
-        }
     }
 }

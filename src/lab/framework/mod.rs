@@ -2,11 +2,10 @@
 //! under a watchdog with its header, timeline and verdict (`run_one`),
 //! the timeline's output (`timeline.rs`), what a lab gets (`ctx.rs`), the
 //! sockets it sets up (`sockets.rs`), what it observes (`observe.rs`),
-//! and a lab's child process (`child.rs`).
+//! and a lab that is a script (`script.rs`).
 //!
 //! A lab starts both sides itself (threads in this process, a script's
-//! process actors, or a child process re-executing socklab for the
-//! `unix-family` lab), on port 0, fresh
+//! process actors), on port 0, fresh
 //! temporary paths or fresh abstract names; orders them by channels, never
 //! by sleeps; bounds its own time with poll timeouts (and a watchdog here);
 //! closes every socket and unlinks every socket file.
@@ -31,7 +30,6 @@
 //! capture started in [`run_one`] before the lab and stopped after it can be
 //! merged into that stream by time, or written through the same `Out`.
 
-mod child;
 mod ctx;
 mod net;
 mod observe;
@@ -40,15 +38,13 @@ mod script;
 mod sockets;
 mod timeline;
 
-pub use child::run_child_as;
 pub use ctx::Ctx;
 pub use net::{LabNet, net_addr, untraced};
 pub use observe::*;
-pub use script::{Step, run_script};
+pub use script::{Ran, Step, run_script};
 pub use sockets::*;
 pub use timeline::Out;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::strace::json_str;
@@ -110,13 +106,10 @@ pub fn run_one(
             Err(e) => return Err(e),
         }
     }
-    let dir = Arc::clone(&ctx.dir);
-    let quiet = ctx.quiet.clone();
     let worker = std::thread::spawn(move || {
         let lab = replay::for_lab(&ctx);
         let r = run(&ctx);
         drop(lab);
-        ctx.cleanup();
         let _ = tx.send(r);
     });
     let result = match rx.recv_timeout(LAB_LIMIT) {
@@ -124,11 +117,6 @@ pub fn run_one(
         Err(_) => {
             // A side is stuck in a call the lab did not bound: stop here, as
             // a hung lab must not hang `lab all`. The kernel closes the sockets.
-            if let Ok(dir) = dir.lock()
-                && let Some(dir) = dir.as_ref()
-            {
-                let _ = dir.remove(&quiet);
-            }
             out.line(&format!(
                 "lab {}: no verdict after {} s (a call blocked that should not have): FAIL",
                 lab.name,

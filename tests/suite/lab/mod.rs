@@ -361,10 +361,19 @@ fn lab_unix_family() {
         ],
     );
     o.stdout_has("mode 000 EACCES, mode 0777 connected");
-    // As root the child runs as nobody; its untraced set-up is named.
+    // As root a fork gives up root, each call on the timeline.
     if o.stdout.contains("user nobody") {
-        o.stdout_has("setgid(65534), setgroups(0, NULL), setuid(65534), execve(");
+        for want in [
+            "server | nobody = clone(",
+            "nobody | setgroups(0, NULL) = 0",
+            "nobody | setgid(65534) = 0",
+            "nobody | setuid(65534) = 0",
+            "nobody | +++ exited with 0 +++",
+        ] {
+            o.stdout_has(want);
+        }
     }
+    o.stdout_has("lab | unlinkat(");
     // Nothing left behind: the lab's directory is gone.
     let dir = o
         .stdout
@@ -376,10 +385,11 @@ fn lab_unix_family() {
     assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
 }
 
-/// As root, the unix-family lab re-executes socklab as user nobody. From a
-/// directory nobody cannot search (root's `~/.cargo/bin` under a 0700
-/// `/root`), exec by the binary's path failed: `cannot start the child
-/// process: Permission denied`, FAIL. The child is `/proc/self/exe`.
+/// As root, the unix-family lab connects as user nobody. When it
+/// re-executed socklab for that, from a directory nobody cannot search
+/// (root's `~/.cargo/bin` under a 0700 `/root`) exec by the binary's path
+/// failed: `cannot start the child process: Permission denied`, FAIL. Now
+/// the child is a fork (no exec): still run from such a directory.
 #[test]
 fn lab_unix_family_runs_its_nobody_child_from_a_private_directory() {
     // SAFETY: geteuid only reads the process's effective uid.

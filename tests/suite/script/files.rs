@@ -129,3 +129,86 @@ fn script_a_thread_actor_refuses_credentials() {
         assert!(!out.stdout.contains(&format!("{call}(")), "{}", out.dump());
     }
 }
+
+/// The end removes the directories the script's mkdirat made, deepest
+/// first, after the socket file bound in the deeper one: nothing is left.
+#[test]
+fn script_end_removes_the_directories_its_mkdirat_made() {
+    let dir = harness::TempDir::new("script-dirs");
+    let d = dir.path("");
+    let d = d.trim_end_matches('/');
+    let text = format!(
+        "t = openat(AT_FDCWD, \"{d}\", O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY)
+mkdirat(t, \"a\", 0700) = 0
+mkdirat(AT_FDCWD, \"{d}/a/b\", 0700) = 0
+s = socket(AF_UNIX, SOCK_STREAM, 0)
+bind(s, {d}/a/b/s.sock) = 0
+"
+    );
+    let out = script(&text, &[]);
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim_start).collect();
+    let at = |want: String| {
+        lines
+            .iter()
+            .position(|l| *l == want)
+            .unwrap_or_else(|| panic!("no line {want}\n{}", out.dump()))
+    };
+    let sock = at(format!("unlink(\"{d}/a/b/s.sock\") = 0"));
+    let b = at(format!("unlinkat(AT_FDCWD, \"{d}/a/b\", AT_REMOVEDIR) = 0"));
+    let a = at(format!("unlinkat(AT_FDCWD, \"{d}/a\", AT_REMOVEDIR) = 0"));
+    assert!(sock < b && b < a, "{}", out.dump());
+    assert!(!std::path::Path::new(&format!("{d}/a")).exists());
+}
+
+/// A directory the script's mkdirat made, replaced by another one (another
+/// inode) before the end: left alone, with a note.
+#[test]
+fn script_end_leaves_a_directory_that_replaced_its_own() {
+    use std::io::{BufRead, Read, Write};
+    let dir = harness::TempDir::new("script-dirs");
+    let d = dir.path("");
+    let d = d.trim_end_matches('/');
+    let text = format!(
+        "mkdirat(AT_FDCWD, \"{d}/a\", 0700) = 0
+p = socketpair(AF_UNIX, SOCK_STREAM, 0, [5, 6]) = 0
+recv(p[0], 10)
+"
+    );
+    let mut cmd = harness::socklab(&["script", "-", "--timeout", "1"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    // The handshake: the recvfrom is seen asleep (its <unfinished ...> line).
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+        if line.contains("recvfrom(") && line.contains("<unfinished ...>") {
+            break;
+        }
+    }
+    std::fs::rename(format!("{d}/a"), format!("{d}/old")).unwrap();
+    // Inside the test's own 0700 directory (random name): the new `a`.
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(format!("{d}/a"))
+        .unwrap();
+    out.read_to_string(&mut seen).unwrap();
+    harness::finish(child);
+    assert!(
+        seen.contains(&format!(
+            "# {d}/a: not the directory the mkdirat made (st_dev="
+        )),
+        "{seen}"
+    );
+    assert!(!seen.contains("AT_REMOVEDIR"), "{seen}");
+    assert!(std::path::Path::new(&format!("{d}/a")).is_dir());
+}

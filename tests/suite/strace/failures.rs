@@ -217,11 +217,9 @@ fn lab_private_directory_calls_equal_strace() {
     let wanted = |l: &str| {
         (l.starts_with("getrandom(") && l.contains(", 6, 0)"))
             || l.starts_with("mkdirat(")
-            // Not opendir's O_NONBLOCK: the lab counts the directory's
-            // entries with std::fs::read_dir, an untraced look.
             || (l.starts_with("openat(")
                 && l.contains("|O_DIRECTORY)")
-                && !l.contains("O_NONBLOCK"))
+                && !l.contains("O_NONBLOCK")) // not an opendir
             || l.starts_with("fchmod")
     };
     let ours: Vec<String> = out
@@ -240,8 +238,6 @@ fn lab_private_directory_calls_equal_strace() {
                     .trim_start(),
             )
         })
-        // The child that connects as nobody re-executes socklab: its
-        // runtime's calls are not the lab's.
         .filter(|l| wanted(l))
         .collect();
     assert!(
