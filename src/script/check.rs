@@ -288,8 +288,7 @@ impl Scope {
             }
             ExprKind::Struct(fields) => {
                 for f in fields {
-                    // epoll's data is the fd registered: a label.
-                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data" | "u32" | "u64"));
+                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data"));
                     self.expr(&f.value, fd, input, errors);
                 }
             }

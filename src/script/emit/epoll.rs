@@ -9,8 +9,13 @@ use super::super::ast::ExprKind;
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
 use super::model::{Fd, Model, Op, Val, fd, field, fields_of, val_of};
-use super::ops::arg;
 use crate::values::xlat::Group;
+
+fn arg(step: &Step, i: usize) -> Result<&super::super::ast::Expr, Why> {
+    step.args
+        .get(i)
+        .ok_or_else(|| format!("{} lacks argument {}", step.row.name, i + 1))
+}
 
 /// The op of an epoll line.
 pub fn op(step: &Step) -> Result<Op, Why> {

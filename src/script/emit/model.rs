@@ -7,8 +7,6 @@ use super::super::ast::{Expr, ExprKind, Field};
 use super::super::resolve::{self, Why};
 use crate::values::xlat::Group;
 
-pub use super::optval::OptVal;
-
 /// An fd as a program names it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fd {
@@ -93,6 +91,19 @@ pub enum Op {
     /// The epoll fd, maxevents, the timeout (ms), the events written
     /// (each one's events and the fd its data names).
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
+}
+
+/// An option value (setsockopt's, getsockopt's): its text is optval.rs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptVal {
+    /// An int: set, or read back (compared when the line writes it).
+    Int(Option<Val>),
+    /// Bytes set as written (a string value).
+    Bytes(Vec<u8>),
+    /// Read back into a buffer of this length, not compared.
+    Len(u32),
+    /// A linger or a timeval, set or read back and compared field by field.
+    Pair(Pair),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's

@@ -9,7 +9,7 @@ use super::model::{
 };
 use crate::values::xlat::Group;
 
-pub(super) fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
+fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
     step.args
         .get(i)
         .ok_or_else(|| format!("{} lacks argument {}", step.row.name, i + 1))

@@ -3,20 +3,7 @@
 //! value's declaration, its address and size) and its Python text (the
 //! argument `setsockopt` takes, what `getsockopt` returns and its check).
 
-use super::model::{Pair, Val};
-
-/// An option value as a line writes it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OptVal {
-    /// An int: set, or read back (compared when the line writes it).
-    Int(Option<Val>),
-    /// Bytes set as written (a string value).
-    Bytes(Vec<u8>),
-    /// Read back into a buffer of this length, not compared.
-    Len(u32),
-    /// A linger or a timeval, set or read back and compared field by field.
-    Pair(Pair),
-}
+use super::model::{OptVal, Pair, Val};
 
 /// The call's other arguments as the emitter writes them, and its
 /// literals and constants.
