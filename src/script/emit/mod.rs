@@ -34,6 +34,10 @@ mod ops;
 mod python;
 mod python_main;
 mod python_procs;
+mod python_unix;
+mod unix;
+mod unix_msg;
+mod c_unix;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +256,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Sigaction(..)
         | Op::Wait4(..)
         | Op::Exit(..) => Vec::new(),
+        Op::Unix(u) => u.inputs(),
         Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),
         Op::Poll(fds, _, _) => fds.iter().map(|(f, _)| f.clone()).collect(),
         Op::Bind(fd, _)
@@ -283,6 +288,7 @@ fn outputs(m: &Model) -> Vec<Fd> {
     let mut out: Vec<Fd> = m.bind.iter().cloned().collect();
     match &m.op {
         Op::Socketpair(_, _, _, fds) | Op::Recvmsg(.., fds) => out.extend(fds.iter().cloned()),
+        Op::Unix(u) => out.extend(u.outputs()),
         _ => {}
     }
     out
@@ -290,6 +296,9 @@ fn outputs(m: &Model) -> Vec<Fd> {
 
 /// The ports an op writes (labels).
 fn ports(op: &Op) -> Vec<u16> {
+    if let Op::Unix(u) = op {
+        return u.ports();
+    }
     let of = |o: &model::Out| match o {
         model::Out::Is(i) => Some(i.port),
         _ => None,

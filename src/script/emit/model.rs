@@ -41,6 +41,8 @@ pub enum Out {
     Null,
     Any,
     Is(Inet),
+    /// An AF_UNIX address to check (unix.rs).
+    Unix(super::unix::Sun),
 }
 
 /// What the call is, its arguments resolved.
@@ -87,6 +89,8 @@ pub enum Op {
     Wait4(Who, Option<String>),
     /// `exit_group(N)` in a process actor.
     Exit(i64),
+    /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
+    Unix(super::unix::UnixOp),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's
@@ -285,7 +289,10 @@ pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
     match &e.kind {
         ExprKind::Null => Ok(Out::Null),
         ExprKind::Dots => Ok(Out::Any),
-        _ => inet(e).map(Out::Is),
+        _ => match super::unix::sun(e)? {
+            Some(s) => Ok(Out::Unix(s)),
+            None => inet(e).map(Out::Is),
+        },
     }
 }
 

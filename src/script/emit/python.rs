@@ -144,6 +144,7 @@ fn addr(i: &Inet) -> String {
 fn check_addr(line: usize, o: &Out, what: &str) -> String {
     match o {
         Out::Is(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
+        Out::Unix(s) => super::python_unix::sun_is(line, s, what),
         _ => String::new(),
     }
 }
