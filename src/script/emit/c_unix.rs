@@ -55,7 +55,10 @@ fn name_in(n: &Name) -> String {
 /// The check of a received address in `sa` (its length in `len`).
 pub fn name_is(line: usize, n: &Name, len: &str) -> String {
     match n {
-        Name::Unix(s) => format!(" if (r >= 0) {{ SunIs({line}, &sa, {len}, {}); }}", sun_args(s)),
+        Name::Unix(s) => format!(
+            " if (r >= 0) {{ SunIs({line}, &sa, {len}, {}); }}",
+            sun_args(s)
+        ),
         Name::Inet(i) if i.port == 0 => format!(
             " if (r >= 0) {{ InetIs({line}, &sa, {}, &(int){{0}}, 0); }}",
             lit(i.ip.as_bytes())
@@ -95,11 +98,7 @@ fn sendmsg(
         iov.len()
     );
     if let Some(n) = to {
-        let _ = write!(
-            s,
-            " {} m.msg_name = &sa; m.msg_namelen = n;",
-            name_in(n)
-        );
+        let _ = write!(s, " {} m.msg_name = &sa; m.msg_namelen = n;", name_in(n));
     }
     if rights.is_empty() && cred.is_none() {
         return s;
@@ -214,7 +213,12 @@ pub fn call(line: usize, u: &UnixOp) -> String {
                 var(f)
             );
             if let Sun::Path(p) = s {
-                let _ = write!(c, " if (r == 0) {{ SocketFile({}, {}); }}", path(p), p.len());
+                let _ = write!(
+                    c,
+                    " if (r == 0) {{ SocketFile({}, {}); }}",
+                    path(p),
+                    p.len()
+                );
             }
             c
         }
@@ -290,7 +294,11 @@ pub fn call(line: usize, u: &UnixOp) -> String {
         UnixOp::Unlinkat(d, p, flags) => {
             format!("r = unlinkat({}, {}, {});", dir(d), path(p), val(flags))
         }
-        UnixOp::Unlink(p) => format!("r = unlink({});", path(p)),
+        UnixOp::Unlink(p) => format!(
+            "r = unlink({0}); if (r == 0) {{ SocketFileGone({0}, {1}); }}",
+            path(p),
+            p.len()
+        ),
         UnixOp::Setgroups(g) if g.is_empty() => "r = setgroups(0, NULL);".into(),
         UnixOp::Setgroups(g) => {
             let list: Vec<String> = g.iter().map(|x| x.to_string()).collect();

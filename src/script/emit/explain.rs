@@ -46,6 +46,26 @@ pub const EXTRAS: &[Extra] = &[
         script: "rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8)",
         why: "signal.signal() is sigaction() with SA_ONSTACK (glibc adds SA_RESTORER), and it returns the old action, so it asks for it",
     },
+    Extra {
+        python: "bind(3, {sa_family=AF_UNIX, sun_path=\"d/s.sock\"}, 11), connect, sendto: the same",
+        script: "bind(3, {sa_family=AF_UNIX, sun_path=\"d/s.sock\"}, 10)",
+        why: "for a path Python counts sun_path's terminating NUL in the address length (socklab and the C twins pass the path's bytes only; an abstract name has no NUL in either)",
+    },
+    Extra {
+        python: "accept4(3, {sa_family=AF_UNIX}, [110 => 2], SOCK_CLOEXEC), getsockname(..., [110 => N]), recvmsg(..., msg_namelen=110 => N, ...)",
+        script: "accept(3, {sa_family=AF_UNIX}, [128 => 2])",
+        why: "on an AF_UNIX socket Python's address buffer is a struct sockaddr_un (110 bytes), not a 128-byte sockaddr_storage",
+    },
+    Extra {
+        python: "mkdir(\"d\", 0700), chmod(\"d/s.sock\", 0600), unlink(\"d/s.sock\"), rmdir(\"d\")",
+        script: "mkdirat(AT_FDCWD, \"d\", 0700), fchmodat(AT_FDCWD, ...), unlinkat(AT_FDCWD, \"d/s.sock\", 0), unlinkat(AT_FDCWD, \"d\", AT_REMOVEDIR)",
+        why: "os.mkdir, os.chmod, os.unlink and os.rmdir make the *at call only when given a dir_fd; on AT_FDCWD (its default) they make the old call, which does the same",
+    },
+    Extra {
+        python: "openat(AT_FDCWD, \"d\", O_RDONLY|O_CLOEXEC|O_DIRECTORY)",
+        script: "openat(AT_FDCWD, \"d\", O_RDONLY|O_DIRECTORY)",
+        why: "os.open makes every fd non-inheritable (PEP 446): it adds O_CLOEXEC",
+    },
 ];
 
 /// The list as text.

@@ -29,6 +29,7 @@ mod c_more;
 mod c_procs;
 pub mod explain;
 
+mod c_unix;
 mod model;
 mod ops;
 mod python;
@@ -37,7 +38,6 @@ mod python_procs;
 mod python_unix;
 mod unix;
 mod unix_msg;
-mod c_unix;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -93,12 +93,20 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
                 Sun::Path(p) => format!("; socket_file({})", lit(p)),
                 _ => String::new(),
             },
-            if matches!(s, Sun::Path(_)) { path_note } else { "" },
+            if matches!(s, Sun::Path(_)) {
+                path_note
+            } else {
+                ""
+            },
         ),
         UnixOp::Connect(f, s) => (
             format!("{}.connect(sun({}))", var(f), sun_args(s)),
             count,
-            if matches!(s, Sun::Path(_)) { path_note } else { "" },
+            if matches!(s, Sun::Path(_)) {
+                path_note
+            } else {
+                ""
+            },
         ),
         UnixOp::Sendto(f, bytes, fl, s) => (
             format!(
@@ -109,7 +117,11 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
                 sun_args(s)
             ),
             count,
-            if matches!(s, Sun::Path(_)) { path_note } else { "" },
+            if matches!(s, Sun::Path(_)) {
+                path_note
+            } else {
+                ""
+            },
         ),
         UnixOp::Sendmsg {
             fd,
@@ -180,7 +192,12 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
             )
         }
         UnixOp::Openat(d, p, fl, mode) => (
-            format!("File(os.open({}, {}, 0o{mode:o}{}))", lit(p), val(fl), dir_fd(d)),
+            format!(
+                "File(os.open({}, {}, 0o{mode:o}{}))",
+                lit(p),
+                val(fl),
+                dir_fd(d)
+            ),
             String::new(),
             "os.open adds O_CLOEXEC",
         ),
@@ -188,32 +205,62 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
         UnixOp::Mkdirat(d, p, mode) => (
             format!("os.mkdir({}, 0o{mode:o}{})", lit(p), dir_fd(d)),
             count,
-            if *d == Dir::Cwd { "os.mkdir is mkdir (mkdirat only with dir_fd)" } else { "" },
+            if *d == Dir::Cwd {
+                "os.mkdir is mkdir (mkdirat only with dir_fd)"
+            } else {
+                ""
+            },
         ),
         UnixOp::Newfstatat(d, p) => (
             format!("os.stat({}{}, follow_symlinks=False)", lit(p), dir_fd(d)),
             count,
             "",
         ),
-        UnixOp::Fchmod(f, mode) => (format!("os.fchmod({}.fileno(), 0o{mode:o})", var(f)), count, ""),
+        UnixOp::Fchmod(f, mode) => (
+            format!("os.fchmod({}.fileno(), 0o{mode:o})", var(f)),
+            count,
+            "",
+        ),
         UnixOp::Fchmodat(d, p, mode) => (
             format!("os.chmod({}, 0o{mode:o}{})", lit(p), dir_fd(d)),
             count,
-            if *d == Dir::Cwd { "os.chmod is chmod (fchmodat only with dir_fd)" } else { "" },
+            if *d == Dir::Cwd {
+                "os.chmod is chmod (fchmodat only with dir_fd)"
+            } else {
+                ""
+            },
         ),
         UnixOp::Unlinkat(d, p, fl) => (
             format!(
                 "os.{}({}{})",
-                if fl.value == i64::from(libc::AT_REMOVEDIR) { "rmdir" } else { "unlink" },
+                if fl.value == i64::from(libc::AT_REMOVEDIR) {
+                    "rmdir"
+                } else {
+                    "unlink"
+                },
                 lit(p),
                 dir_fd(d)
             ),
             count,
-            if *d == Dir::Cwd { "os.unlink is unlink, os.rmdir rmdir (unlinkat only with dir_fd)" } else { "" },
+            if *d == Dir::Cwd {
+                "os.unlink is unlink, os.rmdir rmdir (unlinkat only with dir_fd)"
+            } else {
+                ""
+            },
         ),
-        UnixOp::Unlink(p) => (format!("os.unlink({})", lit(p)), count, ""),
+        UnixOp::Unlink(p) => (
+            format!("os.unlink({})", lit(p)),
+            format!("; socket_file_gone({})", lit(p)),
+            "",
+        ),
         UnixOp::Setgroups(g) => (
-            format!("os.setgroups([{}])", g.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+            format!(
+                "os.setgroups([{}])",
+                g.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             count,
             "",
         ),

@@ -133,6 +133,19 @@ static inline void SocketFile(const char *p, int pn)
 	pthread_mutex_unlock(&mu);
 }
 
+/* A script's own unlink of a socket file: the end leaves it alone. */
+static inline void SocketFileGone(const char *p, int pn)
+{
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < n_files; i++)
+		if ((int)strlen(Files[i].path) == pn && memcmp(Files[i].path, p, pn) == 0) {
+			memmove(&Files[i], &Files[i + 1], (n_files - i - 1) * sizeof Files[0]);
+			n_files--;
+			i--;
+		}
+	pthread_mutex_unlock(&mu);
+}
+
 static void RemoveSocketFiles(void)
 {
 	for (int i = 0; i < n_files; i++) {

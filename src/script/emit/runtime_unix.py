@@ -60,6 +60,11 @@ def socket_file(p):
     socket_files.append((p, st.st_dev, st.st_ino))
 
 
+def socket_file_gone(p):
+    """A script's own unlink of a socket file: the end leaves it alone."""
+    socket_files[:] = [f for f in socket_files if f[0] != p]
+
+
 def remove_socket_files():
     for p, dev, ino in socket_files:
         try:

@@ -5,7 +5,7 @@
 use super::super::ast::ExprKind;
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{Op, field, fields_of, fd, val_of};
+use super::model::{Op, fd, field, fields_of, val_of};
 use super::unix::{From, UnixOp, cred, items, msg_name, shown};
 use crate::values::xlat::Group;
 

@@ -8,6 +8,7 @@ mod calls;
 mod editing;
 mod emit;
 mod emit_trace;
+mod emit_unix;
 mod examples;
 mod files;
 mod hosts;
