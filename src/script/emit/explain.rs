@@ -66,6 +66,11 @@ pub const EXTRAS: &[Extra] = &[
         script: "openat(AT_FDCWD, \"d\", O_RDONLY|O_DIRECTORY)",
         why: "os.open makes every fd non-inheritable (PEP 446): it adds O_CLOEXEC",
     },
+    Extra {
+        python: "setgroups(0, [])",
+        script: "setgroups(0, NULL)",
+        why: "os.setgroups([]) passes its (empty) array, not NULL: the kernel reads no entry either way",
+    },
 ];
 
 /// The list as text.

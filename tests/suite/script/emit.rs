@@ -142,7 +142,7 @@ fn c_twin_with(file: &str, name: &str, roundtrip: bool) {
     // The round trip: the C twin's trace, as a script, passes.
     let replay = dir.path("replay.script");
     std::fs::write(&replay, as_script(&raw)).unwrap();
-    let back = run(socklab(&["script", &replay]), b"");
+    let back = run(script_cmd(&replay, &dir), b"");
     assert_eq!(
         back.code(),
         Some(0),

@@ -84,17 +84,44 @@ pub fn as_script(raw: &str) -> String {
     };
     calls(raw, keep, is_fork)
         .into_iter()
-        .map(|(pid, call)| format!("[pid {pid}] {}\n", strip_y(&call)))
+        .map(|(pid, call)| format!("[pid {pid}] {}\n", own_pid(&strip_y(&call))))
         .collect()
 }
 
-/// `3<socket:[123]>` -> `3`.
+/// An SCM_CREDENTIALS pid is the sender's own, another in each run:
+/// `pid=...` (the kernel takes only the sender's).
+fn own_pid(call: &str) -> String {
+    if (call.starts_with("sendmsg(") || call.starts_with("recvmsg("))
+        && let Some(i) = call.find("cmsg_data={pid=")
+        && let Some(j) = call[i..].find(',')
+    {
+        let mut c = call.to_string();
+        c.replace_range(i + "cmsg_data={pid=".len()..i + j, "...");
+        return c;
+    }
+    call.to_string()
+}
+
+/// `3<socket:[123]>` -> `3`; a path's too: `AT_FDCWD</tmp/d>`, `4</tmp/d/x>`
+/// -> `AT_FDCWD`, `4`.
 fn strip_y(line: &str) -> String {
     let mut out = String::new();
     let mut rest = line;
-    while let Some(i) = rest.find("<socket:[") {
+    loop {
+        let next = [("<socket:[", "]>"), ("</", ">")]
+            .iter()
+            .filter_map(|(open, close)| {
+                let i = rest.find(open)?;
+                let after = rest[..i].chars().last();
+                (after.is_some_and(|c| c.is_ascii_digit()) || rest[..i].ends_with("AT_FDCWD"))
+                    .then_some((i, *close))
+            })
+            .min();
+        let Some((i, close)) = next else {
+            break;
+        };
         out.push_str(&rest[..i]);
-        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
+        rest = rest[i..].split_once(close).map_or("", |(_, r)| r);
     }
     out.push_str(rest);
     out
@@ -148,7 +175,10 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
         while text.contains("  ") {
             text = text.replace("  ", " ");
         }
-        let text = text.trim_end().to_string();
+        // os.setgroups([]) passes an empty list, not NULL (explain.rs).
+        let text = text
+            .trim_end()
+            .replace("setgroups(0, [])", "setgroups(0, NULL)");
         // A thread returning just as the process exits can make its own
         // exit_group (glibc's last-thread exit racing main's): strace -f
         // then shows two in a row for one process exit (seen 1 in 15 runs).
@@ -176,7 +206,8 @@ fn sockets_only(call: &str) -> bool {
 /// Python's call for a script's *at call on AT_FDCWD, as the script's
 /// (`mkdir("d", 0700)` is `mkdirat(AT_FDCWD, "d", 0700)`).
 fn python_file_call(c: &str) -> Option<String> {
-    let (args, ret) = c.split_once('(')?.1.rsplit_once(") = ")?;
+    let (args, ret) = c.split_once('(')?.1.rsplit_once(" = ")?;
+    let args = args.trim_end().strip_suffix(')')?;
     Some(match c.split_once('(')?.0 {
         "mkdir" => format!("mkdirat(AT_FDCWD, {args}) = {ret}"),
         "chmod" => format!("fchmodat(AT_FDCWD, {args}) = {ret}"),
