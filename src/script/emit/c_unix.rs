@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 
 use super::c_more::{lit, var};
-use super::model::{Inet, Val};
-use super::unix::{Cred, Dir, From, Name, Sun, UnixOp};
+use super::model::{Cred, Dir, From, Inet, Name, Sun, UnixOp, Val};
 
 fn val(v: &Val) -> String {
     v.names.join("|")

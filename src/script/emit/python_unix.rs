@@ -7,9 +7,9 @@
 
 use std::fmt::Write as _;
 
+use super::model::{Cred, Dir, From, Name, Sun, UnixOp};
 use super::model::{Model, Op, Val, Want};
 use super::python::{val, var};
-use super::unix::{Cred, Dir, From, Name, Sun, UnixOp};
 
 /// A bytes literal.
 fn lit(bytes: &[u8]) -> String {
@@ -49,12 +49,6 @@ fn name_is(line: usize, n: &Name, what: &str) -> String {
         Name::Unix(s) => format!("; sun_is({line}, {what}, {})", sun_args(s)),
         Name::Inet(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
     }
-}
-
-/// The check of an AF_UNIX address a result shows (accept, getsockname,
-/// recvfrom: python.rs's `check_addr`).
-pub fn sun_is(line: usize, s: &Sun, what: &str) -> String {
-    name_is(line, &Name::Unix(s.clone()), what)
 }
 
 fn dir_fd(d: &Dir) -> String {

@@ -2,11 +2,12 @@
 //! for the sender's) or SCM_CREDENTIALS: this module's [`UnixOp`]s. The
 //! others (no name, SCM_RIGHTS only) are ops.rs's.
 
-use super::super::ast::ExprKind;
+use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{Op, fd, field, fields_of, val_of};
-use super::unix::{From, UnixOp, cred, items, msg_name, shown};
+use super::model::{
+    Cred, From, Name, Op, UnixOp, data_of, fd, field, fields_of, inet, items_of, sun, val_of,
+};
 use crate::values::xlat::Group;
 
 /// The op of a sendmsg or recvmsg line if it is this module's.
@@ -99,4 +100,49 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
         rights,
         cred: creds,
     })))
+}
+
+fn name_of(e: &Expr) -> Result<Name, Why> {
+    match sun(e)? {
+        Some(s) => Ok(Name::Unix(s)),
+        None => inet(e).map(Name::Inet),
+    }
+}
+
+/// SCM_CREDENTIALS' `{pid=..., uid=0, gid=0}`.
+fn cred(data: Option<&Expr>) -> Result<Cred, Why> {
+    let f = data.map(fields_of).unwrap_or(&[]);
+    let num = |n: &str| match field(f, n) {
+        None => Ok(None),
+        Some(e) if matches!(e.kind, ExprKind::Dots) => Ok(None),
+        Some(e) => resolve::int(e, None).map(Some),
+    };
+    Ok(Cred {
+        pid: num("pid")?,
+        uid: num("uid")?,
+        gid: num("gid")?,
+    })
+}
+
+/// A msg_name as written (None: NULL or absent; `...`: asked).
+fn msg_name(e: Option<&Expr>) -> Result<From, Why> {
+    match e.map(|e| &e.kind) {
+        None | Some(ExprKind::Null) => Ok(From::Null),
+        Some(ExprKind::Dots) => Ok(From::Any),
+        Some(_) => e.map_or(Ok(From::Null), |e| name_of(e).map(From::Is)),
+    }
+}
+
+/// The received bytes, if every iovec shows them.
+fn shown(iovs: &[Expr]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for i in iovs {
+        let (bytes, _) = data_of(field(fields_of(i), "iov_base")?)?;
+        out.extend(bytes);
+    }
+    Some(out)
+}
+
+fn items(e: Option<&Expr>) -> &[Expr] {
+    items_of(e)
 }
