@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 
 use super::check::Step;
 use model::{Fd, Model, Op};
+use unix::Uses as _;
 
 mod c;
 mod c_more;

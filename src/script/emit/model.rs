@@ -394,55 +394,6 @@ pub enum UnixOp {
     Setuid(u32),
 }
 
-impl UnixOp {
-    /// The fds the call uses.
-    pub fn inputs(&self) -> Vec<Fd> {
-        let dir = |d: &Dir| match d {
-            Dir::Fd(f) => vec![f.clone()],
-            Dir::Cwd => Vec::new(),
-        };
-        match self {
-            UnixOp::Bind(f, _)
-            | UnixOp::Connect(f, _)
-            | UnixOp::Sendto(f, ..)
-            | UnixOp::Fchmod(f, _)
-            | UnixOp::Recvmsg { fd: f, .. } => vec![f.clone()],
-            UnixOp::Sendmsg { fd, rights, .. } => {
-                std::iter::once(fd).chain(rights).cloned().collect()
-            }
-            UnixOp::Openat(d, ..)
-            | UnixOp::Mkdirat(d, ..)
-            | UnixOp::Newfstatat(d, _)
-            | UnixOp::Fchmodat(d, ..)
-            | UnixOp::Unlinkat(d, ..) => dir(d),
-            _ => Vec::new(),
-        }
-    }
-
-    /// The fds its result opens besides the returned one (SCM_RIGHTS).
-    pub fn outputs(&self) -> Vec<Fd> {
-        match self {
-            UnixOp::Recvmsg { rights, .. } => rights.clone(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// The port labels an inet msg_name writes.
-    pub fn ports(&self) -> Vec<u16> {
-        match self {
-            UnixOp::Sendmsg {
-                to: Some(Name::Inet(i)),
-                ..
-            }
-            | UnixOp::Recvmsg {
-                from: From::Is(Name::Inet(i)),
-                ..
-            } if i.port != 0 => vec![i.port],
-            _ => Vec::new(),
-        }
-    }
-}
-
 /// An AF_UNIX address, if `e` is one.
 pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
     match &e.kind {

@@ -9,7 +9,7 @@
 use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{Dir, Op, UnixOp, fd, sun, val_of};
+use super::model::{Dir, Fd, From, Name, Op, UnixOp, fd, sun, val_of};
 use crate::values::xlat::Group;
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
@@ -91,4 +91,60 @@ pub fn op(step: &Step) -> Result<Option<Op>, Why> {
         _ => return Ok(None),
     };
     Ok(Some(Op::Unix(u)))
+}
+
+/// What the plan needs of a [`UnixOp`].
+pub trait Uses {
+    fn inputs(&self) -> Vec<Fd>;
+    fn outputs(&self) -> Vec<Fd>;
+    fn ports(&self) -> Vec<u16>;
+}
+
+impl Uses for UnixOp {
+    /// The fds the call uses.
+    fn inputs(&self) -> Vec<Fd> {
+        let dir = |d: &Dir| match d {
+            Dir::Fd(f) => vec![f.clone()],
+            Dir::Cwd => Vec::new(),
+        };
+        match self {
+            UnixOp::Bind(f, _)
+            | UnixOp::Connect(f, _)
+            | UnixOp::Sendto(f, ..)
+            | UnixOp::Fchmod(f, _)
+            | UnixOp::Recvmsg { fd: f, .. } => vec![f.clone()],
+            UnixOp::Sendmsg { fd, rights, .. } => {
+                std::iter::once(fd).chain(rights).cloned().collect()
+            }
+            UnixOp::Openat(d, ..)
+            | UnixOp::Mkdirat(d, ..)
+            | UnixOp::Newfstatat(d, _)
+            | UnixOp::Fchmodat(d, ..)
+            | UnixOp::Unlinkat(d, ..) => dir(d),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The fds its result opens besides the returned one (SCM_RIGHTS).
+    fn outputs(&self) -> Vec<Fd> {
+        match self {
+            UnixOp::Recvmsg { rights, .. } => rights.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The port labels an inet msg_name writes.
+    fn ports(&self) -> Vec<u16> {
+        match self {
+            UnixOp::Sendmsg {
+                to: Some(Name::Inet(i)),
+                ..
+            }
+            | UnixOp::Recvmsg {
+                from: From::Is(Name::Inet(i)),
+                ..
+            } if i.port != 0 => vec![i.port],
+            _ => Vec::new(),
+        }
+    }
 }
