@@ -10,6 +10,7 @@ use super::c_more::{lit, var};
 use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
 
 const RUNTIME: &str = include_str!("runtime.h");
+const UNIX: &str = include_str!("runtime_unix.h");
 const RUNNER: &str = include_str!("runtime_run.h");
 const PROCESSES: &str = include_str!("runtime_fork.h");
 
@@ -63,6 +64,10 @@ fn check_out(line: usize, o: &Out) -> String {
             p = i.port
         )
         .replace("&port_0, 0", "&(int){0}, 0"),
+        Out::Unix(s) => format!(
+            " if (r >= 0) {{ SunIs({line}, &sa, n, {}); }}",
+            super::c_unix::sun_args(s)
+        ),
         _ => String::new(),
     }
 }
@@ -183,6 +188,7 @@ fn call(m: &Model) -> String {
             let (pre, d) = data(bytes);
             format!("{pre}r = write({}, {d}, {});", var(f), bytes.len())
         }
+        Op::Unix(u) => super::c_unix::call(line, u),
         _ => super::c_more::call(m),
     }
 }
@@ -230,6 +236,7 @@ pub fn program(plan: &Plan) -> String {
         plan.file.replace("*/", "* /")
     );
     out.push_str(RUNTIME);
+    out.push_str(UNIX);
     out.push_str(RUNNER);
     out.push_str(PROCESSES);
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");

@@ -81,6 +81,31 @@ pub const EXTRAS: &[Extra] = &[
         script: "client@b | ... (the actor's thread enters host b first)",
         why: "Python 3.11 has no os.setns: the emitted program calls libc's setns through ctypes (ctypes.CDLL(None).setns), after os.open; importing ctypes opens its own library files (no socket call)",
     },
+    Extra {
+        python: "bind(3, {sa_family=AF_UNIX, sun_path=\"d/s.sock\"}, 11), connect, sendto: the same",
+        script: "bind(3, {sa_family=AF_UNIX, sun_path=\"d/s.sock\"}, 10)",
+        why: "for a path Python counts sun_path's terminating NUL in the address length (socklab and the C twins pass the path's bytes only; an abstract name has no NUL in either)",
+    },
+    Extra {
+        python: "accept4(3, {sa_family=AF_UNIX}, [110 => 2], SOCK_CLOEXEC), getsockname(..., [110 => N]), recvmsg(..., msg_namelen=110 => N, ...)",
+        script: "accept(3, {sa_family=AF_UNIX}, [128 => 2])",
+        why: "on an AF_UNIX socket Python's address buffer is a struct sockaddr_un (110 bytes), not a 128-byte sockaddr_storage",
+    },
+    Extra {
+        python: "mkdir(\"d\", 0700), chmod(\"d/s.sock\", 0600), unlink(\"d/s.sock\"), rmdir(\"d\")",
+        script: "mkdirat(AT_FDCWD, \"d\", 0700), fchmodat(AT_FDCWD, ...), unlinkat(AT_FDCWD, \"d/s.sock\", 0), unlinkat(AT_FDCWD, \"d\", AT_REMOVEDIR)",
+        why: "os.mkdir, os.chmod, os.unlink and os.rmdir make the *at call only when given a dir_fd; on AT_FDCWD (its default) they make the old call, which does the same",
+    },
+    Extra {
+        python: "openat(AT_FDCWD, \"d\", O_RDONLY|O_CLOEXEC|O_DIRECTORY)",
+        script: "openat(AT_FDCWD, \"d\", O_RDONLY|O_DIRECTORY)",
+        why: "os.open makes every fd non-inheritable (PEP 446): it adds O_CLOEXEC",
+    },
+    Extra {
+        python: "setgroups(0, [])",
+        script: "setgroups(0, NULL)",
+        why: "os.setgroups([]) passes its (empty) array, not NULL: the kernel reads no entry either way",
+    },
 ];
 
 /// The list as text.

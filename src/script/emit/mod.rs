@@ -23,12 +23,14 @@ use std::collections::BTreeSet;
 
 use super::check::Step;
 use model::{Fd, Model, Op};
+use unix::Uses as _;
 
 mod c;
 mod c_more;
 mod c_procs;
 pub mod explain;
 
+mod c_unix;
 mod epoll;
 mod model;
 mod ops;
@@ -37,6 +39,9 @@ mod python;
 mod python_fds;
 mod python_main;
 mod python_procs;
+mod python_unix;
+mod unix;
+mod unix_msg;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +267,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::EpollCreate1(..) => Vec::new(),
         Op::EpollCtl(ep, _, fd, _) => vec![ep.clone(), fd.clone()],
         Op::EpollWait(ep, ..) => vec![ep.clone()],
+        Op::Unix(u) => u.inputs(),
         Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),
         Op::Poll(fds, _, _) => fds.iter().map(|(f, _)| f.clone()).collect(),
         Op::Bind(fd, _)
@@ -291,6 +297,7 @@ fn outputs(m: &Model) -> Vec<Fd> {
     let mut out: Vec<Fd> = m.bind.iter().cloned().collect();
     match &m.op {
         Op::Socketpair(_, _, _, fds) | Op::Recvmsg(.., fds) => out.extend(fds.iter().cloned()),
+        Op::Unix(u) => out.extend(u.outputs()),
         _ => {}
     }
     out
@@ -298,6 +305,9 @@ fn outputs(m: &Model) -> Vec<Fd> {
 
 /// The ports an op writes (labels).
 fn ports(op: &Op) -> Vec<u16> {
+    if let Op::Unix(u) = op {
+        return u.ports();
+    }
     let of = |o: &model::Out| match o {
         model::Out::Is(i) => Some(i.port),
         _ => None,

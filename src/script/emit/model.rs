@@ -41,6 +41,8 @@ pub enum Out {
     Null,
     Any,
     Is(Inet),
+    /// An AF_UNIX address to check (unix.rs).
+    Unix(Sun),
 }
 
 /// What the call is, its arguments resolved.
@@ -91,6 +93,8 @@ pub enum Op {
     /// The epoll fd, maxevents, the timeout (ms), the events written
     /// (each one's events and the fd its data names).
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
+    /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
+    Unix(UnixOp),
 }
 
 /// An option value (setsockopt's, getsockopt's): its text is optval.rs.
@@ -302,7 +306,10 @@ pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
     match &e.kind {
         ExprKind::Null => Ok(Out::Null),
         ExprKind::Dots => Ok(Out::Any),
-        _ => inet(e).map(Out::Is),
+        _ => match sun(e)? {
+            Some(s) => Ok(Out::Unix(s)),
+            None => inet(e).map(Out::Is),
+        },
     }
 }
 
@@ -324,6 +331,111 @@ pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
             _ => val_of(e, None).map(Some),
         },
         ExprKind::InOut(_, b) => int_of(b),
+        _ => Ok(None),
+    }
+}
+
+/// An AF_UNIX address as written: a path, an abstract name (a label, as
+/// socklab's: bound by the first result that shows it), or unnamed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sun {
+    Path(Vec<u8>),
+    Abstract(Vec<u8>),
+    Unnamed,
+}
+
+/// A msghdr's msg_name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Name {
+    Unix(Sun),
+    Inet(Inet),
+}
+
+/// SCM_CREDENTIALS' fields as written (None: `...`, the sender's own).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cred {
+    pub pid: Option<i64>,
+    pub uid: Option<i64>,
+    pub gid: Option<i64>,
+}
+
+/// A file call's directory: AT_FDCWD or an fd.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dir {
+    Cwd,
+    Fd(Fd),
+}
+
+/// A received message's address: none asked (NULL), asked, or checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum From {
+    Null,
+    Any,
+    Is(Name),
+}
+
+/// The calls of this module, their arguments resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnixOp {
+    Bind(Fd, Sun),
+    Connect(Fd, Sun),
+    Sendto(Fd, Vec<u8>, Val, Sun),
+    Sendmsg {
+        fd: Fd,
+        iov: Vec<Vec<u8>>,
+        to: Option<Name>,
+        rights: Vec<Fd>,
+        cred: Option<Cred>,
+        flags: Val,
+    },
+    Recvmsg {
+        fd: Fd,
+        sizes: Vec<usize>,
+        from: From,
+        controllen: usize,
+        flags: Val,
+        want: Option<Vec<u8>>,
+        rights: Vec<Fd>,
+        cred: Option<Cred>,
+    },
+    Openat(Dir, Vec<u8>, Val, u32),
+    Getrandom(usize, Val),
+    Mkdirat(Dir, Vec<u8>, u32),
+    Newfstatat(Dir, Vec<u8>),
+    Fchmod(Fd, u32),
+    Fchmodat(Dir, Vec<u8>, u32),
+    Unlinkat(Dir, Vec<u8>, Val),
+    Unlink(Vec<u8>),
+    Setgroups(Vec<u32>),
+    Setgid(u32),
+    Setuid(u32),
+}
+
+/// An AF_UNIX address, if `e` is one.
+pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
+    match &e.kind {
+        ExprKind::Addr(text) if text.starts_with('/') => {
+            Ok(Some(Sun::Path(text.as_bytes().to_vec())))
+        }
+        ExprKind::Addr(text) => Ok(text
+            .strip_prefix('@')
+            .map(|n| Sun::Abstract(n.as_bytes().to_vec()))),
+        ExprKind::Struct(f) => match field(f, "sa_family").map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n == "AF_UNIX" => {
+                Ok(Some(match field(f, "sun_path").map(|e| &e.kind) {
+                    None => Sun::Unnamed,
+                    Some(ExprKind::Str { bytes, .. }) => Sun::Path(bytes.clone()),
+                    Some(ExprKind::Func(at, args)) if at == "@" => {
+                        match args.first().map(|a| &a.kind) {
+                            Some(ExprKind::Str { bytes, .. }) => Sun::Abstract(bytes.clone()),
+                            _ => return Err("sun_path=@\"NAME\"".into()),
+                        }
+                    }
+                    _ => return Err("sun_path is a string".into()),
+                }))
+            }
+            _ => Ok(None),
+        },
         _ => Ok(None),
     }
 }

@@ -44,6 +44,9 @@ pub fn op(step: &Step) -> Result<Op, Why> {
     let a = |i: usize| arg(step, i);
     let fd0 = || fd(a(0)?);
     let v = |i: usize, g: Option<Group>| val_of(a(i)?, g);
+    if let Some(op) = super::unix::op(step)? {
+        return Ok(op);
+    }
     Ok(match step.row.name {
         "socket" => Op::Socket(
             v(0, Some(Group::Af))?,

@@ -151,6 +151,14 @@ fn addr(i: &Inet) -> String {
 fn check_addr(line: usize, o: &Out, what: &str) -> String {
     match o {
         Out::Is(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
+        Out::Unix(s) => {
+            let (kind, p): (u8, &[u8]) = match s {
+                super::model::Sun::Path(p) => (0, p),
+                super::model::Sun::Abstract(p) => (1, p),
+                super::model::Sun::Unnamed => (2, &[]),
+            };
+            format!("; sun_is({line}, {what}, {kind}, {})", lit(p))
+        }
         _ => String::new(),
     }
 }

@@ -9,6 +9,7 @@ use super::python::{call, var};
 
 const RUNTIME: &str = include_str!("runtime.py");
 const PROCESSES: &str = include_str!("runtime_fork.py");
+const UNIX: &str = include_str!("runtime_unix.py");
 
 /// The statement(s) of one line, after `    `.
 fn statement(m: &Model) -> Result<String, String> {
@@ -17,6 +18,9 @@ fn statement(m: &Model) -> Result<String, String> {
     }
     if let Some(s) = super::python_fds::statement(m) {
         return Ok(s);
+    }
+    if let Some(s) = super::python_unix::statement(m) {
+        return s;
     }
     let (expr, checks, note) = call(m)?;
     let mut pre = String::new();
@@ -105,6 +109,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     );
     out.push_str(RUNTIME);
     out.push_str(PROCESSES);
+    out.push_str(UNIX);
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
         .names

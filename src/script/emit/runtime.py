@@ -256,6 +256,7 @@ def run(names):
         left = list(open_socks)
     for s in left:
         s.close()
+    remove_socket_files()
     sys.stdout.flush()
     os._exit(0)
 

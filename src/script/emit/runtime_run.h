@@ -205,5 +205,6 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 	pthread_mutex_unlock(&mu);
 	for (int i = 0; i < n; i++)
 		close(left[i]);
+	RemoveSocketFiles();
 	return 0;
 }

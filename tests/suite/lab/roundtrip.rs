@@ -92,14 +92,12 @@ const SAME_BUT_RANDOM: &[&str] = &["unix-family"];
 /// The labs whose timeline does not replay with the same calls, and why.
 /// Each has its own test below, which checks that the replay differs for
 /// that reason only.
-const EXCEPTIONS: &[(&str, &str)] = &[
-    (
-        "uring",
-        "its sides are child processes (socklab servers under strace, socklab \
+const EXCEPTIONS: &[(&str, &str)] = &[(
+    "uring",
+    "its sides are child processes (socklab servers under strace, socklab \
          bench), counted from their own traces: the lab process makes no \
          call, its timeline is `#` notes only, and the replay makes none",
-    ),
-];
+)];
 
 #[test]
 fn roundtrip_covers_every_lab() {

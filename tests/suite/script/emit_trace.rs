@@ -9,7 +9,18 @@ use std::collections::HashMap;
 
 /// The process calls strace is asked for beside the socket calls.
 pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group,\
-    epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl";
+    epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl,setgroups,setgid,setuid";
+
+/// The file calls Python makes for the script's *at calls on AT_FDCWD
+/// (os.mkdir, os.chmod, os.rmdir: the allow-list), traced beside them.
+pub const PYTHON_FILE_CALLS: &str = "mkdir,chmod,rmdir";
+
+/// A process actor's credentials.
+fn is_credential(call: &str) -> bool {
+    ["setgroups(", "setgid(", "setuid("]
+        .iter()
+        .any(|p| call.starts_with(p))
+}
 
 /// A fork as glibc makes it (threads are clone3, with no SIGCHLD).
 fn is_fork(call: &str) -> bool {
@@ -69,20 +80,48 @@ pub fn as_script(raw: &str) -> String {
             || is_fork(c)
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
+            || is_credential(c)
     };
     calls(raw, keep, is_fork)
         .into_iter()
-        .map(|(pid, call)| format!("[pid {pid}] {}\n", strip_y(&call)))
+        .map(|(pid, call)| format!("[pid {pid}] {}\n", own_pid(&strip_y(&call))))
         .collect()
 }
 
-/// `3<socket:[123]>` -> `3`.
+/// An SCM_CREDENTIALS pid is the sender's own, another in each run:
+/// `pid=...` (the kernel takes only the sender's).
+fn own_pid(call: &str) -> String {
+    if (call.starts_with("sendmsg(") || call.starts_with("recvmsg("))
+        && let Some(i) = call.find("cmsg_data={pid=")
+        && let Some(j) = call[i..].find(',')
+    {
+        let mut c = call.to_string();
+        c.replace_range(i + "cmsg_data={pid=".len()..i + j, "...");
+        return c;
+    }
+    call.to_string()
+}
+
+/// `3<socket:[123]>` -> `3`; a path's too: `AT_FDCWD</tmp/d>`, `4</tmp/d/x>`
+/// -> `AT_FDCWD`, `4`.
 fn strip_y(line: &str) -> String {
     let mut out = String::new();
     let mut rest = line;
-    while let Some(i) = rest.find("<socket:[") {
+    loop {
+        let next = [("<socket:[", "]>"), ("</", ">")]
+            .iter()
+            .filter_map(|(open, close)| {
+                let i = rest.find(open)?;
+                let after = rest[..i].chars().last();
+                (after.is_some_and(|c| c.is_ascii_digit()) || rest[..i].ends_with("AT_FDCWD"))
+                    .then_some((i, *close))
+            })
+            .min();
+        let Some((i, close)) = next else {
+            break;
+        };
         out.push_str(&rest[..i]);
-        rest = rest[i..].split_once("]>").map_or("", |(_, r)| r);
+        rest = rest[i..].split_once(close).map_or("", |(_, r)| r);
     }
     out.push_str(rest);
     out
@@ -96,6 +135,7 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
     let keep = |c: &str| {
         is_fork(c)
             || (sigaction && is_scripts_sigaction(c))
+            || is_credential(c)
             || ["kill(", "tgkill(", "wait4(", "exit_group("]
                 .iter()
                 .any(|p| c.starts_with(p))
@@ -135,16 +175,82 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
         while text.contains("  ") {
             text = text.replace("  ", " ");
         }
-        out.push(text.trim_end().to_string());
+        // os.setgroups([]) passes an empty list, not NULL (explain.rs).
+        let text = text
+            .trim_end()
+            .replace("setgroups(0, [])", "setgroups(0, NULL)");
+        out.push(text);
     }
     out
 }
 
-/// Socket calls only (the interpreter's imports open and stat files).
+/// Socket calls, and the program's file calls on relative paths (the
+/// interpreter's imports open and stat files by absolute paths; the
+/// scripts made in tests name theirs relative to their TempDir).
 fn sockets_only(call: &str) -> bool {
     call.starts_with("socket(")
         || call.starts_with("socketpair(")
         || crate::harness::cmp::is_on_socket(call)
+        || (python_file_call(call).is_some() || crate::harness::cmp::is_program_call(call))
+            && call
+                .split_once('"')
+                .is_some_and(|(_, path)| !path.starts_with('/'))
+}
+
+/// Python's call for a script's *at call on AT_FDCWD, as the script's
+/// (`mkdir("d", 0700)` is `mkdirat(AT_FDCWD, "d", 0700)`).
+fn python_file_call(c: &str) -> Option<String> {
+    let (args, ret) = c.split_once('(')?.1.rsplit_once(" = ")?;
+    let args = args.trim_end().strip_suffix(')')?;
+    Some(match c.split_once('(')?.0 {
+        "mkdir" => format!("mkdirat(AT_FDCWD, {args}) = {ret}"),
+        "chmod" => format!("fchmodat(AT_FDCWD, {args}) = {ret}"),
+        "rmdir" => format!("unlinkat(AT_FDCWD, {args}, AT_REMOVEDIR) = {ret}"),
+        _ => return None,
+    })
+}
+
+/// The AF_UNIX and file-call rules of the allow-list, on both sides: -y's
+/// `AT_FDCWD<CWD>`, unlinkat(AT_FDCWD, P, 0) as unlink(P), openat's
+/// O_CLOEXEC, msg_namelen's buffer size; Python's side: its calls for
+/// the *at calls, its sockaddr_un-sized buffers (`[110 => N]`), and a
+/// path's length with its terminating NUL.
+fn unix_rules(c: &str, python: bool) -> String {
+    let mut c = c.to_string();
+    while let Some(i) = c.find("AT_FDCWD<")
+        && let Some(j) = c[i..].find('>')
+    {
+        c.replace_range(i + "AT_FDCWD".len()..i + j + 1, "");
+    }
+    if python && let Some(p) = python_file_call(&c) {
+        c = p;
+    }
+    if let Some(rest) = c.strip_prefix("unlinkat(AT_FDCWD, ")
+        && let Some((path, ret)) = rest.split_once(", 0) = ")
+    {
+        c = format!("unlink({path}) = {ret}");
+    }
+    if c.starts_with("openat(") {
+        c = c.replace("|O_CLOEXEC", "");
+    }
+    for size in ["128", "110"] {
+        c = c.replace(&format!("msg_namelen={size} => "), "msg_namelen=");
+    }
+    if python {
+        c = c.replace("[110 => ", "[");
+        let named = ["bind(", "connect(", "sendto("]
+            .iter()
+            .any(|p| c.starts_with(p));
+        if named
+            && c.contains("sun_path=\"")
+            && let Some((head, tail)) = c.rsplit_once("}, ")
+            && let Some((n, rest)) = tail.split_once(')')
+            && let Ok(n) = n.parse::<u32>()
+        {
+            c = format!("{head}}}, {}){rest}", n - 1);
+        }
+    }
+    c
 }
 
 /// The allow-list (explain.rs) taken back, on the raw calls. Python's
@@ -174,7 +280,7 @@ pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
             return None;
         }
         after_own = false;
-        let mut c = c.to_string();
+        let mut c = unix_rules(c, python);
         if c.starts_with("socket(") || c.starts_with("socketpair(") {
             c = c.replace("|SOCK_CLOEXEC", "").replace("SOCK_CLOEXEC|", "");
         }

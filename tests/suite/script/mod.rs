@@ -9,6 +9,7 @@ mod editing;
 mod emit;
 mod emit_records;
 mod emit_trace;
+mod emit_unix;
 mod examples;
 mod files;
 mod history;

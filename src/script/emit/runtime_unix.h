@@ -1,0 +1,157 @@
+
+/* AF_UNIX addresses, SCM_CREDENTIALS, and the socket files the script's
+ * binds made (removed at the end, as socklab removes them). */
+#include <grp.h>
+#include <stddef.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+/* Abstract names are labels, as ports are: bound by the first result that
+ * shows them; a name first written in an input is used as written. */
+static struct {
+	char written[108], got[108];
+	int wn, gn, bound;
+} Abstract[64];
+static int n_abstract;
+
+static inline int AbstractLabel(const char *p, int pn)
+{
+	for (int i = 0; i < n_abstract; i++)
+		if (Abstract[i].wn == pn && memcmp(Abstract[i].written, p, pn) == 0)
+			return i;
+	if (n_abstract == 64 || pn > 107) {
+		fprintf(stderr, "too many abstract names\n");
+		quit(1);
+	}
+	memcpy(Abstract[n_abstract].written, p, pn);
+	Abstract[n_abstract].wn = pn;
+	return n_abstract++;
+}
+
+/* An AF_UNIX address as written (kind 0: a path, 1: an abstract name,
+ * 2: unnamed): its length as socklab passes it (no terminating NUL). */
+static inline socklen_t Sun(struct sockaddr_storage *ss, int kind, const char *p, int pn)
+{
+	struct sockaddr_un *a = (struct sockaddr_un *)ss;
+	memset(ss, 0, sizeof *ss);
+	a->sun_family = AF_UNIX;
+	if (kind == 2)
+		return offsetof(struct sockaddr_un, sun_path);
+	if (kind == 0) {
+		memcpy(a->sun_path, p, pn);
+		return offsetof(struct sockaddr_un, sun_path) + pn;
+	}
+	pthread_mutex_lock(&mu);
+	int k = AbstractLabel(p, pn);
+	int n = Abstract[k].bound ? Abstract[k].gn : pn;
+	memcpy(a->sun_path + 1, Abstract[k].bound ? Abstract[k].got : p, n);
+	pthread_mutex_unlock(&mu);
+	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
+}
+
+/* An AF_UNIX address the kernel wrote (`n` bytes) against the line's. */
+static inline void SunIs(int line, const struct sockaddr_storage *ss, socklen_t n, int kind, const char *p, int pn)
+{
+	const struct sockaddr_un *a = (const struct sockaddr_un *)ss;
+	int len = (int)n - (int)offsetof(struct sockaddr_un, sun_path);
+	char got[120] = "";
+	if (len > 0 && a->sun_path[0] == 0)
+		snprintf(got, sizeof got, "@%.*s", len - 1, a->sun_path + 1);
+	else if (len > 0)
+		snprintf(got, sizeof got, "%.*s", (int)strnlen(a->sun_path, len), a->sun_path);
+	if (kind == 1 && got[0] == '@') {
+		pthread_mutex_lock(&mu);
+		int k = AbstractLabel(p, pn);
+		if (!Abstract[k].bound) {
+			Abstract[k].bound = 1;
+			Abstract[k].gn = len - 1;
+			memcpy(Abstract[k].got, a->sun_path + 1, len - 1);
+		}
+		int same = Abstract[k].gn == len - 1 && memcmp(Abstract[k].got, a->sun_path + 1, len - 1) == 0;
+		pthread_mutex_unlock(&mu);
+		if (same)
+			return;
+	}
+	char want[120];
+	snprintf(want, sizeof want, "%s%.*s", kind == 1 ? "@" : "", pn, p);
+	if (kind == 1 || strcmp(got, want) != 0)
+		Fail(line, "address", kind == 2 ? "(unnamed)" : want, got[0] ? got : "(unnamed)");
+}
+
+/* The fds of the first SCM_RIGHTS message. */
+static inline void Rights(int line, struct msghdr *m, int *got, size_t n)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			memcpy(got, CMSG_DATA(cm), n);
+			return;
+		}
+	Fail(line, "msg_control", "SCM_RIGHTS", "none");
+}
+
+/* SCM_CREDENTIALS' fields as written (-1: `...`, not checked). */
+static inline void CredIs(int line, struct msghdr *m, long pid, long uid, long gid)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred c;
+			memcpy(&c, CMSG_DATA(cm), sizeof c);
+			if (pid >= 0)
+				IntIs(line, "pid", c.pid, pid);
+			if (uid >= 0)
+				IntIs(line, "uid", c.uid, uid);
+			if (gid >= 0)
+				IntIs(line, "gid", c.gid, gid);
+			return;
+		}
+	Fail(line, "msg_control", "SCM_CREDENTIALS", "none");
+}
+
+/* The socket files the binds made: (path, device, inode) looked at right
+ * after the bind (lstat); at the end, each still the same file is removed. */
+static struct {
+	char path[109];
+	dev_t dev;
+	ino_t ino;
+} Files[64];
+static int n_files;
+
+static inline void SocketFile(const char *p, int pn)
+{
+	struct stat st;
+	char path[109] = "";
+	memcpy(path, p, pn < 108 ? pn : 108);
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	pthread_mutex_lock(&mu);
+	if (n_files < 64) {
+		memcpy(Files[n_files].path, path, sizeof path);
+		Files[n_files].dev = st.st_dev;
+		Files[n_files].ino = st.st_ino;
+		n_files++;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/* A script's own unlink of a socket file: the end leaves it alone. */
+static inline void SocketFileGone(const char *p, int pn)
+{
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < n_files; i++)
+		if ((int)strlen(Files[i].path) == pn && memcmp(Files[i].path, p, pn) == 0) {
+			memmove(&Files[i], &Files[i + 1], (n_files - i - 1) * sizeof Files[0]);
+			n_files--;
+			i--;
+		}
+	pthread_mutex_unlock(&mu);
+}
+
+static void RemoveSocketFiles(void)
+{
+	for (int i = 0; i < n_files; i++) {
+		struct stat st;
+		if (fstatat(AT_FDCWD, Files[i].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == Files[i].dev && st.st_ino == Files[i].ino)
+			unlink(Files[i].path);
+	}
+}

@@ -1,0 +1,148 @@
+//! sendmsg and recvmsg with a msg_name (an address to send to, a buffer
+//! for the sender's) or SCM_CREDENTIALS: this module's [`UnixOp`]s. The
+//! others (no name, SCM_RIGHTS only) are ops.rs's.
+
+use super::super::ast::{Expr, ExprKind};
+use super::super::check::Step;
+use super::super::resolve::{self, Why};
+use super::model::{
+    Cred, From, Name, Op, UnixOp, data_of, fd, field, fields_of, inet, items_of, sun, val_of,
+};
+use crate::values::xlat::Group;
+
+/// The op of a sendmsg or recvmsg line if it is this module's.
+pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
+    let (Some(f0), Some(m), Some(fl)) = (step.args.first(), step.args.get(1), step.args.get(2))
+    else {
+        return Ok(None);
+    };
+    let m = fields_of(m);
+    let send = step.row.name == "sendmsg";
+    let name = field(m, "msg_name");
+    let named = match name.map(|e| &e.kind) {
+        None | Some(ExprKind::Null) => false,
+        Some(ExprKind::Dots) => !send,
+        Some(_) => true,
+    };
+    let mut rights = Vec::new();
+    let mut creds = None;
+    for c in items(field(m, "msg_control")) {
+        let f = fields_of(c);
+        match field(f, "cmsg_type").map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
+                for e in items(field(f, "cmsg_data")) {
+                    if !matches!(e.kind, ExprKind::Dots) {
+                        rights.push(fd(e)?);
+                    }
+                }
+            }
+            Some(ExprKind::Name(n)) if n == "SCM_CREDENTIALS" => {
+                if creds.is_some() {
+                    return Err("one SCM_CREDENTIALS message per line is emitted".into());
+                }
+                creds = Some(cred(field(f, "cmsg_data"))?);
+            }
+            _ => return Err("SCM_RIGHTS and SCM_CREDENTIALS ancillary data are emitted".into()),
+        }
+    }
+    if !named && creds.is_none() {
+        return Ok(None);
+    }
+    if rights.len() > 1 {
+        return Err("one fd per SCM_RIGHTS message is emitted".into());
+    }
+    let fd = fd(f0)?;
+    let flags = val_of(fl, Some(Group::Msg))?;
+    let iovs = items(field(m, "msg_iov"));
+    if send {
+        let mut iov = Vec::new();
+        for i in iovs {
+            let f = fields_of(i);
+            let n = field(f, "iov_len").map(resolve::len).transpose()?.flatten();
+            let base = field(f, "iov_base").ok_or("an iovec is {iov_base=\"...\", iov_len=N}")?;
+            iov.push(resolve::bytes(base, n)?);
+        }
+        let to = match msg_name(name)? {
+            From::Is(n) => Some(n),
+            _ => None,
+        };
+        return Ok(Some(Op::Unix(UnixOp::Sendmsg {
+            fd,
+            iov,
+            to,
+            rights,
+            cred: creds,
+            flags,
+        })));
+    }
+    let mut sizes = Vec::new();
+    for i in iovs {
+        let f = fields_of(i);
+        let n = field(f, "iov_len").map(resolve::len).transpose()?.flatten();
+        let shown_len = match field(f, "iov_base").map(|e| &e.kind) {
+            Some(ExprKind::Str { bytes, .. }) => bytes.len(),
+            _ => 0,
+        };
+        sizes.push(n.unwrap_or(shown_len));
+    }
+    let controllen = field(m, "msg_controllen")
+        .map(resolve::len)
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    Ok(Some(Op::Unix(UnixOp::Recvmsg {
+        fd,
+        sizes,
+        from: msg_name(name)?,
+        controllen,
+        flags,
+        want: shown(iovs),
+        rights,
+        cred: creds,
+    })))
+}
+
+fn name_of(e: &Expr) -> Result<Name, Why> {
+    match sun(e)? {
+        Some(s) => Ok(Name::Unix(s)),
+        None => inet(e).map(Name::Inet),
+    }
+}
+
+/// SCM_CREDENTIALS' `{pid=..., uid=0, gid=0}`.
+fn cred(data: Option<&Expr>) -> Result<Cred, Why> {
+    let f = data.map(fields_of).unwrap_or(&[]);
+    let num = |n: &str| match field(f, n) {
+        None => Ok(None),
+        Some(e) if matches!(e.kind, ExprKind::Dots) => Ok(None),
+        Some(e) => resolve::int(e, None).map(Some),
+    };
+    Ok(Cred {
+        pid: num("pid")?,
+        uid: num("uid")?,
+        gid: num("gid")?,
+    })
+}
+
+/// A msg_name as written (None: NULL or absent; `...`: asked).
+fn msg_name(e: Option<&Expr>) -> Result<From, Why> {
+    match e.map(|e| &e.kind) {
+        None | Some(ExprKind::Null) => Ok(From::Null),
+        Some(ExprKind::Dots) => Ok(From::Any),
+        Some(_) => e.map_or(Ok(From::Null), |e| name_of(e).map(From::Is)),
+    }
+}
+
+/// The received bytes, if every iovec shows them.
+fn shown(iovs: &[Expr]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for i in iovs {
+        let (bytes, _) = data_of(field(fields_of(i), "iov_base")?)?;
+        out.extend(bytes);
+    }
+    Some(out)
+}
+
+fn items(e: Option<&Expr>) -> &[Expr] {
+    items_of(e)
+}
