@@ -97,6 +97,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     let mut out = Vec::new();
     let mut scope = Scope {
         actors: lines.iter().filter_map(|l| l.actor.clone()).collect(),
+        tasks: tasks_of(lines),
         ..Scope::default()
     };
     for (first, resumed) in steps {
@@ -155,9 +156,6 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         };
         scope.check(&step, &mut errors);
         scope.bind(&step);
-        if let Some(t) = first.task {
-            scope.tasks.insert(t, step.actor.clone());
-        }
         out.push(step);
     }
     if errors.is_empty() {
@@ -191,9 +189,23 @@ impl Default for Scope {
     }
 }
 
+/// Which actor each `[pid TID]` names, from every line of the script: a
+/// timeline prints the prefix only once a second task has made a call, so
+/// the tgkill may come before the target's first prefixed line.
+fn tasks_of(lines: &[ast::Line]) -> BTreeMap<i64, String> {
+    let mut tasks = BTreeMap::new();
+    for l in lines {
+        if let Some(t) = l.task {
+            let actor = l.actor.clone().unwrap_or_else(|| "main".to_string());
+            tasks.entry(t).or_insert(actor);
+        }
+    }
+    tasks
+}
+
 impl Scope {
     /// `tgkill(PID, TID, SIG)`: the actor TID names (bound by its
-    /// earlier `[pid TID]` lines); PID is that actor's process (this one
+    /// `[pid TID]` lines, anywhere in the script); PID is that actor's process (this one
     /// for a thread actor: any pid written there stands for it).
     fn tgkill_target(
         &self,
@@ -211,7 +223,8 @@ impl Scope {
             _ => {
                 errors.push(err(
                     tid.span,
-                    "tgkill's tid names no actor: a tid is bound by that actor's earlier                      lines with `[pid TID]` (strace -f); or write kill(ACTOR, SIG)",
+                    "tgkill's tid names no actor: a tid is bound by that actor's lines with \
+                     `[pid TID]` (strace -f); or write kill(ACTOR, SIG)",
                 ));
                 None
             }

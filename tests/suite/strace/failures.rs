@@ -225,7 +225,10 @@ fn lab_private_directory_calls_equal_strace() {
     let ours: Vec<String> = out
         .stdout
         .lines()
-        .filter_map(|l| l.split_once(" | ").map(|(_, call)| call))
+        .filter_map(|l| {
+            l.split_once(" | ")
+                .map(|(_, call)| crate::harness::untask(call))
+        })
         .filter(|l| wanted(l))
         .map(str::to_string)
         .collect();
