@@ -278,9 +278,11 @@ pub fn call(line: usize, u: &UnixOp) -> String {
             (*n).max(1),
             val(flags)
         ),
-        UnixOp::Mkdirat(d, p, mode) => {
-            format!("r = mkdirat({}, {}, 0{mode:o});", dir(d), path(p))
-        }
+        UnixOp::Mkdirat(d, p, mode) => format!(
+            "r = mkdirat({0}, {1}, 0{mode:o}); if (r == 0) {{ DirMade({0}, {1}); }}",
+            dir(d),
+            path(p)
+        ),
         UnixOp::Newfstatat(d, p) => format!(
             "struct stat st; r = fstatat({}, {}, &st, AT_SYMLINK_NOFOLLOW);",
             dir(d),
@@ -290,6 +292,12 @@ pub fn call(line: usize, u: &UnixOp) -> String {
         UnixOp::Fchmodat(d, p, mode) => {
             format!("r = fchmodat({}, {}, 0{mode:o}, 0);", dir(d), path(p))
         }
+        UnixOp::Unlinkat(d, p, flags) if flags.value == i64::from(libc::AT_REMOVEDIR) => format!(
+            "r = unlinkat({0}, {1}, {2}); if (r == 0) {{ DirGone({0}, {1}); }}",
+            dir(d),
+            path(p),
+            val(flags)
+        ),
         UnixOp::Unlinkat(d, p, flags) => {
             format!("r = unlinkat({}, {}, {});", dir(d), path(p), val(flags))
         }

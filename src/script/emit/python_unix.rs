@@ -58,6 +58,14 @@ fn dir_fd(d: &Dir) -> String {
     }
 }
 
+/// The fd a relative path starts from (None: the working directory).
+fn base_fd(d: &Dir) -> String {
+    match d {
+        Dir::Cwd => "None".into(),
+        Dir::Fd(f) => format!("{}.fileno()", var(f)),
+    }
+}
+
 fn flags(v: &Val) -> String {
     if v.value == 0 {
         String::new()
@@ -198,7 +206,7 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
         UnixOp::Getrandom(n, fl) => (format!("os.getrandom({n}, {})", fl.value), count, ""),
         UnixOp::Mkdirat(d, p, mode) => (
             format!("os.mkdir({}, 0o{mode:o}{})", lit(p), dir_fd(d)),
-            count,
+            format!("; dir_made({}, {})", base_fd(d), lit(p)),
             if *d == Dir::Cwd {
                 "os.mkdir is mkdir (mkdirat only with dir_fd)"
             } else {
@@ -235,7 +243,11 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
                 lit(p),
                 dir_fd(d)
             ),
-            count,
+            if fl.value == i64::from(libc::AT_REMOVEDIR) {
+                format!("; dir_gone({}, {})", base_fd(d), lit(p))
+            } else {
+                count
+            },
             if *d == Dir::Cwd {
                 "os.unlink is unlink, os.rmdir rmdir (unlinkat only with dir_fd)"
             } else {

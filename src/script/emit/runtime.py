@@ -257,6 +257,7 @@ def run(names):
     for s in left:
         s.close()
     remove_socket_files()
+    remove_dirs()
     sys.stdout.flush()
     os._exit(0)
 

@@ -206,5 +206,6 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 	for (int i = 0; i < n; i++)
 		close(left[i]);
 	RemoveSocketFiles();
+	RemoveDirs();
 	return 0;
 }

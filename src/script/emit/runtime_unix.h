@@ -155,3 +155,88 @@ static void RemoveSocketFiles(void)
 			unlink(Files[i].path);
 	}
 }
+
+/* The directories the script's mkdirats made: (absolute path, device,
+ * inode), looked at right after the mkdirat as socklab does; at the end
+ * each still the same directory is removed, deepest first. The absolute
+ * path: the working directory's, or the dirfd's (/proc/self/fd), joined. */
+static struct {
+	char path[4096];
+	dev_t dev;
+	ino_t ino;
+} Dirs[16];
+static int n_dirs;
+
+static void DirPath(int d, const char *p, char *out)
+{
+	char base[2048] = "";
+	if (p[0] == '/') {
+		snprintf(out, 4096, "%s", p);
+		return;
+	}
+	if (d == AT_FDCWD) {
+		if (!getcwd(base, sizeof base))
+			base[0] = 0;
+	} else {
+		char link[64];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", d);
+		ssize_t k = readlink(link, base, sizeof base - 1);
+		base[k > 0 ? k : 0] = 0;
+	}
+	snprintf(out, 4096, "%s/%s", base, p);
+}
+
+static inline void DirMade(int d, const char *p)
+{
+	struct stat st;
+	char path[4096];
+	DirPath(d, p, path);
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	pthread_mutex_lock(&mu);
+	if (n_dirs < 16) {
+		memcpy(Dirs[n_dirs].path, path, sizeof path);
+		Dirs[n_dirs].dev = st.st_dev;
+		Dirs[n_dirs].ino = st.st_ino;
+		n_dirs++;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/* A script's own unlinkat(..., AT_REMOVEDIR): the end leaves it alone. */
+static inline void DirGone(int d, const char *p)
+{
+	char path[4096];
+	DirPath(d, p, path);
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < n_dirs; i++)
+		if (strcmp(Dirs[i].path, path) == 0) {
+			memmove(&Dirs[i], &Dirs[i + 1], (n_dirs - i - 1) * sizeof Dirs[0]);
+			n_dirs--;
+			i--;
+		}
+	pthread_mutex_unlock(&mu);
+}
+
+static int Depth(const char *p)
+{
+	int n = 0;
+	for (; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+static void RemoveDirs(void)
+{
+	while (n_dirs > 0) {
+		int deepest = 0;
+		for (int i = 1; i < n_dirs; i++)
+			if (Depth(Dirs[i].path) > Depth(Dirs[deepest].path))
+				deepest = i;
+		struct stat st;
+		if (fstatat(AT_FDCWD, Dirs[deepest].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == Dirs[deepest].dev && st.st_ino == Dirs[deepest].ino)
+			unlinkat(AT_FDCWD, Dirs[deepest].path, AT_REMOVEDIR);
+		Dirs[deepest] = Dirs[--n_dirs];
+	}
+}

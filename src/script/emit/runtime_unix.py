@@ -4,6 +4,7 @@
 # files the script's binds made (removed at the end, as socklab removes them).
 abstract = {}  # abstract names are labels, as ports are: as written -> this run's
 socket_files = []  # (path, st_dev, st_ino) of each socket file a bind made
+dirs = []  # (absolute path, st_dev, st_ino) of each directory a mkdirat made
 
 
 def sun(kind, p):
@@ -73,3 +74,39 @@ def remove_socket_files():
             continue
         if (st.st_dev, st.st_ino) == (dev, ino):
             os.unlink(p)
+
+
+def absolute(fd, p):
+    """The path a mkdirat or unlinkat names, from the working directory
+    (fd None) or from the directory fd."""
+    p = os.fsdecode(p)
+    if p.startswith("/"):
+        return p
+    base = os.getcwd() if fd is None else os.readlink(f"/proc/self/fd/{fd}")
+    return os.path.join(base, p)
+
+
+def dir_made(fd, p):
+    """A mkdirat made a directory: the end removes it (as socklab, by inode)."""
+    a = absolute(fd, p)
+    try:
+        st = os.stat(a, follow_symlinks=False)
+    except OSError:
+        return
+    dirs.append((a, st.st_dev, st.st_ino))
+
+
+def dir_gone(fd, p):
+    """A script's own unlinkat(..., AT_REMOVEDIR): the end leaves it alone."""
+    a = absolute(fd, p)
+    dirs[:] = [d for d in dirs if d[0] != a]
+
+
+def remove_dirs():
+    for a, dev, ino in sorted(dirs, key=lambda d: -d[0].count("/")):
+        try:
+            st = os.stat(a, follow_symlinks=False)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (dev, ino):
+            os.rmdir(a)

@@ -42,6 +42,8 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
                 }
                 creds = Some(cred(field(f, "cmsg_data"))?);
             }
+            // Other ancillary data received (IP_TOS, IP_PKTINFO...): ops.rs's.
+            _ if !send => return Ok(None),
             _ => return Err("SCM_RIGHTS and SCM_CREDENTIALS ancillary data are emitted".into()),
         }
     }

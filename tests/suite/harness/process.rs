@@ -301,3 +301,29 @@ pub fn untask(line: &str) -> &str {
         None => line,
     }
 }
+
+/// A program's own `--trace` with several tasks (`[pid N] ` prefixes):
+/// each call split by another task's line (`NAME(args <unfinished ...>`,
+/// then that task's `<... NAME resumed>rest`) joined at its entry's
+/// place, and the prefixes dropped, as the calls were made.
+pub fn joined_calls(trace: &str) -> Vec<String> {
+    let mut calls: Vec<String> = Vec::new();
+    let mut open: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in trace.lines() {
+        let call = untask(line);
+        let task = line.strip_suffix(call).unwrap_or("").to_string();
+        if let Some(rest) = call.strip_prefix("<... ")
+            && let Some((_, rest)) = rest.split_once(" resumed>")
+            && let Some(i) = open.remove(&task)
+            && let Some(entry) = calls.get_mut(i)
+        {
+            *entry = format!("{}{rest}", entry.trim_end_matches(" <unfinished ...>"));
+            continue;
+        }
+        if call.ends_with(" <unfinished ...>") {
+            open.insert(task, calls.len());
+        }
+        calls.push(call.to_string());
+    }
+    calls
+}
