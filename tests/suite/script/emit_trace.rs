@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 
-/// The process calls strace is asked for beside the socket calls.
+/// The process calls strace is asked for beside the socket calls (and
+/// fchmod, which the file rows do not name: unix-family's directory).
 pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group,\
-    epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl,setgroups,setgid,setuid";
+    epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl,setgroups,setgid,setuid,fchmod";
 
 /// The file calls Python makes for the script's *at calls on AT_FDCWD
 /// (os.mkdir, os.chmod, os.rmdir: the allow-list), traced beside them.
@@ -37,7 +38,7 @@ fn is_scripts_sigaction(call: &str) -> bool {
 /// `<... resumed>` where `join` says so; (pid, call) in trace order.
 fn calls(
     raw: &str,
-    keep: impl Fn(&str) -> bool,
+    mut keep: impl FnMut(&str) -> bool,
     join: impl Fn(&str) -> bool,
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -75,11 +76,32 @@ fn calls(
 /// socklab's end: the child ends there), each thread an actor
 /// (`[pid N] `), -y's annotations dropped.
 pub fn as_script(raw: &str) -> String {
+    // The directory fds the program's openat gave, whose close is kept.
+    let mut dirs: Vec<String> = Vec::new();
+    let digits = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    };
     let keep = |c: &str| {
-        crate::harness::cmp::is_program_call(c)
+        if let Some(fd) = c.strip_prefix("close(").map(digits)
+            && let Some(i) = dirs.iter().position(|d| *d == fd)
+        {
+            dirs.swap_remove(i);
+            return true;
+        }
+        let program = crate::harness::cmp::is_program_call(c);
+        if program
+            && c.starts_with("openat(")
+            && let Some((_, fd)) = c.rsplit_once(" = ")
+        {
+            dirs.push(digits(fd));
+        }
+        program
             || is_fork(c)
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
+            || c.starts_with("fchmod(")
             || is_credential(c)
     };
     calls(raw, keep, is_fork)

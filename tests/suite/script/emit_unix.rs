@@ -21,7 +21,7 @@ fn root() -> bool {
 /// fails (EPERM), so its twins are compared as root only (the emitted
 /// programs are still written, and build: checked here).
 pub fn may_run(name: &str, file: &str) -> bool {
-    if name != "example-unix-permissions" || root() {
+    if !matches!(name, "example-unix-permissions" | "lab-unix-family") || root() {
         return true;
     }
     for lang in ["c", "python"] {
@@ -114,4 +114,26 @@ fn emit_writes_unix_addresses_file_calls_and_credentials() {
     ] {
         assert!(p.stdout.contains(needle), "Python: {needle}\n{}", p.stdout);
     }
+}
+
+/// The unix-family lab's script as the lab runs it: the lab puts its
+/// temporary directory's parent for `/tmp` and a fresh name for
+/// `socklab-lab-XXXXXX`; here the parent is `dir` (made 0711, so that the
+/// lab's `nobody` child may reach the socket file, as in /tmp) and the
+/// name `lab`. Any other script is used as it is.
+pub fn placed(name: &str, file: String, dir: &TempDir) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    if name != "lab-unix-family" {
+        return file;
+    }
+    let parent = dir.dir().display().to_string();
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("/tmp/socklab-lab-XXXXXX", &format!("{parent}/lab"))
+        .replace("socklab-lab-XXXXXX", "lab")
+        .replace("\"/tmp\"", &format!("{parent:?}"));
+    let copy = dir.path("unix-family.script");
+    std::fs::write(&copy, text).unwrap();
+    std::fs::set_permissions(dir.dir(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    copy
 }
