@@ -63,10 +63,16 @@ impl Outcome {
         self
     }
 
-    /// Assert that stderr contains `text`, printing everything if not.
+    /// Assert that stderr contains `text`, printing everything if not. A
+    /// call another task's line split (`<unfinished ...>` / `<... NAME
+    /// resumed>`, as strace -f prints it) counts whole ([`joined_calls`]).
     pub fn stderr_has(&self, text: &str) -> &Self {
+        let joined = || {
+            let call = text.strip_prefix("] ").unwrap_or(text);
+            joined_calls(&self.stderr).iter().any(|l| l.contains(call))
+        };
         assert!(
-            self.stderr.contains(text),
+            self.stderr.contains(text) || joined(),
             "stderr lacks {text:?}\n{}",
             self.dump()
         );
