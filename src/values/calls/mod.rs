@@ -13,12 +13,14 @@
 use nix::errno::Errno;
 
 mod batch;
+mod files;
 mod hints;
 mod processes;
 mod scripts;
 mod sockets;
 mod uring;
 pub use batch::*;
+pub use files::*;
 pub use hints::GENERIC_HINTS;
 pub use processes::*;
 pub use scripts::*;
