@@ -4,6 +4,7 @@
 //! round trip Nagle waits for. Each lab brings its network up (root
 //! needed) and takes it down; each side's thread enters its host.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -149,6 +150,7 @@ fn udp_loss(ctx: &Ctx) -> Result<Verdict> {
     let (ss, cs) = (ctx.sys("server"), ctx.sys("client"));
     let quiet = untraced();
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let read = AtomicUsize::new(0);
     let (received, sent_ok) = std::thread::scope(|sc| -> Result<(usize, usize)> {
         let server = sc.spawn(|| {
             net.inside("a", || {
@@ -161,6 +163,7 @@ fn udp_loss(ctx: &Ctx) -> Result<Verdict> {
                 while !quiet.poll(s, nix::poll::PollFlags::POLLIN, 500)?.is_empty() {
                     quiet.recvfrom(s, &mut buf, false)?;
                     n += 1;
+                    read.store(n, Ordering::Relaxed);
                 }
                 ss.close(s)?;
                 Ok(n)
@@ -174,9 +177,15 @@ fn udp_loss(ctx: &Ctx) -> Result<Verdict> {
             let mut ok = 0;
             for i in 0..DATAGRAMS {
                 ok += usize::from(quiet.sendto(s, &[b'x'; 100], Some(&to))? == 100);
-                // Paced: 50 at a time, so no queue but the link's loses any.
+                // Paced by the reader: at most 100 datagrams ahead of it
+                // (the link loses 42 in all), so no queue but the link's
+                // loses any, however slow a loaded machine makes the
+                // reader (waits at most 1 s per 50).
                 if i % 50 == 49 {
-                    std::thread::sleep(Duration::from_millis(2));
+                    let until = Instant::now() + Duration::from_secs(1);
+                    while read.load(Ordering::Relaxed) + 100 < i + 1 && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                 }
             }
             cs.close(s)?;
