@@ -9,7 +9,8 @@
  * 3. ACCEPT: multishot, or single-shot with --max-conns/--once
  * 4. loop: one io_uring_enter(ring, pending, 1, IORING_ENTER_GETEVENTS)
  *    per iteration; each CQE: accepted (getpeername unless -q, a
- *    multishot RECV with a byte limit of 2 x bufsize), received (a SEND
+ *    multishot RECV with a byte limit of 2 x bufsize; --once: one
+ *    single-shot RECV, no limit), received (a SEND
  *    from the buffer), sent (the buffer back, the next one, or the RECV
  *    re-armed), closed (close once nothing is in flight)
  * 5. close(ring), close(listener). */
@@ -94,9 +95,12 @@ static void arm_accept(struct uloop *l) {
 static void arm_recv(struct uloop *l, int fd) {
     l->conns[fd]->recv = true;
     struct io_uring_sqe s = {.opcode = IORING_OP_RECV, .fd = fd, .user_data = RECV | (unsigned)fd,
-                             .ioprio = IORING_RECV_MULTISHOT, .flags = IOSQE_BUFFER_SELECT};
+                             .flags = IOSQE_BUFFER_SELECT};
     s.buf_group = 0;
-    s.file_index = MAX_BUFS * l->o->bufsize; /* optlen: the RECV's byte limit */
+    if (!l->o->once) { /* --once: one single-shot RECV, its reply, close */
+        s.ioprio = IORING_RECV_MULTISHOT;
+        s.file_index = MAX_BUFS * l->o->bufsize; /* optlen: the RECV's byte limit */
+    }
     push(l, s);
 }
 

@@ -27,8 +27,12 @@
 //!      (a kernel before 6.13 ignores the limit: then only the pool bounds it)
 //!    - received 0: `PEER closed`; the connection is closed (`close`)
 //!      once its RECV and SEND are done (a closed fd with an operation in
-//!      flight would stay open inside the kernel; `--once` cancels its
-//!      RECV: ASYNC_CANCEL)
+//!      flight would stay open inside the kernel; a failed SEND cancels
+//!      its RECV: ASYNC_CANCEL)
+//!    - `--once`: the tutorial's first version, as in the other models:
+//!      one single-shot RECV (no byte limit), its reply, `close`; nothing
+//!      reads the peer's close after the reply (a multishot RECV would
+//!      report it or not, by whether its CQE beat the cancel)
 //!    - RECV ended with ENOBUFS (all buffers in flight): queued; after each
 //!      batch of CQEs, as many queued RECVs are re-armed as buffers are
 //!      free, first come first served (each has data waiting and takes
@@ -191,17 +195,24 @@ impl Loop<'_> {
         self.push(s)
     }
 
+    /// The connection's RECV: multishot with a byte limit; with `--once`
+    /// single-shot (one recv, one reply: nothing armed after the message,
+    /// so the peer's close after the reply is not read, as in the other
+    /// models).
     pub(super) fn arm_recv(&mut self, fd: i32) -> Result<()> {
         if let Some(Some(c)) = self.conns.get_mut(fd as usize) {
             c.recv = true;
         }
         let mut s = sqe(OP_RECV, fd, RECV | fd as u32 as u64);
-        s.ioprio = IORING_RECV_MULTISHOT;
         s.flags = IOSQE_BUFFER_SELECT;
         s.buf_group = 0;
-        // optlen (the union with file_index): the multishot RECV ends after
-        // this many bytes, so one connection holds at most MAX_BUFS buffers.
-        s.file_index = (MAX_BUFS * self.opts.bufsize) as i32;
+        if !self.opts.once {
+            s.ioprio = IORING_RECV_MULTISHOT;
+            // optlen (the union with file_index): the multishot RECV ends
+            // after this many bytes, so one connection holds at most
+            // MAX_BUFS buffers.
+            s.file_index = (MAX_BUFS * self.opts.bufsize) as i32;
+        }
         self.push(s)
     }
 
