@@ -136,6 +136,16 @@ fn lab_pmtu_lowers_the_mss_and_refuses_a_big_datagram() {
         return;
     }
     let o = wire_lab("pmtu");
+    // The handshake with the router's ICMP: the 4000 bytes all arrive
+    // (one traced recv, so a replay of the record waits for them too)
+    // only after the client's path MTU was lowered.
+    line_with(
+        &o,
+        &[
+            "server@a | recvfrom(",
+            ", 4000, MSG_WAITALL, NULL, NULL) = 4000",
+        ],
+    );
     line_with(
         &o,
         &[
