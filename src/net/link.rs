@@ -320,20 +320,34 @@ mod tests {
         f
     }
 
+    /// Every decision (lost, delayed, reordered, duplicated), packet by
+    /// packet: the seed's (tests/suite/net's pcap test compares only what
+    /// leaves the link, whose order the arrival times also decide).
     #[test]
     fn the_same_seed_gives_the_same_drops() {
         let run = |seed| {
-            let l = Link::parse(&format!("loss=30%,seed={seed}")).unwrap();
+            let spec = format!("loss=30%,dup=10%,reorder=10%,delay=1ms,jitter=1ms,seed={seed}");
+            let l = Link::parse(&spec).unwrap();
             let mut d = Direction::new(l.ab, l.seed);
             let k = Kind::of(&udp_frame());
             (0..200)
-                .map(|_| matches!(d.decide(k, 52, Duration::ZERO), Verdict::Drop(_)))
+                .map(|i| d.decide(k, 52, Duration::from_millis(i)))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(5), run(5));
         assert_ne!(run(5), run(6));
-        let lost = run(5).iter().filter(|&&x| x).count();
+        let lost = run(5)
+            .iter()
+            .filter(|v| matches!(v, Verdict::Drop(_)))
+            .count();
         assert!((30..90).contains(&lost), "{lost}");
+        let noted = |what: &str| {
+            run(5)
+                .iter()
+                .filter(|v| matches!(v, Verdict::Send { note, .. } if note.contains(what)))
+                .count()
+        };
+        assert!(noted("(reordered)") > 0 && noted("(duplicated)") > 0);
     }
 
     #[test]
