@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 /// How long any one process may run in a test before the watchdog kills it.
@@ -173,6 +173,9 @@ pub struct Server {
     seen: String,
     /// The rest of its stdout, read by a thread until it exits.
     rest: mpsc::Receiver<String>,
+    /// Its stderr so far and its reader, when watched
+    /// ([`Server::watch_stderr`]).
+    err: Option<(Arc<Mutex<String>>, std::thread::JoinHandle<()>)>,
 }
 
 impl Server {
@@ -225,6 +228,7 @@ impl Server {
                     addr,
                     seen,
                     rest,
+                    err: None,
                 }
             }
             Ok(Err(seen)) => {
@@ -236,6 +240,39 @@ impl Server {
                 unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
                 panic!("server did not print `listening on` within {WATCHDOG:?}");
             }
+        }
+    }
+
+    /// Read its stderr as it comes (what it wrote before is in the pipe),
+    /// for [`Server::wait_stderr`]; [`Server::finish`] has all of it.
+    pub fn watch_stderr(mut self) -> Server {
+        let pipe = self.child.as_mut().and_then(|c| c.stderr.take());
+        let seen = Arc::new(Mutex::new(String::new()));
+        let into = seen.clone();
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                into.lock().unwrap().push_str(&text);
+            }
+        });
+        self.err = Some((seen, reader));
+        self
+    }
+
+    /// The handshake with a server that reports on stderr: wait (up to
+    /// the watchdog) until its stderr has `text` ([`Server::watch_stderr`]).
+    pub fn wait_stderr(&self, text: &str) {
+        let (seen, _) = self.err.as_ref().expect("watch_stderr first");
+        let deadline = std::time::Instant::now() + WATCHDOG;
+        while !seen.lock().unwrap().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on the server's stderr within {WATCHDOG:?}\n{}",
+                seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -254,6 +291,14 @@ impl Server {
         let mut out = finish_with(child, String::new(), WATCHDOG);
         let tail = self.rest.recv_timeout(WATCHDOG).unwrap_or_default();
         out.stdout = format!("{}{}{}", self.seen, tail, out.stdout);
+        if let Some((seen, reader)) = self.err.take() {
+            // Bounded: a descendant may hold the pipe open.
+            let deadline = std::time::Instant::now() + WATCHDOG;
+            while !reader.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            out.stderr = std::mem::take(&mut *seen.lock().unwrap());
+        }
         out
     }
 }
