@@ -92,7 +92,7 @@ pub(super) fn var(f: &Fd) -> String {
 const MISSING: &[(&str, i32)] = &[("IP_PKTINFO", libc::IP_PKTINFO)];
 
 /// A constant from the module Python keeps it in.
-fn name(n: &str) -> String {
+pub(super) fn name(n: &str) -> String {
     if n.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return n.to_string();
     }
