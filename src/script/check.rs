@@ -301,7 +301,11 @@ impl Scope {
             }
             ExprKind::Struct(fields) => {
                 for f in fields {
-                    let fd = matches!(f.name.as_deref(), Some("fd" | "cmsg_data"));
+                    let fd = match f.name.as_deref() {
+                        Some("fd") => true,
+                        Some("cmsg_data") => super::cmsgs::data_is_fds(fields),
+                        _ => false,
+                    };
                     self.expr(&f.value, fd, input, errors);
                 }
             }
@@ -344,7 +348,12 @@ fn fds_in(e: &Expr, fd: bool, out: &mut BTreeSet<i64>) {
         ExprKind::InOut(_, b) => fds_in(b, fd, out),
         ExprKind::Struct(fields) => {
             for f in fields {
-                fds_in(&f.value, fd || f.name.as_deref() == Some("cmsg_data"), out);
+                let cmsg = f.name.as_deref() == Some("cmsg_data");
+                fds_in(
+                    &f.value,
+                    fd || (cmsg && super::cmsgs::data_is_fds(fields)),
+                    out,
+                );
             }
         }
         _ => {}

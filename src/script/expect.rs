@@ -258,7 +258,9 @@ fn fields(exp: &[Field], got: &[Field], labels: &mut Labels) -> bool {
         let Some(other) = other else { return false };
         let ctx = match f.name.as_deref() {
             // epoll's data is the fd registered: a label.
-            Some("fd" | "cmsg_data" | "u32" | "u64") => Ctx::Fd,
+            Some("fd" | "u32" | "u64") => Ctx::Fd,
+            // SCM_RIGHTS' data: fds (the real cmsg names its type).
+            Some("cmsg_data") if super::cmsgs::data_is_fds(got) => Ctx::Fd,
             _ => Ctx::Plain,
         };
         if !unify(&f.value, &other.value, ctx, labels) {

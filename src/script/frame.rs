@@ -149,11 +149,19 @@ impl Enc for Cmsg {
                 1u8.put(w);
                 (*pid, (*uid, *gid)).put(w);
             }
+            Cmsg::Other { level, ty, data } => {
+                2u8.put(w);
+                (*level, (*ty, data.clone())).put(w);
+            }
         }
     }
     fn get(r: &mut &[u8]) -> Option<Self> {
         Some(match u8::get(r)? {
             0 => Cmsg::Rights(Vec::get(r)?),
+            2 => {
+                let (level, (ty, data)) = Enc::get(r)?;
+                Cmsg::Other { level, ty, data }
+            }
             _ => {
                 let (pid, (uid, gid)) = Enc::get(r)?;
                 Cmsg::Credentials { pid, uid, gid }

@@ -11,6 +11,7 @@ pub mod ast;
 mod awaiting;
 mod call;
 pub mod check;
+mod cmsgs;
 mod editing;
 pub mod emit;
 mod end;

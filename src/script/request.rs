@@ -7,7 +7,6 @@ use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;
 use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
-use crate::sys::Cmsg;
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
@@ -121,41 +120,6 @@ fn iovecs(msg: &[Field]) -> Result<Vec<(Vec<u8>, usize)>, Why> {
         .collect()
 }
 
-/// A sendmsg's ancillary data: `[{cmsg_len=20, cmsg_level=SOL_SOCKET,
-/// cmsg_type=SCM_RIGHTS, cmsg_data=[5]}]`, SCM_CREDENTIALS' `{pid=, uid=, gid=}`.
-fn control(msg: &[Field], labels: &Labels) -> Result<Vec<Cmsg>, Why> {
-    let mut out = Vec::new();
-    for c in items(get(msg, "msg_control")) {
-        let f = fields(c);
-        let kind = get(f, "cmsg_type")
-            .map(|e| int(e, Some(Group::Scm)))
-            .transpose()?;
-        let data = get(f, "cmsg_data");
-        if kind == Some(i64::from(libc::SCM_RIGHTS)) {
-            let fds = items(data)
-                .iter()
-                .map(|e| fd(e, labels))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(Cmsg::Rights(fds));
-        } else {
-            // `...` (or a field left out): the sender's own, which is
-            // what the kernel accepts without privilege (unix(7)).
-            let cred = data.map(fields).unwrap_or(&[]);
-            let num = |n: &str, own: i64| match get(cred, n) {
-                None => Ok(own),
-                Some(e) if matches!(e.kind, ExprKind::Dots) => Ok(own),
-                Some(e) => int(e, None),
-            };
-            out.push(Cmsg::Credentials {
-                pid: num("pid", i64::from(std::process::id()))? as i32,
-                uid: num("uid", i64::from(crate::sys::untraced::geteuid()))? as u32,
-                gid: num("gid", i64::from(crate::sys::untraced::getegid()))? as u32,
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// The signal of a `kill(WHO, SIG)` line.
 pub fn signal(step: &Step) -> Result<i32, Why> {
     signal_at(step, 1)
@@ -260,7 +224,7 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
                     Some(e) => addr(e, labels)?,
                     None => None,
                 };
-                let control = control(msg, labels)?;
+                let control = super::cmsgs::control(msg, labels)?;
                 Req::Sendmsg(
                     f,
                     iov.into_iter().map(|(d, _)| d).collect(),

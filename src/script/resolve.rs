@@ -156,7 +156,7 @@ fn port_of(e: Option<&Expr>, labels: &mut Labels) -> Result<u16, Why> {
 }
 
 /// The string inside `inet_addr("...")` or a bare `inet_pton(AF_INET6, "...", &sin6_addr)`.
-fn func_str<'a>(e: &'a Expr, func: &str) -> Option<&'a [u8]> {
+pub(super) fn func_str<'a>(e: &'a Expr, func: &str) -> Option<&'a [u8]> {
     match &e.kind {
         ExprKind::Func(f, args) if f == func => args.iter().find_map(|a| match &a.kind {
             ExprKind::Str { bytes, .. } => Some(bytes.as_slice()),

@@ -43,6 +43,7 @@
 //! allocation; its arguments are rendered only if it fails.
 #![allow(clippy::disallowed_methods)]
 
+mod cmsg;
 mod credentials;
 mod delivered;
 mod epoll;
@@ -72,10 +73,11 @@ pub mod untraced;
 mod uring;
 mod uring_ring;
 
+pub use cmsg::Cmsg;
 pub use epoll::EpollOp;
 pub use files::{FileId, PathFd};
 pub use mmsg::Batch;
-pub use msg::{Cmsg, Received};
+pub use msg::Received;
 pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};

@@ -1,23 +1,13 @@
 //! A script's sendmsg and recvmsg (see raw.rs): data in iovecs, an
-//! optional address, control messages (SCM_RIGHTS, SCM_CREDENTIALS),
+//! optional address, control messages (cmsg.rs),
 //! rendered as strace 6 prints a `struct msghdr`.
 #![allow(clippy::disallowed_methods)]
 
-use std::fmt::Write as _;
-
+use super::cmsg::{Cmsg, control_buffer, read_control};
 use super::raw::named;
 use super::*;
 use crate::strace::ArgVal::{Fd, Text};
 use crate::values::xlat::{self, Group};
-
-/// One control message socklab knows how to send and read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cmsg {
-    /// SCM_RIGHTS: descriptors passed to the peer (unix(7)).
-    Rights(Vec<RawFd>),
-    /// SCM_CREDENTIALS: a `struct ucred` (the receiver needs SO_PASSCRED).
-    Credentials { pid: i32, uid: u32, gid: u32 },
-}
 
 /// What one [`Sys::recvmsg_raw`] got.
 #[derive(Debug, Clone)]
@@ -33,114 +23,6 @@ pub struct Received {
     pub control: Vec<Cmsg>,
     /// The msghdr's msg_flags (MSG_TRUNC, MSG_CTRUNC, ...).
     pub msg_flags: i32,
-}
-
-/// `CMSG_ALIGN`: control messages start on 8-byte boundaries (x86-64).
-fn align(n: usize) -> usize {
-    (n + 7) & !7
-}
-
-const CMSG_HDR: usize = size_of::<libc::cmsghdr>();
-
-impl Cmsg {
-    fn parts(&self) -> (i32, Vec<u8>) {
-        match self {
-            Cmsg::Rights(fds) => (
-                libc::SCM_RIGHTS,
-                fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect(),
-            ),
-            Cmsg::Credentials { pid, uid, gid } => {
-                let mut b = pid.to_ne_bytes().to_vec();
-                b.extend_from_slice(&uid.to_ne_bytes());
-                b.extend_from_slice(&gid.to_ne_bytes());
-                (libc::SCM_CREDENTIALS, b)
-            }
-        }
-    }
-}
-
-/// The control buffer holding `control`, 8-byte aligned, and its length.
-fn control_buffer(control: &[Cmsg]) -> (Vec<u64>, usize) {
-    let mut bytes = Vec::new();
-    for c in control {
-        let (ty, data) = c.parts();
-        let len = CMSG_HDR + data.len();
-        bytes.extend_from_slice(&len.to_ne_bytes());
-        bytes.extend_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
-        bytes.extend_from_slice(&ty.to_ne_bytes());
-        bytes.extend_from_slice(&data);
-        bytes.resize(align(bytes.len()), 0);
-    }
-    let words = bytes
-        .chunks(8)
-        .map(|c| {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            u64::from_ne_bytes(w)
-        })
-        .collect();
-    (words, bytes.len())
-}
-
-/// The control messages in `buf` (what a msghdr's msg_control holds, its
-/// first `len` bytes): each as strace prints it, and the ones socklab knows.
-fn read_control(buf: &[u8]) -> (Vec<String>, Vec<Cmsg>) {
-    let (mut shown, mut known) = (Vec::new(), Vec::new());
-    let mut at = 0;
-    while let Some(hdr) = buf.get(at..at + CMSG_HDR) {
-        let len = hdr
-            .get(0..8)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, usize::from_ne_bytes);
-        let int = |at: usize| {
-            hdr.get(at..at + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, i32::from_ne_bytes)
-        };
-        let (level, ty) = (int(8), int(12));
-        if len < CMSG_HDR {
-            break;
-        }
-        let data = buf
-            .get(at + CMSG_HDR..(at + len).min(buf.len()))
-            .unwrap_or(&[]);
-        let ints: Vec<i32> = data
-            .chunks_exact(4)
-            .filter_map(|c| c.try_into().ok().map(i32::from_ne_bytes))
-            .collect();
-        let mut line = format!(
-            "{{cmsg_len={len}, cmsg_level={}, cmsg_type=",
-            xlat::flags_text(Group::Sol, i64::from(level as u32))
-        );
-        match (level, ty, ints.as_slice()) {
-            (libc::SOL_SOCKET, libc::SCM_RIGHTS, fds) => {
-                let list: Vec<String> = fds.iter().map(i32::to_string).collect();
-                let _ = write!(line, "SCM_RIGHTS, cmsg_data=[{}]}}", list.join(", "));
-                known.push(Cmsg::Rights(fds.to_vec()));
-            }
-            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS, [pid, uid, gid, ..]) => {
-                let (uid, gid) = (*uid as u32, *gid as u32);
-                let _ = write!(
-                    line,
-                    "SCM_CREDENTIALS, cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}}}"
-                );
-                known.push(Cmsg::Credentials {
-                    pid: *pid,
-                    uid,
-                    gid,
-                });
-            }
-            (libc::SOL_SOCKET, ty, _) => {
-                let _ = write!(line, "{}}}", xlat::flags_text(Group::Scm, i64::from(ty)));
-            }
-            (_, ty, _) => {
-                let _ = write!(line, "{ty:#x}}}");
-            }
-        }
-        shown.push(line);
-        at += align(len);
-    }
-    (shown, known)
 }
 
 /// `msg_iov=[{iov_base="hi", iov_len=2}, ...], msg_iovlen=N`.

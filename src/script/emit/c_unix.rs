@@ -86,6 +86,7 @@ fn sendmsg(
     to: &Option<Name>,
     rights: &[super::model::Fd],
     cred: &Option<Cred>,
+    other: &[super::ancillary::Anc],
 ) -> String {
     let items: Vec<String> = iov
         .iter()
@@ -99,13 +100,13 @@ fn sendmsg(
     if let Some(n) = to {
         let _ = write!(s, " {} m.msg_name = &sa; m.msg_namelen = n;", name_in(n));
     }
-    if rights.is_empty() && cred.is_none() {
+    if rights.is_empty() && cred.is_none() && other.is_empty() {
         return s;
     }
     let fds: Vec<String> = rights.iter().map(var).collect();
     let _ = write!(
         s,
-        "\n\t\t  union {{ struct cmsghdr h; char b[{}{}]; }} u; memset(&u, 0, sizeof u);\n\t\t  m.msg_control = u.b; m.msg_controllen = sizeof u.b; struct cmsghdr *cm = CMSG_FIRSTHDR(&m);",
+        "\n\t\t  union {{ struct cmsghdr h; char b[{}{}{}]; }} u; memset(&u, 0, sizeof u);\n\t\t  m.msg_control = u.b; m.msg_controllen = sizeof u.b; struct cmsghdr *cm = CMSG_FIRSTHDR(&m);",
         if rights.is_empty() {
             String::new()
         } else {
@@ -115,7 +116,8 @@ fn sendmsg(
             "CMSG_SPACE(sizeof(struct ucred))"
         } else {
             "0"
-        }
+        },
+        super::ancillary::c_space(other)
     );
     if !rights.is_empty() {
         let _ = write!(
@@ -130,7 +132,11 @@ fn sendmsg(
             "\n\t\t  struct ucred cred = {{{}}}; cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_CREDENTIALS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof cred); memcpy(CMSG_DATA(cm), &cred, sizeof cred);",
             cred_values(c)
         );
+        if !other.is_empty() {
+            s.push_str(" cm = CMSG_NXTHDR(&m, cm);");
+        }
     }
+    s.push_str(&super::ancillary::c_fill(other));
     s.push_str("\n\t\t ");
     s
 }
@@ -240,10 +246,11 @@ pub fn call(line: usize, u: &UnixOp) -> String {
             to,
             rights,
             cred,
+            other,
             flags,
         } => format!(
             "{} r = sendmsg({}, &m, {});",
-            sendmsg(iov, to, rights, cred),
+            sendmsg(iov, to, rights, cred, other),
             var(fd),
             val(flags)
         ),

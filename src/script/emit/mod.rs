@@ -25,6 +25,7 @@ use super::check::Step;
 use model::{Fd, Model, Op};
 use unix::Uses as _;
 
+mod ancillary;
 mod c;
 mod c_more;
 mod c_procs;

@@ -386,6 +386,7 @@ pub enum UnixOp {
         to: Option<Name>,
         rights: Vec<Fd>,
         cred: Option<Cred>,
+        other: Vec<super::ancillary::Anc>,
         flags: Val,
     },
     Recvmsg {

@@ -89,10 +89,16 @@ pub(super) fn var(f: &Fd) -> String {
 }
 
 /// Constants the `socket` module of Python 3.11 does not have.
-const MISSING: &[(&str, i32)] = &[("IP_PKTINFO", libc::IP_PKTINFO)];
+const MISSING: &[(&str, i32)] = &[
+    ("IP_PKTINFO", libc::IP_PKTINFO),
+    ("IP_RECVTTL", libc::IP_RECVTTL),
+    ("IP_RECVERR", libc::IP_RECVERR),
+    ("IP_ORIGDSTADDR", libc::IP_ORIGDSTADDR),
+    ("SOL_IPV6", libc::SOL_IPV6),
+];
 
 /// A constant from the module Python keeps it in.
-fn name(n: &str) -> String {
+pub(super) fn name(n: &str) -> String {
     if n.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return n.to_string();
     }

@@ -131,6 +131,7 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
             to,
             rights,
             cred: c,
+            other,
             flags: fl,
         } => {
             let mut anc: Vec<String> = rights
@@ -143,6 +144,11 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
                 })
                 .collect();
             anc.extend(c.iter().map(cred));
+            anc.extend(
+                other
+                    .iter()
+                    .map(|a| super::ancillary::python(a, super::python::name)),
+            );
             let bufs: Vec<String> = iov.iter().map(|d| lit(d)).collect();
             let mut args = format!("[{}], [{}], {}", bufs.join(", "), anc.join(", "), val(fl));
             if let Some(n) = to {

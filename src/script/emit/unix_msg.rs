@@ -26,8 +26,13 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
     };
     let mut rights = Vec::new();
     let mut creds = None;
+    let mut other = Vec::new();
     for c in items(field(m, "msg_control")) {
         let f = fields_of(c);
+        if send && let Some(a) = super::ancillary::parse(f)? {
+            other.push(a);
+            continue;
+        }
         match field(f, "cmsg_type").map(|e| &e.kind) {
             Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
                 for e in items(field(f, "cmsg_data")) {
@@ -44,10 +49,15 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
             }
             // Other ancillary data received (IP_TOS, IP_PKTINFO...): ops.rs's.
             _ if !send => return Ok(None),
-            _ => return Err("SCM_RIGHTS and SCM_CREDENTIALS ancillary data are emitted".into()),
+            _ => {
+                return Err(
+                    "SCM_RIGHTS, SCM_CREDENTIALS and SOL_IP/SOL_IPV6 ancillary data are emitted"
+                        .into(),
+                );
+            }
         }
     }
-    if !named && creds.is_none() {
+    if !named && creds.is_none() && other.is_empty() {
         return Ok(None);
     }
     if rights.len() > 1 {
@@ -74,6 +84,7 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
             to,
             rights,
             cred: creds,
+            other,
             flags,
         })));
     }

@@ -169,6 +169,21 @@ pub(super) const SCM: &[(i64, &str)] = &[
     (4, "SCM_PIDFD"),
 ];
 
+/// `ip_cmsg_types.in`: control message types at SOL_IP (strace 6.1; 3 is
+/// its SCM_SECURITY, as the kernel's SELinux passes it).
+pub(super) const IP_CMSG: &[(i64, &str)] = &[
+    (1, "IP_TOS"),
+    (2, "IP_TTL"),
+    (3, "SCM_SECURITY"),
+    (6, "IP_RECVOPTS"),
+    (7, "IP_RETOPTS"),
+    (8, "IP_PKTINFO"),
+    (11, "IP_RECVERR"),
+    (20, "IP_ORIGDSTADDR"),
+    (23, "IP_CHECKSUM"),
+    (52, "IP_PROTOCOL"),
+];
+
 /// Names a script may write (in their group) that strace never prints (it prints the
 /// other name of the same value).
 pub(super) const ALIASES: &[(Group, &str, i64)] = &[

@@ -155,9 +155,8 @@ fn emit_twins_record_of_a_network_lab() {
 }
 
 /// Ancillary data received (IP_TOS via IP_RECVTOS): emitted, and the twins
-/// make the same calls. No round trip: strace prints the cmsg as
-/// `cmsg_type=IP_TOS, cmsg_data=[0x10]`, socklab as `cmsg_type=0x1`, so
-/// the C twin's trace as a script does not match socklab's own recvmsg.
+/// make the same calls; the C twin's trace (strace's `cmsg_type=IP_TOS,
+/// cmsg_data=[0x10]`, as socklab prints it) replays as a script.
 #[test]
 fn emit_twins_received_ancillary_data() {
     let dir = TempDir::new("emit-cmsg");
@@ -171,12 +170,12 @@ server | setsockopt(s, SOL_IP, IP_RECVTOS, [1], 4) = 0
 client | c = socket(AF_INET, SOCK_DGRAM, 0)
 client | setsockopt(c, SOL_IP, IP_TOS, [16], 4) = 0
 client | sendto(c, \"hello\", 5, 0, 127.0.0.1:40006, 16) = 5
-server | recvmsg(s, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"hello\", iov_len=16}], msg_iovlen=1, msg_control=[{cmsg_len=17, cmsg_level=SOL_IP, cmsg_type=0x1}], msg_controllen=64 => 24, msg_flags=0}, 0) = 5
+server | recvmsg(s, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"hello\", iov_len=16}], msg_iovlen=1, msg_control=[{cmsg_len=17, cmsg_level=SOL_IP, cmsg_type=IP_TOS, cmsg_data=[0x10]}], msg_controllen=64 => 24, msg_flags=0}, 0) = 5
 server | close(s) = 0
 client | close(c) = 0
 ",
     )
     .unwrap();
-    c_twin_with(&file, "ancillary", false);
+    c_twin_with(&file, "ancillary", true);
     python_twin(&file, "ancillary");
 }

@@ -5,6 +5,7 @@
 
 mod blocking;
 mod calls;
+mod cmsg;
 mod editing;
 mod emit;
 mod emit_records;
