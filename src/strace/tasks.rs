@@ -117,13 +117,18 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// Task `tid` makes a call: its line's prefix.
-    pub fn call(&self, tid: i32) -> String {
+    /// Task `tid` makes a call (counted before any line is printed).
+    pub fn add(&self, tid: i32) {
         let mut t = super::lock(&self.tasks);
         if !t.0.contains(&tid) {
             t.0.push(tid);
         }
-        if t.0.len() > 1 {
+    }
+
+    /// Task `tid` makes a call: its line's prefix.
+    pub fn call(&self, tid: i32) -> String {
+        self.add(tid);
+        if super::lock(&self.tasks).0.len() > 1 {
             pid_prefix(tid)
         } else {
             String::new()
