@@ -8,8 +8,11 @@ use std::time::Instant;
 
 use nix::errno::Errno;
 
-use super::actors::Actor;
-use super::call::Req;
+use std::sync::mpsc::Receiver;
+
+use super::actors::{Actor, Msg};
+use super::call::{Made, Req};
+use super::forks::END;
 use super::run::Runner;
 use crate::values::error::Result;
 
@@ -49,8 +52,7 @@ impl Runner {
         if open.is_empty() && self.files.is_empty() && self.dirs.is_empty() {
             return Ok(());
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut end = Actor::spawn("end", None, tx, super::process::child)?;
+        let mut end = None;
         let mut reqs: Vec<(String, Req)> = open
             .iter()
             .map(|&fd| {
@@ -98,13 +100,9 @@ impl Runner {
                 )),
                 _ => None,
             };
-            end.start(usize::MAX, req)?;
-            let Ok(super::actors::Msg::Done { made, events, .. }) = rx.recv() else {
+            let Some(made) = self.at_end(&mut end, &who, req)? else {
                 break;
             };
-            for ev in &events {
-                self.print_event(&who, ev);
-            }
             match (left, full, made.ret) {
                 (Some(note), _, Some(Ok(0))) => self.print_text(&who, &note),
                 (_, Some(note), Some(Err(Errno::ENOTEMPTY | Errno::EEXIST))) => {
@@ -116,8 +114,46 @@ impl Runner {
                 self.labels.closed(fd);
             }
         }
-        end.join();
+        join(end);
         Ok(())
+    }
+
+    /// Make `req` for actor `who` at the end, on the thread that strace
+    /// -f then shows making it: `who`'s own if it is a thread actor that
+    /// is not blocked in a call; else the end's thread (`end`, started
+    /// on first use), its line tagged `who` with that thread's `[pid
+    /// N]`. What it made (None: no answer).
+    pub(super) fn at_end(
+        &mut self,
+        end: &mut Option<(Actor, Receiver<Msg>)>,
+        who: &str,
+        req: Req,
+    ) -> Result<Option<Made>> {
+        let own = self.by_name.get(who).copied().filter(|&i| {
+            self.actors
+                .get(i)
+                .is_some_and(|a| a.pid.is_none() && a.busy.is_none() && a.tid != 0)
+        });
+        if let Some(i) = own {
+            return Ok(self.in_child(i, req));
+        }
+        let (thread, rx) = match end {
+            Some(e) => e,
+            None => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let a = Actor::spawn("end", None, tx, super::process::child)?;
+                end.insert((a, rx))
+            }
+        };
+        thread.start(END, req)?;
+        let Ok(Msg::Done { made, events, .. }) = rx.recv() else {
+            return Ok(None);
+        };
+        let side = self.side(who).with_task(thread.tid);
+        for ev in &events {
+            side.emit(&ev.event(), None);
+        }
+        Ok(Some(made))
     }
 
     /// The end's removal of the directories the script's mkdirat made
@@ -169,5 +205,12 @@ impl Runner {
             }
         }
         Some(out.join("\n"))
+    }
+}
+
+/// The end's thread, if one was started: joined.
+pub(super) fn join(end: Option<(Actor, Receiver<Msg>)>) {
+    if let Some((thread, _)) = end {
+        thread.join();
     }
 }

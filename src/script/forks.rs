@@ -18,7 +18,7 @@ use crate::values::calls::Syscall;
 use crate::values::error::Result;
 
 /// The id of the end's calls (not a step's).
-const END: usize = usize::MAX;
+pub(super) const END: usize = usize::MAX;
 
 impl Runner {
     /// The request of a line that needs the runner: a fork (its pipes),
@@ -271,56 +271,37 @@ impl Runner {
         if children.is_empty() {
             return Ok(());
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut end = Actor::spawn("end", None, tx, super::process::child)?;
+        let mut end = None;
         for &i in &children {
             let Some(a) = self.actors.get(i) else {
                 continue;
             };
             let (pid, parent) = (a.pid.unwrap_or(0), a.parent.clone());
             if a.ended.is_none() && a.busy.is_some() {
-                self.by_end(&mut end, &rx, &parent, Req::Kill(pid, libc::SIGKILL));
+                self.at_end(&mut end, &parent, Req::Kill(pid, libc::SIGKILL))?;
             } else if a.ended.is_none() {
                 let open: Vec<RawFd> = a.open.iter().copied().collect();
                 for fd in open {
-                    self.in_child(i, Req::Close(fd));
+                    let _ = self.in_child(i, Req::Close(fd));
                 }
-                self.in_child(i, Req::Exit(0));
+                let _ = self.in_child(i, Req::Exit(0));
             }
             self.await_end(i);
             if !self.reaped.contains(&pid) {
-                self.by_end(&mut end, &rx, &parent, Req::Wait4(pid));
+                self.at_end(&mut end, &parent, Req::Wait4(pid))?;
             }
         }
-        end.join();
+        super::end::join(end);
         Ok(())
     }
 
-    /// Make `req` on the end's thread, its line tagged `who`.
-    fn by_end(
-        &mut self,
-        end: &mut Actor,
-        rx: &std::sync::mpsc::Receiver<Msg>,
-        who: &str,
-        req: Req,
-    ) {
-        if end.start(END, req).is_err() {
-            return;
-        }
-        if let Ok(Msg::Done { events, .. }) = rx.recv() {
-            for ev in &events {
-                self.print_event(who, ev);
-            }
-        }
-    }
-
-    /// Make `req` in process actor `i` at the end, its line shown as its.
-    fn in_child(&mut self, i: usize, req: Req) {
-        let Some(a) = self.actors.get_mut(i) else {
-            return;
-        };
+    /// Make `req` in actor `i` at the end (a process actor, or a thread
+    /// actor not blocked), its line shown as its; what it made (None: it
+    /// has ended, or did not answer within `--timeout`).
+    pub(super) fn in_child(&mut self, i: usize, req: Req) -> Option<Made> {
+        let a = self.actors.get_mut(i)?;
         if a.ended.is_some() || a.start(END, req).is_err() {
-            return;
+            return None;
         }
         let name = a.name.clone();
         let deadline = Instant::now() + self.timeout;
@@ -335,24 +316,28 @@ impl Runner {
                     id: END,
                     made,
                     events,
-                    ..
+                    notes,
                 }) => {
                     for ev in &events {
                         self.print_event(&name, ev);
                     }
-                    if let Some(a) = self.actors.get_mut(i) {
-                        a.busy = None;
-                        if let Some(fd) = made.closed {
-                            a.open.remove(&fd);
-                        }
+                    for n in &notes {
+                        self.print_text(&name, n);
                     }
+                    let a = self.actors.get_mut(i)?;
+                    a.busy = None;
+                    if let Some(fd) = made.closed {
+                        a.open.remove(&fd);
+                    }
+                    return Some(made);
                 }
                 Ok(msg) => {
                     self.take(msg, None);
                 }
-                Err(_) => return,
+                Err(_) => return None,
             }
         }
+        None
     }
 
     /// Wait until process actor `i` has ended (its pipe ended).

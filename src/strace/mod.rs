@@ -314,7 +314,7 @@ impl Tracer {
             return;
         }
         let took = self.took(ev);
-        self.task_prefix();
+        self.count_task();
         let (before, how) = match &self.split {
             Some(split) => lock(split).returned(),
             None => (None, Returned::Unentered),
@@ -366,7 +366,8 @@ impl Tracer {
     }
 
     /// strace's line for a delivered signal (`--- SIGCHLD {...} ---`),
-    /// with the task's `[pid N] ` as a call's line has it.
+    /// with the task's `[pid N] ` as a call's line has it (on a
+    /// timeline: after the side's tag, `Tracer::task_note`).
     pub fn signal(&self, text: &str) {
         match (self.format, self.side()) {
             (Format::Text, None) if self.timeline.is_none() => {
@@ -375,7 +376,7 @@ impl Tracer {
                     write_to(&mut lock(&self.trace), &line);
                 }
             }
-            _ => self.note(text),
+            _ => self.task_note(text),
         }
     }
 

@@ -164,13 +164,21 @@ impl Tracer {
         Head { tag, task, stamp }
     }
 
-    /// On a timeline, this tracer's task makes a call: counted before
-    /// the lines it prints (another's unfinished half first); its
-    /// `[pid N] ` (`--wire` adds its stamps itself).
+    /// On a timeline, this tracer's task makes a call: its `[pid N] `
+    /// (`--wire` adds its stamps itself).
     pub(super) fn task_prefix(&self) -> String {
         match (self.side, &self.seen) {
             (Some(_), Some(seen)) => seen.call(self.task()),
             _ => String::new(),
+        }
+    }
+
+    /// On a timeline, this tracer's task makes a call: counted before
+    /// the lines it prints (another's unfinished half first), whose
+    /// prefixes are decided when each is printed.
+    pub(super) fn count_task(&self) {
+        if let (Some(_), Some(seen)) = (self.side, &self.seen) {
+            seen.add(self.task());
         }
     }
 
@@ -218,7 +226,7 @@ impl Tracer {
             return;
         }
         let mut w = lock(&self.trace);
-        self.task_prefix();
+        self.count_task();
         let head = self.head_parts(SystemTime::now());
         if let Some(line) = lock(split).enter(head, unfinished_text(row, args)) {
             write_to(&mut w, &line);

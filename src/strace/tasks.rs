@@ -117,13 +117,18 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// Task `tid` makes a call: its line's prefix.
-    pub fn call(&self, tid: i32) -> String {
+    /// Task `tid` makes a call (counted before any line is printed).
+    pub fn add(&self, tid: i32) {
         let mut t = super::lock(&self.tasks);
         if !t.0.contains(&tid) {
             t.0.push(tid);
         }
-        if t.0.len() > 1 {
+    }
+
+    /// Task `tid` makes a call: its line's prefix.
+    pub fn call(&self, tid: i32) -> String {
+        self.add(tid);
+        if super::lock(&self.tasks).0.len() > 1 {
             pid_prefix(tid)
         } else {
             String::new()
@@ -149,5 +154,70 @@ impl Seen {
         }
         drop(t);
         self.call(tid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use super::super::{Event, Format, Tracer};
+    use crate::values::calls::CLOSE;
+
+    /// A sink the test reads back.
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn close(t: &Tracer) {
+        t.emit(
+            &Event {
+                call: &CLOSE,
+                args: "3",
+                ret: &Ok(0),
+                ret_note: "",
+                addr: None,
+                start: SystemTime::now(),
+                duration: Duration::ZERO,
+            },
+            None,
+        );
+    }
+
+    /// A side's `--- SIG ---` line (a lab thread's handler took it)
+    /// carries its task's `[pid N]` after the tag, as its calls do and
+    /// as strace -f prints it once a second task has made a call.
+    #[test]
+    fn a_sides_signal_line_carries_its_tasks_pid_prefix() {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let t = Tracer::shared(Format::Text, Box::new(Buf(buf.clone())));
+        let (a, b) = (
+            t.with_side("client").with_task(101),
+            t.with_side("server").with_task(202),
+        );
+        close(&a);
+        close(&b);
+        a.signal("--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=100, si_uid=0} ---");
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "client | close(3) = 0",
+                "server | [pid   202] close(3) = 0",
+                "client | [pid   101] --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=100, si_uid=0} ---",
+            ],
+            "{text}"
+        );
     }
 }

@@ -126,3 +126,62 @@ fn one_actor_has_no_pid_prefix() {
         assert!(!o.stdout.contains("[pid"), "{}", o.dump());
     }
 }
+
+/// A script whose server is still blocked at the end: its fd is closed
+/// by another thread (the end's), the client's by the client itself.
+const BLOCKED_AT_END: &str = "server | l = socket(AF_INET, SOCK_DGRAM, IPPROTO_IP)
+server | bind(l, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0
+server | recvfrom(l, ..., 10, 0, NULL, NULL <unfinished ...>
+client | c = socket(AF_INET6, SOCK_DGRAM, IPPROTO_IP)
+";
+
+/// The end's closes carry the id of the thread that made them, the one
+/// strace -f shows: a free actor closes its own fd (its own tid), a
+/// blocked one's fd is closed by the end's thread (another tid, under
+/// the owner's tag).
+#[test]
+fn the_ends_closes_carry_the_tid_strace_f_shows_for_them() {
+    if !harness::have("strace") {
+        return;
+    }
+    let dir = harness::TempDir::new("script-end-strace");
+    let (file, trace) = (dir.path("end.txt"), dir.path("end.strace"));
+    std::fs::write(&file, BLOCKED_AT_END).unwrap();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=socket,close", "-o", &trace]);
+    cmd.args([harness::bin(), "script", "--timeout", "0.3", &file]);
+    let o = harness::run(cmd, b"");
+    o.assert_ok();
+    let recorded = std::fs::read_to_string(&trace).unwrap();
+    // strace -o: `PID call  = result`; the last line of `call` (socklab
+    // closes its own fds 3 and 4 at its start, before the script's).
+    let strace_pid = |call: &str| -> i32 {
+        recorded
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(_, c)| c.trim_start().starts_with(call))
+            .filter_map(|(p, _)| p.parse().ok())
+            .next_back()
+            .unwrap_or_else(|| panic!("no {call}\n{recorded}"))
+    };
+    let (server, _) = task_of(line_of(&o, "server", "recvfrom("));
+    let (client, _) = task_of(line_of(&o, "client", "socket("));
+    let (closed_l, call) = task_of(line_of(&o, "server", "close("));
+    let l_close = call.split(" = ").next().unwrap();
+    assert_eq!(
+        closed_l,
+        Some(strace_pid(l_close)),
+        "{}\n{recorded}",
+        o.dump()
+    );
+    assert_ne!(closed_l, server, "{}\n{recorded}", o.dump());
+    let (closed_c, call) = task_of(line_of(&o, "client", "close("));
+    let c_close = call.split(" = ").next().unwrap();
+    assert_eq!(
+        closed_c,
+        Some(strace_pid(c_close)),
+        "{}\n{recorded}",
+        o.dump()
+    );
+    assert_eq!(closed_c, client, "{}\n{recorded}", o.dump());
+}

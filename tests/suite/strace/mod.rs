@@ -39,6 +39,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod batch;
+mod clone3;
 mod failures;
 mod families;
 mod flags;
