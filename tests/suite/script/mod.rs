@@ -7,6 +7,7 @@ mod blocking;
 mod calls;
 mod editing;
 mod emit;
+mod emit_allowed;
 mod emit_records;
 mod emit_trace;
 mod emit_unix;
