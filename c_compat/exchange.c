@@ -52,6 +52,28 @@ static ssize_t recv_reply(int fd, unsigned char *buf, const struct opts *o,
     return io_recv_flags(fd, buf, o->bufsize, flags & ~MSG_PEEK, o->wait, f);
 }
 
+/* A recv returned 0: said, unless --bufsize 0's note said why already. */
+static void server_closed(const struct opts *o) {
+    if (!zero_length(o))
+        say("server closed the connection");
+}
+
+/* One reply (recv_reply, its peek shown) printed: 1, or 0 once the server
+ * closed (said). A failure ends the client. */
+static int print_reply(int fd, unsigned char *buf, const struct opts *o) {
+    struct fail f;
+    ssize_t got = recv_reply(fd, buf, o, true, &f);
+    if (got < 0)
+        die_fail(&f);
+    if (got == 0) {
+        server_closed(o);
+        return 0;
+    }
+    fwrite(buf, 1, got, stdout);
+    say("%s", "");
+    return 1;
+}
+
 static ssize_t send_message(int fd, const unsigned char *msg, size_t n,
                             const struct opts *o, struct fail *f) {
     if (o->send_all)
@@ -147,8 +169,7 @@ static int exchange_long(int fd, unsigned char *buf, const unsigned char *msg,
         if (got < 0)
             return -1;
         if (got == 0) {
-            if (!zero_length(o))
-            say("server closed the connection");
+            server_closed(o);
             return 0;
         }
         fwrite(buf, 1, got, stdout);
@@ -204,8 +225,7 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
         if (r < 0)
             die_fail(&f);
         if (r == 0) {
-            if (!zero_length(o))
-            say("server closed the connection");
+            server_closed(o);
             free(x.lb.pending);
             return;
         }
@@ -220,8 +240,7 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
         if (r < 0)
             die_fail(&f);
         if (r == 0) {
-            if (!zero_length(o))
-            say("server closed the connection");
+            server_closed(o);
             break;
         }
         fwrite(line, 1, n, stdout);
@@ -234,19 +253,8 @@ static void exchange_lines(int fd, unsigned char *buf, struct opts *o) {
 /* After shutdown(SHUT_WR): recvfrom until the server closes too, printing
  * what still comes. */
 void stream_drain(int fd, unsigned char *buf, const struct opts *o) {
-    struct fail f;
-    for (;;) {
-        ssize_t got = recv_reply(fd, buf, o, true, &f);
-        if (got < 0)
-            die_fail(&f);
-        if (got == 0) {
-            if (!zero_length(o))
-            say("server closed the connection");
-            break;
-        }
-        fwrite(buf, 1, got, stdout);
-        say("%s", "");
-    }
+    while (print_reply(fd, buf, o))
+        ;
 }
 
 void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
@@ -290,15 +298,7 @@ void stream_exchange(int fd, unsigned char *buf, struct opts *o) {
             continue;
         }
         free(msg);
-        ssize_t got = recv_reply(fd, buf, o, true, &f);
-        if (got < 0)
-            die_fail(&f);
-        if (got == 0) {
-            if (!zero_length(o))
-            say("server closed the connection");
+        if (!print_reply(fd, buf, o))
             break;
-        }
-        fwrite(buf, 1, got, stdout);
-        say("%s", "");
     }
 }

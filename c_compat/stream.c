@@ -59,6 +59,12 @@ static int reply(int conn, const struct addr *peer, unsigned char *msg, size_t n
     return io_sendall(conn, msg, n, o->wait, f);
 }
 
+/* The peer closed (a recvfrom returned 0): said, unless -q. */
+static void closed(const struct addr *peer, const struct opts *o) {
+    if (!o->quiet)
+        say("%s closed", addr_str(peer));
+}
+
 /* The tutorial's "low version": one recvfrom, one reply. */
 static int answer_once(int conn, const struct addr *peer, unsigned char *buf,
                        const struct opts *o, struct fail *f) {
@@ -66,8 +72,7 @@ static int answer_once(int conn, const struct addr *peer, unsigned char *buf,
     if (n < 0)
         return -1;
     if (n == 0) {
-        if (!o->quiet)
-            say("%s closed", addr_str(peer));
+        closed(peer, o);
         return 0;
     }
     return reply(conn, peer, buf, n, o, f);
@@ -92,8 +97,7 @@ static int converse(int conn, const struct addr *peer, unsigned char *buf,
         if (n < 0)
             return -1;
         if (n == 0) {
-            if (!o->quiet)
-                say("%s closed", addr_str(peer));
+            closed(peer, o);
             return 0;
         }
         if (reply(conn, peer, buf, n, o, f) < 0)
@@ -109,8 +113,7 @@ static int sink(int conn, const struct addr *peer, unsigned char *buf,
         ;
     if (n < 0)
         return -1;
-    if (!o->quiet)
-        say("%s closed", addr_str(peer));
+    closed(peer, o);
     return 0;
 }
 

@@ -27,6 +27,7 @@ mod iterative;
 mod pause;
 mod poller;
 mod pthread;
+mod ring_loop;
 mod uring;
 mod uring_conn;
 mod uring_dgram;

@@ -50,6 +50,7 @@
 
 use std::collections::VecDeque;
 
+use super::ring_loop;
 use crate::output::Output;
 use crate::programs::server_opts::ServerOpts;
 use crate::sys::{Cqe, Ring, Socket, Sqe, Sys};
@@ -148,10 +149,7 @@ pub fn serve(
     // Reused every iteration: no allocation per loop once they have grown.
     let (mut cqes, mut batch) = (Vec::new(), Vec::new());
     while lp.listening || lp.live > 0 || lp.accepted < lp.limit.unwrap_or(u64::MAX) {
-        let wait = lp.later.is_empty();
-        sys.uring_submit(&mut lp.ring, wait, &mut cqes)?;
-        std::mem::swap(&mut batch, &mut lp.later);
-        batch.append(&mut cqes);
+        ring_loop::turn(sys, &mut lp.ring, &mut lp.later, &mut cqes, &mut batch)?;
         for c in batch.drain(..) {
             lp.on_cqe(c)?;
         }
@@ -173,12 +171,7 @@ fn sqe(opcode: u8, fd: i32, user_data: u64) -> Sqe {
 impl Loop<'_> {
     /// Queue an SQE; a full SQ is submitted first (no wait), its CQEs kept for later.
     fn push(&mut self, s: Sqe) -> Result<()> {
-        while !self.ring.push(s) {
-            let mut got = Vec::new();
-            self.sys.uring_submit(&mut self.ring, false, &mut got)?;
-            self.later.append(&mut got);
-        }
-        Ok(())
+        ring_loop::push(self.sys, &mut self.ring, &mut self.later, s, None)
     }
 
     pub(super) fn arm_accept(&mut self) -> Result<()> {

@@ -36,6 +36,7 @@
 
 use nix::errno::Errno;
 
+use super::ring_loop;
 use crate::output::{Output, shown};
 use crate::sys::{CQE_F_BUFFER, CQE_F_MORE, Cqe, Ring, Socket, Sqe, Sys};
 use crate::values::addr::Addr;
@@ -139,10 +140,7 @@ pub fn serve_dgram_uring(sys: &Sys, out: &Output, fd: Socket, opts: &DgramUring)
     // Reused every iteration: no allocation per loop once they have grown.
     let (mut cqes, mut batch) = (Vec::new(), Vec::new());
     while !(lp.stopping && !lp.recv && lp.sending == 0) {
-        let wait = lp.later.is_empty();
-        sys.uring_submit(&mut lp.ring, wait, &mut cqes)?;
-        std::mem::swap(&mut batch, &mut lp.later);
-        batch.append(&mut cqes);
+        ring_loop::turn(sys, &mut lp.ring, &mut lp.later, &mut cqes, &mut batch)?;
         for c in batch.drain(..) {
             lp.on_cqe(c)?;
         }
@@ -157,12 +155,7 @@ pub fn serve_dgram_uring(sys: &Sys, out: &Output, fd: Socket, opts: &DgramUring)
 impl Loop<'_> {
     /// Queue an SQE; a full SQ is submitted first (no wait), its CQEs kept for later.
     fn push(&mut self, s: Sqe, text: impl Fn() -> String) -> Result<()> {
-        while !self.ring.push_described(s, &text) {
-            let mut got = Vec::new();
-            self.sys.uring_submit(&mut self.ring, false, &mut got)?;
-            self.later.append(&mut got);
-        }
-        Ok(())
+        ring_loop::push(self.sys, &mut self.ring, &mut self.later, s, Some(&text))
     }
 
     /// Step 3: the multishot RECVMSG.

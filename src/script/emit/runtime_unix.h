@@ -107,65 +107,81 @@ static inline void CredIs(int line, struct msghdr *m, long pid, long uid, long g
 	Fail(line, "msg_control", "SCM_CREDENTIALS", "none");
 }
 
-/* The socket files the binds made: (path, device, inode) looked at right
- * after the bind (lstat); at the end, each still the same file is removed. */
+/* What the script made and did not remove itself: the socket files its
+ * binds made (the path as written) and the directories its mkdirats made
+ * (the absolute path: the working directory's, or the dirfd's, joined),
+ * each with the device and inode looked at right after the call (lstat),
+ * as socklab does. At the end, each still the same file is removed. */
+enum { SOCKET_FILE, DIR_MADE };
 static struct {
-	char path[109];
+	char path[4096];
+	int kind;
 	dev_t dev;
 	ino_t ino;
-} Files[64];
-static int n_files;
+} Made[80];
+static int n_made;
 
-static inline void SocketFile(const char *p, int pn)
+static inline void Record(int kind, const char *path)
 {
 	struct stat st;
-	char path[109] = "";
-	memcpy(path, p, pn < 108 ? pn : 108);
 	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
 	pthread_mutex_lock(&mu);
-	if (n_files < 64) {
-		memcpy(Files[n_files].path, path, sizeof path);
-		Files[n_files].dev = st.st_dev;
-		Files[n_files].ino = st.st_ino;
-		n_files++;
+	if (n_made < 80) {
+		snprintf(Made[n_made].path, sizeof Made[0].path, "%s", path);
+		Made[n_made].kind = kind;
+		Made[n_made].dev = st.st_dev;
+		Made[n_made].ino = st.st_ino;
+		n_made++;
 	}
 	pthread_mutex_unlock(&mu);
 }
 
-/* A script's own unlink of a socket file: the end leaves it alone. */
-static inline void SocketFileGone(const char *p, int pn)
+/* The script removed it itself: the end leaves it alone. */
+static inline void Forget(int kind, const char *path)
 {
 	pthread_mutex_lock(&mu);
-	for (int i = 0; i < n_files; i++)
-		if ((int)strlen(Files[i].path) == pn && memcmp(Files[i].path, p, pn) == 0) {
-			memmove(&Files[i], &Files[i + 1], (n_files - i - 1) * sizeof Files[0]);
-			n_files--;
+	for (int i = 0; i < n_made; i++)
+		if (Made[i].kind == kind && strcmp(Made[i].path, path) == 0) {
+			memmove(&Made[i], &Made[i + 1], (n_made - i - 1) * sizeof Made[0]);
+			n_made--;
 			i--;
 		}
 	pthread_mutex_unlock(&mu);
 }
 
-static void RemoveSocketFiles(void)
+/* The end's removal of one made file if it is still the same (lstat). */
+static void RemoveMade(int i)
 {
-	for (int i = 0; i < n_files; i++) {
-		struct stat st;
-		if (fstatat(AT_FDCWD, Files[i].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_dev == Files[i].dev && st.st_ino == Files[i].ino)
-			unlink(Files[i].path);
-	}
+	struct stat st;
+	if (fstatat(AT_FDCWD, Made[i].path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    st.st_dev != Made[i].dev || st.st_ino != Made[i].ino)
+		return;
+	if (Made[i].kind == DIR_MADE)
+		unlinkat(AT_FDCWD, Made[i].path, AT_REMOVEDIR);
+	else
+		unlink(Made[i].path);
 }
 
-/* The directories the script's mkdirats made: (absolute path, device,
- * inode), looked at right after the mkdirat as socklab does; at the end
- * each still the same directory is removed, deepest first. The absolute
- * path: the working directory's, or the dirfd's (/proc/self/fd), joined. */
-static struct {
-	char path[4096];
-	dev_t dev;
-	ino_t ino;
-} Dirs[16];
-static int n_dirs;
+static inline void SocketFile(const char *p, int pn)
+{
+	char path[109] = "";
+	memcpy(path, p, pn < 108 ? pn : 108);
+	Record(SOCKET_FILE, path);
+}
+
+static inline void SocketFileGone(const char *p, int pn)
+{
+	if (pn <= 108)
+		Forget(SOCKET_FILE, p);
+}
+
+static void RemoveSocketFiles(void)
+{
+	for (int i = 0; i < n_made; i++)
+		if (Made[i].kind == SOCKET_FILE)
+			RemoveMade(i);
+}
 
 static void DirPath(int d, const char *p, char *out)
 {
@@ -188,34 +204,17 @@ static void DirPath(int d, const char *p, char *out)
 
 static inline void DirMade(int d, const char *p)
 {
-	struct stat st;
 	char path[4096];
 	DirPath(d, p, path);
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return;
-	pthread_mutex_lock(&mu);
-	if (n_dirs < 16) {
-		memcpy(Dirs[n_dirs].path, path, sizeof path);
-		Dirs[n_dirs].dev = st.st_dev;
-		Dirs[n_dirs].ino = st.st_ino;
-		n_dirs++;
-	}
-	pthread_mutex_unlock(&mu);
+	Record(DIR_MADE, path);
 }
 
-/* A script's own unlinkat(..., AT_REMOVEDIR): the end leaves it alone. */
+/* A script's own unlinkat(..., AT_REMOVEDIR). */
 static inline void DirGone(int d, const char *p)
 {
 	char path[4096];
 	DirPath(d, p, path);
-	pthread_mutex_lock(&mu);
-	for (int i = 0; i < n_dirs; i++)
-		if (strcmp(Dirs[i].path, path) == 0) {
-			memmove(&Dirs[i], &Dirs[i + 1], (n_dirs - i - 1) * sizeof Dirs[0]);
-			n_dirs--;
-			i--;
-		}
-	pthread_mutex_unlock(&mu);
+	Forget(DIR_MADE, path);
 }
 
 static int Depth(const char *p)
@@ -226,17 +225,19 @@ static int Depth(const char *p)
 	return n;
 }
 
+/* Deepest first, so that one made inside another goes before it; of
+ * the same depth, in the order made (socklab's stable sort). */
 static void RemoveDirs(void)
 {
-	while (n_dirs > 0) {
-		int deepest = 0;
-		for (int i = 1; i < n_dirs; i++)
-			if (Depth(Dirs[i].path) > Depth(Dirs[deepest].path))
+	for (;;) {
+		int deepest = -1;
+		for (int i = 0; i < n_made; i++)
+			if (Made[i].kind == DIR_MADE &&
+			    (deepest < 0 || Depth(Made[i].path) > Depth(Made[deepest].path)))
 				deepest = i;
-		struct stat st;
-		if (fstatat(AT_FDCWD, Dirs[deepest].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_dev == Dirs[deepest].dev && st.st_ino == Dirs[deepest].ino)
-			unlinkat(AT_FDCWD, Dirs[deepest].path, AT_REMOVEDIR);
-		Dirs[deepest] = Dirs[--n_dirs];
+		if (deepest < 0)
+			return;
+		RemoveMade(deepest);
+		Made[deepest].kind = -1;
 	}
 }

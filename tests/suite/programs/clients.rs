@@ -1,13 +1,13 @@
 //! The clients at the edges (issue 12): a message longer than the buffers
-//! between client and server, stdin without newlines, sizes that cannot be
-//! allocated, and a server that sends terminal escape sequences.
+//! between client and server, stdin without newlines, and a server that
+//! sends terminal escape sequences (sizes that cannot be allocated:
+//! allocation.rs).
 
 // Tests report by panicking: unwrap, expect and panic are how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use crate::harness::{self, Server, TempDir, run, socklab};
@@ -152,121 +152,14 @@ fn tcp_client_refuses_a_stdin_line_over_64_kib() {
     server.finish().assert_ok();
 }
 
-/// The address-space limit for the allocation tests: the binary starts
-/// and runs under it, and 64 MiB (the largest --bufsize and bench --size)
-/// does not fit.
-const AS_LIMIT: libc::rlim_t = 48 << 20;
-
-fn limited(args: &[&str]) -> Command {
-    limit_as(socklab(args))
-}
-
-fn limit_as(mut cmd: Command) -> Command {
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: AS_LIMIT,
-                rlim_max: AS_LIMIT,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd
-}
-
-fn assert_cannot_allocate(out: &harness::Outcome, n: &str, what: &str) {
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        None,
-        "killed (SIGABRT?)\n{}",
-        out.dump()
-    );
-    out.assert_code(1);
-    out.stderr_has(&format!(": cannot allocate {n} bytes for {what}"));
-}
-
 /// The C twins, built (`make c`).
-fn c_bin() -> std::path::PathBuf {
+pub(super) fn c_bin() -> std::path::PathBuf {
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c_compat/bin");
     assert!(
         bin.join("tcp_client").exists(),
         "c_compat/bin is not built: make c"
     );
     bin
-}
-
-/// `--size`, `--bufsize` and `bench --size` that do not fit in memory:
-/// before, Rust's allocator aborted (SIGABRT, exit 134); now an error
-/// line and exit 1.
-#[test]
-fn sizes_that_cannot_be_allocated_are_an_error_not_an_abort() {
-    // The binary itself runs under the limit: a refused connect, exit 1.
-    let (_fd, port) = harness::bound_tcp(None);
-    let addr = format!("127.0.0.1:{port}");
-    let out = run(limited(&["tcp", "client", &addr, "-m", "x"]), b"");
-    out.assert_code(1);
-    out.stderr_has("ECONNREFUSED");
-
-    let out = run(
-        limited(&["tcp", "client", &addr, "--size", "1073741824"]),
-        b"",
-    );
-    assert_cannot_allocate(&out, "1073741824", "--size");
-    // The clients' --bufsize, before any call.
-    for family in ["tcp", "udp"] {
-        let out = run(
-            limited(&[family, "client", &addr, "--bufsize", "67108864", "-m", "x"]),
-            b"",
-        );
-        assert_cannot_allocate(&out, "67108864", "--bufsize");
-    }
-    let out = run(limited(&["bench", "rr", &addr, "--size", "67108864"]), b"");
-    assert_cannot_allocate(&out, "67108864", "--size");
-    let out = run(
-        limited(&["udp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
-        b"",
-    );
-    assert_cannot_allocate(&out, "67108864", "--bufsize");
-    let out = run(
-        limited(&["tcp", "server", "127.0.0.1:0", "--bufsize", "67108864"]),
-        b"",
-    );
-    assert_cannot_allocate(&out, "67108864", "--bufsize");
-}
-
-/// A UNIX server whose --bufsize cannot be allocated: before, SIGABRT left
-/// its socket file behind; now exit 1, and the file is removed.
-#[test]
-fn unix_server_that_cannot_allocate_its_buffer_removes_its_file() {
-    let dir = TempDir::new("nomem");
-    for (twin, extra) in [
-        (false, &[][..]),
-        (false, &["--dgram"][..]),
-        (true, &[][..]),
-        (true, &["--dgram"][..]),
-    ] {
-        let path = dir.path("s.sock");
-        let mut args = vec![path.as_str(), "--bufsize", "67108864"];
-        args.extend_from_slice(extra);
-        let mut cmd = if twin {
-            Command::new(c_bin().join("unix_server"))
-        } else {
-            socklab(&["unix", "server"])
-        };
-        cmd.args(&args);
-        let out = run(limit_as(cmd), b"");
-        assert_cannot_allocate(&out, "67108864", "--bufsize");
-        assert!(
-            !std::path::Path::new(&path).exists(),
-            "{path} left behind\n{}",
-            out.dump()
-        );
-    }
 }
 
 /// A test-made TCP server that reads one message and answers with a

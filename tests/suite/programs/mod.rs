@@ -2,6 +2,7 @@
 //! sockopt list; with other peers (nc, socat, misbehaving ones, the C
 //! twins), their UNIX files, and signals.
 
+mod allocation;
 mod client_flags;
 mod clients;
 mod differential;

@@ -137,3 +137,23 @@ pub fn placed(name: &str, file: String, dir: &TempDir) -> String {
     std::fs::set_permissions(dir.dir(), std::fs::Permissions::from_mode(0o711)).unwrap();
     copy
 }
+
+/// The end removes the directories the script's mkdirats made and it did
+/// not remove itself: deepest first, and of one depth in the order made
+/// (socklab's stable sort), in both twins (its runtime once took
+/// them in another order after the first: d3a, d3c, d3b).
+#[test]
+fn emit_twins_remove_made_directories_deepest_first_then_in_order() {
+    let dir = TempDir::new("emit-unix-dirs");
+    let file = dir.path("dirs.script");
+    std::fs::write(
+        &file,
+        "a | mkdirat(AT_FDCWD, \"d3a\", 0700) = 0\n\
+         a | mkdirat(AT_FDCWD, \"d3b\", 0700) = 0\n\
+         a | mkdirat(AT_FDCWD, \"d3c\", 0700) = 0\n\
+         a | mkdirat(AT_FDCWD, \"d3a/in\", 0700) = 0\n",
+    )
+    .unwrap();
+    c_twin(&file, "made-directories");
+    python_twin(&file, "made-directories");
+}

@@ -8,6 +8,7 @@ mod calls;
 mod cmsg;
 mod editing;
 mod emit;
+mod emit_allowed;
 mod emit_records;
 mod emit_trace;
 mod emit_unix;
