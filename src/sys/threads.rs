@@ -168,11 +168,11 @@ impl Sys {
 }
 
 /// Held by a thread that starts another, from before its clone3 until
-/// the clone3's line is written: strace -f prints a clone3 whole, before
-/// the new thread's first line (the new task stays stopped until strace
-/// has seen the clone3 return: 70 of 70 thread starts measured, see
-/// notes-tasks19.md); without it, the new thread's first line could
-/// come first (3 runs in 10 of `tcp server --model prethread:8`).
+/// the clone3's line is written: strace -f prints a clone3's return
+/// before the new thread's first line (the new task stays stopped until
+/// strace has seen the clone3 return); without it, the new thread's
+/// first line could come first (3 runs in 10 of `tcp server --model
+/// prethread:8`).
 static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A traced thread's start routine and its argument.

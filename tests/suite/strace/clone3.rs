@@ -1,9 +1,10 @@
 //! pthread_create's `clone3` and the new thread's first line (issue 15):
-//! strace -f prints the clone3 whole, before any line of the new thread
-//! (the new task stays stopped until strace has seen the clone3 return:
-//! no run splits it into `<unfinished ...>` / `<... clone3 resumed>`).
-//! socklab's own `--trace` does the same: the new thread waits for its
-//! clone3's line before its first one.
+//! strace -f prints the clone3's return before any line of the new
+//! thread (the new task stays stopped until strace has seen the clone3
+//! return; another, older task's line may still split the clone3 into
+//! `<unfinished ...>` / `<... clone3 resumed>`, which socklab does not
+//! do yet). socklab's own `--trace` keeps the order: the new thread
+//! waits for its clone3's line before its first one.
 
 use super::*;
 
@@ -19,19 +20,18 @@ const ARGS: [&str; 7] = [
     "1",
 ];
 
-/// Each `clone3(...) = N` line is whole and comes before every line of
-/// task N (`[pid N] ` in socklab's trace, `N ` in strace -o's file).
+/// Each `clone3(...) = N` line (or its resumed half) comes before every
+/// line of task N (`[pid N] ` in socklab's trace, `N ` in strace -o's
+/// file).
 fn assert_clone3_first(text: &str, task: fn(&str) -> Option<i32>) {
     let lines: Vec<&str> = text.lines().collect();
     let mut seen = 0;
     for (i, l) in lines.iter().enumerate() {
-        assert!(
-            !(l.contains("clone3(") && l.contains("<unfinished ...>")),
-            "clone3 split:\n{text}"
-        );
+        // Its return: the whole line, or `<... clone3 resumed> =>
+        // {parent_tid=[N]}, 88) = N` (another task's line cut it).
         let Some(tid) = l
             .rsplit_once("}, 88) = ")
-            .filter(|_| l.contains("clone3("))
+            .filter(|_| l.contains("clone3"))
             .and_then(|(_, n)| n.trim().parse::<i32>().ok())
         else {
             continue;
