@@ -75,24 +75,31 @@ fn serve_one(
     if !opts.quiet {
         out.say(&format!("connection from {peer}{cred}"));
     }
+    let served = Served {
+        sys,
+        out,
+        conn,
+        peer,
+        opts,
+    };
     if buf.is_empty() {
         // --bufsize 0: recvfrom(fd, "", 0, ...) returns 0 whatever the
         // peer does, so it cannot tell an end of file: one call, a note.
-        modes::recv(sys, conn, buf, opts.setup.wait)?;
+        served.recv(buf)?;
         if !opts.quiet {
             out.say(&crate::output::zero_length_recv(&peer.to_string()));
         }
         Ok(())
     } else if opts.once {
-        answer_once(sys, out, conn, peer, opts, buf)
+        served.answer_once(buf)
     } else if opts.naive {
-        converse_naively(sys, out, conn, peer, opts, buf)
+        served.converse_naively(buf)
     } else if opts.sink {
-        sink(sys, out, conn, peer, opts, buf)
+        served.sink(buf)
     } else if opts.lines {
         lines::converse(sys, out, conn, peer, buf, opts.setup.wait)
     } else {
-        converse(sys, out, conn, peer, opts, buf)
+        served.converse(buf)
     }
 }
 
@@ -115,113 +122,97 @@ pub fn accept_error_is_the_peers(errno: nix::errno::Errno) -> bool {
     )
 }
 
-/// The tutorial's "low version": one `recvfrom`, one reply.
-fn answer_once(
-    sys: &Sys,
-    out: &Output,
+/// One connection being served, once its setup is done: the
+/// communication loops of `serve_one`.
+struct Served<'a> {
+    sys: &'a Sys,
+    out: &'a Output,
     conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
-    if n == 0 {
-        if !opts.quiet {
-            out.say(&format!("{peer} closed"));
-        }
-        return Ok(());
-    }
-    reply(sys, out, conn, peer, &mut buf[..n], opts)
+    peer: &'a Addr,
+    opts: &'a ServerOpts,
 }
 
-/// The improved server's communication loop, with the `len(msg) == 0` check.
-fn converse(
-    sys: &Sys,
-    out: &Output,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    loop {
-        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
+impl Served<'_> {
+    /// One `recvfrom` into `buf`.
+    fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        modes::recv(self.sys, self.conn, buf, self.opts.setup.wait)
+    }
+
+    /// The peer closed (a `recvfrom` returned 0): said, unless `-q`.
+    fn closed(&self) {
+        if !self.opts.quiet {
+            self.out.say(&format!("{} closed", self.peer));
+        }
+    }
+
+    /// The tutorial's "low version": one `recvfrom`, one reply.
+    fn answer_once(&self, buf: &mut [u8]) -> Result<()> {
+        let n = self.recv(buf)?;
         if n == 0 {
-            if !opts.quiet {
-                out.say(&format!("{peer} closed"));
-            }
+            self.closed();
             return Ok(());
         }
-        reply(sys, out, conn, peer, &mut buf[..n], opts)?;
+        self.reply(&mut buf[..n])
     }
-}
 
-/// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
-fn sink(
-    sys: &Sys,
-    out: &Output,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    while modes::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
-    if !opts.quiet {
-        out.say(&format!("{peer} closed"));
-    }
-    Ok(())
-}
-
-/// The tutorial's server without the `len(msg) == 0` check: after the peer
-/// closes, `recv` returns 0 at once, forever, and the server answers each
-/// empty message with an empty send. Stops after `--naive-limit` spins.
-fn converse_naively(
-    sys: &Sys,
-    out: &Output,
-    conn: Socket,
-    peer: &Addr,
-    opts: &ServerOpts,
-    buf: &mut [u8],
-) -> Result<()> {
-    let mut empty = 0u64;
-    let mut first_empty: Option<Instant> = None;
-    loop {
-        let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
-        if n == 0 {
-            empty += 1;
-            first_empty.get_or_insert_with(Instant::now);
-        }
-        reply(sys, out, conn, peer, &mut buf[..n], opts)?;
-        if empty >= opts.naive_limit {
-            break;
+    /// The improved server's communication loop, with the `len(msg) == 0` check.
+    fn converse(&self, buf: &mut [u8]) -> Result<()> {
+        loop {
+            let n = self.recv(buf)?;
+            if n == 0 {
+                self.closed();
+                return Ok(());
+            }
+            self.reply(&mut buf[..n])?;
         }
     }
-    let secs = first_empty.map_or(0.0, |t| t.elapsed().as_secs_f64());
-    let rate = if secs > 0.0 {
-        empty as f64 / secs
-    } else {
-        f64::INFINITY
-    };
-    out.say(&format!(
-        "{peer} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
-        secs * 1e3,
-        opts.naive_limit
-    ));
-    Ok(())
-}
 
-/// Print the message, send it back upper-cased (in place: no allocation
-/// per message).
-fn reply(
-    sys: &Sys,
-    out: &Output,
-    conn: Socket,
-    peer: &Addr,
-    msg: &mut [u8],
-    opts: &ServerOpts,
-) -> Result<()> {
-    if !opts.quiet && !msg.is_empty() {
-        out.say(&format!("from {peer}: {}", shown(msg)));
+    /// `--sink`: `recvfrom` until the peer closes; nothing is sent back.
+    fn sink(&self, buf: &mut [u8]) -> Result<()> {
+        while self.recv(buf)? > 0 {}
+        self.closed();
+        Ok(())
     }
-    msg.make_ascii_uppercase();
-    modes::sendall(sys, out, conn, msg, opts.setup.wait)
+
+    /// The tutorial's server without the `len(msg) == 0` check: after the peer
+    /// closes, `recv` returns 0 at once, forever, and the server answers each
+    /// empty message with an empty send. Stops after `--naive-limit` spins.
+    fn converse_naively(&self, buf: &mut [u8]) -> Result<()> {
+        let mut empty = 0u64;
+        let mut first_empty: Option<Instant> = None;
+        loop {
+            let n = self.recv(buf)?;
+            if n == 0 {
+                empty += 1;
+                first_empty.get_or_insert_with(Instant::now);
+            }
+            self.reply(&mut buf[..n])?;
+            if empty >= self.opts.naive_limit {
+                break;
+            }
+        }
+        let secs = first_empty.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let rate = if secs > 0.0 {
+            empty as f64 / secs
+        } else {
+            f64::INFINITY
+        };
+        self.out.say(&format!(
+            "{} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
+            self.peer,
+            secs * 1e3,
+            self.opts.naive_limit
+        ));
+        Ok(())
+    }
+
+    /// Print the message, send it back upper-cased (in place: no allocation
+    /// per message).
+    fn reply(&self, msg: &mut [u8]) -> Result<()> {
+        if !self.opts.quiet && !msg.is_empty() {
+            self.out.say(&format!("from {}: {}", self.peer, shown(msg)));
+        }
+        msg.make_ascii_uppercase();
+        modes::sendall(self.sys, self.out, self.conn, msg, self.opts.setup.wait)
+    }
 }

@@ -20,10 +20,11 @@
 //! fchmodat, fchmod: private directories and the files socklab made),
 //! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
 //! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
-//! rt_sigprocmask, rt_sigtimedwait, prlimit64) for the server models;
+//! rt_sigprocmask, rt_sigtimedwait) for the server models;
 //! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
 //! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
-//! sched_setaffinity: CPU time and placement, for `socklab bench`);
+//! sched_setaffinity: CPU time and placement, for `socklab bench`;
+//! prlimit64: the event loops' fd limit);
 //! `uring.rs` and `uring_ring.rs` (io_uring_setup, io_uring_enter,
 //! io_uring_register, mmap of the rings: `--model uring`);
 //! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's

@@ -1,9 +1,10 @@
 //! A process's resources: its CPU time (getrusage) and the CPU it runs on
-//! (sched_setaffinity). `socklab bench` uses both; the descriptor limit
-//! (prlimit64) is in process.rs.
+//! (sched_setaffinity), which `socklab bench` uses; its descriptor limit
+//! (prlimit64), which the event loops raise.
 #![allow(clippy::disallowed_methods)]
 
 use super::*;
+use crate::strace::ArgVal::{Int, Name, Null, Ptr, Text};
 
 /// CPU time of this process, as getrusage(RUSAGE_SELF) reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -72,4 +73,80 @@ impl Sys {
         )?;
         Ok(())
     }
+
+    /// getrlimit(RLIMIT_NOFILE): glibc's `prlimit64(0, RLIMIT_NOFILE, NULL, ...)`.
+    /// Returns (soft, hard).
+    pub fn prlimit64_get_nofile(&self) -> Result<(u64, u64)> {
+        let lim = Cell::new(libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        });
+        self.call(
+            Call {
+                row: &calls::PRLIMIT64,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: lim is a live rlimit64.
+                let r = unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, lim.as_ptr()) };
+                Errno::result(r).map(i64::from)
+            },
+            |ret| {
+                let l = lim.get();
+                let shown = match ret {
+                    Ok(_) => Text(rlim(&l)),
+                    Err(_) => Ptr(lim.as_ptr().cast_const().cast()),
+                };
+                let args = [Int(0), Name("RLIMIT_NOFILE"), Null, shown];
+                plain(row_args(&calls::PRLIMIT64, &args))
+            },
+        )?;
+        let l = lim.get();
+        Ok((l.rlim_cur, l.rlim_max))
+    }
+
+    /// setrlimit(RLIMIT_NOFILE): glibc's `prlimit64(0, RLIMIT_NOFILE, {...}, NULL)`.
+    pub fn prlimit64_set_nofile(&self, soft: u64, hard: u64) -> Result<()> {
+        let lim = libc::rlimit64 {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        self.call(
+            Call {
+                row: &calls::PRLIMIT64,
+                fd: None,
+                unix: false,
+            },
+            || {
+                // SAFETY: lim is a live rlimit64.
+                let r = unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, &lim) };
+                Errno::result(r).map(i64::from)
+            },
+            |_| {
+                let new = Text(rlim(&lim));
+                let args = [Int(0), Name("RLIMIT_NOFILE"), new, Null];
+                plain(row_args(&calls::PRLIMIT64, &args))
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// `{rlim_cur=20000, rlim_max=8192*1024}`, as strace prints limits.
+fn rlim(l: &libc::rlimit64) -> String {
+    fn one(v: u64) -> String {
+        if v == libc::RLIM64_INFINITY {
+            "RLIM64_INFINITY".to_string()
+        } else if v > 1024 && v.is_multiple_of(1024) {
+            format!("{}*1024", v / 1024)
+        } else {
+            v.to_string()
+        }
+    }
+    format!(
+        "{{rlim_cur={}, rlim_max={}}}",
+        one(l.rlim_cur),
+        one(l.rlim_max)
+    )
 }
