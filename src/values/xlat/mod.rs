@@ -58,6 +58,8 @@ pub enum Group {
     EpollFlags,
     /// accept4's flags: a socket type's flags alone (`SOCK_CLOEXEC`).
     SockFlags,
+    /// sigaction's sa_flags (`SA_RESTORER|SA_RESTART`).
+    SaFlags,
 }
 
 /// Every group, for a lookup by name alone ([`any_value`]).
@@ -79,6 +81,7 @@ pub const GROUPS: &[Group] = &[
     Group::FdFlags,
     Group::EpollFlags,
     Group::SockFlags,
+    Group::SaFlags,
 ];
 
 /// How a group prints: one value, or a set of flags.
@@ -111,6 +114,7 @@ fn lists(group: Group) -> (&'static [&'static [(i64, &'static str)]], Style) {
         FdFlags => (&[FD_FLAGS], Style::Flags("FD_???")),
         EpollFlags => (&[EPOLL_FLAGS], Style::Flags("EPOLL_???")),
         SockFlags => (&[SOCK_FLAGS], Style::Flags("SOCK_???")),
+        SaFlags => (&[SA_FLAGS], Style::Flags("SA_???")),
     }
 }
 
