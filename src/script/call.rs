@@ -46,6 +46,8 @@ pub enum Req {
     Tgkill(i32, i32, i32),
     /// rt_sigaction(sig, SIG_DFL (true) or SIG_IGN).
     Sigaction(i32, bool),
+    /// rt_sigaction(sig, socklab's handler, sa_flags): sys/handler.rs.
+    Handler(i32, u64),
     /// openat(dirfd or AT_FDCWD, path, flags, mode).
     Openat(RawFd, PathBuf, i32, u32),
     /// getrandom(buflen, flags).
@@ -303,6 +305,7 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Kill(pid, sig) => sys.kill_raw(*pid, *sig).map(|()| 0)?,
         Req::Tgkill(tgid, tid, sig) => sys.tgkill_raw(*tgid, *tid, *sig).map(|()| 0)?,
         Req::Sigaction(sig, default) => sys.rt_sigaction_raw(*sig, *default).map(|()| 0)?,
+        Req::Handler(sig, flags) => sys.rt_sigaction_handler(*sig, *flags).map(|()| 0)?,
         Req::Openat(d, path, flags, mode) => {
             let fd = sys.openat_raw(dir(*d), path, *flags, *mode)?.fd();
             made.opened.push(fd);

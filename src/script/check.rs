@@ -65,15 +65,45 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     // Join each unfinished line with its actor's next resumed line.
     let mut steps: Vec<(ast::Line, Option<(ast::Line, usize)>)> = Vec::new();
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    // A call a handler interrupted (`= ? ERESTARTSYS`), and whether the
+    // actor's rt_sigreturn said the kernel restarts it (`= NR`, not
+    // `= -1 EINTR`): its next line of the same call is that call resumed.
+    let mut restart: BTreeMap<String, (usize, bool)> = BTreeMap::new();
     for line in lines {
         let actor = line.actor.clone().unwrap_or_else(|| "main".to_string());
-        match line.call.form {
-            Form::Whole => steps.push((line.clone(), None)),
-            Form::Unfinished => {
+        if line.call.name == "rt_sigreturn" {
+            if let Some(r) = restart.get_mut(&actor) {
+                r.1 = matches!(
+                    line.call.result.as_ref().map(|e| &e.value),
+                    Some(ast::Outcome::Value(_))
+                );
+            }
+            continue;
+        }
+        let resumes = match restart.remove(&actor) {
+            Some((i, true)) if line.call.form != Form::Resumed => steps
+                .get(i)
+                .filter(|(u, _)| u.call.name == line.call.name)
+                .map(|_| i),
+            _ => None,
+        };
+        match (line.call.form, resumes) {
+            (Form::Unfinished, Some(i)) => {
+                open.insert(actor, i);
+            }
+            (Form::Whole, Some(i)) => {
+                if let Some(s) = steps.get_mut(i) {
+                    s.0.call.args = line.call.args.clone();
+                    s.0.call.result = line.call.result.clone();
+                    s.1 = None;
+                }
+            }
+            (Form::Whole, None) => steps.push((line.clone(), None)),
+            (Form::Unfinished, None) => {
                 open.insert(actor, steps.len());
                 steps.push((line.clone(), None));
             }
-            Form::Resumed => match open.remove(&actor) {
+            (Form::Resumed, _) => match open.remove(&actor) {
                 Some(i)
                     if steps
                         .get(i)
@@ -82,6 +112,11 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
                     let calls_before = steps.len();
                     if let Some(s) = steps.get_mut(i) {
                         s.1 = Some((line.clone(), calls_before));
+                    }
+                    if matches!(line.call.result.as_ref().map(|e| &e.value),
+                        Some(ast::Outcome::Unknown(Some(c))) if c.starts_with("ERESTART"))
+                    {
+                        restart.insert(actor, (i, false));
                     }
                 }
                 _ => errors.push(err(

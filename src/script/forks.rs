@@ -46,11 +46,10 @@ impl Runner {
                  (NAME = fork())",
                 step.row.name
             )),
-            "rt_sigaction" if !process => Err(
-                "rt_sigaction changes every thread's disposition (socklab's own too): make it \
-                 in a process actor (NAME = fork())"
-                    .into(),
-            ),
+            "rt_sigaction" if !process => match super::handled::in_thread(step) {
+                Some(why) => Err(why),
+                None => Ok(None),
+            },
             "kill" => {
                 let sig = super::request::signal(step)?;
                 Ok(self.kill_target(step).map(|(pid, tid)| match tid {

@@ -282,6 +282,7 @@ variants!(Req {
     Kill(a: i32, b: i32),
     Tgkill(a: i32, b: i32, c: i32),
     Sigaction(a: i32, b: bool),
+    Handler(a: i32, b: u64),
     Unlink(a: PathBuf, b: u64, c: u64),
     Rmdir(a: PathBuf, b: u64, c: u64),
     Openat(a: RawFd, b: PathBuf, c: i32, d: u32),

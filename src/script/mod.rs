@@ -21,6 +21,7 @@ mod expect;
 mod files;
 mod forks;
 mod frame;
+mod handled;
 mod hosts;
 mod labels;
 pub mod link;

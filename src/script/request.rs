@@ -81,14 +81,14 @@ pub(super) fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, W
 }
 
 /// The fields of a struct argument (a msghdr, a pollfd).
-fn fields(e: &Expr) -> &[Field] {
+pub(super) fn fields(e: &Expr) -> &[Field] {
     match &e.kind {
         ExprKind::Struct(f) => f,
         _ => &[],
     }
 }
 
-fn get<'a>(fields: &'a [Field], name: &str) -> Option<&'a Expr> {
+pub(super) fn get<'a>(fields: &'a [Field], name: &str) -> Option<&'a Expr> {
     fields
         .iter()
         .find(|f| f.name.as_deref() == Some(name))
@@ -275,20 +275,7 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             Req::EpollWait(fd0()?, max, i32_of(a(3), None)?)
         }
         "kill" => Req::Kill(i32_of(a(0), None)?, i32_of(a(1), Some(Group::Sig))?),
-        "rt_sigaction" => {
-            let handler = get(fields(a(1)), "sa_handler");
-            let default = match handler.map(|e| &e.kind) {
-                Some(ExprKind::Name(n)) if n == "SIG_DFL" => true,
-                Some(ExprKind::Name(n)) if n == "SIG_IGN" => false,
-                _ => {
-                    return Err(
-                        "a script's rt_sigaction sets SIG_DFL or SIG_IGN: {sa_handler=SIG_DFL}"
-                            .into(),
-                    );
-                }
-            };
-            Req::Sigaction(i32_of(a(0), Some(Group::Sig))?, default)
-        }
+        "rt_sigaction" => super::handled::sigaction(i32_of(a(0), Some(Group::Sig))?, a(1))?,
         // The file calls and credentials; files.rs refuses the rest.
         _ => super::files::request(step, labels)?,
     })

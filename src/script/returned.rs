@@ -48,6 +48,8 @@ impl Runner {
             self.print_text(&name, n);
         }
         let ret = made.ret.unwrap_or(Err(nix::errno::Errno::UnknownErrno));
+        self.interrupted(id, &name, &ret);
+        self.installed(&step, under.actor, &ret);
         if self.keep_going
             && ret.is_err()
             && let Some(hint) = &made.hint

@@ -100,6 +100,8 @@ pub struct Runner {
     pub(super) keep_going: bool,
     /// The shell: how many lines failed (reported as they came).
     pub(super) failed_lines: usize,
+    /// Signals under way to a script's handlers (handled.rs).
+    pub(super) kicks: super::handled::Kicks,
 }
 
 impl Runner {
@@ -141,6 +143,7 @@ impl Runner {
             failure: None,
             keep_going: false,
             failed_lines: 0,
+            kicks: super::handled::Kicks::default(),
         }
     }
 
@@ -286,6 +289,7 @@ impl Runner {
             Req::Kill(pid, _) | Req::Tgkill(pid, ..) => Some(*pid),
             _ => None,
         };
+        let kick = self.kick(&req, a);
         if let Some(actor) = self.actors.get_mut(a) {
             actor.start(id, req)?;
         }
@@ -331,6 +335,9 @@ impl Runner {
         }
         for (actor, pending, ended) in std::mem::take(&mut self.deaths) {
             self.gone(actor, pending, ended, None);
+        }
+        if let Some(step) = kick {
+            self.kicked(step);
         }
         self.settle();
         Ok(())

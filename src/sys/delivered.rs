@@ -226,7 +226,7 @@ pub(super) fn sent_by(name: &str, code: i32, pid: i32, uid: u32) -> String {
 
 /// A signal mask as strace prints it: `[]`, `[CHLD USR1]`, or `~[...]`
 /// (the signals not in it) when more than half are.
-fn sigset(mask: u64) -> String {
+pub(super) fn sigset(mask: u64) -> String {
     let names = |m: u64| -> String {
         (1..=64)
             .filter(|n| m & (1u64 << (n - 1)) != 0)

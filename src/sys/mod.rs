@@ -51,6 +51,7 @@ mod epoll;
 mod exchange;
 mod fd;
 mod files;
+pub mod handler;
 mod mmsg;
 mod msg;
 mod netns;
@@ -296,9 +297,10 @@ impl Sys {
             };
             if !self.renders {
                 entering();
+                let script_handled = handler::total();
                 match syscall() {
                     Ok(v) => return Ok(v),
-                    Err(Errno::EINTR) if !signals::interrupts() => continue,
+                    Err(Errno::EINTR) if handler::retries(script_handled) => continue,
                     Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
                         return Err(Error::Signal(sig));
                     }
@@ -317,14 +319,15 @@ impl Sys {
             // strace -f's `[pid N]` is decided at the call's entry.
             strace::tasks::pin();
             let handled = signals::handled();
+            let script_handled = handler::total();
             let start = SystemTime::now();
             let t0 = Instant::now();
             let ret = syscall();
             let duration = t0.elapsed();
             let mut r = render(&ret);
             // Interrupted by a handler: strace's `= ? ERESTARTSYS (...)`.
-            if ret == Err(Errno::EINTR) && signals::handled() != handled && !row.restart.is_empty()
-            {
+            let by_handler = signals::handled() != handled || handler::total() != script_handled;
+            if ret == Err(Errno::EINTR) && by_handler && !row.restart.is_empty() {
                 r.note = row.restart.to_string();
             }
             let event = Event {
@@ -342,7 +345,7 @@ impl Sys {
             self.each(|o, sys| o.after(sys, row, c.fd, &ret));
             match ret {
                 Ok(v) => return Ok(v),
-                Err(Errno::EINTR) if !signals::interrupts() => continue,
+                Err(Errno::EINTR) if handler::retries(script_handled) => continue,
                 Err(Errno::EINTR) if let Some(sig) = signals::pending() => {
                     return Err(Error::Signal(sig));
                 }

@@ -140,9 +140,17 @@ impl Sys {
         let shown = args
             .get(..crate::strace::entry_len(row, args))
             .unwrap_or(args);
-        for o in self.trace.iter().chain(self.observer.iter()) {
+        for o in self.trace.iter() {
             if o.wants_entry() && o.entry_now() {
                 o.entering(row, shown);
+            }
+        }
+        // The other observer (a script's actor) gets them whole: the
+        // rest is what a handler's `= ? ERESTARTSYS` line shows after
+        // `<... NAME resumed>` (the buffer's address).
+        for o in self.observer.iter() {
+            if o.wants_entry() && o.entry_now() {
+                o.entering(row, args);
             }
         }
     }

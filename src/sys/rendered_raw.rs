@@ -197,7 +197,12 @@ impl Observer for Entries {
         true
     }
     fn entering(&self, call: &'static calls::Syscall, args: &str) {
-        self.0.lock().unwrap().push(format!("{}({args}", call.name));
+        // Given whole (a script's actor cuts them where it prints).
+        let shown = args.get(..crate::strace::entry_len(call, args)).unwrap();
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{}({shown}", call.name));
     }
 }
 

@@ -136,7 +136,11 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             let dfl = match handler {
                 Some(ExprKind::Name(n)) if n == "SIG_DFL" => true,
                 Some(ExprKind::Name(n)) if n == "SIG_IGN" => false,
-                _ => return Err("rt_sigaction sets SIG_DFL or SIG_IGN".into()),
+                _ => {
+                    return Err("a handler (sa_handler=...) is not emitted yet: a twin's \
+                                rt_sigaction sets SIG_DFL or SIG_IGN"
+                        .into());
+                }
             };
             Op::Sigaction(v(0, Some(Group::Sig))?, dfl)
         }

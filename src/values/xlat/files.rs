@@ -66,6 +66,19 @@ pub(super) const FCNTL: &[(i64, &str)] = &[
 /// `fdflags.in`.
 pub(super) const FD_FLAGS: &[(i64, &str)] = &[(1, "FD_CLOEXEC")];
 
+/// sigaction's sa_flags, in strace's order (measured with strace 6.1:
+/// `SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_RESETHAND|SA_SIGINFO`).
+pub(super) const SA_FLAGS: &[(i64, &str)] = &[
+    (0x0400_0000, "SA_RESTORER"),
+    (0x0800_0000, "SA_ONSTACK"),
+    (0x1000_0000, "SA_RESTART"),
+    (0x4000_0000, "SA_NODEFER"),
+    (0x8000_0000, "SA_RESETHAND"),
+    (4, "SA_SIGINFO"),
+    (1, "SA_NOCLDSTOP"),
+    (2, "SA_NOCLDWAIT"),
+];
+
 /// The ioctl requests on sockets strace names (`ioctls_inc0.h`,
 /// `sock_ioctl`): FIONREAD is also SIOCINQ and TIOCINQ, TIOCOUTQ is also
 /// SIOCOUTQ; strace prints the first name.

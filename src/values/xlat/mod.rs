@@ -60,6 +60,8 @@ pub enum Group {
     SockFlags,
     /// Control message types at SOL_IP (`IP_TOS`, `IP_PKTINFO`).
     IpCmsg,
+    /// sigaction's sa_flags (`SA_RESTORER|SA_RESTART`).
+    SaFlags,
 }
 
 /// Every group, for a lookup by name alone ([`any_value`]).
@@ -82,6 +84,7 @@ pub const GROUPS: &[Group] = &[
     Group::EpollFlags,
     Group::SockFlags,
     Group::IpCmsg,
+    Group::SaFlags,
 ];
 
 /// How a group prints: one value, or a set of flags.
@@ -115,6 +118,7 @@ fn lists(group: Group) -> (&'static [&'static [(i64, &'static str)]], Style) {
         EpollFlags => (&[EPOLL_FLAGS], Style::Flags("EPOLL_???")),
         SockFlags => (&[SOCK_FLAGS], Style::Flags("SOCK_???")),
         IpCmsg => (&[IP_CMSG], Style::Value("IP_???")),
+        SaFlags => (&[SA_FLAGS], Style::Flags("SA_???")),
     }
 }
 

@@ -14,6 +14,7 @@ mod emit_trace;
 mod emit_unix;
 mod examples;
 mod files;
+mod handlers;
 mod history;
 mod hosts;
 mod options;
