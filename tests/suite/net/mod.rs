@@ -37,11 +37,15 @@ struct Net {
 }
 
 impl Net {
-    fn new(name: &str) -> Net {
-        let dir = TempDir::new(name);
+    /// `TAG` and the suite's pid (at most 12 characters with a 6-letter
+    /// tag): another worktree's suite may run the same test at the same
+    /// time, and its `net down` of a shared name took this one's link
+    /// away (ENETUNREACH in the blaster, seen under load).
+    fn new(tag: &str) -> Net {
+        let dir = TempDir::new(tag);
         std::fs::write(dir.path("peers.py"), PEERS).unwrap();
         Net {
-            name: name.to_string(),
+            name: format!("{tag}{}", std::process::id() % 1_000_000),
             dir,
         }
     }
@@ -310,11 +314,14 @@ fn net_up_show_set_exec_down_leave_nothing() {
     let net = Net::new("t-life");
     net.cmd(&["up", "--link", "delay=5ms"])
         .assert_ok()
-        .stdout_has("network t-life up");
+        .stdout_has(&format!("network {} up", net.name));
     net.cmd(&["up"]).assert_code(1).stderr_has("already up");
     net.cmd(&["show"])
         .assert_ok()
-        .stdout_has("host a: netns t-life-a, eth0 192.0.2.1/24 2001:db8::1/64")
+        .stdout_has(&format!(
+            "host a: netns {}-a, eth0 192.0.2.1/24 2001:db8::1/64",
+            net.name
+        ))
         .stdout_has("link a>b: delay=5ms");
     let bad = net.cmd(&["set", "loss=5"]);
     bad.assert_code(2).stderr_has("'loss=5'");
@@ -345,7 +352,7 @@ fn net_up_show_set_exec_down_leave_nothing() {
         .stdout_has("removed: forwarder pid");
     net.cmd(&["down"])
         .assert_code(1)
-        .stderr_has("no network 't-life'");
+        .stderr_has(&format!("no network '{}'", net.name));
     net.assert_gone();
 }
 
@@ -376,7 +383,7 @@ fn net_run_cleans_up_on_sigterm() {
         return;
     }
     let net = Net::new("t-term");
-    let mut cmd = socklab(&["net", "run", "--name", "t-term", "--"]);
+    let mut cmd = socklab(&["net", "run", "--name", &net.name, "--"]);
     cmd.args(net.peers("sink 192.0.2.1"));
     cmd.arg(":::");
     cmd.args(net.peers("rtt 192.0.2.1 1000000"));
@@ -386,15 +393,13 @@ fn net_run_cleans_up_on_sigterm() {
     // Up once the forwarder's control socket is there (bounded: a run
     // that never gets there fails here, and is killed).
     let deadline = std::time::Instant::now() + WATCHDOG;
-    while !std::path::Path::new("/run/socklab/t-term/ctl").exists() {
+    let ctl = format!("/run/socklab/{}/ctl", net.name);
+    while !std::path::Path::new(&ctl).exists() {
         if std::time::Instant::now() > deadline {
             // SAFETY: our child.
             unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
             let o = finish(child);
-            panic!(
-                "no /run/socklab/t-term/ctl after {WATCHDOG:?}\n{}",
-                o.dump()
-            );
+            panic!("no {ctl} after {WATCHDOG:?}\n{}", o.dump());
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
