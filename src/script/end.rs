@@ -12,9 +12,11 @@ use std::sync::mpsc::Receiver;
 
 use super::actors::{Actor, Msg};
 use super::call::{Made, Req};
-use super::forks::END;
 use super::run::Runner;
 use crate::values::error::Result;
+
+/// The id of the end's calls (not a step's).
+pub(super) const END: usize = usize::MAX;
 
 impl Runner {
     /// Wait for the calls under way, then clean up.

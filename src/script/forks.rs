@@ -12,13 +12,11 @@ use super::actors::{Actor, Msg, Owned};
 use super::ast::{ExprKind, Outcome};
 use super::call::{Made, Req};
 use super::check::Step;
+use super::end::END;
 use super::run::Runner;
 use crate::sys::untraced::{self, Ended};
 use crate::values::calls::Syscall;
 use crate::values::error::Result;
-
-/// The id of the end's calls (not a step's).
-pub(super) const END: usize = usize::MAX;
 
 impl Runner {
     /// The request of a line that needs the runner: a fork (its pipes),
