@@ -44,7 +44,7 @@ impl Runner {
                  (NAME = fork())",
                 step.row.name
             )),
-            "rt_sigaction" if !process => match super::handled::in_thread(step) {
+            "rt_sigaction" if !process => match super::request::in_thread(step) {
                 Some(why) => Err(why),
                 None => Ok(None),
             },

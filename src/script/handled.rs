@@ -9,7 +9,6 @@
 //! ...>` (SA_RESTART), or `rt_sigreturn({mask=[]}) = -1 EINTR` and the
 //! call returns -1 EINTR (without).
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,102 +16,13 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::errno::Errno;
 
 use super::actors::Owned;
-use super::ast::{Expr, ExprKind};
 use super::call::Req;
 use super::check::Step;
-use super::request::{fields, get};
-use super::resolve::{Why, int};
+use super::kicks::Kick;
+use super::request::sigaction;
 use super::run::{LOOK_EVERY, Runner};
 use crate::sys::handler;
-use crate::values::xlat::{Group, signal_name};
-
-/// The signals a thread actor's handler would take from socklab itself:
-/// its stop signals (it must stay killable), SIGCHLD (process actors'
-/// ends), SIGALRM.
-const SOCKLABS: [i32; 7] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR2,
-    libc::SIGCHLD,
-    libc::SIGALRM,
-];
-
-/// The request of an `rt_sigaction(SIG, ACT, NULL, 8)` line: SIG_DFL,
-/// SIG_IGN, or socklab's handler with the line's sa_flags.
-pub(super) fn sigaction(sig: i32, act: &Expr) -> Result<Req, Why> {
-    let f = fields(act);
-    match get(f, "sa_handler").map(|e| &e.kind) {
-        Some(ExprKind::Name(n)) if n == "SIG_DFL" => return Ok(Req::Sigaction(sig, true)),
-        Some(ExprKind::Name(n)) if n == "SIG_IGN" => return Ok(Req::Sigaction(sig, false)),
-        Some(ExprKind::Int(_) | ExprKind::Dots) => {}
-        _ => {
-            return Err(
-                "rt_sigaction's sa_handler: SIG_DFL, SIG_IGN, or a handler (an \
-                        address or `...`: socklab's own, which only records that it ran)"
-                    .into(),
-            );
-        }
-    }
-    match get(f, "sa_mask").map(|e| &e.kind) {
-        None | Some(ExprKind::Dots) => {}
-        Some(ExprKind::Array(v)) if v.is_empty() => {}
-        _ => return Err("a script's handler takes sa_mask=[]".into()),
-    }
-    let flags = get(f, "sa_flags").map_or(Ok(0), |e| int(e, Some(Group::SaFlags)))? as u64;
-    if !cfg!(target_arch = "x86_64") {
-        return Err("a script's handler is made on x86-64 only".into());
-    }
-    if flags & handler::SA_RESTORER == 0 {
-        return Err(
-            "x86-64's kernel returns from a handler through sa_restorer: write \
-                    sa_flags=SA_RESTORER|... (glibc's sigaction adds it; socklab's \
-                    restorer makes rt_sigreturn)"
-                .into(),
-        );
-    }
-    Ok(Req::Handler(sig, flags))
-}
-
-/// Why a thread actor cannot make this rt_sigaction (None: it can).
-pub(super) fn in_thread(step: &Step) -> Option<String> {
-    let sig = super::request::signal_at(step, 0).unwrap_or(0);
-    match step.args.get(1).map(|a| sigaction(sig, a)) {
-        Some(Ok(Req::Handler(..))) if SOCKLABS.contains(&sig) => Some(format!(
-            "a handler for {} in a thread actor would be socklab's own: make it in a process \
-             actor (NAME = fork())",
-            signal_name(sig)
-        )),
-        Some(Ok(Req::Handler(..)) | Err(_)) => None,
-        _ => Some(
-            "rt_sigaction with SIG_DFL or SIG_IGN changes every thread's disposition \
-             (socklab's own too): make it in a process actor (NAME = fork()), or install \
-             a handler ({sa_handler=..., ...})"
-                .into(),
-        ),
-    }
-}
-
-/// A signal sent to an actor asleep in step `step`'s call, whose
-/// handler will run.
-pub(super) struct Kick {
-    sig: i32,
-    /// strace's `--- SIG {...} ---` line.
-    line: String,
-    /// The handler's runs before (a thread actor's).
-    before: u64,
-    /// A process actor's /proc status (its pending signals) and flags.
-    process: Option<(Option<File>, u64)>,
-}
-
-/// The signals under way to handlers, and process actors' handlers.
-#[derive(Default)]
-pub(super) struct Kicks {
-    pending: BTreeMap<usize, Kick>,
-    /// (pid, signal) -> sa_flags of a process actor's handler.
-    procs: BTreeMap<(i32, i32), u64>,
-}
+use crate::values::xlat::signal_name;
 
 impl Runner {
     /// Before actor `from` makes `req`: a signal to an actor asleep in a

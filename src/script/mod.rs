@@ -23,6 +23,7 @@ mod forks;
 mod frame;
 mod handled;
 mod hosts;
+mod kicks;
 mod labels;
 pub mod link;
 pub mod parse;

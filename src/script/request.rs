@@ -7,6 +7,7 @@ use super::call::Req;
 use super::check::Step;
 use super::labels::Labels;
 use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
+use crate::values::xlat::signal_name;
 use crate::values::xlat::{self, Group};
 
 /// The argument at `i` (the check made sure there is one; `...` if not).
@@ -275,8 +276,76 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
             Req::EpollWait(fd0()?, max, i32_of(a(3), None)?)
         }
         "kill" => Req::Kill(i32_of(a(0), None)?, i32_of(a(1), Some(Group::Sig))?),
-        "rt_sigaction" => super::handled::sigaction(i32_of(a(0), Some(Group::Sig))?, a(1))?,
+        "rt_sigaction" => sigaction(i32_of(a(0), Some(Group::Sig))?, a(1))?,
         // The file calls and credentials; files.rs refuses the rest.
         _ => super::files::request(step, labels)?,
     })
+}
+
+/// The signals a thread actor's handler would take from socklab itself:
+/// its stop signals (it must stay killable), SIGCHLD (process actors'
+/// ends), SIGALRM.
+const SOCKLABS: [i32; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR2,
+    libc::SIGCHLD,
+    libc::SIGALRM,
+];
+
+/// The request of an `rt_sigaction(SIG, ACT, NULL, 8)` line: SIG_DFL,
+/// SIG_IGN, or socklab's handler with the line's sa_flags.
+pub(super) fn sigaction(sig: i32, act: &Expr) -> Result<Req, Why> {
+    let f = fields(act);
+    match get(f, "sa_handler").map(|e| &e.kind) {
+        Some(ExprKind::Name(n)) if n == "SIG_DFL" => return Ok(Req::Sigaction(sig, true)),
+        Some(ExprKind::Name(n)) if n == "SIG_IGN" => return Ok(Req::Sigaction(sig, false)),
+        Some(ExprKind::Int(_) | ExprKind::Dots) => {}
+        _ => {
+            return Err(
+                "rt_sigaction's sa_handler: SIG_DFL, SIG_IGN, or a handler (an \
+                        address or `...`: socklab's own, which only records that it ran)"
+                    .into(),
+            );
+        }
+    }
+    match get(f, "sa_mask").map(|e| &e.kind) {
+        None | Some(ExprKind::Dots) => {}
+        Some(ExprKind::Array(v)) if v.is_empty() => {}
+        _ => return Err("a script's handler takes sa_mask=[]".into()),
+    }
+    let flags = get(f, "sa_flags").map_or(Ok(0), |e| int(e, Some(Group::SaFlags)))? as u64;
+    if !cfg!(target_arch = "x86_64") {
+        return Err("a script's handler is made on x86-64 only".into());
+    }
+    if flags & crate::sys::handler::SA_RESTORER == 0 {
+        return Err(
+            "x86-64's kernel returns from a handler through sa_restorer: write \
+                    sa_flags=SA_RESTORER|... (glibc's sigaction adds it; socklab's \
+                    restorer makes rt_sigreturn)"
+                .into(),
+        );
+    }
+    Ok(Req::Handler(sig, flags))
+}
+
+/// Why a thread actor cannot make this rt_sigaction (None: it can).
+pub(super) fn in_thread(step: &Step) -> Option<String> {
+    let sig = signal_at(step, 0).unwrap_or(0);
+    match step.args.get(1).map(|a| sigaction(sig, a)) {
+        Some(Ok(Req::Handler(..))) if SOCKLABS.contains(&sig) => Some(format!(
+            "a handler for {} in a thread actor would be socklab's own: make it in a process \
+             actor (NAME = fork())",
+            signal_name(sig)
+        )),
+        Some(Ok(Req::Handler(..)) | Err(_)) => None,
+        _ => Some(
+            "rt_sigaction with SIG_DFL or SIG_IGN changes every thread's disposition \
+             (socklab's own too): make it in a process actor (NAME = fork()), or install \
+             a handler ({sa_handler=..., ...})"
+                .into(),
+        ),
+    }
 }

@@ -101,7 +101,7 @@ pub struct Runner {
     /// The shell: how many lines failed (reported as they came).
     pub(super) failed_lines: usize,
     /// Signals under way to a script's handlers (handled.rs).
-    pub(super) kicks: super::handled::Kicks,
+    pub(super) kicks: super::kicks::Kicks,
 }
 
 impl Runner {
@@ -143,7 +143,7 @@ impl Runner {
             failure: None,
             keep_going: false,
             failed_lines: 0,
-            kicks: super::handled::Kicks::default(),
+            kicks: super::kicks::Kicks::default(),
         }
     }
 
