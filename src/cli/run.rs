@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::args::{Cli, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
+use super::args::{Cli, ClientArgs, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
 use super::trace_sink::{lab_recorder, tracer};
 use crate::output::Output;
 use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
@@ -134,29 +134,53 @@ fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             c.dgram = set.dgram;
             c.reuseaddr = set.reuseaddr;
             c.broadcast = set.broadcast;
+            c.send_flags = set.send_flags;
+            c.recv_flags = set.recv_flags;
         }),
         None => e,
     })
 }
 
 /// What the hints may know of a program's sockets (values::calls::When):
-/// their family and type, and whether SO_REUSEADDR and SO_BROADCAST are
-/// set (by --reuseaddr or a --sockopt right after socket).
+/// their family and type, whether SO_REUSEADDR and SO_BROADCAST are
+/// set (by --reuseaddr or a --sockopt right after socket), and the
+/// user's --send-flags and --recv-flags.
 fn hint_context(command: &Command) -> Option<Context> {
-    let (unix, dgram, reuseaddr, socket) = match command {
+    let or = |flags: &[i32]| flags.iter().fold(0, |a, f| a | f);
+    let sent = |c: &ClientArgs| (or(&c.send_flags), or(&c.recv_flags));
+    let (unix, dgram, reuseaddr, socket, (send_flags, recv_flags)) = match command {
         Command::Tcp(TcpCommand::Server { common, .. }) => {
-            (false, false, common.reuseaddr, &common.socket)
+            (false, false, common.reuseaddr, &common.socket, (0, 0))
         }
-        Command::Tcp(TcpCommand::Client { client, .. }) => (false, false, false, &client.socket),
-        Command::Udp(UdpCommand::Server { common, .. }) => {
-            (false, true, common.reuseaddr, &common.socket)
+        Command::Tcp(TcpCommand::Client { client, .. }) => {
+            (false, false, false, &client.socket, sent(client))
         }
-        Command::Udp(UdpCommand::Client { client, .. }) => (false, true, false, &client.socket),
-        Command::Unix(UnixCommand::Server { common, dgram, .. }) => {
-            (true, *dgram, common.reuseaddr, &common.socket)
+        Command::Udp(UdpCommand::Server {
+            common, recv_flags, ..
+        }) => (
+            false,
+            true,
+            common.reuseaddr,
+            &common.socket,
+            (0, or(recv_flags)),
+        ),
+        Command::Udp(UdpCommand::Client { client, .. }) => {
+            (false, true, false, &client.socket, sent(client))
         }
+        Command::Unix(UnixCommand::Server {
+            common,
+            dgram,
+            recv_flags,
+            ..
+        }) => (
+            true,
+            *dgram,
+            common.reuseaddr,
+            &common.socket,
+            (0, or(recv_flags)),
+        ),
         Command::Unix(UnixCommand::Client { client, dgram, .. }) => {
-            (true, *dgram, false, &client.socket)
+            (true, *dgram, false, &client.socket, sent(client))
         }
         Command::Bench(b) => {
             let opts = b.opts();
@@ -180,6 +204,8 @@ fn hint_context(command: &Command) -> Option<Context> {
         dgram: Some(dgram),
         reuseaddr: reuseaddr || set(libc::SOL_SOCKET, libc::SO_REUSEADDR),
         broadcast: set(libc::SOL_SOCKET, libc::SO_BROADCAST),
+        send_flags,
+        recv_flags,
         ..Context::default()
     })
 }

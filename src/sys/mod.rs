@@ -424,7 +424,10 @@ fn failed(
     unix: bool,
     addr: Option<&Addr>,
 ) -> Error {
-    Error::sys(row, line, errno, unix).in_context(|c| c.port = addr.and_then(Addr::port))
+    Error::sys(row, line, errno, unix).in_context(|c| {
+        c.port = addr.and_then(Addr::port);
+        c.abstract_name = addr.is_some_and(|a| a.is_unix() && a.unix_path().is_none());
+    })
 }
 
 fn plain(args: String) -> Rendered {

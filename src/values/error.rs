@@ -153,13 +153,18 @@ static TIMEOUT_HINTS: &[(&str, When, &str)] = &[
     ),
     (
         "",
+        When::UdpMore,
+        "no datagram came before the deadline, and ours never left: --send-flags MSG_MORE corks a UDP socket, holding the data for a later send without MSG_MORE (one datagram), which this client does not make; close drops it. Send the last message without MSG_MORE",
+    ),
+    (
+        "",
         When::Udp,
         "no datagram came before the deadline: the peer did not answer, or the datagram or its reply was lost (UDP does not retransmit), or nothing is bound there (an unconnected UDP socket is not told of the ICMP port unreachable; with --connect the next call fails with ECONNREFUSED)",
     ),
     (
         "",
         When::Dgram,
-        "no datagram came before the deadline: the peer did not answer (UNIX datagrams are not lost; the reply goes to the address the peer saw, an autobind name here)",
+        "no datagram came before the deadline: the peer did not answer (UNIX datagrams are not lost; the reply goes to the address the peer saw: the client's --bind name, or else the autobind name it takes)",
     ),
     (
         "",

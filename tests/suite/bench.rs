@@ -401,3 +401,43 @@ fn bench_rr_many_connections_against_the_epoll_server() {
     assert_eq!(field(line, "conns"), 50.0);
     assert_eq!(field(line, "bytes"), 2000.0 * 2.0 * 700.0);
 }
+
+/// The README's bench example, as printed there (its port made 0): the
+/// server it starts accepts 100 connections at once (`--model epoll`; an
+/// iterative one would leave `bench rr --conns 100` at its connect deadline).
+#[test]
+fn the_readme_bench_example_runs_as_written() {
+    let readme = include_str!("../../README.md");
+    let at = readme.find("socklab tcp server :9000 ").unwrap();
+    let mut lines = readme[at..].lines();
+    let words = |line: &str| -> Vec<String> {
+        let cmd = line.split(['&', '#']).next().unwrap();
+        cmd.split_whitespace().skip(1).map(String::from).collect()
+    };
+    let mut server_args = words(lines.next().unwrap());
+    let rr = lines.next().unwrap();
+    assert!(rr.starts_with("socklab bench rr :9000 "), "{rr}");
+    assert!(
+        server_args.windows(2).any(|w| w == ["--model", "epoll"]),
+        "{server_args:?}"
+    );
+    for a in &mut server_args {
+        if a == ":9000" {
+            *a = "127.0.0.1:0".to_string();
+        }
+    }
+    let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
+    let server = Server::start(&server_args);
+    let rr_args: Vec<String> = words(rr)
+        .into_iter()
+        .map(|a| if a == ":9000" { server.addr.clone() } else { a })
+        .collect();
+    let rr_args: Vec<&str> = rr_args.iter().map(String::as_str).collect();
+    let out = bench(&rr_args);
+    assert!(
+        out.stdout
+            .contains("connections: 100 of 100 completed a transaction"),
+        "{}",
+        out.dump()
+    );
+}

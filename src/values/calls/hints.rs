@@ -18,6 +18,11 @@ pub static GENERIC_HINTS: &[Hint] = &[
     },
     Hint {
         errnos: &[ECONNREFUSED],
+        when: When::Unix,
+        text: "nothing is bound to it: a stale socket file left by a program that ended, or an abstract name nobody holds",
+    },
+    Hint {
+        errnos: &[ECONNREFUSED],
         when: When::Any,
         text: "no server is listening on this address and port (the peer answered with RST, or ICMP port unreachable for UDP)",
     },

@@ -191,8 +191,18 @@ pub enum When {
     TcpReuseAddr,
     /// An AF_INET/AF_INET6 datagram socket (UDP).
     Udp,
+    /// A UDP socket with SO_REUSEADDR set.
+    UdpReuseAddr,
     /// A UDP socket without SO_BROADCAST.
     UdpNoBroadcast,
+    /// A UDP socket whose sends have MSG_MORE (`--send-flags`): corked.
+    UdpMore,
+    /// An AF_UNIX abstract name (`@NAME`): no file.
+    UnixAbstract,
+    /// The user's `--send-flags` have this flag.
+    SendFlag(i32),
+    /// The user's `--recv-flags` have this flag.
+    RecvFlag(i32),
     /// A call about this option (level, name): setsockopt's.
     Option(i32, i32),
 }
@@ -216,6 +226,11 @@ pub struct Context {
     pub port: Option<u16>,
     /// The option (level, name) the failed setsockopt or getsockopt named.
     pub option: Option<(i32, i32)>,
+    /// The address the failed call named is an abstract UNIX name.
+    pub abstract_name: bool,
+    /// The user's `--send-flags` and `--recv-flags` (0: none).
+    pub send_flags: i32,
+    pub recv_flags: i32,
 }
 
 impl When {
@@ -230,7 +245,12 @@ impl When {
             When::Tcp => tcp,
             When::TcpReuseAddr => tcp && c.reuseaddr,
             When::Udp => udp,
+            When::UdpReuseAddr => udp && c.reuseaddr,
             When::UdpNoBroadcast => udp && !c.broadcast,
+            When::UdpMore => udp && c.send_flags & libc::MSG_MORE != 0,
+            When::UnixAbstract => c.unix && c.abstract_name,
+            When::SendFlag(f) => c.send_flags & f != 0,
+            When::RecvFlag(f) => c.recv_flags & f != 0,
             When::Option(level, name) => c.option == Some((level, name)),
         }
     }

@@ -4,7 +4,10 @@
 use nix::errno::Errno::{self, *};
 
 use super::Kind::*;
-use super::When::{Any, Dgram, Inet, TcpReuseAddr, Udp, UdpNoBroadcast, Unix};
+use super::When::{
+    Any, Dgram, Inet, RecvFlag, SendFlag, TcpReuseAddr, Udp, UdpNoBroadcast, UdpReuseAddr, Unix,
+    UnixAbstract,
+};
 use super::{Hint, Syscall, When, i, io, o};
 
 pub(super) const fn hint(errnos: &'static [Errno], when: When, text: &'static str) -> Hint {
@@ -97,13 +100,23 @@ pub static BIND: Syscall = Syscall {
         ),
         hint(
             &[EADDRINUSE],
+            UnixAbstract,
+            "a live socket holds this abstract name (an abstract name has no file: it goes when its last socket closes, there is nothing to remove); ss -xap shows it and its process: stop that program, or choose another @NAME",
+        ),
+        hint(
+            &[EADDRINUSE],
             Unix,
-            "the path is taken; a server still listening there, or a socket file left behind (remove it, or use --unlink-stale)",
+            "a file exists at this path, and bind never replaces one: a server still listening there (ss -xlp lists it), or a socket file left behind by one that ended (remove it; a server's --unlink-stale does that)",
         ),
         hint(
             &[EADDRINUSE],
             TcpReuseAddr,
             "a live socket holds port {port}: SO_REUSEADDR lets bind past connections (those in TIME_WAIT too), not past a listener (ss -ltnp 'sport = :{port}' shows it and its process) or a socket bound there without SO_REUSEADDR (ss does not list one that neither listens nor connects)",
+        ),
+        hint(
+            &[EADDRINUSE],
+            UdpReuseAddr,
+            "another UDP socket holds port {port} without SO_REUSEADDR: --reuseaddr lets UDP sockets share a port only when every one of them set it (UDP has no TIME_WAIT); see it and its process: ss -uanp 'sport = :{port}'",
         ),
         hint(
             &[EADDRINUSE],
@@ -228,6 +241,11 @@ pub static SENDTO: Syscall = Syscall {
             UdpNoBroadcast,
             "a datagram to a broadcast address needs SO_BROADCAST on the socket: add --sockopt SO_BROADCAST=1",
         ),
+        hint(
+            &[EOPNOTSUPP],
+            SendFlag(libc::MSG_OOB),
+            "MSG_OOB (--send-flags) needs a stream socket with urgent data (TCP, or a UNIX stream socket): a datagram socket has no out-of-band byte",
+        ),
     ],
     nr: libc::SYS_sendto,
     restart: super::ERESTARTSYS,
@@ -251,11 +269,23 @@ pub static RECVFROM: Syscall = Syscall {
         (Dgram, &[ECONNREFUSED, ENOMEM, EINTR]),
         (Any, &[ECONNRESET, ETIMEDOUT, ENOMEM, EINTR]),
     ],
-    hints: &[hint(
-        &[EAGAIN],
-        Any,
-        "the call would block: nothing to read yet (MSG_DONTWAIT, a non-blocking socket, or SO_RCVTIMEO expired); wait with poll and retry, or drop MSG_DONTWAIT",
-    )],
+    hints: &[
+        hint(
+            &[EAGAIN],
+            Any,
+            "the call would block: nothing to read yet (MSG_DONTWAIT, a non-blocking socket, or SO_RCVTIMEO expired); wait with poll and retry, or drop MSG_DONTWAIT",
+        ),
+        hint(
+            &[EINVAL],
+            RecvFlag(libc::MSG_OOB),
+            "MSG_OOB (--recv-flags) reads the peer's urgent byte, and none is waiting: the peer sent nothing with MSG_OOB (a server's echo does not), or the byte was read already, or SO_OOBINLINE keeps it in the stream",
+        ),
+        hint(
+            &[EOPNOTSUPP],
+            RecvFlag(libc::MSG_OOB),
+            "MSG_OOB (--recv-flags) reads a stream's urgent byte (TCP, a UNIX stream socket): a datagram socket has none",
+        ),
+    ],
     nr: libc::SYS_recvfrom,
     restart: super::ERESTARTSYS,
     ..Syscall::ROW

@@ -119,3 +119,162 @@ fn ipv6_v6only_after_connect_says_set_it_before_bind() {
         "{h}"
     );
 }
+
+#[test]
+fn unix_eaddrinuse_says_an_abstract_name_has_no_file_and_a_path_does() {
+    let name = harness::abstract_name("hint-abs");
+    let first = Server::start(&["unix", "server", &name, "-q"]);
+    for cmd in [
+        socklab(&["unix", "server", &first.addr]),
+        socklab(&[
+            "unix",
+            "client",
+            &first.addr,
+            "--bind",
+            &first.addr,
+            "-m",
+            "x",
+        ]),
+    ] {
+        let h = hint(&run(cmd, b""));
+        assert!(
+            h.starts_with("a live socket holds this abstract name (an abstract name has no file"),
+            "{h}"
+        );
+        assert!(!h.contains("--unlink-stale"), "{h}");
+    }
+    // A client's --bind to a path that exists (here a plain file).
+    let dir = harness::TempDir::new("hint-path");
+    let taken = dir.path("taken");
+    std::fs::write(&taken, b"").unwrap();
+    let out = run(
+        socklab(&["unix", "client", &first.addr, "--bind", &taken, "-m", "x"]),
+        b"",
+    );
+    out.stderr_has("= -1 EADDRINUSE");
+    assert!(
+        hint(&out).starts_with("a file exists at this path, and bind never replaces one"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn udp_eaddrinuse_with_reuseaddr_says_every_socket_must_set_it() {
+    let first = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let p = port(&first.addr);
+    let h = hint(&run(
+        socklab(&["udp", "server", &first.addr, "--reuseaddr"]),
+        b"",
+    ));
+    assert!(
+        h.starts_with(&format!(
+            "another UDP socket holds port {p} without SO_REUSEADDR: --reuseaddr lets UDP sockets share a port only when every one of them set it"
+        )),
+        "{h}"
+    );
+    assert!(h.contains(&format!("ss -uanp 'sport = :{p}'")), "{h}");
+}
+
+#[test]
+fn udp_msg_more_timeout_says_the_datagram_never_left() {
+    let server = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let out = run(
+        socklab(&[
+            "udp",
+            "client",
+            &server.addr,
+            "--send-flags",
+            "MSG_MORE",
+            "--timeout",
+            "0.2",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    let h = hint(&out);
+    assert!(
+        h.starts_with("no datagram came before the deadline, and ours never left: --send-flags MSG_MORE corks a UDP socket"),
+        "{h}"
+    );
+}
+
+#[test]
+fn msg_oob_refusals_say_which_sockets_have_urgent_data() {
+    let udp = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let out = run(
+        socklab(&[
+            "udp",
+            "client",
+            &udp.addr,
+            "--send-flags",
+            "MSG_OOB",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.stderr_has("MSG_OOB, {sa_family=AF_INET, ")
+        .stderr_has("= -1 EOPNOTSUPP");
+    assert!(
+        hint(&out).starts_with("MSG_OOB (--send-flags) needs a stream socket with urgent data"),
+        "{}",
+        out.dump()
+    );
+    let tcp = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
+    let out = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &tcp.addr,
+            "--recv-flags",
+            "MSG_OOB",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.stderr_has("1024, MSG_OOB, NULL, NULL) = -1 EINVAL");
+    assert!(
+        hint(&out).starts_with(
+            "MSG_OOB (--recv-flags) reads the peer's urgent byte, and none is waiting"
+        ),
+        "{}",
+        out.dump()
+    );
+    let name = harness::abstract_name("hint-oob");
+    let unix = Server::start(&["unix", "server", "--dgram", &name, "-q"]);
+    let out = run(
+        socklab(&[
+            "unix",
+            "client",
+            "--dgram",
+            &unix.addr,
+            "--recv-flags",
+            "MSG_OOB",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    out.stderr_has("= -1 EOPNOTSUPP");
+    assert!(
+        hint(&out).starts_with("MSG_OOB (--recv-flags) reads a stream's urgent byte"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn unix_datagram_refused_is_not_about_ports() {
+    let name = harness::abstract_name("hint-refused");
+    let out = run(
+        socklab(&["unix", "client", "--dgram", &name, "-m", "x"]),
+        b"",
+    );
+    out.stderr_has("= -1 ECONNREFUSED");
+    let h = hint(&out);
+    assert!(h.starts_with("nothing is bound to it:"), "{h}");
+    assert!(!h.contains("port"), "{h}");
+}
