@@ -425,3 +425,39 @@ fn shell_the_readme_transcript_is_real() {
     assert!(got.len() > want.len(), "{}", out.dump());
     assert_eq!(got[..want.len()], want[..], "{}", out.dump());
 }
+
+/// `script --pcap F`: the script's packets in a pcap file (needs root, as
+/// the wire tests do; skipped otherwise, a failure under CI): its magic,
+/// and a record per packet, the phone call's handshake and data among
+/// them (at least 3 SYN/ACK and 2 data segments: 8 or more).
+#[test]
+fn script_pcap_writes_the_scripts_packets() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "capturing needs root"
+        );
+        return;
+    }
+    let dir = harness::TempDir::new("script-pcap");
+    let file = dir.path("call.pcap");
+    script(PHONE_CALL, &["--pcap", &file]).assert_ok();
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        matches!(
+            bytes.get(..4),
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1])
+        ),
+        "not a pcap file: {:?}",
+        bytes.get(..4)
+    );
+    let (mut at, mut packets) = (24, 0);
+    while let Some(h) = bytes.get(at..at + 16) {
+        let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        at += 16 + len;
+        packets += 1;
+    }
+    assert_eq!(at, bytes.len(), "the records end with the file");
+    assert!(packets >= 8, "{packets} packets");
+}
