@@ -161,7 +161,9 @@ fn shell_history_refuses_to_read_a_symbolic_link_or_a_file_that_is_not_regular()
     // SAFETY: mkfifo reads the NUL-terminated path it is given.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let sub = dir.path("sub");
-    std::fs::create_dir(&sub).unwrap();
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&sub)
+        .unwrap();
     for (path, why) in [
         (
             &link,

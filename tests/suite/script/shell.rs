@@ -191,6 +191,8 @@ fn stopped(pid: i32) {
 /// and prints before the link line, once the actor runs again (SIGCONT).
 /// No network is up: the line is printed, then the shell says so.
 #[test]
+// The peer is the test's own socket (as the programs' tests use std::net).
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 fn shell_a_net_set_line_waits_for_a_woken_call_to_return() {
     let (mut master, slave) = harness::pty();
     let mut child = socklab(&["shell", "--timeout", "60", "--net", "nosuchnet"])
