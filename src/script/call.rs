@@ -63,6 +63,7 @@ pub enum Req {
     Setgroups(Vec<u32>),
     Setgid(u32),
     Setuid(u32),
+    Umask(u32),
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
@@ -346,6 +347,8 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Setgroups(groups) => sys.setgroups(groups).map(|()| 0)?,
         Req::Setgid(gid) => sys.setgid(*gid).map(|()| 0)?,
         Req::Setuid(uid) => sys.setuid(*uid).map(|()| 0)?,
+        // The process's mask (every actor's): the old one is the result.
+        Req::Umask(mask) => i64::from(sys.umask(*mask)?),
         Req::Fork(pipes) => {
             let forked = sys.fork();
             if !matches!(forked, Ok(None)) {

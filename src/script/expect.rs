@@ -16,7 +16,8 @@ use super::parse;
 use super::resolve;
 use crate::strace::quote;
 use crate::values::addr::Addr;
-use crate::values::calls::{Dir, Kind};
+use crate::values::calls::{Dir, Kind, Ret};
+use crate::values::quoting::octal_mode;
 use crate::values::xlat;
 
 /// An expectation that did not hold.
@@ -74,10 +75,17 @@ pub fn check(
             _ => false,
         };
         if !holds {
+            // A mode (umask's old mask) in octal, as strace prints it.
+            let (expected, got) = match (&exp.value, ret) {
+                (Outcome::Value(n), Ok(v)) if matches!(step.row.ret, Ret::Mode) => {
+                    (octal_mode(*n as u32), octal_mode(*v as u32))
+                }
+                _ => (outcome_text(&exp.value), ret_text(ret)),
+            };
             return Err(Mismatch {
                 what: "result".into(),
-                expected: format!("= {}", outcome_text(&exp.value)),
-                got: format!("= {}", ret_text(ret)),
+                expected: format!("= {expected}"),
+                got: format!("= {got}"),
             });
         }
     }
@@ -176,6 +184,9 @@ fn note_holds(step: &Step, note: &str, labels: &mut Labels) -> Result<(), Mismat
 enum Ctx {
     Plain,
     Fd,
+    /// A credential's pid (SO_PEERCRED, SCM_CREDENTIALS): a label, as
+    /// clone's result is (the peer's process differs from run to run).
+    Pid,
 }
 
 fn unify(exp: &Expr, got: &Expr, ctx: Ctx, labels: &mut Labels) -> bool {
@@ -220,6 +231,7 @@ fn unify(exp: &Expr, got: &Expr, ctx: Ctx, labels: &mut Labels) -> bool {
         (K::Int(n), K::Int(m)) if ctx == Ctx::Fd => {
             !matches!(labels.result_fd(*n, *m as RawFd), Unified::Differs(..))
         }
+        (K::Int(n), K::Int(m)) if ctx == Ctx::Pid => labels.result_pid(*n, *m),
         (K::Name(n), K::Int(m)) if labels.name(n).is_some() => labels.name(n) == Some(*m as RawFd),
         (K::Index(n, i), K::Int(m)) => labels.pair(n, *i) == Some(*m as RawFd),
         (K::Null, K::Null) => true,
@@ -264,6 +276,7 @@ fn fields(exp: &[Field], got: &[Field], labels: &mut Labels) -> bool {
             Some("fd" | "u32" | "u64") => Ctx::Fd,
             // SCM_RIGHTS' data: fds (the real cmsg names its type).
             Some("cmsg_data") if super::cmsgs::data_is_fds(got) => Ctx::Fd,
+            Some("pid") => Ctx::Pid,
             _ => Ctx::Plain,
         };
         if !unify(&f.value, &other.value, ctx, labels) {

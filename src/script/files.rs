@@ -1,6 +1,6 @@
 //! A script's file calls and credentials, from a checked step to its
 //! request: openat, getrandom, mkdirat, newfstatat, fchmod, fchmodat,
-//! unlinkat, unlink (the user's own: they run what they write), and
+//! unlinkat, unlink, umask (the user's own: they run what they write), and
 //! setgroups, setgid, setuid (a process actor's only: forks.rs refuses
 //! them in a thread actor).
 
@@ -112,6 +112,7 @@ pub fn request(step: &Step, labels: &Labels) -> Result<Req, Why> {
             }
             Req::Setgroups(groups)
         }
+        "umask" => Req::Umask(mode(a(0))?),
         "setgid" => Req::Setgid(id(a(0))?),
         "setuid" => Req::Setuid(id(a(0))?),
         other => return Err(format!("{other} cannot be scripted")),

@@ -296,6 +296,7 @@ variants!(Req {
     Setgroups(a: Vec<u32>),
     Setgid(a: u32),
     Setuid(a: u32),
+    Umask(a: u32),
     Exit(a: i32),
 });
 

@@ -106,9 +106,12 @@ impl Runner {
     /// that the link changes where the timeline says: a recv written
     /// `= 5` before `net | set down` gets its bytes before the link goes.
     /// A call written `<unfinished ...>` and resumed after it may stay
-    /// blocked across the change.
+    /// blocked across the change. In the shell (no line after it is
+    /// known yet) the rule of any line: every call under way has returned
+    /// (its result printed) or sleeps in it again, as after a line.
     pub(super) fn before_link(&mut self, next: usize) {
         if self.keep_going {
+            self.settle();
             return;
         }
         let deadline = Instant::now() + self.timeout;

@@ -111,9 +111,13 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
             ["help", name] => say(&help_call(name)),
             ["save", file] => say(&save(file, &typed)),
             _ if super::link::directive(no, &text).is_some() => {
-                // `net | set SPEC`: the link changes now (link.rs).
+                // `net | set SPEC`: the link changes now (link.rs), once
+                // the calls under way returned or sleep in them.
                 let set = match super::link::directive(no, &text) {
-                    Some(Ok(spec)) => super::link::set(&runner.tracer, &runner.net, no, &spec),
+                    Some(Ok(spec)) => {
+                        runner.before_link(no);
+                        super::link::set(&runner.tracer, &runner.net, no, &spec)
+                    }
                     Some(Err(e)) => Err(Error::Usage(format!("column {}: {}", e.col, e.msg))),
                     None => Ok(()),
                 };
@@ -175,8 +179,10 @@ fn plain_input(tx: Sender<Msg>) -> Result<()> {
 }
 
 /// `--history FILE`: its lines (none if it does not exist yet).
+/// Read as it is written: never through a symbolic link (O_NOFOLLOW),
+/// and only a regular file.
 fn read_history(file: &Path) -> Result<Vec<String>> {
-    match std::fs::read(file) {
+    match untraced::read_input(file) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -184,8 +190,9 @@ fn read_history(file: &Path) -> Result<Vec<String>> {
             .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(Error::Usage(format!(
-            "cannot read the history file {}: {e}",
-            file.display()
+            "cannot read the history file {}: {}",
+            file.display(),
+            untraced::input_error(&e)
         ))),
     }
 }

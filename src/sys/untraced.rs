@@ -218,6 +218,38 @@ pub fn output_error(e: &std::io::Error) -> String {
     }
 }
 
+/// A file of the user's read whole (the shell's `--history`): opened
+/// with O_NOFOLLOW (a symbolic link is ELOOP) and O_NONBLOCK (a FIFO does
+/// not hang the open), and only if it is a regular file (else EINVAL,
+/// said by [`input_error`]).
+pub fn read_input(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Why [`read_input`] failed, said for a user.
+pub fn input_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => "it is a symbolic link (ELOOP); socklab does not read \
+             through one: name the file itself"
+            .to_string(),
+        Some(libc::EINVAL) => {
+            "it is not a regular file: name a file (created if missing)".to_string()
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// kill(pid, 0) = ESRCH: no process has that pid any more (EPERM means
 /// one does). A lab's network left by a lab process that was killed.
 pub fn process_gone(pid: i32) -> bool {

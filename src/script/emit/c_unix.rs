@@ -324,5 +324,6 @@ pub fn call(line: usize, u: &UnixOp) -> String {
         }
         UnixOp::Setgid(id) => format!("r = setgid({id});"),
         UnixOp::Setuid(id) => format!("r = setuid({id});"),
+        UnixOp::Umask(mask) => format!("r = umask(0{mask:o});"),
     }
 }

@@ -410,6 +410,7 @@ pub enum UnixOp {
     Setgroups(Vec<u32>),
     Setgid(u32),
     Setuid(u32),
+    Umask(u32),
 }
 
 /// An AF_UNIX address, if `e` is one.

@@ -233,10 +233,14 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
     if step.row.name == "getsockopt" {
         let len = resolve::len(a(4)?)?.unwrap_or(4);
         let len = u32::try_from(len).map_err(|_| "optlen is too large".to_string())?;
-        let value = match pair(a(3)?)? {
-            Some(p) => OptVal::Pair(p),
-            None if len == 4 => OptVal::Int(int_of(a(3)?)?),
-            None => OptVal::Len(len),
+        let value = match a(3)?.kind {
+            // SO_PEERCRED's ucred (its pid a label): read back, not compared.
+            ExprKind::Struct(ref f) if field(f, "pid").is_some() => OptVal::Len(len),
+            _ => match pair(a(3)?)? {
+                Some(p) => OptVal::Pair(p),
+                None if len == 4 => OptVal::Int(int_of(a(3)?)?),
+                None => OptVal::Len(len),
+            },
         };
         return Ok(Op::Getsockopt(fd, level, name, value));
     }

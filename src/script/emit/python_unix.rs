@@ -278,6 +278,7 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
         ),
         UnixOp::Setgid(id) => (format!("os.setgid({id})"), count, ""),
         UnixOp::Setuid(id) => (format!("os.setuid({id})"), count, ""),
+        UnixOp::Umask(mask) => (format!("os.umask(0o{mask:o})"), count, ""),
     })
 }
 
@@ -302,7 +303,10 @@ pub fn statement(m: &Model) -> Option<Result<String, String>> {
         )));
     }
     let count = match (&m.want, u) {
-        (Want::Value(n), UnixOp::Sendto(..) | UnixOp::Sendmsg { .. } | UnixOp::Getrandom(..)) => {
+        (
+            Want::Value(n),
+            UnixOp::Sendto(..) | UnixOp::Sendmsg { .. } | UnixOp::Getrandom(..) | UnixOp::Umask(_),
+        ) => {
             format!("; want({line}, len(r) if isinstance(r, bytes) else r, {n})")
         }
         (Want::Value(n), UnixOp::Recvmsg { .. }) => format!("; want({line}, len(data), {n})"),

@@ -2,7 +2,7 @@
 //! round 18): AF_UNIX addresses (a path, an abstract `@name`, unnamed:
 //! autobind), sendmsg's and recvmsg's msg_name (AF_UNIX or inet),
 //! SCM_CREDENTIALS, the file calls a script makes (openat, getrandom,
-//! mkdirat, newfstatat, fchmod, fchmodat, unlinkat, unlink) and a process
+//! mkdirat, newfstatat, fchmod, fchmodat, unlinkat, unlink, umask) and a process
 //! actor's credentials (setgroups, setgid, setuid), as a [`UnixOp`].
 //! `c_unix.rs` and `python_unix.rs` write them.
 
@@ -88,6 +88,7 @@ pub fn op(step: &Step) -> Result<Option<Op>, Why> {
         }),
         "setgid" => UnixOp::Setgid(id(a(0)?)?),
         "setuid" => UnixOp::Setuid(id(a(0)?)?),
+        "umask" => UnixOp::Umask(mode(Some(a(0)?))?),
         _ => return Ok(None),
     };
     Ok(Some(Op::Unix(u)))

@@ -33,6 +33,7 @@ pub static NEWFSTATAT: Syscall = Syscall {
 
 pub static UMASK: Syscall = Syscall {
     name: "umask",
+    scriptable: true,
     args: &[i("mask", Mode)],
     ret: Ret::Mode,
     nr: libc::SYS_umask,

@@ -14,7 +14,7 @@ use crate::harness::{Server, TempDir, bin, run, socklab};
 
 /// A record's calls: comments and socklab's own prlimit64 (the server
 /// raises RLIMIT_NOFILE for itself; a script cannot make it) left out.
-fn calls(record: &str) -> Vec<String> {
+pub(super) fn calls(record: &str) -> Vec<String> {
     record
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty() && !l.starts_with("prlimit64("))
@@ -23,7 +23,7 @@ fn calls(record: &str) -> Vec<String> {
 }
 
 /// The client's fd (its socket's number) as the name `c`.
-fn client_named(call: &str, fd: &str) -> String {
+pub(super) fn client_named(call: &str, fd: &str) -> String {
     if let Some(rest) = call.strip_prefix("socket(") {
         let head = rest.rsplit_once(" = ").map_or(rest, |(h, _)| h);
         return format!("c = socket({head}");

@@ -143,7 +143,9 @@ fn strip_y(line: &str) -> String {
             break;
         };
         out.push_str(&rest[..i]);
-        rest = rest[i..].split_once(close).map_or("", |(_, r)| r);
+        // A file gone since: strace -y prints `5</path>(deleted)`.
+        let r = rest[i..].split_once(close).map_or("", |(_, r)| r);
+        rest = r.strip_prefix("(deleted)").unwrap_or(r);
     }
     out.push_str(rest);
     out

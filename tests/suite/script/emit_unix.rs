@@ -10,6 +10,7 @@
 //! once the allow-list is taken back).
 
 use super::emit::{c_twin, python_twin};
+use super::emit_records::{calls, client_named};
 use crate::harness::{Server, TempDir, abstract_name, run, socklab};
 
 fn root() -> bool {
@@ -69,6 +70,57 @@ fn emit_twins_record_unix_datagram_client_on_an_abstract_name() {
     );
     c_twin(&file, "record-unix-datagram-client");
     python_twin(&file, "record-unix-datagram-client");
+}
+
+/// Issue 17: `socklab unix server --record` reads the umask around its
+/// bind (`umask(000) = 022`, `umask(022) = 000`): with a `unix client
+/// --record`, the two records joined (the client's socket named `c`, its
+/// lines where they came) replay, and the twins make the same calls, the
+/// umask calls and SO_PEERCRED (its pid a label) among them.
+#[test]
+fn emit_twins_record_unix_stream_server_with_its_umask() {
+    let dir = TempDir::new("emit-unix-srv");
+    let path = dir.path("srv.sock");
+    let s_rec = dir.path("server.script");
+    let server = Server::start(&["unix", "server", &path, "--once", "--record", &s_rec]);
+    let c_rec = record(&dir, &path, false);
+    server.finish().assert_ok();
+    let s = calls(&std::fs::read_to_string(&s_rec).unwrap());
+    assert!(
+        s.iter().filter(|l| l.starts_with("umask(")).count() == 2,
+        "{s:?}"
+    );
+    let c = calls(&std::fs::read_to_string(&c_rec).unwrap());
+    let fd = c
+        .first()
+        .and_then(|l| l.rsplit_once(" = "))
+        .map(|(_, fd)| fd.to_string())
+        .unwrap();
+    let c: Vec<String> = c.iter().map(|l| client_named(l, &fd)).collect();
+    let at = |lines: &[String], call: &str| lines.iter().position(|l| l.starts_with(call)).unwrap();
+    let (accept, reply, read) = (at(&s, "accept4("), at(&s, "sendto("), at(&c, "recvfrom("));
+    let tag = |who: &str, lines: &[String]| -> String {
+        lines.iter().map(|l| format!("{who} | {l}\n")).collect()
+    };
+    let text = [
+        tag("server", &s[..accept]),
+        tag("client", &c[..read]),
+        tag("server", &s[accept..=reply]),
+        tag("client", &c[read..]),
+        tag("server", &s[reply + 1..]),
+    ]
+    .concat();
+    let file = dir.path("joined.script");
+    std::fs::write(&file, &text).unwrap();
+    let replay = run(socklab(&["script", &file]), b"");
+    replay.assert_ok();
+    assert!(
+        replay.stdout.contains("server | umask(000) = "),
+        "{}",
+        replay.dump()
+    );
+    c_twin(&file, "record-unix-stream-server");
+    python_twin(&file, "record-unix-stream-server");
 }
 
 /// What the emitters now write of the AF_UNIX family (in both languages):

@@ -2,7 +2,7 @@
 //! scripts with errors (exit 2, no call made).
 
 use super::{lines, norm, script};
-use crate::harness;
+use crate::harness::{self, socklab};
 
 pub const PHONE_CALL: &str = r#"# the phone call; 'NAME | ' picks the actor, as lab timelines tag lines
 server | socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3
@@ -353,4 +353,111 @@ fn every_example_script_holds() {
         o.assert_ok();
         assert!(o.stdout.contains(line), "{name}: no {line:?}\n{}", o.dump());
     }
+}
+
+/// A README transcript's shown lines, normalised: ports (`norm`), pids
+/// and tids (`[pid N]`, 4 digits or more), addresses, the uid.
+fn shown(line: &str) -> String {
+    let mut l = norm(line).replace("[pid  ", "[pid ");
+    if let Some(i) = l.find("child_tidptr=0x") {
+        let end = l[i..].find(')').map_or(l.len(), |e| i + e);
+        l.replace_range(i..end, "child_tidptr=0xP");
+    }
+    if let Some(i) = l.find("si_uid=") {
+        let n = l[i + 7..].chars().take_while(char::is_ascii_digit).count();
+        l.replace_range(i + 7..i + 7 + n, "U");
+    }
+    let mut out = String::new();
+    let mut digits = String::new();
+    for c in l.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        out.push_str(if digits.len() >= 4 { "N" } else { &digits });
+        digits.clear();
+        out.push(c);
+    }
+    out.trim_end_matches('\n').to_string()
+}
+
+/// The README's text between `from` and the end of its code block.
+fn readme_block(from: &str) -> &'static str {
+    let readme = include_str!("../../../README.md");
+    let at = readme.find(from).unwrap() + from.len();
+    readme[at..].split("```").next().unwrap()
+}
+
+/// The README's sigpipe transcript is what the script prints now.
+#[test]
+fn script_the_readme_sigpipe_transcript_is_real() {
+    let (text, _) = readme_block("$ cat sigpipe.txt\n")
+        .split_once("$ socklab script sigpipe.txt\n")
+        .unwrap();
+    let want: Vec<String> = readme_block("$ socklab script sigpipe.txt\n")
+        .lines()
+        .map(shown)
+        .collect();
+    let out = super::script_raw(text, &[]);
+    out.assert_ok();
+    let got: Vec<String> = out.stdout.lines().map(shown).collect();
+    assert_eq!(got, want, "{}", out.dump());
+}
+
+/// The README's shell transcript: its typed lines (after `socklab> `),
+/// fed to the shell, print the lines shown between them (then the end's
+/// closes, which the transcript does not reach).
+#[test]
+fn shell_the_readme_transcript_is_real() {
+    let block = readme_block("$ socklab shell\n");
+    let mut typed = String::new();
+    let mut want = Vec::new();
+    for l in block.lines() {
+        match l.strip_prefix("socklab>") {
+            Some(t) if !t.trim().is_empty() => typed.push_str(&format!("{}\n", t.trim())),
+            Some(_) => {}
+            None => want.push(shown(l)),
+        }
+    }
+    let out = harness::run(socklab(&["shell"]), typed.as_bytes());
+    out.assert_ok();
+    let got: Vec<String> = out.stdout.lines().map(shown).collect();
+    assert!(got.len() > want.len(), "{}", out.dump());
+    assert_eq!(got[..want.len()], want[..], "{}", out.dump());
+}
+
+/// `script --pcap F`: the script's packets in a pcap file (needs root, as
+/// the wire tests do; skipped otherwise, a failure under CI): its magic,
+/// and a record per packet, the phone call's handshake and data among
+/// them (at least 3 SYN/ACK and 2 data segments: 8 or more).
+#[test]
+fn script_pcap_writes_the_scripts_packets() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "capturing needs root"
+        );
+        return;
+    }
+    let dir = harness::TempDir::new("script-pcap");
+    let file = dir.path("call.pcap");
+    script(PHONE_CALL, &["--pcap", &file]).assert_ok();
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        matches!(
+            bytes.get(..4),
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1])
+        ),
+        "not a pcap file: {:?}",
+        bytes.get(..4)
+    );
+    let (mut at, mut packets) = (24, 0);
+    while let Some(h) = bytes.get(at..at + 16) {
+        let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        at += 16 + len;
+        packets += 1;
+    }
+    assert_eq!(at, bytes.len(), "the records end with the file");
+    assert!(packets >= 8, "{packets} packets");
 }

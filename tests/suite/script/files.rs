@@ -1,5 +1,5 @@
 //! A script's file calls (openat, getrandom, mkdirat, newfstatat, fchmod,
-//! fchmodat, unlinkat, unlink) and a process actor's credentials
+//! fchmodat, unlinkat, unlink, umask) and a process actor's credentials
 //! (setgroups, setgid, setuid): each line as strace prints it, replayed
 //! from its own timeline; a thread actor refuses the credentials.
 
@@ -128,6 +128,40 @@ fn script_a_thread_actor_refuses_credentials() {
         let call = line.split('(').next().unwrap();
         assert!(!out.stdout.contains(&format!("{call}(")), "{}", out.dump());
     }
+}
+
+/// umask (issue 17): its result is the old mask, printed in octal as
+/// strace prints it (`umask(0177) = 022`), and `= 022` is an expectation
+/// on it; the socket file the bind then makes has the mode the mask
+/// leaves (0600); a mask that differs is reported in octal.
+#[test]
+fn script_umask_sets_the_mask_and_expects_the_old_one() {
+    let dir = harness::TempDir::new("script-umask");
+    let d = dir.path("s.sock");
+    let text = format!(
+        "umask(022)
+umask(0177) = 022
+s = socket(AF_UNIX, SOCK_STREAM, 0)
+bind(s, {d}) = 0
+newfstatat(AT_FDCWD, \"{d}\", {{st_mode=S_IFSOCK|0600, st_size=0, ...}}, AT_SYMLINK_NOFOLLOW) = 0
+umask(000) = 0177
+"
+    );
+    let out = script(&text, &[]);
+    out.assert_ok();
+    for want in ["umask(0177) = 022", "umask(000) = 0177"] {
+        assert!(
+            out.stdout.lines().any(|l| l.trim_start() == want),
+            "no line {want}\n{}",
+            out.dump()
+        );
+    }
+    // The timeline replays.
+    script(&out.stdout, &[]).assert_ok();
+    let out = script("umask(022)\numask(0) = 0177\n", &[]);
+    out.assert_code(1)
+        .stderr_has("expected result: = 0177")
+        .stderr_has("got      result: = 022");
 }
 
 /// The end removes the directories the script's mkdirat made, deepest

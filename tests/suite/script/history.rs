@@ -1,8 +1,8 @@
 //! `socklab shell --history FILE` on a pseudo-terminal: the session's
 //! lines are appended to FILE only with the flag, the next session
-//! recalls them (arrow up, Ctrl-R's reverse search), and FILE is written
-//! with create_output (O_NOFOLLOW): a symbolic link planted there is
-//! refused, its target left untouched.
+//! recalls them (arrow up, Ctrl-R's reverse search), and FILE is read and
+//! written only as itself (O_NOFOLLOW): a symbolic link there is refused,
+//! its target left untouched; so is a FIFO or a directory.
 
 use std::io::Write;
 use std::process::{Child, Stdio};
@@ -123,13 +123,16 @@ fn shell_history_file_is_recalled_next_session_and_ctrl_r_finds_a_line() {
     assert_eq!(written, format!("{SOCKET}\nclose(s)\n{SOCKET}\n"));
 }
 
+/// Written with create_output (O_NOFOLLOW): a symbolic link planted at
+/// the path during the session is refused at the end, its target left
+/// uncreated and the link as it was.
 #[test]
-fn shell_history_refuses_a_symbolic_link_planted_at_its_path() {
+fn shell_history_refuses_to_write_through_a_symbolic_link_planted_at_its_path() {
     let dir = harness::TempDir::new("shell-history-link");
     let (link, target) = (dir.path("history"), dir.path("elsewhere"));
-    std::os::unix::fs::symlink(&target, &link).unwrap();
     let mut s = Session::start(&["--history", &link]);
     s.line(SOCKET, "IPPROTO_IP) = 3\n");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
     let rest = s.end();
     assert!(
         rest.contains("cannot write the history file") && rest.contains("symbolic link (ELOOP)"),
@@ -139,6 +142,44 @@ fn shell_history_refuses_a_symbolic_link_planted_at_its_path() {
         !std::path::Path::new(&target).exists(),
         "nothing written through the link"
     );
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is left as it was");
+}
+
+/// Read as it is written: a symbolic link at the path (O_NOFOLLOW: ELOOP)
+/// or anything but a regular file (a FIFO: no hang; a directory) is
+/// refused before the session starts, in one line, exit 2, no call made
+/// and the link's target neither read nor changed.
+#[test]
+fn shell_history_refuses_to_read_a_symbolic_link_or_a_file_that_is_not_regular() {
+    let dir = harness::TempDir::new("shell-history-read");
+    let (link, target) = (dir.path("history"), dir.path("elsewhere"));
+    std::fs::write(&target, "close(0)\n").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = dir.path("fifo");
+    let c = std::ffi::CString::new(fifo.as_str()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path it is given.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let sub = dir.path("sub");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&sub)
+        .unwrap();
+    for (path, why) in [
+        (
+            &link,
+            "it is a symbolic link (ELOOP); socklab does not read through one",
+        ),
+        (&fifo, "it is not a regular file"),
+        (&sub, "it is not a regular file"),
+    ] {
+        let out = harness::run(socklab(&["shell", "--history", path]), b"close(0)\n");
+        out.assert_code(2);
+        let want = format!("cannot read the history file {path}: {why}");
+        assert!(out.stderr.contains(&want), "{want}\n{}", out.dump());
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.dump());
+        assert_eq!(out.stdout, "", "no call made");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "close(0)\n");
     let meta = std::fs::symlink_metadata(&link).unwrap();
     assert!(meta.file_type().is_symlink(), "the link is left as it was");
 }

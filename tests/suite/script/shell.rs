@@ -152,3 +152,104 @@ fn shell_without_a_terminal_exits_1_when_an_expectation_failed() {
     // The session went on after it.
     assert!(out.stdout.ends_with("close(3) = 0\n"), "{}", out.dump());
 }
+
+/// Whether the output shows `text` within `wait` (false if not: no
+/// assertion on time, only on what came).
+fn shows_within(out: &mut Reader, text: &str, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        if out.seen.contains(text) {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match out.rx.recv_timeout(left) {
+            Ok(b) => out.seen.push_str(&String::from_utf8_lossy(&b)),
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Wait until process `pid` is stopped (state T in /proc/PID/stat).
+fn stopped(pid: i32) {
+    let deadline = Instant::now() + harness::WATCHDOG;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        if stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{pid} never stopped: {stat}");
+        std::thread::yield_now();
+    }
+}
+
+/// In the shell as in a script, a `net | set SPEC` line starts when the
+/// calls under way have returned or sleep in them: a recv woken by data
+/// while its process actor is stopped (SIGSTOP: woken, not asleep) returns
+/// and prints before the link line, once the actor runs again (SIGCONT).
+/// No network is up: the line is printed, then the shell says so.
+#[test]
+// The peer is the test's own socket (as the programs' tests use std::net).
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+fn shell_a_net_set_line_waits_for_a_woken_call_to_return() {
+    let (mut master, slave) = harness::pty();
+    let mut child = socklab(&["shell", "--timeout", "60", "--net", "nosuchnet"])
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Reader::new(child.stdout.take().unwrap());
+    let mut send = |line: &str| master.write_all(format!("{line}\n").as_bytes()).unwrap();
+    out.until("socklab> ");
+    send("s = socket(AF_INET, SOCK_STREAM, 0)");
+    send("bind(s, 127.0.0.1:0)");
+    send("listen(s, 1)");
+    send("getsockname(s, 127.0.0.1:40000, ...)");
+    out.until("getsockname(3, {sa_family=AF_INET, sin_port=htons(");
+    let port: u16 = out.until(")").trim_end_matches(')').parse().unwrap();
+    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    out.until("socklab> ");
+    send("a = accept(s)");
+    out.until(") = 4\n");
+    out.until("socklab> ");
+    send("p = fork()");
+    out.until("clone(");
+    let pid: i32 = out
+        .until("\n")
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    out.until("socklab> ");
+    send("p | recv(a, 1024)");
+    out.until("recvfrom(4,  <unfinished ...>\n");
+    out.until("socklab> ");
+    // SAFETY: kill sends a signal to the shell's own child process actor.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    stopped(pid);
+    peer.write_all(b"hi").unwrap();
+    send("net | set down");
+    // Before the link line may print, the recv must have returned: give a
+    // line printed too early the time to show (it must not), then let the
+    // actor run.
+    let early = shows_within(&mut out, "net | set down", Duration::from_secs(1));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    let upto = out.until("net | set down");
+    assert!(
+        !early,
+        "the link line came before the recv returned:\n{upto}"
+    );
+    assert!(
+        upto.contains("<... recvfrom resumed>\"hi\", 1024, 0, NULL, NULL) = 2\n"),
+        "{upto}"
+    );
+    out.until("socklab> ");
+    drop(master);
+    harness::finish(child).assert_ok();
+}
