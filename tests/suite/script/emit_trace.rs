@@ -73,8 +73,10 @@ fn calls(
 /// A raw `strace -f -o` trace as a script: the program's own socket
 /// calls, its forks, its processes' rt_sigaction and its kills (a pid
 /// names a fork's child; tgkill is not scriptable, wait4 is left to
-/// socklab's end: the child ends there), each thread an actor
-/// (`[pid N] `), -y's annotations dropped.
+/// socklab's end: the child ends there), a thread's entry into a lab
+/// host (openat of /run/netns/..., setns, close: the replay puts that
+/// actor on the host), each thread an actor (`[pid N] `), -y's
+/// annotations dropped.
 pub fn as_script(raw: &str) -> String {
     // The directory fds the program's openat gave, whose close is kept.
     let mut dirs: Vec<String> = Vec::new();
@@ -90,7 +92,9 @@ pub fn as_script(raw: &str) -> String {
             dirs.swap_remove(i);
             return true;
         }
-        let program = crate::harness::cmp::is_program_call(c);
+        // A thread entering a lab host (the replay puts it there).
+        let netns = c.contains(", \"/run/netns/");
+        let program = crate::harness::cmp::is_program_call(c) || netns;
         if program
             && c.starts_with("openat(")
             && let Some((_, fd)) = c.rsplit_once(" = ")
@@ -101,6 +105,7 @@ pub fn as_script(raw: &str) -> String {
             || is_fork(c)
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
+            || c.starts_with("setns(")
             || c.starts_with("fchmod(")
             || is_credential(c)
     };
