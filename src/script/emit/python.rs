@@ -332,7 +332,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 }
                 s
             },
-            "recvmsg() with a msg_name buffer; socket(fileno=) asks the received fd its address, type and protocol",
+            if rights.is_empty() {
+                "recvmsg() with a msg_name buffer"
+            } else {
+                "recvmsg() with a msg_name buffer; socket(fileno=) asks the received fd its address, type and protocol"
+            },
         ),
         Op::Poll(fds, timeout, revents) => (
             format!("p.poll({timeout})"),

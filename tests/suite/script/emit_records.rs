@@ -222,3 +222,33 @@ client | close(c) = 0
     c_twin_with(&file, "ancillary", false);
     python_twin(&file, "ancillary");
 }
+
+/// An inet msg_name asked for in a recvmsg (the sender's address, its
+/// port a label) beside one asked as NULL: the Python twin's recvmsg
+/// passes an address buffer in both (the allow-list), and the comparison
+/// takes it back only where the script's line passed none; the asked-for
+/// name is compared as it came.
+#[test]
+fn emit_twins_recvmsg_asks_for_an_inet_name() {
+    let dir = TempDir::new("emit-name");
+    let file = dir.path("name.script");
+    std::fs::write(
+        &file,
+        "server | s = socket(AF_INET, SOCK_DGRAM, 0)
+server | bind(s, 127.0.0.1:0) = 0
+server | getsockname(s, 127.0.0.1:40006, ...) = 0
+client | c = socket(AF_INET, SOCK_DGRAM, 0)
+client | bind(c, 127.0.0.1:0) = 0
+client | getsockname(c, 127.0.0.1:40007, ...) = 0
+client | sendto(c, \"hello\", 5, 0, 127.0.0.1:40006, 16) = 5
+server | recvmsg(s, {msg_name={sa_family=AF_INET, sin_port=htons(40007), sin_addr=inet_addr(\"127.0.0.1\")}, msg_namelen=128 => 16, msg_iov=[{iov_base=\"hello\", iov_len=16}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 5
+client | sendto(c, \"again\", 5, 0, 127.0.0.1:40006, 16) = 5
+server | recvmsg(s, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"again\", iov_len=16}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 5
+server | close(s) = 0
+client | close(c) = 0
+",
+    )
+    .unwrap();
+    c_twin_with(&file, "inet-name", true);
+    python_twin(&file, "inet-name");
+}

@@ -36,7 +36,7 @@ fn is_scripts_sigaction(call: &str) -> bool {
 
 /// The raw trace's calls, each `<unfinished ...>` joined with its
 /// `<... resumed>` where `join` says so; (pid, call) in trace order.
-fn calls(
+pub(super) fn calls(
     raw: &str,
     mut keep: impl FnMut(&str) -> bool,
     join: impl Fn(&str) -> bool,
@@ -285,8 +285,8 @@ fn unix_rules(c: &str, python: bool) -> String {
 /// getsockname with the whole sockaddr buffer (`[128 => N]`: a socket
 /// object made from a new fd checking it, after accept4 and socketpair;
 /// its own getsockname passes the family's length) and, after it,
-/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd);
-/// recvmsg_into's msg_name buffer as NULL. Both sides: socket calls only (the
+/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd)
+/// (recvmsg's address buffer: [`names_as_asked`]). Both sides: socket calls only (the
 /// interpreter's imports open and stat files), SOCK_CLOEXEC on socket
 /// and socketpair, accept4 as accept (its flags), an address length's
 /// `128 => `, a failed accept's address length, a cut accept's address.
@@ -338,19 +338,6 @@ pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
         {
             c = format!("{fd}, ADDR) = {ret}");
         }
-        // recvmsg and recvmsg_into always pass an address buffer (the
-        // allow-list). An AF_UNIX name is compared as written: the unix
-        // examples ask for it (an inet msg_name asked for is not told
-        // apart from Python's own here).
-        if python
-            && c.starts_with("recvmsg(")
-            && let Some(i) = c.find("msg_name=")
-            && (!c.contains("msg_iovlen=1,") || !c[i..].starts_with("msg_name={sa_family=AF_UNIX"))
-            && !c[i..].starts_with("msg_name=NULL")
-            && let Some(j) = c[i..].find(", msg_iov=")
-        {
-            c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
-        }
         // os.dup is fcntl(F_DUPFD_CLOEXEC, 0) (PEP 446).
         if python
             && let Some(rest) = c.strip_prefix("fcntl(")
@@ -362,106 +349,27 @@ pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
     }
 }
 
-/// `5<anon_inode:[eventpoll]>` -> `5`: -y's annotation after any fd.
-fn strip_annotations(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars().peekable();
-    let mut after_digit = false;
-    while let Some(c) = chars.next() {
-        if c == '<' && after_digit {
-            for d in chars.by_ref() {
-                if d == '>' {
-                    break;
-                }
+/// Python's recvmsg and recvmsg_into always pass an address buffer (the
+/// allow-list): where the script's own call at the same place in its
+/// trace passed none (`msg_name=NULL`, what its line asked for), Python's
+/// is taken back; where the line asked for the sender's name (AF_INET,
+/// AF_INET6, AF_UNIX), Python's is compared as it came.
+pub fn names_as_asked(script: &[String], python: Vec<String>) -> Vec<String> {
+    python
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut c)| {
+            let asked_none = script
+                .get(k)
+                .is_some_and(|s| s.starts_with("recvmsg(") && s.contains("{msg_name=NULL, "));
+            if asked_none
+                && c.starts_with("recvmsg(")
+                && let Some(i) = c.find("msg_name=")
+                && let Some(j) = c[i..].find(", msg_iov=")
+            {
+                c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
             }
-            continue;
-        }
-        after_digit = c.is_ascii_digit();
-        out.push(c);
-    }
-    out
-}
-
-/// The epoll calls and the hosts' setns of a raw trace, in order, each
-/// fd named by first appearance (`E1`, `E2`...: the epoll fd, the fd
-/// registered, the event's `data={u32=N, u64=N}`, which is that fd).
-/// `python`: epoll_create1's flags and EPOLL_CTL_DEL's event as
-/// `select.epoll` cannot choose them (the allow-list: always
-/// EPOLL_CLOEXEC; unregister passes a pointer, not NULL), on both sides.
-pub fn epoll_calls(raw: &str, python: bool) -> Vec<String> {
-    let keep = |c: &str| c.starts_with("epoll_") || c.starts_with("setns(");
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::new();
-    // Python's main thread runs no line: its epoll is `import socket`'s
-    // (selectors tries one), the allow-list's.
-    let main = raw.split_whitespace().next().unwrap_or("").to_string();
-    for (pid, call) in calls(raw, keep, |_| true) {
-        if python && pid == main {
-            continue;
-        }
-        let mut c = strip_annotations(&call);
-        while c.contains("  ") {
-            c = c.replace("  ", " ");
-        }
-        if c.starts_with("setns(") {
-            out.push(
-                c.split_once(", ")
-                    .map_or(c.clone(), |(_, r)| format!("setns(FD, {r}")),
-            );
-            continue;
-        }
-        // register() sets data.fd alone: data.u64's upper half is
-        // whatever was on the stack (the allow-list).
-        let mut from = 0;
-        while python
-            && let Some(i) = c[from..].find("data={u32=").map(|i| i + from)
-            && let Some((u32, rest)) = c[i + "data={u32=".len()..].split_once(", u64=")
-            && let Some((_, tail)) = rest.split_once('}')
-        {
-            let head = format!("{}data={{u32={u32}, u64={u32}}}", &c[..i]);
-            from = head.len();
-            c = format!("{head}{tail}");
-        }
-        if python && c.starts_with("epoll_create1(") {
-            c = format!(
-                "epoll_create1(FLAGS){}",
-                c.split_once(')').map_or("", |(_, r)| r)
-            );
-        }
-        if python
-            && c.contains("EPOLL_CTL_DEL")
-            && let Some(i) = c.rfind(", 0x")
-            && let Some(j) = c[i..].find(')')
-        {
-            c.replace_range(i..i + j, ", NULL");
-        }
-        let mut text = String::new();
-        let mut num = String::new();
-        for ch in c.chars().chain(std::iter::once(' ')) {
-            if ch.is_ascii_digit() {
-                num.push(ch);
-                continue;
-            }
-            if !num.is_empty() {
-                let create = text.starts_with("epoll_create1(");
-                let fd = (text.ends_with('(') && !create)
-                    || text.ends_with("u32=")
-                    || text.ends_with("u64=")
-                    || ["ADD, ", "MOD, ", "DEL, "]
-                        .iter()
-                        .any(|op| text.ends_with(&format!("EPOLL_CTL_{op}")))
-                    || (create && text.ends_with(" = "));
-                if fd {
-                    let n = names.len() + 1;
-                    text.push_str(names.entry(num.clone()).or_insert_with(|| format!("E{n}")));
-                } else {
-                    text.push_str(&num);
-                }
-                num.clear();
-            }
-            text.push(ch);
-        }
-        out.push(text.trim_end().to_string());
-    }
-    out
+            c
+        })
+        .collect()
 }

@@ -7,6 +7,8 @@ mod blocking;
 mod calls;
 mod editing;
 mod emit;
+mod emit_epoll;
+mod emit_readme;
 mod emit_records;
 mod emit_trace;
 mod emit_unix;
