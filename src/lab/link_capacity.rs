@@ -79,20 +79,24 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
         cs.sendto(c, &[b'x'; PMTU_BYTES], None)?;
         Ok((c, before))
     })?;
-    let got = net.inside("a", || {
+    let (a, got) = net.inside("a", || {
         let (a, _) = ss.accept4(l)?;
         // One read, shown: once it returned, every byte came across at
         // the lower MSS, so the record replays with the same IP_MTU.
         let mut buf = vec![0u8; PMTU_BYTES];
         let got = ss.recvfrom_raw(a, &mut buf, libc::MSG_WAITALL, false)?.0;
-        ss.close(a)?;
-        ss.close(l)?;
-        Ok(got)
+        Ok((a, got))
     })?;
     let after = net.inside("b", || {
         let after = (getopt(&cs, c, "IP_MTU")?, getopt(&cs, c, "TCP_MAXSEG")?);
         cs.close(c)?;
         Ok(after)
+    })?;
+    // The client closes first: its side keeps the TIME_WAIT, so a's port
+    // is free again at once (a replay binds it).
+    net.inside("a", || {
+        ss.close(a)?;
+        ss.close(l)
     })?;
     let (big, fits, arrived) = udp_df(ctx, &net)?;
     let too_big = net.dropped("b>a", "mtu 1280")?;

@@ -89,7 +89,12 @@ pub(super) fn var(f: &Fd) -> String {
 }
 
 /// Constants the `socket` module of Python 3.11 does not have.
-const MISSING: &[(&str, i32)] = &[("IP_PKTINFO", libc::IP_PKTINFO)];
+const MISSING: &[(&str, i32)] = &[
+    ("IP_PKTINFO", libc::IP_PKTINFO),
+    ("IP_MTU", libc::IP_MTU),
+    ("IP_MTU_DISCOVER", libc::IP_MTU_DISCOVER),
+    ("IP_PMTUDISC_DO", libc::IP_PMTUDISC_DO),
+];
 
 /// A constant from the module Python keeps it in.
 fn name(n: &str) -> String {
