@@ -7,7 +7,8 @@
 //! script, its C twin and its Python twin make the same calls (the epoll
 //! calls and the hosts' setns compared too), and the C twin's trace
 //! replays (on the network: the replay puts each thread back on the host
-//! its setns entered).
+//! its setns entered). And inline scripts: received ancillary data, an
+//! inet msg_name asked for, a process killed in a blocked accept.
 
 use std::process::Command;
 
@@ -251,4 +252,33 @@ client | close(c) = 0
     .unwrap();
     c_twin_with(&file, "inet-name", true);
     python_twin(&file, "inet-name");
+}
+
+/// A process actor blocked in accept killed by a thread actor's kill (its
+/// pid written: the fork's result names it), another ending itself with
+/// exit_group(3), its parent's wait4: the twins make the same calls. No
+/// round trip: strace shows the cut accept as `-1 EINTR` where socklab
+/// (and a script) writes `= ? ERESTARTSYS`.
+#[test]
+fn emit_twins_kill_a_process_blocked_in_accept() {
+    let dir = TempDir::new("emit-kill");
+    let file = dir.path("kill.script");
+    std::fs::write(
+        &file,
+        "server | l = socket(AF_INET, SOCK_STREAM, IPPROTO_IP)
+server | bind(l, 127.0.0.1:0) = 0
+server | listen(l, 1) = 0
+server | w = fork() = 4242
+     w | signal(SIGTERM, SIG_DFL) = 0
+     w | accept(l, NULL, NULL) = ?
+  boss | kill(4242, SIGTERM) = 0
+server | x = fork()
+     x | exit_group(3) = ?
+server | wait4(x, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 77
+server | close(l) = 0
+",
+    )
+    .unwrap();
+    c_twin_with(&file, "kill", false);
+    python_twin(&file, "kill");
 }
