@@ -19,8 +19,9 @@ pub fn run(cli: &Cli) -> Option<Result<()>> {
             file,
             emit: Some(lang),
             explain,
+            timeout,
             ..
-        } => return Some(emit(file, lang, *explain)),
+        } => return Some(emit(file, lang, *explain, *timeout)),
         Command::Script {
             file, timeout, net, ..
         } => (Some(file.as_str()), *timeout, None, net),
@@ -67,8 +68,9 @@ fn run_script(file: &str, opts: &Options) -> Result<()> {
     }
 }
 
-/// `--emit c|python [--explain]`: the program (or Python's extra calls) on stdout.
-fn emit(file: &str, lang: &str, explain: bool) -> Result<()> {
+/// `--emit c|python [--explain]`: the program (or Python's extra calls)
+/// on stdout; `--timeout` is the program's too.
+fn emit(file: &str, lang: &str, explain: bool, timeout: f64) -> Result<()> {
     let lang = match lang {
         "c" => script::emit::Lang::C,
         _ => script::emit::Lang::Python,
@@ -87,7 +89,7 @@ fn emit(file: &str, lang: &str, explain: bool) -> Result<()> {
         return Ok(());
     }
     let text = read(file)?;
-    match script::emit::emit(&text, file, lang) {
+    match script::emit::emit(&text, file, lang, Duration::from_secs_f64(timeout)) {
         Ok(program) => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

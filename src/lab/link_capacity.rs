@@ -79,27 +79,24 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
         cs.sendto(c, &[b'x'; PMTU_BYTES], None)?;
         Ok((c, before))
     })?;
-    // One traced recv of all the bytes (MSG_WAITALL): they can only all
-    // arrive after the ICMP lowered the client's path MTU, so the
-    // IP_MTU read below comes after it, in the lab and in a replay of
-    // its record (untraced reads would leave the replay's getsockopt
-    // racing the router's ICMP).
-    let got = net.inside("a", || {
+    let (a, got) = net.inside("a", || {
         let (a, _) = ss.accept4(l)?;
+        // One read, shown: once it returned, every byte came across at
+        // the lower MSS, so the record replays with the same IP_MTU.
         let mut buf = vec![0u8; PMTU_BYTES];
-        let (got, _) = ss.recvfrom_raw(a, &mut buf, libc::MSG_WAITALL, false)?;
-        ss.close(a)?;
-        ss.close(l)?;
-        Ok(got)
+        let got = ss.recvfrom_raw(a, &mut buf, libc::MSG_WAITALL, false)?.0;
+        Ok((a, got))
     })?;
-    ctx.note(
-        "server",
-        &format!("read {got} bytes in one MSG_WAITALL recv"),
-    );
     let after = net.inside("b", || {
         let after = (getopt(&cs, c, "IP_MTU")?, getopt(&cs, c, "TCP_MAXSEG")?);
         cs.close(c)?;
         Ok(after)
+    })?;
+    // The client closes first: its side keeps the TIME_WAIT, so a's port
+    // is free again at once (a replay binds it).
+    net.inside("a", || {
+        ss.close(a)?;
+        ss.close(l)
     })?;
     let (big, fits, arrived) = udp_df(ctx, &net)?;
     let too_big = net.dropped("b>a", "mtu 1280")?;

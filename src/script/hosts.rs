@@ -44,10 +44,14 @@ pub fn split(
     let mut seen = Seen::default();
     let mut hosts: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
-    for line in lines {
+    for (i, line) in lines.iter().enumerate() {
         let tag = line.actor.clone().unwrap_or_else(|| "main".to_string());
         let (name, host) = match tag.split_once('@') {
             Some((n, h)) => (n.to_string(), Some(h.to_string())),
+            None if !seen.first.contains_key(&tag) && !seen.children.contains_key(&tag) => {
+                let host = entered(lines, i, line.actor.as_deref());
+                (tag.clone(), host)
+            }
             None => (tag.clone(), None),
         };
         if let Some(h) = &host
@@ -75,6 +79,37 @@ pub fn split(
         out.push(l);
     }
     (out, hosts)
+}
+
+/// The host an actor with no `@HOST` enters by its own first two lines,
+/// as `strace -f` shows a thread of a program entering it (the emitted
+/// twins' `EnterHost`): `[pid N] openat(AT_FDCWD, "/run/netns/NET-HOST",
+/// ...) = FD`, then `[pid N] setns(FD, CLONE_NEWNET) = 0`. Replayed, the
+/// actor is on HOST of this run's network, as if written `pid N@HOST`.
+fn entered(lines: &[ast::Line], i: usize, actor: Option<&str>) -> Option<String> {
+    let line = lines.get(i)?;
+    if line.call.name != "openat" {
+        return None;
+    }
+    let Some(ExprKind::Str { bytes, .. }) = line.call.args.get(1).map(|a| &a.kind) else {
+        return None;
+    };
+    let namespace = std::str::from_utf8(bytes.strip_prefix(b"/run/netns/")?).ok()?;
+    let host = namespace.rsplit_once('-')?.1;
+    let fd = match &line.call.result {
+        Some(ast::Expect {
+            value: Outcome::Value(n),
+            ..
+        }) => *n,
+        _ => return None,
+    };
+    let next = lines
+        .iter()
+        .skip(i + 1)
+        .find(|l| l.actor.as_deref() == actor)?;
+    let setns = next.call.name == "setns"
+        && matches!(next.call.args.first().map(|a| &a.kind), Some(ExprKind::Int(n)) if *n == fd);
+    (setns && HOSTS.contains(&host)).then(|| host.to_string())
 }
 
 /// Check `NAME@HOST` on `line`; the host recorded if it is the actor's

@@ -53,8 +53,14 @@ pub enum Lang {
 
 /// The program for script `text` (`file` its name in messages), or the
 /// errors: the script's own (`FILE:LINE:COL: message`) or a line that
-/// cannot be emitted (`FILE:LINE: cannot emit: REASON`).
-pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
+/// cannot be emitted (`FILE:LINE: cannot emit: REASON`). `timeout` is
+/// `script --timeout`: how long the program lets a call block.
+pub fn emit(
+    text: &str,
+    file: &str,
+    lang: Lang,
+    timeout: std::time::Duration,
+) -> Result<String, Vec<String>> {
     let steps = super::prepare(text, file)?;
     if let Some((no, _)) = super::link::directives(text).0.first() {
         return Err(vec![format!(
@@ -62,10 +68,34 @@ pub fn emit(text: &str, file: &str, lang: Lang) -> Result<String, Vec<String>> {
         )]);
     }
     let plan = Plan::new(steps, file)?;
-    match lang {
-        Lang::C => Ok(c::program(&plan)),
-        Lang::Python => python_main::program(&plan),
+    let program = match lang {
+        Lang::C => c::program(&plan),
+        Lang::Python => python_main::program(&plan)?,
+    };
+    Ok(with_timeout(program, lang, timeout))
+}
+
+/// `--timeout` other than its 5 s in the program: the runtime's one line
+/// that holds it (runtime.h's TIMEOUT_MS, runtime.py's TIMEOUT), and the
+/// command in the program's first comment.
+fn with_timeout(program: String, lang: Lang, timeout: std::time::Duration) -> String {
+    if timeout == std::time::Duration::from_secs(5) {
+        return program;
     }
+    let (name, value, was) = match lang {
+        Lang::C => (
+            "--emit c`",
+            format!("#define TIMEOUT_MS {} /*", timeout.as_millis()),
+            "#define TIMEOUT_MS 5000 /*",
+        ),
+        Lang::Python => (
+            "--emit python`",
+            format!("TIMEOUT = {:?}  #", timeout.as_secs_f64()),
+            "TIMEOUT = 5.0  #",
+        ),
+    };
+    let secs = format!("--timeout {} {name}", timeout.as_secs_f64());
+    program.replacen(was, &value, 1).replacen(name, &secs, 1)
 }
 
 /// The steps with their models, and what the runner needs of them.

@@ -95,6 +95,9 @@ const MISSING: &[(&str, i32)] = &[
     ("IP_RECVERR", libc::IP_RECVERR),
     ("IP_ORIGDSTADDR", libc::IP_ORIGDSTADDR),
     ("SOL_IPV6", libc::SOL_IPV6),
+    ("IP_MTU", libc::IP_MTU),
+    ("IP_MTU_DISCOVER", libc::IP_MTU_DISCOVER),
+    ("IP_PMTUDISC_DO", libc::IP_PMTUDISC_DO),
 ];
 
 /// A constant from the module Python keeps it in.
@@ -338,7 +341,11 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
                 }
                 s
             },
-            "recvmsg() with a msg_name buffer; socket(fileno=) asks the received fd its address, type and protocol",
+            if rights.is_empty() {
+                "recvmsg() with a msg_name buffer"
+            } else {
+                "recvmsg() with a msg_name buffer; socket(fileno=) asks the received fd its address, type and protocol"
+            },
         ),
         Op::Poll(fds, timeout, revents) => (
             format!("p.poll({timeout})"),

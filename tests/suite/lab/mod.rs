@@ -6,7 +6,7 @@ mod all;
 mod network;
 mod partial_send;
 mod roundtrip;
-mod roundtrip_net;
+pub(crate) mod roundtrip_net;
 mod scripted;
 mod timeline;
 mod uring;

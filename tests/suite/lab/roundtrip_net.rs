@@ -65,7 +65,7 @@ fn root() -> bool {
 
 /// The words after `socklab net up` on the record's `# net: ` line
 /// (single quotes as a shell reads them).
-fn net_up_args(record: &str) -> Vec<String> {
+pub(crate) fn net_up_args(record: &str) -> Vec<String> {
     let line = record
         .lines()
         .find_map(|l| l.split_once("# net: socklab net up").map(|(_, rest)| rest))

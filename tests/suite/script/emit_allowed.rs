@@ -78,8 +78,8 @@ fn unix_rules(c: &str, python: bool) -> String {
 /// getsockname with the whole sockaddr buffer (`[128 => N]`: a socket
 /// object made from a new fd checking it, after accept4 and socketpair;
 /// its own getsockname passes the family's length) and, after it,
-/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd);
-/// recvmsg_into's msg_name buffer as NULL. Both sides: socket calls only (the
+/// SO_TYPE and SO_PROTOCOL (`socket.socket(fileno=)` on a received fd)
+/// (recvmsg's address buffer: [`names_as_asked`]). Both sides: socket calls only (the
 /// interpreter's imports open and stat files), SOCK_CLOEXEC on socket
 /// and socketpair, accept4 as accept (its flags), an address length's
 /// `128 => `, a failed accept's address length, a cut accept's address.
@@ -130,19 +130,6 @@ pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
             && let Some((fd, _)) = call.split_once(", ")
         {
             c = format!("{fd}, ADDR) = {ret}");
-        }
-        // recvmsg and recvmsg_into always pass an address buffer (the
-        // allow-list). An AF_UNIX name is compared as written: the unix
-        // examples ask for it (an inet msg_name asked for is not told
-        // apart from Python's own here).
-        if python
-            && c.starts_with("recvmsg(")
-            && let Some(i) = c.find("msg_name=")
-            && (!c.contains("msg_iovlen=1,") || !c[i..].starts_with("msg_name={sa_family=AF_UNIX"))
-            && !c[i..].starts_with("msg_name=NULL")
-            && let Some(j) = c[i..].find(", msg_iov=")
-        {
-            c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
         }
         // os.dup is fcntl(F_DUPFD_CLOEXEC, 0) (PEP 446).
         if python

@@ -1,11 +1,14 @@
 //! Issue 17's universal twin: a program's or a lab's `--record`, emitted.
 //! `socklab tcp server --model epoll` with a client (both records, joined
 //! into one script: the client's lines while the server waits in
-//! epoll_wait) and a lab on the lab network (host-unreachable: its
-//! `client@b` actor enters host b; the network brought up from the
-//! record's `# net:` line, as tests/suite/lab/roundtrip_net.rs does, and
-//! taken down): the script, its C twin and its Python twin make the same
-//! calls (the epoll calls and the hosts' setns compared too).
+//! epoll_wait) and every lab on the lab network (its `NAME@HOST` actors
+//! enter their hosts; the network brought up from the record's `# net:`
+//! line, as tests/suite/lab/roundtrip_net.rs does, and taken down): the
+//! script, its C twin and its Python twin make the same calls (the epoll
+//! calls and the hosts' setns compared too), and the C twin's trace
+//! replays (on the network: the replay puts each thread back on the host
+//! its setns entered). And inline scripts: received ancillary data, an
+//! inet msg_name asked for, a process killed in a blocked accept.
 
 use std::process::Command;
 
@@ -111,18 +114,11 @@ impl Drop for Net {
     }
 }
 
-/// The words after `socklab net up` on the record's `# net: ` line (this
-/// lab's have no quotes).
-fn net_words(record: &str) -> Vec<String> {
-    let line = record
-        .lines()
-        .find_map(|l| l.split_once("# net: socklab net up").map(|(_, rest)| rest))
-        .unwrap_or_else(|| panic!("no '# net: socklab net up' line\n{record}"));
-    line.split_whitespace().map(str::to_string).collect()
-}
-
-#[test]
-fn emit_twins_record_of_a_network_lab() {
+/// A network lab's record, its twins run on a network brought up from
+/// the record's `# net:` line; the C twin's trace replays there (each
+/// thread's openat of /run/netns/NET-HOST and setns put its actor back
+/// on its host: script/hosts.rs).
+fn net_twins(lab: &str, key: &str) {
     // SAFETY: geteuid only reads the process's effective uid.
     if unsafe { libc::geteuid() } != 0 {
         assert!(
@@ -133,25 +129,72 @@ fn emit_twins_record_of_a_network_lab() {
         return;
     }
     let dir = TempDir::new("emit-net-record");
-    let file = dir.path("host-unreachable.script");
-    run(
-        socklab(&["lab", "host-unreachable", "--record", &file]),
-        b"",
-    )
-    .assert_ok();
+    let file = dir.path(&format!("{lab}.script"));
+    run(socklab(&["lab", lab, "--record", &file]), b"").assert_ok();
     let record = std::fs::read_to_string(&file).unwrap();
-    assert!(record.contains("client@b | connect("), "{record}");
-    let net = Net(format!("em{}", std::process::id() % 1_000_000));
-    let mut args = vec!["net", "up", "--name", net.0.as_str()];
-    let words = net_words(&record);
-    args.extend(words.iter().map(String::as_str));
-    run(socklab(&args), b"").assert_ok();
+    assert!(
+        record.contains("@a | ") || record.contains("@b | "),
+        "{lab}: no actor on a host\n{record}"
+    );
+    let net = Net(format!("em{key}{}", std::process::id() % 1_000_000));
+    let mut args = vec![
+        "net".to_string(),
+        "up".into(),
+        "--name".into(),
+        net.0.clone(),
+    ];
+    args.extend(crate::lab::roundtrip_net::net_up_args(&record));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(socklab(&refs), b"").assert_ok();
     NET.with(|n| *n.borrow_mut() = Some(net.0.clone()));
-    // No round trip: strace does not know the C thread's host, so its
-    // trace as a script would connect from socklab's own namespace.
-    c_twin_with(&file, "host-unreachable", false);
-    python_twin(&file, "host-unreachable");
+    c_twin_with(&file, lab, true);
+    python_twin(&file, lab);
     NET.with(|n| *n.borrow_mut() = None);
+}
+
+macro_rules! net_twins {
+    ($($test:ident: $lab:literal $key:literal,)*) => {
+        /// The network labs whose records are emitted.
+        const NET_EMITTED: &[&str] = &[$($lab),*];
+        $(
+            #[test]
+            fn $test() {
+                net_twins($lab, $key);
+            }
+        )*
+    };
+}
+
+net_twins! {
+    emit_twins_record_of_lab_syn_timeout: "syn-timeout" "s",
+    emit_twins_record_of_lab_host_unreachable: "host-unreachable" "h",
+    emit_twins_record_of_lab_udp_loss: "udp-loss" "u",
+    emit_twins_record_of_lab_nagle_rtt: "nagle-rtt" "n",
+    emit_twins_record_of_lab_pmtu: "pmtu" "p",
+    emit_twins_record_of_lab_slow_start: "slow-start" "w",
+}
+
+/// The network labs whose records change the link mid-way (`net | set
+/// SPEC`, which a program cannot: `--emit` refuses the line).
+const NET_SET: &[&str] = &["rto-backoff", "keepalive"];
+
+#[test]
+fn emit_covers_every_network_lab() {
+    let mut ours: Vec<&str> = NET_EMITTED.iter().chain(NET_SET).copied().collect();
+    let mut all = crate::lab::roundtrip_net::NET_SAME.to_vec();
+    ours.sort_unstable();
+    all.sort_unstable();
+    assert_eq!(ours, all, "a network lab without its twin test");
+    let out = run(
+        socklab(&["script", "-", "--emit", "c"]),
+        b"net | set blackhole\n",
+    );
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("cannot emit: 'net | set'"),
+        "{}",
+        out.dump()
+    );
 }
 
 /// Ancillary data received (IP_TOS via IP_RECVTOS): emitted, and the twins
@@ -178,4 +221,63 @@ client | close(c) = 0
     .unwrap();
     c_twin_with(&file, "ancillary", true);
     python_twin(&file, "ancillary");
+}
+
+/// An inet msg_name asked for in a recvmsg (the sender's address, its
+/// port a label) beside one asked as NULL: the Python twin's recvmsg
+/// passes an address buffer in both (the allow-list), and the comparison
+/// takes it back only where the script's line passed none; the asked-for
+/// name is compared as it came.
+#[test]
+fn emit_twins_recvmsg_asks_for_an_inet_name() {
+    let dir = TempDir::new("emit-name");
+    let file = dir.path("name.script");
+    std::fs::write(
+        &file,
+        "server | s = socket(AF_INET, SOCK_DGRAM, 0)
+server | bind(s, 127.0.0.1:0) = 0
+server | getsockname(s, 127.0.0.1:40006, ...) = 0
+client | c = socket(AF_INET, SOCK_DGRAM, 0)
+client | bind(c, 127.0.0.1:0) = 0
+client | getsockname(c, 127.0.0.1:40007, ...) = 0
+client | sendto(c, \"hello\", 5, 0, 127.0.0.1:40006, 16) = 5
+server | recvmsg(s, {msg_name={sa_family=AF_INET, sin_port=htons(40007), sin_addr=inet_addr(\"127.0.0.1\")}, msg_namelen=128 => 16, msg_iov=[{iov_base=\"hello\", iov_len=16}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 5
+client | sendto(c, \"again\", 5, 0, 127.0.0.1:40006, 16) = 5
+server | recvmsg(s, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"again\", iov_len=16}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 5
+server | close(s) = 0
+client | close(c) = 0
+",
+    )
+    .unwrap();
+    c_twin_with(&file, "inet-name", true);
+    python_twin(&file, "inet-name");
+}
+
+/// A process actor blocked in accept killed by a thread actor's kill (its
+/// pid written: the fork's result names it), another ending itself with
+/// exit_group(3), its parent's wait4: the twins make the same calls. No
+/// round trip: strace shows the cut accept as `-1 EINTR` where socklab
+/// (and a script) writes `= ? ERESTARTSYS`.
+#[test]
+fn emit_twins_kill_a_process_blocked_in_accept() {
+    let dir = TempDir::new("emit-kill");
+    let file = dir.path("kill.script");
+    std::fs::write(
+        &file,
+        "server | l = socket(AF_INET, SOCK_STREAM, IPPROTO_IP)
+server | bind(l, 127.0.0.1:0) = 0
+server | listen(l, 1) = 0
+server | w = fork() = 4242
+     w | signal(SIGTERM, SIG_DFL) = 0
+     w | accept(l, NULL, NULL) = ?
+  boss | kill(4242, SIGTERM) = 0
+server | x = fork()
+     x | exit_group(3) = ?
+server | wait4(x, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 77
+server | close(l) = 0
+",
+    )
+    .unwrap();
+    c_twin_with(&file, "kill", false);
+    python_twin(&file, "kill");
 }

@@ -2,8 +2,9 @@
 //! round trip: each thread an actor `[pid N]`, a fork's `clone` line
 //! joined whole so that its child's lines run in the process it made),
 //! and the process calls (fork, the script's own rt_sigaction, kill,
-//! tgkill, wait4, exit_group) and the epoll and setns calls normalised
-//! for comparison (the Python twin's allow-list: emit_allowed.rs).
+//! tgkill, wait4, exit_group) normalised for comparison (the epoll and
+//! setns calls: emit_epoll.rs; the Python twin's allow-list:
+//! emit_allowed.rs).
 
 use std::collections::HashMap;
 
@@ -36,7 +37,7 @@ fn is_scripts_sigaction(call: &str) -> bool {
 
 /// The raw trace's calls, each `<unfinished ...>` joined with its
 /// `<... resumed>` where `join` says so; (pid, call) in trace order.
-fn calls(
+pub(super) fn calls(
     raw: &str,
     mut keep: impl FnMut(&str) -> bool,
     join: impl Fn(&str) -> bool,
@@ -73,8 +74,10 @@ fn calls(
 /// A raw `strace -f -o` trace as a script: the program's own socket
 /// calls, its forks, its processes' rt_sigaction and its kills (a pid
 /// names a fork's child; tgkill is not scriptable, wait4 is left to
-/// socklab's end: the child ends there), each thread an actor
-/// (`[pid N] `), -y's annotations dropped.
+/// socklab's end: the child ends there), a thread's entry into a lab
+/// host (openat of /run/netns/..., setns, close: the replay puts that
+/// actor on the host), each thread an actor (`[pid N] `), -y's
+/// annotations dropped.
 pub fn as_script(raw: &str) -> String {
     // The directory fds the program's openat gave, whose close is kept.
     let mut dirs: Vec<String> = Vec::new();
@@ -90,7 +93,9 @@ pub fn as_script(raw: &str) -> String {
             dirs.swap_remove(i);
             return true;
         }
-        let program = crate::harness::cmp::is_program_call(c);
+        // A thread entering a lab host (the replay puts it there).
+        let netns = c.contains(", \"/run/netns/");
+        let program = crate::harness::cmp::is_program_call(c) || netns;
         if program
             && c.starts_with("openat(")
             && let Some((_, fd)) = c.rsplit_once(" = ")
@@ -101,6 +106,7 @@ pub fn as_script(raw: &str) -> String {
             || is_fork(c)
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
+            || c.starts_with("setns(")
             || c.starts_with("fchmod(")
             || is_credential(c)
     };
@@ -208,106 +214,27 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
     out
 }
 
-/// `5<anon_inode:[eventpoll]>` -> `5`: -y's annotation after any fd.
-fn strip_annotations(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars().peekable();
-    let mut after_digit = false;
-    while let Some(c) = chars.next() {
-        if c == '<' && after_digit {
-            for d in chars.by_ref() {
-                if d == '>' {
-                    break;
-                }
+/// Python's recvmsg and recvmsg_into always pass an address buffer (the
+/// allow-list): where the script's own call at the same place in its
+/// trace passed none (`msg_name=NULL`, what its line asked for), Python's
+/// is taken back; where the line asked for the sender's name (AF_INET,
+/// AF_INET6, AF_UNIX), Python's is compared as it came.
+pub fn names_as_asked(script: &[String], python: Vec<String>) -> Vec<String> {
+    python
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut c)| {
+            let asked_none = script
+                .get(k)
+                .is_some_and(|s| s.starts_with("recvmsg(") && s.contains("{msg_name=NULL, "));
+            if asked_none
+                && c.starts_with("recvmsg(")
+                && let Some(i) = c.find("msg_name=")
+                && let Some(j) = c[i..].find(", msg_iov=")
+            {
+                c.replace_range(i..i + j, "msg_name=NULL, msg_namelen=0");
             }
-            continue;
-        }
-        after_digit = c.is_ascii_digit();
-        out.push(c);
-    }
-    out
-}
-
-/// The epoll calls and the hosts' setns of a raw trace, in order, each
-/// fd named by first appearance (`E1`, `E2`...: the epoll fd, the fd
-/// registered, the event's `data={u32=N, u64=N}`, which is that fd).
-/// `python`: epoll_create1's flags and EPOLL_CTL_DEL's event as
-/// `select.epoll` cannot choose them (the allow-list: always
-/// EPOLL_CLOEXEC; unregister passes a pointer, not NULL), on both sides.
-pub fn epoll_calls(raw: &str, python: bool) -> Vec<String> {
-    let keep = |c: &str| c.starts_with("epoll_") || c.starts_with("setns(");
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::new();
-    // Python's main thread runs no line: its epoll is `import socket`'s
-    // (selectors tries one), the allow-list's.
-    let main = raw.split_whitespace().next().unwrap_or("").to_string();
-    for (pid, call) in calls(raw, keep, |_| true) {
-        if python && pid == main {
-            continue;
-        }
-        let mut c = strip_annotations(&call);
-        while c.contains("  ") {
-            c = c.replace("  ", " ");
-        }
-        if c.starts_with("setns(") {
-            out.push(
-                c.split_once(", ")
-                    .map_or(c.clone(), |(_, r)| format!("setns(FD, {r}")),
-            );
-            continue;
-        }
-        // register() sets data.fd alone: data.u64's upper half is
-        // whatever was on the stack (the allow-list).
-        let mut from = 0;
-        while python
-            && let Some(i) = c[from..].find("data={u32=").map(|i| i + from)
-            && let Some((u32, rest)) = c[i + "data={u32=".len()..].split_once(", u64=")
-            && let Some((_, tail)) = rest.split_once('}')
-        {
-            let head = format!("{}data={{u32={u32}, u64={u32}}}", &c[..i]);
-            from = head.len();
-            c = format!("{head}{tail}");
-        }
-        if python && c.starts_with("epoll_create1(") {
-            c = format!(
-                "epoll_create1(FLAGS){}",
-                c.split_once(')').map_or("", |(_, r)| r)
-            );
-        }
-        if python
-            && c.contains("EPOLL_CTL_DEL")
-            && let Some(i) = c.rfind(", 0x")
-            && let Some(j) = c[i..].find(')')
-        {
-            c.replace_range(i..i + j, ", NULL");
-        }
-        let mut text = String::new();
-        let mut num = String::new();
-        for ch in c.chars().chain(std::iter::once(' ')) {
-            if ch.is_ascii_digit() {
-                num.push(ch);
-                continue;
-            }
-            if !num.is_empty() {
-                let create = text.starts_with("epoll_create1(");
-                let fd = (text.ends_with('(') && !create)
-                    || text.ends_with("u32=")
-                    || text.ends_with("u64=")
-                    || ["ADD, ", "MOD, ", "DEL, "]
-                        .iter()
-                        .any(|op| text.ends_with(&format!("EPOLL_CTL_{op}")))
-                    || (create && text.ends_with(" = "));
-                if fd {
-                    let n = names.len() + 1;
-                    text.push_str(names.entry(num.clone()).or_insert_with(|| format!("E{n}")));
-                } else {
-                    text.push_str(&num);
-                }
-                num.clear();
-            }
-            text.push(ch);
-        }
-        out.push(text.trim_end().to_string());
-    }
-    out
+            c
+        })
+        .collect()
 }

@@ -9,6 +9,8 @@ mod cmsg;
 mod editing;
 mod emit;
 mod emit_allowed;
+mod emit_epoll;
+mod emit_readme;
 mod emit_records;
 mod emit_trace;
 mod emit_unix;
