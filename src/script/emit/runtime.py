@@ -174,6 +174,11 @@ class Actor(threading.Thread):
                     line = STEPS[job][0]
                     fail(line, "result", "no error",
                          f"= -1 {errno.errorcode.get(e.errno, e.errno)}")
+                except Exception as e:  # not a socket error: say so, do not hang
+                    line = STEPS[job][0]
+                    print(f"{FILE}:{line}: {TEXT[line]}\n  {type(e).__name__}: {e}",
+                          file=sys.stderr, flush=True)
+                    quit(1)
                 finally:
                     lock.acquire()
                 done.add(job)
