@@ -73,7 +73,7 @@ fn serve_one(
         String::new()
     };
     if !opts.quiet {
-        out.say_addr("connection from ", &peer, &cred);
+        out.say_addr("connection from ", peer, &cred);
     }
     if buf.is_empty() {
         // --bufsize 0: recvfrom(fd, "", 0, ...) returns 0 whatever the
@@ -127,7 +127,7 @@ fn answer_once(
     let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
     if n == 0 {
         if !opts.quiet {
-            out.say_addr("", &peer, " closed");
+            out.say_addr("", peer, " closed");
         }
         return Ok(());
     }
@@ -147,7 +147,7 @@ fn converse(
         let n = modes::recv(sys, conn, buf, opts.setup.wait)?;
         if n == 0 {
             if !opts.quiet {
-                out.say_addr("", &peer, " closed");
+                out.say_addr("", peer, " closed");
             }
             return Ok(());
         }
@@ -166,7 +166,7 @@ fn sink(
 ) -> Result<()> {
     while modes::recv(sys, conn, buf, opts.setup.wait)? > 0 {}
     if !opts.quiet {
-        out.say_addr("", &peer, " closed");
+        out.say_addr("", peer, " closed");
     }
     Ok(())
 }
@@ -201,7 +201,7 @@ fn converse_naively(
     } else {
         f64::INFINITY
     };
-    out.say_addr("", &peer, &format!(
+    out.say_addr("", peer, &format!(
         " closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
         secs * 1e3,
         opts.naive_limit
@@ -220,7 +220,7 @@ fn reply(
     opts: &ServerOpts,
 ) -> Result<()> {
     if !opts.quiet && !msg.is_empty() {
-        out.say_addr("from ", &peer, &format!(": {}", shown(msg)));
+        out.say_addr("from ", peer, &format!(": {}", shown(msg)));
     }
     msg.make_ascii_uppercase();
     modes::sendall(sys, out, conn, msg, opts.setup.wait)
