@@ -13,7 +13,7 @@ use std::sync::mpsc::SyncSender;
 
 use nix::errno::Errno;
 
-use crate::strace::{self, Tracer, errno_text, escape_byte, quote};
+use crate::strace::{self, Tracer, errno_text, quote};
 use crate::values::addr::Addr;
 use crate::values::error::Error;
 
@@ -27,6 +27,8 @@ pub struct Output {
     /// A line printed right after `listening on ADDR` (a UNIX server's
     /// socket file mode), so that the listening line stays the first.
     after_listening: Option<Arc<str>>,
+    /// `--raw`: addresses as they are also on a terminal.
+    raw: bool,
 }
 
 impl Output {
@@ -36,6 +38,16 @@ impl Output {
             tracer,
             on_listening: None,
             after_listening: None,
+            raw: false,
+        }
+    }
+
+    /// The same output, printing UNIX names as they are also on a
+    /// terminal (a client's `--raw`).
+    pub fn with_raw(&self, raw: bool) -> Output {
+        Output {
+            raw: self.raw || raw,
+            ..self.clone()
         }
     }
 
@@ -67,6 +79,37 @@ impl Output {
         } else {
             self.say(&peer_text(bytes, false));
         }
+    }
+
+    /// `before ADDR after`: [`Output::say_addrs`] with one address.
+    pub fn say_addr(&self, before: &str, addr: &Addr, after: &str) {
+        self.say_addrs(&[(before, addr)], after);
+    }
+
+    /// A line of text and addresses (`fd 3: local A, peer B`). A UNIX
+    /// name with bytes that are not UTF-8 or control characters is written
+    /// as it is (as the C twins print it) when stdout is not a terminal or
+    /// with `--raw`, the rule for a peer's bytes ([`peer_text`]); on a
+    /// terminal escaped, as `Addr`'s Display writes it.
+    pub fn say_addrs(&self, parts: &[(&str, &Addr)], tail: &str) {
+        let unprintable = parts.iter().any(|(_, a)| a.has_unprintable_name());
+        if unprintable && (self.raw || !stdout_is_terminal()) {
+            let mut line = Vec::new();
+            for (text, addr) in parts {
+                line.extend_from_slice(text.as_bytes());
+                line.extend_from_slice(&addr.shown_bytes());
+            }
+            line.extend_from_slice(tail.as_bytes());
+            self.tracer.say_bytes(&line);
+            return;
+        }
+        let mut line = String::new();
+        for (text, addr) in parts {
+            line.push_str(text);
+            line.push_str(&addr.to_string());
+        }
+        line.push_str(tail);
+        self.say(&line);
     }
 
     /// A line about `what` (e.g. "wire"): `what: text` on its own, and just
@@ -106,7 +149,7 @@ impl Output {
     /// server on port 0 shows its packets.
     pub fn listening(&self, addr: &Addr) {
         self.tracer.watch_port(addr.port());
-        self.say(&format!("listening on {addr}"));
+        self.say_addr("listening on ", addr, "");
         if let Some(line) = &self.after_listening {
             self.say(line);
         }
@@ -114,6 +157,13 @@ impl Output {
             let _ = tx.send(*addr);
         }
     }
+}
+
+/// Whether stdout is a terminal, asked once (`ioctl(1, TCGETS)`, as
+/// isatty does) and only when a line has an address to escape or not.
+fn stdout_is_terminal() -> bool {
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TERMINAL.get_or_init(|| std::io::IsTerminal::is_terminal(&std::io::stdout()))
 }
 
 /// One line on stdout; a closed stdout (`socklab demo | head -1`) is not an
@@ -156,28 +206,7 @@ pub fn peer_text(bytes: &[u8], raw: bool) -> String {
         // [`Output::say_peer`], which writes the bytes themselves.
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    let mut out = String::with_capacity(bytes.len());
-    let mut at = 0;
-    for chunk in bytes.utf8_chunks() {
-        for (i, c) in chunk.valid().char_indices() {
-            if c.is_control() && c != '\n' && c != '\t' {
-                let mut utf8 = [0; 4];
-                let encoded = c.encode_utf8(&mut utf8).as_bytes();
-                for (j, &b) in encoded.iter().enumerate() {
-                    let next = bytes.get(at + i + j + 1).copied();
-                    escape_byte(&mut out, b, next);
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        at += chunk.valid().len();
-        for (j, &b) in chunk.invalid().iter().enumerate() {
-            escape_byte(&mut out, b, bytes.get(at + j + 1).copied());
-        }
-        at += chunk.invalid().len();
-    }
-    out
+    strace::terminal_safe(bytes, true)
 }
 
 /// `5 bytes "hello"`: a message as the servers print it (strace's escaping,

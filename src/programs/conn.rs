@@ -73,7 +73,7 @@ fn serve_one(
         String::new()
     };
     if !opts.quiet {
-        out.say(&format!("connection from {peer}{cred}"));
+        out.say_addr("connection from ", peer, &cred);
     }
     let served = Served {
         sys,
@@ -141,7 +141,7 @@ impl Served<'_> {
     /// The peer closed (a `recvfrom` returned 0): said, unless `-q`.
     fn closed(&self) {
         if !self.opts.quiet {
-            self.out.say(&format!("{} closed", self.peer));
+            self.out.say_addr("", self.peer, " closed");
         }
     }
 
@@ -197,9 +197,8 @@ impl Served<'_> {
         } else {
             f64::INFINITY
         };
-        self.out.say(&format!(
-            "{} closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
-            self.peer,
+        self.out.say_addr("", self.peer, &format!(
+            " closed, but the naive server does not check for it: recv returned 0 bytes {empty} times in {:.3} ms ({rate:.0}/s), never blocking; stopped at --naive-limit {}",
             secs * 1e3,
             self.opts.naive_limit
         ));
@@ -210,7 +209,8 @@ impl Served<'_> {
     /// per message).
     fn reply(&self, msg: &mut [u8]) -> Result<()> {
         if !self.opts.quiet && !msg.is_empty() {
-            self.out.say(&format!("from {}: {}", self.peer, shown(msg)));
+            self.out
+                .say_addr("from ", self.peer, &format!(": {}", shown(msg)));
         }
         msg.make_ascii_uppercase();
         modes::sendall(self.sys, self.out, self.conn, msg, self.opts.setup.wait)

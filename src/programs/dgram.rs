@@ -108,13 +108,14 @@ pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()
         let n = real.min(buf.len());
         if !opts.quiet {
             let empty = if n == 0 { " (an empty datagram)" } else { "" };
-            out.say(&format!(
-                "datagram from {from}: {}{empty}",
-                shown(&buf[..n])
-            ));
+            out.say_addr(
+                "datagram from ",
+                &from,
+                &format!(": {}{empty}", shown(&buf[..n])),
+            );
         }
         if real > n && !opts.quiet {
-            out.say(&truncated(&from, real, n));
+            say_truncated(out, &from, real, n);
         }
         let reply = &mut buf[..n];
         reply.make_ascii_uppercase();
@@ -160,6 +161,8 @@ pub fn client(
     messages: Messages,
     opts: &ClientOpts,
 ) -> Result<()> {
+    // --raw: its --names lines' UNIX names as they are, as its replies.
+    let out = &out.with_raw(opts.raw);
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Datagram)?;
@@ -187,9 +190,11 @@ pub fn client(
         if show_bound {
             show_bound = false;
             let local = sys.getsockname(s)?;
-            out.say(&format!(
-                "fd {s}: local {local} (bound by the first sendto)"
-            ));
+            out.say_addr(
+                &format!("fd {s}: local "),
+                &local,
+                " (bound by the first sendto)",
+            );
         }
         if opts.no_reply {
             continue;
@@ -198,10 +203,10 @@ pub fn client(
         let from = from.unwrap_or(*addr);
         let n = real.min(buf.len());
         if real > n {
-            out.say(&truncated(&from, real, n));
+            say_truncated(out, &from, real, n);
         }
         if n == 0 {
-            out.say(&format!("(an empty datagram from {from})"));
+            out.say_addr("(an empty datagram from ", &from, ")");
         } else {
             out.say_peer(&buf[..n], opts.raw);
         }
@@ -232,6 +237,10 @@ fn recv_reply(
 /// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
 /// and the kernel dropped the rest; MSG_TRUNC (`--recv-flags`) told its
 /// real length.
-pub(super) fn truncated(from: &Addr, real: usize, kept: usize) -> String {
-    format!("datagram from {from}: truncated: {real} bytes, buffer {kept} (--bufsize)")
+pub(super) fn say_truncated(out: &Output, from: &Addr, real: usize, kept: usize) {
+    out.say_addr(
+        "datagram from ",
+        from,
+        &format!(": truncated: {real} bytes, buffer {kept} (--bufsize)"),
+    );
 }

@@ -24,7 +24,7 @@
 //! says so): recvmmsg waits for its first datagram itself.
 
 use crate::output::{Output, shown};
-use crate::programs::dgram::{ServerOpts, truncated};
+use crate::programs::dgram::{ServerOpts, say_truncated};
 use crate::socket::buffer::buffer;
 use crate::socket::modes;
 use crate::sys::{Batch, Socket, Sys};
@@ -113,9 +113,13 @@ fn echo(out: &Output, batch: &mut Batch, k: usize, opts: &ServerOpts) {
     let data = buf.get_mut(..n).unwrap_or_default();
     if !opts.quiet {
         let empty = if n == 0 { " (an empty datagram)" } else { "" };
-        out.say(&format!("datagram from {from}: {}{empty}", shown(data)));
+        out.say_addr(
+            "datagram from ",
+            &from,
+            &format!(": {}{empty}", shown(data)),
+        );
         if real > n {
-            out.say(&truncated(&from, real, n));
+            say_truncated(out, &from, real, n);
         }
     }
     data.make_ascii_uppercase();

@@ -175,6 +175,8 @@ pub fn client(
     messages: Messages,
     opts: &ClientOpts,
 ) -> Result<()> {
+    // --raw: its --names lines' UNIX names as they are, as its replies.
+    let out = &out.with_raw(opts.raw);
     // Before any call: a --bufsize that cannot be allocated is exit 1 at once.
     let mut buf = buffer(opts.bufsize, "--bufsize")?;
     let s = sys.socket(modes::family(addr), SockType::Stream)?;

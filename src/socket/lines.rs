@@ -94,12 +94,12 @@ pub fn converse(
 ) -> Result<()> {
     let mut lines = LineBuffer::default();
     while let Some(line) = lines.read_line(sys, out, conn, buf, wait)? {
-        out.say(&format!("line from {peer}: {}", shown(&line)));
+        out.say_addr("line from ", peer, &format!(": {}", shown(&line)));
         let mut reply = line.to_ascii_uppercase();
         reply.push(b'\n');
         modes::sendall(sys, out, conn, &reply, wait)?;
     }
-    out.say(&format!("{peer} closed"));
+    out.say_addr("", peer, " closed");
     Ok(())
 }
 

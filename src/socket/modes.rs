@@ -170,7 +170,10 @@ pub fn set_wait(sys: &Sys, out: &Output, s: Socket, wait: Wait) -> Result<()> {
 pub fn show_names(sys: &Sys, out: &Output, s: Socket) -> Result<()> {
     let local = sys.getsockname(s)?;
     let peer = sys.getpeername(s)?;
-    out.say(&format!("fd {s}: local {local}, peer {peer}"));
+    out.say_addrs(
+        &[(&format!("fd {s}: local "), &local), (", peer ", &peer)],
+        "",
+    );
     Ok(())
 }
 

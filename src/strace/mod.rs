@@ -39,7 +39,9 @@ pub use split::{resumed_text, unfinished_text};
 use stamp::Stamps;
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
-pub use crate::values::quoting::{STRACE_MAX_STRLEN, escape_byte, len_in_out, octal_mode, quote};
+pub use crate::values::quoting::{
+    STRACE_MAX_STRLEN, escape_byte, len_in_out, octal_mode, quote, terminal_safe,
+};
 pub use crate::values::sockaddr::{sockaddr, unix_path_bytes};
 
 /// Where program output and trace lines go, shared by every clone of a [`Tracer`].

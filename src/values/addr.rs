@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::unix::ffi::OsStrExt as _;
 
+use crate::values::quoting::terminal_safe;
 use nix::sys::socket::{
     AddressFamily, SockaddrIn, SockaddrIn6, SockaddrLike, SockaddrStorage, UnixAddr,
 };
@@ -222,6 +223,46 @@ impl Addr {
         }
     }
 
+    /// A UNIX address's name as the programs print it: `("@", name)` for
+    /// an abstract name (all the bytes its length covers), `("", path)` for
+    /// a path (up to its NUL); None for other families and the unnamed.
+    fn unix_name(&self) -> Option<(&'static str, &[u8])> {
+        if !self.is_unix() {
+            return None;
+        }
+        let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
+        match path.split_first() {
+            None => None,
+            Some((0, name)) => Some(("@", name)),
+            Some(_) => {
+                let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                Some(("", path.get(..end).unwrap_or(path)))
+            }
+        }
+    }
+
+    /// Whether [`Addr::shown_bytes`] differs from the Display text: a UNIX
+    /// name with a control character or bytes that are not UTF-8.
+    pub fn has_unprintable_name(&self) -> bool {
+        self.unix_name()
+            .is_some_and(|(_, name)| terminal_safe(name, false).as_bytes() != name)
+    }
+
+    /// The address as the C twins' `addr_str` prints it, bytes as they
+    /// are: a UNIX path, or `@` and an abstract name up to its first NUL
+    /// (C's `%.*s` stops there); other addresses as Display writes them.
+    pub fn shown_bytes(&self) -> Vec<u8> {
+        match self.unix_name() {
+            Some((at, name)) => {
+                let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                let mut b = at.as_bytes().to_vec();
+                b.extend_from_slice(name.get(..end).unwrap_or(name));
+                b
+            }
+            None => self.to_string().into_bytes(),
+        }
+    }
+
     /// How strace prints it: `{sa_family=AF_INET, sin_port=htons(8081), ...}`.
     pub fn strace(&self) -> String {
         crate::values::sockaddr::sockaddr(&self.ss, self.len)
@@ -237,7 +278,12 @@ fn parse_port(s: &str) -> Result<u16, String> {
 }
 
 impl fmt::Display for Addr {
-    /// `127.0.0.1:8081`, `[::1]:8081`, `/tmp/socklab.sock`, `@name`, `(unnamed)`.
+    /// `127.0.0.1:8081`, `[::1]:8081`, `/tmp/socklab.sock`, `@name`,
+    /// `(unnamed)`. A UNIX name's control characters and bytes that are
+    /// not UTF-8 are escaped as the trace escapes them (`/tmp/x\377`):
+    /// this text goes to terminals, errors and trace notes. A program's
+    /// stdout line that should carry the bytes as they are (the C twins'
+    /// form) uses [`Addr::shown_bytes`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nix = self.as_nix();
         if let Some(sin) = nix.as_ref().and_then(|a| a.as_sockaddr_in()) {
@@ -246,16 +292,11 @@ impl fmt::Display for Addr {
         if let Some(sin6) = nix.as_ref().and_then(|a| a.as_sockaddr_in6()) {
             return write!(f, "[{}]:{}", sin6.ip(), sin6.port());
         }
+        if let Some((at, name)) = self.unix_name() {
+            return write!(f, "{at}{}", terminal_safe(name, false));
+        }
         if self.is_unix() {
-            let path = crate::values::sockaddr::unix_path_bytes(&self.ss, self.len as usize);
-            return match path.first() {
-                None => f.write_str("(unnamed)"),
-                Some(0) => write!(f, "@{}", String::from_utf8_lossy(&path[1..])),
-                Some(_) => {
-                    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-                    f.write_str(&String::from_utf8_lossy(&path[..end]))
-                }
-            };
+            return f.write_str("(unnamed)");
         }
         f.write_str(&self.strace())
     }
@@ -291,6 +332,25 @@ mod tests {
             "/tmp/x.sock"
         );
         assert_eq!(Addr::parse_unix("@lab").unwrap().to_string(), "@lab");
+    }
+
+    #[test]
+    fn unix_names_print_escaped_and_their_bytes_as_c_prints_them() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let path = Addr::parse_unix_os(OsString::from_vec(b"/tmp/d\xff\n".to_vec())).unwrap();
+        assert_eq!(path.to_string(), "/tmp/d\\377\\n");
+        assert_eq!(path.shown_bytes(), b"/tmp/d\xff\n");
+        assert!(path.has_unprintable_name());
+        let abs = Addr::parse_unix_os(OsString::from_vec(b"@a\x1b1\x00b".to_vec())).unwrap();
+        assert_eq!(abs.to_string(), "@a\\0331\\0b");
+        // C's `%.*s` stops at the NUL.
+        assert_eq!(abs.shown_bytes(), b"@a\x1b1");
+        let plain = Addr::parse_unix("@caf\u{e9}").unwrap();
+        assert_eq!(plain.to_string(), "@caf\u{e9}");
+        assert!(!plain.has_unprintable_name());
+        assert!(!Addr::unix_autobind().has_unprintable_name());
+        assert_eq!(Addr::unix_autobind().shown_bytes(), b"(unnamed)");
     }
 
     #[test]

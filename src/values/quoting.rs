@@ -50,6 +50,34 @@ pub fn escape_byte(s: &mut String, c: u8, next: Option<u8>) {
     }
 }
 
+/// Bytes made safe for a terminal, as the trace escapes them: UTF-8 text
+/// stays, control characters (C0, DEL, C1) and bytes that are not UTF-8
+/// become `\33`, `\7`, `\r`, `\377`; with `keep_lines`, newline and tab
+/// stay (a peer's lines), else they are escaped too (an address).
+pub fn terminal_safe(bytes: &[u8], keep_lines: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            if c.is_control() && !(keep_lines && (c == '\n' || c == '\t')) {
+                let mut utf8 = [0; 4];
+                let encoded = c.encode_utf8(&mut utf8).as_bytes();
+                for (j, &b) in encoded.iter().enumerate() {
+                    escape_byte(&mut out, b, bytes.get(at + i + j + 1).copied());
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        at += chunk.valid().len();
+        for (j, &b) in chunk.invalid().iter().enumerate() {
+            escape_byte(&mut out, b, bytes.get(at + j + 1).copied());
+        }
+        at += chunk.invalid().len();
+    }
+    out
+}
+
 /// A mode as strace prints it (C's `%#03o`): `000`, `022`, `0177`, `0777`.
 pub fn octal_mode(v: u32) -> String {
     let s = if v == 0 {

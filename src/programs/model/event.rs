@@ -159,7 +159,7 @@ impl Loop<'_> {
             }
         };
         if !opts.quiet {
-            out.say(&format!("connection from {peer}{cred}"));
+            out.say_addr("connection from ", &peer, &cred);
         }
         // Watching the connection can fail (epoll_ctl: ENOMEM, ENOSPC):
         // that connection's failure, not the server's.
@@ -245,11 +245,11 @@ impl Loop<'_> {
         let n = sys.recvfrom(c.sock, &mut self.buf, false)?.0;
         if n == 0 {
             if let Some(peer) = &c.peer {
-                out.say(&if self.buf.is_empty() {
-                    crate::output::zero_length_recv(&peer.to_string())
+                if self.buf.is_empty() {
+                    out.say(&crate::output::zero_length_recv(&peer.to_string()));
                 } else {
-                    format!("{peer} closed")
-                });
+                    out.say_addr("", peer, " closed");
+                }
             }
             return Ok(false);
         }
@@ -258,7 +258,7 @@ impl Loop<'_> {
         }
         let msg = &mut self.buf[..n];
         if let Some(peer) = &c.peer {
-            out.say(&format!("from {peer}: {}", shown(msg)));
+            out.say_addr("from ", peer, &format!(": {}", shown(msg)));
         }
         msg.make_ascii_uppercase();
         let took = match sys.sendto(c.sock, msg, None) {

@@ -73,7 +73,7 @@ impl Loop<'_> {
             }
         };
         if let Some((peer, cred)) = &peer {
-            out.say(&format!("connection from {peer}{cred}"));
+            out.say_addr("connection from ", peer, cred);
         }
         let fd = conn.fd() as usize;
         if self.conns.len() <= fd {
@@ -114,7 +114,7 @@ impl Loop<'_> {
             let n = c.res as usize;
             let msg = self.ring.buf(bid, n);
             if let Some(peer) = &conn.peer {
-                out.say(&format!("from {peer}: {}", shown(msg)));
+                out.say_addr("from ", peer, &format!(": {}", shown(msg)));
             }
             if opts.sink || conn.closing {
                 self.give(bid);
@@ -129,7 +129,7 @@ impl Loop<'_> {
             }
         } else if c.res == 0 {
             if let Some(peer) = &conn.peer {
-                out.say(&format!("{peer} closed"));
+                out.say_addr("", peer, " closed");
             }
             conn.closing = true;
         } else if c.res == -libc::ENOBUFS {

@@ -238,7 +238,11 @@ impl Loop<'_> {
             } else {
                 ""
             };
-            out.say(&format!("datagram from {from}: {}{empty}", shown(payload)));
+            out.say_addr(
+                "datagram from ",
+                &from,
+                &format!(": {}{empty}", shown(payload)),
+            );
         }
         payload.make_ascii_uppercase();
         let n = payload.len();

@@ -204,13 +204,16 @@ impl Server {
             let mut reader = BufReader::new(stdout);
             let mut seen = String::new();
             loop {
-                let mut line = String::new();
-                match reader.read_line(&mut line) {
+                // Bytes, shown lossily: a UNIX name that is not UTF-8 is
+                // printed as it is (`listening on /tmp/d\xff`).
+                let mut bytes = Vec::new();
+                match reader.read_until(b'\n', &mut bytes) {
                     Ok(0) | Err(_) => {
                         let _ = tx.send(Err(seen));
                         return;
                     }
                     Ok(_) => {
+                        let line = String::from_utf8_lossy(&bytes);
                         seen.push_str(&line);
                         if let Some(addr) = line.trim_end().strip_prefix("listening on ") {
                             let _ = tx.send(Ok((addr.to_string(), seen, reader)));
@@ -315,9 +318,9 @@ impl Drop for Server {
 fn read_rest(mut reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = reader.read_to_string(&mut rest);
-        let _ = tx.send(rest);
+        let mut rest = Vec::new();
+        let _ = reader.read_to_end(&mut rest);
+        let _ = tx.send(String::from_utf8_lossy(&rest).into_owned());
     });
     rx
 }

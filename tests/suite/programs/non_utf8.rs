@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
 use crate::harness::cmp;
-use crate::harness::{Server, TempDir, socklab};
+use crate::harness::{Server, TempDir, abstract_name, socklab};
 
 /// A client's stdout and stderr bytes and its exit code.
 fn client(mut cmd: Command, args: &[&OsStr]) -> (Vec<u8>, String, Option<i32>) {
@@ -88,4 +88,154 @@ fn a_unix_path_that_is_not_utf8_is_bound() {
         "{stderr}"
     );
     server.finish().assert_ok();
+}
+
+/// `name` with `tail` appended: a UNIX name's bytes.
+fn with_bytes(name: &str, tail: &[u8]) -> Vec<u8> {
+    let mut b = name.as_bytes().to_vec();
+    b.extend_from_slice(tail);
+    b
+}
+
+/// A UNIX datagram server (`side`'s) at `server` and a client of the same
+/// side that binds `client`, connects and shows `--names`, run in `dir`
+/// (relative paths print the same on both sides); returns the server's
+/// stdout and the client's, bytes as they came through pipes.
+fn dgram_pair(
+    side: cmp::Side,
+    dir: &std::path::Path,
+    server: &[u8],
+    client: &[u8],
+) -> [Vec<u8>; 2] {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let prog = |role: &str| match side {
+        cmp::Side::Rust => socklab(&["unix", role]),
+        cmp::Side::C => cmp::program(side, &format!("unix_{role}"), &[]),
+    };
+    let mut cmd = prog("server");
+    cmd.arg(OsStr::from_bytes(server))
+        .args(["--dgram", "--once"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the server");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    // The handshake: its first line says it is bound.
+    let mut seen = Vec::new();
+    reader.read_until(b'\n', &mut seen).expect("read");
+    assert!(seen.starts_with(b"listening on "), "{side:?}: {seen:?}");
+    let mut cmd = prog("client");
+    cmd.arg(OsStr::from_bytes(server))
+        .args(["--dgram", "--connect", "--names", "-m", "hi", "--bind"])
+        .arg(OsStr::from_bytes(client))
+        .current_dir(dir);
+    let (client_out, stderr, code) = self::client(cmd, &[]);
+    if code != Some(0) {
+        let _ = child.kill();
+    }
+    reader.read_to_end(&mut seen).expect("read");
+    let status = child.wait().expect("wait");
+    assert_eq!(code, Some(0), "{side:?} client: {stderr}");
+    assert!(status.success(), "{side:?} server: {status:?}");
+    [seen, client_out]
+}
+
+/// Issue 15 item 6: UNIX names that are not UTF-8, or that hold a control
+/// character, are printed as the C twin prints them (their bytes) when
+/// stdout is not a terminal: `listening on`, `datagram from`, `--names`.
+/// (socklab printed U+FFFD for each byte that is not UTF-8.)
+#[test]
+fn unix_names_that_are_not_utf8_are_printed_as_c_prints_them() {
+    let abs = abstract_name("bytes");
+    let cases = [
+        (b"d\xff".to_vec(), b"c\x01\xfe".to_vec()),
+        (with_bytes(&abs, b"\xff"), with_bytes(&abs, b"c\x01\xfe")),
+    ];
+    for (server, client) in cases {
+        let mut outs = Vec::new();
+        for side in [cmp::Side::Rust, cmp::Side::C] {
+            let dir = TempDir::new("name-bytes");
+            outs.push(dgram_pair(side, dir.dir(), &server, &client));
+        }
+        let [srv, cli] = &outs[0];
+        let listening = [&b"listening on "[..], &server, b"\n"].concat();
+        assert!(srv.starts_with(&listening), "{srv:?}");
+        let from = [&b"datagram from "[..], &client, b": 2 bytes \"hi\"\n"].concat();
+        assert!(srv.ends_with(&from), "{srv:?}");
+        let names = [
+            &b"fd 3: local "[..],
+            &client,
+            b", peer ",
+            &server,
+            b"\nHI\n",
+        ]
+        .concat();
+        assert_eq!(cli, &names, "{cli:?}");
+        assert_eq!(outs[0], outs[1], "socklab's stdout, then the C twin's");
+    }
+}
+
+/// On a terminal the same names are escaped as the trace escapes them
+/// (an ESC in an abstract name cannot reach the terminal); `--raw` prints
+/// them as they are, as it prints a reply.
+#[test]
+fn unix_names_on_a_terminal_are_escaped_unless_raw() {
+    use std::io::Read;
+    use std::process::Stdio;
+    for raw in [false, true] {
+        let server_name = abstract_name("tty");
+        let server = Server::start(&["unix", "server", "--dgram", &server_name, "--once"]);
+        let prefix = abstract_name("tty");
+        let bind = with_bytes(&prefix, b"\x1b[2J\xff");
+        let (master, slave) = crate::harness::pty();
+        let mut cmd = socklab(&[
+            "unix",
+            "client",
+            "--dgram",
+            "--connect",
+            "--names",
+            "-m",
+            "hi",
+        ]);
+        cmd.arg(&server_name)
+            .arg("--bind")
+            .arg(OsStr::from_bytes(&bind));
+        if raw {
+            cmd.arg("--raw");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(slave))
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().expect("spawn the client");
+        drop(cmd); // the parent's copy of the slave
+        let reader = std::thread::spawn(move || {
+            let mut f = master;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            // EIO once the client exited and the slave is closed.
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        crate::harness::finish(child).assert_ok();
+        let tty = reader.join().expect("reader");
+        let shown = String::from_utf8_lossy(&tty);
+        if raw {
+            assert!(tty.windows(bind.len()).any(|w| w == bind), "{shown:?}");
+        } else {
+            let escaped = format!("fd 3: local {prefix}\\33[2J\\377, peer {server_name}");
+            assert!(shown.contains(&escaped), "{shown:?}");
+            assert!(
+                !tty.contains(&0x1b),
+                "a raw ESC reached the terminal: {shown:?}"
+            );
+        }
+        server.finish().assert_ok();
+    }
 }

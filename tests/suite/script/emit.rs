@@ -13,7 +13,9 @@ use std::process::Command;
 
 use super::emit_allowed::allowed;
 use super::emit_epoll::epoll_calls;
-use super::emit_trace::{PROCESS_CALLS, PYTHON_FILE_CALLS, as_script, names_as_asked, process_calls};
+use super::emit_trace::{
+    PROCESS_CALLS, PYTHON_FILE_CALLS, as_script, names_as_asked, process_calls,
+};
 use crate::harness::cmp::{side_by_side, strace_calls, strace_calls_with, trace_set};
 use crate::harness::{Outcome, TempDir, run, socklab};
 
