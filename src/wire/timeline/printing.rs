@@ -98,6 +98,7 @@ impl Timeline {
 
     /// Print what can be printed now; with `all`, everything.
     pub fn flush(&self, all: bool) {
+        let _printing = crate::strace::lock(&self.printing);
         let mut st = self.lock();
         let now = SystemTime::now();
         let horizon = if all {
