@@ -29,7 +29,7 @@ mod split;
 pub mod stamp;
 pub mod tasks;
 
-pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
+pub use args::{ArgVal, comma_at_return, entry_len, render, render_named, top_level_commas};
 use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
