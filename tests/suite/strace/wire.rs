@@ -13,6 +13,9 @@ use super::tasks::{echo, strace_f, strace_tasks};
 use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
+/// A line of socklab's trace and its `[pid N]`, if any.
+type Line = (Option<i32>, String);
+
 /// The lines of one task from its first `socket(AF_INET` on, without
 /// the calls on the capture's fd.
 fn program_lines<'a>(lines: impl Iterator<Item = &'a String>, capture_fd: &str) -> Vec<String> {
@@ -53,11 +56,11 @@ fn wire_model_equals_strace_f(model: &str, spawn: &str) {
     let ours = socklab_tasks(&trace);
     let (theirs, first) = strace_tasks(&out);
     let dump = || format!("--- socklab ---\n{ours:#?}\n--- strace -f ---\n{theirs:#?}");
-    // The task the program started: the return of its (second) spawn.
+    // The task the program started: the return of its last spawn (the
+    // capture thread's is not shown).
     let spawned = ours
         .iter()
-        .filter(|(_, l)| l.starts_with(spawn))
-        .next_back()
+        .rfind(|(_, l)| l.starts_with(spawn))
         .and_then(|(_, l)| l.rsplit(" = ").next())
         .and_then(|n| n.parse::<i32>().ok())
         .unwrap_or_else(|| panic!("no {spawn}\n{}", dump()));
@@ -102,7 +105,7 @@ fn wire_model_equals_strace_f(model: &str, spawn: &str) {
     );
     // The spawn's line (or its first half) before the new task's first.
     let raw = socklab_lines(&trace);
-    let at = |want: &dyn Fn(&(Option<i32>, String)) -> bool| raw.iter().position(want);
+    let at = |want: &dyn Fn(&Line) -> bool| raw.iter().position(want);
     let spawn_at = at(&|(_, l)| l.starts_with(spawn) && l.contains(&format!("= {spawned}")));
     let spawn_at =
         spawn_at.or_else(|| at(&|(_, l)| l.starts_with(spawn) && l.ends_with("<unfinished ...>")));
