@@ -29,7 +29,7 @@ mod split;
 pub mod stamp;
 pub mod tasks;
 
-pub use args::{ArgVal, entry_len, render, render_named, top_level_commas};
+pub use args::{ArgVal, comma_at_return, entry_len, render, render_named, top_level_commas};
 use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
@@ -130,6 +130,9 @@ pub trait Timeline: Send + Sync {
     /// the timeline takes them), so that the child cannot inherit one
     /// the capture thread holds at that instant (it would wait forever).
     fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>>;
+    /// The parent forked: print every line so far now, its clone's too
+    /// (a child's lines go straight out: it has no capture thread).
+    fn forked(&self);
 }
 
 /// A lock guard held across a fork (see [`Timeline::hold_for_fork`]).
@@ -261,16 +264,6 @@ impl Tracer {
         })
     }
 
-    /// Before a fork (`sys::fork`): the timeline's locks, held until the
-    /// guards drop in the parent and in the child (see
-    /// [`Timeline::hold_for_fork`]); nothing without `--wire`, where no
-    /// other thread runs.
-    pub fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>> {
-        self.timeline
-            .as_ref()
-            .map_or_else(Vec::new, |t| t.hold_for_fork())
-    }
-
     /// `--wire`: packets to or from this port are the program's.
     pub fn watch_port(&self, port: Option<u16>) {
         if let (Some(t), Some(port)) = (&self.timeline, port) {
@@ -288,7 +281,8 @@ impl Tracer {
                     format!("{side:>6} | {}", self.task_prefix()),
                     ev.strace_line(),
                 ),
-                (Format::Text, None) => (String::new(), ev.strace_line()),
+                // strace -f's `[pid N] ` (`tasks.rs`), then the stamp.
+                (Format::Text, None) => (tasks::prefix(), ev.strace_line()),
             };
             t.call(
                 ev.start,
@@ -372,9 +366,11 @@ impl Tracer {
     /// timeline: after the side's tag, `Tracer::task_note`).
     pub fn signal(&self, text: &str) {
         match (self.format, self.side()) {
-            (Format::Text, None) if self.timeline.is_none() => {
+            (Format::Text, None) => {
                 let line = format!("{}{text}", tasks::prefix());
-                if !self.open_write(&line) {
+                if self.timeline.is_some() {
+                    self.note(&line);
+                } else if !self.open_write(&line) {
                     write_to(&mut lock(&self.trace), &line);
                 }
             }

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use super::split::{Returned, resumed_text, unfinished_text};
-use super::{Event, Format, Tracer, lock, tasks, write_to};
+use super::{Event, ForkHeld, Format, Tracer, lock, tasks, write_to};
 use crate::values::calls::Syscall;
 
 /// The longest open entry kept whole (head and text, bytes); a longer
@@ -92,6 +92,29 @@ pub unsafe fn install(at: *mut u8) {
 /// Whether the slot is in use (a program that has started a task).
 pub fn active() -> bool {
     SLOT.get().is_some()
+}
+
+/// `--wire`, a fork: the parent holds the slot from before the fork
+/// until its clone's line is printed; the child waits for it before its
+/// first line ([`Gate::child`]), as strace -f prints a clone's line
+/// before the child's (its lines go straight out, the parent's through
+/// the timeline).
+pub struct Gate {
+    _held: Held,
+}
+
+/// Hold the gate, if the slot is in use.
+pub fn gate() -> Option<Gate> {
+    hold().map(|h| Gate { _held: h })
+}
+
+impl Gate {
+    /// In the child: the parent's hold is not ours to release; wait
+    /// until the parent releases it.
+    pub fn child(self) {
+        std::mem::forget(self);
+        drop(hold());
+    }
 }
 
 /// The slot, held (unlocked on drop).
@@ -291,5 +314,26 @@ impl Tracer {
         }
         write_to(&mut w, line);
         true
+    }
+}
+
+/// A fork under `--wire` (`sys::fork`).
+impl Tracer {
+    /// Before a fork (`sys::fork`): the timeline's locks, held until the
+    /// guards drop in the parent and in the child (see
+    /// [`super::Timeline::hold_for_fork`]); nothing without `--wire`, where no
+    /// other thread runs.
+    pub fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>> {
+        self.timeline
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.hold_for_fork())
+    }
+
+    /// `--wire`, in a parent that forked: its lines so far, the clone's
+    /// included, are printed now ([`super::Timeline::forked`]).
+    pub fn forked(&self) {
+        if let Some(t) = &self.timeline {
+            t.forked();
+        }
     }
 }

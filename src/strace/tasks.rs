@@ -62,9 +62,19 @@ pub fn ended() {
     }
 }
 
+/// Set in a forked child ([`forget_tid`]): this process's own memory.
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process is a child `sys` forked (`--wire`: its lines go
+/// straight out, it has no capture thread).
+pub fn forked() -> bool {
+    FORKED.load(Ordering::SeqCst)
+}
+
 /// A forked child starts with its parent's cached id and pinned prefix:
 /// forget them.
 pub fn forget_tid() {
+    FORKED.store(true, Ordering::SeqCst);
     TID.with(|t| t.set(0));
     PINNED.with(|p| p.borrow_mut().take());
 }

@@ -45,6 +45,10 @@ impl Sys {
         let t0 = Instant::now();
         // With --wire a capture thread runs: hold the timeline's locks
         // across the fork, so that the child does not inherit one it held.
+        let gate = match self.tracer.timeline() {
+            Some(_) if counted => crate::strace::open_line::gate(),
+            _ => None,
+        };
         let held = self.tracer.hold_for_fork();
         // SAFETY: the only other thread (the --wire capture) holds none of
         // the locks the child uses (held above; malloc's are glibc's to
@@ -52,6 +56,10 @@ impl Sys {
         let ret = Errno::result(unsafe { libc::fork() }).map(i64::from);
         drop(held);
         if ret == Ok(0) {
+            // `--wire`: the parent's clone line first.
+            if let Some(g) = gate {
+                g.child();
+            }
             tasks::forget_tid();
             super::delivered::forget();
             return Ok(None);
@@ -70,7 +78,9 @@ impl Sys {
                 duration: t0.elapsed(),
             };
             self.emit(&event, &mut [None, None]);
+            self.tracer.forked();
         }
+        drop(gate);
         self.each(|o, sys| o.after(sys, &calls::CLONE, None, &ret));
         match ret {
             Ok(pid) => Ok(Some(pid as i32)),

@@ -73,7 +73,7 @@ impl Sys {
     pub(super) fn count_tasks(&self) -> bool {
         static LIVE: OnceLock<Option<&'static AtomicU32>> = OnceLock::new();
         let t = &self.tracer;
-        if !t.enabled() || t.is_json() || t.side().is_some() || t.timeline().is_some() {
+        if !t.enabled() || t.is_json() || t.side().is_some() {
             return false;
         }
         let Some(live) = *LIVE.get_or_init(|| {

@@ -155,11 +155,12 @@ pub struct Timeline {
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
     show: bool,
-    /// The process the capture runs in: a child of a process model
-    /// (fork, prefork) prints its lines at once, unmerged.
-    pid: u32,
     /// `--trace-time`: the stamps of the call lines, given as they print.
     stamps: Option<Arc<crate::strace::stamp::Stamps>>,
+    /// Held by whoever prints (the capture thread, a parent that forked:
+    /// [`crate::strace::Timeline::forked`]), so that two flushes do not
+    /// interleave their lines.
+    printing: Mutex<()>,
 }
 
 impl Timeline {
@@ -170,14 +171,15 @@ impl Timeline {
             sink,
             json,
             show,
-            pid: std::process::id(),
             stamps: crate::strace::stamp::stamps().filter(|_| !json),
+            printing: Mutex::new(()),
         }
     }
 
     /// In a forked child (no capture thread there), a line goes straight out.
     fn direct(&self, line: &str) -> bool {
-        if std::process::id() == self.pid {
+        // Not getpid(2) (a call the program did not make, on every line).
+        if !crate::strace::tasks::forked() {
             return false;
         }
         let mut w = crate::strace::lock(&self.sink);
@@ -336,9 +338,11 @@ impl crate::strace::Timeline for Timeline {
     }
 
     fn hold_for_fork(&self) -> Vec<Box<dyn crate::strace::ForkHeld + '_>> {
-        // The order `refilter` then `state` (as watch_port takes them),
-        // then the sink (taken alone elsewhere).
+        // `printing` first (flush takes it before the others), then
+        // `refilter` then `state` (as watch_port takes them), then the
+        // sink (taken alone elsewhere).
         vec![
+            Box::new(crate::strace::lock(&self.printing)),
             Box::new(crate::strace::lock(&self.refilter)),
             Box::new(self.lock()),
             Box::new(crate::strace::lock(&self.sink)),
@@ -347,6 +351,10 @@ impl crate::strace::Timeline for Timeline {
 
     fn note(&self, at: SystemTime, line: String) {
         Timeline::note(self, at, line);
+    }
+
+    fn forked(&self) {
+        self.flush(true);
     }
 
     fn watch_port(&self, port: u16) {

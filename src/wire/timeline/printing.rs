@@ -73,7 +73,12 @@ impl Timeline {
                 let ret = line.get(call.name.len() + 1 + args.len()..).unwrap_or("");
                 let ev_args = args;
                 let cut = crate::strace::entry_len(call, ev_args).min(ev_args.len());
-                let rest = ev_args.get(cut..).unwrap_or("").trim_start_matches(", ");
+                let rest = ev_args.get(cut..).unwrap_or("");
+                // clone's `, ` is in its resumed half, as strace prints it.
+                let rest = match crate::strace::comma_at_return(call) {
+                    true => rest,
+                    false => rest.trim_start_matches(", "),
+                };
                 st.items.push(Item::Resumed {
                     end,
                     prefix: prefix.to_string(),
@@ -98,6 +103,7 @@ impl Timeline {
 
     /// Print what can be printed now; with `all`, everything.
     pub fn flush(&self, all: bool) {
+        let _printing = crate::strace::lock(&self.printing);
         let mut st = self.lock();
         let now = SystemTime::now();
         let horizon = if all {

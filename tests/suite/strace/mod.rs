@@ -50,6 +50,7 @@ mod tasks;
 mod timing;
 mod unfinished;
 mod uring;
+mod wire;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;

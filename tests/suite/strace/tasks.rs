@@ -44,7 +44,7 @@ pub(super) fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String
 
 /// strace -f's file: each task's lines (unfinished and resumed joined,
 /// padding gone, the runtime's calls left out), by pid; and the first pid.
-fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
+pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
     let text = std::fs::read_to_string(path).expect("read strace -f output");
     let mut tasks: BTreeMap<i32, Vec<String>> = BTreeMap::new();
     let mut open: BTreeMap<i32, String> = BTreeMap::new();
@@ -126,7 +126,7 @@ pub(super) fn wait_for_line(trace: &str, what: &str) {
     }
 }
 
-fn echo(addr: &str, msg: &str) {
+pub(super) fn echo(addr: &str, msg: &str) {
     run(harness::socklab(&["tcp", "client", addr, "-m", msg]), b"")
         .assert_ok()
         .stdout_has(&msg.to_uppercase());

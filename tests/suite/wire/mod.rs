@@ -9,7 +9,7 @@ mod labs;
 
 use crate::harness::{Outcome, Server, TempDir, bound_tcp, have, run, socklab};
 
-fn can_capture() -> bool {
+pub(crate) fn can_capture() -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
