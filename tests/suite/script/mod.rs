@@ -14,6 +14,7 @@ mod examples;
 mod files;
 mod history;
 mod hosts;
+mod mmsg;
 mod options;
 mod processes;
 mod shell;
