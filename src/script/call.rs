@@ -67,6 +67,11 @@ pub enum Req {
     Setgid(u32),
     Setuid(u32),
     Umask(u32),
+    /// getpid() (false) or getppid() (true): a pid, a label in an expectation.
+    Getpid(bool),
+    /// prlimit64(0, RLIMIT_NOFILE, new or NULL, old or NULL): sets (soft,
+    /// hard) when given, else reads them (socklab's two uses of it).
+    PrlimitNofile(Option<(u64, u64)>),
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
@@ -385,6 +390,12 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Setuid(uid) => sys.setuid(*uid).map(|()| 0)?,
         // The process's mask (every actor's): the old one is the result.
         Req::Umask(mask) => i64::from(sys.umask(*mask)?),
+        Req::Getpid(false) => i64::from(sys.getpid()?),
+        Req::Getpid(true) => i64::from(sys.getppid()?),
+        Req::PrlimitNofile(Some((soft, hard))) => {
+            sys.prlimit64_set_nofile(*soft, *hard).map(|()| 0)?
+        }
+        Req::PrlimitNofile(None) => sys.prlimit64_get_nofile().map(|_| 0)?,
         Req::Fork(pipes) => {
             let forked = sys.fork();
             if !matches!(forked, Ok(None)) {

@@ -290,6 +290,8 @@ variants!(Req {
     Setgid(a: u32),
     Setuid(a: u32),
     Umask(a: u32),
+    PrlimitNofile(a: Option<(u64, u64)>),
+    Getpid(a: bool),
     Exit(a: i32),
 });
 

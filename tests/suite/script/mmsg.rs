@@ -148,3 +148,37 @@ fn script_sendmmsg_and_recvmmsg_lines_with_their_expectations() {
         short.dump()
     );
 }
+
+/// getpid/getppid (their results are pid labels) and prlimit64 as
+/// `--model epoll` records it (the old limit read back and compared, then
+/// set again) run as lines; a wrong old limit exits 1.
+#[test]
+fn script_getpid_getppid_and_prlimit64_lines() {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: rl is a live rlimit.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
+    let (cur, max) = (rl.rlim_cur, rl.rlim_max);
+    let text = format!(
+        "getpid() = 100\ngetppid() = 1\ngetpid() = 100\n\
+         prlimit64(0, RLIMIT_NOFILE, NULL, {{rlim_cur={cur}, rlim_max={max}}}) = 0\n\
+         prlimit64(0, RLIMIT_NOFILE, {{rlim_cur={cur}, rlim_max={max}}}, NULL) = 0\n"
+    );
+    let o = script(&text, &[]);
+    o.assert_ok();
+    assert!(o.stdout.contains("getppid() = "), "{}", o.dump());
+    let wrong = text.replacen(
+        &format!("rlim_cur={cur}"),
+        &format!("rlim_cur={}", cur + 1),
+        1,
+    );
+    let bad = script(&wrong, &[]);
+    assert_eq!(bad.code(), Some(1), "{}", bad.dump());
+    assert!(
+        bad.stderr.contains("argument 4 (old_limit)"),
+        "{}",
+        bad.dump()
+    );
+}
