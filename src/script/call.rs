@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::sys::{Cmsg, PathFd, Socket, Sys};
+use crate::sys::{Batch, Cmsg, PathFd, Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::Result;
 
@@ -37,6 +37,11 @@ pub enum Req {
     Ioctl(RawFd, u64, i32),
     Sendmsg(RawFd, Vec<Vec<u8>>, Option<Addr>, Vec<Cmsg>, i32),
     Recvmsg(RawFd, Vec<usize>, usize, i32, bool),
+    /// recvmmsg(fd, vlen entries of `size` bytes, vlen, flags, NULL),
+    /// each with its msg_name (`named`) or NULL.
+    Recvmmsg(RawFd, usize, usize, i32, bool),
+    /// sendmmsg(fd, one entry per datagram (its bytes, its msg_name), vlen, flags).
+    Sendmmsg(RawFd, Vec<Vec<u8>>, Vec<Option<Addr>>, i32),
     Poll(Vec<(RawFd, i16)>, i32),
     EpollCreate1(i32),
     EpollCtl(RawFd, i32, RawFd, Option<u32>),
@@ -64,6 +69,11 @@ pub enum Req {
     Setgid(u32),
     Setuid(u32),
     Umask(u32),
+    /// getpid() (false) or getppid() (true): a pid, a label in an expectation.
+    Getpid(bool),
+    /// prlimit64(0, RLIMIT_NOFILE, new or NULL, old or NULL): sets (soft,
+    /// hard) when given, else reads them (socklab's two uses of it).
+    PrlimitNofile(Option<(u64, u64)>),
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
@@ -166,6 +176,30 @@ fn absolute(d: RawFd, path: &std::path::Path) -> Option<PathBuf> {
 
 fn s(fd: RawFd) -> Socket {
     Socket::raw(fd)
+}
+
+/// A script's sendmmsg: one batch entry per datagram, each with its own
+/// bytes and msg_name (all named, or none: a connected socket).
+fn sendmmsg(
+    sys: &Sys,
+    fd: RawFd,
+    data: &[Vec<u8>],
+    to: &[Option<Addr>],
+    flags: i32,
+) -> Result<i64> {
+    let size = data.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let named = to.iter().any(Option::is_some);
+    let mut b = Batch::new(vec![0u8; size * data.len()], size, named);
+    for (k, bytes) in data.iter().enumerate() {
+        if let Some(buf) = b.buf_mut(k).get_mut(..bytes.len()) {
+            buf.copy_from_slice(bytes);
+        }
+        b.set_len(k, bytes.len());
+        if let Some(Some(addr)) = to.get(k) {
+            b.set_name(k, addr);
+        }
+    }
+    Ok(sys.sendmmsg(s(fd), &mut b, 0, data.len(), flags)? as i64)
 }
 
 /// Make the call; its trace line goes to the actor's observer.
@@ -281,6 +315,16 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             }
             got.ret as i64
         }
+        Req::Recvmmsg(fd, vlen, size, flags, named) => {
+            let mut b = Batch::new(vec![0u8; size * vlen], *size, *named);
+            let n = sys.recvmmsg(s(*fd), &mut b, *vlen, *flags)?;
+            for k in 0..n {
+                let len = b.len(k).min(*size);
+                made.out.extend(b.buf_mut(k).get(..len).unwrap_or_default());
+            }
+            n as i64
+        }
+        Req::Sendmmsg(fd, data, to, flags) => sendmmsg(sys, *fd, data, to, *flags)?,
         Req::Poll(fds, timeout) => {
             let mut pfds: Vec<libc::pollfd> = fds
                 .iter()
@@ -349,6 +393,12 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
         Req::Setuid(uid) => sys.setuid(*uid).map(|()| 0)?,
         // The process's mask (every actor's): the old one is the result.
         Req::Umask(mask) => i64::from(sys.umask(*mask)?),
+        Req::Getpid(false) => i64::from(sys.getpid()?),
+        Req::Getpid(true) => i64::from(sys.getppid()?),
+        Req::PrlimitNofile(Some((soft, hard))) => {
+            sys.prlimit64_set_nofile(*soft, *hard).map(|()| 0)?
+        }
+        Req::PrlimitNofile(None) => sys.prlimit64_get_nofile().map(|_| 0)?,
         Req::Fork(pipes) => {
             let forked = sys.fork();
             if !matches!(forked, Ok(None)) {

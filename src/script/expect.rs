@@ -67,7 +67,9 @@ pub fn check(
             (Outcome::Value(n), Ok(v)) if returns_fd(step.row) => {
                 !matches!(labels.result_fd(*n, *v as RawFd), Unified::Differs(..))
             }
-            (Outcome::Value(n), Ok(v)) if matches!(step.row.name, "clone" | "wait4") => {
+            (Outcome::Value(n), Ok(v))
+                if matches!(step.row.name, "clone" | "wait4" | "getpid" | "getppid") =>
+            {
                 labels.result_pid(*n, *v)
             }
             (Outcome::Value(n), Ok(v)) => n == v,

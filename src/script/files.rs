@@ -115,6 +115,29 @@ pub fn request(step: &Step, labels: &Labels) -> Result<Req, Why> {
         "umask" => Req::Umask(mode(a(0))?),
         "setgid" => Req::Setgid(id(a(0))?),
         "setuid" => Req::Setuid(id(a(0))?),
+        "getpid" => Req::Getpid(false),
+        "getppid" => Req::Getpid(true),
+        "prlimit64" => {
+            if int(a(0), None)? != 0
+                || !matches!(&a(1).kind, ExprKind::Name(n) if n == "RLIMIT_NOFILE")
+            {
+                return Err("a script's prlimit64 is prlimit64(0, RLIMIT_NOFILE, ...)".into());
+            }
+            let new = match &a(2).kind {
+                ExprKind::Struct(f) => {
+                    let num = |n: &str| {
+                        f.iter()
+                            .find(|x| x.name.as_deref() == Some(n))
+                            .map_or(Err(format!("the new limit needs its {n}")), |x| {
+                                int(&x.value, None)
+                            })
+                    };
+                    Some((num("rlim_cur")? as u64, num("rlim_max")? as u64))
+                }
+                _ => None,
+            };
+            Req::PrlimitNofile(new)
+        }
         other => return Err(format!("{other} cannot be scripted")),
     })
 }

@@ -275,6 +275,8 @@ variants!(Req {
     Ioctl(a: RawFd, b: u64, c: i32),
     Sendmsg(a: RawFd, b: Vec<Vec<u8>>, c: Option<Addr>, d: Vec<Cmsg>, e: i32),
     Recvmsg(a: RawFd, b: Vec<usize>, c: usize, d: i32, e: bool),
+    Recvmmsg(a: RawFd, b: usize, c: usize, d: i32, e: bool),
+    Sendmmsg(a: RawFd, b: Vec<Vec<u8>>, c: Vec<Option<Addr>>, d: i32),
     Poll(a: Vec<(RawFd, i16)>, b: i32),
     EpollCreate1(a: i32),
     EpollCtl(a: RawFd, b: i32, c: RawFd, d: Option<u32>),
@@ -297,6 +299,8 @@ variants!(Req {
     Setgid(a: u32),
     Setuid(a: u32),
     Umask(a: u32),
+    PrlimitNofile(a: Option<(u64, u64)>),
+    Getpid(a: bool),
     Exit(a: i32),
 });
 

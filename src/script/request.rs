@@ -244,6 +244,7 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
                 Req::Recvmsg(f, lens, controllen, flags, want)
             }
         }
+        "recvmmsg" | "sendmmsg" => mmsg(step, labels)?,
         "poll" => {
             let mut fds = Vec::new();
             for p in items(Some(a(0))) {
@@ -348,4 +349,68 @@ pub(super) fn in_thread(step: &Step) -> Option<String> {
                 .into(),
         ),
     }
+}
+
+/// The most entries a script's recvmmsg or sendmmsg takes (UIO_MAXIOV).
+const MAX_VLEN: usize = 1024;
+
+/// recvmmsg(fd, [{msg_hdr={...}, msg_len=N}, ...], VLEN, FLAGS, NULL) and
+/// sendmmsg(fd, [...], VLEN, FLAGS): recvmmsg's entries as its first one
+/// (its iov_len, 1024 if not written; its msg_name or NULL), sendmmsg's
+/// one datagram per entry (its one iovec's bytes, its msg_name).
+fn mmsg(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
+    let a = |i: usize| arg(step, i);
+    let f = fd(a(0), labels)?;
+    let entries = items(Some(a(1)));
+    let hdr = |e: &Expr| fields(get(fields(e), "msg_hdr").unwrap_or(e)).to_vec();
+    let flags = i32_of(a(3), Some(Group::Msg))?;
+    let vlen = match len(a(2))? {
+        Some(n) => n,
+        None => entries.len(),
+    };
+    if vlen == 0 || vlen > MAX_VLEN {
+        return Err(format!("{}'s vlen {vlen}: 1 to {MAX_VLEN}", step.row.name));
+    }
+    if step.row.name == "recvmmsg" {
+        let first = entries.first().map(hdr).unwrap_or_default();
+        let size = match iovecs(&first)?.as_slice() {
+            [] => 1024,
+            [(_, n)] => *n,
+            _ => return Err("a script's recvmmsg entry has one iovec".into()),
+        };
+        if size > 65536 {
+            return Err(format!(
+                "recvmmsg's iov_len {size}: a script asks for at most 65536"
+            ));
+        }
+        let named = get(&first, "msg_name").is_none_or(|e| !is_null(e));
+        return Ok(Req::Recvmmsg(f, vlen, size, flags, named));
+    }
+    if entries.len() != vlen {
+        return Err(format!(
+            "sendmmsg's vlen {vlen}: the line writes {} entries (write each one)",
+            entries.len()
+        ));
+    }
+    let (mut data, mut to) = (Vec::new(), Vec::new());
+    for e in entries {
+        let msg = hdr(e);
+        match iovecs(&msg)?.as_slice() {
+            [(d, _)] => data.push(d.clone()),
+            _ => return Err(
+                "a script's sendmmsg entry has one iovec: msg_iov=[{iov_base=\"hi\", iov_len=2}]"
+                    .into(),
+            ),
+        }
+        to.push(match get(&msg, "msg_name") {
+            Some(e) => addr(e, labels)?,
+            None => None,
+        });
+    }
+    if to.iter().any(Option::is_some) && to.iter().any(Option::is_none) {
+        return Err(
+            "a script's sendmmsg names every entry's msg_name or none (a connected socket)".into(),
+        );
+    }
+    Ok(Req::Sendmmsg(f, data, to, flags))
 }

@@ -30,7 +30,12 @@ pub fn is_constant(name: &str) -> bool {
         || xlat::errno(name).is_some()
         || matches!(
             name,
-            "SIG_DFL" | "SIG_IGN" | "AT_FDCWD" | "AT_SYMLINK_NOFOLLOW" | "AT_REMOVEDIR"
+            "SIG_DFL"
+                | "SIG_IGN"
+                | "AT_FDCWD"
+                | "AT_SYMLINK_NOFOLLOW"
+                | "AT_REMOVEDIR"
+                | "RLIMIT_NOFILE"
         )
         // newfstatat's st_mode, an output compared as written.
         || matches!(
@@ -94,6 +99,7 @@ pub fn constant(name: &str, group: Option<Group>) -> Result<i64, Why> {
         "AT_FDCWD" => Some(i64::from(libc::AT_FDCWD)),
         "AT_SYMLINK_NOFOLLOW" => Some(i64::from(libc::AT_SYMLINK_NOFOLLOW)),
         "AT_REMOVEDIR" => Some(i64::from(libc::AT_REMOVEDIR)),
+        "RLIMIT_NOFILE" => Some(libc::RLIMIT_NOFILE as i64),
         _ => None,
     };
     found

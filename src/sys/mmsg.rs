@@ -125,6 +125,16 @@ impl Batch {
         }
     }
 
+    /// Datagram `k` goes out (sendmmsg) to `to` (a script's msg_name),
+    /// with the address's own length as msg_namelen; a batch made without
+    /// names has nowhere to keep one (the connected peer's).
+    pub fn set_name(&mut self, k: usize, to: &Addr) {
+        if let (Some(ss), Some(h)) = (self.names.get_mut(k), self.hdrs.get_mut(k)) {
+            *ss = to.storage();
+            h.msg_hdr.msg_namelen = to.kernel_len();
+        }
+    }
+
     /// Entry `k`, as strace prints it in recvmmsg (`filled`: its name
     /// length and bytes as the kernel wrote them, up to msg_len) or in
     /// sendmmsg (its iov_len bytes); with `msg_len`, that field too.

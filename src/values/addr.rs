@@ -129,6 +129,11 @@ impl Addr {
         Addr { ss, len }
     }
 
+    /// The storage itself (a sendmmsg entry's msg_name, sys/mmsg.rs).
+    pub fn storage(&self) -> libc::sockaddr_storage {
+        self.ss
+    }
+
     /// The storage's bytes and the length: a script's process actor gets
     /// its addresses from the runner this way (through a pipe).
     pub fn to_bytes(&self) -> (Vec<u8>, libc::socklen_t) {

@@ -15,6 +15,7 @@ use super::{i, io};
 /// (NULL): the man page's BUGS say it is checked only after a datagram.
 pub static RECVMMSG: Syscall = Syscall {
     name: "recvmmsg",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         io("msgvec", Pointer),
@@ -40,6 +41,7 @@ pub static RECVMMSG: Syscall = Syscall {
 /// the caller sends the rest again; the failing one then fails alone).
 pub static SENDMMSG: Syscall = Syscall {
     name: "sendmmsg",
+    scriptable: true,
     args: &[
         i("sockfd", Fd),
         io("msgvec", Pointer),

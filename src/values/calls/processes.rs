@@ -136,12 +136,14 @@ pub static PRCTL: Syscall = Syscall {
 
 pub static GETPID: Syscall = Syscall {
     name: "getpid",
+    scriptable: true,
     nr: libc::SYS_getpid,
     ..Syscall::ROW
 };
 
 pub static GETPPID: Syscall = Syscall {
     name: "getppid",
+    scriptable: true,
     nr: libc::SYS_getppid,
     ..Syscall::ROW
 };
@@ -187,6 +189,7 @@ pub static RT_SIGRETURN: Syscall = Syscall {
 
 pub static PRLIMIT64: Syscall = Syscall {
     name: "prlimit64",
+    scriptable: true,
     args: &[
         i("pid", Int),
         i("resource", Int),

@@ -19,6 +19,7 @@ mod files;
 mod handlers;
 mod history;
 mod hosts;
+mod mmsg;
 mod options;
 mod processes;
 mod shell;
