@@ -13,6 +13,7 @@ const RUNTIME: &str = include_str!("runtime.h");
 const UNIX: &str = include_str!("runtime_unix.h");
 const RUNNER: &str = include_str!("runtime_run.h");
 const PROCESSES: &str = include_str!("runtime_fork.h");
+const HANDLER: &str = include_str!("runtime_handler.h");
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -239,6 +240,14 @@ pub fn program(plan: &Plan) -> String {
     out.push_str(UNIX);
     out.push_str(RUNNER);
     out.push_str(PROCESSES);
+    // A handler only when a line installs one (-Werror: unused function).
+    if plan
+        .steps
+        .iter()
+        .any(|(_, m)| matches!(m.op, Op::Handler(..)))
+    {
+        out.push_str(HANDLER);
+    }
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
     for n in &plan.names {
         let _ = writeln!(out, "static int {} = -1;", var(&Fd::Name(n.clone())));

@@ -35,9 +35,31 @@ pub fn call(m: &Model) -> String {
             if *dfl { "SIG_DFL" } else { "SIG_IGN" },
             val(sig)
         ),
+        Op::Handler(sig, flags) => format!(
+            "struct sigaction act; memset(&act, 0, sizeof act); act.sa_handler = on_signal; act.sa_flags = {}; r = sigaction({}, &act, NULL);",
+            if flags.is_empty() {
+                "0".to_string()
+            } else {
+                flags.join("|")
+            },
+            val(sig)
+        ),
+        // A handled signal: the kill waits for its handler to have run
+        // (a thread actor's count; a process actor's pending signals).
+        Op::Kill(w, sig) if w.actor.is_some() && !w.process && w.handled => format!(
+            "sig_atomic_t seen = Handled[{s}]; r = tgkill(getpid(), {}, {s}); if (r == 0) AwaitHandler({line}, {s}, seen);",
+            pid(w),
+            s = val(sig)
+        ),
         Op::Kill(w, sig) if w.actor.is_some() && !w.process => {
             format!("r = tgkill(getpid(), {}, {});", pid(w), val(sig))
         }
+        Op::Kill(w, sig) if w.handled => format!(
+            "int st = StatusOf({}); r = kill({}, {s}); AwaitDelivered({line}, r == 0 ? st : -1, {s}); if (r != 0 && st >= 0) close(st);",
+            w.actor.unwrap_or(0),
+            pid(w),
+            s = val(sig)
+        ),
         Op::Kill(w, sig) => format!("r = kill({}, {});", pid(w), val(sig)),
         Op::Wait4(w, status) => {
             let k = w.actor.unwrap_or(0);

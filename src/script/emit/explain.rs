@@ -120,5 +120,9 @@ pub fn text() -> String {
             e.python, e.script, e.why
         ));
     }
+    out.push(format!(
+        "Not emitted in Python (refused, exit 2): {}.",
+        super::python::HANDLER
+    ));
     out.join("\n")
 }

@@ -228,7 +228,18 @@ impl Plan {
         let mut errors = Vec::new();
         let actors = self.actors.clone();
         let forked = self.forked_by.clone();
-        for (step, m) in &mut self.steps {
+        // The handlers installed so far: (the process, the signal); a
+        // thread actor's process is usize::MAX (socklab's own).
+        let mut handlers: Vec<(usize, i64)> = Vec::new();
+        let process_of = |a: usize| match forked.get(a) {
+            Some(Some(_)) => a,
+            _ => usize::MAX,
+        };
+        for (i, (step, m)) in self.steps.iter_mut().enumerate() {
+            let at = process_of(self.actor.get(i).copied().unwrap_or(0));
+            if let Op::Handler(sig, _) = &m.op {
+                handlers.push((at, sig.value));
+            }
             let (who, process) = match &mut m.op {
                 Op::Fork(w) | Op::Wait4(w, _) => (w, true),
                 Op::Kill(w, _) => (w, false),
@@ -239,6 +250,7 @@ impl Plan {
                 _ => who.name.clone(),
             };
             who.actor = actors.iter().position(|n| *n == name);
+            let w_actor = who.actor;
             let is_process = who
                 .actor
                 .and_then(|a| forked.get(a).copied().flatten())
@@ -254,6 +266,18 @@ impl Plan {
                     "{}:{}: cannot emit: {name} is not a process actor (NAME = fork())",
                     self.file, step.no
                 ));
+            }
+            if let (Op::Kill(w, sig), Some(a)) = (&mut m.op, w_actor) {
+                w.handled = handlers.contains(&(process_of(a), sig.value));
+            }
+            if let (Op::Fork(_), Some(a)) = (&m.op, w_actor) {
+                // The child inherits its parent's handlers.
+                let inherited: Vec<(usize, i64)> = handlers
+                    .iter()
+                    .filter(|(p, _)| *p == at)
+                    .map(|(_, s)| (a, *s))
+                    .collect();
+                handlers.extend(inherited);
             }
         }
         if errors.is_empty() {
@@ -293,6 +317,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Kill(..)
         | Op::Fork(..)
         | Op::Sigaction(..)
+        | Op::Handler(..)
         | Op::Wait4(..)
         | Op::Exit(..)
         | Op::EpollCreate1(..) => Vec::new(),

@@ -81,6 +81,9 @@ pub enum Op {
     Fork(Who),
     /// `rt_sigaction(SIG, {sa_handler=SIG_DFL|SIG_IGN, ...})`: SIG_DFL?
     Sigaction(Val, bool),
+    /// `rt_sigaction(SIG, {sa_handler=..., sa_flags=...})`: the signal and
+    /// the flags as written, SA_RESTORER taken out (libc's sigaction adds it).
+    Handler(Val, Vec<String>),
     Kill(Who, Val),
     /// wait4's process, the status written (strace's text).
     Wait4(Who, Option<String>),
@@ -144,6 +147,9 @@ pub struct Who {
     pub pid: i64,
     /// The actor is a process (forked by a line), not a thread.
     pub process: bool,
+    /// A kill's: a handler is installed for its signal where the actor
+    /// runs (set by the plan): the twin waits for it to have run.
+    pub handled: bool,
 }
 
 /// What the line expects of the result.

@@ -130,16 +130,20 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             actor: None,
             pid: 0,
             process: true,
+            handled: false,
         }),
         "rt_sigaction" => {
-            let handler = field(fields_of(a(1)?), "sa_handler").map(|e| &e.kind);
-            let dfl = match handler {
+            let fields = fields_of(a(1)?);
+            let dfl = match field(fields, "sa_handler").map(|e| &e.kind) {
                 Some(ExprKind::Name(n)) if n == "SIG_DFL" => true,
                 Some(ExprKind::Name(n)) if n == "SIG_IGN" => false,
                 _ => {
-                    return Err("a handler (sa_handler=...) is not emitted yet: a twin's \
-                                rt_sigaction sets SIG_DFL or SIG_IGN"
-                        .into());
+                    let flags = match field(fields, "sa_flags") {
+                        Some(e) => val_of(e, Some(Group::SaFlags))?.names,
+                        None => Vec::new(),
+                    };
+                    let flags = flags.into_iter().filter(|f| f != "SA_RESTORER").collect();
+                    return Ok(Op::Handler(v(0, Some(Group::Sig))?, flags));
                 }
             };
             Op::Sigaction(v(0, Some(Group::Sig))?, dfl)
@@ -160,12 +164,14 @@ fn who(e: &Expr) -> Result<Who, Why> {
             actor: None,
             pid: 0,
             process: false,
+            handled: false,
         }),
         ExprKind::Int(n) => Ok(Who {
             name: format!("pid {n}"),
             actor: None,
             pid: *n,
             process: false,
+            handled: false,
         }),
         _ => Err("a process is an actor's name or a pid".into()),
     }

@@ -372,6 +372,13 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             };
             super::epoll::python(m, &words).ok_or("not an epoll call")?
         }
+        Op::Handler(..) => return Err(HANDLER.into()),
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }
+
+/// Why a handler is refused in Python (`--emit python --explain` too).
+pub const HANDLER: &str = "a handler (sa_handler=...) is not emitted in Python: signal.signal \
+    installs its own C handler without SA_RESTART, only from the main thread, runs the Python \
+    handler only there, and retries an interrupted call itself (PEP 475): neither the script's \
+    rt_sigaction nor its EINTR";

@@ -32,7 +32,11 @@ fn is_fork(call: &str) -> bool {
 /// A script's rt_sigaction (the raw call: no SA_RESTORER, no old action),
 /// not a runtime's own (glibc's sigaction adds SA_RESTORER).
 fn is_scripts_sigaction(call: &str) -> bool {
-    call.starts_with("rt_sigaction(") && call.contains(", sa_flags=0}, NULL, 8)")
+    call.starts_with("rt_sigaction(")
+        && (call.contains(", sa_flags=0}, NULL, 8)")
+            || (call.contains("{sa_handler=0x")
+                && call.contains("}, NULL, 8)")
+                && !call.contains("SA_SIGINFO")))
 }
 
 /// The raw trace's calls, each `<unfinished ...>` joined with its
@@ -73,7 +77,7 @@ pub(super) fn calls(
 
 /// A raw `strace -f -o` trace as a script: the program's own socket
 /// calls, its forks, its processes' rt_sigaction and its kills (a pid
-/// names a fork's child; tgkill is not scriptable, wait4 is left to
+/// names a fork's child, tgkill's tid a thread's lines; wait4 is left to
 /// socklab's end: the child ends there), a thread's entry into a lab
 /// host (openat of /run/netns/..., setns, close: the replay puts that
 /// actor on the host), each thread an actor (`[pid N] `), -y's
@@ -107,6 +111,7 @@ pub fn as_script(raw: &str) -> String {
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
             || c.starts_with("setns(")
+            || c.starts_with("tgkill(")
             || c.starts_with("fchmod(")
             || is_credential(c)
     };
@@ -184,6 +189,7 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
         {
             call.replace_range(i..i + j, "");
         }
+        let call = addresses(&call);
         let mut text = String::new();
         let mut num = String::new();
         for ch in call.chars().chain(std::iter::once(' ')) {
@@ -211,6 +217,20 @@ pub fn process_calls(raw: &str, sigaction: bool) -> Vec<String> {
             .replace("setgroups(0, [])", "setgroups(0, NULL)");
         out.push(text);
     }
+    out
+}
+
+/// A handler's and its restorer's addresses as `0x...` (another in
+/// each program and each run).
+fn addresses(call: &str) -> String {
+    let mut out = String::new();
+    let mut rest = call;
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i]);
+        out.push_str("0x...");
+        rest = rest[i + 2..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
     out
 }
 

@@ -314,6 +314,10 @@ fn every_example_script_holds() {
             "[{events=EPOLLIN|EPOLLRDHUP, data={u32=",
         ),
         (
+            "handler-restart.script",
+            "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)",
+        ),
+        (
             "nonblocking-connect.script",
             "SO_ERROR, [ECONNREFUSED], [4]) = 0",
         ),
