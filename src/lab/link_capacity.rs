@@ -92,9 +92,14 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
         cs.close(c)?;
         Ok(after)
     })?;
-    // The client closes first: its side keeps the TIME_WAIT, so a's port
-    // is free again at once (a replay binds it).
+    // The client closes first and the server closes only once its FIN
+    // came (recvfrom = 0): the client's side keeps the TIME_WAIT, so a's
+    // port is free again at once (a replay binds it). Closing before the
+    // FIN arrived over the link's delay would be a simultaneous close,
+    // with a TIME_WAIT on a's port too.
     net.inside("a", || {
+        let mut byte = [0u8; 1];
+        ss.recvfrom_raw(a, &mut byte, 0, false)?;
         ss.close(a)?;
         ss.close(l)
     })?;
