@@ -142,21 +142,9 @@ impl Sys {
                 fd: None,
                 unix: false,
             },
-            || {
-                // SAFETY: act is a live kernel sigaction; oldact is NULL;
-                // the handler only stores to atomics; the restorer makes
-                // rt_sigreturn.
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_rt_sigaction,
-                        sig,
-                        act.as_ptr(),
-                        std::ptr::null::<libc::c_void>(),
-                        8usize,
-                    )
-                };
-                Errno::result(r)
-            },
+            // The handler only stores to atomics; the restorer makes
+            // rt_sigreturn.
+            || super::raw::kernel_sigaction(sig, &act),
             |_| {
                 let text = xlat::flags_text(Group::SaFlags, flags as i64);
                 let tail = if flags & SA_RESTORER != 0 {

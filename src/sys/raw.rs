@@ -298,27 +298,15 @@ impl Sys {
         };
         // The kernel's struct sigaction on x86-64 and aarch64: handler,
         // flags, restorer, mask (8 bytes of signals).
-        let act: [libc::c_ulong; 4] = [handler as libc::c_ulong, 0, 0, 0];
+        let act: [u64; 4] = [handler as u64, 0, 0, 0];
         self.call(
             Call {
                 row: &calls::RT_SIGACTION,
                 fd: None,
                 unix: false,
             },
-            || {
-                // SAFETY: act is a live kernel sigaction; oldact is NULL;
-                // SIG_DFL and SIG_IGN install no handler code.
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_rt_sigaction,
-                        sig,
-                        act.as_ptr(),
-                        std::ptr::null::<libc::c_void>(),
-                        8usize,
-                    )
-                };
-                Errno::result(r)
-            },
+            // SIG_DFL and SIG_IGN install no handler code.
+            || kernel_sigaction(sig, &act),
             |_| {
                 let name = if default { "SIG_DFL" } else { "SIG_IGN" };
                 let act = format!("{{sa_handler={name}, sa_mask=[], sa_flags=0}}");
@@ -390,4 +378,22 @@ impl Sys {
         )?;
         Ok(())
     }
+}
+
+/// The raw rt_sigaction syscall with the kernel's struct sigaction
+/// (handler, flags, restorer, mask: 8 bytes of signals), no old action
+/// asked for: glibc's sigaction would add SA_RESTORER and its restorer.
+pub(super) fn kernel_sigaction(sig: i32, act: &[u64; 4]) -> nix::Result<libc::c_long> {
+    // SAFETY: act is a live kernel sigaction for the call's length; oldact
+    // is NULL; the handler it names (if any) is the caller's to vouch for.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            act.as_ptr(),
+            std::ptr::null::<libc::c_void>(),
+            8usize,
+        )
+    };
+    Errno::result(r)
 }
