@@ -67,11 +67,7 @@ pub fn check(
             (Outcome::Value(n), Ok(v)) if returns_fd(step.row) => {
                 !matches!(labels.result_fd(*n, *v as RawFd), Unified::Differs(..))
             }
-            (Outcome::Value(n), Ok(v))
-                if matches!(step.row.name, "clone" | "wait4" | "getpid" | "getppid") =>
-            {
-                labels.result_pid(*n, *v)
-            }
+            (Outcome::Value(n), Ok(v)) if step.row.ret == Ret::Pid => labels.result_pid(*n, *v),
             (Outcome::Value(n), Ok(v)) => n == v,
             (Outcome::Errno(name), Err(e)) => xlat::errno(name) == Some(*e),
             _ => false,

@@ -8,7 +8,8 @@
 //! `sys` makes each call with its row (`Sys::call(&calls::ACCEPT4, ..)`);
 //! the strace renderer, `--pause-before/after`, the error hints, the wire's
 //! port learning and the tests' trace set and fault lists read it.
-//! Adding a syscall is one row in `rows.rs` plus one thin wrapper in `sys`.
+//! Adding a syscall is one row in the file of its topic here (listed in
+//! [`ALL`]) plus one thin wrapper in `sys`.
 
 use nix::errno::Errno;
 
@@ -274,10 +275,13 @@ impl Hint {
     }
 }
 
-/// How the return value prints.
+/// What the return value is and how it prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ret {
     Int,
+    /// A process id (fork's, wait4's, getpid's), printed as a number; in
+    /// a script the written pid is a label, bound to this run's.
+    Pid,
     /// A file mode in octal (umask's `= 022`).
     Mode,
     /// In hex when strace names its flags after it (fcntl F_GETFL's

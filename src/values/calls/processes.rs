@@ -3,6 +3,7 @@
 use nix::errno::Errno::*;
 
 use super::Kind::*;
+use super::Ret;
 use super::Syscall;
 use super::When::Any;
 use super::i;
@@ -17,6 +18,7 @@ const NO_MEMORY: &str =
 /// fork(), as strace shows it on x86-64 glibc: `clone(child_stack=NULL, ...)`.
 pub static CLONE: Syscall = Syscall {
     name: "clone",
+    ret: Ret::Pid,
     scriptable: true,
     args: &[
         i("child_stack", Pointer),
@@ -93,6 +95,7 @@ pub static PTHREAD_CREATE: Syscall = Syscall {
 
 pub static WAIT4: Syscall = Syscall {
     name: "wait4",
+    ret: Ret::Pid,
     scriptable: true,
     args: &[
         i("pid", Int),
@@ -136,6 +139,7 @@ pub static PRCTL: Syscall = Syscall {
 
 pub static GETPID: Syscall = Syscall {
     name: "getpid",
+    ret: Ret::Pid,
     scriptable: true,
     nr: libc::SYS_getpid,
     ..Syscall::ROW
@@ -143,6 +147,7 @@ pub static GETPID: Syscall = Syscall {
 
 pub static GETPPID: Syscall = Syscall {
     name: "getppid",
+    ret: Ret::Pid,
     scriptable: true,
     nr: libc::SYS_getppid,
     ..Syscall::ROW
@@ -286,7 +291,7 @@ pub static FCNTL: Syscall = Syscall {
     name: "fcntl",
     scriptable: true,
     args: &[i("fd", Fd), i("cmd", Int), i("arg", Flags)],
-    ret: super::Ret::FlagsHex,
+    ret: Ret::FlagsHex,
     programs: false,
     nr: libc::SYS_fcntl,
     ..Syscall::ROW

@@ -313,3 +313,23 @@ fn script_a_child_whose_status_cannot_be_read_gets_a_note() {
     assert!(!out.stdout.contains("exit_group("), "{}", out.dump());
     assert!(!out.stdout.contains("+++ exited"), "{}", out.dump());
 }
+
+/// fork's and wait4's results are pid labels (rule 3): a written pid
+/// binds to this run's on first sight, and is compared after.
+const PID_LABELS: &str = "a = fork() = 100
+a | exit_group(3) = ?
+b = fork() = 200
+b | exit_group(4) = ?
+wait4(100, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 100
+wait4(200, [{WIFEXITED(s) && WEXITSTATUS(s) == 4}], 0, NULL) = 200
+";
+
+#[test]
+fn script_fork_and_wait4_results_are_pid_labels() {
+    script(PID_LABELS, &[]).assert_ok();
+    // 200 is b's pid: a's wait4 cannot return it.
+    let swapped = PID_LABELS.replacen("NULL) = 100", "NULL) = 200", 1);
+    script(&swapped, &[])
+        .assert_code(1)
+        .stderr_has("expected result: = 200");
+}
