@@ -17,7 +17,7 @@ cargo test --release -q --test suite -- --ignored --exact --nocapture programs::
 status="${PIPESTATUS[0]}"
 # The emitted twins (issue 17): every script lab and example, as C and as Python.
 if [ -z "$SCENARIO" ]; then
-  cargo test --release -q --test suite -- --ignored --exact --nocapture script::emit::emit_compare_report 2>&1 |
+  cargo test --release -q --test suite -- --ignored --exact --nocapture script::emit_scripts::emit_compare_report 2>&1 |
     grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi

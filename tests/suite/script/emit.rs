@@ -6,7 +6,10 @@
 //! Python identically once the calls the `socket` module adds (the
 //! allow-list, `--emit python --explain`) are taken back. The C
 //! program's trace, fed to `socklab script`, replays (the round trip).
-//! A line that cannot be emitted is refused (exit 2, one line naming it).
+//! This file is that comparison (`c_twin`, `python_twin`); the tests that
+//! use it are in emit_scripts.rs (every lab and example), emit_unix.rs,
+//! emit_epoll.rs, emit_records.rs...; what `--emit` refuses and reports,
+//! in emit_messages.rs.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,7 +23,7 @@ use crate::harness::cmp::{side_by_side, strace_calls, strace_calls_with, trace_s
 use crate::harness::{Outcome, TempDir, run, socklab};
 
 /// Every script lab and example: (its path from the crate root, a name).
-fn scripts() -> Vec<(String, String)> {
+pub(super) fn scripts() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     for (dir, tag) in [("src/lab/scripts", "lab"), ("examples", "example")] {
@@ -273,206 +276,4 @@ pub(super) fn python() -> String {
     );
     out.assert_ok();
     out.stdout.trim().to_string()
-}
-
-macro_rules! twins {
-    ($($test:ident: $name:literal,)*) => {
-        const NAMES: &[&str] = &[$($name),*];
-        $(
-            #[test]
-            fn $test() {
-                let (file, name) = scripts().into_iter().find(|(_, n)| n == $name).unwrap();
-                let dir = TempDir::new("emit-placed");
-                let file = super::emit_unix::placed(&name, file, &dir);
-                if !super::emit_unix::may_run(&name, &file) {
-                    return;
-                }
-                c_twin(&file, &name);
-                python_twin(&file, &name);
-            }
-        )*
-    };
-}
-
-twins! {
-    emit_twins_lab_accept_without_listen: "lab-accept-without-listen",
-    emit_twins_lab_close_vs_blocked_accept: "lab-close-vs-blocked-accept",
-    emit_twins_lab_connect_twice: "lab-connect-twice",
-    emit_twins_lab_listen_without_bind: "lab-listen-without-bind",
-    emit_twins_lab_nagle_stall: "lab-nagle-stall",
-    emit_twins_lab_peek_waitall: "lab-peek-waitall",
-    emit_twins_lab_recv_after_shut_rd: "lab-recv-after-shut-rd",
-    emit_twins_lab_self_connect: "lab-self-connect",
-    emit_twins_lab_send_after_shut_wr: "lab-send-after-shut-wr",
-    emit_twins_lab_sigpipe: "lab-sigpipe",
-    emit_twins_lab_socketpair_rights: "lab-socketpair-rights",
-    emit_twins_lab_unix_family: "lab-unix-family",
-    emit_twins_example_blocked_accept: "example-blocked-accept",
-    emit_twins_example_connect_twice: "example-connect-twice",
-    emit_twins_example_dup_iovec: "example-dup-iovec",
-    emit_twins_example_epoll_echo: "example-epoll-echo",
-    emit_twins_example_nonblocking_connect: "example-nonblocking-connect",
-    emit_twins_example_phone_call: "example-phone-call",
-    emit_twins_example_signals: "example-signals",
-    emit_twins_example_udp_echo: "example-udp-echo",
-    emit_twins_example_unix_permissions: "example-unix-permissions",
-}
-
-/// A handler, with and without SA_RESTART (examples/handler-restart.script):
-/// the C twin's sigaction, its tgkill (it waits for the handler to have
-/// run) and its recvfrom (restarted, then -1 EINTR) are the script's.
-/// Python is refused with one line (and --explain
-/// says why): signal.signal has no SA_RESTART and PEP 475 retries.
-#[test]
-fn emit_twins_example_handler_restart() {
-    let (file, name) = scripts()
-        .into_iter()
-        .find(|(_, n)| n == "example-handler-restart")
-        .unwrap();
-    // No round trip yet: the traced twin shows no rt_sigreturn (not in
-    // the traced set), so its restarted recvfrom replays as a new call.
-    c_twin_with(&file, &name, false);
-    let out = run(socklab(&["script", &file, "--emit", "python"]), b"");
-    assert_eq!(out.code(), Some(2), "{}", out.dump());
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("cannot emit"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{}", out.dump());
-    for l in lines {
-        assert!(
-            l.contains("cannot emit: a handler (sa_handler=...) is not emitted in Python")
-                && l.contains("PEP 475"),
-            "{l}"
-        );
-    }
-    let explain = run(
-        socklab(&["script", &file, "--emit", "python", "--explain"]),
-        b"",
-    );
-    assert!(explain.stdout.contains("PEP 475"), "{}", explain.dump());
-}
-
-/// The examples whose Python twin is refused (each has its own test).
-const C_ONLY: &[&str] = &["example-handler-restart"];
-
-#[test]
-fn emit_covers_every_script_lab_and_example() {
-    let all: Vec<String> = scripts()
-        .into_iter()
-        .map(|(_, n)| n)
-        .filter(|n| !C_ONLY.contains(&n.as_str()))
-        .collect();
-    assert_eq!(all, NAMES, "a script lab or example without its twin test");
-}
-
-#[test]
-fn emit_python_explain_lists_each_extra_call_with_why() {
-    let out = run(
-        socklab(&["script", "-", "--emit", "python", "--explain"]),
-        b"",
-    );
-    out.assert_ok();
-    for needle in [
-        "SOCK_CLOEXEC",
-        "accept4",
-        "[16]",
-        "SO_PROTOCOL",
-        "msg_name",
-        "SA_ONSTACK",
-        "EPOLL_CLOEXEC",
-        "F_DUPFD_CLOEXEC",
-        "setns",
-        "why: ",
-    ] {
-        assert!(out.stdout.contains(needle), "{needle}\n{}", out.dump());
-    }
-}
-
-#[test]
-fn emit_refuses_what_it_cannot_write_faithfully() {
-    let dir = TempDir::new("emit-refuse");
-    let file = dir.path("unix.script");
-    std::fs::write(
-        &file,
-        "s = socket(AF_UNIX, SOCK_STREAM, 0)\nunlink(\"/tmp/x\"...) = 0\n",
-    )
-    .unwrap();
-    let out = run(socklab(&["script", &file, "--emit", "c"]), b"");
-    out.assert_code(2);
-    assert!(out.stdout.is_empty(), "{}", out.dump());
-    assert!(
-        out.stderr
-            .contains(&format!("{file}:2: cannot emit: a path is a whole string")),
-        "{}",
-        out.dump()
-    );
-    // What the emitters once refused (epoll, the file calls, a process
-    // actor's credentials) is written now, in both languages.
-    std::fs::write(
-        &file,
-        "e = epoll_create1(0)\ngetrandom(\"\\x01\\x02\", 2, 0) = 2\nc = fork()\nc | setuid(65534) = 0\n",
-    )
-    .unwrap();
-    for lang in ["c", "python"] {
-        let out = run(socklab(&["script", &file, "--emit", lang]), b"");
-        out.assert_ok();
-        assert!(!out.stderr.contains("cannot emit"), "{}", out.dump());
-        for call in ["epoll_create1", "getrandom", "setuid"] {
-            assert!(out.stdout.contains(call), "{lang}: {call}\n{}", out.dump());
-        }
-    }
-}
-
-/// `make compare`'s table of the emitted twins: each script lab and
-/// example, its C twin and its Python twin (the allow-list taken back),
-/// the same calls or not (a differing one prints its traces side by side).
-#[test]
-#[ignore]
-fn emit_compare_report() {
-    println!("\nemitted twins (socklab script FILE --emit c|python), normalised socket calls:");
-    println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
-    let mut all = true;
-    for (file, name) in scripts() {
-        let c = std::panic::catch_unwind(|| c_twin(&file, &name)).is_ok();
-        let refused = C_ONLY.contains(&name.as_str());
-        let p = refused || std::panic::catch_unwind(|| python_twin(&file, &name)).is_ok();
-        let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = if refused { "refused" } else { word(p) };
-        println!("{name:<36} {:<10} {:<10}", word(c), py);
-        all &= c && p;
-    }
-    assert!(all, "an emitted twin differs from its script (above)");
-}
-
-#[test]
-fn emit_twins_report_a_failed_expectation_and_exit_1() {
-    let dir = TempDir::new("emit-fail");
-    let file = dir.path("wrong.script");
-    let text =
-        "s = socket(AF_INET, SOCK_STREAM, 0)\nbind(s, 127.0.0.1:0) = 0\nlisten(s, 1) = -1 EINVAL\n";
-    std::fs::write(&file, text).unwrap();
-    let c = run(build_c(&dir, &file), b"");
-    c.assert_code(1);
-    assert!(
-        c.stderr.contains(&format!(
-            "{file}:3: listen(s, 1) = -1 EINVAL\n  result: expected = -1 EINVAL, got = 0"
-        )),
-        "{}",
-        c.dump()
-    );
-    let src = dir.path("twin.py");
-    std::fs::write(&src, emitted(&file, "python")).unwrap();
-    let mut py = Command::new(python());
-    py.arg(&src);
-    let p = run(py, b"");
-    p.assert_code(1);
-    assert!(
-        p.stderr.contains(&format!(
-            "{file}:3: listen(s, 1) = -1 EINVAL\n  result: expected = -1 EINVAL, got = 0"
-        )),
-        "{}",
-        p.dump()
-    );
 }
