@@ -161,3 +161,42 @@ pub fn pty() -> (std::fs::File, std::fs::File) {
         (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s))
     }
 }
+
+/// Run `cmd` with its stdout on a pseudo-terminal (stdin null, stderr
+/// piped): what the terminal got, and the outcome (stderr, exit status).
+pub fn on_a_terminal(mut cmd: Command) -> (Vec<u8>, super::Outcome) {
+    use std::io::Read;
+    let (master, slave) = pty();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn on a terminal");
+    drop(cmd); // the parent's copy of the slave
+    let reader = std::thread::spawn(move || {
+        let mut f = master;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the program exited and the slave is closed.
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let out = super::finish(child);
+    (reader.join().expect("the terminal's reader"), out)
+}
+
+/// `socklab ARGS` under `strace -f -e inject=FAULT` (`clone:error=EAGAIN`,
+/// `clone3:error=EAGAIN:when=1`), strace's own output to /dev/null: the
+/// program meets the failure as the kernel would give it.
+pub fn injected(fault: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={fault}"))
+        .arg(super::bin())
+        .args(args);
+    cmd
+}

@@ -8,7 +8,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::harness::{self, Server, TempDir, run, socklab};
 
@@ -179,28 +179,7 @@ fn hostile_server() -> (String, std::thread::JoinHandle<()>) {
 /// Run `socklab ARGS` with its stdout on a pseudo-terminal; returns what
 /// the terminal got and the exit status.
 fn on_a_terminal(args: &[&str]) -> (Vec<u8>, harness::Outcome) {
-    let (master, slave) = harness::pty();
-    let mut cmd = socklab(args);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(slave))
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    drop(cmd); // the parent's copy of the slave
-    let reader = std::thread::spawn(move || {
-        let mut f = master;
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the client exited and the slave is closed.
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        got
-    });
-    let out = harness::finish(child);
-    (reader.join().unwrap(), out)
+    harness::on_a_terminal(socklab(args))
 }
 
 /// A server's bytes printed raw could retitle and clear the user's

@@ -182,14 +182,11 @@ fn unix_names_that_are_not_utf8_are_printed_as_c_prints_them() {
 /// them as they are, as it prints a reply.
 #[test]
 fn unix_names_on_a_terminal_are_escaped_unless_raw() {
-    use std::io::Read;
-    use std::process::Stdio;
     for raw in [false, true] {
         let server_name = abstract_name("tty");
         let server = Server::start(&["unix", "server", "--dgram", &server_name, "--once"]);
         let prefix = abstract_name("tty");
         let bind = with_bytes(&prefix, b"\x1b[2J\xff");
-        let (master, slave) = crate::harness::pty();
         let mut cmd = socklab(&[
             "unix",
             "client",
@@ -205,26 +202,8 @@ fn unix_names_on_a_terminal_are_escaped_unless_raw() {
         if raw {
             cmd.arg("--raw");
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(slave))
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().expect("spawn the client");
-        drop(cmd); // the parent's copy of the slave
-        let reader = std::thread::spawn(move || {
-            let mut f = master;
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            // EIO once the client exited and the slave is closed.
-            while let Ok(n) = f.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&buf[..n]);
-            }
-            got
-        });
-        crate::harness::finish(child).assert_ok();
-        let tty = reader.join().expect("reader");
+        let (tty, out) = crate::harness::on_a_terminal(cmd);
+        out.assert_ok();
         let shown = String::from_utf8_lossy(&tty);
         if raw {
             assert!(tty.windows(bind.len()).any(|w| w == bind), "{shown:?}");

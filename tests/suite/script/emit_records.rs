@@ -25,8 +25,20 @@ pub(super) fn calls(record: &str) -> Vec<String> {
         .collect()
 }
 
+/// A client's record's calls (as [`calls`]), its socket's fd (the first
+/// line's result) named `c`.
+pub(super) fn client_calls(record: &str) -> Vec<String> {
+    let c = calls(record);
+    let fd = c
+        .first()
+        .and_then(|l| l.rsplit_once(" = "))
+        .map(|(_, fd)| fd.to_string())
+        .unwrap();
+    c.iter().map(|l| client_named(l, &fd)).collect()
+}
+
 /// The client's fd (its socket's number) as the name `c`.
-pub(super) fn client_named(call: &str, fd: &str) -> String {
+fn client_named(call: &str, fd: &str) -> String {
     if let Some(rest) = call.strip_prefix("socket(") {
         let head = rest.rsplit_once(" = ").map_or(rest, |(h, _)| h);
         return format!("c = socket({head}");
@@ -44,13 +56,7 @@ pub(super) fn client_named(call: &str, fd: &str) -> String {
 /// epoll_wait before the read of its end, the client's close, the rest.
 fn joined(server: &str, client: &str) -> String {
     let s = calls(server);
-    let c = calls(client);
-    let fd = c
-        .first()
-        .and_then(|l| l.rsplit_once(" = "))
-        .map(|(_, fd)| fd.to_string())
-        .unwrap();
-    let c: Vec<String> = c.iter().map(|l| client_named(l, &fd)).collect();
+    let c = client_calls(client);
     let first = s.iter().position(|l| l.starts_with("epoll_wait(")).unwrap();
     let eof = s
         .iter()

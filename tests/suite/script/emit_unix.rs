@@ -2,15 +2,16 @@
 //! example (examples/unix-permissions.script: a path-bound server whose
 //! socket file is chmod'ed in a mkdirat'ed directory, an autobound
 //! abstract datagram pair with sendmsg's msg_name, SCM_CREDENTIALS, a
-//! child that gives up root and meets EACCES) is in emit.rs's table; here
-//! the records (`--record`) of `socklab unix client`, a stream client on
-//! a path and a datagram client on an abstract name, each replayed by the
-//! script, its C twin and its Python twin against a `socklab unix server`:
+//! child that gives up root and meets EACCES) is in emit_scripts.rs's
+//! table; here the records (`--record`) of `socklab unix client`, a stream
+//! client on a path and a datagram client on an abstract name, each
+//! replayed by the script, its C twin and its Python twin against a
+//! `socklab unix server`:
 //! the same calls (C: identical, with the round trip; Python: identical
 //! once the allow-list is taken back).
 
 use super::emit::{c_twin, python_twin};
-use super::emit_records::{calls, client_named};
+use super::emit_records::{calls, client_calls};
 use crate::harness::{Server, TempDir, abstract_name, run, socklab};
 
 fn root() -> bool {
@@ -90,13 +91,7 @@ fn emit_twins_record_unix_stream_server_with_its_umask() {
         s.iter().filter(|l| l.starts_with("umask(")).count() == 2,
         "{s:?}"
     );
-    let c = calls(&std::fs::read_to_string(&c_rec).unwrap());
-    let fd = c
-        .first()
-        .and_then(|l| l.rsplit_once(" = "))
-        .map(|(_, fd)| fd.to_string())
-        .unwrap();
-    let c: Vec<String> = c.iter().map(|l| client_named(l, &fd)).collect();
+    let c = client_calls(&std::fs::read_to_string(&c_rec).unwrap());
     let at = |lines: &[String], call: &str| lines.iter().position(|l| l.starts_with(call)).unwrap();
     let (accept, reply, read) = (at(&s, "accept4("), at(&s, "sendto("), at(&c, "recvfrom("));
     let tag = |who: &str, lines: &[String]| -> String {

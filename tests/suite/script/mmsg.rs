@@ -2,7 +2,7 @@
 //! server's record replays with its client, and a written script's calls
 //! are the ones strace sees.
 
-use super::emit_records::{calls, client_named};
+use super::emit_records::{calls, client_calls};
 use super::script;
 use crate::harness::{Server, TempDir, run, socklab};
 
@@ -33,13 +33,7 @@ fn joined(dir: &TempDir) -> String {
     .assert_ok();
     server.finish().assert_ok();
     let s = calls(&std::fs::read_to_string(&s_rec).unwrap());
-    let c = calls(&std::fs::read_to_string(&c_rec).unwrap());
-    let fd = c
-        .first()
-        .and_then(|l| l.rsplit_once(" = "))
-        .map(|(_, fd)| fd.to_string())
-        .unwrap();
-    let c: Vec<String> = c.iter().map(|l| client_named(l, &fd)).collect();
+    let c = client_calls(&std::fs::read_to_string(&c_rec).unwrap());
     assert_eq!(
         s.iter().filter(|l| l.starts_with("recvmmsg(")).count(),
         2,

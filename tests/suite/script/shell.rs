@@ -59,18 +59,28 @@ impl Reader {
     }
 }
 
-#[test]
-fn shell_on_a_terminal_a_blocking_accept_gives_the_prompt_back() {
-    let dir = harness::TempDir::new("shell-save");
-    let saved = dir.path("session.txt");
-    let (mut master, slave) = harness::pty();
-    let mut child = socklab(&["shell"])
+/// `socklab shell ARGS` with its stdin on a pseudo-terminal: the
+/// terminal's master (lines written to it are typed; dropped, the input
+/// ends), the shell, and its stdout read as it comes.
+fn shell_on_a_terminal(args: &[&str]) -> (std::fs::File, std::process::Child, Reader) {
+    let (master, slave) = harness::pty();
+    let mut all = vec!["shell"];
+    all.extend_from_slice(args);
+    let mut child = socklab(&all)
         .stdin(Stdio::from(slave))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = Reader::new(child.stdout.take().unwrap());
+    let out = Reader::new(child.stdout.take().unwrap());
+    (master, child, out)
+}
+
+#[test]
+fn shell_on_a_terminal_a_blocking_accept_gives_the_prompt_back() {
+    let dir = harness::TempDir::new("shell-save");
+    let saved = dir.path("session.txt");
+    let (mut master, child, mut out) = shell_on_a_terminal(&[]);
     let mut send = |line: &str| master.write_all(format!("{line}\n").as_bytes()).unwrap();
     out.until("socklab> ");
     send("s = socket(AF_INET, SOCK_STREAM, 0)");
@@ -194,14 +204,8 @@ fn stopped(pid: i32) {
 // The peer is the test's own socket (as the programs' tests use std::net).
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 fn shell_a_net_set_line_waits_for_a_woken_call_to_return() {
-    let (mut master, slave) = harness::pty();
-    let mut child = socklab(&["shell", "--timeout", "60", "--net", "nosuchnet"])
-        .stdin(Stdio::from(slave))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = Reader::new(child.stdout.take().unwrap());
+    let (mut master, child, mut out) =
+        shell_on_a_terminal(&["--timeout", "60", "--net", "nosuchnet"]);
     let mut send = |line: &str| master.write_all(format!("{line}\n").as_bytes()).unwrap();
     out.until("socklab> ");
     send("s = socket(AF_INET, SOCK_STREAM, 0)");

@@ -54,21 +54,12 @@ fn assert_error(out: &harness::Outcome, call_and_errno: &str, hint: &str) {
     );
 }
 
-/// Run socklab under `strace -e inject=CALL:error=ERRNO` (strace's own
-/// output goes to /dev/null).
+/// Run socklab under `strace -e inject=CALL:error=ERRNO`.
 fn injected(call: &str, errno: &str, args: &[&str]) -> harness::Outcome {
-    let mut cmd = std::process::Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        &format!("inject={call}:error={errno}"),
-        harness::bin(),
-    ]);
-    cmd.args(args);
-    run(cmd, b"")
+    run(
+        harness::injected(&format!("{call}:error={errno}"), args),
+        b"",
+    )
 }
 
 #[test]

@@ -85,21 +85,10 @@ fn tcp_server_model_prefork_failed_fork_gets_the_process_limit_hint() {
     if !harness::have("strace") {
         return;
     }
-    let mut cmd = std::process::Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        "inject=clone:error=EAGAIN",
-        harness::bin(),
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "prefork:1",
-    ]);
+    let cmd = harness::injected(
+        "clone:error=EAGAIN",
+        &["tcp", "server", "127.0.0.1:0", "--model", "prefork:1"],
+    );
     let out = harness::run(cmd, b"");
     out.assert_code(1)
         .stderr_has("socklab: clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD")
@@ -116,23 +105,18 @@ fn tcp_server_model_thread_failed_pthread_create_fails_only_its_connection() {
     if !harness::have("strace") {
         return;
     }
-    let mut cmd = std::process::Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        "inject=clone3:error=EAGAIN:when=1",
-        harness::bin(),
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "thread",
-        "--max-conns",
-        "2",
-    ]);
+    let cmd = harness::injected(
+        "clone3:error=EAGAIN:when=1",
+        &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            "thread",
+            "--max-conns",
+            "2",
+        ],
+    );
     let server = Server::start_cmd(cmd);
     let mut first = TcpStream::connect(&server.addr).unwrap();
     first.set_read_timeout(Some(harness::WATCHDOG)).unwrap();

@@ -115,21 +115,10 @@ fn tcp_server_model_uring_unavailable_is_one_line_and_exit_1() {
     if !harness::have("strace") {
         return;
     }
-    let mut cmd = std::process::Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-o",
-        "/dev/null",
-        "-e",
-        "inject=io_uring_setup:error=EPERM",
-        harness::bin(),
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "uring",
-    ]);
+    let cmd = harness::injected(
+        "io_uring_setup:error=EPERM",
+        &["tcp", "server", "127.0.0.1:0", "--model", "uring"],
+    );
     let out = harness::run(cmd, b"");
     out.assert_code(1)
         .stderr_has("socklab: io_uring_setup(1024, {flags=0, sq_thread_cpu=0, sq_thread_idle=0}) = -1 EPERM")
