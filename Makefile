@@ -9,7 +9,8 @@ all: build
 build:
 	$(CARGO) build --release
 
-# Debian packages the tests use (strace, socat, netcat-openbsd, tcpdump): installed
+# Debian packages the tests use (strace, socat, netcat-openbsd, tcpdump, iperf3,
+# iproute2, gcc, make, python3: tools/install-deps.sh): installed
 # when missing and run as root; under CI=true a missing one fails the run.
 deps:
 	@tools/install-deps.sh

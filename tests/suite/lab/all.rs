@@ -1,6 +1,6 @@
-//! `socklab lab all`: every lab in turn, then the summary.
+//! `socklab lab all`: every lab in turn, then the summary; `lab list` as the README shows it.
 
-use crate::harness::{run_within, socklab};
+use crate::harness::{run, run_within, socklab};
 
 /// Every lab in turn (the network labs take ~20 s of it), each under its
 /// own 20 s watchdog: longer than the harness's one-process watchdog.
@@ -30,4 +30,25 @@ fn lab_all_json_is_json_lines_only() {
         // As root, the unix-family lab connects as user nobody in a child.
         o.stdout_has(r#""side":"nobody","call":"connect""#);
     }
+}
+
+/// The README's `$ socklab lab list` block is what it prints now, and its
+/// `socklab lab all` line counts every lab.
+#[test]
+fn lab_list_is_the_readmes_list() {
+    let readme = include_str!("../../../README.md");
+    let from = "$ socklab lab list\n";
+    let at = readme.find(from).expect("README: no `$ socklab lab list`") + from.len();
+    let shown = readme[at..].split("```").next().unwrap_or_default();
+    let o = run(socklab(&["lab", "list"]), b"");
+    o.assert_ok();
+    assert_eq!(
+        o.stdout, shown,
+        "README.md's lab list is not `socklab lab list`"
+    );
+    let labs = o.stdout.lines().filter(|l| l.contains("  ")).count();
+    assert!(
+        readme.contains(&format!("socklab lab all              # all {labs}, ")),
+        "README.md's `socklab lab all` line does not say {labs}"
+    );
 }
