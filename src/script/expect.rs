@@ -68,7 +68,10 @@ pub fn check(
                 !matches!(labels.result_fd(*n, *v as RawFd), Unified::Differs(..))
             }
             (Outcome::Value(n), Ok(v))
-                if matches!(step.row.name, "clone" | "wait4" | "getpid" | "getppid") =>
+                if matches!(
+                    step.row.name,
+                    "clone" | "wait4" | "getpid" | "getppid" | "gettid"
+                ) =>
             {
                 labels.result_pid(*n, *v)
             }

@@ -39,6 +39,11 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "prctl" | "alarm" if !process => Err(format!(
+                "{} would change socklab's own process: make it in a process actor \
+                 (NAME = fork())",
+                step.row.name
+            )),
             "setuid" | "setgid" | "setgroups" if !process => Err(format!(
                 "{} would change the ids of socklab's own thread: make it in a process actor \
                  (NAME = fork())",

@@ -69,6 +69,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod sigsets;
 mod threads;
 mod transfer;
 pub mod untraced;
@@ -84,6 +85,7 @@ pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
+pub use sigsets::mask_of;
 pub use uring::{Cqe, Sqe};
 pub use uring_ring::{CQE_F_BUFFER, CQE_F_MORE, Ring};
 
