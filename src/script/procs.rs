@@ -9,7 +9,6 @@
 use super::ast::{Expr, ExprKind};
 use super::call::Req;
 use super::check::Step;
-use super::request::{fields, get};
 use super::resolve::{Why, constant, int, len};
 use crate::sys::mask_of;
 use crate::values::xlat::Group;
@@ -47,13 +46,23 @@ fn signal_set(e: &Expr) -> Result<u64, Why> {
     Ok(mask_of(&sigs))
 }
 
+/// A struct's field by name.
+fn field<'a>(e: &'a Expr, name: &str) -> Option<&'a Expr> {
+    match &e.kind {
+        ExprKind::Struct(f) => f
+            .iter()
+            .find(|x| x.name.as_deref() == Some(name))
+            .map(|x| &x.value),
+        _ => None,
+    }
+}
+
 /// `{tv_sec=S, tv_nsec=N}`, or NULL (for ever).
 fn timeout(e: &Expr) -> Result<Option<(u64, u64)>, Why> {
     if matches!(e.kind, ExprKind::Null) {
         return Ok(None);
     }
-    let f = fields(e);
-    let num = |name: &str| match get(f, name) {
+    let num = |name: &str| match field(e, name) {
         Some(v) => u64::try_from(int(v, None)?).map_err(|_| format!("{name} is not negative")),
         None => Err(format!(
             "a timeout is {{tv_sec=S, tv_nsec=N}} or NULL: {name} is missing"
