@@ -25,6 +25,14 @@ pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
             "--record writes a script, which is the text trace: drop --trace=json".to_string(),
         ));
     }
+    if ring_model(&cli.command) {
+        return Err(Error::Usage(
+            "--record: a --model uring server's calls go through its ring, whose SQEs a script \
+             line cannot carry (strace does not print them), so its record would not replay; \
+             use --trace-file FILE for its timeline"
+                .to_string(),
+        ));
+    }
     // The trace still goes to stderr (or --trace-file) when asked for.
     let shown = cli.trace.is_some() || cli.trace_file.is_some() || cli.wire;
     let also = shown.then(|| Box::new(sink) as Box<dyn std::io::Write + Send>);
@@ -34,6 +42,18 @@ pub(crate) fn tracer(cli: &Cli) -> Result<Tracer> {
         also,
     );
     Ok(Tracer::new(format, Box::new(record)))
+}
+
+/// A server with `--model uring` (its record would not replay).
+fn ring_model(command: &Command) -> bool {
+    use super::args::{TcpCommand, UdpCommand, UnixCommand};
+    use crate::programs::server_opts::Model::Uring;
+    match command {
+        Command::Tcp(TcpCommand::Server { stream, .. })
+        | Command::Unix(UnixCommand::Server { stream, .. }) => stream.model == Uring,
+        Command::Udp(UdpCommand::Server { model, .. }) => *model == Uring,
+        _ => false,
+    }
 }
 
 /// `--trace-time`: set for the process when the command prints text

@@ -74,6 +74,18 @@ pub enum Req {
     /// prlimit64(0, RLIMIT_NOFILE, new or NULL, old or NULL): sets (soft,
     /// hard) when given, else reads them (socklab's two uses of it).
     PrlimitNofile(Option<(u64, u64)>),
+    /// gettid() (false; a pid label) or geteuid() (true).
+    Getid(bool),
+    /// prctl(PR_SET_PDEATHSIG, sig): a process actor's.
+    PrctlPdeathsig(i32),
+    /// rt_sigprocmask(how, set or NULL, old mask read back or NULL, 8).
+    Sigprocmask(i32, Option<u64>, bool),
+    /// rt_sigtimedwait(set, NULL, timeout or NULL (for ever), 8).
+    Sigtimedwait(u64, Option<(u64, u64)>),
+    /// sched_setaffinity(0, size, cpus): the actor's thread.
+    Setaffinity(usize, Vec<usize>),
+    /// alarm(secs): a process actor's.
+    Alarm(u32),
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
@@ -399,6 +411,17 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             sys.prlimit64_set_nofile(*soft, *hard).map(|()| 0)?
         }
         Req::PrlimitNofile(None) => sys.prlimit64_get_nofile().map(|_| 0)?,
+        Req::Getid(false) => i64::from(sys.gettid()?),
+        Req::Getid(true) => i64::from(sys.geteuid()?),
+        Req::PrctlPdeathsig(sig) => {
+            let sig = nix::sys::signal::Signal::try_from(*sig)
+                .map_err(|_| crate::values::error::Error::Runtime(format!("signal {sig}")))?;
+            sys.prctl_set_pdeathsig(sig).map(|()| 0)?
+        }
+        Req::Sigprocmask(how, set, old) => sys.rt_sigprocmask_set(*how, *set, *old).map(|_| 0)?,
+        Req::Sigtimedwait(set, timeout) => i64::from(sys.rt_sigtimedwait_set(*set, *timeout)?),
+        Req::Setaffinity(size, cpus) => sys.sched_setaffinity_cpus(*size, cpus).map(|()| 0)?,
+        Req::Alarm(secs) => i64::from(sys.alarm(*secs)?),
         Req::Fork(pipes) => {
             let forked = sys.fork();
             if !matches!(forked, Ok(None)) {

@@ -40,6 +40,9 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
     };
     if !calls::by_name(name).is_some_and(|r| r.scriptable) {
         let why = match calls::by_name(name) {
+            Some(row) if !row.unscripted.is_empty() => {
+                format!("'{name}' cannot be scripted: {}", row.unscripted)
+            }
             Some(_) => format!(
                 "'{name}' cannot be scripted (socklab makes it for its own files or processes)"
             ),

@@ -138,6 +138,9 @@ pub fn request(step: &Step, labels: &Labels) -> Result<Req, Why> {
             };
             Req::PrlimitNofile(new)
         }
-        other => return Err(format!("{other} cannot be scripted")),
+        other => match super::procs::request(step)? {
+            Some(req) => req,
+            None => return Err(format!("{other} cannot be scripted")),
+        },
     })
 }

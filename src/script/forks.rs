@@ -39,6 +39,11 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "prctl" | "alarm" if !process => Err(format!(
+                "{} would change socklab's own process: make it in a process actor \
+                 (NAME = fork())",
+                step.row.name
+            )),
             "setuid" | "setgid" | "setgroups" if !process => Err(format!(
                 "{} would change the ids of socklab's own thread: make it in a process actor \
                  (NAME = fork())",
@@ -227,10 +232,13 @@ impl Runner {
         let Some(under) = self.under.remove(&id) else {
             return;
         };
-        // SIGKILL ends the call with no return at all.
+        // SIGKILL ends the call with no return at all; another signal
+        // with the kernel's return for the call (its row's `restart`; ""
+        // is a plain EINTR: rt_sigtimedwait, epoll_wait), as strace -f shows.
         let tail = match ended {
-            Ended::Killed(libc::SIGKILL) | Ended::Unknown(_) => "= ?",
-            _ => "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+            Ended::Killed(libc::SIGKILL) | Ended::Unknown(_) => "= ?".to_string(),
+            _ if row.restart.is_empty() => "= -1 EINTR (Interrupted system call)".to_string(),
+            _ => format!("= ? {}", row.restart),
         };
         let cut = crate::strace::entry_len(row, &args).min(args.len());
         let text = if under.unfinished {

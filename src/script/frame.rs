@@ -301,6 +301,12 @@ variants!(Req {
     Umask(a: u32),
     PrlimitNofile(a: Option<(u64, u64)>),
     Getpid(a: bool),
+    Getid(a: bool),
+    PrctlPdeathsig(a: i32),
+    Sigprocmask(a: i32, b: Option<u64>, c: bool),
+    Sigtimedwait(a: u64, b: Option<(u64, u64)>),
+    Setaffinity(a: usize, b: Vec<usize>),
+    Alarm(a: u32),
     Exit(a: i32),
 });
 

@@ -28,6 +28,7 @@ mod labels;
 pub mod link;
 pub mod parse;
 mod process;
+mod procs;
 mod request;
 mod resolve;
 mod returned;

@@ -36,7 +36,13 @@ pub fn is_constant(name: &str) -> bool {
                 | "AT_SYMLINK_NOFOLLOW"
                 | "AT_REMOVEDIR"
                 | "RLIMIT_NOFILE"
+                | "SIG_BLOCK"
+                | "SIG_UNBLOCK"
+                | "SIG_SETMASK"
+                | "PR_SET_PDEATHSIG"
         )
+        // A signal in a set, as strace prints it (`[CHLD TERM]`).
+        || xlat::value(Group::Sig, &format!("SIG{name}")).is_some()
         // newfstatat's st_mode, an output compared as written.
         || matches!(
             name,
@@ -100,6 +106,10 @@ pub fn constant(name: &str, group: Option<Group>) -> Result<i64, Why> {
         "AT_SYMLINK_NOFOLLOW" => Some(i64::from(libc::AT_SYMLINK_NOFOLLOW)),
         "AT_REMOVEDIR" => Some(i64::from(libc::AT_REMOVEDIR)),
         "RLIMIT_NOFILE" => Some(libc::RLIMIT_NOFILE as i64),
+        "SIG_BLOCK" => Some(i64::from(libc::SIG_BLOCK)),
+        "SIG_UNBLOCK" => Some(i64::from(libc::SIG_UNBLOCK)),
+        "SIG_SETMASK" => Some(i64::from(libc::SIG_SETMASK)),
+        "PR_SET_PDEATHSIG" => Some(i64::from(libc::PR_SET_PDEATHSIG)),
         _ => None,
     };
     found

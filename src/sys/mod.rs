@@ -34,7 +34,9 @@
 //! kill, epoll_create1), `transfer.rs` (sendto, recvfrom, read, write),
 //! `msg.rs` (sendmsg, recvmsg with SCM_RIGHTS and SCM_CREDENTIALS),
 //! `mmsg.rs` (recvmmsg, sendmmsg: `--batch N`),
-//! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int). Each call's row is in
+//! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int),
+//! `sigsets.rs` (rt_sigprocmask and rt_sigtimedwait with any set, alarm,
+//! gettid, geteuid). Each call's row is in
 //! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
 //! `Observer` trait).
 //!
@@ -69,6 +71,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod sigsets;
 mod threads;
 mod transfer;
 pub mod untraced;
@@ -84,6 +87,7 @@ pub use observer::Observer;
 pub use packet::Frame;
 pub use process::{Reaped, shared_counter};
 pub use security::PeerCred;
+pub use sigsets::mask_of;
 pub use uring::{Cqe, Sqe};
 pub use uring_ring::{CQE_F_BUFFER, CQE_F_MORE, Ring};
 

@@ -263,6 +263,15 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     let mut cqes = Vec::new();
     sys.uring_submit(&mut ring, false, &mut cqes).unwrap();
     sys.uring_close(ring).unwrap();
+    // sigsets.rs: the ids, and the mask read back without a change.
+    sys.gettid().unwrap();
+    sys.geteuid().unwrap();
+    sys.rt_sigprocmask_set(libc::SIG_BLOCK, None, true).unwrap();
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("rt_sigprocmask(SIG_BLOCK, NULL, [") && text.contains(", 8) = 0"),
+        "{text}"
+    );
     let seen = names(&lines);
     if std::env::var_os("SOCKLAB_SHOW_RENDERED").is_some() {
         eprintln!("{}", String::from_utf8_lossy(&lines.0.lock().unwrap()));

@@ -50,11 +50,21 @@ impl Sys {
 
     /// sched_setaffinity(0, ...): run this process on CPU `cpu` only.
     pub fn sched_setaffinity(&self, cpu: usize) -> Result<()> {
+        let size = size_of::<libc::cpu_set_t>();
+        self.sched_setaffinity_cpus(size, &[cpu])
+    }
+
+    /// sched_setaffinity(0, size, cpus): the calling thread runs on these
+    /// CPUs only; `size` bytes of the set are passed (at most a
+    /// cpu_set_t's 128; CPUs past it or past CPU_SETSIZE are left out).
+    pub fn sched_setaffinity_cpus(&self, size: usize, cpus: &[usize]) -> Result<()> {
         // SAFETY: a zeroed cpu_set_t is an empty set.
         let mut set: libc::cpu_set_t = unsafe { zeroed() };
-        // SAFETY: CPU_SET writes one bit of the live set (cpu is checked by the caller).
-        unsafe { libc::CPU_SET(cpu, &mut set) };
-        let size = size_of::<libc::cpu_set_t>();
+        let size = size.min(size_of::<libc::cpu_set_t>());
+        for &cpu in cpus.iter().filter(|c| **c < size * 8) {
+            // SAFETY: CPU_SET writes one bit of the live set (cpu < its bits).
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
         self.call(
             Call {
                 row: &calls::SCHED_SETAFFINITY,
@@ -62,11 +72,16 @@ impl Sys {
                 unix: false,
             },
             || {
-                // SAFETY: set is a live cpu_set_t of `size` bytes.
+                // SAFETY: set is a live cpu_set_t of at least `size` bytes.
                 Errno::result(unsafe { libc::sched_setaffinity(0, size, &set) }).map(i64::from)
             },
             |_| {
-                let mask = ArgVal::Text(format!("[{cpu}]"));
+                let all: Vec<String> = (0..size * 8)
+                    // SAFETY: CPU_ISSET reads one bit of the live set.
+                    .filter(|c| unsafe { libc::CPU_ISSET(*c, &set) })
+                    .map(|c| c.to_string())
+                    .collect();
+                let mask = ArgVal::Text(format!("[{}]", all.join(" ")));
                 let args = [ArgVal::Int(0), ArgVal::Int(size as i64), mask];
                 plain(row_args(&calls::SCHED_SETAFFINITY, &args))
             },

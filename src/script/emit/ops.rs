@@ -151,8 +151,30 @@ pub fn op(step: &Step) -> Result<Op, Why> {
         "wait4" => Op::Wait4(who(a(0)?)?, status(step.args.get(1))),
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
         "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,
-        other => return Err(format!("{other} is not emitted yet")),
+        other => return Err(unemitted(other)),
     })
+}
+
+/// Why a process or signal-mask line (script/procs.rs) is not emitted.
+fn unemitted(name: &str) -> Why {
+    match name {
+        "rt_sigtimedwait" => "rt_sigtimedwait is not emitted: Python's signal.sigtimedwait \
+            passes a siginfo where the line has NULL and retries after EINTR (PEP 475), \
+            and the C twin has no step for it yet"
+            .into(),
+        "sched_setaffinity" => "sched_setaffinity is not emitted: Python's \
+            os.sched_setaffinity passes its own cpusetsize, not the line's, and the C twin \
+            has no step for it yet"
+            .into(),
+        "prctl" => "prctl is not emitted: Python's standard library has no prctl, and the \
+            C twin has no step for it yet"
+            .into(),
+        "gettid" | "geteuid" | "rt_sigprocmask" | "alarm" => format!(
+            "{name} is not emitted yet: neither twin has a step for the process and \
+             signal-mask calls (socklab script runs it)"
+        ),
+        other => format!("{other} is not emitted yet"),
+    }
 }
 
 /// kill's or wait4's process: an actor's name, or a pid (a fork's result

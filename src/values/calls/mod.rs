@@ -337,6 +337,9 @@ pub struct Syscall {
     pub rendered_elsewhere: &'static str,
     /// `socklab script` and the shell can make it (`help` lists these).
     pub scriptable: bool,
+    /// Why a script cannot make it, where that is not "socklab makes it
+    /// for its own files or processes" ("": that): the refusal's reason.
+    pub unscripted: &'static str,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -363,6 +366,7 @@ impl Syscall {
         nr: -1,
         rendered_elsewhere: "",
         scriptable: false,
+        unscripted: "",
         restart: "",
     };
 

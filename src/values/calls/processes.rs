@@ -131,6 +131,7 @@ pub static TGKILL: Syscall = Syscall {
 
 pub static PRCTL: Syscall = Syscall {
     name: "prctl",
+    scriptable: true,
     args: &[i("option", Int), i("arg2", Int)],
     nr: libc::SYS_prctl,
     rendered_elsewhere: "PR_SET_PDEATHSIG would stay on the test process: the prefork tests",
@@ -155,6 +156,7 @@ pub static GETPPID: Syscall = Syscall {
 
 pub static RT_SIGPROCMASK: Syscall = Syscall {
     name: "rt_sigprocmask",
+    scriptable: true,
     args: &[
         i("how", Int),
         i("set", Pointer),
@@ -168,6 +170,7 @@ pub static RT_SIGPROCMASK: Syscall = Syscall {
 
 pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
     name: "rt_sigtimedwait",
+    scriptable: true,
     args: &[
         i("set", Pointer),
         o("info", Pointer),
@@ -215,6 +218,7 @@ pub static GETRUSAGE: Syscall = Syscall {
 
 pub static SCHED_SETAFFINITY: Syscall = Syscall {
     name: "sched_setaffinity",
+    scriptable: true,
     args: &[i("pid", Int), i("cpusetsize", Len), i("mask", Pointer)],
     nr: libc::SYS_sched_setaffinity,
     rendered_elsewhere: "it would pin the test process: the bench tests",
@@ -231,9 +235,11 @@ pub static EXIT_GROUP: Syscall = Syscall {
     ..Syscall::ROW
 };
 
+/// geteuid(2): socklab's own checks (untraced); a script's line (traced).
 pub static GETEUID: Syscall = Syscall {
     name: "geteuid",
-    traced: false,
+    scriptable: true,
+    programs: false,
     nr: libc::SYS_geteuid,
     ..Syscall::ROW
 };
@@ -266,19 +272,26 @@ pub static RT_SIGACTION: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// alarm(2): the stop-signal handler's one-second wake-up (sys/signals.rs).
+/// alarm(2): the stop-signal handler's one-second wake-up (sys/signals.rs,
+/// untraced); a script's process actor's line (traced, sys/sigsets.rs).
 pub static ALARM: Syscall = Syscall {
     name: "alarm",
     args: &[i("seconds", Int)],
-    traced: false,
+    scriptable: true,
+    programs: false,
+    rendered_elsewhere: "it would set a timer on the test process: tests/suite/script/more_calls.rs",
     nr: libc::SYS_alarm,
     ..Syscall::ROW
 };
 
-/// gettid(2): a lab's thread id, to read what it is blocked in from /proc.
+/// gettid(2): a lab's thread id, to read what it is blocked in from /proc
+/// (untraced); a script's line (traced, sys/sigsets.rs): its result is a
+/// pid label.
 pub static GETTID: Syscall = Syscall {
     name: "gettid",
-    traced: false,
+    ret: Ret::Pid,
+    scriptable: true,
+    programs: false,
     nr: libc::SYS_gettid,
     ..Syscall::ROW
 };

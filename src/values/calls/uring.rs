@@ -15,12 +15,17 @@ use super::sockets::hint;
 
 const UNAVAILABLE: &str = "io_uring is not available here: disabled by sysctl kernel.io_uring_disabled (1: only the group kernel.io_uring_group, 2: nobody) or refused by a seccomp filter (a container's default profile); socklab does not fall back: use --model epoll";
 
+/// Why a script line cannot make a ring call: what it does is in the
+/// ring's memory, which strace does not print.
+const RING_UNSCRIPTED: &str = "the SQEs it submits are in the ring's shared memory, not in the line (strace does not print them): run the ring itself with --model uring";
+
 pub static IO_URING_SETUP: Syscall = Syscall {
     name: "io_uring_setup",
     args: &[i("entries", Int), io("p", Pointer)],
     errnos: &[(Any, &[EPERM, ENOSYS, ENOMEM, EMFILE])],
     hints: &[hint(&[EPERM, ENOSYS], Any, UNAVAILABLE)],
     nr: libc::SYS_io_uring_setup,
+    unscripted: RING_UNSCRIPTED,
     ..Syscall::ROW
 };
 
@@ -40,6 +45,7 @@ pub static IO_URING_ENTER: Syscall = Syscall {
     waits_for_peer: true,
     errnos: &[(Any, &[EBUSY, EINTR])],
     nr: libc::SYS_io_uring_enter,
+    unscripted: RING_UNSCRIPTED,
     ..Syscall::ROW
 };
 
@@ -53,6 +59,7 @@ pub static IO_URING_REGISTER: Syscall = Syscall {
     ],
     errnos: &[(Any, &[ENOMEM, EINVAL])],
     nr: libc::SYS_io_uring_register,
+    unscripted: RING_UNSCRIPTED,
     ..Syscall::ROW
 };
 
@@ -74,6 +81,7 @@ pub static MMAP: Syscall = Syscall {
     errnos: &[(Any, &[ENOMEM])],
     programs: false,
     nr: libc::SYS_mmap,
+    unscripted: "socklab maps only io_uring's rings, which a script line cannot drive (their SQEs are not in the lines): run the ring itself with --model uring",
     ..Syscall::ROW
 };
 

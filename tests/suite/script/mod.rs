@@ -22,6 +22,7 @@ mod handlers;
 mod history;
 mod hosts;
 mod mmsg;
+mod more_calls;
 mod options;
 mod processes;
 mod readme;
