@@ -118,12 +118,7 @@ fn tables(plan: &Plan) -> String {
     );
     out.push_str("static const struct step STEPS[] = {\n");
     for (i, (step, m)) in plan.steps.iter().enumerate() {
-        let waits = plan
-            .waits
-            .get(i)
-            .copied()
-            .flatten()
-            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let waits = plan.waits_ms(i);
         let after = plan.after.get(i).copied().flatten().map_or(0, |a| a + 1);
         let delay = step.delay.map_or(0, |d| d.as_millis());
         let _ = writeln!(

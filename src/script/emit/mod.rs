@@ -201,6 +201,16 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Step i's wait in the runners' tables: how long its call, one that
+    /// ends by itself, may take (ms), or -1.
+    pub fn waits_ms(&self, i: usize) -> i64 {
+        self.waits
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX))
+    }
+
     /// The index of actor `name`, added (forked by step `fork`) if new.
     fn actor_index(&mut self, name: &str, fork: Option<usize>) -> usize {
         match self.actors.iter().position(|n| n == name) {
