@@ -48,7 +48,11 @@ fn after_runtime(lang: &str, from: &str, until: Option<&str>) -> String {
 #[test]
 fn emit_readme_programs_are_what_emit_prints() {
     let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
-    let c = block(&readme, "`examples/connect-twice.script` as C:", "c");
+    let c = block(
+        &readme,
+        "`examples/connect-twice.script` as C, between",
+        "c",
+    );
     assert_eq!(
         c,
         after_runtime("c", "/* The script's labels", Some("\n/* The runner:")),
