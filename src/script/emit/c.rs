@@ -1,19 +1,10 @@
-//! The C program: `runtime.h` (UNP-style helpers and the runner), the
-//! script's labels as variables, `script_line` with one `case` per line
-//! in script order (the line as a comment, then its call and its
-//! checks), the steps' table, and `main`.
+//! The C program's calls: each line's call and the checks of its
+//! result (the program's layout: `c_program.rs`).
 
 use std::fmt::Write as _;
 
-use super::Plan;
 use super::c_more::{lit, var};
-use super::model::{Fd, Inet, Model, Op, Out, Val, Want};
-
-const RUNTIME: &str = include_str!("runtime.h");
-const UNIX: &str = include_str!("runtime_unix.h");
-const RUNNER: &str = include_str!("runtime_run.h");
-const PROCESSES: &str = include_str!("runtime_fork.h");
-const HANDLER: &str = include_str!("runtime_handler.h");
+use super::model::{Inet, Model, Op, Out, Val, Want};
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -94,7 +85,7 @@ fn buffer(size: usize) -> String {
 }
 
 /// The call's statement(s) (r = the result).
-fn call(m: &Model) -> String {
+pub(super) fn call(m: &Model) -> String {
     let line = m.line;
     let name_buf = "n = sizeof sa; ";
     match &m.op {
@@ -195,7 +186,7 @@ fn call(m: &Model) -> String {
 }
 
 /// The checks of the result, and the label it binds.
-fn result(m: &Model, opens: bool) -> String {
+pub(super) fn result(m: &Model, opens: bool) -> String {
     let line = m.line;
     let mut s = match &m.want {
         Want::Nothing => String::new(),
@@ -215,7 +206,7 @@ fn result(m: &Model, opens: bool) -> String {
 }
 
 /// The result's checks right after the call (before errno can change).
-fn with_result(call: &str, result: &str) -> String {
+pub(super) fn with_result(call: &str, result: &str) -> String {
     match call.find(");") {
         Some(i) if call.contains("r = ") => {
             let at = call[call.find("r = ").unwrap_or(0)..]
@@ -226,57 +217,4 @@ fn with_result(call: &str, result: &str) -> String {
         }
         _ => format!("{call}{result}"),
     }
-}
-
-/// The whole program.
-pub fn program(plan: &Plan) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "/* {}: written by `socklab script {0} --emit c`.\n * Build: cc -Wall -Wextra -Werror -pthread x.c -o x */",
-        plan.file.replace("*/", "* /")
-    );
-    out.push_str(RUNTIME);
-    out.push_str(UNIX);
-    out.push_str(RUNNER);
-    out.push_str(PROCESSES);
-    // A handler only when a line installs one (-Werror: unused function).
-    if plan
-        .steps
-        .iter()
-        .any(|(_, m)| matches!(m.op, Op::Handler(..)))
-    {
-        out.push_str(HANDLER);
-    }
-    out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
-    for n in &plan.names {
-        let _ = writeln!(out, "static int {} = -1;", var(&Fd::Name(n.clone())));
-    }
-    for n in &plan.pairs {
-        let v = var(&Fd::Name(n.clone()));
-        let _ = writeln!(out, "static int {v}[2] = {{-1, -1}};");
-    }
-    for n in &plan.fd_labels {
-        let _ = writeln!(out, "static int fd{n} = -1;");
-    }
-    if !plan.ports.is_empty() {
-        out.push_str("/* Ports: in memory shared with the process actors (main maps it). */\n");
-    }
-    for (k, p) in plan.ports.iter().enumerate() {
-        let _ = writeln!(out, "#define port_{p} (Ports[{k}])");
-    }
-    out.push_str("\n/* Each line's call, made on its actor's thread. */\nstatic void script_line(int line)\n{\n\tlong r;\n\tstruct sockaddr_storage sa;\n\tsocklen_t n;\n\n\t(void)r;\n\t(void)sa;\n\t(void)n;\n\tswitch (line) {\n");
-    for (step, m) in &plan.steps {
-        let text = step.text.lines().next().unwrap_or("").replace("*/", "* /");
-        let opens = super::super::check::returns_fd(step.row);
-        let _ = writeln!(
-            out,
-            "\tcase {}: /* {text} */\n\t\t{{ {} }}\n\t\tbreak;",
-            m.line,
-            with_result(&call(m), &result(m, opens)),
-        );
-    }
-    out.push_str("\t}\n}\n\n");
-    out.push_str(&super::c_more::tables(plan));
-    out
 }

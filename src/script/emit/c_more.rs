@@ -1,9 +1,8 @@
 //! The C program's other calls (options, fcntl, ioctl, messages, poll,
-//! kill) and its tables: the steps, the actors, `main`.
+//! kill).
 
 use std::fmt::Write as _;
 
-use super::Plan;
 use super::model::{Fd, Model, Op, Val};
 
 /// Identifiers the program uses itself: a script name among them gets `_fd`.
@@ -160,58 +159,4 @@ fn iovecs(items: impl Iterator<Item = (String, usize)>) -> String {
         .map(|(base, n)| format!("{{(void *){base}, {n}}}"))
         .collect();
     format!("struct iovec iov[] = {{{}}};", v.join(", "))
-}
-
-/// The steps' table, the actors and `main`.
-pub fn tables(plan: &Plan) -> String {
-    let mut out = String::from(
-        "/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\nstatic const struct step STEPS[] = {\n",
-    );
-    for (i, (step, m)) in plan.steps.iter().enumerate() {
-        let waits = plan
-            .waits
-            .get(i)
-            .copied()
-            .flatten()
-            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
-        let after = plan.after.get(i).copied().flatten().map_or(0, |a| a + 1);
-        let delay = step.delay.map_or(0, |d| d.as_millis());
-        let _ = writeln!(
-            out,
-            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}, {}}},",
-            m.line,
-            plan.actor.get(i).copied().unwrap_or(0),
-            step.row.name,
-            i32::from(step.result.is_some()),
-            super::cut(step),
-            lit(step.text.replace('\n', " ").as_bytes())
-        );
-    }
-    out.push_str("};\n\nstatic struct actor ACTORS[] = {");
-    let names: Vec<String> = plan
-        .actors
-        .iter()
-        .zip(&plan.forked_by)
-        .zip(&plan.hosts)
-        .map(|((a, f), h)| match (f, h) {
-            (Some(_), _) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
-            (None, Some(h)) => format!(
-                "{{.name = {}, .host = {}}}",
-                lit(a.as_bytes()),
-                lit(h.as_bytes())
-            ),
-            (None, None) => format!("{{.name = {}}}", lit(a.as_bytes())),
-        })
-        .collect();
-    out.push_str(&names.join(", "));
-    let n = plan.steps.len();
-    let _ = write!(
-        out,
-        "}};\nstatic int DONE[{}];\n\n/* ./x [NET]: the lab network of the actors' hosts (socklab script --net). */\nint main(int argc, char **argv)\n{{\n\tif (argc > 1)\n\t\tNet = argv[1];\n\tPorts = Shared({});\n\treturn run({}, STEPS, {n}, ACTORS, {}, DONE);\n}}\n",
-        n.max(1),
-        plan.ports.len(),
-        lit(plan.file.as_bytes()),
-        plan.actors.len()
-    );
-    out
 }

@@ -15,9 +15,11 @@
 //! `FILE:LINE: cannot emit: REASON` (exit 2), never written wrong.
 //!
 //! `model.rs` and `ops.rs`: a step's call with its arguments resolved;
-//! `c.rs` and `python.rs` write them; `runtime.h` and `runtime.py`: the
-//! runners' text each program starts with; `explain.rs`: the calls
-//! Python adds (`--emit python --explain`).
+//! `c.rs` and `python.rs` write them; `c_program.rs`: the C program's
+//! layout (`script()`, the script in its order, each line guarded by its
+//! actor's `Turn`), `c_runtime.rs`: the C helpers it uses (runtime*.h);
+//! `runtime.py`: the runner's text each Python program starts with;
+//! `explain.rs`: the calls Python adds (`--emit python --explain`).
 
 use std::collections::BTreeSet;
 
@@ -29,6 +31,8 @@ mod ancillary;
 mod c;
 mod c_more;
 mod c_procs;
+mod c_program;
+mod c_runtime;
 pub mod explain;
 
 mod c_unix;
@@ -69,7 +73,7 @@ pub fn emit(
     }
     let plan = Plan::new(steps, file)?;
     let program = match lang {
-        Lang::C => c::program(&plan),
+        Lang::C => c_program::program(&plan),
         Lang::Python => python_main::program(&plan)?,
     };
     Ok(with_timeout(program, lang, timeout))
@@ -195,6 +199,16 @@ impl Plan {
         plan.steps = out;
         plan.resolve_processes()?;
         Ok(plan)
+    }
+
+    /// Step i's wait in the runners' tables: how long its call, one that
+    /// ends by itself, may take (ms), or -1.
+    pub fn waits_ms(&self, i: usize) -> i64 {
+        self.waits
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX))
     }
 
     /// The index of actor `name`, added (forked by step `fork`) if new.

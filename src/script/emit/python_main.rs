@@ -132,12 +132,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
             "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
             _ => step.row.nr,
         };
-        let waits = plan
-            .waits
-            .get(i)
-            .copied()
-            .flatten()
-            .map_or(-1, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let waits = plan.waits_ms(i);
         let after = plan
             .after
             .get(i)

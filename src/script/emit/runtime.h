@@ -1,28 +1,29 @@
-/* socklab's script rules in C (the text `socklab script --emit c` puts
- * at the top of each program). Each actor is a thread; main hands each
- * line to its actor in file order, and starts the next line when the
- * call returned or its thread is seen asleep in that very call
- * (/proc/self/task/TID/stat says S, /proc/self/task/TID/syscall names
- * the call), never after a sleep. A line written whole whose call ends
- * by itself (a poll with a timeout, a line expecting EAGAIN or
- * EINPROGRESS) is waited for instead. The /proc files are kept at fds
- * >= 900, so the script's calls get the fds they get under socklab. */
+/* socklab's script rules in C: the helpers each line's call uses
+ * (capitalised, as UNP's wrappers: a check that fails prints the line,
+ * expected and got, and exits 1), only those the script uses; then the
+ * script's labels, `script()`, the steps' table and `main`; the runner
+ * (how main gives each line its turn) comes last. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -48,6 +49,7 @@ struct actor {
 	const char *name;
 	int process;     /* 1: a process a line forks; 0: a thread */
 	const char *host; /* the lab network's host the thread enters, or NULL */
+	void (*enter)(const char *host);
 	pthread_t thread;
 	pid_t tid;       /* a process: its pid */
 	int job;         /* 1 + the step it runs, 0 when idle */
@@ -60,20 +62,39 @@ struct actor {
 
 static const char *script_file;
 static const struct step *steps; /* the program's STEPS, ACTORS, DONE */
+static int n_steps_all;
 static struct actor *actors;
+static int n_actors_all;
 static int *done;
-static void script_line(int line);
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int open_fds[1024], n_open;
-static int n_actors_all;
 static pid_t main_pid;
+static __thread int me = -1;   /* the actor this thread (or process) is */
+static __thread int mine = -1; /* the step it is making */
+
+/* The runner's, at the end of the program. */
+static void script(void);
+static void Start(void);
+static void Run(void);
+static void CloseLeft(void);
+static int Turn(const char *who, int line);
 static void quit(int code);
 static void Give(struct actor *a, int step);
-static void EndProcesses(int n_actors);
+static int proc_file(pid_t pid, pid_t tid, const char *name);
+static long now_ms(void);
+static void nap(void);
 
-static int n_steps_all;
+/* Wait (holding mu) until cond holds; 0 after TIMEOUT_MS. */
+#define WAIT_UNTIL(cond) ({ \
+	long _end = now_ms() + TIMEOUT_MS; int _ok = 1; \
+	while (!(cond)) { \
+		if (now_ms() >= _end) { _ok = 0; break; } \
+		pthread_mutex_unlock(&mu); nap(); pthread_mutex_lock(&mu); \
+	} \
+	_ok; })
 
+//@ Fail
 static const struct step *step_of_line(int line)
 {
 	for (const struct step *s = steps; s < steps + n_steps_all; s++)
@@ -91,6 +112,7 @@ static inline void Fail(int line, const char *what, const char *expected, const 
 	quit(1);
 }
 
+//@ errno_name
 static inline const char *errno_name(int e)
 {
 	static __thread char buf[64];
@@ -99,6 +121,7 @@ static inline const char *errno_name(int e)
 	return buf;
 }
 
+//@ result_text
 static inline void result_text(char *buf, size_t n, long r, int e)
 {
 	if (r < 0)
@@ -107,6 +130,7 @@ static inline void result_text(char *buf, size_t n, long r, int e)
 		snprintf(buf, n, "= %ld", r);
 }
 
+//@ Is
 /* `= N` */
 static inline void Is(int line, long r, long want)
 {
@@ -119,6 +143,7 @@ static inline void Is(int line, long r, long want)
 	Fail(line, "result", exp, got);
 }
 
+//@ IsErr
 /* `= -1 ENAME` */
 static inline void IsErr(int line, long r, int want)
 {
@@ -131,6 +156,7 @@ static inline void IsErr(int line, long r, int want)
 	Fail(line, "result", exp, got);
 }
 
+//@ IsFd
 /* `NAME = call(...) = N`: an fd, bound to NAME whatever its number. */
 static inline void IsFd(int line, long r)
 {
@@ -142,6 +168,7 @@ static inline void IsFd(int line, long r)
 	Fail(line, "result", "= an fd", got);
 }
 
+//@ IntIs
 /* An int the kernel wrote (an option value, FIONREAD, revents). */
 static inline void IntIs(int line, const char *what, long got, long want)
 {
@@ -153,6 +180,7 @@ static inline void IntIs(int line, const char *what, long got, long want)
 	Fail(line, what, w, g);
 }
 
+//@ Data
 /* Received bytes: all of them, or their first bytes for a cut string. */
 static inline void Data(int line, const char *buf, long n, const char *want, long len, int cut)
 {
@@ -166,6 +194,7 @@ static inline void Data(int line, const char *buf, long n, const char *want, lon
 	Fail(line, "data", want, g);
 }
 
+//@ StatusIs
 /* wait4's status as strace prints it, and as the line wrote it. */
 static inline void StatusIs(int line, int st, const char *want)
 {
@@ -179,6 +208,7 @@ static inline void StatusIs(int line, int st, const char *want)
 		Fail(line, "status", want, got);
 }
 
+//@ ksigaction
 /* rt_sigaction's action as the kernel takes it: glibc's sigaction()
  * would add SA_RESTORER, a script sets the handler alone. */
 struct ksigaction {
@@ -188,6 +218,7 @@ struct ksigaction {
 	unsigned long mask;
 };
 
+//@ Opened
 /* fds the script opened, in that order: closed at the end as socklab does. */
 static inline int Opened(int fd)
 {
@@ -198,6 +229,7 @@ static inline int Opened(int fd)
 	return fd;
 }
 
+//@ Closed
 static inline void Closed(int fd)
 {
 	pthread_mutex_lock(&mu);
@@ -210,6 +242,7 @@ static inline void Closed(int fd)
 	pthread_mutex_unlock(&mu);
 }
 
+//@ Ports Shared
 /* The port labels, in memory a fork shares: a port a process actor's
  * result binds is its parent's too (all -1: none bound yet). */
 static int *Ports;
@@ -227,6 +260,7 @@ static inline int *Shared(int n)
 	return p;
 }
 
+//@ Port
 /* A port label: bound by the first result that shows it; a port first
  * written in an input is used as written. Port 0 is never a label. */
 static inline int Port(int *label, int written)
@@ -238,6 +272,7 @@ static inline int Port(int *label, int written)
 	return *label;
 }
 
+//@ PortOut
 static inline void PortOut(int line, int *label, int written, int got)
 {
 	if (written == 0) {
@@ -250,6 +285,7 @@ static inline void PortOut(int line, int *label, int written, int got)
 		IntIs(line, "port", got, *label);
 }
 
+//@ Inet
 /* An IPv4 or IPv6 address: its length, as strace shows it. */
 static inline socklen_t Inet(struct sockaddr_storage *ss, const char *ip, int port)
 {
@@ -268,6 +304,7 @@ static inline socklen_t Inet(struct sockaddr_storage *ss, const char *ip, int po
 	return sizeof *a;
 }
 
+//@ InetIs
 /* An address the kernel wrote: its host, and its port (a label). */
 static inline void InetIs(int line, const struct sockaddr_storage *ss, const char *ip, int *label, int written)
 {
@@ -287,6 +324,7 @@ static inline void InetIs(int line, const struct sockaddr_storage *ss, const cha
 	PortOut(line, label, written, port);
 }
 
+//@ Fill
 /* A buffer of `len` bytes: `shown` repeated (strace's cut strings). */
 static inline char *Fill(const char *shown, size_t n, size_t len)
 {
@@ -300,3 +338,22 @@ static inline char *Fill(const char *shown, size_t n, size_t len)
 	return b;
 }
 
+
+//@ Net EnterHost
+/* The lab network's name: argv[1], as `socklab script --net NAME`. */
+static const char *Net = "socklab";
+
+/* A thread entering a host of the lab network, as socklab's actors do:
+ * openat of /run/netns/NET-HOST, setns(fd, CLONE_NEWNET), close. */
+static void EnterHost(const char *host)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/run/netns/%s-%s", Net, host);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "%s: host %s of the lab network '%s' is not there (%s: %s); hint: bring the network up first: socklab net up --name %s\n",
+			script_file, host, Net, path, strerror(errno), Net);
+		exit(1);
+	}
+	close(fd);
+}

@@ -1,12 +1,14 @@
 
 /* Process actors (`NAME = fork()`), as socklab runs them: the line's
- * fork() makes the child, which serves its lines in file order: main
- * writes each step's index down a pipe, the child makes the call and
- * writes the index back up. The pipes are kept at fds >= 900 (the
- * script's calls get the fds they get under socklab); the parent learns
- * how a child ended when its pipe ends, with waitid(WNOWAIT) (the wait4
- * is made at the end, or by the script's own wait4 line). */
+ * fork() makes the child, which goes on in the same script() as actor
+ * NAME: main writes each of its steps' index down a pipe, the child
+ * makes the call and writes the index back up (Turn). The pipes are
+ * kept at fds >= 900 (the script's calls get the fds they get under
+ * socklab); the parent learns how a child ended when its pipe ends,
+ * with waitid(WNOWAIT) (the wait4 is made at the end, or by the
+ * script's own wait4 line). */
 
+//@ high_pipe
 /* A pipe's ends, moved to fds >= 900. */
 static void high_pipe(int *r, int *w)
 {
@@ -21,6 +23,7 @@ static void high_pipe(int *r, int *w)
 	close(p[1]);
 }
 
+//@ Pipes
 /* Before a fork: the pipes of actor k. */
 static inline void Pipes(int k)
 {
@@ -29,39 +32,7 @@ static inline void Pipes(int k)
 	high_pipe(&a->up, &a->child_up);
 }
 
-static inline void Give(struct actor *a, int step)
-{
-	if (write(a->down, &step, sizeof step) != sizeof step)
-		a->ended = 1;
-}
-
-/* The child: serve the lines main gives, until told to end (-1): then
- * close the fds it still has (lowest first, as socklab) and exit. */
-static void child_main(struct actor *a)
-{
-	pthread_mutex_init(&mu, NULL); /* main's may have been held at the fork */
-	for (int i = 0; i < n_actors_all; i++)
-		if (&actors[i] != a && actors[i].process && actors[i].tid > 0) {
-			close(actors[i].down);
-			close(actors[i].up);
-		}
-	close(a->down);
-	close(a->up);
-	int step;
-	while (read(a->child_down, &step, sizeof step) == sizeof step) {
-		if (step < 0)
-			break;
-		script_line(steps[step].line);
-		if (write(a->child_up, &step, sizeof step) != sizeof step)
-			_exit(1);
-	}
-	for (int fd = 0; fd < 900; fd++)
-		for (int i = 0; i < n_open; i++)
-			if (open_fds[i] == fd)
-				close(fd);
-	_exit(0);
-}
-
+//@ cut_short
 /* A line in a process ended it: fine if the line expects nothing
  * definite, or EPIPE and SIGPIPE came; else the line failed. */
 static void cut_short(const struct step *s, const siginfo_t *si)
@@ -78,6 +49,7 @@ static void cut_short(const struct step *s, const siginfo_t *si)
 	Fail(s->line, "result", "a return", got);
 }
 
+//@ reader
 /* The parent's side of a child: the lines it made, then its end. */
 static void *reader(void *arg)
 {
@@ -104,14 +76,25 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* After the line's fork(): in the child (r == 0) serve actor k's lines;
- * in the parent, watch it. */
+//@ Forked
+/* After the line's fork(): the child (r == 0) is actor k from here on
+ * (its own pipe ends only); the parent watches it. */
 static inline void Forked(int k, pid_t r)
 {
 	struct actor *a = &actors[k];
 	if (r == 0) {
 		a->tid = getpid();
-		child_main(a);
+		pthread_mutex_init(&mu, NULL); /* main's may have been held at the fork */
+		for (int i = 0; i < n_actors_all; i++)
+			if (&actors[i] != a && actors[i].process && actors[i].tid > 0) {
+				close(actors[i].down);
+				close(actors[i].up);
+			}
+		close(a->down);
+		close(a->up);
+		me = k;
+		mine = -1;
+		return;
 	}
 	close(a->child_down);
 	close(a->child_up);
@@ -126,6 +109,7 @@ static inline void Forked(int k, pid_t r)
 	}
 }
 
+//@ Reaped
 /* wait4 made by the script: the end does not make it again. */
 static inline void Reaped(int k, long r)
 {
@@ -133,11 +117,12 @@ static inline void Reaped(int k, long r)
 		actors[k].reaped = 1;
 }
 
+//@ EndProcesses
 /* The end of each process actor: one still in a call is killed; the
  * others close their fds and exit; then each is reaped (wait4). */
-static void EndProcesses(int n_actors)
+static void EndProcesses(void)
 {
-	for (int i = 0; i < n_actors; i++) {
+	for (int i = 0; i < n_actors_all; i++) {
 		struct actor *a = &actors[i];
 		if (!a->process || a->tid <= 0)
 			continue;
@@ -154,18 +139,4 @@ static void EndProcesses(int n_actors)
 			a->reaped = 1;
 		}
 	}
-}
-
-/* A failure: a child just exits; main kills and reaps its children first. */
-static void quit(int code)
-{
-	if (getpid() != main_pid)
-		_exit(code);
-	for (int i = 0; i < n_actors_all; i++)
-		if (actors[i].process && actors[i].tid > 0 && !actors[i].reaped) {
-			int st;
-			kill(actors[i].tid, SIGKILL);
-			waitpid(actors[i].tid, &st, 0);
-		}
-	exit(code);
 }

@@ -1,4 +1,5 @@
 
+//@ Handled on_signal
 /* The script's handler (its rt_sigaction lines with sa_handler=...), as
  * socklab's own: it only records that it ran (no call: strace shows
  * nothing between `--- SIG ---` and rt_sigreturn). glibc's sigaction
@@ -11,6 +12,7 @@ static void on_signal(int sig)
 		Handled[sig]++;
 }
 
+//@ AwaitHandler
 /* After a kill of a handled signal to a thread actor: wait until the
  * handler has run (its count moved from `seen`), so that the next line
  * cannot overtake it. */
@@ -27,6 +29,7 @@ static inline void AwaitHandler(int line, int sig, sig_atomic_t seen)
 	}
 }
 
+//@ StatusOf
 /* A process actor's /proc status, opened before the kill (its handler's
  * count is in its own memory: socklab looks at its pending signals). */
 static inline int StatusOf(int k)
@@ -36,6 +39,7 @@ static inline int StatusOf(int k)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+//@ Pending
 /* Is sig pending (SigPnd or ShdPnd) in a status file? */
 static inline int Pending(int fd, int sig)
 {
@@ -51,6 +55,7 @@ static inline int Pending(int fd, int sig)
 	return 0;
 }
 
+//@ AwaitDelivered
 /* After a kill of a handled signal to a process actor: wait until the
  * signal is no longer pending (delivered: its handler runs), then close. */
 static inline void AwaitDelivered(int line, int fd, int sig)

@@ -1,43 +1,120 @@
-#include <sched.h>
 
-/* The lab network's name: argv[1], as `socklab script --net NAME`. */
-static const char *Net = "socklab";
+/* The runner: socklab's rule for whose turn it is. Each thread actor's
+ * thread runs script() and makes only its own lines, each when main
+ * gives it its turn (Turn). Main gives the lines in file order, and
+ * starts the next line when the call returned or its thread is seen
+ * asleep in that very call (/proc/self/task/TID/stat says S,
+ * /proc/self/task/TID/syscall names the call), never after a sleep. A
+ * line written whole whose call ends by itself (a poll with a timeout,
+ * a line expecting EAGAIN or EINPROGRESS) is waited for instead. The
+ * /proc files are kept at fds >= 900, so the script's calls get the fds
+ * they get under socklab. */
 
-/* A thread entering a host of the lab network, as socklab's actors do:
- * openat of /run/netns/NET-HOST, setns(fd, CLONE_NEWNET), close. */
-static void EnterHost(const char *host)
+static long now_ms(void)
 {
-	char path[256];
-	snprintf(path, sizeof path, "/run/netns/%s-%s", Net, host);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "%s: host %s of the lab network '%s' is not there (%s: %s); hint: bring the network up first: socklab net up --name %s\n",
-			script_file, host, Net, path, strerror(errno), Net);
-		exit(1);
-	}
-	close(fd);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
 }
 
-/* The actor's thread: enter its host, if any, then run each line it is given. */
+static void nap(void)
+{
+	struct timespec t = {0, 1000000}; /* 1 ms: how often main looks */
+	nanosleep(&t, NULL);
+}
+
+/* Main: step `step` to process actor a, down its pipe (-1: the end). */
+static void Give(struct actor *a, int step)
+{
+	if (write(a->down, &step, sizeof step) != sizeof step)
+		a->ended = 1;
+}
+
+/* The calling actor's line has returned: main may go on (a thread:
+ * done; a process: the step's index up its pipe). */
+static void Returned(void)
+{
+	if (me < 0 || mine < 0)
+		return;
+	struct actor *a = &actors[me];
+	if (a->process) {
+		if (write(a->child_up, &mine, sizeof mine) != sizeof mine)
+			_exit(1);
+	} else {
+		pthread_mutex_lock(&mu);
+		done[mine] = 1;
+		a->job = 0;
+		pthread_cond_broadcast(&cv);
+		pthread_mutex_unlock(&mu);
+	}
+	mine = -1;
+}
+
+/* A process actor's end: close the fds it still has (lowest first, as
+ * socklab) and exit. */
+static void ChildExit(void)
+{
+	for (int fd = 0; fd < 900; fd++)
+		for (int i = 0; i < n_open; i++)
+			if (open_fds[i] == fd)
+				close(fd);
+	_exit(0);
+}
+
+/* Line `line` of actor `who`: if that is the calling thread's actor,
+ * say its previous line returned, wait until main gives this one
+ * (a thread: its job; a process: its pipe), and return 1; else 0. */
+static int Turn(const char *who, int line)
+{
+	if (me < 0 || strcmp(actors[me].name, who) != 0)
+		return 0;
+	struct actor *a = &actors[me];
+	Returned();
+	if (a->process) {
+		int step;
+		if (read(a->child_down, &step, sizeof step) != sizeof step || step < 0)
+			ChildExit();
+		mine = step;
+	} else {
+		pthread_mutex_lock(&mu);
+		while (a->job == 0 || done[a->job - 1] != 0)
+			pthread_cond_wait(&cv, &mu);
+		mine = a->job - 1;
+		pthread_mutex_unlock(&mu);
+	}
+	if (steps[mine].line != line) {
+		fprintf(stderr, "%s:%d: given the turn of line %d\n", script_file, line,
+			steps[mine].line);
+		quit(1);
+	}
+	return 1;
+}
+
+/* A thread actor's thread: enter its host, if any, tell main its id,
+ * make its lines of the script, then stay (the program's end ends it).
+ * A process actor (the fork's copy of its parent's thread) gets here
+ * too: it waits for main's end (-1), then exits. */
 static void *actor_main(void *arg)
 {
 	struct actor *a = arg;
-	if (a->host)
-		EnterHost(a->host);
+	me = (int)(a - actors);
+	if (a->enter)
+		a->enter(a->host);
 	pthread_mutex_lock(&mu);
 	a->tid = (pid_t)syscall(SYS_gettid);
 	pthread_cond_broadcast(&cv);
-	for (;;) {
-		while (a->job == 0 || done[a->job - 1] != 0)
-			pthread_cond_wait(&cv, &mu);
-		int job = a->job;
-		pthread_mutex_unlock(&mu);
-		script_line(steps[job - 1].line);
-		pthread_mutex_lock(&mu);
-		done[job - 1] = 1;
-		a->job = 0;
-		pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	script();
+	Returned();
+	if (actors[me].process) {
+		int step;
+		while (read(actors[me].child_down, &step, sizeof step) == sizeof step && step >= 0)
+			;
+		ChildExit();
 	}
+	pthread_mutex_lock(&mu);
+	for (;;)
+		pthread_cond_wait(&cv, &mu);
 	return NULL;
 }
 
@@ -74,28 +151,6 @@ static int asleep(const struct actor *a)
 	return strtol(buf, NULL, 10) == a->nr;
 }
 
-static long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-	struct timespec t = {0, 1000000}; /* 1 ms: how often main looks */
-	nanosleep(&t, NULL);
-}
-
-/* Wait (holding mu) until cond holds; 0 after TIMEOUT_MS. */
-#define WAIT_UNTIL(cond) ({ \
-	long _end = now_ms() + TIMEOUT_MS; int _ok = 1; \
-	while (!(cond)) { \
-		if (now_ms() >= _end) { _ok = 0; break; } \
-		pthread_mutex_unlock(&mu); nap(); pthread_mutex_lock(&mu); \
-	} \
-	_ok; })
-
 static void stuck(const struct step *s, const char *why)
 {
 	fprintf(stderr, "%s:%d: %s\n  cannot start after %ds: %s\n", script_file, s->line,
@@ -104,13 +159,13 @@ static void stuck(const struct step *s, const char *why)
 }
 
 /* A line woke blocked calls: wait until each is asleep again or returned. */
-static void settle(int n_actors)
+static void settle(void)
 {
 	long end = now_ms() + TIMEOUT_MS;
 	for (;;) {
 		int running = 0;
 		pthread_mutex_lock(&mu);
-		for (int i = 0; i < n_actors; i++)
+		for (int i = 0; i < n_actors_all; i++)
 			if (actors[i].job && !done[actors[i].job - 1] && !asleep(&actors[i]))
 				running = 1;
 		pthread_mutex_unlock(&mu);
@@ -120,21 +175,21 @@ static void settle(int n_actors)
 	}
 }
 
-/* Run the steps in file order, then close what the script left open. */
-static int run(const char *file, const struct step *s0, int n_steps, struct actor *a0,
-	       int n_actors, int *d0)
+/* Main, first: the tables, then each thread actor's thread (it tells
+ * its id) and the /proc files main watches it by. */
+static void Start(void)
 {
 	/* socklab, as every Rust program, runs with SIGPIPE ignored: a send
 	 * on a connection shut for writing says EPIPE instead of killing. */
 	signal(SIGPIPE, SIG_IGN);
 	main_pid = getpid();
-	n_actors_all = n_actors;
-	script_file = file;
-	n_steps_all = n_steps;
-	steps = s0;
-	actors = a0;
-	done = d0;
-	for (int i = 0; i < n_actors; i++) {
+	script_file = SCRIPT;
+	steps = STEPS;
+	n_steps_all = sizeof STEPS / sizeof STEPS[0];
+	actors = ACTORS;
+	n_actors_all = sizeof ACTORS / sizeof ACTORS[0];
+	done = DONE;
+	for (int i = 0; i < n_actors_all; i++) {
 		struct actor *a = &actors[i];
 		if (a->process) /* started by its fork's line */
 			continue;
@@ -142,7 +197,6 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 			perror("pthread_create");
 			exit(1);
 		}
-		/* The thread's id: it tells it before its first job. */
 		pthread_mutex_lock(&mu);
 		while (a->tid == 0)
 			pthread_cond_wait(&cv, &mu);
@@ -150,62 +204,88 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 		a->stat_fd = proc_file(main_pid, a->tid, "stat");
 		a->syscall_fd = proc_file(main_pid, a->tid, "syscall");
 	}
-	for (int i = 0; i < n_steps; i++) {
-		const struct step *s = &steps[i];
-		struct actor *a = &actors[s->actor];
-		if (s->delay_ms > 0) {
-			struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
-			nanosleep(&t, NULL);
-		}
-		pthread_mutex_lock(&mu);
-		if (!WAIT_UNTIL(a->job == 0))
-			stuck(s, "its actor is still blocked in an earlier call");
-		if (s->after && !WAIT_UNTIL(done[s->after - 1]))
-			stuck(s, "the call that opens its fd has not returned");
-		if (a->process && a->ended)
-			stuck(s, "its process has ended");
-		a->nr = s->nr;
-		a->job = i + 1;
-		if (a->process) /* its pipe: the step's index */
-			Give(a, i);
-		pthread_cond_broadcast(&cv);
-		pthread_mutex_unlock(&mu);
-		long end = now_ms() + TIMEOUT_MS + (s->waits_ms > 0 ? s->waits_ms : 0);
-		for (;;) {
-			pthread_mutex_lock(&mu);
-			int returned = done[i] || (a->process && a->ended);
-			pthread_mutex_unlock(&mu);
-			if (returned || now_ms() >= end || (s->waits_ms < 0 && asleep(a)))
-				break;
-			nap();
-		}
-		settle(n_actors);
+}
+
+/* Main: step i's turn, once its actor is idle and the call that opens
+ * its fd has returned; then wait until it returned or sleeps in it. */
+static void Step(int i)
+{
+	const struct step *s = &steps[i];
+	struct actor *a = &actors[s->actor];
+	if (s->delay_ms > 0) {
+		struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
+		nanosleep(&t, NULL);
 	}
-	/* The calls still under way get TIMEOUT_MS to return. */
+	pthread_mutex_lock(&mu);
+	if (!WAIT_UNTIL(a->job == 0))
+		stuck(s, "its actor is still blocked in an earlier call");
+	if (s->after && !WAIT_UNTIL(done[s->after - 1]))
+		stuck(s, "the call that opens its fd has not returned");
+	if (a->process && a->ended)
+		stuck(s, "its process has ended");
+	a->nr = s->nr;
+	a->job = i + 1;
+	if (a->process) /* its pipe: the step's index */
+		Give(a, i);
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	long end = now_ms() + TIMEOUT_MS + (s->waits_ms > 0 ? s->waits_ms : 0);
+	for (;;) {
+		pthread_mutex_lock(&mu);
+		int returned = done[i] || (a->process && a->ended);
+		pthread_mutex_unlock(&mu);
+		if (returned || now_ms() >= end || (s->waits_ms < 0 && asleep(a)))
+			break;
+		nap();
+	}
+	settle();
+}
+
+/* Main: each line's turn in file order; then the calls still under way
+ * get TIMEOUT_MS to return (one whose line expects a result must). */
+static void Run(void)
+{
+	for (int i = 0; i < n_steps_all; i++)
+		Step(i);
 	pthread_mutex_lock(&mu);
 	long end = now_ms() + TIMEOUT_MS;
-	for (int i = 0; i < n_steps; i++)
+	for (int i = 0; i < n_steps_all; i++)
 		while (actors[steps[i].actor].job == i + 1 && !done[i] && now_ms() < end) {
 			pthread_mutex_unlock(&mu);
 			nap();
 			pthread_mutex_lock(&mu);
 		}
-	for (int i = 0; i < n_steps; i++)
+	for (int i = 0; i < n_steps_all; i++)
 		if (actors[steps[i].actor].job == i + 1 && !done[i] && steps[i].expects) {
-			fprintf(stderr, "%s:%d: %s\n  still blocked after %ds (--timeout)\n", file,
+			fprintf(stderr, "%s:%d: %s\n  still blocked after %ds (--timeout)\n", script_file,
 				steps[i].line, steps[i].text, TIMEOUT_MS / 1000);
 			pthread_mutex_unlock(&mu);
 			quit(1);
 		}
 	pthread_mutex_unlock(&mu);
-	EndProcesses(n_actors);
+}
+
+/* Main, last: close what the script left open, in the order opened. */
+static void CloseLeft(void)
+{
 	pthread_mutex_lock(&mu);
 	int left[1024], n = n_open;
 	memcpy(left, open_fds, sizeof(int) * n_open);
 	pthread_mutex_unlock(&mu);
 	for (int i = 0; i < n; i++)
 		close(left[i]);
-	RemoveSocketFiles();
-	RemoveDirs();
-	return 0;
+}
+
+/* A failure: a child just exits; main kills and reaps its children first. */
+static void quit(int code)
+{
+	if (getpid() != main_pid)
+		_exit(code);
+	for (int i = 0; i < n_actors_all; i++)
+		if (actors[i].process && actors[i].tid > 0 && !actors[i].reaped) {
+			int st;
+			kill(actors[i].tid, SIGKILL);
+			waitpid(actors[i].tid, &st, 0);
+		}
+	exit(code);
 }

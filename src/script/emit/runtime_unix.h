@@ -1,11 +1,7 @@
 
 /* AF_UNIX addresses, SCM_CREDENTIALS, and the socket files the script's
  * binds made (removed at the end, as socklab removes them). */
-#include <grp.h>
-#include <stddef.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-
+//@ Abstract AbstractLabel
 /* Abstract names are labels, as ports are: bound by the first result that
  * shows them; a name first written in an input is used as written. */
 static struct {
@@ -28,6 +24,7 @@ static inline int AbstractLabel(const char *p, int pn)
 	return n_abstract++;
 }
 
+//@ Sun
 /* An AF_UNIX address as written (kind 0: a path, 1: an abstract name,
  * 2: unnamed): its length as socklab passes it (no terminating NUL). */
 static inline socklen_t Sun(struct sockaddr_storage *ss, int kind, const char *p, int pn)
@@ -49,6 +46,7 @@ static inline socklen_t Sun(struct sockaddr_storage *ss, int kind, const char *p
 	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
 }
 
+//@ SunIs
 /* An AF_UNIX address the kernel wrote (`n` bytes) against the line's. */
 static inline void SunIs(int line, const struct sockaddr_storage *ss, socklen_t n, int kind, const char *p, int pn)
 {
@@ -78,6 +76,7 @@ static inline void SunIs(int line, const struct sockaddr_storage *ss, socklen_t 
 		Fail(line, "address", kind == 2 ? "(unnamed)" : want, got[0] ? got : "(unnamed)");
 }
 
+//@ Rights
 /* The fds of the first SCM_RIGHTS message. */
 static inline void Rights(int line, struct msghdr *m, int *got, size_t n)
 {
@@ -89,6 +88,7 @@ static inline void Rights(int line, struct msghdr *m, int *got, size_t n)
 	Fail(line, "msg_control", "SCM_RIGHTS", "none");
 }
 
+//@ CredIs
 /* SCM_CREDENTIALS' fields as written (-1: `...`, not checked). */
 static inline void CredIs(int line, struct msghdr *m, long pid, long uid, long gid)
 {
@@ -107,6 +107,7 @@ static inline void CredIs(int line, struct msghdr *m, long pid, long uid, long g
 	Fail(line, "msg_control", "SCM_CREDENTIALS", "none");
 }
 
+//@ Made SOCKET_FILE DIR_MADE n_made
 /* What the script made and did not remove itself: the socket files its
  * binds made (the path as written) and the directories its mkdirats made
  * (the absolute path: the working directory's, or the dirfd's, joined),
@@ -121,6 +122,7 @@ static struct {
 } Made[80];
 static int n_made;
 
+//@ Record
 static inline void Record(int kind, const char *path)
 {
 	struct stat st;
@@ -137,6 +139,7 @@ static inline void Record(int kind, const char *path)
 	pthread_mutex_unlock(&mu);
 }
 
+//@ Forget
 /* The script removed it itself: the end leaves it alone. */
 static inline void Forget(int kind, const char *path)
 {
@@ -150,6 +153,7 @@ static inline void Forget(int kind, const char *path)
 	pthread_mutex_unlock(&mu);
 }
 
+//@ RemoveMade
 /* The end's removal of one made file if it is still the same (lstat). */
 static void RemoveMade(int i)
 {
@@ -163,6 +167,7 @@ static void RemoveMade(int i)
 		unlink(Made[i].path);
 }
 
+//@ SocketFile
 static inline void SocketFile(const char *p, int pn)
 {
 	char path[109] = "";
@@ -170,12 +175,14 @@ static inline void SocketFile(const char *p, int pn)
 	Record(SOCKET_FILE, path);
 }
 
+//@ SocketFileGone
 static inline void SocketFileGone(const char *p, int pn)
 {
 	if (pn <= 108)
 		Forget(SOCKET_FILE, p);
 }
 
+//@ RemoveSocketFiles
 static void RemoveSocketFiles(void)
 {
 	for (int i = 0; i < n_made; i++)
@@ -183,6 +190,7 @@ static void RemoveSocketFiles(void)
 			RemoveMade(i);
 }
 
+//@ DirPath
 static void DirPath(int d, const char *p, char *out)
 {
 	char base[2048] = "";
@@ -202,6 +210,7 @@ static void DirPath(int d, const char *p, char *out)
 	snprintf(out, 4096, "%s/%s", base, p);
 }
 
+//@ DirMade
 static inline void DirMade(int d, const char *p)
 {
 	char path[4096];
@@ -209,6 +218,7 @@ static inline void DirMade(int d, const char *p)
 	Record(DIR_MADE, path);
 }
 
+//@ DirGone
 /* A script's own unlinkat(..., AT_REMOVEDIR). */
 static inline void DirGone(int d, const char *p)
 {
@@ -217,6 +227,7 @@ static inline void DirGone(int d, const char *p)
 	Forget(DIR_MADE, path);
 }
 
+//@ Depth
 static int Depth(const char *p)
 {
 	int n = 0;
@@ -225,6 +236,7 @@ static int Depth(const char *p)
 	return n;
 }
 
+//@ RemoveDirs
 /* Deepest first, so that one made inside another goes before it; of
  * the same depth, in the order made (socklab's stable sort). */
 static void RemoveDirs(void)

@@ -1,7 +1,8 @@
 //! Issue 17's "README: an example of each emitted program": the README's
-//! programs are what `--emit` prints now (the part after the runtime,
-//! which is the same in every program, of examples/connect-twice.script,
-//! in C and in Python), and its allow-list is `--emit python --explain`.
+//! programs are what `--emit` prints now (of examples/connect-twice.script:
+//! in C the part between the helpers it uses and the runner, the same in
+//! every program; in Python the part after the runtime), and its
+//! allow-list is `--emit python --explain`.
 
 use std::process::Command;
 
@@ -29,22 +30,32 @@ fn printed(args: &[&str]) -> String {
     out.stdout
 }
 
-/// The program `--emit LANG` prints for the README's example, from `from`.
-fn after_runtime(lang: &str, from: &str) -> String {
+/// The program `--emit LANG` prints for the README's example, from
+/// `from` up to `until` (the C runner, the same in every program).
+fn after_runtime(lang: &str, from: &str, until: Option<&str>) -> String {
     let program = printed(&["script", "examples/connect-twice.script", "--emit", lang]);
     let i = program
         .find(from)
         .unwrap_or_else(|| panic!("{lang}: no {from:?}\n{program}"));
-    program[i..].to_string()
+    let j = until.map_or(program.len(), |u| {
+        program
+            .find(u)
+            .unwrap_or_else(|| panic!("{lang}: no {u:?}\n{program}"))
+    });
+    program[i..j].to_string()
 }
 
 #[test]
 fn emit_readme_programs_are_what_emit_prints() {
     let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
-    let c = block(&readme, "`examples/connect-twice.script` as C:", "c");
+    let c = block(
+        &readme,
+        "`examples/connect-twice.script` as C, between",
+        "c",
+    );
     assert_eq!(
         c,
-        after_runtime("c", "/* The script's labels"),
+        after_runtime("c", "/* The script's labels", Some("\n/* The runner:")),
         "README.md's C example is not what --emit c prints now"
     );
     let py = block(
@@ -54,7 +65,7 @@ fn emit_readme_programs_are_what_emit_prints() {
     );
     assert_eq!(
         py,
-        after_runtime("python", "# The script's labels"),
+        after_runtime("python", "# The script's labels", None),
         "README.md's Python example is not what --emit python prints now"
     );
     let explain = block(

@@ -50,7 +50,8 @@ twins! {
 
 /// A handler, with and without SA_RESTART (examples/handler-restart.script):
 /// the C twin's sigaction, its tgkill (it waits for the handler to have
-/// run) and its recvfrom (restarted, then -1 EINTR) are the script's.
+/// run) and its recvfrom (restarted, then -1 EINTR) are the script's, and
+/// its trace replays.
 /// Python is refused with one line (and --explain
 /// says why): signal.signal has no SA_RESTART and PEP 475 retries.
 #[test]
@@ -59,9 +60,9 @@ fn emit_twins_example_handler_restart() {
         .into_iter()
         .find(|(_, n)| n == "example-handler-restart")
         .unwrap();
-    // No round trip yet: the traced twin shows no rt_sigreturn (not in
-    // the traced set), so its restarted recvfrom replays as a new call.
-    c_twin_with(&file, &name, false);
+    // The round trip too: the twin's rt_sigreturn (traced) joins the
+    // restarted recvfrom with its interrupted start, as in a record.
+    c_twin(&file, &name);
     let out = run(socklab(&["script", &file, "--emit", "python"]), b"");
     assert_eq!(out.code(), Some(2), "{}", out.dump());
     let lines: Vec<&str> = out

@@ -9,8 +9,10 @@
 use std::collections::HashMap;
 
 /// The process calls strace is asked for beside the socket calls (and
-/// fchmod, which the file rows do not name: unix-family's directory).
-pub const PROCESS_CALLS: &str = "clone,rt_sigaction,kill,tgkill,wait4,exit_group,\
+/// fchmod, which the file rows do not name: unix-family's directory);
+/// rt_sigreturn: a handler's return, which says whether the call it
+/// interrupted restarts (the round trip reads it as a script does).
+pub const PROCESS_CALLS: &str = "clone,rt_sigaction,rt_sigreturn,kill,tgkill,wait4,exit_group,\
     epoll_create1,epoll_ctl,epoll_wait,setns,dup,dup2,fcntl,setgroups,setgid,setuid,fchmod";
 
 /// The file calls Python makes for the script's *at calls on AT_FDCWD
@@ -76,7 +78,8 @@ pub(super) fn calls(
 }
 
 /// A raw `strace -f -o` trace as a script: the program's own socket
-/// calls, its forks, its processes' rt_sigaction and its kills (a pid
+/// calls, its forks, its processes' rt_sigaction, a handler's
+/// rt_sigreturn (a restarted call is one line) and its kills (a pid
 /// names a fork's child, tgkill's tid a thread's lines; wait4 is left to
 /// socklab's end: the child ends there), a thread's entry into a lab
 /// host (openat of /run/netns/..., setns, close: the replay puts that
@@ -110,6 +113,7 @@ pub fn as_script(raw: &str) -> String {
             || is_fork(c)
             || is_scripts_sigaction(c)
             || c.starts_with("kill(")
+            || c.starts_with("rt_sigreturn(")
             || c.starts_with("setns(")
             || c.starts_with("tgkill(")
             || c.starts_with("fchmod(")

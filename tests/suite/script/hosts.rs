@@ -158,7 +158,8 @@ fn script_emit_writes_an_actor_on_a_host() {
     );
     c.assert_ok();
     assert!(
-        c.stdout.contains("{.name = \"client\", .host = \"b\"}"),
+        c.stdout
+            .contains("{.name = \"client\", .host = \"b\", .enter = EnterHost}"),
         "{}",
         c.dump()
     );

@@ -1,0 +1,161 @@
+//! The C program's runtime text, only what the program uses: the
+//! helpers (`runtime.h`, `runtime_unix.h`, `runtime_handler.h`,
+//! `runtime_fork.h`) are cut into parts, each opened by a line
+//! `//@ NAMES` (what it defines; the line is not written); a part goes
+//! in when a name it defines is used by the program's code (comments
+//! and strings aside) or by a part already in. Each file's text before
+//! its first part goes in with its first part used; runtime.h's (the
+//! includes, the tables' types, the runner's declarations) always.
+//! The runner (`runtime_run.h`) is whole, at the end of the program.
+
+use std::collections::BTreeSet;
+
+const HELPERS: [&str; 4] = [
+    include_str!("runtime.h"),
+    include_str!("runtime_unix.h"),
+    include_str!("runtime_handler.h"),
+    include_str!("runtime_fork.h"),
+];
+
+/// The runner: the same in every program.
+pub const RUNNER: &str = include_str!("runtime_run.h");
+
+/// One part: the names it defines (none: a file's head) and its text.
+struct Part<'a> {
+    file: usize,
+    names: Vec<&'a str>,
+    text: String,
+}
+
+fn parts() -> Vec<Part<'static>> {
+    let mut out = Vec::new();
+    for (file, src) in HELPERS.iter().enumerate() {
+        let mut part = Part {
+            file,
+            names: Vec::new(),
+            text: String::new(),
+        };
+        for line in src.split_inclusive('\n') {
+            if let Some(names) = line.strip_prefix("//@ ") {
+                out.push(part);
+                part = Part {
+                    file,
+                    names: names.split_whitespace().collect(),
+                    text: String::new(),
+                };
+            } else {
+                part.text.push_str(line);
+            }
+        }
+        out.push(part);
+    }
+    out
+}
+
+/// The helpers `code` uses (and what they use), in their files' order.
+pub fn helpers(code: &str) -> String {
+    let parts = parts();
+    let mut used = identifiers(code);
+    used.extend(identifiers(RUNNER));
+    let mut taken = vec![false; parts.len()];
+    // runtime.h's head: the includes, the types, the runner's declarations.
+    if let Some(t) = taken.first_mut() {
+        *t = true;
+    }
+    if let Some(p) = parts.first() {
+        used.extend(identifiers(&p.text));
+    }
+    loop {
+        let mut more = false;
+        for (p, t) in parts.iter().zip(taken.iter_mut()) {
+            if !*t && p.names.iter().any(|n| used.contains(*n)) {
+                *t = true;
+                more = true;
+                used.extend(identifiers(&p.text));
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        let head_used = p.names.is_empty()
+            && parts
+                .iter()
+                .zip(&taken)
+                .skip(i + 1)
+                .take_while(|(q, _)| q.file == p.file && !q.names.is_empty())
+                .any(|(_, t)| *t);
+        if taken.get(i).copied().unwrap_or(false) || head_used {
+            out.push_str(&p.text);
+        }
+    }
+    out
+}
+
+/// The identifiers of C code, its comments, strings and characters aside.
+pub fn identifiers(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let b = code.as_bytes();
+    let mut i = 0;
+    let at = |k: usize| b.get(k).copied().unwrap_or(0);
+    while i < b.len() {
+        let c = at(i);
+        if c == b'/' && at(i + 1) == b'*' {
+            i = code[i + 2..].find("*/").map_or(b.len(), |j| i + 2 + j + 2);
+        } else if c == b'/' && at(i + 1) == b'/' {
+            i = code[i..].find('\n').map_or(b.len(), |j| i + j);
+        } else if c == b'"' || c == b'\'' {
+            i += 1;
+            while i < b.len() && at(i) != c {
+                i += if at(i) == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while at(i).is_ascii_alphanumeric() || at(i) == b'_' {
+                i += 1;
+            }
+            out.insert(code[start..i].to_string());
+        } else if c.is_ascii_digit() {
+            while at(i).is_ascii_alphanumeric() || at(i) == b'_' {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_leave_out_comments_and_strings() {
+        let ids = identifiers("/* Fail */ r = Is(4, r, 0); // Data\n x = \"Port\\\"s\"; 'a'; 0x1F");
+        let want: BTreeSet<String> = ["r", "Is", "x"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(ids, want);
+    }
+
+    #[test]
+    fn helpers_take_what_is_used_and_what_that_uses() {
+        let text = helpers("r = accept(s, NULL, NULL); InetIs(3, &sa, \"x\", &p, 1);");
+        // InetIs uses PortOut, which uses IntIs, which uses Fail.
+        for f in ["InetIs(int", "PortOut(int", "IntIs(int", "Fail(int"] {
+            assert!(text.contains(f), "{f} missing");
+        }
+        for f in [
+            "Data(int",
+            "SunIs(",
+            "Pipes(int",
+            "on_signal(int",
+            "RemoveDirs(",
+        ] {
+            assert!(!text.contains(f), "{f} not used, but there");
+        }
+        assert!(!text.contains("//@"));
+    }
+}
