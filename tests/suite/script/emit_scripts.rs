@@ -2,7 +2,7 @@
 //! its two twins (`c_twin`, `python_twin` in emit.rs): one test each, a
 //! test that none is missing, and `make compare`'s table of them.
 
-use super::emit::{c_twin, c_twin_with, python_twin, scripts};
+use super::emit::{c_twin, python_twin, scripts};
 use crate::harness::{TempDir, run, socklab};
 
 macro_rules! twins {
