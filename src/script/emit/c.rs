@@ -14,6 +14,7 @@ const UNIX: &str = include_str!("runtime_unix.h");
 const RUNNER: &str = include_str!("runtime_run.h");
 const PROCESSES: &str = include_str!("runtime_fork.h");
 const HANDLER: &str = include_str!("runtime_handler.h");
+const OWN: &str = include_str!("runtime_own.h");
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -36,6 +37,15 @@ fn data(bytes: &[u8]) -> (String, String) {
     if bytes.len() <= 256 {
         (String::new(), lit(bytes))
     } else {
+        (format!("char *buf = {}; ", datum(bytes)), "buf".into())
+    }
+}
+
+/// Data to send as an expression: a literal, or `Fill(...)` when long.
+fn datum(bytes: &[u8]) -> String {
+    if bytes.len() <= 256 {
+        lit(bytes)
+    } else {
         let shown: Vec<u8> = bytes.iter().copied().take(64).collect();
         let period = (1..=shown.len())
             .find(|&p| {
@@ -46,14 +56,7 @@ fn data(bytes: &[u8]) -> (String, String) {
             })
             .unwrap_or(0);
         let head = shown.get(..period).unwrap_or(&[]);
-        (
-            format!(
-                "char *buf = Fill({}, {period}, {}); ",
-                lit(head),
-                bytes.len()
-            ),
-            "buf".into(),
-        )
+        format!("Fill({}, {period}, {})", lit(head), bytes.len())
     }
 }
 
@@ -190,6 +193,17 @@ fn call(m: &Model) -> String {
             format!("{pre}r = write({}, {d}, {});", var(f), bytes.len())
         }
         Op::Unix(u) => super::c_unix::call(line, u),
+        Op::Mmsg(b) => {
+            let words = super::mmsg::Words {
+                var: &var,
+                val: &val,
+                lit: &|b| lit(b),
+                data: &datum,
+                port: &port,
+            };
+            super::mmsg::c(line, b, &words)
+        }
+        Op::Own(o) => super::own::c(line, o),
         _ => super::c_more::call(m),
     }
 }
@@ -247,6 +261,9 @@ pub fn program(plan: &Plan) -> String {
         .any(|(_, m)| matches!(m.op, Op::Handler(..)))
     {
         out.push_str(HANDLER);
+    }
+    if plan.steps.iter().any(|(_, m)| matches!(m.op, Op::Own(..))) {
+        out.push_str(OWN);
     }
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
     for n in &plan.names {

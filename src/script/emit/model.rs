@@ -98,6 +98,9 @@ pub enum Op {
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
+    /// sendmmsg, recvmmsg (mmsg.rs); getpid, getppid, prlimit64 (own.rs).
+    Mmsg(super::mmsg::Mmsg),
+    Own(super::own::Own),
 }
 
 /// An option value (setsockopt's, getsockopt's): its text is optval.rs.
@@ -120,21 +123,6 @@ pub struct Pair {
     pub linger: bool,
     pub a: i64,
     pub b: i64,
-}
-
-impl Pair {
-    /// The bytes the kernel takes (two ints, or two longs).
-    pub fn bytes(&self) -> Vec<u8> {
-        if self.linger {
-            let mut v = (self.a as i32).to_ne_bytes().to_vec();
-            v.extend((self.b as i32).to_ne_bytes());
-            v
-        } else {
-            let mut v = self.a.to_ne_bytes().to_vec();
-            v.extend(self.b.to_ne_bytes());
-            v
-        }
-    }
 }
 
 /// An actor a call names (kill, wait4, a fork's child): its name and its
