@@ -235,18 +235,22 @@ pub struct Words<'a> {
     pub port: &'a dyn Fn(u16) -> String,
 }
 
-/// The array's declarations, zeroed (`n`: its entries).
-fn arrays(n: usize) -> String {
-    format!(
-        "struct mmsghdr mm[{n}]; struct iovec iv[{n}]; struct sockaddr_storage nm[{n}]; memset(mm, 0, sizeof mm);\n\t\t "
-    )
+/// The array's declarations, zeroed (`n`: its entries; `named`: with
+/// an address buffer each).
+fn arrays(n: usize, named: bool) -> String {
+    let names = if named {
+        format!(" struct sockaddr_storage nm[{n}];")
+    } else {
+        String::new()
+    };
+    format!("struct mmsghdr mm[{n}]; struct iovec iv[{n}];{names} memset(mm, 0, sizeof mm);\n\t\t ")
 }
 
 /// The C statements of the line (r = the result), its checks after.
 pub fn c(line: usize, m: &Mmsg, w: &Words) -> String {
     match m {
         Mmsg::Send(f, data, flags, lens) => {
-            let mut s = arrays(data.len());
+            let mut s = arrays(data.len(), data.iter().any(|(_, to)| to.is_some()));
             for (i, (bytes, to)) in data.iter().enumerate() {
                 let _ = write!(
                     s,
@@ -296,7 +300,7 @@ pub fn c(line: usize, m: &Mmsg, w: &Words) -> String {
             } else {
                 format!("char *bb = Fill(\"\", 0, {total}); ")
             };
-            s += &arrays(*vlen);
+            s += &arrays(*vlen, *named);
             let _ = write!(
                 s,
                 " for (int i = 0; i < {vlen}; i++) {{ iv[i].iov_base = bb + i * {size}; iv[i].iov_len = {size}; mm[i].msg_hdr.msg_iov = &iv[i]; mm[i].msg_hdr.msg_iovlen = 1;{} }}\n\t\t ",
@@ -320,7 +324,7 @@ pub fn c(line: usize, m: &Mmsg, w: &Words) -> String {
                 );
             }
             for (i, e) in entries.iter().enumerate() {
-                s += &received(line, i, *size, e, w);
+                s += &received(line, i, *size, *named, e, w);
             }
             s
         }
@@ -328,12 +332,12 @@ pub fn c(line: usize, m: &Mmsg, w: &Words) -> String {
 }
 
 /// The checks of received entry `i` (when the call filled it).
-fn received(line: usize, i: usize, size: usize, e: &Entry, w: &Words) -> String {
+fn received(line: usize, i: usize, size: usize, named: bool, e: &Entry, w: &Words) -> String {
     let mut c = String::new();
     let int = |what: &str, got: String, want: String| {
         format!(" IntIs({line}, \"{what}\", {got}, {want});")
     };
-    if let Some(Out::Is(a)) = &e.name {
+    if let (Some(Out::Is(a)), true) = (&e.name, named) {
         let p = a.port;
         let _ = write!(
             c,
