@@ -96,8 +96,12 @@ fn hdr(e: &Expr) -> &[Field] {
     field(f, "msg_hdr").map_or(f, fields_of)
 }
 
-/// The iovecs of a msghdr: (the bytes, the size) each, as socklab's.
-fn iovecs(msg: &[Field]) -> Result<Vec<(Vec<u8>, usize, Option<(Vec<u8>, bool)>)>, Why> {
+/// An iovec as socklab makes it: the bytes to send, the size, and the
+/// bytes the line shows (and whether cut).
+type Iovec = (Vec<u8>, usize, Option<(Vec<u8>, bool)>);
+
+/// The iovecs of a msghdr.
+fn iovecs(msg: &[Field]) -> Result<Vec<Iovec>, Why> {
     items_of(field(msg, "msg_iov"))
         .iter()
         .map(|iov| {
