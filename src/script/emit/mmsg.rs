@@ -12,48 +12,17 @@ use std::fmt::Write as _;
 use super::super::ast::{Expr, ExprKind, Field};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{
-    Fd, Inet, Out, Val, data_of, fd, field, fields_of, inet, items_of, out_of, val_of,
-};
+use super::model::{Entry, Fd, Mmsg, Out, Val, fd, field, fields_of, inet, items_of, val_of};
+use super::written::{data_of, out_of};
 use crate::values::xlat::Group;
 
 /// The most entries a script's recvmmsg or sendmmsg takes (UIO_MAXIOV).
 const MAX_VLEN: usize = 1024;
 
-/// What a line writes of one entry the kernel fills (None: not written).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Entry {
-    pub name: Option<Out>,
-    pub namelen: Option<i64>,
-    pub data: Option<(Vec<u8>, bool)>,
-    pub flags: Option<Val>,
-    pub controllen: Option<i64>,
-    pub len: Option<i64>,
-}
-
-/// A sendmmsg or recvmmsg line, its arguments resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Mmsg {
-    /// fd, each datagram (its bytes, its address or none), flags, each
-    /// entry's msg_len as written.
-    Send(Fd, Vec<(Vec<u8>, Option<Inet>)>, Val, Vec<Option<i64>>),
-    /// fd, vlen, each buffer's size, msg_name asked for, flags, the
-    /// entries written, whether they are all (no trailing `...`).
-    Recv {
-        fd: Fd,
-        vlen: usize,
-        size: usize,
-        named: bool,
-        flags: Val,
-        entries: Vec<Entry>,
-        all: bool,
-    },
-}
-
 impl Mmsg {
     pub fn fd(&self) -> &Fd {
         match self {
-            Mmsg::Send(f, ..) | Mmsg::Recv { fd: f, .. } => f,
+            Mmsg::Send(f, ..) | Mmsg::Recv(f, ..) => f,
         }
     }
 
@@ -65,7 +34,7 @@ impl Mmsg {
                 .filter_map(|(_, to)| to.as_ref())
                 .map(|i| i.port)
                 .collect(),
-            Mmsg::Recv { entries, .. } => entries
+            Mmsg::Recv(.., entries, _) => entries
                 .iter()
                 .filter_map(|e| match &e.name {
                     Some(Out::Is(i)) => Some(i.port),
@@ -190,15 +159,7 @@ pub fn op(step: &Step) -> Result<Mmsg, Why> {
                 len: out_int(field(fields_of(e), "msg_len"))?,
             });
         }
-        return Ok(Mmsg::Recv {
-            fd: f,
-            vlen,
-            size,
-            named,
-            flags,
-            entries: written,
-            all,
-        });
+        return Ok(Mmsg::Recv(f, vlen, size, named, flags, written, all));
     }
     if entries.len() != vlen || !all {
         return Err(format!(
@@ -289,15 +250,7 @@ pub fn c(line: usize, m: &Mmsg, w: &Words) -> String {
             }
             s
         }
-        Mmsg::Recv {
-            fd,
-            vlen,
-            size,
-            named,
-            flags,
-            entries,
-            all,
-        } => {
+        Mmsg::Recv(fd, vlen, size, named, flags, entries, all) => {
             let total = vlen * size.max(&1);
             let mut s = if total <= 65536 {
                 format!("char bb[{total}]; ")

@@ -45,6 +45,7 @@ mod python_procs;
 mod python_unix;
 mod unix;
 mod unix_msg;
+mod written;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +245,7 @@ impl Plan {
             }
             let (who, process) = match &mut m.op {
                 Op::Fork(w) | Op::Wait4(w, _) => (w, true),
-                Op::Kill(w, _) | Op::Own(own::Own::Pid(_, Some(w))) => (w, false),
+                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => (w, false),
                 _ => continue,
             };
             let name = match pids.get(&who.pid) {

@@ -4,9 +4,9 @@ use super::super::ast::{Expr, ExprKind, Outcome};
 use super::super::check::{Step, returns_fd};
 use super::super::resolve::{self, Why};
 use super::model::{
-    Fd, Model, Op, OptVal, Pair, Want, Who, data_of, fd, field, fields_of, inet, int_of, items_of,
-    num, out_of, val_of,
+    Fd, Model, Op, OptVal, Pair, Want, Who, fd, field, fields_of, inet, items_of, num, val_of,
 };
+use super::written::{data_of, int_of, out_of};
 use crate::values::xlat::Group;
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {

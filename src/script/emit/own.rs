@@ -12,17 +12,7 @@
 use super::super::ast::{Expr, ExprKind, Outcome};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{Want, Who, field, fields_of};
-
-/// A line of this module.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Own {
-    /// getpid (false) or getppid (true): the pid written (a label), if any.
-    Pid(bool, Option<Who>),
-    /// prlimit64(0, RLIMIT_NOFILE, NEW, OLD): the limit set (rlim_cur,
-    /// rlim_max), or the old one's fields as written (None: not written).
-    Nofile(Option<(u64, u64)>, Option<(Option<u64>, Option<u64>)>),
-}
+use super::model::{Own, Want, Who, field, fields_of};
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
     step.args
