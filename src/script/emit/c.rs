@@ -27,6 +27,15 @@ fn data(bytes: &[u8]) -> (String, String) {
     if bytes.len() <= 256 {
         (String::new(), lit(bytes))
     } else {
+        (format!("char *buf = {}; ", datum(bytes)), "buf".into())
+    }
+}
+
+/// Data to send as an expression: a literal, or `Fill(...)` when long.
+fn datum(bytes: &[u8]) -> String {
+    if bytes.len() <= 256 {
+        lit(bytes)
+    } else {
         let shown: Vec<u8> = bytes.iter().copied().take(64).collect();
         let period = (1..=shown.len())
             .find(|&p| {
@@ -37,14 +46,7 @@ fn data(bytes: &[u8]) -> (String, String) {
             })
             .unwrap_or(0);
         let head = shown.get(..period).unwrap_or(&[]);
-        (
-            format!(
-                "char *buf = Fill({}, {period}, {}); ",
-                lit(head),
-                bytes.len()
-            ),
-            "buf".into(),
-        )
+        format!("Fill({}, {period}, {})", lit(head), bytes.len())
     }
 }
 
@@ -181,6 +183,17 @@ pub(super) fn call(m: &Model) -> String {
             format!("{pre}r = write({}, {d}, {});", var(f), bytes.len())
         }
         Op::Unix(u) => super::c_unix::call(line, u),
+        Op::Mmsg(b) => {
+            let words = super::mmsg::Words {
+                var: &var,
+                val: &val,
+                lit: &|b| lit(b),
+                data: &datum,
+                port: &port,
+            };
+            super::mmsg::c(line, b, &words)
+        }
+        Op::Own(o) => super::own::c(line, o),
         _ => super::c_more::call(m),
     }
 }

@@ -11,7 +11,7 @@ const TAKEN: &[&str] = &[
     "main", "run", "steps", "actors", "done", "mu", "cv", "int", "char", "long", "if", "else",
     "for", "while", "do", "case", "break", "return", "static", "struct", "union", "void", "switch",
     "default", "const", "auto", "errno", "socket", "bind", "listen", "accept", "connect", "close",
-    "poll", "read", "write", "kill", "dup", "line",
+    "poll", "read", "write", "kill", "dup", "line", "mm", "iv", "nm", "bb", "i", "rl",
 ];
 
 pub fn var(f: &Fd) -> String {

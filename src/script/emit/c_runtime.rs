@@ -1,6 +1,6 @@
 //! The C program's runtime text, only what the program uses: the
 //! helpers (`runtime.h`, `runtime_unix.h`, `runtime_handler.h`,
-//! `runtime_fork.h`) are cut into parts, each opened by a line
+//! `runtime_fork.h`, `runtime_own.h`) are cut into parts, each opened by a line
 //! `//@ NAMES` (what it defines; the line is not written); a part goes
 //! in when a name it defines is used by the program's code (comments
 //! and strings aside) or by a part already in. Each file's text before
@@ -10,11 +10,12 @@
 
 use std::collections::BTreeSet;
 
-const HELPERS: [&str; 4] = [
+const HELPERS: [&str; 5] = [
     include_str!("runtime.h"),
     include_str!("runtime_unix.h"),
     include_str!("runtime_handler.h"),
     include_str!("runtime_fork.h"),
+    include_str!("runtime_own.h"),
 ];
 
 /// The runner: the same in every program.

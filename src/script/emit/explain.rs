@@ -124,5 +124,9 @@ pub fn text() -> String {
         "Not emitted in Python (refused, exit 2): {}.",
         super::python::HANDLER
     ));
+    out.push(format!(
+        "Not emitted in Python (refused, exit 2): {}.",
+        super::mmsg::MMSG
+    ));
     out.join("\n")
 }

@@ -37,9 +37,11 @@ pub mod explain;
 
 mod c_unix;
 mod epoll;
+mod mmsg;
 mod model;
 mod ops;
 mod optval;
+mod own;
 mod python;
 mod python_fds;
 mod python_main;
@@ -47,6 +49,7 @@ mod python_procs;
 mod python_unix;
 mod unix;
 mod unix_msg;
+mod written;
 
 /// The language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +259,7 @@ impl Plan {
             }
             let (who, process) = match &mut m.op {
                 Op::Fork(w) | Op::Wait4(w, _) => (w, true),
-                Op::Kill(w, _) => (w, false),
+                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => (w, false),
                 _ => continue,
             };
             let name = match pids.get(&who.pid) {
@@ -334,7 +337,9 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Handler(..)
         | Op::Wait4(..)
         | Op::Exit(..)
+        | Op::Own(..)
         | Op::EpollCreate1(..) => Vec::new(),
+        Op::Mmsg(b) => vec![b.fd().clone()],
         Op::EpollCtl(ep, _, fd, _) => vec![ep.clone(), fd.clone()],
         Op::EpollWait(ep, ..) => vec![ep.clone()],
         Op::Unix(u) => u.inputs(),
@@ -377,6 +382,9 @@ fn outputs(m: &Model) -> Vec<Fd> {
 fn ports(op: &Op) -> Vec<u16> {
     if let Op::Unix(u) = op {
         return u.ports();
+    }
+    if let Op::Mmsg(b) = op {
+        return b.ports();
     }
     let of = |o: &model::Out| match o {
         model::Out::Is(i) => Some(i.port),

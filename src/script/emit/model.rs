@@ -98,6 +98,39 @@ pub enum Op {
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
+    /// sendmmsg, recvmmsg (mmsg.rs); getpid, getppid, prlimit64 (own.rs).
+    Mmsg(Mmsg),
+    Own(Own),
+}
+
+/// What a line writes of one entry recvmmsg fills (None: not written).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Entry {
+    pub name: Option<Out>,
+    pub namelen: Option<i64>,
+    pub data: Option<(Vec<u8>, bool)>,
+    pub flags: Option<Val>,
+    pub controllen: Option<i64>,
+    pub len: Option<i64>,
+}
+
+/// Send: fd, each datagram (its bytes, its address or none), flags, each
+/// entry's msg_len as written. Recv: fd, vlen, each buffer's size,
+/// msg_name asked for, flags, the entries written, whether they are all
+/// (no trailing `...`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mmsg {
+    Send(Fd, Vec<(Vec<u8>, Option<Inet>)>, Val, Vec<Option<i64>>),
+    Recv(Fd, usize, usize, bool, Val, Vec<Entry>, bool),
+}
+
+/// getpid (false) or getppid (true) and the pid written (a label);
+/// prlimit64(0, RLIMIT_NOFILE, ...): the limit set (rlim_cur, rlim_max),
+/// or the old one's fields as written (None: not written).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Own {
+    Pid(bool, Option<Who>),
+    Nofile(Option<(u64, u64)>, Option<(Option<u64>, Option<u64>)>),
 }
 
 /// An option value (setsockopt's, getsockopt's): its text is optval.rs.
@@ -120,21 +153,6 @@ pub struct Pair {
     pub linger: bool,
     pub a: i64,
     pub b: i64,
-}
-
-impl Pair {
-    /// The bytes the kernel takes (two ints, or two longs).
-    pub fn bytes(&self) -> Vec<u8> {
-        if self.linger {
-            let mut v = (self.a as i32).to_ne_bytes().to_vec();
-            v.extend((self.b as i32).to_ne_bytes());
-            v
-        } else {
-            let mut v = self.a.to_ne_bytes().to_vec();
-            v.extend(self.b.to_ne_bytes());
-            v
-        }
-    }
 }
 
 /// An actor a call names (kill, wait4, a fork's child): its name and its
@@ -304,40 +322,6 @@ pub fn inet(e: &Expr) -> Result<Inet, Why> {
             _ => Err("an address is {sa_family=AF_INET, ...} or HOST:PORT".into()),
         },
         _ => Err("expected an address".into()),
-    }
-}
-
-/// An address the kernel writes back.
-pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
-    match &e.kind {
-        ExprKind::Null => Ok(Out::Null),
-        ExprKind::Dots => Ok(Out::Any),
-        _ => match sun(e)? {
-            Some(s) => Ok(Out::Unix(s)),
-            None => inet(e).map(Out::Is),
-        },
-    }
-}
-
-/// Received bytes a line writes (None: `...`).
-pub(super) fn data_of(e: &Expr) -> Option<(Vec<u8>, bool)> {
-    match &e.kind {
-        ExprKind::Str { bytes, cut } => Some((bytes.clone(), *cut)),
-        _ => None,
-    }
-}
-
-/// An int the kernel writes (`[0]`, `[ECONNREFUSED]`), if written.
-pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
-    match &e.kind {
-        ExprKind::Dots => Ok(None),
-        ExprKind::Array(items) if items.len() == 1 => match items.first().map(|i| &i.kind) {
-            Some(ExprKind::Dots) | None => Ok(None),
-            Some(ExprKind::InOut(_, b)) => int_of(b),
-            _ => val_of(e, None).map(Some),
-        },
-        ExprKind::InOut(_, b) => int_of(b),
-        _ => Ok(None),
     }
 }
 

@@ -4,9 +4,9 @@ use super::super::ast::{Expr, ExprKind, Outcome};
 use super::super::check::{Step, returns_fd};
 use super::super::resolve::{self, Why};
 use super::model::{
-    Fd, Model, Op, OptVal, Pair, Want, Who, data_of, fd, field, fields_of, inet, int_of, items_of,
-    num, out_of, val_of,
+    Fd, Model, Op, OptVal, Pair, Want, Who, fd, field, fields_of, inet, items_of, num, val_of,
 };
+use super::written::{data_of, int_of, out_of};
 use crate::values::xlat::Group;
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
@@ -151,6 +151,8 @@ pub fn op(step: &Step) -> Result<Op, Why> {
         "wait4" => Op::Wait4(who(a(0)?)?, status(step.args.get(1))),
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
         "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,
+        "sendmmsg" | "recvmmsg" => Op::Mmsg(super::mmsg::op(step)?),
+        "getpid" | "getppid" | "prlimit64" => Op::Own(super::own::op(step)?),
         other => return Err(unemitted(other)),
     })
 }
@@ -381,8 +383,12 @@ fn msg(step: &Step) -> Result<Op, Why> {
 pub fn model(step: &Step) -> Result<Model, Why> {
     let want = match step.result.as_ref().map(|r| &r.value) {
         Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
-        // A pid: this run's own (a fork's, wait4's: checked by the call).
-        Some(Outcome::Value(_)) if matches!(step.row.name, "clone" | "wait4") => Want::Nothing,
+        // A pid: this run's own (a fork's, wait4's, getpid's: checked by the call).
+        Some(Outcome::Value(_))
+            if matches!(step.row.name, "clone" | "wait4" | "getpid" | "getppid") =>
+        {
+            Want::Nothing
+        }
         Some(Outcome::Value(n)) => Want::Value(*n),
         Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
         _ => Want::Nothing,

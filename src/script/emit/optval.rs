@@ -111,3 +111,18 @@ pub fn py_get(line: usize, n: &Names, v: &OptVal) -> (String, String) {
         ),
     }
 }
+
+impl Pair {
+    /// The bytes the kernel takes (two ints, or two longs).
+    pub fn bytes(&self) -> Vec<u8> {
+        if self.linger {
+            let mut v = (self.a as i32).to_ne_bytes().to_vec();
+            v.extend((self.b as i32).to_ne_bytes());
+            v
+        } else {
+            let mut v = self.a.to_ne_bytes().to_vec();
+            v.extend(self.b.to_ne_bytes());
+            v
+        }
+    }
+}

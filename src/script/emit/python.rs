@@ -75,6 +75,11 @@ const TAKEN: &[&str] = &[
     "with",
     "open_socks",
     "wait_until",
+    "resource",
+    "rl",
+    "PIDS",
+    "pid_is",
+    "limit_is",
 ];
 
 pub(super) fn var(f: &Fd) -> String {
@@ -373,6 +378,7 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             super::epoll::python(m, &words).ok_or("not an epoll call")?
         }
         Op::Handler(..) => return Err(HANDLER.into()),
+        Op::Mmsg(..) => return Err(super::mmsg::MMSG.into()),
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }

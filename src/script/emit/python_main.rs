@@ -10,6 +10,7 @@ use super::python::{call, var};
 const RUNTIME: &str = include_str!("runtime.py");
 const PROCESSES: &str = include_str!("runtime_fork.py");
 const UNIX: &str = include_str!("runtime_unix.py");
+const OWN: &str = include_str!("runtime_own.py");
 
 /// The statement(s) of one line, after `    `.
 fn statement(m: &Model) -> Result<String, String> {
@@ -110,6 +111,9 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     out.push_str(RUNTIME);
     out.push_str(PROCESSES);
     out.push_str(UNIX);
+    if plan.steps.iter().any(|(_, m)| matches!(m.op, Op::Own(..))) {
+        out.push_str(OWN);
+    }
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
         .names

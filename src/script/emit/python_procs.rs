@@ -56,6 +56,7 @@ pub fn statement(m: &Model) -> Option<String> {
             (format!("os.waitpid({}, 0)", pid(w)), then, "")
         }
         Op::Exit(n) => return Some(format!("os._exit({n})")),
+        Op::Own(o) => return Some(super::own::python(line, o, &m.want)),
         _ => return None,
     };
     if let Want::Errno(e) = &m.want {

@@ -6,8 +6,9 @@ use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
 use super::model::{
-    Cred, From, Name, Op, UnixOp, data_of, fd, field, fields_of, inet, items_of, sun, val_of,
+    Cred, From, Name, Op, UnixOp, fd, field, fields_of, inet, items_of, sun, val_of,
 };
+use super::written::data_of;
 use crate::values::xlat::Group;
 
 /// The op of a sendmsg or recvmsg line if it is this module's.

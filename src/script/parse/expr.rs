@@ -212,7 +212,15 @@ fn atom(c: &mut Cur) -> Result<Expr, ParseError> {
                 c.pos += w.len();
                 return mk(ExprKind::Addr(w.to_string()));
             }
-            let v = c.int()?;
+            let mut v = c.int()?;
+            // strace's limits (prlimit64): `rlim_cur=8192*1024`.
+            while c.peek() == Some(b'*') {
+                c.bump();
+                let m = c.int()?;
+                v = v
+                    .checked_mul(m)
+                    .ok_or_else(|| c.err("the product is out of range"))?;
+            }
             match c.peek() {
                 Some(x) if x.is_ascii_alphanumeric() || x == b'_' => {
                     Err(c.err(format!("unexpected {} after a number", c.found())))

@@ -54,6 +54,8 @@ fn ints() {
     );
     assert_eq!(kind("-9223372036854775808"), Int(i64::MIN));
     assert_eq!(kind("0xffffffffffffffff"), Int(-1));
+    // prlimit64's limits as strace prints them.
+    assert_eq!(kind("8192*1024"), Int(8192 * 1024));
     assert!(parse_args("9223372036854775808").is_err());
 }
 

@@ -10,7 +10,7 @@ use crate::harness::{Server, TempDir, run, socklab};
 /// messages), joined as one script (the client's fd named `c`): the server
 /// up to its first recvmmsg, the client's first exchange, the server's
 /// first recvmmsg/sendmmsg, and so on.
-fn joined(dir: &TempDir) -> String {
+pub(super) fn joined(dir: &TempDir) -> String {
     let (s_rec, c_rec) = (dir.path("server.script"), dir.path("client.script"));
     let server = Server::start(&[
         "udp",
@@ -94,7 +94,7 @@ fn script_record_of_the_batch_udp_server_replays_with_its_client() {
 /// A written script: two datagrams in one sendmmsg, one recvmmsg of both
 /// (the bytes and each msg_len expected), a connected sendmmsg (msg_name
 /// NULL); K and msg_len checked, a wrong K exits 1.
-const TWO: &str = "\
+pub(super) const TWO: &str = "\
 a = socket(AF_INET, SOCK_DGRAM, 0)
 bind(a, 127.0.0.1:0)
 getsockname(a, {sa_family=AF_INET, sin_port=htons(40001), sin_addr=inet_addr(\"127.0.0.1\")}, [16])

@@ -11,6 +11,7 @@ mod emit;
 mod emit_allowed;
 mod emit_epoll;
 mod emit_messages;
+mod emit_mmsg;
 mod emit_readme;
 mod emit_records;
 mod emit_scripts;

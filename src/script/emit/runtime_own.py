@@ -1,0 +1,27 @@
+
+
+# getpid, getppid and prlimit64 lines (appended when a line makes one).
+import resource
+
+# Pid labels: bound by the first result that shows one, in memory a fork
+# shares (a process actor's binding is its parent's too): pairs of (as
+# written, this run's), 0 when free.
+PIDS = mmap.mmap(-1, 16 * 64)
+
+
+def pid_is(line, written, got):
+    for i in range(64):
+        w, g = struct.unpack_from("qq", PIDS, 16 * i)
+        if w == written:
+            want(line, got, g)
+            return
+        if w == 0:
+            struct.pack_into("qq", PIDS, 16 * i, written, got)
+            return
+
+
+def limit_is(line, what, got, expected):
+    """A limit prlimit64 read back (RLIM_INFINITY as strace names it)."""
+    if got != expected:
+        name = lambda v: "RLIM64_INFINITY" if v == resource.RLIM_INFINITY else v
+        fail(line, what, name(expected), name(got))

@@ -1,0 +1,40 @@
+//! What a line writes of a call's outputs, as the emitters check it: an
+//! address the kernel writes back, received bytes, an int.
+
+use super::super::ast::{Expr, ExprKind};
+use super::super::resolve::Why;
+use super::model::{Out, Val, inet, sun, val_of};
+
+/// An address the kernel writes back.
+pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
+    match &e.kind {
+        ExprKind::Null => Ok(Out::Null),
+        ExprKind::Dots => Ok(Out::Any),
+        _ => match sun(e)? {
+            Some(s) => Ok(Out::Unix(s)),
+            None => inet(e).map(Out::Is),
+        },
+    }
+}
+
+/// Received bytes a line writes (None: `...`).
+pub(super) fn data_of(e: &Expr) -> Option<(Vec<u8>, bool)> {
+    match &e.kind {
+        ExprKind::Str { bytes, cut } => Some((bytes.clone(), *cut)),
+        _ => None,
+    }
+}
+
+/// An int the kernel writes (`[0]`, `[ECONNREFUSED]`), if written.
+pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
+    match &e.kind {
+        ExprKind::Dots => Ok(None),
+        ExprKind::Array(items) if items.len() == 1 => match items.first().map(|i| &i.kind) {
+            Some(ExprKind::Dots) | None => Ok(None),
+            Some(ExprKind::InOut(_, b)) => int_of(b),
+            _ => val_of(e, None).map(Some),
+        },
+        ExprKind::InOut(_, b) => int_of(b),
+        _ => Ok(None),
+    }
+}
