@@ -59,6 +59,7 @@ mod observer;
 mod options;
 mod packet;
 mod process;
+pub mod pthread;
 mod raw;
 #[cfg(test)]
 mod rendered;
