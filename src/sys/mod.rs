@@ -33,10 +33,9 @@
 //! `raw.rs` (socket, socketpair, accept, accept4, shutdown, dup, dup2,
 //! kill, epoll_create1), `transfer.rs` (sendto, recvfrom, read, write),
 //! `msg.rs` (sendmsg, recvmsg with SCM_RIGHTS and SCM_CREDENTIALS),
-//! `mmsg.rs` (recvmmsg, sendmmsg: `--batch N`),
-//! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int). Each call's row is in
-//! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
-//! `Observer` trait).
+//! `mmsg.rs` (recvmmsg, sendmmsg), `options.rs` (setsockopt, getsockopt, fcntl, ioctl).
+//! Rows: `values::calls`; `observer.rs`: how the tracer and inspect.rs watch the calls
+//! (`Observer`); `pthread.rs`: threads; `sigpipe.rs`: the note for an ignored SIGPIPE.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), no
 //! observer is plugged in and a call is the syscall and an EINTR check
@@ -70,6 +69,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod sigpipe;
 mod threads;
 mod transfer;
 pub mod untraced;

@@ -179,13 +179,14 @@ const GLIBC_START: &str = "# wire: not shown around this clone3 (glibc's pthread
 fn own_calls(s: Socket) -> String {
     format!(
         "# wire: this task is socklab's capture thread; its calls are not shown as lines: \
-         glibc's rt_sigprocmask at its start; setsockopt({s}, SOL_SOCKET, SO_ATTACH_FILTER, \
-         ...) (probes only), then sendto({s}, a 38-byte probe frame, ...), clock_nanosleep \
-         (2 ms) and recvmsg({s}, ...) until the kernel stamps frames as they arrive; then, \
-         until the program ends, poll([{{fd={s}, events=POLLIN}}], 1, 20) and recvmsg({s}, \
-         ..., MSG_TRUNC|MSG_DONTWAIT) per frame, each frame shown as its `wire:` line \
-         instead (a line per call would double every packet); glibc's rt_sigprocmask, \
-         madvise and exit at its end"
+         glibc's set_robust_list, rseq and rt_sigprocmask at its start; setsockopt({s}, \
+         SOL_SOCKET, SO_ATTACH_FILTER, ...) (probes only), then sendto({s}, a 38-byte probe \
+         frame, ...), clock_nanosleep (2 ms) and recvmsg({s}, ...) until the kernel stamps \
+         frames as they arrive; then, until the program ends, poll([{{fd={s}, \
+         events=POLLIN}}], 1, 20) and recvmsg({s}, ..., MSG_TRUNC|MSG_DONTWAIT) per frame, \
+         each frame shown as its `wire:` line instead (a line per call would double every \
+         packet), getrandom (a hash table's seed) and the write of the trace's lines; \
+         glibc's rt_sigprocmask, madvise and exit at its end"
     )
 }
 

@@ -46,6 +46,7 @@ mod flags;
 mod models;
 mod names;
 mod record;
+mod sigpipe;
 mod tasks;
 mod timing;
 mod unfinished;
