@@ -9,7 +9,11 @@
 //! 5. `setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4)` (or, if
 //!    that fails with EPERM, SO_RCVBUF): room for bursts of other programs'
 //!    loopback traffic, which the kernel queues too before socklab drops it
-//! 6. in the capture thread (not printed, as its other calls):
+//! 6. `rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [], 8)`, the thread's
+//!    `clone3` (glibc's pthread_create, through `sys`: counted in strace
+//!    -f's `[pid N]`), the old mask back; each of the two tasks then
+//!    writes a `# wire:` note naming its calls not shown (glibc's around
+//!    the clone3; the thread's, here and in its loop); in the thread:
 //!    `sendto(fd, "...socklab: timestamp probe", 38, 0, NULL, 0)`, once or
 //!    more, a frame to itself, read back to see that the kernel stamps
 //!    frames on arrival (see [`wait_for_timestamps`]); the program starts
@@ -20,8 +24,8 @@
 //!    up to 1514 bytes, for user space to decide) that `lo` *sends*
 //!    (sll_pkttype PACKET_OUTGOING). Each time the program names a new
 //!    port (a server's getsockname, a connect), the timeline attaches the
-//!    new program at once, from the thread that named it, untraced (it
-//!    happens inside another call's trace line; `strace -f` shows it).
+//!    new program at once, from the thread that named it: its line comes
+//!    right after that call's, under the capture's tag (`refilter.rs`).
 //!    On `lo` each packet passes
 //!    the tap twice, going out and coming back in; socklab shows it once,
 //!    and keeps the outgoing copy because the kernel stamps it when it is
@@ -92,8 +96,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Steps 1 to 5, then start the thread, which hands every frame to
-    /// `timeline` (it decides which are the program's).
+    /// Steps 1 to 6 (the thread hands every frame to `timeline`, which
+    /// decides which are the program's), then step 7.
     pub fn start(sys: &Sys, timeline: Arc<Timeline>) -> Result<Capture> {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
