@@ -5,7 +5,7 @@ use std::time::UNIX_EPOCH;
 
 use super::Event;
 
-pub(super) fn json_line(ev: &Event, side: Option<&str>) -> String {
+pub fn json_line(ev: &Event, side: Option<&str>) -> String {
     let time = ev
         .start
         .duration_since(UNIX_EPOCH)

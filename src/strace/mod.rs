@@ -30,7 +30,7 @@ pub mod stamp;
 pub mod tasks;
 
 pub use args::{ArgVal, comma_at_return, entry_len, render, render_named, top_level_commas};
-use json::json_line;
+pub use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
 pub use sink::{Stream, output_failed, write_failed, write_line};

@@ -38,7 +38,8 @@
 //! `sigsets.rs` (rt_sigprocmask and rt_sigtimedwait with any set, alarm,
 //! gettid, geteuid). Each call's row is in
 //! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
-//! `Observer` trait).
+//! `Observer` trait); `pthread.rs`: threads; `sigpipe.rs`: the note for an
+//! ignored SIGPIPE.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), no
 //! observer is plugged in and a call is the syscall and an EINTR check
@@ -61,6 +62,7 @@ mod observer;
 mod options;
 mod packet;
 mod process;
+pub mod pthread;
 mod raw;
 #[cfg(test)]
 mod rendered;
@@ -71,6 +73,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
+mod sigpipe;
 mod sigsets;
 mod threads;
 mod transfer;

@@ -166,6 +166,10 @@ impl Sys {
 
     /// A new descriptor (see [`Observer::opened`]), to each observer.
     pub(super) fn opened(&self, fd: Socket, from: Option<Socket>, tcp: bool) {
+        super::sigpipe::opened(
+            fd.0,
+            tcp || from.is_some_and(|l| super::sigpipe::is_tcp(l.0)),
+        );
         for o in self.trace.iter().chain(self.observer.iter()) {
             o.opened(fd, from, tcp);
         }
@@ -196,5 +200,6 @@ impl Sys {
         if let Some(obs) = &self.observer {
             obs.event(ev, o.as_mut());
         }
+        self.sigpipe_note(ev);
     }
 }

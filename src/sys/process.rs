@@ -247,6 +247,55 @@ impl Sys {
         Ok(())
     }
 
+    /// The kernel's rt_sigprocmask(SIG_SETMASK, &set, &old, 8), not
+    /// glibc's (which would leave out its own SIGRTMIN and SIGRT_1 for
+    /// the caller): `rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [], 8) =
+    /// 0`. Returns the old mask. The `--wire` capture's thread starts with
+    /// every signal blocked this way (a new thread inherits the mask).
+    pub fn rt_sigprocmask_setmask(&self, set: u64) -> Result<u64> {
+        let old = std::cell::Cell::new(0u64);
+        self.call(
+            Call {
+                row: &calls::RT_SIGPROCMASK,
+                fd: None,
+                unix: false,
+            },
+            || {
+                let mut was = 0u64;
+                // SAFETY: two live u64s of the 8 bytes sigsetsize says;
+                // each argument at the kernel's width.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigprocmask,
+                        libc::SIG_SETMASK as libc::c_long,
+                        &set as *const u64,
+                        &mut was as *mut u64,
+                        8usize,
+                    )
+                };
+                if r < 0 {
+                    return Err(Errno::last());
+                }
+                old.set(was);
+                Ok(0)
+            },
+            |ret| {
+                let was = match ret {
+                    Ok(_) => Text(super::delivered::sigset(old.get())),
+                    Err(_) => Ptr(old.as_ptr() as *const ()),
+                };
+                let args = [
+                    Name("SIG_SETMASK"),
+                    Text(super::delivered::sigset(set)),
+                    was,
+                    Int(8),
+                ];
+                plain(row_args(&calls::RT_SIGPROCMASK, &args))
+            },
+        )?;
+        Ok(old.get())
+    }
+
     /// sigtimedwait({SIGCHLD}, NULL, &timeout): strace's
     /// `rt_sigtimedwait([CHLD], NULL, {tv_sec=1, tv_nsec=0}, 8) = 17 (SIGCHLD)`.
     /// Waits (SIGCHLD blocked) until a child ends or `deadline` passes:

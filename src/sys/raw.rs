@@ -395,5 +395,8 @@ pub(super) fn kernel_sigaction(sig: i32, act: &[u64; 4]) -> nix::Result<libc::c_
             8usize,
         )
     };
+    if r == 0 {
+        super::sigpipe::disposition(sig, act[0]);
+    }
     Errno::result(r)
 }

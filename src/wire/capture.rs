@@ -9,7 +9,11 @@
 //! 5. `setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, [33554432], 4)` (or, if
 //!    that fails with EPERM, SO_RCVBUF): room for bursts of other programs'
 //!    loopback traffic, which the kernel queues too before socklab drops it
-//! 6. in the capture thread (not printed, as its other calls):
+//! 6. `rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [], 8)`, the thread's
+//!    `clone3` (glibc's pthread_create, through `sys`: counted in strace
+//!    -f's `[pid N]`), the old mask back; each of the two tasks then
+//!    writes a `# wire:` note naming its calls not shown (glibc's around
+//!    the clone3; the thread's, here and in its loop); in the thread:
 //!    `sendto(fd, "...socklab: timestamp probe", 38, 0, NULL, 0)`, once or
 //!    more, a frame to itself, read back to see that the kernel stamps
 //!    frames on arrival (see [`wait_for_timestamps`]); the program starts
@@ -20,8 +24,8 @@
 //!    up to 1514 bytes, for user space to decide) that `lo` *sends*
 //!    (sll_pkttype PACKET_OUTGOING). Each time the program names a new
 //!    port (a server's getsockname, a connect), the timeline attaches the
-//!    new program at once, from the thread that named it, untraced (it
-//!    happens inside another call's trace line; `strace -f` shows it).
+//!    new program at once, from the thread that named it: its line comes
+//!    right after that call's, under the capture's tag (`refilter.rs`).
 //!    On `lo` each packet passes
 //!    the tap twice, going out and coming back in; socklab shows it once,
 //!    and keeps the outgoing copy because the kernel stamps it when it is
@@ -48,17 +52,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::PollFlags;
-use nix::sys::signal::{SigSet, SigmaskHow};
 
 use super::bpf;
 use super::timeline::Timeline;
 use crate::output::Output;
-use crate::sys::{Socket, Sys, untraced};
+use crate::sys::pthread::{self, Worker};
+use crate::sys::{Socket, Sys};
 use crate::values::error::{Error, Result};
 
 /// The interface captured: socklab's traffic is loopback traffic.
@@ -78,6 +81,10 @@ const PROBES: u32 = 200;
 const RCVBUF: i32 = 32 << 20;
 /// `sll_pkttype` of a frame the host sends.
 const PACKET_OUTGOING: u8 = 4;
+/// Every signal but glibc's own two (SIGRTMIN, SIGRT_1: its thread
+/// cancellation and set*id broadcast), as `sigfillset` then
+/// `pthread_sigmask` would block them: strace's `~[RTMIN RT_1]`.
+const ALL_SIGNALS: u64 = !((1 << 31) | (1 << 32));
 /// The receive buffer: the largest frame `lo` carries (MTU 65536 + 14).
 const BUF: usize = 65_536 + 14;
 
@@ -85,12 +92,12 @@ const BUF: usize = 65_536 + 14;
 pub struct Capture {
     socket: Socket,
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Result<()>>,
+    thread: Worker,
 }
 
 impl Capture {
-    /// Steps 1 to 5, then start the thread, which hands every frame to
-    /// `timeline` (it decides which are the program's).
+    /// Steps 1 to 6 (the thread hands every frame to `timeline`, which
+    /// decides which are the program's), then step 7.
     pub fn start(sys: &Sys, timeline: Arc<Timeline>) -> Result<Capture> {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
@@ -105,31 +112,32 @@ impl Capture {
             sys.setsockopt_rcvbuf(s, false, RCVBUF)?;
         }
         let usys = sys.untraced();
-        timeline.set_refilter(usys.clone(), s);
+        timeline.set_refilter(sys, s);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let (live_tx, live_rx) = std::sync::mpsc::sync_channel(1);
+        let tl = timeline.clone();
+        let tracer = sys.tracer().clone();
         // The thread blocks every signal (it inherits the mask): a SIGINT
         // must interrupt the program's own blocking call, not this poll.
-        let old = untraced::sigmask(SigmaskHow::SIG_SETMASK, &SigSet::all());
-        let tl = timeline.clone();
-        let thread = std::thread::Builder::new()
-            .name("socklab-wire".into())
-            .spawn(move || {
-                // Step 6, in this thread: its calls are not printed.
-                let live = wait_for_timestamps(&usys, s);
-                let failed = live.is_err();
-                let _ = live_tx.send(live.unwrap_or(false));
-                if failed {
-                    return Err(Error::Runtime("the timestamp probe failed".into()));
-                }
-                run(&usys, s, &flag, &tl)
-            });
-        if let Ok(old) = old {
-            let _ = untraced::sigmask(SigmaskHow::SIG_SETMASK, &old);
+        let old = sys.rt_sigprocmask_setmask(ALL_SIGNALS)?;
+        let thread = pthread::spawn(sys, move || {
+            tracer.signal(&own_calls(s));
+            // Step 6, in this thread: its calls are not printed.
+            let live = wait_for_timestamps(&usys, s);
+            let failed = live.is_err();
+            let _ = live_tx.send(live.unwrap_or(false));
+            if failed {
+                return Err(Error::Runtime("the timestamp probe failed".into()));
+            }
+            run(&usys, s, &flag, &tl)
+        });
+        if thread.is_ok() {
+            sys.tracer().signal(GLIBC_START);
         }
-        let thread =
-            thread.map_err(|e| Error::Runtime(format!("cannot start the capture thread: {e}")))?;
+        let restored = sys.rt_sigprocmask_setmask(old);
+        let thread = thread?;
+        restored?;
         let live = live_rx
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or(false);
@@ -150,10 +158,7 @@ impl Capture {
     /// then `close(fd)`. Returns the frames the kernel dropped.
     pub fn stop(self, sys: &Sys) -> Result<u32> {
         self.stop.store(true, Ordering::SeqCst);
-        let done = self
-            .thread
-            .join()
-            .unwrap_or_else(|_| Err(Error::Runtime("the capture thread failed".into())));
+        let done = self.thread.join();
         let drops = sys
             .getsockopt_packet_statistics(self.socket)
             .map(|(_, d)| d);
@@ -161,6 +166,32 @@ impl Capture {
         done?;
         drops
     }
+}
+
+/// The note after the capture thread's clone3, in the task that made it:
+/// the calls around it that are not shown (glibc's pthread_create, as in
+/// `--model thread`, and socklab's one look at where glibc keeps a
+/// thread's id).
+const GLIBC_START: &str = "# wire: not shown around this clone3 (glibc's pthread_create): the \
+     stack's mmap and mprotect; rt_sigaction(SIGRT_1, ...) and rt_sigprocmask(SIG_UNBLOCK, \
+     [RTMIN RT_1], NULL, 8) (the process's first thread only); rt_sigprocmask(SIG_BLOCK, ~[], \
+     ...) before it and rt_sigprocmask(SIG_SETMASK, ...) after it; socklab's gettid() (once: \
+     where glibc keeps a thread's id)";
+
+/// The note the capture thread writes first, with its own `[pid N]`:
+/// the calls it makes that are not shown, and why.
+fn own_calls(s: Socket) -> String {
+    format!(
+        "# wire: this task is socklab's capture thread; its calls are not shown as lines: \
+         glibc's set_robust_list, rseq and rt_sigprocmask at its start; setsockopt({s}, \
+         SOL_SOCKET, SO_ATTACH_FILTER, ...) (probes only), then sendto({s}, a 38-byte probe \
+         frame, ...), clock_nanosleep (2 ms) and recvmsg({s}, ...) until the kernel stamps \
+         frames as they arrive; then, until the program ends, poll([{{fd={s}, \
+         events=POLLIN}}], 1, 20) and recvmsg({s}, ..., MSG_TRUNC|MSG_DONTWAIT) per frame, \
+         each frame shown as its `wire:` line instead (a line per call would double every \
+         packet), getrandom (a hash table's seed) and the write of the trace's lines; \
+         glibc's rt_sigprocmask, madvise and exit at its end"
+    )
 }
 
 /// Wait until the kernel stamps frames when they arrive, not when they

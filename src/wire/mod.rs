@@ -20,6 +20,7 @@ pub mod capture;
 pub mod decode;
 pub mod pcap;
 mod ports;
+mod refilter;
 mod seq;
 pub mod tcpdump;
 pub mod timeline;

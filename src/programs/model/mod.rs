@@ -26,7 +26,6 @@ mod event;
 mod iterative;
 mod pause;
 mod poller;
-mod pthread;
 mod ring_loop;
 mod uring;
 mod uring_conn;

@@ -58,7 +58,7 @@ use crate::values::error::{Error, Result};
 
 use super::children::{abnormal_end, reap_all, reap_ended};
 use super::pause::{self, Conns};
-use super::pthread::{self, Worker};
+use crate::sys::pthread::{self, Worker};
 
 /// `accept4` as the iterative server makes it: None when the failure was
 /// the new connection's (accept(2): reported, the listener is fine).

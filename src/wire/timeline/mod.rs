@@ -53,6 +53,7 @@ use crate::wire::bpf;
 use crate::wire::decode::{Packet, decode};
 use crate::wire::pcap::Writer;
 use crate::wire::ports::{V4, V6, key, matches, own_port};
+use crate::wire::refilter::Refilter;
 use crate::wire::seq::SeqTracker;
 
 /// The most packets one run keeps (shown and written).
@@ -148,9 +149,9 @@ pub const LIMBO: usize = 4096;
 /// thread (packet lines).
 pub struct Timeline {
     state: Mutex<State>,
-    /// The capture's socket and an untraced layer, to re-attach the
-    /// kernel filter when the program names a new port.
-    refilter: Mutex<Option<(Sys, Socket)>>,
+    /// The capture's socket and a layer to re-attach the kernel filter
+    /// with when the program names a new port (`refilter.rs`).
+    refilter: Mutex<Option<Refilter>>,
     sink: Sink,
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
@@ -195,17 +196,36 @@ impl Timeline {
     }
 
     /// Where to re-attach the kernel filter (see `capture.rs`, step 4).
-    pub fn set_refilter(&self, sys: Sys, s: Socket) {
-        *crate::strace::lock(&self.refilter) = Some((sys, s));
+    pub fn set_refilter(&self, sys: &Sys, s: Socket) {
+        *crate::strace::lock(&self.refilter) = Some(Refilter::new(sys, s, self.json));
     }
 
-    /// Attach the filter for the current ports. A failure keeps the old
-    /// filter (user space still decides); it is not fatal.
-    fn refilter(&self) {
+    /// Attach the filter for the current ports, on the thread whose call
+    /// (its line's `prefix`; none: this task's) named a new one; its line
+    /// comes next on the timeline, as the capture's (`Refilter::head`). A failure keeps the old filter (user
+    /// space still decides); it is not fatal.
+    fn refilter(&self, prefix: Option<String>) {
         let guard = crate::strace::lock(&self.refilter);
-        if let Some((sys, s)) = guard.as_ref() {
-            let _ = sys.setsockopt_attach_filter(*s, &bpf::program(&self.ports()));
+        let Some(r) = guard.as_ref() else {
+            return;
+        };
+        let Some(shown) = r.attach(&bpf::program(&self.ports())) else {
+            return;
+        };
+        let prefix = match self.json {
+            true => String::new(),
+            false => r.head(prefix.as_deref()),
+        };
+        if self.direct(&format!("{prefix}{}", shown.line)) {
+            return;
         }
+        self.lock().items.push(Item::Call {
+            start: shown.start,
+            end: shown.end,
+            prefix,
+            call: shown.call,
+            line: shown.line,
+        });
     }
 
     /// `--pcap`: write the program's packets there as they are decided.
@@ -242,9 +262,14 @@ impl Timeline {
 
     /// Packets to or from `port` belong to the program.
     pub fn watch_port(&self, port: u16) {
-        let new = Timeline::add_port(&mut self.lock(), port, V4 | V6, None);
+        let mut st = self.lock();
+        // The kernel's filter is by port number: a known port (one
+        // family more) needs no new one.
+        let known = st.ports.contains_key(&port);
+        let new = Timeline::add_port(&mut st, port, V4 | V6, None) && !known;
+        drop(st);
         if new {
-            self.refilter();
+            self.refilter(None);
         }
     }
 
@@ -322,18 +347,19 @@ impl crate::strace::Timeline for Timeline {
         if call.own_port
             && let Some((port, fam)) = addr.as_ref().and_then(own_port)
         {
-            new |= Timeline::add_port(&mut st, port, fam, Some(start));
+            let known = st.ports.contains_key(&port);
+            new |= Timeline::add_port(&mut st, port, fam, Some(start)) && !known;
         }
         st.items.push(Item::Call {
             start,
             end,
-            prefix,
+            prefix: prefix.clone(),
             call,
             line,
         });
         drop(st);
         if new {
-            self.refilter();
+            self.refilter(Some(prefix));
         }
     }
 

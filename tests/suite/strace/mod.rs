@@ -30,6 +30,11 @@
 //!    `rt_sigreturn(...)`, left out here: strace prints them where the
 //!    signal lands, which may be in one of the runtime's own writes).
 //!
+//! 6. socklab's lines of a process row (clone3, rt_sigprocmask: the
+//!    `--wire`/`--pcap` capture thread's start) are left out of its side
+//!    when the filter leaves that row out (`filter()`; tasks.rs and wire.rs
+//!    compare them).
+//!
 //! `openat` is not in the filter, so the trace file's own open never shows;
 //! socklab never closes it (the process exits), so no `close` of it either.
 
@@ -46,6 +51,7 @@ mod flags;
 mod models;
 mod names;
 mod record;
+mod sigpipe;
 mod tasks;
 mod timing;
 mod unfinished;
@@ -151,10 +157,16 @@ impl Traced {
     /// event loops' `RLIMIT_NOFILE: ...`) are no calls strace could see.
     /// A call split by another task's line (`<unfinished ...>`) is joined.
     fn socklab_lines(&self) -> Vec<String> {
+        // Rule 6: a process row strace's filter leaves out.
+        let unfiltered = |l: &str| {
+            let name = l.split_once('(').map_or("", |(n, _)| n);
+            let in_filter = self.filter.split(['=', ',']).any(|f| f == name);
+            !in_filter && crate::harness::calls::process_rows().any(|r| r.name == name)
+        };
         unfinished::socklab_tasks(&self.trace_file)
             .into_iter()
             .map(|(_, l)| l)
-            .filter(|l| !is_note(l) && !l.starts_with("rt_sigreturn("))
+            .filter(|l| !is_note(l) && !l.starts_with("rt_sigreturn(") && !unfiltered(l))
             .collect()
     }
 

@@ -6,8 +6,11 @@
 //!
 //! Compared: the new task's lines (all of them) and the first task's
 //! from its first `socket(AF_INET` on, the capture socket's calls left
-//! out on both sides (the capture thread's and its refilters are
-//! socklab's machinery, not shown: src/wire/).
+//! out on both sides. The capture's own calls (its set-up, its thread's
+//! clone3 and `[pid N]`, the refilters; the note lines naming the calls
+//! it does not show) are the last test's.
+
+use std::collections::BTreeMap;
 
 use super::tasks::{echo, strace_f, strace_tasks};
 use super::unfinished::{socklab_lines, socklab_tasks};
@@ -126,4 +129,146 @@ fn wire_fork_model_pid_prefixes_and_clone_order_equal_strace_f() {
 #[test]
 fn wire_thread_model_pid_prefixes_and_clone3_order_equal_strace_f() {
     wire_model_equals_strace_f("thread", "clone3(");
+}
+
+/// strace -f's file with every call: each task's lines (unfinished and
+/// resumed joined, padding gone; no `+++`/`---` lines), by pid; and the
+/// first pid.
+fn every_call(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
+    let text = std::fs::read_to_string(path).expect("read strace -f output");
+    let (mut tasks, mut open) = (BTreeMap::<i32, Vec<String>>::new(), BTreeMap::new());
+    let mut first = 0;
+    for raw in text.lines() {
+        let (pid, line) = raw.split_once(' ').expect("PID line");
+        let pid: i32 = pid.parse().expect("pid");
+        let line = line.trim_start();
+        first = if first == 0 { pid } else { first };
+        if line.starts_with("+++") || line.starts_with("---") {
+            continue;
+        }
+        let whole = if let Some(head) = line.strip_suffix(" <unfinished ...>") {
+            open.insert(pid, head.to_string());
+            continue;
+        } else if let Some(rest) = line.strip_prefix("<... ") {
+            let tail = rest.split_once(" resumed>").expect("resumed").1;
+            format!("{}{tail}", open.remove(&pid).expect("unfinished first"))
+        } else {
+            line.to_string()
+        };
+        tasks.entry(pid).or_default().push(unpad(&whole));
+    }
+    (tasks, first)
+}
+
+/// The call's name: `setsockopt` of `setsockopt(4, ...) = 0`.
+fn name(line: &str) -> &str {
+    line.split_once('(').map_or(line, |(n, _)| n)
+}
+
+/// Memory, locks and the trace's own writes: the runtime's, in every
+/// trace (rule 2 of mod.rs), not the capture's.
+const RUNTIME: &[&str] = &["mmap", "munmap", "mprotect", "brk", "futex", "write"];
+
+/// `--wire`'s own calls (issue 15 item 1), against one `strace -f -o FILE`
+/// of `--wire tcp server` and one client: in the task that sets up the
+/// capture, every call strace shows from the capture's socket to the
+/// program's first one is socklab's line (the traced rt_sigprocmask pair
+/// and the capture thread's clone3, equal to strace's) or named in the
+/// note after that clone3 (glibc's); each of the capture thread's calls
+/// is named in that thread's own note (`[pid N] # wire: ...`); the
+/// refilters (`setsockopt(FD, ..., SO_ATTACH_FILTER, ...)` made when the
+/// server names its port) are lines equal to strace's; and from the
+/// clone3 on the program's lines carry `[pid N]`, as strace -f prints
+/// them while two tasks live.
+#[test]
+fn wire_capture_calls_are_shown_or_named_as_strace_f_sees_them() {
+    if !have("strace") || !crate::wire::can_capture() {
+        return;
+    }
+    let dir = TempDir::new("wire-own");
+    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&out)
+        .arg(harness::bin())
+        .arg("--trace-file")
+        .arg(&trace)
+        .args(["--wire", "tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
+    let server = Server::start_cmd(cmd);
+    echo(&server.addr, "one");
+    server.finish().assert_ok();
+    let (theirs, main) = every_call(&out);
+    let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
+    let ours = socklab_tasks(&trace);
+    let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs:#?}");
+    let clone3 = ours.iter().find(|(_, l)| l.starts_with("clone3("));
+    let cap: i32 = clone3
+        .and_then(|(_, l)| l.rsplit(" = ").next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no clone3 line for the capture thread\n{}", dump()));
+    let note_of = |pid: i32| {
+        raw.lines()
+            .find(|l| l.starts_with(&format!("[pid {pid:>5}] # wire: ")))
+            .unwrap_or_else(|| panic!("no note of task {pid}\n{}", dump()))
+    };
+    // The set-up task: strace's lines from the capture socket to the
+    // program's socket are ours, in order, or named in its note.
+    let mine: Vec<&String> = ours
+        .iter()
+        .filter(|(p, _)| p.unwrap_or(main) == main)
+        .map(|(_, l)| l)
+        .skip_while(|l| !l.starts_with("socket(AF_PACKET,"))
+        .take_while(|l| !l.starts_with("socket(AF_INET,"))
+        .collect();
+    let span = theirs[&main]
+        .iter()
+        .skip_while(|l| !l.starts_with("socket(AF_PACKET,"))
+        .take_while(|l| !l.starts_with("socket(AF_INET,"));
+    let (mut next, glibc) = (mine.iter().peekable(), note_of(main));
+    for line in span.filter(|l| !RUNTIME.contains(&name(l))) {
+        if next.peek().is_some_and(|m| **m == line) {
+            next.next();
+        } else {
+            assert!(
+                glibc.contains(name(line)),
+                "{line:?} not shown, not named\n{}",
+                dump()
+            );
+        }
+    }
+    assert_eq!(next.next(), None, "a line strace does not show\n{}", dump());
+    // The capture thread: each of its calls named in its note.
+    let note = note_of(cap);
+    for line in theirs.get(&cap).into_iter().flatten() {
+        let n = name(line);
+        assert!(
+            RUNTIME.contains(&n) || note.contains(n),
+            "{line:?} not named\n{}",
+            dump()
+        );
+    }
+    // The refilters: lines equal to strace's.
+    let fd = mine[0].rsplit(" = ").next().expect("capture fd");
+    let attach = format!("setsockopt({fd}, SOL_SOCKET, SO_ATTACH_FILTER, ");
+    let refilters = |lines: Vec<&String>| -> Vec<String> {
+        let at = lines.iter().position(|l| l.starts_with("socket(AF_INET,"));
+        let after = lines.into_iter().skip(at.unwrap_or(usize::MAX));
+        after.filter(|l| l.starts_with(&attach)).cloned().collect()
+    };
+    let main_lines = |p: &Option<i32>| p.unwrap_or(main) == main;
+    let ours_main: Vec<&String> = ours
+        .iter()
+        .filter(|(p, _)| main_lines(p))
+        .map(|(_, l)| l)
+        .collect();
+    let mine = refilters(ours_main);
+    assert!(!mine.is_empty(), "no refilter line\n{}", dump());
+    assert_eq!(
+        mine,
+        refilters(theirs[&main].iter().collect()),
+        "{}",
+        dump()
+    );
+    // Two tasks live: the program's first socket carries `[pid MAIN]`.
+    let first = ours.iter().find(|(_, l)| l.starts_with("socket(AF_INET,"));
+    assert_eq!(first.map(|(p, _)| *p), Some(Some(main)), "{}", dump());
 }

@@ -1,5 +1,6 @@
-//! Server threads started with glibc's `pthread_create`, as the C twin
-//! starts them. Rust's `std::thread::spawn` also maps, installs and tears
+//! Threads started with glibc's `pthread_create` (a server model's
+//! workers, as the C twin starts them; the `--wire` capture's thread),
+//! their `clone3` traced through [`Sys::pthread_create`]. Rust's `std::thread::spawn` also maps, installs and tears
 //! down an alternate signal stack per thread (its stack-overflow handler)
 //! and asks for the CPU affinity: about 23 syscalls per connection against
 //! the twin's 12, which made `--model thread` cost 1.2x the twin per
@@ -11,7 +12,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::sys::Sys;
+use super::Sys;
 use crate::values::error::{Error, Result};
 
 type Body = Box<dyn FnOnce() -> Result<()> + Send>;
