@@ -39,6 +39,7 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "clone3" => self.conceive(a).map(Some),
             "setuid" | "setgid" | "setgroups" if !process => Err(format!(
                 "{} would change the ids of socklab's own thread: make it in a process actor \
                  (NAME = fork())",

@@ -77,6 +77,7 @@ pub static SETUID: Syscall = Syscall {
 /// fail before its clone3).
 pub static PTHREAD_CREATE: Syscall = Syscall {
     name: "clone3",
+    scriptable: true,
     args: &[io("cl_args", Pointer), i("size", Int)],
     hints: &[
         hint(
