@@ -22,6 +22,7 @@ mod hosts;
 mod mmsg;
 mod options;
 mod processes;
+mod records_models;
 mod shell;
 mod signals;
 mod tasks;
