@@ -210,6 +210,12 @@ fn call(c: &mut Cur) -> Result<Call, ParseError> {
         if !c.eat("resumed>") {
             return Err(c.err(format!("expected 'resumed>', found {}", c.found())));
         }
+        // strace's `<... clone resumed>, child_tidptr=...) = N`: the
+        // unfinished half ended on a whole argument.
+        c.skip_ws();
+        if c.peek() == Some(b',') {
+            c.bump();
+        }
         ((n, at), Form::Resumed)
     } else {
         let n = c
