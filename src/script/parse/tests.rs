@@ -182,7 +182,10 @@ fn pid_time_and_delay_prefixes() {
     // A timeline's `pid N | ` tag (a fork's or clone3's child named by
     // the written result), on a host too.
     let l = one("pid 9956 | [pid 18168] close(4) = 0");
-    assert_eq!((l.actor.as_deref(), l.task), (Some("pid 9956"), Some(18168)));
+    assert_eq!(
+        (l.actor.as_deref(), l.task),
+        (Some("pid 9956"), Some(18168))
+    );
     assert_eq!(a("pid 7@b | close(3) = 0").as_deref(), Some("pid 7@b"));
 }
 
