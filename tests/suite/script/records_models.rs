@@ -49,17 +49,16 @@ fn joined(server: &str, clients: &[(String, &str)]) -> String {
     };
     for (i, line) in s.iter().enumerate() {
         let before_wait = s.get(i + 1).is_some_and(|n| takes(n)) && line.starts_with("epoll_wait(");
-        if (takes(line) && !out.last().is_some_and(|l| l.starts_with("epoll_wait("))) || before_wait
-        {
-            if let Some((record, msg)) = clients.get(k) {
-                let c = lines(record);
-                let fd = c[0].rsplit_once(" = ").unwrap().1.to_string();
-                let name = format!("c{}", k + 1);
-                let c: Vec<String> = c.iter().map(|l| client_line(l, &fd, &name)).collect();
-                out.extend(c[..3].iter().cloned());
-                pending.push((format!("\"{}\"", msg.to_uppercase()), c[3..].to_vec()));
-                k += 1;
-            }
+        let takes_here = (takes(line) && !out.last().is_some_and(|l| l.starts_with("epoll_wait(")))
+            || before_wait;
+        if takes_here && let Some((record, msg)) = clients.get(k) {
+            let c = lines(record);
+            let fd = c[0].rsplit_once(" = ").unwrap().1.to_string();
+            let name = format!("c{}", k + 1);
+            let c: Vec<String> = c.iter().map(|l| client_line(l, &fd, &name)).collect();
+            out.extend(c[..3].iter().cloned());
+            pending.push((format!("\"{}\"", msg.to_uppercase()), c[3..].to_vec()));
+            k += 1;
         }
         out.push(line.clone());
         if line.contains("sendto(")
