@@ -4,7 +4,6 @@
 //! result `= N`, so that strace -f's `[pid N]` lines are its lines (the
 //! tid is a label, as a fork's pid is).
 
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,13 +13,6 @@ use super::call::Req;
 use super::check::Step;
 use super::run::Runner;
 use crate::sys::untraced;
-
-/// A thread actor made ready for a clone3 line, until the call returns.
-pub(super) struct Unborn {
-    actor: Actor,
-    birth: Birth,
-    started: Receiver<Started>,
-}
 
 impl Runner {
     /// The request of a clone3 line made by actor `a`: a thread of this
@@ -49,23 +41,14 @@ impl Runner {
             actors::serve(&sys, &rx, &thread_slot, &to_runner, on_fork);
         }));
         let actor = Actor::with("", None, jobs, slot);
-        self.threading = Some(Unborn {
-            actor,
-            birth: birth.clone(),
-            started,
-        });
+        self.threading = Some((actor, birth.clone(), started));
         Ok(Req::Thread(birth))
     }
 
     /// A clone3 returned `tid` (Err: it failed) for `step`: its thread
     /// is a new actor.
     pub(super) fn born(&mut self, step: &Step, tid: Option<i32>) {
-        let Some(Unborn {
-            mut actor,
-            birth,
-            started,
-        }) = self.threading.take()
-        else {
+        let Some((mut actor, birth, started)) = self.threading.take() else {
             return;
         };
         let Some(tid) = tid else { return };
