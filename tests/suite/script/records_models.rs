@@ -209,3 +209,67 @@ fn script_a_clone3_line_is_refused_in_a_process_actor_and_by_emit() {
     assert_eq!(e.code(), Some(2), "{}", e.dump());
     assert!(e.stderr.contains("clone3"), "{}", e.dump());
 }
+
+/// A clone3 line's call is the parent actor's own pthread_create: under
+/// `strace -f` the task socklab's line names (`main | [pid P]`) makes a
+/// clone3 whose line is socklab's, and the new thread (its result) makes
+/// the `[pid N]` line's recvfrom.
+#[test]
+fn script_a_clone3_line_is_the_clone3_strace_f_sees_in_its_actor() {
+    if !crate::harness::have("strace") {
+        return;
+    }
+    let dir = TempDir::new("clone3-strace");
+    let (file, trace) = (dir.path("t.script"), dir.path("t.strace"));
+    let text = "\
+socketpair(AF_UNIX, SOCK_STREAM, 0, [3, 4]) = 0
+clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f0000000990, parent_tid=0x7f0000000990, exit_signal=0, stack=0x7f0000000000, stack_size=0x7ffd80, tls=0x7f00000006c0} => {parent_tid=[77]}, 88) = 77
+[pid 77] recvfrom(3, \"hi\", 16, 0, NULL, NULL) = 2
+sendto(4, \"hi\", 2, 0, NULL, 0) = 2
+";
+    std::fs::write(&file, text).unwrap();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=clone3,recvfrom,sendto",
+        "-o",
+        &trace,
+    ]);
+    cmd.args([crate::harness::bin(), "script", &file]);
+    let o = run(cmd, b"");
+    o.assert_ok();
+    let ours = o.stdout.lines().find(|l| l.contains("clone3(")).unwrap();
+    let line = &ours[ours.find("clone3(").unwrap()..];
+    let tid = line.rsplit_once(" = ").unwrap().1.to_string();
+    let strace = std::fs::read_to_string(&trace).unwrap();
+    let theirs: Vec<(String, String)> = strace
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(pid, call)| (pid.to_string(), call.trim_start().to_string()))
+        .collect();
+    // The task that made socklab's clone3 line is the one that made the
+    // main actor's sendto.
+    let by = |want: &str| {
+        theirs
+            .iter()
+            .find(|(_, c)| c.starts_with(want))
+            .map(|(p, _)| p.clone())
+    };
+    let parent = theirs
+        .iter()
+        .find(|(_, c)| c == line)
+        .map(|(p, _)| p.clone());
+    assert!(parent.is_some(), "{ours}\n{strace}");
+    assert_eq!(parent, by("sendto(4, \"hi\""), "{strace}");
+    // The new thread's recvfrom, whole or as its resumed half.
+    let norm = |c: &str| c.split_whitespace().collect::<Vec<_>>().join(" ");
+    let received = theirs.iter().any(|(p, c)| {
+        let c = norm(c);
+        *p == tid
+            && (c.starts_with("recvfrom(3, ") || c.starts_with("<... recvfrom resumed>"))
+            && c.ends_with("\"hi\", 16, 0, NULL, NULL) = 2")
+    });
+    assert!(received, "{tid}\n{strace}");
+}
