@@ -163,7 +163,7 @@ pub struct Actor {
     pub name: String,
     /// Its /proc/thread-self/{stat,syscall}, opened by the thread itself
     /// (a process actor's /proc/PID/task/PID/...).
-    proc: Option<Proc>,
+    pub(super) proc: Option<Proc>,
     jobs: Sender<Job>,
     slot: Arc<Mutex<Slot>>,
     /// Its thread id (a process actor's: its pid).
@@ -183,6 +183,9 @@ pub struct Actor {
     /// Its threads (a process actor's: the two that talk to its pipes),
     /// joined at the end ([`Actor::join`]).
     pub(super) threads: Vec<std::thread::JoinHandle<()>>,
+    /// A thread a script's clone3 line started (`threads.rs`), joined
+    /// at the end as its `threads`.
+    pub(super) worker: Option<crate::programs::model::Worker>,
 }
 
 impl Actor {
@@ -210,24 +213,7 @@ impl Actor {
         on_fork: fn(&Pipes) -> !,
     ) -> Result<(Actor, Vec<Owned>, Result<()>)> {
         let slot = Arc::new(Mutex::new(Slot::default()));
-        // The inspector writes its lines through the layer's tracer: a
-        // tracer whose sink keeps them (and drops the call lines, which
-        // the runner prints from the events).
-        let tracer = match inspector {
-            Some(_) => Tracer::new(
-                Format::Text,
-                Box::new(Notes {
-                    slot: slot.clone(),
-                    buf: Vec::new(),
-                }),
-            ),
-            None => Tracer::new(Format::Off, Box::new(std::io::sink())),
-        };
-        let watch = Watch {
-            slot: slot.clone(),
-            inner: inspector,
-        };
-        let sys = Sys::new(tracer).with_observer(Some(Arc::new(watch)));
+        let sys = actor_sys(&slot, inspector);
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let thread_slot = slot.clone();
@@ -276,6 +262,7 @@ impl Actor {
             busy: None,
             history: VecDeque::new(),
             threads: Vec::new(),
+            worker: None,
         }
     }
 
@@ -322,6 +309,7 @@ impl Actor {
             busy,
             pid,
             ended,
+            worker,
             ..
         } = self;
         drop(jobs);
@@ -330,6 +318,9 @@ impl Actor {
         }
         for t in threads {
             let _ = t.join();
+        }
+        if let Some(w) = worker {
+            let _ = w.join();
         }
     }
 
@@ -342,17 +333,40 @@ impl Actor {
     }
 }
 
+/// An actor's layer: its calls watched by its [`Watch`] (which keeps
+/// them in `slot`), and by the inspector (`--show-state`) if any.
+pub(super) fn actor_sys(slot: &Arc<Mutex<Slot>>, inspector: Option<Arc<dyn Observer>>) -> Sys {
+    // The inspector writes its lines through the layer's tracer: a
+    // tracer whose sink keeps them (and drops the call lines, which
+    // the runner prints from the events).
+    let tracer = match inspector {
+        Some(_) => Tracer::new(
+            Format::Text,
+            Box::new(Notes {
+                slot: slot.clone(),
+                buf: Vec::new(),
+            }),
+        ),
+        None => Tracer::new(Format::Off, Box::new(std::io::sink())),
+    };
+    let watch = Watch {
+        slot: slot.clone(),
+        inner: inspector,
+    };
+    Sys::new(tracer).with_observer(Some(Arc::new(watch)))
+}
+
 /// What an actor's thread tells the runner once it has started: its
 /// /proc/thread-self files, its tid, the calls that entered its host.
-struct Started {
-    proc: Option<Proc>,
-    tid: i32,
-    events: Vec<Owned>,
-    entered: Result<()>,
+pub(super) struct Started {
+    pub proc: Option<Proc>,
+    pub tid: i32,
+    pub events: Vec<Owned>,
+    pub entered: Result<()>,
 }
 
 /// The actor's thread: make each call, send back what it made.
-fn serve(
+pub(super) fn serve(
     sys: &Sys,
     jobs: &Receiver<Job>,
     slot: &Mutex<Slot>,

@@ -89,6 +89,8 @@ pub enum Req {
     /// fork(): a process actor (`process.rs`), with the pipes it talks
     /// to the runner through.
     Fork(Pipes),
+    /// clone3: a thread actor started by this actor (`birth.rs`).
+    Thread(super::birth::Birth),
     /// The end of a run: a process actor's wait4 by its parent.
     Wait4(i32),
     /// The end of a run: a process actor ends (exit_group, not traced).
@@ -435,6 +437,7 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
                 }
             }
         }
+        Req::Thread(birth) => birth.start(sys)?,
         Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
         Req::Exit(code) => crate::sys::untraced::exit(*code),
         Req::Unlink(path, dev, ino) => match sys.newfstatat_id(path)? {

@@ -59,7 +59,8 @@ pub fn returns_fd(row: &Syscall) -> bool {
 /// The steps of a script, or every error in it.
 pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
     let mut errors = Vec::new();
-    let (lines, hosts) = super::hosts::split(lines, &mut errors);
+    let (mut lines, hosts) = super::hosts::split(lines, &mut errors);
+    first_task_is_main(&mut lines);
     let lines = lines.as_slice();
     let tagged = lines.iter().any(|l| l.actor.is_some());
     // Join each unfinished line with its actor's next resumed line.
@@ -152,7 +153,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         };
         if let Some((name, span)) = &first.bind
             && !returns_fd(row)
-            && !matches!(row.name, "socketpair" | "clone")
+            && !matches!(row.name, "socketpair" | "clone" | "clone3")
         {
             errors.push(err(
                 *span,
@@ -160,15 +161,23 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             ));
         }
         let child = match (&first.bind, &call.result) {
-            _ if row.name != "clone" => None,
+            _ if !matches!(row.name, "clone" | "clone3") => None,
             (Some((name, _)), _) => Some(name.clone()),
+            // The actor whose lines carry `[pid N]` (a timeline's tag
+            // before them), else `pid N`.
             (
                 None,
                 Some(Expect {
                     value: ast::Outcome::Value(n),
                     ..
                 }),
-            ) => Some(format!("pid {n}")),
+            ) => Some(
+                scope
+                    .tasks
+                    .get(n)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pid {n}")),
+            ),
             _ => None,
         };
         let actor = first.actor.clone().unwrap_or_else(|| "main".to_string());
@@ -224,6 +233,36 @@ impl Default for Scope {
     }
 }
 
+/// strace -f (and a record) prints the first task's lines without a
+/// prefix while it is alone, then as `[pid N]` while another task lives:
+/// a `[pid N]` that no clone or clone3 line returned, in a script with
+/// lines of no actor, is that first task's, the actor `main` (when only
+/// one such N appears).
+fn first_task_is_main(lines: &mut [ast::Line]) {
+    let children: BTreeSet<i64> = lines
+        .iter()
+        .filter(|l| matches!(l.call.name.as_str(), "clone" | "clone3"))
+        .filter_map(|l| match l.call.result.as_ref().map(|e| &e.value) {
+            Some(ast::Outcome::Value(n)) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let untagged = |l: &ast::Line, t: i64| l.actor.as_deref() == Some(format!("pid {t}").as_str());
+    let roots: BTreeSet<i64> = lines
+        .iter()
+        .filter_map(|l| l.task.filter(|t| untagged(l, *t) && !children.contains(t)))
+        .collect();
+    let plain = lines.iter().any(|l| l.actor.is_none() && l.task.is_none());
+    let (Some(&root), 1, true) = (roots.first(), roots.len(), plain) else {
+        return;
+    };
+    for l in lines.iter_mut() {
+        if l.task == Some(root) && untagged(l, root) {
+            l.actor = None;
+        }
+    }
+}
+
 /// Which actor each `[pid TID]` names, from every line of the script: a
 /// timeline prints the prefix only once a second task has made a call, so
 /// the tgkill may come before the target's first prefixed line.
@@ -267,8 +306,9 @@ impl Scope {
     }
 
     fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
-        // fork's arguments are glibc's (written as strace shows them).
-        if step.row.name == "clone" {
+        // fork's and pthread_create's arguments are glibc's (written as
+        // strace shows them).
+        if matches!(step.row.name, "clone" | "clone3") {
             return;
         }
         for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {

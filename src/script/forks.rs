@@ -39,6 +39,7 @@ impl Runner {
                 self.forking = Some((down, up));
                 Ok(Some(Req::Fork(pipes)))
             }
+            "clone3" => self.conceive(a).map(Some),
             "prctl" | "alarm" if !process => Err(format!(
                 "{} would change socklab's own process: make it in a process actor \
                  (NAME = fork())",

@@ -9,6 +9,7 @@ mod actors;
 mod asleep;
 pub mod ast;
 mod awaiting;
+mod birth;
 mod call;
 pub mod check;
 mod cmsgs;
@@ -36,6 +37,7 @@ mod run;
 pub mod shell;
 #[cfg(test)]
 mod tests;
+mod threads;
 mod waits;
 
 /// How a script runs.

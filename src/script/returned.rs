@@ -29,7 +29,10 @@ impl Runner {
             a.busy = None;
         }
         let mut text = String::new();
-        let child = step.bind.as_ref().filter(|_| step.row.name == "clone");
+        let child = step
+            .bind
+            .as_ref()
+            .filter(|_| matches!(step.row.name, "clone" | "clone3"));
         for (i, ev) in events.iter().enumerate() {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
                 self.side(&name).resumed(&ev.event());
@@ -60,6 +63,8 @@ impl Runner {
         match (step.row.name, &ret) {
             ("clone", Ok(pid)) => self.adopt(&step, under.actor, *pid as i32),
             ("clone", Err(_)) => self.forking = None,
+            ("clone3", Ok(tid)) => self.born(&step, Some(*tid as i32)),
+            ("clone3", Err(_)) => self.born(&step, None),
             ("wait4", Ok(pid)) => {
                 self.reaped.insert(*pid as i32);
             }

@@ -67,6 +67,9 @@ pub struct Runner {
     pub(super) rx: Receiver<Msg>,
     /// The runner's ends of a fork's pipes, until the fork returns.
     pub(super) forking: Option<(std::fs::File, std::fs::File)>,
+    /// The thread actor a clone3 line starts (made ready, its thread's
+    /// body, where it says it started), until the call returns (threads.rs).
+    pub(super) threading: Option<(Actor, super::birth::Birth, Receiver<super::actors::Started>)>,
     /// The runner's ends of every fork's pipes (a new child closes them).
     pub(super) chans: Vec<RawFd>,
     /// Who sent the last signal to each pid (a `--- SIG ---` line's si_pid).
@@ -127,6 +130,7 @@ impl Runner {
             tx,
             rx,
             forking: None,
+            threading: None,
             chans: Vec::new(),
             senders: BTreeMap::new(),
             pid: crate::sys::untraced::getpid(),

@@ -141,7 +141,9 @@ impl Sys {
                 return Err(e);
             }
         };
-        if self.tracer.enabled() {
+        // Rendered for every observer that wants it (a script actor's
+        // watch too, whose tracer is off).
+        if self.renders {
             let at = tid_address(id);
             // SAFETY: the kernel wrote the new thread's id there
             // (CLONE_PARENT_SETTID) before pthread_create returned.

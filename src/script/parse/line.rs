@@ -153,10 +153,21 @@ fn time_stamp(c: &mut Cur, first: bool, p: &mut Prefix) -> bool {
 
 /// `NAME | ` (padded), or `NAME@HOST | ` (an actor on a host of the lab
 /// network: `script/hosts.rs` checks the host); the name as written.
+/// `pid N | `: the actor a timeline names after a fork's or clone3's
+/// result N (strace -f's `[pid N]` lines).
 fn actor(c: &mut Cur) -> Option<String> {
     let save = c.pos;
     if let Some(n) = c.ident(true) {
         let mut n = n.to_string();
+        if n == "pid" && c.peek() == Some(b' ') {
+            c.skip_ws();
+            let d = c.digits(10);
+            if d.is_empty() {
+                c.pos = save;
+                return None;
+            }
+            n = format!("pid {d}");
+        }
         if c.peek() == Some(b'@') {
             c.bump();
             n = format!("{n}@{}", c.ident(true).unwrap_or(""));
@@ -198,6 +209,12 @@ fn call(c: &mut Cur) -> Result<Call, ParseError> {
         c.skip_ws();
         if !c.eat("resumed>") {
             return Err(c.err(format!("expected 'resumed>', found {}", c.found())));
+        }
+        // strace's `<... clone resumed>, child_tidptr=...) = N`: the
+        // unfinished half ended on a whole argument.
+        c.skip_ws();
+        if c.peek() == Some(b',') {
+            c.bump();
         }
         ((n, at), Form::Resumed)
     } else {

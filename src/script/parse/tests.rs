@@ -120,6 +120,12 @@ fn unfinished_and_resumed() {
             .contains("unfinished")
     );
     assert!(err("<... close>) = 0").msg.contains("resumed>"));
+    // strace's split fork: the resumed half starts with the comma.
+    let l = one("[pid  9994] <... clone resumed>, child_tidptr=0x7f1075cf4c10) = 10005");
+    assert_eq!(
+        (l.call.form, l.call.args.len(), l.actor.as_deref()),
+        (Form::Resumed, 1, Some("pid 9994"))
+    );
     assert!(
         err("close(3 <unfinished ...> = 0")
             .msg
@@ -173,6 +179,14 @@ fn pid_time_and_delay_prefixes() {
     assert_eq!(a("client | [pid  4242] close(3) = 0"), client);
     assert_eq!(a("client | [pid 42] 12:00:01 close(3) = 0"), client);
     assert_eq!(a("client | [pid 42] <... close resumed>) = 0"), client);
+    // A timeline's `pid N | ` tag (a fork's or clone3's child named by
+    // the written result), on a host too.
+    let l = one("pid 9956 | [pid 18168] close(4) = 0");
+    assert_eq!(
+        (l.actor.as_deref(), l.task),
+        (Some("pid 9956"), Some(18168))
+    );
+    assert_eq!(a("pid 7@b | close(3) = 0").as_deref(), Some("pid 7@b"));
 }
 
 #[test]

@@ -79,6 +79,8 @@ pub static SETUID: Syscall = Syscall {
 /// fail before its clone3).
 pub static PTHREAD_CREATE: Syscall = Syscall {
     name: "clone3",
+    ret: Ret::Pid,
+    scriptable: true,
     args: &[io("cl_args", Pointer), i("size", Int)],
     hints: &[
         hint(

@@ -27,6 +27,7 @@ mod more_calls;
 mod options;
 mod processes;
 mod readme;
+mod records_models;
 mod shell;
 mod signals;
 mod tasks;
