@@ -13,6 +13,7 @@
 use nix::errno::Errno;
 
 mod batch;
+mod entry;
 mod files;
 mod hints;
 mod processes;
@@ -20,6 +21,7 @@ mod scripts;
 mod sockets;
 mod uring;
 pub use batch::*;
+pub use entry::Entry;
 pub use files::*;
 pub use hints::GENERIC_HINTS;
 pub use processes::*;
@@ -333,6 +335,8 @@ pub struct Syscall {
     pub rendered_elsewhere: &'static str,
     /// `socklab script` and the shell can make it (`help` lists these).
     pub scriptable: bool,
+    /// What strace prints of its arguments at its entry (`<unfinished ...>`).
+    pub entry: Entry,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -360,6 +364,7 @@ impl Syscall {
         rendered_elsewhere: "",
         scriptable: false,
         restart: "",
+        entry: Entry::Inputs,
     };
 
     /// The errnos worth injecting into this call on this kind of socket.

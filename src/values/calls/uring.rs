@@ -21,6 +21,7 @@ pub static IO_URING_SETUP: Syscall = Syscall {
     errnos: &[(Any, &[EPERM, ENOSYS, ENOMEM, EMFILE])],
     hints: &[hint(&[EPERM, ENOSYS], Any, UNAVAILABLE)],
     nr: libc::SYS_io_uring_setup,
+    entry: super::Entry::Before(", sq_entries="),
     ..Syscall::ROW
 };
 
