@@ -40,6 +40,7 @@
 
 mod batch;
 mod clone3;
+mod entries;
 mod failures;
 mod families;
 mod flags;
