@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::values::calls::{Dir, Kind, Syscall};
+use crate::values::calls::{Dir, Entry, Kind, Syscall};
 use crate::values::quoting::{len_in_out, quote};
 
 /// One argument's value, as the wrapper knows it after the call.
@@ -134,11 +134,26 @@ pub fn render_named(row: &Syscall, vals: &[ArgVal]) -> String {
 }
 
 /// How much of a call's rendered arguments strace prints when the call
-/// starts (its `<unfinished ...>` line): up to where the first argument
-/// the kernel fills in (Out or InOut) starts, the `, ` before it included
-/// (`accept4(3, ` then ` <unfinished ...>`); all of them if the kernel
-/// fills in none (`connect(3, {...}, 16 <unfinished ...>`).
+/// starts (its `<unfinished ...>` line), by the row's [`Entry`]: up to
+/// where the first argument the kernel fills in (Out or InOut) starts,
+/// the `, ` before it included (`accept4(3, ` then ` <unfinished ...>`);
+/// all of them if the kernel fills in none (`connect(3, {...}, 16
+/// <unfinished ...>`), or if strace decodes the call at its entry
+/// (`accept(3, NULL, NULL <unfinished ...>`).
 pub fn entry_len(row: &Syscall, args: &str) -> usize {
+    match row.entry {
+        Entry::Inputs | Entry::CommaAtReturn => inputs_len(row, args),
+        Entry::WholeIfNull(nulls) if nulls.iter().any(|&n| arg_text(args, n) == Some("NULL")) => {
+            args.len()
+        }
+        Entry::WholeIfNull(_) => inputs_len(row, args),
+        Entry::Before(text) => args.find(text).unwrap_or(args.len()),
+        Entry::Ioctl => ioctl_entry_len(args),
+    }
+}
+
+/// [`Entry::Inputs`] (and the cut of [`Entry::CommaAtReturn`]).
+fn inputs_len(row: &Syscall, args: &str) -> usize {
     let Some(first_out) = row.args.iter().position(|a| a.dir != Dir::In) else {
         return args.len();
     };
@@ -156,12 +171,46 @@ pub fn entry_len(row: &Syscall, args: &str) -> usize {
         })
 }
 
-/// Whether strace prints the `, ` before the first argument the kernel
-/// fills in at the call's return, not at its entry: clone's decoder
-/// (`clone(child_stack=NULL, flags=...|SIGCHLD <unfinished ...>`, then
-/// `<... clone resumed>, child_tidptr=0x...) = N`; strace 6.1, measured).
+/// The text of argument `n` (from 0) of rendered arguments, trimmed.
+fn arg_text(args: &str, n: usize) -> Option<&str> {
+    let commas = top_level_commas(args);
+    let from = match n {
+        0 => 0,
+        _ => commas.get(n - 1)? + 1,
+    };
+    let to = commas.get(n).copied().unwrap_or(args.len());
+    args.get(from..to).map(str::trim)
+}
+
+/// ioctl's entry by its request (strace 6.1, measured): `FIONBIO, [1]`
+/// whole; `FIONREAD`/`TIOCOUTQ` without the `, ` (`<... ioctl
+/// resumed>, [0]) = 0`); a structure up to its second field
+/// (`SIOCGIFINDEX, {ifr_name="lo"`, then `, ifr_ifindex=1}`).
+fn ioctl_entry_len(args: &str) -> usize {
+    let commas = top_level_commas(args);
+    let (Some(&second), Some(third)) = (commas.get(1), arg_text(args, 2)) else {
+        return args.len();
+    };
+    if arg_text(args, 1) == Some("FIONBIO") {
+        return args.len();
+    }
+    let Some(inner) = third.strip_prefix('{') else {
+        return second;
+    };
+    let at = args.len() - third.len() + 1;
+    // Rendered at the entry (as if it failed), one field: up to its `}`.
+    let one = inner.strip_suffix('}').map_or(inner.len(), str::len);
+    at + top_level_commas(inner).first().copied().unwrap_or(one)
+}
+
+/// Whether strace prints the rest of the arguments at the call's return
+/// as it is, `, ` first, not from the next argument (the `, ` ended the
+/// entry): clone's decoder (`clone(child_stack=NULL, flags=...|SIGCHLD
+/// <unfinished ...>`, then `<... clone resumed>, child_tidptr=0x...) =
+/// N`), ioctl's, clone3's ` => {parent_tid=...`, io_uring_setup's
+/// `, sq_entries=...` (strace 6.1, measured).
 pub fn comma_at_return(row: &Syscall) -> bool {
-    row.name == "clone"
+    !matches!(row.entry, Entry::Inputs | Entry::WholeIfNull(_))
 }
 
 /// The byte offsets of the commas that separate the arguments of a
@@ -262,6 +311,78 @@ mod tests {
         let args = "[{fd=3, events=POLLIN}], 1, -1";
         assert_eq!(entry_len(&calls::POLL, args), args.len());
         assert_eq!(entry_len(&calls::READ, "5, 0x7ffd0000, 100"), 3);
+    }
+
+    /// Each form as strace 6.1 printed it (notes-splits20.md): the
+    /// `<unfinished ...>` text, then the `<... NAME resumed>` rest.
+    #[test]
+    fn entries_split_where_strace_splits_them() {
+        let cases: &[(&Syscall, &str, &str)] = &[
+            (&calls::ACCEPT, "3, NULL, NULL", ""),
+            (&calls::ACCEPT4, "3, NULL, NULL, SOCK_CLOEXEC", ""),
+            (
+                &calls::ACCEPT4,
+                "3, 0x7ffd0000, [128], SOCK_CLOEXEC",
+                "0x7ffd0000, [128], SOCK_CLOEXEC",
+            ),
+            (&calls::GETSOCKNAME, "3, NULL, NULL", ""),
+            (
+                &calls::GETPEERNAME,
+                "3, 0x7ffd0000, [128]",
+                "0x7ffd0000, [128]",
+            ),
+            (
+                &calls::RT_SIGTIMEDWAIT,
+                "[PIPE], NULL, {tv_sec=0, tv_nsec=0}, 8",
+                "",
+            ),
+            (
+                &calls::GETSOCKOPT,
+                "3, SOL_SOCKET, SO_ERROR, [0], [4]",
+                "[0], [4]",
+            ),
+            (&calls::IOCTL, "3, FIONBIO, [1]", ""),
+            (&calls::IOCTL, "3, FIONREAD, [0]", ", [0]"),
+            (&calls::IOCTL, "3, TIOCOUTQ, [0]", ", [0]"),
+            (
+                &calls::IOCTL,
+                r#"3, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}"#,
+                ", ifr_ifindex=1}",
+            ),
+            (&calls::IOCTL, r#"3, SIOCGIFINDEX, {ifr_name="lo"}"#, "}"),
+            (
+                &calls::PTHREAD_CREATE,
+                "{flags=CLONE_VM, child_tid=0x7f00, parent_tid=0x7f00, exit_signal=0, stack=0x7e00, stack_size=0x7fff80, tls=0x7f01} => {parent_tid=[9057]}, 88",
+                " => {parent_tid=[9057]}, 88",
+            ),
+            (
+                &calls::IO_URING_SETUP,
+                "4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4, cq_entries=8}",
+                ", sq_entries=4, cq_entries=8}",
+            ),
+            (
+                &calls::WAIT4,
+                "-1, 0x7ffd0000, WNOHANG, NULL",
+                "0x7ffd0000, WNOHANG, NULL",
+            ),
+            (&calls::EPOLL_WAIT, "5, [], 4, 0", "[], 4, 0"),
+            (
+                &calls::RECVMMSG,
+                "4, 0x7ffd0000, 1, 0, NULL",
+                "0x7ffd0000, 1, 0, NULL",
+            ),
+            (&calls::GETRANDOM, r#""\xfe", 4, 0"#, r#""\xfe", 4, 0"#),
+            (&calls::IO_URING_ENTER, "5, 0, 0, 0, NULL, 8", ""),
+        ];
+        for (row, args, rest) in cases {
+            let cut = entry_len(row, args);
+            let got = args.get(cut..).unwrap();
+            let got = match comma_at_return(row) {
+                true => got,
+                false => got.trim_start_matches(", "),
+            };
+            assert_eq!(got, *rest, "{}({args})", row.name);
+        }
     }
 
     #[test]

@@ -273,6 +273,32 @@ impl Tracer {
         true
     }
 
+    /// Task `tid`'s call starts, its entry opened by another task (a
+    /// clone3's, by the new thread: only it knows the arguments before
+    /// the clone3's return); `prefix` is `tid`'s pinned at the entry,
+    /// `at` its start. False: no slot.
+    pub fn open_entering_for(
+        &self,
+        tid: i32,
+        prefix: &str,
+        at: SystemTime,
+        row: &'static Syscall,
+        args: &str,
+    ) -> bool {
+        let Some(mut slot) = self.slot() else {
+            return false;
+        };
+        let stamp = self
+            .stamps
+            .as_ref()
+            .map_or_else(String::new, |s| s.prefix(at));
+        let head = format!("{prefix}{stamp}");
+        if let Some(line) = slot.enter(tid, &head, &unfinished_text(row, args)) {
+            write_to(&mut lock(&self.trace), &line);
+        }
+        true
+    }
+
     /// A call's line (`took`: its `--trace-time` duration): whole after
     /// its entry's head, or resumed. False: no slot.
     pub(super) fn open_emit(&self, ev: &Event, took: &str) -> bool {

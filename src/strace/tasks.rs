@@ -87,6 +87,12 @@ pub fn pin() {
     PINNED.with(|p| *p.borrow_mut() = Some(now));
 }
 
+/// The pinned prefix, left pinned (a clone3's entry, which the new
+/// thread may print for its parent: `sys/threads.rs`).
+pub fn pinned() -> String {
+    PINNED.with(|p| p.borrow().clone()).unwrap_or_default()
+}
+
 /// The calling task's id.
 pub fn tid() -> i32 {
     TID.with(|t| {

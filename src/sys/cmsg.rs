@@ -31,10 +31,6 @@ fn align(n: usize) -> usize {
 
 pub(super) const CMSG_HDR: usize = size_of::<libc::cmsghdr>();
 
-/// The loopback interface's index in every network namespace (the
-/// kernel's LOOPBACK_IFINDEX), the one strace names without asking.
-const LOOPBACK_IFINDEX: u32 = 1;
-
 /// SCM_SECURITY (linux/socket.h; the libc crate has no constant).
 const SCM_SECURITY: i32 = 3;
 /// IP_CHECKSUM (linux/in.h).
@@ -209,12 +205,7 @@ fn inet_at(b: &[u8], at: usize) -> String {
 /// A `struct in_pktinfo`: the interface index (`if_nametoindex("lo")`
 /// for loopback), the local address, the header's destination.
 fn pktinfo(b: &[u8]) -> String {
-    let index = u32_at(b, 0);
-    let index = if index == LOOPBACK_IFINDEX {
-        "if_nametoindex(\"lo\")".to_string()
-    } else {
-        index.to_string()
-    };
+    let index = crate::values::sockaddr::ifindex(u32_at(b, 0));
     format!(
         "{{ipi_ifindex={index}, ipi_spec_dst={}, ipi_addr={}}}",
         inet_at(b, 4),

@@ -5,8 +5,8 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::ffi::c_void;
-use std::sync::OnceLock;
 use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use super::*;
 use crate::strace::ArgVal::{Int, Text};
@@ -116,9 +116,21 @@ impl Sys {
             .tracer
             .enabled()
             .then(|| crate::strace::lock(&SPAWNING));
+        // Its entry, which the new thread may open for this one.
+        let entry = self.tracer.entries_now().then(|| {
+            Arc::new(Entry {
+                parent: tasks::tid(),
+                prefix: tasks::pinned(),
+                at: begun,
+                tracer: self.tracer.clone(),
+                opened: Mutex::new(false),
+                ready: Condvar::new(),
+            })
+        });
         let started = match self.tracer.enabled() {
             true => {
-                let boxed = Box::into_raw(Box::new(Start { start, arg })) as *mut c_void;
+                let entry = entry.clone();
+                let boxed = Box::into_raw(Box::new(Start { start, arg, entry })) as *mut c_void;
                 // SAFETY: as the caller vouches; `after_clone3` takes the
                 // box back in the new thread (below: if there is none).
                 let r = unsafe { untraced::pthread_create(after_clone3, boxed) };
@@ -141,6 +153,18 @@ impl Sys {
                 return Err(e);
             }
         };
+        // The entry comes before the return, as strace -f prints them:
+        // wait until the new thread has opened it (it runs no code of
+        // its own before).
+        if let Some(e) = &entry {
+            let mut opened = crate::strace::lock(&e.opened);
+            while !*opened {
+                opened = e
+                    .ready
+                    .wait(opened)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        }
         // Rendered for every observer that wants it (a script actor's
         // watch too, whose tracer is off).
         if self.renders {
@@ -177,17 +201,47 @@ impl Sys {
 /// prethread:8`).
 static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A traced thread's start routine and its argument.
+/// A traced thread's start routine and its argument, and its clone3's
+/// entry to open (a program's own trace with several tasks).
 struct Start {
     start: StartRoutine,
     arg: *mut c_void,
+    entry: Option<Arc<Entry>>,
 }
 
-/// A traced thread's first code: wait until its clone3's line is out
-/// (`SPAWNING`), then run its start routine.
+/// A clone3's entry, as strace -f prints it when another task's line
+/// comes before its return (`clone3({flags=..., tls=0x...} <unfinished
+/// ...>`, then `<... clone3 resumed> => {parent_tid=[N]}, 88) = N`).
+/// Its arguments (the stack glibc made) are known only inside
+/// pthread_create: the new thread opens the entry for its parent
+/// (`open_line.rs`) as its first code, and the parent waits for it
+/// (`opened`) before it prints its line.
+struct Entry {
+    parent: i32,
+    /// The parent's prefix, pinned at the entry (before the count grew).
+    prefix: String,
+    at: SystemTime,
+    tracer: Tracer,
+    opened: Mutex<bool>,
+    ready: Condvar,
+}
+
+/// A traced thread's first code: open its clone3's entry for its parent
+/// (a program's own trace with several tasks), wait until its clone3's
+/// line is out (`SPAWNING`), then run its start routine.
 extern "C" fn after_clone3(p: *mut c_void) -> *mut c_void {
     // SAFETY: `p` is the box `pthread_create` made for this thread alone.
     let s = unsafe { Box::from_raw(p as *mut Start) };
+    if let Some(e) = &s.entry {
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        let args = clone3_args(me, tid_address(me));
+        let row = &calls::PTHREAD_CREATE;
+        e.tracer
+            .open_entering_for(e.parent, &e.prefix, e.at, row, &args);
+        *crate::strace::lock(&e.opened) = true;
+        e.ready.notify_one();
+    }
     drop(crate::strace::lock(&SPAWNING));
     (s.start)(s.arg)
 }

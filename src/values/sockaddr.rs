@@ -2,6 +2,25 @@
 
 use super::quoting::quote;
 
+/// The loopback interface's index in every network namespace (the
+/// kernel's LOOPBACK_IFINDEX).
+pub const LOOPBACK_IFINDEX: u32 = 1;
+
+/// An interface index as strace -f prints it: `if_nametoindex("lo")`
+/// for loopback, else the number. strace names an index with
+/// if_indextoname in its own network namespace; only index 1 is `lo` in
+/// every namespace: another index's name there is not the traced
+/// thread's interface (a lab host's eth0, index 2 in its namespace, is
+/// `if_nametoindex("ifb0")` for a strace in the root namespace whose
+/// index 2 is ifb0), and socklab would need a call to learn it
+/// (CONVENTIONS rule 3).
+pub fn ifindex(index: u32) -> String {
+    match index {
+        LOOPBACK_IFINDEX => "if_nametoindex(\"lo\")".to_string(),
+        n => n.to_string(),
+    }
+}
+
 /// `{sa_family=AF_INET, sin_port=htons(8081), sin_addr=inet_addr("127.0.0.1")}`
 /// from the raw bytes the kernel saw (`len` of them).
 pub fn sockaddr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> String {
@@ -22,12 +41,20 @@ pub fn sockaddr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> String {
         libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family says AF_INET6 and `len` covers a sockaddr_in6.
             let sin6 = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
-            let ip = ipv6_text(&sin6.sin6_addr.s6_addr);
+            let b = &sin6.sin6_addr.s6_addr;
+            let ip = ipv6_text(b);
+            // strace names the scope of a link-local address (unicast
+            // fe80::/10, multicast ffX2::) as an interface, else a number.
+            let link_local =
+                (b[0] == 0xfe && b[1] & 0xc0 == 0x80) || (b[0] == 0xff && b[1] & 0x0f == 0x02);
+            let scope = match link_local {
+                true => ifindex(sin6.sin6_scope_id),
+                false => sin6.sin6_scope_id.to_string(),
+            };
             format!(
-                "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{ip}\", &sin6_addr), sin6_scope_id={}}}",
+                "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{ip}\", &sin6_addr), sin6_scope_id={scope}}}",
                 u16::from_be(sin6.sin6_port),
                 u32::from_be(sin6.sin6_flowinfo),
-                sin6.sin6_scope_id
             )
         }
         libc::AF_UNIX => {
@@ -78,7 +105,41 @@ pub fn ipv6_text(b: &[u8; 16]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ipv6_text;
+    use super::{ifindex, ipv6_text, sockaddr};
+
+    /// strace 6.1 (a sendto to each, from the root namespace, whose
+    /// index 2 is `ifb0`): a link-local address's scope is an interface
+    /// (`lo` for 1; 2 is named in strace's namespace: socklab prints the
+    /// number, see [`ifindex`]), another's a number.
+    #[test]
+    fn a_link_local_scope_prints_as_strace_prints_it() {
+        let shown = |ip: &str, scope: u32| {
+            // SAFETY: a zeroed sockaddr_storage is valid.
+            let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            let sin6 = &mut ss as *mut _ as *mut libc::sockaddr_in6;
+            let addr: std::net::Ipv6Addr = ip.parse().unwrap();
+            // SAFETY: sockaddr_storage holds a sockaddr_in6.
+            unsafe {
+                (*sin6).sin6_family = libc::AF_INET6 as u16;
+                (*sin6).sin6_addr.s6_addr = addr.octets();
+                (*sin6).sin6_scope_id = scope;
+            }
+            let len = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            let text = sockaddr(&ss, len);
+            text.split("sin6_scope_id=")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches('}')
+                .to_string()
+        };
+        assert_eq!(shown("fe80::1", 0), "0");
+        assert_eq!(shown("fe80::1", 1), "if_nametoindex(\"lo\")");
+        assert_eq!(shown("fe80::1", 99), "99");
+        assert_eq!(shown("ff02::1", 1), "if_nametoindex(\"lo\")");
+        assert_eq!(shown("2001:db8::1", 1), "1");
+        assert_eq!(shown("2001:db8::1", 2), "2");
+        assert_eq!(ifindex(2), "2");
+    }
 
     #[test]
     fn ipv6_as_inet_ntop_writes_it() {

@@ -14,6 +14,7 @@
 use nix::errno::Errno;
 
 mod batch;
+mod entry;
 mod files;
 mod hints;
 mod processes;
@@ -21,6 +22,7 @@ mod scripts;
 mod sockets;
 mod uring;
 pub use batch::*;
+pub use entry::Entry;
 pub use files::*;
 pub use hints::GENERIC_HINTS;
 pub use processes::*;
@@ -340,6 +342,8 @@ pub struct Syscall {
     /// Why a script cannot make it, where that is not "socklab makes it
     /// for its own files or processes" ("": that): the refusal's reason.
     pub unscripted: &'static str,
+    /// What strace prints of its arguments at its entry (`<unfinished ...>`).
+    pub entry: Entry,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -368,6 +372,7 @@ impl Syscall {
         scriptable: false,
         unscripted: "",
         restart: "",
+        entry: Entry::Inputs,
     };
 
     /// The errnos worth injecting into this call on this kind of socket.

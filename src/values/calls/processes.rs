@@ -31,6 +31,7 @@ pub static CLONE: Syscall = Syscall {
     ],
     nr: libc::SYS_clone,
     rendered_elsewhere: "it forks the test process: tests/suite/strace/tasks.rs compares its line with strace -f",
+    entry: super::Entry::CommaAtReturn,
     ..Syscall::ROW
 };
 
@@ -92,6 +93,7 @@ pub static PTHREAD_CREATE: Syscall = Syscall {
     ],
     nr: libc::SYS_clone3,
     rendered_elsewhere: "it starts a thread: tests/suite/strace/tasks.rs compares its line with strace -f",
+    entry: super::Entry::Before(" => {"),
     ..Syscall::ROW
 };
 
@@ -182,6 +184,7 @@ pub static RT_SIGTIMEDWAIT: Syscall = Syscall {
     blocks: true,
     nr: libc::SYS_rt_sigtimedwait,
     rendered_elsewhere: "it waits for a child: the fork model's stop tests",
+    entry: super::Entry::WholeIfNull(&[1]),
     ..Syscall::ROW
 };
 

@@ -22,6 +22,7 @@ pub static ACCEPT: Syscall = Syscall {
     programs: false,
     nr: libc::SYS_accept,
     restart: super::ERESTARTSYS,
+    entry: super::Entry::WholeIfNull(&[1, 2]),
     ..Syscall::ROW
 };
 

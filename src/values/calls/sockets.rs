@@ -175,6 +175,7 @@ pub static ACCEPT4: Syscall = Syscall {
     )],
     nr: libc::SYS_accept4,
     restart: super::ERESTARTSYS,
+    entry: super::Entry::WholeIfNull(&[1, 2]),
     ..Syscall::ROW
 };
 
@@ -298,6 +299,7 @@ pub static GETSOCKNAME: Syscall = Syscall {
     own_port: true,
     errnos: &[(Any, &[ENOBUFS, EINVAL])],
     nr: libc::SYS_getsockname,
+    entry: super::Entry::WholeIfNull(&[1, 2]),
     ..Syscall::ROW
 };
 
@@ -307,6 +309,7 @@ pub static GETPEERNAME: Syscall = Syscall {
     args: &[i("sockfd", Fd), o("addr", Sockaddr), io("addrlen", Len)],
     errnos: &[(Any, &[ENOTCONN, ENOBUFS])],
     nr: libc::SYS_getpeername,
+    entry: super::Entry::WholeIfNull(&[1, 2]),
     ..Syscall::ROW
 };
 
@@ -340,6 +343,7 @@ pub static IOCTL: Syscall = Syscall {
     args: &[i("fd", Fd), i("request", Int), io("argp", Pointer)],
     errnos: &[(Any, &[ENOTTY, EINVAL])],
     nr: libc::SYS_ioctl,
+    entry: super::Entry::Ioctl,
     ..Syscall::ROW
 };
 

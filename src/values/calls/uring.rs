@@ -26,6 +26,7 @@ pub static IO_URING_SETUP: Syscall = Syscall {
     hints: &[hint(&[EPERM, ENOSYS], Any, UNAVAILABLE)],
     nr: libc::SYS_io_uring_setup,
     unscripted: RING_UNSCRIPTED,
+    entry: super::Entry::Before(", sq_entries="),
     ..Syscall::ROW
 };
 
