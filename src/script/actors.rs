@@ -185,7 +185,7 @@ pub struct Actor {
     pub(super) threads: Vec<std::thread::JoinHandle<()>>,
     /// A thread a script's clone3 line started (`threads.rs`), joined
     /// at the end as its `threads`.
-    pub(super) worker: Option<crate::programs::model::Worker>,
+    pub(super) worker: Option<crate::sys::pthread::Worker>,
 }
 
 impl Actor {

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::programs::model::{Worker, pthread_spawn};
+use crate::sys::pthread::{self, Worker};
 use crate::sys::Sys;
 use crate::values::error::{Error, Result};
 
@@ -52,7 +52,7 @@ impl Birth {
             ));
         };
         let (tx, rx) = std::sync::mpsc::channel();
-        let worker = pthread_spawn(sys, move || {
+        let worker = pthread::spawn(sys, move || {
             body(tx);
             Ok(())
         })?;

@@ -38,7 +38,6 @@ use crate::sys::{Socket, Sys};
 use crate::values::error::Result;
 
 pub use event::serve_dgram_epoll;
-pub use pthread::{Worker, spawn as pthread_spawn};
 pub use uring_dgram::{DgramUring, serve_dgram_uring};
 
 /// Serve on a bound socket with the model `--model` names. The iterative
