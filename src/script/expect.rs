@@ -274,7 +274,8 @@ fn fields(exp: &[Field], got: &[Field], labels: &mut Labels) -> bool {
             Some("fd" | "u32" | "u64") => Ctx::Fd,
             // SCM_RIGHTS' data: fds (the real cmsg names its type).
             Some("cmsg_data") if super::cmsgs::data_is_fds(got) => Ctx::Fd,
-            Some("pid") => Ctx::Pid,
+            // clone3's `=> {parent_tid=[N]}`: the new thread's id.
+            Some("pid" | "parent_tid") => Ctx::Pid,
             _ => Ctx::Plain,
         };
         if !unify(&f.value, &other.value, ctx, labels) {

@@ -167,8 +167,9 @@ a | rt_sigprocmask(SIG_UNBLOCK, [USR1], [USR1], 8) = 0
     let shown = harness::untasked(&o.stdout);
     for line in [
         "a | rt_sigtimedwait([USR1], NULL, {tv_sec=5, tv_nsec=0}, 8) = 10 (SIGUSR1)",
-        "a | rt_sigtimedwait([USR1],  <unfinished ...>",
-        "a | <... rt_sigtimedwait resumed>NULL, NULL, 8) = 10 (SIGUSR1)",
+        // NULL info: strace decodes the whole call at entry.
+        "a | rt_sigtimedwait([USR1], NULL, NULL, 8 <unfinished ...>",
+        "a | <... rt_sigtimedwait resumed>) = 10 (SIGUSR1)",
     ] {
         assert!(shown.contains(line), "{line}\n{}", o.dump());
     }
@@ -189,8 +190,7 @@ wait4(p, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}], 0, NULL) = 100
 ";
     let o = script(text, &[]);
     o.assert_ok();
-    let want =
-        "p | <... rt_sigtimedwait resumed>NULL, NULL, 8) = -1 EINTR (Interrupted system call)";
+    let want = "p | <... rt_sigtimedwait resumed>) = -1 EINTR (Interrupted system call)";
     assert!(o.stdout.contains(want), "{}", o.dump());
 }
 
