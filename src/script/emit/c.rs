@@ -248,6 +248,7 @@ pub fn program(plan: &Plan) -> String {
     {
         out.push_str(HANDLER);
     }
+    out.push_str(&super::link::c(plan));
     out.push_str("\n/* The script's labels: its fds and the ports its results bind. */\n");
     for n in &plan.names {
         let _ = writeln!(out, "static int {} = -1;", var(&Fd::Name(n.clone())));

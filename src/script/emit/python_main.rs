@@ -110,6 +110,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     out.push_str(RUNTIME);
     out.push_str(PROCESSES);
     out.push_str(UNIX);
+    out.push_str(&super::link::python(plan));
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
         .names

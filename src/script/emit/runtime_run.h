@@ -120,6 +120,10 @@ static void settle(int n_actors)
 	}
 }
 
+/* The script's `net | set SPEC` lines before step next, if it has any
+ * (runtime_link.h sets it). */
+static void (*SetLinks)(int next);
+
 /* Run the steps in file order, then close what the script left open. */
 static int run(const char *file, const struct step *s0, int n_steps, struct actor *a0,
 	       int n_actors, int *d0)
@@ -153,6 +157,8 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 	for (int i = 0; i < n_steps; i++) {
 		const struct step *s = &steps[i];
 		struct actor *a = &actors[s->actor];
+		if (SetLinks)
+			SetLinks(i);
 		if (s->delay_ms > 0) {
 			struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
 			nanosleep(&t, NULL);
@@ -181,6 +187,8 @@ static int run(const char *file, const struct step *s0, int n_steps, struct acto
 		}
 		settle(n_actors);
 	}
+	if (SetLinks)
+		SetLinks(n_steps);
 	/* The calls still under way get TIMEOUT_MS to return. */
 	pthread_mutex_lock(&mu);
 	long end = now_ms() + TIMEOUT_MS;

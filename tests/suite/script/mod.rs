@@ -10,6 +10,7 @@ mod editing;
 mod emit;
 mod emit_allowed;
 mod emit_epoll;
+mod emit_netset;
 mod emit_readme;
 mod emit_records;
 mod emit_trace;
