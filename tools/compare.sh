@@ -4,7 +4,8 @@
 # scenario, Rust syscalls, C syscalls, identical or not; for a scenario
 # that differs, the two normalised traces side by side. With SCENARIO=NAME,
 # that scenario's two traces side by side even when they agree. Then the
-# emitted twins' table (`socklab script FILE --emit c|python`, issue 17).
+# emitted twins' tables (`socklab script FILE --emit c|python`, issue 17):
+# script labs and examples, then the records of programs and network labs.
 # The scenarios and normalisation rules: tests/suite/programs/differential/,
 # tests/suite/harness/cmp/.
 set -euo pipefail
@@ -18,6 +19,10 @@ status="${PIPESTATUS[0]}"
 # The emitted twins (issue 17): every script lab and example, as C and as Python.
 if [ -z "$SCENARIO" ]; then
   cargo test --release -q --test suite -- --ignored --exact --nocapture script::emit::emit_compare_report 2>&1 |
+    grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  # The emitted twins of records: socklab's programs and the network labs (root).
+  cargo test --release -q --test suite -- --ignored --exact --nocapture script::emit_compare::emit_records_compare_report 2>&1 |
     grep -v -E '^(running 1 test|test result: |\.$)' | sed '/^$/N;/^\n$/D'
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi

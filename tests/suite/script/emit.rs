@@ -46,9 +46,9 @@ pub(super) fn traced(cmd: &Command, trace: &str) -> Command {
     t.env_remove("LD_LIBRARY_PATH");
     t.args(["60", "strace", "-f", "-qq", "-e", "signal=none", "-y", "-e"])
         .arg(format!(
-            "trace={},{PROCESS_CALLS},{PYTHON_FILE_CALLS},{}",
+            "trace={},{PROCESS_CALLS},{PYTHON_FILE_CALLS}{}",
             trace_set(),
-            super::emit_netset::CTL_CALLS
+            super::emit_netset::ctl_calls()
         ))
         .arg("-o")
         .arg(trace)

@@ -13,9 +13,18 @@ use std::process::Command;
 use super::emit_records::net_twins;
 use crate::harness::{TempDir, run, socklab};
 
-/// The calls of the control exchange the socket rows' set does not name:
-/// its request and its answer (the replay reads the SPEC in the write).
-pub(super) const CTL_CALLS: &str = "read,write";
+/// The calls of the control exchange the socket rows' set does not name,
+/// traced (`,read,write`) while a test's link changes: its request and its
+/// answer (the replay reads the SPEC in the write). Not for every twin: a
+/// process actor's pipe traffic would split its other lines (strace -f's
+/// `<unfinished ...>`), which emit_trace.rs reads whole.
+pub(super) fn ctl_calls() -> &'static str {
+    if LINK.with(|l| l.borrow().is_some()) {
+        ",read,write"
+    } else {
+        ""
+    }
+}
 
 /// The network labs whose records change the link mid-way.
 pub(super) const NET_SET: &[&str] = &["rto-backoff", "keepalive"];
@@ -45,7 +54,7 @@ pub(super) fn reset_link(net: &str) {
     }
 }
 
-fn link_twins(lab: &str, key: &str) {
+pub(super) fn link_twins(lab: &str, key: &str) {
     LINK.with(|l| *l.borrow_mut() = Some("clear".into()));
     net_twins(lab, key);
     LINK.with(|l| *l.borrow_mut() = None);

@@ -71,7 +71,7 @@ fn joined(server: &str, client: &str) -> String {
 }
 
 #[test]
-fn emit_twins_record_of_the_epoll_server_and_a_client() {
+pub(super) fn emit_twins_record_of_the_epoll_server_and_a_client() {
     let dir = TempDir::new("emit-epoll-record");
     let s_rec = dir.path("server.script");
     let c_rec = dir.path("client.script");
@@ -155,7 +155,7 @@ pub(super) fn net_twins(lab: &str, key: &str) {
 macro_rules! net_twins {
     ($($test:ident: $lab:literal $key:literal,)*) => {
         /// The network labs whose records are emitted.
-        const NET_EMITTED: &[&str] = &[$($lab),*];
+        pub(super) const NET_EMITTED: &[&str] = &[$($lab),*];
         $(
             #[test]
             fn $test() {

@@ -9,6 +9,7 @@ mod cmsg;
 mod editing;
 mod emit;
 mod emit_allowed;
+mod emit_compare;
 mod emit_epoll;
 mod emit_netset;
 mod emit_readme;
