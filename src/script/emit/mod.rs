@@ -17,7 +17,8 @@
 //! `model.rs` and `ops.rs`: a step's call with its arguments resolved;
 //! `c.rs` and `python.rs` write them; `runtime.h` and `runtime.py`: the
 //! runners' text each program starts with; `explain.rs`: the calls
-//! Python adds (`--emit python --explain`).
+//! Python adds (`--emit python --explain`); `link.rs`: `net | set SPEC`
+//! lines, the forwarder's request as socklab's runner makes it.
 
 use std::collections::BTreeSet;
 
