@@ -23,7 +23,7 @@ report() {
 report programs::differential::compare_report || status=1
 if [ -z "$SCENARIO" ]; then
   # The emitted twins (issue 17): every script lab and example, as C and as Python.
-  report script::emit::emit_compare_report || status=1
+  report script::emit_compare::emit_compare_report || status=1
   # The emitted twins of records: socklab's programs and the network labs (root).
   report script::emit_compare::emit_records_compare_report || status=1
 fi

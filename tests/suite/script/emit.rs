@@ -20,7 +20,7 @@ use crate::harness::cmp::{side_by_side, strace_calls, strace_calls_with, trace_s
 use crate::harness::{Outcome, TempDir, run, socklab};
 
 /// Every script lab and example: (its path from the crate root, a name).
-fn scripts() -> Vec<(String, String)> {
+pub(super) fn scripts() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     for (dir, tag) in [("src/lab/scripts", "lab"), ("examples", "example")] {
@@ -357,7 +357,7 @@ fn emit_twins_example_handler_restart() {
 }
 
 /// The examples whose Python twin is refused (each has its own test).
-const C_ONLY: &[&str] = &["example-handler-restart"];
+pub(super) const C_ONLY: &[&str] = &["example-handler-restart"];
 
 #[test]
 fn emit_covers_every_script_lab_and_example() {
@@ -425,28 +425,6 @@ fn emit_refuses_what_it_cannot_write_faithfully() {
             assert!(out.stdout.contains(call), "{lang}: {call}\n{}", out.dump());
         }
     }
-}
-
-/// `make compare`'s table of the emitted twins: each script lab and
-/// example, its C twin and its Python twin (the allow-list taken back),
-/// the same calls or not (a differing one prints its traces side by side).
-#[test]
-#[ignore]
-fn emit_compare_report() {
-    println!("\nemitted twins (socklab script FILE --emit c|python), normalised socket calls:");
-    println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
-    let mut all = true;
-    for (file, name) in scripts() {
-        let refused = C_ONLY.contains(&name.as_str());
-        // As its own test: a handler's twin has no round trip yet.
-        let c = std::panic::catch_unwind(|| c_twin_with(&file, &name, !refused)).is_ok();
-        let p = refused || std::panic::catch_unwind(|| python_twin(&file, &name)).is_ok();
-        let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = if refused { "refused" } else { word(p) };
-        println!("{name:<36} {:<10} {:<10}", word(c), py);
-        all &= c && p;
-    }
-    assert!(all, "an emitted twin differs from its script (above)");
 }
 
 #[test]
