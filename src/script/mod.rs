@@ -13,6 +13,7 @@ mod birth;
 mod call;
 pub mod check;
 mod cmsgs;
+mod ctl_calls;
 mod editing;
 pub mod emit;
 mod end;
@@ -102,6 +103,21 @@ pub struct Done {
 /// The steps of a script, or each error as `FILE:LINE:COL: message`.
 pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, Vec<String>> {
     let (_, mut errors) = link::directives(text);
+    let (lines, _) = ctl_calls::exchanges(parsed(text, &mut errors));
+    match check::check(&lines) {
+        Ok(steps) if errors.is_empty() => return Ok(steps),
+        Ok(_) => {}
+        Err(more) => errors.extend(more),
+    }
+    errors.sort_by_key(|e| (e.line, e.col));
+    Err(errors
+        .iter()
+        .map(|e| format!("{file}:{}:{}: {}", e.line, e.col, e.msg))
+        .collect())
+}
+
+/// The call lines of `text` (not its `net | set` lines), and their errors.
+fn parsed(text: &str, errors: &mut Vec<ast::ParseError>) -> Vec<ast::Line> {
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if link::directive(i + 1, line).is_some() {
@@ -113,16 +129,17 @@ pub fn prepare(text: &str, file: &str) -> std::result::Result<Vec<check::Step>, 
             Err(e) => errors.push(e),
         }
     }
-    match check::check(&lines) {
-        Ok(steps) if errors.is_empty() => return Ok(steps),
-        Ok(_) => {}
-        Err(more) => errors.extend(more),
-    }
-    errors.sort_by_key(|e| (e.line, e.col));
-    Err(errors
-        .iter()
-        .map(|e| format!("{file}:{}:{}: {}", e.line, e.col, e.msg))
-        .collect())
+    lines
+}
+
+/// Every link change of `text`, by line: its `net | set SPEC` lines and
+/// the control exchanges a traced program made (ctl_calls.rs), each
+/// (line, SPEC).
+pub(crate) fn link_changes(text: &str) -> Vec<(usize, String)> {
+    let (mut found, _) = link::directives(text);
+    found.extend(ctl_calls::exchanges(parsed(text, &mut Vec::new())).1);
+    found.sort();
+    found
 }
 
 /// Run a script, its timeline on stdout. Errors in the script are
@@ -171,7 +188,7 @@ fn run_steps(
     opts: &Options,
     tracer: &Tracer,
 ) -> Result<Outcome> {
-    let (links, _) = link::directives(text);
+    let links = link_changes(text);
     if !links.is_empty() {
         link::check_up(&opts.net)?;
     }

@@ -26,7 +26,11 @@ pub fn program(plan: &Plan) -> String {
         "/* {}: written by `socklab script {0} --emit c`.\n * Build: cc -Wall -Wextra -Werror -pthread x.c -o x */",
         plan.file.replace("*/", "* /")
     );
-    out.push_str(&c_runtime::helpers(&own));
+    // The link changes' tables and runtime_link.h ("" if none): they use
+    // helpers too (Net, quit), so they are scanned with the program's code.
+    let link = super::link::c(plan);
+    out.push_str(&c_runtime::helpers(&format!("{link}{own}")));
+    out.push_str(&link);
     out.push_str(&own);
     out.push_str(c_runtime::RUNNER);
     out
@@ -157,7 +161,7 @@ fn tables(plan: &Plan) -> String {
 /// parts of the end the script needs (`own`: the program's own code).
 fn main(plan: &Plan, own: &str) -> String {
     let ids = c_runtime::identifiers(own);
-    let hosts = plan.hosts.iter().any(Option::is_some);
+    let hosts = plan.hosts.iter().any(Option::is_some) || !plan.links.is_empty();
     let mut out = String::new();
     if hosts {
         out.push_str("\n/* ./x [NET]: the lab network of the actors' hosts (socklab script --net). */\nint main(int argc, char **argv)\n{\n\tif (argc > 1)\n\t\tNet = argv[1];\n");

@@ -19,7 +19,9 @@
 //! layout (`script()`, the script in its order, each line guarded by its
 //! actor's `Turn`), `c_runtime.rs`: the C helpers it uses (runtime*.h);
 //! `runtime.py`: the runner's text each Python program starts with;
-//! `explain.rs`: the calls Python adds (`--emit python --explain`).
+//! `explain.rs`: the calls Python adds (`--emit python --explain`);
+//! `link.rs`: `net | set SPEC` lines, the forwarder's request as
+//! socklab's runner makes it.
 
 use std::collections::BTreeSet;
 
@@ -37,6 +39,7 @@ pub mod explain;
 
 mod c_unix;
 mod epoll;
+mod link;
 mod mmsg;
 mod model;
 mod ops;
@@ -69,12 +72,8 @@ pub fn emit(
     timeout: std::time::Duration,
 ) -> Result<String, Vec<String>> {
     let steps = super::prepare(text, file)?;
-    if let Some((no, _)) = super::link::directives(text).0.first() {
-        return Err(vec![format!(
-            "{file}:{no}: cannot emit: 'net | set' changes the lab network's link (socklab net set), which a program cannot"
-        )]);
-    }
-    let plan = Plan::new(steps, file)?;
+    let mut plan = Plan::new(steps, file)?;
+    plan.links = link::place(&plan, super::link_changes(text));
     let program = match lang {
         Lang::C => c_program::program(&plan),
         Lang::Python => python_main::program(&plan)?,
@@ -126,6 +125,8 @@ pub(crate) struct Plan {
     pub pairs: BTreeSet<String>,
     pub fd_labels: BTreeSet<i64>,
     pub ports: BTreeSet<u16>,
+    /// The `net | set SPEC` lines (link.rs).
+    pub links: Vec<link::Change>,
 }
 
 impl Plan {
@@ -154,6 +155,7 @@ impl Plan {
             pairs: BTreeSet::new(),
             fd_labels: BTreeSet::new(),
             ports: BTreeSet::new(),
+            links: Vec::new(),
         };
         for (i, (step, m)) in out.iter().enumerate() {
             let a = plan.actor_index(&step.actor, None);

@@ -114,6 +114,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     if plan.steps.iter().any(|(_, m)| matches!(m.op, Op::Own(..))) {
         out.push_str(OWN);
     }
+    out.push_str(&super::link::python(plan));
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
         .names

@@ -221,6 +221,11 @@ def stuck(line, why):
     quit(1)
 
 
+def set_links(next):
+    """The script's `net | set SPEC` lines before step next, if it has any
+    (runtime_link.py defines them)."""
+
+
 def run(names):
     """Run the steps in file order, then close what the script left open."""
     actors = ACTORS
@@ -234,6 +239,7 @@ def run(names):
         a.proc(MAIN_PID)
     for i, (line, who, nr, waits, after, delay, _, _) in enumerate(STEPS):
         a = actors[who]
+        set_links(i)
         if delay:
             time.sleep(delay / 1000)
         if not wait_until(lambda: a.job is None):
@@ -249,6 +255,7 @@ def run(names):
             time.sleep(0.001)
         # A line woke blocked calls: wait until each is asleep again or returned.
         wait_until(lambda: all(b.job is None or b.job in done or b.asleep() for b in actors))
+    set_links(len(STEPS))
     wait_until(lambda: all(b.job is None or b.job in done for b in actors))
     for b in actors:
         if b.job is not None and b.job not in done and STEPS[b.job][6]:

@@ -175,6 +175,10 @@ static void settle(void)
 	}
 }
 
+/* The script's `net | set SPEC` lines before step next, if it has any
+ * (runtime_link.h sets it). */
+static void (*SetLinks)(int next);
+
 /* Main, first: the tables, then each thread actor's thread (it tells
  * its id) and the /proc files main watches it by. */
 static void Start(void)
@@ -212,6 +216,8 @@ static void Step(int i)
 {
 	const struct step *s = &steps[i];
 	struct actor *a = &actors[s->actor];
+	if (SetLinks)
+		SetLinks(i);
 	if (s->delay_ms > 0) {
 		struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
 		nanosleep(&t, NULL);
@@ -247,6 +253,8 @@ static void Run(void)
 {
 	for (int i = 0; i < n_steps_all; i++)
 		Step(i);
+	if (SetLinks)
+		SetLinks(n_steps_all);
 	pthread_mutex_lock(&mu);
 	long end = now_ms() + TIMEOUT_MS;
 	for (int i = 0; i < n_steps_all; i++)

@@ -287,7 +287,16 @@ fn script_net_lines_that_are_not_set_spec_are_errors() {
     assert!(!o.stdout.contains("socket("), "{}", o.dump());
     let good = dir.path("good.script");
     std::fs::write(&good, CHANGES).unwrap();
-    run(socklab(&["script", "--emit", "c", &good]), b"")
+    // A good one is emitted: the forwarder's request (script/emit/link.rs).
+    let emitted = run(socklab(&["script", "--emit", "c", &good]), b"");
+    emitted.assert_ok();
+    assert!(
+        emitted.stdout.contains("\t{1, 2, \"blackhole\"},\n"),
+        "{}",
+        emitted.dump()
+    );
+    // Bad ones are errors there too.
+    run(socklab(&["script", "--emit", "c", &file]), b"")
         .assert_code(2)
-        .stderr_has("good.script:2: cannot emit: 'net | set' changes the lab network's link");
+        .stderr_has("bad.script:3:14: bad link SPEC 'colour=red'");
 }

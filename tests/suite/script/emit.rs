@@ -49,8 +49,9 @@ pub(super) fn traced(cmd: &Command, trace: &str) -> Command {
     t.env_remove("LD_LIBRARY_PATH");
     t.args(["60", "strace", "-f", "-qq", "-e", "signal=none", "-y", "-e"])
         .arg(format!(
-            "trace={},{PROCESS_CALLS},{PYTHON_FILE_CALLS}",
-            trace_set()
+            "trace={},{PROCESS_CALLS},{PYTHON_FILE_CALLS}{}",
+            trace_set(),
+            super::emit_netset::ctl_calls()
         ))
         .arg("-o")
         .arg(trace)
@@ -87,6 +88,7 @@ pub(super) fn fresh_net() {
             assert!(out.status.success(), "ip {args:?}: {out:?}");
         }
     }
+    super::emit_netset::reset_link(&net);
 }
 
 /// Run `cmd` under strace; its outcome and its normalised calls.

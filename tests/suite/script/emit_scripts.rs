@@ -86,7 +86,7 @@ fn emit_twins_example_handler_restart() {
 }
 
 /// The examples whose Python twin is refused (each has its own test).
-const C_ONLY: &[&str] = &["example-handler-restart"];
+pub(super) const C_ONLY: &[&str] = &["example-handler-restart"];
 
 #[test]
 fn emit_covers_every_script_lab_and_example() {
@@ -96,27 +96,6 @@ fn emit_covers_every_script_lab_and_example() {
         .filter(|n| !C_ONLY.contains(&n.as_str()))
         .collect();
     assert_eq!(all, NAMES, "a script lab or example without its twin test");
-}
-
-/// `make compare`'s table of the emitted twins: each script lab and
-/// example, its C twin and its Python twin (the allow-list taken back),
-/// the same calls or not (a differing one prints its traces side by side).
-#[test]
-#[ignore]
-fn emit_compare_report() {
-    println!("\nemitted twins (socklab script FILE --emit c|python), normalised socket calls:");
-    println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
-    let mut all = true;
-    for (file, name) in scripts() {
-        let c = std::panic::catch_unwind(|| c_twin(&file, &name)).is_ok();
-        let refused = C_ONLY.contains(&name.as_str());
-        let p = refused || std::panic::catch_unwind(|| python_twin(&file, &name)).is_ok();
-        let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = if refused { "refused" } else { word(p) };
-        println!("{name:<36} {:<10} {:<10}", word(c), py);
-        all &= c && p;
-    }
-    assert!(all, "an emitted twin differs from its script (above)");
 }
 
 /// `make compare` (tools/compare.sh) runs its report tests by their path

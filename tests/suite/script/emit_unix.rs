@@ -49,7 +49,7 @@ fn record(dir: &TempDir, addr: &str, dgram: bool) -> String {
 }
 
 #[test]
-fn emit_twins_record_unix_stream_client_on_a_path() {
+pub(super) fn emit_twins_record_unix_stream_client_on_a_path() {
     let dir = TempDir::new("emit-unix-rec");
     let path = dir.path("srv.sock");
     let _server = Server::start(&["unix", "server", &path, "-q"]);
@@ -59,7 +59,7 @@ fn emit_twins_record_unix_stream_client_on_a_path() {
 }
 
 #[test]
-fn emit_twins_record_unix_datagram_client_on_an_abstract_name() {
+pub(super) fn emit_twins_record_unix_datagram_client_on_an_abstract_name() {
     let dir = TempDir::new("emit-unix-rec");
     let name = abstract_name("emit-dgram");
     let _server = Server::start(&["unix", "server", &name, "--dgram", "-q"]);
@@ -79,7 +79,7 @@ fn emit_twins_record_unix_datagram_client_on_an_abstract_name() {
 /// lines where they came) replay, and the twins make the same calls, the
 /// umask calls and SO_PEERCRED (its pid a label) among them.
 #[test]
-fn emit_twins_record_unix_stream_server_with_its_umask() {
+pub(super) fn emit_twins_record_unix_stream_server_with_its_umask() {
     let dir = TempDir::new("emit-unix-srv");
     let path = dir.path("srv.sock");
     let s_rec = dir.path("server.script");
