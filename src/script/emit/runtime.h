@@ -339,10 +339,11 @@ static inline char *Fill(const char *shown, size_t n, size_t len)
 }
 
 
-//@ Net EnterHost
+//@ Net
 /* The lab network's name: argv[1], as `socklab script --net NAME`. */
 static const char *Net = "socklab";
 
+//@ EnterHost
 /* A thread entering a host of the lab network, as socklab's actors do:
  * openat of /run/netns/NET-HOST, setns(fd, CLONE_NEWNET), close. */
 static void EnterHost(const char *host)
