@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::sys::pthread::{self, Worker};
 use crate::sys::Sys;
+use crate::sys::pthread::{self, Worker};
 use crate::values::error::{Error, Result};
 
 /// The new thread's body: an actor's loop, which first sends its thread
