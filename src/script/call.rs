@@ -192,30 +192,6 @@ fn s(fd: RawFd) -> Socket {
     Socket::raw(fd)
 }
 
-/// A script's sendmmsg: one batch entry per datagram, each with its own
-/// bytes and msg_name (all named, or none: a connected socket).
-fn sendmmsg(
-    sys: &Sys,
-    fd: RawFd,
-    data: &[Vec<u8>],
-    to: &[Option<Addr>],
-    flags: i32,
-) -> Result<i64> {
-    let size = data.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let named = to.iter().any(Option::is_some);
-    let mut b = Batch::new(vec![0u8; size * data.len()], size, named);
-    for (k, bytes) in data.iter().enumerate() {
-        if let Some(buf) = b.buf_mut(k).get_mut(..bytes.len()) {
-            buf.copy_from_slice(bytes);
-        }
-        b.set_len(k, bytes.len());
-        if let Some(Some(addr)) = to.get(k) {
-            b.set_name(k, addr);
-        }
-    }
-    Ok(sys.sendmmsg(s(fd), &mut b, 0, data.len(), flags)? as i64)
-}
-
 /// Make the call; its trace line goes to the actor's observer.
 pub fn make(sys: &Sys, req: &Req) -> Made {
     let mut made = Made::default();
@@ -338,7 +314,9 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             }
             n as i64
         }
-        Req::Sendmmsg(fd, data, to, flags) => sendmmsg(sys, *fd, data, to, *flags)?,
+        Req::Sendmmsg(fd, data, to, flags) => {
+            super::batch::sendmmsg(sys, Socket::raw(*fd), data, to, *flags)?
+        }
         Req::Poll(fds, timeout) => {
             let mut pfds: Vec<libc::pollfd> = fds
                 .iter()

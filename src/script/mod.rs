@@ -9,6 +9,7 @@ mod actors;
 mod asleep;
 pub mod ast;
 mod awaiting;
+mod batch;
 mod birth;
 mod call;
 pub mod check;

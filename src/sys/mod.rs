@@ -13,33 +13,15 @@
 //! (the peer address of accept4, the in/out address length, raw options).
 //!
 //! Here: the `Sys` handle, the one `call` wrapper, and `close`. The calls
-//! themselves: `setup.rs` (socket, setsockopt, getsockopt, bind, listen,
-//! shutdown), `exchange.rs` (accept4, connect, sendto, recvfrom,
-//! getsockname, getpeername), `fd.rs` (poll, ioctl, unlink, newfstatat),
-//! `files.rs` (getrandom, mkdirat, openat, newfstatat and unlinkat relative to a directory fd,
-//! fchmodat, fchmod: private directories and the files socklab made),
-//! `epoll.rs` (epoll_create1, epoll_ctl, epoll_wait, poll on many fds) and
-//! `process.rs` (fork as strace's clone, wait4, kill, prctl, getpid, getppid,
-//! rt_sigprocmask, rt_sigtimedwait) for the server models;
-//! `security.rs` (umask, getsockopt SO_PEERCRED) for UNIX socket files and peers; `packet.rs` (the AF_PACKET socket, its
-//! filter and recvmsg) for `--wire`; `resources.rs` (getrusage,
-//! sched_setaffinity: CPU time and placement, for `socklab bench`;
-//! prlimit64: the event loops' fd limit);
-//! `uring.rs` and `uring_ring.rs` (io_uring_setup, io_uring_enter,
-//! io_uring_register, mmap of the rings: `--model uring`);
-//! `untraced.rs` (pthread_create, _exit, geteuid, sysconf, SIGPIPE's
-//! disposition: made without a trace line). A script's calls (issue 14:
-//! every argument as the script wrote it, flags by `values::xlat`):
-//! `raw.rs` (socket, socketpair, accept, accept4, shutdown, dup, dup2,
-//! kill, epoll_create1), `transfer.rs` (sendto, recvfrom, read, write),
-//! `msg.rs` (sendmsg, recvmsg with SCM_RIGHTS and SCM_CREDENTIALS),
-//! `mmsg.rs` (recvmmsg, sendmmsg: `--batch N`),
-//! `options.rs` (setsockopt, getsockopt, fcntl, ioctl with an int),
-//! `sigsets.rs` (rt_sigprocmask and rt_sigtimedwait with any set, alarm,
-//! gettid, geteuid). Each call's row is in
-//! `values::calls`; `observer.rs` is how the tracer and inspect.rs watch the calls (the one
-//! `Observer` trait); `pthread.rs`: threads; `sigpipe.rs`: the note for an
-//! ignored SIGPIPE.
+//! themselves, one file per family (each file's doc lists its calls):
+//! `setup.rs`, `exchange.rs`, `fd.rs`, `files.rs`, `epoll.rs`,
+//! `process.rs`, `security.rs`, `packet.rs` (`--wire`), `resources.rs`,
+//! `uring.rs`/`uring_ring.rs`, `untraced.rs` (made without a trace line);
+//! a script's (every argument as written, flags by `values::xlat`):
+//! `raw.rs`, `transfer.rs`, `msg.rs`, `mmsg.rs`, `options.rs`,
+//! `sigsets.rs`. Each call's row is in `values::calls`; `observer.rs`:
+//! how the tracer and inspect.rs watch the calls (`Observer`);
+//! `pthread.rs`: threads; `sigpipe.rs`: the note for an ignored SIGPIPE.
 //!
 //! With tracing off (and no `--show-state`, pauses or timeline), no
 //! observer is plugged in and a call is the syscall and an EINTR check
