@@ -92,7 +92,8 @@ pub enum Req {
     /// clone3: a thread actor started by this actor (`birth.rs`).
     Thread(super::birth::Birth),
     /// The end of a run: a process actor's wait4 by its parent.
-    Wait4(i32),
+    /// Its pid (-1: any child) and options (`WNOHANG`).
+    Wait4(i32, i32),
     /// The end of a run: a process actor ends (exit_group, not traced).
     Exit(i32),
     /// The end of a run: a socket file a bind made, removed only if the
@@ -416,7 +417,9 @@ fn arm(sys: &Sys, req: &Req, made: &mut Made) -> Result<i64> {
             }
         }
         Req::Thread(birth) => birth.start(sys)?,
-        Req::Wait4(pid) => sys.wait4(*pid, false)?.map_or(0, |r| i64::from(r.pid)),
+        Req::Wait4(pid, options) => sys
+            .wait4_options(*pid, *options)?
+            .map_or(0, |r| i64::from(r.pid)),
         Req::Exit(code) => crate::sys::untraced::exit(*code),
         Req::Unlink(path, dev, ino) => match sys.newfstatat_id(path)? {
             Some(id) if id.dev == *dev && id.ino == *ino => sys.unlink(path).map(|()| 1)?,

@@ -17,6 +17,7 @@ use super::run::Runner;
 use crate::sys::untraced::{self, Ended};
 use crate::values::calls::Syscall;
 use crate::values::error::Result;
+use crate::values::xlat::Group;
 
 impl Runner {
     /// The request of a line that needs the runner: a fork (its pipes),
@@ -71,10 +72,22 @@ impl Runner {
                     None => Err(format!("tgkill: actor {to} has not started")),
                 }
             }
-            "wait4" => match self.kill_target(step) {
-                Some((pid, None)) => Ok(Some(Req::Wait4(pid))),
-                _ => Err("wait4 waits for a process actor: wait4(NAME, ...) or its pid".into()),
-            },
+            "wait4" => {
+                let options = match step.args.get(2) {
+                    Some(e) => super::resolve::int(e, Some(Group::Wait))? as i32,
+                    None => 0,
+                };
+                match (step.args.first().map(|e| &e.kind), self.kill_target(step)) {
+                    // Any child: the one reaped is a pid label (`= PID`).
+                    (Some(ExprKind::Int(-1)), _) => Ok(Some(Req::Wait4(-1, options))),
+                    (_, Some((pid, None))) => Ok(Some(Req::Wait4(pid, options))),
+                    _ => Err(
+                        "wait4 waits for a process actor: wait4(NAME, ...), its pid, \
+                              or -1 (any child)"
+                            .into(),
+                    ),
+                }
+            }
             "exit_group" if !process => {
                 Err("exit_group ends the whole process: make it in a process actor".into())
             }
@@ -294,7 +307,7 @@ impl Runner {
             }
             self.await_end(i);
             if !self.reaped.contains(&pid) {
-                self.at_end(&mut end, &parent, Req::Wait4(pid))?;
+                self.at_end(&mut end, &parent, Req::Wait4(pid, 0))?;
             }
         }
         super::end::join(end);

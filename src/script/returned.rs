@@ -65,7 +65,7 @@ impl Runner {
             ("clone", Err(_)) => self.forking = None,
             ("clone3", Ok(tid)) => self.born(&step, Some(*tid as i32)),
             ("clone3", Err(_)) => self.born(&step, None),
-            ("wait4", Ok(pid)) => {
+            ("wait4", Ok(pid)) if *pid > 0 => {
                 self.reaped.insert(*pid as i32);
             }
             (_, Ok(_)) if let Some(to) = under.signal_to => {

@@ -96,8 +96,13 @@ impl Sys {
     /// wait4(pid, &status, WNOHANG or 0, NULL): a child that has ended, or
     /// None (WNOHANG and none has).
     pub fn wait4(&self, pid: i32, nohang: bool) -> Result<Option<Reaped>> {
+        self.wait4_options(pid, if nohang { libc::WNOHANG } else { 0 })
+    }
+
+    /// wait4(pid, &status, options, NULL), the options as given (a
+    /// script's line: `WNOHANG|__WALL`), rendered with strace's names.
+    pub fn wait4_options(&self, pid: i32, options: i32) -> Result<Option<Reaped>> {
         let status = Cell::new(0 as libc::c_int);
-        let options = if nohang { libc::WNOHANG } else { 0 };
         let got = self.call(
             Call {
                 row: &calls::WAIT4,
@@ -114,8 +119,11 @@ impl Sys {
                     Ok(n) if *n > 0 => Text(format!("[{}]", wait_status(status.get()))),
                     _ => Ptr(status.as_ptr().cast_const().cast()),
                 };
-                let options = Name(if nohang { "WNOHANG" } else { "0" });
-                let args = [Int(pid.into()), shown, options, Null];
+                let flags = crate::values::xlat::flags_text(
+                    crate::values::xlat::Group::Wait,
+                    i64::from(options as u32),
+                );
+                let args = [Int(pid.into()), shown, Text(flags), Null];
                 plain(row_args(&calls::WAIT4, &args))
             },
         )?;

@@ -79,6 +79,20 @@ pub(super) const SA_FLAGS: &[(i64, &str)] = &[
     (2, "SA_NOCLDWAIT"),
 ];
 
+/// wait4's options, strace's `wait4_options.in` in its order (measured with
+/// strace 6.1: `WNOHANG|WSTOPPED`, `WNOHANG|__WALL`; WUNTRACED is WSTOPPED's
+/// other name, an alias).
+pub(super) const WAIT4_OPTIONS: &[(i64, &str)] = &[
+    (1, "WNOHANG"),
+    (2, "WSTOPPED"),
+    (4, "WEXITED"),
+    (8, "WCONTINUED"),
+    (0x0100_0000, "WNOWAIT"),
+    (0x2000_0000, "__WNOTHREAD"),
+    (0x4000_0000, "__WALL"),
+    (0x8000_0000, "__WCLONE"),
+];
+
 /// The ioctl requests on sockets strace names (`ioctls_inc0.h`,
 /// `sock_ioctl`): FIONREAD is also SIOCINQ and TIOCINQ, TIOCOUTQ is also
 /// SIOCOUTQ; strace prints the first name.

@@ -62,6 +62,8 @@ pub enum Group {
     IpCmsg,
     /// sigaction's sa_flags (`SA_RESTORER|SA_RESTART`).
     SaFlags,
+    /// wait4's options (`WNOHANG|__WALL`).
+    Wait,
 }
 
 /// Every group, for a lookup by name alone ([`any_value`]).
@@ -85,6 +87,7 @@ pub const GROUPS: &[Group] = &[
     Group::SockFlags,
     Group::IpCmsg,
     Group::SaFlags,
+    Group::Wait,
 ];
 
 /// How a group prints: one value, or a set of flags.
@@ -119,6 +122,7 @@ fn lists(group: Group) -> (&'static [&'static [(i64, &'static str)]], Style) {
         SockFlags => (&[SOCK_FLAGS], Style::Flags("SOCK_???")),
         IpCmsg => (&[IP_CMSG], Style::Value("IP_???")),
         SaFlags => (&[SA_FLAGS], Style::Flags("SA_???")),
+        Wait => (&[WAIT4_OPTIONS], Style::Flags("W???")),
     }
 }
 

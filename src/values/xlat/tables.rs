@@ -198,6 +198,7 @@ pub(super) const ALIASES: &[(Group, &str, i64)] = &[
     (Group::OFlags, "O_ASYNC", 0o20000),
     (Group::Msg, "MSG_TRYHARD", 0x4),
     (Group::Msg, "MSG_EOF", 0x200),
+    (Group::Wait, "WUNTRACED", 2),
     // A level as C programs often write it: setsockopt(fd, IPPROTO_TCP, ...).
     (Group::Sol, "IPPROTO_IP", 0),
     (Group::Sol, "IPPROTO_TCP", 6),

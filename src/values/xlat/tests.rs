@@ -103,3 +103,17 @@ fn errnos_by_name() {
     assert_eq!(errno("ECONNREFUSED"), Some(Errno::ECONNREFUSED));
     assert_eq!(errno("ENOPE"), None);
 }
+
+#[test]
+fn wait4_options_as_strace_prints_them() {
+    assert_eq!(value(Group::Wait, "WNOHANG"), Some(1));
+    assert_eq!(value(Group::Wait, "WUNTRACED"), Some(2));
+    assert_eq!(any_value("__WALL"), Some((Group::Wait, 0x4000_0000)));
+    // Measured with strace 6.1: WUNTRACED prints as WSTOPPED.
+    assert_eq!(flags_text(Group::Wait, 3), "WNOHANG|WSTOPPED");
+    assert_eq!(
+        flags_text(Group::Wait, 0x4000_0009),
+        "WNOHANG|WCONTINUED|__WALL"
+    );
+    assert_eq!(flags_text(Group::Wait, 0), "0");
+}

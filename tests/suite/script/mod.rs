@@ -34,6 +34,7 @@ mod shell;
 mod signals;
 mod tasks;
 mod waits;
+mod waits_any;
 
 use crate::harness::{self, Outcome, socklab};
 
