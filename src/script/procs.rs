@@ -24,7 +24,7 @@ fn arg(step: &Step, i: usize) -> &Expr {
 
 /// A signal set as strace prints it, `[CHLD TERM]` (or `[SIGCHLD, 15]`):
 /// signals 1 to 31 (the real-time ones are glibc's or unnamed here).
-fn signal_set(e: &Expr) -> Result<u64, Why> {
+pub(super) fn signal_set(e: &Expr) -> Result<u64, Why> {
     let ExprKind::Array(items) = &e.kind else {
         return Err("a signal set is written as strace prints it: [CHLD TERM]".into());
     };

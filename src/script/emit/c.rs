@@ -194,6 +194,7 @@ pub(super) fn call(m: &Model) -> String {
             super::mmsg::c(line, b, &words)
         }
         Op::Own(o) => super::own::c(line, o),
+        Op::Proc(p) => super::procs::c(line, p),
         _ => super::c_more::call(m),
     }
 }

@@ -106,6 +106,11 @@ pub const EXTRAS: &[Extra] = &[
         script: "setgroups(0, NULL)",
         why: "os.setgroups([]) passes its (empty) array, not NULL: the kernel reads no entry either way",
     },
+    Extra {
+        python: "geteuid() = 0 on the main thread, before any line",
+        script: "(none)",
+        why: "the interpreter's site module asks geteuid() (and getuid()) whether to add the user's site directory; the main thread runs no line (each actor is a thread)",
+    },
 ];
 
 /// The list as text.
@@ -128,5 +133,10 @@ pub fn text() -> String {
         "Not emitted in Python (refused, exit 2): {}.",
         super::mmsg::MMSG
     ));
+    for (call, why) in super::procs::PYTHON_REFUSED {
+        out.push(format!(
+            "Not emitted in Python (refused, exit 2): {call}: {why}."
+        ));
+    }
     out.join("\n")
 }

@@ -45,6 +45,7 @@ mod model;
 mod ops;
 mod optval;
 mod own;
+mod procs;
 mod python;
 mod python_fds;
 mod python_main;
@@ -340,6 +341,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Wait4(..)
         | Op::Exit(..)
         | Op::Own(..)
+        | Op::Proc(..)
         | Op::EpollCreate1(..) => Vec::new(),
         Op::Mmsg(b) => vec![b.fd().clone()],
         Op::EpollCtl(ep, _, fd, _) => vec![ep.clone(), fd.clone()],

@@ -101,6 +101,8 @@ pub enum Op {
     /// sendmmsg, recvmmsg (mmsg.rs); getpid, getppid, prlimit64 (own.rs).
     Mmsg(Mmsg),
     Own(Own),
+    /// geteuid, prctl, rt_sigprocmask, rt_sigtimedwait, sched_setaffinity, alarm (procs.rs).
+    Proc(super::procs::Proc),
 }
 
 /// What a line writes of one entry recvmmsg fills (None: not written).
@@ -124,12 +126,12 @@ pub enum Mmsg {
     Recv(Fd, usize, usize, bool, Val, Vec<Entry>, bool),
 }
 
-/// getpid (false) or getppid (true) and the pid written (a label);
+/// getpid, getppid or gettid and the pid written (a label);
 /// prlimit64(0, RLIMIT_NOFILE, ...): the limit set (rlim_cur, rlim_max),
 /// or the old one's fields as written (None: not written).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Own {
-    Pid(bool, Option<Who>),
+    Pid(&'static str, Option<Who>),
     Nofile(Option<(u64, u64)>, Option<(Option<u64>, Option<u64>)>),
 }
 

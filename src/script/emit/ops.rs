@@ -172,31 +172,12 @@ pub fn op(step: &Step) -> Result<Op, Why> {
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
         "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,
         "sendmmsg" | "recvmmsg" => Op::Mmsg(super::mmsg::op(step)?),
-        "getpid" | "getppid" | "prlimit64" => Op::Own(super::own::op(step)?),
-        other => return Err(unemitted(other)),
+        "getpid" | "getppid" | "gettid" | "prlimit64" => Op::Own(super::own::op(step)?),
+        other => match super::procs::op(step)? {
+            Some(p) => Op::Proc(p),
+            None => return Err(format!("{other} is not emitted yet")),
+        },
     })
-}
-
-/// Why a process or signal-mask line (script/procs.rs) is not emitted.
-fn unemitted(name: &str) -> Why {
-    match name {
-        "rt_sigtimedwait" => "rt_sigtimedwait is not emitted: Python's signal.sigtimedwait \
-            passes a siginfo where the line has NULL and retries after EINTR (PEP 475), \
-            and the C twin has no step for it yet"
-            .into(),
-        "sched_setaffinity" => "sched_setaffinity is not emitted: Python's \
-            os.sched_setaffinity passes its own cpusetsize, not the line's, and the C twin \
-            has no step for it yet"
-            .into(),
-        "prctl" => "prctl is not emitted: Python's standard library has no prctl, and the \
-            C twin has no step for it yet"
-            .into(),
-        "gettid" | "geteuid" | "rt_sigprocmask" | "alarm" => format!(
-            "{name} is not emitted yet: neither twin has a step for the process and \
-             signal-mask calls (socklab script runs it)"
-        ),
-        other => format!("{other} is not emitted yet"),
-    }
 }
 
 /// kill's or wait4's process: an actor's name, or a pid (a fork's result
@@ -403,9 +384,12 @@ fn msg(step: &Step) -> Result<Op, Why> {
 pub fn model(step: &Step) -> Result<Model, Why> {
     let want = match step.result.as_ref().map(|r| &r.value) {
         Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
-        // A pid: this run's own (a fork's, wait4's, getpid's: checked by the call).
+        // A pid: this run's own (a fork's, wait4's, getpid's, gettid's: checked by the call).
         Some(Outcome::Value(_))
-            if matches!(step.row.name, "clone" | "wait4" | "getpid" | "getppid") =>
+            if matches!(
+                step.row.name,
+                "clone" | "wait4" | "getpid" | "getppid" | "gettid"
+            ) =>
         {
             Want::Nothing
         }

@@ -37,7 +37,10 @@ fn limit(e: Option<&Expr>) -> Result<Option<u64>, Why> {
 }
 
 pub fn op(step: &Step) -> Result<Own, Why> {
-    if step.row.name != "prlimit64" {
+    if let Some(call) = ["getpid", "getppid", "gettid"]
+        .into_iter()
+        .find(|c| *c == step.row.name)
+    {
         let who = match step.result.as_ref().map(|r| &r.value) {
             Some(Outcome::Value(n)) => Some(Who {
                 name: format!("pid {n}"),
@@ -48,7 +51,7 @@ pub fn op(step: &Step) -> Result<Own, Why> {
             }),
             _ => None,
         };
-        return Ok(Own::Pid(step.row.name == "getppid", who));
+        return Ok(Own::Pid(call, who));
     }
     if resolve::int(arg(step, 0)?, None)? != 0
         || !matches!(&arg(step, 1)?.kind, ExprKind::Name(n) if n == "RLIMIT_NOFILE")
@@ -84,8 +87,7 @@ fn c_limit(n: u64) -> String {
 
 pub fn c(line: usize, o: &Own) -> String {
     match o {
-        Own::Pid(parent, who) => {
-            let call = if *parent { "getppid" } else { "getpid" };
+        Own::Pid(call, who) => {
             let check = match who {
                 Some(Who { actor: Some(k), .. }) => format!(" Is({line}, r, actors[{k}].tid);"),
                 Some(w) => format!(" PidIs({line}, {}, r);", w.pid),
@@ -127,11 +129,11 @@ fn py_limit(n: u64) -> String {
 /// The Python statement of a line of this module.
 pub fn python(line: usize, o: &Own, want: &Want) -> String {
     let (call, then) = match o {
-        Own::Pid(parent, who) => {
-            let call = if *parent {
-                "os.getppid()"
-            } else {
-                "os.getpid()"
+        Own::Pid(call, who) => {
+            // Python's threading.get_native_id() is gettid (strace -f).
+            let call = match *call {
+                "gettid" => "threading.get_native_id()".to_string(),
+                other => format!("os.{other}()"),
             };
             let then = match who {
                 Some(Who { actor: Some(k), .. }) => format!("; want({line}, r, ACTORS[{k}].tid)"),

@@ -23,6 +23,9 @@ fn statement(m: &Model) -> Result<String, String> {
     if let Some(s) = super::python_unix::statement(m) {
         return s;
     }
+    if let Op::Proc(p) = &m.op {
+        return super::procs::python(m.line, p, &m.want);
+    }
     let (expr, checks, note) = call(m)?;
     let mut pre = String::new();
     if let Op::Poll(fds, ..) = &m.op {
@@ -111,7 +114,11 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     out.push_str(RUNTIME);
     out.push_str(PROCESSES);
     out.push_str(UNIX);
-    if plan.steps.iter().any(|(_, m)| matches!(m.op, Op::Own(..))) {
+    if plan
+        .steps
+        .iter()
+        .any(|(_, m)| matches!(m.op, Op::Own(..) | Op::Proc(..)))
+    {
         out.push_str(OWN);
     }
     out.push_str(&super::link::python(plan));

@@ -1,5 +1,5 @@
 
-/* getpid, getppid and prlimit64 lines (appended when a line makes one).
+/* getpid, getppid, gettid, prlimit64 and signal-mask lines (appended when a line makes one).
  * A pid label: bound by the first result that shows it, in memory a fork
  * shares (a process actor's binding is its parent's too): pairs of
  * (as written, this run's), 0 when free. */
@@ -46,4 +46,29 @@ static inline void LimitIs(int line, const char *what, rlim_t got, rlim_t want)
 	if (want != RLIM_INFINITY)
 		snprintf(w, sizeof w, "%lu", (unsigned long)want);
 	Fail(line, what, w, g);
+}
+
+/* A signal set from a mask (bit n-1: signal n), and an old mask
+ * rt_sigprocmask read back, compared (hex: bit n-1 is signal n). */
+//@ SigSet MaskIs
+static inline void SigSet(sigset_t *s, unsigned long mask)
+{
+	sigemptyset(s);
+	for (int i = 1; i <= 64; i++)
+		if (mask & (1UL << (i - 1)))
+			sigaddset(s, i);
+}
+
+static inline void MaskIs(int line, const sigset_t *got, unsigned long want)
+{
+	unsigned long g = 0;
+	char gs[40], ws[40];
+	for (int i = 1; i <= 64; i++)
+		if (sigismember(got, i) == 1)
+			g |= 1UL << (i - 1);
+	if (g == want)
+		return;
+	snprintf(gs, sizeof gs, "%#lx", g);
+	snprintf(ws, sizeof ws, "%#lx", want);
+	Fail(line, "oldset", ws, gs);
 }

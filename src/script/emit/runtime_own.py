@@ -1,6 +1,6 @@
 
 
-# getpid, getppid and prlimit64 lines (appended when a line makes one).
+# getpid, getppid, gettid, prlimit64 and signal-mask lines (appended when a line makes one).
 import resource
 
 # Pid labels: bound by the first result that shows one, in memory a fork
@@ -25,3 +25,10 @@ def limit_is(line, what, got, expected):
     if got != expected:
         name = lambda v: "RLIM64_INFINITY" if v == resource.RLIM_INFINITY else v
         fail(line, what, name(expected), name(got))
+
+
+def mask_is(line, got, expected):
+    """An old mask rt_sigprocmask read back (its signals' numbers)."""
+    got = sorted(int(s) for s in got)
+    if got != expected:
+        fail(line, "oldset", expected, got)

@@ -14,6 +14,7 @@ mod emit_epoll;
 mod emit_messages;
 mod emit_mmsg;
 mod emit_netset;
+mod emit_procs;
 mod emit_readme;
 mod emit_records;
 mod emit_scripts;

@@ -260,29 +260,3 @@ fn uring_server_record_is_refused_with_its_reason() {
         assert!(!std::path::Path::new(&file).exists());
     }
 }
-
-#[test]
-fn emit_refuses_process_and_signal_mask_lines_with_their_reason() {
-    for (lang, line, why) in [
-        (
-            "c",
-            "geteuid() = 0",
-            "geteuid is not emitted yet: neither twin has a step",
-        ),
-        (
-            "python",
-            "rt_sigtimedwait([USR1], NULL, NULL, 8)",
-            "Python's signal.sigtimedwait passes a siginfo where the line has NULL",
-        ),
-        (
-            "c",
-            "sched_setaffinity(0, 128, [0]) = 0",
-            "os.sched_setaffinity passes its own cpusetsize",
-        ),
-    ] {
-        let o = script_raw(&format!("{line}\n"), &["--emit", lang]);
-        assert_eq!(o.code(), Some(2), "{}", o.dump());
-        assert!(o.stderr.contains("cannot emit: "), "{}", o.dump());
-        assert!(o.stderr.contains(why), "{why}\n{}", o.dump());
-    }
-}
