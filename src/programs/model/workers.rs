@@ -102,7 +102,7 @@ fn exit_child(result: Result<()>) -> ! {
 /// `--model fork`.
 pub fn fork(sys: &Sys, out: &Output, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     signals::catch_stop_signals()?;
-    signals::catch_child_exits()?;
+    signals::catch_child_exits(sys)?;
     out.listening(me);
     modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let mut children = Vec::new();
