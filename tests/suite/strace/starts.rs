@@ -6,7 +6,7 @@
 //! (glibc's pthread_create, `Sys::pthread_create`'s note; the worker's
 //! mask, the thread model's).
 
-use super::tasks::{echo, strace_f};
+use super::tasks::echo;
 use super::unfinished::socklab_tasks;
 use super::wire::{RUNTIME, every_call, name};
 use super::*;
