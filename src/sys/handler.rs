@@ -137,12 +137,19 @@ impl Sys {
         r
     }
 
+    /// `--model fork`'s SIGCHLD handler (sys/signals.rs): SA_NOCLDSTOP,
+    /// SA_SIGINFO, no SA_RESTART (a child's end interrupts accept4).
+    pub(super) fn rt_sigaction_sigchld(&self, handler: u64) -> Result<()> {
+        let flags = SA_RESTORER | libc::SA_NOCLDSTOP as u64 | libc::SA_SIGINFO as u64;
+        self.rt_sigaction_own(libc::SIGCHLD, handler, flags)
+    }
+
     /// rt_sigaction(2) installing `handler` (one of socklab's: a script's,
     /// or `--model fork`'s SIGCHLD handler, sys/signals.rs) with `flags`,
     /// an empty mask and socklab's restorer, no old action asked for;
     /// traced as strace prints it. The flags must hold SA_RESTORER
     /// (x86-64 only; the caller checks).
-    pub(super) fn rt_sigaction_own(&self, sig: i32, handler: u64, flags: u64) -> Result<()> {
+    fn rt_sigaction_own(&self, sig: i32, handler: u64, flags: u64) -> Result<()> {
         #[cfg(target_arch = "x86_64")]
         let restorer = socklab_script_restorer as *const () as usize as u64;
         #[cfg(not(target_arch = "x86_64"))]

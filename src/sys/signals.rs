@@ -185,19 +185,13 @@ extern "C" fn child_exited(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut
 /// for the next connection). Traced (x86-64): `rt_sigaction(SIGCHLD,
 /// {sa_handler=0x..., sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO|
 /// SA_NOCLDSTOP, sa_restorer=0x...}, NULL, 8) = 0`, strace's line (the
-/// restorer is socklab's, handler.rs; no old action asked for, as the C
+/// restorer is socklab's, `Sys::rt_sigaction_sigchld`; no old action asked for, as the C
 /// twin's `sigaction(SIGCHLD, &sa, NULL)`).
 pub fn catch_child_exits(sys: &super::Sys) -> Result<()> {
     #[cfg(target_arch = "x86_64")]
     {
-        let flags =
-            super::handler::SA_RESTORER | libc::SA_NOCLDSTOP as u64 | libc::SA_SIGINFO as u64;
         // The handler stores to an atomic and records the siginfo.
-        sys.rt_sigaction_own(
-            libc::SIGCHLD,
-            child_exited as *const () as usize as u64,
-            flags,
-        )
+        sys.rt_sigaction_sigchld(child_exited as *const () as usize as u64)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
