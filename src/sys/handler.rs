@@ -128,22 +128,43 @@ impl Sys {
     /// SA_RESTART, sa_restorer=0x...}, NULL, 8)`. The flags must hold
     /// SA_RESTORER (x86-64 only; the caller checks).
     pub fn rt_sigaction_handler(&self, sig: i32, flags: u64) -> Result<()> {
+        let r = self.rt_sigaction_own(sig, ran as *const () as usize as u64, flags);
+        if r.is_ok()
+            && let Some(b) = usize::try_from(sig).ok().and_then(|i| INSTALLED.get(i))
+        {
+            b.store(true, Ordering::SeqCst);
+        }
+        r
+    }
+
+    /// `--model fork`'s SIGCHLD handler (sys/signals.rs): SA_NOCLDSTOP,
+    /// SA_SIGINFO, no SA_RESTART (a child's end interrupts accept4).
+    pub(super) fn rt_sigaction_sigchld(&self, handler: u64) -> Result<()> {
+        let flags = SA_RESTORER | libc::SA_NOCLDSTOP as u64 | libc::SA_SIGINFO as u64;
+        self.rt_sigaction_own(libc::SIGCHLD, handler, flags)
+    }
+
+    /// rt_sigaction(2) installing `handler` (one of socklab's: a script's,
+    /// or `--model fork`'s SIGCHLD handler, sys/signals.rs) with `flags`,
+    /// an empty mask and socklab's restorer, no old action asked for;
+    /// traced as strace prints it. The flags must hold SA_RESTORER
+    /// (x86-64 only; the caller checks).
+    fn rt_sigaction_own(&self, sig: i32, handler: u64, flags: u64) -> Result<()> {
         #[cfg(target_arch = "x86_64")]
         let restorer = socklab_script_restorer as *const () as usize as u64;
         #[cfg(not(target_arch = "x86_64"))]
         let restorer = 0u64;
-        let handler = ran as *const () as usize as u64;
         // The kernel's struct sigaction on x86-64: handler, flags,
         // restorer, mask (8 bytes of signals).
         let act: [u64; 4] = [handler, flags, restorer, 0];
-        let r = self.call(
+        self.call(
             Call {
                 row: &calls::RT_SIGACTION,
                 fd: None,
                 unix: false,
             },
-            // The handler only stores to atomics; the restorer makes
-            // rt_sigreturn.
+            // The handlers only store to atomics (and record the siginfo);
+            // the restorer makes rt_sigreturn.
             || super::raw::kernel_sigaction(sig, &act),
             |_| {
                 let text = xlat::flags_text(Group::SaFlags, flags as i64);
@@ -156,12 +177,7 @@ impl Sys {
                 let args = [super::raw::named(Group::Sig, sig), Text(act), Null, Int(8)];
                 plain(row_args(&calls::RT_SIGACTION, &args))
             },
-        );
-        if r.is_ok()
-            && let Some(b) = usize::try_from(sig).ok().and_then(|i| INSTALLED.get(i))
-        {
-            b.store(true, Ordering::SeqCst);
-        }
-        r.map(drop)
+        )
+        .map(drop)
     }
 }

@@ -179,23 +179,37 @@ extern "C" fn child_exited(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut
 }
 
 /// `--model fork`: SIGCHLD interrupts the parent's blocking call (no
-/// SA_RESTART; SA_SIGINFO: the trace shows the siginfo, see delivered.rs); `sys` then returns that call's EINTR instead of retrying
-/// it, so the server reaps the child at once (no zombie waits for the next
-/// connection).
-pub fn catch_child_exits() -> Result<()> {
-    let action = SigAction::new(
-        SigHandler::SigAction(child_exited),
-        SaFlags::SA_NOCLDSTOP | SaFlags::SA_SIGINFO,
-        SigSet::empty(),
-    );
-    // SAFETY: the handler stores to an atomic.
-    unsafe { sigaction(Signal::SIGCHLD, &action) }.map_err(|e| {
-        Error::Runtime(format!(
-            "sigaction(SIGCHLD): {}",
-            crate::strace::errno_text(e)
-        ))
-    })?;
-    Ok(())
+/// SA_RESTART; SA_SIGINFO: the trace shows the siginfo, see
+/// delivered.rs); `sys` then returns that call's EINTR instead of
+/// retrying it, so the server reaps the child at once (no zombie waits
+/// for the next connection). Traced (x86-64): `rt_sigaction(SIGCHLD,
+/// {sa_handler=0x..., sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO|
+/// SA_NOCLDSTOP, sa_restorer=0x...}, NULL, 8) = 0`, strace's line (the
+/// restorer is socklab's, `Sys::rt_sigaction_sigchld`; no old action asked for, as the C
+/// twin's `sigaction(SIGCHLD, &sa, NULL)`).
+pub fn catch_child_exits(sys: &super::Sys) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // The handler stores to an atomic and records the siginfo.
+        sys.rt_sigaction_sigchld(child_exited as *const () as usize as u64)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = sys;
+        let action = SigAction::new(
+            SigHandler::SigAction(child_exited),
+            SaFlags::SA_NOCLDSTOP | SaFlags::SA_SIGINFO,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler stores to an atomic.
+        unsafe { sigaction(Signal::SIGCHLD, &action) }.map_err(|e| {
+            Error::Runtime(format!(
+                "sigaction(SIGCHLD): {}",
+                crate::strace::errno_text(e)
+            ))
+        })?;
+        Ok(())
+    }
 }
 
 /// Whether a child has exited since the last call (and forget it).

@@ -189,9 +189,23 @@ impl Sys {
             };
             self.emit(&event, &mut [None, None]);
         }
+        if self.tracer.enabled() {
+            self.tracer.signal(GLIBC_START);
+        }
         Ok(id)
     }
 }
+
+/// The note after each traced clone3, in the task that made it (with its
+/// `[pid N]`, a lab side's tag): the calls around it that are not shown
+/// (glibc's pthread_create: `--model thread`/`prethread`'s workers, the
+/// `--wire` capture thread), and socklab's one look at where glibc keeps
+/// a thread's id (`tid_offset`).
+pub const GLIBC_START: &str = "# not shown around this clone3 (glibc's pthread_create): the \
+     stack's mmap and mprotect; rt_sigaction(SIGRT_1, ...) and rt_sigprocmask(SIG_UNBLOCK, \
+     [RTMIN RT_1], NULL, 8) (the process's first thread only); rt_sigprocmask(SIG_BLOCK, ~[], \
+     ...) before it and rt_sigprocmask(SIG_SETMASK, ...) after it; socklab's gettid() (once: \
+     where glibc keeps a thread's id)";
 
 /// Held by a thread that starts another, from before its clone3 until
 /// the clone3's line is written: strace -f prints a clone3's return

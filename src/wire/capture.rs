@@ -12,8 +12,9 @@
 //! 6. `rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [], 8)`, the thread's
 //!    `clone3` (glibc's pthread_create, through `sys`: counted in strace
 //!    -f's `[pid N]`), the old mask back; each of the two tasks then
-//!    writes a `# wire:` note naming its calls not shown (glibc's around
-//!    the clone3; the thread's, here and in its loop); in the thread:
+//!    writes a note naming its calls not shown (glibc's around the
+//!    clone3, `Sys::pthread_create`'s note for every thread; the
+//!    thread's `# wire:` note, here and in its loop); in the thread:
 //!    `sendto(fd, "...socklab: timestamp probe", 38, 0, NULL, 0)`, once or
 //!    more, a frame to itself, read back to see that the kernel stamps
 //!    frames on arrival (see [`wait_for_timestamps`]); the program starts
@@ -132,9 +133,6 @@ impl Capture {
             }
             run(&usys, s, &flag, &tl)
         });
-        if thread.is_ok() {
-            sys.tracer().signal(GLIBC_START);
-        }
         let restored = sys.rt_sigprocmask_setmask(old);
         let thread = thread?;
         restored?;
@@ -167,16 +165,6 @@ impl Capture {
         drops
     }
 }
-
-/// The note after the capture thread's clone3, in the task that made it:
-/// the calls around it that are not shown (glibc's pthread_create, as in
-/// `--model thread`, and socklab's one look at where glibc keeps a
-/// thread's id).
-const GLIBC_START: &str = "# wire: not shown around this clone3 (glibc's pthread_create): the \
-     stack's mmap and mprotect; rt_sigaction(SIGRT_1, ...) and rt_sigprocmask(SIG_UNBLOCK, \
-     [RTMIN RT_1], NULL, 8) (the process's first thread only); rt_sigprocmask(SIG_BLOCK, ~[], \
-     ...) before it and rt_sigprocmask(SIG_SETMASK, ...) after it; socklab's gettid() (once: \
-     where glibc keeps a thread's id)";
 
 /// The note the capture thread writes first, with its own `[pid N]`:
 /// the calls it makes that are not shown, and why.

@@ -102,7 +102,7 @@ fn exit_child(result: Result<()>) -> ! {
 /// `--model fork`.
 pub fn fork(sys: &Sys, out: &Output, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
     signals::catch_stop_signals()?;
-    signals::catch_child_exits()?;
+    signals::catch_child_exits(sys)?;
     out.listening(me);
     modes::set_wait(sys, out, listener, opts.setup.wait)?;
     let mut children = Vec::new();
@@ -272,11 +272,21 @@ where
     }
     let masked = untraced::sigmask(SigmaskHow::SIG_BLOCK, &stop);
     let worker = pthread::spawn(sys, f);
+    if worker.is_ok() && masked.is_ok() && sys.tracer().enabled() {
+        sys.tracer().signal(QUIET_MASK);
+    }
     if let Ok(old) = masked {
         let _ = untraced::sigmask(SigmaskHow::SIG_SETMASK, &old);
     }
     worker
 }
+
+/// The note after a worker's clone3 (and glibc's note, sys/threads.rs):
+/// socklab's own mask calls around it, not shown as lines.
+const QUIET_MASK: &str = "# not shown around this clone3 (socklab's, untraced): \
+     rt_sigprocmask(SIG_BLOCK, [HUP INT QUIT USR2 ALRM TERM], [...], 8) before it and \
+     rt_sigprocmask(SIG_SETMASK, [...], [HUP INT QUIT USR2 ALRM TERM], 8) after it (the new \
+     thread leaves the stop signals to the main thread)";
 
 /// `--model thread`.
 pub fn thread(

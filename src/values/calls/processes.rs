@@ -259,7 +259,8 @@ pub static SYSCONF: Syscall = Syscall {
 };
 
 /// sigaction(2): a script's `rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL,
-/// ...}, NULL, 8)` (traced); sys/signals.rs's handlers (not traced).
+/// ...}, NULL, 8)` and `--model fork`'s SIGCHLD handler (traced);
+/// sys/signals.rs's other handlers (not traced).
 pub static RT_SIGACTION: Syscall = Syscall {
     name: "rt_sigaction",
     scriptable: true,
@@ -269,8 +270,9 @@ pub static RT_SIGACTION: Syscall = Syscall {
         o("oldact", Pointer),
         i("sigsetsize", Len),
     ],
-    // Traced only as a script's call (programs' dispositions are set
-    // before their trace starts, untraced).
+    // Traced as a script's call and as `--model fork`'s SIGCHLD handler;
+    // programs' other dispositions are set untraced (strace also shows
+    // the runtime's own: the tests' strace sets leave the row out).
     programs: false,
     nr: libc::SYS_rt_sigaction,
     rendered_elsewhere: "a script's: src/sys/rendered_raw.rs",

@@ -134,7 +134,7 @@ fn wire_thread_model_pid_prefixes_and_clone3_order_equal_strace_f() {
 /// strace -f's file with every call: each task's lines (unfinished and
 /// resumed joined, padding gone; no `+++`/`---` lines), by pid; and the
 /// first pid.
-fn every_call(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
+pub(super) fn every_call(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
     let text = std::fs::read_to_string(path).expect("read strace -f output");
     let (mut tasks, mut open) = (BTreeMap::<i32, Vec<String>>::new(), BTreeMap::new());
     let mut first = 0;
@@ -161,13 +161,13 @@ fn every_call(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
 }
 
 /// The call's name: `setsockopt` of `setsockopt(4, ...) = 0`.
-fn name(line: &str) -> &str {
+pub(super) fn name(line: &str) -> &str {
     line.split_once('(').map_or(line, |(n, _)| n)
 }
 
 /// Memory, locks and the trace's own writes: the runtime's, in every
 /// trace (rule 2 of mod.rs), not the capture's.
-const RUNTIME: &[&str] = &["mmap", "munmap", "mprotect", "brk", "futex", "write"];
+pub(super) const RUNTIME: &[&str] = &["mmap", "munmap", "mprotect", "brk", "futex", "write"];
 
 /// `--wire`'s own calls (issue 15 item 1), against one `strace -f -o FILE`
 /// of `--wire tcp server` and one client: in the task that sets up the
@@ -175,7 +175,8 @@ const RUNTIME: &[&str] = &["mmap", "munmap", "mprotect", "brk", "futex", "write"
 /// program's first one is socklab's line (the traced rt_sigprocmask pair
 /// and the capture thread's clone3, equal to strace's) or named in the
 /// note after that clone3 (glibc's); each of the capture thread's calls
-/// is named in that thread's own note (`[pid N] # wire: ...`); the
+/// is named in that thread's own note (`[pid N] # wire: ...`; the
+/// set-up task's: `Sys::pthread_create`'s, `[pid N] # not shown ...`); the
 /// refilters (`setsockopt(FD, ..., SO_ATTACH_FILTER, ...)` made when the
 /// server names its port) are lines equal to strace's; and from the
 /// clone3 on the program's lines carry `[pid N]`, as strace -f prints
@@ -207,7 +208,7 @@ fn wire_capture_calls_are_shown_or_named_as_strace_f_sees_them() {
         .unwrap_or_else(|| panic!("no clone3 line for the capture thread\n{}", dump()));
     let note_of = |pid: i32| {
         raw.lines()
-            .find(|l| l.starts_with(&format!("[pid {pid:>5}] # wire: ")))
+            .find(|l| l.starts_with(&format!("[pid {pid:>5}] # ")))
             .unwrap_or_else(|| panic!("no note of task {pid}\n{}", dump()))
     };
     // The set-up task: strace's lines from the capture socket to the
