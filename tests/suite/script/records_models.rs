@@ -186,7 +186,9 @@ fn script_record_of_the_thread_model_replays_with_its_clients() {
     let dir = TempDir::new("rec-thread");
     let text = record(&dir, "thread");
     assert_eq!(text.matches("clone3({").count(), 2, "{text}");
-    assert!(text.contains("] accept4(4,  <unfinished ...>"), "{text}");
+    // The main thread's next accept4 is split by a serving thread's
+    // line only when that thread prints while it waits: scheduling
+    // decides (whole in 1 of ~10 CI runs), and either form replays.
     // The new thread's expectation on the bytes it received is checked.
     let o = replays(&text, "\"hello\", 1024", "\"hellx\", 1024");
     // Each connection is served by a thread the clone3 line started:
