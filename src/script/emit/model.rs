@@ -102,7 +102,7 @@ pub enum Op {
     Mmsg(Mmsg),
     Own(Own),
     /// geteuid, prctl, rt_sigprocmask, rt_sigtimedwait, sched_setaffinity, alarm (procs.rs).
-    Proc(super::procs::Proc),
+    Proc(Proc),
 }
 
 /// What a line writes of one entry recvmmsg fills (None: not written).
@@ -432,4 +432,19 @@ pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
         },
         _ => Ok(None),
     }
+}
+
+/// A process or signal-mask call (procs.rs), its arguments resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Proc {
+    Euid,
+    Pdeathsig(i32),
+    /// how, the set (None: NULL), the old mask (None: NULL; Some(None):
+    /// asked for, not compared).
+    Mask(i32, Option<u64>, Option<Option<u64>>),
+    /// The set, the timeout (None: NULL, for ever).
+    Wait(u64, Option<(u64, u64)>),
+    /// cpusetsize, the CPUs.
+    Affinity(usize, Vec<usize>),
+    Alarm(u32),
 }

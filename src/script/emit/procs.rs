@@ -11,22 +11,7 @@
 use super::super::check::Step;
 use super::super::resolve::Why;
 use super::super::{ast::ExprKind, call::Req};
-use super::model::Want;
-
-/// A process or signal-mask call, its arguments resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Proc {
-    Euid,
-    Pdeathsig(i32),
-    /// how, the set (None: NULL), the old mask (None: NULL; Some(None):
-    /// asked for, not compared).
-    Mask(i32, Option<u64>, Option<Option<u64>>),
-    /// The set, the timeout (None: NULL, for ever).
-    Wait(u64, Option<(u64, u64)>),
-    /// cpusetsize, the CPUs.
-    Affinity(usize, Vec<usize>),
-    Alarm(u32),
-}
+use super::model::{Proc, Want};
 
 /// The call of `step`; None: not one of this module's.
 pub fn op(step: &Step) -> Result<Option<Proc>, Why> {
