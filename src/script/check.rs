@@ -12,7 +12,7 @@ use super::ast::{self, Expect, Expr, ExprKind, Form, ParseError};
 use super::expand::err;
 pub use super::expand::expand;
 use super::resolve::is_constant;
-use crate::values::calls::{Dir, Kind, Syscall};
+use crate::values::calls::{self, Dir, Kind, Syscall};
 use crate::values::xlat;
 
 /// One call to make: a call line, or an unfinished line with its resumed one.
@@ -153,7 +153,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
         };
         if let Some((name, span)) = &first.bind
             && !returns_fd(row)
-            && !matches!(row.name, "socketpair" | "clone" | "clone3")
+            && !(row.new_task || row.name == "socketpair")
         {
             errors.push(err(
                 *span,
@@ -161,7 +161,7 @@ pub fn check(lines: &[ast::Line]) -> Result<Vec<Step>, Vec<ParseError>> {
             ));
         }
         let child = match (&first.bind, &call.result) {
-            _ if !matches!(row.name, "clone" | "clone3") => None,
+            _ if !row.new_task => None,
             (Some((name, _)), _) => Some(name.clone()),
             // The actor whose lines carry `[pid N]` (a timeline's tag
             // before them), else `pid N`.
@@ -241,7 +241,7 @@ impl Default for Scope {
 fn first_task_is_main(lines: &mut [ast::Line]) {
     let children: BTreeSet<i64> = lines
         .iter()
-        .filter(|l| matches!(l.call.name.as_str(), "clone" | "clone3"))
+        .filter(|l| calls::by_name(&l.call.name).is_some_and(|r| r.new_task))
         .filter_map(|l| match l.call.result.as_ref().map(|e| &e.value) {
             Some(ast::Outcome::Value(n)) => Some(*n),
             _ => None,
@@ -308,7 +308,7 @@ impl Scope {
     fn check(&self, step: &Step, errors: &mut Vec<ParseError>) {
         // fork's and pthread_create's arguments are glibc's (written as
         // strace shows them).
-        if matches!(step.row.name, "clone" | "clone3") {
+        if step.row.new_task {
             return;
         }
         for (i, (arg, e)) in step.row.args.iter().zip(&step.args).enumerate() {

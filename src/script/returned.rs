@@ -29,10 +29,7 @@ impl Runner {
             a.busy = None;
         }
         let mut text = String::new();
-        let child = step
-            .bind
-            .as_ref()
-            .filter(|_| matches!(step.row.name, "clone" | "clone3"));
+        let child = step.bind.as_ref().filter(|_| step.row.new_task);
         for (i, ev) in events.iter().enumerate() {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
                 self.side(&name).resumed(&ev.event());

@@ -185,74 +185,34 @@ impl Sys {
     /// getpid(2): this process's pid (a prefork parent's, for its workers'
     /// getppid check).
     pub fn getpid(&self) -> Result<i32> {
-        let pid = self.call(
-            Call {
-                row: &calls::GETPID,
-                fd: None,
-                unix: false,
-            },
-            // SAFETY: getpid has no arguments and cannot fail.
-            || Ok(i64::from(unsafe { libc::getpid() })),
-            |_| plain(row_args(&calls::GETPID, &[])),
-        )?;
-        Ok(pid as i32)
+        // SAFETY: getpid has no arguments and cannot fail.
+        self.no_args(&calls::GETPID, || i64::from(unsafe { libc::getpid() }))
+            .map(|pid| pid as i32)
     }
 
     /// getppid(2): the parent's pid (1, or a subreaper's, once it has ended).
     pub fn getppid(&self) -> Result<i32> {
-        let pid = self.call(
-            Call {
-                row: &calls::GETPPID,
-                fd: None,
-                unix: false,
-            },
-            // SAFETY: getppid has no arguments and cannot fail.
-            || Ok(i64::from(unsafe { libc::getppid() })),
-            |_| plain(row_args(&calls::GETPPID, &[])),
-        )?;
-        Ok(pid as i32)
+        // SAFETY: getppid has no arguments and cannot fail.
+        self.no_args(&calls::GETPPID, || i64::from(unsafe { libc::getppid() }))
+            .map(|pid| pid as i32)
     }
 
     /// sigprocmask(SIG_BLOCK, {SIGCHLD}): strace's `rt_sigprocmask(SIG_BLOCK,
     /// [CHLD], NULL, 8)`. A blocked SIGCHLD stays pending for
     /// [`Sys::rt_sigtimedwait_chld`] (even where its action is to ignore it).
     pub fn rt_sigprocmask_block_chld(&self) -> Result<()> {
-        self.rt_sigprocmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Signal::SIGCHLD)
+        let chld = super::sigsets::mask_of(&[libc::SIGCHLD]);
+        self.rt_sigprocmask_set(libc::SIG_BLOCK, Some(chld), false)
+            .map(drop)
     }
 
     /// sigprocmask(SIG_UNBLOCK, {sig}): `rt_sigprocmask(SIG_UNBLOCK,
     /// [TERM], NULL, 8)`, before a re-raise (a blocked signal would not
     /// kill: see `Sys::die_by`).
     pub fn rt_sigprocmask_unblock(&self, sig: Signal) -> Result<()> {
-        self.rt_sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, sig)
-    }
-
-    /// sigprocmask(how, {sig}, NULL).
-    fn rt_sigprocmask(&self, how: nix::sys::signal::SigmaskHow, sig: Signal) -> Result<()> {
-        self.call(
-            Call {
-                row: &calls::RT_SIGPROCMASK,
-                fd: None,
-                unix: false,
-            },
-            || {
-                let mut set = nix::sys::signal::SigSet::empty();
-                set.add(sig);
-                nix::sys::signal::sigprocmask(how, Some(&set), None).map(|()| 0)
-            },
-            |_| {
-                let name = sig.as_str().trim_start_matches("SIG");
-                let set = Text(format!("[{name}]"));
-                let how = match how {
-                    nix::sys::signal::SigmaskHow::SIG_UNBLOCK => "SIG_UNBLOCK",
-                    nix::sys::signal::SigmaskHow::SIG_SETMASK => "SIG_SETMASK",
-                    _ => "SIG_BLOCK",
-                };
-                let args = [Name(how), set, Null, Int(8)];
-                plain(row_args(&calls::RT_SIGPROCMASK, &args))
-            },
-        )?;
-        Ok(())
+        let set = super::sigsets::mask_of(&[sig as i32]);
+        self.rt_sigprocmask_set(libc::SIG_UNBLOCK, Some(set), false)
+            .map(drop)
     }
 
     /// The kernel's rt_sigprocmask(SIG_SETMASK, &set, &old, 8), not
@@ -261,47 +221,7 @@ impl Sys {
     /// 0`. Returns the old mask. The `--wire` capture's thread starts with
     /// every signal blocked this way (a new thread inherits the mask).
     pub fn rt_sigprocmask_setmask(&self, set: u64) -> Result<u64> {
-        let old = std::cell::Cell::new(0u64);
-        self.call(
-            Call {
-                row: &calls::RT_SIGPROCMASK,
-                fd: None,
-                unix: false,
-            },
-            || {
-                let mut was = 0u64;
-                // SAFETY: two live u64s of the 8 bytes sigsetsize says;
-                // each argument at the kernel's width.
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_rt_sigprocmask,
-                        libc::SIG_SETMASK as libc::c_long,
-                        &set as *const u64,
-                        &mut was as *mut u64,
-                        8usize,
-                    )
-                };
-                if r < 0 {
-                    return Err(Errno::last());
-                }
-                old.set(was);
-                Ok(0)
-            },
-            |ret| {
-                let was = match ret {
-                    Ok(_) => Text(super::delivered::sigset(old.get())),
-                    Err(_) => Ptr(old.as_ptr() as *const ()),
-                };
-                let args = [
-                    Name("SIG_SETMASK"),
-                    Text(super::delivered::sigset(set)),
-                    was,
-                    Int(8),
-                ];
-                plain(row_args(&calls::RT_SIGPROCMASK, &args))
-            },
-        )?;
-        Ok(old.get())
+        self.rt_sigprocmask_set(libc::SIG_SETMASK, Some(set), true)
     }
 
     /// sigtimedwait({SIGCHLD}, NULL, &timeout): strace's

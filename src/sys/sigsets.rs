@@ -131,33 +131,31 @@ impl Sys {
 
     /// gettid(2): the calling thread's id.
     pub fn gettid(&self) -> Result<i32> {
-        let tid = self.call(
-            Call {
-                row: &calls::GETTID,
-                fd: None,
-                unix: false,
-            },
-            // SAFETY: gettid has no arguments and cannot fail.
-            || Ok(i64::from(unsafe { libc::gettid() })),
-            |_| plain(row_args(&calls::GETTID, &[])),
-        )?;
-        Ok(tid as i32)
+        // SAFETY: gettid has no arguments and cannot fail.
+        self.no_args(&calls::GETTID, || i64::from(unsafe { libc::gettid() }))
+            .map(|tid| tid as i32)
     }
 
     /// geteuid(2): the effective user id (the untraced one, for socklab's
     /// own checks, is `untraced::geteuid`).
     pub fn geteuid(&self) -> Result<u32> {
-        let uid = self.call(
+        // SAFETY: geteuid has no arguments and cannot fail.
+        self.no_args(&calls::GETEUID, || i64::from(unsafe { libc::geteuid() }))
+            .map(|uid| uid as u32)
+    }
+
+    /// A call with no arguments that cannot fail (getpid, getppid,
+    /// gettid, geteuid): `NAME() = N`.
+    pub(super) fn no_args(&self, row: &'static Syscall, f: impl Fn() -> i64) -> Result<i64> {
+        self.call(
             Call {
-                row: &calls::GETEUID,
+                row,
                 fd: None,
                 unix: false,
             },
-            // SAFETY: geteuid has no arguments and cannot fail.
-            || Ok(i64::from(unsafe { libc::geteuid() })),
-            |_| plain(row_args(&calls::GETEUID, &[])),
-        )?;
-        Ok(uid as u32)
+            || Ok(f()),
+            |_| plain(row_args(row, &[])),
+        )
     }
 }
 

@@ -7,6 +7,7 @@ use super::model::{
     Fd, Model, Op, OptVal, Pair, Want, Who, fd, field, fields_of, inet, items_of, num, val_of,
 };
 use super::written::{data_of, int_of, out_of};
+use crate::values::calls::Ret;
 use crate::values::xlat::Group;
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
@@ -384,15 +385,9 @@ fn msg(step: &Step) -> Result<Op, Why> {
 pub fn model(step: &Step) -> Result<Model, Why> {
     let want = match step.result.as_ref().map(|r| &r.value) {
         Some(Outcome::Value(_)) if returns_fd(step.row) => Want::Fd,
-        // A pid: this run's own (a fork's, wait4's, getpid's, gettid's: checked by the call).
-        Some(Outcome::Value(_))
-            if matches!(
-                step.row.name,
-                "clone" | "wait4" | "getpid" | "getppid" | "gettid"
-            ) =>
-        {
-            Want::Nothing
-        }
+        // A pid (the row's `Ret::Pid`): this run's own, a label the
+        // call's own code checks (a fork's, wait4's, getpid's, gettid's).
+        Some(Outcome::Value(_)) if step.row.ret == Ret::Pid => Want::Nothing,
         Some(Outcome::Value(n)) => Want::Value(*n),
         Some(Outcome::Errno(e)) => Want::Errno(e.clone()),
         _ => Want::Nothing,

@@ -339,6 +339,9 @@ pub struct Syscall {
     pub rendered_elsewhere: &'static str,
     /// `socklab script` and the shell can make it (`help` lists these).
     pub scriptable: bool,
+    /// Its result is a new task (clone: a process; clone3: a thread): in
+    /// a script the line starts an actor.
+    pub new_task: bool,
     /// Why a script cannot make it, where that is not "socklab makes it
     /// for its own files or processes" ("": that): the refusal's reason.
     pub unscripted: &'static str,
@@ -370,6 +373,7 @@ impl Syscall {
         nr: -1,
         rendered_elsewhere: "",
         scriptable: false,
+        new_task: false,
         unscripted: "",
         restart: "",
         entry: Entry::Inputs,

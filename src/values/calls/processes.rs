@@ -18,6 +18,7 @@ const NO_MEMORY: &str =
 /// fork(), as strace shows it on x86-64 glibc: `clone(child_stack=NULL, ...)`.
 pub static CLONE: Syscall = Syscall {
     name: "clone",
+    new_task: true,
     ret: Ret::Pid,
     scriptable: true,
     args: &[
@@ -80,6 +81,7 @@ pub static SETUID: Syscall = Syscall {
 /// fail before its clone3).
 pub static PTHREAD_CREATE: Syscall = Syscall {
     name: "clone3",
+    new_task: true,
     ret: Ret::Pid,
     scriptable: true,
     args: &[io("cl_args", Pointer), i("size", Int)],

@@ -11,10 +11,10 @@ use super::unfinished::socklab_tasks;
 use super::wire::{RUNTIME, every_call, name};
 use super::*;
 
-/// `strace -f -o FILE socklab --trace-file T tcp server ... ARGS`, one
-/// client per `clients`; strace's tasks (every call) and socklab's raw
-/// trace.
-fn run_every_call(dir: &TempDir, args: &[&str], clients: usize) -> (String, String) {
+/// `strace -f -o FILE socklab --trace-file T ARGS` (a server), one echo
+/// client per `clients`; the paths of strace's file (every call) and of
+/// socklab's raw trace.
+pub(super) fn run_every_call(dir: &TempDir, args: &[&str], clients: usize) -> (String, String) {
     let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
     let mut cmd = Command::new("strace");
     cmd.args(["-f", "-qq", "-o"])
@@ -22,7 +22,6 @@ fn run_every_call(dir: &TempDir, args: &[&str], clients: usize) -> (String, Stri
         .arg(harness::bin())
         .arg("--trace-file")
         .arg(&trace)
-        .args(["tcp", "server", "127.0.0.1:0"])
         .args(args);
     let server = Server::start_cmd(cmd);
     for i in 0..clients {
@@ -40,7 +39,19 @@ fn fork_models_sigchld_handler_is_a_line_equal_to_strace_f() {
         return;
     }
     let dir = TempDir::new("starts-fork");
-    let (out, trace) = run_every_call(&dir, &["--model", "fork", "--max-conns", "1"], 1);
+    let (out, trace) = run_every_call(
+        &dir,
+        &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            "fork",
+            "--max-conns",
+            "1",
+        ],
+        1,
+    );
     let (theirs, main) = every_call(&out);
     let ours = std::fs::read_to_string(&trace).expect("read --trace-file");
     let mine: Vec<&str> = ours
@@ -67,7 +78,19 @@ fn thread_models_calls_around_each_clone3_are_shown_or_named_as_strace_f_sees_th
         return;
     }
     let dir = TempDir::new("starts-thread");
-    let (out, trace) = run_every_call(&dir, &["--model", "thread", "--max-conns", "2"], 2);
+    let (out, trace) = run_every_call(
+        &dir,
+        &[
+            "tcp",
+            "server",
+            "127.0.0.1:0",
+            "--model",
+            "thread",
+            "--max-conns",
+            "2",
+        ],
+        2,
+    );
     let (theirs, main) = every_call(&out);
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs:#?}");

@@ -187,17 +187,11 @@ fn wire_capture_calls_are_shown_or_named_as_strace_f_sees_them() {
         return;
     }
     let dir = TempDir::new("wire-own");
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(["--wire", "tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
-    let server = Server::start_cmd(cmd);
-    echo(&server.addr, "one");
-    server.finish().assert_ok();
+    let (out, trace) = super::starts::run_every_call(
+        &dir,
+        &["--wire", "tcp", "server", "127.0.0.1:0", "--max-conns", "1"],
+        1,
+    );
     let (theirs, main) = every_call(&out);
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let ours = socklab_tasks(&trace);
