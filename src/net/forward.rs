@@ -2,21 +2,26 @@
 //! (`socklab net __forward`, started by `net up` / `net run`).
 //!
 //! Its calls, in order (through `sys`, untraced):
-//! 1. `openat(AT_FDCWD, "/proc/self/ns/net", O_RDONLY|O_CLOEXEC)`, and
-//!    the same for `/run/netns/N-a` and `/run/netns/N-b`
-//! 2. per host: `setns(fd, CLONE_NEWNET)`,
+//! 1. twice, in the forwarder's own (the root) namespace:
 //!    `openat(AT_FDCWD, "/dev/net/tun", O_RDWR|O_CLOEXEC)`,
-//!    `ioctl(fd, TUNSETIFF, {ifr_name="eth0", ifr_flags=IFF_TAP|IFF_NO_PI})`:
-//!    the host's `eth0` is a TAP device whose other end is this fd (it
-//!    goes away with the process); then `setns` back
-//! 3. the control socket: `socket(AF_UNIX, SOCK_STREAM)`,
+//!    `ioctl(fd, TUNSETIFF, {ifr_name="socklab%d", ifr_flags=IFF_TAP|IFF_NO_PI})`:
+//!    a TAP device whose other end is this fd (it goes away with the
+//!    process), named by the kernel (`socklab0`, ...). Its `ready` line
+//!    names them; `net up` then moves each into its host as `eth0`
+//!    (`hosts::configure`). Made in the root and moved, a host's eth0
+//!    keeps the index the root gave it, which the root does not give
+//!    again (it counts on): so no root interface has it, and a strace in
+//!    the root prints it as the number, as socklab does
+//!    (`values::sockaddr::ifindex`). Made inside the host, it would be
+//!    index 2 there, which strace names after the root's own index 2.
+//! 2. the control socket: `socket(AF_UNIX, SOCK_STREAM)`,
 //!    `bind(/run/socklab/N/ctl)`, `listen`
-//! 4. loop: `poll([tap a, tap b, ctl], ...)` until the next delayed
+//! 3. loop: `poll([tap a, tap b, ctl], ...)` until the next delayed
 //!    packet is due; `read` a frame from a tap, judge it (`link.rs`),
 //!    `write` it to the other tap now or later, or an ICMP back
 //!    (`icmp.rs`); `accept4` a control connection, `read` its request,
 //!    `write` the answer, `close`
-//! 5. on `stop`: `close` the taps (the hosts' eth0 go away) and the
+//! 4. on `stop`: `close` the taps (the hosts' eth0 go away) and the
 //!    control socket, and exit.
 
 use std::cmp::Reverse;
@@ -28,10 +33,10 @@ use std::time::{Duration, Instant};
 use nix::poll::PollFlags;
 use nix::sys::socket::{AddressFamily, SockType};
 
+use super::Names;
 use super::icmp;
 use super::link::{Direction, Kind, Verdict};
 use super::spec::Link;
-use super::{Names, TAP};
 use crate::sys::{Socket, Sys};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
@@ -63,26 +68,25 @@ pub struct Forwarder {
     pcap: Option<pcap::Writer>,
     pub stop: bool,
     pub names: Names,
+    /// The taps' names in the root namespace, until `net up` moves them.
+    pub tap_names: [String; 2],
 }
 
-/// Make the taps inside the hosts, then come back.
-fn taps(sys: &Sys, names: &Names) -> Result<[Socket; 2]> {
-    let home = sys.openat(None, Path::new("/proc/self/ns/net"), 0)?;
-    let mut out = Vec::new();
-    for ns in [&names.a, &names.b] {
-        let fd = sys.openat(None, &Path::new("/run/netns").join(ns), 0)?;
-        sys.setns_net(fd.fd())?;
+/// The name the kernel numbers (`socklab0`, `socklab1`, ...) for a TAP
+/// device made in the root namespace before it moves into its host.
+const TAP_PATTERN: &str = "socklab%d";
+
+/// Make the two taps here (the root namespace); their fds and names.
+fn taps(sys: &Sys) -> Result<([Socket; 2], [String; 2])> {
+    let make = || -> Result<(Socket, String)> {
         let tap = sys.open_rdwr(Path::new("/dev/net/tun"))?;
-        sys.ioctl_tunsetiff_tap(tap, TAP)?;
-        sys.close_dir(fd)?;
-        out.push(tap);
-    }
-    sys.setns_net(home.fd())?;
-    sys.close_dir(home)?;
-    match out[..] {
-        [a, b] => Ok([a, b]),
-        _ => Err(Error::Runtime("two taps expected".into())),
-    }
+        let name = sys.ioctl_tunsetiff_tap(tap, TAP_PATTERN)?;
+        Ok((tap, name))
+    };
+    // On a failure the process exits: its fds, and the taps, go with it.
+    let (a, name_a) = make()?;
+    let (b, name_b) = make()?;
+    Ok(([a, b], [name_a, name_b]))
 }
 
 impl Forwarder {
@@ -93,7 +97,7 @@ impl Forwarder {
         pcap_path: Option<PathBuf>,
     ) -> Result<Forwarder> {
         let sys = super::quiet_sys();
-        let taps = taps(&sys, &names)?;
+        let (taps, tap_names) = taps(&sys)?;
         let ctl = sys.socket(AddressFamily::Unix, SockType::Stream)?;
         let path = names.ctl_path();
         let addr = Addr::parse_unix(&path.to_string_lossy()).map_err(Error::Usage)?;
@@ -125,6 +129,7 @@ impl Forwarder {
             pcap,
             stop: false,
             names,
+            tap_names,
         })
     }
 

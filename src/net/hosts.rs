@@ -5,8 +5,11 @@
 //! exactly what `ip netns add` makes (a bind mount at /run/netns/NAME)
 //! and `ip netns exec`, tcpdump and every other tool find them; socklab
 //! adds no netlink code of its own. Per host (N-a, N-b):
-//! `ip netns add`, then once the forwarder has made the TAP `eth0` in
-//! it: `ip -n NS link set lo up`, `link set eth0 address 02:00:00:00:00:0X`
+//! `ip netns add`, then once the forwarder has made its TAP in the root
+//! namespace (`socklab0`, named by the kernel): `ip link set dev TAP
+//! netns NS name eth0` (moved, it keeps the index the root gave it,
+//! which no root interface has: see `forward.rs`), `ip -n NS link set
+//! lo up`, `link set eth0 address 02:00:00:00:00:0X`
 //! (fixed MACs: the same seed gives the same frames),
 //! `addr add 192.0.2.X/24 dev eth0`, `addr add 2001:db8::X/64 dev eth0
 //! nodad`, `link set eth0 up`. No route is added: each host reaches the
@@ -21,7 +24,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::Names;
+use super::{Names, TAP};
 use crate::sys::{FileKind, Sys};
 use crate::values::error::{Error, Result};
 
@@ -77,12 +80,14 @@ pub fn add_namespaces(names: &Names) -> Result<()> {
     Ok(())
 }
 
-/// Addresses and links, once the taps are there; then the `--sysctl`s.
-pub fn configure(names: &Names, sysctls: &[String]) -> Result<()> {
-    for (ns, n) in [(&names.a, 1), (&names.b, 2)] {
+/// The taps (their names in the root namespace) moved into the hosts
+/// as eth0, addresses and links; then the `--sysctl`s.
+pub fn configure(names: &Names, taps: &[String; 2], sysctls: &[String]) -> Result<()> {
+    for ((ns, n), tap) in [(&names.a, 1), (&names.b, 2)].into_iter().zip(taps) {
         let mac = format!("02:00:00:00:00:0{n}");
         let v4 = format!("192.0.2.{n}/24");
         let v6 = format!("2001:db8::{n}/64");
+        ip(&["link", "set", "dev", tap, "netns", ns, "name", TAP])?;
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
         ip(&["-n", ns, "link", "set", "eth0", "address", &mac])?;
         ip(&["-n", ns, "addr", "add", &v4, "dev", "eth0"])?;

@@ -83,23 +83,24 @@ pub fn start(names: &Names, o: &UpOptions) -> Result<Child> {
     let sys = quiet_sys();
     claim(&sys, names)?;
     let started = hosts::add_namespaces(names).and_then(|()| spawn(names, o));
-    let child = match started {
+    let (child, taps) = match started {
         Ok(c) => c,
         Err(e) => {
             let _ = clean(&sys, names);
             return Err(e);
         }
     };
-    if let Err(e) = hosts::configure(names, &o.sysctls) {
+    if let Err(e) = hosts::configure(names, &taps, &o.sysctls) {
         let _ = stop(&sys, names, Some(child));
         return Err(e);
     }
     Ok(child)
 }
 
-/// Start the forwarder and wait for its `ready` line on stderr (or its
-/// error, which becomes ours).
-fn spawn(names: &Names, o: &UpOptions) -> Result<Child> {
+/// Start the forwarder and wait for its `ready TAP_A TAP_B` line on
+/// stderr (or its error, which becomes ours): the child and the names
+/// of the taps it made in the root namespace.
+fn spawn(names: &Names, o: &UpOptions) -> Result<(Child, [String; 2])> {
     let mut cmd = Command::new("/proc/self/exe");
     cmd.args(["net", "__forward", "--name", &names.name, "--link", &o.link]);
     if o.wire {
@@ -125,8 +126,11 @@ fn spawn(names: &Names, o: &UpOptions) -> Result<Child> {
     if let Some(err) = child.stderr.take() {
         for line in BufReader::new(err).lines() {
             let line = line.unwrap_or_default();
-            if line == "ready" {
-                return Ok(child);
+            let mut words = line.split(' ');
+            if words.next() == Some("ready")
+                && let (Some(a), Some(b), None) = (words.next(), words.next(), words.next())
+            {
+                return Ok((child, [a.to_string(), b.to_string()]));
             }
             said = line;
         }
@@ -353,12 +357,13 @@ fn both(names: &Names, a: &[String], b: &[String]) -> Result<Option<String>> {
     Ok((!failed.is_empty()).then(|| failed.join(", ")))
 }
 
-/// `net __forward`: the forwarder process (stderr `ready` once the taps
-/// and the control socket are made; nothing on stderr afterwards).
+/// `net __forward`: the forwarder process (stderr `ready TAP_A TAP_B`
+/// once the taps and the control socket are made; nothing on stderr
+/// afterwards).
 pub fn forward_main(name: &str, link: &str, wire: bool, pcap: Option<&Path>) -> Result<()> {
     let names = Names::new(Some(name))?;
     let link = Link::parse(link)?;
     let mut f = Forwarder::start(names, link, wire, pcap.map(Path::to_path_buf))?;
-    eprintln!("ready");
+    eprintln!("ready {} {}", f.tap_names[0], f.tap_names[1]);
     f.run()
 }

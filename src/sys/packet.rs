@@ -113,8 +113,12 @@ impl Sys {
     }
 
     /// `bind(fd, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL),
-    /// sll_ifindex=...}, 20)`: frames of that interface only.
-    pub fn bind_packet(&self, s: Socket, ifindex: i32, ifname: &str) -> Result<()> {
+    /// sll_ifindex=...}, 20)`: frames of that interface only. The index
+    /// prints as every other (`values::sockaddr::ifindex`): strace names
+    /// it in the root namespace, where 1 is `lo` and a lab host's eth0's
+    /// index is no one's (src/net/forward.rs), not by the name socklab
+    /// asked for in the thread's own namespace.
+    pub fn bind_packet(&self, s: Socket, ifindex: i32) -> Result<()> {
         // SAFETY: a zeroed sockaddr_ll is valid.
         let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
@@ -136,8 +140,8 @@ impl Sys {
             },
             |_| {
                 let sll = format!(
-                    "{{sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex({}), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}}",
-                    quote(ifname.as_bytes(), usize::MAX)
+                    "{{sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex={}, sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}}",
+                    crate::values::sockaddr::ifindex(ifindex as u32)
                 );
                 plain(row_args(
                     &calls::BIND,
@@ -355,4 +359,40 @@ unsafe fn timestamp(msg: &libc::msghdr) -> Option<SystemTime> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An index prints as strace in the root namespace prints it: 1 is
+    /// `lo` in every namespace; another (a lab host's eth0, whose index
+    /// the root does not have) is the number, whatever the interface is
+    /// called where the call was made.
+    #[test]
+    fn a_packet_bind_names_an_index_as_strace_in_the_root_does() {
+        let lines = Lines::default();
+        let sys = Sys::new(Tracer::new(strace::Format::Text, Box::new(lines.clone())));
+        let _ = sys.bind_packet(Socket(-1), 1);
+        let _ = sys.bind_packet(Socket(-1), 7);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("sll_ifindex=if_nametoindex(\"lo\"), sll_hatype"),
+            "{text}"
+        );
+        assert!(text.contains("sll_ifindex=7, sll_hatype"), "{text}");
+    }
 }

@@ -136,7 +136,7 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     // either way they render. On a plain socket when not allowed.
     let pk = sys.socket_packet().unwrap_or(a);
     let _ = sys.ioctl_siocgifindex(pk, "lo");
-    let _ = sys.bind_packet(pk, 1, "lo");
+    let _ = sys.bind_packet(pk, 1);
     let _ = sys.setsockopt_attach_filter(pk, &[]);
     let _ = sys.setsockopt_timestampns(pk);
     let _ = sys.setsockopt_rcvbuf(pk, false, 1 << 16);

@@ -102,7 +102,7 @@ impl Capture {
     pub fn start(sys: &Sys, timeline: Arc<Timeline>) -> Result<Capture> {
         let s = sys.socket_packet()?;
         let ifindex = sys.ioctl_siocgifindex(s, IFNAME)?;
-        sys.bind_packet(s, ifindex, IFNAME)?;
+        sys.bind_packet(s, ifindex)?;
         sys.setsockopt_timestampns(s)?;
         // Room for bursts of other programs' loopback traffic (64 KiB
         // frames): past rmem_max if allowed (CAP_NET_ADMIN), else up to it.

@@ -13,6 +13,7 @@ use std::process::Command;
 
 use crate::harness::*;
 
+mod ifindex;
 mod life;
 mod link;
 
