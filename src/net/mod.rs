@@ -14,7 +14,9 @@
 //! so ARP and neighbour discovery cross the link as on a real one (a
 //! connect to an address nobody has fails with EHOSTUNREACH), and
 //! tcpdump in a host sees what it would see on a wire. The TAP devices
-//! belong to the forwarder's fds: when it exits, however it exits, the
+//! are made in the root namespace and moved into the hosts (so that
+//! their indexes are no root interface's: `forward.rs`), and belong to
+//! the forwarder's fds: when it exits, however it exits, the
 //! hosts' eth0 go away with it.
 //!
 //! Files: `spec.rs` (the SPEC), `link.rs` (the decisions), `icmp.rs`

@@ -8,12 +8,13 @@ pub const LOOPBACK_IFINDEX: u32 = 1;
 
 /// An interface index as strace -f prints it: `if_nametoindex("lo")`
 /// for loopback, else the number. strace names an index with
-/// if_indextoname in its own network namespace; only index 1 is `lo` in
-/// every namespace: another index's name there is not the traced
-/// thread's interface (a lab host's eth0, index 2 in its namespace, is
-/// `if_nametoindex("ifb0")` for a strace in the root namespace whose
-/// index 2 is ifb0), and socklab would need a call to learn it
-/// (CONVENTIONS rule 3).
+/// if_indextoname in its own (the root) network namespace; only index 1
+/// is `lo` in every namespace. A lab host's eth0 is made in the root and
+/// moved into the host (src/net/forward.rs): it keeps an index the root
+/// no longer has, which strace prints as the number. (Made in the host,
+/// it was index 2, which strace named after the root's index 2,
+/// `if_nametoindex("ifb0")`: socklab would have needed a call to learn
+/// that name; CONVENTIONS rule 3.)
 pub fn ifindex(index: u32) -> String {
     match index {
         LOOPBACK_IFINDEX => "if_nametoindex(\"lo\")".to_string(),
@@ -107,10 +108,10 @@ pub fn ipv6_text(b: &[u8; 16]) -> String {
 mod tests {
     use super::{ifindex, ipv6_text, sockaddr};
 
-    /// strace 6.1 (a sendto to each, from the root namespace, whose
-    /// index 2 is `ifb0`): a link-local address's scope is an interface
-    /// (`lo` for 1; 2 is named in strace's namespace: socklab prints the
-    /// number, see [`ifindex`]), another's a number.
+    /// strace 6.1 (a sendto to each, from the root namespace): a
+    /// link-local address's scope is an interface (`lo` for 1; another
+    /// is named in strace's namespace, where a lab host's index is no
+    /// one's: the number, see [`ifindex`]), another's a number.
     #[test]
     fn a_link_local_scope_prints_as_strace_prints_it() {
         let shown = |ip: &str, scope: u32| {
