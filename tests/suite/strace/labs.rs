@@ -95,9 +95,10 @@ fn is_word(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// `name(...`: a call's line.
+/// `name(...) = RET`, or its entry `name(... <unfinished ...>`.
 fn is_call(s: &str) -> bool {
-    s.split_once('(').is_some_and(|(n, _)| is_word(n)) && s.contains(" = ")
+    s.split_once('(').is_some_and(|(n, _)| is_word(n))
+        && (s.contains(" = ") || s.ends_with(" <unfinished ...>"))
 }
 
 /// Whether `note` names `word` (not inside a longer identifier).
