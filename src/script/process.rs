@@ -30,15 +30,13 @@ use crate::values::error::{Error, Result};
 /// The note after a script's first fork (issue 15: a call strace -f
 /// sees is a line or named): the calls of this plumbing, none of them
 /// the experiment's (measured with strace -f: tests/suite/strace/labs.rs).
-pub const PLUMBING: &str = "# not shown: the runner's plumbing to its process actors: two \
-     pipes per fork, pipe2() moved above fd 900 with fcntl(F_DUPFD_CLOEXEC) and close(); in the \
-     child set_robust_list() (glibc's fork) and close() of the runner's ends; each request and \
-     answer a read() and write() on them; two relay threads per child (std::thread: clone3(), \
-     rt_sigprocmask(), rseq(), set_robust_list(), prctl(), sched_getaffinity(), gettid(), \
-     sigaltstack(), madvise(), exit()); the child's /proc/PID/task/PID/stat and syscall, opened \
-     with openat() and read with pread64() to see it asleep in its call; waitid(..., WNOWAIT) \
-     to learn how it ended (the traced wait4 reaps it) and geteuid() for its signal's si_uid; the \
-     forking actor's gettid()";
+pub const PLUMBING: &str = "# not shown: the runner's plumbing to a process actor: its two \
+     pipes (pipe2(), fcntl(F_DUPFD_CLOEXEC), close()), a read() and write() per request and \
+     answer, the child's set_robust_list() (glibc's fork) and close() of the runner's ends; two \
+     relay threads (clone3(), rt_sigprocmask(), rseq(), set_robust_list(), prctl(), \
+     sched_getaffinity(), gettid(), sigaltstack(), madvise(), exit()); openat() and pread64() of \
+     its /proc/PID/task/PID/stat and syscall (is it asleep in its call?); waitid(WNOWAIT) and \
+     geteuid() (how it ended, si_uid; the traced wait4 reaps it); the forking actor's gettid()";
 
 /// The runner's ends of a fork's pipes, and the [`Pipes`] for the fork.
 pub fn pipes(others: Vec<RawFd>) -> Result<(File, File, Pipes)> {

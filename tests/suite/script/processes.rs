@@ -135,8 +135,7 @@ fn script_sigterm_kills_a_process_actor_blocked_in_accept() {
         .position(|l| l.contains(" = clone("))
         .expect("a fork");
     assert!(
-        all[at + 1]
-            .starts_with("main | # not shown: the runner's plumbing to its process actors: "),
+        all[at + 1].starts_with("main | # not shown: the runner's plumbing to a process actor: "),
         "{}",
         out.dump()
     );
