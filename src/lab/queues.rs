@@ -117,6 +117,12 @@ fn backlog(ctx: &Ctx) -> Result<Verdict> {
         let (done, next, queued) = fill(ctx, b, i == 0)?;
         if i == 0 {
             ctx.part("backlog 1, 2, 5: the same calls, summarised");
+            ctx.note(
+                "lab",
+                "not shown: backlog 0's calls again for each: socket, bind, listen, \
+                 getsockname; per client socket, ioctl FIONBIO, connect, poll; getsockopt \
+                 TCP_INFO; close",
+            );
         }
         ctx.note(
             "lab",

@@ -185,6 +185,12 @@ fn lab_empty_send_calls_are_shown_or_named_as_strace_f_sees_them() {
     lab_calls_are_shown_or_named("empty-send");
 }
 
+/// Loops summed up in notes (backlog 1, 2, 5), /proc/net/netstat.
+#[test]
+fn lab_backlog_calls_are_shown_or_named_as_strace_f_sees_them() {
+    lab_calls_are_shown_or_named("backlog");
+}
+
 /// A script lab with process actors: the runner's actor threads and
 /// /proc files, the pipes and relay threads of each fork.
 #[test]
