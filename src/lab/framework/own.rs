@@ -40,3 +40,14 @@ pub const RUNNER: &str = "not shown: the script runner's own calls: each actor's
      call; std's getrandom() and getpid() as the runner starts; newfstatat() of each socket file \
      or directory a call made (the end removes only those), readlink() of /proc/self/fd/N (a \
      directory fd's path), geteuid() (a credential's uid)";
+
+/// `LabNet::up_for`: the lab network's set-up, tear-down and hosts
+/// (`net.rs`, src/net/); measured with strace -f, not in the labs test
+/// (it needs root and namespaces).
+pub const NET: &str = "not shown: the lab network's own calls: `socklab net up` (the line \
+     above) and its `ip` commands run as child processes (clone3(CLONE_VM|CLONE_VFORK), \
+     pipe2(), openat() of /dev/null, prlimit64(), read(), close(), wait4(); their own calls), \
+     stopped at the end through its control socket (socket(AF_UNIX), connect(), \
+     getsockopt(SO_PEERCRED), shutdown(), poll(), read(), newfstatat(), openat(), unlinkat()); a \
+     side enters its host and comes back with openat() of /proc/thread-self/ns/net and \
+     /run/netns/NAME, setns() and close()";
