@@ -165,7 +165,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             let (l, addr) = listener(&ss, 5)?;
             let _ = tx.send(addr);
             let (conn, _) = ss.accept4(l)?;
-            let _ = conn_tx.send((conn, gettid()));
+            let _ = conn_tx.send((conn, gettid(ctx)));
             let mut buf = [0u8; 1024];
             let r = ss.recvfrom(conn, &mut buf, false).map(|(n, _)| n);
             let _ = done_tx.send(());
@@ -180,7 +180,7 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
             let before = ctx.quiet().tcp_info(c)?;
             let n = cs.sendto(c, b"", None)?;
             let after = ctx.quiet().tcp_info(c)?;
-            let _ = sent_tx.send((c, gettid(), n, before.tcpi_segs_out, after.tcpi_segs_out));
+            let _ = sent_tx.send((c, gettid(ctx), n, before.tcpi_segs_out, after.tcpi_segs_out));
             let mut buf = [0u8; 1024];
             let r = cs.recvfrom(c, &mut buf, false);
             cs.close(c)?;
@@ -199,23 +199,23 @@ fn empty_send(ctx: &Ctx) -> Result<Verdict> {
                 "TCP_INFO segs_out {segs_before} before the send, {segs_after} after: nothing went on the wire"
             ),
         );
-        let server_blocked = wait_blocked(server_tid, "recvfrom", Duration::from_secs(2));
+        let server_blocked = wait_blocked(ctx, server_tid, "recvfrom", Duration::from_secs(2));
         let still = done_rx.recv_timeout(Duration::from_millis(300)).is_err();
         let inq = lab.ioctl_queue(conn, libc::FIONREAD, "FIONREAD")?;
         ctx.note(
             "server",
             &format!(
                 "thread {server_tid} is in {} (/proc/self/task/{server_tid}/syscall); {} 300 ms after the empty send; {inq} bytes to read",
-                super::framework::syscall_of(server_tid).unwrap_or("?"),
+                super::framework::syscall_of(ctx, server_tid).unwrap_or("?"),
                 if still { "not returned" } else { "returned" }
             ),
         );
-        let client_blocked = wait_blocked(client_tid, "recvfrom", Duration::from_secs(2));
+        let client_blocked = wait_blocked(ctx, client_tid, "recvfrom", Duration::from_secs(2));
         ctx.note(
             "client",
             &format!(
                 "thread {client_tid} is in {}: waiting for the reply to a message the server never got",
-                super::framework::syscall_of(client_tid).unwrap_or("?")
+                super::framework::syscall_of(ctx, client_tid).unwrap_or("?")
             ),
         );
         ctx.note(
@@ -294,7 +294,7 @@ fn peer_close(ctx: &Ctx) -> Result<Verdict> {
         let server = sc.spawn(|| -> Result<(usize, Duration, bool, Vec<u8>)> {
             let (l, addr) = listener(&ss, 5)?;
             let _ = tx.send(addr);
-            let _ = tid_tx.send(gettid());
+            let _ = tid_tx.send(gettid(ctx));
             let (conn, _) = ss.accept4(l)?;
             let mut buf = [0u8; 1024];
             let (n, _) = ss.recvfrom(conn, &mut buf, false)?;
@@ -344,7 +344,7 @@ fn peer_close(ctx: &Ctx) -> Result<Verdict> {
         read_exactly(&cs, c, 2)?;
         cs.close(c)?;
         // The second client connects once the server waits in accept4 again.
-        let back = wait_blocked(server_tid, "accept4", Duration::from_secs(5));
+        let back = wait_blocked(ctx, server_tid, "accept4", Duration::from_secs(5));
         ctx.note(
             "client",
             &format!(

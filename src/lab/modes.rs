@@ -135,7 +135,7 @@ fn blocking_modes(ctx: &Ctx) -> Result<Verdict> {
     let (done_tx, done_rx) = sync_channel(1);
     let (waited, blocked, quiet_300) = std::thread::scope(|sc| -> Result<_> {
         let reader = sc.spawn(|| -> Result<(usize, Duration)> {
-            let _ = tid_tx.send(gettid());
+            let _ = tid_tx.send(gettid(ctx));
             let start = Instant::now();
             let mut buf = [0u8; 64];
             let r = cs.recvfrom(c, &mut buf, false).map(|(n, _)| n);
@@ -145,13 +145,13 @@ fn blocking_modes(ctx: &Ctx) -> Result<Verdict> {
         let tid = tid_rx
             .recv_timeout(Duration::from_secs(5))
             .map_err(|_| Error::Runtime("the client stopped".into()))?;
-        let blocked = wait_blocked(tid, "recvfrom", Duration::from_secs(2));
+        let blocked = wait_blocked(ctx, tid, "recvfrom", Duration::from_secs(2));
         let quiet = done_rx.recv_timeout(Duration::from_millis(300)).is_err();
         ctx.note(
             "client",
             &format!(
                 "thread {tid} is in {} (/proc/self/task/{tid}/syscall), {} after 300 ms",
-                super::framework::syscall_of(tid).unwrap_or("?"),
+                super::framework::syscall_of(ctx, tid).unwrap_or("?"),
                 if quiet { "still waiting" } else { "returned" }
             ),
         );

@@ -58,7 +58,7 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
         let c = cs.socket(AddressFamily::Inet, SockType::Stream)?;
         clients.push(c);
         cs.ioctl_fionbio(c, true)?;
-        let before = listen_overflows();
+        let before = listen_overflows(ctx);
         match cs.connect(c, &addr) {
             Ok(()) => {}
             Err(e) if e.errno() == Some(Errno::EINPROGRESS) => {}
@@ -72,7 +72,7 @@ fn fill(ctx: &Ctx, backlog: i32, traced: bool) -> Result<(usize, String, u32)> {
         let mut dropped;
         loop {
             ready = cs.poll(c, PollFlags::POLLOUT, CONNECT_WAIT_MS)?;
-            dropped = listen_overflows() > before || before == 0;
+            dropped = listen_overflows(ctx) > before || before == 0;
             if !ready.is_empty() || dropped || Instant::now() >= end {
                 break;
             }
@@ -117,6 +117,12 @@ fn backlog(ctx: &Ctx) -> Result<Verdict> {
         let (done, next, queued) = fill(ctx, b, i == 0)?;
         if i == 0 {
             ctx.part("backlog 1, 2, 5: the same calls, summarised");
+            ctx.note(
+                "lab",
+                "not shown: backlog 0's calls again for each: socket, bind, listen, \
+                 getsockname; per client socket, ioctl FIONBIO, connect, poll; getsockopt \
+                 TCP_INFO; close",
+            );
         }
         ctx.note(
             "lab",
@@ -193,7 +199,7 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
     ctx.note(
         "client",
         &format!(
-            "... {} more connects from distinct source ports",
+            "... {} more socket/connect pairs, from distinct source ports",
             CLIENTS - 2
         ),
     );
@@ -219,7 +225,7 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
     }
     ctx.note(
         "client",
-        &format!("... {} more clients closed", CLIENTS - 2),
+        &format!("... {} more clients closed (close)", CLIENTS - 2),
     );
     b.close(s2)?;
     a.close(s1)?;
@@ -240,8 +246,8 @@ fn reuseport(ctx: &Ctx) -> Result<Verdict> {
 
 /// The kernel's count of SYNs dropped because an accept queue was full
 /// (TcpExt ListenOverflows in /proc/net/netstat; 0 if it cannot be read).
-fn listen_overflows() -> u64 {
-    let text = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
+fn listen_overflows(ctx: &Ctx) -> u64 {
+    let text = super::framework::read_proc(ctx, "/proc/net/netstat").unwrap_or_default();
     let mut lines = text.lines();
     while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
         if !names.starts_with("TcpExt:") {

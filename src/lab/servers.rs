@@ -9,7 +9,7 @@ use nix::sys::socket::{AddressFamily, SockType};
 
 use super::basics::{joined, read_exactly};
 use super::framework::{
-    Ctx, Lab, Verdict, dial, listener, loopback, outcome, port, setopt, show, upper,
+    Ctx, Lab, Verdict, dial, listener, loopback, outcome, port, read_proc, setopt, show, upper,
 };
 use crate::values::error::{Error, Result};
 
@@ -205,8 +205,8 @@ pub struct TcpEntry {
 }
 
 /// The sockets on local port `port` in /proc/net/tcp (what `ss -tan` reads).
-pub fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
-    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+pub fn proc_net_tcp(ctx: &Ctx, port: u16) -> Vec<TcpEntry> {
+    let text = read_proc(ctx, "/proc/net/tcp").unwrap_or_default();
     let hz = crate::sys::untraced::clock_ticks().max(1) as f64;
     let addr = |s: &str| -> Option<(String, u16)> {
         let (ip, p) = s.split_once(':')?;
@@ -252,18 +252,18 @@ pub fn proc_net_tcp(port: u16) -> Vec<TcpEntry> {
     out
 }
 
-fn sysctl(name: &str) -> String {
-    std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+fn sysctl(ctx: &Ctx, name: &str) -> String {
+    read_proc(ctx, &format!("/proc/sys/net/ipv4/{name}"))
         .map_or("?".into(), |s| s.trim().to_string())
 }
 
 /// Why a closing socket may skip TIME_WAIT: when the kernel already holds
 /// `tcp_max_tw_buckets` of them, it closes at once ("TCP: time wait bucket
 /// table overflow"); other programs' connections fill that table too.
-fn time_wait_table_full() -> String {
+fn time_wait_table_full(ctx: &Ctx) -> String {
     let count = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
-        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter_map(|f| read_proc(ctx, f))
         .map(|t| {
             t.lines()
                 .skip(1)
@@ -271,7 +271,7 @@ fn time_wait_table_full() -> String {
                 .count()
         })
         .sum::<usize>();
-    let max = sysctl("tcp_max_tw_buckets");
+    let max = sysctl(ctx, "tcp_max_tw_buckets");
     match max.parse::<usize>() {
         Ok(m) if count >= m => format!(
             " (the kernel's TIME_WAIT table is full: {count} sockets, net.ipv4.tcp_max_tw_buckets = {m}; \
@@ -307,10 +307,10 @@ fn close_first(ctx: &Ctx, reuse: bool) -> Result<(u16, bool)> {
     let end = Instant::now() + Duration::from_secs(2);
     // This connection's own entry: its 4-tuple.
     let ours = |e: &TcpEntry| e.state == "TIME-WAIT" && e.local == local && e.remote == remote;
-    let mut entries = proc_net_tcp(p);
+    let mut entries = proc_net_tcp(ctx, p);
     while !entries.iter().any(ours) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(5));
-        entries = proc_net_tcp(p);
+        entries = proc_net_tcp(ctx, p);
     }
     let tw = entries.iter().find(|e| ours(e));
     match tw {
@@ -363,9 +363,9 @@ fn time_wait(ctx: &Ctx) -> Result<Verdict> {
              net.ipv4.tcp_fin_timeout = {} is the FIN_WAIT_2 timeout, not this one; \
              net.ipv4.tcp_tw_reuse = {} (0 off, 1 on, 2 loopback only) lets new outgoing connections reuse a TIME_WAIT pair; \
              net.ipv4.tcp_max_tw_buckets = {} caps how many exist",
-            sysctl("tcp_fin_timeout"),
-            sysctl("tcp_tw_reuse"),
-            sysctl("tcp_max_tw_buckets")
+            sysctl(ctx, "tcp_fin_timeout"),
+            sysctl(ctx, "tcp_tw_reuse"),
+            sysctl(ctx, "tcp_max_tw_buckets")
         ),
     );
     let inuse = |r: &Result<()>| r.as_ref().err().and_then(Error::errno) == Some(EADDRINUSE);
@@ -375,7 +375,7 @@ fn time_wait(ctx: &Ctx) -> Result<Verdict> {
             "TIME-WAIT on the port: first run {}, second run {}{}",
             if tw1 { "yes" } else { "NO" },
             if tw2 { "yes" } else { "NO" },
-            time_wait_table_full()
+            time_wait_table_full(ctx)
         ),
     };
     Ok(Verdict {

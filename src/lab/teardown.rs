@@ -89,7 +89,7 @@ fn rst(ctx: &Ctx) -> Result<Verdict> {
     let state = ctx.show_state("server", conn);
     // This connection's own entry (its 4-tuple): another socket may use the
     // same local port towards another peer.
-    let tw = proc_net_tcp(cport)
+    let tw = proc_net_tcp(ctx, cport)
         .iter()
         .any(|e| e.local == local && e.remote == remote);
     ctx.note(

@@ -127,12 +127,18 @@ impl Runner {
         };
         let name = step.child.clone().unwrap_or_else(|| format!("pid {pid}"));
         let index = self.actors.len();
+        let first = self.actors.iter().all(|a| a.pid.is_none());
         match Actor::process(&name, index, pid, files, self.tx.clone()) {
             Ok(mut child) => {
                 child.parent = self
                     .actors
                     .get(parent)
                     .map_or_else(|| "main".into(), |p| p.name.clone());
+                if first {
+                    // Named once, after the first fork's line (issue 15).
+                    let by = child.parent.clone();
+                    self.print_text(&by, super::process::PLUMBING);
+                }
                 child.open = self.labels.still_open().into_iter().collect();
                 self.by_name.insert(name, index);
                 self.actors.push(child);

@@ -27,6 +27,17 @@ use crate::sys::{Observer, Sys};
 use crate::values::calls::Syscall;
 use crate::values::error::{Error, Result};
 
+/// The note after a script's first fork (issue 15: a call strace -f
+/// sees is a line or named): the calls of this plumbing, none of them
+/// the experiment's (measured with strace -f: tests/suite/strace/labs.rs).
+pub const PLUMBING: &str = "# not shown: the runner's plumbing to a process actor: its two \
+     pipes (pipe2(), fcntl(F_DUPFD_CLOEXEC), close()), a read() and write() per request and \
+     answer, the child's set_robust_list() (glibc's fork) and close() of the runner's ends; two \
+     relay threads (clone3(), rt_sigprocmask(), rseq(), set_robust_list(), prctl(), \
+     sched_getaffinity(), gettid(), sigaltstack(), madvise(), exit()); openat() and pread64() of \
+     its /proc/PID/task/PID/stat and syscall (is it asleep in its call?); waitid(WNOWAIT) and \
+     geteuid() (how it ended, si_uid; the traced wait4 reaps it); the forking actor's gettid()";
+
 /// The runner's ends of a fork's pipes, and the [`Pipes`] for the fork.
 pub fn pipes(others: Vec<RawFd>) -> Result<(File, File, Pipes)> {
     use std::os::fd::{AsRawFd, IntoRawFd};

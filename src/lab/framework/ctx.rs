@@ -2,6 +2,7 @@
 //! lab's timeline, notes.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::now;
@@ -19,6 +20,9 @@ pub struct Ctx {
     pub(super) out: Out,
     pub(super) tracer: Tracer,
     pub(super) quiet: Sys,
+    /// The kinds of socklab's own calls already named on this timeline
+    /// (one note per kind, where it first happens: [`Ctx::note_once`]).
+    noted: Arc<Mutex<Vec<&'static str>>>,
 }
 
 impl Ctx {
@@ -35,6 +39,7 @@ impl Ctx {
             out,
             tracer,
             quiet: Sys::new(Tracer::new(Format::Off, Box::new(std::io::sink()))),
+            noted: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -49,9 +54,24 @@ impl Ctx {
     }
 
     /// An untraced layer for what the lab only looks at (TCP_INFO) or for
-    /// long loops the lab summarises in a note instead.
+    /// long loops the lab summarises in a note instead; named in a note
+    /// the first time (issue 15: a call strace -f sees is a line or named).
     pub fn quiet(&self) -> &Sys {
+        self.note_once("lab", super::own::QUIET);
         &self.quiet
+    }
+
+    /// A `# text` line for a kind of socklab's own calls (`own.rs`), the
+    /// first time that kind happens in this lab; later ones are silent.
+    pub fn note_once(&self, side: &str, text: &'static str) {
+        {
+            let mut noted = crate::strace::lock(&self.noted);
+            if noted.iter().any(|n| std::ptr::eq(*n, text)) {
+                return;
+            }
+            noted.push(text);
+        }
+        self.note(side, text);
     }
 
     /// A `# text` line on the timeline, on behalf of `side`.
@@ -101,7 +121,7 @@ impl Ctx {
     }
 
     pub fn state(&self, s: Socket) -> String {
-        self.quiet
+        self.quiet()
             .tcp_info(s)
             .map_or("?".into(), |i| tcp_state_name(i.tcpi_state).to_string())
     }

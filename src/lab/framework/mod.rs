@@ -33,6 +33,7 @@
 mod ctx;
 mod net;
 mod observe;
+mod own;
 mod replay;
 mod script;
 mod sockets;
@@ -106,6 +107,8 @@ pub fn run_one(
             Err(e) => return Err(e),
         }
     }
+    // The lab's threads are socklab's, not the experiment's (own.rs).
+    ctx.note_once("lab", own::THREADS);
     let worker = std::thread::spawn(move || {
         let lab = replay::for_lab(&ctx);
         let r = run(&ctx);

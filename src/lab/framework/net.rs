@@ -36,6 +36,7 @@ impl LabNet {
     pub fn up_for(ctx: &Ctx, link: &str, sysctls: &[&str]) -> Result<LabNet> {
         crate::net::need_root()?;
         super::replay::net_up(link, sysctls);
+        ctx.note_once("lab", super::own::NET);
         let timeline: Option<Arc<dyn Timeline>> = ctx.tracer.timeline();
         // The full pid (pid_max is at most 4194304: 10 characters), so
         // that a later lab can tell a network whose lab is gone.

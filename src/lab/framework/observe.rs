@@ -19,14 +19,17 @@ pub fn outcome<T>(r: &Result<T>) -> String {
     }
 }
 
-/// The kernel thread id of the calling thread (for [`blocked_in`]).
-pub fn gettid() -> i32 {
+/// The kernel thread id of the calling thread (for [`wait_blocked`]);
+/// the lab's look at where a side waits is named in a note (own.rs).
+pub fn gettid(ctx: &Ctx) -> i32 {
+    ctx.note_once("lab", super::own::WATCH);
     crate::sys::untraced::gettid()
 }
 
 /// The syscall thread `tid` of this process is blocked in, from
 /// /proc/self/task/TID/syscall (its first field is the syscall number).
-pub fn syscall_of(tid: i32) -> Option<&'static str> {
+pub fn syscall_of(ctx: &Ctx, tid: i32) -> Option<&'static str> {
+    ctx.note_once("lab", super::own::WATCH);
     let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
     let nr: i64 = text.split_whitespace().next()?.parse().ok()?;
     let names = [
@@ -45,15 +48,22 @@ pub fn syscall_of(tid: i32) -> Option<&'static str> {
 
 /// Wait (up to `limit`, looking every millisecond) until thread `tid` is
 /// blocked in `call`: an observation of where a side waits, not an ordering.
-pub fn wait_blocked(tid: i32, call: &str, limit: Duration) -> bool {
+pub fn wait_blocked(ctx: &Ctx, tid: i32, call: &str, limit: Duration) -> bool {
     let end = Instant::now() + limit;
     while Instant::now() < end {
-        if syscall_of(tid) == Some(call) {
+        if syscall_of(ctx, tid) == Some(call) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(1));
     }
     false
+}
+
+/// A /proc file the lab reads for a note that names it (/proc/net/tcp,
+/// a sysctl): the reads themselves named once (own.rs).
+pub fn read_proc(ctx: &Ctx, path: &str) -> Option<String> {
+    ctx.note_once("lab", super::own::PROC);
+    std::fs::read_to_string(path).ok()
 }
 
 /// Upper-case, as the tutorial's server answers.

@@ -131,6 +131,7 @@ pub fn run_script(ctx: &Ctx, name: &str, text: &str) -> Result<Ran> {
         file_name: format!("src/lab/scripts/{name}.script"),
         ..crate::script::Options::default()
     };
+    ctx.note_once("lab", super::own::RUNNER);
     let outcome = crate::script::run_with(text, &opts, &ctx.tracer)
         .map_err(|e| Error::Runtime(format!("the lab's script: {e}")))?;
     if let Some(f) = &outcome.failure {

@@ -49,6 +49,7 @@ mod entries;
 mod failures;
 mod families;
 mod flags;
+mod labs;
 mod models;
 mod names;
 mod record;
