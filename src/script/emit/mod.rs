@@ -49,6 +49,8 @@ mod procs;
 mod python;
 mod python_fds;
 mod python_main;
+mod python_program;
+mod python_runtime;
 mod python_procs;
 mod python_unix;
 mod unix;
@@ -77,7 +79,7 @@ pub fn emit(
     plan.links = link::place(&plan, super::link_changes(text));
     let program = match lang {
         Lang::C => c_program::program(&plan),
-        Lang::Python => python_main::program(&plan)?,
+        Lang::Python => python_program::program(&plan)?,
     };
     Ok(with_timeout(program, lang, timeout))
 }

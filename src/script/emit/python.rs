@@ -82,11 +82,16 @@ const TAKEN: &[&str] = &[
     "limit_is",
 ];
 
+/// A name the program uses itself: the runtime's, a local or a keyword.
+fn taken(n: &str) -> bool {
+    TAKEN.contains(&n) || super::python_runtime::defines(n)
+}
+
 pub(super) fn var(f: &Fd) -> String {
     match f {
-        Fd::Name(n) if TAKEN.contains(&n.as_str()) => format!("{n}_fd"),
+        Fd::Name(n) if taken(n) => format!("{n}_fd"),
         Fd::Name(n) => n.clone(),
-        Fd::Pair(n, i) if TAKEN.contains(&n.as_str()) => format!("{n}_fd[{i}]"),
+        Fd::Pair(n, i) if taken(n) => format!("{n}_fd[{i}]"),
         Fd::Pair(n, i) => format!("{n}[{i}]"),
         Fd::Label(n) => format!("fd{n}"),
         Fd::Std(n) => n.to_string(),
@@ -158,13 +163,18 @@ pub(super) fn lit(bytes: &[u8]) -> String {
     s
 }
 
-fn addr(i: &Inet) -> String {
-    format!("({:?}, port({}))", i.ip, i.port)
+/// An IPv4/IPv6 address as the tutorial writes it: `('127.0.0.1', 0)`
+/// (a port other than 0 is a label: `port(N)`, this run's).
+pub(super) fn addr(i: &Inet) -> String {
+    match i.port {
+        0 => format!("('{}', 0)", i.ip),
+        p => format!("('{}', port({p}))", i.ip),
+    }
 }
 
 fn check_addr(line: usize, o: &Out, what: &str) -> String {
     match o {
-        Out::Is(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
+        Out::Is(i) => format!("; addr_is({line}, {what}, '{}', {})", i.ip, i.port),
         Out::Unix(s) => {
             let (kind, p): (u8, &[u8]) = match s {
                 super::model::Sun::Path(p) => (0, p),
