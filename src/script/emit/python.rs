@@ -80,6 +80,13 @@ const TAKEN: &[&str] = &[
     "PIDS",
     "pid_is",
     "limit_is",
+    "script",
+    "main",
+    "EXIT_GROUP",
+    "LINKS",
+    "RETURNS_BY",
+    "set_link",
+    "set_links",
 ];
 
 /// A name the program uses itself: the runtime's, a local or a keyword.
