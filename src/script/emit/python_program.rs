@@ -67,7 +67,12 @@ fn script(plan: &Plan) -> Result<String, Vec<String>> {
         let who = plan.actors.get(a).map_or("", String::as_str);
         match statement(m) {
             Ok(s) => {
-                let _ = writeln!(body, "\n    # {text}\n    if turn({}, {}):", py_str(who), m.line);
+                let _ = writeln!(
+                    body,
+                    "\n    # {text}\n    if turn({}, {}):",
+                    py_str(who),
+                    m.line
+                );
                 for l in one_statement_a_line(&s) {
                     let _ = writeln!(body, "        {l}");
                 }
@@ -241,12 +246,12 @@ fn main(plan: &Plan, own: &str) -> String {
     if plan.links.is_empty() {
         out.push_str("    run()  # each line's turn, in file order\n");
     } else {
-        out.push_str("    run(set_links)  # each line's turn, in file order; the link changes between\n");
+        out.push_str(
+            "    run(set_links)  # each line's turn, in file order; the link changes between\n",
+        );
     }
     if plan.forked_by.iter().any(Option::is_some) {
-        out.push_str(
-            "    end_processes()  # one still in a call killed, the others told to end\n",
-        );
+        out.push_str("    end_processes()  # one still in a call killed, the others told to end\n");
     }
     out.push_str("    close_left()  # what the script left open, in the order opened\n");
     if ids.contains("socket_file") {

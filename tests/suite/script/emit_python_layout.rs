@@ -91,15 +91,25 @@ fn emit_python_writes_only_the_runtime_it_uses() {
         for helper in ["def sun(", "def sun_is(", "def remove_socket_files("] {
             let with_path = program.contains("sun(0, ");
             if !unix || (helper == "def remove_socket_files(" && !with_path) {
-                assert!(!program.contains(helper), "{name}: {helper} without AF_UNIX");
+                assert!(
+                    !program.contains(helper),
+                    "{name}: {helper} without AF_UNIX"
+                );
             }
         }
         let forks = program.contains("os.fork()");
         assert_eq!(program.contains("class Proc"), forks, "{name}: Proc");
         assert_eq!(program.contains("    end_processes()"), forks, "{name}");
-        assert_eq!(program.contains("import termios"), program.contains("termios."), "{name}");
+        assert_eq!(
+            program.contains("import termios"),
+            program.contains("termios."),
+            "{name}"
+        );
         seen_unix |= unix && program.contains("def sun(");
         seen_fork |= forks;
     }
-    assert!(seen_unix && seen_fork, "the scripts no longer cover UNIX or fork");
+    assert!(
+        seen_unix && seen_fork,
+        "the scripts no longer cover UNIX or fork"
+    );
 }
