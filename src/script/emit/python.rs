@@ -1,8 +1,7 @@
-//! The Python program: `runtime.py` (the runner), the script's labels as
-//! globals, `script_line` with one branch per line in script order (the
-//! line as a comment, then its call as the socket tutorial writes it and
-//! its checks; a comment where Python makes calls the script did not),
-//! the steps' table and the start.
+//! A Python line's call as the socket tutorial writes it
+//! (`s.bind(('127.0.0.1', 0))`, `conn, addr = s.accept()`), its checks,
+//! and a comment where Python makes calls the script did not; the
+//! program's layout is `python_program.rs`.
 
 use std::fmt::Write as _;
 

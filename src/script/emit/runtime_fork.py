@@ -3,10 +3,10 @@
 # Process actors (`NAME = fork()`), as socklab runs them: the line's
 # os.fork() makes the child, which goes on in the same script() as actor
 # NAME: main writes each of its steps' index down a pipe, the child makes
-# the call and writes the index back up (turn). The pipes are kept at fds >= 900 (the
-# script's calls get the fds they get under socklab); the parent learns
-# how a child ended when its pipe ends, with waitid(WNOWAIT) (the wait4
-# is made at the end, or by the script's own wait4 line).
+# the call and writes the index back up (turn). The pipes are kept at fds
+# >= 900 (the script's calls get the fds they get under socklab); the
+# parent learns how a child ended when its pipe ends, with waitid(WNOWAIT)
+# (the wait4 is made at the end, or by the script's own wait4 line).
 #@ Proc
 class Proc:
     process = True

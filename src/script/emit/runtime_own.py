@@ -1,6 +1,6 @@
 
 
-# getpid, getppid, gettid, prlimit64 and signal-mask lines (appended when a line makes one).
+# getpid, getppid, gettid, prlimit64 and signal-mask lines (each part written when a line uses it).
 #@ resource
 import resource
 
