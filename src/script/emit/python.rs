@@ -253,12 +253,12 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
         ),
         Op::Getsockname(f, o) => (
             format!("{}.getsockname()", var(f)),
-            check_addr(line, o, "r"),
+            check_addr(line, o, "addr"),
             "the address length the family's own",
         ),
         Op::Getpeername(f, o) => (
             format!("{}.getpeername()", var(f)),
-            check_addr(line, o, "r"),
+            check_addr(line, o, "addr"),
             "the address length the family's own",
         ),
         Op::Shutdown(f, how) => (

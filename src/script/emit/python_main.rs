@@ -71,6 +71,7 @@ pub(super) fn statement(m: &Model) -> Result<String, String> {
         Op::Recvfrom(_, _, _, super::model::Out::Null, _) => format!("data = {expr}"),
         Op::Recvfrom(..) => format!("data, addr = {expr}"),
         Op::Recvmsg(..) => format!("data, anc, _, _ = {expr}"),
+        Op::Getsockname(..) | Op::Getpeername(..) => format!("addr = {expr}"),
         Op::Poll(..) | Op::EpollWait(..) => format!("ev = {expr}"),
         _ => format!("r = {expr}"),
     };
