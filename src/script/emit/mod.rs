@@ -18,7 +18,9 @@
 //! `c.rs` and `python.rs` write them; `c_program.rs`: the C program's
 //! layout (`script()`, the script in its order, each line guarded by its
 //! actor's `Turn`), `c_runtime.rs`: the C helpers it uses (runtime*.h);
-//! `runtime.py`: the runner's text each Python program starts with;
+//! `python_program.rs` and `python_runtime.rs`: the same for Python
+//! (`script()` guarded by `turn`; the helpers of runtime*.py it uses, the
+//! runner runtime_run.py);
 //! `explain.rs`: the calls Python adds (`--emit python --explain`);
 //! `link.rs`: `net | set SPEC` lines, the forwarder's request as
 //! socklab's runner makes it.
@@ -50,6 +52,8 @@ mod python;
 mod python_fds;
 mod python_main;
 mod python_procs;
+mod python_program;
+mod python_runtime;
 mod python_unix;
 mod unix;
 mod unix_msg;
@@ -77,7 +81,7 @@ pub fn emit(
     plan.links = link::place(&plan, super::link_changes(text));
     let program = match lang {
         Lang::C => c_program::program(&plan),
-        Lang::Python => python_main::program(&plan)?,
+        Lang::Python => python_program::program(&plan)?,
     };
     Ok(with_timeout(program, lang, timeout))
 }

@@ -1,8 +1,7 @@
-//! The Python program: `runtime.py` (the runner), the script's labels as
-//! globals, `script_line` with one branch per line in script order (the
-//! line as a comment, then its call as the socket tutorial writes it and
-//! its checks; a comment where Python makes calls the script did not),
-//! the steps' table and the start.
+//! A Python line's call as the socket tutorial writes it
+//! (`s.bind(('127.0.0.1', 0))`, `conn, addr = s.accept()`), its checks,
+//! and a comment where Python makes calls the script did not; the
+//! program's layout is `python_program.rs`.
 
 use std::fmt::Write as _;
 
@@ -80,13 +79,25 @@ const TAKEN: &[&str] = &[
     "PIDS",
     "pid_is",
     "limit_is",
+    "script",
+    "main",
+    "EXIT_GROUP",
+    "LINKS",
+    "RETURNS_BY",
+    "set_link",
+    "set_links",
 ];
+
+/// A name the program uses itself: the runtime's, a local or a keyword.
+fn taken(n: &str) -> bool {
+    TAKEN.contains(&n) || super::python_runtime::defines(n)
+}
 
 pub(super) fn var(f: &Fd) -> String {
     match f {
-        Fd::Name(n) if TAKEN.contains(&n.as_str()) => format!("{n}_fd"),
+        Fd::Name(n) if taken(n) => format!("{n}_fd"),
         Fd::Name(n) => n.clone(),
-        Fd::Pair(n, i) if TAKEN.contains(&n.as_str()) => format!("{n}_fd[{i}]"),
+        Fd::Pair(n, i) if taken(n) => format!("{n}_fd[{i}]"),
         Fd::Pair(n, i) => format!("{n}[{i}]"),
         Fd::Label(n) => format!("fd{n}"),
         Fd::Std(n) => n.to_string(),
@@ -158,13 +169,18 @@ pub(super) fn lit(bytes: &[u8]) -> String {
     s
 }
 
-fn addr(i: &Inet) -> String {
-    format!("({:?}, port({}))", i.ip, i.port)
+/// An IPv4/IPv6 address as the tutorial writes it: `('127.0.0.1', 0)`
+/// (a port other than 0 is a label: `port(N)`, this run's).
+pub(super) fn addr(i: &Inet) -> String {
+    match i.port {
+        0 => format!("('{}', 0)", i.ip),
+        p => format!("('{}', port({p}))", i.ip),
+    }
 }
 
 fn check_addr(line: usize, o: &Out, what: &str) -> String {
     match o {
-        Out::Is(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
+        Out::Is(i) => format!("; addr_is({line}, {what}, '{}', {})", i.ip, i.port),
         Out::Unix(s) => {
             let (kind, p): (u8, &[u8]) = match s {
                 super::model::Sun::Path(p) => (0, p),
@@ -237,12 +253,12 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
         ),
         Op::Getsockname(f, o) => (
             format!("{}.getsockname()", var(f)),
-            check_addr(line, o, "r"),
+            check_addr(line, o, "addr"),
             "the address length the family's own",
         ),
         Op::Getpeername(f, o) => (
             format!("{}.getpeername()", var(f)),
-            check_addr(line, o, "r"),
+            check_addr(line, o, "addr"),
             "the address length the family's own",
         ),
         Op::Shutdown(f, how) => (

@@ -40,14 +40,14 @@ fn sun_args(s: &Sun) -> String {
 fn name_in(n: &Name) -> String {
     match n {
         Name::Unix(s) => format!("sun({})", sun_args(s)),
-        Name::Inet(i) => format!("({:?}, port({}))", i.ip, i.port),
+        Name::Inet(i) => super::python::addr(i),
     }
 }
 
 fn name_is(line: usize, n: &Name, what: &str) -> String {
     match n {
         Name::Unix(s) => format!("; sun_is({line}, {what}, {})", sun_args(s)),
-        Name::Inet(i) => format!("; addr_is({line}, {what}, {:?}, {})", i.ip, i.port),
+        Name::Inet(i) => format!("; addr_is({line}, {what}, '{}', {})", i.ip, i.port),
     }
 }
 

@@ -1,12 +1,13 @@
 
 
 # Process actors (`NAME = fork()`), as socklab runs them: the line's
-# os.fork() makes the child, which serves its lines in file order: main
-# writes each step's index down a pipe, the child makes the call and
-# writes the index back up. The pipes are kept at fds >= 900 (the
-# script's calls get the fds they get under socklab); the parent learns
-# how a child ended when its pipe ends, with waitid(WNOWAIT) (the wait4
-# is made at the end, or by the script's own wait4 line).
+# os.fork() makes the child, which goes on in the same script() as actor
+# NAME: main writes each of its steps' index down a pipe, the child makes
+# the call and writes the index back up (turn). The pipes are kept at fds
+# >= 900 (the script's calls get the fds they get under socklab); the
+# parent learns how a child ended when its pipe ends, with waitid(WNOWAIT)
+# (the wait4 is made at the end, or by the script's own wait4 line).
+#@ Proc
 class Proc:
     process = True
 
@@ -17,8 +18,11 @@ class Proc:
         self.tid = None  # its pid
         self.ended = self.reaped = False
 
-    proc = Actor.proc
-    asleep = Actor.asleep
+    def proc(self, pid):
+        Actor.proc(self, pid)
+
+    def asleep(self):
+        return Actor.asleep(self)
 
     def give(self, i, nr):
         if i >= 0:
@@ -30,6 +34,7 @@ class Proc:
             self.ended = True
 
 
+#@ high_pipe
 def high_pipe():
     r, w = os.pipe()
     ends = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 900), fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 900)
@@ -38,6 +43,7 @@ def high_pipe():
     return ends
 
 
+#@ pipes
 def pipes(k):
     """Before a fork: the pipes of actor k."""
     a = ACTORS[k]
@@ -45,33 +51,7 @@ def pipes(k):
     a.up, a.child_up = high_pipe()
 
 
-def child_main(a):
-    """The child: serve the lines main gives, until told to end (-1): then
-    close the sockets it still has (lowest fd first, as socklab) and exit."""
-    global lock
-    lock = threading.Condition()  # main's may have been held at the fork
-    for b in ACTORS:
-        if b is not a and b.process and b.tid:
-            os.close(b.down)
-            os.close(b.up)
-    os.close(a.down)
-    os.close(a.up)
-    while True:
-        got = os.read(a.child_down, 4)
-        step = int.from_bytes(got, "little", signed=True) if len(got) == 4 else -1
-        if step < 0:
-            break
-        try:
-            script_line(STEPS[step][0])
-        except OSError as e:
-            fail(STEPS[step][0], "result", "no error",
-                 f"= -1 {errno.errorcode.get(e.errno, e.errno)}")
-        os.write(a.child_up, got)
-    for s in sorted(open_socks, key=lambda s: s.fileno()):
-        s.close()
-    os._exit(0)
-
-
+#@ cut_short
 def cut_short(step, si):
     """A line in a process ended it: fine if the line expects nothing
     definite, or EPIPE and SIGPIPE came; else the line failed."""
@@ -86,6 +66,7 @@ def cut_short(step, si):
          f"its process killed by {signal.Signals(si.si_status).name}")
 
 
+#@ reader
 def reader(a):
     """The parent's side of a child: the lines it made, then its end."""
     while True:
@@ -105,13 +86,23 @@ def reader(a):
         cut_short(cut, si)
 
 
+#@ forked
 def forked(k, r):
-    """After the line's os.fork(): in the child (r == 0) serve actor k's
-    lines; in the parent, watch it."""
+    """After the line's os.fork(): the child (r == 0) is actor k from here
+    on (its own pipe ends only); the parent watches it."""
+    global lock
     a = ACTORS[k]
     if r == 0:
         a.tid = os.getpid()
-        child_main(a)
+        lock = threading.Condition()  # main's may have been held at the fork
+        for b in ACTORS:
+            if b is not a and b.process and b.tid:
+                os.close(b.down)
+                os.close(b.up)
+        os.close(a.down)
+        os.close(a.up)
+        here.actor, here.step = a, None
+        return
     os.close(a.child_down)
     os.close(a.child_up)
     a.tid = r
@@ -119,11 +110,13 @@ def forked(k, r):
     threading.Thread(target=reader, args=(a,), daemon=True).start()
 
 
+#@ reaped
 def reaped(k):
     """wait4 made by the script: the end does not make it again."""
     ACTORS[k].reaped = True
 
 
+#@ end_processes
 def end_processes():
     """The end of each process actor: one still in a call is killed; the
     others close their sockets and exit; then each is reaped (wait4)."""
@@ -138,14 +131,3 @@ def end_processes():
         if not a.reaped:
             os.waitpid(a.tid, 0)
             a.reaped = True
-
-
-def quit(code):
-    """A failure: a child just exits; main kills and reaps its children first."""
-    if os.getpid() != MAIN_PID:
-        os._exit(code)
-    for a in ACTORS:
-        if a.process and a.tid and not a.reaped:
-            os.kill(a.tid, signal.SIGKILL)
-            os.waitpid(a.tid, 0)
-    os._exit(code)

@@ -1,8 +1,10 @@
 
 
-# getpid, getppid, gettid, prlimit64 and signal-mask lines (appended when a line makes one).
+# getpid, getppid, gettid, prlimit64 and signal-mask lines (each part written when a line uses it).
+#@ resource
 import resource
 
+#@ PIDS pid_is
 # Pid labels: bound by the first result that shows one, in memory a fork
 # shares (a process actor's binding is its parent's too): pairs of (as
 # written, this run's), 0 when free.
@@ -20,6 +22,7 @@ def pid_is(line, written, got):
             return
 
 
+#@ limit_is
 def limit_is(line, what, got, expected):
     """A limit prlimit64 read back (RLIM_INFINITY as strace names it)."""
     if got != expected:
@@ -27,6 +30,7 @@ def limit_is(line, what, got, expected):
         fail(line, what, name(expected), name(got))
 
 
+#@ mask_is
 def mask_is(line, got, expected):
     """An old mask rt_sigprocmask read back (its signals' numbers)."""
     got = sorted(int(s) for s in got)

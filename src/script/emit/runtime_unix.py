@@ -2,11 +2,15 @@
 
 # AF_UNIX addresses, SCM_CREDENTIALS, the file calls' fds, and the socket
 # files the script's binds made (removed at the end, as socklab removes them).
+#@ abstract
 abstract = {}  # abstract names are labels, as ports are: as written -> this run's
+#@ socket_files
 socket_files = []  # (path, st_dev, st_ino) of each socket file a bind made
+#@ dirs
 dirs = []  # (absolute path, st_dev, st_ino) of each directory a mkdirat made
 
 
+#@ sun
 def sun(kind, p):
     """An AF_UNIX address as written: 0 a path, 1 an abstract name, 2 unnamed."""
     if kind == 2:
@@ -16,6 +20,7 @@ def sun(kind, p):
     return os.fsdecode(p)
 
 
+#@ sun_is
 def sun_is(line, got, kind, p):
     """An AF_UNIX address the kernel wrote, against the line's."""
     got = os.fsencode(got) if isinstance(got, str) else got
@@ -27,6 +32,7 @@ def sun_is(line, got, kind, p):
     fail(line, "address", repr(p), repr(got))
 
 
+#@ cred_is
 def cred_is(line, anc, pid, uid, gid):
     """SCM_CREDENTIALS' fields as written (None: `...`, not checked)."""
     for level, kind, data in anc:
@@ -39,6 +45,7 @@ def cred_is(line, anc, pid, uid, gid):
     fail(line, "msg_control", "SCM_CREDENTIALS", "none")
 
 
+#@ File
 class File:
     """An fd os.open returned, closed at the end like the sockets."""
 
@@ -52,6 +59,7 @@ class File:
         os.close(self.fd)
 
 
+#@ socket_file
 def socket_file(p):
     """A bind on a path made a socket file: the end removes it (lstat)."""
     try:
@@ -61,11 +69,13 @@ def socket_file(p):
     socket_files.append((p, st.st_dev, st.st_ino))
 
 
+#@ socket_file_gone
 def socket_file_gone(p):
     """A script's own unlink of a socket file: the end leaves it alone."""
     socket_files[:] = [f for f in socket_files if f[0] != p]
 
 
+#@ remove_socket_files
 def remove_socket_files():
     for p, dev, ino in socket_files:
         try:
@@ -76,6 +86,7 @@ def remove_socket_files():
             os.unlink(p)
 
 
+#@ absolute
 def absolute(fd, p):
     """The path a mkdirat or unlinkat names, from the working directory
     (fd None) or from the directory fd."""
@@ -86,6 +97,7 @@ def absolute(fd, p):
     return os.path.join(base, p)
 
 
+#@ dir_made
 def dir_made(fd, p):
     """A mkdirat made a directory: the end removes it (as socklab, by inode)."""
     a = absolute(fd, p)
@@ -96,12 +108,14 @@ def dir_made(fd, p):
     dirs.append((a, st.st_dev, st.st_ino))
 
 
+#@ dir_gone
 def dir_gone(fd, p):
     """A script's own unlinkat(..., AT_REMOVEDIR): the end leaves it alone."""
     a = absolute(fd, p)
     dirs[:] = [d for d in dirs if d[0] != a]
 
 
+#@ remove_dirs
 def remove_dirs():
     for a, dev, ino in sorted(dirs, key=lambda d: -d[0].count("/")):
         try:

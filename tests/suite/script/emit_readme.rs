@@ -1,7 +1,8 @@
 //! Issue 17's "README: an example of each emitted program": the README's
 //! programs are what `--emit` prints now (of examples/connect-twice.script:
 //! in C the part between the helpers it uses and the runner, the same in
-//! every program; in Python the part after the runtime), and its
+//! every program; in Python the same part, between the helpers and the
+//! runner), and its
 //! allow-list is `--emit python --explain`.
 
 use std::process::Command;
@@ -60,12 +61,12 @@ fn emit_readme_programs_are_what_emit_prints() {
     );
     let py = block(
         &readme,
-        "and as Python (after src/script/emit/runtime.py",
+        "and as Python (between the helpers it uses",
         "python",
     );
     assert_eq!(
         py,
-        after_runtime("python", "# The script's labels", None),
+        after_runtime("python", "# The script's labels", Some("\n\n# The runner:")),
         "README.md's Python example is not what --emit python prints now"
     );
     let explain = block(

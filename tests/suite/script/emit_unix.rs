@@ -151,7 +151,8 @@ fn emit_writes_unix_addresses_file_calls_and_credentials() {
     let p = run(socklab(&["script", file, "--emit", "python"]), b"");
     p.assert_ok();
     for needle in [
-        "r = l.bind(sun(0, b\"unix-example.d/s.sock\")); socket_file(b\"unix-example.d/s.sock\")",
+        "        l.bind(sun(0, b\"unix-example.d/s.sock\"))  # Python: ",
+        "\n        socket_file(b\"unix-example.d/s.sock\")\n",
         "r = v_fd.sendmsg([b\"ping\"], [], 0, sun(1, b\"00001\"))",
         "struct.pack(\"iII\", os.getpid(), os.geteuid(), os.getegid())",
         "cred_is(33, anc, None, 0, 0)",

@@ -169,7 +169,8 @@ fn script_emit_writes_an_actor_on_a_host() {
     );
     p.assert_ok();
     assert!(
-        p.stdout.contains("(\"client\", False, \"b\")"),
+        p.stdout
+            .contains("start([Actor(\"client\", enter_host, \"b\")])"),
         "{}",
         p.dump()
     );

@@ -15,6 +15,7 @@ mod emit_messages;
 mod emit_mmsg;
 mod emit_netset;
 mod emit_procs;
+mod emit_python_layout;
 mod emit_readme;
 mod emit_records;
 mod emit_scripts;
