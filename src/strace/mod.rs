@@ -174,6 +174,8 @@ pub struct Tracer {
     /// The task whose calls this side prints, when the thread printing
     /// them is not it (a script's runner); None: the calling thread.
     task: Option<i32>,
+    /// A tag only a `--record` file shows ([`Tracer::record_tagged`]).
+    record_tag: Option<&'static str>,
 }
 
 /// The sink held across one syscall in ordered mode.
@@ -192,6 +194,7 @@ impl Tracer {
             stamps: stamp::stamps(),
             seen: None,
             task: None,
+            record_tag: None,
         }
     }
 
@@ -216,6 +219,7 @@ impl Tracer {
             stamps: stamp::stamps(),
             seen: Some(Arc::default()),
             task: None,
+            record_tag: None,
         }
     }
 
@@ -230,6 +234,22 @@ impl Tracer {
             side: Some(side),
             ..self.clone()
         }
+    }
+
+    /// The same tracer, its `--wire` timeline's lines tagged `TAG | `
+    /// in the `--record` file only (`record::tagged`); the trace shows
+    /// them as strace does. A program's capture under `--wire --record`:
+    /// its replay skips them, as a lab's `wire |` lines.
+    pub fn record_tagged(&self, tag: &'static str) -> Tracer {
+        Tracer {
+            record_tag: Some(tag),
+            ..self.clone()
+        }
+    }
+
+    /// The record-only tag's mark, first on each of this tracer's lines.
+    pub fn record_mark(&self) -> String {
+        self.record_tag.map_or_else(String::new, record::mark)
     }
 
     pub fn enabled(&self) -> bool {
@@ -282,7 +302,10 @@ impl Tracer {
                     ev.strace_line(),
                 ),
                 // strace -f's `[pid N] ` (`tasks.rs`), then the stamp.
-                (Format::Text, None) => (tasks::prefix(), ev.strace_line()),
+                (Format::Text, None) => (
+                    format!("{}{}", self.record_mark(), tasks::prefix()),
+                    ev.strace_line(),
+                ),
             };
             t.call(
                 ev.start,
@@ -338,7 +361,7 @@ impl Tracer {
         if let (Some(t), Format::Text) = (&self.timeline, self.format) {
             let line = match self.side() {
                 Some(side) => format!("{side:>6} | {text}"),
-                None => text.to_string(),
+                None => format!("{}{text}", self.record_mark()),
             };
             t.note(SystemTime::now(), line);
             return;

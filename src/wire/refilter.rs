@@ -29,6 +29,9 @@ pub(super) struct Refilter {
     /// The capture's side tag (a lab's `wire`): its line carries it, so
     /// that a lab's record (which skips `wire |` lines) does not replay it.
     side: Option<&'static str>,
+    /// A program's capture under `--record`: the record-only tag's mark
+    /// (`Tracer::record_tagged`), for the same reason.
+    mark: String,
 }
 
 struct Caught {
@@ -59,6 +62,7 @@ impl Refilter {
         });
         Refilter {
             side: sys.tracer().side(),
+            mark: sys.tracer().record_mark(),
             sys: sys
                 .untraced()
                 .with_observer(Some(caught.clone() as Arc<dyn Observer>)),
@@ -77,7 +81,7 @@ impl Refilter {
         };
         match self.side {
             Some(side) => format!("{side:>6} | {task}"),
-            None => task,
+            None => format!("{}{task}", self.mark),
         }
     }
 

@@ -1,0 +1,58 @@
+//! `--wire --record` of a program: the capture's own calls (its packet
+//! socket, filter, thread) are `wire | ` lines in the record, which the
+//! replay skips as it skips a lab's; the trace itself stays strace's.
+
+use super::*;
+use crate::script::records_models::joined;
+use crate::script::script;
+
+#[test]
+fn tcp_server_wire_record_replays_with_its_client() {
+    if !can_capture() {
+        return;
+    }
+    let dir = TempDir::new("wire-record");
+    let (s_rec, c_rec) = (dir.path("server.script"), dir.path("client.script"));
+    let server = Server::start(&[
+        "--wire", "--record", &s_rec, "tcp", "server", "127.0.0.1:0", "--once",
+    ]);
+    let client = run(
+        socklab(&["tcp", "client", &server.addr, "-m", "hello", "--record", &c_rec]),
+        b"",
+    );
+    client.assert_ok();
+    let served = server.finish();
+    served.assert_ok();
+    let record = std::fs::read_to_string(&s_rec).unwrap();
+    // Every call of the capture is tagged, the program's are not.
+    for call in [
+        "socket(AF_PACKET, ",
+        "bind(4, {sa_family=AF_PACKET, ",
+        "clone3({",
+        "SO_ATTACH_FILTER",
+        "PACKET_STATISTICS",
+        "close(4)",
+    ] {
+        let line = record.lines().find(|l| l.contains(call));
+        assert!(
+            line.is_some_and(|l| l.starts_with("wire | ")),
+            "{call}: {line:?}\n{record}"
+        );
+    }
+    assert!(
+        record.lines().any(|l| l.contains("listen(5, ") && !l.starts_with("wire")),
+        "{record}"
+    );
+    // The trace is strace's: no tag, no mark.
+    assert!(served.stderr.contains("socket(AF_PACKET, "), "{}", served.dump());
+    assert!(
+        !served.stderr.contains("wire | ") && !served.stderr.contains('\u{1}'),
+        "{}",
+        served.dump()
+    );
+    let text = joined(&record, &[(std::fs::read_to_string(&c_rec).unwrap(), "hello")]);
+    let o = script(&text, &[]);
+    o.assert_ok();
+    assert!(o.stdout.contains("\"HELLO\""), "{}", o.dump());
+    assert!(!o.stdout.contains("AF_PACKET"), "{}", o.dump());
+}
