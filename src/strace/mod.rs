@@ -29,13 +29,13 @@ mod split;
 pub mod stamp;
 pub mod tasks;
 
-pub use args::{ArgVal, comma_at_return, entry_len, render, render_named, top_level_commas};
+pub use args::{ArgVal, entry_len, render, render_named, resumed_args, top_level_commas};
 pub use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
 pub use sink::{Stream, output_failed, write_failed, write_line};
 use split::{Returned, Split};
-pub use split::{resumed_text, unfinished_text};
+pub use split::{resumed_line, resumed_text, unfinished_text};
 use stamp::Stamps;
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
@@ -358,14 +358,6 @@ impl Tracer {
 
     /// A comment line among the trace lines (`--show-state`).
     pub fn note(&self, text: &str) {
-        if let (Some(t), Format::Text) = (&self.timeline, self.format) {
-            let line = match self.side() {
-                Some(side) => format!("{side:>6} | {text}"),
-                None => format!("{}{text}", self.record_mark()),
-            };
-            t.note(SystemTime::now(), line);
-            return;
-        }
         let line = match (self.format, self.side()) {
             (Format::Off, _) => return,
             (Format::Json, side) => format!(
@@ -374,8 +366,14 @@ impl Tracer {
                 side.map_or("null".to_string(), json_str)
             ),
             (Format::Text, Some(side)) => format!("{side:>6} | {text}"),
-            (Format::Text, None) => text.to_string(),
+            (Format::Text, None) => format!("{}{text}", self.record_mark()),
         };
+        // `--wire`: among the call lines, in time order (JSON's too,
+        // whose notes would otherwise come before the calls they follow).
+        if let Some(t) = &self.timeline {
+            t.note(SystemTime::now(), line);
+            return;
+        }
         if self.open_write(&line) {
             return;
         }

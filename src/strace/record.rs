@@ -215,9 +215,13 @@ mod tests {
     #[test]
     fn a_marked_line_is_tagged_in_the_record_only() {
         let (file, trace) = (Buf::default(), Buf::default());
-        let mut r = super::Recorder::new(Box::new(file.clone()), "h", Some(Box::new(trace.clone())));
+        let mut r =
+            super::Recorder::new(Box::new(file.clone()), "h", Some(Box::new(trace.clone())));
         let lines = [
-            format!("{}socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3", super::mark("wire")),
+            format!(
+                "{}socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3",
+                super::mark("wire")
+            ),
             format!("{}[pid 7] # wire: a note", super::mark("wire")),
             "[pid 7] listen(4, 5) = 0".to_string(),
         ];

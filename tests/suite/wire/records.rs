@@ -14,10 +14,24 @@ fn tcp_server_wire_record_replays_with_its_client() {
     let dir = TempDir::new("wire-record");
     let (s_rec, c_rec) = (dir.path("server.script"), dir.path("client.script"));
     let server = Server::start(&[
-        "--wire", "--record", &s_rec, "tcp", "server", "127.0.0.1:0", "--once",
+        "--wire",
+        "--record",
+        &s_rec,
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--once",
     ]);
     let client = run(
-        socklab(&["tcp", "client", &server.addr, "-m", "hello", "--record", &c_rec]),
+        socklab(&[
+            "tcp",
+            "client",
+            &server.addr,
+            "-m",
+            "hello",
+            "--record",
+            &c_rec,
+        ]),
         b"",
     );
     client.assert_ok();
@@ -40,19 +54,64 @@ fn tcp_server_wire_record_replays_with_its_client() {
         );
     }
     assert!(
-        record.lines().any(|l| l.contains("listen(5, ") && !l.starts_with("wire")),
+        record
+            .lines()
+            .any(|l| l.contains("listen(5, ") && !l.starts_with("wire")),
         "{record}"
     );
     // The trace is strace's: no tag, no mark.
-    assert!(served.stderr.contains("socket(AF_PACKET, "), "{}", served.dump());
+    assert!(
+        served.stderr.contains("socket(AF_PACKET, "),
+        "{}",
+        served.dump()
+    );
     assert!(
         !served.stderr.contains("wire | ") && !served.stderr.contains('\u{1}'),
         "{}",
         served.dump()
     );
-    let text = joined(&record, &[(std::fs::read_to_string(&c_rec).unwrap(), "hello")]);
+    let text = joined(
+        &record,
+        &[(std::fs::read_to_string(&c_rec).unwrap(), "hello")],
+    );
     let o = script(&text, &[]);
     o.assert_ok();
     assert!(o.stdout.contains("\"HELLO\""), "{}", o.dump());
     assert!(!o.stdout.contains("AF_PACKET"), "{}", o.dump());
+}
+
+/// `--trace=json --wire`: a note comes where the text trace has it, in
+/// time order with the call lines (it printed before every call line).
+#[test]
+fn tcp_client_wire_json_notes_follow_the_calls_they_are_about() {
+    if !can_capture() {
+        return;
+    }
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--once"]);
+    let client = run(
+        socklab(&[
+            "--wire",
+            "--trace=json",
+            "tcp",
+            "client",
+            "-m",
+            "hi",
+            &server.addr,
+        ]),
+        b"",
+    );
+    server.finish().assert_ok();
+    client.assert_ok();
+    let clone3 = line_of(&client, &["\"call\":\"clone3\""]);
+    let glibc = line_of(&client, &["\"note\":\"# not shown around this clone3"]);
+    let capture = line_of(
+        &client,
+        &["\"note\":\"# wire: this task is socklab's capture"],
+    );
+    let connect = line_of(&client, &["\"call\":\"connect\""]);
+    assert!(
+        clone3 < glibc && clone3 < capture && glibc < connect && capture < connect,
+        "{}",
+        client.dump()
+    );
 }
