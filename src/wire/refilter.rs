@@ -36,13 +36,15 @@ pub(super) struct Refilter {
 
 struct Caught {
     json: bool,
+    /// The capture's side tag, for a JSON line's `side` (a lab's `wire`).
+    side: Option<&'static str>,
     line: Mutex<Option<Shown>>,
 }
 
 impl Observer for Caught {
     fn event(&self, ev: &Event, _held: Option<&mut Held>) {
         let line = match self.json {
-            true => json_line(ev, None),
+            true => json_line(ev, self.side),
             false => ev.strace_line(),
         };
         *lock(&self.line) = Some(Shown {
@@ -58,6 +60,7 @@ impl Refilter {
     pub(super) fn new(sys: &Sys, s: Socket, json: bool) -> Refilter {
         let caught = Arc::new(Caught {
             json,
+            side: sys.tracer().side(),
             line: Mutex::new(None),
         });
         Refilter {

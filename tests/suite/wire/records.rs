@@ -1,6 +1,8 @@
 //! `--wire --record` of a program: the capture's own calls (its packet
 //! socket, filter, thread) are `wire | ` lines in the record, which the
 //! replay skips as it skips a lab's; the trace itself stays strace's.
+//! With `--trace=json`/`--json`, the capture's notes and calls are where
+//! and whose they are.
 
 use super::*;
 use crate::script::records_models::joined;
@@ -113,5 +115,28 @@ fn tcp_client_wire_json_notes_follow_the_calls_they_are_about() {
         clone3 < glibc && clone3 < capture && glibc < connect && capture < connect,
         "{}",
         client.dump()
+    );
+}
+
+/// `lab NAME --json` with `--wire`: the filter the capture attaches
+/// again when a side names its port is the `wire` side's, as its other
+/// calls (it was `"side":null`, a program's own call).
+#[test]
+fn phone_call_lab_json_wire_every_filter_is_the_wire_sides() {
+    if !can_capture() {
+        return;
+    }
+    let o = run(socklab(&["--wire", "lab", "phone-call", "--json"]), b"");
+    o.assert_ok();
+    let filters: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.contains("SO_ATTACH_FILTER"))
+        .collect();
+    assert!(filters.len() >= 2, "{}", o.dump());
+    assert!(
+        filters.iter().all(|l| l.contains("\"side\":\"wire\"")),
+        "{}",
+        o.dump()
     );
 }
