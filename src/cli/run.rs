@@ -85,9 +85,16 @@ pub fn run(cli: Cli) -> Result<()> {
     let sys = Sys::new(tracer)
         .with_observer(inspect.observer())
         .with_somaxconn(backlog(&cli.command));
-    let capture = wire::start(&sys, timeline, &wire_opts, &ports)?;
+    // Recorded, the capture's lines are `wire | ` lines, which the
+    // replay skips (as a lab's): its filter is a pointer in the line
+    // (CONVENTIONS.md, "--wire and records").
+    let wire_sys = match cli.record.is_some() {
+        true => sys.retraced(sys.tracer().record_tagged("wire")),
+        false => sys.clone(),
+    };
+    let capture = wire::start(&wire_sys, timeline, &wire_opts, &ports)?;
     let result = run_command(&sys, &out, cli.command);
-    let stopped = capture.stop(&sys);
+    let stopped = capture.stop(&wire_sys);
     result.and(stopped)
 }
 

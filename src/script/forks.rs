@@ -260,10 +260,8 @@ impl Runner {
             _ if row.restart.is_empty() => "= -1 EINTR (Interrupted system call)".to_string(),
             _ => format!("= ? {}", row.restart),
         };
-        let cut = crate::strace::entry_len(row, &args).min(args.len());
         let text = if under.unfinished {
-            let rest = args.get(cut..).unwrap_or("").trim_start_matches(", ");
-            format!("<... {} resumed>{rest}) {tail}", row.name)
+            crate::strace::resumed_line(row, &args, &tail)
         } else {
             format!("{}({args}) {tail}", row.name)
         };

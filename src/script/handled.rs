@@ -126,9 +126,7 @@ impl Runner {
         let Some(name) = self.actors.get(actor).map(|a| a.name.clone()) else {
             return;
         };
-        let cut = crate::strace::entry_len(row, &args).min(args.len());
-        let rest = args.get(cut..).unwrap_or("").trim_start_matches(", ");
-        let text = format!("<... {} resumed>{rest}) = ? {}", row.name, row.restart);
+        let text = crate::strace::resumed_line(row, &args, &format!("= ? {}", row.restart));
         self.print_task_text(&name, &text, true);
         self.print_task_text(&name, &k.line, false);
         self.print_event(&name, &sigreturn(&mask, Ok(rax)));

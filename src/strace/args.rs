@@ -213,6 +213,20 @@ pub fn comma_at_return(row: &Syscall) -> bool {
     !matches!(row.entry, Entry::Inputs | Entry::WholeIfNull(_))
 }
 
+/// What a `<... NAME resumed>` line starts with, before the `)`: the
+/// arguments after [`entry_len`], the `, ` that ended the entry left
+/// out, except where strace prints it at the return
+/// ([`comma_at_return`]). The one rule for every resumed half (the
+/// trace's, a timeline's, a script's interrupted or killed call).
+pub fn resumed_args<'a>(row: &Syscall, args: &'a str) -> &'a str {
+    let cut = entry_len(row, args).min(args.len());
+    let rest = args.get(cut..).unwrap_or("");
+    match comma_at_return(row) {
+        true => rest,
+        false => rest.trim_start_matches(", "),
+    }
+}
+
 /// The byte offsets of the commas that separate the arguments of a
 /// rendered (or written) argument list: those outside strings (with
 /// their escapes) and brackets.
@@ -375,13 +389,7 @@ mod tests {
             (&calls::IO_URING_ENTER, "5, 0, 0, 0, NULL, 8", ""),
         ];
         for (row, args, rest) in cases {
-            let cut = entry_len(row, args);
-            let got = args.get(cut..).unwrap();
-            let got = match comma_at_return(row) {
-                true => got,
-                false => got.trim_start_matches(", "),
-            };
-            assert_eq!(got, *rest, "{}({args})", row.name);
+            assert_eq!(resumed_args(row, args), *rest, "{}({args})", row.name);
         }
     }
 

@@ -9,17 +9,15 @@
 //! the [`Tracer`] here, which writes it as strace's line (or JSON:
 //! `json.rs`) to its sinks (`sink.rs`) or to the `--wire` timeline.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
-
-use nix::errno::Errno;
+use std::time::SystemTime;
 
 use crate::values::addr::Addr;
-use crate::values::calls::{Ret, Syscall};
+use crate::values::calls::Syscall;
 
 mod args;
+mod event;
 pub mod host;
 mod json;
 pub mod open_line;
@@ -29,13 +27,14 @@ mod split;
 pub mod stamp;
 pub mod tasks;
 
-pub use args::{ArgVal, comma_at_return, entry_len, render, render_named, top_level_commas};
+pub use args::{ArgVal, entry_len, render, render_named, resumed_args, top_level_commas};
+pub use event::Event;
 pub use json::json_line;
 pub use json::json_str;
 pub use record::Recorder;
 pub use sink::{Stream, output_failed, write_failed, write_line};
 use split::{Returned, Split};
-pub use split::{resumed_text, unfinished_text};
+pub use split::{resumed_line, resumed_text, unfinished_text};
 use stamp::Stamps;
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
@@ -52,56 +51,6 @@ pub enum Format {
     Off,
     Text,
     Json,
-}
-
-/// One finished syscall.
-pub struct Event<'a> {
-    pub call: &'static Syscall,
-    pub args: &'a str,
-    pub ret: &'a Result<i64, Errno>,
-    /// strace's comment after the return value, e.g. `(Timeout)` for poll;
-    /// for an EINTR, the kernel's restart code when a handler interrupted
-    /// the call (`ERESTARTSYS (To be restarted if SA_RESTART is set)`).
-    pub ret_note: &'a str,
-    /// The address the call names or learns (bind, connect, sendto's
-    /// destination, getsockname's result), typed: the wire learns the
-    /// program's ports from it when the row says `own_port`.
-    pub addr: Option<&'a Addr>,
-    pub start: SystemTime,
-    pub duration: Duration,
-}
-
-impl Event<'_> {
-    /// The line exactly as strace prints it, without its alignment padding.
-    pub fn strace_line(&self) -> String {
-        let mut line = format!("{}({}) = ", self.call.name, self.args);
-        match self.ret {
-            Ok(v) => {
-                // umask returns a mode: strace prints it in octal (`= 022`).
-                let _ = match self.call.ret {
-                    Ret::Mode => write!(line, "{}", octal_mode(*v as u32)),
-                    // C's %#x: `0x802`, and `0` for zero.
-                    Ret::FlagsHex if *v != 0 && self.ret_note.starts_with("(flags ") => {
-                        write!(line, "{v:#x}")
-                    }
-                    Ret::Addr => write!(line, "{v:#x}"),
-                    _ => write!(line, "{v}"),
-                };
-                if !self.ret_note.is_empty() {
-                    let _ = write!(line, " {}", self.ret_note);
-                }
-            }
-            // Interrupted by a signal handler: the kernel's restart code
-            // (the row's `restart`), which strace shows as `? CODE`.
-            Err(Errno::EINTR) if !self.ret_note.is_empty() => {
-                let _ = write!(line, "? {}", self.ret_note);
-            }
-            Err(e) => {
-                let _ = write!(line, "-1 {}", errno_text(*e));
-            }
-        }
-        line
-    }
 }
 
 /// `--wire` (src/wire/timeline.rs): syscall lines go to a timeline that
@@ -174,6 +123,8 @@ pub struct Tracer {
     /// The task whose calls this side prints, when the thread printing
     /// them is not it (a script's runner); None: the calling thread.
     task: Option<i32>,
+    /// A tag only a `--record` file shows ([`Tracer::record_tagged`]).
+    record_tag: Option<&'static str>,
 }
 
 /// The sink held across one syscall in ordered mode.
@@ -192,6 +143,7 @@ impl Tracer {
             stamps: stamp::stamps(),
             seen: None,
             task: None,
+            record_tag: None,
         }
     }
 
@@ -216,6 +168,7 @@ impl Tracer {
             stamps: stamp::stamps(),
             seen: Some(Arc::default()),
             task: None,
+            record_tag: None,
         }
     }
 
@@ -230,6 +183,22 @@ impl Tracer {
             side: Some(side),
             ..self.clone()
         }
+    }
+
+    /// The same tracer, its `--wire` timeline's lines tagged `TAG | `
+    /// in the `--record` file only (`record::tagged`); the trace shows
+    /// them as strace does. A program's capture under `--wire --record`:
+    /// its replay skips them, as a lab's `wire |` lines.
+    pub fn record_tagged(&self, tag: &'static str) -> Tracer {
+        Tracer {
+            record_tag: Some(tag),
+            ..self.clone()
+        }
+    }
+
+    /// The record-only tag's mark, first on each of this tracer's lines.
+    pub fn record_mark(&self) -> String {
+        self.record_tag.map_or_else(String::new, record::mark)
     }
 
     pub fn enabled(&self) -> bool {
@@ -282,7 +251,10 @@ impl Tracer {
                     ev.strace_line(),
                 ),
                 // strace -f's `[pid N] ` (`tasks.rs`), then the stamp.
-                (Format::Text, None) => (tasks::prefix(), ev.strace_line()),
+                (Format::Text, None) => (
+                    format!("{}{}", self.record_mark(), tasks::prefix()),
+                    ev.strace_line(),
+                ),
             };
             t.call(
                 ev.start,
@@ -335,14 +307,6 @@ impl Tracer {
 
     /// A comment line among the trace lines (`--show-state`).
     pub fn note(&self, text: &str) {
-        if let (Some(t), Format::Text) = (&self.timeline, self.format) {
-            let line = match self.side() {
-                Some(side) => format!("{side:>6} | {text}"),
-                None => text.to_string(),
-            };
-            t.note(SystemTime::now(), line);
-            return;
-        }
         let line = match (self.format, self.side()) {
             (Format::Off, _) => return,
             (Format::Json, side) => format!(
@@ -351,8 +315,14 @@ impl Tracer {
                 side.map_or("null".to_string(), json_str)
             ),
             (Format::Text, Some(side)) => format!("{side:>6} | {text}"),
-            (Format::Text, None) => text.to_string(),
+            (Format::Text, None) => format!("{}{text}", self.record_mark()),
         };
+        // `--wire`: among the call lines, in time order (JSON's too,
+        // whose notes would otherwise come before the calls they follow).
+        if let Some(t) = &self.timeline {
+            t.note(SystemTime::now(), line);
+            return;
+        }
         if self.open_write(&line) {
             return;
         }

@@ -3,7 +3,9 @@
 //! accept4(...)`, `<... accept4 resumed>...`) are written as they are;
 //! every other line (a lab's header and verdict, a program's output
 //! `server > text`) becomes a `# ` comment, so that the file holds only
-//! calls and comments.
+//! calls and comments. A line a tracer marked with [`mark`] (a program's
+//! `--wire` capture: `Tracer::record_tagged`) is written `TAG | line`
+//! here, and without its mark to the trace, which stays strace's.
 
 use std::io::Write;
 
@@ -32,15 +34,47 @@ impl Recorder {
     }
 }
 
+/// What starts and ends a record-only tag at a line's start: a control
+/// character, which no trace line holds raw (strings are escaped).
+const MARK: char = '\u{1}';
+
+/// The mark of the record-only tag `tag`, to put first on a line.
+pub fn mark(tag: &str) -> String {
+    format!("{MARK}{tag}{MARK}")
+}
+
+/// A line's record-only tag, if marked, and the line without its mark.
+fn marked(line: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    let m = MARK as u8;
+    match line.strip_prefix(&[m]) {
+        Some(rest) => match rest.iter().position(|&b| b == m) {
+            Some(end) => (Some(&rest[..end]), &rest[end + 1..]),
+            None => (None, line),
+        },
+        None => (None, line),
+    }
+}
+
 impl Write for Recorder {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if let Some(also) = &mut self.also {
-            also.write_all(buf)?;
+            // A mark is only ever first on a line (one write per line).
+            match self.pending.is_empty() {
+                true => also.write_all(marked(buf).1)?,
+                false => also.write_all(buf)?,
+            }
         }
         self.pending.extend_from_slice(buf);
         while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line[..end]);
+            let line = match marked(&line[..end]) {
+                (Some(tag), rest) => format!(
+                    "{} | {}",
+                    String::from_utf8_lossy(tag),
+                    String::from_utf8_lossy(rest)
+                ),
+                (None, line) => String::from_utf8_lossy(line).into_owned(),
+            };
             super::write_line(&mut *self.file, &as_script(&line));
         }
         Ok(buf.len())
@@ -156,5 +190,53 @@ mod tests {
         ] {
             assert_eq!(as_script(other), format!("# {other}"));
         }
+    }
+
+    /// A shared buffer, for the record file and the trace.
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            crate::strace::lock(&self.0).extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&crate::strace::lock(&self.0)).into_owned()
+        }
+    }
+
+    #[test]
+    fn a_marked_line_is_tagged_in_the_record_only() {
+        let (file, trace) = (Buf::default(), Buf::default());
+        let mut r =
+            super::Recorder::new(Box::new(file.clone()), "h", Some(Box::new(trace.clone())));
+        let lines = [
+            format!(
+                "{}socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3",
+                super::mark("wire")
+            ),
+            format!("{}[pid 7] # wire: a note", super::mark("wire")),
+            "[pid 7] listen(4, 5) = 0".to_string(),
+        ];
+        for l in &lines {
+            super::super::write_line(&mut r, l);
+        }
+        assert_eq!(
+            trace.text(),
+            "socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3\n[pid 7] # wire: a note\n\
+             [pid 7] listen(4, 5) = 0\n"
+        );
+        assert_eq!(
+            file.text(),
+            "# h\nwire | socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3\n\
+             wire | [pid 7] # wire: a note\n[pid 7] listen(4, 5) = 0\n"
+        );
     }
 }

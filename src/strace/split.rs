@@ -131,13 +131,23 @@ pub fn unfinished_text(row: &Syscall, args: &str) -> String {
 /// shown at entry, the `)`, the result.
 pub fn resumed_text(ev: &Event) -> String {
     let line = ev.strace_line();
-    let start = ev.call.name.len() + 1 + super::entry_len(ev.call, ev.args);
-    let rest = line.get(start..).unwrap_or("");
-    let rest = match super::args::comma_at_return(ev.call) {
-        true => rest,
-        false => rest.trim_start_matches(", "),
-    };
-    format!("<... {} resumed>{rest}", ev.call.name)
+    // `= RET`: after the name, `(`, the arguments and `) `.
+    let ret = line.get(ev.call.name.len() + ev.args.len() + 3..);
+    resumed_line(ev.call, ev.args, ret.unwrap_or(""))
+}
+
+/// The `<... NAME resumed>` line of a call whose arguments rendered as
+/// `args`, ending with `tail` (`= 2`, `= ? ERESTARTSYS (...)` where a
+/// handler interrupted it, `= ?` where SIGKILL ended it): the one form
+/// of every resumed half (a program's trace, the `--wire` timeline, a
+/// script's interrupted or killed call), cut where strace cuts the
+/// call ([`super::resumed_args`]).
+pub fn resumed_line(row: &Syscall, args: &str, tail: &str) -> String {
+    format!(
+        "<... {} resumed>{}) {tail}",
+        row.name,
+        super::resumed_args(row, args)
+    )
 }
 
 /// How a tracer writes the split lines and the stamped heads.
@@ -293,6 +303,51 @@ impl Tracer {
                 self.interrupt(&mut w);
                 write_to(&mut w, &line);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resumed_line;
+    use crate::values::calls;
+
+    /// The resumed half a script prints for a call a handler interrupted
+    /// (script/handled.rs) or SIGKILL ended (script/forks.rs): cut where
+    /// strace -f cuts it at the entry (the halves measured with strace
+    /// 6.1 in args.rs's `entries_split_where_strace_splits_them`), so
+    /// ioctl's and clone3's keep the text strace prints at the return
+    /// (`, ifr_ifindex=1}`, ` => {parent_tid=...`), which the runner's
+    /// own cut (every leading `, ` dropped) lost.
+    #[test]
+    fn a_scripts_unreturned_call_resumes_as_strace_resumes_it() {
+        let restart = format!("= ? {}", calls::ERESTARTSYS);
+        let cases: &[(&calls::Syscall, &str, &str)] = &[
+            (
+                &calls::IOCTL,
+                r#"3, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}"#,
+                "<... ioctl resumed>, ifr_ifindex=1}) = ? ERESTARTSYS",
+            ),
+            (
+                &calls::IOCTL,
+                "3, FIONREAD, [0]",
+                "<... ioctl resumed>, [0]) = ? ERESTARTSYS",
+            ),
+            (
+                &calls::PTHREAD_CREATE,
+                "{flags=CLONE_VM, child_tid=0x7f00, parent_tid=0x7f00, exit_signal=0, stack=0x7e00, stack_size=0x7fff80, tls=0x7f01} => {parent_tid=[9057]}, 88",
+                "<... clone3 resumed> => {parent_tid=[9057]}, 88) = ? ERESTARTSYS",
+            ),
+            (
+                &calls::RECVFROM,
+                r#"4, "hi", 1024, 0, NULL, NULL"#,
+                r#"<... recvfrom resumed>"hi", 1024, 0, NULL, NULL) = ? ERESTARTSYS"#,
+            ),
+        ];
+        for (row, args, want) in cases {
+            let got = resumed_line(row, args, &restart);
+            let want = format!("{want}{}", &restart["= ? ERESTARTSYS".len()..]);
+            assert_eq!(got, want, "{}({args})", row.name);
         }
     }
 }

@@ -196,6 +196,17 @@ impl Sys {
         .cached()
     }
 
+    /// The same layer, traced through `tracer` (a program's `--wire`
+    /// capture, its lines tagged in a record: `Tracer::record_tagged`).
+    pub fn retraced(&self, tracer: Tracer) -> Sys {
+        Sys {
+            trace: observer::tracing(&tracer),
+            tracer,
+            ..self.clone()
+        }
+        .cached()
+    }
+
     /// The same layer with its cached flags set from its observers.
     fn cached(mut self) -> Sys {
         let observers = || self.trace.iter().chain(self.observer.iter());

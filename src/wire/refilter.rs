@@ -29,17 +29,22 @@ pub(super) struct Refilter {
     /// The capture's side tag (a lab's `wire`): its line carries it, so
     /// that a lab's record (which skips `wire |` lines) does not replay it.
     side: Option<&'static str>,
+    /// A program's capture under `--record`: the record-only tag's mark
+    /// (`Tracer::record_tagged`), for the same reason.
+    mark: String,
 }
 
 struct Caught {
     json: bool,
+    /// The capture's side tag, for a JSON line's `side` (a lab's `wire`).
+    side: Option<&'static str>,
     line: Mutex<Option<Shown>>,
 }
 
 impl Observer for Caught {
     fn event(&self, ev: &Event, _held: Option<&mut Held>) {
         let line = match self.json {
-            true => json_line(ev, None),
+            true => json_line(ev, self.side),
             false => ev.strace_line(),
         };
         *lock(&self.line) = Some(Shown {
@@ -55,10 +60,12 @@ impl Refilter {
     pub(super) fn new(sys: &Sys, s: Socket, json: bool) -> Refilter {
         let caught = Arc::new(Caught {
             json,
+            side: sys.tracer().side(),
             line: Mutex::new(None),
         });
         Refilter {
             side: sys.tracer().side(),
+            mark: sys.tracer().record_mark(),
             sys: sys
                 .untraced()
                 .with_observer(Some(caught.clone() as Arc<dyn Observer>)),
@@ -77,7 +84,7 @@ impl Refilter {
         };
         match self.side {
             Some(side) => format!("{side:>6} | {task}"),
-            None => task,
+            None => format!("{}{task}", self.mark),
         }
     }
 

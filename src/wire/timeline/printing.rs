@@ -70,24 +70,18 @@ impl Timeline {
             .and_then(|rest| rest.rfind(") = ").and_then(|at| rest.get(..at)));
         match args {
             Some(args) if split => {
-                let ret = line.get(call.name.len() + 1 + args.len()..).unwrap_or("");
-                let ev_args = args;
-                let cut = crate::strace::entry_len(call, ev_args).min(ev_args.len());
-                let rest = ev_args.get(cut..).unwrap_or("");
-                // clone's `, ` is in its resumed half, as strace prints it.
-                let rest = match crate::strace::comma_at_return(call) {
-                    true => rest,
-                    false => rest.trim_start_matches(", "),
-                };
+                // `= RET`: after the name, `(`, the arguments and `) `.
+                let ret = line.get(call.name.len() + args.len() + 3..).unwrap_or("");
+                let text = crate::strace::resumed_line(call, args, ret);
                 st.items.push(Item::Resumed {
                     end,
                     prefix: prefix.to_string(),
-                    text: format!("<... {} resumed>{rest}{ret}{took}", call.name),
+                    text: format!("{text}{took}"),
                 });
                 format!(
                     "{prefix}{}{}",
                     self.stamp(start),
-                    crate::strace::unfinished_text(call, ev_args)
+                    crate::strace::unfinished_text(call, args)
                 )
             }
             _ => format!("{prefix}{}{line}{took}", self.stamp(start)),

@@ -31,7 +31,7 @@ mod more_calls;
 mod options;
 mod processes;
 mod readme;
-mod records_models;
+pub(crate) mod records_models;
 mod shell;
 mod signals;
 mod tasks;

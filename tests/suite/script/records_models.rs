@@ -36,7 +36,7 @@ fn client_line(call: &str, fd: &str, name: &str) -> String {
 /// that takes its connection (the k-th accept4 that returns, or the
 /// epoll_wait just before it), its recvfrom and close after the server's
 /// reply (the sendto of its bytes upper-cased).
-fn joined(server: &str, clients: &[(String, &'static str)]) -> String {
+pub(crate) fn joined(server: &str, clients: &[(String, &'static str)]) -> String {
     let s = lines(server);
     let mut out: Vec<String> = Vec::new();
     let mut k = 0;
