@@ -260,32 +260,22 @@ impl Plan {
             if let Op::Handler(sig, _) = &m.op {
                 handlers.push((at, sig.value));
             }
-            let (who, process) = match &mut m.op {
-                Op::Fork(w) | Op::Wait4(w, _) => (w, true),
-                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => (w, false),
+            let whos: Vec<(&mut model::Who, bool)> = match &mut m.op {
+                Op::Fork(w) => vec![(w, true)],
+                // wait4(-1, ...): any child; its result names one (or 0).
+                Op::Wait4(w, _, _, got) => {
+                    let target = (w.pid != -1).then_some((w, true));
+                    let got = got.as_mut().filter(|g| g.pid != 0).map(|g| (g, false));
+                    target.into_iter().chain(got).collect()
+                }
+                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => vec![(w, false)],
                 _ => continue,
             };
-            let name = match pids.get(&who.pid) {
-                Some(child) if who.pid != 0 => child.clone(),
-                _ => who.name.clone(),
-            };
-            who.actor = actors.iter().position(|n| *n == name);
-            let w_actor = who.actor;
-            let is_process = who
-                .actor
-                .and_then(|a| forked.get(a).copied().flatten())
-                .is_some();
-            who.process = is_process;
-            if who.actor.is_none() && who.pid == 0 {
-                errors.push(format!(
-                    "{}:{}: cannot emit: no actor {name}",
-                    self.file, step.no
-                ));
-            } else if process && !is_process {
-                errors.push(format!(
-                    "{}:{}: cannot emit: {name} is not a process actor (NAME = fork())",
-                    self.file, step.no
-                ));
+            let mut w_actor = None;
+            for (who, process) in whos {
+                let (actor, why) = who_actor(who, process, &pids, &actors, &forked);
+                w_actor = w_actor.or(actor);
+                errors.extend(why.map(|w| format!("{}:{}: cannot emit: {w}", self.file, step.no)));
             }
             if let (Op::Kill(w, sig), Some(a)) = (&mut m.op, w_actor) {
                 w.handled = handlers.contains(&(process_of(a), sig.value));
@@ -306,6 +296,35 @@ impl Plan {
             Err(errors)
         }
     }
+}
+
+/// Resolves `who` to its actor (a name, or the pid a fork's line
+/// returned); why not, when it names none (or no process where a
+/// process is needed: `process`).
+fn who_actor(
+    who: &mut model::Who,
+    process: bool,
+    pids: &std::collections::BTreeMap<i64, String>,
+    actors: &[String],
+    forked: &[Option<usize>],
+) -> (Option<usize>, Option<String>) {
+    let name = match pids.get(&who.pid) {
+        Some(child) if who.pid != 0 => child.clone(),
+        _ => who.name.clone(),
+    };
+    who.actor = actors.iter().position(|n| *n == name);
+    who.process = who
+        .actor
+        .and_then(|a| forked.get(a).copied().flatten())
+        .is_some();
+    let why = if who.actor.is_none() && who.pid == 0 {
+        Some(format!("no actor {name}"))
+    } else if process && !who.process {
+        Some(format!("{name} is not a process actor (NAME = fork())"))
+    } else {
+        None
+    };
+    (who.actor, why)
 }
 
 /// Whether a process actor may die in step's call: 0 if its line

@@ -85,8 +85,8 @@ pub enum Op {
     /// the flags as written, SA_RESTORER taken out (libc's sigaction adds it).
     Handler(Val, Vec<String>),
     Kill(Who, Val),
-    /// wait4's process, the status written (strace's text).
-    Wait4(Who, Option<String>),
+    /// wait4's process (pid -1: any), status (strace's text), options, result's pid.
+    Wait4(Who, Option<String>, Val, Option<Who>),
     /// `exit_group(N)` in a process actor.
     Exit(i64),
     /// epoll_create1's flags (epoll.rs).

@@ -117,7 +117,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     if plan
         .steps
         .iter()
-        .any(|(_, m)| matches!(m.op, Op::Own(..) | Op::Proc(..)))
+        .any(|(_, m)| matches!(m.op, Op::Own(..) | Op::Proc(..) | Op::Wait4(..)))
     {
         out.push_str(OWN);
     }
