@@ -49,6 +49,7 @@ mod procs;
 mod python;
 mod python_fds;
 mod python_main;
+mod python_mmsg;
 mod python_procs;
 mod python_unix;
 mod unix;

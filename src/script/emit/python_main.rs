@@ -17,6 +17,9 @@ fn statement(m: &Model) -> Result<String, String> {
     if let Some(s) = super::python_procs::statement(m) {
         return Ok(s);
     }
+    if let Some(s) = super::python_mmsg::statement(m) {
+        return Ok(s);
+    }
     if let Some(s) = super::python_fds::statement(m) {
         return Ok(s);
     }
@@ -121,6 +124,7 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     {
         out.push_str(OWN);
     }
+    out.push_str(super::python_mmsg::runtime(plan));
     out.push_str(&super::link::python(plan));
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan
