@@ -100,6 +100,7 @@ pub fn call(m: &Model) -> String {
             )
         }
         Op::Exit(n) => format!("_exit({n});"),
+        Op::Thread(w, tid) => super::threads::c(line, w, *tid),
         _ => String::new(),
     }
 }

@@ -52,6 +52,7 @@ mod python_main;
 mod python_mmsg;
 mod python_procs;
 mod python_unix;
+mod threads;
 mod unix;
 mod unix_msg;
 mod written;
@@ -162,7 +163,8 @@ impl Plan {
         for (i, (step, m)) in out.iter().enumerate() {
             let a = plan.actor_index(&step.actor, None);
             if let Some(child) = &step.child {
-                plan.actor_index(child, Some(i));
+                // A clone3 line's child is a thread (threads.rs).
+                plan.actor_index(child, (step.row.name != "clone3").then_some(i));
             }
             plan.actor.push(a);
             plan.hosts.resize(plan.actors.len(), None);
@@ -179,7 +181,12 @@ impl Plan {
             });
             // A process actor's lines wait for its fork, too.
             let fork = plan.forked_by.get(a).copied().flatten();
-            plan.after.push(after.max(fork));
+            // A thread a clone3 line starts: its lines wait for that line.
+            let born = (0..i).find(|&j| {
+                out.get(j)
+                    .is_some_and(|(s, _)| threads::starts(s, a, &plan))
+            });
+            plan.after.push(after.max(fork).max(born));
             for f in uses.iter().chain(outputs(m).iter()) {
                 match f {
                     Fd::Name(n) => {
@@ -263,6 +270,7 @@ impl Plan {
             }
             let whos: Vec<(&mut model::Who, bool)> = match &mut m.op {
                 Op::Fork(w) => vec![(w, true)],
+                Op::Thread(w, _) => vec![(w, false)],
                 // wait4(-1, ...): any child; its result names one (or 0).
                 Op::Wait4(w, _, _, got) => {
                     let target = (w.pid != -1).then_some((w, true));
@@ -356,6 +364,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Socketpair(..)
         | Op::Kill(..)
         | Op::Fork(..)
+        | Op::Thread(..)
         | Op::Sigaction(..)
         | Op::Handler(..)
         | Op::Wait4(..)

@@ -77,8 +77,9 @@ pub enum Op {
     Recvmsg(Fd, Vec<usize>, usize, Val, Option<Vec<u8>>, Vec<Fd>),
     /// (fd, events), timeout, expected revents (fd index, value).
     Poll(Vec<(Fd, Val)>, i64, Vec<Option<Val>>),
-    /// `NAME = fork()`: the child actor (its name, its index).
+    /// `NAME = fork()` / a clone3 line (threads.rs): the new actor; the tid written.
     Fork(Who),
+    Thread(Who, Option<i64>),
     /// `rt_sigaction(SIG, {sa_handler=SIG_DFL|SIG_IGN, ...})`: SIG_DFL?
     Sigaction(Val, bool),
     /// `rt_sigaction(SIG, {sa_handler=..., sa_flags=...})`: the signal and

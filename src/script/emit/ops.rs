@@ -123,6 +123,7 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             Op::Poll(fds, resolve::int(a(2)?, None)?, revents)
         }
         "kill" => Op::Kill(who(a(0)?)?, v(1, Some(Group::Sig))?),
+        "clone3" => super::threads::op(step)?,
         "clone" => Op::Fork(Who {
             name: step
                 .child

@@ -117,14 +117,16 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     out.push_str(RUNTIME);
     out.push_str(PROCESSES);
     out.push_str(UNIX);
-    if plan
-        .steps
-        .iter()
-        .any(|(_, m)| matches!(m.op, Op::Own(..) | Op::Proc(..) | Op::Wait4(..)))
-    {
+    if plan.steps.iter().any(|(_, m)| {
+        matches!(
+            m.op,
+            Op::Own(..) | Op::Proc(..) | Op::Wait4(..) | Op::Thread(..)
+        )
+    }) {
         out.push_str(OWN);
     }
     out.push_str(super::python_mmsg::runtime(plan));
+    out.push_str(&super::threads::python_runtime(plan));
     out.push_str(&super::link::python(plan));
     out.push_str("\n\n# The script's labels: its sockets (fds).\n");
     let mut globals: Vec<String> = plan

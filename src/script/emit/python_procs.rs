@@ -92,6 +92,7 @@ pub fn statement(m: &Model) -> Option<String> {
             )
         }
         Op::Exit(n) => return Some(format!("os._exit({n})")),
+        Op::Thread(w, tid) => return Some(super::threads::python(line, w, *tid)),
         Op::Own(o) => return Some(super::own::python(line, o, &m.want)),
         _ => return None,
     };

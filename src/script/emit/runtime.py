@@ -27,6 +27,7 @@ done = set()
 open_socks = []  # what the script opened, in that order: closed at the end
 ports = {}  # port labels: as written -> this run's
 ACTORS = []  # the actors, threads and processes, in the program's order
+BORN = set()  # the thread actors a clone3 line starts (runtime_thread.py)
 MAIN_PID = os.getpid()
 
 
@@ -230,8 +231,8 @@ def run(names):
     """Run the steps in file order, then close what the script left open."""
     actors = ACTORS
     actors.extend(Proc(n) if process else Actor(n, host) for n, process, host in names)
-    for a in actors:
-        if a.process:  # started by its fork's line
+    for k, a in enumerate(actors):
+        if a.process or k in BORN:  # started by its fork's (clone3's) line
             continue
         a.start()
         with lock:

@@ -18,6 +18,7 @@ mod emit_procs;
 mod emit_readme;
 mod emit_records;
 mod emit_scripts;
+mod emit_threads;
 mod emit_trace;
 mod emit_unix;
 mod examples;
