@@ -336,7 +336,7 @@ impl super::Sys {
 
 #[cfg(test)]
 mod tests {
-    use super::{record, sigset, take};
+    use super::{record, take};
 
     #[test]
     fn a_signal_another_thread_took_is_not_this_threads() {
