@@ -94,8 +94,7 @@ pub enum Op {
     EpollCreate1(Val),
     /// The epoll fd, the operation, the fd, its events (None: NULL).
     EpollCtl(Fd, Val, Fd, Option<Val>),
-    /// The epoll fd, maxevents, the timeout (ms), the events written
-    /// (each one's events and the fd its data names).
+    /// The epoll fd, maxevents, timeout (ms), events written (events, the fd data names).
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
