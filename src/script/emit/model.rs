@@ -116,10 +116,9 @@ pub struct Entry {
     pub len: Option<i64>,
 }
 
-/// Send: fd, each datagram (its bytes, its address or none), flags, each
-/// entry's msg_len as written. Recv: fd, vlen, each buffer's size,
-/// msg_name asked for, flags, the entries written, whether they are all
-/// (no trailing `...`).
+/// Send: fd, each datagram (its bytes, its address or none), flags, each entry's
+/// msg_len as written. Recv: fd, vlen, each buffer's size, msg_name asked for,
+/// flags, the entries written, whether they are all (no trailing `...`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mmsg {
     Send(Fd, Vec<(Vec<u8>, Option<Inet>)>, Val, Vec<Option<i64>>),
