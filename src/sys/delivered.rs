@@ -197,19 +197,6 @@ pub fn take() -> Option<Taken> {
     })
 }
 
-/// A signal's name without `SIG` as strace writes it in sets (`CHLD`,
-/// `RTMIN` for 32, `RT_1` for 33).
-fn short_name(n: i32) -> String {
-    match n {
-        32 => "RTMIN".to_string(),
-        33..=64 => format!("RT_{}", n - 32),
-        _ => nix::sys::signal::Signal::try_from(n).map_or_else(
-            |_| n.to_string(),
-            |s| s.as_str().trim_start_matches("SIG").to_string(),
-        ),
-    }
-}
-
 /// `--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=N, si_uid=0} ---`:
 /// a signal a process sent (kill: SI_USER, tgkill: SI_TKILL, sigqueue:
 /// SI_QUEUE), or the kernel's (`si_code=SI_KERNEL`).
@@ -224,22 +211,8 @@ pub(super) fn sent_by(name: &str, code: i32, pid: i32, uid: u32) -> String {
     format!("--- {name} {{si_signo={name}, si_code={code}, si_pid={pid}, si_uid={uid}}} ---")
 }
 
-/// A signal mask as strace prints it: `[]`, `[CHLD USR1]`, or `~[...]`
-/// (the signals not in it) when more than half are.
-pub(super) fn sigset(mask: u64) -> String {
-    let names = |m: u64| -> String {
-        (1..=64)
-            .filter(|n| m & (1u64 << (n - 1)) != 0)
-            .map(short_name)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    if mask.count_ones() > 32 {
-        format!("~[{}]", names(!mask))
-    } else {
-        format!("[{}]", names(mask))
-    }
-}
+/// A signal mask as strace prints it (values::xlat's, one renderer).
+pub(super) use crate::values::xlat::signal_set as sigset;
 
 impl super::Sys {
     /// glibc's raise(sig) on this thread, traced, after the signal is
@@ -363,7 +336,7 @@ impl super::Sys {
 
 #[cfg(test)]
 mod tests {
-    use super::{record, sigset, take};
+    use super::{record, take};
 
     #[test]
     fn a_signal_another_thread_took_is_not_this_threads() {
@@ -386,12 +359,5 @@ mod tests {
             line.starts_with("--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL"),
             "{line}"
         );
-    }
-
-    #[test]
-    fn masks_as_strace_prints_them() {
-        assert_eq!(sigset(0), "[]");
-        assert_eq!(sigset(1 << 16), "[CHLD]");
-        assert_eq!(sigset(!((1 << 31) | (1 << 32))), "~[RTMIN RT_1]");
     }
 }

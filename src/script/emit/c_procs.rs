@@ -23,6 +23,24 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// wait4's result checked: a blocking wait for one actor returns its
+/// pid; else the pid the line shows is a label (pid_is: an actor's pid,
+/// another bound by its first result, as socklab's labels.rs does).
+fn reaped_is(line: usize, w: &Who, options: i64, got: Option<&Who>) -> String {
+    let mut out = String::new();
+    if w.pid != -1 && options == 0 {
+        out = format!(" Is({line}, r, {});", pid(w));
+    }
+    match got {
+        Some(Who { actor: Some(k), .. }) if out.is_empty() => {
+            out = format!(" Is({line}, r, actors[{k}].tid);")
+        }
+        Some(g) if g.actor.is_none() => out += &format!(" PidIs({line}, {}, r);", g.pid),
+        _ => {}
+    }
+    out
+}
+
 pub fn call(m: &Model) -> String {
     let line = m.line;
     match &m.op {
@@ -61,18 +79,28 @@ pub fn call(m: &Model) -> String {
             s = val(sig)
         ),
         Op::Kill(w, sig) => format!("r = kill({}, {});", pid(w), val(sig)),
-        Op::Wait4(w, status) => {
-            let k = w.actor.unwrap_or(0);
+        Op::Wait4(w, status, options, got) => {
+            let target = if w.pid == -1 { "-1".into() } else { pid(w) };
+            let opts = if options.names.is_empty() {
+                "0".into()
+            } else {
+                val(options)
+            };
             let check = status.as_ref().map_or(String::new(), |s| {
-                format!(" StatusIs({line}, st, {});", quoted(s))
+                format!(" if (r > 0) {{ StatusIs({line}, st, {}); }}", quoted(s))
             });
+            let is = reaped_is(line, w, options.value, got.as_ref());
+            let is = if is.is_empty() {
+                is
+            } else {
+                format!(" if (r >= 0) {{{is} }}")
+            };
             format!(
-                "int st = 0; r = wait4({}, &st, 0, NULL); Reaped({k}, r);\n\t\t  if (r >= 0) {{ Is({line}, r, {});{check} }}",
-                pid(w),
-                pid(w)
+                "int st = 0; r = wait4({target}, &st, {opts}, NULL); Reaped(r);\n\t\t {is}{check}"
             )
         }
         Op::Exit(n) => format!("_exit({n});"),
+        Op::Thread(w, tid) => super::threads::c(line, w, *tid),
         _ => String::new(),
     }
 }

@@ -137,13 +137,16 @@ fn tables(plan: &Plan) -> String {
         );
     }
     out.push_str("};\n\nstatic struct actor ACTORS[] = {");
+    let born = super::threads::born(plan);
     let names: Vec<String> = plan
         .actors
         .iter()
         .zip(&plan.forked_by)
         .zip(&plan.hosts)
-        .map(|((a, f), h)| match (f, h) {
+        .enumerate()
+        .map(|(k, ((a, f), h))| match (f, h) {
             (Some(_), _) => format!("{{.name = {}, .process = 1}}", lit(a.as_bytes())),
+            _ if born.contains(&k) => format!("{{.name = {}, .born = 1}}", lit(a.as_bytes())),
             (None, Some(h)) => format!(
                 "{{.name = {}, .host = {}, .enter = EnterHost}}",
                 lit(a.as_bytes()),

@@ -92,7 +92,20 @@ pub fn helpers(code: &str) -> String {
             out.push_str(&p.text);
         }
     }
-    out
+    out.replace("SIGNAL_SHORT_NAMES", &signal_names())
+}
+
+/// runtime_own.h's `SigNames` (index: the signal), from socklab's own
+/// table: a mask reads in the C twin's message as in the trace.
+fn signal_names() -> String {
+    let names: Vec<String> = (0..=64)
+        .map(|n| format!("\"{}\",", crate::values::xlat::signal_short_name(n)))
+        .collect();
+    names
+        .chunks(8)
+        .map(|c| c.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\t")
 }
 
 /// The identifiers of C code, its comments, strings and characters aside.

@@ -129,10 +129,6 @@ pub fn text() -> String {
         "Not emitted in Python (refused, exit 2): {}.",
         super::python::HANDLER
     ));
-    out.push(format!(
-        "Not emitted in Python (refused, exit 2): {}.",
-        super::mmsg::MMSG
-    ));
     for (call, why) in super::procs::PYTHON_REFUSED {
         out.push(format!(
             "Not emitted in Python (refused, exit 2): {call}: {why}."

@@ -5,7 +5,7 @@
 //! them), and a check of every output field the line writes (each
 //! received entry's msg_name, msg_namelen, bytes, msg_flags,
 //! msg_controllen and msg_len; each sent entry's msg_len; the number of
-//! entries). Python has no sendmmsg/recvmmsg: refused (`MMSG`).
+//! entries). Python's text, the same call through ctypes: python_mmsg.rs.
 
 use std::fmt::Write as _;
 
@@ -46,12 +46,6 @@ impl Mmsg {
         out
     }
 }
-
-/// Why Python does not write these lines (`--emit python --explain` too).
-pub const MMSG: &str = "sendmmsg and recvmmsg are not emitted in Python: the socket module has \
-    no sendmmsg or recvmmsg, and a loop of sendmsg or recvmsg would make other calls than the \
-    script's (one call per datagram, and recvmmsg's MSG_WAITFORONE cannot be looped without an \
-    extra call that fails with EAGAIN): not a call Python adds, which is all the allow-list names";
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
     step.args

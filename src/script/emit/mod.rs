@@ -51,10 +51,12 @@ mod procs;
 mod python;
 mod python_fds;
 mod python_main;
+mod python_mmsg;
 mod python_procs;
 mod python_program;
 mod python_runtime;
 mod python_unix;
+mod threads;
 mod unix;
 mod unix_msg;
 mod written;
@@ -165,7 +167,8 @@ impl Plan {
         for (i, (step, m)) in out.iter().enumerate() {
             let a = plan.actor_index(&step.actor, None);
             if let Some(child) = &step.child {
-                plan.actor_index(child, Some(i));
+                // A clone3 line's child is a thread (threads.rs).
+                plan.actor_index(child, (step.row.name != "clone3").then_some(i));
             }
             plan.actor.push(a);
             plan.hosts.resize(plan.actors.len(), None);
@@ -182,7 +185,12 @@ impl Plan {
             });
             // A process actor's lines wait for its fork, too.
             let fork = plan.forked_by.get(a).copied().flatten();
-            plan.after.push(after.max(fork));
+            // A thread a clone3 line starts: its lines wait for that line.
+            let born = (0..i).find(|&j| {
+                out.get(j)
+                    .is_some_and(|(s, _)| threads::starts(s, a, &plan))
+            });
+            plan.after.push(after.max(fork).max(born));
             for f in uses.iter().chain(outputs(m).iter()) {
                 match f {
                     Fd::Name(n) => {
@@ -264,32 +272,23 @@ impl Plan {
             if let Op::Handler(sig, _) = &m.op {
                 handlers.push((at, sig.value));
             }
-            let (who, process) = match &mut m.op {
-                Op::Fork(w) | Op::Wait4(w, _) => (w, true),
-                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => (w, false),
+            let whos: Vec<(&mut model::Who, bool)> = match &mut m.op {
+                Op::Fork(w) => vec![(w, true)],
+                Op::Thread(w, _) => vec![(w, false)],
+                // wait4(-1, ...): any child; its result names one (or 0).
+                Op::Wait4(w, _, _, got) => {
+                    let target = (w.pid != -1).then_some((w, true));
+                    let got = got.as_mut().filter(|g| g.pid != 0).map(|g| (g, false));
+                    target.into_iter().chain(got).collect()
+                }
+                Op::Kill(w, _) | Op::Own(model::Own::Pid(_, Some(w))) => vec![(w, false)],
                 _ => continue,
             };
-            let name = match pids.get(&who.pid) {
-                Some(child) if who.pid != 0 => child.clone(),
-                _ => who.name.clone(),
-            };
-            who.actor = actors.iter().position(|n| *n == name);
-            let w_actor = who.actor;
-            let is_process = who
-                .actor
-                .and_then(|a| forked.get(a).copied().flatten())
-                .is_some();
-            who.process = is_process;
-            if who.actor.is_none() && who.pid == 0 {
-                errors.push(format!(
-                    "{}:{}: cannot emit: no actor {name}",
-                    self.file, step.no
-                ));
-            } else if process && !is_process {
-                errors.push(format!(
-                    "{}:{}: cannot emit: {name} is not a process actor (NAME = fork())",
-                    self.file, step.no
-                ));
+            let mut w_actor = None;
+            for (who, process) in whos {
+                let (actor, why) = who_actor(who, process, &pids, &actors, &forked);
+                w_actor = w_actor.or(actor);
+                errors.extend(why.map(|w| format!("{}:{}: cannot emit: {w}", self.file, step.no)));
             }
             if let (Op::Kill(w, sig), Some(a)) = (&mut m.op, w_actor) {
                 w.handled = handlers.contains(&(process_of(a), sig.value));
@@ -310,6 +309,35 @@ impl Plan {
             Err(errors)
         }
     }
+}
+
+/// Resolves `who` to its actor (a name, or the pid a fork's line
+/// returned); why not, when it names none (or no process where a
+/// process is needed: `process`).
+fn who_actor(
+    who: &mut model::Who,
+    process: bool,
+    pids: &std::collections::BTreeMap<i64, String>,
+    actors: &[String],
+    forked: &[Option<usize>],
+) -> (Option<usize>, Option<String>) {
+    let name = match pids.get(&who.pid) {
+        Some(child) if who.pid != 0 => child.clone(),
+        _ => who.name.clone(),
+    };
+    who.actor = actors.iter().position(|n| *n == name);
+    who.process = who
+        .actor
+        .and_then(|a| forked.get(a).copied().flatten())
+        .is_some();
+    let why = if who.actor.is_none() && who.pid == 0 {
+        Some(format!("no actor {name}"))
+    } else if process && !who.process {
+        Some(format!("{name} is not a process actor (NAME = fork())"))
+    } else {
+        None
+    };
+    (who.actor, why)
 }
 
 /// Whether a process actor may die in step's call: 0 if its line
@@ -340,6 +368,7 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Socketpair(..)
         | Op::Kill(..)
         | Op::Fork(..)
+        | Op::Thread(..)
         | Op::Sigaction(..)
         | Op::Handler(..)
         | Op::Wait4(..)

@@ -77,24 +77,24 @@ pub enum Op {
     Recvmsg(Fd, Vec<usize>, usize, Val, Option<Vec<u8>>, Vec<Fd>),
     /// (fd, events), timeout, expected revents (fd index, value).
     Poll(Vec<(Fd, Val)>, i64, Vec<Option<Val>>),
-    /// `NAME = fork()`: the child actor (its name, its index).
+    /// `NAME = fork()` / a clone3 line (threads.rs): the new actor; the tid written.
     Fork(Who),
+    Thread(Who, Option<i64>),
     /// `rt_sigaction(SIG, {sa_handler=SIG_DFL|SIG_IGN, ...})`: SIG_DFL?
     Sigaction(Val, bool),
     /// `rt_sigaction(SIG, {sa_handler=..., sa_flags=...})`: the signal and
     /// the flags as written, SA_RESTORER taken out (libc's sigaction adds it).
     Handler(Val, Vec<String>),
     Kill(Who, Val),
-    /// wait4's process, the status written (strace's text).
-    Wait4(Who, Option<String>),
+    /// wait4's process (pid -1: any), status (strace's text), options, result's pid.
+    Wait4(Who, Option<String>, Val, Option<Who>),
     /// `exit_group(N)` in a process actor.
     Exit(i64),
     /// epoll_create1's flags (epoll.rs).
     EpollCreate1(Val),
     /// The epoll fd, the operation, the fd, its events (None: NULL).
     EpollCtl(Fd, Val, Fd, Option<Val>),
-    /// The epoll fd, maxevents, the timeout (ms), the events written
-    /// (each one's events and the fd its data names).
+    /// The epoll fd, maxevents, timeout (ms), events written (events, the fd data names).
     EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
@@ -116,10 +116,9 @@ pub struct Entry {
     pub len: Option<i64>,
 }
 
-/// Send: fd, each datagram (its bytes, its address or none), flags, each
-/// entry's msg_len as written. Recv: fd, vlen, each buffer's size,
-/// msg_name asked for, flags, the entries written, whether they are all
-/// (no trailing `...`).
+/// Send: fd, each datagram (its bytes, its address or none), flags, each entry's
+/// msg_len as written. Recv: fd, vlen, each buffer's size, msg_name asked for,
+/// flags, the entries written, whether they are all (no trailing `...`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mmsg {
     Send(Fd, Vec<(Vec<u8>, Option<Inet>)>, Val, Vec<Option<i64>>),

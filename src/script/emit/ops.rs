@@ -123,6 +123,7 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             Op::Poll(fds, resolve::int(a(2)?, None)?, revents)
         }
         "kill" => Op::Kill(who(a(0)?)?, v(1, Some(Group::Sig))?),
+        "clone3" => super::threads::op(step)?,
         "clone" => Op::Fork(Who {
             name: step
                 .child
@@ -150,25 +151,22 @@ pub fn op(step: &Step) -> Result<Op, Why> {
             Op::Sigaction(v(0, Some(Group::Sig))?, dfl)
         }
         "wait4" => {
-            if matches!(a(0)?.kind, ExprKind::Int(-1)) {
-                return Err(
-                    "wait4(-1, ...) (any child) is not emitted yet: the twins wait for \
-                     one named process actor"
-                        .into(),
-                );
-            }
-            if step
-                .args
-                .get(2)
-                .is_some_and(|e| resolve::int(e, None) != Ok(0))
-            {
-                return Err(
-                    "wait4 with options (WNOHANG) is not emitted yet: the twins' \
-                     wait4 blocks (options 0)"
-                        .into(),
-                );
-            }
-            Op::Wait4(who(a(0)?)?, status(step.args.get(1)))
+            let options = match step.args.get(2) {
+                Some(_) => v(2, Some(Group::Wait))?,
+                None => num(0),
+            };
+            // The pid its result shows: a label, as getpid's (own.rs).
+            let reaped = match step.result.as_ref().map(|r| &r.value) {
+                Some(Outcome::Value(n)) => Some(Who {
+                    name: format!("pid {n}"),
+                    actor: None,
+                    pid: *n,
+                    process: false,
+                    handled: false,
+                }),
+                _ => None,
+            };
+            Op::Wait4(who(a(0)?)?, status(step.args.get(1)), options, reaped)
         }
         "exit_group" => Op::Exit(resolve::int(a(0)?, None)?),
         "epoll_create1" | "epoll_ctl" | "epoll_wait" => super::epoll::op(step)?,

@@ -114,6 +114,7 @@ const MISSING: &[(&str, i32)] = &[
     ("IP_MTU", libc::IP_MTU),
     ("IP_MTU_DISCOVER", libc::IP_MTU_DISCOVER),
     ("IP_PMTUDISC_DO", libc::IP_PMTUDISC_DO),
+    ("MSG_WAITFORONE", libc::MSG_WAITFORONE),
 ];
 
 /// A constant from the module Python keeps it in.
@@ -394,7 +395,6 @@ pub(super) fn call(m: &Model) -> Result<(String, String, &'static str), String> 
             super::epoll::python(m, &words).ok_or("not an epoll call")?
         }
         Op::Handler(..) => return Err(HANDLER.into()),
-        Op::Mmsg(..) => return Err(super::mmsg::MMSG.into()),
         _ => return Err("this call is not emitted in Python yet".into()),
     })
 }

@@ -11,6 +11,9 @@ pub(super) fn statement(m: &Model) -> Result<String, String> {
     if let Some(s) = super::python_procs::statement(m) {
         return Ok(s);
     }
+    if let Some(s) = super::python_mmsg::statement(m) {
+        return Ok(s);
+    }
     if let Some(s) = super::python_fds::statement(m) {
         return Ok(s);
     }

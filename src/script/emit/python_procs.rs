@@ -14,6 +14,33 @@ fn pid(w: &Who) -> String {
     }
 }
 
+/// wait4's options as Python names them (`os.WNOHANG`; a flag `os`
+/// lacks, `__WALL`: the number).
+fn wait_options(o: &super::model::Val) -> String {
+    if o.names.is_empty() || o.names.iter().any(|n| !n.starts_with('W')) {
+        return format!("{:#x}", o.value);
+    }
+    let names: Vec<String> = o.names.iter().map(|n| format!("os.{n}")).collect();
+    names.join(" | ")
+}
+
+/// wait4's result checked (c_procs.rs's `reaped_is`): a blocking wait
+/// for one actor returns its pid; else the pid shown is a label.
+fn reaped_is(line: usize, w: &Who, options: i64, got: Option<&Who>) -> String {
+    let mut out = String::new();
+    if w.pid != -1 && options == 0 {
+        out = format!("; want({line}, r, {})", pid(w));
+    }
+    match got {
+        Some(Who { actor: Some(k), .. }) if out.is_empty() => {
+            out = format!("; want({line}, r, ACTORS[{k}].tid)")
+        }
+        Some(g) if g.actor.is_none() => out += &format!("; pid_is({line}, {}, r)", g.pid),
+        _ => {}
+    }
+    out
+}
+
 /// The statement of a process or signal line (None: not one).
 pub fn statement(m: &Model) -> Option<String> {
     let line = m.line;
@@ -47,15 +74,25 @@ pub fn statement(m: &Model) -> Option<String> {
             String::new(),
             "",
         ),
-        Op::Wait4(w, status) => {
-            let k = w.actor.unwrap_or(0);
-            let mut then = format!("; reaped({k}); want({line}, r, {})", pid(w));
+        Op::Wait4(w, status, options, got) => {
+            let target = if w.pid == -1 { "-1".into() } else { pid(w) };
+            let mut then = format!(
+                "; reaped(r){}",
+                reaped_is(line, w, options.value, got.as_ref())
+            );
             if let Some(s) = status {
-                then.push_str(&format!("; status_is({line}, st, {s:?})"));
+                then.push_str(&format!(
+                    "; status_is({line}, st, {s:?}) if r > 0 else None"
+                ));
             }
-            (format!("os.waitpid({}, 0)", pid(w)), then, "")
+            (
+                format!("os.waitpid({target}, {})", wait_options(options)),
+                then,
+                "",
+            )
         }
         Op::Exit(n) => return Some(format!("os._exit({n})")),
+        Op::Thread(w, tid) => return Some(super::threads::python(line, w, *tid)),
         Op::Own(o) => return Some(super::own::python(line, o, &m.want)),
         _ => return None,
     };

@@ -27,7 +27,14 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
     );
     // The link changes' runtime_link.py and tables ("" if none): they use
     // helpers too (NET, quit), so they are scanned with the program's code.
-    let link = super::link::python(plan);
+    // So are sendmmsg/recvmmsg's ctypes part and the clone3 lines' part
+    // (whole files, each only when a line needs it).
+    let link = format!(
+        "{}{}{}",
+        super::link::python(plan),
+        super::python_mmsg::runtime(plan),
+        super::threads::python_runtime(plan)
+    );
     let helpers = python_runtime::helpers(&format!("{link}{own}"));
     out.push_str(helpers.trim_end_matches('\n'));
     out.push('\n');

@@ -49,6 +49,7 @@ struct step {
 struct actor {
 	const char *name;
 	int process;     /* 1: a process a line forks; 0: a thread */
+	int born;        /* a thread a clone3 line starts (Born), not Start */
 	const char *host; /* the lab network's host the thread enters, or NULL */
 	void (*enter)(const char *host);
 	pthread_t thread;
@@ -85,6 +86,7 @@ static void Give(struct actor *a, int step);
 static int proc_file(pid_t pid, pid_t tid, const char *name);
 static long now_ms(void);
 static void nap(void);
+static inline long Born(int k);
 
 /* Wait (holding mu) until cond holds; 0 after TIMEOUT_MS. */
 #define WAIT_UNTIL(cond) ({ \

@@ -31,6 +31,7 @@ done = set()
 open_socks = []  # what the script opened, in that order: closed at the end
 ports = {}  # port labels: as written -> this run's
 ACTORS = []  # the actors, threads and processes, in the program's order
+BORN = set()  # the thread actors a clone3 line starts (runtime_thread.py)
 MAIN_PID = os.getpid()
 
 

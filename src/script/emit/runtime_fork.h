@@ -110,11 +110,13 @@ static inline void Forked(int k, pid_t r)
 }
 
 //@ Reaped
-/* wait4 made by the script: the end does not make it again. */
-static inline void Reaped(int k, long r)
+/* wait4 made by the script reaped pid r (wait4(-1, ...): any child;
+ * WNOHANG: 0, none): the end does not reap that actor again. */
+static inline void Reaped(long r)
 {
-	if (r > 0)
-		actors[k].reaped = 1;
+	for (int i = 0; r > 0 && i < n_actors_all; i++)
+		if (actors[i].process && actors[i].tid == r)
+			actors[i].reaped = 1;
 }
 
 //@ EndProcesses

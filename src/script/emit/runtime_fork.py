@@ -111,9 +111,12 @@ def forked(k, r):
 
 
 #@ reaped
-def reaped(k):
-    """wait4 made by the script: the end does not make it again."""
-    ACTORS[k].reaped = True
+def reaped(r):
+    """wait4 made by the script reaped pid r (wait4(-1, ...): any child;
+    WNOHANG: 0, none): the end does not reap that actor again."""
+    for a in ACTORS:
+        if r > 0 and a.process and a.tid == r:
+            a.reaped = True
 
 
 #@ end_processes

@@ -49,8 +49,14 @@ static inline void LimitIs(int line, const char *what, rlim_t got, rlim_t want)
 }
 
 /* A signal set from a mask (bit n-1: signal n), and an old mask
- * rt_sigprocmask read back, compared (hex: bit n-1 is signal n). */
-//@ SigSet MaskIs
+ * rt_sigprocmask read back, compared, printed as strace prints a mask
+ * ([USR1 CHLD], ~[RTMIN RT_1]); SigNames is socklab's own table
+ * (values/xlat/sigset.rs), written here by --emit. */
+//@ SigSet MaskIs SigText SigNames
+static const char *const SigNames[65] = {
+	SIGNAL_SHORT_NAMES
+};
+
 static inline void SigSet(sigset_t *s, unsigned long mask)
 {
 	sigemptyset(s);
@@ -59,16 +65,30 @@ static inline void SigSet(sigset_t *s, unsigned long mask)
 			sigaddset(s, i);
 }
 
+/* `~[...]` (the signals not in it) when more than half are in. */
+static inline void SigText(char *out, int size, unsigned long mask)
+{
+	int inverted = __builtin_popcountl(mask) > 32;
+	unsigned long m = inverted ? ~mask : mask;
+	int n = snprintf(out, size, "%s[", inverted ? "~" : "");
+	for (int i = 1; i <= 64 && n < size; i++)
+		if (m & (1UL << (i - 1)))
+			n += snprintf(out + n, size - n, "%s%s", out[n - 1] == '[' ? "" : " ",
+				      SigNames[i]);
+	if (n < size)
+		snprintf(out + n, size - n, "]");
+}
+
 static inline void MaskIs(int line, const sigset_t *got, unsigned long want)
 {
 	unsigned long g = 0;
-	char gs[40], ws[40];
+	char gs[400], ws[400];
 	for (int i = 1; i <= 64; i++)
 		if (sigismember(got, i) == 1)
 			g |= 1UL << (i - 1);
 	if (g == want)
 		return;
-	snprintf(gs, sizeof gs, "%#lx", g);
-	snprintf(ws, sizeof ws, "%#lx", want);
+	SigText(gs, sizeof gs, g);
+	SigText(ws, sizeof ws, want);
 	Fail(line, "oldset", ws, gs);
 }

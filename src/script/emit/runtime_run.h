@@ -195,7 +195,7 @@ static void Start(void)
 	done = DONE;
 	for (int i = 0; i < n_actors_all; i++) {
 		struct actor *a = &actors[i];
-		if (a->process) /* started by its fork's line */
+		if (a->process || a->born) /* started by its fork's (clone3's) line */
 			continue;
 		if (pthread_create(&a->thread, NULL, actor_main, a) != 0) {
 			perror("pthread_create");
@@ -208,6 +208,25 @@ static void Start(void)
 		a->stat_fd = proc_file(main_pid, a->tid, "stat");
 		a->syscall_fd = proc_file(main_pid, a->tid, "syscall");
 	}
+}
+
+/* A clone3 line: the calling actor's thread starts actor k's (glibc's
+ * pthread_create makes the clone3); its tid once it runs, or -1. */
+static inline long Born(int k)
+{
+	struct actor *a = &actors[k];
+	int e = pthread_create(&a->thread, NULL, actor_main, a);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	pthread_mutex_lock(&mu);
+	while (a->tid == 0)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	a->stat_fd = proc_file(main_pid, a->tid, "stat");
+	a->syscall_fd = proc_file(main_pid, a->tid, "syscall");
+	return a->tid;
 }
 
 /* Main: step i's turn, once its actor is idle and the call that opens

@@ -151,8 +151,8 @@ def start(actors):
     """Main, first: each thread actor's thread (it tells its id) and the
     /proc files main watches it by."""
     ACTORS.extend(actors)
-    for a in ACTORS:
-        if a.process:  # started by its fork's line
+    for k, a in enumerate(ACTORS):
+        if a.process or k in BORN:  # started by its fork's (clone3's) line
             continue
         a.start()
         with lock:

@@ -16,9 +16,11 @@ use nix::sys::signal::Signal;
 
 mod files;
 mod options;
+mod sigset;
 mod tables;
 use files::*;
 use options::*;
+pub use sigset::{signal_set, signal_short_name};
 use tables::*;
 
 /// A group of constants: one argument's names.

@@ -248,3 +248,27 @@ fn emit_python_refuses_the_calls_it_cannot_make_with_their_reason() {
         script_raw(&format!("{line}\n"), &["--emit", "c"]).assert_ok();
     }
 }
+
+/// The C twin prints a wrong old mask as strace prints it (`[USR1
+/// CHLD]`, the trace's own text of that argument), not as a number.
+#[test]
+fn emit_c_prints_a_wrong_old_mask_as_strace_does() {
+    let dir = TempDir::new("emit-procs-masktext");
+    let file = dir.path("mask.script");
+    let text = "rt_sigprocmask(SIG_BLOCK, [USR1 CHLD], [], 8) = 0\n\
+                rt_sigprocmask(SIG_SETMASK, NULL, [USR1], 8) = 0\n";
+    std::fs::write(&file, text).unwrap();
+    let (out, raw) = traced(&build_c(&dir, &file), &dir, "mask");
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    let got = "[USR1 CHLD]";
+    assert!(
+        raw.contains(&format!("rt_sigprocmask(SIG_SETMASK, NULL, {got}, 8) = 0")),
+        "{raw}"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("  oldset: expected [USR1], got {got}\n")),
+        "{}",
+        out.dump()
+    );
+}

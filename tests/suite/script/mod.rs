@@ -19,6 +19,7 @@ mod emit_python_layout;
 mod emit_readme;
 mod emit_records;
 mod emit_scripts;
+mod emit_threads;
 mod emit_trace;
 mod emit_unix;
 mod examples;

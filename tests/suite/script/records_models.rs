@@ -254,7 +254,7 @@ fn script_a_replayed_thread_records_timeline_replays_too() {
 }
 
 #[test]
-fn script_a_clone3_line_is_refused_in_a_process_actor_and_by_emit() {
+fn script_a_clone3_line_is_refused_in_a_process_actor() {
     let clone3 = "clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f0000000990, parent_tid=0x7f0000000990, exit_signal=0, stack=0x7f0000000000, stack_size=0x7ffd80, tls=0x7f00000006c0} => {parent_tid=[7]}, 88) = 7";
     let o = script(&format!("p = fork()\np | {clone3}\n"), &[]);
     assert_eq!(o.code(), Some(1), "{}", o.dump());
@@ -263,12 +263,28 @@ fn script_a_clone3_line_is_refused_in_a_process_actor_and_by_emit() {
         "{}",
         o.dump()
     );
+    // --emit writes it (emit/threads.rs; tests/suite/script/emit_threads.rs).
     let e = run(
         socklab(&["script", "-", "--emit", "c"]),
         format!("{clone3}\n").as_bytes(),
     );
-    assert_eq!(e.code(), Some(2), "{}", e.dump());
-    assert!(e.stderr.contains("clone3"), "{}", e.dump());
+    e.assert_ok();
+}
+
+/// The thread and prethread models' records with their clients, emitted: each twin makes
+/// the script's socket calls (a connection served by the thread its
+/// clone3 line started), and the C twin's trace replays.
+#[test]
+fn emit_twins_of_the_thread_models_record() {
+    let dir = TempDir::new("rec-thread-emit");
+    let file = dir.path("joined.script");
+    std::fs::write(&file, record(&dir, "thread")).unwrap();
+    super::emit::c_twin(&file, "thread-record");
+    super::emit::python_twin(&file, "thread-record");
+    let file = dir.path("joined-pre.script");
+    std::fs::write(&file, record(&dir, "prethread:2")).unwrap();
+    super::emit::c_twin(&file, "prethread-record");
+    super::emit::python_twin(&file, "prethread-record");
 }
 
 /// A clone3 line's call is the parent actor's own pthread_create: under

@@ -4,6 +4,7 @@
 //! options are constants (values::xlat `Group::Wait`). A fork model's
 //! record reaps its children so.
 
+use super::emit::{c_twin, python_twin};
 use super::{script, script_raw};
 use crate::harness::{self, TempDir, run};
 
@@ -111,22 +112,61 @@ fn script_wait4_any_child_lines_are_what_strace_prints() {
     assert_eq!(mine, theirs, "{}", out.dump());
 }
 
+/// ANY's waits with a named WNOHANG wait and some socket calls (which
+/// the twins' comparison needs) once no child is left.
+const TWINS: &str = "a = fork()
+b = fork()
+wait4(-1, ..., WNOHANG, NULL) = 0
+wait4(a, ..., WNOHANG, NULL) = 0
+a | exit_group(0) = ?
+wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], WNOHANG, NULL) = 100
+wait4(-1, ..., WNOHANG, NULL) = 0
+b | exit_group(3) = ?
+wait4(b, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], WNOHANG|__WALL, NULL) = 101
+wait4(-1, ..., WNOHANG, NULL) = -1 ECHILD (No child processes)
+s = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 3
+bind(s, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0
+close(s) = 0
+";
+
+/// wait4(-1, ...) and wait4's options in both twins: the same wait4
+/// calls as the script's (C: wait4 itself; Python: os.waitpid, which is
+/// wait4(pid, &st, options, NULL)), each result checked, nothing reaped
+/// twice at the end; the C twin's trace replays.
 #[test]
-fn emit_refuses_wait4_any_child_and_options_with_their_reason() {
-    for (text, why) in [
-        (
-            "a = fork()\nwait4(-1, ..., 0, NULL)\n",
-            "wait4(-1, ...) (any child) is not emitted yet",
-        ),
-        (
-            "a = fork()\nwait4(a, ..., WNOHANG, NULL) = 0\n",
-            "wait4 with options (WNOHANG) is not emitted yet",
-        ),
+fn emit_twins_of_wait4_any_child_and_options() {
+    let dir = TempDir::new("emit-waits-any");
+    let file = dir.path("any.script");
+    std::fs::write(&file, TWINS).unwrap();
+    c_twin(&file, "wait4-any");
+    python_twin(&file, "wait4-any");
+}
+
+/// A wrong pid or a wrong `= 0` fails in each twin as in socklab: exit 1
+/// at that line.
+#[test]
+fn emit_twins_of_wait4_any_child_check_the_pid() {
+    let dir = TempDir::new("emit-waits-wrong");
+    for (from, to) in [
+        ("WNOHANG|__WALL, NULL) = 101", "WNOHANG|__WALL, NULL) = 100"),
+        ("WNOHANG, NULL) = 0\nb |", "WNOHANG, NULL) = 100\nb |"),
     ] {
-        for lang in ["c", "python"] {
-            let o = script_raw(text, &["--emit", lang]);
-            o.assert_code(2)
-                .stderr_has(&format!("-:2: cannot emit: {why}"));
-        }
+        let text = TWINS.replacen(from, to, 1);
+        assert_ne!(text, TWINS, "{from}");
+        let file = dir.path("wrong.script");
+        std::fs::write(&file, &text).unwrap();
+        let line = text[..text.find(to).unwrap()].matches('\n').count() + 1;
+        let at = format!(":{line}: wait4(");
+        script(&text, &[]).assert_code(1).stderr_has(&at);
+        build_and_run_c(&dir, &file).assert_code(1).stderr_has(&at);
+        let src = dir.path("wrong.py");
+        std::fs::write(&src, super::emit::emitted(&file, "python")).unwrap();
+        let mut py = std::process::Command::new(super::emit::python());
+        py.arg(&src);
+        run(py, b"").assert_code(1).stderr_has(&at);
     }
+}
+
+fn build_and_run_c(dir: &TempDir, file: &str) -> crate::harness::Outcome {
+    run(super::emit::build_c(dir, file), b"")
 }
