@@ -55,7 +55,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
-mod sigpipe;
+pub mod sigpipe;
 mod sigsets;
 mod threads;
 mod transfer;
