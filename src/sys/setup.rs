@@ -43,11 +43,7 @@ impl Sys {
                 ))
             },
         )?;
-        self.opened(
-            Socket(fd as RawFd),
-            None,
-            Some((family as i32, ty as i32)),
-        );
+        self.opened(Socket(fd as RawFd), None, Some((family as i32, ty as i32)));
         Ok(Socket(fd as RawFd))
     }
 

@@ -85,9 +85,18 @@ pub const AT_START: &str = "# not shown before this: rt_sigaction(SIGPIPE, {sa_h
      {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}, {...}, 8) = 0 \
      (socklab's: a write past ulimit -f fails with EFBIG, reported, instead of killing)";
 
-/// Write [`AT_START`] before a traced program's first line.
+/// [`AT_START`] is to be written before the program's first line.
+static START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Write [`AT_START`] before a traced program's first line (if it makes
+/// a call: a usage error found before any is one line alone).
 pub fn note_start(sys: &super::Sys) {
-    if sys.tracer().enabled() {
+    START.store(sys.tracer().enabled(), Ordering::SeqCst);
+}
+
+/// Before a traced line of `sys`: [`AT_START`], if still to come.
+pub(super) fn start_before(sys: &super::Sys) {
+    if START.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
         sys.tracer().signal(AT_START);
     }
 }
@@ -97,6 +106,7 @@ pub fn note_start(sys: &super::Sys) {
 /// `sys`'s trace.
 pub fn catch_stop_signals(sys: &super::Sys) -> Result<()> {
     catch_quietly()?;
+    start_before(sys);
     if sys.tracer().enabled() {
         sys.tracer().signal(STOP_HANDLERS);
     }

@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn an_ignored_sigpipe_is_noted_after_a_stream_sockets_epipe_only() {
         let epipe = Err(Errno::EPIPE);
-        opened(1000, raises(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC));
+        opened(
+            1000,
+            raises(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC),
+        );
         opened(1001, raises(libc::AF_INET, libc::SOCK_DGRAM));
         opened(1002, raises(libc::AF_UNIX, libc::SOCK_STREAM));
         opened(1003, raises(libc::AF_UNIX, libc::SOCK_SEQPACKET));
@@ -176,7 +179,11 @@ mod tests {
         assert!(sent(&calls::WRITE, "1002, \"x\", 1", &epipe, true));
         assert!(!sent(&calls::READ, "1002, \"x\", 1", &epipe, true));
         for fd in [1001, 1003, 1004] {
-            assert!(!sendto(&format!("{fd}, \"x\", 1, 0, NULL, 0"), &epipe, true));
+            assert!(!sendto(
+                &format!("{fd}, \"x\", 1, 0, NULL, 0"),
+                &epipe,
+                true
+            ));
         }
         assert!(!sendto(
             "1000, \"x\", 1, MSG_NOSIGNAL, NULL, 0",

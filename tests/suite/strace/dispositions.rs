@@ -48,7 +48,12 @@ fn every_rt_sigaction_strace_f_shows_is_a_line_or_named_in_a_note_at_its_place()
     let end = server.finish();
     let (theirs, main) = every_call(&out);
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
-    let dump = || format!("{}\n--- socklab ---\n{raw}\n--- strace -f ---\n{theirs:#?}", end.dump());
+    let dump = || {
+        format!(
+            "{}\n--- socklab ---\n{raw}\n--- strace -f ---\n{theirs:#?}",
+            end.dump()
+        )
+    };
     // strace's `---`/`+++` lines are not in `every_call`'s lists.
     let mine: Vec<&str> = raw
         .lines()
@@ -87,7 +92,9 @@ fn every_rt_sigaction_strace_f_shows_is_a_line_or_named_in_a_note_at_its_place()
     assert_eq!(at, mine.len(), "socklab's lines in step\n{}", dump());
     // The runtime's, SIGXFSZ, the seven stop handlers, SIGCHLD's line,
     // the re-raise's SIG_DFL.
-    for sig in ["SIGPIPE", "SIGXFSZ", "SIGUSR1", "SIGINT", "SIGALRM", "a line"] {
+    for sig in [
+        "SIGPIPE", "SIGXFSZ", "SIGUSR1", "SIGINT", "SIGALRM", "a line",
+    ] {
         assert!(seen.iter().any(|s| s == sig), "{sig}: {seen:?}\n{}", dump());
     }
     assert_eq!(

@@ -141,15 +141,26 @@ fn a_unix_stream_sockets_ignored_sigpipe_is_noted_where_strace_f_shows_it() {
     )
     .unwrap();
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-e", "trace=sendto,write", "-e", "signal=SIGPIPE", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("script")
-        .arg(&script);
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=sendto,write",
+        "-e",
+        "signal=SIGPIPE",
+        "-o",
+    ])
+    .arg(&out)
+    .arg(harness::bin())
+    .arg("script")
+    .arg(&script);
     let o = run(cmd, b"");
     o.assert_ok();
     // A send on a socket (the runner's writes are to fds 1 and 2).
-    let sent = |l: &str| l.starts_with("sendto(") || (l.starts_with("write(") && !l.starts_with("write(1,") && !l.starts_with("write(2,"));
+    let sent = |l: &str| {
+        l.starts_with("sendto(")
+            || (l.starts_with("write(") && !l.starts_with("write(1,") && !l.starts_with("write(2,"))
+    };
     let text = std::fs::read_to_string(&out).unwrap();
     let theirs: Vec<String> = text
         .lines()
@@ -162,7 +173,9 @@ fn a_unix_stream_sockets_ignored_sigpipe_is_noted_where_strace_f_shows_it() {
         .map(harness::untask_timeline)
         .filter_map(|l| l.strip_prefix("     a | ").map(str::to_string))
         .filter_map(|l| match l.strip_prefix("# not shown: ") {
-            Some(note) => note.split_once(" --- ").map(|(sig, _)| format!("{sig} ---")),
+            Some(note) => note
+                .split_once(" --- ")
+                .map(|(sig, _)| format!("{sig} ---")),
             None => sent(&l).then_some(l),
         })
         .collect();
