@@ -364,7 +364,7 @@ pub enum Up {
     /// It entered the call of step `id` (for `<unfinished ...>`).
     Entered(u64, &'static Syscall, String),
     /// The call of step `id` returned: what it made, its events, its notes.
-    Done(u64, Made, (Vec<Owned>, Vec<String>)),
+    Done(u64, Box<Made>, (Vec<Owned>, Vec<String>)),
 }
 
 impl Enc for Up {
@@ -388,7 +388,7 @@ impl Enc for Up {
                 let (id, (row, args)) = Enc::get(r)?;
                 Up::Entered(id, row, args)
             }
-            _ => Up::Done(u64::get(r)?, Made::get(r)?, Enc::get(r)?),
+            _ => Up::Done(u64::get(r)?, Box::new(Made::get(r)?), Enc::get(r)?),
         })
     }
 }

@@ -101,7 +101,7 @@ pub fn child(p: &Pipes) -> ! {
         let made = call::make(&sys, &req);
         let events = std::mem::take(&mut *lock(&watch.events));
         let notes = std::mem::take(&mut *lock(&watch.notes));
-        if !frame::send(&watch.up, &Up::Done(id, made, (events, notes))) {
+        if !frame::send(&watch.up, &Up::Done(id, Box::new(made), (events, notes))) {
             untraced::exit(1)
         }
     }
@@ -163,7 +163,7 @@ fn listen(up: &File, slot: &Mutex<Slot>, actor: usize, pid: i32, to_runner: &Sen
                 pending = None;
                 let done = Msg::Done {
                     id: id as usize,
-                    made,
+                    made: *made,
                     events,
                     notes,
                 };

@@ -295,11 +295,8 @@ impl super::Sys {
     /// last traced call (between calls: in socklab's own code, a pause, a
     /// write of its output), as strace prints them there: `--- SIG...
     /// {...} ---` and `rt_sigreturn({mask=[]}) = RAX`, what the
-    /// interrupted code held (-1 EINTR for an untraced call it interrupted);
-    /// before the program's first line, the note of the dispositions set
-    /// before it (signals.rs).
+    /// interrupted code held (-1 EINTR for an untraced call it interrupted).
     pub(super) fn delivered_before(&self) {
-        super::signals::start_before(self);
         self.print_delivered(None);
     }
 

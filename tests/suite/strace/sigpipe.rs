@@ -39,10 +39,13 @@ fn ignored_sigpipes(path: &str) -> Vec<(i32, String)> {
     found
 }
 
+/// A note of socklab's (`SIDE | # not shown: ... --- SIGPIPE {...} ---`)
+/// and the line before it (without its `[pid N]`).
+type Noted = (String, String);
+
 /// Run `lab NAME` under strace -f; its ignored SIGPIPEs and socklab's
-/// notes of them (`SIDE | # not shown: ... --- SIGPIPE {...} ---`), each
-/// with the line before it (without its `[pid N]`), and the run's dump.
-fn lab_under_strace(name: &str) -> (Vec<(i32, String)>, Vec<(String, String)>, String) {
+/// notes of them, and the run's dump.
+fn lab_under_strace(name: &str) -> (Vec<(i32, String)>, Vec<Noted>, String) {
     let dir = TempDir::new("sigpipe");
     let out = dir.path("lab.strace");
     let mut cmd = Command::new("strace");
