@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> Result<()> {
             .with_observer(inspect.observer())
             .with_somaxconn(backlog(&cli.command));
         signals::trace_reraise(&sys);
+        signals::note_start(&sys);
         return run_command(&sys, &out, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -79,8 +80,11 @@ pub fn run(cli: Cli) -> Result<()> {
     // A stop signal ends the program's blocking call (EINTR), so the
     // capture is stopped, its last lines printed and the pcap file
     // complete before main re-raises the signal.
-    signals::catch_stop_signals()?;
-    let (tracer, timeline) = wire::timeline(tracer(&cli)?, &wire_opts);
+    let base = tracer(&cli)?;
+    let before = Sys::new(base.clone());
+    signals::note_start(&before);
+    signals::catch_stop_signals(&before)?;
+    let (tracer, timeline) = wire::timeline(base, &wire_opts);
     let out = Output::new(tracer.clone());
     let sys = Sys::new(tracer)
         .with_observer(inspect.observer())

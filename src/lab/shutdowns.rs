@@ -40,18 +40,8 @@ fn send_after_shut_wr(ctx: &Ctx) -> Result<Verdict> {
         include_str!("scripts/send-after-shut-wr.script"),
     )?;
     let sends = ran.calls("client", "sendto");
-    if sends.get(1).is_some_and(|s| s.is(Errno::EPIPE)) {
-        // The script runner reports its actors' calls: sys's own note for
-        // an ignored SIGPIPE (src/sys/sigpipe.rs) does not reach this
-        // timeline; the lab says it. The sender is socklab's process.
-        ctx.note(
-            "client",
-            "not shown: after the second sendto (flags 0, EPIPE), strace -f shows --- SIGPIPE \
-             {si_signo=SIGPIPE, si_code=SI_USER, si_pid=..., si_uid=0} --- (si_pid: socklab's \
-             pid): the kernel sent it with the EPIPE; socklab ignores it, so it is dropped as \
-             it is sent, and only a tracer (which has it queued all the same) sees it",
-        );
-    }
+    // The second sendto's ignored SIGPIPE (strace -f's `--- SIGPIPE`)
+    // is sys's note, printed by the runner after that call.
     let eof = ran
         .calls("server", "recvfrom")
         .first()

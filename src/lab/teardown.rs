@@ -126,12 +126,8 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
         .calls("ign", "sendto")
         .last()
         .is_some_and(|s| s.is(Errno::EPIPE));
-    if epipe {
-        // A process actor's calls are made by a child that only reports
-        // them: sys's own note for an ignored SIGPIPE goes nowhere there.
-        let pid = ran.calls("server", "clone").first().map(|s| s.result());
-        ctx.note("ign", &ignored_sigpipe(pid.as_deref().unwrap_or("...")));
-    }
+    // ign's ignored SIGPIPE (strace -f's `--- SIGPIPE` after its EPIPE)
+    // is sys's note, printed by the runner after that sendto.
     let (ign, dfl) = (ran.ended("ign"), ran.ended("dfl"));
     let ended = |e: Option<Ended>| match e {
         Some(Ended::Killed(s)) => format!(
@@ -166,14 +162,4 @@ fn sigpipe(ctx: &Ctx) -> Result<Verdict> {
               client is a process of its own (fork): a signal's action is the whole process's."
             .into(),
     })
-}
-
-/// The note for `ign`'s ignored SIGPIPE (its pid: the signal's sender).
-fn ignored_sigpipe(pid: &str) -> String {
-    format!(
-        "not shown: after ign's last sendto (EPIPE), strace -f shows --- SIGPIPE \
-         {{si_signo=SIGPIPE, si_code=SI_USER, si_pid={pid}, si_uid=0}} ---: the kernel sent it \
-         with the EPIPE; ign ignores it, so it is dropped as it is sent, and only a tracer \
-         (which has it queued all the same) sees it"
-    )
 }

@@ -291,9 +291,9 @@ pub fn run(name: Option<&str>, o: &UpOptions, cmds: &[String]) -> Result<()> {
             "net run -- CMD_A ::: CMD_B (one command for each host)".to_string(),
         ));
     }
-    signals::catch_stop_signals()?;
-    let forwarder = start(&names, o)?;
     let sys = quiet_sys();
+    signals::catch_stop_signals(&sys)?;
+    let forwarder = start(&names, o)?;
     let outcome = both(&names, a, b);
     // sys refuses blocking calls while a stop signal is pending: the
     // signal is kept aside until the network is down.

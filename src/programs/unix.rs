@@ -93,7 +93,7 @@ pub fn server(
             refuse_linked_directories(sys, path)?;
         }
         clear_path(sys, out, addr, path, ty, file.unlink_stale)?;
-        signals::catch_stop_signals()?;
+        signals::catch_stop_signals(sys)?;
     }
     let setup = match &server {
         Server::Stream(opts) => &opts.setup,

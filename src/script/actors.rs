@@ -74,7 +74,7 @@ pub struct Slot {
     pub entered: Option<(&'static Syscall, String)>,
     /// The calls that returned.
     pub events: Vec<Owned>,
-    /// `--show-state` lines after them.
+    /// `--show-state` lines after them, and sys's (an ignored SIGPIPE).
     pub notes: Vec<String>,
 }
 
@@ -98,6 +98,10 @@ impl Observer for Watch {
 
     fn event(&self, ev: &Event, _held: Option<&mut Held>) {
         lock(&self.slot).events.push(Owned::of(ev));
+    }
+
+    fn signal_note(&self, text: &str) {
+        lock(&self.slot).notes.push(text.to_string());
     }
 
     fn before(&self, sys: &Sys, call: &'static Syscall, fd: Option<crate::sys::Socket>) {

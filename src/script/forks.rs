@@ -344,9 +344,7 @@ impl Runner {
                     for ev in &events {
                         self.print_event(&name, ev);
                     }
-                    for n in &notes {
-                        self.print_text(&name, n);
-                    }
+                    self.print_notes(i, &name, &notes);
                     let a = self.actors.get_mut(i)?;
                     a.busy = None;
                     if let Some(fd) = made.closed {

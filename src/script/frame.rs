@@ -364,7 +364,7 @@ pub enum Up {
     /// It entered the call of step `id` (for `<unfinished ...>`).
     Entered(u64, &'static Syscall, String),
     /// The call of step `id` returned: what it made, its events, its notes.
-    Done(u64, Made, Vec<Owned>),
+    Done(u64, Box<Made>, (Vec<Owned>, Vec<String>)),
 }
 
 impl Enc for Up {
@@ -374,11 +374,11 @@ impl Enc for Up {
                 0u8.put(w);
                 (*id, (*row, args.clone())).put(w);
             }
-            Up::Done(id, made, events) => {
+            Up::Done(id, made, said) => {
                 1u8.put(w);
                 id.put(w);
                 made.put(w);
-                events.put(w);
+                said.put(w);
             }
         }
     }
@@ -388,7 +388,7 @@ impl Enc for Up {
                 let (id, (row, args)) = Enc::get(r)?;
                 Up::Entered(id, row, args)
             }
-            _ => Up::Done(u64::get(r)?, Made::get(r)?, Vec::get(r)?),
+            _ => Up::Done(u64::get(r)?, Box::new(Made::get(r)?), Enc::get(r)?),
         })
     }
 }

@@ -54,11 +54,12 @@ pub fn pipes(others: Vec<RawFd>) -> Result<(File, File, Pipes)> {
 }
 
 /// The child's observer: each call's entry goes up the pipe at once,
-/// its events are kept for the answer.
+/// its events and notes (sys/sigpipe.rs) are kept for the answer.
 struct Relay {
     up: Arc<File>,
     id: Mutex<u64>,
     events: Mutex<Vec<Owned>>,
+    notes: Mutex<Vec<String>>,
 }
 
 impl Observer for Relay {
@@ -73,6 +74,10 @@ impl Observer for Relay {
 
     fn event(&self, ev: &Event, _held: Option<&mut Held>) {
         lock(&self.events).push(Owned::of(ev));
+    }
+
+    fn signal_note(&self, text: &str) {
+        lock(&self.notes).push(text.to_string());
     }
 }
 
@@ -95,6 +100,7 @@ pub fn child(p: &Pipes) -> ! {
         up: Arc::new(up),
         id: Mutex::new(0),
         events: Mutex::new(Vec::new()),
+        notes: Mutex::new(Vec::new()),
     });
     let tracer = Tracer::new(Format::Off, Box::new(std::io::sink()));
     let sys = Sys::new(tracer).with_observer(Some(watch.clone()));
@@ -105,7 +111,8 @@ pub fn child(p: &Pipes) -> ! {
         *lock(&watch.id) = id;
         let made = call::make(&sys, &req);
         let events = std::mem::take(&mut *lock(&watch.events));
-        if !frame::send(&watch.up, &Up::Done(id, made, events)) {
+        let notes = std::mem::take(&mut *lock(&watch.notes));
+        if !frame::send(&watch.up, &Up::Done(id, Box::new(made), (events, notes))) {
             untraced::exit(1)
         }
     }
@@ -163,13 +170,13 @@ fn listen(up: &File, slot: &Mutex<Slot>, actor: usize, pid: i32, to_runner: &Sen
                 lock(slot).entered = Some((row, args.clone()));
                 pending = Some((id as usize, row, args));
             }
-            Up::Done(id, made, events) => {
+            Up::Done(id, made, (events, notes)) => {
                 pending = None;
                 let done = Msg::Done {
                     id: id as usize,
-                    made,
+                    made: *made,
                     events,
-                    notes: Vec::new(),
+                    notes,
                 };
                 if to_runner.send(done).is_err() {
                     return;

@@ -13,6 +13,18 @@ use super::expect::{self, Mismatch};
 use super::run::Runner;
 
 impl Runner {
+    /// Notes after an actor's call: `--show-state` lines, and sys's note
+    /// of an ignored SIGPIPE with the writer's pid (the actor's process).
+    pub(super) fn print_notes(&mut self, actor: usize, name: &str, notes: &[String]) {
+        let pid = self.actors.get(actor).and_then(|a| a.pid);
+        for n in notes {
+            match crate::sys::sigpipe::with_pid(n, pid.unwrap_or(self.pid)) {
+                Some(n) => self.print_text(name, &n),
+                None => self.print_text(name, n),
+            }
+        }
+    }
+
     /// Step `id`'s call returned: print it, check it, bind its labels.
     pub(super) fn finish(&mut self, id: usize, made: Made, events: Vec<Owned>, notes: Vec<String>) {
         let Some(under) = self.under.remove(&id) else {
@@ -44,9 +56,7 @@ impl Runner {
                 a.remember(&text);
             }
         }
-        for n in &notes {
-            self.print_text(&name, n);
-        }
+        self.print_notes(under.actor, &name, &notes);
         let ret = made.ret.unwrap_or(Err(nix::errno::Errno::UnknownErrno));
         self.interrupted(id, &name, &ret);
         self.installed(&step, under.actor, &ret);

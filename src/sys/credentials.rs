@@ -49,7 +49,10 @@ impl Sys {
 
     /// setuid(2) of the calling thread.
     pub fn setuid(&self, uid: u32) -> Result<()> {
-        self.id_call(&calls::SETUID, libc::SYS_setuid, uid)
+        self.id_call(&calls::SETUID, libc::SYS_setuid, uid)?;
+        // The uid a signal this thread sends from now on carries.
+        super::sigpipe::set_uid(uid);
+        Ok(())
     }
 
     fn id_call(&self, row: &'static Syscall, nr: libc::c_long, id: u32) -> Result<()> {

@@ -61,7 +61,7 @@ impl Sys {
                 ))
             },
         )?;
-        self.opened(Socket(fd as RawFd), Some(s), false);
+        self.opened(Socket(fd as RawFd), Some(s), None);
         Ok((Socket(fd as RawFd), Addr::from_raw(ss, len.get())))
     }
 

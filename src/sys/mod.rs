@@ -55,7 +55,7 @@ mod rendered_raw;
 mod security;
 mod setup;
 pub mod signals;
-mod sigpipe;
+pub mod sigpipe;
 mod sigsets;
 mod threads;
 mod transfer;
@@ -312,7 +312,9 @@ impl Sys {
                 }
             }
             // A signal taken since the last call: its lines come first
-            // (before the call's entry: strace saw it before the call).
+            // (before the call's entry: strace saw it before the call);
+            // before the first line, the note of the dispositions set before.
+            signals::start_before(self);
             self.delivered_before();
             entering();
             let mut held = self.hold(row.waits_for_peer);
@@ -370,6 +372,7 @@ impl Sys {
         let traced = self.renders;
         if traced {
             // Before the entry: strace saw the signal before the call.
+            signals::start_before(self);
             self.delivered_before();
         }
         if self.entry && self.entry_now() {

@@ -212,7 +212,7 @@ impl Sys {
         for c in &control {
             if let Cmsg::Rights(fds) = c {
                 for fd in fds {
-                    self.opened(Socket(*fd), None, false);
+                    self.opened(Socket(*fd), None, None);
                 }
             }
         }

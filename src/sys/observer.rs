@@ -52,6 +52,9 @@ pub trait Observer: Send + Sync {
     }
     /// A finished call, written through `held` if this observer holds it.
     fn event(&self, _ev: &Event, _held: Option<&mut Held>) {}
+    /// A note after the call's line naming a line strace prints there
+    /// that socklab cannot see (an ignored SIGPIPE: sys/sigpipe.rs).
+    fn signal_note(&self, _text: &str) {}
     /// After `call` returned `ret` (EINTR included, before a retry).
     fn after(
         &self,
@@ -61,7 +64,7 @@ pub trait Observer: Send + Sync {
         _ret: &std::result::Result<i64, Errno>,
     ) {
     }
-    /// A new descriptor: from socket (`tcp`: a TCP socket) or accept4
+    /// A new descriptor: from socket (`tcp`: a TCP socket), accept4 or dup
     /// (`from`: the listener).
     fn opened(&self, _fd: Socket, _from: Option<Socket>, _tcp: bool) {}
     /// A descriptor closed.
@@ -107,6 +110,10 @@ impl Observer for Tracer {
 
     fn event(&self, ev: &Event, held: Option<&mut Held>) {
         self.emit(ev, held);
+    }
+
+    fn signal_note(&self, text: &str) {
+        self.signal(text);
     }
 }
 
@@ -164,12 +171,20 @@ impl Sys {
             .any(|o| o.wants_entry() && o.entry_now())
     }
 
-    /// A new descriptor (see [`Observer::opened`]), to each observer.
-    pub(super) fn opened(&self, fd: Socket, from: Option<Socket>, tcp: bool) {
-        super::sigpipe::opened(
-            fd.0,
-            tcp || from.is_some_and(|l| super::sigpipe::is_tcp(l.0)),
-        );
+    /// A new descriptor (see [`Observer::opened`]), to each observer:
+    /// made by socket or socketpair (`made`: its domain and type), or a
+    /// copy of `from` (accept4's listener, dup's old fd), or neither (a
+    /// descriptor received: its kind unknown).
+    pub(super) fn opened(&self, fd: Socket, from: Option<Socket>, made: Option<(i32, i32)>) {
+        let stream = match (made, from) {
+            (Some((domain, ty)), _) => super::sigpipe::raises(domain, ty),
+            (None, Some(l)) => super::sigpipe::is_stream(l.0),
+            (None, None) => false,
+        };
+        super::sigpipe::opened(fd.0, stream);
+        let tcp = made.is_some_and(|(domain, ty)| {
+            matches!(domain, libc::AF_INET | libc::AF_INET6) && ty & 0xf == libc::SOCK_STREAM
+        });
         for o in self.trace.iter().chain(self.observer.iter()) {
             o.opened(fd, from, tcp);
         }

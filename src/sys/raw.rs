@@ -68,8 +68,7 @@ impl Sys {
                 plain(row_args(&calls::SOCKET, &args))
             },
         )?;
-        let tcp = matches!(domain, libc::AF_INET | libc::AF_INET6) && ty & 0xf == libc::SOCK_STREAM;
-        self.opened(Socket(fd as RawFd), None, tcp);
+        self.opened(Socket(fd as RawFd), None, Some((domain, ty)));
         Ok(Socket(fd as RawFd))
     }
 
@@ -105,8 +104,8 @@ impl Sys {
             },
         )?;
         let [a, b] = sv.get();
-        self.opened(Socket(a), None, false);
-        self.opened(Socket(b), None, false);
+        self.opened(Socket(a), None, Some((domain, ty)));
+        self.opened(Socket(b), None, Some((domain, ty)));
         Ok((Socket(a), Socket(b)))
     }
 
@@ -169,7 +168,7 @@ impl Sys {
                 plain(row_args(row, &args))
             },
         )?;
-        self.opened(Socket(fd as RawFd), Some(s), false);
+        self.opened(Socket(fd as RawFd), Some(s), None);
         let peer = want_addr.then(|| Addr::from_raw(ss, len.get()));
         Ok((Socket(fd as RawFd), peer))
     }
@@ -210,7 +209,7 @@ impl Sys {
             },
             |_| plain(row_args(&calls::DUP, &[Fd(fd.0)])),
         )?;
-        self.opened(Socket(new as RawFd), None, false);
+        self.opened(Socket(new as RawFd), Some(fd), None);
         Ok(Socket(new as RawFd))
     }
 
@@ -228,7 +227,7 @@ impl Sys {
             },
             |_| plain(row_args(&calls::DUP2, &[Fd(old.0), Fd(new)])),
         )?;
-        self.opened(Socket(got as RawFd), None, false);
+        self.opened(Socket(got as RawFd), Some(old), None);
         Ok(Socket(got as RawFd))
     }
 

@@ -43,11 +43,7 @@ impl Sys {
                 ))
             },
         )?;
-        self.opened(
-            Socket(fd as RawFd),
-            None,
-            family != AddressFamily::Unix && ty == SockType::Stream,
-        );
+        self.opened(Socket(fd as RawFd), None, Some((family as i32, ty as i32)));
         Ok(Socket(fd as RawFd))
     }
 
@@ -86,6 +82,9 @@ impl Sys {
             },
         )?;
         let [a, b] = sv.get();
+        for fd in [a, b] {
+            self.opened(Socket(fd), None, Some((family as i32, ty as i32)));
+        }
         Ok((Socket(a), Socket(b)))
     }
 

@@ -67,9 +67,53 @@ extern "C" fn wake(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     unsafe { super::delivered::record(info, ctx) };
 }
 
+/// The note where socklab installs its stop handlers (strace -f's lines
+/// there, measured with strace 6.1; the old action is the inherited one).
+pub const STOP_HANDLERS: &str = "# not shown: rt_sigaction(SIGALRM, {sa_handler=0x..., \
+     sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO, sa_restorer=0x...}, {...}, 8) = 0, the same for \
+     SIGUSR1, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2 (socklab's own handlers: a stop signal \
+     ends the blocking call, the program cleans up and dies by it; their alarm(1) is not shown \
+     either); not lines: a script refuses rt_sigaction in its main actor, so a --record would not \
+     replay";
+
+/// The note before a traced program's first line: the dispositions set
+/// before it (strace -f's lines, measured with strace 6.1).
+pub const AT_START: &str = "# not shown before this: rt_sigaction(SIGPIPE, {sa_handler=SIG_IGN, \
+     sa_mask=[PIPE], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x...}, {...}, 8) = 0 (Rust's \
+     runtime, before main: a send's EPIPE does not kill), rt_sigaction(SIGSEGV, ...) and \
+     rt_sigaction(SIGBUS, ...) (its stack-overflow handler), rt_sigaction(SIGXFSZ, \
+     {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}, {...}, 8) = 0 \
+     (socklab's: a write past ulimit -f fails with EFBIG, reported, instead of killing)";
+
+/// [`AT_START`] is to be written before the program's first line.
+static START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Write [`AT_START`] before a traced program's first line (if it makes
+/// a call: a usage error found before any is one line alone).
+pub fn note_start(sys: &super::Sys) {
+    START.store(sys.tracer().enabled(), Ordering::SeqCst);
+}
+
+/// Before a traced line of `sys`: [`AT_START`], if still to come.
+pub(super) fn start_before(sys: &super::Sys) {
+    if START.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
+        sys.tracer().signal(AT_START);
+    }
+}
+
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
-/// and SIGUSR1 with a handler that does nothing.
-pub fn catch_stop_signals() -> Result<()> {
+/// and SIGUSR1 with a handler that does nothing; [`STOP_HANDLERS`] in
+/// `sys`'s trace.
+pub fn catch_stop_signals(sys: &super::Sys) -> Result<()> {
+    catch_quietly()?;
+    start_before(sys);
+    if sys.tracer().enabled() {
+        sys.tracer().signal(STOP_HANDLERS);
+    }
+    Ok(())
+}
+
+fn catch_quietly() -> Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(record),
         SaFlags::SA_SIGINFO,
@@ -148,7 +192,16 @@ pub fn reraise(sig: Signal) {
     let _ = unsafe { sigaction(sig, &default) };
     let sys = DYING.lock().ok().and_then(|held| held.clone());
     match sys {
-        Some(sys) if sys.tracer().enabled() => sys.die_by(sig),
+        Some(sys) if sys.tracer().enabled() => {
+            sys.tracer().signal(&format!(
+                "# not shown: rt_sigaction({}, {{sa_handler=SIG_DFL, sa_mask=[], \
+                 sa_flags=SA_RESTORER, sa_restorer=0x...}}, {{...}}, 8) = 0 (socklab's stop \
+                 handler taken off, so that the signal kills; its gettid() before getpid is socklab's too, \
+                 for tgkill's tid)",
+                sig.as_str()
+            ));
+            sys.die_by(sig)
+        }
         _ => {
             // Unblocked first, as the traced re-raise (and the C twins).
             let mut set = SigSet::empty();

@@ -101,7 +101,7 @@ fn exit_child(result: Result<()>) -> ! {
 
 /// `--model fork`.
 pub fn fork(sys: &Sys, out: &Output, listener: Socket, me: &Addr, opts: &ServerOpts) -> Result<()> {
-    signals::catch_stop_signals()?;
+    signals::catch_stop_signals(sys)?;
     signals::catch_child_exits(sys)?;
     out.listening(me);
     modes::set_wait(sys, out, listener, opts.setup.wait)?;
@@ -154,7 +154,7 @@ pub fn prefork(
     opts: &ServerOpts,
     n: u32,
 ) -> Result<()> {
-    signals::catch_stop_signals()?;
+    signals::catch_stop_signals(sys)?;
     let tickets = shared_counter()?;
     let parent = sys.getpid()?;
     let mut children = Vec::new();

@@ -65,5 +65,6 @@ pub static SENDMMSG: Syscall = Syscall {
     ],
     nr: libc::SYS_sendmmsg,
     restart: super::ERESTARTSYS,
+    sigpipe: true,
     ..Syscall::ROW
 };

@@ -17,6 +17,7 @@ mod batch;
 mod entry;
 mod files;
 mod hints;
+mod lists;
 mod processes;
 mod scripts;
 mod sockets;
@@ -25,6 +26,7 @@ pub use batch::*;
 pub use entry::Entry;
 pub use files::*;
 pub use hints::GENERIC_HINTS;
+pub use lists::pausable;
 pub use processes::*;
 pub use scripts::*;
 pub use sockets::*;
@@ -347,6 +349,9 @@ pub struct Syscall {
     pub unscripted: &'static str,
     /// What strace prints of its arguments at its entry (`<unfinished ...>`).
     pub entry: Entry,
+    /// Its EPIPE on a stream socket (TCP, UNIX stream) comes with SIGPIPE
+    /// unless MSG_NOSIGNAL is given: the sends and write (sys/sigpipe.rs).
+    pub sigpipe: bool,
 }
 
 /// `= ? ERESTARTSYS ...`: a socket call (accept4, recvfrom, sendto,
@@ -377,6 +382,7 @@ impl Syscall {
         unscripted: "",
         restart: "",
         entry: Entry::Inputs,
+        sigpipe: false,
     };
 
     /// The errnos worth injecting into this call on this kind of socket.
@@ -426,22 +432,6 @@ fn first_hint<'a>(
     hints
         .find(|h| h.errnos.contains(&errno) && h.when.holds(c))
         .map(|h| h.text(c))
-}
-
-/// The names `--pause-before`/`--pause-after` accept: every traced call
-/// socklab's programs make.
-pub fn pausable() -> impl Iterator<Item = &'static str> {
-    let mut seen: Vec<&'static str> = Vec::new();
-    ALL.iter()
-        .filter(|c| c.traced && c.programs)
-        .map(|c| c.name)
-        .filter(move |n| {
-            let new = !seen.contains(n);
-            if new {
-                seen.push(n);
-            }
-            new
-        })
 }
 
 #[cfg(test)]

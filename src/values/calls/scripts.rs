@@ -39,6 +39,7 @@ pub static SENDMSG: Syscall = Syscall {
     programs: false,
     nr: libc::SYS_sendmsg,
     restart: super::ERESTARTSYS,
+    sigpipe: true,
     ..Syscall::ROW
 };
 
@@ -66,6 +67,7 @@ pub static WRITE: Syscall = Syscall {
     programs: false,
     nr: libc::SYS_write,
     restart: super::ERESTARTSYS,
+    sigpipe: true,
     ..Syscall::ROW
 };
 

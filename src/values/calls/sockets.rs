@@ -250,6 +250,7 @@ pub static SENDTO: Syscall = Syscall {
     ],
     nr: libc::SYS_sendto,
     restart: super::ERESTARTSYS,
+    sigpipe: true,
     ..Syscall::ROW
 };
 

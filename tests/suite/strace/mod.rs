@@ -45,6 +45,7 @@
 
 mod batch;
 mod clone3;
+mod dispositions;
 mod entries;
 mod failures;
 mod families;
