@@ -141,3 +141,27 @@ fn trace_time_without_a_text_trace_is_refused() {
         assert!(o.stderr.contains("--trace-time"), "{args:?}\n{}", o.dump());
     }
 }
+
+/// strace -r stamps its first line `0.000000` (no line before it) and
+/// each later one with the time since the line before: so does
+/// `--trace-time=r`, on a program's trace and on a lab's timeline.
+#[test]
+fn the_first_relative_stamp_is_zero_as_strace_r_prints_it() {
+    let dir = TempDir::new("stamps-r");
+    let path = dir.path("nobody.sock");
+    let o = run(
+        socklab(&["--trace", "--trace-time=r", "unix", "client", &path]),
+        b"",
+    );
+    o.assert_code(1);
+    let first = o.stderr.lines().next().unwrap_or("");
+    assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
+    let o = run(socklab(&["--trace-time", "r", "lab", "phone-call"]), b"").without_tasks();
+    o.assert_ok();
+    let first = o
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once(" | ").map(|(_, r)| r))
+        .unwrap_or("");
+    assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
+}
