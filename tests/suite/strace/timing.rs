@@ -1,7 +1,7 @@
 //! `--trace-time`: strace's -t, -tt, -ttt, -r and -T formats on the
 //! text trace of a program and of a lab (issue 15 item 4).
 
-use crate::harness::{TempDir, run, socklab};
+use crate::harness::{Server, TempDir, blocked_in, run, socklab};
 
 /// `DIGITS` of exactly `n` ASCII digits.
 fn digits(s: &str, n: usize) -> bool {
@@ -164,4 +164,36 @@ fn the_first_relative_stamp_is_zero_as_strace_r_prints_it() {
         .find_map(|l| l.split_once(" | ").map(|(_, r)| r))
         .unwrap_or("");
     assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
+}
+
+/// strace stamps the lines of a signal too (`10:11:12.123456 --- SIGTERM
+/// {...} ---`, `... +++ killed by SIGTERM +++`), not only the calls':
+/// a UNIX server stopped by SIGTERM in accept4, with `--trace-time=tt`.
+#[test]
+fn a_signals_lines_are_stamped_as_strace_stamps_them() {
+    let dir = TempDir::new("stamps-signal");
+    let path = dir.path("s.sock");
+    let srv = Server::start(&["--trace", "--trace-time=tt", "unix", "server", &path]);
+    blocked_in(srv.pid(), libc::SYS_accept4);
+    srv.signal(libc::SIGTERM);
+    let o = srv.finish();
+    assert_eq!(
+        o.code(),
+        None,
+        "killed by the re-raised SIGTERM\n{}",
+        o.dump()
+    );
+    let stamped = |what: &str| {
+        let line = o
+            .stderr
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what}\n{}", o.dump()));
+        let (stamp, rest) = line.split_at(line.find(what).unwrap_or(0));
+        assert!(stamp_ok("tt", stamp), "{line:?}\n{}", o.dump());
+        assert!(rest.starts_with(what), "{line:?}");
+    };
+    stamped("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, ");
+    stamped("--- SIGTERM {si_signo=SIGTERM, si_code=SI_TKILL, ");
+    stamped("+++ killed by SIGTERM +++");
 }
