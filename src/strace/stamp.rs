@@ -15,6 +15,7 @@
 //! Set once for the process ([`set`]); every text tracer made after
 //! reads it.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,7 +116,13 @@ impl Stamps {
             Ok(l) => l,
             Err(p) => p.into_inner(),
         };
-        let previous = last.unwrap_or(at);
+        // Once several tasks print (`open_line.rs`), the last line of
+        // any of them, forked children too; before, this process's.
+        let shared = super::open_line::last_stamp()
+            .map(|a| a.fetch_max(since.as_micros() as u64, Ordering::SeqCst))
+            .filter(|&us| us != 0)
+            .map(|us| UNIX_EPOCH + Duration::from_micros(us));
+        let previous = shared.or(*last).unwrap_or(at);
         let d = at.duration_since(previous).unwrap_or_default();
         *last = Some(at.max(previous));
         let rel = format!("{:6}.{:06}", d.as_secs(), d.subsec_micros());

@@ -197,3 +197,60 @@ fn a_signals_lines_are_stamped_as_strace_stamps_them() {
     stamped("--- SIGTERM {si_signo=SIGTERM, si_code=SI_TKILL, ");
     stamped("+++ killed by SIGTERM +++");
 }
+
+/// `SECS.MICROS` (or `HH:MM:SS.MICROS`) as micros.
+fn micros(s: &str) -> i64 {
+    let (whole, frac) = s.trim().split_once('.').unwrap_or((s, "0"));
+    let secs = whole
+        .split(':')
+        .fold(0i64, |a, p| a * 60 + p.trim().parse::<i64>().unwrap_or(0));
+    secs * 1_000_000 + frac.parse::<i64>().unwrap_or(0)
+}
+
+/// strace -f -r counts from the line before, whichever task printed it:
+/// a fork server's parent and child share that clock. With `tt,r`, each
+/// line's `(+ r)` is its clock time less the line before's (to the
+/// microsecond either was cut to).
+#[test]
+fn relative_stamps_count_from_the_line_before_of_any_process() {
+    let dir = TempDir::new("stamps-fork");
+    let trace = dir.path("trace");
+    let srv = Server::start(&[
+        "--trace-file",
+        &trace,
+        "--trace-time=tt,r",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "1",
+    ]);
+    run(socklab(&["tcp", "client", &srv.addr, "-m", "hi"]), b"").assert_ok();
+    srv.finish().assert_ok();
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let mut before: Option<i64> = None;
+    let mut children = 0;
+    for line in text.lines() {
+        let body = match line.strip_prefix("[pid ") {
+            Some(r) => {
+                children += 1;
+                r.split_once("] ").map_or(r, |(_, b)| b)
+            }
+            None => line,
+        };
+        let Some((clock, rest)) = body.split_once(" (+") else {
+            panic!("no tt,r stamp: {line:?}\n{text}");
+        };
+        let rel = rest.split_once(") ").map_or("", |(r, _)| r);
+        let (at, r) = (micros(clock), micros(rel));
+        let want = before.map_or(0, |b| at - b);
+        assert!(
+            (r - want).abs() <= 1,
+            "{line:?}: +{r} µs, {want} µs since the line before\n{text}"
+        );
+        before = Some(before.map_or(at, |b| b.max(at)));
+    }
+    assert!(children > 0, "the child's lines\n{text}");
+}
