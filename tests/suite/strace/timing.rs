@@ -254,3 +254,39 @@ fn relative_stamps_count_from_the_line_before_of_any_process() {
     }
     assert!(children > 0, "the child's lines\n{text}");
 }
+
+/// On a lab's timeline, strace's other lines of a task are stamped as
+/// its calls are: a fork's `NAME = clone(...)`, `--- SIGPIPE {...} ---`,
+/// `exit_group(0) = ?`, `+++ killed by SIGPIPE +++` (the sigpipe lab's
+/// process actors); only socklab's `#` notes are not.
+#[test]
+fn a_labs_signal_exit_and_fork_lines_are_stamped() {
+    let o = run(socklab(&["--trace-time", "tt", "lab", "sigpipe"]), b"").without_tasks();
+    o.assert_ok();
+    let mut seen = Vec::new();
+    for rest in o
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+    {
+        if rest.starts_with('#') {
+            continue;
+        }
+        let at = rest.find(|c: char| c.is_ascii_lowercase() || "<-+".contains(c));
+        let (stamp, line) = rest.split_at(at.unwrap_or(0));
+        assert!(stamp_ok("tt", stamp), "{rest:?}\n{}", o.dump());
+        seen.push(line.to_string());
+    }
+    for want in [
+        "dfl = clone(",
+        "--- SIGPIPE {",
+        "+++ killed by SIGPIPE +++",
+        "exit_group(0) = ?",
+    ] {
+        assert!(
+            seen.iter().any(|l| l.starts_with(want)),
+            "{want}\n{}",
+            o.dump()
+        );
+    }
+}
