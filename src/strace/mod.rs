@@ -337,10 +337,14 @@ impl Tracer {
     pub fn signal(&self, text: &str) {
         match (self.format, self.side()) {
             (Format::Text, None) => {
-                let line = format!("{}{text}", tasks::prefix());
                 if self.timeline.is_some() {
-                    self.note(&line);
-                } else if !self.open_write(&line) {
+                    self.note(&format!("{}{text}", tasks::prefix()));
+                    return;
+                }
+                // strace stamps a signal's line (and `+++ killed by`) as
+                // a call's: `[pid N] 10:11:12 --- SIGTERM {...} ---`.
+                let line = format!("{}{text}", self.head(SystemTime::now()));
+                if !self.open_write(&line) {
                     write_to(&mut lock(&self.trace), &line);
                 }
             }

@@ -20,6 +20,7 @@
 
 use std::cell::UnsafeCell;
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
 use super::split::{Returned, resumed_text, unfinished_text};
@@ -51,6 +52,9 @@ struct State {
 pub struct Slot {
     mutex: UnsafeCell<libc::pthread_mutex_t>,
     state: UnsafeCell<State>,
+    /// `--trace-time r`: the last stamped line's time, whichever task
+    /// printed it (micros since the epoch; 0: none yet).
+    stamp_us: AtomicU64,
 }
 
 // SAFETY: `state` is only read or written with `mutex` held (a
@@ -87,6 +91,13 @@ pub unsafe fn install(at: *mut u8) {
     if let Some(slot) = made {
         let _ = SLOT.set(slot);
     }
+}
+
+/// The time of the last stamped line of all the tasks (`stamp.rs`), once
+/// the slot is in use: strace -r counts from the line before, whichever
+/// task printed it, and a forked child's own clock of it would not.
+pub fn last_stamp() -> Option<&'static AtomicU64> {
+    SLOT.get().map(|s| &s.stamp_us)
 }
 
 /// Whether the slot is in use (a program that has started a task).

@@ -287,7 +287,13 @@ impl Tracer {
     fn task_note_as(&self, text: &str, how: fn(&Seen, i32) -> String) {
         match (self.side, &self.seen, self.format) {
             (Some(_), Some(seen), Format::Text) => {
-                self.note(&format!("{}{text}", how(seen, self.task())));
+                // Stamped as strace stamps every line of a task (not
+                // under `--wire`, whose timeline stamps as it prints).
+                let stamp = match (&self.stamps, &self.timeline) {
+                    (Some(s), None) => s.prefix(SystemTime::now()),
+                    _ => String::new(),
+                };
+                self.note(&format!("{}{stamp}{text}", how(seen, self.task())));
             }
             _ => self.note(text),
         }

@@ -15,6 +15,7 @@
 //! Set once for the process ([`set`]); every text tracer made after
 //! reads it.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,7 +76,10 @@ impl TraceTime {
 /// The stamps of one process's trace lines (`-r` counts from the last).
 pub struct Stamps {
     time: TraceTime,
-    last: Mutex<SystemTime>,
+    /// The previous line's time: none before the first line, which
+    /// strace -r stamps `0.000000` (it counts from its own previous
+    /// line, not from the start).
+    last: Mutex<Option<SystemTime>>,
 }
 
 static TIME: OnceLock<Arc<Stamps>> = OnceLock::new();
@@ -84,7 +88,7 @@ static TIME: OnceLock<Arc<Stamps>> = OnceLock::new();
 pub fn set(time: TraceTime) {
     let _ = TIME.set(Arc::new(Stamps {
         time,
-        last: Mutex::new(SystemTime::now()),
+        last: Mutex::new(None),
     }));
 }
 
@@ -112,8 +116,15 @@ impl Stamps {
             Ok(l) => l,
             Err(p) => p.into_inner(),
         };
-        let d = at.duration_since(*last).unwrap_or_default();
-        *last = at.max(*last);
+        // Once several tasks print (`open_line.rs`), the last line of
+        // any of them, forked children too; before, this process's.
+        let shared = super::open_line::last_stamp()
+            .map(|a| a.fetch_max(since.as_micros() as u64, Ordering::SeqCst))
+            .filter(|&us| us != 0)
+            .map(|us| UNIX_EPOCH + Duration::from_micros(us));
+        let previous = shared.or(*last).unwrap_or(at);
+        let d = at.duration_since(previous).unwrap_or_default();
+        *last = Some(at.max(previous));
         let rel = format!("{:6}.{:06}", d.as_secs(), d.subsec_micros());
         match self.time.clock {
             Clock::None => format!("{rel} "),
@@ -138,7 +149,9 @@ mod tests {
     fn stamps(s: &str) -> Stamps {
         Stamps {
             time: TraceTime::parse(s).unwrap(),
-            last: Mutex::new(UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000)),
+            last: Mutex::new(Some(
+                UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000),
+            )),
         }
     }
 
@@ -158,6 +171,19 @@ mod tests {
         assert_eq!(stamps("T").suffix(Duration::from_micros(45)), " <0.000045>");
         assert_eq!(stamps("tt").suffix(Duration::from_micros(45)), "");
         assert_eq!(stamps("T").prefix(at), "");
+    }
+
+    /// strace -r's first line is `0.000000`: there is no previous line.
+    #[test]
+    fn the_first_relative_stamp_is_zero() {
+        let first = Stamps {
+            time: TraceTime::parse("r").unwrap(),
+            last: Mutex::new(None),
+        };
+        let at = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_123);
+        assert_eq!(first.prefix(at), "     0.000000 ");
+        let later = at + Duration::from_micros(5);
+        assert_eq!(first.prefix(later), "     0.000005 ");
     }
 
     #[test]

@@ -185,10 +185,7 @@ impl Value {
 
 /// Parse a value for `kind`: `1`/`on`/`true`, `on:SECS`/`off`, seconds.
 pub fn parse_value(kind: Kind, s: &str) -> Result<Value, String> {
-    let int = |s: &str| {
-        s.parse::<libc::c_int>()
-            .map_err(|_| format!("'{s}' is not an integer"))
-    };
+    let int = |s: &str| c_int(s).map_err(|e| format!("'{s}' {e}"));
     match kind {
         Kind::Bool => match s {
             "1" | "on" | "true" | "yes" => Ok(Value::int(1)),
@@ -293,6 +290,19 @@ pub fn lookup(name: &str) -> Option<Opt> {
         .cloned()
 }
 
+/// A C int, or what it is not: an integer too big for one is not "not
+/// an integer".
+fn c_int(s: &str) -> Result<libc::c_int, String> {
+    s.parse().map_err(|_| match s.parse::<i128>() {
+        Ok(_) => format!(
+            "is out of a C int's range ({}..{})",
+            libc::c_int::MIN,
+            libc::c_int::MAX
+        ),
+        Err(_) => "is not an integer".to_string(),
+    })
+}
+
 /// `LEVEL:OPTNAME` with numbers or level names, for options not in the table.
 fn raw_opt(level: &str, optname: &str) -> Result<Opt, String> {
     let (level, level_name) = match level.to_ascii_uppercase().as_str() {
@@ -306,9 +316,7 @@ fn raw_opt(level: &str, optname: &str) -> Result<Opt, String> {
             ));
         }
     };
-    let name: libc::c_int = optname
-        .parse()
-        .map_err(|_| format!("option number '{optname}' is not an integer"))?;
+    let name = c_int(optname).map_err(|e| format!("option number '{optname}' {e}"))?;
     // strace's name for it (its xlat lists), known to socklab's table or
     // not: `SOL_IP:13` is IP_RECVTOS, `SOL_SOCKET:200` `0xc8 /* SO_??? */`.
     Ok(Opt {

@@ -274,8 +274,15 @@ pub static RECVFROM: Syscall = Syscall {
     hints: &[
         hint(
             &[EAGAIN],
+            RecvFlag(libc::MSG_DONTWAIT),
+            "the call would block: nothing to read yet (MSG_DONTWAIT, --recv-flags); wait with poll and retry, or drop MSG_DONTWAIT",
+        ),
+        // Without the user's MSG_DONTWAIT (--rcvtimeo, a non-blocking
+        // socket, a script's own flags): not "drop" a flag nobody passed.
+        hint(
+            &[EAGAIN],
             Any,
-            "the call would block: nothing to read yet (MSG_DONTWAIT, a non-blocking socket, or SO_RCVTIMEO expired); wait with poll and retry, or drop MSG_DONTWAIT",
+            "the call would block: nothing to read yet (SO_RCVTIMEO ran out (--rcvtimeo), or a non-blocking socket, or MSG_DONTWAIT in the call's flags); wait with poll and retry",
         ),
         hint(
             &[EINVAL],

@@ -248,3 +248,26 @@ fn a_sockopt_phase_the_program_never_reaches_is_a_usage_error() {
     );
     out.stdout_has("sockopt SO_RCVBUF on fd 3: requested 5000");
 }
+
+/// An integer too big for a C int is a usage error that says so, not
+/// "not an integer" (a raw option's number, an option's value).
+#[test]
+fn an_integer_out_of_a_c_ints_range_is_named_so() {
+    for (opt, bad) in [
+        (
+            "SOL_IP:99999999999=1",
+            "option number '99999999999' is out of a C int's range",
+        ),
+        (
+            "SO_SNDBUF=99999999999",
+            "'99999999999' is out of a C int's range",
+        ),
+        ("SOL_IP:1=x", "'x' is not an integer"),
+    ] {
+        let o = run(
+            socklab(&["tcp", "client", "127.0.0.1:9", "--sockopt", opt]),
+            b"",
+        );
+        o.assert_code(2).stderr_has(bad);
+    }
+}

@@ -1,7 +1,7 @@
 //! `--trace-time`: strace's -t, -tt, -ttt, -r and -T formats on the
 //! text trace of a program and of a lab (issue 15 item 4).
 
-use crate::harness::{TempDir, run, socklab};
+use crate::harness::{Server, TempDir, blocked_in, run, socklab};
 
 /// `DIGITS` of exactly `n` ASCII digits.
 fn digits(s: &str, n: usize) -> bool {
@@ -139,5 +139,154 @@ fn trace_time_without_a_text_trace_is_refused() {
         let o = run(socklab(args), b"");
         o.assert_code(2);
         assert!(o.stderr.contains("--trace-time"), "{args:?}\n{}", o.dump());
+    }
+}
+
+/// strace -r stamps its first line `0.000000` (no line before it) and
+/// each later one with the time since the line before: so does
+/// `--trace-time=r`, on a program's trace and on a lab's timeline.
+#[test]
+fn the_first_relative_stamp_is_zero_as_strace_r_prints_it() {
+    let dir = TempDir::new("stamps-r");
+    let path = dir.path("nobody.sock");
+    let o = run(
+        socklab(&["--trace", "--trace-time=r", "unix", "client", &path]),
+        b"",
+    );
+    o.assert_code(1);
+    let first = o.stderr.lines().next().unwrap_or("");
+    assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
+    let o = run(socklab(&["--trace-time", "r", "lab", "phone-call"]), b"").without_tasks();
+    o.assert_ok();
+    let first = o
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once(" | ").map(|(_, r)| r))
+        .unwrap_or("");
+    assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
+}
+
+/// strace stamps the lines of a signal too (`10:11:12.123456 --- SIGTERM
+/// {...} ---`, `... +++ killed by SIGTERM +++`), not only the calls':
+/// a UNIX server stopped by SIGTERM in accept4, with `--trace-time=tt`.
+#[test]
+fn a_signals_lines_are_stamped_as_strace_stamps_them() {
+    let dir = TempDir::new("stamps-signal");
+    let path = dir.path("s.sock");
+    let srv = Server::start(&["--trace", "--trace-time=tt", "unix", "server", &path]);
+    blocked_in(srv.pid(), libc::SYS_accept4);
+    srv.signal(libc::SIGTERM);
+    let o = srv.finish();
+    assert_eq!(
+        o.code(),
+        None,
+        "killed by the re-raised SIGTERM\n{}",
+        o.dump()
+    );
+    let stamped = |what: &str| {
+        let line = o
+            .stderr
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what}\n{}", o.dump()));
+        let (stamp, rest) = line.split_at(line.find(what).unwrap_or(0));
+        assert!(stamp_ok("tt", stamp), "{line:?}\n{}", o.dump());
+        assert!(rest.starts_with(what), "{line:?}");
+    };
+    stamped("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, ");
+    stamped("--- SIGTERM {si_signo=SIGTERM, si_code=SI_TKILL, ");
+    stamped("+++ killed by SIGTERM +++");
+}
+
+/// `SECS.MICROS` (or `HH:MM:SS.MICROS`) as micros.
+fn micros(s: &str) -> i64 {
+    let (whole, frac) = s.trim().split_once('.').unwrap_or((s, "0"));
+    let secs = whole
+        .split(':')
+        .fold(0i64, |a, p| a * 60 + p.trim().parse::<i64>().unwrap_or(0));
+    secs * 1_000_000 + frac.parse::<i64>().unwrap_or(0)
+}
+
+/// strace -f -r counts from the line before, whichever task printed it:
+/// a fork server's parent and child share that clock. With `tt,r`, each
+/// line's `(+ r)` is its clock time less the line before's (to the
+/// microsecond either was cut to).
+#[test]
+fn relative_stamps_count_from_the_line_before_of_any_process() {
+    let dir = TempDir::new("stamps-fork");
+    let trace = dir.path("trace");
+    let srv = Server::start(&[
+        "--trace-file",
+        &trace,
+        "--trace-time=tt,r",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "1",
+    ]);
+    run(socklab(&["tcp", "client", &srv.addr, "-m", "hi"]), b"").assert_ok();
+    srv.finish().assert_ok();
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let mut before: Option<i64> = None;
+    let mut children = 0;
+    for line in text.lines() {
+        let body = match line.strip_prefix("[pid ") {
+            Some(r) => {
+                children += 1;
+                r.split_once("] ").map_or(r, |(_, b)| b)
+            }
+            None => line,
+        };
+        let Some((clock, rest)) = body.split_once(" (+") else {
+            panic!("no tt,r stamp: {line:?}\n{text}");
+        };
+        let rel = rest.split_once(") ").map_or("", |(r, _)| r);
+        let (at, r) = (micros(clock), micros(rel));
+        let want = before.map_or(0, |b| at - b);
+        assert!(
+            (r - want).abs() <= 1,
+            "{line:?}: +{r} µs, {want} µs since the line before\n{text}"
+        );
+        before = Some(before.map_or(at, |b| b.max(at)));
+    }
+    assert!(children > 0, "the child's lines\n{text}");
+}
+
+/// On a lab's timeline, strace's other lines of a task are stamped as
+/// its calls are: a fork's `NAME = clone(...)`, `--- SIGPIPE {...} ---`,
+/// `exit_group(0) = ?`, `+++ killed by SIGPIPE +++` (the sigpipe lab's
+/// process actors); only socklab's `#` notes are not.
+#[test]
+fn a_labs_signal_exit_and_fork_lines_are_stamped() {
+    let o = run(socklab(&["--trace-time", "tt", "lab", "sigpipe"]), b"").without_tasks();
+    o.assert_ok();
+    let mut seen = Vec::new();
+    for rest in o
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+    {
+        if rest.starts_with('#') {
+            continue;
+        }
+        let at = rest.find(|c: char| c.is_ascii_lowercase() || "<-+".contains(c));
+        let (stamp, line) = rest.split_at(at.unwrap_or(0));
+        assert!(stamp_ok("tt", stamp), "{rest:?}\n{}", o.dump());
+        seen.push(line.to_string());
+    }
+    for want in [
+        "dfl = clone(",
+        "--- SIGPIPE {",
+        "+++ killed by SIGPIPE +++",
+        "exit_group(0) = ?",
+    ] {
+        assert!(
+            seen.iter().any(|l| l.starts_with(want)),
+            "{want}\n{}",
+            o.dump()
+        );
     }
 }

@@ -278,3 +278,35 @@ fn unix_datagram_refused_is_not_about_ports() {
     assert!(h.starts_with("nothing is bound to it:"), "{h}");
     assert!(!h.contains("port"), "{h}");
 }
+
+/// A recv that SO_RCVTIMEO ended (`--rcvtimeo`) fails with EAGAIN: the
+/// hint says so, and does not tell the user to drop a MSG_DONTWAIT they
+/// never passed; with `--recv-flags MSG_DONTWAIT` it names that flag.
+#[test]
+fn recv_eagain_names_msg_dontwait_only_when_the_user_passed_it() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let timed = run(
+        socklab(&["udp", "client", &addr, "--rcvtimeo", "0.1", "-m", "x"]),
+        b"",
+    );
+    timed.stderr_has(", 1024, 0, ").stderr_has("-1 EAGAIN");
+    let h = hint(&timed);
+    assert!(h.contains("SO_RCVTIMEO ran out (--rcvtimeo)"), "{h}");
+    assert!(!h.contains("drop MSG_DONTWAIT"), "{h}");
+    let dontwait = run(
+        socklab(&[
+            "udp",
+            "client",
+            &addr,
+            "--recv-flags",
+            "MSG_DONTWAIT",
+            "-m",
+            "x",
+        ]),
+        b"",
+    );
+    let h = hint(&dontwait);
+    assert!(h.contains("(MSG_DONTWAIT, --recv-flags)"), "{h}");
+    assert!(h.ends_with("or drop MSG_DONTWAIT"), "{h}");
+}
