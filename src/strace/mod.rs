@@ -343,7 +343,13 @@ impl Tracer {
                 }
                 // strace stamps a signal's line (and `+++ killed by`) as
                 // a call's: `[pid N] 10:11:12 --- SIGTERM {...} ---`.
-                let line = format!("{}{text}", self.head(SystemTime::now()));
+                // A note (`# ...`) is no strace line: not stamped, and
+                // `-r` does not count from it.
+                let head = match text.starts_with("# ") {
+                    true => tasks::prefix(),
+                    false => self.head(SystemTime::now()),
+                };
+                let line = format!("{head}{text}");
                 if !self.open_write(&line) {
                     write_to(&mut lock(&self.trace), &line);
                 }

@@ -97,7 +97,7 @@ pub fn note_start(sys: &super::Sys) {
 /// Before a traced line of `sys`: [`AT_START`], if still to come.
 pub(super) fn start_before(sys: &super::Sys) {
     if START.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
-        sys.tracer().signal(AT_START);
+        sys.tracer().note(AT_START);
     }
 }
 

@@ -154,14 +154,20 @@ fn the_first_relative_stamp_is_zero_as_strace_r_prints_it() {
         b"",
     );
     o.assert_code(1);
-    let first = o.stderr.lines().next().unwrap_or("");
+    // Notes (`# ...`, no strace line) are not stamped: the first call is.
+    let first = o
+        .stderr
+        .lines()
+        .find(|l| !l.starts_with("# "))
+        .unwrap_or("");
     assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
     let o = run(socklab(&["--trace-time", "r", "lab", "phone-call"]), b"").without_tasks();
     o.assert_ok();
     let first = o
         .stdout
         .lines()
-        .find_map(|l| l.split_once(" | ").map(|(_, r)| r))
+        .filter_map(|l| l.split_once(" | ").map(|(_, r)| r))
+        .find(|r| !r.starts_with("# "))
         .unwrap_or("");
     assert!(first.starts_with("     0.000000 socket("), "{}", o.dump());
 }
@@ -240,6 +246,9 @@ fn relative_stamps_count_from_the_line_before_of_any_process() {
             }
             None => line,
         };
+        if body.starts_with("# ") {
+            continue;
+        }
         let Some((clock, rest)) = body.split_once(" (+") else {
             panic!("no tt,r stamp: {line:?}\n{text}");
         };
