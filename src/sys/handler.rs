@@ -80,8 +80,8 @@ extern "C" fn ran(signo: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut lib
                 i64::from(info.si_pid()),
                 i64::from(info.si_uid()),
                 i64::from(info.si_status()),
-                info.si_utime() as i64,
-                info.si_stime() as i64,
+                info.si_utime(),
+                info.si_stime(),
             ]
         };
         for (at, v) in CHILD.iter().zip(fields) {
