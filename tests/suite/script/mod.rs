@@ -30,6 +30,7 @@ mod more_calls;
 mod options;
 mod processes;
 mod readme;
+mod records_fork;
 mod records_models;
 mod shell;
 mod signals;

@@ -104,7 +104,7 @@ fn joined(server: &str, clients: &[(String, &'static str)], forked: bool) -> Str
 /// printed at the entry, before the task waits; the kernel wakes the
 /// first waiter) is made again: its replay, which waits in that order,
 /// would give the connection to the other task.
-fn record(dir: &TempDir, model: &str) -> String {
+pub(super) fn record(dir: &TempDir, model: &str) -> String {
     for attempt in 0..10 {
         let (server, clients) = record_once(dir, model, attempt);
         let fork = model == "fork";
