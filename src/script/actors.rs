@@ -221,9 +221,14 @@ impl Actor {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let thread_slot = slot.clone();
+        // An actor takes SIGCHLD; the end's thread is the runner's.
+        let unblock = name != "end" && super::chld_mask::blocked_here();
         let thread = std::thread::Builder::new()
             .name(format!("actor {name}"))
             .spawn(move || {
+                if unblock {
+                    super::chld_mask::unblock_in_actor();
+                }
                 let entered = host.map_or(Ok(()), |h| sys.enter_netns(&h));
                 let events = std::mem::take(&mut lock(&thread_slot).events);
                 let ok = entered.is_ok();

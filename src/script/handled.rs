@@ -139,6 +139,7 @@ impl Runner {
     /// the signal's line and rt_sigreturn's after the call's.
     pub(super) fn interrupted(&mut self, id: usize, name: &str, ret: &Result<i64, Errno>) {
         let Some(k) = self.kicks.pending.remove(&id) else {
+            self.child_ended(name, ret);
             return;
         };
         if *ret != Err(Errno::EINTR) {
@@ -150,6 +151,31 @@ impl Runner {
         };
         self.print_task_text(name, &k.line, false);
         self.print_event(name, &sigreturn(&mask, Err(Errno::EINTR)));
+    }
+
+    /// A call of thread actor `name` returned after a SIGCHLD handler of
+    /// its ran (the kernel signals the thread that forked a process
+    /// actor when it ends; `--model fork`'s record): strace -f's `---
+    /// SIGCHLD {...} ---` and `rt_sigreturn({mask=[]}) = RET` after it
+    /// (-1 EINTR for the call it interrupted, else what the call returned).
+    fn child_ended(&mut self, name: &str, ret: &Result<i64, Errno>) {
+        let ran = handler::ran_for(libc::SIGCHLD);
+        let forked = self
+            .actors
+            .iter()
+            .any(|a| a.pid.is_some() && a.parent == name);
+        if ran == self.kicks.children_shown || !forked || !handler::installed(libc::SIGCHLD) {
+            return;
+        }
+        self.kicks.children_shown = ran;
+        let (rax, mask) = handler::last(libc::SIGCHLD);
+        let back = match (ret, rax) {
+            (Err(Errno::EINTR), _) => Err(Errno::EINTR),
+            (_, -4095..=-1) => Err(Errno::from_raw(-rax as i32)),
+            _ => Ok(rax),
+        };
+        self.print_task_text(name, &handler::child_line(), false);
+        self.print_event(name, &sigreturn(&mask, back));
     }
 
     /// An rt_sigaction that installed socklab's handler: say so; a

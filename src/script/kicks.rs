@@ -22,4 +22,7 @@ pub(super) struct Kicks {
     pub pending: BTreeMap<usize, Kick>,
     /// (pid, signal) -> sa_flags of a process actor's handler.
     pub procs: BTreeMap<(i32, i32), u64>,
+    /// The SIGCHLD handler's runs already shown (a thread actor's
+    /// handler: the kernel's signal when a process actor ends).
+    pub children_shown: u64,
 }

@@ -13,6 +13,7 @@ mod batch;
 mod birth;
 mod call;
 pub mod check;
+mod chld_mask;
 mod cmsgs;
 mod ctl_calls;
 mod editing;
@@ -197,6 +198,8 @@ fn run_steps(
     let before: Vec<usize> = steps.iter().map(|s| s.no).collect();
     let mut links = links.into_iter().peekable();
     let n = steps.len();
+    // Dropped after the runner (its actors joined): see chld_mask.rs.
+    let _chld = chld_mask::Blocked::new();
     let mut runner = run::Runner::new(steps, opts, tracer.clone());
     runner.enter_hosts()?;
     for (id, no) in before.iter().enumerate().take(n) {

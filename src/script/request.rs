@@ -286,13 +286,12 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
 /// The signals a thread actor's handler would take from socklab itself:
 /// its stop signals (it must stay killable), SIGCHLD (process actors'
 /// ends), SIGALRM.
-const SOCKLABS: [i32; 7] = [
+const SOCKLABS: [i32; 6] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
     libc::SIGQUIT,
     libc::SIGUSR2,
-    libc::SIGCHLD,
     libc::SIGALRM,
 ];
 

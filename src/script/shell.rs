@@ -66,6 +66,7 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
         None => Box::new(std::io::stdout()),
     };
     let tracer = Tracer::new(opts.trace, Box::new(Stream::new("stdout", sink)));
+    let _chld = super::chld_mask::Blocked::new();
     let mut runner = Runner::new(Vec::new(), opts, tracer);
     let input = match ready {
         Some(r) => Input::Edited(r.spawn(runner.sender())?),

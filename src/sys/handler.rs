@@ -33,6 +33,11 @@ static RAN: [AtomicU64; 65] = [ZERO; 65];
 static RAX: [AtomicI64; 65] = [EINTR; 65];
 static MASK: [AtomicU64; 65] = [ZERO; 65];
 static INSTALLED: [AtomicBool; 65] = [NO; 65];
+/// The last SIGCHLD's siginfo: si_code, si_pid, si_uid, si_status,
+/// si_utime, si_stime.
+#[allow(clippy::declare_interior_mutable_const)]
+const NONE: AtomicI64 = AtomicI64::new(0);
+static CHILD: [AtomicI64; 6] = [NONE; 6];
 /// Every run of the handler, any signal (a call's EINTR then is the
 /// script's, not retried: `Sys::call`).
 static TOTAL: AtomicU64 = AtomicU64::new(0);
@@ -61,6 +66,26 @@ extern "C" fn ran(signo: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut lib
             if let Some(r) = RAX.get(i) {
                 r.store(rax, Ordering::SeqCst);
             }
+        }
+    }
+    if signo == libc::SIGCHLD
+        // SAFETY: with SA_SIGINFO the kernel's siginfo for this delivery
+        // (a script's SIGCHLD handler: `--model fork`'s record).
+        && let Some(info) = unsafe { _info.as_ref() }
+    {
+        // SAFETY: a SIGCHLD siginfo: its `_sigchld` fields are set.
+        let fields = unsafe {
+            [
+                i64::from(info.si_code),
+                i64::from(info.si_pid()),
+                i64::from(info.si_uid()),
+                i64::from(info.si_status()),
+                info.si_utime(),
+                info.si_stime(),
+            ]
+        };
+        for (at, v) in CHILD.iter().zip(fields) {
+            at.store(v, Ordering::SeqCst);
         }
     }
     TOTAL.fetch_add(1, Ordering::SeqCst);
@@ -111,6 +136,23 @@ pub fn last(sig: i32) -> (i64, String) {
     let rax = RAX.get(i).map_or(0, |r| r.load(Ordering::SeqCst));
     let mask = MASK.get(i).map_or(0, |m| m.load(Ordering::SeqCst));
     (rax, super::delivered::sigset(mask))
+}
+
+/// strace's line for the last SIGCHLD the handler took: `--- SIGCHLD
+/// {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0,
+/// si_status=0, si_utime=0, si_stime=0} ---`.
+pub fn child_line() -> String {
+    let [code, pid, uid, status, utime, stime] = CHILD.each_ref().map(|v| v.load(Ordering::SeqCst));
+    let (code, status) = match code as i32 {
+        libc::CLD_EXITED => ("CLD_EXITED".to_string(), status.to_string()),
+        libc::CLD_KILLED => ("CLD_KILLED".into(), xlat::signal_name(status as i32)),
+        libc::CLD_DUMPED => ("CLD_DUMPED".into(), xlat::signal_name(status as i32)),
+        c => (c.to_string(), status.to_string()),
+    };
+    format!(
+        "--- SIGCHLD {{si_signo=SIGCHLD, si_code={code}, si_pid={pid}, si_uid={uid}, \
+         si_status={status}, si_utime={utime}, si_stime={stime}}} ---"
+    )
 }
 
 /// Whether this process installed the handler for `sig`.

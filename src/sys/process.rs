@@ -182,6 +182,23 @@ impl Sys {
         Ok(())
     }
 
+    /// _exit(2) (exit_group), traced: a forked server child's end, as
+    /// strace -f shows it: `exit_group(0) = ?` and `+++ exited with 0
+    /// +++`, written just before the syscall (which does not return), so
+    /// that a record's process actor ends on that line. No exit(3)
+    /// handlers run (`untraced::exit`).
+    pub fn exit_group(&self, code: i32) -> ! {
+        if self.renders {
+            // A signal taken since the last call: strace saw it first.
+            self.delivered_before();
+            let args = row_args(&calls::EXIT_GROUP, &[Int(code.into())]);
+            self.tracer.signal(&format!("exit_group({args}) = ?"));
+            self.tracer
+                .signal(&format!("+++ exited with {} +++", code & 0xff));
+        }
+        super::untraced::exit(code)
+    }
+
     /// getpid(2): this process's pid (a prefork parent's, for its workers'
     /// getppid check).
     pub fn getpid(&self) -> Result<i32> {

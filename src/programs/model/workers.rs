@@ -6,7 +6,7 @@
 //! fork: SIGCHLD is caught (without SA_RESTART): a child's exit interrupts
 //! `accept4` (EINTR) and the parent reaps it at once.
 //! Steps: [`wait4(-1, WNOHANG)` while children have ended], `accept4`,
-//! `clone` (fork); the child: `close(listener)`, serve_conn, exit; the
+//! `clone` (fork); the child: `close(listener)`, serve_conn, `exit_group`; the
 //! parent: `close(conn)`, and again until `--once`/`--max-conns`; then
 //! `wait4` for each child left, `close(listener)`.
 //!
@@ -80,7 +80,7 @@ fn limit(opts: &ServerOpts) -> Option<u64> {
 /// A child process's end: exit 0, 1 after a failure (reported), or die
 /// by the stop signal that ended it. Never returns to the parent's code
 /// (which would, for a UNIX server, remove the socket file).
-fn exit_child(result: Result<()>) -> ! {
+fn exit_child(sys: &Sys, result: Result<()>) -> ! {
     let code = match result {
         Ok(()) => 0,
         Err(Error::Signal(sig)) => {
@@ -95,8 +95,10 @@ fn exit_child(result: Result<()>) -> ! {
     // Output is written line by line, flushed; nothing is left to run at
     // exit, and skipping exit(3)'s handlers spares the child the page
     // faults of code it has not touched yet (a forked child maps each code
-    // page afresh): a third of the fork model's CPU per connection.
-    crate::sys::untraced::exit(code)
+    // page afresh): a third of the fork model's CPU per connection. The
+    // exit is traced (strace -f's `exit_group(0) = ?`): a record's
+    // process actor ends there.
+    sys.exit_group(code)
 }
 
 /// `--model fork`.
@@ -128,7 +130,7 @@ pub fn fork(sys: &Sys, out: &Output, listener: Socket, me: &Addr, opts: &ServerO
                 let served = sys
                     .close(listener)
                     .and_then(|()| serve_conn(sys, out, conn, &peer, opts, &mut buf));
-                exit_child(served)
+                exit_child(sys, served)
             }
             Ok(Some(pid)) => children.push(pid),
             Err(e) => crate::output::report(&e),
@@ -161,7 +163,7 @@ pub fn prefork(
     let mut result = Ok(());
     for _ in 0..n {
         match sys.fork() {
-            Ok(None) => exit_child(pool_child(sys, out, listener, opts, tickets, parent)),
+            Ok(None) => exit_child(sys, pool_child(sys, out, listener, opts, tickets, parent)),
             Ok(Some(pid)) => children.push(pid),
             Err(e) => {
                 result = Err(e);

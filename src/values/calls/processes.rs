@@ -232,13 +232,16 @@ pub static SCHED_SETAFFINITY: Syscall = Syscall {
     ..Syscall::ROW
 };
 
-/// _exit(2): strace shows it as exit_group. Not traced (the process ends).
+/// _exit(2): strace shows it as exit_group. A forked server child's end
+/// is traced (`Sys::exit_group`: its line and `+++ exited with N +++`
+/// written just before the syscall, which does not return).
 pub static EXIT_GROUP: Syscall = Syscall {
     name: "exit_group",
     scriptable: true,
     args: &[i("status", Int)],
-    traced: false,
     nr: libc::SYS_exit_group,
+    rendered_elsewhere: "it would end the test process: tests/suite/strace/models.rs \
+        (the fork and prefork models' children)",
     ..Syscall::ROW
 };
 

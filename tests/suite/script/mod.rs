@@ -32,6 +32,7 @@ mod more_calls;
 mod options;
 mod processes;
 mod readme;
+mod records_fork;
 pub(crate) mod records_models;
 mod shell;
 mod signals;

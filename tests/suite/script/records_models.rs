@@ -3,7 +3,9 @@
 //! script, replays (exit 0), and one byte changed in an expectation
 //! exits 1 with the line. The thread models' `clone3(...)` lines start
 //! thread actors (their `[pid N]` lines); the epoll model's prlimit64
-//! lines run.
+//! lines run. The fork models' `clone(...)` lines start process actors,
+//! which end on their `exit_group(0) = ?` lines; the fork model's
+//! SIGCHLD handler interrupts the main thread's accept4 again.
 
 use super::script;
 use crate::harness::{Outcome, Server, TempDir, run, socklab};
@@ -17,35 +19,45 @@ fn lines(record: &str) -> Vec<String> {
         .collect()
 }
 
-/// A client's line with its fd (`fd`) as the name `name`, tagged `name | `.
-fn client_line(call: &str, fd: &str, name: &str) -> String {
+/// A client's line with its fd (`fd`) as the name `name`, tagged
+/// `actor | `.
+fn client_line(call: &str, fd: &str, name: &str, actor: &str) -> String {
     if let Some(rest) = call.strip_prefix("socket(") {
         let head = rest.rsplit_once(" = ").map_or(rest, |(h, _)| h);
-        return format!("{name} | {name} = socket({head}");
+        return format!("{actor} | {name} = socket({head}");
     }
     for end in [", ", ")"] {
         if let Some((call, rest)) = call.split_once(&format!("({fd}{end}")) {
-            return format!("{name} | {call}({name}{end}{rest}");
+            return format!("{actor} | {call}({name}{end}{rest}");
         }
     }
-    format!("{name} | {call}")
+    format!("{actor} | {call}")
 }
 
 /// The server's record with each client's lines where the replay needs
 /// them: a client's socket, connect and sendto before the server's line
 /// that takes its connection (the k-th accept4 that returns, or the
 /// epoll_wait just before it), its recvfrom and close after the server's
-/// reply (the sendto of its bytes upper-cased).
-pub(crate) fn joined(server: &str, clients: &[(String, &'static str)]) -> String {
+/// reply (the sendto of its bytes upper-cased). A fork model's clients
+/// are process actors forked first (`p1 = fork()`): as threads of the
+/// replay, their sockets would be inherited by the server's forked
+/// children, and a client's close would not end the connection.
+pub(crate) fn joined(server: &str, clients: &[(String, &'static str)], forked: bool) -> String {
     let s = lines(server);
     let mut out: Vec<String> = Vec::new();
+    if forked {
+        out.extend((1..=clients.len()).map(|k| format!("p{k} = fork()")));
+    }
     let mut k = 0;
     let mut pending: Vec<(String, Vec<String>)> = Vec::new();
+    // An accept4 a signal interrupted (`= ? ERESTARTSYS`, the fork
+    // model's SIGCHLD) took no connection.
     let takes = |l: &str| {
         (l.starts_with("accept4(")
             || l.contains("] accept4(")
             || l.contains("<... accept4 resumed>"))
             && !l.contains("<unfinished ...>")
+            && !l.contains("ERESTARTSYS")
     };
     for (i, line) in s.iter().enumerate() {
         let before_wait = s.get(i + 1).is_some_and(|n| takes(n)) && line.starts_with("epoll_wait(");
@@ -55,7 +67,14 @@ pub(crate) fn joined(server: &str, clients: &[(String, &'static str)]) -> String
             let c = lines(record);
             let fd = c[0].rsplit_once(" = ").unwrap().1.to_string();
             let name = format!("c{}", k + 1);
-            let c: Vec<String> = c.iter().map(|l| client_line(l, &fd, &name)).collect();
+            let actor = match forked {
+                true => format!("p{}", k + 1),
+                false => name.clone(),
+            };
+            let c: Vec<String> = c
+                .iter()
+                .map(|l| client_line(l, &fd, &name, &actor))
+                .collect();
             out.extend(c[..3].iter().cloned());
             pending.push((format!("\"{}\"", msg.to_uppercase()), c[3..].to_vec()));
             k += 1;
@@ -85,11 +104,12 @@ pub(crate) fn joined(server: &str, clients: &[(String, &'static str)]) -> String
 /// printed at the entry, before the task waits; the kernel wakes the
 /// first waiter) is made again: its replay, which waits in that order,
 /// would give the connection to the other task.
-fn record(dir: &TempDir, model: &str) -> String {
+pub(super) fn record(dir: &TempDir, model: &str) -> String {
     for attempt in 0..10 {
         let (server, clients) = record_once(dir, model, attempt);
-        if first_waiter_first(&server) {
-            return joined(&server, &clients);
+        let fork = model == "fork";
+        if first_waiter_first(&server) && (!fork || signalled_in_a_call(&server)) {
+            return joined(&server, &clients, fork);
         }
     }
     panic!("{model}: every record woke a later accept4 first");
@@ -97,12 +117,12 @@ fn record(dir: &TempDir, model: &str) -> String {
 
 /// Whether the first accept4 to return (whole or resumed) is the first
 /// one entered, and its task reads the first client's bytes. A
-/// task is a clone3's result or the first task (`main`, whose lines may
-/// have no prefix).
+/// task is a clone3's or a fork's (clone) result or the first task
+/// (`main`, whose lines may have no prefix).
 fn first_waiter_first(record: &str) -> bool {
     let children: Vec<String> = record
         .lines()
-        .filter(|l| l.contains("clone3("))
+        .filter(|l| l.contains("clone3(") || l.contains("clone(") || l.contains("clone resumed>"))
         .filter_map(|l| l.rsplit_once(" = ").map(|(_, t)| t.trim().to_string()))
         .collect();
     let task = |l: &str| -> String {
@@ -133,10 +153,29 @@ fn first_waiter_first(record: &str) -> bool {
         .find(|l| l.contains(&format!("({fd}, \"hello\"")) || l.contains("\"hello\", 1024"))
         .map(task);
     let back = Some(task(back_line));
-    // The thread model hands the connection to a new thread (a clone3
-    // after the accept4): its reader is that thread.
-    let hands_off = record.find(back_line) < record.rfind("clone3(");
+    // The thread and fork models hand the connection to a new thread
+    // or process (a clone3 or clone after the accept4): its reader is
+    // that task.
+    let last_start = record.rfind("clone3(").max(record.rfind("clone("));
+    let hands_off = record.find(back_line) < last_start;
     entered == back && (hands_off || reader == back)
+}
+
+/// The fork model: whether each child's end interrupted the parent's
+/// accept4 (`= ? ERESTARTSYS`) or ended its wait4, on the next line. A
+/// record can show the exit_group line (written before the syscall)
+/// and then an accept4 that took the next connection before the child
+/// was gone (its SIGCHLD came between calls): a race the replay, which
+/// runs the lines in order, cannot make again.
+fn signalled_in_a_call(record: &str) -> bool {
+    let l = lines(record);
+    l.iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains("] exit_group("))
+        .all(|(i, _)| {
+            l.get(i + 1)
+                .is_some_and(|n| n.contains("ERESTARTSYS") || n.contains("<... wait4 resumed>"))
+        })
 }
 
 /// One record of the server (its text) and the clients' (text, message).
@@ -349,4 +388,33 @@ sendto(4, \"hi\", 2, 0, NULL, 0) = 2
             && c.ends_with("\"hi\", 16, 0, NULL, NULL) = 2")
     });
     assert!(received, "{tid}\n{strace}");
+}
+
+#[test]
+fn script_record_of_the_fork_model_replays_with_its_clients() {
+    let dir = TempDir::new("rec-fork");
+    let text = record(&dir, "fork");
+    // Each child's end is a line of the record: its process actor ends
+    // there, and its SIGCHLD interrupts the parent's accept4.
+    assert_eq!(text.matches("] exit_group(0) = ?").count(), 2, "{text}");
+    assert!(text.contains("rt_sigaction(SIGCHLD, {"), "{text}");
+    let o = replays(&text, "\"hello\", 1024", "\"hellx\", 1024");
+    // A child's SIGCHLD reaches the main actor's handler; it interrupts
+    // the accept4 where the record shows it did (the child may also end
+    // later, while the parent waits in wait4).
+    assert!(o.stdout.contains("main | --- SIGCHLD {"), "{}", o.dump());
+    assert_eq!(
+        o.stdout.contains("ERESTARTSYS"),
+        text.contains("ERESTARTSYS"),
+        "{text}\n{}",
+        o.dump()
+    );
+}
+
+#[test]
+fn script_record_of_the_prefork_model_replays_with_its_clients() {
+    let dir = TempDir::new("rec-prefork");
+    let text = record(&dir, "prefork:2");
+    assert_eq!(text.matches("] exit_group(0) = ?").count(), 2, "{text}");
+    replays(&text, "\"hello\", 1024", "\"hellx\", 1024");
 }

@@ -73,7 +73,9 @@ pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         // cancellation signals, `[RTMIN RT_1]`).
         let unblock = whole.starts_with("rt_sigprocmask(SIG_UNBLOCK, ") && !whole.contains("RTMIN");
         let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]") && !unblock;
-        let exit = whole.starts_with("+++ exited") || whole.starts_with("exit");
+        // A forked child's exit_group is socklab's line (`Sys::exit_group`);
+        // the first process's exit is not (main returns).
+        let exit = whole.starts_with("+++ exited") || (pid == first && whole.starts_with("exit"));
         if exit || mask || is_runtime_call(&whole) {
             continue;
         }

@@ -75,6 +75,7 @@ fn tcp_server_wire_record_replays_with_its_client() {
     let text = joined(
         &record,
         &[(std::fs::read_to_string(&c_rec).unwrap(), "hello")],
+        false,
     );
     let o = script(&text, &[]);
     o.assert_ok();
