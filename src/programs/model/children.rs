@@ -108,3 +108,30 @@ pub fn abnormal_end(status: i32) -> Option<String> {
     }
     Some(format!("ended with wait status {status:#x}"))
 }
+
+/// After the prefork parent's `wait4` reaped `pid`: strace -f's next line
+/// is the SIGCHLD that child's end sent (`si_code=CLD_EXITED` or
+/// `CLD_KILLED`/`CLD_DUMPED`); its action is the default, to ignore it,
+/// so socklab never sees it and names it in a note.
+pub fn sigchld_note(pid: i32, status: i32) -> String {
+    let how = if libc::WIFEXITED(status) {
+        format!(
+            "CLD_EXITED, si_pid={pid}, si_uid=..., si_status={}",
+            libc::WEXITSTATUS(status)
+        )
+    } else {
+        let n = libc::WTERMSIG(status);
+        let sig = Signal::try_from(n).map_or_else(|_| n.to_string(), |s| s.as_str().to_string());
+        let code = if libc::WCOREDUMP(status) {
+            "CLD_DUMPED"
+        } else {
+            "CLD_KILLED"
+        };
+        format!("{code}, si_pid={pid}, si_uid=..., si_status={sig}")
+    };
+    format!(
+        "# not shown: --- SIGCHLD {{si_signo=SIGCHLD, si_code={how}, si_utime=..., si_stime=...}} --- \
+         (strace -f's line here: the kernel sent SIGCHLD at the child's end; its action is the \
+         default, to ignore it, so socklab does not see it)"
+    )
+}

@@ -56,7 +56,7 @@ use crate::sys::{signals, untraced};
 use crate::values::addr::Addr;
 use crate::values::error::{Error, Result};
 
-use super::children::{abnormal_end, reap_all, reap_ended};
+use super::children::{abnormal_end, reap_all, reap_ended, sigchld_note};
 use super::pause::{self, Conns};
 use crate::sys::pthread::{self, Worker};
 
@@ -185,6 +185,7 @@ pub fn prefork(
     while result.is_ok() && !children.is_empty() {
         match sys.wait4(-1, false) {
             Ok(Some(r)) => {
+                sys.tracer().signal(&sigchld_note(r.pid, r.status));
                 children.retain(|&pid| pid != r.pid);
                 if let Some(how) = abnormal_end(r.status) {
                     failed += 1;

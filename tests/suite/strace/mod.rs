@@ -53,6 +53,7 @@ mod flags;
 mod labs;
 mod models;
 mod names;
+mod prefork_sigchld;
 mod record;
 mod sigpipe;
 mod starts;

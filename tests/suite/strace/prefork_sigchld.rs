@@ -1,0 +1,80 @@
+//! The prefork parent's SIGCHLD (issue 15, found by this round's audit):
+//! strace -f prints `--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED,
+//! si_pid=N, ...} ---` right after the parent's `wait4(...) = N` at each
+//! worker's end; its action is the default (ignore), so socklab cannot see
+//! it and names it in a note at that place.
+
+use super::*;
+
+/// The `si_pid=` of a SIGCHLD line or note.
+fn si_pid(line: &str) -> Option<i32> {
+    let rest = line.split_once("--- SIGCHLD {")?.1;
+    rest.split_once("si_pid=")?
+        .1
+        .split(',')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("prefork-sigchld");
+    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&out)
+        .arg(harness::bin())
+        .arg("--trace-file")
+        .arg(&trace)
+        .args(["tcp", "server", "127.0.0.1:0", "--model", "prefork:2"])
+        .args(["--max-conns", "2"]);
+    let server = Server::start_cmd(cmd);
+    for m in ["a", "b"] {
+        run(
+            harness::socklab(&["tcp", "client", &server.addr, "-m", m]),
+            b"",
+        )
+        .assert_ok();
+    }
+    server.finish().assert_ok();
+    let theirs = std::fs::read_to_string(&out).expect("read strace -o");
+    let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
+    let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs}");
+    let mut want: Vec<i32> = theirs.lines().filter_map(si_pid).collect();
+    assert_eq!(want.len(), 2, "two workers' SIGCHLD\n{}", dump());
+    // socklab's: each note right after the parent's wait4 that reaped it
+    // (the line before of the same task: others' lines may come between).
+    let task = |l: &str| match l.strip_prefix("[pid ") {
+        Some(r) => r.split_once("] ").map_or("", |(pid, _)| pid).to_string(),
+        None => String::new(),
+    };
+    let lines: Vec<&str> = raw.lines().collect();
+    let mut got = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(pid) = si_pid(l) else { continue };
+        let body = harness::untask(l);
+        assert!(
+            body.starts_with("# not shown: --- SIGCHLD {"),
+            "{l}\n{}",
+            dump()
+        );
+        let before = lines[..i]
+            .iter()
+            .rev()
+            .find(|b| task(b) == task(l))
+            .map_or("", |b| harness::untask(b));
+        assert!(
+            before.contains("wait4") && before.ends_with(&format!(") = {pid}")),
+            "{before:?} then {l:?}\n{}",
+            dump()
+        );
+        got.push(pid);
+    }
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want, "{}", dump());
+}
