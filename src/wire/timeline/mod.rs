@@ -40,6 +40,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,6 +94,9 @@ enum Item {
     },
     /// A `# ...` line of a lab, or a `--show-state` line.
     Note { at: SystemTime, line: String },
+    /// A line of a program's stdout (`listening on ADDR`), printed there
+    /// at its place: after the call that made it.
+    Say { at: SystemTime, line: Vec<u8> },
 }
 
 impl Item {
@@ -101,7 +105,7 @@ impl Item {
             Item::Call { start, .. } => *start,
             Item::Resumed { end, .. } => *end,
             Item::Packet { ts, .. } => *ts,
-            Item::Note { at, .. } => *at,
+            Item::Note { at, .. } | Item::Say { at, .. } => *at,
         }
     }
 }
@@ -153,6 +157,10 @@ pub struct Timeline {
     /// with when the program names a new port (`refilter.rs`).
     refilter: Mutex<Option<Refilter>>,
     sink: Sink,
+    /// A program's stdout, when it is not `sink` (a lab's one stream).
+    out: Option<Sink>,
+    /// Printed to its end ([`Timeline::close`]): later lines go straight out.
+    closed: AtomicBool,
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
     show: bool,
@@ -165,27 +173,18 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(sink: Sink, json: bool, show: bool) -> Timeline {
+    pub fn new(sink: Sink, out: Option<Sink>, json: bool, show: bool) -> Timeline {
         Timeline {
             state: Mutex::new(State::default()),
             refilter: Mutex::new(None),
             sink,
+            out,
+            closed: AtomicBool::new(false),
             json,
             show,
             stamps: crate::strace::stamp::stamps().filter(|_| !json),
             printing: Mutex::new(()),
         }
-    }
-
-    /// In a forked child (no capture thread there), a line goes straight out.
-    fn direct(&self, line: &str) -> bool {
-        // Not getpid(2) (a call the program did not make, on every line).
-        if !crate::strace::tasks::forked() {
-            return false;
-        }
-        let mut w = crate::strace::lock(&self.sink);
-        crate::strace::write_line(&mut **w, line);
-        true
     }
 
     /// The program's ports known so far, sorted.
@@ -367,16 +366,25 @@ impl crate::strace::Timeline for Timeline {
         // `printing` first (flush takes it before the others), then
         // `refilter` then `state` (as watch_port takes them), then the
         // sink (taken alone elsewhere).
-        vec![
+        let mut held: Vec<Box<dyn crate::strace::ForkHeld + '_>> = vec![
             Box::new(crate::strace::lock(&self.printing)),
             Box::new(crate::strace::lock(&self.refilter)),
             Box::new(self.lock()),
             Box::new(crate::strace::lock(&self.sink)),
-        ]
+        ];
+        // The program's stdout after the sink (as `flush` takes them).
+        if let Some(out) = &self.out {
+            held.push(Box::new(crate::strace::lock(out)));
+        }
+        held
     }
 
     fn note(&self, at: SystemTime, line: String) {
         Timeline::note(self, at, line);
+    }
+
+    fn say(&self, at: SystemTime, line: Vec<u8>) {
+        self.say_line(at, line);
     }
 
     fn forked(&self) {

@@ -5,6 +5,40 @@
 use super::*;
 
 impl Timeline {
+    /// In a forked child (no capture thread there), or once the timeline
+    /// is closed, a line goes straight out.
+    pub(super) fn direct(&self, line: &str) -> bool {
+        if !self.goes_straight_out() {
+            return false;
+        }
+        let mut w = crate::strace::lock(&self.sink);
+        crate::strace::write_line(&mut **w, line);
+        true
+    }
+
+    fn goes_straight_out(&self) -> bool {
+        // Not getpid(2) (a call the program did not make, on every line).
+        crate::strace::tasks::forked() || self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The end of the run: everything left is printed, and any line
+    /// after this (the capture's summary) goes straight out.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.flush(true);
+    }
+
+    /// A line of the program's stdout at `at` (see [`Item::Say`]).
+    pub fn say_line(&self, at: SystemTime, line: Vec<u8>) {
+        if self.goes_straight_out() {
+            let mut w = crate::strace::lock(self.out.as_ref().unwrap_or(&self.sink));
+            let _ = w.write_all(&[line.as_slice(), b"\n"].concat());
+            let _ = w.flush();
+            return;
+        }
+        self.lock().items.push(Item::Say { at, line });
+    }
+
     /// The line of a kept packet (tcpdump's, relative seq/ack).
     fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
         let text = p.tcpdump(st.seq.relative(p));
@@ -142,7 +176,7 @@ impl Timeline {
                             Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
                             _ => false,
                         });
-                    out.push(self.call_lines(
+                    out.push(Out::Trace(self.call_lines(
                         &mut st,
                         start,
                         end,
@@ -150,19 +184,20 @@ impl Timeline {
                         call,
                         &line,
                         interrupted,
-                    ));
+                    )));
                 }
                 Item::Packet {
                     frame, orig_len, ..
                 } => {
                     if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
-                        out.push(line);
+                        out.push(Out::Trace(line));
                     }
                 }
                 Item::Resumed { end, prefix, text } => {
-                    out.push(format!("{prefix}{}{text}", self.stamp(end)));
+                    out.push(Out::Trace(format!("{prefix}{}{text}", self.stamp(end))));
                 }
-                Item::Note { line, .. } => out.push(line),
+                Item::Note { line, .. } => out.push(Out::Trace(line)),
+                Item::Say { line, .. } => out.push(Out::Stdout(line)),
             }
         }
         if let Some(w) = st.pcap.as_mut()
@@ -172,13 +207,35 @@ impl Timeline {
         }
         drop(st);
         if !out.is_empty() {
-            let mut w = match self.sink.lock() {
-                Ok(w) => w,
-                Err(p) => p.into_inner(),
-            };
-            for line in out {
-                crate::strace::write_line(&mut **w, &line);
+            self.write(out);
+        }
+    }
+
+    /// Write the lines in their order, each to its stream and flushed
+    /// (so that `2>&1` keeps the order); the sink first, then stdout,
+    /// as `hold_for_fork` takes them.
+    fn write(&self, lines: Vec<Out>) {
+        let mut w = crate::strace::lock(&self.sink);
+        let says = lines.iter().any(|l| matches!(l, Out::Stdout(_)));
+        let mut stdout = self.out.as_ref().filter(|_| says).map(|o| crate::strace::lock(o));
+        for line in lines {
+            match (line, stdout.as_mut()) {
+                (Out::Trace(line), _) => crate::strace::write_line(&mut **w, &line),
+                (Out::Stdout(line), out) => {
+                    let out = match out {
+                        Some(out) => &mut ***out,
+                        None => &mut **w,
+                    };
+                    let _ = out.write_all(&[line.as_slice(), b"\n"].concat());
+                    let _ = out.flush();
+                }
             }
         }
     }
+}
+
+/// A line the timeline prints: to the trace's stream, or the program's stdout.
+enum Out {
+    Trace(String),
+    Stdout(Vec<u8>),
 }
