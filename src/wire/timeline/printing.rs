@@ -217,7 +217,11 @@ impl Timeline {
     fn write(&self, lines: Vec<Out>) {
         let mut w = crate::strace::lock(&self.sink);
         let says = lines.iter().any(|l| matches!(l, Out::Stdout(_)));
-        let mut stdout = self.out.as_ref().filter(|_| says).map(|o| crate::strace::lock(o));
+        let mut stdout = self
+            .out
+            .as_ref()
+            .filter(|_| says)
+            .map(|o| crate::strace::lock(o));
         for line in lines {
             match (line, stdout.as_mut()) {
                 (Out::Trace(line), _) => crate::strace::write_line(&mut **w, &line),

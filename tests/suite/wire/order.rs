@@ -33,7 +33,15 @@ fn a_programs_stdout_line_comes_after_its_call_with_wire() {
     let connection = index_of(all, &["connection from 127.0.0.1:"]);
     let received = index_of(all, &["recvfrom(", "\"hi\""]);
     let from = index_of(all, &["from 127.0.0.1:", ": 2 bytes \"hi\""]);
-    let order = [listen, getsockname, listening, accepted, connection, received, from];
+    let order = [
+        listen,
+        getsockname,
+        listening,
+        accepted,
+        connection,
+        received,
+        from,
+    ];
     assert!(
         order.windows(2).all(|w| w[0] < w[1]),
         "expected listen, getsockname, `listening on`, accept4, `connection from`, \
