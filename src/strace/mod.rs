@@ -78,6 +78,9 @@ pub trait Timeline: Send + Sync {
     /// A line of the program's stdout at time `at`, printed there at its
     /// place among the trace's lines (after the call that made it).
     fn say(&self, at: SystemTime, line: Vec<u8>);
+    /// This task's call under way, as strace prints its entry (the
+    /// `<unfinished ...>` line, if it blocks while others print).
+    fn entering(&self, _prefix: String, _text: String) {}
     /// Before a fork: every lock a line goes through, held (in the order
     /// the timeline takes them), so that the child cannot inherit one
     /// the capture thread holds at that instant (it would wait forever).

@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod open;
 mod printing;
 
 use crate::strace::json_str;
@@ -76,6 +77,8 @@ enum Item {
         prefix: String,
         call: &'static Syscall,
         line: String,
+        /// Its `<unfinished ...>` line is out (`open.rs`): only the rest.
+        shown: bool,
     },
     /// The rest of a call printed as unfinished: its prefix, then (at
     /// print time) its `--trace-time` stamp, then `text`.
@@ -116,7 +119,7 @@ type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16, u8));
 #[derive(Default)]
 struct State {
     next_token: u64,
-    open: BTreeMap<u64, SystemTime>,
+    open: BTreeMap<u64, open::Open>,
     items: Vec<Item>,
     /// Frames waiting in `items`.
     pending: usize,
@@ -224,6 +227,7 @@ impl Timeline {
             prefix,
             call: shown.call,
             line: shown.line,
+            shown: false,
         });
     }
 
@@ -316,7 +320,7 @@ impl crate::strace::Timeline for Timeline {
         let mut st = self.lock();
         st.next_token += 1;
         let token = st.next_token;
-        st.open.insert(token, SystemTime::now());
+        st.open.insert(token, open::Open::new(SystemTime::now()));
         token
     }
 
@@ -349,12 +353,14 @@ impl crate::strace::Timeline for Timeline {
             let known = st.ports.contains_key(&port);
             new |= Timeline::add_port(&mut st, port, fam, Some(start)) && !known;
         }
+        let shown = Timeline::was_shown(&mut st);
         st.items.push(Item::Call {
             start,
             end,
             prefix: prefix.clone(),
             call,
             line,
+            shown,
         });
         drop(st);
         if new {
@@ -381,6 +387,10 @@ impl crate::strace::Timeline for Timeline {
 
     fn note(&self, at: SystemTime, line: String) {
         Timeline::note(self, at, line);
+    }
+
+    fn entering(&self, prefix: String, text: String) {
+        Timeline::entering(self, prefix, text);
     }
 
     fn say(&self, at: SystemTime, line: Vec<u8>) {

@@ -123,7 +123,7 @@ impl Timeline {
     }
 
     /// The `--trace-time` stamp of a line printed for time `at`.
-    fn stamp(&self, at: SystemTime) -> String {
+    pub(super) fn stamp(&self, at: SystemTime) -> String {
         self.stamps
             .as_ref()
             .map_or_else(String::new, |s| s.prefix(at))
@@ -134,6 +134,9 @@ impl Timeline {
         let _printing = crate::strace::lock(&self.printing);
         let mut st = self.lock();
         let now = SystemTime::now();
+        if !all {
+            self.show_blocked(&mut st, now);
+        }
         let horizon = if all {
             None
         } else {
@@ -147,7 +150,8 @@ impl Timeline {
             Some(
                 st.open
                     .values()
-                    .copied()
+                    .filter(|o| !o.shown)
+                    .map(|o| o.start)
                     .chain(held)
                     .chain([settled])
                     .min()
@@ -167,24 +171,23 @@ impl Timeline {
                     prefix,
                     call,
                     line,
+                    shown,
                 } => {
                     // Split as strace -f splits a call when another line
                     // comes while it runs: a packet, or another side's call.
-                    let interrupted = !self.json
-                        && st.items.iter().any(|p| match p {
-                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
-                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
-                            _ => false,
-                        });
-                    out.push(Out::Trace(self.call_lines(
-                        &mut st,
-                        start,
-                        end,
-                        &prefix,
-                        call,
-                        &line,
-                        interrupted,
-                    )));
+                    let interrupted = shown
+                        || !self.json
+                            && st.items.iter().any(|p| match p {
+                                Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
+                                Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
+                                _ => false,
+                            });
+                    let head =
+                        self.call_lines(&mut st, start, end, &prefix, call, &line, interrupted);
+                    // Shown while it ran: its unfinished line is out already.
+                    if !(shown && head.ends_with("<unfinished ...>")) {
+                        out.push(Out::Trace(head));
+                    }
                 }
                 Item::Packet {
                     frame, orig_len, ..
