@@ -31,7 +31,7 @@ fn a_programs_stdout_line_comes_after_its_call_with_wire() {
     let listening = index_of(all, &["listening on 127.0.0.1:"]);
     let accepted = index_of(all, &["accept4", ") = "]);
     let connection = index_of(all, &["connection from 127.0.0.1:"]);
-    let received = index_of(all, &["recvfrom(", "\"hi\""]);
+    let received = index_of(all, &["recvfrom", "\"hi\", 1024"]);
     let from = index_of(all, &["from 127.0.0.1:", ": 2 bytes \"hi\""]);
     let order = [
         listen,
@@ -69,4 +69,60 @@ fn with_wire_stdout_is_still_the_programs_own() {
     );
     assert!(!o.stderr.contains("listening on"), "{}", o.dump());
     assert!(o.stderr.contains("accept4("), "{}", o.dump());
+}
+
+/// A thread model's main thread waits in accept4 while a worker serves:
+/// the worker's stdout line comes while the server runs (the blocked
+/// accept4 prints `<unfinished ...>` instead of holding every line after
+/// it until it returns), and stdout is still the program's own.
+#[test]
+fn a_workers_line_comes_while_the_main_thread_waits_in_accept4() {
+    use std::io::{BufRead, Read, Write};
+    if !can_capture() {
+        return;
+    }
+    let mut cmd = socklab(&[
+        "--wire",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(10));
+    let first = next().unwrap_or_default();
+    let addr = first.strip_prefix("listening on ").unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("first stdout line: {first:?}")
+    });
+    // The client stays connected: the server's main thread is back in
+    // accept4, its worker in recvfrom.
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client.write_all(b"hi").unwrap();
+    let mut reply = [0u8; 2];
+    client.read_exact(&mut reply).unwrap();
+    let connection = next();
+    let from = next();
+    // SAFETY: our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    drop(client);
+    assert!(
+        matches!(&connection, Ok(l) if l.starts_with("connection from 127.0.0.1:"))
+            && matches!(&from, Ok(l) if l.ends_with(": 2 bytes \"hi\"")),
+        "the worker's lines did not come while the server ran: {connection:?} {from:?}"
+    );
 }
