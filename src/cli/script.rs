@@ -14,6 +14,9 @@ use crate::values::error::{Error, Result};
 
 /// Run `socklab script` or `socklab shell` (None for another command).
 pub fn run(cli: &Cli) -> Option<Result<()>> {
+    if let Err(e) = recordless(cli) {
+        return Some(Err(e));
+    }
     let (file, timeout, history, net) = match &cli.command {
         Command::Script {
             file,
@@ -135,4 +138,22 @@ fn flags(cli: &Cli) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `--record FILE` with a script or the shell: refused (it wrote no
+/// file, silently). A script is already the record of its calls, and its
+/// timeline (stdout) is in the same syntax.
+fn recordless(cli: &Cli) -> Result<()> {
+    let what = match &cli.command {
+        Command::Script { .. } => "a script is already the record of its calls",
+        Command::Shell { .. } => "the shell's lines are a script already",
+        _ => return Ok(()),
+    };
+    match cli.record {
+        None => Ok(()),
+        Some(_) => Err(Error::Usage(format!(
+            "--record writes a program's or a lab's calls as a script; {what} \
+             (its timeline is on stdout: redirect it to keep it)"
+        ))),
+    }
 }

@@ -75,6 +75,12 @@ pub trait Timeline: Send + Sync {
     fn watch_port(&self, port: u16);
     /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
     fn note(&self, at: SystemTime, line: String);
+    /// A line of the program's stdout at time `at`, printed there at its
+    /// place among the trace's lines (after the call that made it).
+    fn say(&self, at: SystemTime, line: Vec<u8>);
+    /// This task's call under way, as strace prints its entry (the
+    /// `<unfinished ...>` line, if it blocks while others print).
+    fn entering(&self, _prefix: String, _text: String) {}
     /// Before a fork: every lock a line goes through, held (in the order
     /// the timeline takes them), so that the child cannot inherit one
     /// the capture thread holds at that instant (it would wait forever).
@@ -212,6 +218,12 @@ impl Tracer {
     /// The trace sink, for the `--wire` timeline to print into.
     pub fn sink(&self) -> Arc<Mutex<Box<dyn Write + Send>>> {
         self.trace.clone()
+    }
+
+    /// The program's stdout when it is not the trace's stream (a
+    /// program's `--wire` timeline prints its lines there, in order).
+    pub fn own_stdout(&self) -> Option<Sink> {
+        (!self.one_stream()).then(|| self.out.clone())
     }
 
     /// `--wire`: the timeline, if any (labs route their notes through it).
@@ -371,15 +383,28 @@ impl Tracer {
             Some(side) => format!("{side:>6} > {text}"),
             None => text.to_string(),
         };
-        // `--wire` on a shared transcript (a lab): after the call that
-        // made it, in the timeline's time order.
-        if let Some(t) = self.timeline.as_ref().filter(|_| self.one_stream()) {
-            t.note(SystemTime::now(), line);
+        if self.said_in_timeline(line.as_bytes()) {
             return;
         }
         let mut w = lock(&self.out);
         self.interrupt(&mut w);
         write_to(&mut w, &line);
+    }
+
+    /// `--wire`: a line of program output goes into the timeline, after
+    /// the call that made it, in time order: on a shared transcript (a
+    /// lab) as a note; else (a traced program) to stdout at its place,
+    /// while stdout stays the program's own. False: print it now.
+    fn said_in_timeline(&self, line: &[u8]) -> bool {
+        let Some(t) = &self.timeline else {
+            return false;
+        };
+        match std::str::from_utf8(line) {
+            Ok(text) if self.one_stream() => t.note(SystemTime::now(), text.to_string()),
+            _ if self.enabled() && !self.one_stream() => t.say(SystemTime::now(), line.to_vec()),
+            _ => return false,
+        }
+        true
     }
 
     /// Program output and trace lines go to one stream (demo, a lab).
@@ -395,10 +420,7 @@ impl Tracer {
             None => Vec::new(),
         };
         line.extend_from_slice(bytes);
-        if let (Some(t), Ok(text)) = (&self.timeline, std::str::from_utf8(&line))
-            && self.one_stream()
-        {
-            t.note(SystemTime::now(), text.to_string());
+        if self.said_in_timeline(&line) {
             return;
         }
         line.push(b'\n');

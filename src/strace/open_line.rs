@@ -252,13 +252,13 @@ impl Tracer {
     /// Whether a call's entry is wanted ([`Tracer::entering`]): a
     /// shared transcript's (`split.rs`), or a program's.
     pub fn wants_entries(&self) -> bool {
-        self.splits() || self.opens_lines()
+        self.splits() || self.opens_lines() || self.timeline_entries()
     }
 
     /// Whether a call's entry is wanted now: a program's only once the
     /// slot is in use (before, one task: nothing to split).
     pub fn entries_now(&self) -> bool {
-        self.splits() || (self.opens_lines() && active())
+        self.splits() || (self.opens_lines() && active()) || self.timeline_entries()
     }
 
     /// `--trace-time`'s duration after a call's line (strace's -T).

@@ -222,9 +222,22 @@ impl Tracer {
         self.split.is_some() && self.timeline.is_none()
     }
 
+    /// Whether a call's entry goes to the `--wire` timeline: a program's
+    /// text trace (`wire/timeline/open.rs`).
+    pub(super) fn timeline_entries(&self) -> bool {
+        self.timeline.is_some() && self.format == Format::Text && self.side.is_none()
+    }
+
     /// A call starts (the sink not held): in a shared transcript, a call
     /// that waits for the peer leaves its entry pending (`split.rs`).
     pub fn entering(&self, row: &'static Syscall, args: &str) {
+        if let Some(t) = self.timeline.as_ref().filter(|_| self.timeline_entries()) {
+            if row.blocks {
+                let prefix = format!("{}{}", self.record_mark(), tasks::prefix());
+                t.entering(prefix, unfinished_text(row, args));
+            }
+            return;
+        }
         // A program's own trace with several tasks (`open_line.rs`).
         if self.open_entering(row, args) {
             return;

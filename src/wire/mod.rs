@@ -64,7 +64,12 @@ pub struct Wire {
 /// and from a server's `listening on` step. Returns the tracer to build
 /// `Sys` with and the timeline for [`start`].
 pub fn timeline(tracer: Tracer, opts: &Options) -> (Tracer, Arc<Timeline>) {
-    let tl = Arc::new(Timeline::new(tracer.sink(), tracer.is_json(), opts.show));
+    let tl = Arc::new(Timeline::new(
+        tracer.sink(),
+        tracer.own_stdout(),
+        tracer.is_json(),
+        opts.show,
+    ));
     (tracer.with_timeline(tl.clone()), tl)
 }
 
@@ -104,7 +109,7 @@ impl Wire {
     /// the timeline and, with `--pcap`, where the file is.
     pub fn stop(self, sys: &Sys) -> Result<()> {
         let stopped = self.capture.stop(sys);
-        self.timeline.flush(true);
+        self.timeline.close();
         let drops = stopped?;
         let out = Output::new(sys.tracer().clone());
         if drops > 0 {

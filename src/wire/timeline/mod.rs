@@ -40,9 +40,11 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod open;
 mod printing;
 
 use crate::strace::json_str;
@@ -75,6 +77,8 @@ enum Item {
         prefix: String,
         call: &'static Syscall,
         line: String,
+        /// Its `<unfinished ...>` line is out (`open.rs`): only the rest.
+        shown: bool,
     },
     /// The rest of a call printed as unfinished: its prefix, then (at
     /// print time) its `--trace-time` stamp, then `text`.
@@ -93,6 +97,9 @@ enum Item {
     },
     /// A `# ...` line of a lab, or a `--show-state` line.
     Note { at: SystemTime, line: String },
+    /// A line of a program's stdout (`listening on ADDR`), printed there
+    /// at its place: after the call that made it.
+    Say { at: SystemTime, line: Vec<u8> },
 }
 
 impl Item {
@@ -101,7 +108,7 @@ impl Item {
             Item::Call { start, .. } => *start,
             Item::Resumed { end, .. } => *end,
             Item::Packet { ts, .. } => *ts,
-            Item::Note { at, .. } => *at,
+            Item::Note { at, .. } | Item::Say { at, .. } => *at,
         }
     }
 }
@@ -112,7 +119,7 @@ type Limbo = (SystemTime, Vec<u8>, usize, (u16, u16, u8));
 #[derive(Default)]
 struct State {
     next_token: u64,
-    open: BTreeMap<u64, SystemTime>,
+    open: BTreeMap<u64, open::Open>,
     items: Vec<Item>,
     /// Frames waiting in `items`.
     pending: usize,
@@ -153,6 +160,10 @@ pub struct Timeline {
     /// with when the program names a new port (`refilter.rs`).
     refilter: Mutex<Option<Refilter>>,
     sink: Sink,
+    /// A program's stdout, when it is not `sink` (a lab's one stream).
+    out: Option<Sink>,
+    /// Printed to its end ([`Timeline::close`]): later lines go straight out.
+    closed: AtomicBool,
     json: bool,
     /// `--wire`: print the packets (else only `--pcap`).
     show: bool,
@@ -165,27 +176,18 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(sink: Sink, json: bool, show: bool) -> Timeline {
+    pub fn new(sink: Sink, out: Option<Sink>, json: bool, show: bool) -> Timeline {
         Timeline {
             state: Mutex::new(State::default()),
             refilter: Mutex::new(None),
             sink,
+            out,
+            closed: AtomicBool::new(false),
             json,
             show,
             stamps: crate::strace::stamp::stamps().filter(|_| !json),
             printing: Mutex::new(()),
         }
-    }
-
-    /// In a forked child (no capture thread there), a line goes straight out.
-    fn direct(&self, line: &str) -> bool {
-        // Not getpid(2) (a call the program did not make, on every line).
-        if !crate::strace::tasks::forked() {
-            return false;
-        }
-        let mut w = crate::strace::lock(&self.sink);
-        crate::strace::write_line(&mut **w, line);
-        true
     }
 
     /// The program's ports known so far, sorted.
@@ -225,6 +227,7 @@ impl Timeline {
             prefix,
             call: shown.call,
             line: shown.line,
+            shown: false,
         });
     }
 
@@ -317,7 +320,7 @@ impl crate::strace::Timeline for Timeline {
         let mut st = self.lock();
         st.next_token += 1;
         let token = st.next_token;
-        st.open.insert(token, SystemTime::now());
+        st.open.insert(token, open::Open::new(SystemTime::now()));
         token
     }
 
@@ -350,12 +353,14 @@ impl crate::strace::Timeline for Timeline {
             let known = st.ports.contains_key(&port);
             new |= Timeline::add_port(&mut st, port, fam, Some(start)) && !known;
         }
+        let shown = Timeline::was_shown(&mut st);
         st.items.push(Item::Call {
             start,
             end,
             prefix: prefix.clone(),
             call,
             line,
+            shown,
         });
         drop(st);
         if new {
@@ -367,16 +372,29 @@ impl crate::strace::Timeline for Timeline {
         // `printing` first (flush takes it before the others), then
         // `refilter` then `state` (as watch_port takes them), then the
         // sink (taken alone elsewhere).
-        vec![
+        let mut held: Vec<Box<dyn crate::strace::ForkHeld + '_>> = vec![
             Box::new(crate::strace::lock(&self.printing)),
             Box::new(crate::strace::lock(&self.refilter)),
             Box::new(self.lock()),
             Box::new(crate::strace::lock(&self.sink)),
-        ]
+        ];
+        // The program's stdout after the sink (as `flush` takes them).
+        if let Some(out) = &self.out {
+            held.push(Box::new(crate::strace::lock(out)));
+        }
+        held
     }
 
     fn note(&self, at: SystemTime, line: String) {
         Timeline::note(self, at, line);
+    }
+
+    fn entering(&self, prefix: String, text: String) {
+        Timeline::entering(self, prefix, text);
+    }
+
+    fn say(&self, at: SystemTime, line: Vec<u8>) {
+        self.say_line(at, line);
     }
 
     fn forked(&self) {

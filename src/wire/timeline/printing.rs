@@ -5,6 +5,40 @@
 use super::*;
 
 impl Timeline {
+    /// In a forked child (no capture thread there), or once the timeline
+    /// is closed, a line goes straight out.
+    pub(super) fn direct(&self, line: &str) -> bool {
+        if !self.goes_straight_out() {
+            return false;
+        }
+        let mut w = crate::strace::lock(&self.sink);
+        crate::strace::write_line(&mut **w, line);
+        true
+    }
+
+    fn goes_straight_out(&self) -> bool {
+        // Not getpid(2) (a call the program did not make, on every line).
+        crate::strace::tasks::forked() || self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The end of the run: everything left is printed, and any line
+    /// after this (the capture's summary) goes straight out.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.flush(true);
+    }
+
+    /// A line of the program's stdout at `at` (see [`Item::Say`]).
+    pub fn say_line(&self, at: SystemTime, line: Vec<u8>) {
+        if self.goes_straight_out() {
+            let mut w = crate::strace::lock(self.out.as_ref().unwrap_or(&self.sink));
+            let _ = w.write_all(&[line.as_slice(), b"\n"].concat());
+            let _ = w.flush();
+            return;
+        }
+        self.lock().items.push(Item::Say { at, line });
+    }
+
     /// The line of a kept packet (tcpdump's, relative seq/ack).
     fn packet_line(&self, st: &mut State, ts: SystemTime, p: &Packet) -> String {
         let text = p.tcpdump(st.seq.relative(p));
@@ -89,7 +123,7 @@ impl Timeline {
     }
 
     /// The `--trace-time` stamp of a line printed for time `at`.
-    fn stamp(&self, at: SystemTime) -> String {
+    pub(super) fn stamp(&self, at: SystemTime) -> String {
         self.stamps
             .as_ref()
             .map_or_else(String::new, |s| s.prefix(at))
@@ -100,6 +134,9 @@ impl Timeline {
         let _printing = crate::strace::lock(&self.printing);
         let mut st = self.lock();
         let now = SystemTime::now();
+        if !all {
+            self.show_blocked(&mut st, now);
+        }
         let horizon = if all {
             None
         } else {
@@ -113,7 +150,8 @@ impl Timeline {
             Some(
                 st.open
                     .values()
-                    .copied()
+                    .filter(|o| !o.shown)
+                    .map(|o| o.start)
                     .chain(held)
                     .chain([settled])
                     .min()
@@ -133,36 +171,36 @@ impl Timeline {
                     prefix,
                     call,
                     line,
+                    shown,
                 } => {
                     // Split as strace -f splits a call when another line
                     // comes while it runs: a packet, or another side's call.
-                    let interrupted = !self.json
-                        && st.items.iter().any(|p| match p {
-                            Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
-                            Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
-                            _ => false,
-                        });
-                    out.push(self.call_lines(
-                        &mut st,
-                        start,
-                        end,
-                        &prefix,
-                        call,
-                        &line,
-                        interrupted,
-                    ));
+                    let interrupted = shown
+                        || !self.json
+                            && st.items.iter().any(|p| match p {
+                                Item::Packet { ts, .. } => self.show && *ts > start && *ts < end,
+                                Item::Call { start: s2, .. } => *s2 > start && *s2 < end,
+                                _ => false,
+                            });
+                    let head =
+                        self.call_lines(&mut st, start, end, &prefix, call, &line, interrupted);
+                    // Shown while it ran: its unfinished line is out already.
+                    if !(shown && head.ends_with("<unfinished ...>")) {
+                        out.push(Out::Trace(head));
+                    }
                 }
                 Item::Packet {
                     frame, orig_len, ..
                 } => {
                     if let Some(line) = self.decide(&mut st, key, &frame, orig_len) {
-                        out.push(line);
+                        out.push(Out::Trace(line));
                     }
                 }
                 Item::Resumed { end, prefix, text } => {
-                    out.push(format!("{prefix}{}{text}", self.stamp(end)));
+                    out.push(Out::Trace(format!("{prefix}{}{text}", self.stamp(end))));
                 }
-                Item::Note { line, .. } => out.push(line),
+                Item::Note { line, .. } => out.push(Out::Trace(line)),
+                Item::Say { line, .. } => out.push(Out::Stdout(line)),
             }
         }
         if let Some(w) = st.pcap.as_mut()
@@ -172,13 +210,39 @@ impl Timeline {
         }
         drop(st);
         if !out.is_empty() {
-            let mut w = match self.sink.lock() {
-                Ok(w) => w,
-                Err(p) => p.into_inner(),
-            };
-            for line in out {
-                crate::strace::write_line(&mut **w, &line);
+            self.write(out);
+        }
+    }
+
+    /// Write the lines in their order, each to its stream and flushed
+    /// (so that `2>&1` keeps the order); the sink first, then stdout,
+    /// as `hold_for_fork` takes them.
+    fn write(&self, lines: Vec<Out>) {
+        let mut w = crate::strace::lock(&self.sink);
+        let says = lines.iter().any(|l| matches!(l, Out::Stdout(_)));
+        let mut stdout = self
+            .out
+            .as_ref()
+            .filter(|_| says)
+            .map(|o| crate::strace::lock(o));
+        for line in lines {
+            match (line, stdout.as_mut()) {
+                (Out::Trace(line), _) => crate::strace::write_line(&mut **w, &line),
+                (Out::Stdout(line), out) => {
+                    let out = match out {
+                        Some(out) => &mut ***out,
+                        None => &mut **w,
+                    };
+                    let _ = out.write_all(&[line.as_slice(), b"\n"].concat());
+                    let _ = out.flush();
+                }
             }
         }
     }
+}
+
+/// A line the timeline prints: to the trace's stream, or the program's stdout.
+enum Out {
+    Trace(String),
+    Stdout(Vec<u8>),
 }

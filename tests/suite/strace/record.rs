@@ -132,3 +132,35 @@ fn record_refuses_what_it_cannot_write() {
         o.stderr_has("--record");
     }
 }
+
+/// `--record` with a script or the shell wrote no file and said nothing:
+/// now one usage line (exit 2), and no file.
+#[test]
+fn record_refuses_a_script_and_the_shell() {
+    let dir = TempDir::new("record");
+    let file = dir.path("x.script");
+    let script = dir.path("in.script");
+    std::fs::write(
+        &script,
+        "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3\nclose(3) = 0\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["--record", file.as_str(), "script", script.as_str()],
+        vec![
+            "--record",
+            file.as_str(),
+            "script",
+            script.as_str(),
+            "--emit",
+            "c",
+        ],
+        vec!["--record", file.as_str(), "shell"],
+    ] {
+        let o = run(socklab(&args), b"");
+        o.assert_code(2);
+        assert_eq!(o.stderr.lines().count(), 1, "{}", o.dump());
+        o.stderr_has("--record writes a program's or a lab's calls as a script;");
+        assert!(!std::path::Path::new(&file).exists(), "{}", o.dump());
+    }
+}

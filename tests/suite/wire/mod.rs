@@ -6,6 +6,7 @@
 
 mod capture;
 mod labs;
+mod order;
 mod records;
 
 use crate::harness::{Outcome, Server, TempDir, bound_tcp, have, run, socklab};
