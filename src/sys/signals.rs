@@ -94,23 +94,59 @@ pub fn note_start(sys: &super::Sys) {
     START.store(sys.tracer().enabled(), Ordering::SeqCst);
 }
 
-/// Before a traced line of `sys`: [`AT_START`], if still to come.
+/// [`STOP_HANDLERS`] is to be written after [`AT_START`] (the handlers
+/// were installed before the program's first line).
+static STOP_NOTE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The stop handlers are installed (once: a program that installs them
+/// again makes no call, so strace shows one set, and one note says so).
+static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Before a traced line of `sys`: [`AT_START`], if still to come, and
+/// [`STOP_HANDLERS`] when they were installed before it.
 pub(super) fn start_before(sys: &super::Sys) {
     if START.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
         sys.tracer().signal(AT_START);
+    }
+    if STOP_NOTE.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
+        sys.tracer().signal(STOP_HANDLERS);
     }
 }
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
 /// and SIGUSR1 with a handler that does nothing; [`STOP_HANDLERS`] in
-/// `sys`'s trace.
+/// `sys`'s trace. Installed once: a second call does nothing.
 pub fn catch_stop_signals(sys: &super::Sys) -> Result<()> {
-    catch_quietly()?;
-    start_before(sys);
-    if sys.tracer().enabled() {
-        sys.tracer().signal(STOP_HANDLERS);
+    if install()? {
+        start_before(sys);
+        if sys.tracer().enabled() {
+            sys.tracer().signal(STOP_HANDLERS);
+        }
     }
     Ok(())
+}
+
+/// [`catch_stop_signals`] before a program starts (every tcp, udp and
+/// unix program: a stop signal then shows in its trace as strace -f
+/// shows it, the cut call, `--- SIG... ---`, the re-raise and `+++ killed
+/// by ... +++`, instead of the trace just stopping); [`STOP_HANDLERS`]
+/// is written after [`AT_START`], before the program's first line (a
+/// usage error found before any call stays one line alone).
+pub fn catch_stop_signals_at_start() -> Result<()> {
+    if install()? {
+        STOP_NOTE.store(true, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// Install the handlers unless they are: whether this call did.
+fn install() -> Result<bool> {
+    if INSTALLED.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    catch_quietly()?;
+    INSTALLED.store(true, Ordering::SeqCst);
+    Ok(true)
 }
 
 fn catch_quietly() -> Result<()> {
