@@ -20,6 +20,12 @@ use crate::{bench, inspect, lab, socket, wire};
 /// and for a stop signal the signal itself, re-raised after cleanup.
 pub fn exit_code(result: Result<()>) -> ExitCode {
     match result {
+        // A stop signal that ended a pause where no blocking call came
+        // after it: the program still dies by it.
+        Ok(()) if let Some(sig) = signals::pending() => {
+            signals::reraise(sig);
+            ExitCode::from((128 + sig as i32) as u8)
+        }
         Ok(()) if crate::strace::output_failed() => ExitCode::FAILURE,
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Signal(sig)) => {
