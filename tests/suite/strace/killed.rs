@@ -87,13 +87,18 @@ const RESTART: &str = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_REST
 /// A server of `model` (after `before`, run once it listens) killed in
 /// the call `nr`, whose line ends with `cut`.
 fn server_killed(model: &[&str], before: impl FnOnce(&str, i32), nr: libc::c_long, cut: &str) {
+    let mut args = vec!["tcp", "server", "127.0.0.1:0"];
+    args.extend_from_slice(model);
+    killed_server(&args, before, nr, cut);
+}
+
+/// The server `args` (after `before`) killed in the call `nr`.
+fn killed_server(args: &[&str], before: impl FnOnce(&str, i32), nr: libc::c_long, cut: &str) {
     if !have("strace") {
         return;
     }
     let dir = TempDir::new("killed");
-    let mut args = vec!["tcp", "server", "127.0.0.1:0"];
-    args.extend_from_slice(model);
-    let (cmd, out, trace) = strace_f(&dir, &args);
+    let (cmd, out, trace) = strace_f(&dir, args);
     let server = Server::start_cmd(cmd);
     let pid = traced_pid(server.pid());
     before(&server.addr, pid);
@@ -104,6 +109,15 @@ fn server_killed(model: &[&str], before: impl FnOnce(&str, i32), nr: libc::c_lon
 #[test]
 fn an_iterative_server_killed_in_accept4_equals_strace_f() {
     server_killed(&[], |_, _| {}, libc::SYS_accept4, RESTART);
+}
+
+/// A UNIX server on an abstract name (no file, so it did not catch the
+/// stop signals before).
+#[test]
+fn an_abstract_unix_server_killed_in_accept4_equals_strace_f() {
+    let name = format!("@socklab-killed-server-{}", std::process::id());
+    let args = ["unix", "server", &name];
+    killed_server(&args, |_, _| {}, libc::SYS_accept4, RESTART);
 }
 
 /// The stop signals are blocked in the connection threads (workers.rs
