@@ -1,9 +1,14 @@
 //! The stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2) for
-//! programs that must clean up (a UNIX server's socket file): the handler
-//! records the signal (and arms a one-second alarm against a lost wake-up);
-//! blocking calls then fail with EINTR (no SA_RESTART), `sys` turns that
-//! into `Error::Signal`, the program removes its file, and main re-raises
-//! the signal with its default action so the exit status is 128+N.
+//! programs that must clean up (a UNIX server's socket file, a fork
+//! server's children, a `--wire` capture) and, from their start, for every
+//! tcp, udp and unix program (`catch_stop_signals_at_start`), so that its
+//! trace shows a stop signal as strace -f does (the cut call, `--- SIG...
+//! ---`, the re-raise, `+++ killed by ... +++`) instead of just stopping:
+//! the handler records the signal (and arms a one-second alarm against a
+//! lost wake-up); blocking calls then fail with EINTR (no SA_RESTART),
+//! `sys` turns that into `Error::Signal`, the program cleans up, and main
+//! re-raises the signal with its default action so the exit status is
+//! 128+N. Installed once per process (a second install makes no call).
 //!
 //! The same programs catch SIGUSR1 with a handler that does nothing: it is
 //! the signal a pause asks for (`--pause-*`, `--step`, taken there by
@@ -317,7 +322,8 @@ pub fn interrupts() -> bool {
 // (the handler interrupts it with EINTR; a signal that lands between the
 // check and the wait is caught by the handler's one-second alarm). Other
 // interruptions (SIGCHLD, SIGALRM, SIGUSR1 outside sigwait) wait on.
-// Programs that do not catch the stop signals die by them at once.
+// Programs that do not catch the stop signals (bench, demo) die by them
+// at once.
 
 /// Sleep `d` (nanosleep, resumed with the time left after an EINTR).
 pub fn sleep(d: std::time::Duration) {
