@@ -234,6 +234,9 @@ pub fn reraise(sig: Signal) {
     let sys = DYING.lock().ok().and_then(|held| held.clone());
     match sys {
         Some(sys) if sys.tracer().enabled() => {
+            // A signal taken in an untraced wait (a client's stdin line)
+            // prints before the handler is taken off, as strace has it.
+            sys.delivered_before();
             sys.tracer().signal(&format!(
                 "# not shown: rt_sigaction({}, {{sa_handler=SIG_DFL, sa_mask=[], \
                  sa_flags=SA_RESTORER, sa_restorer=0x...}}, {{...}}, 8) = 0 (socklab's stop \
