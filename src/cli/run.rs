@@ -20,6 +20,12 @@ use crate::{bench, inspect, lab, socket, wire};
 /// and for a stop signal the signal itself, re-raised after cleanup.
 pub fn exit_code(result: Result<()>) -> ExitCode {
     match result {
+        // A stop signal that ended a pause where no blocking call came
+        // after it: the program still dies by it.
+        Ok(()) if let Some(sig) = signals::pending() => {
+            signals::reraise(sig);
+            ExitCode::from((128 + sig as i32) as u8)
+        }
         Ok(()) if crate::strace::output_failed() => ExitCode::FAILURE,
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Signal(sig)) => {
@@ -73,6 +79,9 @@ pub fn run(cli: Cli) -> Result<()> {
             .with_somaxconn(backlog(&cli.command));
         signals::trace_reraise(&sys);
         signals::note_start(&sys);
+        if stops_by_signal(&cli.command) {
+            signals::catch_stop_signals_at_start()?;
+        }
         return run_command(&sys, &out, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -100,6 +109,19 @@ pub fn run(cli: Cli) -> Result<()> {
     let result = run_command(&sys, &out, cli.command);
     let stopped = capture.stop(&wire_sys);
     result.and(stopped)
+}
+
+/// The programs that catch the stop signals from the start (sys/signals.rs),
+/// so that one shows in their trace as strace -f shows it (the cut call,
+/// its `--- SIG... ---`, the re-raise, `+++ killed by ... +++`): the tcp,
+/// udp and unix clients and servers, whose waits are all sys's calls (or
+/// end at a stop signal: a client's stdin). Not bench and demo, which wait
+/// for their threads untraced (a stop signal would be held until they end).
+fn stops_by_signal(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Tcp(_) | Command::Udp(_) | Command::Unix(_)
+    )
 }
 
 /// A stream server's `--backlog`.

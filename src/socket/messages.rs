@@ -1,7 +1,7 @@
 //! The messages a client sends: `-m TEXT` options, a `--size` pattern, or
 //! stdin lines.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use crate::values::error::{Error, Result};
 
@@ -51,11 +51,7 @@ impl Iterator for Messages {
                 // newlines (`< /dev/zero`) cannot make the line grow forever.
                 let most = LINE_LIMIT as u64 + 1;
                 let mut line = Vec::new();
-                match std::io::stdin()
-                    .lock()
-                    .take(most)
-                    .read_until(b'\n', &mut line)
-                {
+                match read_line(most, &mut line) {
                     Ok(0) => None,
                     Ok(n) if n as u64 == most && line.last() != Some(&b'\n') => {
                         Some(Err(Error::Runtime(format!(
@@ -63,9 +59,57 @@ impl Iterator for Messages {
                         ))))
                     }
                     Ok(_) => Some(Ok(line.trim_ascii().to_vec())),
-                    Err(e) => Some(Err(Error::Runtime(format!("reading stdin: {e}")))),
+                    Err(Stdin::Stopped(sig)) => Some(Err(Error::Signal(sig))),
+                    Err(Stdin::Failed(e)) => {
+                        Some(Err(Error::Runtime(format!("reading stdin: {e}"))))
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Why a stdin line was not read.
+enum Stdin {
+    /// A stop signal arrived (sys/signals.rs): the client stops there.
+    Stopped(nix::sys::signal::Signal),
+    Failed(std::io::Error),
+}
+
+/// Up to `most` bytes of stdin into `line`, through a newline: std's
+/// `read_until`, except that a read a stop signal interrupted (EINTR)
+/// ends the wait (std's would read again, and a client waiting for its
+/// user would not stop); its bytes so far: the number read.
+fn read_line(most: u64, line: &mut Vec<u8>) -> std::result::Result<usize, Stdin> {
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let start = line.len();
+    loop {
+        if let Some(sig) = crate::sys::signals::pending() {
+            return Err(Stdin::Stopped(sig));
+        }
+        let room = most as usize - (line.len() - start);
+        let (used, done) = match lock.fill_buf() {
+            Ok([]) => return Ok(line.len() - start),
+            Ok(buf) => {
+                let buf = &buf[..buf.len().min(room)];
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(at) => {
+                        line.extend_from_slice(&buf[..=at]);
+                        (at + 1, true)
+                    }
+                    None => {
+                        line.extend_from_slice(buf);
+                        (buf.len(), buf.len() == room)
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stdin::Failed(e)),
+        };
+        lock.consume(used);
+        if done {
+            return Ok(line.len() - start);
         }
     }
 }

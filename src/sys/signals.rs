@@ -1,9 +1,14 @@
 //! The stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2) for
-//! programs that must clean up (a UNIX server's socket file): the handler
-//! records the signal (and arms a one-second alarm against a lost wake-up);
-//! blocking calls then fail with EINTR (no SA_RESTART), `sys` turns that
-//! into `Error::Signal`, the program removes its file, and main re-raises
-//! the signal with its default action so the exit status is 128+N.
+//! programs that must clean up (a UNIX server's socket file, a fork
+//! server's children, a `--wire` capture) and, from their start, for every
+//! tcp, udp and unix program (`catch_stop_signals_at_start`), so that its
+//! trace shows a stop signal as strace -f does (the cut call, `--- SIG...
+//! ---`, the re-raise, `+++ killed by ... +++`) instead of just stopping:
+//! the handler records the signal (and arms a one-second alarm against a
+//! lost wake-up); blocking calls then fail with EINTR (no SA_RESTART),
+//! `sys` turns that into `Error::Signal`, the program cleans up, and main
+//! re-raises the signal with its default action so the exit status is
+//! 128+N. Installed once per process (a second install makes no call).
 //!
 //! The same programs catch SIGUSR1 with a handler that does nothing: it is
 //! the signal a pause asks for (`--pause-*`, `--step`, taken there by
@@ -94,23 +99,59 @@ pub fn note_start(sys: &super::Sys) {
     START.store(sys.tracer().enabled(), Ordering::SeqCst);
 }
 
-/// Before a traced line of `sys`: [`AT_START`], if still to come.
+/// [`STOP_HANDLERS`] is to be written after [`AT_START`] (the handlers
+/// were installed before the program's first line).
+static STOP_NOTE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The stop handlers are installed (once: a program that installs them
+/// again makes no call, so strace shows one set, and one note says so).
+static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Before a traced line of `sys`: [`AT_START`], if still to come, and
+/// [`STOP_HANDLERS`] when they were installed before it.
 pub(super) fn start_before(sys: &super::Sys) {
     if START.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
         sys.tracer().note(AT_START);
+    }
+    if STOP_NOTE.swap(false, Ordering::SeqCst) && sys.tracer().enabled() {
+        sys.tracer().signal(STOP_HANDLERS);
     }
 }
 
 /// Catch the stop signals (without SA_RESTART, so blocking calls return),
 /// and SIGUSR1 with a handler that does nothing; [`STOP_HANDLERS`] in
-/// `sys`'s trace.
+/// `sys`'s trace. Installed once: a second call does nothing.
 pub fn catch_stop_signals(sys: &super::Sys) -> Result<()> {
-    catch_quietly()?;
-    start_before(sys);
-    if sys.tracer().enabled() {
-        sys.tracer().signal(STOP_HANDLERS);
+    if install()? {
+        start_before(sys);
+        if sys.tracer().enabled() {
+            sys.tracer().signal(STOP_HANDLERS);
+        }
     }
     Ok(())
+}
+
+/// [`catch_stop_signals`] before a program starts (every tcp, udp and
+/// unix program: a stop signal then shows in its trace as strace -f
+/// shows it, the cut call, `--- SIG... ---`, the re-raise and `+++ killed
+/// by ... +++`, instead of the trace just stopping); [`STOP_HANDLERS`]
+/// is written after [`AT_START`], before the program's first line (a
+/// usage error found before any call stays one line alone).
+pub fn catch_stop_signals_at_start() -> Result<()> {
+    if install()? {
+        STOP_NOTE.store(true, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// Install the handlers unless they are: whether this call did.
+fn install() -> Result<bool> {
+    if INSTALLED.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    catch_quietly()?;
+    INSTALLED.store(true, Ordering::SeqCst);
+    Ok(true)
 }
 
 fn catch_quietly() -> Result<()> {
@@ -193,6 +234,9 @@ pub fn reraise(sig: Signal) {
     let sys = DYING.lock().ok().and_then(|held| held.clone());
     match sys {
         Some(sys) if sys.tracer().enabled() => {
+            // A signal taken in an untraced wait (a client's stdin line)
+            // prints before the handler is taken off, as strace has it.
+            sys.delivered_before();
             sys.tracer().signal(&format!(
                 "# not shown: rt_sigaction({}, {{sa_handler=SIG_DFL, sa_mask=[], \
                  sa_flags=SA_RESTORER, sa_restorer=0x...}}, {{...}}, 8) = 0 (socklab's stop \
@@ -281,7 +325,8 @@ pub fn interrupts() -> bool {
 // (the handler interrupts it with EINTR; a signal that lands between the
 // check and the wait is caught by the handler's one-second alarm). Other
 // interruptions (SIGCHLD, SIGALRM, SIGUSR1 outside sigwait) wait on.
-// Programs that do not catch the stop signals die by them at once.
+// Programs that do not catch the stop signals (bench, demo) die by them
+// at once.
 
 /// Sleep `d` (nanosleep, resumed with the time left after an EINTR).
 pub fn sleep(d: std::time::Duration) {

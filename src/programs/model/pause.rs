@@ -84,6 +84,20 @@ impl Conns {
         self.opened.load(Ordering::SeqCst).saturating_sub(closed)
     }
 
+    /// Wait until every connection opened is closed, or Err(Signal) on a
+    /// stop signal: `--model thread` before it joins its threads (a join
+    /// is a futex wait, which a stop signal does not end: the server
+    /// would stop only when its last client went).
+    pub fn all_closed(&self) -> Result<()> {
+        loop {
+            let seen = self.closed.load(Ordering::SeqCst);
+            if self.live() == 0 {
+                return Ok(());
+            }
+            self.wait(seen)?;
+        }
+    }
+
     /// Step 3: wait until a connection closed after `seen` closes had been
     /// counted, or [`RETRY`]; Err(Signal) on a stop signal.
     fn wait(&self, seen: u64) -> Result<()> {

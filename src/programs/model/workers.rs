@@ -12,7 +12,9 @@
 //!
 //! thread: 1. `accept4`; 2. a thread runs serve_conn (pthread_create
 //! fails: reported, `close(conn)`, that connection alone fails); back to 1
-//! until `--once`/`--max-conns`; 3. join the threads; `close(listener)`.
+//! until `--once`/`--max-conns`; 3. wait for the connections to close (a
+//! stop signal ends the wait: pause.rs `all_closed`), join the threads;
+//! `close(listener)`.
 //!
 //! prefork:N: 1. `getpid`; N times `clone`; each child:
 //! `prctl(PR_SET_PDEATHSIG, SIGTERM)`, `getppid` (the parent is gone
@@ -344,6 +346,9 @@ pub fn thread(
             break;
         }
     }
+    // A stop signal ends the wait for the last connections (then the
+    // process dies by it, as the iterative server would in its recvfrom).
+    conns.all_closed()?;
     for t in threads {
         if let Err(e) = t.join() {
             crate::output::report(&e);

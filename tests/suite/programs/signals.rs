@@ -3,8 +3,9 @@
 //!   connection (blocked in recvfrom on it), or waiting in poll
 //!   (`--timeout`), or with `--mode`: exit 128+N (killed by the re-raised
 //!   signal), the socket file removed.
-//! - Programs without a file to clean up (TCP, UDP, clients) die by the
-//!   signal's default action: the same 128+N.
+//! - Programs without a file to clean up (TCP, UDP, clients) catch the
+//!   stop signals too (so their trace shows it: strace/killed.rs) and die
+//!   by the re-raised signal: the same 128+N.
 //! - Signals that do not stop socklab (SIGSTOP then SIGCONT, SIGWINCH,
 //!   SIGCHLD, SIGURG) arriving during blocking calls: the call is restarted
 //!   or retried, the server serves on, nothing is reported as a failure.
@@ -314,4 +315,34 @@ fn sigusr1_and_sigxfsz_leave_a_unix_server_serving_and_sigquit_sigusr2_stop_it_c
         assert_died_by(&out, sig);
         assert!(!Path::new(&path).exists(), "{sig}: file left");
     }
+}
+
+/// `--model thread --once`: a stop signal while the main thread waits for
+/// its last connection (a thread's join would not end at it) stops the
+/// server at once (128+N by the signal), the client still connected.
+#[test]
+fn a_thread_server_waiting_for_its_last_connection_dies_by_sigterm() {
+    let args = [
+        "--trace",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "thread",
+        "--once",
+    ];
+    let srv = Server::start(&args).watch_stderr();
+    let mut client = harness::socklab(&["tcp", "client", &srv.addr])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("client");
+    // The connection's thread is made after its accept4.
+    srv.wait_stderr("clone3(");
+    srv.signal(libc::SIGTERM);
+    let out = srv.finish();
+    drop(client.stdin.take());
+    let _ = harness::finish(client);
+    assert_died_by(&out, libc::SIGTERM);
 }

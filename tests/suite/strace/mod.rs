@@ -50,6 +50,7 @@ mod entries;
 mod failures;
 mod families;
 mod flags;
+mod killed;
 mod labs;
 mod models;
 mod names;

@@ -85,7 +85,7 @@ pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
 }
 
 /// Each task's lines equal strace's (the first process's after rule 3).
-fn assert_tasks_equal(
+pub(super) fn assert_tasks_equal(
     ours: &[(Option<i32>, String)],
     theirs: &BTreeMap<i32, Vec<String>>,
     first: i32,

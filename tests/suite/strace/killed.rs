@@ -1,0 +1,166 @@
+//! A program killed by a stop signal while blocked (issue 15 item 2):
+//! every tcp, udp and unix program catches the stop signals from the
+//! start (sys/signals.rs), so its trace shows what strace -f shows: the
+//! cut call (`= ? ERESTARTSYS`, `= -1 EINTR` for epoll_wait, `= ?
+//! ERESTART_RESTARTBLOCK` for a poll with a timeout), `--- SIGTERM
+//! {si_code=SI_USER, ...} ---`, `rt_sigreturn`, the re-raise
+//! (`rt_sigprocmask(SIG_UNBLOCK, [TERM], ...)`, `getpid`, `tgkill`), `---
+//! SIGTERM {si_code=SI_TKILL, ...} ---` and `+++ killed by SIGTERM +++`.
+//! Before, the default action killed the program in its call and its
+//! trace just stopped there.
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+use super::tasks::{assert_tasks_equal, echo, strace_f, strace_tasks, wait_for_line};
+use super::unfinished::socklab_tasks;
+use super::*;
+
+/// socklab, strace's child.
+fn traced_pid(strace: i32) -> i32 {
+    let kids = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"))
+        .expect("strace's children");
+    kids.split_whitespace()
+        .next()
+        .expect("socklab")
+        .parse()
+        .expect("pid")
+}
+
+/// Wait (bounded) until `pid` is one thread again (a served connection's
+/// thread has ended: a thread that is ending when the signal kills would
+/// be `+++ killed` in strace's lines, not `+++ exited`).
+fn one_thread(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count()) != 1 {
+        assert!(Instant::now() < deadline, "{pid}: its threads never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// SIGTERM to `pid`, then: it died by it, each task's lines equal strace
+/// -f's, and the main task's lines end as strace's do after `cut` (the
+/// blocked call's line, its end): the signal, the handler's return, the
+/// re-raise, `+++ killed by SIGTERM +++`.
+fn killed_in(end: impl FnOnce() -> Outcome, pid: i32, out: &str, trace: &str, cut: &str) {
+    // SAFETY: socklab, strace's child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let end = end();
+    assert!(
+        end.status.signal() == Some(libc::SIGTERM)
+            || end.status.code() == Some(128 + libc::SIGTERM),
+        "{}",
+        end.dump()
+    );
+    let ours = socklab_tasks(trace);
+    let (theirs, first) = strace_tasks(out);
+    assert_tasks_equal(&ours, &theirs, first);
+    let lines: Vec<&str> = ours
+        .iter()
+        .filter(|(p, _)| p.unwrap_or(first) == first)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    let at = lines
+        .iter()
+        .rposition(|l| l.ends_with(cut))
+        .unwrap_or_else(|| panic!("no line ending {cut:?}: {lines:#?}"));
+    let tail = &lines[at + 1..];
+    let me = std::process::id();
+    let user = format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_USER, si_pid={me}, si_uid=");
+    let tkill =
+        format!("--- SIGTERM {{si_signo=SIGTERM, si_code=SI_TKILL, si_pid={first}, si_uid=");
+    assert_eq!(tail.len(), 7, "{lines:#?}");
+    assert!(tail[0].starts_with(&user), "{lines:#?}");
+    assert_eq!(
+        tail[1],
+        "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+    );
+    assert_eq!(tail[2], "rt_sigprocmask(SIG_UNBLOCK, [TERM], NULL, 8) = 0");
+    assert_eq!(tail[3], format!("getpid() = {first}"));
+    assert_eq!(tail[4], format!("tgkill({first}, {first}, SIGTERM) = 0"));
+    assert!(tail[5].starts_with(&tkill), "{lines:#?}");
+    assert_eq!(tail[6], "+++ killed by SIGTERM +++");
+}
+
+const RESTART: &str = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+
+/// A server of `model` (after `before`, run once it listens) killed in
+/// the call `nr`, whose line ends with `cut`.
+fn server_killed(model: &[&str], before: impl FnOnce(&str, i32), nr: libc::c_long, cut: &str) {
+    let mut args = vec!["tcp", "server", "127.0.0.1:0"];
+    args.extend_from_slice(model);
+    killed_server(&args, before, nr, cut);
+}
+
+/// The server `args` (after `before`) killed in the call `nr`.
+fn killed_server(args: &[&str], before: impl FnOnce(&str, i32), nr: libc::c_long, cut: &str) {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("killed");
+    let (cmd, out, trace) = strace_f(&dir, args);
+    let server = Server::start_cmd(cmd);
+    let pid = traced_pid(server.pid());
+    before(&server.addr, pid);
+    harness::blocked_in(pid, nr);
+    killed_in(|| server.finish(), pid, &out, &trace, cut);
+}
+
+#[test]
+fn an_iterative_server_killed_in_accept4_equals_strace_f() {
+    server_killed(&[], |_, _| {}, libc::SYS_accept4, RESTART);
+}
+
+/// A UNIX server on an abstract name (no file, so it did not catch the
+/// stop signals before).
+#[test]
+fn an_abstract_unix_server_killed_in_accept4_equals_strace_f() {
+    let name = format!("@socklab-killed-server-{}", std::process::id());
+    let args = ["unix", "server", &name];
+    killed_server(&args, |_, _| {}, libc::SYS_accept4, RESTART);
+}
+
+/// The stop signals are blocked in the connection threads (workers.rs
+/// `spawn_quiet`): the main thread takes it, in accept4, after a
+/// connection's thread has ended.
+#[test]
+fn a_thread_server_killed_in_accept4_equals_strace_f() {
+    let served = |addr: &str, pid: i32| {
+        echo(addr, "one");
+        one_thread(pid);
+    };
+    server_killed(&["--model", "thread"], served, libc::SYS_accept4, RESTART);
+}
+
+/// epoll_wait returns EINTR itself (strace: `= -1 EINTR`, not `= ?`).
+#[test]
+fn an_epoll_server_killed_in_epoll_wait_equals_strace_f() {
+    let cut = ", -1) = -1 EINTR (Interrupted system call)";
+    server_killed(&["--model", "epoll"], |_, _| {}, libc::SYS_epoll_wait, cut);
+}
+
+/// `unix client --timeout` waits for its echo in poll (the server paused
+/// before its recvfrom): `= ? ERESTART_RESTARTBLOCK (Interrupted by
+/// signal)`.
+#[test]
+fn a_unix_client_with_a_timeout_killed_in_poll_equals_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("killed-client");
+    let name = format!("@socklab-killed-{}", std::process::id());
+    let srv = Server::start(&["unix", "server", &name, "--pause-before", "recvfrom"]);
+    let args = ["unix", "client", &name, "--timeout", "30", "-m", "hi"];
+    let (mut cmd, out, trace) = strace_f(&dir, &args);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let strace = cmd.spawn().expect("strace");
+    wait_for_line(&trace, "sendto(");
+    let pid = traced_pid(strace.id() as i32);
+    harness::blocked_in(pid, libc::SYS_poll);
+    let cut = "}], 1, 30000) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+    killed_in(|| harness::finish(strace), pid, &out, &trace, cut);
+    srv.signal(libc::SIGTERM);
+    let _ = srv.finish();
+}
