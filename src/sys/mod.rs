@@ -311,9 +311,8 @@ impl Sys {
                     }
                 }
             }
-            // A signal taken since the last call: its lines come first
-            // (before the call's entry: strace saw it before the call);
-            // before the first line, the note of the dispositions set before.
+            // First the set-up note (before the first line), then a signal
+            // taken since the last call (strace saw it before this entry).
             signals::start_before(self);
             self.delivered_before();
             entering();
