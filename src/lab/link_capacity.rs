@@ -85,9 +85,14 @@ fn pmtu(ctx: &Ctx) -> Result<Verdict> {
         // the lower MSS, so the record replays with the same IP_MTU.
         let mut buf = vec![0u8; PMTU_BYTES];
         let got = ss.recvfrom_raw(a, &mut buf, libc::MSG_WAITALL, false)?.0;
+        ss.sendto(a, b"k", None)?;
         Ok((a, got))
     })?;
+    // The client reads IP_MTU once the server's one-byte answer came: a
+    // replay or twin (which goes on while the server's recvfrom sleeps)
+    // then reads it after the ICMP too, never before.
     let after = net.inside("b", || {
+        cs.recvfrom(c, &mut [0u8; 1], false)?;
         let after = (getopt(&cs, c, "IP_MTU")?, getopt(&cs, c, "TCP_MAXSEG")?);
         cs.close(c)?;
         Ok(after)
