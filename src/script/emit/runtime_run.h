@@ -64,7 +64,8 @@ static void ChildExit(void)
 /* Line `line` of actor `who`: if that is the calling thread's actor,
  * say its previous line returned, wait until main gives this one
  * (a thread: its job; a process: its pipe), and return 1; else 0. */
-static int Turn(const char *who, int line)
+/* (unused in a script without a call line) */
+__attribute__((unused)) static int Turn(const char *who, int line)
 {
 	if (me < 0 || strcmp(actors[me].name, who) != 0)
 		return 0;

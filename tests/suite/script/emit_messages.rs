@@ -96,3 +96,14 @@ fn emit_twins_report_a_failed_expectation_and_exit_1() {
         p.dump()
     );
 }
+
+/// A script without a call line (comments only, as a `lab uring` record
+/// is) still gives a C twin that builds with -Werror and exits 0.
+#[test]
+fn emit_c_of_a_script_without_calls_builds_and_runs() {
+    let dir = TempDir::new("emit-empty");
+    let file = dir.path("empty.script");
+    std::fs::write(&file, "# nothing but a comment\n").unwrap();
+    let o = run(build_c(&dir, &file), b"");
+    o.assert_ok();
+}
