@@ -34,17 +34,25 @@ const OPEN_MAX: usize = 3072;
 /// Tasks whose calls were printed as unfinished and have not returned.
 const UNFINISHED_MAX: usize = 64;
 
+/// The longest call name kept for an unfinished call (none is longer).
+const NAME_MAX: usize = 32;
+
 /// The slot's state, in the shared page.
 #[repr(C)]
 struct State {
-    /// The task whose entry is open (0: none).
+    /// The task whose entry is open (0: none), and its process.
     open_tid: i32,
+    open_pid: i32,
     /// Where its head ends in `open` (the rest: `NAME(args <unfinished ...>`).
     head_len: u32,
     open_len: u32,
     open: [u8; OPEN_MAX],
     /// Tasks printed as unfinished (0: a free place).
     unfinished: [i32; UNFINISHED_MAX],
+    /// Each one's process (`tasks::process`) and call name, for the
+    /// `<... NAME resumed> <unfinished ...>) = ?` of a killed thread.
+    unfinished_pid: [i32; UNFINISHED_MAX],
+    unfinished_name: [[u8; NAME_MAX]; UNFINISHED_MAX],
 }
 
 /// The slot: its lock and its state, in memory shared by all the tasks.
@@ -178,10 +186,23 @@ impl Held {
         // Full (tasks killed mid-call never return): the oldest goes.
         let at = free.unwrap_or_else(|| {
             s.unfinished.rotate_left(1);
+            s.unfinished_pid.rotate_left(1);
+            s.unfinished_name.rotate_left(1);
             UNFINISHED_MAX - 1
         });
         if let Some(t) = s.unfinished.get_mut(at) {
             *t = tid;
+        }
+        let name = line.get(s.head_len as usize..).unwrap_or("");
+        let name = name.split('(').next().unwrap_or("").as_bytes();
+        let mut kept = [0u8; NAME_MAX];
+        for (k, b) in kept.iter_mut().zip(name) {
+            *k = *b;
+        }
+        let pid = s.open_pid;
+        if let (Some(p), Some(k)) = (s.unfinished_pid.get_mut(at), s.unfinished_name.get_mut(at)) {
+            *p = pid;
+            *k = kept;
         }
         Some(line)
     }
@@ -204,6 +225,7 @@ impl Held {
         s.open_len = len as u32;
         s.head_len = head.len().min(len) as u32;
         s.open_tid = me;
+        s.open_pid = tasks::process();
         before
     }
 
@@ -225,6 +247,24 @@ impl Held {
             Returned::Unentered
         };
         (self.interrupt(), how)
+    }
+}
+
+impl Held {
+    /// Process `pid`'s tasks other than `me` printed as unfinished,
+    /// with their calls' names, in the list's order.
+    fn unfinished_of(&mut self, pid: i32, me: i32) -> Vec<(i32, String)> {
+        let s = self.state();
+        let names = s.unfinished_name.iter();
+        let tasks = s.unfinished.iter().zip(&s.unfinished_pid).zip(names);
+        tasks
+            .filter(|((t, p), _)| **t != 0 && **t != me && **p == pid)
+            .map(|((t, _), name)| {
+                let end = name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
+                let name = String::from_utf8_lossy(name.get(..end).unwrap_or(&[]));
+                (*t, name.into_owned())
+            })
+            .collect()
     }
 }
 
@@ -371,6 +411,35 @@ impl Tracer {
     pub fn forked(&self) {
         if let Some(t) = &self.timeline {
             t.forked();
+        }
+    }
+}
+
+/// A process killed by a signal (`sys`'s re-raise, just before it dies).
+impl Tracer {
+    /// What strace -f prints for process `pid`'s other threads blocked in
+    /// a call printed as unfinished, when `sig` kills it: each one's
+    /// `<... NAME resumed> <unfinished ...>) = ?`, then each one's `+++
+    /// killed by SIG +++` (in an order the kernel decides; strace prints
+    /// the killer's own `+++` last). Nothing without the slot.
+    pub fn others_killed(&self, pid: i32, sig: &str) {
+        let Some(mut slot) = self.slot() else {
+            return;
+        };
+        let mut w = lock(&self.trace);
+        if let Some(b) = slot.interrupt() {
+            write_to(&mut w, &b);
+        }
+        let others = slot.unfinished_of(pid, tasks::tid());
+        let stamps = self.stamps.as_ref();
+        let stamp = || stamps.map_or_else(String::new, |s| s.prefix(SystemTime::now()));
+        let head = |t: i32| format!("{}{}", tasks::pid_prefix(t), stamp());
+        for (t, name) in &others {
+            let end = format!("<... {name} resumed> <unfinished ...>) = ?");
+            write_to(&mut w, &format!("{}{end}", head(*t)));
+        }
+        for (t, _) in &others {
+            write_to(&mut w, &format!("{}+++ killed by {sig} +++", head(*t)));
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 /// The shared count of live tasks; unset until the first fork or thread
 /// (one task: no prefix).
@@ -46,8 +46,21 @@ fn live() -> Option<&'static AtomicU32> {
     LIVE.get().copied()
 }
 
+/// This process's id: its one task's id when it first starts another
+/// ([`started`]), or a forked child's own ([`forget_tid`]); 0 before.
+/// No syscall: strace would see a getpid.
+static PID: AtomicI32 = AtomicI32::new(0);
+
+/// This process's id, once it has started a task (else 0).
+pub fn process() -> i32 {
+    PID.load(Ordering::SeqCst)
+}
+
 /// A task is about to be started (a fork, a thread).
 pub fn started() {
+    if PID.load(Ordering::SeqCst) == 0 {
+        PID.store(tid(), Ordering::SeqCst);
+    }
     if let Some(n) = live() {
         n.fetch_add(1, Ordering::SeqCst);
     }
@@ -77,6 +90,7 @@ pub fn forget_tid() {
     FORKED.store(true, Ordering::SeqCst);
     TID.with(|t| t.set(0));
     PINNED.with(|p| p.borrow_mut().take());
+    PID.store(tid(), Ordering::SeqCst);
 }
 
 /// The next line's prefix is the one of now: strace prints a call's
@@ -117,7 +131,7 @@ pub fn prefix() -> String {
 }
 
 /// `[pid  1234] `, strace -f's prefix of a task's line.
-fn pid_prefix(tid: i32) -> String {
+pub fn pid_prefix(tid: i32) -> String {
     format!("[pid {tid:>5}] ")
 }
 

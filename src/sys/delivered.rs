@@ -258,6 +258,8 @@ impl super::Sys {
             };
             self.emit(&event, &mut [None, None]);
             self.tracer.signal(&sent_by(sig.as_str(), -6, pid, uid));
+            // The other threads die too: strace -f ends each one's open call.
+            self.tracer.others_killed(pid, sig.as_str());
             self.tracer
                 .signal(&format!("+++ killed by {} +++", sig.as_str()));
         };

@@ -132,6 +132,52 @@ fn a_thread_server_killed_in_accept4_equals_strace_f() {
     server_killed(&["--model", "thread"], served, libc::SYS_accept4, RESTART);
 }
 
+/// Wait (bounded) until a thread of `pid` other than its first is
+/// blocked in the syscall `nr`.
+fn worker_blocked_in(pid: i32, nr: libc::c_long) {
+    let want = format!("{nr} ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
+        let names = tasks.filter_map(|t| t.ok()).map(|t| t.file_name());
+        let others = names.filter(|t| t.to_str() != Some(&pid.to_string()));
+        let blocked = others.map(|t| format!("/proc/{pid}/task/{}/syscall", t.to_string_lossy()));
+        if blocked
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .any(|s| s.starts_with(&want))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pid}: no thread blocked in {nr}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A client connected and idle: its thread blocks in recvfrom while the
+/// main thread takes the signal in accept4. The re-raise kills both, and
+/// strace -f ends the worker's call (`<... recvfrom resumed> <unfinished
+/// ...>) = ?`) and prints its own `+++ killed by SIGTERM +++` before the
+/// main thread's: socklab too (before, its trace left the worker's call
+/// open and its end out).
+#[test]
+fn a_thread_server_killed_with_a_worker_in_recvfrom_equals_strace_f() {
+    let mut idle = None;
+    let connected = |addr: &str, pid: i32| {
+        idle = Some(std::net::TcpStream::connect(addr).expect("connect"));
+        worker_blocked_in(pid, libc::SYS_recvfrom);
+    };
+    server_killed(
+        &["--model", "thread"],
+        connected,
+        libc::SYS_accept4,
+        RESTART,
+    );
+    drop(idle);
+}
+
 /// epoll_wait returns EINTR itself (strace: `= -1 EINTR`, not `= ?`).
 #[test]
 fn an_epoll_server_killed_in_epoll_wait_equals_strace_f() {
