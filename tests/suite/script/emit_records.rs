@@ -277,3 +277,17 @@ server | close(l) = 0
     c_twin_with(&file, "kill", false);
     python_twin(&file, "kill");
 }
+
+/// A lab whose record has a failed accept (`accept(3, 0x7ffd..., [128])
+/// = -1 EINVAL`: strace prints the buffer's address, nothing was
+/// written): both twins emit it, as a buffer to pass, and make its calls.
+#[test]
+fn emit_twins_record_of_labs_with_a_failed_accept() {
+    for lab in ["accept-without-listen", "close-vs-blocked-accept"] {
+        let dir = TempDir::new("emit-failed-accept");
+        let rec = dir.path("rec.script");
+        run(socklab(&["--record", &rec, "lab", lab]), b"").assert_ok();
+        c_twin_with(&rec, lab, false);
+        python_twin(&rec, lab);
+    }
+}
