@@ -141,6 +141,11 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
                         continue;
                     }
                     runner.run_step(id)?;
+                    // Saved with the spare actor it ran on (spare.rs), so
+                    // `socklab script` does not wait for the blocked one.
+                    if let (Some(name), Some(last)) = (runner.moved_to(id), typed.last_mut()) {
+                        *last = format!("{name} | {text}");
+                    }
                 }
             }
         }
@@ -308,7 +313,8 @@ fn help_call(name: &str) -> String {
     out.join("\n")
 }
 
-/// `save FILE`: the lines typed so far, as a script.
+/// `save FILE`: the lines typed so far, as a script (a line the shell
+/// ran on a spare actor tagged with it).
 fn save(file: &str, typed: &[String]) -> String {
     let mut text = typed.join("\n");
     text.push('\n');
