@@ -4,8 +4,9 @@
 //! back (`<unfinished ...>`) and its `<... NAME resumed>` line prints
 //! when it returns, so two sockets need no second terminal. `help`,
 //! `help CALL`, `save FILE`, `quit`. The prompt `socklab> ` shows only
-//! when stdin is a terminal; otherwise the shell reads lines as `script
-//! -` does, and exits 1 if an expectation did not hold.
+//! when stdin is a terminal; otherwise each line still runs as it comes
+//! (a bad one is reported and the session goes on, unlike `script -`),
+//! and the shell exits 1 if an expectation did not hold.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
