@@ -38,6 +38,7 @@ mod resolve;
 mod returned;
 mod run;
 pub mod shell;
+mod spare;
 #[cfg(test)]
 mod tests;
 mod threads;

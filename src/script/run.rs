@@ -103,6 +103,8 @@ pub struct Runner {
     pub(super) keep_going: bool,
     /// The shell: how many lines failed (reported as they came).
     pub(super) failed_lines: usize,
+    /// The shell: steps run on another actor than their own (spare.rs).
+    pub(super) moved: BTreeMap<usize, String>,
     /// Signals under way to a script's handlers (handled.rs).
     pub(super) kicks: super::kicks::Kicks,
 }
@@ -147,6 +149,7 @@ impl Runner {
             failure: None,
             keep_going: false,
             failed_lines: 0,
+            moved: BTreeMap::new(),
             kicks: super::kicks::Kicks::default(),
         }
     }
@@ -219,28 +222,6 @@ impl Runner {
         Ok(i)
     }
 
-    /// The actor for a step: its own; in the shell, a line that names
-    /// no actor goes to a thread that is not blocked (a new one if need
-    /// be), so a blocked call gives the prompt back.
-    fn free_actor(&mut self, step: &Step) -> Result<usize> {
-        let a = self.actor(&step.actor)?;
-        if !self.keep_going || step.tagged {
-            return Ok(a);
-        }
-        for n in 1.. {
-            let name = if n == 1 {
-                step.actor.clone()
-            } else {
-                format!("{}#{n}", step.actor)
-            };
-            let i = self.actor(&name)?;
-            if self.actors.get(i).is_some_and(|x| x.busy.is_none()) {
-                return Ok(i);
-            }
-        }
-        Ok(a)
-    }
-
     /// Run step `id`: wait for its actor to be free and its labels bound,
     /// start its call, wait until it returned or its actor is asleep in it.
     pub fn run_step(&mut self, id: usize) -> Result<()> {
@@ -251,7 +232,7 @@ impl Runner {
         if let Some(d) = step.delay {
             std::thread::sleep(d);
         }
-        let a = self.free_actor(&step)?;
+        let a = self.free_actor(id, &step)?;
         let deadline = Instant::now() + self.timeout;
         while self.actors.get(a).is_some_and(|x| x.busy.is_some()) {
             if !self.wait_any(deadline) {

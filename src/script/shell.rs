@@ -4,8 +4,9 @@
 //! back (`<unfinished ...>`) and its `<... NAME resumed>` line prints
 //! when it returns, so two sockets need no second terminal. `help`,
 //! `help CALL`, `save FILE`, `quit`. The prompt `socklab> ` shows only
-//! when stdin is a terminal; otherwise the shell reads lines as `script
-//! -` does, and exits 1 if an expectation did not hold.
+//! when stdin is a terminal; otherwise each line still runs as it comes
+//! (a bad one is reported and the session goes on, unlike `script -`),
+//! and the shell exits 1 if an expectation did not hold.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -141,6 +142,11 @@ pub fn run(opts: &Options, history: Option<&Path>) -> Result<()> {
                         continue;
                     }
                     runner.run_step(id)?;
+                    // Saved with the spare actor it ran on (spare.rs), so
+                    // `socklab script` does not wait for the blocked one.
+                    if let (Some(name), Some(last)) = (runner.moved_to(id), typed.last_mut()) {
+                        *last = format!("{name} | {text}");
+                    }
                 }
             }
         }
@@ -308,7 +314,8 @@ fn help_call(name: &str) -> String {
     out.join("\n")
 }
 
-/// `save FILE`: the lines typed so far, as a script.
+/// `save FILE`: the lines typed so far, as a script (a line the shell
+/// ran on a spare actor tagged with it).
 fn save(file: &str, typed: &[String]) -> String {
     let mut text = typed.join("\n");
     text.push('\n');

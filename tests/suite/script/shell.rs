@@ -126,6 +126,19 @@ fn shell_on_a_terminal_a_blocking_accept_gives_the_prompt_back() {
         "{text}"
     );
     assert!(text.contains("accept(s)\n"), "{text}");
+    // Typed while accept blocked, so run on a spare thread: saved with
+    // its tag, `socklab script` runs the file (it waited 5 s, exit 1).
+    assert!(
+        text.contains("main-2 | c = socket(AF_INET, SOCK_STREAM, 0)\n"),
+        "{text}"
+    );
+    let replay = harness::run(socklab(&["script", &saved]), b"");
+    replay.assert_ok();
+    assert!(
+        replay.stdout.contains("  main | <... accept resumed>"),
+        "{}",
+        replay.dump()
+    );
 }
 
 #[test]
