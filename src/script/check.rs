@@ -329,6 +329,13 @@ impl Scope {
             // Inputs name fds that must be open; outputs bind them.
             let input = arg.dir == Dir::In || step.row.name == "poll";
             self.expr(e, fd_here, input, errors);
+            // An address to give is read now: a bad one makes no call run.
+            if arg.kind == Kind::Sockaddr && arg.dir == Dir::In {
+                let mut fresh = super::labels::Labels::default();
+                if let Err(why) = super::resolve::addr(e, &mut fresh) {
+                    errors.push(err(e.span, why));
+                }
+            }
         }
         if let Some(Expect {
             value: ast::Outcome::Errno(name),
