@@ -20,7 +20,9 @@ recvfrom(s, \"hi\", 10, 0, NULL, NULL) = 2
     );
     let out = script(&text, &[]);
     out.assert_ok();
-    out.stdout_has(&format!("bind(3, {{sa_family=AF_UNIX, sun_path=@\"{name}\"}}, "));
+    out.stdout_has(&format!(
+        "bind(3, {{sa_family=AF_UNIX, sun_path=@\"{name}\"}}, "
+    ));
     out.stdout_has(&format!(
         "sendto(4, \"hi\", 2, 0, {{sa_family=AF_UNIX, sun_path=@\"{name}\"}}, "
     ));
@@ -42,7 +44,10 @@ recvfrom(u, \"ping\", 10, 0, NULL, NULL) = 4
         .lines()
         .find(|l| l.starts_with("sendto(4, \"ping\", 4, 0, {sa_family=AF_INET"))
         .unwrap_or_else(|| panic!("no sendto line\n{}", out.dump()));
-    assert!(sent.ends_with("inet_addr(\"127.0.0.1\")}, 16) = 4"), "{sent}");
+    assert!(
+        sent.ends_with("inet_addr(\"127.0.0.1\")}, 16) = 4"),
+        "{sent}"
+    );
 }
 
 #[test]
