@@ -68,3 +68,14 @@ sendto(c, \"hi\", 2, 0, \"not an address\", 8) = 2
     assert!(out.stdout.is_empty(), "{}", out.dump());
     assert!(!std::path::Path::new(&path).exists(), "a call was made");
 }
+
+#[test]
+fn script_bad_sendmsg_msg_name_found_by_the_check() {
+    let text = "u = socket(AF_INET, SOCK_DGRAM, 0)
+sendmsg(u, {msg_name=7, msg_iov=[{iov_base=\"hi\", iov_len=2}], msg_iovlen=1}, 0) = 2
+";
+    let out = script(text, &[]);
+    assert_eq!(out.code(), Some(2), "{}", out.dump());
+    out.stderr_has("-:2:22: expected an address");
+    assert!(out.stdout.is_empty(), "{}", out.dump());
+}
