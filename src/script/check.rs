@@ -329,6 +329,20 @@ impl Scope {
             // Inputs name fds that must be open; outputs bind them.
             let input = arg.dir == Dir::In || step.row.name == "poll";
             self.expr(e, fd_here, input, errors);
+            // An address to give is read now: a bad one makes no call run.
+            let given = match (&e.kind, step.row.name) {
+                _ if arg.kind == Kind::Sockaddr && arg.dir == Dir::In => Some(e),
+                (ExprKind::Struct(f), "sendmsg") => f
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some("msg_name"))
+                    .map(|x| &x.value),
+                _ => None,
+            };
+            if let Some(a) = given
+                && let Err(why) = super::resolve::addr(a, &mut Default::default())
+            {
+                errors.push(err(a.span, why));
+            }
         }
         if let Some(Expect {
             value: ast::Outcome::Errno(name),

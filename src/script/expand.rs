@@ -80,6 +80,8 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
             args.extend([dots(at), len, flags, null(at), null(at)]);
         }
         ("bind" | "connect", 2) => args.push(dots(at)),
+        // The short address stands for the address and its length here too.
+        ("sendto", 5) if is_short_addr(&args[4]) => args.push(dots(at)),
         ("getsockname" | "getpeername" | "accept", 1) => args.extend([dots(at), dots(at)]),
         ("getsockname" | "getpeername", 2) => args.push(dots(at)),
         ("accept4", 2) => {
@@ -137,6 +139,15 @@ pub fn expand(call: &ast::Call) -> Result<(&'static Syscall, Vec<Expr>), ParseEr
         ));
     }
     Ok((row, args))
+}
+
+/// `HOST:PORT`, `[V6]:PORT`, `/path`, `@name` or `@"name"`.
+fn is_short_addr(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Addr(_) => true,
+        ExprKind::Func(f, _) => f == "@",
+        _ => false,
+    }
 }
 
 pub(super) fn err(span: Span, msg: impl Into<String>) -> ParseError {

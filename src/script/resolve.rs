@@ -124,6 +124,8 @@ pub fn addr(e: &Expr, labels: &mut Labels) -> Result<Option<Addr>, Why> {
         ExprKind::Null => Ok(None),
         ExprKind::Addr(text) => short_addr(text, labels).map(Some),
         ExprKind::Struct(fields) => struct_addr(fields, labels).map(Some),
+        // `@"x"`: the abstract name quoted, as strace prints sun_path.
+        ExprKind::Func(f, args) if f == "@" => quoted_abstract(args, labels).map(Some),
         _ => {
             Err("expected an address: {sa_family=...}, HOST:PORT, [V6]:PORT, /path or @name".into())
         }
@@ -208,16 +210,21 @@ fn struct_addr(fields: &[Field], labels: &mut Labels) -> Result<Addr, Why> {
         "AF_UNIX" => match field(fields, "sun_path").map(|e| &e.kind) {
             None => Ok(Addr::unix_autobind()),
             Some(ExprKind::Str { bytes, .. }) => Addr::parse_unix(&String::from_utf8_lossy(bytes)),
-            Some(ExprKind::Func(f, args)) if f == "@" => match args.first().map(|a| &a.kind) {
-                Some(ExprKind::Str { bytes, .. }) => {
-                    let name = labels.abstract_in(bytes);
-                    Addr::parse_unix(&format!("@{}", String::from_utf8_lossy(&name)))
-                }
-                _ => Err("sun_path=@\"NAME\"".into()),
-            },
+            Some(ExprKind::Func(f, args)) if f == "@" => quoted_abstract(args, labels),
             _ => Err("sun_path is a string".into()),
         },
         other => Err(format!("addresses of family {other} cannot be scripted")),
+    }
+}
+
+/// `@"NAME"` (a bare address or a sun_path): the abstract name, a label.
+fn quoted_abstract(args: &[Expr], labels: &mut Labels) -> Result<Addr, Why> {
+    match args.first().map(|a| &a.kind) {
+        Some(ExprKind::Str { bytes, .. }) => {
+            let name = labels.abstract_in(bytes);
+            Addr::parse_unix(&format!("@{}", String::from_utf8_lossy(&name)))
+        }
+        _ => Err("an abstract name is @\"NAME\"".into()),
     }
 }
 

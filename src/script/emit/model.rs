@@ -413,6 +413,7 @@ pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
         ExprKind::Addr(text) => Ok(text
             .strip_prefix('@')
             .map(|n| Sun::Abstract(n.as_bytes().to_vec()))),
+        ExprKind::Func(..) => Ok(resolve::func_str(e, "@").map(|n| Sun::Abstract(n.to_vec()))),
         ExprKind::Struct(f) => match field(f, "sa_family").map(|e| &e.kind) {
             Some(ExprKind::Name(n)) if n == "AF_UNIX" => {
                 Ok(Some(match field(f, "sun_path").map(|e| &e.kind) {

@@ -3,6 +3,7 @@
 //! on a pseudo-terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod addresses;
 mod blocking;
 mod calls;
 mod cmsg;
