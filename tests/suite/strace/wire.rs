@@ -165,9 +165,18 @@ pub(super) fn name(line: &str) -> &str {
     line.split_once('(').map_or(line, |(n, _)| n)
 }
 
-/// Memory, locks and the trace's own writes: the runtime's, in every
+/// Memory, locks (a contended lock's futex, or sched_yield in a spin of
+/// a lock or channel) and the trace's own writes: the runtime's, in every
 /// trace (rule 2 of mod.rs), not the capture's.
-pub(super) const RUNTIME: &[&str] = &["mmap", "munmap", "mprotect", "brk", "futex", "write"];
+pub(super) const RUNTIME: &[&str] = &[
+    "mmap",
+    "munmap",
+    "mprotect",
+    "brk",
+    "futex",
+    "sched_yield",
+    "write",
+];
 
 /// `--wire`'s own calls (issue 15 item 1), against one `strace -f -o FILE`
 /// of `--wire tcp server` and one client: in the task that sets up the
