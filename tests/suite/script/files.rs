@@ -97,8 +97,16 @@ fn script_file_calls_and_a_child_that_gives_up_root() {
     // no expectation).
     let again = script(&out.stdout, &[]);
     again.assert_ok();
+    // Each actor's calls in its order (how the two actors' lines and the
+    // child's end interleave is the scheduler's), signal and exit lines out.
     let calls = |s: &str| -> Vec<String> {
-        s.lines()
+        let mut lines: Vec<&str> = s
+            .lines()
+            .filter(|l| !l.contains("--- SIG") && !l.contains("+++") && !l.contains("| #"))
+            .collect();
+        lines.sort_by_key(|l| l.split_once(" | ").map_or("", |(actor, _)| actor.trim()));
+        lines
+            .into_iter()
             .filter(|l| !l.contains("clone(") && !l.contains("wait4(") && !l.contains("getrandom("))
             .map(|l| match l.find("0x") {
                 // A failed newfstatat's buffer address.
