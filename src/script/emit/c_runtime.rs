@@ -21,78 +21,10 @@ const HELPERS: [&str; 5] = [
 /// The runner: the same in every program.
 pub const RUNNER: &str = include_str!("runtime_run.h");
 
-/// One part: the names it defines (none: a file's head) and its text.
-struct Part<'a> {
-    file: usize,
-    names: Vec<&'a str>,
-    text: String,
-}
-
-fn parts() -> Vec<Part<'static>> {
-    let mut out = Vec::new();
-    for (file, src) in HELPERS.iter().enumerate() {
-        let mut part = Part {
-            file,
-            names: Vec::new(),
-            text: String::new(),
-        };
-        for line in src.split_inclusive('\n') {
-            if let Some(names) = line.strip_prefix("//@ ") {
-                out.push(part);
-                part = Part {
-                    file,
-                    names: names.split_whitespace().collect(),
-                    text: String::new(),
-                };
-            } else {
-                part.text.push_str(line);
-            }
-        }
-        out.push(part);
-    }
-    out
-}
-
 /// The helpers `code` uses (and what they use), in their files' order.
 pub fn helpers(code: &str) -> String {
-    let parts = parts();
-    let mut used = identifiers(code);
-    used.extend(identifiers(RUNNER));
-    let mut taken = vec![false; parts.len()];
-    // runtime.h's head: the includes, the types, the runner's declarations.
-    if let Some(t) = taken.first_mut() {
-        *t = true;
-    }
-    if let Some(p) = parts.first() {
-        used.extend(identifiers(&p.text));
-    }
-    loop {
-        let mut more = false;
-        for (p, t) in parts.iter().zip(taken.iter_mut()) {
-            if !*t && p.names.iter().any(|n| used.contains(*n)) {
-                *t = true;
-                more = true;
-                used.extend(identifiers(&p.text));
-            }
-        }
-        if !more {
-            break;
-        }
-    }
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate() {
-        let head_used = p.names.is_empty()
-            && parts
-                .iter()
-                .zip(&taken)
-                .skip(i + 1)
-                .take_while(|(q, _)| q.file == p.file && !q.names.is_empty())
-                .any(|(_, t)| *t);
-        if taken.get(i).copied().unwrap_or(false) || head_used {
-            out.push_str(&p.text);
-        }
-    }
-    out.replace("SIGNAL_SHORT_NAMES", &signal_names())
+    super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers)
+        .replace("SIGNAL_SHORT_NAMES", &signal_names())
 }
 
 /// runtime_own.h's `SigNames` (index: the signal), from socklab's own

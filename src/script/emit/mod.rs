@@ -47,6 +47,7 @@ mod model;
 mod ops;
 mod optval;
 mod own;
+mod parts;
 mod procs;
 mod python;
 mod python_fds;

@@ -22,74 +22,9 @@ const HELPERS: [&str; 4] = [
 /// The runner: the same in every program.
 pub const RUNNER: &str = include_str!("runtime_run.py");
 
-/// One part: its file, the names it defines (none: a file's head), its text.
-struct Part {
-    file: usize,
-    names: Vec<&'static str>,
-    text: String,
-}
-
-fn parts() -> Vec<Part> {
-    let mut out = Vec::new();
-    for (file, src) in HELPERS.iter().enumerate() {
-        let mut part = Part {
-            file,
-            names: Vec::new(),
-            text: String::new(),
-        };
-        for line in src.split_inclusive('\n') {
-            if let Some(names) = line.strip_prefix("#@ ") {
-                out.push(part);
-                part = Part {
-                    file,
-                    names: names.split_whitespace().collect(),
-                    text: String::new(),
-                };
-            } else {
-                part.text.push_str(line);
-            }
-        }
-        out.push(part);
-    }
-    out
-}
-
 /// The helpers `code` uses (and what they use), in their files' order.
 pub fn helpers(code: &str) -> String {
-    let parts = parts();
-    let mut used = identifiers(code);
-    used.extend(identifiers(RUNNER));
-    let mut taken: Vec<bool> = (0..parts.len()).map(|i| i == 0).collect();
-    if let Some(p) = parts.first() {
-        used.extend(identifiers(&p.text));
-    }
-    loop {
-        let mut more = false;
-        for (p, t) in parts.iter().zip(taken.iter_mut()) {
-            if !*t && p.names.iter().any(|n| used.contains(*n)) {
-                *t = true;
-                more = true;
-                used.extend(identifiers(&p.text));
-            }
-        }
-        if !more {
-            break;
-        }
-    }
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate() {
-        let head_used = p.names.is_empty()
-            && parts
-                .iter()
-                .zip(&taken)
-                .skip(i + 1)
-                .take_while(|(q, _)| q.file == p.file && !q.names.is_empty())
-                .any(|(_, t)| *t);
-        if taken.get(i).copied().unwrap_or(false) || head_used {
-            out.push_str(&p.text);
-        }
-    }
-    out
+    super::parts::used(&HELPERS, "#@ ", code, RUNNER, identifiers)
 }
 
 /// Does the runtime define `name` at its top level (a script's label
@@ -237,7 +172,10 @@ mod tests {
     /// `#@` line would ride on the part above it.
     #[test]
     fn python_parts_name_what_they_define() {
-        for p in parts().iter().filter(|p| !p.names.is_empty()) {
+        for p in super::super::parts::parts(&HELPERS, "#@ ")
+            .iter()
+            .filter(|p| !p.names.is_empty())
+        {
             for line in p.text.lines() {
                 let name = line
                     .strip_prefix("def ")
