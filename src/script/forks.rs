@@ -320,24 +320,31 @@ impl Runner {
 
     /// Make `req` in actor `i` at the end (a process actor, or a thread
     /// actor not blocked), its line shown as its; what it made (None: it
-    /// has ended, or did not answer within `--timeout`).
+    /// has ended, or did not answer within `--timeout`). The end of the
+    /// process a kill kills is shown after the kill's line, as in a step.
     pub(super) fn in_child(&mut self, i: usize, req: Req) -> Option<Made> {
+        let killing = match req {
+            Req::Kill(pid, _) => Some(pid),
+            _ => None,
+        };
         let a = self.actors.get_mut(i)?;
         if a.ended.is_some() || a.start(END, req).is_err() {
             return None;
         }
         let name = a.name.clone();
         let deadline = Instant::now() + self.timeout;
-        while self
-            .actors
-            .get(i)
-            .is_some_and(|a| a.busy.is_some() && a.ended.is_none())
+        let mut made = None;
+        while made.is_none()
+            && self
+                .actors
+                .get(i)
+                .is_some_and(|a| a.busy.is_some() && a.ended.is_none())
         {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(Msg::Done {
                     id: END,
-                    made,
+                    made: m,
                     events,
                     notes,
                 }) => {
@@ -347,18 +354,30 @@ impl Runner {
                     self.print_notes(i, &name, &notes);
                     let a = self.actors.get_mut(i)?;
                     a.busy = None;
-                    if let Some(fd) = made.closed {
+                    if let Some(fd) = m.closed {
                         a.open.remove(&fd);
                     }
-                    return Some(made);
+                    made = Some(m);
+                }
+                Ok(Msg::Gone {
+                    actor,
+                    pending,
+                    ended,
+                }) if killing.is_some()
+                    && self.actors.get(actor).and_then(|a| a.pid) == killing =>
+                {
+                    self.deaths.push((actor, pending, ended));
                 }
                 Ok(msg) => {
                     self.take(msg, None);
                 }
-                Err(_) => return None,
+                Err(_) => break,
             }
         }
-        None
+        for (actor, pending, ended) in std::mem::take(&mut self.deaths) {
+            self.gone(actor, pending, ended, None);
+        }
+        made
     }
 
     /// Wait until process actor `i` has ended (its pipe ended).
