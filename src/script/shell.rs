@@ -288,7 +288,8 @@ fn signature(row: &calls::Syscall) -> String {
     format!("{}({})", row.name, args.join(", "))
 }
 
-/// `help CALL`: its syntax, its man page, its usual errors.
+/// `help CALL`: its syntax, its man page and the errors that page lists
+/// (`calls::man_errors`; the row's `errnos` are the ones worth injecting).
 fn help_call(name: &str) -> String {
     let name = match name {
         "send" => "sendto",
@@ -298,18 +299,11 @@ fn help_call(name: &str) -> String {
     let Some(row) = calls::by_name(name).filter(|r| r.scriptable) else {
         return format!("no call '{name}' (help lists them)");
     };
-    let mut errnos: Vec<String> = Vec::new();
-    for (_, list) in row.errnos {
-        for e in *list {
-            let n = format!("{e:?}");
-            if !errnos.contains(&n) {
-                errnos.push(n);
-            }
-        }
-    }
-    let mut out = vec![signature(row), format!("  man 2 {}", row.name)];
-    if !errnos.is_empty() {
-        out.push(format!("  usual errors: {}", errnos.join(", ")));
+    let mut out = vec![signature(row)];
+    // The errors line names the page (accept4's is accept's).
+    match calls::man_errors(row.name) {
+        Some(man) => out.push(format!("  {}", man.line())),
+        None => out.push(format!("  man 2 {}", row.name)),
     }
     out.join("\n")
 }

@@ -18,6 +18,7 @@ mod entry;
 mod files;
 mod hints;
 mod lists;
+mod man_errors;
 mod processes;
 mod scripts;
 mod sockets;
@@ -27,6 +28,7 @@ pub use entry::Entry;
 pub use files::*;
 pub use hints::GENERIC_HINTS;
 pub use lists::pausable;
+pub use man_errors::{MAN_ERRORS, ManErrors, man_errors};
 pub use processes::*;
 pub use scripts::*;
 pub use sockets::*;
@@ -316,7 +318,8 @@ pub struct Syscall {
     pub traced: bool,
     /// The errnos worth injecting (man 2 NAME, ERRORS), most common first,
     /// by kind of socket (the first list whose `When` holds); EINTR last
-    /// for calls a signal can interrupt.
+    /// for calls a signal can interrupt. Not the page's whole list: that
+    /// is [`man_errors`], which the shell's `help CALL` prints.
     pub errnos: &'static [(When, &'static [Errno])],
     /// Hints for this call's errnos, before the [`GENERIC_HINTS`].
     pub hints: &'static [Hint],

@@ -61,3 +61,50 @@ fn pause_names_are_unique_and_include_the_new_ones() {
     sorted.dedup();
     assert_eq!(sorted.len(), names.len());
 }
+
+#[test]
+fn every_scriptable_call_has_its_man_pages_errors() {
+    for row in scriptable() {
+        let man = man_errors(row.name).unwrap_or_else(|| panic!("{}: no man errors", row.name));
+        let names: Vec<&str> = man.names().collect();
+        // A page that lists none says so in its own words.
+        assert!(
+            !names.is_empty() || !man.none.is_empty(),
+            "{}: an empty list",
+            row.name
+        );
+        for (i, n) in names.iter().enumerate() {
+            assert!(
+                crate::values::xlat::errno(n).is_some() || n.starts_with("ERESTART"),
+                "{}: {n} is no errno",
+                row.name
+            );
+            assert!(!names[..i].contains(n), "{}: {n} twice", row.name);
+            assert!(*n != "EWOULDBLOCK" && *n != "ENOTSUP", "{}: {n}", row.name);
+        }
+    }
+    for man in MAN_ERRORS {
+        assert!(
+            by_name(man.call).is_some_and(|r| r.scriptable),
+            "{}: not a scriptable call",
+            man.call
+        );
+    }
+}
+
+#[test]
+fn man_errors_are_the_pages_not_the_injected_ones() {
+    let accept: Vec<&str> = man_errors("accept4").unwrap().names().collect();
+    assert!(accept.contains(&"EINVAL") && accept.contains(&"EAGAIN"));
+    assert_eq!(man_errors("accept4").unwrap().page, "accept");
+    let connect: Vec<&str> = man_errors("connect").unwrap().names().collect();
+    for e in ["EISCONN", "EALREADY", "EINPROGRESS"] {
+        assert!(connect.contains(&e), "{e}");
+    }
+    // EINVAL is dup3's only on dup(2).
+    assert!(!man_errors("dup2").unwrap().names().any(|n| n == "EINVAL"));
+    assert_eq!(
+        man_errors("getpid").unwrap().line(),
+        "errors (man 2 getpid): none, \"These functions are always successful.\""
+    );
+}

@@ -36,6 +36,7 @@ mod readme;
 mod records_fork;
 pub(crate) mod records_models;
 mod shell;
+mod shell_help;
 mod signals;
 mod tasks;
 mod waits;

@@ -112,7 +112,7 @@ fn shell_on_a_terminal_a_blocking_accept_gives_the_prompt_back() {
     out.until("= -1 ECONNREFUSED (Connection refused)\n");
     out.until("  hint: no server is listening");
     send("help accept4");
-    out.until("accept4(sockfd, addr, addrlen, flags)\n  man 2 accept4");
+    out.until("accept4(sockfd, addr, addrlen, flags)\n  errors (man 2 accept): EAGAIN, ");
     send("help");
     out.until("socketpair(");
     send(&format!("save {saved}"));
