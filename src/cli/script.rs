@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::args::{Cli, Command, TraceFormat};
 use crate::script::{self, Options};
 use crate::strace::Format;
+use crate::sys::untraced;
 use crate::values::error::{Error, Result};
 
 /// Run `socklab script` or `socklab shell` (None for another command).
@@ -111,7 +112,10 @@ fn emit(file: &str, lang: &str, explain: bool, timeout: f64) -> Result<()> {
     }
 }
 
-/// The script's text: the file, or stdin for `-`.
+/// The script's text: the file, or stdin for `-`. A file that cannot
+/// be read is a runtime failure (exit 1, the errno named), as socklab's
+/// output files are; one that is not UTF-8 text is the script's error
+/// (exit 2).
 fn read(file: &str) -> Result<String> {
     let shown = crate::values::error::printable(file);
     let mut text = String::new();
@@ -120,7 +124,15 @@ fn read(file: &str) -> Result<String> {
     } else {
         std::fs::read_to_string(file).map(|t| text = t)
     };
-    read.map_err(|e| Error::Usage(format!("cannot read script {shown}: {e}")))?;
+    read.map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => {
+            Error::Usage(format!("cannot read script {shown}: it is not UTF-8 text"))
+        }
+        _ => Error::Runtime(format!(
+            "cannot read script {shown}: {}",
+            untraced::io_error_text(&e)
+        )),
+    })?;
     Ok(text)
 }
 

@@ -196,7 +196,7 @@ fn read_history(file: &Path) -> Result<Vec<String>> {
             .map(str::to_string)
             .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(Error::Usage(format!(
+        Err(e) => Err(Error::Runtime(format!(
             "cannot read the history file {}: {}",
             file.display(),
             untraced::input_error(&e)

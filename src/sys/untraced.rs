@@ -214,7 +214,17 @@ pub fn output_error(e: &std::io::Error) -> String {
         Some(libc::ELOOP) => "it is a symbolic link (ELOOP); socklab does not write \
              through one: name the file itself"
             .to_string(),
-        _ => e.to_string(),
+        _ => io_error_text(e),
+    }
+}
+
+/// A failed file operation's error as socklab names an errno, strace's
+/// way: `ENOENT (No such file or directory)` (io's own text when no
+/// errno is behind it).
+pub fn io_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::values::error::errno_text(Errno::from_raw(n)),
+        None => e.to_string(),
     }
 }
 
@@ -246,7 +256,7 @@ pub fn input_error(e: &std::io::Error) -> String {
         Some(libc::EINVAL) => {
             "it is not a regular file: name a file (created if missing)".to_string()
         }
-        _ => e.to_string(),
+        _ => io_error_text(e),
     }
 }
 

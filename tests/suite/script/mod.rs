@@ -39,6 +39,7 @@ mod shell;
 mod shell_help;
 mod signals;
 mod tasks;
+mod unreadable;
 mod waits;
 mod waits_any;
 
