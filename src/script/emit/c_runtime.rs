@@ -6,7 +6,10 @@
 //! and strings aside) or by a part already in. Each file's text before
 //! its first part goes in with its first part used; runtime.h's (the
 //! includes, the tables' types, the runner's declarations) always.
-//! The runner (`runtime_run.h`) is whole, at the end of the program.
+//! The runner (`runtime_run.h`) is at the end of the program; in it and
+//! in runtime.h's head, a block between `//@if NAMES` and `//@end` goes
+//! in only when one of NAMES is used (a process actor's pipes, a clone3's
+//! thread, a host, link changes: none in a program without them).
 
 use std::collections::BTreeSet;
 
@@ -18,13 +21,24 @@ const HELPERS: [&str; 5] = [
     include_str!("runtime_own.h"),
 ];
 
-/// The runner: the same in every program.
-pub const RUNNER: &str = include_str!("runtime_run.h");
+/// The runner: its blocks for process actors, clone3 threads, hosts
+/// and link changes go in only when the program has them.
+const RUNNER: &str = include_str!("runtime_run.h");
 
-/// The helpers `code` uses (and what they use), in their files' order.
-pub fn helpers(code: &str) -> String {
-    super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers)
-        .replace("SIGNAL_SHORT_NAMES", &signal_names())
+/// The helpers `code` uses (and what they use), in their files' order,
+/// and the runner as `code` needs it.
+pub fn runtime(code: &str) -> (String, String) {
+    let used = super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers);
+    (
+        used.helpers.replace("SIGNAL_SHORT_NAMES", &signal_names()),
+        used.runner,
+    )
+}
+
+/// The helpers `code` uses.
+#[cfg(test)]
+fn helpers(code: &str) -> String {
+    runtime(code).0
 }
 
 /// runtime_own.h's `SigNames` (index: the signal), from socklab's own

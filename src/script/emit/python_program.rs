@@ -35,12 +35,12 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         super::python_mmsg::runtime(plan),
         super::threads::python_runtime(plan)
     );
-    let helpers = python_runtime::helpers(&format!("{link}{own}"));
+    let (helpers, runner) = python_runtime::runtime(&format!("{link}{own}"));
     out.push_str(helpers.trim_end_matches('\n'));
     out.push('\n');
     out.push_str(&link);
     out.push_str(&own);
-    out.push_str(python_runtime::RUNNER);
+    out.push_str(&runner);
     out.push_str("\n\nif __name__ == \"__main__\":\n    main()\n");
     Ok(out)
 }
@@ -237,7 +237,8 @@ fn main(plan: &Plan, own: &str) -> String {
     let mut out = String::from(
         "\n\ndef main():\n    \"\"\"Start the actors, give each line its turn, end.\"\"\"\n",
     );
-    if !plan.ports.is_empty() {
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    if !plan.ports.is_empty() && forks {
         let written: Vec<String> = plan.ports.iter().map(|p| p.to_string()).collect();
         let _ = writeln!(
             out,
@@ -254,10 +255,10 @@ fn main(plan: &Plan, own: &str) -> String {
         out.push_str("    run()  # each line's turn, in file order\n");
     } else {
         out.push_str(
-            "    run(set_links)  # each line's turn, in file order; the link changes between\n",
+            "    run()  # each line's turn, in file order; the link changes between\n",
         );
     }
-    if plan.forked_by.iter().any(Option::is_some) {
+    if forks {
         out.push_str("    end_processes()  # one still in a call killed, the others told to end\n");
     }
     out.push_str("    close_left()  # what the script left open, in the order opened\n");

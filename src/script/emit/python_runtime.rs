@@ -7,7 +7,8 @@
 //! `{...}` is code) or by a part already in. A file's text before its
 //! first part goes in with its first part used; runtime.py's (the
 //! imports every program makes) always. The runner (`runtime_run.py`)
-//! is whole, at the end of the program.
+//! is at the end of the program; in it (and in a part) a block between
+//! `#@if NAMES` and `#@end` goes in only when one of NAMES is used.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -19,12 +20,21 @@ const HELPERS: [&str; 4] = [
     include_str!("runtime_own.py"),
 ];
 
-/// The runner: the same in every program.
-pub const RUNNER: &str = include_str!("runtime_run.py");
+/// The runner: its blocks for process actors, clone3 threads, hosts and
+/// link changes go in only when the program has them.
+const RUNNER: &str = include_str!("runtime_run.py");
 
-/// The helpers `code` uses (and what they use), in their files' order.
-pub fn helpers(code: &str) -> String {
-    super::parts::used(&HELPERS, "#@ ", code, RUNNER, identifiers)
+/// The helpers `code` uses (and what they use), in their files' order,
+/// and the runner as `code` needs it.
+pub fn runtime(code: &str) -> (String, String) {
+    let used = super::parts::used(&HELPERS, "#@ ", code, RUNNER, identifiers);
+    (used.helpers, used.runner)
+}
+
+/// The helpers `code` uses.
+#[cfg(test)]
+fn helpers(code: &str) -> String {
+    runtime(code).0
 }
 
 /// Does the runtime define `name` at its top level (a script's label
