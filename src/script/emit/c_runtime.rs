@@ -30,7 +30,8 @@ const RUNNER: &str = include_str!("runtime_run.h");
 pub fn runtime(code: &str) -> (String, String) {
     let used = super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers);
     (
-        used.helpers.replace("SIGNAL_SHORT_NAMES", &signal_names()),
+        used.helpers
+            .replace("SIGNAL_SHORT_NAMES", &signal_names("\n\t")),
         used.runner,
     )
 }
@@ -41,9 +42,10 @@ fn helpers(code: &str) -> String {
     runtime(code).0
 }
 
-/// runtime_own.h's `SigNames` (index: the signal), from socklab's own
-/// table: a mask reads in the C twin's message as in the trace.
-fn signal_names() -> String {
+/// runtime_own.h's `SigNames` and runtime_own.py's `SIG_NAMES` (index:
+/// the signal), from socklab's own table: a mask reads in the twins'
+/// messages as in the trace; `sep`: between lines of 8.
+pub(super) fn signal_names(sep: &str) -> String {
     let names: Vec<String> = (0..=64)
         .map(|n| format!("\"{}\",", crate::values::xlat::signal_short_name(n)))
         .collect();
@@ -51,7 +53,7 @@ fn signal_names() -> String {
         .chunks(8)
         .map(|c| c.join(" "))
         .collect::<Vec<_>>()
-        .join("\n\t")
+        .join(sep)
 }
 
 /// The identifiers of C code, its comments, strings and characters aside.
@@ -117,5 +119,37 @@ mod tests {
             assert!(!text.contains(f), "{f} not used, but there");
         }
         assert!(!text.contains("//@"));
+    }
+
+    /// A program without a fork gets none of the process actors' runner
+    /// code (pipes, relays, waits, the fields they use); with one, all.
+    #[test]
+    fn the_runner_has_process_code_only_with_a_fork() {
+        let process = [
+            "Give(",
+            "ChildExit(",
+            "Given(",
+            "a->process",
+            "child_down",
+            "reaped",
+            "waitpid(",
+            "Born(",
+            "a->enter",
+            "SetLinksBefore(",
+        ];
+        let (helpers, runner) = runtime("r = accept(s, NULL, NULL);");
+        for f in process {
+            assert!(!helpers.contains(f) && !runner.contains(f), "{f} without a fork");
+        }
+        assert!(!runner.contains("//@") && !helpers.contains("//@"));
+        let (helpers, runner) = runtime("Pipes(1); r = fork(); Forked(1, r);");
+        for f in &process[..7] {
+            assert!(helpers.contains(f) || runner.contains(f), "{f} missing with a fork");
+        }
+        assert!(runner.contains("mine = a->process ? Given(a) : Job(a);"));
+        assert!(!runner.contains("\tmine = Job(a);"));
+        let (_, runner) = runtime("r = Born(1);");
+        assert!(runner.contains("static inline long Born(int k)"));
+        assert!(!runner.contains("a->process"));
     }
 }
