@@ -139,12 +139,18 @@ mod tests {
         ];
         let (helpers, runner) = runtime("r = accept(s, NULL, NULL);");
         for f in process {
-            assert!(!helpers.contains(f) && !runner.contains(f), "{f} without a fork");
+            assert!(
+                !helpers.contains(f) && !runner.contains(f),
+                "{f} without a fork"
+            );
         }
         assert!(!runner.contains("//@") && !helpers.contains("//@"));
         let (helpers, runner) = runtime("Pipes(1); r = fork(); Forked(1, r);");
         for f in &process[..7] {
-            assert!(helpers.contains(f) || runner.contains(f), "{f} missing with a fork");
+            assert!(
+                helpers.contains(f) || runner.contains(f),
+                "{f} missing with a fork"
+            );
         }
         assert!(runner.contains("mine = a->process ? Given(a) : Job(a);"));
         assert!(!runner.contains("\tmine = Job(a);"));

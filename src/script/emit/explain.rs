@@ -32,7 +32,12 @@ pub const EXTRAS: &[Extra] = &[
         python: "getsockname(3, {...}, [16]), getpeername, accept4, recvfrom: [16] or [28]",
         script: "getsockname(3, {...}, [128 => 16])",
         why: "Python passes the length of its family's own sockaddr (16 for AF_INET, 28 for AF_INET6), not a 128-byte sockaddr_storage",
-        when: &[&["socket.AF_INET", ".getsockname()"], &["socket.AF_INET", ".getpeername()"], &["socket.AF_INET", ".accept()"], &["socket.AF_INET", ".recvfrom("]],
+        when: &[
+            &["socket.AF_INET", ".getsockname()"],
+            &["socket.AF_INET", ".getpeername()"],
+            &["socket.AF_INET", ".accept()"],
+            &["socket.AF_INET", ".recvfrom("],
+        ],
     },
     Extra {
         python: "getsockname(5, ...) right after accept4 or socketpair",
@@ -110,13 +115,25 @@ pub const EXTRAS: &[Extra] = &[
         python: "accept4(3, {sa_family=AF_UNIX}, [110 => 2], SOCK_CLOEXEC), getsockname(..., [110 => N]), recvmsg(..., msg_namelen=110 => N, ...)",
         script: "accept(3, {sa_family=AF_UNIX}, [128 => 2])",
         why: "on an AF_UNIX socket Python's address buffer is a struct sockaddr_un (110 bytes), not a 128-byte sockaddr_storage",
-        when: &[&["socket.AF_UNIX", ".accept()"], &["socket.AF_UNIX", ".getsockname()"], &["socket.AF_UNIX", ".recvmsg("], &["socket.AF_UNIX", ".recvfrom("]],
+        when: &[
+            &["socket.AF_UNIX", ".accept()"],
+            &["socket.AF_UNIX", ".getsockname()"],
+            &["socket.AF_UNIX", ".recvmsg("],
+            &["socket.AF_UNIX", ".recvfrom("],
+        ],
     },
     Extra {
         python: "mkdir(\"d\", 0700), chmod(\"d/s.sock\", 0600), unlink(\"d/s.sock\"), rmdir(\"d\")",
         script: "mkdirat(AT_FDCWD, \"d\", 0700), fchmodat(AT_FDCWD, ...), unlinkat(AT_FDCWD, \"d/s.sock\", 0), unlinkat(AT_FDCWD, \"d\", AT_REMOVEDIR)",
         why: "os.mkdir, os.chmod, os.unlink and os.rmdir make the *at call only when given a dir_fd; on AT_FDCWD (its default) they make the old call, which does the same",
-        when: &[&["os.mkdir("], &["os.chmod("], &["os.unlink("], &["os.rmdir("], &["remove_socket_files()"], &["remove_dirs()"]],
+        when: &[
+            &["os.mkdir("],
+            &["os.chmod("],
+            &["os.unlink("],
+            &["os.rmdir("],
+            &["remove_socket_files()"],
+            &["remove_dirs()"],
+        ],
     },
     Extra {
         python: "openat(AT_FDCWD, \"d\", O_RDONLY|O_CLOEXEC|O_DIRECTORY)",
@@ -220,12 +237,23 @@ mod tests {
         let program = "e = opened(select.epoll())  # Python: s.accept()\n# a, addr = s.accept()\n";
         let text = text("f.script", Some(program), &[]);
         let (mine, others) = text.split_once("in other programs:").unwrap();
-        assert!(mine.contains("- Python: epoll_create1(EPOLL_CLOEXEC)\n"), "{text}");
+        assert!(
+            mine.contains("- Python: epoll_create1(EPOLL_CLOEXEC)\n"),
+            "{text}"
+        );
         assert!(mine.contains("geteuid() = 0"), "{text}");
-        assert!(!mine.contains("accept4(3, {...}, [16], SOCK_CLOEXEC)"), "{text}");
-        assert!(others.contains("accept4(3, {...}, [16], SOCK_CLOEXEC)"), "{text}");
-        assert!(!others.contains("- Python: epoll_create1(EPOLL_CLOEXEC)\n"), "{text}");
+        assert!(
+            !mine.contains("accept4(3, {...}, [16], SOCK_CLOEXEC)"),
+            "{text}"
+        );
+        assert!(
+            others.contains("accept4(3, {...}, [16], SOCK_CLOEXEC)"),
+            "{text}"
+        );
+        assert!(
+            !others.contains("- Python: epoll_create1(EPOLL_CLOEXEC)\n"),
+            "{text}"
+        );
         assert!(EXTRAS.iter().all(|e| !e.when.is_empty()));
     }
 }
-

@@ -128,9 +128,8 @@ mod tests {
     #[test]
     fn a_guarded_block_goes_in_when_a_name_of_its_guard_is_used() {
         let text = "a\n//@if Forked Born\nb\n//@else\nc\n//@end\nd\n";
-        let used = |names: &[&str]| -> BTreeSet<String> {
-            names.iter().map(|s| s.to_string()).collect()
-        };
+        let used =
+            |names: &[&str]| -> BTreeSet<String> { names.iter().map(|s| s.to_string()).collect() };
         assert_eq!(guarded(text, "//@ ", &used(&["Born"])), "a\nb\nd\n");
         assert_eq!(guarded(text, "//@ ", &used(&["x"])), "a\nc\nd\n");
     }

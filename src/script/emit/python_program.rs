@@ -254,9 +254,7 @@ fn main(plan: &Plan, own: &str) -> String {
     if plan.links.is_empty() {
         out.push_str("    run()  # each line's turn, in file order\n");
     } else {
-        out.push_str(
-            "    run()  # each line's turn, in file order; the link changes between\n",
-        );
+        out.push_str("    run()  # each line's turn, in file order; the link changes between\n");
     }
     if forks {
         out.push_str("    end_processes()  # one still in a call killed, the others told to end\n");

@@ -220,12 +220,18 @@ mod tests {
         ];
         let (helpers, runner) = runtime("s = socket.socket(); a, addr = s.accept()");
         for f in process {
-            assert!(!helpers.contains(f) && !runner.contains(f), "{f} without a fork");
+            assert!(
+                !helpers.contains(f) && !runner.contains(f),
+                "{f} without a fork"
+            );
         }
         assert!(!runner.contains("#@") && !helpers.contains("#@"));
         let (helpers, runner) = runtime("pipes(1); r = os.fork(); forked(1, r)");
         for f in &process[..5] {
-            assert!(helpers.contains(f) || runner.contains(f), "{f} missing with a fork");
+            assert!(
+                helpers.contains(f) || runner.contains(f),
+                "{f} missing with a fork"
+            );
         }
     }
 

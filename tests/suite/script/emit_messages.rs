@@ -63,7 +63,10 @@ fn emit_python_explain_names_what_this_files_twin_adds() {
         "{phone}"
     );
     assert!(phone.contains(accept), "{phone}");
-    assert!(phone.contains("why: sock.accept() is accept4 with SOCK_CLOEXEC"), "{phone}");
+    assert!(
+        phone.contains("why: sock.accept() is accept4 with SOCK_CLOEXEC"),
+        "{phone}"
+    );
     for row in epoll_rows {
         assert!(epoll.contains(row), "{row}\n{epoll}");
         assert!(!phone.contains(row), "{row}\n{phone}");
