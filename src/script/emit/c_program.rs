@@ -125,22 +125,30 @@ fn tables(plan: &Plan) -> String {
         "\n/* The script's file, for messages. */\nstatic const char *const SCRIPT = {};\n",
         lit(plan.file.as_bytes())
     );
-    out.push_str(
-        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\n",
-    );
+    // Whether a process may die in a step: a column only with a fork.
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    out.push_str(if forks {
+        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\n"
+    } else {
+        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, the line. */\n"
+    });
     out.push_str("static const struct step STEPS[] = {\n");
     for (i, (step, m)) in plan.steps.iter().enumerate() {
         let waits = plan.waits_ms(i);
         let after = plan.after.get(i).copied().flatten().map_or(0, |a| a + 1);
         let delay = step.delay.map_or(0, |d| d.as_millis());
+        let cut = if forks {
+            format!(" {},", super::cut(step))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}, {}}},",
+            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {},{cut} {}}},",
             m.line,
             plan.actor.get(i).copied().unwrap_or(0),
             step.row.name,
             i32::from(step.result.is_some()),
-            super::cut(step),
             lit(step.text.replace('\n', " ").as_bytes())
         );
     }

@@ -177,18 +177,27 @@ fn py_str(s: &str) -> String {
 
 /// The steps' table, their lines' text and the script's file.
 fn tables(plan: &Plan) -> String {
-    let mut out = String::from(
-        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected,\n# whether its process may die in it (0 yes, 1 of SIGPIPE only, 2 no).\nSTEPS = [\n",
-    );
+    // Whether a process may die in a step: a column only with a fork.
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    let mut out = String::from(if forks {
+        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected,\n# whether its process may die in it (0 yes, 1 of SIGPIPE only, 2 no).\nSTEPS = [\n"
+    } else {
+        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected.\nSTEPS = [\n"
+    });
     for (i, (step, _)) in plan.steps.iter().enumerate() {
         let nr = match step.row.name {
             "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
             _ => step.row.nr,
         };
         let after = plan.after.get(i).copied().flatten();
+        let cut = if forks {
+            format!(", {}", super::cut(step))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "    ({}, {}, {nr}, {}, {}, {}, {}, {}),",
+            "    ({}, {}, {nr}, {}, {}, {}, {}{cut}),",
             step.no,
             plan.actor.get(i).copied().unwrap_or(0),
             plan.waits_ms(i),
@@ -199,7 +208,6 @@ fn tables(plan: &Plan) -> String {
             } else {
                 "False"
             },
-            super::cut(step)
         );
     }
     out.push_str("]\nTEXT = {\n");

@@ -42,7 +42,9 @@ struct step {
 	int after;       /* 1 + the step whose result binds an fd it uses */
 	int delay_ms;    /* +SECS before the line */
 	int expects;     /* the line expects a result */
+//@if Forked
 	int cut;         /* its process may die in it: 0 yes, 1 of SIGPIPE only, 2 no */
+//@end
 	const char *text;
 };
 

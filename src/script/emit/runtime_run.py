@@ -193,7 +193,7 @@ def run():
     call that opens its fd has returned; then wait until it returned or
     sleeps in it. At the end the calls still under way get TIMEOUT to
     return (one whose line expects a result must)."""
-    for i, (line, who, nr, waits, after, delay, _, _) in enumerate(STEPS):
+    for i, (line, who, nr, waits, after, delay, *_) in enumerate(STEPS):
         a = ACTORS[who]
 #@if set_links
         set_links(i)  # the `net | set` lines before it
