@@ -72,8 +72,8 @@ fn run_script(file: &str, opts: &Options) -> Result<()> {
     }
 }
 
-/// `--emit c|python [--explain]`: the program (or Python's extra calls)
-/// on stdout; `--timeout` is the program's too.
+/// `--emit c|python [--explain]`: the program (or the calls FILE's Python
+/// twin adds, then the others, with why) on stdout; `--timeout` is the program's too.
 fn emit(file: &str, lang: &str, explain: bool, timeout: f64) -> Result<()> {
     let lang = match lang {
         "c" => script::emit::Lang::C,
@@ -86,10 +86,14 @@ fn emit(file: &str, lang: &str, explain: bool, timeout: f64) -> Result<()> {
                     .to_string(),
             ));
         }
-        crate::strace::write_line(
-            &mut std::io::stdout().lock(),
-            &script::emit::explain::text(),
-        );
+        let text = read(file)?;
+        let lang = script::emit::Lang::Python;
+        let twin = script::emit::emit(&text, file, lang, Duration::from_secs_f64(timeout));
+        let explained = match &twin {
+            Ok(program) => script::emit::explain::text(file, Some(program), &[]),
+            Err(lines) => script::emit::explain::text(file, None, lines),
+        };
+        crate::strace::write_line(&mut std::io::stdout().lock(), &explained);
         return Ok(());
     }
     let text = read(file)?;

@@ -29,10 +29,11 @@ pub fn program(plan: &Plan) -> String {
     // The link changes' tables and runtime_link.h ("" if none): they use
     // helpers too (Net, quit), so they are scanned with the program's code.
     let link = super::link::c(plan);
-    out.push_str(&c_runtime::helpers(&format!("{link}{own}")));
+    let (helpers, runner) = c_runtime::runtime(&format!("{link}{own}"));
+    out.push_str(&helpers);
     out.push_str(&link);
     out.push_str(&own);
-    out.push_str(c_runtime::RUNNER);
+    out.push_str(&runner);
     out
 }
 
@@ -50,8 +51,15 @@ fn labels(plan: &Plan) -> String {
     for n in &plan.fd_labels {
         let _ = writeln!(out, "static int fd{n} = -1;");
     }
-    if !plan.ports.is_empty() {
-        out.push_str("/* Ports: in memory shared with the process actors (main maps it). */\n");
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    if !plan.ports.is_empty() && forks {
+        out.push_str("/* Ports: in memory shared with the process actors (main maps it). */\nstatic int *Ports;\n");
+    } else if !plan.ports.is_empty() {
+        let unbound = vec!["-1"; plan.ports.len()].join(", ");
+        let _ = writeln!(
+            out,
+            "/* Ports: -1 until a result binds one. */\nstatic int Ports[] = {{{unbound}}};"
+        );
     }
     for (k, p) in plan.ports.iter().enumerate() {
         let _ = writeln!(out, "#define port_{p} (Ports[{k}])");
@@ -117,22 +125,30 @@ fn tables(plan: &Plan) -> String {
         "\n/* The script's file, for messages. */\nstatic const char *const SCRIPT = {};\n",
         lit(plan.file.as_bytes())
     );
-    out.push_str(
-        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\n",
-    );
+    // Whether a process may die in a step: a column only with a fork.
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    out.push_str(if forks {
+        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, whether its process may die in it (0 yes, 1 of SIGPIPE only,\n * 2 no), the line. */\n"
+    } else {
+        "\n/* The steps in file order: line, actor, the syscall its thread sleeps in,\n * how long a call that ends by itself may take (ms; -1: none), 1 + the step\n * whose result opens an fd it uses, +SECS in ms, whether a result is\n * expected, the line. */\n"
+    });
     out.push_str("static const struct step STEPS[] = {\n");
     for (i, (step, m)) in plan.steps.iter().enumerate() {
         let waits = plan.waits_ms(i);
         let after = plan.after.get(i).copied().flatten().map_or(0, |a| a + 1);
         let delay = step.delay.map_or(0, |d| d.as_millis());
+        let cut = if forks {
+            format!(" {},", super::cut(step))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {}, {}, {}}},",
+            "\t{{{}, {}, SYS_{}, {waits}, {after}, {delay}, {},{cut} {}}},",
             m.line,
             plan.actor.get(i).copied().unwrap_or(0),
             step.row.name,
             i32::from(step.result.is_some()),
-            super::cut(step),
             lit(step.text.replace('\n', " ").as_bytes())
         );
     }
@@ -171,11 +187,12 @@ fn main(plan: &Plan, own: &str) -> String {
     } else {
         out.push_str("\nint main(void)\n{\n");
     }
-    if !plan.ports.is_empty() {
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    if !plan.ports.is_empty() && forks {
         let _ = writeln!(out, "\tPorts = Shared({});", plan.ports.len());
     }
     out.push_str("\tStart(); /* each thread actor's thread, running script() */\n\tRun(); /* each line's turn, in file order */\n");
-    if plan.forked_by.iter().any(Option::is_some) {
+    if forks {
         out.push_str(
             "\tEndProcesses(); /* one still in a call killed, the others told to end */\n",
         );

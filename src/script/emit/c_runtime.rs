@@ -6,7 +6,10 @@
 //! and strings aside) or by a part already in. Each file's text before
 //! its first part goes in with its first part used; runtime.h's (the
 //! includes, the tables' types, the runner's declarations) always.
-//! The runner (`runtime_run.h`) is whole, at the end of the program.
+//! The runner (`runtime_run.h`) is at the end of the program; in it and
+//! in runtime.h's head, a block between `//@if NAMES` and `//@end` goes
+//! in only when one of NAMES is used (a process actor's pipes, a clone3's
+//! thread, a host, link changes: none in a program without them).
 
 use std::collections::BTreeSet;
 
@@ -18,18 +21,31 @@ const HELPERS: [&str; 5] = [
     include_str!("runtime_own.h"),
 ];
 
-/// The runner: the same in every program.
-pub const RUNNER: &str = include_str!("runtime_run.h");
+/// The runner: its blocks for process actors, clone3 threads, hosts
+/// and link changes go in only when the program has them.
+const RUNNER: &str = include_str!("runtime_run.h");
 
-/// The helpers `code` uses (and what they use), in their files' order.
-pub fn helpers(code: &str) -> String {
-    super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers)
-        .replace("SIGNAL_SHORT_NAMES", &signal_names())
+/// The helpers `code` uses (and what they use), in their files' order,
+/// and the runner as `code` needs it.
+pub fn runtime(code: &str) -> (String, String) {
+    let used = super::parts::used(&HELPERS, "//@ ", code, RUNNER, identifiers);
+    (
+        used.helpers
+            .replace("SIGNAL_SHORT_NAMES", &signal_names("\n\t")),
+        used.runner,
+    )
 }
 
-/// runtime_own.h's `SigNames` (index: the signal), from socklab's own
-/// table: a mask reads in the C twin's message as in the trace.
-fn signal_names() -> String {
+/// The helpers `code` uses.
+#[cfg(test)]
+fn helpers(code: &str) -> String {
+    runtime(code).0
+}
+
+/// runtime_own.h's `SigNames` and runtime_own.py's `SIG_NAMES` (index:
+/// the signal), from socklab's own table: a mask reads in the twins'
+/// messages as in the trace; `sep`: between lines of 8.
+pub(super) fn signal_names(sep: &str) -> String {
     let names: Vec<String> = (0..=64)
         .map(|n| format!("\"{}\",", crate::values::xlat::signal_short_name(n)))
         .collect();
@@ -37,7 +53,7 @@ fn signal_names() -> String {
         .chunks(8)
         .map(|c| c.join(" "))
         .collect::<Vec<_>>()
-        .join("\n\t")
+        .join(sep)
 }
 
 /// The identifiers of C code, its comments, strings and characters aside.
@@ -103,5 +119,43 @@ mod tests {
             assert!(!text.contains(f), "{f} not used, but there");
         }
         assert!(!text.contains("//@"));
+    }
+
+    /// A program without a fork gets none of the process actors' runner
+    /// code (pipes, relays, waits, the fields they use); with one, all.
+    #[test]
+    fn the_runner_has_process_code_only_with_a_fork() {
+        let process = [
+            "Give(",
+            "ChildExit(",
+            "Given(",
+            "a->process",
+            "child_down",
+            "reaped",
+            "waitpid(",
+            "Born(",
+            "a->enter",
+            "SetLinksBefore(",
+        ];
+        let (helpers, runner) = runtime("r = accept(s, NULL, NULL);");
+        for f in process {
+            assert!(
+                !helpers.contains(f) && !runner.contains(f),
+                "{f} without a fork"
+            );
+        }
+        assert!(!runner.contains("//@") && !helpers.contains("//@"));
+        let (helpers, runner) = runtime("Pipes(1); r = fork(); Forked(1, r);");
+        for f in &process[..7] {
+            assert!(
+                helpers.contains(f) || runner.contains(f),
+                "{f} missing with a fork"
+            );
+        }
+        assert!(runner.contains("mine = a->process ? Given(a) : Job(a);"));
+        assert!(!runner.contains("\tmine = Job(a);"));
+        let (_, runner) = runtime("r = Born(1);");
+        assert!(runner.contains("static inline long Born(int k)"));
+        assert!(!runner.contains("a->process"));
     }
 }

@@ -2,7 +2,9 @@
 //! NAMES`: what the part defines; the marker line is not written). A
 //! part goes in when a name it defines is used by the program's code, the
 //! runner or a part already in; a file's text before its first part goes
-//! in with any part of that file; the first file's head always.
+//! in with any part of that file; the first file's head always. Inside
+//! a part (or the runner) a block between `//@if NAMES` and `//@end`
+//! goes in only when one of NAMES is used (`guarded`).
 
 use std::collections::BTreeSet;
 
@@ -39,35 +41,41 @@ pub(super) fn parts<'a>(files: &[&'a str], marker: &str) -> Vec<Part<'a>> {
 }
 
 /// The parts of `files` that `code` and `runner` use (and what they
-/// use), in the files' order; `identifiers` reads a text's names.
+/// use), in the files' order, then the runner; in both, each guarded
+/// block cut unless used (`guarded`). `identifiers` reads a text's names.
+pub(super) struct Used {
+    pub(super) helpers: String,
+    pub(super) runner: String,
+}
+
 pub(super) fn used(
     files: &[&str],
     marker: &str,
     code: &str,
     runner: &str,
     identifiers: fn(&str) -> BTreeSet<String>,
-) -> String {
+) -> Used {
     let parts = parts(files, marker);
     let mut used = identifiers(code);
-    used.extend(identifiers(runner));
     let mut taken: Vec<bool> = (0..parts.len()).map(|i| i == 0).collect();
-    if let Some(p) = parts.first() {
-        used.extend(identifiers(&p.text));
-    }
+    // Until nothing more is used: the runner's and the taken parts' code
+    // (their blocks as the names used so far keep them) adds its names.
     loop {
-        let mut more = false;
+        let before = used.len();
+        used.extend(identifiers(&guarded(runner, marker, &used)));
         for (p, t) in parts.iter().zip(taken.iter_mut()) {
             if !*t && p.names.iter().any(|n| used.contains(*n)) {
                 *t = true;
-                more = true;
-                used.extend(identifiers(&p.text));
+            }
+            if *t {
+                used.extend(identifiers(&guarded(&p.text, marker, &used)));
             }
         }
-        if !more {
+        if used.len() == before {
             break;
         }
     }
-    let mut out = String::new();
+    let mut helpers = String::new();
     for (i, p) in parts.iter().enumerate() {
         let head_used = p.names.is_empty()
             && parts
@@ -77,8 +85,52 @@ pub(super) fn used(
                 .take_while(|(q, _)| q.file == p.file && !q.names.is_empty())
                 .any(|(_, t)| *t);
         if taken.get(i).copied().unwrap_or(false) || head_used {
-            out.push_str(&p.text);
+            helpers.push_str(&guarded(&p.text, marker, &used));
+        }
+    }
+    Used {
+        helpers,
+        runner: guarded(runner, marker, &used),
+    }
+}
+
+/// `text` with its guarded blocks cut: the lines between `MARKif NAMES`
+/// and `MARKend` (MARK: `//@` or `#@`) go in only when one of NAMES is
+/// used; after a `MARKelse` the other way round. Blocks do not nest.
+pub(super) fn guarded(text: &str, marker: &str, used: &BTreeSet<String>) -> String {
+    let mark = marker.trim_end();
+    let mut out = String::new();
+    let mut keep = true;
+    for line in text.split_inclusive('\n') {
+        let Some(word) = line.trim_end().strip_prefix(mark) else {
+            if keep {
+                out.push_str(line);
+            }
+            continue;
+        };
+        if let Some(names) = word.strip_prefix("if ") {
+            keep = names.split_whitespace().any(|n| used.contains(n));
+        } else if word == "else" {
+            keep = !keep;
+        } else if word == "end" {
+            keep = true;
+        } else if keep {
+            out.push_str(line);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guarded_block_goes_in_when_a_name_of_its_guard_is_used() {
+        let text = "a\n//@if Forked Born\nb\n//@else\nc\n//@end\nd\n";
+        let used =
+            |names: &[&str]| -> BTreeSet<String> { names.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(guarded(text, "//@ ", &used(&["Born"])), "a\nb\nd\n");
+        assert_eq!(guarded(text, "//@ ", &used(&["x"])), "a\nc\nd\n");
+    }
 }

@@ -35,12 +35,12 @@ pub fn program(plan: &Plan) -> Result<String, Vec<String>> {
         super::python_mmsg::runtime(plan),
         super::threads::python_runtime(plan)
     );
-    let helpers = python_runtime::helpers(&format!("{link}{own}"));
+    let (helpers, runner) = python_runtime::runtime(&format!("{link}{own}"));
     out.push_str(helpers.trim_end_matches('\n'));
     out.push('\n');
     out.push_str(&link);
     out.push_str(&own);
-    out.push_str(python_runtime::RUNNER);
+    out.push_str(&runner);
     out.push_str("\n\nif __name__ == \"__main__\":\n    main()\n");
     Ok(out)
 }
@@ -177,18 +177,27 @@ fn py_str(s: &str) -> String {
 
 /// The steps' table, their lines' text and the script's file.
 fn tables(plan: &Plan) -> String {
-    let mut out = String::from(
-        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected,\n# whether its process may die in it (0 yes, 1 of SIGPIPE only, 2 no).\nSTEPS = [\n",
-    );
+    // Whether a process may die in a step: a column only with a fork.
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    let mut out = String::from(if forks {
+        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected,\n# whether its process may die in it (0 yes, 1 of SIGPIPE only, 2 no).\nSTEPS = [\n"
+    } else {
+        "\n\n# The steps in file order: line, actor, the syscall its thread sleeps in,\n# how long a call that ends by itself may take (ms; -1: none), the step\n# whose result opens an fd it uses, +SECS in ms, whether a result is expected.\nSTEPS = [\n"
+    });
     for (i, (step, _)) in plan.steps.iter().enumerate() {
         let nr = match step.row.name {
             "accept" => crate::values::calls::by_name("accept4").map_or(step.row.nr, |r| r.nr),
             _ => step.row.nr,
         };
         let after = plan.after.get(i).copied().flatten();
+        let cut = if forks {
+            format!(", {}", super::cut(step))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "    ({}, {}, {nr}, {}, {}, {}, {}, {}),",
+            "    ({}, {}, {nr}, {}, {}, {}, {}{cut}),",
             step.no,
             plan.actor.get(i).copied().unwrap_or(0),
             plan.waits_ms(i),
@@ -199,7 +208,6 @@ fn tables(plan: &Plan) -> String {
             } else {
                 "False"
             },
-            super::cut(step)
         );
     }
     out.push_str("]\nTEXT = {\n");
@@ -237,7 +245,8 @@ fn main(plan: &Plan, own: &str) -> String {
     let mut out = String::from(
         "\n\ndef main():\n    \"\"\"Start the actors, give each line its turn, end.\"\"\"\n",
     );
-    if !plan.ports.is_empty() {
+    let forks = plan.forked_by.iter().any(Option::is_some);
+    if !plan.ports.is_empty() && forks {
         let written: Vec<String> = plan.ports.iter().map(|p| p.to_string()).collect();
         let _ = writeln!(
             out,
@@ -253,11 +262,9 @@ fn main(plan: &Plan, own: &str) -> String {
     if plan.links.is_empty() {
         out.push_str("    run()  # each line's turn, in file order\n");
     } else {
-        out.push_str(
-            "    run(set_links)  # each line's turn, in file order; the link changes between\n",
-        );
+        out.push_str("    run()  # each line's turn, in file order; the link changes between\n");
     }
-    if plan.forked_by.iter().any(Option::is_some) {
+    if forks {
         out.push_str("    end_processes()  # one still in a call killed, the others told to end\n");
     }
     out.push_str("    close_left()  # what the script left open, in the order opened\n");

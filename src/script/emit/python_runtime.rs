@@ -7,7 +7,8 @@
 //! `{...}` is code) or by a part already in. A file's text before its
 //! first part goes in with its first part used; runtime.py's (the
 //! imports every program makes) always. The runner (`runtime_run.py`)
-//! is whole, at the end of the program.
+//! is at the end of the program; in it (and in a part) a block between
+//! `#@if NAMES` and `#@end` goes in only when one of NAMES is used.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -19,12 +20,25 @@ const HELPERS: [&str; 4] = [
     include_str!("runtime_own.py"),
 ];
 
-/// The runner: the same in every program.
-pub const RUNNER: &str = include_str!("runtime_run.py");
+/// The runner: its blocks for process actors, clone3 threads, hosts and
+/// link changes go in only when the program has them.
+const RUNNER: &str = include_str!("runtime_run.py");
 
-/// The helpers `code` uses (and what they use), in their files' order.
-pub fn helpers(code: &str) -> String {
-    super::parts::used(&HELPERS, "#@ ", code, RUNNER, identifiers)
+/// The helpers `code` uses (and what they use), in their files' order,
+/// and the runner as `code` needs it.
+pub fn runtime(code: &str) -> (String, String) {
+    let used = super::parts::used(&HELPERS, "#@ ", code, RUNNER, identifiers);
+    let names = super::c_runtime::signal_names("\n    ");
+    (
+        used.helpers.replace("SIGNAL_SHORT_NAMES", &names),
+        used.runner,
+    )
+}
+
+/// The helpers `code` uses.
+#[cfg(test)]
+fn helpers(code: &str) -> String {
+    runtime(code).0
 }
 
 /// Does the runtime define `name` at its top level (a script's label
@@ -188,5 +202,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A program without a fork gets none of the process actors' runner
+    /// code; with one, all of it.
+    #[test]
+    fn python_runner_has_process_code_only_with_a_fork() {
+        let process = [
+            "def given(",
+            "def child_exit(",
+            "a.process",
+            "process = False",
+            "a.reaped",
+            "BORN",
+            "set_links(",
+            "self.enter",
+        ];
+        let (helpers, runner) = runtime("s = socket.socket(); a, addr = s.accept()");
+        for f in process {
+            assert!(
+                !helpers.contains(f) && !runner.contains(f),
+                "{f} without a fork"
+            );
+        }
+        assert!(!runner.contains("#@") && !helpers.contains("#@"));
+        let (helpers, runner) = runtime("pipes(1); r = os.fork(); forked(1, r)");
+        for f in &process[..5] {
+            assert!(
+                helpers.contains(f) || runner.contains(f),
+                "{f} missing with a fork"
+            );
+        }
+    }
+
+    /// A mask in a mismatch reads as strace writes it (socklab's table).
+    #[test]
+    fn python_masks_are_named_as_strace_names_them() {
+        let (helpers, _) = runtime("old = signal.pthread_sigmask(0, []); mask_is(3, old, [10])");
+        assert!(helpers.contains("def sig_text("));
+        assert!(helpers.contains("\"0\", \"HUP\", \"INT\","));
+        assert!(helpers.contains("\"RTMIN\", \"RT_1\","));
+        assert!(!helpers.contains("SIGNAL_SHORT_NAMES"));
     }
 }

@@ -42,24 +42,37 @@ struct step {
 	int after;       /* 1 + the step whose result binds an fd it uses */
 	int delay_ms;    /* +SECS before the line */
 	int expects;     /* the line expects a result */
+//@if Forked
 	int cut;         /* its process may die in it: 0 yes, 1 of SIGPIPE only, 2 no */
+//@end
 	const char *text;
 };
 
 struct actor {
 	const char *name;
+//@if Forked
 	int process;     /* 1: a process a line forks; 0: a thread */
+//@end
+//@if Born
 	int born;        /* a thread a clone3 line starts (Born), not Start */
+//@end
+//@if EnterHost
 	const char *host; /* the lab network's host the thread enters, or NULL */
 	void (*enter)(const char *host);
+//@end
 	pthread_t thread;
-	pid_t tid;       /* a process: its pid */
+	pid_t tid;       /* its thread's id (a process: its pid) */
 	int job;         /* 1 + the step it runs, 0 when idle */
 	long nr;
 	int stat_fd, syscall_fd;
+//@if Forked
 	int down, up;    /* a process: the parent's ends of its pipes (fds >= 900) */
 	int child_down, child_up;
-	int ended, reaped;
+	int reaped;
+//@end
+//@if Forked SetLinksBefore
+	int ended;       /* a process: it has ended */
+//@end
 };
 
 static const char *script_file;
@@ -72,7 +85,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int open_fds[1024], n_open;
 static pid_t main_pid;
-static __thread int me = -1;   /* the actor this thread (or process) is */
+static __thread int me = -1;   /* the actor this thread is */
 static __thread int mine = -1; /* the step it is making */
 
 /* The runner's, at the end of the program. */
@@ -82,11 +95,15 @@ static void Run(void);
 static void CloseLeft(void);
 static int Turn(const char *who, int line);
 static void quit(int code);
-static void Give(struct actor *a, int step);
 static int proc_file(pid_t pid, pid_t tid, const char *name);
 static long now_ms(void);
 static void nap(void);
+//@if Forked
+static void Give(struct actor *a, int step);
+//@end
+//@if Born
 static inline long Born(int k);
+//@end
 
 /* Wait (holding mu) until cond holds; 0 after TIMEOUT_MS. */
 #define WAIT_UNTIL(cond) ({ \
@@ -245,11 +262,9 @@ static inline void Closed(int fd)
 	pthread_mutex_unlock(&mu);
 }
 
-//@ Ports Shared
+//@ Shared
 /* The port labels, in memory a fork shares: a port a process actor's
  * result binds is its parent's too (all -1: none bound yet). */
-static int *Ports;
-
 static inline int *Shared(int n)
 {
 	int *p = mmap(NULL, (n ? n : 1) * sizeof(int), PROT_READ | PROT_WRITE,

@@ -31,7 +31,9 @@ done = set()
 open_socks = []  # what the script opened, in that order: closed at the end
 ports = {}  # port labels: as written -> this run's
 ACTORS = []  # the actors, threads and processes, in the program's order
+#@if born
 BORN = set()  # the thread actors a clone3 line starts (runtime_thread.py)
+#@end
 MAIN_PID = os.getpid()
 
 

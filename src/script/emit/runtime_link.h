@@ -68,5 +68,3 @@ static void SetLinksBefore(int next)
 		SetLink(LINKS[k].line, LINKS[k].spec);
 	}
 }
-/* runtime_run.h's hook (a tentative definition there, this one sets it). */
-static void (*SetLinks)(int next) = SetLinksBefore;

@@ -30,9 +30,23 @@ def limit_is(line, what, got, expected):
         fail(line, what, name(expected), name(got))
 
 
-#@ mask_is
+#@ mask_is sig_text SIG_NAMES
+# Index: the signal, as strace names it in a set (socklab's own table).
+SIG_NAMES = [
+    SIGNAL_SHORT_NAMES
+]
+
+
+def sig_text(signals):
+    """A mask as strace prints it (`[USR1 CHLD]`; `~[...]`, the signals
+    not in it, when more than half are in)."""
+    if len(signals) > 32:
+        return "~[" + " ".join(SIG_NAMES[n] for n in range(1, 65) if n not in signals) + "]"
+    return "[" + " ".join(SIG_NAMES[n] for n in sorted(signals)) + "]"
+
+
 def mask_is(line, got, expected):
-    """An old mask rt_sigprocmask read back (its signals' numbers)."""
+    """An old mask rt_sigprocmask read back (`expected`: its signals' numbers)."""
     got = sorted(int(s) for s in got)
     if got != expected:
-        fail(line, "oldset", expected, got)
+        fail(line, "oldset", sig_text(expected), sig_text(got))

@@ -23,31 +23,12 @@ static void nap(void)
 	nanosleep(&t, NULL);
 }
 
+//@if Forked
 /* Main: step `step` to process actor a, down its pipe (-1: the end). */
 static void Give(struct actor *a, int step)
 {
 	if (write(a->down, &step, sizeof step) != sizeof step)
 		a->ended = 1;
-}
-
-/* The calling actor's line has returned: main may go on (a thread:
- * done; a process: the step's index up its pipe). */
-static void Returned(void)
-{
-	if (me < 0 || mine < 0)
-		return;
-	struct actor *a = &actors[me];
-	if (a->process) {
-		if (write(a->child_up, &mine, sizeof mine) != sizeof mine)
-			_exit(1);
-	} else {
-		pthread_mutex_lock(&mu);
-		done[mine] = 1;
-		a->job = 0;
-		pthread_cond_broadcast(&cv);
-		pthread_mutex_unlock(&mu);
-	}
-	mine = -1;
 }
 
 /* A process actor's end: close the fds it still has (lowest first, as
@@ -61,9 +42,52 @@ static void ChildExit(void)
 	_exit(0);
 }
 
+/* A process actor's next step, down its pipe (the end: it exits). */
+static int Given(struct actor *a)
+{
+	int step;
+	if (read(a->child_down, &step, sizeof step) != sizeof step || step < 0)
+		ChildExit();
+	return step;
+}
+
+//@end
+/* The calling actor's line has returned: main may go on. */
+static void Returned(void)
+{
+	if (me < 0 || mine < 0)
+		return;
+	struct actor *a = &actors[me];
+//@if Forked
+	if (a->process) { /* a process: the step's index up its pipe */
+		if (write(a->child_up, &mine, sizeof mine) != sizeof mine)
+			_exit(1);
+		mine = -1;
+		return;
+	}
+//@end
+	pthread_mutex_lock(&mu);
+	done[mine] = 1;
+	a->job = 0;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	mine = -1;
+}
+
+/* A thread actor's next step: its job, once main gives it. */
+static int Job(struct actor *a)
+{
+	pthread_mutex_lock(&mu);
+	while (a->job == 0 || done[a->job - 1] != 0)
+		pthread_cond_wait(&cv, &mu);
+	int step = a->job - 1;
+	pthread_mutex_unlock(&mu);
+	return step;
+}
+
 /* Line `line` of actor `who`: if that is the calling thread's actor,
- * say its previous line returned, wait until main gives this one
- * (a thread: its job; a process: its pipe), and return 1; else 0. */
+ * say its previous line returned, wait until main gives this one, and
+ * return 1; else 0. */
 /* (unused in a script without a call line) */
 __attribute__((unused)) static int Turn(const char *who, int line)
 {
@@ -71,18 +95,11 @@ __attribute__((unused)) static int Turn(const char *who, int line)
 		return 0;
 	struct actor *a = &actors[me];
 	Returned();
-	if (a->process) {
-		int step;
-		if (read(a->child_down, &step, sizeof step) != sizeof step || step < 0)
-			ChildExit();
-		mine = step;
-	} else {
-		pthread_mutex_lock(&mu);
-		while (a->job == 0 || done[a->job - 1] != 0)
-			pthread_cond_wait(&cv, &mu);
-		mine = a->job - 1;
-		pthread_mutex_unlock(&mu);
-	}
+//@if Forked
+	mine = a->process ? Given(a) : Job(a);
+//@else
+	mine = Job(a);
+//@end
 	if (steps[mine].line != line) {
 		fprintf(stderr, "%s:%d: given the turn of line %d\n", script_file, line,
 			steps[mine].line);
@@ -91,35 +108,36 @@ __attribute__((unused)) static int Turn(const char *who, int line)
 	return 1;
 }
 
-/* A thread actor's thread: enter its host, if any, tell main its id,
- * make its lines of the script, then stay (the program's end ends it).
- * A process actor (the fork's copy of its parent's thread) gets here
- * too: it waits for main's end (-1), then exits. */
+/* A thread actor's thread: tell main its id, make its lines of the
+ * script, then stay (the program's end ends it). */
 static void *actor_main(void *arg)
 {
 	struct actor *a = arg;
 	me = (int)(a - actors);
-	if (a->enter)
+//@if EnterHost
+	if (a->enter) /* its host, first */
 		a->enter(a->host);
+//@end
 	pthread_mutex_lock(&mu);
 	a->tid = (pid_t)syscall(SYS_gettid);
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	script();
 	Returned();
-	if (actors[me].process) {
-		int step;
-		while (read(actors[me].child_down, &step, sizeof step) == sizeof step && step >= 0)
-			;
-		ChildExit();
-	}
+//@if Forked
+	/* A process actor (the fork's copy of its parent's thread) gets here
+	 * too: it waits for main's end (-1), then exits. */
+	if (actors[me].process)
+		for (;;)
+			Given(&actors[me]);
+//@end
 	pthread_mutex_lock(&mu);
 	for (;;)
 		pthread_cond_wait(&cv, &mu);
 	return NULL;
 }
 
-/* A /proc file of a thread (or a process: pid == tid), moved to an fd >= 900. */
+/* A /proc file of a thread, moved to an fd >= 900. */
 static int proc_file(pid_t pid, pid_t tid, const char *name)
 {
 	char path[64];
@@ -176,9 +194,6 @@ static void settle(void)
 	}
 }
 
-/* The script's `net | set SPEC` lines before step next, if it has any
- * (runtime_link.h sets it). */
-static void (*SetLinks)(int next);
 
 /* Main, first: the tables, then each thread actor's thread (it tells
  * its id) and the /proc files main watches it by. */
@@ -196,8 +211,14 @@ static void Start(void)
 	done = DONE;
 	for (int i = 0; i < n_actors_all; i++) {
 		struct actor *a = &actors[i];
-		if (a->process || a->born) /* started by its fork's (clone3's) line */
+//@if Forked
+		if (a->process) /* started by its fork's line */
 			continue;
+//@end
+//@if Born
+		if (a->born) /* started by its clone3's line */
+			continue;
+//@end
 		if (pthread_create(&a->thread, NULL, actor_main, a) != 0) {
 			perror("pthread_create");
 			exit(1);
@@ -211,6 +232,7 @@ static void Start(void)
 	}
 }
 
+//@if Born
 /* A clone3 line: the calling actor's thread starts actor k's (glibc's
  * pthread_create makes the clone3); its tid once it runs, or -1. */
 static inline long Born(int k)
@@ -229,6 +251,7 @@ static inline long Born(int k)
 	a->syscall_fd = proc_file(main_pid, a->tid, "syscall");
 	return a->tid;
 }
+//@end
 
 /* Main: step i's turn, once its actor is idle and the call that opens
  * its fd has returned; then wait until it returned or sleeps in it. */
@@ -236,8 +259,9 @@ static void Step(int i)
 {
 	const struct step *s = &steps[i];
 	struct actor *a = &actors[s->actor];
-	if (SetLinks)
-		SetLinks(i);
+//@if SetLinksBefore
+	SetLinksBefore(i); /* the `net | set` lines before it */
+//@end
 	if (s->delay_ms > 0) {
 		struct timespec t = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
 		nanosleep(&t, NULL);
@@ -247,18 +271,26 @@ static void Step(int i)
 		stuck(s, "its actor is still blocked in an earlier call");
 	if (s->after && !WAIT_UNTIL(done[s->after - 1]))
 		stuck(s, "the call that opens its fd has not returned");
+//@if Forked
 	if (a->process && a->ended)
 		stuck(s, "its process has ended");
+//@end
 	a->nr = s->nr;
 	a->job = i + 1;
+//@if Forked
 	if (a->process) /* its pipe: the step's index */
 		Give(a, i);
+//@end
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	long end = now_ms() + TIMEOUT_MS + (s->waits_ms > 0 ? s->waits_ms : 0);
 	for (;;) {
 		pthread_mutex_lock(&mu);
+//@if Forked
 		int returned = done[i] || (a->process && a->ended);
+//@else
+		int returned = done[i];
+//@end
 		pthread_mutex_unlock(&mu);
 		if (returned || now_ms() >= end || (s->waits_ms < 0 && asleep(a)))
 			break;
@@ -273,8 +305,9 @@ static void Run(void)
 {
 	for (int i = 0; i < n_steps_all; i++)
 		Step(i);
-	if (SetLinks)
-		SetLinks(n_steps_all);
+//@if SetLinksBefore
+	SetLinksBefore(n_steps_all);
+//@end
 	pthread_mutex_lock(&mu);
 	long end = now_ms() + TIMEOUT_MS;
 	for (int i = 0; i < n_steps_all; i++)
@@ -304,9 +337,11 @@ static void CloseLeft(void)
 		close(left[i]);
 }
 
-/* A failure: a child just exits; main kills and reaps its children first. */
+/* A failure: the program exits. */
 static void quit(int code)
 {
+//@if Forked
+	/* A child just exits; main kills and reaps its children first. */
 	if (getpid() != main_pid)
 		_exit(code);
 	for (int i = 0; i < n_actors_all; i++)
@@ -315,5 +350,6 @@ static void quit(int code)
 			kill(actors[i].tid, SIGKILL);
 			waitpid(actors[i].tid, &st, 0);
 		}
+//@end
 	exit(code);
 }

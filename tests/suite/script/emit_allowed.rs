@@ -141,3 +141,134 @@ pub fn allowed(python: bool) -> impl FnMut(&str) -> Option<String> {
         Some(c)
     }
 }
+
+/// Each row of explain.rs's allow-list (its `python` text) and where the
+/// tests take it back (file in tests/suite/script/, function): a row
+/// added there needs its rule here, and a rule here its row there.
+const TAKEN_BACK: &[(&str, &str, &str)] = &[
+    (
+        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP), socketpair(..., SOCK_STREAM|SOCK_CLOEXEC, ...)",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "accept4(3, {...}, [16], SOCK_CLOEXEC)",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "getsockname(3, {...}, [16]), getpeername, accept4, recvfrom: [16] or [28]",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "getsockname(5, ...) right after accept4 or socketpair",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "getsockname(7, ...), getsockopt(7, SOL_SOCKET, SO_TYPE, ...), getsockopt(7, SOL_SOCKET, SO_PROTOCOL, ...) after recvmsg",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "recvmsg(4, {msg_name=0x..., msg_namelen=110 => 0, ...}, 0)",
+        "emit_trace.rs",
+        "names_as_asked",
+    ),
+    (
+        "rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK, sa_restorer=0x...}, {sa_handler=SIG_IGN, ...}, 8)",
+        "emit_trace.rs",
+        "process_calls",
+    ),
+    (
+        "epoll_create1(EPOLL_CLOEXEC)",
+        "emit_epoll.rs",
+        "epoll_calls",
+    ),
+    (
+        "epoll_create1(EPOLL_CLOEXEC) = 3, close(3) on the main thread, before any line",
+        "emit_epoll.rs",
+        "epoll_calls",
+    ),
+    (
+        "epoll_ctl(5, EPOLL_CTL_DEL, 4, 0x7ffc...)",
+        "emit_epoll.rs",
+        "epoll_calls",
+    ),
+    (
+        "epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=140733193388036}})",
+        "emit_epoll.rs",
+        "epoll_calls",
+    ),
+    (
+        "fcntl(4, F_DUPFD_CLOEXEC, 0) = 5",
+        "emit_allowed.rs",
+        "allowed",
+    ),
+    (
+        "recvmsg(4, {msg_name={sa_family=AF_INET, ...}, msg_namelen=16, msg_iov=[{...}, {...}], ...}, 0)",
+        "emit_trace.rs",
+        "names_as_asked",
+    ),
+    (
+        "openat(AT_FDCWD, \"/run/netns/socklab-b\", O_RDONLY|O_CLOEXEC), setns(3, CLONE_NEWNET), close(3): the same calls",
+        "emit_epoll.rs",
+        "epoll_calls",
+    ),
+    (
+        "bind(3, {sa_family=AF_UNIX, sun_path=\"d/s.sock\"}, 11), connect, sendto: the same",
+        "emit_allowed.rs",
+        "unix_rules",
+    ),
+    (
+        "accept4(3, {sa_family=AF_UNIX}, [110 => 2], SOCK_CLOEXEC), getsockname(..., [110 => N]), recvmsg(..., msg_namelen=110 => N, ...)",
+        "emit_allowed.rs",
+        "unix_rules",
+    ),
+    (
+        "mkdir(\"d\", 0700), chmod(\"d/s.sock\", 0600), unlink(\"d/s.sock\"), rmdir(\"d\")",
+        "emit_allowed.rs",
+        "python_file_call",
+    ),
+    (
+        "openat(AT_FDCWD, \"d\", O_RDONLY|O_CLOEXEC|O_DIRECTORY)",
+        "emit_allowed.rs",
+        "unix_rules",
+    ),
+    ("setgroups(0, [])", "emit_trace.rs", "process_calls"),
+    (
+        "geteuid() = 0 on the main thread, before any line",
+        "emit_allowed.rs",
+        "sockets_only",
+    ),
+];
+
+/// The allow-list the tests take back is explain.rs's, row for row (what
+/// `--emit python --explain` prints): each row has its rule, each rule's
+/// function exists, and no rule stands for a row that is gone.
+#[test]
+fn emit_allow_list_rules_are_explain_rows() {
+    use socklab::script::emit::explain::EXTRAS;
+    for row in EXTRAS {
+        assert!(
+            TAKEN_BACK
+                .iter()
+                .any(|(python, _, _)| *python == row.python),
+            "explain.rs's row {:?} is taken back by no rule in TAKEN_BACK",
+            row.python
+        );
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/suite/script");
+    for (python, file, function) in TAKEN_BACK {
+        assert!(
+            EXTRAS.iter().any(|row| row.python == *python),
+            "TAKEN_BACK's {python:?} is no row of explain.rs"
+        );
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        assert!(
+            text.contains(&format!("fn {function}(")),
+            "{file}: no fn {function}"
+        );
+    }
+}

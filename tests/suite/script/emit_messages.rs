@@ -31,6 +31,63 @@ fn emit_python_explain_lists_each_extra_call_with_why() {
     }
 }
 
+/// `--explain` is about its FILE: first the calls that file's twin adds
+/// (phone-call's accept4 with SOCK_CLOEXEC, epoll-echo's epoll calls),
+/// then the others under their heading; a file Python refuses names its
+/// lines. Before, every FILE printed the same text.
+#[test]
+fn emit_python_explain_names_what_this_files_twin_adds() {
+    let explain = |name: &str| {
+        let mut cmd = socklab(&["script", &format!("examples/{name}.script")]);
+        cmd.args(["--emit", "python", "--explain"]);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+        let out = run(cmd, b"");
+        out.assert_ok();
+        let (mine, others) = out
+            .stdout
+            .split_once("The calls the `socket` module adds in other programs:\n")
+            .unwrap_or_else(|| panic!("no heading of the others\n{}", out.dump()));
+        (mine.to_string(), others.to_string())
+    };
+    let (phone, phone_others) = explain("phone-call");
+    let (epoll, epoll_others) = explain("epoll-echo");
+    assert_ne!(phone, epoll);
+    let accept = "- Python: accept4(3, {...}, [16], SOCK_CLOEXEC)\n";
+    let epoll_rows = [
+        "- Python: epoll_create1(EPOLL_CLOEXEC)\n",
+        "- Python: epoll_ctl(5, EPOLL_CTL_DEL, 4, 0x7ffc...)\n",
+        "- Python: epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN,",
+    ];
+    assert!(
+        phone.starts_with("The calls the Python twin of examples/phone-call.script makes"),
+        "{phone}"
+    );
+    assert!(phone.contains(accept), "{phone}");
+    assert!(
+        phone.contains("why: sock.accept() is accept4 with SOCK_CLOEXEC"),
+        "{phone}"
+    );
+    for row in epoll_rows {
+        assert!(epoll.contains(row), "{row}\n{epoll}");
+        assert!(!phone.contains(row), "{row}\n{phone}");
+        assert!(phone_others.contains(row), "{row}\n{phone_others}");
+        assert!(!epoll_others.contains(row), "{row}\n{epoll_others}");
+    }
+    for (mine, others) in [(&phone, &phone_others), (&epoll, &epoll_others)] {
+        assert!(others.contains("- Python: setgroups(0, [])\n"), "{others}");
+        assert!(!mine.contains("setgroups"), "{mine}");
+    }
+    let mut cmd = socklab(&["script", "examples/handler-restart.script"]);
+    cmd.args(["--emit", "python", "--explain"]);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let out = run(cmd, b"");
+    out.assert_ok();
+    for line in [8, 13] {
+        let refused = format!("examples/handler-restart.script:{line}: cannot emit: a handler");
+        assert!(out.stdout.contains(&refused), "{refused}\n{}", out.dump());
+    }
+}
+
 #[test]
 fn emit_refuses_what_it_cannot_write_faithfully() {
     let dir = TempDir::new("emit-refuse");

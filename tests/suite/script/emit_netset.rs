@@ -94,7 +94,7 @@ fn emit_net_set_lines_are_the_forwarders_requests_in_both_twins() {
         "\"/run/socklab/%s/ctl\"",
         "getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len);",
         "snprintf(req, sizeof req, \"set %s\\n\", spec);",
-        "static void (*SetLinks)(int next) = SetLinksBefore;",
+        "\tSetLinksBefore(i); /* the `net | set` lines before it */",
     ] {
         assert!(c.stdout.contains(needle), "{needle}\n{}", c.dump());
     }

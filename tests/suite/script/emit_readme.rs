@@ -1,9 +1,7 @@
 //! Issue 17's "README: an example of each emitted program": the README's
 //! programs are what `--emit` prints now (of examples/connect-twice.script:
-//! in C the part between the helpers it uses and the runner, the same in
-//! every program; in Python the same part, between the helpers and the
-//! runner), and its
-//! allow-list is `--emit python --explain`.
+//! in C the part between the helpers it uses and the runner; in Python
+//! the same part, between the helpers and the runner), and its allow-list is `--emit python --explain` of that example.
 
 use std::process::Command;
 
@@ -32,7 +30,7 @@ fn printed(args: &[&str]) -> String {
 }
 
 /// The program `--emit LANG` prints for the README's example, from
-/// `from` up to `until` (the C runner, the same in every program).
+/// `from` up to `until` (the runner).
 fn after_runtime(lang: &str, from: &str, until: Option<&str>) -> String {
     let program = printed(&["script", "examples/connect-twice.script", "--emit", lang]);
     let i = program
@@ -71,12 +69,18 @@ fn emit_readme_programs_are_what_emit_prints() {
     );
     let explain = block(
         &readme,
-        "What Python adds, `socklab script - --emit python --explain`:",
+        "What Python adds, `socklab script examples/connect-twice.script --emit python --explain`",
         "",
     );
     assert_eq!(
         explain,
-        printed(&["script", "-", "--emit", "python", "--explain"]),
+        printed(&[
+            "script",
+            "examples/connect-twice.script",
+            "--emit",
+            "python",
+            "--explain"
+        ]),
         "README.md's allow-list is not what --emit python --explain prints now"
     );
 }
