@@ -92,10 +92,20 @@ pub enum Op {
     Exit(i64),
     /// epoll_create1's flags (epoll.rs).
     EpollCreate1(Val),
-    /// The epoll fd, the operation, the fd, its events (None: NULL).
-    EpollCtl(Fd, Val, Fd, Option<Val>),
-    /// The epoll fd, maxevents, timeout (ms), events written (events, the fd data names).
-    EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
+    /// The epoll fd, the operation, the fd, its events and data (None: NULL).
+    EpollCtl(
+        Fd,
+        Val,
+        Fd,
+        Option<(Val, super::super::epoll_data::Data<Fd>)>,
+    ),
+    /// The epoll fd, maxevents, timeout (ms), events written (events, data).
+    EpollWait(
+        Fd,
+        usize,
+        i64,
+        Vec<(Val, super::super::epoll_data::Data<Fd>)>,
+    ),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
     /// sendmmsg, recvmmsg (mmsg.rs); getpid, getppid, prlimit64 (own.rs).
