@@ -338,7 +338,7 @@ impl Scope {
                 errors.push(err(a.span, why));
             }
         }
-        if let Some((span, why)) = super::epoll_data::check(step) {
+        if let Some((span, why)) = super::epoll_data::check(step.row.name, &step.args) {
             errors.push(err(span, why));
         }
         if let Some(Expect {

@@ -165,7 +165,7 @@ fn sockets_and_data_print_as_strace() {
     assert_eq!(
         rest[5],
         format!(
-            "epoll_ctl({e}, EPOLL_CTL_ADD, {af}, {{events=EPOLLIN|EPOLLET, data={{u32={af}, u64={af}}}}}) = 0"
+            "epoll_ctl({e}, EPOLL_CTL_ADD, {af}, {{events=EPOLLIN|EPOLLET, data={{u32=7, u64=4294967303}}}}) = 0"
         )
     );
     assert_eq!(

@@ -169,7 +169,7 @@ def fds_in(anc):
     return list(fds)
 
 
-#@ epoll_register epoll_modify
+#@ epoll_register epoll_modify epoll_ctl_data
 def epoll_ctl_data(ep, op, fd, events, data):
     """register()/modify() with the script's data: select.epoll sets data =
     the fd, so libc's epoll_ctl through ctypes (the same call)."""
