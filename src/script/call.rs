@@ -44,7 +44,8 @@ pub enum Req {
     Sendmmsg(RawFd, Vec<Vec<u8>>, Vec<Option<Addr>>, i32),
     Poll(Vec<(RawFd, i16)>, i32),
     EpollCreate1(i32),
-    EpollCtl(RawFd, i32, RawFd, Option<u32>),
+    /// The event: (events, data), None for NULL.
+    EpollCtl(RawFd, i32, RawFd, Option<(u32, u64)>),
     EpollWait(RawFd, usize, i32),
     Kill(i32, i32),
     /// tgkill(tgid, tid, sig): a signal to a thread actor.

@@ -317,12 +317,6 @@ impl Scope {
             {
                 continue;
             }
-            if step.row.name == "kill"
-                && i == 0
-                && matches!(&e.kind, ExprKind::Name(n) if self.actors.contains(n))
-            {
-                continue;
-            }
             // dup2's new fd is any number the line picks.
             let fd_here =
                 arg.kind == Kind::Fd && arg.dir == Dir::In && !(step.row.name == "dup2" && i == 1);
@@ -343,6 +337,9 @@ impl Scope {
             {
                 errors.push(err(a.span, why));
             }
+        }
+        if let Some((span, why)) = super::epoll_data::check(step.row.name, &step.args) {
+            errors.push(err(span, why));
         }
         if let Some(Expect {
             value: ast::Outcome::Errno(name),

@@ -270,8 +270,13 @@ fn fields(exp: &[Field], got: &[Field], labels: &mut Labels) -> bool {
         };
         let Some(other) = other else { return false };
         let ctx = match f.name.as_deref() {
-            // epoll's data is the fd registered: a label.
-            Some("fd" | "u32" | "u64") => Ctx::Fd,
+            Some("fd") => Ctx::Fd,
+            // epoll's data: a number an epoll_ctl line passed as its fd's
+            // label is that label, any other a plain number (epoll_data.rs).
+            Some("u32" | "u64") => match f.value.kind {
+                ExprKind::Int(n) if !labels.is_epoll_data_fd(n) => Ctx::Plain,
+                _ => Ctx::Fd,
+            },
             // SCM_RIGHTS' data: fds (the real cmsg names its type).
             Some("cmsg_data") if super::cmsgs::data_is_fds(got) => Ctx::Fd,
             // clone3's `=> {parent_tid=[N]}`: the new thread's id.

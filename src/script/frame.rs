@@ -279,7 +279,7 @@ variants!(Req {
     Sendmmsg(a: RawFd, b: Vec<Vec<u8>>, c: Vec<Option<Addr>>, d: i32),
     Poll(a: Vec<(RawFd, i16)>, b: i32),
     EpollCreate1(a: i32),
-    EpollCtl(a: RawFd, b: i32, c: RawFd, d: Option<u32>),
+    EpollCtl(a: RawFd, b: i32, c: RawFd, d: Option<(u32, u64)>),
     EpollWait(a: RawFd, b: usize, c: i32),
     Kill(a: i32, b: i32),
     Tgkill(a: i32, b: i32, c: i32),

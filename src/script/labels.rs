@@ -4,7 +4,7 @@
 //! names (`s = socket(...)`) are labels too, bound by the line that names
 //! them. Only the main thread of the runner holds them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::RawFd;
 
 /// An fd label's binding: the fd this run got, and whether it is still open.
@@ -31,6 +31,9 @@ pub struct Labels {
     open: Vec<RawFd>,
     /// pid as written (a fork's result) -> pid of this run.
     pids: BTreeMap<i64, i64>,
+    /// epoll data numbers an epoll_ctl line wrote as its fd's label
+    /// (epoll_data.rs): epoll_wait's `data=` N is then that fd.
+    epoll_data: BTreeSet<i64>,
 }
 
 /// Whether an fd label was just bound or compared.
@@ -80,6 +83,16 @@ impl Labels {
                 Unified::Bound
             }
         }
+    }
+
+    /// An epoll_ctl line passed the fd label `written` as its data.
+    pub fn epoll_data_fd(&mut self, written: i64) {
+        self.epoll_data.insert(written);
+    }
+
+    /// Whether epoll_wait's `data=` `written` is an fd label (else a number).
+    pub fn is_epoll_data_fd(&self, written: i64) -> bool {
+        self.epoll_data.contains(&written)
     }
 
     /// The fd a script name stands for.

@@ -20,6 +20,7 @@ mod editing;
 pub mod emit;
 mod end;
 mod entering;
+mod epoll_data;
 mod expand;
 mod expect;
 mod files;

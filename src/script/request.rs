@@ -5,6 +5,7 @@ use super::ast::{Expr, ExprKind, Field};
 
 use super::call::Req;
 use super::check::Step;
+use super::epoll_data::Data;
 use super::labels::Labels;
 use super::resolve::{Why, addr, bytes, fd, int, is_null, len};
 use crate::values::xlat::signal_name;
@@ -257,15 +258,27 @@ pub fn request(step: &Step, labels: &mut Labels) -> Result<Req, Why> {
         }
         "epoll_create1" => Req::EpollCreate1(i32_of(a(0), Some(Group::EpollFlags))?),
         "epoll_ctl" => {
-            let op = i32_of(a(1), Some(Group::EpollCtl))?;
-            let events = match &a(3).kind {
-                ExprKind::Null => None,
-                _ => Some(
-                    get(fields(a(3)), "events").map_or(Ok(0), |e| int(e, Some(Group::Epoll)))?
-                        as u32,
-                ),
+            let (ep, op, f) = (
+                fd0()?,
+                i32_of(a(1), Some(Group::EpollCtl))?,
+                fd(a(2), labels)?,
+            );
+            let event = match super::epoll_data::ctl(a(2), a(3))? {
+                None => None,
+                Some(data) => {
+                    let events = get(fields(a(3)), "events")
+                        .map_or(Ok(0), |e| int(e, Some(Group::Epoll)))?;
+                    let value = match data {
+                        Data::Fd(e) => fd(e, labels)? as u64,
+                        Data::Num(n) => n,
+                    };
+                    if let Some(n) = data.fd_label() {
+                        labels.epoll_data_fd(n);
+                    }
+                    Some((events as u32, value))
+                }
             };
-            Req::EpollCtl(fd0()?, op, fd(a(2), labels)?, events)
+            Req::EpollCtl(ep, op, f, event)
         }
         "epoll_wait" => {
             let max = len(a(2))?.unwrap_or(1);

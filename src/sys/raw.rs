@@ -338,15 +338,15 @@ impl Sys {
         Ok(Socket(fd as RawFd))
     }
 
-    /// epoll_ctl(2) with any op: `events` Some passes an epoll_event with
-    /// the fd as its data (`{events=EPOLLIN, data={u32=5, u64=5}}`), None
-    /// passes NULL (EPOLL_CTL_DEL).
+    /// epoll_ctl(2) with any op: `event` Some((events, data)) passes an
+    /// epoll_event (`{events=EPOLLIN, data={u32=7, u64=7}}`: a script's
+    /// line says its data), None passes NULL (EPOLL_CTL_DEL).
     pub fn epoll_ctl_raw(
         &self,
         ep: Socket,
         op: i32,
         fd: Socket,
-        events: Option<u32>,
+        event: Option<(u32, u64)>,
     ) -> Result<()> {
         self.call(
             Call {
@@ -355,11 +355,9 @@ impl Sys {
                 unix: false,
             },
             || {
-                let mut ev = libc::epoll_event {
-                    events: events.unwrap_or(0),
-                    u64: fd.0 as u64,
-                };
-                let ptr = match events {
+                let (events, data) = event.unwrap_or_default();
+                let mut ev = libc::epoll_event { events, u64: data };
+                let ptr = match event {
                     Some(_) => &mut ev as *mut libc::epoll_event,
                     None => std::ptr::null_mut(),
                 };
@@ -367,8 +365,8 @@ impl Sys {
                 Errno::result(unsafe { libc::epoll_ctl(ep.0, op, fd.0, ptr) }).map(i64::from)
             },
             |_| {
-                let ev = match events {
-                    Some(e) => Text(super::epoll::epoll_event(e, fd.0 as u64)),
+                let ev = match event {
+                    Some((e, data)) => Text(super::epoll::epoll_event(e, data)),
                     None => Null,
                 };
                 let args = [Fd(ep.0), named(Group::EpollCtl, op), Fd(fd.0), ev];

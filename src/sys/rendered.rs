@@ -217,8 +217,13 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     sys.ioctl_int(ra1, libc::FIONREAD, 0).unwrap();
     let _ = sys.ioctl_int(bad, libc::TIOCOUTQ, 0);
     let rep = sys.epoll_create1_raw(0).unwrap();
-    sys.epoll_ctl_raw(rep, libc::EPOLL_CTL_ADD, rp1, Some(libc::EPOLLIN as u32))
-        .unwrap();
+    sys.epoll_ctl_raw(
+        rep,
+        libc::EPOLL_CTL_ADD,
+        rp1,
+        Some((libc::EPOLLIN as u32, 7)),
+    )
+    .unwrap();
     let _ = sys.epoll_ctl_raw(rep, 99, rp1, None);
     sys.epoll_ctl_raw(rep, libc::EPOLL_CTL_DEL, rp1, None)
         .unwrap();

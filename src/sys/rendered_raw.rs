@@ -108,7 +108,7 @@ fn sockets_and_data_print_as_strace() {
     let _ = sys.epoll_create1_raw(-1);
     let ep = sys.epoll_create1_raw(0).unwrap();
     let in_et = (libc::EPOLLIN | libc::EPOLLET) as u32;
-    sys.epoll_ctl_raw(ep, libc::EPOLL_CTL_ADD, a, Some(in_et))
+    sys.epoll_ctl_raw(ep, libc::EPOLL_CTL_ADD, a, Some((in_et, 1 << 32 | 7)))
         .unwrap();
     let _ = sys.epoll_ctl_raw(ep, 9, a, None);
     let _ = sys.tgkill_raw(99_999_999, 99_999_999, libc::SIGTERM);
@@ -165,7 +165,7 @@ fn sockets_and_data_print_as_strace() {
     assert_eq!(
         rest[5],
         format!(
-            "epoll_ctl({e}, EPOLL_CTL_ADD, {af}, {{events=EPOLLIN|EPOLLET, data={{u32={af}, u64={af}}}}}) = 0"
+            "epoll_ctl({e}, EPOLL_CTL_ADD, {af}, {{events=EPOLLIN|EPOLLET, data={{u32=7, u64=4294967303}}}}) = 0"
         )
     );
     assert_eq!(

@@ -150,6 +150,7 @@ impl Plan {
         if !errors.is_empty() {
             return Err(errors);
         }
+        epoll::label_data(out.iter_mut().map(|(_, m)| m));
         let mut plan = Plan {
             file: file.to_string(),
             steps: Vec::new(),
@@ -378,7 +379,10 @@ fn inputs(op: &Op) -> Vec<Fd> {
         | Op::Proc(..)
         | Op::EpollCreate1(..) => Vec::new(),
         Op::Mmsg(b) => vec![b.fd().clone()],
-        Op::EpollCtl(ep, _, fd, _) => vec![ep.clone(), fd.clone()],
+        Op::EpollCtl(ep, _, fd, ev) => match ev {
+            Some((_, super::epoll_data::Data::Fd(d))) => vec![ep.clone(), fd.clone(), d.clone()],
+            _ => vec![ep.clone(), fd.clone()],
+        },
         Op::EpollWait(ep, ..) => vec![ep.clone()],
         Op::Unix(u) => u.inputs(),
         Op::Sendmsg(fd, _, rights, _) => std::iter::once(fd).chain(rights).cloned().collect(),

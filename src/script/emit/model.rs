@@ -4,6 +4,7 @@
 //! it can check, or the reason it cannot be emitted faithfully.
 
 use super::super::ast::{Expr, ExprKind, Field};
+use super::super::epoll_data::Data;
 use super::super::resolve::{self, Why};
 use crate::values::xlat::Group;
 
@@ -20,8 +21,7 @@ pub enum Fd {
     Std(i64),
 }
 
-/// An integer argument: its text in C and Python (constants by name,
-/// joined by `|`), and its value.
+/// An integer argument: its C and Python text (constants joined by `|`), its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Val {
     pub names: Vec<String>,
@@ -92,10 +92,10 @@ pub enum Op {
     Exit(i64),
     /// epoll_create1's flags (epoll.rs).
     EpollCreate1(Val),
-    /// The epoll fd, the operation, the fd, its events (None: NULL).
-    EpollCtl(Fd, Val, Fd, Option<Val>),
-    /// The epoll fd, maxevents, timeout (ms), events written (events, the fd data names).
-    EpollWait(Fd, usize, i64, Vec<(Val, Fd)>),
+    /// The epoll fd, the operation, the fd, its events and data (None: NULL).
+    EpollCtl(Fd, Val, Fd, Option<(Val, Data<Fd>)>),
+    /// The epoll fd, maxevents, timeout (ms), events written (events, data).
+    EpollWait(Fd, usize, i64, Vec<(Val, Data<Fd>)>),
     /// AF_UNIX, msg_name, SCM_CREDENTIALS, file calls, credentials (unix.rs).
     Unix(UnixOp),
     /// sendmmsg, recvmmsg (mmsg.rs); getpid, getppid, prlimit64 (own.rs).

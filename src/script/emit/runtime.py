@@ -169,3 +169,26 @@ def fds_in(anc):
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
     return list(fds)
+
+
+#@ epoll_register epoll_modify epoll_ctl_data
+def epoll_ctl_data(ep, op, fd, events, data):
+    """register()/modify() with the script's data: select.epoll sets data =
+    the fd, so libc's epoll_ctl through ctypes (the same call)."""
+    import ctypes
+
+    class Event(ctypes.Structure):
+        _pack_ = 1 if os.uname().machine == "x86_64" else 8  # x86_64's is packed
+        _fields_ = [("events", ctypes.c_uint32), ("data", ctypes.c_uint64)]
+    fileno = lambda f: f if isinstance(f, int) else f.fileno()  # noqa: E731
+    ev = Event(events, fileno(data))
+    if ctypes.CDLL(None, use_errno=True).epoll_ctl(fileno(ep), op, fileno(fd), ctypes.byref(ev)):
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def epoll_register(ep, fd, events, data):
+    epoll_ctl_data(ep, 1, fd, events, data)  # EPOLL_CTL_ADD
+
+
+def epoll_modify(ep, fd, events, data):
+    epoll_ctl_data(ep, 3, fd, events, data)  # EPOLL_CTL_MOD

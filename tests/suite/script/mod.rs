@@ -23,6 +23,7 @@ mod emit_scripts;
 mod emit_threads;
 mod emit_trace;
 mod emit_unix;
+mod epoll_data;
 mod examples;
 mod files;
 mod handlers;
