@@ -21,6 +21,7 @@ mod event;
 pub mod host;
 mod json;
 pub mod open_line;
+mod open_tracer;
 mod record;
 mod sink;
 mod split;

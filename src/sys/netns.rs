@@ -76,15 +76,7 @@ impl Sys {
     /// number); the device goes away when the fd is closed. Returns the
     /// device's name.
     pub fn ioctl_tunsetiff_tap(&self, fd: Socket, name: &str) -> Result<String> {
-        // SAFETY: a zeroed ifreq is valid.
-        let mut ifr: libc::ifreq = unsafe { zeroed() };
-        let bytes = name.as_bytes();
-        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
-            return Err(Error::Usage(format!("invalid interface name '{name}'")));
-        }
-        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
-            *d = b as libc::c_char;
-        }
+        let mut ifr = ifreq::named(name)?;
         let flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
         ifr.ifr_ifru.ifru_flags = flags;
         let ifr_ptr: *mut libc::ifreq = &mut ifr;
@@ -108,14 +100,8 @@ impl Sys {
                 plain(row_args(&calls::IOCTL, &args))
             },
         )?;
-        // The kernel wrote the device's name back, NUL-terminated.
-        let made: Vec<u8> = ifr
-            .ifr_name
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        Ok(String::from_utf8_lossy(&made).into_owned())
+        // The kernel wrote the device's name back.
+        Ok(ifreq::name_of(&ifr))
     }
 }
 

@@ -72,15 +72,8 @@ impl Sys {
     /// interface's index, what glibc's if_nametoindex asks (glibc opens a
     /// socket of its own for it; socklab asks on the packet socket).
     pub fn ioctl_siocgifindex(&self, s: Socket, name: &str) -> Result<i32> {
-        // SAFETY: a zeroed ifreq is valid.
-        let mut ifr: libc::ifreq = unsafe { zeroed() };
+        let mut ifr = ifreq::named(name)?;
         let bytes = name.as_bytes();
-        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
-            return Err(Error::Usage(format!("invalid interface name '{name}'")));
-        }
-        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
-            *d = b as libc::c_char;
-        }
         let ifr_ptr: *mut libc::ifreq = &mut ifr;
         self.call(
             Call {

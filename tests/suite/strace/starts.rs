@@ -6,30 +6,10 @@
 //! (glibc's pthread_create, `Sys::pthread_create`'s note; the worker's
 //! mask, the thread model's).
 
-use super::tasks::echo;
+use super::under::{every_call, run_every_call};
 use super::unfinished::socklab_tasks;
-use super::wire::{RUNTIME, every_call, name};
+use super::wire::{RUNTIME, name};
 use super::*;
-
-/// `strace -f -o FILE socklab --trace-file T ARGS` (a server), one echo
-/// client per `clients`; the paths of strace's file (every call) and of
-/// socklab's raw trace.
-pub(super) fn run_every_call(dir: &TempDir, args: &[&str], clients: usize) -> (String, String) {
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(args);
-    let server = Server::start_cmd(cmd);
-    for i in 0..clients {
-        echo(&server.addr, &format!("c{i}"));
-    }
-    server.finish().assert_ok();
-    (out, trace)
-}
 
 /// `--model fork --max-conns 1`: the SIGCHLD handler's rt_sigaction is a
 /// line, equal to strace -f's (handler, flags, restorer, NULL oldact).
