@@ -61,6 +61,8 @@ pub mod signals;
 pub mod sigpipe;
 mod sigsets;
 mod threads;
+#[cfg(test)]
+mod traced_lines;
 mod transfer;
 pub mod untraced;
 mod uring;

@@ -108,28 +108,15 @@ impl Sys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sys::traced_lines::traced;
 
     #[test]
     fn net_calls_render_as_strace() {
-        let lines = Lines::default();
-        let sys = Sys::new(Tracer::new(strace::Format::Text, Box::new(lines.clone())));
+        let (sys, lines) = traced();
         let _ = sys.setns_net(-1);
         let _ = sys.open_rdwr(Path::new("/nonexistent/tun"));
         let _ = sys.ioctl_tunsetiff_tap(Socket(-1), "eth0");
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         assert!(
             text.contains("setns(-1, CLONE_NEWNET) = -1 EBADF"),
             "{text}"
