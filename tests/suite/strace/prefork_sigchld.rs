@@ -4,7 +4,7 @@
 //! worker's end; its action is the default (ignore), so socklab cannot see
 //! it and names it in a note at that place.
 
-use super::under::run_every_call;
+use super::under::{run_every_call, tcp_model};
 use super::*;
 
 /// The `si_pid=` of a SIGCHLD line or note.
@@ -24,9 +24,7 @@ fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
         return;
     }
     let dir = TempDir::new("prefork-sigchld");
-    let args = ["tcp", "server", "127.0.0.1:0", "--model", "prefork:2"];
-    let args = [&args[..], &["--max-conns", "2"]].concat();
-    let (out, trace) = run_every_call(&dir, &args, 2);
+    let (out, trace) = run_every_call(&dir, &tcp_model("prefork:2", "2"), 2);
     let theirs = std::fs::read_to_string(&out).expect("read strace -o");
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs}");

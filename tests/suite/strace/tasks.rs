@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use super::under::{self, echo, traced_pid};
+use super::under::{self, echo, tcp_model, traced_pid};
 use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
@@ -104,15 +104,7 @@ fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
         return;
     }
     let dir = TempDir::new("tasks-fork");
-    let args = [
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "fork",
-        "--max-conns",
-        "2",
-    ];
+    let args = tcp_model("fork", "2");
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");
@@ -162,15 +154,7 @@ fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
         return;
     }
     let dir = TempDir::new("tasks-thread");
-    let args = [
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "thread",
-        "--max-conns",
-        "1",
-    ];
+    let args = tcp_model("thread", "1");
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");

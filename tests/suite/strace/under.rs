@@ -29,6 +29,20 @@ pub(super) fn command(dir: &TempDir, options: &[&str], args: &[&str]) -> (Comman
     (cmd, out, trace)
 }
 
+/// `tcp server 127.0.0.1:0 --model MODEL --max-conns N`: the server
+/// whose tasks the tests compare.
+pub(super) fn tcp_model<'a>(model: &'a str, max_conns: &'a str) -> [&'a str; 7] {
+    [
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        model,
+        "--max-conns",
+        max_conns,
+    ]
+}
+
 /// `strace -f -qq` (every call) of the server `args`, one echo client
 /// per `clients`, the server's end; the paths of strace's file and of
 /// socklab's trace.

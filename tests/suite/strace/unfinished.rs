@@ -24,7 +24,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use super::tasks::wait_for_line;
-use super::under;
+use super::under::{self, tcp_model};
 use super::*;
 
 /// A call as one of the two traces shows it: its name, the text of its
@@ -276,8 +276,7 @@ fn thread_model_calls_split_as_strace_f_splits_them() {
         return;
     }
     let dir = TempDir::new("split-thread");
-    let args = ["tcp", "server", "127.0.0.1:0", "--model", "thread"];
-    let (server, pid, out, trace) = start(&dir, &[&args[..], &["--max-conns", "2"]].concat());
+    let (server, pid, out, trace) = start(&dir, &tcp_model("thread", "2"));
     let c = TcpStream::connect(&server.addr).expect("connect");
     let first = new_task(pid, true, &[]);
     wait_for_line(&trace, &format!("parent_tid=[{first}]}}, 88) = {first}"));
@@ -303,8 +302,7 @@ fn fork_model_calls_split_as_strace_f_splits_them() {
         return;
     }
     let dir = TempDir::new("split-fork");
-    let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
-    let (server, pid, out, trace) = start(&dir, &[&args[..], &["--max-conns", "2"]].concat());
+    let (server, pid, out, trace) = start(&dir, &tcp_model("fork", "2"));
     let c = TcpStream::connect(&server.addr).expect("connect");
     let first = new_task(pid, false, &[]);
     wait_for_line(&trace, &format!(") = {first}"));

@@ -11,7 +11,7 @@
 //! it does not show) are the last test's.
 
 use super::tasks::{strace_f, strace_tasks};
-use super::under::{echo, every_call, run_every_call};
+use super::under::{echo, every_call, run_every_call, tcp_model};
 use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
@@ -41,16 +41,7 @@ fn wire_model_equals_strace_f(model: &str, spawn: &str) {
         return;
     }
     let dir = TempDir::new("wire-tasks");
-    let args = [
-        "--wire",
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        model,
-        "--max-conns",
-        "1",
-    ];
+    let args = [&["--wire"][..], &tcp_model(model, "1")].concat();
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");
