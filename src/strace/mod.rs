@@ -7,25 +7,25 @@
 //! `[in => out]` lengths), then hands one
 //! [`Event`] (its row of the call table, its text, its typed address) to
 //! the [`Tracer`] here, which writes it as strace's line (or JSON:
-//! `json.rs`) to its sinks (`sink.rs`) or to the `--wire` timeline.
+//! `json.rs`) to its sinks (`sink.rs`) or to the `--wire` timeline
+//! (`timeline.rs`: the trait it is seen through).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-
-use crate::values::addr::Addr;
-use crate::values::calls::Syscall;
 
 mod args;
 mod event;
 pub mod host;
 mod json;
 pub mod open_line;
+mod open_tracer;
 mod record;
 mod sink;
 mod split;
 pub mod stamp;
 pub mod tasks;
+mod timeline;
 
 pub use args::{ArgVal, entry_len, render, render_named, resumed_args, top_level_commas};
 pub use event::Event;
@@ -36,6 +36,7 @@ pub use sink::{Stream, output_failed, write_failed, write_line};
 use split::{Returned, Split};
 pub use split::{resumed_line, resumed_text, unfinished_text};
 use stamp::Stamps;
+pub use timeline::{Entered, ForkHeld, Timeline};
 // The text forms of values, for the layers above that render calls.
 pub use crate::values::error::errno_text;
 pub use crate::values::quoting::{
@@ -51,59 +52,6 @@ pub enum Format {
     Off,
     Text,
     Json,
-}
-
-/// `--wire` (src/wire/timeline.rs): syscall lines go to a timeline that
-/// orders them with packet lines by time, instead of straight to the sink.
-pub trait Timeline: Send + Sync {
-    /// A call starts now (nothing after this may print before it); returns
-    /// a token for [`Timeline::leave`].
-    fn enter(&self) -> u64;
-    fn leave(&self, token: u64);
-    /// A finished call: its entry and return times, the side prefix, its
-    /// row, its whole line, and the address it names or learns.
-    fn call(
-        &self,
-        start: SystemTime,
-        end: SystemTime,
-        prefix: String,
-        call: &'static Syscall,
-        line: String,
-        addr: Option<Addr>,
-    );
-    /// A port of the program's own: packets to or from it are shown.
-    fn watch_port(&self, port: u16);
-    /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
-    fn note(&self, at: SystemTime, line: String);
-    /// A line of the program's stdout at time `at`, printed there at its
-    /// place among the trace's lines (after the call that made it).
-    fn say(&self, at: SystemTime, line: Vec<u8>);
-    /// This task's call under way, as strace prints its entry (the
-    /// `<unfinished ...>` line, if it blocks while others print).
-    fn entering(&self, _prefix: String, _text: String) {}
-    /// Before a fork: every lock a line goes through, held (in the order
-    /// the timeline takes them), so that the child cannot inherit one
-    /// the capture thread holds at that instant (it would wait forever).
-    fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>>;
-    /// The parent forked: print every line so far now, its clone's too
-    /// (a child's lines go straight out: it has no capture thread).
-    fn forked(&self);
-}
-
-/// A lock guard held across a fork (see [`Timeline::hold_for_fork`]).
-pub trait ForkHeld {}
-impl<T> ForkHeld for T {}
-
-/// A call under way in the timeline (see [`Tracer::enter`]).
-pub struct Entered {
-    timeline: Arc<dyn Timeline>,
-    token: u64,
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        self.timeline.leave(self.token);
-    }
 }
 
 /// Trace and program output, tagged with the side (`server`, `client`) when

@@ -17,15 +17,16 @@
 //! written, so the lines of all the tasks come in the order the slot saw.
 //! Tasks are told apart by their id (`tasks::tid`), as strace tells them
 //! apart by pid. `split.rs` does the same for a shared transcript (demo).
+//!
+//! Here: the slot (the shared page, its lock, its state); how a
+//! program's `Tracer` prints through it: `open_tracer.rs`.
 
 use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
-use std::time::SystemTime;
 
-use super::split::{Returned, resumed_text, unfinished_text};
-use super::{Event, ForkHeld, Format, Tracer, lock, tasks, write_to};
-use crate::values::calls::Syscall;
+use super::split::Returned;
+use super::tasks;
 
 /// The longest open entry kept whole (head and text, bytes); a longer
 /// one (strace cuts strings at 32 bytes: none here) is cut.
@@ -137,12 +138,12 @@ impl Gate {
 }
 
 /// The slot, held (unlocked on drop).
-struct Held {
+pub(super) struct Held {
     slot: &'static Slot,
 }
 
 /// Hold the slot; None if not installed (or its lock is unusable).
-fn hold() -> Option<Held> {
+pub(super) fn hold() -> Option<Held> {
     let slot = *SLOT.get()?;
     // SAFETY: an initialised process-shared mutex in the shared page.
     let r = unsafe { libc::pthread_mutex_lock(slot.mutex.get()) };
@@ -174,7 +175,7 @@ impl Held {
     }
 
     /// Another line is printed: the open entry first, as unfinished.
-    fn interrupt(&mut self) -> Option<String> {
+    pub(super) fn interrupt(&mut self) -> Option<String> {
         let s = self.state();
         if s.open_tid == 0 {
             return None;
@@ -209,7 +210,7 @@ impl Held {
 
     /// `me` enters a call: its entry is open; the one open before it, if
     /// any, is to be printed now (returned).
-    fn enter(&mut self, me: i32, head: &str, text: &str) -> Option<String> {
+    pub(super) fn enter(&mut self, me: i32, head: &str, text: &str) -> Option<String> {
         let before = self.interrupt();
         let s = self.state();
         forget(&mut s.unfinished, me);
@@ -231,7 +232,7 @@ impl Held {
 
     /// `me`'s call returned: how to print it (`Whole` with its entry's
     /// head), and the line to print before it (another's, unfinished).
-    fn returned(&mut self, me: i32) -> (Option<String>, Returned) {
+    pub(super) fn returned(&mut self, me: i32) -> (Option<String>, Returned) {
         let s = self.state();
         if s.open_tid == me {
             s.open_tid = 0;
@@ -253,7 +254,7 @@ impl Held {
 impl Held {
     /// Process `pid`'s tasks other than `me` printed as unfinished,
     /// with their calls' names, in the list's order.
-    fn unfinished_of(&mut self, pid: i32, me: i32) -> Vec<(i32, String)> {
+    pub(super) fn unfinished_of(&mut self, pid: i32, me: i32) -> Vec<(i32, String)> {
         let s = self.state();
         let names = s.unfinished_name.iter();
         let tasks = s.unfinished.iter().zip(&s.unfinished_pid).zip(names);
@@ -276,170 +277,4 @@ fn forget(unfinished: &mut [i32], tid: i32) -> bool {
         found = true;
     }
     found
-}
-
-/// A program's own trace (text, no side, no timeline: the one `sys`
-/// counts tasks for) through the slot.
-impl Tracer {
-    /// Whether this tracer's lines go through the slot once it is in use.
-    pub(super) fn opens_lines(&self) -> bool {
-        self.format == Format::Text
-            && self.side.is_none()
-            && self.timeline.is_none()
-            && self.split.is_none()
-    }
-
-    /// Whether a call's entry is wanted ([`Tracer::entering`]): a
-    /// shared transcript's (`split.rs`), or a program's.
-    pub fn wants_entries(&self) -> bool {
-        self.splits() || self.opens_lines() || self.timeline_entries()
-    }
-
-    /// Whether a call's entry is wanted now: a program's only once the
-    /// slot is in use (before, one task: nothing to split).
-    pub fn entries_now(&self) -> bool {
-        self.splits() || (self.opens_lines() && active()) || self.timeline_entries()
-    }
-
-    /// `--trace-time`'s duration after a call's line (strace's -T).
-    pub(super) fn took(&self, ev: &Event) -> String {
-        self.stamps
-            .as_ref()
-            .map_or_else(String::new, |s| s.suffix(ev.duration))
-    }
-
-    fn slot(&self) -> Option<Held> {
-        self.opens_lines().then(hold).flatten()
-    }
-
-    /// A call starts: its entry is the open line. False: no slot.
-    pub(super) fn open_entering(&self, row: &'static Syscall, args: &str) -> bool {
-        let Some(mut slot) = self.slot() else {
-            return false;
-        };
-        let head = self.head(SystemTime::now());
-        if let Some(line) = slot.enter(tasks::tid(), &head, &unfinished_text(row, args)) {
-            write_to(&mut lock(&self.trace), &line);
-        }
-        true
-    }
-
-    /// Task `tid`'s call starts, its entry opened by another task (a
-    /// clone3's, by the new thread: only it knows the arguments before
-    /// the clone3's return); `prefix` is `tid`'s pinned at the entry,
-    /// `at` its start. False: no slot.
-    pub fn open_entering_for(
-        &self,
-        tid: i32,
-        prefix: &str,
-        at: SystemTime,
-        row: &'static Syscall,
-        args: &str,
-    ) -> bool {
-        let Some(mut slot) = self.slot() else {
-            return false;
-        };
-        let stamp = self
-            .stamps
-            .as_ref()
-            .map_or_else(String::new, |s| s.prefix(at));
-        let head = format!("{prefix}{stamp}");
-        if let Some(line) = slot.enter(tid, &head, &unfinished_text(row, args)) {
-            write_to(&mut lock(&self.trace), &line);
-        }
-        true
-    }
-
-    /// A call's line (`took`: its `--trace-time` duration): whole after
-    /// its entry's head, or resumed. False: no slot.
-    pub(super) fn open_emit(&self, ev: &Event, took: &str) -> bool {
-        let Some(mut slot) = self.slot() else {
-            return false;
-        };
-        let (before, how) = slot.returned(tasks::tid());
-        let line = match how {
-            Returned::Whole(head) => {
-                // The prefix pinned at the call's entry is its head's.
-                let _ = tasks::prefix();
-                format!("{}{}{took}", head.with(tasks::Seen::call), ev.strace_line())
-            }
-            Returned::Resumed => {
-                // strace's prefix of now (a task may have ended since).
-                let _ = tasks::prefix();
-                let head = self.head(ev.start + ev.duration);
-                format!("{head}{}{took}", resumed_text(ev))
-            }
-            Returned::Unentered => format!("{}{}{took}", self.head(ev.start), ev.strace_line()),
-        };
-        let mut w = lock(&self.trace);
-        if let Some(b) = before {
-            write_to(&mut w, &b);
-        }
-        write_to(&mut w, &line);
-        true
-    }
-
-    /// Another line (a signal's, a note): after the open entry, printed
-    /// as unfinished. False: no slot.
-    pub(super) fn open_write(&self, line: &str) -> bool {
-        let Some(mut slot) = self.slot() else {
-            return false;
-        };
-        let mut w = lock(&self.trace);
-        if let Some(b) = slot.interrupt() {
-            write_to(&mut w, &b);
-        }
-        write_to(&mut w, line);
-        true
-    }
-}
-
-/// A fork under `--wire` (`sys::fork`).
-impl Tracer {
-    /// Before a fork (`sys::fork`): the timeline's locks, held until the
-    /// guards drop in the parent and in the child (see
-    /// [`super::Timeline::hold_for_fork`]); nothing without `--wire`, where no
-    /// other thread runs.
-    pub fn hold_for_fork(&self) -> Vec<Box<dyn ForkHeld + '_>> {
-        self.timeline
-            .as_ref()
-            .map_or_else(Vec::new, |t| t.hold_for_fork())
-    }
-
-    /// `--wire`, in a parent that forked: its lines so far, the clone's
-    /// included, are printed now ([`super::Timeline::forked`]).
-    pub fn forked(&self) {
-        if let Some(t) = &self.timeline {
-            t.forked();
-        }
-    }
-}
-
-/// A process killed by a signal (`sys`'s re-raise, just before it dies).
-impl Tracer {
-    /// What strace -f prints for process `pid`'s other threads blocked in
-    /// a call printed as unfinished, when `sig` kills it: each one's
-    /// `<... NAME resumed> <unfinished ...>) = ?`, then each one's `+++
-    /// killed by SIG +++` (in an order the kernel decides; strace prints
-    /// the killer's own `+++` last). Nothing without the slot.
-    pub fn others_killed(&self, pid: i32, sig: &str) {
-        let Some(mut slot) = self.slot() else {
-            return;
-        };
-        let mut w = lock(&self.trace);
-        if let Some(b) = slot.interrupt() {
-            write_to(&mut w, &b);
-        }
-        let others = slot.unfinished_of(pid, tasks::tid());
-        let stamps = self.stamps.as_ref();
-        let stamp = || stamps.map_or_else(String::new, |s| s.prefix(SystemTime::now()));
-        let head = |t: i32| format!("{}{}", tasks::pid_prefix(t), stamp());
-        for (t, name) in &others {
-            let end = format!("<... {name} resumed> <unfinished ...>) = ?");
-            write_to(&mut w, &format!("{}{end}", head(*t)));
-        }
-        for (t, _) in &others {
-            write_to(&mut w, &format!("{}+++ killed by {sig} +++", head(*t)));
-        }
-    }
 }

@@ -76,15 +76,7 @@ impl Sys {
     /// number); the device goes away when the fd is closed. Returns the
     /// device's name.
     pub fn ioctl_tunsetiff_tap(&self, fd: Socket, name: &str) -> Result<String> {
-        // SAFETY: a zeroed ifreq is valid.
-        let mut ifr: libc::ifreq = unsafe { zeroed() };
-        let bytes = name.as_bytes();
-        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
-            return Err(Error::Usage(format!("invalid interface name '{name}'")));
-        }
-        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
-            *d = b as libc::c_char;
-        }
+        let mut ifr = ifreq::named(name)?;
         let flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
         ifr.ifr_ifru.ifru_flags = flags;
         let ifr_ptr: *mut libc::ifreq = &mut ifr;
@@ -108,42 +100,23 @@ impl Sys {
                 plain(row_args(&calls::IOCTL, &args))
             },
         )?;
-        // The kernel wrote the device's name back, NUL-terminated.
-        let made: Vec<u8> = ifr
-            .ifr_name
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        Ok(String::from_utf8_lossy(&made).into_owned())
+        // The kernel wrote the device's name back.
+        Ok(ifreq::name_of(&ifr))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sys::traced_lines::traced;
 
     #[test]
     fn net_calls_render_as_strace() {
-        let lines = Lines::default();
-        let sys = Sys::new(Tracer::new(strace::Format::Text, Box::new(lines.clone())));
+        let (sys, lines) = traced();
         let _ = sys.setns_net(-1);
         let _ = sys.open_rdwr(Path::new("/nonexistent/tun"));
         let _ = sys.ioctl_tunsetiff_tap(Socket(-1), "eth0");
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         assert!(
             text.contains("setns(-1, CLONE_NEWNET) = -1 EBADF"),
             "{text}"

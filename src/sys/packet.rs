@@ -72,15 +72,8 @@ impl Sys {
     /// interface's index, what glibc's if_nametoindex asks (glibc opens a
     /// socket of its own for it; socklab asks on the packet socket).
     pub fn ioctl_siocgifindex(&self, s: Socket, name: &str) -> Result<i32> {
-        // SAFETY: a zeroed ifreq is valid.
-        let mut ifr: libc::ifreq = unsafe { zeroed() };
+        let mut ifr = ifreq::named(name)?;
         let bytes = name.as_bytes();
-        if bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
-            return Err(Error::Usage(format!("invalid interface name '{name}'")));
-        }
-        for (d, &b) in ifr.ifr_name.iter_mut().zip(bytes) {
-            *d = b as libc::c_char;
-        }
         let ifr_ptr: *mut libc::ifreq = &mut ifr;
         self.call(
             Call {
@@ -364,19 +357,7 @@ unsafe fn timestamp(msg: &libc::msghdr) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sys::traced_lines::traced;
 
     /// An index prints as strace in the root namespace prints it: 1 is
     /// `lo` in every namespace; another (a lab host's eth0, whose index
@@ -384,11 +365,10 @@ mod tests {
     /// called where the call was made.
     #[test]
     fn a_packet_bind_names_an_index_as_strace_in_the_root_does() {
-        let lines = Lines::default();
-        let sys = Sys::new(Tracer::new(strace::Format::Text, Box::new(lines.clone())));
+        let (sys, lines) = traced();
         let _ = sys.bind_packet(Socket(-1), 1);
         let _ = sys.bind_packet(Socket(-1), 7);
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         assert!(
             text.contains("sll_ifindex=if_nametoindex(\"lo\"), sll_hatype"),
             "{text}"

@@ -3,39 +3,23 @@
 //! row, each fitting its kind): this test makes each wrapper render, on
 //! success and on failure, and checks the line names its call.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use super::traced_lines::{Lines, traced};
 use super::*;
 use crate::strace::Format;
 use crate::values::sockopt::{SO_ERROR, SO_REUSEADDR, TCP_INFO};
 
-/// A trace sink the test reads back.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The calls traced so far, by name (the text before the first `(`).
 fn names(lines: &Lines) -> Vec<String> {
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    text.lines()
+    lines
+        .text()
+        .lines()
         .filter_map(|l| l.split_once('(').map(|(n, _)| n.trim().to_string()))
         .collect()
 }
 
 #[test]
 fn every_converted_wrapper_renders_its_rows_arguments() {
-    let lines = Lines::default();
-    let sys = Sys::new(Tracer::new(Format::Text, Box::new(lines.clone())));
+    let (sys, lines) = traced();
     let bad = Socket(987);
 
     // setup.rs and exchange.rs, over loopback.
@@ -255,7 +239,7 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     assert_eq!(sys.sendmmsg(bu, &mut batch, 0, 40, 0).unwrap(), 40);
     let _ = sys.recvmmsg(bad, &mut batch, 1, 0);
     sys.close(bu).unwrap();
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.text();
     assert!(
         text.contains("msg_len=2}, ...], 40, MSG_WAITFORONE, NULL) = 40")
             && text.contains("msg_namelen=128 => 16, msg_iov=[{iov_base=\"hi\", iov_len=8}]")
@@ -272,14 +256,14 @@ fn every_converted_wrapper_renders_its_rows_arguments() {
     sys.gettid().unwrap();
     sys.geteuid().unwrap();
     sys.rt_sigprocmask_set(libc::SIG_BLOCK, None, true).unwrap();
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.text();
     assert!(
         text.contains("rt_sigprocmask(SIG_BLOCK, NULL, [") && text.contains(", 8) = 0"),
         "{text}"
     );
     let seen = names(&lines);
     if std::env::var_os("SOCKLAB_SHOW_RENDERED").is_some() {
-        eprintln!("{}", String::from_utf8_lossy(&lines.0.lock().unwrap()));
+        eprintln!("{}", lines.text());
     }
     for row in calls::ALL.iter().filter(|r| r.traced) {
         if row.rendered_elsewhere.is_empty() {

@@ -2,7 +2,7 @@
 //! exactly as strace 6.1 printed the same calls from a Python program
 //! (see rendered_raw.rs).
 
-use super::rendered_raw::traced;
+use super::traced_lines::traced;
 use super::*;
 
 #[test]

@@ -3,67 +3,11 @@
 //! Python program making each; the lines below are strace's, with its
 //! pointers written `PTR`, fds and ports as this test's).
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use super::traced_lines::traced;
 use super::*;
 use crate::strace::Format;
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    /// The lines so far (then forgotten), each pointer (`0x` and 10 or
-    /// more hex digits) written `PTR`.
-    fn take(&self) -> Vec<String> {
-        let text = String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap();
-        text.lines().map(mask).collect()
-    }
-}
-
-fn mask(line: &str) -> String {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(at) = rest.find("0x") {
-        out.push_str(&rest[..at]);
-        let hex = rest[at + 2..]
-            .bytes()
-            .take_while(u8::is_ascii_hexdigit)
-            .count();
-        if hex >= 10 {
-            out.push_str("PTR");
-        } else {
-            out.push_str(&rest[at..at + 2 + hex]);
-        }
-        rest = &rest[at + 2 + hex..];
-    }
-    out.push_str(rest);
-    out
-}
-
-pub(super) fn traced() -> (Sys, LinesHandle) {
-    let lines = Lines::default();
-    let sys = Sys::new(Tracer::new(Format::Text, Box::new(lines.clone())));
-    (sys, LinesHandle(lines))
-}
-
-pub(super) struct LinesHandle(Lines);
-
-impl LinesHandle {
-    pub(super) fn take(&self) -> Vec<String> {
-        self.0.take()
-    }
-}
 
 #[test]
 fn sockets_and_data_print_as_strace() {

@@ -336,30 +336,13 @@ fn type_name(t: SockType) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
     use super::*;
     use crate::strace::Format;
-
-    /// A trace sink the test reads back.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sys::traced_lines::traced;
 
     #[test]
     fn socketpair_traces_as_strace_and_connects_its_two_sockets() {
-        let lines = Lines::default();
-        let sys = Sys::new(Tracer::new(Format::Text, Box::new(lines.clone())));
+        let (sys, lines) = traced();
         let (a, b) = sys
             .socketpair(AddressFamily::Unix, SockType::Stream)
             .unwrap();
@@ -369,7 +352,7 @@ mod tests {
         assert_eq!(&buf[..n], b"ping");
         sys.close(a).unwrap();
         sys.close(b).unwrap();
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         // As `strace -e socketpair python3 -c 'socket.socketpair()'` prints it.
         let first = text.lines().next().unwrap();
         assert_eq!(

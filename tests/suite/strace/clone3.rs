@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::tasks::strace_tasks;
+use super::under;
 use super::*;
 
 /// `--model prethread:8 --max-conns 1`: seven clone3s in a row, each
@@ -63,10 +64,7 @@ fn one_run(dir: &TempDir, n: usize, under_strace: bool) {
     let trace = dir.path(&format!("run{n}.trace"));
     let out = dir.path(&format!("run{n}.strace"));
     let mut cmd = if under_strace {
-        let mut c = Command::new("strace");
-        c.args(["-f", "-qq", "-e", "trace=clone3,accept4,close", "-o", &out]);
-        c.arg(harness::bin());
-        c
+        under::socklab(&["-qq", "-e", "trace=clone3,accept4,close"], &out)
     } else {
         Command::new(harness::bin())
     };
@@ -187,10 +185,9 @@ fn a_clone3_cut_by_an_older_threads_line_is_split_as_strace_f_splits_it() {
 fn split_run(dir: &TempDir, n: usize) -> usize {
     let trace = dir.path(&format!("run{n}.trace"));
     let out = dir.path(&format!("run{n}.strace"));
-    let mut cmd = Command::new("strace");
     let filter = "trace=clone3,accept4,recvfrom,sendto,close";
-    cmd.args(["-f", "-qq", "-e", filter, "-o", &out]);
-    cmd.arg(harness::bin()).args(["--trace-file", &trace]);
+    let mut cmd = under::socklab(&["-qq", "-e", filter], &out);
+    cmd.args(["--trace-file", &trace]);
     cmd.args(["tcp", "server", "127.0.0.1:0", "--model", "thread"]);
     cmd.args(["--max-conns", "9"]);
     let server = Server::start_cmd(cmd);

@@ -6,7 +6,7 @@
 //! first line, the stop handlers where they are installed, the re-raise's
 //! SIG_DFL before its rt_sigprocmask.
 
-use super::wire::every_call;
+use super::under::{self, every_call};
 use super::*;
 
 /// A signal's name as a word of `note` (`SIGINT` in `..., SIGINT, ...`).
@@ -25,23 +25,10 @@ fn every_rt_sigaction_strace_f_shows_is_a_line_or_named_in_a_note_at_its_place()
         return;
     }
     let dir = TempDir::new("dispositions");
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(["tcp", "server", "127.0.0.1:0", "--model", "fork"]);
+    let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
+    let (cmd, out, trace) = under::command(&dir, &["-qq"], &args);
     let server = Server::start_cmd(cmd);
-    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.pid()))
-        .expect("strace's children");
-    let pid: i32 = kids
-        .split_whitespace()
-        .next()
-        .expect("socklab")
-        .parse()
-        .expect("pid");
+    let pid = under::traced_pid(server.pid());
     harness::blocked_in(pid, libc::SYS_accept4);
     // SAFETY: socklab, strace's child.
     unsafe { libc::kill(pid, libc::SIGTERM) };

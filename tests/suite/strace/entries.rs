@@ -5,6 +5,7 @@
 //! (`accept(3,  <unfinished ...>` is the form with an address to fill
 //! in). The table of every row's form: values/calls/entry.rs.
 
+use super::under;
 use super::*;
 
 /// A server actor blocks in accept and accept4 with NULL addresses
@@ -37,16 +38,8 @@ fn an_accept_with_null_addresses_splits_as_strace_f_prints_it() {
     let dir = TempDir::new("entries-accept");
     let (file, out) = (dir.path("accept.script"), dir.path("accept.strace"));
     std::fs::write(&file, SCRIPT).unwrap();
-    let mut cmd = Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-e",
-        "trace=accept,accept4,connect",
-        "-o",
-        &out,
-    ]);
-    cmd.args([harness::bin(), "script", &file]);
+    let mut cmd = under::socklab(&["-qq", "-e", "trace=accept,accept4,connect"], &out);
+    cmd.args(["script", &file]);
     let o = run(cmd, b"");
     o.assert_ok();
     let ours = accept_halves(o.stdout.lines().map(|l| {

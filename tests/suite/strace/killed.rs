@@ -12,20 +12,10 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use super::tasks::{assert_tasks_equal, echo, strace_f, strace_tasks, wait_for_line};
+use super::tasks::{assert_tasks_equal, strace_f, strace_tasks, wait_for_line};
+use super::under::{echo, traced_pid};
 use super::unfinished::socklab_tasks;
 use super::*;
-
-/// socklab, strace's child.
-fn traced_pid(strace: i32) -> i32 {
-    let kids = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"))
-        .expect("strace's children");
-    kids.split_whitespace()
-        .next()
-        .expect("socklab")
-        .parse()
-        .expect("pid")
-}
 
 /// Wait (bounded) until `pid` is one thread again (a served connection's
 /// thread has ended: a thread that is ending when the signal kills would

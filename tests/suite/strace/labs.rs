@@ -13,18 +13,16 @@
 
 use std::collections::BTreeMap;
 
+use super::under;
 use super::wire::{RUNTIME, name};
 use super::*;
 
 /// strace -f's calls in file order, each as (task, line): a split call
 /// joined at its entry's place, padding gone; no `---`/`+++` lines.
 fn strace_calls(path: &str) -> Vec<(i32, String)> {
-    let text = std::fs::read_to_string(path).expect("read strace -f output");
     let (mut calls, mut open) = (Vec::<(i32, String)>::new(), BTreeMap::new());
-    for raw in text.lines() {
-        let (pid, line) = raw.split_once(' ').expect("PID line");
-        let pid: i32 = pid.parse().expect("pid");
-        let line = line.trim_start();
+    for (pid, line) in under::lines(path) {
+        let line = line.as_str();
         if line.starts_with("+++") || line.starts_with("---") {
             continue;
         }
@@ -117,11 +115,8 @@ fn lab_calls_are_shown_or_named(lab: &str) {
     }
     let dir = TempDir::new("lab-own");
     let out = dir.path("lab.strace");
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .args(["lab", lab]);
+    let mut cmd = under::socklab(&["-qq"], &out);
+    cmd.args(["lab", lab]);
     let o = run(cmd, b"");
     o.assert_ok();
     let theirs = strace_calls(&out);

@@ -60,6 +60,7 @@ mod sigpipe;
 mod starts;
 mod tasks;
 mod timing;
+mod under;
 mod unfinished;
 mod uring;
 mod wire;

@@ -1,5 +1,6 @@
 //! socklab's trace equals strace's for the server models (event loops, fork, prefork).
 
+use super::under::tcp_model;
 use super::*;
 use crate::harness;
 
@@ -21,15 +22,7 @@ fn tcp_server_model_poll() {
 /// `socklab tcp server --model MODEL --max-conns 1` under `srv`'s strace,
 /// one client that gets its echo, the server's clean exit.
 fn serve_one_client(srv: &Traced, model: &str) {
-    let server = Server::start_cmd(srv.command(&[
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        model,
-        "--max-conns",
-        "1",
-    ]));
+    let server = Server::start_cmd(srv.command(&tcp_model(model, "1")));
     run(
         harness::socklab(&["tcp", "client", &server.addr, "-m", "hello"]),
         b"",

@@ -4,6 +4,7 @@
 //! worker's end; its action is the default (ignore), so socklab cannot see
 //! it and names it in a note at that place.
 
+use super::under::{run_every_call, tcp_model};
 use super::*;
 
 /// The `si_pid=` of a SIGCHLD line or note.
@@ -23,24 +24,7 @@ fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
         return;
     }
     let dir = TempDir::new("prefork-sigchld");
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(["tcp", "server", "127.0.0.1:0", "--model", "prefork:2"])
-        .args(["--max-conns", "2"]);
-    let server = Server::start_cmd(cmd);
-    for m in ["a", "b"] {
-        run(
-            harness::socklab(&["tcp", "client", &server.addr, "-m", m]),
-            b"",
-        )
-        .assert_ok();
-    }
-    server.finish().assert_ok();
+    let (out, trace) = run_every_call(&dir, &tcp_model("prefork:2", "2"), 2);
     let theirs = std::fs::read_to_string(&out).expect("read strace -o");
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs}");

@@ -5,6 +5,7 @@
 //! in a lab's or script's timeline too. Against `strace -f -o FILE` of
 //! the same run.
 
+use super::under;
 use super::*;
 
 /// The pids strace -f saw take an ignored SIGPIPE (a `--- SIGPIPE` not
@@ -48,19 +49,9 @@ type Noted = (String, String);
 fn lab_under_strace(name: &str) -> (Vec<(i32, String)>, Vec<Noted>, String) {
     let dir = TempDir::new("sigpipe");
     let out = dir.path("lab.strace");
-    let mut cmd = Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-e",
-        "trace=sendto",
-        "-e",
-        "signal=SIGPIPE",
-        "-o",
-    ])
-    .arg(&out)
-    .arg(harness::bin())
-    .args(["lab", name]);
+    let options = ["-qq", "-e", "trace=sendto", "-e", "signal=SIGPIPE"];
+    let mut cmd = under::socklab(&options, &out);
+    cmd.args(["lab", name]);
     let o = run(cmd, b"");
     o.assert_ok();
     let lines: Vec<String> = o.stdout.lines().map(harness::untask_timeline).collect();
@@ -143,20 +134,9 @@ fn a_unix_stream_sockets_ignored_sigpipe_is_noted_where_strace_f_shows_it() {
          a | sendto(d[0], \"x\", 1, 0, NULL, 0) = -1 EPIPE\n",
     )
     .unwrap();
-    let mut cmd = Command::new("strace");
-    cmd.args([
-        "-f",
-        "-qq",
-        "-e",
-        "trace=sendto,write",
-        "-e",
-        "signal=SIGPIPE",
-        "-o",
-    ])
-    .arg(&out)
-    .arg(harness::bin())
-    .arg("script")
-    .arg(&script);
+    let options = ["-qq", "-e", "trace=sendto,write", "-e", "signal=SIGPIPE"];
+    let mut cmd = under::socklab(&options, &out);
+    cmd.arg("script").arg(&script);
     let o = run(cmd, b"");
     o.assert_ok();
     // A send on a socket (the runner's writes are to fds 1 and 2).

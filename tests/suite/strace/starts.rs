@@ -6,30 +6,10 @@
 //! (glibc's pthread_create, `Sys::pthread_create`'s note; the worker's
 //! mask, the thread model's).
 
-use super::tasks::echo;
+use super::under::{every_call, run_every_call, tcp_model};
 use super::unfinished::socklab_tasks;
-use super::wire::{RUNTIME, every_call, name};
+use super::wire::{RUNTIME, name};
 use super::*;
-
-/// `strace -f -o FILE socklab --trace-file T ARGS` (a server), one echo
-/// client per `clients`; the paths of strace's file (every call) and of
-/// socklab's raw trace.
-pub(super) fn run_every_call(dir: &TempDir, args: &[&str], clients: usize) -> (String, String) {
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(args);
-    let server = Server::start_cmd(cmd);
-    for i in 0..clients {
-        echo(&server.addr, &format!("c{i}"));
-    }
-    server.finish().assert_ok();
-    (out, trace)
-}
 
 /// `--model fork --max-conns 1`: the SIGCHLD handler's rt_sigaction is a
 /// line, equal to strace -f's (handler, flags, restorer, NULL oldact).
@@ -39,19 +19,7 @@ fn fork_models_sigchld_handler_is_a_line_equal_to_strace_f() {
         return;
     }
     let dir = TempDir::new("starts-fork");
-    let (out, trace) = run_every_call(
-        &dir,
-        &[
-            "tcp",
-            "server",
-            "127.0.0.1:0",
-            "--model",
-            "fork",
-            "--max-conns",
-            "1",
-        ],
-        1,
-    );
+    let (out, trace) = run_every_call(&dir, &tcp_model("fork", "1"), 1);
     let (theirs, main) = every_call(&out);
     let ours = std::fs::read_to_string(&trace).expect("read --trace-file");
     let mine: Vec<&str> = ours
@@ -78,19 +46,7 @@ fn thread_models_calls_around_each_clone3_are_shown_or_named_as_strace_f_sees_th
         return;
     }
     let dir = TempDir::new("starts-thread");
-    let (out, trace) = run_every_call(
-        &dir,
-        &[
-            "tcp",
-            "server",
-            "127.0.0.1:0",
-            "--model",
-            "thread",
-            "--max-conns",
-            "2",
-        ],
-        2,
-    );
+    let (out, trace) = run_every_call(&dir, &tcp_model("thread", "2"), 2);
     let (theirs, main) = every_call(&out);
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs:#?}");

@@ -16,56 +16,23 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
+use super::under::{self, echo, tcp_model, traced_pid};
 use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
 /// `strace -f -q -e signal=SIGCHLD,SIGTERM -e trace=...,rt_sigreturn -o
 /// FILE socklab --trace-file T ARGS` (-q: the `+++ ... +++` lines stay).
 pub(super) fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String) {
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
     let filter = format!("{},rt_sigreturn", model_filter());
-    cmd.args([
-        "-f",
-        "-q",
-        "-e",
-        "signal=SIGCHLD,SIGTERM",
-        "-e",
-        &filter,
-        "-o",
-    ])
-    .arg(&out)
-    .arg(harness::bin())
-    .arg("--trace-file")
-    .arg(&trace)
-    .args(args);
-    (cmd, out, trace)
+    let options = ["-q", "-e", "signal=SIGCHLD,SIGTERM", "-e", &filter];
+    under::command(dir, &options, args)
 }
 
 /// strace -f's file: each task's lines (unfinished and resumed joined,
 /// padding gone, the runtime's calls left out), by pid; and the first pid.
 pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
-    let text = std::fs::read_to_string(path).expect("read strace -f output");
-    let mut tasks: BTreeMap<i32, Vec<String>> = BTreeMap::new();
-    let mut open: BTreeMap<i32, String> = BTreeMap::new();
-    let mut first = 0;
-    for raw in text.lines() {
-        let (pid, line) = raw.split_once(' ').expect("PID line");
-        let pid: i32 = pid.parse().expect("pid");
-        let line = line.trim_start();
-        if first == 0 {
-            first = pid;
-        }
-        let whole = if let Some(head) = line.strip_suffix(" <unfinished ...>") {
-            open.insert(pid, head.to_string());
-            continue;
-        } else if let Some(rest) = line.strip_prefix("<... ") {
-            let tail = rest.split_once(" resumed>").expect("resumed").1;
-            format!("{}{tail}", open.remove(&pid).expect("unfinished first"))
-        } else {
-            line.to_string()
-        };
-        let whole = unpad(&whole);
+    let (lines, first) = under::joined(path);
+    let socklabs = lines.into_iter().filter(|(pid, whole)| {
         // Thread masks (glibc's around its clone3 and at a thread's end,
         // the workers' own: sys/untraced.rs) are not socklab's traced
         // rt_sigprocmask, which blocks [CHLD].
@@ -75,13 +42,10 @@ pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]") && !unblock;
         // A forked child's exit_group is socklab's line (`Sys::exit_group`);
         // the first process's exit is not (main returns).
-        let exit = whole.starts_with("+++ exited") || (pid == first && whole.starts_with("exit"));
-        if exit || mask || is_runtime_call(&whole) {
-            continue;
-        }
-        tasks.entry(pid).or_default().push(whole);
-    }
-    (tasks, first)
+        let exit = whole.starts_with("+++ exited") || (*pid == first && whole.starts_with("exit"));
+        !(exit || mask || is_runtime_call(whole))
+    });
+    (under::by_task(socklabs), first)
 }
 
 /// Each task's lines equal strace's (the first process's after rule 3).
@@ -128,12 +92,6 @@ pub(super) fn wait_for_line(trace: &str, what: &str) {
     }
 }
 
-pub(super) fn echo(addr: &str, msg: &str) {
-    run(harness::socklab(&["tcp", "client", addr, "-m", msg]), b"")
-        .assert_ok()
-        .stdout_has(&msg.to_uppercase());
-}
-
 /// The scenario: `--model fork --max-conns 2`, the second client
 /// after the first child has ended and been reaped. SIGCHLD interrupts
 /// the parent's accept4: `= ? ERESTARTSYS (To be restarted if SA_RESTART
@@ -146,15 +104,7 @@ fn fork_model_pid_prefixes_and_the_interrupted_accept_equal_strace_f() {
         return;
     }
     let dir = TempDir::new("tasks-fork");
-    let args = [
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "fork",
-        "--max-conns",
-        "2",
-    ];
+    let args = tcp_model("fork", "2");
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");
@@ -204,15 +154,7 @@ fn thread_model_clone3_and_pid_prefixes_equal_strace_f() {
         return;
     }
     let dir = TempDir::new("tasks-thread");
-    let args = [
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "thread",
-        "--max-conns",
-        "1",
-    ];
+    let args = tcp_model("thread", "1");
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");
@@ -255,14 +197,7 @@ fn a_fork_server_stopped_by_sigterm_equals_strace_f() {
     let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
-    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.pid()))
-        .expect("strace's children");
-    let pid: i32 = kids
-        .split_whitespace()
-        .next()
-        .expect("socklab")
-        .parse()
-        .expect("pid");
+    let pid = traced_pid(server.pid());
     harness::blocked_in(pid, libc::SYS_accept4);
     // SAFETY: socklab, strace's child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -317,34 +252,18 @@ fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
         return;
     }
     let dir = TempDir::new("tasks-between");
-    let (out, trace, path) = (
-        dir.path("all.strace"),
-        dir.path("all.trace"),
-        dir.path("s.sock"),
-    );
+    let path = dir.path("s.sock");
     let calls =
         "listen,getsockname,newfstatat,unlinkat,close,getpid,tgkill,rt_sigreturn,rt_sigprocmask";
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-q", "-e", "signal=SIGUSR1,SIGTERM", "-e"])
-        .arg(format!("trace={calls}"))
-        .arg("-o")
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(["unix", "server", &path, "--pause-after", "listen:30"])
-        .stdout(std::process::Stdio::null())
+    let filter = format!("trace={calls}");
+    let options = ["-q", "-e", "signal=SIGUSR1,SIGTERM", "-e", &filter];
+    let args = ["unix", "server", &path, "--pause-after", "listen:30"];
+    let (mut cmd, out, trace) = under::command(&dir, &options, &args);
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let strace = cmd.spawn().expect("strace");
-    let sp = strace.id() as i32;
     wait_for_line(&trace, "listen(");
-    let kids = std::fs::read_to_string(format!("/proc/{sp}/task/{sp}/children")).expect("kids");
-    let pid: i32 = kids
-        .split_whitespace()
-        .next()
-        .expect("socklab")
-        .parse()
-        .expect("pid");
+    let pid = traced_pid(strace.id() as i32);
     harness::blocked_in(pid, libc::SYS_clock_nanosleep);
     // SAFETY: socklab, strace's child. Sent together, the two usually
     // nest (SIGUSR1's frame, then SIGTERM's on top, whose handler runs
@@ -379,10 +298,9 @@ fn signals_between_calls_carry_their_siginfo_as_strace_f_prints_them() {
         })
         .map(str::to_string)
         .collect();
-    let theirs: Vec<String> = std::fs::read_to_string(&out)
-        .expect("strace -o")
-        .lines()
-        .map(|l| unpad(l.split_once(' ').expect("PID line").1.trim_start()))
+    let theirs: Vec<String> = under::lines(&out)
+        .into_iter()
+        .map(|(_, l)| unpad(&l))
         .filter(|l| !l.starts_with("+++ exited"))
         .collect();
     let (ours, theirs) = (from_listen(ours), from_listen(theirs));

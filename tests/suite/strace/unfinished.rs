@@ -24,6 +24,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use super::tasks::wait_for_line;
+use super::under::{self, tcp_model};
 use super::*;
 
 /// A call as one of the two traces shows it: its name, the text of its
@@ -183,21 +184,12 @@ fn filter() -> String {
 /// Run `socklab --trace-file T ARGS` under `strace -f -q -o S`; the
 /// server, socklab's pid, S and T.
 fn start(dir: &TempDir, args: &[&str]) -> (Server, i32, String, String) {
-    let (out, trace) = (dir.path("all.strace"), dir.path("all.trace"));
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-q", "-e", "signal=SIGCHLD", "-e"])
-        .arg(filter())
-        .arg("-o")
-        .arg(&out)
-        .arg(harness::bin())
-        .arg("--trace-file")
-        .arg(&trace)
-        .args(args);
+    let filter = filter();
+    let options = ["-q", "-e", "signal=SIGCHLD", "-e", &filter];
+    let (cmd, out, trace) = under::command(dir, &options, args);
     let server = Server::start_cmd(cmd);
-    let sp = server.pid();
-    let kids = std::fs::read_to_string(format!("/proc/{sp}/task/{sp}/children")).expect("kids");
-    let pid = kids.split_whitespace().next().expect("socklab");
-    (server, pid.parse().expect("pid"), out, trace)
+    let pid = under::traced_pid(server.pid());
+    (server, pid, out, trace)
 }
 
 /// Wait (bounded) for a task of `pid` not in `old`: a thread (`task`)
@@ -239,13 +231,9 @@ fn converse(mut c: TcpStream, task: i32, pid: i32, spawner_in: libc::c_long) {
 /// Both traces, per task (strace's from socklab's first call on), with
 /// the shapes compared; returns socklab's.
 fn assert_same_shapes(out: &str, trace: &str, pid: i32) -> BTreeMap<i32, Vec<Shown>> {
-    let text = std::fs::read_to_string(out).expect("strace -o");
-    let theirs = text
-        .lines()
-        .map(|l| {
-            let (p, line) = l.split_once(' ').expect("PID line");
-            (p.parse::<i32>().expect("pid"), unpad(line.trim_start()))
-        })
+    let theirs = under::lines(out)
+        .into_iter()
+        .map(|(p, line)| (p, unpad(&line)))
         .skip_while(|(_, l)| !l.starts_with("socket("))
         .filter(|(_, l)| !is_runtime_call(l));
     let theirs = shapes(theirs);
@@ -288,8 +276,7 @@ fn thread_model_calls_split_as_strace_f_splits_them() {
         return;
     }
     let dir = TempDir::new("split-thread");
-    let args = ["tcp", "server", "127.0.0.1:0", "--model", "thread"];
-    let (server, pid, out, trace) = start(&dir, &[&args[..], &["--max-conns", "2"]].concat());
+    let (server, pid, out, trace) = start(&dir, &tcp_model("thread", "2"));
     let c = TcpStream::connect(&server.addr).expect("connect");
     let first = new_task(pid, true, &[]);
     wait_for_line(&trace, &format!("parent_tid=[{first}]}}, 88) = {first}"));
@@ -315,8 +302,7 @@ fn fork_model_calls_split_as_strace_f_splits_them() {
         return;
     }
     let dir = TempDir::new("split-fork");
-    let args = ["tcp", "server", "127.0.0.1:0", "--model", "fork"];
-    let (server, pid, out, trace) = start(&dir, &[&args[..], &["--max-conns", "2"]].concat());
+    let (server, pid, out, trace) = start(&dir, &tcp_model("fork", "2"));
     let c = TcpStream::connect(&server.addr).expect("connect");
     let first = new_task(pid, false, &[]);
     wait_for_line(&trace, &format!(") = {first}"));

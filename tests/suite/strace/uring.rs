@@ -1,6 +1,7 @@
 //! `--model uring`: socklab's trace equals strace's, io_uring_setup,
 //! the mmaps of the rings, io_uring_register and each io_uring_enter.
 
+use super::under::tcp_model;
 use super::*;
 
 #[test]
@@ -12,15 +13,7 @@ fn tcp_server_model_uring() {
     let mut srv = Traced::new(&dir, "server");
     let filter: &'static str = Box::leak(format!("{},mmap", model_filter()).into_boxed_str());
     srv.filter = filter;
-    let server = Server::start_cmd(srv.command(&[
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        "uring",
-        "--max-conns",
-        "1",
-    ]));
+    let server = Server::start_cmd(srv.command(&tcp_model("uring", "1")));
     run(
         harness::socklab(&["tcp", "client", &server.addr, "-m", "hello"]),
         b"",

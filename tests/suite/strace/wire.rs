@@ -10,9 +10,8 @@
 //! clone3 and `[pid N]`, the refilters; the note lines naming the calls
 //! it does not show) are the last test's.
 
-use std::collections::BTreeMap;
-
-use super::tasks::{echo, strace_f, strace_tasks};
+use super::tasks::{strace_f, strace_tasks};
+use super::under::{echo, every_call, run_every_call, tcp_model};
 use super::unfinished::{socklab_lines, socklab_tasks};
 use super::*;
 
@@ -42,16 +41,7 @@ fn wire_model_equals_strace_f(model: &str, spawn: &str) {
         return;
     }
     let dir = TempDir::new("wire-tasks");
-    let args = [
-        "--wire",
-        "tcp",
-        "server",
-        "127.0.0.1:0",
-        "--model",
-        model,
-        "--max-conns",
-        "1",
-    ];
+    let args = [&["--wire"][..], &tcp_model(model, "1")].concat();
     let (cmd, out, trace) = strace_f(&dir, &args);
     let server = Server::start_cmd(cmd);
     echo(&server.addr, "one");
@@ -131,35 +121,6 @@ fn wire_thread_model_pid_prefixes_and_clone3_order_equal_strace_f() {
     wire_model_equals_strace_f("thread", "clone3(");
 }
 
-/// strace -f's file with every call: each task's lines (unfinished and
-/// resumed joined, padding gone; no `+++`/`---` lines), by pid; and the
-/// first pid.
-pub(super) fn every_call(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
-    let text = std::fs::read_to_string(path).expect("read strace -f output");
-    let (mut tasks, mut open) = (BTreeMap::<i32, Vec<String>>::new(), BTreeMap::new());
-    let mut first = 0;
-    for raw in text.lines() {
-        let (pid, line) = raw.split_once(' ').expect("PID line");
-        let pid: i32 = pid.parse().expect("pid");
-        let line = line.trim_start();
-        first = if first == 0 { pid } else { first };
-        if line.starts_with("+++") || line.starts_with("---") {
-            continue;
-        }
-        let whole = if let Some(head) = line.strip_suffix(" <unfinished ...>") {
-            open.insert(pid, head.to_string());
-            continue;
-        } else if let Some(rest) = line.strip_prefix("<... ") {
-            let tail = rest.split_once(" resumed>").expect("resumed").1;
-            format!("{}{tail}", open.remove(&pid).expect("unfinished first"))
-        } else {
-            line.to_string()
-        };
-        tasks.entry(pid).or_default().push(unpad(&whole));
-    }
-    (tasks, first)
-}
-
 /// The call's name: `setsockopt` of `setsockopt(4, ...) = 0`.
 pub(super) fn name(line: &str) -> &str {
     line.split_once('(').map_or(line, |(n, _)| n)
@@ -196,7 +157,7 @@ fn wire_capture_calls_are_shown_or_named_as_strace_f_sees_them() {
         return;
     }
     let dir = TempDir::new("wire-own");
-    let (out, trace) = super::starts::run_every_call(
+    let (out, trace) = run_every_call(
         &dir,
         &["--wire", "tcp", "server", "127.0.0.1:0", "--max-conns", "1"],
         1,
