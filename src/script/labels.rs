@@ -175,10 +175,10 @@ impl Labels {
         if let Some(&p) = self.ports.get(&written) {
             return p == got;
         }
-        // Two ports written differently are two ports.
-        if self.ports.values().any(|&p| p == got) {
-            return false;
-        }
+        // Another label may have this port: the kernel gives a closed
+        // connection's port again (loopback's tcp_tw_reuse=2 takes it
+        // out of TIME_WAIT), so a replay's clients can share one where
+        // the record's had two.
         self.ports.insert(written, got);
         true
     }
@@ -232,7 +232,7 @@ mod tests {
         assert!(!l.port_out(40000, 51235));
         assert_eq!(l.port_in(8081), 8081);
         assert!(!l.port_out(8081, 9000));
-        assert!(!l.port_out(40001, 51234), "another label's port");
+        assert!(l.port_out(40001, 51234), "a port given again");
         assert!(l.abstract_out(b"00001", b"0002a"));
         assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
         assert_eq!(l.abstract_in(b"x"), b"x".to_vec());
