@@ -2,13 +2,34 @@
 //! examples (`emit_compare_report`), and the records (issue 17:
 //! "make compare gains the emitted twins beside the hand-written ones"):
 //! the `--record` of socklab's programs (`unix client`, stream and
-//! datagram; `unix server` with a client; `tcp server --model epoll`
-//! with a client) and of every lab on the lab network (root only), each
-//! emitted as C and as Python and compared with the record replayed by
-//! `socklab script`, as their own tests do (emit_unix.rs,
-//! emit_records.rs, emit_netset.rs: each row is one of those tests).
+//! datagram; `unix server` with a client; `tcp server` with two clients
+//! in the models that make other tasks, thread, prethread, fork, prefork,
+//! and with one client in `--model epoll`; `udp server` with a client)
+//! and of every lab on the lab network (root only), each emitted as C
+//! and as Python and compared with the record replayed by `socklab
+//! script`, as their own tests do (emit_unix.rs, emit_records.rs,
+//! emit_models.rs, emit_netset.rs: each row is one of those tests). A
+//! Python twin `--emit python` refuses is `refused (why)`, the refusal
+//! checked, its whole reason under the table.
 
+use super::emit_models::{MODELS, model_twins, python_refusal, udp_twins};
 use super::{emit, emit_netset, emit_records, emit_scripts, emit_unix};
+
+/// A refusal's short form for a row (`line N: REASON` cut to the call
+/// or the thing refused: `a handler`, `prctl`).
+fn short(why: &str) -> String {
+    let text = why.split_once(": ").map_or(why, |(_, t)| t);
+    let head = text.split(" is not emitted").next().unwrap_or(text);
+    let head = head.split(" (").next().unwrap_or(head);
+    format!("refused ({head})")
+}
+
+/// The reasons of the refused rows, printed under a table.
+fn print_refusals(refusals: &[(String, String)]) {
+    for (name, why) in refusals {
+        println!("  {name}: Python refused, {why}");
+    }
+}
 
 /// `make compare`'s table of the emitted twins: each script lab and
 /// example, its C twin and its Python twin (the allow-list taken back),
@@ -19,56 +40,92 @@ fn emit_compare_report() {
     println!("\nemitted twins (socklab script FILE --emit c|python), normalised socket calls:");
     println!("{:<36} {:<10} {:<10}", "script", "C", "Python");
     let mut all = true;
+    let mut refusals = Vec::new();
     for (file, name) in emit::scripts() {
         let refused = emit_scripts::C_ONLY.contains(&name.as_str());
         let c = std::panic::catch_unwind(|| emit::c_twin(&file, &name)).is_ok();
-        let p = refused || std::panic::catch_unwind(|| emit::python_twin(&file, &name)).is_ok();
         let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = if refused { "refused" } else { word(p) };
-        println!("{name:<36} {:<10} {:<10}", word(c), py);
-        all &= c && p;
+        let py = if refused {
+            // A C-only example whose Python twin is written is a failure.
+            let why = python_refusal(&file);
+            all &= why.is_some();
+            let why = why.unwrap_or_else(|| "not refused".into());
+            let row = short(&why);
+            refusals.push((name.clone(), why));
+            row
+        } else {
+            let p = std::panic::catch_unwind(|| emit::python_twin(&file, &name)).is_ok();
+            all &= p;
+            word(p).to_string()
+        };
+        println!("{name:<36} {:<10} {py}", word(c));
+        all &= c;
     }
+    print_refusals(&refusals);
     assert!(all, "an emitted twin differs from its script (above)");
 }
 
-/// One row: its name, the test that records, emits and compares, and
-/// whether it needs the lab network (root).
-type Row = (String, Box<dyn Fn()>, bool);
+/// One row: its name, the test that records, emits and compares (its
+/// Python twin's refusal, if refused), and whether it needs the lab
+/// network (root).
+type Row = (String, Box<dyn Fn() -> Option<String>>, bool);
+
+/// A test that compares both twins, as a row's.
+fn both(test: fn()) -> Box<dyn Fn() -> Option<String>> {
+    Box::new(move || {
+        test();
+        None
+    })
+}
 
 fn rows() -> Vec<Row> {
     let mut out: Vec<Row> = vec![
         (
             "record-unix-stream-client".into(),
-            Box::new(emit_unix::emit_twins_record_unix_stream_client_on_a_path),
+            both(emit_unix::emit_twins_record_unix_stream_client_on_a_path),
             false,
         ),
         (
             "record-unix-datagram-client".into(),
-            Box::new(emit_unix::emit_twins_record_unix_datagram_client_on_an_abstract_name),
+            both(emit_unix::emit_twins_record_unix_datagram_client_on_an_abstract_name),
             false,
         ),
         (
             "record-unix-stream-server".into(),
-            Box::new(emit_unix::emit_twins_record_unix_stream_server_with_its_umask),
+            both(emit_unix::emit_twins_record_unix_stream_server_with_its_umask),
             false,
         ),
         (
             "record-tcp-server-epoll".into(),
-            Box::new(emit_records::emit_twins_record_of_the_epoll_server_and_a_client),
+            both(emit_records::emit_twins_record_of_the_epoll_server_and_a_client),
             false,
         ),
     ];
+    for &(name, _, _) in MODELS {
+        out.push((
+            format!("record-tcp-server-{name}"),
+            Box::new(move || model_twins(name)),
+            false,
+        ));
+    }
+    out.push(("record-udp-server".into(), both(udp_twins), false));
     for lab in emit_records::NET_EMITTED {
         out.push((
             format!("record-lab-{lab}"),
-            Box::new(move || emit_records::net_twins(lab, "x")),
+            Box::new(move || {
+                emit_records::net_twins(lab, "x");
+                None
+            }),
             true,
         ));
     }
     for lab in emit_netset::NET_SET {
         out.push((
             format!("record-lab-{lab}"),
-            Box::new(move || emit_netset::link_twins(lab, "x")),
+            Box::new(move || {
+                emit_netset::link_twins(lab, "x");
+                None
+            }),
             true,
         ));
     }
@@ -77,7 +134,7 @@ fn rows() -> Vec<Row> {
 
 /// A row's outcome: (C, Python), from the failure's message (the C twin
 /// is compared first; a message naming Python is the Python twin's).
-fn judged(outcome: std::thread::Result<()>) -> (bool, bool) {
+fn judged<T>(outcome: &std::thread::Result<T>) -> (bool, bool) {
     let Err(payload) = outcome else {
         return (true, true);
     };
@@ -101,16 +158,26 @@ fn emit_records_compare_report() {
     // SAFETY: geteuid only reads the process's effective uid.
     let root = unsafe { libc::geteuid() } == 0;
     let mut lines = Vec::new();
+    let mut refusals = Vec::new();
     let mut all = true;
     for (name, test, net) in rows() {
         if net && !root {
-            lines.push(format!("{name:<36} {:<10} {:<10}", "skipped", "(root)"));
+            lines.push(format!("{name:<36} {:<10} {}", "skipped", "(root)"));
             continue;
         }
-        let (c, p) = judged(std::panic::catch_unwind(std::panic::AssertUnwindSafe(test)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
+        let (c, p) = judged(&outcome);
         let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = if c { word(p) } else { "not run" };
-        lines.push(format!("{name:<36} {:<10} {py:<10}", word(c)));
+        let py = match outcome {
+            Ok(Some(why)) => {
+                let row = short(&why);
+                refusals.push((name.clone(), why));
+                row
+            }
+            _ if c => word(p).to_string(),
+            _ => "not run".to_string(),
+        };
+        lines.push(format!("{name:<36} {:<10} {py}", word(c)));
         all &= c && p;
     }
     println!("\nemitted twins of records (socklab ... --record, then script --emit c|python):");
@@ -118,5 +185,6 @@ fn emit_records_compare_report() {
     for l in lines {
         println!("{l}");
     }
+    print_refusals(&refusals);
     assert!(all, "an emitted twin differs from its record (above)");
 }
