@@ -12,8 +12,9 @@
 //! Python twin `--emit python` refuses is `refused (why)`, the refusal
 //! checked, its whole reason under the table.
 
-use super::emit_models::{MODELS, model_twins, python_refusal, udp_twins};
+use super::emit_models::{MODELS, model_python, model_record, python_refusal, udp_twins};
 use super::{emit, emit_netset, emit_records, emit_scripts, emit_unix};
+use crate::harness::TempDir;
 
 /// A refusal's short form for a row (`line N: REASON` cut to the call
 /// or the thing refused: `a handler`, `prctl`).
@@ -65,16 +66,52 @@ fn emit_compare_report() {
     assert!(all, "an emitted twin differs from its script (above)");
 }
 
-/// One row: its name, the test that records, emits and compares (its
-/// Python twin's refusal, if refused), and whether it needs the lab
-/// network (root).
-type Row = (String, Box<dyn Fn() -> Option<String>>, bool);
+/// A row's outcome: the C twin's calls the same or not; the Python
+/// twin's the same or not, or not run (the C twin failed first), or
+/// refused (why).
+struct Twins {
+    c: bool,
+    python: Python,
+}
 
-/// A test that compares both twins, as a row's.
-fn both(test: fn()) -> Box<dyn Fn() -> Option<String>> {
+enum Python {
+    Same(bool),
+    NotRun,
+    Refused(String),
+}
+
+/// One row: its name, the test that records, emits and compares, and
+/// whether it needs the lab network (root).
+type Row = (String, Box<dyn Fn() -> Twins>, bool);
+
+/// A test that compares both twins, the C twin first (a failure's
+/// message naming Python is the Python twin's), as a row's.
+fn both(test: impl Fn() + 'static) -> Box<dyn Fn() -> Twins> {
     Box::new(move || {
-        test();
-        None
+        let (c, p) = judged(&std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            &test,
+        )));
+        let python = if c { Python::Same(p) } else { Python::NotRun };
+        Twins { c, python }
+    })
+}
+
+/// A server model's row: its record, the C twin and the Python twin
+/// (or its refusal) judged each on its own.
+fn model(name: &'static str) -> Box<dyn Fn() -> Twins> {
+    Box::new(move || {
+        let dir = TempDir::new(&format!("cmp-model-{name}"));
+        let (file, row) = model_record(&dir, name);
+        let ok = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+        let c = ok(&|| emit::c_twin(&file, &format!("{row}-record")));
+        let p =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model_python(&file, name)));
+        let python = match p {
+            Ok(Some(why)) => Python::Refused(why),
+            Ok(None) => Python::Same(true),
+            Err(_) => Python::Same(false),
+        };
+        Twins { c, python }
     })
 }
 
@@ -102,37 +139,27 @@ fn rows() -> Vec<Row> {
         ),
     ];
     for &(name, _, _) in MODELS {
-        out.push((
-            format!("record-tcp-server-{name}"),
-            Box::new(move || model_twins(name)),
-            false,
-        ));
+        out.push((format!("record-tcp-server-{name}"), model(name), false));
     }
     out.push(("record-udp-server".into(), both(udp_twins), false));
     for lab in emit_records::NET_EMITTED {
         out.push((
             format!("record-lab-{lab}"),
-            Box::new(move || {
-                emit_records::net_twins(lab, "x");
-                None
-            }),
+            both(move || emit_records::net_twins(lab, "x")),
             true,
         ));
     }
     for lab in emit_netset::NET_SET {
         out.push((
             format!("record-lab-{lab}"),
-            Box::new(move || {
-                emit_netset::link_twins(lab, "x");
-                None
-            }),
+            both(move || emit_netset::link_twins(lab, "x")),
             true,
         ));
     }
     out
 }
 
-/// A row's outcome: (C, Python), from the failure's message (the C twin
+/// A test's outcome: (C, Python), from the failure's message (the C twin
 /// is compared first; a message naming Python is the Python twin's).
 fn judged<T>(outcome: &std::thread::Result<T>) -> (bool, bool) {
     let Err(payload) = outcome else {
@@ -165,17 +192,16 @@ fn emit_records_compare_report() {
             lines.push(format!("{name:<36} {:<10} {}", "skipped", "(root)"));
             continue;
         }
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
-        let (c, p) = judged(&outcome);
+        let Twins { c, python } = test();
         let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
-        let py = match outcome {
-            Ok(Some(why)) => {
+        let (py, p) = match python {
+            Python::Refused(why) => {
                 let row = short(&why);
                 refusals.push((name.clone(), why));
-                row
+                (row, true)
             }
-            _ if c => word(p).to_string(),
-            _ => "not run".to_string(),
+            Python::Same(p) => (word(p).to_string(), p),
+            Python::NotRun => ("not run".to_string(), false),
         };
         lines.push(format!("{name:<36} {:<10} {py}", word(c)));
         all &= c && p;

@@ -30,9 +30,17 @@ fn printed(args: &[&str]) -> String {
 /// `to` (`end` kept).
 fn cut(program: &str, from: &str, to: &str, end: &str) -> String {
     let missing = |what: &str| format!("the emitted program has no {what:?}\n{program}");
-    let a = program.find(from).unwrap_or_else(|| panic!("{}", missing(from)));
-    let b = program[a..].find(to).unwrap_or_else(|| panic!("{}", missing(to))) + a;
-    let c = program[b..].find(end).unwrap_or_else(|| panic!("{}", missing(end))) + b;
+    let a = program
+        .find(from)
+        .unwrap_or_else(|| panic!("{}", missing(from)));
+    let b = program[a..]
+        .find(to)
+        .unwrap_or_else(|| panic!("{}", missing(to)))
+        + a;
+    let c = program[b..]
+        .find(end)
+        .unwrap_or_else(|| panic!("{}", missing(end)))
+        + b;
     program[a..c + end.len()].to_string()
 }
 
@@ -61,7 +69,12 @@ fn example() -> String {
     let script = std::fs::read_to_string(format!("{ROOT}/{EXAMPLE}")).unwrap();
     let c = printed(&["script", EXAMPLE, "--emit", "c"]);
     let py = printed(&["script", EXAMPLE, "--emit", "python"]);
-    let c_part = cut(&c, "/* The script's labels", "\nstatic void script(void)\n", "\n}\n");
+    let c_part = cut(
+        &c,
+        "/* The script's labels",
+        "\nstatic void script(void)\n",
+        "\n}\n",
+    );
     let py_part = cut(&py, "# The script's labels", "\ndef script():\n", "\n\n\n");
     let py_part = format!("{}\n", py_part.trim_end_matches('\n'));
     format!(
@@ -102,10 +115,30 @@ fn span(readme: &str, name: &str) -> (usize, usize) {
     (a, b)
 }
 
+/// The first line where the README's region `a..b` and `now` differ,
+/// with its README line number.
+fn first_difference(readme: &str, a: usize, b: usize, now: &str) -> String {
+    let first = readme[..a].lines().count() + 1;
+    let (old, new): (Vec<&str>, Vec<&str>) =
+        (readme[a..b].lines().collect(), now.lines().collect());
+    let i = (0..old.len().max(new.len()))
+        .find(|&i| old.get(i) != new.get(i))
+        .unwrap_or(old.len());
+    format!(
+        "README.md:{}: {:?}\n      now: {:?} ({} lines, were {})",
+        first + i,
+        old.get(i).unwrap_or(&"(end)"),
+        new.get(i).unwrap_or(&"(end)"),
+        new.len(),
+        old.len()
+    )
+}
+
 #[test]
 fn emit_readme_programs_are_what_emit_prints() {
     let path = format!("{ROOT}/README.md");
-    let mut readme = std::fs::read_to_string(&path).unwrap();
+    let was = std::fs::read_to_string(&path).unwrap();
+    let mut readme = was.clone();
     let update = std::env::var_os("UPDATE_README").is_some();
     for (name, now) in regions() {
         let (a, b) = span(&readme, name);
@@ -113,14 +146,16 @@ fn emit_readme_programs_are_what_emit_prints() {
             readme.replace_range(a..b, &now);
             continue;
         }
-        assert!(
-            readme[a..b] == now,
-            "README.md's region {name} is not what socklab prints now: \
-             run tools/readme-emit.sh (then read the diff)\n--- README.md\n{}\n--- now\n{now}",
-            &readme[a..b]
-        );
+        if readme[a..b] != now {
+            panic!(
+                "README.md's region {name} is not what socklab prints now: \
+                 run tools/readme-emit.sh (then read the diff)\n{}",
+                first_difference(&readme, a, b, &now)
+            );
+        }
     }
-    if update {
+    // Written only if changed: README.md is other tests' include_str!.
+    if update && readme != was {
         std::fs::write(&path, readme).unwrap();
     }
 }
