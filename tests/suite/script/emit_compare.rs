@@ -44,8 +44,11 @@ fn emit_compare_report() {
     let mut refusals = Vec::new();
     for (file, name) in emit::scripts() {
         let refused = emit_scripts::C_ONLY.contains(&name.as_str());
-        let c = std::panic::catch_unwind(|| emit::c_twin(&file, &name)).is_ok();
-        let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
+        let cell = |outcome: std::thread::Result<()>| match outcome {
+            Ok(()) => SAME,
+            Err(e) => failed(&message(&*e)),
+        };
+        let c = cell(std::panic::catch_unwind(|| emit::c_twin(&file, &name)));
         let py = if refused {
             // A C-only example whose Python twin is written is a failure.
             let why = python_refusal(&file);
@@ -55,30 +58,32 @@ fn emit_compare_report() {
             refusals.push((name.clone(), why));
             row
         } else {
-            let p = std::panic::catch_unwind(|| emit::python_twin(&file, &name)).is_ok();
-            all &= p;
-            word(p).to_string()
+            let p = cell(std::panic::catch_unwind(|| emit::python_twin(&file, &name)));
+            all &= p == SAME;
+            p.to_string()
         };
-        println!("{name:<36} {:<10} {py}", word(c));
-        all &= c;
+        println!("{name:<36} {c:<10} {py}");
+        all &= c == SAME;
     }
     print_refusals(&refusals);
     assert!(all, "an emitted twin differs from its script (above)");
 }
 
-/// A row's outcome: the C twin's calls the same or not; the Python
-/// twin's the same or not, or not run (the C twin failed first), or
-/// refused (why).
+/// A row's outcome: the C twin's cell (`identical`, `DIFFERS`: other
+/// calls, `FAILS`: its exit was not 0); the Python twin's cell, or not
+/// run (the C twin failed first), or refused (why).
 struct Twins {
-    c: bool,
+    c: &'static str,
     python: Python,
 }
 
 enum Python {
-    Same(bool),
+    Cell(&'static str),
     NotRun,
     Refused(String),
 }
+
+const SAME: &str = "identical";
 
 /// One row: its name, the test that records, emits and compares, and
 /// whether it needs the lab network (root).
@@ -91,7 +96,7 @@ fn both(test: impl Fn() + 'static) -> Box<dyn Fn() -> Twins> {
         let (c, p) = judged(&std::panic::catch_unwind(std::panic::AssertUnwindSafe(
             &test,
         )));
-        let python = if c { Python::Same(p) } else { Python::NotRun };
+        let python = p.map_or(Python::NotRun, Python::Cell);
         Twins { c, python }
     })
 }
@@ -102,14 +107,16 @@ fn model(name: &'static str) -> Box<dyn Fn() -> Twins> {
     Box::new(move || {
         let dir = TempDir::new(&format!("cmp-model-{name}"));
         let (file, row) = model_record(&dir, name);
-        let ok = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let c = ok(&|| emit::c_twin(&file, &format!("{row}-record")));
+        let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            emit::c_twin(&file, &format!("{row}-record"))
+        }));
+        let (c, _) = judged(&c);
         let p =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model_python(&file, name)));
         let python = match p {
             Ok(Some(why)) => Python::Refused(why),
-            Ok(None) => Python::Same(true),
-            Err(_) => Python::Same(false),
+            Ok(None) => Python::Cell(SAME),
+            Err(e) => Python::Cell(failed(&message(&*e))),
         };
         Twins { c, python }
     })
@@ -159,21 +166,37 @@ fn rows() -> Vec<Row> {
     out
 }
 
-/// A test's outcome: (C, Python), from the failure's message (the C twin
-/// is compared first; a message naming Python is the Python twin's).
-fn judged<T>(outcome: &std::thread::Result<T>) -> (bool, bool) {
-    let Err(payload) = outcome else {
-        return (true, true);
-    };
-    let msg = payload
+/// A panic's message.
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    if msg.contains("Python") {
-        (true, false)
+        .unwrap_or_default()
+}
+
+/// A failed twin's cell, from its test's message (emit.rs: `the C twin
+/// failed`, `the Python twin failed` when its exit was not 0).
+fn failed(msg: &str) -> &'static str {
+    if msg.contains("twin failed") {
+        "FAILS"
     } else {
-        (false, false)
+        "DIFFERS"
+    }
+}
+
+/// A test's outcome: the C cell and the Python cell (None: not run),
+/// from the failure's message (the C twin is compared first; a message
+/// naming Python is the Python twin's).
+fn judged<T>(outcome: &std::thread::Result<T>) -> (&'static str, Option<&'static str>) {
+    let Err(payload) = outcome else {
+        return (SAME, Some(SAME));
+    };
+    let msg = message(&**payload);
+    if msg.contains("Python") {
+        (SAME, Some(failed(&msg)))
+    } else {
+        (failed(&msg), None)
     }
 }
 
@@ -193,18 +216,17 @@ fn emit_records_compare_report() {
             continue;
         }
         let Twins { c, python } = test();
-        let word = |ok: bool| if ok { "identical" } else { "DIFFERS" };
         let (py, p) = match python {
             Python::Refused(why) => {
                 let row = short(&why);
                 refusals.push((name.clone(), why));
                 (row, true)
             }
-            Python::Same(p) => (word(p).to_string(), p),
+            Python::Cell(p) => (p.to_string(), p == SAME),
             Python::NotRun => ("not run".to_string(), false),
         };
-        lines.push(format!("{name:<36} {:<10} {py}", word(c)));
-        all &= c && p;
+        lines.push(format!("{name:<36} {c:<10} {py}"));
+        all &= c == SAME && p;
     }
     println!("\nemitted twins of records (socklab ... --record, then script --emit c|python):");
     println!("{:<36} {:<10} {:<10}", "record", "C", "Python");
