@@ -310,22 +310,6 @@ fn script_a_clone3_line_is_refused_in_a_process_actor() {
     e.assert_ok();
 }
 
-/// The thread and prethread models' records with their clients, emitted: each twin makes
-/// the script's socket calls (a connection served by the thread its
-/// clone3 line started), and the C twin's trace replays.
-#[test]
-fn emit_twins_of_the_thread_models_record() {
-    let dir = TempDir::new("rec-thread-emit");
-    let file = dir.path("joined.script");
-    std::fs::write(&file, record(&dir, "thread")).unwrap();
-    super::emit::c_twin(&file, "thread-record");
-    super::emit::python_twin(&file, "thread-record");
-    let file = dir.path("joined-pre.script");
-    std::fs::write(&file, record(&dir, "prethread:2")).unwrap();
-    super::emit::c_twin(&file, "prethread-record");
-    super::emit::python_twin(&file, "prethread-record");
-}
-
 /// A clone3 line's call is the parent actor's own pthread_create: under
 /// `strace -f` the task socklab's line names (`main | [pid P]`) makes a
 /// clone3 whose line is socklab's, and the new thread (its result) makes
