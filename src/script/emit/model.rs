@@ -375,9 +375,8 @@ pub enum UnixOp {
         fd: Fd,
         iov: Vec<Vec<u8>>,
         to: Option<Name>,
-        rights: Vec<Fd>,
-        cred: Option<Cred>,
-        other: Vec<super::ancillary::Anc>,
+        /// The control messages in the line's order.
+        control: Vec<super::ancillary::Ctl>,
         flags: Val,
     },
     Recvmsg {

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use super::ancillary::Ctl;
 use super::model::{Cred, Dir, From, Name, Sun, UnixOp};
 use super::model::{Model, Op, Val, Want};
 use super::python::{val, var};
@@ -84,6 +85,21 @@ fn cred(c: &Cred) -> String {
     )
 }
 
+/// One control message's `(level, type, data)` tuple.
+fn ctl(c: &Ctl) -> String {
+    match c {
+        Ctl::Rights(fds) => format!(
+            "(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array(\"i\", [{}]))",
+            fds.iter()
+                .map(|r| format!("{}.fileno()", var(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Ctl::Cred(c) => cred(c),
+        Ctl::Other(a) => super::ancillary::python(a, super::python::name),
+    }
+}
+
 /// The call, its checks, its comment (Python's own calls), or why not.
 fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), String> {
     let count = String::new();
@@ -129,26 +145,10 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
             fd,
             iov,
             to,
-            rights,
-            cred: c,
-            other,
+            control,
             flags: fl,
         } => {
-            let mut anc: Vec<String> = rights
-                .iter()
-                .map(|r| {
-                    format!(
-                        "(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array(\"i\", [{}.fileno()]))",
-                        var(r)
-                    )
-                })
-                .collect();
-            anc.extend(c.iter().map(cred));
-            anc.extend(
-                other
-                    .iter()
-                    .map(|a| super::ancillary::python(a, super::python::name)),
-            );
+            let anc: Vec<String> = control.iter().map(ctl).collect();
             let bufs: Vec<String> = iov.iter().map(|d| lit(d)).collect();
             let mut args = format!("[{}], [{}], {}", bufs.join(", "), anc.join(", "), val(fl));
             if let Some(n) = to {

@@ -114,8 +114,14 @@ impl Uses for UnixOp {
             | UnixOp::Sendto(f, ..)
             | UnixOp::Fchmod(f, _)
             | UnixOp::Recvmsg { fd: f, .. } => vec![f.clone()],
-            UnixOp::Sendmsg { fd, rights, .. } => {
-                std::iter::once(fd).chain(rights).cloned().collect()
+            UnixOp::Sendmsg { fd, control, .. } => {
+                let mut fds = vec![fd.clone()];
+                for c in control {
+                    if let super::ancillary::Ctl::Rights(r) = c {
+                        fds.extend(r.iter().cloned());
+                    }
+                }
+                fds
             }
             UnixOp::Openat(d, ..)
             | UnixOp::Mkdirat(d, ..)
