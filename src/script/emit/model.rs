@@ -1,7 +1,6 @@
-//! A checked step as the emitters see it: each argument resolved to
-//! what a program writes (a label's variable, a constant's name, an
-//! address's host and port label, the bytes to send), the expectations
-//! it can check, or the reason it cannot be emitted faithfully.
+//! A checked step as the emitters see it: each argument resolved to what a program writes (a
+//! label's variable, a constant's name, an address's host and port label, the bytes to send),
+//! the expectations it can check, or the reason it cannot be emitted faithfully.
 
 use super::super::ast::{Expr, ExprKind, Field};
 use super::super::resolve::{self, Why};
@@ -145,6 +144,8 @@ pub enum OptVal {
     Len(u32),
     /// A linger or a timeval, set or read back and compared field by field.
     Pair(Pair),
+    /// An ip_mreq (or ip_mreqn) set (optval.rs).
+    Mreq(super::optval::Mreq),
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's

@@ -49,6 +49,23 @@ a | close(21) = 0
 a | close(22) = 0
 "#;
 
+/// Multicast options as strace 6.1 prints them: IP_ADD_MEMBERSHIP and
+/// IP_DROP_MEMBERSHIP with an ip_mreq (8) and an ip_mreqn (12, its
+/// ifindex not printed: 0), a drop of a group not joined (EADDRNOTAVAIL),
+/// IP_MULTICAST_IF as an in_addr (an int) and an ip_mreqn (a string),
+/// the one-byte IP_MULTICAST_TTL and IP_MULTICAST_LOOP.
+const MULTICAST: &str = r#"a | s = socket(AF_INET, SOCK_DGRAM, 0)
+a | setsockopt(s, SOL_IP, IP_ADD_MEMBERSHIP, {imr_multiaddr=inet_addr("239.1.2.3"), imr_interface=inet_addr("127.0.0.1")}, 8) = 0
+a | setsockopt(s, SOL_IP, IP_DROP_MEMBERSHIP, {imr_multiaddr=inet_addr("239.1.2.3"), imr_interface=inet_addr("127.0.0.1")}, 8) = 0
+a | setsockopt(s, SOL_IP, IP_ADD_MEMBERSHIP, {imr_multiaddr=inet_addr("239.1.2.4"), imr_interface=inet_addr("127.0.0.1")}, 12) = 0
+a | setsockopt(s, SOL_IP, IP_DROP_MEMBERSHIP, {imr_multiaddr=inet_addr("239.1.2.5"), imr_interface=inet_addr("127.0.0.1")}, 8) = -1 EADDRNOTAVAIL (Cannot assign requested address)
+a | setsockopt(s, SOL_IP, IP_DROP_MEMBERSHIP, {imr_multiaddr=inet_addr("239.1.2.4"), imr_interface=inet_addr("127.0.0.1")}, 8) = 0
+a | setsockopt(s, SOL_IP, IP_MULTICAST_IF, [16777343], 4) = 0
+a | setsockopt(s, SOL_IP, IP_MULTICAST_IF, "\357\1\2\3\0\0\0\0\1\0\0\0", 12) = 0
+a | setsockopt(s, SOL_IP, IP_MULTICAST_TTL, "\3", 1) = 0
+a | setsockopt(s, SOL_IP, IP_MULTICAST_LOOP, [0], 1) = 0
+"#;
+
 fn twins(text: &str, name: &str) {
     let dir = TempDir::new("emit-more");
     let file = dir.path(&format!("{name}.script"));
@@ -66,4 +83,28 @@ fn emit_twins_send_several_fds_in_one_scm_rights_message() {
 #[test]
 fn emit_twins_send_several_control_messages_in_their_order() {
     twins(SEVERAL, "several-cmsgs");
+}
+
+#[test]
+fn emit_twins_set_multicast_memberships_and_short_int_options() {
+    twins(MULTICAST, "multicast");
+    let c = run(
+        socklab(&["script", "-", "--emit", "c"]),
+        MULTICAST.as_bytes(),
+    );
+    c.assert_ok();
+    for needle in [
+        "struct ip_mreq v = {0}; inet_pton(AF_INET, \"239.1.2.3\", &v.imr_multiaddr);",
+        "struct ip_mreqn v = {0}; inet_pton(AF_INET, \"239.1.2.4\", &v.imr_multiaddr); inet_pton(AF_INET, \"127.0.0.1\", &v.imr_address);",
+    ] {
+        assert!(c.stdout.contains(needle), "C: {needle}\n{}", c.stdout);
+    }
+    let p = run(
+        socklab(&["script", "-", "--emit", "python"]),
+        MULTICAST.as_bytes(),
+    );
+    p.assert_ok();
+    let join =
+        "struct.pack(\"4s4s\", socket.inet_aton(\"239.1.2.3\"), socket.inet_aton(\"127.0.0.1\"))";
+    assert!(p.stdout.contains(join), "Python: {join}\n{}", p.stdout);
 }
