@@ -59,8 +59,9 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
                 creds = Some(c.clone());
                 control.push(Ctl::Cred(c));
             }
-            // Other ancillary data received (IP_TOS, IP_PKTINFO...): ops.rs's.
-            _ if !send => return Ok(None),
+            // Other ancillary data received (IP_TOS, IP_PKTINFO...): the
+            // kernel's to give; the program takes them (as ops.rs's).
+            _ if !send => {}
             _ => {
                 return Err(
                     "SCM_RIGHTS, SCM_CREDENTIALS and SOL_IP/SOL_IPV6 ancillary data are emitted"

@@ -66,6 +66,22 @@ a | setsockopt(s, SOL_IP, IP_MULTICAST_TTL, "\3", 1) = 0
 a | setsockopt(s, SOL_IP, IP_MULTICAST_LOOP, [0], 1) = 0
 "#;
 
+/// A datagram received with its sender's name, in two iovecs, with
+/// IP_PKTINFO (the kernel's to give: not compared by the twins); the reply
+/// received the same way, without control data.
+const NAMED: &str = r#"server | s = socket(AF_INET, SOCK_DGRAM, 0)
+server | bind(s, 127.0.0.1:0) = 0
+server | getsockname(s, 127.0.0.1:40006, ...) = 0
+server | setsockopt(s, SOL_IP, IP_PKTINFO, [1], 4) = 0
+client | c = socket(AF_INET, SOCK_DGRAM, 0)
+client | bind(c, 127.0.0.1:0) = 0
+client | getsockname(c, 127.0.0.1:40007, ...) = 0
+client | sendto(c, "hello", 5, 0, 127.0.0.1:40006, 16) = 5
+server | recvmsg(s, {msg_name=127.0.0.1:40007, msg_namelen=16, msg_iov=[{iov_base="hel", iov_len=3}, {iov_base="lo", iov_len=8}], msg_iovlen=2, msg_control=[{cmsg_len=28, cmsg_level=SOL_IP, cmsg_type=IP_PKTINFO, cmsg_data={ipi_ifindex=if_nametoindex("lo"), ...}}], msg_controllen=64 => 32, msg_flags=0}, 0) = 5
+server | sendto(s, "bye", 3, 0, 127.0.0.1:40007, 16) = 3
+client | recvmsg(c, {msg_name=127.0.0.1:40006, msg_namelen=16, msg_iov=[{iov_base="by", iov_len=2}, {iov_base="e", iov_len=4}], msg_iovlen=2, msg_controllen=0, msg_flags=0}, 0) = 3
+"#;
+
 fn twins(text: &str, name: &str) {
     let dir = TempDir::new("emit-more");
     let file = dir.path(&format!("{name}.script"));
@@ -107,4 +123,20 @@ fn emit_twins_set_multicast_memberships_and_short_int_options() {
     let join =
         "struct.pack(\"4s4s\", socket.inet_aton(\"239.1.2.3\"), socket.inet_aton(\"127.0.0.1\"))";
     assert!(p.stdout.contains(join), "Python: {join}\n{}", p.stdout);
+}
+
+#[test]
+fn emit_twins_receive_a_named_message_in_several_iovecs() {
+    twins(NAMED, "named-iovecs");
+    let p = run(
+        socklab(&["script", "-", "--emit", "python"]),
+        NAMED.as_bytes(),
+    );
+    p.assert_ok();
+    for into in [
+        "buf = [bytearray(2), bytearray(4)]\n",
+        "r, anc, _, addr = c.recvmsg_into(buf, 0)  # Python: ",
+    ] {
+        assert!(p.stdout.contains(into), "Python: {into}\n{}", p.stdout);
+    }
 }
