@@ -7,18 +7,8 @@
 use super::super::ast::Field;
 use super::super::cmsgs;
 use super::super::resolve::Why;
-use super::model::{Cred, Fd};
 use crate::sys::Cmsg;
 use crate::values::xlat::{self, Group};
-
-/// One control message a sendmsg line sends, in the line's order:
-/// SCM_RIGHTS (its fds, one message), SCM_CREDENTIALS, another level's.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ctl {
-    Rights(Vec<Fd>),
-    Cred(Cred),
-    Other(Anc),
-}
 
 /// One control message to send: its level, type and data.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,9 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::ancillary::Ctl;
 use super::c_more::{lit, var};
-use super::model::{Cred, Dir, From, Inet, Name, Sun, UnixOp, Val};
+use super::model::{Cred, Ctl, Dir, From, Inet, Name, Sun, UnixOp, Val};
 
 fn val(v: &Val) -> String {
     v.names.join("|")

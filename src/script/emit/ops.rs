@@ -305,7 +305,7 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
 }
 
 /// An ip_mreq written as strace prints it (8 bytes, or an ip_mreqn's 12).
-fn mreq(e: &Expr, optlen: Option<usize>) -> Result<Option<super::optval::Mreq>, Why> {
+fn mreq(e: &Expr, optlen: Option<usize>) -> Result<Option<super::model::Mreq>, Why> {
     let ExprKind::Struct(f) = &e.kind else {
         return Ok(None);
     };
@@ -321,7 +321,7 @@ fn mreq(e: &Expr, optlen: Option<usize>) -> Result<Option<super::optval::Mreq>, 
     if len != 8 && len != 12 {
         return Err("an ip_mreq is 8 bytes, an ip_mreqn 12".into());
     }
-    Ok(Some(super::optval::Mreq {
+    Ok(Some(super::model::Mreq {
         group: ip(Some(group))?,
         iface: ip(field(f, "imr_interface"))?,
         len,

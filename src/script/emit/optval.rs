@@ -3,18 +3,7 @@
 //! value's declaration, its address and size) and its Python text (the
 //! argument `setsockopt` takes, what `getsockopt` returns and its check).
 
-use super::model::{OptVal, Pair, Val};
-
-/// IP_ADD_MEMBERSHIP's (IP_DROP_MEMBERSHIP's) value as strace prints it,
-/// `{imr_multiaddr=inet_addr("G"), imr_interface=inet_addr("I")}`: a
-/// `struct ip_mreq` (8 bytes), or a `struct ip_mreqn` (12: its ifindex,
-/// which strace does not print, 0), as optlen says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mreq {
-    pub group: String,
-    pub iface: String,
-    pub len: usize,
-}
+use super::model::{Mreq, OptVal, Pair, Val};
 
 impl Mreq {
     /// C: the struct, its addresses filled by `inet_pton`.

@@ -7,8 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::ancillary::Ctl;
-use super::model::{Cred, Dir, From, Name, Sun, UnixOp};
+use super::model::{Cred, Ctl, Dir, From, Name, Sun, UnixOp};
 use super::model::{Model, Op, Val, Want};
 use super::python::{val, var};
 

@@ -5,11 +5,10 @@
 use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::ancillary::Ctl;
 use super::model::{
-    Cred, From, Name, Op, UnixOp, fd, field, fields_of, inet, items_of, sun, val_of,
+    Cred, Ctl, From, Name, Op, UnixOp, fd, field, fields_of, inet, items_of, val_of,
 };
-use super::written::data_of;
+use super::written::{data_of, sun};
 use crate::values::xlat::Group;
 
 /// The op of a sendmsg or recvmsg line if it is this module's.
