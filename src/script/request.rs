@@ -53,7 +53,7 @@ fn option(step: &Step, labels: &Labels) -> Result<(i32, i32), Why> {
 }
 
 /// An option value as the kernel takes it: `[1]` an int, `{l_onoff=1,
-/// l_linger=0}` a linger, `{tv_sec=1, tv_usec=0}` a timeval, a string.
+/// l_linger=0}` a linger, `{tv_sec=1, tv_usec=0}` a timeval, an ip_mreq, a string.
 pub(super) fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, Why> {
     let mut v = match &e.kind {
         ExprKind::Struct(fields) => {
@@ -63,7 +63,9 @@ pub(super) fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, W
                     .find(|f| f.name.as_deref() == Some(name))
                     .map_or(Ok(0), |f| int(&f.value, None))
             };
-            if fields.iter().any(|f| f.name.as_deref() == Some("l_onoff")) {
+            if let Some(group) = get(fields, "imr_multiaddr") {
+                mreq(group, get(fields, "imr_interface"))?
+            } else if fields.iter().any(|f| f.name.as_deref() == Some("l_onoff")) {
                 let mut b = (num("l_onoff")? as i32).to_ne_bytes().to_vec();
                 b.extend((num("l_linger")? as i32).to_ne_bytes());
                 b
@@ -80,6 +82,22 @@ pub(super) fn option_value(e: &Expr, optlen: Option<usize>) -> Result<Vec<u8>, W
         v.resize(n, 0);
     }
     Ok(v)
+}
+
+/// An ip_mreq as strace prints it, `{imr_multiaddr=inet_addr("G"),
+/// imr_interface=inet_addr("I")}` (optlen 12: an ip_mreqn, ifindex 0).
+fn mreq(group: &Expr, iface: Option<&Expr>) -> Result<Vec<u8>, Why> {
+    let ip = |e: Option<&Expr>| -> Result<[u8; 4], Why> {
+        let text = e
+            .and_then(|e| super::resolve::func_str(e, "inet_addr"))
+            .ok_or("an ip_mreq's addresses are inet_addr(\"A\")")?;
+        let text = String::from_utf8_lossy(text);
+        let ip: std::net::Ipv4Addr = text
+            .parse()
+            .map_err(|_| format!("'{text}' is not an IPv4 address"))?;
+        Ok(ip.octets())
+    };
+    Ok([ip(Some(group))?, ip(iface)?].concat())
 }
 
 /// The fields of a struct argument (a msghdr, a pollfd).

@@ -4,8 +4,6 @@
 //! and the data's bytes (an int where it is one), Python
 //! `(socket.IPPROTO_IP, socket.IP_TOS, bytes([0x10]))`.
 
-use std::fmt::Write as _;
-
 use super::super::ast::Field;
 use super::super::cmsgs;
 use super::super::resolve::Why;
@@ -53,29 +51,23 @@ fn bytes(d: &[u8]) -> Vec<String> {
     d.iter().map(|b| format!("{b:#04x}")).collect()
 }
 
-/// The control buffer's size expression, one `CMSG_SPACE(n)` per message.
-pub fn c_space(anc: &[Anc]) -> String {
-    anc.iter()
-        .map(|a| format!(" + CMSG_SPACE({})", a.data.len()))
-        .collect()
+/// The control buffer's size term of another level's message.
+pub fn c_space(a: &Anc) -> String {
+    format!(" + CMSG_SPACE({})", a.data.len())
 }
 
-/// The C statements that fill one message each (`cm` at the first free one).
-pub fn c_fill(anc: &[Anc]) -> String {
-    let mut s = String::new();
-    for (i, a) in anc.iter().enumerate() {
-        let (level, ty) = names(a);
-        let data = match int(a) {
-            Some(v) => format!("int d{i} = {v};"),
-            None => format!("unsigned char d{i}[] = {{{}}};", bytes(&a.data).join(", ")),
-        };
-        let amp = if int(a).is_some() { "&" } else { "" };
-        let _ = write!(
-            s,
-            "\n\t\t  {data} cm->cmsg_level = {level}; cm->cmsg_type = {ty};\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof d{i}); memcpy(CMSG_DATA(cm), {amp}d{i}, sizeof d{i}); cm = CMSG_NXTHDR(&m, cm);"
-        );
-    }
-    s
+/// The C statements that fill the message `a`, its data in `d{i}`
+/// (`cm` at the first free message, then at the next).
+pub fn c_fill(i: usize, a: &Anc) -> String {
+    let (level, ty) = names(a);
+    let data = match int(a) {
+        Some(v) => format!("int d{i} = {v};"),
+        None => format!("unsigned char d{i}[] = {{{}}};", bytes(&a.data).join(", ")),
+    };
+    let amp = if int(a).is_some() { "&" } else { "" };
+    format!(
+        "\n\t\t  {data} cm->cmsg_level = {level}; cm->cmsg_type = {ty};\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof d{i}); memcpy(CMSG_DATA(cm), {amp}d{i}, sizeof d{i}); cm = CMSG_NXTHDR(&m, cm);"
+    )
 }
 
 /// Python's `(socket.IPPROTO_IP, socket.IP_TOS, bytes([0x10]))`: the level

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::c_more::{lit, var};
-use super::model::{Cred, Dir, From, Inet, Name, Sun, UnixOp, Val};
+use super::model::{Cred, Ctl, Dir, From, Inet, Name, Sun, UnixOp, Val};
 
 fn val(v: &Val) -> String {
     v.names.join("|")
@@ -80,14 +80,18 @@ fn cred_values(c: &Cred) -> String {
     )
 }
 
-/// sendmsg's statements: the iovecs, the name, the ancillary data.
-fn sendmsg(
-    iov: &[Vec<u8>],
-    to: &Option<Name>,
-    rights: &[super::model::Fd],
-    cred: &Option<Cred>,
-    other: &[super::ancillary::Anc],
-) -> String {
+/// A name made unique among a line's messages: `fds`, `fds1`, `fds2`...
+fn nth(name: &str, i: usize) -> String {
+    if i == 0 {
+        name.to_string()
+    } else {
+        format!("{name}{i}")
+    }
+}
+
+/// sendmsg's statements: the iovecs, the name, the control messages in
+/// the line's order (one `CMSG_SPACE` each in the buffer's size).
+fn sendmsg(iov: &[Vec<u8>], to: &Option<Name>, control: &[Ctl]) -> String {
     let items: Vec<String> = iov
         .iter()
         .map(|d| format!("{{(void *){}, {}}}", lit(d), d.len()))
@@ -100,43 +104,59 @@ fn sendmsg(
     if let Some(n) = to {
         let _ = write!(s, " {} m.msg_name = &sa; m.msg_namelen = n;", name_in(n));
     }
-    if rights.is_empty() && cred.is_none() && other.is_empty() {
+    if control.is_empty() {
         return s;
     }
-    let fds: Vec<String> = rights.iter().map(var).collect();
-    let _ = write!(
-        s,
-        "\n\t\t  union {{ struct cmsghdr h; char b[{}{}{}]; }} u; memset(&u, 0, sizeof u);\n\t\t  m.msg_control = u.b; m.msg_controllen = sizeof u.b; struct cmsghdr *cm = CMSG_FIRSTHDR(&m);",
-        if rights.is_empty() {
-            String::new()
-        } else {
-            format!("CMSG_SPACE(sizeof(int) * {}) + ", rights.len())
-        },
-        if cred.is_some() {
-            "CMSG_SPACE(sizeof(struct ucred))"
-        } else {
-            "0"
-        },
-        super::ancillary::c_space(other)
-    );
-    if !rights.is_empty() {
-        let _ = write!(
-            s,
-            "\n\t\t  int fds[] = {{{}}}; cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_RIGHTS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof fds); memcpy(CMSG_DATA(cm), fds, sizeof fds); cm = CMSG_NXTHDR(&m, cm);",
-            fds.join(", ")
-        );
-    }
-    if let Some(c) = cred {
-        let _ = write!(
-            s,
-            "\n\t\t  struct ucred cred = {{{}}}; cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_CREDENTIALS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof cred); memcpy(CMSG_DATA(cm), &cred, sizeof cred);",
-            cred_values(c)
-        );
-        if !other.is_empty() {
-            s.push_str(" cm = CMSG_NXTHDR(&m, cm);");
+    let (mut rights, mut creds, mut other) = (String::new(), Vec::new(), String::new());
+    for c in control {
+        match c {
+            Ctl::Rights(fds) => {
+                let _ = write!(rights, "CMSG_SPACE(sizeof(int) * {}) + ", fds.len());
+            }
+            Ctl::Cred(_) => creds.push("CMSG_SPACE(sizeof(struct ucred))"),
+            Ctl::Other(a) => other.push_str(&super::ancillary::c_space(a)),
         }
     }
-    s.push_str(&super::ancillary::c_fill(other));
+    let creds = if creds.is_empty() {
+        "0".to_string()
+    } else {
+        creds.join(" + ")
+    };
+    let _ = write!(
+        s,
+        "\n\t\t  union {{ struct cmsghdr h; char b[{rights}{creds}{other}]; }} u; memset(&u, 0, sizeof u);\n\t\t  m.msg_control = u.b; m.msg_controllen = sizeof u.b; struct cmsghdr *cm = CMSG_FIRSTHDR(&m);"
+    );
+    let (mut nr, mut nc, mut no) = (0, 0, 0);
+    for (i, c) in control.iter().enumerate() {
+        match c {
+            Ctl::Rights(fds) => {
+                let list: Vec<String> = fds.iter().map(var).collect();
+                let _ = write!(
+                    s,
+                    "\n\t\t  int {v}[] = {{{}}}; cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_RIGHTS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof {v}); memcpy(CMSG_DATA(cm), {v}, sizeof {v}); cm = CMSG_NXTHDR(&m, cm);",
+                    list.join(", "),
+                    v = nth("fds", nr)
+                );
+                nr += 1;
+            }
+            Ctl::Cred(c) => {
+                let _ = write!(
+                    s,
+                    "\n\t\t  struct ucred {v} = {{{}}}; cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_CREDENTIALS;\n\t\t  cm->cmsg_len = CMSG_LEN(sizeof {v}); memcpy(CMSG_DATA(cm), &{v}, sizeof {v});",
+                    cred_values(c),
+                    v = nth("cred", nc)
+                );
+                nc += 1;
+                if i + 1 < control.len() {
+                    s.push_str(" cm = CMSG_NXTHDR(&m, cm);");
+                }
+            }
+            Ctl::Other(a) => {
+                s.push_str(&super::ancillary::c_fill(no, a));
+                no += 1;
+            }
+        }
+    }
     s.push_str("\n\t\t ");
     s
 }
@@ -244,13 +264,11 @@ pub fn call(line: usize, u: &UnixOp) -> String {
             fd,
             iov,
             to,
-            rights,
-            cred,
-            other,
+            control,
             flags,
         } => format!(
             "{} r = sendmsg({}, &m, {});",
-            sendmsg(iov, to, rights, cred, other),
+            sendmsg(iov, to, control),
             var(fd),
             val(flags)
         ),

@@ -1,7 +1,6 @@
-//! A checked step as the emitters see it: each argument resolved to
-//! what a program writes (a label's variable, a constant's name, an
-//! address's host and port label, the bytes to send), the expectations
-//! it can check, or the reason it cannot be emitted faithfully.
+//! A checked step as the emitters see it: each argument resolved to what a program writes (a
+//! label's variable, a constant's name, an address's host and port label, the bytes to send),
+//! the expectations it can check, or the reason it cannot be emitted faithfully.
 
 use super::super::ast::{Expr, ExprKind, Field};
 use super::super::epoll_data::Data;
@@ -145,6 +144,17 @@ pub enum OptVal {
     Len(u32),
     /// A linger or a timeval, set or read back and compared field by field.
     Pair(Pair),
+    /// An ip_mreq (or ip_mreqn) set (optval.rs).
+    Mreq(Mreq),
+}
+
+/// IP_ADD_MEMBERSHIP's value as strace prints it: an ip_mreq (len 8) or
+/// an ip_mreqn (12, its ifindex 0), `{imr_multiaddr=..., imr_interface=...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mreq {
+    pub group: String,
+    pub iface: String,
+    pub len: usize,
 }
 
 /// `{l_onoff=1, l_linger=0}` or `{tv_sec=1, tv_usec=0}`: the struct's
@@ -357,6 +367,15 @@ pub enum Dir {
     Fd(Fd),
 }
 
+/// One control message a sendmsg line sends, in the line's order:
+/// SCM_RIGHTS (its fds, one message), SCM_CREDENTIALS, another level's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ctl {
+    Rights(Vec<Fd>),
+    Cred(Cred),
+    Other(super::ancillary::Anc),
+}
+
 /// A received message's address: none asked (NULL), asked, or checked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum From {
@@ -375,9 +394,8 @@ pub enum UnixOp {
         fd: Fd,
         iov: Vec<Vec<u8>>,
         to: Option<Name>,
-        rights: Vec<Fd>,
-        cred: Option<Cred>,
-        other: Vec<super::ancillary::Anc>,
+        /// The control messages in the line's order.
+        control: Vec<Ctl>,
         flags: Val,
     },
     Recvmsg {
@@ -402,36 +420,6 @@ pub enum UnixOp {
     Setgid(u32),
     Setuid(u32),
     Umask(u32),
-}
-
-/// An AF_UNIX address, if `e` is one.
-pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
-    match &e.kind {
-        ExprKind::Addr(text) if text.starts_with('/') => {
-            Ok(Some(Sun::Path(text.as_bytes().to_vec())))
-        }
-        ExprKind::Addr(text) => Ok(text
-            .strip_prefix('@')
-            .map(|n| Sun::Abstract(n.as_bytes().to_vec()))),
-        ExprKind::Func(..) => Ok(resolve::func_str(e, "@").map(|n| Sun::Abstract(n.to_vec()))),
-        ExprKind::Struct(f) => match field(f, "sa_family").map(|e| &e.kind) {
-            Some(ExprKind::Name(n)) if n == "AF_UNIX" => {
-                Ok(Some(match field(f, "sun_path").map(|e| &e.kind) {
-                    None => Sun::Unnamed,
-                    Some(ExprKind::Str { bytes, .. }) => Sun::Path(bytes.clone()),
-                    Some(ExprKind::Func(at, args)) if at == "@" => {
-                        match args.first().map(|a| &a.kind) {
-                            Some(ExprKind::Str { bytes, .. }) => Sun::Abstract(bytes.clone()),
-                            _ => return Err("sun_path=@\"NAME\"".into()),
-                        }
-                    }
-                    _ => return Err("sun_path is a string".into()),
-                }))
-            }
-            _ => Ok(None),
-        },
-        _ => Ok(None),
-    }
 }
 
 /// A process or signal-mask call (procs.rs), its arguments resolved.

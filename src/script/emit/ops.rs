@@ -275,6 +275,9 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
         return Ok(Op::Getsockopt(fd, level, name, value));
     }
     let value = a(3)?;
+    if let Some(m) = mreq(value, resolve::len(a(4)?)?)? {
+        return Ok(Op::Setsockopt(fd, level, name, OptVal::Mreq(m)));
+    }
     if let Some(p) = pair(value)? {
         return Ok(Op::Setsockopt(fd, level, name, OptVal::Pair(p)));
     }
@@ -283,6 +286,12 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
         ExprKind::Array(_) | ExprKind::Int(_) | ExprKind::Name(_) if optlen.unwrap_or(4) == 4 => {
             let v = val_of(value, None)?;
             Ok(Op::Setsockopt(fd, level, name, OptVal::Int(Some(v))))
+        }
+        // An int of another length (`[0], 1`): the bytes the script sends.
+        ExprKind::Array(_) | ExprKind::Int(_) | ExprKind::Name(_) => {
+            let mut b = (val_of(value, None)?.value as i32).to_ne_bytes().to_vec();
+            b.resize(optlen.unwrap_or(4), 0);
+            Ok(Op::Setsockopt(fd, level, name, OptVal::Bytes(b)))
         }
         ExprKind::Str { bytes, .. } => {
             let mut b = bytes.clone();
@@ -293,6 +302,30 @@ fn sockopt(step: &Step) -> Result<Op, Why> {
         }
         _ => Err("this option value is not emitted yet (an int or a string is)".into()),
     }
+}
+
+/// An ip_mreq written as strace prints it (8 bytes, or an ip_mreqn's 12).
+fn mreq(e: &Expr, optlen: Option<usize>) -> Result<Option<super::model::Mreq>, Why> {
+    let ExprKind::Struct(f) = &e.kind else {
+        return Ok(None);
+    };
+    let Some(group) = field(f, "imr_multiaddr") else {
+        return Ok(None);
+    };
+    let ip = |e: Option<&Expr>| {
+        e.and_then(|e| resolve::func_str(e, "inet_addr"))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .ok_or_else(|| "an ip_mreq's addresses are inet_addr(\"A\")".to_string())
+    };
+    let len = optlen.unwrap_or(8);
+    if len != 8 && len != 12 {
+        return Err("an ip_mreq is 8 bytes, an ip_mreqn 12".into());
+    }
+    Ok(Some(super::model::Mreq {
+        group: ip(Some(group))?,
+        iface: ip(field(f, "imr_interface"))?,
+        len,
+    }))
 }
 
 /// A linger or timeval written as a struct.
@@ -365,9 +398,6 @@ fn msg(step: &Step) -> Result<Op, Why> {
         }
     }
     if step.row.name == "sendmsg" {
-        if step.row.name == "sendmsg" && rights.len() > 1 {
-            return Err("one fd per SCM_RIGHTS message is emitted".into());
-        }
         return Ok(Op::Sendmsg(fd, iov, rights, flags));
     }
     let controllen = field(m, "msg_controllen")

@@ -3,7 +3,33 @@
 //! value's declaration, its address and size) and its Python text (the
 //! argument `setsockopt` takes, what `getsockopt` returns and its check).
 
-use super::model::{OptVal, Pair, Val};
+use super::model::{Mreq, OptVal, Pair, Val};
+
+impl Mreq {
+    /// C: the struct, its addresses filled by `inet_pton`.
+    fn c(&self) -> String {
+        let (ty, second) = if self.len == 12 {
+            ("struct ip_mreqn", "imr_address")
+        } else {
+            ("struct ip_mreq", "imr_interface")
+        };
+        format!(
+            "{ty} v = {{0}}; inet_pton(AF_INET, \"{}\", &v.imr_multiaddr); inet_pton(AF_INET, \"{}\", &v.{second});\n\t\t ",
+            self.group, self.iface
+        )
+    }
+
+    /// Python: the tutorial's `struct.pack("4s4s", inet_aton(G), inet_aton(I))`.
+    fn python(&self) -> String {
+        let ifindex = if self.len == 12 { ", 0" } else { "" };
+        format!(
+            "struct.pack(\"4s4s{}\", socket.inet_aton(\"{}\"), socket.inet_aton(\"{}\"){ifindex})",
+            if self.len == 12 { "i" } else { "" },
+            self.group,
+            self.iface
+        )
+    }
+}
 
 /// The call's other arguments as the emitter writes them, and its
 /// literals and constants.
@@ -35,6 +61,7 @@ pub fn c_set(n: &Names, v: &OptVal) -> String {
             "&v".into(),
             "sizeof v".into(),
         ),
+        OptVal::Mreq(m) => (m.c(), "&v".into(), "sizeof v".into()),
     };
     format!(
         "{decl}r = setsockopt({}, {}, {}, {arg}, {len});",
@@ -62,6 +89,7 @@ pub fn c_get(line: usize, n: &Names, v: &OptVal) -> String {
             s
         }
         OptVal::Len(len) => call(format!("char v[{len}]; socklen_t vn = {len};"), "v"),
+        OptVal::Mreq(m) => call(format!("char v[{0}]; socklen_t vn = {0};", m.len), "v"),
         OptVal::Bytes(b) => call(
             format!("char v[{}]; socklen_t vn = {0};", b.len().max(1)),
             "v",
@@ -84,6 +112,7 @@ pub fn py_set(n: &Names, v: &OptVal) -> String {
         OptVal::Int(None) | OptVal::Len(_) => "0".into(),
         OptVal::Bytes(b) => (n.lit)(b),
         OptVal::Pair(p) => format!("struct.pack(\"{}\", {}, {})", shape(p).3, p.a, p.b),
+        OptVal::Mreq(m) => m.python(),
     };
     format!("{}.setsockopt({}, {}, {value})", n.fd, n.level, n.name)
 }
@@ -99,6 +128,7 @@ pub fn py_get(line: usize, n: &Names, v: &OptVal) -> (String, String) {
             }),
         ),
         OptVal::Len(len) => (call(format!(", {len}")), String::new()),
+        OptVal::Mreq(m) => (call(format!(", {}", m.len)), String::new()),
         OptVal::Bytes(b) => (call(format!(", {}", b.len())), String::new()),
         OptVal::Pair(p) => (
             call(format!(", {}", p.bytes().len())),

@@ -5,7 +5,8 @@
 //! sigtimedwait(), sched_setaffinity() and alarm() make the very line
 //! (strace -f; sigsetsize 8, the line's cpusetsize). Python: os.geteuid(),
 //! signal.alarm() and signal.pthread_sigmask() (a set and an old mask
-//! both written: it always passes both) make the same line; the rest is
+//! both written: it always passes both) make the same line, and libc's
+//! prctl() through ctypes (the standard library has none); the rest is
 //! refused with its reason.
 
 use super::super::check::Step;
@@ -97,7 +98,6 @@ pub const PYTHON_REFUSED: &[(&str, &str)] = &[
         "sched_setaffinity",
         "Python's os.sched_setaffinity passes its own cpusetsize, not the line's",
     ),
-    ("prctl", "Python's standard library has no prctl"),
     (
         "rt_sigprocmask",
         "with a set or an old mask NULL: Python's signal.pthread_sigmask always passes both",
@@ -132,8 +132,30 @@ pub fn python(line: usize, p: &Proc, want: &Want) -> Result<String, Why> {
         Proc::Mask(..) => return refused("rt_sigprocmask"),
         Proc::Wait(..) => return refused("rt_sigtimedwait"),
         Proc::Affinity(..) => return refused("sched_setaffinity"),
-        Proc::Pdeathsig(..) => return refused("prctl"),
+        // The standard library has no prctl: libc's (strace shows
+        // PR_SET_PDEATHSIG's option and signal only).
+        Proc::Pdeathsig(sig) => (
+            format!(
+                "ctypes.CDLL(None, use_errno=True).prctl(1, {})",
+                match crate::values::xlat::signal_name(*sig) {
+                    n if n.starts_with("SIG") => format!("int(signal.{n})"),
+                    _ => sig.to_string(),
+                }
+            ),
+            String::new(),
+        ),
     };
+    if let Proc::Pdeathsig(_) = p {
+        let check = match want {
+            Want::Errno(e) => {
+                format!("want({line}, ctypes.get_errno() if r < 0 else 0, errno.{e})")
+            }
+            _ => format!("want({line}, r, 0)"),
+        };
+        return Ok(format!(
+            "import ctypes; r = {call}; {check}  # Python: libc's, through ctypes"
+        ));
+    }
     let assign = if then.is_empty() { "r" } else { "old" };
     Ok(match want {
         Want::Errno(e) => format!("want_errno({line}, errno.{e}, lambda: {call})"),

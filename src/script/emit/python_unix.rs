@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Cred, Dir, From, Name, Sun, UnixOp};
+use super::model::{Cred, Ctl, Dir, From, Name, Sun, UnixOp};
 use super::model::{Model, Op, Val, Want};
 use super::python::{val, var};
 
@@ -84,6 +84,21 @@ fn cred(c: &Cred) -> String {
     )
 }
 
+/// One control message's `(level, type, data)` tuple.
+fn ctl(c: &Ctl) -> String {
+    match c {
+        Ctl::Rights(fds) => format!(
+            "(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array(\"i\", [{}]))",
+            fds.iter()
+                .map(|r| format!("{}.fileno()", var(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Ctl::Cred(c) => cred(c),
+        Ctl::Other(a) => super::ancillary::python(a, super::python::name),
+    }
+}
+
 /// The call, its checks, its comment (Python's own calls), or why not.
 fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), String> {
     let count = String::new();
@@ -129,26 +144,10 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
             fd,
             iov,
             to,
-            rights,
-            cred: c,
-            other,
+            control,
             flags: fl,
         } => {
-            let mut anc: Vec<String> = rights
-                .iter()
-                .map(|r| {
-                    format!(
-                        "(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array(\"i\", [{}.fileno()]))",
-                        var(r)
-                    )
-                })
-                .collect();
-            anc.extend(c.iter().map(cred));
-            anc.extend(
-                other
-                    .iter()
-                    .map(|a| super::ancillary::python(a, super::python::name)),
-            );
+            let anc: Vec<String> = control.iter().map(ctl).collect();
             let bufs: Vec<String> = iov.iter().map(|d| lit(d)).collect();
             let mut args = format!("[{}], [{}], {}", bufs.join(", "), anc.join(", "), val(fl));
             if let Some(n) = to {
@@ -166,9 +165,6 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
             rights,
             cred: c,
         } => {
-            let [size] = sizes.as_slice() else {
-                return Err("recvmsg with several iovecs is not emitted in Python".into());
-            };
             let mut then = String::new();
             if let Some(w) = want {
                 let _ = write!(then, "; data_is({line}, data, {}, False)", lit(w));
@@ -193,8 +189,13 @@ fn call(line: usize, u: &UnixOp) -> Result<(String, String, &'static str), Strin
                     f(c.gid)
                 );
             }
+            // Several iovecs: recvmsg_into fills the buffers of `bufs`.
+            let call = match sizes.as_slice() {
+                [size] => format!("recvmsg({size}, "),
+                _ => "recvmsg_into(buf, ".to_string(),
+            };
             (
-                format!("{}.recvmsg({size}, {controllen}{})", var(fd), flags(fl)),
+                format!("{}.{call}{controllen}{})", var(fd), flags(fl)),
                 then,
                 "recvmsg() with a msg_name buffer of sizeof(struct sockaddr_un) or the family's own",
             )
@@ -297,9 +298,17 @@ pub fn statement(m: &Model) -> Option<Result<String, String>> {
     } else {
         format!("  # Python: {note}")
     };
+    // recvmsg_into's buffers, one per iovec, made before the call.
+    let bufs = match u {
+        UnixOp::Recvmsg { sizes, .. } if sizes.len() > 1 => {
+            let b: Vec<String> = sizes.iter().map(|n| format!("bytearray({n})")).collect();
+            format!("buf = [{}]; ", b.join(", "))
+        }
+        _ => String::new(),
+    };
     if let Want::Errno(e) = &m.want {
         return Some(Ok(format!(
-            "want_errno({line}, errno.{e}, lambda: {expr}){comment}"
+            "{bufs}want_errno({line}, errno.{e}, lambda: {expr}){comment}"
         )));
     }
     let count = match (&m.want, u) {
@@ -317,6 +326,9 @@ pub fn statement(m: &Model) -> Option<Result<String, String>> {
             let take = m.bind.as_ref().map_or("r".to_string(), var);
             format!("{take} = opened({expr}){comment}")
         }
+        UnixOp::Recvmsg { .. } if !bufs.is_empty() => format!(
+            "{bufs}r, anc, _, addr = {expr}; data = b\"\".join(buf)[:r]{count}{then}{comment}"
+        ),
         UnixOp::Recvmsg { .. } => format!("data, anc, _, addr = {expr}{count}{then}{comment}"),
         _ => format!("r = {expr}{count}{then}{comment}"),
     }))

@@ -9,7 +9,8 @@
 use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
-use super::model::{Dir, Fd, From, Name, Op, UnixOp, fd, sun, val_of};
+use super::model::{Dir, Fd, From, Name, Op, UnixOp, fd, val_of};
+use super::written::sun;
 use crate::values::xlat::Group;
 
 fn arg(step: &Step, i: usize) -> Result<&Expr, Why> {
@@ -114,8 +115,14 @@ impl Uses for UnixOp {
             | UnixOp::Sendto(f, ..)
             | UnixOp::Fchmod(f, _)
             | UnixOp::Recvmsg { fd: f, .. } => vec![f.clone()],
-            UnixOp::Sendmsg { fd, rights, .. } => {
-                std::iter::once(fd).chain(rights).cloned().collect()
+            UnixOp::Sendmsg { fd, control, .. } => {
+                let mut fds = vec![fd.clone()];
+                for c in control {
+                    if let super::model::Ctl::Rights(r) = c {
+                        fds.extend(r.iter().cloned());
+                    }
+                }
+                fds
             }
             UnixOp::Openat(d, ..)
             | UnixOp::Mkdirat(d, ..)

@@ -6,9 +6,9 @@ use super::super::ast::{Expr, ExprKind};
 use super::super::check::Step;
 use super::super::resolve::{self, Why};
 use super::model::{
-    Cred, From, Name, Op, UnixOp, fd, field, fields_of, inet, items_of, sun, val_of,
+    Cred, Ctl, From, Name, Op, UnixOp, fd, field, fields_of, inet, items_of, val_of,
 };
-use super::written::data_of;
+use super::written::{data_of, sun};
 use crate::values::xlat::Group;
 
 /// The op of a sendmsg or recvmsg line if it is this module's.
@@ -27,29 +27,40 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
     };
     let mut rights = Vec::new();
     let mut creds = None;
-    let mut other = Vec::new();
+    let mut control = Vec::new();
     for c in items(field(m, "msg_control")) {
         let f = fields_of(c);
         if send && let Some(a) = super::ancillary::parse(f)? {
-            other.push(a);
+            control.push(Ctl::Other(a));
             continue;
         }
         match field(f, "cmsg_type").map(|e| &e.kind) {
             Some(ExprKind::Name(n)) if n == "SCM_RIGHTS" => {
+                let mut fds = Vec::new();
                 for e in items(field(f, "cmsg_data")) {
                     if !matches!(e.kind, ExprKind::Dots) {
-                        rights.push(fd(e)?);
+                        fds.push(fd(e)?);
                     }
+                }
+                rights.extend(fds.iter().cloned());
+                if !fds.is_empty() {
+                    control.push(Ctl::Rights(fds));
                 }
             }
             Some(ExprKind::Name(n)) if n == "SCM_CREDENTIALS" => {
-                if creds.is_some() {
-                    return Err("one SCM_CREDENTIALS message per line is emitted".into());
+                let c = cred(field(f, "cmsg_data"))?;
+                if !send && creds.is_some() {
+                    return Err(
+                        "a recvmsg receives one SCM_CREDENTIALS message (the kernel sends the last one a sendmsg gave)"
+                            .into(),
+                    );
                 }
-                creds = Some(cred(field(f, "cmsg_data"))?);
+                creds = Some(c.clone());
+                control.push(Ctl::Cred(c));
             }
-            // Other ancillary data received (IP_TOS, IP_PKTINFO...): ops.rs's.
-            _ if !send => return Ok(None),
+            // Other ancillary data received (IP_TOS, IP_PKTINFO...): the
+            // kernel's to give; the program takes them (as ops.rs's).
+            _ if !send => {}
             _ => {
                 return Err(
                     "SCM_RIGHTS, SCM_CREDENTIALS and SOL_IP/SOL_IPV6 ancillary data are emitted"
@@ -58,11 +69,10 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
             }
         }
     }
-    if !named && creds.is_none() && other.is_empty() {
+    // One SCM_RIGHTS message alone (or none) and no name: ops.rs's.
+    let several = control.len() > 1;
+    if !named && creds.is_none() && !(send && several) && control.iter().all(is_rights) {
         return Ok(None);
-    }
-    if rights.len() > 1 {
-        return Err("one fd per SCM_RIGHTS message is emitted".into());
     }
     let fd = fd(f0)?;
     let flags = val_of(fl, Some(Group::Msg))?;
@@ -83,9 +93,7 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
             fd,
             iov,
             to,
-            rights,
-            cred: creds,
-            other,
+            control,
             flags,
         })));
     }
@@ -114,6 +122,10 @@ pub fn msg(step: &Step) -> Result<Option<Op>, Why> {
         rights,
         cred: creds,
     })))
+}
+
+fn is_rights(c: &Ctl) -> bool {
+    matches!(c, Ctl::Rights(_))
 }
 
 fn name_of(e: &Expr) -> Result<Name, Why> {

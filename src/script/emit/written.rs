@@ -2,8 +2,8 @@
 //! address the kernel writes back, received bytes, an int.
 
 use super::super::ast::{Expr, ExprKind};
-use super::super::resolve::Why;
-use super::model::{Out, Val, inet, sun, val_of};
+use super::super::resolve::{self, Why};
+use super::model::{Out, Sun, Val, field, inet, val_of};
 
 /// An address the kernel writes back.
 pub(super) fn out_of(e: &Expr) -> Result<Out, Why> {
@@ -38,6 +38,36 @@ pub(super) fn int_of(e: &Expr) -> Result<Option<Val>, Why> {
             _ => val_of(e, None).map(Some),
         },
         ExprKind::InOut(_, b) => int_of(b),
+        _ => Ok(None),
+    }
+}
+
+/// An AF_UNIX address, if `e` is one.
+pub fn sun(e: &Expr) -> Result<Option<Sun>, Why> {
+    match &e.kind {
+        ExprKind::Addr(text) if text.starts_with('/') => {
+            Ok(Some(Sun::Path(text.as_bytes().to_vec())))
+        }
+        ExprKind::Addr(text) => Ok(text
+            .strip_prefix('@')
+            .map(|n| Sun::Abstract(n.as_bytes().to_vec()))),
+        ExprKind::Func(..) => Ok(resolve::func_str(e, "@").map(|n| Sun::Abstract(n.to_vec()))),
+        ExprKind::Struct(f) => match field(f, "sa_family").map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n == "AF_UNIX" => {
+                Ok(Some(match field(f, "sun_path").map(|e| &e.kind) {
+                    None => Sun::Unnamed,
+                    Some(ExprKind::Str { bytes, .. }) => Sun::Path(bytes.clone()),
+                    Some(ExprKind::Func(at, args)) if at == "@" => {
+                        match args.first().map(|a| &a.kind) {
+                            Some(ExprKind::Str { bytes, .. }) => Sun::Abstract(bytes.clone()),
+                            _ => return Err("sun_path=@\"NAME\"".into()),
+                        }
+                    }
+                    _ => return Err("sun_path is a string".into()),
+                }))
+            }
+            _ => Ok(None),
+        },
         _ => Ok(None),
     }
 }

@@ -126,17 +126,21 @@ pub fn as_script(raw: &str) -> String {
 }
 
 /// An SCM_CREDENTIALS pid is the sender's own, another in each run:
-/// `pid=...` (the kernel takes only the sender's).
+/// `pid=...` (the kernel takes only the sender's), in each message.
 fn own_pid(call: &str) -> String {
-    if (call.starts_with("sendmsg(") || call.starts_with("recvmsg("))
-        && let Some(i) = call.find("cmsg_data={pid=")
-        && let Some(j) = call[i..].find(',')
-    {
-        let mut c = call.to_string();
-        c.replace_range(i + "cmsg_data={pid=".len()..i + j, "...");
-        return c;
+    const AT: &str = "cmsg_data={pid=";
+    if !(call.starts_with("sendmsg(") || call.starts_with("recvmsg(")) {
+        return call.to_string();
     }
-    call.to_string()
+    let mut c = call.to_string();
+    let mut from = 0;
+    while let Some(i) = c[from..].find(AT).map(|i| from + i + AT.len())
+        && let Some(j) = c[i..].find(',')
+    {
+        c.replace_range(i..i + j, "...");
+        from = i;
+    }
+    c
 }
 
 /// `3<socket:[123]>` -> `3`; a path's too: `AT_FDCWD</tmp/d>`, `4</tmp/d/x>`

@@ -15,6 +15,7 @@ mod emit_epoll;
 mod emit_messages;
 mod emit_mmsg;
 mod emit_models;
+mod emit_more;
 mod emit_netset;
 mod emit_procs;
 mod emit_python_layout;
