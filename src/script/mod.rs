@@ -33,6 +33,7 @@ pub mod link;
 pub mod parse;
 mod process;
 mod procs;
+mod reaped;
 mod request;
 mod resolve;
 mod returned;

@@ -40,6 +40,12 @@ impl Runner {
         if let Some(a) = self.actors.get_mut(under.actor) {
             a.busy = None;
         }
+        if let (Some(Ok(pid)), "wait4", Some(ev)) = (made.ret, step.row.name, events.last())
+            && pid > 0
+        {
+            // The child's end lines first, as strace -f shows them.
+            self.reaped_first(pid as i32, &ev.args);
+        }
         let mut text = String::new();
         let child = step.bind.as_ref().filter(|_| step.row.new_task);
         for (i, ev) in events.iter().enumerate() {

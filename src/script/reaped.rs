@@ -1,0 +1,282 @@
+//! A process actor's end as strace -f shows it when the runner's
+//! waitid(WNOWAIT) cannot say how it ended: its parent's blocking wait4
+//! reaped it first (ECHILD). What the runner knows then: the status that
+//! wait4 returned (its line's `[{WIFEXITED(s) && ...}]`) and the exit or
+//! SIGKILL it asked for itself. The child's `exit_group(N) = ?` and `+++
+//! ... +++` lines print before the parent's `wait4(...) = PID`, as strace
+//! -f prints them. And the parent actor's `--- SIGCHLD {...} ---` line
+//! where strace -f shows it: in the parent's task, idle between its
+//! calls, after the child's end (the kernel signals the thread that
+//! forked; measured: tests/suite/script/reaped.rs).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::actors::Msg;
+use super::call::Req;
+use super::run::{LOOK_EVERY, Runner};
+use crate::sys::handler;
+use crate::sys::untraced::Ended;
+use crate::values::calls::Syscall;
+use crate::values::xlat::signal_name;
+
+/// A process actor's end whose status is not known yet (its actor, the
+/// call it was in).
+type Held = (usize, Option<(usize, &'static Syscall, String)>);
+
+/// What the runner knows of process actors' ends beside waitid.
+#[derive(Default)]
+pub(super) struct Reaping {
+    /// pid -> the end the runner asked for (Exit(N), SIGKILL).
+    told: BTreeMap<i32, Ended>,
+    /// pid -> the status a wait4 line returned.
+    statuses: BTreeMap<i32, Ended>,
+    /// pid -> the SIGCHLD's si_uid, si_utime, si_stime (waitid's).
+    info: BTreeMap<i32, [i64; 3]>,
+    /// Ends waitid could not see, until the wait4 that reaped them returns.
+    held: Vec<Held>,
+    /// The end of the run (end_processes): its exits and kills.
+    pub ending: bool,
+}
+
+impl Runner {
+    /// Before process actor `a` (or any actor) makes `req`: an end the
+    /// runner asks for (`exit_group`, SIGKILL) is kept.
+    pub(super) fn telling(&mut self, a: usize, req: &Req) {
+        match *req {
+            Req::Exit(code) => {
+                if let Some(pid) = self.actors.get(a).and_then(|x| x.pid) {
+                    self.reaping.told.insert(pid, Ended::Exited(code));
+                }
+            }
+            Req::Kill(pid, libc::SIGKILL) => {
+                self.reaping.told.insert(pid, Ended::Killed(libc::SIGKILL));
+            }
+            _ => {}
+        }
+    }
+
+    /// A process actor's end message's siginfo, kept for its SIGCHLD line.
+    pub(super) fn keep_info(&mut self, actor: usize, info: [i64; 3]) {
+        if let Some(pid) = self.actors.get(actor).and_then(|a| a.pid) {
+            self.reaping.info.insert(pid, info);
+        }
+    }
+
+    /// How process actor `a` ended when waitid could not say: what a
+    /// wait4 returned, else what the runner told it. None: held until the
+    /// parent's wait4 that reaped it returns (the parent is in a wait4),
+    /// else Some(the unknown end): nothing more will tell.
+    pub(super) fn known_end(
+        &mut self,
+        a: usize,
+        pending: &Option<(usize, &'static Syscall, String)>,
+        ended: Ended,
+    ) -> Option<Ended> {
+        let Ended::Unknown(_) = ended else {
+            return Some(ended);
+        };
+        let pid = self.actors.get(a).and_then(|x| x.pid).unwrap_or(0);
+        let known = self.reaping.statuses.get(&pid);
+        if let Some(k) = known.or_else(|| self.reaping.told.get(&pid)) {
+            return Some(*k);
+        }
+        if self.parent_in("wait4", a) {
+            self.reaping.held.push((a, pending.clone()));
+            return None;
+        }
+        Some(ended)
+    }
+
+    /// Is the parent of process actor `a` in a call named `call`?
+    fn parent_in(&self, call: &str, a: usize) -> bool {
+        let parent = self.actors.get(a).map(|x| x.parent.clone());
+        let p = parent.and_then(|n| self.by_name.get(&n).copied());
+        let busy = p.and_then(|p| self.actors.get(p)).and_then(|x| x.busy);
+        busy.and_then(|id| self.steps.get(id))
+            .is_some_and(|s| s.row.name == call)
+    }
+
+    /// A wait4 returned `pid` with its line's arguments `args`: before
+    /// its line, the end of that process actor (the pipe of a reaped
+    /// child has ended: its message comes; others that come first go
+    /// back to the queue).
+    pub(super) fn reaped_first(&mut self, pid: i32, args: &str) {
+        if let Some(s) = status_of(args) {
+            self.reaping.statuses.insert(pid, s);
+        }
+        let Some(i) = self.actors.iter().position(|a| a.pid == Some(pid)) else {
+            return;
+        };
+        if let Some(k) = self.reaping.held.iter().position(|(a, _)| *a == i) {
+            let (a, pending) = self.reaping.held.remove(k);
+            let ended = self
+                .reaping
+                .statuses
+                .get(&pid)
+                .copied()
+                .unwrap_or(Ended::Unknown(nix::errno::Errno::ECHILD));
+            self.gone(a, pending, ended, None);
+            return;
+        }
+        // Its end may be waiting for a kill's line (run.rs `deaths`).
+        if let Some(k) = self.deaths.iter().position(|d| d.0 == i) {
+            let (a, pending, ended) = self.deaths.remove(k);
+            self.gone(a, pending, ended, None);
+            return;
+        }
+        let deadline = Instant::now() + self.timeout;
+        let mut others = Vec::new();
+        while self.actors.get(i).is_some_and(|a| a.ended.is_none()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Msg::Gone {
+                    actor,
+                    pending,
+                    ended,
+                    info,
+                }) if actor == i => {
+                    self.keep_info(actor, info);
+                    self.gone(actor, pending, ended, None);
+                }
+                Ok(msg) => others.push(msg),
+                Err(_) => break,
+            }
+        }
+        for msg in others {
+            let _ = self.tx.send(msg);
+        }
+    }
+
+    /// Ends still held at the end of the run (no wait4 returned their
+    /// pid): shown as not known.
+    pub(super) fn unheld(&mut self) {
+        for (a, pending) in std::mem::take(&mut self.reaping.held) {
+            self.gone(a, pending, Ended::Unknown(nix::errno::Errno::ECHILD), None);
+        }
+    }
+
+    /// Process actor `a` (pid `pid`) ended so: its parent actor's
+    /// SIGCHLD line, where strace -f shows it. The parent is a thread
+    /// actor between calls: the line (with a SIGCHLD handler of the
+    /// script's: once it ran, its rt_sigreturn). The parent is in a call
+    /// at the run's end: a note (the signal interrupts a task's call,
+    /// which one the kernel picks). Otherwise, as before: a handler's
+    /// line after the parent's call returns (handled.rs `child_ended`).
+    pub(super) fn chld_to_parent(&mut self, a: usize, pid: i32, ended: Ended) {
+        if matches!(ended, Ended::Unknown(_)) || chld_ignored() {
+            return;
+        }
+        let Some(parent) = self.actors.get(a).map(|x| x.parent.clone()) else {
+            return;
+        };
+        let idle = self
+            .by_name
+            .get(&parent)
+            .and_then(|&p| self.actors.get(p))
+            .is_some_and(|p| p.pid.is_none() && p.tid != 0 && p.busy.is_none());
+        if !idle {
+            if self.reaping.ending {
+                let (code, _) = codes(ended);
+                self.print_text(
+                    &parent,
+                    &format!(
+                        "# not shown: the SIGCHLD of process {pid}'s end ({code}): {parent} is \
+                         in a call; strace -f shows it in the task the kernel gives it to, \
+                         with the call it interrupts"
+                    ),
+                );
+            }
+            return;
+        }
+        if !handler::installed(libc::SIGCHLD) {
+            let line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
+            self.print_task_text(&parent, &line, false);
+            return;
+        }
+        // The handler runs in the parent's thread, woken in its wait
+        // for the runner's next request (socklab's own futex).
+        let deadline = Instant::now() + self.timeout;
+        while handler::ran_for(libc::SIGCHLD) == self.kicks.children_shown
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(LOOK_EVERY);
+        }
+        let ran = handler::ran_for(libc::SIGCHLD);
+        if ran == self.kicks.children_shown {
+            return;
+        }
+        self.kicks.children_shown = ran;
+        let (rax, mask) = handler::last(libc::SIGCHLD);
+        let back = match rax {
+            -4095..=-1 => Err(nix::errno::Errno::from_raw(-rax as i32)),
+            _ => Ok(rax),
+        };
+        self.print_task_text(&parent, &handler::child_line(), false);
+        self.print_event(&parent, &super::handled::sigreturn(&mask, back));
+    }
+}
+
+/// si_code and si_status of an end, as strace names them.
+fn codes(ended: Ended) -> (&'static str, String) {
+    match ended {
+        Ended::Exited(c) => ("CLD_EXITED", c.to_string()),
+        Ended::Killed(s) => ("CLD_KILLED", signal_name(s)),
+        Ended::Unknown(_) => ("CLD_EXITED", "0".into()),
+    }
+}
+
+/// strace's `--- SIGCHLD {...} ---` for a child's end.
+fn chld_line(pid: i32, ended: Ended, info: Option<[i64; 3]>) -> String {
+    let (code, status) = codes(ended);
+    let [uid, utime, stime] =
+        info.unwrap_or([i64::from(crate::sys::untraced::geteuid()), 0, 0]);
+    format!(
+        "--- SIGCHLD {{si_signo=SIGCHLD, si_code={code}, si_pid={pid}, si_uid={uid}, \
+         si_status={status}, si_utime={utime}, si_stime={stime}}} ---"
+    )
+}
+
+/// Is SIGCHLD ignored (SIG_IGN: the kernel sends none, it reaps)?
+fn chld_ignored() -> bool {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bit = 1u64 << (libc::SIGCHLD - 1);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("SigIgn:"))
+        .filter_map(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .any(|m| m & bit != 0)
+}
+
+/// A wait4 line's status (`[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`,
+/// `[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]`).
+pub(super) fn status_of(args: &str) -> Option<Ended> {
+    if let Some((_, rest)) = args.split_once("WEXITSTATUS(s) == ") {
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return n.parse().ok().map(Ended::Exited);
+    }
+    let (_, rest) = args.split_once("WTERMSIG(s) == ")?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let sig = name
+        .parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .or_else(|_| name.parse::<i32>())
+        .ok()?;
+    Some(Ended::Killed(sig))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait4_lines_status_is_read_back() {
+        let exited = "4268, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL";
+        assert_eq!(status_of(exited), Some(Ended::Exited(3)));
+        let killed = "4268, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}], 0, NULL";
+        assert_eq!(status_of(killed), Some(Ended::Killed(libc::SIGKILL)));
+        assert_eq!(status_of("-1, 0x7f00, WNOHANG, NULL"), None);
+    }
+}
