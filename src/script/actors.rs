@@ -155,7 +155,7 @@ pub enum Msg {
         pending: Option<(usize, &'static Syscall, String)>,
         ended: crate::sys::untraced::Ended,
         /// The SIGCHLD's si_uid, si_utime, si_stime (waitid's).
-        info: [i64; 3],
+        info: Option<[i64; 3]>,
     },
 }
 

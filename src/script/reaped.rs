@@ -37,6 +37,9 @@ pub(super) struct Reaping {
     held: Vec<Held>,
     /// The end of the run (end_processes): its exits and kills.
     pub ending: bool,
+    /// Children whose SIGCHLD came while their parent was in a wait4:
+    /// shown after that wait4's line.
+    into_wait: std::collections::BTreeSet<i32>,
 }
 
 impl Runner {
@@ -57,8 +60,8 @@ impl Runner {
     }
 
     /// A process actor's end message's siginfo, kept for its SIGCHLD line.
-    pub(super) fn keep_info(&mut self, actor: usize, info: [i64; 3]) {
-        if let Some(pid) = self.actors.get(actor).and_then(|a| a.pid) {
+    pub(super) fn keep_info(&mut self, actor: usize, info: Option<[i64; 3]>) {
+        if let (Some(pid), Some(info)) = (self.actors.get(actor).and_then(|a| a.pid), info) {
             self.reaping.info.insert(pid, info);
         }
     }
@@ -176,7 +179,9 @@ impl Runner {
             .and_then(|&p| self.actors.get(p))
             .is_some_and(|p| p.pid.is_none() && p.tid != 0 && p.busy.is_none());
         if !idle {
-            if self.reaping.ending {
+            if self.parent_in("wait4", a) {
+                self.reaping.into_wait.insert(pid);
+            } else if self.reaping.ending {
                 let (code, _) = codes(ended);
                 self.print_text(
                     &parent,
@@ -212,8 +217,29 @@ impl Runner {
             -4095..=-1 => Err(nix::errno::Errno::from_raw(-rax as i32)),
             _ => Ok(rax),
         };
-        self.print_task_text(&parent, &handler::child_line(), false);
+        // Without SA_SIGINFO the handler had no siginfo: waitid's.
+        let mut line = handler::child_line();
+        if !line.contains(&format!("si_pid={pid},")) {
+            line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
+        }
+        self.print_task_text(&parent, &line, false);
         self.print_event(&parent, &super::handled::sigreturn(&mask, back));
+    }
+}
+
+impl Runner {
+    /// Actor `name`'s wait4 reaped `pid`, which ended while it waited:
+    /// the SIGCHLD's line after the wait4's (strace -f: the signal is
+    /// taken as the call returns). A handler's is handled.rs's.
+    pub(super) fn chld_after_wait4(&mut self, name: &str, pid: i32) {
+        if !self.reaping.into_wait.remove(&pid) || handler::installed(libc::SIGCHLD) {
+            return;
+        }
+        let ended = self.reaping.statuses.get(&pid).copied();
+        if let Some(ended) = ended.filter(|_| !chld_ignored()) {
+            let line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
+            self.print_task_text(name, &line, false);
+        }
     }
 }
 
@@ -229,8 +255,7 @@ fn codes(ended: Ended) -> (&'static str, String) {
 /// strace's `--- SIGCHLD {...} ---` for a child's end.
 fn chld_line(pid: i32, ended: Ended, info: Option<[i64; 3]>) -> String {
     let (code, status) = codes(ended);
-    let [uid, utime, stime] =
-        info.unwrap_or([i64::from(crate::sys::untraced::geteuid()), 0, 0]);
+    let [uid, utime, stime] = info.unwrap_or([i64::from(crate::sys::untraced::geteuid()), 0, 0]);
     format!(
         "--- SIGCHLD {{si_signo=SIGCHLD, si_code={code}, si_pid={pid}, si_uid={uid}, \
          si_status={status}, si_utime={utime}, si_stime={stime}}} ---"

@@ -166,8 +166,8 @@ pub fn ended(pid: i32) -> Ended {
 }
 
 /// [`ended`], with the SIGCHLD siginfo's si_uid, si_utime and si_stime
-/// (zeros when waitid failed): the parent's `--- SIGCHLD {...} ---` line.
-pub fn ended_info(pid: i32) -> (Ended, [i64; 3]) {
+/// (None when waitid failed): the parent's `--- SIGCHLD {...} ---` line.
+pub fn ended_info(pid: i32) -> (Ended, Option<[i64; 3]>) {
     // SAFETY: all-zero bytes are a valid siginfo_t.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
@@ -183,7 +183,7 @@ pub fn ended_info(pid: i32) -> (Ended, [i64; 3]) {
         match Errno::result(r) {
             Ok(_) => break,
             Err(Errno::EINTR) => continue,
-            Err(e) => return (Ended::Unknown(e), [0; 3]),
+            Err(e) => return (Ended::Unknown(e), None),
         }
     }
     // SAFETY: waitid filled a SIGCHLD siginfo: its fields are set.
@@ -199,7 +199,7 @@ pub fn ended_info(pid: i32) -> (Ended, [i64; 3]) {
         libc::CLD_EXITED => Ended::Exited(status),
         _ => Ended::Killed(status),
     };
-    (how, [i64::from(uid), utime as i64, stime as i64])
+    (how, Some([i64::from(uid), utime as i64, stime as i64]))
 }
 
 /// open(2) of a file the user named for socklab's own output (`--trace-file`,
