@@ -167,10 +167,20 @@ impl Runner {
     /// which one the kernel picks). Otherwise, as before: a handler's
     /// line after the parent's call returns (handled.rs `child_ended`).
     pub(super) fn chld_to_parent(&mut self, a: usize, pid: i32, ended: Ended) {
-        if matches!(ended, Ended::Unknown(_)) || chld_ignored() {
+        let Some(parent) = self.actors.get(a).map(|x| x.parent.clone()) else {
+            return;
+        };
+        if matches!(ended, Ended::Unknown(_)) {
             return;
         }
-        let Some(parent) = self.actors.get(a).map(|x| x.parent.clone()) else {
+        if self.parent_in("wait4", a) {
+            // Shown after that wait4's line, if it reaps this child.
+            self.reaping.into_wait.insert(pid);
+            return;
+        }
+        // No waitid siginfo otherwise: it found no zombie, the kernel
+        // reaped the child (SIGCHLD ignored: none is sent).
+        let Some(info) = self.reaping.info.get(&pid).copied() else {
             return;
         };
         let idle = self
@@ -179,9 +189,7 @@ impl Runner {
             .and_then(|&p| self.actors.get(p))
             .is_some_and(|p| p.pid.is_none() && p.tid != 0 && p.busy.is_none());
         if !idle {
-            if self.parent_in("wait4", a) {
-                self.reaping.into_wait.insert(pid);
-            } else if self.reaping.ending {
+            if self.reaping.ending {
                 let (code, _) = codes(ended);
                 self.print_text(
                     &parent,
@@ -195,7 +203,7 @@ impl Runner {
             return;
         }
         if !handler::installed(libc::SIGCHLD) {
-            let line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
+            let line = chld_line(pid, ended, Some(info));
             self.print_task_text(&parent, &line, false);
             return;
         }
@@ -220,7 +228,7 @@ impl Runner {
         // Without SA_SIGINFO the handler had no siginfo: waitid's.
         let mut line = handler::child_line();
         if !line.contains(&format!("si_pid={pid},")) {
-            line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
+            line = chld_line(pid, ended, Some(info));
         }
         self.print_task_text(&parent, &line, false);
         self.print_event(&parent, &super::handled::sigreturn(&mask, back));
@@ -235,8 +243,9 @@ impl Runner {
         if !self.reaping.into_wait.remove(&pid) || handler::installed(libc::SIGCHLD) {
             return;
         }
-        let ended = self.reaping.statuses.get(&pid).copied();
-        if let Some(ended) = ended.filter(|_| !chld_ignored()) {
+        // A wait4 that reaped it: SIGCHLD was not ignored (the kernel
+        // would have reaped it itself).
+        if let Some(ended) = self.reaping.statuses.get(&pid).copied() {
             let line = chld_line(pid, ended, self.reaping.info.get(&pid).copied());
             self.print_task_text(name, &line, false);
         }
@@ -255,21 +264,14 @@ fn codes(ended: Ended) -> (&'static str, String) {
 /// strace's `--- SIGCHLD {...} ---` for a child's end.
 fn chld_line(pid: i32, ended: Ended, info: Option<[i64; 3]>) -> String {
     let (code, status) = codes(ended);
-    let [uid, utime, stime] = info.unwrap_or([i64::from(crate::sys::untraced::geteuid()), 0, 0]);
+    // Without waitid's siginfo (a wait4 reaped it first): socklab's euid
+    // (the plumbing's geteuid: process.rs PLUMBING), no clock ticks.
+    let [uid, utime, stime] =
+        info.unwrap_or_else(|| [i64::from(crate::sys::untraced::geteuid()), 0, 0]);
     format!(
         "--- SIGCHLD {{si_signo=SIGCHLD, si_code={code}, si_pid={pid}, si_uid={uid}, \
          si_status={status}, si_utime={utime}, si_stime={stime}}} ---"
     )
-}
-
-/// Is SIGCHLD ignored (SIG_IGN: the kernel sends none, it reaps)?
-fn chld_ignored() -> bool {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let bit = 1u64 << (libc::SIGCHLD - 1);
-    text.lines()
-        .filter_map(|l| l.strip_prefix("SigIgn:"))
-        .filter_map(|h| u64::from_str_radix(h.trim(), 16).ok())
-        .any(|m| m & bit != 0)
 }
 
 /// A wait4 line's status (`[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`,
