@@ -128,6 +128,38 @@ impl Runner {
             self.gone(a, pending, ended, None);
             return;
         }
+        self.await_gone(i);
+    }
+
+    /// A call of actor `name` returned after a SIGCHLD handler ran for a
+    /// process actor it forked whose end has not come yet: that end
+    /// first (its lines before the call's `--- SIGCHLD`, as strace -f).
+    pub(super) fn signalled_first(&mut self, name: &str) {
+        if !handler::installed(libc::SIGCHLD)
+            || handler::ran_for(libc::SIGCHLD) == self.kicks.children_shown
+        {
+            return;
+        }
+        let line = handler::child_line();
+        let Some(i) = self.actors.iter().position(|a| {
+            a.parent == name
+                && a.ended.is_none()
+                && a.pid
+                    .is_some_and(|p| line.contains(&format!("si_pid={p},")))
+        }) else {
+            return;
+        };
+        if let Some(k) = self.deaths.iter().position(|d| d.0 == i) {
+            let (a, pending, ended) = self.deaths.remove(k);
+            self.gone(a, pending, ended, None);
+            return;
+        }
+        self.await_gone(i);
+    }
+
+    /// Wait for process actor `i`'s end message (its process is gone:
+    /// it comes) and show it; others that come first go back to the queue.
+    fn await_gone(&mut self, i: usize) {
         let deadline = Instant::now() + self.timeout;
         let mut others = Vec::new();
         while self.actors.get(i).is_some_and(|a| a.ended.is_none()) {
@@ -189,7 +221,8 @@ impl Runner {
             .and_then(|&p| self.actors.get(p))
             .is_some_and(|p| p.pid.is_none() && p.tid != 0 && p.busy.is_none());
         if !idle {
-            if self.reaping.ending {
+            // (A handler's SIGCHLD shows after the call it interrupts.)
+            if self.reaping.ending && !handler::installed(libc::SIGCHLD) {
                 let (code, _) = codes(ended);
                 self.print_text(
                     &parent,
@@ -205,6 +238,13 @@ impl Runner {
         if !handler::installed(libc::SIGCHLD) {
             let line = chld_line(pid, ended, Some(info));
             self.print_task_text(&parent, &line, false);
+            return;
+        }
+        // Shown already: the signal interrupted the parent's last call,
+        // which returned before this end came (handled.rs `child_ended`).
+        let this = format!("si_pid={pid},");
+        let ran = handler::ran_for(libc::SIGCHLD);
+        if ran == self.kicks.children_shown && handler::child_line().contains(&this) {
             return;
         }
         // The handler runs in the parent's thread, woken in its wait
@@ -227,7 +267,7 @@ impl Runner {
         };
         // Without SA_SIGINFO the handler had no siginfo: waitid's.
         let mut line = handler::child_line();
-        if !line.contains(&format!("si_pid={pid},")) {
+        if !line.contains(&this) {
             line = chld_line(pid, ended, Some(info));
         }
         self.print_task_text(&parent, &line, false);

@@ -44,7 +44,10 @@ impl Runner {
                 self.reaped_first(pid as i32, &ev.args);
                 Some(pid as i32)
             }
-            _ => None,
+            _ => {
+                self.signalled_first(&name);
+                None
+            }
         };
         if let Some(a) = self.actors.get_mut(under.actor) {
             a.busy = None;
