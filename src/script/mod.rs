@@ -34,6 +34,7 @@ pub mod parse;
 mod process;
 mod procs;
 mod reaped;
+mod reaping;
 mod request;
 mod resolve;
 mod returned;

@@ -9,7 +9,6 @@
 //! calls, after the child's end (the kernel signals the thread that
 //! forked; measured: tests/suite/script/reaped.rs).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::actors::Msg;
@@ -19,28 +18,6 @@ use crate::sys::handler;
 use crate::sys::untraced::Ended;
 use crate::values::calls::Syscall;
 use crate::values::xlat::signal_name;
-
-/// A process actor's end whose status is not known yet (its actor, the
-/// call it was in).
-type Held = (usize, Option<(usize, &'static Syscall, String)>);
-
-/// What the runner knows of process actors' ends beside waitid.
-#[derive(Default)]
-pub(super) struct Reaping {
-    /// pid -> the end the runner asked for (Exit(N), SIGKILL).
-    told: BTreeMap<i32, Ended>,
-    /// pid -> the status a wait4 line returned.
-    statuses: BTreeMap<i32, Ended>,
-    /// pid -> the SIGCHLD's si_uid, si_utime, si_stime (waitid's).
-    info: BTreeMap<i32, [i64; 3]>,
-    /// Ends waitid could not see, until the wait4 that reaped them returns.
-    held: Vec<Held>,
-    /// The end of the run (end_processes): its exits and kills.
-    pub ending: bool,
-    /// Children whose SIGCHLD came while their parent was in a wait4:
-    /// shown after that wait4's line.
-    into_wait: std::collections::BTreeSet<i32>,
-}
 
 impl Runner {
     /// Before process actor `a` (or any actor) makes `req`: an end the

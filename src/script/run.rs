@@ -108,7 +108,7 @@ pub struct Runner {
     /// Signals under way to a script's handlers (handled.rs).
     pub(super) kicks: super::kicks::Kicks,
     /// What is known of process actors' ends beside waitid (reaped.rs).
-    pub(super) reaping: super::reaped::Reaping,
+    pub(super) reaping: super::reaping::Reaping,
 }
 
 impl Runner {
@@ -153,7 +153,7 @@ impl Runner {
             failed_lines: 0,
             moved: BTreeMap::new(),
             kicks: super::kicks::Kicks::default(),
-            reaping: super::reaped::Reaping::default(),
+            reaping: super::reaping::Reaping::default(),
         }
     }
 
