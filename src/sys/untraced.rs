@@ -199,7 +199,7 @@ pub fn ended_info(pid: i32) -> (Ended, Option<[i64; 3]>) {
         libc::CLD_EXITED => Ended::Exited(status),
         _ => Ended::Killed(status),
     };
-    (how, Some([i64::from(uid), utime as i64, stime as i64]))
+    (how, Some([i64::from(uid), utime, stime]))
 }
 
 /// open(2) of a file the user named for socklab's own output (`--trace-file`,

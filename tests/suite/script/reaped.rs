@@ -42,6 +42,9 @@ x | exit_group(0) = ?
 s = socket(AF_INET, SOCK_STREAM, 0)
 ";
 
+/// Lines as (task, key).
+type Keyed = Vec<(String, String)>;
+
 /// The lines this file compares, as (task, key): a process's end
 /// (`exit_group(N) = ?`, `+++ ... +++`), `--- SIGCHLD {...} ---` whole,
 /// `rt_sigreturn(...) = R`, `socket(...)`, `kill(...)`, `wait4 = PID`
@@ -136,11 +139,7 @@ fn theirs(trace: &str, ours: &[(String, String)]) -> Vec<(String, String)> {
 
 /// `socklab script` on `text` under `strace -f`: its timeline's lines
 /// and strace's, as (pid, key).
-fn under_strace(
-    dir: &TempDir,
-    text: &str,
-    n: usize,
-) -> (Vec<(String, String)>, Vec<(String, String)>, String) {
+fn under_strace(dir: &TempDir, text: &str, n: usize) -> (Keyed, Keyed, String) {
     let (file, trace) = (
         dir.path(&format!("t{n}.script")),
         dir.path(&format!("t{n}.strace")),
