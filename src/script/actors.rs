@@ -154,6 +154,8 @@ pub enum Msg {
         actor: usize,
         pending: Option<(usize, &'static Syscall, String)>,
         ended: crate::sys::untraced::Ended,
+        /// The SIGCHLD's si_uid, si_utime, si_stime (waitid's).
+        info: Option<[i64; 3]>,
     },
 }
 

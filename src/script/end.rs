@@ -42,6 +42,7 @@ impl Runner {
                 )?;
             }
         }
+        self.unheld();
         self.end_processes()?;
         self.clean_up()
     }

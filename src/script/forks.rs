@@ -162,6 +162,9 @@ impl Runner {
         ended: Ended,
         current: Option<usize>,
     ) -> bool {
+        let Some(ended) = self.known_end(a, &pending, ended) else {
+            return false;
+        };
         let Some(actor) = self.actors.get_mut(a) else {
             return false;
         };
@@ -214,6 +217,7 @@ impl Runner {
                 );
             }
         }
+        self.chld_to_parent(a, pid, ended);
         busy.is_some() && busy == current
     }
 
@@ -294,6 +298,7 @@ impl Runner {
         if children.is_empty() {
             return Ok(());
         }
+        self.reaping.ending = true;
         let mut end = None;
         for &i in &children {
             let Some(a) = self.actors.get(i) else {
@@ -327,6 +332,7 @@ impl Runner {
             Req::Kill(pid, _) => Some(pid),
             _ => None,
         };
+        self.telling(i, &req);
         let a = self.actors.get_mut(i)?;
         if a.ended.is_some() || a.start(END, req).is_err() {
             return None;
@@ -363,9 +369,11 @@ impl Runner {
                     actor,
                     pending,
                     ended,
+                    info,
                 }) if killing.is_some()
                     && self.actors.get(actor).and_then(|a| a.pid) == killing =>
                 {
+                    self.keep_info(actor, info);
                     self.deaths.push((actor, pending, ended));
                 }
                 Ok(msg) => {

@@ -222,7 +222,7 @@ fn pending(status: Option<&File>, sig: i32) -> bool {
 }
 
 /// `rt_sigreturn({mask=[]}) = RET`.
-fn sigreturn(mask: &str, ret: Result<i64, Errno>) -> Owned {
+pub(super) fn sigreturn(mask: &str, ret: Result<i64, Errno>) -> Owned {
     Owned {
         row: &crate::values::calls::RT_SIGRETURN,
         args: format!("{{mask={mask}}}"),

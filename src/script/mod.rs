@@ -34,6 +34,8 @@ pub mod link;
 pub mod parse;
 mod process;
 mod procs;
+mod reaped;
+mod reaping;
 mod request;
 mod resolve;
 mod returned;

@@ -184,10 +184,11 @@ fn listen(up: &File, slot: &Mutex<Slot>, actor: usize, pid: i32, to_runner: &Sen
             }
         }
     }
-    let ended = untraced::ended(pid);
+    let (ended, info) = untraced::ended_info(pid);
     let _ = to_runner.send(Msg::Gone {
         actor,
         pending,
         ended,
+        info,
     });
 }

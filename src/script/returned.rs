@@ -37,6 +37,18 @@ impl Runner {
             .actors
             .get(under.actor)
             .map_or_else(|| step.actor.clone(), |a| a.name.clone());
+        let reaped = match (made.ret, step.row.name, events.last()) {
+            (Some(Ok(pid)), "wait4", Some(ev)) if pid > 0 => {
+                // The child's end lines first, as strace -f shows them
+                // (its parent still in this wait4).
+                self.reaped_first(pid as i32, &ev.args);
+                Some(pid as i32)
+            }
+            _ => {
+                self.signalled_first(&name);
+                None
+            }
+        };
         if let Some(a) = self.actors.get_mut(under.actor) {
             a.busy = None;
         }
@@ -57,6 +69,9 @@ impl Runner {
             }
         }
         self.print_notes(under.actor, &name, &notes);
+        if let Some(pid) = reaped {
+            self.chld_after_wait4(&name, pid);
+        }
         let ret = made.ret.unwrap_or(Err(nix::errno::Errno::UnknownErrno));
         self.interrupted(id, &name, &ret);
         self.installed(&step, under.actor, &ret);

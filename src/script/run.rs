@@ -107,6 +107,8 @@ pub struct Runner {
     pub(super) moved: BTreeMap<usize, String>,
     /// Signals under way to a script's handlers (handled.rs).
     pub(super) kicks: super::kicks::Kicks,
+    /// What is known of process actors' ends beside waitid (reaped.rs).
+    pub(super) reaping: super::reaping::Reaping,
 }
 
 impl Runner {
@@ -151,6 +153,7 @@ impl Runner {
             failed_lines: 0,
             moved: BTreeMap::new(),
             kicks: super::kicks::Kicks::default(),
+            reaping: super::reaping::Reaping::default(),
         }
     }
 
@@ -275,6 +278,7 @@ impl Runner {
             _ => None,
         };
         let kick = self.kick(&req, a);
+        self.telling(a, &req);
         if let Some(actor) = self.actors.get_mut(a) {
             actor.start(id, req)?;
         }
@@ -335,7 +339,9 @@ impl Runner {
                 actor,
                 pending,
                 ended,
+                info,
             } => {
+                self.keep_info(actor, info);
                 let pid = self.actors.get(actor).and_then(|a| a.pid);
                 let killing = current
                     .and_then(|c| self.under.get(&c))

@@ -162,6 +162,12 @@ pub enum Ended {
 /// waitid(P_PID, pid, WEXITED|WNOWAIT): how a child ended, without
 /// reaping it (the script's traced wait4 does, at the end).
 pub fn ended(pid: i32) -> Ended {
+    ended_info(pid).0
+}
+
+/// [`ended`], with the SIGCHLD siginfo's si_uid, si_utime and si_stime
+/// (None when waitid failed): the parent's `--- SIGCHLD {...} ---` line.
+pub fn ended_info(pid: i32) -> (Ended, Option<[i64; 3]>) {
     // SAFETY: all-zero bytes are a valid siginfo_t.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
@@ -177,15 +183,23 @@ pub fn ended(pid: i32) -> Ended {
         match Errno::result(r) {
             Ok(_) => break,
             Err(Errno::EINTR) => continue,
-            Err(e) => return Ended::Unknown(e),
+            Err(e) => return (Ended::Unknown(e), None),
         }
     }
-    // SAFETY: waitid filled a SIGCHLD siginfo: si_status is set.
-    let status = unsafe { info.si_status() };
-    match info.si_code {
+    // SAFETY: waitid filled a SIGCHLD siginfo: its fields are set.
+    let (status, uid, utime, stime) = unsafe {
+        (
+            info.si_status(),
+            info.si_uid(),
+            info.si_utime(),
+            info.si_stime(),
+        )
+    };
+    let how = match info.si_code {
         libc::CLD_EXITED => Ended::Exited(status),
         _ => Ended::Killed(status),
-    }
+    };
+    (how, Some([i64::from(uid), utime, stime]))
 }
 
 /// open(2) of a file the user named for socklab's own output (`--trace-file`,
