@@ -89,6 +89,15 @@ pub fn check(
     }
     note_holds(step, note, labels)?;
     let real = parse::parse_args(args).unwrap_or_default();
+    // A port it shows belongs to accept4's new socket, else the fd's.
+    let holder = match (step.row.name, ret) {
+        ("accept" | "accept4", Ok(fd)) => Some(*fd as RawFd),
+        _ => real.first().and_then(|e| match e.kind {
+            ExprKind::Int(n) => RawFd::try_from(n).ok(),
+            _ => None,
+        }),
+    };
+    labels.checking_fd(holder);
     for (i, (arg, exp)) in step.row.args.iter().zip(&step.args).enumerate() {
         // getrandom's bytes are random: never an expectation.
         if arg.dir == Dir::In || step.row.name == "getrandom" {

@@ -29,6 +29,13 @@ pub struct Labels {
     names_abstract: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Every fd the script opened and has not closed, in the order opened.
     open: Vec<RawFd>,
+    /// port as written -> the socket whose call showed it first.
+    port_holders: BTreeMap<u16, RawFd>,
+    /// ports as written whose socket is closed (another label may then
+    /// take the same port).
+    ports_released: BTreeSet<u16>,
+    /// The socket of the call being checked.
+    port_holder: Option<RawFd>,
     /// pid as written (a fork's result) -> pid of this run.
     pids: BTreeMap<i64, i64>,
     /// epoll data numbers an epoll_ctl line wrote as its fd's label
@@ -124,6 +131,9 @@ impl Labels {
     /// may bind them again; a use still means the old number, for EBADF).
     pub fn closed(&mut self, fd: RawFd) {
         self.open.retain(|&f| f != fd);
+        for (&w, _) in self.port_holders.iter().filter(|(_, h)| **h == fd) {
+            self.ports_released.insert(w);
+        }
         for b in self.fds.values_mut() {
             if b.fd == fd {
                 b.open = false;
@@ -175,12 +185,29 @@ impl Labels {
         if let Some(&p) = self.ports.get(&written) {
             return p == got;
         }
-        // Another label may have this port: the kernel gives a closed
-        // connection's port again (loopback's tcp_tw_reuse=2 takes it
-        // out of TIME_WAIT), so a replay's clients can share one where
-        // the record's had two.
+        // Two ports written differently are two ports, unless the
+        // socket that showed the other one is closed: the kernel gives a
+        // closed connection's port again (loopback's tcp_tw_reuse=2 takes
+        // it out of TIME_WAIT), so a replay's clients may share one
+        // where the record's had two.
+        let taken = self
+            .ports
+            .iter()
+            .any(|(w, &p)| p == got && !self.ports_released.contains(w));
+        if taken {
+            return false;
+        }
         self.ports.insert(written, got);
+        if let Some(fd) = self.port_holder {
+            self.port_holders.insert(written, fd);
+        }
         true
+    }
+
+    /// The socket whose call is being checked (`port_out` ties a port it
+    /// shows to it): accept4's new one, else the fd argument.
+    pub fn checking_fd(&mut self, fd: Option<RawFd>) {
+        self.port_holder = fd;
     }
 
     /// The abstract name an input means (its binding, or itself).
@@ -232,7 +259,13 @@ mod tests {
         assert!(!l.port_out(40000, 51235));
         assert_eq!(l.port_in(8081), 8081);
         assert!(!l.port_out(8081, 9000));
-        assert!(l.port_out(40001, 51234), "a port given again");
+        assert!(!l.port_out(40001, 51234), "another label's port");
+        // A port shown on a socket that is now closed may be given again.
+        l.checking_fd(Some(7));
+        assert!(l.port_out(40002, 51300));
+        assert!(!l.port_out(40003, 51300), "its socket is open");
+        l.closed(7);
+        assert!(l.port_out(40003, 51300), "its socket closed");
         assert!(l.abstract_out(b"00001", b"0002a"));
         assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
         assert_eq!(l.abstract_in(b"x"), b"x".to_vec());

@@ -34,6 +34,7 @@ mod hosts;
 mod mmsg;
 mod more_calls;
 mod options;
+mod port_labels;
 mod processes;
 mod readme;
 mod reaped;
