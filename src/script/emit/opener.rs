@@ -67,13 +67,10 @@ pub(super) fn after(
     uses: &[Fd],
 ) -> Option<usize> {
     let opens = |j: &usize| {
-        out.get(*j).is_some_and(|(_, o)| {
-            outputs(o).iter().any(|f| uses.iter().any(|u| same(u, f)))
-        })
+        out.get(*j)
+            .is_some_and(|(_, o)| outputs(o).iter().any(|f| uses.iter().any(|u| same(u, f))))
     };
     let mut openers = (0..i).rev().filter(opens);
     let any = openers.clone().next();
-    openers
-        .find(|&j| shares(plan, out, j, i, a))
-        .or(any)
+    openers.find(|&j| shares(plan, out, j, i, a)).or(any)
 }
