@@ -74,3 +74,32 @@ pub(super) fn after(
     let any = openers.clone().next();
     openers.find(|&j| shares(plan, out, j, i, a)).or(any)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Plan;
+
+    fn after(text: &str) -> Vec<Option<usize>> {
+        let steps = crate::script::prepare(text, "t.script").unwrap();
+        Plan::new(steps, "t.script")
+            .map(|p| p.after)
+            .unwrap_or_default()
+    }
+
+    /// Two children's fd 5: each one's close waits for its own socket;
+    /// a child's use of an fd its parent opened before the fork, for that.
+    #[test]
+    fn an_fd_is_opened_in_the_lines_own_process_or_its_parent_before_the_fork() {
+        let got = after(
+            "s = socket(AF_INET, SOCK_STREAM, IPPROTO_IP)\n\
+             a = fork()\n\
+             b = fork()\n\
+             a | socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5\n\
+             b | socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5\n\
+             a | close(5) = 0\n\
+             b | close(s) = 0\n",
+        );
+        assert_eq!(got.get(5), Some(&Some(3)), "{got:?}");
+        assert_eq!(got.get(6).copied().flatten(), Some(2), "{got:?}");
+    }
+}
