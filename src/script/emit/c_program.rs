@@ -191,6 +191,9 @@ fn main(plan: &Plan, own: &str) -> String {
     if !plan.ports.is_empty() && forks {
         let _ = writeln!(out, "\tPorts = Shared({});", plan.ports.len());
     }
+    if forks && chld_handler(plan) {
+        out.push_str("\tBlockChld(); /* SIGCHLD for the actors only, as socklab's runner */\n");
+    }
     out.push_str("\tStart(); /* each thread actor's thread, running script() */\n\tRun(); /* each line's turn, in file order */\n");
     if forks {
         out.push_str(
@@ -206,4 +209,12 @@ fn main(plan: &Plan, own: &str) -> String {
     }
     out.push_str("\treturn 0;\n}\n");
     out
+}
+
+/// Whether an actor installs a SIGCHLD handler (the fork model's): then
+/// only the actors' threads may take SIGCHLD (runtime_fork.h's BlockChld).
+fn chld_handler(plan: &Plan) -> bool {
+    plan.steps
+        .iter()
+        .any(|(_, m)| matches!(&m.op, super::model::Op::Handler(sig, _) if sig.value == i64::from(libc::SIGCHLD)))
 }

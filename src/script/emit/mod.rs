@@ -44,6 +44,7 @@ mod epoll;
 mod link;
 mod mmsg;
 mod model;
+mod opener;
 mod ops;
 mod optval;
 mod own;
@@ -180,11 +181,7 @@ impl Plan {
             plan.waits
                 .push(super::waits::waits_for_return(step).map(|d| d.as_millis()));
             let uses = inputs(&m.op);
-            let after = (0..i).rev().find(|&j| {
-                out.get(j).is_some_and(|(_, o)| {
-                    outputs(o).iter().any(|f| uses.iter().any(|u| same(u, f)))
-                })
-            });
+            let after = opener::after(&plan, &out, i, a, &uses);
             // A process actor's lines wait for its fork, too.
             let fork = plan.forked_by.get(a).copied().flatten();
             // A thread a clone3 line starts: its lines wait for that line.

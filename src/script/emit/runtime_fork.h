@@ -103,10 +103,41 @@ static inline void Forked(int k, pid_t r)
 	a->tid = r;
 	a->stat_fd = proc_file(r, r, "stat");
 	a->syscall_fd = proc_file(r, r, "syscall");
+//@if BlockChld
+	/* The reader is the runner's: it starts with SIGCHLD blocked. */
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+//@end
 	if (pthread_create(&a->thread, NULL, reader, a) != 0) {
 		perror("pthread_create");
 		quit(1);
 	}
+//@if BlockChld
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+//@end
+}
+
+//@ BlockChld ChldMask
+/* A thread actor's SIGCHLD handler: the kernel signals the thread that
+ * forked the child that ended, unless it cannot take it then (under
+ * strace -f it may be in a ptrace stop), when it picks another thread:
+ * a runner's thread would take it and the actor's call would not see
+ * it. So, as socklab's runner, main blocks SIGCHLD before it starts the
+ * actors' threads (which inherit its mask, as the readers do), and each
+ * actor's thread takes it again as it starts (ChldMask). */
+static void ChldMask(int how)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(how, &chld, NULL);
+}
+
+static void BlockChld(void)
+{
+	ChldMask(SIG_BLOCK);
 }
 
 //@ Reaped

@@ -77,12 +77,15 @@ def reader(a):
             done.add(int.from_bytes(got, "little", signed=True))
             a.job = None
             lock.notify_all()
-    si = os.waitid(os.P_PID, a.tid, os.WEXITED | os.WNOWAIT)
+    try:
+        si = os.waitid(os.P_PID, a.tid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:  # the script's own wait4 reaped it (and checks it)
+        si = None
     with lock:
         cut = a.job if a.job is not None and a.job not in done else None
         a.ended, a.job = True, None
         lock.notify_all()
-    if cut is not None:
+    if cut is not None and si is not None:
         cut_short(cut, si)
 
 

@@ -114,6 +114,9 @@ static void *actor_main(void *arg)
 {
 	struct actor *a = arg;
 	me = (int)(a - actors);
+//@if BlockChld
+	ChldMask(SIG_UNBLOCK); /* only actors take SIGCHLD (BlockChld) */
+//@end
 //@if EnterHost
 	if (a->enter) /* its host, first */
 		a->enter(a->host);

@@ -12,7 +12,7 @@
 //! Python twin `--emit python` refuses is `refused (why)`, the refusal
 //! checked, its whole reason under the table.
 
-use super::emit_models::{MODELS, model_python, model_record, python_refusal, udp_twins};
+use super::emit_models::{MODELS, model_c, model_python, model_record, python_refusal, udp_twins};
 use super::{emit, emit_netset, emit_records, emit_scripts, emit_unix};
 use crate::harness::TempDir;
 
@@ -107,9 +107,7 @@ fn model(name: &'static str) -> Box<dyn Fn() -> Twins> {
     Box::new(move || {
         let dir = TempDir::new(&format!("cmp-model-{name}"));
         let (file, row) = model_record(&dir, name);
-        let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            emit::c_twin(&file, &format!("{row}-record"))
-        }));
+        let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model_c(&file, row)));
         let (c, _) = judged(&c);
         let p =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model_python(&file, name)));
