@@ -36,6 +36,7 @@ mod more_calls;
 mod options;
 mod processes;
 mod readme;
+mod records_epoll;
 mod records_fork;
 pub(crate) mod records_models;
 mod shell;
