@@ -25,6 +25,12 @@ pub struct Labels {
     pairs: BTreeMap<String, [RawFd; 2]>,
     /// port as written -> port of this run.
     ports: BTreeMap<u16, u16>,
+    /// port as written -> the fds (by `fd_ids`) open when a result last
+    /// showed it: once all are closed, its sockets are gone.
+    port_seen: BTreeMap<u16, Vec<u64>>,
+    /// Each open fd's id (fd numbers are given again; ids are not).
+    fd_ids: BTreeMap<RawFd, u64>,
+    next_fd_id: u64,
     /// abstract or autobind name as written -> as this run got it.
     names_abstract: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Every fd the script opened and has not closed, in the order opened.
@@ -117,6 +123,8 @@ impl Labels {
     pub fn opened(&mut self, fd: RawFd) {
         if !self.open.contains(&fd) {
             self.open.push(fd);
+            self.next_fd_id += 1;
+            self.fd_ids.insert(fd, self.next_fd_id);
         }
     }
 
@@ -124,6 +132,7 @@ impl Labels {
     /// may bind them again; a use still means the old number, for EBADF).
     pub fn closed(&mut self, fd: RawFd) {
         self.open.retain(|&f| f != fd);
+        self.fd_ids.remove(&fd);
         for b in self.fds.values_mut() {
             if b.fd == fd {
                 b.open = false;
@@ -172,15 +181,31 @@ impl Labels {
         if written == 0 {
             return got == 0;
         }
-        if let Some(&p) = self.ports.get(&written) {
-            return p == got;
+        // A port whose sockets are all closed may be given again: the
+        // record's kernel gave it to a new client or listener, this
+        // run's gave another port (and the converse below).
+        if let Some(&p) = self.ports.get(&written)
+            && p != got
+            && !self.port_gone(written)
+        {
+            return false;
         }
         // Another label may have this port: the kernel gives a closed
         // connection's port again (loopback's tcp_tw_reuse=2 takes it
         // out of TIME_WAIT), so a replay's clients can share one where
         // the record's had two.
         self.ports.insert(written, got);
+        self.port_seen
+            .insert(written, self.fd_ids.values().copied().collect());
         true
+    }
+
+    /// Whether every fd open when a result last showed the port label
+    /// `written` is closed (false when none was open: nothing says so).
+    fn port_gone(&self, written: u16) -> bool {
+        self.port_seen.get(&written).is_some_and(|seen| {
+            !seen.is_empty() && seen.iter().all(|id| !self.fd_ids.values().any(|v| v == id))
+        })
     }
 
     /// The abstract name an input means (its binding, or itself).
@@ -236,5 +261,22 @@ mod tests {
         assert!(l.abstract_out(b"00001", b"0002a"));
         assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
         assert_eq!(l.abstract_in(b"x"), b"x".to_vec());
+    }
+
+    #[test]
+    fn a_port_label_whose_sockets_are_closed_may_mean_another_port() {
+        let mut l = Labels::new();
+        l.opened(3);
+        assert!(l.port_out(40000, 51234));
+        assert!(!l.port_out(40000, 51235), "fd 3 still open");
+        l.opened(4);
+        assert!(l.port_out(40000, 51234));
+        l.closed(3);
+        assert!(!l.port_out(40000, 51235), "fd 4 was open when it was shown");
+        l.closed(4);
+        l.opened(3);
+        assert!(l.port_out(40000, 51235), "its sockets are gone");
+        assert_eq!(l.port_in(40000), 51235);
+        assert!(!l.port_out(40000, 51236), "the new fd 3 is open");
     }
 }
