@@ -190,10 +190,14 @@ impl Labels {
         {
             return false;
         }
-        // Another label may have this port: the kernel gives a closed
-        // connection's port again (loopback's tcp_tw_reuse=2 takes it
-        // out of TIME_WAIT), so a replay's clients can share one where
-        // the record's had two.
+        // Another label may have this port once its sockets are gone:
+        // the kernel gives a closed connection's port again (loopback's
+        // tcp_tw_reuse=2 takes it out of TIME_WAIT), so a replay's
+        // clients can share one where the record's had two.
+        let held = |(&w, &p): (&u16, &u16)| w != written && p == got && !self.port_gone(w);
+        if self.ports.iter().any(held) {
+            return false;
+        }
         self.ports.insert(written, got);
         self.port_seen
             .insert(written, self.fd_ids.values().copied().collect());
@@ -257,7 +261,7 @@ mod tests {
         assert!(!l.port_out(40000, 51235));
         assert_eq!(l.port_in(8081), 8081);
         assert!(!l.port_out(8081, 9000));
-        assert!(l.port_out(40001, 51234), "a port given again");
+        assert!(!l.port_out(40001, 51234), "another label's port");
         assert!(l.abstract_out(b"00001", b"0002a"));
         assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
         assert_eq!(l.abstract_in(b"x"), b"x".to_vec());
@@ -278,5 +282,8 @@ mod tests {
         assert!(l.port_out(40000, 51235), "its sockets are gone");
         assert_eq!(l.port_in(40000), 51235);
         assert!(!l.port_out(40000, 51236), "the new fd 3 is open");
+        l.closed(3);
+        l.opened(5);
+        assert!(l.port_out(40001, 51235), "a port given again");
     }
 }
