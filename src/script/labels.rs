@@ -25,17 +25,21 @@ pub struct Labels {
     pairs: BTreeMap<String, [RawFd; 2]>,
     /// port as written -> port of this run.
     ports: BTreeMap<u16, u16>,
+    /// port as written -> the fds (by `fd_ids`) open when a result last
+    /// showed it: once all are closed, its sockets are gone.
+    port_seen: BTreeMap<u16, Vec<u64>>,
+    /// Each open fd's id (fd numbers are given again; ids are not).
+    fd_ids: BTreeMap<RawFd, u64>,
+    next_fd_id: u64,
+    /// port as written -> the socket (by `fd_ids`) whose call showed it:
+    /// accept4's new one, else the call's fd (`checking_fd`).
+    port_holder: BTreeMap<u16, u64>,
+    /// The socket of the call being checked.
+    checking: Option<RawFd>,
     /// abstract or autobind name as written -> as this run got it.
     names_abstract: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Every fd the script opened and has not closed, in the order opened.
     open: Vec<RawFd>,
-    /// port as written -> the socket whose call showed it first.
-    port_holders: BTreeMap<u16, RawFd>,
-    /// ports as written whose socket is closed (another label may then
-    /// take the same port).
-    ports_released: BTreeSet<u16>,
-    /// The socket of the call being checked.
-    port_holder: Option<RawFd>,
     /// pid as written (a fork's result) -> pid of this run.
     pids: BTreeMap<i64, i64>,
     /// epoll data numbers an epoll_ctl line wrote as its fd's label
@@ -124,6 +128,8 @@ impl Labels {
     pub fn opened(&mut self, fd: RawFd) {
         if !self.open.contains(&fd) {
             self.open.push(fd);
+            self.next_fd_id += 1;
+            self.fd_ids.insert(fd, self.next_fd_id);
         }
     }
 
@@ -131,9 +137,7 @@ impl Labels {
     /// may bind them again; a use still means the old number, for EBADF).
     pub fn closed(&mut self, fd: RawFd) {
         self.open.retain(|&f| f != fd);
-        for (&w, _) in self.port_holders.iter().filter(|(_, h)| **h == fd) {
-            self.ports_released.insert(w);
-        }
+        self.fd_ids.remove(&fd);
         for b in self.fds.values_mut() {
             if b.fd == fd {
                 b.open = false;
@@ -182,32 +186,50 @@ impl Labels {
         if written == 0 {
             return got == 0;
         }
-        if let Some(&p) = self.ports.get(&written) {
-            return p == got;
+        // A port whose sockets are all closed may be given again: the
+        // record's kernel gave it to a new client or listener, this
+        // run's gave another port (and the converse below).
+        if let Some(&p) = self.ports.get(&written)
+            && p != got
+            && !self.port_gone(written)
+        {
+            return false;
         }
-        // Two ports written differently are two ports, unless the
-        // socket that showed the other one is closed: the kernel gives a
-        // closed connection's port again (loopback's tcp_tw_reuse=2 takes
-        // it out of TIME_WAIT), so a replay's clients may share one
-        // where the record's had two.
-        let taken = self
-            .ports
-            .iter()
-            .any(|(w, &p)| p == got && !self.ports_released.contains(w));
-        if taken {
+        // Another label may have this port once its sockets are gone:
+        // the kernel gives a closed connection's port again (loopback's
+        // tcp_tw_reuse=2 takes it out of TIME_WAIT), so a replay's
+        // clients can share one where the record's had two.
+        let held = |(&w, &p): (&u16, &u16)| w != written && p == got && !self.port_gone(w);
+        if self.ports.iter().any(held) {
             return false;
         }
         self.ports.insert(written, got);
-        if let Some(fd) = self.port_holder {
-            self.port_holders.insert(written, fd);
-        }
+        self.port_seen
+            .insert(written, self.fd_ids.values().copied().collect());
+        match self.checking.and_then(|fd| self.fd_ids.get(&fd)) {
+            Some(&id) => self.port_holder.insert(written, id),
+            None => self.port_holder.remove(&written),
+        };
         true
     }
 
-    /// The socket whose call is being checked (`port_out` ties a port it
-    /// shows to it): accept4's new one, else the fd argument.
+    /// The socket whose call is being checked (a port it shows is
+    /// that socket's): accept4's new one, else the call's fd.
     pub fn checking_fd(&mut self, fd: Option<RawFd>) {
-        self.port_holder = fd;
+        self.checking = fd;
+    }
+
+    /// Whether the port label `written`'s socket is closed: the one
+    /// whose call showed it, or else every fd open then (false when none
+    /// was open: nothing says so).
+    fn port_gone(&self, written: u16) -> bool {
+        let closed = |id: &u64| !self.fd_ids.values().any(|v| v == id);
+        if self.port_holder.get(&written).is_some_and(closed) {
+            return true;
+        }
+        self.port_seen
+            .get(&written)
+            .is_some_and(|seen| !seen.is_empty() && seen.iter().all(closed))
     }
 
     /// The abstract name an input means (its binding, or itself).
@@ -260,14 +282,42 @@ mod tests {
         assert_eq!(l.port_in(8081), 8081);
         assert!(!l.port_out(8081, 9000));
         assert!(!l.port_out(40001, 51234), "another label's port");
-        // A port shown on a socket that is now closed may be given again.
-        l.checking_fd(Some(7));
-        assert!(l.port_out(40002, 51300));
-        assert!(!l.port_out(40003, 51300), "its socket is open");
-        l.closed(7);
-        assert!(l.port_out(40003, 51300), "its socket closed");
         assert!(l.abstract_out(b"00001", b"0002a"));
         assert_eq!(l.abstract_in(b"00001"), b"0002a".to_vec());
         assert_eq!(l.abstract_in(b"x"), b"x".to_vec());
+    }
+
+    #[test]
+    fn a_port_label_whose_sockets_are_closed_may_mean_another_port() {
+        let mut l = Labels::new();
+        l.opened(3);
+        assert!(l.port_out(40000, 51234));
+        assert!(!l.port_out(40000, 51235), "fd 3 still open");
+        l.opened(4);
+        assert!(l.port_out(40000, 51234));
+        l.closed(3);
+        assert!(!l.port_out(40000, 51235), "fd 4 was open when it was shown");
+        l.closed(4);
+        l.opened(3);
+        assert!(l.port_out(40000, 51235), "its sockets are gone");
+        assert_eq!(l.port_in(40000), 51235);
+        assert!(!l.port_out(40000, 51236), "the new fd 3 is open");
+        l.closed(3);
+        l.opened(5);
+        assert!(l.port_out(40001, 51235), "a port given again");
+    }
+
+    #[test]
+    fn a_port_label_is_free_once_the_socket_that_showed_it_is_closed() {
+        let mut l = Labels::new();
+        l.opened(3); // a listener, open throughout
+        l.opened(4);
+        l.checking_fd(Some(4));
+        assert!(l.port_out(40000, 51234));
+        assert!(!l.port_out(40001, 51234), "fd 4 is open");
+        l.closed(4);
+        l.opened(4);
+        l.checking_fd(Some(4));
+        assert!(l.port_out(40001, 51234), "the fd that showed it closed");
     }
 }

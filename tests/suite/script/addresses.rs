@@ -1,7 +1,8 @@
 //! Address arguments as a script writes them: the quoted abstract form
 //! `@"x"` (strace's sun_path=@"x") is the abstract name x; sendto's short
 //! address stands for the address and its length; a bad address is found
-//! by the check (exit 2, its position, no call made).
+//! by the check (exit 2, its position, no call made); a port label whose
+//! sockets are closed may mean the next port a result shows.
 
 use super::script;
 use crate::harness;
@@ -78,4 +79,28 @@ sendmsg(u, {msg_name=7, msg_iov=[{iov_base=\"hi\", iov_len=2}], msg_iovlen=1}, 0
     assert_eq!(out.code(), Some(2), "{}", out.dump());
     out.stderr_has("-:2:22: expected an address");
     assert!(out.stdout.is_empty(), "{}", out.dump());
+}
+
+/// Two listeners the record's kernel gave one port (40001: the first was
+/// closed, bind(0) gave its port again); this run's kernel gives two.
+/// The label means the new port once every fd open when it was shown
+/// is closed; while the first listener is open it still means its port.
+#[test]
+fn script_a_port_label_may_mean_a_new_port_once_its_socket_is_closed() {
+    let round = |close: &str| {
+        format!(
+            "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3
+bind(3, {{sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(\"127.0.0.1\")}}, 16) = 0
+listen(3, 5) = 0
+getsockname(3, {{sa_family=AF_INET, sin_port=htons(40001), sin_addr=inet_addr(\"127.0.0.1\")}}, [128 => 16]) = 0
+{close}"
+        )
+    };
+    let given_again = round("close(3) = 0\n").repeat(2);
+    script(&given_again, &[]).assert_ok();
+    // The first listener still open: the second (fd 4) has another port.
+    let held = round("") + &round("").replace('3', "4");
+    let o = script(&held, &[]);
+    assert_eq!(o.code(), Some(1), "{}", o.dump());
+    assert!(o.stderr.contains("getsockname(4, "), "{}", o.dump());
 }

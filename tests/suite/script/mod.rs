@@ -38,6 +38,7 @@ mod port_labels;
 mod processes;
 mod readme;
 mod reaped;
+mod records_epoll;
 mod records_fork;
 pub(crate) mod records_models;
 mod shell;

@@ -37,7 +37,10 @@ fn client_line(call: &str, fd: &str, name: &str, actor: &str) -> String {
 /// The server's record with each client's lines where the replay needs
 /// them: a client's socket, connect and sendto before the server's line
 /// that takes its connection (the k-th accept4 that returns, or the
-/// epoll_wait just before it), its recvfrom and close after the server's
+/// epoll_wait that reported the listener ready for it: under load one
+/// epoll_wait can report the first client's end and the second's
+/// connection, and the accept4 then follows the close, not the
+/// epoll_wait), its recvfrom and close after the server's
 /// reply (the sendto of its bytes upper-cased). A fork model's clients
 /// are process actors forked first (`p1 = fork()`): as threads of the
 /// replay, their sockets would be inherited by the server's forked
@@ -59,10 +62,23 @@ pub(crate) fn joined(server: &str, clients: &[(String, &'static str)], forked: b
             && !l.contains("<unfinished ...>")
             && !l.contains("ERESTARTSYS")
     };
-    for (i, line) in s.iter().enumerate() {
-        let before_wait = s.get(i + 1).is_some_and(|n| takes(n)) && line.starts_with("epoll_wait(");
-        let takes_here = (takes(line) && !out.last().is_some_and(|l| l.starts_with("epoll_wait(")))
-            || before_wait;
+    // The epoll model's listener as epoll_wait reports it (`data={u32=L, `).
+    let listener = s
+        .iter()
+        .find_map(|l| l.strip_prefix("listen(")?.split_once(',').map(|(fd, _)| fd))
+        .map(|fd| format!("data={{u32={fd}, "));
+    let reports_listener = |l: &str| {
+        l.starts_with("epoll_wait(") && listener.as_ref().is_some_and(|d| l.contains(d.as_str()))
+    };
+    // Whether an epoll_wait placed the client the next accept4 takes.
+    let mut placed = false;
+    for line in &s {
+        let takes_here = if reports_listener(line) {
+            placed = true;
+            true
+        } else {
+            takes(line) && !std::mem::take(&mut placed)
+        };
         if takes_here && let Some((record, msg)) = clients.get(k) {
             let c = lines(record);
             let fd = c[0].rsplit_once(" = ").unwrap().1.to_string();
