@@ -99,13 +99,7 @@ impl Runner {
             self.gone(a, pending, ended, None);
             return;
         }
-        // Its end may be waiting for a kill's line (run.rs `deaths`).
-        if let Some(k) = self.deaths.iter().position(|d| d.0 == i) {
-            let (a, pending, ended) = self.deaths.remove(k);
-            self.gone(a, pending, ended, None);
-            return;
-        }
-        self.await_gone(i);
+        self.end_now(i);
     }
 
     /// A call of actor `name` returned after a SIGCHLD handler ran for a
@@ -126,6 +120,12 @@ impl Runner {
         }) else {
             return;
         };
+        self.end_now(i);
+    }
+
+    /// Show process actor `i`'s end now: held for a kill's line (run.rs
+    /// `deaths`), or when its message comes.
+    fn end_now(&mut self, i: usize) {
         if let Some(k) = self.deaths.iter().position(|d| d.0 == i) {
             let (a, pending, ended) = self.deaths.remove(k);
             self.gone(a, pending, ended, None);
