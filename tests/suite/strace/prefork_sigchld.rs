@@ -32,9 +32,15 @@ fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
     assert_eq!(want.len(), 2, "two workers' SIGCHLD\n{}", dump());
     // socklab's: each note right after the parent's wait4 that reaped it
     // (the line before of the same task: others' lines may come between).
+    // A line's task: its `[pid N]`, or, untagged (only one task left, as
+    // strace -f prints it), the parent's: the first process strace saw.
+    let parent = theirs.split_whitespace().next().unwrap_or("").to_string();
     let task = |l: &str| match l.strip_prefix("[pid ") {
-        Some(r) => r.split_once("] ").map_or("", |(pid, _)| pid).to_string(),
-        None => String::new(),
+        Some(r) => r
+            .split_once("] ")
+            .map_or("", |(pid, _)| pid.trim())
+            .to_string(),
+        None => parent.clone(),
     };
     let lines: Vec<&str> = raw.lines().collect();
     let mut got = Vec::new();
