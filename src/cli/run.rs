@@ -18,6 +18,7 @@ use crate::{bench, inspect, lab, socket, wire};
 /// The process's exit code for `result` (DESIGN.md §3): 0, 1 (also when
 /// output could not be written: reported when it happened), 2 for usage,
 /// and for a stop signal the signal itself, re-raised after cleanup.
+/// A traced program ends here through its traced `exit_group` (end.rs).
 pub fn exit_code(result: Result<()>) -> ExitCode {
     match result {
         // A stop signal that ended a pause where no blocking call came
@@ -26,15 +27,20 @@ pub fn exit_code(result: Result<()>) -> ExitCode {
             signals::reraise(sig);
             ExitCode::from((128 + sig as i32) as u8)
         }
-        Ok(()) if crate::strace::output_failed() => ExitCode::FAILURE,
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) if crate::strace::output_failed() => super::end::exit(1),
+        Ok(()) => super::end::exit(0),
         Err(Error::Signal(sig)) => {
             signals::reraise(sig);
             ExitCode::from((128 + sig as i32) as u8)
         }
-        Err(e) => {
+        // Found before any call: no end line (nothing was traced).
+        Err(e @ Error::Usage(_)) => {
             crate::output::report(&e);
             ExitCode::from(e.exit_code() as u8)
+        }
+        Err(e) => {
+            crate::output::report(&e);
+            super::end::exit(e.exit_code() as u8)
         }
     }
 }
@@ -82,6 +88,10 @@ pub fn run(cli: Cli) -> Result<()> {
         if stops_by_signal(&cli.command) {
             signals::catch_stop_signals_at_start()?;
         }
+        // demo's trace is its own timeline, as a lab's (end.rs).
+        if !matches!(cli.command, Command::Demo) {
+            super::end::traced_by(&sys, cli.record.is_some());
+        }
         return run_command(&sys, &out, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -106,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
         false => sys.clone(),
     };
     let capture = wire::start(&wire_sys, timeline, &wire_opts, &ports)?;
+    super::end::traced_by(&sys, cli.record.is_some());
     let result = run_command(&sys, &out, cli.command);
     let stopped = capture.stop(&wire_sys);
     result.and(stopped)

@@ -31,7 +31,7 @@ pub use args::{ArgVal, entry_len, render, render_named, resumed_args, top_level_
 pub use event::Event;
 pub use json::json_line;
 pub use json::json_str;
-pub use record::Recorder;
+pub use record::{COMMENT as RECORD_COMMENT, Recorder};
 pub use sink::{Stream, output_failed, write_failed, write_line};
 use split::{Returned, Split};
 pub use split::{resumed_line, resumed_text, unfinished_text};
@@ -309,7 +309,12 @@ impl Tracer {
                     true => tasks::prefix(),
                     false => self.head(SystemTime::now()),
                 };
-                let line = format!("{head}{text}");
+                // A program's end in a record: a `# ` comment there.
+                let mark = match self.record_tag == Some(record::COMMENT) {
+                    true => self.record_mark(),
+                    false => String::new(),
+                };
+                let line = format!("{mark}{head}{text}");
                 if !self.open_write(&line) {
                     write_to(&mut lock(&self.trace), &line);
                 }

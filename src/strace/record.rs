@@ -38,6 +38,11 @@ impl Recorder {
 /// character, which no trace line holds raw (strings are escaped).
 const MARK: char = '\u{1}';
 
+/// The record-only tag that makes a line a `# ` comment in the record
+/// (and leaves it as it is in the trace): a program's own end,
+/// `exit_group(N) = ?`, which a replay does not make (`cli/end.rs`).
+pub const COMMENT: &str = "#";
+
 /// The mark of the record-only tag `tag`, to put first on a line.
 pub fn mark(tag: &str) -> String {
     format!("{MARK}{tag}{MARK}")
@@ -68,6 +73,9 @@ impl Write for Recorder {
         while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
             let line = match marked(&line[..end]) {
+                (Some(tag), rest) if tag == COMMENT.as_bytes() => {
+                    format!("# {}", String::from_utf8_lossy(rest))
+                }
                 (Some(tag), rest) => format!(
                     "{} | {}",
                     String::from_utf8_lossy(tag),
