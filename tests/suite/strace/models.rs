@@ -84,9 +84,9 @@ fn model_processes(model: &str, calls: &[&str]) {
             .iter()
             .map(|l| unpad(l))
             .filter(|l| !is_runtime_call(l))
-            // A child's exit is socklab's line too (`Sys::exit_group`),
-            // the parent's is not (main returns); `+++` is strace's note.
-            .filter(|l| !l.starts_with("+++") && (i > 0 || !l.starts_with("exit_group(")))
+            // A child's exit is socklab's line (`Sys::exit_group`), and
+            // so is the parent's (cli/end.rs); `+++` is a note.
+            .filter(|l| !l.starts_with("+++"))
             .collect();
         // The parent's prefix before its first traced call (rule 3).
         let theirs: Vec<String> = if i == 0 {

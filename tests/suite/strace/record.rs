@@ -38,9 +38,16 @@ fn tcp_client_record_holds_the_traced_calls_and_names_the_command() {
         "{first}"
     );
     // The same lines as the trace on stderr, in the same order (its
-    // notes are the record's comments).
+    // notes are the record's comments), up to the program's end: the
+    // trace's last two lines, comments in the record (a replay does not
+    // make the main actor's exit_group: cli/end.rs).
+    let end = ["exit_group(0) = ?", "+++ exited with 0 +++"];
     let traced: Vec<&str> = o.stderr.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(traced[traced.len() - 2..], end, "{}", o.dump());
+    let traced = &traced[..traced.len() - 2];
     assert_eq!(calls(&text), traced, "{}", o.dump());
+    let last: Vec<&str> = text.lines().rev().take(2).collect();
+    assert_eq!(last, ["# +++ exited with 0 +++", "# exit_group(0) = ?"], "{text}");
     assert!(
         traced.iter().any(|l| l.starts_with("connect(")),
         "{}",

@@ -32,7 +32,7 @@ pub(super) fn strace_f(dir: &TempDir, args: &[&str]) -> (Command, String, String
 /// padding gone, the runtime's calls left out), by pid; and the first pid.
 pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
     let (lines, first) = under::joined(path);
-    let socklabs = lines.into_iter().filter(|(pid, whole)| {
+    let socklabs = lines.into_iter().filter(|(_, whole)| {
         // Thread masks (glibc's around its clone3 and at a thread's end,
         // the workers' own: sys/untraced.rs) are not socklab's traced
         // rt_sigprocmask, which blocks [CHLD].
@@ -40,9 +40,10 @@ pub(super) fn strace_tasks(path: &str) -> (BTreeMap<i32, Vec<String>>, i32) {
         // cancellation signals, `[RTMIN RT_1]`).
         let unblock = whole.starts_with("rt_sigprocmask(SIG_UNBLOCK, ") && !whole.contains("RTMIN");
         let mask = whole.starts_with("rt_sigprocmask(") && !whole.contains("[CHLD]") && !unblock;
-        // A forked child's exit_group is socklab's line (`Sys::exit_group`);
-        // the first process's exit is not (main returns).
-        let exit = whole.starts_with("+++ exited") || (*pid == first && whole.starts_with("exit"));
+        // Every process's exit_group is socklab's line (a forked child's
+        // `Sys::exit_group`, the first's through cli/end.rs); `+++` is
+        // compared by ends.rs.
+        let exit = whole.starts_with("+++ exited");
         !(exit || mask || is_runtime_call(whole))
     });
     (under::by_task(socklabs), first)

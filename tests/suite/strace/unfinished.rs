@@ -149,11 +149,6 @@ fn compared(calls: &[Shown], first: bool) -> Vec<(String, bool)> {
     // A new task races until its first blocking call, that one included.
     let mut racing = !first;
     for c in calls {
-        // The first process's end is not socklab's line (main returns);
-        // a forked child's is (`Sys::exit_group`).
-        if first && c.name == "exit_group" {
-            continue;
-        }
         if c.name == "clone" || c.name == "clone3" {
             racing = true;
             continue;
