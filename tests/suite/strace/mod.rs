@@ -46,6 +46,7 @@
 mod batch;
 mod clone3;
 mod dispositions;
+mod ends;
 mod entries;
 mod failures;
 mod families;
