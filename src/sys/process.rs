@@ -182,8 +182,8 @@ impl Sys {
         Ok(())
     }
 
-    /// _exit(2) (exit_group), traced: a forked server child's end, as
-    /// strace -f shows it: `exit_group(0) = ?` and `+++ exited with 0
+    /// _exit(2) (exit_group), traced: a forked server child's end and a
+    /// traced program's (`cli/end.rs`), as strace -f shows it: `exit_group(0) = ?` and `+++ exited with 0
     /// +++`, written just before the syscall (which does not return), so
     /// that a record's process actor ends on that line. No exit(3)
     /// handlers run (`untraced::exit`).

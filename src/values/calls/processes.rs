@@ -233,8 +233,9 @@ pub static SCHED_SETAFFINITY: Syscall = Syscall {
 };
 
 /// _exit(2): strace shows it as exit_group. A forked server child's end
-/// is traced (`Sys::exit_group`: its line and `+++ exited with N +++`
-/// written just before the syscall, which does not return).
+/// and a traced program's (cli/end.rs) are traced (`Sys::exit_group`: its
+/// line and `+++ exited with N +++` written just before the syscall,
+/// which does not return).
 pub static EXIT_GROUP: Syscall = Syscall {
     name: "exit_group",
     scriptable: true,

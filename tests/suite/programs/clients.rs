@@ -296,7 +296,9 @@ fn udp_client_names_shows_the_address_the_first_sendto_bound() {
             "recvfrom",
             "sendto",
             "recvfrom",
-            "close"
+            "close",
+            "exit_group",
+            "+++ exited with 0 +++"
         ],
         "{}",
         out.dump()

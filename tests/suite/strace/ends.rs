@@ -35,10 +35,16 @@ fn assert_ends_as_strace_f(what: &str, out: &str, trace: &str, status: ExitStatu
         .map(str::to_string)
         .collect();
     let ours_tail = &ours[ours.len().saturating_sub(3)..];
-    let dump = || format!("{what}\n--- socklab ---\n{ours:#?}\n--- strace -f (tail) ---\n{tail:#?}");
+    let dump =
+        || format!("{what}\n--- socklab ---\n{ours:#?}\n--- strace -f (tail) ---\n{tail:#?}");
     assert!(tail.iter().all(|(pid, _)| *pid == first), "{}", dump());
     let theirs_tail: Vec<&String> = tail.iter().map(|(_, l)| l).collect();
-    assert_eq!(ours_tail.iter().collect::<Vec<_>>(), theirs_tail, "{}", dump());
+    assert_eq!(
+        ours_tail.iter().collect::<Vec<_>>(),
+        theirs_tail,
+        "{}",
+        dump()
+    );
     let end = [
         format!("exit_group({code}) = ?"),
         format!("+++ exited with {code} +++"),

@@ -47,7 +47,11 @@ fn tcp_client_record_holds_the_traced_calls_and_names_the_command() {
     let traced = &traced[..traced.len() - 2];
     assert_eq!(calls(&text), traced, "{}", o.dump());
     let last: Vec<&str> = text.lines().rev().take(2).collect();
-    assert_eq!(last, ["# +++ exited with 0 +++", "# exit_group(0) = ?"], "{text}");
+    assert_eq!(
+        last,
+        ["# +++ exited with 0 +++", "# exit_group(0) = ?"],
+        "{text}"
+    );
     assert!(
         traced.iter().any(|l| l.starts_with("connect(")),
         "{}",
