@@ -54,6 +54,9 @@ struct State {
     /// `<... NAME resumed> <unfinished ...>) = ?` of a killed thread.
     unfinished_pid: [i32; UNFINISHED_MAX],
     unfinished_name: [[u8; NAME_MAX]; UNFINISHED_MAX],
+    /// Each one's entry showed all its arguments (1; `accept(3, NULL,
+    /// NULL`), or stopped before one the kernel fills in (0: `recvfrom(3, `).
+    unfinished_whole: [u8; UNFINISHED_MAX],
 }
 
 /// The slot: its lock and its state, in memory shared by all the tasks.
@@ -189,13 +192,19 @@ impl Held {
             s.unfinished.rotate_left(1);
             s.unfinished_pid.rotate_left(1);
             s.unfinished_name.rotate_left(1);
+            s.unfinished_whole.rotate_left(1);
             UNFINISHED_MAX - 1
         });
         if let Some(t) = s.unfinished.get_mut(at) {
             *t = tid;
         }
-        let name = line.get(s.head_len as usize..).unwrap_or("");
-        let name = name.split('(').next().unwrap_or("").as_bytes();
+        let text = line.get(s.head_len as usize..).unwrap_or("");
+        let args = text.strip_suffix(" <unfinished ...>").unwrap_or(text);
+        let whole = u8::from(!args.ends_with(", ") && !args.ends_with('('));
+        if let Some(w) = s.unfinished_whole.get_mut(at) {
+            *w = whole;
+        }
+        let name = text.split('(').next().unwrap_or("").as_bytes();
         let mut kept = [0u8; NAME_MAX];
         for (k, b) in kept.iter_mut().zip(name) {
             *k = *b;
@@ -253,17 +262,18 @@ impl Held {
 
 impl Held {
     /// Process `pid`'s tasks other than `me` printed as unfinished,
-    /// with their calls' names, in the list's order.
-    pub(super) fn unfinished_of(&mut self, pid: i32, me: i32) -> Vec<(i32, String)> {
+    /// with their calls' names and whether each entry was whole, in the
+    /// list's order.
+    pub(super) fn unfinished_of(&mut self, pid: i32, me: i32) -> Vec<(i32, String, bool)> {
         let s = self.state();
-        let names = s.unfinished_name.iter();
+        let names = s.unfinished_name.iter().zip(&s.unfinished_whole);
         let tasks = s.unfinished.iter().zip(&s.unfinished_pid).zip(names);
         tasks
             .filter(|((t, p), _)| **t != 0 && **t != me && **p == pid)
-            .map(|((t, _), name)| {
+            .map(|((t, _), (name, whole))| {
                 let end = name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
                 let name = String::from_utf8_lossy(name.get(..end).unwrap_or(&[]));
-                (*t, name.into_owned())
+                (*t, name.into_owned(), *whole == 1)
             })
             .collect()
     }

@@ -156,8 +156,43 @@ impl Tracer {
     /// killed by SIG +++` (in an order the kernel decides; strace prints
     /// the killer's own `+++` last). Nothing without the slot.
     pub fn others_killed(&self, pid: i32, sig: &str) {
-        let Some(mut slot) = self.slot() else {
+        let _ = self.others_end(pid, &format!("+++ killed by {sig} +++"));
+    }
+
+    /// The same for process `pid`'s `exit_group(code)` (a traced
+    /// program's end, `cli/end.rs`): each blocked thread's `<... NAME
+    /// resumed> <unfinished ...>) = ?`, then each one's `+++ exited with
+    /// CODE +++`, before the process's own.
+    /// A thread in no printed call (between calls, or in one not split)
+    /// has only its `+++ exited` line (`tasks::other_threads`).
+    pub fn others_exited(&self, pid: i32, code: i32) {
+        let end = format!("+++ exited with {code} +++");
+        let cut = self.others_end(pid, &end);
+        let rest: Vec<i32> = tasks::other_threads()
+            .into_iter()
+            .filter(|t| !cut.contains(t))
+            .collect();
+        if rest.is_empty() {
             return;
+        }
+        let stamps = self.stamps.as_ref();
+        let mut w = lock(&self.trace);
+        for t in rest {
+            let stamp = stamps.map_or_else(String::new, |s| s.prefix(SystemTime::now()));
+            write_to(&mut w, &format!("{}{stamp}{end}", tasks::pid_prefix(t)));
+        }
+    }
+
+    /// Each other thread of `pid` printed as unfinished: its `<... NAME
+    /// resumed> <unfinished ...>) = ?` line (strace's decoder had more to
+    /// print at the return: `print_event_exit`), or `<... accept
+    /// resumed>) = ?` where the entry said it all (accept with NULL
+    /// address and length, measured with strace 6.1; recvfrom, poll,
+    /// rt_sigtimedwait with NULL info and a partial accept4 print the
+    /// first), then each one's `end`; their tids.
+    fn others_end(&self, pid: i32, end: &str) -> Vec<i32> {
+        let Some(mut slot) = self.slot() else {
+            return Vec::new();
         };
         let mut w = lock(&self.trace);
         if let Some(b) = slot.interrupt() {
@@ -167,12 +202,17 @@ impl Tracer {
         let stamps = self.stamps.as_ref();
         let stamp = || stamps.map_or_else(String::new, |s| s.prefix(SystemTime::now()));
         let head = |t: i32| format!("{}{}", tasks::pid_prefix(t), stamp());
-        for (t, name) in &others {
-            let end = format!("<... {name} resumed> <unfinished ...>) = ?");
+        for (t, name, whole) in &others {
+            let decoded = *whole && (name == "accept" || name == "accept4");
+            let rest = if decoded { "" } else { " <unfinished ...>" };
+            write_to(
+                &mut w,
+                &format!("{}<... {name} resumed>{rest}) = ?", head(*t)),
+            );
+        }
+        for (t, _, _) in &others {
             write_to(&mut w, &format!("{}{end}", head(*t)));
         }
-        for (t, _) in &others {
-            write_to(&mut w, &format!("{}+++ killed by {sig} +++", head(*t)));
-        }
+        others.into_iter().map(|(t, _, _)| t).collect()
     }
 }

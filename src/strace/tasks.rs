@@ -75,6 +75,40 @@ pub fn ended() {
     }
 }
 
+/// This process's threads that `sys` started and that have not ended
+/// (their tids; 0: a free place): strace -f ends each with the
+/// process's exit_group (`Tracer::others_exited`). Atomics, not a lock:
+/// a forked child clears them however its parent's threads stood.
+static THREADS: [AtomicI32; 1024] = [const { AtomicI32::new(0) }; 1024];
+
+/// The calling thread, started by `sys`, runs (no syscall). A thread
+/// past the table's 1024 places is not listed (its end line is missing).
+pub fn thread_began() {
+    let me = tid();
+    let _ = THREADS.iter().find(|t| {
+        t.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
+}
+
+/// The calling thread is about to end.
+pub fn thread_ends() {
+    let me = tid();
+    THREADS.iter().for_each(|t| {
+        let _ = t.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
+    });
+}
+
+/// This process's live threads other than the calling one.
+pub fn other_threads() -> Vec<i32> {
+    let me = tid();
+    THREADS
+        .iter()
+        .map(|t| t.load(Ordering::SeqCst))
+        .filter(|t| *t != 0 && *t != me)
+        .collect()
+}
+
 /// Set in a forked child ([`forget_tid`]): this process's own memory.
 static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -88,6 +122,8 @@ pub fn forked() -> bool {
 /// forget them.
 pub fn forget_tid() {
     FORKED.store(true, Ordering::SeqCst);
+    // The parent's threads are not this process's.
+    THREADS.iter().for_each(|t| t.store(0, Ordering::SeqCst));
     TID.with(|t| t.set(0));
     PINNED.with(|p| p.borrow_mut().take());
     PID.store(tid(), Ordering::SeqCst);

@@ -193,6 +193,9 @@ impl Sys {
             self.delivered_before();
             let args = row_args(&calls::EXIT_GROUP, &[Int(code.into())]);
             self.tracer.signal(&format!("exit_group({args}) = ?"));
+            // Threads still in a call end with the process (strace -f).
+            self.tracer
+                .others_exited(crate::strace::tasks::process(), code & 0xff);
             self.tracer
                 .signal(&format!("+++ exited with {} +++", code & 0xff));
         }

@@ -41,7 +41,10 @@ extern "C" fn start(arg: *mut c_void) -> *mut c_void {
     // only this thread takes it back, once.
     let job = unsafe { Box::from_raw(arg.cast::<Job>()) };
     let Job { body, slot } = *job;
+    // Listed while it runs: a traced program's end ends it (cli/end.rs).
+    crate::strace::tasks::thread_began();
     let result = body();
+    crate::strace::tasks::thread_ends();
     if let Ok(mut held) = slot.result.lock() {
         *held = Some(result);
     }
