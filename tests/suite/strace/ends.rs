@@ -57,12 +57,13 @@ fn a_client_ends_as_strace_f() {
     if !have("strace") {
         return;
     }
-    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--once"]);
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "--max-conns", "1"]);
     let dir = TempDir::new("ends-client");
-    let (cmd, out, trace) = traced(&dir, &["tcp", "client", &server.addr, "-m", "hi"]);
+    let args = ["tcp", "client", &server.addr, "-m", "hi", "-m", "there"];
+    let (cmd, out, trace) = traced(&dir, &args);
     let o = run(cmd, b"");
     // stdout is a pipe here: the program's output is all there.
-    o.stdout_has("HI");
+    assert_eq!(o.stdout, "HI\nTHERE\n", "{}", o.dump());
     assert_ends_as_strace_f("client", &out, &trace, o.status, 0);
     server.finish().assert_ok();
 }
