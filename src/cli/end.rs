@@ -10,21 +10,23 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
+use super::args::{Cli, Command};
 use crate::strace::RECORD_COMMENT;
 use crate::sys::Sys;
 
 /// The traced program's `Sys`, if a program is running with a trace.
 static TRACED: OnceLock<Sys> = OnceLock::new();
 
-/// The program traced through `sys` ends through it. Its end lines go to
-/// a `--record` file as `#` comments: a replayed script has no main
+/// The program traced through `sys` ends through it (not demo, whose
+/// trace is its own timeline, as a lab's). Its end lines go to a
+/// `--record` file as `#` comments: a replayed script has no main
 /// actor's `exit_group` (the runner ends the replay), and a record
 /// joined with others must not end there.
-pub(super) fn traced_by(sys: &Sys, recording: bool) {
-    if !sys.tracer().enabled() {
+pub(super) fn traced_by(sys: &Sys, cli: &Cli) {
+    if !sys.tracer().enabled() || matches!(cli.command, Command::Demo) {
         return;
     }
-    let sys = match recording {
+    let sys = match cli.record.is_some() {
         true => sys.retraced(sys.tracer().record_tagged(RECORD_COMMENT)),
         false => sys.clone(),
     };

@@ -88,10 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         if stops_by_signal(&cli.command) {
             signals::catch_stop_signals_at_start()?;
         }
-        // demo's trace is its own timeline, as a lab's (end.rs).
-        if !matches!(cli.command, Command::Demo) {
-            super::end::traced_by(&sys, cli.record.is_some());
-        }
+        super::end::traced_by(&sys, &cli);
         return run_command(&sys, &out, cli.command);
     }
     // --wire / --pcap: capture around the program (src/wire/).
@@ -116,7 +113,7 @@ pub fn run(cli: Cli) -> Result<()> {
         false => sys.clone(),
     };
     let capture = wire::start(&wire_sys, timeline, &wire_opts, &ports)?;
-    super::end::traced_by(&sys, cli.record.is_some());
+    super::end::traced_by(&sys, &cli);
     let result = run_command(&sys, &out, cli.command);
     let stopped = capture.stop(&wire_sys);
     result.and(stopped)
