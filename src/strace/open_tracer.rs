@@ -154,10 +154,11 @@ impl Tracer {
     /// a call printed as unfinished, when `sig` kills it: each one's
     /// `<... NAME resumed> <unfinished ...>) = ?`, then each one's `+++
     /// killed by SIG +++` (in an order the kernel decides; strace prints
-    /// the killer's own `+++` last). Nothing without the slot.
-    pub fn others_killed(&self, pid: i32, sig: &str) {
+    /// the killer's own `+++` last). Nothing without the slot. How many
+    /// threads it printed so.
+    pub fn others_killed(&self, pid: i32, sig: &str) -> usize {
         let Some(mut slot) = self.slot() else {
-            return;
+            return 0;
         };
         let mut w = lock(&self.trace);
         if let Some(b) = slot.interrupt() {
@@ -174,5 +175,6 @@ impl Tracer {
         for (t, _) in &others {
             write_to(&mut w, &format!("{}+++ killed by {sig} +++", head(*t)));
         }
+        others.len()
     }
 }

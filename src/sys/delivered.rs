@@ -259,9 +259,11 @@ impl super::Sys {
             self.emit(&event, &mut [None, None]);
             self.tracer.signal(&sent_by(sig.as_str(), -6, pid, uid));
             // The other threads die too: strace -f ends each one's open call.
-            self.tracer.others_killed(pid, sig.as_str());
+            let others = self.tracer.others_killed(pid, sig.as_str());
             self.tracer
                 .signal(&format!("+++ killed by {} +++", sig.as_str()));
+            // strace -f drops the dead tasks: a task left prints bare.
+            crate::strace::tasks::killed(1 + others);
         };
         let _ = self.tgkill_traced(pid, tid, sig as i32, ahead);
     }
