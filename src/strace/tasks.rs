@@ -7,9 +7,9 @@
 //! [`install`]): `sys` adds one before it forks or starts a thread
 //! ([`started`]), a child or a thread takes itself off just before it
 //! ends ([`ended`]), a process dying by its re-raise takes off its tasks
-//! after its `+++ killed by` line ([`killed`]: strace -f drops them as it
-//! sees them die, before the parent wakes), and a parent takes off a
-//! child it reaps that died by a signal unless it did ([`reaped_killed`]). A line's prefix is [`prefix`]: the only one
+//! as their `+++ killed by` lines print ([`killed`], [`died`]: strace -f
+//! drops each one as it sees it die), and a parent takes off a child it
+//! reaps that died by a signal unless it did ([`reaped_killed`]). A line's prefix is [`prefix`]: the only one
 //! function that decides it, for a time prefix (`--trace-time`) to join.
 
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 static LIVE: OnceLock<&'static AtomicU32> = OnceLock::new();
 
 /// How many forked children took themselves off the count as a signal
-/// killed them ([`killed`]), not yet reaped ([`reaped_killed`]).
+/// killed them ([`died`]), not yet reaped ([`reaped_killed`]).
 static SELF_KILLED: OnceLock<&'static AtomicU32> = OnceLock::new();
 
 /// How `sys` reads the calling thread's id without a syscall (glibc's
@@ -83,14 +83,21 @@ pub fn ended() {
     }
 }
 
-/// This process dies by a signal after its `+++ killed by` line: its
-/// `tasks` tasks (the calling one and its other threads) come off the
-/// count now, as strace -f drops each one when it sees it die, before a
-/// task still alive (the parent that wakes) prints again.
+/// `tasks` other threads of this process died with it, their `+++
+/// killed by` lines printed: off the count, as strace -f drops each one
+/// when it prints that line (the killer's own line, last, is then bare
+/// when they were the only others).
 pub fn killed(tasks: usize) {
     for _ in 0..tasks {
         ended();
     }
+}
+
+/// This process dies by a signal, its `+++ killed by` line printed: off
+/// the count, so that a task still alive (the parent that wakes) prints
+/// as strace -f, which has seen it die, prints it.
+pub fn died() {
+    ended();
     if forked()
         && let Some(n) = SELF_KILLED.get()
     {
@@ -99,7 +106,7 @@ pub fn killed(tasks: usize) {
 }
 
 /// A child killed by a signal was reaped: off the count, unless it took
-/// itself off ([`killed`]; paired by number, not by pid: the count is
+/// itself off ([`died`]; paired by number, not by pid: the count is
 /// right once each is reaped).
 pub fn reaped_killed() {
     let took = SELF_KILLED.get().is_some_and(|n| {

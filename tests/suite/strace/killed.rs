@@ -70,6 +70,11 @@ fn killed_in(end: impl FnOnce() -> Outcome, pid: i32, out: &str, trace: &str, cu
     assert_eq!(tail[4], format!("tgkill({first}, {first}, SIGTERM) = 0"));
     assert!(tail[5].starts_with(&tkill), "{lines:#?}");
     assert_eq!(tail[6], "+++ killed by SIGTERM +++");
+    // As strace -f's: bare, each other task dropped as it died (a thread
+    // model's worker killed with it printed its own `+++` line first).
+    let text = std::fs::read_to_string(trace).expect("trace");
+    let last = text.lines().filter(|l| !l.contains("# ")).next_back();
+    assert_eq!(last, Some("+++ killed by SIGTERM +++"), "{text}");
 }
 
 const RESTART: &str = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
