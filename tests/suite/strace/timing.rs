@@ -340,3 +340,26 @@ fn a_signals_and_an_exits_lines_are_stamped_under_wire() {
         assert!(rest.starts_with(what), "{line:?}");
     }
 }
+
+/// `-T` on a lab's fork line: strace -T prints the time a clone took
+/// after its return (`clone(...) = 7001 <0.000208>`), so does the
+/// timeline's `NAME = clone(...) = 7001 <0.000208>` (it had none), and
+/// its record replays.
+#[test]
+fn a_labs_fork_line_ends_with_the_time_the_clone_took() {
+    let dir = TempDir::new("stamps-fork-took");
+    let rec = dir.path("sigpipe.script");
+    let args = ["--trace-time", "T", "lab", "sigpipe", "--record", &rec];
+    let o = run(socklab(&args), b"").without_tasks();
+    o.assert_ok();
+    let forks: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" = clone("))
+        .collect();
+    assert_eq!(forks.len(), 2, "{}", o.dump());
+    for line in forks {
+        assert!(took_ok(line), "{line:?}\n{}", o.dump());
+    }
+    run(socklab(&["script", &rec]), b"").assert_ok();
+}
