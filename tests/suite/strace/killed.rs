@@ -73,7 +73,7 @@ fn killed_in(end: impl FnOnce() -> Outcome, pid: i32, out: &str, trace: &str, cu
     // As strace -f's: bare, each other task dropped as it died (a thread
     // model's worker killed with it printed its own `+++` line first).
     let text = std::fs::read_to_string(trace).expect("trace");
-    let last = text.lines().filter(|l| !l.contains("# ")).next_back();
+    let last = text.lines().rfind(|l| !l.contains("# "));
     assert_eq!(last, Some("+++ killed by SIGTERM +++"), "{text}");
 }
 
