@@ -58,8 +58,11 @@ impl Runner {
             if i == 0 && under.unfinished && !self.tracer.is_json() {
                 self.side(&name).resumed(&ev.event());
             } else if let Some(child) = child.filter(|_| !self.tracer.is_json()) {
-                // The child's name, so that the timeline replays.
-                self.print_task_text(&name, &format!("{child} = {}", ev.line()), false);
+                // The child's name, so that the timeline replays; `-T`'s
+                // time taken as strace -T prints it after a clone.
+                let took = crate::strace::stamp::stamps()
+                    .map_or_else(String::new, |s| s.suffix(ev.duration));
+                self.print_task_text(&name, &format!("{child} = {}{took}", ev.line()), false);
             } else {
                 self.print_event(&name, ev);
             }

@@ -297,8 +297,16 @@ impl Tracer {
     pub fn signal(&self, text: &str) {
         match (self.format, self.side()) {
             (Format::Text, None) => {
-                if self.timeline.is_some() {
-                    self.note(&format!("{}{text}", tasks::prefix()));
+                if let Some(t) = &self.timeline {
+                    // `--wire`: stamped as the timeline prints it, as strace
+                    // stamps these lines (a `# ` note is not stamped).
+                    match text.starts_with("# ") {
+                        true => self.note(&format!("{}{text}", tasks::prefix())),
+                        false => {
+                            let prefix = format!("{}{}", self.record_mark(), tasks::prefix());
+                            t.signal(SystemTime::now(), prefix, text.to_string());
+                        }
+                    }
                     return;
                 }
                 // strace stamps a signal's line (and `+++ killed by`) as

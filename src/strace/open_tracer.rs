@@ -155,8 +155,10 @@ impl Tracer {
     /// `<... NAME resumed> <unfinished ...>) = ?`, then each one's `+++
     /// killed by SIG +++` (in an order the kernel decides; strace prints
     /// the killer's own `+++` last). Nothing without the slot.
-    pub fn others_killed(&self, pid: i32, sig: &str) {
-        let _ = self.others_end(pid, &format!("+++ killed by {sig} +++"));
+    /// How many threads it printed so.
+    pub fn others_killed(&self, pid: i32, sig: &str) -> usize {
+        self.others_end(pid, &format!("+++ killed by {sig} +++"))
+            .len()
     }
 
     /// The same for process `pid`'s `exit_group(code)` (a traced
@@ -165,15 +167,17 @@ impl Tracer {
     /// CODE +++`, before the process's own.
     /// A thread in no printed call (between calls, or in one not split)
     /// has only its `+++ exited` line (`tasks::other_threads`).
-    pub fn others_exited(&self, pid: i32, code: i32) {
+    /// How many threads it printed so.
+    pub fn others_exited(&self, pid: i32, code: i32) -> usize {
         let end = format!("+++ exited with {code} +++");
         let cut = self.others_end(pid, &end);
         let rest: Vec<i32> = tasks::other_threads()
             .into_iter()
             .filter(|t| !cut.contains(t))
             .collect();
+        let printed = cut.len() + rest.len();
         if rest.is_empty() {
-            return;
+            return printed;
         }
         let stamps = self.stamps.as_ref();
         let mut w = lock(&self.trace);
@@ -181,6 +185,7 @@ impl Tracer {
             let stamp = stamps.map_or_else(String::new, |s| s.prefix(SystemTime::now()));
             write_to(&mut w, &format!("{}{stamp}{end}", tasks::pid_prefix(t)));
         }
+        printed
     }
 
     /// Each other thread of `pid` printed as unfinished: its `<... NAME

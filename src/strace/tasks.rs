@@ -6,8 +6,10 @@
 //! (a MAP_SHARED page `sys` maps before its first fork or thread:
 //! [`install`]): `sys` adds one before it forks or starts a thread
 //! ([`started`]), a child or a thread takes itself off just before it
-//! ends ([`ended`]), and a parent takes off a child it reaps that died by
-//! a signal (it could not). A line's prefix is [`prefix`]: the only one
+//! ends ([`ended`]), a process dying by its re-raise takes off its tasks
+//! as their `+++ killed by` lines print ([`killed`], [`died`]: strace -f
+//! drops each one as it sees it die), and a parent takes off a child it
+//! reaps that died by a signal unless it did ([`reaped_killed`]). A line's prefix is [`prefix`]: the only one
 //! function that decides it, for a time prefix (`--trace-time`) to join.
 
 use std::cell::{Cell, RefCell};
@@ -17,6 +19,10 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 /// The shared count of live tasks; unset until the first fork or thread
 /// (one task: no prefix).
 static LIVE: OnceLock<&'static AtomicU32> = OnceLock::new();
+
+/// How many forked children took themselves off the count as a signal
+/// killed them ([`died`]), not yet reaped ([`reaped_killed`]).
+static SELF_KILLED: OnceLock<&'static AtomicU32> = OnceLock::new();
 
 /// How `sys` reads the calling thread's id without a syscall (glibc's
 /// `struct pthread` holds it), set by [`install`].
@@ -36,10 +42,12 @@ pub fn reader(tid: fn() -> i32) {
 }
 
 /// Count tasks in `live` (a word shared with the children to come, at 1:
-/// this task), reading a task's id with `tid`. Only the first call counts.
-pub fn install(live: &'static AtomicU32, tid: fn() -> i32) {
+/// this task; `killed`, at 0, the children that took themselves off as
+/// they died), reading a task's id with `tid`. Only the first call counts.
+pub fn install(live: &'static AtomicU32, killed: &'static AtomicU32, tid: fn() -> i32) {
     let _ = TID_OF.set(tid);
     let _ = LIVE.set(live);
+    let _ = SELF_KILLED.set(killed);
 }
 
 fn live() -> Option<&'static AtomicU32> {
@@ -107,6 +115,42 @@ pub fn other_threads() -> Vec<i32> {
         .map(|t| t.load(Ordering::SeqCst))
         .filter(|t| *t != 0 && *t != me)
         .collect()
+}
+
+/// `tasks` other threads of this process ended with it (a kill or its
+/// exit_group), their `+++ killed by` / `+++ exited` lines printed: off
+/// the count, as strace -f drops each one when it prints that line (the
+/// process's own line, last, is then bare when they were the only
+/// others).
+pub fn ended_with_process(tasks: usize) {
+    for _ in 0..tasks {
+        ended();
+    }
+}
+
+/// This process dies by a signal, its `+++ killed by` line printed: off
+/// the count, so that a task still alive (the parent that wakes) prints
+/// as strace -f, which has seen it die, prints it.
+pub fn died() {
+    ended();
+    if forked()
+        && let Some(n) = SELF_KILLED.get()
+    {
+        n.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A child killed by a signal was reaped: off the count, unless it took
+/// itself off ([`died`]; paired by number, not by pid: the count is
+/// right once each is reaped).
+pub fn reaped_killed() {
+    let took = SELF_KILLED.get().is_some_and(|n| {
+        n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+            .is_ok()
+    });
+    if !took {
+        ended();
+    }
 }
 
 /// Set in a forked child ([`forget_tid`]): this process's own memory.

@@ -30,6 +30,12 @@ pub trait Timeline: Send + Sync {
     fn watch_port(&self, port: u16);
     /// A comment line (`--show-state`, a lab's `# ...`) at time `at`.
     fn note(&self, at: SystemTime, line: String);
+    /// A signal's or an end's line at time `at` (`--- SIGCHLD {...} ---`,
+    /// `exit_group(0) = ?`, `+++ killed by SIGTERM +++`): `prefix`, the
+    /// `--trace-time` stamp strace gives it, then `text`.
+    fn signal(&self, at: SystemTime, prefix: String, text: String) {
+        self.note(at, format!("{prefix}{text}"));
+    }
     /// A line of the program's stdout at time `at`, printed there at its
     /// place among the trace's lines (after the call that made it).
     fn say(&self, at: SystemTime, line: Vec<u8>);

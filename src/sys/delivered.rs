@@ -259,9 +259,13 @@ impl super::Sys {
             self.emit(&event, &mut [None, None]);
             self.tracer.signal(&sent_by(sig.as_str(), -6, pid, uid));
             // The other threads die too: strace -f ends each one's open call.
-            self.tracer.others_killed(pid, sig.as_str());
+            // strace -f drops each dead task as it prints its `+++`
+            // line: the last one left prints bare.
+            let others = self.tracer.others_killed(pid, sig.as_str());
+            crate::strace::tasks::ended_with_process(others);
             self.tracer
                 .signal(&format!("+++ killed by {} +++", sig.as_str()));
+            crate::strace::tasks::died();
         };
         let _ = self.tgkill_traced(pid, tid, sig as i32, ahead);
     }

@@ -127,9 +127,10 @@ impl Sys {
                 plain(row_args(&calls::WAIT4, &args))
             },
         )?;
-        // A child killed by a signal could not take itself off the count.
+        // A child killed by a signal: off the count if it could not
+        // take itself off (a re-raise did).
         if got > 0 && libc::WIFSIGNALED(status.get()) {
-            tasks::ended();
+            tasks::reaped_killed();
         }
         Ok((got > 0).then(|| Reaped {
             pid: got as i32,
@@ -194,8 +195,10 @@ impl Sys {
             let args = row_args(&calls::EXIT_GROUP, &[Int(code.into())]);
             self.tracer.signal(&format!("exit_group({args}) = ?"));
             // Threads still in a call end with the process (strace -f).
-            self.tracer
+            let others = self
+                .tracer
                 .others_exited(crate::strace::tasks::process(), code & 0xff);
+            crate::strace::tasks::ended_with_process(others);
             self.tracer
                 .signal(&format!("+++ exited with {} +++", code & 0xff));
         }
@@ -252,10 +255,13 @@ impl Sys {
     pub fn rt_sigtimedwait_chld(&self, deadline: Instant) -> Result<bool> {
         let mut set = nix::sys::signal::SigSet::empty();
         set.add(nix::sys::signal::Signal::SIGCHLD);
-        let used = Cell::new(libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        });
+        // The time left is read before the call: its `<unfinished ...>`
+        // line (rendered at the entry) shows it, as strace does.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
+        };
         let got = self.call(
             Call {
                 row: &calls::RT_SIGTIMEDWAIT,
@@ -263,34 +269,25 @@ impl Sys {
                 unix: false,
             },
             || {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let ts = libc::timespec {
-                    tv_sec: left.as_secs() as libc::time_t,
-                    tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
-                };
-                used.set(ts);
                 // SAFETY: set and ts are live; info may be NULL.
                 let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
                 Errno::result(r).map(i64::from)
             },
-            |ret| {
-                let ts = used.get();
-                Rendered {
-                    args: row_args(
-                        &calls::RT_SIGTIMEDWAIT,
-                        &[
-                            Text("[CHLD]".to_string()),
-                            Null,
-                            Text(format!("{{tv_sec={}, tv_nsec={}}}", ts.tv_sec, ts.tv_nsec)),
-                            Int(8),
-                        ],
-                    ),
-                    addr: None,
-                    note: match ret {
-                        Ok(n) if *n == libc::SIGCHLD as i64 => "(SIGCHLD)".to_string(),
-                        _ => String::new(),
-                    },
-                }
+            |ret| Rendered {
+                args: row_args(
+                    &calls::RT_SIGTIMEDWAIT,
+                    &[
+                        Text("[CHLD]".to_string()),
+                        Null,
+                        Text(format!("{{tv_sec={}, tv_nsec={}}}", ts.tv_sec, ts.tv_nsec)),
+                        Int(8),
+                    ],
+                ),
+                addr: None,
+                note: match ret {
+                    Ok(n) if *n == libc::SIGCHLD as i64 => "(SIGCHLD)".to_string(),
+                    _ => String::new(),
+                },
             },
         );
         match got {

@@ -71,7 +71,7 @@ impl Sys {
     /// Whether lines carry strace -f's `[pid N] ` (the trace's own lines,
     /// not a lab's sides or a timeline's), and the shared count mapped.
     pub(super) fn count_tasks(&self) -> bool {
-        static LIVE: OnceLock<Option<&'static AtomicU32>> = OnceLock::new();
+        static LIVE: OnceLock<Option<&'static [AtomicU32; 2]>> = OnceLock::new();
         let t = &self.tracer;
         if !t.enabled() || t.is_json() || t.side().is_some() {
             return false;
@@ -83,11 +83,11 @@ impl Sys {
                 // page aligned, never unmapped, for the slot alone.
                 unsafe { crate::strace::open_line::install(at) };
             }
-            shared_word(1)
+            shared_words()
         }) else {
             return false;
         };
-        tasks::install(live, own_tid);
+        tasks::install(&live[0], &live[1], own_tid);
         true
     }
 
@@ -294,17 +294,18 @@ fn clone3_args(id: libc::pthread_t, tid_at: usize) -> String {
     row_args(&calls::PTHREAD_CREATE, &[Text(cl), Int(88)])
 }
 
-/// One word in a MAP_SHARED anonymous page, set to `init`: shared by
-/// this process and the children it forks. None if the mapping fails
+/// Two words in a MAP_SHARED anonymous page, shared by this process and
+/// the children it forks: the live tasks (at 1) and the children that
+/// took themselves off as a signal killed them (`strace::tasks`). None if the mapping fails
 /// (then no `[pid N]`: one task is assumed). mmap is memory management,
 /// not traced (as a Vec's allocation is not).
-fn shared_word(init: u32) -> Option<&'static AtomicU32> {
-    let p = shared_bytes(size_of::<u32>())?;
-    // SAFETY: a fresh anonymous mapping of 4 zeroed bytes, page-aligned,
-    // never unmapped: a valid &'static AtomicU32.
-    let word = unsafe { &*(p as *const AtomicU32) };
-    word.store(init, std::sync::atomic::Ordering::SeqCst);
-    Some(word)
+fn shared_words() -> Option<&'static [AtomicU32; 2]> {
+    let p = shared_bytes(size_of::<[u32; 2]>())?;
+    // SAFETY: a fresh anonymous mapping of 8 zeroed bytes, page-aligned,
+    // never unmapped: a valid &'static [AtomicU32; 2].
+    let words = unsafe { &*(p as *const [AtomicU32; 2]) };
+    words[0].store(1, std::sync::atomic::Ordering::SeqCst);
+    Some(words)
 }
 
 /// `len` zeroed bytes in a fresh MAP_SHARED anonymous mapping (page

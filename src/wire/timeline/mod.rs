@@ -80,8 +80,9 @@ enum Item {
         /// Its `<unfinished ...>` line is out (`open.rs`): only the rest.
         shown: bool,
     },
-    /// The rest of a call printed as unfinished: its prefix, then (at
-    /// print time) its `--trace-time` stamp, then `text`.
+    /// The rest of a call printed as unfinished, or a signal's or an
+    /// end's line (`Timeline::signal`): its prefix, then (at print time)
+    /// its `--trace-time` stamp, then `text`.
     Resumed {
         end: SystemTime,
         prefix: String,
@@ -395,6 +396,10 @@ impl crate::strace::Timeline for Timeline {
 
     fn say(&self, at: SystemTime, line: Vec<u8>) {
         self.say_line(at, line);
+    }
+
+    fn signal(&self, at: SystemTime, prefix: String, text: String) {
+        self.signal_line(at, prefix, text);
     }
 
     fn forked(&self) {

@@ -28,6 +28,22 @@ impl Timeline {
         self.flush(true);
     }
 
+    /// A signal's or an end's line at `at`, stamped as it prints (a
+    /// forked child's, or after the close: now).
+    pub fn signal_line(&self, at: SystemTime, prefix: String, text: String) {
+        if self.goes_straight_out() {
+            let line = format!("{prefix}{}{text}", self.stamp(at));
+            let mut w = crate::strace::lock(&self.sink);
+            crate::strace::write_line(&mut **w, &line);
+            return;
+        }
+        self.lock().items.push(Item::Resumed {
+            end: at,
+            prefix,
+            text,
+        });
+    }
+
     /// A line of the program's stdout at `at` (see [`Item::Say`]).
     pub fn say_line(&self, at: SystemTime, line: Vec<u8>) {
         if self.goes_straight_out() {

@@ -70,6 +70,11 @@ fn killed_in(end: impl FnOnce() -> Outcome, pid: i32, out: &str, trace: &str, cu
     assert_eq!(tail[4], format!("tgkill({first}, {first}, SIGTERM) = 0"));
     assert!(tail[5].starts_with(&tkill), "{lines:#?}");
     assert_eq!(tail[6], "+++ killed by SIGTERM +++");
+    // As strace -f's: bare, each other task dropped as it died (a thread
+    // model's worker killed with it printed its own `+++` line first).
+    let text = std::fs::read_to_string(trace).expect("trace");
+    let last = text.lines().rfind(|l| !l.contains("# "));
+    assert_eq!(last, Some("+++ killed by SIGTERM +++"), "{text}");
 }
 
 const RESTART: &str = "SOCK_CLOEXEC) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)";
@@ -199,4 +204,54 @@ fn a_unix_client_with_a_timeout_killed_in_poll_equals_strace_f() {
     killed_in(|| harness::finish(strace), pid, &out, &trace, cut);
     srv.signal(libc::SIGTERM);
     let _ = srv.finish();
+}
+
+/// A prefork server killed in wait4 (its worker in accept4): it SIGTERMs
+/// the worker, waits for it in `rt_sigtimedwait([CHLD], NULL, {time
+/// left}, 8)` (the time it passed, as strace prints it at the entry:
+/// socklab's `<unfinished ...>` line showed `{tv_sec=0, tv_nsec=0}`, read
+/// before the time was), reaps it and dies by the signal. Each task's
+/// lines equal strace -f's, and the parent's lines after the worker's
+/// `+++ killed by SIGTERM +++` are bare, as strace -f prints them once it
+/// has seen the worker die (socklab's kept `[pid N]` until the wait4).
+#[test]
+fn a_prefork_server_killed_in_wait4_equals_strace_f() {
+    if !have("strace") {
+        return;
+    }
+    let dir = TempDir::new("killed-prefork");
+    let args = ["tcp", "server", "127.0.0.1:0", "--model", "prefork:1"];
+    let (cmd, out, trace) = strace_f(&dir, &args);
+    let server = Server::start_cmd(cmd);
+    let pid = traced_pid(server.pid());
+    let worker = traced_pid(pid);
+    harness::blocked_in(worker, libc::SYS_accept4);
+    harness::blocked_in(pid, libc::SYS_wait4);
+    // SAFETY: socklab, strace's child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let end = server.finish();
+    assert_eq!(end.status.code(), None, "{}", end.dump());
+    assert_eq!(end.status.signal(), Some(libc::SIGTERM), "{}", end.dump());
+    let ours = socklab_tasks(&trace);
+    let (theirs, first) = strace_tasks(&out);
+    assert_tasks_equal(&ours, &theirs, first);
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("# ") && !l.contains("] # "))
+        .collect();
+    let died = format!("[pid {worker:>5}] +++ killed by SIGTERM +++");
+    let at = lines
+        .iter()
+        .position(|l| *l == died)
+        .unwrap_or_else(|| panic!("no {died:?}: {lines:#?}"));
+    let after = &lines[at + 1..];
+    assert!(after.len() >= 6, "{lines:#?}");
+    assert!(after.iter().all(|l| !l.starts_with("[pid ")), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("[pid ") && l.contains("rt_sigtimedwait([CHLD], NULL, {tv_sec=")),
+        "{lines:#?}"
+    );
 }

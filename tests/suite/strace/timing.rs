@@ -299,3 +299,67 @@ fn a_labs_signal_exit_and_fork_lines_are_stamped() {
         );
     }
 }
+
+/// Under `--wire` too (the lines go through the wire's timeline): a fork
+/// server's child's `exit_group(0) = ?` and `+++ exited with 0 +++`, the
+/// parent's `--- SIGCHLD {...} ---`, each stamped after its `[pid N] `
+/// as strace -tt stamps them (they were printed bare).
+#[test]
+fn a_signals_and_an_exits_lines_are_stamped_under_wire() {
+    if !crate::wire::can_capture() {
+        return;
+    }
+    let args = [
+        "--wire",
+        "--trace-time=tt",
+        "tcp",
+        "server",
+        "127.0.0.1:0",
+        "--model",
+        "fork",
+        "--max-conns",
+        "1",
+    ];
+    let srv = Server::start(&args);
+    run(socklab(&["tcp", "client", &srv.addr, "-m", "hi"]), b"").assert_ok();
+    let o = srv.finish();
+    o.assert_ok();
+    for what in [
+        "exit_group(0) = ?",
+        "+++ exited with 0 +++",
+        "--- SIGCHLD {",
+    ] {
+        let line = o
+            .stderr
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what}\n{}", o.dump()));
+        let after_pid = line.split_once("] ").map_or(line, |(_, rest)| rest);
+        let (stamp, rest) = after_pid.split_at(after_pid.find(what).unwrap_or(0));
+        assert!(stamp_ok("tt", stamp), "{line:?}\n{}", o.dump());
+        assert!(rest.starts_with(what), "{line:?}");
+    }
+}
+
+/// `-T` on a lab's fork line: strace -T prints the time a clone took
+/// after its return (`clone(...) = 7001 <0.000208>`), so does the
+/// timeline's `NAME = clone(...) = 7001 <0.000208>` (it had none), and
+/// its record replays.
+#[test]
+fn a_labs_fork_line_ends_with_the_time_the_clone_took() {
+    let dir = TempDir::new("stamps-fork-took");
+    let rec = dir.path("sigpipe.script");
+    let args = ["--trace-time", "T", "lab", "sigpipe", "--record", &rec];
+    let o = run(socklab(&args), b"").without_tasks();
+    o.assert_ok();
+    let forks: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" = clone("))
+        .collect();
+    assert_eq!(forks.len(), 2, "{}", o.dump());
+    for line in forks {
+        assert!(took_ok(line), "{line:?}\n{}", o.dump());
+    }
+    run(socklab(&["script", &rec]), b"").assert_ok();
+}
