@@ -4,6 +4,7 @@
 //! sink of `trace_sink.rs`).
 
 mod args;
+mod hint_context;
 mod net;
 mod opts;
 mod parse;

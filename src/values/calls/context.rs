@@ -34,6 +34,11 @@ pub enum When {
     RecvFlag(i32),
     /// A call about this option (level, name): setsockopt's.
     Option(i32, i32),
+    /// A datagram server (it waits for clients; it sent nothing first).
+    DgramServer,
+    /// A stream client (TCP, UNIX) whose messages all had bytes (no
+    /// --send-empty).
+    StreamClientSentBytes,
 }
 
 /// What a hint may depend on besides the call and its errno: the socket
@@ -60,6 +65,13 @@ pub struct Context {
     /// The user's `--send-flags` and `--recv-flags` (0: none).
     pub send_flags: i32,
     pub recv_flags: i32,
+    /// A program's server, or its client (both false: not known, e.g. a
+    /// script's line): their options differ (a client has no
+    /// --reuseaddr), and so does what a timeout means.
+    pub server: bool,
+    pub client: bool,
+    /// A client's --send-empty: it may make zero-length sends.
+    pub send_empty: bool,
 }
 
 impl When {
@@ -81,12 +93,15 @@ impl When {
             When::SendFlag(f) => c.send_flags & f != 0,
             When::RecvFlag(f) => c.recv_flags & f != 0,
             When::Option(level, name) => c.option == Some((level, name)),
+            When::DgramServer => c.dgram == Some(true) && c.server,
+            When::StreamClientSentBytes => c.dgram == Some(false) && c.client && !c.send_empty,
         }
     }
 }
 
 /// A hint printed under a failed call's error line; `{port}` in its text
-/// is the port the call named ([`Context::port`]).
+/// is the port the call named ([`Context::port`]), `{reuseaddr}` how
+/// this program sets SO_REUSEADDR (a client: `--sockopt SO_REUSEADDR=1`).
 #[derive(Debug, Clone, Copy)]
 pub struct Hint {
     pub errnos: &'static [Errno],
@@ -96,9 +111,14 @@ pub struct Hint {
 
 impl Hint {
     pub(super) fn text(&self, c: &Context) -> String {
-        match c.port {
-            Some(p) => self.text.replace("{port}", &p.to_string()),
-            None => self.text.replace("{port}", "PORT"),
-        }
+        let port = c.port.map_or("PORT".to_string(), |p| p.to_string());
+        let reuseaddr = if c.client {
+            "--sockopt SO_REUSEADDR=1"
+        } else {
+            "--reuseaddr"
+        };
+        self.text
+            .replace("{port}", &port)
+            .replace("{reuseaddr}", reuseaddr)
     }
 }

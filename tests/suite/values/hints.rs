@@ -33,13 +33,15 @@ fn tcp_eaddrinuse_without_reuseaddr_names_time_wait_and_the_real_port() {
 }
 
 #[test]
-fn tcp_eaddrinuse_with_reuseaddr_says_a_live_socket_holds_it() {
+fn tcp_eaddrinuse_with_reuseaddr_says_what_it_does_not_pass() {
     let first = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
     let p = port(&first.addr);
     for extra in ["--reuseaddr", "--sockopt=SO_REUSEADDR=1"] {
         let h = hint(&run(socklab(&["tcp", "server", &first.addr, extra]), b""));
         assert!(
-            h.starts_with(&format!("a live socket holds port {p}")),
+            h.starts_with(&format!(
+                "another socket holds port {p}, one SO_REUSEADDR does not let bind past: a listener"
+            )),
             "{h}"
         );
         assert!(h.contains(&format!("ss -ltnp 'sport = :{p}'")), "{h}");
@@ -58,7 +60,7 @@ fn udp_eaddrinuse_has_no_time_wait() {
 }
 
 #[test]
-fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
+fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send_only_after_one() {
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
     let udp = run(
@@ -74,7 +76,27 @@ fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
         socklab(&["tcp", "client", &addr, "--timeout", "0.2", "-m", "x"]),
         b"",
     );
+    // It sent bytes: not a word of an empty send it did not make.
     let h = hint(&tcp);
+    assert!(
+        h.starts_with("nothing arrived before the deadline: our messages went into the connection and the peer has not answered"),
+        "{h}"
+    );
+    assert!(!h.contains("empty"), "{h}");
+    let empty = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &addr,
+            "--timeout",
+            "0.2",
+            "--send-empty",
+            "-m",
+            "",
+        ]),
+        b"",
+    );
+    let h = hint(&empty);
     assert!(
         h.contains("an empty TCP send puts nothing on the wire"),
         "{h}"
