@@ -213,6 +213,11 @@ pub static CONNECT: Syscall = Syscall {
             "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds",
         ),
         hint(
+            &[EACCES],
+            UdpNoBroadcast,
+            "connecting a UDP socket to a broadcast address needs SO_BROADCAST on the socket first: add --sockopt SO_BROADCAST=1",
+        ),
+        hint(
             &[EADDRNOTAVAIL],
             Inet,
             "no local port is left for this destination: one source address has one ephemeral port range (net.ipv4.ip_local_port_range) per server; `socklab bench --source` spreads connections over several addresses",

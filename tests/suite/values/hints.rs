@@ -117,6 +117,32 @@ fn broadcast_without_so_broadcast_says_which_option() {
 }
 
 #[test]
+fn connecting_udp_to_broadcast_without_so_broadcast_says_which_option() {
+    let out = run(
+        socklab(&["udp", "client", "255.255.255.255:9", "--connect", "-m", "x"]),
+        b"",
+    );
+    out.stderr_has("connect(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr(\"255.255.255.255\")}, 16) = -1 EACCES");
+    assert!(
+        hint(&out)
+            .ends_with("needs SO_BROADCAST on the socket first: add --sockopt SO_BROADCAST=1"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn an_address_not_here_does_not_claim_only_loopback_exists() {
+    // A host may have more than loopback (a container's eth0, socklab
+    // net's namespaces): the hint says where to look instead.
+    let out = run(socklab(&["tcp", "server", "192.0.2.213:0"]), b"");
+    out.stderr_has("= -1 EADDRNOTAVAIL");
+    let h = hint(&out);
+    assert!(h.contains("ip -br addr lists them"), "{h}");
+    assert!(!h.contains("only loopback"), "{h}");
+}
+
+#[test]
 fn ipv6_v6only_after_connect_says_set_it_before_bind() {
     let Ok(listener) = std::net::TcpListener::bind("[::1]:0") else {
         return; // no IPv6 loopback here
