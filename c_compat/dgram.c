@@ -155,6 +155,14 @@ void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
+    /* --names on an unconnected socket that bind named (--bind, a UNIX
+     * client's autobind): no connect shows it, so getsockname now. */
+    if (o->names && !o->connect && (o->bind || addr_family(&o->addr) == AF_UNIX)) {
+        struct addr local;
+        Getsockname(fd, &local.ss, &local.len);
+        say("fd %d: local %s%s", fd, addr_str(&local),
+            o->bind ? " (bound by --bind)" : " (the kernel's autobind name)");
+    }
     /* --names on an unconnected UDP socket: the first sendto bound it. */
     bool show_bound = o->names && !o->connect && addr_family(&o->addr) != AF_UNIX &&
                       !o->bind;

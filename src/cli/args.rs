@@ -289,7 +289,7 @@ pub struct SocketArgs {
     /// Set an option: NAME=VALUE (right after socket), NAME=VALUE@accepted (on each accepted socket), NAME=VALUE@connected (after connect), or LEVEL:OPTNAME=INT. Values: integers, on/off, on:SECS for SO_LINGER, seconds for timeouts. Read back and shown. Repeatable. See `socklab sockopt list`.
     #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = parse_sockopt)]
     pub sockopts: Vec<Setting>,
-    /// Show the socket's names when it connects or is accepted: getsockname and getpeername.
+    /// Show the socket's names when it connects or is accepted: getsockname and getpeername (a datagram client without --connect: getsockname after its bind, --bind or UNIX autobind, else after the first sendto, which binds it).
     #[arg(long)]
     pub names: bool,
     /// The kernel's receive timeout, for comparison with --timeout: SO_RCVTIMEO, a blocking recv that fails with EAGAIN.

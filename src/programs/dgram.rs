@@ -23,7 +23,8 @@
 //! without it) → print the reply (with MSG_TRUNC: or that it was truncated);
 //! UDP with `--names` and no `--connect`: after the first `sendto` (the
 //! kernel's implicit bind), `getsockname` → `fd N: local L (bound by the
-//! first sendto)`;
+//! first sendto)`; with `--bind`, or UNIX (its autobind), after the bind:
+//! `fd N: local L (bound by --bind)` / `(the kernel's autobind name)`;
 //! 6. `close`.
 
 use nix::sys::socket::SockType;
@@ -180,6 +181,17 @@ pub fn client(
         if opts.setup.names {
             modes::show_names(sys, out, s)?;
         }
+    }
+    // --names on an unconnected socket that bind named (--bind, a UNIX
+    // client's autobind): no connect shows it, so getsockname now.
+    if opts.setup.names && !opts.connect && (opts.bind.is_some() || addr.is_unix()) {
+        let local = sys.getsockname(s)?;
+        let how = if opts.bind.is_some() {
+            " (bound by --bind)"
+        } else {
+            " (the kernel's autobind name)"
+        };
+        out.say_addr(&format!("fd {s}: local "), &local, how);
     }
     let to = (!opts.connect).then_some(addr);
     // --names on an unconnected UDP socket: the first sendto bound it.

@@ -89,3 +89,61 @@ fn a_bufsize_0_read_of_a_datagram_does_not_call_it_empty() {
         }
     }
 }
+
+/// socklab's `FAMILY client` or its C twin.
+fn client(twin: bool, family: &str, args: &[&str]) -> Command {
+    let mut cmd = if twin {
+        Command::new(c_bin().join(format!("{family}_client")))
+    } else {
+        socklab(&[family, "client"])
+    };
+    cmd.args(args);
+    cmd
+}
+
+#[test]
+fn names_on_an_unconnected_datagram_client_shows_what_bind_named() {
+    let dir = crate::harness::TempDir::new("dgram-names");
+    let path = dir.path("s");
+    let udp_server = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
+    let unix_server = Server::start(&["unix", "server", &path, "--dgram", "-q"]);
+    for twin in [false, true] {
+        let mine = dir.path(if twin { "c" } else { "r" });
+        let cases: [(&str, Vec<&str>, &str); 3] = [
+            (
+                "udp",
+                vec![&udp_server.addr, "--bind", "127.0.0.1:0"],
+                "fd 3: local 127.0.0.1:",
+            ),
+            ("unix", vec![&path, "--dgram"], "fd 3: local @"),
+            (
+                "unix",
+                vec![&path, "--dgram", "--bind", &mine],
+                "fd 3: local /",
+            ),
+        ];
+        for (family, args, starts) in cases {
+            let mut args = args.clone();
+            args.extend_from_slice(&["--names", "-m", "hi"]);
+            if !twin {
+                args.push("--trace");
+            }
+            let out = run(client(twin, family, &args), b"");
+            out.assert_ok();
+            let first = out.stdout.lines().next().unwrap_or_default();
+            assert!(first.starts_with(starts), "twin {twin}: {}", out.dump());
+            let how = if args.contains(&"--bind") {
+                " (bound by --bind)"
+            } else {
+                " (the kernel's autobind name)"
+            };
+            assert!(first.ends_with(how), "{}", out.dump());
+            if !twin {
+                // The getsockname that read it comes before the sendto.
+                let trace: Vec<&str> = out.stderr.lines().collect();
+                let at = |name: &str| trace.iter().position(|l| l.starts_with(name));
+                assert!(at("getsockname(3,") < at("sendto(3,"), "{}", out.dump());
+            }
+        }
+    }
+}
