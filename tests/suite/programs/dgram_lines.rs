@@ -147,3 +147,60 @@ fn names_on_an_unconnected_datagram_client_shows_what_bind_named() {
         }
     }
 }
+
+/// socklab's `tcp client` or its C twin.
+fn tcp_client(twin: bool, args: &[&str]) -> Command {
+    let mut cmd = if twin {
+        Command::new(c_bin().join("tcp_client"))
+    } else {
+        socklab(&["tcp", "client"])
+    };
+    cmd.args(args);
+    cmd
+}
+
+/// Not a datagram, but the same question (what did the recv read?): a
+/// TCP recv with MSG_TRUNC discards the bytes it takes, copying none, so
+/// the client must not print its buffer (it printed "\0\0" for "HI").
+#[test]
+fn a_tcp_recv_with_msg_trunc_says_the_bytes_were_discarded() {
+    let server = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
+    for twin in [false, true] {
+        let out = run(
+            tcp_client(
+                twin,
+                &[&server.addr, "--recv-flags", "MSG_TRUNC", "-m", "hi"],
+            ),
+            b"",
+        );
+        out.assert_ok();
+        assert_eq!(
+            out.stdout,
+            "(2 bytes from the server discarded: a TCP recv with MSG_TRUNC drops what it takes, copying nothing into the buffer; tcp(7))\n",
+            "twin {twin}: {}",
+            out.dump()
+        );
+        let peek = run(
+            tcp_client(
+                twin,
+                &[
+                    &server.addr,
+                    "--recv-flags",
+                    "MSG_TRUNC|MSG_PEEK",
+                    "-m",
+                    "hi",
+                ],
+            ),
+            b"",
+        );
+        peek.assert_ok();
+        assert!(
+            peek.stdout.starts_with(
+                "(2 bytes from the server waiting, not copied: a TCP peek with MSG_TRUNC"
+            ),
+            "twin {twin}: {}",
+            peek.dump()
+        );
+        assert!(!peek.stdout.contains('\0'), "{}", peek.dump());
+    }
+}
