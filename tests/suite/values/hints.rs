@@ -69,6 +69,9 @@ fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send_only_after_one()
     );
     let h = hint(&udp);
     assert!(h.starts_with("no datagram came before the deadline"), "{h}");
+    // UDP's own text, not UNIX datagrams' (which are not lost).
+    assert!(h.contains("UDP does not retransmit"), "{h}");
+    assert!(!h.contains("UNIX"), "{h}");
     assert!(!h.contains("TCP"), "{h}");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
