@@ -22,7 +22,7 @@ void dgram_exchange(int fd, struct opts *o);
 /* What to say of a datagram read as n bytes (real: recvfrom's result; with
  * MSG_TRUNC, trunc, its length) into cap bytes: "an empty datagram", or
  * with --bufsize 0 and no MSG_TRUNC that its length is not known, or NULL
- * (a truncated one is said apart). dgram.rs's zero_bytes. */
+ * (a truncated one is said apart). output.rs's zero_bytes. */
 const char *dgram_zero_bytes(size_t n, size_t real, size_t cap, int trunc);
 /* The same as the end of a `datagram from` line: then a newline. */
 void dgram_say_zero_bytes(size_t n, size_t real, size_t cap, int trunc);

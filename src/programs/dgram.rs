@@ -109,7 +109,7 @@ pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()
         let n = real.min(buf.len());
         if !opts.quiet {
             let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
-            let empty = zero_bytes_suffix(n, real, buf.len(), trunc);
+            let empty = crate::output::zero_bytes_suffix(n, real, buf.len(), trunc);
             out.say_addr(
                 "datagram from ",
                 &from,
@@ -220,7 +220,7 @@ pub fn client(
         }
         if n == 0 && real == 0 {
             let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
-            match zero_bytes(0, 0, buf.len(), trunc) {
+            match crate::output::zero_bytes(0, 0, buf.len(), trunc) {
                 Some("an empty datagram") | None => {
                     out.say_addr("(an empty datagram from ", &from, ")");
                 }
@@ -256,25 +256,6 @@ fn recv_reply(
 /// A datagram longer than the buffer: recvfrom kept its first `kept` bytes
 /// and the kernel dropped the rest; MSG_TRUNC (`--recv-flags`) told its
 /// real length.
-/// What to say of a datagram read as `n` bytes (`real`: recvfrom's
-/// result, with MSG_TRUNC, `trunc`, its length) into `cap` bytes: that it
-/// is empty, or with --bufsize 0 and no MSG_TRUNC that its length is not
-/// known, or nothing (a truncated one is said by [`say_truncated`]).
-pub(crate) fn zero_bytes(n: usize, real: usize, cap: usize, trunc: bool) -> Option<&'static str> {
-    match (n, real) {
-        (0, 0) if cap == 0 && !trunc => Some(
-            "--bufsize 0 reads 0 bytes of any datagram, whatever its length: --recv-flags MSG_TRUNC tells it",
-        ),
-        (0, 0) => Some("an empty datagram"),
-        _ => None,
-    }
-}
-
-/// [`zero_bytes`] as the end of a `datagram from` line: ` (...)` or "".
-pub(crate) fn zero_bytes_suffix(n: usize, real: usize, cap: usize, trunc: bool) -> String {
-    zero_bytes(n, real, cap, trunc).map_or(String::new(), |t| format!(" ({t})"))
-}
-
 pub(super) fn say_truncated(out: &Output, from: &Addr, real: usize, kept: usize) {
     out.say_addr(
         "datagram from ",

@@ -113,7 +113,7 @@ fn echo(out: &Output, batch: &mut Batch, k: usize, opts: &ServerOpts) {
     let data = buf.get_mut(..n).unwrap_or_default();
     if !opts.quiet {
         let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
-        let empty = super::dgram::zero_bytes_suffix(n, real, opts.bufsize, trunc);
+        let empty = crate::output::zero_bytes_suffix(n, real, opts.bufsize, trunc);
         out.say_addr(
             "datagram from ",
             &from,

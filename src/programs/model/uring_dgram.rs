@@ -238,12 +238,8 @@ impl Loop<'_> {
         if !quiet {
             // The ring's buffers hold --bufsize bytes: a datagram cut to 0
             // is told from an empty one only when the buffers have room.
-            let empty = crate::programs::dgram::zero_bytes_suffix(
-                payload.len(),
-                payload.len(),
-                self.bufsize,
-                false,
-            );
+            let empty =
+                crate::output::zero_bytes_suffix(payload.len(), payload.len(), self.bufsize, false);
             out.say_addr(
                 "datagram from ",
                 &from,

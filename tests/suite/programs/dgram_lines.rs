@@ -106,7 +106,7 @@ fn names_on_an_unconnected_datagram_client_shows_what_bind_named() {
     let dir = crate::harness::TempDir::new("dgram-names");
     let path = dir.path("s");
     let udp_server = Server::start(&["udp", "server", "127.0.0.1:0", "-q"]);
-    let unix_server = Server::start(&["unix", "server", &path, "--dgram", "-q"]);
+    let _unix_server = Server::start(&["unix", "server", &path, "--dgram", "-q"]);
     for twin in [false, true] {
         let mine = dir.path(if twin { "c" } else { "r" });
         let cases: [(&str, Vec<&str>, &str); 3] = [
