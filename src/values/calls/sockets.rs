@@ -59,11 +59,18 @@ pub static SETSOCKOPT: Syscall = Syscall {
         i("optlen", Len),
     ],
     errnos: &[(Any, &[ENOPROTOOPT, EINVAL, ENOMEM])],
-    hints: &[hint(
-        &[EINVAL],
-        super::When::Option(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
-        "IPV6_V6ONLY can be set only before the socket is bound (by bind, or by connect, listen or sendto binding it): set it right after socket, --sockopt IPV6_V6ONLY=1 without @PHASE",
-    )],
+    hints: &[
+        hint(
+            &[EINVAL],
+            super::When::Option(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+            "IPV6_V6ONLY can be set only before the socket is bound (by bind, or by connect, listen or sendto binding it): set it right after socket, --sockopt IPV6_V6ONLY=1 without @PHASE",
+        ),
+        hint(
+            &[ENOPROTOOPT, EOPNOTSUPP],
+            Any,
+            "this socket's protocol has no such option at this level (an IPv6 option on an IPv4 socket, a TCP option on a UDP or UNIX socket); `socklab sockopt list` shows the options of each kind of socket",
+        ),
+    ],
     nr: libc::SYS_setsockopt,
     ..Syscall::ROW
 };

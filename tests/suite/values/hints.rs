@@ -361,3 +361,28 @@ fn recv_eagain_names_msg_dontwait_only_when_the_user_passed_it() {
     assert!(h.contains("(MSG_DONTWAIT, --recv-flags)"), "{h}");
     assert!(h.ends_with("or drop MSG_DONTWAIT"), "{h}");
 }
+
+#[test]
+fn an_option_the_sockets_protocol_lacks_says_so() {
+    for (family, addr, opt, errno) in [
+        ("udp", "127.0.0.1:9", "TCP_NODELAY=1", "ENOPROTOOPT"),
+        ("udp", "127.0.0.1:9", "IPV6_V6ONLY=1", "ENOPROTOOPT"),
+        (
+            "unix",
+            "@socklab-no-such-name",
+            "TCP_NODELAY=1",
+            "EOPNOTSUPP",
+        ),
+    ] {
+        let out = run(
+            socklab(&[family, "client", addr, "--sockopt", opt, "-m", "x"]),
+            b"",
+        );
+        out.stderr_has(&format!("= -1 {errno}"));
+        assert!(
+            hint(&out).starts_with("this socket's protocol has no such option at this level"),
+            "{}",
+            out.dump()
+        );
+    }
+}
