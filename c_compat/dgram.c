@@ -39,9 +39,27 @@
 #include "unp.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* A datagram longer than the buffer: recvfrom kept its first `kept` bytes
  * and the kernel dropped the rest; MSG_TRUNC told its real length. */
+const char *dgram_zero_bytes(size_t n, size_t real, size_t cap, int trunc) {
+    if (n != 0 || real != 0)
+        return NULL;
+    if (cap == 0 && !trunc)
+        return "--bufsize 0 reads 0 bytes of any datagram, whatever its length: "
+               "--recv-flags MSG_TRUNC tells it";
+    return "an empty datagram";
+}
+
+void dgram_say_zero_bytes(size_t n, size_t real, size_t cap, int trunc) {
+    const char *t = dgram_zero_bytes(n, real, cap, trunc);
+    if (t)
+        say(" (%s)", t);
+    else
+        say("%s", "");
+}
+
 static void truncated(const struct addr *from, ssize_t real, ssize_t kept) {
     say("datagram from %s: truncated: %zd bytes, buffer %zd (--bufsize)",
         addr_str(from), real, kept);
@@ -91,7 +109,7 @@ void dgram_serve(int fd, const struct addr *me, const struct opts *o) {
         if (!o->quiet) {
             printf("datagram from %s: ", addr_str(&from));
             print_shown(stdout, buf, n);
-            say("%s", n == 0 ? " (an empty datagram)" : "");
+            dgram_say_zero_bytes(n, real, o->bufsize, (o->recv_flags & MSG_TRUNC) != 0);
         }
         if (real > n && !o->quiet)
             truncated(&from, real, n);
@@ -137,6 +155,14 @@ void dgram_exchange(int fd, struct opts *o) {
     struct fail f;
     unsigned char *buf = Malloc(o->bufsize, "--bufsize"), *msg;
     size_t i = 0, n;
+    /* --names on an unconnected socket that bind named (--bind, a UNIX
+     * client's autobind): no connect shows it, so getsockname now. */
+    if (o->names && !o->connect && (o->bind || addr_family(&o->addr) == AF_UNIX)) {
+        struct addr local;
+        Getsockname(fd, &local.ss, &local.len);
+        say("fd %d: local %s%s", fd, addr_str(&local),
+            o->bind ? " (bound by --bind)" : " (the kernel's autobind name)");
+    }
     /* --names on an unconnected UDP socket: the first sendto bound it. */
     bool show_bound = o->names && !o->connect && addr_family(&o->addr) != AF_UNIX &&
                       !o->bind;
@@ -160,9 +186,13 @@ void dgram_exchange(int fd, struct opts *o) {
         ssize_t got = (size_t)real > o->bufsize ? (ssize_t)o->bufsize : real;
         if (real > got)
             truncated(&from, real, got);
-        if (got == 0) {
+        const char *zero =
+            dgram_zero_bytes(got, real, o->bufsize, (o->recv_flags & MSG_TRUNC) != 0);
+        if (zero && strcmp(zero, "an empty datagram") != 0) {
+            say("(a datagram from %s: %s)", addr_str(&from), zero);
+        } else if (got == 0 && real == 0) {
             say("(an empty datagram from %s)", addr_str(&from));
-        } else {
+        } else if (got > 0) {
             fwrite(buf, 1, got, stdout);
             say("%s", "");
         }

@@ -19,5 +19,12 @@ void dgram_serve_batch(int fd, const struct addr *me, const struct opts *o);
 /* The client's lines: sendto (send when connected), recvfrom(--recv-flags)
  * -> print the reply; an empty line is an empty datagram. */
 void dgram_exchange(int fd, struct opts *o);
+/* What to say of a datagram read as n bytes (real: recvfrom's result; with
+ * MSG_TRUNC, trunc, its length) into cap bytes: "an empty datagram", or
+ * with --bufsize 0 and no MSG_TRUNC that its length is not known, or NULL
+ * (a truncated one is said apart). output.rs's zero_bytes. */
+const char *dgram_zero_bytes(size_t n, size_t real, size_t cap, int trunc);
+/* The same as the end of a `datagram from` line: then a newline. */
+void dgram_say_zero_bytes(size_t n, size_t real, size_t cap, int trunc);
 
 #endif

@@ -61,7 +61,7 @@ static void echo(struct batch *b, size_t k, const struct opts *o) {
     if (!o->quiet) {
         printf("datagram from %s: ", addr_str(&from));
         print_shown(stdout, buf, n);
-        say("%s", n == 0 ? " (an empty datagram)" : "");
+        dgram_say_zero_bytes(n, real, b->size, (o->recv_flags & MSG_TRUNC) != 0);
         if (real > n)
             say("datagram from %s: truncated: %zu bytes, buffer %zu (--bufsize)",
                 addr_str(&from), real, n);

@@ -34,6 +34,23 @@ static int zero_length(const struct opts *o) {
     return 1;
 }
 
+/* A reply's n bytes, printed; but a TCP recv with MSG_TRUNC discards the
+ * bytes it takes, copying nothing (tcp(7)): say that instead of printing
+ * the buffer (a UNIX stream socket ignores the flag). stream.rs's say_reply. */
+static void say_reply(const unsigned char *buf, ssize_t n, const struct opts *o, bool peek) {
+    if ((o->recv_flags & MSG_TRUNC) && addr_family(&o->addr) != AF_UNIX) {
+        if (peek)
+            say("(%zd bytes from the server waiting, not copied: a TCP peek with MSG_TRUNC "
+                "copies nothing into the buffer; tcp(7))", n);
+        else
+            say("(%zd bytes from the server discarded: a TCP recv with MSG_TRUNC drops what it "
+                "takes, copying nothing into the buffer; tcp(7))", n);
+        return;
+    }
+    fwrite(buf, 1, n, stdout);
+    say("%s", "");
+}
+
 /* One recvfrom for a reply, with --recv-flags. With MSG_PEEK among them:
  * the peek first (its bytes printed when show_peek), then the same call
  * without MSG_PEEK, whose count is returned. */
@@ -44,10 +61,8 @@ static ssize_t recv_reply(int fd, unsigned char *buf, const struct opts *o,
         ssize_t n = io_recv_flags(fd, buf, o->bufsize, flags, o->wait, f);
         if (n <= 0)
             return n;
-        if (show_peek) {
-            fwrite(buf, 1, n, stdout);
-            say("%s", "");
-        }
+        if (show_peek)
+            say_reply(buf, n, o, true);
     }
     return io_recv_flags(fd, buf, o->bufsize, flags & ~MSG_PEEK, o->wait, f);
 }
@@ -69,8 +84,7 @@ static int print_reply(int fd, unsigned char *buf, const struct opts *o) {
         server_closed(o);
         return 0;
     }
-    fwrite(buf, 1, got, stdout);
-    say("%s", "");
+    say_reply(buf, got, o, false);
     return 1;
 }
 

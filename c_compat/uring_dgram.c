@@ -16,6 +16,7 @@
  *    datagrams the RECVMSG is cancelled (ASYNC_CANCEL)
  * 5. once nothing is in flight: close(ring), close(fd). */
 #define _GNU_SOURCE
+#include "dgram.h"
 #include "models.h"
 #include "print.h"
 #include "ring.h"
@@ -40,6 +41,7 @@ struct dloop {
     struct ring r; /* buffers of HDR + NAME + --bufsize bytes */
     int fd;
     bool unix_peer, quiet;
+    size_t bufsize; /* --bufsize: each buffer's room for a datagram's bytes */
     struct msghdr recv_hdr, send_hdr[NBUFS];
     struct iovec send_iov[NBUFS];
     unsigned long long served, limit;
@@ -96,7 +98,7 @@ static void datagram(struct dloop *l, unsigned bid, size_t len) {
     if (!l->quiet) {
         printf("datagram from %s: ", addr_str(&from));
         print_shown(stdout, payload, n);
-        say("%s", n == 0 ? " (an empty datagram)" : "");
+        dgram_say_zero_bytes(n, n, l->bufsize, 0); /* buffers of --bufsize bytes */
     }
     upper(payload, n);
     l->send_iov[bid] = (struct iovec){.iov_base = payload, .iov_len = n};
@@ -151,6 +153,7 @@ void dgram_uring(int fd, const struct addr *me, const struct opts *o) {
         err_sys("calloc", ENOMEM);
     l->r = r;
     l->fd = fd, l->unix_peer = addr_family(me) == AF_UNIX, l->quiet = o->quiet;
+    l->bufsize = o->bufsize;
     l->limit = o->once ? 1 : o->max_conns;
     l->recv_hdr.msg_namelen = NAME;
     arm_recv(l);                                               /* 3 */

@@ -175,6 +175,25 @@ pub fn print_line(text: &str) {
     }
 }
 
+/// What to say of a datagram read as `n` bytes (`real`: recvfrom's
+/// result, with MSG_TRUNC, `trunc`, its length) into `cap` bytes: that it
+/// is empty, or with --bufsize 0 and no MSG_TRUNC that its length is not
+/// known, or nothing (a truncated one is said by programs::dgram's say_truncated).
+pub fn zero_bytes(n: usize, real: usize, cap: usize, trunc: bool) -> Option<&'static str> {
+    match (n, real) {
+        (0, 0) if cap == 0 && !trunc => Some(
+            "--bufsize 0 reads 0 bytes of any datagram, whatever its length: --recv-flags MSG_TRUNC tells it",
+        ),
+        (0, 0) => Some("an empty datagram"),
+        _ => None,
+    }
+}
+
+/// [`zero_bytes`] as the end of a `datagram from` line: ` (...)` or "".
+pub fn zero_bytes_suffix(n: usize, real: usize, cap: usize, trunc: bool) -> String {
+    zero_bytes(n, real, cap, trunc).map_or(String::new(), |t| format!(" ({t})"))
+}
+
 /// What a program says after a recv of `--bufsize 0` returned 0 (the
 /// kernel's answer to a zero-length read, peer closed or not); it then
 /// closes the connection. `who`: the peer, or `server` for a client.

@@ -289,7 +289,7 @@ pub struct SocketArgs {
     /// Set an option: NAME=VALUE (right after socket), NAME=VALUE@accepted (on each accepted socket), NAME=VALUE@connected (after connect), or LEVEL:OPTNAME=INT. Values: integers, on/off, on:SECS for SO_LINGER, seconds for timeouts. Read back and shown. Repeatable. See `socklab sockopt list`.
     #[arg(long = "sockopt", value_name = "NAME=VALUE[@PHASE]", value_parser = parse_sockopt)]
     pub sockopts: Vec<Setting>,
-    /// Show the socket's names when it connects or is accepted: getsockname and getpeername.
+    /// Show the socket's names when it connects or is accepted: getsockname and getpeername (a datagram client without --connect: getsockname after its bind, --bind or UNIX autobind, else after the first sendto, which binds it).
     #[arg(long)]
     pub names: bool,
     /// The kernel's receive timeout, for comparison with --timeout: SO_RCVTIMEO, a blocking recv that fails with EAGAIN.
@@ -386,7 +386,7 @@ pub struct ClientArgs {
 }
 
 /// `--recv-flags` of the clients.
-const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported), MSG_OOB (TCP's urgent byte); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
+const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported. TCP: the bytes are discarded, not copied, tcp(7): their count is said instead), MSG_OOB (TCP's urgent byte); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
 
 /// `--recv-flags` of the datagram servers.
 const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_OOB, MSG_MORE, MSG_NOSIGNAL (passed as given). Not MSG_PEEK: the server would read the same datagram forever.";

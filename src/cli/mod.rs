@@ -5,6 +5,7 @@
 
 mod args;
 mod end;
+mod hint_context;
 mod net;
 mod opts;
 mod parse;

@@ -100,6 +100,7 @@ impl ClientArgs {
             no_reply: self.no_reply,
             bind: self.bind(unix)?,
             setup: self.setup(),
+            unix,
         })
     }
 

@@ -4,15 +4,13 @@
 
 use std::process::ExitCode;
 
-use super::args::{Cli, ClientArgs, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
+use super::args::{Cli, Command, SockoptCommand, TcpCommand, UdpCommand, UnixCommand};
 use super::trace_sink::{lab_recorder, tracer};
 use crate::output::Output;
 use crate::programs::{self, demo, dgram, server_opts, tcp, udp, unix};
 use crate::sys::Sys;
 use crate::sys::signals;
-use crate::values::calls::Context;
 use crate::values::error::{Error, Result};
-use crate::values::sockopt::Phase;
 use crate::{bench, inspect, lab, socket, wire};
 
 /// The process's exit code for `result` (DESIGN.md §3): 0, 1 (also when
@@ -168,7 +166,7 @@ fn wire_ports(command: &Command) -> Result<Vec<u16>> {
 }
 
 fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
-    let ctx = hint_context(&command);
+    let ctx = super::hint_context::of(&command);
     program(sys, out, command).map_err(|e| match ctx {
         Some(set) => e.in_context(|c| {
             c.unix |= set.unix;
@@ -177,77 +175,11 @@ fn run_command(sys: &Sys, out: &Output, command: Command) -> Result<()> {
             c.broadcast = set.broadcast;
             c.send_flags = set.send_flags;
             c.recv_flags = set.recv_flags;
+            c.server = set.server;
+            c.client = set.client;
+            c.send_empty = set.send_empty;
         }),
         None => e,
-    })
-}
-
-/// What the hints may know of a program's sockets (values::calls::When):
-/// their family and type, whether SO_REUSEADDR and SO_BROADCAST are
-/// set (by --reuseaddr or a --sockopt right after socket), and the
-/// user's --send-flags and --recv-flags.
-fn hint_context(command: &Command) -> Option<Context> {
-    let or = |flags: &[i32]| flags.iter().fold(0, |a, f| a | f);
-    let sent = |c: &ClientArgs| (or(&c.send_flags), or(&c.recv_flags));
-    let (unix, dgram, reuseaddr, socket, (send_flags, recv_flags)) = match command {
-        Command::Tcp(TcpCommand::Server { common, .. }) => {
-            (false, false, common.reuseaddr, &common.socket, (0, 0))
-        }
-        Command::Tcp(TcpCommand::Client { client, .. }) => {
-            (false, false, false, &client.socket, sent(client))
-        }
-        Command::Udp(UdpCommand::Server {
-            common, recv_flags, ..
-        }) => (
-            false,
-            true,
-            common.reuseaddr,
-            &common.socket,
-            (0, or(recv_flags)),
-        ),
-        Command::Udp(UdpCommand::Client { client, .. }) => {
-            (false, true, false, &client.socket, sent(client))
-        }
-        Command::Unix(UnixCommand::Server {
-            common,
-            dgram,
-            recv_flags,
-            ..
-        }) => (
-            true,
-            *dgram,
-            common.reuseaddr,
-            &common.socket,
-            (0, or(recv_flags)),
-        ),
-        Command::Unix(UnixCommand::Client { client, dgram, .. }) => {
-            (true, *dgram, false, &client.socket, sent(client))
-        }
-        Command::Bench(b) => {
-            let opts = b.opts();
-            return Some(Context {
-                unix: opts.addr.is_unix(),
-                dgram: Some(opts.test == bench::Test::Udp),
-                ..Context::default()
-            });
-        }
-        _ => return None,
-    };
-    let set = |level: i32, name: i32| {
-        socket.sockopts.iter().any(|o| {
-            o.phase == Phase::Created
-                && (o.opt.level, o.opt.name) == (level, name)
-                && o.value.as_int().is_some_and(|v| v != 0)
-        })
-    };
-    Some(Context {
-        unix,
-        dgram: Some(dgram),
-        reuseaddr: reuseaddr || set(libc::SOL_SOCKET, libc::SO_REUSEADDR),
-        broadcast: set(libc::SOL_SOCKET, libc::SO_BROADCAST),
-        send_flags,
-        recv_flags,
-        ..Context::default()
     })
 }
 

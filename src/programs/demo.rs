@@ -150,6 +150,7 @@ fn run_one(base: &Tracer, sc: &Scenario) -> Result<()> {
                     no_reply: false,
                     bind: None,
                     setup: Setup::default(),
+                    unix: is_unix,
                 };
                 if is_unix {
                     unix::stream_client(&client_sys, &out, &bound, messages(), &opts)

@@ -23,7 +23,8 @@
 //! without it) → print the reply (with MSG_TRUNC: or that it was truncated);
 //! UDP with `--names` and no `--connect`: after the first `sendto` (the
 //! kernel's implicit bind), `getsockname` → `fd N: local L (bound by the
-//! first sendto)`;
+//! first sendto)`; with `--bind`, or UNIX (its autobind), after the bind:
+//! `fd N: local L (bound by --bind)` / `(the kernel's autobind name)`;
 //! 6. `close`.
 
 use nix::sys::socket::SockType;
@@ -107,7 +108,8 @@ pub fn serve(sys: &Sys, out: &Output, s: Socket, opts: &ServerOpts) -> Result<()
         let from = from.unwrap_or_else(Addr::unix_autobind);
         let n = real.min(buf.len());
         if !opts.quiet {
-            let empty = if n == 0 { " (an empty datagram)" } else { "" };
+            let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
+            let empty = crate::output::zero_bytes_suffix(n, real, buf.len(), trunc);
             out.say_addr(
                 "datagram from ",
                 &from,
@@ -180,6 +182,17 @@ pub fn client(
             modes::show_names(sys, out, s)?;
         }
     }
+    // --names on an unconnected socket that bind named (--bind, a UNIX
+    // client's autobind): no connect shows it, so getsockname now.
+    if opts.setup.names && !opts.connect && (opts.bind.is_some() || addr.is_unix()) {
+        let local = sys.getsockname(s)?;
+        let how = if opts.bind.is_some() {
+            " (bound by --bind)"
+        } else {
+            " (the kernel's autobind name)"
+        };
+        out.say_addr(&format!("fd {s}: local "), &local, how);
+    }
     let to = (!opts.connect).then_some(addr);
     // --names on an unconnected UDP socket: the first sendto bound it.
     let mut show_bound =
@@ -205,9 +218,15 @@ pub fn client(
         if real > n {
             say_truncated(out, &from, real, n);
         }
-        if n == 0 {
-            out.say_addr("(an empty datagram from ", &from, ")");
-        } else {
+        if n == 0 && real == 0 {
+            let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
+            match crate::output::zero_bytes(0, 0, buf.len(), trunc) {
+                Some("an empty datagram") | None => {
+                    out.say_addr("(an empty datagram from ", &from, ")");
+                }
+                Some(note) => out.say_addr("(a datagram from ", &from, &format!(": {note})")),
+            }
+        } else if n > 0 {
             out.say_peer(&buf[..n], opts.raw);
         }
     }

@@ -112,7 +112,8 @@ fn echo(out: &Output, batch: &mut Batch, k: usize, opts: &ServerOpts) {
     let n = real.min(buf.len());
     let data = buf.get_mut(..n).unwrap_or_default();
     if !opts.quiet {
-        let empty = if n == 0 { " (an empty datagram)" } else { "" };
+        let trunc = opts.setup.recv_flags & libc::MSG_TRUNC != 0;
+        let empty = crate::output::zero_bytes_suffix(n, real, opts.bufsize, trunc);
         out.say_addr(
             "datagram from ",
             &from,

@@ -74,6 +74,8 @@ pub struct ClientOpts {
     /// `--bind ADDR`: bind before connect.
     pub bind: Option<Addr>,
     pub setup: Setup,
+    /// A UNIX stream socket (false: TCP): MSG_TRUNC's meaning differs.
+    pub unix: bool,
 }
 
 /// One `recvfrom` for a reply, with `--recv-flags`. With MSG_PEEK among
@@ -95,10 +97,26 @@ fn recv_reply(
             return Ok(0);
         }
         if show_peek {
-            out.say_peer(buf.get(..n).unwrap_or_default(), opts.raw);
+            say_reply(out, buf, n, opts, true);
         }
     }
     modes::recv_with(sys, s, buf, flags & !libc::MSG_PEEK, opts.setup.wait)
+}
+
+/// A reply's `n` bytes, printed; but a TCP recv with MSG_TRUNC discards
+/// the bytes it takes, copying nothing (tcp(7)): the buffer holds none of
+/// them, so it says that instead of printing the buffer (a UNIX stream
+/// socket ignores the flag and copies them).
+fn say_reply(out: &Output, buf: &[u8], n: usize, opts: &ClientOpts, peek: bool) {
+    if opts.setup.recv_flags & libc::MSG_TRUNC != 0 && !opts.unix {
+        out.say(&if peek {
+            format!("({n} bytes from the server waiting, not copied: a TCP peek with MSG_TRUNC copies nothing into the buffer; tcp(7))")
+        } else {
+            format!("({n} bytes from the server discarded: a TCP recv with MSG_TRUNC drops what it takes, copying nothing into the buffer; tcp(7))")
+        });
+    } else {
+        out.say_peer(buf.get(..n).unwrap_or_default(), opts.raw);
+    }
 }
 
 /// Send one message as `--send-mode` says; returns the bytes that went out.
@@ -234,7 +252,7 @@ pub fn client(
             out.say(&closed(&buf, String::from("server closed the connection")));
             break;
         }
-        out.say_peer(&buf[..n], opts.raw);
+        say_reply(out, &buf, n, opts, false);
     }
     finish(sys, out, s, &mut buf, opts)
 }
@@ -309,7 +327,7 @@ fn finish(sys: &Sys, out: &Output, s: Socket, buf: &mut [u8], opts: &ClientOpts)
                 out.say(&closed(buf, String::from("server closed the connection")));
                 break;
             }
-            out.say_peer(&buf[..n], opts.raw);
+            say_reply(out, buf, n, opts, false);
         }
     }
     sys.close(s)

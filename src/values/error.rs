@@ -151,6 +151,18 @@ static TIMEOUT_HINTS: &[(&str, When, &str)] = &[
         When::Any,
         "no client connected before the deadline",
     ),
+    // Not UNIX: its non-blocking connect to a full backlog fails with
+    // EAGAIN at once (Python's too), so --timeout never runs out there.
+    (
+        "connect",
+        When::Inet,
+        "the connection was not set up before the deadline: nothing answered the SYN (a host that is down or not there, or a firewall that drops it), or the server's listen backlog is full (Linux then drops the SYN, and connect sends it again)",
+    ),
+    (
+        "",
+        When::DgramServer,
+        "no datagram came before the deadline: no client sent one to this address (a datagram server waits; it sends nothing first)",
+    ),
     (
         "",
         When::UdpMore,
@@ -165,6 +177,11 @@ static TIMEOUT_HINTS: &[(&str, When, &str)] = &[
         "",
         When::Dgram,
         "no datagram came before the deadline: the peer did not answer (UNIX datagrams are not lost; the reply goes to the address the peer saw: the client's --bind name, or else the autobind name it takes)",
+    ),
+    (
+        "",
+        When::StreamClientSentBytes,
+        "nothing arrived before the deadline: our messages went into the connection and the peer has not answered: it may wait for more first (a line's end, or as many bytes as it expects), or not answer at all (a --sink server, nc -l); --no-reply sends without waiting for an answer",
     ),
     (
         "",

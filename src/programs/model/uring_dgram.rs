@@ -76,6 +76,8 @@ struct Loop<'a> {
     fd: Socket,
     unix: bool,
     quiet: bool,
+    /// `--bufsize`: each buffer's room for a datagram's bytes.
+    bufsize: usize,
     ring: Ring,
     /// The RECVMSG's msghdr (read by the kernel for each datagram).
     recv_hdr: Box<libc::msghdr>,
@@ -122,6 +124,7 @@ pub fn serve_dgram_uring(sys: &Sys, out: &Output, fd: Socket, opts: &DgramUring)
         fd,
         unix: me.is_unix(),
         quiet: opts.quiet,
+        bufsize: opts.bufsize,
         ring,
         recv_hdr: Box::new(msghdr(0, NAME as u32, std::ptr::null_mut(), 0)),
         send_hdrs: vec![msghdr(0, 0, std::ptr::null_mut(), 0); usize::from(NBUFS)],
@@ -233,11 +236,10 @@ impl Loop<'_> {
         let from = sender(buf.get(HDR..HDR + namelen).unwrap_or_default());
         let payload = buf.get_mut(HDR + NAME..).unwrap_or_default();
         if !quiet {
-            let empty = if payload.is_empty() {
-                " (an empty datagram)"
-            } else {
-                ""
-            };
+            // The ring's buffers hold --bufsize bytes: a datagram cut to 0
+            // is told from an empty one only when the buffers have room.
+            let empty =
+                crate::output::zero_bytes_suffix(payload.len(), payload.len(), self.bufsize, false);
             out.say_addr(
                 "datagram from ",
                 &from,

@@ -59,7 +59,7 @@ pub static GENERIC_HINTS: &[Hint] = &[
     Hint {
         errnos: &[EADDRNOTAVAIL],
         when: When::Any,
-        text: "this address is not configured on any local interface (only loopback is here: 127.0.0.1, ::1)",
+        text: "this address is not configured on any local interface of this host or network namespace (ip -br addr lists them; loopback is 127.0.0.1 and ::1)",
     },
     Hint {
         errnos: &[ENOTCONN],

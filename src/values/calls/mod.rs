@@ -14,6 +14,7 @@
 use nix::errno::Errno;
 
 mod batch;
+mod context;
 mod entry;
 mod files;
 mod hints;
@@ -24,6 +25,7 @@ mod scripts;
 mod sockets;
 mod uring;
 pub use batch::*;
+pub use context::{Context, Hint, When};
 pub use entry::Entry;
 pub use files::*;
 pub use hints::GENERIC_HINTS;
@@ -179,105 +181,6 @@ pub const fn io(name: &'static str, kind: Kind) -> Arg {
         name,
         kind,
         dir: Dir::InOut,
-    }
-}
-
-/// Which sockets an errno list or a hint is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    Any,
-    /// An AF_UNIX socket (or its socket file).
-    Unix,
-    /// An AF_INET or AF_INET6 socket.
-    Inet,
-    /// A datagram socket.
-    Dgram,
-    /// An AF_INET/AF_INET6 stream socket (TCP).
-    Tcp,
-    /// A TCP socket with SO_REUSEADDR set (`--reuseaddr` or `--sockopt`).
-    TcpReuseAddr,
-    /// An AF_INET/AF_INET6 datagram socket (UDP).
-    Udp,
-    /// A UDP socket with SO_REUSEADDR set.
-    UdpReuseAddr,
-    /// A UDP socket without SO_BROADCAST.
-    UdpNoBroadcast,
-    /// A UDP socket whose sends have MSG_MORE (`--send-flags`): corked.
-    UdpMore,
-    /// An AF_UNIX abstract name (`@NAME`): no file.
-    UnixAbstract,
-    /// The user's `--send-flags` have this flag.
-    SendFlag(i32),
-    /// The user's `--recv-flags` have this flag.
-    RecvFlag(i32),
-    /// A call about this option (level, name): setsockopt's.
-    Option(i32, i32),
-}
-
-/// What a hint may depend on besides the call and its errno: the socket
-/// (`sys` sets `unix` and `port` from the call's address) and its type and
-/// the options the program set (the program's command sets them with
-/// [`crate::values::error::Error::in_context`]). Unknown is the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Context {
-    /// An AF_UNIX socket.
-    pub unix: bool,
-    /// A datagram socket (`Some(false)`: a stream socket; None: not known).
-    pub dgram: Option<bool>,
-    /// SO_REUSEADDR was set on it.
-    pub reuseaddr: bool,
-    /// SO_BROADCAST was set on it.
-    pub broadcast: bool,
-    /// The port the failed call named (bind's, connect's, sendto's): a
-    /// hint's `{port}`.
-    pub port: Option<u16>,
-    /// The option (level, name) the failed setsockopt or getsockopt named.
-    pub option: Option<(i32, i32)>,
-    /// The address the failed call named is an abstract UNIX name.
-    pub abstract_name: bool,
-    /// The user's `--send-flags` and `--recv-flags` (0: none).
-    pub send_flags: i32,
-    pub recv_flags: i32,
-}
-
-impl When {
-    pub fn holds(self, c: &Context) -> bool {
-        let tcp = !c.unix && c.dgram == Some(false);
-        let udp = !c.unix && c.dgram == Some(true);
-        match self {
-            When::Any => true,
-            When::Unix => c.unix,
-            When::Inet => !c.unix,
-            When::Dgram => c.dgram == Some(true),
-            When::Tcp => tcp,
-            When::TcpReuseAddr => tcp && c.reuseaddr,
-            When::Udp => udp,
-            When::UdpReuseAddr => udp && c.reuseaddr,
-            When::UdpNoBroadcast => udp && !c.broadcast,
-            When::UdpMore => udp && c.send_flags & libc::MSG_MORE != 0,
-            When::UnixAbstract => c.unix && c.abstract_name,
-            When::SendFlag(f) => c.send_flags & f != 0,
-            When::RecvFlag(f) => c.recv_flags & f != 0,
-            When::Option(level, name) => c.option == Some((level, name)),
-        }
-    }
-}
-
-/// A hint printed under a failed call's error line; `{port}` in its text
-/// is the port the call named ([`Context::port`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Hint {
-    pub errnos: &'static [Errno],
-    pub when: When,
-    pub text: &'static str,
-}
-
-impl Hint {
-    fn text(&self, c: &Context) -> String {
-        match c.port {
-            Some(p) => self.text.replace("{port}", &p.to_string()),
-            None => self.text.replace("{port}", "PORT"),
-        }
     }
 }
 

@@ -5,8 +5,8 @@ use nix::errno::Errno::{self, *};
 
 use super::Kind::*;
 use super::When::{
-    Any, Dgram, Inet, RecvFlag, SendFlag, TcpReuseAddr, Udp, UdpNoBroadcast, UdpReuseAddr, Unix,
-    UnixAbstract,
+    Any, Dgram, Inet, RecvFlag, SendFlag, Tcp, TcpReuseAddr, Udp, UdpNoBroadcast, UdpReuseAddr,
+    Unix, UnixAbstract,
 };
 use super::{Hint, Syscall, When, i, io, o};
 
@@ -59,11 +59,18 @@ pub static SETSOCKOPT: Syscall = Syscall {
         i("optlen", Len),
     ],
     errnos: &[(Any, &[ENOPROTOOPT, EINVAL, ENOMEM])],
-    hints: &[hint(
-        &[EINVAL],
-        super::When::Option(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
-        "IPV6_V6ONLY can be set only before the socket is bound (by bind, or by connect, listen or sendto binding it): set it right after socket, --sockopt IPV6_V6ONLY=1 without @PHASE",
-    )],
+    hints: &[
+        hint(
+            &[EINVAL],
+            super::When::Option(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+            "IPV6_V6ONLY can be set only before the socket is bound (by bind, or by connect, listen or sendto binding it): set it right after socket, --sockopt IPV6_V6ONLY=1 without @PHASE",
+        ),
+        hint(
+            &[ENOPROTOOPT, EOPNOTSUPP],
+            Any,
+            "this socket's protocol has no such option at this level (an IPv6 option on an IPv4 socket, a TCP option on a UDP or UNIX socket); `socklab sockopt list` shows the options of each kind of socket",
+        ),
+    ],
     nr: libc::SYS_setsockopt,
     ..Syscall::ROW
 };
@@ -108,15 +115,19 @@ pub static BIND: Syscall = Syscall {
             Unix,
             "a file exists at this path, and bind never replaces one: a server still listening there (ss -xlp lists it), or a socket file left behind by one that ended (remove it; a server's --unlink-stale does that)",
         ),
+        // Linux lets a bind past another socket on the port only when
+        // both set SO_REUSEADDR and that one does not listen (measured:
+        // a TIME_WAIT connection of a server run without --reuseaddr
+        // keeps a --reuseaddr server's bind at EADDRINUSE).
         hint(
             &[EADDRINUSE],
             TcpReuseAddr,
-            "a live socket holds port {port}: SO_REUSEADDR lets bind past connections (those in TIME_WAIT too), not past a listener (ss -ltnp 'sport = :{port}' shows it and its process) or a socket bound there without SO_REUSEADDR (ss does not list one that neither listens nor connects)",
+            "another socket holds port {port}, one SO_REUSEADDR does not let bind past: a listener (ss -ltnp 'sport = :{port}' shows it and its process), or a connection, in TIME_WAIT too, whose socket did not set SO_REUSEADDR (bind passes a connection only when both sockets set it: an earlier server run without --reuseaddr left it; ss -tan 'sport = :{port}'), or a socket bound there that does not listen (ss does not list it); wait for TIME_WAIT to end (60 s), or use port 0",
         ),
         hint(
             &[EADDRINUSE],
             UdpReuseAddr,
-            "another UDP socket holds port {port} without SO_REUSEADDR: --reuseaddr lets UDP sockets share a port only when every one of them set it (UDP has no TIME_WAIT); see it and its process: ss -uanp 'sport = :{port}'",
+            "another UDP socket holds port {port} without SO_REUSEADDR: {reuseaddr} lets UDP sockets share a port only when every one of them set it (UDP has no TIME_WAIT); see it and its process: ss -uanp 'sport = :{port}'",
         ),
         hint(
             &[EADDRINUSE],
@@ -125,8 +136,13 @@ pub static BIND: Syscall = Syscall {
         ),
         hint(
             &[EADDRINUSE],
+            Tcp,
+            "another socket holds port {port}: a listener (ss -ltnp 'sport = :{port}' shows it and its process), or a connection of an earlier program, maybe in TIME_WAIT (ss -tan 'sport = :{port}'); {reuseaddr} binds past a connection only if its socket set SO_REUSEADDR too (an earlier server run with --reuseaddr), else wait for TIME_WAIT to end (60 s), or use port 0",
+        ),
+        hint(
+            &[EADDRINUSE],
             Any,
-            "another socket holds port {port}: a listener (ss -ltnp 'sport = :{port}' shows it), or an earlier server's connection, maybe in TIME_WAIT (ss -tan 'sport = :{port}'); for TIME_WAIT retry with --reuseaddr, or use port 0",
+            "another socket holds port {port}: a listener (ss -ltnp 'sport = :{port}'), or a TCP connection, maybe in TIME_WAIT (ss -tan 'sport = :{port}'), or a UDP socket (ss -uanp 'sport = :{port}'); SO_REUSEADDR on both sockets lets bind past a connection, not a listener; or use port 0",
         ),
         hint(
             &[EACCES],
@@ -202,6 +218,11 @@ pub static CONNECT: Syscall = Syscall {
             &[ECONNREFUSED],
             Unix,
             "no server is listening on it: a stale socket file left by a server that died, or an abstract name nobody holds",
+        ),
+        hint(
+            &[EACCES],
+            UdpNoBroadcast,
+            "connecting a UDP socket to a broadcast address needs SO_BROADCAST on the socket first: add --sockopt SO_BROADCAST=1",
         ),
         hint(
             &[EADDRNOTAVAIL],

@@ -5,6 +5,7 @@
 mod allocation;
 mod client_flags;
 mod clients;
+mod dgram_lines;
 mod differential;
 mod echo;
 mod interop_c;

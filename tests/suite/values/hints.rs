@@ -33,13 +33,15 @@ fn tcp_eaddrinuse_without_reuseaddr_names_time_wait_and_the_real_port() {
 }
 
 #[test]
-fn tcp_eaddrinuse_with_reuseaddr_says_a_live_socket_holds_it() {
+fn tcp_eaddrinuse_with_reuseaddr_says_what_it_does_not_pass() {
     let first = Server::start(&["tcp", "server", "127.0.0.1:0", "-q"]);
     let p = port(&first.addr);
     for extra in ["--reuseaddr", "--sockopt=SO_REUSEADDR=1"] {
         let h = hint(&run(socklab(&["tcp", "server", &first.addr, extra]), b""));
         assert!(
-            h.starts_with(&format!("a live socket holds port {p}")),
+            h.starts_with(&format!(
+                "another socket holds port {p}, one SO_REUSEADDR does not let bind past: a listener"
+            )),
             "{h}"
         );
         assert!(h.contains(&format!("ss -ltnp 'sport = :{p}'")), "{h}");
@@ -58,7 +60,7 @@ fn udp_eaddrinuse_has_no_time_wait() {
 }
 
 #[test]
-fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
+fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send_only_after_one() {
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
     let udp = run(
@@ -67,6 +69,9 @@ fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
     );
     let h = hint(&udp);
     assert!(h.starts_with("no datagram came before the deadline"), "{h}");
+    // UDP's own text, not UNIX datagrams' (which are not lost).
+    assert!(h.contains("UDP does not retransmit"), "{h}");
+    assert!(!h.contains("UNIX"), "{h}");
     assert!(!h.contains("TCP"), "{h}");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -74,7 +79,27 @@ fn udp_timeout_hint_is_about_datagrams_tcp_about_the_empty_send() {
         socklab(&["tcp", "client", &addr, "--timeout", "0.2", "-m", "x"]),
         b"",
     );
+    // It sent bytes: not a word of an empty send it did not make.
     let h = hint(&tcp);
+    assert!(
+        h.starts_with("nothing arrived before the deadline: our messages went into the connection and the peer has not answered"),
+        "{h}"
+    );
+    assert!(!h.contains("empty"), "{h}");
+    let empty = run(
+        socklab(&[
+            "tcp",
+            "client",
+            &addr,
+            "--timeout",
+            "0.2",
+            "--send-empty",
+            "-m",
+            "",
+        ]),
+        b"",
+    );
+    let h = hint(&empty);
     assert!(
         h.contains("an empty TCP send puts nothing on the wire"),
         "{h}"
@@ -92,6 +117,32 @@ fn broadcast_without_so_broadcast_says_which_option() {
         hint(&out),
         "a datagram to a broadcast address needs SO_BROADCAST on the socket: add --sockopt SO_BROADCAST=1"
     );
+}
+
+#[test]
+fn connecting_udp_to_broadcast_without_so_broadcast_says_which_option() {
+    let out = run(
+        socklab(&["udp", "client", "255.255.255.255:9", "--connect", "-m", "x"]),
+        b"",
+    );
+    out.stderr_has("connect(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr(\"255.255.255.255\")}, 16) = -1 EACCES");
+    assert!(
+        hint(&out)
+            .ends_with("needs SO_BROADCAST on the socket first: add --sockopt SO_BROADCAST=1"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn an_address_not_here_does_not_claim_only_loopback_exists() {
+    // A host may have more than loopback (a container's eth0, socklab
+    // net's namespaces): the hint says where to look instead.
+    let out = run(socklab(&["tcp", "server", "192.0.2.213:0"]), b"");
+    out.stderr_has("= -1 EADDRNOTAVAIL");
+    let h = hint(&out);
+    assert!(h.contains("ip -br addr lists them"), "{h}");
+    assert!(!h.contains("only loopback"), "{h}");
 }
 
 #[test]
@@ -309,4 +360,29 @@ fn recv_eagain_names_msg_dontwait_only_when_the_user_passed_it() {
     let h = hint(&dontwait);
     assert!(h.contains("(MSG_DONTWAIT, --recv-flags)"), "{h}");
     assert!(h.ends_with("or drop MSG_DONTWAIT"), "{h}");
+}
+
+#[test]
+fn an_option_the_sockets_protocol_lacks_says_so() {
+    for (family, addr, opt, errno) in [
+        ("udp", "127.0.0.1:9", "TCP_NODELAY=1", "ENOPROTOOPT"),
+        ("udp", "127.0.0.1:9", "IPV6_V6ONLY=1", "ENOPROTOOPT"),
+        (
+            "unix",
+            "@socklab-no-such-name",
+            "TCP_NODELAY=1",
+            "EOPNOTSUPP",
+        ),
+    ] {
+        let out = run(
+            socklab(&[family, "client", addr, "--sockopt", opt, "-m", "x"]),
+            b"",
+        );
+        out.stderr_has(&format!("= -1 {errno}"));
+        assert!(
+            hint(&out).starts_with("this socket's protocol has no such option at this level"),
+            "{}",
+            out.dump()
+        );
+    }
 }

@@ -5,3 +5,4 @@
 mod calls;
 mod errors;
 mod hints;
+mod hints_reuse;
