@@ -28,8 +28,15 @@ fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
     let theirs = std::fs::read_to_string(&out).expect("read strace -o");
     let raw = std::fs::read_to_string(&trace).expect("read --trace-file");
     let dump = || format!("--- socklab ---\n{raw}\n--- strace -f ---\n{theirs}");
-    let mut want: Vec<i32> = theirs.lines().filter_map(si_pid).collect();
-    assert_eq!(want.len(), 2, "two workers' SIGCHLD\n{}", dump());
+    // Two workers, two SIGCHLDs sent; strace -f prints one when both end
+    // before the parent takes the first (a standard signal does not queue:
+    // seen once in a full run). socklab cannot tell: a note at each reap.
+    let want: Vec<i32> = theirs.lines().filter_map(si_pid).collect();
+    assert!(
+        (1..=2).contains(&want.len()),
+        "the workers' SIGCHLD\n{}",
+        dump()
+    );
     // socklab's: each note right after the parent's wait4 that reaped it
     // (the line before of the same task: others' lines may come between).
     // A line's task: its `[pid N]`, or, untagged (only one task left, as
@@ -64,7 +71,10 @@ fn prefork_parents_sigchld_is_named_where_strace_f_prints_it() {
         );
         got.push(pid);
     }
-    want.sort_unstable();
-    got.sort_unstable();
-    assert_eq!(got, want, "{}", dump());
+    assert_eq!(got.len(), 2, "a note at each worker's reap\n{}", dump());
+    assert!(
+        want.iter().all(|p| got.contains(p)),
+        "each SIGCHLD strace -f printed is named\n{}",
+        dump()
+    );
 }
