@@ -9,7 +9,7 @@
 use crate::harness::{self, Server, run, socklab};
 
 /// The `  hint: ` line of a run that failed with exit code 1.
-fn hint(out: &harness::Outcome) -> String {
+pub(super) fn hint(out: &harness::Outcome) -> String {
     out.assert_code(1);
     out.stderr
         .lines()

@@ -10,17 +10,8 @@
 
 use std::io::{Read, Write};
 
+use super::hints::hint;
 use crate::harness::{self, Server, run, socklab};
-
-/// The `  hint: ` line of a run that failed with exit code 1.
-fn hint(out: &harness::Outcome) -> String {
-    out.assert_code(1);
-    out.stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("  hint: "))
-        .unwrap_or_else(|| panic!("no hint\n{}", out.dump()))
-        .to_string()
-}
 
 /// A `--once` server (with `extra` options) served one client and closed
 /// first: its side of the connection outlives it (FIN_WAIT2, then
