@@ -48,7 +48,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "t|tt|ttt|r|T", value_parser = crate::strace::stamp::TraceTime::parse)]
     pub trace_time: Option<crate::strace::stamp::TraceTime>,
 
-    /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ, SIOCOUTQ); for a listener, its accept queue.
+    /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ and SIOCOUTQ, which strace prints as FIONREAD and TIOCOUTQ: the same numbers); for a listener, its accept queue. TCP only: on UDP and UNIX sockets it prints nothing.
     #[arg(long, global = true)]
     pub show_state: bool,
 
