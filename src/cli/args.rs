@@ -334,8 +334,8 @@ impl SocketArgs {
 /// Options of the stream servers only.
 #[derive(Args, Debug, Clone)]
 pub struct StreamServerArgs {
-    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)); the kernel caps it at net.core.somaxconn, and takes -1 as that cap.
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=65535))]
+    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)); any C int, as listen(2) takes: the kernel caps it at net.core.somaxconn, and takes a negative one (-1) as that cap (--trace says which).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(i32))]
     pub backlog: i32,
     /// The tutorial's server without the `len(msg) == 0` check: show the spin after the peer closes.
     #[arg(long, conflicts_with = "once")]
