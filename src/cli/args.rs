@@ -386,10 +386,10 @@ pub struct ClientArgs {
 }
 
 /// `--recv-flags` of the clients.
-const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported. TCP: the bytes are discarded, not copied, tcp(7): their count is said instead), MSG_OOB (TCP's urgent byte); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
+const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported. TCP: the bytes are discarded, not copied, tcp(7): their count is said instead), MSG_OOB (a stream's urgent byte, TCP or UNIX stream: EINVAL when none is waiting; UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
 
 /// `--recv-flags` of the datagram servers.
-const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_OOB, MSG_MORE, MSG_NOSIGNAL (passed as given). Not MSG_PEEK: the server would read the same datagram forever.";
+const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_MORE, MSG_NOSIGNAL (passed as given: a UDP recvfrom returns one datagram with or without them), MSG_OOB (UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP: only a stream has an urgent byte). Not MSG_PEEK: the server would read the same datagram forever.";
 
 /// Options of the stream clients only.
 #[derive(Args, Debug, Clone)]
