@@ -267,10 +267,10 @@ fn after_connect(
         }
         let n = recv_reply(sys, out, s, buf, opts, true)?;
         if n == 0 {
-            out.say(&closed(&buf, String::from("server closed the connection")));
+            out.say(&closed(buf, String::from("server closed the connection")));
             break;
         }
-        say_reply(out, &buf, n, opts, false);
+        say_reply(out, buf, n, opts, false);
     }
     finish(sys, out, s, buf, opts)
 }
