@@ -41,6 +41,20 @@ static unsigned long long number(const char *opt, const char *s,
     return v;
 }
 
+/* Any C int, as listen(2) takes (clap's i32): an optional '-', digits. */
+static int c_int(const char *opt, const char *s) {
+    const char *digits = *s == '-' ? s + 1 : s;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*digits < '0' || *digits > '9' || *end || errno || v < INT_MIN || v > INT_MAX) {
+        char what[64];
+        snprintf(what, sizeof what, "invalid value '%%s' for '%s'", opt);
+        usage(what, s);
+    }
+    return (int)v;
+}
+
 /* Rust's trim_ascii: space, \t, \n, \f, \r (not \v). */
 static bool ascii_ws(unsigned char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
@@ -271,7 +285,7 @@ void parse_args(int argc, char **argv, unsigned groups, bool unix_addr,
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         switch (c) {
         case BACKLOG: /* -1: the kernel takes it as net.core.somaxconn */
-            o->backlog = strcmp(optarg, "-1") ? (int)number("--backlog", optarg, 0, 65535) : -1;
+            o->backlog = c_int("--backlog", optarg);
             break;
         case BUFSIZE: o->bufsize = number("--bufsize", optarg, 0, 64 << 20); break;
         case MAXCONNS: o->max_conns = number("--max-conns", optarg, 1, ULLONG_MAX); break;

@@ -237,7 +237,8 @@ fn pause(sys: &Sys, what: &str, secs: Option<f64>) {
     }
 }
 
-/// One line: the TCP state and the queues, from TCP_INFO, SIOCINQ, SIOCOUTQ.
+/// One line: the TCP state and the queues, from TCP_INFO, SIOCINQ, SIOCOUTQ
+/// (strace prints them as FIONREAD, TIOCOUTQ: the same numbers).
 fn show_state(sys: &Sys, s: Socket) {
     let Ok(info) = sys.tcp_info(s) else { return };
     let state = tcp_state_name(info.tcpi_state);

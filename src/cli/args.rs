@@ -48,7 +48,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "t|tt|ttt|r|T", value_parser = crate::strace::stamp::TraceTime::parse)]
     pub trace_time: Option<crate::strace::stamp::TraceTime>,
 
-    /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ, SIOCOUTQ); for a listener, its accept queue.
+    /// After each syscall on a TCP socket, print its state (TCP_INFO: ESTABLISHED, CLOSE_WAIT, ...; rtt; unacked; retransmits) and queues (SIOCINQ and SIOCOUTQ, which strace prints as FIONREAD and TIOCOUTQ: the same numbers); for a listener, its accept queue. TCP only: on UDP and UNIX sockets it prints nothing.
     #[arg(long, global = true)]
     pub show_state: bool,
 
@@ -334,8 +334,8 @@ impl SocketArgs {
 /// Options of the stream servers only.
 #[derive(Args, Debug, Clone)]
 pub struct StreamServerArgs {
-    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)); the kernel caps it at net.core.somaxconn, and takes -1 as that cap.
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=65535))]
+    /// listen(fd, N): the accept queue's length (the tutorial's listen(5)); any C int, as listen(2) takes: the kernel caps it at net.core.somaxconn, and takes a negative one (-1) as that cap (--trace says which).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(i32))]
     pub backlog: i32,
     /// The tutorial's server without the `len(msg) == 0` check: show the spin after the peer closes.
     #[arg(long, conflicts_with = "once")]
@@ -386,10 +386,10 @@ pub struct ClientArgs {
 }
 
 /// `--recv-flags` of the clients.
-const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported. TCP: the bytes are discarded, not copied, tcp(7): their count is said instead), MSG_OOB (TCP's urgent byte); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
+const RECV_FLAGS_CLIENT: &str = "Flags of each reply's recvfrom, names joined by | or the option repeated: MSG_PEEK (each reply is peeked, printed, then read by a recvfrom without it: the bytes show twice), MSG_WAITALL (a stream recv waits for all --bufsize bytes or the peer's close), MSG_DONTWAIT (-1 EAGAIN when nothing is there yet), MSG_TRUNC (a datagram's real length; a truncated one is reported. TCP: the bytes are discarded, not copied, tcp(7): their count is said instead), MSG_OOB (a stream's urgent byte, TCP or UNIX stream: EINVAL when none is waiting; UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP); also MSG_MORE, MSG_NOSIGNAL (passed as given).";
 
 /// `--recv-flags` of the datagram servers.
-const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_OOB, MSG_MORE, MSG_NOSIGNAL (passed as given). Not MSG_PEEK: the server would read the same datagram forever.";
+const RECV_FLAGS_SERVER: &str = "Flags of each recvfrom, names joined by | or the option repeated: MSG_TRUNC (the datagram's real length: one longer than --bufsize is reported as truncated; without it recvfrom returns only the bytes it kept), MSG_DONTWAIT (-1 EAGAIN when no datagram is there), MSG_WAITALL, MSG_MORE, MSG_NOSIGNAL (passed as given: a UDP recvfrom returns one datagram with or without them), MSG_OOB (UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP: only a stream has an urgent byte). Not MSG_PEEK: the server would read the same datagram forever.";
 
 /// Options of the stream clients only.
 #[derive(Args, Debug, Clone)]

@@ -209,17 +209,35 @@ pub fn client(
             "connect_ex -> {}",
             crate::output::errno_code(code)
         ));
+        if code != 0 {
+            // Python's client goes on after a failed connect_ex: what
+            // fails next is told there is no connection.
+            return after_connect(sys, out, s, messages, &mut buf, opts)
+                .map_err(|e| e.in_context(|c| c.not_connected = true));
+        }
     } else {
         modes::connect(sys, s, addr, opts.setup.wait)?;
     }
+    after_connect(sys, out, s, messages, &mut buf, opts)
+}
+
+/// The client after its connect: --names, then each message.
+fn after_connect(
+    sys: &Sys,
+    out: &Output,
+    s: Socket,
+    messages: Messages,
+    buf: &mut [u8],
+    opts: &ClientOpts,
+) -> Result<()> {
     modes::apply_sockopts(sys, out, s, &opts.setup, Phase::Connected)?;
     if opts.setup.names {
         modes::show_names(sys, out, s)?;
     }
     if opts.lines {
         let all: Vec<Vec<u8>> = messages.collect::<Result<_>>()?;
-        lines::exchange(sys, out, s, &all, &mut buf, &opts.setup, opts.raw)?;
-        return finish(sys, out, s, &mut buf, opts);
+        lines::exchange(sys, out, s, &all, buf, &opts.setup, opts.raw)?;
+        return finish(sys, out, s, buf, opts);
     }
     for msg in messages {
         let msg = msg?;
@@ -232,7 +250,7 @@ pub fn client(
         let own_calls = opts.no_reply || opts.setup.send_flags != 0 || opts.setup.recv_flags != 0;
         if !own_calls && duplex::needed(msg.len(), opts.send_mode == SendMode::Sendall, &opts.setup)
         {
-            if !exchange_long(sys, out, s, &mut buf, &msg, opts)? {
+            if !exchange_long(sys, out, s, buf, &msg, opts)? {
                 break;
             }
             continue;
@@ -242,19 +260,19 @@ pub fn client(
             continue;
         }
         if opts.sized {
-            if !receive_echo(sys, out, s, &mut buf, Echo::new(&msg[..sent]), opts)? {
+            if !receive_echo(sys, out, s, buf, Echo::new(&msg[..sent]), opts)? {
                 break;
             }
             continue;
         }
-        let n = recv_reply(sys, out, s, &mut buf, opts, true)?;
+        let n = recv_reply(sys, out, s, buf, opts, true)?;
         if n == 0 {
-            out.say(&closed(&buf, String::from("server closed the connection")));
+            out.say(&closed(buf, String::from("server closed the connection")));
             break;
         }
-        say_reply(out, &buf, n, opts, false);
+        say_reply(out, buf, n, opts, false);
     }
-    finish(sys, out, s, &mut buf, opts)
+    finish(sys, out, s, buf, opts)
 }
 
 /// A message longer than `duplex::SENDALL_MAX`: sent while the echo is read

@@ -39,32 +39,34 @@ impl Sys {
     /// `socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, htons(ETH_P_ALL))`
     /// (packet(7)): every frame of every protocol. Needs CAP_NET_RAW.
     pub fn socket_packet(&self) -> Result<Socket> {
-        let fd = self.call(
-            Call {
-                row: &calls::SOCKET,
-                fd: None,
-                unix: false,
-            },
-            || {
-                // SAFETY: plain syscall with integer arguments.
-                let r = unsafe {
-                    libc::socket(
-                        libc::AF_PACKET,
-                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                        i32::from(ETH_P_ALL_BE),
-                    )
-                };
-                Errno::result(r).map(i64::from)
-            },
-            |_| {
-                let args = [
-                    Name("AF_PACKET"),
-                    Name("SOCK_RAW|SOCK_CLOEXEC"),
-                    Name("htons(ETH_P_ALL)"),
-                ];
-                plain(row_args(&calls::SOCKET, &args))
-            },
-        )?;
+        let fd = self
+            .call(
+                Call {
+                    row: &calls::SOCKET,
+                    fd: None,
+                    unix: false,
+                },
+                || {
+                    // SAFETY: plain syscall with integer arguments.
+                    let r = unsafe {
+                        libc::socket(
+                            libc::AF_PACKET,
+                            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                            i32::from(ETH_P_ALL_BE),
+                        )
+                    };
+                    Errno::result(r).map(i64::from)
+                },
+                |_| {
+                    let args = [
+                        Name("AF_PACKET"),
+                        Name("SOCK_RAW|SOCK_CLOEXEC"),
+                        Name("htons(ETH_P_ALL)"),
+                    ];
+                    plain(row_args(&calls::SOCKET, &args))
+                },
+            )
+            .map_err(|e| e.in_context(|c| c.capture = true))?;
         Ok(Socket(fd as RawFd))
     }
 

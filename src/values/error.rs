@@ -143,8 +143,18 @@ static TIMEOUT_HINTS: &[(&str, When, &str)] = &[
     ),
     (
         "sendto",
-        When::Any,
+        When::NotConnected,
+        "no connection was set up before the deadline (connect_ex returned an error, and a TCP send waits for the connection first): nothing answered the SYN, or the server's listen backlog is full",
+    ),
+    (
+        "sendto",
+        When::Tcp,
         "the peer took nothing before the deadline: a TCP peer that does not read lets its receive buffer, then our send buffer, fill up",
+    ),
+    (
+        "sendto",
+        When::Any,
+        "the send buffer (SO_SNDBUF) had no room for this message before the deadline",
     ),
     (
         "accept4",
@@ -270,6 +280,22 @@ mod tests {
         assert!(unix_connect.contains("backlog"), "{unix_connect}");
         let unix_bind = hint("bind", Errno::ENOENT, true).unwrap();
         assert!(unix_bind.contains("directory"), "{unix_bind}");
+    }
+
+    #[test]
+    fn a_udp_send_timeout_is_not_about_a_tcp_peer() {
+        let sent = |dgram| {
+            Error::timeout("sendto(3, ...)".into(), 1.0)
+                .in_context(|c| c.dgram = Some(dgram))
+                .hint()
+                .unwrap()
+        };
+        assert!(sent(false).contains("a TCP peer"), "{}", sent(false));
+        assert!(
+            sent(true).starts_with("the send buffer (SO_SNDBUF)"),
+            "{}",
+            sent(true)
+        );
     }
 
     #[test]

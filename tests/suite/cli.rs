@@ -109,7 +109,7 @@ const BAD: &[&[&str]] = &[
     &["tcp", "server", "--frob\nx"],
     &["tcp", "s\u{1b}[2J"],
     // more option values of the wrong type
-    &["tcp", "server", "--backlog", "65536"],
+    &["tcp", "server", "--backlog", "2147483648"],
     &["tcp", "server", "--backlog", "1.5"],
     &["tcp", "server", "--backlog", ""],
     &["tcp", "server", "--bufsize", "-1"],
@@ -120,7 +120,7 @@ const BAD: &[&[&str]] = &[
     &["tcp", "client", "--size", "0"],
     &["tcp", "client", "--size", "1073741825"],
     &["tcp", "client", "--size", "1k"],
-    &["tcp", "server", "--backlog", "-2"],
+    &["tcp", "server", "--backlog", "-2147483649"],
     &["tcp", "client", "--timeout", "-0.5"],
     &["tcp", "client", "--send-mode", "sometimes"],
     &["tcp", "client", "--timeout", "forever"],
@@ -422,4 +422,23 @@ fn backlog_minus_1_bufsize_0_and_timeout_0_are_legal_experiments() {
     );
     out.stderr_has("listen(3, -1) = 0\n");
     out.stderr_has("[listen: a negative backlog is a large unsigned one to the kernel: it takes net.core.somaxconn = ");
+}
+
+#[test]
+fn backlog_takes_any_c_int_as_listen_does() {
+    for (n, note) in [
+        ("-2", "[listen: a negative backlog is a large unsigned one"),
+        (
+            "2147483647",
+            "[listen: the kernel caps the backlog 2147483647 at",
+        ),
+    ] {
+        let args = ["--trace", "tcp", "server", "127.0.0.1:0", "--once"];
+        let out = run(
+            socklab(&[&args[..], &["--backlog", n, "--timeout", "0.001"]].concat()),
+            b"",
+        );
+        out.stderr_has(&format!("listen(3, {n}) = 0\n"))
+            .stderr_has(note);
+    }
 }

@@ -360,3 +360,21 @@ fn show_state_after_accept4_shows_the_new_connection_then_the_listener() {
     // The state is read on the new fd, with traced calls, right after accept4.
     out.stderr_has(") = 4\ngetsockopt(4, SOL_TCP, TCP_INFO, ");
 }
+
+/// The help names the queue ioctls as the trace shows them (strace's
+/// FIONREAD and TIOCOUTQ are SIOCINQ and SIOCOUTQ's numbers), and says
+/// that UDP and UNIX sockets get no state lines.
+#[test]
+fn show_state_help_names_what_the_trace_prints_and_that_it_is_tcp_only() {
+    let out = run(socklab(&["udp", "server", "--help"]), b"");
+    out.assert_ok();
+    let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("SIOCINQ and SIOCOUTQ, which strace prints as FIONREAD and TIOCOUTQ"),
+        "{help}"
+    );
+    assert!(
+        help.contains("TCP only: on UDP and UNIX sockets it prints nothing"),
+        "{help}"
+    );
+}

@@ -39,6 +39,10 @@ pub enum When {
     /// A stream client (TCP, UNIX) whose messages all had bytes (no
     /// --send-empty).
     StreamClientSentBytes,
+    /// socklab's own capture socket (`--wire`, `--pcap`).
+    Capture,
+    /// A TCP client whose connect_ex returned an error: no connection.
+    NotConnected,
 }
 
 /// What a hint may depend on besides the call and its errno: the socket
@@ -72,6 +76,12 @@ pub struct Context {
     pub client: bool,
     /// A client's --send-empty: it may make zero-length sends.
     pub send_empty: bool,
+    /// The call was socklab's capture (`--wire`, `--pcap`), not the
+    /// program's or a script's.
+    pub capture: bool,
+    /// `--connect-ex` returned an error code and the client went on: its
+    /// socket has no connection (a TCP send waits for one).
+    pub not_connected: bool,
 }
 
 impl When {
@@ -95,6 +105,8 @@ impl When {
             When::Option(level, name) => c.option == Some((level, name)),
             When::DgramServer => c.dgram == Some(true) && c.server,
             When::StreamClientSentBytes => c.dgram == Some(false) && c.client && !c.send_empty,
+            When::Capture => c.capture,
+            When::NotConnected => tcp && c.not_connected,
         }
     }
 }

@@ -31,10 +31,13 @@ pub static GENERIC_HINTS: &[Hint] = &[
         when: When::Unix,
         text: "no socket file at this path: is the server running, and is the path the same on both sides?",
     },
+    // Not sun_path's 107 bytes: a longer UNIX address is refused before
+    // the call, and within 108 bytes no name passes NAME_MAX or PATH_MAX
+    // (the kernel says EINVAL for a sockaddr_un too long).
     Hint {
         errnos: &[ENAMETOOLONG],
         when: When::Any,
-        text: "a UNIX socket path holds at most 107 bytes (sun_path is 108 with its NUL)",
+        text: "a file name holds at most 255 bytes (NAME_MAX), a whole path at most 4095 (PATH_MAX)",
     },
     Hint {
         errnos: &[EPIPE],

@@ -25,11 +25,18 @@ pub static SOCKET: Syscall = Syscall {
         i("protocol", Protocol),
     ],
     errnos: &[(Any, &[EMFILE, ENFILE, ENOBUFS, EACCES])],
-    hints: &[hint(
-        &[EPERM],
-        Any,
-        "capturing needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary); run without --wire/--pcap otherwise",
-    )],
+    hints: &[
+        hint(
+            &[EPERM],
+            super::When::Capture,
+            "capturing needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary); run without --wire/--pcap otherwise",
+        ),
+        hint(
+            &[EPERM],
+            Any,
+            "a raw or packet socket (SOCK_RAW, AF_PACKET) needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary)",
+        ),
+    ],
     nr: libc::SYS_socket,
     ..Syscall::ROW
 };

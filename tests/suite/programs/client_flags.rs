@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::process::Command;
 
-use crate::harness::{TempDir, WATCHDOG, run, socklab};
+use crate::harness::{Server, TempDir, WATCHDOG, run, socklab};
 
 /// socklab's client or its C twin (`c_compat/bin`).
 fn client(twin: bool, family: &str, args: &[&str]) -> Command {
@@ -222,4 +222,45 @@ fn help_explains_the_client_options() {
     let out = run(socklab(&["udp", "server", "--help"]), b"");
     out.assert_ok()
         .stdout_has("MSG_TRUNC (the datagram's real length");
+}
+
+/// UDP takes --recv-flags MSG_OOB and reads the datagram as without it
+/// (measured: recvfrom returns the reply); each help says so per type.
+#[test]
+fn udp_recv_msg_oob_is_ignored_and_the_help_says_which_socket_does_what() {
+    let server = Server::start(&["udp", "server", "127.0.0.1:0", "--max-conns", "1"]);
+    let out = run(
+        socklab(&[
+            "--trace",
+            "udp",
+            "client",
+            &server.addr,
+            "--recv-flags",
+            "MSG_OOB",
+            "-m",
+            "hi",
+        ]),
+        b"",
+    );
+    out.assert_ok()
+        .stderr_has("recvfrom(3, \"HI\", 1024, MSG_OOB, ")
+        .stdout_has("HI\n");
+    server.finish().assert_ok();
+    for (cmd, text) in [
+        (
+            "client",
+            "UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP",
+        ),
+        (
+            "server",
+            "MSG_OOB (UDP ignores it and reads the datagram as without it; a UNIX datagram socket fails with EOPNOTSUPP",
+        ),
+    ] {
+        let help = run(socklab(&["udp", cmd, "--help"]), b"");
+        let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(text),
+            "udp {cmd} --help lacks {text:?}: {flat}"
+        );
+    }
 }

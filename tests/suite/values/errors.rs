@@ -194,7 +194,9 @@ fn injected_failures_name_the_errno_and_hint() {
             "bind",
             "ENAMETOOLONG",
             vec!["unix", "server", &long_ok_path],
-            "at most 107 bytes",
+            // The kernel's ENAMETOOLONG is a path's (a longer sun_path is
+            // refused before the call, and the kernel says EINVAL for it).
+            "at most 255 bytes (NAME_MAX)",
         ),
         (
             "recvfrom",

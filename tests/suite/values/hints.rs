@@ -386,3 +386,25 @@ fn an_option_the_sockets_protocol_lacks_says_so() {
         );
     }
 }
+
+/// ENAMETOOLONG comes from a path's length (NAME_MAX, PATH_MAX), also on
+/// a call about a socket file: never sun_path's (refused before the call).
+#[test]
+fn a_name_too_long_is_about_name_max_not_sun_path() {
+    let long = "a".repeat(300);
+    let out = run(
+        socklab(&["shell"]),
+        format!("unlink(\"/tmp/{long}\")\nmkdirat(AT_FDCWD, \"/tmp/{long}\", 0755)\n").as_bytes(),
+    );
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let hints: Vec<&str> = all.lines().filter(|l| l.starts_with("  hint: ")).collect();
+    assert_eq!(
+        hints,
+        vec![
+            "  hint: a file name holds at most 255 bytes (NAME_MAX), a whole path at most 4095 (PATH_MAX)";
+            2
+        ],
+        "{}",
+        out.dump()
+    );
+}

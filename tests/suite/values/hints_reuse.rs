@@ -127,3 +127,41 @@ fn a_connect_timeout_is_about_the_syn_not_an_empty_send() {
     }
     panic!("no connect timed out against a full accept queue");
 }
+
+#[test]
+fn a_send_after_a_failed_connect_ex_is_not_about_a_peer_that_does_not_read() {
+    // As above: a listener whose queue fills; once a connect_ex times
+    // out, the client goes on (Python's connect_ex), and its send waits
+    // for a connection that is not there.
+    let (_listener, port) = harness::bound_tcp(Some(0));
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..6 {
+        let out = run(
+            socklab(&[
+                "tcp",
+                "client",
+                &addr,
+                "--connect-ex",
+                "--timeout",
+                "0.2",
+                "-m",
+                "x",
+            ]),
+            b"",
+        );
+        if !out.stdout.contains("connect_ex -> 11 EAGAIN") {
+            continue; // it got into the queue
+        }
+        let h = hint(&out);
+        assert!(
+            h.starts_with(
+                "no connection was set up before the deadline (connect_ex returned an error"
+            ),
+            "{}",
+            out.dump()
+        );
+        assert!(!h.contains("does not read"), "{h}");
+        return;
+    }
+    panic!("no connect_ex timed out against a full accept queue");
+}

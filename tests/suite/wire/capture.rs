@@ -217,6 +217,36 @@ fn capture_without_privilege_fails_with_a_hint() {
     server.finish().assert_ok();
 }
 
+/// A raw socket the user makes (a shell's line) fails with EPERM for the
+/// same reason, but no --wire/--pcap was given: the hint names the
+/// capability, not the flags.
+#[test]
+fn a_users_raw_socket_without_privilege_is_not_told_of_wire() {
+    if !can_capture() || !have("setpriv") {
+        return;
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(harness::bin())
+    .arg("shell");
+    let out = run(c, b"socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)\n");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) = -1 EPERM")
+            && all.contains(
+                "  hint: a raw or packet socket (SOCK_RAW, AF_PACKET) needs root or CAP_NET_RAW"
+            )
+            && !all.contains("--wire"),
+        "{}",
+        out.dump()
+    );
+}
+
 /// A capturing server closes its packet socket and exits: nothing is left
 /// in /proc/net/packet with the socket's inode.
 #[test]
