@@ -31,6 +31,7 @@ mod hosts;
 mod kicks;
 mod labels;
 pub mod link;
+mod own;
 pub mod parse;
 mod process;
 mod procs;
@@ -159,12 +160,12 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
             let sys = crate::sys::Sys::new(tracer.clone());
             let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
-            let outcome = run_steps(steps, text, opts, &tracer);
+            let outcome = noted(&tracer, || run_steps(steps, text, opts, &tracer));
             let stopped = wire.stop(&sys);
             let outcome = outcome?;
             stopped.map(|()| outcome)
         }
-        Ok(steps) => run_steps(steps, text, opts, &tracer),
+        Ok(steps) => noted(&tracer, || run_steps(steps, text, opts, &tracer)),
         Err(lines) => {
             let n = lines.len();
             crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
@@ -175,6 +176,15 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             )))
         }
     }
+}
+
+/// `run`'s timeline between the runner's two notes (own.rs): its own
+/// calls before the first line, and how strace -f ends the run.
+fn noted(tracer: &Tracer, run: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+    own::print(tracer, own::START);
+    let outcome = run()?;
+    own::print(tracer, &own::end(if outcome.pass { 0 } else { 1 }));
+    Ok(outcome)
 }
 
 /// Run a script with its timeline through `tracer` (a lab's: actor tags
