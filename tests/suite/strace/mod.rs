@@ -53,6 +53,7 @@ mod families;
 mod flags;
 mod killed;
 mod labs;
+mod script_own;
 mod models;
 mod names;
 mod prefork_sigchld;
