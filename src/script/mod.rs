@@ -160,12 +160,16 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
             let sys = crate::sys::Sys::new(tracer.clone());
             let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
-            let outcome = noted(&tracer, || run_steps(steps, text, opts, &tracer));
+            own::print(&tracer, own::START);
+            let outcome = run_steps(steps, text, opts, &tracer);
             let stopped = wire.stop(&sys);
             let outcome = outcome?;
-            stopped.map(|()| outcome)
+            stopped.map(|()| ended(&tracer, outcome))
         }
-        Ok(steps) => noted(&tracer, || run_steps(steps, text, opts, &tracer)),
+        Ok(steps) => {
+            own::print(&tracer, own::START);
+            run_steps(steps, text, opts, &tracer).map(|o| ended(&tracer, o))
+        }
         Err(lines) => {
             let n = lines.len();
             crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
@@ -178,13 +182,11 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
     }
 }
 
-/// `run`'s timeline between the runner's two notes (own.rs): its own
-/// calls before the first line, and how strace -f ends the run.
-fn noted(tracer: &Tracer, run: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
-    own::print(tracer, own::START);
-    let outcome = run()?;
+/// After a run's last line (and `--wire`'s stop): how strace -f ends
+/// it (own.rs; the runner's note before its first line is `START`).
+fn ended(tracer: &Tracer, outcome: Outcome) -> Outcome {
     own::print(tracer, &own::end(if outcome.pass { 0 } else { 1 }));
-    Ok(outcome)
+    outcome
 }
 
 /// Run a script with its timeline through `tracer` (a lab's: actor tags
