@@ -85,3 +85,16 @@ fn script_phone_call_calls_are_shown_or_named_as_strace_f_sees_them() {
 fn script_sigpipe_calls_are_shown_or_named_as_strace_f_sees_them() {
     script_calls_are_shown_or_named("src/lab/scripts/sigpipe.script");
 }
+
+/// A process actor that changes its credentials (setgroups, setgid,
+/// setuid lines) and a unix socket file the end removes.
+#[test]
+fn script_unix_family_calls_are_shown_or_named_as_strace_f_sees_them() {
+    script_calls_are_shown_or_named("src/lab/scripts/unix-family.script");
+}
+
+/// Signals between process actors (kill, a handler, SIGCHLD, wait4).
+#[test]
+fn script_signals_calls_are_shown_or_named_as_strace_f_sees_them() {
+    script_calls_are_shown_or_named("examples/signals.script");
+}
