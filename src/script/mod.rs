@@ -31,6 +31,7 @@ mod hosts;
 mod kicks;
 mod labels;
 pub mod link;
+mod own;
 pub mod parse;
 mod process;
 mod procs;
@@ -159,12 +160,16 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             let (tracer, timeline) = crate::wire::timeline(tracer, &opts.wire);
             let sys = crate::sys::Sys::new(tracer.clone());
             let wire = crate::wire::start(&sys, timeline, &opts.wire, &[])?;
+            own::print(&tracer, own::START);
             let outcome = run_steps(steps, text, opts, &tracer);
             let stopped = wire.stop(&sys);
             let outcome = outcome?;
-            stopped.map(|()| outcome)
+            stopped.map(|()| ended(&tracer, outcome))
         }
-        Ok(steps) => run_steps(steps, text, opts, &tracer),
+        Ok(steps) => {
+            own::print(&tracer, own::START);
+            run_steps(steps, text, opts, &tracer).map(|o| ended(&tracer, o))
+        }
         Err(lines) => {
             let n = lines.len();
             crate::strace::write_line(&mut std::io::stderr().lock(), &lines.join("\n"));
@@ -175,6 +180,13 @@ pub fn run_file(text: &str, opts: &Options) -> Result<Outcome> {
             )))
         }
     }
+}
+
+/// After a run's last line (and `--wire`'s stop): how strace -f ends
+/// it (own.rs; the runner's note before its first line is `START`).
+fn ended(tracer: &Tracer, outcome: Outcome) -> Outcome {
+    own::print(tracer, &own::end(if outcome.pass { 0 } else { 1 }));
+    outcome
 }
 
 /// Run a script with its timeline through `tracer` (a lab's: actor tags

@@ -52,11 +52,27 @@ mod waits_any;
 use crate::harness::{self, Outcome, socklab};
 
 /// Run `socklab script -` (plus `args`) on `text`; its timeline
-/// without the actors' `[pid N] ` ([`script_raw`] keeps them).
+/// without the actors' `[pid N] ` and the runner's two notes
+/// ([`script_raw`] keeps both; strace/script_own.rs checks the notes).
 pub fn script(text: &str, args: &[&str]) -> Outcome {
     let mut o = script_raw(text, args);
-    o.stdout = harness::untasked(&o.stdout);
+    o.stdout = harness::untasked(&unnoted(&o.stdout));
     o
+}
+
+/// The runner's note before a script's first line and after its last
+/// (src/script/own.rs): not the script's calls.
+pub const RUNNER_NOTES: [&str; 2] = [
+    "# not shown: the script runner's own calls: ",
+    "# not shown: the end as strace -f prints it: ",
+];
+
+/// A script's stdout without [`RUNNER_NOTES`].
+pub fn unnoted(stdout: &str) -> String {
+    stdout
+        .split_inclusive('\n')
+        .filter(|l| !RUNNER_NOTES.iter().any(|n| l.starts_with(n)))
+        .collect()
 }
 
 /// Run `socklab script -` (plus `args`) on `text`, as it prints.

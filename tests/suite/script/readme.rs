@@ -1,7 +1,7 @@
 //! The README's script and shell transcripts are what socklab prints now
 //! (its emitted programs: emit_readme.rs).
 
-use super::{lines, norm, script};
+use super::{lines, norm};
 use crate::harness::{self, socklab};
 
 /// The README's script runs, and prints what the README shows (ports aside).
@@ -13,7 +13,7 @@ fn script_the_readme_example_runs_as_shown() {
         .split_once("$ socklab script twice.txt\n")
         .unwrap();
     let shown = rest.split("```").next().unwrap();
-    let out = script(text, &[]);
+    let out = super::script_raw(text, &[]);
     out.assert_ok();
     let want: Vec<String> = shown.lines().map(norm).collect();
     assert_eq!(lines(&out), want, "{}", out.dump());

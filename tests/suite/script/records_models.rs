@@ -356,7 +356,11 @@ sendto(4, \"hi\", 2, 0, NULL, 0) = 2
     cmd.args([crate::harness::bin(), "script", &file]);
     let o = run(cmd, b"");
     o.assert_ok();
-    let ours = o.stdout.lines().find(|l| l.contains("clone3(")).unwrap();
+    let ours = o
+        .stdout
+        .lines()
+        .find(|l| l.contains("clone3(") && !l.starts_with("# "))
+        .unwrap();
     let line = &ours[ours.find("clone3(").unwrap()..];
     let tid = line.rsplit_once(" = ").unwrap().1.to_string();
     let strace = std::fs::read_to_string(&trace).unwrap();

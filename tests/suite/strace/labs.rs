@@ -19,7 +19,7 @@ use super::*;
 
 /// strace -f's calls in file order, each as (task, line): a split call
 /// joined at its entry's place, padding gone; no `---`/`+++` lines.
-fn strace_calls(path: &str) -> Vec<(i32, String)> {
+pub(super) fn strace_calls(path: &str) -> Vec<(i32, String)> {
     let (mut calls, mut open) = (Vec::<(i32, String)>::new(), BTreeMap::new());
     for (pid, line) in under::lines(path) {
         let line = line.as_str();
@@ -43,7 +43,7 @@ fn strace_calls(path: &str) -> Vec<(i32, String)> {
 /// A lab's timeline: its calls as (the line's `[pid N]`, if any; the
 /// call, a split one joined at its entry, a fork's `NAME = ` dropped),
 /// and its notes' texts.
-fn timeline(stdout: &str) -> (Vec<(Option<i32>, String)>, Vec<String>) {
+pub(super) fn timeline(stdout: &str) -> (Vec<(Option<i32>, String)>, Vec<String>) {
     let (mut calls, mut notes) = (Vec::<(Option<i32>, String)>::new(), Vec::new());
     let mut open = BTreeMap::new();
     for line in stdout.lines() {
@@ -100,7 +100,7 @@ fn is_call(s: &str) -> bool {
 }
 
 /// Whether `note` names `word` (not inside a longer identifier).
-fn names(note: &str, word: &str) -> bool {
+pub(super) fn names(note: &str, word: &str) -> bool {
     let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     note.match_indices(word).any(|(at, _)| {
         !ident(note[..at].chars().next_back()) && !ident(note[at + word.len()..].chars().next())

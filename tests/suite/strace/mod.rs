@@ -57,6 +57,7 @@ mod models;
 mod names;
 mod prefork_sigchld;
 mod record;
+mod script_own;
 mod sigpipe;
 mod starts;
 mod tasks;
