@@ -19,6 +19,22 @@ pub fn socklab(args: &[&str]) -> Command {
     cmd
 }
 
+/// socklab as nobody without capabilities: `setpriv` execs it before its
+/// capabilities go, so a clone in a directory only root can enter still
+/// runs (`Command::uid` would exec as nobody and get EACCES).
+pub fn socklab_as_nobody(args: &[&str]) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(bin())
+    .args(args);
+    cmd
+}
+
 /// What a finished process left.
 #[derive(Debug)]
 pub struct Outcome {

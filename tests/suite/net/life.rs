@@ -59,18 +59,7 @@ fn net_up_show_set_exec_down_leave_nothing() {
 
 #[test]
 fn net_needs_root_one_line_exit_1() {
-    // setpriv as the other unprivileged tests: it execs socklab before
-    // its capabilities go, so a clone in a directory only root can enter
-    // still runs (Command::uid would exec as nobody and get EACCES).
-    let mut cmd = Command::new("setpriv");
-    cmd.args([
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-    .arg(crate::harness::bin())
-    .args(["net", "up", "--name", "t-user"]);
+    let cmd = crate::harness::socklab_as_nobody(&["net", "up", "--name", "t-user"]);
     let o = run(cmd, b"");
     o.assert_code(1)
         .stderr_has("needs root")

@@ -182,18 +182,7 @@ fn capture_without_privilege_fails_with_a_hint() {
     if !can_capture() || !have("setpriv") {
         return;
     }
-    let nobody = |args: &[&str]| {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(harness::bin())
-        .args(args);
-        c
-    };
+    let nobody = harness::socklab_as_nobody;
     let server = Server::start_cmd(nobody(&[
         "tcp",
         "server",
@@ -225,15 +214,7 @@ fn a_users_raw_socket_without_privilege_is_not_told_of_wire() {
     if !can_capture() || !have("setpriv") {
         return;
     }
-    let mut c = std::process::Command::new("setpriv");
-    c.args([
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-    .arg(harness::bin())
-    .arg("shell");
+    let c = harness::socklab_as_nobody(&["shell"]);
     let out = run(c, b"socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)\n");
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(

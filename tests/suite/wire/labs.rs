@@ -84,15 +84,7 @@ fn a_lab_without_wire_runs_unprivileged() {
     if !can_capture() || !have("setpriv") {
         return;
     }
-    let mut c = std::process::Command::new("setpriv");
-    c.args([
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-    .arg(harness::bin())
-    .args(["lab", "phone-call"]);
+    let c = crate::harness::socklab_as_nobody(&["lab", "phone-call"]);
     run(c, b"").assert_ok().stdout_has(": PASS");
 }
 
