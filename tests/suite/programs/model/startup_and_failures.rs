@@ -152,6 +152,10 @@ fn tcp_server_model_prefork_sigkills_only_a_worker_that_outlives_the_wait() {
     let pid = server.pid();
     let workers = prefork_workers(pid, 2);
     let (stopped, other) = (workers[0], workers[1]);
+    // Stopped only once blocked in accept4: stopped while printing a
+    // line, it would hold the trace's shared lock and the parent's next
+    // line would wait for it forever (a 20 s watchdog kill in CI).
+    harness::blocked_in(stopped, libc::SYS_accept4);
     // SAFETY: a worker of our server.
     unsafe { libc::kill(stopped, libc::SIGSTOP) };
     eventually("the worker is stopped", || {
